@@ -1,0 +1,61 @@
+package boltstore_test
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/eventstore/storetest"
+)
+
+func TestMain(m *testing.M) {
+	storetest.CrashChildMain(open)
+	os.Exit(m.Run())
+}
+
+func open(loc string, lim eventstore.Limits) (eventstore.Store, error) {
+	return boltstore.Open(loc, boltstore.Options{Limits: lim})
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		Name: "bolt",
+		NewLocation: func(tb testing.TB) string {
+			return filepath.Join(tb.TempDir(), "kinerja.db")
+		},
+		Open:      open,
+		Tamper:    tamper,
+		Crash:     true,
+		Exclusive: true,
+	})
+}
+
+// tamper flips one byte of the event's data in the bbolt file, going around
+// the store (as an attacker with file access would).
+func tamper(tb testing.TB, loc, stream string, revision uint64) {
+	tb.Helper()
+	db, err := bolt.Open(loc, 0o600, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		key := binary.BigEndian.AppendUint64(append([]byte(stream), 0), revision)
+		v := tx.Bucket([]byte("streams")).Get(key)
+		if v == nil {
+			tb.Fatalf("tamper: no %s@%d", stream, revision)
+		}
+		pos := v[:8]
+		rec := append([]byte(nil), tx.Bucket([]byte("events")).Get(pos)...)
+		rec[len(rec)-2] ^= 0x01 // inside the data, which is stored last
+		return tx.Bucket([]byte("events")).Put(pos, rec)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,678 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// maxAttempts bounds how often one append re-reads the head and tries again
+// after losing to a writer in another process (Any and StreamExists, or a
+// stale cached head). Writers in this process never make each other retry:
+// they take turns per stream.
+const maxAttempts = 32
+
+// request is one append handed to a committer.
+type request struct {
+	ctx      context.Context
+	stream   string
+	expected int64 // revision of the stream's last event the INSERT requires; -1: no event
+	events   []eventstore.EventData
+	hashes   []eventstore.Hash
+	done     chan outcome // buffered: a committer never waits for a caller
+}
+
+// outcome is a committer's answer to one request.
+type outcome struct {
+	inserted bool  // all the request's rows are committed
+	position int64 // of the request's last row, when inserted
+	conflict bool  // nothing written: the head moved, or a unique key was taken
+	err      error // anything else; the outcome is unknown unless conflict
+}
+
+// Append implements eventstore.Store. See the package doc for how an append
+// is checked, batched and committed.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	res, err := s.append(ctx, stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("pgstore: append %s: %w", stream, err)
+	}
+	return res, nil
+}
+
+func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if !s.enter() {
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	}
+	defer s.leave()
+	prepared, err := eventstore.Prepare(stream, events, s.opts.Limits)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.gates.lock(ctx, stream); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	defer s.gates.unlock(stream)
+
+	for attempt := 1; ; attempt++ {
+		head, ok, err := s.guessHead(ctx, stream, expected)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if ok {
+			hashes := eventstore.Seal(stream, head, prepared)
+			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes, done: make(chan outcome, 1)}
+			if head.Exists {
+				r.expected = int64(head.Revision)
+			}
+			o := s.commit(ctx, r)
+			if o.err != nil {
+				return eventstore.AppendResult{}, o.err
+			}
+			if o.inserted {
+				last := len(prepared) - 1
+				res := eventstore.AppendResult{
+					Revision: head.Next() + uint64(last),
+					Position: eventstore.Position(o.position),
+					Hash:     hashes[last],
+				}
+				s.heads.put(stream, eventstore.Head{Exists: true, Revision: res.Revision, Hash: res.Hash})
+				return res, nil
+			}
+		}
+		// Nothing was written. Either this is a repetition of an earlier
+		// append (answer it from storage), or the head is not what the
+		// append expects (say so), or the guess was stale and the real head
+		// allows the append (try again).
+		s.stats.conflicts.Add(1)
+		res, repeat, actual, err := s.resolveConflict(ctx, s.pool, stream, expected, prepared)
+		if err != nil || repeat {
+			return res, err
+		}
+		s.heads.put(stream, actual)
+		if err := expected.Check(stream, actual); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		s.stats.retries.Add(1)
+		if attempt == maxAttempts {
+			// Only writers in other processes can make us lose this often.
+			return eventstore.AppendResult{}, &eventstore.WrongExpectedRevisionError{
+				Stream: stream, Expected: expected, Actual: actual.Revision, ActualExists: actual.Exists}
+		}
+	}
+}
+
+// guessHead returns the head an append with expected should be sealed
+// against, from the cache when it can, and ok=false when the append cannot
+// succeed as things stand (the conflict path then finds out why).
+func (s *Store) guessHead(ctx context.Context, stream string, expected eventstore.ExpectedRevision) (eventstore.Head, bool, error) {
+	cached, inCache := s.heads.get(stream)
+	if expected.IsNoStream() {
+		// A cached head is a committed event: the stream exists.
+		return eventstore.Head{}, !inCache, nil
+	}
+	if rev, exact := expected.Revision(); exact {
+		switch {
+		case inCache && cached.Revision == rev:
+			return cached, true, nil
+		case inCache && cached.Revision > rev:
+			return eventstore.Head{}, false, nil
+		}
+		var hash []byte
+		err := s.pool.QueryRow(ctx, s.q.hashAt, stream, int64(rev)).Scan(&hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return eventstore.Head{}, false, nil
+		}
+		if err != nil {
+			return eventstore.Head{}, false, s.closedErr(err)
+		}
+		h := eventstore.Head{Exists: true, Revision: rev, Hash: toHash(hash)}
+		s.heads.put(stream, h)
+		return h, true, nil
+	}
+	// Any or StreamExists: guess the cached head, else read it.
+	if !inCache {
+		var err error
+		cached, err = s.readHead(ctx, s.pool, stream)
+		if err != nil {
+			return eventstore.Head{}, false, err
+		}
+		s.heads.put(stream, cached)
+	}
+	if expected.IsStreamExists() && !cached.Exists {
+		return eventstore.Head{}, false, nil
+	}
+	return cached, true, nil
+}
+
+// querier is what the conflict path needs: a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func (s *Store) readHead(ctx context.Context, q querier, stream string) (eventstore.Head, error) {
+	var rev int64
+	var hash []byte
+	err := q.QueryRow(ctx, s.q.head, stream).Scan(&rev, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return eventstore.Head{}, nil
+	}
+	if err != nil {
+		return eventstore.Head{}, s.closedErr(err)
+	}
+	return eventstore.Head{Exists: true, Revision: uint64(rev), Hash: toHash(hash)}, nil
+}
+
+// resolveConflict runs after an append wrote nothing. In one round trip it
+// reads the stored events carrying the append's IDs and the stream's head.
+// If the IDs are stored, eventstore.CheckRepeat decides: a pure repetition
+// returns the first append's result (repeat=true), anything in between an
+// *IdempotencyError. Otherwise it returns the actual head.
+func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (res eventstore.AppendResult, repeat bool, actual eventstore.Head, err error) {
+	ids := make([]pgtype.UUID, len(events))
+	for i := range events {
+		ids[i] = pgtype.UUID{Bytes: events[i].ID, Valid: true}
+	}
+	b := &pgx.Batch{}
+	b.Queue(s.q.byIDs, ids)
+	b.Queue(s.q.head, stream)
+	br := q.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return res, false, actual, s.closedErr(err)
+	}
+	found, err := collectEvents(rows)
+	if err != nil {
+		return res, false, actual, s.closedErr(err)
+	}
+	var rev int64
+	var hash []byte
+	switch err := br.QueryRow().Scan(&rev, &hash); {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return res, false, actual, s.closedErr(err)
+	default:
+		actual = eventstore.Head{Exists: true, Revision: uint64(rev), Hash: toHash(hash)}
+	}
+	if len(found) > 0 {
+		byID := make(map[[16]byte]*eventstore.Event, len(found))
+		for i := range found {
+			byID[found[i].ID] = &found[i]
+		}
+		stored := make([]*eventstore.Event, len(events))
+		for i := range events {
+			stored[i] = byID[events[i].ID]
+		}
+		res, repeat, err := eventstore.CheckRepeat(stream, expected, events, stored)
+		if err != nil || repeat {
+			return res, repeat, actual, err
+		}
+	}
+	return res, false, actual, nil
+}
+
+// commit commits one sealed append, normally as part of a batch, and
+// returns its outcome.
+//
+// Group commit without committer goroutines: up to Options.Committers
+// batches are in flight at once (s.slots), each led by a caller goroutine.
+// A caller that finds no batch in flight commits at once, in its own
+// goroutine, together with every append already queued; a lone writer
+// therefore pays one statement and no hand-off. Otherwise it queues its
+// append and waits. When a batch ends, its leader hands any queued appends
+// to a goroutine that commits them as the next batch; and when the queue
+// grows to batchStart appends while a batch is in flight, another batch
+// starts at once if a slot is free, so that one batch executes while
+// another waits for its WAL flush. Nothing ever waits for a batch to fill.
+func (s *Store) commit(ctx context.Context, r *request) outcome {
+	if s.opts.NoGroupCommit || len(r.events) > s.opts.MaxBatchEvents {
+		s.execBatch(ctx, []*request{r})
+		return <-r.done
+	}
+	if len(s.slots) == 0 {
+		select {
+		case s.slots <- struct{}{}:
+			s.lead(r)
+			return <-r.done
+		default:
+		}
+	}
+	select {
+	case s.queue <- r:
+	case <-ctx.Done():
+		return outcome{err: ctx.Err()}
+	}
+	// Checked after queueing: a leader that ended before that saw an empty
+	// queue, so if no batch is in flight now, nobody else will start one.
+	if len(s.slots) == 0 || len(s.queue) >= s.batchStart {
+		s.serveQueue()
+	}
+	select {
+	case o := <-r.done:
+		return o
+	case <-ctx.Done():
+		// The append may still commit; repeating it is safe (idempotent).
+		return outcome{err: ctx.Err()}
+	}
+}
+
+// lead commits first and whatever is queued, holding a slot, then releases
+// the slot.
+func (s *Store) lead(first *request) {
+	for first != nil {
+		var batch []*request
+		batch, first = s.gather(first)
+		s.execBatch(s.bgCtx, batch)
+	}
+	<-s.slots
+	if len(s.queue) > 0 {
+		s.serveQueue()
+	}
+}
+
+// serveQueue starts a goroutine that commits the queued appends, if a slot
+// is free.
+func (s *Store) serveQueue() {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return // a batch in flight will look at the queue when it ends
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		select {
+		case r := <-s.queue:
+			s.lead(r)
+		default:
+			<-s.slots
+			if len(s.queue) > 0 {
+				s.serveQueue()
+			}
+		}
+	}()
+}
+
+// gather returns a batch of first and the appends queued now, at most
+// Options.MaxBatchEvents events, and the first queued append that did not
+// fit, if any.
+func (s *Store) gather(first *request) (batch []*request, rest *request) {
+	batch = append(batch, first)
+	n := len(first.events)
+	for n < s.opts.MaxBatchEvents {
+		select {
+		case r := <-s.queue:
+			if n+len(r.events) > s.opts.MaxBatchEvents {
+				return batch, r
+			}
+			batch = append(batch, r)
+			n += len(r.events)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+// execBatch inserts the rows of every request in one statement and answers
+// each request. Each request's rows share its stream's head check, so they
+// are inserted all or none. A statement error (a unique key taken by a
+// racing writer of another process, a repeated event ID, a deadlock, a lost
+// connection) aborts the whole batch; the requests are then run one by one,
+// so that each gets its own exact answer.
+func (s *Store) execBatch(ctx context.Context, batch []*request) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- outcome{err: err} // the caller gave up before anything was sent
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Stream order: two processes' batches then take row locks in the same
+	// order and cannot deadlock on each other's streams.
+	slices.SortFunc(live, func(a, b *request) int { return strings.Compare(a.stream, b.stream) })
+
+	s.stats.statements.Add(1)
+	var counts map[string]streamCount
+	var err error
+	if len(live) == 1 && len(live[0].events) == 1 && !s.notifyInStatement {
+		counts, err = s.insertOne(ctx, live[0])
+	} else {
+		channel := ""
+		if s.notifyInStatement {
+			channel = s.channel
+		}
+		counts, err = s.insert(ctx, s.pool, live, channel)
+	}
+	if err != nil {
+		if len(live) > 1 && ctx.Err() == nil {
+			s.stats.fallbacks.Add(1)
+			for _, r := range live {
+				s.execBatch(ctx, []*request{r})
+			}
+			return
+		}
+		o := outcome{err: s.closedErr(err)}
+		if isConflict(err) {
+			o = outcome{conflict: true}
+		}
+		for _, r := range live {
+			r.done <- o
+		}
+		return
+	}
+	wrote := false
+	for _, r := range live {
+		c := counts[r.stream]
+		switch c.n {
+		case len(r.events):
+			r.done <- outcome{inserted: true, position: c.last}
+			s.stats.appends.Add(1)
+			s.stats.events.Add(int64(c.n))
+			wrote = true
+		case 0:
+			r.done <- outcome{conflict: true}
+		default: // cannot happen: the rows of one stream share one head check
+			r.done <- outcome{err: fmt.Errorf("pgstore: internal error: %d of %d rows inserted", c.n, len(r.events))}
+		}
+	}
+	if wrote {
+		s.bc.Notify()
+		if !s.notifyInStatement {
+			s.wake()
+		}
+	}
+}
+
+// insertOne runs the single-event statement.
+func (s *Store) insertOne(ctx context.Context, r *request) (map[string]streamCount, error) {
+	e := &r.events[0]
+	data := e.Data
+	if data == nil {
+		data = []byte{}
+	}
+	var pos int64
+	err := s.pool.QueryRow(ctx, s.q.appendOne, r.stream, r.expected, pgtype.UUID{Bytes: e.ID, Valid: true},
+		int32(min(e.SchemaVersion, math.MaxInt32)), e.OccurredAt, e.Type, e.Actor.ID, e.Actor.Role,
+		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:]).Scan(&pos)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil // the head check failed
+	case err != nil:
+		return nil, err
+	}
+	return map[string]streamCount{r.stream: {n: 1, last: pos}}, nil
+}
+
+// streamCount is what one statement inserted for one stream.
+type streamCount struct {
+	n    int
+	last int64
+}
+
+// dbQuerier runs a query: a pool or a transaction.
+type dbQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// insert runs the many-events statement over the requests' rows and
+// returns, per stream, the rows inserted and the last position. The
+// requests must be sorted by stream, with one request per stream. When
+// channel is not empty, the statement NOTIFYs it.
+func (s *Store) insert(ctx context.Context, q dbQuerier, reqs []*request, channel string) (map[string]streamCount, error) {
+	rows, err := q.Query(ctx, s.q.appendMany, s.insertArgs(reqs, channel)...)
+	if err != nil {
+		return nil, err
+	}
+	return collectCounts(rows)
+}
+
+// insertArgs returns the arguments of the append statement: one array per
+// column, plus the per-request stream and expected head.
+func (s *Store) insertArgs(reqs []*request, channel string) []any {
+	rows := 0
+	for _, r := range reqs {
+		rows += len(r.events)
+	}
+	var (
+		reqStream   = make([]string, len(reqs))
+		reqExpected = make([]int64, len(reqs))
+		rowReq      = make([]int64, 0, rows)
+		revision    = make([]int64, 0, rows)
+		eventID     = make([]pgtype.UUID, 0, rows)
+		schemaVer   = make([]int32, 0, rows)
+		occurredAt  = make([]time.Time, 0, rows)
+		typ         = make([]string, 0, rows)
+		actorID     = make([]string, 0, rows)
+		actorRole   = make([]string, 0, rows)
+		correlation = make([]string, 0, rows)
+		causation   = make([]string, 0, rows)
+		reason      = make([]string, 0, rows)
+		data        = make([][]byte, 0, rows)
+		hash        = make([][]byte, 0, rows)
+	)
+	for i, r := range reqs {
+		reqStream[i] = r.stream
+		reqExpected[i] = r.expected
+		for j := range r.events {
+			e := &r.events[j]
+			rowReq = append(rowReq, int64(i+1))
+			revision = append(revision, r.expected+1+int64(j))
+			eventID = append(eventID, pgtype.UUID{Bytes: e.ID, Valid: true})
+			schemaVer = append(schemaVer, int32(min(e.SchemaVersion, math.MaxInt32)))
+			occurredAt = append(occurredAt, e.OccurredAt)
+			typ = append(typ, e.Type)
+			actorID = append(actorID, e.Actor.ID)
+			actorRole = append(actorRole, e.Actor.Role)
+			correlation = append(correlation, e.CorrelationID)
+			causation = append(causation, e.CausationID)
+			reason = append(reason, e.Reason)
+			d := e.Data
+			if d == nil {
+				d = []byte{} // NOT NULL: an empty payload is stored as empty bytes
+			}
+			data = append(data, d)
+			hash = append(hash, r.hashes[j][:])
+		}
+	}
+	var notify *string // NULL: no NOTIFY in the statement
+	if channel != "" {
+		notify = &channel
+	}
+	return []any{reqStream, reqExpected, rowReq, revision, eventID, schemaVer, occurredAt,
+		typ, actorID, actorRole, correlation, causation, reason, data, hash, notify}
+}
+
+// collectCounts reads the RETURNING rows (stream, position) of the append
+// statement.
+func collectCounts(rows pgx.Rows) (map[string]streamCount, error) {
+	defer rows.Close()
+	counts := make(map[string]streamCount, 1)
+	var stream string
+	var pos int64
+	for rows.Next() {
+		if err := rows.Scan(&stream, &pos); err != nil {
+			return nil, err
+		}
+		c := counts[stream]
+		c.n++
+		c.last = max(c.last, pos)
+		counts[stream] = c
+	}
+	// In autocommit the statement commits after its last row: only Err,
+	// after the rows, tells whether it did.
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
+// isConflict reports errors after which nothing was written and the
+// conflict path can tell the caller why: a unique key taken by a concurrent
+// or earlier append, or a deadlock or serialization failure between racing
+// writers.
+func isConflict(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	switch pe.Code {
+	case "23505", "40P01", "40001": // unique_violation, deadlock_detected, serialization_failure
+		return true
+	}
+	return false
+}
+
+// wake asks the notifier to tell subscribers of other processes that
+// events were committed.
+func (s *Store) wake() {
+	select {
+	case s.notifyCh <- struct{}{}:
+	default:
+	}
+}
+
+// AppendTx appends events to stream inside tx, the caller's transaction (a
+// transactional outbox: the events commit or roll back with the caller's
+// other writes). It checks expected, seals and inserts like Append, and a
+// NOTIFY in the same transaction wakes subscribers when tx commits. The
+// result's position is final once tx commits; several AppendTx calls in one
+// transaction get increasing positions.
+//
+// It does not use group commit or the head cache (tx may roll back, and it
+// sees its own uncommitted events), and it must run in a READ COMMITTED
+// transaction. RecordedAt is the time of the INSERT, not of the caller's
+// commit: keep such transactions short, or an as-of read for a moment
+// between the two may first miss the events and later see them. The insert runs under a savepoint, sent in the same round
+// trip: on any error nothing of this call was written and tx stays usable.
+// Idempotency is judged against what tx sees.
+func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	res, err := s.appendTx(ctx, tx, stream, expected, events)
+	if err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("pgstore: append %s: %w", stream, err)
+	}
+	return res, nil
+}
+
+func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if s.isClosed() {
+		return eventstore.AppendResult{}, eventstore.ErrClosed
+	}
+	prepared, err := eventstore.Prepare(stream, events, s.opts.Limits)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	for attempt := 1; ; attempt++ {
+		head, ok, err := s.txHead(ctx, tx, stream, expected)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if ok {
+			hashes := eventstore.Seal(stream, head, prepared)
+			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes}
+			if head.Exists {
+				r.expected = int64(head.Revision)
+			}
+			counts, err := s.insertSavepoint(ctx, tx, r)
+			if err != nil && !isConflict(err) {
+				return eventstore.AppendResult{}, err
+			}
+			if c := counts[stream]; err == nil && c.n == len(prepared) {
+				last := len(prepared) - 1
+				return eventstore.AppendResult{
+					Revision: head.Next() + uint64(last),
+					Position: eventstore.Position(c.last),
+					Hash:     hashes[last],
+				}, nil
+			}
+		}
+		res, repeat, actual, err := s.resolveConflict(ctx, tx, stream, expected, prepared)
+		if err != nil || repeat {
+			return res, err
+		}
+		if err := expected.Check(stream, actual); err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		if attempt == maxAttempts {
+			return eventstore.AppendResult{}, &eventstore.WrongExpectedRevisionError{
+				Stream: stream, Expected: expected, Actual: actual.Revision, ActualExists: actual.Exists}
+		}
+	}
+}
+
+// txHead is guessHead inside a transaction, without the cache.
+func (s *Store) txHead(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedRevision) (eventstore.Head, bool, error) {
+	if expected.IsNoStream() {
+		return eventstore.Head{}, true, nil
+	}
+	if rev, exact := expected.Revision(); exact {
+		var hash []byte
+		err := tx.QueryRow(ctx, s.q.hashAt, stream, int64(rev)).Scan(&hash)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return eventstore.Head{}, false, nil
+		}
+		if err != nil {
+			return eventstore.Head{}, false, err
+		}
+		return eventstore.Head{Exists: true, Revision: rev, Hash: toHash(hash)}, true, nil
+	}
+	h, err := s.readHead(ctx, tx, stream)
+	if err != nil {
+		return eventstore.Head{}, false, err
+	}
+	if expected.IsStreamExists() && !h.Exists {
+		return h, false, nil
+	}
+	return h, true, nil
+}
+
+// savepoint names the savepoint AppendTx wraps its insert in.
+const savepoint = "kinerja_pgstore_append"
+
+// insertSavepoint runs the append statement under a savepoint in one round
+// trip (SAVEPOINT, INSERT, RELEASE pipelined), and rolls back to the
+// savepoint if the INSERT failed, so that tx stays usable.
+func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map[string]streamCount, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ` + savepoint)
+	var counts map[string]streamCount
+	var insertErr error
+	b.Queue(s.q.appendMany, s.insertArgs([]*request{r}, s.channel)...).Query(func(rows pgx.Rows) error {
+		counts, insertErr = collectCounts(rows)
+		return insertErr
+	})
+	b.Queue(`RELEASE SAVEPOINT ` + savepoint)
+	err := tx.SendBatch(ctx, b).Close()
+	if err == nil {
+		return counts, nil
+	}
+	if insertErr == nil {
+		insertErr = err
+	}
+	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+savepoint); rbErr != nil {
+		return nil, errors.Join(insertErr, rbErr)
+	}
+	return nil, insertErr
+}

@@ -1,0 +1,158 @@
+// Package pgstore implements eventstore.Store on PostgreSQL (13 or newer)
+// with pgx/v5.
+//
+// # Schema and migrations
+//
+// A store lives in one PostgreSQL schema (Options.Schema, default
+// "kinerja"), so that several stores, or a test per schema, share a
+// database. Its structure comes from numbered migrations embedded in the
+// binary (migrations/0001_events.sql, ...), recorded in the schema's
+// schema_migrations table and applied only by an explicit call to Migrate
+// (kinerjactl migrate, or the service's start-up flag). Open never changes
+// the database: it checks the schema's version and fails with a
+// *VersionError that says what to run. Migrate takes a transaction-level
+// advisory lock, so two processes migrating at once are safe.
+//
+// Events are rows of one table, events: (stream, revision) is the primary
+// key, event_id is unique, position is unique. Data is bytea, never jsonb:
+// jsonb reorders keys and drops whitespace, and the hash chain covers the
+// exact bytes. Statement-level triggers reject UPDATE, DELETE and TRUNCATE.
+// They stop mistakes and application bugs, not a superuser (who can disable
+// triggers); what such a person changes, the hash chain exposes.
+//
+// # The global order, and why not a sequence
+//
+// A sequence (or identity column) hands out numbers when rows are inserted,
+// but rows become visible when their transactions commit, in another order.
+// If T1 takes 100 and T2 takes 101 and commits first, a reader that has
+// seen 101 moves past 100 and never sees it when T1 commits. Marten,
+// Eventuous, Emmett and watermill-sql each shipped that bug; gap detection
+// with time-outs only makes the skip rarer.
+//
+// Here a position is built from the writing transaction's ID instead:
+//
+//	position = (pg_current_xact_id() << 20) | k
+//
+// where k (1, 2, ...) is the event's ordinal within its transaction, across
+// all the statements of that transaction. Readers (ReadAll, SubscribeAll,
+// Head) only return rows below the snapshot horizon:
+//
+//	position < pg_snapshot_xmin(pg_current_snapshot()) << 20
+//
+// Every transaction ID below pg_snapshot_xmin belongs to a transaction that
+// has ended, so each row a reader sees below the horizon is committed and
+// final, and every transaction still running, or starting later, has an ID
+// at or above it: its rows will sort after everything read so far. Nothing
+// can appear before a position a reader has already passed, so a reader's
+// checkpoint is simply the last position it processed. This is the design
+// of watermill-sql v4's PostgreSQL schema. Writers are not serialised: any
+// number of transactions append at once.
+//
+// Limits of the encoding: fewer than 2^20 (1,048,576) events per
+// transaction (the append fails with program_limit_exceeded beyond), and
+// transaction IDs below 2^43, which a cluster reaches after about 2,000
+// wraparounds' worth of transactions (Open checks).
+//
+// Positions are not dense: they jump by transaction, and rolled-back
+// appends leave holes. They are strictly increasing in the global order.
+//
+// # What the horizon costs
+//
+// A long-running transaction that has written anything, anywhere in the
+// cluster (any database, any table: it holds an xid), holds the horizon
+// back: events committed after it began are not delivered until it ends.
+// Subscriptions then see committed events waiting beyond the horizon
+// (ReadPage reports pending) and poll every few milliseconds, backing off to
+// 100 ms, until it ends; nothing is skipped or reordered, only delayed.
+// ReadAll and Head wait for the events committed when they began to become
+// final, for at most Options.FinalityWait, then return the final prefix.
+// Watch Store.Finality (OldestTransactionAge) and set PostgreSQL's
+// idle_in_transaction_session_timeout. Read-only transactions, pg_dump and
+// VACUUM do not hold the horizon.
+//
+// Positions embed transaction IDs, so a logical dump restored into a
+// cluster whose transaction IDs are lower would give new events smaller
+// positions than restored ones. Open detects this (the newest stored
+// position's transaction ID is not below the cluster's next one) and
+// refuses with ErrPositionsAhead; advance the cluster's transaction ID
+// (pg_resetwal -x on a stopped cluster) before using a restored copy.
+// Physical backups and replicas keep transaction IDs and are unaffected.
+//
+// # Appending
+//
+// An append is checked (eventstore.Prepare) before anything is written,
+// then sealed: the hash chain (eventstore.Seal) is computed here, in Go,
+// from the stream's head. Heads come from a bounded in-process cache of
+// stream → (revision, hash), which is never wrong because stored events are
+// immutable (it holds only committed events); on a miss, one indexed read
+// fetches the hash at the expected revision. Appends of one process to one
+// stream take turns, so they never race each other.
+//
+// The insert is one statement and one round trip: INSERT ... SELECT, guarded
+// by the head check (the stream's max(revision) equals the expected one),
+// returning each row's position. A single event uses scalar parameters;
+// anything larger uses arrays through unnest WITH ORDINALITY. A failed head
+// check inserts nothing and returns nothing; a concurrent append that
+// inserted the same revision first makes the statement fail on the primary
+// key. Either way the append then looks up its event IDs, and
+// eventstore.CheckRepeat decides: a repetition of an acknowledged append
+// returns the first result, however old (permanent idempotency), a partial
+// one is an *IdempotencyError, and otherwise the head is re-read and the
+// error is an *eventstore.WrongExpectedRevisionError with the actual
+// revision. Any and StreamExists read the head and append at that exact
+// revision, retrying up to 32 times when a writer of another process wins.
+//
+// Both statements keep their generic plan (PostgreSQL re-planned the array
+// statement on every execution at first, which cost more than running it;
+// the comment on the statement in sql.go says how), and a test checks that
+// they still do.
+//
+// # Group commit
+//
+// Every commit waits for a WAL flush, so under load appends are committed
+// in batches, without committer goroutines. A caller that finds no batch in
+// flight commits at once, in its own goroutine, together with every append
+// already waiting; a lone writer's append is therefore a batch of one, the
+// same single statement, with no hand-off. Callers that find a batch in
+// flight queue their append; when the batch ends, the queued appends go out
+// together as the next one, and when eight are waiting, another batch
+// starts beside the first (at most Options.Committers, default 2, in
+// flight), so that one batch executes while another waits for its flush.
+// Nothing ever waits for a batch to fill. Appends to one stream take turns,
+// so a batch holds at most one append per stream.
+//
+// Each append's rows share its stream's head check, so an append is
+// inserted whole or not at all, independently of the others in its batch.
+// Rows are ordered by stream, so that batches of different processes take
+// index locks in the same order. When the statement fails as a whole (a
+// unique key taken by a racing writer of another process, a repeated event
+// ID, a deadlock, a lost connection), its appends are retried one by one,
+// so each caller gets its own exact answer. Store.Stats counts statements,
+// appends and fall-backs.
+//
+// # Subscriptions and wake-ups
+//
+// SubscribeAll is eventstore.Follow over ReadPage, which reads the next
+// page below the horizon and reports pending events beyond it in the same
+// query. Subscribers of one Store share one LISTEN connection, opened with
+// the first subscription and reconnected with back-off (50 ms to 5 s) when
+// it drops; its notifications, and the store's own commits, wake them
+// through an eventstore.Broadcaster. An idle subscriber reads once per
+// Options.IdlePoll (1 s).
+//
+// Appends do not NOTIFY inside their own transactions. A transaction that
+// notifies holds a cluster-wide lock from just before its commit until its
+// commit record is flushed, which would serialise every appending commit
+// and defeat PostgreSQL's own WAL group commit. Instead, after its commits
+// a Store sends a separate NOTIFY (at most one per Options.NotifyInterval)
+// for subscribers of other processes; subscribers of the same Store are
+// woken directly. AppendTx, which commits with the caller's transaction,
+// notifies inside it.
+//
+// # Transactional outbox
+//
+// AppendTx appends inside a caller's pgx.Tx, so that events commit or roll
+// back with the caller's other writes. It uses neither group commit nor the
+// head cache, and runs its insert under a savepoint (sent in the same round
+// trip) so that a failed append leaves the transaction usable.
+package pgstore

@@ -1,0 +1,142 @@
+package pgstore
+
+import "strings"
+
+// Positions are (top-level xid << positionShift) | k, with k in
+// [1, maxPerTransaction]. See the package doc.
+const (
+	positionShift     = 20
+	maxPerTransaction = 1<<positionShift - 1
+)
+
+// horizonSQL is the first position that is not yet final: every row below
+// it belongs to a transaction that has ended, and every transaction that
+// has not ended has an xid at or above pg_snapshot_xmin. In READ COMMITTED,
+// pg_current_snapshot() is the statement's own snapshot, so the rows the
+// statement sees below the horizon are exactly the committed ones there.
+const horizonSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
+
+// eventColumns is the column list every read scans with scanEvent.
+const eventColumns = `position, stream, revision, event_id, type, schema_version, occurred_at, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, recorded_at`
+
+// queries are the statements of one schema, built once at Open.
+type queries struct {
+	checkPositions string
+	appendOne      string // one event of one append, autocommit
+	appendMany     string // any number of appends and events; $16 is a NOTIFY channel or NULL
+	notify         string
+	hashAt         string
+	head           string
+	byIDs          string
+	streamFwd      string
+	streamBwd      string
+	streamExists   string
+	settle         string
+	readAll        string
+	readPage       string
+	headBelow      string
+	horizonInfo    string
+}
+
+func newQueries(schema string) queries {
+	r := strings.NewReplacer(
+		"EVENTS", ident(schema, "events"),
+		"POSITION_OVERFLOW", ident(schema, "position_overflow"),
+		"HORIZON", horizonSQL,
+		"COLUMNS", eventColumns,
+	)
+	return queries{
+		checkPositions: r.Replace(`SELECT (SELECT max(position) FROM EVENTS), pg_snapshot_xmax(pg_current_snapshot())::text::bigint`),
+
+		// The common case, a single event: scalar parameters, the least work
+		// for the server. Its own (autocommit) transaction has written nothing
+		// before, so k is 1. $2 is the revision the stream's last event must
+		// have, -1 for none.
+		appendOne: r.Replace(`
+INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
+	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash)
+SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, clock_timestamp(),
+	$1, $6, $7, $8, $9, $10, $11, $12, $13
+WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = $1), -1) = $2::bigint
+RETURNING position`),
+
+		// Batches, appends of several events, and AppendTx. Arguments: one
+		// element per append in $1 (stream) and $2 (expected last revision,
+		// -1 for none); one element per event, ordered by stream then
+		// revision, in the other arrays, where $3 is the 1-based index of the
+		// event's append. An append whose head check fails inserts nothing;
+		// its events share the check, so each append is all or nothing.
+		//
+		// k0 counts the events this transaction wrote before (several AppendTx
+		// calls), so that positions keep increasing within it; the range probe
+		// on the position index only ever meets this transaction's rows.
+		//
+		// The parameters go through a MATERIALIZED CTE on purpose. Given
+		// directly to unnest, they are constants in a custom plan, whose
+		// exact row estimates always look cheaper than the generic plan's:
+		// PostgreSQL then re-plans the statement on every execution, and
+		// planning it cost more than running it (measured: 0.66 ms against
+		// 0.35 ms p50 for a single-event append). Behind the CTE both plans
+		// estimate alike and the generic plan is kept after five executions
+		// (TestAppendStatementKeepsGenericPlan checks).
+		appendMany: r.Replace(`
+WITH p AS MATERIALIZED (
+	SELECT $1::text[] AS stream, $2::bigint[] AS expected, $3::bigint[] AS req, $4::bigint[] AS revision,
+		$5::uuid[] AS event_id, $6::int[] AS schema_version, $7::timestamptz[] AS occurred_at, $8::text[] AS type,
+		$9::text[] AS actor_id, $10::text[] AS actor_role, $11::text[] AS correlation_id, $12::text[] AS causation_id,
+		$13::text[] AS reason, $14::bytea[] AS data, $15::bytea[] AS hash, $16::text AS notify
+), req AS (
+	SELECT r.idx, r.stream
+	FROM p, unnest(p.stream, p.expected) WITH ORDINALITY AS r(stream, expected, idx)
+	WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = r.stream), -1) = r.expected
+), x AS MATERIALIZED (
+	SELECT b.base,
+		coalesce((SELECT max(e.position) FROM EVENTS e
+			WHERE e.position > b.base AND e.position <= b.base + 1048575) - b.base, 0) AS k0,
+		clock_timestamp() AS now,
+		(SELECT pg_notify(p.notify, '') FROM p WHERE p.notify IS NOT NULL) AS notified
+	FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) b
+)
+INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
+	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash)
+SELECT CASE WHEN x.k0 + t.ord <= 1048575 THEN x.base + x.k0 + t.ord ELSE POSITION_OVERFLOW(x.k0 + t.ord) END,
+	t.revision, t.event_id, t.schema_version, t.occurred_at, x.now,
+	req.stream, t.type, t.actor_id, t.actor_role, t.correlation_id, t.causation_id, t.reason, t.data, t.hash
+FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p.type, p.actor_id,
+		p.actor_role, p.correlation_id, p.causation_id, p.reason, p.data, p.hash)
+	WITH ORDINALITY AS t(req, revision, event_id, schema_version, occurred_at, type, actor_id,
+		actor_role, correlation_id, causation_id, reason, data, hash, ord)
+JOIN req ON req.idx = t.req
+CROSS JOIN x
+ORDER BY t.ord
+RETURNING stream, position`),
+
+		notify:       `SELECT pg_notify($1, '')`,
+		hashAt:       r.Replace(`SELECT hash FROM EVENTS WHERE stream = $1 AND revision = $2`),
+		head:         r.Replace(`SELECT revision, hash FROM EVENTS WHERE stream = $1 ORDER BY revision DESC LIMIT 1`),
+		byIDs:        r.Replace(`SELECT COLUMNS FROM EVENTS WHERE event_id = ANY($1::uuid[])`),
+		streamFwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision >= $2 AND recorded_at <= $3 ORDER BY revision LIMIT $4`),
+		streamBwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision <= $2 AND recorded_at <= $3 ORDER BY revision DESC LIMIT $4`),
+		streamExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM EVENTS WHERE stream = $1 AND revision = 0 AND recorded_at <= $2)`),
+		settle:       r.Replace(`SELECT HORIZON, (SELECT max(position) FROM EVENTS)`),
+		readAll:      r.Replace(`SELECT COLUMNS FROM EVENTS WHERE position > $1 AND position < $2 ORDER BY position LIMIT $3`),
+		// The second branch finds one event that is committed but not yet
+		// final: the caller should poll again soon.
+		readPage: r.Replace(`
+WITH h AS MATERIALIZED (SELECT HORIZON AS horizon)
+(SELECT COLUMNS, true FROM EVENTS WHERE position > $1 AND position < (SELECT horizon FROM h) ORDER BY position LIMIT $2)
+UNION ALL
+(SELECT COLUMNS, false FROM EVENTS WHERE position >= (SELECT horizon FROM h) AND position > $1 ORDER BY position LIMIT 1)`),
+		headBelow: r.Replace(`SELECT coalesce(max(position), 0) FROM EVENTS WHERE position < $1`),
+		horizonInfo: r.Replace(`
+SELECT HORIZON,
+	coalesce((SELECT max(position) FROM EVENTS), 0),
+	o.pid, coalesce(extract(epoch FROM clock_timestamp() - o.xact_start), 0)::float8
+FROM (SELECT 1) one
+LEFT JOIN LATERAL (
+	SELECT pid, xact_start FROM pg_stat_activity
+	WHERE backend_xid IS NOT NULL
+	ORDER BY age(backend_xid) DESC LIMIT 1
+) o ON true`),
+	}
+}

@@ -1,0 +1,341 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+var _ eventstore.Store = (*Store)(nil)
+var _ eventstore.Pager = (*Store)(nil)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Schema is the PostgreSQL schema holding the store's tables (default
+	// DefaultSchema). It must have been migrated with Migrate.
+	Schema string
+
+	// Limits bounds appends; zero fields take the eventstore defaults.
+	Limits eventstore.Limits
+
+	// Committers is the most batches of appends committed at once, each on
+	// one pooled connection (default 2). See the package doc on group
+	// commit.
+	Committers int
+
+	// MaxBatchEvents caps the events of one batch statement (default 2048);
+	// an append larger than that is committed alone.
+	MaxBatchEvents int
+
+	// NoGroupCommit makes every Append run its own statement in the caller's
+	// goroutine instead of joining a batch. It exists to measure what group
+	// commit buys; leave it false.
+	NoGroupCommit bool
+
+	// HeadCacheSize bounds the in-process cache of stream heads (default
+	// 65,536 streams).
+	HeadCacheSize int
+
+	// PageSize is how many events one query of ReadAll, ReadStream or a
+	// subscription fetches (default 512).
+	PageSize int
+
+	// IdlePoll is the longest a subscription waits without a notification
+	// before it reads again (default 1 s): an idle subscriber costs at most one
+	// query per IdlePoll.
+	IdlePoll time.Duration
+
+	// FinalityWait bounds how long ReadAll and Head wait for the events
+	// committed when they began to become final, that is, for older writing
+	// transactions anywhere in the cluster to end (default 5 s). Past it they
+	// return what is final and leave the rest to the next read.
+	FinalityWait time.Duration
+
+	// NotifyInterval is the least time between two NOTIFYs this store sends
+	// after its commits to wake subscribers in other processes (default
+	// 10 ms). Subscribers in this process are woken at once.
+	NotifyInterval time.Duration
+
+	// Logger receives the store's rare operational messages (listener
+	// reconnects). Default: slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() {
+	if o.Schema == "" {
+		o.Schema = DefaultSchema
+	}
+	o.Limits = o.Limits.WithDefaults()
+	if o.Committers <= 0 {
+		o.Committers = 2
+	}
+	if o.MaxBatchEvents <= 0 {
+		o.MaxBatchEvents = 2048
+	}
+	if o.HeadCacheSize <= 0 {
+		o.HeadCacheSize = 1 << 16
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 512
+	}
+	if o.IdlePoll <= 0 {
+		o.IdlePoll = time.Second
+	}
+	if o.FinalityWait <= 0 {
+		o.FinalityWait = 5 * time.Second
+	}
+	if o.NotifyInterval <= 0 {
+		o.NotifyInterval = 10 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// Store is an eventstore.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	opts    Options
+	q       queries
+	channel string // NOTIFY channel of the schema
+
+	heads headCache
+	gates streamGates
+
+	// Group commit: see commit.
+	slots chan struct{} // one token per batch in flight
+	queue chan *request // appends waiting for a batch
+	// batchStart is the queue length at which another batch starts while
+	// one is in flight.
+	batchStart int
+
+	// Wake-ups.
+	bc         eventstore.Broadcaster
+	listenOnce sync.Once
+	listenPID  atomic.Uint32 // backend PID of the LISTEN connection, 0 when down
+	notifyCh   chan struct{} // poked after each commit; the notifier sends NOTIFY
+
+	// notifyInStatement makes the append statement itself NOTIFY (inside
+	// the appending transaction) instead of the notifier; only for the
+	// benchmark that compares the two.
+	notifyInStatement bool
+
+	stats struct {
+		statements, appends, events, fallbacks, conflicts, retries atomic.Int64
+	}
+
+	// Lifetime.
+	mu      sync.Mutex
+	closed  bool
+	active  sync.WaitGroup // appends in progress
+	bgCtx   context.Context
+	bgStop  context.CancelFunc
+	bg      sync.WaitGroup // background goroutines
+	closeMu sync.Mutex
+}
+
+// Open returns a Store on pool, which the caller keeps owning (Close does not
+// close it). The schema must have been migrated (Migrate): Open checks its
+// version and fails with a *VersionError otherwise. It also refuses a
+// database whose stored positions are ahead of its transaction IDs (see the
+// package doc: a dump restored into another cluster).
+//
+// The pool should allow Options.Committers connections for appends, plus
+// one per concurrent read; the store opens one more connection of its own
+// for LISTEN when the first subscription starts. Keep pgx's default query
+// exec mode (a per-connection statement cache): the append statements rely
+// on prepared plans, and are planned on every call without them. LISTEN
+// needs a session, so the pool must not go through a transaction-pooling
+// proxy.
+func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	return open(ctx, pool, false, opts)
+}
+
+// Connect opens a pool on the database at url (a pgx connection string) and
+// returns a Store that owns it: Close closes the pool. Unless the URL sets
+// pool_max_conns, the pool allows Committers + 8 connections.
+func Connect(ctx context.Context, url string, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		committers := opts.Committers
+		if committers <= 0 {
+			committers = 2
+		}
+		cfg.MaxConns = max(cfg.MaxConns, int32(committers+8))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: connect: %w", err)
+	}
+	s, err := open(ctx, pool, true, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Store, error) {
+	opts.setDefaults()
+	if err := checkSchemaName(opts.Schema); err != nil {
+		return nil, err
+	}
+	have, err := schemaVersion(ctx, pool, opts.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: open: %w", err)
+	}
+	if want := SchemaVersion(); have != want {
+		return nil, &VersionError{Schema: opts.Schema, Have: have, Want: want}
+	}
+	s := &Store{
+		pool:       pool,
+		ownPool:    own,
+		opts:       opts,
+		q:          newQueries(opts.Schema),
+		channel:    channelName(opts.Schema),
+		slots:      make(chan struct{}, opts.Committers),
+		queue:      make(chan *request, 1024),
+		batchStart: 8,
+		notifyCh:   make(chan struct{}, 1),
+	}
+	s.heads.init(opts.HeadCacheSize)
+	s.gates.init()
+	if err := s.checkPositions(ctx); err != nil {
+		return nil, err
+	}
+	// Background goroutines live as long as the Store, not as long as the
+	// ctx that opened it; they keep its values, for tracing.
+	s.bgCtx, s.bgStop = context.WithCancel(context.WithoutCancel(ctx))
+	s.bg.Add(1)
+	go s.notifier()
+	return s, nil
+}
+
+// checkPositions refuses to run where new positions would sort before
+// stored ones: positions embed the transaction ID, which only a restore into
+// another cluster (or pg_resetwal) can move backwards.
+func (s *Store) checkPositions(ctx context.Context) error {
+	var maxPos *int64
+	var xmax int64
+	err := s.pool.QueryRow(ctx, s.q.checkPositions).Scan(&maxPos, &xmax)
+	if err != nil {
+		return fmt.Errorf("pgstore: open: %w", err)
+	}
+	if xmax >= 1<<43 {
+		return fmt.Errorf("pgstore: open: the cluster's transaction ID %d is past 2^43: positions ((xid << 20) | k) no longer fit in a bigint", xmax)
+	}
+	if maxPos != nil && *maxPos>>positionShift >= xmax {
+		return fmt.Errorf("%w: the newest stored event has position %d (transaction %d), but this cluster's next transaction ID is %d: the data was probably restored from another cluster; new events would sort before stored ones. Advance the transaction ID past %d before opening the store",
+			ErrPositionsAhead, *maxPos, *maxPos>>positionShift, xmax, *maxPos>>positionShift)
+	}
+	return nil
+}
+
+// ErrPositionsAhead is returned by Open when stored positions are ahead of
+// the cluster's transaction IDs. See the package doc.
+var ErrPositionsAhead = errors.New("pgstore: stored positions are ahead of the cluster's transaction IDs")
+
+// enter registers an operation; it fails once the store is closed.
+func (s *Store) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.active.Add(1)
+	return true
+}
+
+func (s *Store) leave() { s.active.Done() }
+
+func (s *Store) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Close waits for appends in progress, stops the store's goroutines and the
+// listening connection, and closes the pool if the store opened it. Reads
+// and subscriptions still running end with eventstore.ErrClosed. Calls after
+// the first return nil.
+func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.active.Wait() // every queued append has its answer
+	s.bgStop()
+	s.bg.Wait()
+	s.bc.Notify() // followers read again and see ErrClosed
+	if s.ownPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Stats are counters of a Store's appends since Open, for metrics.
+type Stats struct {
+	// Statements is the number of append statements sent (a batch is one).
+	Statements int64
+	// Appends and Events count what those statements committed.
+	Appends, Events int64
+	// Fallbacks counts batches that failed as a whole and were retried one
+	// append at a time.
+	Fallbacks int64
+	// Conflicts counts appends that found the stream's head elsewhere than
+	// expected (or their event IDs stored); Retries, those of them that
+	// tried again (Any, StreamExists, or a stale cached head).
+	Conflicts, Retries int64
+}
+
+// Stats returns the store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Statements: s.stats.statements.Load(),
+		Appends:    s.stats.appends.Load(),
+		Events:     s.stats.events.Load(),
+		Fallbacks:  s.stats.fallbacks.Load(),
+		Conflicts:  s.stats.conflicts.Load(),
+		Retries:    s.stats.retries.Load(),
+	}
+}
+
+// closedErr maps an error of an operation that raced with Close to
+// ErrClosed.
+func (s *Store) closedErr(err error) error {
+	if err != nil && s.isClosed() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return eventstore.ErrClosed
+	}
+	return err
+}
+
+// channelName is the NOTIFY channel of a schema.
+func channelName(schema string) string { return "kinerja_events_" + schema }
+
+// Pool returns the pool the store uses.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Schema returns the schema the store uses.
+func (s *Store) Schema() string { return s.opts.Schema }
+
+// ident quotes a schema-qualified name.
+func ident(schema, name string) string { return pgx.Identifier{schema, name}.Sanitize() }

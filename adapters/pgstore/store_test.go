@@ -1,0 +1,152 @@
+package pgstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/eventstore/storetest"
+)
+
+func TestMain(m *testing.M) {
+	storetest.CrashChildMain(open)
+	os.Exit(m.Run())
+}
+
+// testURL returns the test database's URL, skipping the test when none is
+// configured (or failing it when integration tests are required).
+func testURL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
+	if url == "" {
+		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
+			tb.Fatal("KINERJA_TEST_POSTGRES_URL is not set, and KINERJA_REQUIRE_INTEGRATION=1 requires PostgreSQL tests to run")
+		}
+		tb.Skip("KINERJA_TEST_POSTGRES_URL is not set: skipping PostgreSQL tests")
+	}
+	return url
+}
+
+// newLocation creates and migrates a fresh schema in the test database and
+// returns "URL#schema". The schema is dropped when the test ends.
+func newLocation(tb testing.TB) string {
+	tb.Helper()
+	url := testURL(tb)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "kinerja_test_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := pgstore.MigrateURL(ctx, url, schema); err != nil {
+		tb.Fatalf("MigrateURL(%s) = %v", schema, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return url + "#" + schema
+}
+
+// splitLocation splits "URL#schema".
+func splitLocation(loc string) (url, schema string) {
+	i := strings.LastIndexByte(loc, '#')
+	if i < 0 {
+		return loc, pgstore.DefaultSchema
+	}
+	return loc[:i], loc[i+1:]
+}
+
+func open(loc string, lim eventstore.Limits) (eventstore.Store, error) {
+	url, schema := splitLocation(loc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Limits: lim})
+}
+
+func TestConformance(t *testing.T) {
+	testURL(t)
+	storetest.Run(t, storetest.Backend{
+		Name:        "postgres",
+		NewLocation: newLocation,
+		Open:        open,
+		Tamper:      tamper,
+		LateCommit:  lateCommit,
+		Crash:       true,
+	})
+}
+
+// tamper flips one bit of the stored data of stream@revision (or of its
+// reason, for an empty payload), going around the append-only trigger as a
+// superuser can: session_replication_role = replica disables ordinary
+// triggers for the session.
+func tamper(tb testing.TB, loc, stream string, revision uint64) {
+	tb.Helper()
+	url, schema := splitLocation(loc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
+		tb.Fatalf("tamper: %v (needs a superuser)", err)
+	}
+	tag, err := conn.Exec(ctx, `UPDATE `+pgx.Identifier{schema, "events"}.Sanitize()+`
+		SET data = CASE WHEN length(data) > 0 THEN set_byte(data, 0, get_byte(data, 0) # 1) ELSE data END,
+		    reason = CASE WHEN length(data) > 0 THEN reason ELSE reason || '!' END
+		WHERE stream = $1 AND revision = $2`, stream, int64(revision))
+	if err != nil {
+		tb.Fatalf("tamper: %v", err)
+	}
+	if tag.RowsAffected() != 1 {
+		tb.Fatalf("tamper: no event %s@%d", stream, revision)
+	}
+}
+
+// lateCommit appends ev to stream in a transaction that stays open until
+// the returned function commits it.
+func lateCommit(tb testing.TB, s eventstore.Store, stream string, ev eventstore.EventData) func() error {
+	tb.Helper()
+	ps := s.(*pgstore.Store)
+	ctx := context.Background()
+	tx, err := ps.Pool().Begin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := ps.AppendTx(ctx, tx, stream, eventstore.NoStream, ev); err != nil {
+		tx.Rollback(ctx)
+		tb.Fatalf("AppendTx(%s) = %v", stream, err)
+	}
+	done := false
+	tb.Cleanup(func() {
+		if !done {
+			tx.Rollback(ctx)
+		}
+	})
+	return func() error {
+		done = true
+		if err := tx.Commit(ctx); err != nil {
+			return fmt.Errorf("commit late %s: %w", stream, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,348 @@
+// Package authz answers the authorisation questions of the ledger: may this
+// caller do this action to this SKP (or employee, or unit) on this date,
+// given the reporting lines in effect on that date?
+//
+// Who is the employee, the appraiser and the appraiser's superior of an SKP
+// is not in the caller's token; the caller of [Decide] looks it up in the
+// ledger, as in effect on the date of the action, and passes it as a
+// [Subject]. Token roles (HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK)
+// come from the [domain.Principal].
+//
+// The answer tells "may not see" from "may see but not do": a [*Denied]
+// error matches [domain.ErrNotFound] when the caller may not know the
+// resource exists (the API answers 404) and [domain.ErrForbidden] otherwise
+// (403). On success Decide returns the role in which the caller acts, which
+// commands record in the event envelope.
+//
+// Separation of duty (domain.md §2.2) holds whatever the roles: the
+// appraiser is never the employee, the appraiser's superior is never the
+// appraiser, the decider of an objection is never the original appraiser,
+// and HR_ADMIN never rates (rating needs the appraiser relationship, which
+// no token role gives).
+package authz
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+)
+
+// Action is something a caller asks to do.
+type Action string
+
+// Actions on an SKP, its evaluations and objections, and on master data.
+const (
+	ReadSKP            Action = "skp.read"            // the SKP and its evaluations
+	ReadHistory        Action = "skp.read_history"    // its events and score history
+	DraftSKP           Action = "skp.draft"           // create an SKP
+	EditPlan           Action = "skp.edit_plan"       // add, change, remove RHK and indicators
+	SubmitSKP          Action = "skp.submit"          // submit for establishment
+	ReturnSKP          Action = "skp.return"          // return for revision
+	EstablishSKP       Action = "skp.establish"       // establish (sign) the SKP
+	AmendSKP           Action = "skp.amend"           // reopen an established SKP
+	CancelSKP          Action = "skp.cancel"          // cancel an SKP
+	CloseSKP           Action = "skp.close"           // close for a position change
+	SetExpectation     Action = "skp.set_expectation" // set a behaviour expectation
+	RecordRealisation  Action = "skp.record_realisation"
+	AttachEvidence     Action = "skp.attach_evidence"
+	GiveFeedback       Action = "skp.give_feedback"
+	Rate               Action = "evaluation.rate"
+	Issue              Action = "evaluation.issue"
+	Finalise           Action = "evaluation.finalise" // record that the window elapsed
+	FileObjection      Action = "objection.file"
+	WithdrawObjection  Action = "objection.withdraw"
+	RequestExplanation Action = "objection.request_explanation"
+	Explain            Action = "objection.explain"
+	DecideObjection    Action = "objection.decide"
+	ReadEmployee       Action = "employee.read"
+	ManageMasterData   Action = "master_data.manage" // units, employees, reporting lines
+	RateUnit           Action = "unit.rate"          // set the organisation predikat
+	ReadUnit           Action = "unit.read"
+	JustifyDeviation   Action = "distribution.justify"
+	ReadReports        Action = "reports.read"
+)
+
+// RoleFormerParty is the role of someone recorded on an SKP (an earlier
+// appraiser, a decider) who is no longer a party in effect. Such a person
+// may read the SKP and its history.
+const RoleFormerParty domain.Role = "FORMER_PARTY"
+
+// RoleAuthenticated is the role of a caller who is known but has no token
+// role and no relationship to the resource (reading units).
+const RoleAuthenticated domain.Role = "AUTHENTICATED"
+
+// Subject describes whom an action concerns, as in effect on its date.
+type Subject struct {
+	// Employee is the NIP of the appraisee (owner of the SKP, or the
+	// employee read).
+	Employee string
+	// Appraiser is the NIP of the appraiser in effect ("" if none).
+	Appraiser string
+	// Superior is the NIP of the appraiser's superior in effect. For
+	// objection actions it is the superior in effect on the filing date.
+	Superior string
+	// OriginalAppraiser is the appraiser who rated and issued the
+	// evaluation an objection concerns.
+	OriginalAppraiser string
+	// Involved are others recorded on the SKP (earlier appraisers and
+	// superiors, raters, deciders); they may read it.
+	Involved []string
+	// EmployeeUnit is the employee's unit on the date.
+	EmployeeUnit string
+	// CallerUnit is the caller's unit on the date when the caller is a
+	// registered employee, "" otherwise.
+	CallerUnit string
+	// UnitLeader is the NIP of the leader one level up from the unit a
+	// distribution concerns.
+	UnitLeader string
+}
+
+// Options are the configurable parts of the rules.
+type Options struct {
+	// HRAdminMayDraft lets HR_ADMIN draft an SKP for an employee.
+	HRAdminMayDraft bool
+}
+
+// Denied explains a refusal. It matches [domain.ErrNotFound] when Visible is
+// false and [domain.ErrForbidden] when it is true.
+type Denied struct {
+	// Caller is the principal's ID.
+	Caller string
+	// Action is what was refused.
+	Action Action
+	// Visible reports whether the caller may see the resource.
+	Visible bool
+	// Reason says which rule refused, for logs and the problem detail.
+	Reason string
+}
+
+// Error says what was refused; for a resource the caller may not see, no
+// more than "not found".
+func (d *Denied) Error() string {
+	if !d.Visible {
+		return fmt.Sprintf("%s: not found", d.Action)
+	}
+	return fmt.Sprintf("%s forbidden for %s: %s", d.Action, d.Caller, d.Reason)
+}
+
+// Unwrap returns [domain.ErrForbidden] or [domain.ErrNotFound].
+func (d *Denied) Unwrap() error {
+	if d.Visible {
+		return domain.ErrForbidden
+	}
+	return domain.ErrNotFound
+}
+
+// Visible reports whether p may see the SKP (or employee) of s at all:
+// parties in effect, people recorded on it, and the HR and audit roles.
+func Visible(p domain.Principal, s Subject) bool {
+	return party(p, s) != "" ||
+		p.Has(domain.RoleHRAdmin) || p.Has(domain.RoleAuditor) ||
+		p.Has(domain.RoleHRAnalyst) || p.Has(domain.RoleGrievanceClerk)
+}
+
+// party returns p's relationship role to s, or "".
+func party(p domain.Principal, s Subject) domain.Role {
+	switch id := p.ID; {
+	case id == "":
+		return ""
+	case id == s.Employee:
+		return domain.RoleEmployee
+	case id == s.Appraiser:
+		return domain.RoleAppraiser
+	case id == s.Superior:
+		return domain.RoleAppraiserSuperior
+	case id == s.OriginalAppraiser || slices.Contains(s.Involved, id):
+		return RoleFormerParty
+	}
+	return ""
+}
+
+// rule decides one action: the role granted, or a reason for refusal.
+type rule func(p domain.Principal, s Subject, o Options) (domain.Role, string)
+
+var rules = map[Action]rule{
+	ReadSKP: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if r := party(p, s); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleAuditor, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleGrievanceClerk), "not a party"
+	},
+	ReadHistory: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if r := party(p, s); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleAuditor), "the history is for the parties and auditors"
+	},
+	DraftSKP: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		if p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		if o.HRAdminMayDraft {
+			return tokenRole(p, domain.RoleHRAdmin), "only the employee or HR_ADMIN drafts an SKP"
+		}
+		return "", "only the employee drafts an SKP"
+	},
+	EditPlan:          employeeOnly("only the employee edits the SKP plan"),
+	SubmitSKP:         employeeOnly("only the employee submits the SKP"),
+	RecordRealisation: employeeOnly("only the employee records realisations"),
+	AttachEvidence:    employeeOnly("only the employee attaches evidence"),
+	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
+	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),
+	EstablishSKP:      appraiserOnly("only the appraiser in effect establishes the SKP"),
+	AmendSKP:          appraiserOnly("only the appraiser in effect opens an amendment"),
+	SetExpectation:    appraiserOnly("only the appraiser in effect sets behaviour expectations"),
+	Rate:              appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
+	Issue:             appraiserOnly("only the appraiser in effect issues the evaluation"),
+	CancelSKP: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if r, _ := appraiserOnly("")(p, s, Options{}); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN or the appraiser in effect cancels an SKP"
+	},
+	CloseSKP: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN closes an SKP for a position change"
+	},
+	Finalise: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if r := party(p, s); r == domain.RoleEmployee || r == domain.RoleAppraiser || r == domain.RoleAppraiserSuperior {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only a party or HR_ADMIN records finality"
+	},
+	GiveFeedback: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		switch {
+		case p.ID == s.Employee:
+			return domain.RoleEmployee, ""
+		case p.ID == s.Appraiser && s.Appraiser != "":
+			return domain.RoleAppraiser, ""
+		case s.CallerUnit != "" && s.CallerUnit == s.EmployeeUnit:
+			return domain.RolePeer, ""
+		}
+		return "", "feedback comes from the appraiser, a colleague of the same unit or the employee"
+	},
+	FileObjection: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		if p.ID == s.OriginalAppraiser {
+			return "", "the appraiser cannot record an objection to their own evaluation"
+		}
+		return tokenRole(p, domain.RoleGrievanceClerk), "only the employee or a grievance clerk files an objection"
+	},
+	RequestExplanation: superiorOnly("only the appraiser's superior as of the filing date requests explanations"),
+	DecideObjection:    superiorOnly("only the appraiser's superior as of the filing date decides an objection"),
+	Explain: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		switch {
+		case p.ID == s.Employee:
+			return domain.RoleEmployee, ""
+		case p.ID == s.OriginalAppraiser && s.OriginalAppraiser != "":
+			return domain.RoleAppraiser, ""
+		}
+		return "", "only the employee or the appraiser explains"
+	},
+	ReadEmployee: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if r := party(p, s); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk), "not a party"
+	},
+	ManageMasterData: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN manages master data"
+	},
+	RateUnit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN records the organisation predikat"
+	},
+	ReadUnit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		if p.ID == "" {
+			return "", "anonymous"
+		}
+		if r := tokenRole(p, domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk); r != "" {
+			return r, ""
+		}
+		return RoleAuthenticated, ""
+	},
+	JustifyDeviation: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.UnitLeader != "" && p.ID == s.UnitLeader {
+			return domain.RoleUnitLeader, ""
+		}
+		return "", "only the leader one level up justifies a distribution deviation"
+	},
+	ReadReports: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAnalyst, domain.RoleHRAdmin, domain.RoleAuditor), "reports are for HR_ANALYST, HR_ADMIN and AUDITOR"
+	},
+}
+
+// createActions are refused with 403 rather than 404: the caller addresses
+// a collection or master data, not a resource they might not know.
+var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports}
+
+// Decide reports whether p may do a to the resource described by s, and in
+// which role. A refusal is a [*Denied].
+func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, error) {
+	r, ok := rules[a]
+	if !ok {
+		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "unknown action"}
+	}
+	role, reason := r(p, s, o)
+	if role != "" && p.ID != "" {
+		return role, nil
+	}
+	visible := slices.Contains(createActions, a) || Visible(p, s)
+	return "", &Denied{Caller: p.ID, Action: a, Visible: visible, Reason: reason}
+}
+
+// Actions returns every action Decide knows.
+func Actions() []Action {
+	out := make([]Action, 0, len(rules))
+	for a := range rules {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func employeeOnly(reason string) rule {
+	return func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return "", reason
+	}
+}
+
+func appraiserOnly(reason string) rule {
+	return func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		switch {
+		case s.Appraiser == "" || p.ID != s.Appraiser:
+			return "", reason
+		case p.ID == s.Employee:
+			return "", "separation of duty: the appraiser cannot be the employee"
+		}
+		return domain.RoleAppraiser, ""
+	}
+}
+
+func superiorOnly(reason string) rule {
+	return func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		switch {
+		case s.Superior == "" || p.ID != s.Superior:
+			return "", reason
+		case p.ID == s.OriginalAppraiser:
+			return "", "separation of duty: the decider cannot be the original appraiser"
+		case p.ID == s.Employee:
+			return "", "separation of duty: the employee cannot decide their own objection"
+		}
+		return domain.RoleAppraiserSuperior, ""
+	}
+}
+
+// tokenRole returns the first of roles that p's token carries, or "".
+func tokenRole(p domain.Principal, roles ...domain.Role) domain.Role {
+	for _, r := range roles {
+		if p.Has(r) {
+			return r
+		}
+	}
+	return ""
+}

@@ -1,0 +1,203 @@
+package authz_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+)
+
+const (
+	emp      = "199001012015031001"
+	appr     = "198001012005031002"
+	sup      = "197001011995031003"
+	peer     = "199101012016031004"
+	stranger = "199201012017031005"
+	former   = "197501012000031006"
+	leader   = "196501011990031007"
+)
+
+var (
+	employee     = domain.Principal{ID: emp}
+	appraiser    = domain.Principal{ID: appr}
+	superior     = domain.Principal{ID: sup}
+	colleague    = domain.Principal{ID: peer}
+	outsider     = domain.Principal{ID: stranger}
+	formerParty  = domain.Principal{ID: former}
+	unitLeader   = domain.Principal{ID: leader}
+	hrAdmin      = domain.Principal{ID: "hr-admin-1", Roles: []domain.Role{domain.RoleHRAdmin}}
+	auditor      = domain.Principal{ID: "auditor-1", Roles: []domain.Role{domain.RoleAuditor}}
+	analyst      = domain.Principal{ID: "analyst-1", Roles: []domain.Role{domain.RoleHRAnalyst}}
+	clerk        = domain.Principal{ID: "clerk-1", Roles: []domain.Role{domain.RoleGrievanceClerk}}
+	appraiserHR  = domain.Principal{ID: appr, Roles: []domain.Role{domain.RoleHRAdmin}}
+	strangerUnit = "unit-b"
+)
+
+func subject() authz.Subject {
+	return authz.Subject{
+		Employee: emp, Appraiser: appr, Superior: sup, OriginalAppraiser: appr,
+		Involved: []string{former}, EmployeeUnit: "unit-a", UnitLeader: leader,
+	}
+}
+
+// outcome is the role granted, or "403" / "404".
+func decide(t testing.TB, p domain.Principal, a authz.Action, s authz.Subject, o authz.Options) string {
+	t.Helper()
+	role, err := authz.Decide(p, a, s, o)
+	switch {
+	case err == nil:
+		return string(role)
+	case errors.Is(err, domain.ErrForbidden):
+		return "403"
+	case errors.Is(err, domain.ErrNotFound):
+		return "404"
+	}
+	t.Fatalf("Decide(%s, %s) error %v matches neither ErrForbidden nor ErrNotFound", p.ID, a, err)
+	return ""
+}
+
+func TestDecide(t *testing.T) {
+	opts := authz.Options{HRAdminMayDraft: true}
+	tests := []struct {
+		name   string
+		caller domain.Principal
+		action authz.Action
+		opts   *authz.Options
+		change func(*authz.Subject)
+		want   string
+	}{
+		// Reading.
+		{name: "employee reads", caller: employee, action: authz.ReadSKP, want: "EMPLOYEE"},
+		{name: "appraiser reads", caller: appraiser, action: authz.ReadSKP, want: "APPRAISER"},
+		{name: "superior reads", caller: superior, action: authz.ReadSKP, want: "APPRAISER_SUPERIOR"},
+		{name: "former party reads", caller: formerParty, action: authz.ReadSKP, want: "FORMER_PARTY"},
+		{name: "HR admin reads", caller: hrAdmin, action: authz.ReadSKP, want: "HR_ADMIN"},
+		{name: "auditor reads", caller: auditor, action: authz.ReadSKP, want: "AUDITOR"},
+		{name: "analyst reads", caller: analyst, action: authz.ReadSKP, want: "HR_ANALYST"},
+		{name: "clerk reads", caller: clerk, action: authz.ReadSKP, want: "GRIEVANCE_CLERK"},
+		{name: "stranger does not see", caller: outsider, action: authz.ReadSKP, want: "404"},
+		{name: "colleague does not see", caller: colleague, action: authz.ReadSKP, want: "404"},
+		{name: "anonymous does not see", caller: domain.Principal{}, action: authz.ReadSKP, want: "404"},
+		{name: "employee reads history", caller: employee, action: authz.ReadHistory, want: "EMPLOYEE"},
+		{name: "auditor reads history", caller: auditor, action: authz.ReadHistory, want: "AUDITOR"},
+		{name: "HR admin may not read history", caller: hrAdmin, action: authz.ReadHistory, want: "403"},
+		{name: "analyst may not read history", caller: analyst, action: authz.ReadHistory, want: "403"},
+		{name: "stranger history not found", caller: outsider, action: authz.ReadHistory, want: "404"},
+
+		// Planning.
+		{name: "employee drafts", caller: employee, action: authz.DraftSKP, want: "EMPLOYEE"},
+		{name: "HR admin drafts on behalf", caller: hrAdmin, action: authz.DraftSKP, want: "HR_ADMIN"},
+		{name: "HR admin may not draft when configured off", caller: hrAdmin, action: authz.DraftSKP, opts: &authz.Options{}, want: "403"},
+		{name: "appraiser may not draft", caller: appraiser, action: authz.DraftSKP, want: "403"},
+		{name: "stranger may not draft", caller: outsider, action: authz.DraftSKP, want: "403"},
+		{name: "employee edits plan", caller: employee, action: authz.EditPlan, want: "EMPLOYEE"},
+		{name: "appraiser may not edit plan", caller: appraiser, action: authz.EditPlan, want: "403"},
+		{name: "HR admin may not edit plan", caller: hrAdmin, action: authz.EditPlan, want: "403"},
+		{name: "stranger editing sees nothing", caller: outsider, action: authz.EditPlan, want: "404"},
+		{name: "employee submits", caller: employee, action: authz.SubmitSKP, want: "EMPLOYEE"},
+		{name: "appraiser returns", caller: appraiser, action: authz.ReturnSKP, want: "APPRAISER"},
+		{name: "employee may not return", caller: employee, action: authz.ReturnSKP, want: "403"},
+		{name: "appraiser establishes", caller: appraiser, action: authz.EstablishSKP, want: "APPRAISER"},
+		{name: "superior may not establish", caller: superior, action: authz.EstablishSKP, want: "403"},
+		{name: "HR admin may not establish", caller: hrAdmin, action: authz.EstablishSKP, want: "403"},
+		{name: "former appraiser may not establish", caller: formerParty, action: authz.EstablishSKP, want: "403"},
+		{name: "no appraiser in effect", caller: appraiser, action: authz.EstablishSKP, change: func(s *authz.Subject) { s.Appraiser = "" }, want: "403"},
+		{name: "appraiser amends", caller: appraiser, action: authz.AmendSKP, want: "APPRAISER"},
+		{name: "appraiser sets expectation", caller: appraiser, action: authz.SetExpectation, want: "APPRAISER"},
+		{name: "HR admin cancels", caller: hrAdmin, action: authz.CancelSKP, want: "HR_ADMIN"},
+		{name: "appraiser cancels", caller: appraiser, action: authz.CancelSKP, want: "APPRAISER"},
+		{name: "employee may not cancel", caller: employee, action: authz.CancelSKP, want: "403"},
+		{name: "HR admin closes", caller: hrAdmin, action: authz.CloseSKP, want: "HR_ADMIN"},
+		{name: "appraiser may not close", caller: appraiser, action: authz.CloseSKP, want: "403"},
+
+		// Execution.
+		{name: "employee records realisation", caller: employee, action: authz.RecordRealisation, want: "EMPLOYEE"},
+		{name: "appraiser may not record realisation", caller: appraiser, action: authz.RecordRealisation, want: "403"},
+		{name: "employee attaches evidence", caller: employee, action: authz.AttachEvidence, want: "EMPLOYEE"},
+		{name: "HR admin may not attach evidence", caller: hrAdmin, action: authz.AttachEvidence, want: "403"},
+		{name: "appraiser gives feedback", caller: appraiser, action: authz.GiveFeedback, want: "APPRAISER"},
+		{name: "employee gives feedback", caller: employee, action: authz.GiveFeedback, want: "EMPLOYEE"},
+		{name: "colleague of the same unit gives feedback", caller: colleague, action: authz.GiveFeedback,
+			change: func(s *authz.Subject) { s.CallerUnit = "unit-a" }, want: "PEER"},
+		{name: "colleague of another unit may not", caller: outsider, action: authz.GiveFeedback,
+			change: func(s *authz.Subject) { s.CallerUnit = strangerUnit }, want: "404"},
+		{name: "superior may not give feedback", caller: superior, action: authz.GiveFeedback, want: "403"},
+
+		// Evaluation.
+		{name: "appraiser rates", caller: appraiser, action: authz.Rate, want: "APPRAISER"},
+		{name: "HR admin never rates", caller: hrAdmin, action: authz.Rate, want: "403"},
+		{name: "appraiser with an HR token rates as appraiser", caller: appraiserHR, action: authz.Rate, want: "APPRAISER"},
+		{name: "superior may not rate", caller: superior, action: authz.Rate, want: "403"},
+		{name: "employee may not rate", caller: employee, action: authz.Rate, want: "403"},
+		{name: "stranger rating sees nothing", caller: outsider, action: authz.Rate, want: "404"},
+		{name: "self-appraisal refused", caller: employee, action: authz.Rate,
+			change: func(s *authz.Subject) { s.Appraiser = emp }, want: "403"},
+		{name: "appraiser issues", caller: appraiser, action: authz.Issue, want: "APPRAISER"},
+		{name: "employee may not issue", caller: employee, action: authz.Issue, want: "403"},
+		{name: "employee records finality", caller: employee, action: authz.Finalise, want: "EMPLOYEE"},
+		{name: "HR admin records finality", caller: hrAdmin, action: authz.Finalise, want: "HR_ADMIN"},
+		{name: "auditor may not record finality", caller: auditor, action: authz.Finalise, want: "403"},
+
+		// Objection.
+		{name: "employee files", caller: employee, action: authz.FileObjection, want: "EMPLOYEE"},
+		{name: "clerk records a filing", caller: clerk, action: authz.FileObjection, want: "GRIEVANCE_CLERK"},
+		{name: "appraiser may not file", caller: appraiser, action: authz.FileObjection, want: "403"},
+		{name: "HR admin may not file", caller: hrAdmin, action: authz.FileObjection, want: "403"},
+		{name: "employee withdraws", caller: employee, action: authz.WithdrawObjection, want: "EMPLOYEE"},
+		{name: "clerk may not withdraw", caller: clerk, action: authz.WithdrawObjection, want: "403"},
+		{name: "superior requests explanations", caller: superior, action: authz.RequestExplanation, want: "APPRAISER_SUPERIOR"},
+		{name: "appraiser may not request explanations", caller: appraiser, action: authz.RequestExplanation, want: "403"},
+		{name: "superior decides", caller: superior, action: authz.DecideObjection, want: "APPRAISER_SUPERIOR"},
+		{name: "appraiser never decides", caller: appraiser, action: authz.DecideObjection, want: "403"},
+		{name: "clerk cannot decide", caller: clerk, action: authz.DecideObjection, want: "403"},
+		{name: "HR admin cannot decide", caller: hrAdmin, action: authz.DecideObjection, want: "403"},
+		{name: "superior who was the original appraiser cannot decide", caller: superior, action: authz.DecideObjection,
+			change: func(s *authz.Subject) { s.OriginalAppraiser = sup }, want: "403"},
+		{name: "not the superior on the filing date and not a party", caller: superior, action: authz.DecideObjection,
+			change: func(s *authz.Subject) { s.Superior = "" }, want: "404"},
+		{name: "employee explains", caller: employee, action: authz.Explain, want: "EMPLOYEE"},
+		{name: "original appraiser explains", caller: appraiser, action: authz.Explain, want: "APPRAISER"},
+		{name: "superior does not explain", caller: superior, action: authz.Explain, want: "403"},
+
+		// Master data and reports.
+		{name: "HR admin manages master data", caller: hrAdmin, action: authz.ManageMasterData, want: "HR_ADMIN"},
+		{name: "auditor may not manage master data", caller: auditor, action: authz.ManageMasterData, want: "403"},
+		{name: "employee may not manage master data", caller: employee, action: authz.ManageMasterData, want: "403"},
+		{name: "HR admin rates a unit", caller: hrAdmin, action: authz.RateUnit, want: "HR_ADMIN"},
+		{name: "anyone known reads units", caller: outsider, action: authz.ReadUnit, want: "AUTHENTICATED"},
+		{name: "employee reads own record", caller: employee, action: authz.ReadEmployee, want: "EMPLOYEE"},
+		{name: "stranger does not see an employee", caller: outsider, action: authz.ReadEmployee, want: "404"},
+		{name: "unit leader justifies", caller: unitLeader, action: authz.JustifyDeviation, want: "UNIT_LEADER"},
+		{name: "HR admin may not justify", caller: hrAdmin, action: authz.JustifyDeviation, want: "403"},
+		{name: "analyst reads reports", caller: analyst, action: authz.ReadReports, want: "HR_ANALYST"},
+		{name: "employee may not read reports", caller: employee, action: authz.ReadReports, want: "403"},
+		{name: "unknown action", caller: hrAdmin, action: "skp.delete", want: "403"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := subject()
+			if tt.change != nil {
+				tt.change(&s)
+			}
+			o := opts
+			if tt.opts != nil {
+				o = *tt.opts
+			}
+			if got := decide(t, tt.caller, tt.action, s, o); got != tt.want {
+				t.Errorf("Decide(%s, %s) = %s, want %s", tt.caller.ID, tt.action, got, tt.want)
+			}
+		})
+	}
+}
+
+// Every action has a rule, and the table above exercises each one.
+func TestEveryActionHasARule(t *testing.T) {
+	for _, a := range authz.Actions() {
+		_, err := authz.Decide(domain.Principal{ID: "x"}, a, authz.Subject{}, authz.Options{})
+		var d *authz.Denied
+		if err != nil && errors.As(err, &d) && d.Reason == "unknown action" {
+			t.Errorf("action %s has no rule", a)
+		}
+	}
+}

@@ -1,0 +1,399 @@
+package employee
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+)
+
+// Service handles the commands and queries of employees.
+type Service struct {
+	// Handler runs commands against the event log.
+	Handler *domain.Handler
+	// Policy is the configuration of the rules.
+	Policy policy.Policy
+}
+
+// Limits of the text fields.
+const (
+	MaxNameLen  = 200
+	MaxTitleLen = 200
+	MaxRefLen   = 200
+)
+
+// Register is the command to register an employee.
+type Register struct {
+	// NIP is the NIP or NI PPPK in any printed form.
+	NIP string
+	// Name is the employee's name.
+	Name string
+	// UnitID is the employee's unit; it must exist.
+	UnitID string
+	// Position is the employee's post.
+	Position Position
+}
+
+// Register registers an employee. Errors: validation (NIP, name, unknown
+// unit, position), conflict (already registered), forbidden (not HR_ADMIN).
+// The committed event is a [Registered] with the NIP-derived fields.
+func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register) (domain.Committed, error) {
+	var v domain.ValidationError
+	info, err := nip.Parse(cmd.NIP)
+	v.Merge("nip", err)
+	name := strings.TrimSpace(cmd.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
+		v.Add("name", "required, at most %d characters", MaxNameLen)
+	}
+	if cmd.UnitID == "" {
+		v.Add("unit_id", "required")
+	}
+	pos, perr := checkPosition(cmd.Position)
+	v.Merge("position", perr)
+	if err := v.Err(); err != nil {
+		return domain.Committed{}, err
+	}
+	n := string(info.NIP)
+	return s.Handler.Execute(ctx, domain.EmployeeStream(n), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if st.Exists {
+			return domain.Change{}, &domain.ConflictError{Kind: "employee", ID: n, Detail: "already registered"}
+		}
+		if err := s.requireUnit(ctx, cmd.UnitID); err != nil {
+			return domain.Change{}, err
+		}
+		return domain.Change{Role: role, Events: []domain.Event{Registered{
+			NIP: n, ASNType: info.Type, BirthDate: info.BirthDate, Sex: info.Sex,
+			AppointmentYear: info.AppointmentYear, AppointmentMonth: info.AppointmentMonth, Contracts: info.Contracts,
+			Name: name, UnitID: cmd.UnitID, Position: pos,
+		}}}, nil
+	})
+}
+
+func checkPosition(p Position) (Position, error) {
+	var v domain.ValidationError
+	if !p.Kind.Valid() {
+		v.Add("kind", "must be one of JPT_UTAMA, JPT_MADYA, JPT_PRATAMA, ADMINISTRATOR, PENGAWAS, PELAKSANA, JF")
+	}
+	p.Title = strings.TrimSpace(p.Title)
+	if p.Title == "" || utf8.RuneCountInString(p.Title) > MaxTitleLen {
+		v.Add("title", "required, at most %d characters", MaxTitleLen)
+	}
+	return p, v.Err()
+}
+
+func (s *Service) requireUnit(ctx context.Context, id string) error {
+	units := orgunit.Service{Handler: s.Handler, Policy: s.Policy}
+	u, err := units.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if u == nil {
+		return domain.Invalid("unit_id", "unit %s does not exist", id)
+	}
+	return nil
+}
+
+// AssignReportingLine is the command to assign an employee's reporting line
+// from a date on.
+type AssignReportingLine struct {
+	// NIP is the employee (any printed form).
+	NIP string
+	// AppraiserNIP is the appraiser.
+	AppraiserNIP string
+	// SuperiorNIP is the appraiser's superior.
+	SuperiorNIP string
+	// EffectiveFrom is the first day of the line.
+	EffectiveFrom calendar.Date
+	// Capacity of the appraiser; "" means DEFINITIF.
+	Capacity Capacity
+	// DelegationRef cites the delegation; required for PLT, PLH and DELEGATE.
+	DelegationRef string
+}
+
+// maxChain bounds the walk up an appraisal chain; real chains are a handful
+// of levels deep.
+const maxChain = 64
+
+// AssignReportingLine records a reporting line. Assigning the line already
+// recorded for that date changes nothing. Errors: not found (employee),
+// validation (NIPs, self-appraisal, appraiser = superior, employee =
+// superior, unknown appraiser or superior, appraiser rank, a cycle in the
+// appraisal chain, missing date), forbidden (not HR_ADMIN).
+func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, cmd AssignReportingLine) (domain.Committed, error) {
+	var v domain.ValidationError
+	emp, appr, sup := parseNIP(&v, "nip", cmd.NIP), parseNIP(&v, "appraiser_nip", cmd.AppraiserNIP), parseNIP(&v, "appraiser_superior_nip", cmd.SuperiorNIP)
+	if cmd.EffectiveFrom.IsZero() {
+		v.Add("effective_from", "required")
+	}
+	if cmd.Capacity == "" {
+		cmd.Capacity = Definitif
+	}
+	if !cmd.Capacity.Valid() {
+		v.Add("capacity", "must be DEFINITIF, PLT, PLH or DELEGATE")
+	}
+	cmd.DelegationRef = strings.TrimSpace(cmd.DelegationRef)
+	if cmd.Capacity != Definitif && cmd.DelegationRef == "" {
+		v.Add("delegation_ref", "required when the appraiser acts as %s", cmd.Capacity)
+	}
+	if utf8.RuneCountInString(cmd.DelegationRef) > MaxRefLen {
+		v.Add("delegation_ref", "at most %d characters", MaxRefLen)
+	}
+	if emp != "" && emp == appr {
+		v.Add("appraiser_nip", "an employee cannot appraise themselves")
+	}
+	if appr != "" && appr == sup {
+		v.Add("appraiser_superior_nip", "the appraiser's superior must be someone other than the appraiser")
+	}
+	if emp != "" && emp == sup {
+		v.Add("appraiser_superior_nip", "an employee cannot be their own appraiser's superior")
+	}
+	if err := v.Err(); err != nil {
+		return domain.Committed{}, err
+	}
+	line := ReportingLineAssigned{NIP: emp, AppraiserNIP: appr, AppraiserSuperiorNIP: sup, EffectiveFrom: cmd.EffectiveFrom,
+		Capacity: cmd.Capacity, DelegationRef: cmd.DelegationRef}
+	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		e := Replay(st.Events)
+		if e == nil {
+			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
+		}
+		if cur, ok := e.LineOn(line.EffectiveFrom); ok && cur.EffectiveFrom == line.EffectiveFrom && cur.Appraiser == appr &&
+			cur.Superior == sup && cur.Capacity == line.Capacity && cur.DelegationRef == line.DelegationRef {
+			return domain.Change{}, nil // the line in effect from that date already says this
+		}
+		lookup := newLookup(ctx, s.Handler)
+		var v domain.ValidationError
+		appraiser, err := lookup.get(appr)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		superior, err := lookup.get(sup)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if appraiser == nil {
+			v.Add("appraiser_nip", "employee %s is not registered", appr)
+		}
+		if superior == nil {
+			v.Add("appraiser_superior_nip", "employee %s is not registered", sup)
+		}
+		if err := v.Err(); err != nil {
+			return domain.Change{}, err
+		}
+		if s.Policy.AppraiserMinimumRank && line.Capacity == Definitif {
+			if k := appraiser.PositionOn(line.EffectiveFrom).Kind; !k.MayAppraise() {
+				return domain.Change{}, domain.Invalid("appraiser_nip",
+					"the appraiser holds a %s post; an appraiser is at least PENGAWAS unless a delegation (capacity PLT, PLH or DELEGATE with delegation_ref) is recorded", k)
+			}
+		}
+		candidate := *e
+		candidate.lines = append(slices.Clone(e.lines), Line{Appraiser: appr, Superior: sup, EffectiveFrom: line.EffectiveFrom, RecordedAt: req.OccurredAt})
+		lookup.cache[emp] = &candidate
+		if err := lookup.checkCycle(&candidate, line.EffectiveFrom); err != nil {
+			return domain.Change{}, err
+		}
+		return domain.Change{Role: role, Events: []domain.Event{line}}, nil
+	})
+}
+
+func parseNIP(v *domain.ValidationError, field, s string) string {
+	info, err := nip.Parse(s)
+	if err != nil {
+		v.Merge(field, err)
+		return ""
+	}
+	return string(info.NIP)
+}
+
+// lookup loads employees for one decision and caches them.
+type lookup struct {
+	ctx   context.Context
+	h     *domain.Handler
+	cache map[string]*Employee
+}
+
+func newLookup(ctx context.Context, h *domain.Handler) *lookup {
+	return &lookup{ctx: ctx, h: h, cache: map[string]*Employee{}}
+}
+
+func (l *lookup) get(n string) (*Employee, error) {
+	if e, ok := l.cache[n]; ok {
+		return e, nil
+	}
+	st, err := l.h.Load(l.ctx, domain.EmployeeStream(n))
+	if err != nil {
+		return nil, err
+	}
+	e := Replay(st.Events)
+	l.cache[n] = e
+	return e, nil
+}
+
+// checkCycle refuses the new line of e (effective from) if, on any day it is
+// in effect, following appraisers up from e's appraiser leads back to e. The
+// chain can only change on the effective dates of the lines of the people on
+// it, so those dates (within the new line's span) are the days checked.
+func (l *lookup) checkCycle(e *Employee, from calendar.Date) error {
+	// The new line holds until e's next later line, if any.
+	var until calendar.Date
+	for _, ln := range e.lines {
+		if ln.EffectiveFrom.After(from) && (until.IsZero() || ln.EffectiveFrom.Before(until)) {
+			until = ln.EffectiveFrom
+		}
+	}
+	inSpan := func(d calendar.Date) bool { return !d.Before(from) && (until.IsZero() || d.Before(until)) }
+	days, seenDay := []calendar.Date{from}, map[calendar.Date]bool{from: true}
+	for i := 0; i < len(days); i++ {
+		d := days[i]
+		chain := []string{e.nip}
+		cur, _ := e.LineOn(d)
+		for next := cur.Appraiser; next != ""; {
+			if next == e.nip {
+				return domain.Invalid("appraiser_nip", "cycle in the appraisal chain on %s: %s (each appraised by the next)", d, strings.Join(append(chain, e.nip), " → "))
+			}
+			if len(chain) > maxChain || slices.Contains(chain, next) {
+				break // a chain that loops elsewhere is not this line's doing
+			}
+			chain = append(chain, next)
+			p, err := l.get(next)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				break
+			}
+			for _, ln := range p.lines {
+				if inSpan(ln.EffectiveFrom) && !seenDay[ln.EffectiveFrom] {
+					seenDay[ln.EffectiveFrom] = true
+					days = append(days, ln.EffectiveFrom)
+				}
+			}
+			pl, ok := p.LineOn(d)
+			if !ok {
+				break
+			}
+			next = pl.Appraiser
+		}
+	}
+	return nil
+}
+
+// ChangePosition is the command to record a new post or unit.
+type ChangePosition struct {
+	// NIP is the employee.
+	NIP string
+	// Position is the new post.
+	Position Position
+	// UnitID is the new unit; it must exist.
+	UnitID string
+	// EffectiveFrom is the first day in the new post.
+	EffectiveFrom calendar.Date
+	// DecreeRef cites the decree.
+	DecreeRef string
+}
+
+// ChangePosition records a position change. Errors: not found (employee),
+// validation, forbidden. Closing the SKP of the old post is a separate
+// command on that SKP (one command writes one stream).
+func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd ChangePosition) (domain.Committed, error) {
+	var v domain.ValidationError
+	emp := parseNIP(&v, "nip", cmd.NIP)
+	pos, perr := checkPosition(cmd.Position)
+	v.Merge("position", perr)
+	if cmd.UnitID == "" {
+		v.Add("unit_id", "required")
+	}
+	if cmd.EffectiveFrom.IsZero() {
+		v.Add("effective_from", "required")
+	}
+	if utf8.RuneCountInString(cmd.DecreeRef) > MaxRefLen {
+		v.Add("decree_ref", "at most %d characters", MaxRefLen)
+	}
+	if err := v.Err(); err != nil {
+		return domain.Committed{}, err
+	}
+	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		e := Replay(st.Events)
+		if e == nil {
+			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
+		}
+		if err := s.requireUnit(ctx, cmd.UnitID); err != nil {
+			return domain.Change{}, err
+		}
+		before := e.postingOn(cmd.EffectiveFrom.AddDays(-1))
+		cur := e.postingOn(cmd.EffectiveFrom)
+		if cur.position == pos && cur.unit == cmd.UnitID {
+			return domain.Change{}, nil
+		}
+		return domain.Change{Role: role, Events: []domain.Event{PositionChanged{
+			NIP: emp, Position: pos, UnitID: cmd.UnitID, EffectiveFrom: cmd.EffectiveFrom, DecreeRef: strings.TrimSpace(cmd.DecreeRef),
+			PreviousPosition: before.position, PreviousUnitID: before.unit,
+		}}}, nil
+	})
+}
+
+// Load returns the employee with NIP n (normalised), or nil.
+func (s *Service) Load(ctx context.Context, n string) (*Employee, error) {
+	st, err := s.Handler.Load(ctx, domain.EmployeeStream(n))
+	if err != nil {
+		return nil, err
+	}
+	return Replay(st.Events), nil
+}
+
+// Read is the query behind GET /v1/employees/{nip}: the employee with the
+// reporting line in effect on the injected clock's today, for the employee,
+// their appraiser and superior in effect, and the HR and audit roles.
+// Errors: not found (unknown, malformed, or not visible to the caller).
+func (s *Service) Read(ctx context.Context, caller domain.Principal, n string) (View, error) {
+	e, err := s.Get(ctx, n)
+	if err != nil {
+		return View{}, err
+	}
+	today := s.Policy.Date(s.Handler.Now())
+	subj := authz.Subject{Employee: e.nip}
+	if l, ok := e.LineOn(today); ok {
+		subj.Appraiser, subj.Superior = l.Appraiser, l.Superior
+	}
+	if _, err := authz.Decide(caller, authz.ReadEmployee, subj, authz.Options{}); err != nil {
+		return View{}, err
+	}
+	return e.View(today), nil
+}
+
+// Get returns the employee with NIP n in any printed form, or a
+// [*domain.NotFoundError] (also for a malformed NIP: nobody has it).
+func (s *Service) Get(ctx context.Context, n string) (*Employee, error) {
+	info, err := nip.Parse(n)
+	if err != nil {
+		return nil, &domain.NotFoundError{Kind: "employee", ID: n}
+	}
+	e, err := s.Load(ctx, string(info.NIP))
+	if err != nil {
+		return nil, fmt.Errorf("get employee: %w", err)
+	}
+	if e == nil {
+		return nil, &domain.NotFoundError{Kind: "employee", ID: string(info.NIP)}
+	}
+	return e, nil
+}

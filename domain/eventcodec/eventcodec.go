@@ -1,0 +1,62 @@
+// Package eventcodec is the one place that knows every stored event type of
+// the ledger: it encodes events to their JSON contract, decodes stored JSON
+// back (through the upcaster chain, to the latest shape), and lists the
+// registered types for projections and golden tests.
+//
+// Event names are explicit and versioned ("skp.rating_assigned.v1"), never
+// derived from Go type names. The JSON of every type is fixed by a golden
+// file in testdata/; changing a stored field means a new schema version and
+// an upcaster registered in [upcasters], never an edit of the old shape.
+package eventcodec
+
+import (
+	"slices"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// upcasters convert older stored shapes to the current ones. The ledger has
+// no older shapes yet; when a shape changes, add an entry here, for example
+//
+//	{FromType: "skp.rating_assigned.v1", FromVersion: 1,
+//	 ToType: "skp.rating_assigned.v1", ToVersion: 2, Up: addPolicyVersion}
+//
+// and bump the version in the type's Spec. See domain.Upcaster.
+var upcasters = []domain.Upcaster{}
+
+var registry = build()
+
+func build() *domain.Registry {
+	specs := slices.Concat(
+		orgunit.Events(),
+		employee.Events(),
+		skp.Events(),
+		distribution.Events(),
+	)
+	r, err := domain.NewRegistry(specs, upcasters)
+	if err != nil {
+		panic(err) // a programming error, caught by every test of this package
+	}
+	return r
+}
+
+// Registry returns the registry of every event type.
+func Registry() *domain.Registry { return registry }
+
+// Encode returns the stored name, schema version and JSON of e.
+func Encode(e domain.Event) (eventType string, schemaVersion int, data []byte, err error) {
+	return registry.Encode(e)
+}
+
+// Decode returns the event stored as (eventType, schemaVersion, data), upcast
+// to its latest shape. Unknown types fail with [domain.ErrUnknownEventType].
+func Decode(eventType string, schemaVersion int, data []byte) (domain.Event, error) {
+	return registry.Decode(eventType, schemaVersion, data)
+}
+
+// Types returns the names of every registered event type, sorted.
+func Types() []string { return registry.Types() }

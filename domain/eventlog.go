@@ -1,0 +1,195 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// EventLog is the port through which commands read and write streams. The
+// integration layer implements it over the event store (decoding with the
+// event codec); tests use an in-memory fake. Implementations must be safe
+// for concurrent use.
+type EventLog interface {
+	// Load returns the events of stream in revision order, decoded and
+	// upcast, and the revision of the last one. For a stream without events
+	// it returns exists=false, no events and no error.
+	Load(ctx context.Context, stream string) (events []Stored, revision uint64, exists bool, err error)
+	// Append appends events to stream if its state matches expected, and
+	// returns the revision of the last event written. On a mismatch it
+	// returns an error matching [ErrConcurrency] and writes nothing.
+	Append(ctx context.Context, stream string, expected Expected, events []NewEvent) (revision uint64, err error)
+}
+
+// Expected is the condition an append places on the stream: either that it
+// does not exist yet, or that its last event has a given revision.
+type Expected struct {
+	exists bool
+	rev    uint64
+}
+
+// NoStream requires that the stream has no events.
+var NoStream = Expected{}
+
+// ExactRevision requires that the stream's last event has revision rev.
+func ExactRevision(rev uint64) Expected { return Expected{exists: true, rev: rev} }
+
+// Revision returns the exact revision and true, or false for [NoStream].
+func (e Expected) Revision() (uint64, bool) { return e.rev, e.exists }
+
+// String returns "no_stream" or the revision.
+func (e Expected) String() string {
+	if !e.exists {
+		return "no_stream"
+	}
+	return fmt.Sprint(e.rev)
+}
+
+// Stream is a loaded stream handed to a [Decider].
+type Stream struct {
+	// Name is the stream's name.
+	Name string
+	// Events are the stream's events in order.
+	Events []Stored
+	// Revision is the revision of the last event (meaningful when Exists).
+	Revision uint64
+	// Exists is false for a stream without events.
+	Exists bool
+}
+
+// Change is what a [Decider] decided: the events to append and the role in
+// which the caller acted (recorded in every event's [Actor]).
+type Change struct {
+	// Role is the capacity of the caller, as authorisation established it.
+	Role Role
+	// Events are the new facts, in order. None means the command changes
+	// nothing (an idempotent repetition); nothing is appended.
+	Events []Event
+	// Reason, when not empty, replaces the request's reason in the
+	// envelope: the reason the rules required and used (a revision's, a
+	// return's), so that the envelope and the payload agree.
+	Reason string
+}
+
+// Decider decides a command on the current state of its stream. It may load
+// other streams through the log for read-only lookups (reporting lines, the
+// appraiser's SKP); those are not part of the concurrency check. It must not
+// append; it returns events or an error of one of the kinds in errors.go.
+// Handler calls it again on fresh state after a concurrency conflict, so it
+// must not keep state between calls other than outputs it overwrites.
+type Decider func(ctx context.Context, req Request, s Stream) (Change, error)
+
+// Committed describes a successful command.
+type Committed struct {
+	// Stream is the stream written.
+	Stream string
+	// Revision is the stream's revision after the command (its last event,
+	// or the unchanged revision when nothing was appended).
+	Revision uint64
+	// Events are the appended events (empty for a no-op).
+	Events []NewEvent
+}
+
+// DefaultAttempts is how many times [Handler] decides a command before it
+// gives up on concurrency conflicts.
+const DefaultAttempts = 4
+
+// Handler runs commands: it loads the target stream, calls the decider,
+// stamps the envelope and event IDs, and appends with the expected revision.
+// On a concurrency conflict it re-decides on fresh state, at most Attempts
+// times. Clock and NewID are injected; the domain never reads the system
+// clock or a random source itself.
+type Handler struct {
+	// Log reads and writes streams.
+	Log EventLog
+	// Now returns the current time. It fills a missing OccurredAt and bounds
+	// times that may not lie in the future.
+	Now func() time.Time
+	// NewID returns a fresh unique identifier, for events and for entities
+	// (RHK, indicators, objections…).
+	NewID func() uuid.UUID
+	// Attempts bounds the decisions per command (default [DefaultAttempts]).
+	Attempts int
+}
+
+// Prepare validates and normalises a request: a caller is required, a
+// missing OccurredAt becomes now, and OccurredAt may not lie in the future.
+func (h *Handler) Prepare(req Request) (Request, error) {
+	now := h.Now()
+	var v ValidationError
+	if req.Caller.ID == "" {
+		v.Add("actor", "required")
+	}
+	if req.OccurredAt.IsZero() {
+		req.OccurredAt = now
+	} else if req.OccurredAt.After(now) {
+		v.Add("occurred_at", "must not be in the future")
+	}
+	req.OccurredAt = NormalTime(req.OccurredAt)
+	return req, v.Err()
+}
+
+// Load reads a stream for a read-only lookup or a query.
+func (h *Handler) Load(ctx context.Context, stream string) (Stream, error) {
+	evs, rev, ok, err := h.Log.Load(ctx, stream)
+	if err != nil {
+		return Stream{}, fmt.Errorf("load %s: %w", stream, err)
+	}
+	return Stream{Name: stream, Events: evs, Revision: rev, Exists: ok}, nil
+}
+
+// Execute runs decide against stream and appends what it decides.
+func (h *Handler) Execute(ctx context.Context, stream string, req Request, decide Decider) (Committed, error) {
+	req, err := h.Prepare(req)
+	if err != nil {
+		return Committed{}, err
+	}
+	attempts := h.Attempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	var lastErr error
+	for range attempts {
+		s, err := h.Load(ctx, stream)
+		if err != nil {
+			return Committed{}, err
+		}
+		if req.IfMatch != nil && (!s.Exists || s.Revision != *req.IfMatch) {
+			return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
+		}
+		ch, err := decide(ctx, req, s)
+		if err != nil {
+			return Committed{}, err
+		}
+		if len(ch.Events) == 0 {
+			return Committed{Stream: stream, Revision: s.Revision}, nil
+		}
+		meta := req.Meta(ch.Role)
+		if ch.Reason != "" {
+			meta.Reason = ch.Reason
+		}
+		out := make([]NewEvent, len(ch.Events))
+		for i, e := range ch.Events {
+			out[i] = NewEvent{ID: h.NewID(), Meta: meta, Event: e}
+		}
+		expected := NoStream
+		if s.Exists {
+			expected = ExactRevision(s.Revision)
+		}
+		rev, err := h.Log.Append(ctx, stream, expected, out)
+		if err == nil {
+			return Committed{Stream: stream, Revision: rev, Events: out}, nil
+		}
+		if !errors.Is(err, ErrConcurrency) {
+			return Committed{}, fmt.Errorf("append %s: %w", stream, err)
+		}
+		lastErr = err
+		if err := ctx.Err(); err != nil {
+			return Committed{}, err
+		}
+	}
+	return Committed{}, fmt.Errorf("append %s: gave up after %d attempts: %w", stream, attempts, lastErr)
+}

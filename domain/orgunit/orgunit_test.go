@@ -1,0 +1,200 @@
+package orgunit_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/domaintest"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+)
+
+var start = time.Date(2026, 2, 2, 9, 0, 0, 0, policy.WIB)
+
+const admin = "hr-admin"
+
+func setup(tb testing.TB) (*domaintest.Env, *orgunit.Service) {
+	tb.Helper()
+	env := domaintest.New(tb, start)
+	return env, &orgunit.Service{Handler: env.Handler, Policy: policy.Default()}
+}
+
+func hr(env *domaintest.Env) domain.Request { return env.Request(admin, domain.RoleHRAdmin) }
+
+func mustRegister(tb testing.TB, env *domaintest.Env, s *orgunit.Service, id, parent string) {
+	tb.Helper()
+	if _, err := s.Register(context.Background(), hr(env), orgunit.Register{ID: id, Name: "Unit " + id, ParentID: parent}); err != nil {
+		tb.Fatalf("Register(%s): %v", id, err)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	tests := []struct {
+		name    string
+		req     func(*domaintest.Env) domain.Request
+		cmd     orgunit.Register
+		wantErr error
+	}{
+		{name: "root unit", cmd: orgunit.Register{ID: "PEMKOT", Name: "Pemerintah Kota"}},
+		{name: "child of an existing unit", cmd: orgunit.Register{ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "ROOT"}},
+		{name: "unknown parent", cmd: orgunit.Register{ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "NOPE"}, wantErr: domain.ErrValidation},
+		{name: "own parent", cmd: orgunit.Register{ID: "X", Name: "x", ParentID: "X"}, wantErr: domain.ErrValidation},
+		{name: "id taken", cmd: orgunit.Register{ID: "ROOT", Name: "again"}, wantErr: domain.ErrConflict},
+		{name: "id with a space", cmd: orgunit.Register{ID: "DIN KES", Name: "x"}, wantErr: domain.ErrValidation},
+		{name: "empty name", cmd: orgunit.Register{ID: "A", Name: "  "}, wantErr: domain.ErrValidation},
+		{name: "not HR admin", req: func(e *domaintest.Env) domain.Request { return e.Request("199001012015031001") },
+			cmd: orgunit.Register{ID: "A", Name: "a"}, wantErr: domain.ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, s := setup(t)
+			mustRegister(t, env, s, "ROOT", "")
+			req := hr(env)
+			if tt.req != nil {
+				req = tt.req(env)
+			}
+			_, err := s.Register(context.Background(), req, tt.cmd)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Register error = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.Get(context.Background(), tt.cmd.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := u.View(calendar.Of(start, policy.WIB)); v.Name != tt.cmd.Name || v.ParentID != tt.cmd.ParentID {
+				t.Errorf("view = %+v, want name %q parent %q", v, tt.cmd.Name, tt.cmd.ParentID)
+			}
+		})
+	}
+}
+
+func TestGetUnknown(t *testing.T) {
+	_, s := setup(t)
+	if _, err := s.Get(context.Background(), "NOPE"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("Get(NOPE) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestRatePerformance(t *testing.T) {
+	env, s := setup(t)
+	ctx := context.Background()
+	mustRegister(t, env, s, "DINKES", "")
+	steps := []struct {
+		name     string
+		cmd      orgunit.RatePerformance
+		wantErr  error
+		wantNoOp bool
+	}{
+		{name: "first value needs no reason", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"}},
+		{name: "same value again is a no-op", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"}, wantNoOp: true},
+		{name: "change without reason", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "ISTIMEWA"}, wantErr: domain.ErrValidation},
+		{name: "change with reason", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "ISTIMEWA", Reason: "audit finding corrected"}},
+		{name: "quarter under the quarterly cadence", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "KURANG"}},
+		{name: "month under the quarterly cadence", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-01", Predikat: "KURANG"}, wantErr: domain.ErrValidation},
+		{name: "employee predikat is not an organisation predikat", cmd: orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "SANGAT_BAIK"}, wantErr: domain.ErrValidation},
+		{name: "unknown unit", cmd: orgunit.RatePerformance{UnitID: "NOPE", Period: "2026", Predikat: "BAIK"}, wantErr: domain.ErrNotFound},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			c, err := s.RatePerformance(ctx, hr(env), st.cmd)
+			if st.wantErr != nil {
+				if !errors.Is(err, st.wantErr) {
+					t.Fatalf("error = %v, want %v", err, st.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(c.Events) == 0; got != st.wantNoOp {
+				t.Errorf("no-op = %v, want %v", got, st.wantNoOp)
+			}
+		})
+	}
+	u, err := s.Get(ctx, "DINKES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := u.View(calendar.MustNew(2026, 6, 1))
+	want := map[string]rating.OrgPredikat{"2026": rating.Istimewa, "2026-Q1": rating.OrgKurang}
+	if diff := cmp.Diff(want, v.Performance); diff != "" {
+		t.Errorf("performance mismatch (-want +got):\n%s", diff)
+	}
+	if len(v.History) != 3 {
+		t.Fatalf("history has %d entries, want 3", len(v.History))
+	}
+	change := v.History[1]
+	if change.Previous != rating.OrgBaik || change.Predikat != rating.Istimewa || change.Reason != "audit finding corrected" || change.Actor.ID != admin {
+		t.Errorf("change = %+v, want BAIK→ISTIMEWA with the reason and actor", change)
+	}
+}
+
+func TestRatePerformanceForbidden(t *testing.T) {
+	env, s := setup(t)
+	mustRegister(t, env, s, "DINKES", "")
+	_, err := s.RatePerformance(context.Background(), env.Request("auditor", domain.RoleAuditor),
+		orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"})
+	if !errors.Is(err, domain.ErrForbidden) {
+		t.Errorf("error = %v, want ErrForbidden", err)
+	}
+}
+
+func TestBuildTree(t *testing.T) {
+	reg := func(id, parent string) orgunit.Registered {
+		return orgunit.Registered{UnitID: id, Name: id, ParentID: parent}
+	}
+	tests := []struct {
+		name    string
+		units   []orgunit.Registered
+		wantErr bool
+	}{
+		{name: "in order", units: []orgunit.Registered{reg("A", ""), reg("B", "A"), reg("C", "B"), reg("D", "A")}},
+		{name: "children before parents", units: []orgunit.Registered{reg("C", "B"), reg("B", "A"), reg("A", "")}},
+		{name: "empty", units: nil},
+		{name: "unknown parent", units: []orgunit.Registered{reg("A", ""), reg("B", "Z")}, wantErr: true},
+		{name: "duplicate id", units: []orgunit.Registered{reg("A", ""), reg("A", "")}, wantErr: true},
+		{name: "two-unit cycle", units: []orgunit.Registered{reg("A", "B"), reg("B", "A")}, wantErr: true},
+		{name: "self cycle", units: []orgunit.Registered{reg("A", "A")}, wantErr: true},
+		{name: "cycle below a root", units: []orgunit.Registered{reg("R", ""), reg("A", "C"), reg("B", "A"), reg("C", "B")}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := orgunit.BuildTree(tt.units)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("BuildTree error = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestTreeQueries(t *testing.T) {
+	reg := func(id, parent string) orgunit.Registered { return orgunit.Registered{UnitID: id, ParentID: parent} }
+	tree, err := orgunit.BuildTree([]orgunit.Registered{reg("A", ""), reg("B", "A"), reg("C", "B"), reg("D", "A"), reg("E", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A", "B", "C", "D"}, tree.Subtree("A")); diff != "" {
+		t.Errorf("Subtree(A) mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"B", "D"}, tree.Children("A")); diff != "" {
+		t.Errorf("Children(A) mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"B", "A"}, tree.Ancestors("C")); diff != "" {
+		t.Errorf("Ancestors(C) mismatch (-want +got):\n%s", diff)
+	}
+	if tree.Subtree("Z") != nil || tree.Has("Z") {
+		t.Error("unknown unit reported as present")
+	}
+}

@@ -1,0 +1,249 @@
+// Package policy provides the configuration of the appraisal rules: every
+// assumption domain.md tags [U] (unconfirmed) and every per-agency choice
+// lives here, each with the default the document proposes. The rules that
+// are confirmed or decided ([C], [S], [D]) are code, not configuration.
+//
+// Start from [Default] and change what an agency needs; call
+// [Policy.Validate] once at start-up. Commands copy the values they apply
+// into the events they record (the lateness flag, the objection deadline,
+// the policy version), so a later change of policy never changes history.
+//
+// | Field                    | Default                        | Source                  |
+// |--------------------------|--------------------------------|-------------------------|
+// | Version                  | PERMENPANRB_6_2022+SE_3_2023   | §8.1, §7.3 #9           |
+// | Cadence                  | QUARTERLY                      | §3.1 [C] definition, [D]|
+// | EstablishDeadline        | 31 January                     | §3.1 [S]/[U]            |
+// | ObjectionWindowDays      | 14                             | §5 [S]                  |
+// | ObjectionWorkingDays     | false (calendar days)          | §5 [U]                  |
+// | Holidays                 | none                           | (working days only)     |
+// | PeriodicObjections       | false (annual only)            | §5 [U]                  |
+// | RecordLateObjections     | false (refuse)                 | §5 invariant 2 [D]      |
+// | ObjectionDecisionSLADays | 14                             | §5 [U] (no rule found)  |
+// | HRAdminMayDraft          | true                           | §2.1, §3.3 [U]          |
+// | DistributionMode         | WARN                           | §4.4 [D]                |
+// | DistributionPopulation   | UNIT_AND_SUBUNITS              | §4.4 [U], api.md        |
+// | UnitHeadRating           | ISTIMEWA→DI_ATAS, BAIK→SESUAI, others→DI_BAWAH | §4.3 [U] |
+// | RequireOrgPredikat       | false                          | §3.3 [S], see field doc |
+// | AppraiserMinimumRank     | true                           | §2.1 [C] definition     |
+// | Location                 | WIB (UTC+07:00)                | [D]                     |
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+)
+
+// DistributionMode says what a deviation from the distribution pattern does.
+type DistributionMode string
+
+// Distribution modes (domain.md §4.4).
+const (
+	// Warn: a deviation is allowed but needs a recorded justification by the
+	// unit leader (the default; the SE calls the pattern a "pertimbangan").
+	Warn DistributionMode = "WARN"
+	// Block: a deviation refuses the action that would finalise it.
+	Block DistributionMode = "BLOCK"
+)
+
+// Population says which employees a unit's distribution counts.
+type Population string
+
+// Populations.
+const (
+	// UnitAndSubunits counts the employees of the unit and of every unit
+	// below it (the definition api.md's distribution report uses).
+	UnitAndSubunits Population = "UNIT_AND_SUBUNITS"
+	// AppraiserInUnit counts the employees whose appraiser sits in the unit
+	// (the default domain.md §4.4 proposes).
+	AppraiserInUnit Population = "APPRAISER_IN_UNIT"
+)
+
+// MonthDay is a day of the year, such as 31 January.
+type MonthDay struct {
+	// Month is 1–12.
+	Month time.Month
+	// Day is 1–31; in a year where the month is shorter (29 February) the
+	// last day of the month is used.
+	Day int
+}
+
+// In returns the date of m in year.
+func (m MonthDay) In(year int) calendar.Date {
+	d := min(m.Day, calendar.DaysIn(year, m.Month))
+	return calendar.MustNew(year, m.Month, d)
+}
+
+// Policy is the configuration of the appraisal rules. The zero value is not
+// useful; start from [Default].
+type Policy struct {
+	// Version names the rule set, recorded in the events whose outcome it
+	// shapes (the SKP schema varies by year and regulation, §7.3 #9).
+	Version string
+	// Cadence is the periodic evaluation cadence: QUARTERLY or MONTHLY.
+	Cadence period.Cadence
+	// EstablishDeadline is the last day to establish the SKP of a year.
+	// Establishing later is allowed but flagged late.
+	EstablishDeadline MonthDay
+	// ObjectionWindowDays is the length of the objection window, counted
+	// from the day after delivery; the window closes at the end of the last
+	// day in Location.
+	ObjectionWindowDays int
+	// ObjectionWorkingDays counts the window in working days (Monday to
+	// Friday except Holidays) instead of calendar days.
+	ObjectionWorkingDays bool
+	// Holidays are the non-working weekdays used when ObjectionWorkingDays.
+	Holidays []calendar.Date
+	// PeriodicObjections allows objections to periodic (monthly or
+	// quarterly) evaluations; by default only annual ones. When false, a
+	// periodic evaluation is final as soon as it is issued.
+	PeriodicObjections bool
+	// RecordLateObjections records a filing after the window as an
+	// "objection filed late" event for the appraiser's superior to reject,
+	// instead of refusing it.
+	RecordLateObjections bool
+	// ObjectionDecisionSLADays is the service level for deciding an
+	// objection, for dashboards only; no rule gives an automatic outcome.
+	ObjectionDecisionSLADays int
+	// HRAdminMayDraft lets HR_ADMIN draft an SKP on an employee's behalf.
+	HRAdminMayDraft bool
+	// DistributionMode is WARN or BLOCK.
+	DistributionMode DistributionMode
+	// DistributionPopulation defines whom a unit's distribution counts.
+	DistributionPopulation Population
+	// UnitHeadRating maps a unit's organisation predikat to the work-result
+	// rating of the unit's head for the same period (§4.3: "capaian kinerja
+	// satuan organisasi yang dipimpin ditetapkan sebagai rating hasil kerja").
+	// Every organisation predikat must be mapped.
+	UnitHeadRating map[rating.OrgPredikat]rating.Rating
+	// RequireOrgPredikat refuses to rate an employee for a period before the
+	// organisation predikat of the employee's unit for that period is set
+	// (the three-stage evaluation of SE 3/2023). Off by default because the
+	// API flow does not make setting it a precondition of rating; unit heads
+	// always need it, whatever this says.
+	RequireOrgPredikat bool
+	// AppraiserMinimumRank requires an appraiser to hold at least a
+	// Pengawas post (JPT, ADMINISTRATOR or PENGAWAS) unless the reporting
+	// line records a delegation (capacity PLT, PLH or DELEGATE with a
+	// reference) — PermenPANRB 6/2022 Art. 1 no. 9.
+	AppraiserMinimumRank bool
+	// Location is the zone in which instants become dates (deadlines,
+	// windows, effective dates). A fixed zone: the domain loads no zone data.
+	Location *time.Location
+}
+
+// WIB is Western Indonesia Time, UTC+07:00.
+var WIB = time.FixedZone("WIB", 7*60*60)
+
+// Default returns the policy with every default of domain.md.
+func Default() Policy {
+	return Policy{
+		Version:                  "PERMENPANRB_6_2022+SE_3_2023",
+		Cadence:                  period.Quarterly,
+		EstablishDeadline:        MonthDay{Month: time.January, Day: 31},
+		ObjectionWindowDays:      14,
+		ObjectionDecisionSLADays: 14,
+		HRAdminMayDraft:          true,
+		DistributionMode:         Warn,
+		DistributionPopulation:   UnitAndSubunits,
+		UnitHeadRating: map[rating.OrgPredikat]rating.Rating{
+			rating.Istimewa:          rating.AboveExpectation,
+			rating.OrgBaik:           rating.MeetsExpectation,
+			rating.OrgButuhPerbaikan: rating.BelowExpectation,
+			rating.OrgKurang:         rating.BelowExpectation,
+			rating.OrgSangatKurang:   rating.BelowExpectation,
+		},
+		AppraiserMinimumRank: true,
+		Location:             WIB,
+	}
+}
+
+// Validate reports every problem of p, joined.
+func (p Policy) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("policy: "+format, args...)) }
+	if p.Version == "" {
+		bad("version is required")
+	}
+	if !p.Cadence.Valid() {
+		bad("cadence %q: want QUARTERLY or MONTHLY", p.Cadence)
+	}
+	if m := p.EstablishDeadline; m.Month < time.January || m.Month > time.December || m.Day < 1 || m.Day > calendar.DaysIn(2024, m.Month) {
+		bad("establish deadline %d-%d is not a day of the year", int(m.Month), m.Day)
+	}
+	if p.ObjectionWindowDays < 1 || p.ObjectionWindowDays > 366 {
+		bad("objection window %d days: want 1..366", p.ObjectionWindowDays)
+	}
+	if p.ObjectionDecisionSLADays < 0 {
+		bad("objection decision SLA %d days: want at least 0", p.ObjectionDecisionSLADays)
+	}
+	if p.DistributionMode != Warn && p.DistributionMode != Block {
+		bad("distribution mode %q: want WARN or BLOCK", p.DistributionMode)
+	}
+	if p.DistributionPopulation != UnitAndSubunits && p.DistributionPopulation != AppraiserInUnit {
+		bad("distribution population %q: want UNIT_AND_SUBUNITS or APPRAISER_IN_UNIT", p.DistributionPopulation)
+	}
+	for _, o := range rating.OrgPredikats() {
+		if r, ok := p.UnitHeadRating[o]; !ok || !r.Valid() {
+			bad("unit head rating for %s is missing or invalid", o)
+		}
+	}
+	for o := range p.UnitHeadRating {
+		if !o.Valid() {
+			bad("unit head rating maps unknown organisation predikat %q", o)
+		}
+	}
+	if p.Location == nil {
+		bad("location is required")
+	}
+	return errors.Join(errs...)
+}
+
+// Date returns the date of instant t in the policy's location.
+func (p Policy) Date(t time.Time) calendar.Date { return calendar.Of(t, p.Location) }
+
+// EstablishDeadlineFor returns the establishment deadline of the SKP of year.
+func (p Policy) EstablishDeadlineFor(year int) calendar.Date { return p.EstablishDeadline.In(year) }
+
+// LateEstablishment reports whether establishing the SKP of year at instant
+// at is after the deadline.
+func (p Policy) LateEstablishment(year int, at time.Time) bool {
+	return p.Date(at).After(p.EstablishDeadlineFor(year))
+}
+
+// ObjectionsAllowed reports whether an evaluation of period pr may be
+// objected to.
+func (p Policy) ObjectionsAllowed(pr period.Period) bool {
+	return pr.IsAnnual() || p.PeriodicObjections
+}
+
+// ObjectionDeadline returns the last instant (23:59:59 of the last day, in
+// Location) at which an objection to an evaluation delivered at deliveredAt
+// may be filed.
+func (p Policy) ObjectionDeadline(deliveredAt time.Time) time.Time {
+	d := p.Date(deliveredAt)
+	var last calendar.Date
+	if p.ObjectionWorkingDays {
+		last = calendar.Workdays{Holidays: p.Holidays}.AddWorkdays(d, p.ObjectionWindowDays)
+	} else {
+		last = d.AddDays(p.ObjectionWindowDays)
+	}
+	return last.End(p.Location).UTC()
+}
+
+// WithinWindow reports whether filedAt is on or before deadline. Filing at
+// any moment of the last day counts, including its final second.
+func WithinWindow(filedAt, deadline time.Time) bool {
+	return filedAt.Before(deadline.Add(time.Second))
+}
+
+// UnitHeadWorkResult returns the work-result rating of a unit head whose
+// unit received org.
+func (p Policy) UnitHeadWorkResult(org rating.OrgPredikat) (rating.Rating, bool) {
+	r, ok := p.UnitHeadRating[org]
+	return r, ok && r.Valid()
+}

@@ -1,0 +1,111 @@
+// Package eventlog implements the domain's EventLog port on the event
+// store: domain events are encoded to their stored JSON contract (through
+// the event codec), their envelope mapped one to one onto the store's, and
+// stored events decoded and upcast on the way back.
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/eventcodec"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// Log is a domain.EventLog over an eventstore.Store.
+type Log struct {
+	store eventstore.Store
+}
+
+var _ domain.EventLog = (*Log)(nil)
+
+// New returns a Log over store.
+func New(store eventstore.Store) *Log { return &Log{store: store} }
+
+// Store returns the underlying event store.
+func (l *Log) Store() eventstore.Store { return l.store }
+
+// Load implements domain.EventLog.
+func (l *Log) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
+	return l.LoadWith(ctx, stream, eventstore.ReadStreamOptions{})
+}
+
+// LoadWith loads stream with read options (for example AsOf), decoding
+// every event.
+func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) ([]domain.Stored, uint64, bool, error) {
+	var out []domain.Stored
+	var rev uint64
+	for ev, err := range l.store.ReadStream(ctx, stream, opts) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil, 0, false, nil
+		}
+		if err != nil {
+			return nil, 0, false, fmt.Errorf("eventlog: load %s: %w", stream, err)
+		}
+		s, err := Decode(ev)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		out = append(out, s)
+		rev = ev.Revision
+	}
+	if len(out) == 0 {
+		return nil, 0, false, nil
+	}
+	return out, rev, true, nil
+}
+
+// Decode turns a stored event into a domain.Stored.
+func Decode(ev eventstore.Event) (domain.Stored, error) {
+	p, err := eventcodec.Decode(ev.Type, ev.SchemaVersion, ev.Data)
+	if err != nil {
+		return domain.Stored{}, fmt.Errorf("eventlog: decode %s@%d (%s): %w", ev.Stream, ev.Revision, ev.Type, err)
+	}
+	return domain.Stored{
+		ID: ev.ID, Revision: ev.Revision, RecordedAt: ev.RecordedAt, Event: p,
+		Meta: domain.Meta{
+			Actor:         domain.Actor{ID: ev.Actor.ID, Role: domain.Role(ev.Actor.Role)},
+			CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Reason: ev.Reason, OccurredAt: ev.OccurredAt,
+		},
+	}, nil
+}
+
+// Encode turns a new domain event into the store's EventData.
+func Encode(e domain.NewEvent) (eventstore.EventData, error) {
+	typ, ver, data, err := eventcodec.Encode(e.Event)
+	if err != nil {
+		return eventstore.EventData{}, fmt.Errorf("eventlog: encode: %w", err)
+	}
+	return eventstore.EventData{
+		ID: e.ID, Type: typ, SchemaVersion: ver, OccurredAt: e.Meta.OccurredAt,
+		Actor:         eventstore.Actor{ID: e.Meta.Actor.ID, Role: string(e.Meta.Actor.Role)},
+		CorrelationID: e.Meta.CorrelationID, CausationID: e.Meta.CausationID, Reason: e.Meta.Reason, Data: data,
+	}, nil
+}
+
+// Append implements domain.EventLog. A wrong expected revision becomes
+// domain.ErrConcurrency (the handler re-decides on fresh state).
+func (l *Log) Append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) (uint64, error) {
+	data := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		d, err := Encode(e)
+		if err != nil {
+			return 0, err
+		}
+		data[i] = d
+	}
+	exp := eventstore.NoStream
+	if rev, ok := expected.Revision(); ok {
+		exp = eventstore.Exact(rev)
+	}
+	res, err := l.store.Append(ctx, stream, exp, data...)
+	if errors.Is(err, eventstore.ErrWrongExpectedRevision) {
+		return 0, fmt.Errorf("eventlog: append %s: %w: %w", stream, domain.ErrConcurrency, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: append %s: %w", stream, err)
+	}
+	return res.Revision, nil
+}

@@ -1,0 +1,60 @@
+// Package pgreadmodel holds every read model of Kinerja Ledger in
+// PostgreSQL (pgx/v5): the SKP summaries, evaluations, score history,
+// objection register, employee timeline, directory and the audit trail,
+// each behind a projections.Sink and a reader. It answers exactly as
+// adapters/memreadmodel does: both are held to projections/readmodeltest.
+//
+// # Schema and migrations
+//
+// The read models live in one schema (Options.Schema, default kinerja_rm),
+// so that several deployments, or a test per schema, share a database.
+// Their structure comes from numbered migrations embedded in the binary
+// (migrations/0001_read_models.sql, ...), recorded in the schema's
+// schema_migrations table and applied only by an explicit Migrate call.
+// Open never changes the database; it checks the version and fails with a
+// *VersionError that says what to run. Besides the tables of each
+// projection (Tables), the schema holds checkpoints(projection, position,
+// generation, updated_at) and dead_letters.
+//
+// # One short transaction per Apply
+//
+// A Sink's Apply is one transaction: it locks the projection's checkpoint
+// row (so that Sinks of several processes take turns), skips the events at
+// or below the checkpoint (a redelivery changes nothing), runs the
+// projection's logic (package projections/...) over rows staged in memory,
+// and writes them with a few multi-row statements (INSERT … SELECT FROM
+// unnest(arrays) … ON CONFLICT DO UPDATE, one per table) sent with the new
+// checkpoint in one round trip. The rows an Apply reads (the directory's
+// units and employees, the audit tree's frontier) are loaded with one query
+// per table before it; the SKP projections read nothing, because they keep
+// their aggregates in memory (projections.Cache) and rebuild a missing one
+// from the event store (Options.History). A failed Apply rolls back: no
+// row and no checkpoint is left behind.
+//
+// The transaction sets synchronous_commit = off: the checkpoint commits with
+// the rows it covers, so a crash loses at most whole recent transactions,
+// whose events are then delivered again from the older checkpoint that
+// survived (the read models are derived from the event store, which is
+// durable). Transactions are kept short on purpose: a writing transaction
+// that stays open holds back the horizon below which the PostgreSQL event
+// store (adapters/pgstore) delivers events, so batches are bounded by the
+// caller (a rebuild's CatchUp uses 5,000 events) and nothing waits inside
+// a transaction but the database.
+//
+// # The audit trail
+//
+// audit_entries (one per event, dense seq), audit_nodes (the RFC 6962
+// tree's complete subtrees), audit_frontier (the tree's size and frontier
+// after each batch) and audit_checkpoints (the signed checkpoints read from
+// the ledger) are append-only: statement-level triggers reject UPDATE,
+// DELETE and TRUNCATE, and the audit Sink's Reset refuses (ErrAppendOnly)
+// unless the trail is empty. AuditReader implements audit.Stored, so the
+// verifier compares every stored entry and node with what it recomputes
+// from the event store.
+//
+// # Rebuilds (blue/green)
+//
+// StartRebuild copies a projection's tables into fresh ones, a Rebuild's
+// Sink fills them from the event store while the live tables serve, and
+// Swap makes them live in one transaction; see Rebuild.
+package pgreadmodel

@@ -1,0 +1,258 @@
+package pgreadmodel_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// mutationLedger is a PostgreSQL ledger (event store and read models, each
+// in a fresh schema) with a projected and signed audit trail.
+type mutationLedger struct {
+	pool        *pgxpool.Pool
+	store       *pgstore.Store
+	db          *pgreadmodel.DB
+	key         *merkle.Signer
+	es, rm      string // schemas
+	byPosition  map[eventstore.Position]eventstore.Event
+	positions   []eventstore.Position // ledger events (not checkpoints), in order
+	checkpoints []eventstore.Position
+}
+
+func newMutationLedger(t *testing.T) *mutationLedger {
+	t.Helper()
+	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
+	if url == "" {
+		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
+		}
+		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := strings.ReplaceAll(uuid.NewString()[:12], "-", "")
+	l := &mutationLedger{pool: pool, es: "mut_es_" + suffix, rm: "mut_rm_" + suffix, byPosition: map[eventstore.Position]eventstore.Event{}}
+	t.Cleanup(func() {
+		if l.store != nil {
+			l.store.Close()
+		}
+		pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+l.es+" CASCADE")
+		pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+l.rm+" CASCADE")
+		pool.Close()
+	})
+	if _, err := pgstore.Migrate(ctx, pool, l.es); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pgreadmodel.Migrate(ctx, pool, l.rm); err != nil {
+		t.Fatal(err)
+	}
+	if l.store, err = pgstore.Open(ctx, pool, pgstore.Options{Schema: l.es}); err != nil {
+		t.Fatal(err)
+	}
+	if l.db, err = pgreadmodel.Open(ctx, pool, pgreadmodel.Options{Schema: l.rm, History: projections.StoreHistory{Store: l.store}, Policy: policy.Default()}); err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := merkle.GenerateKey("kinerja-ledger", bytes.NewReader(bytes.Repeat([]byte{5}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.key, _ = merkle.ParseSigner(skey)
+	// Three streams, events interleaved, then a signed checkpoint, then
+	// more events, then another checkpoint.
+	signer := audit.NewSigner(audit.SignerConfig{Store: l.store, Trail: l.db.Audit(), Key: l.key})
+	for round := range 2 {
+		for i := range 12 {
+			stream := fmt.Sprintf("skp-mut-%d", i%3)
+			if _, err := l.store.Append(ctx, stream, eventstore.Any, eventstore.EventData{
+				ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1, OccurredAt: time.Now(),
+				Actor: eventstore.Actor{ID: "196608011988031001", Role: "APPRAISER"}, Reason: fmt.Sprintf("r%d-%d", round, i),
+				Data: []byte(fmt.Sprintf(`{"round":%d,"i":%d}`, round, i)),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := projections.CatchUp(ctx, l.store, l.db.Sink(audit.Name), projections.CatchUpOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := signer.SignNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := projections.CatchUp(ctx, l.store, l.db.Sink(audit.Name), projections.CatchUpOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for ev, err := range l.store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.byPosition[ev.Position] = ev
+		if ev.Stream == audit.CheckpointStream {
+			l.checkpoints = append(l.checkpoints, ev.Position)
+		} else {
+			l.positions = append(l.positions, ev.Position)
+		}
+	}
+	if r := l.verify(t); !r.OK {
+		t.Fatalf("the untouched ledger does not verify: %+v", r)
+	}
+	return l
+}
+
+func (l *mutationLedger) verify(t *testing.T) audit.Report {
+	t.Helper()
+	r, err := audit.Verify(context.Background(), l.store, audit.VerifyOptions{Keys: []*merkle.Verifier{l.key.Verifier()}, Stored: l.db.Audit()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// tamper runs SQL as an operator with direct database access would: the
+// append-only triggers are bypassed (session_replication_role = replica).
+func (l *mutationLedger) tamper(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			return err
+		}
+		sql = strings.NewReplacer("$ES.", l.es+".", "$RM.", l.rm+".").Replace(sql)
+		tag, err := tx.Exec(ctx, sql, args...)
+		if err == nil && tag.RowsAffected() == 0 {
+			return fmt.Errorf("tamper changed no row: %s", sql)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMutationsAreDetectedAndNamed edits, deletes, swaps and reorders rows
+// of the events table and of the audit tables; verification must fail every
+// time and name the position of (one of) the events concerned.
+func TestMutationsAreDetectedAndNamed(t *testing.T) {
+	type mutation struct {
+		name  string
+		apply func(t *testing.T, l *mutationLedger) []eventstore.Position // the positions a problem may name
+	}
+	mid := func(l *mutationLedger) eventstore.Position { return l.positions[5] }
+	last := func(l *mutationLedger, stream string) eventstore.Position {
+		var p eventstore.Position
+		for _, pos := range l.positions {
+			if l.byPosition[pos].Stream == stream && pos < l.checkpoints[1] {
+				p = pos
+			}
+		}
+		return p
+	}
+	mutations := []mutation{
+		{"events: data edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := mid(l)
+			l.tamper(t, `UPDATE $ES.events SET data = convert_to('{"forged":true}', 'UTF8') WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+		{"events: reason edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := l.positions[0]
+			l.tamper(t, `UPDATE $ES.events SET reason = 'forged' WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+		{"events: recorded_at moved", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := mid(l)
+			l.tamper(t, `UPDATE $ES.events SET recorded_at = recorded_at - interval '1 day' WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+		{"events: row deleted in the middle of a stream", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := mid(l)
+			l.tamper(t, `DELETE FROM $ES.events WHERE position = $1`, int64(p))
+			return l.positions // the next event of the stream, or the orphaned entry
+		}},
+		{"events: last row of a stream deleted", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := last(l, "skp-mut-2")
+			l.tamper(t, `DELETE FROM $ES.events WHERE position = $1`, int64(p))
+			return append(append([]eventstore.Position{}, l.positions...), l.checkpoints...)
+		}},
+		{"events: data of two rows swapped", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			a, b := l.positions[2], l.positions[7]
+			l.tamper(t, `UPDATE $ES.events e SET data = o.data FROM $ES.events o
+				WHERE (e.position, o.position) IN (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))`, int64(a), int64(b))
+			return []eventstore.Position{a, b}
+		}},
+		{"events: two rows reordered (positions swapped)", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			a, b := l.positions[3], l.positions[4]
+			l.tamper(t, `UPDATE $ES.events SET position = 1 WHERE position = $1`, int64(a)) // a free, valid temporary
+			l.tamper(t, `UPDATE $ES.events SET position = $1 WHERE position = $2`, int64(a), int64(b))
+			l.tamper(t, `UPDATE $ES.events SET position = $1 WHERE position = 1`, int64(b))
+			return []eventstore.Position{a, b}
+		}},
+		{"audit: entry reason edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := mid(l)
+			l.tamper(t, `UPDATE $RM.audit_entries SET reason = 'forged' WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+		{"audit: entry leaf hash edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := l.positions[1]
+			l.tamper(t, `UPDATE $RM.audit_entries SET leaf_hash = sha256(leaf_hash) WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+		{"audit: entry deleted", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := mid(l)
+			l.tamper(t, `DELETE FROM $RM.audit_entries WHERE position = $1`, int64(p))
+			return l.positions
+		}},
+		{"audit: two entries swapped", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			a, b := l.positions[8], l.positions[9]
+			l.tamper(t, `UPDATE $RM.audit_entries SET seq = 1000000 WHERE position = $1`, int64(a)) // a free temporary
+			l.tamper(t, `UPDATE $RM.audit_entries SET seq = seq - 1 WHERE position = $1`, int64(b))
+			l.tamper(t, `UPDATE $RM.audit_entries SET seq = 9 WHERE seq = 1000000`)
+			return []eventstore.Position{a, b}
+		}},
+		{"audit: tree node edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			l.tamper(t, `UPDATE $RM.audit_nodes SET hash = sha256(hash) WHERE level = 2 AND index = 1`)
+			return l.positions[4:8]
+		}},
+		{"audit: signed checkpoint edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			p := l.checkpoints[0]
+			l.tamper(t, `UPDATE $RM.audit_checkpoints SET size = size + 1 WHERE position = $1`, int64(p))
+			return []eventstore.Position{p}
+		}},
+	}
+	for _, m := range mutations {
+		t.Run(m.name, func(t *testing.T) {
+			l := newMutationLedger(t)
+			allowed := m.apply(t, l)
+			r := l.verify(t)
+			if r.OK || len(r.Problems) == 0 {
+				t.Fatalf("verification after %q = ok", m.name)
+			}
+			first := r.Problems[0]
+			ok := false
+			for _, p := range allowed {
+				ok = ok || first.Position == p
+			}
+			if first.Position == 0 || !ok {
+				t.Errorf("first problem %+v names position %d, want one of %v", first, first.Position, allowed)
+			}
+			t.Logf("%s → %q at position %d", m.name, first.Problem, first.Position)
+		})
+	}
+}

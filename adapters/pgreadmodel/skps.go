@@ -1,0 +1,178 @@
+package pgreadmodel
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+type skpsProjector struct{ p *skps.Projection }
+
+func (p *skpsProjector) forget() { p.p.Reset() }
+
+func (p *skpsProjector) begin(_ pgx.Tx, n names) stager {
+	return &skpsStage{p: p.p, n: n, rows: map[string]skps.Summary{}}
+}
+
+type skpsStage struct {
+	p    *skps.Projection
+	n    names
+	rows map[string]skps.Summary
+}
+
+var _ skps.Store = (*skpsStage)(nil)
+
+func (s *skpsStage) load(context.Context, []projections.Event) error { return nil }
+
+func (s *skpsStage) apply(ctx context.Context, ev projections.Event) error {
+	return s.p.Apply(ctx, s, ev)
+}
+
+func (s *skpsStage) PutSummary(_ context.Context, sum skps.Summary) error {
+	s.rows[sum.ID] = sum
+	return nil
+}
+
+var skpsColumns = []column{{"id", "text", ""}, {"nip", "text", ""}, {"name", "text", ""}, {"unit_id", "text", ""},
+	{"year", "int4", ""}, {"sequence", "int4", ""}, {"status", "text", ""}, {"version", "int4", ""}, {"late", "bool", ""},
+	{"appraiser_nip", "text", ""}, {"appraiser_superior_nip", "text", ""}, {"drafted_on_behalf", "bool", ""},
+	{"revision", "int8", ""}, {"position", "int8", ""}, {"drafted_at", "timestamptz", ""}, {"updated_at", "timestamptz", ""},
+	{"recorded_at", "timestamptz", ""}}
+
+func (s *skpsStage) flush(b *pgx.Batch) error {
+	if len(s.rows) == 0 {
+		return nil
+	}
+	n := len(s.rows)
+	var (
+		id, nip, name, unit, status, appr, sup = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+		year, seq, version                     = make([]int32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
+		late, behalf                           = make([]bool, 0, n), make([]bool, 0, n)
+		rev, pos                               = make([]int64, 0, n), make([]int64, 0, n)
+		drafted, updated, recorded             = make([]time.Time, 0, n), make([]time.Time, 0, n), make([]time.Time, 0, n)
+	)
+	for _, r := range s.rows {
+		id, nip, name, unit, status, appr, sup = append(id, r.ID), append(nip, r.NIP), append(name, r.Name), append(unit, r.UnitID),
+			append(status, r.Status), append(appr, r.AppraiserNIP), append(sup, r.AppraiserSuperiorNIP)
+		year, seq, version = append(year, int32(r.Year)), append(seq, int32(r.Sequence)), append(version, int32(r.Version))
+		late, behalf = append(late, r.Late), append(behalf, r.DraftedOnBehalf)
+		rev, pos = append(rev, int64(r.Revision)), append(pos, int64(r.Position))
+		drafted, updated, recorded = append(drafted, r.DraftedAt), append(updated, r.UpdatedAt), append(recorded, r.RecordedAt)
+	}
+	b.Queue(insertSQL(s.n.t("skps"), skpsColumns, "id"), id, nip, name, unit, year, seq, status, version, late, appr, sup, behalf,
+		rev, pos, drafted, updated, recorded)
+	return nil
+}
+
+const summaryCols = `id, nip, name, unit_id, year, sequence, status, version, late, appraiser_nip, appraiser_superior_nip,
+	drafted_on_behalf, revision, position, drafted_at, updated_at, recorded_at`
+
+func scanSummary(r pgx.Row) (skps.Summary, error) {
+	var s skps.Summary
+	var year, seq, version int32
+	var rev, pos int64
+	err := r.Scan(&s.ID, &s.NIP, &s.Name, &s.UnitID, &year, &seq, &s.Status, &version, &s.Late, &s.AppraiserNIP, &s.AppraiserSuperiorNIP,
+		&s.DraftedOnBehalf, &rev, &pos, &s.DraftedAt, &s.UpdatedAt, &s.RecordedAt)
+	s.Year, s.Sequence, s.Version, s.Revision, s.Position = int(year), int(seq), int(version), uint64(rev), eventstore.Position(pos)
+	s.DraftedAt, s.UpdatedAt, s.RecordedAt = s.DraftedAt.UTC(), s.UpdatedAt.UTC(), s.RecordedAt.UTC()
+	return s, err
+}
+
+// SKPsReader is the query side of the SKP summaries in PostgreSQL: an
+// skps.Reader.
+type SKPsReader struct{ db *DB }
+
+var _ skps.Reader = (*SKPsReader)(nil)
+
+// Get implements skps.Reader.
+func (r *SKPsReader) Get(ctx context.Context, id string) (skps.Summary, error) {
+	s, err := scanSummary(r.db.pool.QueryRow(ctx, `SELECT `+summaryCols+` FROM `+r.db.names.t("skps")+` WHERE id = $1`, id))
+	if errNoRows(err) {
+		return skps.Summary{}, fmt.Errorf("%w: %s", skps.ErrNotFound, id)
+	}
+	if err != nil {
+		return skps.Summary{}, fmt.Errorf("pgreadmodel: skp %s: %w", id, err)
+	}
+	return s, nil
+}
+
+func (r *SKPsReader) query(ctx context.Context, where []string, args []any, limit int) ([]skps.Summary, error) {
+	q := `SELECT ` + summaryCols + ` FROM ` + r.db.names.t("skps")
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id`
+	if limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, limit)
+	}
+	rows, err := r.db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skps: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (skps.Summary, error) { return scanSummary(r) })
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skps: %w", err)
+	}
+	if out == nil {
+		out = []skps.Summary{}
+	}
+	return out, nil
+}
+
+// List implements skps.Reader (skps.Query.Match, in id order). A cursor
+// that was not issued by List is skps.ErrBadCursor.
+func (r *SKPsReader) List(ctx context.Context, q skps.Query) ([]skps.Summary, string, error) {
+	after, err := skps.DecodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := skps.PageLimit(q.Limit)
+	var where []string
+	var args []any
+	arg := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if after != "" {
+		arg("id > $%d", after)
+	}
+	if q.NIP != "" {
+		arg("nip = $%d", q.NIP)
+	}
+	if q.Year != 0 {
+		arg("year = $%d", int32(q.Year))
+	}
+	if q.Status != "" {
+		arg("status = $%d", q.Status)
+	}
+	if q.Units != nil {
+		arg("unit_id = ANY($%d)", q.Units)
+	}
+	if q.Party != "" {
+		arg("(nip = $%[1]d OR appraiser_nip = $%[1]d OR appraiser_superior_nip = $%[1]d)", q.Party)
+	}
+	out, err := r.query(ctx, where, args, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(out) > limit {
+		out = out[:limit]
+		return out, skps.EncodeCursor(out[limit-1].ID), nil
+	}
+	return out, "", nil
+}
+
+// ForYear implements skps.Reader. The SKPs are ordered by id.
+func (r *SKPsReader) ForYear(ctx context.Context, units []string, year int) ([]skps.Summary, error) {
+	if len(units) == 0 {
+		return []skps.Summary{}, nil
+	}
+	return r.query(ctx, []string{"unit_id = ANY($1)", "year = $2"}, []any{units, int32(year)}, 0)
+}

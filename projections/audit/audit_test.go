@@ -1,0 +1,385 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"iter"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// fakeTrail is a working in-memory audit.Store for these tests.
+type fakeTrail struct {
+	mu       sync.Mutex
+	entries  []audit.Entry
+	nodes    *merkle.MemNodes
+	frontier []merkle.Hash
+	cps      []audit.Checkpoint
+}
+
+func newFakeTrail() *fakeTrail { return &fakeTrail{nodes: merkle.NewMemNodes()} }
+
+func (f *fakeTrail) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
+	return f.nodes.Node(ctx, level, index)
+}
+func (f *fakeTrail) Size(context.Context) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return uint64(len(f.entries)), nil
+}
+func (f *fakeTrail) Frontier(context.Context) ([]merkle.Hash, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]merkle.Hash(nil), f.frontier...), nil
+}
+func (f *fakeTrail) Append(_ context.Context, e audit.Entry, nodes []merkle.Node, frontier []merkle.Hash) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.entries = append(f.entries, e)
+	f.frontier = frontier
+	return f.nodes.Put(nodes...)
+}
+func (f *fakeTrail) AddCheckpoint(_ context.Context, c audit.Checkpoint) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cps = append(f.cps, c)
+	return nil
+}
+func (f *fakeTrail) AllEntries(context.Context) iter.Seq2[audit.Entry, error] {
+	return func(yield func(audit.Entry, error) bool) {
+		for _, e := range f.entries {
+			if !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+func (f *fakeTrail) AllNodes(ctx context.Context) iter.Seq2[merkle.Node, error] {
+	return func(yield func(merkle.Node, error) bool) {
+		size := f.nodes.Size()
+		for level := uint8(0); level < 64 && size>>level > 0; level++ {
+			for i := uint64(0); i < size>>level; i++ {
+				h, err := f.nodes.Node(ctx, level, i)
+				if !yield(merkle.Node{Level: level, Index: i, Hash: h}, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+type fixture struct {
+	store  eventstore.Store
+	trail  *fakeTrail
+	signer *audit.Signer
+	key    *merkle.Signer
+	after  eventstore.Position
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	skey, _, err := merkle.GenerateKey("kinerja-ledger-test", bytes.NewReader(bytes.Repeat([]byte{7}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := merkle.ParseSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: s, trail: newFakeTrail(), key: key}
+	f.signer = audit.NewSigner(audit.SignerConfig{Store: s, Trail: f.trail, Key: key, Every: 1})
+	return f
+}
+
+func (f *fixture) write(t *testing.T, stream string, n int) {
+	t.Helper()
+	for range n {
+		_, err := f.store.Append(context.Background(), stream, eventstore.Any, eventstore.EventData{
+			ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1, OccurredAt: time.Now(),
+			Actor: eventstore.Actor{ID: "196608011988031001", Role: "APPRAISER"}, Reason: "r", Data: []byte(`{}`),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// project applies every new event to the trail, as the projection runner
+// would.
+func (f *fixture) project(t *testing.T) {
+	t.Helper()
+	for ev, err := range f.store.ReadAll(context.Background(), eventstore.ReadAllOptions{After: f.after}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := audit.Apply(context.Background(), f.trail, projections.Event{Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+		f.after = ev.Position
+	}
+}
+
+func (f *fixture) verify(t *testing.T) audit.Report {
+	t.Helper()
+	r, err := audit.Verify(context.Background(), f.store, audit.VerifyOptions{Keys: []*merkle.Verifier{f.key.Verifier()}, Stored: f.trail})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestSignProjectVerify(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, "skp-1", 5)
+	f.project(t)
+	c, signed, err := f.signer.SignNow(ctx)
+	if err != nil || !signed || c.Size != 5 {
+		t.Fatalf("SignNow = %+v, %v, %v; want a checkpoint of size 5", c, signed, err)
+	}
+	if _, signed, _ := f.signer.SignNow(ctx); signed {
+		t.Error("SignNow signed again although the trail did not grow")
+	}
+	f.write(t, "skp-2", 3)
+	f.project(t) // also projects the checkpoint event
+	if c2, signed, err := f.signer.SignNow(ctx); err != nil || !signed || c2.Size != 8 {
+		t.Fatalf("second SignNow = %+v, %v, %v", c2, signed, err)
+	}
+	f.project(t)
+	r := f.verify(t)
+	if !r.OK || r.Size != 8 || r.Checkpoints != 2 || r.Checked != 10 {
+		t.Fatalf("Verify = %+v, want ok with 8 entries, 2 checkpoints, 10 events", r)
+	}
+	if len(f.trail.cps) != 2 {
+		t.Errorf("projected %d checkpoints, want 2", len(f.trail.cps))
+	}
+	// Inclusion proof of every entry against the latest checkpoint.
+	latest, _ := f.signer.Latest()
+	for i, e := range f.trail.entries {
+		proof, err := merkle.InclusionProof(ctx, f.trail.nodes, uint64(i), latest.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := merkle.VerifyInclusion(e.LeafHash, uint64(i), latest.Size, proof, latest.RootHash); err != nil {
+			t.Errorf("entry %d: %v", i, err)
+		}
+	}
+}
+
+func TestRestartProvesBeforeSigning(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, "skp-1", 4)
+	f.project(t)
+	if _, _, err := f.signer.SignNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A restart with a trail that lags: signing waits.
+	lagging := newFakeTrail()
+	s2 := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: lagging, Key: f.key})
+	if _, _, err := s2.SignNow(ctx); err == nil || !strings.Contains(err.Error(), "caught up") {
+		t.Errorf("SignNow on a lagging trail = %v, want ErrNotCaughtUp", err)
+	}
+	// A restart whose trail is not the one signed (history rewritten in the
+	// store the trail was rebuilt from): it refuses and keeps refusing.
+	forged := newFakeTrail()
+	for i := range 4 {
+		ev := eventstore.Event{EventData: eventstore.EventData{ID: uuid.New(), Type: "forged.v1"}, Stream: "skp-1", Revision: uint64(i), Position: eventstore.Position(i + 1)}
+		if err := audit.Apply(ctx, forged, projections.Event{Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s3 := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: forged, Key: f.key})
+	if _, _, err := s3.SignNow(ctx); err == nil || !strings.Contains(err.Error(), "refusing to sign") {
+		t.Fatalf("SignNow over a forged trail = %v, want a refusal", err)
+	}
+	if s3.Problem() == nil {
+		t.Error("Problem() = nil after a refusal")
+	}
+	// A signer with another key cannot take over the log.
+	skey, _, _ := merkle.GenerateKey("kinerja-ledger-test", bytes.NewReader(bytes.Repeat([]byte{9}, 64)))
+	other, _ := merkle.ParseSigner(skey)
+	s4 := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: f.trail, Key: other})
+	if _, _, err := s4.SignNow(ctx); err == nil {
+		t.Error("a signer with an unknown key signed over checkpoints it cannot verify")
+	}
+	// The honest restart proves and continues.
+	f.write(t, "skp-1", 1)
+	f.project(t)
+	s5 := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: f.trail, Key: f.key})
+	if c, signed, err := s5.SignNow(ctx); err != nil || !signed || c.Size != 5 {
+		t.Errorf("honest restart SignNow = %+v, %v, %v", c, signed, err)
+	}
+}
+
+func TestVerifyFindsTamperedTrail(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(f *fixture)
+		want   string
+		seq    uint64
+	}{
+		{"entry reason edited", func(f *fixture) { f.trail.entries[3].Reason = "edited" }, "stored audit entry differs", 3},
+		{"entry deleted", func(f *fixture) { f.trail.entries = append(f.trail.entries[:2], f.trail.entries[3:]...) }, "stored audit entry differs", 2},
+		{"entries swapped", func(f *fixture) { f.trail.entries[1], f.trail.entries[2] = f.trail.entries[2], f.trail.entries[1] }, "stored audit entry differs", 1},
+		{"entry appended", func(f *fixture) {
+			e := f.trail.entries[0]
+			e.Seq = uint64(len(f.trail.entries))
+			f.trail.entries = append(f.trail.entries, e)
+		}, "has no event in the store", 6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.write(t, "skp-1", 6)
+			f.project(t)
+			tt.tamper(f)
+			r := f.verify(t)
+			if r.OK || len(r.Problems) == 0 {
+				t.Fatalf("Verify after tampering = ok")
+			}
+			p := r.Problems[0]
+			if !strings.Contains(p.Problem, tt.want) || p.Seq == nil || *p.Seq != tt.seq || p.Position == 0 {
+				t.Errorf("first problem = %+v (seq %v), want %q at seq %d with a position", p, p.Seq, tt.want, tt.seq)
+			}
+		})
+	}
+}
+
+func TestVerifyWithoutKeysReportsCheckpoints(t *testing.T) {
+	f := newFixture(t)
+	f.write(t, "skp-1", 2)
+	f.project(t)
+	if _, _, err := f.signer.SignNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := audit.Verify(context.Background(), f.store, audit.VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || !strings.Contains(r.Problems[0].Problem, "no key") {
+		t.Errorf("Verify without keys = %+v, want a problem saying the signature cannot be checked", r)
+	}
+}
+
+func TestLeafDataCoversEveryField(t *testing.T) {
+	base := eventstore.Event{
+		EventData: eventstore.EventData{ID: uuid.New(), Type: "t.v1", Actor: eventstore.Actor{ID: "a", Role: "r"}, Reason: "x",
+			OccurredAt: time.Unix(100, 0)},
+		Stream: "s", Revision: 1, Position: 2, RecordedAt: time.Unix(200, 0),
+	}
+	edits := []func(e *eventstore.Event){
+		func(e *eventstore.Event) { e.ID[0]++ },
+		func(e *eventstore.Event) { e.Type = "u.v1" },
+		func(e *eventstore.Event) { e.Actor.ID = "b" },
+		func(e *eventstore.Event) { e.Actor.Role = "q" },
+		func(e *eventstore.Event) { e.Reason = "y" },
+		func(e *eventstore.Event) { e.OccurredAt = e.OccurredAt.Add(time.Microsecond) },
+		func(e *eventstore.Event) { e.RecordedAt = e.RecordedAt.Add(time.Microsecond) },
+		func(e *eventstore.Event) { e.Stream = "t" },
+		func(e *eventstore.Event) { e.Revision = 2 },
+		func(e *eventstore.Event) { e.Position = 3 },
+		func(e *eventstore.Event) { e.Hash[0]++ },
+	}
+	want := audit.EntryOf(0, base).LeafHash
+	if audit.EntryOf(1, base).LeafHash == want {
+		t.Error("seq not covered by the leaf")
+	}
+	for i, edit := range edits {
+		e := base
+		edit(&e)
+		if audit.EntryOf(0, e).LeafHash == want {
+			t.Errorf("edit %d not covered by the leaf", i)
+		}
+	}
+}
+
+func (f *fakeTrail) Entries(_ context.Context, q audit.Query) ([]audit.Entry, error) {
+	var out []audit.Entry
+	for _, e := range f.entries {
+		if (q.AfterSet && e.Seq <= q.After) || !q.Match(e) {
+			continue
+		}
+		out = append(out, e)
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func TestAppealBundleVerifiesOfflineAndCatchesForgery(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.write(t, "skp-1", 4)
+	f.write(t, "skp-2", 3)
+	f.write(t, "skp-1", 2)
+	f.project(t)
+	cp, _, err := f.signer.SignNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.write(t, "skp-1", 1) // newer than the checkpoint: not covered
+	f.project(t)
+	b, err := audit.BuildBundle(ctx, f.store, f.trail, cp, f.key.Verifier().String(), "skp-1", []string{"skp-1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through JSON, as it travels.
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got audit.Bundle
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	r := audit.VerifyBundle(got, f.key.Verifier())
+	if !r.OK || r.Events != 7 || r.Proven != 6 || r.Uncovered != 1 || !r.Trusted {
+		t.Fatalf("VerifyBundle = %+v, want ok with 7 events, 6 proven, 1 uncovered", r)
+	}
+	forge := func(edit func(b *audit.Bundle)) audit.BundleReport {
+		var c audit.Bundle
+		json.Unmarshal(raw, &c)
+		edit(&c)
+		return audit.VerifyBundle(c, f.key.Verifier())
+	}
+	for name, edit := range map[string]func(b *audit.Bundle){
+		"data edited":   func(b *audit.Bundle) { b.Streams[0].Events[2].Data = []byte(`{"forged":true}`) },
+		"reason edited": func(b *audit.Bundle) { b.Streams[0].Events[1].Reason = "forged" },
+		"event dropped": func(b *audit.Bundle) {
+			b.Streams[0].Events = append(b.Streams[0].Events[:1], b.Streams[0].Events[2:]...)
+		},
+		"recorded_at moved": func(b *audit.Bundle) {
+			b.Streams[0].Events[0].RecordedAt = b.Streams[0].Events[0].RecordedAt.Add(-time.Hour)
+		},
+		"checkpoint root swapped": func(b *audit.Bundle) { b.Checkpoint.RootHash[0] ^= 1 },
+	} {
+		if r := forge(edit); r.OK {
+			t.Errorf("%s: VerifyBundle = ok, want a problem", name)
+		}
+	}
+	// Another key cannot vouch for the bundle.
+	skey, _, _ := merkle.GenerateKey("kinerja-ledger-test", bytes.NewReader(bytes.Repeat([]byte{3}, 64)))
+	other, _ := merkle.ParseSigner(skey)
+	if r := audit.VerifyBundle(got, other.Verifier()); r.OK {
+		t.Error("a bundle verified with a key that did not sign it")
+	}
+}

@@ -1,0 +1,296 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// checkpointData is the stored JSON of a signed-checkpoint event. Note is
+// authoritative; the other fields repeat it for readers.
+type checkpointData struct {
+	Note      string      `json:"note"`
+	Origin    string      `json:"origin"`
+	Size      uint64      `json:"size"`
+	RootHash  merkle.Hash `json:"root_hash"`
+	SignedAt  time.Time   `json:"signed_at"`
+	KeyID     string      `json:"key_id"`
+	Signature string      `json:"signature"`
+}
+
+// CheckpointOf reads a signed-checkpoint event. It does not verify the
+// signature (that needs the key; see OpenCheckpoint).
+func CheckpointOf(ev eventstore.Event) (Checkpoint, error) {
+	if ev.Type != CheckpointEventType {
+		return Checkpoint{}, fmt.Errorf("audit: event %s has type %s, not %s", ev.ID, ev.Type, CheckpointEventType)
+	}
+	var d checkpointData
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: checkpoint event %s: %w", ev.ID, err)
+	}
+	return Checkpoint{Size: d.Size, RootHash: d.RootHash, SignedAt: d.SignedAt, KeyID: d.KeyID, Signature: d.Signature,
+		Origin: d.Origin, Note: d.Note, Position: ev.Position}, nil
+}
+
+// OpenCheckpoint verifies c's note with one of verifiers and checks that the
+// readable fields agree with the signed note.
+func OpenCheckpoint(c Checkpoint, verifiers ...*merkle.Verifier) error {
+	var errs []error
+	for _, v := range verifiers {
+		cp, sig, err := merkle.OpenSignature([]byte(c.Note), v)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if cp.Size != c.Size || cp.Root != c.RootHash || !cp.SignedAt.Equal(c.SignedAt) || sig.KeyID() != c.KeyID || sig.Base64() != c.Signature {
+			return fmt.Errorf("audit: checkpoint at size %d: its fields differ from its signed note", c.Size)
+		}
+		return nil
+	}
+	if len(errs) == 0 {
+		return errors.New("audit: no verification key")
+	}
+	return fmt.Errorf("audit: checkpoint at size %d: no known key verifies it: %w", c.Size, errors.Join(errs...))
+}
+
+// TreeReader is what the Signer needs to know about the trail: its size and
+// the root at any size (through its nodes).
+type TreeReader interface {
+	merkle.NodeReader
+	Size(ctx context.Context) (uint64, error)
+}
+
+// SignerConfig configures a Signer.
+type SignerConfig struct {
+	// Store is the event store the checkpoints are appended to.
+	Store eventstore.Store
+	// Trail is the projected trail the checkpoints sign.
+	Trail TreeReader
+	// Key signs; its name is the checkpoints' origin.
+	Key *merkle.Signer
+	// Trusted verifies earlier checkpoints besides Key's own (after a key
+	// rotation). Optional.
+	Trusted []*merkle.Verifier
+	// Every signs once this many entries were added since the last
+	// checkpoint (default 1,000).
+	Every uint64
+	// Interval signs at least this often while entries keep arriving
+	// (default 10 s).
+	Interval time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives the signer's messages.
+	Logger *slog.Logger
+}
+
+// Signer signs checkpoints of the trail and appends them to
+// CheckpointStream. It is safe for concurrent use.
+type Signer struct {
+	cfg SignerConfig
+
+	mu       sync.Mutex
+	verified bool  // the latest stored checkpoint was proven against the trail
+	problem  error // why signing is refused, if it is
+	last     *Checkpoint
+	lastRev  uint64 // revision of the latest checkpoint event
+	lastSize uint64
+	lastTime time.Time
+}
+
+// NewSigner returns a Signer. It signs nothing until Run or SignNow.
+func NewSigner(cfg SignerConfig) *Signer {
+	if cfg.Every == 0 {
+		cfg.Every = 1000
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Signer{cfg: cfg}
+}
+
+// ErrNotCaughtUp means the projected trail is behind the latest signed
+// checkpoint, so it cannot be proven yet; signing waits.
+var ErrNotCaughtUp = errors.New("audit: the trail has not caught up with the latest signed checkpoint")
+
+// Problem returns why the signer refuses to sign, or nil.
+func (s *Signer) Problem() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.problem
+}
+
+// Latest returns the latest checkpoint the signer knows (signed by it or
+// proven at start).
+func (s *Signer) Latest() (Checkpoint, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return Checkpoint{}, false
+	}
+	return *s.last, true
+}
+
+// Run signs checkpoints until ctx ends: it checks every poll interval
+// whether Every entries were added or Interval passed with entries added.
+func (s *Signer) Run(ctx context.Context, poll time.Duration) error {
+	if poll <= 0 {
+		poll = time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, _, err := s.SignIfDue(ctx); err != nil && !errors.Is(err, ErrNotCaughtUp) && ctx.Err() == nil {
+			s.cfg.Logger.Error("audit_signer", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// SignIfDue signs a checkpoint if Every entries were added since the last
+// one, or Interval passed and entries were added.
+func (s *Signer) SignIfDue(ctx context.Context) (Checkpoint, bool, error) {
+	return s.sign(ctx, false)
+}
+
+// SignNow signs a checkpoint of the current trail if it grew since the last.
+func (s *Signer) SignNow(ctx context.Context) (Checkpoint, bool, error) {
+	return s.sign(ctx, true)
+}
+
+func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.verified {
+		if err := s.proveLatest(ctx); err != nil {
+			if !errors.Is(err, ErrNotCaughtUp) {
+				s.problem = err
+			}
+			return Checkpoint{}, false, err
+		}
+	}
+	if s.problem != nil {
+		return Checkpoint{}, false, s.problem
+	}
+	size, err := s.cfg.Trail.Size(ctx)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	now := s.cfg.Now()
+	grew := size > s.lastSize
+	due := grew && (force || size-s.lastSize >= s.cfg.Every || now.Sub(s.lastTime) >= s.cfg.Interval)
+	if !due {
+		return Checkpoint{}, false, nil
+	}
+	root, err := merkle.RootAt(ctx, s.cfg.Trail, size)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	if s.last != nil {
+		// Append-only: the tree we are about to sign must contain the one we
+		// signed last.
+		old, err := merkle.RootAt(ctx, s.cfg.Trail, s.last.Size)
+		if err != nil {
+			return Checkpoint{}, false, err
+		}
+		if old != s.last.RootHash {
+			s.problem = fmt.Errorf("audit: the trail's root at size %d is %s, but checkpoint signed %s: history changed", s.last.Size, old, s.last.RootHash)
+			return Checkpoint{}, false, s.problem
+		}
+	}
+	// SignedAt at the ledger's precision (microseconds), so every read model
+	// stores exactly what the note signs.
+	cp := merkle.Checkpoint{Origin: s.cfg.Key.Name(), Size: size, Root: root, SignedAt: eventstore.NormalizeTime(now)}
+	note, err := merkle.Sign(cp, s.cfg.Key)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	_, sig, err := merkle.OpenSignature(note, s.cfg.Key.Verifier())
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	c := Checkpoint{Size: size, RootHash: root, SignedAt: cp.SignedAt, KeyID: sig.KeyID(), Signature: sig.Base64(), Origin: cp.Origin, Note: string(note)}
+	data, err := json.Marshal(checkpointData{Note: c.Note, Origin: c.Origin, Size: c.Size, RootHash: c.RootHash, SignedAt: c.SignedAt, KeyID: c.KeyID, Signature: c.Signature})
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	exp := eventstore.NoStream
+	if s.last != nil {
+		exp = eventstore.Exact(s.lastRev)
+	}
+	res, err := s.cfg.Store.Append(ctx, CheckpointStream, exp, eventstore.EventData{
+		ID: uuid.Must(uuid.NewV7()), Type: CheckpointEventType, SchemaVersion: 1, OccurredAt: now,
+		Actor: eventstore.Actor{ID: "audit-signer", Role: "SYSTEM"}, Data: data,
+	})
+	if err != nil {
+		if errors.Is(err, eventstore.ErrWrongExpectedRevision) {
+			s.verified = false // another signer wrote one: prove it before going on
+		}
+		return Checkpoint{}, false, fmt.Errorf("audit: append checkpoint: %w", err)
+	}
+	c.Position = res.Position
+	s.last, s.lastRev, s.lastSize, s.lastTime = &c, res.Revision, size, now
+	return c, true, nil
+}
+
+// proveLatest loads the latest stored checkpoint and proves the trail
+// against it: a known key signed it, and the trail's root at its size is
+// its root. Called with s.mu held.
+func (s *Signer) proveLatest(ctx context.Context) error {
+	var latest *eventstore.Event
+	for ev, err := range s.cfg.Store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		latest = &ev
+	}
+	if latest == nil {
+		s.verified, s.last, s.lastSize, s.lastTime = true, nil, 0, s.cfg.Now()
+		return nil
+	}
+	c, err := CheckpointOf(*latest)
+	if err != nil {
+		return err
+	}
+	if err := OpenCheckpoint(c, append([]*merkle.Verifier{s.cfg.Key.Verifier()}, s.cfg.Trusted...)...); err != nil {
+		return fmt.Errorf("audit: refusing to sign: %w", err)
+	}
+	size, err := s.cfg.Trail.Size(ctx)
+	if err != nil {
+		return err
+	}
+	if size < c.Size {
+		return fmt.Errorf("%w (trail %d, checkpoint %d)", ErrNotCaughtUp, size, c.Size)
+	}
+	root, err := merkle.RootAt(ctx, s.cfg.Trail, c.Size)
+	if err != nil {
+		return err
+	}
+	if root != c.RootHash {
+		return fmt.Errorf("audit: refusing to sign: the trail's root at size %d is %s, the signed checkpoint says %s", c.Size, root, c.RootHash)
+	}
+	c.Position = latest.Position
+	s.verified, s.last, s.lastRev, s.lastSize, s.lastTime = true, &c, latest.Revision, c.Size, c.SignedAt
+	return nil
+}

@@ -1,0 +1,146 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+)
+
+// fakeHistory serves streams of events from memory and counts the reads.
+type fakeHistory struct {
+	streams map[string][]projections.Event
+	reads   int
+	err     error
+}
+
+func (h *fakeHistory) Stream(_ context.Context, stream string, upto uint64) ([]projections.Event, error) {
+	h.reads++
+	if h.err != nil {
+		return nil, h.err
+	}
+	evs := h.streams[stream]
+	if upto+1 < uint64(len(evs)) {
+		evs = evs[:upto+1]
+	}
+	return evs, nil
+}
+
+// ledger makes n events in each of streams, interleaved.
+func ledger(streams, n int) (*fakeHistory, []projections.Event) {
+	h := &fakeHistory{streams: map[string][]projections.Event{}}
+	var all []projections.Event
+	for rev := range n {
+		for s := range streams {
+			name := fmt.Sprintf("s-%d", s)
+			ev := projections.Event{Event: eventstore.Event{EventData: eventstore.EventData{ID: uuid.New()}, Stream: name, Revision: uint64(rev),
+				Position: eventstore.Position(len(all) + 1)}}
+			h.streams[name] = append(h.streams[name], ev)
+			all = append(all, ev)
+		}
+	}
+	return h, all
+}
+
+// count folds the revisions it sees, so a state tells whether every event
+// of its stream was folded once, in order.
+func count(st []uint64, ev projections.Event) []uint64 { return append(st, ev.Revision) }
+
+func wantFolded(t *testing.T, st []uint64, rev uint64) {
+	t.Helper()
+	if uint64(len(st)) != rev+1 {
+		t.Fatalf("state = %v, want revisions 0..%d", st, rev)
+	}
+	for i, r := range st {
+		if r != uint64(i) {
+			t.Fatalf("state = %v, want revisions 0..%d in order", st, rev)
+		}
+	}
+}
+
+func TestCacheFoldsEachEventOnce(t *testing.T) {
+	h, all := ledger(50, 20)
+	c := projections.NewCache(h, 100, count)
+	for _, ev := range all {
+		st, err := c.Advance(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFolded(t, st, ev.Revision)
+	}
+	if h.reads != 0 {
+		t.Errorf("history read %d times, want none: every stream started at revision 0 and fits", h.reads)
+	}
+}
+
+func TestCacheEvictsAndRebuilds(t *testing.T) {
+	h, all := ledger(50, 20)
+	c := projections.NewCache(h, 10, count)
+	for _, ev := range all {
+		st, err := c.Advance(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFolded(t, st, ev.Revision)
+	}
+	if c.Len() > 10 {
+		t.Errorf("Len = %d, want at most 10", c.Len())
+	}
+	if h.reads == 0 || h.reads > len(all) {
+		t.Errorf("history read %d times for %d events; want a read per miss", h.reads, len(all))
+	}
+}
+
+func TestCacheRebuildsAfterRedelivery(t *testing.T) {
+	h, all := ledger(1, 5)
+	c := projections.NewCache(h, 10, count)
+	for _, ev := range all[:4] {
+		if _, err := c.Advance(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The batch holding revisions 2 and 3 failed and comes again: the
+	// cache is ahead and must rebuild rather than fold 2 twice.
+	st, err := c.Advance(context.Background(), all[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFolded(t, st, 2)
+	if h.reads != 1 {
+		t.Errorf("history read %d times, want 1", h.reads)
+	}
+	c.Forget(all[0].Stream)
+	st, err = c.Advance(context.Background(), all[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFolded(t, st, 3)
+	c.Reset()
+	if c.Len() != 0 {
+		t.Errorf("Len after Reset = %d", c.Len())
+	}
+}
+
+func TestCacheHistoryErrors(t *testing.T) {
+	h, all := ledger(1, 3)
+	c := projections.NewCache(h, 10, count)
+	h.err = errors.New("unavailable")
+	if _, err := c.Advance(context.Background(), all[2]); err == nil || projections.IsPoison(err) {
+		t.Errorf("Advance with failing history = %v, want a transient error", err)
+	}
+	h.err = &projections.PoisonError{Event: all[1].Event, Err: errors.New("undecodable")}
+	var p *projections.PoisonError
+	if _, err := c.Advance(context.Background(), all[2]); !errors.As(err, &p) || p.Event.ID != all[2].ID {
+		t.Errorf("Advance over an undecodable history = %v, want a PoisonError naming the event applied", err)
+	}
+	h.err = nil
+	h.streams[all[0].Stream] = h.streams[all[0].Stream][:1] // the store holds less than the event says
+	if _, err := c.Advance(context.Background(), all[2]); err == nil {
+		t.Error("Advance over a short history succeeded")
+	}
+}

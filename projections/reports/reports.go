@@ -1,0 +1,410 @@
+// Package reports computes the reports of the HTTP API from the read
+// models: the SKP progress board of a unit and its sub-units, the predikat
+// distribution of a unit and period checked against the distribution
+// pattern through the domain's policy, and the objection register. The
+// functions are pure over the readers they are given, take the clock as an
+// argument where the answer depends on it, and hold no state; the HTTP
+// layer adds authorisation, formats (JSON, CSV, XLSX) and the projection
+// position header.
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/objections"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+// Statuses lists the SKP states a progress board counts, in lifecycle
+// order; every one is present in ProgressCounts.ByStatus.
+func Statuses() []string {
+	return []string{string(skp.StatusDraft), string(skp.StatusSubmitted), string(skp.StatusEstablished),
+		string(skp.StatusAmendment), string(skp.StatusCancelled), string(skp.StatusClosed)}
+}
+
+// ProgressCounts are the SKP counts of a set of employees for a year.
+type ProgressCounts struct {
+	// Employees is the number of employees (by their current unit).
+	Employees int `json:"employees"`
+	// SKPs is the number of SKPs of the year drafted in the units, whatever
+	// their status; ByStatus splits them (every status present).
+	SKPs     int            `json:"skps"`
+	ByStatus map[string]int `json:"by_status"`
+	// Late is the number of SKPs, not cancelled, whose first version was
+	// established after the deadline.
+	Late int `json:"late"`
+	// Missing is the number of employees of the units without an SKP for
+	// the year that is not cancelled (in any unit).
+	Missing int `json:"missing"`
+}
+
+func newCounts() ProgressCounts {
+	c := ProgressCounts{ByStatus: map[string]int{}}
+	for _, s := range Statuses() {
+		c.ByStatus[s] = 0
+	}
+	return c
+}
+
+func (c *ProgressCounts) add(o ProgressCounts) {
+	c.Employees += o.Employees
+	c.SKPs += o.SKPs
+	c.Late += o.Late
+	c.Missing += o.Missing
+	for k, v := range o.ByStatus {
+		c.ByStatus[k] += v
+	}
+}
+
+// UnitProgress is one row of the progress board.
+type UnitProgress struct {
+	UnitID   string `json:"unit_id"`
+	Name     string `json:"name"`
+	ParentID string `json:"parent_id,omitempty"`
+	// Depth is 0 for the unit asked for, 1 for its children, and so on.
+	Depth int `json:"depth"`
+	// ProgressCounts are those of the unit's own employees and SKPs.
+	ProgressCounts
+	// MissingNIPs are the unit's own employees counted as missing, by NIP.
+	MissingNIPs []string `json:"missing_nips"`
+	// Subtree counts the unit and every unit below it.
+	Subtree ProgressCounts `json:"including_subunits"`
+}
+
+// ProgressReport is the answer of GET /v1/reports/progress.
+type ProgressReport struct {
+	Unit string `json:"unit"`
+	Year int    `json:"year"`
+	// Units are the unit and its sub-units, depth first in id order.
+	Units []UnitProgress `json:"units"`
+	// Total counts the unit and its sub-units together (Units[0].Subtree).
+	Total ProgressCounts `json:"total"`
+}
+
+// Progress returns the progress board of unit and its sub-units for year.
+// An unknown unit is directory.ErrNotFound.
+func Progress(ctx context.Context, dir directory.Reader, sr skps.Reader, unit string, year int) (ProgressReport, error) {
+	units, err := dir.Subtree(ctx, unit)
+	if err != nil {
+		return ProgressReport{}, err
+	}
+	all, err := dir.Units(ctx)
+	if err != nil {
+		return ProgressReport{}, err
+	}
+	info := make(map[string]directory.Unit, len(all))
+	for _, u := range all {
+		info[u.ID] = u
+	}
+	emps, err := dir.EmployeesIn(ctx, units)
+	if err != nil {
+		return ProgressReport{}, err
+	}
+	list, err := sr.ForYear(ctx, units, year)
+	if err != nil {
+		return ProgressReport{}, err
+	}
+	// Whether an employee has an SKP of the year that is not cancelled is
+	// asked of every SKP of the year, wherever it was drafted: an employee
+	// who moved in during the year may have drafted it in the old unit.
+	var nips []string
+	for _, e := range emps {
+		nips = append(nips, e.NIP)
+	}
+	covered, err := coveredNIPs(ctx, sr, nips, year)
+	if err != nil {
+		return ProgressReport{}, err
+	}
+	rows := make(map[string]*UnitProgress, len(units))
+	out := ProgressReport{Unit: unit, Year: year, Total: newCounts()}
+	depth := map[string]int{unit: 0}
+	for _, id := range units {
+		u := info[id]
+		if id != unit {
+			depth[id] = depth[u.ParentID] + 1
+		}
+		rows[id] = &UnitProgress{UnitID: id, Name: u.Name, ParentID: u.ParentID, Depth: depth[id], ProgressCounts: newCounts(), MissingNIPs: []string{}}
+	}
+	for _, s := range list {
+		r := rows[s.UnitID]
+		if r == nil {
+			continue
+		}
+		r.SKPs++
+		r.ByStatus[s.Status]++
+		if s.Late && s.Status != string(skp.StatusCancelled) {
+			r.Late++
+		}
+	}
+	for _, e := range emps {
+		r := rows[e.UnitID]
+		if r == nil {
+			continue
+		}
+		r.Employees++
+		if !covered[e.NIP] {
+			r.Missing++
+			r.MissingNIPs = append(r.MissingNIPs, e.NIP)
+		}
+	}
+	// Subtree totals: units are depth first, so a unit's descendants follow
+	// it; add each row to itself and to every ancestor within the report.
+	for _, id := range units {
+		rows[id].Subtree = newCounts()
+	}
+	for _, id := range units {
+		r := rows[id]
+		for cur := id; ; cur = info[cur].ParentID {
+			if a := rows[cur]; a != nil {
+				a.Subtree.add(r.ProgressCounts)
+			}
+			if cur == unit || info[cur].ParentID == "" {
+				break
+			}
+		}
+	}
+	for _, id := range units {
+		slices.Sort(rows[id].MissingNIPs)
+		out.Units = append(out.Units, *rows[id])
+	}
+	out.Total = rows[unit].Subtree
+	return out, nil
+}
+
+// coveredNIPs returns which of nips have an SKP of year that is not
+// cancelled.
+func coveredNIPs(ctx context.Context, sr skps.Reader, nips []string, year int) (map[string]bool, error) {
+	out := make(map[string]bool, len(nips))
+	want := make(map[string]bool, len(nips))
+	for _, n := range nips {
+		want[n] = true
+	}
+	q := skps.Query{Year: year, Limit: skps.MaxLimit}
+	for {
+		page, next, err := sr.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page {
+			if want[s.NIP] && s.Status != string(skp.StatusCancelled) {
+				out[s.NIP] = true
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		q.Cursor = next
+	}
+}
+
+// DistributionReport is the answer of GET /v1/reports/distribution: the
+// distribution.Result (org_predikat, population, counts, shares, policy,
+// violations) with what was counted and what is justified.
+type DistributionReport struct {
+	Unit   string `json:"unit"`
+	Period string `json:"period"`
+	distribution.Result
+	// CountedBy is the population rule (policy.DistributionPopulation) and
+	// Units the units whose employees were counted.
+	CountedBy policy.Population `json:"population_rule"`
+	Units     []string          `json:"units"`
+	// Mode is the policy's DistributionMode.
+	Mode policy.DistributionMode `json:"mode"`
+	// Justification is the latest recorded justification, if any, and
+	// Unjustified the violations it does not cover (all of them in BLOCK
+	// mode), as distribution.Gate decides.
+	Justification *directory.Justification `json:"justification,omitempty"`
+	Unjustified   []distribution.Violation `json:"unjustified"`
+}
+
+// DistributionInput is what Distribution reads.
+type DistributionInput struct {
+	Directory   directory.Reader
+	SKPs        skps.Reader
+	Evaluations evaluations.Reader
+	// Justifications, when set, supplies recorded justifications.
+	Justifications directory.JustificationReader
+	// Policy decides the population and mode; Pattern checks the counts
+	// (distribution.SE3_2023 when nil).
+	Policy  policy.Policy
+	Pattern distribution.Pattern
+}
+
+// Distribution returns the predikat distribution of unit for period
+// ("2026", "2026-Q1", ...) checked against the pattern. It counts one
+// predikat per employee: the evaluation in effect of the period, of an SKP
+// that is not cancelled (the latest rated when an employee has two). With
+// UNIT_AND_SUBUNITS (the default) it counts the employees whose SKP was
+// drafted in unit or a unit below it; with APPRAISER_IN_UNIT those whose
+// appraiser's current unit is unit. An unknown unit is
+// directory.ErrNotFound; a bad period an error.
+func Distribution(ctx context.Context, in DistributionInput, unit, per string) (DistributionReport, error) {
+	p, err := period.Parse(per)
+	if err != nil {
+		return DistributionReport{}, fmt.Errorf("reports: distribution: period %q: %w", per, err)
+	}
+	pattern := in.Pattern
+	if pattern == nil {
+		pattern = distribution.SE3_2023
+	}
+	u, err := in.Directory.Unit(ctx, unit)
+	if err != nil {
+		return DistributionReport{}, err
+	}
+	rep := DistributionReport{Unit: unit, Period: p.String(), CountedBy: in.Policy.DistributionPopulation, Mode: in.Policy.DistributionMode}
+	if rep.CountedBy == "" {
+		rep.CountedBy = policy.UnitAndSubunits
+	}
+	var evals []evaluations.Evaluation
+	switch rep.CountedBy {
+	case policy.AppraiserInUnit:
+		all, err := in.Directory.Units(ctx)
+		if err != nil {
+			return DistributionReport{}, err
+		}
+		ids := make([]string, len(all))
+		for i, x := range all {
+			ids[i] = x.ID
+		}
+		every, err := in.Evaluations.ForPeriod(ctx, ids, p.String())
+		if err != nil {
+			return DistributionReport{}, err
+		}
+		unitOf := map[string]string{}
+		for _, e := range every {
+			if _, ok := unitOf[e.AppraiserNIP]; !ok {
+				a, err := in.Directory.Employee(ctx, e.AppraiserNIP)
+				if err != nil && !errors.Is(err, directory.ErrNotFound) {
+					return DistributionReport{}, err
+				}
+				unitOf[e.AppraiserNIP] = a.UnitID
+			}
+			if unitOf[e.AppraiserNIP] == unit {
+				evals = append(evals, e)
+			}
+		}
+		rep.Units = []string{unit}
+	default:
+		if rep.Units, err = in.Directory.Subtree(ctx, unit); err != nil {
+			return DistributionReport{}, err
+		}
+		if evals, err = in.Evaluations.ForPeriod(ctx, rep.Units, p.String()); err != nil {
+			return DistributionReport{}, err
+		}
+	}
+	// Evaluations of cancelled SKPs do not count.
+	units := map[string]bool{}
+	for _, e := range evals {
+		units[e.UnitID] = true
+	}
+	status := map[string]string{}
+	if len(evals) > 0 {
+		list, err := in.SKPs.ForYear(ctx, keys(units), p.Year())
+		if err != nil {
+			return DistributionReport{}, err
+		}
+		for _, s := range list {
+			status[s.ID] = s.Status
+		}
+	}
+	perNIP := map[string]evaluations.Evaluation{}
+	for _, e := range evals {
+		if e.Predikat == "" || status[e.SKPID] == string(skp.StatusCancelled) {
+			continue
+		}
+		if cur, ok := perNIP[e.NIP]; !ok || e.RatedAt.After(cur.RatedAt) {
+			perNIP[e.NIP] = e
+		}
+	}
+	counts := distribution.Counts{}
+	for _, e := range perNIP {
+		counts[rating.Predikat(e.Predikat)]++
+	}
+	org := rating.OrgPredikat(u.Performance[p.String()])
+	rep.Result = distribution.Evaluate(pattern, org, counts)
+	var justified []distribution.Violation
+	if in.Justifications != nil {
+		j, ok, err := in.Justifications.Justification(ctx, unit, p.String())
+		if err != nil {
+			return DistributionReport{}, err
+		}
+		if ok {
+			rep.Justification = &j
+			justified = j.Violations
+		}
+	}
+	mode := rep.Mode
+	if mode == "" {
+		mode = policy.Warn
+	}
+	rep.Unjustified = []distribution.Violation{}
+	if err := distribution.Gate(mode, rep.Result, justified); err != nil {
+		var d *distribution.DeviationError
+		if errors.As(err, &d) {
+			rep.Unjustified = d.Violations
+		}
+	}
+	return rep, nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ObjectionItem is one row of the objection register.
+type ObjectionItem struct {
+	objections.Objection
+	// Overdue is Objection.OverdueAt(the register's Now).
+	Overdue bool `json:"overdue"`
+}
+
+// ObjectionRegister is the answer of GET /v1/reports/objections.
+type ObjectionRegister struct {
+	// Unit, Status and Overdue are the filters ("" and nil: none).
+	Unit    string `json:"unit,omitempty"`
+	Status  string `json:"status,omitempty"`
+	Overdue *bool  `json:"overdue,omitempty"`
+	// Now is the instant overdue is judged at.
+	Now   time.Time       `json:"now"`
+	Items []ObjectionItem `json:"items"`
+}
+
+// Objections returns the objection register: the objections of unit and
+// its sub-units (every unit when unit is ""), with status (OPEN, DECIDED,
+// WITHDRAWN; "" for all) and, when overdue is set, only those whose
+// decision is (or is not) overdue at now. Items are ordered by filing time.
+func Objections(ctx context.Context, dir directory.Reader, r objections.Reader, unit, status string, overdue *bool, now time.Time) (ObjectionRegister, error) {
+	q := objections.Query{Status: status, Overdue: overdue, Now: now}
+	if unit != "" {
+		units, err := dir.Subtree(ctx, unit)
+		if err != nil {
+			return ObjectionRegister{}, err
+		}
+		q.Units = units
+	}
+	list, err := r.List(ctx, q)
+	if err != nil {
+		return ObjectionRegister{}, err
+	}
+	out := ObjectionRegister{Unit: unit, Status: status, Overdue: overdue, Now: now, Items: make([]ObjectionItem, len(list))}
+	for i, o := range list {
+		out.Items[i] = ObjectionItem{Objection: o, Overdue: o.OverdueAt(now)}
+	}
+	return out, nil
+}

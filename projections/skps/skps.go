@@ -1,0 +1,73 @@
+// Package skps is the SKP summary read model: one row per SKP with what
+// lists, filters and the progress board need (employee, unit, year,
+// status, version, late, the appraisal line). Rows are derived from the
+// domain's own replay of the SKP stream, so the read model never
+// reinterprets the rules.
+package skps
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// Name is the projection's name.
+const Name = "skps"
+
+// ErrNotFound is returned for an unknown SKP.
+var ErrNotFound = errors.New("skps: not found")
+
+// Summary is one SKP.
+type Summary struct {
+	ID       string `json:"id"`
+	NIP      string `json:"nip"`
+	Name     string `json:"name"`
+	UnitID   string `json:"unit_id"`
+	Year     int    `json:"year"`
+	Sequence int    `json:"sequence"`
+	// Status is the SKP's state (DRAFT, SUBMITTED, ESTABLISHED, …).
+	Status  string `json:"status"`
+	Version int    `json:"version"`
+	Late    bool   `json:"late"`
+	// AppraiserNIP and AppraiserSuperiorNIP are the line in effect for the SKP.
+	AppraiserNIP         string `json:"appraiser_nip,omitempty"`
+	AppraiserSuperiorNIP string `json:"appraiser_superior_nip,omitempty"`
+	DraftedOnBehalf      bool   `json:"drafted_on_behalf"`
+	// Revision is the SKP stream's last revision; Position the store
+	// position of that event.
+	Revision uint64              `json:"revision"`
+	Position eventstore.Position `json:"position"`
+	// DraftedAt and UpdatedAt are business time; RecordedAt ledger time of
+	// the last event.
+	DraftedAt  time.Time `json:"drafted_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// Query selects SKPs. Zero fields do not filter.
+type Query struct {
+	NIP    string
+	Year   int
+	Units  []string
+	Status string
+	// Party keeps only SKPs where this NIP is the employee, the appraiser
+	// or the appraiser's superior.
+	Party string
+	// Limit caps the page (default 50, at most 500); Cursor continues after
+	// the last item of a previous page (opaque).
+	Limit  int
+	Cursor string
+}
+
+// Reader is the query side.
+type Reader interface {
+	// Get returns one SKP (ErrNotFound if unknown).
+	Get(ctx context.Context, id string) (Summary, error)
+	// List returns a page of SKPs ordered by id and the cursor of the next
+	// page ("" at the end).
+	List(ctx context.Context, q Query) ([]Summary, string, error)
+	// ForYear returns every SKP of year whose unit is one of units.
+	ForYear(ctx context.Context, units []string, year int) ([]Summary, error)
+}

@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// registerHistory registers the history routes of one SKP.
+func (s *Server) registerHistory(r *mux.Router) {
+	s.read(r, http.MethodGet, "/v1/skps/{id}/events", s.skpEvents)
+	s.read(r, http.MethodGet, "/v1/skps/{id}/score-history", s.scoreHistory)
+}
+
+// EventActor is who caused an event.
+type EventActor struct {
+	// NIP is the actor's NIP, or a service account name.
+	NIP string `json:"nip"`
+	// Role is the capacity in which the actor acted.
+	Role string `json:"role"`
+}
+
+// EventItem is one stored event of an SKP, as GET …/events shows it.
+type EventItem struct {
+	Revision      uint64              `json:"revision"`
+	Position      eventstore.Position `json:"position"`
+	ID            string              `json:"id"`
+	Type          string              `json:"type"`
+	SchemaVersion int                 `json:"schema_version"`
+	RecordedAt    time.Time           `json:"recorded_at"`
+	OccurredAt    time.Time           `json:"occurred_at"`
+	Actor         EventActor          `json:"actor"`
+	Reason        string              `json:"reason"`
+	CorrelationID string              `json:"correlation_id"`
+	CausationID   string              `json:"causation_id"`
+	// Data is the event's stored JSON, as written.
+	Data json.RawMessage `json:"data"`
+	// Hash is the event's link in the stream's hash chain (hex).
+	Hash string `json:"hash"`
+}
+
+// EventList is the answer of GET /v1/skps/{id}/events.
+type EventList struct {
+	Items []EventItem `json:"items"`
+}
+
+// ScoreHistory is the answer of GET /v1/skps/{id}/score-history.
+type ScoreHistory struct {
+	Items []skp.ScoreEntry `json:"items"`
+}
+
+// skpEvents serves every event of the SKP in order, from the store (with
+// positions and hashes), to the parties and auditors.
+func (s *Server) skpEvents(w http.ResponseWriter, r *http.Request) error {
+	id := pathVar(r, "id")
+	if _, _, _, err := s.cfg.SKPs.Authorize(r.Context(), principal(r), id, authz.ReadHistory); err != nil {
+		return err
+	}
+	out := EventList{Items: []EventItem{}}
+	var last uint64
+	for ev, err := range s.cfg.Store.ReadStream(r.Context(), domain.SKPStream(id), eventstore.ReadStreamOptions{}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return &domain.NotFoundError{Kind: "skp", ID: id}
+		}
+		if err != nil {
+			return err
+		}
+		data := json.RawMessage(ev.Data)
+		if !json.Valid(data) {
+			data = json.RawMessage("null")
+		}
+		out.Items = append(out.Items, EventItem{
+			Revision: ev.Revision, Position: ev.Position, ID: ev.ID.String(), Type: ev.Type, SchemaVersion: ev.SchemaVersion,
+			RecordedAt: ev.RecordedAt, OccurredAt: ev.OccurredAt, Actor: EventActor{NIP: ev.Actor.ID, Role: ev.Actor.Role},
+			Reason: ev.Reason, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Data: data, Hash: hex.EncodeToString(ev.Hash[:]),
+		})
+		last = ev.Revision
+	}
+	return writeVersioned(w, http.StatusOK, last, out)
+}
+
+func (s *Server) scoreHistory(w http.ResponseWriter, r *http.Request) error {
+	h, err := s.cfg.SKPs.ScoreHistory(r.Context(), principal(r), pathVar(r, "id"))
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = []skp.ScoreEntry{}
+	}
+	return writeJSON(w, http.StatusOK, ScoreHistory{Items: h})
+}

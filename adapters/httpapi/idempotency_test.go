@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+)
+
+func TestIdempotencyRepeatAndReuse(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, ind := h.establishedE(rhkA)
+	url := "/v1/skps/" + id + "/realisations"
+	body := RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 3, Narrative: "tiga"}
+	stream := "skp-" + id
+
+	first := h.must(http.StatusCreated, empE, "POST", url, body, "Idempotency-Key", "real-1")
+	n := h.streamLen(stream)
+	head := h.headLen()
+
+	// The same request: the first response, nothing appended.
+	again := h.must(http.StatusCreated, empE, "POST", url, body, "Idempotency-Key", "real-1")
+	if !bytes.Equal(again.body, first.body) || again.header.Get("ETag") != first.header.Get("ETag") || again.header.Get("Idempotency-Replayed") != "true" {
+		t.Errorf("repeat = %s %v, want %s", again.body, again.header, first.body)
+	}
+	if h.streamLen(stream) != n || h.headLen() != head {
+		t.Fatalf("the repeat appended")
+	}
+
+	// The same key with another body: 422, nothing appended.
+	other := body
+	other.Value = 4
+	h.refused(422, "idempotency_key_reused", &empE, "POST", url, other, "Idempotency-Key", "real-1")
+	// … or another path, or another If-Match.
+	h.refused(422, "idempotency_key_reused", &empE, "POST", "/v1/skps/"+id+"/evidence", other, "Idempotency-Key", "real-1")
+	h.refused(422, "idempotency_key_reused", &empE, "POST", url, body, "Idempotency-Key", "real-1", "If-Match", first.header.Get("ETag"))
+	if h.streamLen(stream) != n {
+		t.Fatalf("a reused key appended")
+	}
+
+	// Keys are the caller's: another caller's identical key is its own.
+	h.must(http.StatusCreated, hr, "POST", "/v1/units", CreateUnitBody{ID: "K9", Name: "K9", ParentID: "PEMKOT"}, "Idempotency-Key", "real-1")
+
+	// A refusal is kept too: the repeat of a 4xx gets the same 4xx.
+	bad := RealisationBody{Period: "2031-Q1", IndicatorID: ind, Value: 1}
+	p1 := h.refused(422, "validation_failed", &empE, "POST", url, bad, "Idempotency-Key", "bad-1")
+	p2 := h.refused(422, "validation_failed", &empE, "POST", url, bad, "Idempotency-Key", "bad-1")
+	if p1.RequestID != p2.RequestID {
+		t.Errorf("the repeated refusal is not the first response (request IDs %s, %s)", p1.RequestID, p2.RequestID)
+	}
+
+	// Across a restart.
+	h.restart()
+	again = h.must(http.StatusCreated, empE, "POST", url, body, "Idempotency-Key", "real-1")
+	if !bytes.Equal(again.body, first.body) || h.streamLen(stream) != n {
+		t.Errorf("after restart: %s (stream %d → %d)", again.body, n, h.streamLen(stream))
+	}
+	h.refused(422, "idempotency_key_reused", &empE, "POST", url, other, "Idempotency-Key", "real-1")
+
+	// After the retention, the key is free again (and swept).
+	h.clock.Advance(31 * 24 * time.Hour)
+	h.must(http.StatusCreated, hr, "POST", "/v1/units", CreateUnitBody{ID: "K10", Name: "K10", ParentID: "PEMKOT"}, "Idempotency-Key", "sweeper")
+	if n, err := h.idem.DeleteExpired(h.ctx, h.clock.Now()); n != 0 || err != nil {
+		t.Errorf("DeleteExpired after the inline sweep = %d, %v; want 0", n, err)
+	}
+	h.must(http.StatusCreated, empE, "POST", url, RealisationBody{Period: "2026-Q2", IndicatorID: ind, Value: 5}, "Idempotency-Key", "real-1")
+}
+
+// TestIdempotencyAfterLostResponse simulates a crash between the append
+// and the storing of the response: the record is gone, the repeat runs the
+// command again, and the derived event IDs keep it from appending twice.
+func TestIdempotencyAfterLostResponse(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+
+	draft := DraftBody{NIP: nipE, Year: 2026, Approach: "KUANTITATIF"}
+	first := skpView(t, h.must(http.StatusCreated, empE, "POST", "/v1/skps", draft, "Idempotency-Key", "draft-1"))
+	var c Created
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+first.ID+"/rhk", RHKBody{Text: "RHK", Kind: "UTAMA", IntervenedRHKID: rhkA}, "Idempotency-Key", "rhk-1").decode(t, &c)
+	head := h.headLen()
+
+	// Lose every stored response.
+	if err := h.idem.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(h.dir, "idempotency.db")); err != nil {
+		t.Fatal(err)
+	}
+	h.openServer()
+
+	r := h.must(http.StatusCreated, empE, "POST", "/v1/skps", draft, "Idempotency-Key", "draft-1")
+	if v := skpView(t, r); v.ID != first.ID || r.header.Get("Idempotency-Replayed") != "reconstructed" {
+		t.Errorf("repeat of the draft = %s %v", v.ID, r.header)
+	}
+	r = h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+first.ID+"/rhk", RHKBody{Text: "RHK", Kind: "UTAMA", IntervenedRHKID: rhkA}, "Idempotency-Key", "rhk-1")
+	if v := skpView(t, r); len(v.Plan) != 1 || v.Plan[0].ID != c.RHKID {
+		t.Errorf("repeat of the RHK = %+v", v.Plan)
+	}
+	if h.headLen() != head {
+		t.Fatalf("repeats after a lost response appended %d events", h.headLen()-head)
+	}
+	// A new key still works.
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+first.ID+"/rhk", RHKBody{Text: "RHK 2", Kind: "TAMBAHAN"}, "Idempotency-Key", "rhk-2")
+}
+
+func TestIdempotencyConcurrentRepeats(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	h.catchUp()
+	head := h.headLen()
+	body := CreateUnitBody{ID: "CONC", Name: "Concurrent", ParentID: "PEMKOT"}
+	var wg sync.WaitGroup
+	out := make([]response, 8)
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = h.request(&hr, "POST", "/v1/units", body, "Idempotency-Key", "conc-1")
+		}()
+	}
+	wg.Wait()
+	for _, r := range out {
+		if r.status != http.StatusCreated || !bytes.Equal(r.body, out[0].body) {
+			t.Errorf("concurrent repeat = %d %s, want 201 %s", r.status, r.body, out[0].body)
+		}
+	}
+	if h.headLen() != head+1 {
+		t.Errorf("8 concurrent repeats appended %d events, want 1", h.headLen()-head)
+	}
+}
+
+// TestKeyedLogRace covers the second line of defence: the events were
+// appended after the repeat loaded the stream, so the store refuses the
+// repeated IDs and the command stops with alreadyApplied.
+func TestKeyedLogRace(t *testing.T) {
+	h := newHarness(t)
+	ids := &keyedIDs{seed: sum("test")}
+	log := keyedLog{inner: eventlog.New(h.store), ids: ids}
+	ev := func(name string) []domain.NewEvent {
+		return []domain.NewEvent{{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr", Role: domain.RoleHRAdmin}, OccurredAt: h.clock.Now()},
+			Event: orgunit.Registered{UnitID: "R", Name: name}}}
+	}
+	if _, err := log.Append(context.Background(), "unit-R", domain.NoStream, ev("first")); err != nil {
+		t.Fatal(err)
+	}
+	// A second attempt decided on a stale load (NoStream) with other
+	// content but the same derived IDs.
+	_, err := log.Append(context.Background(), "unit-R", domain.NoStream, ev("second"))
+	var applied *alreadyApplied
+	if !errors.As(err, &applied) || applied.stream != "unit-R" {
+		t.Fatalf("Append of repeated IDs = %v, want alreadyApplied", err)
+	}
+	if _, _, _, err := log.Load(context.Background(), "unit-R"); !errors.As(err, &applied) {
+		t.Fatalf("Load of a stream with the request's events = %v, want alreadyApplied", err)
+	}
+	if h.streamLen("unit-R") != 1 {
+		t.Fatal("appended twice")
+	}
+}

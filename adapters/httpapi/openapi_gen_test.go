@@ -1,0 +1,572 @@
+package httpapi
+
+// The OpenAPI 3.1 document (openapi.json) is generated from the operation
+// table below and the Go types the handlers decode and encode (by
+// reflection, following encoding/json's rules), then committed and
+// embedded. TestOpenAPIUpToDate fails when the committed file differs from
+// what the table and types give now (regenerate with
+// `go test ./adapters/httpapi -run TestOpenAPIUpToDate -update`);
+// TestOpenAPIMatchesRoutes fails when the table and the registered routes
+// differ; and the harness validates every JSON answer of every test
+// against the document.
+
+import (
+	"encoding"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
+)
+
+var update = flag.Bool("update", false, "rewrite openapi.json from the operation table and the Go types")
+
+type obj = map[string]any
+
+// param is a query or header parameter.
+type param struct {
+	name, in, desc string
+	schema         obj
+}
+
+func qstr(name, desc string) param { return param{name, "query", desc, obj{"type": "string"}} }
+func qint(name, desc string) param { return param{name, "query", desc, obj{"type": "integer"}} }
+func qtime(name, desc string) param {
+	return param{name, "query", desc, obj{"type": "string", "format": "date-time"}}
+}
+
+// op is one operation of the API.
+type op struct {
+	method, path, tag, summary, desc string
+	body                             any  // request body type (a zero value); nil for none
+	bodyOptional                     bool // an empty body is accepted
+	status                           int  // success status
+	resp                             any  // success body type; nil: see special
+	special                          string
+	params                           []param
+	versioned                        bool // the answer carries an ETag
+	location                         bool // 201 with Location
+	position                         bool // Kinerja-Projection-Position
+	extra                            []int
+}
+
+var (
+	formatParam = param{"format", "query", "json (default), csv or xlsx; Accept: text/csv also selects CSV", obj{"type": "string", "enum": []any{"json", "csv", "xlsx"}}}
+	unitParam   = qstr("unit", "a unit: the answer covers it and every unit below it")
+)
+
+func operations() []op {
+	action := ActionBody{}
+	return []op{
+		{method: "GET", path: "/healthz", tag: "operations", summary: "The process is alive", status: 200, special: "status"},
+		{method: "GET", path: "/readyz", tag: "operations", summary: "The store is reachable and the projections caught up", status: 200, special: "status", extra: []int{503}},
+		{method: "GET", path: "/metrics", tag: "operations", summary: "Prometheus metrics", status: 200, special: "metrics"},
+		{method: "GET", path: "/openapi.json", tag: "operations", summary: "This document", status: 200, special: "openapi"},
+
+		{method: "POST", path: "/v1/units", tag: "master data", summary: "Register a unit (HR_ADMIN)", body: CreateUnitBody{}, status: 201, resp: UnitResponse{}, versioned: true, location: true, position: true},
+		{method: "GET", path: "/v1/units", tag: "master data", summary: "Every unit (directory projection)", status: 200, resp: UnitList{}, position: true},
+		{method: "GET", path: "/v1/units/{id}", tag: "master data", summary: "A unit with its children", status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (HR_ADMIN); a change needs reason",
+			body: RateUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN)", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
+			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
+
+		{method: "POST", path: "/v1/employees", tag: "master data", summary: "Register an employee (HR_ADMIN); asn_type, birth_date and sex come from the NIP",
+			body: CreateEmployeeBody{}, status: 201, resp: employee.View{}, versioned: true, location: true},
+		{method: "GET", path: "/v1/employees/{nip}", tag: "master data", summary: "An employee with the reporting line in effect (NIP in any printed form)", status: 200, resp: employee.View{}, versioned: true},
+		{method: "PUT", path: "/v1/employees/{nip}/reporting-line", tag: "master data", summary: "Assign the reporting line from a date (HR_ADMIN)", body: ReportingLineBody{}, status: 200, resp: employee.View{}, versioned: true},
+		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN)", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
+		{method: "GET", path: "/v1/employees/{nip}/timeline", tag: "history", summary: "The employee's timeline, newest first (the employee, AUDITOR)", status: 200, resp: TimelinePage{}, position: true,
+			params: []param{qint("before", "the next field of the previous page"), qint("limit", "1 to 500, default 50")}},
+		{method: "GET", path: "/v1/employees/{nip}/score-history", tag: "history", summary: "Every rating of every SKP of the employee (parties, AUDITOR)", status: 200, resp: EmployeeScores{}, position: true},
+
+		{method: "POST", path: "/v1/skps", tag: "skp", summary: "Draft an SKP (the employee, or HR_ADMIN for them)",
+			desc: "The appraiser in effect on occurred_at is recorded; 409 conflict if the employee already has an open SKP for that year.", body: DraftBody{}, status: 201, resp: skp.View{}, versioned: true, location: true},
+		{method: "GET", path: "/v1/skps", tag: "skp", summary: "SKPs the caller may see (skps projection)", status: 200, resp: SKPPage{}, position: true,
+			params: []param{qstr("nip", "the employee"), qint("year", "the performance year"), unitParam, qstr("status", "DRAFT, SUBMITTED, ESTABLISHED, …"),
+				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page")}},
+		{method: "GET", path: "/v1/skps/{id}", tag: "skp", summary: "The SKP now, as recorded at as_of, or after event revision",
+			desc:   "Replays the SKP's stream: as_of keeps the events recorded at or before that instant (RFC 3339 with zone; encode + as %2B), revision the events up to and including it. Derived states (an evaluation whose objection window passed is FINAL) are judged at as_of. 404 when the SKP did not exist then.",
+			status: 200, resp: skp.View{}, versioned: true, extra: []int{304},
+			params: []param{qtime("as_of", "events recorded at or before this instant"), qint("revision", "events up to this revision"),
+				{"If-None-Match", "header", "an ETag; 304 when it is current", obj{"type": "string"}}}},
+		{method: "POST", path: "/v1/skps/{id}/rhk", tag: "skp", summary: "Add an RHK (the employee, in DRAFT)", body: RHKBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "PUT", path: "/v1/skps/{id}/rhk/{rhk_id}", tag: "skp", summary: "Change an RHK", body: RHKBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "DELETE", path: "/v1/skps/{id}/rhk/{rhk_id}", tag: "skp", summary: "Remove an RHK and its indicators", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/rhk/{rhk_id}/indicators", tag: "skp", summary: "Add an indicator", body: IndicatorBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "PUT", path: "/v1/skps/{id}/indicators/{indicator_id}", tag: "skp", summary: "Change an indicator", body: IndicatorBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "DELETE", path: "/v1/skps/{id}/indicators/{indicator_id}", tag: "skp", summary: "Remove an indicator", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
+		{method: "PUT", path: "/v1/skps/{id}/behaviour-expectations/{value}", tag: "skp", summary: "Set the appraiser's expectation for a BerAKHLAK value (the appraiser)",
+			body: ExpectationBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/submit", tag: "skp", summary: "Submit the plan (the employee)", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/return", tag: "skp", summary: "Return the plan to DRAFT (the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/establish", tag: "skp", summary: "Establish the plan (the appraiser); late after the deadline", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/amendment", tag: "skp", summary: "Reopen an established SKP (the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/cancel", tag: "skp", summary: "Cancel an SKP (HR_ADMIN or the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/close", tag: "skp", summary: "Close an SKP for a position change (HR_ADMIN)", body: CloseBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/realisations", tag: "skp", summary: "Record a realisation (the employee, when established)", body: RealisationBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evidence", tag: "skp", summary: "Attach evidence metadata (the employee)", body: EvidenceBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+
+		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
+			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued.",
+			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
+		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
+			body: IssueBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/finalise", tag: "evaluation", summary: "Record that the objection window elapsed (a party or HR_ADMIN)",
+			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK with filed_at)",
+			desc: "The window (14 calendar days by default) runs from delivered_at; 422 objection_window_closed after it; 409 conflict if one is open or decided; annual periods only unless configured.",
+			body: ObjectionBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/explanation-requests", tag: "objection", summary: "Ask a party to explain (the appraiser's superior)",
+			body: ExplanationRequestBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/explanations", tag: "objection", summary: "Explain (the party asked)",
+			body: ExplanationBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/decision", tag: "objection", summary: "Decide (the appraiser's superior, never the appraiser); final",
+			body: DecisionBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/withdrawal", tag: "objection", summary: "Withdraw the objection (the employee)",
+			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+
+		{method: "GET", path: "/v1/skps/{id}/events", tag: "history", summary: "Every event of the SKP in order, with hashes (parties, AUDITOR)", status: 200, resp: EventList{}, versioned: true},
+		{method: "GET", path: "/v1/skps/{id}/score-history", tag: "history", summary: "Every rating and predikat ever given, with previous values (parties, AUDITOR)", status: 200, resp: ScoreHistory{}},
+
+		{method: "GET", path: "/v1/audit", tag: "audit", summary: "The audit trail in global order (AUDITOR)", status: 200, resp: AuditPage{}, position: true,
+			params: []param{qint("after", "the next field of the previous page (exclusive seq)"), qint("limit", "1 to 1000, default 100"), qstr("actor", "actor NIP or name"),
+				qstr("stream", "a stream name, e.g. skp-{id}"), qstr("type", "an event type"), qtime("from", "recorded at or after"), qtime("to", "recorded before")}},
+		{method: "GET", path: "/v1/audit/checkpoint", tag: "audit", summary: "The latest signed checkpoint (AUDITOR)", status: 200, resp: audit.Checkpoint{}, position: true},
+		{method: "GET", path: "/v1/audit/proof", tag: "audit", summary: "An inclusion proof of entry seq in the tree of size (default: the latest checkpoint's) (AUDITOR)",
+			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size")}},
+		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
+		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
+
+		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
+			status: 200, resp: reports.ProgressReport{}, special: "report", params: []param{unitParam, qint("year", "default: this year"), formatParam}},
+		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
+			status: 200, resp: reports.DistributionReport{}, special: "report", params: []param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}},
+		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
+			status: 200, resp: reports.ObjectionRegister{}, special: "report",
+			params: []param{unitParam, qstr("status", "OPEN, DECIDED or WITHDRAWN"), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}},
+		{method: "GET", path: "/v1/objections", tag: "objection", summary: "The objection register (GRIEVANCE_CLERK, HR roles, AUDITOR)", status: 200, resp: ObjectionList{}, position: true,
+			params: []param{unitParam, qstr("status", "OPEN, DECIDED or WITHDRAWN"), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
+		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
+			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
+	}
+}
+
+// problems are the error answers, by status.
+var problems = map[int]struct{ name, desc string }{
+	304: {"", "the representation named by If-None-Match is current"},
+	400: {"BadRequest", "`invalid_request`: malformed JSON, wrong types, unknown fields, bad query parameters or headers"},
+	401: {"Unauthenticated", "`unauthenticated`: missing, expired or invalid token"},
+	403: {"Forbidden", "`forbidden`: authenticated, but not allowed (role, relationship, separation of duty)"},
+	404: {"NotFound", "`not_found`: no such resource, or not visible to the caller"},
+	409: {"Conflict", "`conflict`: the resource already exists; `invalid_state`: not allowed in the current state"},
+	412: {"PreconditionFailed", "`revision_mismatch`: If-Match names an older revision; nothing changed"},
+	413: {"PayloadTooLarge", "`payload_too_large`: body over 1 MiB"},
+	422: {"Unprocessable", "`validation_failed` (errors lists each field), `objection_window_closed`, `idempotency_key_reused`"},
+	500: {"Internal", "`internal`: a generic message; the detail is only logged"},
+	503: {"Unavailable", "`unavailable`: not ready"},
+}
+
+// schemas builds JSON Schemas (2020-12, as OpenAPI 3.1 uses) for Go types
+// by encoding/json's rules, naming struct types as components.
+type schemas struct {
+	components obj
+	names      map[reflect.Type]string
+	enums      map[reflect.Type][]string
+}
+
+var (
+	timeType   = reflect.TypeFor[time.Time]()
+	dateType   = reflect.TypeFor[calendar.Date]()
+	rawType    = reflect.TypeFor[json.RawMessage]()
+	uuidType   = reflect.TypeFor[uuid.UUID]()
+	hashType   = reflect.TypeFor[merkle.Hash]()
+	periodType = reflect.TypeFor[period.Period]()
+	textType   = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// enums lists the values of the enumerated string types.
+func enums() map[reflect.Type][]string {
+	strs := func(vs ...any) []string {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			out[i] = reflect.ValueOf(v).String()
+		}
+		return out
+	}
+	of := func(s any) []string {
+		v := reflect.ValueOf(s)
+		out := make([]string, v.Len())
+		for i := range out {
+			out[i] = v.Index(i).String()
+		}
+		return out
+	}
+	return map[reflect.Type][]string{
+		reflect.TypeFor[rating.Rating]():         of(rating.Ratings()),
+		reflect.TypeFor[rating.Predikat]():       of(rating.Predikats()),
+		reflect.TypeFor[rating.OrgPredikat]():    of(rating.OrgPredikats()),
+		reflect.TypeFor[employee.PositionKind](): of(employee.PositionKinds()),
+		reflect.TypeFor[employee.Capacity]():     strs(employee.Definitif, employee.Plt, employee.Plh, employee.Delegate),
+		reflect.TypeFor[berakhlak.Value]():       of(berakhlak.Values()),
+		reflect.TypeFor[nip.ASNType]():           strs(nip.PNS, nip.PPPK),
+		reflect.TypeFor[nip.Sex]():               strs(nip.Male, nip.Female),
+		reflect.TypeFor[period.Cadence]():        strs(period.Quarterly, period.Monthly),
+		reflect.TypeFor[skp.Approach]():          strs(skp.Kuantitatif, skp.Kualitatif),
+		reflect.TypeFor[skp.RHKKind]():           strs(skp.Utama, skp.Tambahan),
+		reflect.TypeFor[skp.Aspect]():            strs(skp.Kuantitas, skp.Kualitas, skp.Waktu, skp.Biaya),
+		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf),
+		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
+		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),
+		reflect.TypeFor[skp.Outcome]():           strs(skp.Upheld, skp.Changed),
+		reflect.TypeFor[skp.Status]():            strs(skp.StatusDraft, skp.StatusSubmitted, skp.StatusEstablished, skp.StatusAmendment, skp.StatusCancelled, skp.StatusClosed),
+		reflect.TypeFor[skp.EvaluationStatus]():  strs(skp.EvalDraft, skp.EvalIssued, skp.EvalUnderObjection, skp.EvalFinal),
+		reflect.TypeFor[skp.ObjectionStatus]():   strs(skp.OpenObjection, skp.DecidedObjection, skp.WithdrawnObjection),
+		reflect.TypeFor[skp.FinalReason]():       strs(skp.WindowElapsed, skp.ObjectionDecidedFinal, skp.NoObjectionAllowed),
+	}
+}
+
+var nonWord = regexp.MustCompile(`[^A-Za-z0-9]`)
+
+// componentName names a struct type: its own name for this package's
+// types, else the package name and the type name ("SkpView").
+func componentName(t reflect.Type) string {
+	pkg := t.PkgPath()
+	if pkg == reflect.TypeFor[Server]().PkgPath() {
+		return t.Name()
+	}
+	base := pkg[strings.LastIndex(pkg, "/")+1:]
+	r := []rune(base)
+	r[0] = unicode.ToUpper(r[0])
+	return nonWord.ReplaceAllString(string(r)+t.Name(), "")
+}
+
+func nullable(s obj) obj {
+	if typ, ok := s["type"].(string); ok {
+		c := obj{}
+		for k, v := range s {
+			c[k] = v
+		}
+		c["type"] = []any{typ, "null"}
+		if e, ok := c["enum"].([]any); ok {
+			c["enum"] = append(e, nil)
+		}
+		return c
+	}
+	return obj{"anyOf": []any{s, obj{"type": "null"}}}
+}
+
+// of returns the schema of t; request says whether t is decoded from a
+// request (objects then refuse unknown properties).
+func (g *schemas) of(t reflect.Type, request bool) obj {
+	switch t {
+	case timeType:
+		return obj{"type": "string", "format": "date-time"}
+	case dateType:
+		return obj{"type": "string", "format": "date"}
+	case rawType:
+		return obj{}
+	case uuidType:
+		return obj{"type": "string", "format": "uuid"}
+	case hashType:
+		return obj{"type": "string", "pattern": "^[0-9a-f]{64}$"}
+	case periodType:
+		return obj{"type": "string", "pattern": "^[0-9]{4}(-(Q[1-4]|0[1-9]|1[0-2]))?$"}
+	}
+	if vals, ok := g.enums[t]; ok {
+		e := make([]any, len(vals))
+		for i, v := range vals {
+			e[i] = v
+		}
+		return obj{"type": "string", "enum": e}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return nullable(g.of(t.Elem(), request))
+	case reflect.Interface:
+		return obj{}
+	case reflect.String:
+		return obj{"type": "string"}
+	case reflect.Bool:
+		return obj{"type": "boolean"}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return obj{"type": "integer"}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return obj{"type": "integer", "minimum": 0}
+	case reflect.Float32, reflect.Float64:
+		return obj{"type": "number"}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return obj{"type": "string", "contentEncoding": "base64"}
+		}
+		return nullable(obj{"type": "array", "items": g.of(t.Elem(), request)})
+	case reflect.Array:
+		return obj{"type": "array", "items": g.of(t.Elem(), request), "minItems": t.Len(), "maxItems": t.Len()}
+	case reflect.Map:
+		return nullable(obj{"type": "object", "additionalProperties": g.of(t.Elem(), request)})
+	case reflect.Struct:
+		if t.Implements(textType) || reflect.PointerTo(t).Implements(textType) {
+			return obj{"type": "string"}
+		}
+		if t.Name() == "" {
+			return g.object(t, request)
+		}
+		name := componentName(t)
+		if prev, ok := g.names[t]; ok {
+			return obj{"$ref": "#/components/schemas/" + prev}
+		}
+		g.names[t] = name
+		g.components[name] = obj{} // reserve against recursion
+		g.components[name] = g.object(t, request)
+		return obj{"$ref": "#/components/schemas/" + name}
+	}
+	if t.Implements(textType) {
+		return obj{"type": "string"}
+	}
+	panic(fmt.Sprintf("openapi: no schema for %v", t))
+}
+
+// object is the schema of a struct's JSON object.
+func (g *schemas) object(t reflect.Type, request bool) obj {
+	props, required := obj{}, []any{}
+	g.fields(t, request, props, &required)
+	s := obj{"type": "object", "properties": props}
+	if len(required) > 0 && !request {
+		s["required"] = required
+	}
+	if request {
+		s["additionalProperties"] = false
+	}
+	return s
+}
+
+// fields adds t's JSON fields, flattening embedded structs as
+// encoding/json does.
+func (g *schemas) fields(t reflect.Type, request bool, props obj, required *[]any) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				g.fields(ft, request, props, required)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs := g.of(f.Type, request)
+		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+			*required = append(*required, name)
+			if e, ok := fs["enum"].([]any); ok && !request {
+				// encoding/json writes the zero value of a field without
+				// omitempty: "" is a possible answer.
+				fs["enum"] = append(slices.Clone(e), "")
+			}
+		}
+		props[name] = fs
+	}
+}
+
+// buildOpenAPI returns the document.
+func buildOpenAPI() ([]byte, error) {
+	g := &schemas{components: obj{}, names: map[reflect.Type]string{}, enums: enums()}
+	problem := g.of(reflect.TypeFor[Problem](), false)
+	paths := obj{}
+	headers := obj{
+		"ETag":                 obj{"description": `"<revision>": the revision of the representation`, "schema": obj{"type": "string"}},
+		"Location":             obj{"description": "the new resource", "schema": obj{"type": "string"}},
+		"X-Request-ID":         obj{"description": "the request's ID (the causation ID of its events)", "schema": obj{"type": "string"}},
+		PositionHeader:         obj{"description": "how far the projection behind the answer had read (as_of_position)", "schema": obj{"type": "string", "pattern": "^[0-9]+$"}},
+		"Idempotency-Replayed": obj{"description": "`true`: the stored first response; `reconstructed`: the current state after a lost response", "schema": obj{"type": "string"}},
+	}
+	hdr := func(name string) obj { return obj{"$ref": "#/components/headers/" + name} }
+	responses := obj{}
+	for status, p := range problems {
+		if p.name == "" {
+			continue
+		}
+		responses[p.name] = obj{"description": p.desc, "headers": obj{"X-Request-ID": hdr("X-Request-ID")},
+			"content": obj{"application/problem+json": obj{"schema": problem}}}
+		_ = status
+	}
+	for _, o := range operations() {
+		op := obj{"summary": o.summary, "tags": []any{o.tag}, "operationId": operationID(o)}
+		if o.desc != "" {
+			op["description"] = o.desc
+		}
+		var params []any
+		for _, name := range pathParams(o.path) {
+			params = append(params, obj{"name": name, "in": "path", "required": true, "schema": obj{"type": "string"}})
+		}
+		for _, p := range o.params {
+			params = append(params, obj{"name": p.name, "in": p.in, "description": p.desc, "schema": p.schema})
+		}
+		v1 := strings.HasPrefix(o.path, "/v1/")
+		mutation := o.body != nil
+		if mutation {
+			params = append(params,
+				obj{"$ref": "#/components/parameters/IdempotencyKey"},
+				obj{"$ref": "#/components/parameters/IfMatch"})
+			op["requestBody"] = obj{"required": !o.bodyOptional, "content": obj{"application/json": obj{"schema": g.of(reflect.TypeOf(o.body), true)}}}
+		}
+		if v1 {
+			params = append(params, obj{"$ref": "#/components/parameters/XCorrelationID"})
+		} else {
+			op["security"] = []any{}
+		}
+		params = append(params, obj{"$ref": "#/components/parameters/XRequestID"})
+		op["parameters"] = params
+
+		okHeaders := obj{"X-Request-ID": hdr("X-Request-ID")}
+		if o.versioned {
+			okHeaders["ETag"] = hdr("ETag")
+		}
+		if o.location {
+			okHeaders["Location"] = hdr("Location")
+		}
+		if o.position || o.special == "report" {
+			okHeaders[PositionHeader] = hdr(PositionHeader)
+		}
+		if mutation {
+			okHeaders["Idempotency-Replayed"] = hdr("Idempotency-Replayed")
+		}
+		ok := obj{"description": http.StatusText(o.status), "headers": okHeaders}
+		switch o.special {
+		case "status":
+			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}, "required": []any{"status"}}}}
+		case "metrics":
+			ok["content"] = obj{"text/plain": obj{"schema": obj{"type": "string"}}}
+		case "openapi":
+			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
+		case "report":
+			ok["content"] = obj{
+				"application/json": obj{"schema": g.of(reflect.TypeOf(o.resp), false)},
+				mediaCSV:           obj{"schema": obj{"type": "string"}},
+				mediaXLSX:          obj{"schema": obj{"type": "string", "contentEncoding": "binary"}},
+			}
+		default:
+			ok["content"] = obj{"application/json": obj{"schema": g.of(reflect.TypeOf(o.resp), false)}}
+		}
+		resps := obj{fmt.Sprint(o.status): ok}
+		var errs []int
+		switch {
+		case v1 && mutation:
+			errs = []int{400, 401, 403, 404, 409, 412, 413, 422, 500}
+		case v1:
+			errs = []int{400, 401, 403, 404, 500}
+		}
+		for _, s := range append(errs, o.extra...) {
+			p := problems[s]
+			if p.name == "" {
+				resps[fmt.Sprint(s)] = obj{"description": p.desc, "headers": okHeaders}
+				continue
+			}
+			resps[fmt.Sprint(s)] = obj{"$ref": "#/components/responses/" + p.name}
+		}
+		if !v1 && o.special == "status" && len(o.extra) > 0 {
+			resps["503"] = obj{"$ref": "#/components/responses/Unavailable"}
+		}
+		op["responses"] = resps
+		item, _ := paths[o.path].(obj)
+		if item == nil {
+			item = obj{}
+			paths[o.path] = item
+		}
+		item[strings.ToLower(o.method)] = op
+	}
+	doc := obj{
+		"openapi":           "3.1.0",
+		"jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
+		"info": obj{
+			"title":   "Kinerja Ledger API",
+			"version": "1",
+			"description": "The HTTP API of kinerjad (api.md): an event-sourced ledger of ASN performance appraisal under " +
+				"PermenPANRB 6/2022, PP 30/2019 and SE MenPANRB 3/2023. Every mutation body may carry occurred_at " +
+				"(business time, default now, never in the future) and reason; every mutation accepts Idempotency-Key " +
+				"and If-Match. NIPs are accepted with spaces or dots and returned as 18 digits. Errors are RFC 9457 problems " +
+				"with a stable code.",
+		},
+		"servers":  []any{obj{"url": "/"}},
+		"security": []any{obj{"bearerAuth": []any{}}},
+		"tags": []any{
+			obj{"name": "operations"}, obj{"name": "master data"}, obj{"name": "skp"}, obj{"name": "evaluation"},
+			obj{"name": "objection"}, obj{"name": "history"}, obj{"name": "audit"}, obj{"name": "reports"},
+		},
+		"paths": paths,
+		"components": obj{
+			"schemas":   g.components,
+			"responses": responses,
+			"headers":   headers,
+			"parameters": obj{
+				"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "description": "1 to 200 printable characters; a repeat gets the first response, kept at least 30 days",
+					"schema": obj{"type": "string", "minLength": 1, "maxLength": MaxIdempotencyKeyLen}},
+				"IfMatch":        obj{"name": "If-Match", "in": "header", "description": `"<revision>": refuse with 412 unless the resource is still at that revision`, "schema": obj{"type": "string"}},
+				"XRequestID":     obj{"name": "X-Request-ID", "in": "header", "description": "the client's request ID (echoed; a new one when absent or unusable)", "schema": obj{"type": "string", "maxLength": 100}},
+				"XCorrelationID": obj{"name": "X-Correlation-ID", "in": "header", "description": "ties the events of one process together (default: the request ID)", "schema": obj{"type": "string", "maxLength": 100}},
+			},
+			"securitySchemes": obj{"bearerAuth": obj{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+				"description": "sub: an NIP or a service account; roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK. Algorithms EdDSA, ES256, RS256."}},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+func pathParams(path string) []string {
+	var out []string
+	for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// operationID is method + the path's words in camel case.
+func operationID(o op) string {
+	var b strings.Builder
+	b.WriteString(strings.ToLower(o.method))
+	for _, part := range strings.FieldsFunc(o.path, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if part == "v1" {
+			continue
+		}
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

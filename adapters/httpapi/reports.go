@@ -1,0 +1,367 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/objections"
+)
+
+// PositionHeader carries how far the projection behind an answer had read
+// (as_of_position of api.md).
+const PositionHeader = "Kinerja-Projection-Position"
+
+// Media types of report answers.
+const (
+	mediaCSV  = "text/csv"
+	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)
+
+func formatPosition(p eventstore.Position) string { return strconv.FormatUint(uint64(p), 10) }
+
+// registerReports registers the reports and the registers read from
+// projections.
+func (s *Server) registerReports(r *mux.Router) {
+	s.read(r, http.MethodGet, "/v1/reports/progress", s.reportProgress)
+	s.read(r, http.MethodGet, "/v1/reports/distribution", s.reportDistribution)
+	s.read(r, http.MethodGet, "/v1/reports/objections", s.reportObjections)
+	s.read(r, http.MethodGet, "/v1/objections", s.objectionRegister)
+	s.read(r, http.MethodGet, "/v1/evaluations", s.evaluationList)
+}
+
+// reportFormat is json, csv or xlsx: ?format= wins, then Accept.
+func reportFormat(r *http.Request) (string, error) {
+	switch f := r.URL.Query().Get("format"); f {
+	case "json", "csv", "xlsx":
+		return f, nil
+	case "":
+	default:
+		return "", badRequest("format", "must be json, csv or xlsx")
+	}
+	accept := r.Header.Get("Accept")
+	switch {
+	case strings.Contains(accept, mediaCSV):
+		return "csv", nil
+	case strings.Contains(accept, mediaXLSX):
+		return "xlsx", nil
+	}
+	return "json", nil
+}
+
+// writeReport renders rep in the requested format, with the projection
+// position header.
+func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
+	w.Header().Set(PositionHeader, formatPosition(rep.Position))
+	switch format {
+	case "csv":
+		var buf bytes.Buffer
+		cw := csv.NewWriter(&buf)
+		cw.Write(rep.Columns)
+		for _, row := range rep.Rows {
+			safe := make([]string, len(row))
+			for i, c := range row {
+				safe[i] = csvSafe(c)
+			}
+			cw.Write(safe)
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", mediaCSV+"; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+		w.WriteHeader(http.StatusOK)
+		w.Write(buf.Bytes())
+		return nil
+	case "xlsx":
+		b, err := workbook(name, rep)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", mediaXLSX)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.xlsx"`)
+		w.WriteHeader(http.StatusOK)
+		w.Write(b)
+		return nil
+	}
+	if raw, ok := rep.JSON.(json.RawMessage); ok {
+		// Encoded once by a Reporter that keeps its reports.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)+1))
+		w.WriteHeader(http.StatusOK)
+		w.Write(append(raw[:len(raw):len(raw)], '\n'))
+		return nil
+	}
+	if rep.JSON == nil {
+		rep.JSON = map[string]any{}
+	}
+	return writeJSON(w, http.StatusOK, rep.JSON)
+}
+
+// csvSafe defuses cells that a spreadsheet would run as a formula (CSV
+// injection): they get a leading apostrophe.
+func csvSafe(c string) string {
+	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		if _, err := strconv.ParseFloat(c, 64); err != nil {
+			return "'" + c
+		}
+	}
+	return c
+}
+
+// numberCell matches cells written as numbers in a workbook: short enough
+// for a float64 to hold exactly, so NIPs (18 digits) stay text.
+var numberCell = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$`)
+
+// workbook renders rep as an XLSX workbook of one sheet.
+func workbook(name string, rep Report) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := name
+	if len(sheet) > 31 {
+		sheet = sheet[:31]
+	}
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, err
+	}
+	header := make([]any, len(rep.Columns))
+	for i, c := range rep.Columns {
+		header[i] = c
+	}
+	if err := f.SetSheetRow(sheet, "A1", &header); err != nil {
+		return nil, err
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err == nil {
+		f.SetRowStyle(sheet, 1, 1, bold)
+	}
+	for i, row := range rep.Rows {
+		cells := make([]any, len(row))
+		for j, c := range row {
+			cells[j] = c
+			if numberCell.MatchString(c) {
+				if v, err := strconv.ParseFloat(c, 64); err == nil {
+					cells[j] = v
+				}
+			}
+		}
+		cell, err := excelize.CoordinatesToCellName(1, i+2)
+		if err != nil {
+			return nil, err
+		}
+		if err := f.SetSheetRow(sheet, cell, &cells); err != nil {
+			return nil, err
+		}
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		return nil, fmt.Errorf("xlsx: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// fileName makes a download name from parts (letters, digits, - and _).
+func fileName(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if p == "" {
+			continue
+		}
+		if i > 0 && b.Len() > 0 {
+			b.WriteByte('-')
+		}
+		for _, c := range p {
+			if c < 128 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				b.WriteRune(c)
+			} else {
+				b.WriteByte('_')
+			}
+		}
+	}
+	return b.String()
+}
+
+// reportAccess lets HR_ANALYST, HR_ADMIN and AUDITOR read reports.
+func reportAccess(r *http.Request) error {
+	_, err := authz.Decide(principal(r), authz.ReadReports, authz.Subject{}, authz.Options{})
+	return err
+}
+
+func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
+	format, err := reportFormat(r)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	unit := q.str("unit", 100)
+	year := q.int("year", s.today().Year(), skp.MinYear, skp.MaxYear)
+	if err := q.err(); err != nil {
+		return err
+	}
+	if unit == "" {
+		return badRequest("unit", "required")
+	}
+	if err := reportAccess(r); err != nil {
+		return err
+	}
+	rep, err := s.cfg.Reports.Progress(r.Context(), unit, year)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, format, fileName("progress", unit, strconv.Itoa(year)), rep)
+}
+
+func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) error {
+	format, err := reportFormat(r)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	unit, per := q.str("unit", 100), q.str("period", 20)
+	if err := q.err(); err != nil {
+		return err
+	}
+	if err := requireUnitPeriod(unit, per); err != nil {
+		return err
+	}
+	if err := reportAccess(r); err != nil {
+		return err
+	}
+	rep, err := s.cfg.Reports.Distribution(r.Context(), unit, per)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, format, fileName("distribution", unit, per), rep)
+}
+
+func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error {
+	format, err := reportFormat(r)
+	if err != nil {
+		return err
+	}
+	q := newQuery(r)
+	unit, status, overdue := q.str("unit", 100), q.str("status", 20), q.boolPtr("overdue")
+	if err := q.err(); err != nil {
+		return err
+	}
+	if err := reportAccess(r); err != nil {
+		return err
+	}
+	rep, err := s.cfg.Reports.Objections(r.Context(), unit, status, overdue)
+	if err != nil {
+		return err
+	}
+	return writeReport(w, format, fileName("objections", unit, status), rep)
+}
+
+// requireUnitPeriod checks the unit and period parameters of a query.
+func requireUnitPeriod(unit, per string) error {
+	if unit == "" {
+		return badRequest("unit", "required")
+	}
+	if _, err := period.Parse(per); err != nil {
+		return badRequest("period", "must be a period: 2026, 2026-Q1..Q4 or 2026-01..12")
+	}
+	return nil
+}
+
+// ObjectionList is the answer of GET /v1/objections.
+type ObjectionList struct {
+	Items []objections.Objection `json:"items"`
+}
+
+// EvaluationList is the answer of GET /v1/evaluations.
+type EvaluationList struct {
+	Items []evaluations.Evaluation `json:"items"`
+}
+
+// unitsOf returns unit and its sub-units, or nil for "" (all).
+func (s *Server) unitsOf(r *http.Request, unit string) ([]string, error) {
+	if unit == "" {
+		return nil, nil
+	}
+	return s.cfg.Directory.Subtree(r.Context(), unit)
+}
+
+// objectionRegister serves the objection register: to grievance clerks
+// (who track deadlines), the HR roles and auditors.
+func (s *Server) objectionRegister(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Objections == nil {
+		return &domain.NotFoundError{Kind: "route", ID: "objections"}
+	}
+	q := newQuery(r)
+	oq := objections.Query{Status: q.str("status", 20), Overdue: q.boolPtr("overdue"), SKPID: q.str("skp_id", 200), Now: s.cfg.Now()}
+	unit := q.str("unit", 100)
+	if err := q.err(); err != nil {
+		return err
+	}
+	p := principal(r)
+	if !p.Has(domain.RoleGrievanceClerk) && !p.Has(domain.RoleHRAdmin) && !p.Has(domain.RoleHRAnalyst) && !p.Has(domain.RoleAuditor) {
+		return &authz.Denied{Caller: p.ID, Action: "objections.read", Visible: true, Reason: "the objection register is for GRIEVANCE_CLERK, HR roles and AUDITOR"}
+	}
+	units, err := s.unitsOf(r, unit)
+	if err != nil {
+		return err
+	}
+	oq.Units = units
+	items, err := s.cfg.Objections.List(r.Context(), oq)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []objections.Objection{}
+	}
+	s.positionHeader(w, r, objections.Name)
+	return writeJSON(w, http.StatusOK, ObjectionList{Items: items})
+}
+
+// evaluationList serves the evaluations of a unit's subtree for a period,
+// to the report roles.
+func (s *Server) evaluationList(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Evaluations == nil {
+		return &domain.NotFoundError{Kind: "route", ID: "evaluations"}
+	}
+	q := newQuery(r)
+	unit, per := q.str("unit", 100), q.str("period", 20)
+	if err := q.err(); err != nil {
+		return err
+	}
+	if err := requireUnitPeriod(unit, per); err != nil {
+		return err
+	}
+	if err := reportAccess(r); err != nil {
+		return err
+	}
+	units, err := s.unitsOf(r, unit)
+	if err != nil {
+		return err
+	}
+	items, err := s.cfg.Evaluations.ForPeriod(r.Context(), units, per)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	for i := range items {
+		items[i].Status = items[i].StatusAt(now)
+	}
+	if items == nil {
+		items = []evaluations.Evaluation{}
+	}
+	s.positionHeader(w, r, evaluations.Name)
+	return writeJSON(w, http.StatusOK, EvaluationList{Items: items})
+}

@@ -1,0 +1,654 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/csv"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+)
+
+func TestConfigValidate(t *testing.T) {
+	_, err := New(Config{})
+	if err == nil {
+		t.Fatal("New(Config{}) = nil error, want every missing part named")
+	}
+	for _, name := range []string{"SKPs", "Directory", "SKPList", "Evaluations", "Objections", "Audit", "Verifier", "Authenticator"} {
+		if !strings.Contains(err.Error(), "web: "+name+" is required") {
+			t.Errorf("New(Config{}) error %q does not name %s", err, name)
+		}
+	}
+	h := newHarness(t)
+	cfg := h.cfg
+	cfg.CSRFKey = []byte("short")
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "CSRFKey") {
+		t.Errorf("New with a 5-byte CSRF key = %v, want a CSRFKey error", err)
+	}
+}
+
+// cookieNamed returns the Set-Cookie of name in r, or nil.
+func cookieNamed(r response, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestSignIn(t *testing.T) {
+	h := seeded(t)
+
+	// Anonymous visitors go to the sign-in form, which comes back.
+	r := h.get(nil, "/skp/"+h.ag.skpE+"?as_of=2026-12-02")
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/masuk?next="+url.QueryEscape("/skp/"+h.ag.skpE+"?as_of=2026-12-02") {
+		t.Fatalf("anonymous GET = %d to %q, want 303 to the sign-in form", r.status, r.header.Get("Location"))
+	}
+	form := h.get(nil, "/masuk?next=/keberatan")
+	if form.status != http.StatusOK || !strings.Contains(form.body, `name="csrf"`) || !strings.Contains(form.body, `value="/keberatan"`) {
+		t.Fatalf("sign-in form = %d\n%s", form.status, form.body)
+	}
+	csrfCookie := cookieNamed(form, CSRFCookie)
+	if csrfCookie == nil || !csrfCookie.HttpOnly || csrfCookie.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("CSRF cookie = %+v, want HttpOnly SameSite=Strict", csrfCookie)
+	}
+
+	// A valid token: the session cookie, and back to next.
+	tok := h.token(clerk)
+	ok := h.post(nil, "/masuk", url.Values{"token": {tok}, "next": {"/keberatan"}})
+	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/keberatan" {
+		t.Fatalf("sign-in = %d to %q\n%s", ok.status, ok.header.Get("Location"), ok.body)
+	}
+	sess := cookieNamed(ok, SessionCookie)
+	if sess == nil || sess.Value != tok || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Secure || sess.Path != "/" {
+		t.Fatalf("session cookie = %+v, want the token, HttpOnly, SameSite=Strict, not Secure over plain HTTP, Path=/", sess)
+	}
+	if r := h.get(nil, "/keberatan", sess); r.status != http.StatusOK {
+		t.Errorf("GET /keberatan with the session cookie = %d", r.status)
+	}
+	// Over TLS the cookie is Secure.
+	req := httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(url.Values{"token": {h.token(clerk)},
+		csrfField: {h.handler.csrfToken("0123456789abcdef0123456789abcdef0123456789")}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "0123456789abcdef0123456789abcdef0123456789"})
+	req.TLS = &tls.ConnectionState{}
+	if c := cookieNamed(h.serve(req), SessionCookie); c == nil || !c.Secure {
+		t.Errorf("session cookie over TLS = %+v, want Secure", c)
+	}
+	// An open redirect through next is refused.
+	if r := h.post(nil, "/masuk", url.Values{"token": {h.token(clerk)}, "next": {"//evil.example/"}}); r.header.Get("Location") != "/" {
+		t.Errorf("sign-in with next=//evil.example/ went to %q, want /", r.header.Get("Location"))
+	}
+
+	// A bad token: 401, the form again, no session.
+	for _, tok := range []string{"", "not-a-token", h.token(clerk) + "x", strings.Repeat("a", 5000)} {
+		bad := h.post(nil, "/masuk", url.Values{"token": {tok}})
+		if bad.status != http.StatusUnauthorized || cookieNamed(bad, SessionCookie) != nil || !strings.Contains(bad.body, `aria-invalid="true"`) {
+			t.Errorf("sign-in with %.10q = %d, session %v", tok, bad.status, cookieNamed(bad, SessionCookie))
+		}
+	}
+	if strings.Contains(h.logs.String(), h.token(clerk)) {
+		t.Error("a token was logged")
+	}
+
+	// CSRF: a missing or wrong token, or another origin, is refused.
+	for name, c := range map[string]struct {
+		form   url.Values
+		header [2]string
+	}{
+		"no token":     {url.Values{"token": {h.token(clerk)}, csrfField: {""}}, [2]string{}},
+		"wrong token":  {url.Values{"token": {h.token(clerk)}, csrfField: {h.handler.csrfToken("another-cookie-value-another-cookie-value")}}, [2]string{}},
+		"cross origin": {url.Values{"token": {h.token(clerk)}}, [2]string{"Origin", "https://evil.example"}},
+		"cross site":   {url.Values{"token": {h.token(clerk)}}, [2]string{"Sec-Fetch-Site", "cross-site"}},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(c.form.Encode()))
+		if _, ok := c.form[csrfField]; !ok {
+			c.form.Set(csrfField, h.handler.csrfToken("0123456789abcdef0123456789abcdef0123456789"))
+			req = httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(c.form.Encode()))
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "0123456789abcdef0123456789abcdef0123456789"})
+		if c.header[0] != "" {
+			req.Header.Set(c.header[0], c.header[1])
+		}
+		r := h.serve(req)
+		if r.status != http.StatusForbidden || cookieNamed(r, SessionCookie) != nil {
+			t.Errorf("%s: sign-in = %d, session %v, want 403 and no session", name, r.status, cookieNamed(r, SessionCookie))
+		}
+	}
+
+	// Sign-out clears the cookie; it is a CSRF-protected POST.
+	out := h.post(&clerk, "/keluar", nil)
+	if c := cookieNamed(out, SessionCookie); out.status != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
+		t.Errorf("sign-out = %d, cookie %+v, want 303 and the cookie deleted", out.status, c)
+	}
+	if r := h.post(&clerk, "/keluar", url.Values{csrfField: {"forged"}}); r.status != http.StatusForbidden {
+		t.Errorf("sign-out with a forged CSRF token = %d, want 403", r.status)
+	}
+
+	// An expired token ends the session: the cookie is cleared and the
+	// form says why.
+	expired := h.token(clerk)
+	h.clock.Advance(25 * time.Hour)
+	r = h.get(nil, "/masuk", &http.Cookie{Name: SessionCookie, Value: expired})
+	if c := cookieNamed(r, SessionCookie); c == nil || c.MaxAge >= 0 || !strings.Contains(r.body, "Sesi Anda telah berakhir") {
+		t.Errorf("expired session: cookie %+v", c)
+	}
+	if r := h.get(nil, "/keberatan", &http.Cookie{Name: SessionCookie, Value: expired}); r.status != http.StatusSeeOther {
+		t.Errorf("GET with an expired token = %d, want 303 to sign in", r.status)
+	}
+
+	// A proxy's Authorization header works as the cookie does.
+	req = httptest.NewRequest(http.MethodGet, "/keberatan", nil)
+	req.Header.Set("Authorization", "Bearer "+h.token(clerk))
+	if r := h.serve(req); r.status != http.StatusOK {
+		t.Errorf("GET with Authorization: Bearer = %d, want 200", r.status)
+	}
+}
+
+var (
+	inlineScript = regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`)
+	scriptSrc    = regexp.MustCompile(`<script[^>]*\ssrc=`)
+	styleAttr    = regexp.MustCompile(`\sstyle=`)
+	handlerAttr  = regexp.MustCompile(`\son[a-z]+=`)
+)
+
+func TestSecurityHeadersAndMarkup(t *testing.T) {
+	h := seeded(t)
+	pages := []string{"/", "/unit/DINKES?year=2026", "/skp/" + h.ag.skpE, "/keberatan", "/audit?seq=3", "/tidak-ada"}
+	for _, p := range append(pages, "/masuk") {
+		c := &inspektr
+		if p == "/masuk" {
+			c = nil
+		}
+		r := h.get(c, p)
+		csp := r.header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") ||
+			strings.Contains(csp, "unsafe-eval") || !strings.Contains(csp, "default-src 'none'") {
+			t.Errorf("%s: CSP = %q", p, csp)
+		}
+		for k, v := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+			"Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8"} {
+			if got := r.header.Get(k); got != v {
+				t.Errorf("%s: %s = %q, want %q", p, k, got, v)
+			}
+		}
+		// Nothing the CSP would block: no inline script, style attribute or
+		// event handler attribute; the one script is the embedded file.
+		for name, re := range map[string]*regexp.Regexp{"inline script": inlineScript, "style attribute": styleAttr, "event handler": handlerAttr} {
+			if m := re.FindString(r.body); m != "" {
+				t.Errorf("%s: %s in the markup: %q", p, name, m)
+			}
+		}
+		if n := len(scriptSrc.FindAllString(r.body, -1)); n != 1 {
+			t.Errorf("%s: %d external scripts, want 1", p, n)
+		}
+		// Landmarks, a skip link, a language.
+		for _, want := range []string{`<html lang="id">`, `<header class="site">`, `<nav aria-label=`, `<main id="konten"`, `<footer class="site">`, `href="#konten"`} {
+			if !strings.Contains(r.body, want) {
+				t.Errorf("%s: no %s", p, want)
+			}
+		}
+	}
+	// The assets: embedded, with their types and long caching when
+	// versioned.
+	for name, ct := range map[string]string{"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"} {
+		a := h.get(nil, h.handler.assetURL(name))
+		if a.status != http.StatusOK || a.header.Get("Content-Type") != ct || !strings.Contains(a.header.Get("Cache-Control"), "immutable") || len(a.body) < 500 {
+			t.Errorf("%s = %d %q %q (%d bytes)", name, a.status, a.header.Get("Content-Type"), a.header.Get("Cache-Control"), len(a.body))
+		}
+	}
+	if r := h.get(nil, "/static/nope.js"); r.status != http.StatusNotFound {
+		t.Errorf("unknown asset = %d, want 404", r.status)
+	}
+	if r := h.get(&inspektr, "/tidak-ada"); r.status != http.StatusNotFound || !strings.Contains(r.body, "Halaman tidak ditemukan") {
+		t.Errorf("unknown page = %d", r.status)
+	}
+}
+
+// count returns how many times sub occurs in s.
+func count(s, sub string) int { return strings.Count(s, sub) }
+
+func TestUnitDashboard(t *testing.T) {
+	h := seeded(t)
+	r := h.must200(analyst, "/unit/DINKES?year=2026&period=2026")
+	body := r.body
+	for _, want := range []string{
+		`<dd id="fig-employees">4</dd>`, `<dd id="fig-skps">4</dd>`, `<dd id="fig-late">1</dd>`, `<dd id="fig-missing">0</dd>`,
+		// Drill-down into the puskesmas, and the breadcrumb up to the city.
+		`class="drill" href="/unit/PKM-SUKAMAJU?year=2026&amp;period=2026"`, `href="/unit/PEMKOT?year=2026&amp;period=2026">Pemerintah Kota Sukamaju</a>`,
+		// The organisation predikat and the chart: E and Q are BAIK, P
+		// SANGAT_BAIK; the pattern for BAIK wants at least one BUTUH
+		// PERBAIKAN or KURANG: violated, and those bars are marked.
+		`<strong id="org-predikat">Baik</strong>`, `<strong id="population">3</strong>`,
+		`<g class="row" data-predikat="BAIK" data-count="2">`, `<g class="row" data-predikat="SANGAT_BAIK" data-count="1">`,
+		`<g class="row viol" data-predikat="BUTUH_PERBAIKAN" data-count="0">`, `<g class="row viol" data-predikat="KURANG_MISCONDUCT" data-count="0">`,
+		`≤70%`, `<code>BAIK.BUTUH_PERBAIKAN&#43;KURANG_MISCONDUCT.min_count_1</code>`,
+		// The list, with predikat and lateness.
+		`<a href="/skp/` + h.ag.skpQ + `">Rina Marlina</a>`, `href="/ekspor/progress?format=csv&amp;unit=DINKES&amp;year=2026"`,
+		`href="/ekspor/distribusi?format=xlsx&amp;period=2026&amp;unit=DINKES"`,
+		// How far the projections behind the page had read.
+		`<p class="hint" id="position">Data dari proyeksi yang telah membaca buku besar sampai posisi `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("DINKES dashboard lacks %s", want)
+		}
+	}
+	// The city: X in BAPPEDA and the PEMKOT officials have no SKP.
+	city := h.must200(analyst, "/unit/PEMKOT?year=2026").body
+	if !strings.Contains(city, `<dd id="fig-missing">4</dd>`) || !strings.Contains(city, nipX) || !strings.Contains(city, "Rudi Hartono") {
+		t.Errorf("PEMKOT dashboard: want 4 employees without an SKP, X among them")
+	}
+	// A quarter: Q1 ratings of E (BAIK), P (SANGAT_BAIK), Q (BAIK).
+	q1 := h.must200(analyst, "/unit/DINKES?period=2026-Q1").body
+	if !strings.Contains(q1, `data-predikat="SANGAT_BAIK" data-count="1"`) || !strings.Contains(q1, `<option value="2026-Q1" selected>`) {
+		t.Errorf("DINKES 2026-Q1 dashboard does not show the quarter's ratings")
+	}
+	// Who may not: a plain employee (403, as the API's reports), an
+	// unknown unit (404), a bad period (400).
+	if r := h.get(&empE, "/unit/DINKES"); r.status != http.StatusForbidden {
+		t.Errorf("employee's unit dashboard = %d, want 403", r.status)
+	}
+	if r := h.get(&analyst, "/unit/NOPE?year=2026"); r.status != http.StatusNotFound {
+		t.Errorf("unknown unit = %d, want 404", r.status)
+	}
+	if r := h.get(&analyst, "/unit/DINKES?period=2026-Q9"); r.status != http.StatusBadRequest {
+		t.Errorf("bad period = %d, want 400", r.status)
+	}
+	// The start page lists the units to the report roles, an employee's
+	// own SKPs to the employee.
+	if home := h.must200(analyst, "/").body; !strings.Contains(home, `href="/unit/PKM-SUKAMAJU?year=2026"`) {
+		t.Errorf("analyst's start page lacks the unit tree")
+	}
+	home := h.must200(empE, "/").body
+	if strings.Contains(home, "/unit/") || !strings.Contains(home, `href="/skp/`+h.ag.skpE+`"`) || strings.Contains(home, h.ag.skpP) {
+		t.Errorf("employee's start page: want E's SKP only and no unit dashboards")
+	}
+}
+
+// predikat returns the annual predikat shown on an SKP page.
+var predRE = regexp.MustCompile(`id="pred-2026" data-value="([A-Z_]+)"`)
+
+func predikatShown(t testing.TB, body string) string {
+	t.Helper()
+	m := predRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+func TestSKPPageAsOf(t *testing.T) {
+	h := seeded(t)
+	path := "/skp/" + h.ag.skpE
+	now := h.must200(auditor, path).body
+	if got := predikatShown(t, now); got != "BAIK" {
+		t.Errorf("predikat now = %q, want BAIK (the objection decision)", got)
+	}
+	for _, want := range []string{
+		// The plan with the cascading link to A's RHK (readable by the
+		// auditor), indicators, realisation, feedback.
+		`class="cascade" href="/skp/` + h.ag.skpA + `#rhk-` + h.ag.rhkA + `">Meningkatnya cakupan imunisasi dasar lengkap</a>`,
+		"Puskesmas yang melaksanakan imunisasi", "5 puskesmas", "2 puskesmas telah melaksanakan", "Kerja sama tim sangat baik.",
+		// Evaluations with the objection and its decision.
+		"Diubah</strong> (Butuh Perbaikan ⇒ Baik)", "Bukti Q4 diterima",
+		// The score history with previous values and the superseded ones.
+		`<tr class="superseded">`, "Data realisasi Q4 dikoreksi", "Keputusan keberatan",
+		// The timeline, with actor, role and reason.
+		`data-type="skp.rating_revised.v1"`, "Penilaian direvisi — 2026: Di Bawah Ekspektasi / Sesuai Ekspektasi → Butuh Perbaikan",
+		"(Atasan pejabat penilai)", `<q>Data realisasi Q4 dikoreksi</q>`,
+	} {
+		if !strings.Contains(now, want) {
+			t.Errorf("SKP page lacks %s", want)
+		}
+	}
+	if n := count(now, `<li class="" data-revision=`) + count(now, `<li class=" shown" data-revision=`); n != h.streamLen("skp-"+h.ag.skpE) {
+		t.Errorf("timeline shows %d events, the stream has %d", n, h.streamLen("skp-"+h.ag.skpE))
+	}
+
+	// As of: the values change as the history says.
+	for _, c := range []struct {
+		name, asOf, want, status string
+	}{
+		{"after the first rating, RFC 3339", h.ag.afterRating.Format(time.RFC3339), "BAIK", "Draf"},
+		{"after the revision, local minute", h.ag.afterRevision.In(h.cfg.Policy.Location).Format("2006-01-02T15:04"), "BUTUH_PERBAIKAN", "Draf"},
+		{"a day after issue, local date", "2026-12-04", "BUTUH_PERBAIKAN", "Disampaikan"},
+		{"after the decision", "2026-12-08T10:00:00+07:00", "BAIK", "Final"},
+	} {
+		body := h.must200(empE, path+"?as_of="+url.QueryEscape(c.asOf)).body
+		if got := predikatShown(t, body); got != c.want {
+			t.Errorf("%s: predikat %q, want %q", c.name, got, c.want)
+		}
+		if !strings.Contains(body, `<dd id="evalstatus-2026">`+c.status) {
+			t.Errorf("%s: evaluation status is not %s", c.name, c.status)
+		}
+		// Every event is shown; those recorded after the instant are
+		// marked, and there are none after the decision.
+		if hasLater, wantLater := strings.Contains(body, `class="later`), c.name != "after the decision"; !strings.Contains(body, `id="asof-banner"`) || hasLater != wantLater {
+			t.Errorf("%s: banner %v, events marked later %v, want %v", c.name, strings.Contains(body, `id="asof-banner"`), hasLater, wantLater)
+		}
+	}
+	// Before the SKP existed: a notice, no plan.
+	before := h.must200(empE, path+"?as_of="+url.QueryEscape(h.ag.beforeDraft.Format(time.RFC3339))).body
+	if !strings.Contains(before, `id="asof-missing"`) || strings.Contains(before, `id="plan-h"`) {
+		t.Errorf("as of before the draft: want the missing notice and no plan")
+	}
+	if r := h.get(&empE, path+"?as_of=kemarin"); r.status != http.StatusBadRequest {
+		t.Errorf("as_of=kemarin = %d, want 400", r.status)
+	}
+
+	// Authorisation as the API's: X may not know the SKP (404); an HR
+	// analyst sees it but not its history; E may not read A's SKP, so the
+	// cascade shows the link without the text.
+	if r := h.get(&empX, path); r.status != http.StatusNotFound || strings.Contains(r.body, "Budi Santoso") {
+		t.Errorf("outsider's SKP page = %d, want 404 without a name", r.status)
+	}
+	an := h.must200(analyst, path).body
+	if !strings.Contains(an, "Linimasa hanya untuk para pihak SKP dan auditor.") || strings.Contains(an, `data-type="skp.drafted.v1"`) {
+		t.Errorf("analyst's SKP page shows the timeline")
+	}
+	if strings.Contains(h.must200(empE, path).body, "Meningkatnya cakupan imunisasi dasar lengkap</a>") {
+		t.Errorf("E sees the text of A's RHK, which E may not read")
+	}
+	if r := h.get(&empE, "/skp/"+h.ag.skpA); r.status != http.StatusNotFound {
+		t.Errorf("E's view of A's SKP = %d, want 404", r.status)
+	}
+	if r := h.get(&empE, "/skp/bukan-skp"); r.status != http.StatusNotFound {
+		t.Errorf("malformed SKP id = %d, want 404", r.status)
+	}
+}
+
+// streamLen returns the number of events in stream.
+func (h *harness) streamLen(stream string) int {
+	h.t.Helper()
+	n := 0
+	for _, err := range h.store.ReadStream(h.ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			return n
+		}
+		n++
+	}
+	return n
+}
+
+func TestObjectionRegister(t *testing.T) {
+	h := seeded(t)
+	body := h.must200(clerk, "/keberatan").body
+	if n := count(body, `<tr class="overdue" data-status="OPEN">`); n != 1 {
+		t.Errorf("overdue rows = %d, want 1 (P's open objection, filed 6 November)", n)
+	}
+	for _, want := range []string{"Dewi Lestari", "⚠ Lewat batas", "Budi Santoso", "Diubah", "Butuh Perbaikan ⇒ <strong>Baik</strong>",
+		`<tr class="" data-status="DECIDED">`, "2026-11-16 23:59:59 WIB", "2026-11-20 09:00:00 WIB"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("register lacks %s", want)
+		}
+	}
+	only := h.must200(clerk, "/keberatan?overdue=true").body
+	if strings.Contains(only, "Budi Santoso") || !strings.Contains(only, "Dewi Lestari") {
+		t.Errorf("overdue=true: want P's objection only")
+	}
+	if bp := h.must200(clerk, "/keberatan?unit=BAPPEDA").body; strings.Contains(bp, "<tbody>") {
+		t.Errorf("BAPPEDA has no objections, the register shows some")
+	}
+	for _, bad := range []string{"/keberatan?status=MAYBE", "/keberatan?overdue=kadang"} {
+		if r := h.get(&clerk, bad); r.status != http.StatusBadRequest {
+			t.Errorf("%s = %d, want 400", bad, r.status)
+		}
+	}
+	if r := h.get(&empE, "/keberatan"); r.status != http.StatusForbidden {
+		t.Errorf("employee's register = %d, want 403", r.status)
+	}
+}
+
+func TestAuditPage(t *testing.T) {
+	h := seeded(t)
+	body := h.must200(auditor, "/audit").body
+	cp, ok, err := h.model.Audit().LatestCheckpoint(h.ctx)
+	if err != nil || !ok {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	for _, want := range []string{`<dd class="hash" id="cp-root">` + cp.RootHash.String() + `</dd>`, `id="verify-result" data-ok=""`,
+		`<tr data-seq="0" data-type="unit.registered.v1">`, `<tr data-seq="49" data-type=`, `id="trail-next"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("audit page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, `<tr data-seq="50"`) {
+		t.Error("the first page shows more than 50 entries")
+	}
+	// Filters: actor, stream, type, time.
+	byS := h.must200(auditor, "/audit?actor="+nipS).body
+	rows := regexp.MustCompile(`<tr data-seq="\d+" data-type="[^"]*">[\s\S]*?</tr>`).FindAllString(byS, -1)
+	if len(rows) == 0 {
+		t.Fatal("no entries by S")
+	}
+	for _, r := range rows {
+		if !strings.Contains(r, nipS) {
+			t.Errorf("filtered by actor %s, row %s", nipS, r)
+		}
+	}
+	stream := h.must200(auditor, "/audit?stream=skp-"+h.ag.skpE+"&type=skp.rating_revised.v1").body
+	if n := count(stream, `<tr data-seq=`); n != 2 {
+		t.Errorf("E's rating revisions in the trail = %d, want 2 (appraiser, objection)", n)
+	}
+	dec := h.must200(auditor, "/audit?from=2026-12-08T00:00&to=2026-12-08").body
+	if n := count(dec, `<tr data-seq=`); n != 2 {
+		t.Errorf("entries recorded on 8 December = %d, want 2 (the decision and its revision)", n)
+	}
+
+	// The inclusion proof of an entry, in the signed checkpoint's tree.
+	proof := h.must200(auditor, "/audit?seq=5").body
+	for _, want := range []string{`id="proof-server" class="callout ok" data-ok="true"`, `data-index="5"`, `data-size="` + itoa(cp.Size) + `"`,
+		`data-root="` + cp.RootHash.String() + `"`, "sama dengan checkpoint bertanda tangan"} {
+		if !strings.Contains(proof, want) {
+			t.Errorf("proof lacks %s", want)
+		}
+	}
+	if r := h.must200(auditor, "/audit?seq=99999").body; !strings.Contains(r, "Tidak ada entri dengan nomor itu") {
+		t.Errorf("proof of a missing entry: no notice")
+	}
+
+	// Verify now: a CSRF-safe POST, then the result on the page.
+	v := h.post(&auditor, "/audit/verifikasi", nil)
+	if v.status != http.StatusSeeOther {
+		t.Fatalf("verify = %d\n%s", v.status, v.body)
+	}
+	after := h.must200(auditor, "/audit").body
+	if !strings.Contains(after, `class="callout ok" role="status" id="verify-result" data-ok="true"`) || !strings.Contains(after, "oleh auditor-1") {
+		t.Errorf("after verification the page does not show an OK result")
+	}
+	if r := h.post(&auditor, "/audit/verifikasi", url.Values{csrfField: {"x"}}); r.status != http.StatusForbidden {
+		t.Errorf("verify without the CSRF token = %d, want 403", r.status)
+	}
+	if r := h.post(&analyst, "/audit/verifikasi", nil); r.status != http.StatusForbidden {
+		t.Errorf("verify as analyst = %d, want 403", r.status)
+	}
+	if r := h.get(&analyst, "/audit"); r.status != http.StatusForbidden {
+		t.Errorf("audit page as analyst = %d, want 403", r.status)
+	}
+
+	// A verifier that finds a problem shows it.
+	h.handler.cfg.Verifier = failingVerifier{}
+	h.post(&auditor, "/audit/verifikasi", nil)
+	if bad := h.must200(auditor, "/audit").body; !strings.Contains(bad, `data-ok="false"`) || !strings.Contains(bad, "chain broken at revision 3") {
+		t.Errorf("a failed verification is not shown")
+	}
+}
+
+func TestExports(t *testing.T) {
+	h := seeded(t)
+	for _, c := range []struct {
+		path, sheet, header, want string
+		who                       caller
+	}{
+		{"/ekspor/progress?unit=DINKES&year=2026", "progress-DINKES-2026", "unit_id", "PKM-SUKAMAJU", analyst},
+		{"/ekspor/distribusi?unit=DINKES&period=2026", "distribution-DINKES-2026", "unit", "BUTUH_PERBAIKAN", analyst},
+		{"/ekspor/keberatan?overdue=true", "objections", "objection_id", nipP, clerk},
+		{"/ekspor/audit?actor=" + nipS, "audit", "seq", "skp.objection_decided.v1", auditor},
+	} {
+		r := h.must200(c.who, c.path+"&format=csv")
+		if r.header.Get("Content-Type") != mediaCSV || !strings.HasPrefix(r.header.Get("Content-Disposition"), `attachment; filename="`+c.sheet+`.csv"`) {
+			t.Errorf("%s CSV: %q %q", c.path, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\uFEFF"))).ReadAll()
+		if err != nil || len(rows) < 2 || rows[0][0] != c.header || !slices.ContainsFunc(rows[1:], func(row []string) bool { return slices.Contains(row, c.want) }) {
+			t.Errorf("%s CSV = %q (%v), want header %s and a cell %s", c.path, r.body, err, c.header, c.want)
+		}
+		x := h.must200(c.who, c.path+"&format=xlsx")
+		if x.header.Get("Content-Type") != mediaXLSX {
+			t.Errorf("%s XLSX: Content-Type %q", c.path, x.header.Get("Content-Type"))
+		}
+		f, err := excelize.OpenReader(bytes.NewReader([]byte(x.body)))
+		if err != nil {
+			t.Fatalf("%s: not a workbook: %v", c.path, err)
+		}
+		xr, err := f.GetRows(c.sheet)
+		f.Close()
+		if err != nil || len(xr) != len(rows) || xr[0][0] != c.header {
+			t.Errorf("%s XLSX rows = %v (%v), want the CSV's %d rows", c.path, xr, err, len(rows))
+		}
+	}
+	// Only what the page allows; a bad format or report is 400.
+	for _, c := range []struct {
+		path   string
+		who    caller
+		status int
+	}{
+		{"/ekspor/progress?unit=DINKES&format=csv", empE, http.StatusForbidden},
+		{"/ekspor/keberatan?format=csv", analyst, http.StatusOK},
+		{"/ekspor/keberatan?format=csv", empE, http.StatusForbidden},
+		{"/ekspor/audit?format=csv", analyst, http.StatusForbidden},
+		{"/ekspor/progress?unit=DINKES&format=pdf", analyst, http.StatusBadRequest},
+		{"/ekspor/rahasia?format=csv", analyst, http.StatusBadRequest},
+		{"/ekspor/progress?unit=NOPE&format=csv", analyst, http.StatusNotFound},
+	} {
+		if r := h.get(&c.who, c.path); r.status != c.status {
+			t.Errorf("%s as %s = %d, want %d", c.path, c.who.sub, r.status, c.status)
+		}
+	}
+	// CSV injection is defused.
+	if got := csvSafe("=HYPERLINK(\"x\")"); got != "'=HYPERLINK(\"x\")" {
+		t.Errorf("csvSafe(formula) = %q", got)
+	}
+	if got := csvSafe("-3"); got != "-3" {
+		t.Errorf("csvSafe(-3) = %q", got)
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	h := seeded(t)
+	path := "/skp/" + h.ag.skpE
+	id := h.must200(empE, path).body
+	if !strings.Contains(id, `<html lang="id">`) || !strings.Contains(id, "Riwayat nilai") || !strings.Contains(id, `hreflang="en"`) {
+		t.Errorf("default page is not Indonesian with an English switch")
+	}
+	r := h.get(&empE, path+"?lang=en")
+	c := cookieNamed(r, LangCookie)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `<html lang="en">`) || !strings.Contains(r.body, "Score history") ||
+		!strings.Contains(r.body, `data-value="BAIK">Good</strong>`) || c == nil || c.Value != "en" {
+		t.Fatalf("?lang=en: status %d, cookie %+v", r.status, c)
+	}
+	// The cookie keeps it; ?lang=id switches back.
+	if en := h.get(&empE, path, c); !strings.Contains(en.body, `<html lang="en">`) || !strings.Contains(en.body, `href="/skp/`+h.ag.skpE+`?lang=id"`) {
+		t.Errorf("the language cookie is not honoured")
+	}
+	if back := h.get(&empE, path+"?lang=id", c); !strings.Contains(back.body, `<html lang="id">`) {
+		t.Errorf("?lang=id does not switch back")
+	}
+	if weird := h.get(&empE, path+"?lang=fr"); !strings.Contains(weird.body, `<html lang="id">`) {
+		t.Errorf("?lang=fr is not ignored")
+	}
+}
+
+// templateKey finds the message keys the templates use.
+var templateKey = regexp.MustCompile(`\.T "([^"]+)"`)
+
+// goKey finds the message keys the Go files name.
+var goKey = regexp.MustCompile(`(?:key: |Message: |t\()"([a-z]+\.[a-z.]+)"`)
+
+func TestMessages(t *testing.T) {
+	var used []string
+	files, _ := filepath.Glob("templates/*.html")
+	gofiles, _ := filepath.Glob("*.go")
+	for _, f := range append(files, gofiles...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		re := templateKey
+		if strings.HasSuffix(f, ".go") {
+			re = goKey
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			used = append(used, m[1])
+		}
+	}
+	if len(used) < 100 {
+		t.Fatalf("found %d message keys in use, the pattern is broken", len(used))
+	}
+	for _, k := range used {
+		m, ok := messages[k]
+		if !ok {
+			t.Errorf("message %q is used but not defined", k)
+			continue
+		}
+		if m.id == "" || m.en == "" {
+			t.Errorf("message %q lacks a language: %+v", k, m)
+		}
+	}
+	for k, m := range messages {
+		if m.id == "" || m.en == "" {
+			t.Errorf("message %q lacks a language", k)
+		}
+	}
+	for _, typ := range skpEventTypes() {
+		if _, ok := messages["event."+typ]; !ok {
+			t.Errorf("no label for the event type %s", typ)
+		}
+	}
+	for kind, values := range map[string][]string{
+		"predikat": {"SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG_MISCONDUCT", "SANGAT_KURANG"},
+		"status":   {"DRAFT", "SUBMITTED", "ESTABLISHED", "AMENDMENT", "CANCELLED", "CLOSED_FOR_POSITION_CHANGE"},
+	} {
+		for _, v := range values {
+			if label("id", kind, v) == v || label("en", kind, v) == v {
+				t.Errorf("no label for %s %s", kind, v)
+			}
+		}
+	}
+}
+
+// skpEventTypes lists the stored types of the SKP aggregate's events.
+func skpEventTypes() []string {
+	var out []string
+	for _, s := range skp.Events() {
+		out = append(out, s.Type)
+	}
+	return out
+}
+
+// failingVerifier reports a broken chain.
+type failingVerifier struct{}
+
+func (failingVerifier) Verify(context.Context) (audit.Report, error) {
+	seq := uint64(3)
+	return audit.Report{Checked: 10, Size: 10, Problems: []audit.Problem{{Seq: &seq, Stream: "skp-x", Problem: "chain broken at revision 3"}}}, nil
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

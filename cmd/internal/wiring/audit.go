@@ -1,0 +1,124 @@
+package wiring
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// Audit key files in the data directory.
+const (
+	AuditKeyFile    = "audit-signing.key"
+	AuditPubKeyFile = "audit-signing.pub"
+)
+
+// LoadOrCreateAuditKey returns the checkpoint signing key at path, creating
+// it (mode 0600, and the public key beside it as .pub) with name if it does
+// not exist. An existing key is never replaced: a new key could not prove
+// the checkpoints signed before.
+func LoadOrCreateAuditKey(path, name string) (*merkle.Signer, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s, err := merkle.ParseSigner(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("audit key %s: %w", path, err)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	skey, vkey, err := merkle.GenerateKey(name, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if _, err := f.WriteString(skey + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	pub := strings.TrimSuffix(path, filepath.Ext(path)) + ".pub"
+	if err := os.WriteFile(pub, []byte(vkey+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	return merkle.ParseSigner(skey)
+}
+
+// ReadVerifierKey reads a public (vkey) or private (skey) key file and
+// returns its verifier.
+func ReadVerifierKey(path string) (*merkle.Verifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k := strings.TrimSpace(string(b))
+	if strings.HasPrefix(k, "PRIVATE+KEY+") {
+		s, err := merkle.ParseSigner(k)
+		if err != nil {
+			return nil, err
+		}
+		return s.Verifier(), nil
+	}
+	return merkle.NewVerifier(k)
+}
+
+// Verifier implements httpapi.Verifier with audit.Verify over the event
+// store, comparing the stored trail when there is one.
+type Verifier struct {
+	Store  eventstore.Store
+	Keys   []*merkle.Verifier
+	Stored audit.Stored
+}
+
+var _ httpapi.Verifier = (*Verifier)(nil)
+
+// Verify implements httpapi.Verifier.
+func (v *Verifier) Verify(ctx context.Context) (audit.Report, error) {
+	return audit.Verify(ctx, v.Store, audit.VerifyOptions{Keys: v.Keys, Stored: v.Stored})
+}
+
+// SinkPositions implements httpapi.Positions from the Sinks' checkpoints.
+type SinkPositions map[string]projections.Sink
+
+var _ httpapi.Positions = SinkPositions(nil)
+
+// Checkpoint implements httpapi.Positions.
+func (p SinkPositions) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
+	s, ok := p[name]
+	if !ok {
+		return 0, fmt.Errorf("no projection %q", name)
+	}
+	return s.Checkpoint(ctx)
+}
+
+// PositionsOf indexes sinks by name.
+func PositionsOf(sinks []projections.Sink) SinkPositions {
+	p := SinkPositions{}
+	for _, s := range sinks {
+		p[s.Name()] = s
+	}
+	return p
+}

@@ -1,0 +1,562 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+// apiScenarios are the scenarios of `bench api`, in the order they run.
+var apiScenarios = []string{"trivial", "get_skp", "as_of", "report", "report_progress", "mutation", "as_of_1000"}
+
+// apiConfig is what `bench api` was asked to do.
+type apiConfig struct {
+	url, data              string
+	concurrency            int
+	duration, wait, warmup time.Duration
+	scenarios              []string
+	asOfEvents, asOfSample int
+	ratio                  bool
+	seed                   int64
+}
+
+// runBenchAPI is a load generator against a running kinerjad: each
+// scenario runs for --duration with --concurrency clients in a loop (closed
+// loop: a client sends its next request when the last one is answered),
+// and prints one JSON line with requests/s, latency percentiles and
+// errors. The same run serves and measures a trivial net/http handler on
+// an ephemeral port, the machine's ceiling; the --ratio line divides
+// get_skp's rate by it. Tokens are signed with the key kinerjad keeps in
+// --data. The mutation and as_of_1000 scenarios append feedback: run it on
+// a benchmark agency (kinerjactl seed), never on real data.
+func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench api", stderr)
+	var c apiConfig
+	fs.StringVar(&c.url, "url", getenv("KINERJA_URL"), "base URL of the running kinerjad, e.g. http://127.0.0.1:8080 (env KINERJA_URL)")
+	fs.StringVar(&c.data, "data", or(getenv("KINERJA_DATA"), "./data"), "kinerjad's data directory, whose key signs the tokens (env KINERJA_DATA)")
+	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent clients per scenario")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long each scenario runs")
+	fs.DurationVar(&c.wait, "wait", time.Minute, "how long to wait for kinerjad's /readyz first")
+	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "how long each scenario runs unmeasured first (a service in use has warm caches)")
+	scen := fs.String("scenarios", strings.Join(apiScenarios, ","), "comma-separated scenarios to run, of "+strings.Join(apiScenarios, ", "))
+	fs.IntVar(&c.asOfEvents, "as-of-events", 1000, "events of the SKP that as_of_1000 grows (by feedback through the API) and reads")
+	fs.IntVar(&c.asOfSample, "as-of-sample", 100, "SKPs whose middle moment the as_of scenario reads")
+	fs.BoolVar(&c.ratio, "ratio", true, "print a summary line: get_skp requests/s ÷ trivial requests/s")
+	fs.Int64Var(&c.seed, "seed", 1, "random seed of the clients' choices")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, s := range strings.Split(*scen, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.scenarios = append(c.scenarios, s)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	key, err := authkey.Load(c.data)
+	if err != nil {
+		return fmt.Errorf("bench api: %w (is --data kinerjad's data directory?)", err)
+	}
+	b := &apiBench{cfg: c, key: key, base: strings.TrimRight(c.url, "/"), stderr: stderr,
+		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+			Proxy: nil, MaxIdleConns: 4 * c.concurrency, MaxIdleConnsPerHost: 2 * c.concurrency, IdleConnTimeout: 90 * time.Second,
+		}}}
+	defer b.client.CloseIdleConnections()
+	if err := b.waitReady(ctx); err != nil {
+		return err
+	}
+	if err := b.prepare(ctx); err != nil {
+		return err
+	}
+	trivial, stopTrivial, err := serveTrivial()
+	if err != nil {
+		return err
+	}
+	defer stopTrivial()
+
+	enc := json.NewEncoder(stdout)
+	rates := map[string]float64{}
+	for _, name := range c.scenarios {
+		sc, err := b.scenario(ctx, name, trivial)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "bench api: %s, %d clients for %s...\n", name, c.concurrency, c.duration)
+		r := b.load(ctx, sc)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rates[name] = r.RPS
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	if c.ratio && rates["trivial"] > 0 && slices.Contains(c.scenarios, "get_skp") {
+		return enc.Encode(struct {
+			Bench      string  `json:"bench"`
+			Scenario   string  `json:"scenario"`
+			GetSKPRPS  float64 `json:"get_skp_rps"`
+			TrivialRPS float64 `json:"trivial_rps"`
+			Ratio      float64 `json:"ratio"`
+			Target     float64 `json:"target"`
+		}{"api", "ratio", rates["get_skp"], rates["trivial"], round3(rates["get_skp"] / rates["trivial"]), 0.3})
+	}
+	return nil
+}
+
+func (c apiConfig) validate() error {
+	var errs []error
+	if u, err := url.Parse(c.url); c.url == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("bench api: --url %q: want the base URL of kinerjad, e.g. http://127.0.0.1:8080", c.url))
+	}
+	if c.concurrency <= 0 || c.duration <= 0 || c.wait < 0 || c.warmup < 0 {
+		errs = append(errs, errors.New("bench api: --concurrency and --duration must be positive"))
+	}
+	if c.asOfEvents < 2 || c.asOfSample <= 0 {
+		errs = append(errs, errors.New("bench api: --as-of-events must be at least 2 and --as-of-sample positive"))
+	}
+	if len(c.scenarios) == 0 {
+		errs = append(errs, errors.New("bench api: no scenario"))
+	}
+	for _, s := range c.scenarios {
+		if !slices.Contains(apiScenarios, s) {
+			errs = append(errs, fmt.Errorf("bench api: unknown scenario %q (known: %s)", s, strings.Join(apiScenarios, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// serveTrivial serves the ceiling's handler on an ephemeral loopback port
+// and returns its URL and how to stop it.
+func serveTrivial() (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
+}
+
+// apiBench is one run of `bench api`: the client, the tokens and what
+// prepare learnt of the agency.
+type apiBench struct {
+	cfg    apiConfig
+	key    *authkey.Key
+	base   string
+	client *http.Client
+	stderr io.Writer
+
+	hrToken, auditorToken string
+	tokens                map[string]string // appraiser NIP → token
+
+	ids      []string       // every SKP
+	open     []skps.Summary // established, with an appraiser: feedback targets
+	asOf     []skpMoment    // SKPs and a moment in the middle of their history
+	rootUnit string         // the agency's root unit
+	year     int            // the SKPs' (most common) year
+}
+
+// skpMoment is an SKP and a moment of its history (RFC 3339).
+type skpMoment struct{ id, at string }
+
+// waitReady polls /readyz until kinerjad answers 200 or --wait passes.
+func (b *apiBench) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(b.cfg.wait)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := b.client.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("%s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("bench api: %s/readyz: %w (after %s)", b.base, err, b.cfg.wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// sign returns a token for sub with roles, valid for the whole run.
+func (b *apiBench) sign(sub string, roles ...string) (string, error) {
+	return b.key.Sign(authkey.Claims{Subject: sub, Roles: roles, TTL: 12 * time.Hour})
+}
+
+// getJSON sends GET path with token and decodes a 200 answer into out.
+func (b *apiBench) getJSON(ctx context.Context, token, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("bench api: GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
+	}
+	return json.Unmarshal(body, out)
+}
+
+// prepare lists the agency as HR_ADMIN: every SKP, the feedback targets,
+// the root unit and the year; and, for as_of, the middle moment of a
+// sample of SKPs (from their events, as AUDITOR).
+func (b *apiBench) prepare(ctx context.Context) error {
+	var err error
+	if b.hrToken, err = b.sign("bench-hr-admin", "HR_ADMIN"); err != nil {
+		return err
+	}
+	if b.auditorToken, err = b.sign("bench-auditor", "AUDITOR"); err != nil {
+		return err
+	}
+	years := map[int]int{}
+	cursor := ""
+	for {
+		var page httpapi.SKPPage
+		path := "/v1/skps?limit=500"
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := b.getJSON(ctx, b.hrToken, path, &page); err != nil {
+			return err
+		}
+		for _, s := range page.Items {
+			b.ids = append(b.ids, s.ID)
+			years[s.Year]++
+			if s.Status == string(skp.StatusEstablished) && s.AppraiserNIP != "" {
+				b.open = append(b.open, s)
+			}
+		}
+		if page.NextCursor == nil || *page.NextCursor == "" {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if len(b.ids) == 0 || len(b.open) == 0 {
+		return fmt.Errorf("bench api: %s has %d SKPs, %d established: seed an agency first (kinerjactl seed)", b.base, len(b.ids), len(b.open))
+	}
+	for y, n := range years {
+		if n > years[b.year] || (n == years[b.year] && y > b.year) {
+			b.year = y
+		}
+	}
+	b.tokens = map[string]string{}
+	for _, s := range b.open {
+		if _, ok := b.tokens[s.AppraiserNIP]; !ok {
+			if b.tokens[s.AppraiserNIP], err = b.sign(s.AppraiserNIP); err != nil {
+				return err
+			}
+		}
+	}
+	var units httpapi.UnitList
+	if err := b.getJSON(ctx, b.hrToken, "/v1/units", &units); err != nil {
+		return err
+	}
+	for _, u := range units.Items {
+		if u.ParentID == "" && (b.rootUnit == "" || u.ID < b.rootUnit) {
+			b.rootUnit = u.ID
+		}
+	}
+	if b.rootUnit == "" {
+		return errors.New("bench api: no root unit")
+	}
+	if !slices.Contains(b.cfg.scenarios, "as_of") {
+		return nil
+	}
+	rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), 0))
+	for _, i := range rng.Perm(len(b.ids)) {
+		if len(b.asOf) == b.cfg.asOfSample {
+			break
+		}
+		var evs httpapi.EventList
+		if err := b.getJSON(ctx, b.auditorToken, "/v1/skps/"+url.PathEscape(b.ids[i])+"/events", &evs); err != nil {
+			return err
+		}
+		if len(evs.Items) < 2 {
+			continue
+		}
+		mid := evs.Items[len(evs.Items)/2].RecordedAt
+		b.asOf = append(b.asOf, skpMoment{id: b.ids[i], at: mid.Format(time.RFC3339Nano)})
+	}
+	if len(b.asOf) == 0 {
+		return errors.New("bench api: no SKP with two events for as_of")
+	}
+	return nil
+}
+
+// apiScenario is what one scenario sends.
+type apiScenario struct {
+	name   string
+	target string // the base URL
+	want   int    // the success status
+	events int    // as_of_1000: the events replayed
+	// next builds a client's next request.
+	next func(rng *mrand.Rand) (*http.Request, error)
+}
+
+// get returns a GET request of path on base with token (none if empty).
+func get(base, path, token string) (*http.Request, error) {
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err == nil && token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, err
+}
+
+// scenario builds scenario name (as_of_1000 first grows its SKP).
+func (b *apiBench) scenario(ctx context.Context, name, trivial string) (apiScenario, error) {
+	sc := apiScenario{name: name, target: b.base, want: http.StatusOK}
+	switch name {
+	case "trivial":
+		sc.target = trivial
+		sc.next = func(*mrand.Rand) (*http.Request, error) { return get(trivial, "/", "") }
+	case "get_skp":
+		sc.next = func(rng *mrand.Rand) (*http.Request, error) {
+			return get(b.base, "/v1/skps/"+url.PathEscape(b.ids[rng.IntN(len(b.ids))]), b.hrToken)
+		}
+	case "as_of":
+		sc.next = func(rng *mrand.Rand) (*http.Request, error) {
+			m := b.asOf[rng.IntN(len(b.asOf))]
+			return get(b.base, "/v1/skps/"+url.PathEscape(m.id)+"?as_of="+url.QueryEscape(m.at), b.hrToken)
+		}
+	case "report":
+		path := "/v1/reports/distribution?unit=" + url.QueryEscape(b.rootUnit) + "&period=" + strconv.Itoa(b.year)
+		sc.next = func(*mrand.Rand) (*http.Request, error) { return get(b.base, path, b.hrToken) }
+	case "report_progress":
+		path := "/v1/reports/progress?unit=" + url.QueryEscape(b.rootUnit) + "&year=" + strconv.Itoa(b.year)
+		sc.next = func(*mrand.Rand) (*http.Request, error) { return get(b.base, path, b.hrToken) }
+	case "mutation":
+		sc.want = http.StatusCreated
+		sc.next = func(rng *mrand.Rand) (*http.Request, error) {
+			s := b.open[rng.IntN(len(b.open))]
+			return b.feedback(s.ID, b.tokens[s.AppraiserNIP], rng)
+		}
+	case "as_of_1000":
+		id, at, err := b.growSKP(ctx)
+		if err != nil {
+			return sc, err
+		}
+		sc.events = b.cfg.asOfEvents
+		path := "/v1/skps/" + url.PathEscape(id) + "?as_of=" + url.QueryEscape(at)
+		sc.next = func(*mrand.Rand) (*http.Request, error) { return get(b.base, path, b.hrToken) }
+	default:
+		return sc, fmt.Errorf("bench api: unknown scenario %q", name)
+	}
+	return sc, nil
+}
+
+// feedback returns POST /v1/skps/{id}/feedback as the appraiser, with a
+// fresh Idempotency-Key.
+func (b *apiBench) feedback(id, token string, rng *mrand.Rand) (*http.Request, error) {
+	body := httpapi.FeedbackBody{Text: feedbackTexts[rng.IntN(len(feedbackTexts))]}
+	if rng.IntN(2) == 0 {
+		vs := berakhlak.Values()
+		body.About.Behaviour = string(vs[rng.IntN(len(vs))])
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest(http.MethodPost, b.base+"/v1/skps/"+url.PathEscape(id)+"/feedback", bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", uuid.NewString())
+	return req, nil
+}
+
+// growSKP makes one established SKP (the longest, so a second run reuses
+// it) at least --as-of-events long, appending its appraiser's feedback
+// through the API one request at a time, and returns its id and the
+// moment its --as-of-events-th event was recorded: an as_of read there
+// replays exactly that many events.
+func (b *apiBench) growSKP(ctx context.Context) (id, at string, err error) {
+	s := slices.MaxFunc(b.open, func(x, y skps.Summary) int {
+		if x.Revision != y.Revision {
+			return int(x.Revision) - int(y.Revision)
+		}
+		return strings.Compare(y.ID, x.ID)
+	})
+	var cur struct {
+		Revision uint64 `json:"revision"`
+	}
+	if err := b.getJSON(ctx, b.hrToken, "/v1/skps/"+url.PathEscape(s.ID), &cur); err != nil {
+		return "", "", err
+	}
+	need := b.cfg.asOfEvents - int(cur.Revision+1)
+	if need > 0 {
+		fmt.Fprintf(b.stderr, "bench api: growing SKP %s from %d to %d events...\n", s.ID, cur.Revision+1, b.cfg.asOfEvents)
+	}
+	rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), 1))
+	last := time.Now()
+	for i := range need {
+		req, err := b.feedback(s.ID, b.tokens[s.AppraiserNIP], rng)
+		if err != nil {
+			return "", "", err
+		}
+		resp, err := b.client.Do(req.WithContext(ctx))
+		if err != nil {
+			return "", "", err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return "", "", fmt.Errorf("bench api: feedback on %s: %s: %s", s.ID, resp.Status, bytes.TrimSpace(body))
+		}
+		if time.Since(last) > time.Second {
+			fmt.Fprintf(b.stderr, "bench api: %d/%d feedback appended\n", i+1, need)
+			last = time.Now()
+		}
+	}
+	var evs httpapi.EventList
+	if err := b.getJSON(ctx, b.auditorToken, "/v1/skps/"+url.PathEscape(s.ID)+"/events", &evs); err != nil {
+		return "", "", err
+	}
+	if len(evs.Items) < b.cfg.asOfEvents {
+		return "", "", fmt.Errorf("bench api: SKP %s has %d events after growing, want %d", s.ID, len(evs.Items), b.cfg.asOfEvents)
+	}
+	return s.ID, evs.Items[b.cfg.asOfEvents-1].RecordedAt.Format(time.RFC3339Nano), nil
+}
+
+// apiResult is the JSON line of one scenario.
+type apiResult struct {
+	Bench       string  `json:"bench"`
+	Scenario    string  `json:"scenario"`
+	Target      string  `json:"target"`
+	Concurrency int     `json:"concurrency"`
+	DurationS   float64 `json:"duration_s"`
+	// Events is, for as_of_1000, the events an as_of read replays.
+	Events int `json:"events,omitempty"`
+	// Requests completed (answered, or failed in transport); Errors of
+	// them were not answered with the scenario's success status.
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	RPS      float64 `json:"rps"`
+	P50      float64 `json:"p50_ms"`
+	P90      float64 `json:"p90_ms"`
+	P95      float64 `json:"p95_ms"`
+	P99      float64 `json:"p99_ms"`
+	Max      float64 `json:"max_ms"`
+	// ErrorSample is one error, to tell what went wrong.
+	ErrorSample string `json:"error_sample,omitempty"`
+}
+
+// load runs sc with --concurrency clients for --warmup unmeasured, then
+// for --duration, measuring every request, body read included.
+func (b *apiBench) load(ctx context.Context, sc apiScenario) apiResult {
+	if b.cfg.warmup > 0 {
+		b.loadFor(ctx, sc, b.cfg.warmup)
+	}
+	return b.loadFor(ctx, sc, b.cfg.duration)
+}
+
+// loadFor runs sc with --concurrency clients for d.
+func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
+	type tally struct {
+		lat    []time.Duration
+		errs   int
+		sample string
+	}
+	tallies := make([]tally, b.cfg.concurrency)
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range tallies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := &tallies[w]
+			rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+2))
+			fail := func(msg string) {
+				t.errs++
+				if t.sample == "" {
+					t.sample = msg
+				}
+			}
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				req, err := sc.next(rng)
+				if err != nil {
+					fail(err.Error())
+					return
+				}
+				began := time.Now()
+				resp, err := b.client.Do(req.WithContext(ctx))
+				if err != nil {
+					t.lat = append(t.lat, time.Since(began))
+					fail(err.Error())
+					continue
+				}
+				var body []byte
+				if resp.StatusCode != sc.want {
+					body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				t.lat = append(t.lat, time.Since(began))
+				if resp.StatusCode != sc.want {
+					fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: b.cfg.concurrency,
+		DurationS: round3(elapsed.Seconds()), Events: sc.events}
+	var all []time.Duration
+	for _, t := range tallies {
+		all = append(all, t.lat...)
+		r.Errors += t.errs
+		if r.ErrorSample == "" {
+			r.ErrorSample = t.sample
+		}
+	}
+	r.Requests = len(all)
+	r.RPS = round3(float64(len(all)) / elapsed.Seconds())
+	l := summarise(all, true)
+	r.P50, r.P90, r.P95, r.P99, r.Max = l.P50, l.P90, l.P95, l.P99, l.Max
+	return r
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startKinerjad builds kinerjad, starts it on data and returns its base
+// URL; it stops when the test ends.
+func startKinerjad(t *testing.T, data string) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build kinerjad: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "kinerjad")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "../kinerjad").CombinedOutput(); err != nil {
+		t.Fatalf("build kinerjad: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--data", data, "--listen", "127.0.0.1:0")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	addr := make(chan string, 1)
+	go func() {
+		defer close(exited)
+		defer cmd.Wait()
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case <-exited:
+		t.Fatal("kinerjad exited before listening")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("kinerjad did not log listening within 2 minutes")
+	}
+	return ""
+}
+
+func TestBenchAPIBolt(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "30", "--year", strconv.Itoa(time.Now().Year()-1))
+	base := startKinerjad(t, data)
+	out := mustCtl(t, "bench", "api", "--url", base, "--data", data, "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4",
+		"--as-of-events", "40", "--as-of-sample", "5")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(apiScenarios)+1 {
+		t.Fatalf("bench api printed %d lines, want %d:\n%s", len(lines), len(apiScenarios)+1, out)
+	}
+	var got []string
+	for _, line := range lines[:len(apiScenarios)] {
+		var r apiResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bench api printed %s: %v", line, err)
+		}
+		got = append(got, r.Scenario)
+		if r.Bench != "api" || r.Requests <= 0 || r.RPS <= 0 || r.Concurrency != 4 {
+			t.Errorf("%s = %+v", r.Scenario, r)
+		}
+		// Errors mean a malformed scenario, not a slow server.
+		if r.Errors != 0 {
+			t.Errorf("%s: %d errors, e.g. %s", r.Scenario, r.Errors, r.ErrorSample)
+		}
+		checkLatency(t, r.Scenario, latency{P50: r.P50, P90: r.P90, P95: r.P95, P99: r.P99, Max: r.Max})
+		if r.Scenario == "as_of_1000" && r.Events != 40 {
+			t.Errorf("as_of_1000 replays %d events, want 40", r.Events)
+		}
+		if (r.Scenario == "trivial") == (r.Target == base) {
+			t.Errorf("%s measured %s", r.Scenario, r.Target)
+		}
+	}
+	if !slices.Equal(got, apiScenarios) {
+		t.Errorf("scenarios = %v, want %v", got, apiScenarios)
+	}
+	var ratio struct {
+		Scenario string  `json:"scenario"`
+		Ratio    float64 `json:"ratio"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ratio); err != nil || ratio.Scenario != "ratio" || ratio.Ratio <= 0 {
+		t.Errorf("ratio line = %s (%v)", lines[len(lines)-1], err)
+	}
+}
+
+func TestBenchAPIRefusesBadFlags(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "token", "--data", data, "--sub", "x") // creates the key
+	for _, args := range [][]string{
+		{"--data", data},
+		{"--data", data, "--url", "127.0.0.1:8080"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--scenarios", "nope"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--concurrency", "0"},
+		{"--data", t.TempDir(), "--url", "http://127.0.0.1:1"},          // no key
+		{"--data", data, "--url", "http://127.0.0.1:1", "--wait", "0s"}, // nothing listening
+	} {
+		if _, err := ctl(t, append([]string{"bench", "api"}, args...)...); err == nil {
+			t.Errorf("bench api %v succeeded, want an error", args)
+		}
+	}
+}

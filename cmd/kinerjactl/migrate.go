@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+)
+
+// runMigrate applies the embedded PostgreSQL migrations: the event store's,
+// the read models' and the idempotency records'. Migrations never run from
+// a constructor: this command (or kinerjad --migrate) is the only way they
+// are applied.
+func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	schema := fs.String("schema", pgstore.DefaultSchema, "PostgreSQL schema of the event store")
+	rmSchema := fs.String("read-model-schema", pgreadmodel.DefaultSchema, "PostgreSQL schema of the read models")
+	storeOnly := fs.Bool("store-only", false, "migrate only the event store (read models elsewhere)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if sf.postgresURL == "" {
+		return errors.New("migrate: --postgres-url (or KINERJA_POSTGRES_URL) is required")
+	}
+	applied, err := pgstore.MigrateURL(ctx, sf.postgresURL, *schema)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "event store schema %s: %s (version %d)\n", *schema, appliedText(applied), pgstore.SchemaVersion())
+	if *storeOnly {
+		return nil
+	}
+	pool, err := pgxpool.New(ctx, sf.postgresURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err = pgreadmodel.Migrate(ctx, pool, *rmSchema)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "read model schema %s: %s (version %d)\n", *rmSchema, appliedText(applied), pgreadmodel.SchemaVersion())
+	if err := pgidempotency.Migrate(ctx, pool, ""); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "idempotency schema %s: up to date\n", pgidempotency.DefaultSchema)
+	return nil
+}
+
+func appliedText(applied []int) string {
+	if len(applied) == 0 {
+		return "up to date"
+	}
+	return fmt.Sprintf("applied %v", applied)
+}

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+)
+
+// runProjections dispatches `projections status` and `projections rebuild`.
+func runProjections(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: kinerjactl projections status|rebuild NAME [flags]")
+	}
+	switch args[0] {
+	case "status":
+		return runProjectionsStatus(ctx, args[1:], getenv, stdout, stderr)
+	case "rebuild":
+		return runProjectionsRebuild(ctx, args[1:], getenv, stdout, stderr)
+	}
+	return fmt.Errorf("projections: unknown subcommand %q", args[0])
+}
+
+// statusRow is one projection's state as the command prints it.
+type statusRow struct {
+	Name        string              `json:"name"`
+	Checkpoint  eventstore.Position `json:"checkpoint"`
+	Head        eventstore.Position `json:"head"`
+	LagEvents   int                 `json:"lag_events"`
+	LagSeconds  float64             `json:"lag_seconds"`
+	DeadLetters int                 `json:"dead_letters"`
+	Generation  int                 `json:"generation,omitempty"`
+	Rebuilding  string              `json:"rebuilding,omitempty"`
+	Stalled     bool                `json:"stalled,omitempty"`
+	LastError   string              `json:"last_error,omitempty"`
+}
+
+// runProjectionsStatus prints position, lag (events and seconds) and dead
+// letters per projection: from a running kinerjad (--url; the only way in
+// embedded mode, where the read models live in its memory) or from the
+// PostgreSQL read models directly.
+func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projections status", stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080)")
+	token := fs.String("token", getenv("KINERJA_TOKEN"), "AUDITOR or HR_ADMIN token for --url (env KINERJA_TOKEN)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var rows []statusRow
+	if *url != "" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(*url, "/")+"/v1/ops/projections", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+*token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("kinerjad answered %d: %s", resp.StatusCode, body)
+		}
+		var list struct {
+			Items []statusRow `json:"items"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			return err
+		}
+		rows = list.Items
+	} else {
+		if sf.postgresURL == "" {
+			return errors.New("projections status: give --url of a running kinerjad, or --postgres-url of the PostgreSQL read models")
+		}
+		l, db, err := openPostgresReadModels(ctx, sf, stderr)
+		if err != nil {
+			return err
+		}
+		defer l.close()
+		st, err := db.Status(ctx)
+		if err != nil {
+			return err
+		}
+		head, err := l.store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		for _, s := range st {
+			r := statusRow{Name: s.Projection, Checkpoint: s.Position, Head: head, DeadLetters: s.DeadLetters, Generation: s.Generation, Rebuilding: s.Rebuilding}
+			if sink := db.Sink(s.Projection); sink != nil {
+				for ev, err := range l.store.ReadAll(ctx, eventstore.ReadAllOptions{After: s.Position, Filter: sink.Filter(), Limit: 100_000}) {
+					if err != nil {
+						return err
+					}
+					if r.LagEvents == 0 {
+						r.LagSeconds = time.Since(ev.RecordedAt).Seconds()
+					}
+					r.LagEvents++
+				}
+			}
+			rows = append(rows, r)
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+// runProjectionsRebuild rebuilds one PostgreSQL read model blue/green: into
+// fresh tables while the live ones keep serving, then swapped in one
+// transaction.
+func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("usage: kinerjactl projections rebuild NAME [flags] (NAME: %s)", strings.Join(pgreadmodel.Names(), ", "))
+	}
+	name := args[0]
+	fs := newFlagSet("projections rebuild", stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	batch := fs.Int("batch", 5000, "events per transaction")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if sf.postgresURL == "" {
+		return errors.New("projections rebuild: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt at every start of kinerjad)")
+	}
+	l, db, err := openPostgresReadModels(ctx, sf, stderr)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	if db.Sink(name) == nil {
+		return fmt.Errorf("no projection %q (known: %s)", name, strings.Join(pgreadmodel.Names(), ", "))
+	}
+	start := time.Now()
+	rb, err := db.StartRebuild(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "rebuilding %s into generation %d...\n", name, rb.Generation())
+	stop := make(chan struct{})
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if cp, err := rb.Sink().Checkpoint(ctx); err == nil {
+					fmt.Fprintf(stderr, "  %s: at position %d\n", name, cp)
+				}
+			}
+		}
+	}()
+	err = rb.Run(ctx, l.store, *batch)
+	close(stop)
+	if err != nil {
+		rb.Abort(context.Background())
+		return err
+	}
+	fmt.Fprintf(stdout, "rebuilt %s (generation %d) in %.1fs and swapped it in\n", name, rb.Generation(), time.Since(start).Seconds())
+	return nil
+}
+
+// openPostgresReadModels opens the store and the PostgreSQL read models.
+func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer) (*ledger, *pgreadmodel.DB, error) {
+	l, err := openLedger(ctx, sf, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := pgxpool.New(ctx, sf.postgresURL)
+	if err != nil {
+		l.close()
+		return nil, nil, err
+	}
+	l.pool = p
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: projections.StoreHistory{Store: l.store}, Policy: policy.Default()})
+	if err != nil {
+		l.close()
+		return nil, nil, err
+	}
+	return l, db, nil
+}

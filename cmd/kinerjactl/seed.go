@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+)
+
+// runSeed fills the store with a realistic, deterministic agency through
+// the same command handlers as the API. With the bolt store kinerjad must
+// be stopped (the file is locked); it rebuilds its read models at start.
+func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("seed", stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	n := fs.Int("employees", 200, "number of employees (unit heads included)")
+	seedV := fs.Int64("seed", 1, "random seed: the same seed gives the same agency")
+	year := fs.Int("year", time.Now().Year()-1, "the performance year seeded (a past year: every command must lie in the past)")
+	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
+	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *migrate && sf.store == "postgres" {
+		if err := runMigrate(ctx, []string{"--postgres-url", sf.postgresURL}, getenv, io.Discard, stderr); err != nil {
+			return err
+		}
+	}
+	l, err := openLedger(ctx, sf, stderr)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	h := &domain.Handler{Log: eventlog.New(l.store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	last := time.Now()
+	start := time.Now()
+	stats, err := seed.Run(ctx, seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers,
+		Progress: func(done, total int) {
+			if time.Since(last) > time.Second || done == total {
+				fmt.Fprintf(stderr, "seed: %d/%d tasks (%.0f%%)\n", done, total, 100*float64(done)/float64(total))
+				last = time.Now()
+			}
+		}}, seed.NewServices(h, policy.Default()))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "seeded %d employees in %.1fs\n", stats.Employees, time.Since(start).Seconds())
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(stats)
+}

@@ -1,0 +1,403 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
+	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/web"
+	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// app is a running kinerjad: what newApp opened, in the order to close it.
+type app struct {
+	cfg       Config
+	log       *slog.Logger
+	store     eventstore.Store
+	projector *wmbridge.Projector
+	signer    *audit.Signer
+	handler   http.Handler
+	pool      *pgxpool.Pool
+	closers   []func() error
+}
+
+// readModels is what a read-model backend gives the service.
+type readModels struct {
+	sinks    []projections.Sink
+	reporter *wiring.Reporter
+	api      func(*httpapi.Config)
+	trail    audit.TreeReader
+	stored   audit.Stored
+}
+
+func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	a = &app{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	a.store, err = backend.OpenStore(ctx, backend.StoreConfig{
+		Name: cfg.Store, DataDir: cfg.DataDir, PostgresURL: cfg.PostgresURL, KurrentDBURL: cfg.KurrentDBURL,
+		Migrate: cfg.Migrate, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
+	}
+	a.closers = append(a.closers, a.store.Close)
+	log.Info("store_opened", "store", cfg.Store)
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	rm, err := a.openReadModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	if cfg.Projections == "inprocess" {
+		relays, err := a.relays()
+		if err != nil {
+			return nil, err
+		}
+		// In memory a batch costs nothing to apply: a short delay keeps
+		// reads close to writes. In PostgreSQL, fuller batches are what keep
+		// up with a busy ledger (see wmbridge.Projector).
+		delay := 20 * time.Millisecond
+		if cfg.ReadModels == readModelsMemory {
+			delay = 2 * time.Millisecond
+		}
+		a.projector, err = wmbridge.NewProjector(wmbridge.ProjectorConfig{
+			Store: a.store, Sinks: rm.sinks, Relays: relays, Registry: registry, Logger: log, MaxDelay: delay,
+		})
+		if err != nil {
+			return nil, err
+		}
+		key, err := a.auditKey()
+		if err != nil {
+			return nil, err
+		}
+		a.signer = audit.NewSigner(audit.SignerConfig{
+			Store: a.store, Trail: rm.trail, Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
+		})
+	}
+	var verifiers []*merkle.Verifier
+	if key, err := a.auditKey(); err == nil {
+		verifiers = append(verifiers, key.Verifier())
+	} else {
+		return nil, err
+	}
+
+	// Reads go through a cache of decoded events (stored events never
+	// change); see eventlog.Cached.
+	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
+	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID}
+	pol := cfg.Policy
+	authn, err := a.authenticator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	idem, err := a.idempotency()
+	if err != nil {
+		return nil, err
+	}
+	apiCfg := httpapi.Config{
+		Units:         &orgunit.Service{Handler: handler, Policy: pol},
+		Employees:     &employee.Service{Handler: handler, Policy: pol},
+		SKPs:          &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs)},
+		Distribution:  &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
+		Store:         a.store,
+		Reports:       rm.reporter,
+		Verifier:      &wiring.Verifier{Store: a.store, Keys: verifiers, Stored: rm.stored},
+		Positions:     rm.reporter.Positions,
+		Authenticator: authn,
+		Idempotency:   idem,
+		Ready:         a.ready,
+		Registry:      registry,
+		Policy:        pol,
+		Logger:        log,
+
+		RenderCacheBytes: cacheRenders,
+	}
+	if a.projector != nil {
+		apiCfg.Projections = a.projectionStates
+	}
+	rm.api(&apiCfg)
+	api, err := httpapi.New(apiCfg)
+	if err != nil {
+		return nil, err
+	}
+	dash, err := web.New(web.Config{
+		SKPs: apiCfg.SKPs, Directory: apiCfg.Directory, Justifications: rm.reporter.Justifications, SKPList: apiCfg.SKPList,
+		Evaluations: apiCfg.Evaluations, Objections: apiCfg.Objections, Audit: apiCfg.Audit, Verifier: apiCfg.Verifier,
+		Positions: rm.reporter.Positions, Authenticator: authn, Policy: pol, Pattern: distribution.SE3_2023, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The API owns /v1 and the operational routes; the dashboard the rest.
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", dash)
+	a.handler = mux
+	return a, nil
+}
+
+// newID returns time-ordered (v7) UUIDs: they keep the event-ID indexes of
+// the stores append-mostly.
+func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+// openReadModels opens the configured read models and, for the in-memory
+// ones, rebuilds them from the store.
+func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
+	switch a.cfg.ReadModels {
+	case readModelsMemory:
+		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.store}, Policy: a.cfg.Policy})
+		start := time.Now()
+		n, err := projections.CatchUpAll(ctx, a.store, m.Sinks(), projections.CatchUpOptions{Batch: 2000})
+		if err != nil {
+			return nil, fmt.Errorf("rebuild read models: %w", err)
+		}
+		a.log.Info("read_models_rebuilt", "backend", "memory", "events_read", n, "seconds", time.Since(start).Seconds())
+		rep := &wiring.Reporter{
+			Directory: m.Directory(), SKPs: m.SKPs(), Evaluations: m.Evaluations(), ObjectionList: m.Objections(),
+			Justifications: m.Directory(), Policy: a.cfg.Policy, Pattern: distribution.SE3_2023,
+			Positions: wiring.PositionsOf(m.Sinks()),
+		}
+		return &readModels{
+			sinks: m.Sinks(), reporter: rep, trail: m.Audit(),
+			api: func(c *httpapi.Config) {
+				c.Directory, c.SKPList, c.Evaluations, c.Scores = m.Directory(), m.SKPs(), m.Evaluations(), m.Scores()
+				c.Objections, c.Timeline, c.Audit = m.Objections(), m.Timeline(), m.Audit()
+			},
+		}, nil
+	case readModelsPostgres:
+		return a.openPostgresReadModels(ctx)
+	}
+	return nil, fmt.Errorf("unknown read models %q", a.cfg.ReadModels)
+}
+
+// relays returns the NATS JetStream relay when configured.
+func (a *app) relays() ([]projections.Sink, error) {
+	if a.cfg.NATSURL == "" {
+		return nil, nil
+	}
+	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
+		URL: a.cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+		JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
+	}, watermill.NewSlogLogger(a.log))
+	if err != nil {
+		return nil, fmt.Errorf("nats: %w", err)
+	}
+	a.closers = append(a.closers, pub.Close)
+	cps, err := wmbridge.NewFileCheckpoints(filepath.Join(a.cfg.DataDir, "relays"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := wmbridge.NewRelay(wmbridge.RelayConfig{Name: "integration-nats", Publisher: pub, Topic: a.cfg.NATSSubject, Checkpoints: cps})
+	if err != nil {
+		return nil, err
+	}
+	return []projections.Sink{r}, nil
+}
+
+func (a *app) auditKey() (*merkle.Signer, error) {
+	path := a.cfg.AuditKeyFile
+	if path == "" {
+		path = filepath.Join(a.cfg.DataDir, wiring.AuditKeyFile)
+	}
+	return wiring.LoadOrCreateAuditKey(path, a.cfg.AuditKeyName)
+}
+
+func (a *app) authenticator(ctx context.Context) (httpapi.Authenticator, error) {
+	if a.cfg.OIDCIssuer != "" {
+		o, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: a.cfg.OIDCIssuer})
+		if err != nil {
+			return nil, err
+		}
+		if err := o.Refresh(ctx); err != nil {
+			return nil, fmt.Errorf("oidc %s: %w", a.cfg.OIDCIssuer, err)
+		}
+		return jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCAudience})
+	}
+	k, err := authkey.LoadOrCreate(a.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	return jwtauth.New(jwtauth.Config{Keys: jwtauth.Static{k.ID(): k.Public()}, Issuer: authkey.Issuer, Audience: authkey.Audience})
+}
+
+func (a *app) idempotency() (httpapi.IdempotencyStore, error) {
+	if a.cfg.ReadModels == readModelsPostgres {
+		return a.postgresIdempotency()
+	}
+	idem, err := boltstore.OpenIdempotency(filepath.Join(a.cfg.DataDir, "idempotency.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, idem.Close)
+	return idem, nil
+}
+
+// ready reports whether the service can serve: the store answers and no
+// projection is stalled or further behind than ReadyMaxLag.
+func (a *app) ready(ctx context.Context) error {
+	if _, err := a.store.Head(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if a.projector == nil {
+		return nil
+	}
+	if s := a.projector.Stalled(); len(s) > 0 {
+		return fmt.Errorf("projections stalled: %v", s)
+	}
+	st, err := a.projector.Lags(ctx)
+	if err != nil {
+		return err
+	}
+	for name, lag := range st {
+		if lag > a.cfg.ReadyMaxLag {
+			return fmt.Errorf("projection %s is %v behind", name, lag.Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
+// projectionStates reports the projector's status to the API.
+func (a *app) projectionStates(ctx context.Context) ([]httpapi.ProjectionState, error) {
+	st, err := a.projector.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpapi.ProjectionState, len(st))
+	for i, s := range st {
+		out[i] = httpapi.ProjectionState{Name: s.Name, Policy: s.Policy, Checkpoint: uint64(s.Checkpoint), Head: uint64(s.Head),
+			LagEvents: s.LagEvents, LagCapped: s.LagCapped, LagSeconds: s.LagSeconds, CheckpointAgeSeconds: s.CheckpointAgeSeconds,
+			Stalled: s.Stalled, LastError: s.LastError, DeadLetters: s.DeadLetters}
+	}
+	return out, nil
+}
+
+// serve runs the projections and the signer, then serves HTTP until ctx
+// ends, and shuts down gracefully: drain HTTP, stop the router, close the
+// store.
+func (a *app) serve(ctx context.Context) error {
+	defer a.close()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	if a.projector != nil {
+		go func() {
+			if err := a.projector.Run(runCtx); err != nil && runCtx.Err() == nil {
+				errc <- fmt.Errorf("projections: %w", err)
+			}
+		}()
+		select {
+		case <-a.projector.Running():
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+		go a.signer.Run(runCtx, time.Second)
+	}
+	if a.cfg.DebugAddr != "" {
+		dl, err := net.Listen("tcp", a.cfg.DebugAddr)
+		if err != nil {
+			return err
+		}
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		dsrv := &http.Server{Handler: dbg, ReadHeaderTimeout: 10 * time.Second}
+		go dsrv.Serve(dl)
+		defer dsrv.Close()
+		a.log.Info("debug_listening", "addr", dl.Addr().String())
+	}
+	ln, err := net.Listen("tcp", a.cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	a.log.Info("listening", "addr", ln.Addr().String(), "store", a.cfg.Store, "read_models", a.cfg.ReadModels)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		a.log.Error("stopping", "err", runErr)
+	}
+	a.log.Info("shutting_down")
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer shutCancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("http_shutdown", "err", err)
+	}
+	cancel()
+	if a.projector != nil {
+		a.projector.Close()
+	}
+	return runErr
+}
+
+// close releases what newApp opened, last first.
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("close", "err", err)
+		}
+	}
+	a.closers = nil
+}

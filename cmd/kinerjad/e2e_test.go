@@ -1,0 +1,422 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+)
+
+// The cast of the journey: E is the employee, A their appraiser (head of
+// DINKES), S the appraiser's superior, T S's appraiser, U T's superior.
+const (
+	nipE = "199001012015031001"
+	nipA = "198502022010012002"
+	nipS = "197503032000031003"
+	nipT = "196504041990031004"
+	nipU = "197909092005091009"
+)
+
+// server is a kinerjad started through run on :0.
+type server struct {
+	t    *testing.T
+	base string
+	data string
+	stop func() error
+	key  *authkey.Key
+}
+
+// startServer runs kinerjad with args (plus --listen 127.0.0.1:0 and a data
+// directory) and waits for its "listening" log line.
+func startServer(t *testing.T, data string, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	args = append([]string{"--listen", "127.0.0.1:0", "--data", data, "--checkpoint-interval", "50ms"}, args...)
+	go func() {
+		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
+		pw.CloseWithError(fmt.Errorf("kinerjad exited: %v", err))
+		done <- err
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		k, err := authkey.Load(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &server{t: t, base: "http://" + a, data: data, key: k}
+		s.stop = func() error {
+			cancel()
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("kinerjad did not stop within 30s")
+			}
+		}
+		t.Cleanup(func() { s.stop() })
+		return s
+	case err := <-done:
+		cancel()
+		t.Fatalf("kinerjad stopped before listening: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("kinerjad did not log listening within 60s")
+	}
+	return nil
+}
+
+type answer struct {
+	status int
+	body   []byte
+	header http.Header
+}
+
+func (s *server) call(sub string, roles []string, method, path string, body any, headers ...string) answer {
+	s.t.Helper()
+	a, err := s.do(sub, roles, method, path, body, headers...)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return a
+}
+
+// do sends one request signed for sub and roles.
+func (s *server) do(sub string, roles []string, method, path string, body any, headers ...string) (answer, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return answer{}, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		return answer{}, err
+	}
+	if sub != "" {
+		tok, err := s.key.Sign(authkey.Claims{Subject: sub, Roles: roles})
+		if err != nil {
+			return answer{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{resp.StatusCode, b, resp.Header}, nil
+}
+
+// must calls and fails the test unless the status is want; it decodes the
+// body into out when out is not nil.
+func (s *server) must(want int, sub string, roles []string, method, path string, body, out any) answer {
+	s.t.Helper()
+	a := s.call(sub, roles, method, path, body)
+	if a.status != want {
+		s.t.Fatalf("%s %s as %s: %d %s, want %d", method, path, sub, a.status, a.body, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(a.body, out); err != nil {
+			s.t.Fatalf("%s %s: decode %s: %v", method, path, a.body, err)
+		}
+	}
+	return a
+}
+
+var hrAdmin, auditor = []string{"HR_ADMIN"}, []string{"AUDITOR"}
+
+// journey runs the whole appraisal journey of issue 5 through HTTP and
+// checks as_of at three moments, the score history and the audit trail.
+func journey(t *testing.T, s *server) {
+	for _, u := range []httpapi.CreateUnitBody{{ID: "PEMKOT", Name: "Pemerintah Kota"}, {ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"}} {
+		s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", u, nil)
+	}
+	for _, e := range []struct{ nip, unit, kind string }{
+		{nipE, "DINKES", "PELAKSANA"}, {nipA, "DINKES", "JPT_PRATAMA"}, {nipS, "PEMKOT", "JPT_MADYA"},
+		{nipT, "PEMKOT", "JPT_UTAMA"}, {nipU, "PEMKOT", "JPT_MADYA"},
+	} {
+		s.must(201, "hr-admin", hrAdmin, "POST", "/v1/employees", httpapi.CreateEmployeeBody{NIP: e.nip, Name: "Pegawai " + e.nip[:8],
+			UnitID: e.unit, Position: httpapi.PositionBody{Kind: e.kind, Title: "Jabatan " + e.kind}}, nil)
+	}
+	for _, l := range [][3]string{{nipE, nipA, nipS}, {nipA, nipS, nipT}, {nipS, nipT, nipU}} {
+		s.must(200, "hr-admin", hrAdmin, "PUT", "/v1/employees/"+l[0]+"/reporting-line",
+			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": "2026-01-01"}, nil)
+	}
+	// A's SKP (a JPT post citing the PK), established by S.
+	var v skp.View
+	s.must(201, nipA, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipA, Year: 2026, Approach: "KUANTITATIF"}, &v)
+	skpA := v.ID
+	var c httpapi.Created
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpA+"/rhk", httpapi.RHKBody{Text: "Meningkatnya cakupan imunisasi", Kind: "UTAMA", PKRef: "PK-DINKES-2026-01"}, &c)
+	rhkA := c.RHKID
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpA+"/rhk/"+rhkA+"/indicators",
+		httpapi.IndicatorBody{Aspect: "KUANTITAS", Text: "Cakupan imunisasi dasar lengkap", Target: httpapi.TargetBody{Value: 95, Unit: "%"}}, nil)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+skpA+"/submit", nil, nil)
+	s.must(200, nipS, nil, "POST", "/v1/skps/"+skpA+"/establish", nil, nil)
+	// E's SKP, cascaded from A's RHK, established by A.
+	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: "19900101 201503 1 001", Year: 2026, Approach: "KUANTITATIF"}, &v)
+	id := v.ID
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk", httpapi.RHKBody{Text: "Terlaksananya imunisasi di 5 puskesmas", Kind: "UTAMA", IntervenedRHKID: rhkA}, &c)
+	rhkE := c.RHKID
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk/"+rhkE+"/indicators",
+		httpapi.IndicatorBody{Aspect: "KUANTITAS", Text: "Puskesmas yang melaksanakan imunisasi", Target: httpapi.TargetBody{Value: 5, Unit: "puskesmas"}}, &c)
+	ind := c.IndicatorID
+	s.must(200, nipE, nil, "POST", "/v1/skps/"+id+"/submit", nil, nil)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/establish", nil, &v)
+	if v.Status != skp.StatusEstablished || v.Plan[0].IntervenedRHKID != rhkA || !v.Late {
+		t.Fatalf("established SKP = %+v (established after 31 January: late)", v)
+	}
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/feedback", httpapi.FeedbackBody{About: httpapi.FeedbackAboutBody{RHKID: rhkE}, Text: "Bagus"}, nil)
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/issue", nil, nil)
+	// Annual: a rating, then a revision with a reason.
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"}, nil)
+	t1 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026",
+		map[string]any{"work_result": "DI_BAWAH_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Satu puskesmas tertinggal", "reason": "Data realisasi Q4 dikoreksi"}, nil)
+	t2 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/issue", nil, nil)
+	// Objection, explanations from both parties, decision CHANGED by S.
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection", httpapi.ObjectionBody{Reasons: "Data Q4 belum lengkap"}, nil)
+	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "APPRAISER"}, nil)
+	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "EMPLOYEE"}, nil)
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanations", httpapi.ExplanationBody{Text: "Data Q4 terlambat"}, nil)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanations", httpapi.ExplanationBody{Text: "Bukti terlampir"}, nil)
+	// The appraiser may not decide an objection on their own rating.
+	if a := s.call(nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/decision",
+		httpapi.DecisionBody{Outcome: "UPHELD", DecisionText: "x"}); a.status != 403 && a.status != 404 {
+		t.Errorf("appraiser deciding the objection: %d %s, want 403", a.status, a.body)
+	}
+	var ev struct {
+		Status     string `json:"status"`
+		WorkResult string `json:"work_result"`
+		Predikat   string `json:"predikat"`
+	}
+	s.must(200, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/decision",
+		httpapi.DecisionBody{Outcome: "CHANGED", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", DecisionText: "Bukti Q4 diterima"}, &ev)
+	if ev.Status != "FINAL" || ev.Predikat != "BAIK" {
+		t.Fatalf("decided evaluation = %+v, want FINAL with BAIK", ev)
+	}
+	// as_of at three moments shows the annual scores as the ledger knew them.
+	annual := func(when time.Time) string {
+		t.Helper()
+		var v skp.View
+		path := "/v1/skps/" + id
+		if !when.IsZero() {
+			path += "?as_of=" + url.QueryEscape(when.Format(time.RFC3339Nano))
+		}
+		s.must(200, nipE, nil, "GET", path, nil, &v)
+		for _, e := range v.Evaluations {
+			if e.Period == "2026" {
+				return string(e.WorkResult) + "/" + string(e.Behaviour) + "/" + string(e.Predikat)
+			}
+		}
+		return ""
+	}
+	want := []string{"SESUAI_EKSPEKTASI/SESUAI_EKSPEKTASI/BAIK", "DI_BAWAH_EKSPEKTASI/SESUAI_EKSPEKTASI/BUTUH_PERBAIKAN", "SESUAI_EKSPEKTASI/DI_ATAS_EKSPEKTASI/BAIK"}
+	for i, got := range []string{annual(t1), annual(t2), annual(time.Time{})} {
+		if got != want[i] {
+			t.Errorf("annual scores at moment %d = %s, want %s", i+1, got, want[i])
+		}
+	}
+	// The score history keeps every value with the one it replaced.
+	var sh struct {
+		Items []skp.ScoreEntry `json:"items"`
+	}
+	s.must(200, "auditor-1", auditor, "GET", "/v1/skps/"+id+"/score-history", nil, &sh)
+	var sources []string
+	for _, e := range sh.Items {
+		if e.Period != "2026" {
+			continue
+		}
+		prev := "-"
+		if e.Previous != nil {
+			prev = string(e.Previous.Predikat)
+		}
+		sources = append(sources, string(e.Source)+":"+prev+"→"+string(e.Predikat))
+	}
+	if got := strings.Join(sources, " "); got != "APPRAISER:-→BAIK APPRAISER:BAIK→BUTUH_PERBAIKAN OBJECTION:BUTUH_PERBAIKAN→BAIK" {
+		t.Errorf("annual score history = %s", got)
+	}
+}
+
+// verifyAudit waits for a signed checkpoint covering the trail, then checks
+// that POST /v1/audit/verify finds nothing wrong.
+func verifyAudit(t *testing.T, s *server) audit.Report {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var cp audit.Checkpoint
+		a := s.call("auditor-1", auditor, "GET", "/v1/audit/checkpoint", nil)
+		if a.status == 200 && json.Unmarshal(a.body, &cp) == nil && cp.Size > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no signed checkpoint: %d %s", a.status, a.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var rep audit.Report
+	s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
+	if !rep.OK || rep.Checkpoints == 0 || rep.Size == 0 {
+		t.Fatalf("audit verification = %+v, want ok with checkpoints", rep)
+	}
+	return rep
+}
+
+func TestJourneyEmbedded(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	journey(t, s)
+	before := verifyAudit(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	// A restart rebuilds the read models from the store and proves the
+	// signed checkpoints before signing again.
+	s = startServer(t, data)
+	after := verifyAudit(t, s)
+	if after.Size != before.Size || after.RootHash != before.RootHash {
+		t.Errorf("after restart the trail is %d/%s, was %d/%s", after.Size, after.RootHash, before.Size, before.RootHash)
+	}
+	var page struct {
+		Items []struct{ ID string } `json:"items"`
+	}
+	s.must(200, "hr-admin", hrAdmin, "GET", "/v1/skps?year=2026", nil, &page)
+	if len(page.Items) != 2 {
+		t.Errorf("after restart GET /v1/skps lists %d SKPs, want 2", len(page.Items))
+	}
+}
+
+func TestConfigRefusesBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--store", "mongo"},
+		{"--store", "postgres"},
+		{"--read-models", "postgres"},
+		{"--projections", "off"},
+		{"--cadence", "WEEKLY"},
+		{"--establish-deadline", "13-40"},
+		{"--checkpoint-every", "0"},
+		{"--cache-mb", "8"},
+	} {
+		if err := run(context.Background(), append([]string{"--data", t.TempDir()}, args...), func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			t.Errorf("run(%v) succeeded, want a configuration error", args)
+		}
+	}
+	// The environment fills what flags do not give, and flags win.
+	c, err := parseConfig([]string{"--listen", ":0"}, func(k string) string {
+		return map[string]string{"KINERJA_LISTEN": "1.2.3.4:5", "KINERJA_DATA": "/tmp/x", "KINERJA_CADENCE": "MONTHLY"}[k]
+	}, io.Discard)
+	if err != nil || c.Listen != ":0" || c.DataDir != "/tmp/x" || c.Policy.Cadence != "MONTHLY" {
+		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+	if _, err := parseConfig(nil, func(k string) string {
+		return map[string]string{"KINERJA_CACHE_MB": "lots"}[k]
+	}, io.Discard); err == nil {
+		t.Error("KINERJA_CACHE_MB=lots was accepted")
+	}
+	// The default budget holds a 10,000-employee agency's SKP events (about
+	// 350,000) and its SKPs' rendered views.
+	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events, skps, renders := c.cacheSizes(); events < 350_000 || skps < 5_000 || renders < 100<<20 {
+		t.Errorf("default cache sizes = %d events, %d SKPs, %d bytes of views; too small for 10,000 employees", events, skps, renders)
+	}
+}
+
+func TestMain(m *testing.M) {
+	if crashChild() {
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// postgresURL creates a fresh database for one test (see pgtest).
+func postgresURL(t *testing.T) string { return pgtest.NewDatabase(t) }
+
+func TestJourneyPostgres(t *testing.T) {
+	pg := postgresURL(t)
+	data := t.TempDir()
+	args := []string{"--store", "postgres", "--postgres-url", pg, "--migrate"}
+	s := startServer(t, data, args...)
+	journey(t, s)
+	before := verifyAudit(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+	s = startServer(t, data, args...)
+	after := verifyAudit(t, s)
+	if after.Size != before.Size || after.RootHash != before.RootHash {
+		t.Errorf("after restart the trail is %d/%s, was %d/%s", after.Size, after.RootHash, before.Size, before.RootHash)
+	}
+}
+
+func TestCrashSafetyPostgres(t *testing.T) {
+	pg := postgresURL(t)
+	crashSafety(t, t.TempDir(), "--store", "postgres", "--postgres-url", pg, "--migrate")
+}
+
+func TestDashboardIsMounted(t *testing.T) {
+	s := startServer(t, t.TempDir())
+	for path, want := range map[string]int{"/": 200, "/static/app.css": 200, "/healthz": 200, "/openapi.json": 200, "/v1/units/x": 401} {
+		resp, err := http.Get(s.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if path == "/" && !strings.Contains(string(body), "<html") {
+			t.Errorf("GET / did not serve the dashboard: %.200s", body)
+		}
+	}
+}

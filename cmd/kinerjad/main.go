@@ -1,0 +1,45 @@
+// Command kinerjad is the Kinerja Ledger service: the HTTP API of /v1
+// (api.md), the dashboard at / (Indonesian first), and, by default, the
+// projections and the audit-checkpoint signer in the same process.
+//
+// The embedded default needs no server: the event store is a bbolt file in
+// the data directory and the read models live in memory, rebuilt from the
+// store at start-up. With --store postgres (or kurrentdb) the read models
+// are PostgreSQL tables, which a separate projector process may feed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kinerjad:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run is kinerjad: it parses the configuration, starts everything, serves
+// until ctx ends, then shuts down gracefully. Logs are JSON lines on stdout.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, stdout)
+	if err != nil {
+		return err
+	}
+	return a.serve(ctx)
+}

@@ -1,0 +1,219 @@
+// Command projector runs the projections of Kinerja Ledger out of process:
+// it feeds the PostgreSQL read models (and the NATS integration relay) from
+// a PostgreSQL or KurrentDB event store and signs the audit checkpoints,
+// while kinerjad serves the API with --projections off. Run one projector
+// per deployment; each read model's checkpoint row is locked per
+// transaction, so a second one would only take turns.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "projector:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// Config is the projector's configuration (flags, each with an
+// environment variable of the same meaning; the flag wins).
+type Config struct {
+	Store, PostgresURL, KurrentDBURL, DataDir string
+	// Listen serves /metrics and /healthz ("" for none).
+	Listen string
+	// NATSURL, when set, relays integration events to NATSSubject.
+	NATSURL, NATSSubject string
+	// AuditKeyFile and AuditLogName: the checkpoint signing key.
+	AuditKeyFile, AuditLogName string
+	CheckpointEvery            uint64
+	CheckpointInterval         time.Duration
+	Migrate                    bool
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("projector", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	fs.StringVar(&c.Store, "store", env("KINERJA_STORE", backend.Postgres), "event store: postgres or kurrentdb (env KINERJA_STORE)")
+	fs.StringVar(&c.PostgresURL, "postgres-url", env("KINERJA_POSTGRES_URL", ""), "PostgreSQL of the read models (and the store) (env KINERJA_POSTGRES_URL)")
+	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", env("KINERJA_KURRENTDB_URL", ""), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
+	fs.StringVar(&c.DataDir, "data", env("KINERJA_DATA", "./data"), "directory of the checkpoint signing key and relay checkpoints (env KINERJA_DATA)")
+	fs.StringVar(&c.Listen, "listen", env("KINERJA_PROJECTOR_LISTEN", ""), "serve /metrics and /healthz here (env KINERJA_PROJECTOR_LISTEN)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("KINERJA_NATS_URL", ""), "relay integration events to this NATS JetStream (env KINERJA_NATS_URL)")
+	fs.StringVar(&c.NATSSubject, "nats-subject", env("KINERJA_NATS_SUBJECT", "kinerja.events"), "subject of integration events (env KINERJA_NATS_SUBJECT)")
+	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
+	fs.StringVar(&c.AuditLogName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "audit log name when the key is created (env KINERJA_AUDIT_LOG_NAME)")
+	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
+	fs.BoolVar(&c.Migrate, "migrate", env("KINERJA_MIGRATE", "false") == "true", "apply the read models' migrations first (env KINERJA_MIGRATE)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	var errs []error
+	if c.Store == backend.Bolt {
+		errs = append(errs, errors.New("--store bolt: the embedded store runs its projections inside kinerjad"))
+	}
+	if c.PostgresURL == "" {
+		errs = append(errs, errors.New("--postgres-url is required: the read models live in PostgreSQL"))
+	}
+	if err := (backend.StoreConfig{Name: c.Store, PostgresURL: c.PostgresURL, KurrentDBURL: c.KurrentDBURL, DataDir: c.DataDir}).Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.CheckpointEvery == 0 || c.CheckpointInterval <= 0 {
+		errs = append(errs, errors.New("--checkpoint-every and --checkpoint-interval must be positive"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// run is the projector: catch up the read models in batches, then project
+// live through the Watermill router, and sign checkpoints, until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: cfg.Store, PostgresURL: cfg.PostgresURL, KurrentDBURL: cfg.KurrentDBURL,
+		DataDir: cfg.DataDir, Migrate: cfg.Migrate, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	pool, err := pgxpool.New(ctx, cfg.PostgresURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if cfg.Migrate {
+		if _, err := pgreadmodel.Migrate(ctx, pool, ""); err != nil {
+			return err
+		}
+	}
+	pol := policy.Default()
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: store}, Policy: pol})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	n, err := projections.CatchUpAll(ctx, store, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
+	if err != nil {
+		return fmt.Errorf("catch up: %w", err)
+	}
+	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds())
+
+	var relays []projections.Sink
+	if cfg.NATSURL != "" {
+		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
+		if err != nil {
+			return err
+		}
+		defer pub.Close()
+		cps, err := wmbridge.NewFileCheckpoints(filepath.Join(cfg.DataDir, "relays"))
+		if err != nil {
+			return err
+		}
+		r, err := wmbridge.NewRelay(wmbridge.RelayConfig{Name: "integration-nats", Publisher: pub, Topic: cfg.NATSSubject, Checkpoints: cps})
+		if err != nil {
+			return err
+		}
+		relays = append(relays, r)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: store, Sinks: db.Sinks(), Relays: relays, Registry: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	keyPath := cfg.AuditKeyFile
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, wiring.AuditKeyFile)
+	}
+	key, err := wiring.LoadOrCreateAuditKey(keyPath, cfg.AuditLogName)
+	if err != nil {
+		return err
+	}
+	signer := audit.NewSigner(audit.SignerConfig{Store: store, Trail: db.Audit(), Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log})
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- p.Run(runCtx) }()
+	select {
+	case <-p.Running():
+	case err := <-errc:
+		return err
+	}
+	go signer.Run(runCtx, time.Second)
+	if cfg.Listen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+			if s := p.Stalled(); len(s) > 0 {
+				http.Error(w, fmt.Sprintf("stalled: %v", s), http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		log.Info("listening", "addr", ln.Addr().String())
+	}
+	log.Info("projecting", "projections", len(db.Sinks()), "relays", len(relays))
+	select {
+	case <-ctx.Done():
+		cancel()
+		p.Close()
+		return nil
+	case err := <-errc:
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("projections stopped: %w", err)
+	}
+}

@@ -135,7 +135,8 @@ func TestTokenAndUsage(t *testing.T) {
 		t.Errorf("token = %q, want a JWT", tok)
 	}
 	for _, args := range [][]string{{}, {"nope"}, {"token", "--data", data}, {"token", "--data", data, "--sub", "x", "--roles", "KING"},
-		{"export", "--nip", "12", "--year", "2025"}, {"projections"}, {"projections", "rebuild"}, {"bench"}} {
+		{"export", "--nip", "12", "--year", "2025"}, {"projections"}, {"projections", "rebuild"}, {"projections", "replay"},
+		{"projections", "replay", "timeline", "--data", data}, {"bench"}} {
 		if _, err := ctl(t, args...); err == nil {
 			t.Errorf("kinerjactl %v succeeded, want an error", args)
 		}

@@ -18,16 +18,19 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 )
 
-// runProjections dispatches `projections status` and `projections rebuild`.
+// runProjections dispatches `projections status`, `projections rebuild` and
+// `projections replay`.
 func runProjections(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: kinerjactl projections status|rebuild NAME [flags]")
+		return errors.New("usage: kinerjactl projections status|rebuild NAME|replay NAME [flags]")
 	}
 	switch args[0] {
 	case "status":
 		return runProjectionsStatus(ctx, args[1:], getenv, stdout, stderr)
 	case "rebuild":
 		return runProjectionsRebuild(ctx, args[1:], getenv, stdout, stderr)
+	case "replay":
+		return runProjectionsReplay(ctx, args[1:], getenv, stdout, stderr)
 	}
 	return fmt.Errorf("projections: unknown subcommand %q", args[0])
 }
@@ -124,36 +127,135 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 // fresh tables while the live ones keep serving, then swapped in one
 // transaction.
 func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("usage: kinerjactl projections rebuild NAME [flags] (NAME: %s)", strings.Join(pgreadmodel.Names(), ", "))
-	}
-	name := args[0]
-	fs := newFlagSet("projections rebuild", stderr)
-	var sf storeFlags
-	sf.register(fs, getenv)
-	batch := fs.Int("batch", 5000, "events per transaction")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if sf.postgresURL == "" {
-		return errors.New("projections rebuild: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt at every start of kinerjad)")
-	}
-	l, db, err := openPostgresReadModels(ctx, sf, stderr)
+	l, db, name, batch, err := openForRebuild(ctx, "rebuild", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer l.close()
-	if db.Sink(name) == nil {
-		return fmt.Errorf("no projection %q (known: %s)", name, strings.Join(pgreadmodel.Names(), ", "))
-	}
 	start := time.Now()
-	rb, err := db.StartRebuild(ctx, name)
+	gen, err := rebuild(ctx, l, db, name, batch, stderr)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "rebuilt %s (generation %d) in %.1fs and swapped it in\n", name, gen, time.Since(start).Seconds())
+	return nil
+}
+
+// replayReport is what `projections replay` prints.
+type replayReport struct {
+	Projection string `json:"projection"`
+	// Generation is the rebuilt generation now live (0: nothing to replay).
+	Generation int `json:"generation,omitempty"`
+	// Before counts the dead letters before the replay.
+	Before int `json:"dead_letters_before"`
+	// Replayed are the dead letters that now apply.
+	Replayed []projections.DeadLetterRecord `json:"replayed"`
+	// StillFailing are the dead letters that failed again; NewlyFailing
+	// are events that were applied before and fail now (a regression of
+	// the running binary).
+	StillFailing []projections.DeadLetterRecord `json:"still_failing"`
+	NewlyFailing []projections.DeadLetterRecord `json:"newly_failing"`
+}
+
+// runProjectionsReplay replays a PostgreSQL read model's dead letters,
+// after the fault that poisoned them was fixed and deployed. A dead letter
+// cannot be applied where it stands: the read model has moved past it, and
+// what came after may depend on it. So a replay is a blue/green rebuild,
+// which applies every event in order, the dead letters among them; the
+// report names those that now apply and those that fail again. It exits
+// non-zero while any dead letter remains. With no dead letters it changes
+// nothing.
+func runProjectionsReplay(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	l, db, name, batch, err := openForRebuild(ctx, "replay", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	before, err := db.Sink(name).DeadLetters(ctx)
+	if err != nil {
+		return err
+	}
+	rep := replayReport{Projection: name, Before: len(before), Replayed: []projections.DeadLetterRecord{},
+		StillFailing: []projections.DeadLetterRecord{}, NewlyFailing: []projections.DeadLetterRecord{}}
+	if len(before) > 0 {
+		fmt.Fprintf(stderr, "replaying %d dead letter(s) of %s by a rebuild...\n", len(before), name)
+		if rep.Generation, err = rebuild(ctx, l, db, name, batch, stderr); err != nil {
+			return err
+		}
+		after, err := db.Sink(name).DeadLetters(ctx)
+		if err != nil {
+			return err
+		}
+		failing := make(map[string]bool, len(after))
+		for _, d := range after {
+			failing[d.EventID] = true
+		}
+		was := make(map[string]bool, len(before))
+		for _, d := range before {
+			was[d.EventID] = true
+			if failing[d.EventID] {
+				continue
+			}
+			rep.Replayed = append(rep.Replayed, d)
+		}
+		for _, d := range after {
+			if was[d.EventID] {
+				rep.StillFailing = append(rep.StillFailing, d)
+			} else {
+				rep.NewlyFailing = append(rep.NewlyFailing, d)
+			}
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if n := len(rep.StillFailing) + len(rep.NewlyFailing); n > 0 {
+		return fmt.Errorf("projections replay %s: %d dead letter(s) remain", name, n)
+	}
+	return nil
+}
+
+// openForRebuild parses `projections rebuild|replay NAME [flags]` and opens
+// the store and the PostgreSQL read models.
+func openForRebuild(ctx context.Context, verb string, args []string, getenv env, stderr io.Writer) (*ledger, *pgreadmodel.DB, string, int, error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return nil, nil, "", 0, fmt.Errorf("usage: kinerjactl projections %s NAME [flags] (NAME: %s)", verb, strings.Join(pgreadmodel.Names(), ", "))
+	}
+	name := args[0]
+	fs := newFlagSet("projections "+verb, stderr)
+	var sf storeFlags
+	sf.register(fs, getenv)
+	batch := fs.Int("batch", 5000, "events per transaction")
+	if err := fs.Parse(args[1:]); err != nil {
+		return nil, nil, "", 0, err
+	}
+	if sf.postgresURL == "" {
+		return nil, nil, "", 0, fmt.Errorf("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
+	}
+	l, db, err := openPostgresReadModels(ctx, sf, stderr)
+	if err != nil {
+		return nil, nil, "", 0, err
+	}
+	if db.Sink(name) == nil {
+		l.close()
+		return nil, nil, "", 0, fmt.Errorf("no projection %q (known: %s)", name, strings.Join(pgreadmodel.Names(), ", "))
+	}
+	return l, db, name, *batch, nil
+}
+
+// rebuild runs one blue/green rebuild of name to its swap, printing
+// progress, and returns the generation swapped in.
+func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, name string, batch int, stderr io.Writer) (int, error) {
+	rb, err := db.StartRebuild(ctx, name)
+	if err != nil {
+		return 0, err
+	}
 	fmt.Fprintf(stderr, "rebuilding %s into generation %d...\n", name, rb.Generation())
-	stop := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(stopped)
 		t := time.NewTicker(2 * time.Second)
 		defer t.Stop()
 		for {
@@ -167,14 +269,14 @@ func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdou
 			}
 		}
 	}()
-	err = rb.Run(ctx, l.store, *batch)
+	err = rb.Run(ctx, l.store, batch)
 	close(stop)
+	<-stopped
 	if err != nil {
 		rb.Abort(context.Background())
-		return err
+		return 0, err
 	}
-	fmt.Fprintf(stdout, "rebuilt %s (generation %d) in %.1fs and swapped it in\n", name, rb.Generation(), time.Since(start).Seconds())
-	return nil
+	return rb.Generation(), nil
 }
 
 // openPostgresReadModels opens the store and the PostgreSQL read models.

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -143,7 +144,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("boltstore: %s is in use by another process (file lock not granted within %v)", path, opts.OpenTimeout)
 		}
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)

@@ -755,7 +755,7 @@ func TestReadingATailIsOneQuery(t *testing.T) {
 	}
 	defer s.Close()
 	mustAppend(t, s, "a", eventstore.NoStream, evs(3)...)
-	read := func(stream string, from uint64) (revs []uint64, err error, queries int64) {
+	read := func(stream string, from uint64) (revs []uint64, queries int64, err error) {
 		before := counter.n.Load()
 		for e, rerr := range s.ReadStream(tctx(t), stream, eventstore.ReadStreamOptions{From: from}) {
 			if rerr != nil {
@@ -764,22 +764,22 @@ func TestReadingATailIsOneQuery(t *testing.T) {
 			}
 			revs = append(revs, e.Revision)
 		}
-		return revs, err, counter.n.Load() - before
+		return revs, counter.n.Load() - before, err
 	}
-	if revs, err, q := read("a", 3); err != nil || len(revs) != 0 || q != 1 {
+	if revs, q, err := read("a", 3); err != nil || len(revs) != 0 || q != 1 {
 		t.Errorf("tail of an unchanged stream = %v, %v in %d queries; want nothing, no error, 1 query", revs, err, q)
 	}
 	mustAppend(t, s, "a", eventstore.Exact(2), evs(5)...)
-	if revs, err, q := read("a", 3); err != nil || !slices.Equal(revs, []uint64{3, 4, 5, 6, 7}) || q != 2 {
+	if revs, q, err := read("a", 3); err != nil || !slices.Equal(revs, []uint64{3, 4, 5, 6, 7}) || q != 2 {
 		t.Errorf("tail after 5 appends (pages of 4) = %v, %v in %d queries; want 3..7 in 2 queries", revs, err, q)
 	}
-	if revs, err, _ := read("a", 6); err != nil || !slices.Equal(revs, []uint64{6, 7}) {
+	if revs, _, err := read("a", 6); err != nil || !slices.Equal(revs, []uint64{6, 7}) {
 		t.Errorf("read from 6 = %v, %v; want 6, 7", revs, err)
 	}
-	if _, err, _ := read("nope", 3); !errors.Is(err, eventstore.ErrStreamNotFound) {
+	if _, _, err := read("nope", 3); !errors.Is(err, eventstore.ErrStreamNotFound) {
 		t.Errorf("tail of a missing stream: %v, want ErrStreamNotFound", err)
 	}
-	if revs, err, _ := read("a", 20); err != nil || len(revs) != 0 {
+	if revs, _, err := read("a", 20); err != nil || len(revs) != 0 {
 		t.Errorf("read past the end = %v, %v; want nothing, no error", revs, err)
 	}
 }

@@ -142,9 +142,9 @@ func subscribeCases() []testCase {
 			res := mustAppend(t, s, "skp-2", eventstore.NoStream, evs(2)...)
 			mustAppend(t, s, "skp-3", eventstore.NoStream, evs(1)...)
 			col := subscribe(t, s, eventstore.SubscribeOptions{After: res.Position})
-			got := col.waitFor(t, 1, 10*time.Second)
+			col.waitFor(t, 1, 10*time.Second)
 			time.Sleep(50 * time.Millisecond)
-			got = col.snapshot()
+			got := col.snapshot()
 			if len(got) != 1 || got[0].Stream != "skp-3" {
 				t.Errorf("subscription after skp-2 delivered %v, want only skp-3", got)
 			}
@@ -271,9 +271,9 @@ func subscribeCases() []testCase {
 				}
 			}
 			total := writers*each + len(late)
-			got := col.waitFor(t, total, 60*time.Second)
+			col.waitFor(t, total, 60*time.Second)
 			time.Sleep(100 * time.Millisecond)
-			got = col.snapshot()
+			got := col.snapshot()
 			all := mustReadAll(t, s, eventstore.ReadAllOptions{})
 			if len(all) != total {
 				t.Fatalf("ReadAll = %d events, want %d", len(all), total)

@@ -185,20 +185,3 @@ func revisions(events []eventstore.Event) []uint64 {
 	}
 	return out
 }
-
-// ids returns the event IDs of events.
-func ids(events []eventstore.Event) []uuid.UUID {
-	out := make([]uuid.UUID, len(events))
-	for i, e := range events {
-		out[i] = e.ID
-	}
-	return out
-}
-
-func dataIDs(events []eventstore.EventData) []uuid.UUID {
-	out := make([]uuid.UUID, len(events))
-	for i, e := range events {
-		out[i] = e.ID
-	}
-	return out
-}

@@ -38,12 +38,23 @@
 // Authenticator and kept in the cookie [SessionCookie]: HttpOnly,
 // SameSite=Strict, Path=/, Secure when the request came over TLS or
 // Config.SecureCookies is set. Every request re-checks the token, so an
-// expired token ends the session. The handler also accepts an
-// "Authorization: Bearer" header, so a reverse proxy that runs an OIDC code
-// flow (oauth2-proxy, for example, with its pass-authorization-header
-// option) can put the OIDC ID or access token there, or in the same cookie;
-// kinerjad's Authenticator then checks it against the issuer's keys (JWKS)
-// exactly as it checks API tokens.
+// expired token ends the session.
+//
+// In production, with Config.OIDC, the form also offers the agency's
+// identity provider: /masuk/oidc starts the authorization code flow with
+// PKCE (S256), a random state and nonce kept, under an HMAC, in the
+// short-lived cookie [OIDCCookie] (SameSite=Lax, as the provider sends the
+// browser back with a cross-site navigation); /masuk/oidc/kembali checks the
+// state, redeems the code with the verifier (HTTP Basic for a confidential
+// client), checks the ID token with the Authenticator (signature against
+// the issuer's JWKS, issuer, audience, expiry) and its nonce, and keeps it
+// as the session token. Because a SameSite=Strict cookie set at the end of
+// a navigation that began at another site is not sent on the redirect that
+// follows, the callback answers with a page of this site that moves on to
+// the requested page itself. Every failure shows the form again (401) and
+// signs nobody in. The handler also accepts an "Authorization: Bearer"
+// header, so a reverse proxy that runs the code flow instead (oauth2-proxy,
+// for example) can pass the token that way.
 //
 // POST forms carry a CSRF token: an HMAC, under a server key, of a random
 // value kept in the cookie [CSRFCookie] (SameSite=Strict, HttpOnly); a POST

@@ -78,6 +78,8 @@ var messages = map[string]text{
 	"signin.failed":         {"Token tidak dapat diterima: tidak valid, kedaluwarsa, atau bukan untuk layanan ini.", "The token was not accepted: it is invalid, expired, or not for this service."},
 	"signin.expired":        {"Sesi Anda telah berakhir. Silakan masuk kembali.", "Your session has ended. Please sign in again."},
 	"signin.oidc":           {"Di lingkungan produksi, masuk melalui penyedia identitas (OIDC) instansi Anda.", "In production, sign in through your agency's identity provider (OIDC)."},
+	"signin.oidc.button":    {"Masuk melalui penyedia identitas instansi", "Sign in with your agency's identity provider"},
+	"signin.continue":       {"Berhasil masuk. Lanjutkan", "Signed in. Continue"},
 	"home.title":            {"Beranda", "Home"},
 	"home.welcome":          {"Selamat datang,", "Welcome,"},
 	"home.units":            {"Dasbor unit", "Unit dashboards"},

@@ -206,6 +206,7 @@ type signInData struct {
 	Next    string
 	Failed  bool
 	Expired bool
+	OIDC    bool // offer sign-in through the identity provider
 }
 
 // safeNext returns next when it is a path on this site, else "/".
@@ -220,7 +221,7 @@ func safeNext(next string) string {
 }
 
 func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, req *request) error {
-	d := signInData{Next: safeNext(r.URL.Query().Get("next")), Expired: req.expired}
+	d := signInData{Next: safeNext(r.URL.Query().Get("next")), Expired: req.expired, OIDC: h.oidc != nil}
 	return h.render(w, r, req, http.StatusOK, "signin", "signin.title", d)
 }
 
@@ -237,7 +238,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, req *request) e
 	}
 	if err != nil || p.ID == "" {
 		h.cfg.Logger.LogAttrs(r.Context(), slogInfo, "web_sign_in_refused", attrErr(err))
-		return h.render(w, r, req, http.StatusUnauthorized, "signin", "signin.title", signInData{Next: next, Failed: true})
+		return h.render(w, r, req, http.StatusUnauthorized, "signin", "signin.title", signInData{Next: next, Failed: true, OIDC: h.oidc != nil})
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok, Path: "/", HttpOnly: true,
 		Secure: h.secure(r), SameSite: http.SameSiteStrictMode})

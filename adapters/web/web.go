@@ -96,6 +96,10 @@ type Config struct {
 	// service behind a TLS-terminating proxy. Requests that arrive over TLS
 	// get Secure cookies regardless.
 	SecureCookies bool
+	// OIDC, when set, offers sign-in through the agency's identity
+	// provider besides the token form. Optional.
+	OIDC *OIDC
+
 	// CSRFKey keys the CSRF tokens of the forms (at least 32 bytes).
 	// Default: a random key per process, so a form rendered before a
 	// restart must be sent again. Set it when several processes serve the
@@ -151,6 +155,11 @@ func (c Config) Validate() error {
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.OIDC != nil {
+		if err := c.OIDC.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -162,6 +171,7 @@ type Handler struct {
 	assets  map[string]asset // by file name
 	verify  verifyState
 	csrfKey []byte
+	oidc    *oidcFlow // nil: token sign-in only
 }
 
 // verifyState keeps the last verification this process ran.
@@ -187,6 +197,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux(), csrfKey: cfg.CSRFKey}
+	if cfg.OIDC != nil {
+		h.oidc = newOIDCFlow(*cfg.OIDC)
+	}
 	if err := h.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -225,6 +238,10 @@ func (h *Handler) routes() {
 	m.Handle("GET /masuk", h.public(h.signInForm))
 	m.Handle("POST /masuk", h.public(h.signIn))
 	m.Handle("POST /keluar", h.public(h.signOut))
+	if h.oidc != nil {
+		m.Handle("GET /masuk/oidc", h.public(h.oidcStart))
+		m.Handle("GET "+oidcCallbackPath, h.public(h.oidcCallback))
+	}
 	m.Handle("GET /{$}", h.signedIn(h.home))
 	m.Handle("GET /unit/{id}", h.signedIn(h.unitPage))
 	m.Handle("GET /skp/{id}", h.signedIn(h.skpPage))

@@ -65,9 +65,10 @@ type readModels struct {
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a = &app{cfg: cfg, log: log}
+	opened := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
-			a.close()
+			opened.close()
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -129,7 +130,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
 	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID}
 	pol := cfg.Policy
-	authn, err := a.authenticator(ctx)
+	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	dash, err := web.New(web.Config{
 		SKPs: apiCfg.SKPs, Directory: apiCfg.Directory, Justifications: rm.reporter.Justifications, SKPList: apiCfg.SKPList,
 		Evaluations: apiCfg.Evaluations, Objections: apiCfg.Objections, Audit: apiCfg.Audit, Verifier: apiCfg.Verifier,
-		Positions: rm.reporter.Positions, Authenticator: authn, Policy: pol, Pattern: distribution.SE3_2023, Logger: log,
+		Positions: rm.reporter.Positions, Authenticator: dashAuthn, OIDC: dashOIDC, Policy: pol, Pattern: distribution.SE3_2023, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -247,22 +248,55 @@ func (a *app) auditKey() (*merkle.Signer, error) {
 	return wiring.LoadOrCreateAuditKey(path, a.cfg.AuditKeyName)
 }
 
-func (a *app) authenticator(ctx context.Context) (httpapi.Authenticator, error) {
+// authenticator returns the API's Authenticator and the dashboard's: the
+// same, unless the dashboard signs users in through the OIDC issuer
+// itself, when the dashboard also accepts the issuer's ID tokens for its
+// client (audience: the client ID) — and only the dashboard: the API keeps
+// its own audience.
+func (a *app) authenticator(ctx context.Context) (api, dash httpapi.Authenticator, oidc *web.OIDC, err error) {
 	if a.cfg.OIDCIssuer != "" {
 		o, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: a.cfg.OIDCIssuer})
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		if err := o.Refresh(ctx); err != nil {
-			return nil, fmt.Errorf("oidc %s: %w", a.cfg.OIDCIssuer, err)
+			return nil, nil, nil, fmt.Errorf("oidc %s: %w", a.cfg.OIDCIssuer, err)
 		}
-		return jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCAudience})
+		api, err := jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCAudience})
+		if err != nil || a.cfg.OIDCClientID == "" {
+			return api, api, nil, err
+		}
+		id, err := jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCClientID})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return api, firstOf{api, id}, &web.OIDC{Issuer: a.cfg.OIDCIssuer, ClientID: a.cfg.OIDCClientID,
+			ClientSecret: a.cfg.OIDCClientSecret, RedirectURL: a.cfg.OIDCRedirectURL}, nil
 	}
 	k, err := authkey.LoadOrCreate(a.cfg.DataDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	return jwtauth.New(jwtauth.Config{Keys: jwtauth.Static{k.ID(): k.Public()}, Issuer: authkey.Issuer, Audience: authkey.Audience})
+	api, err = jwtauth.New(jwtauth.Config{Keys: jwtauth.Static{k.ID(): k.Public()}, Issuer: authkey.Issuer, Audience: authkey.Audience})
+	return api, api, nil, err
+}
+
+// firstOf accepts a token that any of its Authenticators accepts, asking
+// them in order; it reports the first one's refusal.
+type firstOf []httpapi.Authenticator
+
+func (f firstOf) Authenticate(ctx context.Context, token string) (domain.Principal, error) {
+	var first error
+	for _, a := range f {
+		p, err := a.Authenticate(ctx, token)
+		if err == nil {
+			return p, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return domain.Principal{}, first
 }
 
 func (a *app) idempotency() (httpapi.IdempotencyStore, error) {

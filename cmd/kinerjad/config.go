@@ -51,6 +51,13 @@ type Config struct {
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
 	OIDCAudience string
+	// OIDCClientID, when set, lets the dashboard sign users in through the
+	// issuer (authorization code flow with PKCE) as this client;
+	// OIDCClientSecret authenticates a confidential client, and
+	// OIDCRedirectURL is the callback registered with the issuer.
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCRedirectURL  string
 	// AuditKeyName names the audit log (the checkpoints' origin) when its
 	// key is created; AuditKeyFile overrides the key's path.
 	AuditKeyName string
@@ -102,6 +109,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.NATSSubject, "nats-subject", env("KINERJA_NATS_SUBJECT", "kinerja.events"), "NATS subject of integration events (env KINERJA_NATS_SUBJECT)")
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", env("KINERJA_OIDC_ISSUER", ""), "OIDC issuer URL whose JWKS verifies tokens (env KINERJA_OIDC_ISSUER)")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", env("KINERJA_OIDC_AUDIENCE", "kinerja-api"), "expected token audience with --oidc-issuer (env KINERJA_OIDC_AUDIENCE)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", env("KINERJA_OIDC_CLIENT_ID", ""), "the dashboard's OIDC client: sign-in through --oidc-issuer (env KINERJA_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", env("KINERJA_OIDC_CLIENT_SECRET", ""), "secret of a confidential dashboard client; prefer the environment (env KINERJA_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", env("KINERJA_OIDC_REDIRECT_URL", ""), "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali (env KINERJA_OIDC_REDIRECT_URL)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "name of the audit log (checkpoint origin) (env KINERJA_AUDIT_LOG_NAME)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key file (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
 	every, _ := strconv.ParseUint(env("KINERJA_CHECKPOINT_EVERY", "1000"), 10, 64)
@@ -205,6 +215,16 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}
+	}
+	if c.OIDCClientID != "" {
+		if c.OIDCIssuer == "" {
+			errs = append(errs, errors.New("--oidc-client-id needs --oidc-issuer"))
+		}
+		if c.OIDCRedirectURL == "" {
+			errs = append(errs, errors.New("--oidc-client-id needs --oidc-redirect-url"))
+		}
+	} else if c.OIDCClientSecret != "" || c.OIDCRedirectURL != "" {
+		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)

@@ -343,6 +343,10 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--establish-deadline", "13-40"},
 		{"--checkpoint-every", "0"},
 		{"--cache-mb", "8"},
+		{"--oidc-client-id", "dash"},
+		{"--oidc-issuer", "https://idp.example", "--oidc-client-id", "dash"},
+		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},
+		{"--oidc-issuer", "https://idp.example", "--oidc-client-id", "dash", "--oidc-redirect-url", "https://k.example/callback"},
 	} {
 		if err := run(context.Background(), append([]string{"--data", t.TempDir()}, args...), func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%v) succeeded, want a configuration error", args)

@@ -1,0 +1,335 @@
+package web
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// OIDC configures the dashboard's own sign-in through the agency's OpenID
+// Connect provider: the authorization code flow with PKCE (RFC 7636, S256),
+// a state and a nonce. The ID token it receives becomes the session token,
+// so Config.Authenticator must accept it (its "aud" is ClientID; its "sub"
+// the NIP and its "roles" the roles, as for API tokens).
+type OIDC struct {
+	// Issuer is the provider's issuer URL; its discovery document names the
+	// authorization and token endpoints. Required.
+	Issuer string
+	// ClientID is this dashboard's client at the provider. Required.
+	ClientID string
+	// ClientSecret authenticates a confidential client at the token
+	// endpoint (HTTP Basic); empty for a public client, which PKCE
+	// protects.
+	ClientSecret string
+	// RedirectURL is the callback registered with the provider: this
+	// service's public address followed by /masuk/oidc/kembali. Required.
+	RedirectURL string
+	// Scopes are requested besides "openid" (default "profile").
+	Scopes []string
+	// Client makes the discovery and token requests (default: a client
+	// with a 10 s timeout).
+	Client *http.Client
+}
+
+// OIDCCookie holds one sign-in attempt's state, nonce, PKCE verifier and
+// return path, under an HMAC, for ten minutes. SameSite=Lax: the provider
+// sends the browser back with a cross-site navigation.
+const OIDCCookie = "kinerja_oidc"
+
+// oidcCallbackPath is where the provider sends the browser back.
+const oidcCallbackPath = "/masuk/oidc/kembali"
+
+// oidcAttemptTTL bounds a sign-in attempt.
+const oidcAttemptTTL = 10 * time.Minute
+
+func (o *OIDC) validate() error {
+	var errs []error
+	if o.Issuer == "" || !(strings.HasPrefix(o.Issuer, "https://") || strings.HasPrefix(o.Issuer, "http://")) {
+		errs = append(errs, fmt.Errorf("web: OIDC issuer %q is not an http(s) URL", o.Issuer))
+	}
+	if o.ClientID == "" {
+		errs = append(errs, errors.New("web: OIDC client ID is required"))
+	}
+	u, err := url.Parse(o.RedirectURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != oidcCallbackPath {
+		errs = append(errs, fmt.Errorf("web: OIDC redirect URL %q must be an absolute http(s) URL ending in %s", o.RedirectURL, oidcCallbackPath))
+	}
+	return errors.Join(errs...)
+}
+
+// oidcFlow runs the code flow. The provider's endpoints are discovered on
+// the first sign-in and kept.
+type oidcFlow struct {
+	cfg OIDC
+
+	mu        sync.Mutex
+	authorize string
+	token     string
+}
+
+func newOIDCFlow(cfg OIDC) *oidcFlow {
+	if cfg.Client == nil {
+		cfg.Client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if len(cfg.Scopes) == 0 {
+		cfg.Scopes = []string{"profile"}
+	}
+	return &oidcFlow{cfg: cfg}
+}
+
+// endpoints returns the authorization and token endpoints, discovering
+// them the first time.
+func (f *oidcFlow) endpoints(ctx context.Context) (authorize, token string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.authorize != "" {
+		return f.authorize, f.token, nil
+	}
+	var doc struct {
+		Issuer    string `json:"issuer"`
+		Authorize string `json:"authorization_endpoint"`
+		Token     string `json:"token_endpoint"`
+	}
+	u := strings.TrimSuffix(f.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", "", err
+	}
+	resp, err := f.cfg.Client.Do(req)
+	if err != nil {
+		return "", "", fmt.Errorf("oidc discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("oidc discovery: status %d", resp.StatusCode)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return "", "", fmt.Errorf("oidc discovery: %w", err)
+	}
+	if doc.Issuer != f.cfg.Issuer {
+		return "", "", fmt.Errorf("oidc discovery: document names issuer %q, want %q", doc.Issuer, f.cfg.Issuer)
+	}
+	if doc.Authorize == "" || doc.Token == "" {
+		return "", "", errors.New("oidc discovery: no authorization_endpoint or token_endpoint")
+	}
+	f.authorize, f.token = doc.Authorize, doc.Token
+	return f.authorize, f.token, nil
+}
+
+// attempt is one sign-in in progress, kept in OIDCCookie.
+type attempt struct {
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Next     string `json:"r"`
+	Expires  int64  `json:"e"`
+}
+
+func randomString() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// seal encodes a under an HMAC of the handler's key.
+func (h *Handler) seal(a attempt) string {
+	b, _ := json.Marshal(a)
+	payload := base64.RawURLEncoding.EncodeToString(b)
+	return payload + "." + h.mac("kinerja-web-oidc\x00", payload)
+}
+
+// open decodes a sealed attempt, refusing a forged or expired one.
+func (h *Handler) open(v string, now time.Time) (attempt, error) {
+	var a attempt
+	payload, sig, ok := strings.Cut(v, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.mac("kinerja-web-oidc\x00", payload))) {
+		return a, errors.New("sign-in state forged or damaged")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil || json.Unmarshal(b, &a) != nil {
+		return a, errors.New("sign-in state unreadable")
+	}
+	if now.Unix() > a.Expires {
+		return a, errors.New("sign-in attempt expired")
+	}
+	return a, nil
+}
+
+func (h *Handler) mac(domainSep, v string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte(domainSep))
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// oidcStart sends the browser to the provider.
+func (h *Handler) oidcStart(w http.ResponseWriter, r *http.Request, req *request) error {
+	authorize, _, err := h.oidc.endpoints(r.Context())
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	a := attempt{Next: safeNext(r.URL.Query().Get("next")), Expires: h.cfg.Now().Add(oidcAttemptTTL).Unix()}
+	for _, p := range []*string{&a.State, &a.Nonce, &a.Verifier} {
+		if *p, err = randomString(); err != nil {
+			return fmt.Errorf("web: %w", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: h.seal(a), Path: "/masuk/oidc", MaxAge: int(oidcAttemptTTL / time.Second),
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode})
+	challenge := sha256.Sum256([]byte(a.Verifier))
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {h.oidc.cfg.ClientID},
+		"redirect_uri":          {h.oidc.cfg.RedirectURL},
+		"scope":                 {strings.Join(append([]string{"openid"}, h.oidc.cfg.Scopes...), " ")},
+		"state":                 {a.State},
+		"nonce":                 {a.Nonce},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(challenge[:])},
+		"code_challenge_method": {"S256"},
+		"ui_locales":            {req.lang},
+	}
+	sep := "?"
+	if strings.Contains(authorize, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, authorize+sep+q.Encode(), http.StatusSeeOther)
+	return nil
+}
+
+// oidcCallback finishes a sign-in: it checks the state, redeems the code
+// with the PKCE verifier, checks the ID token (signature, issuer, audience
+// and expiry through the Authenticator; the nonce here) and keeps it as the
+// session token. Any failure shows the sign-in form and signs nobody in.
+func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request, req *request) error {
+	// The attempt is used once, whatever happens.
+	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: "", Path: "/masuk/oidc", MaxAge: -1,
+		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode})
+	refuse := func(why error) error {
+		h.cfg.Logger.LogAttrs(r.Context(), slogInfo, "web_oidc_sign_in_refused", attrErr(why))
+		return h.render(w, r, req, http.StatusUnauthorized, "signin", "signin.title", signInData{Next: "/", Failed: true, OIDC: true})
+	}
+	c, err := r.Cookie(OIDCCookie)
+	if err != nil {
+		return refuse(errors.New("no sign-in in progress"))
+	}
+	a, err := h.open(c.Value, h.cfg.Now())
+	if err != nil {
+		return refuse(err)
+	}
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		return refuse(fmt.Errorf("provider answered %q", e))
+	}
+	if st := q.Get("state"); st == "" || !hmac.Equal([]byte(st), []byte(a.State)) {
+		return refuse(errors.New("state does not match the sign-in in progress"))
+	}
+	code := q.Get("code")
+	if code == "" {
+		return refuse(errors.New("no code"))
+	}
+	idToken, err := h.redeem(r.Context(), code, a.Verifier)
+	if err != nil {
+		return refuse(err)
+	}
+	if len(idToken) > maxTokenLen {
+		return refuse(fmt.Errorf("ID token of %d bytes does not fit a cookie", len(idToken)))
+	}
+	p, err := h.cfg.Authenticator.Authenticate(r.Context(), idToken)
+	if err != nil || p.ID == "" {
+		return refuse(fmt.Errorf("ID token: %v", err))
+	}
+	if n, err := tokenNonce(idToken); err != nil || !hmac.Equal([]byte(n), []byte(a.Nonce)) {
+		return refuse(errors.New("ID token nonce does not match"))
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: idToken, Path: "/", HttpOnly: true,
+		Secure: h.secure(r), SameSite: http.SameSiteStrictMode})
+	// A redirect would not carry the new SameSite=Strict cookie: the
+	// navigation began at the provider, another site. A page of this site
+	// that moves on by itself starts a same-site navigation, which does.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	return continuePage.Execute(w, struct{ Next, Lang, Text string }{a.Next, req.lang, message(req.lang, "signin.continue")})
+}
+
+var continuePage = template.Must(template.New("continue").Parse(`<!doctype html>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={{.Next}}">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Kinerja Ledger</title></head>
+<body><p><a href="{{.Next}}">{{.Text}}</a></p></body></html>
+`))
+
+// redeem exchanges code for the provider's tokens and returns the ID token.
+func (h *Handler) redeem(ctx context.Context, code, verifier string) (string, error) {
+	_, tokenURL, err := h.oidc.endpoints(ctx)
+	if err != nil {
+		return "", err
+	}
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {h.oidc.cfg.RedirectURL},
+		"code_verifier": {verifier},
+		"client_id":     {h.oidc.cfg.ClientID},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if h.oidc.cfg.ClientSecret != "" {
+		req.SetBasicAuth(url.QueryEscape(h.oidc.cfg.ClientID), url.QueryEscape(h.oidc.cfg.ClientSecret))
+	}
+	resp, err := h.oidc.cfg.Client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("token endpoint: %w", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		IDToken string `json:"id_token"`
+		Error   string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil {
+		return "", fmt.Errorf("token endpoint: status %d: %w", resp.StatusCode, err)
+	}
+	if resp.StatusCode != http.StatusOK || body.Error != "" {
+		return "", fmt.Errorf("token endpoint: status %d: %q", resp.StatusCode, body.Error)
+	}
+	if body.IDToken == "" {
+		return "", errors.New("token endpoint: no id_token")
+	}
+	return body.IDToken, nil
+}
+
+// tokenNonce returns the "nonce" claim of a JWT whose signature was
+// already checked.
+func tokenNonce(tok string) (string, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		Nonce string `json:"nonce"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", err
+	}
+	return c.Nonce, nil
+}

@@ -1,0 +1,300 @@
+package web
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
+)
+
+// fakeProvider is an OpenID provider for the tests: discovery, a key set,
+// an authorization endpoint that signs the user in at once and sends the
+// browser back with a code, and a token endpoint that checks the client,
+// the redirect URI and the PKCE verifier before it issues an ID token.
+type fakeProvider struct {
+	t        *testing.T
+	srv      *httptest.Server
+	key      ed25519.PrivateKey
+	clientID string
+	secret   string
+	now      func() time.Time
+	sub      string
+	roles    []string
+
+	mu    sync.Mutex
+	codes map[string]grant
+	// Faults the tests switch on.
+	wrongNonce, wrongAudience, deny bool
+	redeemed                        int
+}
+
+type grant struct {
+	challenge, redirect, nonce string
+}
+
+func newFakeProvider(t *testing.T, now func() time.Time) *fakeProvider {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &fakeProvider{t: t, key: key, clientID: "kinerja-dashboard", secret: "s3cret", now: now,
+		sub: "clerk-1", roles: []string{"GRIEVANCE_CLERK"}, codes: map[string]grant{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/jwks",
+			"authorization_endpoint": p.srv.URL + "/authorize", "token_endpoint": p.srv.URL + "/token"})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		pub := key.Public().(ed25519.PublicKey)
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{{"kty": "OKP", "crv": "Ed25519", "kid": "k1",
+			"alg": "EdDSA", "use": "sig", "x": base64.RawURLEncoding.EncodeToString(pub)}}})
+	})
+	mux.HandleFunc("GET /authorize", p.authorize)
+	mux.HandleFunc("POST /token", p.token)
+	p.srv = httptest.NewServer(mux)
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *fakeProvider) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("response_type") != "code" || q.Get("client_id") != p.clientID || q.Get("code_challenge_method") != "S256" ||
+		q.Get("code_challenge") == "" || q.Get("state") == "" || q.Get("nonce") == "" || !strings.Contains(q.Get("scope"), "openid") {
+		http.Error(w, "bad authorization request: "+r.URL.RawQuery, http.StatusBadRequest)
+		return
+	}
+	back := q.Get("redirect_uri") + "?"
+	if p.deny {
+		http.Redirect(w, r, back+url.Values{"error": {"access_denied"}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+		return
+	}
+	code := rand.Text()
+	p.mu.Lock()
+	p.codes[code] = grant{challenge: q.Get("code_challenge"), redirect: q.Get("redirect_uri"), nonce: q.Get("nonce")}
+	p.mu.Unlock()
+	http.Redirect(w, r, back+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+}
+
+func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
+	fail := func(why string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": why})
+	}
+	id, secret, ok := r.BasicAuth()
+	if !ok || id != p.clientID || secret != p.secret {
+		fail("client authentication")
+		return
+	}
+	r.ParseForm()
+	p.mu.Lock()
+	g, ok := p.codes[r.PostForm.Get("code")]
+	delete(p.codes, r.PostForm.Get("code")) // one use
+	p.redeemed++
+	p.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	switch {
+	case !ok:
+		fail("unknown code")
+		return
+	case r.PostForm.Get("grant_type") != "authorization_code" || r.PostForm.Get("redirect_uri") != g.redirect:
+		fail("grant type or redirect URI")
+		return
+	case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
+		fail("PKCE verifier does not match the challenge")
+		return
+	}
+	nonce, aud := g.nonce, p.clientID
+	if p.wrongNonce {
+		nonce = "another-nonce"
+	}
+	if p.wrongAudience {
+		aud = "kinerja-api"
+	}
+	now := p.now()
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles,
+		"nonce": nonce, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k1"
+	signed, err := tok.SignedString(p.key)
+	if err != nil {
+		p.t.Error(err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]string{"id_token": signed, "access_token": "opaque", "token_type": "Bearer"})
+}
+
+// oidcDashboard serves a seeded dashboard whose sign-in goes through p,
+// over real HTTP, and returns its base URL.
+func oidcDashboard(t *testing.T, h *harness, p *fakeProvider) string {
+	var handler http.Handler
+	dash := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(dash.Close)
+	keys, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: p.srv.URL, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: p.srv.URL, Audience: p.clientID, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.cfg
+	cfg.Authenticator = auth
+	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath}
+	if handler, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return dash.URL
+}
+
+func newBrowser(t *testing.T) *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar}
+}
+
+func sessionOf(c *http.Client, base string) string {
+	u, _ := url.Parse(base)
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == SessionCookie {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+func fetch(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String()
+}
+
+func TestOIDCSignIn(t *testing.T) {
+	h := seeded(t)
+	p := newFakeProvider(t, h.clock.Now)
+	base := oidcDashboard(t, h, p)
+
+	// The form offers the provider.
+	c := newBrowser(t)
+	if st, body := fetch(t, c, base+"/masuk?next=/keberatan"); st != http.StatusOK || !strings.Contains(body, `href="/masuk/oidc?next=%2fkeberatan"`) {
+		t.Fatalf("sign-in form = %d, want a link to the provider\n%s", st, body)
+	}
+	// The whole flow: to the provider and back, then a same-site page that
+	// moves on to next.
+	st, body := fetch(t, c, base+"/masuk/oidc?next=/keberatan")
+	if st != http.StatusOK || !strings.Contains(body, `content="0;url=/keberatan"`) {
+		t.Fatalf("callback = %d, want the page that continues to /keberatan\n%s", st, body)
+	}
+	if sessionOf(c, base) == "" {
+		t.Fatal("no session after the sign-in")
+	}
+	if st, body := fetch(t, c, base+"/keberatan"); st != http.StatusOK || !strings.Contains(body, "clerk-1") {
+		t.Fatalf("GET /keberatan after the sign-in = %d\n%s", st, body)
+	}
+
+	// Refusals: each shows the form (401) and signs nobody in.
+	refused := func(name string, c *http.Client, u string) {
+		t.Helper()
+		st, body := fetch(t, c, u)
+		if st != http.StatusUnauthorized || !strings.Contains(body, `id="signin-oidc"`) || sessionOf(c, base) != "" {
+			t.Errorf("%s: %d, session %q; want 401 and no session\n%s", name, st, sessionOf(c, base), body)
+		}
+	}
+	// A callback with no sign-in in progress (a replayed or forged link).
+	refused("callback without an attempt", newBrowser(t), base+oidcCallbackPath+"?code=x&state=y")
+	// The provider refuses the user.
+	p.deny = true
+	refused("access denied", newBrowser(t), base+"/masuk/oidc")
+	p.deny = false
+	// An ID token for another nonce, or for another audience.
+	p.wrongNonce = true
+	refused("wrong nonce", newBrowser(t), base+"/masuk/oidc")
+	p.wrongNonce, p.wrongAudience = false, true
+	refused("wrong audience", newBrowser(t), base+"/masuk/oidc")
+	p.wrongAudience = false
+
+	// A state that is not the attempt's: stop at the provider's redirect
+	// and come back with another state.
+	c = newBrowser(t)
+	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+		if strings.HasPrefix(r.URL.String(), base+oidcCallbackPath) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := c.Get(base + "/masuk/oidc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("provider sent the browser to %q", resp.Header.Get("Location"))
+	}
+	redeemedBefore := p.redeemed
+	q := back.Query()
+	q.Set("state", "forged")
+	back.RawQuery = q.Encode()
+	c.CheckRedirect = nil
+	refused("forged state", c, back.String())
+	if p.redeemed != redeemedBefore {
+		t.Error("a callback with a forged state redeemed its code")
+	}
+	// A tampered attempt cookie fails its HMAC.
+	if _, err := h.handler.open(h.handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(time.Minute).Unix()})+"x", h.clock.Now()); err == nil {
+		t.Error("a tampered attempt opened")
+	}
+	// So does an expired one.
+	if _, err := h.handler.open(h.handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(-time.Second).Unix()}), h.clock.Now()); err == nil {
+		t.Error("an expired attempt opened")
+	}
+}
+
+func TestOIDCConfigValidate(t *testing.T) {
+	h := newHarness(t)
+	for _, o := range []OIDC{
+		{ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
+		{Issuer: "ftp://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
+		{Issuer: "https://idp", RedirectURL: "https://k.example/masuk/oidc/kembali"},
+		{Issuer: "https://idp", ClientID: "c", RedirectURL: "/masuk/oidc/kembali"},
+		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/callback"},
+	} {
+		cfg := h.cfg
+		cfg.OIDC = &o
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New with OIDC %+v succeeded", o)
+		}
+	}
+	cfg := h.cfg
+	cfg.OIDC = &OIDC{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"}
+	if _, err := New(cfg); err != nil {
+		t.Errorf("New with a valid OIDC: %v", err)
+	}
+}

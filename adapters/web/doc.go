@@ -51,8 +51,11 @@
 // as the session token. Because a SameSite=Strict cookie set at the end of
 // a navigation that began at another site is not sent on the redirect that
 // follows, the callback answers with a page of this site that moves on to
-// the requested page itself. Every failure shows the form again (401) and
-// signs nobody in. The handler also accepts an "Authorization: Bearer"
+// the requested page itself. A token for several audiences must name the
+// client in "azp". Every failure sends the browser on to the form, away
+// from the callback URL and its code, and signs nobody in. The issuer, the
+// redirect URL and the discovered endpoints must be https (http only on a
+// loopback host); with an https redirect URL every cookie is Secure. The handler also accepts an "Authorization: Bearer"
 // header, so a reverse proxy that runs the code flow instead (oauth2-proxy,
 // for example) can pass the token that way.
 //

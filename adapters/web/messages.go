@@ -80,6 +80,7 @@ var messages = map[string]text{
 	"signin.oidc":           {"Di lingkungan produksi, masuk melalui penyedia identitas (OIDC) instansi Anda.", "In production, sign in through your agency's identity provider (OIDC)."},
 	"signin.oidc.button":    {"Masuk melalui penyedia identitas instansi", "Sign in with your agency's identity provider"},
 	"signin.continue":       {"Berhasil masuk. Lanjutkan", "Signed in. Continue"},
+	"signin.oidc.failed":    {"Masuk melalui penyedia identitas tidak berhasil. Silakan coba lagi.", "Signing in through the identity provider did not succeed. Please try again."},
 	"home.title":            {"Beranda", "Home"},
 	"home.welcome":          {"Selamat datang,", "Welcome,"},
 	"home.units":            {"Dasbor unit", "Unit dashboards"},

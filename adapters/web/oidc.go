@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,9 +21,12 @@ import (
 
 // OIDC configures the dashboard's own sign-in through the agency's OpenID
 // Connect provider: the authorization code flow with PKCE (RFC 7636, S256),
-// a state and a nonce. The ID token it receives becomes the session token,
-// so Config.Authenticator must accept it (its "aud" is ClientID; its "sub"
-// the NIP and its "roles" the roles, as for API tokens).
+// a state and a nonce. The ID token it receives, checked by IDTokens,
+// becomes the session token, so Config.Authenticator must accept it too
+// (its "sub" is the NIP and its "roles" the roles, as for API tokens).
+//
+// The issuer, the redirect URL and the endpoints the issuer names must be
+// https, except on a loopback host (development and tests).
 type OIDC struct {
 	// Issuer is the provider's issuer URL; its discovery document names the
 	// authorization and token endpoints. Required.
@@ -41,6 +45,11 @@ type OIDC struct {
 	// Client makes the discovery and token requests (default: a client
 	// with a 10 s timeout).
 	Client *http.Client
+	// IDTokens verifies the provider's ID tokens for this client:
+	// signature against the issuer's keys, issuer, expiry, and an audience
+	// of exactly ClientID. Required. (The callback also checks the nonce,
+	// and "azp" when the token names several audiences.)
+	IDTokens Authenticator
 }
 
 // OIDCCookie holds one sign-in attempt's state, nonce, PKCE verifier and
@@ -51,23 +60,53 @@ const OIDCCookie = "kinerja_oidc"
 // oidcCallbackPath is where the provider sends the browser back.
 const oidcCallbackPath = "/masuk/oidc/kembali"
 
+// oidcFailedParam marks the sign-in form shown after a refused OIDC
+// sign-in.
+const oidcFailedParam = "gagal"
+
 // oidcAttemptTTL bounds a sign-in attempt.
 const oidcAttemptTTL = 10 * time.Minute
 
-func (o *OIDC) validate() error {
+// Validate reports every problem of o's settings, joined (Config.Validate
+// also requires IDTokens).
+func (o *OIDC) Validate() error {
 	var errs []error
-	if o.Issuer == "" || !(strings.HasPrefix(o.Issuer, "https://") || strings.HasPrefix(o.Issuer, "http://")) {
-		errs = append(errs, fmt.Errorf("web: OIDC issuer %q is not an http(s) URL", o.Issuer))
+	if !secureURL(o.Issuer) {
+		errs = append(errs, fmt.Errorf("web: OIDC issuer %q must be an https URL (http only on a loopback host)", o.Issuer))
 	}
 	if o.ClientID == "" {
 		errs = append(errs, errors.New("web: OIDC client ID is required"))
 	}
-	u, err := url.Parse(o.RedirectURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != oidcCallbackPath {
-		errs = append(errs, fmt.Errorf("web: OIDC redirect URL %q must be an absolute http(s) URL ending in %s", o.RedirectURL, oidcCallbackPath))
+	if u, err := url.Parse(o.RedirectURL); err != nil || !secureURL(o.RedirectURL) || u.Path != oidcCallbackPath {
+		errs = append(errs, fmt.Errorf("web: OIDC redirect URL %q must be an https URL (http only on a loopback host) ending in %s", o.RedirectURL, oidcCallbackPath))
 	}
 	return errors.Join(errs...)
 }
+
+// secureURL reports whether u is an absolute https URL, or an http URL of
+// a loopback host.
+func secureURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return false
+	}
+	switch p.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := p.Hostname()
+		if h == "localhost" {
+			return true
+		}
+		ip := net.ParseIP(h)
+		return ip != nil && ip.IsLoopback()
+	}
+	return false
+}
+
+// discoveryRetry is how long a failed discovery is remembered: sign-in
+// attempts meanwhile fail at once instead of each asking the provider.
+const discoveryRetry = 10 * time.Second
 
 // oidcFlow runs the code flow. The provider's endpoints are discovered on
 // the first sign-in and kept.
@@ -77,6 +116,8 @@ type oidcFlow struct {
 	mu        sync.Mutex
 	authorize string
 	token     string
+	failed    error     // the last discovery's error
+	failedAt  time.Time // when it failed
 }
 
 func newOIDCFlow(cfg OIDC) *oidcFlow {
@@ -97,6 +138,19 @@ func (f *oidcFlow) endpoints(ctx context.Context) (authorize, token string, err 
 	if f.authorize != "" {
 		return f.authorize, f.token, nil
 	}
+	if f.failed != nil && time.Since(f.failedAt) < discoveryRetry {
+		return "", "", f.failed
+	}
+	authorize, token, err = f.discover(ctx)
+	if err != nil {
+		f.failed, f.failedAt = err, time.Now()
+		return "", "", err
+	}
+	f.authorize, f.token, f.failed = authorize, token, nil
+	return authorize, token, nil
+}
+
+func (f *oidcFlow) discover(ctx context.Context) (authorize, token string, err error) {
 	var doc struct {
 		Issuer    string `json:"issuer"`
 		Authorize string `json:"authorization_endpoint"`
@@ -121,11 +175,10 @@ func (f *oidcFlow) endpoints(ctx context.Context) (authorize, token string, err 
 	if doc.Issuer != f.cfg.Issuer {
 		return "", "", fmt.Errorf("oidc discovery: document names issuer %q, want %q", doc.Issuer, f.cfg.Issuer)
 	}
-	if doc.Authorize == "" || doc.Token == "" {
-		return "", "", errors.New("oidc discovery: no authorization_endpoint or token_endpoint")
+	if !secureURL(doc.Authorize) || !secureURL(doc.Token) {
+		return "", "", fmt.Errorf("oidc discovery: endpoints %q and %q must be https URLs", doc.Authorize, doc.Token)
 	}
-	f.authorize, f.token = doc.Authorize, doc.Token
-	return f.authorize, f.token, nil
+	return doc.Authorize, doc.Token, nil
 }
 
 // attempt is one sign-in in progress, kept in OIDCCookie.
@@ -220,7 +273,11 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request, req *requ
 		HttpOnly: true, Secure: h.secure(r), SameSite: http.SameSiteLaxMode})
 	refuse := func(why error) error {
 		h.cfg.Logger.LogAttrs(r.Context(), slogInfo, "web_oidc_sign_in_refused", attrErr(why))
-		return h.render(w, r, req, http.StatusUnauthorized, "signin", "signin.title", signInData{Next: "/", Failed: true, OIDC: true})
+		// Away from the callback URL, whose code and state must not reach
+		// links or Referer headers.
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, "/masuk?"+oidcFailedParam+"=oidc", http.StatusSeeOther)
+		return nil
 	}
 	c, err := r.Cookie(OIDCCookie)
 	if err != nil {
@@ -248,12 +305,19 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request, req *requ
 	if len(idToken) > maxTokenLen {
 		return refuse(fmt.Errorf("ID token of %d bytes does not fit a cookie", len(idToken)))
 	}
-	p, err := h.cfg.Authenticator.Authenticate(r.Context(), idToken)
+	p, err := h.oidc.cfg.IDTokens.Authenticate(r.Context(), idToken)
 	if err != nil || p.ID == "" {
 		return refuse(fmt.Errorf("ID token: %v", err))
 	}
-	if n, err := tokenNonce(idToken); err != nil || !hmac.Equal([]byte(n), []byte(a.Nonce)) {
+	claims, err := idTokenClaims(idToken)
+	if err != nil {
+		return refuse(fmt.Errorf("ID token: %w", err))
+	}
+	if !hmac.Equal([]byte(claims.Nonce), []byte(a.Nonce)) {
 		return refuse(errors.New("ID token nonce does not match"))
+	}
+	if len(claims.Aud) > 1 && claims.Azp != h.oidc.cfg.ClientID {
+		return refuse(fmt.Errorf("ID token for several audiences with azp %q", claims.Azp))
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: idToken, Path: "/", HttpOnly: true,
 		Secure: h.secure(r), SameSite: http.SameSiteStrictMode})
@@ -282,7 +346,9 @@ func (h *Handler) redeem(ctx context.Context, code, verifier string) (string, er
 		"code":          {code},
 		"redirect_uri":  {h.oidc.cfg.RedirectURL},
 		"code_verifier": {verifier},
-		"client_id":     {h.oidc.cfg.ClientID},
+	}
+	if h.oidc.cfg.ClientSecret == "" {
+		form.Set("client_id", h.oidc.cfg.ClientID) // a public client names itself
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -314,22 +380,42 @@ func (h *Handler) redeem(ctx context.Context, code, verifier string) (string, er
 	return body.IDToken, nil
 }
 
-// tokenNonce returns the "nonce" claim of a JWT whose signature was
-// already checked.
-func tokenNonce(tok string) (string, error) {
+// idClaims are the ID token claims the callback checks itself.
+type idClaims struct {
+	Nonce string   `json:"nonce"`
+	Azp   string   `json:"azp"`
+	Aud   audience `json:"aud"`
+}
+
+// audience is "aud": a string or an array of strings.
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = audience{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
+// idTokenClaims decodes the claims of a JWT whose signature was already
+// checked.
+func idTokenClaims(tok string) (idClaims, error) {
+	var c idClaims
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return "", errors.New("not a JWT")
+		return c, errors.New("not a JWT")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", err
+		return c, err
 	}
-	var c struct {
-		Nonce string `json:"nonce"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return "", err
-	}
-	return c.Nonce, nil
+	err = json.Unmarshal(b, &c)
+	return c, err
 }

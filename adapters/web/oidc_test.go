@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
+	"github.com/kinerja-ledger/kinerja/domain"
 )
 
 // fakeProvider is an OpenID provider for the tests: discovery, a key set,
@@ -37,8 +40,8 @@ type fakeProvider struct {
 	mu    sync.Mutex
 	codes map[string]grant
 	// Faults the tests switch on.
-	wrongNonce, wrongAudience, deny bool
-	redeemed                        int
+	wrongNonce, wrongAudience, severalAudiences, deny bool
+	redeemed                                          int
 }
 
 type grant struct {
@@ -94,12 +97,18 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": why})
 	}
-	id, secret, ok := r.BasicAuth()
-	if !ok || id != p.clientID || secret != p.secret {
-		fail("client authentication")
+	r.ParseForm()
+	// One client authentication method: HTTP Basic for a confidential
+	// client, client_id alone for a public one (RFC 6749 §2.3).
+	id, secret, basic := r.BasicAuth()
+	switch {
+	case p.secret != "" && (!basic || id != p.clientID || secret != p.secret || r.PostForm.Has("client_id")):
+		fail("confidential client authentication")
+		return
+	case p.secret == "" && (basic || r.PostForm.Get("client_id") != p.clientID):
+		fail("public client identification")
 		return
 	}
-	r.ParseForm()
 	p.mu.Lock()
 	g, ok := p.codes[r.PostForm.Get("code")]
 	delete(p.codes, r.PostForm.Get("code")) // one use
@@ -117,12 +126,15 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		fail("PKCE verifier does not match the challenge")
 		return
 	}
-	nonce, aud := g.nonce, p.clientID
+	nonce, aud := g.nonce, any(p.clientID)
 	if p.wrongNonce {
 		nonce = "another-nonce"
 	}
 	if p.wrongAudience {
-		aud = "kinerja-api"
+		aud = "kinerja-api" // what the dashboard's session Authenticator accepts too
+	}
+	if p.severalAudiences {
+		aud = []string{p.clientID, "another-client"} // and no azp
 	}
 	now := p.now()
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles,
@@ -136,27 +148,51 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]string{"id_token": signed, "access_token": "opaque", "token_type": "Bearer"})
 }
 
+// anyOf accepts what any of its Authenticators accepts, as kinerjad's
+// dashboard does (API tokens and the provider's ID tokens).
+type anyOf []Authenticator
+
+func (a anyOf) Authenticate(ctx context.Context, tok string) (domain.Principal, error) {
+	var first error
+	for _, x := range a {
+		p, err := x.Authenticate(ctx, tok)
+		if err == nil {
+			return p, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return domain.Principal{}, first
+}
+
 // oidcDashboard serves a seeded dashboard whose sign-in goes through p,
-// over real HTTP, and returns its base URL.
-func oidcDashboard(t *testing.T, h *harness, p *fakeProvider) string {
-	var handler http.Handler
+// over real HTTP, and returns its base URL and handler. Its sessions accept
+// the provider's tokens for the API audience and for the client, as
+// kinerjad's do; the callback only the client's.
+func oidcDashboard(t *testing.T, h *harness, p *fakeProvider) (string, *Handler) {
+	var handler *Handler
 	dash := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(dash.Close)
 	keys, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: p.srv.URL, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: p.srv.URL, Audience: p.clientID, Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
+	auth := func(aud string) Authenticator {
+		a, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: p.srv.URL, Audience: aud, Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
+	ids := auth(p.clientID)
 	cfg := h.cfg
-	cfg.Authenticator = auth
-	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath}
+	cfg.Authenticator = anyOf{auth("kinerja-api"), ids}
+	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath, IDTokens: ids}
 	if handler, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	return dash.URL
+	return dash.URL, handler
 }
 
 func newBrowser(t *testing.T) *http.Client {
@@ -199,7 +235,7 @@ func fetch(t *testing.T, c *http.Client, u string) (int, string) {
 func TestOIDCSignIn(t *testing.T) {
 	h := seeded(t)
 	p := newFakeProvider(t, h.clock.Now)
-	base := oidcDashboard(t, h, p)
+	base, handler := oidcDashboard(t, h, p)
 
 	// The form offers the provider.
 	c := newBrowser(t)
@@ -219,61 +255,129 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Fatalf("GET /keberatan after the sign-in = %d\n%s", st, body)
 	}
 
-	// Refusals: each shows the form (401) and signs nobody in.
+	// Refusals: each ends on the sign-in form, away from the callback URL,
+	// with nobody signed in.
 	refused := func(name string, c *http.Client, u string) {
 		t.Helper()
-		st, body := fetch(t, c, u)
-		if st != http.StatusUnauthorized || !strings.Contains(body, `id="signin-oidc"`) || sessionOf(c, base) != "" {
-			t.Errorf("%s: %d, session %q; want 401 and no session\n%s", name, st, sessionOf(c, base), body)
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/masuk" || strings.Contains(resp.Request.URL.RawQuery, "code=") ||
+			!strings.Contains(string(b), message("id", "signin.oidc.failed")) || sessionOf(c, base) != "" {
+			t.Errorf("%s: ended at %s with %d, session %q; want the sign-in form saying so, and no session\n%s",
+				name, resp.Request.URL, resp.StatusCode, sessionOf(c, base), b)
 		}
 	}
 	// A callback with no sign-in in progress (a replayed or forged link).
 	refused("callback without an attempt", newBrowser(t), base+oidcCallbackPath+"?code=x&state=y")
-	// The provider refuses the user.
+	// The provider refuses the user: nothing is redeemed.
 	p.deny = true
+	before := p.redeemed
 	refused("access denied", newBrowser(t), base+"/masuk/oidc")
+	if p.redeemed != before {
+		t.Error("a denied sign-in reached the token endpoint")
+	}
 	p.deny = false
-	// An ID token for another nonce, or for another audience.
+	// An ID token for another nonce; for the API's audience (which the
+	// session Authenticator accepts, the callback must not); for several
+	// audiences without azp.
 	p.wrongNonce = true
 	refused("wrong nonce", newBrowser(t), base+"/masuk/oidc")
 	p.wrongNonce, p.wrongAudience = false, true
 	refused("wrong audience", newBrowser(t), base+"/masuk/oidc")
-	p.wrongAudience = false
+	p.wrongAudience, p.severalAudiences = false, true
+	refused("several audiences, no azp", newBrowser(t), base+"/masuk/oidc")
+	p.severalAudiences = false
 
-	// A state that is not the attempt's: stop at the provider's redirect
-	// and come back with another state.
-	c = newBrowser(t)
-	c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
-		if strings.HasPrefix(r.URL.String(), base+oidcCallbackPath) {
-			return http.ErrUseLastResponse
+	// Stop where the provider sends the browser back, to look at the
+	// attempt cookie and to tamper with the return.
+	toCallback := func() (*http.Client, *url.URL, *http.Cookie) {
+		t.Helper()
+		c := newBrowser(t)
+		var attemptCookie *http.Cookie
+		c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
+			for _, ck := range r.Response.Cookies() {
+				if ck.Name == OIDCCookie {
+					attemptCookie = ck
+				}
+			}
+			if strings.HasPrefix(r.URL.String(), base+oidcCallbackPath) {
+				return http.ErrUseLastResponse
+			}
+			return nil
 		}
-		return nil
+		resp, err := c.Get(base + "/masuk/oidc?next=//evil.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		back, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || back.Query().Get("code") == "" {
+			t.Fatalf("provider sent the browser to %q", resp.Header.Get("Location"))
+		}
+		c.CheckRedirect = nil
+		return c, back, attemptCookie
 	}
-	resp, err := c.Get(base + "/masuk/oidc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || back.Query().Get("code") == "" {
-		t.Fatalf("provider sent the browser to %q", resp.Header.Get("Location"))
+	c, back, ck := toCallback()
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/masuk/oidc" || ck.MaxAge != 600 || ck.Secure {
+		t.Errorf("attempt cookie = %+v, want HttpOnly, SameSite=Lax, Path=/masuk/oidc, 10 minutes, not Secure over plain HTTP", ck)
 	}
 	redeemedBefore := p.redeemed
 	q := back.Query()
 	q.Set("state", "forged")
-	back.RawQuery = q.Encode()
-	c.CheckRedirect = nil
-	refused("forged state", c, back.String())
+	forged := *back
+	forged.RawQuery = q.Encode()
+	refused("forged state", c, forged.String())
 	if p.redeemed != redeemedBefore {
 		t.Error("a callback with a forged state redeemed its code")
 	}
-	// A tampered attempt cookie fails its HMAC.
-	if _, err := h.handler.open(h.handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(time.Minute).Unix()})+"x", h.clock.Now()); err == nil {
+	// An attempt past its ten minutes.
+	c, back, _ = toCallback()
+	h.clock.Advance(11 * time.Minute)
+	refused("expired attempt", c, back.String())
+	h.clock.Advance(-11 * time.Minute)
+	// An off-site next is dropped; the session cookie is Strict.
+	c, back, _ = toCallback()
+	resp, err := c.Get(back.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `content="0;url=/"`) {
+		t.Errorf("sign-in with next=//evil.example/ continues to:\n%s", b)
+	}
+	var sess *http.Cookie
+	for _, x := range resp.Cookies() {
+		if x.Name == SessionCookie {
+			sess = x
+		}
+	}
+	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Path != "/" {
+		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/", sess)
+	}
+
+	// A tampered attempt cookie fails its HMAC; an expired one its time.
+	if _, err := handler.open(handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(time.Minute).Unix()})+"x", h.clock.Now()); err == nil {
 		t.Error("a tampered attempt opened")
 	}
-	// So does an expired one.
-	if _, err := h.handler.open(h.handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(-time.Second).Unix()}), h.clock.Now()); err == nil {
+	if _, err := handler.open(handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(-time.Second).Unix()}), h.clock.Now()); err == nil {
 		t.Error("an expired attempt opened")
+	}
+}
+
+// A public client (no secret) names itself in the token request instead.
+func TestOIDCPublicClient(t *testing.T) {
+	h := seeded(t)
+	p := newFakeProvider(t, h.clock.Now)
+	p.secret = ""
+	base, _ := oidcDashboard(t, h, p)
+	c := newBrowser(t)
+	if st, body := fetch(t, c, base+"/masuk/oidc?next=/keberatan"); st != http.StatusOK || sessionOf(c, base) == "" {
+		t.Fatalf("public client sign-in = %d, session %q\n%s", st, sessionOf(c, base), body)
 	}
 }
 
@@ -285,16 +389,29 @@ func TestOIDCConfigValidate(t *testing.T) {
 		{Issuer: "https://idp", RedirectURL: "https://k.example/masuk/oidc/kembali"},
 		{Issuer: "https://idp", ClientID: "c", RedirectURL: "/masuk/oidc/kembali"},
 		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/callback"},
+		{Issuer: "http://idp.example", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
+		{Issuer: "https://idp", ClientID: "c", RedirectURL: "http://k.example/masuk/oidc/kembali"},
+		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"}, // no IDTokens
 	} {
 		cfg := h.cfg
+		if o.ClientID == "c" && o.Issuer == "https://idp" && o.RedirectURL == "https://k.example/masuk/oidc/kembali" {
+			// the case without IDTokens
+		} else {
+			o.IDTokens = h.cfg.Authenticator
+		}
 		cfg.OIDC = &o
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New with OIDC %+v succeeded", o)
 		}
 	}
 	cfg := h.cfg
-	cfg.OIDC = &OIDC{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"}
-	if _, err := New(cfg); err != nil {
-		t.Errorf("New with a valid OIDC: %v", err)
+	for _, o := range []OIDC{
+		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali", IDTokens: h.cfg.Authenticator},
+		{Issuer: "http://127.0.0.1:9", ClientID: "c", RedirectURL: "http://localhost:8080/masuk/oidc/kembali", IDTokens: h.cfg.Authenticator},
+	} {
+		cfg.OIDC = &o
+		if _, err := New(cfg); err != nil {
+			t.Errorf("New with OIDC %+v: %v", o, err)
+		}
 	}
 }

@@ -207,6 +207,8 @@ type signInData struct {
 	Failed  bool
 	Expired bool
 	OIDC    bool // offer sign-in through the identity provider
+	// OIDCFailed: the identity provider's sign-in was just refused.
+	OIDCFailed bool
 }
 
 // safeNext returns next when it is a path on this site, else "/".
@@ -221,7 +223,8 @@ func safeNext(next string) string {
 }
 
 func (h *Handler) signInForm(w http.ResponseWriter, r *http.Request, req *request) error {
-	d := signInData{Next: safeNext(r.URL.Query().Get("next")), Expired: req.expired, OIDC: h.oidc != nil}
+	d := signInData{Next: safeNext(r.URL.Query().Get("next")), Expired: req.expired, OIDC: h.oidc != nil,
+		OIDCFailed: h.oidc != nil && r.URL.Query().Get(oidcFailedParam) == "oidc"}
 	return h.render(w, r, req, http.StatusOK, "signin", "signin.title", d)
 }
 

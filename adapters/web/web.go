@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,6 +124,11 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.OIDC != nil && strings.HasPrefix(c.OIDC.RedirectURL, "https://") {
+		// The provider sends users back to https: the dashboard is served
+		// over TLS, whatever the proxy in front tells it.
+		c.SecureCookies = true
+	}
 	if c.CSRFKey == nil {
 		c.CSRFKey = make([]byte, MinCSRFKeyLen)
 		if _, err := rand.Read(c.CSRFKey); err != nil {
@@ -156,8 +162,11 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if c.OIDC != nil {
-		if err := c.OIDC.validate(); err != nil {
+		if err := c.OIDC.Validate(); err != nil {
 			errs = append(errs, err)
+		}
+		if c.OIDC.IDTokens == nil {
+			errs = append(errs, errors.New("web: OIDC IDTokens is required"))
 		}
 	}
 	return errors.Join(errs...)

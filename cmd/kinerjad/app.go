@@ -270,8 +270,9 @@ func (a *app) authenticator(ctx context.Context) (api, dash httpapi.Authenticato
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return api, firstOf{api, id}, &web.OIDC{Issuer: a.cfg.OIDCIssuer, ClientID: a.cfg.OIDCClientID,
-			ClientSecret: a.cfg.OIDCClientSecret, RedirectURL: a.cfg.OIDCRedirectURL}, nil
+		oidc := a.cfg.dashboardOIDC()
+		oidc.IDTokens = id
+		return api, firstOf{api, id}, oidc, nil
 	}
 	k, err := authkey.LoadOrCreate(a.cfg.DataDir)
 	if err != nil {

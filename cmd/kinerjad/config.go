@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -217,11 +218,12 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.OIDCClientID != "" {
-		if c.OIDCIssuer == "" {
-			errs = append(errs, errors.New("--oidc-client-id needs --oidc-issuer"))
+		if err := c.dashboardOIDC().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--oidc-issuer, --oidc-client-id, --oidc-redirect-url: %w", err))
 		}
-		if c.OIDCRedirectURL == "" {
-			errs = append(errs, errors.New("--oidc-client-id needs --oidc-redirect-url"))
+		if c.OIDCClientID == c.OIDCAudience {
+			// ID tokens would then open the API too.
+			errs = append(errs, errors.New("--oidc-client-id must differ from --oidc-audience"))
 		}
 	} else if c.OIDCClientSecret != "" || c.OIDCRedirectURL != "" {
 		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
@@ -263,4 +265,10 @@ const (
 func (c Config) cacheSizes() (events, skps, renderBytes int) {
 	budget := c.CacheMB << 20
 	return budget * 2 / 5 / bytesPerCachedEvent, budget * 2 / 5 / bytesPerCachedSKP, budget / 5
+}
+
+// dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens is
+// set when the issuer's keys are at hand).
+func (c Config) dashboardOIDC() *web.OIDC {
+	return &web.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
 }

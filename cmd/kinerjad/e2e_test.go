@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -343,15 +344,45 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--establish-deadline", "13-40"},
 		{"--checkpoint-every", "0"},
 		{"--cache-mb", "8"},
-		{"--oidc-client-id", "dash"},
-		{"--oidc-issuer", "https://idp.example", "--oidc-client-id", "dash"},
 		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},
-		{"--oidc-issuer", "https://idp.example", "--oidc-client-id", "dash", "--oidc-redirect-url", "https://k.example/callback"},
+		// Valid, and failing once the store is open: the issuer is down.
+		{"--oidc-issuer", "http://127.0.0.1:1"},
 	} {
 		if err := run(context.Background(), append([]string{"--data", t.TempDir()}, args...), func(string) string { return "" }, io.Discard, io.Discard); err == nil {
 			t.Errorf("run(%v) succeeded, want a configuration error", args)
 		}
 	}
+	// The dashboard's OIDC settings are refused before anything is fetched,
+	// each for its own reason.
+	oidc := []string{"--oidc-issuer", "https://idp.example", "--oidc-client-id", "dash", "--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"}
+	with := func(flag, value string) []string {
+		out := slices.Clone(oidc)
+		i := slices.Index(out, flag)
+		if value == "" {
+			return slices.Delete(out, i, i+2)
+		}
+		out[i+1] = value
+		return out
+	}
+	if _, err := parseConfig(oidc, func(string) string { return "" }, io.Discard); err != nil {
+		t.Errorf("valid OIDC settings refused: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{with("--oidc-issuer", ""), "issuer"},
+		{with("--oidc-issuer", "http://idp.example"), "issuer"},
+		{with("--oidc-redirect-url", ""), "redirect URL"},
+		{with("--oidc-redirect-url", "https://k.example/callback"), "redirect URL"},
+		{with("--oidc-redirect-url", "http://k.example/masuk/oidc/kembali"), "redirect URL"},
+		{with("--oidc-client-id", "kinerja-api"), "must differ from --oidc-audience"},
+	} {
+		if _, err := parseConfig(c.args, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("parseConfig(%v) = %v, want an error about %s", c.args, err, c.want)
+		}
+	}
+
 	// The environment fills what flags do not give, and flags win.
 	c, err := parseConfig([]string{"--listen", ":0"}, func(k string) string {
 		return map[string]string{"KINERJA_LISTEN": "1.2.3.4:5", "KINERJA_DATA": "/tmp/x", "KINERJA_CADENCE": "MONTHLY"}[k]

@@ -158,6 +158,13 @@ func (h *Handler) Execute(ctx context.Context, stream string, req Request, decid
 			return Committed{}, err
 		}
 		if req.IfMatch != nil && (!s.Exists || s.Revision != *req.IfMatch) {
+			// The decider speaks first when it refuses the caller: a 412
+			// would tell a caller who may not know the stream that it
+			// exists, and how far it has come. Deciders are pure, so
+			// running one changes nothing.
+			if _, err := decide(ctx, req, s); errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+				return Committed{}, err
+			}
 			return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
 		}
 		ch, err := decide(ctx, req, s)

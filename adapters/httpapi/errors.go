@@ -57,6 +57,7 @@ var problemTable = []problemRow{
 	{directory.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
 	{skps.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
+	{skps.ErrBadCursor, http.StatusBadRequest, "invalid_request", "The request is malformed"},
 	{domain.ErrConflict, http.StatusConflict, "conflict", "The resource already exists"},
 	// Every retry of the command lost a race for the stream: the caller
 	// may repeat it.
@@ -139,6 +140,11 @@ func problemOf(err error) Problem {
 		p.Detail = "a valid bearer token is required (missing, expired or invalid)"
 	case row.code == "payload_too_large":
 		p.Detail = "the request body is over the limit"
+	case row.kind == domain.ErrConcurrency:
+		p.Detail = "the resource kept changing while the request ran; repeat it"
+	case row.kind == skps.ErrBadCursor:
+		p.Detail = "cursor: not one this service issued"
+		p.Errors = append(p.Errors, domain.FieldError{Field: "cursor", Message: "not one this service issued"})
 	case errors.As(err, &ve):
 		p.Detail = "the request has invalid values; see errors"
 		p.Errors = append(p.Errors, ve.Fields...)
@@ -166,6 +172,12 @@ func (s *Server) handle(h handlerFunc) http.Handler {
 // others at debug level with the code only.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
+	if errors.Is(err, domain.ErrConcurrency) {
+		// Retryable: not the answer a repeat of the key should get.
+		if st, ok := r.Context().Value(idemStateKey).(*idemState); ok {
+			st.retryable.Store(true)
+		}
+	}
 	p.RequestID = requestID(r)
 	route := routeTemplate(r)
 	switch {

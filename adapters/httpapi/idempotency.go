@@ -35,8 +35,9 @@ import (
 //
 // Two mechanisms make this hold:
 //
-//  1. The first response (2xx or 4xx; never a 5xx, which the client should
-//     repeat) is kept in the IdempotencyStore and replayed. Requests with
+//  1. The first response (2xx or 4xx; never a 5xx, nor the retryable 409 of
+//     a command whose every attempt lost a race: the client should repeat
+//     those) is kept in the IdempotencyStore and replayed. Requests with
 //     the same key are serialised in this process, so a repeat arriving
 //     while the first is running waits for its response.
 //
@@ -178,11 +179,12 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		}
 
 		ids := &keyedIDs{seed: sum("kinerja/idempotency-ids/v1", caller, key[0], fingerprint)}
-		r = r.WithContext(context.WithValue(ctx, keyedKey, ids))
+		st := &idemState{}
+		r = r.WithContext(context.WithValue(context.WithValue(ctx, keyedKey, ids), idemStateKey, st))
 		r.Body = readCloser{bytes.NewReader(body)}
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		if rec.status == 0 || rec.status >= 500 || rec.reconstructed {
+		if rec.status == 0 || rec.status >= 500 || rec.reconstructed || st.retryable.Load() {
 			return
 		}
 		stored := idemRecord{Fingerprint: fingerprint, Status: rec.status, Body: rec.buf.Bytes(), At: s.cfg.Now(), Header: map[string]string{}}
@@ -249,6 +251,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	r.buf.Write(b)
 	return r.ResponseWriter.Write(b)
+}
+
+// idemState is what a keyed request's handlers tell the idempotency
+// middleware.
+type idemState struct {
+	// retryable: the answer is a retryable refusal (every retry lost a
+	// race), which a repeat of the key must not get again.
+	retryable atomic.Bool
 }
 
 // keyedIDs derives the IDs of one keyed request.

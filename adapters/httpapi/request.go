@@ -25,6 +25,7 @@ const (
 	principalKey ctxKey = iota
 	requestIDKey
 	keyedKey
+	idemStateKey
 )
 
 // principal returns the authenticated caller of r (zero outside /v1).

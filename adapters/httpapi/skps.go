@@ -278,6 +278,10 @@ func (s *Server) getSKP(w http.ResponseWriter, r *http.Request) error {
 	if a.Revision != nil && !a.RecordedAt.IsZero() {
 		return badRequest("as_of", "give as_of or revision, not both")
 	}
+	if a.RecordedAt.After(s.cfg.Now()) {
+		// What the ledger will know then is not known yet.
+		return badRequest("as_of", "must not be in the future")
+	}
 	id := pathVar(r, "id")
 	p, err := s.cfg.SKPs.Prepare(r.Context(), principal(r), id, a)
 	if err != nil {
@@ -287,7 +291,11 @@ func (s *Server) getSKP(w http.ResponseWriter, r *http.Request) error {
 		return &domain.NotFoundError{Kind: "skp revision", ID: id + "@" + q.r.URL.Query().Get("revision")}
 	}
 	w.Header().Set("ETag", etag(p.Revision))
-	if inm := r.Header.Get("If-None-Match"); inm != "" && slices.Contains(splitETags(inm), etag(p.Revision)) {
+	// The ETag is the revision (the contract's concurrency token), but the
+	// view of the current SKP also depends on the time (an objection window
+	// closes, an evaluation becomes FINAL, with no new event). Only a view
+	// fixed in time, as_of or revision, may be answered 304.
+	if inm := r.Header.Get("If-None-Match"); inm != "" && p.Historical && slices.Contains(splitETags(inm), etag(p.Revision)) {
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	}

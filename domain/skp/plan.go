@@ -96,6 +96,12 @@ func (s *Service) Draft(ctx context.Context, req domain.Request, cmd Draft) (str
 		return "", domain.Committed{}, err
 	}
 	n := string(info.NIP)
+	// Who may draft first: whether a NIP is registered is not for everyone
+	// to learn.
+	role, err := authz.Decide(req.Caller, authz.DraftSKP, authz.Subject{Employee: n}, s.options())
+	if err != nil {
+		return "", domain.Committed{}, err
+	}
 	l := s.lookups(ctx)
 	emp, err := l.employee(n)
 	if err != nil {
@@ -105,10 +111,6 @@ func (s *Service) Draft(ctx context.Context, req domain.Request, cmd Draft) (str
 		return "", domain.Committed{}, domain.Invalid("nip", "employee %s is not registered", n)
 	}
 	day := s.Policy.Date(req.OccurredAt)
-	role, err := authz.Decide(req.Caller, authz.DraftSKP, authz.Subject{Employee: n}, s.options())
-	if err != nil {
-		return "", domain.Committed{}, err
-	}
 	id, seq, err := s.nextID(ctx, n, cmd.Year)
 	if err != nil {
 		return "", domain.Committed{}, err

@@ -231,6 +231,9 @@ func (s *Service) Prepare(ctx context.Context, caller domain.Principal, id strin
 		return Prepared{}, err
 	}
 	now := s.Handler.Now()
+	if a.RecordedAt.After(now) {
+		return Prepared{}, domain.Invalid("as_of", "must not be in the future")
+	}
 	historical := a.Revision != nil || !a.RecordedAt.IsZero()
 	if historical {
 		if s.Reads != nil {

@@ -59,9 +59,15 @@ type EventTooLargeError struct {
 	EventID uuid.UUID
 	Size    int
 	Limit   int
+	// Append is true when the whole append, not one event, is over
+	// Limits.MaxAppendBytes (EventID is then zero).
+	Append bool
 }
 
 func (e *EventTooLargeError) Error() string {
+	if e.Append {
+		return fmt.Sprintf("eventstore: append carries %d bytes of data, limit %d", e.Size, e.Limit)
+	}
 	return fmt.Sprintf("eventstore: event %s: data is %d bytes, limit %d", e.EventID, e.Size, e.Limit)
 }
 

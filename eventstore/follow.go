@@ -61,6 +61,7 @@ func Follow(ctx context.Context, p Pager, opts SubscribeOptions, fo FollowOption
 				yield(Event{}, err)
 				return
 			}
+			before := after
 			for _, ev := range events {
 				if ev.Position <= after {
 					continue // never twice, even if a backend repeats itself
@@ -73,7 +74,7 @@ func Follow(ctx context.Context, p Pager, opts SubscribeOptions, fo FollowOption
 					return
 				}
 			}
-			if len(events) == fo.PageSize {
+			if len(events) == fo.PageSize && after > before {
 				backoff = 0
 				continue // more history to catch up on
 			}

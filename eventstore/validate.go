@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -18,12 +19,17 @@ type Limits struct {
 	// MaxEventsPerAppend is the most events one Append may carry (default
 	// 10,000).
 	MaxEventsPerAppend int
+	// MaxAppendBytes is the most Data bytes one Append may carry in all
+	// (default 64 MiB): events that are each within MaxDataBytes can still
+	// make an append no backend can write in one transaction.
+	MaxAppendBytes int
 }
 
 // Default limits.
 const (
 	DefaultMaxDataBytes       = 1 << 20
 	DefaultMaxEventsPerAppend = 10_000
+	DefaultMaxAppendBytes     = 64 << 20
 )
 
 // Lengths of the text fields of the envelope.
@@ -42,6 +48,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxEventsPerAppend <= 0 {
 		l.MaxEventsPerAppend = DefaultMaxEventsPerAppend
+	}
+	if l.MaxAppendBytes <= 0 {
+		l.MaxAppendBytes = DefaultMaxAppendBytes
 	}
 	return l
 }
@@ -91,6 +100,13 @@ func Prepare(stream string, events []EventData, lim Limits) ([]EventData, error)
 	if len(events) > lim.MaxEventsPerAppend {
 		return nil, &InvalidEventError{Index: lim.MaxEventsPerAppend, Field: "events", Msg: fmt.Sprintf("%d events in one append, at most %d", len(events), lim.MaxEventsPerAppend)}
 	}
+	total := 0
+	for _, e := range events {
+		total += len(e.Data)
+	}
+	if total > lim.MaxAppendBytes {
+		return nil, &EventTooLargeError{Size: total, Limit: lim.MaxAppendBytes, Append: true}
+	}
 	out := make([]EventData, len(events))
 	seen := make(map[uuid.UUID]struct{}, len(events))
 	for i, e := range events {
@@ -104,8 +120,10 @@ func Prepare(stream string, events []EventData, lim Limits) ([]EventData, error)
 		if err := ValidateEventType(e.Type); err != nil {
 			return nil, &InvalidEventError{Index: i, Field: "type", Msg: err.Error()}
 		}
-		if e.SchemaVersion < 1 {
-			return nil, &InvalidEventError{Index: i, Field: "schema_version", Msg: "must be at least 1"}
+		if e.SchemaVersion < 1 || e.SchemaVersion > math.MaxInt32 {
+			// Backends store it in 32 bits; a larger one would be hashed
+			// as given and stored otherwise.
+			return nil, &InvalidEventError{Index: i, Field: "schema_version", Msg: fmt.Sprintf("must be between 1 and %d", math.MaxInt32)}
 		}
 		if e.OccurredAt.IsZero() {
 			return nil, &InvalidEventError{Index: i, Field: "occurred_at", Msg: "required"}

@@ -46,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -593,6 +594,9 @@ func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) ite
 func (s *Store) ReadPage(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.Event, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
+	}
+	if after == math.MaxUint64 {
+		return nil, false, nil // nothing can follow; after+1 would wrap to the start
 	}
 	var page []eventstore.Event
 	err := s.view(func(tx *bolt.Tx) error {

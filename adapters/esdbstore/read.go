@@ -241,6 +241,9 @@ func allErr(err error) error {
 // be 0 or a position this store returned. See eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
 	return func(yield func(eventstore.Event, error) bool) {
+		if opts.After == math.MaxUint64 {
+			return // nothing can follow the largest position
+		}
 		end, ok, err := s.logEnd(ctx)
 		if err != nil {
 			yield(eventstore.Event{}, err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"regexp"
 	"strings"
 	"time"
@@ -30,6 +31,12 @@ func (s *Store) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptio
 	return func(yield func(eventstore.Event, error) bool) {
 		ctx, cancel := s.opContext(ctx)
 		defer cancel()
+		if opts.After == math.MaxUint64 {
+			// Nothing can follow the largest position: wait for the end.
+			<-ctx.Done()
+			yield(eventstore.Event{}, s.ctxErr(ctx))
+			return
+		}
 		f := &follower{
 			s: s, filter: opts.Filter, after: opts.After, yield: yield,
 			server: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: s.names.streamRegex(opts.Filter)},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,7 @@ func validationCases() []testCase {
 				{"unversioned type", func(e *eventstore.EventData) { e.Type = "skp.rated" }, "type"},
 				{"upper-case type", func(e *eventstore.EventData) { e.Type = "SkpRated.v1" }, "type"},
 				{"schema version 0", func(e *eventstore.EventData) { e.SchemaVersion = 0 }, "schema_version"},
+				{"schema version over 32 bits", func(e *eventstore.EventData) { e.SchemaVersion = math.MaxInt32 + 1 }, "schema_version"},
 				{"zero occurred_at", func(e *eventstore.EventData) { e.OccurredAt = time.Time{} }, "occurred_at"},
 				{"occurred_at year 10000", func(e *eventstore.EventData) { e.OccurredAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "occurred_at"},
 				{"no actor", func(e *eventstore.EventData) { e.Actor.ID = "" }, "actor.id"},
@@ -294,6 +296,24 @@ func validationCases() []testCase {
 				t.Fatalf("Append(1025 bytes) = %v, want EventTooLargeError{1025, 1024}", err)
 			}
 			assertStreamLen(t, s, "big-1", 1)
+		}},
+		{"validate/append_too_large", func(t *testing.T, h *harness) {
+			s := h.open(eventstore.Limits{MaxDataBytes: 1024, MaxAppendBytes: 2048})
+			three := evs(3)
+			for i := range three {
+				three[i].Data = bytes.Repeat([]byte("a"), 1000)
+			}
+			mustAppend(t, s, "big-1", eventstore.NoStream, three[:2]...)
+			more := evs(3)
+			for i := range more {
+				more[i].Data = bytes.Repeat([]byte("a"), 1000) // each within MaxDataBytes, 3,000 in all
+			}
+			_, err := s.Append(ctx(t), "big-1", eventstore.Exact(1), more...)
+			var tl *eventstore.EventTooLargeError
+			if !errors.As(err, &tl) || !tl.Append || tl.Size != 3000 || tl.Limit != 2048 {
+				t.Fatalf("Append(3 × 1,000 bytes, limit 2,048) = %v, want an append-level EventTooLargeError", err)
+			}
+			assertStreamLen(t, s, "big-1", 2)
 		}},
 		{"validate/default_limit_is_one_mebibyte", func(t *testing.T, h *harness) {
 			s := h.store()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -357,6 +358,22 @@ func readAllCases() []testCase {
 			got := mustReadAll(t, s, eventstore.ReadAllOptions{After: res[1].Position})
 			if diff := cmp.Diff([]string{"skp-2@0", "skp-1@2", "employee-1@0"}, streamsOf(got)); diff != "" {
 				t.Errorf("ReadAll after unit-1 (-want +got):\n%s", diff)
+			}
+		}},
+		{"read_all/after_the_last_possible_position", func(t *testing.T, h *harness) {
+			s, _ := fill(t, h)
+			if got := mustReadAll(t, s, eventstore.ReadAllOptions{After: math.MaxUint64}); len(got) != 0 {
+				t.Errorf("ReadAll after the largest position = %v, want nothing (the position must not wrap)", streamsOf(got))
+			}
+			if p, ok := s.(eventstore.Pager); ok {
+				if page, _, err := p.ReadPage(ctx(t), math.MaxUint64, 10); err != nil || len(page) != 0 {
+					t.Errorf("ReadPage after the largest position = %v, %v; want nothing", streamsOf(page), err)
+				}
+			}
+			col := subscribe(t, s, eventstore.SubscribeOptions{After: math.MaxUint64})
+			time.Sleep(100 * time.Millisecond)
+			if got := col.snapshot(); len(got) != 0 {
+				t.Errorf("SubscribeAll after the largest position delivered %v", streamsOf(got))
 			}
 		}},
 		{"read_all/limit", func(t *testing.T, h *harness) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,24 @@ type request struct {
 	events   []eventstore.EventData
 	hashes   []eventstore.Hash
 	done     chan outcome // buffered: a committer never waits for a caller
+	// state decides, once, between a caller giving up and a committer
+	// sending the request: a caller may return its context's error (with
+	// nothing written) only while the request is pending.
+	state atomic.Int32
 }
+
+// Request states.
+const (
+	pending   int32 = iota // queued, or gathered but not yet sent
+	sent                   // in a statement: its outcome decides
+	abandoned              // the caller gave up first: never sent
+)
+
+// staleBatch is how long an append waits in the queue behind a batch in
+// flight before it starts another batch (if a slot is free): a batch can
+// wait on a row lock held by another transaction, and appends to other
+// streams should not wait with it.
+const staleBatch = 5 * time.Millisecond
 
 // outcome is a committer's answer to one request.
 type outcome struct {
@@ -262,12 +280,23 @@ func (s *Store) commit(ctx context.Context, r *request) outcome {
 	if len(s.slots) == 0 || len(s.queue) >= s.batchStart {
 		s.serveQueue()
 	}
-	select {
-	case o := <-r.done:
-		return o
-	case <-ctx.Done():
-		// The append may still commit; repeating it is safe (idempotent).
-		return outcome{err: ctx.Err()}
+	stale := time.NewTimer(staleBatch)
+	defer stale.Stop()
+	for {
+		select {
+		case o := <-r.done:
+			return o
+		case <-stale.C:
+			s.serveQueue()
+			stale.Reset(staleBatch)
+		case <-ctx.Done():
+			if r.state.CompareAndSwap(pending, abandoned) {
+				return outcome{err: ctx.Err()} // never sent: nothing written
+			}
+			// Sent: the statement decides. It is cancelled once every
+			// caller in its batch has given up (see execBatch).
+			return <-r.done
+		}
 	}
 }
 
@@ -338,15 +367,36 @@ func (s *Store) gather(first *request) (batch []*request, rest *request) {
 func (s *Store) execBatch(ctx context.Context, batch []*request) {
 	live := batch[:0:0]
 	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.done <- outcome{err: err} // the caller gave up before anything was sent
+		switch {
+		case r.state.Load() == sent: // a batch that failed, run again one by one
+		case r.ctx.Err() != nil:
+			if r.state.CompareAndSwap(pending, abandoned) {
+				r.done <- outcome{err: r.ctx.Err()} // the caller gave up before anything was sent
+			}
 			continue
+		case !r.state.CompareAndSwap(pending, sent):
+			continue // the caller gave up and has returned
 		}
 		live = append(live, r)
 	}
 	if len(live) == 0 {
 		return
 	}
+	// The statement runs until it ends or every caller in it has given up
+	// (a batch can wait on a row lock another transaction holds).
+	stmtCtx, cancelStmt := context.WithCancel(ctx)
+	defer cancelStmt()
+	var waiting atomic.Int32
+	waiting.Store(int32(len(live)))
+	for _, r := range live {
+		stop := context.AfterFunc(r.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancelStmt()
+			}
+		})
+		defer stop()
+	}
+	ctx = stmtCtx
 	// Stream order: two processes' batches then take row locks in the same
 	// order and cannot deadlock on each other's streams.
 	slices.SortFunc(live, func(a, b *request) int { return strings.Compare(a.stream, b.stream) })
@@ -364,7 +414,24 @@ func (s *Store) execBatch(ctx context.Context, batch []*request) {
 		counts, err = s.insert(ctx, s.pool, live, channel)
 	}
 	if err != nil {
-		if len(live) > 1 && ctx.Err() == nil {
+		if ctx.Err() != nil {
+			// Cancelled: every caller gave up (or the store is closing).
+			// The statement ends with its transaction, so nothing was
+			// written, unless the cancel crossed the commit; a repeat with
+			// the same IDs is safe either way.
+			for _, r := range live {
+				o := outcome{err: ctx.Err()}
+				switch {
+				case r.ctx.Err() != nil:
+					o.err = r.ctx.Err()
+				case s.bgCtx.Err() != nil:
+					o.err = eventstore.ErrClosed
+				}
+				r.done <- o
+			}
+			return
+		}
+		if len(live) > 1 {
 			s.stats.fallbacks.Add(1)
 			for _, r := range live {
 				s.execBatch(ctx, []*request{r})

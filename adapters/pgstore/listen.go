@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 )
 
 // startListener starts the store's LISTEN connection once, unless the store
@@ -55,7 +57,13 @@ func (s *Store) listen() {
 // connection fails. connected reports that LISTEN succeeded.
 func (s *Store) listenConn() (connected bool, err error) {
 	ctx := s.bgCtx
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
+	cfg := s.pool.Config().ConnConfig // a copy
+	// This connection only waits for notifications: no statement to cancel,
+	// so a cancel request would go unanswered. Close the socket at once.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false, err
 	}

@@ -783,3 +783,81 @@ func TestReadingATailIsOneQuery(t *testing.T) {
 		t.Errorf("read past the end = %v, %v; want nothing, no error", revs, err)
 	}
 }
+
+// An append whose batch waits on a row lock that another transaction
+// holds: its caller's deadline still ends it, with nothing written;
+// appends to other streams do not wait with it; Close does not hang; and
+// for every append, an error means its events were not written.
+func TestAppendBlockedByALockKeepsItsWord(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := tctx(t)
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := s.AppendTx(ctx, tx, "held", eventstore.NoStream, ev(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		id  uuid.UUID
+		err error
+		in  time.Duration
+	}
+	start := time.Now()
+	blocked := make(chan result, 8)
+	for i := range 8 {
+		go func() {
+			c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			e := ev(`{}`)
+			stream := "held"
+			if i > 0 {
+				stream = fmt.Sprintf("near-%d", i) // may share the blocked batch
+			}
+			_, err := s.Append(c, stream, eventstore.NoStream, e)
+			blocked <- result{e.ID, err, time.Since(start)}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	c, cancel := context.WithTimeout(ctx, 5*time.Second)
+	t0 := time.Now()
+	if _, err := s.Append(c, "other", eventstore.NoStream, ev(`{}`)); err != nil || time.Since(t0) > time.Second {
+		t.Errorf("append to another stream while a batch waits on a lock: %v after %v; want success within 1 s", err, time.Since(t0))
+	}
+	cancel()
+	var results []result
+	for range 8 {
+		select {
+		case r := <-blocked:
+			results = append(results, r)
+		case <-time.After(5 * time.Second):
+			t.Fatal("an append with a 300 ms deadline was still blocked after 5 s")
+		}
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		stored := false
+		rows, err := s.Pool().Query(ctx, `SELECT 1 FROM `+ident(s.Schema(), "events")+` WHERE event_id = $1`, r.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = rows.Next()
+		rows.Close()
+		if (r.err == nil) != stored {
+			t.Errorf("append answered %v after %v, but its event stored = %v", r.err, r.in, stored)
+		}
+		if r.err != nil && !errors.Is(r.err, context.DeadlineExceeded) {
+			t.Errorf("append failed with %v, want its deadline", r.err)
+		}
+	}
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Error("Close hung")
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -157,7 +159,10 @@ type Store struct {
 // exec mode (a per-connection statement cache): the append statements rely
 // on prepared plans, and are planned on every call without them. LISTEN
 // needs a session, so the pool must not go through a transaction-pooling
-// proxy.
+// proxy. Configure the pool's connections with CancelOnContextDone, as
+// Connect does: pgx's default only closes the socket when a context ends,
+// and a statement waiting on a row lock then commits after its caller was
+// told it failed.
 func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
 	return open(ctx, pool, false, opts)
 }
@@ -177,6 +182,7 @@ func Connect(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 		cfg.MaxConns = max(cfg.MaxConns, int32(committers+8))
 	}
+	CancelOnContextDone(cfg.ConnConfig)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: connect: %w", err)
@@ -187,6 +193,18 @@ func Connect(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// CancelOnContextDone makes a connection of cfg answer a context that ends
+// during a statement with a cancel request to the server, which ends the
+// statement and rolls its transaction back; the socket is closed only if
+// the server has not answered within two seconds. (pgx's default closes
+// the socket at once, which a server waiting on a lock does not notice:
+// the statement then goes on and may commit.)
+func CancelOnContextDone(cfg *pgx.ConnConfig) {
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+	}
 }
 
 func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Store, error) {
@@ -282,7 +300,16 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	s.active.Wait() // every queued append has its answer
+	// Every queued append gets its answer. A batch waiting on a row lock
+	// that another transaction holds is cancelled after closeGrace.
+	drained := make(chan struct{})
+	go func() { s.active.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(closeGrace):
+		s.bgStop()
+		<-drained
+	}
 	s.bgStop()
 	s.bg.Wait()
 	s.bc.Notify() // followers read again and see ErrClosed
@@ -291,6 +318,10 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// closeGrace is how long Close waits for appends in flight before it
+// cancels their statements.
+const closeGrace = 10 * time.Second
 
 // Stats are counters of a Store's appends since Open, for metrics.
 type Stats struct {

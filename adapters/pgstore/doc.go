@@ -130,6 +130,15 @@
 // so each caller gets its own exact answer. Store.Stats counts statements,
 // appends and fall-backs.
 //
+// A caller whose context ends while its append is still queued gets the
+// context's error and its append is never sent; once sent, the statement's
+// outcome is the answer. A batch can wait on a row lock held by another
+// transaction (an AppendTx outbox, another process): when every caller in
+// it has given up, the statement is cancelled on the server (connections
+// answer a cancelled context with a cancel request, see
+// CancelOnContextDone), and an append queued 5 ms behind it starts another
+// batch if a slot is free, so other streams do not wait with it.
+//
 // # Subscriptions and wake-ups
 //
 // SubscribeAll is eventstore.Follow over ReadPage, which reads the next

@@ -48,7 +48,7 @@ const (
 // flight before it starts another batch (if a slot is free): a batch can
 // wait on a row lock held by another transaction, and appends to other
 // streams should not wait with it.
-const staleBatch = 5 * time.Millisecond
+const staleBatch = 50 * time.Millisecond
 
 // outcome is a committer's answer to one request.
 type outcome struct {

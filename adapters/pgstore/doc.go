@@ -136,7 +136,7 @@
 // transaction (an AppendTx outbox, another process): when every caller in
 // it has given up, the statement is cancelled on the server (connections
 // answer a cancelled context with a cancel request, see
-// CancelOnContextDone), and an append queued 5 ms behind it starts another
+// CancelOnContextDone), and an append queued 50 ms behind it starts another
 // batch if a slot is free, so other streams do not wait with it.
 //
 // # Subscriptions and wake-ups

@@ -166,9 +166,9 @@ func pgCode(err error) string {
 }
 
 func TestEmbeddedMigrations(t *testing.T) {
-	ms, err := migrations()
+	ms, err := migrationSet.Migrations()
 	if err != nil {
-		t.Fatalf("migrations() = %v", err)
+		t.Fatalf("Migrations() = %v", err)
 	}
 	if len(ms) == 0 || SchemaVersion() != len(ms) {
 		t.Errorf("SchemaVersion() = %d with %d migrations", SchemaVersion(), len(ms))

@@ -1,18 +1,14 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
-	"github.com/xuri/excelize/v2"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/period"
@@ -69,27 +65,17 @@ func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
 	w.Header().Set(PositionHeader, formatPosition(rep.Position))
 	switch format {
 	case "csv":
-		var buf bytes.Buffer
-		cw := csv.NewWriter(&buf)
-		cw.Write(rep.Columns)
-		for _, row := range rep.Rows {
-			safe := make([]string, len(row))
-			for i, c := range row {
-				safe[i] = csvSafe(c)
-			}
-			cw.Write(safe)
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
+		b, err := tabular.CSV(rep.Columns, rep.Rows, false)
+		if err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", mediaCSV+"; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
 		w.WriteHeader(http.StatusOK)
-		w.Write(buf.Bytes())
+		w.Write(b)
 		return nil
 	case "xlsx":
-		b, err := workbook(name, rep)
+		b, err := tabular.XLSX(name, rep.Columns, rep.Rows)
 		if err != nil {
 			return err
 		}
@@ -111,89 +97,6 @@ func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
 		rep.JSON = map[string]any{}
 	}
 	return writeJSON(w, http.StatusOK, rep.JSON)
-}
-
-// csvSafe defuses cells that a spreadsheet would run as a formula (CSV
-// injection): they get a leading apostrophe.
-func csvSafe(c string) string {
-	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-		if _, err := strconv.ParseFloat(c, 64); err != nil {
-			return "'" + c
-		}
-	}
-	return c
-}
-
-// numberCell matches cells written as numbers in a workbook: short enough
-// for a float64 to hold exactly, so NIPs (18 digits) stay text.
-var numberCell = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$`)
-
-// workbook renders rep as an XLSX workbook of one sheet.
-func workbook(name string, rep Report) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	sheet := name
-	if len(sheet) > 31 {
-		sheet = sheet[:31]
-	}
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return nil, err
-	}
-	header := make([]any, len(rep.Columns))
-	for i, c := range rep.Columns {
-		header[i] = c
-	}
-	if err := f.SetSheetRow(sheet, "A1", &header); err != nil {
-		return nil, err
-	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
-	if err == nil {
-		f.SetRowStyle(sheet, 1, 1, bold)
-	}
-	for i, row := range rep.Rows {
-		cells := make([]any, len(row))
-		for j, c := range row {
-			cells[j] = c
-			if numberCell.MatchString(c) {
-				if v, err := strconv.ParseFloat(c, 64); err == nil {
-					cells[j] = v
-				}
-			}
-		}
-		cell, err := excelize.CoordinatesToCellName(1, i+2)
-		if err != nil {
-			return nil, err
-		}
-		if err := f.SetSheetRow(sheet, cell, &cells); err != nil {
-			return nil, err
-		}
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, fmt.Errorf("xlsx: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// fileName makes a download name from parts (letters, digits, - and _).
-func fileName(parts ...string) string {
-	var b strings.Builder
-	for i, p := range parts {
-		if p == "" {
-			continue
-		}
-		if i > 0 && b.Len() > 0 {
-			b.WriteByte('-')
-		}
-		for _, c := range p {
-			if c < 128 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				b.WriteRune(c)
-			} else {
-				b.WriteByte('_')
-			}
-		}
-	}
-	return b.String()
 }
 
 // reportAccess lets HR_ANALYST, HR_ADMIN and AUDITOR read reports.
@@ -223,7 +126,7 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, fileName("progress", unit, strconv.Itoa(year)), rep)
+	return writeReport(w, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep)
 }
 
 func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) error {
@@ -246,7 +149,7 @@ func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, fileName("distribution", unit, per), rep)
+	return writeReport(w, format, tabular.FileName("distribution", unit, per), rep)
 }
 
 func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error {
@@ -266,7 +169,7 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, fileName("objections", unit, status), rep)
+	return writeReport(w, format, tabular.FileName("objections", unit, status), rep)
 }
 
 // requireUnitPeriod checks the unit and period parameters of a query.

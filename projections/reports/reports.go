@@ -3,9 +3,9 @@
 // distribution of a unit and period checked against the distribution
 // pattern through the domain's policy, and the objection register. The
 // functions are pure over the readers they are given, take the clock as an
-// argument where the answer depends on it, and hold no state; the HTTP
-// layer adds authorisation, formats (JSON, CSV, XLSX) and the projection
-// position header.
+// argument where the answer depends on it, and hold no state. Each report's
+// Table is its flat shape for CSV and Excel; the HTTP layers add
+// authorisation, the file formats and the projection position header.
 package reports
 
 import (

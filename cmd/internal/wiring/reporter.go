@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
-	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
@@ -168,20 +166,8 @@ func (r *Reporter) Progress(ctx context.Context, unit string, year int) (httpapi
 	if err != nil {
 		return httpapi.Report{}, notFound(err)
 	}
-	cols := []string{"unit_id", "unit_name", "parent_id", "depth", "employees", "skps"}
-	cols = append(cols, reports.Statuses()...)
-	cols = append(cols, "late", "missing", "missing_nips", "subtree_employees", "subtree_skps", "subtree_late", "subtree_missing")
-	var rows [][]string
-	for _, u := range rep.Units {
-		row := []string{u.UnitID, u.Name, u.ParentID, strconv.Itoa(u.Depth), strconv.Itoa(u.Employees), strconv.Itoa(u.SKPs)}
-		for _, s := range reports.Statuses() {
-			row = append(row, strconv.Itoa(u.ByStatus[s]))
-		}
-		row = append(row, strconv.Itoa(u.Late), strconv.Itoa(u.Missing), strings.Join(u.MissingNIPs, " "),
-			strconv.Itoa(u.Subtree.Employees), strconv.Itoa(u.Subtree.SKPs), strconv.Itoa(u.Subtree.Late), strconv.Itoa(u.Subtree.Missing))
-		rows = append(rows, row)
-	}
-	out := httpapi.Report{JSON: rep, Columns: cols, Rows: rows, Position: minimum(at)}
+	t := rep.Table()
+	out := httpapi.Report{JSON: rep, Columns: t.Columns, Rows: t.Rows, Position: minimum(at)}
 	return r.cache.put(key, at, out), nil
 }
 
@@ -202,17 +188,8 @@ func (r *Reporter) Distribution(ctx context.Context, unit, per string) (httpapi.
 		}
 		return httpapi.Report{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "period", Message: err.Error()}}}
 	}
-	cols := []string{"unit", "period", "org_predikat", "policy", "population", "predikat", "count", "share", "violations"}
-	var viol []string
-	for _, v := range rep.Violations {
-		viol = append(viol, v.Rule+": "+v.Detail)
-	}
-	var rows [][]string
-	for _, p := range rating.Predikats() {
-		rows = append(rows, []string{rep.Unit, rep.Period, string(rep.OrgPredikat), rep.Pattern, strconv.Itoa(rep.Population),
-			string(p), strconv.Itoa(rep.Counts[p]), strconv.FormatFloat(rep.Shares[p], 'f', 4, 64), strings.Join(viol, "; ")})
-	}
-	out := httpapi.Report{JSON: rep, Columns: cols, Rows: rows, Position: minimum(at)}
+	t := rep.Table()
+	out := httpapi.Report{JSON: rep, Columns: t.Columns, Rows: t.Rows, Position: minimum(at)}
 	return r.cache.put(key, at, out), nil
 }
 
@@ -227,17 +204,6 @@ func (r *Reporter) Objections(ctx context.Context, unit, status string, overdue 
 	if err != nil {
 		return httpapi.Report{}, notFound(err)
 	}
-	cols := []string{"objection_id", "skp_id", "nip", "name", "unit_id", "period", "status", "filed_at", "window_deadline",
-		"decision_due", "overdue", "late", "outcome", "decided_at", "predikat_before", "predikat_after"}
-	var rows [][]string
-	for _, o := range rep.Items {
-		decided := ""
-		if o.DecidedAt != nil {
-			decided = o.DecidedAt.Format(time.RFC3339)
-		}
-		rows = append(rows, []string{o.ID, o.SKPID, o.NIP, o.Name, o.UnitID, o.Period, o.Status, o.FiledAt.Format(time.RFC3339),
-			o.WindowDeadline.Format(time.RFC3339), o.DecisionDue.Format(time.RFC3339), strconv.FormatBool(o.Overdue),
-			strconv.FormatBool(o.Late), o.Outcome, decided, o.PredikatBefore, o.PredikatAfter})
-	}
-	return httpapi.Report{JSON: rep, Columns: cols, Rows: rows, Position: pos}, nil
+	t := rep.Table()
+	return httpapi.Report{JSON: rep, Columns: t.Columns, Rows: t.Rows, Position: pos}, nil
 }

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -28,8 +27,7 @@ import (
 // The issuer, the redirect URL and the endpoints the issuer names must be
 // https, except on a loopback host (development and tests).
 type OIDC struct {
-	// Issuer is the provider's issuer URL; its discovery document names the
-	// authorization and token endpoints. Required.
+	// Issuer is the provider's issuer URL. Required.
 	Issuer string
 	// ClientID is this dashboard's client at the provider. Required.
 	ClientID string
@@ -45,6 +43,9 @@ type OIDC struct {
 	// Client makes the discovery and token requests (default: a client
 	// with a 10 s timeout).
 	Client *http.Client
+	// Endpoints returns the provider's authorization and token endpoints
+	// (from its discovery document; jwtauth.OIDC.Endpoints). Required.
+	Endpoints func(ctx context.Context) (authorize, token string, err error)
 	// IDTokens verifies the provider's ID tokens for this client:
 	// signature against the issuer's keys, issuer, expiry, and an audience
 	// of exactly ClientID. Required. (The callback also checks the nonce,
@@ -104,20 +105,9 @@ func secureURL(u string) bool {
 	return false
 }
 
-// discoveryRetry is how long a failed discovery is remembered: sign-in
-// attempts meanwhile fail at once instead of each asking the provider.
-const discoveryRetry = 10 * time.Second
-
-// oidcFlow runs the code flow. The provider's endpoints are discovered on
-// the first sign-in and kept.
+// oidcFlow runs the code flow.
 type oidcFlow struct {
 	cfg OIDC
-
-	mu        sync.Mutex
-	authorize string
-	token     string
-	failed    error     // the last discovery's error
-	failedAt  time.Time // when it failed
 }
 
 func newOIDCFlow(cfg OIDC) *oidcFlow {
@@ -130,55 +120,17 @@ func newOIDCFlow(cfg OIDC) *oidcFlow {
 	return &oidcFlow{cfg: cfg}
 }
 
-// endpoints returns the authorization and token endpoints, discovering
-// them the first time.
+// endpoints returns the authorization and token endpoints, refusing ones
+// that are not https.
 func (f *oidcFlow) endpoints(ctx context.Context) (authorize, token string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.authorize != "" {
-		return f.authorize, f.token, nil
-	}
-	if f.failed != nil && time.Since(f.failedAt) < discoveryRetry {
-		return "", "", f.failed
-	}
-	authorize, token, err = f.discover(ctx)
+	authorize, token, err = f.cfg.Endpoints(ctx)
 	if err != nil {
-		f.failed, f.failedAt = err, time.Now()
-		return "", "", err
+		return "", "", fmt.Errorf("oidc discovery: %w", err)
 	}
-	f.authorize, f.token, f.failed = authorize, token, nil
+	if !secureURL(authorize) || !secureURL(token) {
+		return "", "", fmt.Errorf("oidc discovery: endpoints %q and %q must be https URLs", authorize, token)
+	}
 	return authorize, token, nil
-}
-
-func (f *oidcFlow) discover(ctx context.Context) (authorize, token string, err error) {
-	var doc struct {
-		Issuer    string `json:"issuer"`
-		Authorize string `json:"authorization_endpoint"`
-		Token     string `json:"token_endpoint"`
-	}
-	u := strings.TrimSuffix(f.cfg.Issuer, "/") + "/.well-known/openid-configuration"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", "", err
-	}
-	resp, err := f.cfg.Client.Do(req)
-	if err != nil {
-		return "", "", fmt.Errorf("oidc discovery: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("oidc discovery: status %d", resp.StatusCode)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
-		return "", "", fmt.Errorf("oidc discovery: %w", err)
-	}
-	if doc.Issuer != f.cfg.Issuer {
-		return "", "", fmt.Errorf("oidc discovery: document names issuer %q, want %q", doc.Issuer, f.cfg.Issuer)
-	}
-	if !secureURL(doc.Authorize) || !secureURL(doc.Token) {
-		return "", "", fmt.Errorf("oidc discovery: endpoints %q and %q must be https URLs", doc.Authorize, doc.Token)
-	}
-	return doc.Authorize, doc.Token, nil
 }
 
 // attempt is one sign-in in progress, kept in OIDCCookie.

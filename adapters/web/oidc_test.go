@@ -188,7 +188,8 @@ func oidcDashboard(t *testing.T, h *harness, p *fakeProvider) (string, *Handler)
 	ids := auth(p.clientID)
 	cfg := h.cfg
 	cfg.Authenticator = anyOf{auth("kinerja-api"), ids}
-	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath, IDTokens: ids}
+	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath,
+		IDTokens: ids, Endpoints: keys.Endpoints}
 	if handler, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -383,35 +384,44 @@ func TestOIDCPublicClient(t *testing.T) {
 
 func TestOIDCConfigValidate(t *testing.T) {
 	h := newHarness(t)
+	ok := OIDC{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali",
+		IDTokens: h.cfg.Authenticator, Endpoints: fixedEndpoints}
+	with := func(change func(*OIDC)) OIDC {
+		o := ok
+		change(&o)
+		return o
+	}
 	for _, o := range []OIDC{
-		{ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
-		{Issuer: "ftp://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
-		{Issuer: "https://idp", RedirectURL: "https://k.example/masuk/oidc/kembali"},
-		{Issuer: "https://idp", ClientID: "c", RedirectURL: "/masuk/oidc/kembali"},
-		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/callback"},
-		{Issuer: "http://idp.example", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"},
-		{Issuer: "https://idp", ClientID: "c", RedirectURL: "http://k.example/masuk/oidc/kembali"},
-		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali"}, // no IDTokens
+		with(func(o *OIDC) { o.Issuer = "" }),
+		with(func(o *OIDC) { o.Issuer = "ftp://idp" }),
+		with(func(o *OIDC) { o.ClientID = "" }),
+		with(func(o *OIDC) { o.RedirectURL = "/masuk/oidc/kembali" }),
+		with(func(o *OIDC) { o.RedirectURL = "https://k.example/callback" }),
+		with(func(o *OIDC) { o.Issuer = "http://idp.example" }),
+		with(func(o *OIDC) { o.RedirectURL = "http://k.example/masuk/oidc/kembali" }),
+		with(func(o *OIDC) { o.IDTokens = nil }),
+		with(func(o *OIDC) { o.Endpoints = nil }),
 	} {
 		cfg := h.cfg
-		if o.ClientID == "c" && o.Issuer == "https://idp" && o.RedirectURL == "https://k.example/masuk/oidc/kembali" {
-			// the case without IDTokens
-		} else {
-			o.IDTokens = h.cfg.Authenticator
-		}
 		cfg.OIDC = &o
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New with OIDC %+v succeeded", o)
 		}
 	}
-	cfg := h.cfg
 	for _, o := range []OIDC{
-		{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali", IDTokens: h.cfg.Authenticator},
-		{Issuer: "http://127.0.0.1:9", ClientID: "c", RedirectURL: "http://localhost:8080/masuk/oidc/kembali", IDTokens: h.cfg.Authenticator},
+		ok,
+		with(func(o *OIDC) {
+			o.Issuer, o.RedirectURL = "http://127.0.0.1:9", "http://localhost:8080/masuk/oidc/kembali"
+		}),
 	} {
+		cfg := h.cfg
 		cfg.OIDC = &o
 		if _, err := New(cfg); err != nil {
 			t.Errorf("New with OIDC %+v: %v", o, err)
 		}
 	}
+}
+
+func fixedEndpoints(context.Context) (string, string, error) {
+	return "https://idp/authorize", "https://idp/token", nil
 }

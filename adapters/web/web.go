@@ -168,6 +168,9 @@ func (c Config) Validate() error {
 		if c.OIDC.IDTokens == nil {
 			errs = append(errs, errors.New("web: OIDC IDTokens is required"))
 		}
+		if c.OIDC.Endpoints == nil {
+			errs = append(errs, errors.New("web: OIDC Endpoints is required"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -271,7 +271,7 @@ func (a *app) authenticator(ctx context.Context) (api, dash httpapi.Authenticato
 			return nil, nil, nil, err
 		}
 		oidc := a.cfg.dashboardOIDC()
-		oidc.IDTokens = id
+		oidc.IDTokens, oidc.Endpoints = id, o.Endpoints
 		return api, firstOf{api, id}, oidc, nil
 	}
 	k, err := authkey.LoadOrCreate(a.cfg.DataDir)

@@ -267,8 +267,8 @@ func (c Config) cacheSizes() (events, skps, renderBytes int) {
 	return budget * 2 / 5 / bytesPerCachedEvent, budget * 2 / 5 / bytesPerCachedSKP, budget / 5
 }
 
-// dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens is
-// set when the issuer's keys are at hand).
+// dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens and
+// Endpoints are set when the issuer's discovery document is at hand).
 func (c Config) dashboardOIDC() *web.OIDC {
 	return &web.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
 }

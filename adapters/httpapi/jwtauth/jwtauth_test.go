@@ -138,7 +138,8 @@ func newIssuer(t *testing.T) *issuer {
 	is := &issuer{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		json.NewEncoder(w).Encode(map[string]string{"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/keys"})
+		json.NewEncoder(w).Encode(map[string]string{"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/keys",
+			"authorization_endpoint": is.srv.URL + "/authorize", "token_endpoint": is.srv.URL + "/token"})
 	})
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
 		is.jwksFetch.Add(1)
@@ -234,6 +235,26 @@ func TestOIDC(t *testing.T) {
 	// The rotated-out key is gone.
 	if _, err := a.Authenticate(ctx, signWith(t, jwt.SigningMethodES256, "ec1", ec1, is.srv.URL)); err == nil {
 		t.Error("a token of a key removed from the set was accepted")
+	}
+}
+
+// The discovery document's endpoints, for a code flow, come from the same
+// fetch as the key set.
+func TestOIDCEndpoints(t *testing.T) {
+	is := newIssuer(t)
+	src, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: is.srv.URL, Client: is.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	authorize, token, err := src.Endpoints(context.Background())
+	if err != nil || authorize != is.srv.URL+"/authorize" || token != is.srv.URL+"/token" {
+		t.Errorf("Endpoints = %q, %q, %v", authorize, token, err)
+	}
+	if n := is.jwksFetch.Load(); n != 1 {
+		t.Errorf("key set fetched %d times, want 1 (Endpoints reads nothing more)", n)
 	}
 }
 

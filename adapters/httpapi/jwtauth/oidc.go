@@ -45,6 +45,8 @@ type OIDC struct {
 
 	mu        sync.Mutex // serialises fetches
 	jwksURI   string
+	authorize string // the discovery document's authorization_endpoint
+	token     string // and token_endpoint
 	keys      map[string]crypto.PublicKey
 	fetchedAt time.Time // last successful fetch of the key set
 	triedAt   time.Time // last fetch attempt (for MinRefresh)
@@ -118,6 +120,29 @@ func (o *OIDC) Key(ctx context.Context, kid string) (crypto.PublicKey, error) {
 	return nil, fmt.Errorf("%w %q", ErrUnknownKey, kid)
 }
 
+// Endpoints returns the issuer's authorization and token endpoints, from
+// the discovery document Refresh read; if none was read yet, it reads it
+// (and the key set) now, at most once per MinRefresh.
+func (o *OIDC) Endpoints(ctx context.Context) (authorize, token string, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.jwksURI == "" {
+		o.cacheMu.RLock()
+		tried := o.triedAt
+		o.cacheMu.RUnlock()
+		if !tried.IsZero() && o.cfg.Now().Sub(tried) < o.cfg.MinRefresh {
+			return "", "", fmt.Errorf("jwtauth: discovery of %s failed %v ago", o.cfg.Issuer, o.cfg.Now().Sub(tried).Round(time.Second))
+		}
+		if err := o.refresh(ctx); err != nil && o.jwksURI == "" {
+			return "", "", err
+		}
+	}
+	if o.authorize == "" || o.token == "" {
+		return "", "", errors.New("jwtauth: discovery document has no authorization_endpoint or token_endpoint")
+	}
+	return o.authorize, o.token, nil
+}
+
 // Refresh fetches the discovery document (once) and the key set now.
 func (o *OIDC) Refresh(ctx context.Context) error {
 	o.mu.Lock()
@@ -131,8 +156,10 @@ func (o *OIDC) refresh(ctx context.Context) error {
 	o.cacheMu.Unlock()
 	if o.jwksURI == "" {
 		var doc struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
+			Issuer    string `json:"issuer"`
+			JWKSURI   string `json:"jwks_uri"`
+			Authorize string `json:"authorization_endpoint"`
+			Token     string `json:"token_endpoint"`
 		}
 		if err := o.get(ctx, strings.TrimSuffix(o.cfg.Issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
 			return err
@@ -143,7 +170,7 @@ func (o *OIDC) refresh(ctx context.Context) error {
 		if doc.JWKSURI == "" {
 			return errors.New("jwtauth: discovery document has no jwks_uri")
 		}
-		o.jwksURI = doc.JWKSURI
+		o.jwksURI, o.authorize, o.token = doc.JWKSURI, doc.Authorize, doc.Token
 	}
 	var set JWKS
 	if err := o.get(ctx, o.jwksURI, &set); err != nil {

@@ -40,7 +40,7 @@ type OIDC struct {
 	RedirectURL string
 	// Scopes are requested besides "openid" (default "profile").
 	Scopes []string
-	// Client makes the discovery and token requests (default: a client
+	// Client makes the token requests (default: a client
 	// with a 10 s timeout).
 	Client *http.Client
 	// Endpoints returns the provider's authorization and token endpoints

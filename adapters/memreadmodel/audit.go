@@ -15,24 +15,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-// Audit query page sizes: Entries returns DefaultAuditLimit entries when
-// Query.Limit ≤ 0, and at most MaxAuditLimit.
-const (
-	DefaultAuditLimit = 100
-	MaxAuditLimit     = 1000
-)
-
-// AuditPageLimit returns the page size Entries uses for limit.
-func AuditPageLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return DefaultAuditLimit
-	case limit > MaxAuditLimit:
-		return MaxAuditLimit
-	}
-	return limit
-}
-
 // auditTables hold the trail: entries in seq order (compact, without
 // pointers, in blocks), the tree's nodes, its frontier, the signed
 // checkpoints read from the ledger, and the seq lists of each actor, stream
@@ -199,9 +181,9 @@ func (r *AuditReader) Size(context.Context) (uint64, error) {
 }
 
 // Entries implements audit.Reader. Query.Limit ≤ 0 means
-// DefaultAuditLimit; at most MaxAuditLimit entries come back.
+// audit.DefaultLimit; at most audit.MaxLimit entries come back.
 func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, error) {
-	limit := AuditPageLimit(q.Limit)
+	limit := audit.PageLimit(q.Limit)
 	r.lock.RLock()
 	defer r.lock.RUnlock()
 	start := uint64(0)

@@ -16,24 +16,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-// Audit query page sizes: Entries returns DefaultAuditLimit entries when
-// Query.Limit ≤ 0, and at most MaxAuditLimit (as memreadmodel does).
-const (
-	DefaultAuditLimit = 100
-	MaxAuditLimit     = 1000
-)
-
-// AuditPageLimit returns the page size Entries uses for limit.
-func AuditPageLimit(limit int) int {
-	switch {
-	case limit <= 0:
-		return DefaultAuditLimit
-	case limit > MaxAuditLimit:
-		return MaxAuditLimit
-	}
-	return limit
-}
-
 type auditProjector struct{}
 
 func (auditProjector) forget() {}
@@ -241,7 +223,7 @@ func scanEntry(r pgx.Row) (audit.Entry, error) {
 }
 
 // Entries implements audit.Reader. Query.Limit ≤ 0 means
-// DefaultAuditLimit; at most MaxAuditLimit entries come back.
+// audit.DefaultLimit; at most audit.MaxLimit entries come back.
 func (r *AuditReader) Entries(ctx context.Context, q audit.Query) ([]audit.Entry, error) {
 	var where []string
 	var args []any
@@ -271,7 +253,7 @@ func (r *AuditReader) Entries(ctx context.Context, q audit.Query) ([]audit.Entry
 	if len(where) > 0 {
 		sql += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	sql += fmt.Sprintf(` ORDER BY seq LIMIT %d`, AuditPageLimit(q.Limit))
+	sql += fmt.Sprintf(` ORDER BY seq LIMIT %d`, audit.PageLimit(q.Limit))
 	rows, err := r.db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgreadmodel: audit entries: %w", err)

@@ -178,6 +178,24 @@ type Query struct {
 	From, To time.Time
 }
 
+// DefaultLimit and MaxLimit bound a page of Reader.Entries: Query.Limit ≤ 0
+// means DefaultLimit, and at most MaxLimit entries come back.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// PageLimit returns the page size Entries uses for limit.
+func PageLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultLimit
+	case limit > MaxLimit:
+		return MaxLimit
+	}
+	return limit
+}
+
 // Match reports whether e passes q's filters (not After/Limit).
 func (q Query) Match(e Entry) bool {
 	return (q.Actor == "" || e.ActorID == q.Actor) &&

@@ -64,24 +64,10 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 	}
 	var rows []statusRow
 	if *url != "" {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(*url, "/")+"/v1/ops/projections", nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("kinerjad answered %d: %s", resp.StatusCode, body)
-		}
 		var list struct {
 			Items []statusRow `json:"items"`
 		}
-		if err := json.Unmarshal(body, &list); err != nil {
+		if err := callKinerjad(ctx, http.MethodGet, *url, "/v1/ops/projections", *token, &list); err != nil {
 			return err
 		}
 		rows = list.Items

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -65,22 +63,8 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		}
 		return nil
 	case *url != "":
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(*url, "/")+"/v1/audit/verify", bytes.NewReader(nil))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Authorization", "Bearer "+*token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("kinerjad answered %d: %s", resp.StatusCode, body)
-		}
 		var r audit.Report
-		if err := json.Unmarshal(body, &r); err != nil {
+		if err := callKinerjad(ctx, http.MethodPost, *url, "/v1/audit/verify", *token, &r); err != nil {
 			return err
 		}
 		if err := enc.Encode(r); err != nil {

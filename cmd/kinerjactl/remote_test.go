@@ -1,0 +1,40 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// verify --url and projections status --url ask a running kinerjad with
+// the caller's token, and report what it answers.
+func TestCommandsAskARunningKinerjad(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, `{"code":"unauthenticated"}`, http.StatusUnauthorized)
+			return
+		}
+		switch r.Method + " " + r.URL.Path {
+		case "POST /v1/audit/verify":
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "checked": 7, "size": 6, "checkpoints": 1})
+		case "GET /v1/ops/projections":
+			json.NewEncoder(w).Encode(map[string]any{"items": []map[string]any{{"name": "skps", "checkpoint": 5, "dead_letters": 2}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	if out := mustCtl(t, "verify", "--url", srv.URL+"/", "--token", "tok"); !strings.Contains(out, `"checked": 7`) {
+		t.Errorf("verify --url printed %s", out)
+	}
+	var rows []statusRow
+	if err := json.Unmarshal([]byte(mustCtl(t, "projections", "status", "--url", srv.URL, "--token", "tok")), &rows); err != nil ||
+		len(rows) != 1 || rows[0].Name != "skps" || rows[0].DeadLetters != 2 {
+		t.Errorf("projections status --url = %+v, %v", rows, err)
+	}
+	if _, err := ctl(t, "verify", "--url", srv.URL, "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "kinerjad answered 401") {
+		t.Errorf("verify --url with a bad token: %v, want kinerjad's 401", err)
+	}
+}

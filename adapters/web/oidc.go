@@ -174,6 +174,8 @@ func (h *Handler) open(v string, now time.Time) (attempt, error) {
 	return a, nil
 }
 
+// mac is the base64 HMAC-SHA256, under the handler's key, of v behind a
+// domain separator (so a CSRF token never passes as a sealed attempt).
 func (h *Handler) mac(domainSep, v string) string {
 	m := hmac.New(sha256.New, h.csrfKey)
 	m.Write([]byte(domainSep))

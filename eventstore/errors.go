@@ -30,6 +30,17 @@ var (
 	ErrClosed = errors.New("eventstore: store closed")
 	// ErrIntegrity: stored events do not verify. See [IntegrityError].
 	ErrIntegrity = errors.New("eventstore: integrity check failed")
+
+	// ErrUnsigned: an event is not covered by a writer signature (the last
+	// event of its append carries none, or its append's events are not
+	// together in the global order). An *IntegrityError matches it too.
+	ErrUnsigned = errors.New("eventstore: event not covered by a writer signature")
+	// ErrUnknownKey: a writer signature names a key the Keyring does not
+	// trust. An *IntegrityError matches it too.
+	ErrUnknownKey = errors.New("eventstore: writer key not trusted")
+	// ErrBadSignature: a writer signature does not verify. An
+	// *IntegrityError matches it too.
+	ErrBadSignature = errors.New("eventstore: writer signature does not verify")
 )
 
 // WrongExpectedRevisionError is returned when an append's expected revision
@@ -122,6 +133,7 @@ func (e *IdempotencyError) Error() string {
 func (e *IdempotencyError) Is(target error) bool { return target == ErrIdempotency }
 
 // IntegrityError names the first stored event that failed verification.
+// It matches ErrIntegrity, and Err when that is set.
 type IntegrityError struct {
 	Stream   string
 	Revision uint64
@@ -129,6 +141,10 @@ type IntegrityError struct {
 	Position Position
 	// Problem says what did not verify.
 	Problem string
+	// Err is the kind of problem a caller may branch on: ErrUnsigned,
+	// ErrUnknownKey or ErrBadSignature; nil for a broken hash chain,
+	// missing or reordered events.
+	Err error
 }
 
 func (e *IntegrityError) Error() string {
@@ -138,3 +154,16 @@ func (e *IntegrityError) Error() string {
 
 // Is reports whether target is ErrIntegrity.
 func (e *IntegrityError) Is(target error) bool { return target == ErrIntegrity }
+
+// Unwrap returns the kind of problem (Err), if any.
+func (e *IntegrityError) Unwrap() error { return e.Err }
+
+// kindOf returns which of the signature sentinels err matches, or nil.
+func kindOf(err error) error {
+	for _, k := range []error{ErrUnsigned, ErrUnknownKey, ErrBadSignature} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}

@@ -23,6 +23,12 @@
 //     canonical envelope ‖ data), see [ChainHash]. The hash is computed here,
 //     above the backends, so identical input gives identical hashes on every
 //     backend, and a stream read alone proves its own integrity ([VerifyStream]).
+//   - The last event of every append carries the writer's signature over
+//     its chain hash (WriterSignature), made by the backend with its Signer
+//     where it seals the append; the append's events are contiguous in the
+//     global order. A backend refuses to append onto a head that is not a
+//     signed append of a trusted key (Keyring.CheckHead). Readers that must
+//     not trust the storage authenticate what they read (Authenticator).
 //   - RecordedAt is assigned by the store when it writes the event (for an
 //     append inside a caller's transaction, when the row is written, before
 //     the caller commits); within a stream it never decreases. OccurredAt is business time supplied by the
@@ -143,6 +149,10 @@ type Event struct {
 	RecordedAt time.Time
 	// Hash is the event's link in its stream's hash chain.
 	Hash Hash
+	// Signature is the writer's signature over Hash, on the last event of
+	// each append (the events before it are covered through the chain);
+	// zero on the others. See Signer and Authenticator.
+	Signature WriterSignature
 }
 
 // AppendResult describes the last event of a successful append.

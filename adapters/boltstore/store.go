@@ -34,6 +34,26 @@
 // transaction before yielding them, so a slow consumer never holds a
 // transaction open (which would block bbolt's remapping as the file grows).
 //
+// # Writer signatures
+//
+// The committer signs the chain hash of each append's last event with
+// Options.Signer as it seals the append, inside the write transaction
+// (the only place that knows the stream's head). Before it appends onto a
+// stream it checks that the head is a signed append of a key in
+// Options.Keyring: an event written into the file around the store
+// (unsigned, with a valid chain hash) would otherwise be covered by the
+// next append's signature. Heads it wrote or checked are remembered, so
+// the check costs a signature verification only for the first append to a
+// stream after Open.
+//
+// # A damaged file
+//
+// Open checks both meta pages and the file's length itself before bbolt
+// sees the file (see checkFile): bbolt silently falls back to the older
+// meta page when one fails its checksum, which drops the last committed
+// transaction, and maps a truncated file beyond its end. Panics of bbolt on
+// a damaged page are turned into errors matching ErrDamaged.
+//
 // # Exclusive access
 //
 // bbolt takes an exclusive flock on the file; a second process (or a second
@@ -46,6 +66,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -70,8 +91,11 @@ var (
 	keyLastRecorded = []byte("last_recorded_at")
 )
 
-// schemaVersion of the file layout written by this package.
-const schemaVersion = 1
+// schemaVersion of the file layout written by this package. Version 2
+// (records of version 2, with the writer signature) reads version 1 files
+// and marks them as version 2 at Open, so that a build that cannot read
+// signed records refuses the file instead of misreading it.
+const schemaVersion = 2
 
 // readPage is how many events a read copies out of one read transaction.
 const readPage = 256
@@ -91,6 +115,17 @@ type Options struct {
 	// concurrency says more are coming (default 250 µs; negative disables).
 	// A lone writer never waits.
 	Linger time.Duration
+	// Signer signs the last event of every append. Without one, appends
+	// are unsigned, and an authenticating reader refuses them.
+	Signer eventstore.Signer
+	// Keyring verifies the head of a stream before an append builds on it
+	// (see the package doc). Without one, heads are not checked.
+	Keyring *eventstore.Keyring
+	// AllowMetaFallback opens a file whose newer meta page is damaged at
+	// its older one, which drops the last committed transaction. Leave it
+	// false: it is the operator's override after comparing the store with
+	// the witness.
+	AllowMetaFallback bool
 }
 
 // Store is an eventstore.Store on one bbolt file. It is safe for concurrent
@@ -106,6 +141,11 @@ type Store struct {
 
 	inflight atomic.Int64  // appends between entry and return
 	commits  atomic.Uint64 // committed write transactions, see Commits
+
+	// trusted are stream heads known to be signed appends (written by
+	// this store, or checked against the keyring), by stream. Only the
+	// committer goroutine uses it.
+	trusted map[string]eventstore.Hash
 
 	// afterRelease, when set (by tests), runs after a batch's appenders were
 	// released and before subscribers are woken.
@@ -143,7 +183,36 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("boltstore: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err := checkFile(path, opts.AllowMetaFallback); err != nil {
+		return nil, err
+	}
+	db, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{}), trusted: map[string]eventstore.Hash{}}
+	go s.commitLoop()
+	return s, nil
+}
+
+// openBolt opens the bbolt file and its buckets, turning a panic of bbolt
+// on a damaged page into an error.
+func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				db.Close()
+			}
+			db, err = nil, &DamageError{Path: path, Problem: fmt.Sprintf("bbolt failed reading it: %v", p)}
+		}
+	}()
+	// The freelist is synced with every commit (bbolt's default) rather
+	// than rebuilt at Open: the rebuild walks every page in a goroutine of
+	// bbolt's, where a damaged page panics beyond any recover, and costs a
+	// full scan of the file at each start. Measured with kinerjactl bench
+	// store, syncing it made no difference beyond the noise at 1 and 16
+	// writers.
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.OpenTimeout, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("boltstore: %s is in use by another process (file lock not granted within %v)", path, opts.OpenTimeout)
@@ -160,6 +229,8 @@ func Open(path string, opts Options) (*Store, error) {
 		switch v := meta.Get(keySchema); {
 		case v == nil:
 			return meta.Put(keySchema, u64(schemaVersion))
+		case len(v) == 8 && bytesToU64(v) == 1:
+			return meta.Put(keySchema, u64(schemaVersion)) // version 1 records stay readable
 		case len(v) != 8 || bytesToU64(v) != schemaVersion:
 			return fmt.Errorf("file layout version %x, this build reads %d", v, schemaVersion)
 		}
@@ -169,9 +240,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{})}
-	go s.commitLoop()
-	return s, nil
+	return db, nil
 }
 
 func bytesToU64(b []byte) uint64 {
@@ -290,8 +359,9 @@ func (s *Store) drain(batch *[]*appendReq) bool {
 }
 
 func (s *Store) commit(batch []*appendReq) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		w := newWriter(tx, s.opts.Now)
+	var heads map[string]eventstore.Hash
+	err := s.update(func(tx *bolt.Tx) error {
+		w := s.newWriter(tx)
 		for _, r := range batch {
 			r.res, r.err = eventstore.AppendResult{}, nil
 			if err := r.ctx.Err(); err != nil {
@@ -303,9 +373,14 @@ func (s *Store) commit(batch []*appendReq) {
 				return r.err // abort the transaction: every append in it fails
 			}
 		}
+		heads = w.heads
 		return w.finish()
 	})
 	if err == nil {
+		if len(s.trusted)+len(heads) > maxTrustedHeads {
+			clear(s.trusted)
+		}
+		maps.Copy(s.trusted, heads)
 		// Before any appender learns of its commit: a reader that then
 		// sees an unchanged count may trust its copy (see Commits).
 		s.commits.Add(1)
@@ -331,22 +406,29 @@ func (s *Store) commit(batch []*appendReq) {
 // this to skip re-reading hot streams).
 func (s *Store) Commits() uint64 { return s.commits.Load() }
 
+// maxTrustedHeads bounds the remembered trusted heads; past it they are
+// forgotten at once and checked again as streams are appended to.
+const maxTrustedHeads = 1 << 16
+
 // errStorage marks failures of bbolt itself (as opposed to refusals such as
 // a wrong expected revision), which abort the whole transaction.
 var errStorage = errors.New("boltstore: storage error")
 
 // writer applies appends within one read-write transaction.
 type writer struct {
+	s                          *Store
 	events, streams, ids, meta *bolt.Bucket
 	lastPos                    uint64
 	lastRecorded               int64
-	now                        func() time.Time
+	// heads are the stream heads this transaction wrote or checked, which
+	// the store trusts once it commits.
+	heads map[string]eventstore.Hash
 }
 
-func newWriter(tx *bolt.Tx, now func() time.Time) *writer {
+func (s *Store) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{
-		events: tx.Bucket(bucketEvents), streams: tx.Bucket(bucketStreams),
-		ids: tx.Bucket(bucketIDs), meta: tx.Bucket(bucketMeta), now: now,
+		s: s, events: tx.Bucket(bucketEvents), streams: tx.Bucket(bucketStreams),
+		ids: tx.Bucket(bucketIDs), meta: tx.Bucket(bucketMeta), heads: map[string]eventstore.Hash{},
 	}
 	if v := w.meta.Get(keyLastPosition); v != nil {
 		w.lastPos = bytesToU64(v)
@@ -357,10 +439,33 @@ func newWriter(tx *bolt.Tx, now func() time.Time) *writer {
 	return w
 }
 
-// streamHead finds the stream's last index entry: the last key with the
-// stream's prefix.
+// streamHead finds the stream's last index entry (the last key with the
+// stream's prefix) and, with a keyring, checks that it is a signed append
+// of a trusted key unless this store wrote or checked it before.
 func (w *writer) streamHead(stream string) (eventstore.Head, error) {
-	return lastIndexEntry(w.streams.Cursor(), stream)
+	h, pos, err := lastIndexEntry(w.streams.Cursor(), stream)
+	if err != nil || !h.Exists || w.s.opts.Keyring == nil {
+		return h, err
+	}
+	if known, ok := w.heads[stream]; ok && known == h.Hash {
+		return h, nil
+	}
+	if known, ok := w.s.trusted[stream]; ok && known == h.Hash {
+		return h, nil
+	}
+	ev, err := decodeEvent(eventstore.Position(bytesToU64(pos)), w.events.Get(pos))
+	if err != nil {
+		return h, fmt.Errorf("%w: head of %s at %d: %v", errStorage, stream, bytesToU64(pos), err)
+	}
+	if ev.Stream != stream || ev.Revision != h.Revision || ev.Hash != h.Hash {
+		return h, &eventstore.IntegrityError{Stream: stream, Revision: h.Revision, EventID: ev.ID, Position: ev.Position,
+			Problem: "the stream index and the stored head event disagree: refusing to append"}
+	}
+	if err := w.s.opts.Keyring.CheckHead(ev); err != nil {
+		return h, err
+	}
+	w.heads[stream] = h.Hash
+	return h, nil
 }
 
 func (w *writer) append(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
@@ -391,8 +496,12 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 		return eventstore.AppendResult{}, err
 	}
 	hashes := eventstore.Seal(stream, h, events)
+	sig, err := eventstore.SignHash(w.s.opts.Signer, hashes[len(hashes)-1])
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
 	// RecordedAt never decreases, whatever the clock does.
-	rec := max(w.now().UnixMicro(), w.lastRecorded)
+	rec := max(w.s.opts.Now().UnixMicro(), w.lastRecorded)
 	rev := h.Next()
 	var last eventstore.Event
 	for i := range events {
@@ -405,6 +514,9 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 			RecordedAt: time.UnixMicro(rec).UTC(),
 			Hash:       hashes[i],
 		}
+		if i == len(events)-1 {
+			e.Signature = sig
+		}
 		pos := u64(w.lastPos)
 		if err := errors.Join(
 			w.events.Put(pos, encodeEvent(&e)),
@@ -416,6 +528,7 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 		last = e
 	}
 	w.lastRecorded = rec
+	w.heads[stream] = last.Hash
 	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Hash: last.Hash}, nil
 }
 
@@ -426,14 +539,29 @@ func (w *writer) finish() error {
 	)
 }
 
-// view runs fn in a read transaction unless the store is closed.
-func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+// view runs fn in a read transaction unless the store is closed. A panic
+// of bbolt on a damaged page becomes an error matching ErrDamaged.
+func (s *Store) view(fn func(tx *bolt.Tx) error) (err error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return eventstore.ErrClosed
 	}
+	defer s.recoverDamage(&err)
 	return s.db.View(fn)
+}
+
+// update runs fn in a read-write transaction (bbolt rolls it back if it
+// panics), turning a panic into an error matching ErrDamaged.
+func (s *Store) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer s.recoverDamage(&err)
+	return s.db.Update(fn)
+}
+
+func (s *Store) recoverDamage(err *error) {
+	if p := recover(); p != nil {
+		*err = &DamageError{Path: s.db.Path(), Problem: fmt.Sprintf("bbolt failed reading it: %v", p)}
+	}
 }
 
 // ReadStream implements eventstore.Store.

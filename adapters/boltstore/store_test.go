@@ -2,6 +2,7 @@ package boltstore_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,8 +19,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func open(loc string, lim eventstore.Limits) (eventstore.Store, error) {
-	return boltstore.Open(loc, boltstore.Options{Limits: lim})
+func open(loc string, cfg storetest.Config) (eventstore.Store, error) {
+	return boltstore.Open(loc, boltstore.Options{Limits: cfg.Limits, Signer: cfg.Signer, Keyring: cfg.Keyring})
 }
 
 func TestConformance(t *testing.T) {
@@ -30,6 +31,7 @@ func TestConformance(t *testing.T) {
 		},
 		Open:      open,
 		Tamper:    tamper,
+		Forge:     forge,
 		Crash:     true,
 		Exclusive: true,
 	})
@@ -54,6 +56,33 @@ func tamper(tb testing.TB, loc, stream string, revision uint64) {
 		rec := append([]byte(nil), tx.Bucket([]byte("events")).Get(pos)...)
 		rec[len(rec)-2] ^= 0x01 // inside the data, which is stored last
 		return tx.Bucket([]byte("events")).Put(pos, rec)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// forge writes ev into the bbolt file at the next position, with its
+// stream index and ID entries and the store's last position, going around
+// the store as an attacker with file access would.
+func forge(tb testing.TB, loc string, ev eventstore.Event) {
+	tb.Helper()
+	db, err := bolt.Open(loc, 0o600, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte("meta"))
+		pos := binary.BigEndian.Uint64(meta.Get([]byte("last_position"))) + 1
+		key := binary.BigEndian.AppendUint64(nil, pos)
+		ev.Position = eventstore.Position(pos)
+		return errors.Join(
+			tx.Bucket([]byte("events")).Put(key, boltstore.EncodeEventForTest(&ev)),
+			tx.Bucket([]byte("streams")).Put(binary.BigEndian.AppendUint64(append([]byte(ev.Stream), 0), ev.Revision), append(key, ev.Hash[:]...)),
+			tx.Bucket([]byte("ids")).Put(ev.ID[:], key),
+			meta.Put([]byte("last_position"), key),
+		)
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -76,7 +76,11 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 		}
 
 		hashes := eventstore.Seal(stream, head, events)
-		wr, err := s.write(ctx, stream, head, events, hashes)
+		sig, err := eventstore.SignHash(s.opts.Signer, hashes[last])
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		wr, err := s.write(ctx, stream, head, events, hashes, sig)
 		if err == nil {
 			res := eventstore.AppendResult{Revision: head.Next() + uint64(last), Hash: hashes[last]}
 			if wr.NextExpectedVersion != res.Revision {
@@ -154,10 +158,14 @@ func (s *Store) headFor(ctx context.Context, stream string, expected eventstore.
 }
 
 // write sends one append with the exact expected revision of head.
-func (s *Store) write(ctx context.Context, stream string, head eventstore.Head, events []eventstore.EventData, hashes []eventstore.Hash) (*esdb.WriteResult, error) {
+func (s *Store) write(ctx context.Context, stream string, head eventstore.Head, events []eventstore.EventData, hashes []eventstore.Hash, sig eventstore.WriterSignature) (*esdb.WriteResult, error) {
 	data := make([]esdb.EventData, len(events))
 	for i := range events {
-		d, err := toEventData(&events[i], hashes[i])
+		var si eventstore.WriterSignature
+		if i == len(events)-1 {
+			si = sig
+		}
+		d, err := toEventData(&events[i], hashes[i], si)
 		if err != nil {
 			return nil, fmt.Errorf("esdbstore: encode event %d: %w", i, err)
 		}
@@ -210,6 +218,7 @@ func (s *Store) lookup(ctx context.Context, stream string, events []eventstore.E
 	}
 	stored := make([]*eventstore.Event, len(events))
 	var head eventstore.Head
+	var last eventstore.Event
 	for r, err := range s.readStream(ctx, s.names.physical(stream), esdb.Forwards, esdb.Start{}, unlimited) {
 		if err != nil {
 			if notFound(err) {
@@ -221,10 +230,21 @@ func (s *Store) lookup(ctx context.Context, stream string, events []eventstore.E
 		if err != nil {
 			return nil, eventstore.Head{}, err
 		}
-		head = eventstore.Head{Exists: true, Revision: e.Revision, Hash: e.Hash}
+		head, last = eventstore.Head{Exists: true, Revision: e.Revision, Hash: e.Hash}, e
 		if i, ok := want[e.ID]; ok {
 			stored[i] = &e
 		}
+	}
+	if err := s.checkHead(last); head.Exists && err != nil {
+		found := false
+		for _, e := range stored {
+			found = found || e != nil
+		}
+		if !found {
+			return nil, eventstore.Head{}, err
+		}
+		// A repetition is answered from what is stored; it builds on nothing.
+		return stored, eventstore.Head{}, nil
 	}
 	s.heads.put(stream, head)
 	return stored, head, nil

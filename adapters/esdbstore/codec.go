@@ -31,6 +31,13 @@ const envelopeFormat = 1
 // $correlationId and $causationId are KurrentDB's own conventions (used by
 // its $by_correlation_id projection); they repeat correlation_id and
 // causation_id, which stay the source of truth, and are left out when empty.
+//
+// The last event of every append also carries the writer's signature
+// (writer_key_id, and writer_sig in standard base64); the fields are
+// absent on the other events. They were added to format 1 without a new
+// format number because they are optional: a reader that does not know
+// them reads every event as before (and an authenticating reader that does
+// refuses events without them).
 type envelope struct {
 	Format        int    `json:"kinerja"`
 	SchemaVersion int    `json:"schema_version"`
@@ -41,6 +48,8 @@ type envelope struct {
 	CausationID   string `json:"causation_id"`
 	Reason        string `json:"reason"`
 	Hash          string `json:"hash"`
+	WriterKeyID   string `json:"writer_key_id,omitempty"`
+	WriterSig     []byte `json:"writer_sig,omitempty"`
 
 	ESCorrelationID string `json:"$correlationId,omitempty"`
 	ESCausationID   string `json:"$causationId,omitempty"`
@@ -51,7 +60,7 @@ type envelope struct {
 const occurredAtLayout = "2006-01-02T15:04:05.000000Z07:00"
 
 // encodeMetadata returns the metadata JSON of a prepared event.
-func encodeMetadata(e *eventstore.EventData, hash eventstore.Hash) ([]byte, error) {
+func encodeMetadata(e *eventstore.EventData, hash eventstore.Hash, sig eventstore.WriterSignature) ([]byte, error) {
 	return json.Marshal(envelope{
 		Format:          envelopeFormat,
 		SchemaVersion:   e.SchemaVersion,
@@ -62,6 +71,8 @@ func encodeMetadata(e *eventstore.EventData, hash eventstore.Hash) ([]byte, erro
 		CausationID:     e.CausationID,
 		Reason:          e.Reason,
 		Hash:            hash.String(),
+		WriterKeyID:     sig.KeyID,
+		WriterSig:       sig.Sig,
 		ESCorrelationID: e.CorrelationID,
 		ESCausationID:   e.CausationID,
 	})
@@ -71,8 +82,8 @@ func encodeMetadata(e *eventstore.EventData, hash eventstore.Hash) ([]byte, erro
 // bytes are passed through untouched; the content type says JSON only when
 // they are valid JSON (KurrentDB stores the bytes either way, but its
 // projections try to parse events marked as JSON).
-func toEventData(e *eventstore.EventData, hash eventstore.Hash) (esdb.EventData, error) {
-	meta, err := encodeMetadata(e, hash)
+func toEventData(e *eventstore.EventData, hash eventstore.Hash, sig eventstore.WriterSignature) (esdb.EventData, error) {
+	meta, err := encodeMetadata(e, hash, sig)
 	if err != nil {
 		return esdb.EventData{}, err
 	}
@@ -194,5 +205,6 @@ func decode(stream string, r *esdb.RecordedEvent) (eventstore.Event, error) {
 		Position:   pos,
 		RecordedAt: eventstore.NormalizeTime(r.CreatedDate),
 		Hash:       hash,
+		Signature:  eventstore.WriterSignature{KeyID: env.WriterKeyID, Sig: env.WriterSig},
 	}, nil
 }

@@ -1,7 +1,9 @@
 package esdbstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,37 +45,50 @@ func TestEnvelopeGolden(t *testing.T) {
 		Data:          []byte(`{"predikat":"BAIK"}`),
 	}
 	h := eventstore.ChainHash(eventstore.Hash{}, "skp-1", 0, &e)
-	got, err := encodeMetadata(&e, h)
+	signer := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, ed25519.SeedSize)))
+	sig, err := eventstore.SignHash(signer, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "envelope.v1.json")
-	if *update {
-		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+	for _, c := range []struct {
+		file string
+		sig  eventstore.WriterSignature
+	}{
+		{"envelope.v1.json", eventstore.WriterSignature{}}, // not the last of its append
+		{"envelope.v1-signed.json", sig},                   // the last, signed
+	} {
+		got, err := encodeMetadata(&e, h, c.sig)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
-		t.Errorf("metadata JSON changed (-golden +got); run with -update only for a new envelope format:\n%s", diff)
-	}
+		path := filepath.Join("testdata", c.file)
+		if *update {
+			if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), string(got)+"\n"); diff != "" {
+			t.Errorf("%s: metadata JSON changed (-golden +got); run with -update only for a new envelope format:\n%s", c.file, diff)
+		}
 
-	// And it decodes back to the same envelope.
-	back, err := decode("skp-1", &esdb.RecordedEvent{
-		EventID: e.ID, EventType: e.Type, StreamID: "skp-1", Position: esdb.Position{Commit: 7, Prepare: 7},
-		CreatedDate: time.Now(), Data: e.Data, UserMetadata: got,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(e, back.EventData); diff != "" {
-		t.Errorf("decode(encode(e)) (-want +got):\n%s", diff)
-	}
-	if back.Hash != h || back.Position != 8 {
-		t.Errorf("decoded hash %s position %d, want %s and 8", back.Hash, back.Position, h)
+		// And it decodes back to the same envelope.
+		back, err := decode("skp-1", &esdb.RecordedEvent{
+			EventID: e.ID, EventType: e.Type, StreamID: "skp-1", Position: esdb.Position{Commit: 7, Prepare: 7},
+			CreatedDate: time.Now(), Data: e.Data, UserMetadata: got,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(e, back.EventData); diff != "" {
+			t.Errorf("decode(encode(e)) (-want +got):\n%s", diff)
+		}
+		if back.Hash != h || back.Position != 8 || back.Signature.KeyID != c.sig.KeyID || !bytes.Equal(back.Signature.Sig, c.sig.Sig) {
+			t.Errorf("decoded hash %s position %d signature %+v, want %s, 8 and %+v", back.Hash, back.Position, back.Signature, h, c.sig)
+		}
 	}
 }
 

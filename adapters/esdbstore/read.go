@@ -210,11 +210,25 @@ func (s *Store) streamHead(ctx context.Context, stream string) (eventstore.Head,
 		if err != nil {
 			return eventstore.Head{}, err
 		}
+		if err := s.checkHead(e); err != nil {
+			return eventstore.Head{}, err
+		}
 		h := eventstore.Head{Exists: true, Revision: e.Revision, Hash: e.Hash}
 		s.heads.put(stream, h)
 		return h, nil
 	}
 	return eventstore.Head{}, nil
+}
+
+// checkHead checks, with a keyring, that a stream's stored head is the
+// signed end of an append of a trusted key before an append builds on it:
+// an event written into the stream around this package, with a recomputed
+// chain hash, would otherwise be covered by the append's signature.
+func (s *Store) checkHead(head eventstore.Event) error {
+	if s.opts.Keyring == nil {
+		return nil
+	}
+	return s.opts.Keyring.CheckHead(head)
 }
 
 // logEnd returns the position of the last record in $all, of any kind, and

@@ -128,6 +128,13 @@ type Options struct {
 	// ResubscribeBackoff is the longest wait between attempts to resume a
 	// dropped subscription (default 5 s; the first retry is immediate).
 	ResubscribeBackoff time.Duration
+	// Signer signs the last event of every append, in its metadata (see
+	// envelope). Without one, appends are unsigned, and an authenticating
+	// reader refuses them.
+	Signer eventstore.Signer
+	// Keyring verifies a stream's head read from the server before an
+	// append builds on it. Without one, heads are not checked.
+	Keyring *eventstore.Keyring
 }
 
 var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@=+-]*$`)

@@ -1,12 +1,16 @@
 package esdbstore_test
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/kinerja-ledger/kinerja/adapters/esdbstore"
 	"github.com/kinerja-ledger/kinerja/adapters/esdbstore/esdbtest"
@@ -21,9 +25,9 @@ func TestMain(m *testing.M) {
 
 // A test location is a connection string, followed by "#ns=" and a
 // namespace when the store shares its server with other tests.
-func openLocation(loc string, limits eventstore.Limits) (eventstore.Store, error) {
+func openLocation(loc string, cfg storetest.Config) (eventstore.Store, error) {
 	conn, ns, _ := strings.Cut(loc, "#ns=")
-	return esdbstore.Open(conn, esdbstore.Options{Limits: limits, Namespace: ns})
+	return esdbstore.Open(conn, esdbstore.Options{Limits: cfg.Limits, Namespace: ns, Signer: cfg.Signer, Keyring: cfg.Keyring})
 }
 
 // servers maps the locations of TestConformance to their servers, for
@@ -61,8 +65,42 @@ func TestConformance(t *testing.T) {
 				tb.Fatal(err)
 			}
 		},
+		Forge: forge,
 		Crash: true,
 	})
+}
+
+// forge appends ev to its stream with a client of its own, as anything
+// with write access to the database can, in this package's metadata
+// format (so that the store reads it as one of its events).
+func forge(tb testing.TB, loc string, ev eventstore.Event) {
+	tb.Helper()
+	conn, ns, _ := strings.Cut(loc, "#ns=")
+	cfg, err := esdb.ParseConnectionString(conn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Logger = esdb.NoopLogging()
+	c, err := esdb.NewClient(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	meta, err := esdbstore.EncodeMetadataForTest(&ev.EventData, ev.Hash, ev.Signature)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var exp esdb.ExpectedRevision = esdb.NoStream{}
+	if ev.Revision > 0 {
+		exp = esdb.Revision(ev.Revision - 1)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = c.AppendToStream(ctx, ns+ev.Stream, esdb.AppendToStreamOptions{ExpectedRevision: exp},
+		esdb.EventData{EventID: ev.ID, EventType: ev.Type, ContentType: esdb.ContentTypeJson, Data: ev.Data, Metadata: meta})
+	if err != nil {
+		tb.Fatalf("forge: %v", err)
+	}
 }
 
 // TestConformanceKurrentDB runs the suite against a real KurrentDB when

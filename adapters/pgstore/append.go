@@ -30,7 +30,8 @@ type request struct {
 	expected int64 // revision of the stream's last event the INSERT requires; -1: no event
 	events   []eventstore.EventData
 	hashes   []eventstore.Hash
-	done     chan outcome // buffered: a committer never waits for a caller
+	sig      eventstore.WriterSignature // of the last event
+	done     chan outcome               // buffered: a committer never waits for a caller
 	// state decides, once, between a caller giving up and a committer
 	// sending the request: a caller may return its context's error (with
 	// nothing written) only while the request is pending.
@@ -92,7 +93,11 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 		}
 		if ok {
 			hashes := eventstore.Seal(stream, head, prepared)
-			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes, done: make(chan outcome, 1)}
+			sig, err := eventstore.SignHash(s.opts.Signer, hashes[len(hashes)-1])
+			if err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes, sig: sig, done: make(chan outcome, 1)}
 			if head.Exists {
 				r.expected = int64(head.Revision)
 			}
@@ -149,15 +154,19 @@ func (s *Store) guessHead(ctx context.Context, stream string, expected eventstor
 		case inCache && cached.Revision > rev:
 			return eventstore.Head{}, false, nil
 		}
-		var hash []byte
-		err := s.pool.QueryRow(ctx, s.q.hashAt, stream, int64(rev)).Scan(&hash)
-		if errors.Is(err, pgx.ErrNoRows) {
+		h, err := s.scanHead(stream, s.pool.QueryRow(ctx, s.q.hashAt, stream, int64(rev)))
+		if errors.As(err, new(*eventstore.IntegrityError)) {
+			// Not a signed append's end: either not the head (the append
+			// expects a stale revision) or a forged head; the conflict
+			// path reads the real head and says which.
 			return eventstore.Head{}, false, nil
 		}
 		if err != nil {
 			return eventstore.Head{}, false, s.closedErr(err)
 		}
-		h := eventstore.Head{Exists: true, Revision: rev, Hash: toHash(hash)}
+		if !h.Exists {
+			return eventstore.Head{}, false, nil
+		}
 		s.heads.put(stream, h)
 		return h, true, nil
 	}
@@ -183,16 +192,38 @@ type querier interface {
 }
 
 func (s *Store) readHead(ctx context.Context, q querier, stream string) (eventstore.Head, error) {
-	var rev int64
-	var hash []byte
-	err := q.QueryRow(ctx, s.q.head, stream).Scan(&rev, &hash)
+	h, err := s.scanHead(stream, q.QueryRow(ctx, s.q.head, stream))
+	return h, s.closedErr(err)
+}
+
+// scanHead scans a row of headColumns: a stream's head as stored, which an
+// append is about to build on. With a keyring, the head must be the signed
+// last event of an append of a trusted key (eventstore.Keyring.CheckHead):
+// otherwise an event inserted behind the store's back, with a recomputed
+// chain hash, would be covered by this append's signature. No row is the
+// zero head.
+func (s *Store) scanHead(stream string, row pgx.Row) (eventstore.Head, error) {
+	var (
+		rev, pos int64
+		hash     []byte
+		ev       eventstore.Event
+		id       pgtype.UUID
+	)
+	err := row.Scan(&rev, &hash, &ev.Signature.KeyID, &ev.Signature.Sig, &id, &pos)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return eventstore.Head{}, nil
 	}
 	if err != nil {
-		return eventstore.Head{}, s.closedErr(err)
+		return eventstore.Head{}, err
 	}
-	return eventstore.Head{Exists: true, Revision: uint64(rev), Hash: toHash(hash)}, nil
+	h := eventstore.Head{Exists: true, Revision: uint64(rev), Hash: toHash(hash)}
+	if s.opts.Keyring != nil {
+		ev.Stream, ev.Revision, ev.Hash, ev.ID, ev.Position = stream, h.Revision, h.Hash, id.Bytes, eventstore.Position(pos)
+		if err := s.opts.Keyring.CheckHead(ev); err != nil {
+			return eventstore.Head{}, err
+		}
+	}
+	return h, nil
 }
 
 // resolveConflict runs after an append wrote nothing. In one round trip it
@@ -218,14 +249,16 @@ func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, e
 	if err != nil {
 		return res, false, actual, s.closedErr(err)
 	}
-	var rev int64
-	var hash []byte
-	switch err := br.QueryRow().Scan(&rev, &hash); {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return res, false, actual, s.closedErr(err)
+	head, headErr := s.scanHead(stream, br.QueryRow())
+	var ie *eventstore.IntegrityError
+	switch {
+	case errors.As(headErr, &ie):
+		// A repetition of an earlier append is answered from storage
+		// below; anything else must not build on this head.
+	case headErr != nil:
+		return res, false, actual, s.closedErr(headErr)
 	default:
-		actual = eventstore.Head{Exists: true, Revision: uint64(rev), Hash: toHash(hash)}
+		actual = head
 	}
 	if len(found) > 0 {
 		byID := make(map[[16]byte]*eventstore.Event, len(found))
@@ -240,6 +273,9 @@ func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, e
 		if err != nil || repeat {
 			return res, repeat, actual, err
 		}
+	}
+	if ie != nil {
+		return res, false, actual, ie
 	}
 	return res, false, actual, nil
 }
@@ -477,10 +513,14 @@ func (s *Store) insertOne(ctx context.Context, r *request) (map[string]streamCou
 	if data == nil {
 		data = []byte{}
 	}
+	sig := r.sig.Sig
+	if sig == nil {
+		sig = []byte{}
+	}
 	var pos int64
 	err := s.pool.QueryRow(ctx, s.q.appendOne, r.stream, r.expected, pgtype.UUID{Bytes: e.ID, Valid: true},
 		int32(min(e.SchemaVersion, math.MaxInt32)), e.OccurredAt, e.Type, e.Actor.ID, e.Actor.Role,
-		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:]).Scan(&pos)
+		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:], r.sig.KeyID, sig).Scan(&pos)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil // the head check failed
@@ -536,6 +576,8 @@ func (s *Store) insertArgs(reqs []*request, channel string) []any {
 		reason      = make([]string, 0, rows)
 		data        = make([][]byte, 0, rows)
 		hash        = make([][]byte, 0, rows)
+		keyID       = make([]string, 0, rows)
+		sig         = make([][]byte, 0, rows)
 	)
 	for i, r := range reqs {
 		reqStream[i] = r.stream
@@ -559,6 +601,11 @@ func (s *Store) insertArgs(reqs []*request, channel string) []any {
 			}
 			data = append(data, d)
 			hash = append(hash, r.hashes[j][:])
+			if j == len(r.events)-1 && !r.sig.IsZero() {
+				keyID, sig = append(keyID, r.sig.KeyID), append(sig, r.sig.Sig)
+			} else {
+				keyID, sig = append(keyID, ""), append(sig, []byte{})
+			}
 		}
 	}
 	var notify *string // NULL: no NOTIFY in the statement
@@ -566,7 +613,7 @@ func (s *Store) insertArgs(reqs []*request, channel string) []any {
 		notify = &channel
 	}
 	return []any{reqStream, reqExpected, rowReq, revision, eventID, schemaVer, occurredAt,
-		typ, actorID, actorRole, correlation, causation, reason, data, hash, notify}
+		typ, actorID, actorRole, correlation, causation, reason, data, hash, keyID, sig, notify}
 }
 
 // collectCounts reads the RETURNING rows (stream, position) of the append
@@ -658,7 +705,11 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 		}
 		if ok {
 			hashes := eventstore.Seal(stream, head, prepared)
-			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes}
+			sig, err := eventstore.SignHash(s.opts.Signer, hashes[len(hashes)-1])
+			if err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			r := &request{ctx: ctx, stream: stream, expected: -1, events: prepared, hashes: hashes, sig: sig}
 			if head.Exists {
 				r.expected = int64(head.Revision)
 			}
@@ -695,15 +746,11 @@ func (s *Store) txHead(ctx context.Context, tx pgx.Tx, stream string, expected e
 		return eventstore.Head{}, true, nil
 	}
 	if rev, exact := expected.Revision(); exact {
-		var hash []byte
-		err := tx.QueryRow(ctx, s.q.hashAt, stream, int64(rev)).Scan(&hash)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return eventstore.Head{}, false, nil
+		h, err := s.scanHead(stream, tx.QueryRow(ctx, s.q.hashAt, stream, int64(rev)))
+		if errors.As(err, new(*eventstore.IntegrityError)) {
+			return eventstore.Head{}, false, nil // see guessHead
 		}
-		if err != nil {
-			return eventstore.Head{}, false, err
-		}
-		return eventstore.Head{Exists: true, Revision: rev, Hash: toHash(hash)}, true, nil
+		return h, h.Exists, err
 	}
 	h, err := s.readHead(ctx, tx, stream)
 	if err != nil {

@@ -344,7 +344,7 @@ func scanEvent(rows pgx.Rows, e *eventstore.Event, extra ...any) error {
 		hash     []byte
 	)
 	dest := []any{&pos, &e.Stream, &rev, &id, &e.Type, &sv, &e.OccurredAt, &e.Actor.ID, &e.Actor.Role,
-		&e.CorrelationID, &e.CausationID, &e.Reason, &e.Data, &hash, &e.RecordedAt}
+		&e.CorrelationID, &e.CausationID, &e.Reason, &e.Data, &hash, &e.RecordedAt, &e.Signature.KeyID, &e.Signature.Sig}
 	if err := rows.Scan(append(dest, extra...)...); err != nil {
 		return err
 	}
@@ -358,6 +358,9 @@ func scanEvent(rows pgx.Rows, e *eventstore.Event, extra ...any) error {
 		e.Data = nil // as eventstore.Prepare leaves an empty payload
 	}
 	e.Hash = toHash(hash)
+	if len(e.Signature.Sig) == 0 {
+		e.Signature.Sig = nil
+	}
 	return nil
 }
 

@@ -17,13 +17,17 @@ const (
 const horizonSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
 
 // eventColumns is the column list every read scans with scanEvent.
-const eventColumns = `position, stream, revision, event_id, type, schema_version, occurred_at, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, recorded_at`
+const eventColumns = `position, stream, revision, event_id, type, schema_version, occurred_at, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, recorded_at, writer_key_id, writer_sig`
+
+// headColumns is what a writer reads of a stream's head: enough to check
+// its signature before building on it (see scanHead).
+const headColumns = `revision, hash, writer_key_id, writer_sig, event_id, position`
 
 // queries are the statements of one schema, built once at Open.
 type queries struct {
 	checkPositions string
 	appendOne      string // one event of one append, autocommit
-	appendMany     string // any number of appends and events; $16 is a NOTIFY channel or NULL
+	appendMany     string // any number of appends and events; $18 is a NOTIFY channel or NULL
 	notify         string
 	hashAt         string
 	head           string
@@ -44,6 +48,7 @@ func newQueries(schema string) queries {
 		"POSITION_OVERFLOW", ident(schema, "position_overflow"),
 		"HORIZON", horizonSQL,
 		"COLUMNS", eventColumns,
+		"HEADCOLS", headColumns,
 	)
 	return queries{
 		checkPositions: r.Replace(`SELECT (SELECT max(position) FROM EVENTS), pg_snapshot_xmax(pg_current_snapshot())::text::bigint`),
@@ -54,9 +59,9 @@ func newQueries(schema string) queries {
 		// have, -1 for none.
 		appendOne: r.Replace(`
 INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
-	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash)
+	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
 SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, clock_timestamp(),
-	$1, $6, $7, $8, $9, $10, $11, $12, $13
+	$1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
 WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = $1), -1) = $2::bigint
 RETURNING position`),
 
@@ -84,7 +89,8 @@ WITH p AS MATERIALIZED (
 	SELECT $1::text[] AS stream, $2::bigint[] AS expected, $3::bigint[] AS req, $4::bigint[] AS revision,
 		$5::uuid[] AS event_id, $6::int[] AS schema_version, $7::timestamptz[] AS occurred_at, $8::text[] AS type,
 		$9::text[] AS actor_id, $10::text[] AS actor_role, $11::text[] AS correlation_id, $12::text[] AS causation_id,
-		$13::text[] AS reason, $14::bytea[] AS data, $15::bytea[] AS hash, $16::text AS notify
+		$13::text[] AS reason, $14::bytea[] AS data, $15::bytea[] AS hash, $16::text[] AS writer_key_id,
+		$17::bytea[] AS writer_sig, $18::text AS notify
 ), req AS (
 	SELECT r.idx, r.stream
 	FROM p, unnest(p.stream, p.expected) WITH ORDINALITY AS r(stream, expected, idx)
@@ -98,22 +104,23 @@ WITH p AS MATERIALIZED (
 	FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) b
 )
 INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
-	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash)
+	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
 SELECT CASE WHEN x.k0 + t.ord <= 1048575 THEN x.base + x.k0 + t.ord ELSE POSITION_OVERFLOW(x.k0 + t.ord) END,
 	t.revision, t.event_id, t.schema_version, t.occurred_at, x.now,
-	req.stream, t.type, t.actor_id, t.actor_role, t.correlation_id, t.causation_id, t.reason, t.data, t.hash
+	req.stream, t.type, t.actor_id, t.actor_role, t.correlation_id, t.causation_id, t.reason, t.data, t.hash,
+	t.writer_key_id, t.writer_sig
 FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p.type, p.actor_id,
-		p.actor_role, p.correlation_id, p.causation_id, p.reason, p.data, p.hash)
+		p.actor_role, p.correlation_id, p.causation_id, p.reason, p.data, p.hash, p.writer_key_id, p.writer_sig)
 	WITH ORDINALITY AS t(req, revision, event_id, schema_version, occurred_at, type, actor_id,
-		actor_role, correlation_id, causation_id, reason, data, hash, ord)
+		actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig, ord)
 JOIN req ON req.idx = t.req
 CROSS JOIN x
 ORDER BY t.ord
 RETURNING stream, position`),
 
 		notify:       `SELECT pg_notify($1, '')`,
-		hashAt:       r.Replace(`SELECT hash FROM EVENTS WHERE stream = $1 AND revision = $2`),
-		head:         r.Replace(`SELECT revision, hash FROM EVENTS WHERE stream = $1 ORDER BY revision DESC LIMIT 1`),
+		hashAt:       r.Replace(`SELECT HEADCOLS FROM EVENTS WHERE stream = $1 AND revision = $2`),
+		head:         r.Replace(`SELECT HEADCOLS FROM EVENTS WHERE stream = $1 ORDER BY revision DESC LIMIT 1`),
 		byIDs:        r.Replace(`SELECT COLUMNS FROM EVENTS WHERE event_id = ANY($1::uuid[])`),
 		streamFwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision >= $2 AND recorded_at <= $3 ORDER BY revision LIMIT $4`),
 		streamBwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision <= $2 AND recorded_at <= $3 ORDER BY revision DESC LIMIT $4`),

@@ -71,6 +71,15 @@ type Options struct {
 	// Logger receives the store's rare operational messages (listener
 	// reconnects). Default: slog.Default().
 	Logger *slog.Logger
+
+	// Signer signs the last event of every append (see the package doc).
+	// Without one, appends are unsigned, and an authenticating reader
+	// refuses them.
+	Signer eventstore.Signer
+
+	// Keyring verifies a stream's head read from the database before an
+	// append builds on it. Without one, heads are not checked.
+	Keyring *eventstore.Keyring
 }
 
 func (o *Options) setDefaults() {

@@ -74,11 +74,11 @@ func splitLocation(loc string) (url, schema string) {
 	return loc[:i], loc[i+1:]
 }
 
-func open(loc string, lim eventstore.Limits) (eventstore.Store, error) {
+func open(loc string, cfg storetest.Config) (eventstore.Store, error) {
 	url, schema := splitLocation(loc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Limits: lim})
+	return pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Limits: cfg.Limits, Signer: cfg.Signer, Keyring: cfg.Keyring})
 }
 
 func TestConformance(t *testing.T) {
@@ -88,6 +88,7 @@ func TestConformance(t *testing.T) {
 		NewLocation: newLocation,
 		Open:        open,
 		Tamper:      tamper,
+		Forge:       forge,
 		LateCommit:  lateCommit,
 		Crash:       true,
 	})
@@ -119,6 +120,34 @@ func tamper(tb testing.TB, loc, stream string, revision uint64) {
 	}
 	if tag.RowsAffected() != 1 {
 		tb.Fatalf("tamper: no event %s@%d", stream, revision)
+	}
+}
+
+// forge inserts ev as a superuser would, with a plain INSERT (the
+// append-only triggers stop UPDATE and DELETE, not INSERT) at a position
+// after every stored one.
+func forge(tb testing.TB, loc string, ev eventstore.Event) {
+	tb.Helper()
+	url, schema := splitLocation(loc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	sig := ev.Signature.Sig
+	if sig == nil {
+		sig = []byte{}
+	}
+	_, err = conn.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "events"}.Sanitize()+`
+		(position, revision, event_id, schema_version, occurred_at, recorded_at, stream, type, actor_id, actor_role,
+		 correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
+		SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16`,
+		int64(ev.Revision), ev.ID, int32(ev.SchemaVersion), ev.OccurredAt, ev.RecordedAt, ev.Stream, ev.Type, ev.Actor.ID, ev.Actor.Role,
+		ev.CorrelationID, ev.CausationID, ev.Reason, ev.Data, ev.Hash[:], ev.Signature.KeyID, sig)
+	if err != nil {
+		tb.Fatalf("forge: %v", err)
 	}
 }
 

@@ -525,13 +525,23 @@ func assertEmpty(t *testing.T, s eventstore.Store) {
 	}
 }
 
+// verifyStream authenticates one whole stream with the suite's key: its
+// hash chain and every append's signature.
 func verifyStream(t *testing.T, s eventstore.Store, stream string) {
 	t.Helper()
 	if n, err := eventstore.VerifyStream(stream, s.ReadStream(ctx(t), stream, eventstore.ReadStreamOptions{})); err != nil {
 		t.Errorf("VerifyStream(%s) = %d, %v", stream, n, err)
 	}
+	for _, err := range eventstore.ReadStreamAuthenticated(ctx(t), s, suiteKeys(), stream, eventstore.ReadStreamOptions{}, nil) {
+		if err != nil {
+			t.Errorf("ReadStreamAuthenticated(%s) = %v", stream, err)
+			return
+		}
+	}
 }
 
+// verifyAll authenticates the whole global order with the suite's key:
+// every chain, every signature, and every append contiguous.
 func verifyAll(t *testing.T, s eventstore.Store) {
 	t.Helper()
 	v := eventstore.NewVerifier()
@@ -544,4 +554,16 @@ func verifyAll(t *testing.T, s eventstore.Store) {
 			return
 		}
 	}
+	a := eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: suiteKeys(), Store: s})
+	for _, err := range a.Feed(ctx(t), s.ReadAll(ctx(t), eventstore.ReadAllOptions{})) {
+		if err != nil {
+			t.Errorf("authenticate: %v", err)
+			return
+		}
+	}
+}
+
+// suiteKeys trusts the suite's two writer keys.
+func suiteKeys() *eventstore.Keyring {
+	return eventstore.NewKeyring(WriterKey().Public(), OtherWriterKey().Public())
 }

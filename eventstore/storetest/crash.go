@@ -27,12 +27,12 @@ const crashEnv = "KINERJA_STORETEST_CRASH_CHILD"
 // and appends, from 8 goroutines, batches of 3 events as fast as it can,
 // printing a line "ack STREAM REVISION ID ID ID" after each acknowledged
 // append, until it is killed. It never returns in the child.
-func CrashChildMain(open func(loc string, limits eventstore.Limits) (eventstore.Store, error)) {
+func CrashChildMain(open func(loc string, cfg Config) (eventstore.Store, error)) {
 	loc := os.Getenv(crashEnv)
 	if loc == "" {
 		return
 	}
-	s, err := open(loc, eventstore.Limits{})
+	s, err := open(loc, DefaultConfig())
 	if err != nil {
 		fmt.Fprintf(os.Stdout, "fail open: %v\n", err)
 		os.Exit(3)

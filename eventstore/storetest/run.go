@@ -53,7 +53,7 @@ type harness struct {
 	b   Backend
 	loc string
 	s   eventstore.Store
-	lim eventstore.Limits
+	cfg Config
 }
 
 func newHarness(t *testing.T, b Backend) *harness {
@@ -61,7 +61,7 @@ func newHarness(t *testing.T, b Backend) *harness {
 	return &harness{t: t, b: b, loc: b.NewLocation(t)}
 }
 
-// store opens the case's store on first use with default limits.
+// store opens the case's store on first use with DefaultConfig.
 func (h *harness) store() eventstore.Store {
 	h.t.Helper()
 	if h.s == nil {
@@ -70,23 +70,32 @@ func (h *harness) store() eventstore.Store {
 	return h.s
 }
 
-// open (re)opens the store with limits, closing a previous one.
+// open (re)opens the store with limits and the suite's writer key, closing
+// a previous one.
 func (h *harness) open(lim eventstore.Limits) eventstore.Store {
 	h.t.Helper()
+	cfg := DefaultConfig()
+	cfg.Limits = lim
+	return h.openWith(cfg)
+}
+
+// openWith (re)opens the store with cfg, closing a previous one.
+func (h *harness) openWith(cfg Config) eventstore.Store {
+	h.t.Helper()
 	h.close()
-	s, err := h.b.Open(h.loc, lim)
+	s, err := h.b.Open(h.loc, cfg)
 	if err != nil {
 		h.t.Fatalf("Open(%s) = %v", h.loc, err)
 	}
-	h.s, h.lim = s, lim
+	h.s, h.cfg = s, cfg
 	h.t.Cleanup(func() { h.close() })
 	return s
 }
 
-// reopen closes and opens the store again with the same limits.
+// reopen closes and opens the store again with the same configuration.
 func (h *harness) reopen() eventstore.Store {
 	h.t.Helper()
-	return h.open(h.lim)
+	return h.openWith(h.cfg)
 }
 
 func (h *harness) close() {

@@ -7,14 +7,50 @@
 // expected revisions (also under racing goroutines), permanent idempotency,
 // stream and global reads, as-of reads, subscriptions that never skip or
 // repeat (also under concurrent writers with late commits), the hash chain
-// and tamper detection, limits, context cancellation, and crash durability.
+// and tamper detection, writer signatures (every append signed, its events
+// contiguous in the global order, forged inserts refused by readers and
+// writers, unknown and rotated keys), limits, context cancellation, and
+// crash durability.
+//
+// Every store the suite opens signs with WriterKey unless a case says
+// otherwise, and every verification authenticates against it.
 package storetest
 
 import (
+	"crypto/ed25519"
+	"slices"
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
+
+// Config is what the suite asks a backend to open a store with.
+type Config struct {
+	// Limits bounds appends; zero fields mean the defaults.
+	Limits eventstore.Limits
+	// Signer signs every append; nil means unsigned appends.
+	Signer eventstore.Signer
+	// Keyring verifies the stream heads appends build on; nil means no check.
+	Keyring *eventstore.Keyring
+}
+
+// WriterKey is the suite's writer key (fixed, so that a crash child signs
+// with it too); OtherWriterKey is a second one, for rotation and for a key
+// no keyring trusts.
+func WriterKey() *eventstore.Ed25519Signer { return keyFromSeed(1) }
+
+// OtherWriterKey is a second fixed writer key.
+func OtherWriterKey() *eventstore.Ed25519Signer { return keyFromSeed(2) }
+
+func keyFromSeed(b byte) *eventstore.Ed25519Signer {
+	return eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(slices.Repeat([]byte{b}, ed25519.SeedSize)))
+}
+
+// DefaultConfig is the configuration the suite opens stores with: the
+// default limits, WriterKey signing, a keyring of WriterKey.
+func DefaultConfig() Config {
+	return Config{Signer: WriterKey(), Keyring: eventstore.NewKeyring(WriterKey().Public())}
+}
 
 // Backend describes a backend to the suite.
 type Backend struct {
@@ -26,14 +62,21 @@ type Backend struct {
 	// a server address). Cleanup is registered on tb.
 	NewLocation func(tb testing.TB) string
 
-	// Open opens a store on loc with the given limits (zero means defaults).
-	// Opening a location again after Close must see everything written.
-	Open func(loc string, limits eventstore.Limits) (eventstore.Store, error)
+	// Open opens a store on loc with cfg. Opening a location again after
+	// Close must see everything written.
+	Open func(loc string, cfg Config) (eventstore.Store, error)
 
 	// Tamper, if set, changes one byte of the stored data of the event at
 	// (stream, revision) directly in storage, bypassing the store. The store
 	// at loc is closed while Tamper runs.
 	Tamper func(tb testing.TB, loc, stream string, revision uint64)
+
+	// Forge, if set, writes ev into storage as an insider would, around the
+	// store (which is closed while Forge runs): at the next global position,
+	// with ev's stream, revision, hash and signature as given (the suite
+	// computes a valid chain hash). The store's own indexes must be kept
+	// consistent, so that the store serves ev as its stream's head.
+	Forge func(tb testing.TB, loc string, ev eventstore.Event)
 
 	// LateCommit, if set, starts an append of ev to stream (a new stream) in
 	// a transaction that stays open until the returned commit function is

@@ -1,0 +1,7 @@
+package boltstore
+
+import "github.com/kinerja-ledger/kinerja/eventstore"
+
+// EncodeEventForTest exposes the record encoding to the forging test
+// helper, which writes records around the store.
+func EncodeEventForTest(e *eventstore.Event) []byte { return encodeEvent(e) }

@@ -186,10 +186,25 @@ func nodeIn(ctx context.Context, q queryRower, n names, level uint8, index uint6
 type AuditReader struct{ db *DB }
 
 var (
-	_ audit.Reader     = (*AuditReader)(nil)
-	_ audit.Stored     = (*AuditReader)(nil)
-	_ audit.TreeReader = (*AuditReader)(nil)
+	_ audit.Reader      = (*AuditReader)(nil)
+	_ audit.Stored      = (*AuditReader)(nil)
+	_ audit.TreeReader  = (*AuditReader)(nil)
+	_ audit.Watermarker = (*AuditReader)(nil)
 )
+
+// Watermark implements audit.Watermarker: the audit projection's
+// checkpoint and the trail's size, in one statement (one snapshot; the
+// projection stores both in one transaction).
+func (r *AuditReader) Watermark(ctx context.Context) (eventstore.Position, uint64, error) {
+	var pos, size int64
+	err := r.db.pool.QueryRow(ctx, `SELECT
+		coalesce((SELECT position FROM `+r.db.names.t("checkpoints")+` WHERE projection = $1), 0),
+		coalesce((SELECT max(size) FROM `+r.db.names.t("audit_frontier")+`), 0)`, audit.Name).Scan(&pos, &size)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pgreadmodel: audit watermark: %w", err)
+	}
+	return eventstore.Position(pos), uint64(size), nil
+}
 
 // Node implements merkle.NodeReader.
 func (r *AuditReader) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {

@@ -3,6 +3,7 @@ package pgreadmodel_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
 	"strings"
@@ -29,6 +30,7 @@ type mutationLedger struct {
 	store       *pgstore.Store
 	db          *pgreadmodel.DB
 	key         *merkle.Signer
+	writers     *eventstore.Keyring
 	es, rm      string // schemas
 	byPosition  map[eventstore.Position]eventstore.Event
 	positions   []eventstore.Position // ledger events (not checkpoints), in order
@@ -65,7 +67,9 @@ func newMutationLedger(t *testing.T) *mutationLedger {
 	if _, err := pgreadmodel.Migrate(ctx, pool, l.rm); err != nil {
 		t.Fatal(err)
 	}
-	if l.store, err = pgstore.Open(ctx, pool, pgstore.Options{Schema: l.es}); err != nil {
+	writer := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
+	l.writers = eventstore.NewKeyring(writer.Public())
+	if l.store, err = pgstore.Open(ctx, pool, pgstore.Options{Schema: l.es, Signer: writer, Keyring: l.writers}); err != nil {
 		t.Fatal(err)
 	}
 	if l.db, err = pgreadmodel.Open(ctx, pool, pgreadmodel.Options{Schema: l.rm, History: projections.StoreHistory{Store: l.store}, Policy: policy.Default()}); err != nil {
@@ -119,7 +123,7 @@ func newMutationLedger(t *testing.T) *mutationLedger {
 
 func (l *mutationLedger) verify(t *testing.T) audit.Report {
 	t.Helper()
-	r, err := audit.Verify(context.Background(), l.store, audit.VerifyOptions{Keys: []*merkle.Verifier{l.key.Verifier()}, Stored: l.db.Audit()})
+	r, err := audit.Verify(context.Background(), l.store, audit.VerifyOptions{Keys: []*merkle.Verifier{l.key.Verifier()}, Stored: l.db.Audit(), WriterKeys: l.writers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +151,30 @@ func (l *mutationLedger) tamper(t *testing.T, sql string, args ...any) {
 	}
 }
 
+// forge inserts, as a superuser can (an INSERT passes the append-only
+// triggers), an unsigned event with a correctly recomputed chain hash as the
+// next revision of stream, at a position just after after. It returns the
+// forged event's position.
+func (l *mutationLedger) forge(t *testing.T, stream string, after eventstore.Position) eventstore.Position {
+	t.Helper()
+	var head eventstore.Event
+	for _, pos := range l.positions {
+		if e := l.byPosition[pos]; e.Stream == stream {
+			head = e
+		}
+	}
+	d := eventstore.EventData{ID: uuid.New(), Type: "skp.rating_revised.v1", SchemaVersion: 1, OccurredAt: eventstore.NormalizeTime(time.Now()),
+		Actor: eventstore.Actor{ID: "196608011988031001", Role: "APPRAISER"}, Reason: "forged", Data: []byte(`{"work_result":"SANGAT_BAIK"}`)}
+	rev := head.Revision + 1
+	h := eventstore.ChainHash(head.Hash, stream, rev, &d)
+	pos := after + 7 // free: every append here is one event, k = 1
+	l.tamper(t, `INSERT INTO $ES.events (position, revision, event_id, schema_version, occurred_at, recorded_at, stream, type,
+		actor_id, actor_role, correlation_id, causation_id, reason, data, hash)
+		VALUES ($1, $2, $3, 1, $4, now(), $5, $6, $7, $8, '', '', $9, $10, $11)`,
+		int64(pos), int64(rev), d.ID, d.OccurredAt, stream, d.Type, d.Actor.ID, d.Actor.Role, d.Reason, d.Data, h[:])
+	return pos
+}
+
 // TestMutationsAreDetectedAndNamed edits, deletes, swaps and reorders rows
 // of the events table and of the audit tables; verification must fail every
 // time and name the position of (one of) the events concerned.
@@ -154,6 +182,8 @@ func TestMutationsAreDetectedAndNamed(t *testing.T) {
 	type mutation struct {
 		name  string
 		apply func(t *testing.T, l *mutationLedger) []eventstore.Position // the positions a problem may name
+		// problem, when set, must be in the first problem's text.
+		problem string
 	}
 	mid := func(l *mutationLedger) eventstore.Position { return l.positions[5] }
 	last := func(l *mutationLedger, stream string) eventstore.Position {
@@ -166,71 +196,87 @@ func TestMutationsAreDetectedAndNamed(t *testing.T) {
 		return p
 	}
 	mutations := []mutation{
-		{"events: data edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: data edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := mid(l)
 			l.tamper(t, `UPDATE $ES.events SET data = convert_to('{"forged":true}', 'UTF8') WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
 		}},
-		{"events: reason edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: reason edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := l.positions[0]
 			l.tamper(t, `UPDATE $ES.events SET reason = 'forged' WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
 		}},
-		{"events: recorded_at moved", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: recorded_at moved", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := mid(l)
 			l.tamper(t, `UPDATE $ES.events SET recorded_at = recorded_at - interval '1 day' WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
 		}},
-		{"events: row deleted in the middle of a stream", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: row deleted in the middle of a stream", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := mid(l)
 			l.tamper(t, `DELETE FROM $ES.events WHERE position = $1`, int64(p))
 			return l.positions // the next event of the stream, or the orphaned entry
 		}},
-		{"events: last row of a stream deleted", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: last row of a stream deleted", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := last(l, "skp-mut-2")
 			l.tamper(t, `DELETE FROM $ES.events WHERE position = $1`, int64(p))
 			return append(append([]eventstore.Position{}, l.positions...), l.checkpoints...)
 		}},
-		{"events: data of two rows swapped", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: data of two rows swapped", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			a, b := l.positions[2], l.positions[7]
 			l.tamper(t, `UPDATE $ES.events e SET data = o.data FROM $ES.events o
 				WHERE (e.position, o.position) IN (($1::bigint, $2::bigint), ($2::bigint, $1::bigint))`, int64(a), int64(b))
 			return []eventstore.Position{a, b}
 		}},
-		{"events: two rows reordered (positions swapped)", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: two rows reordered (positions swapped)", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			a, b := l.positions[3], l.positions[4]
 			l.tamper(t, `UPDATE $ES.events SET position = 1 WHERE position = $1`, int64(a)) // a free, valid temporary
 			l.tamper(t, `UPDATE $ES.events SET position = $1 WHERE position = $2`, int64(a), int64(b))
 			l.tamper(t, `UPDATE $ES.events SET position = $1 WHERE position = 1`, int64(b))
 			return []eventstore.Position{a, b}
 		}},
-		{"audit: entry reason edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "events: forged insert with a valid chain hash, after the last checkpoint", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			// Past what the audit projection has applied: only the missing
+			// writer signature can tell.
+			return []eventstore.Position{l.forge(t, "skp-mut-1", l.checkpoints[1])}
+		}, problem: "unsigned"},
+		{name: "events: forged insert with a valid chain hash, before the last checkpoint", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
+			// After the stream's last event and before the checkpoint: the
+			// trail entries from here on shift by one.
+			var last eventstore.Position
+			for _, pos := range l.positions {
+				if l.byPosition[pos].Stream == "skp-mut-0" && pos < l.checkpoints[1] {
+					last = pos
+				}
+			}
+			return []eventstore.Position{l.forge(t, "skp-mut-0", last)}
+		}},
+		{name: "audit: entry reason edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := mid(l)
 			l.tamper(t, `UPDATE $RM.audit_entries SET reason = 'forged' WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
 		}},
-		{"audit: entry leaf hash edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "audit: entry leaf hash edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := l.positions[1]
 			l.tamper(t, `UPDATE $RM.audit_entries SET leaf_hash = sha256(leaf_hash) WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
 		}},
-		{"audit: entry deleted", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "audit: entry deleted", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := mid(l)
 			l.tamper(t, `DELETE FROM $RM.audit_entries WHERE position = $1`, int64(p))
 			return l.positions
 		}},
-		{"audit: two entries swapped", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "audit: two entries swapped", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			a, b := l.positions[8], l.positions[9]
 			l.tamper(t, `UPDATE $RM.audit_entries SET seq = 1000000 WHERE position = $1`, int64(a)) // a free temporary
 			l.tamper(t, `UPDATE $RM.audit_entries SET seq = seq - 1 WHERE position = $1`, int64(b))
 			l.tamper(t, `UPDATE $RM.audit_entries SET seq = 9 WHERE seq = 1000000`)
 			return []eventstore.Position{a, b}
 		}},
-		{"audit: tree node edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "audit: tree node edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			l.tamper(t, `UPDATE $RM.audit_nodes SET hash = sha256(hash) WHERE level = 2 AND index = 1`)
 			return l.positions[4:8]
 		}},
-		{"audit: signed checkpoint edited", func(t *testing.T, l *mutationLedger) []eventstore.Position {
+		{name: "audit: signed checkpoint edited", apply: func(t *testing.T, l *mutationLedger) []eventstore.Position {
 			p := l.checkpoints[0]
 			l.tamper(t, `UPDATE $RM.audit_checkpoints SET size = size + 1 WHERE position = $1`, int64(p))
 			return []eventstore.Position{p}
@@ -251,6 +297,9 @@ func TestMutationsAreDetectedAndNamed(t *testing.T) {
 			}
 			if first.Position == 0 || !ok {
 				t.Errorf("first problem %+v names position %d, want one of %v", first, first.Position, allowed)
+			}
+			if !strings.Contains(first.Problem, m.problem) {
+				t.Errorf("first problem %q does not say %q", first.Problem, m.problem)
 			}
 			t.Logf("%s → %q at position %d", m.name, first.Problem, first.Position)
 		})

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"iter"
 	"path/filepath"
@@ -81,16 +82,23 @@ func (f *fakeTrail) AllNodes(ctx context.Context) iter.Seq2[merkle.Node, error] 
 }
 
 type fixture struct {
-	store  eventstore.Store
-	trail  *fakeTrail
-	signer *audit.Signer
-	key    *merkle.Signer
-	after  eventstore.Position
+	store   eventstore.Store
+	path    string
+	trail   *fakeTrail
+	signer  *audit.Signer
+	key     *merkle.Signer
+	writers *eventstore.Keyring
+	after   eventstore.Position
 }
+
+// writerKey is the fixture's writer key.
+var writerKey = eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, ed25519.SeedSize)))
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
+	path := filepath.Join(t.TempDir(), "k.db")
+	writers := eventstore.NewKeyring(writerKey.Public())
+	s, err := boltstore.Open(path, boltstore.Options{Signer: writerKey, Keyring: writers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +111,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: s, trail: newFakeTrail(), key: key}
+	f := &fixture{store: s, path: path, trail: newFakeTrail(), key: key, writers: writers}
 	f.signer = audit.NewSigner(audit.SignerConfig{Store: s, Trail: f.trail, Key: key, Every: 1})
 	return f
 }
@@ -138,7 +146,7 @@ func (f *fixture) project(t *testing.T) {
 
 func (f *fixture) verify(t *testing.T) audit.Report {
 	t.Helper()
-	r, err := audit.Verify(context.Background(), f.store, audit.VerifyOptions{Keys: []*merkle.Verifier{f.key.Verifier()}, Stored: f.trail})
+	r, err := audit.Verify(context.Background(), f.store, audit.VerifyOptions{Keys: []*merkle.Verifier{f.key.Verifier()}, Stored: f.trail, WriterKeys: f.writers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,6 +90,11 @@ type SignerConfig struct {
 	Now func() time.Time
 	// Logger receives the signer's messages.
 	Logger *slog.Logger
+	// Witness, when set, records each checkpoint outside the store after it
+	// is appended (and the latest one, once proven, if the witness lacks
+	// it). A witness that cannot be written is logged and reported by
+	// WitnessProblem; signing goes on.
+	Witness *WitnessSet
 }
 
 // Signer signs checkpoints of the trail and appends them to
@@ -104,6 +109,10 @@ type Signer struct {
 	lastRev  uint64 // revision of the latest checkpoint event
 	lastSize uint64
 	lastTime time.Time
+	lastID   uuid.UUID
+	// witnessErr is why the latest checkpoint is not witnessed, if it is not.
+	witnessErr error
+	witnessed  bool // the latest checkpoint is witnessed
 }
 
 // NewSigner returns a Signer. It signs nothing until Run or SignNow.
@@ -132,6 +141,28 @@ func (s *Signer) Problem() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.problem
+}
+
+// WitnessProblem returns why the latest checkpoint could not be recorded
+// by the witness, or nil.
+func (s *Signer) WitnessProblem() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.witnessErr
+}
+
+// witness records the latest checkpoint with the witness, unless done.
+// Called with s.mu held.
+func (s *Signer) witness(ctx context.Context) {
+	if s.cfg.Witness == nil || s.cfg.Witness.Len() == 0 || s.last == nil || s.witnessed {
+		return
+	}
+	if _, err := s.cfg.Witness.Record(ctx, WitnessRecordOf(*s.last, s.lastRev, s.lastID)); err != nil {
+		s.witnessErr = err
+		s.cfg.Logger.Error("audit_witness", "err", err, "size", s.last.Size)
+		return
+	}
+	s.witnessErr, s.witnessed = nil, true
 }
 
 // Latest returns the latest checkpoint the signer knows (signed by it or
@@ -236,8 +267,9 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 	if s.last != nil {
 		exp = eventstore.Exact(s.lastRev)
 	}
+	id := uuid.Must(uuid.NewV7())
 	res, err := s.cfg.Store.Append(ctx, CheckpointStream, exp, eventstore.EventData{
-		ID: uuid.Must(uuid.NewV7()), Type: CheckpointEventType, SchemaVersion: 1, OccurredAt: now,
+		ID: id, Type: CheckpointEventType, SchemaVersion: 1, OccurredAt: now,
 		Actor: eventstore.Actor{ID: "audit-signer", Role: "SYSTEM"}, Data: data,
 	})
 	if err != nil {
@@ -247,7 +279,8 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 		return Checkpoint{}, false, fmt.Errorf("audit: append checkpoint: %w", err)
 	}
 	c.Position = res.Position
-	s.last, s.lastRev, s.lastSize, s.lastTime = &c, res.Revision, size, now
+	s.last, s.lastRev, s.lastSize, s.lastTime, s.lastID, s.witnessed = &c, res.Revision, size, now, id, false
+	s.witness(ctx)
 	return c, true, nil
 }
 
@@ -291,6 +324,13 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 		return fmt.Errorf("audit: refusing to sign: the trail's root at size %d is %s, the signed checkpoint says %s", c.Size, root, c.RootHash)
 	}
 	c.Position = latest.Position
-	s.verified, s.last, s.lastRev, s.lastSize, s.lastTime = true, &c, latest.Revision, c.Size, c.SignedAt
+	s.verified, s.last, s.lastRev, s.lastSize, s.lastTime, s.lastID = true, &c, latest.Revision, c.Size, c.SignedAt, latest.ID
+	// Proven against the trail: witness it if the witness lacks it (the
+	// process may have stopped between the append and the witness).
+	if s.cfg.Witness != nil {
+		rec, ok, err := s.cfg.Witness.Latest(ctx)
+		s.witnessed = err == nil && ok && rec.EventID == latest.ID.String()
+		s.witness(ctx)
+	}
 	return nil
 }

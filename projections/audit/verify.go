@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -18,6 +19,16 @@ type Stored interface {
 	AllEntries(ctx context.Context) iter.Seq2[Entry, error]
 	// AllNodes yields every stored tree node, in any order.
 	AllNodes(ctx context.Context) iter.Seq2[merkle.Node, error]
+}
+
+// Watermarker is implemented by a stored trail that can say how far it is
+// projected: the position of the last event its projection applied and the
+// number of entries it holds, read together (one statement, one snapshot).
+// Verify then compares the store and the trail at that point, and counts
+// the events after it as pending instead of reporting them missing: while
+// writes flow, the store is always ahead of its trail.
+type Watermarker interface {
+	Watermark(ctx context.Context) (pos eventstore.Position, size uint64, err error)
 }
 
 // StoredCheckpoints is implemented by a stored trail that also keeps the
@@ -52,6 +63,16 @@ type Report struct {
 	RootHash merkle.Hash `json:"root_hash"`
 	// Checkpoints is the number of signed checkpoints checked.
 	Checkpoints int `json:"checkpoints"`
+	// Position is the point of the store the trail was compared at (the
+	// audit projection's position; 0 when the whole store was compared).
+	Position eventstore.Position `json:"position,omitempty"`
+	// Pending counts the events after Position: authenticated, but not yet
+	// in the projected trail, so not compared with it.
+	Pending uint64 `json:"pending"`
+	// Covered is the size of the signed checkpoint whose recomputed root
+	// authenticated the entries below it in place of their writer
+	// signatures (0: every writer signature was checked).
+	Covered uint64 `json:"covered"`
 	// Problems lists what did not verify, in the order found (the first
 	// mismatch first), at most VerifyOptions.MaxProblems.
 	Problems []Problem `json:"problems"`
@@ -62,6 +83,21 @@ type VerifyOptions struct {
 	// Keys verify the signed checkpoints. With none, checkpoints' roots are
 	// still compared but their signatures are reported unverifiable.
 	Keys []*merkle.Verifier
+	// WriterKeys verify the writer signatures of the events (see
+	// eventstore.Authenticator). Without them writer signatures are not
+	// checked, only hash chains.
+	WriterKeys *eventstore.Keyring
+	// AllSignatures checks every writer signature. Otherwise the entries
+	// below the trusted checkpoint (Witnessed, or else the latest one whose
+	// signature verifies) are authenticated by it instead: an edit below
+	// it changes the recomputed root, which Verify compares; and if a root
+	// does not match, every signature is checked after all, to name what
+	// was forged.
+	AllSignatures bool
+	// Witnessed, when set, is the checkpoint a witness kept outside the
+	// store: the only one trusted to cover writer signatures, and one the
+	// ledger must still hold.
+	Witnessed *Checkpoint
 	// Stored, when set, is compared entry by entry and node by node.
 	Stored Stored
 	// MaxProblems caps the report (default 100).
@@ -85,7 +121,26 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			r.Problems = append(r.Problems, p)
 		}
 	}
-	chain := eventstore.NewVerifier()
+	// The point to compare at: the trail's watermark, or the whole store.
+	bound, boundSize := eventstore.Position(math.MaxUint64), uint64(math.MaxUint64)
+	if w, ok := opts.Stored.(Watermarker); ok && opts.Stored != nil {
+		var err error
+		if bound, boundSize, err = w.Watermark(ctx); err != nil {
+			return r, fmt.Errorf("audit: verify: trail watermark: %w", err)
+		}
+		r.Position = bound
+	}
+	// The checkpoint trusted to cover writer signatures.
+	cover := uint64(0)
+	if opts.WriterKeys != nil && !opts.AllSignatures {
+		c, err := trustedCheckpoint(ctx, store, opts, bound)
+		if err != nil {
+			return r, err
+		}
+		cover = c
+	}
+	r.Covered = cover
+	auth := eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: opts.WriterKeys, Store: store, Covered: coverFirst(cover, opts.WriterKeys == nil)})
 	tree := merkle.NewTree()
 	var positions []eventstore.Position // by seq, to name the event of a tree node
 	nodes := merkle.NewMemNodes()
@@ -97,6 +152,9 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		nextStored, stop = iter.Pull2(opts.Stored.AllEntries(ctx))
 		defer stop()
 	}
+	addIntegrity := func(ie *eventstore.IntegrityError) {
+		add(Problem{Position: ie.Position, Stream: ie.Stream, EventID: ie.EventID.String(), Problem: "event store: " + ie.Problem})
+	}
 
 	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
 		if err != nil {
@@ -106,14 +164,16 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		if opts.Progress != nil && r.Checked%10000 == 0 {
 			opts.Progress(r.Checked)
 		}
-		if err := chain.Check(ev); err != nil {
-			chain.Accept(ev) // report once; check what follows against the stored hash
-			var ie *eventstore.IntegrityError
-			if errors.As(err, &ie) {
-				add(Problem{Position: ev.Position, Stream: ev.Stream, EventID: ev.ID.String(), Problem: "event store: " + ie.Problem})
-			} else {
-				add(Problem{Position: ev.Position, Stream: ev.Stream, EventID: ev.ID.String(), Problem: err.Error()})
-			}
+		_, problems, err := auth.Check(ctx, ev)
+		if err != nil {
+			return r, fmt.Errorf("audit: verify: %w", err)
+		}
+		for _, ie := range problems {
+			addIntegrity(ie)
+		}
+		if ev.Position > bound {
+			r.Pending++ // authenticated, but not in the projected trail yet
+			continue
 		}
 		if !InTrail(ev.Stream) {
 			c, err := CheckpointOf(ev)
@@ -135,7 +195,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			switch {
 			case err != nil:
 				return r, fmt.Errorf("audit: verify: read stored entries: %w", err)
-			case !ok:
+			case !ok || s.Seq >= boundSize:
 				add(Problem{Seq: ptr(seq), Position: ev.Position, Stream: ev.Stream, EventID: e.EventID, Problem: "the event has no stored audit entry (deleted from the trail?)"})
 			default:
 				if d := diffEntry(e, s); d != "" {
@@ -144,12 +204,20 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			}
 		}
 	}
+	if _, ie, err := auth.Finish(ctx); err != nil {
+		return r, fmt.Errorf("audit: verify: %w", err)
+	} else if ie != nil {
+		addIntegrity(ie)
+	}
 	r.Size = tree.Size()
 	r.RootHash = tree.Root()
 	if nextStored != nil {
 		for s, err, ok := nextStored(); ok; s, err, ok = nextStored() {
 			if err != nil {
 				return r, fmt.Errorf("audit: verify: read stored entries: %w", err)
+			}
+			if s.Seq >= boundSize {
+				break // projected after the watermark was read
 			}
 			add(Problem{Seq: ptr(s.Seq), Position: s.Position, Stream: s.Stream, EventID: s.EventID, Problem: "stored audit entry has no event in the store (the event was deleted?)"})
 		}
@@ -158,6 +226,9 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 				return r, fmt.Errorf("audit: verify: read stored nodes: %w", err)
 			}
 			first := n.Index << n.Level
+			if (n.Index+1)<<n.Level > boundSize {
+				continue // covers entries projected after the watermark
+			}
 			var pos eventstore.Position
 			if first < uint64(len(positions)) {
 				pos = positions[first]
@@ -182,12 +253,16 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			ledger[c.Position] = c
 		}
 		for _, c := range stored {
+			if c.Position > bound {
+				continue
+			}
 			l, ok := ledger[c.Position]
 			if !ok || l.Note != c.Note || l.Size != c.Size || l.RootHash != c.RootHash || !l.SignedAt.Equal(c.SignedAt) || l.Signature != c.Signature || l.KeyID != c.KeyID {
 				add(Problem{Position: c.Position, Stream: CheckpointStream, Problem: fmt.Sprintf("stored checkpoint of size %d differs from the one in the ledger at this position (or the ledger has none)", c.Size)})
 			}
 		}
 	}
+	historyChanged := false
 	for _, c := range checkpoints {
 		r.Checkpoints++
 		if len(opts.Keys) == 0 {
@@ -198,6 +273,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		}
 		if c.Size > r.Size {
 			add(Problem{Position: c.Position, Stream: CheckpointStream, Problem: fmt.Sprintf("checkpoint signs %d entries but the store holds %d: events were removed", c.Size, r.Size)})
+			historyChanged = true
 			continue
 		}
 		root, err := merkle.RootAt(ctx, nodes, c.Size)
@@ -206,10 +282,132 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		}
 		if root != c.RootHash {
 			add(Problem{Position: c.Position, Stream: CheckpointStream, Problem: fmt.Sprintf("checkpoint at size %d signed root %s, the store gives %s: history changed", c.Size, c.RootHash, root)})
+			historyChanged = true
+		}
+	}
+	if w := opts.Witnessed; w != nil {
+		if p := witnessedInLedger(*w, checkpoints, bound); p != "" {
+			add(Problem{Position: w.Position, Stream: CheckpointStream, Problem: p})
+			historyChanged = true
+		}
+	}
+	if historyChanged && cover > 0 {
+		// The checkpoint's cover is void: name what a writer did not sign.
+		r.Covered = 0
+		problems, err := signatureProblems(ctx, store, opts.WriterKeys)
+		if err != nil {
+			return r, err
+		}
+		for _, ie := range problems {
+			addIntegrity(ie)
 		}
 	}
 	r.OK = len(r.Problems) == 0
 	return r, nil
+}
+
+// coverFirst returns an eventstore.AuthOptions.Covered that covers the
+// first n trail entries (or everything, when all is set: no writer keys).
+func coverFirst(n uint64, all bool) func(eventstore.Event) bool {
+	if all {
+		return func(eventstore.Event) bool { return true }
+	}
+	seen := uint64(0)
+	return func(ev eventstore.Event) bool {
+		if !InTrail(ev.Stream) {
+			return false // checkpoints are not leaves: their writer signs them
+		}
+		seen++
+		return seen <= n
+	}
+}
+
+// CoverFirst returns an eventstore.AuthOptions.Covered for a feed read
+// from the start of the store: it covers the first n audit-trail entries,
+// those a signed checkpoint of size n authenticates once the caller has
+// compared its root with the one recomputed over the same events (which
+// it must do before it trusts anything it derived from them).
+func CoverFirst(n uint64) func(eventstore.Event) bool { return coverFirst(n, false) }
+
+// trustedCheckpoint returns the size of the checkpoint that covers writer
+// signatures: the witnessed one when given, else the latest in the ledger
+// (at or before bound) whose signature verifies; 0 when there is none.
+func trustedCheckpoint(ctx context.Context, store eventstore.Store, opts VerifyOptions, bound eventstore.Position) (uint64, error) {
+	if opts.Witnessed != nil {
+		if len(opts.Keys) == 0 || OpenCheckpoint(*opts.Witnessed, opts.Keys...) != nil {
+			return 0, nil
+		}
+		return opts.Witnessed.Size, nil
+	}
+	if len(opts.Keys) == 0 {
+		return 0, nil
+	}
+	for ev, err := range store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("audit: verify: read checkpoints: %w", err)
+		}
+		if ev.Position > bound {
+			continue
+		}
+		c, err := CheckpointOf(ev)
+		if err == nil && OpenCheckpoint(c, opts.Keys...) == nil {
+			return c.Size, nil
+		}
+	}
+	return 0, nil
+}
+
+// witnessedInLedger says what is wrong when the ledger (its checkpoints up
+// to bound) lacks the witnessed checkpoint, or "".
+func witnessedInLedger(w Checkpoint, ledger []Checkpoint, bound eventstore.Position) string {
+	if w.Position > bound {
+		return "" // beyond the compared point
+	}
+	for _, c := range ledger {
+		if c.Position == w.Position {
+			if c.Note != w.Note {
+				return fmt.Sprintf("the ledger's checkpoint at position %d differs from the witnessed one (size %d)", w.Position, w.Size)
+			}
+			return ""
+		}
+	}
+	return fmt.Sprintf("the witnessed checkpoint of size %d (position %d) is not in the ledger: it was rolled back or truncated", w.Size, w.Position)
+}
+
+// signatureProblems authenticates the whole store, every writer signature
+// checked, and returns the signature problems (chain problems are found by
+// the first pass).
+func signatureProblems(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring) ([]*eventstore.IntegrityError, error) {
+	auth := eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: store})
+	var out []*eventstore.IntegrityError
+	keep := func(ps []*eventstore.IntegrityError) {
+		for _, ie := range ps {
+			if ie.Err != nil {
+				out = append(out, ie)
+			}
+		}
+	}
+	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			return nil, fmt.Errorf("audit: verify: read: %w", err)
+		}
+		_, problems, err := auth.Check(ctx, ev)
+		if err != nil {
+			return nil, fmt.Errorf("audit: verify: %w", err)
+		}
+		keep(problems)
+	}
+	_, ie, err := auth.Finish(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", err)
+	}
+	if ie != nil {
+		keep([]*eventstore.IntegrityError{ie})
+	}
+	return out, nil
 }
 
 func diffEntry(want, got Entry) string {

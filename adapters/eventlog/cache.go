@@ -34,6 +34,9 @@ type Cached struct {
 type cacheEntry struct {
 	stream string
 	events []domain.Stored // revisions 0..len-1, never modified in place
+	// head is the chain hash of the last event: where an authenticated read
+	// of what follows picks up the chain.
+	head eventstore.Hash
 	// commits is the store's commit count read before the read that made
 	// events complete (valid only with a commit-counting store).
 	commits uint64
@@ -70,13 +73,17 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	if c.commits != nil {
 		before = c.commits() // before the read: what it sees is at least this complete
 	}
-	cached, complete := c.get(stream, before)
+	cached, head, complete := c.get(stream, before)
 	if complete && len(cached) > 0 {
 		return cached[:len(cached):len(cached)], uint64(len(cached) - 1), true, nil
 	}
 	from := uint64(len(cached))
+	var prev *eventstore.Head
+	if from > 0 {
+		prev = &eventstore.Head{Exists: true, Revision: from - 1, Hash: head}
+	}
 	var fresh []domain.Stored
-	for ev, err := range c.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from}) {
+	for ev, err := range c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			break
 		}
@@ -94,13 +101,14 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 			return nil, 0, false, err
 		}
 		fresh = append(fresh, s)
+		head = ev.Hash
 	}
 	events := cached
 	if len(fresh) > 0 {
 		events = append(cached[:len(cached):len(cached)], fresh...)
 	}
 	if len(events) > 0 {
-		c.put(stream, events, before)
+		c.put(stream, events, head, before)
 	}
 	if len(events) == 0 {
 		return nil, 0, false, nil
@@ -111,24 +119,24 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	return events, uint64(len(events) - 1), true, nil
 }
 
-// get returns the cached events of stream and whether they are known to be
-// complete: the store counts commits and none happened since they were read
-// (commits is the count now).
-func (c *Cached) get(stream string, commits uint64) ([]domain.Stored, bool) {
+// get returns the cached events of stream, the chain hash of the last, and
+// whether they are known to be complete: the store counts commits and none
+// happened since they were read (commits is the count now).
+func (c *Cached) get(stream string, commits uint64) ([]domain.Stored, eventstore.Hash, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byName[stream]
 	if !ok {
-		return nil, false
+		return nil, eventstore.Hash{}, false
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*cacheEntry)
-	return e.events, c.commits != nil && e.commits == commits
+	return e.events, e.head, c.commits != nil && e.commits == commits
 }
 
-// put caches events, complete as of the commit count read before reading
-// them.
-func (c *Cached) put(stream string, events []domain.Stored, commits uint64) {
+// put caches events, the last with chain hash head, complete as of the
+// commit count read before reading them.
+func (c *Cached) put(stream string, events []domain.Stored, head eventstore.Hash, commits uint64) {
 	if len(events) > c.max {
 		return
 	}
@@ -140,10 +148,10 @@ func (c *Cached) put(stream string, events []domain.Stored, commits uint64) {
 			return // a concurrent load cached at least as much
 		}
 		c.held += len(events) - len(e.events)
-		e.events, e.commits = events, commits
+		e.events, e.head, e.commits = events, head, commits
 		c.lru.MoveToFront(el)
 	} else {
-		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, commits: commits})
+		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, head: head, commits: commits})
 		c.held += len(events)
 	}
 	for c.held > c.max {

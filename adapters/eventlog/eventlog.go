@@ -2,12 +2,21 @@
 // store: domain events are encoded to their stored JSON contract (through
 // the event codec), their envelope mapped one to one onto the store's, and
 // stored events decoded and upcast on the way back.
+//
+// With RequireSignatures, every stream read is authenticated as it comes
+// out of the store (eventstore.ReadStreamAuthenticated: each link of the
+// hash chain recomputed, each append's writer signature verified), so that
+// a value an insider wrote into the database is never served as if it
+// were sound: the load fails with an error matching eventstore.ErrIntegrity
+// (the API answers 500 integrity_violation). Cached keeps what it
+// authenticated, so each revision of a stream is checked once.
 package eventlog
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/eventcodec"
@@ -17,6 +26,7 @@ import (
 // Log is a domain.EventLog over an eventstore.Store.
 type Log struct {
 	store eventstore.Store
+	keys  *eventstore.Keyring // nil: reads are not authenticated
 }
 
 var _ domain.EventLog = (*Log)(nil)
@@ -26,6 +36,21 @@ func New(store eventstore.Store) *Log { return &Log{store: store} }
 
 // Store returns the underlying event store.
 func (l *Log) Store() eventstore.Store { return l.store }
+
+// RequireSignatures makes every load authenticate what it reads against
+// keys, the trusted writer keys (see the package doc). Call it before the
+// Log is used.
+func (l *Log) RequireSignatures(keys *eventstore.Keyring) { l.keys = keys }
+
+// readStream reads stream from the store, authenticated when the Log
+// requires signatures. prev is the authenticated head before opts.From, if
+// the caller has it.
+func (l *Log) readStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions, prev *eventstore.Head) iter.Seq2[eventstore.Event, error] {
+	if l.keys == nil {
+		return l.store.ReadStream(ctx, stream, opts)
+	}
+	return eventstore.ReadStreamAuthenticated(ctx, l.store, l.keys, stream, opts, prev)
+}
 
 // Load implements domain.EventLog.
 func (l *Log) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
@@ -37,7 +62,7 @@ func (l *Log) Load(ctx context.Context, stream string) ([]domain.Stored, uint64,
 func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) ([]domain.Stored, uint64, bool, error) {
 	var out []domain.Stored
 	var rev uint64
-	for ev, err := range l.store.ReadStream(ctx, stream, opts) {
+	for ev, err := range l.readStream(ctx, stream, opts, nil) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil, 0, false, nil
 		}

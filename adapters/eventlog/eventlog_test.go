@@ -1,8 +1,11 @@
 package eventlog_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"iter"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 func TestRoundTripAndConcurrency(t *testing.T) {
@@ -139,5 +143,110 @@ func TestCachedSeesItsOwnAppendAtOnce(t *testing.T) {
 		if _, rev, _, err := log.Load(ctx, "unit-u"); err != nil || rev != uint64(i) {
 			t.Fatalf("Load right after append %d = revision %d, %v", i, rev, err)
 		}
+	}
+}
+
+// forging wraps a store and serves, at the end of one stream, an event an
+// insider inserted into the database: unsigned, with a correctly
+// recomputed chain hash.
+type forging struct {
+	eventstore.Store
+	stream string
+	forged *eventstore.Event
+}
+
+func (f *forging) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		var last *eventstore.Event
+		for ev, err := range f.Store.ReadStream(ctx, stream, opts) {
+			if errors.Is(err, eventstore.ErrStreamNotFound) && f.forged != nil && stream == f.stream && f.forged.Revision >= opts.From {
+				break
+			}
+			if !yield(ev, err) || err != nil {
+				return
+			}
+			last = &ev
+		}
+		if f.forged != nil && stream == f.stream && f.forged.Revision >= opts.From && (last == nil || last.Revision < f.forged.Revision) {
+			yield(*f.forged, nil)
+		}
+	}
+}
+
+// forge makes the next revision of stream a forged rating of its own.
+func (f *forging) forge(t *testing.T, stream string) {
+	t.Helper()
+	var head eventstore.Head
+	for ev, err := range f.Store.ReadStream(context.Background(), stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		head = eventstore.Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash}
+	}
+	d, err := eventlog.Encode(domain.NewEvent{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr-1", Role: domain.RoleHRAdmin},
+		OccurredAt: time.Date(2026, 1, 6, 9, 0, 0, 0, time.UTC)}, Event: orgunit.Registered{UnitID: "forged", Name: "Forged"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := eventstore.Event{EventData: d, Stream: stream, Revision: head.Next(), Position: 1 << 40, RecordedAt: time.Now().UTC(),
+		Hash: eventstore.ChainHash(head.Hash, stream, head.Next(), &d)}
+	f.stream, f.forged = stream, &ev
+}
+
+func TestLoadsAreAuthenticated(t *testing.T) {
+	key := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{4}, ed25519.SeedSize)))
+	other := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{5}, ed25519.SeedSize)))
+	trusted := eventstore.NewKeyring(key.Public())
+	ctx := context.Background()
+	register := func(t *testing.T, log domain.EventLog, stream string, n int) {
+		t.Helper()
+		for i := range n {
+			exp := domain.NoStream
+			if i > 0 {
+				exp = domain.ExactRevision(uint64(i - 1))
+			}
+			ne := domain.NewEvent{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr-1", Role: domain.RoleHRAdmin}, OccurredAt: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)},
+				Event: orgunit.Registered{UnitID: "x", Name: "Biro X"}}
+			if _, err := log.Append(ctx, stream, exp, []domain.NewEvent{ne}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, cached := range []bool{false, true} {
+		t.Run(map[bool]string{false: "log", true: "cached"}[cached], func(t *testing.T) {
+			open := func(signer eventstore.Signer) (*forging, domain.EventLog) {
+				s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{Signer: signer, Keyring: eventstore.NewKeyring(key.Public(), other.Public())})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				f := &forging{Store: s}
+				if cached {
+					c := eventlog.NewCached(f, 0)
+					c.RequireSignatures(trusted)
+					return f, c
+				}
+				l := eventlog.New(f)
+				l.RequireSignatures(trusted)
+				return f, l
+			}
+			f, log := open(key)
+			register(t, log, "unit-x", 3)
+			if got, rev, ok, err := log.Load(ctx, "unit-x"); err != nil || !ok || rev != 2 || len(got) != 3 {
+				t.Fatalf("Load of a sound stream = %d events, rev %d, %v, %v", len(got), rev, ok, err)
+			}
+			f.forge(t, "unit-x")
+			_, _, _, err := log.Load(ctx, "unit-x")
+			var ie *eventstore.IntegrityError
+			if !errors.As(err, &ie) || !errors.Is(err, eventstore.ErrUnsigned) || ie.EventID != f.forged.ID {
+				t.Fatalf("Load of a stream with a forged insert = %v, want ErrUnsigned naming the forged event", err)
+			}
+			// Events of a key the reader does not trust.
+			_, log2 := open(other)
+			register(t, log2, "unit-y", 1)
+			if _, _, _, err := log2.Load(ctx, "unit-y"); !errors.Is(err, eventstore.ErrUnknownKey) {
+				t.Errorf("Load of another key's events = %v, want ErrUnknownKey", err)
+			}
+		})
 	}
 }

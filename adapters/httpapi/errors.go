@@ -70,6 +70,9 @@ var problemTable = []problemRow{
 	{domain.ErrObjectionWindowClosed, http.StatusUnprocessableEntity, "objection_window_closed", "The objection window is closed"},
 	{errKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request"},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Not ready"},
+	// The stored history failed its chain or writer-signature check: what
+	// would be derived from it is not served.
+	{eventstore.ErrIntegrity, http.StatusInternalServerError, "integrity_violation", "The stored history failed its integrity check"},
 	{context.Canceled, 499, "canceled", "The client went away"},
 }
 
@@ -134,6 +137,8 @@ func problemOf(err error) Problem {
 	var ve *domain.ValidationError
 	var re *requestError
 	switch {
+	case row.kind == eventstore.ErrIntegrity:
+		p.Detail = "the stored history of this resource failed its hash chain or writer signature check, so nothing derived from it is served; it has been logged with the request ID"
 	case row.status == http.StatusInternalServerError:
 		p.Detail = "an internal error occurred; it has been logged with the request ID"
 	case row.status == http.StatusUnauthorized:

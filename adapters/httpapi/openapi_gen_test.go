@@ -184,7 +184,7 @@ var problems = map[int]struct{ name, desc string }{
 	412: {"PreconditionFailed", "`revision_mismatch`: If-Match names an older revision; nothing changed"},
 	413: {"PayloadTooLarge", "`payload_too_large`: body over 1 MiB"},
 	422: {"Unprocessable", "`validation_failed` (errors lists each field), `objection_window_closed`, `idempotency_key_reused`"},
-	500: {"Internal", "`internal`: a generic message; the detail is only logged"},
+	500: {"Internal", "`internal`: a generic message; the detail is only logged; `integrity_violation`: the stored history failed its hash chain or writer signature check, nothing derived from it is served"},
 	503: {"Unavailable", "`unavailable`: not ready"},
 }
 

@@ -76,50 +76,69 @@ func (a *Authenticator) Head(stream string) Head { return a.heads[stream] }
 // Pending returns how many events wait for their append's signature.
 func (a *Authenticator) Pending() int { return len(a.pending) }
 
-// Check takes the next event of the feed. It returns the events that are
-// now authenticated, in order: none while an append's signature is still
-// to come, the whole append when it arrives. Problems are returned as
-// *IntegrityErrors in the order met, each naming the first event
-// concerned; the Authenticator then carries on as if the offending events
-// had been accepted (the stored hashes become the heads), so a verifier
-// can go on and report what follows, while a feed stops at the first
-// problem. err is an error of a point read.
-func (a *Authenticator) Check(ctx context.Context, ev Event) (ready []Event, problems []*IntegrityError, err error) {
-	global := a.opts.Stream == ""
-	if !global && ev.Stream != a.opts.Stream {
-		return nil, []*IntegrityError{integrity(ev, fmt.Sprintf("belongs to stream %s, not %s", ev.Stream, a.opts.Stream))}, nil
-	}
-	if len(a.pending) > 0 {
-		p := a.pending[len(a.pending)-1]
-		if ev.Stream != p.Stream {
-			// Only a global feed can get here. (The next event of the same
-			// stream at another revision fails the checks below.)
-			problems = append(problems, unsignedRun(a.pending, fmt.Sprintf("the next event in the global order (%s@%d, position %d) is not the rest of its append", ev.Stream, ev.Revision, ev.Position)))
-			a.pending = nil
+// Outcome is the verdict on one event: authenticated (Refused nil), or
+// refused with the problem that names it (or the first event of its
+// append).
+type Outcome struct {
+	Event   Event
+	Refused *IntegrityError
+}
+
+// Check takes the next event of the feed and returns the verdicts it
+// reached with it, in the global order: none while an append's signature is
+// still to come, the whole append when it arrives, and refusals for the
+// events that fail (an unsigned run cut short by another stream's event, a
+// broken chain link, a signature that does not verify). After a refusal the
+// Authenticator carries on as if the refused events had been accepted (the
+// stored hashes become the heads), so a verifier can report what follows;
+// a feed that must not skip stops at the first refusal. err is an error of
+// a point read.
+func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) {
+	var out []Outcome
+	refuse := func(run []Event, ie *IntegrityError) {
+		for _, r := range run {
+			out = append(out, Outcome{Event: r, Refused: ie})
 		}
 	}
+	global := a.opts.Stream == ""
+	if !global && ev.Stream != a.opts.Stream {
+		refuse([]Event{ev}, integrity(ev, fmt.Sprintf("belongs to stream %s, not %s", ev.Stream, a.opts.Stream)))
+		return out, nil
+	}
+	if len(a.pending) > 0 && ev.Stream != a.pending[0].Stream {
+		// Only a global feed can get here. (The next event of the same
+		// stream at another revision fails the checks below.)
+		run := a.pending
+		a.pending = nil
+		refuse(run, unsignedRun(run, fmt.Sprintf("the next event in the global order (%s@%d, position %d) is not the rest of its append", ev.Stream, ev.Revision, ev.Position)))
+	}
+	var problem *IntegrityError
 	if ev.Position <= a.last {
-		problems = append(problems, integrity(ev, fmt.Sprintf("position %d does not follow position %d", ev.Position, a.last)))
+		problem = integrity(ev, fmt.Sprintf("position %d does not follow position %d", ev.Position, a.last))
 	}
 	a.last = max(a.last, ev.Position)
-	prev, ok, perr := a.predecessor(ctx, ev)
-	if perr != nil {
-		return nil, problems, perr
+	prev, ok, err := a.predecessor(ctx, ev)
+	if err != nil {
+		return out, err
 	}
 	switch {
+	case problem != nil:
 	case !ok:
-		problems = append(problems, integrity(ev, fmt.Sprintf("revision %d has no predecessor in the store (events are missing)", ev.Revision)))
+		problem = integrity(ev, fmt.Sprintf("revision %d has no predecessor in the store (events are missing)", ev.Revision))
 	case ev.Revision != prev.Next():
-		problems = append(problems, integrity(ev, fmt.Sprintf("revision %d where %d was expected (an event is missing, duplicated or out of order)", ev.Revision, prev.Next())))
+		problem = integrity(ev, fmt.Sprintf("revision %d where %d was expected (an event is missing, duplicated or out of order)", ev.Revision, prev.Next()))
 	default:
 		if got := ChainHash(prev.Hash, ev.Stream, ev.Revision, &ev.EventData); got != ev.Hash {
-			problems = append(problems, integrity(ev, fmt.Sprintf("stored hash %s, recomputed %s (the event or its predecessor was altered)", ev.Hash, got)))
+			problem = integrity(ev, fmt.Sprintf("stored hash %s, recomputed %s (the event or its predecessor was altered)", ev.Hash, got))
 		}
 	}
 	a.heads[ev.Stream] = Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash}
-	if len(problems) > 0 {
+	if problem != nil {
+		// The events of its append before it can no longer be covered.
+		run := append(a.pending, ev)
 		a.pending = nil
-		return nil, problems, nil
+		refuse(run, problem)
+		return out, nil
 	}
 	if global && a.opts.Covered != nil && a.opts.Covered(ev) {
 		if len(a.pending) > 0 {
@@ -127,36 +146,47 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) (ready []Event, pro
 			// the run precedes the covered prefix's end, which cannot be.
 			run := a.pending
 			a.pending = nil
-			return nil, []*IntegrityError{unsignedRun(run, "its append continues into events covered by a checkpoint")}, nil
+			refuse(run, unsignedRun(run, "its append continues into events covered by a checkpoint"))
 		}
-		return []Event{ev}, nil, nil
+		return append(out, Outcome{Event: ev}), nil
 	}
 	if ev.Signature.IsZero() {
 		a.pending = append(a.pending, ev)
-		return nil, nil, nil
+		return out, nil
 	}
 	run := append(a.pending, ev)
 	a.pending = nil
 	if err := a.opts.Keys.Verify(ev.Hash, ev.Signature); err != nil {
-		return nil, []*IntegrityError{signatureProblem(run, ev, err)}, nil
+		refuse(run, signatureProblem(run, ev, err))
+		return out, nil
 	}
-	return run, nil, nil
+	for _, r := range run {
+		out = append(out, Outcome{Event: r})
+	}
+	return out, nil
 }
 
 // Finish settles an unsigned run left at the end of a read (a read that
 // stopped at a limit, an as-of time or a position inside an append): it
 // reads the rest of the append from the store, up to its signed last event,
-// and returns the run once that signature verifies. A run whose append has
-// no signed end is a problem (ErrUnsigned): nothing acknowledged ever ends
-// that way.
-func (a *Authenticator) Finish(ctx context.Context) (ready []Event, problem *IntegrityError, err error) {
+// and authenticates the run once that signature verifies. A run whose
+// append has no signed end is refused (ErrUnsigned): nothing acknowledged
+// ever ends that way.
+func (a *Authenticator) Finish(ctx context.Context) ([]Outcome, error) {
 	if len(a.pending) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	run := a.pending
 	a.pending = nil
+	outcomes := func(ie *IntegrityError) []Outcome {
+		out := make([]Outcome, len(run))
+		for i, r := range run {
+			out[i] = Outcome{Event: r, Refused: ie}
+		}
+		return out
+	}
 	if a.opts.Store == nil {
-		return nil, nil, errors.New("eventstore: authenticate: the read ended inside an append and there is no store to read its end from")
+		return nil, errors.New("eventstore: authenticate: the read ended inside an append and there is no store to read its end from")
 	}
 	last := run[len(run)-1]
 	prev := last.Hash
@@ -165,24 +195,23 @@ func (a *Authenticator) Finish(ctx context.Context) (ready []Event, problem *Int
 			break
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("eventstore: authenticate: read the end of %s's append: %w", last.Stream, err)
+			return nil, fmt.Errorf("eventstore: authenticate: read the end of %s's append: %w", last.Stream, err)
 		}
-		want := last.Revision + 1
-		if ev.Revision != want {
-			return nil, integrity(ev, fmt.Sprintf("revision %d where %d was expected (an event is missing, duplicated or out of order)", ev.Revision, want)), nil
+		if want := last.Revision + 1; ev.Revision != want {
+			return outcomes(unsignedRun(run, fmt.Sprintf("its stream goes on at revision %d where %d was expected", ev.Revision, want))), nil
 		}
 		if got := ChainHash(prev, ev.Stream, ev.Revision, &ev.EventData); got != ev.Hash {
-			return nil, integrity(ev, fmt.Sprintf("stored hash %s, recomputed %s (the event or its predecessor was altered)", ev.Hash, got)), nil
+			return outcomes(unsignedRun(run, fmt.Sprintf("the rest of its append does not link (%s@%d: stored hash %s, recomputed %s)", ev.Stream, ev.Revision, ev.Hash, got))), nil
 		}
 		if !ev.Signature.IsZero() {
 			if err := a.opts.Keys.Verify(ev.Hash, ev.Signature); err != nil {
-				return nil, signatureProblem(run, ev, err), nil
+				return outcomes(signatureProblem(run, ev, err)), nil
 			}
-			return run, nil, nil
+			return outcomes(nil), nil
 		}
 		last, prev = ev, ev.Hash
 	}
-	return nil, unsignedRun(run, "its append has no signed last event in the store"), nil
+	return outcomes(unsignedRun(run, "its append has no signed last event in the store")), nil
 }
 
 // predecessor returns the head the stream had before ev: from what this
@@ -218,45 +247,63 @@ func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, 
 
 // Feed authenticates a sequence (ReadAll or SubscribeAll from opts.After,
 // read without a filter so that every append is seen whole; filter the
-// result). It yields each event once authenticated and ends with an
-// *IntegrityError at the first problem, or with the sequence's own error.
+// result). It yields each event once authenticated and ends with the
+// *IntegrityError of the first refusal, or with the sequence's own error.
 // When the sequence ends, a run left unsigned is settled with Finish.
 func (a *Authenticator) Feed(ctx context.Context, events iter.Seq2[Event, error]) iter.Seq2[Event, error] {
+	return a.feed(ctx, events, true)
+}
+
+// FeedEach authenticates a sequence like Feed, but goes on past refusals:
+// a refused event is yielded together with the *IntegrityError that
+// refuses it (a non-zero event with an error: the caller decides per
+// event, for example by its poison policy), and the events after it are
+// checked as usual. An error of the sequence itself, or of a point read,
+// is yielded with a zero event and ends it.
+func (a *Authenticator) FeedEach(ctx context.Context, events iter.Seq2[Event, error]) iter.Seq2[Event, error] {
+	return a.feed(ctx, events, false)
+}
+
+func (a *Authenticator) feed(ctx context.Context, events iter.Seq2[Event, error], stop bool) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
+		emit := func(out []Outcome) bool {
+			for _, o := range out {
+				switch {
+				case o.Refused == nil:
+					if !yield(o.Event, nil) {
+						return false
+					}
+				case stop:
+					yield(Event{}, o.Refused)
+					return false
+				default:
+					if !yield(o.Event, o.Refused) {
+						return false
+					}
+				}
+			}
+			return true
+		}
 		for ev, err := range events {
 			if err != nil {
 				yield(Event{}, err)
 				return
 			}
-			ready, problems, err := a.Check(ctx, ev)
+			out, err := a.Check(ctx, ev)
+			if !emit(out) {
+				return
+			}
 			if err != nil {
 				yield(Event{}, err)
 				return
 			}
-			if len(problems) > 0 {
-				yield(Event{}, problems[0])
-				return
-			}
-			for _, r := range ready {
-				if !yield(r, nil) {
-					return
-				}
-			}
 		}
-		ready, problem, err := a.Finish(ctx)
-		switch {
-		case err != nil:
+		out, err := a.Finish(ctx)
+		if err != nil {
 			yield(Event{}, err)
 			return
-		case problem != nil:
-			yield(Event{}, problem)
-			return
 		}
-		for _, r := range ready {
-			if !yield(r, nil) {
-				return
-			}
-		}
+		emit(out)
 	}
 }
 

@@ -459,3 +459,109 @@ func TestSignAndCheckHead(t *testing.T) {
 		}
 	}
 }
+
+// memStore is an eventstore.Store over a ledger, for reads.
+type memStore struct{ *ledger }
+
+func (m memStore) Append(context.Context, string, eventstore.ExpectedRevision, ...eventstore.EventData) (eventstore.AppendResult, error) {
+	panic("not used")
+}
+func (m memStore) ReadAll(_ context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		n := 0
+		for ev, err := range m.seq(opts.After, 0) {
+			if !opts.Filter.Match(ev.Stream, ev.Type) {
+				continue
+			}
+			if !yield(ev, err) {
+				return
+			}
+			if n++; opts.Limit > 0 && n == opts.Limit {
+				return
+			}
+		}
+	}
+}
+func (m memStore) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.Event, error] {
+	return m.ReadAll(ctx, eventstore.ReadAllOptions{After: opts.After, Filter: opts.Filter})
+}
+func (m memStore) Head(context.Context) (eventstore.Position, error) {
+	return eventstore.Position(len(m.events)), nil
+}
+func (m memStore) Close() error { return nil }
+
+func TestAuthenticatedStore(t *testing.T) {
+	a := key(1)
+	keys := eventstore.NewKeyring(a.Public())
+	l := newLedger()
+	for i := range 6 {
+		l.append(t, a, fmt.Sprintf("skp-%d", i%2), 1+i%2)
+	}
+	forged := l.forge("skp-9", 3) // between two appends, another stream
+	after := len(l.events) - 3
+	s := eventstore.NewAuthenticatedStore(memStore{l}, keys)
+	ctx := context.Background()
+	type got struct {
+		pos eventstore.Position
+		err error
+	}
+	collect := func(seq iter.Seq2[eventstore.Event, error]) []got {
+		var out []got
+		for ev, err := range seq {
+			out = append(out, got{ev.Position, err})
+		}
+		return out
+	}
+	all := collect(s.ReadAll(ctx, eventstore.ReadAllOptions{}))
+	if len(all) != len(l.events) {
+		t.Fatalf("ReadAll yielded %d, want every one of %d events (the forged one refused)", len(all), len(l.events))
+	}
+	for _, g := range all {
+		if (g.pos == forged.Position) != (g.err != nil) {
+			t.Errorf("position %d: error %v; only the forged event at %d is refused", g.pos, g.err, forged.Position)
+		}
+		if g.pos == forged.Position && !errors.Is(g.err, eventstore.ErrUnsigned) {
+			t.Errorf("the forged event is refused with %v, want ErrUnsigned", g.err)
+		}
+	}
+	// A filter that leaves the forged stream out sees nothing wrong.
+	for _, g := range collect(s.ReadAll(ctx, eventstore.ReadAllOptions{Filter: eventstore.Filter{StreamPrefixes: []string{"skp-0"}}})) {
+		if g.err != nil {
+			t.Errorf("filtered ReadAll: %v", g.err)
+		}
+	}
+	if n := len(collect(s.SubscribeAll(ctx, eventstore.SubscribeOptions{After: eventstore.Position(after)}))); n != 3 {
+		t.Errorf("SubscribeAll after %d yielded %d events, want 3", after, n)
+	}
+	if n := len(collect(s.ReadAll(ctx, eventstore.ReadAllOptions{Limit: 2}))); n != 2 {
+		t.Errorf("ReadAll with Limit 2 yielded %d", n)
+	}
+	var back []uint64
+	for ev, err := range s.ReadStream(ctx, "skp-1", eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: 4, Limit: 3}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = append(back, ev.Revision)
+	}
+	if !slices.Equal(back, []uint64{4, 3, 2}) {
+		t.Errorf("backwards read from 4, limit 3 = %v, want [4 3 2]", back)
+	}
+	var streamErr error
+	for _, err := range s.ReadStream(ctx, "skp-9", eventstore.ReadStreamOptions{}) {
+		streamErr = err
+	}
+	if !errors.Is(streamErr, eventstore.ErrUnsigned) {
+		t.Errorf("ReadStream of the forged stream = %v, want ErrUnsigned", streamErr)
+	}
+	// Covered: the first events need no signature, once.
+	for i := range 3 {
+		l.events[i].Signature = eventstore.WriterSignature{}
+	}
+	n := 0
+	cs := s.Covering(func(eventstore.Event) bool { n++; return n <= 3 })
+	for _, g := range collect(cs.ReadAll(ctx, eventstore.ReadAllOptions{})) {
+		if g.err != nil && g.pos != forged.Position {
+			t.Errorf("covered ReadAll: position %d refused: %v", g.pos, g.err)
+		}
+	}
+}

@@ -164,11 +164,11 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		if opts.Progress != nil && r.Checked%10000 == 0 {
 			opts.Progress(r.Checked)
 		}
-		_, problems, err := auth.Check(ctx, ev)
+		out, err := auth.Check(ctx, ev)
 		if err != nil {
 			return r, fmt.Errorf("audit: verify: %w", err)
 		}
-		for _, ie := range problems {
+		for _, ie := range refusals(out) {
 			addIntegrity(ie)
 		}
 		if ev.Position > bound {
@@ -204,9 +204,11 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 			}
 		}
 	}
-	if _, ie, err := auth.Finish(ctx); err != nil {
+	out, err := auth.Finish(ctx)
+	if err != nil {
 		return r, fmt.Errorf("audit: verify: %w", err)
-	} else if ie != nil {
+	}
+	for _, ie := range refusals(out) {
 		addIntegrity(ie)
 	}
 	r.Size = tree.Size()
@@ -377,14 +379,26 @@ func witnessedInLedger(w Checkpoint, ledger []Checkpoint, bound eventstore.Posit
 	return fmt.Sprintf("the witnessed checkpoint of size %d (position %d) is not in the ledger: it was rolled back or truncated", w.Size, w.Position)
 }
 
+// refusals returns the problems of out, each once (the events of one
+// refused append share theirs).
+func refusals(out []eventstore.Outcome) []*eventstore.IntegrityError {
+	var ies []*eventstore.IntegrityError
+	for _, o := range out {
+		if o.Refused != nil && (len(ies) == 0 || ies[len(ies)-1] != o.Refused) {
+			ies = append(ies, o.Refused)
+		}
+	}
+	return ies
+}
+
 // signatureProblems authenticates the whole store, every writer signature
 // checked, and returns the signature problems (chain problems are found by
 // the first pass).
 func signatureProblems(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring) ([]*eventstore.IntegrityError, error) {
 	auth := eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: store})
 	var out []*eventstore.IntegrityError
-	keep := func(ps []*eventstore.IntegrityError) {
-		for _, ie := range ps {
+	keep := func(os []eventstore.Outcome) {
+		for _, ie := range refusals(os) {
 			if ie.Err != nil {
 				out = append(out, ie)
 			}
@@ -394,19 +408,17 @@ func signatureProblems(ctx context.Context, store eventstore.Store, keys *events
 		if err != nil {
 			return nil, fmt.Errorf("audit: verify: read: %w", err)
 		}
-		_, problems, err := auth.Check(ctx, ev)
+		os, err := auth.Check(ctx, ev)
 		if err != nil {
 			return nil, fmt.Errorf("audit: verify: %w", err)
 		}
-		keep(problems)
+		keep(os)
 	}
-	_, ie, err := auth.Finish(ctx)
+	os, err := auth.Finish(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("audit: verify: %w", err)
 	}
-	if ie != nil {
-		keep([]*eventstore.IntegrityError{ie})
-	}
+	keep(os)
 	return out, nil
 }
 

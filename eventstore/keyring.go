@@ -56,6 +56,12 @@ func (k *Keyring) Key(id string) (ed25519.PublicKey, bool) {
 	return p, ok
 }
 
+// Has reports whether the key with id is trusted.
+func (k *Keyring) Has(id string) bool {
+	_, ok := k.Key(id)
+	return ok
+}
+
 // Len returns the number of trusted keys.
 func (k *Keyring) Len() int {
 	k.mu.RLock()

@@ -65,16 +65,29 @@ func (f *File) Record(_ context.Context, rec audit.WitnessRecord) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(f.path)
+	return ReplaceFile(f.path, append(b, '\n'), 0o600)
+}
+
+// ReplaceFile replaces the file at path with b, so that a crash leaves the
+// old content or the new, never a mix: a temporary file in the same
+// directory (created 0700 if missing), written and fsynced, renamed over
+// path, and the directory fsynced so that the rename is durable too. The
+// command's key and keyring files are written the same way.
+func ReplaceFile(path string, b []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(f.path)+".*.tmp")
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -85,7 +98,7 @@ func (f *File) Record(_ context.Context, rec audit.WitnessRecord) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), f.path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	d, err := os.Open(dir)
@@ -93,7 +106,7 @@ func (f *File) Record(_ context.Context, rec audit.WitnessRecord) error {
 		return err
 	}
 	defer d.Close()
-	return d.Sync() // the rename itself is durable
+	return d.Sync()
 }
 
 // JetStreamConfig configures a JetStream witness.

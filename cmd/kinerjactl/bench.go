@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore/storebench"
 )
 
@@ -41,6 +42,7 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	payload := fs.Int("payload", 300, "approximate JSON size of each event in bytes")
 	read := fs.Bool("read", true, "also measure a full ReadAll after the appends")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
+	sign := fs.Bool("sign", true, "sign every append with the writer key, as kinerjad does (false measures the store without signatures)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +54,16 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 		}
 		counts = append(counts, n)
 	}
-	s, err := backend.OpenStore(ctx, backend.StoreConfig{Name: sf.store, DataDir: sf.data, PostgresURL: sf.postgresURL, KurrentDBURL: sf.kurrentdbURL, Migrate: *migrate})
+	sc := backend.StoreConfig{Name: sf.store, DataDir: sf.data, PostgresURL: sf.postgresURL, KurrentDBURL: sf.kurrentdbURL, Migrate: *migrate}
+	if *sign {
+		keyPath, keyringPath := sf.writerPaths()
+		keys, err := wiring.LoadWriterKeys(keyPath, keyringPath, true)
+		if err != nil {
+			return err
+		}
+		sc.Signer, sc.Keyring = keys.StoreSigner(), keys.Keyring
+	}
+	s, err := backend.OpenStore(ctx, sc)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func runBenchLag(ctx context.Context, args []string, getenv env, stdout, stderr 
 		return fmt.Errorf("bench lag: seed: %w", err)
 	}
 	start := time.Now()
-	n, err := projections.CatchUpAll(ctx, lb.store, lb.sinks, projections.CatchUpOptions{Batch: 2000})
+	n, err := projections.CatchUpAll(ctx, lb.authed, lb.sinks, projections.CatchUpOptions{Batch: 2000})
 	if err != nil {
 		return fmt.Errorf("bench lag: catch up read models: %w", err)
 	}
@@ -146,9 +146,11 @@ func (c lagConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// lagBackend is a fresh store with its read models, as kinerjad wires them.
+// lagBackend is a fresh store with its read models, as kinerjad wires them:
+// appends signed with a writer key, the projections fed authenticated reads.
 type lagBackend struct {
 	store   eventstore.Store
+	authed  *eventstore.AuthenticatedStore
 	sinks   []projections.Sink
 	skps    skps.Reader
 	trail   audit.TreeReader
@@ -174,7 +176,20 @@ func openLagBackend(ctx context.Context, c lagConfig, stderr io.Writer) (_ *lagB
 			lb.close(stderr)
 		}
 	}()
-	history := func(s eventstore.Store) projections.History { return projections.StoreHistory{Store: s} }
+	_, wpriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	writer := eventstore.NewEd25519Signer(wpriv)
+	keys := eventstore.NewKeyring(writer.Public())
+	defer func() {
+		if lb.store != nil {
+			lb.authed = eventstore.NewAuthenticatedStore(lb.store, keys)
+		}
+	}()
+	history := func(s eventstore.Store) projections.History {
+		return projections.StoreHistory{Store: eventstore.NewAuthenticatedStore(s, keys)}
+	}
 	if c.store == backend.Bolt {
 		dir := c.data
 		if dir == "" {
@@ -190,7 +205,7 @@ func openLagBackend(ctx context.Context, c lagConfig, stderr io.Writer) (_ *lagB
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
-		if lb.store, err = backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Bolt, DataDir: dir}); err != nil {
+		if lb.store, err = backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Bolt, DataDir: dir, Signer: writer, Keyring: keys}); err != nil {
 			return nil, err
 		}
 		lb.closers = append(lb.closers, lb.store.Close)
@@ -215,7 +230,7 @@ func openLagBackend(ctx context.Context, c lagConfig, stderr io.Writer) (_ *lagB
 		fmt.Fprintf(stderr, "bench lag: store in schema %s, read models in %s\n", storeSchema, rmSchema)
 	}
 	lb.store, err = backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: c.postgresURL, PostgresSchema: storeSchema,
-		Migrate: true, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		Signer: writer, Keyring: keys, Migrate: true, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +314,7 @@ func measureLag(ctx context.Context, c lagConfig, lb *lagBackend, targets []*lag
 	if lb.readers == "memory" {
 		delay = 2 * time.Millisecond
 	}
-	projector, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: lb.store, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
+	projector, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: lb.authed, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
 	if err != nil {
 		return nil, err
 	}

@@ -42,12 +42,12 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(ctx, sf, stderr)
+	l, err := openLedger(ctx, sf, stderr, readLedger)
 	if err != nil {
 		return err
 	}
 	defer l.close()
-	tr, _, err := l.trail(ctx)
+	tr, _, err := l.trail(ctx, vs)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		}
 		streams = append(streams, domain.SKPStream(sid))
 	}
-	b, err := audit.BuildBundle(ctx, l.store, tr, cp, vs[0].String(), fmt.Sprintf("NIP %s, year %d", id.NIP, *year), streams, time.Now())
+	b, err := audit.BuildBundle(ctx, l.authed, tr, cp, vs[0].String(), fmt.Sprintf("NIP %s, year %d", id.NIP, *year), streams, time.Now())
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 )
 
 func main() {
@@ -48,6 +50,7 @@ func commands() map[string]command {
 		"projections": {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
 		"seed":        {"seed a realistic agency through the command handlers", runSeed},
 		"token":       {"print a token signed with the data directory's key", runToken},
+		"keys":        {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
 		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
 	}
 }
@@ -84,6 +87,9 @@ func usage(w io.Writer, cmds map[string]command) {
 // storeFlags are the flags every command that opens the store shares.
 type storeFlags struct {
 	data, store, postgresURL, kurrentdbURL string
+	// writerKey and writerKeyring are the writer key and trusted keys
+	// (default in data; see writerPaths).
+	writerKey, writerKeyring string
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet, getenv env) {
@@ -91,6 +97,21 @@ func (s *storeFlags) register(fs *flag.FlagSet, getenv env) {
 	fs.StringVar(&s.store, "store", or(getenv("KINERJA_STORE"), "bolt"), "event store: bolt, postgres or kurrentdb (env KINERJA_STORE)")
 	fs.StringVar(&s.postgresURL, "postgres-url", getenv("KINERJA_POSTGRES_URL"), "PostgreSQL URL (env KINERJA_POSTGRES_URL)")
 	fs.StringVar(&s.kurrentdbURL, "kurrentdb-url", getenv("KINERJA_KURRENTDB_URL"), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
+	s.registerKeys(fs, getenv)
+}
+
+// registerKeys defines the writer key flags alone (for commands that open
+// no store).
+func (s *storeFlags) registerKeys(fs *flag.FlagSet, getenv env) {
+	fs.StringVar(&s.writerKey, "writer-key", getenv("KINERJA_WRITER_KEY"), "writer signing key (default DATA/"+wiring.WriterKeyFile+") (env KINERJA_WRITER_KEY)")
+	fs.StringVar(&s.writerKeyring, "writer-keyring", getenv("KINERJA_WRITER_KEYRING"), "trusted writer public keys (default DATA/"+wiring.WriterKeyringFile+") (env KINERJA_WRITER_KEYRING)")
+}
+
+// writerPaths returns the writer key and keyring files, defaulted into the
+// data directory.
+func (s *storeFlags) writerPaths() (key, keyring string) {
+	c := wiring.IntegrityConfig{WriterKey: s.writerKey, WriterKeyring: s.writerKeyring}.WithDefaults(s.data)
+	return c.WriterKey, c.WriterKeyring
 }
 
 func or(v, def string) string {

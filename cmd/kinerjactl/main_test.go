@@ -40,12 +40,24 @@ func mustCtl(t *testing.T, args ...string) string {
 	return out
 }
 
+// withWriterKey returns sf with the data directory's writer key (made if
+// missing) signing, as kinerjad opens its store.
+func withWriterKey(t *testing.T, sf backend.StoreConfig) backend.StoreConfig {
+	t.Helper()
+	k, err := wiring.LoadWriterKeys(filepath.Join(sf.DataDir, wiring.WriterKeyFile), filepath.Join(sf.DataDir, wiring.WriterKeyringFile), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf.Signer, sf.Keyring = k.StoreSigner(), k.Keyring
+	return sf
+}
+
 // signCheckpoint signs a checkpoint of the whole trail with the data
 // directory's key, as a running kinerjad would.
 func signCheckpoint(t *testing.T, sf backend.StoreConfig) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := backend.OpenStore(ctx, sf)
+	s, err := backend.OpenStore(ctx, withWriterKey(t, sf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +220,11 @@ func signCheckpointPG(t *testing.T, pg, data string) {
 		t.Fatal(err)
 	}
 	defer l.close()
+	s, err := backend.OpenStore(ctx, withWriterKey(t, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, DataDir: data}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
 	if _, err := projections.CatchUp(ctx, l.store, db.Sink(audit.Name), projections.CatchUpOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +232,7 @@ func signCheckpointPG(t *testing.T, pg, data string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := audit.NewSigner(audit.SignerConfig{Store: l.store, Trail: db.Audit(), Key: key}).SignNow(ctx); err != nil {
+	if _, _, err := audit.NewSigner(audit.SignerConfig{Store: s, Trail: db.Audit(), Key: key}).SignNow(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// Project the checkpoint event too, so the stored trail knows it.

@@ -255,7 +255,7 @@ func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, name string, ba
 			}
 		}
 	}()
-	err = rb.Run(ctx, l.store, batch)
+	err = rb.Run(ctx, l.authed, batch)
 	close(stop)
 	<-stopped
 	if err != nil {
@@ -267,7 +267,7 @@ func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, name string, ba
 
 // openPostgresReadModels opens the store and the PostgreSQL read models.
 func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer) (*ledger, *pgreadmodel.DB, error) {
-	l, err := openLedger(ctx, sf, stderr)
+	l, err := openLedger(ctx, sf, stderr, readLedger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -277,7 +277,7 @@ func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer
 		return nil, nil, err
 	}
 	l.pool = p
-	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: projections.StoreHistory{Store: l.store}, Policy: policy.Default()})
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: projections.StoreHistory{Store: l.authed}, Policy: policy.Default()})
 	if err != nil {
 		l.close()
 		return nil, nil, err

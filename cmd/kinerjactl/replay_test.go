@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/timeline"
@@ -54,8 +55,14 @@ func TestPostgresReplayDeadLetters(t *testing.T) {
 		}
 		fixed = ev
 	}
-	// And one no binary can apply: a payload that does not decode.
-	bad, err := l.store.Append(ctx, "skp-replay-poison", eventstore.NoStream, eventstore.EventData{
+	// And one no binary can apply: a payload that does not decode (written
+	// and signed as kinerjad would write it).
+	writer, err := backend.OpenStore(ctx, withWriterKey(t, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, DataDir: data}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	bad, err := writer.Append(ctx, "skp-replay-poison", eventstore.NoStream, eventstore.EventData{
 		ID: uuid.New(), Type: "skp.rhk_added.v1", SchemaVersion: 1, OccurredAt: time.Now(),
 		Actor: eventstore.Actor{ID: "test", Role: "SYSTEM"}, Data: []byte(`{"rhk_id": 12}`),
 	})

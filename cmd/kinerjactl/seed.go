@@ -35,7 +35,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			return err
 		}
 	}
-	l, err := openLedger(ctx, sf, stderr)
+	l, err := openLedger(ctx, sf, stderr, writeLedger)
 	if err != nil {
 		return err
 	}

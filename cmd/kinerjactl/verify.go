@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -29,6 +30,12 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	token := fs.String("token", getenv("KINERJA_TOKEN"), "AUDITOR token for --url (env KINERJA_TOKEN)")
 	var keys multiFlag
 	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/audit-signing.pub)")
+	allSigs := fs.Bool("all-signatures", false, "check every writer signature, not only those after the trusted signed checkpoint (slower; for an auditor who does not trust the audit key)")
+	var ic wiring.IntegrityConfig
+	fs.StringVar(&ic.WitnessFile, "witness-file", getenv("KINERJA_WITNESS_FILE"), "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists) (env KINERJA_WITNESS_FILE)")
+	fs.StringVar(&ic.WitnessNATSURL, "witness-nats-url", getenv("KINERJA_WITNESS_NATS_URL"), "also the JetStream witness on this server (env KINERJA_WITNESS_NATS_URL)")
+	fs.StringVar(&ic.WitnessNATSStream, "witness-nats-stream", or(getenv("KINERJA_WITNESS_NATS_STREAM"), "KINERJA_WITNESS"), "its stream (env KINERJA_WITNESS_NATS_STREAM)")
+	fs.StringVar(&ic.WitnessNATSSubject, "witness-nats-subject", or(getenv("KINERJA_WITNESS_NATS_SUBJECT"), "kinerja.witness"), "its subject (env KINERJA_WITNESS_NATS_SUBJECT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,18 +86,25 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	l, err := openLedger(ctx, sf, stderr)
+	l, err := openLedger(ctx, sf, stderr, readLedger)
 	if err != nil {
 		return err
 	}
 	defer l.close()
+	if l.keys.Keyring.Len() == 0 {
+		return fmt.Errorf("no trusted writer key in %s: give the ledger's keyring with --writer-keyring (kinerjactl keys export on a writer)", l.keys.KeyringPath)
+	}
 	var stored audit.Stored
 	if sf.store == "postgres" {
-		if _, stored, err = l.trail(ctx); err != nil {
+		if _, stored, err = l.trail(ctx, vs); err != nil {
 			return err
 		}
 	}
-	r, err := audit.Verify(ctx, l.store, audit.VerifyOptions{Keys: vs, Stored: stored, Progress: func(n uint64) {
+	witnessed, err := witnessedCheckpoint(ctx, ic.WithDefaults(sf.data), ic.WitnessFile != "")
+	if err != nil {
+		return err
+	}
+	r, err := audit.Verify(ctx, l.store, audit.VerifyOptions{Keys: vs, Stored: stored, WriterKeys: l.keys.Keyring, AllSignatures: *allSigs, Witnessed: witnessed, Progress: func(n uint64) {
 		if n%100000 == 0 {
 			fmt.Fprintf(stderr, "verified %d events\n", n)
 		}
@@ -105,4 +119,25 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return errProblems
 	}
 	return nil
+}
+
+// witnessedCheckpoint returns the newest witnessed checkpoint, or nil when
+// no witness has one. The default witness file is skipped when it does not
+// exist; one named explicitly (required) must.
+func witnessedCheckpoint(ctx context.Context, ic wiring.IntegrityConfig, required bool) (*audit.Checkpoint, error) {
+	if _, err := os.Stat(ic.WitnessFile); err != nil && !required && ic.WitnessNATSURL == "" {
+		return nil, nil
+	} else if err != nil && required {
+		return nil, fmt.Errorf("--witness-file: %w", err)
+	}
+	set, closeWitness, err := wiring.OpenWitnesses(ctx, ic.Witnesses())
+	if err != nil {
+		return nil, err
+	}
+	defer closeWitness()
+	rec, ok, err := set.Latest(ctx)
+	if err != nil || !ok || rec.Checkpoint.Note == "" {
+		return nil, err
+	}
+	return &rec.Checkpoint, nil
 }

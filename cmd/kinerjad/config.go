@@ -12,6 +12,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -63,6 +64,9 @@ type Config struct {
 	// key is created; AuditKeyFile overrides the key's path.
 	AuditKeyName string
 	AuditKeyFile string
+	// Integrity is the writer key and keyring, the witnesses and the
+	// rollback override (paths default into DataDir).
+	Integrity wiring.IntegrityConfig
 	// CheckpointEvery and CheckpointInterval: a signed checkpoint every N
 	// entries or T, while entries arrive.
 	CheckpointEvery    uint64
@@ -115,6 +119,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", env("KINERJA_OIDC_REDIRECT_URL", ""), "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali (env KINERJA_OIDC_REDIRECT_URL)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "name of the audit log (checkpoint origin) (env KINERJA_AUDIT_LOG_NAME)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key file (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
+	c.Integrity.RegisterFlags(fs, env)
 	every, _ := strconv.ParseUint(env("KINERJA_CHECKPOINT_EVERY", "1000"), 10, 64)
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", every, "sign a checkpoint every N audit entries (env KINERJA_CHECKPOINT_EVERY)")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", durEnv(env("KINERJA_CHECKPOINT_INTERVAL", "10s")), "sign a checkpoint at least this often while entries arrive (env KINERJA_CHECKPOINT_INTERVAL)")
@@ -135,6 +140,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c.Migrate = migrate
+	c.Integrity = c.Integrity.WithDefaults(c.DataDir)
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel))
@@ -229,6 +235,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
 	}
 	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Integrity.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

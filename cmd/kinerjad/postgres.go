@@ -47,17 +47,19 @@ func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 			return nil, err
 		}
 	}
-	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: a.store}, Policy: a.cfg.Policy})
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
 	if err != nil {
 		return nil, err
 	}
 	if a.cfg.Projections == "inprocess" {
 		start := time.Now()
-		n, err := projections.CatchUpAll(ctx, a.store, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
+		n, err := projections.CatchUpAll(ctx, a.authed, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
 		if err != nil {
 			return nil, fmt.Errorf("catch up read models: %w", err)
 		}
 		a.log.Info("read_models_caught_up", "backend", "postgres", "events_read", n, "seconds", time.Since(start).Seconds())
+		// The persisted trail must still give the witnessed root.
+		a.guard.CheckRoot(ctx, db.Audit(), a.log)
 	}
 	rep := &wiring.Reporter{
 		Directory: db.Directory(), SKPs: db.SKPs(), Evaluations: db.Evaluations(), ObjectionList: db.Objections(),

@@ -34,8 +34,10 @@ import (
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
 func main() {
@@ -62,6 +64,10 @@ type Config struct {
 	CheckpointEvery            uint64
 	CheckpointInterval         time.Duration
 	Migrate                    bool
+	// Integrity is the writer key and keyring, the witnesses and the
+	// rollback override (paths default into DataDir). The projector signs
+	// the checkpoints, so it is the one that records them with the witness.
+	Integrity wiring.IntegrityConfig
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -86,10 +92,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
 	fs.BoolVar(&c.Migrate, "migrate", env("KINERJA_MIGRATE", "false") == "true", "apply the read models' migrations first (env KINERJA_MIGRATE)")
+	c.Integrity.RegisterFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	c.Integrity = c.Integrity.WithDefaults(c.DataDir)
 	var errs []error
+	if err := c.Integrity.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Store == backend.Bolt {
 		errs = append(errs, errors.New("--store bolt: the embedded store runs its projections inside kinerjad"))
 	}
@@ -113,12 +124,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
+	keys, err := wiring.LoadWriterKeys(cfg.Integrity.WriterKey, cfg.Integrity.WriterKeyring, true)
+	if err != nil {
+		return err
+	}
+	if keys.Created {
+		log.Info("writer_key_created", "key_id", keys.Signer.KeyID(), "path", keys.KeyPath, "keyring", keys.KeyringPath)
+	}
 	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: cfg.Store, PostgresURL: cfg.PostgresURL, KurrentDBURL: cfg.KurrentDBURL,
-		DataDir: cfg.DataDir, Migrate: cfg.Migrate, Logger: log})
+		DataDir: cfg.DataDir, Migrate: cfg.Migrate, Logger: log, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	authed := eventstore.NewAuthenticatedStore(store, keys.Keyring)
+	keyPath := cfg.AuditKeyFile
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, wiring.AuditKeyFile)
+	}
+	key, err := wiring.LoadOrCreateAuditKey(keyPath, cfg.AuditLogName)
+	if err != nil {
+		return err
+	}
+	guard, closeWitness, err := wiring.OpenGuard(ctx, cfg.Integrity, store, []*merkle.Verifier{key.Verifier()}, log)
+	if err != nil {
+		return err
+	}
+	defer closeWitness()
 	pool, err := pgxpool.New(ctx, cfg.PostgresURL)
 	if err != nil {
 		return err
@@ -130,16 +162,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	pol := policy.Default()
-	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: store}, Policy: pol})
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: authed}, Policy: pol})
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	n, err := projections.CatchUpAll(ctx, store, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
+	n, err := projections.CatchUpAll(ctx, authed, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
 	if err != nil {
 		return fmt.Errorf("catch up: %w", err)
 	}
 	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds())
+	guard.CheckRoot(ctx, db.Audit(), log)
 
 	var relays []projections.Sink
 	if cfg.NATSURL != "" {
@@ -161,19 +194,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: store, Sinks: db.Sinks(), Relays: relays, Registry: reg, Logger: log})
+	p, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: authed, Sinks: guard.Halt(db.Sinks()), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
 	}
-	keyPath := cfg.AuditKeyFile
-	if keyPath == "" {
-		keyPath = filepath.Join(cfg.DataDir, wiring.AuditKeyFile)
-	}
-	key, err := wiring.LoadOrCreateAuditKey(keyPath, cfg.AuditLogName)
-	if err != nil {
-		return err
-	}
-	signer := audit.NewSigner(audit.SignerConfig{Store: store, Trail: db.Audit(), Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log})
+	signer := audit.NewSigner(audit.SignerConfig{Store: store, Trail: db.Audit(), Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
+		Witness: guard.Witness})
+	guard.Signer = signer
+	reg.MustRegister(guard.Gauge())
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -191,6 +219,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 			if s := p.Stalled(); len(s) > 0 {
 				http.Error(w, fmt.Sprintf("stalled: %v", s), http.StatusServiceUnavailable)
+				return
+			}
+			if err := guard.Problem(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
 				return
 			}
 			fmt.Fprintln(w, "ok")

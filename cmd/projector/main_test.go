@@ -97,7 +97,13 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	args := []string{"--postgres-url", pg, "--data", data, "--migrate", "--checkpoint-interval", "100ms"}
 	child := startChild(t, args...)
 
-	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg})
+	// The service's writes, signed with the writer key the projector trusts
+	// (it made it in the data directory on its first start).
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +196,7 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := audit.Verify(ctx, store, audit.VerifyOptions{Keys: []*merkle.Verifier{key}, Stored: db.Audit()})
+	rep, err := audit.Verify(ctx, store, audit.VerifyOptions{Keys: []*merkle.Verifier{key}, Stored: db.Audit(), WriterKeys: keys.Keyring})
 	if err != nil {
 		t.Fatal(err)
 	}

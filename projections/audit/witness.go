@@ -169,12 +169,12 @@ func (e *RollbackError) Is(target error) bool { return target == ErrRollback }
 // the trail is projected.
 func CheckWitness(ctx context.Context, store eventstore.Store, rec *WitnessRecord, keys []*merkle.Verifier) error {
 	if rec == nil {
-		latest, _, ok, err := LedgerCheckpoint(ctx, store)
+		latest, ok, err := LedgerCheckpoint(ctx, store)
 		if err != nil {
 			return err
 		}
 		if ok {
-			return &RollbackError{Problem: fmt.Sprintf("the store holds signed checkpoints (the latest of size %d) but no witness has a record of any: the witness was lost or moved", latest.Size)}
+			return &RollbackError{Problem: fmt.Sprintf("the store holds signed checkpoints (the latest of size %d) but no witness has a record of any: the witness was lost or moved", latest.Checkpoint.Size)}
 		}
 		return nil
 	}
@@ -239,24 +239,24 @@ func CheckWitnessRoot(ctx context.Context, trail TreeReader, rec *WitnessRecord)
 	return nil
 }
 
-// LedgerCheckpoint returns the latest checkpoint in the store, its
-// revision in CheckpointStream and its event ID, unverified; ok is false
-// when there is none.
-func LedgerCheckpoint(ctx context.Context, store eventstore.Store) (c Checkpoint, rev uint64, ok bool, err error) {
+// LedgerCheckpoint returns the latest checkpoint in the store, unverified,
+// as a witness record would name it (checkpoint, revision, event ID); ok is
+// false when there is none.
+func LedgerCheckpoint(ctx context.Context, store eventstore.Store) (rec WitnessRecord, ok bool, err error) {
 	for ev, err := range store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End, Limit: 1}) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return Checkpoint{}, 0, false, nil
+			return WitnessRecord{}, false, nil
 		}
 		if err != nil {
-			return Checkpoint{}, 0, false, fmt.Errorf("audit: read the latest checkpoint: %w", err)
+			return WitnessRecord{}, false, fmt.Errorf("audit: read the latest checkpoint: %w", err)
 		}
 		c, err := CheckpointOf(ev)
 		if err != nil {
-			return Checkpoint{}, 0, false, err
+			return WitnessRecord{}, false, err
 		}
-		return c, ev.Revision, true, nil
+		return WitnessRecordOf(c, ev.Revision, ev.ID), true, nil
 	}
-	return Checkpoint{}, 0, false, nil
+	return WitnessRecord{}, false, nil
 }
 
 // WitnessRecordOf returns the record that witnesses c, the checkpoint at
@@ -299,12 +299,12 @@ func RecordRollbackAccepted(ctx context.Context, store eventstore.Store, reason 
 		c, rev := witnessed.Checkpoint, witnessed.Revision
 		d.Witnessed, d.WitnessedRevision = &c, &rev
 	}
-	latest, _, ok, err := LedgerCheckpoint(ctx, store)
+	latest, ok, err := LedgerCheckpoint(ctx, store)
 	if err != nil {
 		return eventstore.AppendResult{}, d, err
 	}
 	if ok {
-		d.Store = &latest
+		d.Store = &latest.Checkpoint
 	}
 	if d.StoreHead, err = store.Head(ctx); err != nil {
 		return eventstore.AppendResult{}, d, err

@@ -38,6 +38,13 @@ type StoreConfig struct {
 	Migrate bool
 	// Logger receives the backend's operational messages.
 	Logger *slog.Logger
+	// Signer signs every append (nil: a process that only reads).
+	Signer eventstore.Signer
+	// Keyring verifies a stream's head before an append builds on it.
+	Keyring *eventstore.Keyring
+	// AllowMetaFallback opens a bbolt file whose newer meta page is damaged
+	// at the older one (the operator's --accept-rollback).
+	AllowMetaFallback bool
 }
 
 // Validate reports every problem of c.
@@ -75,16 +82,16 @@ func OpenStore(ctx context.Context, c StoreConfig) (eventstore.Store, error) {
 	}
 	switch c.Name {
 	case Bolt:
-		return boltstore.Open(BoltPath(c.DataDir), boltstore.Options{})
+		return boltstore.Open(BoltPath(c.DataDir), boltstore.Options{Signer: c.Signer, Keyring: c.Keyring, AllowMetaFallback: c.AllowMetaFallback})
 	case Postgres:
 		if c.Migrate {
 			if _, err := pgstore.MigrateURL(ctx, c.PostgresURL, c.PostgresSchema); err != nil {
 				return nil, err
 			}
 		}
-		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger})
+		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring})
 	case KurrentDB:
-		return esdbstore.Open(c.KurrentDBURL, esdbstore.Options{Logger: c.Logger})
+		return esdbstore.Open(c.KurrentDBURL, esdbstore.Options{Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring})
 	}
 	return nil, fmt.Errorf("unknown store %q", c.Name)
 }

@@ -86,18 +86,33 @@ func ReadVerifierKey(path string) (*merkle.Verifier, error) {
 }
 
 // Verifier implements httpapi.Verifier with audit.Verify over the event
-// store, comparing the stored trail when there is one.
+// store: writer signatures authenticated, the stored trail (when there is
+// one) compared at its watermark, the newest witnessed checkpoint required
+// in the ledger.
 type Verifier struct {
-	Store  eventstore.Store
-	Keys   []*merkle.Verifier
-	Stored audit.Stored
+	Store      eventstore.Store
+	Keys       []*merkle.Verifier
+	WriterKeys *eventstore.Keyring
+	Stored     audit.Stored
+	// Witness, when set, supplies the newest witnessed checkpoint.
+	Witness *audit.WitnessSet
 }
 
 var _ httpapi.Verifier = (*Verifier)(nil)
 
 // Verify implements httpapi.Verifier.
 func (v *Verifier) Verify(ctx context.Context) (audit.Report, error) {
-	return audit.Verify(ctx, v.Store, audit.VerifyOptions{Keys: v.Keys, Stored: v.Stored})
+	opts := audit.VerifyOptions{Keys: v.Keys, WriterKeys: v.WriterKeys, Stored: v.Stored}
+	if v.Witness != nil {
+		rec, ok, err := v.Witness.Latest(ctx)
+		if err != nil {
+			return audit.Report{}, err
+		}
+		if ok && rec.Checkpoint.Note != "" {
+			opts.Witnessed = &rec.Checkpoint
+		}
+	}
+	return audit.Verify(ctx, v.Store, opts)
 }
 
 // SinkPositions implements httpapi.Positions from the Sinks' checkpoints.

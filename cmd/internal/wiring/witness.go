@@ -1,0 +1,225 @@
+package wiring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kinerja-ledger/kinerja/adapters/witness"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/scores"
+)
+
+// WitnessFile is the default witness file in the data directory. In
+// production put it elsewhere (--witness-file): a witness restored along
+// with the store from the same backup witnesses nothing.
+const WitnessFile = "witness.json"
+
+// WitnessConfig says where the signed checkpoints are witnessed.
+type WitnessConfig struct {
+	// File is the witness file (required).
+	File string
+	// NATSURL, when set, adds a JetStream witness on that server.
+	NATSURL string
+	// NATSStream and NATSSubject name its stream and subject (defaults in
+	// witness.JetStreamConfig).
+	NATSStream, NATSSubject string
+}
+
+// OpenWitnesses returns the configured witnesses as a set, and a function
+// that closes them.
+func OpenWitnesses(ctx context.Context, c WitnessConfig) (*audit.WitnessSet, func() error, error) {
+	ws := []audit.Witness{witness.NewFile(c.File)}
+	closeAll := func() error { return nil }
+	if c.NATSURL != "" {
+		j, err := witness.OpenJetStream(ctx, witness.JetStreamConfig{URL: c.NATSURL, Stream: c.NATSStream, Subject: c.NATSSubject})
+		if err != nil {
+			return nil, nil, err
+		}
+		ws = append(ws, j)
+		closeAll = j.Close
+	}
+	return audit.NewWitnessSet(ws...), closeAll, nil
+}
+
+// StartupCheck compares the store with the witness before a process that
+// writes to it serves anything (kinerjad, the projector).
+type StartupCheck struct {
+	Store     eventstore.Store
+	AuditKeys []*merkle.Verifier
+	Witness   *audit.WitnessSet
+	// AcceptRollback, when not empty, is the operator's reason to start on
+	// a store that is behind or disagrees with the witness; the override is
+	// appended to the ledger as an audit.rollback_accepted.v1 event with
+	// both checkpoints, and witnessed.
+	AcceptRollback string
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Run returns the witness record the process may trust (its checkpoint
+// authenticates the history below it once the trail's root is compared
+// with it; nil when there is none), or an error that must stop the process:
+// the store is behind or disagrees with the newest witnessed checkpoint
+// (an *audit.RollbackError, unless AcceptRollback), a witness cannot be
+// read, or the store cannot.
+func (c StartupCheck) Run(ctx context.Context) (*audit.WitnessRecord, error) {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	rec, ok, err := c.Witness.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var latest *audit.WitnessRecord
+	if ok {
+		latest = &rec
+	}
+	err = audit.CheckWitness(ctx, c.Store, latest, c.AuditKeys)
+	if err == nil {
+		return latest, nil
+	}
+	if !errors.Is(err, audit.ErrRollback) {
+		return nil, err
+	}
+	if c.AcceptRollback == "" {
+		return nil, fmt.Errorf("%w (witness: %s). Refusing to serve. If this store is the one to keep (a restore you intended), start with --accept-rollback REASON: the override is recorded in the audit trail", err, c.Witness.Names())
+	}
+	res, d, aerr := audit.RecordRollbackAccepted(ctx, c.Store, c.AcceptRollback, err, latest, c.Now())
+	if aerr != nil {
+		return nil, aerr
+	}
+	next := audit.WitnessRecord{Override: &audit.Override{Reason: c.AcceptRollback, Problem: err.Error(), Previous: latest, Position: res.Position}}
+	trusted := (*audit.WitnessRecord)(nil)
+	if cp, ok, lerr := audit.LedgerCheckpoint(ctx, c.Store); lerr != nil {
+		return nil, lerr
+	} else if ok && audit.OpenCheckpoint(cp.Checkpoint, c.AuditKeys...) == nil {
+		// A checkpoint of the accepted store that the audit key signed.
+		next.Checkpoint, next.Revision, next.EventID = cp.Checkpoint, cp.Revision, cp.EventID
+		trusted = &next
+	}
+	written, werr := c.Witness.Record(ctx, next)
+	if werr != nil {
+		return nil, fmt.Errorf("accepted rollback recorded at position %d, but the witness could not be updated: %w", res.Position, werr)
+	}
+	c.Logger.Warn("rollback_accepted", "reason", c.AcceptRollback, "problem", d.Problem, "position", uint64(res.Position), "witness_seq", written.Seq)
+	if trusted != nil {
+		trusted.Seq = written.Seq
+	}
+	return trusted, nil
+}
+
+// Guard is what a process that writes to the ledger knows of its
+// integrity: the witnessed checkpoint the start-up trusted, what the
+// start-up found wrong below it, and (once set) the audit signer's and the
+// witness's problems. It is set up before the process serves and read
+// afterwards.
+type Guard struct {
+	// Witness is the set the signer records checkpoints with.
+	Witness *audit.WitnessSet
+	// Trusted is the witnessed checkpoint the start-up compared the store
+	// with (nil when there is none yet).
+	Trusted *audit.WitnessRecord
+	// Signer, once set, contributes its refusal to sign and its witness
+	// problems.
+	Signer *audit.Signer
+
+	problem error
+}
+
+// OpenGuard opens the witnesses of c and runs the start-up check of the
+// store against them (see StartupCheck). The returned function closes the
+// witnesses.
+func OpenGuard(ctx context.Context, c IntegrityConfig, store eventstore.Store, auditKeys []*merkle.Verifier, log *slog.Logger) (*Guard, func() error, error) {
+	set, closeWitness, err := OpenWitnesses(ctx, c.Witnesses())
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted, err := StartupCheck{Store: store, AuditKeys: auditKeys, Witness: set, AcceptRollback: c.AcceptRollback, Logger: log}.Run(ctx)
+	if err != nil {
+		closeWitness()
+		return nil, nil, err
+	}
+	g := &Guard{Witness: set, Trusted: trusted}
+	log.Info("witness_checked", "witness", set.Names(), "witnessed_size", g.CoveredSize())
+	return g, closeWitness, nil
+}
+
+// CoveredSize is the size of the trusted witnessed checkpoint (0: none).
+func (g *Guard) CoveredSize() uint64 {
+	if g.Trusted == nil {
+		return 0
+	}
+	return g.Trusted.Checkpoint.Size
+}
+
+// CheckRoot compares the trail's root at the witnessed size with the
+// witnessed root, once the trail holds that many entries, and remembers a
+// mismatch as the guard's problem (the trusted checkpoint is then dropped:
+// it authenticates nothing). It returns the mismatch.
+func (g *Guard) CheckRoot(ctx context.Context, trail audit.TreeReader, log *slog.Logger) error {
+	if g.Trusted == nil {
+		return nil
+	}
+	size, err := trail.Size(ctx)
+	if err != nil || size < g.CoveredSize() {
+		return err // not projected that far yet: the signer proves it later
+	}
+	if err := audit.CheckWitnessRoot(ctx, trail, g.Trusted); err != nil {
+		log.Error("history_changed", "err", err, "witnessed_size", g.CoveredSize())
+		g.problem, g.Trusted = err, nil
+		return err
+	}
+	return nil
+}
+
+// Halt halts the audit and score projections among sinks with the guard's
+// problem (see Halt), when it has one.
+func (g *Guard) Halt(sinks []projections.Sink) []projections.Sink {
+	if g.problem == nil {
+		return sinks
+	}
+	return Halt(sinks, g.problem, audit.Name, scores.Name)
+}
+
+// Problem returns the first integrity problem known: the start-up's
+// comparison with the witness, the signer's refusal to sign, a witness
+// that cannot be written; nil when there is none.
+func (g *Guard) Problem() error {
+	if g.problem != nil {
+		return fmt.Errorf("integrity: %w", g.problem)
+	}
+	if g.Signer != nil {
+		if err := g.Signer.Problem(); err != nil {
+			return fmt.Errorf("audit signer: %w", err)
+		}
+		if err := g.Signer.WitnessProblem(); err != nil {
+			return fmt.Errorf("witness: %w", err)
+		}
+	}
+	return nil
+}
+
+// Gauge is the metric kinerja_integrity_ok: 1 while Problem is nil, 0
+// once a problem is found (the health endpoint says which).
+func (g *Guard) Gauge() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kinerja_integrity_ok",
+		Help: "1 while the history checks out (the start-up comparison with the witness, the audit signer's proof, the witness writes), 0 once a problem is found; /readyz (the projector's /healthz) says which.",
+	}, func() float64 {
+		if g.Problem() != nil {
+			return 0
+		}
+		return 1
+	})
+}

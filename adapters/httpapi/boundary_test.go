@@ -175,3 +175,27 @@ func TestBodyMustBeAnObject(t *testing.T) {
 		}
 	}
 }
+
+// IDs in the path that no stream could be named by (control characters,
+// invalid UTF-8, over the store's 200 characters) are resources that do
+// not exist, on every route: never a 5xx (PUT /v1/units/%00/head gave 500).
+func TestUnnameableIDsInPaths(t *testing.T) {
+	h := newHarness(t)
+	f := h.setUp(routeCase{stage: stageEstablished})
+	ids := []string{"%00", "%FF", "%01x", "a%20b", "%E2%80%AE", strings.Repeat("a", 300)}
+	for _, c := range mutationCases() {
+		for _, id := range ids {
+			g := fixture{rhkA: f.rhkA, id: id, rhkE: id, indE: id}
+			path := strings.NewReplacer("/DINKES/", "/"+id+"/", nipP, id).Replace(c.path(g))
+			if r := h.request(&c.who, c.method, path, c.body(f)); r.status >= 500 {
+				t.Errorf("%s %s = %d %s", c.method, path, r.status, r.body)
+			}
+		}
+	}
+	for _, p := range []string{"/v1/skps/X", "/v1/skps/X/events", "/v1/skps/X/score-history", "/v1/skps/X/evaluations/2026",
+		"/v1/employees/X", "/v1/employees/X/timeline", "/v1/employees/X/score-history", "/v1/units/X"} {
+		for _, id := range ids {
+			h.refused(http.StatusNotFound, "not_found", &aud, "GET", strings.Replace(p, "X", id, 1), nil)
+		}
+	}
+}

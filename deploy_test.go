@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -118,6 +119,24 @@ func TestComposeFile(t *testing.T) {
 	if got := open.Services["kinerjad"].Ports[0].HostIP; got != "0.0.0.0" {
 		t.Errorf("with KINERJA_BIND=0.0.0.0 kinerjad binds %q", got)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func sortedCopy(s []string) []string {
@@ -329,7 +348,7 @@ func TestImageEntrypointAsNonRoot(t *testing.T) {
 		env = append(env, "KINERJA_DATA="+data, "KINERJA_LISTEN=127.0.0.1:0", "KINERJA_STORE=bolt")
 		cmd.Env = env
 		asImageUser(cmd)
-		var logs bytes.Buffer
+		var logs lockedBuffer // stderr's copier and the scanner both write
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package eventlog
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -84,7 +83,7 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	}
 	var fresh []domain.Stored
 	for ev, err := range c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
+		if absent(err) {
 			break
 		}
 		if err != nil {

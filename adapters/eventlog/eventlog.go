@@ -3,6 +3,12 @@
 // the event codec), their envelope mapped one to one onto the store's, and
 // stored events decoded and upcast on the way back.
 //
+// Encoding is the ledger's one choke point for text: every event, from
+// whichever edge, passes it before it is appended, and an event carrying
+// text no store or read model could keep (invalid UTF-8, NUL or another C0
+// control character, an envelope field over the store's limit) is refused
+// with a *domain.ValidationError naming the JSON field (validate.go).
+//
 // With RequireSignatures, every stream read is authenticated as it comes
 // out of the store (eventstore.ReadStreamAuthenticated: each link of the
 // hash chain recomputed, each append's writer signature verified), so that
@@ -63,7 +69,7 @@ func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadS
 	var out []domain.Stored
 	var rev uint64
 	for ev, err := range l.readStream(ctx, stream, opts, nil) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
+		if absent(err) {
 			return nil, 0, false, nil
 		}
 		if err != nil {
@@ -82,6 +88,13 @@ func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadS
 	return out, rev, true, nil
 }
 
+// absent reports whether a read error means the stream has no events: it
+// has none, or its name is one no store accepts (an ID from a request path,
+// say), so nothing can be stored under it.
+func absent(err error) bool {
+	return errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrInvalidStreamName)
+}
+
 // Decode turns a stored event into a domain.Stored.
 func Decode(ev eventstore.Event) (domain.Stored, error) {
 	p, err := eventcodec.Decode(ev.Type, ev.SchemaVersion, ev.Data)
@@ -97,8 +110,14 @@ func Decode(ev eventstore.Event) (domain.Stored, error) {
 	}, nil
 }
 
-// Encode turns a new domain event into the store's EventData.
+// Encode turns a new domain event into the store's EventData. It refuses,
+// with a [*domain.ValidationError] naming the JSON field, an event with
+// text the ledger cannot keep (invalid UTF-8, NUL and other C0 control
+// characters) or an envelope over the store's limits (see validate.go).
 func Encode(e domain.NewEvent) (eventstore.EventData, error) {
+	if err := validate(e); err != nil {
+		return eventstore.EventData{}, fmt.Errorf("eventlog: encode %s: %w", e.Event.EventType(), err)
+	}
 	typ, ver, data, err := eventcodec.Encode(e.Event)
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("eventlog: encode: %w", err)

@@ -147,7 +147,8 @@ func (c lagConfig) validate() error {
 }
 
 // lagBackend is a fresh store with its read models, as kinerjad wires them:
-// appends signed with a writer key, the projections fed authenticated reads.
+// appends signed with a writer key, the projections fed authenticated
+// reads (an event that does not authenticate is poison to them).
 type lagBackend struct {
 	store   eventstore.Store
 	authed  *eventstore.AuthenticatedStore
@@ -184,7 +185,7 @@ func openLagBackend(ctx context.Context, c lagConfig, stderr io.Writer) (_ *lagB
 	keys := eventstore.NewKeyring(writer.Public())
 	defer func() {
 		if lb.store != nil {
-			lb.authed = eventstore.NewAuthenticatedStore(lb.store, keys)
+			lb.authed = eventstore.NewAuthenticatedStore(lb.store, keys).Marking()
 		}
 	}()
 	history := func(s eventstore.Store) projections.History {
@@ -314,7 +315,7 @@ func measureLag(ctx context.Context, c lagConfig, lb *lagBackend, targets []*lag
 	if lb.readers == "memory" {
 		delay = 2 * time.Millisecond
 	}
-	projector, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: lb.authed, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
+	projector, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: lb.authed, Admit: lb.authed.Verdict, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,8 @@ type app struct {
 	log   *slog.Logger
 	store eventstore.Store
 	// authed is the store with authenticated reads: what the projections,
-	// the history reads and the API read.
+	// the history reads and the API read (marking: an event that does not
+	// authenticate is poison to the projections, see Verdict).
 	authed    *eventstore.AuthenticatedStore
 	keys      *wiring.WriterKeys
 	guard     *wiring.Guard
@@ -98,21 +99,21 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	a.closers = append(a.closers, a.store.Close)
 	log.Info("store_opened", "store", cfg.Store, "writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
-	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring)
+	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
 	auditKey, err := a.auditKey()
 	if err != nil {
 		return nil, err
 	}
 	verifiers := []*merkle.Verifier{auditKey.Verifier()}
-	guard, closeWitness, err := wiring.OpenGuard(ctx, cfg.Integrity, a.store, verifiers, log)
+	// Before anything is served: the store must hold the newest witnessed
+	// checkpoint (a restored old copy, a truncated file does not).
+	a.guard, err = a.openGuard(ctx, verifiers)
 	if err != nil {
 		return nil, err
 	}
-	a.guard = guard
-	a.closers = append(a.closers, closeWitness)
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.guard.Gauge())
 
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
@@ -120,39 +121,19 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 
 	if cfg.Projections == "inprocess" {
-		relays, err := a.relays()
-		if err != nil {
+		if err := a.startProjections(ctx, rm, registry, auditKey); err != nil {
 			return nil, err
 		}
-		// In memory a batch costs nothing to apply: a short delay keeps
-		// reads close to writes. In PostgreSQL, fuller batches are what keep
-		// up with a busy ledger (see wmbridge.Projector).
-		delay := 20 * time.Millisecond
-		if cfg.ReadModels == readModelsMemory {
-			delay = 2 * time.Millisecond
-		}
-		a.projector, err = wmbridge.NewProjector(wmbridge.ProjectorConfig{
-			Store: a.authed, Sinks: a.guard.Halt(rm.sinks), Relays: relays, Registry: registry, Logger: log, MaxDelay: delay,
-		})
-		if err != nil {
-			return nil, err
-		}
-		a.signer = audit.NewSigner(audit.SignerConfig{
-			Store: a.store, Trail: rm.trail, Key: auditKey, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
-			Witness: a.guard.Witness,
-		})
-		a.guard.Signer = a.signer
 	}
-	registry.MustRegister(a.guard.Gauge())
 
 	// Reads go through a cache of decoded events (stored events never
 	// change); see eventlog.Cached.
 	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
 	// Loads authenticate what they read (chain and writer signatures), so
 	// that a forged event is answered with integrity_violation, not served.
-	log2 := eventlog.NewCached(a.store, cacheEvents)
-	log2.RequireSignatures(a.keys.Keyring)
-	handler := &domain.Handler{Log: log2, Now: time.Now, NewID: newID}
+	events := eventlog.NewCached(a.store, cacheEvents)
+	events.RequireSignatures(a.keys.Keyring)
+	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID}
 	pol := cfg.Policy
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
@@ -167,7 +148,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Employees:     &employee.Service{Handler: handler, Policy: pol},
 		SKPs:          &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs)},
 		Distribution:  &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
-		Store:         a.authed,
+		Store:         eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
 		Reports:       rm.reporter,
 		Verifier:      &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
 		Positions:     rm.reporter.Positions,
@@ -210,18 +191,12 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 // the stores append-mostly.
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
-// openReadModels opens the configured read models and, for the in-memory
-// ones, rebuilds them from the store.
+// openReadModels opens the configured read models (empty in memory: the
+// start-up catch-up fills them).
 func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
-		start := time.Now()
-		m, n, err := a.rebuildMemory(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("rebuild read models: %w", err)
-		}
-		a.log.Info("read_models_rebuilt", "backend", "memory", "events_read", n, "seconds", time.Since(start).Seconds(),
-			"covered_by_checkpoint", a.guard.CoveredSize())
+		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
 		rep := &wiring.Reporter{
 			Directory: m.Directory(), SKPs: m.SKPs(), Evaluations: m.Evaluations(), ObjectionList: m.Objections(),
 			Justifications: m.Directory(), Policy: a.cfg.Policy, Pattern: distribution.SE3_2023,
@@ -238,6 +213,113 @@ func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 		return a.openPostgresReadModels(ctx)
 	}
 	return nil, fmt.Errorf("unknown read models %q", a.cfg.ReadModels)
+}
+
+// startProjections builds the projection runners over the read models and
+// the relays, and catches the read models up from the store before the
+// service listens: in memory that rebuilds them (catch-up batches of
+// 2,000), in PostgreSQL it applies what they miss (5,000, in short
+// transactions). No event can stop the start-up: a projection that cannot
+// apply one is left stalled at it (the runner's policy), reported by
+// /readyz, and the rest serve.
+//
+// The projections read authenticated events (a.authed): one that fails
+// its chain or writer signature is poison to them. A memory rebuild trusts
+// the witnessed checkpoint for the entries below it instead of a signature
+// check each (77 µs an append), then compares the rebuilt trail's root with
+// the witnessed one; if they differ it rebuilds again with every signature
+// checked, and the audit and score projections halt after it (the guard).
+func (a *app) startProjections(ctx context.Context, rm *readModels, registry prometheus.Registerer, key *merkle.Signer) error {
+	relays, err := a.relays()
+	if err != nil {
+		return err
+	}
+	// In memory a batch costs nothing to apply: a short delay keeps reads
+	// close to writes. In PostgreSQL, fuller batches are what keep up with
+	// a busy ledger (see projections.GroupConfig).
+	delay, batch := 20*time.Millisecond, 5000
+	if a.cfg.ReadModels == readModelsMemory {
+		delay, batch = 2*time.Millisecond, 2000
+	}
+	memory := a.cfg.ReadModels == readModelsMemory
+	start := func(store *eventstore.AuthenticatedStore, reg prometheus.Registerer) (int, error) {
+		a.projector, err = wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{
+			Store: store, Admit: store.Verdict, Sinks: a.guard.Halt(rm.sinks), Relays: relays, Registry: reg, Logger: a.log, MaxDelay: delay,
+		})
+		if err != nil {
+			return 0, err
+		}
+		return a.projector.CatchUp(ctx, projections.CatchUpOptions{Batch: batch})
+	}
+	begin := time.Now()
+	if !memory {
+		a.guard.CheckRoot(ctx, rm.trail, a.log) // the persisted trail, before it grows
+	}
+	var n int
+	if cover := a.guard.Cover(); memory && cover != nil {
+		// Metrics are registered once the rebuild is kept.
+		pending := &pendingRegisterer{}
+		if n, err = start(a.authed.Covering(cover), pending); err != nil {
+			return fmt.Errorf("catch up read models: %w", err)
+		}
+		if a.guard.CheckRoot(ctx, rm.trail, a.log) == nil {
+			registry.MustRegister(pending.cs...)
+		} else {
+			a.projector.Close()
+			fresh, err := a.openReadModels(ctx)
+			if err != nil {
+				return err
+			}
+			*rm = *fresh
+			if n, err = start(a.authed, registry); err != nil {
+				return fmt.Errorf("catch up read models: %w", err)
+			}
+		}
+	} else if n, err = start(a.authed, registry); err != nil {
+		return fmt.Errorf("catch up read models: %w", err)
+	}
+	a.guard.CheckRoot(ctx, rm.trail, a.log)
+	a.guard.Engage()
+	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
+		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize())
+	a.signer = audit.NewSigner(audit.SignerConfig{
+		Store: a.store, Trail: rm.trail, Key: key, Every: a.cfg.CheckpointEvery, Interval: a.cfg.CheckpointInterval, Logger: a.log,
+		Witness: a.guard.Witness,
+	})
+	a.guard.SetSigner(a.signer)
+	return nil
+}
+
+// pendingRegisterer holds Prometheus collectors until they are registered
+// for real (a projector that may be thrown away must not register them).
+type pendingRegisterer struct{ cs []prometheus.Collector }
+
+func (p *pendingRegisterer) Register(c prometheus.Collector) error {
+	p.cs = append(p.cs, c)
+	return nil
+}
+
+func (p *pendingRegisterer) MustRegister(cs ...prometheus.Collector) { p.cs = append(p.cs, cs...) }
+
+func (p *pendingRegisterer) Unregister(c prometheus.Collector) bool {
+	for i, x := range p.cs {
+		if x == c {
+			p.cs = append(p.cs[:i], p.cs[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// openGuard opens the witnesses and compares the store with the newest
+// witnessed checkpoint (see wiring.OpenGuard).
+func (a *app) openGuard(ctx context.Context, auditKeys []*merkle.Verifier) (*wiring.Guard, error) {
+	g, closeWitness, err := wiring.OpenGuard(ctx, a.cfg.Integrity, a.store, auditKeys, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, closeWitness)
+	return g, nil
 }
 
 // relays returns the NATS JetStream relay when configured.
@@ -262,34 +344,6 @@ func (a *app) relays() ([]projections.Sink, error) {
 		return nil, err
 	}
 	return []projections.Sink{r}, nil
-}
-
-// rebuildMemory rebuilds the in-memory read models from the store. The
-// entries below the witnessed checkpoint are authenticated by it instead
-// of a writer signature each (which would cost 77 µs an append): once the
-// rebuilt trail's root at that size is compared with the witnessed root,
-// an edit below it shows. If the roots differ, the read models are rebuilt
-// again with every signature checked, so that a forged event is refused
-// (poison) rather than projected, and the audit and score projections are
-// halted with the reason.
-func (a *app) rebuildMemory(ctx context.Context) (*memreadmodel.Model, int, error) {
-	build := func(store eventstore.Store) (*memreadmodel.Model, int, error) {
-		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
-		n, err := projections.CatchUpAll(ctx, store, m.Sinks(), projections.CatchUpOptions{Batch: 2000})
-		return m, n, err
-	}
-	cover := a.guard.CoveredSize()
-	if cover == 0 {
-		return build(a.authed)
-	}
-	m, n, err := build(a.authed.Covering(audit.CoverFirst(cover)))
-	if err != nil {
-		return nil, n, err
-	}
-	if a.guard.CheckRoot(ctx, m.Audit(), a.log) != nil {
-		return build(a.authed)
-	}
-	return m, n, nil
 }
 
 func (a *app) auditKey() (*merkle.Signer, error) {
@@ -399,9 +453,9 @@ func (a *app) projectionStates(ctx context.Context) ([]httpapi.ProjectionState, 
 	}
 	out := make([]httpapi.ProjectionState, len(st))
 	for i, s := range st {
-		out[i] = httpapi.ProjectionState{Name: s.Name, Policy: s.Policy, Checkpoint: uint64(s.Checkpoint), Head: uint64(s.Head),
-			LagEvents: s.LagEvents, LagCapped: s.LagCapped, LagSeconds: s.LagSeconds, CheckpointAgeSeconds: s.CheckpointAgeSeconds,
-			Stalled: s.Stalled, LastError: s.LastError, DeadLetters: s.DeadLetters}
+		out[i] = httpapi.ProjectionState{Name: s.Name, Policy: s.Policy.String(), Checkpoint: uint64(s.Checkpoint), Head: uint64(s.Head),
+			LagEvents: s.LagEvents, LagCapped: s.LagCapped, LagSeconds: s.Lag.Seconds(), CheckpointAgeSeconds: s.CheckpointAge.Seconds(),
+			Stalled: s.Stalled, LastError: s.LastError, DeadLetters: s.StoredDeadLetters}
 	}
 	return out, nil
 }

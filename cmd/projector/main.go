@@ -137,7 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer store.Close()
-	authed := eventstore.NewAuthenticatedStore(store, keys.Keyring)
+	// What the projections and the history reads see is authenticated; an
+	// event that does not authenticate is poison to them (Admit).
+	authed := eventstore.NewAuthenticatedStore(store, keys.Keyring).Marking()
 	keyPath := cfg.AuditKeyFile
 	if keyPath == "" {
 		keyPath = filepath.Join(cfg.DataDir, wiring.AuditKeyFile)
@@ -166,14 +168,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	n, err := projections.CatchUpAll(ctx, authed, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
-	if err != nil {
-		return fmt.Errorf("catch up: %w", err)
-	}
-	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds())
-	guard.CheckRoot(ctx, db.Audit(), log)
-
 	var relays []projections.Sink
 	if cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
@@ -194,14 +188,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: authed, Sinks: guard.Halt(db.Sinks()), Relays: relays, Registry: reg, Logger: log})
+	reg.MustRegister(guard.Gauge())
+	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(db.Sinks()), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
 	}
+	// The runners catch up in batches first, then the router delivers: the
+	// same runners, so a projection stalled at an event stays stalled (and
+	// the others go on) in both phases.
+	start := time.Now()
+	n, err := p.CatchUp(ctx, projections.CatchUpOptions{Batch: 5000})
+	if err != nil {
+		return fmt.Errorf("catch up: %w", err)
+	}
+	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds(), "stalled", p.Stalled())
+	// The persisted trail must still give the witnessed root; if not, the
+	// audit and score projections halt (guard.Halt).
+	guard.CheckRoot(ctx, db.Audit(), log)
 	signer := audit.NewSigner(audit.SignerConfig{Store: store, Trail: db.Audit(), Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
 		Witness: guard.Witness})
-	guard.Signer = signer
-	reg.MustRegister(guard.Gauge())
+	guard.SetSigner(signer)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -324,12 +324,15 @@ func coverFirst(n uint64, all bool) func(eventstore.Event) bool {
 	}
 }
 
-// CoverFirst returns an eventstore.AuthOptions.Covered for a feed read
-// from the start of the store: it covers the first n audit-trail entries,
-// those a signed checkpoint of size n authenticates once the caller has
-// compared its root with the one recomputed over the same events (which
-// it must do before it trusts anything it derived from them).
-func CoverFirst(n uint64) func(eventstore.Event) bool { return coverFirst(n, false) }
+// CoverFirst returns, for eventstore.AuthenticatedStore.Covering, a maker
+// of predicates for feeds read from the start of the store: each covers
+// the first n audit-trail entries, those a signed checkpoint of size n
+// authenticates once the caller has compared its root with the one
+// recomputed over the same events (which it must do before it trusts
+// anything it derived from them).
+func CoverFirst(n uint64) func() func(eventstore.Event) bool {
+	return func() func(eventstore.Event) bool { return coverFirst(n, false) }
+}
 
 // trustedCheckpoint returns the size of the checkpoint that covers writer
 // signatures: the witnessed one when given, else the latest in the ledger

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,19 +123,16 @@ func (c StartupCheck) Run(ctx context.Context) (*audit.WitnessRecord, error) {
 // Guard is what a process that writes to the ledger knows of its
 // integrity: the witnessed checkpoint the start-up trusted, what the
 // start-up found wrong below it, and (once set) the audit signer's and the
-// witness's problems. It is set up before the process serves and read
-// afterwards.
+// witness's problems. It is safe for concurrent use.
 type Guard struct {
 	// Witness is the set the signer records checkpoints with.
 	Witness *audit.WitnessSet
-	// Trusted is the witnessed checkpoint the start-up compared the store
-	// with (nil when there is none yet).
-	Trusted *audit.WitnessRecord
-	// Signer, once set, contributes its refusal to sign and its witness
-	// problems.
-	Signer *audit.Signer
 
+	mu      sync.Mutex
+	trusted *audit.WitnessRecord
 	problem error
+	engaged bool // Halt refuses events (after the start-up catch-up)
+	signer  *audit.Signer
 }
 
 // OpenGuard opens the witnesses of c and runs the start-up check of the
@@ -150,17 +148,38 @@ func OpenGuard(ctx context.Context, c IntegrityConfig, store eventstore.Store, a
 		closeWitness()
 		return nil, nil, err
 	}
-	g := &Guard{Witness: set, Trusted: trusted}
+	g := &Guard{Witness: set, trusted: trusted}
 	log.Info("witness_checked", "witness", set.Names(), "witnessed_size", g.CoveredSize())
 	return g, closeWitness, nil
 }
 
-// CoveredSize is the size of the trusted witnessed checkpoint (0: none).
+// SetSigner makes the signer's problems the guard's too.
+func (g *Guard) SetSigner(s *audit.Signer) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.signer = s
+}
+
+// CoveredSize is the size of the trusted witnessed checkpoint (0: none,
+// or its root did not match).
 func (g *Guard) CoveredSize() uint64 {
-	if g.Trusted == nil {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.trusted == nil {
 		return 0
 	}
-	return g.Trusted.Checkpoint.Size
+	return g.trusted.Checkpoint.Size
+}
+
+// Cover returns, for eventstore.AuthenticatedStore.Covering, the entries
+// the trusted checkpoint covers (see audit.CoverFirst), or nil when there
+// is none.
+func (g *Guard) Cover() func() func(eventstore.Event) bool {
+	n := g.CoveredSize()
+	if n == 0 {
+		return nil
+	}
+	return audit.CoverFirst(n)
 }
 
 // CheckRoot compares the trail's root at the witnessed size with the
@@ -168,42 +187,95 @@ func (g *Guard) CoveredSize() uint64 {
 // mismatch as the guard's problem (the trusted checkpoint is then dropped:
 // it authenticates nothing). It returns the mismatch.
 func (g *Guard) CheckRoot(ctx context.Context, trail audit.TreeReader, log *slog.Logger) error {
-	if g.Trusted == nil {
+	g.mu.Lock()
+	trusted := g.trusted
+	g.mu.Unlock()
+	if trusted == nil {
 		return nil
 	}
 	size, err := trail.Size(ctx)
-	if err != nil || size < g.CoveredSize() {
+	if err != nil || size < trusted.Checkpoint.Size {
 		return err // not projected that far yet: the signer proves it later
 	}
-	if err := audit.CheckWitnessRoot(ctx, trail, g.Trusted); err != nil {
-		log.Error("history_changed", "err", err, "witnessed_size", g.CoveredSize())
-		g.problem, g.Trusted = err, nil
+	if err := audit.CheckWitnessRoot(ctx, trail, trusted); err != nil {
+		log.Error("history_changed", "err", err, "witnessed_size", trusted.Checkpoint.Size)
+		g.mu.Lock()
+		g.problem, g.trusted = err, nil
+		g.mu.Unlock()
 		return err
 	}
 	return nil
 }
 
-// Halt halts the audit and score projections among sinks with the guard's
-// problem (see Halt), when it has one.
+// Engage turns the halt on (see Halt): called once the start-up catch-up
+// is done, so that a rebuild with every signature checked still projects
+// what authenticates.
+func (g *Guard) Engage() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.engaged = true
+}
+
+// Halt wraps the audit and score projections among sinks so that, once the
+// guard is engaged and knows that the history below the witnessed
+// checkpoint changed, they stop (each refuses the next event as poison, as
+// their Stop policy says): what they would add to could not be trusted.
 func (g *Guard) Halt(sinks []projections.Sink) []projections.Sink {
-	if g.problem == nil {
-		return sinks
+	out := make([]projections.Sink, len(sinks))
+	for i, s := range sinks {
+		out[i] = s
+		if s.Name() == audit.Name || s.Name() == scores.Name {
+			out[i] = halting{Sink: s, g: g}
+		}
 	}
-	return Halt(sinks, g.problem, audit.Name, scores.Name)
+	return out
+}
+
+// halting is a Sink halted by its guard's start-up problem, if it has one.
+type halting struct {
+	projections.Sink
+	g *Guard
+}
+
+// Apply refuses the first event after the checkpoint while the guard is
+// engaged with a start-up problem.
+func (h halting) Apply(ctx context.Context, events ...projections.Event) error {
+	h.g.mu.Lock()
+	cause := h.g.problem
+	if !h.g.engaged {
+		cause = nil
+	}
+	h.g.mu.Unlock()
+	if cause == nil {
+		return h.Sink.Apply(ctx, events...)
+	}
+	cp, err := h.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		if ev.Position > cp {
+			return projections.Poison(ev.Event, fmt.Errorf("integrity: %w", cause))
+		}
+	}
+	return nil
 }
 
 // Problem returns the first integrity problem known: the start-up's
 // comparison with the witness, the signer's refusal to sign, a witness
 // that cannot be written; nil when there is none.
 func (g *Guard) Problem() error {
-	if g.problem != nil {
-		return fmt.Errorf("integrity: %w", g.problem)
+	g.mu.Lock()
+	problem, signer := g.problem, g.signer
+	g.mu.Unlock()
+	if problem != nil {
+		return fmt.Errorf("integrity: %w", problem)
 	}
-	if g.Signer != nil {
-		if err := g.Signer.Problem(); err != nil {
+	if signer != nil {
+		if err := signer.Problem(); err != nil {
 			return fmt.Errorf("audit signer: %w", err)
 		}
-		if err := g.Signer.WitnessProblem(); err != nil {
+		if err := signer.WitnessProblem(); err != nil {
 			return fmt.Errorf("witness: %w", err)
 		}
 	}

@@ -251,35 +251,15 @@ func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, 
 // *IntegrityError of the first refusal, or with the sequence's own error.
 // When the sequence ends, a run left unsigned is settled with Finish.
 func (a *Authenticator) Feed(ctx context.Context, events iter.Seq2[Event, error]) iter.Seq2[Event, error] {
-	return a.feed(ctx, events, true)
-}
-
-// FeedEach authenticates a sequence like Feed, but goes on past refusals:
-// a refused event is yielded together with the *IntegrityError that
-// refuses it (a non-zero event with an error: the caller decides per
-// event, for example by its poison policy), and the events after it are
-// checked as usual. An error of the sequence itself, or of a point read,
-// is yielded with a zero event and ends it.
-func (a *Authenticator) FeedEach(ctx context.Context, events iter.Seq2[Event, error]) iter.Seq2[Event, error] {
-	return a.feed(ctx, events, false)
-}
-
-func (a *Authenticator) feed(ctx context.Context, events iter.Seq2[Event, error], stop bool) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		emit := func(out []Outcome) bool {
 			for _, o := range out {
-				switch {
-				case o.Refused == nil:
-					if !yield(o.Event, nil) {
-						return false
-					}
-				case stop:
+				if o.Refused != nil {
 					yield(Event{}, o.Refused)
 					return false
-				default:
-					if !yield(o.Event, o.Refused) {
-						return false
-					}
+				}
+				if !yield(o.Event, nil) {
+					return false
 				}
 			}
 			return true

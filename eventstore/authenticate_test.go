@@ -587,3 +587,48 @@ func TestAuthenticatedStore(t *testing.T) {
 		t.Errorf("Verdict of a sound event = %v", err)
 	}
 }
+
+// liveStore is a memStore whose subscription delivers what there is, then
+// waits (as a live subscription does) until its context ends.
+type liveStore struct{ memStore }
+
+func (l liveStore) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		for ev, err := range l.ReadAll(ctx, eventstore.ReadAllOptions{After: opts.After, Filter: opts.Filter}) {
+			if !yield(ev, err) {
+				return
+			}
+		}
+		<-ctx.Done()
+		yield(eventstore.Event{}, ctx.Err())
+	}
+}
+
+// TestLiveFeedSettlesAForgedTail: an unsigned event at the end of the
+// store is refused by a live subscription once it has waited SettleAfter,
+// instead of being held for ever.
+func TestLiveFeedSettlesAForgedTail(t *testing.T) {
+	a := key(1)
+	l := newLedger()
+	l.append(t, a, "skp-1", 2)
+	l.append(t, a, "skp-2", 3)
+	forged := l.forge("skp-1", len(l.events))
+	s := eventstore.NewAuthenticatedStore(liveStore{memStore{l}}, eventstore.NewKeyring(a.Public()))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	n := 0
+	for ev, err := range s.SubscribeAll(ctx, eventstore.SubscribeOptions{}) {
+		if err == nil {
+			n++
+			continue
+		}
+		if ev.ID != forged.ID || !errors.Is(err, eventstore.ErrUnsigned) {
+			t.Fatalf("live feed ended with %v (event %s), want the forged tail refused", err, ev.ID)
+		}
+		break
+	}
+	if n != 5 || time.Since(start) < eventstore.SettleAfter {
+		t.Errorf("delivered %d events, then refused the tail after %v; want 5, after at least %v", n, time.Since(start), eventstore.SettleAfter)
+	}
+}

@@ -2,10 +2,10 @@ package eventstore
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"slices"
 	"sync"
+	"time"
 )
 
 // AuthenticatedStore is a Store whose reads are authenticated: stream reads
@@ -116,32 +116,147 @@ func (s *AuthenticatedStore) ReadAll(ctx context.Context, opts ReadAllOptions) i
 }
 
 // SubscribeAll implements Store; see the type's doc for refused events.
+//
+// A live feed has no end at which to settle an unsigned run (Finish): an
+// event inserted behind the store's back at the tail would wait for ever,
+// neither delivered nor refused. So when a run has waited SettleAfter
+// with nothing more arriving, its end is read from the store: a
+// legitimate append is committed whole, so its signed last event is there
+// and the run goes on; otherwise the run is refused.
 func (s *AuthenticatedStore) SubscribeAll(ctx context.Context, opts SubscribeOptions) iter.Seq2[Event, error] {
-	inner := s.Store.SubscribeAll(ctx, SubscribeOptions{After: opts.After})
-	return s.filtered(ctx, opts.After, opts.Filter, 0, inner)
+	return func(yield func(Event, error) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		type item struct {
+			ev  Event
+			err error
+		}
+		items := make(chan item)
+		go func() {
+			defer close(items)
+			for ev, err := range s.Store.SubscribeAll(ctx, SubscribeOptions{After: opts.After}) {
+				select {
+				case items <- item{ev, err}:
+				case <-ctx.Done():
+					return
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+		a := s.authenticator(opts.After)
+		timer := time.NewTimer(time.Hour)
+		defer timer.Stop()
+		for {
+			var settle <-chan time.Time
+			if a.Pending() > 0 {
+				timer.Reset(SettleAfter)
+				settle = timer.C
+			}
+			var out []Outcome
+			select {
+			case it, ok := <-items:
+				if !ok {
+					return
+				}
+				if it.err != nil {
+					yield(Event{}, it.err)
+					return
+				}
+				var err error
+				if out, err = a.Check(ctx, it.ev); err != nil {
+					yield(Event{}, err)
+					return
+				}
+			case <-settle:
+				var err error
+				if out, err = a.Finish(ctx); err != nil {
+					yield(Event{}, err)
+					return
+				}
+			}
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+			for _, o := range out {
+				if !s.emit(ctx, o, opts.Filter, yield) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// SettleAfter is how long a live feed holds an unsigned run, with nothing
+// more arriving, before it reads the run's end from the store (see
+// SubscribeAll). It only delays the refusal of a forged tail: a legitimate
+// append arrives whole, its signed last event with it.
+const SettleAfter = 100 * time.Millisecond
+
+func (s *AuthenticatedStore) authenticator(after Position) *Authenticator {
+	ao := AuthOptions{Keys: s.keys, Store: s.Store, After: after}
+	if after == 0 && s.cover != nil {
+		ao.Covered = s.cover()
+	}
+	return NewAuthenticator(ao)
+}
+
+// emit yields one verdict through the filter: an authenticated event, or
+// a refused one with its *IntegrityError (a marking store records it and
+// yields the event alone).
+func (s *AuthenticatedStore) emit(_ context.Context, o Outcome, f Filter, yield func(Event, error) bool) bool {
+	if !f.Match(o.Event.Stream, o.Event.Type) {
+		return true
+	}
+	var err error
+	if o.Refused != nil {
+		if s.marking {
+			s.verdicts.Store(o.Event.ID, o.Refused)
+		} else {
+			err = o.Refused
+		}
+	}
+	return yield(o.Event, err)
 }
 
 func (s *AuthenticatedStore) filtered(ctx context.Context, after Position, f Filter, limit int, inner iter.Seq2[Event, error]) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		ao := AuthOptions{Keys: s.keys, Store: s.Store, After: after}
-		if after == 0 && s.cover != nil {
-			ao.Covered = s.cover()
-		}
-		a := NewAuthenticator(ao)
+		a := s.authenticator(after)
 		n := 0
-		for ev, err := range a.FeedEach(ctx, inner) {
-			if ev.ID != [16]byte{} && !f.Match(ev.Stream, ev.Type) {
-				continue
-			}
-			var ie *IntegrityError
-			if s.marking && ev.ID != [16]byte{} && errors.As(err, &ie) {
-				s.verdicts.Store(ev.ID, ie)
-				err = nil
-			}
+		count := func(ev Event, err error) bool {
 			if !yield(ev, err) {
+				return false
+			}
+			n++
+			return limit <= 0 || n < limit
+		}
+		for ev, err := range inner {
+			if err != nil {
+				yield(Event{}, err)
 				return
 			}
-			if n++; limit > 0 && n == limit {
+			out, err := a.Check(ctx, ev)
+			for _, o := range out {
+				if !s.emit(ctx, o, f, count) {
+					return
+				}
+			}
+			if err != nil {
+				yield(Event{}, err)
+				return
+			}
+		}
+		out, err := a.Finish(ctx)
+		if err != nil {
+			yield(Event{}, err)
+			return
+		}
+		for _, o := range out {
+			if !s.emit(ctx, o, f, count) {
 				return
 			}
 		}

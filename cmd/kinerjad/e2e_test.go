@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,14 +76,19 @@ func startServer(t *testing.T, data string, args ...string) *server {
 			t.Fatal(err)
 		}
 		s := &server{t: t, base: "http://" + a, data: data, key: k}
+		// stop is idempotent: the cleanup calls it again after a test did.
+		var once sync.Once
+		var stopErr error
 		s.stop = func() error {
-			cancel()
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(30 * time.Second):
-				return fmt.Errorf("kinerjad did not stop within 30s")
-			}
+			once.Do(func() {
+				cancel()
+				select {
+				case stopErr = <-done:
+				case <-time.After(30 * time.Second):
+					stopErr = fmt.Errorf("kinerjad did not stop within 30s")
+				}
+			})
+			return stopErr
 		}
 		t.Cleanup(func() { s.stop() })
 		return s

@@ -252,39 +252,48 @@ func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, 
 // When the sequence ends, a run left unsigned is settled with Finish.
 func (a *Authenticator) Feed(ctx context.Context, events iter.Seq2[Event, error]) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		emit := func(out []Outcome) bool {
-			for _, o := range out {
-				if o.Refused != nil {
-					yield(Event{}, o.Refused)
-					return false
-				}
-				if !yield(o.Event, nil) {
-					return false
-				}
+		a.drive(ctx, events, func(o Outcome) bool {
+			if o.Refused != nil {
+				yield(Event{}, o.Refused)
+				return false
 			}
-			return true
-		}
-		for ev, err := range events {
-			if err != nil {
-				yield(Event{}, err)
-				return
-			}
-			out, err := a.Check(ctx, ev)
-			if !emit(out) {
-				return
-			}
-			if err != nil {
-				yield(Event{}, err)
-				return
+			return yield(o.Event, nil)
+		}, yield)
+	}
+}
+
+// drive checks every event of events in turn, and what is left unsigned
+// at their end, handing each verdict to emit until it returns false. An
+// error of the sequence or of a point read goes to fail, and ends it.
+func (a *Authenticator) drive(ctx context.Context, events iter.Seq2[Event, error], emit func(Outcome) bool, fail func(Event, error) bool) {
+	each := func(out []Outcome) bool {
+		for _, o := range out {
+			if !emit(o) {
+				return false
 			}
 		}
-		out, err := a.Finish(ctx)
+		return true
+	}
+	for ev, err := range events {
 		if err != nil {
-			yield(Event{}, err)
+			fail(Event{}, err)
 			return
 		}
-		emit(out)
+		out, err := a.Check(ctx, ev)
+		if !each(out) {
+			return
+		}
+		if err != nil {
+			fail(Event{}, err)
+			return
+		}
 	}
+	out, err := a.Finish(ctx)
+	if err != nil {
+		fail(Event{}, err)
+		return
+	}
+	each(out)
 }
 
 // ReadStreamAuthenticated reads stream forwards from store, like

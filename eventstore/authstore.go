@@ -225,7 +225,6 @@ func (s *AuthenticatedStore) emit(_ context.Context, o Outcome, f Filter, yield 
 
 func (s *AuthenticatedStore) filtered(ctx context.Context, after Position, f Filter, limit int, inner iter.Seq2[Event, error]) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
-		a := s.authenticator(after)
 		n := 0
 		count := func(ev Event, err error) bool {
 			if !yield(ev, err) {
@@ -234,31 +233,6 @@ func (s *AuthenticatedStore) filtered(ctx context.Context, after Position, f Fil
 			n++
 			return limit <= 0 || n < limit
 		}
-		for ev, err := range inner {
-			if err != nil {
-				yield(Event{}, err)
-				return
-			}
-			out, err := a.Check(ctx, ev)
-			for _, o := range out {
-				if !s.emit(ctx, o, f, count) {
-					return
-				}
-			}
-			if err != nil {
-				yield(Event{}, err)
-				return
-			}
-		}
-		out, err := a.Finish(ctx)
-		if err != nil {
-			yield(Event{}, err)
-			return
-		}
-		for _, o := range out {
-			if !s.emit(ctx, o, f, count) {
-				return
-			}
-		}
+		s.authenticator(after).drive(ctx, inner, func(o Outcome) bool { return s.emit(ctx, o, f, count) }, yield)
 	}
 }

@@ -41,12 +41,7 @@ func TestConformance(t *testing.T) {
 // the store (as an attacker with file access would).
 func tamper(tb testing.TB, loc, stream string, revision uint64) {
 	tb.Helper()
-	db, err := bolt.Open(loc, 0o600, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(tb, loc, func(tx *bolt.Tx) error {
 		key := binary.BigEndian.AppendUint64(append([]byte(stream), 0), revision)
 		v := tx.Bucket([]byte("streams")).Get(key)
 		if v == nil {
@@ -57,7 +52,18 @@ func tamper(tb testing.TB, loc, stream string, revision uint64) {
 		rec[len(rec)-2] ^= 0x01 // inside the data, which is stored last
 		return tx.Bucket([]byte("events")).Put(pos, rec)
 	})
+}
+
+// updateFile runs fn in a write transaction of the bbolt file at loc,
+// opened directly, around the store.
+func updateFile(tb testing.TB, loc string, fn func(tx *bolt.Tx) error) {
+	tb.Helper()
+	db, err := bolt.Open(loc, 0o600, nil)
 	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -67,12 +73,7 @@ func tamper(tb testing.TB, loc, stream string, revision uint64) {
 // the store as an attacker with file access would.
 func forge(tb testing.TB, loc string, ev eventstore.Event) {
 	tb.Helper()
-	db, err := bolt.Open(loc, 0o600, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
+	updateFile(tb, loc, func(tx *bolt.Tx) error {
 		meta := tx.Bucket([]byte("meta"))
 		pos := binary.BigEndian.Uint64(meta.Get([]byte("last_position"))) + 1
 		key := binary.BigEndian.AppendUint64(nil, pos)
@@ -84,7 +85,4 @@ func forge(tb testing.TB, loc string, ev eventstore.Event) {
 			meta.Put([]byte("last_position"), key),
 		)
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
 }

@@ -100,14 +100,7 @@ func TestConformance(t *testing.T) {
 // triggers for the session.
 func tamper(tb testing.TB, loc, stream string, revision uint64) {
 	tb.Helper()
-	url, schema := splitLocation(loc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, schema := connect(tb, loc)
 	if _, err := conn.Exec(ctx, "SET session_replication_role = replica"); err != nil {
 		tb.Fatalf("tamper: %v (needs a superuser)", err)
 	}
@@ -128,19 +121,12 @@ func tamper(tb testing.TB, loc, stream string, revision uint64) {
 // after every stored one.
 func forge(tb testing.TB, loc string, ev eventstore.Event) {
 	tb.Helper()
-	url, schema := splitLocation(loc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	ctx, conn, schema := connect(tb, loc)
 	sig := ev.Signature.Sig
 	if sig == nil {
 		sig = []byte{}
 	}
-	_, err = conn.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "events"}.Sanitize()+`
+	_, err := conn.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "events"}.Sanitize()+`
 		(position, revision, event_id, schema_version, occurred_at, recorded_at, stream, type, actor_id, actor_role,
 		 correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
 		SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16`,
@@ -149,6 +135,21 @@ func forge(tb testing.TB, loc string, ev eventstore.Event) {
 	if err != nil {
 		tb.Fatalf("forge: %v", err)
 	}
+}
+
+// connect opens a connection of its own to loc's database, as a superuser
+// around the store, closed (and its 30 s context ended) with the test.
+func connect(tb testing.TB, loc string) (context.Context, *pgx.Conn, string) {
+	tb.Helper()
+	url, schema := splitLocation(loc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	tb.Cleanup(cancel)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close(context.Background()) })
+	return ctx, conn, schema
 }
 
 // lateCommit appends ev to stream in a transaction that stays open until

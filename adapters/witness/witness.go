@@ -16,12 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
 
@@ -69,44 +69,10 @@ func (f *File) Record(_ context.Context, rec audit.WitnessRecord) error {
 }
 
 // ReplaceFile replaces the file at path with b, so that a crash leaves the
-// old content or the new, never a mix: a temporary file in the same
-// directory (created 0700 if missing), written and fsynced, renamed over
-// path, and the directory fsynced so that the rename is durable too. The
+// old content or the new, never a mix (see atomicfile.Replace). The
 // command's key and keyring files are written the same way.
 func ReplaceFile(path string, b []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Replace(path, b, mode)
 }
 
 // JetStreamConfig configures a JetStream witness.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 )
@@ -202,30 +203,5 @@ func (f *FileCheckpoints) Load(_ context.Context, name string) (eventstore.Posit
 func (f *FileCheckpoints) Save(_ context.Context, name string, pos eventstore.Position) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := f.path(name)
-	tmp, err := os.CreateTemp(f.dir, ".checkpoint-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(strconv.FormatUint(uint64(pos), 10) + "\n"); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return err
-	}
-	d, err := os.Open(f.dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Replace(f.path(name), []byte(strconv.FormatUint(uint64(pos), 10)+"\n"), 0o600)
 }

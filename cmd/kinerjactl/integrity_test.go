@@ -9,11 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/forgetest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -34,19 +33,7 @@ func forge(t *testing.T, s eventstore.Store) string {
 		stream = ev.Stream
 		break
 	}
-	var last eventstore.Event
-	for ev, err := range s.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = ev
-	}
-	d := last.EventData
-	d.ID, d.Reason = uuid.New(), "diubah langsung di basis data"
-	if _, err := s.Append(ctx, stream, eventstore.Exact(last.Revision), d); err != nil {
-		t.Fatalf("forge: %v", err)
-	}
-	return d.ID.String()
+	return forgetest.CopyLast(t, s, stream, "diubah langsung di basis data").ID.String()
 }
 
 // verifyFinds runs kinerjactl verify with args and checks that it fails,

@@ -13,13 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/forgetest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -73,6 +73,20 @@ func (w *lineWaiter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// signedJourney runs the journey on a new embedded kinerjad, waits for a
+// signed checkpoint, stops it and returns its data directory.
+func signedJourney(t *testing.T) string {
+	t.Helper()
+	data := t.TempDir()
+	s := startServer(t, data)
+	journey(t, s)
+	verifyAudit(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 // forgeBolt appends, as an insider with the data file would (with the
 // store's own code, but without the writer key), a copy of the last event
 // of stream with a changed reason: a valid link of the hash chain, unsigned.
@@ -83,38 +97,7 @@ func forgeBolt(t *testing.T, data, stream string) eventstore.Event {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	return forgeInto(t, s, stream)
-}
-
-// forgeInto appends the forged copy through s (a store without a writer
-// key or keyring).
-func forgeInto(t *testing.T, s eventstore.Store, stream string) eventstore.Event {
-	t.Helper()
-	ctx := context.Background()
-	var last eventstore.Event
-	for ev, err := range s.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		last = ev
-	}
-	d := last.EventData
-	d.ID, d.Reason = uuid.New(), "keputusan diubah di basis data"
-	res, err := s.Append(ctx, stream, eventstore.Exact(last.Revision), d)
-	if err != nil {
-		t.Fatalf("forge: %v", err)
-	}
-	for ev, err := range s.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: res.Revision}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ev.Signature.IsZero() {
-			t.Fatal("the forged event is signed: the test forges the wrong way")
-		}
-		return ev
-	}
-	t.Fatal("forged event not found")
-	return eventstore.Event{}
+	return forgetest.CopyLast(t, s, stream, "keputusan diubah di basis data")
 }
 
 // expectIntegrityViolation checks that the SKP is refused with 500
@@ -180,15 +163,9 @@ func expectStalled(t *testing.T, s *server, ev eventstore.Event) {
 // kinerjad still starts and serves; the audit projection stops at the
 // forgery, online verification names it, and the API refuses the SKP.
 func TestForgedInsertIsRefusedOnlineBolt(t *testing.T) {
-	data := t.TempDir()
-	s := startServer(t, data)
-	journey(t, s)
-	verifyAudit(t, s)
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
+	data := signedJourney(t)
 	forged := forgeBolt(t, data, domain.SKPStream(skpE))
-	s = startServer(t, data)
+	s := startServer(t, data)
 	expectIntegrityViolation(t, s, skpE)
 	expectStalled(t, s, forged)
 	expectVerifyNames(t, s, forged, "unsigned")
@@ -405,13 +382,7 @@ func TestDamagedDataFileGivesAClearError(t *testing.T) {
 // TestRotatedWriterKey: after a rotation the old events still verify (the
 // old public key stays in the keyring); without it they are refused.
 func TestRotatedWriterKey(t *testing.T) {
-	data := t.TempDir()
-	s := startServer(t, data)
-	journey(t, s)
-	verifyAudit(t, s)
-	if err := s.stop(); err != nil {
-		t.Fatal(err)
-	}
+	data := signedJourney(t)
 	keyPath, keyringPath := filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile)
 	if err := os.Rename(keyPath, keyPath+".old"); err != nil {
 		t.Fatal(err)
@@ -423,7 +394,7 @@ func TestRotatedWriterKey(t *testing.T) {
 	if err := wiring.TrustWriterKey(keyringPath, next.Public()); err != nil {
 		t.Fatal(err)
 	}
-	s = startServer(t, data)
+	s := startServer(t, data)
 	s.must(200, nipE, nil, "GET", "/v1/skps/"+skpE, nil, nil)
 	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpE+"/feedback", httpapi.FeedbackBody{About: httpapi.FeedbackAboutBody{RHKID: firstRHK(t, s)}, Text: "Lanjutkan"}, nil)
 	verifyAudit(t, s)
@@ -463,7 +434,7 @@ func TestForgedInsertIsRefusedOnlinePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := forgeInto(t, insider, domain.SKPStream(skpE))
+	forged := forgetest.CopyLast(t, insider, domain.SKPStream(skpE), "keputusan diubah di basis data")
 	insider.Close()
 	expectIntegrityViolation(t, s, skpE)
 	expectStalled(t, s, forged)

@@ -554,12 +554,8 @@ func verifyAll(t *testing.T, s eventstore.Store) {
 			return
 		}
 	}
-	a := eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: suiteKeys(), Store: s})
-	for _, err := range a.Feed(ctx(t), s.ReadAll(ctx(t), eventstore.ReadAllOptions{})) {
-		if err != nil {
-			t.Errorf("authenticate: %v", err)
-			return
-		}
+	if err := feedError(t, s, suiteKeys()); err != nil {
+		t.Errorf("authenticate: %v", err)
 	}
 }
 

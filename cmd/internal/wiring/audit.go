@@ -38,27 +38,12 @@ func LoadOrCreateAuditKey(path, name string) (*merkle.Signer, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
 	skey, vkey, err := merkle.GenerateKey(name, rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := createSecret(path, []byte(skey+"\n")); err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	if _, err := f.WriteString(skey + "\n"); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
 	}
 	pub := strings.TrimSuffix(path, filepath.Ext(path)) + ".pub"
 	if err := os.WriteFile(pub, []byte(vkey+"\n"), 0o644); err != nil {

@@ -101,25 +101,31 @@ func CreateWriterKey(path string) (*eventstore.Ed25519Signer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := createSecret(path, b); err != nil {
+		return nil, fmt.Errorf("writer key: %w", err)
+	}
+	return eventstore.NewEd25519Signer(priv), nil
+}
+
+// createSecret writes b to a new file at path (mode 0600, its directory
+// 0700), fsynced; it never replaces an existing file.
+func createSecret(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
+		return err
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("writer key: %w", err)
+		return err
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return eventstore.NewEd25519Signer(priv), nil
+	return f.Close()
 }
 
 // TrustWriterKey adds pub to the keyring file at path (creating it), unless

@@ -111,7 +111,8 @@ func expectIntegrityViolation(t *testing.T, s *server, id string) {
 	}
 }
 
-// expectVerifyNames checks that online verification fails and names ev.
+// expectVerifyNames checks that online verification fails and names ev,
+// or the first event of its append (which a refused signature names).
 func expectVerifyNames(t *testing.T, s *server, ev eventstore.Event, kind string) {
 	t.Helper()
 	var rep audit.Report
@@ -120,7 +121,8 @@ func expectVerifyNames(t *testing.T, s *server, ev eventstore.Event, kind string
 		t.Fatalf("online verification after the forgery = ok: %+v", rep)
 	}
 	for _, p := range rep.Problems {
-		if p.EventID == ev.ID.String() && strings.Contains(p.Problem, kind) {
+		ofAppend := p.Stream == ev.Stream && p.Position <= ev.Position && p.Position+8 > ev.Position
+		if (p.EventID == ev.ID.String() || ofAppend) && strings.Contains(p.Problem, kind) {
 			return
 		}
 	}
@@ -488,5 +490,42 @@ func TestVerifyUnderConcurrentWritesNeverCriesWolf(t *testing.T) {
 			t.Logf("%d writes during 15 verifications; at most %d events pending", n, pending)
 			verifyAudit(t, s)
 		})
+	}
+}
+
+// TestHistoryChangedBelowTheWitnessedCheckpoint: an event below the
+// witnessed checkpoint is edited (its chain hash recomputed). The start-up
+// rebuild trusts the checkpoint for that prefix, finds that the root no
+// longer matches, rebuilds with every signature checked (the edited event
+// is refused), and halts the audit and score projections with the reason.
+func TestHistoryChangedBelowTheWitnessedCheckpoint(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	journey(t, s)
+	verifyAudit(t, s)
+	var entries struct {
+		Items []audit.Entry `json:"items"`
+	}
+	s.must(200, "auditor-1", auditor, "GET", "/v1/audit?limit=1000", nil, &entries)
+	waitWitnessed(t, data, uint64(len(entries.Items)-1))
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	edited := editBoltHead(t, data, domain.SKPStream(skpE), func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), "Bukti Q4 diterima", "Bukti Q4 ditolak!", 1))
+	})
+	s = startServer(t, data)
+	a := s.call("", nil, "GET", "/readyz", nil)
+	if a.status != 503 || !strings.Contains(string(a.body), "history changed") {
+		t.Errorf("/readyz = %d %s, want 503 saying the history changed", a.status, a.body)
+	}
+	expectIntegrityViolation(t, s, skpE)
+	expectVerifyNames(t, s, edited, "does not verify")
+	var st httpapi.ProjectionList
+	s.must(200, "auditor-1", auditor, "GET", "/v1/ops/projections", nil, &st)
+	for _, p := range st.Items {
+		if (p.Name == audit.Name || p.Name == "scores") && (!p.Stalled || !strings.Contains(p.LastError, "integrity")) {
+			t.Errorf("projection %s = %+v, want it stopped for integrity", p.Name, p)
+		}
 	}
 }

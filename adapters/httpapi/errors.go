@@ -65,6 +65,8 @@ var problemTable = []problemRow{
 	{domain.ErrInvalidState, http.StatusConflict, "invalid_state", "Not allowed in the current state"},
 	{domain.ErrRevisionMismatch, http.StatusPreconditionFailed, "revision_mismatch", "If-Match names an older revision"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
+	{errHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request headers are too large"},
+	{errNotImplemented, http.StatusNotImplemented, "not_implemented", "Not implemented"},
 	{eventstore.ErrEventTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
 	{domain.ErrValidation, http.StatusUnprocessableEntity, "validation_failed", "Invalid values"},
 	{domain.ErrObjectionWindowClosed, http.StatusUnprocessableEntity, "objection_window_closed", "The objection window is closed"},
@@ -74,6 +76,9 @@ var problemTable = []problemRow{
 }
 
 var internalRow = problemRow{nil, http.StatusInternalServerError, "internal", "Internal error"}
+
+// notFoundDetail is the detail of every 404.
+const notFoundDetail = "no such resource, or the caller may not see it"
 
 // problemTypeBase prefixes the code in a problem's "type".
 const problemTypeBase = "urn:kinerja:problem:"
@@ -134,12 +139,21 @@ func problemOf(err error) Problem {
 	var ve *domain.ValidationError
 	var re *requestError
 	switch {
+	case row.status == http.StatusNotFound:
+		// One body for every 404: "missing" and "you may not see it" must
+		// not differ (api.md, Errors), whichever handler, domain rule or
+		// read model said it, so the detail never comes from the error.
+		p.Detail = notFoundDetail
 	case row.status == http.StatusInternalServerError:
 		p.Detail = "an internal error occurred; it has been logged with the request ID"
 	case row.status == http.StatusUnauthorized:
 		p.Detail = "a valid bearer token is required (missing, expired or invalid)"
 	case row.code == "payload_too_large":
 		p.Detail = "the request body is over the limit"
+	case row.kind == errHeaderTooLarge:
+		p.Detail = "the request's headers are over the server's limit"
+	case row.kind == errNotImplemented:
+		p.Detail = "the request uses a transfer coding this server does not implement"
 	case row.kind == domain.ErrConcurrency:
 		p.Detail = "the resource kept changing while the request ran; repeat it"
 	case row.kind == skps.ErrBadCursor:
@@ -192,8 +206,16 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kinerja", error="invalid_token"`)
 	}
 	b, _ := json.Marshal(p)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Del("ETag")
+	// Nothing a handler set before it failed (an ETag, a Location, a
+	// projection position) describes the error; a 404 in particular must
+	// look the same whatever was found first.
+	h := w.Header()
+	for k := range h {
+		if k != "X-Request-Id" && k != "Www-Authenticate" && k != "Retry-After" {
+			delete(h, k)
+		}
+	}
+	h.Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	w.Write(b)
 }

@@ -103,7 +103,7 @@ func operations() []op {
 			desc: "The appraiser in effect on occurred_at is recorded; 409 conflict if the employee already has an open SKP for that year.", body: DraftBody{}, status: 201, resp: skp.View{}, versioned: true, location: true},
 		{method: "GET", path: "/v1/skps", tag: "skp", summary: "SKPs the caller may see (skps projection)", status: 200, resp: SKPPage{}, position: true,
 			params: []param{qstr("nip", "the employee"), qint("year", "the performance year"), unitParam, qstr("status", "DRAFT, SUBMITTED, ESTABLISHED, …"),
-				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page")}},
+				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page with the same filters; 400 for any other")}},
 		{method: "GET", path: "/v1/skps/{id}", tag: "skp", summary: "The SKP now, as recorded at as_of, or after event revision",
 			desc:   "Replays the SKP's stream: as_of keeps the events recorded at or before that instant (RFC 3339 with zone; encode + as %2B), revision the events up to and including it. Derived states (an evaluation whose objection window passed is FINAL) are judged at as_of. 404 when the SKP did not exist then.",
 			status: 200, resp: skp.View{}, versioned: true, extra: []int{304},
@@ -147,7 +147,10 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/withdrawal", tag: "objection", summary: "Withdraw the objection (the employee)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 
-		{method: "GET", path: "/v1/skps/{id}/events", tag: "history", summary: "Every event of the SKP in order, with hashes (parties, AUDITOR)", status: 200, resp: EventList{}, versioned: true},
+		{method: "GET", path: "/v1/skps/{id}/events", tag: "history", summary: "The events of the SKP in order, with hashes, a page at a time (parties, AUDITOR)",
+			desc:   "Pages follow next_cursor (null on the last page). The ETag is the SKP's revision whichever page is read.",
+			status: 200, resp: EventList{}, versioned: true,
+			params: []param{qint("limit", "1 to 1000, default 500"), qstr("cursor", "next_cursor of the previous page; 400 for any other")}},
 		{method: "GET", path: "/v1/skps/{id}/score-history", tag: "history", summary: "Every rating and predikat ever given, with previous values (parties, AUDITOR)", status: 200, resp: ScoreHistory{}},
 
 		{method: "GET", path: "/v1/audit", tag: "audit", summary: "The audit trail in global order (AUDITOR)", status: 200, resp: AuditPage{}, position: true,

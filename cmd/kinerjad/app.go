@@ -403,7 +403,9 @@ func (a *app) serve(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// httpapi.Listener: what net/http refuses by itself (headers over
+		// MaxHeaderBytes: 431) is a problem+json like every other error.
+		if err := srv.Serve(httpapi.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()

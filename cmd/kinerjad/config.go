@@ -77,7 +77,8 @@ type Config struct {
 	// localhost: profiles reveal internals).
 	DebugAddr string
 	// CacheMB is the memory budget of the read caches (decoded events,
-	// replayed SKPs, rendered views), split by cacheSizes.
+	// replayed SKPs, rendered views), split by cacheSizes. Each cache is
+	// bounded by the estimated size of what it holds.
 	CacheMB int
 	// Policy is the appraisal rule configuration (domain/policy), from
 	// Default with the overrides below.
@@ -248,23 +249,26 @@ func intEnv(v string) int {
 // too little to help.
 const minCacheMB = 16
 
-// Sizes of cached items, measured on a seeded agency of 10,000 employees
-// (heap profile of kinerjad after a read load, docs/benchmarks.md): a
-// decoded event with its metadata takes about 1 KiB, a replayed SKP about
-// 40 KiB.
-const (
-	bytesPerCachedEvent = 1 << 10
-	bytesPerCachedSKP   = 40 << 10
-)
+// bytesPerReplayedEvent is what the SKP read cache budgets per event an
+// SKP was replayed from: a replayed SKP owns 120 to 250 bytes per event
+// (measured with runtime.MemStats: 116 over an SKP of 3,000 RHK and
+// indicator events, 251 over one of 32 events through rating, issue and an
+// objection), and keeps its texts alive when the decoded events are
+// evicted; 512 covers texts of about 300 bytes on average (an RHK may hold
+// 2,000 characters, so the bound is an estimate, not a guarantee).
+const bytesPerReplayedEvent = 512
 
-// cacheSizes splits the budget: two fifths to decoded events (every read
-// of an aggregate and every authorisation needs them; a miss costs a store
-// read and JSON decoding), two fifths to replayed SKPs (a miss costs a
-// replay of cached events), a fifth to rendered views (a miss costs a JSON
-// encoding).
-func (c Config) cacheSizes() (events, skps, renderBytes int) {
+// cacheSizes splits the budget: two fifths to decoded events (in bytes, as
+// eventlog.EventBytes estimates them: every read of an aggregate and every
+// authorisation needs them; a miss costs a store read and JSON decoding),
+// two fifths to replayed SKPs (in events, at bytesPerReplayedEvent: a miss
+// costs a replay of cached events), a fifth to rendered views (in bytes: a
+// miss costs a JSON encoding). Every cache is bounded by the size of what
+// it holds, not by a count, so one huge SKP cannot take more than its share
+// (issue 9 §4).
+func (c Config) cacheSizes() (eventBytes, skpEvents, renderBytes int) {
 	budget := c.CacheMB << 20
-	return budget * 2 / 5 / bytesPerCachedEvent, budget * 2 / 5 / bytesPerCachedSKP, budget / 5
+	return budget * 2 / 5, budget * 2 / 5 / bytesPerReplayedEvent, budget / 5
 }
 
 // dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens and

@@ -396,13 +396,18 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		t.Error("KINERJA_CACHE_MB=lots was accepted")
 	}
 	// The default budget holds a 10,000-employee agency's SKP events (about
-	// 350,000) and its SKPs' rendered views.
+	// 350,000 of about 300 bytes of data), its replayed SKPs and their
+	// rendered views; and no more than the budget.
 	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if events, skps, renders := c.cacheSizes(); events < 350_000 || skps < 5_000 || renders < 100<<20 {
-		t.Errorf("default cache sizes = %d events, %d SKPs, %d bytes of views; too small for 10,000 employees", events, skps, renders)
+	events, skpEvents, renders := c.cacheSizes()
+	if events < 350_000*(300+450) || skpEvents < 350_000 || renders < 100<<20 {
+		t.Errorf("default cache sizes = %d bytes of events, SKPs of %d events, %d bytes of views; too small for 10,000 employees", events, skpEvents, renders)
+	}
+	if total := events + skpEvents*bytesPerReplayedEvent + renders; total > c.CacheMB<<20 {
+		t.Errorf("the caches may take %d bytes, over --cache-mb %d", total, c.CacheMB)
 	}
 }
 

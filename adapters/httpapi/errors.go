@@ -59,9 +59,11 @@ var problemTable = []problemRow{
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
 	{skps.ErrBadCursor, http.StatusBadRequest, "invalid_request", "The request is malformed"},
 	{domain.ErrConflict, http.StatusConflict, "conflict", "The resource already exists"},
-	// Every retry of the command lost a race for the stream: the caller
-	// may repeat it.
-	{domain.ErrConcurrency, http.StatusConflict, "conflict", "Concurrent changes; repeat the request"},
+	// The stream kept changing under the command until it gave up
+	// (app.Streams): nothing was written, the caller may repeat it after
+	// Retry-After. Not "conflict", which says the resource already exists
+	// and repeating will not help.
+	{domain.ErrConcurrency, http.StatusConflict, "contention", "The resource kept changing; repeat the request"},
 	{domain.ErrInvalidState, http.StatusConflict, "invalid_state", "Not allowed in the current state"},
 	{domain.ErrRevisionMismatch, http.StatusPreconditionFailed, "revision_mismatch", "If-Match names an older revision"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
@@ -155,7 +157,7 @@ func problemOf(err error) Problem {
 	case row.kind == errNotImplemented:
 		p.Detail = "the request uses a transfer coding this server does not implement"
 	case row.kind == domain.ErrConcurrency:
-		p.Detail = "the resource kept changing while the request ran; repeat it"
+		p.Detail = "the resource kept changing while the request ran and nothing was written; repeat it after Retry-After"
 	case row.kind == skps.ErrBadCursor:
 		p.Detail = "cursor: not one this service issued"
 		p.Errors = append(p.Errors, domain.FieldError{Field: "cursor", Message: "not one this service issued"})
@@ -202,22 +204,38 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request_refused", slog.String("request_id", p.RequestID),
 			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", p.Status), slog.String("code", p.Code))
 	}
-	if p.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kinerja", error="invalid_token"`)
-	}
 	b, _ := json.Marshal(p)
 	// Nothing a handler set before it failed (an ETag, a Location, a
 	// projection position) describes the error; a 404 in particular must
 	// look the same whatever was found first.
 	h := w.Header()
 	for k := range h {
-		if k != "X-Request-Id" && k != "Www-Authenticate" && k != "Retry-After" {
+		if k != "X-Request-Id" {
 			delete(h, k)
 		}
+	}
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="kinerja", error="invalid_token"`)
+	}
+	if after := retryAfter(p.Code); after != "" {
+		h.Set("Retry-After", after)
 	}
 	h.Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	w.Write(b)
+}
+
+// retryAfter is the Retry-After (seconds) of the answers a client should
+// repeat later: contention clears when the other writers are done, an
+// outage of a dependency takes longer.
+func retryAfter(code string) string {
+	switch code {
+	case "contention":
+		return "1"
+	case "unavailable":
+		return "5"
+	}
+	return ""
 }
 
 // routeTemplate returns the matched route's path template, or "unmatched".

@@ -42,6 +42,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -282,7 +283,7 @@ type Server struct {
 	handler http.Handler // router behind the request-ID middleware
 	metrics *metrics
 
-	keyLocks  keyLocks
+	keyLocks  app.Keyed    // requests with the same (caller, Idempotency-Key) take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
 	renders   *renderCache // rendered SKP views, by revision
 }
@@ -299,7 +300,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.keyLocks.m = map[string]*keyLock{}
 	s.routesAll()
 	s.handler = s.requestIDMiddleware(s.router)
 	return s, nil

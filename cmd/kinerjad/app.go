@@ -28,6 +28,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	application "github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -128,7 +129,18 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// Reads go through a cache of decoded events (stored events never
 	// change); see eventlog.Cached.
 	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
-	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID}
+	// The commands of one stream take turns in this process, and retry
+	// after a jittered pause when another process wrote first (app.Streams).
+	streams := application.NewStreams(application.StreamsConfig{MaxWait: cfg.ContentionWait})
+	registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "retries_total",
+			Help: "Commands decided again after another writer appended to their stream first."},
+			func() float64 { return float64(streams.Stats().Retries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "contention_total",
+			Help: "Commands that gave up because their stream kept changing (409 contention)."},
+			func() float64 { return float64(streams.Stats().GaveUp) }),
+	)
+	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID, Runner: streams}
 	pol := cfg.Policy
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {

@@ -71,6 +71,10 @@ type Config struct {
 	ReadyMaxLag time.Duration
 	// ShutdownTimeout bounds the graceful drain of HTTP requests.
 	ShutdownTimeout time.Duration
+	// ContentionWait bounds how long a command waits for its stream (its
+	// turn in this process, and pauses after losing to another process)
+	// before it answers 409 contention.
+	ContentionWait time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 	// DebugAddr, when set, serves net/http/pprof there (keep it on
@@ -121,6 +125,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", durEnv(env("KINERJA_CHECKPOINT_INTERVAL", "10s")), "sign a checkpoint at least this often while entries arrive (env KINERJA_CHECKPOINT_INTERVAL)")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", durEnv(env("KINERJA_READY_MAX_LAG", "5s")), "largest projection lag /readyz accepts (env KINERJA_READY_MAX_LAG)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", durEnv(env("KINERJA_SHUTDOWN_TIMEOUT", "20s")), "graceful shutdown bound (env KINERJA_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ContentionWait, "contention-wait", durEnv(env("KINERJA_CONTENTION_WAIT", "5s")), "how long a command waits for a busy SKP or unit before 409 contention (env KINERJA_CONTENTION_WAIT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("KINERJA_DEBUG_ADDR", ""), "serve /debug/pprof on this address (localhost only!) (env KINERJA_DEBUG_ADDR)")
 	fs.IntVar(&c.CacheMB, "cache-mb", intEnv(env("KINERJA_CACHE_MB", "1024")), "memory budget of the read caches in MiB (env KINERJA_CACHE_MB)")
 	fs.StringVar(&logLevel, "log-level", env("KINERJA_LOG_LEVEL", "info"), "debug, info, warn or error (env KINERJA_LOG_LEVEL)")
@@ -213,7 +218,8 @@ func (c Config) Validate() error {
 	if c.CheckpointEvery == 0 {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
-	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
+		"--contention-wait": c.ContentionWait} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}

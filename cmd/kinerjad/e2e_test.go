@@ -171,6 +171,14 @@ var hrAdmin, auditor = []string{"HR_ADMIN"}, []string{"AUDITOR"}
 // journey runs the whole appraisal journey of issue 5 through HTTP and
 // checks as_of at three moments, the score history and the audit trail.
 func journey(t *testing.T, s *server) {
+	id, rhkE, ind := established(t, s)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	journeyOn(t, s, id, rhkE)
+}
+
+// established registers the cast and their reporting lines, establishes
+// A's SKP and E's cascaded from it, and returns E's SKP, RHK and indicator.
+func established(t *testing.T, s *server) (id, rhkE, ind string) {
 	for _, u := range []httpapi.CreateUnitBody{{ID: "PEMKOT", Name: "Pemerintah Kota"}, {ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"}} {
 		s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", u, nil)
 	}
@@ -198,18 +206,22 @@ func journey(t *testing.T, s *server) {
 	s.must(200, nipS, nil, "POST", "/v1/skps/"+skpA+"/establish", nil, nil)
 	// E's SKP, cascaded from A's RHK, established by A.
 	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: "19900101 201503 1 001", Year: 2026, Approach: "KUANTITATIF"}, &v)
-	id := v.ID
+	id = v.ID
 	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk", httpapi.RHKBody{Text: "Terlaksananya imunisasi di 5 puskesmas", Kind: "UTAMA", IntervenedRHKID: rhkA}, &c)
-	rhkE := c.RHKID
+	rhkE = c.RHKID
 	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk/"+rhkE+"/indicators",
 		httpapi.IndicatorBody{Aspect: "KUANTITAS", Text: "Puskesmas yang melaksanakan imunisasi", Target: httpapi.TargetBody{Value: 5, Unit: "puskesmas"}}, &c)
-	ind := c.IndicatorID
+	ind = c.IndicatorID
 	s.must(200, nipE, nil, "POST", "/v1/skps/"+id+"/submit", nil, nil)
 	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/establish", nil, &v)
 	if v.Status != skp.StatusEstablished || v.Plan[0].IntervenedRHKID != rhkA || !v.Late {
 		t.Fatalf("established SKP = %+v (established after 31 January: late)", v)
 	}
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	return id, rhkE, ind
+}
+
+// journeyOn continues the journey on E's established SKP.
+func journeyOn(t *testing.T, s *server, id, rhkE string) {
 	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/feedback", httpapi.FeedbackBody{About: httpapi.FeedbackAboutBody{RHKID: rhkE}, Text: "Bagus"}, nil)
 	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
 	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/issue", nil, nil)

@@ -74,6 +74,8 @@ var problemTable = []problemRow{
 	{domain.ErrObjectionWindowClosed, http.StatusUnprocessableEntity, "objection_window_closed", "The objection window is closed"},
 	{errKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request"},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Not ready"},
+	{eventstore.ErrNoSpace, http.StatusInsufficientStorage, "insufficient_storage", "The store is out of space"},
+	{eventstore.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "A dependency is unavailable"},
 	{context.Canceled, 499, "canceled", "The client went away"},
 }
 
@@ -130,6 +132,7 @@ func (e *authError) Unwrap() error { return errUnauthenticated }
 
 // problemOf maps err to its problem (without the request ID).
 func problemOf(err error) Problem {
+	err = faultOf(err)
 	row := internalRow
 	for _, r := range problemTable {
 		if errors.Is(err, r.kind) {
@@ -152,6 +155,11 @@ func problemOf(err error) Problem {
 		p.Detail = "a valid bearer token is required (missing, expired or invalid)"
 	case row.code == "payload_too_large":
 		p.Detail = "the request body is over the limit"
+	case row.kind == eventstore.ErrNoSpace:
+		// The cause is logged; a client learns only what it can act on.
+		p.Detail = "the store is out of space and nothing was written; an operator must free space"
+	case row.kind == eventstore.ErrUnavailable:
+		p.Detail = "a dependency (the database, the disk) is unavailable and nothing was written; repeat the request after Retry-After"
 	case row.kind == errHeaderTooLarge:
 		p.Detail = "the request's headers are over the server's limit"
 	case row.kind == errNotImplemented:

@@ -203,6 +203,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	p.RequestID = requestID(r)
+	record(r).code = p.Code
 	route := routeTemplate(r)
 	switch {
 	case p.Status >= 500:

@@ -56,20 +56,6 @@ func validToken(s string, max int) bool {
 	return true
 }
 
-// requestIDMiddleware gives every request an ID: the client's X-Request-ID
-// when it is a short printable token, else a new UUID; it is echoed in the
-// response and becomes the causation ID of the events the request appends.
-func (s *Server) requestIDMiddleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validToken(id, 100) {
-			id = newID()
-		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
-}
-
 func newID() string {
 	if u, err := uuid.NewV7(); err == nil {
 		return u.String()
@@ -114,6 +100,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
 			return
 		}
+		record(r).subject = p.ID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }

@@ -27,7 +27,8 @@
 // # Personal data
 //
 // Logs carry the request ID, the route template, the status, the problem
-// code and, for 5xx, the error; never a body, a token or a name.
+// code, the caller's subject (an NIP or a service account) and, for 5xx,
+// the error; never a body, a token, a raw path or a name (accesslog.go).
 package httpapi
 
 import (
@@ -197,7 +198,8 @@ type Config struct {
 	Policy policy.Policy
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger receives one line per failed request (default slog.Default()).
+	// Logger receives the access log (one line per request, info level)
+	// and the failures (default slog.Default()).
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 1 MiB, the contract's).
 	MaxBodyBytes int64
@@ -280,7 +282,7 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg     Config
 	router  *mux.Router
-	handler http.Handler // router behind the request-ID middleware
+	handler http.Handler // router behind the access log (which gives request IDs)
 	metrics *metrics
 
 	keyLocks  app.Keyed    // requests with the same (caller, Idempotency-Key) take turns
@@ -301,7 +303,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metrics = m
 	s.routesAll()
-	s.handler = s.requestIDMiddleware(s.router)
+	s.handler = AccessLog(cfg.Logger, "unmatched", s.router)
 	return s, nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	application "github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -66,6 +67,7 @@ type readModels struct {
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a = &app{cfg: cfg, log: log}
+	build := buildinfo.Read()
 	opened := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
@@ -83,10 +85,10 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
 	a.closers = append(a.closers, a.store.Close)
-	log.Info("store_opened", "store", cfg.Store)
+	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision)
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build.Collector())
 
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
@@ -189,7 +191,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		mux.Handle(p, api)
 	}
-	mux.Handle("/", dash)
+	// The API logs its own requests; the dashboard's get the same line.
+	mux.Handle("/", httpapi.AccessLog(log, "dashboard", dash))
 	a.handler = mux
 	return a, nil
 }

@@ -87,6 +87,9 @@ type Config struct {
 	// Policy is the appraisal rule configuration (domain/policy), from
 	// Default with the overrides below.
 	Policy policy.Policy
+	// Version asks for the build's version instead of a service (--version);
+	// nothing else is read or checked then.
+	Version bool
 }
 
 // parseConfig reads flags, then the environment for every flag not given.
@@ -134,8 +137,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	winDef, _ := strconv.Atoi(env("KINERJA_OBJECTION_WINDOW_DAYS", "14"))
 	fs.IntVar(&windowDays, "objection-window-days", winDef, "objection window in days (env KINERJA_OBJECTION_WINDOW_DAYS)")
 	fs.StringVar(&mode, "distribution-mode", env("KINERJA_DISTRIBUTION_MODE", "WARN"), "distribution pattern: WARN or BLOCK (env KINERJA_DISTRIBUTION_MODE)")
+	version := fs.Bool("version", false, "print the build's version and exit")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if *version {
+		return Config{Version: true}, nil
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,16 @@ type server struct {
 	data string
 	stop func() error
 	key  *authkey.Key
+
+	mu   sync.Mutex
+	logs []string // the JSON log lines so far
+}
+
+// logLines returns the log lines so far.
+func (s *server) logLines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.logs)
 }
 
 // startServer runs kinerjad with args (plus --listen 127.0.0.1:0 and a data
@@ -55,10 +66,14 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		done <- err
 	}()
 	addr := make(chan string, 1)
+	s := &server{t: t, data: data}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			s.mu.Lock()
+			s.logs = append(s.logs, sc.Text())
+			s.mu.Unlock()
 			var line struct {
 				Msg  string `json:"msg"`
 				Addr string `json:"addr"`
@@ -74,7 +89,7 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &server{t: t, base: "http://" + a, data: data, key: k}
+		s.base, s.key = "http://"+a, k
 		s.stop = func() error {
 			cancel()
 			select {

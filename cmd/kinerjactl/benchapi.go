@@ -532,6 +532,20 @@ type apiResult struct {
 	ErrorSample string `json:"error_sample,omitempty"`
 }
 
+// clients runs fn for each of --concurrency clients at once, each with its
+// own random source (seeded by --seed and stream+w), and waits for them.
+func (b *apiBench) clients(stream uint64, fn func(w int, rng *mrand.Rand)) {
+	var wg sync.WaitGroup
+	for w := range b.cfg.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(w, mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+stream)))
+		}()
+	}
+	wg.Wait()
+}
+
 // load runs sc with --concurrency clients for --warmup unmeasured, then
 // for --duration, measuring every request, body read included.
 func (b *apiBench) load(ctx context.Context, sc apiScenario) apiResult {
@@ -551,46 +565,39 @@ func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration)
 	tallies := make([]tally, b.cfg.concurrency)
 	start := time.Now()
 	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for w := range tallies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := &tallies[w]
-			rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+2))
-			fail := func(msg string) {
-				t.errs++
-				if t.sample == "" {
-					t.sample = msg
-				}
+	b.clients(2, func(w int, rng *mrand.Rand) {
+		t := &tallies[w]
+		fail := func(msg string) {
+			t.errs++
+			if t.sample == "" {
+				t.sample = msg
 			}
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				req, err := sc.next(rng)
-				if err != nil {
-					fail(err.Error())
-					return
-				}
-				began := time.Now()
-				resp, err := b.client.Do(req.WithContext(ctx))
-				if err != nil {
-					t.lat = append(t.lat, time.Since(began))
-					fail(err.Error())
-					continue
-				}
-				var body []byte
-				if resp.StatusCode != sc.want {
-					body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+		}
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			req, err := sc.next(rng)
+			if err != nil {
+				fail(err.Error())
+				return
+			}
+			began := time.Now()
+			resp, err := b.client.Do(req.WithContext(ctx))
+			if err != nil {
 				t.lat = append(t.lat, time.Since(began))
-				if resp.StatusCode != sc.want {
-					fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
-				}
+				fail(err.Error())
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			var body []byte
+			if resp.StatusCode != sc.want {
+				body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.lat = append(t.lat, time.Since(began))
+			if resp.StatusCode != sc.want {
+				fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
+			}
+		}
+	})
 	elapsed := time.Since(start)
 	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: b.cfg.concurrency,
 		DurationS: round3(elapsed.Seconds()), Events: sc.events}
@@ -654,49 +661,42 @@ func (b *apiBench) contention(ctx context.Context) (contentionResult, error) {
 	tallies := make([]tally, b.cfg.concurrency)
 	token := b.tokens[s.AppraiserNIP]
 	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range tallies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := &tallies[w]
-			rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+1000))
-			for range b.cfg.contentionItems {
-				req, err := b.feedbackAt(targets[w%len(targets)], s.ID, token, rng)
-				if err != nil {
-					t.other++
-					t.sample = err.Error()
-					continue
-				}
-				began := time.Now()
-				resp, err := b.client.Do(req.WithContext(ctx))
-				if err != nil {
-					t.lat = append(t.lat, time.Since(began))
-					t.other++
-					t.sample = err.Error()
-					continue
-				}
-				body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				t.lat = append(t.lat, time.Since(began))
-				var p httpapi.Problem
-				switch {
-				case resp.StatusCode/100 == 2:
-					t.ok++
-					continue
-				case resp.StatusCode == http.StatusConflict && json.Unmarshal(body, &p) == nil && p.Code == "contention":
-					t.contention++
-				default:
-					t.other++
-				}
-				if t.sample == "" {
-					t.sample = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body))
-				}
+	b.clients(1000, func(w int, rng *mrand.Rand) {
+		t := &tallies[w]
+		for range b.cfg.contentionItems {
+			req, err := b.feedbackAt(targets[w%len(targets)], s.ID, token, rng)
+			if err != nil {
+				t.other++
+				t.sample = err.Error()
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			began := time.Now()
+			resp, err := b.client.Do(req.WithContext(ctx))
+			if err != nil {
+				t.lat = append(t.lat, time.Since(began))
+				t.other++
+				t.sample = err.Error()
+				continue
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.lat = append(t.lat, time.Since(began))
+			var p httpapi.Problem
+			switch {
+			case resp.StatusCode/100 == 2:
+				t.ok++
+				continue
+			case resp.StatusCode == http.StatusConflict && json.Unmarshal(body, &p) == nil && p.Code == "contention":
+				t.contention++
+			default:
+				t.other++
+			}
+			if t.sample == "" {
+				t.sample = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body))
+			}
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}

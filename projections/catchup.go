@@ -3,230 +3,194 @@ package projections
 import (
 	"context"
 	"errors"
-	"fmt"
+	"sync"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
-// CatchUpOptions tunes CatchUp.
+// CatchUpOptions tunes a catch-up.
 type CatchUpOptions struct {
-	// Batch is how many events one Sink.Apply carries (default 1,000).
+	// Batch is how many events one Sink.Apply carries (default 2,000).
 	Batch int
 	// Until stops the catch-up after this position (0: the store's head
-	// when CatchUp starts).
+	// when the catch-up starts).
 	Until eventstore.Position
 	// Progress, when set, is called after each batch with the position
-	// reached and the number of events applied so far.
-	Progress func(pos eventstore.Position, applied int)
+	// reached and the number of events read so far.
+	Progress func(pos eventstore.Position, read int)
 }
 
-// ErrStopped is returned by CatchUp when a projection whose policy is Stop
-// meets a poison event: it stops before it, as the policy requires.
+// ErrStopped matches the error of a Stop projection held at a poison
+// event: it stops before it, as the policy requires.
 var ErrStopped = errors.New("projections: stopped at a poison event")
 
-// CatchUp applies to sink, in batches and outside any message router, every
-// event after its checkpoint up to opts.Until: the fast path for an
-// embedded start-up and for rebuilds. It keeps the projection's policy: a
-// poison event is dead-lettered (DeadLetter) or stops the catch-up with an
-// error matching ErrStopped and naming the event (Stop). A failed batch is
-// applied again one event at a time to find the poison event. It returns
-// the number of events applied.
-func CatchUp(ctx context.Context, store eventstore.Store, sink Sink, opts CatchUpOptions) (int, error) {
-	if opts.Batch <= 0 {
-		opts.Batch = 1000
-	}
-	until := opts.Until
-	if until == 0 {
-		h, err := store.Head(ctx)
-		if err != nil {
-			return 0, err
-		}
-		until = h
-	}
-	after, err := sink.Checkpoint(ctx)
-	if err != nil {
-		return 0, err
-	}
-	applied := 0
-	batch := make([]Event, 0, opts.Batch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		n, err := len(batch), sink.Apply(ctx, batch...)
-		if err != nil && IsPoison(err) {
-			n, err = applyOneByOne(ctx, sink, batch)
-		}
-		if err != nil {
-			return err
-		}
-		applied += n
-		if opts.Progress != nil {
-			opts.Progress(batch[len(batch)-1].Position, applied)
-		}
-		batch = batch[:0]
-		return nil
-	}
-	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: after, Filter: sink.Filter()}) {
-		if err != nil {
-			return applied, err
-		}
-		if ev.Position > until {
-			break
-		}
-		pev, err := Decode(ev)
-		if err != nil {
-			if err := flush(); err != nil {
-				return applied, err
-			}
-			if err := poisoned(ctx, sink, pev, err); err != nil {
-				return applied, err
-			}
-			continue
-		}
-		batch = append(batch, pev)
-		if len(batch) == opts.Batch {
-			if err := flush(); err != nil {
-				return applied, err
-			}
-		}
-	}
-	return applied, flush()
-}
-
-// applyOneByOne applies a batch that failed as a whole one event at a time,
-// giving the poison event to the policy. It returns how many it applied.
-func applyOneByOne(ctx context.Context, sink Sink, batch []Event) (int, error) {
-	n := 0
-	for _, ev := range batch {
-		err := sink.Apply(ctx, ev)
-		if err == nil {
-			n++
-			continue
-		}
-		if !IsPoison(err) {
-			return n, err
-		}
-		if err := poisoned(ctx, sink, ev, err); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-func poisoned(ctx context.Context, sink Sink, ev Event, cause error) error {
-	if sink.Policy() == DeadLetter {
-		return sink.DeadLetter(ctx, ev, cause)
-	}
-	return fmt.Errorf("%w: projection %s: %w", ErrStopped, sink.Name(), cause)
-}
-
-// CatchUpAll is CatchUp for several sinks at once: it reads the store and
-// decodes each event once, from the lowest checkpoint, and applies each
-// batch to every sink that reads the event and has not applied it yet, the
-// sinks concurrently. This is the start-up path of embedded mode, where
-// every read model is rebuilt from the store. It returns the events read.
-func CatchUpAll(ctx context.Context, store eventstore.Store, sinks []Sink, opts CatchUpOptions) (int, error) {
+// CatchUp feeds every projection of the group (not the relays) from one
+// read of the store, in batches and outside any message router: the fast
+// path of a start-up. Each event is admitted once (Admit) and each batch
+// is applied to every projection that reads it and has not applied it
+// yet, the projections concurrently, by the same runner code as live
+// delivery, with the same policies.
+//
+// No event can make CatchUp fail: a Stop projection that meets a poison
+// event stalls before it (State.Stall names it) and drops out of the
+// catch-up, and one whose batch fails with a transient error
+// CatchUpTries times drops out too; both are left to live delivery, which
+// keeps retrying, while the others go on. CatchUp fails only when the
+// store cannot be read or ctx ends. It returns the number of events read.
+func (g *Group) CatchUp(ctx context.Context, opts CatchUpOptions) (int, error) {
 	if opts.Batch <= 0 {
 		opts.Batch = 2000
 	}
 	until := opts.Until
 	if until == 0 {
-		h, err := store.Head(ctx)
+		h, err := g.cfg.Store.Head(ctx)
 		if err != nil {
 			return 0, err
 		}
 		until = h
 	}
-	cps := make([]eventstore.Position, len(sinks))
+	var active []*Runner
+	var cps []eventstore.Position
 	from := until
-	for i, s := range sinks {
-		cp, err := s.Checkpoint(ctx)
-		if err != nil {
-			return 0, err
+	for _, s := range g.States() {
+		if s.Relay || s.Stall != nil {
+			continue
 		}
-		cps[i], from = cp, min(from, cp)
+		active = append(active, g.byName[s.Name])
+		cps = append(cps, s.Checkpoint)
+		from = min(from, s.Checkpoint)
+	}
+	if len(active) == 0 || from >= until {
+		return 0, nil
 	}
 	read := 0
 	batch := make([]Event, 0, opts.Batch)
-	var poison []error // per event of batch: its decode error
-	flush := func() error {
+	flush := func() {
 		if len(batch) == 0 {
-			return nil
+			return
 		}
-		errs := make([]error, len(sinks))
-		done := make(chan int, len(sinks))
-		for i, s := range sinks {
-			go func() {
-				errs[i] = applyTo(ctx, s, cps[i], batch, poison)
-				done <- i
-			}()
+		var wg sync.WaitGroup
+		ok := make([]bool, len(active))
+		for i, r := range active {
+			wg.Go(func() { ok[i] = r.catchUp(ctx, cps[i], batch) == nil })
 		}
-		for range sinks {
-			<-done
-		}
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
+		wg.Wait()
 		last := batch[len(batch)-1].Position
-		for i := range cps {
-			cps[i] = max(cps[i], last)
+		keep := 0
+		for i := range active {
+			if ok[i] {
+				active[keep], cps[keep] = active[i], max(cps[i], last)
+				keep++
+			}
 		}
+		active, cps = active[:keep], cps[:keep]
 		if opts.Progress != nil {
 			opts.Progress(last, read)
 		}
-		batch, poison = batch[:0], poison[:0]
-		return nil
+		batch = batch[:0]
 	}
-	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: from}) {
+	for ev, err := range g.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: from}) {
 		if err != nil {
 			return read, err
 		}
-		if ev.Position > until {
+		if ev.Position > until || len(active) == 0 {
 			break
 		}
 		read++
-		pev, derr := Decode(ev)
-		batch, poison = append(batch, pev), append(poison, derr)
+		batch = append(batch, g.Admit(ctx, ev))
 		if len(batch) == opts.Batch {
-			if err := flush(); err != nil {
-				return read, err
-			}
+			flush()
 		}
 	}
-	return read, flush()
+	flush()
+	return read, ctx.Err()
 }
 
-// applyTo gives sink the events of batch it reads and has not applied
-// (after cp), keeping its policy for the undecodable ones (poison[i]).
-func applyTo(ctx context.Context, sink Sink, cp eventstore.Position, batch []Event, poison []error) error {
-	f := sink.Filter()
-	var run []Event
-	flush := func() error {
-		if len(run) == 0 {
-			return nil
+// catchUp applies to the runner's Sink the events of batch it reads and
+// has not applied (after cp): poison takes the policy, a transient
+// failure is tried CatchUpTries times. It returns nil when the runner may
+// go on with the next batch.
+func (r *Runner) catchUp(ctx context.Context, cp eventstore.Position, batch []Event) error {
+	var sel []Event
+	for _, ev := range batch {
+		if ev.Position > cp && r.filter.Match(ev.Stream, ev.Type) {
+			sel = append(sel, ev)
 		}
-		err := sink.Apply(ctx, run...)
-		if err != nil && IsPoison(err) {
-			_, err = applyOneByOne(ctx, sink, run)
-		}
-		run = run[:0]
-		return err
 	}
-	for i, ev := range batch {
-		if ev.Position <= cp || !f.Match(ev.Stream, ev.Type) {
+	r.bmu.Lock()
+	defer r.bmu.Unlock()
+	backoff := r.g.cfg.RetryInterval
+	for tries := 1; len(sel) > 0; tries++ {
+		n, err := r.applyOnce(ctx, sel)
+		sel = sel[n:]
+		if err == nil {
 			continue
 		}
-		if poison[i] != nil {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := poisoned(ctx, sink, ev, poison[i]); err != nil {
-				return err
-			}
-			continue
+		r.failed(err)
+		var stopped *stoppedError
+		if errors.As(err, &stopped) || tries >= r.g.cfg.CatchUpTries {
+			return err
 		}
-		run = append(run, ev)
+		if err := r.g.wait(ctx, backoff); err != nil {
+			return err
+		}
+		backoff = min(2*backoff, r.g.cfg.MaxBackoff)
 	}
-	return flush()
+	if len(batch) > 0 {
+		r.queued = max(r.queued, batch[len(batch)-1].Position)
+	}
+	return nil
+}
+
+// CatchUp applies to sink every event after its checkpoint up to
+// opts.Until, with the group runner's code: the path of rebuilds and
+// tools, which must finish or fail. A poison event is dead-lettered
+// (DeadLetter) or stops the catch-up with an error matching ErrStopped
+// and naming the event (Stop); a transient failure that persists is
+// returned. It returns the number of events applied.
+func CatchUp(ctx context.Context, store eventstore.Store, sink Sink, opts CatchUpOptions) (int, error) {
+	g, err := NewGroup(ctx, GroupConfig{Store: store, Sinks: []Sink{sink}})
+	if err != nil {
+		return 0, err
+	}
+	defer g.Close()
+	if _, err := g.CatchUp(ctx, opts); err != nil {
+		return g.runners[0].appliedCount(), err
+	}
+	return g.runners[0].appliedCount(), g.failure()
+}
+
+// CatchUpAll is CatchUp for several sinks at once: one read of the store
+// for all. Unlike Group.CatchUp, it fails when any sink stopped or kept
+// failing. It returns the events read.
+func CatchUpAll(ctx context.Context, store eventstore.Store, sinks []Sink, opts CatchUpOptions) (int, error) {
+	g, err := NewGroup(ctx, GroupConfig{Store: store, Sinks: sinks})
+	if err != nil {
+		return 0, err
+	}
+	defer g.Close()
+	n, err := g.CatchUp(ctx, opts)
+	if err != nil {
+		return n, err
+	}
+	return n, g.failure()
+}
+
+// failure joins the errors of the projections that did not catch up.
+func (g *Group) failure() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var errs []error
+	for _, r := range g.runners {
+		if r.st.Stalled && r.lastErr != nil {
+			errs = append(errs, r.lastErr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Runner) appliedCount() int {
+	r.g.mu.Lock()
+	defer r.g.mu.Unlock()
+	return r.st.Applied
 }

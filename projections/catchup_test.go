@@ -17,6 +17,7 @@ import (
 
 // listSink is a working Sink that records what it applies.
 type listSink struct {
+	name    string
 	policy  projections.Policy
 	cp      eventstore.Position
 	applied []eventstore.Position
@@ -24,16 +25,28 @@ type listSink struct {
 	batches int
 }
 
-func (s *listSink) Name() string               { return "list" }
+func (s *listSink) Name() string {
+	if s.name == "" {
+		return "list"
+	}
+	return s.name
+}
 func (s *listSink) Policy() projections.Policy { return s.policy }
 func (s *listSink) Filter() eventstore.Filter  { return eventstore.Filter{} }
 func (s *listSink) Reset(context.Context) error {
-	*s = listSink{policy: s.policy}
+	*s = listSink{name: s.name, policy: s.policy}
 	return nil
 }
 func (s *listSink) Checkpoint(context.Context) (eventstore.Position, error) { return s.cp, nil }
 func (s *listSink) Apply(_ context.Context, events ...projections.Event) error {
 	for _, e := range events {
+		if e.Payload == nil {
+			// As the read models do: a payload that did not decode is
+			// poison to a projection that needs it.
+			if _, err := projections.Decode(e.Event); err != nil {
+				return err
+			}
+		}
 		if e.Reason == "refuse" {
 			return projections.Poison(e.Event, errors.New("contradicts the read model"))
 		}
@@ -125,7 +138,7 @@ func TestCatchUpAllMatchesCatchUp(t *testing.T) {
 	}
 	// A second sink that is already half way: CatchUpAll must not apply
 	// what it has.
-	half := &listSink{policy: projections.DeadLetter, cp: pos[12]}
+	half := &listSink{name: "half", policy: projections.DeadLetter, cp: pos[12]}
 	stopper := &listSink{policy: projections.Stop}
 	n, err := projections.CatchUpAll(context.Background(), store, []projections.Sink{all, half}, projections.CatchUpOptions{Batch: 3})
 	if err != nil || n != 25 {

@@ -55,8 +55,13 @@ type Event struct {
 	eventstore.Event
 	// Payload is the domain event decoded and upcast to its latest shape;
 	// nil for events that are not domain events (such as the audit trail's
-	// own signed checkpoints).
+	// own signed checkpoints) and for events whose payload does not decode
+	// (a Sink that needs the payload decodes it and reports the poison).
 	Payload domain.Event
+
+	// refused is why the runner's admission refused the event (see
+	// Group.Admit); such an event never reaches a Sink's Apply.
+	refused error
 }
 
 // Decode turns a stored event into an Event. Domain event types are decoded

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,60 +125,12 @@ func (r *Rebuild) CatchUp(ctx context.Context, store eventstore.Store, batch int
 	if batch <= 0 {
 		batch = 5000
 	}
-	s := r.sink
-	after, err := s.Checkpoint(ctx)
-	if err != nil {
-		return err
+	// The projection runner's catch-up: the same apply, retry and poison
+	// policy as the live projections.
+	if _, err := projections.CatchUp(ctx, store, r.sink, projections.CatchUpOptions{Batch: batch}); err != nil {
+		return fmt.Errorf("pgreadmodel: rebuild %s: %w", r.name, err)
 	}
-	buf := make([]projections.Event, 0, batch)
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		err := s.Apply(ctx, buf...)
-		var p *projections.PoisonError
-		for errors.As(err, &p) && s.policy == projections.DeadLetter {
-			// Apply what precedes the poison event, dead-letter it, go on.
-			i := slices.IndexFunc(buf, func(e projections.Event) bool { return e.ID == p.Event.ID })
-			if i < 0 {
-				return err
-			}
-			if i > 0 {
-				if err := s.Apply(ctx, buf[:i]...); err != nil {
-					return err
-				}
-			}
-			if err := s.DeadLetter(ctx, projections.Event{Event: p.Event}, p.Err); err != nil {
-				return err
-			}
-			buf = buf[i+1:]
-			err = nil
-			if len(buf) > 0 {
-				err = s.Apply(ctx, buf...)
-			}
-		}
-		buf = buf[:0]
-		return err
-	}
-	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: after, Filter: s.filter}) {
-		if err != nil {
-			return fmt.Errorf("pgreadmodel: rebuild %s: read: %w", r.name, err)
-		}
-		e := projections.Event{Event: ev}
-		if !s.raw {
-			d, err := projections.Decode(ev)
-			if err == nil {
-				e = d
-			} // an undecodable event reaches Apply undecoded: a PoisonError there
-		}
-		buf = append(buf, e)
-		if len(buf) == batch {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
+	return nil
 }
 
 // Run catches up from store and swaps, catching up again while the live

@@ -102,7 +102,7 @@ func appendEv(t *testing.T, s eventstore.Store, stream, reason string) eventstor
 
 func runProjector(t *testing.T, cfg wmbridge.ProjectorConfig) (*wmbridge.Projector, func()) {
 	t.Helper()
-	p, err := wmbridge.NewProjector(cfg)
+	p, err := wmbridge.NewProjector(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestProjectorAppliesInOrderAndResumes(t *testing.T) {
 		t.Errorf("after restart %d events applied, want 11 (no repeats)", len(applied))
 	}
 	st, err := p.Status(context.Background())
-	if err != nil || len(st) != 2 || st[0].LagEvents != 0 || st[0].Checkpoint != last.Position || st[0].Policy != "dead_letter" || st[1].Policy != "stop" {
+	if err != nil || len(st) != 2 || st[0].LagEvents != 0 || st[0].Checkpoint != last.Position || st[0].Policy != projections.DeadLetter || st[1].Policy != projections.Stop {
 		t.Errorf("Status = %+v, %v", st, err)
 	}
 }

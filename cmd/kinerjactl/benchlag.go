@@ -299,7 +299,7 @@ func measureLag(ctx context.Context, c lagConfig, lb *lagBackend, targets []*lag
 	if lb.readers == "memory" {
 		delay = 2 * time.Millisecond
 	}
-	projector, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: lb.store, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
+	projector, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: lb.store, Sinks: rec.sinks, Registry: prometheus.NewRegistry(), Logger: log, MaxDelay: delay})
 	if err != nil {
 		return nil, err
 	}

@@ -96,30 +96,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 
 	if cfg.Projections == "inprocess" {
-		relays, err := a.relays()
-		if err != nil {
+		if err := a.startProjections(ctx, rm, registry); err != nil {
 			return nil, err
 		}
-		// In memory a batch costs nothing to apply: a short delay keeps
-		// reads close to writes. In PostgreSQL, fuller batches are what keep
-		// up with a busy ledger (see wmbridge.Projector).
-		delay := 20 * time.Millisecond
-		if cfg.ReadModels == readModelsMemory {
-			delay = 2 * time.Millisecond
-		}
-		a.projector, err = wmbridge.NewProjector(wmbridge.ProjectorConfig{
-			Store: a.store, Sinks: rm.sinks, Relays: relays, Registry: registry, Logger: log, MaxDelay: delay,
-		})
-		if err != nil {
-			return nil, err
-		}
-		key, err := a.auditKey()
-		if err != nil {
-			return nil, err
-		}
-		a.signer = audit.NewSigner(audit.SignerConfig{
-			Store: a.store, Trail: rm.trail, Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
-		})
 	}
 	var verifiers []*merkle.Verifier
 	if key, err := a.auditKey(); err == nil {
@@ -201,18 +180,12 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 // the stores append-mostly.
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
-// openReadModels opens the configured read models and, for the in-memory
-// ones, rebuilds them from the store.
+// openReadModels opens the configured read models (empty in memory: the
+// start-up catch-up fills them).
 func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
 		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.store}, Policy: a.cfg.Policy})
-		start := time.Now()
-		n, err := projections.CatchUpAll(ctx, a.store, m.Sinks(), projections.CatchUpOptions{Batch: 2000})
-		if err != nil {
-			return nil, fmt.Errorf("rebuild read models: %w", err)
-		}
-		a.log.Info("read_models_rebuilt", "backend", "memory", "events_read", n, "seconds", time.Since(start).Seconds())
 		rep := &wiring.Reporter{
 			Directory: m.Directory(), SKPs: m.SKPs(), Evaluations: m.Evaluations(), ObjectionList: m.Objections(),
 			Justifications: m.Directory(), Policy: a.cfg.Policy, Pattern: distribution.SE3_2023,
@@ -229,6 +202,48 @@ func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 		return a.openPostgresReadModels(ctx)
 	}
 	return nil, fmt.Errorf("unknown read models %q", a.cfg.ReadModels)
+}
+
+// startProjections builds the projection runners over the read models and
+// the relays, and catches the read models up from the store before the
+// service listens: in memory that rebuilds them (catch-up batches of
+// 2,000), in PostgreSQL it applies what they miss (5,000, in short
+// transactions). No event can stop the start-up: a projection that cannot
+// apply one is left stalled at it (the runner's policy), reported by
+// /readyz, and the rest serve.
+func (a *app) startProjections(ctx context.Context, rm *readModels, registry prometheus.Registerer) error {
+	relays, err := a.relays()
+	if err != nil {
+		return err
+	}
+	// In memory a batch costs nothing to apply: a short delay keeps reads
+	// close to writes. In PostgreSQL, fuller batches are what keep up with
+	// a busy ledger (see projections.GroupConfig).
+	delay, batch := 20*time.Millisecond, 5000
+	if a.cfg.ReadModels == readModelsMemory {
+		delay, batch = 2*time.Millisecond, 2000
+	}
+	a.projector, err = wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{
+		Store: a.store, Sinks: rm.sinks, Relays: relays, Registry: registry, Logger: a.log, MaxDelay: delay,
+	})
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	n, err := a.projector.CatchUp(ctx, projections.CatchUpOptions{Batch: batch})
+	if err != nil {
+		return fmt.Errorf("catch up read models: %w", err)
+	}
+	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(start).Seconds(),
+		"stalled", a.projector.Stalled())
+	key, err := a.auditKey()
+	if err != nil {
+		return err
+	}
+	a.signer = audit.NewSigner(audit.SignerConfig{
+		Store: a.store, Trail: rm.trail, Key: key, Every: a.cfg.CheckpointEvery, Interval: a.cfg.CheckpointInterval, Logger: a.log,
+	})
+	return nil
 }
 
 // relays returns the NATS JetStream relay when configured.
@@ -359,9 +374,9 @@ func (a *app) projectionStates(ctx context.Context) ([]httpapi.ProjectionState, 
 	}
 	out := make([]httpapi.ProjectionState, len(st))
 	for i, s := range st {
-		out[i] = httpapi.ProjectionState{Name: s.Name, Policy: s.Policy, Checkpoint: uint64(s.Checkpoint), Head: uint64(s.Head),
-			LagEvents: s.LagEvents, LagCapped: s.LagCapped, LagSeconds: s.LagSeconds, CheckpointAgeSeconds: s.CheckpointAgeSeconds,
-			Stalled: s.Stalled, LastError: s.LastError, DeadLetters: s.DeadLetters}
+		out[i] = httpapi.ProjectionState{Name: s.Name, Policy: s.Policy.String(), Checkpoint: uint64(s.Checkpoint), Head: uint64(s.Head),
+			LagEvents: s.LagEvents, LagCapped: s.LagCapped, LagSeconds: s.Lag.Seconds(), CheckpointAgeSeconds: s.CheckpointAge.Seconds(),
+			Stalled: s.Stalled, LastError: s.LastError, DeadLetters: s.StoredDeadLetters}
 	}
 	return out, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -35,8 +34,7 @@ func (a *app) postgresPool(ctx context.Context) (*pgxpool.Pool, error) {
 }
 
 // openPostgresReadModels opens the read models in PostgreSQL (migrating
-// them with --migrate) and, when projections run in process, catches them
-// up in batches before the router takes over.
+// them with --migrate); startProjections catches them up.
 func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 	pool, err := a.postgresPool(ctx)
 	if err != nil {
@@ -50,14 +48,6 @@ func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: a.store}, Policy: a.cfg.Policy})
 	if err != nil {
 		return nil, err
-	}
-	if a.cfg.Projections == "inprocess" {
-		start := time.Now()
-		n, err := projections.CatchUpAll(ctx, a.store, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
-		if err != nil {
-			return nil, fmt.Errorf("catch up read models: %w", err)
-		}
-		a.log.Info("read_models_caught_up", "backend", "postgres", "events_read", n, "seconds", time.Since(start).Seconds())
 	}
 	rep := &wiring.Reporter{
 		Directory: db.Directory(), SKPs: db.SKPs(), Evaluations: db.Evaluations(), ObjectionList: db.Objections(),

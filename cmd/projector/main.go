@@ -134,13 +134,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	n, err := projections.CatchUpAll(ctx, store, db.Sinks(), projections.CatchUpOptions{Batch: 5000})
-	if err != nil {
-		return fmt.Errorf("catch up: %w", err)
-	}
-	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds())
-
 	var relays []projections.Sink
 	if cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
@@ -161,10 +154,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	p, err := wmbridge.NewProjector(wmbridge.ProjectorConfig{Store: store, Sinks: db.Sinks(), Relays: relays, Registry: reg, Logger: log})
+	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: store, Sinks: db.Sinks(), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
 	}
+	// The runners catch up in batches first, then the router delivers: the
+	// same runners, so a projection stalled at an event stays stalled (and
+	// the others go on) in both phases.
+	start := time.Now()
+	n, err := p.CatchUp(ctx, projections.CatchUpOptions{Batch: 5000})
+	if err != nil {
+		return fmt.Errorf("catch up: %w", err)
+	}
+	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds(), "stalled", p.Stalled())
 	keyPath := cfg.AuditKeyFile
 	if keyPath == "" {
 		keyPath = filepath.Join(cfg.DataDir, wiring.AuditKeyFile)

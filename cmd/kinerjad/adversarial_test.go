@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 )
 
 // With the PostgreSQL store and read models, no read answers 5xx to an
@@ -33,5 +35,55 @@ func TestAdversarialReadsPostgres(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The same for writes: adversarial IDs in the path, and text PostgreSQL
+// cannot hold in the body, are 4xx and write nothing.
+func TestAdversarialWritesPostgres(t *testing.T) {
+	s := startServer(t, t.TempDir(), "--store", "postgres", "--postgres-url", postgresURL(t), "--migrate")
+	id, rhkE, _ := established(t, s)
+	var before struct {
+		Revision uint64 `json:"revision"`
+	}
+	s.must(200, nipA, nil, "GET", "/v1/skps/"+id, nil, &before)
+	values := []string{"%00", "%FF", "%01x", "a%20b", strings.Repeat("a", 300), "%27%3B--"}
+	writes := []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/v1/skps/X/feedback", httpapi.FeedbackBody{Text: "Halo"}},
+		{"POST", "/v1/skps/X/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: "X", Value: 1}},
+		{"PUT", "/v1/skps/X/evaluations/X", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "x"}},
+		{"POST", "/v1/skps/X/evaluations/2026/objection", httpapi.ObjectionBody{Reasons: "x"}},
+		{"PUT", "/v1/units/X/head", map[string]string{"head_nip": nipA, "effective_from": "2026-01-01"}},
+		{"PUT", "/v1/units/X/performance/2026", map[string]string{"predikat": "BAIK"}},
+		{"POST", "/v1/units/X/distribution/2026/justifications", map[string]any{"counts": map[string]int{"BAIK": 1}, "justification": "x"}},
+		{"PUT", "/v1/employees/X/reporting-line", map[string]string{"appraiser_nip": nipA, "appraiser_superior_nip": nipS, "effective_from": "2026-01-01"}},
+	}
+	for _, w := range writes {
+		for _, v := range values {
+			path := strings.ReplaceAll(w.path, "X", v)
+			if a := s.call("hr-admin", hrAdmin, w.method, path, w.body); a.status >= 500 {
+				t.Errorf("%s %s = %d %s", w.method, path, a.status, a.body)
+			}
+		}
+	}
+	// Escapes as a client sends them, and a raw byte that is not UTF-8.
+	for _, text := range []string{`a\u0000b`, `\u001b[2J`, `a\ud800`, "a\xffb"} {
+		body := []byte(`{"about":{"rhk_id":"` + rhkE + `"},"text":"` + text + `"}`)
+		if a := s.call(nipA, nil, "POST", "/v1/skps/"+id+"/feedback", body); a.status != 422 {
+			t.Errorf("feedback %q = %d %s, want 422", text, a.status, a.body)
+		}
+	}
+	var after struct {
+		Revision uint64 `json:"revision"`
+	}
+	s.must(200, nipA, nil, "GET", "/v1/skps/"+id, nil, &after)
+	if after.Revision != before.Revision {
+		t.Errorf("the refused writes appended to %s: revision %d → %d", id, before.Revision, after.Revision)
+	}
+	if a := s.call("", nil, "GET", "/readyz", nil); a.status != 200 {
+		t.Errorf("/readyz = %d %s after the refused writes", a.status, a.body)
 	}
 }

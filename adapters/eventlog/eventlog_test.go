@@ -7,6 +7,8 @@ import (
 	"errors"
 	"iter"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,12 +22,20 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
-func TestRoundTripAndConcurrency(t *testing.T) {
+// openStore opens a bbolt store in a temporary directory, closed when the
+// test ends.
+func openStore(t *testing.T) *boltstore.Store {
+	t.Helper()
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestRoundTripAndConcurrency(t *testing.T) {
+	s := openStore(t)
 	log := eventlog.New(s)
 	ctx := context.Background()
 	if _, _, exists, err := log.Load(ctx, "unit-x"); err != nil || exists {
@@ -56,13 +66,9 @@ func TestRoundTripAndConcurrency(t *testing.T) {
 }
 
 func TestCachedLoadEqualsStoreAcrossAppendsAndEviction(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
-	plain, cached := eventlog.New(s), eventlog.NewCached(s, 7) // tiny: forces eviction
+	plain, cached := eventlog.New(s), eventlog.NewCached(s, 7*500) // about seven events: forces eviction
 	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	add := func(stream string, n int) {
 		for range n {
@@ -123,11 +129,7 @@ func TestCachedLoadEqualsStoreAcrossAppendsAndEviction(t *testing.T) {
 // TestCachedSeesItsOwnAppendAtOnce: a load right after an append returns
 // must include it (the commit count moves before the append returns).
 func TestCachedSeesItsOwnAppendAtOnce(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	log := eventlog.NewCached(s, 0)
 	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -248,5 +250,35 @@ func TestLoadsAreAuthenticated(t *testing.T) {
 				t.Errorf("Load of another key's events = %v, want ErrUnknownKey", err)
 			}
 		})
+	}
+}
+
+// TestCachedIsBoundedByBytes: the cache holds no more than its bound in
+// estimated bytes, whatever the size of the events (a few large ones count
+// as much as many small ones), and a stream larger than the whole bound is
+// loaded right but not kept.
+func TestCachedIsBoundedByBytes(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	const max = 64 << 10
+	cached := eventlog.NewCached(s, max)
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for i, size := range []int{10, 2000, 2000, 2000, 50, 2000, 100_000} {
+		stream := "unit-u" + strconv.Itoa(i)
+		var evs []domain.NewEvent
+		for range 8 {
+			evs = append(evs, domain.NewEvent{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr"}, OccurredAt: at},
+				Event: orgunit.Registered{UnitID: stream, Name: strings.Repeat("n", size)}})
+		}
+		if _, err := cached.Append(ctx, stream, domain.NoStream, evs); err != nil {
+			t.Fatal(err)
+		}
+		got, _, ok, err := cached.Load(ctx, stream)
+		if err != nil || !ok || len(got) != 8 {
+			t.Fatalf("Load(%s) = %d events, %v, %v", stream, len(got), ok, err)
+		}
+		if held := cached.Held(); held > max || held == 0 && size < 1000 {
+			t.Fatalf("after %s (%d-byte names) the cache holds %d bytes, bound %d", stream, size, held, max)
+		}
 	}
 }

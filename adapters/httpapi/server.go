@@ -17,8 +17,21 @@
 // readers, and say in the Kinerja-Projection-Position header how far the
 // projection had read.
 //
+// # What it refuses
+//
+// A body must be one JSON object with known fields of the right types
+// (400); then every string in it is read raw for invalid UTF-8, unpaired
+// surrogate escapes and control characters other than tab, LF and CR, and
+// every null for a field that cannot be null (422 naming each, text.go);
+// query parameters likewise (400). Every 404 has one body whatever said
+// not found (errors.go). A dependency that is down is 503 unavailable or
+// 507 insufficient_storage, never 500 (faults.go); what net/http refuses
+// before any handler becomes a problem too (Listener).
+//
 // # Retries
 //
+// A command that keeps losing the race for its stream (the domain Handler's
+// Runner gives up) is 409 contention with Retry-After: nothing was written.
 // Every mutation accepts an Idempotency-Key (idempotency.go): the first
 // response is kept at least 30 days and replayed to a repeat; the event IDs
 // of a keyed request are derived from the key, so a repeat after a crash
@@ -27,7 +40,8 @@
 // # Personal data
 //
 // Logs carry the request ID, the route template, the status, the problem
-// code and, for 5xx, the error; never a body, a token or a name.
+// code, the caller's subject (an NIP or a service account) and, for 5xx,
+// the error; never a body, a token, a raw path or a name (accesslog.go).
 package httpapi
 
 import (
@@ -42,6 +56,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -196,7 +211,8 @@ type Config struct {
 	Policy policy.Policy
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger receives one line per failed request (default slog.Default()).
+	// Logger receives the access log (one line per request, info level)
+	// and the failures (default slog.Default()).
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 1 MiB, the contract's).
 	MaxBodyBytes int64
@@ -279,10 +295,10 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg     Config
 	router  *mux.Router
-	handler http.Handler // router behind the request-ID middleware
+	handler http.Handler // router behind the access log (which gives request IDs)
 	metrics *metrics
 
-	keyLocks  keyLocks
+	keyLocks  app.Keyed    // requests with the same (caller, Idempotency-Key) take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
 	renders   *renderCache // rendered SKP views, by revision
 }
@@ -299,9 +315,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.keyLocks.m = map[string]*keyLock{}
 	s.routesAll()
-	s.handler = s.requestIDMiddleware(s.router)
+	s.handler = AccessLog(cfg.Logger, "unmatched", s.router)
 	return s, nil
 }
 

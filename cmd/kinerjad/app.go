@@ -28,7 +28,9 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	application "github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -71,6 +73,7 @@ type readModels struct {
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a = &app{cfg: cfg, log: log}
+	build := buildinfo.Read()
 	opened := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
@@ -98,7 +101,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
 	a.closers = append(a.closers, a.store.Close)
-	log.Info("store_opened", "store", cfg.Store, "writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
+	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
+		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
 	auditKey, err := a.auditKey()
 	if err != nil {
@@ -113,7 +117,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), a.guard.Gauge())
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build.Collector(), a.guard.Gauge())
 
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
@@ -129,11 +133,22 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// Reads go through a cache of decoded events (stored events never
 	// change); see eventlog.Cached.
 	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
+	// The commands of one stream take turns in this process, and retry
+	// after a jittered pause when another process wrote first (app.Streams).
+	streams := application.NewStreams(application.StreamsConfig{MaxWait: cfg.ContentionWait})
+	registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "retries_total",
+			Help: "Commands decided again after another writer appended to their stream first."},
+			func() float64 { return float64(streams.Stats().Retries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "contention_total",
+			Help: "Commands that gave up because their stream kept changing (409 contention)."},
+			func() float64 { return float64(streams.Stats().GaveUp) }),
+	)
 	// Loads authenticate what they read (chain and writer signatures), so
 	// that a forged event is answered with integrity_violation, not served.
 	events := eventlog.NewCached(a.store, cacheEvents)
 	events.RequireSignatures(a.keys.Keyring)
-	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID}
+	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams}
 	pol := cfg.Policy
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
@@ -182,7 +197,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		mux.Handle(p, api)
 	}
-	mux.Handle("/", dash)
+	// The API logs its own requests; the dashboard's get the same line.
+	mux.Handle("/", httpapi.AccessLog(log, "dashboard", dash))
 	a.handler = mux
 	return a, nil
 }
@@ -512,7 +528,9 @@ func (a *app) serve(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// httpapi.Listener: what net/http refuses by itself (headers over
+		// MaxHeaderBytes: 431) is a problem+json like every other error.
+		if err := srv.Serve(httpapi.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 )
 
 // StreamReader reads one stream: the point reads an Authenticator makes.
@@ -37,6 +38,62 @@ type AuthOptions struct {
 	// forwards (every event must belong to it) instead of the global order,
 	// whose appends are also required to be contiguous.
 	Stream string
+	// Links, when set, is shared by the Authenticators of a process: the
+	// links they authenticated by signature, where a predecessor is looked
+	// up before it is read from Store.
+	Links *Links
+}
+
+// Links remembers recently authenticated chain links (an event's stream,
+// revision, hash and position), bounded, forgetting the oldest first. It
+// is safe for concurrent use.
+type Links struct {
+	mu   sync.Mutex
+	m    map[linkKey]link
+	ring []linkKey
+	next int
+}
+
+type linkKey struct {
+	stream   string
+	revision uint64
+}
+
+type link struct {
+	hash     Hash
+	position Position
+}
+
+// maxLinks bounds a Links.
+const maxLinks = 1 << 16
+
+// NewLinks returns an empty Links.
+func NewLinks() *Links {
+	return &Links{m: make(map[linkKey]link, maxLinks), ring: make([]linkKey, maxLinks)}
+}
+
+func (l *Links) get(stream string, rev uint64) (link, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.m[linkKey{stream, rev}]
+	return v, ok
+}
+
+func (l *Links) put(evs []Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ev := range evs {
+		k := linkKey{ev.Stream, ev.Revision}
+		if _, ok := l.m[k]; ok {
+			continue
+		}
+		if old := l.ring[l.next]; old.stream != "" {
+			delete(l.m, old)
+		}
+		l.ring[l.next] = k
+		l.m[k] = link{hash: ev.Hash, position: ev.Position}
+		l.next = (l.next + 1) % maxLinks
+	}
 }
 
 // Authenticator checks events as they come out of a store that is not
@@ -160,6 +217,9 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) 
 		refuse(run, signatureProblem(run, ev, err))
 		return out, nil
 	}
+	if a.opts.Links != nil {
+		a.opts.Links.put(run)
+	}
 	for _, r := range run {
 		out = append(out, Outcome{Event: r})
 	}
@@ -225,6 +285,12 @@ func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, 
 	if ev.Revision == 0 {
 		return Head{}, true, nil
 	}
+	global := a.opts.Stream == ""
+	if a.opts.Links != nil {
+		if l, ok := a.opts.Links.get(ev.Stream, ev.Revision-1); ok && (!global || l.position <= a.opts.After) {
+			return Head{Exists: true, Revision: ev.Revision - 1, Hash: l.hash}, true, nil
+		}
+	}
 	if a.opts.Store == nil {
 		return Head{}, false, errors.New("eventstore: authenticate: a read that starts inside a stream needs a store to read the predecessor from")
 	}
@@ -235,7 +301,7 @@ func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, 
 		if err != nil {
 			return Head{}, false, fmt.Errorf("eventstore: authenticate: read the predecessor of %s@%d: %w", ev.Stream, ev.Revision, err)
 		}
-		if p.Revision != ev.Revision-1 || (a.opts.Stream == "" && p.Position > a.opts.After) {
+		if p.Revision != ev.Revision-1 || (global && p.Position > a.opts.After) {
 			// In a global feed a predecessor after the feed's start should
 			// have been delivered before ev.
 			return Head{}, false, nil

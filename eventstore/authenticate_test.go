@@ -632,3 +632,73 @@ func TestLiveFeedSettlesAForgedTail(t *testing.T) {
 		t.Errorf("delivered %d events, then refused the tail after %v; want 5, after at least %v", n, time.Since(start), eventstore.SettleAfter)
 	}
 }
+
+// countingReader counts the point reads an Authenticator makes.
+type countingReader struct {
+	eventstore.StreamReader
+	n int
+}
+
+func (c *countingReader) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
+	c.n++
+	return c.StreamReader.ReadStream(ctx, stream, opts)
+}
+
+// TestSharedLinksSparePointReads: a feed that starts mid-history finds the
+// predecessors another feed of the process authenticated, instead of
+// reading each from the store.
+func TestSharedLinksSparePointReads(t *testing.T) {
+	a := key(1)
+	keys := eventstore.NewKeyring(a.Public())
+	l := newLedger()
+	for i := range 12 {
+		l.append(t, a, fmt.Sprintf("skp-%d", i%4), 1)
+	}
+	links := eventstore.NewLinks()
+	r := &countingReader{StreamReader: l}
+	for range eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: r, Links: links}).Feed(context.Background(), l.seq(0, 0)) {
+	}
+	if r.n != 0 {
+		t.Fatalf("a feed from the start made %d point reads", r.n)
+	}
+	after := eventstore.Position(8)
+	for _, err := range eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: r, Links: links, After: after}).Feed(context.Background(), l.seq(after, 0)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.n != 0 {
+		t.Errorf("a feed from %d made %d point reads, want none: the links know the predecessors", after, r.n)
+	}
+	for _, err := range eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: r, After: after}).Feed(context.Background(), l.seq(after, 0)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.n != 4 {
+		t.Errorf("without links a feed from %d made %d point reads, want 4 (one per stream)", after, r.n)
+	}
+}
+
+// TestRememberedSignaturesAreExact: a signature remembered as verified
+// vouches for that signature on that hash only.
+func TestRememberedSignaturesAreExact(t *testing.T) {
+	a := key(1)
+	keys := eventstore.NewKeyring(a.Public())
+	h := eventstore.Hash{7}
+	sig, _ := eventstore.SignHash(a, h)
+	if err := keys.Verify(h, sig); err != nil {
+		t.Fatal(err)
+	}
+	bad := eventstore.WriterSignature{KeyID: sig.KeyID, Sig: slices.Clone(sig.Sig)}
+	bad.Sig[3] ^= 1
+	if err := keys.Verify(h, bad); !errors.Is(err, eventstore.ErrBadSignature) {
+		t.Errorf("Verify of a changed signature after the right one verified = %v, want ErrBadSignature", err)
+	}
+	if err := keys.Verify(eventstore.Hash{8}, sig); !errors.Is(err, eventstore.ErrBadSignature) {
+		t.Errorf("Verify of the remembered signature on another hash = %v, want ErrBadSignature", err)
+	}
+	if err := keys.Verify(h, sig); err != nil {
+		t.Errorf("Verify again = %v", err)
+	}
+}

@@ -33,13 +33,15 @@ type AuthenticatedStore struct {
 	// verdicts holds the refusals of marking reads, by event ID; shared by
 	// the copies.
 	verdicts *sync.Map
+	// links are shared by the feeds of the store and its copies.
+	links *Links
 }
 
 var _ Store = (*AuthenticatedStore)(nil)
 
 // NewAuthenticatedStore wraps s, authenticating against keys.
 func NewAuthenticatedStore(s Store, keys *Keyring) *AuthenticatedStore {
-	return &AuthenticatedStore{Store: s, keys: keys, verdicts: &sync.Map{}}
+	return &AuthenticatedStore{Store: s, keys: keys, verdicts: &sync.Map{}, links: NewLinks()}
 }
 
 // Covering returns a copy of the store whose global reads from the very
@@ -198,7 +200,7 @@ func (s *AuthenticatedStore) SubscribeAll(ctx context.Context, opts SubscribeOpt
 const SettleAfter = 100 * time.Millisecond
 
 func (s *AuthenticatedStore) authenticator(after Position) *Authenticator {
-	ao := AuthOptions{Keys: s.keys, Store: s.Store, After: after}
+	ao := AuthOptions{Keys: s.keys, Store: s.Store, After: after, Links: s.links}
 	if after == 0 && s.cover != nil {
 		ao.Covered = s.cover()
 	}

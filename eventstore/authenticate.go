@@ -68,9 +68,7 @@ type link struct {
 const maxLinks = 1 << 16
 
 // NewLinks returns an empty Links.
-func NewLinks() *Links {
-	return &Links{m: make(map[linkKey]link, maxLinks), ring: make([]linkKey, maxLinks)}
-}
+func NewLinks() *Links { return &Links{m: make(map[linkKey]link)} }
 
 func (l *Links) get(stream string, rev uint64) (link, bool) {
 	l.mu.Lock()
@@ -87,12 +85,14 @@ func (l *Links) put(evs []Event) {
 		if _, ok := l.m[k]; ok {
 			continue
 		}
-		if old := l.ring[l.next]; old.stream != "" {
-			delete(l.m, old)
+		if len(l.ring) < maxLinks {
+			l.ring = append(l.ring, k)
+		} else {
+			delete(l.m, l.ring[l.next])
+			l.ring[l.next] = k
+			l.next = (l.next + 1) % maxLinks
 		}
-		l.ring[l.next] = k
 		l.m[k] = link{hash: ev.Hash, position: ev.Position}
-		l.next = (l.next + 1) % maxLinks
 	}
 }
 

@@ -47,17 +47,19 @@ func (v *verifiedSet) add(h Hash, s WriterSignature) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.m == nil {
-		v.m, v.ring = make(map[Hash]WriterSignature, maxVerified), make([]Hash, maxVerified)
+		v.m = make(map[Hash]WriterSignature)
 	}
 	if _, ok := v.m[h]; ok {
 		return
 	}
-	if old := v.ring[v.next]; old != (Hash{}) {
-		delete(v.m, old)
+	if len(v.ring) < maxVerified {
+		v.ring = append(v.ring, h)
+	} else {
+		delete(v.m, v.ring[v.next])
+		v.ring[v.next] = h
+		v.next = (v.next + 1) % maxVerified
 	}
-	v.ring[v.next] = h
 	v.m[h] = WriterSignature{KeyID: s.KeyID, Sig: slices.Clone(s.Sig)}
-	v.next = (v.next + 1) % maxVerified
 }
 
 // NewKeyring returns a keyring trusting pubs.

@@ -1,0 +1,44 @@
+package eventstore_test
+
+import (
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// BenchmarkSignHash is the writer's cost per append.
+func BenchmarkSignHash(b *testing.B) {
+	k := key(1)
+	h := eventstore.Hash{1}
+	for b.Loop() {
+		if _, err := eventstore.SignHash(k, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerify is a reader's cost per append the first time it sees
+// its signature; BenchmarkVerifyRemembered the cost for the other feeds of
+// the process.
+func BenchmarkVerify(b *testing.B) {
+	k := key(1)
+	sig, _ := eventstore.SignHash(k, eventstore.Hash{1})
+	for b.Loop() {
+		keys := eventstore.NewKeyring(k.Public()) // nothing remembered
+		if err := keys.Verify(eventstore.Hash{1}, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyRemembered(b *testing.B) {
+	k := key(1)
+	keys := eventstore.NewKeyring(k.Public())
+	sig, _ := eventstore.SignHash(k, eventstore.Hash{1})
+	keys.Verify(eventstore.Hash{1}, sig)
+	for b.Loop() {
+		if err := keys.Verify(eventstore.Hash{1}, sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

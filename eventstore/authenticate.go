@@ -68,7 +68,7 @@ type link struct {
 const maxLinks = 1 << 16
 
 // NewLinks returns an empty Links.
-func NewLinks() *Links { return &Links{m: make(map[linkKey]link)} }
+func NewLinks() *Links { return &Links{} }
 
 func (l *Links) get(stream string, rev uint64) (link, bool) {
 	l.mu.Lock()
@@ -82,17 +82,18 @@ func (l *Links) put(evs []Event) {
 	defer l.mu.Unlock()
 	for _, ev := range evs {
 		k := linkKey{ev.Stream, ev.Revision}
+		if l.m == nil {
+			l.m, l.ring = make(map[linkKey]link, maxLinks), make([]linkKey, maxLinks)
+		}
 		if _, ok := l.m[k]; ok {
 			continue
 		}
-		if len(l.ring) < maxLinks {
-			l.ring = append(l.ring, k)
-		} else {
-			delete(l.m, l.ring[l.next])
-			l.ring[l.next] = k
-			l.next = (l.next + 1) % maxLinks
+		if old := l.ring[l.next]; old.stream != "" {
+			delete(l.m, old)
 		}
+		l.ring[l.next] = k
 		l.m[k] = link{hash: ev.Hash, position: ev.Position}
+		l.next = (l.next + 1) % maxLinks
 	}
 }
 
@@ -111,7 +112,8 @@ type Authenticator struct {
 	opts    AuthOptions
 	heads   map[string]Head
 	last    Position
-	pending []Event // an unsigned run of one stream, consecutive revisions
+	pending []Event   // an unsigned run of one stream, consecutive revisions
+	out     []Outcome // Check's answer, reused
 }
 
 // NewAuthenticator returns an Authenticator that has seen nothing.
@@ -149,9 +151,10 @@ type Outcome struct {
 // Authenticator carries on as if the refused events had been accepted (the
 // stored hashes become the heads), so a verifier can report what follows;
 // a feed that must not skip stops at the first refusal. err is an error of
-// a point read.
+// a point read. The slice is valid until the next call.
 func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) {
-	var out []Outcome
+	out := a.out[:0]
+	defer func() { a.out = out[:0] }()
 	refuse := func(run []Event, ie *IntegrityError) {
 		for _, r := range run {
 			out = append(out, Outcome{Event: r, Refused: ie})
@@ -193,7 +196,7 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) 
 	if problem != nil {
 		// The events of its append before it can no longer be covered.
 		run := append(a.pending, ev)
-		a.pending = nil
+		a.pending = a.pending[:0:0]
 		refuse(run, problem)
 		return out, nil
 	}
@@ -212,7 +215,7 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) 
 		return out, nil
 	}
 	run := append(a.pending, ev)
-	a.pending = nil
+	a.pending = a.pending[:0:0] // run keeps the array: the events may be held
 	if err := a.opts.Keys.Verify(ev.Hash, ev.Signature); err != nil {
 		refuse(run, signatureProblem(run, ev, err))
 		return out, nil

@@ -47,19 +47,19 @@ func (v *verifiedSet) add(h Hash, s WriterSignature) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.m == nil {
-		v.m = make(map[Hash]WriterSignature)
+		// Grown to the bound at once on first use (once per process),
+		// rather than rehashed on the way.
+		v.m, v.ring = make(map[Hash]WriterSignature, maxVerified), make([]Hash, maxVerified)
 	}
 	if _, ok := v.m[h]; ok {
 		return
 	}
-	if len(v.ring) < maxVerified {
-		v.ring = append(v.ring, h)
-	} else {
-		delete(v.m, v.ring[v.next])
-		v.ring[v.next] = h
-		v.next = (v.next + 1) % maxVerified
+	if old := v.ring[v.next]; old != (Hash{}) {
+		delete(v.m, old)
 	}
+	v.ring[v.next] = h
 	v.m[h] = WriterSignature{KeyID: s.KeyID, Sig: slices.Clone(s.Sig)}
+	v.next = (v.next + 1) % maxVerified
 }
 
 // NewKeyring returns a keyring trusting pubs.

@@ -22,12 +22,24 @@ func BenchmarkSignHash(b *testing.B) {
 // the process.
 func BenchmarkVerify(b *testing.B) {
 	k := key(1)
-	sig, _ := eventstore.SignHash(k, eventstore.Hash{1})
+	keys := eventstore.NewKeyring(k.Public())
+	const n = 1024 // distinct hashes: nothing is remembered across them
+	sigs := make([]eventstore.WriterSignature, n)
+	for i := range sigs {
+		sigs[i], _ = eventstore.SignHash(k, eventstore.Hash{byte(i), byte(i >> 8)})
+	}
+	i := 0
 	for b.Loop() {
-		keys := eventstore.NewKeyring(k.Public()) // nothing remembered
-		if err := keys.Verify(eventstore.Hash{1}, sig); err != nil {
+		if i == n {
+			b.StopTimer()
+			keys = eventstore.NewKeyring(k.Public())
+			i = 0
+			b.StartTimer()
+		}
+		if err := keys.Verify(eventstore.Hash{byte(i), byte(i >> 8)}, sigs[i]); err != nil {
 			b.Fatal(err)
 		}
+		i++
 	}
 }
 

@@ -189,6 +189,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(guard.Gauge())
+	// The persisted trail, before the catch-up adds to it.
+	guard.CheckRoot(ctx, db.Audit(), log)
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(db.Sinks()), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
@@ -203,8 +205,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log.Info("read_models_caught_up", "events_read", n, "seconds", time.Since(start).Seconds(), "stalled", p.Stalled())
 	// The persisted trail must still give the witnessed root; if not, the
-	// audit and score projections halt (guard.Halt).
+	// audit and score projections halt from now on (guard.Halt).
 	guard.CheckRoot(ctx, db.Audit(), log)
+	guard.Engage()
 	signer := audit.NewSigner(audit.SignerConfig{Store: store, Trail: db.Audit(), Key: key, Every: cfg.CheckpointEvery, Interval: cfg.CheckpointInterval, Logger: log,
 		Witness: guard.Witness})
 	guard.SetSigner(signer)

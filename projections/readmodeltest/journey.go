@@ -157,8 +157,22 @@ func (g *journey) plan(who, id, link string, pk bool) string {
 
 func (g *journey) rate(appraiser, id, period, wr, bh, reason string) {
 	g.tb.Helper()
-	g.ok(g.skps.Rate(g.ctx, g.req(appraiser), skp.Rate{SKPID: id, Period: period, WorkResult: wr, Behaviour: bh, Rationale: "sesuai bukti dukung", Reason: reason}))
+	g.rateWith(appraiser, id, period, wr, bh, reason, "sesuai bukti dukung")
 }
+
+func (g *journey) rateWith(appraiser, id, period, wr, bh, reason, rationale string) {
+	g.tb.Helper()
+	g.ok(g.skps.Rate(g.ctx, g.req(appraiser), skp.Rate{SKPID: id, Period: period, WorkResult: wr, Behaviour: bh, Rationale: rationale, Reason: reason}))
+}
+
+// HostileText is a string no PostgreSQL text column can hold as it is
+// (NUL, the read models' escape character U+FFFF followed by what an
+// escape looks like, bytes that are not UTF-8) among other control
+// characters. The journey writes it through the domain services, as the
+// API let clients do before it refused control characters (issue 9):
+// events already in a store carry such values, and both read-model
+// backends must store them and answer identically.
+const HostileText = "Puskesmas\x00Dua\x01\t\x1b[31m\u2028\uffff0\uffff\uffffx41 \xff\xfe\\u0000"
 
 func (g *journey) issue(appraiser, id, period string) {
 	g.tb.Helper()
@@ -216,7 +230,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		{ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
 		{ID: "BAPPEDA", Name: "Bappeda", ParentID: "PEMKOT"},
 		{ID: "DISDIK", Name: "Dinas Pendidikan", ParentID: "PEMKOT"},
-		{ID: "PUSKESMAS2", Name: "Puskesmas Dua", ParentID: "DINKES"},
+		{ID: "PUSKESMAS2", Name: HostileText, ParentID: "DINKES"},
 		{ID: "PUSKESMAS1", Name: "Puskesmas Satu", ParentID: "DINKES"},
 		{ID: "SD1", Name: "SD Negeri 1", ParentID: "DISDIK"},
 	} {
@@ -246,8 +260,12 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		regs = append(regs, reg{n, u, employee.JF})
 	}
 	for _, r := range regs {
-		g.ok(g.emps.Register(g.ctx, g.hr(), employee.Register{NIP: r.nip, Name: "Pegawai " + r.nip[:8] + r.nip[15:], UnitID: r.unit,
-			Position: employee.Position{Kind: r.kind, Title: string(r.kind) + " " + r.unit}}))
+		name, title := "Pegawai "+r.nip[:8]+r.nip[15:], string(r.kind)+" "+r.unit
+		if r.nip == nipP[1] {
+			name, title = "Pegawai\x00"+r.nip[15:]+"\x7f", title+"\x00"+HostileText
+		}
+		g.ok(g.emps.Register(g.ctx, g.hr(), employee.Register{NIP: r.nip, Name: name, UnitID: r.unit,
+			Position: employee.Position{Kind: r.kind, Title: title}}))
 	}
 	line := func(emp, appr, sup string, from calendar.Date) {
 		tb.Helper()
@@ -348,7 +366,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	// December: annual ratings.
 	g.at(time.Date(2026, 12, 15, 10, 0, 0, 0, wib))
 	g.rate(nipB, p1, "2026", meets, meets, "")
-	g.rate(nipB, j.SKP[nipP[1]], "2026", below, meets, "")
+	g.rateWith(nipB, j.SKP[nipP[1]], "2026", below, meets, "", "rationale \x00 with NUL and "+HostileText)
 	g.rate(nipB, j.SKP[nipP[1]], "2026", meets, meets, "bukti dukung tambahan diterima")
 	g.rate(nipA, j.SKP[nipQ[0]], "2026", meets, below, "")
 	for i, n := range nipD {

@@ -673,3 +673,53 @@ func (g *Group) Status(ctx context.Context) ([]Status, error) {
 	}
 	return out, nil
 }
+
+// Condition is what a projection's state means for serving.
+type Condition string
+
+// The conditions Health reports.
+const (
+	// Healthy: applying events, within the lag allowed.
+	Healthy Condition = "ok"
+	// Lagging: making progress, but its oldest unapplied event is older
+	// than the lag allowed.
+	Lagging Condition = "lagging"
+	// Failing: a transient error (its store is unreachable) keeps it from
+	// applying; it is retried.
+	Failing Condition = "failing"
+	// Stopped: a Stop projection held at a poison event (State.Stall);
+	// only a fix or an operator moves it.
+	Stopped Condition = "stalled"
+)
+
+// Health is a projection's state with its lag and what they mean.
+type Health struct {
+	State
+	Lag       time.Duration
+	Condition Condition
+}
+
+// Health returns every projection's Health, maxLag being the lag allowed.
+// It reads one event per projection.
+func (g *Group) Health(ctx context.Context, maxLag time.Duration) []Health {
+	states := g.States()
+	out := make([]Health, len(states))
+	for i, st := range states {
+		h := Health{State: st, Condition: Healthy}
+		lag, err := g.Lag(ctx, st.Name)
+		switch {
+		case st.Stall != nil:
+			h.Condition = Stopped
+		case st.Stalled || err != nil:
+			h.Condition = Failing
+			if err != nil && h.LastError == "" {
+				h.LastError = err.Error()
+			}
+		case lag > maxLag:
+			h.Condition = Lagging
+		}
+		h.Lag = lag
+		out[i] = h
+	}
+	return out
+}

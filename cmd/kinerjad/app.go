@@ -128,7 +128,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Positions:     rm.reporter.Positions,
 		Authenticator: authn,
 		Idempotency:   idem,
-		Ready:         a.ready,
+		Readiness:     a.readiness,
 		Registry:      registry,
 		Policy:        pol,
 		Logger:        log,
@@ -327,28 +327,50 @@ func (a *app) idempotency() (httpapi.IdempotencyStore, error) {
 	return idem, nil
 }
 
-// ready reports whether the service can serve: the store answers and no
-// projection is stalled or further behind than ReadyMaxLag.
-func (a *app) ready(ctx context.Context) error {
+// readiness is /readyz (docs/operations.md, "/readyz"): not ready (503)
+// while the store is unreachable, or a projection fails (its store is
+// down) or lags more than ReadyMaxLag — conditions of this instance that
+// another may not share; degraded (200) while a projection is stopped at
+// a poison event, or a relay to outside consumers fails or lags: every
+// instance over the same store would be held the same way, so taking
+// this one out of rotation would only take the service down while
+// fixing nothing. Every projection's state is in the body.
+func (a *app) readiness(ctx context.Context) httpapi.Readiness {
+	rd := httpapi.Readiness{Status: httpapi.ReadyOK}
+	worsen := func(status, reason string) {
+		if status == httpapi.ReadyNot || rd.Status == httpapi.ReadyOK {
+			rd.Status = status
+		}
+		rd.Reasons = append(rd.Reasons, reason)
+	}
 	if _, err := a.store.Head(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+		worsen(httpapi.ReadyNot, fmt.Sprintf("store: %v", err))
 	}
 	if a.projector == nil {
-		return nil
+		return rd
 	}
-	if s := a.projector.Stalled(); len(s) > 0 {
-		return fmt.Errorf("projections stalled: %v", s)
-	}
-	st, err := a.projector.Lags(ctx)
-	if err != nil {
-		return err
-	}
-	for name, lag := range st {
-		if lag > a.cfg.ReadyMaxLag {
-			return fmt.Errorf("projection %s is %v behind", name, lag.Round(time.Millisecond))
+	for _, h := range a.projector.Group().Health(ctx, a.cfg.ReadyMaxLag) {
+		pr := httpapi.ProjectionReadiness{Name: h.Name, Policy: h.Policy.String(), Condition: string(h.Condition),
+			Checkpoint: uint64(h.Checkpoint), LagSeconds: h.Lag.Seconds(), LastError: h.LastError}
+		// A relay's trouble is its broker's: the API serves regardless.
+		instance := httpapi.ReadyNot
+		if h.Relay {
+			instance = httpapi.ReadyDegraded
 		}
+		switch h.Condition {
+		case projections.Stopped:
+			st := h.Stall
+			pr.StalledAt = &httpapi.StalledEvent{Position: uint64(st.Position), EventID: st.EventID, Stream: st.Stream, Type: st.Type,
+				Reason: st.Reason, Since: st.Since}
+			worsen(httpapi.ReadyDegraded, fmt.Sprintf("projection %s stopped at event %d (%s, %s)", h.Name, st.Position, st.Stream, st.Type))
+		case projections.Failing:
+			worsen(instance, fmt.Sprintf("projection %s is failing", h.Name))
+		case projections.Lagging:
+			worsen(instance, fmt.Sprintf("projection %s is %v behind", h.Name, h.Lag.Round(time.Millisecond)))
+		}
+		rd.Projections = append(rd.Projections, pr)
 	}
-	return nil
+	return rd
 }
 
 // projectionStates reports the projector's status to the API.

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -71,7 +71,8 @@ const (
 
 // Readiness is the answer of /readyz: its status, the reasons for it, and
 // each projection's state. 200 unless Status is ReadyNot, then 503 as a
-// problem (code unavailable) that carries the same fields.
+// problem (code unavailable) that carries the same fields, the status
+// under "readiness".
 type Readiness struct {
 	Status      string                `json:"status"`
 	Reasons     []string              `json:"reasons,omitempty"`
@@ -109,10 +110,14 @@ func (s *Server) writeReadiness(w http.ResponseWriter, r *http.Request, rd Readi
 	}
 	p := problemOf(&notReady{errors.New(strings.Join(rd.Reasons, "; "))})
 	p.RequestID = requestID(r)
+	// The problem's "status" is the HTTP status: the readiness status
+	// goes under "readiness".
 	b, err := json.Marshal(struct {
 		Problem
-		Readiness
-	}{p, rd})
+		Readiness   string                `json:"readiness"`
+		Reasons     []string              `json:"reasons,omitempty"`
+		Projections []ProjectionReadiness `json:"projections,omitempty"`
+	}{p, rd.Status, rd.Reasons, rd.Projections})
 	if err != nil {
 		return err
 	}

@@ -237,7 +237,7 @@ func (a *app) relays() ([]projections.Sink, error) {
 		return nil, nil
 	}
 	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
-		URL: a.cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+		URL: a.cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 		JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
 	}, watermill.NewSlogLogger(a.log))
 	if err != nil {

@@ -327,50 +327,13 @@ func (a *app) idempotency() (httpapi.IdempotencyStore, error) {
 	return idem, nil
 }
 
-// readiness is /readyz (docs/operations.md, "/readyz"): not ready (503)
-// while the store is unreachable, or a projection fails (its store is
-// down) or lags more than ReadyMaxLag — conditions of this instance that
-// another may not share; degraded (200) while a projection is stopped at
-// a poison event, or a relay to outside consumers fails or lags: every
-// instance over the same store would be held the same way, so taking
-// this one out of rotation would only take the service down while
-// fixing nothing. Every projection's state is in the body.
+// readiness is /readyz (docs/operations.md, "/readyz"; wiring.Readiness).
 func (a *app) readiness(ctx context.Context) httpapi.Readiness {
-	rd := httpapi.Readiness{Status: httpapi.ReadyOK}
-	worsen := func(status, reason string) {
-		if status == httpapi.ReadyNot || rd.Status == httpapi.ReadyOK {
-			rd.Status = status
-		}
-		rd.Reasons = append(rd.Reasons, reason)
+	var g *projections.Group
+	if a.projector != nil {
+		g = a.projector.Group()
 	}
-	if _, err := a.store.Head(ctx); err != nil {
-		worsen(httpapi.ReadyNot, fmt.Sprintf("store: %v", err))
-	}
-	if a.projector == nil {
-		return rd
-	}
-	for _, h := range a.projector.Group().Health(ctx, a.cfg.ReadyMaxLag) {
-		pr := httpapi.ProjectionReadiness{Name: h.Name, Policy: h.Policy.String(), Condition: string(h.Condition),
-			Checkpoint: uint64(h.Checkpoint), LagSeconds: h.Lag.Seconds(), LastError: h.LastError}
-		// A relay's trouble is its broker's: the API serves regardless.
-		instance := httpapi.ReadyNot
-		if h.Relay {
-			instance = httpapi.ReadyDegraded
-		}
-		switch h.Condition {
-		case projections.Stopped:
-			st := h.Stall
-			pr.StalledAt = &httpapi.StalledEvent{Position: uint64(st.Position), EventID: st.EventID, Stream: st.Stream, Type: st.Type,
-				Reason: st.Reason, Since: st.Since}
-			worsen(httpapi.ReadyDegraded, fmt.Sprintf("projection %s stopped at event %d (%s, %s)", h.Name, st.Position, st.Stream, st.Type))
-		case projections.Failing:
-			worsen(instance, fmt.Sprintf("projection %s is failing", h.Name))
-		case projections.Lagging:
-			worsen(instance, fmt.Sprintf("projection %s is %v behind", h.Name, h.Lag.Round(time.Millisecond)))
-		}
-		rd.Projections = append(rd.Projections, pr)
-	}
-	return rd
+	return wiring.Readiness(ctx, a.store, g, a.cfg.ReadyMaxLag)
 }
 
 // projectionStates reports the projector's status to the API.

@@ -3,7 +3,6 @@ package eventlog
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -77,7 +76,7 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	from := uint64(len(cached))
 	var fresh []domain.Stored
 	for ev, err := range c.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{From: from}) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
+		if absent(err) {
 			break
 		}
 		if err != nil {

@@ -2,6 +2,12 @@
 // store: domain events are encoded to their stored JSON contract (through
 // the event codec), their envelope mapped one to one onto the store's, and
 // stored events decoded and upcast on the way back.
+//
+// Encoding is the ledger's one choke point for text: every event, from
+// whichever edge, passes it before it is appended, and an event carrying
+// text no store or read model could keep (invalid UTF-8, NUL or another C0
+// control character, an envelope field over the store's limit) is refused
+// with a *domain.ValidationError naming the JSON field (validate.go).
 package eventlog
 
 import (
@@ -38,7 +44,7 @@ func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadS
 	var out []domain.Stored
 	var rev uint64
 	for ev, err := range l.store.ReadStream(ctx, stream, opts) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
+		if absent(err) {
 			return nil, 0, false, nil
 		}
 		if err != nil {
@@ -57,6 +63,13 @@ func (l *Log) LoadWith(ctx context.Context, stream string, opts eventstore.ReadS
 	return out, rev, true, nil
 }
 
+// absent reports whether a read error means the stream has no events: it
+// has none, or its name is one no store accepts (an ID from a request path,
+// say), so nothing can be stored under it.
+func absent(err error) bool {
+	return errors.Is(err, eventstore.ErrStreamNotFound) || errors.Is(err, eventstore.ErrInvalidStreamName)
+}
+
 // Decode turns a stored event into a domain.Stored.
 func Decode(ev eventstore.Event) (domain.Stored, error) {
 	p, err := eventcodec.Decode(ev.Type, ev.SchemaVersion, ev.Data)
@@ -72,8 +85,14 @@ func Decode(ev eventstore.Event) (domain.Stored, error) {
 	}, nil
 }
 
-// Encode turns a new domain event into the store's EventData.
+// Encode turns a new domain event into the store's EventData. It refuses,
+// with a [*domain.ValidationError] naming the JSON field, an event with
+// text the ledger cannot keep (invalid UTF-8, NUL and other C0 control
+// characters) or an envelope over the store's limits (see validate.go).
 func Encode(e domain.NewEvent) (eventstore.EventData, error) {
+	if err := validate(e); err != nil {
+		return eventstore.EventData{}, fmt.Errorf("eventlog: encode %s: %w", e.Event.EventType(), err)
+	}
 	typ, ver, data, err := eventcodec.Encode(e.Event)
 	if err != nil {
 		return eventstore.EventData{}, fmt.Errorf("eventlog: encode: %w", err)

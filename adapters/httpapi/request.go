@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 type ctxKey int
@@ -106,6 +107,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &authError{errors.New("the token names no caller")})
 			return
 		}
+		if domain.TextProblem(p.ID) != "" || len(p.ID) > eventstore.MaxActorFieldLen {
+			// Every event the caller causes records the name; the ledger
+			// could not keep this one.
+			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }
@@ -144,13 +151,21 @@ func decodeBody(r *http.Request, v any, required bool) error {
 	return decodeJSON(b, v, required)
 }
 
-// decodeJSON is decodeBody on bytes (the fuzz tests call it).
+// decodeJSON is decodeBody on bytes (the fuzz tests call it). A body that
+// decodes is then read for text the ledger may not store (checkBodyText):
+// 422 naming each such field.
 func decodeJSON(b []byte, v any, required bool) error {
-	if len(bytes.TrimSpace(b)) == 0 {
+	trimmed := bytes.TrimSpace(b)
+	if len(trimmed) == 0 {
 		if required {
 			return badRequest("", "a JSON body is required")
 		}
 		return nil
+	}
+	if trimmed[0] != '{' {
+		// encoding/json decodes null into a struct as "nothing", which
+		// would make `null` an empty command (issue 9 §4).
+		return badRequest("", "the body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -160,7 +175,7 @@ func decodeJSON(b []byte, v any, required bool) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("", "the body holds more than one JSON value")
 	}
-	return nil
+	return checkBodyText(b)
 }
 
 // jsonError turns a decoding error into a 400 naming the field.
@@ -215,6 +230,11 @@ func domainRequest(r *http.Request, c common) (domain.Request, error) {
 		Caller:      principal(r),
 		CausationID: requestID(r),
 		Reason:      strings.TrimSpace(c.Reason),
+	}
+	if len(req.Reason) > eventstore.MaxReasonLen {
+		// Every route refuses it alike, whether its command stores the
+		// reason or not; the store could not keep it.
+		return req, domain.Invalid("reason", "at most %d bytes of UTF-8, got %d", eventstore.MaxReasonLen, len(req.Reason))
 	}
 	req.CorrelationID = r.Header.Get("X-Correlation-ID")
 	if !validToken(req.CorrelationID, 100) {

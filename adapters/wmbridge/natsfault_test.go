@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
@@ -95,26 +93,9 @@ func (n *privateNATS) stop() {
 func TestRelayRidesThroughNATSOutage(t *testing.T) {
 	srv := startPrivateNATS(t)
 	const subject = "kinerja-outage"
-	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
-		URL: srv.url(), Marshaler: &wmnats.NATSMarshaler{},
-		// As kinerjad configures it (never give up reconnecting), but
-		// trying more often.
-		NatsOptions: append(wmbridge.NATSOptions(), nats.ReconnectWait(50*time.Millisecond)),
-		JetStream:   wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
-	}, watermill.NopLogger{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	s := openStore(t)
-	cps, err := wmbridge.NewFileCheckpoints(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	relay, err := wmbridge.NewRelay(wmbridge.RelayConfig{Name: "nats", Publisher: pub, Topic: subject, Checkpoints: cps})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Connected as kinerjad connects (never give up reconnecting), but
+	// trying more often.
+	s, relay, cps := newRelay(t, srv.url(), subject, nats.ReconnectWait(50*time.Millisecond))
 	var want []eventstore.Position
 	appendIntegration := func(n int) eventstore.Position {
 		var last eventstore.Position
@@ -171,16 +152,7 @@ func TestRelayRidesThroughNATSOutage(t *testing.T) {
 	stop()
 
 	// A JetStream consumer sees every integration event once, in order.
-	conn, err := nats.Connect(srv.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, err := conn.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := js.SubscribeSync(subject, nats.DeliverAll(), nats.AckNone())
+	sub, err := jetStream(t, srv.url()).SubscribeSync(subject, nats.DeliverAll(), nats.AckNone())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -292,9 +292,11 @@ func registerTextCodec(m *pgtype.Map) {
 
 // connPool runs this package's queries on connections of a pool that
 // carry the text codec: each connection gets it the first time it is
-// used here. The codec only changes strings that PostgreSQL could not
-// store (see above), so other users of a shared pool see their strings
-// stored as before.
+// used here. The codec stays on the connection: another user of a shared
+// pool (kinerjad shares it with pgidempotency, which keeps a key compared
+// with parameters escaped the same way) sees its ordinary strings stored
+// as before, and strings PostgreSQL could not store at all stored escaped
+// instead of refused.
 type connPool struct{ *pgxpool.Pool }
 
 func (p connPool) acquire(ctx context.Context) (*pgxpool.Conn, error) {

@@ -94,14 +94,33 @@ type Committed struct {
 }
 
 // DefaultAttempts is how many times [Handler] decides a command before it
-// gives up on concurrency conflicts.
+// gives up on concurrency conflicts, when it has no [Runner].
 const DefaultAttempts = 4
+
+// Runner runs the attempts of one command on a stream. An attempt loads
+// the stream, decides and appends; it fails with an error matching
+// [ErrConcurrency] when another writer appended between its load and its
+// append, and then nothing was written and it may run again on fresh
+// state. A Runner decides how: it may serialise the commands of a stream
+// within the process (so they never race each other) and wait between
+// attempts (so writers in other processes can finish). Waiting needs a
+// clock and randomness, which the domain does not have, so the Runner is
+// injected (package app has the service's); Run must be safe for
+// concurrent use.
+type Runner interface {
+	// Run calls attempt until it returns an error that does not match
+	// ErrConcurrency (nil included), or gives up, and returns the last
+	// error: when it gives up, one matching ErrConcurrency. It ends early,
+	// with ctx's error, when ctx ends while it waits.
+	Run(ctx context.Context, stream string, attempt func(ctx context.Context) error) error
+}
 
 // Handler runs commands: it loads the target stream, calls the decider,
 // stamps the envelope and event IDs, and appends with the expected revision.
-// On a concurrency conflict it re-decides on fresh state, at most Attempts
-// times. Clock and NewID are injected; the domain never reads the system
-// clock or a random source itself.
+// On a concurrency conflict it re-decides on fresh state, as its Runner
+// allows (without one: at most Attempts times, at once). Clock and NewID
+// are injected; the domain never reads the system clock or a random source
+// itself.
 type Handler struct {
 	// Log reads and writes streams.
 	Log EventLog
@@ -111,8 +130,11 @@ type Handler struct {
 	// NewID returns a fresh unique identifier, for events and for entities
 	// (RHK, indicators, objections…).
 	NewID func() uuid.UUID
-	// Attempts bounds the decisions per command (default [DefaultAttempts]).
+	// Attempts bounds the decisions per command when Runner is nil (default
+	// [DefaultAttempts]).
 	Attempts int
+	// Runner, when set, runs the attempts of each command (see [Runner]).
+	Runner Runner
 }
 
 // Prepare validates and normalises a request: a caller is required, a
@@ -147,56 +169,84 @@ func (h *Handler) Execute(ctx context.Context, stream string, req Request, decid
 	if err != nil {
 		return Committed{}, err
 	}
+	var out Committed
+	attempt := func(ctx context.Context) error {
+		c, err := h.attempt(ctx, stream, req, decide)
+		out = c
+		return err
+	}
+	if h.Runner != nil {
+		err = h.Runner.Run(ctx, stream, attempt)
+	} else {
+		err = h.retry(ctx, stream, attempt)
+	}
+	if err != nil {
+		return Committed{}, err
+	}
+	return out, nil
+}
+
+// retry is the Runner of a Handler without one: up to Attempts attempts,
+// one after the other.
+func (h *Handler) retry(ctx context.Context, stream string, attempt func(context.Context) error) error {
 	attempts := h.Attempts
 	if attempts <= 0 {
 		attempts = DefaultAttempts
 	}
-	var lastErr error
+	var err error
 	for range attempts {
-		s, err := h.Load(ctx, stream)
-		if err != nil {
-			return Committed{}, err
+		if err = attempt(ctx); !errors.Is(err, ErrConcurrency) {
+			return err
 		}
-		if req.IfMatch != nil && (!s.Exists || s.Revision != *req.IfMatch) {
-			// The decider speaks first when it refuses the caller: a 412
-			// would tell a caller who may not know the stream that it
-			// exists, and how far it has come. Deciders are pure, so
-			// running one changes nothing.
-			if _, err := decide(ctx, req, s); errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
-				return Committed{}, err
-			}
-			return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
-		}
-		ch, err := decide(ctx, req, s)
-		if err != nil {
-			return Committed{}, err
-		}
-		if len(ch.Events) == 0 {
-			return Committed{Stream: stream, Revision: s.Revision}, nil
-		}
-		meta := req.Meta(ch.Role)
-		if ch.Reason != "" {
-			meta.Reason = ch.Reason
-		}
-		out := make([]NewEvent, len(ch.Events))
-		for i, e := range ch.Events {
-			out[i] = NewEvent{ID: h.NewID(), Meta: meta, Event: e}
-		}
-		expected := NoStream
-		if s.Exists {
-			expected = ExactRevision(s.Revision)
-		}
-		rev, err := h.Log.Append(ctx, stream, expected, out)
-		if err == nil {
-			return Committed{Stream: stream, Revision: rev, Events: out}, nil
-		}
-		if !errors.Is(err, ErrConcurrency) {
-			return Committed{}, fmt.Errorf("append %s: %w", stream, err)
-		}
-		lastErr = err
 		if err := ctx.Err(); err != nil {
-			return Committed{}, err
+			return err
 		}
 	}
-	return Committed{}, fmt.Errorf("append %s: gave up after %d attempts: %w", stream, attempts, lastErr)
+	return fmt.Errorf("append %s: gave up after %d attempts: %w", stream, attempts, err)
+}
+
+// attempt loads stream, decides and appends once; it fails with an error
+// matching ErrConcurrency when the stream changed under it.
+func (h *Handler) attempt(ctx context.Context, stream string, req Request, decide Decider) (Committed, error) {
+	s, err := h.Load(ctx, stream)
+	if err != nil {
+		return Committed{}, err
+	}
+	if req.IfMatch != nil && (!s.Exists || s.Revision != *req.IfMatch) {
+		// The decider speaks first when it refuses the caller: a 412
+		// would tell a caller who may not know the stream that it
+		// exists, and how far it has come. Deciders are pure, so
+		// running one changes nothing.
+		if _, err := decide(ctx, req, s); errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+			return Committed{}, err
+		}
+		return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
+	}
+	ch, err := decide(ctx, req, s)
+	if err != nil {
+		return Committed{}, err
+	}
+	if len(ch.Events) == 0 {
+		return Committed{Stream: stream, Revision: s.Revision}, nil
+	}
+	meta := req.Meta(ch.Role)
+	if ch.Reason != "" {
+		meta.Reason = ch.Reason
+	}
+	out := make([]NewEvent, len(ch.Events))
+	for i, e := range ch.Events {
+		out[i] = NewEvent{ID: h.NewID(), Meta: meta, Event: e}
+	}
+	expected := NoStream
+	if s.Exists {
+		expected = ExactRevision(s.Revision)
+	}
+	rev, err := h.Log.Append(ctx, stream, expected, out)
+	switch {
+	case err == nil:
+		return Committed{Stream: stream, Revision: rev, Events: out}, nil
+	case errors.Is(err, ErrConcurrency):
+		return Committed{}, err
+	}
+	return Committed{}, fmt.Errorf("append %s: %w", stream, err)
 }

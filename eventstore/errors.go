@@ -30,6 +30,13 @@ var (
 	ErrClosed = errors.New("eventstore: store closed")
 	// ErrIntegrity: stored events do not verify. See [IntegrityError].
 	ErrIntegrity = errors.New("eventstore: integrity check failed")
+	// ErrUnavailable: the store cannot be reached or cannot serve (a lost
+	// connection, a database shutting down); the operation did nothing and
+	// may succeed later. Backends wrap it where they recognise the cause.
+	ErrUnavailable = errors.New("eventstore: store unavailable")
+	// ErrNoSpace: the store is out of space (a full disk, a quota); the
+	// append wrote nothing.
+	ErrNoSpace = errors.New("eventstore: out of space")
 )
 
 // WrongExpectedRevisionError is returned when an append's expected revision

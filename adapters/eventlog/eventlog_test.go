@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +60,7 @@ func TestCachedLoadEqualsStoreAcrossAppendsAndEviction(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	plain, cached := eventlog.New(s), eventlog.NewCached(s, 7) // tiny: forces eviction
+	plain, cached := eventlog.New(s), eventlog.NewCached(s, 7*500) // about seven events: forces eviction
 	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	add := func(stream string, n int) {
 		for range n {
@@ -138,6 +140,40 @@ func TestCachedSeesItsOwnAppendAtOnce(t *testing.T) {
 		}
 		if _, rev, _, err := log.Load(ctx, "unit-u"); err != nil || rev != uint64(i) {
 			t.Fatalf("Load right after append %d = revision %d, %v", i, rev, err)
+		}
+	}
+}
+
+// TestCachedIsBoundedByBytes: the cache holds no more than its bound in
+// estimated bytes, whatever the size of the events (a few large ones count
+// as much as many small ones), and a stream larger than the whole bound is
+// loaded right but not kept.
+func TestCachedIsBoundedByBytes(t *testing.T) {
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const max = 64 << 10
+	cached := eventlog.NewCached(s, max)
+	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	for i, size := range []int{10, 2000, 2000, 2000, 50, 2000, 100_000} {
+		stream := "unit-u" + strconv.Itoa(i)
+		var evs []domain.NewEvent
+		for range 8 {
+			evs = append(evs, domain.NewEvent{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr"}, OccurredAt: at},
+				Event: orgunit.Registered{UnitID: stream, Name: strings.Repeat("n", size)}})
+		}
+		if _, err := cached.Append(ctx, stream, domain.NoStream, evs); err != nil {
+			t.Fatal(err)
+		}
+		got, _, ok, err := cached.Load(ctx, stream)
+		if err != nil || !ok || len(got) != 8 {
+			t.Fatalf("Load(%s) = %d events, %v, %v", stream, len(got), ok, err)
+		}
+		if held := cached.Held(); held > max || held == 0 && size < 1000 {
+			t.Fatalf("after %s (%d-byte names) the cache holds %d bytes, bound %d", stream, size, held, max)
 		}
 	}
 }

@@ -54,8 +54,9 @@ func (l losingLog) Append(ctx context.Context, stream string, e domain.Expected,
 	return l.EventLog.Append(ctx, stream, e, evs)
 }
 
-// The 409 of a command that lost every race says "repeat", so a repeat of
-// its Idempotency-Key runs the command again instead of replaying it.
+// The 409 of a command that lost every race is contention (not conflict):
+// it says "repeat" with Retry-After, so a repeat of its Idempotency-Key
+// runs the command again instead of replaying it.
 func TestRetryableConflictIsNotReplayed(t *testing.T) {
 	var lose atomic.Bool
 	h := newHarness(t, func(c *Config) {
@@ -72,8 +73,9 @@ func TestRetryableConflictIsNotReplayed(t *testing.T) {
 	body := RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 3}
 	lose.Store(true)
 	first := h.request(&empE, "POST", url, body, "Idempotency-Key", "k1")
-	if first.status != http.StatusConflict || strings.Contains(string(first.body), "attempts") {
-		t.Fatalf("first = %d %s; want 409 without internals", first.status, first.body)
+	if first.status != http.StatusConflict || strings.Contains(string(first.body), "attempts") || first.problem(t).Code != "contention" ||
+		first.header.Get("Retry-After") == "" {
+		t.Fatalf("first = %d %v %s; want 409 contention with Retry-After, without internals", first.status, first.header, first.body)
 	}
 	lose.Store(false)
 	if again := h.request(&empE, "POST", url, body, "Idempotency-Key", "k1"); again.status != http.StatusCreated || again.header.Get("Idempotency-Replayed") != "" {

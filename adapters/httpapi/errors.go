@@ -59,21 +59,30 @@ var problemTable = []problemRow{
 	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
 	{skps.ErrBadCursor, http.StatusBadRequest, "invalid_request", "The request is malformed"},
 	{domain.ErrConflict, http.StatusConflict, "conflict", "The resource already exists"},
-	// Every retry of the command lost a race for the stream: the caller
-	// may repeat it.
-	{domain.ErrConcurrency, http.StatusConflict, "conflict", "Concurrent changes; repeat the request"},
+	// The stream kept changing under the command until it gave up
+	// (app.Streams): nothing was written, the caller may repeat it after
+	// Retry-After. Not "conflict", which says the resource already exists
+	// and repeating will not help.
+	{domain.ErrConcurrency, http.StatusConflict, "contention", "The resource kept changing; repeat the request"},
 	{domain.ErrInvalidState, http.StatusConflict, "invalid_state", "Not allowed in the current state"},
 	{domain.ErrRevisionMismatch, http.StatusPreconditionFailed, "revision_mismatch", "If-Match names an older revision"},
 	{errTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
+	{errHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request headers are too large"},
+	{errNotImplemented, http.StatusNotImplemented, "not_implemented", "Not implemented"},
 	{eventstore.ErrEventTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
 	{domain.ErrValidation, http.StatusUnprocessableEntity, "validation_failed", "Invalid values"},
 	{domain.ErrObjectionWindowClosed, http.StatusUnprocessableEntity, "objection_window_closed", "The objection window is closed"},
 	{errKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request"},
 	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Not ready"},
+	{eventstore.ErrNoSpace, http.StatusInsufficientStorage, "insufficient_storage", "The store is out of space"},
+	{eventstore.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "A dependency is unavailable"},
 	{context.Canceled, 499, "canceled", "The client went away"},
 }
 
 var internalRow = problemRow{nil, http.StatusInternalServerError, "internal", "Internal error"}
+
+// notFoundDetail is the detail of every 404.
+const notFoundDetail = "no such resource, or the caller may not see it"
 
 // problemTypeBase prefixes the code in a problem's "type".
 const problemTypeBase = "urn:kinerja:problem:"
@@ -123,6 +132,7 @@ func (e *authError) Unwrap() error { return errUnauthenticated }
 
 // problemOf maps err to its problem (without the request ID).
 func problemOf(err error) Problem {
+	err = faultOf(err)
 	row := internalRow
 	for _, r := range problemTable {
 		if errors.Is(err, r.kind) {
@@ -134,14 +144,28 @@ func problemOf(err error) Problem {
 	var ve *domain.ValidationError
 	var re *requestError
 	switch {
+	case row.status == http.StatusNotFound:
+		// One body for every 404: "missing" and "you may not see it" must
+		// not differ (api.md, Errors), whichever handler, domain rule or
+		// read model said it, so the detail never comes from the error.
+		p.Detail = notFoundDetail
 	case row.status == http.StatusInternalServerError:
 		p.Detail = "an internal error occurred; it has been logged with the request ID"
 	case row.status == http.StatusUnauthorized:
 		p.Detail = "a valid bearer token is required (missing, expired or invalid)"
 	case row.code == "payload_too_large":
 		p.Detail = "the request body is over the limit"
+	case row.kind == eventstore.ErrNoSpace:
+		// The cause is logged; a client learns only what it can act on.
+		p.Detail = "the store is out of space and nothing was written; an operator must free space"
+	case row.kind == eventstore.ErrUnavailable:
+		p.Detail = "a dependency (the database, the disk) is unavailable and nothing was written; repeat the request after Retry-After"
+	case row.kind == errHeaderTooLarge:
+		p.Detail = "the request's headers are over the server's limit"
+	case row.kind == errNotImplemented:
+		p.Detail = "the request uses a transfer coding this server does not implement"
 	case row.kind == domain.ErrConcurrency:
-		p.Detail = "the resource kept changing while the request ran; repeat it"
+		p.Detail = "the resource kept changing while the request ran and nothing was written; repeat it after Retry-After"
 	case row.kind == skps.ErrBadCursor:
 		p.Detail = "cursor: not one this service issued"
 		p.Errors = append(p.Errors, domain.FieldError{Field: "cursor", Message: "not one this service issued"})
@@ -179,6 +203,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	}
 	p.RequestID = requestID(r)
+	record(r).code = p.Code
 	route := routeTemplate(r)
 	switch {
 	case p.Status >= 500:
@@ -188,14 +213,38 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "request_refused", slog.String("request_id", p.RequestID),
 			slog.String("method", r.Method), slog.String("route", route), slog.Int("status", p.Status), slog.String("code", p.Code))
 	}
-	if p.Status == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="kinerja", error="invalid_token"`)
-	}
 	b, _ := json.Marshal(p)
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.Header().Del("ETag")
+	// Nothing a handler set before it failed (an ETag, a Location, a
+	// projection position) describes the error; a 404 in particular must
+	// look the same whatever was found first.
+	h := w.Header()
+	for k := range h {
+		if k != "X-Request-Id" {
+			delete(h, k)
+		}
+	}
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="kinerja", error="invalid_token"`)
+	}
+	if after := retryAfter(p.Code); after != "" {
+		h.Set("Retry-After", after)
+	}
+	h.Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	w.Write(b)
+}
+
+// retryAfter is the Retry-After (seconds) of the answers a client should
+// repeat later: contention clears when the other writers are done, an
+// outage of a dependency takes longer.
+func retryAfter(code string) string {
+	switch code {
+	case "contention":
+		return "1"
+	case "unavailable":
+		return "5"
+	}
+	return ""
 }
 
 // routeTemplate returns the matched route's path template, or "unmatched".

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -48,31 +49,63 @@ type EventItem struct {
 	Hash string `json:"hash"`
 }
 
-// EventList is the answer of GET /v1/skps/{id}/events.
+// EventList is the answer of GET /v1/skps/{id}/events: a page of events
+// in revision order; NextCursor continues after it (null at the end).
 type EventList struct {
-	Items []EventItem `json:"items"`
+	Items      []EventItem `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
 }
+
+// Pages of GET /v1/skps/{id}/events: an SKP can hold tens of thousands of
+// events, and one answer with all of them grew to 23 MB (issue 9 §4).
+const (
+	defaultEventsLimit = 500
+	maxEventsLimit     = 1000
+)
 
 // ScoreHistory is the answer of GET /v1/skps/{id}/score-history.
 type ScoreHistory struct {
 	Items []skp.ScoreEntry `json:"items"`
 }
 
-// skpEvents serves every event of the SKP in order, from the store (with
-// positions and hashes), to the parties and auditors.
+// skpEvents serves the events of the SKP in order, a page at a time, from
+// the store (with positions and hashes), to the parties and auditors. The
+// ETag is the SKP's revision, whichever page is read.
 func (s *Server) skpEvents(w http.ResponseWriter, r *http.Request) error {
-	id := pathVar(r, "id")
-	if _, _, _, err := s.cfg.SKPs.Authorize(r.Context(), principal(r), id, authz.ReadHistory); err != nil {
+	q := newQuery(r)
+	limit := q.int("limit", defaultEventsLimit, 1, maxEventsLimit)
+	cursor := q.str("cursor", 200)
+	if err := q.err(); err != nil {
 		return err
 	}
+	id := pathVar(r, "id")
+	scope := []string{"events", principal(r).ID, id}
+	from := uint64(0)
+	if inner, err := openCursor(cursor, scope...); err != nil {
+		return err
+	} else if inner != "" {
+		if from, err = strconv.ParseUint(inner, 10, 64); err != nil {
+			return badCursor()
+		}
+	}
+	_, events, _, err := s.cfg.SKPs.Authorize(r.Context(), principal(r), id, authz.ReadHistory)
+	if err != nil {
+		return err
+	}
+	rev := events[len(events)-1].Revision
 	out := EventList{Items: []EventItem{}}
-	var last uint64
-	for ev, err := range s.cfg.Store.ReadStream(r.Context(), domain.SKPStream(id), eventstore.ReadStreamOptions{}) {
+	opts := eventstore.ReadStreamOptions{From: from, Limit: limit + 1}
+	for ev, err := range s.cfg.Store.ReadStream(r.Context(), domain.SKPStream(id), opts) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return &domain.NotFoundError{Kind: "skp", ID: id}
 		}
 		if err != nil {
 			return err
+		}
+		if len(out.Items) == limit {
+			next := sealCursor(strconv.FormatUint(ev.Revision, 10), scope...)
+			out.NextCursor = &next
+			break
 		}
 		data := json.RawMessage(ev.Data)
 		if !json.Valid(data) {
@@ -83,9 +116,8 @@ func (s *Server) skpEvents(w http.ResponseWriter, r *http.Request) error {
 			RecordedAt: ev.RecordedAt, OccurredAt: ev.OccurredAt, Actor: EventActor{NIP: ev.Actor.ID, Role: ev.Actor.Role},
 			Reason: ev.Reason, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Data: data, Hash: hex.EncodeToString(ev.Hash[:]),
 		})
-		last = ev.Revision
 	}
-	return writeVersioned(w, http.StatusOK, last, out)
+	return writeVersioned(w, http.StatusOK, rev, out)
 }
 
 func (s *Server) scoreHistory(w http.ResponseWriter, r *http.Request) error {

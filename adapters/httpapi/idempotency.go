@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,37 +82,6 @@ const MaxIdempotencyKeyLen = 200
 // store).
 const sweepEvery = time.Hour
 
-// keyLocks serialises requests with the same (caller, key).
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (k *keyLocks) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{}
-		k.m[key] = l
-	}
-	l.n++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		if l.n--; l.n == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-}
-
 func sum(parts ...string) [32]byte {
 	h := sha256.New()
 	for _, p := range parts {
@@ -150,9 +118,13 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 		storeKey := sum("kinerja/idempotency/v1", caller, key[0])
 		sk := hex.EncodeToString(storeKey[:])
 
-		unlock := s.keyLocks.lock(sk)
-		defer unlock()
 		ctx := r.Context()
+		unlock, err := s.keyLocks.Lock(ctx, sk)
+		if err != nil {
+			s.writeError(w, r, err) // the client went away while it waited
+			return
+		}
+		defer unlock()
 		raw, ok, err := s.cfg.Idempotency.Get(ctx, sk, s.cfg.Now())
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("idempotency store: %w", err))

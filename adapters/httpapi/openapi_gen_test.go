@@ -49,6 +49,13 @@ type param struct {
 
 func qstr(name, desc string) param { return param{name, "query", desc, obj{"type": "string"}} }
 func qint(name, desc string) param { return param{name, "query", desc, obj{"type": "integer"}} }
+func qenum(name, desc string, values ...string) param {
+	e := make([]any, len(values))
+	for i, v := range values {
+		e[i] = v
+	}
+	return param{name, "query", desc, obj{"type": "string", "enum": e}}
+}
 func qtime(name, desc string) param {
 	return param{name, "query", desc, obj{"type": "string", "format": "date-time"}}
 }
@@ -102,8 +109,8 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps", tag: "skp", summary: "Draft an SKP (the employee, or HR_ADMIN for them)",
 			desc: "The appraiser in effect on occurred_at is recorded; 409 conflict if the employee already has an open SKP for that year.", body: DraftBody{}, status: 201, resp: skp.View{}, versioned: true, location: true},
 		{method: "GET", path: "/v1/skps", tag: "skp", summary: "SKPs the caller may see (skps projection)", status: 200, resp: SKPPage{}, position: true,
-			params: []param{qstr("nip", "the employee"), qint("year", "the performance year"), unitParam, qstr("status", "DRAFT, SUBMITTED, ESTABLISHED, …"),
-				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page")}},
+			params: []param{qstr("nip", "the employee"), qint("year", "the performance year"), unitParam, qenum("status", "an SKP status; any other value is 400", reports.Statuses()...),
+				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page with the same filters; 400 for any other")}},
 		{method: "GET", path: "/v1/skps/{id}", tag: "skp", summary: "The SKP now, as recorded at as_of, or after event revision",
 			desc:   "Replays the SKP's stream: as_of keeps the events recorded at or before that instant (RFC 3339 with zone; encode + as %2B), revision the events up to and including it. Derived states (an evaluation whose objection window passed is FINAL) are judged at as_of. 404 when the SKP did not exist then.",
 			status: 200, resp: skp.View{}, versioned: true, extra: []int{304},
@@ -147,7 +154,10 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/withdrawal", tag: "objection", summary: "Withdraw the objection (the employee)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 
-		{method: "GET", path: "/v1/skps/{id}/events", tag: "history", summary: "Every event of the SKP in order, with hashes (parties, AUDITOR)", status: 200, resp: EventList{}, versioned: true},
+		{method: "GET", path: "/v1/skps/{id}/events", tag: "history", summary: "The events of the SKP in order, with hashes, a page at a time (parties, AUDITOR)",
+			desc:   "Pages follow next_cursor (null on the last page). The ETag is the SKP's revision whichever page is read.",
+			status: 200, resp: EventList{}, versioned: true,
+			params: []param{qint("limit", "1 to 1000, default 500"), qstr("cursor", "next_cursor of the previous page; 400 for any other")}},
 		{method: "GET", path: "/v1/skps/{id}/score-history", tag: "history", summary: "Every rating and predikat ever given, with previous values (parties, AUDITOR)", status: 200, resp: ScoreHistory{}},
 
 		{method: "GET", path: "/v1/audit", tag: "audit", summary: "The audit trail in global order (AUDITOR)", status: 200, resp: AuditPage{}, position: true,
@@ -165,9 +175,9 @@ func operations() []op {
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: []param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
-			params: []param{unitParam, qstr("status", "OPEN, DECIDED or WITHDRAWN"), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}},
+			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}},
 		{method: "GET", path: "/v1/objections", tag: "objection", summary: "The objection register (GRIEVANCE_CLERK, HR roles, AUDITOR)", status: 200, resp: ObjectionList{}, position: true,
-			params: []param{unitParam, qstr("status", "OPEN, DECIDED or WITHDRAWN"), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
+			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
 		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
 			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
 	}
@@ -176,17 +186,26 @@ func operations() []op {
 // problems are the error answers, by status.
 var problems = map[int]struct{ name, desc string }{
 	304: {"", "the representation named by If-None-Match is current"},
-	400: {"BadRequest", "`invalid_request`: malformed JSON, wrong types, unknown fields, bad query parameters or headers"},
+	400: {"BadRequest", "`invalid_request`: malformed JSON, a body that is not a JSON object (null included), wrong types, unknown fields, " +
+		"bad query parameters (an unknown enumeration value, a cursor this service did not issue for the query) or headers"},
 	401: {"Unauthenticated", "`unauthenticated`: missing, expired or invalid token"},
 	403: {"Forbidden", "`forbidden`: authenticated, but not allowed (role, relationship, separation of duty)"},
 	404: {"NotFound", "`not_found`: no such resource, or not visible to the caller"},
-	409: {"Conflict", "`conflict`: the resource already exists; `invalid_state`: not allowed in the current state"},
+	409: {"Conflict", "`conflict`: the resource already exists; `invalid_state`: not allowed in the current state; " +
+		"`contention`: the resource kept changing while the request ran, nothing was written, repeat it after Retry-After"},
 	412: {"PreconditionFailed", "`revision_mismatch`: If-Match names an older revision; nothing changed"},
 	413: {"PayloadTooLarge", "`payload_too_large`: body over 1 MiB"},
-	422: {"Unprocessable", "`validation_failed` (errors lists each field), `objection_window_closed`, `idempotency_key_reused`"},
+	422: {"Unprocessable", "`validation_failed` (errors lists each field, by its JSON path: text with invalid UTF-8, an unpaired surrogate " +
+		"or a control character other than tab, LF and CR; null for a field that cannot be null; the domain's rules), " +
+		"`objection_window_closed`, `idempotency_key_reused`"},
+	431: {"HeadersTooLarge", "`headers_too_large`: the request's headers are over the server's limit"},
 	500: {"Internal", "`internal`: a generic message; the detail is only logged"},
-	503: {"Unavailable", "`unavailable`: not ready"},
+	503: {"Unavailable", "`unavailable`: not ready, or a dependency (the database, the disk) is down; nothing was written; Retry-After says when to repeat"},
+	507: {"InsufficientStorage", "`insufficient_storage`: the store is out of space; nothing was written"},
 }
+
+// retryable are the problems that carry Retry-After.
+var retryable = map[int]bool{409: true, 503: true}
 
 // schemas builds JSON Schemas (2020-12, as OpenAPI 3.1 uses) for Go types
 // by encoding/json's rules, naming struct types as components.
@@ -411,6 +430,7 @@ func buildOpenAPI() ([]byte, error) {
 		"X-Request-ID":         obj{"description": "the request's ID (the causation ID of its events)", "schema": obj{"type": "string"}},
 		PositionHeader:         obj{"description": "how far the projection behind the answer had read (as_of_position)", "schema": obj{"type": "string", "pattern": "^[0-9]+$"}},
 		"Idempotency-Replayed": obj{"description": "`true`: the stored first response; `reconstructed`: the current state after a lost response", "schema": obj{"type": "string"}},
+		"Retry-After":          obj{"description": "seconds to wait before repeating the request", "schema": obj{"type": "string", "pattern": "^[0-9]+$"}},
 	}
 	hdr := func(name string) obj { return obj{"$ref": "#/components/headers/" + name} }
 	responses := obj{}
@@ -418,9 +438,11 @@ func buildOpenAPI() ([]byte, error) {
 		if p.name == "" {
 			continue
 		}
-		responses[p.name] = obj{"description": p.desc, "headers": obj{"X-Request-ID": hdr("X-Request-ID")},
-			"content": obj{"application/problem+json": obj{"schema": problem}}}
-		_ = status
+		h := obj{"X-Request-ID": hdr("X-Request-ID")}
+		if retryable[status] {
+			h["Retry-After"] = hdr("Retry-After")
+		}
+		responses[p.name] = obj{"description": p.desc, "headers": h, "content": obj{"application/problem+json": obj{"schema": problem}}}
 	}
 	for _, o := range operations() {
 		op := obj{"summary": o.summary, "tags": []any{o.tag}, "operationId": operationID(o)}
@@ -484,9 +506,11 @@ func buildOpenAPI() ([]byte, error) {
 		var errs []int
 		switch {
 		case v1 && mutation:
-			errs = []int{400, 401, 403, 404, 409, 412, 413, 422, 500}
+			errs = []int{400, 401, 403, 404, 409, 412, 413, 422, 431, 500, 503, 507}
 		case v1:
-			errs = []int{400, 401, 403, 404, 500}
+			errs = []int{400, 401, 403, 404, 431, 500, 503}
+		default:
+			errs = []int{431}
 		}
 		for _, s := range append(errs, o.extra...) {
 			p := problems[s]

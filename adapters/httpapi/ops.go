@@ -194,8 +194,9 @@ func (s *Server) metricsMiddleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
 		route := routeTemplate(r)
+		record(r).route = route
+		next.ServeHTTP(sw, r)
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
 		s.metrics.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 	})

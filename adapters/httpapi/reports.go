@@ -158,7 +158,7 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := newQuery(r)
-	unit, status, overdue := q.str("unit", 100), q.str("status", 20), q.boolPtr("overdue")
+	unit, status, overdue := q.str("unit", 100), q.enum("status", objectionStatuses), q.boolPtr("overdue")
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -171,6 +171,9 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 	}
 	return writeReport(w, format, tabular.FileName("objections", unit, status), rep)
 }
+
+// objectionStatuses are the values of the status filter of objections.
+var objectionStatuses = []string{string(skp.OpenObjection), string(skp.DecidedObjection), string(skp.WithdrawnObjection)}
 
 // requireUnitPeriod checks the unit and period parameters of a query.
 func requireUnitPeriod(unit, per string) error {
@@ -208,7 +211,7 @@ func (s *Server) objectionRegister(w http.ResponseWriter, r *http.Request) error
 		return &domain.NotFoundError{Kind: "route", ID: "objections"}
 	}
 	q := newQuery(r)
-	oq := objections.Query{Status: q.str("status", 20), Overdue: q.boolPtr("overdue"), SKPID: q.str("skp_id", 200), Now: s.cfg.Now()}
+	oq := objections.Query{Status: q.enum("status", objectionStatuses), Overdue: q.boolPtr("overdue"), SKPID: q.str("skp_id", 200), Now: s.cfg.Now()}
 	unit := q.str("unit", 100)
 	if err := q.err(); err != nil {
 		return err

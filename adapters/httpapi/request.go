@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,20 +56,6 @@ func validToken(s string, max int) bool {
 	return true
 }
 
-// requestIDMiddleware gives every request an ID: the client's X-Request-ID
-// when it is a short printable token, else a new UUID; it is echoed in the
-// response and becomes the causation ID of the events the request appends.
-func (s *Server) requestIDMiddleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validToken(id, 100) {
-			id = newID()
-		}
-		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-	})
-}
-
 func newID() string {
 	if u, err := uuid.NewV7(); err == nil {
 		return u.String()
@@ -113,6 +100,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
 			return
 		}
+		record(r).subject = p.ID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }
@@ -152,8 +140,8 @@ func decodeBody(r *http.Request, v any, required bool) error {
 }
 
 // decodeJSON is decodeBody on bytes (the fuzz tests call it). A body that
-// decodes is then read for text the ledger may not store (checkBodyText):
-// 422 naming each such field.
+// decodes is then read for text the ledger may not store and for nulls in
+// fields that cannot be null (checkBody): 422 naming each such field.
 func decodeJSON(b []byte, v any, required bool) error {
 	trimmed := bytes.TrimSpace(b)
 	if len(trimmed) == 0 {
@@ -175,7 +163,7 @@ func decodeJSON(b []byte, v any, required bool) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("", "the body holds more than one JSON value")
 	}
-	return checkBodyText(b)
+	return checkBody(b, v)
 }
 
 // jsonError turns a decoding error into a 400 naming the field.
@@ -318,6 +306,18 @@ func (q *query) str(name string, max int) string {
 	return v
 }
 
+// enum reads a parameter that must be one of values (or absent: "").
+// Unknown enumeration values are 400 (api.md), not a filter that matches
+// nothing.
+func (q *query) enum(name string, values []string) string {
+	v := q.r.URL.Query().Get(name)
+	if v == "" || slices.Contains(values, v) {
+		return v
+	}
+	q.errs = append(q.errs, badRequest(name, "must be one of %s", strings.Join(values, ", ")))
+	return ""
+}
+
 func (q *query) int(name string, def, min, max int) int {
 	v := q.r.URL.Query().Get(name)
 	if v == "" {
@@ -345,9 +345,16 @@ func (q *query) uint(name string) (uint64, bool) {
 }
 
 func (q *query) time(name string) time.Time {
+	t, _ := q.timeOpt(name)
+	return t
+}
+
+// timeOpt is time that also says whether the parameter was given: the zero
+// instant (0001-01-01T00:00:00Z) is a time a client may send.
+func (q *query) timeOpt(name string) (time.Time, bool) {
 	v := q.r.URL.Query().Get(name)
 	if v == "" {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil && strings.Contains(v, " ") {
@@ -357,9 +364,9 @@ func (q *query) time(name string) time.Time {
 	}
 	if err != nil {
 		q.errs = append(q.errs, badRequest(name, "must be an RFC 3339 time with zone, e.g. 2026-03-31T10:00:00+07:00"))
-		return time.Time{}
+		return time.Time{}, false
 	}
-	return t
+	return t, true
 }
 
 func (q *query) boolPtr(name string) *bool {

@@ -27,7 +27,8 @@
 // # Personal data
 //
 // Logs carry the request ID, the route template, the status, the problem
-// code and, for 5xx, the error; never a body, a token or a name.
+// code, the caller's subject (an NIP or a service account) and, for 5xx,
+// the error; never a body, a token, a raw path or a name (accesslog.go).
 package httpapi
 
 import (
@@ -42,6 +43,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -199,7 +201,8 @@ type Config struct {
 	Policy policy.Policy
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Logger receives one line per failed request (default slog.Default()).
+	// Logger receives the access log (one line per request, info level)
+	// and the failures (default slog.Default()).
 	Logger *slog.Logger
 	// MaxBodyBytes bounds request bodies (default 1 MiB, the contract's).
 	MaxBodyBytes int64
@@ -282,10 +285,10 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg     Config
 	router  *mux.Router
-	handler http.Handler // router behind the request-ID middleware
+	handler http.Handler // router behind the access log (which gives request IDs)
 	metrics *metrics
 
-	keyLocks  keyLocks
+	keyLocks  app.Keyed    // requests with the same (caller, Idempotency-Key) take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
 	renders   *renderCache // rendered SKP views, by revision
 }
@@ -302,9 +305,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.keyLocks.m = map[string]*keyLock{}
 	s.routesAll()
-	s.handler = s.requestIDMiddleware(s.router)
+	s.handler = AccessLog(cfg.Logger, "unmatched", s.router)
 	return s, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -223,12 +224,18 @@ func (s *Server) listSKPs(w http.ResponseWriter, r *http.Request) error {
 	sq := skps.Query{
 		NIP:    q.str("nip", 40),
 		Year:   q.int("year", 0, skp.MinYear, skp.MaxYear),
-		Status: q.str("status", 40),
+		Status: q.enum("status", reports.Statuses()),
 		Limit:  q.int("limit", 50, 1, 500),
-		Cursor: q.str("cursor", 500),
 	}
 	unit := q.str("unit", 100)
+	cursor := q.str("cursor", 500)
 	if err := q.err(); err != nil {
+		return err
+	}
+	// The cursor belongs to this caller and these filters (cursor.go).
+	scope := []string{"skps", principal(r).ID, sq.NIP, strconv.Itoa(sq.Year), sq.Status, unit}
+	var err error
+	if sq.Cursor, err = openCursor(cursor, scope...); err != nil {
 		return err
 	}
 	if sq.NIP != "" {
@@ -257,7 +264,8 @@ func (s *Server) listSKPs(w http.ResponseWriter, r *http.Request) error {
 		page.Items = []skps.Summary{}
 	}
 	if next != "" {
-		page.NextCursor = &next
+		sealed := sealCursor(next, scope...)
+		page.NextCursor = &sealed
 	}
 	s.positionHeader(w, r, skps.Name)
 	return writeJSON(w, http.StatusOK, page)
@@ -268,15 +276,21 @@ func (s *Server) listSKPs(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getSKP(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	var a skp.AsOf
-	a.RecordedAt = q.time("as_of")
+	asOf, hasAsOf := q.timeOpt("as_of")
+	a.RecordedAt = asOf
 	if rev, ok := q.uint("revision"); ok {
 		a.Revision = &rev
 	}
 	if err := q.err(); err != nil {
 		return err
 	}
-	if a.Revision != nil && !a.RecordedAt.IsZero() {
+	if a.Revision != nil && hasAsOf {
 		return badRequest("as_of", "give as_of or revision, not both")
+	}
+	if hasAsOf && asOf.IsZero() {
+		// The zero instant precedes every event; to the domain a zero
+		// RecordedAt means "now", which would answer the current state.
+		return &domain.NotFoundError{Kind: "skp", ID: pathVar(r, "id")}
 	}
 	if a.RecordedAt.After(s.cfg.Now()) {
 		// What the ledger will know then is not known yet.

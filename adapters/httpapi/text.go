@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"reflect"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -11,7 +13,7 @@ import (
 // encoding/json replaces invalid UTF-8 and unpaired surrogate escapes
 // ("\ud800") with U+FFFD as it decodes, so the domain would store a value
 // the client never sent; and it turns "\u0000" into a NUL that PostgreSQL
-// cannot hold. checkBodyText reads the raw body instead, after it decoded
+// cannot hold. checkBody reads the raw body instead, after it decoded
 // (so it is one well-formed JSON value), and names every string that holds
 // invalid UTF-8, an unpaired surrogate or a C0 control character other than
 // tab, LF and CR by its JSON path: object members joined with dots
@@ -21,12 +23,75 @@ import (
 // adapters/eventlog checks every event it encodes as well, whatever edge it
 // came from; this check is the one that sees what the client sent.
 
-// checkBodyText returns a *domain.ValidationError listing each string of
-// the JSON value b that the ledger may not store, or nil.
-func checkBodyText(b []byte) error {
+// checkBody returns a *domain.ValidationError listing each string of the
+// JSON value b that the ledger may not store, and each null given for a
+// field of v that cannot be null (see mayBeNull), or nil. v is what b
+// decoded into.
+func checkBody(b []byte, v any) error {
 	s := textScanner{b: b}
-	s.value("", 0)
+	s.value("", nil, 0)
+	t := reflect.TypeOf(v)
+	for _, n := range s.nulls {
+		if !mayBeNull(t, n.segs) {
+			s.v.Add(n.path, "must not be null (leave the field out instead)")
+		}
+	}
 	return s.v.Err()
+}
+
+// mayBeNull reports whether the field at segs (member names and [i]) of a
+// value of type t may be JSON null. encoding/json decodes null into any
+// other type as "leave it as it is", the zero value: `"value": null` would
+// record a realisation of 0 (issue 9 §4). Pointers, slices, maps and
+// interfaces take null as "none", which their fields mean.
+func mayBeNull(t reflect.Type, segs []string) bool {
+	for _, seg := range segs {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			f, ok := fieldByJSONName(t, seg)
+			if !ok {
+				return true // not a field: the decoder refused it already
+			}
+			t = f.Type
+		case reflect.Map, reflect.Slice, reflect.Array:
+			t = t.Elem()
+		default:
+			return true
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice:
+		return true
+	}
+	return false
+}
+
+// fieldByJSONName finds the field encoding/json decodes member name into,
+// promoted fields of embedded structs included.
+func fieldByJSONName(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			if inner, ok := fieldByJSONName(f.Type, name); ok {
+				return inner, true
+			}
+			continue
+		}
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		if tag == "" {
+			tag = f.Name
+		}
+		if strings.EqualFold(tag, name) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 // maxTextDepth stops the scan of a deeper value; encoding/json refuses
@@ -34,9 +99,16 @@ func checkBodyText(b []byte) error {
 const maxTextDepth = 10_000
 
 type textScanner struct {
-	b []byte
-	i int
-	v domain.ValidationError
+	b     []byte
+	i     int
+	v     domain.ValidationError
+	nulls []nullAt
+}
+
+// nullAt is where a null was found: its display path and its segments.
+type nullAt struct {
+	path string
+	segs []string
 }
 
 func (s *textScanner) ws() {
@@ -50,8 +122,9 @@ func (s *textScanner) ws() {
 	}
 }
 
-// value scans the value at s.i, named path.
-func (s *textScanner) value(path string, depth int) {
+// value scans the value at s.i, named path (segs: its member names and
+// [i] indexes).
+func (s *textScanner) value(path string, segs []string, depth int) {
 	s.ws()
 	if s.i >= len(s.b) || depth > maxTextDepth {
 		s.i = len(s.b)
@@ -76,7 +149,7 @@ func (s *textScanner) value(path string, depth int) {
 			}
 			s.ws()
 			s.i++ // ':'
-			s.value(member(path, key), depth+1)
+			s.value(member(path, key), append(segs[:len(segs):len(segs)], key), depth+1)
 		}
 	case '[':
 		s.i++
@@ -90,7 +163,8 @@ func (s *textScanner) value(path string, depth int) {
 				s.i++
 				continue
 			}
-			s.value(path+"["+strconv.Itoa(n)+"]", depth+1)
+			idx := "[" + strconv.Itoa(n) + "]"
+			s.value(path+idx, append(segs[:len(segs):len(segs)], idx), depth+1)
 			n++
 		}
 	case '"':
@@ -98,6 +172,9 @@ func (s *textScanner) value(path string, depth int) {
 			s.v.Add(path, "%s", problem)
 		}
 	default: // a number, true, false or null
+		if s.b[s.i] == 'n' {
+			s.nulls = append(s.nulls, nullAt{path, segs})
+		}
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':

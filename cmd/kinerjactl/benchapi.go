@@ -27,12 +27,18 @@ import (
 )
 
 // apiScenarios are the scenarios of `bench api`, in the order they run.
-var apiScenarios = []string{"trivial", "get_skp", "as_of", "report", "report_progress", "mutation", "as_of_1000"}
+// contention is not run unless named: it writes to one SKP.
+var apiScenarios = []string{"trivial", "get_skp", "as_of", "report", "report_progress", "mutation", "as_of_1000", "contention"}
+
+// defaultScenarios are the scenarios run when none are named.
+var defaultScenarios = apiScenarios[:len(apiScenarios)-1]
 
 // apiConfig is what `bench api` was asked to do.
 type apiConfig struct {
 	url, data              string
+	alsoURLs               []string // more kinerjad serving the same ledger (contention)
 	concurrency            int
+	contentionItems        int
 	duration, wait, warmup time.Duration
 	scenarios              []string
 	asOfEvents, asOfSample int
@@ -58,7 +64,9 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.DurationVar(&c.wait, "wait", time.Minute, "how long to wait for kinerjad's /readyz first")
 	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "how long each scenario runs unmeasured first (a service in use has warm caches)")
-	scen := fs.String("scenarios", strings.Join(apiScenarios, ","), "comma-separated scenarios to run, of "+strings.Join(apiScenarios, ", "))
+	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "comma-separated scenarios to run, of "+strings.Join(apiScenarios, ", "))
+	also := fs.String("also-url", "", "contention: comma-separated base URLs of more kinerjad processes on the same ledger; the writers take turns among all")
+	fs.IntVar(&c.contentionItems, "contention-items", 20, "contention: the items each of the --concurrency writers posts to one SKP")
 	fs.IntVar(&c.asOfEvents, "as-of-events", 1000, "events of the SKP that as_of_1000 grows (by feedback through the API) and reads")
 	fs.IntVar(&c.asOfSample, "as-of-sample", 100, "SKPs whose middle moment the as_of scenario reads")
 	fs.BoolVar(&c.ratio, "ratio", true, "print a summary line: get_skp requests/s ÷ trivial requests/s")
@@ -69,6 +77,11 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	for _, s := range strings.Split(*scen, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			c.scenarios = append(c.scenarios, s)
+		}
+	}
+	for _, u := range strings.Split(*also, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			c.alsoURLs = append(c.alsoURLs, strings.TrimRight(u, "/"))
 		}
 	}
 	if err := c.validate(); err != nil {
@@ -98,6 +111,17 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	enc := json.NewEncoder(stdout)
 	rates := map[string]float64{}
 	for _, name := range c.scenarios {
+		if name == "contention" {
+			fmt.Fprintf(stderr, "bench api: contention, %d writers × %d items on one SKP...\n", c.concurrency, c.contentionItems)
+			r, err := b.contention(ctx)
+			if err != nil {
+				return err
+			}
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			continue
+		}
 		sc, err := b.scenario(ctx, name, trivial)
 		if err != nil {
 			return err
@@ -132,6 +156,14 @@ func (c apiConfig) validate() error {
 	}
 	if c.concurrency <= 0 || c.duration <= 0 || c.wait < 0 || c.warmup < 0 {
 		errs = append(errs, errors.New("bench api: --concurrency and --duration must be positive"))
+	}
+	for _, a := range c.alsoURLs {
+		if u, err := url.Parse(a); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("bench api: --also-url %q: want base URLs of kinerjad", a))
+		}
+	}
+	if c.contentionItems <= 0 {
+		errs = append(errs, errors.New("bench api: --contention-items must be positive"))
 	}
 	if c.asOfEvents < 2 || c.asOfSample <= 0 {
 		errs = append(errs, errors.New("bench api: --as-of-events must be at least 2 and --as-of-sample positive"))
@@ -310,7 +342,7 @@ func (b *apiBench) prepare(ctx context.Context) error {
 			break
 		}
 		var evs httpapi.EventList
-		if err := b.getJSON(ctx, b.auditorToken, "/v1/skps/"+url.PathEscape(b.ids[i])+"/events", &evs); err != nil {
+		if err := b.getJSON(ctx, b.auditorToken, "/v1/skps/"+url.PathEscape(b.ids[i])+"/events?limit=1000", &evs); err != nil {
 			return err
 		}
 		if len(evs.Items) < 2 {
@@ -387,8 +419,13 @@ func (b *apiBench) scenario(ctx context.Context, name, trivial string) (apiScena
 }
 
 // feedback returns POST /v1/skps/{id}/feedback as the appraiser, with a
-// fresh Idempotency-Key.
+// fresh Idempotency-Key and no If-Match.
 func (b *apiBench) feedback(id, token string, rng *mrand.Rand) (*http.Request, error) {
+	return b.feedbackAt(b.base, id, token, rng)
+}
+
+// feedbackAt is feedback sent to the kinerjad at base.
+func (b *apiBench) feedbackAt(base, id, token string, rng *mrand.Rand) (*http.Request, error) {
 	body := httpapi.FeedbackBody{Text: feedbackTexts[rng.IntN(len(feedbackTexts))]}
 	if rng.IntN(2) == 0 {
 		vs := berakhlak.Values()
@@ -398,7 +435,7 @@ func (b *apiBench) feedback(id, token string, rng *mrand.Rand) (*http.Request, e
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequest(http.MethodPost, b.base+"/v1/skps/"+url.PathEscape(id)+"/feedback", bytes.NewReader(raw))
+	req, err := http.NewRequest(http.MethodPost, base+"/v1/skps/"+url.PathEscape(id)+"/feedback", bytes.NewReader(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -451,14 +488,25 @@ func (b *apiBench) growSKP(ctx context.Context) (id, at string, err error) {
 			last = time.Now()
 		}
 	}
-	var evs httpapi.EventList
-	if err := b.getJSON(ctx, b.auditorToken, "/v1/skps/"+url.PathEscape(s.ID)+"/events", &evs); err != nil {
-		return "", "", err
+	// The events come a page at a time; follow the pages to the
+	// --as-of-events-th.
+	var items []httpapi.EventItem
+	path := "/v1/skps/" + url.PathEscape(s.ID) + "/events?limit=1000"
+	for len(items) < b.cfg.asOfEvents {
+		var evs httpapi.EventList
+		if err := b.getJSON(ctx, b.auditorToken, path, &evs); err != nil {
+			return "", "", err
+		}
+		items = append(items, evs.Items...)
+		if evs.NextCursor == nil {
+			break
+		}
+		path = "/v1/skps/" + url.PathEscape(s.ID) + "/events?limit=1000&cursor=" + url.QueryEscape(*evs.NextCursor)
 	}
-	if len(evs.Items) < b.cfg.asOfEvents {
-		return "", "", fmt.Errorf("bench api: SKP %s has %d events after growing, want %d", s.ID, len(evs.Items), b.cfg.asOfEvents)
+	if len(items) < b.cfg.asOfEvents {
+		return "", "", fmt.Errorf("bench api: SKP %s has %d events after growing, want %d", s.ID, len(items), b.cfg.asOfEvents)
 	}
-	return s.ID, evs.Items[b.cfg.asOfEvents-1].RecordedAt.Format(time.RFC3339Nano), nil
+	return s.ID, items[b.cfg.asOfEvents-1].RecordedAt.Format(time.RFC3339Nano), nil
 }
 
 // apiResult is the JSON line of one scenario.
@@ -484,6 +532,20 @@ type apiResult struct {
 	ErrorSample string `json:"error_sample,omitempty"`
 }
 
+// clients runs fn for each of --concurrency clients at once, each with its
+// own random source (seeded by --seed and stream+w), and waits for them.
+func (b *apiBench) clients(stream uint64, fn func(w int, rng *mrand.Rand)) {
+	var wg sync.WaitGroup
+	for w := range b.cfg.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(w, mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+stream)))
+		}()
+	}
+	wg.Wait()
+}
+
 // load runs sc with --concurrency clients for --warmup unmeasured, then
 // for --duration, measuring every request, body read included.
 func (b *apiBench) load(ctx context.Context, sc apiScenario) apiResult {
@@ -503,46 +565,39 @@ func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration)
 	tallies := make([]tally, b.cfg.concurrency)
 	start := time.Now()
 	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for w := range tallies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := &tallies[w]
-			rng := mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+2))
-			fail := func(msg string) {
-				t.errs++
-				if t.sample == "" {
-					t.sample = msg
-				}
+	b.clients(2, func(w int, rng *mrand.Rand) {
+		t := &tallies[w]
+		fail := func(msg string) {
+			t.errs++
+			if t.sample == "" {
+				t.sample = msg
 			}
-			for ctx.Err() == nil && time.Now().Before(deadline) {
-				req, err := sc.next(rng)
-				if err != nil {
-					fail(err.Error())
-					return
-				}
-				began := time.Now()
-				resp, err := b.client.Do(req.WithContext(ctx))
-				if err != nil {
-					t.lat = append(t.lat, time.Since(began))
-					fail(err.Error())
-					continue
-				}
-				var body []byte
-				if resp.StatusCode != sc.want {
-					body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
+		}
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			req, err := sc.next(rng)
+			if err != nil {
+				fail(err.Error())
+				return
+			}
+			began := time.Now()
+			resp, err := b.client.Do(req.WithContext(ctx))
+			if err != nil {
 				t.lat = append(t.lat, time.Since(began))
-				if resp.StatusCode != sc.want {
-					fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
-				}
+				fail(err.Error())
+				continue
 			}
-		}()
-	}
-	wg.Wait()
+			var body []byte
+			if resp.StatusCode != sc.want {
+				body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.lat = append(t.lat, time.Since(began))
+			if resp.StatusCode != sc.want {
+				fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
+			}
+		}
+	})
 	elapsed := time.Since(start)
 	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: b.cfg.concurrency,
 		DurationS: round3(elapsed.Seconds()), Events: sc.events}
@@ -559,4 +614,104 @@ func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration)
 	l := summarise(all, true)
 	r.P50, r.P90, r.P95, r.P99, r.Max = l.P50, l.P90, l.P95, l.P99, l.Max
 	return r
+}
+
+// contentionResult is the JSON line of the contention scenario.
+type contentionResult struct {
+	Bench    string   `json:"bench"`
+	Scenario string   `json:"scenario"`
+	Targets  []string `json:"targets"`
+	SKP      string   `json:"skp"`
+	Writers  int      `json:"writers"`
+	Items    int      `json:"items"`
+	// Requests were sent; OK of them answered 2xx, Contention 409
+	// contention, Other anything else (ErrorSample shows one).
+	Requests   int     `json:"requests"`
+	OK         int     `json:"ok"`
+	OKRatio    float64 `json:"ok_ratio"`
+	Contention int     `json:"contention"`
+	Other      int     `json:"other"`
+	DurationS  float64 `json:"duration_s"`
+	P50        float64 `json:"p50_ms"`
+	P99        float64 `json:"p99_ms"`
+	Max        float64 `json:"max_ms"`
+	// ErrorSample is one answer that was not 2xx.
+	ErrorSample string `json:"error_sample,omitempty"`
+}
+
+// contention is issue 10's target: --concurrency writers each post
+// --contention-items feedback to one established SKP at once, without
+// If-Match, writer w through the w-th of --url and --also-url in turn; it
+// counts the 2xx answers. The SKP is the least-written established one, so
+// a run does not grow as_of_1000's.
+func (b *apiBench) contention(ctx context.Context) (contentionResult, error) {
+	s := slices.MinFunc(b.open, func(x, y skps.Summary) int {
+		if x.Revision != y.Revision {
+			return int(x.Revision) - int(y.Revision)
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	targets := append([]string{b.base}, b.cfg.alsoURLs...)
+	r := contentionResult{Bench: "api", Scenario: "contention", Targets: targets, SKP: s.ID, Writers: b.cfg.concurrency, Items: b.cfg.contentionItems}
+	type tally struct {
+		lat                   []time.Duration
+		ok, contention, other int
+		sample                string
+	}
+	tallies := make([]tally, b.cfg.concurrency)
+	token := b.tokens[s.AppraiserNIP]
+	start := time.Now()
+	b.clients(1000, func(w int, rng *mrand.Rand) {
+		t := &tallies[w]
+		for range b.cfg.contentionItems {
+			req, err := b.feedbackAt(targets[w%len(targets)], s.ID, token, rng)
+			if err != nil {
+				t.other++
+				t.sample = err.Error()
+				continue
+			}
+			began := time.Now()
+			resp, err := b.client.Do(req.WithContext(ctx))
+			if err != nil {
+				t.lat = append(t.lat, time.Since(began))
+				t.other++
+				t.sample = err.Error()
+				continue
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			t.lat = append(t.lat, time.Since(began))
+			var p httpapi.Problem
+			switch {
+			case resp.StatusCode/100 == 2:
+				t.ok++
+				continue
+			case resp.StatusCode == http.StatusConflict && json.Unmarshal(body, &p) == nil && p.Code == "contention":
+				t.contention++
+			default:
+				t.other++
+			}
+			if t.sample == "" {
+				t.sample = fmt.Sprintf("%s: %s", resp.Status, bytes.TrimSpace(body))
+			}
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	r.DurationS = round3(time.Since(start).Seconds())
+	var all []time.Duration
+	for _, t := range tallies {
+		all = append(all, t.lat...)
+		r.OK, r.Contention, r.Other = r.OK+t.ok, r.Contention+t.contention, r.Other+t.other
+		if r.ErrorSample == "" {
+			r.ErrorSample = t.sample
+		}
+	}
+	r.Requests = b.cfg.concurrency * b.cfg.contentionItems
+	r.OKRatio = round3(float64(r.OK) / float64(r.Requests))
+	l := summarise(all, false)
+	r.P50, r.P99, r.Max = l.P50, l.P99, l.Max
+	return r, nil
 }

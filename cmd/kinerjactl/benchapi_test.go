@@ -80,11 +80,11 @@ func TestBenchAPIBolt(t *testing.T) {
 	out := mustCtl(t, "bench", "api", "--url", base, "--data", data, "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4",
 		"--as-of-events", "40", "--as-of-sample", "5")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != len(apiScenarios)+1 {
-		t.Fatalf("bench api printed %d lines, want %d:\n%s", len(lines), len(apiScenarios)+1, out)
+	if len(lines) != len(defaultScenarios)+1 {
+		t.Fatalf("bench api printed %d lines, want %d:\n%s", len(lines), len(defaultScenarios)+1, out)
 	}
 	var got []string
-	for _, line := range lines[:len(apiScenarios)] {
+	for _, line := range lines[:len(defaultScenarios)] {
 		var r apiResult
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("bench api printed %s: %v", line, err)
@@ -105,8 +105,8 @@ func TestBenchAPIBolt(t *testing.T) {
 			t.Errorf("%s measured %s", r.Scenario, r.Target)
 		}
 	}
-	if !slices.Equal(got, apiScenarios) {
-		t.Errorf("scenarios = %v, want %v", got, apiScenarios)
+	if !slices.Equal(got, defaultScenarios) {
+		t.Errorf("scenarios = %v, want %v", got, defaultScenarios)
 	}
 	var ratio struct {
 		Scenario string  `json:"scenario"`
@@ -114,6 +114,18 @@ func TestBenchAPIBolt(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ratio); err != nil || ratio.Scenario != "ratio" || ratio.Ratio <= 0 {
 		t.Errorf("ratio line = %s (%v)", lines[len(lines)-1], err)
+	}
+	// contention, named: writers × items on one SKP, all of them counted.
+	out = mustCtl(t, "bench", "api", "--url", base, "--data", data, "--scenarios", "contention", "--concurrency", "4", "--contention-items", "5")
+	var c contentionResult
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &c); err != nil {
+		t.Fatalf("bench api contention printed %s: %v", out, err)
+	}
+	if c.Scenario != "contention" || c.Requests != 20 || c.OK+c.Contention+c.Other != 20 || c.SKP == "" || c.Writers != 4 || c.Items != 5 {
+		t.Errorf("contention = %+v", c)
+	}
+	if c.OK != 20 {
+		t.Errorf("contention: %d of 20 succeeded, e.g. %s", c.OK, c.ErrorSample)
 	}
 }
 
@@ -125,6 +137,8 @@ func TestBenchAPIRefusesBadFlags(t *testing.T) {
 		{"--data", data, "--url", "127.0.0.1:8080"},
 		{"--data", data, "--url", "http://127.0.0.1:1", "--scenarios", "nope"},
 		{"--data", data, "--url", "http://127.0.0.1:1", "--concurrency", "0"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--contention-items", "0"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--also-url", "127.0.0.1:2"},
 		{"--data", t.TempDir(), "--url", "http://127.0.0.1:1"},          // no key
 		{"--data", data, "--url", "http://127.0.0.1:1", "--wait", "0s"}, // nothing listening
 	} {

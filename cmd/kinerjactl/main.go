@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 )
 
 func main() {
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 		}
 		return nil
 	}
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
+		_, err := fmt.Fprintln(stdout, "kinerjactl", buildinfo.Read())
+		return err
+	}
 	c, ok := cmds[args[0]]
 	if !ok {
 		usage(stderr, cmds)
@@ -75,7 +81,7 @@ func usage(w io.Writer, cmds map[string]command) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, "usage: kinerjactl COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: kinerjactl COMMAND [flags]   (kinerjactl --version: the build)\n\ncommands:")
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
 	}

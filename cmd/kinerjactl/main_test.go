@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -225,3 +226,14 @@ func signCheckpointPG(t *testing.T, pg, data string) {
 }
 
 func eventstoreAll() eventstore.ReadAllOptions { return eventstore.ReadAllOptions{} }
+
+// kinerjactl --version (and version) prints the build on stdout and
+// succeeds.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "-version", "version"} {
+		out := mustCtl(t, arg)
+		if !strings.HasPrefix(out, "kinerjactl ") || !strings.Contains(out, runtime.Version()) {
+			t.Errorf("kinerjactl %s = %q", arg, out)
+		}
+	}
+}

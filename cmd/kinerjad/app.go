@@ -28,7 +28,9 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	application "github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -65,6 +67,7 @@ type readModels struct {
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
 	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a = &app{cfg: cfg, log: log}
+	build := buildinfo.Read()
 	opened := a // the error returns below set a to nil
 	defer func() {
 		if err != nil {
@@ -82,10 +85,10 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
 	a.closers = append(a.closers, a.store.Close)
-	log.Info("store_opened", "store", cfg.Store)
+	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision)
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build.Collector())
 
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
@@ -107,7 +110,18 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// Reads go through a cache of decoded events (stored events never
 	// change); see eventlog.Cached.
 	cacheEvents, cacheSKPs, cacheRenders := cfg.cacheSizes()
-	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID}
+	// The commands of one stream take turns in this process, and retry
+	// after a jittered pause when another process wrote first (app.Streams).
+	streams := application.NewStreams(application.StreamsConfig{MaxWait: cfg.ContentionWait})
+	registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "retries_total",
+			Help: "Commands decided again after another writer appended to their stream first."},
+			func() float64 { return float64(streams.Stats().Retries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "commands", Name: "contention_total",
+			Help: "Commands that gave up because their stream kept changing (409 contention)."},
+			func() float64 { return float64(streams.Stats().GaveUp) }),
+	)
+	handler := &domain.Handler{Log: eventlog.NewCached(a.store, cacheEvents), Now: time.Now, NewID: newID, Runner: streams}
 	pol := cfg.Policy
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
@@ -156,7 +170,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
 		mux.Handle(p, api)
 	}
-	mux.Handle("/", dash)
+	// The API logs its own requests; the dashboard's get the same line.
+	mux.Handle("/", httpapi.AccessLog(log, "dashboard", dash))
 	a.handler = mux
 	return a, nil
 }
@@ -403,7 +418,9 @@ func (a *app) serve(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// httpapi.Listener: what net/http refuses by itself (headers over
+		// MaxHeaderBytes: 431) is a problem+json like every other error.
+		if err := srv.Serve(httpapi.Listener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()

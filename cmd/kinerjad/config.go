@@ -71,17 +71,25 @@ type Config struct {
 	ReadyMaxLag time.Duration
 	// ShutdownTimeout bounds the graceful drain of HTTP requests.
 	ShutdownTimeout time.Duration
+	// ContentionWait bounds how long a command waits for its stream (its
+	// turn in this process, and pauses after losing to another process)
+	// before it answers 409 contention.
+	ContentionWait time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 	// DebugAddr, when set, serves net/http/pprof there (keep it on
 	// localhost: profiles reveal internals).
 	DebugAddr string
 	// CacheMB is the memory budget of the read caches (decoded events,
-	// replayed SKPs, rendered views), split by cacheSizes.
+	// replayed SKPs, rendered views), split by cacheSizes. Each cache is
+	// bounded by the estimated size of what it holds.
 	CacheMB int
 	// Policy is the appraisal rule configuration (domain/policy), from
 	// Default with the overrides below.
 	Policy policy.Policy
+	// Version asks for the build's version instead of a service (--version);
+	// nothing else is read or checked then.
+	Version bool
 }
 
 // parseConfig reads flags, then the environment for every flag not given.
@@ -120,6 +128,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", durEnv(env("KINERJA_CHECKPOINT_INTERVAL", "10s")), "sign a checkpoint at least this often while entries arrive (env KINERJA_CHECKPOINT_INTERVAL)")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", durEnv(env("KINERJA_READY_MAX_LAG", "5s")), "largest projection lag /readyz accepts (env KINERJA_READY_MAX_LAG)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", durEnv(env("KINERJA_SHUTDOWN_TIMEOUT", "20s")), "graceful shutdown bound (env KINERJA_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&c.ContentionWait, "contention-wait", durEnv(env("KINERJA_CONTENTION_WAIT", "5s")), "how long a command waits for a busy SKP or unit before 409 contention (env KINERJA_CONTENTION_WAIT)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", env("KINERJA_DEBUG_ADDR", ""), "serve /debug/pprof on this address (localhost only!) (env KINERJA_DEBUG_ADDR)")
 	fs.IntVar(&c.CacheMB, "cache-mb", intEnv(env("KINERJA_CACHE_MB", "1024")), "memory budget of the read caches in MiB (env KINERJA_CACHE_MB)")
 	fs.StringVar(&logLevel, "log-level", env("KINERJA_LOG_LEVEL", "info"), "debug, info, warn or error (env KINERJA_LOG_LEVEL)")
@@ -128,8 +137,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	winDef, _ := strconv.Atoi(env("KINERJA_OBJECTION_WINDOW_DAYS", "14"))
 	fs.IntVar(&windowDays, "objection-window-days", winDef, "objection window in days (env KINERJA_OBJECTION_WINDOW_DAYS)")
 	fs.StringVar(&mode, "distribution-mode", env("KINERJA_DISTRIBUTION_MODE", "WARN"), "distribution pattern: WARN or BLOCK (env KINERJA_DISTRIBUTION_MODE)")
+	version := fs.Bool("version", false, "print the build's version and exit")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
+	}
+	if *version {
+		return Config{Version: true}, nil
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -212,7 +225,8 @@ func (c Config) Validate() error {
 	if c.CheckpointEvery == 0 {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
-	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout} {
+	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
+		"--contention-wait": c.ContentionWait} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}
@@ -248,23 +262,26 @@ func intEnv(v string) int {
 // too little to help.
 const minCacheMB = 16
 
-// Sizes of cached items, measured on a seeded agency of 10,000 employees
-// (heap profile of kinerjad after a read load, docs/benchmarks.md): a
-// decoded event with its metadata takes about 1 KiB, a replayed SKP about
-// 40 KiB.
-const (
-	bytesPerCachedEvent = 1 << 10
-	bytesPerCachedSKP   = 40 << 10
-)
+// bytesPerReplayedEvent is what the SKP read cache budgets per event an
+// SKP was replayed from: a replayed SKP owns 120 to 250 bytes per event
+// (measured with runtime.MemStats: 116 over an SKP of 3,000 RHK and
+// indicator events, 251 over one of 32 events through rating, issue and an
+// objection), and keeps its texts alive when the decoded events are
+// evicted; 512 covers texts of about 300 bytes on average (an RHK may hold
+// 2,000 characters, so the bound is an estimate, not a guarantee).
+const bytesPerReplayedEvent = 512
 
-// cacheSizes splits the budget: two fifths to decoded events (every read
-// of an aggregate and every authorisation needs them; a miss costs a store
-// read and JSON decoding), two fifths to replayed SKPs (a miss costs a
-// replay of cached events), a fifth to rendered views (a miss costs a JSON
-// encoding).
-func (c Config) cacheSizes() (events, skps, renderBytes int) {
+// cacheSizes splits the budget: two fifths to decoded events (in bytes, as
+// eventlog.EventBytes estimates them: every read of an aggregate and every
+// authorisation needs them; a miss costs a store read and JSON decoding),
+// two fifths to replayed SKPs (in events, at bytesPerReplayedEvent: a miss
+// costs a replay of cached events), a fifth to rendered views (in bytes: a
+// miss costs a JSON encoding). Every cache is bounded by the size of what
+// it holds, not by a count, so one huge SKP cannot take more than its share
+// (issue 9 §4).
+func (c Config) cacheSizes() (eventBytes, skpEvents, renderBytes int) {
 	budget := c.CacheMB << 20
-	return budget * 2 / 5 / bytesPerCachedEvent, budget * 2 / 5 / bytesPerCachedSKP, budget / 5
+	return budget * 2 / 5, budget * 2 / 5 / bytesPerReplayedEvent, budget / 5
 }
 
 // dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens and

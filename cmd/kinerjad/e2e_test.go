@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +40,16 @@ type server struct {
 	data string
 	stop func() error
 	key  *authkey.Key
+
+	mu   sync.Mutex
+	logs []string // the JSON log lines so far
+}
+
+// logLines returns the log lines so far.
+func (s *server) logLines() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.logs)
 }
 
 // startServer runs kinerjad with args (plus --listen 127.0.0.1:0 and a data
@@ -55,10 +66,14 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		done <- err
 	}()
 	addr := make(chan string, 1)
+	s := &server{t: t, data: data}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			s.mu.Lock()
+			s.logs = append(s.logs, sc.Text())
+			s.mu.Unlock()
 			var line struct {
 				Msg  string `json:"msg"`
 				Addr string `json:"addr"`
@@ -74,7 +89,7 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &server{t: t, base: "http://" + a, data: data, key: k}
+		s.base, s.key = "http://"+a, k
 		s.stop = func() error {
 			cancel()
 			select {
@@ -171,6 +186,14 @@ var hrAdmin, auditor = []string{"HR_ADMIN"}, []string{"AUDITOR"}
 // journey runs the whole appraisal journey of issue 5 through HTTP and
 // checks as_of at three moments, the score history and the audit trail.
 func journey(t *testing.T, s *server) {
+	id, rhkE, ind := established(t, s)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	journeyOn(t, s, id, rhkE)
+}
+
+// established registers the cast and their reporting lines, establishes
+// A's SKP and E's cascaded from it, and returns E's SKP, RHK and indicator.
+func established(t *testing.T, s *server) (id, rhkE, ind string) {
 	for _, u := range []httpapi.CreateUnitBody{{ID: "PEMKOT", Name: "Pemerintah Kota"}, {ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"}} {
 		s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", u, nil)
 	}
@@ -198,18 +221,22 @@ func journey(t *testing.T, s *server) {
 	s.must(200, nipS, nil, "POST", "/v1/skps/"+skpA+"/establish", nil, nil)
 	// E's SKP, cascaded from A's RHK, established by A.
 	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: "19900101 201503 1 001", Year: 2026, Approach: "KUANTITATIF"}, &v)
-	id := v.ID
+	id = v.ID
 	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk", httpapi.RHKBody{Text: "Terlaksananya imunisasi di 5 puskesmas", Kind: "UTAMA", IntervenedRHKID: rhkA}, &c)
-	rhkE := c.RHKID
+	rhkE = c.RHKID
 	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk/"+rhkE+"/indicators",
 		httpapi.IndicatorBody{Aspect: "KUANTITAS", Text: "Puskesmas yang melaksanakan imunisasi", Target: httpapi.TargetBody{Value: 5, Unit: "puskesmas"}}, &c)
-	ind := c.IndicatorID
+	ind = c.IndicatorID
 	s.must(200, nipE, nil, "POST", "/v1/skps/"+id+"/submit", nil, nil)
 	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/establish", nil, &v)
 	if v.Status != skp.StatusEstablished || v.Plan[0].IntervenedRHKID != rhkA || !v.Late {
 		t.Fatalf("established SKP = %+v (established after 31 January: late)", v)
 	}
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	return id, rhkE, ind
+}
+
+// journeyOn continues the journey on E's established SKP.
+func journeyOn(t *testing.T, s *server, id, rhkE string) {
 	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/feedback", httpapi.FeedbackBody{About: httpapi.FeedbackAboutBody{RHKID: rhkE}, Text: "Bagus"}, nil)
 	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
 	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/issue", nil, nil)
@@ -396,13 +423,18 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		t.Error("KINERJA_CACHE_MB=lots was accepted")
 	}
 	// The default budget holds a 10,000-employee agency's SKP events (about
-	// 350,000) and its SKPs' rendered views.
+	// 350,000 of about 300 bytes of data), its replayed SKPs and their
+	// rendered views; and no more than the budget.
 	c, err = parseConfig(nil, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if events, skps, renders := c.cacheSizes(); events < 350_000 || skps < 5_000 || renders < 100<<20 {
-		t.Errorf("default cache sizes = %d events, %d SKPs, %d bytes of views; too small for 10,000 employees", events, skps, renders)
+	events, skpEvents, renders := c.cacheSizes()
+	if events < 350_000*(300+450) || skpEvents < 350_000 || renders < 100<<20 {
+		t.Errorf("default cache sizes = %d bytes of events, SKPs of %d events, %d bytes of views; too small for 10,000 employees", events, skpEvents, renders)
+	}
+	if total := events + skpEvents*bytesPerReplayedEvent + renders; total > c.CacheMB<<20 {
+		t.Errorf("the caches may take %d bytes, over --cache-mb %d", total, c.CacheMB)
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 )
 
 func main() {
@@ -35,6 +37,10 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
+		return err
+	}
+	if cfg.Version {
+		_, err := fmt.Fprintln(stdout, "kinerjad", buildinfo.Read())
 		return err
 	}
 	a, err := newApp(ctx, cfg, stdout)

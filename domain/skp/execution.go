@@ -87,10 +87,12 @@ func (s *Service) RecordRealisation(ctx context.Context, req domain.Request, cmd
 
 var (
 	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	// uriRE accepts an absolute URI: an RFC 3986 scheme, a colon, and a
-	// non-empty rest without spaces or control characters. (The domain does
-	// not import net/... at all, so it checks the shape itself.)
-	uriRE       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\x00-\x1f\x7f]+$`)
+	// uriRE accepts an http or https URL with a host and no credentials,
+	// without spaces or control characters: evidence is a file on a web
+	// server, and any other scheme (javascript:, data:, file:) is a link a
+	// reader of the dashboard should never be handed (issue 9 §4). (The
+	// domain does not import net/... at all, so it checks the shape itself.)
+	uriRE       = regexp.MustCompile(`^(?i:https?)://[^/?#@\s\x00-\x1f\x7f]+(?:[/?#][^\s\x00-\x1f\x7f]*)?$`)
 	mediaTypeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
 )
 
@@ -106,7 +108,7 @@ type AttachEvidence struct {
 	SKPID string
 	// IndicatorID names an indicator of the version in effect.
 	IndicatorID string
-	// URI locates the file (absolute, with a scheme).
+	// URI locates the file: an http or https URL.
 	URI string
 	// SHA256 is the file's hash, 64 hex digits (stored in lower case).
 	SHA256 string
@@ -125,7 +127,7 @@ func (s *Service) AttachEvidence(ctx context.Context, req domain.Request, cmd At
 	var v domain.ValidationError
 	uri := strings.TrimSpace(cmd.URI)
 	if !uriRE.MatchString(uri) || len(uri) > MaxURILen {
-		v.Add("uri", "must be an absolute URI of at most %d characters", MaxURILen)
+		v.Add("uri", "must be an http or https URL of at most %d characters, without credentials", MaxURILen)
 	}
 	sum := strings.ToLower(strings.TrimSpace(cmd.SHA256))
 	if !sha256RE.MatchString(sum) {

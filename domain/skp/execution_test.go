@@ -105,7 +105,19 @@ func TestAttachEvidence(t *testing.T) {
 		wantField string
 	}{
 		{name: "valid evidence"},
-		{name: "an s3 URI", change: func(c *skp.AttachEvidence) { c.URI = "s3://bucket/key.pdf" }},
+		{name: "http", change: func(c *skp.AttachEvidence) { c.URI = "http://intranet.example.go.id/ev/1.pdf" }},
+		{name: "scheme in capitals, host only", change: func(c *skp.AttachEvidence) { c.URI = "HTTPS://files.example.go.id" }},
+		{name: "query and fragment", change: func(c *skp.AttachEvidence) { c.URI = "https://files.example.go.id:8443?id=1#p2" }},
+		// http and https only (issue 9 §4): a link the dashboard hands to
+		// readers must not run script, embed data or reach their disk.
+		{name: "an s3 URI", change: func(c *skp.AttachEvidence) { c.URI = "s3://bucket/key.pdf" }, wantKind: "validation", wantField: "uri"},
+		{name: "javascript", change: func(c *skp.AttachEvidence) { c.URI = "javascript:alert(1)" }, wantKind: "validation", wantField: "uri"},
+		{name: "javascript with slashes", change: func(c *skp.AttachEvidence) { c.URI = "javascript://%0aalert(1)" }, wantKind: "validation", wantField: "uri"},
+		{name: "data", change: func(c *skp.AttachEvidence) { c.URI = "data:text/html;base64,PHNjcmlwdD4=" }, wantKind: "validation", wantField: "uri"},
+		{name: "file", change: func(c *skp.AttachEvidence) { c.URI = "file:///etc/passwd" }, wantKind: "validation", wantField: "uri"},
+		{name: "ftp", change: func(c *skp.AttachEvidence) { c.URI = "ftp://files.example.go.id/1.pdf" }, wantKind: "validation", wantField: "uri"},
+		{name: "no host", change: func(c *skp.AttachEvidence) { c.URI = "https:///ev/1.pdf" }, wantKind: "validation", wantField: "uri"},
+		{name: "credentials", change: func(c *skp.AttachEvidence) { c.URI = "https://user:secret@files.example.go.id/1.pdf" }, wantKind: "validation", wantField: "uri"},
 		{name: "relative URI", change: func(c *skp.AttachEvidence) { c.URI = "ev/1.pdf" }, wantKind: "validation", wantField: "uri"},
 		{name: "URI with a space", change: func(c *skp.AttachEvidence) { c.URI = "https://files.example.go.id/my file.pdf" }, wantKind: "validation", wantField: "uri"},
 		{name: "scheme only", change: func(c *skp.AttachEvidence) { c.URI = "https:" }, wantKind: "validation", wantField: "uri"},

@@ -14,8 +14,15 @@ import (
 // shared by concurrent readers and is never changed: reads only render it,
 // commands replay their own state inside the handler, and a newer revision
 // is replayed afresh. It is safe for concurrent use; it is memory only.
+//
+// It is bounded by the events its SKPs were replayed from, not by their
+// number: a replayed SKP grows with its events (120 to 250 bytes each of its
+// own, measured, plus the texts it shares with the decoded events), and one
+// SKP with eleven thousand RHK, read at many past revisions, each cached
+// under its own key, grew the service to 1.3 GB (issue 9 §4).
 type ReadCache struct {
-	max   int
+	max   int // events
+	held  int
 	mu    sync.Mutex
 	lru   *list.List
 	byID  map[string]*list.Element
@@ -31,15 +38,21 @@ type ReadCacheStats struct {
 }
 
 type readEntry struct {
-	id  string
-	rev uint64
-	sk  *SKP
+	id     string
+	rev    uint64
+	sk     *SKP
+	events int // the weight: the events sk was replayed from
 }
 
-// NewReadCache returns a cache of at most max SKPs (10,000 when ≤ 0).
-func NewReadCache(max int) *ReadCache {
+// DefaultReadCacheEvents bounds a ReadCache made with no bound.
+const DefaultReadCacheEvents = 1_000_000
+
+// NewReadCache returns a cache of SKPs replayed from at most maxEvents
+// events in all (DefaultReadCacheEvents when ≤ 0).
+func NewReadCache(maxEvents int) *ReadCache {
+	max := maxEvents
 	if max <= 0 {
-		max = 10_000
+		max = DefaultReadCacheEvents
 	}
 	return &ReadCache{max: max, lru: list.New(), byID: map[string]*list.Element{}}
 }
@@ -79,23 +92,35 @@ func (c *ReadCache) replay(id string, events []domain.Stored) *SKP {
 	c.stats.Misses++
 	c.mu.Unlock()
 	sk := Replay(events)
-	if sk == nil {
-		return nil
+	if sk == nil || len(events) > c.max {
+		return sk
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.byID[id]; ok {
 		if e := el.Value.(*readEntry); e.rev < rev {
-			e.rev, e.sk = rev, sk
+			c.held += len(events) - e.events
+			e.rev, e.sk, e.events = rev, sk, len(events)
 		}
 		c.lru.MoveToFront(el)
-		return sk
+	} else {
+		c.byID[id] = c.lru.PushFront(&readEntry{id: id, rev: rev, sk: sk, events: len(events)})
+		c.held += len(events)
 	}
-	c.byID[id] = c.lru.PushFront(&readEntry{id: id, rev: rev, sk: sk})
-	for c.lru.Len() > c.max {
+	for c.held > c.max {
 		el := c.lru.Back()
+		e := el.Value.(*readEntry)
 		c.lru.Remove(el)
-		delete(c.byID, el.Value.(*readEntry).id)
+		delete(c.byID, e.id)
+		c.held -= e.events
 	}
 	return sk
+}
+
+// Held returns the events the cached SKPs were replayed from; never more
+// than the cache's bound.
+func (c *ReadCache) Held() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.held
 }

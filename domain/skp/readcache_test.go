@@ -14,7 +14,7 @@ import (
 // a new revision is never served an old SKP.
 func TestReadCacheServesEachRevisionOnce(t *testing.T) {
 	f := newFixture(t)
-	cache := skp.NewReadCache(2)
+	cache := skp.NewReadCache(200)
 	cached := &skp.Service{Handler: f.skps.Handler, Policy: f.pol, Reads: cache}
 	caller := domain.Principal{ID: nipA}
 	check := func(reads int) {
@@ -50,7 +50,7 @@ func TestReadCacheServesEachRevisionOnce(t *testing.T) {
 // current revision's entry.
 func TestReadCacheKeepsHistoricalReads(t *testing.T) {
 	f := newFixture(t)
-	cache := skp.NewReadCache(8)
+	cache := skp.NewReadCache(800)
 	cached := &skp.Service{Handler: f.skps.Handler, Policy: f.pol, Reads: cache}
 	caller := domain.Principal{ID: nipA}
 	f.ok(f.skps.Amend(f.ctx, f.req(nipS), skp.Amend{SKPID: f.skpA, Reason: "reorganisasi"}))
@@ -83,5 +83,30 @@ func TestReadCacheKeepsHistoricalReads(t *testing.T) {
 	// the historical state is replayed once (1 miss, then 2 hits).
 	if st := cache.Stats(); st.Misses != 2 || st.Hits != 5 {
 		t.Errorf("after 3 historical reads and 1 current: %+v, want 2 misses and 5 hits", st)
+	}
+}
+
+// TestReadCacheIsBoundedByEvents: reads at many past revisions, each kept
+// under its own key, never hold more events than the bound; an SKP larger
+// than the whole bound is served but not kept.
+func TestReadCacheIsBoundedByEvents(t *testing.T) {
+	f := newFixture(t)
+	caller := domain.Principal{ID: nipA}
+	now, err := f.skps.Read(f.ctx, caller, f.skpA, skp.AsOf{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := int(now.Revision) + 1
+	for _, max := range []int{events * 2, events + 1, events - 1} {
+		cache := skp.NewReadCache(max)
+		cached := &skp.Service{Handler: f.skps.Handler, Policy: f.pol, Reads: cache}
+		for rev := range now.Revision + 1 {
+			if _, err := cached.Read(f.ctx, caller, f.skpA, skp.AsOf{Revision: &rev}); err != nil {
+				t.Fatal(err)
+			}
+			if held := cache.Held(); held > max {
+				t.Fatalf("bound %d: after reading revision %d the cache holds %d events", max, rev, held)
+			}
+		}
 	}
 }

@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Every request gets one access-log line (issue 10, Operability): its
+// request ID, method, route template, status, duration and the caller's
+// subject, and for an error the problem's code. Never the raw path (it
+// holds NIPs), the query, a header or a body: the route template names
+// what was asked without whose it was, and the subject says who asked.
+
+// accessRecord is what the handlers learn of a request for its log line:
+// the route it matched, who the token named, the problem's code. One
+// request's handlers run on one goroutine at a time.
+type accessRecord struct {
+	route, subject, code string
+}
+
+type accessKey struct{}
+
+// record returns r's access record (a throwaway one outside AccessLog).
+func record(r *http.Request) *accessRecord {
+	if rec, ok := r.Context().Value(accessKey{}).(*accessRecord); ok {
+		return rec
+	}
+	return &accessRecord{}
+}
+
+// AccessLog gives every request through next a request ID (the client's
+// X-Request-ID when it is a short printable token, else a new UUID; echoed
+// in the response, and the causation ID of the events the request appends)
+// and logs one line for it at info level, "request", when it is answered.
+// route names the requests next serves when next does not say itself (the
+// API says each route's template; kinerjad wraps the dashboard with
+// "dashboard").
+func AccessLog(logger *slog.Logger, route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validToken(id, 100) {
+			id = newID()
+		}
+		w.Header().Set("X-Request-ID", id)
+		rec := &accessRecord{route: route}
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), accessKey{}, rec)
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(ctx))
+		status := sw.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", rec.route),
+			slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("subject", rec.subject),
+		}
+		if rec.code != "" {
+			attrs = append(attrs, slog.String("code", rec.code))
+		}
+		logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	})
+}

@@ -87,6 +87,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // Streams is the service's domain.Runner. It is safe for concurrent use;
 // one Streams must serve every Handler of a process (the queues are its).
+// A stream's turn is not reentrant: a decider must not run a command on
+// its own stream (none does; deciders only read other streams).
 type Streams struct {
 	cfg   StreamsConfig
 	locks Keyed

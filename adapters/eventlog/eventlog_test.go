@@ -18,12 +18,20 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 )
 
-func TestRoundTripAndConcurrency(t *testing.T) {
+// openStore opens a bbolt store in a temporary directory, closed when the
+// test ends.
+func openStore(t *testing.T) *boltstore.Store {
+	t.Helper()
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestRoundTripAndConcurrency(t *testing.T) {
+	s := openStore(t)
 	log := eventlog.New(s)
 	ctx := context.Background()
 	if _, _, exists, err := log.Load(ctx, "unit-x"); err != nil || exists {
@@ -54,11 +62,7 @@ func TestRoundTripAndConcurrency(t *testing.T) {
 }
 
 func TestCachedLoadEqualsStoreAcrossAppendsAndEviction(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	plain, cached := eventlog.New(s), eventlog.NewCached(s, 7*500) // about seven events: forces eviction
 	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -121,11 +125,7 @@ func TestCachedLoadEqualsStoreAcrossAppendsAndEviction(t *testing.T) {
 // TestCachedSeesItsOwnAppendAtOnce: a load right after an append returns
 // must include it (the commit count moves before the append returns).
 func TestCachedSeesItsOwnAppendAtOnce(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	log := eventlog.NewCached(s, 0)
 	at := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -149,11 +149,7 @@ func TestCachedSeesItsOwnAppendAtOnce(t *testing.T) {
 // as much as many small ones), and a stream larger than the whole bound is
 // loaded right but not kept.
 func TestCachedIsBoundedByBytes(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	const max = 64 << 10
 	cached := eventlog.NewCached(s, max)

@@ -3,7 +3,6 @@ package eventlog_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
-	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -102,11 +100,7 @@ func TestEncodeRefusesUnfitText(t *testing.T) {
 // append it is; and a stream name no store accepts is a stream without
 // events, not an error.
 func TestAppendOfUnfitTextWritesNothing(t *testing.T) {
-	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openStore(t)
 	ctx := context.Background()
 	log := eventlog.New(s)
 	good, bad := newEvent(orgunit.Registered{UnitID: "X", Name: "Biro X"}), newEvent(orgunit.HeadAssigned{UnitID: "X", HeadNIP: "1990\x00"})

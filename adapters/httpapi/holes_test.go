@@ -252,3 +252,31 @@ func TestEventsPages(t *testing.T) {
 		h.refused(http.StatusBadRequest, "invalid_request", &aud, "GET", "/v1/skps/"+id+"/events?"+q, nil)
 	}
 }
+
+// Query parameters holding text no read model can hold (NUL and other
+// control characters, invalid UTF-8) are malformed, on every list: 400
+// naming the parameter. (PostgreSQL refuses a NUL in a query parameter,
+// which was a 500 with the PostgreSQL read models.)
+func TestUnfitQueryParameters(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	for _, tc := range []struct {
+		who         caller
+		path, param string
+	}{
+		{hr, "/v1/skps?nip=1990%00", "nip"},
+		{hr, "/v1/skps?unit=DIN%FFKES", "unit"},
+		{aud, "/v1/audit?actor=hr%00admin", "actor"},
+		{aud, "/v1/audit?stream=skp-%1b", "stream"},
+		{aud, "/v1/audit?type=skp.%00", "type"},
+		{clerk, "/v1/objections?skp_id=%00", "skp_id"},
+		{clerk, "/v1/objections?unit=%C3", "unit"},
+		{analyst, "/v1/reports/progress?unit=%00", "unit"},
+		{analyst, "/v1/evaluations?unit=%00&period=2026", "unit"},
+	} {
+		if p := h.refused(http.StatusBadRequest, "invalid_request", &tc.who, "GET", tc.path, nil); p.Errors[0].Field != tc.param {
+			t.Errorf("%s: %+v, want %s named", tc.path, p, tc.param)
+		}
+	}
+	h.must(http.StatusOK, aud, "GET", "/v1/audit?actor=hr-admin%09", nil) // a tab is text
+}

@@ -303,6 +303,12 @@ func (q *query) str(name string, max int) string {
 		q.errs = append(q.errs, badRequest(name, "at most %d characters", max))
 		return ""
 	}
+	if msg := domain.TextProblem(v); msg != "" {
+		// No read model holds such text, and PostgreSQL refuses it as a
+		// query parameter (22021, a 500): the parameter is malformed.
+		q.errs = append(q.errs, badRequest(name, "%s", msg))
+		return ""
+	}
 	return v
 }
 

@@ -17,8 +17,21 @@
 // readers, and say in the Kinerja-Projection-Position header how far the
 // projection had read.
 //
+// # What it refuses
+//
+// A body must be one JSON object with known fields of the right types
+// (400); then every string in it is read raw for invalid UTF-8, unpaired
+// surrogate escapes and control characters other than tab, LF and CR, and
+// every null for a field that cannot be null (422 naming each, text.go);
+// query parameters likewise (400). Every 404 has one body whatever said
+// not found (errors.go). A dependency that is down is 503 unavailable or
+// 507 insufficient_storage, never 500 (faults.go); what net/http refuses
+// before any handler becomes a problem too (Listener).
+//
 // # Retries
 //
+// A command that keeps losing the race for its stream (the domain Handler's
+// Runner gives up) is 409 contention with Retry-After: nothing was written.
 // Every mutation accepts an Idempotency-Key (idempotency.go): the first
 // response is kept at least 30 days and replayed to a repeat; the event IDs
 // of a keyed request are derived from the key, so a repeat after a crash

@@ -129,7 +129,9 @@ func (s *server) call(sub string, roles []string, method, path string, body any,
 // do sends one request signed for sub and roles.
 func (s *server) do(sub string, roles []string, method, path string, body any, headers ...string) (answer, error) {
 	var rd io.Reader
-	if body != nil {
+	if raw, ok := body.([]byte); ok {
+		rd = bytes.NewReader(raw) // sent as it is
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return answer{}, err

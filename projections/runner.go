@@ -336,7 +336,8 @@ func (r *Runner) Deliver(ctx context.Context, ev eventstore.Event) error {
 	return nil
 }
 
-// Flush applies the batch now (see Deliver).
+// Flush applies the batch now (see Deliver). It first waits for a flush
+// already under way (the batch timer's), whatever ctx says.
 func (r *Runner) Flush(ctx context.Context) error {
 	r.bmu.Lock()
 	defer r.bmu.Unlock()

@@ -386,7 +386,8 @@ func (g *Group) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// errStopped marks a Stop projection held at a poison event.
+// stoppedError is the error of a Stop projection held at a poison event;
+// it matches ErrStopped and its cause.
 type stoppedError struct {
 	name  string
 	cause error

@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
@@ -55,8 +57,10 @@ func main() {
 // environment variable of the same meaning; the flag wins).
 type Config struct {
 	Store, PostgresURL, KurrentDBURL, DataDir string
-	// Listen serves /metrics and /healthz ("" for none).
+	// Listen serves /metrics, /healthz and /readyz ("" for none).
 	Listen string
+	// ReadyMaxLag is the largest projection lag /readyz accepts.
+	ReadyMaxLag time.Duration
 	// NATSURL, when set, relays integration events to NATSSubject.
 	NATSURL, NATSSubject string
 	// AuditKeyFile and AuditLogName: the checkpoint signing key.
@@ -84,13 +88,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.PostgresURL, "postgres-url", env("KINERJA_POSTGRES_URL", ""), "PostgreSQL of the read models (and the store) (env KINERJA_POSTGRES_URL)")
 	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", env("KINERJA_KURRENTDB_URL", ""), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
 	fs.StringVar(&c.DataDir, "data", env("KINERJA_DATA", "./data"), "directory of the checkpoint signing key and relay checkpoints (env KINERJA_DATA)")
-	fs.StringVar(&c.Listen, "listen", env("KINERJA_PROJECTOR_LISTEN", ""), "serve /metrics and /healthz here (env KINERJA_PROJECTOR_LISTEN)")
+	fs.StringVar(&c.Listen, "listen", env("KINERJA_PROJECTOR_LISTEN", ""), "serve /metrics, /healthz and /readyz here (env KINERJA_PROJECTOR_LISTEN)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("KINERJA_NATS_URL", ""), "relay integration events to this NATS JetStream (env KINERJA_NATS_URL)")
 	fs.StringVar(&c.NATSSubject, "nats-subject", env("KINERJA_NATS_SUBJECT", "kinerja.events"), "subject of integration events (env KINERJA_NATS_SUBJECT)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
 	fs.StringVar(&c.AuditLogName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "audit log name when the key is created (env KINERJA_AUDIT_LOG_NAME)")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
+	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.BoolVar(&c.Migrate, "migrate", env("KINERJA_MIGRATE", "false") == "true", "apply the read models' migrations first (env KINERJA_MIGRATE)")
 	c.Integrity.RegisterFlags(fs, env)
 	if err := fs.Parse(args); err != nil {
@@ -109,6 +114,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if err := (backend.StoreConfig{Name: c.Store, PostgresURL: c.PostgresURL, KurrentDBURL: c.KurrentDBURL, DataDir: c.DataDir}).Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ReadyMaxLag <= 0 {
+		errs = append(errs, errors.New("--ready-max-lag must be positive"))
 	}
 	if c.CheckpointEvery == 0 || c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("--checkpoint-every and --checkpoint-interval must be positive"))
@@ -170,7 +178,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var relays []projections.Sink
 	if cfg.NATSURL != "" {
-		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
 		if err != nil {
 			return err
@@ -225,16 +233,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Listen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			if s := p.Stalled(); len(s) > 0 {
-				http.Error(w, fmt.Sprintf("stalled: %v", s), http.StatusServiceUnavailable)
-				return
+		// /healthz: the process runs (a stalled projection is no reason
+		// to restart it). /readyz: each projection's state, 503 while one
+		// fails or lags, degraded while one is stalled or the history fails
+		// its check (docs/operations.md, "/readyz").
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+			rd := guard.Readiness(wiring.Readiness(r.Context(), store, p.Group(), cfg.ReadyMaxLag))
+			w.Header().Set("Content-Type", "application/json")
+			if rd.Status == httpapi.ReadyNot {
+				w.WriteHeader(http.StatusServiceUnavailable)
 			}
-			if err := guard.Problem(); err != nil {
-				http.Error(w, err.Error(), http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(w, "ok")
+			json.NewEncoder(w).Encode(rd)
 		})
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {

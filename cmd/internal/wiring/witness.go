@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/witness"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -282,12 +283,27 @@ func (g *Guard) Problem() error {
 	return nil
 }
 
+// Readiness adds the integrity problem, if any, to a /readyz answer as
+// degraded (docs/operations.md, "Integrity in /readyz"): the history is
+// the same for every instance over the store, so taking this one out of
+// rotation would fix nothing, while the reads that check out still
+// serve. The affected projections are halted and listed on their own.
+func (g *Guard) Readiness(rd httpapi.Readiness) httpapi.Readiness {
+	if err := g.Problem(); err != nil {
+		if rd.Status == httpapi.ReadyOK {
+			rd.Status = httpapi.ReadyDegraded
+		}
+		rd.Reasons = append(rd.Reasons, err.Error())
+	}
+	return rd
+}
+
 // Gauge is the metric kinerja_integrity_ok: 1 while Problem is nil, 0
 // once a problem is found (the health endpoint says which).
 func (g *Guard) Gauge() prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kinerja_integrity_ok",
-		Help: "1 while the history checks out (the start-up comparison with the witness, the audit signer's proof, the witness writes), 0 once a problem is found; /readyz (the projector's /healthz) says which.",
+		Help: "1 while the history checks out (the start-up comparison with the witness, the audit signer's proof, the witness writes), 0 once a problem is found; /readyz says which.",
 	}, func() float64 {
 		if g.Problem() != nil {
 			return 0

@@ -93,11 +93,12 @@ type ProjectionReadiness struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// StalledEvent is the event a projection is held at and why.
+// StalledEvent is the event a projection is held at and why. It names
+// the event by position, ID and type, never by its stream: /readyz answers
+// without a token, and stream names carry NIPs.
 type StalledEvent struct {
 	Position uint64    `json:"position"`
 	EventID  string    `json:"event_id"`
-	Stream   string    `json:"stream"`
 	Type     string    `json:"type"`
 	Reason   string    `json:"reason"`
 	Since    time.Time `json:"since"`

@@ -27,7 +27,7 @@ func TestOpsProjections(t *testing.T) {
 
 func TestReadyzReadiness(t *testing.T) {
 	stalled := ProjectionReadiness{Name: "scores", Policy: "stop", Condition: "stalled", Checkpoint: 41,
-		StalledAt: &StalledEvent{Position: 42, EventID: "e-42", Stream: "skp-1", Type: "skp.rating_assigned.v1", Reason: "decode"}}
+		StalledAt: &StalledEvent{Position: 42, EventID: "e-42", Type: "skp.rating_assigned.v1", Reason: "decode"}}
 	tests := []struct {
 		name   string
 		rd     Readiness
@@ -64,7 +64,7 @@ func TestReadyzReadiness(t *testing.T) {
 				t.Errorf("readyz body = %s, want %+v", r.body, tt.rd)
 			}
 			for _, p := range got.Projections {
-				if p.Name == "scores" && (p.StalledAt == nil || p.StalledAt.Position != 42 || p.StalledAt.Stream != "skp-1") {
+				if p.Name == "scores" && (p.StalledAt == nil || p.StalledAt.Position != 42 || p.StalledAt.EventID != "e-42") {
 					t.Errorf("stalled projection = %+v", p)
 				}
 			}

@@ -57,8 +57,9 @@ func TestNoStoredEventStopsTheService(t *testing.T) {
 			p2 := j.SKP["199106062016032016"]
 			// And an event that no projection can apply: a rating whose
 			// payload does not decode.
+			poisonID := uuid.New()
 			poison, err := opened.Append(ctx, "skp-"+p2, eventstore.Any, eventstore.EventData{
-				ID: uuid.New(), Type: "skp.rating_assigned.v1", SchemaVersion: 1, OccurredAt: time.Now(),
+				ID: poisonID, Type: "skp.rating_assigned.v1", SchemaVersion: 1, OccurredAt: time.Now(),
 				Actor: eventstore.Actor{ID: "insider", Role: "SYSTEM"}, Data: []byte(`{"period": 2026, "rationale": "\u0000"}`),
 			})
 			if err != nil {
@@ -106,7 +107,7 @@ func TestNoStoredEventStopsTheService(t *testing.T) {
 				switch {
 				case p.Name == "scores":
 					st := p.StalledAt
-					if p.Condition != "stalled" || st == nil || st.Position != uint64(poison.Position) || st.Stream != "skp-"+p2 ||
+					if p.Condition != "stalled" || st == nil || st.Position != uint64(poison.Position) || st.EventID != poisonID.String() ||
 						st.Type != "skp.rating_assigned.v1" || !strings.Contains(st.Reason, "decode") {
 						t.Errorf("scores in /readyz = %+v (stalled at %+v), want stalled at the poison event %d", p, st, poison.Position)
 					}

@@ -44,9 +44,9 @@ func Readiness(ctx context.Context, store eventstore.Store, g *projections.Group
 		switch h.Condition {
 		case projections.Stopped:
 			st := h.Stall
-			pr.StalledAt = &httpapi.StalledEvent{Position: uint64(st.Position), EventID: st.EventID, Stream: st.Stream, Type: st.Type,
+			pr.StalledAt = &httpapi.StalledEvent{Position: uint64(st.Position), EventID: st.EventID, Type: st.Type,
 				Reason: st.Reason, Since: st.Since}
-			worsen(httpapi.ReadyDegraded, fmt.Sprintf("projection %s stopped at event %d (%s, %s)", h.Name, st.Position, st.Stream, st.Type))
+			worsen(httpapi.ReadyDegraded, fmt.Sprintf("projection %s stopped at event %d (%s)", h.Name, st.Position, st.Type))
 		case projections.Failing:
 			worsen(instance, fmt.Sprintf("projection %s is failing", h.Name))
 		case projections.Lagging:

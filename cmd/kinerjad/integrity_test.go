@@ -160,6 +160,8 @@ func expectStalled(t *testing.T, s *server, ev eventstore.Event) {
 	if a := s.call("", nil, "GET", "/readyz", nil); a.status != 200 || !strings.Contains(string(a.body), `"degraded"`) ||
 		!strings.Contains(string(a.body), audit.Name) || !strings.Contains(string(a.body), "integrity") {
 		t.Errorf("/readyz = %d %s, want 200 degraded naming the audit projection and the integrity reason", a.status, a.body)
+	} else if strings.Contains(string(a.body), ev.Stream) {
+		t.Errorf("/readyz names the forged event's stream (a NIP): %s", a.body)
 	}
 }
 

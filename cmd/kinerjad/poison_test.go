@@ -102,6 +102,9 @@ func TestNoStoredEventStopsTheService(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
+			if b, _ := json.Marshal(rd); strings.Contains(string(b), p2) {
+				t.Errorf("/readyz names the NIP: %s", b)
+			}
 			stopped := 0
 			for _, p := range rd.Projections {
 				switch {

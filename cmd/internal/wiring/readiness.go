@@ -3,6 +3,7 @@ package wiring
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
@@ -44,8 +45,11 @@ func Readiness(ctx context.Context, store eventstore.Store, g *projections.Group
 		switch h.Condition {
 		case projections.Stopped:
 			st := h.Stall
+			// The reason is the error met, which names the event's stream
+			// (a poison or integrity error): not here.
+			pr.LastError = hideStream(pr.LastError, st.Stream)
 			pr.StalledAt = &httpapi.StalledEvent{Position: uint64(st.Position), EventID: st.EventID, Type: st.Type,
-				Reason: st.Reason, Since: st.Since}
+				Reason: hideStream(st.Reason, st.Stream), Since: st.Since}
 			worsen(httpapi.ReadyDegraded, fmt.Sprintf("projection %s stopped at event %d (%s)", h.Name, st.Position, st.Type))
 		case projections.Failing:
 			worsen(instance, fmt.Sprintf("projection %s is failing", h.Name))
@@ -55,4 +59,14 @@ func Readiness(ctx context.Context, store eventstore.Store, g *projections.Group
 		rd.Projections = append(rd.Projections, pr)
 	}
 	return rd
+}
+
+// hideStream replaces a stream's name in an error's text: /readyz answers
+// without a token, and stream names carry NIPs (the event ID finds the
+// stream for an operator who may see it).
+func hideStream(text, stream string) string {
+	if stream == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, stream, "(stream)")
 }

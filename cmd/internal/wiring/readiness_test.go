@@ -2,8 +2,10 @@ package wiring
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +120,9 @@ func TestReadiness(t *testing.T) {
 				}
 				if p.Condition == "stalled" && (p.StalledAt == nil || p.StalledAt.Position != 2) {
 					t.Errorf("%s stalled at %+v, want the poison event at 2", p.Name, p.StalledAt)
+				}
+				if b, _ := json.Marshal(p); strings.Contains(string(b), "skp-1") {
+					t.Errorf("%s names the stream (a NIP): %s", p.Name, b)
 				}
 			}
 		})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +33,7 @@ func (s *Server) registerOps(r *mux.Router) {
 	s.read(r, http.MethodGet, "/readyz", func(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.Ready != nil {
 			if err := s.cfg.Ready(r.Context()); err != nil {
-				return &notReady{err}
+				return app.Visible(fmt.Errorf("%w: %w", errUnavailable, err), "not ready: "+err.Error())
 			}
 		}
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -50,12 +51,8 @@ func (s *Server) registerOps(r *mux.Router) {
 	})
 }
 
-// notReady says why /readyz fails; its detail is the reason (operators
-// read it), which names components, never data.
-type notReady struct{ err error }
-
-func (e *notReady) Error() string { return "not ready: " + e.err.Error() }
-func (e *notReady) Unwrap() error { return errUnavailable }
+// /readyz says why it fails in its detail: operators read it, and the
+// reasons name components, never data.
 
 // metrics are the API's Prometheus collectors.
 type metrics struct {
@@ -150,8 +147,8 @@ type ProjectionList struct {
 // registerOpsV1 registers the authenticated operational routes.
 func (s *Server) registerOpsV1(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/ops/projections", func(w http.ResponseWriter, r *http.Request) error {
-		if p := principal(r); !p.Has(domain.RoleAuditor) && !p.Has(domain.RoleHRAdmin) {
-			return &authz.Denied{Caller: p.ID, Action: "ops.read", Visible: true, Reason: "projection status is for AUDITOR and HR_ADMIN"}
+		if err := s.app.Authorize(principal(r), authz.ReadOps); err != nil {
+			return err
 		}
 		if s.cfg.Projections == nil {
 			return fmt.Errorf("%w: projections do not run in this process", domain.ErrNotFound)

@@ -9,7 +9,7 @@ import (
 func TestOpsProjections(t *testing.T) {
 	h := newHarness(t)
 	h.refused(http.StatusNotFound, "not_found", &aud, "GET", "/v1/ops/projections", nil)
-	h = newHarness(t, func(c *Config) {
+	h = newHarness(t, func(c *settings) {
 		c.Projections = func(context.Context) ([]ProjectionState, error) {
 			return []ProjectionState{{Name: "scores", Policy: "stop", Checkpoint: 7, Head: 9, LagEvents: 2, Stalled: true, LastError: "x"}}, nil
 		}

@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"projections": {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
 		"seed":        {"seed a realistic agency through the command handlers", runSeed},
 		"token":       {"print a token signed with the data directory's key", runToken},
+		"login-link":  {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
 		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
 	}
 }

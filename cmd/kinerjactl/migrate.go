@@ -11,10 +11,11 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 )
 
 // runMigrate applies the embedded PostgreSQL migrations: the event store's,
-// the read models' and the idempotency records'. Migrations never run from
+// the read models', the idempotency records' and the dashboard's sessions'. Migrations never run from
 // a constructor: this command (or kinerjad --migrate) is the only way they
 // are applied.
 func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -52,6 +53,11 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "idempotency schema %s: up to date\n", pgidempotency.DefaultSchema)
+	applied, err = session.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dashboard session schema %s: %s\n", session.DefaultSchema, appliedText(applied))
 	return nil
 }
 

@@ -232,7 +232,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.OIDCClientID != "" {
-		if err := c.dashboardOIDC().Validate(); err != nil {
+		if err := web.CheckOIDCSettings(c.OIDCIssuer, c.OIDCClientID, c.OIDCRedirectURL); err != nil {
 			errs = append(errs, fmt.Errorf("--oidc-issuer, --oidc-client-id, --oidc-redirect-url: %w", err))
 		}
 		if c.OIDCClientID == c.OIDCAudience {
@@ -287,5 +287,5 @@ func (c Config) cacheSizes() (eventBytes, skpEvents, renderBytes int) {
 // dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens and
 // Endpoints are set when the issuer's discovery document is at hand).
 func (c Config) dashboardOIDC() *web.OIDC {
-	return &web.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
+	return &web.OIDC{ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
 }

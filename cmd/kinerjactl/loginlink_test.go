@@ -1,0 +1,72 @@
+package main
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
+	"github.com/kinerja-ledger/kinerja/domain"
+)
+
+// login-link prints a URL whose code the dashboard of the same data
+// directory redeems once, for the principal named.
+func TestLoginLink(t *testing.T) {
+	data := t.TempDir()
+	out := mustCtl(t, "login-link", "--data", data, "--sub", "19900101 201503 1 001", "--roles", "auditor, HR_ANALYST,auditor",
+		"--url", "https://kinerja.example/", "--next", "/audit")
+	u, err := url.Parse(strings.TrimSpace(out))
+	if err != nil || u.Scheme != "https" || u.Host != "kinerja.example" || u.Path != "/masuk/tautan" || u.Query().Get("next") != "/audit" {
+		t.Fatalf("login-link printed %q", out)
+	}
+	codes, err := session.OpenLoginCodes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := codes.Redeem(u.Query().Get("kode"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := domain.Principal{ID: "199001012015031001", Roles: []domain.Role{domain.RoleAuditor, domain.RoleHRAnalyst}}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("the link signs in (-want +got):\n%s", diff)
+	}
+	if _, err := codes.Redeem(u.Query().Get("kode")); err == nil {
+		t.Error("the link's code was redeemed twice")
+	}
+
+	for name, args := range map[string][]string{
+		"no subject":       {"--data", data},
+		"unknown role":     {"--data", data, "--sub", "x", "--roles", "SUPERUSER"},
+		"too long a life":  {"--data", data, "--sub", "x", "--ttl", "2h"},
+		"no life":          {"--data", data, "--sub", "x", "--ttl", "0s"},
+		"control char":     {"--data", data, "--sub", "a\x01b"},
+		"not a URL":        {"--data", data, "--sub", "x", "--url", "kinerja.example"},
+		"stray arguments":  {"--data", data, "--sub", "x", "extra"},
+		"a file, not data": {"--data", "/dev/null", "--sub", "x"},
+	} {
+		if out, err := ctl(t, append([]string{"login-link"}, args...)...); err == nil {
+			t.Errorf("%s: login-link succeeded: %q", name, out)
+		}
+	}
+}
+
+// A code expires: the dashboard refuses it after its life.
+func TestLoginCodeExpires(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	codes, err := session.OpenLoginCodes(t.TempDir(), func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, exp, err := codes.Issue(domain.Principal{ID: "x"}, 5*time.Minute)
+	if err != nil || !exp.Equal(now.Add(5*time.Minute)) {
+		t.Fatalf("Issue = %v, %v", exp, err)
+	}
+	now = now.Add(5 * time.Minute)
+	if _, err := codes.Redeem(code); err == nil {
+		t.Error("a code was redeemed at its expiry")
+	}
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )

@@ -1,9 +1,11 @@
 // Package seed generates a realistic agency for demonstrations, benchmarks
-// and browser tests, deterministically, through the same domain command
-// handlers as the API: every fact is a command of a domain service, made by
-// the principal the API would authenticate (the employee, the appraiser in
-// effect, the appraiser's superior, the HR administrator, the grievance
-// clerk) and decided by the domain's rules. No event is written directly.
+// and tests (kinerjactl seed, the API's and the dashboard's tests),
+// deterministically, through the same domain command handlers as the API
+// and the dashboard (the application layer's services): every fact is a
+// command of a domain service, made by the principal the API would
+// authenticate (the employee, the appraiser in effect, the appraiser's
+// superior, the HR administrator, the grievance clerk) and decided by the
+// domain's rules. No event is written directly.
 //
 // # What an agency holds
 //
@@ -88,6 +90,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -210,19 +213,10 @@ func (c Config) Validate() error {
 }
 
 // Services are the domain services the seed commands through, as the API
-// uses them. Each task runs on copies of them whose handler is a copy of
-// the service's with a deterministic NewID; the log, the clock and the
-// attempts are the caller's.
-type Services struct {
-	// Units registers units, assigns heads and rates units.
-	Units *orgunit.Service
-	// Employees registers employees and reporting lines.
-	Employees *employee.Service
-	// SKPs runs the SKP commands, evaluations and objections.
-	SKPs *skp.Service
-	// Distribution records justified deviations.
-	Distribution *distribution.Service
-}
+// and the dashboard use them (app.Services). Each task runs on copies of
+// them whose handler is a copy of the service's with a deterministic
+// NewID; the log, the clock and the attempts are the caller's.
+type Services = app.Services
 
 // NewServices returns the four services on one handler and policy, with
 // the SE 3/2023 distribution pattern: the usual wiring.
@@ -235,7 +229,7 @@ func NewServices(h *domain.Handler, pol policy.Policy) Services {
 	}
 }
 
-func (s Services) validate(now time.Time) error {
+func validateServices(s Services, now time.Time) error {
 	var errs []error
 	check := func(name string, h *domain.Handler) {
 		switch {
@@ -361,7 +355,7 @@ func Run(ctx context.Context, cfg Config, svc Services) (Stats, error) {
 	if err := cfg.Validate(); err != nil {
 		return Stats{}, err
 	}
-	if err := svc.validate(cfg.Now); err != nil {
+	if err := validateServices(svc, cfg.Now); err != nil {
 		return Stats{}, err
 	}
 	r := newRunner(cfg, svc)

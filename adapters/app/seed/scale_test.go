@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 
@@ -49,7 +49,7 @@ func TestTenThousand(t *testing.T) {
 // (KINERJA_SEED_EMPLOYEES employees, default 10,000; KINERJA_SEED_WORKERS
 // workers) and reports the rates:
 //
-//	go test -run '^$' -bench Seed -benchtime 1x ./cmd/internal/seed/
+//	go test -run '^$' -bench Seed -benchtime 1x ./adapters/app/seed/
 func BenchmarkSeed(b *testing.B) {
 	cfg := config(targetEmployees)
 	if n, err := strconv.Atoi(os.Getenv("KINERJA_SEED_EMPLOYEES")); err == nil {

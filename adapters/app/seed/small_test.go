@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 

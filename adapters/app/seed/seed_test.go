@@ -11,9 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
-	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/eventstore/storebench"
 )
@@ -34,14 +36,14 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench store", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	writers := fs.String("writers", "1,16", "comma-separated writer counts, one run each")
 	streamsPer := fs.Int("streams-per-writer", 100, "streams per writer (N = W × this)")
 	events := fs.Int("events-per-stream", 10, "events per stream, one append each")
 	payload := fs.Int("payload", 300, "approximate JSON size of each event in bytes")
 	read := fs.Bool("read", true, "also measure a full ReadAll after the appends")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	var counts []int

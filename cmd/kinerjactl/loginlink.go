@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
@@ -23,13 +25,13 @@ var tokenRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleAuditor, domain.Ro
 // within --ttl. It replaces pasting a raw token into the dashboard.
 func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("login-link", stderr)
-	data := fs.String("data", or(getenv("KINERJA_DATA"), "./data"), "data directory of the kinerjad to sign in to (env KINERJA_DATA)")
-	base := fs.String("url", or(getenv("KINERJA_URL"), "http://127.0.0.1:8080"), "the dashboard's address as the person opens it (env KINERJA_URL)")
+	data := fs.String("data", "./data", "data directory of the kinerjad to sign in to")
+	base := fs.String("url", "http://127.0.0.1:8080", "the dashboard's address as the person opens it")
 	sub := fs.String("sub", "", "who signs in: an NIP (18 digits, spaces or dots allowed) or a service account name")
 	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
 	ttl := fs.Duration("ttl", session.DefaultLoginTTL, fmt.Sprintf("how long the link is valid (at most %v); it works once", session.MaxLoginTTL))
 	next := fs.String("next", "", "the page to open after signing in (a path, e.g. /keberatan)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

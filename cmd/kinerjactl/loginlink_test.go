@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +71,25 @@ func TestLoginCodeExpires(t *testing.T) {
 	now = now.Add(5 * time.Minute)
 	if _, err := codes.Redeem(code); err == nil {
 		t.Error("a code was redeemed at its expiry")
+	}
+}
+
+// Every command reads its flags' variables through cmd/internal/config: a
+// variable that does not parse is an error naming it, not a silent
+// default.
+func TestEnvironmentErrorsAreReported(t *testing.T) {
+	data := t.TempDir()
+	var out, errb strings.Builder
+	env := map[string]string{"KINERJA_DATA": data, "KINERJA_TTL": "soon"}
+	err := run(context.Background(), []string{"login-link", "--sub", "x"}, func(k string) string { return env[k] }, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "KINERJA_TTL") {
+		t.Fatalf("login-link with KINERJA_TTL=soon = %v, want an error naming the variable", err)
+	}
+	env["KINERJA_TTL"] = "5m"
+	if err := run(context.Background(), []string{"login-link", "--sub", "x"}, func(k string) string { return env[k] }, &out, &errb); err != nil {
+		t.Fatalf("login-link from the environment: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, session.LoginCodeDir)); err != nil {
+		t.Errorf("KINERJA_DATA was not used: %v", err)
 	}
 }

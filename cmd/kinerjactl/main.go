@@ -2,7 +2,9 @@
 // migrate, token, verify, projections, export, seed and bench.
 //
 // Every command takes its configuration from flags, each with an
-// environment variable of the same meaning (the flag wins); see README.md.
+// environment variable of the same meaning (cmd/internal/config:
+// --postgres-url and KINERJA_POSTGRES_URL; the flag wins; a variable that
+// does not parse is an error); see README.md.
 package main
 
 import (
@@ -14,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
@@ -93,18 +94,11 @@ type storeFlags struct {
 	data, store, postgresURL, kurrentdbURL string
 }
 
-func (s *storeFlags) register(fs *flag.FlagSet, getenv env) {
-	fs.StringVar(&s.data, "data", or(getenv("KINERJA_DATA"), "./data"), "data directory (env KINERJA_DATA)")
-	fs.StringVar(&s.store, "store", or(getenv("KINERJA_STORE"), "bolt"), "event store: bolt, postgres or kurrentdb (env KINERJA_STORE)")
-	fs.StringVar(&s.postgresURL, "postgres-url", getenv("KINERJA_POSTGRES_URL"), "PostgreSQL URL (env KINERJA_POSTGRES_URL)")
-	fs.StringVar(&s.kurrentdbURL, "kurrentdb-url", getenv("KINERJA_KURRENTDB_URL"), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
-}
-
-func or(v, def string) string {
-	if strings.TrimSpace(v) == "" {
-		return def
-	}
-	return v
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.data, "data", "./data", "data directory")
+	fs.StringVar(&s.store, "store", "bolt", "event store: bolt, postgres or kurrentdb")
+	fs.StringVar(&s.postgresURL, "postgres-url", "", "PostgreSQL URL")
+	fs.StringVar(&s.kurrentdbURL, "kurrentdb-url", "", "KurrentDB URL")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
@@ -21,11 +23,11 @@ import (
 func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	schema := fs.String("schema", pgstore.DefaultSchema, "PostgreSQL schema of the event store")
 	rmSchema := fs.String("read-model-schema", pgreadmodel.DefaultSchema, "PostgreSQL schema of the read models")
 	storeOnly := fs.Bool("store-only", false, "migrate only the event store (read models elsewhere)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if sf.postgresURL == "" {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -23,13 +25,13 @@ var errProblems = errors.New("verification found problems")
 func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	bundle := fs.String("bundle", "", "verify this exported appeal bundle offline")
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
-	token := fs.String("token", getenv("KINERJA_TOKEN"), "AUDITOR token for --url (env KINERJA_TOKEN)")
+	token := fs.String("token", "", "AUDITOR token for --url")
 	var keys multiFlag
 	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/audit-signing.pub)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(stdout)

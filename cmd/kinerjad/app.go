@@ -170,7 +170,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
-	dashCfg := web.Config{App: core, Sessions: sessions, Authenticator: dashAuthn, OIDC: dashOIDC}
+	dashCfg := web.Config{App: core, Sessions: sessions, IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
+		Authenticator: dashAuthn, OIDC: dashOIDC}
 	if dashOIDC == nil {
 		// Embedded sign-in: the one-time links of kinerjactl login-link,
 		// written into the data directory.

@@ -207,3 +207,19 @@ func TestConfigRefusals(t *testing.T) {
 		}
 	}
 }
+
+// The projector's variables: --listen is KINERJA_PROJECTOR_LISTEN (an
+// environment shared with kinerjad must not make both listen on one
+// address), and a variable that does not parse is refused.
+func TestConfigEnvironment(t *testing.T) {
+	env := map[string]string{"KINERJA_POSTGRES_URL": "postgres://x", "KINERJA_LISTEN": "127.0.0.1:8080",
+		"KINERJA_PROJECTOR_LISTEN": "127.0.0.1:9090", "KINERJA_MIGRATE": "1"}
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.Listen != "127.0.0.1:9090" || !c.Migrate || c.PostgresURL != "postgres://x" {
+		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+	env["KINERJA_CHECKPOINT_EVERY"] = "often"
+	if _, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "KINERJA_CHECKPOINT_EVERY") {
+		t.Errorf("KINERJA_CHECKPOINT_EVERY=often = %v, want an error naming it", err)
+	}
+}

@@ -247,6 +247,19 @@ func (a *Authenticator) verifyOIDC(ctx context.Context, token string) (domain.Pr
 		return fail(errors.New("the signature is not in canonical base64url"))
 	}
 	idt, err := a.oidc.Verify(ctx, token)
+	var expired *oidc.TokenExpiredError
+	if err != nil && !errors.As(err, &expired) {
+		// go-oidc hands a fetch of the key set that has just finished to a
+		// caller that arrives before it is cleared: the first token of a
+		// rotated key can meet the old set. One more try, a moment later,
+		// fetches (at most once per MinRefresh).
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+		idt, err = a.oidc.Verify(ctx, token)
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +14,10 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -54,5 +59,114 @@ func TestKeyedLogRace(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("appended %d events, want 1", n)
+	}
+}
+
+// memIdem is an in-memory IdempotencyStore for the unit tests.
+type memIdem struct {
+	mu   sync.Mutex
+	recs map[string][]byte
+	puts int
+}
+
+func (m *memIdem) Get(_ context.Context, key string, _ time.Time) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.recs[key]
+	return b, ok, nil
+}
+
+func (m *memIdem) Put(_ context.Context, key string, rec []byte, _, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.recs == nil {
+		m.recs = map[string][]byte{}
+	}
+	if _, ok := m.recs[key]; !ok {
+		m.recs[key] = rec
+	}
+	m.puts++
+	return nil
+}
+
+func (m *memIdem) DeleteExpired(context.Context, time.Time) (int, error) { return 0, nil }
+
+func TestKeyed(t *testing.T) {
+	idem := &memIdem{}
+	cfg := Config{Idempotency: idem}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	ctx := context.Background()
+	runs := 0
+	run := func(status int, keep bool) func(context.Context) (Answer, bool) {
+		return func(context.Context) (Answer, bool) {
+			runs++
+			return Answer{Status: status, Body: []byte("first"), Header: map[string]string{"Location": "/x"}}, keep
+		}
+	}
+	k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/units", "{}")}
+
+	// Not kept (a 5xx, a retryable refusal, a form with problems): the
+	// repeat runs again.
+	if _, replayed, err := a.Keyed(ctx, k, run(500, false)); err != nil || replayed || idem.puts != 0 {
+		t.Fatalf("unkept run: replayed %v, %v, %d puts", replayed, err, idem.puts)
+	}
+	// Kept: the repeat gets the first answer without running.
+	a.Keyed(ctx, k, run(201, true))
+	ans, replayed, err := a.Keyed(ctx, k, run(201, true))
+	if err != nil || !replayed || runs != 2 || ans.Status != 201 || string(ans.Body) != "first" || ans.Header["Location"] != "/x" {
+		t.Fatalf("repeat = %+v, replayed %v, %v, %d runs", ans, replayed, err, runs)
+	}
+	// The same key with another request; another caller's same key.
+	other := k
+	other.Fingerprint = Fingerprint("POST", "/v1/units", `{"id":"B"}`)
+	if _, _, err := a.Keyed(ctx, other, run(201, true)); !errors.Is(err, ErrKeyReused) {
+		t.Errorf("key reused with another request = %v, want ErrKeyReused", err)
+	}
+	bob := k
+	bob.Caller = "bob"
+	if _, replayed, err := a.Keyed(ctx, bob, run(201, true)); err != nil || replayed {
+		t.Errorf("bob's key = replayed %v, %v: keys are scoped to the caller", replayed, err)
+	}
+	// Keys: 1 to 200 printable ASCII characters.
+	for _, bad := range []string{"", strings.Repeat("k", MaxKeyLen+1), "k\x00", "kunci-é"} {
+		bk := k
+		bk.Key = bad
+		if _, _, err := a.Keyed(ctx, bk, run(201, true)); !errors.Is(err, domain.ErrValidation) {
+			t.Errorf("key %q = %v, want a validation error", bad, err)
+		}
+	}
+}
+
+// A keyed run's services derive their IDs from (caller, key,
+// fingerprint): the same request always appends the same event IDs, and
+// another request other ones.
+func TestKeyedIDs(t *testing.T) {
+	h := &domain.Handler{NewID: uuid.New}
+	units := &orgunit.Service{Handler: h}
+	cfg := Config{Idempotency: &memIdem{}, Units: units, Employees: &employee.Service{Handler: h}, SKPs: &skp.Service{Handler: h},
+		Distribution: &distribution.Service{Handler: h}}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	idsOf := func(k Key) (first, second uuid.UUID) {
+		a.Keyed(context.Background(), k, func(ctx context.Context) (Answer, bool) {
+			svc := a.Services(ctx)
+			first, second = svc.Units.Handler.NewID(), svc.SKPs.Handler.NewID()
+			return Answer{}, false
+		})
+		return
+	}
+	k := Key{Caller: "alice", Key: "k", Fingerprint: "f"}
+	a1, a2 := idsOf(k)
+	b1, b2 := idsOf(k)
+	if a1 != b1 || a2 != b2 || a1 == a2 {
+		t.Errorf("the same request derived %v %v, then %v %v", a1, a2, b1, b2)
+	}
+	k.Fingerprint = "g"
+	if c1, _ := idsOf(k); c1 == a1 {
+		t.Error("another request derived the same IDs")
+	}
+	if a.Services(context.Background()).Units != units {
+		t.Error("outside a keyed run the services are not the configured ones")
 	}
 }

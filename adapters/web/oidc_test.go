@@ -39,10 +39,12 @@ type fakeProvider struct {
 	sub      string
 	roles    []string
 
-	mu    sync.Mutex
-	codes map[string]grant
+	mu       sync.Mutex
+	codes    map[string]grant
+	refresh  map[string]bool // live refresh tokens
+	refreshN int             // refresh grants served
 	// Faults the tests switch on.
-	wrongNonce, wrongAudience, severalAudiences, deny bool
+	wrongNonce, wrongAudience, severalAudiences, deny, refuseRefresh bool
 	redeemed                                          int
 }
 
@@ -56,7 +58,7 @@ func newFakeProvider(t *testing.T, now func() time.Time) *fakeProvider {
 		t.Fatal(err)
 	}
 	p := &fakeProvider{t: t, key: key, clientID: "kinerja-dashboard", secret: "s3cret", now: now,
-		sub: "clerk-1", roles: []string{"GRIEVANCE_CLERK"}, codes: map[string]grant{}}
+		sub: "clerk-1", roles: []string{"GRIEVANCE_CLERK"}, codes: map[string]grant{}, refresh: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/jwks",
@@ -111,6 +113,19 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		fail("public client identification")
 		return
 	}
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		p.mu.Lock()
+		live := p.refresh[r.PostForm.Get("refresh_token")]
+		delete(p.refresh, r.PostForm.Get("refresh_token")) // rotated
+		p.refreshN++
+		p.mu.Unlock()
+		if !live || p.refuseRefresh {
+			fail("refresh token unknown or revoked")
+			return
+		}
+		p.issue(w, "")
+		return
+	}
 	p.mu.Lock()
 	g, ok := p.codes[r.PostForm.Get("code")]
 	delete(p.codes, r.PostForm.Get("code")) // one use
@@ -128,7 +143,13 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		fail("PKCE verifier does not match the challenge")
 		return
 	}
-	nonce, aud := g.nonce, any(p.clientID)
+	p.issue(w, g.nonce)
+}
+
+// issue answers the token endpoint with an ID token for nonce ("" on a
+// refresh) and a new refresh token.
+func (p *fakeProvider) issue(w http.ResponseWriter, nonce string) {
+	aud := any(p.clientID)
 	if p.wrongNonce {
 		nonce = "another-nonce"
 	}
@@ -139,15 +160,22 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		aud = []string{p.clientID, "another-client"} // and no azp
 	}
 	now := p.now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles,
-		"nonce": nonce, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	claims := jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = "k1"
 	signed, err := tok.SignedString(p.key)
 	if err != nil {
 		p.t.Error(err)
 	}
+	rt := rand.Text()
+	p.mu.Lock()
+	p.refresh[rt] = true
+	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"id_token": signed, "access_token": "opaque", "token_type": "Bearer"})
+	json.NewEncoder(w).Encode(map[string]any{"id_token": signed, "access_token": "opaque", "token_type": "Bearer", "expires_in": 3600, "refresh_token": rt})
 }
 
 // oidcDashboard serves a seeded dashboard whose sign-in goes through p,
@@ -425,5 +453,49 @@ func TestOIDCConfigValidate(t *testing.T) {
 	}
 	if err := CheckOIDCSettings("https://idp", "c", "https://k.example/masuk/oidc/kembali"); err != nil {
 		t.Errorf("CheckOIDCSettings of good settings = %v", err)
+	}
+}
+
+// The session keeps the provider's refresh token: when the ID token
+// expires, the next request renews the identity (with the roles the
+// provider gives now); when the provider refuses, the session ends.
+func TestOIDCRefresh(t *testing.T) {
+	h := seeded(t)
+	p := newFakeProvider(t, h.clock.Now)
+	base, _ := oidcDashboard(t, h, p)
+	c := newBrowser(t)
+	if st, _ := fetch(t, c, base+"/masuk/oidc?next=/keberatan"); st != http.StatusOK || sessionOf(c, base) == "" {
+		t.Fatalf("sign-in = %d", st)
+	}
+	// Used within the idle timeout, through the ID token's hour.
+	for range 2 {
+		h.clock.Advance(25 * time.Minute)
+		if st, body := fetch(t, c, base+"/keberatan"); st != http.StatusOK || !strings.Contains(body, "objections-title") && !strings.Contains(body, "clerk-1") || p.refreshN != 0 {
+			t.Fatalf("within the ID token's life: %d, %d refreshes", st, p.refreshN)
+		}
+	}
+	// Past the ID token's hour (and within the idle timeout): renewed, and
+	// the roles the provider gives now apply.
+	p.roles = []string{"AUDITOR"}
+	h.clock.Advance(15 * time.Minute)
+	st, body := fetch(t, c, base+"/audit")
+	if st != http.StatusOK || p.refreshN != 1 || !strings.Contains(body, "clerk-1") {
+		t.Fatalf("after the ID token expired: /audit = %d, %d refreshes", st, p.refreshN)
+	}
+	// Refused: the session ends, and the form says so.
+	p.refuseRefresh = true
+	for range 2 {
+		h.clock.Advance(25 * time.Minute)
+		fetch(t, c, base+"/keberatan")
+	}
+	h.clock.Advance(25 * time.Minute) // past the renewed ID token's hour
+	resp, err := c.Get(base + "/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/masuk" || !strings.Contains(string(b), "Sesi Anda telah berakhir") || p.refreshN != 2 {
+		t.Errorf("after a refused refresh: at %s, %d refreshes", resp.Request.URL, p.refreshN)
 	}
 }

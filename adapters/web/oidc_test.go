@@ -45,7 +45,7 @@ type fakeProvider struct {
 	refreshN int             // refresh grants served
 	// Faults the tests switch on.
 	wrongNonce, wrongAudience, severalAudiences, deny, refuseRefresh bool
-	redeemed                                          int
+	redeemed                                                         int
 }
 
 type grant struct {

@@ -123,7 +123,9 @@ func TestPostgres(t *testing.T) {
 		}
 		return '_'
 	}, strings.ToLower(schema))
-	t.Cleanup(func() { pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE") })
+	t.Cleanup(func() {
+		pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	})
 	if _, err := OpenPostgres(ctx, pool, schema); err == nil {
 		t.Fatal("OpenPostgres of an unmigrated schema succeeded")
 	}

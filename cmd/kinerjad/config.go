@@ -137,7 +137,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
 	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
 	version := fs.Bool("version", false, "print the build's version and exit")
-	if err := config.Parse(fs, args, getenv, config.NoEnv("version")); err != nil {
+	if err := config.Parse(fs, args, getenv, config.NoEnv("version"), config.StopAt("version")); err != nil {
 		return Config{}, err
 	}
 	if *version {

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3"
@@ -42,6 +43,14 @@ type Option func(*options)
 type options struct {
 	skip  map[string]bool
 	names map[string]string
+	stop  []string
+}
+
+// StopAt names flags that, given on the command line, end the parse before
+// the environment is read (--version prints the build and exits, whatever
+// the rest of the configuration; a bad variable must not stop it).
+func StopAt(flags ...string) Option {
+	return func(o *options) { o.stop = append(o.stop, flags...) }
 }
 
 // NoEnv gives the flags named no variable (--version: a variable left in
@@ -82,6 +91,18 @@ func Parse(fs *flag.FlagSet, args []string, getenv func(string) string, opts ...
 			f.Usage += " (env " + envName(f.Name) + ")"
 		}
 	})
+	if len(o.stop) > 0 {
+		// The command line alone first; ff parses it again (the same
+		// values) before the environment when no stop flag was given.
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		stopped := false
+		fs.Visit(func(f *flag.Flag) { stopped = stopped || slices.Contains(o.stop, f.Name) })
+		if stopped {
+			return nil
+		}
+	}
 	parser := func(_ io.Reader, set func(name, value string) error) error {
 		if getenv == nil {
 			return nil

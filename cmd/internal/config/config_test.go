@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 		fs.DurationVar(&v.d, "ready-max-lag", 5*time.Second, "lag")
 		fs.BoolVar(&v.b, "migrate", false, "migrate")
 		fs.BoolVar(&v.version, "version", false, "version")
-		err := Parse(fs, args, func(k string) string { return env[k] }, NoEnv("version"), Env("ready-max-lag", "KINERJA_LAG"))
+		err := Parse(fs, args, func(k string) string { return env[k] }, NoEnv("version"), Env("ready-max-lag", "KINERJA_LAG"), StopAt("version"))
 		return v, err
 	}
 	for _, c := range []struct {
@@ -58,6 +58,10 @@ func TestParse(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("bad variables: Parse = %v, want an error naming %s", err, want)
 		}
+	}
+	// --version stops the parse: a bad variable does not stop it.
+	if v, err := parse([]string{"--version"}, map[string]string{"KINERJA_CACHE_MB": "lots"}); err != nil || !v.version {
+		t.Errorf("--version with a bad variable = %+v, %v", v, err)
 	}
 	if _, err := parse([]string{"--cache-mb", "x"}, nil); err == nil {
 		t.Error("a bad flag was accepted")

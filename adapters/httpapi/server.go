@@ -5,11 +5,23 @@
 //
 // Routes are registered per resource (units.go, employees.go, skps.go,
 // evaluations.go, history.go, audit.go, reports.go, ops.go). Every
-// handler has the signature func(w, r) error; one table (errors.go) maps
-// the error to a status and an RFC 9457 problem. Authentication is
+// handler has the signature func(w, r) error; the application layer's one
+// table of error kinds (adapters/app, shared with the dashboard) gives
+// the status and the RFC 9457 problem (errors.go). Authentication is
 // middleware on the /v1 subrouter; authorisation is the domain's (package
-// authz, from the reporting lines in effect on the date of the action): the
-// API only turns a request into a [domain.Request] and a command.
+// authz, from the reporting lines in effect on the date of the action),
+// asked through the domain services or the application layer's reads: the
+// API only turns a request into a [domain.Request] and a command, and
+// never compares roles itself (layout_test.go).
+//
+// # The application layer
+//
+// The API translates for adapters/app (Config.App), which the dashboard
+// shares: the domain services and readers (s.cfg embeds app.Config, so a
+// handler reads s.cfg.SKPs, s.cfg.Directory, s.cfg.Now() …), keyed
+// execution (s.svc(r) gives the services of a keyed request), the reports
+// and the reads that need an access decision (s.app.ListSKPs,
+// s.app.Progress, s.app.AuditEntries …).
 //
 // Commands go to the domain services; reads of one SKP replay its stream
 // (so they are never stale and can go back in time with as_of or
@@ -25,17 +37,18 @@
 // every null for a field that cannot be null (422 naming each, text.go);
 // query parameters likewise (400). Every 404 has one body whatever said
 // not found (errors.go). A dependency that is down is 503 unavailable or
-// 507 insufficient_storage, never 500 (faults.go); what net/http refuses
-// before any handler becomes a problem too (Listener).
+// 507 insufficient_storage, never 500 (adapters/app's faults.go); what
+// net/http refuses before any handler becomes a problem too (Listener).
 //
 // # Retries
 //
 // A command that keeps losing the race for its stream (the domain Handler's
 // Runner gives up) is 409 contention with Retry-After: nothing was written.
-// Every mutation accepts an Idempotency-Key (idempotency.go): the first
-// response is kept at least 30 days and replayed to a repeat; the event IDs
-// of a keyed request are derived from the key, so a repeat after a crash
-// that lost the kept response cannot append twice.
+// Every mutation accepts an Idempotency-Key (idempotency.go, on
+// app.App.Keyed): the first response is kept at least 30 days and replayed
+// to a repeat; the event IDs of a keyed request are derived from the key,
+// so a repeat after a crash that lost the kept response cannot append
+// twice.
 //
 // # Personal data
 //

@@ -1,11 +1,18 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 )
 
 // formKey reads the idempotency key of the form in body.
@@ -109,5 +116,33 @@ func TestNewUnitForm(t *testing.T) {
 	}
 	if r := h.post(&analyst, path, fresh); r.status != http.StatusForbidden || h.streamLen("unit-X2") != 0 {
 		t.Errorf("the form posted by HR_ANALYST = %d, want 403", r.status)
+	}
+}
+
+// downStore is a session store whose database is gone.
+type downStore struct{ session.Store }
+
+func (downStore) Get(context.Context, string, time.Time) ([]byte, bool, error) {
+	return nil, false, fmt.Errorf("session: get: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection"})
+}
+
+// When the session store is down, who is asking cannot be told: the page
+// says the service is disrupted (503), instead of asking to sign in again,
+// and the cause is logged, not shown.
+func TestSessionStoreDown(t *testing.T) {
+	h := seeded(t)
+	ck := h.signIn(clerk)
+	cfg := h.cfg
+	cfg.Sessions = downStore{cfg.Sessions}
+	down, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/keberatan", nil)
+	r.AddCookie(ck)
+	rec := httptest.NewRecorder()
+	down.ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "terganggu") || strings.Contains(rec.Body.String(), "terminating") {
+		t.Errorf("with the session store down: %d\n%s", rec.Code, rec.Body.String())
 	}
 }

@@ -198,10 +198,9 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) page.Identity
 	ctx := r.Context()
 	s, ended, err := h.sessions.Load(ctx, w, r)
 	if err != nil {
-		// The store is down: nobody is signed in for this request (the
-		// page asks to sign in; the store's failure is logged).
-		h.log.LogAttrs(ctx, slog.LevelError, "web_session_store_failed", slog.String("error", err.Error()))
-		return page.Identity{}
+		// The store is down: who this is cannot be told; the page says the
+		// service is disrupted (503) rather than asking to sign in again.
+		return page.Identity{Err: err}
 	}
 	if s != nil {
 		return page.Identity{User: s.User, SignedIn: true}

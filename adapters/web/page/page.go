@@ -54,6 +54,9 @@ type Identity struct {
 	// Expired is true when the request carried a session that has ended
 	// (idle or absolute timeout, sign-out elsewhere, refresh refused).
 	Expired bool
+	// Err is why nobody could be told (the session store is down): the
+	// page answers with it (503) instead of asking to sign in again.
+	Err error
 }
 
 // SiteConfig configures a Site.
@@ -176,7 +179,11 @@ func (s *Site) wrap(h Handler, needUser bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		// Pages hold personal data.
 		w.Header().Set("Cache-Control", "no-store")
-		r := s.request(w, hr)
+		r, err := s.request(w, hr)
+		if err != nil {
+			s.Fail(w, r, err)
+			return
+		}
 		if hr.Method == http.MethodPost {
 			hr.Body = http.MaxBytesReader(w, hr.Body, MaxFormBytes)
 		}
@@ -204,10 +211,11 @@ func sep(u string) string {
 	return "?"
 }
 
-// request builds the Request of hr: its language and caller.
-func (s *Site) request(w http.ResponseWriter, hr *http.Request) *Request {
+// request builds the Request of hr: its language and caller, and the
+// error of the identification, if any.
+func (s *Site) request(w http.ResponseWriter, hr *http.Request) (*Request, error) {
 	id := s.cfg.Identify(w, hr)
-	return &Request{Request: hr, User: id.User, SignedIn: id.SignedIn, Expired: id.Expired, Lang: s.language(w, hr), site: s}
+	return &Request{Request: hr, User: id.User, SignedIn: id.SignedIn, Expired: id.Expired, Lang: s.language(w, hr), site: s}, id.Err
 }
 
 // language picks the page language: ?lang= (remembered in a cookie), then
@@ -277,12 +285,15 @@ func (s *Site) Fail(w http.ResponseWriter, r *Request, err error) {
 	default:
 		d.Detail = app.Detail(err)
 	}
+	// The error's string only for a 5xx (it may carry what a person typed
+	// otherwise; the code says enough).
+	attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", k.Status), slog.String("code", k.Code)}
 	level := slog.LevelInfo
 	if k.Status >= 500 {
 		level = slog.LevelError
+		attrs = append(attrs, slog.String("error", err.Error()))
 	}
-	s.log.LogAttrs(r.Context(), level, "web_request_failed", slog.String("method", r.Method),
-		slog.String("route", r.Pattern), slog.Int("status", k.Status), slog.String("code", k.Code), slog.String("error", err.Error()))
+	s.log.LogAttrs(r.Context(), level, "web_request_failed", attrs...)
 	if k.Status == 499 {
 		return // the browser went away
 	}
@@ -302,7 +313,8 @@ func (s *Site) Fail(w http.ResponseWriter, r *Request, err error) {
 func (s *Site) FailHandler(err error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		s.Fail(w, s.request(w, hr), err)
+		r, _ := s.request(w, hr)
+		s.Fail(w, r, err)
 	})
 }
 

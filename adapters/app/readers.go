@@ -289,3 +289,28 @@ func (a *App) LastVerification() *Verification {
 	v := *a.lastVerify
 	return &v
 }
+
+// SKPActions reports which of acts caller may take on SKP id, as the
+// reporting lines in effect today decide (authz, through the domain
+// service): what a page offers. The command decides again when it runs
+// (and refuses what the SKP's state does not allow). An SKP the caller may
+// not see is not found.
+func (a *App) SKPActions(ctx context.Context, caller domain.Principal, id string, acts ...authz.Action) (map[authz.Action]bool, error) {
+	if _, _, _, err := a.cfg.SKPs.Authorize(ctx, caller, id, authz.ReadSKP); err != nil {
+		return nil, err
+	}
+	out := make(map[authz.Action]bool, len(acts))
+	for _, act := range acts {
+		_, _, _, err := a.cfg.SKPs.Authorize(ctx, caller, id, act)
+		var denied *authz.Denied
+		switch {
+		case err == nil:
+			out[act] = true
+		case errors.As(err, &denied):
+			out[act] = false
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
 )
 
 // formKey reads the idempotency key of the form in body.
@@ -144,5 +147,32 @@ func TestSessionStoreDown(t *testing.T) {
 	down.ServeHTTP(rec, r)
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "terganggu") || strings.Contains(rec.Body.String(), "terminating") {
 		t.Errorf("with the session store down: %d\n%s", rec.Code, rec.Body.String())
+	}
+}
+
+// What an SKP page may offer its caller: the application layer asks authz
+// with the reporting lines in effect.
+func TestSKPActions(t *testing.T) {
+	h := seeded(t)
+	may := func(c caller, acts ...authz.Action) map[authz.Action]bool {
+		t.Helper()
+		m, err := h.app.SKPActions(h.ctx, c.principal(), h.ag.skpE, acts...)
+		if err != nil {
+			t.Fatalf("SKPActions as %s: %v", c.sub, err)
+		}
+		return m
+	}
+	acts := []authz.Action{authz.EditPlan, authz.EstablishSKP, authz.Rate, authz.FileObjection}
+	if m := may(empE, acts...); !m[authz.EditPlan] || m[authz.EstablishSKP] || m[authz.Rate] || !m[authz.FileObjection] {
+		t.Errorf("the employee may %v", m)
+	}
+	if m := may(caller{nipA, nil}, acts...); m[authz.EditPlan] || !m[authz.EstablishSKP] || !m[authz.Rate] || m[authz.FileObjection] {
+		t.Errorf("the appraiser may %v", m)
+	}
+	if m := may(clerk, acts...); m[authz.EditPlan] || m[authz.Rate] || !m[authz.FileObjection] {
+		t.Errorf("the clerk may %v", m)
+	}
+	if _, err := h.app.SKPActions(h.ctx, empX.principal(), h.ag.skpE, acts...); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("SKPActions as an outsider = %v, want not found", err)
 	}
 }

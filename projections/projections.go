@@ -9,8 +9,14 @@
 // (embedded mode, rebuilt from the event store at start-up) and
 // adapters/pgreadmodel on PostgreSQL. A backend wraps each projection in a
 // Sink, which applies an event and stores the projection's checkpoint in
-// the same transaction, so a redelivered event changes nothing. The
-// Watermill runner in adapters/wmbridge feeds Sinks from the event store.
+// the same transaction, so a redelivered event changes nothing.
+//
+// The runner (Group, Runner; runner.go, catchup.go) is the one place that
+// drives Sinks: admission (Group.Admit), batching, apply with the
+// checkpoint, retry with back-off, the poison policy and health. It feeds
+// them at start-up from one read of the store (Group.CatchUp) and live
+// from the Watermill router of adapters/wmbridge (Runner.Deliver), which
+// only delivers.
 package projections
 
 import (

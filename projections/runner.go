@@ -336,7 +336,8 @@ func (r *Runner) Deliver(ctx context.Context, ev eventstore.Event) error {
 	return nil
 }
 
-// Flush applies the batch now (see Deliver).
+// Flush applies the batch now (see Deliver). It first waits for a flush
+// already under way (the batch timer's), whatever ctx says.
 func (r *Runner) Flush(ctx context.Context) error {
 	r.bmu.Lock()
 	defer r.bmu.Unlock()
@@ -385,7 +386,8 @@ func (g *Group) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// errStopped marks a Stop projection held at a poison event.
+// stoppedError is the error of a Stop projection held at a poison event;
+// it matches ErrStopped and its cause.
 type stoppedError struct {
 	name  string
 	cause error
@@ -672,4 +674,54 @@ func (g *Group) Status(ctx context.Context) ([]Status, error) {
 		out[i] = s
 	}
 	return out, nil
+}
+
+// Condition is what a projection's state means for serving.
+type Condition string
+
+// The conditions Health reports.
+const (
+	// Healthy: applying events, within the lag allowed.
+	Healthy Condition = "ok"
+	// Lagging: making progress, but its oldest unapplied event is older
+	// than the lag allowed.
+	Lagging Condition = "lagging"
+	// Failing: a transient error (its store is unreachable) keeps it from
+	// applying; it is retried.
+	Failing Condition = "failing"
+	// Stopped: a Stop projection held at a poison event (State.Stall);
+	// only a fix or an operator moves it.
+	Stopped Condition = "stalled"
+)
+
+// Health is a projection's state with its lag and what they mean.
+type Health struct {
+	State
+	Lag       time.Duration
+	Condition Condition
+}
+
+// Health returns every projection's Health, maxLag being the lag allowed.
+// It reads one event per projection.
+func (g *Group) Health(ctx context.Context, maxLag time.Duration) []Health {
+	states := g.States()
+	out := make([]Health, len(states))
+	for i, st := range states {
+		h := Health{State: st, Condition: Healthy}
+		lag, err := g.Lag(ctx, st.Name)
+		switch {
+		case st.Stall != nil:
+			h.Condition = Stopped
+		case st.Stalled || err != nil:
+			h.Condition = Failing
+			if err != nil && h.LastError == "" {
+				h.LastError = err.Error()
+			}
+		case lag > maxLag:
+			h.Condition = Lagging
+		}
+		h.Lag = lag
+		out[i] = h
+	}
+	return out
 }

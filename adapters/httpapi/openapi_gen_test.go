@@ -84,7 +84,7 @@ func operations() []op {
 	action := ActionBody{}
 	return []op{
 		{method: "GET", path: "/healthz", tag: "operations", summary: "The process is alive", status: 200, special: "status"},
-		{method: "GET", path: "/readyz", tag: "operations", summary: "The store is reachable and the projections caught up", status: 200, special: "status", extra: []int{503}},
+		{method: "GET", path: "/readyz", tag: "operations", summary: "Ready (200 ready or degraded, with each projection's state) or not (503)", status: 200, resp: Readiness{}, extra: []int{503}},
 		{method: "GET", path: "/metrics", tag: "operations", summary: "Prometheus metrics", status: 200, special: "metrics"},
 		{method: "GET", path: "/openapi.json", tag: "operations", summary: "This document", status: 200, special: "openapi"},
 

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	_ "embed"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -31,9 +34,12 @@ func (s *Server) registerOps(r *mux.Router) {
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	s.read(r, http.MethodGet, "/readyz", func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.Readiness != nil {
+			return s.writeReadiness(w, r, s.cfg.Readiness(r.Context()))
+		}
 		if s.cfg.Ready != nil {
 			if err := s.cfg.Ready(r.Context()); err != nil {
-				return app.Visible(fmt.Errorf("%w: %w", errUnavailable, err), "not ready: "+err.Error())
+				return notReady(err)
 			}
 		}
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -51,8 +57,84 @@ func (s *Server) registerOps(r *mux.Router) {
 	})
 }
 
-// /readyz says why it fails in its detail: operators read it, and the
-// reasons name components, never data.
+// The statuses of Readiness.
+const (
+	// ReadyOK: everything serves and is current.
+	ReadyOK = "ready"
+	// ReadyDegraded: the instance serves, but something needs an operator
+	// (a projection stopped at an event, a relay failing); taking the
+	// instance out of rotation would not help: 200.
+	ReadyDegraded = "degraded"
+	// ReadyNot: the instance cannot serve well now (its store is
+	// unreachable, a projection fails or lags): 503.
+	ReadyNot = "not_ready"
+)
+
+// Readiness is the answer of /readyz: its status, the reasons for it, and
+// each projection's state. 200 unless Status is ReadyNot, then 503 as a
+// problem (code unavailable) that carries the same fields, the status
+// under "readiness".
+type Readiness struct {
+	Status      string                `json:"status"`
+	Reasons     []string              `json:"reasons,omitempty"`
+	Projections []ProjectionReadiness `json:"projections,omitempty"`
+}
+
+// ProjectionReadiness is one projection's state in Readiness.
+type ProjectionReadiness struct {
+	Name   string `json:"name"`
+	Policy string `json:"policy"`
+	// Condition is ok, lagging, failing or stalled (stopped at an event).
+	Condition  string  `json:"condition"`
+	Checkpoint uint64  `json:"checkpoint"`
+	LagSeconds float64 `json:"lag_seconds"`
+	// StalledAt names the event a stalled projection is held at.
+	StalledAt *StalledEvent `json:"stalled_at,omitempty"`
+	// LastError is the failure of a failing or stalled projection.
+	LastError string `json:"last_error,omitempty"`
+}
+
+// StalledEvent is the event a projection is held at and why. It names
+// the event by position, ID and type, never by its stream: /readyz answers
+// without a token, and stream names carry NIPs.
+type StalledEvent struct {
+	Position uint64    `json:"position"`
+	EventID  string    `json:"event_id"`
+	Type     string    `json:"type"`
+	Reason   string    `json:"reason"`
+	Since    time.Time `json:"since"`
+}
+
+// writeReadiness answers /readyz from rd.
+func (s *Server) writeReadiness(w http.ResponseWriter, r *http.Request, rd Readiness) error {
+	if rd.Status != ReadyNot {
+		return writeJSON(w, http.StatusOK, rd)
+	}
+	p := problemOf(notReady(errors.New(strings.Join(rd.Reasons, "; "))))
+	p.RequestID = requestID(r)
+	// The problem's "status" is the HTTP status: the readiness status
+	// goes under "readiness".
+	b, err := json.Marshal(struct {
+		Problem
+		Readiness   string                `json:"readiness"`
+		Reasons     []string              `json:"reasons,omitempty"`
+		Projections []ProjectionReadiness `json:"projections,omitempty"`
+	}{p, rd.Status, rd.Reasons, rd.Projections})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	_, err = w.Write(b)
+	return err
+}
+
+// notReady says why /readyz fails: an error of kind unavailable whose
+// detail is the reason (operators read it), which names components, never
+// data.
+func notReady(err error) error {
+	return app.Visible(fmt.Errorf("%w: %w", errUnavailable, err), "not ready: "+err.Error())
+}
 
 // metrics are the API's Prometheus collectors.
 type metrics struct {

@@ -97,6 +97,9 @@ type Config struct {
 	// projections caught up); /readyz answers 503 with its error. Optional
 	// (always ready).
 	Ready func(ctx context.Context) error
+	// Readiness, when set, answers /readyz instead of Ready, with each
+	// projection's state (see Readiness).
+	Readiness func(ctx context.Context) Readiness
 	// Registry receives the API's metrics and is served at /metrics
 	// (default: a new registry with the Go and process collectors).
 	Registry *prometheus.Registry

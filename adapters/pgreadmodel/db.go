@@ -41,7 +41,7 @@ type Options struct {
 // DB is the read models in one PostgreSQL schema: a Sink per projection,
 // the readers, status and rebuilds. It is safe for concurrent use.
 type DB struct {
-	pool  *pgxpool.Pool
+	pool  connPool // every query escapes text (text.go)
 	opts  Options
 	names names // the live tables
 	sinks []*Sink
@@ -67,7 +67,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*DB, error) {
 	if v != SchemaVersion() {
 		return nil, &VersionError{Schema: opts.Schema, Have: v, Want: SchemaVersion()}
 	}
-	db := &DB{pool: pool, opts: opts, names: names{schema: opts.Schema}}
+	db := &DB{pool: connPool{pool}, opts: opts, names: names{schema: opts.Schema}}
 	for _, name := range Names() {
 		db.sinks = append(db.sinks, db.newSink(name, name, names{schema: opts.Schema}))
 	}

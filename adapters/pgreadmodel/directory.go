@@ -2,7 +2,6 @@ package pgreadmodel
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -22,7 +21,7 @@ func scanUnit(r pgx.Row) (directory.Unit, error) {
 	}
 	u.RegisteredAt = u.RegisteredAt.UTC()
 	if len(perf) > 0 {
-		if err := json.Unmarshal(perf, &u.Performance); err != nil {
+		if err := unmarshalDoc(perf, &u.Performance); err != nil {
 			return u, err
 		}
 	}
@@ -161,18 +160,17 @@ var (
 func (s *directoryStage) flush(b *pgx.Batch) error {
 	if n := len(s.dirtyUnits); n > 0 {
 		var id, name, parent, head, from []string
-		var perf []pgtype.Text
+		var perf []jsonDoc
 		var reg []pgtype.Timestamptz
 		for k := range s.dirtyUnits {
 			u := s.units[k]
 			id, name, parent, head, from = append(id, u.ID), append(name, u.Name), append(parent, u.ParentID), append(head, u.HeadNIP), append(from, u.HeadFrom)
-			p := pgtype.Text{}
+			var p jsonDoc
 			if len(u.Performance) > 0 {
-				j, err := json.Marshal(u.Performance)
-				if err != nil {
+				var err error
+				if p, err = marshalDoc(u.Performance); err != nil {
 					return err
 				}
-				p = pgtype.Text{String: string(j), Valid: true}
 			}
 			perf = append(perf, p)
 			reg = append(reg, pgtype.Timestamptz{Time: u.RegisteredAt, Valid: true})
@@ -194,13 +192,14 @@ func (s *directoryStage) flush(b *pgx.Batch) error {
 		b.Queue(insertSQL(s.n.t("employees"), employeeColumns, "nip"), args...)
 	}
 	if len(s.just) > 0 {
-		var unit, period, doc []string
+		var unit, period []string
+		var doc []jsonDoc
 		for _, j := range s.just {
-			d, err := json.Marshal(j)
+			d, err := marshalDoc(j)
 			if err != nil {
 				return err
 			}
-			unit, period, doc = append(unit, j.UnitID), append(period, j.Period), append(doc, string(d))
+			unit, period, doc = append(unit, j.UnitID), append(period, j.Period), append(doc, d)
 		}
 		b.Queue(insertSQL(s.n.t("justifications"), justificationColumns, "unit_id", "period"), unit, period, doc)
 	}
@@ -308,7 +307,7 @@ func (r *DirectoryReader) Justification(ctx context.Context, unit, period string
 		return directory.Justification{}, false, fmt.Errorf("pgreadmodel: justification: %w", err)
 	}
 	var j directory.Justification
-	if err := json.Unmarshal(doc, &j); err != nil {
+	if err := unmarshalDoc(doc, &j); err != nil {
 		return directory.Justification{}, false, fmt.Errorf("pgreadmodel: justification: %w", err)
 	}
 	return j, true, nil

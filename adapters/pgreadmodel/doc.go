@@ -41,6 +41,19 @@
 // caller (a rebuild's CatchUp uses 5,000 events) and nothing waits inside
 // a transaction but the database.
 //
+// # Any bytes an event carries
+//
+// PostgreSQL text and jsonb cannot hold NUL, and text refuses invalid
+// UTF-8, yet a string in a stored event may hold both; a read model that
+// could not store it would fail on that event for ever. Every string is
+// therefore stored through one reversible escape (text.go): ordinary
+// strings unchanged; NUL, the escape character U+FFFF and bytes that are
+// not UTF-8 as U+FFFF sequences. Text parameters are escaped by a pgx
+// codec registered on each connection this package uses, scanned strings
+// unescaped by its row wrappers, and jsonb documents have their strings
+// escaped the same way (marshalDoc, unmarshalDoc). SQL sees the escaped
+// form; readers see exactly what the event carried, as in memory.
+//
 // # The audit trail
 //
 // audit_entries (one per event, dense seq), audit_nodes (the RFC 6962

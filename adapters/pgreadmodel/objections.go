@@ -2,7 +2,6 @@ package pgreadmodel
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -47,14 +46,15 @@ func (s *objectionsStage) flush(b *pgx.Batch) error {
 	if len(s.rows) == 0 {
 		return nil
 	}
-	var id, skp, unit, status, doc []string
+	var id, skp, unit, status []string
+	var doc []jsonDoc
 	var filed []time.Time
 	for _, o := range s.rows {
-		d, err := json.Marshal(o)
+		d, err := marshalDoc(o)
 		if err != nil {
 			return err
 		}
-		id, skp, unit, status, doc = append(id, o.ID), append(skp, o.SKPID), append(unit, o.UnitID), append(status, o.Status), append(doc, string(d))
+		id, skp, unit, status, doc = append(id, o.ID), append(skp, o.SKPID), append(unit, o.UnitID), append(status, o.Status), append(doc, d)
 		filed = append(filed, o.FiledAt)
 	}
 	b.Queue(insertSQL(s.n.t("objections"), objectionColumns, "id"), id, skp, unit, status, filed, doc)
@@ -107,7 +107,7 @@ func (r *ObjectionsReader) List(ctx context.Context, q objections.Query) ([]obje
 		if err := r.Scan(&doc); err != nil {
 			return o, err
 		}
-		return o, json.Unmarshal(doc, &o)
+		return o, unmarshalDoc(doc, &o)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgreadmodel: objections: %w", err)

@@ -2,7 +2,6 @@ package pgreadmodel
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -46,15 +45,16 @@ func (s *scoresStage) flush(b *pgx.Batch) error {
 	if len(s.rows) == 0 {
 		return nil
 	}
-	var skp, event, nip, unit, period, key, doc []string
+	var skp, event, nip, unit, period, key []string
+	var doc []jsonDoc
 	var rev, pos []int64
 	for _, e := range s.rows {
-		d, err := json.Marshal(e.ScoreEntry)
+		d, err := marshalDoc(e.ScoreEntry)
 		if err != nil {
 			return err
 		}
 		skp, event, nip, unit, period, key, doc = append(skp, e.SKPID), append(event, e.EventID), append(nip, e.NIP), append(unit, e.UnitID),
-			append(period, e.Period), append(key, scores.PeriodKey(e.Period)), append(doc, string(d))
+			append(period, e.Period), append(key, scores.PeriodKey(e.Period)), append(doc, d)
 		rev, pos = append(rev, int64(e.Revision)), append(pos, int64(e.Position))
 	}
 	b.Queue(insertSQL(s.n.t("score_entries"), scoreColumns, "skp_id", "event_id"), skp, event, nip, unit, period, key, rev, pos, doc)
@@ -80,7 +80,7 @@ func (r *ScoresReader) query(ctx context.Context, q string, args ...any) ([]scor
 			return e, err
 		}
 		e.Position = eventstore.Position(pos)
-		return e, json.Unmarshal(doc, &e.ScoreEntry)
+		return e, unmarshalDoc(doc, &e.ScoreEntry)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pgreadmodel: scores: %w", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -24,6 +25,14 @@ import (
 var IntegrationTypes = []string{
 	"skp.established.", "skp.evaluation_issued.", "skp.evaluation_finalised.",
 	"skp.rating_revised.", "skp.objection_decided.", "unit.performance_rated.",
+}
+
+// NATSOptions are the connection options of a relay's NATS publisher:
+// it never stops reconnecting, so that after an outage of any length the
+// relay resumes from its checkpoint without a restart (it retries its
+// batch meanwhile, never skipping).
+func NATSOptions() []nats.Option {
+	return []nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(time.Second)}
 }
 
 // IntegrationEvent is the JSON body of a relayed event: the envelope and

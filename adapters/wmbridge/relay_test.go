@@ -32,30 +32,19 @@ func natsURL(t *testing.T) string {
 	return u
 }
 
-func TestRelayToJetStreamAtLeastOnceDeduplicated(t *testing.T) {
-	url := natsURL(t)
-	subject := "kinerja-test-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	conn, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	js, err := conn.JetStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { js.DeleteStream(subject) })
+// newRelay returns a store and a relay of its integration events to
+// subject on the NATS at url (connected with wmbridge.NATSOptions and
+// extra), with its checkpoints.
+func newRelay(t *testing.T, url, subject string, extra ...nats.Option) (eventstore.Store, *wmbridge.Relay, *wmbridge.FileCheckpoints) {
+	t.Helper()
 	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
-		URL:       url,
-		Marshaler: &wmnats.NATSMarshaler{},
+		URL: url, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: append(wmbridge.NATSOptions(), extra...),
 		JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
 	}, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pub.Close()
-
-	s := openStore(t)
+	t.Cleanup(func() { pub.Close() })
 	cps, err := wmbridge.NewFileCheckpoints(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +53,30 @@ func TestRelayToJetStreamAtLeastOnceDeduplicated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return openStore(t), relay, cps
+}
+
+// jetStream connects to the NATS at url for the test's duration.
+func jetStream(t *testing.T, url string) nats.JetStreamContext {
+	t.Helper()
+	conn, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	js, err := conn.JetStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func TestRelayToJetStreamAtLeastOnceDeduplicated(t *testing.T) {
+	url := natsURL(t)
+	subject := "kinerja-test-" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	js := jetStream(t, url)
+	t.Cleanup(func() { js.DeleteStream(subject) })
+	s, relay, cps := newRelay(t, url, subject)
 	appendTyped := func(typ string) eventstore.AppendResult {
 		res, err := s.Append(context.Background(), "skp-1", eventstore.Any, eventstore.EventData{
 			ID: uuid.New(), Type: typ, SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "t"}, Data: []byte(`{"period":"2026"}`),

@@ -154,7 +154,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	apiCfg := httpapi.Config{
 		App:           core,
 		Authenticator: authn,
-		Ready:         a.ready,
+		Readiness:     a.readiness,
 		Registry:      registry,
 
 		RenderCacheBytes: cacheRenders,
@@ -266,7 +266,7 @@ func (a *app) relays() ([]projections.Sink, error) {
 		return nil, nil
 	}
 	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
-		URL: a.cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+		URL: a.cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 		JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
 	}, watermill.NewSlogLogger(a.log))
 	if err != nil {
@@ -380,28 +380,13 @@ func (a *app) idempotency() (application.IdempotencyStore, error) {
 	return idem, nil
 }
 
-// ready reports whether the service can serve: the store answers and no
-// projection is stalled or further behind than ReadyMaxLag.
-func (a *app) ready(ctx context.Context) error {
-	if _, err := a.store.Head(ctx); err != nil {
-		return fmt.Errorf("store: %w", err)
+// readiness is /readyz (docs/operations.md, "/readyz"; wiring.Readiness).
+func (a *app) readiness(ctx context.Context) httpapi.Readiness {
+	var g *projections.Group
+	if a.projector != nil {
+		g = a.projector.Group()
 	}
-	if a.projector == nil {
-		return nil
-	}
-	if s := a.projector.Stalled(); len(s) > 0 {
-		return fmt.Errorf("projections stalled: %v", s)
-	}
-	st, err := a.projector.Lags(ctx)
-	if err != nil {
-		return err
-	}
-	for name, lag := range st {
-		if lag > a.cfg.ReadyMaxLag {
-			return fmt.Errorf("projection %s is %v behind", name, lag.Round(time.Millisecond))
-		}
-	}
-	return nil
+	return wiring.Readiness(ctx, a.store, g, a.cfg.ReadyMaxLag)
 }
 
 // projectionStates reports the projector's status to the API.

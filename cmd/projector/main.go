@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
@@ -53,8 +55,10 @@ func main() {
 // environment variable of the same meaning; the flag wins).
 type Config struct {
 	Store, PostgresURL, KurrentDBURL, DataDir string
-	// Listen serves /metrics and /healthz ("" for none).
+	// Listen serves /metrics, /healthz and /readyz ("" for none).
 	Listen string
+	// ReadyMaxLag is the largest projection lag /readyz accepts.
+	ReadyMaxLag time.Duration
 	// NATSURL, when set, relays integration events to NATSSubject.
 	NATSURL, NATSSubject string
 	// AuditKeyFile and AuditLogName: the checkpoint signing key.
@@ -72,13 +76,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL of the read models (and the store)")
 	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", "", "KurrentDB URL")
 	fs.StringVar(&c.DataDir, "data", "./data", "directory of the checkpoint signing key and relay checkpoints")
-	fs.StringVar(&c.Listen, "listen", "", "serve /metrics and /healthz here")
+	fs.StringVar(&c.Listen, "listen", "", "serve /metrics, /healthz and /readyz here")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "subject of integration events")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key (default DATA/audit-signing.key)")
 	fs.StringVar(&c.AuditLogName, "audit-log-name", "kinerja-ledger", "audit log name when the key is created")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
+	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply the read models' migrations first")
 	// --listen is KINERJA_PROJECTOR_LISTEN: an environment shared with
 	// kinerjad must not make both listen on one address.
@@ -94,6 +99,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if err := (backend.StoreConfig{Name: c.Store, PostgresURL: c.PostgresURL, KurrentDBURL: c.KurrentDBURL, DataDir: c.DataDir}).Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.ReadyMaxLag <= 0 {
+		errs = append(errs, errors.New("--ready-max-lag must be positive"))
 	}
 	if c.CheckpointEvery == 0 || c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("--checkpoint-every and --checkpoint-interval must be positive"))
@@ -132,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var relays []projections.Sink
 	if cfg.NATSURL != "" {
-		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{},
+		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
 		if err != nil {
 			return err
@@ -186,12 +194,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.Listen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			if s := p.Stalled(); len(s) > 0 {
-				http.Error(w, fmt.Sprintf("stalled: %v", s), http.StatusServiceUnavailable)
-				return
+		// /healthz: the process runs (a stalled projection is no reason
+		// to restart it). /readyz: each projection's state, 503 while one
+		// fails or lags (docs/operations.md, "/readyz").
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+			rd := wiring.Readiness(r.Context(), store, p.Group(), cfg.ReadyMaxLag)
+			w.Header().Set("Content-Type", "application/json")
+			if rd.Status == httpapi.ReadyNot {
+				w.WriteHeader(http.StatusServiceUnavailable)
 			}
-			fmt.Fprintln(w, "ok")
+			json.NewEncoder(w).Encode(rd)
 		})
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {

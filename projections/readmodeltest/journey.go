@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,7 +158,57 @@ func (g *journey) plan(who, id, link string, pk bool) string {
 
 func (g *journey) rate(appraiser, id, period, wr, bh, reason string) {
 	g.tb.Helper()
-	g.ok(g.skps.Rate(g.ctx, g.req(appraiser), skp.Rate{SKPID: id, Period: period, WorkResult: wr, Behaviour: bh, Rationale: "sesuai bukti dukung", Reason: reason}))
+	g.rateWith(appraiser, id, period, wr, bh, reason, "sesuai bukti dukung")
+}
+
+func (g *journey) rateWith(appraiser, id, period, wr, bh, reason, rationale string) {
+	g.tb.Helper()
+	g.ok(g.skps.Rate(g.ctx, g.req(appraiser), skp.Rate{SKPID: id, Period: period, WorkResult: wr, Behaviour: bh, Rationale: rationale, Reason: reason}))
+}
+
+// HostileText is a string no PostgreSQL text column can hold as it is
+// (NUL, the read models' escape character U+FFFF followed by what an
+// escape looks like, bytes that are not UTF-8) among other control
+// characters. The API and the event log refuse such text now (issue 9),
+// but events already in a store carry it: older versions let it through.
+// The journey writes it with markers (hostileMarked) that LegacyStore
+// turns into these bytes, and both read-model backends must store them and
+// answer identically. (JSON decoding turns each byte that is not UTF-8
+// into U+FFFD, in both.)
+const HostileText = "Puskesmas\x00Dua\x01\t\x1b[31m\u2028\uffff0\uffff\uffffx41 \xff\xfe\\u0000"
+
+// hostileMarked is HostileText as the journey writes it.
+const hostileMarked = "Puskesmas" + markNUL + "Dua" + markSOH + "\t" + markESC + "[31m\u2028\uffff0\uffff\uffffx41 " + markFF + markFE + "\\u0000"
+
+// The markers LegacyStore replaces, and what with (in the JSON data).
+const (
+	markNUL = "{{NUL}}"
+	markSOH = "{{SOH}}"
+	markESC = "{{ESC}}"
+	markFF  = "{{xFF}}"
+	markFE  = "{{xFE}}"
+)
+
+var legacyBytes = strings.NewReplacer(markNUL, `\u0000`, markSOH, `\u0001`, markESC, `\u001b`, markFF, "\xff", markFE, "\xfe")
+
+// LegacyStore wraps the store a journey writes to (StoreFunc: build the
+// event log over it) so that the journey can write what older versions
+// of the API let into stores: in the data of every event appended, the
+// journey's markers become NUL, control characters and bytes that are not
+// UTF-8. The hash chain covers the bytes stored, as it did then.
+func LegacyStore(s eventstore.Store) eventstore.Store { return legacyStore{s} }
+
+type legacyStore struct{ eventstore.Store }
+
+func (s legacyStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	out := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		if bytes.Contains(e.Data, []byte("{{")) {
+			e.Data = []byte(legacyBytes.Replace(string(e.Data)))
+		}
+		out[i] = e
+	}
+	return s.Store.Append(ctx, stream, expected, out...)
 }
 
 func (g *journey) issue(appraiser, id, period string) {
@@ -216,7 +267,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		{ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
 		{ID: "BAPPEDA", Name: "Bappeda", ParentID: "PEMKOT"},
 		{ID: "DISDIK", Name: "Dinas Pendidikan", ParentID: "PEMKOT"},
-		{ID: "PUSKESMAS2", Name: "Puskesmas Dua", ParentID: "DINKES"},
+		{ID: "PUSKESMAS2", Name: hostileMarked, ParentID: "DINKES"},
 		{ID: "PUSKESMAS1", Name: "Puskesmas Satu", ParentID: "DINKES"},
 		{ID: "SD1", Name: "SD Negeri 1", ParentID: "DISDIK"},
 	} {
@@ -246,8 +297,14 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		regs = append(regs, reg{n, u, employee.JF})
 	}
 	for _, r := range regs {
-		g.ok(g.emps.Register(g.ctx, g.hr(), employee.Register{NIP: r.nip, Name: "Pegawai " + r.nip[:8] + r.nip[15:], UnitID: r.unit,
-			Position: employee.Position{Kind: r.kind, Title: string(r.kind) + " " + r.unit}}))
+		name, title := "Pegawai "+r.nip[:8]+r.nip[15:], string(r.kind)+" "+r.unit
+		if r.nip == nipP[1] {
+			// Copied into the SKP's events, which the event log checks
+			// today: what it lets through, but PostgreSQL text must escape.
+			name, title = "Pegawai\uffff0"+r.nip[15:]+"\x7f", title+" \uffff\uffffx41"
+		}
+		g.ok(g.emps.Register(g.ctx, g.hr(), employee.Register{NIP: r.nip, Name: name, UnitID: r.unit,
+			Position: employee.Position{Kind: r.kind, Title: title}}))
 	}
 	line := func(emp, appr, sup string, from calendar.Date) {
 		tb.Helper()
@@ -348,7 +405,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	// December: annual ratings.
 	g.at(time.Date(2026, 12, 15, 10, 0, 0, 0, wib))
 	g.rate(nipB, p1, "2026", meets, meets, "")
-	g.rate(nipB, j.SKP[nipP[1]], "2026", below, meets, "")
+	g.rateWith(nipB, j.SKP[nipP[1]], "2026", below, meets, "", "rationale "+markNUL+" with NUL and "+hostileMarked)
 	g.rate(nipB, j.SKP[nipP[1]], "2026", meets, meets, "bukti dukung tambahan diterima")
 	g.rate(nipA, j.SKP[nipQ[0]], "2026", meets, below, "")
 	for i, n := range nipD {

@@ -171,7 +171,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, err
 	}
 	dashCfg := web.Config{App: core, Sessions: sessions, IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
-		Authenticator: dashAuthn, OIDC: dashOIDC}
+		Authenticator: dashAuthn, OIDC: dashOIDC, SecureCookies: cfg.SecureCookies}
 	if dashOIDC == nil {
 		// Embedded sign-in: the one-time links of kinerjactl login-link,
 		// written into the data directory.

@@ -56,6 +56,11 @@ type Config struct {
 	// SessionIdle and SessionMax end the dashboard's sessions: unused that
 	// long, and that old.
 	SessionIdle, SessionMax time.Duration
+	// SecureCookies: the dashboard is served over https (behind a
+	// TLS-terminating proxy): its cookies are Secure and the session
+	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
+	// implies it.
+	SecureCookies bool
 	// OIDCClientID, when set, lets the dashboard sign users in through the
 	// issuer (authorization code flow with PKCE) as this client;
 	// OIDCClientSecret authenticates a confidential client, and
@@ -122,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", "", "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali")
 	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N audit entries")

@@ -548,3 +548,33 @@ func TestDashboardSignInLink(t *testing.T) {
 		t.Errorf("after sign-out /audit ended at %s, want the sign-in form", resp.Request.URL)
 	}
 }
+
+// Behind a TLS proxy (--secure-cookies) the dashboard's session cookie is
+// __Host-kinerja_session and Secure.
+func TestSecureCookies(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--secure-cookies")
+	codes, err := session.OpenLoginCodes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := codes.Issue(domain.Principal{ID: "auditor-1", Roles: []domain.Role{domain.RoleAuditor}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(s.base+"/masuk/tautan", url.Values{"kode": {code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == session.SecureCookieName {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.Secure || ck.Path != "/" || ck.Domain != "" || !ck.HttpOnly {
+		t.Errorf("session cookie with --secure-cookies = %+v (all: %v)", ck, resp.Cookies())
+	}
+}

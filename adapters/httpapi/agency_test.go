@@ -20,11 +20,8 @@ import (
 // moves to the agency's now, and catches the read models up.
 func (h *harness) seedAgency(n int) seed.Stats {
 	h.t.Helper()
-	now := time.Date(2026, time.April, 1, 16, 0, 0, 0, policy.WIB)
-	h.clock.Set(now.Add(time.Hour))
-	c := h.cfg.appConfig
-	st, err := seed.Run(context.Background(), seed.Config{Employees: n, Seed: 7, Year: 2025, Now: now},
-		seed.Services{Units: c.Units, Employees: c.Employees, SKPs: c.SKPs, Distribution: c.Distribution})
+	h.clock.Set(seed.EndOf(2025, policy.WIB).Add(time.Hour))
+	st, err := seed.Run(context.Background(), seed.Config{Employees: n, Seed: 7, Year: 2025}, h.srv.app.Services(context.Background()))
 	if err != nil {
 		h.t.Fatalf("seed: %v", err)
 	}

@@ -18,11 +18,8 @@ import (
 // catches the read models up.
 func (h *harness) seedAgency(n int) seed.Stats {
 	h.t.Helper()
-	now := time.Date(2026, time.April, 1, 16, 0, 0, 0, policy.WIB)
-	h.clock.Set(now.Add(time.Hour))
-	c := h.appCfg
-	st, err := seed.Run(context.Background(), seed.Config{Employees: n, Seed: 11, Year: 2025, Now: now},
-		seed.Services{Units: c.Units, Employees: c.Employees, SKPs: c.SKPs, Distribution: c.Distribution})
+	h.clock.Set(seed.EndOf(2025, policy.WIB).Add(time.Hour))
+	st, err := seed.Run(context.Background(), seed.Config{Employees: n, Seed: 11, Year: 2025}, h.app.Services(context.Background()))
 	if err != nil {
 		h.t.Fatalf("seed: %v", err)
 	}

@@ -177,7 +177,7 @@ func (c Config) withDefaults(pol policy.Policy) Config {
 		if loc == nil {
 			loc = policy.WIB
 		}
-		c.Now = time.Date(c.Year+1, time.April, 1, 16, 0, 0, 0, loc)
+		c.Now = EndOf(c.Year, loc)
 	}
 	if c.Workers <= 0 {
 		c.Workers = DefaultWorkers
@@ -188,6 +188,13 @@ func (c Config) withDefaults(pol policy.Policy) Config {
 	c.Revisions = share(c.Revisions, DefaultRevisions)
 	c.Objections = share(c.Objections, DefaultObjections)
 	return c
+}
+
+// EndOf is the default Config.Now of year: 1 April of the year after,
+// 16:00 in loc, when the year's objections are decided. A test sets its
+// handlers' clock after it.
+func EndOf(year int, loc *time.Location) time.Time {
+	return time.Date(year+1, time.April, 1, 16, 0, 0, 0, loc)
 }
 
 // Validate reports every problem of c (after defaults).

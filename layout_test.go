@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -96,12 +97,25 @@ func TestDependencyRules(t *testing.T) {
 			own := strings.SplitN(name, "/", 3)[1]
 			for _, d := range project {
 				if strings.HasPrefix(d, "adapters/") && !strings.HasPrefix(d, "adapters/internal") {
-					if other := strings.SplitN(d, "/", 3)[1]; other != own {
-						t.Errorf("%s depends on %s: adapters never import each other", name, d)
+					other := strings.SplitN(d, "/", 3)[1]
+					switch {
+					case other == own:
+					case other == "app" && own != "app":
+						// The application layer, which the edges (httpapi,
+						// web) translate for; it imports no adapter itself.
+					default:
+						t.Errorf("%s depends on %s: adapters never import each other (the edges share adapters/app)", name, d)
 					}
 				}
 				if strings.HasPrefix(d, "cmd") {
 					t.Errorf("%s depends on %s", name, d)
+				}
+			}
+			if feat, ok := webFeature(name); ok {
+				for _, d := range project {
+					if other, ok := webFeature(d); ok && other != feat {
+						t.Errorf("%s depends on %s: a dashboard feature never imports another (share through web/page, web/form, web/i18n or adapters/app)", name, d)
+					}
 				}
 			}
 		}
@@ -115,6 +129,15 @@ func TestDependencyRules(t *testing.T) {
 			t.Errorf("%s: package named %q says nothing about what it provides", name, p.Name)
 		}
 	}
+}
+
+// webFeature returns the feature of a package under adapters/web/feature.
+func webFeature(rel string) (string, bool) {
+	rest, ok := strings.CutPrefix(rel, "adapters/web/feature/")
+	if !ok {
+		return "", false
+	}
+	return strings.SplitN(rest, "/", 2)[0], true
 }
 
 func forbiddenInDomain(imp string) bool {
@@ -256,4 +279,87 @@ func exportedRecv(r *ast.FieldList) bool {
 	}
 	id, ok := typ.(*ast.Ident)
 	return ok && ast.IsExported(id.Name)
+}
+
+// edge reports whether rel is a package of an edge that acts for people
+// (the API, the dashboard) or the application layer between them and the
+// domain: none decides access itself; each asks domain/authz (through the
+// application layer or a domain service). Token parsing (jwtauth, authkey)
+// names roles to read them, and the dashboard's words (web/i18n) to
+// translate them, not to decide.
+func edge(rel string) bool {
+	if rel == "adapters/web/i18n" {
+		return false
+	}
+	return rel == "adapters/httpapi" || rel == "adapters/app" || rel == "adapters/web" || strings.HasPrefix(rel, "adapters/web/")
+}
+
+// roleNames are the token roles and relationship roles of the ledger.
+var roleNames = []string{"HR_ADMIN", "AUDITOR", "HR_ANALYST", "GRIEVANCE_CLERK", "NATIONAL_ANALYST", "NATIONAL_AUDITOR",
+	"APPRAISER_SUPERIOR", "UNIT_LEADER"}
+
+// TestEdgesDoNotDecideAccess fails when an edge package compares roles
+// itself: it names a role (domain.Role…, a role's name in a string, a
+// template), asks a principal Has, or builds an authz refusal of its own.
+// Every access decision lives in domain/authz.
+func TestEdgesDoNotDecideAccess(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	for _, p := range listPackages(t) {
+		name := rel(p.ImportPath)
+		if !edge(name) {
+			continue
+		}
+		checked++
+		for _, f := range p.GoFiles {
+			path := filepath.Join(p.Dir, f)
+			file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					if x, ok := n.X.(*ast.Ident); ok && x.Name == "domain" && strings.HasPrefix(n.Sel.Name, "Role") {
+						t.Errorf("%s: %s.%s in an edge: ask domain/authz (an Action) instead of comparing roles", fset.Position(n.Pos()), x.Name, n.Sel.Name)
+					}
+				case *ast.CallExpr:
+					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Has" && len(n.Args) == 1 {
+						if id, ok := sel.X.(*ast.Ident); !ok || !strings.Contains(strings.ToLower(id.Name), "form") && !strings.Contains(strings.ToLower(id.Name), "query") && !strings.Contains(strings.ToLower(id.Name), "values") {
+							t.Errorf("%s: Has(…) in an edge: if it asks a principal for a role, ask domain/authz instead", fset.Position(n.Pos()))
+						}
+					}
+				case *ast.CompositeLit:
+					if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Denied" {
+						t.Errorf("%s: an edge builds its own authz.Denied: the refusal is authz.Decide's", fset.Position(n.Pos()))
+					}
+				case *ast.BasicLit:
+					if n.Kind == token.STRING {
+						for _, r := range roleNames {
+							if strings.Contains(n.Value, r) {
+								t.Errorf("%s: the role %s named in an edge: ask domain/authz instead", fset.Position(n.Pos()), r)
+							}
+						}
+					}
+				}
+				return true
+			})
+		}
+		entries, _ := filepath.Glob(filepath.Join(p.Dir, "*.html"))
+		more, _ := filepath.Glob(filepath.Join(p.Dir, "templates", "*.html"))
+		for _, f := range append(entries, more...) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range roleNames {
+				if strings.Contains(string(b), `"`+r+`"`) {
+					t.Errorf("%s: the template names the role %s: the page struct says what the caller may do (authz)", f, r)
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("checked %d edge packages, the package list is wrong", checked)
+	}
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -14,25 +13,15 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-// registerAudit registers the audit-trail routes (AUDITOR only).
+// registerAudit registers the audit-trail routes (AUDITOR only, as
+// authz.ReadAudit decides; 403: the trail's existence is no secret).
 func (s *Server) registerAudit(r *mux.Router) {
-	s.read(r, http.MethodGet, "/v1/audit", s.auditor(s.auditEntries))
-	s.read(r, http.MethodGet, "/v1/audit/checkpoint", s.auditor(s.auditCheckpoint))
-	s.read(r, http.MethodGet, "/v1/audit/proof", s.auditor(s.auditProof))
+	s.read(r, http.MethodGet, "/v1/audit", s.auditEntries)
+	s.read(r, http.MethodGet, "/v1/audit/checkpoint", s.auditCheckpoint)
+	s.read(r, http.MethodGet, "/v1/audit/proof", s.auditProof)
 	// Verification reads and checks; it changes nothing, so it takes no
 	// Idempotency-Key.
-	s.read(r, http.MethodPost, "/v1/audit/verify", s.auditor(s.auditVerify))
-}
-
-// auditor refuses callers without the AUDITOR role (403: the trail's
-// existence is no secret).
-func (s *Server) auditor(h handlerFunc) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		if p := principal(r); !p.Has(domain.RoleAuditor) {
-			return &authz.Denied{Caller: p.ID, Action: "audit.read", Visible: true, Reason: "the audit trail is for AUDITOR"}
-		}
-		return h(w, r)
-	}
+	s.read(r, http.MethodPost, "/v1/audit/verify", s.auditVerify)
 }
 
 // AuditItem is one audit-trail entry.
@@ -71,6 +60,9 @@ type InclusionProof struct {
 }
 
 func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
+	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+		return err
+	}
 	q := newQuery(r)
 	aq := audit.Query{
 		Limit:  q.int("limit", 100, 1, 1000),
@@ -86,7 +78,7 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 	}
 	limit := aq.Limit
 	aq.Limit++
-	entries, err := s.cfg.Audit.Entries(r.Context(), aq)
+	entries, err := s.app.AuditEntries(r.Context(), principal(r), aq)
 	if err != nil {
 		return err
 	}
@@ -106,11 +98,12 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
-	cp, ok, err := s.cfg.Audit.LatestCheckpoint(r.Context())
+	st, err := s.app.AuditState(r.Context(), principal(r))
 	if err != nil {
 		return err
 	}
-	if !ok {
+	cp := st.Checkpoint
+	if !st.HasCheckpoint {
 		return &domain.NotFoundError{Kind: "checkpoint", ID: "latest"}
 	}
 	s.positionHeader(w, r, audit.Name)
@@ -118,6 +111,9 @@ func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
+	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+		return err
+	}
 	q := newQuery(r)
 	seq, hasSeq := q.uint("seq")
 	size, hasSize := q.uint("size")
@@ -128,63 +124,29 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("seq", "required")
 	}
 	ctx := r.Context()
-	cur, err := s.cfg.Audit.Size(ctx)
-	if err != nil {
-		return err
-	}
-	cp, hasCP, err := s.cfg.Audit.LatestCheckpoint(ctx)
-	if err != nil {
-		return err
-	}
 	if !hasSize {
-		size = cur
-		if hasCP && cp.Size <= cur {
-			size = cp.Size
+		// The latest signed checkpoint's tree, or the tree as it is.
+		st, err := s.app.AuditState(ctx, principal(r))
+		if err != nil {
+			return err
+		}
+		size = st.Size
+		if st.HasCheckpoint && st.Checkpoint.Size <= st.Size {
+			size = st.Checkpoint.Size
 		}
 	}
-	var v domain.ValidationError
-	if size > cur {
-		v.Add("size", "the trail has %d entries", cur)
-	}
-	if seq >= size {
-		v.Add("seq", "must be below the tree size %d", size)
-	}
-	if err := v.Err(); err != nil {
-		return err
-	}
-	proof, err := merkle.InclusionProof(ctx, s.cfg.Audit, seq, size)
+	p, err := s.app.Proof(ctx, principal(r), seq, &size)
 	if err != nil {
 		return err
-	}
-	root, err := merkle.RootAt(ctx, s.cfg.Audit, size)
-	if err != nil {
-		return err
-	}
-	leaf, err := s.cfg.Audit.Node(ctx, 0, seq)
-	if err != nil {
-		return err
-	}
-	if err := merkle.VerifyInclusion(leaf, seq, size, proof, root); err != nil {
-		return fmt.Errorf("audit: the stored tree gives a proof that does not verify: %w", err)
-	}
-	out := InclusionProof{Seq: seq, Size: size, LeafHash: leaf, RootHash: root, Proof: proof}
-	if out.Proof == nil {
-		out.Proof = []merkle.Hash{}
-	}
-	if hasCP && cp.Size == size {
-		out.Checkpoint = &cp
 	}
 	s.positionHeader(w, r, audit.Name)
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, InclusionProof{Seq: p.Seq, Size: p.Size, LeafHash: p.Leaf, RootHash: p.Root, Proof: p.Path, Checkpoint: p.Checkpoint})
 }
 
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
-	rep, err := s.cfg.Verifier.Verify(r.Context())
+	rep, err := s.app.Verify(r.Context(), principal(r))
 	if err != nil {
 		return err
-	}
-	if rep.Problems == nil {
-		rep.Problems = []audit.Problem{}
 	}
 	return writeJSON(w, http.StatusOK, rep)
 }

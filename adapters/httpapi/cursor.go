@@ -3,6 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 )
 
 // Page cursors are opaque to clients. A read model's own cursor (the SKP
@@ -50,6 +53,10 @@ func badCursor() error {
 	return badRequest("cursor", "not one this service issued for this query; start again without a cursor")
 }
 
+// cursorSum is the length-prefixed SHA-256 of the cursor and its scope (as
+// app.Fingerprint hashes a request).
 func cursorSum(inner string, scope []string) [32]byte {
-	return sum(append([]string{"kinerja/cursor/v1", inner}, scope...)...)
+	var out [32]byte
+	hex.Decode(out[:], []byte(app.Fingerprint(append([]string{"kinerja/cursor/v1", inner}, scope...)...)))
+	return out
 }

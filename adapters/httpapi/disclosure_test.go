@@ -59,7 +59,7 @@ func (l losingLog) Append(ctx context.Context, stream string, e domain.Expected,
 // runs the command again instead of replaying it.
 func TestRetryableConflictIsNotReplayed(t *testing.T) {
 	var lose atomic.Bool
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *settings) {
 		hd := *c.SKPs.Handler
 		hd.Log = losingLog{EventLog: hd.Log, lose: &lose}
 		svc := *c.SKPs

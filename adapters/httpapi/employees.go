@@ -6,8 +6,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
@@ -145,42 +143,17 @@ func (s *Server) changePosition(w http.ResponseWriter, r *http.Request) error {
 	return s.writeEmployee(w, r, http.StatusOK, n)
 }
 
-// employeeSubject returns the employee (visible to the caller, else not
-// found) and the authorisation subject with today's reporting line.
-func (s *Server) employeeSubject(r *http.Request) (employee.View, authz.Subject, error) {
-	v, err := s.cfg.Employees.Read(r.Context(), principal(r), pathVar(r, "nip"))
-	if err != nil {
-		return v, authz.Subject{}, err
-	}
-	subj := authz.Subject{Employee: v.NIP}
-	if l := v.ReportingLine; l != nil {
-		subj.Appraiser, subj.Superior = l.Appraiser, l.Superior
-	}
-	return v, subj, nil
-}
-
 // employeeTimeline serves the employee's timeline: to the employee and to
 // auditors (it includes the SKPs the employee appraises, which are not
 // others' business).
 func (s *Server) employeeTimeline(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Timeline == nil {
-		return &domain.NotFoundError{Kind: "route", ID: "timeline"}
-	}
 	q := newQuery(r)
 	before, _ := q.uint("before")
 	limit := q.int("limit", 50, 1, 500)
 	if err := q.err(); err != nil {
 		return err
 	}
-	v, _, err := s.employeeSubject(r)
-	if err != nil {
-		return err
-	}
-	p := principal(r)
-	if p.ID != v.NIP && !p.Has(domain.RoleAuditor) {
-		return &authz.Denied{Caller: p.ID, Action: "employee.timeline", Visible: true, Reason: "the timeline is for the employee and auditors"}
-	}
-	items, err := s.cfg.Timeline.ForEmployee(r.Context(), v.NIP, eventstore.Position(before), limit+1)
+	items, err := s.app.Timeline(r.Context(), principal(r), pathVar(r, "nip"), eventstore.Position(before), limit+1)
 	if err != nil {
 		return err
 	}
@@ -200,17 +173,7 @@ func (s *Server) employeeTimeline(w http.ResponseWriter, r *http.Request) error 
 // employeeScores serves every rating of every SKP of the employee, to the
 // parties of the employee's appraisal and auditors (as ReadHistory).
 func (s *Server) employeeScores(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Scores == nil {
-		return &domain.NotFoundError{Kind: "route", ID: "score-history"}
-	}
-	v, subj, err := s.employeeSubject(r)
-	if err != nil {
-		return err
-	}
-	if _, err := authz.Decide(principal(r), authz.ReadHistory, subj, authz.Options{}); err != nil {
-		return err
-	}
-	items, err := s.cfg.Scores.ForEmployee(r.Context(), v.NIP)
+	items, err := s.app.ScoreHistory(r.Context(), principal(r), pathVar(r, "nip"))
 	if err != nil {
 		return err
 	}

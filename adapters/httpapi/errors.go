@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +9,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/eventstore"
-	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -20,72 +18,15 @@ import (
 // returns any failure, which [Server.handle] renders as a problem.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// Errors of the HTTP layer itself. The domain's kinds (domain.ErrNotFound,
-// …) are the others the table knows.
+// Errors of the HTTP layer: the application layer's kinds (app.Describe
+// holds the one table of both edges).
 var (
-	// errInvalidRequest: malformed JSON, wrong types, unknown fields, bad
-	// query parameters or headers (a *requestError carries the field).
-	errInvalidRequest = errors.New("invalid request")
-	// errUnauthenticated: no token or a bad one.
-	errUnauthenticated = errors.New("unauthenticated")
-	// errTooLarge: the body is over the limit.
-	errTooLarge = errors.New("payload too large")
-	// errKeyReused: an Idempotency-Key repeated with another request.
-	errKeyReused = errors.New("idempotency key reused with a different request")
-	// errMethodNotAllowed: the path exists, the method does not.
-	errMethodNotAllowed = errors.New("method not allowed")
-	// errUnavailable: the service is not ready.
-	errUnavailable = errors.New("unavailable")
+	errInvalidRequest   = app.ErrInvalidRequest
+	errUnauthenticated  = app.ErrUnauthenticated
+	errTooLarge         = app.ErrTooLarge
+	errMethodNotAllowed = app.ErrMethodNotAllowed
+	errUnavailable      = app.ErrNotReady
 )
-
-// problemRow is one row of the error table.
-type problemRow struct {
-	kind   error
-	status int
-	code   string
-	title  string
-}
-
-// problemTable maps every error kind to its status and stable code (api.md,
-// "Errors"). The first row whose kind matches (errors.Is) wins; anything
-// else is 500 internal.
-var problemTable = []problemRow{
-	{errInvalidRequest, http.StatusBadRequest, "invalid_request", "The request is malformed"},
-	{errUnauthenticated, http.StatusUnauthorized, "unauthenticated", "Authentication required"},
-	{domain.ErrForbidden, http.StatusForbidden, "forbidden", "Not allowed"},
-	{domain.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
-	{directory.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
-	{skps.ErrNotFound, http.StatusNotFound, "not_found", "Not found"},
-	{errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed"},
-	{skps.ErrBadCursor, http.StatusBadRequest, "invalid_request", "The request is malformed"},
-	{domain.ErrConflict, http.StatusConflict, "conflict", "The resource already exists"},
-	// The stream kept changing under the command until it gave up
-	// (app.Streams): nothing was written, the caller may repeat it after
-	// Retry-After. Not "conflict", which says the resource already exists
-	// and repeating will not help.
-	{domain.ErrConcurrency, http.StatusConflict, "contention", "The resource kept changing; repeat the request"},
-	{domain.ErrInvalidState, http.StatusConflict, "invalid_state", "Not allowed in the current state"},
-	{domain.ErrRevisionMismatch, http.StatusPreconditionFailed, "revision_mismatch", "If-Match names an older revision"},
-	{errTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
-	{errHeaderTooLarge, http.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "The request headers are too large"},
-	{errNotImplemented, http.StatusNotImplemented, "not_implemented", "Not implemented"},
-	{eventstore.ErrEventTooLarge, http.StatusRequestEntityTooLarge, "payload_too_large", "The body is too large"},
-	{domain.ErrValidation, http.StatusUnprocessableEntity, "validation_failed", "Invalid values"},
-	{domain.ErrObjectionWindowClosed, http.StatusUnprocessableEntity, "objection_window_closed", "The objection window is closed"},
-	{errKeyReused, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused with a different request"},
-	{errUnavailable, http.StatusServiceUnavailable, "unavailable", "Not ready"},
-	// The stored history failed its chain or writer-signature check: what
-	// would be derived from it is not served.
-	{eventstore.ErrIntegrity, http.StatusInternalServerError, "integrity_violation", "The stored history failed its integrity check"},
-	{eventstore.ErrNoSpace, http.StatusInsufficientStorage, "insufficient_storage", "The store is out of space"},
-	{eventstore.ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "A dependency is unavailable"},
-	{context.Canceled, 499, "canceled", "The client went away"},
-}
-
-var internalRow = problemRow{nil, http.StatusInternalServerError, "internal", "Internal error"}
-
-// notFoundDetail is the detail of every 404.
-const notFoundDetail = "no such resource, or the caller may not see it"
 
 // problemTypeBase prefixes the code in a problem's "type".
 const problemTypeBase = "urn:kinerja:problem:"
@@ -133,49 +74,23 @@ type authError struct{ err error }
 func (e *authError) Error() string { return "unauthenticated: " + e.err.Error() }
 func (e *authError) Unwrap() error { return errUnauthenticated }
 
-// problemOf maps err to its problem (without the request ID).
+// problemOf maps err to its problem (without the request ID): the kind's
+// status, code and title from app.Describe, and a detail that is either
+// the kind's or the message of an error written for people (app.Detail,
+// a 400's own), never an internal error's string.
 func problemOf(err error) Problem {
-	err = faultOf(err)
-	row := internalRow
-	for _, r := range problemTable {
-		if errors.Is(err, r.kind) {
-			row = r
-			break
-		}
-	}
-	p := Problem{Type: problemTypeBase + row.code, Title: row.title, Status: row.status, Code: row.code, Errors: []domain.FieldError{}}
+	k := app.Describe(err)
+	p := Problem{Type: problemTypeBase + k.Code, Title: k.Title, Status: k.Status, Code: k.Code, Detail: k.Detail, Errors: []domain.FieldError{}}
 	var ve *domain.ValidationError
 	var re *requestError
 	switch {
-	case row.kind == eventstore.ErrIntegrity:
-		p.Detail = "the stored history of this resource failed its hash chain or writer signature check, so nothing derived from it is served; it has been logged with the request ID"
-	case row.status == http.StatusNotFound:
-		// One body for every 404: "missing" and "you may not see it" must
-		// not differ (api.md, Errors), whichever handler, domain rule or
-		// read model said it, so the detail never comes from the error.
-		p.Detail = notFoundDetail
-	case row.status == http.StatusInternalServerError:
-		p.Detail = "an internal error occurred; it has been logged with the request ID"
-	case row.status == http.StatusUnauthorized:
-		p.Detail = "a valid bearer token is required (missing, expired or invalid)"
-	case row.code == "payload_too_large":
-		p.Detail = "the request body is over the limit"
-	case row.kind == eventstore.ErrNoSpace:
-		// The cause is logged; a client learns only what it can act on.
-		p.Detail = "the store is out of space and nothing was written; an operator must free space"
-	case row.kind == eventstore.ErrUnavailable:
-		p.Detail = "a dependency (the database, the disk) is unavailable and nothing was written; repeat the request after Retry-After"
-	case row.kind == errHeaderTooLarge:
-		p.Detail = "the request's headers are over the server's limit"
-	case row.kind == errNotImplemented:
-		p.Detail = "the request uses a transfer coding this server does not implement"
-	case row.kind == domain.ErrConcurrency:
-		p.Detail = "the resource kept changing while the request ran and nothing was written; repeat it after Retry-After"
-	case row.kind == skps.ErrBadCursor:
-		p.Detail = "cursor: not one this service issued"
+	case k.Code == "invalid_request" && errors.Is(err, skps.ErrBadCursor):
 		p.Errors = append(p.Errors, domain.FieldError{Field: "cursor", Message: "not one this service issued"})
+	case k.Fixed:
+		// One body for every 404 ("missing" and "you may not see it" must
+		// not differ), and nothing of the cause of a 5xx or a refused
+		// token.
 	case errors.As(err, &ve):
-		p.Detail = "the request has invalid values; see errors"
 		p.Errors = append(p.Errors, ve.Fields...)
 	case errors.As(err, &re):
 		p.Detail = re.Error()
@@ -183,7 +98,9 @@ func problemOf(err error) Problem {
 			p.Errors = append(p.Errors, domain.FieldError{Field: re.field, Message: re.msg})
 		}
 	default:
-		p.Detail = err.Error()
+		if d := app.Detail(err); d != "" {
+			p.Detail = d
+		}
 	}
 	return p
 }

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
 // issuedAnnual rates and issues the annual evaluation of SKP id (as A).
@@ -160,7 +162,8 @@ func TestErrorTable(t *testing.T) {
 
 func TestInternalErrorIsGeneric(t *testing.T) {
 	secret := "pq: password authentication failed for user kinerja at 10.0.0.7"
-	h := newHarness(t, func(c *Config) { c.Reports = failingReporter{errors.New(secret)} })
+	h := newHarness(t, func(c *settings) { c.SKPList = failingSKPs{err: errors.New(secret)} })
+	h.cast()
 	p := h.refused(500, "internal", &analyst, "GET", "/v1/reports/progress?unit=PEMKOT", nil)
 	if strings.Contains(p.Detail, "password") || p.RequestID == "" {
 		t.Errorf("500 problem = %+v", p)
@@ -171,7 +174,7 @@ func TestInternalErrorIsGeneric(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *settings) {
 		c.Ready = func(context.Context) error { return errors.New("projections 120 events behind") }
 	})
 	r := h.request(nil, "GET", "/readyz", nil)
@@ -180,27 +183,34 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-type failingReporter struct{ err error }
+// failingSKPs is an SKP list whose reads fail with err.
+type failingSKPs struct {
+	skps.Reader
+	err error
+}
 
-func (f failingReporter) Progress(context.Context, string, int) (Report, error) {
-	return Report{}, f.err
+func (f failingSKPs) ForYear(context.Context, []string, int) ([]skps.Summary, error) {
+	return nil, f.err
 }
-func (f failingReporter) Distribution(context.Context, string, string) (Report, error) {
-	return Report{}, f.err
-}
-func (f failingReporter) Objections(context.Context, string, string, *bool) (Report, error) {
-	return Report{}, f.err
+func (f failingSKPs) List(context.Context, skps.Query) ([]skps.Summary, string, error) {
+	return nil, "", f.err
 }
 
 func TestConfigValidate(t *testing.T) {
-	_, err := New(Config{IdempotencyRetention: time.Hour})
+	_, err := New(Config{MaxBodyBytes: 10})
 	if err == nil {
 		t.Fatal("New(empty config) succeeded")
 	}
-	for _, want := range []string{"Units", "Employees", "SKPs", "Distribution", "Store", "Directory", "SKPList", "Audit", "Reports",
-		"Verifier", "Authenticator", "Idempotency", "IdempotencyRetention"} {
+	for _, want := range []string{"App", "Authenticator", "MaxBodyBytes"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New(empty config) = %v; does not name %s", err, want)
+		}
+	}
+	_, err = app.New(app.Config{IdempotencyRetention: time.Hour})
+	for _, want := range []string{"Units", "Employees", "SKPs", "Distribution", "Store", "Directory", "SKPList", "Audit",
+		"Verifier", "Idempotency", "IdempotencyRetention"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("app.New(empty config) = %v; does not name %s", err, want)
 		}
 	}
 }

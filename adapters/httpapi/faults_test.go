@@ -104,7 +104,7 @@ func (s *faultyStore) ReadStream(ctx context.Context, stream string, opts events
 // the log has the cause.
 func TestFaultsThroughTheAPI(t *testing.T) {
 	var faulty *faultyStore
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *settings) {
 		faulty = &faultyStore{Store: c.Store}
 		hd := &domain.Handler{Log: eventlog.New(faulty), Now: c.SKPs.Handler.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 		c.SKPs = &skp.Service{Handler: hd, Policy: c.Policy}

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
@@ -44,7 +44,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
-	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
 // The cast (as in domain/skp's tests). E is appraised by A whose superior
@@ -92,7 +91,7 @@ type harness struct {
 	key    *authkey.Key
 	idem   *boltstore.Idempotency
 	srv    *Server
-	cfg    Config
+	cfg    settings
 	logs   *syncBuffer
 
 	catchMu sync.Mutex
@@ -114,73 +113,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// reporter is the Reporter of the tests: projections/reports over the
-// in-memory read models (the lead's is the same shape).
-type reporter struct {
-	m   *memreadmodel.Model
-	pol policy.Policy
-	now func() time.Time
-}
-
-func (r reporter) position(ctx context.Context, names ...string) eventstore.Position {
-	var min eventstore.Position
-	for i, n := range names {
-		p, _ := r.m.Sink(n).Checkpoint(ctx)
-		if i == 0 || p < min {
-			min = p
-		}
-	}
-	return min
-}
-
-func (r reporter) Progress(ctx context.Context, unit string, year int) (Report, error) {
-	rep, err := reports.Progress(ctx, r.m.Directory(), r.m.SKPs(), unit, year)
-	if err != nil {
-		return Report{}, err
-	}
-	out := Report{JSON: rep, Position: r.position(ctx, "directory", "skps"),
-		Columns: append(append([]string{"unit_id", "name", "employees", "skps"}, reports.Statuses()...), "late", "missing")}
-	for _, u := range rep.Units {
-		row := []string{u.UnitID, u.Name, strconv.Itoa(u.Employees), strconv.Itoa(u.SKPs)}
-		for _, s := range reports.Statuses() {
-			row = append(row, strconv.Itoa(u.ByStatus[s]))
-		}
-		out.Rows = append(out.Rows, append(row, strconv.Itoa(u.Late), strconv.Itoa(u.Missing)))
-	}
-	return out, nil
-}
-
-func (r reporter) Distribution(ctx context.Context, unit, per string) (Report, error) {
-	rep, err := reports.Distribution(ctx, reports.DistributionInput{Directory: r.m.Directory(), SKPs: r.m.SKPs(),
-		Evaluations: r.m.Evaluations(), Justifications: r.m.Directory(), Policy: r.pol}, unit, per)
-	if err != nil {
-		return Report{}, err
-	}
-	// Encoded here, as a Reporter that keeps its reports does: the API
-	// writes a json.RawMessage as it is.
-	body, err := json.Marshal(rep)
-	if err != nil {
-		return Report{}, err
-	}
-	out := Report{JSON: json.RawMessage(body), Position: r.position(ctx, "directory", "skps", "evaluations"), Columns: []string{"predikat", "count"}}
-	for p, n := range rep.Counts {
-		out.Rows = append(out.Rows, []string{string(p), strconv.Itoa(n)})
-	}
-	return out, nil
-}
-
-func (r reporter) Objections(ctx context.Context, unit, status string, overdue *bool) (Report, error) {
-	rep, err := reports.Objections(ctx, r.m.Directory(), r.m.Objections(), unit, status, overdue, r.now())
-	if err != nil {
-		return Report{}, err
-	}
-	out := Report{JSON: rep, Position: r.position(ctx, "objections"), Columns: []string{"objection_id", "skp_id", "nip", "status", "outcome"}}
-	for _, o := range rep.Items {
-		out.Rows = append(out.Rows, []string{o.ID, o.SKPID, o.NIP, o.Status, o.Outcome})
-	}
-	return out, nil
 }
 
 type positions struct{ m *memreadmodel.Model }
@@ -215,8 +147,9 @@ func contract(t testing.TB) *contractChecker {
 	return sharedChecker
 }
 
-// newHarness starts the API on a new data directory.
-func newHarness(t testing.TB, change ...func(*Config)) *harness {
+// newHarness starts the API on a new data directory; change adjusts the
+// configuration of the application layer and of the API.
+func newHarness(t testing.TB, change ...func(*settings)) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: domaintest.NewClock(start), logs: &syncBuffer{}}
 	store, err := boltstore.Open(filepath.Join(h.dir, "kinerja.db"), boltstore.Options{Now: h.clock.Now})
@@ -244,7 +177,7 @@ func newHarness(t testing.TB, change ...func(*Config)) *harness {
 
 // openServer (re)creates the API and its idempotency store on h's data
 // directory, as a restart of kinerjad would.
-func (h *harness) openServer(change ...func(*Config)) {
+func (h *harness) openServer(change ...func(*settings)) {
 	h.t.Helper()
 	idem, err := boltstore.OpenIdempotency(filepath.Join(h.dir, "idempotency.db"))
 	if err != nil {
@@ -258,32 +191,36 @@ func (h *harness) openServer(change ...func(*Config)) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.cfg = Config{
-		Units:         &orgunit.Service{Handler: handler, Policy: pol},
-		Employees:     &employee.Service{Handler: handler, Policy: pol},
-		SKPs:          &skp.Service{Handler: handler, Policy: pol},
-		Distribution:  &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
-		Store:         h.store,
-		Directory:     h.model.Directory(),
-		SKPList:       h.model.SKPs(),
-		Evaluations:   h.model.Evaluations(),
-		Scores:        h.model.Scores(),
-		Objections:    h.model.Objections(),
-		Timeline:      h.model.Timeline(),
-		Audit:         h.model.Audit(),
-		Reports:       reporter{m: h.model, pol: pol, now: h.clock.Now},
-		Verifier:      verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
-		Positions:     positions{h.model},
-		Authenticator: auth,
-		Idempotency:   idem,
-		Policy:        pol,
-		Now:           h.clock.Now,
-		Logger:        slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	h.cfg = settings{appConfig: app.Config{
+		Units:        &orgunit.Service{Handler: handler, Policy: pol},
+		Employees:    &employee.Service{Handler: handler, Policy: pol},
+		SKPs:         &skp.Service{Handler: handler, Policy: pol},
+		Distribution: &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
+		Store:        h.store,
+		Directory:    h.model.Directory(), Justifications: h.model.Directory(),
+		SKPList:     h.model.SKPs(),
+		Evaluations: h.model.Evaluations(),
+		Scores:      h.model.Scores(),
+		Objections:  h.model.Objections(),
+		Timeline:    h.model.Timeline(),
+		Audit:       h.model.Audit(),
+		Verifier:    verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
+		Positions:   positions{h.model},
+		Idempotency: idem,
+		Policy:      pol,
+		Now:         h.clock.Now,
+		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, Config: Config{Authenticator: auth}}
 	for _, c := range change {
 		c(&h.cfg)
 	}
-	h.srv, err = New(h.cfg)
+	core, err := app.New(h.cfg.appConfig)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cfg := h.cfg.Config
+	cfg.App = core
+	h.srv, err = New(cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

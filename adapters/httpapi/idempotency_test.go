@@ -2,20 +2,12 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
-	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 )
 
 func TestIdempotencyRepeatAndReuse(t *testing.T) {
@@ -140,34 +132,5 @@ func TestIdempotencyConcurrentRepeats(t *testing.T) {
 	}
 	if h.headLen() != head+1 {
 		t.Errorf("8 concurrent repeats appended %d events, want 1", h.headLen()-head)
-	}
-}
-
-// TestKeyedLogRace covers the second line of defence: the events were
-// appended after the repeat loaded the stream, so the store refuses the
-// repeated IDs and the command stops with alreadyApplied.
-func TestKeyedLogRace(t *testing.T) {
-	h := newHarness(t)
-	ids := &keyedIDs{seed: sum("test")}
-	log := keyedLog{inner: eventlog.New(h.store), ids: ids}
-	ev := func(name string) []domain.NewEvent {
-		return []domain.NewEvent{{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr", Role: domain.RoleHRAdmin}, OccurredAt: h.clock.Now()},
-			Event: orgunit.Registered{UnitID: "R", Name: name}}}
-	}
-	if _, err := log.Append(context.Background(), "unit-R", domain.NoStream, ev("first")); err != nil {
-		t.Fatal(err)
-	}
-	// A second attempt decided on a stale load (NoStream) with other
-	// content but the same derived IDs.
-	_, err := log.Append(context.Background(), "unit-R", domain.NoStream, ev("second"))
-	var applied *alreadyApplied
-	if !errors.As(err, &applied) || applied.stream != "unit-R" {
-		t.Fatalf("Append of repeated IDs = %v, want alreadyApplied", err)
-	}
-	if _, _, _, err := log.Load(context.Background(), "unit-R"); !errors.As(err, &applied) {
-		t.Fatalf("Load of a stream with the request's events = %v, want alreadyApplied", err)
-	}
-	if h.streamLen("unit-R") != 1 {
-		t.Fatal("appended twice")
 	}
 }

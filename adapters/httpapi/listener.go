@@ -3,11 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 )
 
 // net/http answers a few requests itself, before any handler runs, with a
@@ -24,10 +25,10 @@ import (
 const cannedHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
 // errHeaderTooLarge: the request's headers are over the server's limit.
-var errHeaderTooLarge = errors.New("request headers too large")
+var errHeaderTooLarge = app.ErrHeaderTooLarge
 
 // errNotImplemented: a transfer coding the server does not know.
-var errNotImplemented = errors.New("not implemented")
+var errNotImplemented = app.ErrNotImplemented
 
 // Listener returns ln with the plain-text answers net/http gives by itself
 // turned into problems (application/problem+json). Serve plain HTTP from

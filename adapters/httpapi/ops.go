@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,7 +39,7 @@ func (s *Server) registerOps(r *mux.Router) {
 		}
 		if s.cfg.Ready != nil {
 			if err := s.cfg.Ready(r.Context()); err != nil {
-				return &notReady{err}
+				return notReady(err)
 			}
 		}
 		return writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -109,7 +110,7 @@ func (s *Server) writeReadiness(w http.ResponseWriter, r *http.Request, rd Readi
 	if rd.Status != ReadyNot {
 		return writeJSON(w, http.StatusOK, rd)
 	}
-	p := problemOf(&notReady{errors.New(strings.Join(rd.Reasons, "; "))})
+	p := problemOf(notReady(errors.New(strings.Join(rd.Reasons, "; "))))
 	p.RequestID = requestID(r)
 	// The problem's "status" is the HTTP status: the readiness status
 	// goes under "readiness".
@@ -128,12 +129,12 @@ func (s *Server) writeReadiness(w http.ResponseWriter, r *http.Request, rd Readi
 	return err
 }
 
-// notReady says why /readyz fails; its detail is the reason (operators
-// read it), which names components, never data.
-type notReady struct{ err error }
-
-func (e *notReady) Error() string { return "not ready: " + e.err.Error() }
-func (e *notReady) Unwrap() error { return errUnavailable }
+// notReady says why /readyz fails: an error of kind unavailable whose
+// detail is the reason (operators read it), which names components, never
+// data.
+func notReady(err error) error {
+	return app.Visible(fmt.Errorf("%w: %w", errUnavailable, err), "not ready: "+err.Error())
+}
 
 // metrics are the API's Prometheus collectors.
 type metrics struct {
@@ -228,8 +229,8 @@ type ProjectionList struct {
 // registerOpsV1 registers the authenticated operational routes.
 func (s *Server) registerOpsV1(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/ops/projections", func(w http.ResponseWriter, r *http.Request) error {
-		if p := principal(r); !p.Has(domain.RoleAuditor) && !p.Has(domain.RoleHRAdmin) {
-			return &authz.Denied{Caller: p.ID, Action: "ops.read", Visible: true, Reason: "projection status is for AUDITOR and HR_ADMIN"}
+		if err := s.app.Authorize(principal(r), authz.ReadOps); err != nil {
+			return err
 		}
 		if s.cfg.Projections == nil {
 			return fmt.Errorf("%w: projections do not run in this process", domain.ErrNotFound)

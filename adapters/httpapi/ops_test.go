@@ -10,7 +10,7 @@ import (
 func TestOpsProjections(t *testing.T) {
 	h := newHarness(t)
 	h.refused(http.StatusNotFound, "not_found", &aud, "GET", "/v1/ops/projections", nil)
-	h = newHarness(t, func(c *Config) {
+	h = newHarness(t, func(c *settings) {
 		c.Projections = func(context.Context) ([]ProjectionState, error) {
 			return []ProjectionState{{Name: "scores", Policy: "stop", Checkpoint: 7, Head: 9, LagEvents: 2, Stalled: true, LastError: "x"}}, nil
 		}
@@ -39,7 +39,7 @@ func TestReadyzReadiness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, func(c *Config) { c.Readiness = func(context.Context) Readiness { return tt.rd } })
+			h := newHarness(t, func(c *settings) { c.Readiness = func(context.Context) Readiness { return tt.rd } })
 			r := h.request(nil, "GET", "/readyz", nil)
 			if r.status != tt.status {
 				t.Fatalf("readyz = %d %s, want %d", r.status, r.body, tt.status)

@@ -1,16 +1,14 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gorilla/mux"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
-	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -61,11 +59,11 @@ func reportFormat(r *http.Request) (string, error) {
 
 // writeReport renders rep in the requested format, with the projection
 // position header.
-func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
+func writeReport[T any](w http.ResponseWriter, format, name string, rep app.Report[T]) error {
 	w.Header().Set(PositionHeader, formatPosition(rep.Position))
 	switch format {
 	case "csv":
-		b, err := tabular.CSV(rep.Columns, rep.Rows, false)
+		b, err := tabular.CSV(rep.Table.Columns, rep.Table.Rows, false)
 		if err != nil {
 			return err
 		}
@@ -75,7 +73,7 @@ func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
 		w.Write(b)
 		return nil
 	case "xlsx":
-		b, err := tabular.XLSX(name, rep.Columns, rep.Rows)
+		b, err := tabular.XLSX(name, rep.Table.Columns, rep.Table.Rows)
 		if err != nil {
 			return err
 		}
@@ -85,24 +83,13 @@ func writeReport(w http.ResponseWriter, format, name string, rep Report) error {
 		w.Write(b)
 		return nil
 	}
-	if raw, ok := rep.JSON.(json.RawMessage); ok {
-		// Encoded once by a Reporter that keeps its reports.
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(raw)+1))
-		w.WriteHeader(http.StatusOK)
-		w.Write(append(raw[:len(raw):len(raw)], '\n'))
-		return nil
-	}
-	if rep.JSON == nil {
-		rep.JSON = map[string]any{}
-	}
-	return writeJSON(w, http.StatusOK, rep.JSON)
-}
-
-// reportAccess lets HR_ANALYST, HR_ADMIN and AUDITOR read reports.
-func reportAccess(r *http.Request) error {
-	_, err := authz.Decide(principal(r), authz.ReadReports, authz.Subject{}, authz.Options{})
-	return err
+	// Encoded once by the application layer, which keeps its reports.
+	raw := rep.JSON
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(raw)+1))
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(raw[:len(raw):len(raw)], '\n'))
+	return nil
 }
 
 func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
@@ -119,10 +106,7 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	if unit == "" {
 		return badRequest("unit", "required")
 	}
-	if err := reportAccess(r); err != nil {
-		return err
-	}
-	rep, err := s.cfg.Reports.Progress(r.Context(), unit, year)
+	rep, err := s.app.Progress(r.Context(), principal(r), unit, year)
 	if err != nil {
 		return err
 	}
@@ -142,10 +126,7 @@ func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) erro
 	if err := requireUnitPeriod(unit, per); err != nil {
 		return err
 	}
-	if err := reportAccess(r); err != nil {
-		return err
-	}
-	rep, err := s.cfg.Reports.Distribution(r.Context(), unit, per)
+	rep, err := s.app.Distribution(r.Context(), principal(r), unit, per)
 	if err != nil {
 		return err
 	}
@@ -162,10 +143,7 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 	if err := q.err(); err != nil {
 		return err
 	}
-	if err := reportAccess(r); err != nil {
-		return err
-	}
-	rep, err := s.cfg.Reports.Objections(r.Context(), unit, status, overdue)
+	rep, err := s.app.ObjectionsReport(r.Context(), principal(r), app.ObjectionQuery{Unit: unit, Status: status, Overdue: overdue})
 	if err != nil {
 		return err
 	}
@@ -196,36 +174,16 @@ type EvaluationList struct {
 	Items []evaluations.Evaluation `json:"items"`
 }
 
-// unitsOf returns unit and its sub-units, or nil for "" (all).
-func (s *Server) unitsOf(r *http.Request, unit string) ([]string, error) {
-	if unit == "" {
-		return nil, nil
-	}
-	return s.cfg.Directory.Subtree(r.Context(), unit)
-}
-
 // objectionRegister serves the objection register: to grievance clerks
 // (who track deadlines), the HR roles and auditors.
 func (s *Server) objectionRegister(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Objections == nil {
-		return &domain.NotFoundError{Kind: "route", ID: "objections"}
-	}
 	q := newQuery(r)
 	oq := objections.Query{Status: q.enum("status", objectionStatuses), Overdue: q.boolPtr("overdue"), SKPID: q.str("skp_id", 200), Now: s.cfg.Now()}
 	unit := q.str("unit", 100)
 	if err := q.err(); err != nil {
 		return err
 	}
-	p := principal(r)
-	if !p.Has(domain.RoleGrievanceClerk) && !p.Has(domain.RoleHRAdmin) && !p.Has(domain.RoleHRAnalyst) && !p.Has(domain.RoleAuditor) {
-		return &authz.Denied{Caller: p.ID, Action: "objections.read", Visible: true, Reason: "the objection register is for GRIEVANCE_CLERK, HR roles and AUDITOR"}
-	}
-	units, err := s.unitsOf(r, unit)
-	if err != nil {
-		return err
-	}
-	oq.Units = units
-	items, err := s.cfg.Objections.List(r.Context(), oq)
+	items, err := s.app.ObjectionList(r.Context(), principal(r), oq, unit)
 	if err != nil {
 		return err
 	}
@@ -239,9 +197,6 @@ func (s *Server) objectionRegister(w http.ResponseWriter, r *http.Request) error
 // evaluationList serves the evaluations of a unit's subtree for a period,
 // to the report roles.
 func (s *Server) evaluationList(w http.ResponseWriter, r *http.Request) error {
-	if s.cfg.Evaluations == nil {
-		return &domain.NotFoundError{Kind: "route", ID: "evaluations"}
-	}
 	q := newQuery(r)
 	unit, per := q.str("unit", 100), q.str("period", 20)
 	if err := q.err(); err != nil {
@@ -250,20 +205,9 @@ func (s *Server) evaluationList(w http.ResponseWriter, r *http.Request) error {
 	if err := requireUnitPeriod(unit, per); err != nil {
 		return err
 	}
-	if err := reportAccess(r); err != nil {
-		return err
-	}
-	units, err := s.unitsOf(r, unit)
+	items, err := s.app.Evaluations(r.Context(), principal(r), unit, per)
 	if err != nil {
 		return err
-	}
-	items, err := s.cfg.Evaluations.ForPeriod(r.Context(), units, per)
-	if err != nil {
-		return err
-	}
-	now := s.cfg.Now()
-	for i := range items {
-		items[i].Status = items[i].StatusAt(now)
 	}
 	if items == nil {
 		items = []evaluations.Evaluation{}

@@ -26,7 +26,6 @@ type ctxKey int
 const (
 	principalKey ctxKey = iota
 	requestIDKey
-	keyedKey
 	idemStateKey
 )
 

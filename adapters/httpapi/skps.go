@@ -213,12 +213,6 @@ func (s *Server) draftSKP(w http.ResponseWriter, r *http.Request) error {
 	return s.writeSKP(w, r, http.StatusCreated, id)
 }
 
-// seesAllSKPs reports whether p's token roles let it see every SKP (as
-// authz.Visible has it); others see the SKPs they are a party to.
-func seesAllSKPs(p domain.Principal) bool {
-	return p.Has(domain.RoleHRAdmin) || p.Has(domain.RoleHRAnalyst) || p.Has(domain.RoleAuditor) || p.Has(domain.RoleGrievanceClerk)
-}
-
 func (s *Server) listSKPs(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	sq := skps.Query{
@@ -252,10 +246,7 @@ func (s *Server) listSKPs(w http.ResponseWriter, r *http.Request) error {
 		}
 		sq.Units = units
 	}
-	if p := principal(r); !seesAllSKPs(p) {
-		sq.Party = p.ID
-	}
-	items, next, err := s.cfg.SKPList.List(r.Context(), sq)
+	items, next, err := s.app.ListSKPs(r.Context(), principal(r), sq)
 	if err != nil {
 		return err
 	}

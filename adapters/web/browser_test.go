@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -223,7 +224,14 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("html lang = %q, want id (Indonesian first)", lang)
 	}
 	b.screenshot("masuk")
-	b.do("paste the token", chromedp.SetValue(chromedp.CSS("#token"), h.token(inspektr)))
+	// The one-time link kinerjactl login-link prints: its page, then its
+	// button.
+	code, _, err := h.codes.Issue(inspektr.principal(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.open("/masuk/tautan?kode=" + code)
+	b.screenshot("masuk-tautan")
 	b.click("#signin-submit")
 	if got := b.location(); got != "/" {
 		t.Fatalf("after sign-in at %s, want /", got)
@@ -232,16 +240,16 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cookies: %v", err)
 	}
-	var session *network.Cookie
+	var sess *network.Cookie
 	for _, c := range cookies.Cookies {
-		if c.Name == SessionCookie {
-			session = c
+		if c.Name == session.CookieName {
+			sess = c
 		}
 	}
-	if session == nil || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict {
-		t.Fatalf("session cookie = %+v, want HttpOnly and SameSite=Strict", session)
+	if sess == nil || !sess.HTTPOnly || sess.SameSite != network.CookieSameSiteStrict {
+		t.Fatalf("session cookie = %+v, want HttpOnly and SameSite=Strict", sess)
 	}
-	if dc := eval[string](b, "document.cookie"); strings.Contains(dc, SessionCookie) {
+	if dc := eval[string](b, "document.cookie"); strings.Contains(dc, session.CookieName) {
 		t.Errorf("document.cookie = %q: the session token is readable by scripts", dc)
 	}
 	b.screenshot("beranda")
@@ -297,9 +305,9 @@ func TestBrowser(t *testing.T) {
 	// A datetime-local control keeps whole minutes without seconds.
 	local := func(tm time.Time) string {
 		if tm.Second() == 0 {
-			return tm.In(h.cfg.Policy.Location).Format("2006-01-02T15:04")
+			return tm.In(h.appCfg.Policy.Location).Format("2006-01-02T15:04")
 		}
-		return tm.In(h.cfg.Policy.Location).Format("2006-01-02T15:04:05")
+		return tm.In(h.appCfg.Policy.Location).Format("2006-01-02T15:04:05")
 	}
 	b.do("set as of after the revision", chromedp.SetValue(chromedp.CSS("#as_of"), local(h.ag.afterRevision)))
 	b.click("#asof-submit")

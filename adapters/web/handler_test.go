@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,7 +17,9 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
@@ -29,16 +29,22 @@ func TestConfigValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("New(Config{}) = nil error, want every missing part named")
 	}
-	for _, name := range []string{"SKPs", "Directory", "SKPList", "Evaluations", "Objections", "Audit", "Verifier", "Authenticator"} {
+	for _, name := range []string{"App", "Sessions"} {
 		if !strings.Contains(err.Error(), "web: "+name+" is required") {
 			t.Errorf("New(Config{}) error %q does not name %s", err, name)
 		}
 	}
 	h := newHarness(t)
 	cfg := h.cfg
-	cfg.CSRFKey = []byte("short")
-	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "CSRFKey") {
-		t.Errorf("New with a 5-byte CSRF key = %v, want a CSRFKey error", err)
+	ac := h.appCfg
+	ac.Objections = nil
+	a, err := app.New(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.App = a
+	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "Objections") {
+		t.Errorf("New without the objection register = %v, want an error naming it", err)
 	}
 }
 
@@ -61,104 +67,158 @@ func TestSignIn(t *testing.T) {
 		t.Fatalf("anonymous GET = %d to %q, want 303 to the sign-in form", r.status, r.header.Get("Location"))
 	}
 	form := h.get(nil, "/masuk?next=/keberatan")
-	if form.status != http.StatusOK || !strings.Contains(form.body, `name="csrf"`) || !strings.Contains(form.body, `value="/keberatan"`) {
-		t.Fatalf("sign-in form = %d\n%s", form.status, form.body)
-	}
-	csrfCookie := cookieNamed(form, CSRFCookie)
-	if csrfCookie == nil || !csrfCookie.HttpOnly || csrfCookie.SameSite != http.SameSiteStrictMode {
-		t.Fatalf("CSRF cookie = %+v, want HttpOnly SameSite=Strict", csrfCookie)
+	if form.status != http.StatusOK || !strings.Contains(form.body, "kinerjactl login-link") || strings.Contains(form.body, `name="token"`) {
+		t.Fatalf("sign-in form = %d, want the login-link instructions and no token field\n%s", form.status, form.body)
 	}
 
-	// A valid token: the session cookie, and back to next.
-	tok := h.token(clerk)
-	ok := h.post(nil, "/masuk", url.Values{"token": {tok}, "next": {"/keberatan"}})
-	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/keberatan" {
-		t.Fatalf("sign-in = %d to %q\n%s", ok.status, ok.header.Get("Location"), ok.body)
+	// A one-time link: its page posts the code (a prefetch of the GET
+	// spends nothing), the session starts, and the browser goes on.
+	code, _, err := h.codes.Issue(clerk.principal(), 10*time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	sess := cookieNamed(ok, SessionCookie)
-	if sess == nil || sess.Value != tok || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Secure || sess.Path != "/" {
-		t.Fatalf("session cookie = %+v, want the token, HttpOnly, SameSite=Strict, not Secure over plain HTTP, Path=/", sess)
+	page := h.get(nil, "/masuk/tautan?kode="+code+"&next=/keberatan")
+	if page.status != http.StatusOK || !strings.Contains(page.body, `value="`+code+`"`) || page.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("link page = %d %v\n%s", page.status, page.header, page.body)
+	}
+	ok := h.post(nil, "/masuk/tautan", url.Values{"kode": {code}, "next": {"/keberatan"}})
+	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != "/keberatan" {
+		t.Fatalf("redeem = %d to %q\n%s", ok.status, ok.header.Get("Location"), ok.body)
+	}
+	sess := cookieNamed(ok, session.CookieName)
+	if sess == nil || len(sess.Value) < 40 || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Secure || sess.Path != "/" {
+		t.Fatalf("session cookie = %+v, want a random ID, HttpOnly, SameSite=Strict, not Secure over plain HTTP, Path=/", sess)
 	}
 	if r := h.get(nil, "/keberatan", sess); r.status != http.StatusOK {
 		t.Errorf("GET /keberatan with the session cookie = %d", r.status)
 	}
-	// Over TLS the cookie is Secure.
-	req := httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(url.Values{"token": {h.token(clerk)},
-		csrfField: {h.handler.csrfToken("0123456789abcdef0123456789abcdef0123456789")}}.Encode()))
+	// The code is spent: a second redemption (another tab, a replay) is
+	// refused and starts no session.
+	again := h.post(nil, "/masuk/tautan", url.Values{"kode": {code}})
+	if again.status != http.StatusSeeOther || !strings.Contains(again.header.Get("Location"), "gagal=tautan") || cookieNamed(again, session.CookieName) != nil {
+		t.Errorf("second redemption = %d to %q, session %v", again.status, again.header.Get("Location"), cookieNamed(again, session.CookieName))
+	}
+	if r := h.get(nil, again.header.Get("Location")); r.status != http.StatusUnauthorized || !strings.Contains(r.body, "sudah dipakai") {
+		t.Errorf("the form after a refused link = %d\n%s", r.status, r.body)
+	}
+	// Unknown, malformed and expired codes are refused alike.
+	old, _, _ := h.codes.Issue(clerk.principal(), time.Minute)
+	h.clock.Advance(2 * time.Minute)
+	for _, c := range []string{"", "made-up", "../../etc/passwd", strings.Repeat("a", 5000), old, "\x00\x01"} {
+		bad := h.post(nil, "/masuk/tautan", url.Values{"kode": {c}})
+		if bad.status != http.StatusSeeOther || !strings.Contains(bad.header.Get("Location"), "gagal=tautan") || cookieNamed(bad, session.CookieName) != nil {
+			t.Errorf("redeem %.10q = %d to %q", c, bad.status, bad.header.Get("Location"))
+		}
+	}
+	if strings.Contains(h.logs.String(), code) || strings.Contains(h.logs.String(), sess.Value) {
+		t.Error("a sign-in code or a session ID was logged")
+	}
+	// Over TLS the cookie is Secure; with SecureCookies it is also named
+	// __Host-kinerja_session.
+	code, _, _ = h.codes.Issue(clerk.principal(), 0)
+	req := httptest.NewRequest(http.MethodPost, "/masuk/tautan", strings.NewReader(url.Values{"kode": {code}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "0123456789abcdef0123456789abcdef0123456789"})
 	req.TLS = &tls.ConnectionState{}
-	if c := cookieNamed(h.serve(req), SessionCookie); c == nil || !c.Secure {
-		t.Errorf("session cookie over TLS = %+v, want Secure", c)
+	cfg := h.cfg
+	cfg.SecureCookies = true
+	secure, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	secure.ServeHTTP(rec, req)
+	if c := cookieNamed(response{header: rec.Header()}, session.SecureCookieName); c == nil || !c.Secure || c.Path != "/" || c.Domain != "" {
+		t.Errorf("session cookie over https = %+v, want __Host-kinerja_session, Secure, Path=/, no Domain", c)
 	}
 	// An open redirect through next is refused.
-	if r := h.post(nil, "/masuk", url.Values{"token": {h.token(clerk)}, "next": {"//evil.example/"}}); r.header.Get("Location") != "/" {
+	code, _, _ = h.codes.Issue(clerk.principal(), 0)
+	if r := h.post(nil, "/masuk/tautan", url.Values{"kode": {code}, "next": {"//evil.example/"}}); r.header.Get("Location") != "/" {
 		t.Errorf("sign-in with next=//evil.example/ went to %q, want /", r.header.Get("Location"))
 	}
 
-	// A bad token: 401, the form again, no session.
-	for _, tok := range []string{"", "not-a-token", h.token(clerk) + "x", strings.Repeat("a", 5000)} {
-		bad := h.post(nil, "/masuk", url.Values{"token": {tok}})
-		if bad.status != http.StatusUnauthorized || cookieNamed(bad, SessionCookie) != nil || !strings.Contains(bad.body, `aria-invalid="true"`) {
-			t.Errorf("sign-in with %.10q = %d, session %v", tok, bad.status, cookieNamed(bad, SessionCookie))
-		}
-	}
-	if strings.Contains(h.logs.String(), h.token(clerk)) {
-		t.Error("a token was logged")
-	}
-
-	// CSRF: a missing or wrong token, or another origin, is refused.
-	for name, c := range map[string]struct {
-		form   url.Values
-		header [2]string
-	}{
-		"no token":     {url.Values{"token": {h.token(clerk)}, csrfField: {""}}, [2]string{}},
-		"wrong token":  {url.Values{"token": {h.token(clerk)}, csrfField: {h.handler.csrfToken("another-cookie-value-another-cookie-value")}}, [2]string{}},
-		"cross origin": {url.Values{"token": {h.token(clerk)}}, [2]string{"Origin", "https://evil.example"}},
-		"cross site":   {url.Values{"token": {h.token(clerk)}}, [2]string{"Sec-Fetch-Site", "cross-site"}},
+	// Forms from another site are refused before they are read.
+	code, _, _ = h.codes.Issue(clerk.principal(), 0)
+	for name, hd := range map[string][2]string{
+		"cross site":   {"Sec-Fetch-Site", "cross-site"},
+		"same site":    {"Sec-Fetch-Site", "same-site"},
+		"cross origin": {"Origin", "https://evil.example"},
 	} {
-		req := httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(c.form.Encode()))
-		if _, ok := c.form[csrfField]; !ok {
-			c.form.Set(csrfField, h.handler.csrfToken("0123456789abcdef0123456789abcdef0123456789"))
-			req = httptest.NewRequest(http.MethodPost, "/masuk", strings.NewReader(c.form.Encode()))
-		}
+		req := httptest.NewRequest(http.MethodPost, "/masuk/tautan", strings.NewReader(url.Values{"kode": {code}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: "0123456789abcdef0123456789abcdef0123456789"})
-		if c.header[0] != "" {
-			req.Header.Set(c.header[0], c.header[1])
-		}
+		req.Header.Set(hd[0], hd[1])
 		r := h.serve(req)
-		if r.status != http.StatusForbidden || cookieNamed(r, SessionCookie) != nil {
-			t.Errorf("%s: sign-in = %d, session %v, want 403 and no session", name, r.status, cookieNamed(r, SessionCookie))
+		if r.status != http.StatusForbidden || cookieNamed(r, session.CookieName) != nil || !strings.Contains(r.body, "situs lain") {
+			t.Errorf("%s: redeem = %d, session %v, want 403 and no session", name, r.status, cookieNamed(r, session.CookieName))
 		}
 	}
-
-	// Sign-out clears the cookie; it is a CSRF-protected POST.
-	out := h.post(&clerk, "/keluar", nil)
-	if c := cookieNamed(out, SessionCookie); out.status != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
-		t.Errorf("sign-out = %d, cookie %+v, want 303 and the cookie deleted", out.status, c)
-	}
-	if r := h.post(&clerk, "/keluar", url.Values{csrfField: {"forged"}}); r.status != http.StatusForbidden {
-		t.Errorf("sign-out with a forged CSRF token = %d, want 403", r.status)
+	if r := h.post(nil, "/masuk/tautan", url.Values{"kode": {code}}); r.status != http.StatusSeeOther || cookieNamed(r, session.CookieName) == nil {
+		t.Errorf("the code refused cross-site was spent: %d", r.status)
 	}
 
-	// An expired token ends the session: the cookie is cleared and the
-	// form says why.
-	expired := h.token(clerk)
-	h.clock.Advance(25 * time.Hour)
-	r = h.get(nil, "/masuk", &http.Cookie{Name: SessionCookie, Value: expired})
-	if c := cookieNamed(r, SessionCookie); c == nil || c.MaxAge >= 0 || !strings.Contains(r.body, "Sesi Anda telah berakhir") {
-		t.Errorf("expired session: cookie %+v", c)
+	// Sign-out ends the session on the server: the old cookie opens
+	// nothing any more, and a cross-site sign-out is refused.
+	if r := h.post(nil, "/keluar", nil, "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+		t.Errorf("cross-site sign-out = %d, want 403", r.status)
 	}
-	if r := h.get(nil, "/keberatan", &http.Cookie{Name: SessionCookie, Value: expired}); r.status != http.StatusSeeOther {
-		t.Errorf("GET with an expired token = %d, want 303 to sign in", r.status)
+	out := httptest.NewRequest(http.MethodPost, "/keluar", nil)
+	out.AddCookie(sess)
+	or := h.serve(out)
+	if c := cookieNamed(or, session.CookieName); or.status != http.StatusSeeOther || c == nil || c.MaxAge >= 0 {
+		t.Errorf("sign-out = %d, cookie %+v, want 303 and the cookie deleted", or.status, c)
+	}
+	if r := h.get(nil, "/keberatan", sess); r.status != http.StatusSeeOther {
+		t.Errorf("GET with a signed-out session = %d, want 303 to sign in", r.status)
 	}
 
-	// A proxy's Authorization header works as the cookie does.
+	// A proxy's Authorization header works as a session does.
 	req = httptest.NewRequest(http.MethodGet, "/keberatan", nil)
 	req.Header.Set("Authorization", "Bearer "+h.token(clerk))
 	if r := h.serve(req); r.status != http.StatusOK {
 		t.Errorf("GET with Authorization: Bearer = %d, want 200", r.status)
+	}
+}
+
+// Sessions end after the idle timeout and after the absolute one, and the
+// form says so.
+func TestSessionTimeouts(t *testing.T) {
+	h := seeded(t)
+	for _, c := range []struct {
+		name  string
+		steps []time.Duration // uses, each after the pause
+		ends  bool
+	}{
+		{"used within the idle timeout", []time.Duration{29 * time.Minute, 29 * time.Minute, 29 * time.Minute}, false},
+		{"idle past the timeout", []time.Duration{30 * time.Minute}, true},
+		{"kept busy past the absolute timeout", append(slices.Repeat([]time.Duration{25 * time.Minute}, 28), 25*time.Minute), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, _, err := h.codes.Issue(clerk.principal(), 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck := cookieNamed(h.post(nil, "/masuk/tautan", url.Values{"kode": {code}}), session.CookieName)
+			if ck == nil {
+				t.Fatal("no session")
+			}
+			var r response
+			for _, d := range c.steps {
+				h.clock.Advance(d)
+				if r = h.get(nil, "/keberatan", ck); r.status != http.StatusOK {
+					break
+				}
+			}
+			if got := r.status != http.StatusOK; got != c.ends {
+				t.Fatalf("session ended = %v (status %d), want %v", got, r.status, c.ends)
+			}
+			if c.ends {
+				if !strings.Contains(r.header.Get("Location"), "berakhir=1") {
+					t.Errorf("an ended session goes to %q, want the form saying so", r.header.Get("Location"))
+				}
+				if f := h.get(nil, r.header.Get("Location")); !strings.Contains(f.body, "Sesi Anda telah berakhir") {
+					t.Errorf("the form does not say the session ended")
+				}
+			}
+		})
 	}
 }
 
@@ -209,7 +269,7 @@ func TestSecurityHeadersAndMarkup(t *testing.T) {
 	// The assets: embedded, with their types and long caching when
 	// versioned.
 	for name, ct := range map[string]string{"app.css": "text/css; charset=utf-8", "app.js": "text/javascript; charset=utf-8"} {
-		a := h.get(nil, h.handler.assetURL(name))
+		a := h.get(nil, assetURL(t, h, name))
 		if a.status != http.StatusOK || a.header.Get("Content-Type") != ct || !strings.Contains(a.header.Get("Cache-Control"), "immutable") || len(a.body) < 500 {
 			t.Errorf("%s = %d %q %q (%d bytes)", name, a.status, a.header.Get("Content-Type"), a.header.Get("Cache-Control"), len(a.body))
 		}
@@ -217,7 +277,7 @@ func TestSecurityHeadersAndMarkup(t *testing.T) {
 	if r := h.get(nil, "/static/nope.js"); r.status != http.StatusNotFound {
 		t.Errorf("unknown asset = %d, want 404", r.status)
 	}
-	if r := h.get(&inspektr, "/tidak-ada"); r.status != http.StatusNotFound || !strings.Contains(r.body, "Halaman tidak ditemukan") {
+	if r := h.get(&inspektr, "/tidak-ada"); r.status != http.StatusNotFound || !strings.Contains(r.body, "Tidak ditemukan") {
 		t.Errorf("unknown page = %d", r.status)
 	}
 }
@@ -327,7 +387,7 @@ func TestSKPPageAsOf(t *testing.T) {
 		name, asOf, want, status string
 	}{
 		{"after the first rating, RFC 3339", h.ag.afterRating.Format(time.RFC3339), "BAIK", "Draf"},
-		{"after the revision, local minute", h.ag.afterRevision.In(h.cfg.Policy.Location).Format("2006-01-02T15:04"), "BUTUH_PERBAIKAN", "Draf"},
+		{"after the revision, local minute", h.ag.afterRevision.In(h.appCfg.Policy.Location).Format("2006-01-02T15:04"), "BUTUH_PERBAIKAN", "Draf"},
 		{"a day after issue, local date", "2026-12-04", "BUTUH_PERBAIKAN", "Disampaikan"},
 		{"after the decision", "2026-12-08T10:00:00+07:00", "BAIK", "Final"},
 	} {
@@ -473,8 +533,8 @@ func TestAuditPage(t *testing.T) {
 	if !strings.Contains(after, `class="callout ok" role="status" id="verify-result" data-ok="true"`) || !strings.Contains(after, "oleh auditor-1") {
 		t.Errorf("after verification the page does not show an OK result")
 	}
-	if r := h.post(&auditor, "/audit/verifikasi", url.Values{csrfField: {"x"}}); r.status != http.StatusForbidden {
-		t.Errorf("verify without the CSRF token = %d, want 403", r.status)
+	if r := h.post(&auditor, "/audit/verifikasi", nil, "Sec-Fetch-Site", "cross-site"); r.status != http.StatusForbidden {
+		t.Errorf("verify from another site = %d, want 403", r.status)
 	}
 	if r := h.post(&analyst, "/audit/verifikasi", nil); r.status != http.StatusForbidden {
 		t.Errorf("verify as analyst = %d, want 403", r.status)
@@ -484,7 +544,7 @@ func TestAuditPage(t *testing.T) {
 	}
 
 	// A verifier that finds a problem shows it.
-	h.handler.cfg.Verifier = failingVerifier{}
+	h.rebuild(func(c *app.Config) { c.Verifier = failingVerifier{} })
 	h.post(&auditor, "/audit/verifikasi", nil)
 	if bad := h.must200(auditor, "/audit").body; !strings.Contains(bad, `data-ok="false"`) || !strings.Contains(bad, "chain broken at revision 3") {
 		t.Errorf("a failed verification is not shown")
@@ -524,7 +584,8 @@ func TestExports(t *testing.T) {
 			t.Errorf("%s XLSX rows = %v (%v), want the CSV's %d rows", c.path, xr, err, len(rows))
 		}
 	}
-	// Only what the page allows; a bad format or report is 400.
+	// Only what the page allows; a bad format is 400, an unknown report
+	// 404.
 	for _, c := range []struct {
 		path   string
 		who    caller
@@ -535,7 +596,7 @@ func TestExports(t *testing.T) {
 		{"/ekspor/keberatan?format=csv", empE, http.StatusForbidden},
 		{"/ekspor/audit?format=csv", analyst, http.StatusForbidden},
 		{"/ekspor/progress?unit=DINKES&format=pdf", analyst, http.StatusBadRequest},
-		{"/ekspor/rahasia?format=csv", analyst, http.StatusBadRequest},
+		{"/ekspor/rahasia?format=csv", analyst, http.StatusNotFound},
 		{"/ekspor/progress?unit=NOPE&format=csv", analyst, http.StatusNotFound},
 	} {
 		if r := h.get(&c.who, c.path); r.status != c.status {
@@ -552,7 +613,7 @@ func TestLanguage(t *testing.T) {
 		t.Errorf("default page is not Indonesian with an English switch")
 	}
 	r := h.get(&empE, path+"?lang=en")
-	c := cookieNamed(r, LangCookie)
+	c := cookieNamed(r, page.LangCookie)
 	if r.status != http.StatusOK || !strings.Contains(r.body, `<html lang="en">`) || !strings.Contains(r.body, "Score history") ||
 		!strings.Contains(r.body, `data-value="BAIK">Good</strong>`) || c == nil || c.Value != "en" {
 		t.Fatalf("?lang=en: status %d, cookie %+v", r.status, c)
@@ -569,73 +630,6 @@ func TestLanguage(t *testing.T) {
 	}
 }
 
-// templateKey finds the message keys the templates use.
-var templateKey = regexp.MustCompile(`\.T "([^"]+)"`)
-
-// goKey finds the message keys the Go files name.
-var goKey = regexp.MustCompile(`(?:key: |Message: |t\()"([a-z]+\.[a-z.]+)"`)
-
-func TestMessages(t *testing.T) {
-	var used []string
-	files, _ := filepath.Glob("templates/*.html")
-	gofiles, _ := filepath.Glob("*.go")
-	for _, f := range append(files, gofiles...) {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		re := templateKey
-		if strings.HasSuffix(f, ".go") {
-			re = goKey
-		}
-		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
-			used = append(used, m[1])
-		}
-	}
-	if len(used) < 100 {
-		t.Fatalf("found %d message keys in use, the pattern is broken", len(used))
-	}
-	for _, k := range used {
-		m, ok := messages[k]
-		if !ok {
-			t.Errorf("message %q is used but not defined", k)
-			continue
-		}
-		if m.id == "" || m.en == "" {
-			t.Errorf("message %q lacks a language: %+v", k, m)
-		}
-	}
-	for k, m := range messages {
-		if m.id == "" || m.en == "" {
-			t.Errorf("message %q lacks a language", k)
-		}
-	}
-	for _, typ := range skpEventTypes() {
-		if _, ok := messages["event."+typ]; !ok {
-			t.Errorf("no label for the event type %s", typ)
-		}
-	}
-	for kind, values := range map[string][]string{
-		"predikat": {"SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG_MISCONDUCT", "SANGAT_KURANG"},
-		"status":   {"DRAFT", "SUBMITTED", "ESTABLISHED", "AMENDMENT", "CANCELLED", "CLOSED_FOR_POSITION_CHANGE"},
-	} {
-		for _, v := range values {
-			if label("id", kind, v) == v || label("en", kind, v) == v {
-				t.Errorf("no label for %s %s", kind, v)
-			}
-		}
-	}
-}
-
-// skpEventTypes lists the stored types of the SKP aggregate's events.
-func skpEventTypes() []string {
-	var out []string
-	for _, s := range skp.Events() {
-		out = append(out, s.Type)
-	}
-	return out
-}
-
 // failingVerifier reports a broken chain.
 type failingVerifier struct{}
 
@@ -645,3 +639,19 @@ func (failingVerifier) Verify(context.Context) (audit.Report, error) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// assetURL finds the versioned URL of an embedded asset in the start page.
+func assetURL(t *testing.T, h *harness, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`"(/static/` + regexp.QuoteMeta(name) + `\?v=[0-9a-f]+)"`).FindStringSubmatch(h.must200(inspektr, "/").body)
+	if m == nil {
+		t.Fatalf("the start page links no %s", name)
+	}
+	return m[1]
+}
+
+// Media types of the exports.
+const (
+	mediaCSV  = "text/csv; charset=utf-8"
+	mediaXLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+)

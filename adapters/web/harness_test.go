@@ -24,11 +24,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
@@ -109,8 +111,15 @@ type harness struct {
 	skps    *skp.Service
 	handler *Handler
 	cfg     Config
-	logs    *syncBuffer
-	ag      agency
+	appCfg  app.Config
+	app     *app.App
+	codes   *session.LoginCodes
+
+	// sessions are the session cookies of the callers signed in so far.
+	sessMu   sync.Mutex
+	sessions map[string]*http.Cookie
+	logs     *syncBuffer
+	ag       agency
 
 	catchMu sync.Mutex
 }
@@ -189,26 +198,65 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.cfg = Config{
+	idem, err := boltstore.OpenIdempotency(filepath.Join(h.dir, "idempotency.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idem.Close() })
+	h.appCfg = app.Config{
+		Units:          h.units,
+		Employees:      h.emps,
 		SKPs:           h.skps,
+		Distribution:   &distribution.Service{Handler: dh, Policy: pol, Pattern: distribution.SE3_2023},
+		Store:          store,
 		Directory:      h.model.Directory(),
 		Justifications: h.model.Directory(),
 		SKPList:        h.model.SKPs(),
 		Evaluations:    h.model.Evaluations(),
+		Scores:         h.model.Scores(),
 		Objections:     h.model.Objections(),
+		Timeline:       h.model.Timeline(),
 		Audit:          h.model.Audit(),
 		Verifier:       verifier{store: store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
 		Positions:      positions{h.model},
-		Authenticator:  auth,
+		Idempotency:    idem,
 		Policy:         pol,
 		Pattern:        distribution.SE3_2023,
 		Now:            h.clock.Now,
 		Logger:         slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
+	if h.app, err = app.New(h.appCfg); err != nil {
+		t.Fatal(err)
+	}
+	sessions, err := session.OpenBolt(filepath.Join(h.dir, "sessions.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sessions.Close() })
+	if h.codes, err = session.OpenLoginCodes(h.dir, h.clock.Now); err != nil {
+		t.Fatal(err)
+	}
+	h.cfg = Config{App: h.app, Sessions: sessions, LoginCodes: h.codes, Authenticator: auth}
 	if h.handler, err = New(h.cfg); err != nil {
 		t.Fatal(err)
 	}
+	h.sessions = map[string]*http.Cookie{}
 	return h
+}
+
+// rebuild makes a new application layer with change applied, and a new
+// dashboard on it (the sessions stay: they are in the same store).
+func (h *harness) rebuild(change func(*app.Config)) {
+	h.t.Helper()
+	change(&h.appCfg)
+	var err error
+	if h.app, err = app.New(h.appCfg); err != nil {
+		h.t.Fatal(err)
+	}
+	h.cfg.App = h.app
+	if h.handler, err = New(h.cfg); err != nil {
+		h.t.Fatal(err)
+	}
 }
 
 // seeded is a harness with the agency recorded, the read models caught up
@@ -461,12 +509,44 @@ type response struct {
 	body   string
 }
 
-// get asks for path as c (nil: anonymous) through the session cookie.
+// signIn signs c in through a one-time sign-in link, as a person does with
+// the link `kinerjactl login-link` prints, and returns the session cookie
+// (one per caller and harness).
+func (h *harness) signIn(c caller) *http.Cookie {
+	h.t.Helper()
+	key := c.sub + "|" + strings.Join(c.roles, ",")
+	h.sessMu.Lock()
+	ck, ok := h.sessions[key]
+	h.sessMu.Unlock()
+	if ok {
+		return ck
+	}
+	code, _, err := h.codes.Issue(c.principal(), 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r := httptest.NewRequest(http.MethodPost, "/masuk/tautan", strings.NewReader(url.Values{"kode": {code}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp := h.serve(r)
+	if resp.status != http.StatusSeeOther {
+		h.t.Fatalf("sign-in link of %s = %d\n%s", c.sub, resp.status, resp.body)
+	}
+	ck = cookieNamed(resp, session.CookieName)
+	if ck == nil || ck.Value == "" {
+		h.t.Fatalf("sign-in link of %s set no session cookie: %v", c.sub, resp.header)
+	}
+	h.sessMu.Lock()
+	h.sessions[key] = ck
+	h.sessMu.Unlock()
+	return ck
+}
+
+// get asks for path as c (nil: anonymous) through c's session.
 func (h *harness) get(c *caller, path string, cookies ...*http.Cookie) response {
 	h.t.Helper()
 	r := httptest.NewRequest(http.MethodGet, path, nil)
 	if c != nil {
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: h.token(*c)})
+		r.AddCookie(h.signIn(*c))
 	}
 	for _, ck := range cookies {
 		r.AddCookie(ck)
@@ -474,25 +554,21 @@ func (h *harness) get(c *caller, path string, cookies ...*http.Cookie) response 
 	return h.serve(r)
 }
 
-// post sends form to path as c with a valid CSRF cookie and token (unless
-// the form carries its own "csrf").
-func (h *harness) post(c *caller, path string, form url.Values, cookies ...*http.Cookie) response {
+// post sends form to path as c, as a same-origin browser form does
+// (Sec-Fetch-Site: same-origin), with headers given as name, value pairs.
+func (h *harness) post(c *caller, path string, form url.Values, headers ...string) response {
 	h.t.Helper()
-	const csrfValue = "0123456789abcdef0123456789abcdef0123456789"
 	if form == nil {
 		form = url.Values{}
 	}
-	if _, ok := form[csrfField]; !ok {
-		form.Set(csrfField, h.handler.csrfToken(csrfValue))
-	}
 	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.AddCookie(&http.Cookie{Name: CSRFCookie, Value: csrfValue})
-	if c != nil {
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: h.token(*c)})
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
 	}
-	for _, ck := range cookies {
-		r.AddCookie(ck)
+	if c != nil {
+		r.AddCookie(h.signIn(*c))
 	}
 	return h.serve(r)
 }

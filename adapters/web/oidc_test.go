@@ -17,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
-	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/signin"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 )
 
 // fakeProvider is an OpenID provider for the tests: discovery, a key set,
@@ -37,11 +39,13 @@ type fakeProvider struct {
 	sub      string
 	roles    []string
 
-	mu    sync.Mutex
-	codes map[string]grant
+	mu       sync.Mutex
+	codes    map[string]grant
+	refresh  map[string]bool // live refresh tokens
+	refreshN int             // refresh grants served
 	// Faults the tests switch on.
-	wrongNonce, wrongAudience, severalAudiences, deny bool
-	redeemed                                          int
+	wrongNonce, wrongAudience, severalAudiences, deny, refuseRefresh bool
+	redeemed                                                         int
 }
 
 type grant struct {
@@ -54,7 +58,7 @@ func newFakeProvider(t *testing.T, now func() time.Time) *fakeProvider {
 		t.Fatal(err)
 	}
 	p := &fakeProvider{t: t, key: key, clientID: "kinerja-dashboard", secret: "s3cret", now: now,
-		sub: "clerk-1", roles: []string{"GRIEVANCE_CLERK"}, codes: map[string]grant{}}
+		sub: "clerk-1", roles: []string{"GRIEVANCE_CLERK"}, codes: map[string]grant{}, refresh: map[string]bool{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/jwks",
@@ -109,6 +113,19 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		fail("public client identification")
 		return
 	}
+	if r.PostForm.Get("grant_type") == "refresh_token" {
+		p.mu.Lock()
+		live := p.refresh[r.PostForm.Get("refresh_token")]
+		delete(p.refresh, r.PostForm.Get("refresh_token")) // rotated
+		p.refreshN++
+		p.mu.Unlock()
+		if !live || p.refuseRefresh {
+			fail("refresh token unknown or revoked")
+			return
+		}
+		p.issue(w, "")
+		return
+	}
 	p.mu.Lock()
 	g, ok := p.codes[r.PostForm.Get("code")]
 	delete(p.codes, r.PostForm.Get("code")) // one use
@@ -126,7 +143,13 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		fail("PKCE verifier does not match the challenge")
 		return
 	}
-	nonce, aud := g.nonce, any(p.clientID)
+	p.issue(w, g.nonce)
+}
+
+// issue answers the token endpoint with an ID token for nonce ("" on a
+// refresh) and a new refresh token.
+func (p *fakeProvider) issue(w http.ResponseWriter, nonce string) {
+	aud := any(p.clientID)
 	if p.wrongNonce {
 		nonce = "another-nonce"
 	}
@@ -137,33 +160,22 @@ func (p *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		aud = []string{p.clientID, "another-client"} // and no azp
 	}
 	now := p.now()
-	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles,
-		"nonce": nonce, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	claims := jwt.MapClaims{"iss": p.srv.URL, "aud": aud, "sub": p.sub, "roles": p.roles, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["kid"] = "k1"
 	signed, err := tok.SignedString(p.key)
 	if err != nil {
 		p.t.Error(err)
 	}
+	rt := rand.Text()
+	p.mu.Lock()
+	p.refresh[rt] = true
+	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"id_token": signed, "access_token": "opaque", "token_type": "Bearer"})
-}
-
-// anyOf accepts what any of its Authenticators accepts, as kinerjad's
-// dashboard does (API tokens and the provider's ID tokens).
-type anyOf []Authenticator
-
-func (a anyOf) Authenticate(ctx context.Context, tok string) (domain.Principal, error) {
-	var first error
-	for _, x := range a {
-		p, err := x.Authenticate(ctx, tok)
-		if err == nil {
-			return p, nil
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	return domain.Principal{}, first
+	json.NewEncoder(w).Encode(map[string]any{"id_token": signed, "access_token": "opaque", "token_type": "Bearer", "expires_in": 3600, "refresh_token": rt})
 }
 
 // oidcDashboard serves a seeded dashboard whose sign-in goes through p,
@@ -174,22 +186,22 @@ func oidcDashboard(t *testing.T, h *harness, p *fakeProvider) (string, *Handler)
 	var handler *Handler
 	dash := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(dash.Close)
-	keys, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: p.srv.URL, Now: h.clock.Now})
+	provider, err := jwtauth.Discover(context.Background(), jwtauth.OIDCConfig{Issuer: p.srv.URL, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	auth := func(aud string) Authenticator {
-		a, err := jwtauth.New(jwtauth.Config{Keys: keys, Issuer: p.srv.URL, Audience: aud, Now: h.clock.Now})
+		a, err := jwtauth.New(jwtauth.Config{Provider: provider, Issuer: p.srv.URL, Audience: aud, Now: h.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return a
 	}
-	ids := auth(p.clientID)
 	cfg := h.cfg
-	cfg.Authenticator = anyOf{auth("kinerja-api"), ids}
-	cfg.OIDC = &OIDC{Issuer: p.srv.URL, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + oidcCallbackPath,
-		IDTokens: ids, Endpoints: keys.Endpoints}
+	cfg.LoginCodes = nil
+	cfg.Authenticator = auth("kinerja-api")
+	cfg.OIDC = &OIDC{Provider: provider, ClientID: p.clientID, ClientSecret: p.secret, RedirectURL: dash.URL + signin.CallbackPath,
+		IDTokens: auth(p.clientID)}
 	if handler, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +219,7 @@ func newBrowser(t *testing.T) *http.Client {
 func sessionOf(c *http.Client, base string) string {
 	u, _ := url.Parse(base)
 	for _, ck := range c.Jar.Cookies(u) {
-		if ck.Name == SessionCookie {
+		if ck.Name == session.CookieName {
 			return ck.Value
 		}
 	}
@@ -267,13 +279,13 @@ func TestOIDCSignIn(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/masuk" || strings.Contains(resp.Request.URL.RawQuery, "code=") ||
-			!strings.Contains(string(b), message("id", "signin.oidc.failed")) || sessionOf(c, base) != "" {
+			!strings.Contains(string(b), "Masuk melalui penyedia identitas tidak berhasil") || sessionOf(c, base) != "" {
 			t.Errorf("%s: ended at %s with %d, session %q; want the sign-in form saying so, and no session\n%s",
 				name, resp.Request.URL, resp.StatusCode, sessionOf(c, base), b)
 		}
 	}
 	// A callback with no sign-in in progress (a replayed or forged link).
-	refused("callback without an attempt", newBrowser(t), base+oidcCallbackPath+"?code=x&state=y")
+	refused("callback without an attempt", newBrowser(t), base+signin.CallbackPath+"?code=x&state=y")
 	// The provider refuses the user: nothing is redeemed.
 	p.deny = true
 	before := p.redeemed
@@ -301,11 +313,11 @@ func TestOIDCSignIn(t *testing.T) {
 		var attemptCookie *http.Cookie
 		c.CheckRedirect = func(r *http.Request, via []*http.Request) error {
 			for _, ck := range r.Response.Cookies() {
-				if ck.Name == OIDCCookie {
+				if ck.Name == signin.AttemptCookie {
 					attemptCookie = ck
 				}
 			}
-			if strings.HasPrefix(r.URL.String(), base+oidcCallbackPath) {
+			if strings.HasPrefix(r.URL.String(), base+signin.CallbackPath) {
 				return http.ErrUseLastResponse
 			}
 			return nil
@@ -353,7 +365,7 @@ func TestOIDCSignIn(t *testing.T) {
 	}
 	var sess *http.Cookie
 	for _, x := range resp.Cookies() {
-		if x.Name == SessionCookie {
+		if x.Name == session.CookieName {
 			sess = x
 		}
 	}
@@ -361,13 +373,19 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Strict, Path=/", sess)
 	}
 
-	// A tampered attempt cookie fails its HMAC; an expired one its time.
-	if _, err := handler.open(handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(time.Minute).Unix()})+"x", h.clock.Now()); err == nil {
-		t.Error("a tampered attempt opened")
+	// The attempt is kept on the server and used once: the same return
+	// again, or a made-up attempt ID in the cookie, signs nobody in.
+	c, back, _ = toCallback()
+	if resp, err := c.Get(back.String()); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
 	}
-	if _, err := handler.open(handler.seal(attempt{State: "s", Expires: h.clock.Now().Add(-time.Second).Unix()}), h.clock.Now()); err == nil {
-		t.Error("an expired attempt opened")
-	}
+	replay := newBrowser(t)
+	u, _ := url.Parse(base)
+	replay.Jar.SetCookies(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/masuk/oidc"}, []*http.Cookie{{Name: signin.AttemptCookie, Value: "made-up", Path: "/masuk/oidc"}})
+	refused("made-up attempt", replay, back.String())
+	_ = handler
 }
 
 // A public client (no secret) names itself in the token request instead.
@@ -377,30 +395,30 @@ func TestOIDCPublicClient(t *testing.T) {
 	p.secret = ""
 	base, _ := oidcDashboard(t, h, p)
 	c := newBrowser(t)
-	if st, body := fetch(t, c, base+"/masuk/oidc?next=/keberatan"); st != http.StatusOK || sessionOf(c, base) == "" {
-		t.Fatalf("public client sign-in = %d, session %q\n%s", st, sessionOf(c, base), body)
+	if st, _ := fetch(t, c, base+"/masuk/oidc?next=/keberatan"); st != http.StatusOK || sessionOf(c, base) == "" {
+		t.Fatalf("public client sign-in = %d, session %q\n%s", st, sessionOf(c, base), h.logs.String())
 	}
 }
 
 func TestOIDCConfigValidate(t *testing.T) {
 	h := newHarness(t)
-	ok := OIDC{Issuer: "https://idp", ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali",
-		IDTokens: h.cfg.Authenticator, Endpoints: fixedEndpoints}
+	provider := func(base string) *oidc.Provider {
+		return (&oidc.ProviderConfig{IssuerURL: base, AuthURL: base + "/authorize", TokenURL: base + "/token", JWKSURL: base + "/jwks"}).NewProvider(context.Background())
+	}
+	ok := OIDC{Provider: provider("https://idp"), ClientID: "c", RedirectURL: "https://k.example/masuk/oidc/kembali", IDTokens: h.cfg.Authenticator}
 	with := func(change func(*OIDC)) OIDC {
 		o := ok
 		change(&o)
 		return o
 	}
 	for _, o := range []OIDC{
-		with(func(o *OIDC) { o.Issuer = "" }),
-		with(func(o *OIDC) { o.Issuer = "ftp://idp" }),
+		with(func(o *OIDC) { o.Provider = nil }),
+		with(func(o *OIDC) { o.Provider = provider("http://idp.example") }),
 		with(func(o *OIDC) { o.ClientID = "" }),
 		with(func(o *OIDC) { o.RedirectURL = "/masuk/oidc/kembali" }),
 		with(func(o *OIDC) { o.RedirectURL = "https://k.example/callback" }),
-		with(func(o *OIDC) { o.Issuer = "http://idp.example" }),
 		with(func(o *OIDC) { o.RedirectURL = "http://k.example/masuk/oidc/kembali" }),
 		with(func(o *OIDC) { o.IDTokens = nil }),
-		with(func(o *OIDC) { o.Endpoints = nil }),
 	} {
 		cfg := h.cfg
 		cfg.OIDC = &o
@@ -411,7 +429,7 @@ func TestOIDCConfigValidate(t *testing.T) {
 	for _, o := range []OIDC{
 		ok,
 		with(func(o *OIDC) {
-			o.Issuer, o.RedirectURL = "http://127.0.0.1:9", "http://localhost:8080/masuk/oidc/kembali"
+			o.Provider, o.RedirectURL = provider("http://127.0.0.1:9"), "http://localhost:8080/masuk/oidc/kembali"
 		}),
 	} {
 		cfg := h.cfg
@@ -420,8 +438,64 @@ func TestOIDCConfigValidate(t *testing.T) {
 			t.Errorf("New with OIDC %+v: %v", o, err)
 		}
 	}
+	// The settings a command is given are checked before the issuer is
+	// asked anything.
+	for _, c := range []struct{ issuer, client, redirect string }{
+		{"", "c", "https://k.example/masuk/oidc/kembali"},
+		{"ftp://idp", "c", "https://k.example/masuk/oidc/kembali"},
+		{"http://idp.example", "c", "https://k.example/masuk/oidc/kembali"},
+		{"https://idp", "", "https://k.example/masuk/oidc/kembali"},
+		{"https://idp", "c", "https://k.example/elsewhere"},
+	} {
+		if err := CheckOIDCSettings(c.issuer, c.client, c.redirect); err == nil {
+			t.Errorf("CheckOIDCSettings(%q, %q, %q) = nil", c.issuer, c.client, c.redirect)
+		}
+	}
+	if err := CheckOIDCSettings("https://idp", "c", "https://k.example/masuk/oidc/kembali"); err != nil {
+		t.Errorf("CheckOIDCSettings of good settings = %v", err)
+	}
 }
 
-func fixedEndpoints(context.Context) (string, string, error) {
-	return "https://idp/authorize", "https://idp/token", nil
+// The session keeps the provider's refresh token: when the ID token
+// expires, the next request renews the identity (with the roles the
+// provider gives now); when the provider refuses, the session ends.
+func TestOIDCRefresh(t *testing.T) {
+	h := seeded(t)
+	p := newFakeProvider(t, h.clock.Now)
+	base, _ := oidcDashboard(t, h, p)
+	c := newBrowser(t)
+	if st, _ := fetch(t, c, base+"/masuk/oidc?next=/keberatan"); st != http.StatusOK || sessionOf(c, base) == "" {
+		t.Fatalf("sign-in = %d", st)
+	}
+	// Used within the idle timeout, through the ID token's hour.
+	for range 2 {
+		h.clock.Advance(25 * time.Minute)
+		if st, body := fetch(t, c, base+"/keberatan"); st != http.StatusOK || !strings.Contains(body, "objections-title") && !strings.Contains(body, "clerk-1") || p.refreshN != 0 {
+			t.Fatalf("within the ID token's life: %d, %d refreshes", st, p.refreshN)
+		}
+	}
+	// Past the ID token's hour (and within the idle timeout): renewed, and
+	// the roles the provider gives now apply.
+	p.roles = []string{"AUDITOR"}
+	h.clock.Advance(15 * time.Minute)
+	st, body := fetch(t, c, base+"/audit")
+	if st != http.StatusOK || p.refreshN != 1 || !strings.Contains(body, "clerk-1") {
+		t.Fatalf("after the ID token expired: /audit = %d, %d refreshes", st, p.refreshN)
+	}
+	// Refused: the session ends, and the form says so.
+	p.refuseRefresh = true
+	for range 2 {
+		h.clock.Advance(25 * time.Minute)
+		fetch(t, c, base+"/keberatan")
+	}
+	h.clock.Advance(25 * time.Minute) // past the renewed ID token's hour
+	resp, err := c.Get(base + "/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/masuk" || !strings.Contains(string(b), "Sesi Anda telah berakhir") || p.refreshN != 2 {
+		t.Errorf("after a refused refresh: at %s, %d refreshes", resp.Request.URL, p.refreshN)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -84,34 +85,35 @@ func (p pgPositions) Checkpoint(ctx context.Context, name string) (eventstore.Po
 func TestPagesOnPostgres(t *testing.T) {
 	p := testPool(t)
 	h := seeded(t)
-	db, err := pgreadmodel.Open(h.ctx, p, pgreadmodel.Options{Schema: freshSchema(t, p), History: projections.StoreHistory{Store: h.store}, Policy: h.cfg.Policy})
+	db, err := pgreadmodel.Open(h.ctx, p, pgreadmodel.Options{Schema: freshSchema(t, p), History: projections.StoreHistory{Store: h.store}, Policy: h.appCfg.Policy})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.catchUpSinks(db.Sinks())
 
-	key := []byte(strings.Repeat("k", MinCSRFKeyLen))
-	memCfg := h.cfg
-	memCfg.CSRFKey = key
-	mem, err := New(memCfg)
+	// Both dashboards share the harness's session store, so one sign-in
+	// serves both.
+	mem := h.handler
+	pgApp := h.appCfg
+	pgApp.Directory, pgApp.Justifications = db.Directory(), db.Directory()
+	pgApp.SKPList, pgApp.Evaluations, pgApp.Objections, pgApp.Audit = db.SKPs(), db.Evaluations(), db.Objections(), db.Audit()
+	pgApp.Scores, pgApp.Timeline = db.Scores(), db.Timeline()
+	pgApp.Verifier = verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: db.Audit()}
+	pgApp.Positions = pgPositions{db}
+	pgCore, err := app.New(pgApp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pgCfg := memCfg
-	pgCfg.Directory, pgCfg.Justifications = db.Directory(), db.Directory()
-	pgCfg.SKPList, pgCfg.Evaluations, pgCfg.Objections, pgCfg.Audit = db.SKPs(), db.Evaluations(), db.Objections(), db.Audit()
-	pgCfg.Verifier = verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: db.Audit()}
-	pgCfg.Positions = pgPositions{db}
+	pgCfg := h.cfg
+	pgCfg.App = pgCore
 	pg, err := New(pgCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	const csrfValue = "0123456789abcdef0123456789abcdef0123456789"
 	get := func(hd *Handler, c caller, path string) (int, string) {
 		r := httptest.NewRequest(http.MethodGet, path, nil)
-		r.AddCookie(&http.Cookie{Name: SessionCookie, Value: h.token(c)})
-		r.AddCookie(&http.Cookie{Name: CSRFCookie, Value: csrfValue})
+		r.AddCookie(h.signIn(c))
 		rec := httptest.NewRecorder()
 		hd.ServeHTTP(rec, r)
 		return rec.Code, rec.Body.String()
@@ -149,11 +151,9 @@ func TestPagesOnPostgres(t *testing.T) {
 	}
 
 	// Verification compares the stored PostgreSQL trail entry by entry.
-	form := fmt.Sprintf("%s=%s", csrfField, pg.csrfToken(csrfValue))
-	r := httptest.NewRequest(http.MethodPost, "/audit/verifikasi", strings.NewReader(form))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: h.token(auditor)})
-	r.AddCookie(&http.Cookie{Name: CSRFCookie, Value: csrfValue})
+	r := httptest.NewRequest(http.MethodPost, "/audit/verifikasi", nil)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.AddCookie(h.signIn(auditor))
 	rec := httptest.NewRecorder()
 	pg.ServeHTTP(rec, r)
 	if _, body := get(pg, auditor, "/audit"); rec.Code != http.StatusSeeOther || !strings.Contains(body, `id="verify-result" data-ok="true"`) {

@@ -2,174 +2,97 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/signin"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/skppage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/distribution"
-	"github.com/kinerja-ledger/kinerja/domain/policy"
-	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
-	"github.com/kinerja-ledger/kinerja/projections/audit"
-	"github.com/kinerja-ledger/kinerja/projections/directory"
-	"github.com/kinerja-ledger/kinerja/projections/evaluations"
-	"github.com/kinerja-ledger/kinerja/projections/objections"
-	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
 // Authenticator verifies a bearer token and names its caller. It has the
 // method set of httpapi.Authenticator, so kinerjad passes the same value
 // (package jwtauth) to both. Any error means "not signed in"; it is logged,
 // never shown.
-type Authenticator interface {
-	// Authenticate returns the caller named by token.
-	Authenticate(ctx context.Context, token string) (domain.Principal, error)
+type Authenticator = signin.Authenticator
+
+// OIDC configures sign-in through the agency's identity provider (see
+// signin.OIDC).
+type OIDC = signin.OIDC
+
+// CheckOIDCSettings reports every problem of the OIDC settings of a
+// command (see signin.CheckSettings).
+func CheckOIDCSettings(issuer, clientID, redirectURL string) error {
+	return signin.CheckSettings(issuer, clientID, redirectURL)
 }
 
-// Verifier recomputes the audit trail from the event store and checks it
-// against the stored tree and the signed checkpoints. It has the method set
-// of httpapi.Verifier (wiring.Verifier implements both).
-type Verifier interface {
-	// Verify returns what it found; an error only when it could not read.
-	Verify(ctx context.Context) (audit.Report, error)
-}
-
-// Positions tells how far a projection has read; the pages say it under
-// every table read from one. It has the method set of httpapi.Positions.
-type Positions interface {
-	// Checkpoint returns the position of the last event the projection
-	// named (directory.Name, skps.Name, audit.Name, …) applied.
-	Checkpoint(ctx context.Context, projection string) (eventstore.Position, error)
-}
-
-// Config is everything the dashboard needs: the same domain service and
-// read models the API is given. The handler writes nothing to the ledger.
+// Config is everything the dashboard needs.
 type Config struct {
-	// SKPs is the domain service behind the SKP page: authorised reads,
-	// as_of replays and the stream's events (for the timeline). Required.
-	SKPs *skp.Service
-
-	// Directory serves units, sub-units and employee names. Required.
-	Directory directory.Reader
-	// Justifications supplies the recorded justifications of deviations
-	// shown with the distribution. Optional (the directory readers of
-	// memreadmodel and pgreadmodel implement it).
-	Justifications directory.JustificationReader
-	// SKPList serves the SKP lists and the progress report. Required.
-	SKPList skps.Reader
-	// Evaluations serves the distribution report and the predikat columns.
-	// Required.
-	Evaluations evaluations.Reader
-	// Objections serves the objection register. Required.
-	Objections objections.Reader
-	// Audit serves the audit trail, checkpoints and proofs. Required.
-	Audit audit.Reader
-	// Verifier runs "Verifikasi sekarang". Required.
-	Verifier Verifier
-	// Positions, when set, lets the pages say how far the projections
-	// behind them had read. Optional.
-	Positions Positions
-
-	// Authenticator verifies the token of a session. Required.
-	Authenticator Authenticator
-
-	// Policy is the domain configuration: the zone in which times are shown
-	// and the as-of control is read, the cadence of the periods offered.
-	// Default policy.Default().
-	Policy policy.Policy
-	// Pattern is the distribution pattern the chart is drawn against.
-	// Default distribution.SE3_2023.
-	Pattern distribution.Pattern
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Logger receives one line per failed request (default slog.Default()).
-	// It never receives a token, a form body or a name.
-	Logger *slog.Logger
-
-	// SecureCookies marks the cookies Secure on every answer, for a
-	// service behind a TLS-terminating proxy. Requests that arrive over TLS
-	// get Secure cookies regardless.
-	SecureCookies bool
-	// OIDC, when set, offers sign-in through the agency's identity
-	// provider besides the token form. Optional.
+	// App is the application layer, the same value the API is given.
+	// Required; its Evaluations and Objections readers too.
+	App *app.App
+	// Sessions keeps the dashboard's sessions: session.Bolt in the data
+	// directory in embedded mode, session.Postgres otherwise. Required.
+	Sessions session.Store
+	// IdleTimeout and AbsoluteTimeout end sessions (defaults
+	// session.DefaultIdleTimeout and DefaultAbsoluteTimeout).
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// LoginCodes redeems the one-time sign-in links of `kinerjactl
+	// login-link` (embedded mode). Optional.
+	LoginCodes *session.LoginCodes
+	// OIDC, when set, signs people in through the identity provider.
 	OIDC *OIDC
-
-	// CSRFKey keys the CSRF tokens of the forms (at least 32 bytes).
-	// Default: a random key per process, so a form rendered before a
-	// restart must be sent again. Set it when several processes serve the
-	// dashboard behind one address.
-	CSRFKey []byte
+	// Authenticator, when set, also accepts an "Authorization: Bearer"
+	// header (a reverse proxy that runs the code flow itself, such as
+	// oauth2-proxy, passes the token that way). Optional.
+	Authenticator Authenticator
+	// SecureCookies: the dashboard is served over https (behind a
+	// TLS-terminating proxy): cookies are Secure and the session cookie
+	// is named __Host-kinerja_session. Requests that arrive over TLS get
+	// Secure cookies regardless. Set by an https OIDC redirect URL.
+	SecureCookies bool
 }
 
-// MinCSRFKeyLen is the shortest Config.CSRFKey accepted.
-const MinCSRFKeyLen = 32
-
-func (c *Config) setDefaults() error {
-	if c.Policy.Version == "" {
-		c.Policy = policy.Default()
-	}
-	if c.Pattern == nil {
-		c.Pattern = distribution.SE3_2023
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+func (c *Config) setDefaults() {
 	if c.OIDC != nil && strings.HasPrefix(c.OIDC.RedirectURL, "https://") {
 		// The provider sends users back to https: the dashboard is served
 		// over TLS, whatever the proxy in front tells it.
 		c.SecureCookies = true
 	}
-	if c.CSRFKey == nil {
-		c.CSRFKey = make([]byte, MinCSRFKeyLen)
-		if _, err := rand.Read(c.CSRFKey); err != nil {
-			return fmt.Errorf("web: csrf key: %w", err)
-		}
-	}
-	return nil
 }
 
-// Validate reports every problem of c, joined. It expects the defaults of
-// New to have been applied for the optional fields.
+// Validate reports every problem of c, joined.
 func (c Config) Validate() error {
 	var errs []error
-	missing := func(name string, ok bool) {
-		if !ok {
-			errs = append(errs, errors.New("web: "+name+" is required"))
+	if c.App == nil {
+		errs = append(errs, errors.New("web: App is required"))
+	} else {
+		ac := c.App.Config()
+		if ac.Evaluations == nil || ac.Objections == nil {
+			errs = append(errs, errors.New("web: the App's Evaluations and Objections readers are required"))
 		}
 	}
-	missing("SKPs", c.SKPs != nil && c.SKPs.Handler != nil)
-	missing("Directory", c.Directory != nil)
-	missing("SKPList", c.SKPList != nil)
-	missing("Evaluations", c.Evaluations != nil)
-	missing("Objections", c.Objections != nil)
-	missing("Audit", c.Audit != nil)
-	missing("Verifier", c.Verifier != nil)
-	missing("Authenticator", c.Authenticator != nil)
-	if len(c.CSRFKey) < MinCSRFKeyLen {
-		errs = append(errs, fmt.Errorf("web: CSRFKey must be at least %d bytes", MinCSRFKeyLen))
-	}
-	if err := c.Policy.Validate(); err != nil {
-		errs = append(errs, err)
+	if c.Sessions == nil {
+		errs = append(errs, errors.New("web: Sessions is required"))
 	}
 	if c.OIDC != nil {
 		if err := c.OIDC.Validate(); err != nil {
 			errs = append(errs, err)
-		}
-		if c.OIDC.IDTokens == nil {
-			errs = append(errs, errors.New("web: OIDC IDTokens is required"))
-		}
-		if c.OIDC.Endpoints == nil {
-			errs = append(errs, errors.New("web: OIDC Endpoints is required"))
 		}
 	}
 	return errors.Join(errs...)
@@ -177,56 +100,82 @@ func (c Config) Validate() error {
 
 // Handler is the dashboard: an http.Handler, safe for concurrent use.
 type Handler struct {
-	cfg     Config
-	mux     *http.ServeMux
-	pages   map[string]*template.Template
-	assets  map[string]asset // by file name
-	verify  verifyState
-	csrfKey []byte
-	oidc    *oidcFlow // nil: token sign-in only
-}
-
-// verifyState keeps the last verification this process ran.
-type verifyState struct {
-	mu   sync.Mutex
-	last *verification
-}
-
-// verification is one run of "Verifikasi sekarang".
-type verification struct {
-	At     time.Time
-	By     string
-	Report audit.Report
+	cfg      Config
+	site     *page.Site
+	sessions *session.Manager
+	handler  http.Handler
+	log      *slog.Logger
 }
 
 // New returns the dashboard for cfg, after applying defaults and validating
-// it.
+// it: the site, the sessions and every feature's routes.
 func New(cfg Config) (*Handler, error) {
-	if err := cfg.setDefaults(); err != nil {
-		return nil, err
-	}
+	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, mux: http.NewServeMux(), csrfKey: cfg.CSRFKey}
+	ac := cfg.App.Config()
+	h := &Handler{cfg: cfg, log: ac.Logger}
+	var flow *signin.OIDCFlow
 	if cfg.OIDC != nil {
-		h.oidc = newOIDCFlow(*cfg.OIDC)
+		var err error
+		if flow, err = signin.NewOIDCFlow(*cfg.OIDC, ac.Now); err != nil {
+			return nil, err
+		}
 	}
-	if err := h.loadAssets(); err != nil {
+	sc := session.Config{Store: cfg.Sessions, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.AbsoluteTimeout,
+		Secure: cfg.SecureCookies, Now: ac.Now, Logger: ac.Logger}
+	if flow != nil {
+		sc.Refresh = flow.Refresh
+	}
+	var err error
+	if h.sessions, err = session.NewManager(sc); err != nil {
 		return nil, err
 	}
-	if err := h.loadTemplates(); err != nil {
+	if h.site, err = page.NewSite(page.SiteConfig{App: cfg.App, Identify: h.identify, SecureCookies: cfg.SecureCookies, SignInPath: signin.FormPath}); err != nil {
 		return nil, err
 	}
-	h.routes()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /static/{file}", h.site.ServeAsset)
+	r := h.site.NewRouter(mux)
+	in, err := signin.New(h.site, signin.Config{Sessions: h.sessions, LoginCodes: cfg.LoginCodes, OIDC: flow})
+	if err != nil {
+		return nil, err
+	}
+	// Every feature registers its own pages; none imports another
+	// (layout_test.go). A new feature is one line here.
+	for _, f := range []interface{ Routes(*page.Router) }{
+		in,
+		home.New(h.site),
+		skppage.New(h.site),
+		evaluation.New(h.site),
+		objection.New(h.site),
+		masterdata.New(h.site),
+		imports.New(h.site),
+		reportpage.New(h.site),
+		auditpage.New(h.site),
+	} {
+		f.Routes(r)
+	}
+	mux.Handle("/", h.site.FailHandler(&domain.NotFoundError{Kind: "page", ID: ""}))
+	// Forms are refused when the browser says they come from another site
+	// (Sec-Fetch-Site, else Origin against Host): the standard library's
+	// CSRF protection, which needs no token in the forms.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(h.site.FailHandler(app.ErrCrossOrigin))
+	h.handler = cop.Handler(mux)
 	return h, nil
 }
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
-	h.mux.ServeHTTP(w, r)
+	h.handler.ServeHTTP(w, r)
 }
+
+// Sessions returns the session manager (kinerjad sweeps expired records
+// with it).
+func (h *Handler) Sessions() *session.Manager { return h.sessions }
 
 // contentSecurityPolicy allows this origin's script, style and images only
 // (inline SVG is markup, not an image load), forms to this origin only, and
@@ -243,38 +192,38 @@ func securityHeaders(hd http.Header) {
 	hd.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
 }
 
-// routes registers every page.
-func (h *Handler) routes() {
-	m := h.mux
-	m.Handle("GET /static/{file}", http.HandlerFunc(h.serveAsset))
-	m.Handle("GET /masuk", h.public(h.signInForm))
-	m.Handle("POST /masuk", h.public(h.signIn))
-	m.Handle("POST /keluar", h.public(h.signOut))
-	if h.oidc != nil {
-		m.Handle("GET /masuk/oidc", h.public(h.oidcStart))
-		m.Handle("GET "+oidcCallbackPath, h.public(h.oidcCallback))
+// identify tells who sent r: the session of its cookie, else the bearer
+// token a proxy passed.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request) page.Identity {
+	ctx := r.Context()
+	s, ended, err := h.sessions.Load(ctx, w, r)
+	if err != nil {
+		// The store is down: who this is cannot be told; the page says the
+		// service is disrupted (503) rather than asking to sign in again.
+		return page.Identity{Err: err}
 	}
-	m.Handle("GET /{$}", h.signedIn(h.home))
-	m.Handle("GET /unit/{id}", h.signedIn(h.unitPage))
-	m.Handle("GET /skp/{id}", h.signedIn(h.skpPage))
-	m.Handle("GET /keberatan", h.signedIn(h.objectionRegister))
-	m.Handle("GET /audit", h.signedIn(h.auditPage))
-	m.Handle("POST /audit/verifikasi", h.signedIn(h.verifyNow))
-	m.Handle("GET /ekspor/{report}", h.signedIn(h.export))
-	m.Handle("/", h.public(func(http.ResponseWriter, *http.Request, *request) error {
-		return &domain.NotFoundError{Kind: "page", ID: ""}
-	}))
+	if s != nil {
+		return page.Identity{User: s.User, SignedIn: true}
+	}
+	if p, ok := h.bearer(ctx, r); ok {
+		return page.Identity{User: p, SignedIn: true}
+	}
+	return page.Identity{Expired: ended}
 }
 
-// projectionPosition returns how far projection had read, or -1 when
-// Positions is not configured or cannot tell.
-func (h *Handler) projectionPosition(ctx context.Context, projection string) int64 {
-	if h.cfg.Positions == nil {
-		return -1
+// bearer authenticates an Authorization: Bearer header.
+func (h *Handler) bearer(ctx context.Context, r *http.Request) (domain.Principal, bool) {
+	if h.cfg.Authenticator == nil {
+		return domain.Principal{}, false
 	}
-	p, err := h.cfg.Positions.Checkpoint(ctx, projection)
-	if err != nil {
-		return -1
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return domain.Principal{}, false
 	}
-	return int64(p)
+	p, err := h.cfg.Authenticator.Authenticate(ctx, strings.TrimSpace(tok))
+	if err != nil || p.ID == "" || domain.TextProblem(p.ID) != "" || len(p.ID) > eventstore.MaxActorFieldLen {
+		h.log.LogAttrs(ctx, slog.LevelInfo, "web_unauthenticated", slog.String("why", fmt.Sprint(err)))
+		return domain.Principal{}, false
+	}
+	return p, true
 }

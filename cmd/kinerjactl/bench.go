@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore/storebench"
@@ -35,7 +37,7 @@ func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.
 func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench store", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	writers := fs.String("writers", "1,16", "comma-separated writer counts, one run each")
 	streamsPer := fs.Int("streams-per-writer", 100, "streams per writer (N = W × this)")
 	events := fs.Int("events-per-stream", 10, "events per stream, one append each")
@@ -43,7 +45,7 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	read := fs.Bool("read", true, "also measure a full ReadAll after the appends")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
 	sign := fs.Bool("sign", true, "sign every append with the writer key, as kinerjad does (false measures the store without signatures)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	var counts []int

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
@@ -58,8 +60,8 @@ type apiConfig struct {
 func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench api", stderr)
 	var c apiConfig
-	fs.StringVar(&c.url, "url", getenv("KINERJA_URL"), "base URL of the running kinerjad, e.g. http://127.0.0.1:8080 (env KINERJA_URL)")
-	fs.StringVar(&c.data, "data", or(getenv("KINERJA_DATA"), "./data"), "kinerjad's data directory, whose key signs the tokens (env KINERJA_DATA)")
+	fs.StringVar(&c.url, "url", "", "base URL of the running kinerjad, e.g. http://127.0.0.1:8080")
+	fs.StringVar(&c.data, "data", "./data", "kinerjad's data directory, whose key signs the tokens")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent clients per scenario")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.DurationVar(&c.wait, "wait", time.Minute, "how long to wait for kinerjad's /readyz first")
@@ -71,7 +73,7 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.asOfSample, "as-of-sample", 100, "SKPs whose middle moment the as_of scenario reads")
 	fs.BoolVar(&c.ratio, "ratio", true, "print a summary line: get_skp requests/s ÷ trivial requests/s")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the clients' choices")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	for _, s := range strings.Split(*scen, ",") {

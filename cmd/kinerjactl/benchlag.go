@@ -17,17 +17,19 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -72,8 +74,8 @@ type lagConfig struct {
 func runBenchLag(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench lag", stderr)
 	var c lagConfig
-	fs.StringVar(&c.store, "store", or(getenv("KINERJA_STORE"), backend.Bolt), "event store: bolt (in-memory read models) or postgres (read models in PostgreSQL) (env KINERJA_STORE)")
-	fs.StringVar(&c.postgresURL, "postgres-url", getenv("KINERJA_POSTGRES_URL"), "PostgreSQL URL; the store and read models go into fresh schemas there, dropped afterwards (env KINERJA_POSTGRES_URL)")
+	fs.StringVar(&c.store, "store", backend.Bolt, "event store: bolt (in-memory read models) or postgres (read models in PostgreSQL)")
+	fs.StringVar(&c.postgresURL, "postgres-url", "", "PostgreSQL URL; the store and read models go into fresh schemas there, dropped afterwards")
 	fs.StringVar(&c.data, "data", "", "directory for the bolt store and keys; must not hold a store yet (default: a temporary directory, removed afterwards)")
 	fs.Float64Var(&c.rate, "rate", 500, "appends per second to sustain (one event each)")
 	fs.DurationVar(&c.duration, "duration", 15*time.Second, "how long to measure at the rate")
@@ -83,7 +85,7 @@ func runBenchLag(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.writers, "writers", 32, "concurrent writers (each owns a share of the SKPs and appends with an exact revision)")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the agency and of the writers' choices")
 	fs.BoolVar(&c.keep, "keep", false, "keep the store and read models (the temporary directory or the PostgreSQL schemas)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {

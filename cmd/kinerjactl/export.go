@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -24,11 +26,11 @@ import (
 func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("export", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	who := fs.String("nip", "", "the employee (NIP or NI PPPK)")
 	year := fs.Int("year", 0, "the performance year")
 	out := fs.String("out", "", "the bundle file (default: stdout)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	id, err := nip.Parse(*who)

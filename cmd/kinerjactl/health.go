@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 )
 
 // runHealth asks a running kinerjad whether it is ready (GET /readyz) and
@@ -14,10 +16,10 @@ import (
 // is distroless, with no shell or curl to ask for it.
 func runHealth(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("health", stderr)
-	url := fs.String("url", or(getenv("KINERJA_URL"), "http://127.0.0.1:8080"), "base URL of the running kinerjad (env KINERJA_URL)")
+	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running kinerjad")
 	path := fs.String("path", "/readyz", "what to ask: /readyz (ready to serve) or /healthz (process alive)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/kinerja-ledger/kinerja/adapters/witness"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -30,9 +31,9 @@ func runKeys(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	fs := newFlagSet("keys "+args[0], stderr)
 	var sf storeFlags
-	fs.StringVar(&sf.data, "data", or(getenv("KINERJA_DATA"), "./data"), "data directory (env KINERJA_DATA)")
-	sf.registerKeys(fs, getenv)
-	if err := fs.Parse(args[1:]); err != nil {
+	fs.StringVar(&sf.data, "data", "./data", "data directory")
+	sf.registerKeys(fs)
+	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	keyPath, keyringPath := sf.writerPaths()

@@ -2,7 +2,9 @@
 // migrate, token, verify, projections, export, seed and bench.
 //
 // Every command takes its configuration from flags, each with an
-// environment variable of the same meaning (the flag wins); see README.md.
+// environment variable of the same meaning (cmd/internal/config:
+// --postgres-url and KINERJA_POSTGRES_URL; the flag wins; a variable that
+// does not parse is an error); see README.md.
 package main
 
 import (
@@ -14,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
@@ -52,6 +53,7 @@ func commands() map[string]command {
 		"seed":        {"seed a realistic agency through the command handlers", runSeed},
 		"token":       {"print a token signed with the data directory's key", runToken},
 		"keys":        {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
+		"login-link":  {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
 		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
 	}
 }
@@ -97,19 +99,19 @@ type storeFlags struct {
 	writerKey, writerKeyring string
 }
 
-func (s *storeFlags) register(fs *flag.FlagSet, getenv env) {
-	fs.StringVar(&s.data, "data", or(getenv("KINERJA_DATA"), "./data"), "data directory (env KINERJA_DATA)")
-	fs.StringVar(&s.store, "store", or(getenv("KINERJA_STORE"), "bolt"), "event store: bolt, postgres or kurrentdb (env KINERJA_STORE)")
-	fs.StringVar(&s.postgresURL, "postgres-url", getenv("KINERJA_POSTGRES_URL"), "PostgreSQL URL (env KINERJA_POSTGRES_URL)")
-	fs.StringVar(&s.kurrentdbURL, "kurrentdb-url", getenv("KINERJA_KURRENTDB_URL"), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
-	s.registerKeys(fs, getenv)
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.data, "data", "./data", "data directory")
+	fs.StringVar(&s.store, "store", "bolt", "event store: bolt, postgres or kurrentdb")
+	fs.StringVar(&s.postgresURL, "postgres-url", "", "PostgreSQL URL")
+	fs.StringVar(&s.kurrentdbURL, "kurrentdb-url", "", "KurrentDB URL")
+	s.registerKeys(fs)
 }
 
 // registerKeys defines the writer key flags alone (for commands that open
 // no store).
-func (s *storeFlags) registerKeys(fs *flag.FlagSet, getenv env) {
-	fs.StringVar(&s.writerKey, "writer-key", getenv("KINERJA_WRITER_KEY"), "writer signing key (default DATA/"+wiring.WriterKeyFile+") (env KINERJA_WRITER_KEY)")
-	fs.StringVar(&s.writerKeyring, "writer-keyring", getenv("KINERJA_WRITER_KEYRING"), "trusted writer public keys (default DATA/"+wiring.WriterKeyringFile+") (env KINERJA_WRITER_KEYRING)")
+func (s *storeFlags) registerKeys(fs *flag.FlagSet) {
+	fs.StringVar(&s.writerKey, "writer-key", "", "writer signing key (default DATA/"+wiring.WriterKeyFile+")")
+	fs.StringVar(&s.writerKeyring, "writer-keyring", "", "trusted writer public keys (default DATA/"+wiring.WriterKeyringFile+")")
 }
 
 // writerPaths returns the writer key and keyring files, defaulted into the
@@ -117,13 +119,6 @@ func (s *storeFlags) registerKeys(fs *flag.FlagSet, getenv env) {
 func (s *storeFlags) writerPaths() (key, keyring string) {
 	c := wiring.IntegrityConfig{WriterKey: s.writerKey, WriterKeyring: s.writerKeyring}.WithDefaults(s.data)
 	return c.WriterKey, c.WriterKeyring
-}
-
-func or(v, def string) string {
-	if strings.TrimSpace(v) == "" {
-		return def
-	}
-	return v
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

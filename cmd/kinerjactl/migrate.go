@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 )
 
 // runMigrate applies the embedded PostgreSQL migrations: the event store's,
-// the read models' and the idempotency records'. Migrations never run from
+// the read models', the idempotency records' and the dashboard's sessions'. Migrations never run from
 // a constructor: this command (or kinerjad --migrate) is the only way they
 // are applied.
 func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("migrate", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	schema := fs.String("schema", pgstore.DefaultSchema, "PostgreSQL schema of the event store")
 	rmSchema := fs.String("read-model-schema", pgreadmodel.DefaultSchema, "PostgreSQL schema of the read models")
 	storeOnly := fs.Bool("store-only", false, "migrate only the event store (read models elsewhere)")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if sf.postgresURL == "" {
@@ -52,6 +55,11 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "idempotency schema %s: up to date\n", pgidempotency.DefaultSchema)
+	applied, err = session.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dashboard session schema %s: %s\n", session.DefaultSchema, appliedText(applied))
 	return nil
 }
 

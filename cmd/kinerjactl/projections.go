@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
@@ -56,10 +58,10 @@ type statusRow struct {
 func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections status", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080)")
-	token := fs.String("token", getenv("KINERJA_TOKEN"), "AUDITOR or HR_ADMIN token for --url (env KINERJA_TOKEN)")
-	if err := fs.Parse(args); err != nil {
+	token := fs.String("token", "", "AUDITOR or HR_ADMIN token for --url")
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	var rows []statusRow
@@ -212,9 +214,9 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	name := args[0]
 	fs := newFlagSet("projections "+verb, stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	batch := fs.Int("batch", 5000, "events per transaction")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := config.Parse(fs, args[1:], getenv); err != nil {
 		return nil, nil, "", 0, err
 	}
 	if sf.postgresURL == "" {

@@ -7,10 +7,12 @@ import (
 	"io"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -21,13 +23,13 @@ import (
 func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("seed", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	n := fs.Int("employees", 200, "number of employees (unit heads included)")
 	seedV := fs.Int64("seed", 1, "random seed: the same seed gives the same agency")
 	year := fs.Int("year", time.Now().Year()-1, "the performance year seeded (a past year: every command must lie in the past)")
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *migrate && sf.store == "postgres" {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 )
 
@@ -15,11 +17,11 @@ import (
 // kinerjad using the same directory accepts.
 func runToken(_ context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token", stderr)
-	data := fs.String("data", or(getenv("KINERJA_DATA"), "./data"), "data directory of the kinerjad to sign for (env KINERJA_DATA)")
+	data := fs.String("data", "./data", "data directory of the kinerjad to sign for")
 	sub := fs.String("sub", "", "the caller: an NIP (18 digits, spaces or dots allowed) or a service account name")
 	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
 	ttl := fs.Duration("ttl", authkey.DefaultTTL, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if *sub == "" {

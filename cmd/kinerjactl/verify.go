@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -24,19 +25,19 @@ var errProblems = errors.New("verification found problems")
 func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("verify", stderr)
 	var sf storeFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	bundle := fs.String("bundle", "", "verify this exported appeal bundle offline")
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
-	token := fs.String("token", getenv("KINERJA_TOKEN"), "AUDITOR token for --url (env KINERJA_TOKEN)")
+	token := fs.String("token", "", "AUDITOR token for --url")
 	var keys multiFlag
 	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/audit-signing.pub)")
 	allSigs := fs.Bool("all-signatures", false, "check every writer signature, not only those after the trusted signed checkpoint (slower; for an auditor who does not trust the audit key)")
 	var ic wiring.IntegrityConfig
-	fs.StringVar(&ic.WitnessFile, "witness-file", getenv("KINERJA_WITNESS_FILE"), "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists) (env KINERJA_WITNESS_FILE)")
-	fs.StringVar(&ic.WitnessNATSURL, "witness-nats-url", getenv("KINERJA_WITNESS_NATS_URL"), "also the JetStream witness on this server (env KINERJA_WITNESS_NATS_URL)")
-	fs.StringVar(&ic.WitnessNATSStream, "witness-nats-stream", or(getenv("KINERJA_WITNESS_NATS_STREAM"), "KINERJA_WITNESS"), "its stream (env KINERJA_WITNESS_NATS_STREAM)")
-	fs.StringVar(&ic.WitnessNATSSubject, "witness-nats-subject", or(getenv("KINERJA_WITNESS_NATS_SUBJECT"), "kinerja.witness"), "its subject (env KINERJA_WITNESS_NATS_SUBJECT)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&ic.WitnessFile, "witness-file", "", "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists)")
+	fs.StringVar(&ic.WitnessNATSURL, "witness-nats-url", "", "also the JetStream witness on this server")
+	fs.StringVar(&ic.WitnessNATSStream, "witness-nats-stream", "KINERJA_WITNESS", "its stream")
+	fs.StringVar(&ic.WitnessNATSSubject, "witness-nats-subject", "kinerja.witness", "its subject")
+	if err := config.Parse(fs, args, getenv); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(stdout)

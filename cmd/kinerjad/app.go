@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
@@ -27,8 +28,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
-	application "github.com/kinerja-ledger/kinerja/app"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
@@ -57,17 +58,18 @@ type app struct {
 	projector *wmbridge.Projector
 	signer    *audit.Signer
 	handler   http.Handler
+	dash      *web.Handler
 	pool      *pgxpool.Pool
 	closers   []func() error
 }
 
 // readModels is what a read-model backend gives the service.
 type readModels struct {
-	sinks    []projections.Sink
-	reporter *wiring.Reporter
-	api      func(*httpapi.Config)
-	trail    audit.TreeReader
-	stored   audit.Stored
+	sinks []projections.Sink
+	// readers sets the application layer's readers.
+	readers func(*application.Config)
+	trail   audit.TreeReader
+	stored  audit.Stored
 }
 
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
@@ -158,40 +160,57 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	appCfg := application.Config{
+		Units:        &orgunit.Service{Handler: handler, Policy: pol},
+		Employees:    &employee.Service{Handler: handler, Policy: pol},
+		SKPs:         &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs)},
+		Distribution: &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
+		Store:        eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
+		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
+		Positions:    wiring.PositionsOf(rm.sinks),
+		Idempotency:  idem,
+		Policy:       pol,
+		Pattern:      distribution.SE3_2023,
+		Logger:       log,
+	}
+	rm.readers(&appCfg)
+	core, err := application.New(appCfg)
+	if err != nil {
+		return nil, err
+	}
 	apiCfg := httpapi.Config{
-		Units:         &orgunit.Service{Handler: handler, Policy: pol},
-		Employees:     &employee.Service{Handler: handler, Policy: pol},
-		SKPs:          &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs)},
-		Distribution:  &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
-		Store:         eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
-		Reports:       rm.reporter,
-		Verifier:      &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
-		Positions:     rm.reporter.Positions,
+		App:           core,
 		Authenticator: authn,
-		Idempotency:   idem,
 		Readiness:     a.readiness,
 		Registry:      registry,
-		Policy:        pol,
-		Logger:        log,
 
 		RenderCacheBytes: cacheRenders,
 	}
 	if a.projector != nil {
 		apiCfg.Projections = a.projectionStates
 	}
-	rm.api(&apiCfg)
 	api, err := httpapi.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}
-	dash, err := web.New(web.Config{
-		SKPs: apiCfg.SKPs, Directory: apiCfg.Directory, Justifications: rm.reporter.Justifications, SKPList: apiCfg.SKPList,
-		Evaluations: apiCfg.Evaluations, Objections: apiCfg.Objections, Audit: apiCfg.Audit, Verifier: apiCfg.Verifier,
-		Positions: rm.reporter.Positions, Authenticator: dashAuthn, OIDC: dashOIDC, Policy: pol, Pattern: distribution.SE3_2023, Logger: log,
-	})
+	sessions, err := a.sessions(ctx)
 	if err != nil {
 		return nil, err
 	}
+	dashCfg := web.Config{App: core, Sessions: sessions, IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
+		Authenticator: dashAuthn, OIDC: dashOIDC, SecureCookies: cfg.SecureCookies}
+	if dashOIDC == nil {
+		// Embedded sign-in: the one-time links of kinerjactl login-link,
+		// written into the data directory.
+		if dashCfg.LoginCodes, err = session.OpenLoginCodes(cfg.DataDir, nil); err != nil {
+			return nil, err
+		}
+	}
+	dash, err := web.New(dashCfg)
+	if err != nil {
+		return nil, err
+	}
+	a.dash = dash
 	// The API owns /v1 and the operational routes; the dashboard the rest.
 	mux := http.NewServeMux()
 	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json"} {
@@ -213,15 +232,10 @@ func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
 		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
-		rep := &wiring.Reporter{
-			Directory: m.Directory(), SKPs: m.SKPs(), Evaluations: m.Evaluations(), ObjectionList: m.Objections(),
-			Justifications: m.Directory(), Policy: a.cfg.Policy, Pattern: distribution.SE3_2023,
-			Positions: wiring.PositionsOf(m.Sinks()),
-		}
 		return &readModels{
-			sinks: m.Sinks(), reporter: rep, trail: m.Audit(),
-			api: func(c *httpapi.Config) {
-				c.Directory, c.SKPList, c.Evaluations, c.Scores = m.Directory(), m.SKPs(), m.Evaluations(), m.Scores()
+			sinks: m.Sinks(), trail: m.Audit(),
+			readers: func(c *application.Config) {
+				c.Directory, c.Justifications, c.SKPList, c.Evaluations, c.Scores = m.Directory(), m.Directory(), m.SKPs(), m.Evaluations(), m.Scores()
 				c.Objections, c.Timeline, c.Audit = m.Objections(), m.Timeline(), m.Audit()
 			},
 		}, nil
@@ -377,23 +391,23 @@ func (a *app) auditKey() (*merkle.Signer, error) {
 // its own audience.
 func (a *app) authenticator(ctx context.Context) (api, dash httpapi.Authenticator, oidc *web.OIDC, err error) {
 	if a.cfg.OIDCIssuer != "" {
-		o, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: a.cfg.OIDCIssuer})
+		p, err := jwtauth.Discover(ctx, jwtauth.OIDCConfig{Issuer: a.cfg.OIDCIssuer})
 		if err != nil {
-			return nil, nil, nil, err
-		}
-		if err := o.Refresh(ctx); err != nil {
 			return nil, nil, nil, fmt.Errorf("oidc %s: %w", a.cfg.OIDCIssuer, err)
 		}
-		api, err := jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCAudience})
+		api, err := jwtauth.New(jwtauth.Config{Provider: p, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCAudience})
 		if err != nil || a.cfg.OIDCClientID == "" {
 			return api, api, nil, err
 		}
-		id, err := jwtauth.New(jwtauth.Config{Keys: o, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCClientID})
+		id, err := jwtauth.New(jwtauth.Config{Provider: p, Issuer: a.cfg.OIDCIssuer, Audience: a.cfg.OIDCClientID})
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		oidc := a.cfg.dashboardOIDC()
-		oidc.IDTokens, oidc.Endpoints = id, o.Endpoints
+		oidc.Provider, oidc.IDTokens = p, id
+		// A reverse proxy that runs the code flow itself (oauth2-proxy)
+		// passes an ID token for the dashboard's client, or an API token:
+		// the dashboard accepts both as a bearer, the API its own only.
 		return api, firstOf{api, id}, oidc, nil
 	}
 	k, err := authkey.LoadOrCreate(a.cfg.DataDir)
@@ -402,6 +416,30 @@ func (a *app) authenticator(ctx context.Context) (api, dash httpapi.Authenticato
 	}
 	api, err = jwtauth.New(jwtauth.Config{Keys: jwtauth.Static{k.ID(): k.Public()}, Issuer: authkey.Issuer, Audience: authkey.Audience})
 	return api, api, nil, err
+}
+
+// sessions opens the dashboard's session store: a bbolt file in the data
+// directory in embedded mode, the PostgreSQL table (shared by every
+// kinerjad of the deployment) otherwise.
+func (a *app) sessions(ctx context.Context) (session.Store, error) {
+	if a.cfg.ReadModels == readModelsPostgres {
+		pool, err := a.postgresPool(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.Migrate {
+			if _, err := session.Migrate(ctx, pool, ""); err != nil {
+				return nil, err
+			}
+		}
+		return session.OpenPostgres(ctx, pool, "")
+	}
+	s, err := session.OpenBolt(filepath.Join(a.cfg.DataDir, "sessions.db"))
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, s.Close)
+	return s, nil
 }
 
 // firstOf accepts a token that any of its Authenticators accepts, asking
@@ -422,7 +460,7 @@ func (f firstOf) Authenticate(ctx context.Context, token string) (domain.Princip
 	return domain.Principal{}, first
 }
 
-func (a *app) idempotency() (httpapi.IdempotencyStore, error) {
+func (a *app) idempotency() (application.IdempotencyStore, error) {
 	if a.cfg.ReadModels == readModelsPostgres {
 		return a.postgresIdempotency()
 	}
@@ -481,6 +519,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		go a.signer.Run(runCtx, time.Second)
 	}
+	go a.sweepSessions(runCtx)
 	if a.cfg.DebugAddr != "" {
 		dl, err := net.Listen("tcp", a.cfg.DebugAddr)
 		if err != nil {
@@ -534,6 +573,23 @@ func (a *app) serve(ctx context.Context) error {
 		a.projector.Close()
 	}
 	return runErr
+}
+
+// sweepSessions removes the dashboard's expired session records every
+// ten minutes until ctx ends.
+func (a *app) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.dash.Sessions().Sweep(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("session_sweep_failed", "err", err)
+			}
+		}
+	}
 }
 
 // close releases what newApp opened, last first.

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/web"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -53,6 +54,14 @@ type Config struct {
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
 	OIDCAudience string
+	// SessionIdle and SessionMax end the dashboard's sessions: unused that
+	// long, and that old.
+	SessionIdle, SessionMax time.Duration
+	// SecureCookies: the dashboard is served over https (behind a
+	// TLS-terminating proxy): its cookies are Secure and the session
+	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
+	// implies it.
+	SecureCookies bool
 	// OIDCClientID, when set, lets the dashboard sign users in through the
 	// issuer (authorization code flow with PKCE) as this client;
 	// OIDCClientSecret authenticates a confidential client, and
@@ -96,54 +105,50 @@ type Config struct {
 	Version bool
 }
 
-// parseConfig reads flags, then the environment for every flag not given.
+// parseConfig reads the flags, then the environment for every flag not
+// given (cmd/internal/config: KINERJA_<FLAG>, the flag wins, a variable
+// that does not parse is an error).
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("kinerjad", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		return def
-	}
 	var c Config
 	var logLevel, cadence, deadline, mode string
 	var windowDays int
-	var migrate bool
-	fs.StringVar(&c.DataDir, "data", env("KINERJA_DATA", "./data"), "data directory (env KINERJA_DATA)")
-	fs.StringVar(&c.Listen, "listen", env("KINERJA_LISTEN", "127.0.0.1:8080"), "listen address; :0 picks a free port (env KINERJA_LISTEN)")
-	fs.StringVar(&c.Store, "store", env("KINERJA_STORE", backend.Bolt), "event store: bolt, postgres or kurrentdb (env KINERJA_STORE)")
-	fs.StringVar(&c.PostgresURL, "postgres-url", env("KINERJA_POSTGRES_URL", ""), "PostgreSQL URL (env KINERJA_POSTGRES_URL)")
-	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", env("KINERJA_KURRENTDB_URL", ""), "KurrentDB URL, e.g. esdb://127.0.0.1:2113?tls=false (env KINERJA_KURRENTDB_URL)")
-	fs.StringVar(&c.ReadModels, "read-models", env("KINERJA_READ_MODELS", ""), "read models: memory or postgres (default: memory with bolt, else postgres) (env KINERJA_READ_MODELS)")
-	fs.StringVar(&c.Projections, "projections", env("KINERJA_PROJECTIONS", "inprocess"), "inprocess or off (a separate projector) (env KINERJA_PROJECTIONS)")
-	fs.BoolVar(&migrate, "migrate", env("KINERJA_MIGRATE", "false") == "true", "apply PostgreSQL migrations at start-up (env KINERJA_MIGRATE)")
-	fs.StringVar(&c.NATSURL, "nats-url", env("KINERJA_NATS_URL", ""), "relay integration events to this NATS JetStream (env KINERJA_NATS_URL)")
-	fs.StringVar(&c.NATSSubject, "nats-subject", env("KINERJA_NATS_SUBJECT", "kinerja.events"), "NATS subject of integration events (env KINERJA_NATS_SUBJECT)")
-	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", env("KINERJA_OIDC_ISSUER", ""), "OIDC issuer URL whose JWKS verifies tokens (env KINERJA_OIDC_ISSUER)")
-	fs.StringVar(&c.OIDCAudience, "oidc-audience", env("KINERJA_OIDC_AUDIENCE", "kinerja-api"), "expected token audience with --oidc-issuer (env KINERJA_OIDC_AUDIENCE)")
-	fs.StringVar(&c.OIDCClientID, "oidc-client-id", env("KINERJA_OIDC_CLIENT_ID", ""), "the dashboard's OIDC client: sign-in through --oidc-issuer (env KINERJA_OIDC_CLIENT_ID)")
-	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", env("KINERJA_OIDC_CLIENT_SECRET", ""), "secret of a confidential dashboard client; prefer the environment (env KINERJA_OIDC_CLIENT_SECRET)")
-	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", env("KINERJA_OIDC_REDIRECT_URL", ""), "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali (env KINERJA_OIDC_REDIRECT_URL)")
-	fs.StringVar(&c.AuditKeyName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "name of the audit log (checkpoint origin) (env KINERJA_AUDIT_LOG_NAME)")
-	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key file (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
-	c.Integrity.RegisterFlags(fs, env)
-	every, _ := strconv.ParseUint(env("KINERJA_CHECKPOINT_EVERY", "1000"), 10, 64)
-	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", every, "sign a checkpoint every N audit entries (env KINERJA_CHECKPOINT_EVERY)")
-	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", durEnv(env("KINERJA_CHECKPOINT_INTERVAL", "10s")), "sign a checkpoint at least this often while entries arrive (env KINERJA_CHECKPOINT_INTERVAL)")
-	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", durEnv(env("KINERJA_READY_MAX_LAG", "5s")), "largest projection lag /readyz accepts (env KINERJA_READY_MAX_LAG)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", durEnv(env("KINERJA_SHUTDOWN_TIMEOUT", "20s")), "graceful shutdown bound (env KINERJA_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&c.ContentionWait, "contention-wait", durEnv(env("KINERJA_CONTENTION_WAIT", "5s")), "how long a command waits for a busy SKP or unit before 409 contention (env KINERJA_CONTENTION_WAIT)")
-	fs.StringVar(&c.DebugAddr, "debug-addr", env("KINERJA_DEBUG_ADDR", ""), "serve /debug/pprof on this address (localhost only!) (env KINERJA_DEBUG_ADDR)")
-	fs.IntVar(&c.CacheMB, "cache-mb", intEnv(env("KINERJA_CACHE_MB", "1024")), "memory budget of the read caches in MiB (env KINERJA_CACHE_MB)")
-	fs.StringVar(&logLevel, "log-level", env("KINERJA_LOG_LEVEL", "info"), "debug, info, warn or error (env KINERJA_LOG_LEVEL)")
-	fs.StringVar(&cadence, "cadence", env("KINERJA_CADENCE", "QUARTERLY"), "periodic evaluation cadence: QUARTERLY or MONTHLY (env KINERJA_CADENCE)")
-	fs.StringVar(&deadline, "establish-deadline", env("KINERJA_ESTABLISH_DEADLINE", "01-31"), "SKP establishment deadline MM-DD (env KINERJA_ESTABLISH_DEADLINE)")
-	winDef, _ := strconv.Atoi(env("KINERJA_OBJECTION_WINDOW_DAYS", "14"))
-	fs.IntVar(&windowDays, "objection-window-days", winDef, "objection window in days (env KINERJA_OBJECTION_WINDOW_DAYS)")
-	fs.StringVar(&mode, "distribution-mode", env("KINERJA_DISTRIBUTION_MODE", "WARN"), "distribution pattern: WARN or BLOCK (env KINERJA_DISTRIBUTION_MODE)")
+	fs.StringVar(&c.DataDir, "data", "./data", "data directory")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "listen address; :0 picks a free port")
+	fs.StringVar(&c.Store, "store", backend.Bolt, "event store: bolt, postgres or kurrentdb")
+	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL URL")
+	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", "", "KurrentDB URL, e.g. esdb://127.0.0.1:2113?tls=false")
+	fs.StringVar(&c.ReadModels, "read-models", "", "read models: memory or postgres (default: memory with bolt, else postgres)")
+	fs.StringVar(&c.Projections, "projections", "inprocess", "inprocess or off (a separate projector)")
+	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
+	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
+	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the dashboard's OIDC client: sign-in through --oidc-issuer")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", "", "secret of a confidential dashboard client; prefer the environment")
+	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", "", "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali")
+	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
+	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
+	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
+	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
+	c.Integrity.RegisterFlags(fs)
+	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N audit entries")
+	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign a checkpoint at least this often while entries arrive")
+	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound")
+	fs.DurationVar(&c.ContentionWait, "contention-wait", 5*time.Second, "how long a command waits for a busy SKP or unit before 409 contention")
+	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/pprof on this address (localhost only!)")
+	fs.IntVar(&c.CacheMB, "cache-mb", 1024, "memory budget of the read caches in MiB")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&cadence, "cadence", "QUARTERLY", "periodic evaluation cadence: QUARTERLY or MONTHLY")
+	fs.StringVar(&deadline, "establish-deadline", "01-31", "SKP establishment deadline MM-DD")
+	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
+	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
 	version := fs.Bool("version", false, "print the build's version and exit")
-	if err := fs.Parse(args); err != nil {
+	if err := config.Parse(fs, args, getenv, config.NoEnv("version"), c.Integrity.NoEnv(), config.StopAt("version")); err != nil {
 		return Config{}, err
 	}
 	if *version {
@@ -152,7 +157,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	c.Migrate = migrate
 	c.Integrity = c.Integrity.WithDefaults(c.DataDir)
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
@@ -177,14 +181,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, err
 	}
 	return c, nil
-}
-
-func durEnv(s string) time.Duration {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return -1 // Validate reports it
-	}
-	return d
 }
 
 func parseMonthDay(s string) (time.Month, int, bool) {
@@ -232,13 +228,16 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
 	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
-		"--contention-wait": c.ContentionWait} {
+		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}
 	}
+	if c.SessionIdle > c.SessionMax {
+		errs = append(errs, errors.New("--session-idle must not be longer than --session-max"))
+	}
 	if c.OIDCClientID != "" {
-		if err := c.dashboardOIDC().Validate(); err != nil {
+		if err := web.CheckOIDCSettings(c.OIDCIssuer, c.OIDCClientID, c.OIDCRedirectURL); err != nil {
 			errs = append(errs, fmt.Errorf("--oidc-issuer, --oidc-client-id, --oidc-redirect-url: %w", err))
 		}
 		if c.OIDCClientID == c.OIDCAudience {
@@ -255,16 +254,6 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// intEnv parses an integer default from the environment; a malformed value
-// becomes -1, which Validate refuses.
-func intEnv(v string) int {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return -1
-	}
-	return n
 }
 
 // minCacheMB is the smallest read-cache budget: below it the caches hold
@@ -296,5 +285,5 @@ func (c Config) cacheSizes() (eventBytes, skpEvents, renderBytes int) {
 // dashboardOIDC is the dashboard's OIDC sign-in as configured (IDTokens and
 // Endpoints are set when the issuer's discovery document is at hand).
 func (c Config) dashboardOIDC() *web.OIDC {
-	return &web.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
+	return &web.OIDC{ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, RedirectURL: c.OIDCRedirectURL}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"slices"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
@@ -492,5 +495,91 @@ func TestDashboardIsMounted(t *testing.T) {
 		if path == "/" && !strings.Contains(string(body), "<html") {
 			t.Errorf("GET / did not serve the dashboard: %.200s", body)
 		}
+	}
+}
+
+// A sign-in link written into the data directory while kinerjad runs (as
+// kinerjactl login-link does) signs a person in to the dashboard once,
+// with a server-side session; sign-out ends it.
+func TestDashboardSignInLink(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	codes, err := session.OpenLoginCodes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := codes.Issue(domain.Principal{ID: "auditor-1", Roles: []domain.Role{domain.RoleAuditor}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	post := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", s.base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if r := post("/masuk/tautan", url.Values{"kode": {code}, "next": {"/audit"}}); r.StatusCode != http.StatusOK || r.Request.URL.Path != "/audit" {
+		t.Fatalf("sign-in link = %d at %s, want the audit page", r.StatusCode, r.Request.URL)
+	}
+	u, _ := url.Parse(s.base)
+	var id string
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == session.CookieName {
+			id = ck.Value
+		}
+	}
+	if id == "" {
+		t.Fatal("no session cookie")
+	}
+	if r := post("/masuk/tautan", url.Values{"kode": {code}}); r.Request.URL.Query().Get("gagal") != "tautan" {
+		t.Errorf("the link worked twice: ended at %s", r.Request.URL)
+	}
+	post("/keluar", nil)
+	resp, err := c.Get(s.base + "/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/masuk" {
+		t.Errorf("after sign-out /audit ended at %s, want the sign-in form", resp.Request.URL)
+	}
+}
+
+// Behind a TLS proxy (--secure-cookies) the dashboard's session cookie is
+// __Host-kinerja_session and Secure.
+func TestSecureCookies(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--secure-cookies")
+	codes, err := session.OpenLoginCodes(data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := codes.Issue(domain.Principal{ID: "auditor-1", Roles: []domain.Role{domain.RoleAuditor}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(s.base+"/masuk/tautan", url.Values{"kode": {code}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == session.SecureCookieName {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.Secure || ck.Path != "/" || ck.Domain != "" || !ck.HttpOnly {
+		t.Errorf("session cookie with --secure-cookies = %+v (all: %v)", ck, resp.Cookies())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -532,5 +533,44 @@ func TestHistoryChangedBelowTheWitnessedCheckpoint(t *testing.T) {
 		if (p.Name == audit.Name || p.Name == "scores") && (!p.Stalled || !strings.Contains(p.LastError, "integrity")) {
 			t.Errorf("projection %s = %+v, want it stopped for integrity", p.Name, p)
 		}
+	}
+}
+
+// TestIntegrityConfiguration: the integrity flags take their variables
+// (KINERJA_WRITER_KEY, …) and default into the data directory, flags win;
+// --accept-rollback has no variable (an override is for one start, and a
+// variable left in an environment would make it every start's).
+func TestIntegrityConfiguration(t *testing.T) {
+	full := map[string]string{
+		"KINERJA_DATA": "/d", "KINERJA_WRITER_KEY": "/keys/w.key", "KINERJA_WRITER_KEYRING": "/keys/ring.pem",
+		"KINERJA_WITNESS_FILE": "/witness/w.json", "KINERJA_WITNESS_NATS_URL": "nats://w:4222",
+		"KINERJA_WITNESS_NATS_STREAM": "W", "KINERJA_WITNESS_NATS_SUBJECT": "w.s", "KINERJA_ACCEPT_ROLLBACK": "left over",
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want wiring.IntegrityConfig
+	}{
+		{"defaults in the data directory", []string{"--data", "/d"}, nil, wiring.IntegrityConfig{
+			WriterKey: "/d/" + wiring.WriterKeyFile, WriterKeyring: "/d/" + wiring.WriterKeyringFile, WitnessFile: "/d/" + wiring.WitnessFile,
+			WitnessNATSStream: "KINERJA_WITNESS", WitnessNATSSubject: "kinerja.witness"}},
+		{"every variable but the override's", nil, full, wiring.IntegrityConfig{
+			WriterKey: "/keys/w.key", WriterKeyring: "/keys/ring.pem", WitnessFile: "/witness/w.json",
+			WitnessNATSURL: "nats://w:4222", WitnessNATSStream: "W", WitnessNATSSubject: "w.s"}},
+		{"flags win; the override is a flag", []string{"--writer-key", "/k2", "--witness-file", "/w2", "--accept-rollback", " restored, OPS-17 "}, full,
+			wiring.IntegrityConfig{WriterKey: "/k2", WriterKeyring: "/keys/ring.pem", WitnessFile: "/w2",
+				WitnessNATSURL: "nats://w:4222", WitnessNATSStream: "W", WitnessNATSSubject: "w.s", AcceptRollback: "restored, OPS-17"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Integrity != tt.want {
+				t.Errorf("Integrity = %+v, want %+v", c.Integrity, tt.want)
+			}
+		})
 	}
 }

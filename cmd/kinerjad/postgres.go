@@ -6,11 +6,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
-	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/projections"
 )
 
@@ -49,15 +47,10 @@ func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &wiring.Reporter{
-		Directory: db.Directory(), SKPs: db.SKPs(), Evaluations: db.Evaluations(), ObjectionList: db.Objections(),
-		Justifications: db.Directory(), Policy: a.cfg.Policy, Pattern: distribution.SE3_2023,
-		Positions: wiring.PositionsOf(db.Sinks()),
-	}
 	return &readModels{
-		sinks: db.Sinks(), reporter: rep, trail: db.Audit(), stored: db.Audit(),
-		api: func(c *httpapi.Config) {
-			c.Directory, c.SKPList, c.Evaluations, c.Scores = db.Directory(), db.SKPs(), db.Evaluations(), db.Scores()
+		sinks: db.Sinks(), trail: db.Audit(), stored: db.Audit(),
+		readers: func(c *application.Config) {
+			c.Directory, c.Justifications, c.SKPList, c.Evaluations, c.Scores = db.Directory(), db.Directory(), db.SKPs(), db.Evaluations(), db.Scores()
 			c.Objections, c.Timeline, c.Audit = db.Objections(), db.Timeline(), db.Audit()
 		},
 	}, nil
@@ -65,7 +58,7 @@ func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 
 // postgresIdempotency keeps idempotency records in PostgreSQL, shared by
 // every kinerjad of the deployment.
-func (a *app) postgresIdempotency() (httpapi.IdempotencyStore, error) {
+func (a *app) postgresIdempotency() (application.IdempotencyStore, error) {
 	ctx := context.Background()
 	pool, err := a.postgresPool(ctx)
 	if err != nil {

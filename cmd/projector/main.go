@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -34,6 +33,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -77,28 +77,24 @@ type Config struct {
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("projector", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
 	var c Config
-	fs.StringVar(&c.Store, "store", env("KINERJA_STORE", backend.Postgres), "event store: postgres or kurrentdb (env KINERJA_STORE)")
-	fs.StringVar(&c.PostgresURL, "postgres-url", env("KINERJA_POSTGRES_URL", ""), "PostgreSQL of the read models (and the store) (env KINERJA_POSTGRES_URL)")
-	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", env("KINERJA_KURRENTDB_URL", ""), "KurrentDB URL (env KINERJA_KURRENTDB_URL)")
-	fs.StringVar(&c.DataDir, "data", env("KINERJA_DATA", "./data"), "directory of the checkpoint signing key and relay checkpoints (env KINERJA_DATA)")
-	fs.StringVar(&c.Listen, "listen", env("KINERJA_PROJECTOR_LISTEN", ""), "serve /metrics, /healthz and /readyz here (env KINERJA_PROJECTOR_LISTEN)")
-	fs.StringVar(&c.NATSURL, "nats-url", env("KINERJA_NATS_URL", ""), "relay integration events to this NATS JetStream (env KINERJA_NATS_URL)")
-	fs.StringVar(&c.NATSSubject, "nats-subject", env("KINERJA_NATS_SUBJECT", "kinerja.events"), "subject of integration events (env KINERJA_NATS_SUBJECT)")
-	fs.StringVar(&c.AuditKeyFile, "audit-key", env("KINERJA_AUDIT_KEY", ""), "checkpoint signing key (default DATA/audit-signing.key) (env KINERJA_AUDIT_KEY)")
-	fs.StringVar(&c.AuditLogName, "audit-log-name", env("KINERJA_AUDIT_LOG_NAME", "kinerja-ledger"), "audit log name when the key is created (env KINERJA_AUDIT_LOG_NAME)")
+	fs.StringVar(&c.Store, "store", backend.Postgres, "event store: postgres or kurrentdb")
+	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL of the read models (and the store)")
+	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", "", "KurrentDB URL")
+	fs.StringVar(&c.DataDir, "data", "./data", "directory of the checkpoint signing key and relay checkpoints")
+	fs.StringVar(&c.Listen, "listen", "", "serve /metrics, /healthz and /readyz here")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
+	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "subject of integration events")
+	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key (default DATA/audit-signing.key)")
+	fs.StringVar(&c.AuditLogName, "audit-log-name", "kinerja-ledger", "audit log name when the key is created")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
-	fs.BoolVar(&c.Migrate, "migrate", env("KINERJA_MIGRATE", "false") == "true", "apply the read models' migrations first (env KINERJA_MIGRATE)")
-	c.Integrity.RegisterFlags(fs, env)
-	if err := fs.Parse(args); err != nil {
+	fs.BoolVar(&c.Migrate, "migrate", false, "apply the read models' migrations first")
+	c.Integrity.RegisterFlags(fs)
+	// --listen is KINERJA_PROJECTOR_LISTEN: an environment shared with
+	// kinerjad must not make both listen on one address.
+	if err := config.Parse(fs, args, getenv, config.Env("listen", "KINERJA_PROJECTOR_LISTEN"), c.Integrity.NoEnv()); err != nil {
 		return Config{}, err
 	}
 	c.Integrity = c.Integrity.WithDefaults(c.DataDir)

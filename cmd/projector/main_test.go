@@ -17,13 +17,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/seed"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -211,5 +211,27 @@ func TestConfigRefusals(t *testing.T) {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) succeeded", args)
 		}
+	}
+}
+
+// The projector's variables: --listen is KINERJA_PROJECTOR_LISTEN (an
+// environment shared with kinerjad must not make both listen on one
+// address), and a variable that does not parse is refused.
+func TestConfigEnvironment(t *testing.T) {
+	env := map[string]string{"KINERJA_POSTGRES_URL": "postgres://x", "KINERJA_LISTEN": "127.0.0.1:8080",
+		"KINERJA_PROJECTOR_LISTEN": "127.0.0.1:9090", "KINERJA_MIGRATE": "1",
+		"KINERJA_WITNESS_FILE": "/witness/w.json", "KINERJA_WRITER_KEY": "/keys/w.key", "KINERJA_ACCEPT_ROLLBACK": "left over"}
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || c.Listen != "127.0.0.1:9090" || !c.Migrate || c.PostgresURL != "postgres://x" {
+		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+	// The integrity variables apply, except an override's: that is a flag
+	// given for one start.
+	if c.Integrity.WitnessFile != "/witness/w.json" || c.Integrity.WriterKey != "/keys/w.key" || c.Integrity.AcceptRollback != "" {
+		t.Errorf("Integrity = %+v, want the variables' files and no override", c.Integrity)
+	}
+	env["KINERJA_CHECKPOINT_EVERY"] = "often"
+	if _, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "KINERJA_CHECKPOINT_EVERY") {
+		t.Errorf("KINERJA_CHECKPOINT_EVERY=often = %v, want an error naming it", err)
 	}
 }

@@ -61,6 +61,12 @@ const (
 	ReadUnit           Action = "unit.read"
 	JustifyDeviation   Action = "distribution.justify"
 	ReadReports        Action = "reports.read"
+	// Reads of registers and operations, decided by token role alone.
+	ListAllSKPs           Action = "skp.list_all"      // list every SKP, not only one's own
+	ReadObjectionRegister Action = "objections.read"   // the objection register
+	ReadAudit             Action = "audit.read"        // the audit trail, checkpoints, proofs, verification
+	ReadOps               Action = "ops.read"          // projection status
+	ReadTimeline          Action = "employee.timeline" // an employee's timeline
 )
 
 // RoleFormerParty is the role of someone recorded on an SKP (an earlier
@@ -271,11 +277,43 @@ var rules = map[Action]rule{
 	ReadReports: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		return tokenRole(p, domain.RoleHRAnalyst, domain.RoleHRAdmin, domain.RoleAuditor), "reports are for HR_ANALYST, HR_ADMIN and AUDITOR"
 	},
+	ListAllSKPs: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		// As Visible has it: the HR and audit roles see every SKP; others
+		// list the SKPs they are a party to.
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor, domain.RoleGrievanceClerk), "only the HR and audit roles list every SKP"
+	},
+	ReadObjectionRegister: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		// Grievance clerks track the deadlines.
+		return tokenRole(p, domain.RoleGrievanceClerk, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor), "the objection register is for GRIEVANCE_CLERK, HR roles and AUDITOR"
+	},
+	ReadAudit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleAuditor), "the audit trail is for AUDITOR"
+	},
+	ReadOps: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleAuditor, domain.RoleHRAdmin), "projection status is for AUDITOR and HR_ADMIN"
+	},
+	ReadTimeline: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		// The timeline includes the SKPs the employee appraises, which are
+		// not others' business.
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return tokenRole(p, domain.RoleAuditor), "the timeline is for the employee and auditors"
+	},
 }
 
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
-var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports}
+var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
+	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps}
+
+// Allowed reports whether p may do a to the resource described by s: the
+// question a page asks before it offers an action (the server asks Decide
+// again when the action is taken).
+func Allowed(p domain.Principal, a Action, s Subject, o Options) bool {
+	_, err := Decide(p, a, s, o)
+	return err == nil
+}
 
 // Decide reports whether p may do a to the resource described by s, and in
 // which role. A refusal is a [*Denied].

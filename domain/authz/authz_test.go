@@ -67,6 +67,25 @@ func TestDecide(t *testing.T) {
 		change func(*authz.Subject)
 		want   string
 	}{
+		// Registers, the trail and operations: by token role alone, and a
+		// refusal is 403 (their existence is no secret).
+		{name: "HR admin lists all SKPs", caller: hrAdmin, action: authz.ListAllSKPs, want: "HR_ADMIN"},
+		{name: "clerk lists all SKPs", caller: clerk, action: authz.ListAllSKPs, want: "GRIEVANCE_CLERK"},
+		{name: "employee lists their own", caller: employee, action: authz.ListAllSKPs, want: "403"},
+		{name: "clerk reads the register", caller: clerk, action: authz.ReadObjectionRegister, want: "GRIEVANCE_CLERK"},
+		{name: "analyst reads the register", caller: analyst, action: authz.ReadObjectionRegister, want: "HR_ANALYST"},
+		{name: "appraiser does not read the register", caller: appraiser, action: authz.ReadObjectionRegister, want: "403"},
+		{name: "auditor reads the trail", caller: auditor, action: authz.ReadAudit, want: "AUDITOR"},
+		{name: "HR admin does not read the trail", caller: hrAdmin, action: authz.ReadAudit, want: "403"},
+		{name: "clerk does not read the trail", caller: clerk, action: authz.ReadAudit, want: "403"},
+		{name: "HR admin reads operations", caller: hrAdmin, action: authz.ReadOps, want: "HR_ADMIN"},
+		{name: "auditor reads operations", caller: auditor, action: authz.ReadOps, want: "AUDITOR"},
+		{name: "analyst does not read operations", caller: analyst, action: authz.ReadOps, want: "403"},
+		{name: "employee reads their timeline", caller: employee, action: authz.ReadTimeline, want: "EMPLOYEE"},
+		{name: "auditor reads a timeline", caller: auditor, action: authz.ReadTimeline, want: "AUDITOR"},
+		{name: "appraiser does not read the timeline", caller: appraiser, action: authz.ReadTimeline, want: "403"},
+		{name: "HR admin does not read the timeline", caller: hrAdmin, action: authz.ReadTimeline, want: "403"},
+		{name: "anonymous reads no register", caller: domain.Principal{}, action: authz.ReadObjectionRegister, want: "403"},
 		// Reading.
 		{name: "employee reads", caller: employee, action: authz.ReadSKP, want: "EMPLOYEE"},
 		{name: "appraiser reads", caller: appraiser, action: authz.ReadSKP, want: "APPRAISER"},
@@ -188,6 +207,13 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide(%s, %s) = %s, want %s", tt.caller.ID, tt.action, got, tt.want)
 			}
 		})
+	}
+}
+
+// Allowed is Decide's answer as a yes or no.
+func TestAllowed(t *testing.T) {
+	if !authz.Allowed(auditor, authz.ReadAudit, authz.Subject{}, authz.Options{}) || authz.Allowed(analyst, authz.ReadAudit, authz.Subject{}, authz.Options{}) {
+		t.Error("Allowed disagrees with Decide")
 	}
 }
 

@@ -4,10 +4,11 @@
 // required and "nbf", "iss" and "aud" checked within a small leeway. The
 // token's "sub" and "roles" become a [domain.Principal].
 //
-// Keys come from a [KeySource]: [Static] for embedded mode (the key that
-// package authkey creates in the data directory), or [OIDC] in production,
-// which discovers the issuer's JWKS URL and caches its keys, refreshing on
-// an unknown "kid" at most once per MinRefresh.
+// Keys come from a [KeySource], [Static] for embedded mode (the key that
+// package authkey creates in the data directory); or, in production, from
+// an OpenID Connect issuer through github.com/coreos/go-oidc (Config.Provider,
+// from [Discover]), which fetches the issuer's key set and caches it,
+// fetching it again on an unknown "kid" at most once per MinRefresh.
 package jwtauth
 
 import (
@@ -18,12 +19,15 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -56,8 +60,14 @@ type KeySource interface {
 
 // Config configures an Authenticator.
 type Config struct {
-	// Keys verify the signatures. Required.
+	// Keys verify the signatures. Either Keys or Provider is required.
 	Keys KeySource
+	// Provider is an OIDC issuer (Discover): go-oidc verifies the
+	// signature against its key set, the issuer, the audience, the expiry
+	// and the algorithm; the rest (not-before, issued-at, the subject and
+	// roles, one spelling of a signature) is checked here as for Keys.
+	// Issuer must be the provider's.
+	Provider *oidc.Provider
 	// Issuer is the required "iss". Required.
 	Issuer string
 	// Audience is the "aud" the token must name. Required.
@@ -77,8 +87,8 @@ var permitted = []string{"EdDSA", "ES256", "ES384", "RS256", "RS384", "RS512", "
 // Validate reports every problem of c, joined.
 func (c Config) Validate() error {
 	var errs []error
-	if c.Keys == nil {
-		errs = append(errs, errors.New("jwtauth: Keys is required"))
+	if (c.Keys == nil) == (c.Provider == nil) {
+		errs = append(errs, errors.New("jwtauth: one of Keys and Provider is required"))
 	}
 	if c.Issuer == "" {
 		errs = append(errs, errors.New("jwtauth: Issuer is required"))
@@ -106,6 +116,7 @@ func (c Config) Validate() error {
 type Authenticator struct {
 	cfg    Config
 	parser *jwt.Parser
+	oidc   *oidc.IDTokenVerifier // with Provider
 
 	mu       sync.Mutex
 	verified map[[32]byte]verifiedToken
@@ -148,7 +159,13 @@ func New(cfg Config) (*Authenticator, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithStrictDecoding(), // one token, one spelling: no trailing-bit variants
 	)
-	return &Authenticator{cfg: cfg, parser: p}, nil
+	a := &Authenticator{cfg: cfg, parser: p}
+	if cfg.Provider != nil {
+		a.oidc = cfg.Provider.Verifier(&oidc.Config{ClientID: cfg.Audience, SupportedSigningAlgs: cfg.Algorithms,
+			// The leeway on exp, as for Keys.
+			Now: func() time.Time { return cfg.Now().Add(-cfg.Leeway) }})
+	}
+	return a, nil
 }
 
 // claims is the payload the API reads.
@@ -189,6 +206,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (domain.
 // verify checks token's signature and claims and returns the caller and the
 // token's expiry.
 func (a *Authenticator) verify(ctx context.Context, token string) (domain.Principal, time.Time, error) {
+	if a.oidc != nil {
+		return a.verifyOIDC(ctx, token)
+	}
 	var c claims
 	_, err := a.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -204,27 +224,84 @@ func (a *Authenticator) verify(ctx context.Context, token string) (domain.Princi
 	if err != nil {
 		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	sub := c.Subject
+	var exp time.Time
+	if c.ExpiresAt != nil {
+		exp = c.ExpiresAt.Time
+	}
+	p, err := principalOf(c.Subject, c.Roles)
+	return p, exp, err
+}
+
+// verifyOIDC verifies token with go-oidc against the provider's key set,
+// then checks what go-oidc leaves: one spelling of the signature,
+// not-before and issued-at within the leeway.
+func (a *Authenticator) verifyOIDC(ctx context.Context, token string) (domain.Principal, time.Time, error) {
+	fail := func(err error) (domain.Principal, time.Time, error) {
+		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return fail(errors.New("not a JWT"))
+	}
+	if _, err := base64.RawURLEncoding.Strict().DecodeString(parts[2]); err != nil {
+		return fail(errors.New("the signature is not in canonical base64url"))
+	}
+	idt, err := a.oidc.Verify(ctx, token)
+	var expired *oidc.TokenExpiredError
+	if err != nil && !errors.As(err, &expired) {
+		// go-oidc hands a fetch of the key set that has just finished to a
+		// caller that arrives before it is cleared: the first token of a
+		// rotated key can meet the old set. One more try, a moment later,
+		// fetches (at most once per MinRefresh).
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+		idt, err = a.oidc.Verify(ctx, token)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	var c struct {
+		Roles     []string         `json:"roles"`
+		NotBefore *jwt.NumericDate `json:"nbf"`
+		IssuedAt  *jwt.NumericDate `json:"iat"`
+	}
+	if err := idt.Claims(&c); err != nil {
+		return fail(err)
+	}
+	late := a.cfg.Now().Add(a.cfg.Leeway)
+	if c.NotBefore != nil && late.Before(c.NotBefore.Time) {
+		return fail(errors.New("the token is not valid yet"))
+	}
+	if c.IssuedAt != nil && late.Before(c.IssuedAt.Time) {
+		return fail(errors.New("the token was issued in the future"))
+	}
+	p, err := principalOf(idt.Subject, c.Roles)
+	return p, idt.Expiry, err
+}
+
+// principalOf is the caller named by a verified token's subject and roles:
+// a subject that is an NIP in any printed form becomes its 18 digits; the
+// roles the API does not know are left out.
+func principalOf(sub string, roles []string) (domain.Principal, error) {
 	if sub == "" {
-		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: the token has no subject", ErrUnauthenticated)
+		return domain.Principal{}, fmt.Errorf("%w: the token has no subject", ErrUnauthenticated)
 	}
 	if len(sub) > 200 {
-		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: the subject is longer than 200 characters", ErrUnauthenticated)
+		return domain.Principal{}, fmt.Errorf("%w: the subject is longer than 200 characters", ErrUnauthenticated)
 	}
 	if info, err := nip.Parse(sub); err == nil {
 		sub = string(info.NIP)
 	}
 	p := domain.Principal{ID: sub}
-	for _, r := range c.Roles {
+	for _, r := range roles {
 		if role := domain.Role(r); slices.Contains(tokenRoles, role) && !p.Has(role) {
 			p.Roles = append(p.Roles, role)
 		}
 	}
-	var exp time.Time
-	if c.ExpiresAt != nil {
-		exp = c.ExpiresAt.Time
-	}
-	return p, exp, nil
+	return p, nil
 }
 
 // keyFits refuses a key of the wrong kind for alg, so that a key published

@@ -7,10 +7,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
@@ -130,17 +129,20 @@ func TestConfigValidate(t *testing.T) {
 type issuer struct {
 	srv       *httptest.Server
 	mu        sync.Mutex
-	jwks      jwtauth.JWKS
+	jwks      jose.JSONWebKeySet
 	jwksFetch atomic.Int32
 }
 
 func newIssuer(t *testing.T) *issuer {
 	is := &issuer{}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+	discovery := func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"issuer": is.srv.URL, "jwks_uri": is.srv.URL + "/keys",
 			"authorization_endpoint": is.srv.URL + "/authorize", "token_endpoint": is.srv.URL + "/token"})
-	})
+	}
+	mux.HandleFunc("/.well-known/openid-configuration", discovery)
+	// A document that names another issuer than the URL it is found at.
+	mux.HandleFunc("/other/.well-known/openid-configuration", discovery)
 	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
 		is.jwksFetch.Add(1)
 		is.mu.Lock()
@@ -152,20 +154,18 @@ func newIssuer(t *testing.T) *issuer {
 	return is
 }
 
-func (is *issuer) publish(keys ...jwtauth.JWK) {
+func (is *issuer) publish(keys ...jose.JSONWebKey) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
-	is.jwks = jwtauth.JWKS{Keys: keys}
+	is.jwks = jose.JSONWebKeySet{Keys: keys}
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func ecJWK(kid string, k *ecdsa.PrivateKey) jwtauth.JWK {
-	return jwtauth.JWK{Kty: "EC", Kid: kid, Use: "sig", Crv: "P-256", X: b64(k.X.FillBytes(make([]byte, 32))), Y: b64(k.Y.FillBytes(make([]byte, 32)))}
+func ecJWK(kid string, k *ecdsa.PrivateKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Use: "sig", Algorithm: "ES256"}
 }
 
-func rsaJWK(kid string, k *rsa.PrivateKey) jwtauth.JWK {
-	return jwtauth.JWK{Kty: "RSA", Kid: kid, N: b64(k.N.Bytes()), E: b64(big.NewInt(int64(k.E)).Bytes())}
+func rsaJWK(kid string, k *rsa.PrivateKey) jose.JSONWebKey {
+	return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid}
 }
 
 func signWith(t *testing.T, m jwt.SigningMethod, kid string, key any, iss string) string {
@@ -184,13 +184,13 @@ func TestOIDC(t *testing.T) {
 	is := newIssuer(t)
 	ec1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	rs1, _ := rsa.GenerateKey(rand.Reader, 2048)
-	is.publish(ecJWK("ec1", ec1), rsaJWK("rs1", rs1), jwtauth.JWK{Kty: "oct", Kid: "secret"})
+	is.publish(ecJWK("ec1", ec1), rsaJWK("rs1", rs1), jose.JSONWebKey{Key: []byte("0123456789abcdef0123456789abcdef"), KeyID: "secret", Algorithm: "HS256"})
 	current := now
-	src, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: is.srv.URL, Client: is.srv.Client(), MinRefresh: time.Minute, Now: func() time.Time { return current }})
+	src, err := jwtauth.Discover(context.Background(), jwtauth.OIDCConfig{Issuer: is.srv.URL, Client: is.srv.Client(), MinRefresh: time.Minute, Now: func() time.Time { return current }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := jwtauth.New(jwtauth.Config{Keys: src, Issuer: is.srv.URL, Audience: "kinerja-api", Now: func() time.Time { return current }})
+	a, err := jwtauth.New(jwtauth.Config{Provider: src, Issuer: is.srv.URL, Audience: "kinerja-api", Now: func() time.Time { return current }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,31 +238,31 @@ func TestOIDC(t *testing.T) {
 	}
 }
 
-// The discovery document's endpoints, for a code flow, come from the same
-// fetch as the key set.
+// The discovery document's endpoints, for a code flow, come from the
+// discovery; the key set is fetched when a token needs it.
 func TestOIDCEndpoints(t *testing.T) {
 	is := newIssuer(t)
-	src, err := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: is.srv.URL, Client: is.srv.Client()})
+	src, err := jwtauth.Discover(context.Background(), jwtauth.OIDCConfig{Issuer: is.srv.URL, Client: is.srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := src.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
+	if e := src.Endpoint(); e.AuthURL != is.srv.URL+"/authorize" || e.TokenURL != is.srv.URL+"/token" {
+		t.Errorf("Endpoint = %+v", e)
 	}
-	authorize, token, err := src.Endpoints(context.Background())
-	if err != nil || authorize != is.srv.URL+"/authorize" || token != is.srv.URL+"/token" {
-		t.Errorf("Endpoints = %q, %q, %v", authorize, token, err)
-	}
-	if n := is.jwksFetch.Load(); n != 1 {
-		t.Errorf("key set fetched %d times, want 1 (Endpoints reads nothing more)", n)
+	if n := is.jwksFetch.Load(); n != 0 {
+		t.Errorf("key set fetched %d times by the discovery, want 0", n)
 	}
 }
 
 func TestOIDCIssuerMismatch(t *testing.T) {
 	is := newIssuer(t)
-	src, _ := jwtauth.NewOIDC(jwtauth.OIDCConfig{Issuer: is.srv.URL + "/other", Client: is.srv.Client()})
-	if err := src.Refresh(context.Background()); err == nil {
-		t.Error("Refresh accepted a discovery document naming another issuer")
+	if _, err := jwtauth.Discover(context.Background(), jwtauth.OIDCConfig{Issuer: is.srv.URL + "/other", Client: is.srv.Client()}); err == nil {
+		t.Error("Discover accepted a discovery document naming another issuer")
+	}
+	for _, bad := range []string{"", "ftp://idp.example", "idp.example"} {
+		if _, err := jwtauth.Discover(context.Background(), jwtauth.OIDCConfig{Issuer: bad}); err == nil {
+			t.Errorf("Discover(%q) succeeded", bad)
+		}
 	}
 }
 

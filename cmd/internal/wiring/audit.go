@@ -1,3 +1,7 @@
+// Package wiring holds the glue between the service's parts that belongs
+// to no single one of them: the audit Verifier and key files, and the
+// projection positions. The commands (kinerjad, kinerjactl, projector) use
+// it.
 package wiring
 
 import (
@@ -9,7 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -70,7 +74,7 @@ func ReadVerifierKey(path string) (*merkle.Verifier, error) {
 	return merkle.NewVerifier(k)
 }
 
-// Verifier implements httpapi.Verifier with audit.Verify over the event
+// Verifier implements app.Verifier with audit.Verify over the event
 // store: writer signatures authenticated, the stored trail (when there is
 // one) compared at its watermark, the newest witnessed checkpoint required
 // in the ledger.
@@ -83,9 +87,9 @@ type Verifier struct {
 	Witness *audit.WitnessSet
 }
 
-var _ httpapi.Verifier = (*Verifier)(nil)
+var _ app.Verifier = (*Verifier)(nil)
 
-// Verify implements httpapi.Verifier.
+// Verify implements app.Verifier.
 func (v *Verifier) Verify(ctx context.Context) (audit.Report, error) {
 	opts := audit.VerifyOptions{Keys: v.Keys, WriterKeys: v.WriterKeys, Stored: v.Stored}
 	if v.Witness != nil {
@@ -100,12 +104,12 @@ func (v *Verifier) Verify(ctx context.Context) (audit.Report, error) {
 	return audit.Verify(ctx, v.Store, opts)
 }
 
-// SinkPositions implements httpapi.Positions from the Sinks' checkpoints.
+// SinkPositions implements app.Positions from the Sinks' checkpoints.
 type SinkPositions map[string]projections.Sink
 
-var _ httpapi.Positions = SinkPositions(nil)
+var _ app.Positions = SinkPositions(nil)
 
-// Checkpoint implements httpapi.Positions.
+// Checkpoint implements app.Positions.
 func (p SinkPositions) Checkpoint(ctx context.Context, name string) (eventstore.Position, error) {
 	s, ok := p[name]
 	if !ok {

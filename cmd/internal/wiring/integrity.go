@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -33,17 +34,22 @@ type IntegrityConfig struct {
 	AcceptRollback string
 }
 
-// RegisterFlags defines the flags, with defaults from env (a lookup that
-// returns def when the variable is unset).
-func (c *IntegrityConfig) RegisterFlags(fs *flag.FlagSet, env func(name, def string) string) {
-	fs.StringVar(&c.WriterKey, "writer-key", env("KINERJA_WRITER_KEY", ""), "writer signing key, PEM PKCS #8 Ed25519 (default DATA/"+WriterKeyFile+"; created on the first start) (env KINERJA_WRITER_KEY)")
-	fs.StringVar(&c.WriterKeyring, "writer-keyring", env("KINERJA_WRITER_KEYRING", ""), "trusted writer public keys, PEM (default DATA/"+WriterKeyringFile+") (env KINERJA_WRITER_KEYRING)")
-	fs.StringVar(&c.WitnessFile, "witness-file", env("KINERJA_WITNESS_FILE", ""), "witness of the signed checkpoints (default DATA/"+WitnessFile+"; keep it on another volume) (env KINERJA_WITNESS_FILE)")
-	fs.StringVar(&c.WitnessNATSURL, "witness-nats-url", env("KINERJA_WITNESS_NATS_URL", ""), "also witness checkpoints in a NATS JetStream stream on this server (env KINERJA_WITNESS_NATS_URL)")
-	fs.StringVar(&c.WitnessNATSStream, "witness-nats-stream", env("KINERJA_WITNESS_NATS_STREAM", "KINERJA_WITNESS"), "JetStream stream of the witness (env KINERJA_WITNESS_NATS_STREAM)")
-	fs.StringVar(&c.WitnessNATSSubject, "witness-nats-subject", env("KINERJA_WITNESS_NATS_SUBJECT", "kinerja.witness"), "subject of the witness records (env KINERJA_WITNESS_NATS_SUBJECT)")
+// RegisterFlags defines the flags; config.Parse sets them from their
+// variables (KINERJA_WRITER_KEY, …), except --accept-rollback (pass NoEnv).
+func (c *IntegrityConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.WriterKey, "writer-key", "", "writer signing key, PEM PKCS #8 Ed25519 (default DATA/"+WriterKeyFile+"; created on the first start)")
+	fs.StringVar(&c.WriterKeyring, "writer-keyring", "", "trusted writer public keys, PEM (default DATA/"+WriterKeyringFile+")")
+	fs.StringVar(&c.WitnessFile, "witness-file", "", "witness of the signed checkpoints (default DATA/"+WitnessFile+"; keep it on another volume)")
+	fs.StringVar(&c.WitnessNATSURL, "witness-nats-url", "", "also witness checkpoints in a NATS JetStream stream on this server")
+	fs.StringVar(&c.WitnessNATSStream, "witness-nats-stream", "KINERJA_WITNESS", "JetStream stream of the witness")
+	fs.StringVar(&c.WitnessNATSSubject, "witness-nats-subject", "kinerja.witness", "subject of the witness records")
 	fs.StringVar(&c.AcceptRollback, "accept-rollback", "", "REASON: start although the store is behind or disagrees with the witness; recorded in the audit trail (no environment variable)")
 }
+
+// NoEnv is the config option of the flags RegisterFlags adds that have no
+// variable: --accept-rollback is a decision for one start, and a variable
+// left in an environment would make it every start's.
+func (IntegrityConfig) NoEnv() config.Option { return config.NoEnv("accept-rollback") }
 
 // WithDefaults fills the empty paths from the data directory.
 func (c IntegrityConfig) WithDefaults(dataDir string) IntegrityConfig {

@@ -1,0 +1,302 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// Keyed commands. A request that carries an idempotency key (the API's
+// Idempotency-Key header; the key every rendered form carries) runs under
+// it: a repeat of the same request with the same key gets the first answer
+// and appends nothing; the same key with another request is refused with
+// ErrKeyReused. Keys are scoped to the caller, so one caller's keys tell
+// nothing about another's.
+//
+// Two mechanisms make this hold:
+//
+//  1. The first answer (what the edge chooses to keep: the API keeps 2xx
+//     and 4xx, never a 5xx nor a retryable refusal; the dashboard keeps
+//     its successes) is stored in the IdempotencyStore and replayed.
+//     Requests with the same key are serialised in this process, so a
+//     repeat arriving while the first runs waits for its answer.
+//
+//  2. Crash safety. The answer is stored after the events are appended; a
+//     crash between the two loses it, and the repeat runs the command
+//     again. To make that harmless, a keyed command runs on services
+//     ([App.Services] with the context Keyed passes) whose domain.Handler
+//     has a per-request log (keyedLog) and ID generator: the IDs of the
+//     events it appends are derived from (caller, key, request
+//     fingerprint, index within the append), so the same request always
+//     appends the same event IDs. The repeat then meets its own earlier
+//     events: keyedLog.Load sees the derived ID of the first event in a
+//     stream the command reads and stops the command with an
+//     [*AppliedError], and if the events are appended after the load (a
+//     race), the event store refuses the repeated IDs
+//     (eventstore.ErrIdempotency), which keyedLog.Append also turns into
+//     an *AppliedError. Either way nothing is appended twice; the edge
+//     answers as for a success (the API with the resource's current
+//     representation, the dashboard by going on to the page).
+//
+// The fingerprint is part of the derivation so that a key reused for
+// another request after its record expired never collides with the
+// earlier events.
+
+// MaxKeyLen bounds an idempotency key (1 to 200 printable characters).
+const MaxKeyLen = 200
+
+// Key names a keyed command.
+type Key struct {
+	// Caller is the principal's ID: keys are scoped to it.
+	Caller string
+	// Key is the client's idempotency key: 1 to MaxKeyLen printable ASCII
+	// characters.
+	Key string
+	// Fingerprint identifies the request, so that the same key with
+	// another request is recognised: a hash of everything that makes two
+	// requests the same (the API: method, path, query, If-Match, body;
+	// a form: its action and values).
+	Fingerprint string
+}
+
+// Answer is the first answer to a keyed command, as the edge rendered it;
+// it is stored and replayed as it is.
+type Answer struct {
+	// Status is the HTTP status.
+	Status int `json:"status"`
+	// Header holds the response headers a replay repeats.
+	Header map[string]string `json:"header,omitempty"`
+	// Body is the response body.
+	Body []byte `json:"body"`
+}
+
+// keyRecord is the stored first answer. Its JSON shape is persisted (the
+// records outlive a release): add fields, never rename one.
+type keyRecord struct {
+	Fingerprint string            `json:"fingerprint"`
+	Status      int               `json:"status"`
+	Header      map[string]string `json:"header,omitempty"`
+	Body        []byte            `json:"body"`
+	At          time.Time         `json:"at"`
+}
+
+// ErrKeyReused refuses an idempotency key repeated with another request.
+var ErrKeyReused = errors.New("idempotency key reused with a different request")
+
+// AppliedError stops a keyed command whose events an earlier attempt
+// already appended (its answer was lost). It matches ErrApplied.
+type AppliedError struct {
+	// Stream is the stream that holds the earlier attempt's events.
+	Stream string
+}
+
+// ErrApplied matches an [*AppliedError].
+var ErrApplied = errors.New("the request was applied before")
+
+// Error names the stream.
+func (e *AppliedError) Error() string {
+	return "the request was applied before (its events are in " + e.Stream + ")"
+}
+
+// Unwrap returns ErrApplied.
+func (e *AppliedError) Unwrap() error { return ErrApplied }
+
+// sweepEvery is how often expired records are removed (inline, after a
+// store).
+const sweepEvery = time.Hour
+
+// ValidKey reports whether key is 1 to MaxKeyLen printable ASCII
+// characters.
+func ValidKey(key string) bool {
+	if key == "" || len(key) > MaxKeyLen {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Fingerprint hashes the parts of a request into a Key.Fingerprint; each
+// part is length-prefixed, so that no two different lists of parts hash
+// alike.
+func Fingerprint(parts ...string) string {
+	s := sum(parts...)
+	return hex.EncodeToString(s[:])
+}
+
+func sum(parts ...string) [32]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write([]byte(p))
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Keyed runs a command under k. When an answer to k is stored it returns
+// that answer with replayed=true, and run is not called; when it was
+// stored for another fingerprint, ErrKeyReused. Otherwise it calls run
+// with a context whose [App.Services] derive their IDs from k, and stores
+// the answer run returns when keep is true. Calls with the same caller and
+// key take turns. Errors: ErrKeyReused, a *ValidationError for a key that
+// is not 1 to MaxKeyLen printable characters, ctx's error while it waits
+// for its turn, and the store's (wrapped).
+func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (ans Answer, keep bool)) (ans Answer, replayed bool, err error) {
+	if !ValidKey(k.Key) {
+		return Answer{}, false, domain.Invalid("idempotency_key", "must be 1 to %d printable characters", MaxKeyLen)
+	}
+	storeKey := sum("kinerja/idempotency/v1", k.Caller, k.Key)
+	sk := hex.EncodeToString(storeKey[:])
+	unlock, err := a.keyLocks.Lock(ctx, sk)
+	if err != nil {
+		return Answer{}, false, err // the client went away while it waited
+	}
+	defer unlock()
+	raw, ok, err := a.cfg.Idempotency.Get(ctx, sk, a.cfg.Now())
+	if err != nil {
+		return Answer{}, false, fmt.Errorf("app: idempotency store: %w", err)
+	}
+	if ok {
+		var rec keyRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return Answer{}, false, fmt.Errorf("app: idempotency record: %w", err)
+		}
+		if rec.Fingerprint != k.Fingerprint {
+			return Answer{}, false, ErrKeyReused
+		}
+		return Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}, true, nil
+	}
+	ids := &keyedIDs{seed: sum("kinerja/idempotency-ids/v1", k.Caller, k.Key, k.Fingerprint)}
+	ans, keep := run(context.WithValue(ctx, keyedIDsKey{}, ids))
+	if !keep {
+		return ans, false, nil
+	}
+	now := a.cfg.Now()
+	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
+	if err == nil {
+		err = a.cfg.Idempotency.Put(ctx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
+	}
+	if err != nil {
+		// The answer is right; a repeat will be recognised by its derived
+		// event IDs instead.
+		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_store_failed", slog.String("error", err.Error()))
+	}
+	a.sweep(ctx)
+	return ans, false, nil
+}
+
+// sweep removes expired records at most once per sweepEvery.
+func (a *App) sweep(ctx context.Context) {
+	now := a.cfg.Now()
+	last := a.lastSweep.Load()
+	if now.Unix()-last < int64(sweepEvery/time.Second) || !a.lastSweep.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	if _, err := a.cfg.Idempotency.DeleteExpired(ctx, now); err != nil {
+		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_sweep_failed", slog.String("error", err.Error()))
+	}
+}
+
+type keyedIDsKey struct{}
+
+// keyedIDs derives the IDs of one keyed request.
+type keyedIDs struct {
+	seed     [32]byte
+	entities atomic.Uint64
+}
+
+// derive returns a version-8 (custom) UUID from the seed, a kind and an
+// index.
+func (k *keyedIDs) derive(kind string, i uint64) uuid.UUID {
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], i)
+	h := sha256.Sum256(slices.Concat(k.seed[:], []byte(kind), n[:]))
+	var u uuid.UUID
+	copy(u[:], h[:16])
+	u[6] = u[6]&0x0f | 0x80 // version 8
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u
+}
+
+// eventID is the ID of the i-th event of the request's append.
+func (k *keyedIDs) eventID(i int) uuid.UUID { return k.derive("event", uint64(i)) }
+
+// newEntityID is the domain's NewID for the request: RHK, indicator,
+// objection … IDs, in the order the command asks for them.
+func (k *keyedIDs) newEntityID() uuid.UUID { return k.derive("entity", k.entities.Add(1)) }
+
+// keyedLog is the event log of a keyed request (see the comment at the top
+// of this file).
+type keyedLog struct {
+	inner domain.EventLog
+	ids   *keyedIDs
+}
+
+// Load implements domain.EventLog; it stops the command when the stream
+// already holds the request's first event.
+func (l keyedLog) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
+	evs, rev, ok, err := l.inner.Load(ctx, stream)
+	if err != nil {
+		return evs, rev, ok, err
+	}
+	first := l.ids.eventID(0)
+	for _, e := range evs {
+		if e.ID == first {
+			return nil, 0, false, &AppliedError{Stream: stream}
+		}
+	}
+	return evs, rev, ok, nil
+}
+
+// Append implements domain.EventLog with the request's derived event IDs.
+func (l keyedLog) Append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) (uint64, error) {
+	out := slices.Clone(events)
+	for i := range out {
+		out[i].ID = l.ids.eventID(i)
+	}
+	rev, err := l.inner.Append(ctx, stream, expected, out)
+	if errors.Is(err, eventstore.ErrIdempotency) {
+		return 0, &AppliedError{Stream: stream}
+	}
+	return rev, err
+}
+
+// Services returns the services a command runs on: the configured ones,
+// or, within [App.Keyed]'s run, copies whose handlers use the keyed
+// request's log and IDs.
+func (a *App) Services(ctx context.Context) Services {
+	base := Services{a.cfg.Units, a.cfg.Employees, a.cfg.SKPs, a.cfg.Distribution}
+	ids, ok := ctx.Value(keyedIDsKey{}).(*keyedIDs)
+	if !ok {
+		return base
+	}
+	keyed := func(h *domain.Handler) *domain.Handler {
+		c := *h
+		c.Log = keyedLog{inner: h.Log, ids: ids}
+		c.NewID = ids.newEntityID
+		return &c
+	}
+	u, e, k, d := *base.Units, *base.Employees, *base.SKPs, *base.Distribution
+	u.Handler, e.Handler, k.Handler, d.Handler = keyed(u.Handler), keyed(e.Handler), keyed(k.Handler), keyed(d.Handler)
+	return Services{Units: &u, Employees: &e, SKPs: &k, Distribution: &d}
+}

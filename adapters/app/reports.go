@@ -1,0 +1,240 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/objections"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+// The reports, for both edges: the API answers them as JSON, CSV or XLSX,
+// the dashboard draws them and exports the same tables. One
+// implementation, one cache.
+//
+// The progress and distribution reports depend on nothing but the read
+// models they read, and a read model publishes its rows with its
+// checkpoint atomically; so a report is kept with the checkpoints read
+// before it was computed, and served again while they are unchanged. (A
+// whole-agency report of 10,000 employees costs about 100 ms of CPU; HR
+// dashboards ask for the same ones again and again.) The objection
+// register depends on the clock (overdue) and is always computed.
+
+// Report is a computed report.
+type Report[T any] struct {
+	// Data is the report itself (what a page draws).
+	Data T
+	// Table is its flat form, for CSV and Excel.
+	Table reports.Table
+	// JSON is Data encoded (once, for a kept report).
+	JSON json.RawMessage
+	// Position is how far every projection the report read had read (the
+	// API's Kinerja-Projection-Position).
+	Position eventstore.Position
+}
+
+// reportCacheMax bounds the reports kept; when full, the cache starts
+// over.
+const reportCacheMax = 256
+
+// reportCache holds computed reports by query, with the checkpoints of the
+// read models they read.
+type reportCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedReport
+}
+
+type cachedReport struct {
+	at     []eventstore.Position
+	report any // a Report[T]
+}
+
+// cached returns the report kept under key at the checkpoints at, or
+// computes it with compute and keeps it. With no checkpoints (at == nil)
+// nothing is kept.
+func cached[T any](c *reportCache, key string, at []eventstore.Position, compute func() (T, reports.Table, error)) (Report[T], error) {
+	if at != nil {
+		c.mu.Lock()
+		e, ok := c.entries[key]
+		c.mu.Unlock()
+		if ok && slices.Equal(e.at, at) {
+			if rep, ok := e.report.(Report[T]); ok {
+				return rep, nil
+			}
+		}
+	}
+	data, table, err := compute()
+	if err != nil {
+		return Report[T]{}, err
+	}
+	// Encoded once: a whole-agency progress report took longer to encode
+	// than to compute.
+	b, err := json.Marshal(data)
+	if err != nil {
+		return Report[T]{}, fmt.Errorf("app: encode report: %w", err)
+	}
+	rep := Report[T]{Data: data, Table: table, JSON: b, Position: minimum(at)}
+	if at == nil {
+		return rep, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= reportCacheMax {
+		c.entries = map[string]cachedReport{}
+	}
+	c.entries[key] = cachedReport{at: at, report: rep}
+	return rep, nil
+}
+
+// checkpoints returns the checkpoints of the named projections, or nil when
+// they cannot be read (then nothing is cached).
+func (a *App) checkpoints(ctx context.Context, names ...string) []eventstore.Position {
+	if a.cfg.Positions == nil {
+		return nil
+	}
+	at := make([]eventstore.Position, len(names))
+	for i, n := range names {
+		p, err := a.cfg.Positions.Checkpoint(ctx, n)
+		if err != nil {
+			return nil
+		}
+		at[i] = p
+	}
+	return at
+}
+
+// Position returns how far the named projection had read, or 0 when it
+// cannot tell (no Positions, or the read failed).
+func (a *App) Position(ctx context.Context, projection string) (eventstore.Position, bool) {
+	at := a.checkpoints(ctx, projection)
+	if at == nil {
+		return 0, false
+	}
+	return at[0], true
+}
+
+// minimum is the position a report read at: how far every one of its
+// projections had read.
+func minimum(at []eventstore.Position) eventstore.Position {
+	if len(at) == 0 {
+		return 0
+	}
+	return slices.Min(at)
+}
+
+// notFound turns the read models' not-found into the domain's kind.
+func notFound(err error) error {
+	if errors.Is(err, directory.ErrNotFound) {
+		return fmt.Errorf("%w: %w", domain.ErrNotFound, err)
+	}
+	return err
+}
+
+// allow asks authz whether caller may do a (an action decided by token
+// role alone).
+func allow(caller domain.Principal, a authz.Action) error {
+	_, err := authz.Decide(caller, a, authz.Subject{}, authz.Options{})
+	return err
+}
+
+// Progress counts the SKPs of unit's subtree for year by status, with the
+// late and the missing ones, for a caller who may read reports. Errors: a
+// refusal of authz (403), not found for an unknown unit.
+func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string, year int) (Report[reports.ProgressReport], error) {
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
+	at := a.checkpoints(ctx, directory.Name, skps.Name)
+	return cached(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, func() (reports.ProgressReport, reports.Table, error) {
+		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
+		if err != nil {
+			return rep, reports.Table{}, notFound(err)
+		}
+		return rep, rep.Table(), nil
+	})
+}
+
+// Distribution checks the predikat counts of unit's subtree for period
+// against the distribution pattern, for a caller who may read reports.
+// Errors: a refusal, not found for an unknown unit, a *ValidationError
+// naming period.
+func (a *App) Distribution(ctx context.Context, caller domain.Principal, unit, period string) (Report[reports.DistributionReport], error) {
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
+	if a.cfg.Evaluations == nil {
+		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
+	}
+	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
+	return cached(&a.reports, "distribution\x00"+unit+"\x00"+period, at, func() (reports.DistributionReport, reports.Table, error) {
+		rep, err := reports.Distribution(ctx, reports.DistributionInput{
+			Directory: a.cfg.Directory, SKPs: a.cfg.SKPList, Evaluations: a.cfg.Evaluations, Justifications: a.cfg.Justifications,
+			Policy: a.cfg.Policy, Pattern: a.cfg.Pattern,
+		}, unit, period)
+		switch {
+		case errors.Is(err, directory.ErrNotFound):
+			return rep, reports.Table{}, notFound(err)
+		case err != nil:
+			return rep, reports.Table{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "period", Message: err.Error()}}}
+		}
+		return rep, rep.Table(), nil
+	})
+}
+
+// ObjectionQuery filters the objection register.
+type ObjectionQuery struct {
+	// Unit limits it to a unit's subtree ("" for all).
+	Unit string
+	// Status is OPEN, DECIDED or WITHDRAWN ("" for any).
+	Status string
+	// Overdue keeps the overdue ones (true) or the others (false); nil
+	// for either.
+	Overdue *bool
+}
+
+// ObjectionsReport is the objection report of the API's
+// /v1/reports/objections, for a caller who may read reports.
+func (a *App) ObjectionsReport(ctx context.Context, caller domain.Principal, q ObjectionQuery) (Report[reports.ObjectionRegister], error) {
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
+	return a.objectionRegister(ctx, q)
+}
+
+// ObjectionRegister is the objection register with deadlines and
+// outcomes (the dashboard's register and its export), for a caller who
+// may read the register (grievance clerks too).
+func (a *App) ObjectionRegister(ctx context.Context, caller domain.Principal, q ObjectionQuery) (Report[reports.ObjectionRegister], error) {
+	if err := allow(caller, authz.ReadObjectionRegister); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
+	return a.objectionRegister(ctx, q)
+}
+
+func (a *App) objectionRegister(ctx context.Context, q ObjectionQuery) (Report[reports.ObjectionRegister], error) {
+	if a.cfg.Objections == nil {
+		return Report[reports.ObjectionRegister]{}, &domain.NotFoundError{Kind: "report", ID: "objections"}
+	}
+	at := a.checkpoints(ctx, directory.Name, objections.Name)
+	// Never kept: overdue depends on the clock.
+	rep, err := reports.Objections(ctx, a.cfg.Directory, a.cfg.Objections, q.Unit, q.Status, q.Overdue, a.cfg.Now())
+	if err != nil {
+		return Report[reports.ObjectionRegister]{}, notFound(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		return Report[reports.ObjectionRegister]{}, fmt.Errorf("app: encode report: %w", err)
+	}
+	return Report[reports.ObjectionRegister]{Data: rep, Table: rep.Table(), JSON: b, Position: minimum(at)}, nil
+}

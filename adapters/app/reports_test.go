@@ -1,0 +1,163 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+// oneUnit is a directory of one unit with two employees.
+type oneUnit struct{ directory.Reader }
+
+func (oneUnit) Subtree(context.Context, string) ([]string, error) { return []string{"u1"}, nil }
+func (oneUnit) Units(context.Context) ([]directory.Unit, error) {
+	return []directory.Unit{{ID: "u1", Name: "Biro Umum"}}, nil
+}
+func (oneUnit) EmployeesIn(context.Context, []string) ([]directory.Employee, error) {
+	return []directory.Employee{{NIP: "a", UnitID: "u1"}, {NIP: "b", UnitID: "u1"}}, nil
+}
+
+// countedSKPs serves list and counts the reads.
+type countedSKPs struct {
+	skps.Reader
+	list  []skps.Summary
+	reads int
+}
+
+func (c *countedSKPs) ForYear(context.Context, []string, int) ([]skps.Summary, error) {
+	c.reads++
+	return c.list, nil
+}
+
+func (c *countedSKPs) List(_ context.Context, q skps.Query) ([]skps.Summary, string, error) {
+	var out []skps.Summary
+	for _, s := range c.list {
+		if s.Year == q.Year {
+			out = append(out, s)
+		}
+	}
+	return out, "", nil
+}
+
+// positions are settable checkpoints; err fails every read.
+type positions struct {
+	at  map[string]eventstore.Position
+	err error
+}
+
+func (p *positions) Checkpoint(_ context.Context, name string) (eventstore.Position, error) {
+	return p.at[name], p.err
+}
+
+func TestReportsAreKeptWhileTheirReadModelsStandStill(t *testing.T) {
+	ctx := context.Background()
+	sr := &countedSKPs{list: []skps.Summary{{ID: "s1", NIP: "a", UnitID: "u1", Year: 2026, Status: "ESTABLISHED"}}}
+	pos := &positions{at: map[string]eventstore.Position{directory.Name: 10, skps.Name: 12}}
+	cfg := Config{Directory: oneUnit{}, SKPList: sr, Positions: pos}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	analyst := domain.Principal{ID: "analyst-1", Roles: []domain.Role{domain.RoleHRAnalyst}}
+	r := reporter{a, analyst}
+	skpsIn := func(rep Report[reports.ProgressReport]) int {
+		t.Helper()
+		var p reports.ProgressReport
+		if err := json.Unmarshal(rep.JSON, &p); err != nil {
+			t.Fatalf("a kept report's body: %v", err)
+		}
+		if p.Total.SKPs != rep.Data.Total.SKPs {
+			t.Fatalf("the kept JSON counts %d SKPs, the report %d", p.Total.SKPs, rep.Data.Total.SKPs)
+		}
+		return p.Total.SKPs
+	}
+
+	first, err := r.Progress(ctx, "u1", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := skpsIn(first); got != 1 || first.Position != 10 {
+		t.Fatalf("first report counts %d SKPs at position %d, want 1 at 10", got, first.Position)
+	}
+	if _, err := r.Progress(ctx, "u1", 2026); err != nil || sr.reads != 1 {
+		t.Errorf("the same report at the same checkpoints read the SKPs again (%d reads, %v)", sr.reads, err)
+	}
+	if _, err := r.Progress(ctx, "u1", 2025); err != nil || sr.reads != 2 {
+		t.Errorf("another year was served from the cache (%d reads, %v)", sr.reads, err)
+	}
+
+	// A new SKP moves the projection's checkpoint: the report is computed
+	// afresh and counts it.
+	sr.list = append(sr.list, skps.Summary{ID: "s2", NIP: "b", UnitID: "u1", Year: 2026, Status: "DRAFT"})
+	pos.at[skps.Name] = 13
+	next, err := r.Progress(ctx, "u1", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := skpsIn(next); got != 2 || sr.reads != 3 {
+		t.Errorf("after the checkpoint moved the report counts %d SKPs after %d reads, want 2 after 3", got, sr.reads)
+	}
+
+	// Checkpoints that cannot be read: nothing is kept, every report is
+	// computed.
+	pos.err = errors.New("read model down")
+	for range 2 {
+		if _, err := r.Progress(ctx, "u1", 2026); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sr.reads != 5 {
+		t.Errorf("without checkpoints the SKPs were read %d times in all, want 5", sr.reads)
+	}
+}
+
+// reporter asks a's reports as one caller.
+type reporter struct {
+	a      *App
+	caller domain.Principal
+}
+
+func (r reporter) Progress(ctx context.Context, unit string, year int) (Report[reports.ProgressReport], error) {
+	return r.a.Progress(ctx, r.caller, unit, year)
+}
+
+// Reports are for HR_ANALYST, HR_ADMIN and AUDITOR (authz.ReadReports):
+// anyone else is refused before anything is read.
+func TestReportsNeedTheReportRight(t *testing.T) {
+	ctx := context.Background()
+	sr := &countedSKPs{}
+	cfg := Config{Directory: oneUnit{}, SKPList: sr}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	for _, c := range []struct {
+		name  string
+		p     domain.Principal
+		allow bool
+	}{
+		{"analyst", domain.Principal{ID: "x", Roles: []domain.Role{domain.RoleHRAnalyst}}, true},
+		{"hr admin", domain.Principal{ID: "x", Roles: []domain.Role{domain.RoleHRAdmin}}, true},
+		{"auditor", domain.Principal{ID: "x", Roles: []domain.Role{domain.RoleAuditor}}, true},
+		{"clerk", domain.Principal{ID: "x", Roles: []domain.Role{domain.RoleGrievanceClerk}}, false},
+		{"employee", domain.Principal{ID: "199001012015031001"}, false},
+		{"anonymous", domain.Principal{}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := sr.reads
+			_, err := a.Progress(ctx, c.p, "u1", 2026)
+			if c.allow && err != nil {
+				t.Fatalf("Progress as %s = %v, want a report", c.name, err)
+			}
+			if !c.allow && !errors.Is(err, domain.ErrForbidden) {
+				t.Fatalf("Progress as %s = %v, want forbidden", c.name, err)
+			}
+			if !c.allow && sr.reads != before {
+				t.Errorf("a refused report read the SKPs")
+			}
+		})
+	}
+}

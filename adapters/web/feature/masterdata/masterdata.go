@@ -1,0 +1,148 @@
+// Package masterdata is the dashboard's master data, for HR
+// administrators: the units (and, next, employees, reporting lines,
+// positions, the organisation predikat). Its "new unit" form is the
+// pattern every form of the dashboard follows:
+//
+//   - the GET handler fills a page struct (embedding page.Base) with a
+//     fresh form.State and renders it; the page offers the form only when
+//     the caller may use it (Request.Can, or the domain's answer);
+//   - the POST handler decodes the form into an input struct whose `form`
+//     tags are the API's field names (form.Decode), runs the command with
+//     form.Submit on the application layer's services (keyed by the form's
+//     idempotency key: a double submit records once), and on success
+//     redirects to the page that shows the result (post-redirect-get);
+//   - a form with problems is rendered again, with what the person typed,
+//     the problems beside each field, and the status Submit gives.
+//
+// The server decides again when the command runs (domain/authz through
+// the domain service): the page's offer is a courtesy, not the check.
+package masterdata
+
+import (
+	"context"
+	"embed"
+	"net/http"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/web/form"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Paths of the master-data pages.
+const (
+	UnitsPath   = "/data-induk/unit"
+	NewUnitPath = "/data-induk/unit/baru"
+)
+
+// Feature is the master-data pages.
+type Feature struct {
+	site    *page.Site
+	units   *page.Template[*unitsPage]
+	newUnit *page.Template[*newUnitPage]
+}
+
+// New returns the feature on site.
+func New(site *page.Site) *Feature {
+	return &Feature{site: site,
+		units:   page.MustParse[*unitsPage](site, files, "units.html", messages),
+		newUnit: page.MustParse[*newUnitPage](site, files, "unit_new.html", messages)}
+}
+
+// Routes registers the master-data pages.
+func (f *Feature) Routes(r *page.Router) {
+	r.Page("GET "+UnitsPath, f.showUnits)
+	r.Page("GET "+NewUnitPath, f.showNewUnit)
+	r.Page("POST "+NewUnitPath, f.createUnit)
+}
+
+// unitsPage lists the units.
+type unitsPage struct {
+	page.Base
+	// Units are the units, depth first.
+	Units []page.UnitRow
+	// CanManage: the caller may register units (the link to the form).
+	CanManage bool
+	// Created is the unit just registered (?dibuat=), shown as a notice.
+	Created string
+}
+
+func (f *Feature) showUnits(w http.ResponseWriter, r *page.Request) error {
+	d := &unitsPage{Base: r.Base("masterdata", "masterdata.units.title"), CanManage: r.Can(authz.ManageMasterData),
+		Created: r.URL.Query().Get("dibuat")}
+	units, err := r.App().Config().Directory.Units(r.Context())
+	if err != nil {
+		return err
+	}
+	d.Units = page.UnitTree(units)
+	return f.units.Render(w, http.StatusOK, d)
+}
+
+// newUnitPage is the "new unit" form.
+type newUnitPage struct {
+	page.Base
+	// Form is the form's state: key, values, problems.
+	Form form.State
+	// Parents are the units a new unit may be placed under.
+	Parents []page.UnitRow
+}
+
+// newUnitInput is what the form posts: the fields of POST /v1/units.
+type newUnitInput struct {
+	ID       string `form:"id"`
+	Name     string `form:"name"`
+	ParentID string `form:"parent_id"`
+	Reason   string `form:"reason"`
+}
+
+func (f *Feature) newUnitPage(r *page.Request, st form.State) (*newUnitPage, error) {
+	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
+		return nil, err
+	}
+	d := &newUnitPage{Base: r.Base("masterdata", "masterdata.unit.new.title"), Form: st}
+	units, err := r.App().Config().Directory.Units(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	d.Parents = page.UnitTree(units)
+	return d, nil
+}
+
+func (f *Feature) showNewUnit(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.newUnitPage(r, form.New(r, NewUnitPath))
+	if err != nil {
+		return err
+	}
+	return f.newUnit.Render(w, http.StatusOK, d)
+}
+
+func (f *Feature) createUnit(w http.ResponseWriter, r *page.Request) error {
+	var in newUnitInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitsPath, "dibuat", in.ID),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				req.Reason = in.Reason
+				_, err := svc.Units.Register(ctx, req, orgunit.Register{ID: in.ID, Name: in.Name, ParentID: in.ParentID})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.newUnitPage(r, st)
+	if err != nil {
+		return err
+	}
+	return f.newUnit.Render(w, status, d)
+}

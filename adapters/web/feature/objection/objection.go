@@ -1,0 +1,136 @@
+// Package objection is the dashboard's objections: the register of
+// objections to performance evaluations (filing window, decision due
+// date, the overdue ones, outcomes) and its CSV and Excel export, for
+// grievance clerks, the HR roles and auditors. (The forms of filing,
+// explaining and deciding an objection will live here.)
+package objection
+
+import (
+	"embed"
+	"net/http"
+	"strconv"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/projections/objections"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Feature is the objection pages.
+type Feature struct {
+	site     *page.Site
+	register *page.Template[*registerData]
+}
+
+// New returns the feature on site.
+func New(site *page.Site) *Feature {
+	return &Feature{site: site, register: page.MustParse[*registerData](site, files, "objections.html", messages)}
+}
+
+// Routes registers the register and its export.
+func (f *Feature) Routes(r *page.Router) {
+	r.Page("GET /keberatan", f.showRegister)
+	r.Page("GET /ekspor/keberatan", f.export)
+}
+
+// regFilter is the objection register's filter form.
+type regFilter struct {
+	Unit    string
+	Status  string
+	Overdue string // "", "true" or "false"
+	overdue *bool
+}
+
+// registerFilter reads ?unit=, ?status= and ?overdue=.
+func registerFilter(r *page.Request) (regFilter, error) {
+	q := r.URL.Query()
+	f := regFilter{Unit: q.Get("unit"), Status: q.Get("status"), Overdue: q.Get("overdue")}
+	switch f.Status {
+	case "", "OPEN", "DECIDED", "WITHDRAWN":
+	default:
+		return f, page.BadParam("error.objstatus", f.Status)
+	}
+	if f.Overdue != "" {
+		b, err := strconv.ParseBool(f.Overdue)
+		if err != nil {
+			return f, page.BadParam("error.overdue", f.Overdue)
+		}
+		f.overdue = &b
+		f.Overdue = strconv.FormatBool(b)
+	}
+	return f, nil
+}
+
+func (f regFilter) query() app.ObjectionQuery {
+	return app.ObjectionQuery{Unit: f.Unit, Status: f.Status, Overdue: f.overdue}
+}
+
+// registerData is the objection register's model.
+type registerData struct {
+	page.Base
+	Filter     regFilter
+	Units      []page.UnitRow
+	Register   reports.ObjectionRegister
+	Overdue    int
+	Position   int64
+	ExportCSV  string
+	ExportXLSX string
+}
+
+// showRegister lists objections with their filing window, decision due
+// date, overdue ones highlighted, and outcomes.
+func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ReadObjectionRegister); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	flt, err := registerFilter(r)
+	if err != nil {
+		return err
+	}
+	d := &registerData{Base: r.Base("objections", "objections.title"), Filter: flt}
+	units, err := r.App().Config().Directory.Units(ctx)
+	if err != nil {
+		return err
+	}
+	d.Units = page.UnitTree(units)
+	reg, err := r.App().ObjectionRegister(ctx, r.User, flt.query())
+	if err != nil {
+		return err
+	}
+	d.Register = reg.Data
+	for _, o := range d.Register.Items {
+		if o.Overdue {
+			d.Overdue++
+		}
+	}
+	d.Position = f.site.Position(ctx, objections.Name)
+	d.ExportCSV = page.Link("/ekspor/keberatan", "unit", flt.Unit, "status", flt.Status, "overdue", flt.Overdue, "format", "csv")
+	d.ExportXLSX = page.Link("/ekspor/keberatan", "unit", flt.Unit, "status", flt.Status, "overdue", flt.Overdue, "format", "xlsx")
+	return f.register.Render(w, http.StatusOK, d)
+}
+
+// export serves the register as CSV or Excel.
+func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
+	format, err := r.ExportFormat()
+	if err != nil {
+		return err
+	}
+	if err := r.App().Authorize(r.User, authz.ReadObjectionRegister); err != nil {
+		return err
+	}
+	flt, err := registerFilter(r)
+	if err != nil {
+		return err
+	}
+	reg, err := r.App().ObjectionRegister(r.Context(), r.User, flt.query())
+	if err != nil {
+		return err
+	}
+	return page.WriteTable(w, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
+}

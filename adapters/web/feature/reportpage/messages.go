@@ -1,0 +1,40 @@
+package reportpage
+
+import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
+
+// messages are the feature's own words (i18n.Shared has the common ones).
+var messages = i18n.Catalog{
+	"unit.title":            {ID: "Dasbor unit", EN: "Unit dashboard"},
+	"unit.choose":           {ID: "Pilih tahun dan periode", EN: "Choose the year and period"},
+	"unit.year":             {ID: "Tahun", EN: "Year"},
+	"unit.period":           {ID: "Periode", EN: "Period"},
+	"unit.subunits":         {ID: "Sub-unit", EN: "Sub-units"},
+	"unit.progress":         {ID: "Progres SKP", EN: "SKP progress"},
+	"unit.progress.caption": {ID: "Progres per unit, termasuk sub-unitnya", EN: "Progress per unit, including its sub-units"},
+	"unit.employees":        {ID: "Pegawai", EN: "Employees"},
+	"unit.skps":             {ID: "SKP", EN: "SKPs"},
+	"unit.late":             {ID: "Terlambat ditetapkan", EN: "Established late"},
+	"unit.missing":          {ID: "Belum ada SKP", EN: "Without SKP"},
+	"unit.missing.list":     {ID: "Pegawai yang belum memiliki SKP", EN: "Employees without an SKP"},
+	"unit.dist":             {ID: "Distribusi predikat", EN: "Predikat distribution"},
+	"unit.dist.chart":       {ID: "Distribusi predikat", EN: "Predikat distribution of"},
+	"unit.dist.legend":      {ID: "Batang merah bertanda ⚠ melanggar pola distribusi; garis putus-putus menandai batas pola (≤ maksimum, ≥ minimum).", EN: "Red bars marked ⚠ break the distribution pattern; dashed lines mark the pattern's bounds (≤ maximum, ≥ minimum)."},
+	"unit.org":              {ID: "Predikat organisasi", EN: "Organisation predikat"},
+	"unit.org.none":         {ID: "belum ditetapkan", EN: "not set"},
+	"unit.population":       {ID: "Jumlah dinilai", EN: "Rated"},
+	"unit.pattern":          {ID: "Pola", EN: "Pattern"},
+	"unit.rules":            {ID: "Pola distribusi", EN: "Distribution pattern"},
+	"unit.rule":             {ID: "Aturan", EN: "Rule"},
+	"unit.rule.count":       {ID: "Jumlah", EN: "Count"},
+	"unit.rule.state":       {ID: "Keadaan", EN: "State"},
+	"unit.rule.max":         {ID: "maksimum", EN: "at most"},
+	"unit.rule.min":         {ID: "minimum", EN: "at least"},
+	"unit.rule.mincount":    {ID: "paling sedikit (orang)", EN: "at least (people)"},
+	"unit.violated":         {ID: "Dilanggar", EN: "Violated"},
+	"unit.violation":        {ID: "melanggar pola", EN: "breaks the pattern"},
+	"unit.met":              {ID: "Terpenuhi", EN: "Met"},
+	"unit.violations":       {ID: "Distribusi menyimpang dari pola.", EN: "The distribution deviates from the pattern."},
+	"unit.justified":        {ID: "Penyimpangan telah dijustifikasi.", EN: "A justification is recorded."},
+	"unit.list":             {ID: "Daftar SKP", EN: "SKP list"},
+	"unit.list.none":        {ID: "Belum ada SKP untuk tahun ini.", EN: "No SKPs for this year."},
+}

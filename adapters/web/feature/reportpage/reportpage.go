@@ -1,0 +1,426 @@
+// Package reportpage is the dashboard's reports: the unit dashboard (SKP
+// progress of a unit and its sub-units, and the predikat distribution of a
+// period against the pattern, drawn as an inline SVG chart, with
+// drill-down) and the CSV and Excel exports of both. The reports are the
+// application layer's (computed once, cached, for the report roles).
+package reportpage
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Feature is the reports.
+type Feature struct {
+	site *page.Site
+	unit *page.Template[*unitData]
+}
+
+// New returns the feature on site.
+func New(site *page.Site) *Feature {
+	return &Feature{site: site, unit: page.MustParse[*unitData](site, files, "unit.html", messages)}
+}
+
+// Routes registers the unit dashboard and the exports.
+func (f *Feature) Routes(r *page.Router) {
+	r.Page("GET /unit/{id}", f.unitPage)
+	r.Page("GET /ekspor/progress", f.exportProgress)
+	r.Page("GET /ekspor/distribusi", f.exportDistribution)
+}
+
+// unitData is the unit dashboard's model.
+type unitData struct {
+	page.Base
+	Unit     directory.Unit
+	Trail    []directory.Unit
+	Children []directory.Unit
+	Year     int
+	Period   string
+	Years    []int
+	Periods  []string
+
+	Progress     reports.ProgressReport
+	ProgressBar  []barSegment
+	ProgressBase int
+	Missing      []missingRow
+
+	Dist        reports.DistributionReport
+	Chart       distChart
+	Rules       []ruleRow
+	Justified   bool
+	OrgPredikat string
+
+	SKPs []skpRow
+
+	// Positions of the projections read (−1 unknown).
+	SKPsPosition  int64
+	EvalsPosition int64
+
+	ExportProgressCSV, ExportProgressXLSX string
+	ExportDistCSV, ExportDistXLSX         string
+}
+
+// missingRow is an employee without an SKP for the year.
+type missingRow struct {
+	NIP, UnitID string
+}
+
+// skpRow is an SKP in the unit's list with its predikat for the period.
+type skpRow struct {
+	skps.Summary
+	Predikat string
+	EvalStat string
+}
+
+// unitPage is the unit dashboard: SKP progress and the predikat
+// distribution of a period against the pattern, with the sub-units to
+// drill down into.
+func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ReadReports); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	a := r.App()
+	cfg := a.Config()
+	id := r.PathValue("id")
+	year, per, err := f.yearPeriod(r)
+	if err != nil {
+		return err
+	}
+	u, err := cfg.Directory.Unit(ctx, id)
+	if err != nil {
+		return err
+	}
+	d := &unitData{Base: r.Base("unit", "unit.title"), Unit: u, Year: year, Period: per, Years: f.years(year), Periods: f.periods(year)}
+	if d.Trail, err = f.trail(ctx, u); err != nil {
+		return err
+	}
+	if d.Children, err = cfg.Directory.Children(ctx, id); err != nil {
+		return err
+	}
+	prog, err := a.Progress(ctx, r.User, id, year)
+	if err != nil {
+		return err
+	}
+	d.Progress = prog.Data
+	d.ProgressBar, d.ProgressBase = progressBar(d.Progress.Total)
+	var missing []string
+	for _, row := range d.Progress.Units {
+		for _, n := range row.MissingNIPs {
+			d.Missing = append(d.Missing, missingRow{NIP: n, UnitID: row.UnitID})
+			missing = append(missing, n)
+		}
+	}
+	dist, err := a.Distribution(ctx, r.User, id, per)
+	if err != nil {
+		return err
+	}
+	d.Dist = dist.Data
+	d.OrgPredikat = string(d.Dist.OrgPredikat)
+	d.Justified = d.Dist.Justification != nil
+	d.Rules = patternRules(cfg.Pattern, d.Dist.Result)
+	d.Chart = newDistChart(d.Dist.Result, d.Rules)
+
+	units := d.Dist.Units
+	if len(units) == 0 {
+		units = []string{id}
+	}
+	list, err := cfg.SKPList.ForYear(ctx, units, year)
+	if err != nil {
+		return err
+	}
+	evals, err := cfg.Evaluations.ForPeriod(ctx, units, per)
+	if err != nil {
+		return err
+	}
+	now := a.Now()
+	bySKP := map[string][2]string{}
+	for _, e := range evals {
+		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
+	}
+	slices.SortFunc(list, func(a, b skps.Summary) int { return strings.Compare(a.UnitID+a.Name+a.ID, b.UnitID+b.Name+b.ID) })
+	for _, s := range list {
+		e := bySKP[s.ID]
+		d.SKPs = append(d.SKPs, skpRow{Summary: s, Predikat: e[0], EvalStat: e[1]})
+	}
+	d.SKPsPosition = f.site.Position(ctx, skps.Name)
+	d.EvalsPosition = f.site.Position(ctx, evaluations.Name)
+	ys := strconv.Itoa(year)
+	d.ExportProgressCSV = page.Link("/ekspor/progress", "unit", id, "year", ys, "format", "csv")
+	d.ExportProgressXLSX = page.Link("/ekspor/progress", "unit", id, "year", ys, "format", "xlsx")
+	d.ExportDistCSV = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "csv")
+	d.ExportDistXLSX = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "xlsx")
+	d.Names = f.site.Names(ctx, missing...)
+	return f.unit.Render(w, http.StatusOK, d)
+}
+
+// exportProgress serves the progress report as CSV or Excel.
+func (f *Feature) exportProgress(w http.ResponseWriter, r *page.Request) error {
+	format, err := r.ExportFormat()
+	if err != nil {
+		return err
+	}
+	unit := r.URL.Query().Get("unit")
+	year, _, err := f.yearPeriod(r)
+	if err != nil {
+		return err
+	}
+	rep, err := r.App().Progress(r.Context(), r.User, unit, year)
+	if err != nil {
+		return err
+	}
+	return page.WriteTable(w, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep.Table)
+}
+
+// exportDistribution serves the distribution report as CSV or Excel.
+func (f *Feature) exportDistribution(w http.ResponseWriter, r *page.Request) error {
+	format, err := r.ExportFormat()
+	if err != nil {
+		return err
+	}
+	unit := r.URL.Query().Get("unit")
+	_, per, err := f.yearPeriod(r)
+	if err != nil {
+		return err
+	}
+	rep, err := r.App().Distribution(r.Context(), r.User, unit, per)
+	if err != nil {
+		return err
+	}
+	return page.WriteTable(w, format, tabular.FileName("distribution", unit, per), rep.Table)
+}
+
+// yearPeriod reads ?year= and ?period= (default: this year, annual). A
+// period decides the year.
+func (f *Feature) yearPeriod(r *page.Request) (int, string, error) {
+	q := r.URL.Query()
+	year := r.App().Today().Year()
+	if y := q.Get("year"); y != "" {
+		n, err := strconv.Atoi(y)
+		if err != nil || n < skp.MinYear || n > skp.MaxYear {
+			return 0, "", page.BadParam("error.year", fmt.Sprintf("%d–%d", skp.MinYear, skp.MaxYear))
+		}
+		year = n
+	}
+	per := strconv.Itoa(year)
+	if s := q.Get("period"); s != "" {
+		p, err := period.Parse(s)
+		if err != nil {
+			return 0, "", page.BadParam("error.period", s)
+		}
+		if q.Get("year") == "" || p.Year() == year {
+			year, per = p.Year(), p.String()
+		}
+	}
+	return year, per, nil
+}
+
+// years are the years offered around year.
+func (f *Feature) years(year int) []int {
+	var out []int
+	for y := year - 2; y <= year+1; y++ {
+		if y >= skp.MinYear && y <= skp.MaxYear {
+			out = append(out, y)
+		}
+	}
+	cur := f.site.App().Today().Year()
+	if !slices.Contains(out, cur) && cur >= skp.MinYear && cur <= skp.MaxYear {
+		out = append(out, cur)
+		slices.Sort(out)
+	}
+	return out
+}
+
+// periods are the periods of year under the policy's cadence, annual
+// first.
+func (f *Feature) periods(year int) []string {
+	out := []string{strconv.Itoa(year)}
+	if f.site.App().Config().Policy.Cadence == period.Monthly {
+		for m := 1; m <= 12; m++ {
+			out = append(out, fmt.Sprintf("%d-%02d", year, m))
+		}
+		return out
+	}
+	for q := 1; q <= 4; q++ {
+		out = append(out, fmt.Sprintf("%d-Q%d", year, q))
+	}
+	return out
+}
+
+// trail returns u's ancestors, the root first.
+func (f *Feature) trail(ctx context.Context, u directory.Unit) ([]directory.Unit, error) {
+	var out []directory.Unit
+	seen := map[string]bool{u.ID: true}
+	for p := u.ParentID; p != "" && !seen[p] && len(out) < 32; {
+		seen[p] = true
+		pu, err := f.site.App().Config().Directory.Unit(ctx, p)
+		if errors.Is(err, directory.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pu)
+		p = pu.ParentID
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// barSegment is one part of a stacked bar.
+type barSegment struct {
+	Key   string // status, or "MISSING"
+	Count int
+	X, W  float64 // in the 0–100 coordinate space of the bar
+	Class string
+}
+
+// progressBar splits the SKPs of c by status, with the employees without
+// an SKP last, into segments of a bar 100 units wide.
+func progressBar(c reports.ProgressCounts) ([]barSegment, int) {
+	base := c.SKPs + c.Missing
+	if base == 0 {
+		return nil, 0
+	}
+	var out []barSegment
+	x := 0.0
+	add := func(key string, n int, class string) {
+		if n == 0 {
+			return
+		}
+		w := 100 * float64(n) / float64(base)
+		out = append(out, barSegment{Key: key, Count: n, X: x, W: w, Class: class})
+		x += w
+	}
+	for _, s := range reports.Statuses() {
+		add(s, c.ByStatus[s], "st-"+strings.ToLower(s))
+	}
+	add("MISSING", c.Missing, "st-missing")
+	return out, base
+}
+
+// ruleRow is one rule of the pattern for the unit's organisation predikat,
+// with whether the counts break it.
+type ruleRow struct {
+	ID        string
+	Predikat  []rating.Predikat
+	Min, Max  int // percent; Max < 0 when none
+	MinCount  int
+	Got       int
+	Violated  bool
+	Detail    string
+	Justified bool
+}
+
+// patternRules lists the rules of res's organisation predikat when the
+// pattern is a distribution.Table (the SE 3/2023 one is), marking the
+// violated ones; for another Pattern, one row per violation.
+func patternRules(p distribution.Pattern, res distribution.Result) []ruleRow {
+	violated := map[string]string{}
+	for _, v := range res.Violations {
+		violated[v.Rule] = v.Detail
+	}
+	var out []ruleRow
+	if t, ok := p.(distribution.Table); ok && res.OrgPredikat != "" {
+		for _, rule := range t.Rules[res.OrgPredikat] {
+			row := ruleRow{ID: rule.ID(res.OrgPredikat), Predikat: rule.Predikat, Min: rule.MinPercent, Max: -1, MinCount: rule.MinCount}
+			if rule.Max {
+				row.Max = rule.MaxPercent
+			}
+			for _, pr := range rule.Predikat {
+				row.Got += res.Counts[pr]
+			}
+			row.Detail, row.Violated = violated[row.ID]
+			delete(violated, row.ID)
+			out = append(out, row)
+		}
+	}
+	for _, v := range res.Violations {
+		if _, left := violated[v.Rule]; left {
+			out = append(out, ruleRow{ID: v.Rule, Max: -1, Violated: true, Detail: v.Detail})
+		}
+	}
+	return out
+}
+
+// distChart is the inline SVG bar chart of a distribution.
+type distChart struct {
+	Width, Height int
+	Rows          []distBar
+}
+
+// distBar is one predikat's bar, with the pattern's bounds on it.
+type distBar struct {
+	Predikat  rating.Predikat
+	Count     int
+	Share     float64
+	Y         int     // top of the row
+	W         float64 // bar width in chart units
+	Violation bool
+	Markers   []marker
+}
+
+// marker is a pattern bound drawn across a bar.
+type marker struct {
+	X     float64
+	Label string // "≤70%" or "≥60%"
+	Max   bool
+}
+
+// Chart geometry: rows of a label line and a bar, in a narrow view box so
+// that the text stays legible on a phone.
+const (
+	chartWidth = 360
+	chartBarW  = 340
+	chartRowH  = 54
+	chartLeft  = 10
+)
+
+func newDistChart(res distribution.Result, rules []ruleRow) distChart {
+	c := distChart{Width: chartWidth}
+	for i, p := range rating.Predikats() {
+		b := distBar{Predikat: p, Count: res.Counts[p], Share: res.Shares[p], Y: i * chartRowH}
+		b.W = res.Shares[p] * chartBarW
+		for _, rule := range rules {
+			if !slices.Contains(rule.Predikat, p) {
+				continue
+			}
+			if rule.Violated {
+				b.Violation = true
+			}
+			if len(rule.Predikat) != 1 {
+				continue
+			}
+			if rule.Max >= 0 {
+				b.Markers = append(b.Markers, marker{X: chartLeft + float64(rule.Max)*chartBarW/100, Label: fmt.Sprintf("≤%d%%", rule.Max), Max: true})
+			}
+			if rule.Min > 0 {
+				b.Markers = append(b.Markers, marker{X: chartLeft + float64(rule.Min)*chartBarW/100, Label: fmt.Sprintf("≥%d%%", rule.Min)})
+			}
+		}
+		c.Rows = append(c.Rows, b)
+	}
+	c.Height = len(c.Rows) * chartRowH
+	return c
+}

@@ -43,6 +43,8 @@ func TestDescribe(t *testing.T) {
 		{wrap(domain.ErrObjectionWindowClosed), 422, "objection_window_closed"},
 		{wrap(ErrKeyReused), 422, "idempotency_key_reused"},
 		{wrap(ErrNotReady), 503, "unavailable"},
+		{wrap(&eventstore.IntegrityError{Stream: "skp-x", Revision: 3, Problem: "writer signature does not verify", Err: eventstore.ErrBadSignature}),
+			500, "integrity_violation"},
 		{wrap(eventstore.ErrNoSpace), 507, "insufficient_storage"},
 		{wrap(&os.PathError{Op: "write", Path: "/data/kinerja.db", Err: syscall.ENOSPC}), 507, "insufficient_storage"},
 		{wrap(&pgconn.PgError{Code: "57P01"}), 503, "unavailable"},

@@ -150,6 +150,8 @@ var Shared = Catalog{
 	"error.asof":       {"Waktu tidak valid", "Invalid time"},
 	"error.time":       {"Waktu tidak valid", "Invalid time"},
 	"error.format":     {"Format ekspor harus csv atau xlsx", "The export format must be csv or xlsx"},
+	"error.sep":        {"Pemisah CSV harus ; atau ,", "The CSV separator must be ; or ,"},
+	"error.codes":      {"Parameter codes harus 0 atau 1", "The codes parameter must be 0 or 1"},
 	"error.report":     {"Laporan tidak dikenal", "Unknown report"},
 	"error.objstatus":  {"Status keberatan tidak valid", "Invalid objection status"},
 	"error.overdue":    {"Saringan lewat batas tidak valid", "Invalid overdue filter"},

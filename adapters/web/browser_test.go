@@ -290,11 +290,13 @@ func TestBrowser(t *testing.T) {
 	// Export: click the CSV button and read the downloaded file; fetch the
 	// Excel link as the page would and open the workbook.
 	csvBody := b.download("#export-progress-csv", downloads)
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF"))).ReadAll()
-	if err != nil || len(rows) < 3 || rows[0][0] != "unit_id" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF")))
+	cr.Comma = ';' // for Excel in the Indonesian locale
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) < 3 || rows[0][0] != "Kode unit" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
 		t.Errorf("downloaded progress CSV = %q (%v), want a header and DINKES, PKM-SUKAMAJU", csvBody, err)
 	}
-	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "BUTUH_PERBAIKAN")
+	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "Butuh Perbaikan")
 
 	// The SKP page, and the as-of control moved back through the history.
 	b.click(`a[href="/skp/` + h.ag.skpE + `"]`)
@@ -356,7 +358,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("keberatan")
 	objCSV := b.download("#export-obj-csv", downloads)
-	if !strings.Contains(string(objCSV), "objection_id,skp_id") || !strings.Contains(string(objCSV), h.ag.skpP) {
+	if !strings.Contains(string(objCSV), "ID keberatan;ID SKP;NIP") || !strings.Contains(string(objCSV), h.ag.skpP) {
 		t.Errorf("objection register CSV = %q", objCSV)
 	}
 

@@ -454,7 +454,7 @@ func TestObjectionRegister(t *testing.T) {
 		t.Errorf("overdue rows = %d, want 1 (P's open objection, filed 6 November)", n)
 	}
 	for _, want := range []string{"Dewi Lestari", "⚠ Lewat batas", "Budi Santoso", "Diubah", "Butuh Perbaikan ⇒ <strong>Baik</strong>",
-		`<tr class="" data-status="DECIDED">`, "2026-11-16 23:59:59 WIB", "2026-11-20 09:00:00 WIB"} {
+		`<tr class="" data-status="DECIDED">`, "16 November 2026 23.59 WIB", "20 November 2026 09.00 WIB"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("register lacks %s", want)
 		}

@@ -327,7 +327,9 @@ func (in Input) drawSKP(w *writer) {
 
 	w.heading("PERILAKU KERJA", 10, "L")
 	bcols := []column{{8, "C"}, {52, "L"}, {120, "L"}}
-	bheader := func() { w.row(bcols, []string{"NO", "PERILAKU KERJA (BerAKHLAK)", "EKSPEKTASI KHUSUS PIMPINAN"}, true, nil) }
+	bheader := func() {
+		w.row(bcols, []string{"NO", "PERILAKU KERJA (BerAKHLAK)", "EKSPEKTASI KHUSUS PIMPINAN"}, true, nil)
+	}
 	bheader()
 	exp := map[berakhlak.Value]string{}
 	for _, e := range v.Expectations {

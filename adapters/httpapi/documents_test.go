@@ -44,7 +44,7 @@ func TestDocuments(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"DOKUMEN EVALUASI KINERJA PEGAWAI", "Pegawai 19900101", "Pegawai "+nipA[:8], "Di Atas Ekspektasi", "4 puskesmas"} {
+		for _, want := range []string{"DOKUMEN EVALUASI KINERJA PEGAWAI", "Pegawai 19900101", "Pegawai " + nipA[:8], "Di Atas Ekspektasi", "4 puskesmas"} {
 			if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
 				t.Errorf("evaluation document lacks %q:\n%s", want, text)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
@@ -154,6 +155,7 @@ func New(cfg Config) (*Handler, error) {
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		documents.New(h.site),
 	} {
 		f.Routes(r)
 	}

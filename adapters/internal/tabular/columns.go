@@ -41,17 +41,17 @@ type Column struct {
 
 // columns are the columns of every report table, by code. A code that is
 // not here is a Text column headed by its code (and a test fails on it).
-var columns = map[string]Column{}
+var columns = reportColumns()
 
-func col(code, id, en string, k Kind, enum ...string) {
-	c := Column{Code: code, Label: idfmt.Text{ID: id, EN: en}, Kind: k}
-	if len(enum) > 0 {
-		c.Enum = enum[0]
+func reportColumns() map[string]Column {
+	columns := map[string]Column{}
+	col := func(code, id, en string, k Kind, enum ...string) {
+		c := Column{Code: code, Label: idfmt.Text{ID: id, EN: en}, Kind: k}
+		if len(enum) > 0 {
+			c.Enum = enum[0]
+		}
+		columns[code] = c
 	}
-	columns[code] = c
-}
-
-func init() {
 	// Progress board (reports.ProgressReport.Table).
 	col("unit_id", "Kode unit", "Unit code", Text)
 	col("unit_name", "Nama unit", "Unit name", Text)
@@ -106,6 +106,7 @@ func init() {
 	col("occurred_at", "Terjadi", "Occurred", Time)
 	col("reason", "Alasan", "Reason", Text)
 	col("leaf_hash", "Hash daun", "Leaf hash", Text)
+	return columns
 }
 
 // ColumnOf returns the column coded code (a Text column headed by the code

@@ -130,6 +130,8 @@ var Shared = Catalog{
 	"col.occurred": {"Terjadi", "Occurred"},
 	"col.recorded": {"Tercatat", "Recorded"},
 
+	"doc.link": {"Cetak dokumen resmi (PDF dengan kode verifikasi)", "Print official documents (PDF with a verification code)"},
+
 	"export.label": {"Unduh laporan:", "Download report:"},
 	"export.csv":   {"Ekspor CSV", "Export CSV"},
 	"export.xlsx":  {"Ekspor Excel", "Export Excel"},

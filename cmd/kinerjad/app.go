@@ -169,6 +169,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
 		Positions:    wiring.PositionsOf(rm.sinks),
 		Idempotency:  idem,
+		DocumentKey:  auditKey,
+		PublicURL:    cfg.PublicURL,
 		Policy:       pol,
 		Pattern:      distribution.SE3_2023,
 		Logger:       log,

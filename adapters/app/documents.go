@@ -49,19 +49,18 @@ func (a *App) SKPDocument(ctx context.Context, caller domain.Principal, id, per,
 	if err != nil {
 		return document.Document{}, err
 	}
-	in := document.Input{View: v, Period: per, Names: map[string]string{}, Units: map[string]string{},
+	in := document.Input{View: v, Period: per, Names: map[string]string{}, Titles: map[string]string{}, Units: map[string]string{},
 		Position: uint64(ev.Position), ChainHash: ev.Hash, PrintedAt: a.cfg.Now(), Loc: a.cfg.Policy.Location,
 		VerifyURL: a.verifyBase(base) + "/verify/"}
-	for _, nip := range []string{v.AppraiserNIP, v.NIP} {
-		if e, err := a.cfg.Directory.Employee(ctx, nip); err == nil {
-			in.Names[nip] = e.Name
-		}
-	}
+	nips := []string{v.AppraiserNIP, v.NIP}
 	for _, e := range v.Evaluations {
 		if e.Period == per && e.AppraiserNIP != "" {
-			if emp, err := a.cfg.Directory.Employee(ctx, e.AppraiserNIP); err == nil {
-				in.Names[e.AppraiserNIP] = emp.Name
-			}
+			nips = append(nips, e.AppraiserNIP)
+		}
+	}
+	for _, nip := range nips {
+		if e, err := a.cfg.Directory.Employee(ctx, nip); err == nil {
+			in.Names[nip], in.Titles[nip] = e.Name, e.PositionTitle
 		}
 	}
 	if u, err := a.cfg.Directory.Unit(ctx, v.Employee.UnitID); err == nil {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/kinerja-ledger/kinerja/adapters/app/document"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/xuri/excelize/v2"
 )
@@ -304,6 +306,32 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("annual predikat now = %q, want Baik (after the objection decision)", got)
 	}
 	b.screenshot("skp")
+	// Printed documents: the list, a PDF download, and its code's public
+	// verification page.
+	b.click("#documents-link")
+	b.screenshot("dokumen")
+	pdf := b.download("#doc-eval-2026", downloads)
+	docCode, err := document.CodeOf(pdf)
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("downloaded evaluation document: %v (%d bytes)", err, len(pdf))
+	}
+	// The PDF and its first page as an image beside the screenshots (the
+	// README shows it).
+	if err := os.WriteFile(filepath.Join(shots, "dokumen-evaluasi.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("pdftoppm"); err == nil {
+		if out, err := exec.Command("pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile",
+			filepath.Join(shots, "dokumen-evaluasi.pdf"), filepath.Join(shots, "dokumen-evaluasi")).CombinedOutput(); err != nil {
+			t.Errorf("pdftoppm: %v %s", err, out)
+		}
+	}
+	b.open("/verify/" + docCode)
+	if got := b.text("#verify-match"); !strings.Contains(got, "Cocok dengan buku besar") {
+		t.Errorf("verification page says %q", got)
+	}
+	b.screenshot("verifikasi")
+	b.open("/skp/" + h.ag.skpE)
 	// A datetime-local control keeps whole minutes without seconds.
 	local := func(tm time.Time) string {
 		if tm.Second() == 0 {

@@ -44,9 +44,11 @@ type Input struct {
 	View skp.View
 	// Period is the evaluation's period; "" prints the SKP.
 	Period string
-	// Names are employees' names by NIP; Units units' names by ID.
-	Names map[string]string
-	Units map[string]string
+	// Names are employees' names by NIP, Titles their posts' titles;
+	// Units units' names by ID.
+	Names  map[string]string
+	Titles map[string]string
+	Units  map[string]string
 	// Position is the ledger position of the revision's event, ChainHash
 	// its chain hash.
 	Position  uint64
@@ -247,7 +249,11 @@ func (in Input) parties(w *writer, appraiser string) {
 		pos += " (" + k + ")"
 	}
 	rows := [][2]string{{"NAMA", dash(v.Employee.Name)}, {"NIP", v.NIP}, {"JABATAN", pos}, {"UNIT KERJA", unit}}
-	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", "Pejabat Penilai Kinerja"}, {"UNIT KERJA", unit}}
+	atitle := in.Titles[appraiser]
+	if atitle == "" {
+		atitle = "Pejabat Penilai Kinerja"
+	}
+	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", atitle}, {"UNIT KERJA", unit}}
 	for i := range rows {
 		n := strconv.Itoa(i + 1)
 		w.row(cols, []string{n, rows[i][0], rows[i][1], n, arows[i][0], arows[i][1]}, false, nil)
@@ -447,7 +453,10 @@ func (in Input) drawEvaluation(w *writer) {
 					}
 					rs = append(rs, s)
 				}
-				fb := append(append([]string(nil), feedback[ind.ID]...), feedback[r.ID]...)
+				fb := append([]string(nil), feedback[ind.ID]...)
+				if i == 0 {
+					fb = append(fb, feedback[r.ID]...)
+				}
 				w.row(cols, []string{no, rt, ind.Text, target(ind.Target), dash(strings.Join(rs, "; ")), dash(strings.Join(fb, "; "))}, false, header)
 			}
 		}
@@ -546,9 +555,9 @@ func (in Input) drawVerification(w *writer, code string) error {
 	w.font("", 7.5)
 	if cp := in.Checkpoint; cp != nil {
 		put("Checkpoint bertanda tangan terakhir: " + strconv.FormatUint(cp.Size, 10) + " entri, ditandatangani " +
-			idfmt.DateTime(idfmt.ID, cp.SignedAt, in.Loc) + ", kunci " + cp.KeyID)
+			idfmt.DateTime(idfmt.ID, cp.SignedAt, in.Loc))
 		w.mono(7)
-		put("akar " + cp.RootHash)
+		put("kunci " + cp.KeyID + " akar " + cp.RootHash)
 		w.font("", 7.5)
 	} else {
 		put("Checkpoint bertanda tangan terakhir: belum ada")

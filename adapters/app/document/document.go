@@ -76,8 +76,8 @@ type Document struct {
 	Code, URL string
 	// FileName is a download name without extension.
 	FileName string
-	// Text is the text drawn, in drawing order (what pdftotext -raw reads
-	// back).
+	// Text is the text drawn, in drawing order, but the code (what
+	// pdftotext -raw reads back, less the code).
 	Text string
 }
 
@@ -115,17 +115,17 @@ func Render(in Input, key *merkle.Signer, opts ...Options) (Document, error) {
 		}
 	}
 	// A placeholder as long as the code lays the pages out as the code
-	// will: the first pass gives the canonical text, the second the file.
+	// will: the first pass gives the canonical text (which leaves the code
+	// out), the second the file.
 	sealed, err := Seal(c, key)
 	if err != nil {
 		return Document{}, err
 	}
-	placeholder := strings.Repeat("X", len(sealed))
-	first, err := in.draw(placeholder, o)
+	first, err := in.draw(strings.Repeat("-", len(sealed)), o)
 	if err != nil {
 		return Document{}, err
 	}
-	c.ContentHash = ContentHash(Canonical(first.text.String(), placeholder))
+	c.ContentHash = ContentHash(Canonical(first.text.String(), ""))
 	code, err := Seal(c, key)
 	if err != nil {
 		return Document{}, err
@@ -571,9 +571,11 @@ func (in Input) drawVerification(w *writer, code string) error {
 	put("Kode verifikasi:")
 	w.mono(7)
 	const chunk = 64
+	w.unrecorded = true
 	for i := 0; i < len(code); i += chunk {
 		put(code[i:min(i+chunk, len(code))])
 	}
+	w.unrecorded = false
 	w.font("", 7)
 	put("Luring: kinerjactl verify-document BERKAS.pdf --key KUNCI-PUBLIK-AUDIT")
 	w.setY(y0 + verificationH + 2)

@@ -192,6 +192,49 @@ func TestDoctoredDocumentFails(t *testing.T) {
 	}
 }
 
+// Texts at the domain's limits (2,000 characters an RHK, long words,
+// control characters) print over as many pages as they need, every
+// character readable and the document verifiable.
+func TestLongTextsSpanPages(t *testing.T) {
+	needPoppler(t)
+	key := testKey(t, 1)
+	in := testInput()
+	long := strings.Repeat("Pelaksanaan kegiatan imunisasi terpadu\u0007 di wilayah kerja ", 40)[:2000]
+	word := strings.Repeat("X", 300)
+	in.View.Plan[0].Text = long
+	in.View.Plan[0].Indicators[0].Text = word
+	in.View.Versions[0].RHK = in.View.Plan
+	for i := 0; i < 12; i++ {
+		in.View.Plan = append(in.View.Plan, skp.RHK{ID: "x" + strings.Repeat("y", i), Kind: "UTAMA", Text: long[:500],
+			Indicators: []skp.Indicator{{ID: "i", Aspect: "KUALITAS", Text: long[:300], Target: skp.Target{Value: 1, Unit: "laporan"}}}})
+	}
+	in.View.Versions[0].RHK = in.View.Plan
+	doc, err := Render(in, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := ExtractText(context.Background(), doc.PDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(text, doc.Code, key.Verifier()); err != nil {
+		a, b := Canonical(doc.Text, doc.Code), Canonical(text, doc.Code)
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("a long document does not verify: %v; differs at %d: printed %q, read %q", err, i, a[max(0, i-60):min(len(a), i+60)], b[max(0, i-60):min(len(b), i+60)])
+			}
+		}
+		t.Fatalf("a long document does not verify: %v (lengths %d, %d)", err, len(a), len(b))
+	}
+	if pages := strings.Count(text, "\f"); pages < 4 {
+		t.Errorf("%d pages, want the long plan over several", pages)
+	}
+	want := strings.Count(long, "Pelaksanaan") + 12*(strings.Count(long[:500], "Pelaksanaan")+strings.Count(long[:300], "Pelaksanaan"))
+	if strings.ContainsRune(text, '\u0007') || strings.Count(text, "Pelaksanaan") != want || strings.Count(strings.Join(strings.Fields(text), ""), word) != 1 {
+		t.Errorf("the long texts are not printed whole (%d of %d), or a control character is", strings.Count(text, "Pelaksanaan"), want)
+	}
+}
+
 func TestQRCodeScansToTheVerificationURL(t *testing.T) {
 	needPoppler(t)
 	doc, err := Render(testInput(), testKey(t, 1))
@@ -203,11 +246,10 @@ func TestQRCodeScansToTheVerificationURL(t *testing.T) {
 	if err := os.WriteFile(pdf, doc.PDF, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pages, _ := filepath.Glob(filepath.Join(dir, "p*.png"))
 	if out, err := exec.Command("pdftoppm", "-png", "-r", "200", pdf, filepath.Join(dir, "p")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v %s", err, out)
 	}
-	pages, _ = filepath.Glob(filepath.Join(dir, "p*.png"))
+	pages, _ := filepath.Glob(filepath.Join(dir, "p*.png"))
 	var found []string
 	for _, p := range pages {
 		f, err := os.Open(p)

@@ -158,6 +158,9 @@ func hasEvaluation(v skp.View, p string) bool {
 func (in Input) draw(code string, o Options) (*writer, error) {
 	w := newWriter()
 	w.pdf.SetCompression(!o.Uncompressed)
+	// Fonts and resources in a fixed order: the same input prints the
+	// same bytes.
+	w.pdf.SetCatalogSort(true)
 	title := "Sasaran Kinerja Pegawai " + in.View.ID
 	if in.Period != "" {
 		title = "Dokumen Evaluasi Kinerja Pegawai " + in.View.ID + " " + in.Period

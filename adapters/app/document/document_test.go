@@ -319,3 +319,19 @@ func mustSeal(t *testing.T, c Code, k *merkle.Signer) string {
 func contains(text, want string) bool {
 	return strings.Contains(strings.Join(strings.Fields(text), " "), want)
 }
+
+// The same input prints the same bytes (fonts in a fixed order, the
+// printing time as the PDF's dates, a deterministic signature).
+func TestRenderingIsDeterministic(t *testing.T) {
+	key := testKey(t, 1)
+	a, err := Render(testInput(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		b, _ := Render(testInput(), key)
+		if !bytes.Equal(a.PDF, b.PDF) || a.Code != b.Code {
+			t.Fatal("two renderings of the same input differ")
+		}
+	}
+}

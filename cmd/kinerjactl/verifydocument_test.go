@@ -34,7 +34,7 @@ func TestVerifyDocument(t *testing.T) {
 	}
 	in := document.Input{View: skp.View{ID: "199001012015031001-2026", NIP: "199001012015031001", Year: 2026, Approach: "KUANTITATIF", Status: "DRAFT",
 		Employee: skp.Snapshot{Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: "PELAKSANA", Title: "Analis"}},
-		Plan: []skp.RHK{{ID: "r1", Kind: "UTAMA", Text: "Laporan kinerja tersusun", Indicators: []skp.Indicator{{ID: "i1", Aspect: "KUANTITAS", Text: "Jumlah laporan", Target: skp.Target{Value: 12, Unit: "dokumen"}}}}},
+		Plan:     []skp.RHK{{ID: "r1", Kind: "UTAMA", Text: "Laporan kinerja tersusun", Indicators: []skp.Indicator{{ID: "i1", Aspect: "KUANTITAS", Text: "Jumlah laporan", Target: skp.Target{Value: 12, Unit: "dokumen"}}}}},
 		Revision: 3}, Position: 99, PrintedAt: time.Date(2026, 2, 1, 3, 0, 0, 0, time.UTC), VerifyURL: "https://kinerja.example/verify/"}
 	doc, err := document.Render(in, key, document.Options{Uncompressed: true})
 	if err != nil {

@@ -44,10 +44,11 @@ type Input struct {
 	View skp.View
 	// Period is the evaluation's period; "" prints the SKP.
 	Period string
-	// Names are employees' names by NIP, Titles their posts' titles;
-	// Units units' names by ID.
+	// Names are employees' names by NIP, Titles their posts' titles,
+	// UnitOf their units' IDs; Units units' names by ID.
 	Names  map[string]string
 	Titles map[string]string
+	UnitOf map[string]string
 	Units  map[string]string
 	// Position is the ledger position of the revision's event, ChainHash
 	// its chain hash.
@@ -256,7 +257,11 @@ func (in Input) parties(w *writer, appraiser string) {
 	if atitle == "" {
 		atitle = "Pejabat Penilai Kinerja"
 	}
-	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", atitle}, {"UNIT KERJA", unit}}
+	aunit := unit
+	if u := in.UnitOf[appraiser]; u != "" {
+		aunit = in.unit(u)
+	}
+	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", atitle}, {"UNIT KERJA", aunit}}
 	for i := range rows {
 		n := strconv.Itoa(i + 1)
 		w.row(cols, []string{n, rows[i][0], rows[i][1], n, arows[i][0], arows[i][1]}, false, nil)
@@ -351,6 +356,13 @@ func (in Input) drawSKP(w *writer) {
 	in.signatures(w, v.AppraiserNIP, "Pejabat Penilai Kinerja", "Pegawai yang Dinilai")
 }
 
+func titleOf(t string) string {
+	if t == "" {
+		return ""
+	}
+	return " - " + t
+}
+
 func target(t skp.Target) string {
 	return idfmt.Number(idfmt.ID, t.Value, -1) + " " + t.Unit
 }
@@ -396,6 +408,13 @@ func (in Input) drawEvaluation(w *writer) {
 		appraiser = v.AppraiserNIP
 	}
 	in.parties(w, appraiser)
+	if sup := v.AppraiserSuperiorNIP; sup != "" {
+		// The appraiser's superior, who decides an objection.
+		w.setY(w.y() - 3)
+		cols := []column{{8, "C"}, {37, "L"}, {135, "L"}}
+		w.row(cols, []string{"", "ATASAN PEJABAT PENILAI KINERJA", in.name(sup) + " - NIP " + sup + titleOf(in.Titles[sup])}, false, nil)
+		w.setY(w.y() + 3)
+	}
 	w.font("", 9)
 	w.para(margin, bodyW, "CAPAIAN KINERJA ORGANISASI: "+strings.ToUpper(idfmt.Label(idfmt.ID, "orgpredikat", in.OrgPredikat)), "L")
 	w.para(margin, bodyW, "POLA DISTRIBUSI: SE Menteri PANRB Nomor 3 Tahun 2023", "L")

@@ -22,7 +22,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-const nipE, nipA = "199001012015031001", "197503032000031003"
+const nipE, nipA, nipS = "199001012015031001", "197503032000031003", "196504041990031004"
 
 func testKey(t *testing.T, seed byte) *merkle.Signer {
 	t.Helper()
@@ -51,7 +51,7 @@ func testInput() Input {
 	v := skp.View{
 		ID: nipE + "-2026", NIP: nipE, Year: 2026, Approach: "KUANTITATIF", Status: "ESTABLISHED", Version: 1,
 		Employee:     skp.Snapshot{Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: "PELAKSANA", Title: "Analis Laporan Kinerja"}},
-		AppraiserNIP: nipA, Plan: plan,
+		AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, Plan: plan,
 		Versions:     []skp.PlanVersion{{Version: 1, EstablishedAt: at.AddDate(0, -3, 0), AppraiserNIP: nipA, RHK: plan}},
 		Expectations: []skp.Expectation{{Value: berakhlak.Values()[0], Expectation: "Melayani pemohon dengan ramah"}},
 		Realisations: []skp.Realisation{{ID: "r1", Period: "2026-Q1", IndicatorID: "ind-1", RHKID: "rhk-1", Value: 490, Narrative: "Laporan triwulan I"}},
@@ -64,7 +64,7 @@ func testInput() Input {
 	for i := range h {
 		h[i] = byte(i * 7)
 	}
-	return Input{View: v, Names: map[string]string{nipA: "Siti Rahayu"}, Units: map[string]string{"DINKES": "Dinas Kesehatan"},
+	return Input{View: v, Names: map[string]string{nipA: "Siti Rahayu", nipS: "Agus Wibowo"}, Titles: map[string]string{nipS: "Sekretaris Daerah"}, Units: map[string]string{"DINKES": "Dinas Kesehatan"},
 		Position: 4242, ChainHash: h, Checkpoint: &Checkpoint{Size: 4000, RootHash: strings.Repeat("ab", 32), SignedAt: at.Add(-time.Hour), KeyID: "0a1b2c3d"},
 		OrgPredikat: "BAIK", PrintedAt: at, Loc: idfmt.WITA, VerifyURL: "https://kinerja.example/verify/"}
 }
@@ -136,7 +136,7 @@ func TestEvaluationDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"DOKUMEN EVALUASI KINERJA PEGAWAI", "PERIODE: TRIWULAN I 2026", "1 JANUARI 2026 S.D. 31 MARET 2026",
-		"CAPAIAN KINERJA ORGANISASI: BAIK", "REALISASI BERDASARKAN BUKTI DUKUNG", "490 dokumen: Laporan triwulan I", "Pertahankan",
+		"CAPAIAN KINERJA ORGANISASI: BAIK", "ATASAN PEJABAT PENILAI KINERJA Agus Wibowo - NIP " + nipS + " - Sekretaris Daerah", "REALISASI BERDASARKAN BUKTI DUKUNG", "490 dokumen: Laporan triwulan I", "Pertahankan",
 		"RATING HASIL KERJA", "Di Atas Ekspektasi", "RATING PERILAKU KERJA", "Sesuai Ekspektasi", "PREDIKAT KINERJA PEGAWAI BAIK",
 		"Capaian di atas target"} {
 		if !contains(text, want) {

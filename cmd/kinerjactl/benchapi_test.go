@@ -131,7 +131,7 @@ func TestBenchAPIBolt(t *testing.T) {
 
 func TestBenchAPIRefusesBadFlags(t *testing.T) {
 	data := t.TempDir()
-	mustCtl(t, "token", "--data", data, "--sub", "x") // creates the key
+	mustCtl(t, "token", "--init", "--data", data, "--sub", "x") // creates the key
 	for _, args := range [][]string{
 		{"--data", data},
 		{"--data", data, "--url", "127.0.0.1:8080"},

@@ -10,8 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -30,15 +29,15 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	who := fs.String("nip", "", "the employee (NIP or NI PPPK)")
 	year := fs.Int("year", 0, "the performance year")
 	out := fs.String("out", "", "the bundle file (default: stdout)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	id, err := nip.Parse(*who)
 	if err != nil {
-		return fmt.Errorf("--nip: %w", err)
+		return exitcode.Usagef("--nip: %w", err)
 	}
 	if *year < 2000 || *year > 2100 {
-		return errors.New("--year is required (2000–2100)")
+		return exitcode.Usagef("--year is required (2000–2100)")
 	}
 	vs, err := verifiers(sf.data, nil)
 	if err != nil {

@@ -133,6 +133,10 @@ type Config struct {
 	Audit audit.Reader
 	// Verifier checks the trail on request. Required.
 	Verifier Verifier
+	// AuditKey is the checkpoint key's public half (a C2SP note verifier
+	// key), which appeal bundles carry. Optional: a bundle without it
+	// verifies only against a key the auditor gives.
+	AuditKey string
 	// Positions tells how far the projections had read. Optional (reports
 	// are then computed on every request and carry position 0).
 	Positions Positions

@@ -280,6 +280,30 @@ func TestJourney(t *testing.T) {
 	if !rep.OK || rep.Checked == 0 || rep.Checkpoints != 1 || len(rep.Problems) != 0 {
 		t.Errorf("verify = %+v", rep)
 	}
+	// The appeal bundle of the employee's year verifies offline against the
+	// checkpoint key, and holds their SKP; bad requests change nothing.
+	var bundle audit.Bundle
+	h.must(http.StatusOK, aud, "GET", "/v1/audit/bundle?nip="+nipE+"&year=2026", nil).decode(t, &bundle)
+	if br := audit.VerifyBundle(bundle, h.vkey); !br.OK || !br.Trusted || br.Proven == 0 || len(bundle.Streams) != 2 || bundle.Streams[1].Stream != "skp-"+id {
+		t.Errorf("bundle: %d streams, report %+v", len(bundle.Streams), br)
+	}
+	for _, bad := range []struct {
+		path   string
+		who    caller
+		status int
+	}{
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", analyst, 403},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", empE, 403},
+		{"/v1/audit/bundle?year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE, aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=99999", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=twenty", aud, 400},
+		{"/v1/audit/bundle?nip=12345&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=%00&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=199001012015031999&year=2026", aud, 404},
+	} {
+		h.must(bad.status, bad.who, "GET", bad.path, nil)
+	}
 
 	// Reports in the three formats.
 	r = h.must(http.StatusOK, analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026", nil)

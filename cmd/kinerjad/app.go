@@ -167,6 +167,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Distribution: &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
 		Store:        eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
 		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
+		AuditKey:     verifiers[0].String(),
 		Positions:    wiring.PositionsOf(rm.sinks),
 		Idempotency:  idem,
 		Policy:       pol,

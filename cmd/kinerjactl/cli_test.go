@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,11 +17,14 @@ import (
 )
 
 // ctlExit runs kinerjactl with args and env (nil: empty) and returns its
-// exit status, stdout and stderr.
+// exit status, stdout and stderr (with the error main would print).
 func ctlExit(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errb)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(&errb, "kinerjactl:", err)
+	}
 	return exitcode.Code(err), out.String(), errb.String()
 }
 
@@ -112,7 +118,12 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"verify", "extra"}, nil, exitcode.UsageErr},
 		{[]string{"verify", "--bundle", filepath.Join(empty, "b.json"), "--data", empty}, nil, exitcode.UsageErr},
 		{[]string{"seed", "--employees", "many"}, nil, exitcode.UsageErr},
+		{[]string{"backup", "--data", data}, nil, exitcode.UsageErr},
+		{[]string{"restore", "--from", data}, nil, exitcode.UsageErr},
+		{[]string{"restore", "--from", data, "--data", filepath.Join(empty, "r"), "--accept-rollback", "bad\x01reason"}, nil, exitcode.UsageErr},
 		// Errors: the work could not be done.
+		{[]string{"backup", "--data", empty, "--out", filepath.Join(empty, "b")}, nil, exitcode.Error},
+		{[]string{"restore", "--from", empty, "--data", filepath.Join(empty, "r")}, nil, exitcode.Error},
 		{[]string{"token", "--data", empty, "--sub", "x"}, nil, exitcode.Error},
 		{[]string{"health", "--url", "http://127.0.0.1:1", "--timeout", "1s"}, nil, exitcode.Error},
 		{[]string{"verify", "--bundle", filepath.Join(empty, "none.json"), "--bundle-own-key"}, nil, exitcode.Error},

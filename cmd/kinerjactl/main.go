@@ -56,6 +56,8 @@ func commands() map[string]command {
 		"keys":        {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
 		"login-link":  {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
 		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
+		"backup":      {"an online, consistent copy of an embedded ledger (kinerjad may run), verified, with a manifest", runBackup},
+		"restore":     {"verify a backup and restore it into a new data directory (checks the witness)", runRestore},
 	}
 }
 
@@ -122,8 +124,8 @@ func subcommands(name, usageLine string, args []string, stderr io.Writer, run ma
 
 // parseFlags parses a command's flags and environment (cmd/internal/config);
 // a problem with them is a usage error.
-func parseFlags(fs *flag.FlagSet, args []string, getenv env) error {
-	return exitcode.Usage(config.Parse(fs, args, getenv))
+func parseFlags(fs *flag.FlagSet, args []string, getenv env, opts ...config.Option) error {
+	return exitcode.Usage(config.Parse(fs, args, getenv, opts...))
 }
 
 // noArgs is a usage error when the flags left arguments.

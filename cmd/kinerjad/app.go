@@ -31,6 +31,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backup"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -61,6 +62,9 @@ type app struct {
 	dash      *web.Handler
 	pool      *pgxpool.Pool
 	closers   []func() error
+	// snapshots are the bbolt files the backup socket copies (embedded
+	// mode; cmd/internal/backup).
+	snapshots map[string]backup.Snapshotter
 }
 
 // readModels is what a read-model backend gives the service.
@@ -103,6 +107,13 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
 	a.closers = append(a.closers, a.store.Close)
+	a.snapshots = map[string]backup.Snapshotter{}
+	if bs, ok := a.store.(*boltstore.Store); ok {
+		a.snapshots[backup.StoreFile] = backup.SnapshotFunc(func(w io.Writer) (int64, error) {
+			_, n, err := bs.Snapshot(w)
+			return n, err
+		})
+	}
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
@@ -440,6 +451,7 @@ func (a *app) sessions(ctx context.Context) (session.Store, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, s.Close)
+	a.snapshots[backup.SessionsFile] = s
 	return s, nil
 }
 
@@ -470,6 +482,7 @@ func (a *app) idempotency() (application.IdempotencyStore, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, idem.Close)
+	a.snapshots[backup.IdempotencyFile] = idem
 	return idem, nil
 }
 
@@ -535,6 +548,17 @@ func (a *app) serve(ctx context.Context) error {
 		go dsrv.Serve(dl)
 		defer dsrv.Close()
 		a.log.Info("debug_listening", "addr", dl.Addr().String())
+	}
+	if a.snapshots[backup.StoreFile] != nil {
+		// The online backup of the bbolt files (kinerjactl backup).
+		// Without it the service still serves: a backup then needs
+		// kinerjad stopped (kinerjactl backup says so).
+		if bl, err := backup.Listen(a.cfg.DataDir); err != nil {
+			a.log.Warn("backup_socket_unavailable", "err", err)
+		} else {
+			go backup.Serve(runCtx, bl, backup.Handler(a.snapshots))
+			a.log.Info("backup_socket_listening", "path", bl.Addr().String())
+		}
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

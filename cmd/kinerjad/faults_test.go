@@ -1,17 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 )
 
 // Fault tests (issue 10): a dependency goes away under a write load; the
@@ -72,10 +77,13 @@ func (l *faultLoad) count(status int) int {
 }
 
 // waitFor polls cond every 50 ms until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t *testing.T, what string, cond func() bool, show ...func() string) {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
+			for _, f := range show {
+				t.Log(f())
+			}
 			t.Fatalf("waited a minute for %s", what)
 		}
 	}
@@ -202,4 +210,100 @@ func TestDiskFullBolt(t *testing.T) {
 	s2 := startServer(t, data)
 	checkAcked(t, s2, acked)
 	verifyAudit(t, s2)
+}
+
+// pgFault runs kinerjad on the PostgreSQL of url under a write load, calls
+// outage (which makes PostgreSQL go away and returns when it is back) and
+// checks that the same process recovers: writes succeed again, /readyz is
+// ready, the read models catch up with every acknowledged write, and the
+// ledger verifies. during is called while PostgreSQL is away, if it is.
+func pgFault(t *testing.T, url, prefix string, outage func(s *server, l *faultLoad)) {
+	s := startServer(t, t.TempDir(), "--store", "postgres", "--postgres-url", url, "--migrate")
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range s.logLines() {
+				if strings.Contains(line, `"status":500`) || (strings.Contains(line, `"level":"ERROR"`) && !strings.Contains(line, `"status":503`)) {
+					t.Log(line)
+				}
+			}
+		}
+	})
+	l := startLoad(s, prefix, 4)
+	waitFor(t, "writes before the outage", func() bool { return l.count(201) >= 20 })
+	outage(s, l)
+	after := l.count(201)
+	waitFor(t, "writes to succeed again", func() bool { return l.count(201) >= after+20 })
+	acked := l.finish(t, map[int]string{503: "unavailable"})
+	var last answer
+	waitFor(t, "/readyz to be ready again", func() bool { last = s.call("", nil, "GET", "/readyz", nil); return last.status == 200 },
+		func() string { return string(last.body) })
+	// The read models catch up: every acknowledged unit is listed.
+	waitFor(t, "the read models to hold every acknowledged write", func() bool {
+		for _, id := range acked {
+			if s.call("hr-admin", hrAdmin, "GET", "/v1/units/"+id, nil).status != 200 {
+				return false
+			}
+		}
+		return true
+	})
+	verifyAudit(t, s)
+	t.Logf("%d writes acknowledged and all present; %d answered 503 unavailable", len(acked), l.count(503))
+}
+
+// PostgreSQL terminates the service's connections (pg_terminate_backend of
+// every backend of the test's own database, repeatedly): the pools
+// reconnect, nothing acknowledged is lost, no 500.
+func TestPostgresBackendsTerminated(t *testing.T) {
+	url := postgresURL(t)
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	admin, err := pgx.Connect(context.Background(), os.Getenv("KINERJA_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	pgFault(t, url, "PT", func(s *server, l *faultLoad) {
+		killed := 0
+		for range 30 {
+			var n int
+			// Only the backends of this test's database: other packages'
+			// tests share the server.
+			if err := admin.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, db).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			killed += n
+			time.Sleep(50 * time.Millisecond)
+		}
+		if killed == 0 {
+			t.Fatal("no backend of the service was terminated")
+		}
+		t.Logf("%d backends terminated", killed)
+	})
+}
+
+// A private PostgreSQL is stopped (immediate, as a crash) under a write
+// load and started again: meanwhile writes answer 503 unavailable with
+// Retry-After and /readyz says not_ready and why; afterwards the same
+// process writes again and its projections catch up.
+func TestPostgresStoppedAndRestarted(t *testing.T) {
+	pg := pgtest.StartPrivate(t)
+	pgFault(t, pg.URL(), "PS", func(s *server, l *faultLoad) {
+		pg.Stop()
+		before := l.count(503)
+		waitFor(t, "writes answered 503 while PostgreSQL is down", func() bool { return l.count(503) >= before+5 })
+		var ready struct {
+			Status  string   `json:"status"`
+			Reasons []string `json:"reasons"`
+		}
+		a := s.call("", nil, "GET", "/readyz", nil)
+		json.Unmarshal(a.body, &ready)
+		if a.status != 503 || len(ready.Reasons) == 0 {
+			t.Errorf("/readyz while PostgreSQL is down: %d %s", a.status, a.body)
+		}
+		t.Logf("/readyz while PostgreSQL is down: %d %s", a.status, a.body)
+		pg.Start()
+	})
 }

@@ -31,6 +31,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -183,8 +184,17 @@ var decoder = func() *schema.Decoder {
 // problem beside each field that did not decode, or whose text the ledger
 // could not keep). ok is false when there is a problem: render the form
 // again with the State. A body that is not a form is a *page.ParamError.
+// A multipart body (a form with a file) is parsed too; its files are in
+// r.MultipartForm.
 func Decode(r *page.Request, dst any) (st State, ok bool, err error) {
-	if err := r.ParseForm(); err != nil {
+	parse := r.ParseForm
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// A form with a file (a page registered with Router.Upload): the
+		// fields into PostForm, the files into MultipartForm (beyond
+		// MaxFormBytes in temporary files, removed when the request ends).
+		parse = func() error { return r.ParseMultipartForm(page.MaxFormBytes) }
+	}
+	if err := parse(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return st, false, app.ErrTooLarge

@@ -38,6 +38,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/schema"
 
@@ -341,4 +342,30 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 		return false, 0, err
 	}
 	return false, k.Status, nil
+}
+
+// Change is one event recorded after the revision a stale form was
+// rendered from: what the "form-stale" template lists.
+type Change struct {
+	// Revision is the event's revision.
+	Revision uint64
+	// What is the event's name in the page's language.
+	What string
+	// Actor recorded it, at RecordedAt.
+	Actor      domain.Actor
+	RecordedAt time.Time
+}
+
+// ChangesSince describes the events of a stream after revision after (a
+// stale form's State.Revision) in lang: what someone else changed since
+// the form was rendered.
+func ChangesSince(lang string, events []domain.Stored, after uint64) []Change {
+	var out []Change
+	for _, ev := range events {
+		if ev.Revision > after {
+			out = append(out, Change{Revision: ev.Revision, What: i18n.Shared["event."+ev.Event.EventType()].In(lang),
+				Actor: ev.Meta.Actor, RecordedAt: ev.RecordedAt})
+		}
+	}
+	return out
 }

@@ -135,6 +135,8 @@ var Shared = Catalog{
 
 	"error.form":       {"Formulir tidak dapat dibaca. Buka halamannya lagi.", "The form could not be read. Open the page again."},
 	"form.problems":    {"Formulir belum dapat disimpan:", "The form could not be saved yet:"},
+	"form.stale.title": {"Data telah berubah sejak formulir ini dibuka", "The record changed since this form was opened"},
+	"form.stale.hint":  {"Berikut yang tercatat sementara itu. Isian Anda tetap ada; periksa lalu kirim lagi untuk menerapkannya pada data terkini.", "This was recorded meanwhile. Your input is kept; check it and send again to apply it to the current record."},
 	"signin.link.off":  {"Tautan masuk tidak tersedia di layanan ini; masuk melalui penyedia identitas.", "Sign-in links are not offered by this service; sign in through the identity provider."},
 	"error.title":      {"Terjadi kesalahan", "Something went wrong"},
 	"error.status":     {"Kode status", "Status code"},

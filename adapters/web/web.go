@@ -16,6 +16,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/signin"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/skppage"
@@ -148,6 +149,7 @@ func New(cfg Config) (*Handler, error) {
 		in,
 		home.New(h.site),
 		skppage.New(h.site),
+		planning.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),

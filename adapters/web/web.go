@@ -12,6 +12,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
@@ -150,6 +151,7 @@ func New(cfg Config) (*Handler, error) {
 		home.New(h.site),
 		skppage.New(h.site),
 		planning.New(h.site),
+		execution.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),

@@ -125,6 +125,13 @@ func TestEvidenceUpload(t *testing.T) {
 	if r := h.get(&empX, path); r.status != http.StatusNotFound {
 		t.Errorf("the upload form as an outsider = %d", r.status)
 	}
+	// The SKP page offers the execution forms to the employee only.
+	if r := h.must200(empE, "/skp/"+id); !strings.Contains(r.body, `id="act-evidence"`) || !strings.Contains(r.body, `id="act-realise"`) || strings.Contains(r.body, `id="act-plan"`) {
+		t.Error("the SKP page does not offer the employee the execution forms, or offers the plan of an established SKP")
+	}
+	if r := h.must200(auditor, "/skp/"+id); strings.Contains(r.body, `id="act-`) {
+		t.Error("the SKP page offers an auditor a form")
+	}
 	for name, c := range map[string]struct {
 		file, ctype, body string
 	}{
@@ -161,8 +168,12 @@ func TestEvidenceUpload(t *testing.T) {
 		t.Errorf("the same form with another file = %d", r.status)
 	}
 
-	// Download: the parties and auditors, as an attachment, checked.
+	// Download: the parties and auditors, as an attachment, checked; the
+	// SKP page links to it.
 	dl := "/skp/" + id + "/bukti/" + ev.SHA256
+	if r := h.must200(auditor, "/skp/"+id); !strings.Contains(r.body, `class="evidence-file" href="`+dl+`"`) {
+		t.Error("the SKP page does not link to the stored evidence file")
+	}
 	for _, c := range []caller{empE, {nipA, nil}, auditor} {
 		r := h.get(&c, dl)
 		if r.status != http.StatusOK || r.body != string(pdf) {

@@ -175,6 +175,7 @@ var Shared = Catalog{
 	"event.skp.realisation_recorded.v1":         {"Realisasi dicatat", "Realisation recorded"},
 	"event.skp.evidence_attached.v1":            {"Bukti dukung dilampirkan", "Evidence attached"},
 	"event.skp.feedback_given.v1":               {"Umpan balik diberikan", "Feedback given"},
+	"event.skp.self_assessment_submitted.v1":    {"Penilaian diri disampaikan", "Self-assessment submitted"},
 	"event.skp.rating_assigned.v1":              {"Penilaian diberikan", "Rating assigned"},
 	"event.skp.rating_revised.v1":               {"Penilaian direvisi", "Rating revised"},
 	"event.skp.evaluation_issued.v1":            {"Hasil penilaian ditetapkan dan disampaikan", "Evaluation issued"},

@@ -257,3 +257,55 @@ func TestFeedbackForm(t *testing.T) {
 		t.Error("the SKP page does not show the feedback received")
 	}
 }
+
+// The self-assessment: the employee's only, per period with a note per
+// RHK, problems beside the fields, once per rendered form, shown on the
+// SKP page to the appraiser, and the form starts from the one in effect.
+func TestSelfAssessmentForm(t *testing.T) {
+	h := seeded(t)
+	id := h.ag.skpE
+	path := "/skp/" + id + "/penilaian-diri"
+	stream := "skp-" + id
+	appr := caller{nipA, nil}
+	for _, c := range []caller{appr, empX, auditor} {
+		if r := h.get(&c, path); r.status != http.StatusNotFound {
+			t.Errorf("the self-assessment form as %s = %d, want 404", c.sub, r.status)
+		}
+	}
+	form := h.must200(empE, path)
+	if !strings.Contains(form.body, `name="rhk_notes.0.rhk_id" value="`+h.ag.rhkE+`"`) {
+		t.Fatalf("the form has no note for E's RHK\n%s", form.body)
+	}
+	n := h.streamLen(stream)
+	v := h.fill(empE, path, "period", "2026-Q4", "text", "", "rhk_notes.0.rhk_id", h.ag.rhkE, "rhk_notes.0.note", "Lima puskesmas")
+	wantProblem(t, "no text", h.post(&empE, path, v), http.StatusUnprocessableEntity, "text")
+	v.Set("text", "Target tercapai")
+	v.Set("rhk_notes.0.note", "Lima\x1bpuskesmas")
+	wantProblem(t, "an escape in a note", h.post(&empE, path, v), http.StatusUnprocessableEntity, "rhk_notes.0.note")
+	v.Set("rhk_notes.0.note", "Lima puskesmas")
+	v.Set("rhk_notes.0.rhk_id", "rhk-lain")
+	if r := h.post(&empE, path, v); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "rhk-lain") {
+		t.Errorf("a note on an RHK of no version = %d", r.status)
+	}
+	v.Set("rhk_notes.0.rhk_id", h.ag.rhkE)
+	v.Set("period", "2026")
+	if r := h.post(&empE, path, v); r.status != http.StatusConflict {
+		t.Errorf("a self-assessment of an issued period = %d, want 409", r.status)
+	}
+	if h.streamLen(stream) != n {
+		t.Fatal("a refused self-assessment recorded something")
+	}
+	v.Set("period", "2026-Q4")
+	if r := h.post(&empE, path, v); r.status != http.StatusSeeOther || r.header.Get("Location") != "/skp/"+id+"#self-h" {
+		t.Fatalf("self-assessment = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	if h.post(&empE, path, v); h.streamLen(stream) != n+1 {
+		t.Error("a double submit recorded twice")
+	}
+	if r := h.must200(appr, "/skp/"+id); !strings.Contains(r.body, "Target tercapai") || !strings.Contains(r.body, "Lima puskesmas") {
+		t.Error("the appraiser does not see the self-assessment on the SKP page")
+	}
+	if r := h.must200(empE, path+"?periode=2026-Q4"); !strings.Contains(r.body, `id="self-current"`) || !strings.Contains(r.body, ">Target tercapai</textarea>") {
+		t.Error("the form does not start from the self-assessment in effect")
+	}
+}

@@ -42,6 +42,7 @@ type Feature struct {
 	realisation *page.Template[*realisationPage]
 	evidence    *page.Template[*evidencePage]
 	feedback    *page.Template[*feedbackPage]
+	self        *page.Template[*selfPage]
 }
 
 // New returns the feature on site.
@@ -50,6 +51,7 @@ func New(site *page.Site) *Feature {
 		realisation: page.MustParse[*realisationPage](site, files, "realisation.html", messages),
 		evidence:    page.MustParse[*evidencePage](site, files, "evidence.html", messages),
 		feedback:    page.MustParse[*feedbackPage](site, files, "feedback.html", messages),
+		self:        page.MustParse[*selfPage](site, files, "self.html", messages),
 	}
 }
 
@@ -66,6 +68,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET /skp/{id}/bukti/{sha256}", f.download)
 	r.Page("GET /skp/{id}/umpan-balik", f.showFeedback)
 	r.Page("POST /skp/{id}/umpan-balik", f.postFeedback)
+	r.Page("GET /skp/{id}/penilaian-diri", f.showSelf)
+	r.Page("POST /skp/{id}/penilaian-diri", f.postSelf)
 }
 
 // SKPPath is the SKP page of id, where a recorded execution shows.
@@ -480,4 +484,100 @@ func (f *Feature) postFeedback(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	return f.feedback.Render(w, status, d)
+}
+
+// --- Self-assessment -------------------------------------------------
+
+// selfPage is the employee's self-assessment of a period.
+type selfPage struct {
+	page.Base
+	skpState
+	Form    form.State
+	Periods []string
+	Open    bool
+	// RHK are the RHK of the version in effect, one note each.
+	RHK []skp.RHK
+	// Current is the self-assessment in effect of the chosen period.
+	Current *skp.SelfAssessment
+}
+
+// selfInput is what the form posts: the body of POST
+// /v1/skps/{id}/self-assessments.
+type selfInput struct {
+	Period   string `form:"period"`
+	Text     string `form:"text"`
+	RHKNotes []struct {
+		RHKID string `form:"rhk_id"`
+		Note  string `form:"note"`
+	} `form:"rhk_notes"`
+}
+
+func (f *Feature) selfPage(r *page.Request, st form.State) (*selfPage, error) {
+	d := &selfPage{Base: r.Base("execution", "execution.self.title"), Form: st}
+	s, err := load(r, &d.Base, r.PathValue("id"), authz.SelfAssess, since(st))
+	if err != nil {
+		return nil, err
+	}
+	d.skpState, d.Periods, d.Open = s, periods(s.View), inEffect(s.View)
+	if n := len(s.View.Versions); n > 0 {
+		d.RHK = s.View.Versions[n-1].RHK
+	}
+	refresh(&d.Form, s.View)
+	d.Names = f.site.Names(r.Context(), s.View.NIP)
+	return d, nil
+}
+
+func (f *Feature) showSelf(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.selfPage(r, form.New(r, r.URL.Path))
+	if err != nil {
+		return err
+	}
+	d.Form = d.Form.WithRevision(d.View.Revision)
+	p := r.URL.Query().Get("periode")
+	if p == "" {
+		p = currentPeriod(r, d.View)
+	}
+	d.Form.Values = map[string][]string{"period": {p}}
+	// The form starts from the self-assessment in effect of the period:
+	// sending it changed supersedes it.
+	if d.Current = d.View.SelfAssessment(p); d.Current != nil {
+		d.Form.Values.Set("text", d.Current.Text)
+		for _, n := range d.Current.RHKNotes {
+			for i, rh := range d.RHK {
+				if rh.ID == n.RHKID {
+					d.Form.Values.Set("rhk_notes."+strconv.Itoa(i)+".note", n.Note)
+				}
+			}
+		}
+	}
+	return f.self.Render(w, http.StatusOK, d)
+}
+
+func (f *Feature) postSelf(w http.ResponseWriter, r *page.Request) error {
+	id := r.PathValue("id")
+	var in selfInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, SKPPath(id)+"#self-h", func(ctx context.Context, svc app.Services, req domain.Request) error {
+			cmd := skp.SubmitSelfAssessment{SKPID: id, Period: in.Period, Text: in.Text}
+			for _, n := range in.RHKNotes {
+				cmd.RHKNotes = append(cmd.RHKNotes, skp.RHKNote{RHKID: n.RHKID, Note: n.Note})
+			}
+			_, err := svc.SKPs.SubmitSelfAssessment(ctx, req, cmd)
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.selfPage(r, st)
+	if err != nil {
+		return err
+	}
+	return f.self.Render(w, status, d)
 }

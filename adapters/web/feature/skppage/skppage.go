@@ -68,16 +68,16 @@ type skpData struct {
 // actions are the links to the forms of the SKP the page offers: what the
 // reporting lines allow the caller (app.SKPActions) and the SKP's state.
 type actions struct {
-	Plan, Realise, Evidence, Feedback bool
+	Plan, Realise, Evidence, Feedback, Self bool
 }
 
 // Any reports whether any action is offered.
-func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feedback }
+func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self }
 
 // offer decides the actions on v for the caller.
 func offer(r *page.Request, v skp.View) (actions, error) {
 	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP,
-		authz.RecordRealisation, authz.AttachEvidence, authz.GiveFeedback)
+		authz.RecordRealisation, authz.AttachEvidence, authz.GiveFeedback, authz.SelfAssess)
 	if err != nil {
 		return actions{}, err
 	}
@@ -91,6 +91,7 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 		Realise:  inEffect && may[authz.RecordRealisation],
 		Evidence: inEffect && may[authz.AttachEvidence],
 		Feedback: open && may[authz.GiveFeedback],
+		Self:     inEffect && may[authz.SelfAssess],
 	}, nil
 }
 

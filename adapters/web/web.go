@@ -13,6 +13,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
@@ -152,6 +153,7 @@ func New(cfg Config) (*Handler, error) {
 		skppage.New(h.site),
 		planning.New(h.site),
 		execution.New(h.site),
+		history.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),

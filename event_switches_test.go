@@ -83,6 +83,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -107,6 +108,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -134,6 +136,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -162,6 +165,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -186,6 +190,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -207,6 +212,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v1",
 		"unit.registered.v1",
@@ -237,6 +243,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 }

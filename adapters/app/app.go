@@ -141,6 +141,13 @@ type Config struct {
 	// are then computed on every request and carry position 0).
 	Positions Positions
 
+	// Blobs keeps the evidence files people upload. Optional (without it
+	// uploads and downloads are not found).
+	Blobs Blobs
+	// MaxEvidenceBytes bounds an evidence file (default
+	// DefaultMaxEvidenceBytes).
+	MaxEvidenceBytes int64
+
 	// Idempotency keeps the first answers of keyed commands. Required.
 	Idempotency IdempotencyStore
 	// IdempotencyRetention is how long an answer is kept (default and
@@ -166,6 +173,9 @@ const MinIdempotencyRetention = 30 * 24 * time.Hour
 func (c *Config) setDefaults() {
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = MinIdempotencyRetention
+	}
+	if c.MaxEvidenceBytes <= 0 {
+		c.MaxEvidenceBytes = DefaultMaxEvidenceBytes
 	}
 	if c.Policy.Version == "" {
 		c.Policy = policy.Default()

@@ -133,6 +133,9 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/realisations", tag: "skp", summary: "Record a realisation (the employee, when established)", body: RealisationBody{}, status: 201, resp: Created{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evidence", tag: "skp", summary: "Attach evidence metadata (the employee)", body: EvidenceBody{}, status: 201, resp: Created{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/self-assessments", tag: "skp", summary: "Submit the self-assessment of a period (the employee, before the period's evaluation is issued)",
+			desc: "A later one for the same period supersedes the earlier (both stay in self_assessments); the same text and notes again record nothing.",
+			body: SelfAssessmentBody{}, status: 201, resp: Created{}, versioned: true},
 
 		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
 			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued.",

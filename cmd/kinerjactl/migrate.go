@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
@@ -58,6 +59,11 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "dashboard session schema %s: %s\n", session.DefaultSchema, appliedText(applied))
+	applied, err = blobstore.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "evidence file schema %s: %s\n", blobstore.DefaultSchema, appliedText(applied))
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
@@ -171,6 +172,10 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	blobs, err := a.blobs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	appCfg := application.Config{
 		Units:        &orgunit.Service{Handler: handler, Policy: pol},
 		Employees:    &employee.Service{Handler: handler, Policy: pol},
@@ -186,6 +191,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Logger:       log,
 	}
 	rm.readers(&appCfg)
+	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
 	core, err := application.New(appCfg)
 	if err != nil {
 		return nil, err
@@ -453,6 +459,25 @@ func (a *app) sessions(ctx context.Context) (session.Store, error) {
 	a.closers = append(a.closers, s.Close)
 	a.snapshots[backup.SessionsFile] = s
 	return s, nil
+}
+
+// blobs opens the store of evidence files: a folder in the data directory
+// in embedded mode, PostgreSQL tables (shared by every kinerjad of the
+// deployment) otherwise.
+func (a *app) blobs(ctx context.Context) (application.Blobs, error) {
+	if a.cfg.ReadModels == readModelsPostgres {
+		pool, err := a.postgresPool(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.Migrate {
+			if _, err := blobstore.Migrate(ctx, pool, ""); err != nil {
+				return nil, err
+			}
+		}
+		return blobstore.OpenPostgres(ctx, pool, "")
+	}
+	return blobstore.OpenFolder(filepath.Join(a.cfg.DataDir, blobstore.FolderName))
 }
 
 // firstOf accepts a token that any of its Authenticators accepts, asking

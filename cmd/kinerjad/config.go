@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
@@ -62,6 +63,8 @@ type Config struct {
 	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
 	// implies it.
 	SecureCookies bool
+	// EvidenceMaxBytes bounds an uploaded evidence file.
+	EvidenceMaxBytes int64
 	// OIDCClientID, when set, lets the dashboard sign users in through the
 	// issuer (authorization code flow with PKCE) as this client;
 	// OIDCClientSecret authenticates a confidential client, and
@@ -132,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
+	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	c.Integrity.RegisterFlags(fs)
@@ -246,6 +250,9 @@ func (c Config) Validate() error {
 		}
 	} else if c.OIDCClientSecret != "" || c.OIDCRedirectURL != "" {
 		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
+	}
+	if c.EvidenceMaxBytes <= 0 {
+		errs = append(errs, errors.New("--evidence-max-bytes must be positive"))
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)

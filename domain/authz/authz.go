@@ -47,6 +47,7 @@ const (
 	RecordRealisation  Action = "skp.record_realisation"
 	AttachEvidence     Action = "skp.attach_evidence"
 	GiveFeedback       Action = "skp.give_feedback"
+	SelfAssess         Action = "skp.self_assess" // write the self-assessment of a period
 	Rate               Action = "evaluation.rate"
 	Issue              Action = "evaluation.issue"
 	Finalise           Action = "evaluation.finalise" // record that the window elapsed
@@ -193,6 +194,7 @@ var rules = map[Action]rule{
 	EditPlan:          employeeOnly("only the employee edits the SKP plan"),
 	SubmitSKP:         employeeOnly("only the employee submits the SKP"),
 	RecordRealisation: employeeOnly("only the employee records realisations"),
+	SelfAssess:        employeeOnly("only the employee assesses their own work"),
 	AttachEvidence:    employeeOnly("only the employee attaches evidence"),
 	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
 	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),

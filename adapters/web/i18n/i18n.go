@@ -135,6 +135,8 @@ var Shared = Catalog{
 
 	"error.form":       {"Formulir tidak dapat dibaca. Buka halamannya lagi.", "The form could not be read. Open the page again."},
 	"form.problems":    {"Formulir belum dapat disimpan:", "The form could not be saved yet:"},
+	"form.stale.title": {"Data telah berubah sejak formulir ini dibuka", "The record changed since this form was opened"},
+	"form.stale.hint":  {"Berikut yang tercatat sementara itu. Isian Anda tetap ada; periksa lalu kirim lagi untuk menerapkannya pada data terkini.", "This was recorded meanwhile. Your input is kept; check it and send again to apply it to the current record."},
 	"signin.link.off":  {"Tautan masuk tidak tersedia di layanan ini; masuk melalui penyedia identitas.", "Sign-in links are not offered by this service; sign in through the identity provider."},
 	"error.title":      {"Terjadi kesalahan", "Something went wrong"},
 	"error.status":     {"Kode status", "Status code"},
@@ -173,6 +175,7 @@ var Shared = Catalog{
 	"event.skp.realisation_recorded.v1":         {"Realisasi dicatat", "Realisation recorded"},
 	"event.skp.evidence_attached.v1":            {"Bukti dukung dilampirkan", "Evidence attached"},
 	"event.skp.feedback_given.v1":               {"Umpan balik diberikan", "Feedback given"},
+	"event.skp.self_assessment_submitted.v1":    {"Penilaian diri disampaikan", "Self-assessment submitted"},
 	"event.skp.rating_assigned.v1":              {"Penilaian diberikan", "Rating assigned"},
 	"event.skp.rating_revised.v1":               {"Penilaian direvisi", "Rating revised"},
 	"event.skp.evaluation_issued.v1":            {"Hasil penilaian ditetapkan dan disampaikan", "Evaluation issued"},

@@ -140,6 +140,11 @@ type Config struct {
 	// Positions tells how far the projections had read. Optional (reports
 	// are then computed on every request and carry position 0).
 	Positions Positions
+	// WaitForProjections, when set, returns once every projection has
+	// applied the events up to a position (the projector's WaitFor). The
+	// distribution gate of BLOCK mode waits on it so that it counts the
+	// population as it stands. Optional.
+	WaitForProjections func(ctx context.Context, pos eventstore.Position) error
 
 	// Blobs keeps the evidence files people upload. Optional (without it
 	// uploads and downloads are not found).
@@ -240,7 +245,15 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &App{cfg: cfg}, nil
+	a := &App{cfg: cfg}
+	if cfg.Policy.DistributionMode == policy.Block && cfg.SKPs.Distribution == nil {
+		// BLOCK mode: the SKP service asks the App before it issues. A
+		// copy, so that the caller's service is left as it was.
+		s := *cfg.SKPs
+		s.Distribution = a
+		a.cfg.SKPs = &s
+	}
+	return a, nil
 }
 
 // Config returns the configuration (with defaults applied): the services

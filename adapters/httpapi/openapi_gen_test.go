@@ -142,6 +142,7 @@ func operations() []op {
 			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
+			desc: "In BLOCK mode, 422 distribution_blocked when issuing would break the distribution pattern of a unit the evaluation counts in (over the rated population as it stands, this one counted), unless a recorded justification names the rules broken; the detail names the rules and the counts.",
 			body: IssueBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/finalise", tag: "evaluation", summary: "Record that the objection window elapsed (a party or HR_ADMIN)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
@@ -178,6 +179,7 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ProgressReport{}, special: "report", params: []param{unitParam, qint("year", "default: this year"), formatParam}},
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
+			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: []param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
@@ -203,7 +205,7 @@ var problems = map[int]struct{ name, desc string }{
 	413: {"PayloadTooLarge", "`payload_too_large`: body over 1 MiB"},
 	422: {"Unprocessable", "`validation_failed` (errors lists each field, by its JSON path: text with invalid UTF-8, an unpaired surrogate " +
 		"or a control character other than tab, LF and CR; null for a field that cannot be null; the domain's rules), " +
-		"`objection_window_closed`, `idempotency_key_reused`"},
+		"`objection_window_closed`, `distribution_blocked` (BLOCK mode: issuing would break the unit's distribution pattern; detail names the rules and counts), `idempotency_key_reused`"},
 	431: {"HeadersTooLarge", "`headers_too_large`: the request's headers are over the server's limit"},
 	500: {"Internal", "`internal`: a generic message; the detail is only logged; `integrity_violation`: the stored history failed its hash chain or writer signature check, nothing derived from it is served"},
 	503: {"Unavailable", "`unavailable`: not ready, or a dependency (the database, the disk) is down; nothing was written; Retry-After says when to repeat"},

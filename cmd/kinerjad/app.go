@@ -185,10 +185,16 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
 		AuditKey:     verifiers[0].String(),
 		Positions:    wiring.PositionsOf(rm.sinks),
-		Idempotency:  idem,
-		Policy:       pol,
-		Pattern:      distribution.SE3_2023,
-		Logger:       log,
+		WaitForProjections: func(ctx context.Context, pos eventstore.Position) error {
+			if a.projector == nil {
+				return nil // projections run elsewhere: count as they stand
+			}
+			return a.projector.WaitFor(ctx, pos)
+		},
+		Idempotency: idem,
+		Policy:      pol,
+		Pattern:     distribution.SE3_2023,
+		Logger:      log,
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes

@@ -151,7 +151,9 @@ type Issue struct {
 // delivery and its deadline is recorded. Errors: not found (SKP, or no
 // rating for the period), forbidden (not the appraiser in effect),
 // validation (period; delivered_at in the future or before the rating),
-// invalid state (already issued, SKP ended).
+// invalid state (already issued, SKP ended), distribution blocked (BLOCK
+// mode: issuing would break the unit's pattern, see the service's
+// Distribution gate).
 func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
 		role, err := l.authorize(req, sk, authz.Issue, nil)
@@ -179,6 +181,9 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 			return domain.Change{}, domain.Invalid("delivered_at", "must not be in the future")
 		case delivered.Before(ev.ratedAt):
 			return domain.Change{}, domain.Invalid("delivered_at", "must not be before the rating (%s)", ev.ratedAt.Format(time.RFC3339))
+		}
+		if err := l.checkDistribution(sk, ev, req.Caller.ID, delivered); err != nil {
+			return domain.Change{}, err
 		}
 		var deadline *time.Time
 		if s.Policy.ObjectionsAllowed(p) {

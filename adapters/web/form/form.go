@@ -333,7 +333,8 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 		st.Stale = true
 		st.add("", i18n.Text(k.Text))
 	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidState), errors.Is(err, domain.ErrConflict),
-		errors.Is(err, domain.ErrObjectionWindowClosed), errors.Is(err, domain.ErrConcurrency), errors.Is(err, eventstore.ErrEventTooLarge):
+		errors.Is(err, domain.ErrObjectionWindowClosed), errors.Is(err, domain.ErrDistributionBlocked), errors.Is(err, domain.ErrConcurrency),
+		errors.Is(err, eventstore.ErrEventTooLarge):
 		st.add("", i18n.Text(k.Text))
 		if d := app.Detail(err); d != "" {
 			st.addText("", d)

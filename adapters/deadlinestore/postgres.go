@@ -47,7 +47,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, err
 // two processes applying the same events take turns and the second skips
 // what the first applied.
 type Postgres struct {
-	pool                            *pgxpool.Pool
+	pool                             *pgxpool.Pool
 	items, checkpoint, fired, outbox string
 }
 

@@ -335,7 +335,7 @@ var rules = map[Action]rule{
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
 var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
-	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps}
+	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
 
 // Allowed reports whether p may do a to the resource described by s: the
 // question a page asks before it offers an action (the server asks Decide

@@ -219,16 +219,14 @@ func testProcessManager(t *testing.T, open opener) {
 	if err != nil || len(win) != 1 || win[0].Kind != deadlines.ObjectionWindow || !win[0].Due.Equal(deadline) {
 		t.Fatalf("the employee's items: %+v, %v", win, err)
 	}
-	rate, _ := b.ForRecipient(ctx, nipA)
-	if len(rate) != 8 || rate[0].Period != "2026-Q1" {
-		t.Fatalf("the appraiser waits for the quarters of two SKPs: %d items, first %+v", len(rate), rate[0])
+	if rate, _ := b.ForRecipient(ctx, nipA); len(rate) != 0 {
+		t.Fatalf("the appraiser waits after rating the year: %+v", rate)
 	}
 
 	// Nothing is due before the window closes; at its end the finality
 	// of the first evaluation and every reminder then due.
-	if due, _ := b.Due(ctx, deadline.Add(-time.Hour), 100); len(due) != 10 {
-		// 8 quarterly ratings long overdue, and the employees' window
-		// reminders three days before their ends.
+	if due, _ := b.Due(ctx, deadline.Add(-time.Hour), 100); len(due) != 2 {
+		// The employees' window reminders, three days before their ends.
 		t.Fatalf("due before the window closed: %d", len(due))
 	}
 	fin := &finaliser{}
@@ -253,7 +251,7 @@ func testProcessManager(t *testing.T, open opener) {
 	b, closeB = open(t) // restart
 	defer func() { closeB() }()
 	n, err := newScheduler(b).Tick(ctx)
-	if err != nil || n != 11 {
+	if err != nil || n != 3 {
 		t.Fatalf("first round after the restart fired %d: %v", n, err)
 	}
 	if fin.calls != 2 || len(fin.ledger) != 1 {
@@ -265,7 +263,7 @@ func testProcessManager(t *testing.T, open opener) {
 		}
 	}
 	out, err := b.Outbox(ctx, 100)
-	if err != nil || len(out) != 10 {
+	if err != nil || len(out) != 2 {
 		t.Fatalf("outbox holds %d reminders: %v", len(out), err)
 	}
 	// Stop and restart: nothing fires twice.
@@ -327,6 +325,9 @@ func testProcessManager(t *testing.T, open opener) {
 
 	// The outbox: published messages go, in order.
 	out, _ = b.Outbox(ctx, 100)
+	if len(out) < 3 {
+		t.Fatalf("outbox holds %d", len(out))
+	}
 	if err := b.Published(ctx, []string{out[0].ID, out[1].ID}); err != nil {
 		t.Fatal(err)
 	}

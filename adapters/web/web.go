@@ -14,6 +14,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
@@ -154,6 +155,7 @@ func New(cfg Config) (*Handler, error) {
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		inbox.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -210,8 +210,11 @@ func Items(sk *skp.SKP, s Settings) []Item {
 		for _, e := range v.Evaluations {
 			rated[e.Period] = true
 		}
+		annual := fmt.Sprintf("%04d", v.Year)
 		for _, p := range periodsOf(v.Year, v.Cadence) {
-			if rated[p.String()] || v.AppraiserNIP == "" {
+			// Once the year is rated, a periodic period left unrated
+			// waits for nobody: the annual evaluation settles the year.
+			if rated[p.String()] || v.AppraiserNIP == "" || (rated[annual] && !p.IsAnnual()) {
 				continue
 			}
 			it := base

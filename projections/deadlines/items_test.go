@@ -252,6 +252,13 @@ func TestItemsWaitForTheRightPerson(t *testing.T) {
 		t.Errorf("issue item: %+v %v", iss, ok)
 	}
 
+	annual := est.add(time.Date(2026, 12, 20, 9, 0, 0, 0, wib), nipA, skp.RatingAssigned{Period: "2026", Scores: good, AppraiserNIP: nipA})
+	for _, it := range deadlines.Items(annual.skp(), set) {
+		if it.Kind == deadlines.RatePeriod {
+			t.Errorf("a period waits for its rating after the year was rated: %s", it.Period)
+		}
+	}
+
 	delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
 	due := time.Date(2027, 1, 20, 15, 0, 0, 0, wib)
 	obj := issued(pol, delivered).

@@ -61,9 +61,9 @@ func TestInboxPage(t *testing.T) {
 		t.Errorf("the English inbox:\n%s", en.body)
 	}
 
-	// A rates what E, P and Q wait for; nobody else's items.
+	// A issues Q's rated evaluation; nobody else's items.
 	a := h.must200(apprA, "/kotak-masuk?lang=id")
-	if !strings.Contains(a.body, `data-kind="RATE_PERIOD"`) || strings.Contains(a.body, "DECIDE_OBJECTION") {
+	if !strings.Contains(a.body, `data-kind="ISSUE_EVALUATION"`) || !strings.Contains(a.body, "Rina Marlina") || strings.Contains(a.body, "DECIDE_OBJECTION") {
 		t.Errorf("A's inbox:\n%s", a.body)
 	}
 	// X waits for nothing.

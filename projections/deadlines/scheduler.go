@@ -153,6 +153,7 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 		case ok:
 			fired++
 			reminded++
+			s.cfg.Logger.Info("deadline_reminder_queued", "key", it.Key, "kind", string(it.Kind), "fire_id", it.FireID(), "overdue", now.After(it.Due))
 		}
 	}
 	s.record(finalised, reminded, last)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -78,9 +77,7 @@ func (a *App) FinaliseAsSystem(ctx context.Context, it deadlines.Item) error {
 	var cmdErr error
 	_, _, err := a.Keyed(ctx, Key{Caller: sys.ID, Key: "deadlines/finalise/" + it.FireID(), Fingerprint: Fingerprint("deadlines/finalise", it.SKPID, it.Period)},
 		func(ctx context.Context) (Answer, bool) {
-			req := domain.Request{Caller: sys, CausationID: it.FireID(), CorrelationID: it.FireID(),
-				Reason: "objection window elapsed on " + it.Due.In(a.cfg.Policy.Location).Format(time.DateOnly) + " with no objection"}
-			_, cmdErr = a.Services(ctx).SKPs.Finalise(ctx, req, skp.Finalise{SKPID: it.SKPID, Period: it.Period})
+			_, cmdErr = a.Services(ctx).SKPs.Finalise(ctx, deadlines.FinaliseRequest(it, a.cfg.Policy.Location), skp.Finalise{SKPID: it.SKPID, Period: it.Period})
 			if errors.Is(cmdErr, ErrApplied) {
 				cmdErr = nil
 			}

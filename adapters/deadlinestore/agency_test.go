@@ -219,3 +219,56 @@ func TestProcessManagerFinalisesAnAgency(t *testing.T) {
 		t.Error("a rating item was finalised")
 	}
 }
+
+// The projector's finality (deadlines.Finaliser, on the domain service
+// without the application layer): the event's ID is the firing's, each
+// elapsed window is finalised once by the system, however often fired.
+func TestFinaliserWithoutTheApplicationLayer(t *testing.T) {
+	ctx := context.Background()
+	g := newAgency(t)
+	b, err := deadlinestore.OpenBolt(filepath.Join(t.TempDir(), "deadlines.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sink := deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: g.store}, 0, deadlines.DefaultSettings(policy.Default())))
+	g.catchUp(t, sink)
+	fin := deadlines.Finaliser(g.app.Config().SKPs)
+	due, _ := b.Due(ctx, g.clock.Now(), 10_000)
+	fired := 0
+	for _, it := range due {
+		if it.Kind != deadlines.FinaliseEvaluation {
+			if err := fin(ctx, it); err == nil {
+				t.Errorf("a %s item was finalised", it.Kind)
+			}
+			continue
+		}
+		for range 2 {
+			if err := fin(ctx, it); err != nil {
+				t.Fatalf("finalise %s: %v", it.SKPID, err)
+			}
+		}
+		fired++
+		found := false
+		for ev, err := range g.store.ReadStream(ctx, domain.SKPStream(it.SKPID), eventstore.ReadStreamOptions{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.ID.String() == it.FireID() {
+				found = ev.Type == "skp.evaluation_finalised.v1" && ev.Actor.ID == authz.SystemDeadlinesID
+			}
+		}
+		if !found {
+			t.Errorf("%s: no finality under the firing's ID", it.SKPID)
+		}
+	}
+	perStream, bySystem := g.finalisations(t)
+	if fired == 0 || bySystem != fired {
+		t.Fatalf("%d finalities by the system for %d timers", bySystem, fired)
+	}
+	for s, n := range perStream {
+		if n != 1 {
+			t.Errorf("%s holds %d finalities", s, n)
+		}
+	}
+}

@@ -127,10 +127,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Projections == "inprocess" {
-		if err := a.openDeadlines(ctx); err != nil {
-			return nil, fmt.Errorf("deadlines: %w", err)
-		}
+	if err := a.openDeadlines(ctx); err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
 	}
 
 	if cfg.Projections == "inprocess" {
@@ -336,7 +334,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 // sinks are the projections the projector runs: the read models and the
 // deadline process manager.
 func (a *app) sinks(rm *readModels) []projections.Sink {
-	if a.pm == nil {
+	if a.pm == nil || a.pm.sink == nil {
 		return rm.sinks
 	}
 	return append(slices.Clip(rm.sinks), a.pm.sink)

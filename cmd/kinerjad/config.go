@@ -50,13 +50,9 @@ type Config struct {
 	// subject NATSSubject.
 	NATSURL     string
 	NATSSubject string
-	// NATSReminderSubject is the subject of the deadline reminders.
-	NATSReminderSubject string
-	// RatingDueDays, ReminderLeadDays and EstablishLeadDays are the
-	// deadline process manager's settings (projections/deadlines.Settings);
-	// DeadlineInterval the time between its rounds.
-	RatingDueDays, ReminderLeadDays, EstablishLeadDays int
-	DeadlineInterval                                   time.Duration
+	// Deadlines configures the deadline process manager (its reminders'
+	// NATS subject, due days, leads, rounds).
+	Deadlines wiring.DeadlineConfig
 	// OIDCIssuer, when set, verifies tokens with the issuer's JWKS instead
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
@@ -131,11 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
-	fs.StringVar(&c.NATSReminderSubject, "nats-reminder-subject", "kinerja.reminders", "NATS subject of deadline reminders")
-	fs.IntVar(&c.RatingDueDays, "rating-due-days", 14, "a period's ratings are due this many days after it ends")
-	fs.IntVar(&c.ReminderLeadDays, "reminder-lead-days", 3, "deadline reminders go out this many days before the deadline")
-	fs.IntVar(&c.EstablishLeadDays, "establish-lead-days", 7, "the establishment reminders go out this many days before the deadline")
-	fs.DurationVar(&c.DeadlineInterval, "deadline-interval", deadlineInterval, "time between the deadline process manager's rounds")
+	c.Deadlines.RegisterFlags(fs)
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the dashboard's OIDC client: sign-in through --oidc-issuer")
@@ -240,7 +232,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
 	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
-		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax, "--deadline-interval": c.DeadlineInterval} {
+		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}
@@ -261,11 +253,8 @@ func (c Config) Validate() error {
 	}
 	if err := c.Policy.Validate(); err != nil {
 		errs = append(errs, err)
-	} else if err := c.deadlineSettings().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days: %w", err))
-	}
-	if c.NATSReminderSubject == "" {
-		errs = append(errs, errors.New("--nats-reminder-subject is required"))
+	} else if err := c.Deadlines.Validate(c.Policy); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Integrity.Validate(); err != nil {
 		errs = append(errs, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
@@ -12,6 +11,7 @@ import (
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
@@ -21,9 +21,11 @@ import (
 // mode), in PostgreSQL with PostgreSQL read models; its projection joins
 // the other projections (checkpoint, poison policy Stop, /readyz); its
 // scheduler fires from serve; its reminders go to NATS through the
-// outbox when --nats-url is set.
+// outbox when --nats-url is set. With --projections off the projector
+// runs it, and kinerjad only reads its items (the inbox).
 
-// pm is the process manager's parts.
+// pm is the process manager's parts; sink and scheduler are nil when
+// the projections run elsewhere.
 type pm struct {
 	backend   deadlines.Backend
 	sink      *deadlines.Sink
@@ -31,10 +33,12 @@ type pm struct {
 	outbox    *wmbridge.OutboxRelay
 }
 
-// openDeadlines opens the process manager's state and its projection.
+// openDeadlines opens the process manager's state, and its projection
+// when the projections run in this process.
 func (a *app) openDeadlines(ctx context.Context) error {
 	var b deadlines.Backend
-	if a.cfg.ReadModels == readModelsPostgres {
+	switch {
+	case a.cfg.ReadModels == readModelsPostgres:
 		pool, err := a.postgresPool(ctx)
 		if err != nil {
 			return err
@@ -47,31 +51,32 @@ func (a *app) openDeadlines(ctx context.Context) error {
 		if b, err = deadlinestore.OpenPostgres(ctx, pool, ""); err != nil {
 			return err
 		}
-	} else {
+	case a.cfg.Projections == "inprocess":
 		bb, err := deadlinestore.OpenBolt(filepath.Join(a.cfg.DataDir, "deadlines.db"))
 		if err != nil {
 			return err
 		}
 		a.closers = append(a.closers, bb.Close)
 		b = bb
+	default:
+		return nil
 	}
-	a.pm = &pm{backend: b, sink: deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: a.authed}, 0, a.cfg.deadlineSettings()))}
+	a.pm = &pm{backend: b}
+	if a.cfg.Projections == "inprocess" {
+		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: a.authed}, 0, a.cfg.Deadlines.Settings(a.cfg.Policy)))
+	}
 	return nil
-}
-
-// deadlineSettings are the process manager's settings from the policy and
-// the flags.
-func (c Config) deadlineSettings() deadlines.Settings {
-	s := deadlines.DefaultSettings(c.Policy)
-	s.RatingDays, s.LeadDays, s.EstablishLeadDays = c.RatingDueDays, c.ReminderLeadDays, c.EstablishLeadDays
-	return s
 }
 
 // startDeadlines makes the scheduler (finality through the application
 // layer, as the system actor) and, with --nats-url, the reminders' relay.
 func (a *app) startDeadlines(core *application.App) error {
-	if a.pm == nil || a.projector == nil {
+	if a.pm == nil || a.pm.sink == nil || a.projector == nil {
 		return nil
+	}
+	sc := deadlines.SchedulerConfig{
+		Backend: a.pm.backend, Finalise: core.FinaliseAsSystem, Interval: a.cfg.Deadlines.Interval, Logger: a.log,
+		Ready: wiring.DeadlineReady(a.projector.Group()),
 	}
 	if a.cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
@@ -82,27 +87,11 @@ func (a *app) startDeadlines(core *application.App) error {
 			return fmt.Errorf("nats: %w", err)
 		}
 		a.closers = append(a.closers, pub.Close)
-		a.pm.outbox, err = wmbridge.NewOutboxRelay(wmbridge.OutboxRelayConfig{Name: "reminders-nats", Outbox: outboxOf{a.pm.backend},
-			Publisher: pub, Topic: a.cfg.NATSReminderSubject, Logger: a.log})
+		a.pm.outbox, err = wmbridge.NewOutboxRelay(wmbridge.OutboxRelayConfig{Name: "reminders-nats", Outbox: wiring.DeadlineOutbox{Backend: a.pm.backend},
+			Publisher: pub, Topic: a.cfg.Deadlines.ReminderSubject, Logger: a.log})
 		if err != nil {
 			return err
 		}
-	}
-	group := a.projector.Group()
-	sc := deadlines.SchedulerConfig{
-		Backend: a.pm.backend, Finalise: core.FinaliseAsSystem, Interval: a.cfg.DeadlineInterval, Logger: a.log,
-		// Nothing fires from items the projection could not keep up
-		// to date (stalled at a poison event, or failing).
-		Ready: func() bool {
-			for _, s := range group.States() {
-				if s.Name == deadlines.Name {
-					return !s.Stalled
-				}
-			}
-			return false
-		},
-	}
-	if a.pm.outbox != nil {
 		sc.Published = a.pm.outbox.Kick
 	}
 	s, err := deadlines.NewScheduler(sc)
@@ -123,20 +112,3 @@ func (a *app) runDeadlines(ctx context.Context) {
 		go a.pm.outbox.Run(ctx)
 	}
 }
-
-// outboxOf is the process manager's outbox as the relay reads it.
-type outboxOf struct{ b deadlines.Backend }
-
-func (o outboxOf) Pending(ctx context.Context, limit int) ([]wmbridge.OutboxMessage, error) {
-	msgs, err := o.b.Outbox(ctx, limit)
-	out := make([]wmbridge.OutboxMessage, len(msgs))
-	for i, m := range msgs {
-		out[i] = wmbridge.OutboxMessage{ID: m.ID, Type: deadlines.ReminderType, Body: m.Body}
-	}
-	return out, err
-}
-
-func (o outboxOf) Published(ctx context.Context, ids []string) error { return o.b.Published(ctx, ids) }
-
-// deadlineInterval is the default time between the scheduler's rounds.
-const deadlineInterval = 30 * time.Second

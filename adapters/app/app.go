@@ -129,6 +129,10 @@ type Config struct {
 	Objections objections.Reader
 	// Timeline serves an employee's timeline. Optional.
 	Timeline timeline.Reader
+	// Inbox serves what waits for each person: the deadline process
+	// manager's items (projections/deadlines). Optional: without it an
+	// inbox is empty.
+	Inbox InboxReader
 	// Audit serves the audit trail, checkpoints and proofs. Required.
 	Audit audit.Reader
 	// Verifier checks the trail on request. Required.

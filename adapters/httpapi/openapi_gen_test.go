@@ -104,6 +104,9 @@ func operations() []op {
 		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN)", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
 		{method: "GET", path: "/v1/employees/{nip}/timeline", tag: "history", summary: "The employee's timeline, newest first (the employee, AUDITOR)", status: 200, resp: TimelinePage{}, position: true,
 			params: []param{qint("before", "the next field of the previous page"), qint("limit", "1 to 500, default 50")}},
+		{method: "GET", path: "/v1/inbox", tag: "history", summary: "What waits for the caller, the nearest deadline first (the deadline process manager's items)",
+			desc:   "SKPs to submit, establish or return, periods to rate, evaluations to issue, objections to decide, explanations asked and an open objection window. An inbox is its owner's alone: nip, when given, must be the caller's (403 otherwise, whatever the roles).",
+			status: 200, resp: InboxPage{}, params: []param{qstr("nip", "whose inbox: the caller's (default)")}},
 		{method: "GET", path: "/v1/employees/{nip}/score-history", tag: "history", summary: "Every rating of every SKP of the employee (parties, AUDITOR)", status: 200, resp: EmployeeScores{}, position: true},
 
 		{method: "POST", path: "/v1/skps", tag: "skp", summary: "Draft an SKP (the employee, or HR_ADMIN for them)",

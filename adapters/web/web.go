@@ -16,6 +16,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
@@ -160,6 +161,7 @@ func New(cfg Config) (*Handler, error) {
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		inbox.New(h.site),
 	} {
 		f.Routes(r)
 	}

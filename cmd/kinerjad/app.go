@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -62,6 +63,7 @@ type app struct {
 	handler   http.Handler
 	dash      *web.Handler
 	pool      *pgxpool.Pool
+	pm        *pm
 	closers   []func() error
 	// snapshots are the bbolt files the backup socket copies (embedded
 	// mode; cmd/internal/backup).
@@ -137,6 +139,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	if err := a.openDeadlines(ctx); err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
+	}
 
 	if cfg.Projections == "inprocess" {
 		if err := a.startProjections(ctx, rm, registry, auditKey); err != nil {
@@ -198,8 +203,14 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	if a.pm != nil {
+		appCfg.Inbox = a.pm.backend
+	}
 	core, err := application.New(appCfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.startDeadlines(core); err != nil {
 		return nil, err
 	}
 	apiCfg := httpapi.Config{
@@ -298,7 +309,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	memory := a.cfg.ReadModels == readModelsMemory
 	start := func(store *eventstore.AuthenticatedStore, reg prometheus.Registerer) (int, error) {
 		a.projector, err = wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{
-			Store: store, Admit: store.Verdict, Sinks: a.guard.Halt(rm.sinks), Relays: relays, Registry: reg, Logger: a.log, MaxDelay: delay,
+			Store: store, Admit: store.Verdict, Sinks: a.guard.Halt(a.sinks(rm)), Relays: relays, Registry: reg, Logger: a.log, MaxDelay: delay,
 		})
 		if err != nil {
 			return 0, err
@@ -342,6 +353,15 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	})
 	a.guard.SetSigner(a.signer)
 	return nil
+}
+
+// sinks are the projections the projector runs: the read models and the
+// deadline process manager.
+func (a *app) sinks(rm *readModels) []projections.Sink {
+	if a.pm == nil || a.pm.sink == nil {
+		return rm.sinks
+	}
+	return append(slices.Clip(rm.sinks), a.pm.sink)
 }
 
 // pendingRegisterer holds Prometheus collectors until they are registered
@@ -563,6 +583,7 @@ func (a *app) serve(ctx context.Context) error {
 			return nil
 		}
 		go a.signer.Run(runCtx, time.Second)
+		a.runDeadlines(runCtx)
 	}
 	go a.sweepSessions(runCtx)
 	if a.cfg.DebugAddr != "" {

@@ -51,6 +51,9 @@ type Config struct {
 	// subject NATSSubject.
 	NATSURL     string
 	NATSSubject string
+	// Deadlines configures the deadline process manager (its reminders'
+	// NATS subject, due days, leads, rounds).
+	Deadlines wiring.DeadlineConfig
 	// OIDCIssuer, when set, verifies tokens with the issuer's JWKS instead
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
@@ -127,6 +130,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
+	c.Deadlines.RegisterFlags(fs)
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the dashboard's OIDC client: sign-in through --oidc-issuer")
@@ -255,6 +259,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--evidence-max-bytes must be positive"))
 	}
 	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Deadlines.Validate(c.Policy); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Integrity.Validate(); err != nil {

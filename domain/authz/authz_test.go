@@ -230,3 +230,42 @@ func TestEveryActionHasARule(t *testing.T) {
 		}
 	}
 }
+
+// The deadline process manager may record finality and nothing else; a
+// principal that only borrows its name (no SYSTEM role, as any token
+// would be) or only its role may not even do that.
+func TestSystemDeadlinesFinalisesOnly(t *testing.T) {
+	sys := authz.SystemDeadlines()
+	for _, a := range authz.Actions() {
+		role, err := authz.Decide(sys, a, subject(), authz.Options{HRAdminMayDraft: true})
+		switch {
+		case a == authz.Finalise && (err != nil || role != domain.RoleSystem):
+			t.Errorf("system may not finalise: role %q, %v", role, err)
+		case a != authz.Finalise && err == nil:
+			t.Errorf("system may %s (role %s): it is authorised for finality only", a, role)
+		}
+	}
+	for _, p := range []domain.Principal{
+		{ID: authz.SystemDeadlinesID},
+		{ID: authz.SystemDeadlinesID, Roles: []domain.Role{domain.RoleAuditor}},
+		{ID: "someone-else", Roles: []domain.Role{domain.RoleSystem}},
+	} {
+		if authz.Allowed(p, authz.Finalise, authz.Subject{Employee: emp, Appraiser: appr}, authz.Options{}) {
+			t.Errorf("%+v may finalise", p)
+		}
+	}
+}
+
+// An inbox is its owner's alone: not the appraiser's, not HR's, not an
+// auditor's.
+func TestReadInboxOwnerOnly(t *testing.T) {
+	s := authz.Subject{Employee: emp}
+	if !authz.Allowed(employee, authz.ReadInbox, s, authz.Options{}) {
+		t.Error("the owner may not read their inbox")
+	}
+	for _, p := range []domain.Principal{appraiser, superior, hrAdmin, auditor, clerk, authz.SystemDeadlines(), {}} {
+		if authz.Allowed(p, authz.ReadInbox, s, authz.Options{}) {
+			t.Errorf("%s may read another's inbox", p.ID)
+		}
+	}
+}

@@ -99,6 +99,7 @@ var Shared = Catalog{
 	"nav.skip":       {"Langsung ke konten utama", "Skip to main content"},
 	"nav.label":      {"Navigasi utama", "Main navigation"},
 	"nav.home":       {"Beranda", "Home"},
+	"nav.inbox":      {"Kotak masuk", "Inbox"},
 	"nav.objections": {"Register keberatan", "Objection register"},
 	"nav.audit":      {"Audit", "Audit"},
 	"nav.signout":    {"Keluar", "Sign out"},

@@ -30,6 +30,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,19 @@ type Config struct {
 	// MaxEvidenceBytes bounds an evidence file (default
 	// DefaultMaxEvidenceBytes).
 	MaxEvidenceBytes int64
+
+	// DocumentKey signs the verification codes of printed documents (the
+	// audit key). Optional: without it no document is printed, and
+	// verification trusts DocumentKeys alone.
+	DocumentKey *merkle.Signer
+	// DocumentKeys are further keys whose codes are accepted (earlier audit
+	// keys, after a rotation). Optional.
+	DocumentKeys []*merkle.Verifier
+	// PublicURL is the service's address as readers reach it
+	// ("https://kinerja.example"), the base of the verification URL a
+	// document's QR code holds. Optional: the edges then use the request's
+	// own address.
+	PublicURL string
 
 	// Idempotency keeps the first answers of keyed commands. Required.
 	Idempotency IdempotencyStore

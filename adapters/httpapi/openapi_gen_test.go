@@ -78,6 +78,12 @@ type op struct {
 var (
 	formatParam = param{"format", "query", "json (default), csv or xlsx; Accept: text/csv also selects CSV", obj{"type": "string", "enum": []any{"json", "csv", "xlsx"}}}
 	unitParam   = qstr("unit", "a unit: the answer covers it and every unit below it")
+	// tableParams shape the CSV and Excel files (docs/documents.md).
+	tableParams = []param{
+		qenum("sep", "CSV separator: ; (default, with a UTF-8 byte-order mark, for Excel in the Indonesian locale) or , (for programs, no mark)", ";", ","),
+		qenum("codes", "1 keeps column codes, enumeration codes, RFC 3339 times and plain NIPs (for programs); default: Indonesian labels", "0", "1"),
+		qenum("lang", "language of headers and labels: id (default) or en", "id", "en"),
+	}
 )
 
 func operations() []op {
@@ -180,15 +186,22 @@ func operations() []op {
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
-			status: 200, resp: reports.ProgressReport{}, special: "report", params: []param{unitParam, qint("year", "default: this year"), formatParam}},
+			status: 200, resp: reports.ProgressReport{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
-			status: 200, resp: reports.DistributionReport{}, special: "report", params: []param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}},
+			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
-			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}},
+			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/objections", tag: "objection", summary: "The objection register (GRIEVANCE_CLERK, HR roles, AUDITOR)", status: 200, resp: ObjectionList{}, position: true,
 			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
+		{method: "GET", path: "/v1/skps/{id}/document.pdf", tag: "documents", special: "pdf", status: 200,
+			summary: "The SKP with its Lampiran as a PDF with a verification block (those who may read the SKP)",
+			desc:    "The header " + DocumentCodeHeader + " carries the document's verification code; GET /verify/{code} (public) and `kinerjactl verify-document` check it (docs/documents.md)."},
+		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}/document.pdf", tag: "documents", special: "pdf", status: 200,
+			summary: "The Dokumen Evaluasi Kinerja Pegawai of a rated period as a PDF with a verification block (those who may read the SKP)",
+			extra:   []int{422},
+			desc:    "404 when the period was never rated, 422 for a malformed period. The header " + DocumentCodeHeader + " carries the verification code."},
 		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
 			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
 	}
@@ -504,6 +517,9 @@ func buildOpenAPI() ([]byte, error) {
 			ok["content"] = obj{"text/plain": obj{"schema": obj{"type": "string"}}}
 		case "openapi":
 			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
+		case "pdf":
+			okHeaders[DocumentCodeHeader] = obj{"description": "the document's verification code", "schema": obj{"type": "string"}}
+			ok["content"] = obj{"application/pdf": obj{"schema": obj{"type": "string", "contentEncoding": "binary"}}}
 		case "report":
 			ok["content"] = obj{
 				"application/json": obj{"schema": g.of(reflect.TypeOf(o.resp), false)},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
@@ -162,6 +163,7 @@ func New(cfg Config) (*Handler, error) {
 		reportpage.New(h.site),
 		auditpage.New(h.site),
 		inbox.New(h.site),
+		documents.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -197,6 +197,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 			return a.projector.WaitFor(ctx, pos)
 		},
 		Idempotency: idem,
+		DocumentKey: auditKey,
+		PublicURL:   cfg.PublicURL,
 		Policy:      pol,
 		Pattern:     distribution.SE3_2023,
 		Logger:      log,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -75,6 +76,11 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	OIDCRedirectURL  string
+	// PublicURL is the service's address as people reach it
+	// (https://kinerja.example): the base of the verification URLs that
+	// printed documents carry in their QR codes. Default: the address each
+	// request came to.
+	PublicURL string
 	// AuditKeyName names the audit log (the checkpoints' origin) when its
 	// key is created; AuditKeyFile overrides the key's path.
 	AuditKeyName string
@@ -140,6 +146,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
 	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the service's address as people reach it (https://kinerja.example): base of the verification URLs of printed documents")
+	var zone string
+	fs.StringVar(&zone, "zone", "WIB", "the agency's time zone: WIB, WITA or WIT (deadlines, dates, and the times the dashboard, exports and documents show)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	c.Integrity.RegisterFlags(fs)
@@ -178,6 +187,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--establish-deadline %q: want MM-DD", deadline))
 	}
 	c.Policy.ObjectionWindowDays = windowDays
+	if loc, ok := indonesianZones[strings.ToUpper(zone)]; ok {
+		c.Policy.Location = loc
+	} else {
+		errs = append(errs, fmt.Errorf("--zone %q: want WIB, WITA or WIT", zone))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://HOST[/PATH]", c.PublicURL))
+		}
+	}
 	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory
@@ -267,6 +286,12 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// indonesianZones are the zones --zone accepts (fixed: Indonesia keeps no
+// daylight saving time).
+var indonesianZones = map[string]*time.Location{
+	"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600),
 }
 
 // minCacheMB is the smallest read-cache budget: below it the caches hold

@@ -465,19 +465,28 @@ func (r *Request) ExportFormat() (string, error) {
 	return f, nil
 }
 
-// WriteTable writes t as a CSV (with a byte-order mark, for Excel) or XLSX
-// attachment named name.
-func WriteTable(w http.ResponseWriter, format, name string, t reports.Table) error {
-	var (
-		body []byte
-		err  error
-	)
+// WriteTable writes t as a CSV or XLSX attachment named name, for the
+// page's reader: labels in r's language, times in the site's zone, the
+// CSV separated by ';' behind a byte-order mark (for Excel in the
+// Indonesian locale); ?sep=, and ?codes=1 write it for programs instead
+// (tabular.Options).
+func WriteTable(w http.ResponseWriter, r *Request, format, name string, t reports.Table) error {
+	q := r.URL.Query()
+	o := tabular.Options{Lang: r.Lang, Loc: r.site.loc}
+	var err error
+	if o.Sep, err = tabular.ParseSep(q.Get("sep")); err != nil {
+		return BadParam("error.sep", q.Get("sep"))
+	}
+	if o.Codes, err = tabular.ParseCodes(q.Get("codes")); err != nil {
+		return BadParam("error.codes", q.Get("codes"))
+	}
+	var body []byte
 	switch format {
 	case "csv":
-		body, err = tabular.CSV(t.Columns, t.Rows, true)
+		body, err = tabular.CSV(t, o)
 		w.Header().Set("Content-Type", mediaCSV)
 	case "xlsx":
-		body, err = tabular.XLSX(name, t.Columns, t.Rows)
+		body, err = tabular.XLSX(name, t, o)
 		w.Header().Set("Content-Type", mediaXLSX)
 	default:
 		return BadParam("error.format", format)

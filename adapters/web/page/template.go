@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -107,14 +108,21 @@ func (b *Base) L(kind string, value any) string { return i18n.Label(b.Lang, kind
 // Title is the page's title.
 func (b *Base) Title() string { return b.T(b.TitleKey) }
 
-// Time shows t in the policy's zone, to the second ("—" for the zero
-// time).
-func (b *Base) Time(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(b.loc).Format("2006-01-02 15:04:05 MST")
-}
+// Time shows t in the policy's zone as Indonesian (or, with the English
+// switch, English) readers write it: "6 Desember 2026 14.05 WIB" ("—" for
+// the zero time). The <time> element around it carries the exact instant
+// (ISO).
+func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
+
+// Date shows the calendar date of t in the policy's zone: "6 Desember
+// 2026".
+func (b *Base) Date(t time.Time) string { return idfmt.Date(b.Lang, t, b.loc) }
+
+// Num shows a quantity in the page's language: "1.961", "12,5".
+func (b *Base) Num(f float64) string { return idfmt.Number(b.Lang, f, -1) }
+
+// Pct shows a share as a percentage: "78,3 %" ("78.3%" in English).
+func (b *Base) Pct(share float64) string { return idfmt.Percent(b.Lang, share) }
 
 // TimeP is Time of a pointer ("—" for nil).
 func (b *Base) TimeP(t *time.Time) string {

@@ -132,5 +132,5 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
+	return page.WriteTable(w, r, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
 }

@@ -219,6 +219,7 @@ func TestIssueForm(t *testing.T) {
 		t.Errorf("the issue form of an unrated period = %d, want 404", r.status)
 	}
 	form := h.must200(apprA, p)
+	other := h.must200(apprA, p) // rendered before the issue, sent after
 	events := h.streamLen(stream)
 	future := h.clock.Now().Add(48 * time.Hour).In(policy.WIB).Format("2006-01-02T15:04")
 	for name, v := range map[string]string{
@@ -254,7 +255,15 @@ func TestIssueForm(t *testing.T) {
 	if !strings.Contains(ov.body, `id="days-2026"`) || !strings.Contains(ov.body, `id="objection-2026"`) {
 		t.Error("the employee's overview does not show the days left and the objection form")
 	}
-	if r := h.post(&apprA, p, formOf(t, h.must200(apprA, p).body)); r.status != http.StatusConflict {
-		t.Errorf("issuing again = %d, want 409", r.status)
+	if r := h.must200(apprA, p); !strings.Contains(r.body, `id="locked"`) || strings.Contains(r.body, `id="issue-form"`) {
+		t.Error("the issue page of an issued evaluation still offers the form")
+	}
+	// A form rendered before the issue: stale, and the page no longer
+	// offers it.
+	if r := h.post(&apprA, p, formOf(t, other.body)); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="locked"`) {
+		t.Errorf("issuing again from an older form = %d, want 412 without a form", r.status)
+	}
+	if r := h.must200(apprA, "/skp/"+h.ag.skpQ+"/penilaian/2026/nilai"); !strings.Contains(r.body, `id="locked"`) || strings.Contains(r.body, `id="rate-form"`) {
+		t.Error("the rating page of an issued evaluation still offers the form")
 	}
 }

@@ -195,6 +195,8 @@ type ratePage struct {
 	// Replace is true when a rating exists, so a reason is needed.
 	Eval    *skp.EvaluationView
 	Replace bool
+	// Locked is true once the evaluation is issued: no form.
+	Locked bool
 	// Indicators are the plan's indicators with their realisations in the
 	// period, beside the rating.
 	Indicators []indicatorRow
@@ -297,6 +299,7 @@ func (f *Feature) ratePage(r *page.Request, st form.State) (*ratePage, error) {
 	d := &ratePage{Base: r.Base("evaluation", "evaluation.rate.title"), Form: st, View: v, Period: per,
 		Eval: evaluationOf(v, per), Ratings: rating.Ratings(), Matrix: matrix()}
 	d.Replace = d.Eval != nil
+	d.Locked = d.Eval != nil && d.Eval.DeliveredAt != nil
 	d.Scripts = []string{r.Script("rating.js")}
 	p := period.MustParse(per)
 	for _, rhk := range v.Plan {
@@ -401,7 +404,9 @@ type issuePage struct {
 	// ObjectionsAllowed is true when an objection window will run from
 	// the delivery.
 	ObjectionsAllowed bool
-	Changes           []change
+	// Locked is true once the evaluation is issued: no form.
+	Locked  bool
+	Changes []change
 }
 
 // issueInput is what the issue form posts: the fields of POST
@@ -428,6 +433,7 @@ func (f *Feature) issuePage(r *page.Request, st form.State) (*issuePage, error) 
 	if d.Eval == nil {
 		return nil, &domain.NotFoundError{Kind: "evaluation", ID: v.ID + "/" + per}
 	}
+	d.Locked = d.Eval.DeliveredAt != nil
 	d.Names = f.site.Names(ctx, v.NIP)
 	return d, nil
 }

@@ -4,6 +4,8 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
+	"evaluation.locked":            {ID: "Penilaian periode ini sudah diterbitkan: penilaian terkunci.", EN: "This period's evaluation was issued: the ratings are locked."},
+	"evaluation.issued":            {ID: "Penilaian periode ini sudah diterbitkan.", EN: "This period's evaluation was issued."},
 	"evaluation.crumbs":            {ID: "Jejak halaman", EN: "Breadcrumbs"},
 	"evaluation.skp":               {ID: "SKP", EN: "SKP"},
 	"evaluation.overview.title":    {ID: "Penilaian kinerja", EN: "Performance evaluations"},

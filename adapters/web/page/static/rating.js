@@ -1,5 +1,7 @@
 // Kinerja Ledger: the live predikat of the rating form (progressive
-// enhancement; the form's "Pratinjau" button does the same on the server).
+// enhancement, on every form marked data-rating: the rating form, whose
+// "Pratinjau" button does the same on the server, and the objection
+// decision).
 // It reads the matrix table the page renders from the domain's
 // rating.Derive — no second copy of the matrix lives here.
 (function () {
@@ -32,9 +34,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    var form = document.getElementById("rate-form");
-    if (!form) { return; }
-    form.addEventListener("change", function () { update(form); });
-    update(form);
+    document.querySelectorAll("form[data-rating]").forEach(function (form) {
+      form.addEventListener("change", function () { update(form); });
+      update(form);
+    });
   });
 })();

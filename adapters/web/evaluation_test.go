@@ -55,6 +55,9 @@ func TestEvaluationOverview(t *testing.T) {
 			t.Errorf("the appraiser's overview lacks %s", want)
 		}
 	}
+	if en := h.must200(apprA, p+"?lang=en"); !strings.Contains(en.body, "Performance evaluations") || !strings.Contains(en.body, "Change the rating") && !strings.Contains(en.body, ">Rate<") {
+		t.Error("the overview has no English")
+	}
 	if strings.Contains(r.body, `id="rate-2026"`) || strings.Contains(r.body, `id="rate-2026-Q1"`) {
 		t.Error("the overview offers to rate an issued period")
 	}

@@ -41,6 +41,7 @@ var messages = i18n.Catalog{
 	"evaluation.matrix.corner":     {ID: "Hasil kerja \\ perilaku", EN: "Work result \\ behaviour"},
 	"evaluation.achievement":       {ID: "Capaian indikator", EN: "Indicators' achievement"},
 	"evaluation.achievement.hint":  {ID: "Target setiap indikator dan realisasi yang dicatat pegawai untuk periode ini.", EN: "Each indicator's target and the realisations the employee recorded for the period."},
+	"evaluation.indicators":        {ID: "Target dan realisasi indikator", EN: "Indicators' targets and realisations"},
 	"evaluation.indicator":         {ID: "Indikator", EN: "Indicator"},
 	"evaluation.target":            {ID: "Target", EN: "Target"},
 	"evaluation.realisations":      {ID: "Realisasi", EN: "Realisations"},

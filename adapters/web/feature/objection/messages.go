@@ -88,6 +88,8 @@ var messages = i18n.Catalog{
 	"objection.indicator":        {ID: "Indikator", EN: "Indicator"},
 	"objection.target":           {ID: "Target", EN: "Target"},
 	"objection.realisations":     {ID: "Realisasi", EN: "Realisations"},
+	"objection.asof.plan":        {ID: "Rencana dan realisasi saat itu", EN: "The plan and realisations then"},
+	"objection.history.caption":  {ID: "Setiap penilaian yang pernah diberikan, termasuk yang diganti", EN: "Every rating ever given, superseded ones included"},
 	"objection.history":          {ID: "Riwayat nilai", EN: "Score history"},
 	"objection.scores":           {ID: "Penilaian", EN: "Ratings"},
 	"objection.source":           {ID: "Oleh", EN: "By"},

@@ -141,6 +141,12 @@ func (s State) ProblemFields() []FieldProblem {
 	return out
 }
 
+// AddProblem records a problem the feature found itself (a date outside
+// what the form allows, a value it parses): beside field, or for the form
+// as a whole when field is "". The form is then rendered again, as for a
+// problem Decode found.
+func (s *State) AddProblem(field string, t i18n.Text) { s.add(field, t) }
+
 // add records a problem with field ("" for the form as a whole).
 func (s *State) add(field string, t i18n.Text) {
 	s.addText(field, t.In(s.lang))

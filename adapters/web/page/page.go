@@ -152,8 +152,9 @@ type Handler func(w http.ResponseWriter, r *Request) error
 
 // Router registers the pages of the feature packages on one mux.
 type Router struct {
-	mux  *http.ServeMux
-	site *Site
+	mux      *http.ServeMux
+	site     *Site
+	patterns []string
 }
 
 // NewRouter returns a router that registers on mux.
@@ -162,11 +163,21 @@ func (s *Site) NewRouter(mux *http.ServeMux) *Router { return &Router{mux: mux, 
 // Page registers h for pattern (net/http's: "GET /skp/{id}") as a page that
 // needs a signed-in caller: anybody else is sent to the sign-in form, and
 // comes back after it.
-func (rt *Router) Page(pattern string, h Handler) { rt.mux.Handle(pattern, rt.site.wrap(h, true)) }
+func (rt *Router) Page(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
+	rt.mux.Handle(pattern, rt.site.wrap(h, true))
+}
 
 // Public registers h for pattern as a page anybody may open (the sign-in
 // form itself).
-func (rt *Router) Public(pattern string, h Handler) { rt.mux.Handle(pattern, rt.site.wrap(h, false)) }
+func (rt *Router) Public(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
+	rt.mux.Handle(pattern, rt.site.wrap(h, false))
+}
+
+// Patterns returns the patterns registered so far, in registration order
+// (the accessibility scan opens every GET page from them).
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // MaxFormBytes bounds a form body (a form with a file upload raises it
 // for its own route).

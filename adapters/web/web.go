@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 

@@ -219,7 +219,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
 	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {formRevision(t, aForm.body)}, "appraiser_nip": {nipP},
 		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
-	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "cycle") {
+	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Rantai penilaian berputar") {
 		t.Errorf("a cycle = %d\n%s", r.status, r.body)
 	}
 

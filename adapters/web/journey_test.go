@@ -205,6 +205,9 @@ func journey(t *testing.T, env *journeyEnv) {
 		!strings.Contains(hr.text(".error-summary"), "Formulir belum dapat disimpan") {
 		t.Errorf("a short NIP: no problem beside the field, or the input lost: %s", hr.text("main"))
 	}
+	if got := hr.text("#nip-error"); !strings.Contains(got, "NIP harus 18 angka; yang diisi 17 angka") {
+		t.Errorf("the NIP's problem reads %q, want it in Indonesian", got)
+	}
 	if eval[string](hr, `document.getElementById("unit_id").value`) != "DINKES" || eval[string](hr, `document.getElementById("name").value`) != "Budi Santoso" {
 		t.Error("the other fields were not kept")
 	}

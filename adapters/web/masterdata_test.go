@@ -290,3 +290,66 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		t.Error("X is not listed in DINKES after the move")
 	}
 }
+
+// The organisation predikat of a unit: set by who may, a change only with
+// its reason, every value kept in the history; others see it, unoffered.
+func TestUnitPredikatForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/BAPPEDA"
+	if r := h.must200(analyst, path); strings.Contains(r.body, `id="perf-submit"`) {
+		t.Error("HR_ANALYST is offered the predikat form")
+	}
+	form := h.must200(hrAdmin, path)
+	if !strings.Contains(form.body, `id="perf-submit"`) {
+		t.Fatal("HR_ADMIN is not offered the predikat form")
+	}
+	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {formRevision(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}}
+	if r := h.post(&analyst, path+"/predikat", v); r.status != http.StatusForbidden {
+		t.Errorf("the form posted by HR_ANALYST = %d, want 403", r.status)
+	}
+	for name, c := range map[string]struct{ period, predikat, field string }{
+		"unknown predikat": {"2026", "LUAR_BIASA", "predikat"},
+		"bad period":       {"2026-Q7", "BAIK", "period"},
+	} {
+		bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "period": {c.period}, "predikat": {c.predikat}}
+		if r := h.post(&hrAdmin, path+"/predikat", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
+			t.Errorf("%s = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
+		}
+	}
+	if n := h.streamLen(domain.UnitStream("BAPPEDA")); n != 1 {
+		t.Fatalf("refused forms recorded: %d events", n)
+	}
+	if r := h.post(&hrAdmin, path+"/predikat", v); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?diubah=1" {
+		t.Fatalf("set = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	h.post(&hrAdmin, path+"/predikat", v) // a double submit
+	h.catchUp()
+	next := h.must200(hrAdmin, path)
+	if !strings.Contains(next.body, `id="perf-2026">Baik`) {
+		t.Errorf("the unit page does not show BAIK for 2026\n%s", next.body)
+	}
+	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {formRevision(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}}
+	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="reason-error"`) {
+		t.Errorf("a change without a reason = %d\n%s", r.status, r.body)
+	}
+	// A stale form: one rendered before the first predikat (a fresh key,
+	// the revision of then).
+	if r := h.post(&hrAdmin, path+"/predikat", url.Values{"_key": {formKey(t, h.must200(hrAdmin, "/data-induk/unit/baru").body)}, "_revision": v["_revision"],
+		"period": {"2026-Q1"}, "predikat": {"BAIK"}}); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="stale"`) {
+		t.Errorf("a stale form = %d", r.status)
+	}
+	change.Set("reason", "Hasil evaluasi SAKIP direvisi")
+	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusSeeOther {
+		t.Fatalf("a change with its reason = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(analyst, path); !strings.Contains(r.body, `id="perf-2026">Kurang`) || !strings.Contains(r.body, "Hasil evaluasi SAKIP direvisi") {
+		t.Errorf("the history does not show the change and its reason\n%s", r.body)
+	}
+	if n := h.streamLen(domain.UnitStream("BAPPEDA")); n != 3 {
+		t.Errorf("BAPPEDA's stream holds %d events, want 3 (registered, set once, changed)", n)
+	}
+	if r := h.get(&hrAdmin, "/data-induk/unit/NOPE"); r.status != http.StatusNotFound {
+		t.Errorf("an unknown unit = %d", r.status)
+	}
+}

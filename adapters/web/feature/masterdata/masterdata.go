@@ -51,6 +51,7 @@ type Feature struct {
 	employee    *page.Template[*employeePage]
 	line        *page.Template[*editEmployeePage]
 	position    *page.Template[*editEmployeePage]
+	unit        *page.Template[*unitPage]
 }
 
 // New returns the feature on site.
@@ -62,7 +63,8 @@ func New(site *page.Site) *Feature {
 		newEmployee: page.MustParse[*newEmployeePage](site, files, "employee_new.html", messages),
 		employee:    page.MustParse[*employeePage](site, files, "employee.html", messages),
 		line:        page.MustParse[*editEmployeePage](site, files, "employee_line.html", messages),
-		position:    page.MustParse[*editEmployeePage](site, files, "employee_position.html", messages)}
+		position:    page.MustParse[*editEmployeePage](site, files, "employee_position.html", messages),
+		unit:        page.MustParse[*unitPage](site, files, "unit.html", messages)}
 }
 
 // Routes registers the master-data pages.
@@ -70,6 +72,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET "+UnitsPath, f.showUnits)
 	r.Page("GET "+NewUnitPath, f.showNewUnit)
 	r.Page("POST "+NewUnitPath, f.createUnit)
+	r.Page("GET "+UnitsPath+"/{id}", f.showUnit)
+	r.Page("POST "+UnitsPath+"/{id}/predikat", f.rateUnit)
 	r.Page("GET "+EmployeesPath, f.showEmployees)
 	r.Page("GET "+NewEmployeePath, f.showNewEmployee)
 	r.Page("POST "+NewEmployeePath, f.createEmployee)

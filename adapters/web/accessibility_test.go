@@ -12,12 +12,13 @@ import (
 // notPages are the GET routes that are not pages to scan: downloads, and
 // the steps of a sign-in that redirect to the identity provider and back.
 var notPages = map[string]string{
-	"GET /ekspor/audit":       "a download",
-	"GET /ekspor/keberatan":   "a download",
-	"GET /ekspor/progress":    "a download",
-	"GET /ekspor/distribusi":  "a download",
-	"GET /masuk/oidc":         "a redirect to the identity provider",
-	"GET /masuk/oidc/kembali": "the identity provider's redirect back",
+	"GET /ekspor/audit":            "a download",
+	"GET /ekspor/keberatan":        "a download",
+	"GET /ekspor/progress":         "a download",
+	"GET /ekspor/distribusi":       "a download",
+	"GET /masuk/oidc":              "a redirect to the identity provider",
+	"GET /masuk/oidc/kembali":      "the identity provider's redirect back",
+	"GET /skp/{id}/bukti/{sha256}": "a download (an evidence file)",
 }
 
 var routeParam = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)
@@ -38,10 +39,10 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 	t.Helper()
 	ag := h.ag
 	samples := []map[string]string{
-		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "indicator_id": ag.indE, "unit": "DINKES"},
+		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},
-		{"id": ag.skpA, "skp": ag.skpA, "nip": nipA, "period": "2026", "rhk_id": ag.rhkA, "unit": "DINKES"},
+		{"id": ag.skpA, "skp": ag.skpA, "nip": nipA, "period": "2026", "rhk_id": ag.rhkA, "rhk": ag.rhkA, "unit": "DINKES"},
 		{"id": "DINKES", "unit": "DINKES", "nip": nipX},
 		{"id": ag.skpE, "period": "2026-Q1"},
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 )
 
-// formRevision reads the revision a rendered form carries.
-func formRevision(t *testing.T, body string) string {
+// revisionOf reads the revision a rendered form carries.
+func revisionOf(t *testing.T, body string) string {
 	t.Helper()
 	m := regexp.MustCompile(`name="_revision" value="([0-9]+)"`).FindStringSubmatch(body)
 	if m == nil {
@@ -36,7 +36,7 @@ func TestEmployeePagesAccess(t *testing.T) {
 	form := h.must200(hrAdmin, "/data-induk/pegawai/"+nipE+"/atasan")
 	before := h.streamLen(domain.EmployeeStream(nipE))
 	for _, c := range []caller{empE, caller{nipA, nil}, analyst} {
-		v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {formRevision(t, form.body)}, "appraiser_nip": {nipP},
+		v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "appraiser_nip": {nipP},
 			"appraiser_superior_nip": {nipS}, "effective_from": {"2026-06-01"}}
 		if r := h.post(&c, "/data-induk/pegawai/"+nipE+"/atasan", v); r.status != http.StatusForbidden {
 			t.Errorf("the line form posted by %s = %d, want 403", c.sub, r.status)
@@ -179,7 +179,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	if !strings.Contains(form.body, `value="`+nipA+`"`) || !strings.Contains(form.body, `<datalist id="people">`) {
 		t.Error("the line form is not filled with the line in effect, or offers nobody")
 	}
-	key, rev := formKey(t, form.body), formRevision(t, form.body)
+	key, rev := formKey(t, form.body), revisionOf(t, form.body)
 	stream := domain.EmployeeStream(nipP)
 	before := h.streamLen(stream)
 	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipU}, "appraiser_superior_nip": {nipT},
@@ -217,7 +217,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	// A cycle: A's line naming P (whom A appraises) as appraiser.
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
-	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {formRevision(t, aForm.body)}, "appraiser_nip": {nipP},
+	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
 		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
 	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Rantai penilaian berputar") {
 		t.Errorf("a cycle = %d\n%s", r.status, r.body)
@@ -227,7 +227,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// refused with the line as it is now, the input kept; sent again, it
 	// applies.
 	other := h.must200(hrAdmin, linePath)
-	ov := url.Values{"_key": {formKey(t, other.body)}, "_revision": {formRevision(t, other.body)}, "appraiser_nip": {nipS},
+	ov := url.Values{"_key": {formKey(t, other.body)}, "_revision": {revisionOf(t, other.body)}, "appraiser_nip": {nipS},
 		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-05-01"}, "capacity": {"DEFINITIF"}}
 	if r := h.post(&hrAdmin, linePath, ov); r.status != http.StatusSeeOther {
 		t.Fatalf("the other form = %d\n%s", r.status, r.body)
@@ -238,7 +238,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="`+nipU+`"`) {
 		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
 	}
-	if formRevision(t, stale.body) == rev {
+	if revisionOf(t, stale.body) == rev {
 		t.Error("the stale form came back with the old revision: sending it again would be refused again")
 	}
 	again := url.Values{}
@@ -246,7 +246,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		again[k] = vs
 	}
 	again.Set("_key", formKey(t, stale.body))
-	again.Set("_revision", formRevision(t, stale.body))
+	again.Set("_revision", revisionOf(t, stale.body))
 	first := h.post(&hrAdmin, linePath, again)
 	if first.status != http.StatusSeeOther || first.header.Get("Location") != "/data-induk/pegawai/"+nipP+"?diubah=1" {
 		t.Fatalf("re-applied = %d to %q\n%s", first.status, first.header.Get("Location"), first.body)
@@ -269,7 +269,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	if !strings.Contains(pf.body, `<option value="BAPPEDA" selected>`) {
 		t.Error("the position form is not filled with the unit in effect")
 	}
-	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {formRevision(t, pf.body)}, "unit_id": {"DINKES"},
+	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {revisionOf(t, pf.body)}, "unit_id": {"DINKES"},
 		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2026-12-01"}, "decree_ref": {"SK-BKPSDM/821/2026"}}
 	bad := url.Values{}
 	for k, vs := range pv {
@@ -303,7 +303,7 @@ func TestUnitPredikatForm(t *testing.T) {
 	if !strings.Contains(form.body, `id="perf-submit"`) {
 		t.Fatal("HR_ADMIN is not offered the predikat form")
 	}
-	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {formRevision(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}}
+	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}}
 	if r := h.post(&analyst, path+"/predikat", v); r.status != http.StatusForbidden {
 		t.Errorf("the form posted by HR_ANALYST = %d, want 403", r.status)
 	}
@@ -328,7 +328,7 @@ func TestUnitPredikatForm(t *testing.T) {
 	if !strings.Contains(next.body, `id="perf-2026">Baik`) {
 		t.Errorf("the unit page does not show BAIK for 2026\n%s", next.body)
 	}
-	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {formRevision(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}}
+	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {revisionOf(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}}
 	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="reason-error"`) {
 		t.Errorf("a change without a reason = %d\n%s", r.status, r.body)
 	}

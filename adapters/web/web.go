@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,6 +111,7 @@ type Handler struct {
 	sessions *session.Manager
 	handler  http.Handler
 	log      *slog.Logger
+	routes   []string
 }
 
 // New returns the dashboard for cfg, after applying defaults and validating
@@ -167,6 +169,7 @@ func New(cfg Config) (*Handler, error) {
 	} {
 		f.Routes(r)
 	}
+	h.routes = r.Patterns()
 	mux.Handle("/", h.site.FailHandler(&domain.NotFoundError{Kind: "page", ID: ""}))
 	// Forms are refused when the browser says they come from another site
 	// (Sec-Fetch-Site, else Origin against Host): the standard library's
@@ -182,6 +185,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	h.handler.ServeHTTP(w, r)
 }
+
+// Routes returns the patterns of the features' pages ("GET /skp/{id}"),
+// in registration order: what the accessibility scan opens.
+func (h *Handler) Routes() []string { return slices.Clone(h.routes) }
 
 // Sessions returns the session manager (kinerjad sweeps expired records
 // with it).

@@ -329,8 +329,8 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 	case errors.As(err, &ve):
 		for _, f := range ve.Fields {
 			// The domain's messages are in English, for API clients
-			// too; the form's own are in both languages.
-			st.addText(f.Field, f.Message)
+			// too; i18n.Problem shows the ones it knows in Indonesian.
+			st.addText(f.Field, i18n.Problem(st.lang, f.Message))
 		}
 		if len(ve.Fields) == 0 {
 			st.add("", i18n.Text(k.Text))

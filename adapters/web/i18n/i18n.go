@@ -103,6 +103,7 @@ var Shared = Catalog{
 	"nav.inbox":      {"Kotak masuk", "Inbox"},
 	"nav.objections": {"Register keberatan", "Objection register"},
 	"nav.audit":      {"Audit", "Audit"},
+	"nav.masterdata": {"Data induk", "Master data"},
 	"nav.signout":    {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},

@@ -152,8 +152,9 @@ type Handler func(w http.ResponseWriter, r *Request) error
 
 // Router registers the pages of the feature packages on one mux.
 type Router struct {
-	mux  *http.ServeMux
-	site *Site
+	mux      *http.ServeMux
+	site     *Site
+	patterns []string
 }
 
 // NewRouter returns a router that registers on mux.
@@ -163,6 +164,7 @@ func (s *Site) NewRouter(mux *http.ServeMux) *Router { return &Router{mux: mux, 
 // needs a signed-in caller: anybody else is sent to the sign-in form, and
 // comes back after it.
 func (rt *Router) Page(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, true, MaxFormBytes))
 }
 
@@ -171,14 +173,20 @@ func (rt *Router) Page(pattern string, h Handler) {
 // to maxBytes (a larger one is app.ErrTooLarge, 413, when the handler
 // parses it) instead of MaxFormBytes.
 func (rt *Router) Upload(pattern string, maxBytes int64, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, true, maxBytes))
 }
 
 // Public registers h for pattern as a page anybody may open (the sign-in
 // form itself).
 func (rt *Router) Public(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, false, MaxFormBytes))
 }
+
+// Patterns returns the patterns registered so far, in registration order
+// (the accessibility scan opens every GET page from them).
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // MaxFormBytes bounds a form body (a form with a file upload raises it
 // for its own route: Router.Upload).

@@ -66,6 +66,8 @@ type Base struct {
 type Nav struct {
 	// Register and Audit are the objection register and the audit trail.
 	Register, Audit bool
+	// MasterData is the master data (units, employees, reporting lines).
+	MasterData bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -79,7 +81,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	}
 	b.Roles = strings.Join(roles, ", ")
 	if r.SignedIn {
-		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit)}
+		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData)}
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {

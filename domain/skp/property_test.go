@@ -540,7 +540,9 @@ func TestReplayRebuildsTheSameState(t *testing.T) {
 }
 
 // TestAsOfDates: the appraiser who may act is the one in effect on the
-// request's occurred_at, whatever the line says today.
+// request's business date and still at its recording (domain.md §10),
+// whatever the line said before. Business time lies at most the tolerance
+// back; the clock is drawn around midnights, where the two dates differ.
 func TestAsOfDates(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		f := newFixture(t)
@@ -549,18 +551,21 @@ func TestAsOfDates(t *testing.T) {
 		change := rapid.IntRange(2, 60).Draw(t, "line changes on day")
 		changeDate := jan1.AddDays(change)
 		f.line(nipE, nipB, nipS, changeDate)
-		f.env.Clock.Set(time.Date(2026, 4, 1, 9, 0, 0, 0, wib))
-		day := rapid.IntRange(1, 80).Draw(t, "establish on day")
+		day := rapid.IntRange(1, 80).Draw(t, "recorded on day")
+		minute := rapid.IntRange(0, 20).Draw(t, "minutes after midnight")
+		now := time.Date(2026, 1, 1, 0, minute, 0, 0, wib).AddDate(0, 0, day)
+		f.env.Clock.Set(now)
+		back := time.Duration(rapid.IntRange(0, 600).Draw(t, "seconds back")) * time.Second
 		req := f.req(nipA)
-		req.OccurredAt = time.Date(2026, 1, 1, 12, 0, 0, 0, wib).AddDate(0, 0, day)
+		req.OccurredAt = now.Add(-back)
 		_, err := f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
-		onDay := calendar.Of(req.OccurredAt, wib)
-		if onDay.Before(changeDate) {
+		onDay, today := calendar.Of(req.OccurredAt, wib), calendar.Of(now, wib)
+		if onDay.Before(changeDate) && today.Before(changeDate) {
 			if err != nil {
-				t.Fatalf("A establishing on %s (line changes %s): %v", onDay, changeDate, err)
+				t.Fatalf("A establishing on %s, recorded %s (line changes %s): %v", onDay, today, changeDate, err)
 			}
 		} else if kind(err) != "forbidden" {
-			t.Fatalf("A establishing on %s (line changes %s): %v, want forbidden", onDay, changeDate, err)
+			t.Fatalf("A establishing on %s, recorded %s (line changes %s): %v, want forbidden", onDay, today, changeDate, err)
 		}
 	})
 }

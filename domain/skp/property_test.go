@@ -551,7 +551,7 @@ func TestAsOfDates(t *testing.T) {
 		change := rapid.IntRange(2, 60).Draw(t, "line changes on day")
 		changeDate := jan1.AddDays(change)
 		f.line(nipE, nipB, nipS, changeDate)
-		day := rapid.IntRange(1, 80).Draw(t, "recorded on day")
+		day := rapid.IntRange(5, 80).Draw(t, "recorded on day") // after the submission of 5 January
 		minute := rapid.IntRange(0, 20).Draw(t, "minutes after midnight")
 		now := time.Date(2026, 1, 1, 0, minute, 0, 0, wib).AddDate(0, 0, day)
 		f.env.Clock.Set(now)

@@ -82,8 +82,6 @@ func TestHandlerRequestChecks(t *testing.T) {
 		{name: "dated back beyond the tolerance", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(-10*time.Minute - time.Second)}, field: "occurred_at"},
 		{name: "a backfill without its paper", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(-time.Hour),
 			Backfill: &domain.BackfillRequest{}}, field: "paper_ref"},
-		{name: "a backfill older than the maximum age", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(-91 * 24 * time.Hour),
-			Backfill: &domain.BackfillRequest{PaperRef: "BA-1"}}, field: "occurred_at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +116,14 @@ func TestHandlerBackfill(t *testing.T) {
 	c, err := h.Execute(context.Background(), "test-1", req, accept)
 	if err != nil || !c.Events[0].Meta.OccurredAt.Equal(t0.Add(-48*time.Hour)) {
 		t.Fatalf("accepted backfill: %+v, %v", c, err)
+	}
+	req.OccurredAt = t0.Add(-90*24*time.Hour - time.Second)
+	var v *domain.ValidationError
+	if _, err := h.Execute(context.Background(), "test-1", req, accept); !errors.As(err, &v) || v.Fields[0].Field != "occurred_at" {
+		t.Fatalf("an accepted backfill older than the maximum age: %v, want a validation error on occurred_at", err)
+	}
+	if _, err := h.Execute(context.Background(), "test-1", req, increment); !errors.Is(err, domain.ErrBackfillRefused) {
+		t.Fatalf("a refused backfill older than the maximum age: %v, want forbidden first", err)
 	}
 	at, err := h.BusinessTime(domain.Request{Caller: req.Caller, OccurredAt: t0}, "delivered_at", t0.Add(-time.Hour))
 	if err == nil || !strings.Contains(err.Error(), "delivered_at") {

@@ -148,9 +148,11 @@ type Handler struct {
 }
 
 // Prepare validates and normalises a request: a caller is required, a
-// missing OccurredAt becomes now, and OccurredAt may not lie in the future
-// nor further back than the Dating rule allows (the tolerance, or for a
-// backfill its maximum age); a backfill names its paper.
+// missing OccurredAt becomes now, OccurredAt may not lie in the future, and
+// a backfill names its paper. How far back OccurredAt may lie (the Dating
+// rule: the tolerance, or for a backfill its maximum age) is checked after
+// the decider has spoken (see attempt), so that a caller without the right
+// learns that (403), not that the date is wrong.
 func (h *Handler) Prepare(req Request) (Request, error) {
 	now := h.Now()
 	var v ValidationError
@@ -159,8 +161,8 @@ func (h *Handler) Prepare(req Request) (Request, error) {
 	}
 	if req.OccurredAt.IsZero() {
 		req.OccurredAt = now
-	} else if p := h.dating().Problem(now, req.OccurredAt, req.Backfill != nil); p != "" {
-		v.Add("occurred_at", "%s", p)
+	} else if req.OccurredAt.After(now) {
+		v.Add("occurred_at", "must not be in the future")
 	}
 	if b := req.Backfill; b != nil {
 		if p := bizdate.PaperRefProblem(b.PaperRef); p != "" {
@@ -172,6 +174,15 @@ func (h *Handler) Prepare(req Request) (Request, error) {
 	}
 	req.OccurredAt = NormalTime(req.OccurredAt)
 	return req, v.Err()
+}
+
+// backdated refuses a request whose OccurredAt lies further back than the
+// Dating rule allows.
+func (h *Handler) backdated(req Request) error {
+	if p := h.dating().Problem(h.Now(), req.OccurredAt, req.Backfill != nil); p != "" {
+		return Invalid("occurred_at", "%s", p)
+	}
+	return nil
 }
 
 // dating is the rule in force: Dating, or the default when it is zero.
@@ -264,11 +275,19 @@ func (h *Handler) attempt(ctx context.Context, stream string, req Request, decid
 		return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
 	}
 	ch, err := decide(ctx, req, s)
-	if err != nil {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
 		return Committed{}, err
 	}
-	if req.Backfill != nil && !ch.Backfill {
+	if err == nil && req.Backfill != nil && !ch.Backfill {
 		return Committed{}, ErrBackfillRefused
+	}
+	// The business date is judged once the caller's right is: deciders
+	// check authority on both the business date and today (domain.md §10).
+	if err := h.backdated(req); err != nil {
+		return Committed{}, err
+	}
+	if err != nil {
+		return Committed{}, err
 	}
 	if len(ch.Events) == 0 {
 		return Committed{Stream: stream, Revision: s.Revision}, nil

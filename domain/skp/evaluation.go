@@ -166,12 +166,15 @@ type Issue struct {
 // on_behalf_of missing), invalid state (already issued, SKP ended).
 func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
-		delivered, err := s.Handler.BusinessTime(req, "delivered_at", domain.NormalTime(cmd.DeliveredAt))
-		if err != nil {
-			return domain.Change{}, err
+		delivered := domain.NormalTime(cmd.DeliveredAt)
+		if delivered.IsZero() {
+			delivered = req.OccurredAt
 		}
 		role, signer, backfill, err := l.issuer(req, sk, delivered)
 		if err != nil {
+			return domain.Change{}, err
+		}
+		if delivered, err = s.Handler.BusinessTime(req, "delivered_at", delivered); err != nil {
 			return domain.Change{}, err
 		}
 		var v domain.ValidationError
@@ -245,11 +248,11 @@ type AcknowledgeReceipt struct {
 // final, the window already closed).
 func (s *Service) AcknowledgeReceipt(ctx context.Context, req domain.Request, cmd AcknowledgeReceipt) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
-		received, err := s.Handler.BusinessTime(req, "received_at", domain.NormalTime(cmd.ReceivedAt))
+		role, err := l.authorize(req, sk, authz.AcknowledgeReceipt, nil)
 		if err != nil {
 			return domain.Change{}, err
 		}
-		role, err := l.authorize(req, sk, authz.AcknowledgeReceipt, nil)
+		received, err := s.Handler.BusinessTime(req, "received_at", domain.NormalTime(cmd.ReceivedAt))
 		if err != nil {
 			return domain.Change{}, err
 		}

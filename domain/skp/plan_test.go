@@ -545,11 +545,12 @@ func TestAppraiserInEffectChanges(t *testing.T) {
 	// B's link check needs B's established SKP; the old link names A's RHK.
 	_, err = f.skps.Establish(f.ctx, f.req(nipB), skp.Establish{SKPID: id})
 	expect(t, err, "validation", "")
-	// A may not date the act back to when A was the appraiser.
+	// A may not date the act back to when A was the appraiser: A no longer
+	// holds the right at recording (403 before any word on the date).
 	req := f.req(nipA)
 	req.OccurredAt = time.Date(2026, 2, 27, 9, 0, 0, 0, wib)
 	_, err = f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
-	expect(t, err, "validation", "occurred_at")
+	expect(t, err, "forbidden", "")
 	// Just after midnight, dated a few minutes back into the last day A
 	// held the line: within the tolerance, but A no longer holds the right
 	// at recording.

@@ -76,14 +76,14 @@ func TestJourney(t *testing.T) {
 		t.Errorf("issued Q1 status = %s, want FINAL", ev.Status)
 	}
 
-	// Annual rating, then a revision with a reason, recorded paper-style
-	// later than it occurred.
+	// Annual rating, then a revision with a reason, dated
+	// a few minutes after it occurred.
 	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})
 	t1 := h.clock.Now()
 	h.clock.Advance(24 * time.Hour)
-	occurred := h.clock.Now().Add(-6 * time.Hour)
+	occurred := h.clock.Now().Add(-6 * time.Minute) // within the backdating tolerance
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		map[string]any{"work_result": "DI_BAWAH_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Satu puskesmas tertinggal",
 			"reason": "Data realisasi Q4 dikoreksi", "occurred_at": occurred})

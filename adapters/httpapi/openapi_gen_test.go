@@ -151,12 +151,21 @@ func operations() []op {
 			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
-			desc: "In BLOCK mode, 422 distribution_blocked when issuing would break the distribution pattern of a unit the evaluation counts in (over the rated population as it stands, this one counted), unless a recorded justification names the rules broken; the detail names the rules and the counts.",
+			desc: "delivered_at defaults to now; never in the future, never before the rating, at most the backdating tolerance (default 10 minutes) back. " +
+				"A delivery done earlier on paper is a backfill: GRIEVANCE_CLERK with paper_ref and on_behalf_of (the appraiser in effect on the delivery date), " +
+				"at most the backfill maximum age (default 90 days) back; the window then runs from that delivery. paper_ref from another role: 403. " +
+				"In BLOCK mode, 422 distribution_blocked when issuing would break the distribution pattern of a unit the evaluation counts in (over the rated population as it stands, this one counted), unless a recorded justification names the rules broken; the detail names the rules and the counts.",
 			body: IssueBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/acknowledgement", tag: "evaluation", summary: "Acknowledge receipt of the issued evaluation (the employee; GRIEVANCE_CLERK backfills a signed receipt with paper_ref)",
+			desc: "The objection window runs from the later of the delivery and this receipt, unless the delivery was a clerk's backfill. " +
+				"received_at defaults to now (at most the tolerance back without paper_ref). A second acknowledgement changes nothing; 409 invalid_state after the window closed.",
+			body: AcknowledgementBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/finalise", tag: "evaluation", summary: "Record that the objection window elapsed (a party or HR_ADMIN)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
-		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK with filed_at)",
-			desc: "The window (14 calendar days by default) runs from delivered_at; 422 objection_window_closed after it; 409 conflict if one is open or decided; annual periods only unless configured.",
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK for them)",
+			desc: "The window (14 calendar days by default) runs from the later of delivered_at and the employee's acknowledgement of receipt; 422 objection_window_closed after it, and always once finality is recorded; " +
+				"409 conflict if one is open or decided; annual periods only unless configured. An employee's filing counts by its recording: filed_at at most the tolerance back. " +
+				"Only GRIEVANCE_CLERK's backfill (paper_ref) records an earlier filed_at, at most the backfill maximum age back.",
 			body: ObjectionBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/explanation-requests", tag: "objection", summary: "Ask a party to explain (the appraiser's superior)",
 			body: ExplanationRequestBody{}, status: 201, resp: Created{}, versioned: true},

@@ -167,8 +167,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// that a forged event is answered with integrity_violation, not served.
 	events := eventlog.NewCached(a.store, cacheEvents)
 	events.RequireSignatures(a.keys.Keyring)
-	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams}
 	pol := cfg.Policy
+	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -126,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var c Config
 	var logLevel, cadence, deadline, mode string
 	var windowDays int
+	var tolerance, maxAge time.Duration
 	fs.StringVar(&c.DataDir, "data", "./data", "data directory")
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "listen address; :0 picks a free port")
 	fs.StringVar(&c.Store, "store", backend.Bolt, "event store: bolt, postgres or kurrentdb")
@@ -164,6 +166,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&deadline, "establish-deadline", "01-31", "SKP establishment deadline MM-DD")
 	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
 	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
+	fs.DurationVar(&tolerance, "backdate-tolerance", bizdate.DefaultTolerance, "how far back an ordinary act may be dated (occurred_at, delivered_at, filed_at)")
+	fs.DurationVar(&maxAge, "backfill-max-age", bizdate.DefaultMaxAge, "how far back a backfill of a paper record (with paper_ref) may be dated")
 	version := fs.Bool("version", false, "print the build's version and exit")
 	if err := config.Parse(fs, args, getenv, config.NoEnv("version"), c.Integrity.NoEnv(), config.StopAt("version")); err != nil {
 		return Config{}, err
@@ -198,6 +202,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		}
 	}
 	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
+	c.Policy.Dating = bizdate.Rule{Tolerance: tolerance, MaxAge: maxAge}
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory
 		if c.Store != backend.Bolt {

@@ -427,6 +427,18 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 	if err != nil || c.Listen != ":0" || c.DataDir != "/tmp/x" || c.Policy.Cadence != "MONTHLY" {
 		t.Errorf("parseConfig = %+v, %v", c, err)
 	}
+	// The dating rule (domain.md §10): a flag and its variable, validated.
+	c, err = parseConfig([]string{"--backdate-tolerance", "2m"}, func(k string) string {
+		return map[string]string{"KINERJA_BACKFILL_MAX_AGE": "720h"}[k]
+	}, io.Discard)
+	if err != nil || c.Policy.Dating.Tolerance != 2*time.Minute || c.Policy.Dating.MaxAge != 30*24*time.Hour {
+		t.Errorf("dating flags: %+v, %v", c.Policy.Dating, err)
+	}
+	for _, args := range [][]string{{"--backdate-tolerance", "-1s"}, {"--backdate-tolerance", "2h", "--backfill-max-age", "1h"}} {
+		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "back") {
+			t.Errorf("parseConfig(%v) = %v, want a dating error", args, err)
+		}
+	}
 	if _, err := parseConfig(nil, func(k string) string {
 		return map[string]string{"KINERJA_CACHE_MB": "lots"}[k]
 	}, io.Discard); err == nil {

@@ -50,7 +50,8 @@ const (
 	SelfAssess         Action = "skp.self_assess" // write the self-assessment of a period
 	Rate               Action = "evaluation.rate"
 	Issue              Action = "evaluation.issue"
-	Finalise           Action = "evaluation.finalise" // record that the window elapsed
+	Finalise           Action = "evaluation.finalise"    // record that the window elapsed
+	AcknowledgeReceipt Action = "evaluation.acknowledge" // the employee's acknowledgement of receipt
 	FileObjection      Action = "objection.file"
 	WithdrawObjection  Action = "objection.withdraw"
 	RequestExplanation Action = "objection.request_explanation"
@@ -250,6 +251,14 @@ var rules = map[Action]rule{
 			return domain.RolePeer, ""
 		}
 		return "", "feedback comes from the appraiser, a colleague of the same unit or the employee"
+	},
+	AcknowledgeReceipt: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		// A clerk only backfills a paper acknowledgement (the decider
+		// requires paper_ref).
+		return tokenRole(p, domain.RoleGrievanceClerk), "only the employee acknowledges receipt, or a grievance clerk backfills it from paper"
 	},
 	FileObjection: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if p.ID == s.Employee {

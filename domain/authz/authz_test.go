@@ -158,6 +158,9 @@ func TestDecide(t *testing.T) {
 		{name: "appraiser issues", caller: appraiser, action: authz.Issue, want: "APPRAISER"},
 		{name: "employee may not issue", caller: employee, action: authz.Issue, want: "403"},
 		{name: "employee records finality", caller: employee, action: authz.Finalise, want: "EMPLOYEE"},
+		{name: "employee acknowledges receipt", caller: employee, action: authz.AcknowledgeReceipt, want: "EMPLOYEE"},
+		{name: "clerk backfills an acknowledgement", caller: clerk, action: authz.AcknowledgeReceipt, want: "GRIEVANCE_CLERK"},
+		{name: "appraiser may not acknowledge for the employee", caller: appraiser, action: authz.AcknowledgeReceipt, want: "403"},
 		{name: "HR admin records finality", caller: hrAdmin, action: authz.Finalise, want: "HR_ADMIN"},
 		{name: "auditor may not record finality", caller: auditor, action: authz.Finalise, want: "403"},
 

@@ -187,6 +187,7 @@ var Shared = Catalog{
 	"event.skp.rating_revised.v1":               {"Penilaian direvisi", "Rating revised"},
 	"event.skp.evaluation_issued.v1":            {"Hasil penilaian ditetapkan dan disampaikan", "Evaluation issued"},
 	"event.skp.evaluation_finalised.v1":         {"Hasil penilaian final", "Evaluation final"},
+	"event.skp.receipt_acknowledged.v1":         {"Penerimaan hasil penilaian dikonfirmasi", "Receipt of the evaluation acknowledged"},
 	"event.skp.objection_filed.v1":              {"Keberatan diajukan", "Objection filed"},
 	"event.skp.objection_filed_late.v1":         {"Keberatan diajukan terlambat", "Objection filed late"},
 	"event.skp.explanation_requested.v1":        {"Keterangan diminta", "Explanation requested"},

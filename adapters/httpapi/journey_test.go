@@ -76,14 +76,14 @@ func TestJourney(t *testing.T) {
 		t.Errorf("issued Q1 status = %s, want FINAL", ev.Status)
 	}
 
-	// Annual rating, then a revision with a reason, recorded paper-style
-	// later than it occurred.
+	// Annual rating, then a revision with a reason, dated
+	// a few minutes after it occurred.
 	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})
 	t1 := h.clock.Now()
 	h.clock.Advance(24 * time.Hour)
-	occurred := h.clock.Now().Add(-6 * time.Hour)
+	occurred := h.clock.Now().Add(-6 * time.Minute) // within the backdating tolerance
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		map[string]any{"work_result": "DI_BAWAH_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Satu puskesmas tertinggal",
 			"reason": "Data realisasi Q4 dikoreksi", "occurred_at": occurred})
@@ -279,6 +279,30 @@ func TestJourney(t *testing.T) {
 	h.must(http.StatusOK, aud, "POST", "/v1/audit/verify", nil).decode(t, &rep)
 	if !rep.OK || rep.Checked == 0 || rep.Checkpoints != 1 || len(rep.Problems) != 0 {
 		t.Errorf("verify = %+v", rep)
+	}
+	// The appeal bundle of the employee's year verifies offline against the
+	// checkpoint key, and holds their SKP; bad requests change nothing.
+	var bundle audit.Bundle
+	h.must(http.StatusOK, aud, "GET", "/v1/audit/bundle?nip="+nipE+"&year=2026", nil).decode(t, &bundle)
+	if br := audit.VerifyBundle(bundle, h.vkey); !br.OK || !br.Trusted || br.Proven == 0 || len(bundle.Streams) != 2 || bundle.Streams[1].Stream != "skp-"+id {
+		t.Errorf("bundle: %d streams, report %+v", len(bundle.Streams), br)
+	}
+	for _, bad := range []struct {
+		path   string
+		who    caller
+		status int
+	}{
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", analyst, 403},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", empE, 403},
+		{"/v1/audit/bundle?year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE, aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=99999", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=twenty", aud, 400},
+		{"/v1/audit/bundle?nip=12345&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=%00&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=199001012015031999&year=2026", aud, 404},
+	} {
+		h.must(bad.status, bad.who, "GET", bad.path, nil)
 	}
 
 	// Reports in the three formats.

@@ -15,13 +15,11 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -177,12 +175,7 @@ func (b *tab) noHorizontalScroll(page string) {
 }
 
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("KINERJA_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("KINERJA_REQUIRE_BROWSER=1 but %s is missing (apt-get install chromium chromium-driver): %v", chromiumPath, err)
-		}
-		t.Skipf("%s is missing (apt-get install chromium chromium-driver); set KINERJA_REQUIRE_BROWSER=1 to fail instead", chromiumPath)
-	}
+	chromium(t)
 	h := seeded(t)
 	srv := httptest.NewServer(h.handler)
 	defer srv.Close()
@@ -191,31 +184,11 @@ func TestBrowser(t *testing.T) {
 	downloads := t.TempDir()
 	t.Logf("screenshots: %s", shots)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserFlags(t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	// Every console error (a CSP violation, a failed load, a script
-	// exception) fails the test.
-	var consoleMu sync.Mutex
-	var consoleErrs []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				consoleMu.Lock()
-				consoleErrs = append(consoleErrs, fmt.Sprintf("%s (%s)", m.Text, m.URL))
-				consoleMu.Unlock()
-			}
-		}
-	}()
-	b := &tab{t: t, ctx: ctx, base: srv.URL, shots: shots}
+	// The shared browser (one per test binary), a tab of its own whose
+	// console errors (a CSP violation, a failed load, a script exception)
+	// fail the test.
+	b := newTab(t, srv.URL, shots)
+	ctx := b.ctx
 
 	// Sign-in: the start page sends an anonymous visitor to the form.
 	b.open("/")
@@ -435,18 +408,14 @@ func TestBrowser(t *testing.T) {
 	b.open("/masuk")
 	b.noHorizontalScroll("/masuk")
 
-	consoleMu.Lock()
-	defer consoleMu.Unlock()
-	for _, e := range consoleErrs {
-		t.Errorf("browser console: %s", e)
-	}
 }
 
 // download clicks the link sel and returns the file the browser saved.
 func (b *tab) download(sel, dir string) []byte {
 	b.t.Helper()
 	if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true)}); err != nil {
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true),
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID}); err != nil {
 		b.t.Fatalf("download behaviour: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)

@@ -320,6 +320,15 @@ func TestUnitDashboard(t *testing.T) {
 	if !strings.Contains(q1, `data-predikat="SANGAT_BAIK" data-count="1"`) || !strings.Contains(q1, `<option value="2026-Q1" selected>`) {
 		t.Errorf("DINKES 2026-Q1 dashboard does not show the quarter's ratings")
 	}
+	// Q2 has no organisation predikat: the distribution is undetermined,
+	// said as such, never as "no violations" (issue 11); 2026 has one.
+	q2 := h.must200(analyst, "/unit/DINKES?period=2026-Q2").body
+	if !strings.Contains(q2, `id="dist-undetermined"`) || !strings.Contains(q2, "Distribusi belum dapat dinilai.") {
+		t.Errorf("DINKES 2026-Q2 dashboard does not say the distribution is undetermined")
+	}
+	if strings.Contains(body, `id="dist-undetermined"`) {
+		t.Errorf("DINKES 2026 dashboard calls a determined distribution undetermined")
+	}
 	// Who may not: a plain employee (403, as the API's reports), an
 	// unknown unit (404), a bad period (400).
 	if r := h.get(&empE, "/unit/DINKES"); r.status != http.StatusForbidden {

@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
@@ -205,7 +206,12 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idem.Close() })
+	blobs, err := blobstore.OpenFolder(filepath.Join(h.dir, blobstore.FolderName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.appCfg = app.Config{
+		Blobs:          blobs,
 		Units:          h.units,
 		Employees:      h.emps,
 		SKPs:           h.skps,

@@ -48,8 +48,10 @@ type Base struct {
 	SignedIn    bool
 	// Nav says which links the navigation offers the caller.
 	Nav Nav
-	// CSS and JS are the URLs of the embedded assets.
+	// CSS and JS are the URLs of the embedded assets; Scripts those of a
+	// page's own enhancement scripts (Request.Script), loaded after JS.
 	CSS, JS string
+	Scripts []string
 	// Zone names the zone times are shown in.
 	Zone string
 	// Names holds the names of the employees the page shows, by NIP,
@@ -64,6 +66,8 @@ type Base struct {
 type Nav struct {
 	// Register and Audit are the objection register and the audit trail.
 	Register, Audit bool
+	// MasterData is the master data (units, employees, reporting lines).
+	MasterData bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -77,7 +81,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	}
 	b.Roles = strings.Join(roles, ", ")
 	if r.SignedIn {
-		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit)}
+		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData)}
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {
@@ -304,6 +308,17 @@ func loadAssets() (map[string]asset, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Script returns the URL of the embedded static script name (a file of
+// page/static), for a page's Base.Scripts: a page's own progressive
+// enhancement, loaded only where it is used. An unknown name is a
+// programming error and panics.
+func (r *Request) Script(name string) string {
+	if _, ok := r.site.assets[name]; !ok {
+		panic("page: no static file " + name)
+	}
+	return r.site.assetURL(name)
 }
 
 // assetURL is the URL of the static file name, with its content hash.

@@ -100,7 +100,7 @@ func runBackup(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return exitcode.Usagef("backup: --out is required")
 	}
 	if _, err := os.Stat(filepath.Join(*data, backup.StoreFile)); err != nil {
-		return fmt.Errorf("backup: %s holds no ledger: %w", *data, err)
+		return fmt.Errorf("backup: %s holds no embedded ledger (%w). backup copies the bbolt store; back up a PostgreSQL ledger with pg_dump or PITR (docs/operations.md)", *data, err)
 	}
 	if err := emptyDir(*out); err != nil {
 		return fmt.Errorf("backup: --out: %w", err)

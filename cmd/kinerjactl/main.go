@@ -46,18 +46,19 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"migrate":     {"apply the PostgreSQL migrations (event store, read models, idempotency records)", runMigrate},
-		"bench":       {"measure: bench store (appends), bench lag (projection lag), bench api (HTTP load)", runBench},
-		"verify":      {"verify the audit trail online, or an exported bundle offline (--bundle)", runVerify},
-		"export":      {"export an employee-year appeal bundle, verifiable offline", runExport},
-		"projections": {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
-		"seed":        {"seed a realistic agency through the command handlers", runSeed},
-		"token":       {"print a token signed with the data directory's key", runToken},
-		"keys":        {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
-		"login-link":  {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
-		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
-		"backup":      {"an online, consistent copy of an embedded ledger (kinerjad may run), verified, with a manifest", runBackup},
-		"restore":     {"verify a backup and restore it into a new data directory (checks the witness)", runRestore},
+		"migrate":         {"apply the PostgreSQL migrations (event store, read models, idempotency records)", runMigrate},
+		"bench":           {"measure: bench store (appends), bench lag (projection lag), bench api (HTTP load)", runBench},
+		"verify":          {"verify the audit trail online, or an exported bundle offline (--bundle)", runVerify},
+		"export":          {"export an employee-year appeal bundle, verifiable offline", runExport},
+		"projections":     {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
+		"seed":            {"seed a realistic agency through the command handlers", runSeed},
+		"token":           {"print a token signed with the data directory's key", runToken},
+		"keys":            {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
+		"login-link":      {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
+		"health":          {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
+		"backup":          {"an online, consistent copy of an embedded ledger (kinerjad may run), verified, with a manifest", runBackup},
+		"restore":         {"verify a backup and restore it into a new data directory (checks the witness)", runRestore},
+		"verify-document": {"check a printed PDF offline with the audit public key (--url: and against the ledger)", runVerifyDocument},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
@@ -15,7 +17,8 @@ import (
 )
 
 // runMigrate applies the embedded PostgreSQL migrations: the event store's,
-// the read models', the idempotency records' and the dashboard's sessions'. Migrations never run from
+// the read models', the idempotency records', the dashboard's sessions' and
+// the deadline process manager's. Migrations never run from
 // a constructor: this command (or kinerjad --migrate) is the only way they
 // are applied.
 func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -58,6 +61,16 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "dashboard session schema %s: %s\n", session.DefaultSchema, appliedText(applied))
+	applied, err = blobstore.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "evidence file schema %s: %s\n", blobstore.DefaultSchema, appliedText(applied))
+	applied, err = deadlinestore.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deadline process manager schema %s: %s\n", deadlinestore.DefaultSchema, appliedText(applied))
 	return nil
 }
 

@@ -95,7 +95,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	acked := wait()
-	if !m.Online || m.Head == 0 || m.Checkpoint == nil || m.Events == 0 {
+	if !m.Online || m.Head == 0 || m.Checkpoint == nil || m.Events == 0 || m.StoreLayout == 0 {
 		t.Fatalf("manifest = %+v", m)
 	}
 	names := map[string]bool{}

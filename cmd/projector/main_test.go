@@ -207,6 +207,87 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	t.Logf("projector killed mid-stream; %d events, %d trail entries, %d checkpoints verified", rep.Checked, rep.Size, rep.Checkpoints)
 }
 
+// The projector rides through a PostgreSQL restart (a private server,
+// stopped immediate as a crash would, while the projector catches up): it
+// resumes by itself, projects what is appended after the restart, signs it,
+// and its read models equal a rebuild in memory.
+func TestProjectorRidesThroughAPostgreSQLRestart(t *testing.T) {
+	pg := pgtest.StartPrivate(t)
+	url := pg.URL()
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, url, ""); err != nil {
+		t.Fatal(err)
+	}
+	startChild(t, "--postgres-url", url, "--data", data, "--migrate", "--checkpoint-interval", "100ms")
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: url, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	if _, err := seed.Run(ctx, seed.Config{Employees: 60, Seed: 5, Year: 2025, Workers: 4}, seed.NewServices(h, policy.Default())); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	time.Sleep(500 * time.Millisecond) // the projector's connections fail meanwhile
+	pg.Start()
+	// Appended after the restart: the audit trail takes every event.
+	for i := range 5 {
+		ev := eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "ops.marker.v1", SchemaVersion: 1, OccurredAt: time.Now(),
+			Actor: eventstore.Actor{ID: "ops", Role: "HR_ADMIN"}, Data: []byte(`{}`)}
+		var err error
+		for range 100 { // the store's pool reconnects too
+			if _, err = store.Append(ctx, fmt.Sprintf("ops-marker-%d", i), eventstore.NoStream, ev); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: store}, Policy: policy.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		size, _ := db.Audit().Size(ctx)
+		latest, ok, _ := db.Audit().LatestCheckpoint(ctx)
+		cp, _ := db.Sink(audit.Name).Checkpoint(ctx)
+		if ok && latest.Size == size && cp >= head {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the projector did not catch up after the restart: trail %d entries, latest checkpoint %d (%v), audit at %d, head %d", size, latest.Size, ok, cp, head)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	key, err := wiring.ReadVerifierKey(filepath.Join(data, wiring.AuditPubKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(ctx, store, audit.VerifyOptions{Keys: []*merkle.Verifier{key}, Stored: db.Audit(), WriterKeys: keys.Keyring})
+	if err != nil || !rep.OK {
+		t.Fatalf("audit verification after the restart: %+v, %v", rep, err)
+	}
+	t.Logf("%d events, %d trail entries, %d checkpoints verified after a PostgreSQL restart", rep.Checked, rep.Size, rep.Checkpoints)
+}
+
 func TestConfigRefusals(t *testing.T) {
 	for _, args := range [][]string{{"--store", "bolt", "--postgres-url", "x"}, {}, {"--store", "kurrentdb", "--postgres-url", "x"}} {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {

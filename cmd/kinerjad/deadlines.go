@@ -7,6 +7,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/prometheus/client_golang/prometheus"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
@@ -70,7 +71,7 @@ func (a *app) openDeadlines(ctx context.Context) error {
 
 // startDeadlines makes the scheduler (finality through the application
 // layer, as the system actor) and, with --nats-url, the reminders' relay.
-func (a *app) startDeadlines(core *application.App) error {
+func (a *app) startDeadlines(core *application.App, reg prometheus.Registerer) error {
 	if a.pm == nil || a.pm.sink == nil || a.projector == nil {
 		return nil
 	}
@@ -99,6 +100,7 @@ func (a *app) startDeadlines(core *application.App) error {
 		return err
 	}
 	a.pm.scheduler = s
+	reg.MustRegister(wiring.DeadlineMetrics(s, a.pm.outbox)...)
 	return nil
 }
 

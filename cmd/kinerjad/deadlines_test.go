@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -103,6 +105,26 @@ func deadlineReminders(t *testing.T, extra ...string) {
 		t.Fatalf("E's inbox: %+v", inbox)
 	}
 	s.must(403, nipA, nil, "GET", "/v1/inbox?nip="+nipE, nil, nil)
+	// The relay counts a reminder once the outbox forgot it, just after
+	// the broker has it: wait for that.
+	var metrics []byte
+	for until := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metrics), "kinerja_deadlines_reminders_published_total 1\n") || time.Now().After(until) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, m := range []string{"kinerja_deadlines_reminders_total 1", "kinerja_deadlines_reminders_published_total 1", "kinerja_deadlines_finalised_total 0"} {
+		if !strings.Contains(string(metrics), m+"\n") {
+			t.Errorf("/metrics lacks %q", m)
+		}
+	}
 	var rd httpapi.Readiness
 	s.must(200, "", nil, "GET", "/readyz", nil, &rd)
 	found := false

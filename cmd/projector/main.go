@@ -271,6 +271,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(wiring.DeadlineMetrics(scheduler, reminders)...)
 	go scheduler.Run(runCtx)
 	if reminders != nil {
 		go reminders.Run(runCtx)

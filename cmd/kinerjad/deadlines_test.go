@@ -162,3 +162,37 @@ func deadlineReminders(t *testing.T, extra ...string) {
 		}
 	}
 }
+
+// The process manager's settings are checked with the others, from flags
+// and from the environment.
+func TestDeadlineFlags(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig(nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Deadlines.Settings(c.Policy); s.RatingDays != 14 || s.LeadDays != 3 || s.EstablishLeadDays != 7 || c.Deadlines.Interval != 30*time.Second ||
+		c.Deadlines.ReminderSubject != "kinerja.reminders" {
+		t.Errorf("defaults: %+v", c.Deadlines)
+	}
+	for _, args := range [][]string{
+		{"--rating-due-days", "0"},
+		{"--reminder-lead-days", "-1"},
+		{"--establish-lead-days", "400"},
+		{"--deadline-interval", "0s"},
+		{"--nats-reminder-subject", ""},
+	} {
+		if _, err := parseConfig(args, none, io.Discard); err == nil {
+			t.Errorf("parseConfig(%v) succeeded", args)
+		}
+	}
+	c, err = parseConfig([]string{"--rating-due-days", "10"}, func(k string) string {
+		return map[string]string{"KINERJA_RATING_DUE_DAYS": "20", "KINERJA_REMINDER_LEAD_DAYS": "5"}[k]
+	}, io.Discard)
+	if err != nil || c.Deadlines.RatingDueDays != 10 || c.Deadlines.LeadDays != 5 {
+		t.Errorf("flags and environment: %+v, %v", c.Deadlines, err)
+	}
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"KINERJA_DEADLINE_INTERVAL": "soon"}[k] }, io.Discard); err == nil {
+		t.Error("KINERJA_DEADLINE_INTERVAL=soon was accepted")
+	}
+}

@@ -4,15 +4,15 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
-	"home.title":         {ID: "Beranda", EN: "Home"},
-	"home.welcome":       {ID: "Selamat datang,", EN: "Welcome,"},
-	"home.units":         {ID: "Dasbor unit", EN: "Unit dashboards"},
-	"home.units.hint":    {ID: "Pilih unit untuk melihat progres SKP dan distribusi predikat.", EN: "Choose a unit to see SKP progress and the predikat distribution."},
-	"home.skps.all":      {ID: "SKP", EN: "SKPs"},
-	"home.skps.mine":     {ID: "SKP saya dan yang saya nilai", EN: "My SKPs and those I appraise"},
-	"home.skps.none":     {ID: "Belum ada SKP.", EN: "No SKPs yet."},
-	"home.more":          {ID: "Lainnya", EN: "More"},
-	"home.inbox":         {ID: "Kotak masuk", EN: "Inbox"},
-	"home.inbox.waiting": {ID: "menunggu tindakan Anda", EN: "waiting for you"},
-	"home.inbox.overdue": {ID: "lewat tenggat", EN: "overdue"},
+	"home.title":      {ID: "Beranda", EN: "Home"},
+	"home.welcome":    {ID: "Selamat datang,", EN: "Welcome,"},
+	"home.units":      {ID: "Dasbor unit", EN: "Unit dashboards"},
+	"home.units.hint": {ID: "Pilih unit untuk melihat progres SKP dan distribusi predikat.", EN: "Choose a unit to see SKP progress and the predikat distribution."},
+	"home.skps.all":   {ID: "SKP", EN: "SKPs"},
+	"home.skps.mine":  {ID: "SKP saya dan yang saya nilai", EN: "My SKPs and those I appraise"},
+	"home.skps.none":  {ID: "Belum ada SKP.", EN: "No SKPs yet."},
+	"home.more":       {ID: "Lainnya", EN: "More"},
+	"home.inbox":      {ID: "Kotak masuk", EN: "Inbox"},
+	"home.waiting":    {ID: "menunggu tindakan Anda", EN: "waiting for you"},
+	"home.overdue":    {ID: "lewat tenggat", EN: "overdue"},
 }

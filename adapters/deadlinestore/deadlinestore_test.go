@@ -436,3 +436,36 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 		t.Errorf("%d evaluations finalised, want 4 (acts repeated: %d calls)", len(fin.ledger), fin.calls)
 	}
 }
+
+// A store restored from an older copy (head before the checkpoint): the
+// process manager starts again from the first event, what fired stays
+// recorded.
+func TestResetIfAhead(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		b, _ := open(t)
+		pol := policy.Default()
+		var pos eventstore.Position
+		s := &stream{name: "skp-" + nipE + "-2026", pos: &pos}
+		if err := deadlines.NewSink(b, deadlines.NewProjection(history{s.name: s}, 0, deadlines.DefaultSettings(pol))).Apply(ctx,
+			issuedSKP(s, nipE, pol, time.Date(2027, 1, 4, 10, 0, 0, 0, wib))...); err != nil {
+			t.Fatal(err)
+		}
+		due, _ := b.Due(ctx, time.Date(2027, 3, 1, 0, 0, 0, 0, wib), 10)
+		if _, err := b.MarkFired(ctx, due[0], time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, pos); reset || err != nil {
+			t.Fatalf("reset at the head: %v, %v", reset, err)
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, pos-2); !reset || err != nil {
+			t.Fatalf("no reset behind the checkpoint: %v, %v", reset, err)
+		}
+		if cp, _ := b.Checkpoint(ctx); cp != 0 {
+			t.Errorf("checkpoint %d after the reset", cp)
+		}
+		if ok, _ := b.Fired(ctx, due[0].FireID()); !ok {
+			t.Error("the reset forgot what fired")
+		}
+	})
+}

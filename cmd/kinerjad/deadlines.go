@@ -64,6 +64,15 @@ func (a *app) openDeadlines(ctx context.Context) error {
 	}
 	a.pm = &pm{backend: b}
 	if a.cfg.Projections == "inprocess" {
+		head, err := a.store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, head); err != nil {
+			return err
+		} else if reset {
+			a.log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
+		}
 		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: a.authed}, 0, a.cfg.Deadlines.Settings(a.cfg.Policy)))
 	}
 	return nil

@@ -264,3 +264,17 @@ func (s *Sink) Reset(ctx context.Context) error {
 	s.p.Reset()
 	return s.b.Reset(ctx)
 }
+
+// ResetIfAhead resets b (its items and checkpoint; what fired stays) when
+// its checkpoint is past head, the store's last position: the store was
+// restored from an older copy (an operator's --accept-rollback), and the
+// events appended from now on would take positions the checkpoint already
+// passed and never reach the process manager. It reports whether it
+// reset.
+func ResetIfAhead(ctx context.Context, b Backend, head eventstore.Position) (bool, error) {
+	cp, err := b.Checkpoint(ctx)
+	if err != nil || cp <= head {
+		return false, err
+	}
+	return true, b.Reset(ctx)
+}

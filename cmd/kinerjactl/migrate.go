@@ -2,19 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 )
 
 // runMigrate applies the embedded PostgreSQL migrations: the event store's,
@@ -29,11 +28,11 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 	schema := fs.String("schema", pgstore.DefaultSchema, "PostgreSQL schema of the event store")
 	rmSchema := fs.String("read-model-schema", pgreadmodel.DefaultSchema, "PostgreSQL schema of the read models")
 	storeOnly := fs.Bool("store-only", false, "migrate only the event store (read models elsewhere)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if sf.postgresURL == "" {
-		return errors.New("migrate: --postgres-url (or KINERJA_POSTGRES_URL) is required")
+		return exitcode.Usagef("migrate: --postgres-url (or KINERJA_POSTGRES_URL) is required")
 	}
 	applied, err := pgstore.MigrateURL(ctx, sf.postgresURL, *schema)
 	if err != nil {
@@ -62,6 +61,11 @@ func runMigrate(ctx context.Context, args []string, getenv env, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "dashboard session schema %s: %s\n", session.DefaultSchema, appliedText(applied))
+	applied, err = blobstore.Migrate(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "evidence file schema %s: %s\n", blobstore.DefaultSchema, appliedText(applied))
 	applied, err = deadlinestore.Migrate(ctx, pool, "")
 	if err != nil {
 		return err

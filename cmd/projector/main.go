@@ -39,6 +39,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -53,12 +54,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "projector:", err)
-		}
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "projector:", err)
 	}
+	// 0 (also -h), 1 error, 2 usage (flags, variables, configuration);
+	// see cmd/internal/exitcode.
+	os.Exit(exitcode.Code(err))
 }
 
 // Config is the projector's configuration (flags, each with an
@@ -141,7 +143,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		return err
+		return exitcode.Usage(err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	keys, err := wiring.LoadWriterKeys(cfg.Integrity.WriterKey, cfg.Integrity.WriterKeyring, true)

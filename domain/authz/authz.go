@@ -47,9 +47,11 @@ const (
 	RecordRealisation  Action = "skp.record_realisation"
 	AttachEvidence     Action = "skp.attach_evidence"
 	GiveFeedback       Action = "skp.give_feedback"
+	SelfAssess         Action = "skp.self_assess" // write the self-assessment of a period
 	Rate               Action = "evaluation.rate"
 	Issue              Action = "evaluation.issue"
-	Finalise           Action = "evaluation.finalise" // record that the window elapsed
+	Finalise           Action = "evaluation.finalise"    // record that the window elapsed
+	AcknowledgeReceipt Action = "evaluation.acknowledge" // the employee's acknowledgement of receipt
 	FileObjection      Action = "objection.file"
 	WithdrawObjection  Action = "objection.withdraw"
 	RequestExplanation Action = "objection.request_explanation"
@@ -212,6 +214,7 @@ var rules = map[Action]rule{
 	EditPlan:          employeeOnly("only the employee edits the SKP plan"),
 	SubmitSKP:         employeeOnly("only the employee submits the SKP"),
 	RecordRealisation: employeeOnly("only the employee records realisations"),
+	SelfAssess:        employeeOnly("only the employee assesses their own work"),
 	AttachEvidence:    employeeOnly("only the employee attaches evidence"),
 	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
 	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),
@@ -248,6 +251,14 @@ var rules = map[Action]rule{
 			return domain.RolePeer, ""
 		}
 		return "", "feedback comes from the appraiser, a colleague of the same unit or the employee"
+	},
+	AcknowledgeReceipt: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		// A clerk only backfills a paper acknowledgement (the decider
+		// requires paper_ref).
+		return tokenRole(p, domain.RoleGrievanceClerk), "only the employee acknowledges receipt, or a grievance clerk backfills it from paper"
 	},
 	FileObjection: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if p.ID == s.Employee {

@@ -135,16 +135,18 @@ func (p *Projection) forget(stream string) {
 }
 
 // changesItems reports whether an SKP event may change the SKP's items.
-// The plan's details, realisations, evidence and feedback wait for no one
-// and move no deadline; every other event recomputes the items (an event
+// The plan's details, realisations, evidence, feedback and the
+// self-assessment wait for no one and move no deadline; every other event
+// (an acknowledgement of receipt moves the objection window) recomputes
+// the items (an event
 // type added later must be placed here: event_switches_test.go).
 func changesItems(e domain.Event) bool {
 	switch e.(type) {
 	case skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved,
-		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven:
+		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted:
 		return false
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
-		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.EvaluationFinalised,
+		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
 		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn:
 		return true
 	}

@@ -47,6 +47,9 @@ type Home struct {
 	CurrentYear int
 	// Waiting and Overdue count the caller's inbox (feature inbox).
 	Waiting, Overdue int
+	// Employee is true when the caller is a registered employee: the page
+	// links to their history and to drafting an SKP.
+	Employee bool
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -77,5 +80,6 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		}
 	}
 	d.Names = f.site.Names(ctx, r.User.ID)
+	d.Employee = d.Names[r.User.ID] != ""
 	return f.home.Render(w, http.StatusOK, d)
 }

@@ -138,7 +138,7 @@ func operations() []op {
 				"Records nothing: POST /v1/skps/{id}/evidence with the answer's fields records the evidence. Storing the same content again changes nothing.",
 			special: "upload", status: 201, resp: EvidenceFileResponse{}, extra: []int{413, 422}},
 		{method: "GET", path: "/v1/skps/{id}/evidence/{sha256}", tag: "skp", summary: "Download a stored evidence file of the SKP (who may read the SKP), after its hash is checked",
-			desc: "Always an attachment (Content-Disposition), with X-Content-Type-Options: nosniff; 500 integrity_violation when the stored file does not match its hash.",
+			desc:    "Always an attachment (Content-Disposition), with X-Content-Type-Options: nosniff; 500 integrity_violation when the stored file does not match its hash.",
 			special: "file", status: 200},
 		{method: "POST", path: "/v1/skps/{id}/self-assessments", tag: "skp", summary: "Submit the self-assessment of a period (the employee, before the period's evaluation is issued)",
 			desc: "A later one for the same period supersedes the earlier (both stay in self_assessments); the same text and notes again record nothing.",

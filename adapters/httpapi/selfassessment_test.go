@@ -23,7 +23,7 @@ func TestSelfAssessmentRoute(t *testing.T) {
 	for field, body := range map[string]SelfAssessmentBody{
 		"text":               {Period: "2026-Q1", Text: "  "},
 		"period":             {Period: "2027", Text: "x"},
-		"rhk_notes.0.rhk_id": {Period: "2026-Q1", Text: "x", RHKNotes: []RHKNoteBody{{RHKID: "bukan", Note: "y"}}},
+		"rhk_notes[0].rhk_id": {Period: "2026-Q1", Text: "x", RHKNotes: []RHKNoteBody{{RHKID: "bukan", Note: "y"}}},
 	} {
 		p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, body)
 		if len(p.Errors) == 0 || p.Errors[0].Field != field {

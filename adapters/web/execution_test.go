@@ -284,7 +284,7 @@ func TestSelfAssessmentForm(t *testing.T) {
 	wantProblem(t, "an escape in a note", h.post(&empE, path, v), http.StatusUnprocessableEntity, "rhk_notes.0.note")
 	v.Set("rhk_notes.0.note", "Lima puskesmas")
 	v.Set("rhk_notes.0.rhk_id", "rhk-lain")
-	if r := h.post(&empE, path, v); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "rhk-lain") {
+	if r := h.post(&empE, path, v); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="rhk_notes.0.note-error"`) {
 		t.Errorf("a note on an RHK of no version = %d", r.status)
 	}
 	v.Set("rhk_notes.0.rhk_id", h.ag.rhkE)

@@ -309,3 +309,22 @@ func TestSelfAssessmentForm(t *testing.T) {
 		t.Error("the form does not start from the self-assessment in effect")
 	}
 }
+
+// Feedback carries no revision: what the employee records meanwhile does
+// not make a colleague's feedback stale.
+func TestFeedbackNotStale(t *testing.T) {
+	h := seeded(t)
+	id := h.ag.skpE
+	path := "/skp/" + id + "/umpan-balik"
+	peer := caller{nipP, nil}
+	v := h.fill(peer, path, "text", "Terima kasih atas bantuannya")
+	if v.Get("_revision") != "" {
+		t.Fatal("the feedback form carries a revision")
+	}
+	if _, _, err := h.skps.RecordRealisation(h.ctx, req(empE), skp.RecordRealisation{SKPID: id, Period: "2026-Q4", IndicatorID: h.ag.indE, Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.post(&peer, path, v); r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+		t.Errorf("feedback after another change = %d to %q, want 303 home (a colleague may not read the SKP)", r.status, r.header.Get("Location"))
+	}
+}

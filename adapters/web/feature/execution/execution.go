@@ -448,11 +448,13 @@ func (f *Feature) feedbackPage(r *page.Request, st form.State) (*feedbackPage, e
 }
 
 func (f *Feature) showFeedback(w http.ResponseWriter, r *page.Request) error {
+	// Feedback adds to the SKP and overwrites nothing, and a colleague who
+	// gives it may not read the SKP: the form carries no revision (what
+	// others record meanwhile does not make it stale).
 	d, err := f.feedbackPage(r, form.New(r, r.URL.Path))
 	if err != nil {
 		return err
 	}
-	d.Form = d.Form.WithRevision(d.View.Revision)
 	return f.feedback.Render(w, http.StatusOK, d)
 }
 

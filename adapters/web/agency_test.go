@@ -27,7 +27,7 @@ func (h *harness) seedAgency(n int) seed.Stats {
 	return st
 }
 
-var skpLink = regexp.MustCompile(`href="/skp/([^"?#]+)"`)
+var skpLink = regexp.MustCompile(`href="/skp/([0-9]{18}-[0-9]{4}(?:-[0-9]+)?)"`)
 
 // Every page, for every kind of person of a whole generated agency: the
 // start page lists what each may see and each SKP listed opens; the

@@ -266,6 +266,37 @@ func TestPlanningForms(t *testing.T) {
 	if view.Status != skp.StatusEstablished || view.Version != 1 {
 		t.Errorf("after the forms: %s version %d", view.Status, view.Version)
 	}
+
+	// An amendment, opened by the appraiser with a reason; the employee
+	// edits again and the appraiser establishes version 2.
+	amend := plan + "/amandemen"
+	if r := h.must200(empX, plan); strings.Contains(r.body, `id="plan-amend"`) || strings.Contains(r.body, `id="rhk-add"`) {
+		t.Error("the established plan offers the employee an amendment or editing")
+	}
+	if r := h.get(&empX, amend); r.status != http.StatusNotFound {
+		t.Errorf("the amendment form as the employee = %d, want 404", r.status)
+	}
+	if r := h.must200(appr, plan); !strings.Contains(r.body, `id="plan-amend"`) {
+		t.Fatal("the appraiser is not offered an amendment of the established plan")
+	}
+	v = h.fill(appr, amend, "reason", "")
+	wantProblem(t, "an amendment without a reason", h.post(&appr, amend, v), http.StatusUnprocessableEntity, "reason")
+	v.Set("reason", "Target disesuaikan dengan anggaran perubahan")
+	if r := h.post(&appr, amend, v); r.status != http.StatusSeeOther || r.header.Get("Location") != plan+"?ok=amended" {
+		t.Fatalf("amendment = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	page = h.must200(empX, plan)
+	if !strings.Contains(page.body, `id="plan-note"`) || !strings.Contains(page.body, "anggaran perubahan") || !strings.Contains(page.body, `id="rhk-add"`) {
+		t.Error("the amended plan does not say why or is not editable")
+	}
+	h.post(&empX, plan+"/ajukan", fields("_key", formKeyOf(t, page.body, "/ajukan"), "_revision", formRevision(t, page.body)))
+	page = h.must200(appr, plan)
+	if r := h.post(&appr, plan+"/tetapkan", fields("_key", formKeyOf(t, page.body, "/tetapkan"), "_revision", formRevision(t, page.body))); r.status != http.StatusSeeOther {
+		t.Fatalf("establish the amendment = %d\n%s", r.status, r.body)
+	}
+	if view, _ = h.skps.Read(h.ctx, empX.principal(), id, skp.AsOf{}); view.Status != skp.StatusEstablished || view.Version != 2 {
+		t.Errorf("after the amendment: %s version %d", view.Status, view.Version)
+	}
 }
 
 // formKeyOf reads the key of the form in body whose action ends in suffix.

@@ -63,4 +63,9 @@ var messages = i18n.Catalog{
 	"planning.done.submitted":         {ID: "SKP telah diajukan kepada pejabat penilai.", EN: "The SKP was submitted to the appraiser."},
 	"planning.done.established":       {ID: "SKP telah ditetapkan.", EN: "The SKP was established."},
 	"planning.done.returned":          {ID: "SKP telah dikembalikan kepada pegawai.", EN: "The SKP was returned to the employee."},
+	"planning.done.amended":           {ID: "Amandemen dibuka: rencana dapat diubah lagi.", EN: "An amendment was opened: the plan can change again."},
+	"planning.amend":                  {ID: "Buka amandemen", EN: "Open an amendment"},
+	"planning.amend.title":            {ID: "Amandemen SKP", EN: "Amend the SKP"},
+	"planning.amend.hint":             {ID: "Rencana yang ditetapkan dapat diubah lagi; versi yang berlaku tetap dipakai sampai versi baru ditetapkan, dan penilaian yang sudah ada tidak berubah.", EN: "The established plan can change again; the version in effect stays in use until the new one is established, and evaluations given stay as they are."},
+	"planning.amended":                {ID: "Amandemen dibuka:", EN: "Amendment opened:"},
 }

@@ -76,7 +76,7 @@ func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feed
 
 // offer decides the actions on v for the caller.
 func offer(r *page.Request, v skp.View) (actions, error) {
-	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP,
+	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP,
 		authz.RecordRealisation, authz.AttachEvidence, authz.GiveFeedback, authz.SelfAssess)
 	if err != nil {
 		return actions{}, err
@@ -87,7 +87,8 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 	return actions{
 		Plan: (editable && (may[authz.EditPlan] || may[authz.SubmitSKP])) ||
 			(may[authz.EstablishSKP] && (v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment)) ||
-			(may[authz.ReturnSKP] && v.Status == skp.StatusSubmitted),
+			(may[authz.ReturnSKP] && v.Status == skp.StatusSubmitted) ||
+			(may[authz.AmendSKP] && v.Status == skp.StatusEstablished),
 		Realise:  inEffect && may[authz.RecordRealisation],
 		Evidence: inEffect && may[authz.AttachEvidence],
 		Feedback: open && may[authz.GiveFeedback],

@@ -248,6 +248,23 @@ func TestPlanningForms(t *testing.T) {
 		t.Error("the returned plan does not show the reason or is not editable")
 	}
 	h.post(&empX, plan+"/ajukan", fields("_key", formKeyOf(t, page.body, "/ajukan"), "_revision", formRevision(t, page.body)))
+	// The appraiser's behaviour expectations, while the plan is reviewed.
+	expect := plan + "/ekspektasi"
+	if r := h.get(&empX, expect); r.status != http.StatusNotFound {
+		t.Errorf("the expectation form as the employee = %d, want 404", r.status)
+	}
+	v = h.fill(appr, expect, "value", "JAHAT", "expectation", "Aktif berbagi data")
+	wantProblem(t, "an unknown BerAKHLAK value", h.post(&appr, expect, v), http.StatusUnprocessableEntity, "value")
+	v.Set("value", "KOLABORATIF")
+	v.Set("expectation", strings.Repeat("x", 2001))
+	wantProblem(t, "a huge expectation", h.post(&appr, expect, v), http.StatusUnprocessableEntity, "expectation")
+	v.Set("expectation", "Aktif berbagi data dengan puskesmas")
+	if r := h.post(&appr, expect, v); r.status != http.StatusSeeOther {
+		t.Fatalf("expectation = %d\n%s", r.status, r.body)
+	}
+	if r := h.must200(empX, plan); !strings.Contains(r.body, "Aktif berbagi data dengan puskesmas") || strings.Contains(r.body, `id="expect-add"`) {
+		t.Error("the plan page does not show the expectation, or offers the employee to set one")
+	}
 	page = h.must200(appr, plan)
 	if !strings.Contains(page.body, `id="plan-establish"`) || !strings.Contains(page.body, `id="plan-return"`) {
 		t.Fatalf("the appraiser is not offered to establish or return\n%s", page.body)

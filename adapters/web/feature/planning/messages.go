@@ -68,4 +68,12 @@ var messages = i18n.Catalog{
 	"planning.amend.title":            {ID: "Amandemen SKP", EN: "Amend the SKP"},
 	"planning.amend.hint":             {ID: "Rencana yang ditetapkan dapat diubah lagi; versi yang berlaku tetap dipakai sampai versi baru ditetapkan, dan penilaian yang sudah ada tidak berubah.", EN: "The established plan can change again; the version in effect stays in use until the new one is established, and evaluations given stay as they are."},
 	"planning.amended":                {ID: "Amandemen dibuka:", EN: "Amendment opened:"},
+	"planning.expect":                 {ID: "Ekspektasi perilaku kerja", EN: "Work behaviour expectations"},
+	"planning.expect.none":            {ID: "Pejabat penilai belum menetapkan ekspektasi perilaku.", EN: "The appraiser has set no behaviour expectations yet."},
+	"planning.expect.add":             {ID: "Tetapkan ekspektasi perilaku", EN: "Set a behaviour expectation"},
+	"planning.expect.title":           {ID: "Ekspektasi perilaku kerja", EN: "Work behaviour expectation"},
+	"planning.expect.hint":            {ID: "Ekspektasi khusus pejabat penilai untuk satu nilai BerAKHLAK; menetapkan lagi nilai yang sama menggantikannya.", EN: "The appraiser's specific expectation for one BerAKHLAK value; setting the same value again replaces it."},
+	"planning.expect.value":           {ID: "Nilai BerAKHLAK", EN: "BerAKHLAK value"},
+	"planning.expect.text":            {ID: "Ekspektasi", EN: "Expectation"},
+	"planning.done.expectation-saved": {ID: "Ekspektasi perilaku telah disimpan.", EN: "The behaviour expectation was saved."},
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -48,6 +49,7 @@ type Feature struct {
 	rhk       *page.Template[*rhkPage]
 	indicator *page.Template[*indicatorPage]
 	ret       *page.Template[*returnPage]
+	expect    *page.Template[*expectationPage]
 }
 
 // New returns the feature on site.
@@ -58,6 +60,7 @@ func New(site *page.Site) *Feature {
 		rhk:       page.MustParse[*rhkPage](site, files, "rhk.html", messages),
 		indicator: page.MustParse[*indicatorPage](site, files, "indicator.html", messages),
 		ret:       page.MustParse[*returnPage](site, files, "return.html", messages),
+		expect:    page.MustParse[*expectationPage](site, files, "expectation.html", messages),
 	}
 }
 
@@ -80,6 +83,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST /skp/{id}/rencana/tetapkan", f.establish)
 	r.Page("GET /skp/{id}/rencana/kembalikan", f.showReason(returnAction))
 	r.Page("POST /skp/{id}/rencana/kembalikan", f.postReason(returnAction))
+	r.Page("GET /skp/{id}/rencana/ekspektasi", f.showExpectation)
+	r.Page("POST /skp/{id}/rencana/ekspektasi", f.postExpectation)
 	r.Page("GET /skp/{id}/rencana/amandemen", f.showReason(amendAction))
 	r.Page("POST /skp/{id}/rencana/amandemen", f.postReason(amendAction))
 }
@@ -113,7 +118,7 @@ func load(r *page.Request, b *page.Base, id string, after uint64) (skpState, err
 		return st, err
 	}
 	st.View = v
-	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP); err != nil {
+	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP, authz.SetExpectation); err != nil {
 		return st, err
 	}
 	if after > 0 {
@@ -252,8 +257,9 @@ type planPage struct {
 	skpState
 	// Editable: the caller may edit the plan and its state allows it.
 	Editable bool
-	// CanSubmit, CanEstablish, CanReturn, CanAmend: offered actions.
-	CanSubmit, CanEstablish, CanReturn, CanAmend bool
+	// CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect: offered
+	// actions.
+	CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect bool
 	// Rows are the working plan's RHK with their remove forms.
 	Rows []rhkRow
 	// Cascade names the appraiser's RHK the plan's links point at.
@@ -301,6 +307,7 @@ func (f *Feature) planPage(r *page.Request, id string, failed form.State, after 
 	d.CanEstablish = st.May[authz.EstablishSKP] && (v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment)
 	d.CanReturn = st.May[authz.ReturnSKP] && v.Status == skp.StatusSubmitted
 	d.CanAmend = st.May[authz.AmendSKP] && v.Status == skp.StatusEstablished
+	d.CanExpect = st.May[authz.SetExpectation] && expectable(v)
 	if n := len(v.Notes); n > 0 && editable(v) && (v.Notes[n-1].Kind == "RETURNED" || v.Notes[n-1].Kind == "AMENDMENT_OPENED") {
 		d.LastNote = &v.Notes[n-1]
 	}
@@ -695,4 +702,83 @@ func (f *Feature) postReason(a reasonAction) page.Handler {
 		refresh(&d.Form, d.View)
 		return f.ret.Render(w, status, d)
 	}
+}
+
+// --- Behaviour expectations --------------------------------------------
+
+// expectable reports whether v's state allows behaviour expectations (the
+// domain's rule: while the plan is drafted, reviewed or amended).
+func expectable(v skp.View) bool {
+	return v.Status == skp.StatusDraft || v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment
+}
+
+// expectationPage is the appraiser's expectation for a BerAKHLAK value.
+type expectationPage struct {
+	page.Base
+	skpState
+	Form   form.State
+	Values []berakhlak.Value
+}
+
+// expectationInput is what the form posts: the value (the path of PUT
+// /v1/skps/{id}/behaviour-expectations/{value}) and its body.
+type expectationInput struct {
+	Value       string `form:"value"`
+	Expectation string `form:"expectation"`
+}
+
+func (f *Feature) expectationPage(r *page.Request, st form.State, after uint64) (*expectationPage, error) {
+	d := &expectationPage{Base: r.Base("planning", "planning.expect.title"), Form: st, Values: berakhlak.Values()}
+	s, err := load(r, &d.Base, r.PathValue("id"), after)
+	if err != nil {
+		return nil, err
+	}
+	if !s.May[authz.SetExpectation] {
+		return nil, &domain.NotFoundError{Kind: "page", ID: r.URL.Path}
+	}
+	d.skpState = s
+	f.names(r, &d.Base, s)
+	return d, nil
+}
+
+func (f *Feature) showExpectation(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.expectationPage(r, form.New(r, r.URL.Path), 0)
+	if err != nil {
+		return err
+	}
+	d.Form = d.Form.WithRevision(d.View.Revision)
+	v := r.URL.Query().Get("nilai")
+	d.Form.Values = map[string][]string{"value": {v}}
+	for _, e := range d.View.Expectations {
+		if string(e.Value) == v {
+			d.Form.Values.Set("expectation", e.Expectation)
+		}
+	}
+	return f.expect.Render(w, http.StatusOK, d)
+}
+
+func (f *Feature) postExpectation(w http.ResponseWriter, r *page.Request) error {
+	id := r.PathValue("id")
+	var in expectationInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "expectation-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+			_, err := svc.SKPs.SetBehaviourExpectation(ctx, req, skp.SetBehaviourExpectation{SKPID: id, Value: in.Value, Expectation: in.Expectation})
+			return err
+		})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.expectationPage(r, st, since(st))
+	if err != nil {
+		return err
+	}
+	refresh(&d.Form, d.View)
+	return f.expect.Render(w, status, d)
 }

@@ -326,3 +326,29 @@ func formKeyOf(t *testing.T, body, suffix string) string {
 	}
 	return m[1]
 }
+
+// A feature links to another's page by path only when it is registered
+// (Site.Routed): the catch-all does not count.
+func TestRouted(t *testing.T) {
+	h := newHarness(t)
+	s := h.handler.site
+	for path, want := range map[string]bool{
+		"/skp/1-2026/rencana":    true,
+		"/skp/1-2026/bukti/abc":  true,
+		"/riwayat-saya":          true,
+		"/skp/1-2026/tidak-ada":  false,
+		"/sama-sekali-tidak-ada": false,
+	} {
+		if got := s.Routed(http.MethodGet, path); got != want {
+			t.Errorf("Routed(GET %s) = %v, want %v", path, got, want)
+		}
+	}
+	if s.Routed(http.MethodPost, "/riwayat-saya") {
+		t.Error("Routed(POST /riwayat-saya): the page has no POST")
+	}
+	wantLink := s.Routed(http.MethodGet, "/skp/x/penilaian")
+	h.seed()
+	if r := h.must200(empE, "/skp/"+h.ag.skpE); strings.Contains(r.body, `id="act-evaluations"`) != wantLink {
+		t.Errorf("the SKP page's link to the evaluations: %v, want %v (the page registered)", !wantLink, wantLink)
+	}
+}

@@ -69,10 +69,15 @@ type skpData struct {
 // reporting lines allow the caller (app.SKPActions) and the SKP's state.
 type actions struct {
 	Plan, Realise, Evidence, Feedback, Self bool
+	// Evaluations: the evaluation pages (feature/evaluation) are there;
+	// they offer their own forms to whom they concern.
+	Evaluations bool
 }
 
 // Any reports whether any action is offered.
-func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self }
+func (a actions) Any() bool {
+	return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self || a.Evaluations
+}
 
 // offer decides the actions on v for the caller.
 func offer(r *page.Request, v skp.View) (actions, error) {
@@ -93,6 +98,9 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 		Evidence: inEffect && may[authz.AttachEvidence],
 		Feedback: open && may[authz.GiveFeedback],
 		Self:     inEffect && may[authz.SelfAssess],
+		// The evaluations page, by its path (features never import each
+		// other), when it is registered.
+		Evaluations: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/penilaian"),
 	}, nil
 }
 

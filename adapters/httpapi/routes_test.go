@@ -148,6 +148,7 @@ func mutationCases() []routeCase {
 			}, 200},
 		{"evaluations.issue", stageRated, apprA, "POST", skp(ev + "/issue"), none, 200},
 		{"evaluations.finalise", stageWindowOver, empE, "POST", skp(ev + "/finalise"), none, 200},
+		{"evaluations.acknowledgement", stageIssued, empE, "POST", skp(ev + "/acknowledgement"), none, 200},
 		{"objections.file", stageIssued, empE, "POST", skp(ev + "/objection"),
 			func(fixture) map[string]any { return map[string]any{"reasons": "Data belum lengkap"} }, 201},
 		{"objections.request", stageObjection, supS, "POST", skp(ev + "/objection/explanation-requests"),

@@ -106,6 +106,7 @@ type harness struct {
 	model   *memreadmodel.Model
 	signer  *audit.Signer
 	vkey    *merkle.Verifier
+	akey    *merkle.Signer
 	key     *authkey.Key
 	units   *orgunit.Service
 	emps    *employee.Service
@@ -183,6 +184,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.akey = ns
 	if h.vkey, err = merkle.NewVerifier(vkey); err != nil {
 		t.Fatal(err)
 	}
@@ -226,6 +228,7 @@ func newHarness(t testing.TB) *harness {
 		Verifier:       verifier{store: store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
 		Positions:      positions{h.model},
 		Idempotency:    idem,
+		DocumentKey:    h.akey,
 		Policy:         pol,
 		Pattern:        distribution.SE3_2023,
 		Now:            h.clock.Now,

@@ -37,15 +37,6 @@ func fields(kv ...string) url.Values {
 }
 
 // formRevision reads the revision of the form in body.
-func formRevision(t *testing.T, body string) string {
-	t.Helper()
-	m := regexp.MustCompile(`name="_revision" value="([0-9]+)"`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no _revision in the form:\n%s", body)
-	}
-	return m[1]
-}
-
 // fill is the hidden fields of the form at path as c renders it, with kv.
 func (h *harness) fill(c caller, path string, kv ...string) url.Values {
 	h.t.Helper()

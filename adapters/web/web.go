@@ -6,16 +6,19 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
@@ -108,6 +111,7 @@ type Handler struct {
 	sessions *session.Manager
 	handler  http.Handler
 	log      *slog.Logger
+	routes   []string
 }
 
 // New returns the dashboard for cfg, after applying defaults and validating
@@ -160,9 +164,12 @@ func New(cfg Config) (*Handler, error) {
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		inbox.New(h.site),
+		documents.New(h.site),
 	} {
 		f.Routes(r)
 	}
+	h.routes = r.Patterns()
 	mux.Handle("/", h.site.FailHandler(&domain.NotFoundError{Kind: "page", ID: ""}))
 	// Forms are refused when the browser says they come from another site
 	// (Sec-Fetch-Site, else Origin against Host): the standard library's
@@ -178,6 +185,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	h.handler.ServeHTTP(w, r)
 }
+
+// Routes returns the patterns of the features' pages ("GET /skp/{id}"),
+// in registration order: what the accessibility scan opens.
+func (h *Handler) Routes() []string { return slices.Clone(h.routes) }
 
 // Sessions returns the session manager (kinerjad sweeps expired records
 // with it).

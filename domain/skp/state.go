@@ -6,6 +6,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -167,7 +168,10 @@ type evaluation struct {
 	deliveredAt time.Time
 	deadline    *time.Time
 	issuedBy    string
-	finalised   bool // EvaluationFinalised recorded
+	delivery    *bizdate.Backfill // the paper of a backfilled delivery
+	receivedAt  *time.Time        // the employee's acknowledgement of receipt
+	receipt     *bizdate.Backfill // the paper of a backfilled acknowledgement
+	finalised   bool              // EvaluationFinalised recorded
 	objections  []*objection
 	history     []ScoreEntry
 }
@@ -177,6 +181,7 @@ type objection struct {
 	filedAt      time.Time
 	filedBy      domain.Actor
 	clerk        string
+	backfill     *bizdate.Backfill
 	reasons      string
 	addressedTo  string
 	appraiser    string
@@ -414,8 +419,16 @@ func (s *SKP) apply(e domain.Stored) {
 		s.involve(ev.AppraiserNIP)
 	case EvaluationIssued:
 		x := s.eval(ev.Period)
-		x.issued, x.deliveredAt, x.deadline, x.issuedBy = true, ev.DeliveredAt, ev.ObjectionDeadline, ev.AppraiserNIP
+		x.issued, x.deliveredAt, x.deadline, x.issuedBy, x.delivery = true, ev.DeliveredAt, ev.ObjectionDeadline, ev.AppraiserNIP, ev.Backfill
 		s.involve(ev.AppraiserNIP)
+	case ReceiptAcknowledged:
+		x := s.eval(ev.Period)
+		r := ev.ReceivedAt
+		x.receivedAt, x.receipt = &r, ev.Backfill
+		if ev.ObjectionDeadline != nil && (x.deadline == nil || ev.ObjectionDeadline.After(*x.deadline)) {
+			d := *ev.ObjectionDeadline
+			x.deadline = &d
+		}
 	case EvaluationFinalised:
 		s.eval(ev.Period).finalised = true
 	case ObjectionFiled:
@@ -446,7 +459,7 @@ func (s *SKP) apply(e domain.Stored) {
 func (s *SKP) applyFiling(ev ObjectionFiled, late bool, daysLate int, e domain.Stored) {
 	x := s.eval(ev.Period)
 	x.objections = append(x.objections, &objection{
-		id: ev.ObjectionID, filedAt: ev.FiledAt, filedBy: e.Meta.Actor, clerk: ev.RecordedByClerk, reasons: ev.Reasons,
+		id: ev.ObjectionID, filedAt: ev.FiledAt, filedBy: e.Meta.Actor, clerk: ev.RecordedByClerk, backfill: ev.Backfill, reasons: ev.Reasons,
 		addressedTo: ev.AddressedTo, appraiser: ev.AppraiserNIP, evaluation: ev.Evaluation, deadline: ev.Deadline,
 		late: late, daysLate: daysLate,
 	})

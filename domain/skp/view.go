@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 )
 
@@ -105,6 +106,13 @@ type EvaluationView struct {
 	FinalityRecorded bool `json:"finality_recorded"`
 	// DeliveredAt is when the issued result was delivered.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	// DeliveryBackfill is the paper of a delivery a clerk entered after
+	// the fact (shown as "Entri susulan (backfill)").
+	DeliveryBackfill *bizdate.Backfill `json:"delivery_backfill,omitempty"`
+	// ReceivedAt is the employee's acknowledgement of receipt, if any;
+	// ReceiptBackfill its paper when a clerk entered it.
+	ReceivedAt      *time.Time        `json:"received_at,omitempty"`
+	ReceiptBackfill *bizdate.Backfill `json:"receipt_backfill,omitempty"`
 	// ObjectionDeadline is the window's last instant (none when objections
 	// to the period are not allowed).
 	ObjectionDeadline *time.Time `json:"objection_deadline,omitempty"`
@@ -134,6 +142,7 @@ type ObjectionView struct {
 	FiledAt         time.Time            `json:"filed_at"`                    // the filing date that counts
 	FiledBy         domain.Actor         `json:"filed_by"`                    // who recorded it
 	RecordedByClerk string               `json:"recorded_by_clerk,omitempty"` // the clerk of a paper filing
+	Backfill        *bizdate.Backfill    `json:"backfill,omitempty"`          // the paper of a backfilled filing
 	AddressedTo     string               `json:"addressed_to,omitempty"`      // the superior on the filing date
 	AppraiserNIP    string               `json:"appraiser_nip"`               // the appraiser who issued
 	Evaluation      Scores               `json:"evaluation"`                  // the scores objected to
@@ -221,7 +230,11 @@ func (ev *evaluation) view(now time.Time) EvaluationView {
 	}
 	if ev.issued {
 		d := ev.deliveredAt
-		v.DeliveredAt = &d
+		v.DeliveredAt, v.DeliveryBackfill, v.ReceiptBackfill = &d, ev.delivery, ev.receipt
+		if ev.receivedAt != nil {
+			r := *ev.receivedAt
+			v.ReceivedAt = &r
+		}
 		if ev.deadline != nil {
 			dl := *ev.deadline
 			v.ObjectionDeadline = &dl
@@ -246,7 +259,7 @@ func (o *objection) view() ObjectionView {
 		st = WithdrawnObjection
 	}
 	return ObjectionView{
-		ID: o.id, Status: st, Reasons: o.reasons, FiledAt: o.filedAt, FiledBy: o.filedBy, RecordedByClerk: o.clerk,
+		ID: o.id, Status: st, Reasons: o.reasons, FiledAt: o.filedAt, FiledBy: o.filedBy, RecordedByClerk: o.clerk, Backfill: o.backfill,
 		AddressedTo: o.addressedTo, AppraiserNIP: o.appraiser, Evaluation: o.evaluation, Deadline: o.deadline,
 		Late: o.late, DaysLate: o.daysLate, Requests: slices.Clone(o.requests), Explanations: slices.Clone(o.explanations),
 		Decision: o.decision, Withdrawal: o.withdrawn,

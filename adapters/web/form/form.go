@@ -141,6 +141,12 @@ func (s State) ProblemFields() []FieldProblem {
 	return out
 }
 
+// AddProblem records a problem the feature found itself (a date outside
+// what the form allows, a value it parses): beside field, or for the form
+// as a whole when field is "". The form is then rendered again, as for a
+// problem Decode found.
+func (s *State) AddProblem(field string, t i18n.Text) { s.add(field, t) }
+
 // add records a problem with field ("" for the form as a whole).
 func (s *State) add(field string, t i18n.Text) {
 	s.addText(field, t.In(s.lang))
@@ -323,8 +329,8 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 	case errors.As(err, &ve):
 		for _, f := range ve.Fields {
 			// The domain's messages are in English, for API clients
-			// too; the form's own are in both languages.
-			st.addText(f.Field, f.Message)
+			// too; i18n.Problem shows the ones it knows in Indonesian.
+			st.addText(f.Field, i18n.Problem(st.lang, f.Message))
 		}
 		if len(ve.Fields) == 0 {
 			st.add("", i18n.Text(k.Text))
@@ -333,7 +339,8 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 		st.Stale = true
 		st.add("", i18n.Text(k.Text))
 	case errors.Is(err, domain.ErrForbidden), errors.Is(err, domain.ErrInvalidState), errors.Is(err, domain.ErrConflict),
-		errors.Is(err, domain.ErrObjectionWindowClosed), errors.Is(err, domain.ErrConcurrency), errors.Is(err, eventstore.ErrEventTooLarge):
+		errors.Is(err, domain.ErrObjectionWindowClosed), errors.Is(err, domain.ErrDistributionBlocked), errors.Is(err, domain.ErrConcurrency),
+		errors.Is(err, eventstore.ErrEventTooLarge):
 		st.add("", i18n.Text(k.Text))
 		if d := app.Detail(err); d != "" {
 			st.addText("", d)

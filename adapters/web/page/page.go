@@ -153,8 +153,9 @@ type Handler func(w http.ResponseWriter, r *Request) error
 
 // Router registers the pages of the feature packages on one mux.
 type Router struct {
-	mux  *http.ServeMux
-	site *Site
+	mux      *http.ServeMux
+	site     *Site
+	patterns []string
 }
 
 // NewRouter returns a router that registers on mux.
@@ -179,6 +180,7 @@ func (s *Site) Routed(method, path string) bool {
 // needs a signed-in caller: anybody else is sent to the sign-in form, and
 // comes back after it.
 func (rt *Router) Page(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, true, MaxFormBytes))
 }
 
@@ -187,14 +189,20 @@ func (rt *Router) Page(pattern string, h Handler) {
 // to maxBytes (a larger one is app.ErrTooLarge, 413, when the handler
 // parses it) instead of MaxFormBytes.
 func (rt *Router) Upload(pattern string, maxBytes int64, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, true, maxBytes))
 }
 
 // Public registers h for pattern as a page anybody may open (the sign-in
 // form itself).
 func (rt *Router) Public(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
 	rt.mux.Handle(pattern, rt.site.wrap(h, false, MaxFormBytes))
 }
+
+// Patterns returns the patterns registered so far, in registration order
+// (the accessibility scan opens every GET page from them).
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // MaxFormBytes bounds a form body (a form with a file upload raises it
 // for its own route: Router.Upload).
@@ -481,19 +489,28 @@ func (r *Request) ExportFormat() (string, error) {
 	return f, nil
 }
 
-// WriteTable writes t as a CSV (with a byte-order mark, for Excel) or XLSX
-// attachment named name.
-func WriteTable(w http.ResponseWriter, format, name string, t reports.Table) error {
-	var (
-		body []byte
-		err  error
-	)
+// WriteTable writes t as a CSV or XLSX attachment named name, for the
+// page's reader: labels in r's language, times in the site's zone, the
+// CSV separated by ';' behind a byte-order mark (for Excel in the
+// Indonesian locale); ?sep=, and ?codes=1 write it for programs instead
+// (tabular.Options).
+func WriteTable(w http.ResponseWriter, r *Request, format, name string, t reports.Table) error {
+	q := r.URL.Query()
+	o := tabular.Options{Lang: r.Lang, Loc: r.site.loc}
+	var err error
+	if o.Sep, err = tabular.ParseSep(q.Get("sep")); err != nil {
+		return BadParam("error.sep", q.Get("sep"))
+	}
+	if o.Codes, err = tabular.ParseCodes(q.Get("codes")); err != nil {
+		return BadParam("error.codes", q.Get("codes"))
+	}
+	var body []byte
 	switch format {
 	case "csv":
-		body, err = tabular.CSV(t.Columns, t.Rows, true)
+		body, err = tabular.CSV(t, o)
 		w.Header().Set("Content-Type", mediaCSV)
 	case "xlsx":
-		body, err = tabular.XLSX(name, t.Columns, t.Rows)
+		body, err = tabular.XLSX(name, t, o)
 		w.Header().Set("Content-Type", mediaXLSX)
 	default:
 		return BadParam("error.format", format)

@@ -1,7 +1,7 @@
 // Package home is the dashboard's start page: the caller's SKPs (or every
 // SKP, for the roles that see them all), the unit dashboards for the
 // report roles, and links to the registers the caller may open. (The
-// inbox of what waits for the caller will live here.)
+// inbox of what waits for the caller is feature inbox, in the navigation.)
 package home
 
 import (

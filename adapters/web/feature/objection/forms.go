@@ -246,8 +246,10 @@ type objectionPage struct {
 // /v1/skps/{id}/evaluations/{period}/objections.
 type fileInput struct {
 	Reasons string `form:"reasons"`
-	// FiledAt is the paper filing's date (a clerk's record only).
-	FiledAt string `form:"filed_at"`
+	// FiledAt and PaperRef are a paper filing's date and reference (a
+	// grievance clerk's backfill only).
+	FiledAt  string `form:"filed_at"`
+	PaperRef string `form:"paper_ref"`
 }
 
 var (
@@ -294,6 +296,9 @@ func (f *Feature) postFile(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "ajukan"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				if in.PaperRef != "" {
+					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
+				}
 				_, _, err := svc.SKPs.FileObjection(ctx, req, skp.FileObjection{SKPID: id, Period: per, Reasons: in.Reasons, FiledAt: filed})
 				return err
 			})

@@ -171,7 +171,7 @@ func TestRateForm(t *testing.T) {
 	good := formOf(t, form.body, "work_result", "DI_ATAS_EKSPEKTASI", "behaviour", "SESUAI_EKSPEKTASI", "rationale", "Melampaui target triwulan III", "_step", "simpan")
 	stale := h.post(&apprA, p, good)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!regexp.MustCompile(`<ul id="changes"><li data-revision="[0-9]+">#[0-9]+ Umpan balik`).MatchString(stale.body) {
+		!regexp.MustCompile(`<li data-revision="[0-9]+"><span class="rev">#[0-9]+</span> Umpan balik`).MatchString(stale.body) {
 		t.Fatalf("a stale form = %d, want 412 with the changes\n%s", stale.status, stale.body)
 	}
 	if !strings.Contains(stale.body, "Saya menuntaskan 5 puskesmas") || !strings.Contains(stale.body, "Melampaui target triwulan III") {

@@ -248,7 +248,7 @@ func TestObjectionDecision(t *testing.T) {
 	}
 	decide := formOf(t, dec.body, "outcome", "CHANGED", "work_result", "DI_ATAS_EKSPEKTASI", "behaviour", "SESUAI_EKSPEKTASI", "decision_text", "Daftar hadir menunjukkan kehadiran penuh")
 	stale := h.post(&supS, base+"/putusan", decide)
-	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="changes"`) || !strings.Contains(stale.body, "daftar hadir terlampir") ||
+	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `class="changes"`) || !strings.Contains(stale.body, "daftar hadir terlampir") ||
 		!strings.Contains(stale.body, "Daftar hadir menunjukkan kehadiran penuh") {
 		t.Fatalf("a stale decision = %d, want 412 with the changes, the new explanation and the input\n%s", stale.status, stale.body)
 	}

@@ -224,7 +224,7 @@ type ratePage struct {
 	Preview rating.Predikat
 	// Changes are what was recorded on the SKP since the form was
 	// rendered, when it came back stale.
-	Changes []change
+	Changes []form.Change
 }
 
 // indicatorRow is an indicator with its target and the realisations
@@ -260,28 +260,14 @@ func matrix() []matrixRow {
 	return rows
 }
 
-// change is an event recorded since a form was rendered.
-type change struct {
-	Revision   uint64
-	Type       string
-	Actor      domain.Actor
-	RecordedAt time.Time
-}
-
-// changesSince lists the events of SKP id after revision rev that caller
-// may see (nothing when they may not read its history).
-func changesSince(ctx context.Context, r *page.Request, id string, rev uint64) []change {
+// changesSince lists what was recorded on SKP id after revision rev (a
+// stale form's), when the caller may read its history.
+func changesSince(ctx context.Context, r *page.Request, id string, rev uint64) []form.Change {
 	_, events, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, id, authz.ReadHistory)
 	if err != nil {
 		return nil
 	}
-	var out []change
-	for _, e := range events {
-		if e.Revision > rev {
-			out = append(out, change{Revision: e.Revision, Type: e.Event.EventType(), Actor: e.Meta.Actor, RecordedAt: e.RecordedAt})
-		}
-	}
-	return out
+	return form.ChangesSince(r.Lang, events, rev)
 }
 
 // rateInput is what the rating form posts: the fields of PUT
@@ -429,7 +415,7 @@ type issuePage struct {
 	// Signers are the appraisers who may have signed it.
 	Paper   bool
 	Signers []string
-	Changes []change
+	Changes []form.Change
 }
 
 // issueInput is what the issue form posts: the fields of POST
@@ -545,7 +531,7 @@ type receiptPage struct {
 	Paper bool
 	// Locked is true once the receipt is recorded: no form.
 	Locked  bool
-	Changes []change
+	Changes []form.Change
 }
 
 // receiptInput is what the receipt form posts: the fields of POST

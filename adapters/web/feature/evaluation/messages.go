@@ -67,8 +67,6 @@ var messages = i18n.Catalog{
 	"evaluation.noplan":             {ID: "Rencana belum memuat indikator.", EN: "The plan has no indicators."},
 	"evaluation.self":               {ID: "Penilaian diri pegawai", EN: "The employee's self-assessment"},
 	"evaluation.self.none":          {ID: "Pegawai belum menulis penilaian diri.", EN: "The employee has not written a self-assessment."},
-	"evaluation.stale":              {ID: "SKP ini berubah sejak formulir dibuka. Tidak ada yang disimpan.", EN: "This SKP changed since the form was opened. Nothing was saved."},
-	"evaluation.stale.again":        {ID: "Periksa perubahan di atas; isian Anda tetap ada. Kirim lagi untuk menerapkannya.", EN: "Check the changes above; what you typed is kept. Send again to apply it."},
 	"evaluation.issue.title":        {ID: "Terbitkan penilaian", EN: "Issue the evaluation"},
 	"evaluation.issue.hint":         {ID: "Menerbitkan mengunci penilaian dan mencatat kapan hasilnya disampaikan kepada pegawai.", EN: "Issuing locks the ratings and records when the result was delivered to the employee."},
 	"evaluation.issue.window":       {ID: "Masa keberatan pegawai berjalan sejak penyampaian.", EN: "The employee's objection window runs from the delivery."},

@@ -24,8 +24,6 @@ var messages = i18n.Catalog{
 	"objection.crumbs":           {ID: "Jejak halaman", EN: "Breadcrumbs"},
 	"objection.evaluations":      {ID: "Penilaian kinerja", EN: "Performance evaluations"},
 	"objection.page.title":       {ID: "Keberatan", EN: "Objection"},
-	"objection.stale":            {ID: "SKP ini berubah sejak formulir dibuka. Tidak ada yang disimpan.", EN: "This SKP changed since the form was opened. Nothing was saved."},
-	"objection.stale.again":      {ID: "Periksa perubahan di atas; isian Anda tetap ada. Kirim lagi untuk menerapkannya.", EN: "Check the changes above; what you typed is kept. Send again to apply it."},
 	"objection.window.deadline":  {ID: "Batas pengajuan keberatan:", EN: "Deadline to file an objection:"},
 	"objection.window.left":      {ID: "Sisa waktu:", EN: "Time left:"},
 	"objection.window.today":     {ID: "hari terakhir", EN: "the last day"},

@@ -115,6 +115,18 @@ func lateFiling(t *testing.T, h *harness) {
 	if ob.Late || ob.Backfill == nil || ob.Backfill.PaperRef != "Agenda 17/2026" || ob.Backfill.RecordedBy != clerk.sub || ob.Backfill.OnBehalfOf != nipE {
 		t.Errorf("backfilled filing = %+v", ob)
 	}
+	// The audit trail flags it too: the envelope's reason names the paper.
+	h.catchUp()
+	var trail struct {
+		Items []struct {
+			Type, Reason string
+			Actor        EventActor
+		}
+	}
+	h.must(http.StatusOK, aud, "GET", "/v1/audit?stream=skp-"+id+"&type=skp.objection_filed.v1", nil).decode(t, &trail)
+	if len(trail.Items) != 1 || trail.Items[0].Reason != "Entri susulan (backfill) · ref Agenda 17/2026" || trail.Items[0].Actor.NIP != clerk.sub {
+		t.Errorf("audit trail of the backfilled filing = %+v", trail.Items)
+	}
 }
 
 // An establishment dated before the submission it establishes: 422 naming

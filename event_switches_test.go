@@ -83,6 +83,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -108,6 +109,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -136,6 +138,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -165,6 +168,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -190,6 +194,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -212,6 +217,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v1",
 		"unit.registered.v1",
@@ -243,6 +249,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 }

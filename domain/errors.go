@@ -31,6 +31,10 @@ var (
 	// ErrObjectionWindowClosed: an objection was filed after its window
 	// (HTTP 422 objection_window_closed).
 	ErrObjectionWindowClosed = errors.New("objection window closed")
+	// ErrDistributionBlocked: in BLOCK mode, issuing the evaluation would
+	// break the unit's distribution pattern and no recorded justification
+	// covers it (HTTP 422 distribution_blocked).
+	ErrDistributionBlocked = errors.New("distribution pattern blocks the issue")
 	// ErrRevisionMismatch: the request named (If-Match) a revision that is
 	// not the stream's current one; nothing was changed (HTTP 412).
 	ErrRevisionMismatch = errors.New("revision mismatch")

@@ -88,6 +88,7 @@ type harness struct {
 	model  *memreadmodel.Model
 	signer *audit.Signer
 	vkey   *merkle.Verifier
+	akey   *merkle.Signer
 	key    *authkey.Key
 	idem   *boltstore.Idempotency
 	srv    *Server
@@ -186,6 +187,7 @@ func newHarnessOn(t testing.TB, backend string, change ...func(*settings)) *harn
 		t.Fatal(err)
 	}
 	ns, _ := merkle.ParseSigner(skey)
+	h.akey = ns
 	h.vkey, _ = merkle.NewVerifier(vkey)
 	h.model = memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: store}, Now: h.clock.Now})
 	h.signer = audit.NewSigner(audit.SignerConfig{Store: store, Trail: h.model.Audit(), Key: ns, Now: h.clock.Now,
@@ -226,6 +228,7 @@ func (h *harness) openServer(change ...func(*settings)) {
 		Verifier:    verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
 		Positions:   positions{h.model},
 		Idempotency: idem,
+		DocumentKey: h.akey,
 		Policy:      pol,
 		Now:         h.clock.Now,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
+	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
@@ -51,6 +53,9 @@ type Config struct {
 	// subject NATSSubject.
 	NATSURL     string
 	NATSSubject string
+	// Deadlines configures the deadline process manager (its reminders'
+	// NATS subject, due days, leads, rounds).
+	Deadlines wiring.DeadlineConfig
 	// OIDCIssuer, when set, verifies tokens with the issuer's JWKS instead
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
@@ -63,6 +68,8 @@ type Config struct {
 	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
 	// implies it.
 	SecureCookies bool
+	// EvidenceMaxBytes bounds an uploaded evidence file.
+	EvidenceMaxBytes int64
 	// OIDCClientID, when set, lets the dashboard sign users in through the
 	// issuer (authorization code flow with PKCE) as this client;
 	// OIDCClientSecret authenticates a confidential client, and
@@ -70,6 +77,11 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	OIDCRedirectURL  string
+	// PublicURL is the service's address as people reach it
+	// (https://kinerja.example): the base of the verification URLs that
+	// printed documents carry in their QR codes. Default: the address each
+	// request came to.
+	PublicURL string
 	// AuditKeyName names the audit log (the checkpoints' origin) when its
 	// key is created; AuditKeyFile overrides the key's path.
 	AuditKeyName string
@@ -127,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
+	c.Deadlines.RegisterFlags(fs)
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the dashboard's OIDC client: sign-in through --oidc-issuer")
@@ -135,6 +148,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
+	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the service's address as people reach it (https://kinerja.example): base of the verification URLs of printed documents")
+	var zone string
+	fs.StringVar(&zone, "zone", "WIB", "the agency's time zone: WIB, WITA or WIT (deadlines, dates, and the times the dashboard, exports and documents show)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	c.Integrity.RegisterFlags(fs)
@@ -176,6 +193,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--establish-deadline %q: want MM-DD", deadline))
 	}
 	c.Policy.ObjectionWindowDays = windowDays
+	if loc, ok := indonesianZones[strings.ToUpper(zone)]; ok {
+		c.Policy.Location = loc
+	} else {
+		errs = append(errs, fmt.Errorf("--zone %q: want WIB, WITA or WIT", zone))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://HOST[/PATH]", c.PublicURL))
+		}
+	}
 	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
 	c.Policy.Dating = bizdate.Rule{Tolerance: tolerance, MaxAge: maxAge}
 	if l, err := policy.ParseSKPLimits(skpLimits, c.Policy.SKPLimits); err != nil {
@@ -259,13 +286,24 @@ func (c Config) Validate() error {
 	} else if c.OIDCClientSecret != "" || c.OIDCRedirectURL != "" {
 		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
 	}
+	if c.EvidenceMaxBytes <= 0 {
+		errs = append(errs, errors.New("--evidence-max-bytes must be positive"))
+	}
 	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Deadlines.Validate(c.Policy); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Integrity.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// indonesianZones are the zones --zone accepts (fixed: Indonesia keeps no
+// daylight saving time).
+var indonesianZones = map[string]*time.Location{
+	"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600),
 }
 
 // minCacheMB is the smallest read-cache budget: below it the caches hold

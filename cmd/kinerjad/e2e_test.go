@@ -339,12 +339,22 @@ func verifyAudit(t *testing.T, s *server) audit.Report {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var rep audit.Report
-	s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
-	if !rep.OK || rep.Checkpoints == 0 || rep.Size == 0 {
-		t.Fatalf("audit verification = %+v, want ok with checkpoints", rep)
+	// The report is of the trail as projected: wait until it holds every
+	// event (nothing pending), so that two reports compare whole trails.
+	for {
+		var rep audit.Report
+		s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
+		if !rep.OK || rep.Checkpoints == 0 || rep.Size == 0 {
+			t.Fatalf("audit verification = %+v, want ok with checkpoints", rep)
+		}
+		if rep.Pending == 0 {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audit trail still lacks %d events: %+v", rep.Pending, rep)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return rep
 }
 
 func TestJourneyEmbedded(t *testing.T) {

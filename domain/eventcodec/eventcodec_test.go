@@ -89,6 +89,7 @@ var samples = []domain.Event{
 	skp.RealisationRecorded{RealisationID: "real-1", Period: "2026-Q1", IndicatorID: "iki-1", RHKID: "rhk-1", SKPVersion: 1, Value: 31, Narrative: "Posyandu Melati dan Mawar"},
 	skp.EvidenceAttached{EvidenceID: "ev-1", IndicatorID: "iki-1", RHKID: "rhk-1", URI: "https://files.example.go.id/ev/1.pdf",
 		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Filename: "laporan-q1.pdf", MediaType: "application/pdf", Size: 48213},
+	skp.SelfAssessmentSubmitted{Period: "2026-Q1", Text: "Target triwulan tercapai", RHKNotes: []skp.RHKNote{{RHKID: "rhk-1", Note: "Dua posyandu baru"}}},
 	skp.FeedbackGiven{FeedbackID: "fb-1", About: skp.FeedbackAbout{RHKID: "rhk-1", IndicatorID: "iki-1", Behaviour: berakhlak.Kolaboratif},
 		Text: "Koordinasi dengan kader sangat baik", GiverNIP: nipA, Relationship: skp.FromAppraiser},
 	skp.RatingAssigned{Period: "2026", Scores: sesuai, Rationale: "Target tercapai sesuai bukti dukung", AppraiserNIP: nipA,

@@ -200,7 +200,9 @@ type Issue struct {
 // rating for the period), forbidden (not the appraiser in effect on both
 // dates; a backfill by another role), validation (period; delivered_at in
 // the future, beyond the tolerance or maximum age, or before the rating;
-// on_behalf_of missing), invalid state (already issued, SKP ended).
+// on_behalf_of missing), invalid state (already issued, SKP ended),
+// distribution blocked (BLOCK mode: issuing would break the unit's
+// pattern, see the service's Distribution gate).
 func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
 		delivered := domain.NormalTime(cmd.DeliveredAt)
@@ -228,6 +230,9 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 		}
 		if delivered.Before(ev.ratedAt) {
 			return domain.Change{}, domain.Invalid("delivered_at", "must not be before the rating (%s): rating ≤ delivery", ev.ratedAt.Format(time.RFC3339))
+		}
+		if err := l.checkDistribution(sk, ev, req.Caller.ID, delivered); err != nil {
+			return domain.Change{}, err
 		}
 		var deadline *time.Time
 		if s.Policy.ObjectionsAllowed(p) {

@@ -554,6 +554,29 @@ func (ObjectionWithdrawn) EventType() string { return "skp.objection_withdrawn.v
 // EventType implements [domain.Event].
 func (Drafted) EventType() string { return "skp.drafted.v1" }
 
+// SelfAssessmentSubmitted records the employee's self-assessment of a
+// period: a text and, optionally, a note per RHK of the version in effect.
+// A later one for the same period supersedes it (both stay in history).
+type SelfAssessmentSubmitted struct {
+	// Period is the period assessed.
+	Period string `json:"period"`
+	// Text is the assessment.
+	Text string `json:"text"`
+	// RHKNotes are notes on single RHK, in plan order.
+	RHKNotes []RHKNote `json:"rhk_notes,omitempty"`
+}
+
+// RHKNote is a self-assessment's note on one RHK.
+type RHKNote struct {
+	// RHKID is an RHK of the version in effect.
+	RHKID string `json:"rhk_id"`
+	// Note is the note.
+	Note string `json:"note"`
+}
+
+// EventType implements domain.Event.
+func (SelfAssessmentSubmitted) EventType() string { return "skp.self_assessment_submitted.v1" }
+
 // Events returns the specs of this package's events, for the codec.
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
@@ -574,6 +597,7 @@ func Events() []domain.EventSpec {
 		domain.Spec[RealisationRecorded](1),
 		domain.Spec[EvidenceAttached](1),
 		domain.Spec[FeedbackGiven](1),
+		domain.Spec[SelfAssessmentSubmitted](1),
 		domain.Spec[RatingAssigned](1),
 		domain.Spec[RatingRevised](1),
 		domain.Spec[EvaluationIssued](2),

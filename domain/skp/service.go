@@ -7,6 +7,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -26,6 +27,10 @@ type Service struct {
 	// Authorize). The SKPs those return are then shared: treat them as
 	// read-only (never Apply to them).
 	Reads *ReadCache
+	// Distribution, when set, is asked before an evaluation is issued
+	// (BLOCK mode of the distribution pattern; the application layer
+	// counts the population over its read models). Nil checks nothing.
+	Distribution distribution.IssueGate
 }
 
 // lookups loads and caches read-only streams for one decision.

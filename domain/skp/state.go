@@ -38,6 +38,8 @@ type SKP struct {
 	realisations []Realisation
 	evidence     []Evidence
 	feedback     []Feedback
+	// selfAssessments are every self-assessment, in recording order.
+	selfAssessments []SelfAssessment
 
 	evals    map[string]*evaluation
 	involved []string
@@ -130,6 +132,19 @@ type Evidence struct {
 	Size        int64     `json:"size"`         // the file's size in bytes
 	OccurredAt  time.Time `json:"occurred_at"`  // business time
 	RecordedAt  time.Time `json:"recorded_at"`  // ledger time
+}
+
+// SelfAssessment is a self-assessment of a period, as submitted.
+type SelfAssessment struct {
+	Period     string       `json:"period"`              // the period assessed
+	Text       string       `json:"text"`                // the assessment
+	RHKNotes   []RHKNote    `json:"rhk_notes,omitempty"` // notes per RHK
+	Actor      domain.Actor `json:"actor"`               // who submitted it
+	Revision   uint64       `json:"revision"`            // the event's revision
+	OccurredAt time.Time    `json:"occurred_at"`         // business time
+	RecordedAt time.Time    `json:"recorded_at"`         // ledger time
+	// Superseded is true once a later one for the period replaced it.
+	Superseded bool `json:"superseded"`
 }
 
 // Feedback is recorded feedback.
@@ -382,6 +397,9 @@ func (s *SKP) apply(e domain.Stored) {
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case SelfAssessmentSubmitted:
+		s.selfAssessments = append(s.selfAssessments, SelfAssessment{Period: ev.Period, Text: ev.Text, RHKNotes: slices.Clone(ev.RHKNotes),
+			Actor: e.Meta.Actor, Revision: e.Revision, OccurredAt: at, RecordedAt: e.RecordedAt})
 	case RatingAssigned:
 		x := s.eval(ev.Period)
 		x.scores, x.rationale, x.appraiser, x.unitHead, x.ratedAt, x.ratingEvent = ev.Scores, ev.Rationale, ev.AppraiserNIP, ev.UnitHead, at, e.ID.String()

@@ -67,13 +67,16 @@ type View struct {
 	Plan []RHK `json:"rhk"`
 	// Versions are the established versions, oldest first; the last is in
 	// effect.
-	Versions     []PlanVersion    `json:"versions"`
-	Expectations []Expectation    `json:"behaviour_expectations"` // per BerAKHLAK value
-	Realisations []Realisation    `json:"realisations"`           // in recording order
-	Evidence     []Evidence       `json:"evidence"`               // in recording order
-	Feedback     []Feedback       `json:"feedback"`               // in recording order
-	Evaluations  []EvaluationView `json:"evaluations"`            // per period, annual last
-	Notes        []Note           `json:"notes"`                  // returns, amendments, endings
+	Versions     []PlanVersion `json:"versions"`
+	Expectations []Expectation `json:"behaviour_expectations"` // per BerAKHLAK value
+	Realisations []Realisation `json:"realisations"`           // in recording order
+	Evidence     []Evidence    `json:"evidence"`               // in recording order
+	Feedback     []Feedback    `json:"feedback"`               // in recording order
+	// SelfAssessments are the employee's self-assessments, in recording
+	// order; a later one of a period supersedes the earlier (Superseded).
+	SelfAssessments []SelfAssessment `json:"self_assessments,omitempty"`
+	Evaluations     []EvaluationView `json:"evaluations"` // per period, annual last
+	Notes           []Note           `json:"notes"`       // returns, amendments, endings
 	// Revision is the revision of the last event applied.
 	Revision   uint64    `json:"revision"`
 	DraftedAt  time.Time `json:"drafted_at"`  // business time of the draft
@@ -177,7 +180,27 @@ func (s *SKP) View(now time.Time) View {
 	for _, p := range s.periods() {
 		v.Evaluations = append(v.Evaluations, s.evals[p].view(now))
 	}
+	v.SelfAssessments = slices.Clone(s.selfAssessments)
+	for i := range v.SelfAssessments {
+		for _, later := range v.SelfAssessments[i+1:] {
+			if later.Period == v.SelfAssessments[i].Period {
+				v.SelfAssessments[i].Superseded = true
+			}
+		}
+	}
 	return v
+}
+
+// SelfAssessment returns the self-assessment in effect for period (the
+// latest), or nil: what the appraiser reads beside the rating.
+func (v View) SelfAssessment(period string) *SelfAssessment {
+	for i := len(v.SelfAssessments) - 1; i >= 0; i-- {
+		if v.SelfAssessments[i].Period == period {
+			sa := v.SelfAssessments[i]
+			return &sa
+		}
+	}
+	return nil
 }
 
 // periods returns the rated periods in calendar order (annual last).

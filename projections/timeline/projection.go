@@ -221,6 +221,8 @@ func Summarize(e domain.Event) string {
 		return "Indikator kinerja dihapus"
 	case skp.BehaviourExpectationSet:
 		return "Ekspektasi perilaku kerja ditetapkan"
+	case skp.SelfAssessmentSubmitted:
+		return "Penilaian diri periode " + e.Period + " disampaikan"
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

@@ -70,6 +70,8 @@ func eventSummary(b *page.Base, ev domain.Event, rhk map[string]*skp.RHK, ind ma
 		parts = append(parts, e.Filename)
 	case skp.FeedbackGiven:
 		parts = append(parts, l("relationship", e.Relationship))
+	case skp.SelfAssessmentSubmitted:
+		parts = append(parts, e.Period)
 	case skp.RatingAssigned:
 		parts = append(parts, e.Period+": "+scores(e.Scores))
 	case skp.RatingRevised:

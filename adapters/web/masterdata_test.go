@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 // revisionOf reads the revision a rendered form carries.
@@ -247,6 +248,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	again.Set("_key", formKey(t, stale.body))
 	again.Set("_revision", revisionOf(t, stale.body))
+	again.Set("reason", "SK Kepala Dinas 800/112/2026")
 	first := h.post(&hrAdmin, linePath, again)
 	if first.status != http.StatusSeeOther || first.header.Get("Location") != "/data-induk/pegawai/"+nipP+"?diubah=1" {
 		t.Fatalf("re-applied = %d to %q\n%s", first.status, first.header.Get("Location"), first.body)
@@ -256,6 +258,16 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	if n := h.streamLen(stream); n != before+2 {
 		t.Errorf("P's stream grew by %d, want 2 (the other form's line and this one)", n-before)
+	}
+	var last eventstore.Event
+	for ev, err := range h.store.ReadStream(h.ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	if last.Reason != "SK Kepala Dinas 800/112/2026" {
+		t.Errorf("the line's reason = %q, want the one typed", last.Reason)
 	}
 	h.catchUp()
 	r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP+"?diubah=1")

@@ -60,6 +60,8 @@ var messages = i18n.Catalog{
 	"masterdata.line.capacity":        {ID: "Kedudukan penilai", EN: "Appraiser's capacity"},
 	"masterdata.line.delegation":      {ID: "Dasar penunjukan (Plt/Plh/delegasi)", EN: "Reference of the appointment (Plt/Plh/delegation)"},
 	"masterdata.line.delegation.hint": {ID: "Wajib bila penilai bukan pejabat definitif, misalnya nomor surat perintah.", EN: "Required unless the appraiser is definitive, for example the number of the order."},
+	"masterdata.line.reason":          {ID: "Alasan (bila perlu)", EN: "Reason (if needed)"},
+	"masterdata.line.reason.hint":     {ID: "Dicatat bersama atasan ini, misalnya bila atasan pejabat penilai bukan penilai dari pejabat penilai.", EN: "Recorded with this line, for example when the appraiser's superior is not the appraiser's own appraiser."},
 	"masterdata.capacity.DEFINITIF":   {ID: "Definitif", EN: "Definitive"},
 	"masterdata.capacity.PLT":         {ID: "Pelaksana tugas (Plt)", EN: "Acting (Plt)"},
 	"masterdata.capacity.PLH":         {ID: "Pelaksana harian (Plh)", EN: "Daily acting (Plh)"},

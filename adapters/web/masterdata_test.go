@@ -365,3 +365,41 @@ func TestUnitPredikatForm(t *testing.T) {
 		t.Errorf("an unknown unit = %d", r.status)
 	}
 }
+
+// The head of a unit: one of its employees from a date, assigned by HR.
+func TestUnitHeadForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/DINKES"
+	if r := h.must200(auditor, path); strings.Contains(r.body, `id="head-submit"`) {
+		t.Error("an auditor is offered the head form")
+	}
+	form := h.must200(hrAdmin, path)
+	if !strings.Contains(form.body, `<option value="`+nipA+`">dr. Siti Rahmawati`) {
+		t.Fatalf("the head form does not offer DINKES's employees\n%s", form.body)
+	}
+	m := regexp.MustCompile(`action="/data-induk/unit/DINKES/kepala"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatal("no head form")
+	}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2026-01-01"}}
+	if r := h.post(&auditor, path+"/kepala", v); r.status != http.StatusForbidden {
+		t.Errorf("the head form posted by an auditor = %d, want 403", r.status)
+	}
+	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2026-01-01"}}
+	if r := h.post(&hrAdmin, path+"/kepala", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_nip-error"`) ||
+		!strings.Contains(r.body, "Pegawai 198001012005011099 belum terdaftar") {
+		t.Errorf("an unknown head = %d\n%s", r.status, r.body)
+	}
+	before := h.streamLen(domain.UnitStream("DINKES"))
+	if r := h.post(&hrAdmin, path+"/kepala", v); r.status != http.StatusSeeOther {
+		t.Fatalf("assign = %d\n%s", r.status, r.body)
+	}
+	h.post(&hrAdmin, path+"/kepala", v)
+	if n := h.streamLen(domain.UnitStream("DINKES")); n != before+1 {
+		t.Errorf("a double submit recorded %d events", n-before)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, path); !strings.Contains(r.body, `<dd>dr. Siti Rahmawati <span class="nip">`+nipA) {
+		t.Errorf("the unit page does not show its head\n%s", r.body)
+	}
+}

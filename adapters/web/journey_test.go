@@ -360,8 +360,31 @@ func journey(t *testing.T, env *journeyEnv) {
 		t.Errorf("the unit registered by keyboard is not listed: %q", got)
 	}
 
+	// Correcting a unit: BAPPEDA's name; DINKES's head and its
+	// organisation predikat.
+	hr.click(`a[href="/data-induk/unit/BAPPEDA"]`)
+	hr.fill("#name", "Badan Perencanaan Pembangunan, Riset dan Inovasi Daerah")
+	hr.click("#rename-submit")
+	hr.expectAt("/data-induk/unit/BAPPEDA?diubah=1")
+	if got := hr.text("h1"); !strings.HasPrefix(got, "Badan Perencanaan Pembangunan, Riset dan Inovasi Daerah") {
+		t.Errorf("BAPPEDA's page after the rename: %q", got)
+	}
+	hr.open("/data-induk/unit/DINKES")
+	hr.choose("#head_nip", jA)
+	hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), "2026-01-01"))
+	hr.click("#head-submit")
+	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
+	hr.fill("#period", "2026")
+	hr.choose("#predikat", "BAIK")
+	hr.click("#perf-submit")
+	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
+	if got := hr.text("#unit"); !strings.Contains(got, "dr. Siti Rahmawati") {
+		t.Errorf("DINKES's head shows %q", got)
+	}
+	hr.screenshot("data-induk-unit-detail")
+
 	// ── The year of the SKPs, as far as the dashboard has the forms ──
-	streams := []string{"employee-" + jP, "unit-BAPPEDA"}
+	streams := []string{"employee-" + jP, "unit-BAPPEDA", "unit-DINKES"}
 	if skps := env.yearOfSKPs(); skps != nil {
 		streams = append(streams, skps...)
 	}

@@ -403,3 +403,40 @@ func TestUnitHeadForm(t *testing.T) {
 		t.Errorf("the unit page does not show its head\n%s", r.body)
 	}
 }
+
+// Correcting a unit's name: HR only; an empty name beside the field; the
+// new name everywhere the unit is shown; once, sent twice.
+func TestUnitRenameForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/PKM-SUKAMAJU"
+	form := h.must200(hrAdmin, path)
+	m := regexp.MustCompile(`action="/data-induk/unit/PKM-SUKAMAJU/nama"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatal("no rename form")
+	}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "name": {"UPT Puskesmas Sukamaju"}}
+	if r := h.post(&analyst, path+"/nama", v); r.status != http.StatusForbidden {
+		t.Errorf("renamed by HR_ANALYST = %d, want 403", r.status)
+	}
+	for name, bad := range map[string]string{"empty": " ", "control char": "UPT\x1bPuskesmas"} {
+		b := url.Values{"_key": v["_key"], "_revision": v["_revision"], "name": {bad}}
+		if r := h.post(&hrAdmin, path+"/nama", b); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="name-error"`) {
+			t.Errorf("%s name = %d\n%s", name, r.status, r.body)
+		}
+	}
+	before := h.streamLen(domain.UnitStream("PKM-SUKAMAJU"))
+	if r := h.post(&hrAdmin, path+"/nama", v); r.status != http.StatusSeeOther {
+		t.Fatalf("rename = %d\n%s", r.status, r.body)
+	}
+	h.post(&hrAdmin, path+"/nama", v)
+	if n := h.streamLen(domain.UnitStream("PKM-SUKAMAJU")); n != before+1 {
+		t.Errorf("a double submit recorded %d events", n-before)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, "/data-induk/unit"); !strings.Contains(r.body, "UPT Puskesmas Sukamaju") || strings.Contains(r.body, ">Puskesmas Sukamaju<") {
+		t.Error("the unit list does not show the corrected name")
+	}
+	if r := h.must200(analyst, "/unit/PKM-SUKAMAJU?year=2026"); !strings.Contains(r.body, "UPT Puskesmas Sukamaju") {
+		t.Error("the unit dashboard does not show the corrected name")
+	}
+}

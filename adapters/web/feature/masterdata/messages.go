@@ -19,6 +19,8 @@ var messages = i18n.Catalog{
 	"masterdata.unit.title":       {ID: "Unit", EN: "Unit"},
 	"masterdata.unit.head":        {ID: "Kepala unit", EN: "Head of the unit"},
 	"masterdata.unit.head.set":    {ID: "Tetapkan kepala unit", EN: "Assign the head of the unit"},
+	"masterdata.unit.rename":      {ID: "Koreksi nama unit", EN: "Correct the unit's name"},
+	"masterdata.unit.rename.hint": {ID: "Kode unit dan kedudukannya dalam struktur tidak berubah.", EN: "The unit's code and its place in the structure stay."},
 	"masterdata.unit.head.hint":   {ID: "Salah satu pegawai unit ini; kosongkan untuk mencatat bahwa jabatan kepala lowong.", EN: "One of the unit's employees; leave empty to record that the post is vacant."},
 	"masterdata.unit.head.none":   {ID: "(lowong)", EN: "(vacant)"},
 	"masterdata.perf":             {ID: "Predikat kinerja organisasi", EN: "Organisation performance predikat"},

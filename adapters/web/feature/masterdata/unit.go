@@ -37,6 +37,8 @@ type unitPage struct {
 	// Candidates are the unit's employees.
 	HeadForm   form.State
 	Candidates []directory.Employee
+	// RenameForm corrects the unit's name (for who manages master data).
+	RenameForm form.State
 	// Predikats are the organisation predikat's values.
 	Predikats []string
 	// Changed: a predikat was just recorded (?diubah=).
@@ -77,7 +79,9 @@ func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
 	}
 	if d.CanManage {
 		d.HeadForm = form.New(r, UnitPath(v.ID)+"/kepala").WithRevision(v.Revision)
-		d.HeadForm.Values = url.Values{"effective_from": {r.App().Today().String()}}
+		d.HeadForm.Values = url.Values{"effective_from": {r.App().Today().String()}, "head_nip": {v.Head}}
+		d.RenameForm = form.New(r, UnitPath(v.ID)+"/nama").WithRevision(v.Revision)
+		d.RenameForm.Values = url.Values{"name": {v.Name}}
 		if d.Candidates, err = r.App().Config().Directory.EmployeesIn(ctx, []string{v.ID}); err != nil {
 			return nil, err
 		}
@@ -140,6 +144,49 @@ func (f *Feature) assignHead(w http.ResponseWriter, r *page.Request) error {
 		st = st.WithRevision(d.Unit.Revision)
 	}
 	d.HeadForm = st
+	return f.unit.Render(w, status, d)
+}
+
+// renameInput is what the rename form posts: the body of
+// PUT /v1/units/{id}/name.
+type renameInput struct {
+	Name string `form:"name"`
+}
+
+func (f *Feature) renameUnit(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
+		return err
+	}
+	if _, err := f.unitPage(r, form.State{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var in renameInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.Units.Rename(ctx, req, orgunit.Rename{UnitID: id, Name: in.Name})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.unitPage(r, form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, UnitPath(id)+"/predikat").WithRevision(d.Unit.Revision)
+	if st.Stale {
+		st = st.WithRevision(d.Unit.Revision)
+	}
+	d.RenameForm = st
 	return f.unit.Render(w, status, d)
 }
 

@@ -301,7 +301,7 @@ func journey(t *testing.T, env *journeyEnv) {
 	// P's line first; the form comes back with the line as it is now and
 	// the input kept, and sent again it applies.
 	hr.open("/data-induk/pegawai/" + jP + "/atasan")
-	hr.fill("#appraiser_superior_nip", jT)
+	hr.fill("#reason", "Penyesuaian setelah mutasi")
 	hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), "2026-04-01"))
 	hr2 := env.person(caller{"hr-admin-2", []string{"HR_ADMIN"}})
 	hr2.open("/data-induk/pegawai/" + jP + "/atasan")
@@ -312,7 +312,8 @@ func journey(t *testing.T, env *journeyEnv) {
 	hr2.click("#line-submit")
 	hr2.expectAt("/data-induk/pegawai/" + jP + "?diubah=1")
 	hr.click("#line-submit")
-	if !hr.has("#stale") || eval[string](hr, `document.getElementById("appraiser_superior_nip").value`) != jT {
+	if !hr.has("#stale") || eval[string](hr, `document.getElementById("effective_from").value`) != "2026-04-01" ||
+		eval[string](hr, `document.getElementById("reason").value`) != "Penyesuaian setelah mutasi" {
 		t.Fatalf("the stale form: no notice or the input lost: %s", hr.text("main"))
 	}
 	hr.screenshot("data-induk-atasan-basi")

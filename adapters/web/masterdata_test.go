@@ -183,7 +183,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	key, rev := formKey(t, form.body), revisionOf(t, form.body)
 	stream := domain.EmployeeStream(nipP)
 	before := h.streamLen(stream)
-	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipU}, "appraiser_superior_nip": {nipT},
+	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipS}, "appraiser_superior_nip": {nipT},
 		"effective_from": {"2026-07-01"}, "capacity": {"DEFINITIF"}}
 	with := func(kv ...string) url.Values {
 		v := url.Values{}
@@ -200,7 +200,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		field  string
 	}{
 		"self-appraisal":        {with("appraiser_nip", nipP), "appraiser_nip"},
-		"appraiser = superior":  {with("appraiser_superior_nip", nipU), "appraiser_superior_nip"},
+		"appraiser = superior":  {with("appraiser_superior_nip", nipS), "appraiser_superior_nip"},
 		"unknown appraiser":     {with("appraiser_nip", "198001012005011099"), "appraiser_nip"},
 		"malformed superior":    {with("appraiser_superior_nip", "12345"), "appraiser_superior_nip"},
 		"not a date":            {with("effective_from", "2026-02-30"), "effective_from"},
@@ -220,7 +220,9 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
 	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
 		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
-	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Rantai penilaian berputar") {
+	aBefore := h.streamLen(domain.EmployeeStream(nipA))
+	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `aria-invalid="true"`) || h.streamLen(domain.EmployeeStream(nipA)) != aBefore {
 		t.Errorf("a cycle = %d\n%s", r.status, r.body)
 	}
 
@@ -236,7 +238,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	h.catchUp()
 	stale := h.post(&hrAdmin, linePath, base)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="`+nipU+`"`) {
+		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2026-07-01"`) {
 		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
 	}
 	if revisionOf(t, stale.body) == rev {

@@ -83,6 +83,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -95,6 +96,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.feedback_given.v1",
 		"skp.indicator_added.v1",
@@ -107,6 +109,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -118,6 +121,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -134,6 +138,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -146,6 +151,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -162,6 +168,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -169,6 +176,7 @@ var ignoredEvents = map[string][]string{
 		"skp.behaviour_expectation_set.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -186,6 +194,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -196,6 +205,7 @@ var ignoredEvents = map[string][]string{
 		"skp.cancelled.v1",
 		"skp.closed_for_position_change.v1",
 		"skp.evaluation_finalised.v1",
+		"skp.receipt_acknowledged.v1", // the employee, whose stream it is, is already concerned
 		"skp.evidence_attached.v1",
 		"skp.explanation_submitted.v1",
 		"skp.indicator_added.v1",
@@ -207,6 +217,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v1",
 		"unit.registered.v1",
@@ -222,6 +233,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -238,6 +250,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 }

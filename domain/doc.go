@@ -77,7 +77,7 @@
 // table: [ErrNotFound] (404, also for what the caller may not see),
 // [ErrConflict] (409 conflict), [ErrInvalidState] (409 invalid_state),
 // [ErrForbidden] (403), [ErrValidation] (422, a [*ValidationError] listing
-// each field), [ErrObjectionWindowClosed] (422), [ErrRevisionMismatch] (412,
+// each field), [ErrObjectionWindowClosed] (422), [ErrDistributionBlocked] (422), [ErrRevisionMismatch] (412,
 // a stale If-Match in [Request.IfMatch]), and [ErrConcurrency] (the log's
 // revision conflict, retried by [Handler] and returned only when every
 // attempt lost).

@@ -31,6 +31,10 @@ var (
 	// ErrObjectionWindowClosed: an objection was filed after its window
 	// (HTTP 422 objection_window_closed).
 	ErrObjectionWindowClosed = errors.New("objection window closed")
+	// ErrDistributionBlocked: in BLOCK mode, issuing the evaluation would
+	// break the unit's distribution pattern and no recorded justification
+	// covers it (HTTP 422 distribution_blocked).
+	ErrDistributionBlocked = errors.New("distribution pattern blocks the issue")
 	// ErrRevisionMismatch: the request named (If-Match) a revision that is
 	// not the stream's current one; nothing was changed (HTTP 412).
 	ErrRevisionMismatch = errors.New("revision mismatch")
@@ -38,6 +42,9 @@ var (
 	// [EventLog] returns it (wrapped) on a revision conflict; [Handler]
 	// retries and returns it only when every attempt lost.
 	ErrConcurrency = errors.New("concurrency conflict")
+	// ErrBackfillRefused: the request is a backfill (it names a paper), but
+	// the command does not give the caller's role a backfill (HTTP 403).
+	ErrBackfillRefused = fmt.Errorf("%w: this act cannot be backfilled by the caller (domain.md §10: GRIEVANCE_CLERK for filings, deliveries and acknowledgements on paper, HR_ADMIN for master data)", ErrForbidden)
 )
 
 // FieldError is one problem with one input field.

@@ -145,6 +145,9 @@ var table = []row{
 	{domain.ErrObjectionWindowClosed, Kind{Status: http.StatusUnprocessableEntity, Code: "objection_window_closed", Title: "The objection window is closed",
 		Detail: "the objection window is closed",
 		Text:   Text{"Batas waktu pengajuan keberatan telah lewat.", "The time to file an objection has passed."}}},
+	{domain.ErrDistributionBlocked, Kind{Status: http.StatusUnprocessableEntity, Code: "distribution_blocked", Title: "Issuing would break the distribution pattern",
+		Detail: "issuing this evaluation would break the unit's distribution pattern (BLOCK mode) and no recorded justification covers it",
+		Text:   Text{"Penerbitan evaluasi ini akan melanggar pola distribusi predikat unit (mode BLOCK) dan belum ada justifikasi pimpinan yang mencakupnya.", "Issuing this evaluation would break the unit's distribution pattern (BLOCK mode) and no justification by the unit leader covers it."}}},
 	{ErrKeyReused, Kind{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused", Title: "Idempotency-Key reused with a different request",
 		Detail: "idempotency key reused with a different request",
 		Text:   Text{"Formulir ini sudah dikirim dengan isian lain. Buka formulirnya lagi.", "This form was already sent with other values. Open the form again."}}},
@@ -230,6 +233,7 @@ func Detail(err error) string {
 		rev   *domain.RevisionMismatchError
 		den   *authz.Denied
 		dev   *distribution.DeviationError
+		blk   *distribution.BlockedError
 		win   *skp.WindowClosedError
 	)
 	switch {
@@ -248,6 +252,8 @@ func Detail(err error) string {
 		return rev.Error()
 	case errors.As(err, &dev):
 		return dev.Error()
+	case errors.As(err, &blk):
+		return blk.Error()
 	case errors.As(err, &win):
 		return win.Error()
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
@@ -41,6 +42,7 @@ func TestDescribe(t *testing.T) {
 		{wrap(ErrTooLarge), 413, "payload_too_large"},
 		{wrap(domain.Invalid("text", "required")), 422, "validation_failed"},
 		{wrap(domain.ErrObjectionWindowClosed), 422, "objection_window_closed"},
+		{wrap(&distribution.BlockedError{UnitID: "U", Period: "2026"}), 422, "distribution_blocked"},
 		{wrap(ErrKeyReused), 422, "idempotency_key_reused"},
 		{wrap(ErrNotReady), 503, "unavailable"},
 		{wrap(&eventstore.IntegrityError{Stream: "skp-x", Revision: 3, Problem: "writer signature does not verify", Err: eventstore.ErrBadSignature}),

@@ -178,10 +178,7 @@ func (a *App) Distribution(ctx context.Context, caller domain.Principal, unit, p
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
 	return cached(&a.reports, "distribution\x00"+unit+"\x00"+period, at, func() (reports.DistributionReport, reports.Table, error) {
-		rep, err := reports.Distribution(ctx, reports.DistributionInput{
-			Directory: a.cfg.Directory, SKPs: a.cfg.SKPList, Evaluations: a.cfg.Evaluations, Justifications: a.cfg.Justifications,
-			Policy: a.cfg.Policy, Pattern: a.cfg.Pattern,
-		}, unit, period)
+		rep, err := reports.Distribution(ctx, a.distributionInput(), unit, period)
 		switch {
 		case errors.Is(err, directory.ErrNotFound):
 			return rep, reports.Table{}, notFound(err)

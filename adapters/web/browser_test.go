@@ -17,6 +17,7 @@ import (
 	"errors"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/kinerja-ledger/kinerja/adapters/app/document"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/xuri/excelize/v2"
 )
@@ -263,11 +265,13 @@ func TestBrowser(t *testing.T) {
 	// Export: click the CSV button and read the downloaded file; fetch the
 	// Excel link as the page would and open the workbook.
 	csvBody := b.download("#export-progress-csv", downloads)
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF"))).ReadAll()
-	if err != nil || len(rows) < 3 || rows[0][0] != "unit_id" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF")))
+	cr.Comma = ';' // for Excel in the Indonesian locale
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) < 3 || rows[0][0] != "Kode unit" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
 		t.Errorf("downloaded progress CSV = %q (%v), want a header and DINKES, PKM-SUKAMAJU", csvBody, err)
 	}
-	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "BUTUH_PERBAIKAN")
+	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "Butuh Perbaikan")
 
 	// The SKP page, and the as-of control moved back through the history.
 	b.click(`a[href="/skp/` + h.ag.skpE + `"]`)
@@ -275,6 +279,32 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("annual predikat now = %q, want Baik (after the objection decision)", got)
 	}
 	b.screenshot("skp")
+	// Printed documents: the list, a PDF download, and its code's public
+	// verification page.
+	b.click("#documents-link")
+	b.screenshot("dokumen")
+	pdf := b.download("#doc-eval-2026", downloads)
+	docCode, err := document.CodeOf(pdf)
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("downloaded evaluation document: %v (%d bytes)", err, len(pdf))
+	}
+	// The PDF and its first page as an image beside the screenshots (the
+	// README shows it).
+	if err := os.WriteFile(filepath.Join(shots, "dokumen-evaluasi.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("pdftoppm"); err == nil {
+		if out, err := exec.Command("pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile",
+			filepath.Join(shots, "dokumen-evaluasi.pdf"), filepath.Join(shots, "dokumen-evaluasi")).CombinedOutput(); err != nil {
+			t.Errorf("pdftoppm: %v %s", err, out)
+		}
+	}
+	b.open("/verify/" + docCode)
+	if got := b.text("#verify-match"); !strings.Contains(got, "Cocok dengan buku besar") {
+		t.Errorf("verification page says %q", got)
+	}
+	b.screenshot("verifikasi")
+	b.open("/skp/" + h.ag.skpE)
 	// A datetime-local control keeps whole minutes without seconds.
 	local := func(tm time.Time) string {
 		if tm.Second() == 0 {
@@ -329,7 +359,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("keberatan")
 	objCSV := b.download("#export-obj-csv", downloads)
-	if !strings.Contains(string(objCSV), "objection_id,skp_id") || !strings.Contains(string(objCSV), h.ag.skpP) {
+	if !strings.Contains(string(objCSV), "ID keberatan;ID SKP;NIP") || !strings.Contains(string(objCSV), h.ag.skpP) {
 		t.Errorf("objection register CSV = %q", objCSV)
 	}
 

@@ -12,11 +12,16 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/signin"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/skppage"
@@ -150,12 +155,17 @@ func New(cfg Config) (*Handler, error) {
 		in,
 		home.New(h.site),
 		skppage.New(h.site),
+		planning.New(h.site),
+		execution.New(h.site),
+		history.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		inbox.New(h.site),
+		documents.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -135,7 +135,8 @@ func TestGate(t *testing.T) {
 		{name: "warn without justification", mode: policy.Warn, result: r, wantOpen: 2},
 		{name: "warn, justified", mode: policy.Warn, result: r, justified: all},
 		{name: "warn, half justified", mode: policy.Warn, result: r, justified: all[:1], wantOpen: 1},
-		{name: "block, even justified", mode: policy.Block, result: r, justified: all, wantOpen: 2},
+		{name: "block without justification", mode: policy.Block, result: r, wantOpen: 2},
+		{name: "block, justified (a justification covers in BLOCK mode too)", mode: policy.Block, result: r, justified: all},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,8 +208,8 @@ func TestJustify(t *testing.T) {
 			cmd: distribution.Justify{UnitID: "DINKES", Period: "2026", Counts: distribution.Counts{b: 7, bp: 3}, Justification: "x"}, wantErr: domain.ErrValidation, wantField: "counts"},
 		{name: "no organisation predikat for the period", caller: nipLeader,
 			cmd: distribution.Justify{UnitID: "DINKES", Period: "2026-Q1", Counts: deviating, Justification: "x"}, wantErr: domain.ErrInvalidState},
-		{name: "block mode", mode: policy.Block, caller: nipLeader,
-			cmd: distribution.Justify{UnitID: "DINKES", Period: "2026", Counts: deviating, Justification: "x"}, wantErr: domain.ErrInvalidState},
+		{name: "block mode: a justification is what lets a deviating issue through", mode: policy.Block, caller: nipLeader,
+			cmd: distribution.Justify{UnitID: "DINKES", Period: "2026", Counts: deviating, Justification: "unit kecil"}},
 		{name: "unknown unit", caller: nipLeader,
 			cmd: distribution.Justify{UnitID: "NOPE", Period: "2026", Counts: deviating, Justification: "x"}, wantErr: domain.ErrNotFound},
 		{name: "negative count", caller: nipLeader,

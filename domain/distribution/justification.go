@@ -109,7 +109,8 @@ const MaxJustificationLen = 8000
 // (the head of the parent unit on the date; for a root unit, its own head)
 // justifies. Errors: not found (unit), forbidden, validation (period,
 // counts, text, nothing to justify), invalid state (no organisation
-// predikat for the period; BLOCK mode, where deviations are refused).
+// predikat for the period). In BLOCK mode too: a justification is what
+// lets an evaluation that breaks the pattern be issued.
 func (s *Service) Justify(ctx context.Context, req domain.Request, cmd Justify) (domain.Committed, error) {
 	var v domain.ValidationError
 	p, err := period.Parse(cmd.Period)
@@ -152,9 +153,6 @@ func (s *Service) Justify(ctx context.Context, req domain.Request, cmd Justify) 
 		org, ok := u.Predikat(p.String())
 		if !ok {
 			return domain.Change{}, domain.InvalidState("justify", "NO_ORG_PREDIKAT", fmt.Sprintf("unit %s has no organisation predikat for %s", u.ID(), p))
-		}
-		if s.Policy.DistributionMode == policy.Block {
-			return domain.Change{}, domain.InvalidState("justify", string(policy.Block), "the policy blocks deviations; they cannot be justified")
 		}
 		res := Evaluate(s.Pattern, org, cmd.Counts)
 		if len(res.Violations) == 0 {

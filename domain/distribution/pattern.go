@@ -13,16 +13,19 @@
 // units), computed in integers so that 60 % of 5 is exactly 3.
 //
 // What a violation does is the policy's DistributionMode: in WARN mode (the
-// default; the SE calls the pattern a "pertimbangan") a deviation needs a
-// justification recorded by the leader one level up, in the stream
-// distribution-{unit_id}-{period}; in BLOCK mode it refuses. The counts come
-// from a projection (the population is the policy's
-// DistributionPopulation); the domain does not count across streams.
+// default; the SE calls the pattern a "pertimbangan") a deviation is
+// reported until the leader one level up records a justification, in the
+// stream distribution-{unit_id}-{period}; in BLOCK mode issuing an
+// evaluation that would break the pattern is refused ([CheckCandidate],
+// asked through [IssueGate] by the SKP service) unless such a
+// justification covers it. The counts come from a projection (the
+// population is the policy's DistributionPopulation); the domain does not
+// count across streams. Without an organisation predikat for the period
+// the distribution is undetermined ([Result.Undetermined]).
 package distribution
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -194,12 +197,21 @@ type Result struct {
 	Pattern string `json:"policy"`
 	// Violations are the rules broken.
 	Violations []Violation `json:"violations"`
+	// Undetermined is true when the unit has no organisation predikat for
+	// the period: the pattern cannot be chosen, so nothing can be said
+	// about the distribution (Violations is then empty, which does not
+	// mean "no violations"). SE 3/2023 sets the organisation predikat
+	// first (domain.md §4.3).
+	Undetermined bool `json:"undetermined"`
 }
 
 // Evaluate checks counts against p for org.
 func Evaluate(p Pattern, org rating.OrgPredikat, c Counts) Result {
 	r := Result{OrgPredikat: org, Population: c.Total(), Counts: map[rating.Predikat]int{}, Shares: map[rating.Predikat]float64{},
-		Pattern: p.Name(), Violations: p.Check(org, c)}
+		Pattern: p.Name(), Violations: p.Check(org, c), Undetermined: !org.Valid()}
+	if r.Undetermined {
+		r.Violations = nil
+	}
 	if r.Violations == nil {
 		r.Violations = []Violation{}
 	}
@@ -231,7 +243,7 @@ func (e *DeviationError) Error() string {
 		rules[i] = v.Rule
 	}
 	if e.Mode == policy.Block {
-		return "the distribution deviates from the pattern (" + strings.Join(rules, ", ") + ") and the policy blocks deviations"
+		return "the distribution deviates from the pattern (" + strings.Join(rules, ", ") + ") without a recorded justification, and the policy blocks issuing deviating evaluations"
 	}
 	return "the distribution deviates from the pattern (" + strings.Join(rules, ", ") + ") without a recorded justification"
 }
@@ -239,26 +251,17 @@ func (e *DeviationError) Error() string {
 // Unwrap returns [domain.ErrInvalidState].
 func (e *DeviationError) Unwrap() error { return domain.ErrInvalidState }
 
-// Gate says whether an action that fixes a unit's distribution (issuing
-// its evaluations, finalising a batch) may go ahead: yes without
-// violations; in WARN mode, yes when justified covers every violation; in
-// BLOCK mode, never with a violation. The integration layer calls it with
-// the projection's counts.
+// Gate says whether a unit's distribution is settled: yes without
+// violations, or when justified covers every violation (in either mode: in
+// BLOCK mode a justification is what lets a deviating evaluation be issued,
+// see [CheckCandidate]). Reports call it with the projection's counts to
+// list the unjustified violations.
 func Gate(mode policy.DistributionMode, r Result, justified []Violation) error {
 	if len(r.Violations) == 0 {
 		return nil
 	}
-	if mode == policy.Warn {
-		var open []Violation
-		for _, v := range r.Violations {
-			if !slices.ContainsFunc(justified, func(j Violation) bool { return j.Rule == v.Rule }) {
-				open = append(open, v)
-			}
-		}
-		if len(open) == 0 {
-			return nil
-		}
+	if open := Uncovered(r.Violations, justified); len(open) > 0 {
 		return &DeviationError{Mode: mode, Violations: open}
 	}
-	return &DeviationError{Mode: mode, Violations: r.Violations}
+	return nil
 }

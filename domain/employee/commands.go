@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -48,11 +47,8 @@ type Register struct {
 // The committed event is a [Registered] with the NIP-derived fields.
 func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register) (domain.Committed, error) {
 	var v domain.ValidationError
-	info, err := nip.Parse(cmd.NIP)
+	info, err := nip.ParseOn(cmd.NIP, s.Policy.Date(s.Handler.Now()))
 	v.Merge("nip", err)
-	if err == nil {
-		checkNotFuture(&v, info, s.today())
-	}
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		v.Add("name", "required, at most %d characters", MaxNameLen)
@@ -83,26 +79,6 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 			Name: name, UnitID: cmd.UnitID, Position: pos,
 		}}}, nil
 	})
-}
-
-// today is the injected clock's date in the policy's zone.
-func (s *Service) today() calendar.Date {
-	loc := s.Policy.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return calendar.Of(s.Handler.Now(), loc)
-}
-
-// checkNotFuture refuses a NIP whose date of birth or year of appointment
-// lies after today: nobody registered can have been born, or appointed,
-// later than the day they are registered (a typing error in the digits).
-func checkNotFuture(v *domain.ValidationError, info nip.Info, today calendar.Date) {
-	if info.BirthDate.After(today) {
-		v.Add("nip", "digits 1-8 give a date of birth (%s) after today (%s)", info.BirthDate, today)
-	} else if info.AppointmentYear > today.Year() {
-		v.Add("nip", "digits 9-12 give a year of appointment (%d) after this year (%d)", info.AppointmentYear, today.Year())
-	}
 }
 
 func checkPosition(p Position) (Position, error) {

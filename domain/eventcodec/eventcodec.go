@@ -19,14 +19,27 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
-// upcasters convert older stored shapes to the current ones. The ledger has
-// no older shapes yet; when a shape changes, add an entry here, for example
+// upcasters convert older stored shapes to the current ones. Stored bytes
+// are never rewritten; the chain runs on every read. To change a shape, add
+// an entry here, for example
 //
 //	{FromType: "skp.rating_assigned.v1", FromVersion: 1,
 //	 ToType: "skp.rating_assigned.v1", ToVersion: 2, Up: addPolicyVersion}
 //
 // and bump the version in the type's Spec. See domain.Upcaster.
-var upcasters = []domain.Upcaster{}
+var upcasters = []domain.Upcaster{
+	// Version 2 of a delivery and of a filing may carry the paper of a
+	// backfill (domain.md §10). A version 1 event was recorded by its own
+	// actor, never as a backfill: its JSON is the version 2 shape without
+	// "backfill", unchanged.
+	{FromType: "skp.evaluation_issued.v1", FromVersion: 1, ToType: "skp.evaluation_issued.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.objection_filed.v1", FromVersion: 1, ToType: "skp.objection_filed.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.objection_filed_late.v1", FromVersion: 1, ToType: "skp.objection_filed_late.v1", ToVersion: 2, Up: unchanged},
+}
+
+// unchanged is the upcaster of a shape that only gained an optional field
+// whose absence means what the older version meant.
+func unchanged(data []byte) ([]byte, error) { return data, nil }
 
 var registry = build()
 

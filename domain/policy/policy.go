@@ -26,6 +26,8 @@
 // | RequireOrgPredikat       | false                          | §3.3 [S], see field doc |
 // | AppraiserMinimumRank     | true                           | §2.1 [C] definition     |
 // | Location                 | WIB (UTC+07:00)                | [D]                     |
+// | Dating.Tolerance         | 10 minutes                     | §10 [D]                 |
+// | Dating.MaxAge            | 90 days                        | §10 [D]                 |
 package policy
 
 import (
@@ -33,6 +35,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -134,6 +137,12 @@ type Policy struct {
 	// Location is the zone in which instants become dates (deadlines,
 	// windows, effective dates). A fixed zone: the domain loads no zone data.
 	Location *time.Location
+	// Dating says how far back business time may lie: the tolerance of an
+	// ordinary act and the maximum age of a backfill (domain.md §10). The
+	// service gives it to its domain.Handler, which applies it to
+	// occurred_at and, through Handler.BusinessTime, to every other date a
+	// client sends.
+	Dating bizdate.Rule
 }
 
 // WIB is Western Indonesia Time, UTC+07:00.
@@ -159,6 +168,7 @@ func Default() Policy {
 		},
 		AppraiserMinimumRank: true,
 		Location:             WIB,
+		Dating:               bizdate.Default(),
 	}
 }
 
@@ -199,6 +209,9 @@ func (p Policy) Validate() error {
 	}
 	if p.Location == nil {
 		bad("location is required")
+	}
+	if err := p.Dating.Validate(); err != nil {
+		bad("%v", err)
 	}
 	return errors.Join(errs...)
 }

@@ -239,16 +239,18 @@ type DistributionInput struct {
 	// (distribution.SE3_2023 when nil).
 	Policy  policy.Policy
 	Pattern distribution.Pattern
+	// AppraiserUnit, when set, returns the unit an appraiser was in for
+	// period p (APPRAISER_IN_UNIT counts by it); without it the
+	// appraiser's current unit is used.
+	AppraiserUnit func(ctx context.Context, nip string, p period.Period) (string, error)
 }
 
 // Distribution returns the predikat distribution of unit for period
-// ("2026", "2026-Q1", ...) checked against the pattern. It counts one
-// predikat per employee: the evaluation in effect of the period, of an SKP
-// that is not cancelled (the latest rated when an employee has two). With
-// UNIT_AND_SUBUNITS (the default) it counts the employees whose SKP was
-// drafted in unit or a unit below it; with APPRAISER_IN_UNIT those whose
-// appraiser's current unit is unit. An unknown unit is
-// directory.ErrNotFound; a bad period an error.
+// ("2026", "2026-Q1", ...) checked against the pattern. It counts the
+// population of [Population]. Without an organisation predikat for the
+// period the result is undetermined (Result.Undetermined), never "no
+// violations". An unknown unit is directory.ErrNotFound; a bad period an
+// error.
 func Distribution(ctx context.Context, in DistributionInput, unit, per string) (DistributionReport, error) {
 	p, err := period.Parse(per)
 	if err != nil {
@@ -266,67 +268,11 @@ func Distribution(ctx context.Context, in DistributionInput, unit, per string) (
 	if rep.CountedBy == "" {
 		rep.CountedBy = policy.UnitAndSubunits
 	}
-	var evals []evaluations.Evaluation
-	switch rep.CountedBy {
-	case policy.AppraiserInUnit:
-		all, err := in.Directory.Units(ctx)
-		if err != nil {
-			return DistributionReport{}, err
-		}
-		ids := make([]string, len(all))
-		for i, x := range all {
-			ids[i] = x.ID
-		}
-		every, err := in.Evaluations.ForPeriod(ctx, ids, p.String())
-		if err != nil {
-			return DistributionReport{}, err
-		}
-		unitOf := map[string]string{}
-		for _, e := range every {
-			if _, ok := unitOf[e.AppraiserNIP]; !ok {
-				a, err := in.Directory.Employee(ctx, e.AppraiserNIP)
-				if err != nil && !errors.Is(err, directory.ErrNotFound) {
-					return DistributionReport{}, err
-				}
-				unitOf[e.AppraiserNIP] = a.UnitID
-			}
-			if unitOf[e.AppraiserNIP] == unit {
-				evals = append(evals, e)
-			}
-		}
-		rep.Units = []string{unit}
-	default:
-		if rep.Units, err = in.Directory.Subtree(ctx, unit); err != nil {
-			return DistributionReport{}, err
-		}
-		if evals, err = in.Evaluations.ForPeriod(ctx, rep.Units, p.String()); err != nil {
-			return DistributionReport{}, err
-		}
+	units, perNIP, err := Population(ctx, in, unit, p)
+	if err != nil {
+		return DistributionReport{}, err
 	}
-	// Evaluations of cancelled SKPs do not count.
-	units := map[string]bool{}
-	for _, e := range evals {
-		units[e.UnitID] = true
-	}
-	status := map[string]string{}
-	if len(evals) > 0 {
-		list, err := in.SKPs.ForYear(ctx, keys(units), p.Year())
-		if err != nil {
-			return DistributionReport{}, err
-		}
-		for _, s := range list {
-			status[s.ID] = s.Status
-		}
-	}
-	perNIP := map[string]evaluations.Evaluation{}
-	for _, e := range evals {
-		if e.Predikat == "" || status[e.SKPID] == string(skp.StatusCancelled) {
-			continue
-		}
-		if cur, ok := perNIP[e.NIP]; !ok || e.RatedAt.After(cur.RatedAt) {
-			perNIP[e.NIP] = e
-		}
-	}
+	rep.Units = units
 	counts := distribution.Counts{}
 	for _, e := range perNIP {
 		counts[rating.Predikat(e.Predikat)]++
@@ -356,6 +302,91 @@ func Distribution(ctx context.Context, in DistributionInput, unit, per string) (
 		}
 	}
 	return rep, nil
+}
+
+// Population returns the population of unit's distribution for period p,
+// one evaluation per employee (the evaluation in effect of the period, of
+// an SKP that is not cancelled, rated; the latest rated when an employee
+// has two), by NIP, and the units whose employees were counted. With
+// UNIT_AND_SUBUNITS (the default) it counts the employees whose SKP was
+// drafted in unit or a unit below it; with APPRAISER_IN_UNIT those whose
+// appraiser was in unit for the period: in.AppraiserUnit decides (the unit
+// in effect on the period's last day), or, without it, the appraiser's
+// current unit in the directory.
+func Population(ctx context.Context, in DistributionInput, unit string, p period.Period) ([]string, map[string]evaluations.Evaluation, error) {
+	rule := in.Policy.DistributionPopulation
+	var evals []evaluations.Evaluation
+	var units []string
+	switch rule {
+	case policy.AppraiserInUnit:
+		all, err := in.Directory.Units(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids := make([]string, len(all))
+		for i, x := range all {
+			ids[i] = x.ID
+		}
+		every, err := in.Evaluations.ForPeriod(ctx, ids, p.String())
+		if err != nil {
+			return nil, nil, err
+		}
+		unitOf := map[string]string{}
+		for _, e := range every {
+			if _, ok := unitOf[e.AppraiserNIP]; !ok {
+				var u string
+				if in.AppraiserUnit != nil {
+					if u, err = in.AppraiserUnit(ctx, e.AppraiserNIP, p); err != nil {
+						return nil, nil, err
+					}
+				} else {
+					a, err := in.Directory.Employee(ctx, e.AppraiserNIP)
+					if err != nil && !errors.Is(err, directory.ErrNotFound) {
+						return nil, nil, err
+					}
+					u = a.UnitID
+				}
+				unitOf[e.AppraiserNIP] = u
+			}
+			if unitOf[e.AppraiserNIP] == unit {
+				evals = append(evals, e)
+			}
+		}
+		units = []string{unit}
+	default:
+		var err error
+		if units, err = in.Directory.Subtree(ctx, unit); err != nil {
+			return nil, nil, err
+		}
+		if evals, err = in.Evaluations.ForPeriod(ctx, units, p.String()); err != nil {
+			return nil, nil, err
+		}
+	}
+	// Evaluations of cancelled SKPs do not count.
+	skpUnits := map[string]bool{}
+	for _, e := range evals {
+		skpUnits[e.UnitID] = true
+	}
+	status := map[string]string{}
+	if len(evals) > 0 {
+		list, err := in.SKPs.ForYear(ctx, keys(skpUnits), p.Year())
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, s := range list {
+			status[s.ID] = s.Status
+		}
+	}
+	perNIP := map[string]evaluations.Evaluation{}
+	for _, e := range evals {
+		if e.Predikat == "" || status[e.SKPID] == string(skp.StatusCancelled) {
+			continue
+		}
+		if cur, ok := perNIP[e.NIP]; !ok || e.RatedAt.After(cur.RatedAt) {
+			perNIP[e.NIP] = e
+		}
+	}
+	return units, perNIP, nil
 }
 
 func keys(m map[string]bool) []string {

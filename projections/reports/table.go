@@ -35,12 +35,17 @@ func (rep ProgressReport) Table() Table {
 }
 
 // Table flattens the distribution: one row per predikat, with the unit's
-// figures and violations repeated on each.
+// figures and violations repeated on each (UNDETERMINED when the unit has
+// no organisation predikat for the period).
 func (rep DistributionReport) Table() Table {
 	t := Table{Columns: []string{"unit", "period", "org_predikat", "policy", "population", "predikat", "count", "share", "violations"}}
 	var viol []string
 	for _, v := range rep.Violations {
 		viol = append(viol, v.Rule+": "+v.Detail)
+	}
+	if rep.Undetermined {
+		// Never an empty cell, which would read as "no violations".
+		viol = []string{"UNDETERMINED: no organisation predikat for the period"}
 	}
 	for _, p := range rating.Predikats() {
 		t.Rows = append(t.Rows, []string{rep.Unit, rep.Period, string(rep.OrgPredikat), rep.Pattern, strconv.Itoa(rep.Population),

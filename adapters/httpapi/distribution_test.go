@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+)
+
+// blockMode switches the harness's policy to BLOCK.
+func blockMode(s *settings) {
+	s.appConfig.Policy.DistributionMode = policy.Block
+	s.appConfig.SKPs.Policy.DistributionMode = policy.Block
+	s.appConfig.Distribution.Policy.DistributionMode = policy.Block
+}
+
+// establishedP drafts, plans and establishes P's SKP (P is E's colleague,
+// appraised by A).
+func (h *harness) establishedP(rhkA string) string {
+	h.t.Helper()
+	id := skpView(h.t, h.must(http.StatusCreated, peerP, "POST", "/v1/skps", DraftBody{NIP: nipP, Year: 2026, Approach: "KUANTITATIF"})).ID
+	var c Created
+	h.must(http.StatusCreated, peerP, "POST", "/v1/skps/"+id+"/rhk", RHKBody{Text: "Terlaksananya posyandu", Kind: "UTAMA", IntervenedRHKID: rhkA}).decode(h.t, &c)
+	h.must(http.StatusCreated, peerP, "POST", "/v1/skps/"+id+"/rhk/"+c.RHKID+"/indicators",
+		IndicatorBody{Aspect: "KUANTITAS", Text: "Posyandu aktif", Target: TargetBody{Value: 10, Unit: "posyandu"}})
+	h.must(http.StatusOK, peerP, "POST", "/v1/skps/"+id+"/submit", nil)
+	h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+id+"/establish", nil)
+	return id
+}
+
+// blockCast sets up DINKES rated BAIK for 2026 with E and P established,
+// and moves the clock past the year.
+func blockCast(t *testing.T) (h *harness, idE, idP string) {
+	h = newHarness(t, blockMode)
+	h.cast()
+	_, rhkA := h.establishedA()
+	idE, _, _ = h.establishedE(rhkA)
+	idP = h.establishedP(rhkA)
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK"})
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
+	h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
+	return h, idE, idP
+}
+
+// TestDistributionBlocksIssue: in BLOCK mode the issue that would break the
+// unit's pattern is refused with 422 distribution_blocked naming the rule
+// and the counts, and nothing is written; rating the rest of the unit (the
+// population as it stands) or the leader's justification lets it through.
+func TestDistributionBlocksIssue(t *testing.T) {
+	t.Run("refused, then repaired by the population", func(t *testing.T) {
+		h, idE, idP := blockCast(t)
+		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+		before := h.streamLen("skp-" + idE)
+		p := h.refused(http.StatusUnprocessableEntity, "distribution_blocked", &apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+		for _, want := range []string{"BAIK.BAIK.max_70", "BAIK.BUTUH_PERBAIKAN+KURANG_MISCONDUCT.min_count_1", "DINKES", "1 of 1"} {
+			if !strings.Contains(p.Detail, want) {
+				t.Errorf("detail %q does not name %q", p.Detail, want)
+			}
+		}
+		if h.streamLen("skp-"+idE) != before {
+			t.Error("a refused issue wrote an event")
+		}
+		// Repeating it changes nothing.
+		h.refused(http.StatusUnprocessableEntity, "distribution_blocked", &apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+		// P rated BUTUH_PERBAIKAN: P's issue never feeds the broken rules,
+		// and with P counted E's BAIK is 1 of 2 (floor 70% = 1).
+		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idP+"/evaluations/2026", RateBody{WorkResult: "DI_BAWAH_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Perlu perbaikan"})
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idP+"/evaluations/2026/issue", nil)
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+		// Issued twice: the state refuses, not the distribution.
+		h.refused(http.StatusConflict, "invalid_state", &apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+	})
+	t.Run("a justification by the leader one level up covers it", func(t *testing.T) {
+		h, idE, _ := blockCast(t)
+		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+		h.refused(http.StatusUnprocessableEntity, "distribution_blocked", &apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+		body := JustifyDistributionBody{Counts: map[rating.Predikat]int{rating.Baik: 1}, Justification: "Unit kecil; satu pegawai dinilai."}
+		// Not the appraiser, not the unit's own staff: only the head of PEMKOT.
+		h.refused(http.StatusForbidden, "forbidden", &apprA, "POST", "/v1/units/DINKES/distribution/2026/justifications", body)
+		h.refused(http.StatusForbidden, "forbidden", &hr, "POST", "/v1/units/DINKES/distribution/2026/justifications", body)
+		h.refused(http.StatusUnprocessableEntity, "validation_failed", &supS, "POST", "/v1/units/DINKES/distribution/2026/justifications",
+			JustifyDistributionBody{Counts: map[rating.Predikat]int{rating.Baik: 1}, Justification: "ada\x07kontrol"})
+		h.must(http.StatusCreated, supS, "POST", "/v1/units/DINKES/distribution/2026/justifications", body)
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+	})
+	t.Run("no organisation predikat: undetermined, nothing blocked", func(t *testing.T) {
+		h, idE, _ := blockCast(t)
+		var rep struct {
+			Undetermined bool             `json:"undetermined"`
+			Violations   []map[string]any `json:"violations"`
+			Population   int              `json:"population"`
+		}
+		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+		h.must(http.StatusOK, analyst, "GET", "/v1/reports/distribution?unit=PEMKOT&period=2026", nil).decode(t, &rep)
+		if !rep.Undetermined || len(rep.Violations) != 0 || rep.Population != 1 {
+			t.Errorf("PEMKOT report = %+v, want undetermined", rep)
+		}
+		h.must(http.StatusOK, analyst, "GET", "/v1/reports/distribution?unit=DINKES&period=2026", nil).decode(t, &rep)
+		if rep.Undetermined || len(rep.Violations) == 0 {
+			t.Errorf("DINKES report = %+v, want determined with violations", rep)
+		}
+		// A quarter has no predikat: its issue is not checked.
+		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026-Q4", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026-Q4/issue", nil)
+	})
+}

@@ -7,18 +7,22 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app/document"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
 // the steps of a sign-in that redirect to the identity provider and back.
 var notPages = map[string]string{
-	"GET /ekspor/audit":            "a download",
-	"GET /ekspor/keberatan":        "a download",
-	"GET /ekspor/progress":         "a download",
-	"GET /ekspor/distribusi":       "a download",
-	"GET /masuk/oidc":              "a redirect to the identity provider",
-	"GET /masuk/oidc/kembali":      "the identity provider's redirect back",
-	"GET /skp/{id}/bukti/{sha256}": "a download (an evidence file)",
+	"GET /ekspor/audit":                           "a download",
+	"GET /ekspor/keberatan":                       "a download",
+	"GET /ekspor/progress":                        "a download",
+	"GET /ekspor/distribusi":                      "a download",
+	"GET /masuk/oidc":                             "a redirect to the identity provider",
+	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
+	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",
+	"GET /skp/{id}/dokumen.pdf":                   "a download (the SKP printed)",
+	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf": "a download (an evaluation printed)",
 }
 
 var routeParam = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)
@@ -45,6 +49,12 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 		{"id": ag.skpA, "skp": ag.skpA, "nip": nipA, "period": "2026", "rhk_id": ag.rhkA, "rhk": ag.rhkA, "unit": "DINKES"},
 		{"id": "DINKES", "unit": "DINKES", "nip": nipX},
 		{"id": ag.skpE, "period": "2026-Q1"},
+	}
+	// A printed document's code, for its public verification page.
+	if r := h.get(&empE, "/skp/"+ag.skpE+"/evaluasi/2026/dokumen.pdf"); r.status == http.StatusOK {
+		if code, err := document.CodeOf([]byte(r.body)); err == nil {
+			samples[0]["code"] = code
+		}
 	}
 	people := []*caller{nil, &hrAdmin, &inspektr, &auditor, &analyst, &clerk, &empE, {nipA, nil}, {nipS, nil}, {nipP, nil}}
 	var pages []a11yPage

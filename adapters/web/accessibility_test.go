@@ -42,19 +42,20 @@ type a11yPage struct {
 func a11yPages(t *testing.T, h *harness) []a11yPage {
 	t.Helper()
 	ag := h.ag
+	// The public verification page opens for the code of a printed document.
+	pdf := h.get(&empE, "/skp/"+ag.skpE+"/dokumen.pdf")
+	code, err := document.CodeOf([]byte(pdf.body))
+	if err != nil {
+		t.Fatalf("no verification code in the SKP's document (%d): %v", pdf.status, err)
+	}
 	samples := []map[string]string{
+		{"code": code},
 		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},
 		{"id": ag.skpA, "skp": ag.skpA, "nip": nipA, "period": "2026", "rhk_id": ag.rhkA, "rhk": ag.rhkA, "unit": "DINKES"},
 		{"id": "DINKES", "unit": "DINKES", "nip": nipX},
 		{"id": ag.skpE, "period": "2026-Q1"},
-	}
-	// A printed document's code, for its public verification page.
-	if r := h.get(&empE, "/skp/"+ag.skpE+"/evaluasi/2026/dokumen.pdf"); r.status == http.StatusOK {
-		if code, err := document.CodeOf([]byte(r.body)); err == nil {
-			samples[0]["code"] = code
-		}
 	}
 	people := []*caller{nil, &hrAdmin, &inspektr, &auditor, &analyst, &clerk, &empE, {nipA, nil}, {nipS, nil}, {nipP, nil}}
 	var pages []a11yPage

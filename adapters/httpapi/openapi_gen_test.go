@@ -100,6 +100,7 @@ func operations() []op {
 		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (HR_ADMIN); a change needs reason",
 			body: RateUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN)", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/name", tag: "master data", summary: "Correct the unit's name; its id and place in the tree stay (HR_ADMIN)", body: RenameUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
 

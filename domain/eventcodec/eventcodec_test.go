@@ -59,6 +59,7 @@ var samples = []domain.Event{
 	orgunit.Registered{UnitID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
 	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK"},
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1)},
+	orgunit.Renamed{UnitID: "DINKES", Name: "Dinas Kesehatan Kota Sukamaju", Previous: "Dinas Kesehatan"},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
 	employee.ReportingLineAssigned{NIP: nipE, AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1),

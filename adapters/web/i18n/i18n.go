@@ -201,5 +201,6 @@ var Shared = Catalog{
 	"event.unit.registered.v1":                  {"Unit didaftarkan", "Unit registered"},
 	"event.unit.performance_rated.v1":           {"Predikat organisasi ditetapkan", "Organisation predikat set"},
 	"event.unit.head_assigned.v1":               {"Kepala unit ditetapkan", "Unit head assigned"},
+	"event.unit.renamed.v1":                     {"Nama unit dikoreksi", "Unit renamed"},
 	"event.distribution.deviation_justified.v1": {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
 }

@@ -204,3 +204,36 @@ func (r *DirectoryReader) Justification(_ context.Context, unit, period string) 
 	}
 	return j, ok, nil
 }
+
+var _ directory.Searcher = (*DirectoryReader)(nil)
+
+// Search implements directory.Searcher by scanning every employee (an
+// agency has thousands, not millions).
+func (r *DirectoryReader) Search(_ context.Context, q directory.SearchQuery) ([]directory.Employee, string, error) {
+	key, nip, err := directory.ParseSearchCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	after := directory.Employee{NIP: nip}
+	r.lock.RLock()
+	out := []directory.Employee{}
+	for _, e := range r.t.emps {
+		if !q.Matches(e) {
+			continue
+		}
+		if q.Cursor != "" {
+			if c := strings.Compare(directory.FoldName(e.Name), key); c < 0 || c == 0 && e.NIP <= after.NIP {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	r.lock.RUnlock()
+	slices.SortFunc(out, directory.SearchLess)
+	next := ""
+	if n := q.SearchLimit(); len(out) > n {
+		out = out[:n]
+		next = directory.SearchCursor(out[n-1])
+	}
+	return out, next, nil
+}

@@ -99,23 +99,29 @@ func ParseSearchCursor(c string) (key, nip string, err error) {
 
 // Matches reports whether e matches q's filters (not its cursor): the
 // reference the backends' queries are held to.
-func (q SearchQuery) Matches(e Employee) bool {
-	if q.Name != "" {
-		key, want := FoldName(e.Name), FoldName(q.Name)
-		if q.NamePrefix && !strings.HasPrefix(key, want) || !strings.Contains(key, want) {
+func (q SearchQuery) Matches(e Employee) bool { return q.Matcher()(e, FoldName(e.Name)) }
+
+// Matcher returns Matches for employees whose folded name is known (key),
+// with q's name folded once.
+func (q SearchQuery) Matcher() func(e Employee, key string) bool {
+	want := FoldName(q.Name)
+	return func(e Employee, key string) bool {
+		if want != "" {
+			if q.NamePrefix && !strings.HasPrefix(key, want) || !strings.Contains(key, want) {
+				return false
+			}
+		}
+		if q.NIPPrefix != "" && !strings.HasPrefix(e.NIP, q.NIPPrefix) {
 			return false
 		}
+		if q.Kind != "" && e.PositionKind != q.Kind {
+			return false
+		}
+		if q.Units != nil {
+			return slices.Contains(q.Units, e.UnitID)
+		}
+		return true
 	}
-	if q.NIPPrefix != "" && !strings.HasPrefix(e.NIP, q.NIPPrefix) {
-		return false
-	}
-	if q.Kind != "" && e.PositionKind != q.Kind {
-		return false
-	}
-	if q.Units != nil {
-		return slices.Contains(q.Units, e.UnitID)
-	}
-	return true
 }
 
 // SearchLess orders employees as Search does: folded name, then NIP.

@@ -2,6 +2,7 @@ package readmodeltest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -117,5 +118,52 @@ func testSearch(t *testing.T, cfg Config) {
 	}
 	if _, _, err := s.Search(bg, directory.SearchQuery{Cursor: "no separator"}); !errors.Is(err, directory.ErrBadCursor) {
 		t.Errorf("Search(bad cursor) error = %v, want ErrBadCursor", err)
+	}
+}
+
+// BenchSearch measures directory.Searcher over an agency of 2,000
+// employees (40 units under one root, names from a list of Indonesian
+// first and family names, some accented) on the backend open returns.
+func BenchSearch(b *testing.B, open OpenFunc) {
+	g := &synth{revs: map[string]uint64{}, at: time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC)}
+	g.ev(domain.UnitStream("ROOT"), hrAdmin, "HR_ADMIN", orgunit.Registered{UnitID: "ROOT", Name: "Pemerintah Daerah"})
+	for u := range 40 {
+		id := fmt.Sprintf("U%02d", u)
+		g.ev(domain.UnitStream(id), hrAdmin, "HR_ADMIN", orgunit.Registered{UnitID: id, Name: "Unit " + id, ParentID: "ROOT"})
+	}
+	first := []string{"Andi", "Budi", "Citra", "Dewi", "Eko", "Fitri", "Gita", "Hendra", "Indah", "José", "Kartika", "Lestari", "Made", "Nyoman", "Putri", "Rina", "Siti", "Tri", "Wayan", "Yuni"}
+	family := []string{"Santoso", "Wibowo", "Gunawan", "Hartono", "Marlina", "Rahmawati", "Saputra", "Hidayat", "Nugroho", "Pratama", "Ramírez", "Siregar", "Nasution", "Lubis", "Sitorus", "Simanjuntak", "Halim", "Kusuma", "Wijaya", "Setiawan"}
+	kinds := employee.PositionKinds()
+	for i := range 2000 {
+		n := fmt.Sprintf("19%02d%02d%02d2010%02d%d%03d", 70+i%25, 1+i%12, 1+i%28, 1+i%12, 1+i%2, i%1000)
+		name := first[i%len(first)] + " " + family[(i/len(first))%len(family)]
+		if i >= 400 {
+			name += fmt.Sprintf(" %d", i)
+		}
+		k := kinds[i%len(kinds)]
+		g.ev(domain.EmployeeStream(n), hrAdmin, "HR_ADMIN", employee.Registered{NIP: n, ASNType: nip.PNS, Name: name,
+			UnitID: fmt.Sprintf("U%02d", i%40), Position: employee.Position{Kind: k, Title: string(k)}})
+	}
+	be := open(b, NewSyntheticHistory(g.out))
+	ProjectInto(b, be.Sink(b, directory.Name), g.out, 500)
+	s := be.Directory.(directory.Searcher)
+	units := []string{"U01", "U02", "U03", "U04", "U05"}
+	for _, c := range []struct {
+		name string
+		q    directory.SearchQuery
+	}{
+		{"first_page_all", directory.SearchQuery{}},
+		{"name_prefix", directory.SearchQuery{Name: "siti", NamePrefix: true}},
+		{"name_substring", directory.SearchQuery{Name: "ramirez"}},
+		{"nip_prefix", directory.SearchQuery{NIPPrefix: "1975"}},
+		{"units_and_kind", directory.SearchQuery{Units: units, Kind: "JF"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := s.Search(bg, c.q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

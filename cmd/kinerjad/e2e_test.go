@@ -391,6 +391,7 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--establish-deadline", "13-40"},
 		{"--checkpoint-every", "0"},
 		{"--cache-mb", "8"},
+		{"--evidence-max-bytes", "0"},
 		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},
 		// Valid, and failing once the store is open: the issuer is down.
 		{"--oidc-issuer", "http://127.0.0.1:1"},

@@ -25,6 +25,7 @@ var messages = i18n.Catalog{
 	"skp.version":             {ID: "Versi", EN: "Version"},
 	"skp.late":                {ID: "Terlambat", EN: "Late"},
 	"skp.backfill":            {ID: "Entri susulan (backfill) · ref", EN: "Backfill entry · ref"},
+	"skp.received":            {ID: "Diterima pegawai", EN: "Received by the employee"},
 	"skp.appraiser":           {ID: "Pejabat penilai", EN: "Appraiser"},
 	"skp.superior":            {ID: "Atasan pejabat penilai", EN: "Appraiser's superior"},
 	"skp.revision":            {ID: "Revisi", EN: "Revision"},

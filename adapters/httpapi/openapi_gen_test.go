@@ -106,6 +106,12 @@ func operations() []op {
 
 		{method: "POST", path: "/v1/employees", tag: "master data", summary: "Register an employee (HR_ADMIN); asn_type, birth_date and sex come from the NIP",
 			body: CreateEmployeeBody{}, status: 201, resp: employee.View{}, versioned: true, location: true},
+		{method: "GET", path: "/v1/employees", tag: "master data", summary: "Find employees (HR roles, AUDITOR): by name, NIP prefix, unit with sub-units, position kind",
+			desc:   "Ordered by the name folded (accents removed, lower case), then NIP. q matches names that contain it (match=prefix: that start with it), case- and accent-insensitively.",
+			status: 200, resp: EmployeePage{}, position: true,
+			params: []param{qstr("q", "part of the name, at most 100 characters"), qenum("match", "contains (default) or prefix", "contains", "prefix"),
+				qstr("nip", "the first digits of the NIP or NI PPPK (spaces ignored)"), unitParam, qenum("kind", "a position kind; any other value is 400", positionKinds()...),
+				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page with the same filters; 400 for any other")}},
 		{method: "GET", path: "/v1/employees/{nip}", tag: "master data", summary: "An employee with the reporting line in effect (NIP in any printed form)", status: 200, resp: employee.View{}, versioned: true},
 		{method: "PUT", path: "/v1/employees/{nip}/reporting-line", tag: "master data", summary: "Assign the reporting line from a date (HR_ADMIN)", body: ReportingLineBody{}, status: 200, resp: employee.View{}, versioned: true},
 		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN)", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},

@@ -104,6 +104,7 @@ var Shared = Catalog{
 	"nav.objections": {"Register keberatan", "Objection register"},
 	"nav.audit":      {"Audit", "Audit"},
 	"nav.masterdata": {"Data induk", "Master data"},
+	"nav.people":     {"Cari pegawai", "Find employees"},
 	"nav.signout":    {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},
@@ -153,6 +154,7 @@ var Shared = Catalog{
 	"error.csrf":       {"Formulir kedaluwarsa atau berasal dari situs lain. Muat ulang halaman dan coba lagi.", "The form expired or came from another site. Reload the page and try again."},
 	"error.validation": {"Isian tidak valid", "Invalid input"},
 	"error.year":       {"Tahun tidak valid", "Invalid year"},
+	"error.search":     {"Pencarian tidak valid", "Invalid search"},
 	"error.period":     {"Periode tidak valid (contoh: 2026, 2026-Q1, 2026-01)", "Invalid period (for example 2026, 2026-Q1, 2026-01)"},
 	"error.asof":       {"Waktu tidak valid", "Invalid time"},
 	"error.time":       {"Waktu tidak valid", "Invalid time"},

@@ -93,6 +93,7 @@ func reportColumns() map[string]Column {
 	col("decided_at", "Diputus", "Decided", Time)
 	col("predikat_before", "Predikat sebelum", "Predikat before", Enum, "predikat")
 	col("predikat_after", "Predikat sesudah", "Predikat after", Enum, "predikat")
+	col("backfill_paper_ref", "Entri susulan: ref dokumen", "Backfill: paper reference", Text)
 	// Audit trail (the dashboard's export).
 	col("seq", "Nomor entri", "Entry", Int)
 	col("position", "Posisi buku besar", "Ledger position", Int)

@@ -46,6 +46,7 @@ func ledgerEvents(t *testing.T) map[eventGoType]string {
 var ignoredEvents = map[string][]string{
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.cancelled.v1",
 		"skp.closed_for_position_change.v1",
 		"skp.returned.v1",
@@ -65,6 +66,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",
@@ -87,6 +89,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no objection.
 	"projections/objections/projection.go:IDOf": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",
@@ -111,6 +114,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",
@@ -138,6 +142,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",
@@ -166,6 +171,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
@@ -208,11 +214,12 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.submitted.v1",
-		"unit.performance_rated.v1",
+		"unit.performance_rated.v2",
 		"unit.registered.v1",
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",

@@ -39,7 +39,7 @@ func blockCast(t *testing.T) (h *harness, idE, idP string) {
 	_, rhkA := h.establishedA()
 	idE, _, _ = h.establishedE(rhkA)
 	idP = h.establishedP(rhkA)
-	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK"})
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
 	h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 	h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
 	return h, idE, idP
@@ -106,4 +106,44 @@ func TestDistributionBlocksIssue(t *testing.T) {
 		h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026-Q4", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026-Q4/issue", nil)
 	})
+}
+
+// TestFeedbackGiversAPI: the appraiser assigns X (BAPPEDA) as team lead of
+// E's SKP; X then gives feedback; adversarial inputs are refused and change
+// nothing.
+func TestFeedbackGiversAPI(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, rhkE, _ := h.establishedE(rhkA)
+	url := "/v1/skps/" + id + "/feedback-givers"
+	fb := FeedbackBody{About: FeedbackAboutBody{RHKID: rhkE}, Text: "Koordinasi lintas unit baik"}
+	h.refused(http.StatusNotFound, "not_found", &outX, "POST", "/v1/skps/"+id+"/feedback", fb)
+	before := h.streamLen("skp-" + id)
+	h.refused(http.StatusForbidden, "forbidden", &empE, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD"})
+	h.refused(http.StatusNotFound, "not_found", &outX, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD"})
+	h.refused(http.StatusNotFound, "not_found", &apprA, "POST", "/v1/skps/"+nipX+"-2026/feedback-givers", FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD"})
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "PEER"})
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD", AssignmentRef: "SK\u0007"})
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", url, FeedbackGiverBody{GiverNIP: nipE, Kind: "TEAM_LEAD"})
+	h.refused(http.StatusBadRequest, "invalid_request", &apprA, "POST", url, `{"giver_nip":"`+nipX+`","kind":"TEAM_LEAD","extra":1}`)
+	if h.streamLen("skp-"+id) != before {
+		t.Fatal("a refused assignment wrote an event")
+	}
+	v := skpView(t, h.must(http.StatusOK, apprA, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD", AssignmentRef: "SK Tim 800/7"}))
+	if len(v.FeedbackGivers) != 1 || v.FeedbackGivers[0].NIP != nipX {
+		t.Fatalf("givers = %+v", v.FeedbackGivers)
+	}
+	// A double submit records nothing new.
+	h.must(http.StatusOK, apprA, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Kind: "TEAM_LEAD", AssignmentRef: "SK Tim 800/7"})
+	if h.streamLen("skp-"+id) != before+1 {
+		t.Errorf("a repeated assignment appended again")
+	}
+	h.must(http.StatusCreated, outX, "POST", "/v1/skps/"+id+"/feedback", fb)
+	v = skpView(t, h.must(http.StatusOK, outX, "GET", "/v1/skps/"+id, nil))
+	if last := v.Feedback[len(v.Feedback)-1]; last.GiverNIP != nipX || last.Relationship != "TEAM_LEAD" {
+		t.Errorf("feedback = %+v", last)
+	}
+	h.must(http.StatusOK, hr, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Revoke: true})
+	h.refused(http.StatusForbidden, "forbidden", &outX, "POST", "/v1/skps/"+id+"/feedback", fb)
 }

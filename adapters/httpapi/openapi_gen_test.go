@@ -29,6 +29,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -91,7 +92,8 @@ func operations() []op {
 		{method: "POST", path: "/v1/units", tag: "master data", summary: "Register a unit (HR_ADMIN)", body: CreateUnitBody{}, status: 201, resp: UnitResponse{}, versioned: true, location: true, position: true},
 		{method: "GET", path: "/v1/units", tag: "master data", summary: "Every unit (directory projection)", status: 200, resp: UnitList{}, position: true},
 		{method: "GET", path: "/v1/units/{id}", tag: "master data", summary: "A unit with its children", status: 200, resp: UnitResponse{}, versioned: true, position: true},
-		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (HR_ADMIN); a change needs reason",
+		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (the leader one level up, with basis_ref; HR_ADMIN only as a backfill with paper_ref); a change needs reason",
+			desc: "The setter is the head of the parent unit on occurred_at (for a root unit its own head), or the head of the body the policy names; the history records capacity, basis_ref and paper_ref.",
 			body: RateUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN)", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
@@ -132,7 +134,10 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/close", tag: "skp", summary: "Close an SKP for a position change (HR_ADMIN)", body: CloseBody{}, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/realisations", tag: "skp", summary: "Record a realisation (the employee, when established)", body: RealisationBody{}, status: 201, resp: Created{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evidence", tag: "skp", summary: "Attach evidence metadata (the employee)", body: EvidenceBody{}, status: 201, resp: Created{}, versioned: true},
-		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/feedback-givers", tag: "skp", summary: "Assign (or revoke) a feedback giver from beyond the unit: TEAM_LEAD or PEMBERI_PERTIMBANGAN (the appraiser or HR_ADMIN)",
+			desc: "The giver then gives feedback on the SKP (role FEEDBACK_GIVER, relationship = kind) and may read it; never rates. Repeating an assignment or revoking one not assigned changes nothing.",
+			body: FeedbackGiverBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, an assigned feedback giver, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
 
 		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
 			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued.",
@@ -257,7 +262,9 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.Approach]():          strs(skp.Kuantitatif, skp.Kualitatif),
 		reflect.TypeFor[skp.RHKKind]():           strs(skp.Utama, skp.Tambahan),
 		reflect.TypeFor[skp.Aspect]():            strs(skp.Kuantitas, skp.Kualitas, skp.Waktu, skp.Biaya),
-		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf),
+		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf, skp.FromTeamLead, skp.FromPemberiPertimbangan),
+		reflect.TypeFor[skp.GiverKind]():         strs(skp.TeamLead, skp.PemberiPertimbangan),
+		reflect.TypeFor[orgunit.Capacity]():      strs(orgunit.CapacityLeader, orgunit.CapacityPolicyBody, orgunit.CapacityBackfill, orgunit.CapacityLegacy),
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),
 		reflect.TypeFor[skp.Outcome]():           strs(skp.Upheld, skp.Changed),

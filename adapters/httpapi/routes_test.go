@@ -51,7 +51,7 @@ type routeCase struct {
 var casePrep = map[string]func(h *harness){
 	"units.justification": func(h *harness) {
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
-		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK"})
+		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
 	},
 }
 
@@ -70,7 +70,9 @@ func mutationCases() []routeCase {
 				return map[string]any{"id": "NEWU", "name": "Unit Baru", "parent_id": "PEMKOT"}
 			}, 201},
 		{"units.performance", stageCast, hr, "PUT", fixed("/v1/units/DINKES/performance/2026"),
-			func(fixture) map[string]any { return map[string]any{"predikat": "BAIK"} }, 200},
+			func(fixture) map[string]any {
+				return map[string]any{"predikat": "BAIK", "paper_ref": "BA-PREDIKAT-2026"}
+			}, 200},
 		{"units.head", stageCast, hr, "PUT", fixed("/v1/units/DINKES/head"),
 			func(fixture) map[string]any { return map[string]any{"head_nip": nipA, "effective_from": "2026-01-01"} }, 200},
 		{"units.justification", stageCast, supS, "POST", fixed("/v1/units/DINKES/distribution/2026/justifications"),
@@ -134,6 +136,10 @@ func mutationCases() []routeCase {
 				return map[string]any{"indicator_id": f.indE, "uri": "https://files.example/laporan.pdf", "sha256": strings.Repeat("ab", 32),
 					"filename": "laporan.pdf", "media_type": "application/pdf", "size": 1024}
 			}, 201},
+		{"skps.feedback_givers", stageEstablished, apprA, "POST", skp("/feedback-givers"),
+			func(fixture) map[string]any {
+				return map[string]any{"giver_nip": nipX, "kind": "TEAM_LEAD", "assignment_ref": "SK Tim 800/7"}
+			}, 200},
 		{"skps.feedback", stageEstablished, apprA, "POST", skp("/feedback"),
 			func(f fixture) map[string]any {
 				return map[string]any{"about": map[string]any{"rhk_id": f.rhkE}, "text": "Bagus, lanjutkan"}

@@ -208,8 +208,33 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 		if err := lookup.checkCycle(&candidate, line.EffectiveFrom); err != nil {
 			return domain.Change{}, err
 		}
-		return domain.Change{Role: role, Events: []domain.Event{line}}, nil
+		reason, err := s.checkSuperior(appraiser, sup, line.EffectiveFrom, req)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		return domain.Change{Role: role, Events: []domain.Event{line}, Reason: reason}, nil
 	})
+}
+
+// checkSuperior holds the line's superior against the appraiser's own
+// appraiser on the effective date (issue 11): a match, or an appraiser
+// without a line that day, passes; a mismatch is refused, or under
+// ACCEPT_WITH_REASON recorded with the request's reason (returned for the
+// envelope).
+func (s *Service) checkSuperior(appraiser *Employee, sup string, d calendar.Date, req domain.Request) (string, error) {
+	al, ok := appraiser.LineOn(d)
+	if !ok || al.Appraiser == sup {
+		return "", nil
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if s.Policy.SuperiorMismatch == policy.SuperiorAcceptWithReason && reason != "" {
+		return reason, nil
+	}
+	msg := "must be the appraiser's own appraiser on %s (%s)"
+	if s.Policy.SuperiorMismatch == policy.SuperiorAcceptWithReason {
+		msg += ", or the request must give the reason for the difference"
+	}
+	return "", domain.Invalid("appraiser_superior_nip", msg, d, al.Appraiser)
 }
 
 func parseNIP(v *domain.ValidationError, field, s string) string {

@@ -19,14 +19,20 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
-// upcasters convert older stored shapes to the current ones. The ledger has
-// no older shapes yet; when a shape changes, add an entry here, for example
+// upcasters convert older stored shapes to the current ones. A new shape is
+// a new versioned name (schema version 1) and an upcaster that renames the
+// old one to it, for example
 //
 //	{FromType: "skp.rating_assigned.v1", FromVersion: 1,
-//	 ToType: "skp.rating_assigned.v1", ToVersion: 2, Up: addPolicyVersion}
+//	 ToType: "skp.rating_assigned.v2", ToVersion: 1, Up: addPolicyVersion}
 //
-// and bump the version in the type's Spec. See domain.Upcaster.
-var upcasters = []domain.Upcaster{}
+// The old shape's golden file moves to testdata/upcast/, where a test reads
+// it through the chain. See domain.Upcaster.
+var upcasters = []domain.Upcaster{
+	// Issue 11: the organisation predikat records its setter's capacity and
+	// basis; v1 entries were HR_ADMIN's, without a basis.
+	{FromType: "unit.performance_rated.v1", FromVersion: 1, ToType: "unit.performance_rated.v2", ToVersion: 1, Up: orgunit.UpcastPerformanceRatedV1},
+}
 
 var registry = build()
 

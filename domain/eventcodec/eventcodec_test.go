@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +56,8 @@ var (
 // file of each is its stored JSON.
 var samples = []domain.Event{
 	orgunit.Registered{UnitID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
-	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK"},
+	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK",
+		Capacity: orgunit.CapacityBackfill, SetterUnitID: "PEMKOT", BasisRef: "800/12/PEMKOT/2027", PaperRef: "Arsip BKPSDM 2027/IV/17"},
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1)},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
@@ -88,6 +91,7 @@ var samples = []domain.Event{
 		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Filename: "laporan-q1.pdf", MediaType: "application/pdf", Size: 48213},
 	skp.FeedbackGiven{FeedbackID: "fb-1", About: skp.FeedbackAbout{RHKID: "rhk-1", IndicatorID: "iki-1", Behaviour: berakhlak.Kolaboratif},
 		Text: "Koordinasi dengan kader sangat baik", GiverNIP: nipA, Relationship: skp.FromAppraiser},
+	skp.FeedbackGiverAssigned{GiverNIP: nipS, Kind: skp.TeamLead, AssignmentRef: "SK Tim Kerja Stunting 800/7", Revoked: true},
 	skp.RatingAssigned{Period: "2026", Scores: sesuai, Rationale: "Target tercapai sesuai bukti dukung", AppraiserNIP: nipA,
 		UnitHead: &skp.UnitHeadBasis{UnitID: "DINKES", OrgPredikat: rating.OrgBaik}, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023"},
 	skp.RatingRevised{Period: "2026", Previous: sesuai, Scores: atas, Source: skp.SourceObjection, Rationale: "Bukti triwulan IV", Reason: "Keberatan dikabulkan",
@@ -222,6 +226,36 @@ func TestTypeNamesAreExplicit(t *testing.T) {
 	for _, typ := range eventcodec.Types() {
 		if !domain.ValidEventType(typ) {
 			t.Errorf("%q is not a stable versioned name", typ)
+		}
+	}
+}
+
+// TestUpcast reads each older shape kept in testdata/upcast/ through the
+// upcaster chain: what it meant then, it means now.
+func TestUpcast(t *testing.T) {
+	want := map[string]domain.Event{
+		"unit.performance_rated.v1": orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik,
+			Reason: "Koreksi capaian PK", Capacity: orgunit.CapacityLegacy},
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "upcast", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Errorf("upcast goldens %v, want one per entry of %v", files, slices.Sorted(maps.Keys(want)))
+	}
+	for _, f := range files {
+		typ := strings.TrimSuffix(filepath.Base(f), ".json")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := eventcodec.Decode(typ, 1, data)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if diff := cmp.Diff(want[typ], got); diff != "" {
+			t.Errorf("%s upcast (-want +got):\n%s", typ, diff)
 		}
 	}
 }

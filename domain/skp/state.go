@@ -35,6 +35,7 @@ type SKP struct {
 	realisations []Realisation
 	evidence     []Evidence
 	feedback     []Feedback
+	givers       []FeedbackGiver // assigned feedback givers (givers.go)
 
 	evals    map[string]*evaluation
 	involved []string
@@ -370,6 +371,8 @@ func (s *SKP) apply(e domain.Stored) {
 	case EvidenceAttached:
 		s.evidence = append(s.evidence, Evidence{ID: ev.EvidenceID, IndicatorID: ev.IndicatorID, RHKID: ev.RHKID, URI: ev.URI,
 			SHA256: ev.SHA256, Filename: ev.Filename, MediaType: ev.MediaType, Size: ev.Size, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case FeedbackGiverAssigned:
+		s.applyGiver(ev, e)
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})

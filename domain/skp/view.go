@@ -66,13 +66,15 @@ type View struct {
 	Plan []RHK `json:"rhk"`
 	// Versions are the established versions, oldest first; the last is in
 	// effect.
-	Versions     []PlanVersion    `json:"versions"`
-	Expectations []Expectation    `json:"behaviour_expectations"` // per BerAKHLAK value
-	Realisations []Realisation    `json:"realisations"`           // in recording order
-	Evidence     []Evidence       `json:"evidence"`               // in recording order
-	Feedback     []Feedback       `json:"feedback"`               // in recording order
-	Evaluations  []EvaluationView `json:"evaluations"`            // per period, annual last
-	Notes        []Note           `json:"notes"`                  // returns, amendments, endings
+	Versions     []PlanVersion `json:"versions"`
+	Expectations []Expectation `json:"behaviour_expectations"` // per BerAKHLAK value
+	Realisations []Realisation `json:"realisations"`           // in recording order
+	Evidence     []Evidence    `json:"evidence"`               // in recording order
+	Feedback     []Feedback    `json:"feedback"`               // in recording order
+	// FeedbackGivers are the givers from beyond the unit assigned now.
+	FeedbackGivers []FeedbackGiver  `json:"feedback_givers"`
+	Evaluations    []EvaluationView `json:"evaluations"` // per period, annual last
+	Notes          []Note           `json:"notes"`       // returns, amendments, endings
 	// Revision is the revision of the last event applied.
 	Revision   uint64    `json:"revision"`
 	DraftedAt  time.Time `json:"drafted_at"`  // business time of the draft
@@ -153,7 +155,7 @@ func (s *SKP) View(now time.Time) View {
 		Employee: s.employee, AppraiserNIP: s.draftLine.appraiser, AppraiserSuperiorNIP: s.draftLine.superior,
 		DraftedOnBehalf: s.onBehalf, PolicyVersion: s.policyVersion, Plan: clonePlan(s.plan),
 		Expectations: slices.Clone(s.expectations), Realisations: slices.Clone(s.realisations),
-		Evidence: slices.Clone(s.evidence), Feedback: slices.Clone(s.feedback), Notes: slices.Clone(s.notes),
+		Evidence: slices.Clone(s.evidence), Feedback: slices.Clone(s.feedback), FeedbackGivers: s.FeedbackGivers(), Notes: slices.Clone(s.notes),
 		Revision: s.revision, DraftedAt: s.draftedAt, UpdatedAt: s.updatedAt, RecordedAt: s.recordedAt,
 		Versions: make([]PlanVersion, len(s.versions)), Evaluations: []EvaluationView{},
 	}

@@ -331,9 +331,9 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		{UnitID: "PUSKESMAS1", HeadNIP: nipB, EffectiveFrom: jan1}} {
 		g.ok(g.units.AssignHead(g.ctx, g.hr(), h))
 	}
-	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DISDIK", Period: "2026", Predikat: "BAIK"}))
-	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"}))
-	g.ok(g.units.RatePerformance(g.ctx, g.req(hrAdmin, domain.RoleHRAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BUTUH_PERBAIKAN", Reason: "koreksi hasil evaluasi"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DISDIK", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.req(hrAdmin, domain.RoleHRAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BUTUH_PERBAIKAN", Reason: "koreksi hasil evaluasi", PaperRef: "BA-PREDIKAT-2026"}))
 
 	// Plans, top down (each UTAMA RHK links to the appraiser's RHK).
 	g.at(start)

@@ -140,6 +140,8 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 		c.add(objections[e.ObjectionID], string(domain.RoleAppraiser))
 	case skp.FeedbackGiven:
 		c.add(e.GiverNIP, string(e.Relationship))
+	case skp.FeedbackGiverAssigned:
+		c.add(e.GiverNIP, string(e.Kind))
 	}
 	summary := Summarize(ev.Payload)
 	for _, x := range c {
@@ -242,6 +244,11 @@ func Summarize(e domain.Event) string {
 		return "Bukti dukung dilampirkan"
 	case skp.FeedbackGiven:
 		return "Umpan balik diberikan"
+	case skp.FeedbackGiverAssigned:
+		if e.Revoked {
+			return fmt.Sprintf("Penugasan pemberi umpan balik %s (%s) dicabut", e.GiverNIP, e.Kind)
+		}
+		return fmt.Sprintf("Pemberi umpan balik %s ditugaskan (%s)", e.GiverNIP, e.Kind)
 	case skp.RatingAssigned:
 		return fmt.Sprintf("Penilaian periode %s: %s", e.Period, e.Predikat)
 	case skp.RatingRevised:

@@ -46,6 +46,7 @@ func ledgerEvents(t *testing.T) map[eventGoType]string {
 var ignoredEvents = map[string][]string{
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.cancelled.v1",
 		"skp.closed_for_position_change.v1",
@@ -66,6 +67,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
@@ -89,6 +91,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no objection.
 	"projections/objections/projection.go:IDOf": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
@@ -114,6 +117,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
@@ -142,6 +146,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
@@ -171,6 +176,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.evaluation_finalised.v1",
@@ -195,6 +201,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
+		"skp.rating_grounds_recorded.v1",
 		"employee.position_changed.v1",
 		"employee.registered.v1",
 		"skp.amendment_opened.v1",
@@ -219,6 +226,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",

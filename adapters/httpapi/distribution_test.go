@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // blockMode switches the harness's policy to BLOCK.
@@ -146,4 +148,46 @@ func TestFeedbackGiversAPI(t *testing.T) {
 	}
 	h.must(http.StatusOK, hr, "POST", url, FeedbackGiverBody{GiverNIP: nipX, Revoke: true})
 	h.refused(http.StatusForbidden, "forbidden", &outX, "POST", "/v1/skps/"+id+"/feedback", fb)
+}
+
+// TestRatingGroundsAPI: per-RHK ratings and per-value notes through the
+// rating call, shown with the capaian of each indicator; someone else's RHK
+// and control characters are refused and change nothing.
+func TestRatingGroundsAPI(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, rhkE, indE := h.establishedE(rhkA)
+	url := "/v1/skps/" + id + "/evaluations/2026-Q1"
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/realisations", RealisationBody{Period: "2026-Q1", IndicatorID: indE, Value: 4})
+	body := RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Sesuai bukti dukung",
+		WorkResults:    []skp.RHKRating{{RHKID: rhkE, Rating: rating.AboveExpectation, Rationale: "4 dari 5 puskesmas, tepat waktu"}},
+		BehaviourNotes: []skp.ValueNote{{Value: berakhlak.Kolaboratif, Note: "Koordinasi dengan kader baik"}}}
+	h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)) // the quarter has ended
+	before := h.streamLen("skp-" + id)
+	foreign := body
+	foreign.WorkResults = []skp.RHKRating{{RHKID: rhkA, Rating: rating.AboveExpectation, Rationale: "RHK milik atasan"}}
+	if p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "PUT", url, foreign); p.Errors[0].Field != "work_results[0].rhk_id" {
+		t.Errorf("foreign RHK problem = %+v", p)
+	}
+	ctl := body
+	ctl.WorkResults = []skp.RHKRating{{RHKID: rhkE, Rating: rating.AboveExpectation, Rationale: "a\u001bb"}}
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "PUT", url, ctl)
+	h.refused(http.StatusForbidden, "forbidden", &empE, "PUT", url, body)
+	if h.streamLen("skp-"+id) != before {
+		t.Fatal("a refused rating wrote")
+	}
+	h.must(http.StatusOK, apprA, "PUT", url, body)
+	h.must(http.StatusOK, apprA, "PUT", url, body) // a double submit: nothing new
+	if got := h.streamLen("skp-" + id); got != before+2 {
+		t.Errorf("events after rating twice = %d, want %d (rating + grounds)", got, before+2)
+	}
+	var ev EvaluationResponse
+	h.must(http.StatusOK, empE, "GET", url, nil).decode(t, &ev)
+	if ev.Grounds == nil || len(ev.Grounds.WorkResults) != 1 || ev.Grounds.WorkResults[0].RHKID != rhkE || len(ev.Grounds.BehaviourNotes) != 1 {
+		t.Errorf("grounds = %+v", ev.Grounds)
+	}
+	if len(ev.Achievements) != 1 || ev.Achievements[0].Percent == nil || *ev.Achievements[0].Percent != 80 || ev.Achievements[0].Direction != skp.HigherIsBetter {
+		t.Errorf("achievements = %+v, want 80%% (4 of 5)", ev.Achievements)
+	}
 }

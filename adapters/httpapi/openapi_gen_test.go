@@ -140,7 +140,7 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, an assigned feedback giver, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
 
 		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
-			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued.",
+			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued. work_results (the rating of each RHK of the version in effect, with its rationale) and behaviour_notes (one per BerAKHLAK value) are the grounds, optional unless the policy requires them; the overall ratings stay the appraiser's. The evaluation shows them with the capaian of each indicator (achievements) as evidence.",
 			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
@@ -264,6 +264,7 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.Aspect]():            strs(skp.Kuantitas, skp.Kualitas, skp.Waktu, skp.Biaya),
 		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf, skp.FromTeamLead, skp.FromPemberiPertimbangan),
 		reflect.TypeFor[skp.GiverKind]():         strs(skp.TeamLead, skp.PemberiPertimbangan),
+		reflect.TypeFor[skp.Direction]():         strs(skp.HigherIsBetter, skp.LowerIsBetter),
 		reflect.TypeFor[orgunit.Capacity]():      strs(orgunit.CapacityLeader, orgunit.CapacityPolicyBody, orgunit.CapacityBackfill, orgunit.CapacityLegacy),
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),

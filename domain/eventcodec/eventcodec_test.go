@@ -92,6 +92,9 @@ var samples = []domain.Event{
 	skp.FeedbackGiven{FeedbackID: "fb-1", About: skp.FeedbackAbout{RHKID: "rhk-1", IndicatorID: "iki-1", Behaviour: berakhlak.Kolaboratif},
 		Text: "Koordinasi dengan kader sangat baik", GiverNIP: nipA, Relationship: skp.FromAppraiser},
 	skp.FeedbackGiverAssigned{GiverNIP: nipS, Kind: skp.TeamLead, AssignmentRef: "SK Tim Kerja Stunting 800/7", Revoked: true},
+	skp.RatingGroundsRecorded{Period: "2026", SKPVersion: 1, Grounds: skp.Grounds{
+		WorkResults:    []skp.RHKRating{{RHKID: "rhk-1", Rating: rating.AboveExpectation, Rationale: "Cakupan imunisasi 98% dari target 95%"}},
+		BehaviourNotes: []skp.ValueNote{{Value: berakhlak.Kolaboratif, Note: "Menggerakkan kader lintas puskesmas"}}}},
 	skp.RatingAssigned{Period: "2026", Scores: sesuai, Rationale: "Target tercapai sesuai bukti dukung", AppraiserNIP: nipA,
 		UnitHead: &skp.UnitHeadBasis{UnitID: "DINKES", OrgPredikat: rating.OrgBaik}, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023"},
 	skp.RatingRevised{Period: "2026", Previous: sesuai, Scores: atas, Source: skp.SourceObjection, Rationale: "Bukti triwulan IV", Reason: "Keberatan dikabulkan",

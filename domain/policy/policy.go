@@ -145,6 +145,13 @@ type Policy struct {
 	// missing predikat is no longer silent (the distribution reads
 	// UNDETERMINED). Unit heads always need it, whatever this says.
 	RequireOrgPredikat bool
+	// RequireRatingGrounds requires, with every rating, the work-result
+	// rating of each RHK of the version in effect (with its rationale) and a
+	// behaviour note on each of the seven BerAKHLAK values (forms B.1.x).
+	// Off by default: domain.md §4.1 treats the overall rating as the
+	// appraiser's judgement recorded with its rationale, and demands no
+	// per-RHK breakdown; the grounds are then optional.
+	RequireRatingGrounds bool
 	// SuperiorMismatch decides a line whose appraiser's superior is not the
 	// appraiser's own appraiser on the line's effective date: REFUSE
 	// (default) or ACCEPT_WITH_REASON. Not checked when the appraiser has no

@@ -35,7 +35,8 @@ type SKP struct {
 	realisations []Realisation
 	evidence     []Evidence
 	feedback     []Feedback
-	givers       []FeedbackGiver // assigned feedback givers (givers.go)
+	givers       []FeedbackGiver    // assigned feedback givers (givers.go)
+	grounds      map[string]Grounds // grounds of the ratings per period (grounds.go)
 
 	evals    map[string]*evaluation
 	involved []string
@@ -373,6 +374,8 @@ func (s *SKP) apply(e domain.Stored) {
 			SHA256: ev.SHA256, Filename: ev.Filename, MediaType: ev.MediaType, Size: ev.Size, OccurredAt: at, RecordedAt: e.RecordedAt})
 	case FeedbackGiverAssigned:
 		s.applyGiver(ev, e)
+	case RatingGroundsRecorded:
+		s.applyGrounds(ev)
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})

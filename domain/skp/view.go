@@ -113,6 +113,13 @@ type EvaluationView struct {
 	Objections []ObjectionView `json:"objections"`
 	// History is every rating given for the period.
 	History []ScoreEntry `json:"history"`
+	// Grounds are the per-RHK ratings and per-value notes in effect, if
+	// any were given (grounds.go).
+	Grounds *Grounds `json:"grounds,omitempty"`
+	// Achievements are the capaian of each indicator for the period,
+	// computed from the realisations: evidence beside the rating, never a
+	// rating.
+	Achievements []Achievement `json:"achievements"`
 }
 
 // ObjectionStatus is the state of an objection.
@@ -168,7 +175,12 @@ func (s *SKP) View(now time.Time) View {
 		v.AppraiserNIP, v.AppraiserSuperiorNIP = pv.AppraiserNIP, pv.AppraiserSuperiorNIP
 	}
 	for _, p := range s.periods() {
-		v.Evaluations = append(v.Evaluations, s.evals[p].view(now))
+		ev := s.evals[p].view(now)
+		if g, ok := s.grounds[p]; ok {
+			ev.Grounds = &g
+		}
+		ev.Achievements = s.Achievements(p)
+		v.Evaluations = append(v.Evaluations, ev)
 	}
 	return v
 }

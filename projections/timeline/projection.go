@@ -244,6 +244,8 @@ func Summarize(e domain.Event) string {
 		return "Bukti dukung dilampirkan"
 	case skp.FeedbackGiven:
 		return "Umpan balik diberikan"
+	case skp.RatingGroundsRecorded:
+		return fmt.Sprintf("Dasar penilaian periode %s: %d RHK, %d nilai BerAKHLAK", e.Period, len(e.WorkResults), len(e.BehaviourNotes))
 	case skp.FeedbackGiverAssigned:
 		if e.Revoked {
 			return fmt.Sprintf("Penugasan pemberi umpan balik %s (%s) dicabut", e.GiverNIP, e.Kind)

@@ -46,6 +46,7 @@ func ledgerEvents(t *testing.T) map[eventGoType]string {
 var ignoredEvents = map[string][]string{
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.cancelled.v1",
@@ -67,6 +68,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
@@ -117,6 +119,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
@@ -146,6 +149,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
@@ -176,6 +180,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.behaviour_expectation_set.v1",
@@ -226,6 +231,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",

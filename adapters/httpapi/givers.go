@@ -27,6 +27,7 @@ type FeedbackGiverBody struct {
 
 func (s *Server) giverRoutes(r *mux.Router) {
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/feedback-givers", http.StatusOK, s.assignFeedbackGiver)
+	s.mutation(r, http.MethodPost, "/v1/skps/{id}/evaluations/{period}/objection/decider", http.StatusOK, s.assignDecider)
 }
 
 func (s *Server) assignFeedbackGiver(w http.ResponseWriter, r *http.Request) error {
@@ -34,4 +35,27 @@ func (s *Server) assignFeedbackGiver(w http.ResponseWriter, r *http.Request) err
 	return s.skpCommand(w, r, &b, &b.common, true, func(ctx context.Context, svc *skp.Service, req domain.Request, id string) (domain.Committed, error) {
 		return svc.AssignFeedbackGiver(ctx, req, skp.AssignFeedbackGiver{SKPID: id, GiverNIP: b.GiverNIP, Kind: b.Kind, AssignmentRef: b.AssignmentRef, Revoke: b.Revoke})
 	})
+}
+
+// DeciderBody is the body of POST …/objection/decider: a delegation of the
+// decision to a Plt/Plh (by the decider in effect or HR_ADMIN), or an
+// escalation to the next level up when the only eligible decider is the
+// original appraiser (HR_ADMIN or a grievance clerk).
+type DeciderBody struct {
+	common
+	// Basis is DELEGATION_PLT, DELEGATION_PLH or ESCALATION.
+	Basis string `json:"basis"`
+	// DeciderNIP is the Plt/Plh; for an escalation optional (computed).
+	DeciderNIP string `json:"decider_nip,omitempty"`
+	// Ref cites the letter, or says why the objection is escalated.
+	Ref string `json:"ref"`
+}
+
+func (s *Server) assignDecider(w http.ResponseWriter, r *http.Request) error {
+	var b DeciderBody
+	return s.evaluationCommand(w, r, http.StatusOK, &b, &b.common, true,
+		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
+			_, err := svc.AssignObjectionDecider(ctx, req, skp.AssignObjectionDecider{SKPID: id, Period: period, Basis: b.Basis, DeciderNIP: b.DeciderNIP, Ref: b.Ref})
+			return err
+		}, nil)
 }

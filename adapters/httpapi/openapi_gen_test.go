@@ -157,6 +157,10 @@ func operations() []op {
 			body: ExplanationBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/decision", tag: "objection", summary: "Decide (the appraiser's superior, never the appraiser); final",
 			body: DecisionBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/decider", tag: "objection",
+			summary: "Delegate the decision to a Plt/Plh (the decider in effect or HR_ADMIN), or escalate it to the next level up (HR_ADMIN, GRIEVANCE_CLERK)",
+			desc:    "Escalation only when the decider in effect is the original appraiser (or none is recorded): the decider becomes the superior's own appraiser on the filing date. 409 invalid_state without an open objection or when nothing is stuck. The decider is never the original appraiser nor the employee.",
+			body:    DeciderBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/withdrawal", tag: "objection", summary: "Withdraw the objection (the employee)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 
@@ -265,6 +269,7 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf, skp.FromTeamLead, skp.FromPemberiPertimbangan),
 		reflect.TypeFor[skp.GiverKind]():         strs(skp.TeamLead, skp.PemberiPertimbangan),
 		reflect.TypeFor[skp.Direction]():         strs(skp.HigherIsBetter, skp.LowerIsBetter),
+		reflect.TypeFor[skp.DeciderBasis]():      strs(skp.DeciderPlt, skp.DeciderPlh, skp.DeciderEscalation),
 		reflect.TypeFor[orgunit.Capacity]():      strs(orgunit.CapacityLeader, orgunit.CapacityPolicyBody, orgunit.CapacityBackfill, orgunit.CapacityLegacy),
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),

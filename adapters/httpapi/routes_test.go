@@ -161,6 +161,10 @@ func mutationCases() []routeCase {
 				return map[string]any{"outcome": "UPHELD", "decision_text": "Penilaian tetap"}
 			}, 200},
 		{"objections.withdrawal", stageObjection, empE, "POST", skp(ev + "/objection/withdrawal"), none, 200},
+		{"objections.decider", stageObjection, supS, "POST", skp(ev + "/objection/decider"),
+			func(fixture) map[string]any {
+				return map[string]any{"basis": "DELEGATION_PLH", "decider_nip": nipU, "ref": "Surat Perintah Plh 800/9"}
+			}, 200},
 	}
 }
 

@@ -58,12 +58,16 @@ const (
 	RequestExplanation  Action = "objection.request_explanation"
 	Explain             Action = "objection.explain"
 	DecideObjection     Action = "objection.decide"
-	ReadEmployee        Action = "employee.read"
-	ManageMasterData    Action = "master_data.manage" // units, employees, reporting lines
-	RateUnit            Action = "unit.rate"          // set the organisation predikat
-	ReadUnit            Action = "unit.read"
-	JustifyDeviation    Action = "distribution.justify"
-	ReadReports         Action = "reports.read"
+	// DelegateDecision hands an objection's decision to a Plt/Plh;
+	// EscalateDecision sends a stuck one to the next level up.
+	DelegateDecision Action = "objection.delegate_decision"
+	EscalateDecision Action = "objection.escalate_decision"
+	ReadEmployee     Action = "employee.read"
+	ManageMasterData Action = "master_data.manage" // units, employees, reporting lines
+	RateUnit         Action = "unit.rate"          // set the organisation predikat
+	ReadUnit         Action = "unit.read"
+	JustifyDeviation Action = "distribution.justify"
+	ReadReports      Action = "reports.read"
 	// Reads of registers and operations, decided by token role alone.
 	ListAllSKPs           Action = "skp.list_all"      // list every SKP, not only one's own
 	ReadObjectionRegister Action = "objections.read"   // the objection register
@@ -256,6 +260,15 @@ var rules = map[Action]rule{
 	},
 	RequestExplanation: superiorOnly("only the appraiser's superior as of the filing date requests explanations"),
 	DecideObjection:    superiorOnly("only the appraiser's superior as of the filing date decides an objection"),
+	DelegateDecision: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Superior != "" && p.ID == s.Superior && p.ID != s.OriginalAppraiser {
+			return domain.RoleAppraiserSuperior, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only the decider in effect (never the original appraiser) or HR_ADMIN delegates an objection's decision"
+	},
+	EscalateDecision: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleGrievanceClerk), "only HR_ADMIN or a grievance clerk records an escalation"
+	},
 	Explain: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		switch {
 		case p.ID == s.Employee:

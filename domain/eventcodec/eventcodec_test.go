@@ -109,6 +109,8 @@ var samples = []domain.Event{
 	skp.ExplanationSubmitted{ObjectionID: filed.ObjectionID, RequestID: "req-1", By: skp.PartyAppraiser, Text: "Bukti triwulan IV terlambat diunggah"},
 	skp.ObjectionDecided{ObjectionID: filed.ObjectionID, Period: "2026", Outcome: skp.Changed, DecisionText: "Keberatan dikabulkan",
 		Previous: sesuai, Result: atas, WaiverReason: "Pejabat penilai pensiun", Final: true},
+	skp.ObjectionDeciderAssigned{ObjectionID: filed.ObjectionID, Period: "2026", DeciderNIP: nipS, Previous: nipA, Basis: skp.DeciderEscalation,
+		Ref: "Atasan pejabat penilai adalah pejabat penilai semula"},
 	skp.ObjectionWithdrawn{ObjectionID: filed.ObjectionID, Period: "2026", Reason: "Sudah dijelaskan"},
 	distribution.DeviationJustified{UnitID: "DINKES", Period: "2026", OrgPredikat: rating.OrgBaik, Pattern: "SE_MENPANRB_3_2023",
 		Counts:        map[rating.Predikat]int{rating.SangatBaik: 1, rating.Baik: 9, rating.ButuhPerbaikan: 0, rating.KurangMisconduct: 0, rating.SangatKurang: 0},

@@ -35,8 +35,9 @@ type SKP struct {
 	realisations []Realisation
 	evidence     []Evidence
 	feedback     []Feedback
-	givers       []FeedbackGiver    // assigned feedback givers (givers.go)
-	grounds      map[string]Grounds // grounds of the ratings per period (grounds.go)
+	givers       []FeedbackGiver                     // assigned feedback givers (givers.go)
+	grounds      map[string]Grounds                  // grounds of the ratings per period (grounds.go)
+	deciders     map[string]ObjectionDeciderAssigned // delegated or escalated deciders by objection (decider.go)
 
 	evals    map[string]*evaluation
 	involved []string
@@ -376,6 +377,8 @@ func (s *SKP) apply(e domain.Stored) {
 		s.applyGiver(ev, e)
 	case RatingGroundsRecorded:
 		s.applyGrounds(ev)
+	case ObjectionDeciderAssigned:
+		s.applyDecider(ev)
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})

@@ -150,6 +150,9 @@ type ObjectionView struct {
 	Explanations    []Explanation        `json:"explanations"`                // explanations given
 	Decision        *Decision            `json:"decision,omitempty"`          // the final decision
 	Withdrawal      *Withdrawal          `json:"withdrawal,omitempty"`        // the withdrawal
+	// Decider is the recorded delegation or escalation of the decision,
+	// when the appraiser's superior as of the filing date does not decide.
+	Decider *ObjectionDeciderAssigned `json:"decider,omitempty"`
 }
 
 // View returns the SKP as a value. now is the instant at which derived
@@ -180,6 +183,15 @@ func (s *SKP) View(now time.Time) View {
 			ev.Grounds = &g
 		}
 		ev.Achievements = s.Achievements(p)
+		for i := range ev.Objections {
+			if d, ok := s.deciderOf(ev.Objections[i].ID); ok {
+				ev.Objections[i].Decider = &d
+			}
+		}
+		if n := len(ev.Objections); n > 0 {
+			last := ev.Objections[n-1]
+			ev.Objection = &last
+		}
 		v.Evaluations = append(v.Evaluations, ev)
 	}
 	return v

@@ -142,6 +142,8 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 		c.add(e.GiverNIP, string(e.Relationship))
 	case skp.FeedbackGiverAssigned:
 		c.add(e.GiverNIP, string(e.Kind))
+	case skp.ObjectionDeciderAssigned:
+		c.add(e.DeciderNIP, string(domain.RoleAppraiserSuperior))
 	}
 	summary := Summarize(ev.Payload)
 	for _, x := range c {
@@ -244,6 +246,8 @@ func Summarize(e domain.Event) string {
 		return "Bukti dukung dilampirkan"
 	case skp.FeedbackGiven:
 		return "Umpan balik diberikan"
+	case skp.ObjectionDeciderAssigned:
+		return fmt.Sprintf("Keberatan periode %s diputus oleh %s (%s)", e.Period, e.DeciderNIP, e.Basis)
 	case skp.RatingGroundsRecorded:
 		return fmt.Sprintf("Dasar penilaian periode %s: %d RHK, %d nilai BerAKHLAK", e.Period, len(e.WorkResults), len(e.BehaviourNotes))
 	case skp.FeedbackGiverAssigned:

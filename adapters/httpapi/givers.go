@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -28,6 +29,7 @@ type FeedbackGiverBody struct {
 func (s *Server) giverRoutes(r *mux.Router) {
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/feedback-givers", http.StatusOK, s.assignFeedbackGiver)
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/evaluations/{period}/objection/decider", http.StatusOK, s.assignDecider)
+	s.mutation(r, http.MethodPost, "/v1/officials", http.StatusCreated, s.registerOfficial)
 }
 
 func (s *Server) assignFeedbackGiver(w http.ResponseWriter, r *http.Request) error {
@@ -58,4 +60,41 @@ func (s *Server) assignDecider(w http.ResponseWriter, r *http.Request) error {
 			_, err := svc.AssignObjectionDecider(ctx, req, skp.AssignObjectionDecider{SKPID: id, Period: period, Basis: b.Basis, DeciderNIP: b.DeciderNIP, Ref: b.Ref})
 			return err
 		}, nil)
+}
+
+// OfficialBody is the body of POST /v1/officials: an official without a
+// NIP (minister, regent, mayor…), named in reporting lines and as a
+// principal as "official:{id}" (HR_ADMIN).
+type OfficialBody struct {
+	common
+	ID     string `json:"id"`
+	Kind   string `json:"kind"`
+	Title  string `json:"title"`
+	UnitID string `json:"unit_id,omitempty"`
+}
+
+// OfficialResponse is the registered official.
+type OfficialResponse struct {
+	employee.OfficialRegistered
+	// Identity is how reporting lines and tokens name the official.
+	Identity string `json:"identity"`
+	// Revision is the stream's revision.
+	Revision uint64 `json:"revision"`
+}
+
+func (s *Server) registerOfficial(w http.ResponseWriter, r *http.Request) error {
+	var b OfficialBody
+	if err := decodeBody(r, &b, true); err != nil {
+		return err
+	}
+	req, err := domainRequest(r, b.common)
+	if err != nil {
+		return err
+	}
+	c, err := s.svc(r).employees.RegisterOfficial(r.Context(), req, employee.RegisterOfficial{ID: b.ID, Kind: b.Kind, Title: b.Title, UnitID: b.UnitID})
+	if err != nil {
+		return err
+	}
+	ev, _ := c.Events[0].Event.(employee.OfficialRegistered)
+	return writeVersioned(w, http.StatusCreated, c.Revision, OfficialResponse{OfficialRegistered: ev, Identity: employee.OfficialPrefix + ev.OfficialID, Revision: c.Revision})
 }

@@ -99,6 +99,9 @@ func operations() []op {
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
 
+		{method: "POST", path: "/v1/officials", tag: "master data", summary: "Register an official without a NIP (minister, regent, mayor…) (HR_ADMIN)",
+			desc: "Reporting lines and tokens name the official as official:{id}; the same official may be appraiser and appraiser's superior (domain.md §2.1), never the decider of an objection to their own rating.",
+			body: OfficialBody{}, status: 201, resp: OfficialResponse{}, versioned: true},
 		{method: "POST", path: "/v1/employees", tag: "master data", summary: "Register an employee (HR_ADMIN); asn_type, birth_date and sex come from the NIP",
 			body: CreateEmployeeBody{}, status: 201, resp: employee.View{}, versioned: true, location: true},
 		{method: "GET", path: "/v1/employees/{nip}", tag: "master data", summary: "An employee with the reporting line in effect (NIP in any printed form)", status: 200, resp: employee.View{}, versioned: true},
@@ -270,6 +273,7 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.GiverKind]():         strs(skp.TeamLead, skp.PemberiPertimbangan),
 		reflect.TypeFor[skp.Direction]():         strs(skp.HigherIsBetter, skp.LowerIsBetter),
 		reflect.TypeFor[skp.DeciderBasis]():      strs(skp.DeciderPlt, skp.DeciderPlh, skp.DeciderEscalation),
+		reflect.TypeFor[employee.OfficialKind](): strs(employee.Minister, employee.CoordinatingMinister, employee.HeadOfAgency, employee.Governor, employee.Regent, employee.Mayor),
 		reflect.TypeFor[orgunit.Capacity]():      strs(orgunit.CapacityLeader, orgunit.CapacityPolicyBody, orgunit.CapacityBackfill, orgunit.CapacityLegacy),
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),

@@ -65,6 +65,10 @@ func mutationCases() []routeCase {
 	none := func(fixture) map[string]any { return map[string]any{} }
 	ev := "/evaluations/2026"
 	return []routeCase{
+		{"officials.create", stageCast, hr, "POST", fixed("/v1/officials"),
+			func(fixture) map[string]any {
+				return map[string]any{"id": "MENKES", "kind": "MINISTER", "title": "Menteri Kesehatan"}
+			}, 201},
 		{"units.create", stageCast, hr, "POST", fixed("/v1/units"),
 			func(fixture) map[string]any {
 				return map[string]any{"id": "NEWU", "name": "Unit Baru", "parent_id": "PEMKOT"}

@@ -61,6 +61,7 @@ var samples = []domain.Event{
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1)},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
+	employee.OfficialRegistered{OfficialID: "MENKES", Kind: employee.Minister, Title: "Menteri Kesehatan", UnitID: "KEMENKES"},
 	employee.ReportingLineAssigned{NIP: nipE, AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1),
 		Capacity: employee.Plt, DelegationRef: "SPT 800/12/2026"},
 	employee.PositionChanged{NIP: nipE, Position: employee.Position{Kind: employee.Pengawas, Title: "Kepala Subbagian Umum"}, UnitID: "BAPPEDA",

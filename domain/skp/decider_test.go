@@ -6,6 +6,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -99,4 +100,34 @@ func TestObjectionDelegatedToPlt(t *testing.T) {
 	// After the decision: nothing open to delegate.
 	_, err = f.skps.AssignObjectionDecider(f.ctx, f.hr(), skp.AssignObjectionDecider{SKPID: id, Period: "2026", Basis: "DELEGATION_PLH", DeciderNIP: nipT, Ref: "x"})
 	expect(t, err, "invalid_state", "")
+}
+
+// TestOfficialAppraiserObjection: the minister (no NIP) appraises S and is
+// S's appraiser's superior too (domain.md §2.1's table). S's objection is
+// addressed to the minister, who rated: the minister may not decide, no one
+// is above to escalate to, and HR records the minister's decree naming a
+// decider (a delegation), who decides.
+func TestOfficialAppraiserObjection(t *testing.T) {
+	f := newFixture(t)
+	f.ok(f.emps.RegisterOfficial(f.ctx, f.hr(), employee.RegisterOfficial{ID: "MENKES", Kind: "MINISTER", Title: "Menteri Kesehatan"}))
+	const minister = "official:MENKES"
+	f.line(nipS, minister, minister, jan1)
+	id, _ := f.draft(nipS)
+	rhk := f.addRHK(nipS, id, skp.RHKFields{Text: "Meningkatnya derajat kesehatan", Kind: "UTAMA", PKRef: "PK-KEMENKES-2026-1"})
+	f.addIndicator(nipS, id, rhk)
+	f.ok(f.skps.Submit(f.ctx, f.req(nipS), skp.Submit{SKPID: id}))
+	f.ok(f.skps.Establish(f.ctx, f.req(minister), skp.Establish{SKPID: id}))
+	f.ok(f.skps.Rate(f.ctx, f.req(minister), skp.Rate{SKPID: id, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "sesuai PK"}))
+	f.ok(f.skps.Issue(f.ctx, f.req(minister), skp.Issue{SKPID: id, Period: "2026"}))
+	if err := f.file(id, f.req(nipS), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, f.decideAs(id, minister), "forbidden", "")
+	_, err := f.skps.AssignObjectionDecider(f.ctx, f.req(clerk, domain.RoleGrievanceClerk), skp.AssignObjectionDecider{SKPID: id, Period: "2026", Basis: "ESCALATION", Ref: "menteri menilai dan menjadi atasan"})
+	expect(t, err, "invalid_state", "")
+	f.ok(f.skps.AssignObjectionDecider(f.ctx, f.hr(), skp.AssignObjectionDecider{SKPID: id, Period: "2026", Basis: "DELEGATION_PLH", DeciderNIP: nipT,
+		Ref: "Keputusan Menteri Kesehatan 800/2026 tentang pemutus keberatan"}))
+	if err := f.decideAs(id, nipT); err != nil {
+		t.Fatalf("the delegated decider decides: %v", err)
+	}
 }

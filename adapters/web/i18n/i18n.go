@@ -190,6 +190,7 @@ var Shared = Catalog{
 	"event.employee.reporting_line_assigned.v1": {"Jalur penilaian ditetapkan", "Reporting line assigned"},
 	"event.employee.position_changed.v1":        {"Jabatan berubah", "Position changed"},
 	"event.unit.registered.v1":                  {"Unit didaftarkan", "Unit registered"},
+	"event.official.registered.v1":              {"Pejabat tanpa NIP didaftarkan", "Official without a NIP registered"},
 	"event.unit.performance_rated.v2":           {"Predikat organisasi ditetapkan", "Organisation predikat set"},
 	"event.unit.head_assigned.v1":               {"Kepala unit ditetapkan", "Unit head assigned"},
 	"event.distribution.deviation_justified.v1": {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},

@@ -263,6 +263,10 @@ var labels = map[string]Catalog{
 		"WAKTU":     {"Waktu", "Time"},
 		"BIAYA":     {"Biaya", "Cost"},
 	},
+	"direction": {
+		"HIGHER_IS_BETTER": {"makin tinggi makin baik", "higher is better"},
+		"LOWER_IS_BETTER":  {"makin rendah makin baik", "lower is better"},
+	},
 	"relationship": {
 		"APPRAISER":            {"pejabat penilai", "appraiser"},
 		"PEER":                 {"rekan kerja", "colleague"},

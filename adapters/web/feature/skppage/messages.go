@@ -5,6 +5,12 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
 	"skp.title":               {ID: "SKP", EN: "SKP"},
+	"skp.grounds":             {ID: "Dasar penilaian", EN: "Grounds of the rating"},
+	"skp.capaian":             {ID: "Capaian indikator", EN: "Indicator achievement"},
+	"skp.capaian.target":      {ID: "Target", EN: "Target"},
+	"skp.capaian.realisation": {ID: "Realisasi", EN: "Realisation"},
+	"skp.capaian.percent":     {ID: "Capaian", EN: "Achievement"},
+	"skp.capaian.hint":        {ID: "Capaian dihitung dari realisasi terakhir periode ini terhadap target, sebagai bukti di samping penilaian; penilaian tetap pertimbangan pejabat penilai.", EN: "The achievement is computed from the period's latest realisation against the target, as evidence beside the rating; the rating remains the appraiser's judgement."},
 	"skp.asof":                {ID: "Tampilkan per", EN: "Show as of"},
 	"skp.asof.banner":         {ID: "Ditampilkan sebagaimana tercatat pada", EN: "Shown as recorded at"},
 	"skp.asof.now":            {ID: "Keadaan terkini", EN: "Current state"},

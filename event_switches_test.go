@@ -54,6 +54,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -77,6 +78,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -102,6 +104,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no objection.
 	"projections/objections/projection.go:IDOf": {
+		"skp.plan_acknowledged.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
 		"skp.amendment_opened.v1",
@@ -128,6 +131,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -158,6 +162,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -189,6 +194,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -215,6 +221,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
+		"skp.plan_acknowledged.v1",
 		"official.registered.v1",
 		"skp.rating_grounds_recorded.v1",
 		"employee.position_changed.v1",
@@ -241,6 +248,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",

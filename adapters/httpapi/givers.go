@@ -30,6 +30,7 @@ func (s *Server) giverRoutes(r *mux.Router) {
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/feedback-givers", http.StatusOK, s.assignFeedbackGiver)
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/evaluations/{period}/objection/decider", http.StatusOK, s.assignDecider)
 	s.mutation(r, http.MethodPost, "/v1/officials", http.StatusCreated, s.registerOfficial)
+	s.mutation(r, http.MethodPost, "/v1/skps/{id}/plan-acknowledgement", http.StatusOK, s.acknowledgePlan)
 }
 
 func (s *Server) assignFeedbackGiver(w http.ResponseWriter, r *http.Request) error {
@@ -97,4 +98,14 @@ func (s *Server) registerOfficial(w http.ResponseWriter, r *http.Request) error 
 	}
 	ev, _ := c.Events[0].Event.(employee.OfficialRegistered)
 	return writeVersioned(w, http.StatusCreated, c.Revision, OfficialResponse{OfficialRegistered: ev, Identity: employee.OfficialPrefix + ev.OfficialID, Revision: c.Revision})
+}
+
+// acknowledgePlan is the employee's signature of the amended plan as it
+// stands (POST /v1/skps/{id}/plan-acknowledgement): the new version takes
+// effect only once both the employee and the appraiser have signed.
+func (s *Server) acknowledgePlan(w http.ResponseWriter, r *http.Request) error {
+	var b ActionBody
+	return s.skpCommand(w, r, &b, &b.common, false, func(ctx context.Context, svc *skp.Service, req domain.Request, id string) (domain.Committed, error) {
+		return svc.AcknowledgePlan(ctx, req, skp.AcknowledgePlan{SKPID: id})
+	})
 }

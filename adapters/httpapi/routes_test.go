@@ -49,6 +49,9 @@ type routeCase struct {
 
 // casePrep adds what a case needs beyond its stage.
 var casePrep = map[string]func(h *harness){
+	"skps.plan_acknowledgement": func(h *harness) {
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+nipE+"-2026/amendment", ActionBody{common{Reason: "penugasan baru"}})
+	},
 	"units.justification": func(h *harness) {
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
@@ -123,6 +126,7 @@ func mutationCases() []routeCase {
 		{"skps.return", stageSubmitted, apprA, "POST", skp("/return"),
 			func(fixture) map[string]any { return map[string]any{"reason": "Lengkapi indikator"} }, 200},
 		{"skps.establish", stageSubmitted, apprA, "POST", skp("/establish"), none, 200},
+		{"skps.plan_acknowledgement", stageEstablished, empE, "POST", skp("/plan-acknowledgement"), none, 200},
 		{"skps.amendment", stageEstablished, apprA, "POST", skp("/amendment"),
 			func(fixture) map[string]any { return map[string]any{"reason": "Perubahan target"} }, 200},
 		{"skps.cancel", stageDraft, hr, "POST", skp("/cancel"),

@@ -33,14 +33,16 @@ type Action string
 
 // Actions on an SKP, its evaluations and objections, and on master data.
 const (
-	ReadSKP           Action = "skp.read"            // the SKP and its evaluations
-	ReadHistory       Action = "skp.read_history"    // its events and score history
-	DraftSKP          Action = "skp.draft"           // create an SKP
-	EditPlan          Action = "skp.edit_plan"       // add, change, remove RHK and indicators
-	SubmitSKP         Action = "skp.submit"          // submit for establishment
-	ReturnSKP         Action = "skp.return"          // return for revision
-	EstablishSKP      Action = "skp.establish"       // establish (sign) the SKP
-	AmendSKP          Action = "skp.amend"           // reopen an established SKP
+	ReadSKP      Action = "skp.read"         // the SKP and its evaluations
+	ReadHistory  Action = "skp.read_history" // its events and score history
+	DraftSKP     Action = "skp.draft"        // create an SKP
+	EditPlan     Action = "skp.edit_plan"    // add, change, remove RHK and indicators
+	SubmitSKP    Action = "skp.submit"       // submit for establishment
+	ReturnSKP    Action = "skp.return"       // return for revision
+	EstablishSKP Action = "skp.establish"    // establish (sign) the SKP
+	AmendSKP     Action = "skp.amend"        // reopen an established SKP
+	// AcknowledgePlan is the employee's signature of an amended plan.
+	AcknowledgePlan   Action = "skp.acknowledge_plan"
 	CancelSKP         Action = "skp.cancel"          // cancel an SKP
 	CloseSKP          Action = "skp.close"           // close for a position change
 	SetExpectation    Action = "skp.set_expectation" // set a behaviour expectation
@@ -211,10 +213,21 @@ var rules = map[Action]rule{
 	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
 	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),
 	EstablishSKP:      appraiserOnly("only the appraiser in effect establishes the SKP"),
-	AmendSKP:          appraiserOnly("only the appraiser in effect opens an amendment"),
-	SetExpectation:    appraiserOnly("only the appraiser in effect sets behaviour expectations"),
-	Rate:              appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
-	Issue:             appraiserOnly("only the appraiser in effect issues the evaluation"),
+	AmendSKP: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		if p.ID != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return appraiserOnly("only the employee or the appraiser in effect opens an amendment")(p, s, o)
+	},
+	AcknowledgePlan: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if p.ID != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return "", "only the employee signs their amended plan"
+	},
+	SetExpectation: appraiserOnly("only the appraiser in effect sets behaviour expectations"),
+	Rate:           appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
+	Issue:          appraiserOnly("only the appraiser in effect issues the evaluation"),
 	CancelSKP: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if r, _ := appraiserOnly("")(p, s, Options{}); r != "" {
 			return r, ""

@@ -85,6 +85,7 @@ var samples = []domain.Event{
 	skp.Established{Version: 1, Late: true, Deadline: calendar.MustNew(2026, 1, 31), AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS,
 		EmployeeSignedAt: ptr(ts("2026-02-02T08:00:00+07:00")), AppraiserSignedAt: ts("2026-02-03T10:30:00+07:00")},
 	skp.AmendmentOpened{FromVersion: 1, Reason: "Reorganisasi bidang"},
+	skp.PlanAcknowledged{ForVersion: 2, PlanDigest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 	skp.Cancelled{Reason: "SKP ganda"},
 	skp.ClosedForPositionChange{EffectiveFrom: calendar.MustNew(2026, 7, 1), Reason: "Mutasi ke Bappeda, SK 821/2026"},
 	skp.RealisationRecorded{RealisationID: "real-1", Period: "2026-Q1", IndicatorID: "iki-1", RHKID: "rhk-1", SKPVersion: 1, Value: 31, Narrative: "Posyandu Melati dan Mawar"},

@@ -544,6 +544,7 @@ func Events() []domain.EventSpec {
 		domain.Spec[FeedbackGiverAssigned](1),
 		domain.Spec[RatingGroundsRecorded](1),
 		domain.Spec[ObjectionDeciderAssigned](1),
+		domain.Spec[PlanAcknowledged](1),
 		domain.Spec[RatingAssigned](1),
 		domain.Spec[RatingRevised](1),
 		domain.Spec[EvaluationIssued](1),

@@ -246,6 +246,8 @@ func Summarize(e domain.Event) string {
 		return "Bukti dukung dilampirkan"
 	case skp.FeedbackGiven:
 		return "Umpan balik diberikan"
+	case skp.PlanAcknowledged:
+		return fmt.Sprintf("Pegawai menandatangani rencana perubahan (versi %d)", e.ForVersion)
 	case skp.ObjectionDeciderAssigned:
 		return fmt.Sprintf("Keberatan periode %s diputus oleh %s (%s)", e.Period, e.DeciderNIP, e.Basis)
 	case skp.RatingGroundsRecorded:

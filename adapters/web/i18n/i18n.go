@@ -175,6 +175,7 @@ var Shared = Catalog{
 	"event.skp.feedback_given.v1":               {"Umpan balik diberikan", "Feedback given"},
 	"event.skp.feedback_giver_assigned.v1":      {"Pemberi umpan balik di luar unit ditugaskan", "Feedback giver from beyond the unit assigned"},
 	"event.skp.rating_grounds_recorded.v1":      {"Dasar penilaian per RHK dan per nilai dicatat", "Per-RHK and per-value grounds of the rating recorded"},
+	"event.skp.plan_acknowledged.v1":            {"Pegawai menandatangani rencana perubahan", "Employee signed the amended plan"},
 	"event.skp.objection_decider_assigned.v1":   {"Pemutus keberatan didelegasikan atau dieskalasi", "Objection decider delegated or escalated"},
 	"event.skp.rating_assigned.v1":              {"Penilaian diberikan", "Rating assigned"},
 	"event.skp.rating_revised.v1":               {"Penilaian direvisi", "Rating revised"},

@@ -191,3 +191,31 @@ func TestRatingGroundsAPI(t *testing.T) {
 		t.Errorf("achievements = %+v, want 80%% (4 of 5)", ev.Achievements)
 	}
 }
+
+// TestAppraiserInUnitByPeriod: with APPRAISER_IN_UNIT the population is
+// counted by the unit the appraiser was in for the period, not the unit the
+// appraiser is in now (issue 11).
+func TestAppraiserInUnitByPeriod(t *testing.T) {
+	h := newHarness(t, func(s *settings) {
+		s.appConfig.Policy.DistributionPopulation = policy.AppraiserInUnit
+	})
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
+	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+	// A moves to BAPPEDA from 2027.
+	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipA+"/position", PositionChangeBody{Position: PositionBody{Kind: "JPT_PRATAMA", Title: "Kepala Bappeda"},
+		UnitID: "BAPPEDA", EffectiveFrom: mustDate("2027-01-01"), DecreeRef: "SK 821/1"})
+	var rep struct {
+		Population int `json:"population"`
+	}
+	h.must(http.StatusOK, analyst, "GET", "/v1/reports/distribution?unit=DINKES&period=2026", nil).decode(t, &rep)
+	if rep.Population != 1 {
+		t.Errorf("DINKES 2026 population = %d, want 1 (A appraised from DINKES in 2026)", rep.Population)
+	}
+	h.must(http.StatusOK, analyst, "GET", "/v1/reports/distribution?unit=BAPPEDA&period=2026", nil).decode(t, &rep)
+	if rep.Population != 0 {
+		t.Errorf("BAPPEDA 2026 population = %d, want 0", rep.Population)
+	}
+}

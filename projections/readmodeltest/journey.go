@@ -374,6 +374,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	g.at(time.Date(2026, 2, 10, 10, 0, 0, 0, wib))
 	g.ok(g.skps.Establish(g.ctx, g.req(nipA), skp.Establish{SKPID: j.SKP[nipE[0]]}))
 	g.ok(g.skps.Amend(g.ctx, g.req(nipA), skp.Amend{SKPID: j.SKP[nipE[0]], Reason: "penyesuaian target"}))
+	g.ok(g.skps.AcknowledgePlan(g.ctx, g.req(nipE[0]), skp.AcknowledgePlan{SKPID: j.SKP[nipE[0]]})) // the employee signs too
 	g.ok(g.skps.Establish(g.ctx, g.req(nipA), skp.Establish{SKPID: j.SKP[nipE[0]]}))
 	// A new line for E1 from July.
 	line(nipE[0], nipB, nipA, calendar.MustNew(2026, 7, 1))

@@ -100,6 +100,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -115,6 +116,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.feedback_given.v1",
 		"skp.indicator_added.v1",
@@ -127,6 +129,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -142,6 +145,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -158,6 +162,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -174,6 +179,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -190,6 +196,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -201,6 +208,7 @@ var ignoredEvents = map[string][]string{
 		"skp.behaviour_expectation_set.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -218,6 +226,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -231,6 +240,7 @@ var ignoredEvents = map[string][]string{
 		"skp.cancelled.v1",
 		"skp.closed_for_position_change.v1",
 		"skp.evaluation_finalised.v1",
+		"skp.receipt_acknowledged.v1", // the employee, whose stream it is, is already concerned
 		"skp.evidence_attached.v1",
 		"skp.explanation_submitted.v1",
 		"skp.indicator_added.v1",
@@ -242,6 +252,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v2",
 		"unit.registered.v1",
@@ -260,6 +271,7 @@ var ignoredEvents = map[string][]string{
 		"skp.established.v1",
 		"skp.evaluation_finalised.v1",
 		"skp.evaluation_issued.v1",
+		"skp.receipt_acknowledged.v1",
 		"skp.evidence_attached.v1",
 		"skp.explanation_requested.v1",
 		"skp.explanation_submitted.v1",
@@ -276,6 +288,7 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_added.v1",
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
+		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
 }

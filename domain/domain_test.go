@@ -79,6 +79,9 @@ func TestHandlerRequestChecks(t *testing.T) {
 	}{
 		{name: "no caller", req: domain.Request{}, field: "actor"},
 		{name: "occurred in the future", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(time.Second)}, field: "occurred_at"},
+		{name: "dated back beyond the tolerance", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(-10*time.Minute - time.Second)}, field: "occurred_at"},
+		{name: "a backfill without its paper", req: domain.Request{Caller: domain.Principal{ID: "x"}, OccurredAt: t0.Add(-time.Hour),
+			Backfill: &domain.BackfillRequest{}}, field: "paper_ref"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +91,46 @@ func TestHandlerRequestChecks(t *testing.T) {
 				t.Errorf("Execute error = %v, want a validation error on %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// A backfill is refused (403) unless the decider accepts it for the
+// caller; then the envelope keeps the paper's business date.
+func TestHandlerBackfill(t *testing.T) {
+	log := memlog.New(func() time.Time { return t0 }, nil)
+	h := newHandler(t, log)
+	req := domain.Request{Caller: domain.Principal{ID: "clerk"}, OccurredAt: t0.Add(-48 * time.Hour),
+		Backfill: &domain.BackfillRequest{PaperRef: "BA/2026/1"}}
+	_, err := h.Execute(context.Background(), "test-1", req, increment)
+	if !errors.Is(err, domain.ErrForbidden) || !errors.Is(err, domain.ErrBackfillRefused) {
+		t.Fatalf("a backfill no decider accepts: %v, want forbidden", err)
+	}
+	if _, _, ok, _ := log.Load(context.Background(), "test-1"); ok {
+		t.Fatal("a refused backfill appended")
+	}
+	accept := func(ctx context.Context, req domain.Request, s domain.Stream) (domain.Change, error) {
+		ch, err := increment(ctx, req, s)
+		ch.Backfill = true
+		return ch, err
+	}
+	c, err := h.Execute(context.Background(), "test-1", req, accept)
+	if err != nil || !c.Events[0].Meta.OccurredAt.Equal(t0.Add(-48*time.Hour)) {
+		t.Fatalf("accepted backfill: %+v, %v", c, err)
+	}
+	req.OccurredAt = t0.Add(-90*24*time.Hour - time.Second)
+	var v *domain.ValidationError
+	if _, err := h.Execute(context.Background(), "test-1", req, accept); !errors.As(err, &v) || v.Fields[0].Field != "occurred_at" {
+		t.Fatalf("an accepted backfill older than the maximum age: %v, want a validation error on occurred_at", err)
+	}
+	if _, err := h.Execute(context.Background(), "test-1", req, increment); !errors.Is(err, domain.ErrBackfillRefused) {
+		t.Fatalf("a refused backfill older than the maximum age: %v, want forbidden first", err)
+	}
+	at, err := h.BusinessTime(domain.Request{Caller: req.Caller, OccurredAt: t0}, "delivered_at", t0.Add(-time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "delivered_at") {
+		t.Fatalf("BusinessTime an hour back without a backfill = %v, %v; want a validation error", at, err)
+	}
+	if at, err := h.BusinessTime(req, "delivered_at", t0.Add(-time.Hour)); err != nil || !at.Equal(t0.Add(-time.Hour)) {
+		t.Fatalf("BusinessTime of a backfill = %v, %v", at, err)
 	}
 }
 

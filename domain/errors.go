@@ -42,6 +42,9 @@ var (
 	// [EventLog] returns it (wrapped) on a revision conflict; [Handler]
 	// retries and returns it only when every attempt lost.
 	ErrConcurrency = errors.New("concurrency conflict")
+	// ErrBackfillRefused: the request is a backfill (it names a paper), but
+	// the command does not give the caller's role a backfill (HTTP 403).
+	ErrBackfillRefused = fmt.Errorf("%w: this act cannot be backfilled by the caller (domain.md §10: GRIEVANCE_CLERK for filings, deliveries and acknowledgements on paper, HR_ADMIN for master data)", ErrForbidden)
 )
 
 // FieldError is one problem with one input field.

@@ -134,11 +134,25 @@ type Request struct {
 	// OccurredAt is business time (default: the injected clock's now, filled
 	// by [Handler]); never in the future.
 	OccurredAt time.Time
+	// Backfill, when set, makes the request the entry of an act done earlier
+	// on signed paper (domain.md §10): OccurredAt may then lie up to the
+	// backfill's maximum age back, and the command must accept the backfill
+	// for the caller's role (see [Change.Backfill]) or it is forbidden.
+	Backfill *BackfillRequest
 	// IfMatch, when set, is the revision the caller last saw (HTTP If-Match):
 	// the command is refused with [ErrRevisionMismatch], and nothing is
 	// re-decided, unless the stream is still at that revision when it is
 	// loaded and when it is appended to.
 	IfMatch *uint64
+}
+
+// BackfillRequest is the paper a backfilled request names.
+type BackfillRequest struct {
+	// PaperRef names the signed paper; required.
+	PaperRef string
+	// OnBehalfOf, when set, is the signer of the paper (an NIP) for whom the
+	// caller records it.
+	OnBehalfOf string
 }
 
 // Meta returns the envelope for events caused by r in role.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 )
 
 // EventLog is the port through which commands read and write streams. The
@@ -72,6 +73,11 @@ type Change struct {
 	// envelope: the reason the rules required and used (a revision's, a
 	// return's), so that the envelope and the payload agree.
 	Reason string
+	// Backfill says that the decider accepted the request's backfill for the
+	// caller's role (and recorded it in its events). A backfilled request
+	// whose change does not say so is refused as forbidden: a command
+	// accepts a backfill only where domain.md §10 gives the role one.
+	Backfill bool
 }
 
 // Decider decides a command on the current state of its stream. It may load
@@ -130,6 +136,10 @@ type Handler struct {
 	// NewID returns a fresh unique identifier, for events and for entities
 	// (RHK, indicators, objections…).
 	NewID func() uuid.UUID
+	// Dating is how far back business time may lie (domain.md §10); the
+	// zero value means bizdate.Default(). The service sets the policy's
+	// rule; historical imports (the seed) set Unchecked.
+	Dating bizdate.Rule
 	// Attempts bounds the decisions per command when Runner is nil (default
 	// [DefaultAttempts]).
 	Attempts int
@@ -138,7 +148,11 @@ type Handler struct {
 }
 
 // Prepare validates and normalises a request: a caller is required, a
-// missing OccurredAt becomes now, and OccurredAt may not lie in the future.
+// missing OccurredAt becomes now, OccurredAt may not lie in the future, and
+// a backfill names its paper. How far back OccurredAt may lie (the Dating
+// rule: the tolerance, or for a backfill its maximum age) is checked after
+// the decider has spoken (see attempt), so that a caller without the right
+// learns that (403), not that the date is wrong.
 func (h *Handler) Prepare(req Request) (Request, error) {
 	now := h.Now()
 	var v ValidationError
@@ -150,8 +164,46 @@ func (h *Handler) Prepare(req Request) (Request, error) {
 	} else if req.OccurredAt.After(now) {
 		v.Add("occurred_at", "must not be in the future")
 	}
+	if b := req.Backfill; b != nil {
+		if p := bizdate.PaperRefProblem(b.PaperRef); p != "" {
+			v.Add("paper_ref", "%s", p)
+		}
+		if p := TextProblem(b.OnBehalfOf); p != "" || len(b.OnBehalfOf) > 64 {
+			v.Add("on_behalf_of", "must be an NIP")
+		}
+	}
 	req.OccurredAt = NormalTime(req.OccurredAt)
 	return req, v.Err()
+}
+
+// backdated refuses a request whose OccurredAt lies further back than the
+// Dating rule allows.
+func (h *Handler) backdated(req Request) error {
+	if p := h.dating().Problem(h.Now(), req.OccurredAt, req.Backfill != nil); p != "" {
+		return Invalid("occurred_at", "%s", p)
+	}
+	return nil
+}
+
+// dating is the rule in force: Dating, or the default when it is zero.
+func (h *Handler) dating() bizdate.Rule {
+	if h.Dating == (bizdate.Rule{}) {
+		return bizdate.Default()
+	}
+	return h.Dating
+}
+
+// BusinessTime checks another business date of req (delivered_at,
+// filed_at, received_at) by the same rule as OccurredAt, and returns it
+// normalised; zero means req.OccurredAt.
+func (h *Handler) BusinessTime(req Request, field string, at time.Time) (time.Time, error) {
+	if at.IsZero() {
+		return req.OccurredAt, nil
+	}
+	if p := h.dating().Problem(h.Now(), at, req.Backfill != nil); p != "" {
+		return time.Time{}, Invalid(field, "%s", p)
+	}
+	return NormalTime(at), nil
 }
 
 // Load reads a stream for a read-only lookup or a query.
@@ -223,6 +275,17 @@ func (h *Handler) attempt(ctx context.Context, stream string, req Request, decid
 		return Committed{}, &RevisionMismatchError{Stream: stream, Expected: *req.IfMatch, Actual: s.Revision, Exists: s.Exists}
 	}
 	ch, err := decide(ctx, req, s)
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrForbidden) {
+		return Committed{}, err
+	}
+	if err == nil && req.Backfill != nil && !ch.Backfill {
+		return Committed{}, ErrBackfillRefused
+	}
+	// The business date is judged once the caller's right is: deciders
+	// check authority on both the business date and today (domain.md §10).
+	if err := h.backdated(req); err != nil {
+		return Committed{}, err
+	}
 	if err != nil {
 		return Committed{}, err
 	}

@@ -30,6 +30,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -129,10 +130,18 @@ type Config struct {
 	Objections objections.Reader
 	// Timeline serves an employee's timeline. Optional.
 	Timeline timeline.Reader
+	// Inbox serves what waits for each person: the deadline process
+	// manager's items (projections/deadlines). Optional: without it an
+	// inbox is empty.
+	Inbox InboxReader
 	// Audit serves the audit trail, checkpoints and proofs. Required.
 	Audit audit.Reader
 	// Verifier checks the trail on request. Required.
 	Verifier Verifier
+	// AuditKey is the checkpoint key's public half (a C2SP note verifier
+	// key), which appeal bundles carry. Optional: a bundle without it
+	// verifies only against a key the auditor gives.
+	AuditKey string
 	// Positions tells how far the projections had read. Optional (reports
 	// are then computed on every request and carry position 0).
 	Positions Positions
@@ -141,6 +150,26 @@ type Config struct {
 	// distribution gate of BLOCK mode waits on it so that it counts the
 	// population as it stands. Optional.
 	WaitForProjections func(ctx context.Context, pos eventstore.Position) error
+
+	// Blobs keeps the evidence files people upload. Optional (without it
+	// uploads and downloads are not found).
+	Blobs Blobs
+	// MaxEvidenceBytes bounds an evidence file (default
+	// DefaultMaxEvidenceBytes).
+	MaxEvidenceBytes int64
+
+	// DocumentKey signs the verification codes of printed documents (the
+	// audit key). Optional: without it no document is printed, and
+	// verification trusts DocumentKeys alone.
+	DocumentKey *merkle.Signer
+	// DocumentKeys are further keys whose codes are accepted (earlier audit
+	// keys, after a rotation). Optional.
+	DocumentKeys []*merkle.Verifier
+	// PublicURL is the service's address as readers reach it
+	// ("https://kinerja.example"), the base of the verification URL a
+	// document's QR code holds. Optional: the edges then use the request's
+	// own address.
+	PublicURL string
 
 	// Idempotency keeps the first answers of keyed commands. Required.
 	Idempotency IdempotencyStore
@@ -167,6 +196,9 @@ const MinIdempotencyRetention = 30 * 24 * time.Hour
 func (c *Config) setDefaults() {
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = MinIdempotencyRetention
+	}
+	if c.MaxEvidenceBytes <= 0 {
+		c.MaxEvidenceBytes = DefaultMaxEvidenceBytes
 	}
 	if c.Policy.Version == "" {
 		c.Policy = policy.Default()

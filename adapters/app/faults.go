@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -48,6 +49,9 @@ func faultOf(err error) error {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("%w: %w", eventstore.ErrNoSpace, err)
 	case errors.As(err, &ce), errors.Is(err, pgconn.ErrConnClosed), errors.As(err, &oe),
+		// A connection cut mid-answer (the server went away): pgconn
+		// reports the short read as it is.
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EIO), errors.Is(err, eventstore.ErrClosed):
 		return fmt.Errorf("%w: %w", eventstore.ErrUnavailable, err)
 	}

@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
@@ -53,3 +54,7 @@ func (s *Idempotency) Put(ctx context.Context, key string, record []byte, now, e
 func (s *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	return s.kv.DeleteExpired(ctx, now)
 }
+
+// Snapshot writes a consistent copy of the file to w (an online backup)
+// and returns its size.
+func (s *Idempotency) Snapshot(w io.Writer) (int64, error) { return s.kv.Snapshot(w) }

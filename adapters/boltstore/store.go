@@ -70,6 +70,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"maps"
 	"math"
@@ -859,4 +860,25 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 		return 0, fmt.Errorf("boltstore: head: %w", err)
 	}
 	return eventstore.Position(pos), nil
+}
+
+// Snapshot writes a consistent copy of the whole file to w, as of one read
+// transaction (bbolt's Tx.WriteTo), while appends go on: the online backup
+// of kinerjactl backup. It returns the head position of the copy and its
+// size in bytes.
+func (s *Store) Snapshot(w io.Writer) (eventstore.Position, int64, error) {
+	var pos uint64
+	var n int64
+	err := s.view(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keyLastPosition); v != nil {
+			pos = bytesToU64(v)
+		}
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return 0, n, fmt.Errorf("boltstore: snapshot: %w", err)
+	}
+	return eventstore.Position(pos), n, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	nipkg "github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -19,6 +20,7 @@ func (s *Server) registerAudit(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/audit", s.auditEntries)
 	s.read(r, http.MethodGet, "/v1/audit/checkpoint", s.auditCheckpoint)
 	s.read(r, http.MethodGet, "/v1/audit/proof", s.auditProof)
+	s.read(r, http.MethodGet, "/v1/audit/bundle", s.auditBundle)
 	// Verification reads and checks; it changes nothing, so it takes no
 	// Idempotency-Key.
 	s.read(r, http.MethodPost, "/v1/audit/verify", s.auditVerify)
@@ -149,4 +151,34 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, rep)
+}
+
+// auditBundle answers GET /v1/audit/bundle?nip=&year=: the appeal bundle of
+// an employee's year (what `kinerjactl export` writes), verifiable offline
+// with `kinerjactl verify --bundle`.
+func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
+	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+		return err
+	}
+	q := newQuery(r)
+	nip := q.str("nip", 40)
+	year := q.int("year", 0, 2000, 2100)
+	if err := q.err(); err != nil {
+		return err
+	}
+	if nip == "" {
+		return badRequest("nip", "required")
+	}
+	if _, err := nipkg.Parse(nip); err != nil {
+		return badRequest("nip", "%v", err)
+	}
+	if year == 0 {
+		return badRequest("year", "required")
+	}
+	b, err := s.app.Bundle(r.Context(), principal(r), nip, year)
+	if err != nil {
+		return err
+	}
+	s.positionHeader(w, r, audit.Name)
+	return writeJSON(w, http.StatusOK, b)
 }

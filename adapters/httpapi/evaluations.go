@@ -20,6 +20,7 @@ func (s *Server) registerEvaluations(r *mux.Router) {
 	s.read(r, http.MethodGet, ev, s.getEvaluation)
 	s.mutation(r, http.MethodPost, ev+"/issue", http.StatusOK, s.issue)
 	s.mutation(r, http.MethodPost, ev+"/finalise", http.StatusOK, s.finalise)
+	s.mutation(r, http.MethodPost, ev+"/acknowledgement", http.StatusOK, s.acknowledge)
 	s.mutation(r, http.MethodPost, ev+"/objection", http.StatusCreated, s.fileObjection)
 	s.mutation(r, http.MethodPost, ev+"/objection/explanation-requests", http.StatusCreated, s.requestExplanation)
 	s.mutation(r, http.MethodPost, ev+"/objection/explanations", http.StatusCreated, s.submitExplanation)
@@ -46,8 +47,17 @@ type IssueBody struct {
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
 }
 
+// AcknowledgementBody is the body of POST …/acknowledgement: the
+// employee's acknowledgement of receipt (received_at within the tolerance),
+// or a grievance clerk's backfill of a signed receipt (with paper_ref).
+type AcknowledgementBody struct {
+	common
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
+}
+
 // ObjectionBody is the body of POST …/objection; filed_at is the date of a
-// paper filing recorded by a grievance clerk.
+// paper filing, more than the tolerance back only in a grievance clerk's
+// backfill (with paper_ref).
 type ObjectionBody struct {
 	common
 	Reasons string     `json:"reasons"`
@@ -185,6 +195,19 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request) error {
 				cmd.DeliveredAt = *b.DeliveredAt
 			}
 			_, err := svc.Issue(ctx, req, cmd)
+			return err
+		}, nil)
+}
+
+func (s *Server) acknowledge(w http.ResponseWriter, r *http.Request) error {
+	var b AcknowledgementBody
+	return s.evaluationCommand(w, r, http.StatusOK, &b, &b.common, false,
+		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
+			cmd := skp.AcknowledgeReceipt{SKPID: id, Period: period}
+			if b.ReceivedAt != nil {
+				cmd.ReceivedAt = *b.ReceivedAt
+			}
+			_, err := svc.AcknowledgeReceipt(ctx, req, cmd)
 			return err
 		}, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"net"
 	"net/http"
@@ -48,6 +49,8 @@ func TestFaultsAreClassified(t *testing.T) {
 		{"a standby", &pgconn.PgError{Code: "25006"}, 503, "unavailable"},
 		{"PostgreSQL's disk is full", &pgconn.PgError{Code: "53100", Message: "could not extend file"}, 507, "insufficient_storage"},
 		{"a closed connection", fmt.Errorf("query: %w", pgconn.ErrConnClosed), 503, "unavailable"},
+		{"a connection cut mid-answer", fmt.Errorf("pgstore: append: %w", io.ErrUnexpectedEOF), 503, "unavailable"},
+		{"a connection reset", fmt.Errorf("read: %w", syscall.ECONNRESET), 503, "unavailable"},
 		{"a closed store", fmt.Errorf("read: %w", eventstore.ErrClosed), 503, "unavailable"},
 		{"a backend's sentinel", fmt.Errorf("x: %w", eventstore.ErrUnavailable), 503, "unavailable"},
 		{"a backend's no-space sentinel", fmt.Errorf("x: %w", eventstore.ErrNoSpace), 507, "insufficient_storage"},

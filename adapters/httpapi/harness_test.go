@@ -84,10 +84,11 @@ type harness struct {
 	ctx    context.Context
 	dir    string
 	clock  *domaintest.Clock
-	store  *boltstore.Store
+	store  eventstore.Store
 	model  *memreadmodel.Model
 	signer *audit.Signer
 	vkey   *merkle.Verifier
+	akey   *merkle.Signer
 	key    *authkey.Key
 	idem   *boltstore.Idempotency
 	srv    *Server
@@ -151,13 +152,32 @@ func contract(t testing.TB) *contractChecker {
 // configuration of the application layer and of the API.
 func newHarness(t testing.TB, change ...func(*settings)) *harness {
 	t.Helper()
+	return newHarnessOn(t, "bolt", change...)
+}
+
+// newHarnessOn is newHarness on the event store named by backend: "bolt",
+// or "postgres" (a fresh schema on KINERJA_TEST_POSTGRES_URL; skipped when
+// unset unless KINERJA_REQUIRE_INTEGRATION=1). PostgreSQL stamps recorded_at
+// with its own clock; the commands' clock is still h.clock.
+func newHarnessOn(t testing.TB, backend string, change ...func(*settings)) *harness {
+	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: domaintest.NewClock(start), logs: &syncBuffer{}}
-	store, err := boltstore.Open(filepath.Join(h.dir, "kinerja.db"), boltstore.Options{Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
+	var store eventstore.Store
+	switch backend {
+	case "bolt":
+		bs, err := boltstore.Open(filepath.Join(h.dir, "kinerja.db"), boltstore.Options{Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bs.Close() })
+		store = bs
+	case "postgres":
+		store = postgresStore(t)
+	default:
+		t.Fatalf("unknown backend %q", backend)
 	}
 	h.store = store
-	t.Cleanup(func() { store.Close() })
+	var err error
 	h.key, err = authkey.LoadOrCreate(h.dir)
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +187,7 @@ func newHarness(t testing.TB, change ...func(*settings)) *harness {
 		t.Fatal(err)
 	}
 	ns, _ := merkle.ParseSigner(skey)
+	h.akey = ns
 	h.vkey, _ = merkle.NewVerifier(vkey)
 	h.model = memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: store}, Now: h.clock.Now})
 	h.signer = audit.NewSigner(audit.SignerConfig{Store: store, Trail: h.model.Audit(), Key: ns, Now: h.clock.Now,
@@ -207,6 +228,7 @@ func (h *harness) openServer(change ...func(*settings)) {
 		Verifier:    verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
 		Positions:   positions{h.model},
 		Idempotency: idem,
+		DocumentKey: h.akey,
 		Policy:      pol,
 		Now:         h.clock.Now,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -76,14 +76,14 @@ func TestJourney(t *testing.T) {
 		t.Errorf("issued Q1 status = %s, want FINAL", ev.Status)
 	}
 
-	// Annual rating, then a revision with a reason, recorded paper-style
-	// later than it occurred.
+	// Annual rating, then a revision with a reason, dated
+	// a few minutes after it occurred.
 	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})
 	t1 := h.clock.Now()
 	h.clock.Advance(24 * time.Hour)
-	occurred := h.clock.Now().Add(-6 * time.Hour)
+	occurred := h.clock.Now().Add(-6 * time.Minute) // within the backdating tolerance
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		map[string]any{"work_result": "DI_BAWAH_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Satu puskesmas tertinggal",
 			"reason": "Data realisasi Q4 dikoreksi", "occurred_at": occurred})
@@ -280,6 +280,30 @@ func TestJourney(t *testing.T) {
 	if !rep.OK || rep.Checked == 0 || rep.Checkpoints != 1 || len(rep.Problems) != 0 {
 		t.Errorf("verify = %+v", rep)
 	}
+	// The appeal bundle of the employee's year verifies offline against the
+	// checkpoint key, and holds their SKP; bad requests change nothing.
+	var bundle audit.Bundle
+	h.must(http.StatusOK, aud, "GET", "/v1/audit/bundle?nip="+nipE+"&year=2026", nil).decode(t, &bundle)
+	if br := audit.VerifyBundle(bundle, h.vkey); !br.OK || !br.Trusted || br.Proven == 0 || len(bundle.Streams) != 2 || bundle.Streams[1].Stream != "skp-"+id {
+		t.Errorf("bundle: %d streams, report %+v", len(bundle.Streams), br)
+	}
+	for _, bad := range []struct {
+		path   string
+		who    caller
+		status int
+	}{
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", analyst, 403},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=2026", empE, 403},
+		{"/v1/audit/bundle?year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE, aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=99999", aud, 400},
+		{"/v1/audit/bundle?nip=" + nipE + "&year=twenty", aud, 400},
+		{"/v1/audit/bundle?nip=12345&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=%00&year=2026", aud, 400},
+		{"/v1/audit/bundle?nip=199001012015031999&year=2026", aud, 404},
+	} {
+		h.must(bad.status, bad.who, "GET", bad.path, nil)
+	}
 
 	// Reports in the three formats.
 	r = h.must(http.StatusOK, analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026", nil)
@@ -297,12 +321,23 @@ func TestJourney(t *testing.T) {
 	if progress.Total.SKPs != 2 || progress.Total.ByStatus["ESTABLISHED"] != 2 || progress.Total.Missing != 5 {
 		t.Errorf("progress = %+v", progress)
 	}
-	r = h.must(http.StatusOK, analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026", nil, "Accept", "text/csv")
+	r = h.must(http.StatusOK, analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026&sep=,&codes=1", nil, "Accept", "text/csv")
 	rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
 	if err != nil || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || len(rows) != 4 || rows[0][0] != "unit_id" || r.header.Get(PositionHeader) == "" {
 		t.Errorf("progress CSV = %q, %v (%v)", r.body, err, r.header)
 	}
-	r = h.must(http.StatusOK, hr, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026&format=xlsx", nil)
+	// For people by default: Indonesian headers, ';' behind a byte-order
+	// mark.
+	r = h.must(http.StatusOK, analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026&format=csv", nil)
+	if !bytes.HasPrefix(r.body, []byte("\uFEFFKode unit;Nama unit;")) {
+		t.Errorf("default progress CSV = %q", r.body)
+	}
+	for _, q := range []string{"&sep=|", "&codes=2", "&lang=fr"} {
+		if r := h.request(&analyst, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026&format=csv"+q, nil); r.status != http.StatusBadRequest {
+			t.Errorf("progress CSV with %s = %d, want 400", q, r.status)
+		}
+	}
+	r = h.must(http.StatusOK, hr, "GET", "/v1/reports/progress?unit=PEMKOT&year=2026&format=xlsx&codes=1", nil)
 	f, err := excelize.OpenReader(bytes.NewReader(r.body))
 	if err != nil {
 		t.Fatalf("progress XLSX: %v", err)
@@ -319,7 +354,7 @@ func TestJourney(t *testing.T) {
 	if dist.Counts[string(rating.Derive(rating.MeetsExpectation, rating.AboveExpectation))] != 1 {
 		t.Errorf("distribution counts = %v", dist.Counts)
 	}
-	r = h.must(http.StatusOK, hr, "GET", "/v1/reports/objections?unit=DINKES&format=csv", nil)
+	r = h.must(http.StatusOK, hr, "GET", "/v1/reports/objections?unit=DINKES&format=csv&codes=1&sep=,", nil)
 	if rows, _ := csv.NewReader(bytes.NewReader(r.body)).ReadAll(); len(rows) != 2 || rows[1][slices.Index(rows[0], "outcome")] != "CHANGED" {
 		t.Errorf("objections CSV = %q", r.body)
 	}

@@ -79,6 +79,12 @@ type op struct {
 var (
 	formatParam = param{"format", "query", "json (default), csv or xlsx; Accept: text/csv also selects CSV", obj{"type": "string", "enum": []any{"json", "csv", "xlsx"}}}
 	unitParam   = qstr("unit", "a unit: the answer covers it and every unit below it")
+	// tableParams shape the CSV and Excel files (docs/documents.md).
+	tableParams = []param{
+		qenum("sep", "CSV separator: ; (default, with a UTF-8 byte-order mark, for Excel in the Indonesian locale) or , (for programs, no mark)", ";", ","),
+		qenum("codes", "1 keeps column codes, enumeration codes, RFC 3339 times and plain NIPs (for programs); default: Indonesian labels", "0", "1"),
+		qenum("lang", "language of headers and labels: id (default) or en", "id", "en"),
+	}
 )
 
 func operations() []op {
@@ -109,6 +115,9 @@ func operations() []op {
 		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN)", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
 		{method: "GET", path: "/v1/employees/{nip}/timeline", tag: "history", summary: "The employee's timeline, newest first (the employee, AUDITOR)", status: 200, resp: TimelinePage{}, position: true,
 			params: []param{qint("before", "the next field of the previous page"), qint("limit", "1 to 500, default 50")}},
+		{method: "GET", path: "/v1/inbox", tag: "history", summary: "What waits for the caller, the nearest deadline first (the deadline process manager's items)",
+			desc:   "SKPs to submit, establish or return, periods to rate, evaluations to issue, objections to decide, explanations asked and an open objection window. An inbox is its owner's alone: nip, when given, must be the caller's (403 otherwise, whatever the roles).",
+			status: 200, resp: InboxPage{}, params: []param{qstr("nip", "whose inbox: the caller's (default)")}},
 		{method: "GET", path: "/v1/employees/{nip}/score-history", tag: "history", summary: "Every rating of every SKP of the employee (parties, AUDITOR)", status: 200, resp: EmployeeScores{}, position: true},
 
 		{method: "POST", path: "/v1/skps", tag: "skp", summary: "Draft an SKP (the employee, or HR_ADMIN for them)",
@@ -145,18 +154,30 @@ func operations() []op {
 			desc: "The giver then gives feedback on the SKP (role FEEDBACK_GIVER, relationship = kind) and may read it; never rates. Repeating an assignment or revoking one not assigned changes nothing.",
 			body: FeedbackGiverBody{}, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, an assigned feedback giver, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/self-assessments", tag: "skp", summary: "Submit the self-assessment of a period (the employee, before the period's evaluation is issued)",
+			desc: "A later one for the same period supersedes the earlier (both stay in self_assessments); the same text and notes again record nothing.",
+			body: SelfAssessmentBody{}, status: 201, resp: Created{}, versioned: true},
 
 		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
 			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued. work_results (the rating of each RHK of the version in effect, with its rationale) and behaviour_notes (one per BerAKHLAK value) are the grounds, optional unless the policy requires them; the overall ratings stay the appraiser's. The evaluation shows them with the capaian of each indicator (achievements) as evidence.",
 			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
-			desc: "In BLOCK mode, 422 distribution_blocked when issuing would break the distribution pattern of a unit the evaluation counts in (over the rated population as it stands, this one counted), unless a recorded justification names the rules broken; the detail names the rules and the counts.",
+			desc: "delivered_at defaults to now; never in the future, never before the rating, at most the backdating tolerance (default 10 minutes) back. " +
+				"A delivery done earlier on paper is a backfill: GRIEVANCE_CLERK with paper_ref and on_behalf_of (the appraiser in effect on the delivery date), " +
+				"at most the backfill maximum age (default 90 days) back; the window then runs from that delivery. paper_ref from another role: 403. " +
+				"In BLOCK mode, 422 distribution_blocked when issuing would break the distribution pattern of a unit the evaluation counts in (over the rated population as it stands, this one counted), unless a recorded justification names the rules broken; the detail names the rules and the counts.",
 			body: IssueBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/acknowledgement", tag: "evaluation", summary: "Acknowledge receipt of the issued evaluation (the employee; GRIEVANCE_CLERK backfills a signed receipt with paper_ref)",
+			desc: "The objection window runs from the later of the delivery and this receipt, unless the delivery was a clerk's backfill. " +
+				"received_at defaults to now (at most the tolerance back without paper_ref). A second acknowledgement changes nothing; 409 invalid_state after the window closed.",
+			body: AcknowledgementBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/finalise", tag: "evaluation", summary: "Record that the objection window elapsed (a party or HR_ADMIN)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
-		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK with filed_at)",
-			desc: "The window (14 calendar days by default) runs from delivered_at; 422 objection_window_closed after it; 409 conflict if one is open or decided; annual periods only unless configured.",
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK for them)",
+			desc: "The window (14 calendar days by default) runs from the later of delivered_at and the employee's acknowledgement of receipt; 422 objection_window_closed after it, and always once finality is recorded; " +
+				"409 conflict if one is open or decided; annual periods only unless configured. An employee's filing counts by its recording: filed_at at most the tolerance back. " +
+				"Only GRIEVANCE_CLERK's backfill (paper_ref) records an earlier filed_at, at most the backfill maximum age back.",
 			body: ObjectionBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/explanation-requests", tag: "objection", summary: "Ask a party to explain (the appraiser's superior)",
 			body: ExplanationRequestBody{}, status: 201, resp: Created{}, versioned: true},
@@ -183,19 +204,29 @@ func operations() []op {
 		{method: "GET", path: "/v1/audit/checkpoint", tag: "audit", summary: "The latest signed checkpoint (AUDITOR)", status: 200, resp: audit.Checkpoint{}, position: true},
 		{method: "GET", path: "/v1/audit/proof", tag: "audit", summary: "An inclusion proof of entry seq in the tree of size (default: the latest checkpoint's) (AUDITOR)",
 			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size")}},
+		{method: "GET", path: "/v1/audit/bundle", tag: "audit", summary: "The appeal bundle of an employee's year, each event with its inclusion proof against the latest signed checkpoint (AUDITOR)",
+			desc:   "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet.",
+			status: 200, resp: audit.Bundle{}, position: true, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)")}},
 		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
-			status: 200, resp: reports.ProgressReport{}, special: "report", params: []param{unitParam, qint("year", "default: this year"), formatParam}},
+			status: 200, resp: reports.ProgressReport{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
-			status: 200, resp: reports.DistributionReport{}, special: "report", params: []param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}},
+			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
-			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}},
+			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/objections", tag: "objection", summary: "The objection register (GRIEVANCE_CLERK, HR roles, AUDITOR)", status: 200, resp: ObjectionList{}, position: true,
 			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
+		{method: "GET", path: "/v1/skps/{id}/document.pdf", tag: "documents", special: "pdf", status: 200,
+			summary: "The SKP with its Lampiran as a PDF with a verification block (those who may read the SKP)",
+			desc:    "The header " + DocumentCodeHeader + " carries the document's verification code; GET /verify/{code} (public) and `kinerjactl verify-document` check it (docs/documents.md)."},
+		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}/document.pdf", tag: "documents", special: "pdf", status: 200,
+			summary: "The Dokumen Evaluasi Kinerja Pegawai of a rated period as a PDF with a verification block (those who may read the SKP)",
+			extra:   []int{422},
+			desc:    "404 when the period was never rated, 422 for a malformed period. The header " + DocumentCodeHeader + " carries the verification code."},
 		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
 			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
 	}
@@ -516,6 +547,9 @@ func buildOpenAPI() ([]byte, error) {
 			ok["content"] = obj{"text/plain": obj{"schema": obj{"type": "string"}}}
 		case "openapi":
 			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
+		case "pdf":
+			okHeaders[DocumentCodeHeader] = obj{"description": "the document's verification code", "schema": obj{"type": "string"}}
+			ok["content"] = obj{"application/pdf": obj{"schema": obj{"type": "string", "contentEncoding": "binary"}}}
 		case "report":
 			ok["content"] = obj{
 				"application/json": obj{"schema": g.of(reflect.TypeOf(o.resp), false)},

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -57,13 +59,45 @@ func reportFormat(r *http.Request) (string, error) {
 	return "json", nil
 }
 
+// tableOptions reads the parameters of a CSV or Excel export: sep (";" by
+// default, or ","), codes (1 keeps codes and raw values) and lang (id or
+// en); instants are written in loc.
+func tableOptions(r *http.Request, loc *time.Location) (tabular.Options, error) {
+	q := r.URL.Query()
+	o := tabular.Options{Loc: loc, Lang: "id"}
+	var errs []error
+	var err error
+	if o.Sep, err = tabular.ParseSep(q.Get("sep")); err != nil {
+		errs = append(errs, badRequest("sep", "must be ; or ,"))
+	}
+	if o.Codes, err = tabular.ParseCodes(q.Get("codes")); err != nil {
+		errs = append(errs, badRequest("codes", "must be 0 or 1"))
+	}
+	switch l := q.Get("lang"); l {
+	case "", "id":
+	case "en":
+		o.Lang = l
+	default:
+		errs = append(errs, badRequest("lang", "must be id or en"))
+	}
+	return o, errors.Join(errs...)
+}
+
 // writeReport renders rep in the requested format, with the projection
-// position header.
-func writeReport[T any](w http.ResponseWriter, format, name string, rep app.Report[T]) error {
+// position header; a CSV or Excel file follows r's export parameters
+// (tableOptions), its instants in loc.
+func writeReport[T any](w http.ResponseWriter, r *http.Request, loc *time.Location, format, name string, rep app.Report[T]) error {
+	var opts tabular.Options
+	if format == "csv" || format == "xlsx" {
+		var err error
+		if opts, err = tableOptions(r, loc); err != nil {
+			return err
+		}
+	}
 	w.Header().Set(PositionHeader, formatPosition(rep.Position))
 	switch format {
 	case "csv":
-		b, err := tabular.CSV(rep.Table.Columns, rep.Table.Rows, false)
+		b, err := tabular.CSV(rep.Table, opts)
 		if err != nil {
 			return err
 		}
@@ -73,7 +107,7 @@ func writeReport[T any](w http.ResponseWriter, format, name string, rep app.Repo
 		w.Write(b)
 		return nil
 	case "xlsx":
-		b, err := tabular.XLSX(name, rep.Table.Columns, rep.Table.Rows)
+		b, err := tabular.XLSX(name, rep.Table, opts)
 		if err != nil {
 			return err
 		}
@@ -110,7 +144,7 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep)
+	return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep)
 }
 
 func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) error {
@@ -130,7 +164,7 @@ func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, tabular.FileName("distribution", unit, per), rep)
+	return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("distribution", unit, per), rep)
 }
 
 func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error {
@@ -147,7 +181,7 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeReport(w, format, tabular.FileName("objections", unit, status), rep)
+	return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("objections", unit, status), rep)
 }
 
 // objectionStatuses are the values of the status filter of objections.

@@ -110,6 +110,14 @@ type common struct {
 	OccurredAt *time.Time `json:"occurred_at,omitempty"`
 	// Reason justifies the request; commands that need one read it.
 	Reason string `json:"reason,omitempty"`
+	// PaperRef makes the request a backfill: the entry of an act done
+	// earlier on signed paper, dated up to the backfill's maximum age back
+	// (domain.md §10). Only roles that hold the backfill of the act may
+	// send it (else 403).
+	PaperRef *string `json:"paper_ref,omitempty"`
+	// OnBehalfOf names the signer of the paper (an NIP) for whom a
+	// backfilling clerk records it; only with paper_ref.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 }
 
 // readBody reads r's body (bounded by limitBody).
@@ -232,6 +240,12 @@ func domainRequest(r *http.Request, c common) (domain.Request, error) {
 		if req.OccurredAt.IsZero() {
 			return req, domain.Invalid("occurred_at", "must be a time with zone")
 		}
+	}
+	switch {
+	case c.PaperRef != nil:
+		req.Backfill = &domain.BackfillRequest{PaperRef: *c.PaperRef, OnBehalfOf: c.OnBehalfOf}
+	case c.OnBehalfOf != "":
+		return req, domain.Invalid("on_behalf_of", "only with paper_ref (a backfill)")
 	}
 	m, err := parseIfMatch(r.Header.Get("If-Match"))
 	if err != nil {

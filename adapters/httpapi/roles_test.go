@@ -81,12 +81,14 @@ func TestRolesRefused(t *testing.T) {
 	h.issuedAnnual(id)
 	h.clock.Advance(2 * 24 * time.Hour)
 	// The appraiser cannot object on the employee's behalf; a clerk
-	// records a paper filing with its date.
+	// backfills a paper filing with its date and the paper's reference.
 	h.refused(403, "forbidden", &apprA, "POST", skpURL+"/evaluations/2026/objection", ObjectionBody{Reasons: "x"})
 	filed := h.clock.Now().Add(-24 * time.Hour)
+	ref := "Agenda keberatan 17/2026"
 	var ob ObjectionResponse
-	h.must(http.StatusCreated, clerk, "POST", skpURL+"/evaluations/2026/objection", ObjectionBody{Reasons: "Diajukan tertulis", FiledAt: &filed}).decode(t, &ob)
-	if ob.RecordedByClerk != clerk.sub || !ob.FiledAt.Equal(filed.UTC().Truncate(time.Microsecond)) {
+	h.must(http.StatusCreated, clerk, "POST", skpURL+"/evaluations/2026/objection",
+		ObjectionBody{common: common{PaperRef: &ref}, Reasons: "Diajukan tertulis", FiledAt: &filed}).decode(t, &ob)
+	if ob.RecordedByClerk != clerk.sub || !ob.FiledAt.Equal(filed.UTC().Truncate(time.Microsecond)) || ob.Backfill == nil || ob.Backfill.PaperRef != ref {
 		t.Errorf("paper objection = %+v", ob)
 	}
 	for _, who := range []caller{apprA, clerk, hr, empE} {

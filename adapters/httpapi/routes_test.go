@@ -152,12 +152,17 @@ func mutationCases() []routeCase {
 			func(f fixture) map[string]any {
 				return map[string]any{"about": map[string]any{"rhk_id": f.rhkE}, "text": "Bagus, lanjutkan"}
 			}, 201},
+		{"skps.self_assessment", stageEstablished, empE, "POST", skp("/self-assessments"),
+			func(f fixture) map[string]any {
+				return map[string]any{"period": "2026-Q1", "text": "Target triwulan tercapai", "rhk_notes": []any{map[string]any{"rhk_id": f.rhkE, "note": "Dua posyandu"}}}
+			}, 201},
 		{"evaluations.rate", stageEstablished, apprA, "PUT", skp("/evaluations/2026-Q1"),
 			func(fixture) map[string]any {
 				return map[string]any{"work_result": "SESUAI_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Sesuai rencana"}
 			}, 200},
 		{"evaluations.issue", stageRated, apprA, "POST", skp(ev + "/issue"), none, 200},
 		{"evaluations.finalise", stageWindowOver, empE, "POST", skp(ev + "/finalise"), none, 200},
+		{"evaluations.acknowledgement", stageIssued, empE, "POST", skp(ev + "/acknowledgement"), none, 200},
 		{"objections.file", stageIssued, empE, "POST", skp(ev + "/objection"),
 			func(fixture) map[string]any { return map[string]any{"reasons": "Data belum lengkap"} }, 201},
 		{"objections.request", stageObjection, supS, "POST", skp(ev + "/objection/explanation-requests"),

@@ -223,6 +223,8 @@ func (s *Server) routesAll() {
 	s.registerAudit(v1)
 	s.registerOpsV1(v1)
 	s.registerReports(v1)
+	s.registerInbox(v1)
+	s.registerDocuments(v1)
 }
 
 // read registers a route that changes nothing.

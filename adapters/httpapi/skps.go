@@ -40,6 +40,7 @@ func (s *Server) registerSKPs(r *mux.Router) {
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/realisations", http.StatusCreated, s.recordRealisation)
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/evidence", http.StatusCreated, s.attachEvidence)
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/feedback", http.StatusCreated, s.giveFeedback)
+	s.mutation(r, http.MethodPost, "/v1/skps/{id}/self-assessments", http.StatusCreated, s.submitSelfAssessment)
 }
 
 // DraftBody is the body of POST /v1/skps.
@@ -126,6 +127,20 @@ type FeedbackBody struct {
 	common
 	About FeedbackAboutBody `json:"about"`
 	Text  string            `json:"text"`
+}
+
+// RHKNoteBody is a self-assessment's note on one RHK.
+type RHKNoteBody struct {
+	RHKID string `json:"rhk_id"`
+	Note  string `json:"note"`
+}
+
+// SelfAssessmentBody is the body of POST …/self-assessments.
+type SelfAssessmentBody struct {
+	common
+	Period   string        `json:"period"`
+	Text     string        `json:"text"`
+	RHKNotes []RHKNoteBody `json:"rhk_notes,omitempty"`
 }
 
 // Created answers commands that create an entity inside an SKP: its ID and
@@ -447,5 +462,17 @@ func (s *Server) giveFeedback(w http.ResponseWriter, r *http.Request) error {
 		about := skp.FeedbackAbout{RHKID: b.About.RHKID, IndicatorID: b.About.IndicatorID, Behaviour: berakhlak.Value(b.About.Behaviour)}
 		fid, c, err := svc.GiveFeedback(ctx, req, skp.GiveFeedback{SKPID: id, About: about, Text: b.Text})
 		return Created{FeedbackID: fid}, c, err
+	})
+}
+
+func (s *Server) submitSelfAssessment(w http.ResponseWriter, r *http.Request) error {
+	var b SelfAssessmentBody
+	return s.skpCreate(w, r, &b, &b.common, func(ctx context.Context, svc *skp.Service, req domain.Request, id string) (Created, domain.Committed, error) {
+		cmd := skp.SubmitSelfAssessment{SKPID: id, Period: b.Period, Text: b.Text}
+		for _, n := range b.RHKNotes {
+			cmd.RHKNotes = append(cmd.RHKNotes, skp.RHKNote{RHKID: n.RHKID, Note: n.Note})
+		}
+		c, err := svc.SubmitSelfAssessment(ctx, req, cmd)
+		return Created{}, c, err
 	})
 }

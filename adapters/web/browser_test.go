@@ -15,12 +15,11 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/kinerja-ledger/kinerja/adapters/app/document"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/xuri/excelize/v2"
 )
@@ -175,12 +175,7 @@ func (b *tab) noHorizontalScroll(page string) {
 }
 
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("KINERJA_REQUIRE_BROWSER") == "1" {
-			t.Fatalf("KINERJA_REQUIRE_BROWSER=1 but %s is missing (apt-get install chromium chromium-driver): %v", chromiumPath, err)
-		}
-		t.Skipf("%s is missing (apt-get install chromium chromium-driver); set KINERJA_REQUIRE_BROWSER=1 to fail instead", chromiumPath)
-	}
+	chromium(t)
 	h := seeded(t)
 	srv := httptest.NewServer(h.handler)
 	defer srv.Close()
@@ -189,31 +184,11 @@ func TestBrowser(t *testing.T) {
 	downloads := t.TempDir()
 	t.Logf("screenshots: %s", shots)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browserFlags(t.TempDir())...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // starts the browser, without a timeout
-		t.Fatalf("start %s: %v", chromiumPath, err)
-	}
-	// Every console error (a CSP violation, a failed load, a script
-	// exception) fails the test.
-	var consoleMu sync.Mutex
-	var consoleErrs []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				consoleMu.Lock()
-				consoleErrs = append(consoleErrs, fmt.Sprintf("%s (%s)", m.Text, m.URL))
-				consoleMu.Unlock()
-			}
-		}
-	}()
-	b := &tab{t: t, ctx: ctx, base: srv.URL, shots: shots}
+	// The shared browser (one per test binary), a tab of its own whose
+	// console errors (a CSP violation, a failed load, a script exception)
+	// fail the test.
+	b := newTab(t, srv.URL, shots)
+	ctx := b.ctx
 
 	// Sign-in: the start page sends an anonymous visitor to the form.
 	b.open("/")
@@ -290,11 +265,13 @@ func TestBrowser(t *testing.T) {
 	// Export: click the CSV button and read the downloaded file; fetch the
 	// Excel link as the page would and open the workbook.
 	csvBody := b.download("#export-progress-csv", downloads)
-	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF"))).ReadAll()
-	if err != nil || len(rows) < 3 || rows[0][0] != "unit_id" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(csvBody), "\uFEFF")))
+	cr.Comma = ';' // for Excel in the Indonesian locale
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) < 3 || rows[0][0] != "Kode unit" || rows[1][0] != "DINKES" || rows[2][0] != "PKM-SUKAMAJU" {
 		t.Errorf("downloaded progress CSV = %q (%v), want a header and DINKES, PKM-SUKAMAJU", csvBody, err)
 	}
-	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "BUTUH_PERBAIKAN")
+	b.checkXLSX("#export-dist-xlsx", "distribution-DINKES-2026", "Butuh Perbaikan")
 
 	// The SKP page, and the as-of control moved back through the history.
 	b.click(`a[href="/skp/` + h.ag.skpE + `"]`)
@@ -302,6 +279,32 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("annual predikat now = %q, want Baik (after the objection decision)", got)
 	}
 	b.screenshot("skp")
+	// Printed documents: the list, a PDF download, and its code's public
+	// verification page.
+	b.click("#documents-link")
+	b.screenshot("dokumen")
+	pdf := b.download("#doc-eval-2026", downloads)
+	docCode, err := document.CodeOf(pdf)
+	if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("downloaded evaluation document: %v (%d bytes)", err, len(pdf))
+	}
+	// The PDF and its first page as an image beside the screenshots (the
+	// README shows it).
+	if err := os.WriteFile(filepath.Join(shots, "dokumen-evaluasi.pdf"), pdf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("pdftoppm"); err == nil {
+		if out, err := exec.Command("pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile",
+			filepath.Join(shots, "dokumen-evaluasi.pdf"), filepath.Join(shots, "dokumen-evaluasi")).CombinedOutput(); err != nil {
+			t.Errorf("pdftoppm: %v %s", err, out)
+		}
+	}
+	b.open("/verify/" + docCode)
+	if got := b.text("#verify-match"); !strings.Contains(got, "Cocok dengan buku besar") {
+		t.Errorf("verification page says %q", got)
+	}
+	b.screenshot("verifikasi")
+	b.open("/skp/" + h.ag.skpE)
 	// A datetime-local control keeps whole minutes without seconds.
 	local := func(tm time.Time) string {
 		if tm.Second() == 0 {
@@ -356,7 +359,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot("keberatan")
 	objCSV := b.download("#export-obj-csv", downloads)
-	if !strings.Contains(string(objCSV), "objection_id,skp_id") || !strings.Contains(string(objCSV), h.ag.skpP) {
+	if !strings.Contains(string(objCSV), "ID keberatan;ID SKP;NIP") || !strings.Contains(string(objCSV), h.ag.skpP) {
 		t.Errorf("objection register CSV = %q", objCSV)
 	}
 
@@ -405,18 +408,14 @@ func TestBrowser(t *testing.T) {
 	b.open("/masuk")
 	b.noHorizontalScroll("/masuk")
 
-	consoleMu.Lock()
-	defer consoleMu.Unlock()
-	for _, e := range consoleErrs {
-		t.Errorf("browser console: %s", e)
-	}
 }
 
 // download clicks the link sel and returns the file the browser saved.
 func (b *tab) download(sel, dir string) []byte {
 	b.t.Helper()
 	if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true)}); err != nil {
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: new(true),
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID}); err != nil {
 		b.t.Fatalf("download behaviour: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)

@@ -21,7 +21,7 @@
 //	                   one-time sign-in codes of kinerjactl login-link
 //	web/feature/...    one package per page family: signin, home, skppage,
 //	                   evaluation, objection, masterdata, imports, reportpage,
-//	                   auditpage; a feature never imports another
+//	                   auditpage, inbox; a feature never imports another
 //	                   (layout_test.go enforces it)
 //
 // # Pages
@@ -29,6 +29,7 @@
 //	GET  /                       start page: the caller's SKPs, the units, links by role
 //	GET  /unit/{id}              unit dashboard: SKP progress and the predikat distribution
 //	GET  /skp/{id}?as_of=        one SKP, now or as recorded at as_of, with its timeline
+//	GET  /kotak-masuk            the inbox: what waits for the caller, by deadline
 //	GET  /keberatan              the objection register
 //	GET  /audit, POST /audit/verifikasi   the audit trail, proofs, verification
 //	GET  /ekspor/{progress,distribusi,keberatan,audit}?format=csv|xlsx

@@ -463,7 +463,7 @@ func TestObjectionRegister(t *testing.T) {
 		t.Errorf("overdue rows = %d, want 1 (P's open objection, filed 6 November)", n)
 	}
 	for _, want := range []string{"Dewi Lestari", "⚠ Lewat batas", "Budi Santoso", "Diubah", "Butuh Perbaikan ⇒ <strong>Baik</strong>",
-		`<tr class="" data-status="DECIDED">`, "2026-11-16 23:59:59 WIB", "2026-11-20 09:00:00 WIB"} {
+		`<tr class="" data-status="DECIDED">`, "16 November 2026 23.59 WIB", "20 November 2026 09.00 WIB"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("register lacks %s", want)
 		}
@@ -562,35 +562,57 @@ func TestAuditPage(t *testing.T) {
 
 func TestExports(t *testing.T) {
 	h := seeded(t)
+	// By default for people (Indonesian labels, ';' behind a byte-order
+	// mark, NIPs as ="…"), with ?sep=,&codes=1 for programs.
 	for _, c := range []struct {
-		path, sheet, header, want string
-		who                       caller
+		path, sheet, header, want, codeHeader, codeWant string
+		who                                             caller
 	}{
-		{"/ekspor/progress?unit=DINKES&year=2026", "progress-DINKES-2026", "unit_id", "PKM-SUKAMAJU", analyst},
-		{"/ekspor/distribusi?unit=DINKES&period=2026", "distribution-DINKES-2026", "unit", "BUTUH_PERBAIKAN", analyst},
-		{"/ekspor/keberatan?overdue=true", "objections", "objection_id", nipP, clerk},
-		{"/ekspor/audit?actor=" + nipS, "audit", "seq", "skp.objection_decided.v1", auditor},
+		{"/ekspor/progress?unit=DINKES&year=2026", "progress-DINKES-2026", "Kode unit", "PKM-SUKAMAJU", "unit_id", "PKM-SUKAMAJU", analyst},
+		{"/ekspor/distribusi?unit=DINKES&period=2026", "distribution-DINKES-2026", "Unit", "Butuh Perbaikan", "unit", "BUTUH_PERBAIKAN", analyst},
+		{"/ekspor/keberatan?overdue=true", "objections", "ID keberatan", `="` + nipP + `"`, "objection_id", nipP, clerk},
+		{"/ekspor/audit?actor=" + nipS, "audit", "Nomor entri", "skp.objection_decided.v1", "seq", "skp.objection_decided.v1", auditor},
 	} {
-		r := h.must200(c.who, c.path+"&format=csv")
-		if r.header.Get("Content-Type") != mediaCSV || !strings.HasPrefix(r.header.Get("Content-Disposition"), `attachment; filename="`+c.sheet+`.csv"`) {
-			t.Errorf("%s CSV: %q %q", c.path, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
+		for _, mode := range []struct {
+			query, header, want string
+			sep                 rune
+		}{{"", c.header, c.want, ';'}, {"&sep=,&codes=1", c.codeHeader, c.codeWant, ','}} {
+			r := h.must200(c.who, c.path+"&format=csv"+mode.query)
+			if r.header.Get("Content-Type") != mediaCSV || !strings.HasPrefix(r.header.Get("Content-Disposition"), `attachment; filename="`+c.sheet+`.csv"`) {
+				t.Errorf("%s CSV: %q %q", c.path, r.header.Get("Content-Type"), r.header.Get("Content-Disposition"))
+			}
+			if bom := strings.HasPrefix(r.body, "\uFEFF"); bom != (mode.sep == ';') {
+				t.Errorf("%s%s CSV: byte-order mark %v", c.path, mode.query, bom)
+			}
+			cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\uFEFF")))
+			cr.Comma = mode.sep
+			rows, err := cr.ReadAll()
+			if err != nil || len(rows) < 2 || rows[0][0] != mode.header || !slices.ContainsFunc(rows[1:], func(row []string) bool { return slices.Contains(row, mode.want) }) {
+				t.Errorf("%s%s CSV = %q (%v), want header %s and a cell %s", c.path, mode.query, r.body, err, mode.header, mode.want)
+			}
+			x := h.must200(c.who, c.path+"&format=xlsx"+mode.query)
+			if x.header.Get("Content-Type") != mediaXLSX {
+				t.Errorf("%s XLSX: Content-Type %q", c.path, x.header.Get("Content-Type"))
+			}
+			f, err := excelize.OpenReader(bytes.NewReader([]byte(x.body)))
+			if err != nil {
+				t.Fatalf("%s: not a workbook: %v", c.path, err)
+			}
+			xr, err := f.GetRows(c.sheet)
+			f.Close()
+			if err != nil || len(xr) != len(rows) || xr[0][0] != mode.header {
+				t.Errorf("%s%s XLSX rows = %v (%v), want the CSV's %d rows", c.path, mode.query, xr, err, len(rows))
+			}
 		}
-		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\uFEFF"))).ReadAll()
-		if err != nil || len(rows) < 2 || rows[0][0] != c.header || !slices.ContainsFunc(rows[1:], func(row []string) bool { return slices.Contains(row, c.want) }) {
-			t.Errorf("%s CSV = %q (%v), want header %s and a cell %s", c.path, r.body, err, c.header, c.want)
-		}
-		x := h.must200(c.who, c.path+"&format=xlsx")
-		if x.header.Get("Content-Type") != mediaXLSX {
-			t.Errorf("%s XLSX: Content-Type %q", c.path, x.header.Get("Content-Type"))
-		}
-		f, err := excelize.OpenReader(bytes.NewReader([]byte(x.body)))
-		if err != nil {
-			t.Fatalf("%s: not a workbook: %v", c.path, err)
-		}
-		xr, err := f.GetRows(c.sheet)
-		f.Close()
-		if err != nil || len(xr) != len(rows) || xr[0][0] != c.header {
-			t.Errorf("%s XLSX rows = %v (%v), want the CSV's %d rows", c.path, xr, err, len(rows))
+	}
+	// English labels with the language switch; bad export parameters are
+	// refused.
+	if r := h.must200(analyst, "/ekspor/distribusi?unit=DINKES&period=2026&format=csv&lang=en"); !strings.Contains(r.body, "Organisation predikat") || !strings.Contains(r.body, "Needs improvement") {
+		t.Errorf("English CSV = %q", r.body)
+	}
+	for _, q := range []string{"&sep=%09", "&sep=x", "&codes=yes"} {
+		if r := h.get(&analyst, "/ekspor/progress?unit=DINKES&year=2026&format=csv"+q); r.status != http.StatusBadRequest {
+			t.Errorf("export with %s = %d, want 400", q, r.status)
 		}
 	}
 	// Only what the page allows; a bad format is 400, an unknown report

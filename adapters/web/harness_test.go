@@ -25,6 +25,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
@@ -105,6 +106,7 @@ type harness struct {
 	model   *memreadmodel.Model
 	signer  *audit.Signer
 	vkey    *merkle.Verifier
+	akey    *merkle.Signer
 	key     *authkey.Key
 	units   *orgunit.Service
 	emps    *employee.Service
@@ -182,6 +184,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.akey = ns
 	if h.vkey, err = merkle.NewVerifier(vkey); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +206,12 @@ func newHarness(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { idem.Close() })
+	blobs, err := blobstore.OpenFolder(filepath.Join(h.dir, blobstore.FolderName))
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.appCfg = app.Config{
+		Blobs:          blobs,
 		Units:          h.units,
 		Employees:      h.emps,
 		SKPs:           h.skps,
@@ -220,6 +228,7 @@ func newHarness(t testing.TB) *harness {
 		Verifier:       verifier{store: store, keys: []*merkle.Verifier{h.vkey}, trail: h.model.Audit()},
 		Positions:      positions{h.model},
 		Idempotency:    idem,
+		DocumentKey:    h.akey,
 		Policy:         pol,
 		Pattern:        distribution.SE3_2023,
 		Now:            h.clock.Now,

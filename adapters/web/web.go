@@ -6,16 +6,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/signin"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/skppage"
@@ -105,6 +111,7 @@ type Handler struct {
 	sessions *session.Manager
 	handler  http.Handler
 	log      *slog.Logger
+	routes   []string
 }
 
 // New returns the dashboard for cfg, after applying defaults and validating
@@ -148,15 +155,21 @@ func New(cfg Config) (*Handler, error) {
 		in,
 		home.New(h.site),
 		skppage.New(h.site),
+		planning.New(h.site),
+		execution.New(h.site),
+		history.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),
 		imports.New(h.site),
 		reportpage.New(h.site),
 		auditpage.New(h.site),
+		inbox.New(h.site),
+		documents.New(h.site),
 	} {
 		f.Routes(r)
 	}
+	h.routes = r.Patterns()
 	mux.Handle("/", h.site.FailHandler(&domain.NotFoundError{Kind: "page", ID: ""}))
 	// Forms are refused when the browser says they come from another site
 	// (Sec-Fetch-Site, else Origin against Host): the standard library's
@@ -172,6 +185,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	h.handler.ServeHTTP(w, r)
 }
+
+// Routes returns the patterns of the features' pages ("GET /skp/{id}"),
+// in registration order: what the accessibility scan opens.
+func (h *Handler) Routes() []string { return slices.Clone(h.routes) }
 
 // Sessions returns the session manager (kinerjad sweeps expired records
 // with it).

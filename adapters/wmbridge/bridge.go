@@ -122,7 +122,8 @@ func ParseTopic(topic string) (eventstore.Filter, string, error) {
 }
 
 // Subscribe implements message.Subscriber. The returned channel is closed
-// when ctx ends, the Subscriber is closed, or the store fails.
+// when ctx ends or the Subscriber is closed; a store that fails is
+// subscribed to again (see run).
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	filter, exact, err := ParseTopic(topic)
 	if err != nil {
@@ -163,23 +164,44 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	return out, nil
 }
 
+// run delivers the store's events until ctx ends. A store that fails (its
+// database went away, its connection was terminated) is subscribed to
+// again after a pause, from the last delivered event, so the handlers
+// resume by themselves once it is back: nothing is skipped, nothing
+// delivered twice.
 func (s *Subscriber) run(ctx context.Context, topic, exact string, opts eventstore.SubscribeOptions, out chan<- *message.Message) {
 	log := s.cfg.Logger.With(watermill.LogFields{"topic": topic})
-	for ev, err := range s.store.SubscribeAll(ctx, opts) {
-		if err != nil {
-			if ctx.Err() == nil {
-				log.Error("store subscription ended", err, nil)
+	backoff := s.cfg.InitialBackoff
+	for {
+		for ev, err := range s.store.SubscribeAll(ctx, opts) {
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("store subscription failed; subscribing again", err, watermill.LogFields{"after": uint64(opts.After), "pause": backoff.String()})
+				}
+				break
 			}
+			backoff = s.cfg.InitialBackoff
+			if exact == "" || ev.Stream == exact {
+				if !s.deliver(ctx, topic, ev, out) {
+					return
+				}
+			}
+			opts.After = ev.Position
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
 			return
 		}
-		if exact != "" && ev.Stream != exact {
-			continue
-		}
-		if !s.deliver(ctx, topic, ev, out) {
-			return
-		}
+		backoff = min(2*backoff, s.cfg.MaxBackoff, maxResubscribePause)
 	}
 }
+
+// maxResubscribePause caps the pause between subscriptions to a failing
+// store: the handlers resume within it once the store is back.
+const maxResubscribePause = 2 * time.Second
 
 // deliver sends ev until it is acked; it returns false when the
 // subscription is over.

@@ -2,8 +2,11 @@ package wmbridge_test
 
 import (
 	"context"
+	"fmt"
+	"iter"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,4 +149,73 @@ func readAll(t *testing.T, s eventstore.Store) []eventstore.Event {
 		out = append(out, e)
 	}
 	return out
+}
+
+// failingStore is a store whose subscriptions fail (as a PostgreSQL store's
+// do when the database goes away) after failAfter events, the first fails
+// times.
+type failingStore struct {
+	eventstore.Store
+	failAfter int
+	fails     atomic.Int32
+}
+
+func (f *failingStore) SubscribeAll(ctx context.Context, opts eventstore.SubscribeOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		n := 0
+		for ev, err := range f.Store.SubscribeAll(ctx, opts) {
+			if err == nil && n == f.failAfter && f.fails.Add(-1) >= 0 {
+				yield(eventstore.Event{}, fmt.Errorf("read: %w", eventstore.ErrUnavailable))
+				return
+			}
+			n++
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// A store subscription that fails is subscribed to again from the last
+// delivered event: the subscriber delivers every event once, in order, and
+// its channel stays open (the handlers of a projector resume by themselves
+// once the database is back).
+func TestSubscriptionResumesAfterAStoreFailure(t *testing.T) {
+	s := openStore(t)
+	for i := range 10 {
+		if _, err := s.Append(context.Background(), fmt.Sprintf("unit-%d", i), eventstore.NoStream, eventstore.EventData{ID: uuid.New(), Type: "unit.registered.v1", SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "hr", Role: "HR_ADMIN"}, Data: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := &failingStore{Store: s, failAfter: 3}
+	fs.fails.Store(3)
+	sub := wmbridge.NewSubscriber(fs, wmbridge.Config{InitialBackoff: time.Millisecond})
+	defer sub.Close()
+	ch, err := sub.Subscribe(context.Background(), "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readAll(t, s)
+	for i, w := range want {
+		msg, ok := <-ch
+		if !ok {
+			t.Fatalf("the channel closed after %d events", i)
+		}
+		msg.Ack()
+		got, err := wmbridge.EventOf(msg)
+		if err != nil || got.ID != w.ID {
+			t.Fatalf("event %d = %v (%v), want %v", i, got.ID, err, w.ID)
+		}
+	}
+	if left := fs.fails.Load(); left != 0 {
+		t.Errorf("the store failed %d times fewer than the 3 planned", left)
+	}
+	select {
+	case msg, ok := <-ch:
+		if ok {
+			t.Errorf("an extra message: %s", msg.UUID)
+		}
+		t.Error("the channel closed")
+	case <-time.After(50 * time.Millisecond):
+	}
 }

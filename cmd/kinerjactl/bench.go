@@ -3,32 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore/storebench"
 )
 
 // runBench dispatches `kinerjactl bench store|lag|api`.
 func runBench(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "store":
-			return runBenchStore(ctx, args[1:], getenv, stdout, stderr)
-		case "lag":
-			return runBenchLag(ctx, args[1:], getenv, stdout, stderr)
-		case "api":
-			return runBenchAPI(ctx, args[1:], getenv, stdout, stderr)
-		}
-	}
-	return errors.New("usage: kinerjactl bench store|lag|api [flags]")
+	return subcommands("bench", "kinerjactl bench store|lag|api [flags]", args, stderr, map[string]func([]string) error{
+		"store": func(a []string) error { return runBenchStore(ctx, a, getenv, stdout, stderr) },
+		"lag":   func(a []string) error { return runBenchLag(ctx, a, getenv, stdout, stderr) },
+		"api":   func(a []string) error { return runBenchAPI(ctx, a, getenv, stdout, stderr) },
+	})
 }
 
 // runBenchStore drives a backend with W writers over N streams, one event
@@ -45,14 +37,14 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	read := fs.Bool("read", true, "also measure a full ReadAll after the appends")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
 	sign := fs.Bool("sign", true, "sign every append with the writer key, as kinerjad does (false measures the store without signatures)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	var counts []int
 	for _, w := range strings.Split(*writers, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(w))
 		if err != nil || n <= 0 {
-			return fmt.Errorf("--writers: bad count %q", w)
+			return exitcode.Usagef("--writers: bad count %q", w)
 		}
 		counts = append(counts, n)
 	}

@@ -17,12 +17,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
@@ -73,7 +72,7 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.asOfSample, "as-of-sample", 100, "SKPs whose middle moment the as_of scenario reads")
 	fs.BoolVar(&c.ratio, "ratio", true, "print a summary line: get_skp requests/s ÷ trivial requests/s")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the clients' choices")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	for _, s := range strings.Split(*scen, ",") {
@@ -178,7 +177,7 @@ func (c apiConfig) validate() error {
 			errs = append(errs, fmt.Errorf("bench api: unknown scenario %q (known: %s)", s, strings.Join(apiScenarios, ", ")))
 		}
 	}
-	return errors.Join(errs...)
+	return exitcode.Usage(errors.Join(errs...))
 }
 
 // serveTrivial serves the ceiling's handler on an ephemeral loopback port

@@ -16,7 +16,7 @@ import (
 
 // startKinerjad builds kinerjad, starts it on data and returns its base
 // URL; it stops when the test ends.
-func startKinerjad(t *testing.T, data string) string {
+func startKinerjad(t *testing.T, data string, extra ...string) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {
@@ -26,7 +26,7 @@ func startKinerjad(t *testing.T, data string) string {
 	if out, err := exec.Command(goBin, "build", "-o", bin, "../kinerjad").CombinedOutput(); err != nil {
 		t.Fatalf("build kinerjad: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "--data", data, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"--data", data, "--listen", "127.0.0.1:0"}, extra...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -131,7 +131,7 @@ func TestBenchAPIBolt(t *testing.T) {
 
 func TestBenchAPIRefusesBadFlags(t *testing.T) {
 	data := t.TempDir()
-	mustCtl(t, "token", "--data", data, "--sub", "x") // creates the key
+	mustCtl(t, "token", "--init", "--data", data, "--sub", "x") // creates the key
 	for _, args := range [][]string{
 		{"--data", data},
 		{"--data", data, "--url", "127.0.0.1:8080"},

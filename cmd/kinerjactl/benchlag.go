@@ -17,8 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +28,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -85,7 +84,7 @@ func runBenchLag(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.writers, "writers", 32, "concurrent writers (each owns a share of the SKPs and appends with an exact revision)")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the agency and of the writers' choices")
 	fs.BoolVar(&c.keep, "keep", false, "keep the store and read models (the temporary directory or the PostgreSQL schemas)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {
@@ -145,7 +144,7 @@ func (c lagConfig) validate() error {
 	if c.writers <= 0 {
 		errs = append(errs, errors.New("bench lag: --writers must be positive"))
 	}
-	return errors.Join(errs...)
+	return exitcode.Usage(errors.Join(errs...))
 }
 
 // lagBackend is a fresh store with its read models, as kinerjad wires them:

@@ -6,16 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
-	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
-	"github.com/kinerja-ledger/kinerja/domain/skp"
-	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
 
@@ -30,15 +30,28 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	who := fs.String("nip", "", "the employee (NIP or NI PPPK)")
 	year := fs.Int("year", 0, "the performance year")
 	out := fs.String("out", "", "the bundle file (default: stdout)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	base := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
+	token := fs.String("token", "", "AUDITOR token for --url")
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	id, err := nip.Parse(*who)
 	if err != nil {
-		return fmt.Errorf("--nip: %w", err)
+		return exitcode.Usagef("--nip: %w", err)
 	}
 	if *year < 2000 || *year > 2100 {
-		return errors.New("--year is required (2000–2100)")
+		return exitcode.Usagef("--year is required (2000–2100)")
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if *base != "" {
+		var b audit.Bundle
+		q := url.Values{"nip": {string(id.NIP)}, "year": {strconv.Itoa(*year)}}
+		if err := callKinerjad(ctx, http.MethodGet, *base, "/v1/audit/bundle?"+q.Encode(), *token, &b); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return writeBundle(b, *out, stdout, stderr)
 	}
 	vs, err := verifiers(sf.data, nil)
 	if err != nil {
@@ -60,26 +73,23 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if !ok {
 		return errors.New("no signed checkpoint yet: start kinerjad (it signs every few seconds) and export again")
 	}
-	streams := []string{domain.EmployeeStream(string(id.NIP))}
-	for n := 1; ; n++ {
-		sid := skp.ID(string(id.NIP), *year, n)
-		found := false
-		for _, err := range l.store.ReadStream(ctx, domain.SKPStream(sid), eventstore.ReadStreamOptions{Limit: 1}) {
-			found = err == nil
-			break
-		}
-		if !found {
-			break
-		}
-		streams = append(streams, domain.SKPStream(sid))
+	streams, err := app.AppealStreams(ctx, l.store, string(id.NIP), *year)
+	if err != nil {
+		return err
 	}
 	b, err := audit.BuildBundle(ctx, l.authed, tr, cp, vs[0].String(), fmt.Sprintf("NIP %s, year %d", id.NIP, *year), streams, time.Now())
 	if err != nil {
 		return err
 	}
+	return writeBundle(b, *out, stdout, stderr)
+}
+
+// writeBundle writes b as JSON to the file out (default stdout) and says
+// what it wrote on stderr.
+func writeBundle(b audit.Bundle, out string, stdout, stderr io.Writer) error {
 	w := stdout
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if out != "" {
+		f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return err
 		}
@@ -92,9 +102,11 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return err
 	}
 	n := 0
+	var names []string
 	for _, s := range b.Streams {
 		n += len(s.Events)
+		names = append(names, s.Stream)
 	}
-	fmt.Fprintf(stderr, "exported %d events of %s (checkpoint size %d, key %s)\n", n, strings.Join(streams, ", "), cp.Size, vs[0].KeyID())
+	fmt.Fprintf(stderr, "exported %d events of %s (checkpoint size %d, key %s)\n", n, strings.Join(names, ", "), b.Checkpoint.Size, b.Checkpoint.KeyID)
 	return nil
 }

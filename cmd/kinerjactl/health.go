@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 )
 
 // runHealth asks a running kinerjad whether it is ready (GET /readyz) and
@@ -19,11 +19,11 @@ func runHealth(ctx context.Context, args []string, getenv env, stdout, stderr io
 	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the running kinerjad")
 	path := fs.String("path", "/readyz", "what to ask: /readyz (ready to serve) or /healthz (process alive)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("health takes no arguments, got %q", fs.Args())
+		return exitcode.Usagef("health takes no arguments, got %q", fs.Args())
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

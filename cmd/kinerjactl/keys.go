@@ -4,14 +4,14 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/kinerja-ledger/kinerja/adapters/witness"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -25,15 +25,19 @@ import (
 //	keys export          the keyring, for verifiers and other processes
 //	keys trust FILE...   add the public keys in FILE (PEM) to the keyring
 func runKeys(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: kinerjactl keys init|rotate|list|export|trust FILE... [--data DIR] [--writer-key FILE] [--writer-keyring FILE]")
-	if len(args) == 0 {
-		return usage
+	const usageLine = "kinerjactl keys init|rotate|list|export|trust FILE... [--data DIR] [--writer-key FILE] [--writer-keyring FILE]"
+	usage := exitcode.Usagef("usage: %s", usageLine)
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
+		return subcommands("keys", usageLine, args, stderr, nil)
+	}
+	if !slices.Contains([]string{"init", "rotate", "list", "export", "trust"}, args[0]) {
+		return exitcode.Usagef("keys: unknown subcommand %q; usage: %s", args[0], usageLine)
 	}
 	fs := newFlagSet("keys "+args[0], stderr)
 	var sf storeFlags
 	fs.StringVar(&sf.data, "data", "./data", "data directory")
 	sf.registerKeys(fs)
-	if err := config.Parse(fs, args[1:], getenv); err != nil {
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return err
 	}
 	keyPath, keyringPath := sf.writerPaths()

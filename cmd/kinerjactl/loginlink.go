@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 )
@@ -31,15 +29,15 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
 	ttl := fs.Duration("ttl", session.DefaultLoginTTL, fmt.Sprintf("how long the link is valid (at most %v); it works once", session.MaxLoginTTL))
 	next := fs.String("next", "", "the page to open after signing in (a path, e.g. /keberatan)")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("login-link: unexpected arguments: %v", fs.Args())
+		return exitcode.Usagef("login-link: unexpected arguments: %v", fs.Args())
 	}
 	p := domain.Principal{ID: strings.TrimSpace(*sub)}
 	if p.ID == "" {
-		return errors.New("login-link: --sub is required")
+		return exitcode.Usagef("login-link: --sub is required")
 	}
 	if info, err := nip.Parse(p.ID); err == nil {
 		p.ID = string(info.NIP)
@@ -49,17 +47,17 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 		switch {
 		case role == "":
 		case !slices.Contains(tokenRoles, role):
-			return fmt.Errorf("login-link: unknown role %q (want HR_ADMIN, AUDITOR, HR_ANALYST or GRIEVANCE_CLERK)", r)
+			return exitcode.Usagef("login-link: unknown role %q (want HR_ADMIN, AUDITOR, HR_ANALYST or GRIEVANCE_CLERK)", r)
 		case !p.Has(role):
 			p.Roles = append(p.Roles, role)
 		}
 	}
 	if *ttl <= 0 || *ttl > session.MaxLoginTTL {
-		return fmt.Errorf("login-link: --ttl must be positive and at most %v", session.MaxLoginTTL)
+		return exitcode.Usagef("login-link: --ttl must be positive and at most %v", session.MaxLoginTTL)
 	}
 	u, err := url.Parse(*base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("login-link: --url %q is not an http(s) address", *base)
+		return exitcode.Usagef("login-link: --url %q is not an http(s) address", *base)
 	}
 	codes, err := session.OpenLoginCodes(*data, nil)
 	if err != nil {

@@ -19,18 +19,19 @@ import (
 	"syscall"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kinerjactl:", err)
-		}
-		os.Exit(2)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "kinerjactl:", err)
 	}
+	os.Exit(exitcode.Code(err))
 }
 
 // env is the environment lookup the commands use (os.Getenv in main, a map
@@ -45,27 +46,30 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"migrate":     {"apply the PostgreSQL migrations (event store, read models, idempotency records)", runMigrate},
-		"bench":       {"measure: bench store (appends), bench lag (projection lag), bench api (HTTP load)", runBench},
-		"verify":      {"verify the audit trail online, or an exported bundle offline (--bundle)", runVerify},
-		"export":      {"export an employee-year appeal bundle, verifiable offline", runExport},
-		"projections": {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
-		"seed":        {"seed a realistic agency through the command handlers", runSeed},
-		"token":       {"print a token signed with the data directory's key", runToken},
-		"keys":        {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
-		"login-link":  {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
-		"health":      {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
+		"migrate":         {"apply the PostgreSQL migrations (event store, read models, idempotency records)", runMigrate},
+		"bench":           {"measure: bench store (appends), bench lag (projection lag), bench api (HTTP load)", runBench},
+		"verify":          {"verify the audit trail online, or an exported bundle offline (--bundle)", runVerify},
+		"export":          {"export an employee-year appeal bundle, verifiable offline", runExport},
+		"projections":     {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
+		"seed":            {"seed a realistic agency through the command handlers", runSeed},
+		"token":           {"print a token signed with the data directory's key", runToken},
+		"keys":            {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},
+		"login-link":      {"print a one-time sign-in link to the dashboard (embedded mode)", runLoginLink},
+		"health":          {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
+		"backup":          {"an online, consistent copy of an embedded ledger (kinerjad may run), verified, with a manifest", runBackup},
+		"restore":         {"verify a backup and restore it into a new data directory (checks the witness)", runRestore},
+		"verify-document": {"check a printed PDF offline with the audit public key (--url: and against the ledger)", runVerifyDocument},
 	}
 }
 
 func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || isHelp(args[0]) || args[0] == "help" {
 		usage(stderr, cmds)
 		if len(args) == 0 {
-			return errors.New("no command")
+			return exitcode.Usagef("no command")
 		}
-		return nil
+		return flag.ErrHelp
 	}
 	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
 		_, err := fmt.Fprintln(stdout, "kinerjactl", buildinfo.Read())
@@ -74,7 +78,7 @@ func run(ctx context.Context, args []string, getenv env, stdout, stderr io.Write
 	c, ok := cmds[args[0]]
 	if !ok {
 		usage(stderr, cmds)
-		return fmt.Errorf("unknown command %q", args[0])
+		return exitcode.Usagef("unknown command %q", args[0])
 	}
 	return c.run(ctx, args[1:], getenv, stdout, stderr)
 }
@@ -85,10 +89,52 @@ func usage(w io.Writer, cmds map[string]command) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, "usage: kinerjactl COMMAND [flags]   (kinerjactl --version: the build)\n\ncommands:")
+	fmt.Fprintln(w, "usage: kinerjactl COMMAND [flags]   (kinerjactl --version: the build; kinerjactl COMMAND -h: its flags)\n\ncommands:")
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
 	}
+	fmt.Fprintln(w, "\nexit status: 0 ok, 1 error, 2 usage, 3 verification failed (verify, restore)")
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// subcommands dispatches a command with subcommands (bench, projections,
+// keys): no subcommand is a usage error, -h or --help prints the usage
+// and succeeds, an unknown one is a usage error.
+func subcommands(name, usageLine string, args []string, stderr io.Writer, run map[string]func(args []string) error) error {
+	if len(args) == 0 {
+		return exitcode.Usagef("usage: %s", usageLine)
+	}
+	if isHelp(args[0]) || args[0] == "help" {
+		fmt.Fprintf(stderr, "usage: %s\n(kinerjactl %s SUBCOMMAND -h: its flags)\n", usageLine, name)
+		return flag.ErrHelp
+	}
+	f, ok := run[args[0]]
+	if !ok {
+		return exitcode.Usagef("%s: unknown subcommand %q; usage: %s", name, args[0], usageLine)
+	}
+	return f(args[1:])
+}
+
+// parseFlags parses a command's flags and environment (cmd/internal/config);
+// a problem with them is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, getenv env, opts ...config.Option) error {
+	return exitcode.Usage(config.Parse(fs, args, getenv, opts...))
+}
+
+// noArgs is a usage error when the flags left arguments.
+func noArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return exitcode.Usagef("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	}
+	return nil
 }
 
 // storeFlags are the flags every command that opens the store shares.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -119,6 +120,15 @@ func TestSeedExportVerifyEmbedded(t *testing.T) {
 	if !errors.Is(err, errProblems) || !strings.Contains(out, "hash chain") {
 		t.Errorf("verify of a forged bundle = %v, %s", err, out)
 	}
+	if code := exitcode.Code(err); code != exitcode.Verify {
+		t.Errorf("verify of a forged bundle exits %d, want %d", code, exitcode.Verify)
+	}
+	// Without --key, the data directory's key is the trusted one (as the
+	// help says), not the bundle's own.
+	br = audit.BundleReport{}
+	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--bundle", bundle, "--data", data)), &br); err != nil || !br.OK || !br.Trusted {
+		t.Fatalf("verify --bundle with the default key = %+v, %v", br, err)
+	}
 }
 
 // firstSKPOwner returns the NIP of the first SKP stream in the store.
@@ -143,7 +153,7 @@ func firstSKPOwner(t *testing.T, data string) string {
 
 func TestTokenAndUsage(t *testing.T) {
 	data := t.TempDir()
-	tok := strings.TrimSpace(mustCtl(t, "token", "--data", data, "--sub", "19660801 198803 1 001", "--roles", "hr_admin,AUDITOR"))
+	tok := strings.TrimSpace(mustCtl(t, "token", "--init", "--data", data, "--sub", "19660801 198803 1 001", "--roles", "hr_admin,AUDITOR"))
 	if strings.Count(tok, ".") != 2 {
 		t.Errorf("token = %q, want a JWT", tok)
 	}

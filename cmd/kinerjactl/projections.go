@@ -3,18 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -23,18 +21,11 @@ import (
 // runProjections dispatches `projections status`, `projections rebuild` and
 // `projections replay`.
 func runProjections(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: kinerjactl projections status|rebuild NAME|replay NAME [flags]")
-	}
-	switch args[0] {
-	case "status":
-		return runProjectionsStatus(ctx, args[1:], getenv, stdout, stderr)
-	case "rebuild":
-		return runProjectionsRebuild(ctx, args[1:], getenv, stdout, stderr)
-	case "replay":
-		return runProjectionsReplay(ctx, args[1:], getenv, stdout, stderr)
-	}
-	return fmt.Errorf("projections: unknown subcommand %q", args[0])
+	return subcommands("projections", "kinerjactl projections status|rebuild NAME|replay NAME [flags]", args, stderr, map[string]func([]string) error{
+		"status":  func(a []string) error { return runProjectionsStatus(ctx, a, getenv, stdout, stderr) },
+		"rebuild": func(a []string) error { return runProjectionsRebuild(ctx, a, getenv, stdout, stderr) },
+		"replay":  func(a []string) error { return runProjectionsReplay(ctx, a, getenv, stdout, stderr) },
+	})
 }
 
 // statusRow is one projection's state as the command prints it.
@@ -61,7 +52,7 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 	sf.register(fs)
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080)")
 	token := fs.String("token", "", "AUDITOR or HR_ADMIN token for --url")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	var rows []statusRow
@@ -75,7 +66,7 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 		rows = list.Items
 	} else {
 		if sf.postgresURL == "" {
-			return errors.New("projections status: give --url of a running kinerjad, or --postgres-url of the PostgreSQL read models")
+			return exitcode.Usagef("projections status: give --url of a running kinerjad, or --postgres-url of the PostgreSQL read models")
 		}
 		l, db, err := openPostgresReadModels(ctx, sf, stderr)
 		if err != nil {
@@ -208,19 +199,22 @@ func runProjectionsReplay(ctx context.Context, args []string, getenv env, stdout
 // openForRebuild parses `projections rebuild|replay NAME [flags]` and opens
 // the store and the PostgreSQL read models.
 func openForRebuild(ctx context.Context, verb string, args []string, getenv env, stderr io.Writer) (*ledger, *pgreadmodel.DB, string, int, error) {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return nil, nil, "", 0, fmt.Errorf("usage: kinerjactl projections %s NAME [flags] (NAME: %s)", verb, strings.Join(pgreadmodel.Names(), ", "))
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprintf(stderr, "usage: kinerjactl projections %s NAME [flags] (NAME: %s)\n", verb, strings.Join(pgreadmodel.Names(), ", "))
+		args = append([]string{""}, args...) // the flags' usage follows
+	} else if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return nil, nil, "", 0, exitcode.Usagef("usage: kinerjactl projections %s NAME [flags] (NAME: %s)", verb, strings.Join(pgreadmodel.Names(), ", "))
 	}
 	name := args[0]
 	fs := newFlagSet("projections "+verb, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	batch := fs.Int("batch", 5000, "events per transaction")
-	if err := config.Parse(fs, args[1:], getenv); err != nil {
+	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return nil, nil, "", 0, err
 	}
 	if sf.postgresURL == "" {
-		return nil, nil, "", 0, fmt.Errorf("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
+		return nil, nil, "", 0, exitcode.Usagef("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
 	}
 	l, db, err := openPostgresReadModels(ctx, sf, stderr)
 	if err != nil {
@@ -228,7 +222,7 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	}
 	if db.Sink(name) == nil {
 		l.close()
-		return nil, nil, "", 0, fmt.Errorf("no projection %q (known: %s)", name, strings.Join(pgreadmodel.Names(), ", "))
+		return nil, nil, "", 0, exitcode.Usagef("no projection %q (known: %s)", name, strings.Join(pgreadmodel.Names(), ", "))
 	}
 	return l, db, name, *batch, nil
 }

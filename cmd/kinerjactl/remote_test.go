@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -36,5 +38,33 @@ func TestCommandsAskARunningKinerjad(t *testing.T) {
 	}
 	if _, err := ctl(t, "verify", "--url", srv.URL, "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "kinerjad answered 401") {
 		t.Errorf("verify --url with a bad token: %v, want kinerjad's 401", err)
+	}
+}
+
+// export --url asks GET /v1/audit/bundle of a running kinerjad and writes
+// what it answers; its refusals are the command's errors.
+func TestExportAsksARunningKinerjad(t *testing.T) {
+	var asked string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.Method + " " + r.URL.RequestURI()
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, `{"code":"unauthenticated"}`, http.StatusUnauthorized)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"format": "kinerja-appeal-bundle/v1", "subject": "NIP 198211102004061444, year 2025",
+			"streams": []map[string]any{{"stream": "employee-198211102004061444", "events": []map[string]any{{"type": "employee.registered.v1"}}}}})
+	}))
+	defer srv.Close()
+	out := filepath.Join(t.TempDir(), "bundle.json")
+	mustCtl(t, "export", "--url", srv.URL, "--token", "tok", "--nip", "19821110 200406 1 444", "--year", "2025", "--out", out)
+	if asked != "GET /v1/audit/bundle?nip=198211102004061444&year=2025" {
+		t.Errorf("export --url asked %q", asked)
+	}
+	b, _ := os.ReadFile(out)
+	if !strings.Contains(string(b), "employee.registered.v1") {
+		t.Errorf("export --url wrote %s", b)
+	}
+	if _, err := ctl(t, "export", "--url", srv.URL, "--token", "bad", "--nip", "198211102004061444", "--year", "2025"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("export --url with a bad token: %v", err)
 	}
 }

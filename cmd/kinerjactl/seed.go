@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
-
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
@@ -29,7 +27,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	year := fs.Int("year", time.Now().Year()-1, "the performance year seeded (a past year: every command must lie in the past)")
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if *migrate && sf.store == "postgres" {

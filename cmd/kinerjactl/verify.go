@@ -8,16 +8,17 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 
-	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-// errProblems makes the command exit non-zero when verification finds
-// something.
-var errProblems = errors.New("verification found problems")
+// errProblems makes the command exit 3 (exitcode.Verify) when verification
+// finds something.
+var errProblems = exitcode.Failed(errors.New("verification found problems"))
 
 // runVerify checks the audit trail: online against the ledger (the store,
 // directly or through a running kinerjad with --url), or offline an
@@ -30,20 +31,40 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
 	token := fs.String("token", "", "AUDITOR token for --url")
 	var keys multiFlag
-	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/audit-signing.pub)")
+	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
+	ownKey := fs.Bool("bundle-own-key", false, "with --bundle and no trusted key: check the bundle against the key it carries (proves only that it is self-consistent)")
 	allSigs := fs.Bool("all-signatures", false, "check every writer signature, not only those after the trusted signed checkpoint (slower; for an auditor who does not trust the audit key)")
 	var ic wiring.IntegrityConfig
 	fs.StringVar(&ic.WitnessFile, "witness-file", "", "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists)")
 	fs.StringVar(&ic.WitnessNATSURL, "witness-nats-url", "", "also the JetStream witness on this server")
 	fs.StringVar(&ic.WitnessNATSStream, "witness-nats-stream", "KINERJA_WITNESS", "its stream")
 	fs.StringVar(&ic.WitnessNATSSubject, "witness-nats-subject", "kinerja.witness", "its subject")
-	if err := config.Parse(fs, args, getenv); err != nil {
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
 		return err
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	switch {
 	case *bundle != "":
+		var trusted *merkle.Verifier
+		defaultKey := filepath.Join(sf.data, wiring.AuditPubKeyFile)
+		switch _, statErr := os.Stat(defaultKey); {
+		case len(keys) > 0 || statErr == nil:
+			// --key, else the default trusted key, as the help says.
+			vs, err := verifiers(sf.data, keys)
+			if err != nil {
+				return err
+			}
+			trusted = vs[0]
+			fmt.Fprintf(stderr, "trusting checkpoint key %s\n", trusted.KeyID())
+		case *ownKey:
+			fmt.Fprintln(stderr, "warning: --bundle-own-key: the bundle's own key is used, which proves only that the bundle is self-consistent; compare its key ID with one you trust")
+		default:
+			return exitcode.Usagef("verify --bundle: no trusted checkpoint key: no --key, and %s does not exist. Give --key FILE (the ledger's %s, from its operators), --data of the ledger, or --bundle-own-key to check the bundle only against the key it carries", defaultKey, wiring.AuditPubKeyFile)
+		}
 		raw, err := os.ReadFile(*bundle)
 		if err != nil {
 			return err
@@ -51,16 +72,6 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		var b audit.Bundle
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return fmt.Errorf("bundle %s: %w", *bundle, err)
-		}
-		var trusted *merkle.Verifier
-		if len(keys) > 0 {
-			vs, err := verifiers(sf.data, keys)
-			if err != nil {
-				return err
-			}
-			trusted = vs[0]
-		} else {
-			fmt.Fprintln(stderr, "warning: no --key given: the bundle's own key is used, which proves only that the bundle is self-consistent; compare its key ID with one you trust")
 		}
 		r := audit.VerifyBundle(b, trusted)
 		if err := enc.Encode(r); err != nil {

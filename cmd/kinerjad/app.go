@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
@@ -31,6 +33,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backup"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -60,7 +63,11 @@ type app struct {
 	handler   http.Handler
 	dash      *web.Handler
 	pool      *pgxpool.Pool
+	pm        *pm
 	closers   []func() error
+	// snapshots are the bbolt files the backup socket copies (embedded
+	// mode; cmd/internal/backup).
+	snapshots map[string]backup.Snapshotter
 }
 
 // readModels is what a read-model backend gives the service.
@@ -103,6 +110,13 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)
 	}
 	a.closers = append(a.closers, a.store.Close)
+	a.snapshots = map[string]backup.Snapshotter{}
+	if bs, ok := a.store.(*boltstore.Store); ok {
+		a.snapshots[backup.StoreFile] = backup.SnapshotFunc(func(w io.Writer) (int64, error) {
+			_, n, err := bs.Snapshot(w)
+			return n, err
+		})
+	}
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
@@ -124,6 +138,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := a.openDeadlines(ctx); err != nil {
+		return nil, fmt.Errorf("deadlines: %w", err)
 	}
 
 	if cfg.Projections == "inprocess" {
@@ -150,13 +167,17 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// that a forged event is answered with integrity_violation, not served.
 	events := eventlog.NewCached(a.store, cacheEvents)
 	events.RequireSignatures(a.keys.Keyring)
-	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams}
 	pol := cfg.Policy
+	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
 	if err != nil {
 		return nil, err
 	}
 	idem, err := a.idempotency()
+	if err != nil {
+		return nil, err
+	}
+	blobs, err := a.blobs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +188,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		Distribution: &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
 		Store:        eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
 		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},
+		AuditKey:     verifiers[0].String(),
 		Positions:    wiring.PositionsOf(rm.sinks),
 		WaitForProjections: func(ctx context.Context, pos eventstore.Position) error {
 			if a.projector == nil {
@@ -175,13 +197,22 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 			return a.projector.WaitFor(ctx, pos)
 		},
 		Idempotency: idem,
+		DocumentKey: auditKey,
+		PublicURL:   cfg.PublicURL,
 		Policy:      pol,
 		Pattern:     distribution.SE3_2023,
 		Logger:      log,
 	}
 	rm.readers(&appCfg)
+	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	if a.pm != nil {
+		appCfg.Inbox = a.pm.backend
+	}
 	core, err := application.New(appCfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := a.startDeadlines(core); err != nil {
 		return nil, err
 	}
 	apiCfg := httpapi.Config{
@@ -280,7 +311,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	memory := a.cfg.ReadModels == readModelsMemory
 	start := func(store *eventstore.AuthenticatedStore, reg prometheus.Registerer) (int, error) {
 		a.projector, err = wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{
-			Store: store, Admit: store.Verdict, Sinks: a.guard.Halt(rm.sinks), Relays: relays, Registry: reg, Logger: a.log, MaxDelay: delay,
+			Store: store, Admit: store.Verdict, Sinks: a.guard.Halt(a.sinks(rm)), Relays: relays, Registry: reg, Logger: a.log, MaxDelay: delay,
 		})
 		if err != nil {
 			return 0, err
@@ -324,6 +355,15 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	})
 	a.guard.SetSigner(a.signer)
 	return nil
+}
+
+// sinks are the projections the projector runs: the read models and the
+// deadline process manager.
+func (a *app) sinks(rm *readModels) []projections.Sink {
+	if a.pm == nil || a.pm.sink == nil {
+		return rm.sinks
+	}
+	return append(slices.Clip(rm.sinks), a.pm.sink)
 }
 
 // pendingRegisterer holds Prometheus collectors until they are registered
@@ -445,7 +485,27 @@ func (a *app) sessions(ctx context.Context) (session.Store, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, s.Close)
+	a.snapshots[backup.SessionsFile] = s
 	return s, nil
+}
+
+// blobs opens the store of evidence files: a folder in the data directory
+// in embedded mode, PostgreSQL tables (shared by every kinerjad of the
+// deployment) otherwise.
+func (a *app) blobs(ctx context.Context) (application.Blobs, error) {
+	if a.cfg.ReadModels == readModelsPostgres {
+		pool, err := a.postgresPool(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if a.cfg.Migrate {
+			if _, err := blobstore.Migrate(ctx, pool, ""); err != nil {
+				return nil, err
+			}
+		}
+		return blobstore.OpenPostgres(ctx, pool, "")
+	}
+	return blobstore.OpenFolder(filepath.Join(a.cfg.DataDir, blobstore.FolderName))
 }
 
 // firstOf accepts a token that any of its Authenticators accepts, asking
@@ -475,6 +535,7 @@ func (a *app) idempotency() (application.IdempotencyStore, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, idem.Close)
+	a.snapshots[backup.IdempotencyFile] = idem
 	return idem, nil
 }
 
@@ -524,6 +585,7 @@ func (a *app) serve(ctx context.Context) error {
 			return nil
 		}
 		go a.signer.Run(runCtx, time.Second)
+		a.runDeadlines(runCtx)
 	}
 	go a.sweepSessions(runCtx)
 	if a.cfg.DebugAddr != "" {
@@ -540,6 +602,17 @@ func (a *app) serve(ctx context.Context) error {
 		go dsrv.Serve(dl)
 		defer dsrv.Close()
 		a.log.Info("debug_listening", "addr", dl.Addr().String())
+	}
+	if a.snapshots[backup.StoreFile] != nil {
+		// The online backup of the bbolt files (kinerjactl backup).
+		// Without it the service still serves: a backup then needs
+		// kinerjad stopped (kinerjactl backup says so).
+		if bl, err := backup.Listen(a.cfg.DataDir); err != nil {
+			a.log.Warn("backup_socket_unavailable", "err", err)
+		} else {
+			go backup.Serve(runCtx, bl, backup.Handler(a.snapshots))
+			a.log.Info("backup_socket_listening", "path", bl.Addr().String())
+		}
 	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
+	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -50,6 +53,9 @@ type Config struct {
 	// subject NATSSubject.
 	NATSURL     string
 	NATSSubject string
+	// Deadlines configures the deadline process manager (its reminders'
+	// NATS subject, due days, leads, rounds).
+	Deadlines wiring.DeadlineConfig
 	// OIDCIssuer, when set, verifies tokens with the issuer's JWKS instead
 	// of the embedded key; OIDCAudience is the expected audience.
 	OIDCIssuer   string
@@ -62,6 +68,8 @@ type Config struct {
 	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
 	// implies it.
 	SecureCookies bool
+	// EvidenceMaxBytes bounds an uploaded evidence file.
+	EvidenceMaxBytes int64
 	// OIDCClientID, when set, lets the dashboard sign users in through the
 	// issuer (authorization code flow with PKCE) as this client;
 	// OIDCClientSecret authenticates a confidential client, and
@@ -69,6 +77,11 @@ type Config struct {
 	OIDCClientID     string
 	OIDCClientSecret string
 	OIDCRedirectURL  string
+	// PublicURL is the service's address as people reach it
+	// (https://kinerja.example): the base of the verification URLs that
+	// printed documents carry in their QR codes. Default: the address each
+	// request came to.
+	PublicURL string
 	// AuditKeyName names the audit log (the checkpoints' origin) when its
 	// key is created; AuditKeyFile overrides the key's path.
 	AuditKeyName string
@@ -114,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var c Config
 	var logLevel, cadence, deadline, mode string
 	var windowDays int
+	var tolerance, maxAge time.Duration
 	fs.StringVar(&c.DataDir, "data", "./data", "data directory")
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "listen address; :0 picks a free port")
 	fs.StringVar(&c.Store, "store", backend.Bolt, "event store: bolt, postgres or kurrentdb")
@@ -124,6 +138,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
+	c.Deadlines.RegisterFlags(fs)
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the dashboard's OIDC client: sign-in through --oidc-issuer")
@@ -132,6 +147,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
+	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
+	fs.StringVar(&c.PublicURL, "public-url", "", "the service's address as people reach it (https://kinerja.example): base of the verification URLs of printed documents")
+	var zone string
+	fs.StringVar(&zone, "zone", "WIB", "the agency's time zone: WIB, WITA or WIT (deadlines, dates, and the times the dashboard, exports and documents show)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	c.Integrity.RegisterFlags(fs)
@@ -147,6 +166,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&deadline, "establish-deadline", "01-31", "SKP establishment deadline MM-DD")
 	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
 	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
+	fs.DurationVar(&tolerance, "backdate-tolerance", bizdate.DefaultTolerance, "how far back an ordinary act may be dated (occurred_at, delivered_at, filed_at)")
+	fs.DurationVar(&maxAge, "backfill-max-age", bizdate.DefaultMaxAge, "how far back a backfill of a paper record (with paper_ref) may be dated")
 	version := fs.Bool("version", false, "print the build's version and exit")
 	if err := config.Parse(fs, args, getenv, config.NoEnv("version"), c.Integrity.NoEnv(), config.StopAt("version")); err != nil {
 		return Config{}, err
@@ -170,7 +191,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--establish-deadline %q: want MM-DD", deadline))
 	}
 	c.Policy.ObjectionWindowDays = windowDays
+	if loc, ok := indonesianZones[strings.ToUpper(zone)]; ok {
+		c.Policy.Location = loc
+	} else {
+		errs = append(errs, fmt.Errorf("--zone %q: want WIB, WITA or WIT", zone))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://HOST[/PATH]", c.PublicURL))
+		}
+	}
 	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
+	c.Policy.Dating = bizdate.Rule{Tolerance: tolerance, MaxAge: maxAge}
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory
 		if c.Store != backend.Bolt {
@@ -247,13 +279,24 @@ func (c Config) Validate() error {
 	} else if c.OIDCClientSecret != "" || c.OIDCRedirectURL != "" {
 		errs = append(errs, errors.New("--oidc-client-secret and --oidc-redirect-url need --oidc-client-id"))
 	}
+	if c.EvidenceMaxBytes <= 0 {
+		errs = append(errs, errors.New("--evidence-max-bytes must be positive"))
+	}
 	if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Deadlines.Validate(c.Policy); err != nil {
 		errs = append(errs, err)
 	}
 	if err := c.Integrity.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// indonesianZones are the zones --zone accepts (fixed: Indonesia keeps no
+// daylight saving time).
+var indonesianZones = map[string]*time.Location{
+	"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600),
 }
 
 // minCacheMB is the smallest read-cache budget: below it the caches hold

@@ -339,12 +339,22 @@ func verifyAudit(t *testing.T, s *server) audit.Report {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var rep audit.Report
-	s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
-	if !rep.OK || rep.Checkpoints == 0 || rep.Size == 0 {
-		t.Fatalf("audit verification = %+v, want ok with checkpoints", rep)
+	// The report is of the trail as projected: wait until it holds every
+	// event (nothing pending), so that two reports compare whole trails.
+	for {
+		var rep audit.Report
+		s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
+		if !rep.OK || rep.Checkpoints == 0 || rep.Size == 0 {
+			t.Fatalf("audit verification = %+v, want ok with checkpoints", rep)
+		}
+		if rep.Pending == 0 {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audit trail still lacks %d events: %+v", rep.Pending, rep)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return rep
 }
 
 func TestJourneyEmbedded(t *testing.T) {
@@ -426,6 +436,18 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 	}, io.Discard)
 	if err != nil || c.Listen != ":0" || c.DataDir != "/tmp/x" || c.Policy.Cadence != "MONTHLY" {
 		t.Errorf("parseConfig = %+v, %v", c, err)
+	}
+	// The dating rule (domain.md §10): a flag and its variable, validated.
+	c, err = parseConfig([]string{"--backdate-tolerance", "2m"}, func(k string) string {
+		return map[string]string{"KINERJA_BACKFILL_MAX_AGE": "720h"}[k]
+	}, io.Discard)
+	if err != nil || c.Policy.Dating.Tolerance != 2*time.Minute || c.Policy.Dating.MaxAge != 30*24*time.Hour {
+		t.Errorf("dating flags: %+v, %v", c.Policy.Dating, err)
+	}
+	for _, args := range [][]string{{"--backdate-tolerance", "-1s"}, {"--backdate-tolerance", "2h", "--backfill-max-age", "1h"}} {
+		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "back") {
+			t.Errorf("parseConfig(%v) = %v, want a dating error", args, err)
+		}
 	}
 	if _, err := parseConfig(nil, func(k string) string {
 		return map[string]string{"KINERJA_CACHE_MB": "lots"}[k]

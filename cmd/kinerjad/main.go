@@ -19,17 +19,19 @@ import (
 	"syscall"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/buildinfo"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kinerjad:", err)
-		}
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "kinerjad:", err)
 	}
+	// 0 (also -h), 1 error, 2 usage (flags, variables, configuration);
+	// see cmd/internal/exitcode.
+	os.Exit(exitcode.Code(err))
 }
 
 // run is kinerjad: it parses the configuration, starts everything, serves
@@ -37,7 +39,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		return err
+		return exitcode.Usage(err)
 	}
 	if cfg.Version {
 		_, err := fmt.Fprintln(stdout, "kinerjad", buildinfo.Read())

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 )
 
 // kinerjad --version prints the build and exits, reading no other
@@ -103,5 +105,36 @@ func TestOperability(t *testing.T) {
 	body, _ := io.ReadAll(r.Body)
 	if r.StatusCode != 431 || r.Header.Get("Content-Type") != "application/problem+json" || !bytes.Contains(body, []byte(`"code":"headers_too_large"`)) {
 		t.Errorf("oversized headers = %d %v %s", r.StatusCode, r.Header, body)
+	}
+}
+
+// Exit codes (cmd/internal/exitcode): -h and --help 0 with the flags on
+// stderr; a bad flag, argument, variable or configuration 2; opening nothing.
+func TestExitCodes(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "never")
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want int
+	}{
+		{[]string{"-h"}, nil, exitcode.OK},
+		{[]string{"--help"}, nil, exitcode.OK},
+		{[]string{"--no-such-flag"}, nil, exitcode.UsageErr},
+		{[]string{"extra"}, nil, exitcode.UsageErr},
+		{[]string{"--store", "mongo"}, nil, exitcode.UsageErr},
+		{[]string{"--session-idle", "2h", "--session-max", "1h"}, nil, exitcode.UsageErr},
+		{[]string{}, map[string]string{"KINERJA_CACHE_MB": "lots"}, exitcode.UsageErr},
+	} {
+		var errb bytes.Buffer
+		err := run(context.Background(), append(c.args, "--data", data), func(k string) string { return c.env[k] }, io.Discard, &errb)
+		if got := exitcode.Code(err); got != c.want {
+			t.Errorf("kinerjad %v: exit %d (%v), want %d", c.args, got, err, c.want)
+		}
+		if c.want == exitcode.OK && !strings.Contains(errb.String(), "-data") {
+			t.Errorf("kinerjad %v printed no flags: %q", c.args, errb.String())
+		}
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("a refused start created the data directory (%v)", err)
 	}
 }

@@ -108,19 +108,21 @@ func TestNoStoredEventStopsTheService(t *testing.T) {
 			stopped := 0
 			for _, p := range rd.Projections {
 				switch {
-				case p.Name == "scores":
+				case p.Name == "scores" || p.Name == "deadlines":
+					// The Stop projections that need the payload: the
+					// score history and the deadline process manager.
 					st := p.StalledAt
 					if p.Condition != "stalled" || st == nil || st.Position != uint64(poison.Position) || st.EventID != poisonID.String() ||
 						st.Type != "skp.rating_assigned.v1" || !strings.Contains(st.Reason, "decode") {
-						t.Errorf("scores in /readyz = %+v (stalled at %+v), want stalled at the poison event %d", p, st, poison.Position)
+						t.Errorf("%s in /readyz = %+v (stalled at %+v), want stalled at the poison event %d", p.Name, p, st, poison.Position)
 					}
 					stopped++
 				case p.Condition != "ok":
 					t.Errorf("projection %s is %s (%s), want ok", p.Name, p.Condition, p.LastError)
 				}
 			}
-			if stopped != 1 || len(rd.Reasons) != 1 || !strings.Contains(rd.Reasons[0], "scores") {
-				t.Errorf("/readyz = %+v, want only scores named", rd)
+			if stopped != 2 || len(rd.Reasons) != 2 || !strings.Contains(rd.Reasons[0], "scores") || !strings.Contains(rd.Reasons[1], "deadlines") {
+				t.Errorf("/readyz = %+v, want scores and deadlines named", rd)
 			}
 			// The audit trail, a Stop projection that records envelopes,
 			// took the undecodable event and goes on.

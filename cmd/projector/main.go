@@ -1,6 +1,8 @@
 // Command projector runs the projections of Kinerja Ledger out of process:
 // it feeds the PostgreSQL read models (and the NATS integration relay) from
-// a PostgreSQL or KurrentDB event store and signs the audit checkpoints,
+// a PostgreSQL or KurrentDB event store, runs the deadline process manager
+// (finality as system:deadlines, reminders to NATS) and signs the audit
+// checkpoints,
 // while kinerjad serves the API with --projections off. Run one projector
 // per deployment; each read model's checkpoint row is locked per
 // transaction, so a second one would only take turns.
@@ -24,33 +26,41 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "projector:", err)
-		}
-		os.Exit(1)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "projector:", err)
 	}
+	// 0 (also -h), 1 error, 2 usage (flags, variables, configuration);
+	// see cmd/internal/exitcode.
+	os.Exit(exitcode.Code(err))
 }
 
 // Config is the projector's configuration (flags, each with an
@@ -72,6 +82,10 @@ type Config struct {
 	// rollback override (paths default into DataDir). The projector signs
 	// the checkpoints, so it is the one that records them with the witness.
 	Integrity wiring.IntegrityConfig
+	// Deadlines configures the deadline process manager, which the
+	// projector runs with the projections (kinerjad --projections off
+	// reads its items for the inbox).
+	Deadlines wiring.DeadlineConfig
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -92,6 +106,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply the read models' migrations first")
 	c.Integrity.RegisterFlags(fs)
+	c.Deadlines.RegisterFlags(fs)
 	// --listen is KINERJA_PROJECTOR_LISTEN: an environment shared with
 	// kinerjad must not make both listen on one address.
 	if err := config.Parse(fs, args, getenv, config.Env("listen", "KINERJA_PROJECTOR_LISTEN"), c.Integrity.NoEnv()); err != nil {
@@ -111,6 +126,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if err := (backend.StoreConfig{Name: c.Store, PostgresURL: c.PostgresURL, KurrentDBURL: c.KurrentDBURL, DataDir: c.DataDir}).Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Deadlines.Validate(policy.Default()); err != nil {
+		errs = append(errs, err)
+	}
 	if c.ReadyMaxLag <= 0 {
 		errs = append(errs, errors.New("--ready-max-lag must be positive"))
 	}
@@ -125,7 +143,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
-		return err
+		return exitcode.Usage(err)
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
 	keys, err := wiring.LoadWriterKeys(cfg.Integrity.WriterKey, cfg.Integrity.WriterKeyring, true)
@@ -172,7 +190,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// The deadline process manager: its state beside the read models,
+	// its projection among them, its finality through the domain service
+	// as the system actor (deadlines.Finaliser).
+	if cfg.Migrate {
+		if _, err := deadlinestore.Migrate(ctx, pool, ""); err != nil {
+			return err
+		}
+	}
+	pmState, err := deadlinestore.OpenPostgres(ctx, pool, "")
+	if err != nil {
+		return err
+	}
+	events := eventlog.New(store)
+	events.RequireSignatures(keys.Keyring)
+	skps := &skp.Service{Handler: &domain.Handler{Log: events, Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}, Policy: pol}
+	pmSink := deadlines.NewSink(pmState, deadlines.NewProjection(projections.StoreHistory{Store: authed}, 0, cfg.Deadlines.Settings(pol)))
+	sc := deadlines.SchedulerConfig{Backend: pmState, Finalise: deadlines.Finaliser(skps), Interval: cfg.Deadlines.Interval, Logger: log}
 	var relays []projections.Sink
+	var reminders *wmbridge.OutboxRelay
 	if cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
@@ -180,6 +216,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		defer pub.Close()
+		reminders, err = wmbridge.NewOutboxRelay(wmbridge.OutboxRelayConfig{Name: "reminders-nats", Outbox: wiring.DeadlineOutbox{Backend: pmState},
+			Publisher: pub, Topic: cfg.Deadlines.ReminderSubject, Logger: log})
+		if err != nil {
+			return err
+		}
+		sc.Published = reminders.Kick
 		cps, err := wmbridge.NewFileCheckpoints(filepath.Join(cfg.DataDir, "relays"))
 		if err != nil {
 			return err
@@ -195,7 +237,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg.MustRegister(guard.Gauge())
 	// The persisted trail, before the catch-up adds to it.
 	guard.CheckRoot(ctx, db.Audit(), log)
-	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(db.Sinks()), Relays: relays, Registry: reg, Logger: log})
+	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(append(db.Sinks(), pmSink)), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -226,6 +268,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	go signer.Run(runCtx, time.Second)
+	sc.Ready = wiring.DeadlineReady(p.Group())
+	scheduler, err := deadlines.NewScheduler(sc)
+	if err != nil {
+		return err
+	}
+	go scheduler.Run(runCtx)
+	if reminders != nil {
+		go reminders.Run(runCtx)
+	}
 	if cfg.Listen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

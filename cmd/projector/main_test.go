@@ -23,6 +23,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -233,5 +234,15 @@ func TestConfigEnvironment(t *testing.T) {
 	env["KINERJA_CHECKPOINT_EVERY"] = "often"
 	if _, err := parseConfig(nil, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), "KINERJA_CHECKPOINT_EVERY") {
 		t.Errorf("KINERJA_CHECKPOINT_EVERY=often = %v, want an error naming it", err)
+	}
+}
+
+// Exit codes (cmd/internal/exitcode): -h and --help 0, configuration 2.
+func TestExitCodes(t *testing.T) {
+	for args, want := range map[string]int{"-h": exitcode.OK, "--help": exitcode.OK, "--no-such-flag": exitcode.UsageErr, "--store mongo": exitcode.UsageErr, "": exitcode.UsageErr} {
+		err := run(context.Background(), strings.Fields(args), func(string) string { return "" }, io.Discard, io.Discard)
+		if got := exitcode.Code(err); got != want {
+			t.Errorf("projector %q: exit %d (%v), want %d", args, got, err, want)
+		}
 	}
 }

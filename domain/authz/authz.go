@@ -52,9 +52,11 @@ const (
 	// AssignFeedbackGiver assigns a team lead or pemberi pertimbangan from
 	// beyond the unit to an SKP.
 	AssignFeedbackGiver Action = "skp.assign_feedback_giver"
+	SelfAssess          Action = "skp.self_assess" // write the self-assessment of a period
 	Rate                Action = "evaluation.rate"
 	Issue               Action = "evaluation.issue"
-	Finalise            Action = "evaluation.finalise" // record that the window elapsed
+	Finalise            Action = "evaluation.finalise"    // record that the window elapsed
+	AcknowledgeReceipt  Action = "evaluation.acknowledge" // the employee's acknowledgement of receipt
 	FileObjection       Action = "objection.file"
 	WithdrawObjection   Action = "objection.withdraw"
 	RequestExplanation  Action = "objection.request_explanation"
@@ -76,7 +78,26 @@ const (
 	ReadAudit             Action = "audit.read"        // the audit trail, checkpoints, proofs, verification
 	ReadOps               Action = "ops.read"          // projection status
 	ReadTimeline          Action = "employee.timeline" // an employee's timeline
+	ReadInbox             Action = "inbox.read"        // a person's inbox of what waits for them
 )
+
+// SystemDeadlinesID is the identity of the deadline process manager
+// (projections/deadlines): the ledger itself, recording that an
+// evaluation's objection window elapsed with no objection. No token can
+// carry it (tokens name people and carry the four token roles only); the
+// process builds its principal with [SystemDeadlines].
+const SystemDeadlinesID = "system:deadlines"
+
+// SystemDeadlines returns the principal of the deadline process manager.
+// It is authorised for exactly one act, [Finalise].
+func SystemDeadlines() domain.Principal {
+	return domain.Principal{ID: SystemDeadlinesID, Roles: []domain.Role{domain.RoleSystem}}
+}
+
+// isSystemDeadlines reports whether p is the deadline process manager.
+func isSystemDeadlines(p domain.Principal) bool {
+	return p.ID == SystemDeadlinesID && p.Has(domain.RoleSystem)
+}
 
 // RoleFormerParty is the role of someone recorded on an SKP (an earlier
 // appraiser, a decider) who is no longer a party in effect. Such a person
@@ -209,6 +230,7 @@ var rules = map[Action]rule{
 	EditPlan:          employeeOnly("only the employee edits the SKP plan"),
 	SubmitSKP:         employeeOnly("only the employee submits the SKP"),
 	RecordRealisation: employeeOnly("only the employee records realisations"),
+	SelfAssess:        employeeOnly("only the employee assesses their own work"),
 	AttachEvidence:    employeeOnly("only the employee attaches evidence"),
 	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
 	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),
@@ -238,6 +260,9 @@ var rules = map[Action]rule{
 		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN closes an SKP for a position change"
 	},
 	Finalise: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if isSystemDeadlines(p) {
+			return domain.RoleSystem, ""
+		}
 		if r := party(p, s); r == domain.RoleEmployee || r == domain.RoleAppraiser || r == domain.RoleAppraiserSuperior {
 			return r, ""
 		}
@@ -261,6 +286,14 @@ var rules = map[Action]rule{
 			return domain.RoleAppraiser, ""
 		}
 		return tokenRole(p, domain.RoleHRAdmin), "only the appraiser in effect or HR_ADMIN assigns a feedback giver"
+	},
+	AcknowledgeReceipt: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		// A clerk only backfills a paper acknowledgement (the decider
+		// requires paper_ref).
+		return tokenRole(p, domain.RoleGrievanceClerk), "only the employee acknowledges receipt, or a grievance clerk backfills it from paper"
 	},
 	FileObjection: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if p.ID == s.Employee {
@@ -342,6 +375,14 @@ var rules = map[Action]rule{
 	ReadOps: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		return tokenRole(p, domain.RoleAuditor, domain.RoleHRAdmin), "projection status is for AUDITOR and HR_ADMIN"
 	},
+	ReadInbox: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		// An inbox lists what waits for one person, across SKPs they may
+		// not otherwise see together: theirs alone.
+		if s.Employee != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return "", "an inbox is its owner's alone"
+	},
 	ReadTimeline: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		// The timeline includes the SKPs the employee appraises, which are
 		// not others' business.
@@ -355,7 +396,7 @@ var rules = map[Action]rule{
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
 var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
-	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps}
+	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
 
 // Allowed reports whether p may do a to the resource described by s: the
 // question a page asks before it offers an action (the server asks Decide
@@ -373,6 +414,11 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "unknown action"}
 	}
 	role, reason := r(p, s, o)
+	if isSystemDeadlines(p) && a != Finalise {
+		// The process manager acts for the ledger in one act only, even
+		// where any known caller may (reading units).
+		role, reason = "", "the deadline process manager only records finality"
+	}
 	if role != "" && p.ID != "" {
 		return role, nil
 	}

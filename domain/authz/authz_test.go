@@ -134,6 +134,9 @@ func TestDecide(t *testing.T) {
 		{name: "employee records realisation", caller: employee, action: authz.RecordRealisation, want: "EMPLOYEE"},
 		{name: "appraiser may not record realisation", caller: appraiser, action: authz.RecordRealisation, want: "403"},
 		{name: "employee attaches evidence", caller: employee, action: authz.AttachEvidence, want: "EMPLOYEE"},
+		{name: "employee assesses their work", caller: employee, action: authz.SelfAssess, want: "EMPLOYEE"},
+		{name: "appraiser may not write the self-assessment", caller: appraiser, action: authz.SelfAssess, want: "403"},
+		{name: "HR admin may not write the self-assessment", caller: hrAdmin, action: authz.SelfAssess, want: "403"},
 		{name: "HR admin may not attach evidence", caller: hrAdmin, action: authz.AttachEvidence, want: "403"},
 		{name: "appraiser gives feedback", caller: appraiser, action: authz.GiveFeedback, want: "APPRAISER"},
 		{name: "employee gives feedback", caller: employee, action: authz.GiveFeedback, want: "EMPLOYEE"},
@@ -155,6 +158,9 @@ func TestDecide(t *testing.T) {
 		{name: "appraiser issues", caller: appraiser, action: authz.Issue, want: "APPRAISER"},
 		{name: "employee may not issue", caller: employee, action: authz.Issue, want: "403"},
 		{name: "employee records finality", caller: employee, action: authz.Finalise, want: "EMPLOYEE"},
+		{name: "employee acknowledges receipt", caller: employee, action: authz.AcknowledgeReceipt, want: "EMPLOYEE"},
+		{name: "clerk backfills an acknowledgement", caller: clerk, action: authz.AcknowledgeReceipt, want: "GRIEVANCE_CLERK"},
+		{name: "appraiser may not acknowledge for the employee", caller: appraiser, action: authz.AcknowledgeReceipt, want: "403"},
 		{name: "HR admin records finality", caller: hrAdmin, action: authz.Finalise, want: "HR_ADMIN"},
 		{name: "auditor may not record finality", caller: auditor, action: authz.Finalise, want: "403"},
 
@@ -227,6 +233,45 @@ func TestEveryActionHasARule(t *testing.T) {
 		var d *authz.Denied
 		if err != nil && errors.As(err, &d) && d.Reason == "unknown action" {
 			t.Errorf("action %s has no rule", a)
+		}
+	}
+}
+
+// The deadline process manager may record finality and nothing else; a
+// principal that only borrows its name (no SYSTEM role, as any token
+// would be) or only its role may not even do that.
+func TestSystemDeadlinesFinalisesOnly(t *testing.T) {
+	sys := authz.SystemDeadlines()
+	for _, a := range authz.Actions() {
+		role, err := authz.Decide(sys, a, subject(), authz.Options{HRAdminMayDraft: true})
+		switch {
+		case a == authz.Finalise && (err != nil || role != domain.RoleSystem):
+			t.Errorf("system may not finalise: role %q, %v", role, err)
+		case a != authz.Finalise && err == nil:
+			t.Errorf("system may %s (role %s): it is authorised for finality only", a, role)
+		}
+	}
+	for _, p := range []domain.Principal{
+		{ID: authz.SystemDeadlinesID},
+		{ID: authz.SystemDeadlinesID, Roles: []domain.Role{domain.RoleAuditor}},
+		{ID: "someone-else", Roles: []domain.Role{domain.RoleSystem}},
+	} {
+		if authz.Allowed(p, authz.Finalise, authz.Subject{Employee: emp, Appraiser: appr}, authz.Options{}) {
+			t.Errorf("%+v may finalise", p)
+		}
+	}
+}
+
+// An inbox is its owner's alone: not the appraiser's, not HR's, not an
+// auditor's.
+func TestReadInboxOwnerOnly(t *testing.T) {
+	s := authz.Subject{Employee: emp}
+	if !authz.Allowed(employee, authz.ReadInbox, s, authz.Options{}) {
+		t.Error("the owner may not read their inbox")
+	}
+	for _, p := range []domain.Principal{appraiser, superior, hrAdmin, auditor, clerk, authz.SystemDeadlines(), {}} {
+		if authz.Allowed(p, authz.ReadInbox, s, authz.Options{}) {
+			t.Errorf("%s may read another's inbox", p.ID)
 		}
 	}
 }

@@ -47,7 +47,7 @@ type Register struct {
 // The committed event is a [Registered] with the NIP-derived fields.
 func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register) (domain.Committed, error) {
 	var v domain.ValidationError
-	info, err := nip.Parse(cmd.NIP)
+	info, err := nip.ParseOn(cmd.NIP, s.Policy.Date(s.Handler.Now()))
 	v.Merge("nip", err)
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {

@@ -19,20 +19,33 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
-// upcasters convert older stored shapes to the current ones. A new shape is
-// a new versioned name (schema version 1) and an upcaster that renames the
-// old one to it, for example
+// upcasters convert older stored shapes to the current ones. Stored bytes
+// are never rewritten; the chain runs on every read. To change a shape, add
+// an entry here, for example
 //
 //	{FromType: "skp.rating_assigned.v1", FromVersion: 1,
 //	 ToType: "skp.rating_assigned.v2", ToVersion: 1, Up: addPolicyVersion}
 //
-// The old shape's golden file moves to testdata/upcast/, where a test reads
-// it through the chain. See domain.Upcaster.
+// and bump the version in the type's Spec; or, for a new name, rename the
+// old one to it ({FromType: "x.v1", ToType: "x.v2", ToVersion: 1}), moving
+// the old shape's golden file to testdata/upcast/, where a test reads it
+// through the chain. See domain.Upcaster.
 var upcasters = []domain.Upcaster{
+	// Version 2 of a delivery and of a filing may carry the paper of a
+	// backfill (domain.md §10). A version 1 event was recorded by its own
+	// actor, never as a backfill: its JSON is the version 2 shape without
+	// "backfill", unchanged.
+	{FromType: "skp.evaluation_issued.v1", FromVersion: 1, ToType: "skp.evaluation_issued.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.objection_filed.v1", FromVersion: 1, ToType: "skp.objection_filed.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.objection_filed_late.v1", FromVersion: 1, ToType: "skp.objection_filed_late.v1", ToVersion: 2, Up: unchanged},
 	// Issue 11: the organisation predikat records its setter's capacity and
 	// basis; v1 entries were HR_ADMIN's, without a basis.
 	{FromType: "unit.performance_rated.v1", FromVersion: 1, ToType: "unit.performance_rated.v2", ToVersion: 1, Up: orgunit.UpcastPerformanceRatedV1},
 }
+
+// unchanged is the upcaster of a shape that only gained an optional field
+// whose absence means what the older version meant.
+func unchanged(data []byte) ([]byte, error) { return data, nil }
 
 var registry = build()
 

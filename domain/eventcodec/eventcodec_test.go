@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -49,7 +51,7 @@ var (
 	atas   = skp.Scores{WorkResult: rating.AboveExpectation, Behaviour: rating.AboveExpectation, Predikat: rating.SangatBaik}
 	filed  = skp.ObjectionFiled{ObjectionID: "0b4f6d8e-7a51-4c2e-9a77-5d2c1e0f9b10", Period: "2026", Reasons: "Bukti dukung triwulan IV belum dipertimbangkan",
 		FiledAt: ts("2027-01-12T10:00:00+07:00"), RecordedByClerk: "clerk-1", AddressedTo: nipS, AppraiserNIP: nipA, Evaluation: sesuai,
-		Deadline: ts("2027-01-22T23:59:59+07:00")}
+		Deadline: ts("2027-01-22T23:59:59+07:00"), Backfill: &bizdate.Backfill{PaperRef: "Agenda keberatan 17/2027", RecordedBy: "clerk-1", OnBehalfOf: nipE}}
 )
 
 // samples holds one fully populated value of every event type; the golden
@@ -91,6 +93,7 @@ var samples = []domain.Event{
 	skp.RealisationRecorded{RealisationID: "real-1", Period: "2026-Q1", IndicatorID: "iki-1", RHKID: "rhk-1", SKPVersion: 1, Value: 31, Narrative: "Posyandu Melati dan Mawar"},
 	skp.EvidenceAttached{EvidenceID: "ev-1", IndicatorID: "iki-1", RHKID: "rhk-1", URI: "https://files.example.go.id/ev/1.pdf",
 		SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", Filename: "laporan-q1.pdf", MediaType: "application/pdf", Size: 48213},
+	skp.SelfAssessmentSubmitted{Period: "2026-Q1", Text: "Target triwulan tercapai", RHKNotes: []skp.RHKNote{{RHKID: "rhk-1", Note: "Dua posyandu baru"}}},
 	skp.FeedbackGiven{FeedbackID: "fb-1", About: skp.FeedbackAbout{RHKID: "rhk-1", IndicatorID: "iki-1", Behaviour: berakhlak.Kolaboratif},
 		Text: "Koordinasi dengan kader sangat baik", GiverNIP: nipA, Relationship: skp.FromAppraiser},
 	skp.FeedbackGiverAssigned{GiverNIP: nipS, Kind: skp.TeamLead, AssignmentRef: "SK Tim Kerja Stunting 800/7", Revoked: true},
@@ -103,7 +106,10 @@ var samples = []domain.Event{
 		ObjectionID: filed.ObjectionID, SupersedesEventID: "5f0c2f7e-1b2a-4c3d-8e9f-a0b1c2d3e4f5", AppraiserNIP: nipS,
 		UnitHead: &skp.UnitHeadBasis{UnitID: "DINKES", OrgPredikat: rating.Istimewa}, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023"},
 	skp.EvaluationIssued{Period: "2026", Scores: sesuai, DeliveredAt: ts("2027-01-08T10:00:00+07:00"), ObjectionDeadline: ptr(ts("2027-01-22T23:59:59+07:00")),
-		AppraiserNIP: nipA, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023"},
+		AppraiserNIP: nipA, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023",
+		Backfill: &bizdate.Backfill{PaperRef: "BA penyerahan 800/3/2027", RecordedBy: "clerk-1", OnBehalfOf: nipA}},
+	skp.ReceiptAcknowledged{Period: "2026", ReceivedAt: ts("2027-01-09T09:00:00+07:00"), ObjectionDeadline: ptr(ts("2027-01-23T23:59:59+07:00")),
+		Backfill: &bizdate.Backfill{PaperRef: "Tanda terima 12/2027", RecordedBy: "clerk-1", OnBehalfOf: nipE}},
 	skp.EvaluationFinalised{Period: "2026", Reason: skp.WindowElapsed},
 	filed,
 	skp.ObjectionFiledLate{ObjectionFiled: filed, DaysLate: 3},
@@ -120,7 +126,15 @@ var samples = []domain.Event{
 		Justification: "Unit kecil dengan capaian PK di atas target"},
 }
 
-func golden(eventType string) string { return filepath.Join("testdata", eventType+".json") }
+// golden names the golden file of a type's schema version: <type>.json for
+// version 1, <type>@<version>.json after. The files of older versions stay:
+// they are what the store still holds, and TestOlderShapesUpcast reads them.
+func golden(eventType string, version int) string {
+	if version == 1 {
+		return filepath.Join("testdata", eventType+".json")
+	}
+	return filepath.Join("testdata", fmt.Sprintf("%s@%d.json", eventType, version))
+}
 
 func TestEveryTypeHasASampleAndAGolden(t *testing.T) {
 	var sampled []string
@@ -138,6 +152,7 @@ func TestEveryTypeHasASampleAndAGolden(t *testing.T) {
 	for _, f := range files {
 		typ := filepath.Base(f)
 		typ = typ[:len(typ)-len(".json")]
+		typ, _, _ = strings.Cut(typ, "@")
 		if _, ok := eventcodec.Registry().Lookup(typ); !ok {
 			t.Errorf("golden file %s names no registered type", f)
 		}
@@ -151,7 +166,8 @@ func TestGoldenJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if typ != s.EventType() || ver != 1 || !domain.ValidEventType(typ) {
+			spec, _ := eventcodec.Registry().Lookup(typ)
+			if typ != s.EventType() || ver != spec.Version || !domain.ValidEventType(typ) {
 				t.Fatalf("Encode = %s schema %d", typ, ver)
 			}
 			var pretty bytes.Buffer
@@ -159,7 +175,7 @@ func TestGoldenJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			pretty.WriteByte('\n')
-			path := golden(typ)
+			path := golden(typ, ver)
 			if *update {
 				if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
@@ -181,6 +197,43 @@ func TestGoldenJSON(t *testing.T) {
 				t.Errorf("decoded golden differs (-sample +decoded):\n%s", diff)
 			}
 		})
+	}
+}
+
+// The stored JSON of every older schema version (its golden file, kept)
+// still decodes through the upcasters, and keeps every value it had: a
+// shape may only gain fields whose absence means what it meant before.
+func TestOlderShapesUpcast(t *testing.T) {
+	for _, s := range samples {
+		spec, _ := eventcodec.Registry().Lookup(s.EventType())
+		for ver := 1; ver < spec.Version; ver++ {
+			old, err := os.ReadFile(golden(s.EventType(), ver))
+			if err != nil {
+				t.Errorf("%s schema %d: %v (keep the golden file of every stored version)", s.EventType(), ver, err)
+				continue
+			}
+			e, err := eventcodec.Decode(s.EventType(), ver, old)
+			if err != nil {
+				t.Errorf("%s schema %d does not decode: %v", s.EventType(), ver, err)
+				continue
+			}
+			_, _, now, err := eventcodec.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var was, is map[string]any
+			if err := json.Unmarshal(old, &was); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(now, &is); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range was {
+				if !cmp.Equal(v, is[k]) {
+					t.Errorf("%s schema %d: %s was %v, upcast %v", s.EventType(), ver, k, v, is[k])
+				}
+			}
+		}
 	}
 }
 

@@ -155,6 +155,35 @@ func Parse(s string) (Info, error) {
 	return info, nil
 }
 
+// ParseOn is Parse for an identifier registered on day today: a date of
+// birth or an appointment (TMT CPNS, or a PPPK's year of first contract)
+// after today is refused as well (issue 9 §4: such an identifier names no
+// one yet). The clock is the caller's; the domain reads none.
+func ParseOn(s string, today calendar.Date) (Info, error) {
+	info, err := Parse(s)
+	if err != nil {
+		return info, err
+	}
+	var v domain.ValidationError
+	if info.BirthDate.After(today) {
+		v.Add("", "the date of birth %s lies in the future (today is %s)", info.BirthDate, today)
+	}
+	switch info.Type {
+	case PNS:
+		if tmt := calendar.MustNew(info.AppointmentYear, info.AppointmentMonth, 1); tmt.After(today) {
+			v.Add("", "TMT CPNS %04d-%02d lies in the future (today is %s)", info.AppointmentYear, int(info.AppointmentMonth), today)
+		}
+	case PPPK:
+		if info.AppointmentYear > today.Year() {
+			v.Add("", "the year of first appointment %d lies in the future (today is %s)", info.AppointmentYear, today)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return Info{}, err
+	}
+	return info, nil
+}
+
 // checkAppointment requires the appointment after the birth and warns on an
 // appointment before the age of 18.
 func checkAppointment(info *Info, v *domain.ValidationError) {

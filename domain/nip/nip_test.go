@@ -147,3 +147,37 @@ func TestNormalize(t *testing.T) {
 		}
 	}
 }
+
+// An identifier whose date of birth or appointment lies after the day of
+// registration names no one yet (issue 9 §4); the edges are the day itself.
+func TestParseOnRefusesTheFuture(t *testing.T) {
+	today := calendar.MustNew(2026, 3, 15)
+	tests := []struct {
+		name string
+		in   string
+		ok   bool
+	}{
+		{"PNS appointed long ago", "199001012015031001", true},
+		{"PNS appointed on the 1st of this month", "200001012026031001", true},
+		{"PNS appointed next month", "200001012026041001", false},
+		{"PNS appointed next year", "200001012027011001", false},
+		{"born today (appointment in the future too)", "202603152044011001", false},
+		{"born tomorrow", "202603162044011001", false},
+		{"PPPK first contract this year", "199001012026211001", true},
+		{"PPPK first contract next year", "199001012027211001", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := nip.Parse(tt.in); err != nil {
+				t.Fatalf("Parse(%s) = %v; the case needs a well-formed identifier", tt.in, err)
+			}
+			_, err := nip.ParseOn(tt.in, today)
+			if (err == nil) != tt.ok {
+				t.Errorf("ParseOn(%s, %s) = %v, want ok %v", tt.in, today, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, domain.ErrValidation) {
+				t.Errorf("error %v is not a validation error", err)
+			}
+		})
+	}
+}

@@ -26,6 +26,8 @@
 // | RequireOrgPredikat       | false                          | §3.3 [S], see field doc |
 // | AppraiserMinimumRank     | true                           | §2.1 [C] definition     |
 // | Location                 | WIB (UTC+07:00)                | [D]                     |
+// | Dating.Tolerance         | 10 minutes                     | §10 [D]                 |
+// | Dating.MaxAge            | 90 days                        | §10 [D]                 |
 package policy
 
 import (
@@ -34,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -172,6 +175,12 @@ type Policy struct {
 	// Location is the zone in which instants become dates (deadlines,
 	// windows, effective dates). A fixed zone: the domain loads no zone data.
 	Location *time.Location
+	// Dating says how far back business time may lie: the tolerance of an
+	// ordinary act and the maximum age of a backfill (domain.md §10). The
+	// service gives it to its domain.Handler, which applies it to
+	// occurred_at and, through Handler.BusinessTime, to every other date a
+	// client sends.
+	Dating bizdate.Rule
 }
 
 // WIB is Western Indonesia Time, UTC+07:00.
@@ -198,6 +207,7 @@ func Default() Policy {
 		AppraiserMinimumRank: true,
 		SuperiorMismatch:     SuperiorRefuse,
 		Location:             WIB,
+		Dating:               bizdate.Default(),
 	}
 }
 
@@ -244,6 +254,9 @@ func (p Policy) Validate() error {
 	}
 	if p.OrgPredikatBody != strings.TrimSpace(p.OrgPredikatBody) {
 		bad("organisation predikat body %q has surrounding spaces", p.OrgPredikatBody)
+	}
+	if err := p.Dating.Validate(); err != nil {
+		bad("%v", err)
 	}
 	return errors.Join(errs...)
 }

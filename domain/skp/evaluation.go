@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -71,6 +72,10 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		}
 		if err := inEffect(sk, "rate"); err != nil {
 			return domain.Change{}, err
+		}
+		if n := len(sk.versions); n > 0 && req.OccurredAt.Before(sk.versions[n-1].EstablishedAt) {
+			return domain.Change{}, domain.Invalid("occurred_at", "the rating must not be dated before the establishment (%s): establish ≤ rating",
+				sk.versions[n-1].EstablishedAt.Format(time.RFC3339))
 		}
 		ev := sk.evals[p.String()]
 		if ev != nil && ev.issued {
@@ -147,22 +152,36 @@ type Issue struct {
 	// Period is the period.
 	Period string
 	// DeliveredAt is when the employee received the result; zero means the
-	// request's occurred_at.
+	// request's occurred_at. More than the tolerance back only in a
+	// backfill by a grievance clerk (domain.md §10).
 	DeliveredAt time.Time
 }
 
 // Issue locks the ratings of a period and records their delivery; the
 // objection window (if objections to the period are allowed) runs from the
-// delivery and its deadline is recorded. Errors: not found (SKP, or no
-// rating for the period), forbidden (not the appraiser in effect),
-// validation (period; delivered_at in the future or before the rating),
-// invalid state (already issued, SKP ended), distribution blocked (BLOCK
-// mode: issuing would break the unit's pattern, see the service's
-// Distribution gate).
+// delivery, or from the employee's later acknowledgement of receipt, and
+// its deadline is recorded. The appraiser in effect issues, dated at most
+// the tolerance back. A delivery done on paper earlier is a backfill: a
+// grievance clerk records it with paper_ref for the appraiser who signed it
+// (on_behalf_of, who must have been the appraiser on the delivery date);
+// the window then runs from that delivery. Errors: not found (SKP, or no
+// rating for the period), forbidden (not the appraiser in effect on both
+// dates; a backfill by another role), validation (period; delivered_at in
+// the future, beyond the tolerance or maximum age, or before the rating;
+// on_behalf_of missing), invalid state (already issued, SKP ended),
+// distribution blocked (BLOCK mode: issuing would break the unit's
+// pattern, see the service's Distribution gate).
 func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
-		role, err := l.authorize(req, sk, authz.Issue, nil)
+		delivered := domain.NormalTime(cmd.DeliveredAt)
+		if delivered.IsZero() {
+			delivered = req.OccurredAt
+		}
+		role, signer, backfill, err := l.issuer(req, sk, delivered)
 		if err != nil {
+			return domain.Change{}, err
+		}
+		if delivered, err = s.Handler.BusinessTime(req, "delivered_at", delivered); err != nil {
 			return domain.Change{}, err
 		}
 		var v domain.ValidationError
@@ -177,15 +196,8 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 		if !sk.status.Open() {
 			return domain.Change{}, domain.InvalidState("issue", string(sk.status), "")
 		}
-		delivered := domain.NormalTime(cmd.DeliveredAt)
-		if delivered.IsZero() {
-			delivered = req.OccurredAt
-		}
-		switch {
-		case delivered.After(s.Handler.Now()):
-			return domain.Change{}, domain.Invalid("delivered_at", "must not be in the future")
-		case delivered.Before(ev.ratedAt):
-			return domain.Change{}, domain.Invalid("delivered_at", "must not be before the rating (%s)", ev.ratedAt.Format(time.RFC3339))
+		if delivered.Before(ev.ratedAt) {
+			return domain.Change{}, domain.Invalid("delivered_at", "must not be before the rating (%s): rating ≤ delivery", ev.ratedAt.Format(time.RFC3339))
 		}
 		if err := l.checkDistribution(sk, ev, req.Caller.ID, delivered); err != nil {
 			return domain.Change{}, err
@@ -195,8 +207,107 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 			d := s.Policy.ObjectionDeadline(delivered)
 			deadline = &d
 		}
-		return one(role, EvaluationIssued{Period: p.String(), Scores: ev.scores, DeliveredAt: delivered, ObjectionDeadline: deadline,
-			AppraiserNIP: req.Caller.ID, PolicyVersion: s.Policy.Version})
+		ch, err := one(role, EvaluationIssued{Period: p.String(), Scores: ev.scores, DeliveredAt: delivered, ObjectionDeadline: deadline,
+			AppraiserNIP: signer, PolicyVersion: s.Policy.Version, Backfill: backfill})
+		ch.Backfill = backfill != nil
+		return ch, err
+	})
+}
+
+// issuer authorises an Issue: the appraiser in effect on both dates, or a
+// grievance clerk backfilling a paper delivery for the appraiser who signed
+// it. It returns the caller's role, the appraiser to record and the paper.
+func (l *lookups) issuer(req domain.Request, sk *SKP, delivered time.Time) (domain.Role, string, *bizdate.Backfill, error) {
+	if req.Backfill == nil || !req.Caller.Has(domain.RoleGrievanceClerk) {
+		role, err := l.authorize(req, sk, authz.Issue, nil)
+		if err == nil && req.Backfill != nil {
+			err = domain.ErrBackfillRefused
+		}
+		return role, req.Caller.ID, nil, err
+	}
+	if _, err := l.authorizeOn(req.Caller, sk, authz.ReadSKP, l.s.Policy.Date(l.s.Handler.Now()), nil); err != nil {
+		return "", "", nil, err
+	}
+	signer := req.Backfill.OnBehalfOf
+	if signer == "" {
+		return "", "", nil, domain.Invalid("on_behalf_of", "required: the appraiser who signed the delivery")
+	}
+	if _, err := l.authorizeOn(domain.Principal{ID: signer}, sk, authz.Issue, l.s.Policy.Date(delivered), nil); err != nil {
+		return "", "", nil, fmt.Errorf("%w: %s was not the appraiser in effect on the delivery date", domain.ErrForbidden, signer)
+	}
+	return domain.RoleGrievanceClerk, signer, &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID, OnBehalfOf: signer}, nil
+}
+
+// AcknowledgeReceipt is the command to record the employee's
+// acknowledgement of receipt of an issued evaluation.
+type AcknowledgeReceipt struct {
+	// SKPID and Period name the evaluation.
+	SKPID, Period string
+	// ReceivedAt is when the result was received; zero means the request's
+	// occurred_at. More than the tolerance back only in a clerk's backfill.
+	ReceivedAt time.Time
+}
+
+// AcknowledgeReceipt records that the employee received the issued result
+// (domain.md §10). Unless the delivery was a clerk's backfill from paper,
+// the objection window then runs from the later of the delivery and the
+// receipt: it never moves against the employee. The employee acknowledges;
+// a grievance clerk may backfill a paper acknowledgement (paper_ref) for
+// the employee. Acknowledging again changes nothing. Errors: not found,
+// forbidden, validation (period, received_at), invalid state (not issued,
+// final, the window already closed).
+func (s *Service) AcknowledgeReceipt(ctx context.Context, req domain.Request, cmd AcknowledgeReceipt) (domain.Committed, error) {
+	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
+		role, err := l.authorize(req, sk, authz.AcknowledgeReceipt, nil)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		received, err := s.Handler.BusinessTime(req, "received_at", domain.NormalTime(cmd.ReceivedAt))
+		if err != nil {
+			return domain.Change{}, err
+		}
+		var backfill *bizdate.Backfill
+		switch {
+		case req.Backfill != nil && role == domain.RoleGrievanceClerk:
+			if o := req.Backfill.OnBehalfOf; o != "" && o != sk.nip {
+				return domain.Change{}, domain.Invalid("on_behalf_of", "an acknowledgement is the employee's (%s)", sk.nip)
+			}
+			backfill = &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID, OnBehalfOf: sk.nip}
+		case req.Backfill != nil:
+			return domain.Change{}, domain.ErrBackfillRefused
+		case role == domain.RoleGrievanceClerk:
+			return domain.Change{}, fmt.Errorf("%w: a grievance clerk only backfills an acknowledgement signed on paper (paper_ref)", domain.ErrForbidden)
+		}
+		var v domain.ValidationError
+		ev, err := sk.ratedEvaluation(&v, cmd.Period)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if !ev.issued {
+			return domain.Change{}, domain.InvalidState("acknowledge receipt", "DRAFT", "the evaluation of "+ev.period+" has not been issued")
+		}
+		if ev.receivedAt != nil {
+			return domain.Change{Backfill: backfill != nil}, nil
+		}
+		if received.Before(ev.deliveredAt) {
+			return domain.Change{}, domain.Invalid("received_at", "must not be before the delivery (%s)", ev.deliveredAt.Format(time.RFC3339))
+		}
+		if st, _ := ev.status(s.Handler.Now()); ev.finalised || (st == EvalFinal && ev.deadline == nil) {
+			return domain.Change{}, domain.InvalidState("acknowledge receipt", string(EvalFinal), "the evaluation of "+ev.period+" is final")
+		}
+		deadline := ev.deadline
+		if deadline != nil && !policy.WithinWindow(received, *deadline) {
+			return domain.Change{}, domain.InvalidState("acknowledge receipt", "WINDOW_CLOSED",
+				"the objection window of "+ev.period+" closed at "+deadline.Format(time.RFC3339)+", before this receipt")
+		}
+		if deadline != nil && ev.delivery == nil {
+			if d := s.Policy.ObjectionDeadline(received); d.After(*deadline) {
+				deadline = &d
+			}
+		}
+		ch, err := one(role, ReceiptAcknowledged{Period: ev.period, ReceivedAt: received, ObjectionDeadline: deadline, Backfill: backfill})
+		ch.Backfill = backfill != nil
+		return ch, err
 	})
 }
 

@@ -1,6 +1,7 @@
 package skp_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -193,6 +194,7 @@ func TestIssue(t *testing.T) {
 		pol       func(*policy.Policy)
 		rate      string // period rated before issuing ("" for none)
 		caller    string
+		req       func(f *fixture) domain.Request // overrides caller
 		cmd       func(f *fixture) skp.Issue
 		wantKind  string
 		wantField string
@@ -220,6 +222,38 @@ func TestIssue(t *testing.T) {
 		{name: "not rated", cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "not_found"},
 		{name: "by the employee", rate: "2026", caller: nipE, cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
 		{name: "by HR admin", rate: "2026", caller: hrAdmin, cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
+		{name: "delivered the tolerance back", rate: "2026", cmd: func(f *fixture) skp.Issue {
+			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-10 * time.Minute)}
+		}, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+		{name: "delivered the tolerance and a second back", rate: "2026", cmd: func(f *fixture) skp.Issue {
+			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-10*time.Minute - time.Second)}
+		}, wantKind: "validation", wantField: "delivered_at"},
+		{name: "the appraiser may not backfill a delivery", rate: "2026",
+			req: func(f *fixture) domain.Request { return f.paper(nipA, "BA 1/2026") },
+			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
+		{name: "a clerk backfills a paper delivery for the appraiser", rate: "2026",
+			req: func(f *fixture) domain.Request {
+				r := f.paper(clerk, "BA penyerahan 1/2026", domain.RoleGrievanceClerk)
+				r.Backfill.OnBehalfOf = nipA
+				return r
+			},
+			cmd: func(f *fixture) skp.Issue {
+				return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-5 * time.Minute)}
+			}, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+		{name: "a clerk's backfill names the signer", rate: "2026",
+			req:      func(f *fixture) domain.Request { return f.paper(clerk, "BA 2/2026", domain.RoleGrievanceClerk) },
+			cmd:      func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} },
+			wantKind: "validation", wantField: "on_behalf_of"},
+		{name: "a clerk's backfill for one who was not the appraiser", rate: "2026",
+			req: func(f *fixture) domain.Request {
+				r := f.paper(clerk, "BA 3/2026", domain.RoleGrievanceClerk)
+				r.Backfill.OnBehalfOf = nipB
+				return r
+			},
+			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
+		{name: "a clerk does not issue without paper", rate: "2026",
+			req: func(f *fixture) domain.Request { return f.req(clerk, domain.RoleGrievanceClerk) },
+			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,6 +277,9 @@ func TestIssue(t *testing.T) {
 			if caller == hrAdmin {
 				req = f.hr()
 			}
+			if tt.req != nil {
+				req = tt.req(f)
+			}
 			_, err := f.skps.Issue(f.ctx, req, cmd)
 			expect(t, err, tt.wantKind, tt.wantField)
 			if tt.wantKind != "" {
@@ -256,10 +293,104 @@ func TestIssue(t *testing.T) {
 			if deadline != tt.wantDeadline || ev.Status != tt.wantStatus || ev.DeliveredAt == nil {
 				t.Errorf("deadline %q status %s delivered %v; want %q %s", deadline, ev.Status, ev.DeliveredAt, tt.wantDeadline, tt.wantStatus)
 			}
+			if b := req.Backfill; (b == nil) != (ev.DeliveryBackfill == nil) || (b != nil && (ev.DeliveryBackfill.PaperRef != b.PaperRef ||
+				ev.DeliveryBackfill.RecordedBy != clerk || ev.DeliveryBackfill.OnBehalfOf != nipA)) {
+				t.Errorf("delivery backfill = %+v, want the request's paper %+v", ev.DeliveryBackfill, b)
+			}
 			_, err = f.skps.Issue(f.ctx, req, cmd)
 			expect(t, err, "invalid_state", "")
 		})
 	}
+}
+
+// A delivery dated long before the issue no longer makes the evaluation
+// final at once: only a clerk's backfill from paper may date it back, and
+// at most the maximum age.
+func TestDeliveryDating(t *testing.T) {
+	f := newFixture(t)
+	id, _, _ := f.establishedE()
+	f.rate(id, "2026", "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
+	rated := f.env.Clock.Now()
+	f.env.Clock.Advance(100 * 24 * time.Hour)
+	_, err := f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026", DeliveredAt: rated.Add(time.Hour)})
+	expect(t, err, "validation", "delivered_at")
+	backfill := func(ref string) domain.Request {
+		r := f.paper(clerk, ref, domain.RoleGrievanceClerk)
+		r.Backfill.OnBehalfOf = nipA
+		return r
+	}
+	// The paper is older than the maximum age (90 days): refused.
+	_, err = f.skps.Issue(f.ctx, backfill("BA 9/2026"), skp.Issue{SKPID: id, Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-90*24*time.Hour - time.Second)})
+	expect(t, err, "validation", "delivered_at")
+	f.ok(f.skps.Issue(f.ctx, backfill("BA 9/2026"), skp.Issue{SKPID: id, Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-90 * 24 * time.Hour)}))
+	// The paper says the result was delivered 90 days ago: its window ran
+	// from then, and an acknowledgement does not move it.
+	ev := f.evaluation(id, "2026")
+	if ev.Status != skp.EvalFinal || ev.DeliveryBackfill == nil {
+		t.Fatalf("backfilled delivery 90 days ago: %+v", ev)
+	}
+	_, err = f.skps.AcknowledgeReceipt(f.ctx, f.req(nipE), skp.AcknowledgeReceipt{SKPID: id, Period: "2026"})
+	expect(t, err, "invalid_state", "")
+}
+
+// The objection window runs from the later of the delivery and the
+// employee's acknowledgement of receipt (domain.md §10).
+func TestAcknowledgeReceipt(t *testing.T) {
+	f := newFixture(t)
+	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI") // delivered 5 January: deadline 19 January
+	ack := func(req domain.Request, at time.Time) error {
+		_, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: at})
+		return err
+	}
+	f.env.Clock.Set(time.Date(2026, 1, 8, 9, 0, 0, 0, wib))
+	expect(t, ack(f.req(nipA), time.Time{}), "forbidden", "")
+	expect(t, ack(f.req(clerk, domain.RoleGrievanceClerk), time.Time{}), "forbidden", "")
+	expect(t, ack(f.paper(nipE, "tanda terima"), time.Time{}), "forbidden", "")
+	expect(t, ack(f.req(nipE), f.env.Clock.Now().Add(-11*time.Minute)), "validation", "received_at")
+	expect(t, ack(f.req(nipE), f.env.Clock.Now().Add(time.Second)), "validation", "received_at")
+	_, err := f.skps.AcknowledgeReceipt(f.ctx, f.req(nipE), skp.AcknowledgeReceipt{SKPID: id, Period: "2026-Q2"})
+	expect(t, err, "not_found", "")
+	if err := ack(f.req(nipE), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := f.evaluation(id, "2026")
+	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2026-01-22T23:59:59+07:00" || ev.ReceivedAt == nil {
+		t.Fatalf("after a receipt on 8 January: deadline %s, received %v; want 22 January", got, ev.ReceivedAt)
+	}
+	// Again: nothing changes.
+	rev := f.view(id).Revision
+	if err := ack(f.req(nipE), time.Time{}); err != nil || f.view(id).Revision != rev {
+		t.Fatalf("a second acknowledgement: %v, revision %d → %d", err, rev, f.view(id).Revision)
+	}
+	// On 22 January (the 14th day after receipt) the employee still files.
+	f.env.Clock.Set(time.Date(2026, 1, 22, 23, 0, 0, 0, wib))
+	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
+		t.Fatalf("filing on the 14th day after receipt: %v", err)
+	}
+}
+
+// A clerk backfills a paper acknowledgement; it moves the window only
+// forward, and never after the window closed.
+func TestAcknowledgeReceiptBackfill(t *testing.T) {
+	f := newFixture(t)
+	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
+	f.env.Clock.Set(time.Date(2026, 1, 12, 9, 0, 0, 0, wib))
+	req := f.paper(clerk, "Tanda terima 4/2026", domain.RoleGrievanceClerk)
+	req.Backfill.OnBehalfOf = nipB
+	_, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2026, 1, 6, 9, 0, 0, 0, wib)})
+	expect(t, err, "validation", "on_behalf_of")
+	req.Backfill.OnBehalfOf = ""
+	f.ok(f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2026, 1, 6, 9, 0, 0, 0, wib)}))
+	ev := f.evaluation(id, "2026")
+	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2026-01-20T23:59:59+07:00" || ev.ReceiptBackfill == nil || ev.ReceiptBackfill.OnBehalfOf != nipE {
+		t.Fatalf("after a paper receipt of 6 January: deadline %s, backfill %+v", got, ev.ReceiptBackfill)
+	}
+	// A receipt after the window closed reopens nothing.
+	g := newFixture(t)
+	id = g.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
+	g.env.Clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, wib))
+	_, err = g.skps.AcknowledgeReceipt(g.ctx, g.req(nipE), skp.AcknowledgeReceipt{SKPID: id, Period: "2026"})
+	expect(t, err, "invalid_state", "")
 }
 
 func TestFinality(t *testing.T) {
@@ -365,4 +496,70 @@ func TestReadVisibility(t *testing.T) {
 	if _, err := f.skps.Read(f.ctx, domain.Principal{ID: nipB}, id, skp.AsOf{}); err != nil {
 		t.Errorf("new appraiser read: %v", err)
 	}
+}
+
+// Business dates never run backwards within an SKP (domain.md §10):
+// submit ≤ establish ≤ rating ≤ delivery, explanations ≤ decision. Each
+// rule is reachable within the tolerance, and refused naming it.
+func TestBusinessDateOrder(t *testing.T) {
+	back := func(f *fixture, caller string, d time.Duration) domain.Request {
+		r := f.req(caller)
+		r.OccurredAt = f.env.Clock.Now().Add(-d)
+		return r
+	}
+	t.Run("establish before submit", func(t *testing.T) {
+		f := newFixture(t)
+		id, _, _ := f.draftedE()
+		f.env.Clock.Advance(time.Hour)
+		f.ok(f.skps.Submit(f.ctx, f.req(nipE), skp.Submit{SKPID: id}))
+		f.env.Clock.Advance(5 * time.Minute)
+		_, err := f.skps.Establish(f.ctx, back(f, nipA, 5*time.Minute+time.Second), skp.Establish{SKPID: id})
+		expect(t, err, "validation", "occurred_at")
+		if err == nil || !strings.Contains(err.Error(), "submit ≤ establish") {
+			t.Errorf("error %v does not name the rule", err)
+		}
+		f.ok(f.skps.Establish(f.ctx, back(f, nipA, 5*time.Minute), skp.Establish{SKPID: id}))
+	})
+	t.Run("rating before establishment", func(t *testing.T) {
+		f := newFixture(t)
+		id, _, _ := f.establishedE()
+		f.env.Clock.Advance(3 * time.Minute)
+		_, err := f.skps.Rate(f.ctx, back(f, nipA, 3*time.Minute+time.Second), skp.Rate{SKPID: id, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI",
+			Behaviour: "SESUAI_EKSPEKTASI", Rationale: "x"})
+		expect(t, err, "validation", "occurred_at")
+		if err == nil || !strings.Contains(err.Error(), "establish ≤ rating") {
+			t.Errorf("error %v does not name the rule", err)
+		}
+	})
+	t.Run("delivery before rating", func(t *testing.T) {
+		f := newFixture(t)
+		id, _, _ := f.establishedE()
+		f.env.Clock.Advance(time.Hour)
+		f.rate(id, "2026", "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
+		f.env.Clock.Advance(2 * time.Minute)
+		_, err := f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-2*time.Minute - time.Second)})
+		expect(t, err, "validation", "delivered_at")
+		if err == nil || !strings.Contains(err.Error(), "rating ≤ delivery") {
+			t.Errorf("error %v does not name the rule", err)
+		}
+	})
+	t.Run("decision before explanations", func(t *testing.T) {
+		f := newFixture(t)
+		id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
+		if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		f.ask(id, "APPRAISER")
+		f.ask(id, "EMPLOYEE")
+		f.env.Clock.Advance(time.Hour)
+		f.ok(f.skps.SubmitExplanation(f.ctx, f.req(nipE), skp.SubmitExplanation{SKPID: id, Period: "2026", Text: "bukti terlampir"}))
+		f.env.Clock.Advance(4 * time.Minute)
+		decide := skp.DecideObjection{SKPID: id, Period: "2026", Outcome: "UPHELD", DecisionText: "sudah sesuai"}
+		_, err := f.skps.DecideObjection(f.ctx, back(f, nipS, 4*time.Minute+time.Second), decide)
+		expect(t, err, "validation", "occurred_at")
+		if err == nil || !strings.Contains(err.Error(), "explanations ≤ decision") {
+			t.Errorf("error %v does not name the rule", err)
+		}
+		f.ok(f.skps.DecideObjection(f.ctx, back(f, nipS, 4*time.Minute), decide))
+	})
 }

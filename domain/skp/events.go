@@ -5,6 +5,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/period"
@@ -393,10 +394,38 @@ type EvaluationIssued struct {
 	AppraiserNIP string `json:"appraiser_nip"`
 	// PolicyVersion names the rule set applied.
 	PolicyVersion string `json:"policy_version"`
+	// Backfill, from schema version 2, is the paper of a delivery a
+	// grievance clerk entered after the fact for the appraiser who signed
+	// it (domain.md §10). The window then runs from that delivery; an
+	// acknowledgement of receipt does not move it. Absent (all version 1
+	// events) for a delivery recorded by the appraiser.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 // EventType implements [domain.Event].
 func (EvaluationIssued) EventType() string { return "skp.evaluation_issued.v1" }
+
+// ReceiptAcknowledged records the employee's acknowledgement of receipt of
+// an issued evaluation (domain.md §10, PP 30/2019 Art. 59: the 14 days run
+// from receiving the result). The objection window runs from the later of
+// the delivery and this acknowledgement, unless the delivery was a
+// backfill on paper.
+type ReceiptAcknowledged struct {
+	// Period is the evaluation's period.
+	Period string `json:"period"`
+	// ReceivedAt is when the employee received the result.
+	ReceivedAt time.Time `json:"received_at"`
+	// ObjectionDeadline is the window's last instant after this
+	// acknowledgement (never earlier than before it); absent when
+	// objections to the period are not allowed.
+	ObjectionDeadline *time.Time `json:"objection_deadline,omitempty"`
+	// Backfill is the paper of an acknowledgement a grievance clerk
+	// entered for the employee.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
+}
+
+// EventType implements [domain.Event].
+func (ReceiptAcknowledged) EventType() string { return "skp.receipt_acknowledged.v1" }
 
 // EvaluationFinalised records that an issued evaluation became final
 // because its objection window elapsed without an objection. Finality is
@@ -433,6 +462,10 @@ type ObjectionFiled struct {
 	Evaluation Scores `json:"evaluation"`
 	// Deadline is the window's last instant.
 	Deadline time.Time `json:"deadline"`
+	// Backfill, from schema version 2, is the paper of a filing a
+	// grievance clerk entered after the fact (domain.md §10); only then may
+	// FiledAt lie more than the tolerance before the recording.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -521,6 +554,29 @@ func (ObjectionWithdrawn) EventType() string { return "skp.objection_withdrawn.v
 // EventType implements [domain.Event].
 func (Drafted) EventType() string { return "skp.drafted.v1" }
 
+// SelfAssessmentSubmitted records the employee's self-assessment of a
+// period: a text and, optionally, a note per RHK of the version in effect.
+// A later one for the same period supersedes it (both stay in history).
+type SelfAssessmentSubmitted struct {
+	// Period is the period assessed.
+	Period string `json:"period"`
+	// Text is the assessment.
+	Text string `json:"text"`
+	// RHKNotes are notes on single RHK, in plan order.
+	RHKNotes []RHKNote `json:"rhk_notes,omitempty"`
+}
+
+// RHKNote is a self-assessment's note on one RHK.
+type RHKNote struct {
+	// RHKID is an RHK of the version in effect.
+	RHKID string `json:"rhk_id"`
+	// Note is the note.
+	Note string `json:"note"`
+}
+
+// EventType implements domain.Event.
+func (SelfAssessmentSubmitted) EventType() string { return "skp.self_assessment_submitted.v1" }
+
 // Events returns the specs of this package's events, for the codec.
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
@@ -545,12 +601,14 @@ func Events() []domain.EventSpec {
 		domain.Spec[RatingGroundsRecorded](1),
 		domain.Spec[ObjectionDeciderAssigned](1),
 		domain.Spec[PlanAcknowledged](1),
+		domain.Spec[SelfAssessmentSubmitted](1),
 		domain.Spec[RatingAssigned](1),
 		domain.Spec[RatingRevised](1),
-		domain.Spec[EvaluationIssued](1),
+		domain.Spec[EvaluationIssued](2),
+		domain.Spec[ReceiptAcknowledged](1),
 		domain.Spec[EvaluationFinalised](1),
-		domain.Spec[ObjectionFiled](1),
-		domain.Spec[ObjectionFiledLate](1),
+		domain.Spec[ObjectionFiled](2),
+		domain.Spec[ObjectionFiledLate](2),
 		domain.Spec[ExplanationRequested](1),
 		domain.Spec[ExplanationSubmitted](1),
 		domain.Spec[ObjectionDecided](1),

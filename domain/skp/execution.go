@@ -2,6 +2,8 @@ package skp
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"math"
 	"regexp"
 	"slices"
@@ -96,6 +98,27 @@ var (
 	mediaTypeRE = regexp.MustCompile(`^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$`)
 )
 
+// niPrefix starts the URI of an evidence file stored by the ledger itself
+// (uploaded, content-addressed by its SHA-256): RFC 6920's "ni" scheme.
+const niPrefix = "ni:///sha-256;"
+
+// EvidenceURI is the URI of a stored evidence file with the SHA-256 sum
+// (64 hexadecimal digits): ni:///sha-256;<the digest in base64url, without
+// padding> (RFC 6920). The ledger's blob store serves it; no reader of the
+// dashboard is ever handed it as a link (the download is the dashboard's
+// own route, which checks the hash).
+func EvidenceURI(sum string) string {
+	b, err := hex.DecodeString(sum)
+	if err != nil || len(b) != 32 {
+		return niPrefix + sum
+	}
+	return niPrefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Stored reports whether e is a file stored by the ledger (uploaded), not
+// a link to a web server.
+func (e Evidence) Stored() bool { return strings.HasPrefix(e.URI, niPrefix) }
+
 // MaxFilenameLen and MaxURILen bound evidence metadata.
 const (
 	MaxFilenameLen = 255
@@ -108,7 +131,9 @@ type AttachEvidence struct {
 	SKPID string
 	// IndicatorID names an indicator of the version in effect.
 	IndicatorID string
-	// URI locates the file: an http or https URL.
+	// URI locates the file: an http or https URL, or EvidenceURI(SHA256)
+	// for a file stored by the ledger (uploaded through the dashboard or
+	// POST /v1/skps/{id}/evidence/files).
 	URI string
 	// SHA256 is the file's hash, 64 hex digits (stored in lower case).
 	SHA256 string
@@ -126,10 +151,14 @@ type AttachEvidence struct {
 func (s *Service) AttachEvidence(ctx context.Context, req domain.Request, cmd AttachEvidence) (string, domain.Committed, error) {
 	var v domain.ValidationError
 	uri := strings.TrimSpace(cmd.URI)
-	if !uriRE.MatchString(uri) || len(uri) > MaxURILen {
-		v.Add("uri", "must be an http or https URL of at most %d characters, without credentials", MaxURILen)
-	}
 	sum := strings.ToLower(strings.TrimSpace(cmd.SHA256))
+	stored := strings.HasPrefix(uri, niPrefix)
+	switch {
+	case stored && (!sha256RE.MatchString(sum) || uri != EvidenceURI(sum)):
+		v.Add("uri", "a stored file's URI must be %s of the file's sha256", EvidenceURI("<sha256>"))
+	case !stored && (!uriRE.MatchString(uri) || len(uri) > MaxURILen):
+		v.Add("uri", "must be an http or https URL of at most %d characters, without credentials, or the ni: URI of a stored file", MaxURILen)
+	}
 	if !sha256RE.MatchString(sum) {
 		v.Add("sha256", "must be 64 hexadecimal digits")
 	}

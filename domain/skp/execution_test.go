@@ -121,6 +121,11 @@ func TestAttachEvidence(t *testing.T) {
 		{name: "relative URI", change: func(c *skp.AttachEvidence) { c.URI = "ev/1.pdf" }, wantKind: "validation", wantField: "uri"},
 		{name: "URI with a space", change: func(c *skp.AttachEvidence) { c.URI = "https://files.example.go.id/my file.pdf" }, wantKind: "validation", wantField: "uri"},
 		{name: "scheme only", change: func(c *skp.AttachEvidence) { c.URI = "https:" }, wantKind: "validation", wantField: "uri"},
+		// A file stored by the ledger: the ni: URI of its own hash only.
+		{name: "stored file", change: func(c *skp.AttachEvidence) { c.URI = skp.EvidenceURI(strings.Repeat("ab", 32)) }},
+		{name: "stored file of another hash", change: func(c *skp.AttachEvidence) { c.URI = skp.EvidenceURI(strings.Repeat("cd", 32)) }, wantKind: "validation", wantField: "uri"},
+		{name: "ni URI not base64url", change: func(c *skp.AttachEvidence) { c.URI = "ni:///sha-256;" + strings.Repeat("ab", 32) }, wantKind: "validation", wantField: "uri"},
+		{name: "ni URI of another algorithm", change: func(c *skp.AttachEvidence) { c.URI = "ni:///sha-512;q83vq83vq83v" }, wantKind: "validation", wantField: "uri"},
 		{name: "short hash", change: func(c *skp.AttachEvidence) { c.SHA256 = "abc" }, wantKind: "validation", wantField: "sha256"},
 		{name: "non-hex hash", change: func(c *skp.AttachEvidence) { c.SHA256 = strings.Repeat("zz", 32) }, wantKind: "validation", wantField: "sha256"},
 		{name: "65 hex digits", change: func(c *skp.AttachEvidence) { c.SHA256 = strings.Repeat("a", 65) }, wantKind: "validation", wantField: "sha256"},
@@ -206,5 +211,15 @@ func TestGiveFeedback(t *testing.T) {
 				t.Errorf("feedback = %+v, want relationship %s from %s", fb, tt.wantRel, req.Caller.ID)
 			}
 		})
+	}
+}
+
+// A stored file's URI is RFC 6920's ni URI of its SHA-256.
+func TestEvidenceURI(t *testing.T) {
+	if got, want := skp.EvidenceURI(strings.Repeat("ab", 32)), "ni:///sha-256;q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s"; got != want {
+		t.Errorf("EvidenceURI = %s, want %s", got, want)
+	}
+	if !(skp.Evidence{URI: skp.EvidenceURI(strings.Repeat("ab", 32))}).Stored() || (skp.Evidence{URI: "https://x.example/a.pdf"}).Stored() {
+		t.Error("Stored does not tell a stored file from a link")
 	}
 }

@@ -98,6 +98,13 @@ func (f *fixture) req(caller string, roles ...domain.Role) domain.Request {
 
 func (f *fixture) hr() domain.Request { return f.req(hrAdmin, domain.RoleHRAdmin) }
 
+// paper returns a backfill request by caller naming the paper ref.
+func (f *fixture) paper(caller, ref string, roles ...domain.Role) domain.Request {
+	r := f.req(caller, roles...)
+	r.Backfill = &domain.BackfillRequest{PaperRef: ref}
+	return r
+}
+
 // ok fails the test on err; it takes the committed result so calls read
 // f.ok(service.Command(...)).
 func (f *fixture) ok(_ domain.Committed, err error) {

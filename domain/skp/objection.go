@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 )
@@ -51,8 +52,9 @@ type FileObjection struct {
 	Period string
 	// Reasons are the employee's reasons.
 	Reasons string
-	// FiledAt is the filing date, for a paper filing recorded by a grievance
-	// clerk; zero means the request's occurred_at.
+	// FiledAt is the filing date; zero means the request's occurred_at. It
+	// may lie more than the tolerance back only in a grievance clerk's
+	// backfill of a paper filing (paper_ref).
 	FiledAt time.Time
 }
 
@@ -79,12 +81,22 @@ func (s *Service) FileObjection(ctx context.Context, req domain.Request, cmd Fil
 		}
 		var v domain.ValidationError
 		reasons := text(&v, "reasons", cmd.Reasons, MaxLongTextLen, true)
-		filed := domain.NormalTime(cmd.FiledAt)
-		if filed.IsZero() {
-			filed = req.OccurredAt
+		// An employee's own filing counts by its recording (within the
+		// tolerance); only a clerk's backfill from paper records an earlier
+		// filing date (domain.md §10).
+		filed, err := s.Handler.BusinessTime(req, "filed_at", domain.NormalTime(cmd.FiledAt))
+		if err != nil {
+			return domain.Change{}, err
 		}
-		if filed.After(s.Handler.Now()) {
-			v.Add("filed_at", "must not be in the future")
+		var backfill *bizdate.Backfill
+		if req.Backfill != nil {
+			if role != domain.RoleGrievanceClerk {
+				return domain.Change{}, domain.ErrBackfillRefused
+			}
+			if o := req.Backfill.OnBehalfOf; o != "" && o != sk.nip {
+				return domain.Change{}, domain.Invalid("on_behalf_of", "an objection is the employee's (%s)", sk.nip)
+			}
+			backfill = &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID, OnBehalfOf: sk.nip}
 		}
 		if ev, err = sk.ratedEvaluation(&v, cmd.Period); err != nil {
 			return domain.Change{}, err
@@ -117,14 +129,24 @@ func (s *Service) FileObjection(ctx context.Context, req domain.Request, cmd Fil
 		if role == domain.RoleGrievanceClerk {
 			f.RecordedByClerk = req.Caller.ID
 		}
-		if ev.finalised || !policy.WithinWindow(filed, deadline) {
+		f.Backfill = backfill
+		var e domain.Event = f
+		switch {
+		case ev.finalised:
+			// Recorded finality is final: nothing is filed after it, late
+			// or backfilled (domain.md §10).
+			id = ""
+			return domain.Change{}, &WindowClosedError{Period: ev.period, Deadline: deadline, FiledAt: filed}
+		case !policy.WithinWindow(filed, deadline):
 			if !s.Policy.RecordLateObjections {
 				id = ""
 				return domain.Change{}, &WindowClosedError{Period: ev.period, Deadline: deadline, FiledAt: filed}
 			}
-			return one(role, ObjectionFiledLate{ObjectionFiled: f, DaysLate: max(1, daysLate(s.Policy, deadline, filed))})
+			e = ObjectionFiledLate{ObjectionFiled: f, DaysLate: max(1, daysLate(s.Policy, deadline, filed))}
 		}
-		return one(role, f)
+		ch, err := one(role, e)
+		ch.Backfill = backfill != nil
+		return ch, err
 	})
 	return id, c, err
 }
@@ -324,6 +346,12 @@ func (s *Service) DecideObjection(ctx context.Context, req domain.Request, cmd D
 		ev, o, err := sk.openObjection(&v, cmd.Period)
 		if err != nil {
 			return domain.Change{}, err
+		}
+		for _, x := range o.explanations {
+			if req.OccurredAt.Before(x.OccurredAt) {
+				return domain.Change{}, domain.Invalid("occurred_at", "the decision must not be dated before the explanation of the %s (%s): explanations ≤ decision",
+					x.By, x.OccurredAt.Format(time.RFC3339))
+			}
 		}
 		if outcome == Upheld {
 			result = ev.scores

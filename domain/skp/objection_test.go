@@ -43,12 +43,43 @@ func TestFileObjection(t *testing.T) {
 		{name: "on the last second of the window", now: deadline},
 		{name: "a day late", now: deadline.Add(24 * time.Hour), wantKind: "window_closed"},
 		{name: "one second late", now: deadline.Add(time.Second), wantKind: "window_closed"},
-		{name: "clerk records a paper filing made in time", now: deadline.Add(72 * time.Hour),
-			caller:  func(f *fixture) domain.Request { return f.req(clerk, domain.RoleGrievanceClerk) },
+		{name: "clerk backfills a paper filing made in time", now: deadline.Add(72 * time.Hour),
+			caller:  func(f *fixture) domain.Request { return f.paper(clerk, "Agenda 17/2026", domain.RoleGrievanceClerk) },
 			filedAt: deadline.Add(-time.Hour)},
-		{name: "clerk records a paper filing made late", now: deadline.Add(72 * time.Hour),
-			caller:  func(f *fixture) domain.Request { return f.req(clerk, domain.RoleGrievanceClerk) },
+		{name: "clerk backfills a paper filing made late", now: deadline.Add(72 * time.Hour),
+			caller:  func(f *fixture) domain.Request { return f.paper(clerk, "Agenda 18/2026", domain.RoleGrievanceClerk) },
 			filedAt: deadline.Add(2 * time.Hour), wantKind: "window_closed"},
+		{name: "clerk dates a filing back without its paper", now: deadline.Add(72 * time.Hour),
+			caller:  func(f *fixture) domain.Request { return f.req(clerk, domain.RoleGrievanceClerk) },
+			filedAt: deadline.Add(-time.Hour), wantKind: "validation", wantField: "filed_at"},
+		{name: "clerk records a filing made now", caller: func(f *fixture) domain.Request { return f.req(clerk, domain.RoleGrievanceClerk) }},
+		{name: "employee dates a late filing back into the window", now: deadline.Add(72 * time.Hour),
+			filedAt: deadline.Add(-time.Hour), wantKind: "validation", wantField: "filed_at"},
+		{name: "employee dates a late filing back by occurred_at", now: deadline.Add(72 * time.Hour),
+			caller: func(f *fixture) domain.Request {
+				r := f.req(nipE)
+				r.OccurredAt = deadline.Add(-time.Hour)
+				return r
+			}, wantKind: "validation", wantField: "occurred_at"},
+		{name: "employee files a minute late, dated within the tolerance", now: deadline.Add(time.Minute),
+			filedAt: deadline.Add(-time.Minute)},
+		{name: "employee files 11 minutes late, dated 11 minutes back", now: deadline.Add(11 * time.Minute),
+			filedAt: deadline.Add(-time.Second), wantKind: "validation", wantField: "filed_at"},
+		{name: "employee may not backfill", now: deadline.Add(72 * time.Hour),
+			caller: func(f *fixture) domain.Request { return f.paper(nipE, "surat saya") }, filedAt: deadline.Add(-time.Hour), wantKind: "forbidden"},
+		{name: "nothing is filed after recorded finality, not even a backfill", now: deadline.Add(72 * time.Hour),
+			setup: func(f *fixture, id string) {
+				f.env.Clock.Set(deadline.Add(time.Hour))
+				f.ok(f.skps.Finalise(f.ctx, f.req(nipE), skp.Finalise{SKPID: id, Period: "2026"}))
+			},
+			caller:  func(f *fixture) domain.Request { return f.paper(clerk, "Agenda 19/2026", domain.RoleGrievanceClerk) },
+			filedAt: deadline.Add(-time.Hour), wantKind: "window_closed"},
+		{name: "nothing late is recorded after recorded finality", pol: func(p *policy.Policy) { p.RecordLateObjections = true },
+			now: deadline.Add(72 * time.Hour),
+			setup: func(f *fixture, id string) {
+				f.env.Clock.Set(deadline.Add(time.Hour))
+				f.ok(f.skps.Finalise(f.ctx, f.req(nipE), skp.Finalise{SKPID: id, Period: "2026"}))
+			}, wantKind: "window_closed"},
 		{name: "filing date in the future", filedAt: start.Add(24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
 		{name: "filing date before the delivery", filedAt: start.Add(-24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
 		{name: "late filing recorded when configured", pol: func(p *policy.Policy) { p.RecordLateObjections = true },
@@ -127,6 +158,11 @@ func TestFileObjection(t *testing.T) {
 			}
 			if req.Caller.ID == clerk && o.RecordedByClerk != clerk {
 				t.Errorf("recorded by clerk = %q, want %q", o.RecordedByClerk, clerk)
+			}
+			if b := req.Backfill; b != nil && (o.Backfill == nil || o.Backfill.PaperRef != b.PaperRef || o.Backfill.RecordedBy != clerk || o.Backfill.OnBehalfOf != nipE) {
+				t.Errorf("backfill = %+v, want the paper %q recorded by the clerk for the employee", o.Backfill, b.PaperRef)
+			} else if b == nil && o.Backfill != nil {
+				t.Errorf("an ordinary filing is flagged as a backfill: %+v", o.Backfill)
 			}
 		})
 	}

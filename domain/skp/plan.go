@@ -605,6 +605,10 @@ func (s *Service) Establish(ctx context.Context, req domain.Request, cmd Establi
 		if sk.status != StatusSubmitted && sk.status != StatusAmendment {
 			return domain.Change{}, domain.InvalidState("establish", string(sk.status), "only a submitted or amended SKP can be established")
 		}
+		if sk.submittedAt != nil && req.OccurredAt.Before(*sk.submittedAt) {
+			return domain.Change{}, domain.Invalid("occurred_at", "the establishment must not be dated before the submission (%s): submit ≤ establish",
+				sk.submittedAt.Format(time.RFC3339))
+		}
 		day := s.Policy.Date(req.OccurredAt)
 		if err := l.planProblems(sk, day); err != nil {
 			return domain.Change{}, err

@@ -535,17 +535,24 @@ func TestEstablishLateness(t *testing.T) {
 	}
 }
 
-// A late establishment by a backdated occurred_at counts the business date.
-func TestEstablishUsesOccurredAt(t *testing.T) {
+// An establishment is not a paper act anyone may backfill: a date more
+// than the tolerance back is refused (domain.md §10), and naming a paper
+// does not help the appraiser, who holds no backfill.
+func TestEstablishCannotBeBackdated(t *testing.T) {
 	f := newFixture(t)
 	id, _, _ := f.draftedE()
 	f.ok(f.skps.Submit(f.ctx, f.req(nipE), skp.Submit{SKPID: id}))
 	f.env.Clock.Set(time.Date(2026, 2, 10, 9, 0, 0, 0, wib))
 	req := f.req(nipA)
-	req.OccurredAt = time.Date(2026, 1, 30, 9, 0, 0, 0, wib) // signed on paper on 30 January
-	f.ok(f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id}))
-	if f.view(id).Late {
-		t.Error("late = true for a paper establishment on 30 January entered on 10 February")
+	req.OccurredAt = time.Date(2026, 1, 30, 9, 0, 0, 0, wib) // "signed on paper on 30 January"
+	_, err := f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
+	expect(t, err, "validation", "occurred_at")
+	req.Backfill = &domain.BackfillRequest{PaperRef: "SKP/2026/017"}
+	_, err = f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
+	expect(t, err, "forbidden", "")
+	f.ok(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
+	if !f.view(id).Late {
+		t.Error("late = false for an establishment recorded on 10 February")
 	}
 }
 
@@ -561,10 +568,23 @@ func TestAppraiserInEffectChanges(t *testing.T) {
 	// B's link check needs B's established SKP; the old link names A's RHK.
 	_, err = f.skps.Establish(f.ctx, f.req(nipB), skp.Establish{SKPID: id})
 	expect(t, err, "validation", "")
-	// A paper establishment by A on 27 February is A's to make.
+	// A may not date the act back to when A was the appraiser: A no longer
+	// holds the right at recording (403 before any word on the date).
 	req := f.req(nipA)
 	req.OccurredAt = time.Date(2026, 2, 27, 9, 0, 0, 0, wib)
-	f.ok(f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id}))
+	_, err = f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
+	expect(t, err, "forbidden", "")
+	// Just after midnight, dated a few minutes back into the last day A
+	// held the line: within the tolerance, but A no longer holds the right
+	// at recording.
+	f.env.Clock.Set(time.Date(2026, 3, 1, 0, 3, 0, 0, wib))
+	req = f.req(nipA)
+	req.OccurredAt = time.Date(2026, 2, 28, 23, 58, 0, 0, wib)
+	_, err = f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
+	expect(t, err, "forbidden", "")
+	// On 28 February A still held it on both dates.
+	f.env.Clock.Set(time.Date(2026, 2, 28, 9, 0, 0, 0, wib))
+	f.ok(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
 	if v := f.view(id); v.AppraiserNIP != nipA {
 		t.Errorf("recorded appraiser = %s, want %s", v.AppraiserNIP, nipA)
 	}

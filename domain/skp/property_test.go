@@ -540,7 +540,9 @@ func TestReplayRebuildsTheSameState(t *testing.T) {
 }
 
 // TestAsOfDates: the appraiser who may act is the one in effect on the
-// request's occurred_at, whatever the line says today.
+// request's business date and still at its recording (domain.md §10),
+// whatever the line said before. Business time lies at most the tolerance
+// back; the clock is drawn around midnights, where the two dates differ.
 func TestAsOfDates(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		f := newFixture(t)
@@ -549,18 +551,65 @@ func TestAsOfDates(t *testing.T) {
 		change := rapid.IntRange(2, 60).Draw(t, "line changes on day")
 		changeDate := jan1.AddDays(change)
 		f.line(nipE, nipB, nipS, changeDate)
-		f.env.Clock.Set(time.Date(2026, 4, 1, 9, 0, 0, 0, wib))
-		day := rapid.IntRange(1, 80).Draw(t, "establish on day")
+		day := rapid.IntRange(5, 80).Draw(t, "recorded on day") // after the submission of 5 January
+		minute := rapid.IntRange(0, 20).Draw(t, "minutes after midnight")
+		now := time.Date(2026, 1, 1, 0, minute, 0, 0, wib).AddDate(0, 0, day)
+		f.env.Clock.Set(now)
+		back := time.Duration(rapid.IntRange(0, 600).Draw(t, "seconds back")) * time.Second
 		req := f.req(nipA)
-		req.OccurredAt = time.Date(2026, 1, 1, 12, 0, 0, 0, wib).AddDate(0, 0, day)
+		req.OccurredAt = now.Add(-back)
 		_, err := f.skps.Establish(f.ctx, req, skp.Establish{SKPID: id})
-		onDay := calendar.Of(req.OccurredAt, wib)
-		if onDay.Before(changeDate) {
+		onDay, today := calendar.Of(req.OccurredAt, wib), calendar.Of(now, wib)
+		if onDay.Before(changeDate) && today.Before(changeDate) {
 			if err != nil {
-				t.Fatalf("A establishing on %s (line changes %s): %v", onDay, changeDate, err)
+				t.Fatalf("A establishing on %s, recorded %s (line changes %s): %v", onDay, today, changeDate, err)
 			}
 		} else if kind(err) != "forbidden" {
-			t.Fatalf("A establishing on %s (line changes %s): %v, want forbidden", onDay, changeDate, err)
+			t.Fatalf("A establishing on %s, recorded %s (line changes %s): %v, want forbidden", onDay, today, changeDate, err)
+		}
+	})
+}
+
+// TestWindowFromReceipt: whatever dates the appraiser and the employee
+// send (delivered_at, received_at, occurred_at), an employee who
+// acknowledges receipt keeps at least 14 days from the day of the
+// acknowledgement's recording (less the tolerance) to file, and a filing on
+// the deadline itself is accepted. Only a clerk's backfill of the delivery
+// (not drawn here) makes the window run from the paper's date.
+func TestWindowFromReceipt(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		f := newFixture(t)
+		id, _, _ := f.establishedE()
+		f.rate(id, "2026", "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
+		f.env.Clock.Advance(time.Duration(rapid.IntRange(0, 40*24*60).Draw(t, "minutes to the issue")) * time.Minute)
+		back := time.Duration(rapid.IntRange(0, 30*24*60).Draw(t, "delivered_at minutes back")) * time.Minute
+		_, err := f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-back)})
+		if err != nil {
+			// Dated back beyond the tolerance, or before the rating: the
+			// appraiser issues now instead.
+			f.ok(f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026"}))
+		}
+		f.env.Clock.Advance(time.Duration(rapid.IntRange(0, 20*24*60).Draw(t, "minutes to the receipt")) * time.Minute)
+		recorded := f.env.Clock.Now()
+		req := f.req(nipE)
+		req.OccurredAt = recorded.Add(-time.Duration(rapid.IntRange(0, 30*24*60).Draw(t, "occurred_at minutes back")) * time.Minute)
+		received := recorded.Add(-time.Duration(rapid.IntRange(0, 30*24*60).Draw(t, "received_at minutes back")) * time.Minute)
+		if _, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: received}); err != nil {
+			if _, err = f.skps.AcknowledgeReceipt(f.ctx, f.req(nipE), skp.AcknowledgeReceipt{SKPID: id, Period: "2026"}); err != nil {
+				if kind(err) != "invalid_state" {
+					t.Fatalf("acknowledging now: %v", err)
+				}
+				return // the window had closed before the receipt: nothing to protect
+			}
+		}
+		ev := f.evaluation(id, "2026")
+		floor := f.pol.ObjectionDeadline(recorded.Add(-10 * time.Minute))
+		if ev.ObjectionDeadline == nil || ev.ObjectionDeadline.Before(floor) {
+			t.Fatalf("receipt recorded %s: deadline %v, want at least %s", recorded, ev.ObjectionDeadline, floor)
+		}
+		f.env.Clock.Set(*ev.ObjectionDeadline)
+		if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
+			t.Fatalf("filing on the deadline %s: %v", ev.ObjectionDeadline, err)
 		}
 	})
 }

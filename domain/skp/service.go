@@ -113,17 +113,35 @@ func (s *Service) options() authz.Options {
 	return authz.Options{HRAdminMayDraft: s.Policy.HRAdminMayDraft}
 }
 
-// authorize decides action for req's caller on sk, on the date of the
-// request, after adjust (for objection actions) changes the subject.
+// authorize decides action for req's caller on sk, after adjust (for
+// objection actions) changes the subject. Authority is checked on both
+// dates (domain.md §10): the caller must have held the right on the
+// business date (the request's occurred_at) and still hold it on the day
+// of recording, so that a date cannot buy back a right that has moved on.
+// The role returned is the one of the business date.
 func (l *lookups) authorize(req domain.Request, sk *SKP, a authz.Action, adjust func(*authz.Subject)) (domain.Role, error) {
-	subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller.ID)
+	role, err := l.authorizeOn(req.Caller, sk, a, l.s.Policy.Date(req.OccurredAt), adjust)
+	if err != nil {
+		return "", err
+	}
+	if today := l.s.Policy.Date(l.s.Handler.Now()); today != l.s.Policy.Date(req.OccurredAt) {
+		if _, err := l.authorizeOn(req.Caller, sk, a, today, adjust); err != nil {
+			return "", err
+		}
+	}
+	return role, nil
+}
+
+// authorizeOn decides action for caller on sk on day d.
+func (l *lookups) authorizeOn(caller domain.Principal, sk *SKP, a authz.Action, d calendar.Date, adjust func(*authz.Subject)) (domain.Role, error) {
+	subj, err := l.subject(sk, d, caller.ID)
 	if err != nil {
 		return "", err
 	}
 	if adjust != nil {
 		adjust(&subj)
 	}
-	return authz.Decide(req.Caller, a, subj, l.s.options())
+	return authz.Decide(caller, a, subj, l.s.options())
 }
 
 // decideFunc decides a command on an existing SKP.

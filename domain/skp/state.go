@@ -6,6 +6,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -39,6 +40,8 @@ type SKP struct {
 	grounds      map[string]Grounds                  // grounds of the ratings per period (grounds.go)
 	deciders     map[string]ObjectionDeciderAssigned // delegated or escalated deciders by objection (decider.go)
 	ack          *acknowledgement                    // the employee's signature of an amended plan (amendment.go)
+	// selfAssessments are every self-assessment, in recording order.
+	selfAssessments []SelfAssessment
 
 	evals    map[string]*evaluation
 	involved []string
@@ -133,6 +136,19 @@ type Evidence struct {
 	RecordedAt  time.Time `json:"recorded_at"`  // ledger time
 }
 
+// SelfAssessment is a self-assessment of a period, as submitted.
+type SelfAssessment struct {
+	Period     string       `json:"period"`              // the period assessed
+	Text       string       `json:"text"`                // the assessment
+	RHKNotes   []RHKNote    `json:"rhk_notes,omitempty"` // notes per RHK
+	Actor      domain.Actor `json:"actor"`               // who submitted it
+	Revision   uint64       `json:"revision"`            // the event's revision
+	OccurredAt time.Time    `json:"occurred_at"`         // business time
+	RecordedAt time.Time    `json:"recorded_at"`         // ledger time
+	// Superseded is true once a later one for the period replaced it.
+	Superseded bool `json:"superseded"`
+}
+
 // Feedback is recorded feedback.
 type Feedback struct {
 	ID           string        `json:"feedback_id"`  // identifier
@@ -156,7 +172,10 @@ type evaluation struct {
 	deliveredAt time.Time
 	deadline    *time.Time
 	issuedBy    string
-	finalised   bool // EvaluationFinalised recorded
+	delivery    *bizdate.Backfill // the paper of a backfilled delivery
+	receivedAt  *time.Time        // the employee's acknowledgement of receipt
+	receipt     *bizdate.Backfill // the paper of a backfilled acknowledgement
+	finalised   bool              // EvaluationFinalised recorded
 	objections  []*objection
 	history     []ScoreEntry
 }
@@ -166,6 +185,7 @@ type objection struct {
 	filedAt      time.Time
 	filedBy      domain.Actor
 	clerk        string
+	backfill     *bizdate.Backfill
 	reasons      string
 	addressedTo  string
 	appraiser    string
@@ -385,6 +405,9 @@ func (s *SKP) apply(e domain.Stored) {
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case SelfAssessmentSubmitted:
+		s.selfAssessments = append(s.selfAssessments, SelfAssessment{Period: ev.Period, Text: ev.Text, RHKNotes: slices.Clone(ev.RHKNotes),
+			Actor: e.Meta.Actor, Revision: e.Revision, OccurredAt: at, RecordedAt: e.RecordedAt})
 	case RatingAssigned:
 		x := s.eval(ev.Period)
 		x.scores, x.rationale, x.appraiser, x.unitHead, x.ratedAt, x.ratingEvent = ev.Scores, ev.Rationale, ev.AppraiserNIP, ev.UnitHead, at, e.ID.String()
@@ -408,8 +431,16 @@ func (s *SKP) apply(e domain.Stored) {
 		s.involve(ev.AppraiserNIP)
 	case EvaluationIssued:
 		x := s.eval(ev.Period)
-		x.issued, x.deliveredAt, x.deadline, x.issuedBy = true, ev.DeliveredAt, ev.ObjectionDeadline, ev.AppraiserNIP
+		x.issued, x.deliveredAt, x.deadline, x.issuedBy, x.delivery = true, ev.DeliveredAt, ev.ObjectionDeadline, ev.AppraiserNIP, ev.Backfill
 		s.involve(ev.AppraiserNIP)
+	case ReceiptAcknowledged:
+		x := s.eval(ev.Period)
+		r := ev.ReceivedAt
+		x.receivedAt, x.receipt = &r, ev.Backfill
+		if ev.ObjectionDeadline != nil && (x.deadline == nil || ev.ObjectionDeadline.After(*x.deadline)) {
+			d := *ev.ObjectionDeadline
+			x.deadline = &d
+		}
 	case EvaluationFinalised:
 		s.eval(ev.Period).finalised = true
 	case ObjectionFiled:
@@ -440,7 +471,7 @@ func (s *SKP) apply(e domain.Stored) {
 func (s *SKP) applyFiling(ev ObjectionFiled, late bool, daysLate int, e domain.Stored) {
 	x := s.eval(ev.Period)
 	x.objections = append(x.objections, &objection{
-		id: ev.ObjectionID, filedAt: ev.FiledAt, filedBy: e.Meta.Actor, clerk: ev.RecordedByClerk, reasons: ev.Reasons,
+		id: ev.ObjectionID, filedAt: ev.FiledAt, filedBy: e.Meta.Actor, clerk: ev.RecordedByClerk, backfill: ev.Backfill, reasons: ev.Reasons,
 		addressedTo: ev.AddressedTo, appraiser: ev.AppraiserNIP, evaluation: ev.Evaluation, deadline: ev.Deadline,
 		late: late, daysLate: daysLate,
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 )
 
@@ -72,9 +73,12 @@ type View struct {
 	Evidence     []Evidence    `json:"evidence"`               // in recording order
 	Feedback     []Feedback    `json:"feedback"`               // in recording order
 	// FeedbackGivers are the givers from beyond the unit assigned now.
-	FeedbackGivers []FeedbackGiver  `json:"feedback_givers"`
-	Evaluations    []EvaluationView `json:"evaluations"` // per period, annual last
-	Notes          []Note           `json:"notes"`       // returns, amendments, endings
+	FeedbackGivers []FeedbackGiver `json:"feedback_givers"`
+	// SelfAssessments are the employee's self-assessments, in recording
+	// order; a later one of a period supersedes the earlier (Superseded).
+	SelfAssessments []SelfAssessment `json:"self_assessments,omitempty"`
+	Evaluations     []EvaluationView `json:"evaluations"` // per period, annual last
+	Notes           []Note           `json:"notes"`       // returns, amendments, endings
 	// Revision is the revision of the last event applied.
 	Revision   uint64    `json:"revision"`
 	DraftedAt  time.Time `json:"drafted_at"`  // business time of the draft
@@ -104,6 +108,13 @@ type EvaluationView struct {
 	FinalityRecorded bool `json:"finality_recorded"`
 	// DeliveredAt is when the issued result was delivered.
 	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	// DeliveryBackfill is the paper of a delivery a clerk entered after
+	// the fact (shown as "Entri susulan (backfill)").
+	DeliveryBackfill *bizdate.Backfill `json:"delivery_backfill,omitempty"`
+	// ReceivedAt is the employee's acknowledgement of receipt, if any;
+	// ReceiptBackfill its paper when a clerk entered it.
+	ReceivedAt      *time.Time        `json:"received_at,omitempty"`
+	ReceiptBackfill *bizdate.Backfill `json:"receipt_backfill,omitempty"`
 	// ObjectionDeadline is the window's last instant (none when objections
 	// to the period are not allowed).
 	ObjectionDeadline *time.Time `json:"objection_deadline,omitempty"`
@@ -140,6 +151,7 @@ type ObjectionView struct {
 	FiledAt         time.Time            `json:"filed_at"`                    // the filing date that counts
 	FiledBy         domain.Actor         `json:"filed_by"`                    // who recorded it
 	RecordedByClerk string               `json:"recorded_by_clerk,omitempty"` // the clerk of a paper filing
+	Backfill        *bizdate.Backfill    `json:"backfill,omitempty"`          // the paper of a backfilled filing
 	AddressedTo     string               `json:"addressed_to,omitempty"`      // the superior on the filing date
 	AppraiserNIP    string               `json:"appraiser_nip"`               // the appraiser who issued
 	Evaluation      Scores               `json:"evaluation"`                  // the scores objected to
@@ -194,7 +206,27 @@ func (s *SKP) View(now time.Time) View {
 		}
 		v.Evaluations = append(v.Evaluations, ev)
 	}
+	v.SelfAssessments = slices.Clone(s.selfAssessments)
+	for i := range v.SelfAssessments {
+		for _, later := range v.SelfAssessments[i+1:] {
+			if later.Period == v.SelfAssessments[i].Period {
+				v.SelfAssessments[i].Superseded = true
+			}
+		}
+	}
 	return v
+}
+
+// SelfAssessment returns the self-assessment in effect for period (the
+// latest), or nil: what the appraiser reads beside the rating.
+func (v View) SelfAssessment(period string) *SelfAssessment {
+	for i := len(v.SelfAssessments) - 1; i >= 0; i-- {
+		if v.SelfAssessments[i].Period == period {
+			sa := v.SelfAssessments[i]
+			return &sa
+		}
+	}
+	return nil
 }
 
 // periods returns the rated periods in calendar order (annual last).
@@ -224,7 +256,11 @@ func (ev *evaluation) view(now time.Time) EvaluationView {
 	}
 	if ev.issued {
 		d := ev.deliveredAt
-		v.DeliveredAt = &d
+		v.DeliveredAt, v.DeliveryBackfill, v.ReceiptBackfill = &d, ev.delivery, ev.receipt
+		if ev.receivedAt != nil {
+			r := *ev.receivedAt
+			v.ReceivedAt = &r
+		}
 		if ev.deadline != nil {
 			dl := *ev.deadline
 			v.ObjectionDeadline = &dl
@@ -249,7 +285,7 @@ func (o *objection) view() ObjectionView {
 		st = WithdrawnObjection
 	}
 	return ObjectionView{
-		ID: o.id, Status: st, Reasons: o.reasons, FiledAt: o.filedAt, FiledBy: o.filedBy, RecordedByClerk: o.clerk,
+		ID: o.id, Status: st, Reasons: o.reasons, FiledAt: o.filedAt, FiledBy: o.filedBy, RecordedByClerk: o.clerk, Backfill: o.backfill,
 		AddressedTo: o.addressedTo, AppraiserNIP: o.appraiser, Evaluation: o.evaluation, Deadline: o.deadline,
 		Late: o.late, DaysLate: o.daysLate, Requests: slices.Clone(o.requests), Explanations: slices.Clone(o.explanations),
 		Decision: o.decision, Withdrawal: o.withdrawn,

@@ -92,6 +92,8 @@ func PeriodOf(e domain.Event) string {
 		return e.Period
 	case skp.EvaluationFinalised:
 		return e.Period
+	case skp.ReceiptAcknowledged:
+		return e.Period
 	case skp.ObjectionFiled:
 		return e.Period
 	case skp.ObjectionFiledLate:

@@ -225,6 +225,8 @@ func Summarize(e domain.Event) string {
 		return "Indikator kinerja dihapus"
 	case skp.BehaviourExpectationSet:
 		return "Ekspektasi perilaku kerja ditetapkan"
+	case skp.SelfAssessmentSubmitted:
+		return "Penilaian diri periode " + e.Period + " disampaikan"
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:
@@ -265,6 +267,11 @@ func Summarize(e domain.Event) string {
 		return "Hasil evaluasi periode " + e.Period + " disampaikan"
 	case skp.EvaluationFinalised:
 		return "Hasil evaluasi periode " + e.Period + " final"
+	case skp.ReceiptAcknowledged:
+		if e.Backfill != nil {
+			return "Penerimaan hasil evaluasi periode " + e.Period + " dikonfirmasi (entri susulan, ref " + e.Backfill.PaperRef + ")"
+		}
+		return "Penerimaan hasil evaluasi periode " + e.Period + " dikonfirmasi"
 	case skp.ObjectionFiled:
 		return "Keberatan atas evaluasi periode " + e.Period + " diajukan"
 	case skp.ObjectionFiledLate:

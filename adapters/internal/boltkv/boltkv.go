@@ -19,6 +19,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -234,4 +235,16 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		return 0, s.wrap("delete expired", err)
 	}
 	return n, nil
+}
+
+// Snapshot writes a consistent copy of the file to w as of one read
+// transaction (an online backup) and returns its size.
+func (s *Store) Snapshot(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
 }

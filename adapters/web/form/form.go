@@ -31,12 +31,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/schema"
 
@@ -139,6 +141,12 @@ func (s State) ProblemFields() []FieldProblem {
 	return out
 }
 
+// AddProblem records a problem the feature found itself (a date outside
+// what the form allows, a value it parses): beside field, or for the form
+// as a whole when field is "". The form is then rendered again, as for a
+// problem Decode found.
+func (s *State) AddProblem(field string, t i18n.Text) { s.add(field, t) }
+
 // add records a problem with field ("" for the form as a whole).
 func (s *State) add(field string, t i18n.Text) {
 	s.addText(field, t.In(s.lang))
@@ -183,8 +191,17 @@ var decoder = func() *schema.Decoder {
 // problem beside each field that did not decode, or whose text the ledger
 // could not keep). ok is false when there is a problem: render the form
 // again with the State. A body that is not a form is a *page.ParamError.
+// A multipart body (a form with a file) is parsed too; its files are in
+// r.MultipartForm.
 func Decode(r *page.Request, dst any) (st State, ok bool, err error) {
-	if err := r.ParseForm(); err != nil {
+	parse := r.ParseForm
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		// A form with a file (a page registered with Router.Upload): the
+		// fields into PostForm, the files into MultipartForm (beyond
+		// MaxFormBytes in temporary files, removed when the request ends).
+		parse = func() error { return r.ParseMultipartForm(page.MaxFormBytes) }
+	}
+	if err := parse(); err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return st, false, app.ErrTooLarge
@@ -312,8 +329,8 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 	case errors.As(err, &ve):
 		for _, f := range ve.Fields {
 			// The domain's messages are in English, for API clients
-			// too; the form's own are in both languages.
-			st.addText(f.Field, f.Message)
+			// too; i18n.Problem shows the ones it knows in Indonesian.
+			st.addText(f.Field, i18n.Problem(st.lang, f.Message))
 		}
 		if len(ve.Fields) == 0 {
 			st.add("", i18n.Text(k.Text))
@@ -332,4 +349,30 @@ func Submit(w http.ResponseWriter, r *page.Request, st *State, next string, cmd 
 		return false, 0, err
 	}
 	return false, k.Status, nil
+}
+
+// Change is one event recorded after the revision a stale form was
+// rendered from: what the "form-stale" template lists.
+type Change struct {
+	// Revision is the event's revision.
+	Revision uint64
+	// What is the event's name in the page's language.
+	What string
+	// Actor recorded it, at RecordedAt.
+	Actor      domain.Actor
+	RecordedAt time.Time
+}
+
+// ChangesSince describes the events of a stream after revision after (a
+// stale form's State.Revision) in lang: what someone else changed since
+// the form was rendered.
+func ChangesSince(lang string, events []domain.Stored, after uint64) []Change {
+	var out []Change
+	for _, ev := range events {
+		if ev.Revision > after {
+			out = append(out, Change{Revision: ev.Revision, What: i18n.Shared["event."+ev.Event.EventType()].In(lang),
+				Actor: ev.Meta.Actor, RecordedAt: ev.RecordedAt})
+		}
+	}
+	return out
 }

@@ -12,8 +12,11 @@
 // fails on a key its templates use that no catalog has.
 package i18n
 
+import "github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
+
 // Text is one message in both languages. It has the shape of app.Text
-// (the application layer's texts for people convert to it).
+// (the application layer's texts for people convert to it) and of
+// idfmt.Text (which holds the enumeration labels).
 type Text struct {
 	// ID is the Indonesian text (the default language).
 	ID string
@@ -77,21 +80,19 @@ func For(feature Catalog) Messages { return Messages{feature, Shared} }
 // Label returns the label of value in the enumeration kind ("predikat",
 // "rating", "status", …), in lang; an unknown value shows as itself (a
 // value added to the domain later is still shown, in its stored
-// spelling), and an empty one as "—".
-func Label(lang, kind, value string) string {
-	if value == "" {
-		return "—"
-	}
-	t, ok := labels[kind][value]
-	if !ok {
-		return value
-	}
-	return t.In(lang)
-}
+// spelling), and an empty one as "—". The labels live in idfmt, which the
+// exports and printed documents use too.
+func Label(lang, kind, value string) string { return idfmt.Label(lang, kind, value) }
 
 // Labels returns the enumeration kind's labels (for tests and select
 // controls).
-func Labels(kind string) Catalog { return labels[kind] }
+func Labels(kind string) Catalog {
+	c := Catalog{}
+	for k, t := range idfmt.Labels(kind) {
+		c[k] = Text(t)
+	}
+	return c
+}
 
 // Shared is the catalog every page uses.
 var Shared = Catalog{
@@ -99,8 +100,10 @@ var Shared = Catalog{
 	"nav.skip":       {"Langsung ke konten utama", "Skip to main content"},
 	"nav.label":      {"Navigasi utama", "Main navigation"},
 	"nav.home":       {"Beranda", "Home"},
+	"nav.inbox":      {"Kotak masuk", "Inbox"},
 	"nav.objections": {"Register keberatan", "Objection register"},
 	"nav.audit":      {"Audit", "Audit"},
+	"nav.masterdata": {"Data induk", "Master data"},
 	"nav.signout":    {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},
@@ -129,12 +132,16 @@ var Shared = Catalog{
 	"col.occurred": {"Terjadi", "Occurred"},
 	"col.recorded": {"Tercatat", "Recorded"},
 
+	"doc.link": {"Cetak dokumen resmi (PDF dengan kode verifikasi)", "Print official documents (PDF with a verification code)"},
+
 	"export.label": {"Unduh laporan:", "Download report:"},
 	"export.csv":   {"Ekspor CSV", "Export CSV"},
 	"export.xlsx":  {"Ekspor Excel", "Export Excel"},
 
 	"error.form":       {"Formulir tidak dapat dibaca. Buka halamannya lagi.", "The form could not be read. Open the page again."},
 	"form.problems":    {"Formulir belum dapat disimpan:", "The form could not be saved yet:"},
+	"form.stale.title": {"Data telah berubah sejak formulir ini dibuka", "The record changed since this form was opened"},
+	"form.stale.hint":  {"Berikut yang tercatat sementara itu. Isian Anda tetap ada; periksa lalu kirim lagi untuk menerapkannya pada data terkini.", "This was recorded meanwhile. Your input is kept; check it and send again to apply it to the current record."},
 	"signin.link.off":  {"Tautan masuk tidak tersedia di layanan ini; masuk melalui penyedia identitas.", "Sign-in links are not offered by this service; sign in through the identity provider."},
 	"error.title":      {"Terjadi kesalahan", "Something went wrong"},
 	"error.status":     {"Kode status", "Status code"},
@@ -149,6 +156,8 @@ var Shared = Catalog{
 	"error.asof":       {"Waktu tidak valid", "Invalid time"},
 	"error.time":       {"Waktu tidak valid", "Invalid time"},
 	"error.format":     {"Format ekspor harus csv atau xlsx", "The export format must be csv or xlsx"},
+	"error.sep":        {"Pemisah CSV harus ; atau ,", "The CSV separator must be ; or ,"},
+	"error.codes":      {"Parameter codes harus 0 atau 1", "The codes parameter must be 0 or 1"},
 	"error.report":     {"Laporan tidak dikenal", "Unknown report"},
 	"error.objstatus":  {"Status keberatan tidak valid", "Invalid objection status"},
 	"error.overdue":    {"Saringan lewat batas tidak valid", "Invalid overdue filter"},
@@ -173,6 +182,7 @@ var Shared = Catalog{
 	"event.skp.realisation_recorded.v1":         {"Realisasi dicatat", "Realisation recorded"},
 	"event.skp.evidence_attached.v1":            {"Bukti dukung dilampirkan", "Evidence attached"},
 	"event.skp.feedback_given.v1":               {"Umpan balik diberikan", "Feedback given"},
+	"event.skp.self_assessment_submitted.v1":    {"Penilaian diri disampaikan", "Self-assessment submitted"},
 	"event.skp.feedback_giver_assigned.v1":      {"Pemberi umpan balik di luar unit ditugaskan", "Feedback giver from beyond the unit assigned"},
 	"event.skp.rating_grounds_recorded.v1":      {"Dasar penilaian per RHK dan per nilai dicatat", "Per-RHK and per-value grounds of the rating recorded"},
 	"event.skp.plan_acknowledged.v1":            {"Pegawai menandatangani rencana perubahan", "Employee signed the amended plan"},
@@ -181,6 +191,7 @@ var Shared = Catalog{
 	"event.skp.rating_revised.v1":               {"Penilaian direvisi", "Rating revised"},
 	"event.skp.evaluation_issued.v1":            {"Hasil penilaian ditetapkan dan disampaikan", "Evaluation issued"},
 	"event.skp.evaluation_finalised.v1":         {"Hasil penilaian final", "Evaluation final"},
+	"event.skp.receipt_acknowledged.v1":         {"Penerimaan hasil penilaian dikonfirmasi", "Receipt of the evaluation acknowledged"},
 	"event.skp.objection_filed.v1":              {"Keberatan diajukan", "Objection filed"},
 	"event.skp.objection_filed_late.v1":         {"Keberatan diajukan terlambat", "Objection filed late"},
 	"event.skp.explanation_requested.v1":        {"Keterangan diminta", "Explanation requested"},
@@ -195,120 +206,4 @@ var Shared = Catalog{
 	"event.unit.performance_rated.v2":           {"Predikat organisasi ditetapkan", "Organisation predikat set"},
 	"event.unit.head_assigned.v1":               {"Kepala unit ditetapkan", "Unit head assigned"},
 	"event.distribution.deviation_justified.v1": {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
-}
-
-var labels = map[string]Catalog{
-	"predikat": {
-		"SANGAT_BAIK":       {"Sangat Baik", "Very good"},
-		"BAIK":              {"Baik", "Good"},
-		"BUTUH_PERBAIKAN":   {"Butuh Perbaikan", "Needs improvement"},
-		"KURANG_MISCONDUCT": {"Kurang/Misconduct", "Poor/Misconduct"},
-		"SANGAT_KURANG":     {"Sangat Kurang", "Very poor"},
-	},
-	"orgpredikat": {
-		"ISTIMEWA":        {"Istimewa", "Exceptional"},
-		"BAIK":            {"Baik", "Good"},
-		"BUTUH_PERBAIKAN": {"Butuh Perbaikan", "Needs improvement"},
-		"KURANG":          {"Kurang", "Poor"},
-		"SANGAT_KURANG":   {"Sangat Kurang", "Very poor"},
-	},
-	"rating": {
-		"DI_ATAS_EKSPEKTASI":  {"Di Atas Ekspektasi", "Above expectations"},
-		"SESUAI_EKSPEKTASI":   {"Sesuai Ekspektasi", "Meets expectations"},
-		"DI_BAWAH_EKSPEKTASI": {"Di Bawah Ekspektasi", "Below expectations"},
-	},
-	"status": {
-		"DRAFT":                      {"Draf", "Draft"},
-		"SUBMITTED":                  {"Diajukan", "Submitted"},
-		"ESTABLISHED":                {"Ditetapkan", "Established"},
-		"AMENDMENT":                  {"Dalam perubahan", "Being amended"},
-		"CANCELLED":                  {"Dibatalkan", "Cancelled"},
-		"CLOSED_FOR_POSITION_CHANGE": {"Ditutup (pindah jabatan)", "Closed (position change)"},
-		"MISSING":                    {"Belum ada SKP", "No SKP"},
-	},
-	"evalstatus": {
-		"DRAFT":           {"Draf", "Draft"},
-		"ISSUED":          {"Disampaikan", "Issued"},
-		"UNDER_OBJECTION": {"Dalam keberatan", "Under objection"},
-		"FINAL":           {"Final", "Final"},
-	},
-	"finalreason": {
-		"WINDOW_ELAPSED":       {"masa keberatan lewat", "objection window elapsed"},
-		"OBJECTION_DECIDED":    {"keberatan diputus", "objection decided"},
-		"NO_OBJECTION_ALLOWED": {"tanpa hak keberatan", "no objection allowed"},
-	},
-	"objstatus": {
-		"OPEN":      {"Dalam proses", "Open"},
-		"DECIDED":   {"Diputus", "Decided"},
-		"WITHDRAWN": {"Ditarik", "Withdrawn"},
-	},
-	"outcome": {
-		"UPHELD":  {"Dikuatkan", "Upheld"},
-		"CHANGED": {"Diubah", "Changed"},
-	},
-	"source": {
-		"APPRAISER": {"Pejabat penilai", "Appraiser"},
-		"OBJECTION": {"Keputusan keberatan", "Objection decision"},
-	},
-	"approach": {
-		"KUANTITATIF": {"Kuantitatif", "Quantitative"},
-		"KUALITATIF":  {"Kualitatif", "Qualitative"},
-	},
-	"rhkkind": {
-		"UTAMA":    {"Utama", "Main"},
-		"TAMBAHAN": {"Tambahan", "Additional"},
-	},
-	"aspect": {
-		"KUANTITAS": {"Kuantitas", "Quantity"},
-		"KUALITAS":  {"Kualitas", "Quality"},
-		"WAKTU":     {"Waktu", "Time"},
-		"BIAYA":     {"Biaya", "Cost"},
-	},
-	"direction": {
-		"HIGHER_IS_BETTER": {"makin tinggi makin baik", "higher is better"},
-		"LOWER_IS_BETTER":  {"makin rendah makin baik", "lower is better"},
-	},
-	"relationship": {
-		"APPRAISER":            {"pejabat penilai", "appraiser"},
-		"PEER":                 {"rekan kerja", "colleague"},
-		"SELF":                 {"pegawai sendiri", "the employee"},
-		"TEAM_LEAD":            {"ketua tim kerja", "team lead"},
-		"PEMBERI_PERTIMBANGAN": {"pemberi pertimbangan", "pemberi pertimbangan (adviser)"},
-	},
-	"party": {
-		"APPRAISER": {"dari pejabat penilai", "from the appraiser"},
-		"EMPLOYEE":  {"dari pegawai", "from the employee"},
-	},
-	"role": {
-		"EMPLOYEE":           {"Pegawai", "Employee"},
-		"APPRAISER":          {"Pejabat penilai", "Appraiser"},
-		"APPRAISER_SUPERIOR": {"Atasan pejabat penilai", "Appraiser's superior"},
-		"PEER":               {"Rekan kerja", "Colleague"},
-		"UNIT_LEADER":        {"Pimpinan unit", "Unit leader"},
-		"FEEDBACK_GIVER":     {"Pemberi umpan balik", "Feedback giver"},
-		"SYSTEM":             {"Sistem", "System"},
-		"HR_ADMIN":           {"Admin kepegawaian", "HR administrator"},
-		"AUDITOR":            {"Auditor", "Auditor"},
-		"HR_ANALYST":         {"Analis kepegawaian", "HR analyst"},
-		"GRIEVANCE_CLERK":    {"Petugas keberatan", "Grievance clerk"},
-		"FORMER_PARTY":       {"Mantan pihak", "Former party"},
-	},
-	"poskind": {
-		"JPT_UTAMA":     {"JPT Utama", "Senior executive (utama)"},
-		"JPT_MADYA":     {"JPT Madya", "Senior executive (madya)"},
-		"JPT_PRATAMA":   {"JPT Pratama", "Senior executive (pratama)"},
-		"ADMINISTRATOR": {"Administrator", "Administrator"},
-		"PENGAWAS":      {"Pengawas", "Supervisor"},
-		"PELAKSANA":     {"Pelaksana", "Staff"},
-		"JF":            {"Jabatan fungsional", "Functional post"},
-	},
-	"berakhlak": {
-		"BERORIENTASI_PELAYANAN": {"Berorientasi Pelayanan", "Service-oriented"},
-		"AKUNTABEL":              {"Akuntabel", "Accountable"},
-		"KOMPETEN":               {"Kompeten", "Competent"},
-		"HARMONIS":               {"Harmonis", "Harmonious"},
-		"LOYAL":                  {"Loyal", "Loyal"},
-		"ADAPTIF":                {"Adaptif", "Adaptive"},
-		"KOLABORATIF":            {"Kolaboratif", "Collaborative"},
-	},
 }

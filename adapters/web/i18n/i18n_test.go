@@ -40,3 +40,23 @@ func TestLabels(t *testing.T) {
 		t.Errorf("an empty value is shown as %q", got)
 	}
 }
+
+// The domain's validation messages are shown in Indonesian when a pattern
+// knows them, in English with the switch, and as they are otherwise.
+func TestProblem(t *testing.T) {
+	for msg, want := range map[string]string{
+		"must have 18 digits, has 17":                                                        "NIP harus 18 angka; yang diisi 17 angka.",
+		"required, at most 200 characters":                                                   "Wajib diisi, paling banyak 200 karakter.",
+		"employee 198001012005011099 is not registered":                                      "Pegawai 198001012005011099 belum terdaftar.",
+		"digits 1-8 give a date of birth (2027-01-01) after today (2026-01-05)":              "Angka 1–8 memberi tanggal lahir 2027-01-01, sesudah hari ini (2026-01-05).",
+		"cycle in the appraisal chain on 2026-07-01: 1 → 2 → 1 (each appraised by the next)": "Rantai penilaian berputar pada 2026-07-01: 1 → 2 → 1 (masing-masing dinilai oleh yang berikutnya).",
+		"a message nobody translated":                                                        "a message nobody translated",
+	} {
+		if got := Problem(ID, msg); got != want {
+			t.Errorf("Problem(id, %q) = %q, want %q", msg, got, want)
+		}
+		if got := Problem(EN, msg); got != msg {
+			t.Errorf("Problem(en, %q) = %q", msg, got)
+		}
+	}
+}

@@ -152,8 +152,9 @@ type Handler func(w http.ResponseWriter, r *Request) error
 
 // Router registers the pages of the feature packages on one mux.
 type Router struct {
-	mux  *http.ServeMux
-	site *Site
+	mux      *http.ServeMux
+	site     *Site
+	patterns []string
 }
 
 // NewRouter returns a router that registers on mux.
@@ -162,20 +163,39 @@ func (s *Site) NewRouter(mux *http.ServeMux) *Router { return &Router{mux: mux, 
 // Page registers h for pattern (net/http's: "GET /skp/{id}") as a page that
 // needs a signed-in caller: anybody else is sent to the sign-in form, and
 // comes back after it.
-func (rt *Router) Page(pattern string, h Handler) { rt.mux.Handle(pattern, rt.site.wrap(h, true)) }
+func (rt *Router) Page(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
+	rt.mux.Handle(pattern, rt.site.wrap(h, true, MaxFormBytes))
+}
+
+// Upload registers h for pattern as a page that needs a signed-in caller
+// and takes a form with a file (multipart/form-data): its body may be up
+// to maxBytes (a larger one is app.ErrTooLarge, 413, when the handler
+// parses it) instead of MaxFormBytes.
+func (rt *Router) Upload(pattern string, maxBytes int64, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
+	rt.mux.Handle(pattern, rt.site.wrap(h, true, maxBytes))
+}
 
 // Public registers h for pattern as a page anybody may open (the sign-in
 // form itself).
-func (rt *Router) Public(pattern string, h Handler) { rt.mux.Handle(pattern, rt.site.wrap(h, false)) }
+func (rt *Router) Public(pattern string, h Handler) {
+	rt.patterns = append(rt.patterns, pattern)
+	rt.mux.Handle(pattern, rt.site.wrap(h, false, MaxFormBytes))
+}
+
+// Patterns returns the patterns registered so far, in registration order
+// (the accessibility scan opens every GET page from them).
+func (rt *Router) Patterns() []string { return slices.Clone(rt.patterns) }
 
 // MaxFormBytes bounds a form body (a form with a file upload raises it
-// for its own route).
+// for its own route: Router.Upload).
 const MaxFormBytes = 1 << 20
 
 // LangCookie remembers the language chosen with ?lang= ("id" or "en").
 const LangCookie = "kinerja_lang"
 
-func (s *Site) wrap(h Handler, needUser bool) http.Handler {
+func (s *Site) wrap(h Handler, needUser bool, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
 		// Pages hold personal data.
 		w.Header().Set("Cache-Control", "no-store")
@@ -185,7 +205,7 @@ func (s *Site) wrap(h Handler, needUser bool) http.Handler {
 			return
 		}
 		if hr.Method == http.MethodPost {
-			hr.Body = http.MaxBytesReader(w, hr.Body, MaxFormBytes)
+			hr.Body = http.MaxBytesReader(w, hr.Body, maxBody)
 		}
 		if needUser && !r.SignedIn {
 			target := s.cfg.SignInPath + "?next=" + url.QueryEscape(hr.URL.RequestURI())
@@ -453,19 +473,28 @@ func (r *Request) ExportFormat() (string, error) {
 	return f, nil
 }
 
-// WriteTable writes t as a CSV (with a byte-order mark, for Excel) or XLSX
-// attachment named name.
-func WriteTable(w http.ResponseWriter, format, name string, t reports.Table) error {
-	var (
-		body []byte
-		err  error
-	)
+// WriteTable writes t as a CSV or XLSX attachment named name, for the
+// page's reader: labels in r's language, times in the site's zone, the
+// CSV separated by ';' behind a byte-order mark (for Excel in the
+// Indonesian locale); ?sep=, and ?codes=1 write it for programs instead
+// (tabular.Options).
+func WriteTable(w http.ResponseWriter, r *Request, format, name string, t reports.Table) error {
+	q := r.URL.Query()
+	o := tabular.Options{Lang: r.Lang, Loc: r.site.loc}
+	var err error
+	if o.Sep, err = tabular.ParseSep(q.Get("sep")); err != nil {
+		return BadParam("error.sep", q.Get("sep"))
+	}
+	if o.Codes, err = tabular.ParseCodes(q.Get("codes")); err != nil {
+		return BadParam("error.codes", q.Get("codes"))
+	}
+	var body []byte
 	switch format {
 	case "csv":
-		body, err = tabular.CSV(t.Columns, t.Rows, true)
+		body, err = tabular.CSV(t, o)
 		w.Header().Set("Content-Type", mediaCSV)
 	case "xlsx":
-		body, err = tabular.XLSX(name, t.Columns, t.Rows)
+		body, err = tabular.XLSX(name, t, o)
 		w.Header().Set("Content-Type", mediaXLSX)
 	default:
 		return BadParam("error.format", format)

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
 	"html/template"
 	"io/fs"
 	"mime"
@@ -47,8 +48,10 @@ type Base struct {
 	SignedIn    bool
 	// Nav says which links the navigation offers the caller.
 	Nav Nav
-	// CSS and JS are the URLs of the embedded assets.
+	// CSS and JS are the URLs of the embedded assets; Scripts those of a
+	// page's own enhancement scripts (Request.Script), loaded after JS.
 	CSS, JS string
+	Scripts []string
 	// Zone names the zone times are shown in.
 	Zone string
 	// Names holds the names of the employees the page shows, by NIP,
@@ -63,6 +66,8 @@ type Base struct {
 type Nav struct {
 	// Register and Audit are the objection register and the audit trail.
 	Register, Audit bool
+	// MasterData is the master data (units, employees, reporting lines).
+	MasterData bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -76,7 +81,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	}
 	b.Roles = strings.Join(roles, ", ")
 	if r.SignedIn {
-		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit)}
+		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData)}
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {
@@ -107,14 +112,21 @@ func (b *Base) L(kind string, value any) string { return i18n.Label(b.Lang, kind
 // Title is the page's title.
 func (b *Base) Title() string { return b.T(b.TitleKey) }
 
-// Time shows t in the policy's zone, to the second ("—" for the zero
-// time).
-func (b *Base) Time(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.In(b.loc).Format("2006-01-02 15:04:05 MST")
-}
+// Time shows t in the policy's zone as Indonesian (or, with the English
+// switch, English) readers write it: "6 Desember 2026 14.05 WIB" ("—" for
+// the zero time). The <time> element around it carries the exact instant
+// (ISO).
+func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
+
+// Date shows the calendar date of t in the policy's zone: "6 Desember
+// 2026".
+func (b *Base) Date(t time.Time) string { return idfmt.Date(b.Lang, t, b.loc) }
+
+// Num shows a quantity in the page's language: "1.961", "12,5".
+func (b *Base) Num(f float64) string { return idfmt.Number(b.Lang, f, -1) }
+
+// Pct shows a share as a percentage: "78,3 %" ("78.3%" in English).
+func (b *Base) Pct(share float64) string { return idfmt.Percent(b.Lang, share) }
 
 // TimeP is Time of a pointer ("—" for nil).
 func (b *Base) TimeP(t *time.Time) string {
@@ -292,6 +304,17 @@ func loadAssets() (map[string]asset, error) {
 		return nil
 	})
 	return out, err
+}
+
+// Script returns the URL of the embedded static script name (a file of
+// page/static), for a page's Base.Scripts: a page's own progressive
+// enhancement, loaded only where it is used. An unknown name is a
+// programming error and panics.
+func (r *Request) Script(name string) string {
+	if _, ok := r.site.assets[name]; !ok {
+		panic("page: no static file " + name)
+	}
+	return r.site.assetURL(name)
 }
 
 // assetURL is the URL of the static file name, with its content hash.

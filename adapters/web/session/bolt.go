@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
@@ -50,3 +51,7 @@ func (s *Bolt) Delete(ctx context.Context, key string) error { return s.kv.Delet
 func (s *Bolt) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 	return s.kv.DeleteExpired(ctx, now)
 }
+
+// Snapshot writes a consistent copy of the file to w (an online backup)
+// and returns its size.
+func (s *Bolt) Snapshot(w io.Writer) (int64, error) { return s.kv.Snapshot(w) }

@@ -16,6 +16,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 	"github.com/kinerja-ledger/kinerja/projections/scores"
 )
 
@@ -217,15 +218,16 @@ func (g *Guard) Engage() {
 	g.engaged = true
 }
 
-// Halt wraps the audit and score projections among sinks so that, once the
-// guard is engaged and knows that the history below the witnessed
-// checkpoint changed, they stop (each refuses the next event as poison, as
-// their Stop policy says): what they would add to could not be trusted.
+// Halt wraps the audit and score projections and the deadline process
+// manager among sinks so that, once the guard is engaged and knows that
+// the history below the witnessed checkpoint changed, they stop (each
+// refuses the next event as poison, as their Stop policy says): what they
+// would add to, or act on, could not be trusted.
 func (g *Guard) Halt(sinks []projections.Sink) []projections.Sink {
 	out := make([]projections.Sink, len(sinks))
 	for i, s := range sinks {
 		out[i] = s
-		if s.Name() == audit.Name || s.Name() == scores.Name {
+		if s.Name() == audit.Name || s.Name() == scores.Name || s.Name() == deadlines.Name {
 			out[i] = halting{Sink: s, g: g}
 		}
 	}

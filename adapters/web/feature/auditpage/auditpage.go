@@ -334,7 +334,7 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 		}
 		aq.After, aq.AfterSet = pg[len(pg)-1].Seq, true
 	}
-	return page.WriteTable(w, format, "audit", auditTable(entries))
+	return page.WriteTable(w, r, format, "audit", auditTable(entries))
 }
 
 // auditTable flattens trail entries, one row per entry.

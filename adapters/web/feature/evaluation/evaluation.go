@@ -1,24 +1,490 @@
-// Package evaluation is the dashboard's evaluation forms: the appraiser's
-// inbox of periods to rate, rating a period (the predikat derived by the
-// matrix, shown before confirming, beside the indicators' achievement),
-// issuing and delivering, and the employee's acknowledgement of receipt.
+// Package evaluation is the dashboard's evaluation forms: the evaluations
+// of one SKP period by period (what each caller may do with each), the
+// appraiser's rating of a period (the predikat derived by the matrix of
+// package rating, shown before confirming — a server-side preview step
+// that works without JavaScript, and a small script that updates it as
+// the ratings change, reading the matrix table the page renders from
+// rating.Derive), with the indicators' targets and realisations and the
+// employee's self-assessment beside it, and issuing with delivery.
 //
-// It is wired (web.New registers it) and has no page yet: the next pages
-// follow the pattern of package masterdata (a page struct embedding
-// page.Base and a form.State, a template in this directory, the words in
-// messages.go, the commands run through form.Submit on the application
-// layer's services). See docs/web.md.
+// The forms follow package masterdata's pattern (docs/web.md): a page
+// struct embedding page.Base and a form.State; the POST decodes with
+// form.Decode and runs the domain command through form.Submit on the
+// application layer's keyed services (a double submit records once), with
+// the revision the form was rendered from (a stale form is refused, shown
+// with what changed since, and may be sent again).
 package evaluation
 
-import "github.com/kinerja-ledger/kinerja/adapters/web/page"
+import (
+	"context"
+	"embed"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/web/form"
+	"github.com/kinerja-ledger/kinerja/adapters/web/i18n"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Paths of the evaluation pages ({id} is the SKP, {period} the period).
+const (
+	OverviewPath = "/skp/{id}/penilaian"
+	RatePath     = "/skp/{id}/penilaian/{period}/nilai"
+	IssuePath    = "/skp/{id}/penilaian/{period}/terbitkan"
+)
+
+// path fills the {id} and {period} of a path pattern.
+func path(p, id, per string) string {
+	return strings.NewReplacer("{id}", url.PathEscape(id), "{period}", url.PathEscape(per)).Replace(p)
+}
 
 // Feature is the evaluation pages.
 type Feature struct {
-	site *page.Site
+	site     *page.Site
+	overview *page.Template[*overviewPage]
+	rate     *page.Template[*ratePage]
+	issue    *page.Template[*issuePage]
 }
 
 // New returns the feature on site.
-func New(site *page.Site) *Feature { return &Feature{site: site} }
+func New(site *page.Site) *Feature {
+	return &Feature{site: site,
+		overview: page.MustParse[*overviewPage](site, files, "overview.html", messages),
+		rate:     page.MustParse[*ratePage](site, files, "rate.html", messages),
+		issue:    page.MustParse[*issuePage](site, files, "issue.html", messages)}
+}
 
-// Routes registers the evaluation pages (none yet).
-func (f *Feature) Routes(r *page.Router) {}
+// Routes registers the evaluation pages.
+func (f *Feature) Routes(r *page.Router) {
+	r.Page("GET "+OverviewPath, f.showOverview)
+	r.Page("GET "+RatePath, f.showRate)
+	r.Page("POST "+RatePath, f.postRate)
+	r.Page("GET "+IssuePath, f.showIssue)
+	r.Page("POST "+IssuePath, f.postIssue)
+}
+
+// periodsOf lists the periods an SKP is evaluated for: those of its
+// cadence in its year, then the year.
+func periodsOf(v skp.View) []string {
+	var out []string
+	switch v.Cadence {
+	case period.Quarterly:
+		for q := 1; q <= 4; q++ {
+			out = append(out, fmt.Sprintf("%d-Q%d", v.Year, q))
+		}
+	case period.Monthly:
+		for m := 1; m <= 12; m++ {
+			out = append(out, fmt.Sprintf("%d-%02d", v.Year, m))
+		}
+	}
+	return append(out, strconv.Itoa(v.Year))
+}
+
+// evaluationOf returns the evaluation of per in v, or nil when the period
+// was never rated.
+func evaluationOf(v skp.View, per string) *skp.EvaluationView {
+	for i := range v.Evaluations {
+		if v.Evaluations[i].Period == per {
+			return &v.Evaluations[i]
+		}
+	}
+	return nil
+}
+
+// loadPeriod reads the SKP of the path as the caller (404 when they may not
+// see it) and checks the path's period is one the SKP is evaluated for.
+func loadPeriod(r *page.Request) (skp.View, string, error) {
+	v, err := r.App().Config().SKPs.Read(r.Context(), r.User, r.PathValue("id"), skp.AsOf{})
+	if err != nil {
+		return v, "", err
+	}
+	per := r.PathValue("period")
+	if !slices.Contains(periodsOf(v), per) {
+		return v, "", page.BadParam("error.period", per)
+	}
+	return v, per, nil
+}
+
+// overviewPage lists the periods of one SKP with their evaluations and
+// what the caller may do with each.
+type overviewPage struct {
+	page.Base
+	View    skp.View
+	Periods []periodRow
+	// Done names what was just recorded (?selesai=), shown as a notice.
+	Done string
+}
+
+// periodRow is one period of the overview.
+type periodRow struct {
+	Period string
+	Eval   *skp.EvaluationView
+	// RateURL, IssueURL, ObjectionURL are the forms offered ("" when not).
+	RateURL, IssueURL, ObjectionURL string
+	// DaysLeft is the number of days left to file an objection (from the
+	// deadline the domain recorded), when the window is open.
+	DaysLeft   int
+	WindowOpen bool
+}
+
+func (f *Feature) showOverview(w http.ResponseWriter, r *page.Request) error {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	v, err := r.App().Config().SKPs.Read(ctx, r.User, id, skp.AsOf{})
+	if err != nil {
+		return err
+	}
+	may, err := r.App().SKPActions(ctx, r.User, id, authz.Rate, authz.Issue, authz.FileObjection)
+	if err != nil {
+		return err
+	}
+	d := &overviewPage{Base: r.Base("evaluation", "evaluation.overview.title"), View: v}
+	if done := r.URL.Query().Get("selesai"); done == "nilai" || done == "terbit" {
+		d.Done = done
+	}
+	established := v.Version > 0 && v.Status.Open()
+	now := r.App().Now()
+	pol := r.App().Config().Policy
+	for _, per := range periodsOf(v) {
+		row := periodRow{Period: per, Eval: evaluationOf(v, per)}
+		issued := row.Eval != nil && row.Eval.DeliveredAt != nil
+		if may[authz.Rate] && established && !issued {
+			row.RateURL = path(RatePath, id, per)
+		}
+		if may[authz.Issue] && v.Status.Open() && row.Eval != nil && !issued {
+			row.IssueURL = path(IssuePath, id, per)
+		}
+		if e := row.Eval; e != nil && e.ObjectionDeadline != nil && e.Status == skp.EvalIssued {
+			row.DaysLeft = pol.Date(now).DaysUntil(pol.Date(*e.ObjectionDeadline))
+			row.WindowOpen = now.Before(e.ObjectionDeadline.Add(time.Second))
+		}
+		if e := row.Eval; e != nil && (e.Objection != nil || (row.WindowOpen && may[authz.FileObjection])) {
+			row.ObjectionURL = path("/skp/{id}/penilaian/{period}/keberatan", id, per)
+		}
+		d.Periods = append(d.Periods, row)
+	}
+	nips := []string{v.NIP, v.AppraiserNIP}
+	for _, e := range v.Evaluations {
+		nips = append(nips, e.AppraiserNIP)
+	}
+	d.Names = f.site.Names(ctx, nips...)
+	return f.overview.Render(w, http.StatusOK, d)
+}
+
+// ratePage is the rating form of one period.
+type ratePage struct {
+	page.Base
+	Form   form.State
+	View   skp.View
+	Period string
+	// Eval is the evaluation so far (nil before the first rating);
+	// Replace is true when a rating exists, so a reason is needed.
+	Eval    *skp.EvaluationView
+	Replace bool
+	// Locked is true once the evaluation is issued: no form.
+	Locked bool
+	// Indicators are the plan's indicators with their realisations in the
+	// period, beside the rating.
+	Indicators []indicatorRow
+	// SelfAssessment is what the employee wrote about their own work.
+	SelfAssessment []skp.Feedback
+	// Ratings are the choices, best first; Matrix the kuadran kinerja as
+	// rating.Derive computes it (the script reads it; people may too).
+	Ratings []rating.Rating
+	Matrix  []matrixRow
+	// Preview is the predikat the chosen ratings derive (the "Pratinjau"
+	// step); "" before it.
+	Preview rating.Predikat
+	// Changes are what was recorded on the SKP since the form was
+	// rendered, when it came back stale.
+	Changes []change
+}
+
+// indicatorRow is an indicator with its target and the realisations
+// recorded for the period.
+type indicatorRow struct {
+	RHK          string
+	Indicator    skp.Indicator
+	Realisations []skp.Realisation
+}
+
+// matrixRow is one work-result rating's row of the matrix.
+type matrixRow struct {
+	WorkResult rating.Rating
+	Cells      []matrixCell
+}
+
+// matrixCell is the predikat of a work result and a behaviour.
+type matrixCell struct {
+	WorkResult, Behaviour rating.Rating
+	Predikat              rating.Predikat
+}
+
+// matrix is rating.Derive over every pair of ratings.
+func matrix() []matrixRow {
+	var rows []matrixRow
+	for _, wr := range rating.Ratings() {
+		row := matrixRow{WorkResult: wr}
+		for _, bh := range rating.Ratings() {
+			row.Cells = append(row.Cells, matrixCell{WorkResult: wr, Behaviour: bh, Predikat: rating.Derive(wr, bh)})
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// change is an event recorded since a form was rendered.
+type change struct {
+	Revision   uint64
+	Type       string
+	Actor      domain.Actor
+	RecordedAt time.Time
+}
+
+// changesSince lists the events of SKP id after revision rev that caller
+// may see (nothing when they may not read its history).
+func changesSince(ctx context.Context, r *page.Request, id string, rev uint64) []change {
+	_, events, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, id, authz.ReadHistory)
+	if err != nil {
+		return nil
+	}
+	var out []change
+	for _, e := range events {
+		if e.Revision > rev {
+			out = append(out, change{Revision: e.Revision, Type: e.Event.EventType(), Actor: e.Meta.Actor, RecordedAt: e.RecordedAt})
+		}
+	}
+	return out
+}
+
+// rateInput is what the rating form posts: the fields of PUT
+// /v1/skps/{id}/evaluations/{period}.
+type rateInput struct {
+	WorkResult string `form:"work_result"`
+	Behaviour  string `form:"behaviour"`
+	Rationale  string `form:"rationale"`
+	Reason     string `form:"reason"`
+	// Step is "pratinjau" for the preview (nothing is recorded).
+	Step string `form:"_step"`
+}
+
+// StepPreview is the value of the preview button.
+const StepPreview = "pratinjau"
+
+// ratePage builds the rating page of the path's SKP and period, after
+// checking the caller may rate it (403/404 otherwise).
+func (f *Feature) ratePage(r *page.Request, st form.State) (*ratePage, error) {
+	ctx := r.Context()
+	v, per, err := loadPeriod(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, v.ID, authz.Rate); err != nil {
+		return nil, err
+	}
+	d := &ratePage{Base: r.Base("evaluation", "evaluation.rate.title"), Form: st, View: v, Period: per,
+		Eval: evaluationOf(v, per), Ratings: rating.Ratings(), Matrix: matrix()}
+	d.Replace = d.Eval != nil
+	d.Locked = d.Eval != nil && d.Eval.DeliveredAt != nil
+	d.Scripts = []string{r.Script("rating.js")}
+	p := period.MustParse(per)
+	for _, rhk := range v.Plan {
+		for _, ind := range rhk.Indicators {
+			row := indicatorRow{RHK: rhk.Text, Indicator: ind}
+			for _, re := range v.Realisations {
+				rp, err := period.Parse(re.Period)
+				if re.IndicatorID == ind.ID && err == nil && (p.IsAnnual() || rp == p) {
+					row.Realisations = append(row.Realisations, re)
+				}
+			}
+			d.Indicators = append(d.Indicators, row)
+		}
+	}
+	for _, fb := range v.Feedback {
+		if fb.Relationship == skp.FromSelf {
+			d.SelfAssessment = append(d.SelfAssessment, fb)
+		}
+	}
+	d.Names = f.site.Names(ctx, v.NIP)
+	return d, nil
+}
+
+func (f *Feature) showRate(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.ratePage(r, form.New(r, r.URL.Path))
+	if err != nil {
+		return err
+	}
+	d.Form = d.Form.WithRevision(d.View.Revision)
+	if e := d.Eval; e != nil {
+		// Start from the ratings in effect.
+		d.Form.Values = url.Values{"work_result": {string(e.WorkResult)}, "behaviour": {string(e.Behaviour)}, "rationale": {e.Rationale}}
+	}
+	return f.rate.Render(w, http.StatusOK, d)
+}
+
+// Problems the rating form finds itself.
+var textChoose = i18n.Text{ID: "Pilih salah satu penilaian.", EN: "Choose one of the ratings."}
+
+func (f *Feature) postRate(w http.ResponseWriter, r *page.Request) error {
+	var in rateInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	id, per := r.PathValue("id"), r.PathValue("period")
+	status := http.StatusUnprocessableEntity
+	var preview rating.Predikat
+	switch {
+	case ok && in.Step == StepPreview:
+		// The preview: the matrix's answer for the chosen ratings, nothing
+		// recorded, the same form (key and revision) to confirm.
+		status = http.StatusOK
+		if !rating.Rating(in.WorkResult).Valid() {
+			st.AddProblem("work_result", textChoose)
+		}
+		if !rating.Rating(in.Behaviour).Valid() {
+			st.AddProblem("behaviour", textChoose)
+		}
+		preview = rating.Derive(rating.Rating(in.WorkResult), rating.Rating(in.Behaviour))
+		if st.HasProblems() {
+			status = http.StatusUnprocessableEntity
+		}
+	case ok:
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "nilai"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				req.Reason = in.Reason
+				_, err := svc.SKPs.Rate(ctx, req, skp.Rate{SKPID: id, Period: per, WorkResult: in.WorkResult,
+					Behaviour: in.Behaviour, Rationale: in.Rationale, Reason: in.Reason})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.ratePage(r, st)
+	if err != nil {
+		return err
+	}
+	d.Preview = preview
+	if st.Stale {
+		// Show what changed and let the person send again: the form now
+		// carries the current revision and a new key.
+		d.Changes = changesSince(r.Context(), r, id, st.Revision)
+		d.Form.Key = form.New(r, st.Action).Key
+		d.Form = d.Form.WithRevision(d.View.Revision)
+	}
+	return f.rate.Render(w, status, d)
+}
+
+// issuePage is the form that issues a period's evaluation and records its
+// delivery.
+type issuePage struct {
+	page.Base
+	Form   form.State
+	View   skp.View
+	Period string
+	Eval   *skp.EvaluationView
+	// Now is the default delivery time (the form's placeholder).
+	Now string
+	// ObjectionsAllowed is true when an objection window will run from
+	// the delivery.
+	ObjectionsAllowed bool
+	// Locked is true once the evaluation is issued: no form.
+	Locked  bool
+	Changes []change
+}
+
+// issueInput is what the issue form posts: the fields of POST
+// /v1/skps/{id}/evaluations/{period}/issue.
+type issueInput struct {
+	DeliveredAt string `form:"delivered_at"`
+}
+
+// dateLayout is the datetime-local control's value.
+const dateLayout = "2006-01-02T15:04"
+
+func (f *Feature) issuePage(r *page.Request, st form.State) (*issuePage, error) {
+	ctx := r.Context()
+	v, per, err := loadPeriod(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, v.ID, authz.Issue); err != nil {
+		return nil, err
+	}
+	d := &issuePage{Base: r.Base("evaluation", "evaluation.issue.title"), Form: st, View: v, Period: per, Eval: evaluationOf(v, per),
+		Now:               r.App().Now().In(f.site.Location()).Format(dateLayout),
+		ObjectionsAllowed: r.App().Config().Policy.ObjectionsAllowed(period.MustParse(per))}
+	if d.Eval == nil {
+		return nil, &domain.NotFoundError{Kind: "evaluation", ID: v.ID + "/" + per}
+	}
+	d.Locked = d.Eval.DeliveredAt != nil
+	d.Names = f.site.Names(ctx, v.NIP)
+	return d, nil
+}
+
+func (f *Feature) showIssue(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.issuePage(r, form.New(r, r.URL.Path))
+	if err != nil {
+		return err
+	}
+	d.Form = d.Form.WithRevision(d.View.Revision)
+	return f.issue.Render(w, http.StatusOK, d)
+}
+
+var textTime = i18n.Text{ID: "Waktu tidak valid (contoh: 2026-12-03T10:00).", EN: "Invalid time (for example 2026-12-03T10:00)."}
+
+func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
+	var in issueInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	id, per := r.PathValue("id"), r.PathValue("period")
+	var delivered time.Time
+	if s := strings.TrimSpace(in.DeliveredAt); ok && s != "" {
+		t, _, perr := f.site.ParseLocal(s)
+		if perr != nil {
+			st.AddProblem("delivered_at", textTime)
+			ok = false
+		}
+		delivered = t
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "terbit"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.SKPs.Issue(ctx, req, skp.Issue{SKPID: id, Period: per, DeliveredAt: delivered})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.issuePage(r, st)
+	if err != nil {
+		return err
+	}
+	if st.Stale {
+		d.Changes = changesSince(r.Context(), r, id, st.Revision)
+		d.Form.Key = form.New(r, st.Action).Key
+		d.Form = d.Form.WithRevision(d.View.Revision)
+	}
+	return f.issue.Render(w, status, d)
+}

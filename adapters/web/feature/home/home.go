@@ -1,7 +1,7 @@
 // Package home is the dashboard's start page: the caller's SKPs (or every
 // SKP, for the roles that see them all), the unit dashboards for the
 // report roles, and links to the registers the caller may open. (The
-// inbox of what waits for the caller will live here.)
+// inbox of what waits for the caller is feature inbox, in the navigation.)
 package home
 
 import (
@@ -45,6 +45,9 @@ type Home struct {
 	Reports, Register, Audit bool
 	// CurrentYear is this year in the policy's zone.
 	CurrentYear int
+	// Employee is true when the caller is a registered employee: the page
+	// links to their history and to drafting an SKP.
+	Employee bool
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -65,5 +68,6 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	d.SKPs = list
 	d.Names = f.site.Names(ctx, r.User.ID)
+	d.Employee = d.Names[r.User.ID] != ""
 	return f.home.Render(w, http.StatusOK, d)
 }

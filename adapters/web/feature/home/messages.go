@@ -4,6 +4,8 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
+	"home.draft":      {ID: "Buat SKP baru", EN: "Draft a new SKP"},
+	"home.history":    {ID: "Riwayat saya", EN: "My history"},
 	"home.title":      {ID: "Beranda", EN: "Home"},
 	"home.welcome":    {ID: "Selamat datang,", EN: "Welcome,"},
 	"home.units":      {ID: "Dasbor unit", EN: "Unit dashboards"},

@@ -1,6 +1,7 @@
 // Package masterdata is the dashboard's master data, for HR
-// administrators: the units (and, next, employees, reporting lines,
-// positions, the organisation predikat). Its "new unit" form is the
+// administrators: the units, the employees of a unit, an employee's
+// reporting line (appraiser and appraiser's superior from a date) and
+// position or unit (a correction or a move, from a date). Its "new unit" form is the
 // pattern every form of the dashboard follows:
 //
 //   - the GET handler fills a page struct (embedding page.Base) with a
@@ -42,16 +43,28 @@ const (
 
 // Feature is the master-data pages.
 type Feature struct {
-	site    *page.Site
-	units   *page.Template[*unitsPage]
-	newUnit *page.Template[*newUnitPage]
+	site        *page.Site
+	units       *page.Template[*unitsPage]
+	newUnit     *page.Template[*newUnitPage]
+	employees   *page.Template[*employeesPage]
+	newEmployee *page.Template[*newEmployeePage]
+	employee    *page.Template[*employeePage]
+	line        *page.Template[*editEmployeePage]
+	position    *page.Template[*editEmployeePage]
+	unit        *page.Template[*unitPage]
 }
 
 // New returns the feature on site.
 func New(site *page.Site) *Feature {
 	return &Feature{site: site,
-		units:   page.MustParse[*unitsPage](site, files, "units.html", messages),
-		newUnit: page.MustParse[*newUnitPage](site, files, "unit_new.html", messages)}
+		units:       page.MustParse[*unitsPage](site, files, "units.html", messages),
+		newUnit:     page.MustParse[*newUnitPage](site, files, "unit_new.html", messages),
+		employees:   page.MustParse[*employeesPage](site, files, "employees.html", messages),
+		newEmployee: page.MustParse[*newEmployeePage](site, files, "employee_new.html", messages),
+		employee:    page.MustParse[*employeePage](site, files, "employee.html", messages),
+		line:        page.MustParse[*editEmployeePage](site, files, "employee_line.html", messages),
+		position:    page.MustParse[*editEmployeePage](site, files, "employee_position.html", messages),
+		unit:        page.MustParse[*unitPage](site, files, "unit.html", messages)}
 }
 
 // Routes registers the master-data pages.
@@ -59,6 +72,16 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET "+UnitsPath, f.showUnits)
 	r.Page("GET "+NewUnitPath, f.showNewUnit)
 	r.Page("POST "+NewUnitPath, f.createUnit)
+	r.Page("GET "+UnitsPath+"/{id}", f.showUnit)
+	r.Page("POST "+UnitsPath+"/{id}/predikat", f.rateUnit)
+	r.Page("GET "+EmployeesPath, f.showEmployees)
+	r.Page("GET "+NewEmployeePath, f.showNewEmployee)
+	r.Page("POST "+NewEmployeePath, f.createEmployee)
+	r.Page("GET "+EmployeesPath+"/{nip}", f.showEmployee)
+	r.Page("GET "+EmployeesPath+"/{nip}/atasan", f.showLine)
+	r.Page("POST "+EmployeesPath+"/{nip}/atasan", f.assignLine)
+	r.Page("GET "+EmployeesPath+"/{nip}/jabatan", f.showPosition)
+	r.Page("POST "+EmployeesPath+"/{nip}/jabatan", f.changePosition)
 }
 
 // unitsPage lists the units.

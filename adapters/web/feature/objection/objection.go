@@ -1,8 +1,13 @@
 // Package objection is the dashboard's objections: the register of
 // objections to performance evaluations (filing window, decision due
 // date, the overdue ones, outcomes) and its CSV and Excel export, for
-// grievance clerks, the HR roles and auditors. (The forms of filing,
-// explaining and deciding an objection will live here.)
+// grievance clerks, the HR roles and auditors; and the forms of one
+// objection (forms.go): the employee's filing within the window with the
+// days left (a grievance clerk's paper filing with its date), the
+// superior's requests for explanations and the parties' answers, the
+// employee's withdrawal, and the superior's decision page with both
+// explanations, the SKP as recorded at the filing and the score history
+// side by side.
 package objection
 
 import (
@@ -23,19 +28,43 @@ var files embed.FS
 
 // Feature is the objection pages.
 type Feature struct {
-	site     *page.Site
-	register *page.Template[*registerData]
+	site      *page.Site
+	register  *page.Template[*registerData]
+	objection *page.Template[*objectionPage]
+	file      *page.Template[*formPage]
+	request   *page.Template[*formPage]
+	explain   *page.Template[*formPage]
+	withdraw  *page.Template[*formPage]
+	decide    *page.Template[*decidePage]
 }
 
 // New returns the feature on site.
 func New(site *page.Site) *Feature {
-	return &Feature{site: site, register: page.MustParse[*registerData](site, files, "objections.html", messages)}
+	return &Feature{site: site, register: page.MustParse[*registerData](site, files, "objections.html", messages),
+		objection: page.MustParse[*objectionPage](site, files, "objection.html", messages),
+		file:      page.MustParse[*formPage](site, files, "file.html", messages),
+		request:   page.MustParse[*formPage](site, files, "request.html", messages),
+		explain:   page.MustParse[*formPage](site, files, "explain.html", messages),
+		withdraw:  page.MustParse[*formPage](site, files, "withdraw.html", messages),
+		decide:    page.MustParse[*decidePage](site, files, "decide.html", messages)}
 }
 
-// Routes registers the register and its export.
+// Routes registers the register and its export, and the pages of one
+// objection.
 func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET /keberatan", f.showRegister)
 	r.Page("GET /ekspor/keberatan", f.export)
+	r.Page("GET "+ObjectionPath, f.showObjection)
+	r.Page("GET "+FilePath, f.showFile)
+	r.Page("POST "+FilePath, f.postFile)
+	r.Page("GET "+RequestPath, f.showRequest)
+	r.Page("POST "+RequestPath, f.postRequest)
+	r.Page("GET "+ExplainPath, f.showExplain)
+	r.Page("POST "+ExplainPath, f.postExplain)
+	r.Page("GET "+WithdrawPath, f.showWithdraw)
+	r.Page("POST "+WithdrawPath, f.postWithdraw)
+	r.Page("GET "+DecidePath, f.showDecide)
+	r.Page("POST "+DecidePath, f.postDecide)
 }
 
 // regFilter is the objection register's filter form.
@@ -132,5 +161,5 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
+	return page.WriteTable(w, r, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
 }

@@ -190,7 +190,7 @@ func (f *Feature) exportProgress(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep.Table)
+	return page.WriteTable(w, r, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep.Table)
 }
 
 // exportDistribution serves the distribution report as CSV or Excel.
@@ -208,7 +208,7 @@ func (f *Feature) exportDistribution(w http.ResponseWriter, r *page.Request) err
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, format, tabular.FileName("distribution", unit, per), rep.Table)
+	return page.WriteTable(w, r, format, tabular.FileName("distribution", unit, per), rep.Table)
 }
 
 // yearPeriod reads ?year= and ?period= (default: this year, annual). A

@@ -70,18 +70,34 @@ func eventSummary(b *page.Base, ev domain.Event, rhk map[string]*skp.RHK, ind ma
 		parts = append(parts, e.Filename)
 	case skp.FeedbackGiven:
 		parts = append(parts, l("relationship", e.Relationship))
+	case skp.SelfAssessmentSubmitted:
+		parts = append(parts, e.Period)
 	case skp.RatingAssigned:
 		parts = append(parts, e.Period+": "+scores(e.Scores))
 	case skp.RatingRevised:
 		parts = append(parts, e.Period+": "+scores(e.Scores), t("skp.previous")+" "+scores(e.Previous), l("source", e.Source))
 	case skp.EvaluationIssued:
 		parts = append(parts, e.Period+": "+l("predikat", e.Predikat))
+		if e.Backfill != nil {
+			parts = append(parts, t("skp.backfill")+" "+e.Backfill.PaperRef)
+		}
+	case skp.ReceiptAcknowledged:
+		parts = append(parts, e.Period)
+		if e.Backfill != nil {
+			parts = append(parts, t("skp.backfill")+" "+e.Backfill.PaperRef)
+		}
 	case skp.EvaluationFinalised:
 		parts = append(parts, e.Period, l("finalreason", e.Reason))
 	case skp.ObjectionFiled:
 		parts = append(parts, e.Period)
+		if e.Backfill != nil {
+			parts = append(parts, t("skp.backfill")+" "+e.Backfill.PaperRef)
+		}
 	case skp.ObjectionFiledLate:
 		parts = append(parts, e.Period)
+		if e.Backfill != nil {
+			parts = append(parts, t("skp.backfill")+" "+e.Backfill.PaperRef)
+		}
 	case skp.ExplanationRequested:
 		parts = append(parts, l("party", e.From))
 	case skp.ExplanationSubmitted:

@@ -5,6 +5,14 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
 	"skp.title":               {ID: "SKP", EN: "SKP"},
+	"skp.actions":             {ID: "Tindakan", EN: "Actions"},
+	"skp.act.plan":            {ID: "Rencana: ubah, ajukan, tetapkan", EN: "Plan: edit, submit, establish"},
+	"skp.act.realise":         {ID: "Catat realisasi", EN: "Record a realisation"},
+	"skp.act.evidence":        {ID: "Unggah bukti dukung", EN: "Upload evidence"},
+	"skp.act.feedback":        {ID: "Beri umpan balik", EN: "Give feedback"},
+	"skp.act.self":            {ID: "Tulis penilaian diri", EN: "Write the self-assessment"},
+	"skp.self":                {ID: "Penilaian diri", EN: "Self-assessment"},
+	"skp.self.none":           {ID: "Belum ada penilaian diri.", EN: "No self-assessment yet."},
 	"skp.grounds":             {ID: "Dasar penilaian", EN: "Grounds of the rating"},
 	"skp.capaian":             {ID: "Capaian indikator", EN: "Indicator achievement"},
 	"skp.capaian.target":      {ID: "Target", EN: "Target"},
@@ -21,6 +29,7 @@ var messages = i18n.Catalog{
 	"skp.approach":            {ID: "Pendekatan", EN: "Approach"},
 	"skp.version":             {ID: "Versi", EN: "Version"},
 	"skp.late":                {ID: "Terlambat", EN: "Late"},
+	"skp.backfill":            {ID: "Entri susulan (backfill) · ref", EN: "Backfill entry · ref"},
 	"skp.appraiser":           {ID: "Pejabat penilai", EN: "Appraiser"},
 	"skp.superior":            {ID: "Atasan pejabat penilai", EN: "Appraiser's superior"},
 	"skp.revision":            {ID: "Revisi", EN: "Revision"},

@@ -1,8 +1,10 @@
 // Package skppage is the dashboard's page of one SKP: the plan (RHK with
 // their indicators and the cascading links to the appraiser's RHK),
 // realisations, feedback, evaluations, objections, the score history and
-// every event, now or as it was recorded at any earlier moment (?as_of=).
-// (The employee's and the appraiser's forms on the SKP will live here.)
+// every event, now or as it was recorded at any earlier moment (?as_of=),
+// with links to the forms its caller may use (feature/planning,
+// feature/execution; by path, as features never import each other) and
+// the downloads of stored evidence files.
 package skppage
 
 import (
@@ -58,6 +60,39 @@ type skpData struct {
 	Events        []eventRow
 	HistoryHidden bool
 	Scores        []skp.ScoreEntry
+	// Act holds the actions the page offers the caller (the current state
+	// only; none as of an earlier moment).
+	Act actions
+}
+
+// actions are the links to the forms of the SKP the page offers: what the
+// reporting lines allow the caller (app.SKPActions) and the SKP's state.
+type actions struct {
+	Plan, Realise, Evidence, Feedback, Self bool
+}
+
+// Any reports whether any action is offered.
+func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self }
+
+// offer decides the actions on v for the caller.
+func offer(r *page.Request, v skp.View) (actions, error) {
+	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP,
+		authz.RecordRealisation, authz.AttachEvidence, authz.GiveFeedback, authz.SelfAssess)
+	if err != nil {
+		return actions{}, err
+	}
+	open := v.Status != skp.StatusCancelled && v.Status != skp.StatusClosed
+	inEffect := open && v.Version > 0
+	editable := v.Status == skp.StatusDraft || v.Status == skp.StatusAmendment
+	return actions{
+		Plan: (editable && (may[authz.EditPlan] || may[authz.SubmitSKP])) ||
+			(may[authz.EstablishSKP] && (v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment)) ||
+			(may[authz.ReturnSKP] && v.Status == skp.StatusSubmitted),
+		Realise:  inEffect && may[authz.RecordRealisation],
+		Evidence: inEffect && may[authz.AttachEvidence],
+		Feedback: open && may[authz.GiveFeedback],
+		Self:     inEffect && may[authz.SelfAssess],
+	}, nil
 }
 
 // eventRow is one event of the SKP's timeline.
@@ -107,6 +142,11 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 			return err
 		default:
 			d.View = v
+		}
+	}
+	if d.AsOf.IsZero() {
+		if d.Act, err = offer(r, cur); err != nil {
+			return err
 		}
 	}
 	d.RHK, d.Indicators = planIndex(cur)

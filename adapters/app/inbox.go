@@ -1,0 +1,90 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
+)
+
+// InboxReader serves the items that wait for a person
+// (deadlines.Backend.ForRecipient).
+type InboxReader interface {
+	// ForRecipient returns the items waiting for nip, by deadline.
+	ForRecipient(ctx context.Context, nip string) ([]deadlines.Item, error)
+}
+
+// InboxItem is an item of an inbox as the edges show it: what waits, and
+// how its deadline stands today.
+type InboxItem struct {
+	deadlines.Item
+	// DaysLeft counts the days from today to the deadline's day, in the
+	// policy's zone (negative once it has passed).
+	DaysLeft int `json:"days_left"`
+	// Overdue is true once the deadline has passed.
+	Overdue bool `json:"overdue"`
+}
+
+// Inbox returns what waits for the person nip ("" is the caller): SKPs to
+// submit, establish or return, periods to rate, evaluations to issue,
+// objections to decide, explanations asked, and an open objection window,
+// each with its deadline, the nearest first. An inbox is its owner's
+// alone (authz.ReadInbox): another person's answers forbidden. Items that
+// do not wait yet (a period not ended) and objection windows that have
+// closed are left out.
+func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([]InboxItem, error) {
+	if nip == "" {
+		nip = caller.ID
+	}
+	if _, err := authz.Decide(caller, authz.ReadInbox, authz.Subject{Employee: nip}, authz.Options{}); err != nil {
+		return nil, err
+	}
+	out := []InboxItem{}
+	if a.cfg.Inbox == nil {
+		return out, nil
+	}
+	items, err := a.cfg.Inbox.ForRecipient(ctx, nip)
+	if err != nil {
+		return nil, err
+	}
+	now := a.cfg.Now()
+	today := a.cfg.Policy.Date(now)
+	for _, it := range items {
+		if it.Recipient != nip || it.From.After(now) || (it.Kind == deadlines.ObjectionWindow && now.After(it.Due)) {
+			continue
+		}
+		out = append(out, InboxItem{Item: it, DaysLeft: today.DaysUntil(a.cfg.Policy.Date(it.Due)), Overdue: now.After(it.Due)})
+	}
+	slices.SortStableFunc(out, func(x, y InboxItem) int { return x.Due.Compare(y.Due) })
+	return out, nil
+}
+
+// FinaliseAsSystem records the finality of the evaluation of item it (a
+// deadlines.FinaliseEvaluation item whose window has passed) as the
+// deadline process manager (authz.SystemDeadlines). It runs keyed by the
+// item's FireID, so its event ID is derived from the item: fired again
+// after a crash, it appends nothing more. An evaluation already final
+// changes nothing (the domain's Finalise).
+func (a *App) FinaliseAsSystem(ctx context.Context, it deadlines.Item) error {
+	if it.Kind != deadlines.FinaliseEvaluation {
+		return domain.Invalid("kind", "only a finality item is finalised, not %s", it.Kind)
+	}
+	sys := authz.SystemDeadlines()
+	var cmdErr error
+	_, _, err := a.Keyed(ctx, Key{Caller: sys.ID, Key: "deadlines/finalise/" + it.FireID(), Fingerprint: Fingerprint("deadlines/finalise", it.SKPID, it.Period)},
+		func(ctx context.Context) (Answer, bool) {
+			_, cmdErr = a.Services(ctx).SKPs.Finalise(ctx, deadlines.FinaliseRequest(it, a.cfg.Policy.Location), skp.Finalise{SKPID: it.SKPID, Period: it.Period})
+			if errors.Is(cmdErr, ErrApplied) {
+				cmdErr = nil
+			}
+			return Answer{Status: 200}, cmdErr == nil
+		})
+	if err != nil {
+		return err
+	}
+	return cmdErr
+}

@@ -1,0 +1,204 @@
+package httpapi
+
+// Business time cannot buy authority (issue 9 §3, domain.md §10): each case
+// of the issue, through the API, on bbolt and on PostgreSQL.
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+func TestBusinessTime(t *testing.T) {
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Run("FormerAppraiser", func(t *testing.T) { formerAppraiser(t, newHarnessOn(t, backend)) })
+			t.Run("LateFiling", func(t *testing.T) { lateFiling(t, newHarnessOn(t, backend)) })
+			t.Run("EstablishBeforeSubmit", func(t *testing.T) { establishBeforeSubmit(t, newHarnessOn(t, backend)) })
+			t.Run("DeliveryDatedBack", func(t *testing.T) { deliveryDatedBack(t, newHarnessOn(t, backend)) })
+			t.Run("Acknowledgement", func(t *testing.T) { acknowledgement(t, newHarnessOn(t, backend)) })
+		})
+	}
+}
+
+// field reports whether p names field among its errors.
+func field(p Problem, name string) bool {
+	for _, e := range p.Errors {
+		if e.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+// A former appraiser, whose reporting line has moved, rates with an
+// occurred_at from when they were still the appraiser: 403.
+func formerAppraiser(t *testing.T, h *harness) {
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipE+"/reporting-line",
+		map[string]string{"appraiser_nip": nipT, "appraiser_superior_nip": nipU, "effective_from": "2026-12-18"})
+	rate := func(at *time.Time) map[string]any {
+		b := map[string]any{"work_result": "SESUAI_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Baik"}
+		if at != nil {
+			b["occurred_at"] = at
+		}
+		return b
+	}
+	before := h.streamLen("skp-" + id)
+	yesterday := h.clock.Now().Add(-24 * time.Hour)
+	h.refused(http.StatusForbidden, "forbidden", &apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(&yesterday))
+	h.refused(http.StatusForbidden, "forbidden", &apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(nil))
+	// Just after midnight WIB, dated a few minutes back into A's last day:
+	// within the tolerance, but A no longer holds the right.
+	h.clock.Set(time.Date(2026, 12, 18, 0, 3, 0, 0, time.FixedZone("WIB", 7*3600)))
+	minutes := h.clock.Now().Add(-5 * time.Minute)
+	h.refused(http.StatusForbidden, "forbidden", &apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(&minutes))
+	if n := h.streamLen("skp-" + id); n != before {
+		t.Fatalf("refused ratings appended: %d → %d events", before, n)
+	}
+	// The appraiser in effect rates; dating it back beyond the tolerance
+	// within the day T holds the line is 422 (before it, T was no party).
+	appT := caller{nipT, nil}
+	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	back := h.clock.Now().Add(-10*time.Minute - time.Second)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &appT, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(&back))
+	if !field(p, "occurred_at") {
+		t.Errorf("problem %+v does not name occurred_at", p)
+	}
+	h.must(http.StatusOK, appT, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(nil))
+}
+
+// An employee files an objection after the window with filed_at or
+// occurred_at inside it: refused, not 201 late:false. Only a clerk's
+// backfill from paper records the earlier date.
+func lateFiling(t *testing.T, h *harness) {
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.issuedAnnual(id) // 18 December: the window closes on 1 January
+	url := "/v1/skps/" + id + "/evaluations/2026/objection"
+	h.clock.Set(time.Date(2027, 1, 5, 9, 0, 0, 0, time.UTC))
+	inside := time.Date(2026, 12, 20, 9, 0, 0, 0, time.UTC)
+	before := h.streamLen("skp-" + id)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, map[string]any{"reasons": "x", "filed_at": inside})
+	if !field(p, "filed_at") {
+		t.Errorf("problem %+v does not name filed_at", p)
+	}
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, map[string]any{"reasons": "x", "occurred_at": inside})
+	if !field(p, "occurred_at") {
+		t.Errorf("problem %+v does not name occurred_at", p)
+	}
+	h.refused(http.StatusForbidden, "forbidden", &empE, "POST", url, map[string]any{"reasons": "x", "filed_at": inside, "paper_ref": "surat saya"})
+	h.refused(http.StatusUnprocessableEntity, "objection_window_closed", &empE, "POST", url, map[string]any{"reasons": "x"})
+	// A clerk without the paper's reference, or with an empty one: 422.
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &clerk, "POST", url, map[string]any{"reasons": "x", "filed_at": inside})
+	if !field(p, "filed_at") {
+		t.Errorf("problem %+v does not name filed_at", p)
+	}
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &clerk, "POST", url, map[string]any{"reasons": "x", "filed_at": inside, "paper_ref": ""})
+	if !field(p, "paper_ref") {
+		t.Errorf("problem %+v does not name paper_ref", p)
+	}
+	h.refused(http.StatusBadRequest, "invalid_request", &clerk, "POST", url, map[string]any{"reasons": "x", "filed_at": inside, "paper_ref": 17})
+	if n := h.streamLen("skp-" + id); n != before {
+		t.Fatalf("refused filings appended: %d → %d events", before, n)
+	}
+	var ob ObjectionResponse
+	h.must(http.StatusCreated, clerk, "POST", url, map[string]any{"reasons": "Diajukan tertulis", "filed_at": inside, "paper_ref": "Agenda 17/2026"}).decode(t, &ob)
+	if ob.Late || ob.Backfill == nil || ob.Backfill.PaperRef != "Agenda 17/2026" || ob.Backfill.RecordedBy != clerk.sub || ob.Backfill.OnBehalfOf != nipE {
+		t.Errorf("backfilled filing = %+v", ob)
+	}
+}
+
+// An establishment dated before the submission it establishes: 422 naming
+// the rule.
+func establishBeforeSubmit(t *testing.T, h *harness) {
+	h.cast()
+	_, rhkA := h.establishedA()
+	id := skpView(t, h.must(http.StatusCreated, empE, "POST", "/v1/skps", DraftBody{NIP: nipE, Year: 2026, Approach: "KUANTITATIF"})).ID
+	var c Created
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/rhk", RHKBody{Text: "Imunisasi", Kind: "UTAMA", IntervenedRHKID: rhkA}).decode(t, &c)
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/rhk/"+c.RHKID+"/indicators",
+		IndicatorBody{Aspect: "KUANTITAS", Text: "Puskesmas", Target: TargetBody{Value: 5, Unit: "puskesmas"}})
+	h.clock.Advance(time.Hour)
+	h.must(http.StatusOK, empE, "POST", "/v1/skps/"+id+"/submit", nil)
+	h.clock.Advance(2 * time.Minute)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", "/v1/skps/"+id+"/establish",
+		map[string]any{"occurred_at": h.clock.Now().Add(-3 * time.Minute)})
+	if !field(p, "occurred_at") || !strings.Contains(p.Errors[0].Message, "submit ≤ establish") {
+		t.Errorf("problem %+v does not name the rule", p)
+	}
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", "/v1/skps/"+id+"/establish",
+		map[string]any{"occurred_at": h.clock.Now().Add(-48 * time.Hour)})
+	if !field(p, "occurred_at") {
+		t.Errorf("problem %+v does not name occurred_at", p)
+	}
+	v := skpView(t, h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+id+"/establish", map[string]any{"occurred_at": h.clock.Now().Add(-time.Minute)}))
+	if v.Status != skp.StatusEstablished {
+		t.Errorf("status = %s", v.Status)
+	}
+}
+
+// A delivered_at long before the issue no longer makes the evaluation FINAL
+// at once; a clerk backfills a paper delivery, flagged.
+func deliveryDatedBack(t *testing.T, h *harness) {
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+	h.clock.Set(time.Date(2026, 12, 30, 10, 0, 0, 0, time.UTC))
+	url := "/v1/skps/" + id + "/evaluations/2026/issue"
+	long := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", url, map[string]any{"delivered_at": long})
+	if !field(p, "delivered_at") {
+		t.Errorf("problem %+v does not name delivered_at", p)
+	}
+	h.refused(http.StatusForbidden, "forbidden", &apprA, "POST", url, map[string]any{"delivered_at": long, "paper_ref": "BA 1"})
+	h.refused(http.StatusForbidden, "forbidden", &clerk, "POST", url, map[string]any{"delivered_at": long})
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &clerk, "POST", url, map[string]any{"delivered_at": long, "paper_ref": "BA 1"})
+	if !field(p, "on_behalf_of") {
+		t.Errorf("problem %+v does not name on_behalf_of", p)
+	}
+	h.refused(http.StatusForbidden, "forbidden", &clerk, "POST", url, map[string]any{"delivered_at": long, "paper_ref": "BA 1", "on_behalf_of": nipP})
+	var ev EvaluationResponse
+	h.must(http.StatusOK, empE, "GET", "/v1/skps/"+id+"/evaluations/2026", nil).decode(t, &ev)
+	if ev.Status != skp.EvalDraft {
+		t.Fatalf("after refused issues: %s, want DRAFT", ev.Status)
+	}
+	h.must(http.StatusOK, clerk, "POST", url, map[string]any{"delivered_at": long, "paper_ref": "BA penyerahan 800/12", "on_behalf_of": nipA}).decode(t, &ev)
+	if ev.DeliveryBackfill == nil || ev.DeliveryBackfill.PaperRef != "BA penyerahan 800/12" || ev.DeliveryBackfill.OnBehalfOf != nipA || ev.AppraiserNIP != nipA ||
+		ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2026, 12, 16, 16, 59, 59, 0, time.UTC)) {
+		t.Errorf("backfilled delivery = %+v", ev)
+	}
+}
+
+// The window runs from the later of the delivery and the employee's
+// acknowledgement of receipt.
+func acknowledgement(t *testing.T, h *harness) {
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.issuedAnnual(id) // 18 December: deadline 1 January
+	url := "/v1/skps/" + id + "/evaluations/2026/acknowledgement"
+	h.clock.Set(time.Date(2026, 12, 30, 2, 0, 0, 0, time.UTC))
+	h.refused(http.StatusForbidden, "forbidden", &apprA, "POST", url, nil)
+	h.refused(http.StatusForbidden, "forbidden", &clerk, "POST", url, nil)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, map[string]any{"received_at": h.clock.Now().Add(-time.Hour)})
+	if !field(p, "received_at") {
+		t.Errorf("problem %+v does not name received_at", p)
+	}
+	var ev EvaluationResponse
+	h.must(http.StatusOK, empE, "POST", url, nil).decode(t, &ev)
+	if ev.ReceivedAt == nil || ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2027, 1, 13, 16, 59, 59, 0, time.UTC)) {
+		t.Fatalf("after the receipt of 30 December: %+v", ev)
+	}
+	h.clock.Set(time.Date(2027, 1, 10, 2, 0, 0, 0, time.UTC))
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/evaluations/2026/objection", ObjectionBody{Reasons: "Bukti belum dinilai"})
+}

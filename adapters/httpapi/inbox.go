@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+)
+
+// registerInbox registers the inbox: what waits for the caller.
+func (s *Server) registerInbox(r *mux.Router) {
+	s.read(r, http.MethodGet, "/v1/inbox", s.inbox)
+}
+
+// InboxPage is the answer of GET /v1/inbox: what waits for the person,
+// the nearest deadline first.
+type InboxPage struct {
+	// NIP is whose inbox it is.
+	NIP   string          `json:"nip"`
+	Items []app.InboxItem `json:"items"`
+}
+
+// inbox serves the caller's inbox (the deadline process manager's items).
+// ?nip= names the inbox asked for: anyone's but the caller's is
+// forbidden, whatever the caller's roles.
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	nip := q.str("nip", 64)
+	if err := q.err(); err != nil {
+		return err
+	}
+	p := principal(r)
+	items, err := s.app.Inbox(r.Context(), p, nip)
+	if err != nil {
+		return err
+	}
+	if nip == "" {
+		nip = p.ID
+	}
+	return writeJSON(w, http.StatusOK, InboxPage{NIP: nip, Items: items})
+}

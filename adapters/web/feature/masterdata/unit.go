@@ -1,0 +1,155 @@
+package masterdata
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/web/form"
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+)
+
+// UnitPath is the page of unit id, with the form of its organisation
+// predikat.
+func UnitPath(id string) string { return UnitsPath + "/" + url.PathEscape(id) }
+
+// unitPage is one unit: its registration, head, organisation predikat per
+// period with every change, and the form that sets a predikat.
+type unitPage struct {
+	page.Base
+	Unit orgunit.View
+	// ParentName is the parent unit's name.
+	ParentName string
+	// Periods are the rated periods, in order.
+	Periods []string
+	// Backfill: the caller enters the predikat from paper (HR_ADMIN, with
+	// paper_ref).
+	Backfill bool
+	// CanRate: the caller may set the predikat (the form); CanManage: the
+	// caller manages master data (the employees' link).
+	CanRate, CanManage bool
+	Form               form.State
+	// Predikats are the organisation predikat's values.
+	Predikats []string
+	// Changed: a predikat was just recorded (?diubah=).
+	Changed bool
+}
+
+// orgPredikats are the organisation predikat's values, best first.
+var orgPredikats = []string{"ISTIMEWA", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG"}
+
+func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
+	if err := r.App().Authorize(r.User, authz.ReadUnit); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	u, err := r.App().Config().Units.Get(ctx, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	v := u.View(r.App().Today())
+	// Who sets the predikat: the leader one level up (the head of the
+	// parent unit today; of a root, its own head) or HR_ADMIN from paper.
+	leader := ""
+	if lu := v.ParentID; lu != "" {
+		if p, err := r.App().Config().Units.Load(ctx, lu); err == nil && p != nil {
+			leader, _ = p.HeadOn(r.App().Today())
+		}
+	} else {
+		leader = v.Head
+	}
+	backfill := authz.Allowed(r.User, authz.RateUnit, authz.Subject{}, authz.Options{Backfill: true})
+	d := &unitPage{Base: r.Base("masterdata", "masterdata.unit.title"), Unit: v, Backfill: backfill,
+		CanRate:   backfill || authz.Allowed(r.User, authz.RateUnit, authz.Subject{UnitLeader: leader}, authz.Options{}),
+		CanManage: r.Can(authz.ManageMasterData), Form: st, Predikats: orgPredikats, Changed: r.URL.Query().Get("diubah") != ""}
+	if v.ParentID != "" {
+		if p, err := r.App().Config().Directory.Unit(ctx, v.ParentID); err == nil {
+			d.ParentName = p.Name
+		}
+	}
+	for p := range v.Performance {
+		d.Periods = append(d.Periods, p)
+	}
+	sortPeriods(d.Periods)
+	var nips []string
+	if v.Head != "" {
+		nips = append(nips, v.Head)
+	}
+	d.Names = f.site.Names(ctx, nips...)
+	if st.Stale {
+		d.Form = d.Form.WithRevision(v.Revision)
+	}
+	return d, nil
+}
+
+// sortPeriods orders "2026-Q1" before "2026-Q2" before "2026".
+func sortPeriods(ps []string) {
+	key := func(p string) string {
+		if len(p) == 4 {
+			return p + "-Z"
+		}
+		return p
+	}
+	for i := 1; i < len(ps); i++ {
+		for j := i; j > 0 && key(ps[j]) < key(ps[j-1]); j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
+}
+
+func (f *Feature) showUnit(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.unitPage(r, form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, UnitPath(d.Unit.ID)+"/predikat").WithRevision(d.Unit.Revision)
+	d.Form.Values = url.Values{"period": {strconv.Itoa(r.App().Today().Year())}}
+	return f.unit.Render(w, http.StatusOK, d)
+}
+
+// rateInput is what the predikat form posts: the period of
+// PUT /v1/units/{id}/performance/{period} and its body.
+type rateInput struct {
+	Period   string `form:"period"`
+	Predikat string `form:"predikat"`
+	Reason   string `form:"reason"`
+	BasisRef string `form:"basis_ref"`
+	PaperRef string `form:"paper_ref"`
+}
+
+func (f *Feature) rateUnit(w http.ResponseWriter, r *page.Request) error {
+	// An unknown unit is not found before the form is read.
+	if _, err := f.unitPage(r, form.State{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var in rateInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				req.Reason = in.Reason
+				_, err := svc.Units.RatePerformance(ctx, req, orgunit.RatePerformance{UnitID: id, Period: in.Period,
+					Predikat: in.Predikat, Reason: in.Reason, BasisRef: in.BasisRef, PaperRef: in.PaperRef})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.unitPage(r, st)
+	if err != nil {
+		return err
+	}
+	return f.unit.Render(w, status, d)
+}

@@ -1,0 +1,361 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+)
+
+// revisionOf reads the revision a rendered form carries.
+func revisionOf(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="_revision" value="([0-9]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no _revision in the form:\n%s", body)
+	}
+	return m[1]
+}
+
+// The employee pages are HR's: others are refused (and not offered the
+// links); an employee sees their own record and nobody else's.
+func TestEmployeePagesAccess(t *testing.T) {
+	h := seeded(t)
+	for _, c := range []caller{analyst, clerk, auditor, empE} {
+		for _, p := range []string{"/data-induk/pegawai?unit=DINKES", "/data-induk/pegawai/baru",
+			"/data-induk/pegawai/" + nipE + "/atasan", "/data-induk/pegawai/" + nipE + "/jabatan"} {
+			if r := h.get(&c, p); r.status != http.StatusForbidden {
+				t.Errorf("GET %s as %s = %d, want 403", p, c.sub, r.status)
+			}
+		}
+	}
+	// The forms posted by someone other than HR: refused, nothing recorded.
+	form := h.must200(hrAdmin, "/data-induk/pegawai/"+nipE+"/atasan")
+	before := h.streamLen(domain.EmployeeStream(nipE))
+	for _, c := range []caller{empE, caller{nipA, nil}, analyst} {
+		v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "appraiser_nip": {nipP},
+			"appraiser_superior_nip": {nipS}, "effective_from": {"2026-06-01"}}
+		if r := h.post(&c, "/data-induk/pegawai/"+nipE+"/atasan", v); r.status != http.StatusForbidden {
+			t.Errorf("the line form posted by %s = %d, want 403", c.sub, r.status)
+		}
+		v.Set("_key", formKey(t, h.must200(hrAdmin, "/data-induk/pegawai/baru").body))
+		v.Set("nip", "198001012005011099")
+		v.Set("name", "Siluman")
+		v.Set("unit_id", "DINKES")
+		if r := h.post(&c, "/data-induk/pegawai/baru", v); r.status != http.StatusForbidden || h.streamLen(domain.EmployeeStream("198001012005011099")) != 0 {
+			t.Errorf("the new-employee form posted by %s = %d, want 403 and nothing recorded", c.sub, r.status)
+		}
+	}
+	if h.streamLen(domain.EmployeeStream(nipE)) != before {
+		t.Error("a refused form recorded something")
+	}
+	// E reads their own record, without the HR links; not X's.
+	if r := h.must200(empE, "/data-induk/pegawai/"+nipE); strings.Contains(r.body, `id="line-edit"`) || !strings.Contains(r.body, "dr. Siti Rahmawati") {
+		t.Errorf("E's own record: links or appraiser wrong\n%s", r.body)
+	}
+	if r := h.get(&empE, "/data-induk/pegawai/"+nipX); r.status != http.StatusNotFound {
+		t.Errorf("E reading X's record = %d, want 404", r.status)
+	}
+	// HR: the navigation, the unit list's links, the employee list.
+	if r := h.must200(hrAdmin, "/data-induk/unit"); !strings.Contains(r.body, `href="/data-induk/pegawai?unit=DINKES"`) {
+		t.Error("the unit list does not link DINKES's employees")
+	}
+	if r := h.must200(analyst, "/"); strings.Contains(r.body, `href="/data-induk/unit"`) {
+		t.Error("HR_ANALYST is offered master data in the navigation")
+	}
+	r := h.must200(hrAdmin, "/data-induk/pegawai?unit=DINKES")
+	for _, want := range []string{`data-nip="` + nipE + `"`, `data-nip="` + nipP + `"`, "Budi Santoso"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("DINKES's employees lack %s", want)
+		}
+	}
+	if strings.Contains(r.body, nipX) {
+		t.Error("DINKES's list shows X of BAPPEDA")
+	}
+	for _, p := range []string{"/data-induk/pegawai?unit=NOPE", "/data-induk/pegawai/199001012015031999", "/data-induk/pegawai/abc/atasan",
+		"/data-induk/pegawai/199001012015031999/jabatan"} {
+		if r := h.get(&hrAdmin, p); r.status != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, r.status)
+		}
+	}
+	if r := h.post(&hrAdmin, "/data-induk/pegawai/199001012015031999/atasan", url.Values{"_key": {formKey(t, form.body)}}); r.status != http.StatusNotFound {
+		t.Errorf("the line form for nobody = %d, want 404", r.status)
+	}
+}
+
+// The new-employee form: problems beside the fields (a bad NIP, a NIP of
+// the future, control characters, an unknown unit or kind) with the input
+// kept and nothing recorded; success once, even when sent twice.
+func TestNewEmployeeForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/pegawai/baru"
+	form := h.must200(hrAdmin, path+"?unit=DINKES")
+	if !strings.Contains(form.body, `<option value="DINKES" selected>`) {
+		t.Error("?unit= does not preselect the unit")
+	}
+	key := formKey(t, form.body)
+	const newNIP = "198807082014022001" // a woman born 8 July 1988, CPNS February 2014
+	good := url.Values{"_key": {key}, "nip": {"19880708 201402 2 001"}, "name": {"Ratna Sari"}, "unit_id": {"DINKES"},
+		"position.kind": {"JF"}, "position.title": {"Epidemiolog Kesehatan Ahli Muda"}}
+	with := func(field, value string) url.Values {
+		v := url.Values{}
+		for k, vs := range good {
+			v[k] = vs
+		}
+		v.Set(field, value)
+		return v
+	}
+	for name, c := range map[string]struct {
+		values url.Values
+		field  string
+		kept   string
+	}{
+		"17 digits":          {with("nip", "19880708201402200"), "nip", "19880708201402200"},
+		"letters in NIP":     {with("nip", "1988070820140220OI"), "nip", "1988070820140220OI"},
+		"month 13":           {with("nip", "198813082014022001"), "nip", "198813082014022001"},
+		"born in the future": {with("nip", "202807082046022001"), "nip", "202807082046022001"},
+		"appointed in 2030":  {with("nip", "198807082030022001"), "nip", "198807082030022001"},
+		"control char":       {with("name", "Ratna\x07Sari"), "name", "19880708 201402 2 001"},
+		"no name":            {with("name", "  "), "name", "Epidemiolog Kesehatan Ahli Muda"},
+		"unknown unit":       {with("unit_id", "NOPE"), "unit_id", "Ratna Sari"},
+		"unknown kind":       {with("position.kind", "ESELON_IV"), "position.kind", "Ratna Sari"},
+		"no title":           {with("position.title", ""), "position.title", "Ratna Sari"},
+	} {
+		r := h.post(&hrAdmin, path, c.values)
+		if r.status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: = %d, want 422\n%s", name, r.status, r.body)
+			continue
+		}
+		if !strings.Contains(r.body, `id="`+c.field+`-error"`) || !strings.Contains(r.body, `role="alert"`) {
+			t.Errorf("%s: no problem beside %s\n%s", name, c.field, r.body)
+		}
+		if !strings.Contains(r.body, `value="`+c.kept+`"`) {
+			t.Errorf("%s: the input %q was not kept", name, c.kept)
+		}
+	}
+	if n := h.streamLen(domain.EmployeeStream(newNIP)); n != 0 {
+		t.Fatalf("refused forms recorded %d events", n)
+	}
+	// English problems with the switch.
+	if r := h.post(&hrAdmin, path+"?lang=en", with("position.title", "")); !strings.Contains(r.body, "Title of the post") {
+		t.Error("the form in English is not in English")
+	}
+	first := h.post(&hrAdmin, path, good)
+	want := "/data-induk/pegawai/" + newNIP + "?dibuat=1"
+	if first.status != http.StatusSeeOther || first.header.Get("Location") != want {
+		t.Fatalf("submit = %d to %q, want 303 to %s\n%s", first.status, first.header.Get("Location"), want, first.body)
+	}
+	if again := h.post(&hrAdmin, path, good); again.status != http.StatusSeeOther || again.header.Get("Location") != want {
+		t.Errorf("double submit = %d to %q", again.status, again.header.Get("Location"))
+	}
+	if n := h.streamLen(domain.EmployeeStream(newNIP)); n != 1 {
+		t.Errorf("a double submit recorded %d events, want 1", n)
+	}
+	h.catchUp()
+	r := h.must200(hrAdmin, want)
+	for _, s := range []string{"Ratna Sari", `id="notice"`, "PNS", "1988-07-08", "Epidemiolog Kesehatan Ahli Muda"} {
+		if !strings.Contains(r.body, s) {
+			t.Errorf("the new employee's page lacks %q", s)
+		}
+	}
+	// The same NIP again, on a new form: refused as registered.
+	dup := with("_key", formKey(t, h.must200(hrAdmin, path).body))
+	dup.Set("nip", newNIP)
+	if r := h.post(&hrAdmin, path, dup); r.status != http.StatusConflict {
+		t.Errorf("registering %s twice = %d, want 409", newNIP, r.status)
+	}
+}
+
+// The reporting-line form: the domain's rules beside the fields, a stale
+// form caught and re-applied, a double submit recorded once; the position
+// form moves an employee to another unit.
+func TestEmployeeLineAndPositionForms(t *testing.T) {
+	h := seeded(t)
+	linePath := "/data-induk/pegawai/" + nipP + "/atasan"
+	form := h.must200(hrAdmin, linePath)
+	if !strings.Contains(form.body, `value="`+nipA+`"`) || !strings.Contains(form.body, `<datalist id="people">`) {
+		t.Error("the line form is not filled with the line in effect, or offers nobody")
+	}
+	key, rev := formKey(t, form.body), revisionOf(t, form.body)
+	stream := domain.EmployeeStream(nipP)
+	before := h.streamLen(stream)
+	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipU}, "appraiser_superior_nip": {nipT},
+		"effective_from": {"2026-07-01"}, "capacity": {"DEFINITIF"}}
+	with := func(kv ...string) url.Values {
+		v := url.Values{}
+		for k, vs := range base {
+			v[k] = vs
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	for name, c := range map[string]struct {
+		values url.Values
+		field  string
+	}{
+		"self-appraisal":        {with("appraiser_nip", nipP), "appraiser_nip"},
+		"appraiser = superior":  {with("appraiser_superior_nip", nipU), "appraiser_superior_nip"},
+		"unknown appraiser":     {with("appraiser_nip", "198001012005011099"), "appraiser_nip"},
+		"malformed superior":    {with("appraiser_superior_nip", "12345"), "appraiser_superior_nip"},
+		"not a date":            {with("effective_from", "2026-02-30"), "effective_from"},
+		"no date":               {with("effective_from", ""), "effective_from"},
+		"unknown capacity":      {with("capacity", "RAJA"), "capacity"},
+		"Plt without reference": {with("capacity", "PLT"), "delegation_ref"},
+	} {
+		r := h.post(&hrAdmin, linePath, c.values)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
+			t.Errorf("%s: = %d, want 422 with a problem beside %s\n%s", name, r.status, c.field, r.body)
+		}
+	}
+	if h.streamLen(stream) != before {
+		t.Fatal("a refused line form recorded something")
+	}
+	// A cycle: A's line naming P (whom A appraises) as appraiser.
+	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
+	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
+	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Rantai penilaian berputar") {
+		t.Errorf("a cycle = %d\n%s", r.status, r.body)
+	}
+
+	// Stale: a second HR form changes P's line first; the first form is
+	// refused with the line as it is now, the input kept; sent again, it
+	// applies.
+	other := h.must200(hrAdmin, linePath)
+	ov := url.Values{"_key": {formKey(t, other.body)}, "_revision": {revisionOf(t, other.body)}, "appraiser_nip": {nipS},
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-05-01"}, "capacity": {"DEFINITIF"}}
+	if r := h.post(&hrAdmin, linePath, ov); r.status != http.StatusSeeOther {
+		t.Fatalf("the other form = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	stale := h.post(&hrAdmin, linePath, base)
+	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
+		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="`+nipU+`"`) {
+		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
+	}
+	if revisionOf(t, stale.body) == rev {
+		t.Error("the stale form came back with the old revision: sending it again would be refused again")
+	}
+	again := url.Values{}
+	for k, vs := range base {
+		again[k] = vs
+	}
+	again.Set("_key", formKey(t, stale.body))
+	again.Set("_revision", revisionOf(t, stale.body))
+	first := h.post(&hrAdmin, linePath, again)
+	if first.status != http.StatusSeeOther || first.header.Get("Location") != "/data-induk/pegawai/"+nipP+"?diubah=1" {
+		t.Fatalf("re-applied = %d to %q\n%s", first.status, first.header.Get("Location"), first.body)
+	}
+	if second := h.post(&hrAdmin, linePath, again); second.status != http.StatusSeeOther {
+		t.Errorf("double submit = %d, want the same redirect", second.status)
+	}
+	if n := h.streamLen(stream); n != before+2 {
+		t.Errorf("P's stream grew by %d, want 2 (the other form's line and this one)", n-before)
+	}
+	h.catchUp()
+	r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP+"?diubah=1")
+	if !strings.Contains(r.body, "2026-07-01") || !strings.Contains(r.body, "2026-05-01") || !strings.Contains(r.body, `id="notice"`) {
+		t.Errorf("P's lines do not show both new lines\n%s", r.body)
+	}
+
+	// Position: X moves from BAPPEDA to DINKES as a JF.
+	posPath := "/data-induk/pegawai/" + nipX + "/jabatan"
+	pf := h.must200(hrAdmin, posPath)
+	if !strings.Contains(pf.body, `<option value="BAPPEDA" selected>`) {
+		t.Error("the position form is not filled with the unit in effect")
+	}
+	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {revisionOf(t, pf.body)}, "unit_id": {"DINKES"},
+		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2026-12-01"}, "decree_ref": {"SK-BKPSDM/821/2026"}}
+	bad := url.Values{}
+	for k, vs := range pv {
+		bad[k] = vs
+	}
+	bad.Set("unit_id", "NOPE")
+	if r := h.post(&hrAdmin, posPath, bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="unit_id-error"`) {
+		t.Errorf("a move to an unknown unit = %d", r.status)
+	}
+	if r := h.post(&hrAdmin, posPath, pv); r.status != http.StatusSeeOther {
+		t.Fatalf("the move = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipX); !strings.Contains(r.body, "Statistisi Ahli Pertama") || !strings.Contains(r.body, "(DINKES)") {
+		t.Errorf("X's record after the move\n%s", r.body)
+	}
+	if r := h.must200(hrAdmin, "/data-induk/pegawai?unit=DINKES"); !strings.Contains(r.body, `data-nip="`+nipX+`"`) {
+		t.Error("X is not listed in DINKES after the move")
+	}
+}
+
+// The organisation predikat of a unit: set by who may, a change only with
+// its reason, every value kept in the history; others see it, unoffered.
+func TestUnitPredikatForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/BAPPEDA"
+	if r := h.must200(analyst, path); strings.Contains(r.body, `id="perf-submit"`) {
+		t.Error("HR_ANALYST is offered the predikat form")
+	}
+	form := h.must200(hrAdmin, path)
+	if !strings.Contains(form.body, `id="perf-submit"`) {
+		t.Fatal("HR_ADMIN is not offered the predikat form")
+	}
+	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}, "paper_ref": {"BA-PREDIKAT-2026"}}
+	// HR_ADMIN enters it only from paper: without paper_ref it is refused
+	// (403), and nothing is recorded.
+	noPaper := url.Values{"_key": v["_key"], "_revision": v["_revision"], "period": {"2026"}, "predikat": {"BAIK"}, "basis_ref": {"800/1"}}
+	if r := h.post(&hrAdmin, path+"/predikat", noPaper); r.status != http.StatusForbidden {
+		t.Errorf("HR_ADMIN's form without paper_ref = %d, want 403", r.status)
+	}
+	if r := h.post(&analyst, path+"/predikat", v); r.status != http.StatusForbidden {
+		t.Errorf("the form posted by HR_ANALYST = %d, want 403", r.status)
+	}
+	for name, c := range map[string]struct{ period, predikat, field string }{
+		"unknown predikat": {"2026", "LUAR_BIASA", "predikat"},
+		"bad period":       {"2026-Q7", "BAIK", "period"},
+	} {
+		bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "period": {c.period}, "predikat": {c.predikat}}
+		if r := h.post(&hrAdmin, path+"/predikat", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
+			t.Errorf("%s = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
+		}
+	}
+	if n := h.streamLen(domain.UnitStream("BAPPEDA")); n != 1 {
+		t.Fatalf("refused forms recorded: %d events", n)
+	}
+	if r := h.post(&hrAdmin, path+"/predikat", v); r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?diubah=1" {
+		t.Fatalf("set = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	h.post(&hrAdmin, path+"/predikat", v) // a double submit
+	h.catchUp()
+	next := h.must200(hrAdmin, path)
+	if !strings.Contains(next.body, `id="perf-2026">Baik`) {
+		t.Errorf("the unit page does not show BAIK for 2026\n%s", next.body)
+	}
+	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {revisionOf(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}, "paper_ref": {"BA-2"}}
+	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="reason-error"`) {
+		t.Errorf("a change without a reason = %d\n%s", r.status, r.body)
+	}
+	// A stale form: one rendered before the first predikat (a fresh key,
+	// the revision of then).
+	if r := h.post(&hrAdmin, path+"/predikat", url.Values{"_key": {formKey(t, h.must200(hrAdmin, "/data-induk/unit/baru").body)}, "_revision": v["_revision"],
+		"period": {"2026-Q1"}, "predikat": {"BAIK"}, "paper_ref": {"BA-3"}}); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="stale"`) {
+		t.Errorf("a stale form = %d", r.status)
+	}
+	change.Set("reason", "Hasil evaluasi SAKIP direvisi")
+	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusSeeOther {
+		t.Fatalf("a change with its reason = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(analyst, path); !strings.Contains(r.body, `id="perf-2026">Kurang`) || !strings.Contains(r.body, "Hasil evaluasi SAKIP direvisi") {
+		t.Errorf("the history does not show the change and its reason\n%s", r.body)
+	}
+	if n := h.streamLen(domain.UnitStream("BAPPEDA")); n != 3 {
+		t.Errorf("BAPPEDA's stream holds %d events, want 3 (registered, set once, changed)", n)
+	}
+	if r := h.get(&hrAdmin, "/data-induk/unit/NOPE"); r.status != http.StatusNotFound {
+		t.Errorf("an unknown unit = %d", r.status)
+	}
+}

@@ -1,0 +1,146 @@
+// Package backup is the online backup of an embedded (bbolt) ledger: the
+// running kinerjad serves consistent copies of its bbolt files (each a read
+// transaction's WriteTo) on a Unix socket in its data directory, which
+// `kinerjactl backup --data DIR` asks; with no kinerjad running, the
+// command copies the files itself, the same way. The socket is the data
+// directory's: whoever may read the data files may ask for their copies,
+// and no one else (mode 0600, no TCP).
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SocketFile is the socket's name in the data directory.
+const SocketFile = "kinerjad.sock"
+
+// The bbolt files of a data directory, in the order a backup copies them:
+// the idempotency records before the events (a record is written after its
+// event, so every record in the copy has its event in the later copy of
+// the store), the sessions, then the store.
+const (
+	IdempotencyFile = "idempotency.db"
+	SessionsFile    = "sessions.db"
+	StoreFile       = "kinerja.db"
+)
+
+// Files lists the bbolt files in copy order.
+var Files = []string{IdempotencyFile, SessionsFile, StoreFile}
+
+// Snapshotter writes a consistent copy of one bbolt file.
+type Snapshotter interface {
+	Snapshot(w io.Writer) (int64, error)
+}
+
+// SnapshotFunc adapts a function to Snapshotter.
+type SnapshotFunc func(w io.Writer) (int64, error)
+
+// Snapshot implements Snapshotter.
+func (f SnapshotFunc) Snapshot(w io.Writer) (int64, error) { return f(w) }
+
+// Handler serves GET /snapshot/{name} for the files given (404 for any
+// other).
+func Handler(files map[string]Snapshotter) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /snapshot/{name}", func(w http.ResponseWriter, r *http.Request) {
+		s, ok := files[r.PathValue("name")]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if _, err := s.Snapshot(w); err != nil {
+			// The body is cut short; the client sees a short copy (its
+			// length differs from the file's own) and fails.
+			panic(http.ErrAbortHandler)
+		}
+	})
+	return mux
+}
+
+// Listen listens on the data directory's socket, replacing a stale one (a
+// socket no process answers on), and refuses when another process answers.
+func Listen(dataDir string) (net.Listener, error) {
+	path := filepath.Join(dataDir, SocketFile)
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("backup socket %s: another process answers on it", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("backup socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+// Serve serves h on ln until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	srv.Serve(ln)
+}
+
+// Client asks a running kinerjad over dataDir's socket.
+type Client struct {
+	http *http.Client
+}
+
+// Dial returns a client of the kinerjad serving dataDir, or ok=false when
+// none answers on its socket.
+func Dial(dataDir string) (*Client, bool) {
+	path := filepath.Join(dataDir, SocketFile)
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, false
+	}
+	c.Close()
+	return &Client{http: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		},
+	}}}, true
+}
+
+// Snapshot copies the running kinerjad's file name into w; ok=false when
+// it does not keep that file (sessions in PostgreSQL).
+func (c *Client) Snapshot(ctx context.Context, name string, w io.Writer) (n int64, ok bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://kinerjad/snapshot/"+name, nil)
+	if err != nil {
+		return 0, false, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return 0, false, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, false, fmt.Errorf("kinerjad answered %s for %s", resp.Status, name)
+	}
+	n, err = io.Copy(w, resp.Body)
+	if err != nil {
+		return n, false, fmt.Errorf("copy of %s cut short: %w", name, err)
+	}
+	return n, true, nil
+}

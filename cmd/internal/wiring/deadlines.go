@@ -1,0 +1,91 @@
+package wiring
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
+)
+
+// DeadlineConfig is the deadline process manager's configuration, the
+// same flags in kinerjad and the projector (docs/projections.md, "The
+// deadline process manager").
+type DeadlineConfig struct {
+	// ReminderSubject is the NATS subject of the reminders.
+	ReminderSubject string
+	// RatingDueDays, LeadDays and EstablishLeadDays: deadlines.Settings.
+	RatingDueDays, LeadDays, EstablishLeadDays int
+	// Interval is the time between the scheduler's rounds.
+	Interval time.Duration
+}
+
+// RegisterFlags registers the flags on fs.
+func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ReminderSubject, "nats-reminder-subject", "kinerja.reminders", "NATS subject of deadline reminders")
+	fs.IntVar(&c.RatingDueDays, "rating-due-days", 14, "a period's ratings are due this many days after it ends")
+	fs.IntVar(&c.LeadDays, "reminder-lead-days", 3, "deadline reminders go out this many days before the deadline")
+	fs.IntVar(&c.EstablishLeadDays, "establish-lead-days", 7, "the establishment reminders go out this many days before the deadline")
+	fs.DurationVar(&c.Interval, "deadline-interval", 30*time.Second, "time between the deadline process manager's rounds")
+}
+
+// Settings returns the process manager's settings under pol.
+func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
+	s := deadlines.DefaultSettings(pol)
+	s.RatingDays, s.LeadDays, s.EstablishLeadDays = c.RatingDueDays, c.LeadDays, c.EstablishLeadDays
+	return s
+}
+
+// Validate reports every problem of c under pol.
+func (c DeadlineConfig) Validate(pol policy.Policy) error {
+	var errs []error
+	if err := c.Settings(pol).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days: %w", err))
+	}
+	if c.ReminderSubject == "" {
+		errs = append(errs, errors.New("--nats-reminder-subject is required"))
+	}
+	if c.Interval <= 0 {
+		errs = append(errs, errors.New("--deadline-interval must be a positive duration"))
+	}
+	return errors.Join(errs...)
+}
+
+// DeadlineReady is the scheduler's Ready: nothing fires while the
+// process manager's projection in g is stalled or failing.
+func DeadlineReady(g *projections.Group) func() bool {
+	return func() bool {
+		for _, s := range g.States() {
+			if s.Name == deadlines.Name {
+				return !s.Stalled
+			}
+		}
+		return false
+	}
+}
+
+// DeadlineOutbox is the process manager's outbox as wmbridge.OutboxRelay
+// reads it.
+type DeadlineOutbox struct{ Backend deadlines.Backend }
+
+var _ wmbridge.Outbox = DeadlineOutbox{}
+
+// Pending implements wmbridge.Outbox.
+func (o DeadlineOutbox) Pending(ctx context.Context, limit int) ([]wmbridge.OutboxMessage, error) {
+	msgs, err := o.Backend.Outbox(ctx, limit)
+	out := make([]wmbridge.OutboxMessage, len(msgs))
+	for i, m := range msgs {
+		out[i] = wmbridge.OutboxMessage{ID: m.ID, Type: deadlines.ReminderType, Body: m.Body}
+	}
+	return out, err
+}
+
+// Published implements wmbridge.Outbox.
+func (o DeadlineOutbox) Published(ctx context.Context, ids []string) error {
+	return o.Backend.Published(ctx, ids)
+}

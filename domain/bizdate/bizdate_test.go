@@ -1,0 +1,87 @@
+package bizdate_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
+)
+
+func TestProblemBoundaries(t *testing.T) {
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	r := bizdate.Default()
+	day := 24 * time.Hour
+	tests := []struct {
+		name     string
+		back     time.Duration
+		backfill bool
+		want     string // "" or a part of the problem
+	}{
+		{"now", 0, false, ""},
+		{"one second in the future", -time.Second, false, "future"},
+		{"a backfill one second in the future", -time.Second, true, "future"},
+		{"tolerance minus 1s", 10*time.Minute - time.Second, false, ""},
+		{"tolerance exactly", 10 * time.Minute, false, ""},
+		{"tolerance plus 1s", 10*time.Minute + time.Second, false, "backfill"},
+		{"a day back", day, false, "backfill"},
+		{"a backfill within the tolerance", time.Minute, true, ""},
+		{"a backfill a day back", day, true, ""},
+		{"max age minus 1s", 90*day - time.Second, true, ""},
+		{"max age exactly", 90 * day, true, ""},
+		{"max age plus 1s", 90*day + time.Second, true, "at most 90 days"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := r.Problem(now, now.Add(-tt.back), tt.backfill)
+			switch {
+			case tt.want == "" && got != "":
+				t.Errorf("problem %q, want none", got)
+			case tt.want != "" && !strings.Contains(got, tt.want):
+				t.Errorf("problem %q, want one saying %q", got, tt.want)
+			}
+		})
+	}
+	if p := (bizdate.Rule{Unchecked: true}).Problem(now, now.Add(-400*day), false); p != "" {
+		t.Errorf("unchecked rule: %q", p)
+	}
+	if p := (bizdate.Rule{Unchecked: true}).Problem(now, now.Add(time.Second), false); p == "" {
+		t.Error("unchecked rule accepts the future")
+	}
+}
+
+func TestPaperRef(t *testing.T) {
+	for ref, ok := range map[string]bool{
+		"":                          false,
+		"BA/2026/03/017":            true,
+		"Surat No. 800/12-BKPSDM":   true,
+		" leading":                  false,
+		"trailing ":                 false,
+		"nul\x00":                   false,
+		"tab\there":                 false,
+		"\xff":                      false,
+		strings.Repeat("x", 200):    true,
+		strings.Repeat("x", 201):    false,
+		"Berita acara penyerahan ✓": true,
+	} {
+		if got := bizdate.PaperRefProblem(ref) == ""; got != ok {
+			t.Errorf("PaperRefProblem(%q) ok = %v, want %v", ref, got, ok)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	if err := bizdate.Default().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []bizdate.Rule{
+		{Tolerance: -time.Second, MaxAge: time.Hour},
+		{Tolerance: 25 * time.Hour, MaxAge: 48 * time.Hour},
+		{Tolerance: time.Hour, MaxAge: time.Minute},
+		{Tolerance: time.Minute, MaxAge: 4 * 366 * 24 * time.Hour},
+	} {
+		if r.Validate() == nil {
+			t.Errorf("%+v: valid, want an error", r)
+		}
+	}
+}

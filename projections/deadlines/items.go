@@ -1,0 +1,314 @@
+// Package deadlines is the process manager of the appraisal's deadlines:
+// from the SKP streams it derives what waits for whom and until when (the
+// items), and a runtime (Scheduler) acts when an item's time comes: it
+// records the finality of an evaluation whose objection window passed with
+// no objection (skp.evaluation_finalised.v1, as the system actor
+// authz.SystemDeadlines), and it sends a reminder of every other item to
+// the person it waits for (an integration event on NATS through an
+// outbox, and the person's inbox).
+//
+// The items are a pure function of an SKP's state ([Items]); the
+// projection ([Projection]) keeps them per SKP, driven by the subscription
+// like every read model (the runner of package projections, with its
+// checkpoint and its poison policy, Stop: a gap would lose a timer). A
+// [Backend] keeps the items, the checkpoint, the record of what fired and
+// the outbox durably (bbolt in embedded mode, PostgreSQL in server mode),
+// so a restart neither loses a timer nor fires one twice; firing is
+// idempotent anyway (see [Item.FireID] and docs/projections.md).
+package deadlines
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// Kind is what an item waits for.
+type Kind string
+
+// Kinds of item, with the person each waits for.
+const (
+	// SubmitSKP: the employee submits the draft SKP, to be established by
+	// the establishment deadline (domain.md §3.1, 31 January).
+	SubmitSKP Kind = "SUBMIT_SKP"
+	// EstablishSKP: the appraiser establishes (or returns) a submitted SKP
+	// by the establishment deadline.
+	EstablishSKP Kind = "ESTABLISH_SKP"
+	// RatePeriod: the appraiser rates a period that has ended.
+	RatePeriod Kind = "RATE_PERIOD"
+	// IssueEvaluation: the appraiser issues and delivers a rated
+	// evaluation.
+	IssueEvaluation Kind = "ISSUE_EVALUATION"
+	// ObjectionWindow: the employee may object until the window closes.
+	ObjectionWindow Kind = "OBJECTION_WINDOW"
+	// DecideObjection: the appraiser's superior decides an open objection
+	// (the decision SLA of the policy; no automatic outcome).
+	DecideObjection Kind = "DECIDE_OBJECTION"
+	// GiveExplanation: the appraiser or the employee answers a request for
+	// explanation.
+	GiveExplanation Kind = "GIVE_EXPLANATION"
+	// FinaliseEvaluation: the system records the finality of an evaluation
+	// whose objection window passed with no objection (no recipient).
+	FinaliseEvaluation Kind = "FINALISE_EVALUATION"
+)
+
+// Kinds returns every kind.
+func Kinds() []Kind {
+	return []Kind{SubmitSKP, EstablishSKP, RatePeriod, IssueEvaluation, ObjectionWindow, DecideObjection, GiveExplanation, FinaliseEvaluation}
+}
+
+// Item is one thing that waits for someone (or, for FinaliseEvaluation,
+// for the system) until a deadline. Its JSON shape is persisted by the
+// backends: add fields, never rename one.
+type Item struct {
+	// Key identifies the item: kind, SKP, period and the objection or
+	// request it concerns. An item keeps its key while it waits.
+	Key  string `json:"key"`
+	Kind Kind   `json:"kind"`
+	// SKPID, NIP, Name and UnitID are the SKP and its employee.
+	SKPID  string `json:"skp_id"`
+	NIP    string `json:"nip"`
+	Name   string `json:"name"`
+	UnitID string `json:"unit_id,omitempty"`
+	Year   int    `json:"year"`
+	// Period is the evaluation period ("" for the SKP's own items).
+	Period string `json:"period,omitempty"`
+	// ObjectionID and RequestID name the objection and the explanation
+	// request.
+	ObjectionID string `json:"objection_id,omitempty"`
+	RequestID   string `json:"request_id,omitempty"`
+	// Recipient is the NIP the item waits for ("" for the system), in the
+	// capacity RecipientRole.
+	Recipient     string      `json:"recipient,omitempty"`
+	RecipientRole domain.Role `json:"recipient_role,omitempty"`
+	// From is when the item began to wait (a period's ratings wait from
+	// the day after it ends); Due is its deadline.
+	From time.Time `json:"from"`
+	Due  time.Time `json:"due"`
+	// FireAt is when the process manager acts: the reminder's time (Due
+	// less the lead, not before From), or the first instant after the
+	// objection window for FinaliseEvaluation.
+	FireAt time.Time `json:"fire_at"`
+}
+
+// Reminds reports whether the item's firing is a reminder to its
+// recipient (every kind but FinaliseEvaluation).
+func (it Item) Reminds() bool { return it.Kind != FinaliseEvaluation && it.Recipient != "" }
+
+// FireID identifies one firing of the item: derived from its key, its
+// deadline and its time, so the same item fires under the same ID however
+// often it is tried (the Finalise command's idempotency key, the NATS
+// message ID that JetStream deduplicates, the record of what fired). An
+// item whose deadline moves fires again, under a new ID.
+func (it Item) FireID() string {
+	h := sha256.Sum256([]byte("kinerja/deadlines/fire/v1\x00" + it.Key + "\x00" + it.Due.UTC().Format(time.RFC3339Nano) + "\x00" + it.FireAt.UTC().Format(time.RFC3339Nano)))
+	var u uuid.UUID
+	copy(u[:], h[:16])
+	u[6] = u[6]&0x0f | 0x80 // version 8
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String()
+}
+
+// Settings are the deadlines and lead times the items follow. The
+// objection window and the decision SLA come from the policy itself.
+type Settings struct {
+	// Policy is the appraisal policy (establishment deadline, objection
+	// decision SLA, cadence, location).
+	Policy policy.Policy
+	// RatingDays: a period's ratings, and the issue of a rated
+	// evaluation, are due this many days after the period ends or the
+	// rating (default 14; the regulation sets none, domain.md §3.1).
+	RatingDays int
+	// ExplanationDays: an explanation requested without a due date is due
+	// this many days after the request (default 7).
+	ExplanationDays int
+	// LeadDays: a reminder goes out this many days before the deadline,
+	// and never before the item begins to wait (default 3).
+	LeadDays int
+	// EstablishLeadDays is the lead of the establishment reminders
+	// (default 7: a week before 31 January).
+	EstablishLeadDays int
+}
+
+// DefaultSettings returns the settings with pol and every default.
+func DefaultSettings(pol policy.Policy) Settings {
+	return Settings{Policy: pol, RatingDays: 14, ExplanationDays: 7, LeadDays: 3, EstablishLeadDays: 7}
+}
+
+// Validate reports every problem of s.
+func (s Settings) Validate() error {
+	var errs []string
+	if s.RatingDays < 1 || s.RatingDays > 366 {
+		errs = append(errs, fmt.Sprintf("rating due %d days: want 1..366", s.RatingDays))
+	}
+	if s.ExplanationDays < 1 || s.ExplanationDays > 366 {
+		errs = append(errs, fmt.Sprintf("explanation due %d days: want 1..366", s.ExplanationDays))
+	}
+	if s.LeadDays < 0 || s.LeadDays > 366 || s.EstablishLeadDays < 0 || s.EstablishLeadDays > 366 {
+		errs = append(errs, fmt.Sprintf("reminder leads %d and %d days: want 0..366", s.LeadDays, s.EstablishLeadDays))
+	}
+	if s.Policy.Location == nil {
+		errs = append(errs, "the policy has no location")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("deadlines: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// Items returns what waits on the SKP sk, in a stable order. It reads the
+// domain's own view of the SKP: the objection window's deadline is the one
+// the domain recorded (it decides where the window starts and whether days
+// are calendar or working days), and whether an evaluation becomes final
+// when its window passes is the domain's status at that instant.
+func Items(sk *skp.SKP, s Settings) []Item {
+	if sk == nil {
+		return nil
+	}
+	loc := s.Policy.Location
+	v := sk.View(time.Time{})
+	base := Item{SKPID: v.ID, NIP: v.NIP, Name: v.Employee.Name, UnitID: v.Employee.UnitID, Year: v.Year}
+	var out []Item
+	add := func(it Item, lead int) {
+		it.Key = strings.Join([]string{string(it.Kind), it.SKPID, it.Period, it.ObjectionID, it.RequestID}, "/")
+		if it.FireAt.IsZero() {
+			it.FireAt = it.Due.AddDate(0, 0, -lead)
+			if it.FireAt.Before(it.From) {
+				it.FireAt = it.From
+			}
+		}
+		out = append(out, it)
+	}
+	endOf := func(d calendar.Date) time.Time { return d.End(loc).UTC() }
+	startOf := func(d calendar.Date) time.Time { return d.Start(loc).UTC() }
+
+	switch v.Status {
+	case skp.StatusDraft:
+		it := base
+		it.Kind, it.Recipient, it.RecipientRole = SubmitSKP, v.NIP, domain.RoleEmployee
+		it.From, it.Due = v.DraftedAt, endOf(s.Policy.EstablishDeadlineFor(v.Year))
+		add(it, s.EstablishLeadDays)
+	case skp.StatusSubmitted:
+		if v.AppraiserNIP != "" {
+			it := base
+			it.Kind, it.Recipient, it.RecipientRole = EstablishSKP, v.AppraiserNIP, domain.RoleAppraiser
+			it.From, it.Due = v.UpdatedAt, endOf(s.Policy.EstablishDeadlineFor(v.Year))
+			add(it, s.EstablishLeadDays)
+		}
+	case skp.StatusEstablished, skp.StatusAmendment:
+		rated := map[string]bool{}
+		for _, e := range v.Evaluations {
+			rated[e.Period] = true
+		}
+		annual := fmt.Sprintf("%04d", v.Year)
+		for _, p := range periodsOf(v.Year, v.Cadence) {
+			// Once the year is rated, a periodic period left unrated
+			// waits for nobody: the annual evaluation settles the year.
+			if rated[p.String()] || v.AppraiserNIP == "" || (rated[annual] && !p.IsAnnual()) {
+				continue
+			}
+			it := base
+			it.Kind, it.Period, it.Recipient, it.RecipientRole = RatePeriod, p.String(), v.AppraiserNIP, domain.RoleAppraiser
+			it.From, it.Due = startOf(p.End().AddDays(1)), endOf(p.End().AddDays(s.RatingDays))
+			add(it, s.LeadDays)
+		}
+	}
+
+	for _, e := range v.Evaluations {
+		if e.Status == skp.EvalDraft && e.AppraiserNIP != "" && v.Status.Open() {
+			it := base
+			it.Kind, it.Period, it.Recipient, it.RecipientRole = IssueEvaluation, e.Period, e.AppraiserNIP, domain.RoleAppraiser
+			it.From, it.Due = e.RatedAt, endOf(s.Policy.Date(e.RatedAt).AddDays(s.RatingDays))
+			add(it, s.LeadDays)
+		}
+		if e.ObjectionDeadline != nil && !e.FinalityRecorded {
+			deadline := *e.ObjectionDeadline
+			after := deadline.Add(time.Second)
+			if e.Status == skp.EvalIssued && e.DeliveredAt != nil {
+				it := base
+				it.Kind, it.Period, it.Recipient, it.RecipientRole = ObjectionWindow, e.Period, v.NIP, domain.RoleEmployee
+				it.From, it.Due = *e.DeliveredAt, deadline
+				add(it, s.LeadDays)
+			}
+			if final := evaluationAt(sk, e.Period, after); final.Status == skp.EvalFinal && final.FinalReason == skp.WindowElapsed && !final.FinalityRecorded {
+				it := base
+				it.Kind, it.Period = FinaliseEvaluation, e.Period
+				it.From, it.Due, it.FireAt = deadline, deadline, after
+				if e.DeliveredAt != nil {
+					it.From = *e.DeliveredAt
+				}
+				add(it, 0)
+			}
+		}
+		for _, o := range e.Objections {
+			if o.Status != skp.OpenObjection {
+				continue
+			}
+			if o.AddressedTo != "" {
+				it := base
+				it.Kind, it.Period, it.ObjectionID = DecideObjection, e.Period, o.ID
+				it.Recipient, it.RecipientRole = o.AddressedTo, domain.RoleAppraiserSuperior
+				it.From, it.Due = o.FiledAt, endOf(s.Policy.Date(o.FiledAt).AddDays(s.Policy.ObjectionDecisionSLADays))
+				add(it, s.LeadDays)
+			}
+			for _, r := range o.Requests {
+				if slices.ContainsFunc(o.Explanations, func(x skp.Explanation) bool { return x.RequestID == r.ID }) {
+					continue
+				}
+				it := base
+				it.Kind, it.Period, it.ObjectionID, it.RequestID = GiveExplanation, e.Period, o.ID, r.ID
+				switch r.From {
+				case skp.PartyAppraiser:
+					it.Recipient, it.RecipientRole = o.AppraiserNIP, domain.RoleAppraiser
+				default:
+					it.Recipient, it.RecipientRole = v.NIP, domain.RoleEmployee
+				}
+				it.From = r.OccurredAt
+				if r.DueAt != nil {
+					it.Due = r.DueAt.UTC()
+				} else {
+					it.Due = endOf(s.Policy.Date(r.OccurredAt).AddDays(s.ExplanationDays))
+				}
+				add(it, s.LeadDays)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Item) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// evaluationAt is the domain's view of period's evaluation at instant t.
+func evaluationAt(sk *skp.SKP, p string, t time.Time) skp.EvaluationView {
+	for _, e := range sk.View(t).Evaluations {
+		if e.Period == p {
+			return e
+		}
+	}
+	return skp.EvaluationView{}
+}
+
+// periodsOf returns the periodic periods of year under cadence, then the
+// year itself.
+func periodsOf(year int, c period.Cadence) []period.Period {
+	var out []period.Period
+	if c == period.Monthly {
+		for m := 1; m <= 12; m++ {
+			out = append(out, period.MustParse(fmt.Sprintf("%04d-%02d", year, m)))
+		}
+	} else {
+		for q := 1; q <= 4; q++ {
+			out = append(out, period.MustParse(fmt.Sprintf("%04d-Q%d", year, q)))
+		}
+	}
+	return append(out, period.MustParse(fmt.Sprintf("%04d", year)))
+}

@@ -1,0 +1,204 @@
+package deadlines
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+)
+
+// Name is the process manager's name (its checkpoint, metrics, /readyz).
+const Name = "deadlines"
+
+// Policy is its poison policy: Stop. A skipped event could lose a timer
+// (an evaluation never finalised) or keep one that should have gone (a
+// reminder of a decided objection), so the process manager halts at an
+// event it cannot apply and reports itself stalled, like the score
+// history.
+const Policy = projections.Stop
+
+// Filter selects the events it reads: every SKP stream.
+func Filter() eventstore.Filter {
+	return eventstore.Filter{StreamPrefixes: []string{domain.SKPStreamPrefix}}
+}
+
+// Store is what the projection writes, inside its Backend's transaction.
+type Store interface {
+	// ReplaceItems makes items the items of the SKP skpID, removing the
+	// others it had. What fired stays recorded (by FireID).
+	ReplaceItems(ctx context.Context, skpID string, items []Item) error
+}
+
+// OutboxMessage is a reminder waiting to be published.
+type OutboxMessage struct {
+	// ID is the reminder's FireID: the message ID JetStream deduplicates.
+	ID string
+	// Body is the integration event (a Reminder as JSON).
+	Body []byte
+}
+
+// Backend keeps the process manager's state durably: the items, the
+// checkpoint, what fired, and the outbox of reminders. Implementations
+// are safe for concurrent use.
+type Backend interface {
+	// Checkpoint returns the position of the last event applied.
+	Checkpoint(ctx context.Context) (eventstore.Position, error)
+	// Update runs fn in one transaction that also stores pos as the
+	// checkpoint; when fn fails nothing is kept.
+	Update(ctx context.Context, pos eventstore.Position, fn func(Store) error) error
+	// Reset removes the items and the checkpoint (a rebuild). What fired
+	// and the outbox are kept: a rebuild never fires an item twice.
+	Reset(ctx context.Context) error
+	// Due returns up to limit items whose FireAt is at or before now and
+	// whose FireID has not fired, earliest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Item, error)
+	// MarkFired records that it fired at at. With msg, in the same
+	// transaction, it queues msg in the outbox, unless it had fired
+	// already (then it queues nothing and reports false).
+	MarkFired(ctx context.Context, it Item, at time.Time, msg *OutboxMessage) (bool, error)
+	// Fired reports whether the firing fireID is recorded.
+	Fired(ctx context.Context, fireID string) (bool, error)
+	// ForRecipient returns the items waiting for nip, by deadline.
+	ForRecipient(ctx context.Context, nip string) ([]Item, error)
+	// Outbox returns up to limit queued messages, oldest first.
+	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)
+	// Published removes the messages ids from the outbox.
+	Published(ctx context.Context, ids []string) error
+}
+
+// Projection keeps each SKP's items from the domain's replay of its
+// stream. It is not safe for concurrent use: its Sink applies one batch at
+// a time.
+type Projection struct {
+	cache    *projections.Cache[*skp.SKP]
+	settings Settings
+}
+
+// NewProjection returns the projection. h rebuilds SKPs the cache does not
+// hold; cacheSize bounds the cache (projections.DefaultCacheSize when ≤ 0).
+func NewProjection(h projections.History, cacheSize int, s Settings) *Projection {
+	return &Projection{cache: projections.NewCache(h, cacheSize, fold), settings: s}
+}
+
+// Apply projects ev: the items of its SKP after ev.
+func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) error {
+	if !strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
+		return nil
+	}
+	if ev.Payload == nil {
+		// An SKP event the codec cannot read: skipping it could lose a
+		// timer.
+		return projections.Poison(ev.Event, errors.New("deadlines: the event's payload does not decode"))
+	}
+	sk, err := p.cache.Advance(ctx, ev)
+	if err != nil {
+		p.cache.Forget(ev.Stream)
+		return err
+	}
+	if sk == nil {
+		return nil
+	}
+	return s.ReplaceItems(ctx, sk.ID(), Items(sk, p.settings))
+}
+
+// Reset forgets every cached SKP.
+func (p *Projection) Reset() { p.cache.Reset() }
+
+func fold(sk *skp.SKP, ev projections.Event) *skp.SKP {
+	if ev.Payload == nil {
+		return sk
+	}
+	if sk == nil {
+		if _, ok := ev.Payload.(skp.Drafted); ok {
+			return skp.Replay([]domain.Stored{ev.Stored()})
+		}
+		return nil
+	}
+	sk.Apply(ev.Stored())
+	return sk
+}
+
+// Sink is the process manager's projection bound to a Backend: the runner
+// of package projections drives it like any read model.
+type Sink struct {
+	b Backend
+	p *Projection
+}
+
+var _ projections.Sink = (*Sink)(nil)
+
+// NewSink returns the Sink of p over b.
+func NewSink(b Backend, p *Projection) *Sink { return &Sink{b: b, p: p} }
+
+// Backend returns the Sink's Backend.
+func (s *Sink) Backend() Backend { return s.b }
+
+// Name implements projections.Sink.
+func (s *Sink) Name() string { return Name }
+
+// Policy implements projections.Sink.
+func (s *Sink) Policy() projections.Policy { return Policy }
+
+// Filter implements projections.Sink.
+func (s *Sink) Filter() eventstore.Filter { return Filter() }
+
+// Checkpoint implements projections.Sink.
+func (s *Sink) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return s.b.Checkpoint(ctx)
+}
+
+// Apply implements projections.Sink: the events after the checkpoint, and
+// the checkpoint, in one transaction.
+func (s *Sink) Apply(ctx context.Context, events ...projections.Event) error {
+	cp, err := s.b.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	var todo []projections.Event
+	for _, ev := range events {
+		if ev.Position > cp {
+			todo = append(todo, ev)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	err = s.b.Update(ctx, todo[len(todo)-1].Position, func(st Store) error {
+		for _, ev := range todo {
+			if err := s.p.Apply(ctx, st, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		// The cache may hold states the failed transaction did not
+		// keep: forget the streams, they are replayed on redelivery.
+		for _, ev := range todo {
+			s.p.cache.Forget(ev.Stream)
+		}
+	}
+	return err
+}
+
+// DeadLetter implements projections.Sink; with policy Stop it is never
+// called.
+func (s *Sink) DeadLetter(context.Context, projections.Event, error) error {
+	return errors.New("deadlines: the process manager never skips an event")
+}
+
+// DeadLetters implements projections.Sink: none.
+func (s *Sink) DeadLetters(context.Context) ([]projections.DeadLetterRecord, error) {
+	return nil, nil
+}
+
+// Reset implements projections.Sink.
+func (s *Sink) Reset(ctx context.Context) error {
+	s.p.Reset()
+	return s.b.Reset(ctx)
+}

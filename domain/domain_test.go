@@ -114,8 +114,8 @@ func TestHandlerBackfill(t *testing.T) {
 		return ch, err
 	}
 	c, err := h.Execute(context.Background(), "test-1", req, accept)
-	if err != nil || !c.Events[0].Meta.OccurredAt.Equal(t0.Add(-48*time.Hour)) {
-		t.Fatalf("accepted backfill: %+v, %v", c, err)
+	if err != nil || !c.Events[0].Meta.OccurredAt.Equal(t0.Add(-48*time.Hour)) || c.Events[0].Meta.Reason != "Entri susulan (backfill) · ref BA/2026/1" {
+		t.Fatalf("accepted backfill: %+v, %v; want its business date and the paper as the reason", c, err)
 	}
 	req.OccurredAt = t0.Add(-90*24*time.Hour - time.Second)
 	var v *domain.ValidationError

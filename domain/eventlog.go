@@ -185,6 +185,11 @@ func (h *Handler) backdated(req Request) error {
 	return nil
 }
 
+// BackfillReason is the envelope reason of a backfill given without one.
+func BackfillReason(paperRef string) string {
+	return "Entri susulan (backfill) · ref " + paperRef
+}
+
 // dating is the rule in force: Dating, or the default when it is zero.
 func (h *Handler) dating() bizdate.Rule {
 	if h.Dating == (bizdate.Rule{}) {
@@ -295,6 +300,11 @@ func (h *Handler) attempt(ctx context.Context, stream string, req Request, decid
 	meta := req.Meta(ch.Role)
 	if ch.Reason != "" {
 		meta.Reason = ch.Reason
+	}
+	if ch.Backfill && meta.Reason == "" {
+		// The envelope's reason is what the audit trail shows: a backfill
+		// says so there too, with its paper (the payload has it in full).
+		meta.Reason = BackfillReason(req.Backfill.PaperRef)
 	}
 	out := make([]NewEvent, len(ch.Events))
 	for i, e := range ch.Events {

@@ -49,23 +49,30 @@ func (a *App) SKPDocument(ctx context.Context, caller domain.Principal, id, per,
 	if err != nil {
 		return document.Document{}, err
 	}
-	in := document.Input{View: v, Period: per, Names: map[string]string{}, Titles: map[string]string{}, Units: map[string]string{},
+	in := document.Input{View: v, Period: per, Names: map[string]string{}, Titles: map[string]string{}, UnitOf: map[string]string{}, Units: map[string]string{},
 		Position: uint64(ev.Position), ChainHash: ev.Hash, PrintedAt: a.cfg.Now(), Loc: a.cfg.Policy.Location,
 		VerifyURL: a.verifyBase(base) + "/verify/"}
-	nips := []string{v.AppraiserNIP, v.NIP}
+	nips := []string{v.AppraiserNIP, v.NIP, v.AppraiserSuperiorNIP}
 	for _, e := range v.Evaluations {
 		if e.Period == per && e.AppraiserNIP != "" {
 			nips = append(nips, e.AppraiserNIP)
 		}
 	}
 	for _, nip := range nips {
+		if nip == "" {
+			continue
+		}
 		if e, err := a.cfg.Directory.Employee(ctx, nip); err == nil {
-			in.Names[nip], in.Titles[nip] = e.Name, e.PositionTitle
+			in.Names[nip], in.Titles[nip], in.UnitOf[nip] = e.Name, e.PositionTitle, e.UnitID
 		}
 	}
-	if u, err := a.cfg.Directory.Unit(ctx, v.Employee.UnitID); err == nil {
-		in.Units[u.ID] = u.Name
-		in.OrgPredikat = u.Performance[per]
+	for _, id := range append([]string{v.Employee.UnitID}, in.UnitOf[v.AppraiserNIP]) {
+		if u, err := a.cfg.Directory.Unit(ctx, id); err == nil {
+			in.Units[u.ID] = u.Name
+			if id == v.Employee.UnitID {
+				in.OrgPredikat = u.Performance[per]
+			}
+		}
 	}
 	if cp, ok, err := a.cfg.Audit.LatestCheckpoint(ctx); err != nil {
 		return document.Document{}, err

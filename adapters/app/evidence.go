@@ -130,6 +130,38 @@ func (a *App) StoreEvidence(ctx context.Context, caller domain.Principal, id, na
 	return EvidenceFile{SHA256: sum, URI: skp.EvidenceURI(sum), Filename: name, MediaType: mt, Size: int64(len(data))}, nil
 }
 
+// CheckStoredEvidence refuses a command that records a stored file (a ni:
+// URI) which is not stored, or whose recorded size or type is not the
+// stored file's: a *domain.ValidationError naming the field. Evidence that
+// links to a web server passes (the domain checks its shape).
+func (a *App) CheckStoredEvidence(ctx context.Context, cmd skp.AttachEvidence) error {
+	if !(skp.Evidence{URI: strings.TrimSpace(cmd.URI)}).Stored() {
+		return nil
+	}
+	sum := strings.ToLower(strings.TrimSpace(cmd.SHA256))
+	if a.cfg.Blobs == nil {
+		return domain.Invalid("uri", "this service stores no evidence files")
+	}
+	data, err := a.cfg.Blobs.Get(ctx, sum)
+	if errors.Is(err, domain.ErrNotFound) {
+		return domain.Invalid("sha256", "no stored evidence file has this hash: upload it first (POST /v1/skps/{id}/evidence/files)")
+	}
+	if err != nil {
+		return err
+	}
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sum {
+		return ErrBlobCorrupt
+	}
+	var v domain.ValidationError
+	if int64(len(data)) != cmd.Size {
+		v.Add("size", "the stored file has %d bytes", len(data))
+	}
+	if mt := SniffEvidence(data); mt != strings.ToLower(strings.TrimSpace(cmd.MediaType)) {
+		v.Add("media_type", "the stored file is %s", mt)
+	}
+	return v.Err()
+}
+
 // cleanFilename keeps the last element of a name a browser or client sent
 // (some send a whole path), or "" when nothing usable remains.
 func cleanFilename(name string) string {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	nipcode "github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
@@ -29,7 +30,8 @@ type InboxItem struct {
 	Overdue bool `json:"overdue"`
 }
 
-// Inbox returns what waits for the person nip ("" is the caller): SKPs to
+// Inbox returns what waits for the person nip ("" is the caller; a NIP in
+// any printed form): SKPs to
 // submit, establish or return, periods to rate, evaluations to issue,
 // objections to decide, explanations asked, and an open objection window,
 // each with its deadline, the nearest first. An inbox is its owner's
@@ -39,6 +41,8 @@ type InboxItem struct {
 func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([]InboxItem, error) {
 	if nip == "" {
 		nip = caller.ID
+	} else if info, err := nipcode.Parse(nip); err == nil {
+		nip = string(info.NIP) // any printed form of a NIP
 	}
 	if _, err := authz.Decide(caller, authz.ReadInbox, authz.Subject{Employee: nip}, authz.Options{}); err != nil {
 		return nil, err

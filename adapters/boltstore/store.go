@@ -104,6 +104,10 @@ var (
 // signed records refuses the file instead of misreading it.
 const schemaVersion = 2
 
+// LayoutVersion is the file layout this build writes (what a backup's
+// manifest records).
+const LayoutVersion = schemaVersion
+
 // readPage is how many events a read copies out of one read transaction.
 const readPage = 256
 

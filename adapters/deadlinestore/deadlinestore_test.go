@@ -374,3 +374,98 @@ func TestSchedulerRetriesAFailedAct(t *testing.T) {
 		t.Errorf("a scheduler whose projection is not ready fired %d", n)
 	}
 }
+
+// Two processes on one PostgreSQL (two kinerjad with in-process
+// projections, or a kinerjad and a projector): they take turns on the
+// checkpoint, and each item fires once between them.
+func TestTwoProcessesOnePostgres(t *testing.T) {
+	open := pgOpener(t)
+	ctx := context.Background()
+	pol := policy.Default()
+	var pos eventstore.Position
+	h := history{}
+	var batch []projections.Event
+	for i, nip := range []string{nipE, nipS, "199303032019032003", "199106062016062006"} {
+		s := &stream{name: "skp-" + nip + "-2026", pos: &pos}
+		h[s.name] = s
+		batch = append(batch, issuedSKP(s, nip, pol, time.Date(2027, 1, 4+i, 10, 0, 0, 0, wib))...)
+	}
+	b1, _ := open(t)
+	b2, _ := open(t)
+	var wg sync.WaitGroup
+	for _, b := range []deadlines.Backend{b1, b2} {
+		sink := deadlines.NewSink(b, deadlines.NewProjection(h, 0, deadlines.DefaultSettings(pol)))
+		wg.Go(func() {
+			for i := 0; i < len(batch); i += 3 {
+				if err := sink.Apply(ctx, batch[i:min(i+3, len(batch))]...); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if cp, _ := b1.Checkpoint(ctx); cp != pos {
+		t.Fatalf("checkpoint %d, want %d", cp, pos)
+	}
+	now := time.Date(2027, 3, 1, 0, 0, 0, 0, wib)
+	due, _ := b1.Due(ctx, now, 100)
+	if len(due) != 8 { // four windows' reminders and four finalities
+		t.Fatalf("%d items due", len(due))
+	}
+	fin := &finaliser{}
+	var fired [2]int
+	for i, b := range []deadlines.Backend{b1, b2} {
+		sch, _ := deadlines.NewScheduler(deadlines.SchedulerConfig{Backend: b, Finalise: fin.finalise, Now: func() time.Time { return now }})
+		wg.Go(func() {
+			n, err := sch.Tick(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			fired[i] = n
+		})
+	}
+	wg.Wait()
+	if fired[0]+fired[1] != len(due) {
+		t.Errorf("the two schedulers recorded %d and %d firings of %d items", fired[0], fired[1], len(due))
+	}
+	if out, _ := b1.Outbox(ctx, 100); len(out) != 4 {
+		t.Errorf("outbox holds %d reminders, want 4", len(out))
+	}
+	if len(fin.ledger) != 4 {
+		t.Errorf("%d evaluations finalised, want 4 (acts repeated: %d calls)", len(fin.ledger), fin.calls)
+	}
+}
+
+// A store restored from an older copy (head before the checkpoint): the
+// process manager starts again from the first event, what fired stays
+// recorded.
+func TestResetIfAhead(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		b, _ := open(t)
+		pol := policy.Default()
+		var pos eventstore.Position
+		s := &stream{name: "skp-" + nipE + "-2026", pos: &pos}
+		if err := deadlines.NewSink(b, deadlines.NewProjection(history{s.name: s}, 0, deadlines.DefaultSettings(pol))).Apply(ctx,
+			issuedSKP(s, nipE, pol, time.Date(2027, 1, 4, 10, 0, 0, 0, wib))...); err != nil {
+			t.Fatal(err)
+		}
+		due, _ := b.Due(ctx, time.Date(2027, 3, 1, 0, 0, 0, 0, wib), 10)
+		if _, err := b.MarkFired(ctx, due[0], time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, pos); reset || err != nil {
+			t.Fatalf("reset at the head: %v, %v", reset, err)
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, pos-2); !reset || err != nil {
+			t.Fatalf("no reset behind the checkpoint: %v, %v", reset, err)
+		}
+		if cp, _ := b.Checkpoint(ctx); cp != 0 {
+			t.Errorf("checkpoint %d after the reset", cp)
+		}
+		if ok, _ := b.Fired(ctx, due[0].FireID()); !ok {
+			t.Error("the reset forgot what fired")
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -114,6 +115,18 @@ func lateFiling(t *testing.T, h *harness) {
 	if ob.Late || ob.Backfill == nil || ob.Backfill.PaperRef != "Agenda 17/2026" || ob.Backfill.RecordedBy != clerk.sub || ob.Backfill.OnBehalfOf != nipE {
 		t.Errorf("backfilled filing = %+v", ob)
 	}
+	// The audit trail flags it too: the envelope's reason names the paper.
+	h.catchUp()
+	var trail struct {
+		Items []struct {
+			Type, Reason string
+			Actor        EventActor
+		}
+	}
+	h.must(http.StatusOK, aud, "GET", "/v1/audit?stream=skp-"+id+"&type=skp.objection_filed.v1", nil).decode(t, &trail)
+	if len(trail.Items) != 1 || trail.Items[0].Reason != "Entri susulan (backfill) · ref Agenda 17/2026" || trail.Items[0].Actor.NIP != clerk.sub {
+		t.Errorf("audit trail of the backfilled filing = %+v", trail.Items)
+	}
 }
 
 // An establishment dated before the submission it establishes: 422 naming
@@ -201,4 +214,41 @@ func acknowledgement(t *testing.T, h *harness) {
 	}
 	h.clock.Set(time.Date(2027, 1, 10, 2, 0, 0, 0, time.UTC))
 	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/evaluations/2026/objection", ObjectionBody{Reasons: "Bukti belum dinilai"})
+}
+
+// Issue 9 §4 through the API: an identifier from the future, and the
+// per-SKP limits (here lowered to 1) refuse with 422 naming the field and
+// change nothing.
+func TestIdentifiersAndLimits(t *testing.T) {
+	h := newHarness(t, func(s *settings) {
+		s.appConfig.SKPs.Policy.SKPLimits = policy.SKPLimits{RHK: 1, IndicatorsPerRHK: 1, Realisations: 1, Evidence: 1, Feedback: 1}
+	})
+	h.cast()
+	for _, n := range []string{"20000101 203001 1 001", "20000101 2030 21 1 001"} {
+		p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &hr, "POST", "/v1/employees",
+			CreateEmployeeBody{NIP: n, Name: "Calon", UnitID: "DINKES", Position: PositionBody{Kind: "PELAKSANA", Title: "x"}})
+		if !field(p, "nip") {
+			t.Errorf("%s: problem %+v does not name nip", n, p)
+		}
+	}
+	_, rhkA := h.establishedA()
+	id := skpView(t, h.must(http.StatusCreated, empE, "POST", "/v1/skps", DraftBody{NIP: nipE, Year: 2026, Approach: "KUANTITATIF"})).ID
+	var c Created
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/rhk", RHKBody{Text: "Imunisasi", Kind: "UTAMA", IntervenedRHKID: rhkA}).decode(t, &c)
+	rhk := c.RHKID
+	before := h.streamLen("skp-" + id)
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", "/v1/skps/"+id+"/rhk", RHKBody{Text: "Kedua", Kind: "TAMBAHAN"})
+	if !field(p, "rhk") || !strings.Contains(p.Errors[0].Message, "limit_exceeded") {
+		t.Errorf("problem %+v does not name the rhk limit", p)
+	}
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/rhk/"+rhk+"/indicators",
+		IndicatorBody{Aspect: "KUANTITAS", Text: "Puskesmas", Target: TargetBody{Value: 5, Unit: "puskesmas"}})
+	p = h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", "/v1/skps/"+id+"/rhk/"+rhk+"/indicators",
+		IndicatorBody{Aspect: "KUALITAS", Text: "Kedua", Target: TargetBody{Value: 1, Unit: "x"}})
+	if !field(p, "indicators") {
+		t.Errorf("problem %+v does not name the indicators limit", p)
+	}
+	if n := h.streamLen("skp-" + id); n != before+1 {
+		t.Errorf("stream grew from %d to %d, want one indicator only", before, n)
+	}
 }

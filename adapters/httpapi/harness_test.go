@@ -27,6 +27,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
@@ -233,6 +234,9 @@ func (h *harness) openServer(change ...func(*settings)) {
 		Now:         h.clock.Now,
 		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}, Config: Config{Authenticator: auth}}
+	if h.cfg.appConfig.Blobs, err = blobstore.OpenFolder(filepath.Join(h.dir, blobstore.FolderName)); err != nil {
+		h.t.Fatal(err)
+	}
 	for _, c := range change {
 		c(&h.cfg)
 	}

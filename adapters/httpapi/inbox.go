@@ -35,8 +35,5 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if nip == "" {
-		nip = p.ID
-	}
-	return writeJSON(w, http.StatusOK, InboxPage{NIP: nip, Items: items})
+	return writeJSON(w, http.StatusOK, InboxPage{NIP: p.ID, Items: items})
 }

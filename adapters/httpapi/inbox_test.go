@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,6 +101,13 @@ func TestInbox(t *testing.T) {
 		t.Errorf("an outsider's inbox: %+v", p)
 	}
 	h.refused(http.StatusUnauthorized, "unauthenticated", nil, "GET", "/v1/inbox", nil)
+	h.refused(http.StatusMethodNotAllowed, "method_not_allowed", &empE, "POST", "/v1/inbox", nil)
+	h.refused(http.StatusMethodNotAllowed, "method_not_allowed", &empE, "DELETE", "/v1/inbox", nil)
+	// One's own NIP in its printed form is one's own inbox.
+	if p := h.inbox(apprA, "?nip="+url.QueryEscape("19850202 201001 2 002")); len(p.Items) != 1 || p.NIP != nipA {
+		t.Errorf("A's inbox by A's printed NIP: %+v", p)
+	}
+	h.refused(http.StatusForbidden, "forbidden", &empE, "GET", "/v1/inbox?nip=%27%20OR%201%3D1", nil)
 	h.refused(http.StatusBadRequest, "invalid_request", &apprA, "GET", "/v1/inbox?nip="+strings.Repeat("9", 100), nil)
 
 	// Established: the quarters wait for their ratings from the day after

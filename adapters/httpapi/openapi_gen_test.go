@@ -154,6 +154,13 @@ func operations() []op {
 			desc: "The giver then gives feedback on the SKP (role FEEDBACK_GIVER, relationship = kind) and may read it; never rates. Repeating an assignment or revoking one not assigned changes nothing.",
 			body: FeedbackGiverBody{}, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, an assigned feedback giver, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evidence/files", tag: "skp", summary: "Upload an evidence file (the employee): stored by its SHA-256, typed by its content",
+			desc: "multipart/form-data with the file in the part \"file\" (at most kinerjad --evidence-max-bytes, default 10 MiB; PDF, PNG, JPEG, DOCX, XLSX, ODT or plain text, told by the content). " +
+				"Records nothing: POST /v1/skps/{id}/evidence with the answer's fields records the evidence. Storing the same content again changes nothing.",
+			special: "upload", status: 201, resp: EvidenceFileResponse{}, extra: []int{413, 422}},
+		{method: "GET", path: "/v1/skps/{id}/evidence/{sha256}", tag: "skp", summary: "Download a stored evidence file of the SKP (who may read the SKP), after its hash is checked",
+			desc:    "Always an attachment (Content-Disposition), with X-Content-Type-Options: nosniff; 500 integrity_violation when the stored file does not match its hash.",
+			special: "file", status: 200},
 		{method: "POST", path: "/v1/skps/{id}/self-assessments", tag: "skp", summary: "Submit the self-assessment of a period (the employee, before the period's evaluation is issued)",
 			desc: "A later one for the same period supersedes the earlier (both stay in self_assessments); the same text and notes again record nothing.",
 			body: SelfAssessmentBody{}, status: 201, resp: Created{}, versioned: true},
@@ -512,6 +519,10 @@ func buildOpenAPI() ([]byte, error) {
 		}
 		v1 := strings.HasPrefix(o.path, "/v1/")
 		mutation := o.body != nil
+		if o.special == "upload" {
+			op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": obj{"type": "object",
+				"properties": obj{"file": obj{"type": "string", "contentEncoding": "binary"}}, "required": []any{"file"}}}}}
+		}
 		if mutation {
 			params = append(params,
 				obj{"$ref": "#/components/parameters/IdempotencyKey"},
@@ -545,6 +556,8 @@ func buildOpenAPI() ([]byte, error) {
 			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object", "properties": obj{"status": obj{"type": "string"}}, "required": []any{"status"}}}}
 		case "metrics":
 			ok["content"] = obj{"text/plain": obj{"schema": obj{"type": "string"}}}
+		case "file":
+			ok["content"] = obj{"application/octet-stream": obj{"schema": obj{"type": "string", "contentEncoding": "binary"}}}
 		case "openapi":
 			ok["content"] = obj{"application/json": obj{"schema": obj{"type": "object"}}}
 		case "pdf":
@@ -629,7 +642,7 @@ func buildOpenAPI() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)
+var pathParamRE = regexp.MustCompile(`\{([a-z0-9_]+)\}`)
 
 func pathParams(path string) []string {
 	var out []string

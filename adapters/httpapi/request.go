@@ -62,15 +62,17 @@ func newID() string {
 	return uuid.NewString()
 }
 
-// limitBody caps request bodies at MaxBodyBytes; reading past it fails
-// with *http.MaxBytesError (413).
+// limitBody caps request bodies at MaxBodyBytes (the evidence upload's at
+// the evidence file limit); reading past it fails with
+// *http.MaxBytesError (413).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		limit := s.bodyLimit(r)
+		if r.ContentLength > limit {
 			s.writeError(w, r, errTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -21,9 +21,9 @@ func TestSelfAssessmentRoute(t *testing.T) {
 	h.refused(http.StatusNotFound, "not_found", &outX, "POST", url, good)
 	h.refused(http.StatusBadRequest, "invalid_request", &empE, "POST", url, `{"period":"2026-Q1","text":"x","score":5}`)
 	for field, body := range map[string]SelfAssessmentBody{
-		"text":               {Period: "2026-Q1", Text: "  "},
-		"period":             {Period: "2027", Text: "x"},
-		"rhk_notes.0.rhk_id": {Period: "2026-Q1", Text: "x", RHKNotes: []RHKNoteBody{{RHKID: "bukan", Note: "y"}}},
+		"text":                {Period: "2026-Q1", Text: "  "},
+		"period":              {Period: "2027", Text: "x"},
+		"rhk_notes[0].rhk_id": {Period: "2026-Q1", Text: "x", RHKNotes: []RHKNoteBody{{RHKID: "bukan", Note: "y"}}},
 	} {
 		p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, body)
 		if len(p.Errors) == 0 || p.Errors[0].Field != field {

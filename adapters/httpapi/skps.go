@@ -450,8 +450,12 @@ func (s *Server) recordRealisation(w http.ResponseWriter, r *http.Request) error
 func (s *Server) attachEvidence(w http.ResponseWriter, r *http.Request) error {
 	var b EvidenceBody
 	return s.skpCreate(w, r, &b, &b.common, func(ctx context.Context, svc *skp.Service, req domain.Request, id string) (Created, domain.Committed, error) {
-		eid, c, err := svc.AttachEvidence(ctx, req, skp.AttachEvidence{SKPID: id, IndicatorID: b.IndicatorID, URI: b.URI, SHA256: b.SHA256,
-			Filename: b.Filename, MediaType: b.MediaType, Size: b.Size})
+		cmd := skp.AttachEvidence{SKPID: id, IndicatorID: b.IndicatorID, URI: b.URI, SHA256: b.SHA256,
+			Filename: b.Filename, MediaType: b.MediaType, Size: b.Size}
+		if err := s.app.CheckStoredEvidence(ctx, cmd); err != nil {
+			return Created{}, domain.Committed{}, err
+		}
+		eid, c, err := svc.AttachEvidence(ctx, req, cmd)
 		return Created{EvidenceID: eid}, c, err
 	})
 }

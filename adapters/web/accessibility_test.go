@@ -7,18 +7,22 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app/document"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
 // the steps of a sign-in that redirect to the identity provider and back.
 var notPages = map[string]string{
-	"GET /ekspor/audit":            "a download",
-	"GET /ekspor/keberatan":        "a download",
-	"GET /ekspor/progress":         "a download",
-	"GET /ekspor/distribusi":       "a download",
-	"GET /masuk/oidc":              "a redirect to the identity provider",
-	"GET /masuk/oidc/kembali":      "the identity provider's redirect back",
-	"GET /skp/{id}/bukti/{sha256}": "a download (an evidence file)",
+	"GET /ekspor/audit":                           "a download",
+	"GET /ekspor/keberatan":                       "a download",
+	"GET /ekspor/progress":                        "a download",
+	"GET /ekspor/distribusi":                      "a download",
+	"GET /masuk/oidc":                             "a redirect to the identity provider",
+	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
+	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",
+	"GET /skp/{id}/dokumen.pdf":                   "a download (a printed document)",
+	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf": "a download (a printed document)",
 }
 
 var routeParam = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)
@@ -38,7 +42,14 @@ type a11yPage struct {
 func a11yPages(t *testing.T, h *harness) []a11yPage {
 	t.Helper()
 	ag := h.ag
+	// The public verification page opens for the code of a printed document.
+	pdf := h.get(&empE, "/skp/"+ag.skpE+"/dokumen.pdf")
+	code, err := document.CodeOf([]byte(pdf.body))
+	if err != nil {
+		t.Fatalf("no verification code in the SKP's document (%d): %v", pdf.status, err)
+	}
 	samples := []map[string]string{
+		{"code": code},
 		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},

@@ -21,7 +21,8 @@
 //	                   one-time sign-in codes of kinerjactl login-link
 //	web/feature/...    one package per page family: signin, home, skppage,
 //	                   evaluation, objection, masterdata, imports, reportpage,
-//	                   auditpage, inbox; a feature never imports another
+//	                   auditpage, inbox, documents; a feature never imports
+//	                   another
 //	                   (layout_test.go enforces it)
 //
 // # Pages
@@ -32,7 +33,9 @@
 //	GET  /kotak-masuk            the inbox: what waits for the caller, by deadline
 //	GET  /keberatan              the objection register
 //	GET  /audit, POST /audit/verifikasi   the audit trail, proofs, verification
-//	GET  /ekspor/{progress,distribusi,keberatan,audit}?format=csv|xlsx
+//	GET  /ekspor/{progress,distribusi,keberatan,audit}?format=csv|xlsx[&sep=,][&codes=1]
+//	GET  /skp/{id}/dokumen       an SKP's printed documents; …/dokumen.pdf, …/evaluasi/{period}/dokumen.pdf
+//	GET  /verify/{code}          public: does a printed document match the ledger (?format=json)
 //	GET  /data-induk/unit, GET+POST /data-induk/unit/baru   units; the new-unit form
 //	GET  /masuk, GET+POST /masuk/tautan, POST /keluar       sign-in (link), sign-out
 //	GET  /masuk/oidc, GET /masuk/oidc/kembali               sign-in through OIDC

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,47 @@ func TestDocumentsAndVerification(t *testing.T) {
 		if jb := h.get(nil, "/verify/"+bad+"?format=json"); jb.status != http.StatusNotFound || strings.TrimSpace(jb.body) != `{"valid":false}` {
 			t.Errorf("bad code %d as JSON: %d %s", i, jb.status, jb.body)
 		}
+	}
+}
+
+// Over a generated agency: the employee's and the appraiser's SKPs print,
+// each rated period too, and every document verifies against its text and
+// the ledger.
+func TestDocumentsOfASeededAgency(t *testing.T) {
+	h := newHarness(t)
+	st := h.seedAgency(40)
+	h.sign()
+	printed := 0
+	for _, c := range []caller{{st.Cast.Employee, nil}, {st.Cast.Objectors[0], nil}} {
+		for _, m := range skpLink.FindAllStringSubmatch(h.must200(c, "/").body, -1) {
+			id := m[1]
+			if !strings.HasPrefix(id, c.sub) {
+				continue
+			}
+			list := h.must200(c, "/skp/"+id+"/dokumen").body
+			for _, d := range regexp.MustCompile(`href="(/skp/[^"]+/dokumen\.pdf)"`).FindAllStringSubmatch(list, -1) {
+				r := h.must200(c, d[1])
+				code, err := document.CodeOf([]byte(r.body))
+				if err != nil {
+					t.Fatalf("%s: %v", d[1], err)
+				}
+				if _, err := exec.LookPath("pdftotext"); err == nil {
+					text, err := document.ExtractText(context.Background(), []byte(r.body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := document.Check(text, code, h.vkey); err != nil {
+						t.Errorf("%s: %v", d[1], err)
+					}
+				}
+				if v := h.get(nil, "/verify/"+code); v.status != http.StatusOK || !strings.Contains(v.body, `data-matches="true"`) {
+					t.Errorf("%s: verification %d", d[1], v.status)
+				}
+				printed++
+			}
+		}
+	}
+	if printed < 3 {
+		t.Errorf("printed %d documents, want the SKPs and their evaluations", printed)
 	}
 }

@@ -109,6 +109,14 @@ func TestRateForm(t *testing.T) {
 	if !strings.Contains(form.body, `id="self-none"`) {
 		t.Error("the form does not say there is no self-assessment")
 	}
+	if _, err := h.skps.SubmitSelfAssessment(h.ctx, req(empE), skp.SubmitSelfAssessment{SKPID: h.ag.skpE, Period: "2026-Q3",
+		Text: "Triwulan III: semua puskesmas terjangkau", RHKNotes: []skp.RHKNote{{RHKID: h.ag.rhkE, Note: "5 dari 5 puskesmas"}}}); err != nil {
+		t.Fatal(err)
+	}
+	form = h.must200(apprA, p)
+	if !strings.Contains(form.body, `id="self-assessment"`) || !strings.Contains(form.body, "5 dari 5 puskesmas") {
+		t.Error("the form does not show the employee's self-assessment with its notes")
+	}
 	events := h.streamLen(stream)
 
 	// Preview: the matrix's answer, nothing recorded, the same form.
@@ -163,7 +171,7 @@ func TestRateForm(t *testing.T) {
 	good := formOf(t, form.body, "work_result", "DI_ATAS_EKSPEKTASI", "behaviour", "SESUAI_EKSPEKTASI", "rationale", "Melampaui target triwulan III", "_step", "simpan")
 	stale := h.post(&apprA, p, good)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!regexp.MustCompile(`<ul id="changes"><li data-revision="[0-9]+">#[0-9]+ Umpan balik`).MatchString(stale.body) {
+		!regexp.MustCompile(`<li data-revision="[0-9]+"><span class="rev">#[0-9]+</span> Umpan balik`).MatchString(stale.body) {
 		t.Fatalf("a stale form = %d, want 412 with the changes\n%s", stale.status, stale.body)
 	}
 	if !strings.Contains(stale.body, "Saya menuntaskan 5 puskesmas") || !strings.Contains(stale.body, "Melampaui target triwulan III") {
@@ -226,10 +234,11 @@ func TestIssueForm(t *testing.T) {
 	events := h.streamLen(stream)
 	future := h.clock.Now().Add(48 * time.Hour).In(policy.WIB).Format("2006-01-02T15:04")
 	for name, v := range map[string]string{
-		"in the future":     future,
-		"before the rating": "2026-12-09T10:00",
-		"not a time":        "kemarin",
-		"a control char":    "2026-12-29\x00",
+		"in the future":        future,
+		"before the rating":    "2026-12-09T10:00",
+		"beyond the tolerance": h.clock.Now().Add(-time.Hour).In(policy.WIB).Format("2006-01-02T15:04"),
+		"not a time":           "kemarin",
+		"a control char":       "2026-12-29\x00",
 	} {
 		r := h.post(&apprA, p, formOf(t, form.body, "delivered_at", v))
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="delivered_at-error"`) {
@@ -239,7 +248,11 @@ func TestIssueForm(t *testing.T) {
 	if h.streamLen(stream) != events {
 		t.Fatal("a refused issue recorded something")
 	}
-	good := formOf(t, form.body, "delivered_at", "2026-12-29T09:30")
+	if strings.Contains(form.body, `id="paper_ref"`) {
+		t.Error("the appraiser is asked for a paper reference")
+	}
+	deliveredAt := h.clock.Now().Add(-5 * time.Minute).Truncate(time.Minute)
+	good := formOf(t, form.body, "delivered_at", deliveredAt.In(policy.WIB).Format("2006-01-02T15:04"))
 	first := h.post(&apprA, p, good)
 	if first.status != http.StatusSeeOther || first.header.Get("Location") != "/skp/"+h.ag.skpQ+"/penilaian?selesai=terbit" {
 		t.Fatalf("issue = %d to %q\n%s", first.status, first.header.Get("Location"), first.body)
@@ -251,7 +264,7 @@ func TestIssueForm(t *testing.T) {
 		t.Errorf("the stream grew by %d, want 1", n-events)
 	}
 	v, err := h.skps.Evaluation(h.ctx, apprA.principal(), h.ag.skpQ, "2026")
-	if err != nil || v.DeliveredAt == nil || !v.DeliveredAt.Equal(time.Date(2026, 12, 29, 9, 30, 0, 0, policy.WIB)) {
+	if err != nil || v.DeliveredAt == nil || !v.DeliveredAt.Equal(deliveredAt) {
 		t.Fatalf("delivered at %v, %v", v.DeliveredAt, err)
 	}
 	ov := h.must200(empQ, "/skp/"+h.ag.skpQ+"/penilaian?selesai=terbit")
@@ -268,5 +281,118 @@ func TestIssueForm(t *testing.T) {
 	}
 	if r := h.must200(apprA, "/skp/"+h.ag.skpQ+"/penilaian/2026/nilai"); !strings.Contains(r.body, `id="locked"`) || strings.Contains(r.body, `id="rate-form"`) {
 		t.Error("the rating page of an issued evaluation still offers the form")
+	}
+}
+
+// A grievance clerk enters a delivery done on paper: the paper's reference
+// and its signer (the appraiser then) are asked, the date may lie back
+// within the backfill's maximum age; nobody else is offered it.
+func TestPaperDelivery(t *testing.T) {
+	h := seeded(t)
+	stream := domain.SKPStream(h.ag.skpQ)
+	p := "/skp/" + h.ag.skpQ + "/penilaian/2026/terbitkan"
+	if r := h.get(&analyst, p); r.status != http.StatusForbidden {
+		t.Errorf("the delivery form as HR_ANALYST = %d, want 403", r.status)
+	}
+	if r := h.must200(clerk, "/skp/"+h.ag.skpQ+"/penilaian"); !strings.Contains(r.body, `id="issue-2026"`) {
+		t.Error("the overview does not offer the clerk the paper delivery")
+	}
+	form := h.must200(clerk, p)
+	if !strings.Contains(form.body, `id="paper_ref"`) || !strings.Contains(form.body, `<option value="`+nipA+`" selected>`) {
+		t.Fatalf("the clerk's form lacks the paper reference or the signer\n%s", form.body)
+	}
+	events := h.streamLen(stream)
+	for name, c := range map[string]struct {
+		kv    []string
+		field string
+	}{
+		"no paper_ref": {[]string{"on_behalf_of", nipA, "delivered_at", "2026-12-29T09:30"}, "paper_ref"},
+		"control char": {[]string{"on_behalf_of", nipA, "paper_ref", "ND/12\x07", "delivered_at", "2026-12-29T09:30"}, "paper_ref"},
+		"too old":      {[]string{"on_behalf_of", nipA, "paper_ref", "ND-1", "delivered_at", "2026-06-01T09:00"}, "delivered_at"},
+		"not a time":   {[]string{"on_behalf_of", nipA, "paper_ref", "ND-1", "delivered_at", "29/12"}, "delivered_at"},
+	} {
+		if r := h.post(&clerk, p, formOf(t, form.body, c.kv...)); r.status != 422 || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
+			t.Errorf("%s: = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
+		}
+	}
+	if r := h.post(&clerk, p, formOf(t, form.body, "on_behalf_of", nipS, "paper_ref", "ND-1", "delivered_at", "2026-12-29T09:30")); r.status != http.StatusForbidden {
+		t.Errorf("a paper signed by someone who was not the appraiser = %d, want 403", r.status)
+	}
+	if h.streamLen(stream) != events {
+		t.Fatal("a refused paper delivery recorded something")
+	}
+	good := formOf(t, form.body, "on_behalf_of", nipA, "paper_ref", "ND-800/2026", "delivered_at", "2026-12-29T09:30")
+	if r := h.post(&clerk, p, good); r.status != http.StatusSeeOther {
+		t.Fatalf("the paper delivery = %d\n%s", r.status, r.body)
+	}
+	h.post(&clerk, p, good)
+	if n := h.streamLen(stream); n != events+1 {
+		t.Errorf("the stream grew by %d, want 1", n-events)
+	}
+	v, err := h.skps.Evaluation(h.ctx, clerk.principal(), h.ag.skpQ, "2026")
+	if err != nil || v.DeliveryBackfill == nil || v.DeliveryBackfill.PaperRef != "ND-800/2026" || v.AppraiserNIP != nipA ||
+		!v.DeliveredAt.Equal(time.Date(2026, 12, 29, 9, 30, 0, 0, policy.WIB)) {
+		t.Fatalf("the paper delivery: %+v, %v", v, err)
+	}
+	if r := h.must200(empQ, "/skp/"+h.ag.skpQ+"/penilaian"); !strings.Contains(r.body, "ND-800/2026") {
+		t.Error("the overview does not flag the backfilled delivery")
+	}
+}
+
+// The employee acknowledges receipt of an issued evaluation once; a
+// grievance clerk enters a receipt signed on paper, with its reference.
+func TestReceipt(t *testing.T) {
+	h := seeded(t)
+	if _, err := h.skps.Issue(h.ctx, req(apprA), skp.Issue{SKPID: h.ag.skpQ, Period: "2026"}); err != nil {
+		t.Fatal(err)
+	}
+	stream := domain.SKPStream(h.ag.skpQ)
+	p := "/skp/" + h.ag.skpQ + "/penilaian/2026/terima"
+	for _, c := range []struct {
+		who  caller
+		want int
+	}{{apprA, 403}, {empX, 404}, {hrAdmin, 403}} {
+		if r := h.get(&c.who, p); r.status != c.want {
+			t.Errorf("the receipt form as %s = %d, want %d", c.who.sub, r.status, c.want)
+		}
+	}
+	if r := h.must200(empQ, "/skp/"+h.ag.skpQ+"/penilaian"); !strings.Contains(r.body, `id="receipt-2026"`) {
+		t.Error("the employee's overview does not offer the acknowledgement")
+	}
+	form := h.must200(empQ, p)
+	if strings.Contains(form.body, `id="paper_ref"`) {
+		t.Error("the employee is asked for a paper reference")
+	}
+	clerkForm := h.must200(clerk, p)
+	events := h.streamLen(stream)
+	for name, c := range map[string]struct {
+		kv    []string
+		field string
+	}{
+		"clerk without paper_ref": {[]string{"received_at", "2026-12-30T09:00"}, "paper_ref"},
+		"clerk, not a time":       {[]string{"paper_ref", "TT-1", "received_at", "kemarin"}, "received_at"},
+		"clerk, in the future":    {[]string{"paper_ref", "TT-1", "received_at", "2027-03-01T09:00"}, "received_at"},
+		"clerk, before delivery":  {[]string{"paper_ref", "TT-1", "received_at", "2026-12-29T09:00"}, "received_at"},
+	} {
+		if r := h.post(&clerk, p, formOf(t, clerkForm.body, c.kv...)); r.status != 422 || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
+			t.Errorf("%s: = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
+		}
+	}
+	if h.streamLen(stream) != events {
+		t.Fatal("a refused receipt recorded something")
+	}
+	good := formOf(t, form.body)
+	if r := h.post(&empQ, p, good); r.status != http.StatusSeeOther || r.header.Get("Location") != "/skp/"+h.ag.skpQ+"/penilaian?selesai=terima" {
+		t.Fatalf("the acknowledgement = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	h.post(&empQ, p, good)
+	if n := h.streamLen(stream); n != events+1 {
+		t.Errorf("the stream grew by %d after a double submit, want 1", n-events)
+	}
+	if r := h.must200(empQ, p); !strings.Contains(r.body, `id="locked"`) || strings.Contains(r.body, `id="receipt-form"`) {
+		t.Error("the receipt page still offers the form once acknowledged")
+	}
+	if r := h.post(&clerk, p, formOf(t, clerkForm.body, "paper_ref", "TT-1", "received_at", "2026-12-30T10:00")); r.status != http.StatusPreconditionFailed {
+		t.Errorf("the clerk's form rendered before the acknowledgement = %d, want 412", r.status)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -125,11 +126,12 @@ func TestEvidenceUpload(t *testing.T) {
 	if r := h.get(&empX, path); r.status != http.StatusNotFound {
 		t.Errorf("the upload form as an outsider = %d", r.status)
 	}
-	// The SKP page offers the execution forms to the employee only.
-	if r := h.must200(empE, "/skp/"+id); !strings.Contains(r.body, `id="act-evidence"`) || !strings.Contains(r.body, `id="act-realise"`) || strings.Contains(r.body, `id="act-plan"`) {
-		t.Error("the SKP page does not offer the employee the execution forms, or offers the plan of an established SKP")
+	// The SKP page offers the execution forms to the employee only (and the
+	// plan, where the employee may open an amendment: issue 11).
+	if r := h.must200(empE, "/skp/"+id); !strings.Contains(r.body, `id="act-evidence"`) || !strings.Contains(r.body, `id="act-realise"`) {
+		t.Error("the SKP page does not offer the employee the execution forms")
 	}
-	if r := h.must200(auditor, "/skp/"+id); strings.Contains(r.body, `id="act-`) {
+	if r := h.must200(auditor, "/skp/"+id); regexp.MustCompile(`id="act-(plan|realise|evidence|feedback|self)"`).MatchString(r.body) {
 		t.Error("the SKP page offers an auditor a form")
 	}
 	for name, c := range map[string]struct {
@@ -284,7 +286,7 @@ func TestSelfAssessmentForm(t *testing.T) {
 	wantProblem(t, "an escape in a note", h.post(&empE, path, v), http.StatusUnprocessableEntity, "rhk_notes.0.note")
 	v.Set("rhk_notes.0.note", "Lima puskesmas")
 	v.Set("rhk_notes.0.rhk_id", "rhk-lain")
-	if r := h.post(&empE, path, v); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "rhk-lain") {
+	if r := h.post(&empE, path, v); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="rhk_notes.0.note-error"`) {
 		t.Errorf("a note on an RHK of no version = %d", r.status)
 	}
 	v.Set("rhk_notes.0.rhk_id", h.ag.rhkE)
@@ -307,5 +309,24 @@ func TestSelfAssessmentForm(t *testing.T) {
 	}
 	if r := h.must200(empE, path+"?periode=2026-Q4"); !strings.Contains(r.body, `id="self-current"`) || !strings.Contains(r.body, ">Target tercapai</textarea>") {
 		t.Error("the form does not start from the self-assessment in effect")
+	}
+}
+
+// Feedback carries no revision: what the employee records meanwhile does
+// not make a colleague's feedback stale.
+func TestFeedbackNotStale(t *testing.T) {
+	h := seeded(t)
+	id := h.ag.skpE
+	path := "/skp/" + id + "/umpan-balik"
+	peer := caller{nipP, nil}
+	v := h.fill(peer, path, "text", "Terima kasih atas bantuannya")
+	if v.Get("_revision") != "" {
+		t.Fatal("the feedback form carries a revision")
+	}
+	if _, _, err := h.skps.RecordRealisation(h.ctx, req(empE), skp.RecordRealisation{SKPID: id, Period: "2026-Q4", IndicatorID: h.ag.indE, Value: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.post(&peer, path, v); r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+		t.Errorf("feedback after another change = %d to %q, want 303 home (a colleague may not read the SKP)", r.status, r.header.Get("Location"))
 	}
 }

@@ -48,6 +48,13 @@ func TestMyHistory(t *testing.T) {
 			t.Error("the older page repeats the last item")
 		}
 	}
+	// English with the switch.
+	if r := h.must200(empE, "/riwayat-saya?lang=en"); !strings.Contains(r.body, "<h1>My history</h1>") || !strings.Contains(r.body, "Feedback given") {
+		t.Error("the history in English is not")
+	}
+	if r := h.must200(empE, "/skp/"+h.ag.skpE+"/penilaian-diri?lang=en"); !strings.Contains(r.body, "Submit the self-assessment") {
+		t.Error("the self-assessment form in English is not")
+	}
 	// Only one's own; service accounts have none; bad parameters.
 	if r := h.must200(empX, "/riwayat-saya"); strings.Contains(r.body, h.ag.skpE) {
 		t.Error("X's history shows E's SKP")

@@ -71,9 +71,12 @@ func TestInboxPage(t *testing.T) {
 	if !strings.Contains(x.body, `id="inbox-empty"`) || strings.Contains(x.body, "<table") {
 		t.Errorf("X's inbox:\n%s", x.body)
 	}
-	// Every page links the inbox.
+	// Every page links the inbox; the start page counts it.
 	if home := h.must200(empE, "/"); !strings.Contains(home.body, `href="/kotak-masuk"`) {
 		t.Error("the start page does not link the inbox")
+	}
+	if home := h.must200(supS, "/"); !strings.Contains(home.body, `<strong>4</strong> menunggu tindakan Anda, <strong class="warn-text">4</strong> lewat tenggat`) {
+		t.Errorf("the start page's inbox line for S:\n%s", home.body)
 	}
 	// Signed out: to the sign-in form; another's inbox has no address.
 	anon := h.get(nil, "/kotak-masuk")

@@ -125,13 +125,16 @@ func TestObjectionPaperFiling(t *testing.T) {
 	h.clock.Advance(3 * 24 * time.Hour)
 	base := "/skp/" + h.ag.skpQ + "/penilaian/2026/keberatan"
 	form := h.must200(clerk, base+"/ajukan")
-	r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 31 Desember", "filed_at", "2026-12-31T08:00"))
+	if r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 31 Desember", "filed_at", "2026-12-31T08:00")); r.status != 422 || !strings.Contains(r.body, `id="filed_at-error"`) {
+		t.Errorf("an earlier filing date without the paper's reference = %d, want 422 beside filed_at", r.status)
+	}
+	r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 31 Desember", "filed_at", "2026-12-31T08:00", "paper_ref", "KB-07/2026"))
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("the clerk's paper filing = %d\n%s", r.status, r.body)
 	}
 	e, err := h.skps.Evaluation(h.ctx, clerk.principal(), h.ag.skpQ, "2026")
 	if err != nil || e.Objection == nil || e.Objection.RecordedByClerk != clerk.sub ||
-		!e.Objection.FiledAt.Equal(time.Date(2026, 12, 31, 8, 0, 0, 0, policy.WIB)) {
+		!e.Objection.FiledAt.Equal(time.Date(2026, 12, 31, 8, 0, 0, 0, policy.WIB)) || e.Objection.Backfill == nil || e.Objection.Backfill.PaperRef != "KB-07/2026" {
 		t.Fatalf("the paper filing = %+v, %v", e.Objection, err)
 	}
 }
@@ -245,7 +248,7 @@ func TestObjectionDecision(t *testing.T) {
 	}
 	decide := formOf(t, dec.body, "outcome", "CHANGED", "work_result", "DI_ATAS_EKSPEKTASI", "behaviour", "SESUAI_EKSPEKTASI", "decision_text", "Daftar hadir menunjukkan kehadiran penuh")
 	stale := h.post(&supS, base+"/putusan", decide)
-	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="changes"`) || !strings.Contains(stale.body, "daftar hadir terlampir") ||
+	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `class="changes"`) || !strings.Contains(stale.body, "daftar hadir terlampir") ||
 		!strings.Contains(stale.body, "Daftar hadir menunjukkan kehadiran penuh") {
 		t.Fatalf("a stale decision = %d, want 412 with the changes, the new explanation and the input\n%s", stale.status, stale.body)
 	}

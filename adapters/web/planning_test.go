@@ -239,6 +239,23 @@ func TestPlanningForms(t *testing.T) {
 		t.Error("the returned plan does not show the reason or is not editable")
 	}
 	h.post(&empX, plan+"/ajukan", fields("_key", formKeyOf(t, page.body, "/ajukan"), "_revision", formRevision(t, page.body)))
+	// The appraiser's behaviour expectations, while the plan is reviewed.
+	expect := plan + "/ekspektasi"
+	if r := h.get(&empX, expect); r.status != http.StatusNotFound {
+		t.Errorf("the expectation form as the employee = %d, want 404", r.status)
+	}
+	v = h.fill(appr, expect, "value", "JAHAT", "expectation", "Aktif berbagi data")
+	wantProblem(t, "an unknown BerAKHLAK value", h.post(&appr, expect, v), http.StatusUnprocessableEntity, "value")
+	v.Set("value", "KOLABORATIF")
+	v.Set("expectation", strings.Repeat("x", 2001))
+	wantProblem(t, "a huge expectation", h.post(&appr, expect, v), http.StatusUnprocessableEntity, "expectation")
+	v.Set("expectation", "Aktif berbagi data dengan puskesmas")
+	if r := h.post(&appr, expect, v); r.status != http.StatusSeeOther {
+		t.Fatalf("expectation = %d\n%s", r.status, r.body)
+	}
+	if r := h.must200(empX, plan); !strings.Contains(r.body, "Aktif berbagi data dengan puskesmas") || strings.Contains(r.body, `id="expect-add"`) {
+		t.Error("the plan page does not show the expectation, or offers the employee to set one")
+	}
 	page = h.must200(appr, plan)
 	if !strings.Contains(page.body, `id="plan-establish"`) || !strings.Contains(page.body, `id="plan-return"`) {
 		t.Fatalf("the appraiser is not offered to establish or return\n%s", page.body)
@@ -257,6 +274,39 @@ func TestPlanningForms(t *testing.T) {
 	if view.Status != skp.StatusEstablished || view.Version != 1 {
 		t.Errorf("after the forms: %s version %d", view.Status, view.Version)
 	}
+
+	// An amendment, opened by the appraiser with a reason; the employee
+	// edits again and the appraiser establishes version 2.
+	amend := plan + "/amandemen"
+	// The employee may open an amendment too (domain.md §3.3, issue 11),
+	// but not edit an established plan.
+	if r := h.must200(empX, plan); !strings.Contains(r.body, `id="plan-amend"`) || strings.Contains(r.body, `id="rhk-add"`) {
+		t.Error("the established plan does not offer the employee an amendment, or offers editing")
+	}
+	if r := h.get(&empX, amend); r.status != http.StatusOK {
+		t.Errorf("the amendment form as the employee = %d, want 200", r.status)
+	}
+	if r := h.must200(appr, plan); !strings.Contains(r.body, `id="plan-amend"`) {
+		t.Fatal("the appraiser is not offered an amendment of the established plan")
+	}
+	v = h.fill(appr, amend, "reason", "")
+	wantProblem(t, "an amendment without a reason", h.post(&appr, amend, v), http.StatusUnprocessableEntity, "reason")
+	v.Set("reason", "Target disesuaikan dengan anggaran perubahan")
+	if r := h.post(&appr, amend, v); r.status != http.StatusSeeOther || r.header.Get("Location") != plan+"?ok=amended" {
+		t.Fatalf("amendment = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
+	}
+	page = h.must200(empX, plan)
+	if !strings.Contains(page.body, `id="plan-note"`) || !strings.Contains(page.body, "anggaran perubahan") || !strings.Contains(page.body, `id="rhk-add"`) {
+		t.Error("the amended plan does not say why or is not editable")
+	}
+	h.post(&empX, plan+"/ajukan", fields("_key", formKeyOf(t, page.body, "/ajukan"), "_revision", formRevision(t, page.body)))
+	page = h.must200(appr, plan)
+	if r := h.post(&appr, plan+"/tetapkan", fields("_key", formKeyOf(t, page.body, "/tetapkan"), "_revision", formRevision(t, page.body))); r.status != http.StatusSeeOther {
+		t.Fatalf("establish the amendment = %d\n%s", r.status, r.body)
+	}
+	if view, _ = h.skps.Read(h.ctx, empX.principal(), id, skp.AsOf{}); view.Status != skp.StatusEstablished || view.Version != 2 {
+		t.Errorf("after the amendment: %s version %d", view.Status, view.Version)
+	}
 }
 
 // formKeyOf reads the key of the form in body whose action ends in suffix.
@@ -268,4 +318,30 @@ func formKeyOf(t *testing.T, body, suffix string) string {
 		t.Fatalf("no form posting to …%s in:\n%s", suffix, body)
 	}
 	return m[1]
+}
+
+// A feature links to another's page by path only when it is registered
+// (Site.Routed): the catch-all does not count.
+func TestRouted(t *testing.T) {
+	h := newHarness(t)
+	s := h.handler.site
+	for path, want := range map[string]bool{
+		"/skp/1-2026/rencana":    true,
+		"/skp/1-2026/bukti/abc":  true,
+		"/riwayat-saya":          true,
+		"/skp/1-2026/tidak-ada":  false,
+		"/sama-sekali-tidak-ada": false,
+	} {
+		if got := s.Routed(http.MethodGet, path); got != want {
+			t.Errorf("Routed(GET %s) = %v, want %v", path, got, want)
+		}
+	}
+	if s.Routed(http.MethodPost, "/riwayat-saya") {
+		t.Error("Routed(POST /riwayat-saya): the page has no POST")
+	}
+	wantLink := s.Routed(http.MethodGet, "/skp/x/penilaian")
+	h.seed()
+	if r := h.must200(empE, "/skp/"+h.ag.skpE); strings.Contains(r.body, `id="act-evaluations"`) != wantLink {
+		t.Errorf("the SKP page's link to the evaluations: %v, want %v (the page registered)", !wantLink, wantLink)
+	}
 }

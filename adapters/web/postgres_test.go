@@ -126,9 +126,12 @@ func TestPagesOnPostgres(t *testing.T) {
 		{analyst, "/unit/PEMKOT?year=2026"}, {analyst, "/unit/DINKES?year=2026&period=2026"}, {analyst, "/unit/DINKES?period=2026-Q1"},
 		{auditor, "/skp/" + h.ag.skpE}, {empE, "/skp/" + h.ag.skpE + "?as_of=2026-12-02T10:01"},
 		{clerk, "/keberatan"}, {clerk, "/keberatan?overdue=true&unit=DINKES"},
+		{empE, "/riwayat-saya"}, {caller{nipA, nil}, "/riwayat-saya"}, {empE, "/skp/" + h.ag.skpE + "/rencana"},
 		{auditor, "/audit"}, {auditor, "/audit?actor=" + nipS + "&seq=60"}, {auditor, "/audit?stream=skp-" + h.ag.skpE + "&after=30"},
 		{analyst, "/ekspor/progress?unit=PEMKOT&year=2026&format=csv"}, {analyst, "/ekspor/distribusi?unit=DINKES&period=2026&format=csv"},
 		{clerk, "/ekspor/keberatan?format=csv"}, {auditor, "/ekspor/audit?format=csv"},
+		{analyst, "/ekspor/progress?unit=PEMKOT&year=2026&format=csv&sep=,&codes=1&lang=en"},
+		{empE, "/skp/" + h.ag.skpE + "/dokumen"}, {empE, "/skp/" + h.ag.skpE + "/dokumen.pdf"}, {empE, "/skp/" + h.ag.skpE + "/evaluasi/2026/dokumen.pdf"},
 	} {
 		ms, mb := get(mem, c.who, c.path)
 		ps, pb := get(pg, c.who, c.path)

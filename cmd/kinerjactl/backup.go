@@ -15,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backup"
@@ -41,8 +42,10 @@ type Manifest struct {
 	// a running kinerjad (its backup socket).
 	Source string `json:"source"`
 	Online bool   `json:"online"`
-	// Version is the build of kinerjactl that made the backup.
-	Version string `json:"version"`
+	// Version is the build of kinerjactl that made the backup; StoreLayout
+	// the bbolt file layout it writes (boltstore.LayoutVersion).
+	Version     string `json:"version"`
+	StoreLayout int    `json:"store_layout"`
 	// Head is the position of the last event in the copy; Events the
 	// number of events verified.
 	Head   eventstore.Position `json:"head_position"`
@@ -100,13 +103,13 @@ func runBackup(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return exitcode.Usagef("backup: --out is required")
 	}
 	if _, err := os.Stat(filepath.Join(*data, backup.StoreFile)); err != nil {
-		return fmt.Errorf("backup: %s holds no ledger: %w", *data, err)
+		return fmt.Errorf("backup: %s holds no embedded ledger (%w). backup copies the bbolt store; back up a PostgreSQL ledger with pg_dump or PITR (docs/operations.md)", *data, err)
 	}
 	if err := emptyDir(*out); err != nil {
 		return fmt.Errorf("backup: --out: %w", err)
 	}
 	src, _ := filepath.Abs(*data)
-	m := Manifest{Format: BackupFormat, CreatedAt: time.Now().UTC(), Source: src, Version: buildinfo.Read().String(), KeysIncluded: *withKeys}
+	m := Manifest{Format: BackupFormat, CreatedAt: time.Now().UTC(), Source: src, Version: buildinfo.Read().String(), StoreLayout: boltstore.LayoutVersion, KeysIncluded: *withKeys}
 	client, online := backup.Dial(*data)
 	m.Online = online
 	for _, name := range backup.Files {

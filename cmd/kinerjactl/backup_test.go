@@ -95,7 +95,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	acked := wait()
-	if !m.Online || m.Head == 0 || m.Checkpoint == nil || m.Events == 0 {
+	if !m.Online || m.Head == 0 || m.Checkpoint == nil || m.Events == 0 || m.StoreLayout == 0 {
 		t.Fatalf("manifest = %+v", m)
 	}
 	names := map[string]bool{}
@@ -254,4 +254,41 @@ func witnessedSize(t *testing.T, path string) uint64 {
 	}
 	json.Unmarshal(raw, &rec)
 	return rec.Checkpoint.Size
+}
+
+// With no kinerjad running, backup copies the files itself (read-only,
+// each as of one transaction); the copy restores and verifies, and a
+// ledger without private keys in the backup says what the operator must
+// give.
+func TestBackupRestoreOffline(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "20", "--year", "2025")
+	signCheckpoint(t, backend.StoreConfig{Name: backend.Bolt, DataDir: data})
+	b := filepath.Join(t.TempDir(), "b")
+	var m Manifest
+	if err := json.Unmarshal([]byte(mustCtl(t, "backup", "--data", data, "--out", b)), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Online || m.KeysIncluded || m.Checkpoint == nil || m.Events == 0 {
+		t.Fatalf("manifest = %+v", m)
+	}
+	for _, f := range m.Files {
+		if f.Name == wiring.WriterKeyFile || f.Name == wiring.AuditKeyFile {
+			t.Errorf("a backup without --with-keys holds %s", f.Name)
+		}
+	}
+	r := filepath.Join(t.TempDir(), "r")
+	out := mustCtl(t, "restore", "--from", b, "--data", r, "--witness-file", filepath.Join(t.TempDir(), "none.json"), "--accept-rollback", "offline test", "--writer-key", filepath.Join(data, wiring.WriterKeyFile))
+	if !strings.Contains(out, "holds no private keys") || !strings.Contains(out, fmt.Sprintf("%d events", m.Events)) {
+		t.Errorf("restore printed %q", out)
+	}
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--data", r, "--writer-keyring", filepath.Join(r, wiring.WriterKeyringFile))), &rep); err != nil || !rep.OK {
+		t.Errorf("verify of the restored ledger = %+v, %v", rep, err)
+	}
+	// kinerjactl backup of a PostgreSQL ledger's data directory says to
+	// use pg_dump.
+	if _, err := ctl(t, "backup", "--data", t.TempDir(), "--out", filepath.Join(t.TempDir(), "x")); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("backup of a directory without a bbolt store: %v", err)
+	}
 }

@@ -11,11 +11,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
 // runProjections dispatches `projections status`, `projections rebuild` and
@@ -93,6 +95,24 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 					}
 					r.LagEvents++
 				}
+			}
+			rows = append(rows, r)
+		}
+		// The deadline process manager, when its schema is there.
+		if pm, err := deadlinestore.OpenPostgres(ctx, l.pool, ""); err == nil {
+			cp, err := pm.Checkpoint(ctx)
+			if err != nil {
+				return err
+			}
+			r := statusRow{Name: deadlines.Name, Checkpoint: cp, Head: head}
+			for ev, err := range l.store.ReadAll(ctx, eventstore.ReadAllOptions{After: cp, Filter: deadlines.Filter(), Limit: 100_000}) {
+				if err != nil {
+					return err
+				}
+				if r.LagEvents == 0 {
+					r.LagSeconds = time.Since(ev.RecordedAt).Seconds()
+				}
+				r.LagEvents++
 			}
 			rows = append(rows, r)
 		}

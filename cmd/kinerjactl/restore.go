@@ -162,31 +162,11 @@ func checkRestoredWitness(ctx context.Context, data string, ic wiring.IntegrityC
 	if err != nil {
 		return "", err
 	}
-	keyPath := ic.WriterKey
-	if keyPath == "" {
-		keyPath = filepath.Join(data, wiring.WriterKeyFile)
-	}
-	var signer *wiring.WriterKeys
-	if ic.AcceptRollback != "" {
-		// The rollback record is an event: it needs the writer key.
-		if !fileExists(keyPath) {
-			return "", exitcode.Usagef("--accept-rollback needs the writer key to sign its record: the backup holds none (backup --with-keys), give --writer-key FILE")
-		}
-		if signer, err = wiring.LoadWriterKeys(keyPath, filepath.Join(data, wiring.WriterKeyringFile), false); err != nil {
-			return "", err
-		}
-	} else {
-		ring, err := wiring.LoadKeyring(filepath.Join(data, wiring.WriterKeyringFile))
-		if err != nil {
-			return "", err
-		}
-		signer = &wiring.WriterKeys{Keyring: ring}
-	}
-	s, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Bolt, DataDir: data, Signer: signer.StoreSigner(), Keyring: signer.Keyring})
+	keyringPath := filepath.Join(data, wiring.WriterKeyringFile)
+	ring, err := wiring.LoadKeyring(keyringPath)
 	if err != nil {
 		return "", err
 	}
-	defer s.Close()
 	latest, hasLatest, err := set.Latest(ctx)
 	if err != nil {
 		return "", err
@@ -195,10 +175,40 @@ func checkRestoredWitness(ctx context.Context, data string, ic wiring.IntegrityC
 	if hasLatest {
 		rec = &latest
 	}
-	rolledBack := errors.Is(audit.CheckWitness(ctx, s, rec, vs), audit.ErrRollback)
-	_, err = wiring.StartupCheck{Store: s, AuditKeys: vs, Witness: set, AcceptRollback: ic.AcceptRollback,
-		Logger: slog.New(slog.NewTextHandler(stderr, nil))}.Run(ctx)
+	s, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Bolt, DataDir: data, Keyring: ring})
 	if err != nil {
+		return "", err
+	}
+	cerr := audit.CheckWitness(ctx, s, rec, vs)
+	s.Close()
+	rolledBack := errors.Is(cerr, audit.ErrRollback)
+	switch {
+	case cerr != nil && !rolledBack:
+		return "", cerr
+	case rolledBack && ic.AcceptRollback == "":
+		return "", fmt.Errorf("%w (witness: %s); nothing restored. If this copy is the one to keep, restore with --accept-rollback REASON: the override is recorded in the restored ledger and the witness", cerr, set.Names())
+	case !rolledBack:
+		return fmt.Sprintf("the copy holds the newest witnessed checkpoint (%s)", set.Names()), nil
+	}
+	// The rollback record is an event: it needs the writer key.
+	keyPath := ic.WriterKey
+	if keyPath == "" {
+		keyPath = filepath.Join(data, wiring.WriterKeyFile)
+	}
+	if !fileExists(keyPath) {
+		return "", exitcode.Usagef("the copy is older than the witness, and --accept-rollback needs the writer key to sign its record: the backup holds none (backup --with-keys); give --writer-key FILE")
+	}
+	signer, err := wiring.LoadWriterKeys(keyPath, keyringPath, false)
+	if err != nil {
+		return "", err
+	}
+	s, err = backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Bolt, DataDir: data, Signer: signer.StoreSigner(), Keyring: signer.Keyring})
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	if _, err := (wiring.StartupCheck{Store: s, AuditKeys: vs, Witness: set, AcceptRollback: ic.AcceptRollback,
+		Logger: slog.New(slog.NewTextHandler(stderr, nil))}).Run(ctx); err != nil {
 		return "", fmt.Errorf("%w; nothing restored", err)
 	}
 	if rolledBack {

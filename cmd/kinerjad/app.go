@@ -212,7 +212,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
-	if err := a.startDeadlines(core); err != nil {
+	if err := a.startDeadlines(core, registry); err != nil {
 		return nil, err
 	}
 	apiCfg := httpapi.Config{

@@ -128,6 +128,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var logLevel, cadence, deadline, mode string
 	var windowDays int
 	var tolerance, maxAge time.Duration
+	var skpLimits string
 	fs.StringVar(&c.DataDir, "data", "./data", "data directory")
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "listen address; :0 picks a free port")
 	fs.StringVar(&c.Store, "store", backend.Bolt, "event store: bolt, postgres or kurrentdb")
@@ -168,6 +169,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
 	fs.DurationVar(&tolerance, "backdate-tolerance", bizdate.DefaultTolerance, "how far back an ordinary act may be dated (occurred_at, delivered_at, filed_at)")
 	fs.DurationVar(&maxAge, "backfill-max-age", bizdate.DefaultMaxAge, "how far back a backfill of a paper record (with paper_ref) may be dated")
+	fs.StringVar(&skpLimits, "skp-limits", "", "per-SKP limits over the defaults, e.g. rhk=200,indicators=20,realisations=5000,evidence=5000,feedback=5000")
 	version := fs.Bool("version", false, "print the build's version and exit")
 	if err := config.Parse(fs, args, getenv, config.NoEnv("version"), c.Integrity.NoEnv(), config.StopAt("version")); err != nil {
 		return Config{}, err
@@ -203,6 +205,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
 	c.Policy.Dating = bizdate.Rule{Tolerance: tolerance, MaxAge: maxAge}
+	if l, err := policy.ParseSKPLimits(skpLimits, c.Policy.SKPLimits); err != nil {
+		errs = append(errs, fmt.Errorf("--skp-limits: %w", err))
+	} else {
+		c.Policy.SKPLimits = l
+	}
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory
 		if c.Store != backend.Bolt {

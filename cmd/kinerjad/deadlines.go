@@ -7,6 +7,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/prometheus/client_golang/prometheus"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
@@ -63,6 +64,15 @@ func (a *app) openDeadlines(ctx context.Context) error {
 	}
 	a.pm = &pm{backend: b}
 	if a.cfg.Projections == "inprocess" {
+		head, err := a.store.Head(ctx)
+		if err != nil {
+			return err
+		}
+		if reset, err := deadlines.ResetIfAhead(ctx, b, head); err != nil {
+			return err
+		} else if reset {
+			a.log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
+		}
 		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: a.authed}, 0, a.cfg.Deadlines.Settings(a.cfg.Policy)))
 	}
 	return nil
@@ -70,7 +80,7 @@ func (a *app) openDeadlines(ctx context.Context) error {
 
 // startDeadlines makes the scheduler (finality through the application
 // layer, as the system actor) and, with --nats-url, the reminders' relay.
-func (a *app) startDeadlines(core *application.App) error {
+func (a *app) startDeadlines(core *application.App, reg prometheus.Registerer) error {
 	if a.pm == nil || a.pm.sink == nil || a.projector == nil {
 		return nil
 	}
@@ -99,6 +109,7 @@ func (a *app) startDeadlines(core *application.App) error {
 		return err
 	}
 	a.pm.scheduler = s
+	reg.MustRegister(wiring.DeadlineMetrics(s, a.pm.outbox)...)
 	return nil
 }
 

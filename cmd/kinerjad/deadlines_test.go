@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -103,6 +105,26 @@ func deadlineReminders(t *testing.T, extra ...string) {
 		t.Fatalf("E's inbox: %+v", inbox)
 	}
 	s.must(403, nipA, nil, "GET", "/v1/inbox?nip="+nipE, nil, nil)
+	// The relay counts a reminder once the outbox forgot it, just after
+	// the broker has it: wait for that.
+	var metrics []byte
+	for until := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metrics), "kinerja_deadlines_reminders_published_total 1\n") || time.Now().After(until) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, m := range []string{"kinerja_deadlines_reminders_total 1", "kinerja_deadlines_reminders_published_total 1", "kinerja_deadlines_finalised_total 0"} {
+		if !strings.Contains(string(metrics), m+"\n") {
+			t.Errorf("/metrics lacks %q", m)
+		}
+	}
 	var rd httpapi.Readiness
 	s.must(200, "", nil, "GET", "/readyz", nil, &rd)
 	found := false
@@ -138,5 +160,39 @@ func deadlineReminders(t *testing.T, extra ...string) {
 		if strings.Contains(line, "deadline_reminder_queued") && strings.Contains(line, first.ReminderID) {
 			t.Errorf("the restarted service queued the first reminder again: %s", line)
 		}
+	}
+}
+
+// The process manager's settings are checked with the others, from flags
+// and from the environment.
+func TestDeadlineFlags(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := parseConfig(nil, none, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Deadlines.Settings(c.Policy); s.RatingDays != 14 || s.LeadDays != 3 || s.EstablishLeadDays != 7 || c.Deadlines.Interval != 30*time.Second ||
+		c.Deadlines.ReminderSubject != "kinerja.reminders" {
+		t.Errorf("defaults: %+v", c.Deadlines)
+	}
+	for _, args := range [][]string{
+		{"--rating-due-days", "0"},
+		{"--reminder-lead-days", "-1"},
+		{"--establish-lead-days", "400"},
+		{"--deadline-interval", "0s"},
+		{"--nats-reminder-subject", ""},
+	} {
+		if _, err := parseConfig(args, none, io.Discard); err == nil {
+			t.Errorf("parseConfig(%v) succeeded", args)
+		}
+	}
+	c, err = parseConfig([]string{"--rating-due-days", "10"}, func(k string) string {
+		return map[string]string{"KINERJA_RATING_DUE_DAYS": "20", "KINERJA_REMINDER_LEAD_DAYS": "5"}[k]
+	}, io.Discard)
+	if err != nil || c.Deadlines.RatingDueDays != 10 || c.Deadlines.LeadDays != 5 {
+		t.Errorf("flags and environment: %+v, %v", c.Deadlines, err)
+	}
+	if _, err := parseConfig(nil, func(k string) string { return map[string]string{"KINERJA_DEADLINE_INTERVAL": "soon"}[k] }, io.Discard); err == nil {
+		t.Error("KINERJA_DEADLINE_INTERVAL=soon was accepted")
 	}
 }

@@ -391,6 +391,7 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--establish-deadline", "13-40"},
 		{"--checkpoint-every", "0"},
 		{"--cache-mb", "8"},
+		{"--evidence-max-bytes", "0"},
 		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},
 		// Valid, and failing once the store is open: the issuer is down.
 		{"--oidc-issuer", "http://127.0.0.1:1"},
@@ -443,6 +444,13 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 	}, io.Discard)
 	if err != nil || c.Policy.Dating.Tolerance != 2*time.Minute || c.Policy.Dating.MaxAge != 30*24*time.Hour {
 		t.Errorf("dating flags: %+v, %v", c.Policy.Dating, err)
+	}
+	c, err = parseConfig(nil, func(k string) string { return map[string]string{"KINERJA_SKP_LIMITS": "rhk=30,feedback=99"}[k] }, io.Discard)
+	if err != nil || c.Policy.SKPLimits.RHK != 30 || c.Policy.SKPLimits.Feedback != 99 || c.Policy.SKPLimits.IndicatorsPerRHK != 20 {
+		t.Errorf("--skp-limits from the environment: %+v, %v", c.Policy.SKPLimits, err)
+	}
+	if _, err := parseConfig([]string{"--skp-limits", "pages=3"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "skp-limits") {
+		t.Errorf("--skp-limits pages=3: %v", err)
 	}
 	for _, args := range [][]string{{"--backdate-tolerance", "-1s"}, {"--backdate-tolerance", "2h", "--backfill-max-age", "1h"}} {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "back") {

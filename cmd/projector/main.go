@@ -202,6 +202,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if head, err := store.Head(ctx); err != nil {
+		return err
+	} else if reset, err := deadlines.ResetIfAhead(ctx, pmState, head); err != nil {
+		return err
+	} else if reset {
+		log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
+	}
 	events := eventlog.New(store)
 	events.RequireSignatures(keys.Keyring)
 	skps := &skp.Service{Handler: &domain.Handler{Log: events, Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}, Policy: pol}
@@ -273,6 +280,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(wiring.DeadlineMetrics(scheduler, reminders)...)
 	go scheduler.Run(runCtx)
 	if reminders != nil {
 		go reminders.Run(runCtx)

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
@@ -27,11 +28,13 @@ import (
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
 )
 
@@ -95,7 +98,7 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	if _, err := pgstore.MigrateURL(ctx, pg, ""); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--postgres-url", pg, "--data", data, "--migrate", "--checkpoint-interval", "100ms"}
+	args := []string{"--postgres-url", pg, "--data", data, "--migrate", "--checkpoint-interval", "100ms", "--deadline-interval", "100ms"}
 	child := startChild(t, args...)
 
 	// The service's writes, signed with the writer key the projector trusts
@@ -138,10 +141,69 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The deadline process manager, killed with the rest, records the
+	// finality of every evaluation of 2025 whose window passed with no
+	// objection: once each, as the system. Wait for it first (its
+	// finalities are appends the read models then project).
+	pm, err := deadlinestore.OpenPostgres(ctx, pool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		head, err = store.Head(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := pm.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		behind := false
+		for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: cp, Filter: deadlines.Filter(), Limit: 1}) {
+			behind = err != nil || ev.Position <= head
+		}
+		due, err := pm.Due(ctx, time.Now(), 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		timers := 0
+		for _, it := range due {
+			if it.Kind == deadlines.FinaliseEvaluation {
+				timers++
+			}
+		}
+		if !behind && timers == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the process manager did not finalise within 60s (%d timers due, behind %v)", timers, behind)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	perStream, bySystem := map[string]int{}, 0
+	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{Filter: eventstore.Filter{TypePrefixes: []string{"skp.evaluation_finalised."}}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		perStream[ev.Stream]++
+		if ev.Actor.ID == authz.SystemDeadlinesID {
+			bySystem++
+		}
+	}
+	for st, n := range perStream {
+		if n != 1 {
+			t.Errorf("%s holds %d finalities", st, n)
+		}
+	}
+	if bySystem == 0 {
+		t.Error("the process manager recorded no finality")
+	}
+
 	// Wait until the projector is quiet: every projection caught up with the
 	// store's head, and the last checkpoint signed covers the whole trail
 	// (its own event projected too).
-	deadline := time.Now().Add(60 * time.Second)
+	deadline = time.Now().Add(60 * time.Second)
 	for {
 		quiet := true
 		head, err = store.Head(ctx)
@@ -204,7 +266,88 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 	if !rep.OK {
 		t.Fatalf("audit verification after the kill: %+v", rep)
 	}
-	t.Logf("projector killed mid-stream; %d events, %d trail entries, %d checkpoints verified", rep.Checked, rep.Size, rep.Checkpoints)
+	t.Logf("projector killed mid-stream; %d events, %d trail entries, %d checkpoints verified; %d finalities recorded by the process manager", rep.Checked, rep.Size, rep.Checkpoints, bySystem)
+}
+
+// The projector rides through a PostgreSQL restart (a private server,
+// stopped immediate as a crash would, while the projector catches up): it
+// resumes by itself, projects what is appended after the restart, signs it,
+// and its read models equal a rebuild in memory.
+func TestProjectorRidesThroughAPostgreSQLRestart(t *testing.T) {
+	pg := pgtest.StartPrivate(t)
+	url := pg.URL()
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, url, ""); err != nil {
+		t.Fatal(err)
+	}
+	startChild(t, "--postgres-url", url, "--data", data, "--migrate", "--checkpoint-interval", "100ms")
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: url, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	if _, err := seed.Run(ctx, seed.Config{Employees: 60, Seed: 5, Year: 2025, Workers: 4}, seed.NewServices(h, policy.Default())); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	time.Sleep(500 * time.Millisecond) // the projector's connections fail meanwhile
+	pg.Start()
+	// Appended after the restart: the audit trail takes every event.
+	for i := range 5 {
+		ev := eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "ops.marker.v1", SchemaVersion: 1, OccurredAt: time.Now(),
+			Actor: eventstore.Actor{ID: "ops", Role: "HR_ADMIN"}, Data: []byte(`{}`)}
+		var err error
+		for range 100 { // the store's pool reconnects too
+			if _, err = store.Append(ctx, fmt.Sprintf("ops-marker-%d", i), eventstore.NoStream, ev); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: store}, Policy: policy.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		size, _ := db.Audit().Size(ctx)
+		latest, ok, _ := db.Audit().LatestCheckpoint(ctx)
+		cp, _ := db.Sink(audit.Name).Checkpoint(ctx)
+		if ok && latest.Size == size && cp >= head {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the projector did not catch up after the restart: trail %d entries, latest checkpoint %d (%v), audit at %d, head %d", size, latest.Size, ok, cp, head)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	key, err := wiring.ReadVerifierKey(filepath.Join(data, wiring.AuditPubKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(ctx, store, audit.VerifyOptions{Keys: []*merkle.Verifier{key}, Stored: db.Audit(), WriterKeys: keys.Keyring})
+	if err != nil || !rep.OK {
+		t.Fatalf("audit verification after the restart: %+v, %v", rep, err)
+	}
+	t.Logf("%d events, %d trail entries, %d checkpoints verified after a PostgreSQL restart", rep.Checked, rep.Size, rep.Checkpoints)
 }
 
 func TestConfigRefusals(t *testing.T) {

@@ -55,8 +55,9 @@ const (
 	SelfAssess          Action = "skp.self_assess" // write the self-assessment of a period
 	Rate                Action = "evaluation.rate"
 	Issue               Action = "evaluation.issue"
-	Finalise            Action = "evaluation.finalise"    // record that the window elapsed
-	AcknowledgeReceipt  Action = "evaluation.acknowledge" // the employee's acknowledgement of receipt
+	Finalise            Action = "evaluation.finalise"     // record that the window elapsed
+	AcknowledgeReceipt  Action = "evaluation.acknowledge"  // the employee's acknowledgement of receipt
+	RecordPaper         Action = "evaluation.record_paper" // enter a delivery, receipt or filing signed on paper (a backfill)
 	FileObjection       Action = "objection.file"
 	WithdrawObjection   Action = "objection.withdraw"
 	RequestExplanation  Action = "objection.request_explanation"
@@ -294,6 +295,11 @@ var rules = map[Action]rule{
 		// A clerk only backfills a paper acknowledgement (the decider
 		// requires paper_ref).
 		return tokenRole(p, domain.RoleGrievanceClerk), "only the employee acknowledges receipt, or a grievance clerk backfills it from paper"
+	},
+	RecordPaper: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		// domain.md §10: deliveries, receipts and filings done on paper are
+		// entered afterwards by a grievance clerk, naming the paper.
+		return tokenRole(p, domain.RoleGrievanceClerk), "only a grievance clerk enters acts signed on paper"
 	},
 	FileObjection: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if p.ID == s.Employee {

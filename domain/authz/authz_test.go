@@ -161,6 +161,9 @@ func TestDecide(t *testing.T) {
 		{name: "employee acknowledges receipt", caller: employee, action: authz.AcknowledgeReceipt, want: "EMPLOYEE"},
 		{name: "clerk backfills an acknowledgement", caller: clerk, action: authz.AcknowledgeReceipt, want: "GRIEVANCE_CLERK"},
 		{name: "appraiser may not acknowledge for the employee", caller: appraiser, action: authz.AcknowledgeReceipt, want: "403"},
+		{name: "clerk enters paper", caller: clerk, action: authz.RecordPaper, want: "GRIEVANCE_CLERK"},
+		{name: "appraiser does not enter paper", caller: appraiser, action: authz.RecordPaper, want: "403"},
+		{name: "HR admin does not enter an evaluation's paper", caller: hrAdmin, action: authz.RecordPaper, want: "403"},
 		{name: "HR admin records finality", caller: hrAdmin, action: authz.Finalise, want: "HR_ADMIN"},
 		{name: "auditor may not record finality", caller: auditor, action: authz.Finalise, want: "403"},
 

@@ -28,11 +28,13 @@
 // | Location                 | WIB (UTC+07:00)                | [D]                     |
 // | Dating.Tolerance         | 10 minutes                     | §10 [D]                 |
 // | Dating.MaxAge            | 90 days                        | §10 [D]                 |
+// | SKPLimits                | 200 RHK, 20 indicators/RHK, 5000 realisations, evidence, feedback | issue 9 §4 [D] |
 package policy
 
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,6 +183,56 @@ type Policy struct {
 	// occurred_at and, through Handler.BusinessTime, to every other date a
 	// client sends.
 	Dating bizdate.Rule
+	// SKPLimits bounds what one SKP may hold, so that no single employee
+	// can grow an SKP (and every read of it) without end (issue 9 §4).
+	SKPLimits SKPLimits
+}
+
+// SKPLimits bounds the contents of one SKP; generous for real use.
+type SKPLimits struct {
+	// RHK is the most RHK of the working plan.
+	RHK int
+	// IndicatorsPerRHK is the most indicators of one RHK.
+	IndicatorsPerRHK int
+	// Realisations, Evidence and Feedback are the most records of each
+	// kind over the SKP's life.
+	Realisations, Evidence, Feedback int
+}
+
+// DefaultSKPLimits are the defaults: far above a real plan (a few RHK with
+// a few indicators each, a realisation per indicator and period).
+func DefaultSKPLimits() SKPLimits {
+	return SKPLimits{RHK: 200, IndicatorsPerRHK: 20, Realisations: 5000, Evidence: 5000, Feedback: 5000}
+}
+
+// ParseSKPLimits reads "rhk=200,indicators=20,realisations=5000,
+// evidence=5000,feedback=5000" (any subset) over base.
+func ParseSKPLimits(s string, base SKPLimits) (SKPLimits, error) {
+	if strings.TrimSpace(s) == "" {
+		return base, nil
+	}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || n < 1 || n > 1_000_000 {
+			return base, fmt.Errorf("skp limits %q: want name=N with N in 1..1000000", kv)
+		}
+		switch strings.TrimSpace(k) {
+		case "rhk":
+			base.RHK = n
+		case "indicators":
+			base.IndicatorsPerRHK = n
+		case "realisations":
+			base.Realisations = n
+		case "evidence":
+			base.Evidence = n
+		case "feedback":
+			base.Feedback = n
+		default:
+			return base, fmt.Errorf("skp limits: unknown limit %q (want rhk, indicators, realisations, evidence, feedback)", k)
+		}
+	}
+	return base, nil
 }
 
 // WIB is Western Indonesia Time, UTC+07:00.
@@ -208,6 +260,7 @@ func Default() Policy {
 		SuperiorMismatch:     SuperiorRefuse,
 		Location:             WIB,
 		Dating:               bizdate.Default(),
+		SKPLimits:            DefaultSKPLimits(),
 	}
 }
 
@@ -257,6 +310,9 @@ func (p Policy) Validate() error {
 	}
 	if err := p.Dating.Validate(); err != nil {
 		bad("%v", err)
+	}
+	if l := p.SKPLimits; l.RHK < 1 || l.IndicatorsPerRHK < 1 || l.Realisations < 1 || l.Evidence < 1 || l.Feedback < 1 {
+		bad("skp limits %+v: every limit must be at least 1", l)
 	}
 	return errors.Join(errs...)
 }

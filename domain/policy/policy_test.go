@@ -155,3 +155,20 @@ func TestObjectionsAllowed(t *testing.T) {
 		t.Error("periodic objections refused when configured")
 	}
 }
+
+func TestParseSKPLimits(t *testing.T) {
+	got, err := policy.ParseSKPLimits("rhk=50, feedback=7", policy.DefaultSKPLimits())
+	if err != nil || got.RHK != 50 || got.Feedback != 7 || got.IndicatorsPerRHK != 20 || got.Realisations != 5000 || got.Evidence != 5000 {
+		t.Fatalf("ParseSKPLimits = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"rhk", "rhk=0", "rhk=-1", "rhk=x", "pages=3", "rhk=2000000"} {
+		if _, err := policy.ParseSKPLimits(bad, policy.DefaultSKPLimits()); err == nil {
+			t.Errorf("ParseSKPLimits(%q) accepted", bad)
+		}
+	}
+	p := policy.Default()
+	p.SKPLimits.Feedback = 0
+	if p.Validate() == nil {
+		t.Error("a zero limit is valid")
+	}
+}

@@ -49,7 +49,7 @@ type Rate struct {
 // when required).
 func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domain.Committed, error) {
 	return s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
-		role, err := l.authorize(req, sk, authz.Rate, nil)
+		role, err := l.authorize(req, sk, authz.Rate, l.servedLine(sk))
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -70,7 +70,7 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		if err := v.Err(); err != nil {
 			return domain.Change{}, err
 		}
-		if err := inEffect(sk, "rate"); err != nil {
+		if err := evaluable(sk, p, "rate"); err != nil {
 			return domain.Change{}, err
 		}
 		if n := len(sk.versions); n > 0 && req.OccurredAt.Before(sk.versions[n-1].EstablishedAt) {
@@ -110,6 +110,43 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 			UnitHead: basis, PolicyVersion: s.Policy.Version})
 		return withGrounds(c, sk, p.String(), grounds), err
 	})
+}
+
+// evaluable refuses action on the evaluation of period p unless the SKP is
+// established and either still open, or closed for a position change
+// after p began: the close opens the evaluation of the months served
+// (issue 11 "Timing"), and only of those.
+func evaluable(sk *SKP, p period.Period, action string) error {
+	switch {
+	case sk.version() == nil:
+		return domain.InvalidState(action, string(sk.status), "the SKP must be established")
+	case sk.status.Open():
+		return nil
+	case sk.status == StatusClosed && sk.closedFrom != nil && p.Start().Before(*sk.closedFrom):
+		return nil
+	case sk.status == StatusClosed:
+		return domain.InvalidState(action, string(sk.status), fmt.Sprintf("the SKP was closed from %s; %s was not served", sk.closedFrom, p))
+	}
+	return domain.InvalidState(action, string(sk.status), "the SKP must be established and not ended")
+}
+
+// servedLine, for an SKP closed for a position change, makes the parties
+// of its evaluation those in effect on the last day served (the employee's
+// line may point elsewhere since the move); nil otherwise.
+func (l *lookups) servedLine(sk *SKP) func(*authz.Subject) {
+	if sk.status != StatusClosed || sk.closedFrom == nil {
+		return nil
+	}
+	ln, ok, err := l.lineOn(sk.nip, sk.closedFrom.AddDays(-1))
+	if err != nil || !ok {
+		return nil
+	}
+	return func(s *authz.Subject) {
+		if s.Appraiser != "" && s.Appraiser != ln.Appraiser {
+			s.Involved = append(s.Involved, s.Appraiser)
+		}
+		s.Appraiser, s.Superior = ln.Appraiser, ln.Superior
+	}
 }
 
 // unitHeadRating returns, when the employee heads their unit for period p,
@@ -193,8 +230,8 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 		if ev.issued {
 			return domain.Change{}, domain.InvalidState("issue", "ISSUED", "the evaluation of "+p.String()+" is already issued")
 		}
-		if !sk.status.Open() {
-			return domain.Change{}, domain.InvalidState("issue", string(sk.status), "")
+		if err := evaluable(sk, p, "issue"); err != nil {
+			return domain.Change{}, err
 		}
 		if delivered.Before(ev.ratedAt) {
 			return domain.Change{}, domain.Invalid("delivered_at", "must not be before the rating (%s): rating ≤ delivery", ev.ratedAt.Format(time.RFC3339))
@@ -219,7 +256,7 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 // it. It returns the caller's role, the appraiser to record and the paper.
 func (l *lookups) issuer(req domain.Request, sk *SKP, delivered time.Time) (domain.Role, string, *bizdate.Backfill, error) {
 	if req.Backfill == nil || !req.Caller.Has(domain.RoleGrievanceClerk) {
-		role, err := l.authorize(req, sk, authz.Issue, nil)
+		role, err := l.authorize(req, sk, authz.Issue, l.servedLine(sk))
 		if err == nil && req.Backfill != nil {
 			err = domain.ErrBackfillRefused
 		}
@@ -232,7 +269,7 @@ func (l *lookups) issuer(req domain.Request, sk *SKP, delivered time.Time) (doma
 	if signer == "" {
 		return "", "", nil, domain.Invalid("on_behalf_of", "required: the appraiser who signed the delivery")
 	}
-	if _, err := l.authorizeOn(domain.Principal{ID: signer}, sk, authz.Issue, l.s.Policy.Date(delivered), nil); err != nil {
+	if _, err := l.authorizeOn(domain.Principal{ID: signer}, sk, authz.Issue, l.s.Policy.Date(delivered), l.servedLine(sk)); err != nil {
 		return "", "", nil, fmt.Errorf("%w: %s was not the appraiser in effect on the delivery date", domain.ErrForbidden, signer)
 	}
 	return domain.RoleGrievanceClerk, signer, &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID, OnBehalfOf: signer}, nil

@@ -563,3 +563,41 @@ func TestBusinessDateOrder(t *testing.T) {
 		f.ok(f.skps.DecideObjection(f.ctx, back(f, nipS, 4*time.Minute), decide))
 	})
 }
+
+// An SKP closed for a position change mid-period is evaluated for the
+// months served (issue 11 "Timing"): the close opens that evaluation, by
+// the appraiser of the last day served, with the objection procedure; a
+// period not served stays closed.
+func TestClosedSKPIsEvaluatedForTheMonthsServed(t *testing.T) {
+	f := newFixture(t)
+	id, _, _ := f.establishedE()
+	f.env.Clock.Set(time.Date(2026, 5, 4, 9, 0, 0, 0, wib))
+	f.ok(f.skps.Close(f.ctx, f.hr(), skp.Close{SKPID: id, EffectiveFrom: calendar.MustNew(2026, 5, 1), Reason: "mutasi ke Bappeda"}))
+	// E's new post has a new appraiser (B) from 1 May.
+	f.line(nipE, nipB, nipU, calendar.MustNew(2026, 5, 1))
+	rate := func(who, p string) error {
+		_, err := f.skps.Rate(f.ctx, f.req(who), skp.Rate{SKPID: id, Period: p, WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "bulan dijalani"})
+		return err
+	}
+	expect(t, rate(nipA, "2026-Q3"), "invalid_state", "")
+	expect(t, rate(nipB, "2026"), "forbidden", "")
+	if err := rate(nipA, "2026-Q2"); err != nil {
+		t.Fatalf("Q2 (April served): %v", err)
+	}
+	if err := rate(nipA, "2026"); err != nil {
+		t.Fatalf("the annual evaluation of the months served: %v", err)
+	}
+	f.ok(f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026"}))
+	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
+		t.Fatalf("objection to the served months: %v", err)
+	}
+	ev := f.evaluation(id, "2026")
+	if ev.Status != skp.EvalUnderObjection || ev.Objection.AddressedTo != nipS {
+		t.Fatalf("evaluation %s, objection addressed to %s; want UNDER_OBJECTION to S (the superior of the last day served)", ev.Status, ev.Objection.AddressedTo)
+	}
+	f.ask(id, "APPRAISER")
+	f.ask(id, "EMPLOYEE")
+	f.ok(f.skps.DecideObjection(f.ctx, f.req(nipS), skp.DecideObjection{SKPID: id, Period: "2026", Outcome: "UPHELD", DecisionText: "sesuai"}))
+	_, _, err := f.skps.RecordRealisation(f.ctx, f.req(nipE), skp.RecordRealisation{SKPID: id, Period: "2026-Q2", IndicatorID: "x", Value: 1})
+	expect(t, err, "invalid_state", "")
+}

@@ -64,6 +64,9 @@ func (s *Service) RecordRealisation(ctx context.Context, req domain.Request, cmd
 		if err := inEffect(sk, "record a realisation"); err != nil {
 			return domain.Change{}, err
 		}
+		if err := limit("realisations", "realisations", len(sk.realisations), s.Policy.SKPLimits.Realisations); err != nil {
+			return domain.Change{}, err
+		}
 		var v domain.ValidationError
 		p := sk.checkPeriod(&v, cmd.Period)
 		r, _ := findIndicator(sk.version().RHK, cmd.IndicatorID)
@@ -182,6 +185,9 @@ func (s *Service) AttachEvidence(ctx context.Context, req domain.Request, cmd At
 		if err := inEffect(sk, "attach evidence"); err != nil {
 			return domain.Change{}, err
 		}
+		if err := limit("evidence", "evidence attachments", len(sk.evidence), s.Policy.SKPLimits.Evidence); err != nil {
+			return domain.Change{}, err
+		}
 		r, _ := findIndicator(sk.version().RHK, cmd.IndicatorID)
 		vv := domain.ValidationError{Fields: slices.Clone(v.Fields)} // decide may run again
 		if r == nil {
@@ -223,6 +229,9 @@ func (s *Service) GiveFeedback(ctx context.Context, req domain.Request, cmd Give
 	c, err := s.onSKP(ctx, cmd.SKPID, req, func(l *lookups, req domain.Request, sk *SKP) (domain.Change, error) {
 		role, err := l.authorize(req, sk, authz.GiveFeedback, nil)
 		if err != nil {
+			return domain.Change{}, err
+		}
+		if err := limit("feedback", "feedback entries", len(sk.feedback), s.Policy.SKPLimits.Feedback); err != nil {
 			return domain.Change{}, err
 		}
 		vv := domain.ValidationError{Fields: slices.Clone(v.Fields)} // decide may run again

@@ -214,6 +214,38 @@ func TestGiveFeedback(t *testing.T) {
 	}
 }
 
+// Every per-SKP limit refuses the one past it with 422 naming it, and
+// changes nothing (issue 9 §4: one employee added 11,216 RHK in 45 s).
+func TestSKPLimits(t *testing.T) {
+	f := newFixture(t, func(p *policy.Policy) {
+		p.SKPLimits = policy.SKPLimits{RHK: 1, IndicatorsPerRHK: 1, Realisations: 1, Evidence: 1, Feedback: 1}
+	})
+	id, rhk, ind := f.draftedE()
+	rev := f.view(id).Revision
+	_, _, err := f.skps.AddRHK(f.ctx, f.req(nipE), skp.AddRHK{SKPID: id, RHKFields: skp.RHKFields{Text: "Kedua", Kind: "TAMBAHAN"}})
+	expect(t, err, "validation", "rhk")
+	_, _, err = f.skps.AddIndicator(f.ctx, f.req(nipE), skp.AddIndicator{SKPID: id, RHKID: rhk, IndicatorFields: skp.IndicatorFields{
+		Aspect: "KUALITAS", Text: "Kedua", Target: skp.Target{Value: 1, Unit: "x"}}})
+	expect(t, err, "validation", "indicators")
+	if f.view(id).Revision != rev {
+		t.Fatal("a refused addition was recorded")
+	}
+	f.ok(f.skps.Submit(f.ctx, f.req(nipE), skp.Submit{SKPID: id}))
+	f.ok(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
+	real := skp.RecordRealisation{SKPID: id, Period: "2026-Q1", IndicatorID: ind, Value: 3}
+	ev := skp.AttachEvidence{SKPID: id, IndicatorID: ind, URI: "https://files.example/a.pdf", SHA256: strings.Repeat("ab", 32),
+		Filename: "a.pdf", MediaType: "application/pdf", Size: 10}
+	fb := skp.GiveFeedback{SKPID: id, About: skp.FeedbackAbout{RHKID: rhk}, Text: "Bagus"}
+	for i, want := range []string{"", "validation"} {
+		_, _, err := f.skps.RecordRealisation(f.ctx, f.req(nipE), real)
+		expect(t, err, want, map[bool]string{true: "realisations"}[i == 1])
+		_, _, err = f.skps.AttachEvidence(f.ctx, f.req(nipE), ev)
+		expect(t, err, want, map[bool]string{true: "evidence"}[i == 1])
+		_, _, err = f.skps.GiveFeedback(f.ctx, f.req(nipA), fb)
+		expect(t, err, want, map[bool]string{true: "feedback"}[i == 1])
+	}
+}
+
 // A stored file's URI is RFC 6920's ni URI of its SHA-256.
 func TestEvidenceURI(t *testing.T) {
 	if got, want := skp.EvidenceURI(strings.Repeat("ab", 32)), "ni:///sha-256;q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s"; got != want {

@@ -8,6 +8,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 )
@@ -119,7 +120,7 @@ func (s *Service) FileObjection(ctx context.Context, req domain.Request, cmd Fil
 		if filed.Before(ev.deliveredAt) {
 			return domain.Change{}, domain.Invalid("filed_at", "must not be before the delivery (%s)", ev.deliveredAt.Format(time.RFC3339))
 		}
-		addressed, _, err := l.lineOn(sk.nip, s.Policy.Date(filed))
+		addressed, _, err := l.lineOn(sk.nip, sk.servedDay(s.Policy.Date(filed)))
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -179,7 +180,7 @@ func (l *lookups) objectionSubject(sk *SKP, period string) (func(*authz.Subject)
 		return nil, nil
 	}
 	o := ev.current()
-	ln, _, err := l.lineOn(sk.nip, l.s.Policy.Date(o.filedAt))
+	ln, _, err := l.lineOn(sk.nip, sk.servedDay(l.s.Policy.Date(o.filedAt)))
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +194,15 @@ func (l *lookups) objectionSubject(sk *SKP, period string) (func(*authz.Subject)
 		}
 		subj.Superior, subj.OriginalAppraiser = decider, o.appraiser
 	}, nil
+}
+
+// servedDay is d, or for an SKP closed for a position change before d the
+// last day served: the line of that day decides its evaluation.
+func (sk *SKP) servedDay(d calendar.Date) calendar.Date {
+	if sk.closedFrom != nil && !d.Before(*sk.closedFrom) {
+		return sk.closedFrom.AddDays(-1)
+	}
+	return d
 }
 
 // RequestExplanation is the command to ask a party for an explanation.

@@ -253,6 +253,9 @@ func (s *Service) AddRHK(ctx context.Context, req domain.Request, cmd AddRHK) (s
 		if err := editable(sk); err != nil {
 			return domain.Change{}, err
 		}
+		if err := limit("rhk", "RHK", len(sk.plan), s.Policy.SKPLimits.RHK); err != nil {
+			return domain.Change{}, err
+		}
 		linkSKP, err := l.link(sk, req, f.IntervenedRHKID)
 		if err != nil {
 			return domain.Change{}, err
@@ -389,6 +392,9 @@ func (s *Service) AddIndicator(ctx context.Context, req domain.Request, cmd AddI
 			return domain.Change{}, verr
 		}
 		if err := editable(sk); err != nil {
+			return domain.Change{}, err
+		}
+		if err := limit("indicators", "indicators of one RHK", len(sk.rhk(cmd.RHKID).Indicators), s.Policy.SKPLimits.IndicatorsPerRHK); err != nil {
 			return domain.Change{}, err
 		}
 		id = s.Handler.NewID().String()
@@ -743,4 +749,13 @@ func (s *Service) Close(ctx context.Context, req domain.Request, cmd Close) (dom
 		}
 		return reasoned(role, reason, ClosedForPositionChange{EffectiveFrom: cmd.EffectiveFrom, Reason: reason})
 	})
+}
+
+// limit refuses to add one more of what the SKP already holds have of,
+// when that would pass max (policy.SKPLimits): 422 naming the limit.
+func limit(field, what string, have, max int) error {
+	if have >= max {
+		return domain.Invalid(field, "limit_exceeded: an SKP holds at most %d %s (configuration --skp-limits)", max, what)
+	}
+	return nil
 }

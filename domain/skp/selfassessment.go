@@ -35,7 +35,7 @@ func (s *Service) SubmitSelfAssessment(ctx context.Context, req domain.Request, 
 	body := text(&v, "text", cmd.Text, MaxLongTextLen, true)
 	var notes []RHKNote
 	for i, n := range cmd.RHKNotes {
-		field := "rhk_notes." + strconv.Itoa(i)
+		field := "rhk_notes[" + strconv.Itoa(i) + "]"
 		note := text(&v, field+".note", n.Note, MaxLongTextLen, false)
 		if note == "" {
 			continue
@@ -57,7 +57,7 @@ func (s *Service) SubmitSelfAssessment(ctx context.Context, req domain.Request, 
 			if n.RHKID == "" {
 				continue
 			}
-			field := "rhk_notes." + strconv.Itoa(i) + ".rhk_id"
+			field := "rhk_notes[" + strconv.Itoa(i) + "]" + ".rhk_id"
 			switch {
 			case !slices.ContainsFunc(sk.version().RHK, func(r RHK) bool { return r.ID == n.RHKID }):
 				vv.Add(field, "no RHK %q in version %d of the SKP", n.RHKID, sk.version().Version)

@@ -33,10 +33,10 @@ func TestSubmitSelfAssessment(t *testing.T) {
 		}, wantKind: "validation", wantField: "period"},
 		{name: "a note on an unknown RHK", cmd: func(id, rhk string) skp.SubmitSelfAssessment {
 			return skp.SubmitSelfAssessment{SKPID: id, Period: "2026-Q1", Text: "x", RHKNotes: []skp.RHKNote{{RHKID: "nope", Note: "y"}}}
-		}, wantKind: "validation", wantField: "rhk_notes.0.rhk_id"},
+		}, wantKind: "validation", wantField: "rhk_notes[0].rhk_id"},
 		{name: "two notes on one RHK", cmd: func(id, rhk string) skp.SubmitSelfAssessment {
 			return skp.SubmitSelfAssessment{SKPID: id, Period: "2026-Q1", Text: "x", RHKNotes: []skp.RHKNote{{RHKID: rhk, Note: "a"}, {RHKID: rhk, Note: "b"}}}
-		}, wantKind: "validation", wantField: "rhk_notes.1.rhk_id"},
+		}, wantKind: "validation", wantField: "rhk_notes[1].rhk_id"},
 		{name: "by the appraiser", caller: nipA, cmd: func(id, rhk string) skp.SubmitSelfAssessment {
 			return skp.SubmitSelfAssessment{SKPID: id, Period: "2026-Q1", Text: "x"}
 		}, wantKind: "forbidden"},

@@ -7,6 +7,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -29,8 +30,9 @@ type SKP struct {
 	status      Status
 	plan        []RHK // the working plan
 	versions    []PlanVersion
-	submittedAt *time.Time // submission not yet established
-	notes       []Note     // returns, amendments, cancellation, closure
+	submittedAt *time.Time     // submission not yet established
+	closedFrom  *calendar.Date // first day in the new post, once closed for a position change
+	notes       []Note         // returns, amendments, cancellation, closure
 
 	expectations []Expectation
 	realisations []Realisation
@@ -387,6 +389,8 @@ func (s *SKP) apply(e domain.Stored) {
 		s.notes = append(s.notes, Note{Kind: "CANCELLED", Reason: ev.Reason, Actor: e.Meta.Actor, OccurredAt: at})
 	case ClosedForPositionChange:
 		s.status = StatusClosed
+		from := ev.EffectiveFrom
+		s.closedFrom = &from
 		s.notes = append(s.notes, Note{Kind: "CLOSED_FOR_POSITION_CHANGE", Reason: ev.Reason, Actor: e.Meta.Actor, OccurredAt: at})
 	case RealisationRecorded:
 		s.realisations = append(s.realisations, Realisation{ID: ev.RealisationID, Period: ev.Period, IndicatorID: ev.IndicatorID,

@@ -319,3 +319,24 @@ func TestKeysAndFireIDs(t *testing.T) {
 		t.Error("bad settings accepted")
 	}
 }
+
+// The employee's acknowledgement of receipt moves the window (the domain
+// records the later deadline): the finality timer and the employee's
+// window move with it, under a new firing ID.
+func TestAcknowledgementMovesTheTimers(t *testing.T) {
+	pol := policy.Default()
+	delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
+	j := issued(pol, delivered)
+	before, _ := find(deadlines.Items(j.skp(), deadlines.DefaultSettings(pol)), deadlines.FinaliseEvaluation, "2026")
+	received := delivered.Add(72 * time.Hour)
+	later := pol.ObjectionDeadline(received)
+	j.add(received, nipE, skp.ReceiptAcknowledged{Period: "2026", ReceivedAt: received, ObjectionDeadline: &later})
+	items := deadlines.Items(j.skp(), deadlines.DefaultSettings(pol))
+	after, ok := find(items, deadlines.FinaliseEvaluation, "2026")
+	if !ok || !after.Due.Equal(later) || !after.FireAt.Equal(later.Add(time.Second)) || after.Key != before.Key || after.FireID() == before.FireID() {
+		t.Fatalf("finality timer after the acknowledgement: %+v (before %+v)", after, before)
+	}
+	if win, _ := find(items, deadlines.ObjectionWindow, "2026"); !win.Due.Equal(later) {
+		t.Errorf("the employee's window ends %v, want %v", win.Due, later)
+	}
+}

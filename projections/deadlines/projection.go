@@ -2,7 +2,9 @@ package deadlines
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -77,12 +79,17 @@ type Backend interface {
 type Projection struct {
 	cache    *projections.Cache[*skp.SKP]
 	settings Settings
+	// written holds, per SKP stream, a hash of the items last written
+	// (in a transaction that may not have committed: the Sink forgets the
+	// streams of a failed batch), so that an event that changes no item
+	// writes nothing.
+	written map[string]uint64
 }
 
 // NewProjection returns the projection. h rebuilds SKPs the cache does not
 // hold; cacheSize bounds the cache (projections.DefaultCacheSize when ≤ 0).
 func NewProjection(h projections.History, cacheSize int, s Settings) *Projection {
-	return &Projection{cache: projections.NewCache(h, cacheSize, fold), settings: s}
+	return &Projection{cache: projections.NewCache(h, cacheSize, fold), settings: s, written: map[string]uint64{}}
 }
 
 // Apply projects ev: the items of its SKP after ev.
@@ -97,17 +104,76 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 	}
 	sk, err := p.cache.Advance(ctx, ev)
 	if err != nil {
-		p.cache.Forget(ev.Stream)
+		p.forget(ev.Stream)
 		return err
 	}
-	if sk == nil {
+	if sk == nil || !changesItems(ev.Payload) {
 		return nil
 	}
-	return s.ReplaceItems(ctx, sk.ID(), Items(sk, p.settings))
+	items := Items(sk, p.settings)
+	h := hashItems(items)
+	if old, ok := p.written[ev.Stream]; ok && old == h {
+		return nil
+	}
+	if err := s.ReplaceItems(ctx, sk.ID(), items); err != nil {
+		return err
+	}
+	p.written[ev.Stream] = h
+	return nil
 }
 
 // Reset forgets every cached SKP.
-func (p *Projection) Reset() { p.cache.Reset() }
+func (p *Projection) Reset() {
+	p.cache.Reset()
+	clear(p.written)
+}
+
+// forget drops what the projection holds of stream.
+func (p *Projection) forget(stream string) {
+	p.cache.Forget(stream)
+	delete(p.written, stream)
+}
+
+// changesItems reports whether an SKP event may change the SKP's items.
+// The plan's details, realisations, evidence, feedback and the
+// self-assessment wait for no one and move no deadline; every other event
+// (an acknowledgement of receipt moves the objection window) recomputes
+// the items (an event
+// type added later must be placed here: event_switches_test.go).
+func changesItems(e domain.Event) bool {
+	switch e.(type) {
+	case skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved,
+		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted,
+		skp.FeedbackGiverAssigned, skp.RatingGroundsRecorded:
+		return false
+	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
+		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
+		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn,
+		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged:
+		return true
+	}
+	return true
+}
+
+// hashItems is a hash of everything of items a backend stores.
+func hashItems(items []Item) uint64 {
+	h := fnv.New64a()
+	var n [8]byte
+	for _, it := range items {
+		for _, f := range []string{it.Key, it.Recipient, string(it.RecipientRole), it.NIP, it.Name, it.UnitID, it.SKPID, it.Period, it.ObjectionID, it.RequestID} {
+			binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+			h.Write(n[:])
+			h.Write([]byte(f))
+		}
+		for _, t := range []time.Time{it.From, it.Due, it.FireAt} {
+			binary.BigEndian.PutUint64(n[:], uint64(t.UnixNano()))
+			h.Write(n[:])
+		}
+		binary.BigEndian.PutUint64(n[:], uint64(it.Year))
+		h.Write(n[:])
+	}
+	return h.Sum64()
+}
 
 func fold(sk *skp.SKP, ev projections.Event) *skp.SKP {
 	if ev.Payload == nil {
@@ -180,7 +246,7 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) error {
 		// The cache may hold states the failed transaction did not
 		// keep: forget the streams, they are replayed on redelivery.
 		for _, ev := range todo {
-			s.p.cache.Forget(ev.Stream)
+			s.p.forget(ev.Stream)
 		}
 	}
 	return err
@@ -201,4 +267,18 @@ func (s *Sink) DeadLetters(context.Context) ([]projections.DeadLetterRecord, err
 func (s *Sink) Reset(ctx context.Context) error {
 	s.p.Reset()
 	return s.b.Reset(ctx)
+}
+
+// ResetIfAhead resets b (its items and checkpoint; what fired stays) when
+// its checkpoint is past head, the store's last position: the store was
+// restored from an older copy (an operator's --accept-rollback), and the
+// events appended from now on would take positions the checkpoint already
+// passed and never reach the process manager. It reports whether it
+// reset.
+func ResetIfAhead(ctx context.Context, b Backend, head eventstore.Position) (bool, error) {
+	cp, err := b.Checkpoint(ctx)
+	if err != nil || cp <= head {
+		return false, err
+	}
+	return true, b.Reset(ctx)
 }

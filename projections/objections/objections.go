@@ -6,6 +6,8 @@ package objections
 import (
 	"context"
 	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 )
 
 // Name is the projection's name.
@@ -25,10 +27,13 @@ type Objection struct {
 	// WindowDeadline is the last instant of the filing window.
 	WindowDeadline time.Time `json:"window_deadline"`
 	// DecisionDue is FiledAt plus the policy's decision service level.
-	DecisionDue  time.Time `json:"decision_due"`
-	Late         bool      `json:"late"`
-	AppraiserNIP string    `json:"appraiser_nip"`
-	AddressedTo  string    `json:"addressed_to,omitempty"`
+	DecisionDue time.Time `json:"decision_due"`
+	Late        bool      `json:"late"`
+	// Backfill is the paper of a filing a grievance clerk entered after the
+	// fact (domain.md §10), flagged wherever the register shows.
+	Backfill     *bizdate.Backfill `json:"backfill,omitempty"`
+	AppraiserNIP string            `json:"appraiser_nip"`
+	AddressedTo  string            `json:"addressed_to,omitempty"`
 	// ExplanationsRequested and ExplanationsGiven name the parties
 	// (APPRAISER, EMPLOYEE).
 	ExplanationsRequested []string `json:"explanations_requested"`

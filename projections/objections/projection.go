@@ -126,7 +126,7 @@ func Of(v skp.View, period string, o skp.ObjectionView, slaDays int) Objection {
 	row := Objection{
 		ID: o.ID, SKPID: v.ID, NIP: v.NIP, Name: v.Employee.Name, UnitID: v.Employee.UnitID, Period: period,
 		Status: string(o.Status), FiledAt: o.FiledAt, WindowDeadline: o.Deadline, DecisionDue: o.FiledAt.AddDate(0, 0, slaDays),
-		Late: o.Late, AppraiserNIP: o.AppraiserNIP, AddressedTo: o.AddressedTo,
+		Late: o.Late, Backfill: o.Backfill, AppraiserNIP: o.AppraiserNIP, AddressedTo: o.AddressedTo,
 		ExplanationsRequested: []string{}, ExplanationsGiven: []string{},
 		PredikatBefore: string(o.Evaluation.Predikat),
 	}

@@ -57,15 +57,18 @@ func (rep DistributionReport) Table() Table {
 // Table flattens the register: one row per objection.
 func (reg ObjectionRegister) Table() Table {
 	t := Table{Columns: []string{"objection_id", "skp_id", "nip", "name", "unit_id", "period", "status", "filed_at", "window_deadline",
-		"decision_due", "overdue", "late", "outcome", "decided_at", "predikat_before", "predikat_after"}}
+		"decision_due", "overdue", "late", "backfill_paper_ref", "outcome", "decided_at", "predikat_before", "predikat_after"}}
 	for _, o := range reg.Items {
-		decided := ""
+		decided, paper := "", ""
 		if o.DecidedAt != nil {
 			decided = o.DecidedAt.Format(time.RFC3339)
 		}
+		if o.Backfill != nil {
+			paper = o.Backfill.PaperRef
+		}
 		t.Rows = append(t.Rows, []string{o.ID, o.SKPID, o.NIP, o.Name, o.UnitID, o.Period, o.Status, o.FiledAt.Format(time.RFC3339),
 			o.WindowDeadline.Format(time.RFC3339), o.DecisionDue.Format(time.RFC3339), strconv.FormatBool(o.Overdue),
-			strconv.FormatBool(o.Late), o.Outcome, decided, o.PredikatBefore, o.PredikatAfter})
+			strconv.FormatBool(o.Late), paper, o.Outcome, decided, o.PredikatBefore, o.PredikatAfter})
 	}
 	return t
 }

@@ -175,9 +175,10 @@ func parsePayload(p []byte) (Code, bool) {
 }
 
 // Canonical returns what a document's content hash covers, from its text
-// as printed or as pdftotext extracts it: every character but white space,
-// in order, with the verification code itself left out (the code holds
-// the hash, so it cannot be covered by it). Extraction splits and joins
+// as pdftotext extracts it: every character but white space, in order,
+// with the verification code itself left out (the code holds the hash, so
+// it cannot be covered by it; the renderer does not record it, and no
+// document's text can hold its own code). Extraction splits and joins
 // lines and cells differently from the layout; characters and their order
 // it keeps. A changed figure, name or label changes the canonical text.
 func Canonical(text, code string) string {

@@ -44,10 +44,11 @@ type Input struct {
 	View skp.View
 	// Period is the evaluation's period; "" prints the SKP.
 	Period string
-	// Names are employees' names by NIP, Titles their posts' titles;
-	// Units units' names by ID.
+	// Names are employees' names by NIP, Titles their posts' titles,
+	// UnitOf their units' IDs; Units units' names by ID.
 	Names  map[string]string
 	Titles map[string]string
+	UnitOf map[string]string
 	Units  map[string]string
 	// Position is the ledger position of the revision's event, ChainHash
 	// its chain hash.
@@ -76,8 +77,8 @@ type Document struct {
 	Code, URL string
 	// FileName is a download name without extension.
 	FileName string
-	// Text is the text drawn, in drawing order (what pdftotext -raw reads
-	// back).
+	// Text is the text drawn, in drawing order, but the code (what
+	// pdftotext -raw reads back, less the code).
 	Text string
 }
 
@@ -115,17 +116,17 @@ func Render(in Input, key *merkle.Signer, opts ...Options) (Document, error) {
 		}
 	}
 	// A placeholder as long as the code lays the pages out as the code
-	// will: the first pass gives the canonical text, the second the file.
+	// will: the first pass gives the canonical text (which leaves the code
+	// out), the second the file.
 	sealed, err := Seal(c, key)
 	if err != nil {
 		return Document{}, err
 	}
-	placeholder := strings.Repeat("X", len(sealed))
-	first, err := in.draw(placeholder, o)
+	first, err := in.draw(strings.Repeat("-", len(sealed)), o)
 	if err != nil {
 		return Document{}, err
 	}
-	c.ContentHash = ContentHash(Canonical(first.text.String(), placeholder))
+	c.ContentHash = ContentHash(Canonical(first.text.String(), ""))
 	code, err := Seal(c, key)
 	if err != nil {
 		return Document{}, err
@@ -158,6 +159,9 @@ func hasEvaluation(v skp.View, p string) bool {
 func (in Input) draw(code string, o Options) (*writer, error) {
 	w := newWriter()
 	w.pdf.SetCompression(!o.Uncompressed)
+	// Fonts and resources in a fixed order: the same input prints the
+	// same bytes.
+	w.pdf.SetCatalogSort(true)
 	title := "Sasaran Kinerja Pegawai " + in.View.ID
 	if in.Period != "" {
 		title = "Dokumen Evaluasi Kinerja Pegawai " + in.View.ID + " " + in.Period
@@ -253,7 +257,11 @@ func (in Input) parties(w *writer, appraiser string) {
 	if atitle == "" {
 		atitle = "Pejabat Penilai Kinerja"
 	}
-	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", atitle}, {"UNIT KERJA", unit}}
+	aunit := unit
+	if u := in.UnitOf[appraiser]; u != "" {
+		aunit = in.unit(u)
+	}
+	arows := [][2]string{{"NAMA", in.name(appraiser)}, {"NIP", dash(appraiser)}, {"JABATAN", atitle}, {"UNIT KERJA", aunit}}
 	for i := range rows {
 		n := strconv.Itoa(i + 1)
 		w.row(cols, []string{n, rows[i][0], rows[i][1], n, arows[i][0], arows[i][1]}, false, nil)
@@ -348,6 +356,13 @@ func (in Input) drawSKP(w *writer) {
 	in.signatures(w, v.AppraiserNIP, "Pejabat Penilai Kinerja", "Pegawai yang Dinilai")
 }
 
+func titleOf(t string) string {
+	if t == "" {
+		return ""
+	}
+	return " - " + t
+}
+
 func target(t skp.Target) string {
 	return idfmt.Number(idfmt.ID, t.Value, -1) + " " + t.Unit
 }
@@ -393,6 +408,13 @@ func (in Input) drawEvaluation(w *writer) {
 		appraiser = v.AppraiserNIP
 	}
 	in.parties(w, appraiser)
+	if sup := v.AppraiserSuperiorNIP; sup != "" {
+		// The appraiser's superior, who decides an objection.
+		w.setY(w.y() - 3)
+		cols := []column{{8, "C"}, {37, "L"}, {135, "L"}}
+		w.row(cols, []string{"", "ATASAN PEJABAT PENILAI KINERJA", in.name(sup) + " - NIP " + sup + titleOf(in.Titles[sup])}, false, nil)
+		w.setY(w.y() + 3)
+	}
 	w.font("", 9)
 	w.para(margin, bodyW, "CAPAIAN KINERJA ORGANISASI: "+strings.ToUpper(idfmt.Label(idfmt.ID, "orgpredikat", in.OrgPredikat)), "L")
 	w.para(margin, bodyW, "POLA DISTRIBUSI: SE Menteri PANRB Nomor 3 Tahun 2023", "L")
@@ -571,9 +593,11 @@ func (in Input) drawVerification(w *writer, code string) error {
 	put("Kode verifikasi:")
 	w.mono(7)
 	const chunk = 64
+	w.unrecorded = true
 	for i := 0; i < len(code); i += chunk {
 		put(code[i:min(i+chunk, len(code))])
 	}
+	w.unrecorded = false
 	w.font("", 7)
 	put("Luring: kinerjactl verify-document BERKAS.pdf --key KUNCI-PUBLIK-AUDIT")
 	w.setY(y0 + verificationH + 2)

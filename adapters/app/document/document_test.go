@@ -22,7 +22,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
-const nipE, nipA = "199001012015031001", "197503032000031003"
+const nipE, nipA, nipS = "199001012015031001", "197503032000031003", "196504041990031004"
 
 func testKey(t *testing.T, seed byte) *merkle.Signer {
 	t.Helper()
@@ -51,7 +51,7 @@ func testInput() Input {
 	v := skp.View{
 		ID: nipE + "-2026", NIP: nipE, Year: 2026, Approach: "KUANTITATIF", Status: "ESTABLISHED", Version: 1,
 		Employee:     skp.Snapshot{Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: "PELAKSANA", Title: "Analis Laporan Kinerja"}},
-		AppraiserNIP: nipA, Plan: plan,
+		AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, Plan: plan,
 		Versions:     []skp.PlanVersion{{Version: 1, EstablishedAt: at.AddDate(0, -3, 0), AppraiserNIP: nipA, RHK: plan}},
 		Expectations: []skp.Expectation{{Value: berakhlak.Values()[0], Expectation: "Melayani pemohon dengan ramah"}},
 		Realisations: []skp.Realisation{{ID: "r1", Period: "2026-Q1", IndicatorID: "ind-1", RHKID: "rhk-1", Value: 490, Narrative: "Laporan triwulan I"}},
@@ -64,7 +64,7 @@ func testInput() Input {
 	for i := range h {
 		h[i] = byte(i * 7)
 	}
-	return Input{View: v, Names: map[string]string{nipA: "Siti Rahayu"}, Units: map[string]string{"DINKES": "Dinas Kesehatan"},
+	return Input{View: v, Names: map[string]string{nipA: "Siti Rahayu", nipS: "Agus Wibowo"}, Titles: map[string]string{nipS: "Sekretaris Daerah"}, Units: map[string]string{"DINKES": "Dinas Kesehatan"},
 		Position: 4242, ChainHash: h, Checkpoint: &Checkpoint{Size: 4000, RootHash: strings.Repeat("ab", 32), SignedAt: at.Add(-time.Hour), KeyID: "0a1b2c3d"},
 		OrgPredikat: "BAIK", PrintedAt: at, Loc: idfmt.WITA, VerifyURL: "https://kinerja.example/verify/"}
 }
@@ -136,7 +136,7 @@ func TestEvaluationDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"DOKUMEN EVALUASI KINERJA PEGAWAI", "PERIODE: TRIWULAN I 2026", "1 JANUARI 2026 S.D. 31 MARET 2026",
-		"CAPAIAN KINERJA ORGANISASI: BAIK", "REALISASI BERDASARKAN BUKTI DUKUNG", "490 dokumen: Laporan triwulan I", "Pertahankan",
+		"CAPAIAN KINERJA ORGANISASI: BAIK", "ATASAN PEJABAT PENILAI KINERJA Agus Wibowo - NIP " + nipS + " - Sekretaris Daerah", "REALISASI BERDASARKAN BUKTI DUKUNG", "490 dokumen: Laporan triwulan I", "Pertahankan",
 		"RATING HASIL KERJA", "Di Atas Ekspektasi", "RATING PERILAKU KERJA", "Sesuai Ekspektasi", "PREDIKAT KINERJA PEGAWAI BAIK",
 		"Capaian di atas target"} {
 		if !contains(text, want) {
@@ -192,6 +192,49 @@ func TestDoctoredDocumentFails(t *testing.T) {
 	}
 }
 
+// Texts at the domain's limits (2,000 characters an RHK, long words,
+// control characters) print over as many pages as they need, every
+// character readable and the document verifiable.
+func TestLongTextsSpanPages(t *testing.T) {
+	needPoppler(t)
+	key := testKey(t, 1)
+	in := testInput()
+	long := strings.Repeat("Pelaksanaan kegiatan imunisasi terpadu\u0007 di wilayah kerja ", 40)[:2000]
+	word := strings.Repeat("X", 300)
+	in.View.Plan[0].Text = long
+	in.View.Plan[0].Indicators[0].Text = word
+	in.View.Versions[0].RHK = in.View.Plan
+	for i := 0; i < 12; i++ {
+		in.View.Plan = append(in.View.Plan, skp.RHK{ID: "x" + strings.Repeat("y", i), Kind: "UTAMA", Text: long[:500],
+			Indicators: []skp.Indicator{{ID: "i", Aspect: "KUALITAS", Text: long[:300], Target: skp.Target{Value: 1, Unit: "laporan"}}}})
+	}
+	in.View.Versions[0].RHK = in.View.Plan
+	doc, err := Render(in, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := ExtractText(context.Background(), doc.PDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Check(text, doc.Code, key.Verifier()); err != nil {
+		a, b := Canonical(doc.Text, doc.Code), Canonical(text, doc.Code)
+		for i := range min(len(a), len(b)) {
+			if a[i] != b[i] {
+				t.Fatalf("a long document does not verify: %v; differs at %d: printed %q, read %q", err, i, a[max(0, i-60):min(len(a), i+60)], b[max(0, i-60):min(len(b), i+60)])
+			}
+		}
+		t.Fatalf("a long document does not verify: %v (lengths %d, %d)", err, len(a), len(b))
+	}
+	if pages := strings.Count(text, "\f"); pages < 4 {
+		t.Errorf("%d pages, want the long plan over several", pages)
+	}
+	want := strings.Count(long, "Pelaksanaan") + 12*(strings.Count(long[:500], "Pelaksanaan")+strings.Count(long[:300], "Pelaksanaan"))
+	if strings.ContainsRune(text, '\u0007') || strings.Count(text, "Pelaksanaan") != want || strings.Count(strings.Join(strings.Fields(text), ""), word) != 1 {
+		t.Errorf("the long texts are not printed whole (%d of %d), or a control character is", strings.Count(text, "Pelaksanaan"), want)
+	}
+}
+
 func TestQRCodeScansToTheVerificationURL(t *testing.T) {
 	needPoppler(t)
 	doc, err := Render(testInput(), testKey(t, 1))
@@ -203,11 +246,10 @@ func TestQRCodeScansToTheVerificationURL(t *testing.T) {
 	if err := os.WriteFile(pdf, doc.PDF, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pages, _ := filepath.Glob(filepath.Join(dir, "p*.png"))
 	if out, err := exec.Command("pdftoppm", "-png", "-r", "200", pdf, filepath.Join(dir, "p")).CombinedOutput(); err != nil {
 		t.Fatalf("pdftoppm: %v %s", err, out)
 	}
-	pages, _ = filepath.Glob(filepath.Join(dir, "p*.png"))
+	pages, _ := filepath.Glob(filepath.Join(dir, "p*.png"))
 	var found []string
 	for _, p := range pages {
 		f, err := os.Open(p)
@@ -276,4 +318,20 @@ func mustSeal(t *testing.T, c Code, k *merkle.Signer) string {
 // spaces (cells wrap) read as one space.
 func contains(text, want string) bool {
 	return strings.Contains(strings.Join(strings.Fields(text), " "), want)
+}
+
+// The same input prints the same bytes (fonts in a fixed order, the
+// printing time as the PDF's dates, a deterministic signature).
+func TestRenderingIsDeterministic(t *testing.T) {
+	key := testKey(t, 1)
+	a, err := Render(testInput(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		b, _ := Render(testInput(), key)
+		if !bytes.Equal(a.PDF, b.PDF) || a.Code != b.Code {
+			t.Fatal("two renderings of the same input differ")
+		}
+	}
 }

@@ -27,6 +27,9 @@ type writer struct {
 	pdf    *fpdf.Fpdf
 	text   strings.Builder
 	footer func() string
+	// unrecorded is set while the verification code is drawn: the code is
+	// not part of the text it signs.
+	unrecorded bool
 }
 
 func newWriter() *writer {
@@ -83,8 +86,10 @@ func encode(s string) string {
 // cell draws the printable form of s in a cell at (x, y).
 func (w *writer) cell(x, y, width, h float64, s, align string) {
 	s = printable(s)
-	w.text.WriteString(s)
-	w.text.WriteByte('\n')
+	if !w.unrecorded {
+		w.text.WriteString(s)
+		w.text.WriteByte('\n')
+	}
 	w.pdf.SetXY(x, y)
 	w.pdf.CellFormat(width, h, encode(s), "", 0, align, false, 0, "")
 }
@@ -142,8 +147,9 @@ type column struct {
 }
 
 // row draws a table row: each cell wrapped in its column, bordered, the
-// row as high as its tallest cell; a row that does not fit starts a new
-// page (with the header row again, when header is set).
+// row as high as its tallest cell. A row that does not fit starts a new
+// page (with the header row again, when header is set); a row taller than
+// a page continues over as many as it needs.
 func (w *writer) row(cols []column, cells []string, bold bool, header func()) {
 	style := ""
 	if bold {
@@ -158,8 +164,7 @@ func (w *writer) row(cols []column, cells []string, bold bool, header func()) {
 		}
 		n = max(n, len(split[i]))
 	}
-	h := float64(n)*lineH + 1.5
-	if w.y()+h > bottom {
+	newPage := func() {
 		w.pdf.AddPage()
 		w.setY(margin)
 		if header != nil {
@@ -167,6 +172,30 @@ func (w *writer) row(cols []column, cells []string, bold bool, header func()) {
 			w.font(style, 8.5)
 		}
 	}
+	fresh := false
+	for from := 0; from < n; {
+		avail := int((bottom - w.y() - 1.5) / lineH)
+		left := n - from
+		switch {
+		case left <= avail:
+			w.rowPart(cols, split, from, n, bold)
+			return
+		case !fresh && (avail < 1 || float64(left)*lineH+1.5 <= bottom-margin):
+			// It fits on a page of its own, or nothing fits here.
+			newPage()
+			fresh = true
+		default:
+			w.rowPart(cols, split, from, from+avail, bold)
+			from += avail
+			newPage()
+			fresh = true
+		}
+	}
+}
+
+// rowPart draws lines [from, to) of a row's cells.
+func (w *writer) rowPart(cols []column, split [][]string, from, to int, bold bool) {
+	h := float64(to-from)*lineH + 1.5
 	y0 := w.y()
 	x := margin
 	for i, c := range cols {
@@ -176,11 +205,11 @@ func (w *writer) row(cols []column, cells []string, bold bool, header func()) {
 		} else {
 			w.pdf.Rect(x, y0, c.width, h, "D")
 		}
-		for j, l := range split[i] {
-			if l == "" && len(split[i]) == 1 {
+		for j := from; j < to && j < len(split[i]); j++ {
+			if split[i][j] == "" {
 				continue
 			}
-			w.cell(x, y0+0.75+float64(j)*lineH, c.width, lineH, l, c.align)
+			w.cell(x, y0+0.75+float64(j-from)*lineH, c.width, lineH, split[i][j], c.align)
 		}
 		x += c.width
 	}

@@ -115,6 +115,8 @@ var labels = map[string]map[string]Text{
 		"HR_ANALYST":         {"Analis kepegawaian", "HR analyst"},
 		"GRIEVANCE_CLERK":    {"Petugas keberatan", "Grievance clerk"},
 		"FORMER_PARTY":       {"Mantan pihak", "Former party"},
+		"SELF":               {"Diri sendiri", "Self"},
+		"UNIT_HEAD":          {"Kepala unit", "Unit head"},
 	},
 	"poskind": {
 		"JPT_UTAMA":     {"JPT Utama", "Senior executive (utama)"},

@@ -126,6 +126,7 @@ var Shared = Catalog{
 	"col.year":     {"Tahun", "Year"},
 	"col.status":   {"Status", "Status"},
 	"col.late":     {"Terlambat", "Late"},
+	"col.backfill": {"Entri susulan (backfill) · ref", "Backfill entry · ref"},
 	"col.period":   {"Periode", "Period"},
 	"col.predikat": {"Predikat", "Predikat"},
 	"col.reason":   {"Alasan", "Reason"},

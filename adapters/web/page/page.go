@@ -82,6 +82,7 @@ type Site struct {
 	assets map[string]asset
 	layout *layoutSet
 	errTpl *Template[*ErrorPage]
+	mux    *http.ServeMux // the routers' (Routed)
 }
 
 // NewSite returns the site for cfg: it loads the assets and parses the
@@ -158,7 +159,22 @@ type Router struct {
 }
 
 // NewRouter returns a router that registers on mux.
-func (s *Site) NewRouter(mux *http.ServeMux) *Router { return &Router{mux: mux, site: s} }
+func (s *Site) NewRouter(mux *http.ServeMux) *Router {
+	s.mux = mux
+	return &Router{mux: mux, site: s}
+}
+
+// Routed reports whether a page is registered for method and path (a
+// feature's page linking to another feature's, which it may not import:
+// the link is offered only when the page is there). The catch-all "/"
+// does not count.
+func (s *Site) Routed(method, path string) bool {
+	if s.mux == nil {
+		return false
+	}
+	_, pattern := s.mux.Handler(&http.Request{Method: method, URL: &url.URL{Path: path}, Header: http.Header{}})
+	return pattern != "" && pattern != "/"
+}
 
 // Page registers h for pattern (net/http's: "GET /skp/{id}") as a page that
 // needs a signed-in caller: anybody else is sent to the sign-in form, and

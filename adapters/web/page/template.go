@@ -125,6 +125,10 @@ func (b *Base) Date(t time.Time) string { return idfmt.Date(b.Lang, t, b.loc) }
 // Num shows a quantity in the page's language: "1.961", "12,5".
 func (b *Base) Num(f float64) string { return idfmt.Number(b.Lang, f, -1) }
 
+// Int shows a count with grouped thousands: "1.961" ("1,961" in
+// English).
+func (b *Base) Int(n int) string { return idfmt.Int(b.Lang, n) }
+
 // Pct shows a share as a percentage: "78,3 %" ("78.3%" in English).
 func (b *Base) Pct(share float64) string { return idfmt.Percent(b.Lang, share) }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -88,4 +90,24 @@ func (o DeadlineOutbox) Pending(ctx context.Context, limit int) ([]wmbridge.Outb
 // Published implements wmbridge.Outbox.
 func (o DeadlineOutbox) Published(ctx context.Context, ids []string) error {
 	return o.Backend.Published(ctx, ids)
+}
+
+// DeadlineMetrics are the process manager's counters: finalities
+// recorded, reminders queued, failed acts (kinerja_deadlines_*), and the
+// reminders published to NATS when relay is set.
+func DeadlineMetrics(s *deadlines.Scheduler, relay *wmbridge.OutboxRelay) []prometheus.Collector {
+	counter := func(name, help string, v func(deadlines.Stats) int) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "deadlines", Name: name, Help: help},
+			func() float64 { return float64(v(s.Stats())) })
+	}
+	out := []prometheus.Collector{
+		counter("finalised_total", "Evaluations whose finality the process manager recorded (objection window elapsed).", func(st deadlines.Stats) int { return st.Finalised }),
+		counter("reminders_total", "Deadline reminders queued for NATS and the inbox.", func(st deadlines.Stats) int { return st.Reminded }),
+		counter("failures_total", "Rounds in which an act (a finality, a reminder) failed; it is retried.", func(st deadlines.Stats) int { return st.Failed }),
+	}
+	if relay != nil {
+		out = append(out, prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "deadlines", Name: "reminders_published_total",
+			Help: "Deadline reminders published to NATS."}, func() float64 { n, _ := relay.State(); return float64(n) }))
+	}
+	return out
 }

@@ -45,6 +45,7 @@ const (
 	OverviewPath = "/skp/{id}/penilaian"
 	RatePath     = "/skp/{id}/penilaian/{period}/nilai"
 	IssuePath    = "/skp/{id}/penilaian/{period}/terbitkan"
+	ReceiptPath  = "/skp/{id}/penilaian/{period}/terima"
 )
 
 // path fills the {id} and {period} of a path pattern.
@@ -58,6 +59,7 @@ type Feature struct {
 	overview *page.Template[*overviewPage]
 	rate     *page.Template[*ratePage]
 	issue    *page.Template[*issuePage]
+	receipt  *page.Template[*receiptPage]
 }
 
 // New returns the feature on site.
@@ -65,7 +67,8 @@ func New(site *page.Site) *Feature {
 	return &Feature{site: site,
 		overview: page.MustParse[*overviewPage](site, files, "overview.html", messages),
 		rate:     page.MustParse[*ratePage](site, files, "rate.html", messages),
-		issue:    page.MustParse[*issuePage](site, files, "issue.html", messages)}
+		issue:    page.MustParse[*issuePage](site, files, "issue.html", messages),
+		receipt:  page.MustParse[*receiptPage](site, files, "receipt.html", messages)}
 }
 
 // Routes registers the evaluation pages.
@@ -75,6 +78,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST "+RatePath, f.postRate)
 	r.Page("GET "+IssuePath, f.showIssue)
 	r.Page("POST "+IssuePath, f.postIssue)
+	r.Page("GET "+ReceiptPath, f.showReceipt)
+	r.Page("POST "+ReceiptPath, f.postReceipt)
 }
 
 // periodsOf lists the periods an SKP is evaluated for: those of its
@@ -133,8 +138,9 @@ type overviewPage struct {
 type periodRow struct {
 	Period string
 	Eval   *skp.EvaluationView
-	// RateURL, IssueURL, ObjectionURL are the forms offered ("" when not).
-	RateURL, IssueURL, ObjectionURL string
+	// RateURL, IssueURL, ReceiptURL, ObjectionURL are the forms offered
+	// ("" when not).
+	RateURL, IssueURL, ReceiptURL, ObjectionURL string
 	// DaysLeft is the number of days left to file an objection (from the
 	// deadline the domain recorded), when the window is open.
 	DaysLeft   int
@@ -148,12 +154,12 @@ func (f *Feature) showOverview(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	may, err := r.App().SKPActions(ctx, r.User, id, authz.Rate, authz.Issue, authz.FileObjection)
+	may, err := r.App().SKPActions(ctx, r.User, id, authz.Rate, authz.Issue, authz.FileObjection, authz.AcknowledgeReceipt)
 	if err != nil {
 		return err
 	}
 	d := &overviewPage{Base: r.Base("evaluation", "evaluation.overview.title"), View: v}
-	if done := r.URL.Query().Get("selesai"); done == "nilai" || done == "terbit" {
+	if done := r.URL.Query().Get("selesai"); done == "nilai" || done == "terbit" || done == "terima" {
 		d.Done = done
 	}
 	established := v.Version > 0 && v.Status.Open()
@@ -165,8 +171,11 @@ func (f *Feature) showOverview(w http.ResponseWriter, r *page.Request) error {
 		if may[authz.Rate] && established && !issued {
 			row.RateURL = path(RatePath, id, per)
 		}
-		if may[authz.Issue] && v.Status.Open() && row.Eval != nil && !issued {
+		if (may[authz.Issue] || r.Can(authz.RecordPaper)) && v.Status.Open() && row.Eval != nil && !issued {
 			row.IssueURL = path(IssuePath, id, per)
+		}
+		if e := row.Eval; may[authz.AcknowledgeReceipt] && issued && e.ReceivedAt == nil && e.Status == skp.EvalIssued {
+			row.ReceiptURL = path(ReceiptPath, id, per)
 		}
 		if e := row.Eval; e != nil && e.ObjectionDeadline != nil && e.Status == skp.EvalIssued {
 			row.DaysLeft = pol.Date(now).DaysUntil(pol.Date(*e.ObjectionDeadline))
@@ -200,8 +209,12 @@ type ratePage struct {
 	// Indicators are the plan's indicators with their realisations in the
 	// period, beside the rating.
 	Indicators []indicatorRow
-	// SelfAssessment is what the employee wrote about their own work.
-	SelfAssessment []skp.Feedback
+	// SelfAssessment is the employee's self-assessment of the period in
+	// effect (nil when none), with its notes per RHK (RHKText names them);
+	// SelfFeedback the feedback the employee gave on their own work.
+	SelfAssessment *skp.SelfAssessment
+	RHKText        map[string]string
+	SelfFeedback   []skp.Feedback
 	// Ratings are the choices, best first; Matrix the kuadran kinerja as
 	// rating.Derive computes it (the script reads it; people may too).
 	Ratings []rating.Rating
@@ -211,7 +224,7 @@ type ratePage struct {
 	Preview rating.Predikat
 	// Changes are what was recorded on the SKP since the form was
 	// rendered, when it came back stale.
-	Changes []change
+	Changes []form.Change
 }
 
 // indicatorRow is an indicator with its target and the realisations
@@ -247,28 +260,14 @@ func matrix() []matrixRow {
 	return rows
 }
 
-// change is an event recorded since a form was rendered.
-type change struct {
-	Revision   uint64
-	Type       string
-	Actor      domain.Actor
-	RecordedAt time.Time
-}
-
-// changesSince lists the events of SKP id after revision rev that caller
-// may see (nothing when they may not read its history).
-func changesSince(ctx context.Context, r *page.Request, id string, rev uint64) []change {
+// changesSince lists what was recorded on SKP id after revision rev (a
+// stale form's), when the caller may read its history.
+func changesSince(ctx context.Context, r *page.Request, id string, rev uint64) []form.Change {
 	_, events, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, id, authz.ReadHistory)
 	if err != nil {
 		return nil
 	}
-	var out []change
-	for _, e := range events {
-		if e.Revision > rev {
-			out = append(out, change{Revision: e.Revision, Type: e.Event.EventType(), Actor: e.Meta.Actor, RecordedAt: e.RecordedAt})
-		}
-	}
-	return out
+	return form.ChangesSince(r.Lang, events, rev)
 }
 
 // rateInput is what the rating form posts: the fields of PUT
@@ -314,9 +313,14 @@ func (f *Feature) ratePage(r *page.Request, st form.State) (*ratePage, error) {
 			d.Indicators = append(d.Indicators, row)
 		}
 	}
+	d.SelfAssessment = v.SelfAssessment(per)
+	d.RHKText = map[string]string{}
+	for _, rhk := range v.Plan {
+		d.RHKText[rhk.ID] = rhk.Text
+	}
 	for _, fb := range v.Feedback {
 		if fb.Relationship == skp.FromSelf {
-			d.SelfAssessment = append(d.SelfAssessment, fb)
+			d.SelfFeedback = append(d.SelfFeedback, fb)
 		}
 	}
 	d.Names = f.site.Names(ctx, v.NIP)
@@ -405,14 +409,23 @@ type issuePage struct {
 	// the delivery.
 	ObjectionsAllowed bool
 	// Locked is true once the evaluation is issued: no form.
-	Locked  bool
-	Changes []change
+	Locked bool
+	// Paper is true when a grievance clerk enters a delivery done on
+	// paper (a backfill): the paper's reference and its signer are asked;
+	// Signers are the appraisers who may have signed it.
+	Paper   bool
+	Signers []string
+	Changes []form.Change
 }
 
 // issueInput is what the issue form posts: the fields of POST
 // /v1/skps/{id}/evaluations/{period}/issue.
 type issueInput struct {
 	DeliveredAt string `form:"delivered_at"`
+	// PaperRef and OnBehalfOf make it a clerk's backfill of a paper
+	// delivery.
+	PaperRef   string `form:"paper_ref"`
+	OnBehalfOf string `form:"on_behalf_of"`
 }
 
 // dateLayout is the datetime-local control's value.
@@ -424,17 +437,26 @@ func (f *Feature) issuePage(r *page.Request, st form.State) (*issuePage, error) 
 	if err != nil {
 		return nil, err
 	}
+	paper := false
 	if _, _, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, v.ID, authz.Issue); err != nil {
-		return nil, err
+		// Not the appraiser: a grievance clerk enters a paper delivery.
+		if perr := r.App().Authorize(r.User, authz.RecordPaper); perr != nil {
+			return nil, err
+		}
+		paper = true
 	}
-	d := &issuePage{Base: r.Base("evaluation", "evaluation.issue.title"), Form: st, View: v, Period: per, Eval: evaluationOf(v, per),
+	d := &issuePage{Paper: paper, Base: r.Base("evaluation", "evaluation.issue.title"), Form: st, View: v, Period: per, Eval: evaluationOf(v, per),
 		Now:               r.App().Now().In(f.site.Location()).Format(dateLayout),
 		ObjectionsAllowed: r.App().Config().Policy.ObjectionsAllowed(period.MustParse(per))}
 	if d.Eval == nil {
 		return nil, &domain.NotFoundError{Kind: "evaluation", ID: v.ID + "/" + per}
 	}
 	d.Locked = d.Eval.DeliveredAt != nil
-	d.Names = f.site.Names(ctx, v.NIP)
+	d.Signers = []string{d.Eval.AppraiserNIP}
+	if v.AppraiserNIP != "" && v.AppraiserNIP != d.Eval.AppraiserNIP {
+		d.Signers = append(d.Signers, v.AppraiserNIP)
+	}
+	d.Names = f.site.Names(ctx, append([]string{v.NIP}, d.Signers...)...)
 	return d, nil
 }
 
@@ -444,6 +466,9 @@ func (f *Feature) showIssue(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d.Form = d.Form.WithRevision(d.View.Revision)
+	if d.Paper {
+		d.Form.Values = url.Values{"on_behalf_of": {d.Eval.AppraiserNIP}}
+	}
 	return f.issue.Render(w, http.StatusOK, d)
 }
 
@@ -470,6 +495,9 @@ func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "terbit"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				if in.PaperRef != "" || in.OnBehalfOf != "" {
+					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef, OnBehalfOf: in.OnBehalfOf}
+				}
 				_, err := svc.SKPs.Issue(ctx, req, skp.Issue{SKPID: id, Period: per, DeliveredAt: delivered})
 				return err
 			})
@@ -487,4 +515,100 @@ func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
 		d.Form = d.Form.WithRevision(d.View.Revision)
 	}
 	return f.issue.Render(w, status, d)
+}
+
+// receiptPage is the acknowledgement of receipt of an issued evaluation:
+// the employee's (received now), or a grievance clerk's entry of a
+// receipt signed on paper (its date and reference asked).
+type receiptPage struct {
+	page.Base
+	Form   form.State
+	View   skp.View
+	Period string
+	Eval   *skp.EvaluationView
+	// Paper is true when the caller is not the employee: a clerk enters
+	// the paper receipt.
+	Paper bool
+	// Locked is true once the receipt is recorded: no form.
+	Locked  bool
+	Changes []form.Change
+}
+
+// receiptInput is what the receipt form posts: the fields of POST
+// …/evaluations/{period}/acknowledgement.
+type receiptInput struct {
+	ReceivedAt string `form:"received_at"`
+	PaperRef   string `form:"paper_ref"`
+}
+
+func (f *Feature) receiptPage(r *page.Request, st form.State) (*receiptPage, error) {
+	ctx := r.Context()
+	v, per, err := loadPeriod(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, _, err := r.App().Config().SKPs.Authorize(ctx, r.User, v.ID, authz.AcknowledgeReceipt); err != nil {
+		return nil, err
+	}
+	d := &receiptPage{Base: r.Base("evaluation", "evaluation.receipt.title"), Form: st, View: v, Period: per,
+		Eval: evaluationOf(v, per), Paper: r.User.ID != v.NIP}
+	if d.Eval == nil || d.Eval.DeliveredAt == nil {
+		return nil, &domain.NotFoundError{Kind: "evaluation", ID: v.ID + "/" + per}
+	}
+	d.Locked = d.Eval.ReceivedAt != nil
+	d.Names = f.site.Names(ctx, v.NIP, d.Eval.AppraiserNIP)
+	return d, nil
+}
+
+func (f *Feature) showReceipt(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.receiptPage(r, form.New(r, r.URL.Path))
+	if err != nil {
+		return err
+	}
+	d.Form = d.Form.WithRevision(d.View.Revision)
+	return f.receipt.Render(w, http.StatusOK, d)
+}
+
+func (f *Feature) postReceipt(w http.ResponseWriter, r *page.Request) error {
+	var in receiptInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	id, per := r.PathValue("id"), r.PathValue("period")
+	var received time.Time
+	if s := strings.TrimSpace(in.ReceivedAt); ok && s != "" {
+		t, _, perr := f.site.ParseLocal(s)
+		if perr != nil {
+			st.AddProblem("received_at", textTime)
+			ok = false
+		}
+		received = t
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "terima"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				if nipDigits, _, _, err := skp.ParseID(id); err == nil && r.User.ID != nipDigits {
+					// Not the employee: a clerk's entry of a paper receipt.
+					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
+				}
+				_, err := svc.SKPs.AcknowledgeReceipt(ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: per, ReceivedAt: received})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.receiptPage(r, st)
+	if err != nil {
+		return err
+	}
+	if st.Stale {
+		d.Changes = changesSince(r.Context(), r, id, st.Revision)
+		d.Form.Key = form.New(r, st.Action).Key
+		d.Form = d.Form.WithRevision(d.View.Revision)
+	}
+	return f.receipt.Render(w, status, d)
 }

@@ -258,8 +258,9 @@ type evidencePage struct {
 	skpState
 	Form form.State
 	Open bool
-	// MaxMiB is the size limit, for the hint.
-	MaxMiB string
+	// MaxMiB is the size limit, for the hint; MaxBytes for the script.
+	MaxMiB   string
+	MaxBytes int64
 }
 
 // evidenceInput is what the form posts besides the file ("file").
@@ -269,7 +270,7 @@ type evidenceInput struct {
 
 func (f *Feature) evidencePage(r *page.Request, st form.State) (*evidencePage, error) {
 	d := &evidencePage{Base: r.Base("execution", "execution.evidence.title"), Form: st,
-		MaxMiB: strconv.FormatFloat(float64(r.App().MaxEvidenceBytes())/(1<<20), 'f', -1, 64)}
+		MaxMiB: strconv.FormatFloat(float64(r.App().MaxEvidenceBytes())/(1<<20), 'f', -1, 64), MaxBytes: r.App().MaxEvidenceBytes()}
 	s, err := load(r, &d.Base, r.PathValue("id"), authz.AttachEvidence, since(st))
 	if err != nil {
 		return nil, err
@@ -447,11 +448,13 @@ func (f *Feature) feedbackPage(r *page.Request, st form.State) (*feedbackPage, e
 }
 
 func (f *Feature) showFeedback(w http.ResponseWriter, r *page.Request) error {
+	// Feedback adds to the SKP and overwrites nothing, and a colleague who
+	// gives it may not read the SKP: the form carries no revision (what
+	// others record meanwhile does not make it stale).
 	d, err := f.feedbackPage(r, form.New(r, r.URL.Path))
 	if err != nil {
 		return err
 	}
-	d.Form = d.Form.WithRevision(d.View.Revision)
 	return f.feedback.Render(w, http.StatusOK, d)
 }
 

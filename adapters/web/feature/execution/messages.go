@@ -23,6 +23,7 @@ var messages = i18n.Catalog{
 	"execution.file":               {ID: "Berkas bukti dukung", EN: "Evidence file"},
 	"execution.file.hint":          {ID: "PDF, PNG, JPEG, DOCX, XLSX, ODT atau teks biasa; jenis diperiksa dari isi berkas. Paling besar", EN: "PDF, PNG, JPEG, DOCX, XLSX, ODT or plain text; the type is checked from the file's content. At most"},
 	"execution.upload":             {ID: "Unggah", EN: "Upload"},
+	"execution.file.toolarge":      {ID: "Berkas ini terlalu besar. Paling besar", EN: "This file is too large. At most"},
 	"execution.feedback.rhk":       {ID: "Tentang RHK (opsional)", EN: "About an RHK (optional)"},
 	"execution.feedback.indicator": {ID: "Tentang indikator (opsional)", EN: "About an indicator (optional)"},
 	"execution.feedback.behaviour": {ID: "Tentang perilaku kerja (opsional)", EN: "About a work behaviour (optional)"},

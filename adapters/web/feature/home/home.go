@@ -45,6 +45,8 @@ type Home struct {
 	Reports, Register, Audit bool
 	// CurrentYear is this year in the policy's zone.
 	CurrentYear int
+	// Waiting and Overdue count the caller's inbox (feature inbox).
+	Waiting, Overdue int
 	// Employee is true when the caller is a registered employee: the page
 	// links to their history and to drafting an SKP.
 	Employee bool
@@ -67,6 +69,16 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d.SKPs = list
+	waiting, err := a.Inbox(ctx, r.User, "")
+	if err != nil {
+		return err
+	}
+	for _, it := range waiting {
+		d.Waiting++
+		if it.Overdue {
+			d.Overdue++
+		}
+	}
 	d.Names = f.site.Names(ctx, r.User.ID)
 	d.Employee = d.Names[r.User.ID] != ""
 	return f.home.Render(w, http.StatusOK, d)

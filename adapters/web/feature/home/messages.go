@@ -14,4 +14,7 @@ var messages = i18n.Catalog{
 	"home.skps.mine":  {ID: "SKP saya dan yang saya nilai", EN: "My SKPs and those I appraise"},
 	"home.skps.none":  {ID: "Belum ada SKP.", EN: "No SKPs yet."},
 	"home.more":       {ID: "Lainnya", EN: "More"},
+	"home.inbox":      {ID: "Kotak masuk", EN: "Inbox"},
+	"home.waiting":    {ID: "menunggu tindakan Anda", EN: "waiting for you"},
+	"home.overdue":    {ID: "lewat tenggat", EN: "overdue"},
 }

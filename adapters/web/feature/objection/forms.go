@@ -111,28 +111,14 @@ func need(r *page.Request, s *subject, act authz.Action) error {
 	return r.App().Config().SKPs.AuthorizeObjection(r.Context(), r.User, s.View.ID, s.Period, act)
 }
 
-// change is an event recorded since a form was rendered.
-type change struct {
-	Revision   uint64
-	Type       string
-	Actor      domain.Actor
-	RecordedAt time.Time
-}
-
-// changesSince lists the events of SKP id after revision rev, when the
-// caller may read its history.
-func changesSince(r *page.Request, id string, rev uint64) []change {
+// changesSince lists what was recorded on SKP id after revision rev (a
+// stale form's), when the caller may read its history.
+func changesSince(r *page.Request, id string, rev uint64) []form.Change {
 	_, events, _, err := r.App().Config().SKPs.Authorize(r.Context(), r.User, id, authz.ReadHistory)
 	if err != nil {
 		return nil
 	}
-	var out []change
-	for _, e := range events {
-		if e.Revision > rev {
-			out = append(out, change{Revision: e.Revision, Type: e.Event.EventType(), Actor: e.Meta.Actor, RecordedAt: e.RecordedAt})
-		}
-	}
-	return out
+	return form.ChangesSince(r.Lang, events, rev)
 }
 
 // formPage is what every objection form page holds.
@@ -140,7 +126,7 @@ type formPage struct {
 	page.Base
 	subject
 	Form    form.State
-	Changes []change
+	Changes []form.Change
 	// Links to the other pages of the objection the caller may use.
 	Links links
 }
@@ -246,8 +232,10 @@ type objectionPage struct {
 // /v1/skps/{id}/evaluations/{period}/objections.
 type fileInput struct {
 	Reasons string `form:"reasons"`
-	// FiledAt is the paper filing's date (a clerk's record only).
-	FiledAt string `form:"filed_at"`
+	// FiledAt and PaperRef are a paper filing's date and reference (a
+	// grievance clerk's backfill only).
+	FiledAt  string `form:"filed_at"`
+	PaperRef string `form:"paper_ref"`
 }
 
 var (
@@ -294,6 +282,9 @@ func (f *Feature) postFile(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "ajukan"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				if in.PaperRef != "" {
+					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
+				}
 				_, _, err := svc.SKPs.FileObjection(ctx, req, skp.FileObjection{SKPID: id, Period: per, Reasons: in.Reasons, FiledAt: filed})
 				return err
 			})

@@ -3,8 +3,8 @@
 // and remove RHK — the cascading link picked from the RHK of the
 // appraiser's established SKP, never typed — and their indicators with
 // targets, while the plan is editable (DRAFT, after a return, or in an
-// amendment); submit it; and, for the appraiser, establish it or return it
-// with a reason.
+// amendment); submit it; and, for the appraiser, establish it, return it
+// with a reason, or open an amendment of an established plan with a reason.
 //
 // Every form follows feature/masterdata's pattern (see docs/web.md): a
 // fresh idempotency key per rendered form (a double submit records once),
@@ -28,6 +28,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -48,6 +49,7 @@ type Feature struct {
 	rhk       *page.Template[*rhkPage]
 	indicator *page.Template[*indicatorPage]
 	ret       *page.Template[*returnPage]
+	expect    *page.Template[*expectationPage]
 }
 
 // New returns the feature on site.
@@ -58,6 +60,7 @@ func New(site *page.Site) *Feature {
 		rhk:       page.MustParse[*rhkPage](site, files, "rhk.html", messages),
 		indicator: page.MustParse[*indicatorPage](site, files, "indicator.html", messages),
 		ret:       page.MustParse[*returnPage](site, files, "return.html", messages),
+		expect:    page.MustParse[*expectationPage](site, files, "expectation.html", messages),
 	}
 }
 
@@ -78,8 +81,12 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST /skp/{id}/rencana/indikator/{ind}/hapus", f.removeIndicator)
 	r.Page("POST /skp/{id}/rencana/ajukan", f.submit)
 	r.Page("POST /skp/{id}/rencana/tetapkan", f.establish)
-	r.Page("GET /skp/{id}/rencana/kembalikan", f.showReturn)
-	r.Page("POST /skp/{id}/rencana/kembalikan", f.postReturn)
+	r.Page("GET /skp/{id}/rencana/kembalikan", f.showReason(returnAction))
+	r.Page("POST /skp/{id}/rencana/kembalikan", f.postReason(returnAction))
+	r.Page("GET /skp/{id}/rencana/ekspektasi", f.showExpectation)
+	r.Page("POST /skp/{id}/rencana/ekspektasi", f.postExpectation)
+	r.Page("GET /skp/{id}/rencana/amandemen", f.showReason(amendAction))
+	r.Page("POST /skp/{id}/rencana/amandemen", f.postReason(amendAction))
 }
 
 // editable reports whether the plan of v may change (the domain's rule:
@@ -111,7 +118,7 @@ func load(r *page.Request, b *page.Base, id string, after uint64) (skpState, err
 		return st, err
 	}
 	st.View = v
-	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP); err != nil {
+	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP, authz.SetExpectation); err != nil {
 		return st, err
 	}
 	if after > 0 {
@@ -250,8 +257,9 @@ type planPage struct {
 	skpState
 	// Editable: the caller may edit the plan and its state allows it.
 	Editable bool
-	// CanSubmit, CanEstablish, CanReturn: offered actions.
-	CanSubmit, CanEstablish, CanReturn bool
+	// CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect: offered
+	// actions.
+	CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect bool
 	// Rows are the working plan's RHK with their remove forms.
 	Rows []rhkRow
 	// Cascade names the appraiser's RHK the plan's links point at.
@@ -262,6 +270,9 @@ type planPage struct {
 	Form form.State
 	// Done names what was just recorded (?ok=), for the notice.
 	Done string
+	// LastNote is why the plan is editable again (a return, an
+	// amendment), while it is.
+	LastNote *skp.Note
 }
 
 // rhkRow is an RHK of the plan page.
@@ -295,6 +306,11 @@ func (f *Feature) planPage(r *page.Request, id string, failed form.State, after 
 	d.CanSubmit = st.May[authz.SubmitSKP] && editable(v)
 	d.CanEstablish = st.May[authz.EstablishSKP] && (v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment)
 	d.CanReturn = st.May[authz.ReturnSKP] && v.Status == skp.StatusSubmitted
+	d.CanAmend = st.May[authz.AmendSKP] && v.Status == skp.StatusEstablished
+	d.CanExpect = st.May[authz.SetExpectation] && expectable(v)
+	if n := len(v.Notes); n > 0 && editable(v) && (v.Notes[n-1].Kind == "RETURNED" || v.Notes[n-1].Kind == "AMENDMENT_OPENED") {
+		d.LastNote = &v.Notes[n-1]
+	}
 	base := PlanPath(id)
 	fresh := func(action string) form.State { return form.New(r, action).WithRevision(v.Revision) }
 	d.Submit, d.Establish = fresh(base+"/ajukan"), fresh(base+"/tetapkan")
@@ -595,28 +611,54 @@ func (f *Feature) postIndicator(w http.ResponseWriter, r *page.Request) error {
 	return f.indicator.Render(w, status, d)
 }
 
-// --- Return ----------------------------------------------------------
+// --- Return and amendment ---------------------------------------------
 
-// returnPage is the appraiser's "return for revision" form.
+// reasonAction is one of the appraiser's actions on the plan that need a
+// reason: return a submitted plan, or open an amendment of an established
+// one.
+type reasonAction struct {
+	act                 authz.Action
+	title, hint, button string // message keys
+	done                string // the plan page's notice
+	run                 func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error
+}
+
+var (
+	returnAction = reasonAction{act: authz.ReturnSKP, title: "planning.return.title", hint: "planning.return.hint", button: "planning.return",
+		done: "returned", run: func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error {
+			_, err := svc.SKPs.Return(ctx, req, skp.Return{SKPID: id, Reason: reason})
+			return err
+		}}
+	amendAction = reasonAction{act: authz.AmendSKP, title: "planning.amend.title", hint: "planning.amend.hint", button: "planning.amend",
+		done: "amended", run: func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error {
+			_, err := svc.SKPs.Amend(ctx, req, skp.Amend{SKPID: id, Reason: reason})
+			return err
+		}}
+)
+
+// returnPage is the appraiser's form with a reason: return for revision,
+// or open an amendment.
 type returnPage struct {
 	page.Base
 	skpState
 	Form form.State
+	// Hint and Button are the message keys of the action.
+	Hint, Button string
 }
 
-// returnInput is what the return form posts: the body of POST
-// /v1/skps/{id}/return.
+// returnInput is what the form posts: the body of POST /v1/skps/{id}/return
+// and …/amendment.
 type returnInput struct {
 	Reason string `form:"reason"`
 }
 
-func (f *Feature) returnPage(r *page.Request, st form.State, after uint64) (*returnPage, error) {
-	d := &returnPage{Base: r.Base("planning", "planning.return.title"), Form: st}
+func (f *Feature) returnPage(r *page.Request, a reasonAction, st form.State, after uint64) (*returnPage, error) {
+	d := &returnPage{Base: r.Base("planning", a.title), Form: st, Hint: a.hint, Button: a.button}
 	s, err := load(r, &d.Base, r.PathValue("id"), after)
 	if err != nil {
 		return nil, err
 	}
-	if !s.May[authz.ReturnSKP] {
+	if !s.May[a.act] {
 		return nil, &domain.NotFoundError{Kind: "page", ID: r.URL.Path}
 	}
 	d.skpState = s
@@ -624,18 +666,100 @@ func (f *Feature) returnPage(r *page.Request, st form.State, after uint64) (*ret
 	return d, nil
 }
 
-func (f *Feature) showReturn(w http.ResponseWriter, r *page.Request) error {
-	d, err := f.returnPage(r, form.New(r, r.URL.Path), 0)
+func (f *Feature) showReason(a reasonAction) page.Handler {
+	return func(w http.ResponseWriter, r *page.Request) error {
+		d, err := f.returnPage(r, a, form.New(r, r.URL.Path), 0)
+		if err != nil {
+			return err
+		}
+		d.Form = d.Form.WithRevision(d.View.Revision)
+		return f.ret.Render(w, http.StatusOK, d)
+	}
+}
+
+func (f *Feature) postReason(a reasonAction) page.Handler {
+	return func(w http.ResponseWriter, r *page.Request) error {
+		id := r.PathValue("id")
+		var in returnInput
+		st, ok, err := form.Decode(r, &in)
+		if err != nil {
+			return err
+		}
+		status := http.StatusUnprocessableEntity
+		if ok {
+			var done bool
+			done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", a.done), func(ctx context.Context, svc app.Services, req domain.Request) error {
+				return a.run(ctx, svc, req, id, in.Reason)
+			})
+			if err != nil || done {
+				return err
+			}
+		}
+		d, err := f.returnPage(r, a, st, since(st))
+		if err != nil {
+			return err
+		}
+		refresh(&d.Form, d.View)
+		return f.ret.Render(w, status, d)
+	}
+}
+
+// --- Behaviour expectations --------------------------------------------
+
+// expectable reports whether v's state allows behaviour expectations (the
+// domain's rule: while the plan is drafted, reviewed or amended).
+func expectable(v skp.View) bool {
+	return v.Status == skp.StatusDraft || v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment
+}
+
+// expectationPage is the appraiser's expectation for a BerAKHLAK value.
+type expectationPage struct {
+	page.Base
+	skpState
+	Form   form.State
+	Values []berakhlak.Value
+}
+
+// expectationInput is what the form posts: the value (the path of PUT
+// /v1/skps/{id}/behaviour-expectations/{value}) and its body.
+type expectationInput struct {
+	Value       string `form:"value"`
+	Expectation string `form:"expectation"`
+}
+
+func (f *Feature) expectationPage(r *page.Request, st form.State, after uint64) (*expectationPage, error) {
+	d := &expectationPage{Base: r.Base("planning", "planning.expect.title"), Form: st, Values: berakhlak.Values()}
+	s, err := load(r, &d.Base, r.PathValue("id"), after)
+	if err != nil {
+		return nil, err
+	}
+	if !s.May[authz.SetExpectation] {
+		return nil, &domain.NotFoundError{Kind: "page", ID: r.URL.Path}
+	}
+	d.skpState = s
+	f.names(r, &d.Base, s)
+	return d, nil
+}
+
+func (f *Feature) showExpectation(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.expectationPage(r, form.New(r, r.URL.Path), 0)
 	if err != nil {
 		return err
 	}
 	d.Form = d.Form.WithRevision(d.View.Revision)
-	return f.ret.Render(w, http.StatusOK, d)
+	v := r.URL.Query().Get("nilai")
+	d.Form.Values = map[string][]string{"value": {v}}
+	for _, e := range d.View.Expectations {
+		if string(e.Value) == v {
+			d.Form.Values.Set("expectation", e.Expectation)
+		}
+	}
+	return f.expect.Render(w, http.StatusOK, d)
 }
 
-func (f *Feature) postReturn(w http.ResponseWriter, r *page.Request) error {
+func (f *Feature) postExpectation(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
-	var in returnInput
+	var in expectationInput
 	st, ok, err := form.Decode(r, &in)
 	if err != nil {
 		return err
@@ -643,18 +767,18 @@ func (f *Feature) postReturn(w http.ResponseWriter, r *page.Request) error {
 	status := http.StatusUnprocessableEntity
 	if ok {
 		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "returned"), func(ctx context.Context, svc app.Services, req domain.Request) error {
-			_, err := svc.SKPs.Return(ctx, req, skp.Return{SKPID: id, Reason: in.Reason})
+		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "expectation-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+			_, err := svc.SKPs.SetBehaviourExpectation(ctx, req, skp.SetBehaviourExpectation{SKPID: id, Value: in.Value, Expectation: in.Expectation})
 			return err
 		})
 		if err != nil || done {
 			return err
 		}
 	}
-	d, err := f.returnPage(r, st, since(st))
+	d, err := f.expectationPage(r, st, since(st))
 	if err != nil {
 		return err
 	}
 	refresh(&d.Form, d.View)
-	return f.ret.Render(w, status, d)
+	return f.expect.Render(w, status, d)
 }

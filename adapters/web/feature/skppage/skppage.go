@@ -69,14 +69,19 @@ type skpData struct {
 // reporting lines allow the caller (app.SKPActions) and the SKP's state.
 type actions struct {
 	Plan, Realise, Evidence, Feedback, Self bool
+	// Evaluations: the evaluation pages (feature/evaluation) are there;
+	// they offer their own forms to whom they concern.
+	Evaluations bool
 }
 
 // Any reports whether any action is offered.
-func (a actions) Any() bool { return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self }
+func (a actions) Any() bool {
+	return a.Plan || a.Realise || a.Evidence || a.Feedback || a.Self || a.Evaluations
+}
 
 // offer decides the actions on v for the caller.
 func offer(r *page.Request, v skp.View) (actions, error) {
-	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP,
+	may, err := r.App().SKPActions(r.Context(), r.User, v.ID, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP,
 		authz.RecordRealisation, authz.AttachEvidence, authz.GiveFeedback, authz.SelfAssess)
 	if err != nil {
 		return actions{}, err
@@ -87,11 +92,15 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 	return actions{
 		Plan: (editable && (may[authz.EditPlan] || may[authz.SubmitSKP])) ||
 			(may[authz.EstablishSKP] && (v.Status == skp.StatusSubmitted || v.Status == skp.StatusAmendment)) ||
-			(may[authz.ReturnSKP] && v.Status == skp.StatusSubmitted),
+			(may[authz.ReturnSKP] && v.Status == skp.StatusSubmitted) ||
+			(may[authz.AmendSKP] && v.Status == skp.StatusEstablished),
 		Realise:  inEffect && may[authz.RecordRealisation],
 		Evidence: inEffect && may[authz.AttachEvidence],
 		Feedback: open && may[authz.GiveFeedback],
 		Self:     inEffect && may[authz.SelfAssess],
+		// The evaluations page, by its path (features never import each
+		// other), when it is registered.
+		Evaluations: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/penilaian"),
 	}, nil
 }
 

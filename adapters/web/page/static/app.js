@@ -1,7 +1,8 @@
 // Kinerja Ledger dashboard: progressive enhancement only. Every page works
-// without this script; it adds one thing, the check of an audit entry's
-// inclusion proof in the browser (RFC 6962 hashing, RFC 9162 §2.1.3.2
-// verification), so an auditor need not take the server's word for it.
+// without this script; it adds the check of an audit entry's inclusion
+// proof in the browser (RFC 6962 hashing, RFC 9162 §2.1.3.2
+// verification), so an auditor need not take the server's word for it,
+// and the size check of an evidence file before it is uploaded.
 (function () {
   "use strict";
 
@@ -74,6 +75,30 @@
       out.classList.add("bad");
     }
   }
+
+  // A file input with data-max-bytes says at once when the chosen file is
+  // over the limit (the server refuses it anyway, after the upload): the
+  // message is the element named by data-size-error, shown beside it.
+  function tooLarge(input) {
+    var f = input.files && input.files[0];
+    return !!f && f.size > Number(input.dataset.maxBytes);
+  }
+  function sizeCheck(input) {
+    var msg = document.getElementById(input.dataset.sizeError);
+    var bad = tooLarge(input);
+    if (msg) { msg.hidden = !bad; }
+    if (bad) { input.setAttribute("aria-invalid", "true"); } else { input.removeAttribute("aria-invalid"); }
+    return !bad;
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("input[type=file][data-max-bytes]")) { sizeCheck(e.target); }
+  });
+  document.addEventListener("submit", function (e) {
+    var inputs = e.target.querySelectorAll ? e.target.querySelectorAll("input[type=file][data-max-bytes]") : [];
+    for (var i = 0; i < inputs.length; i++) {
+      if (!sizeCheck(inputs[i])) { e.preventDefault(); inputs[i].focus(); return; }
+    }
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-proof]").forEach(check);

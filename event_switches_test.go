@@ -256,6 +256,7 @@ var ignoredEvents = map[string][]string{
 		"skp.submitted.v1",
 		"unit.performance_rated.v2",
 		"unit.registered.v1",
+		"unit.renamed.v1",
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {

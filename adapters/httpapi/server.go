@@ -215,6 +215,7 @@ func (s *Server) routesAll() {
 	v1.NotFoundHandler = r.NotFoundHandler
 	v1.MethodNotAllowedHandler = r.MethodNotAllowedHandler
 	s.registerUnits(v1)
+	s.registerEmployeeSearch(v1)
 	s.registerEmployees(v1)
 	s.registerSKPs(v1)
 	s.giverRoutes(v1)

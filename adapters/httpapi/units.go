@@ -22,6 +22,7 @@ func (s *Server) registerUnits(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/units/{id}", s.getUnit)
 	s.mutation(r, http.MethodPut, "/v1/units/{id}/performance/{period}", http.StatusOK, s.rateUnit)
 	s.mutation(r, http.MethodPut, "/v1/units/{id}/head", http.StatusOK, s.assignHead)
+	s.mutation(r, http.MethodPut, "/v1/units/{id}/name", http.StatusOK, s.renameUnit)
 	s.mutation(r, http.MethodPost, "/v1/units/{id}/distribution/{period}/justifications", http.StatusCreated, s.justifyDistribution)
 }
 
@@ -50,6 +51,13 @@ type AssignHeadBody struct {
 	common
 	HeadNIP       string        `json:"head_nip"`
 	EffectiveFrom calendar.Date `json:"effective_from"`
+}
+
+// RenameUnitBody is the body of PUT /v1/units/{id}/name: the corrected
+// name (the unit's id and place in the tree stay).
+type RenameUnitBody struct {
+	common
+	Name string `json:"name"`
 }
 
 // JustifyDistributionBody is the body of POST
@@ -169,6 +177,22 @@ func (s *Server) assignHead(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := pathVar(r, "id")
 	if _, err := s.svc(r).units.AssignHead(r.Context(), req, orgunit.AssignHead{UnitID: id, HeadNIP: b.HeadNIP, EffectiveFrom: b.EffectiveFrom}); err != nil {
+		return err
+	}
+	return s.writeUnit(w, r, http.StatusOK, id)
+}
+
+func (s *Server) renameUnit(w http.ResponseWriter, r *http.Request) error {
+	var b RenameUnitBody
+	if err := decodeBody(r, &b, true); err != nil {
+		return err
+	}
+	req, err := domainRequest(r, b.common)
+	if err != nil {
+		return err
+	}
+	id := pathVar(r, "id")
+	if _, err := s.svc(r).units.Rename(r.Context(), req, orgunit.Rename{UnitID: id, Name: b.Name}); err != nil {
 		return err
 	}
 	return s.writeUnit(w, r, http.StatusOK, id)

@@ -19,6 +19,7 @@ type directoryTables struct {
 	units  map[string]directory.Unit
 	emps   map[string]directory.Employee
 	byUnit map[string]map[string]bool // unit → NIPs
+	keys   map[string]string          // NIP → directory.FoldName of the name
 	just   map[periodKey]directory.Justification
 }
 
@@ -32,6 +33,7 @@ func (t *directoryTables) reset() {
 	t.units = map[string]directory.Unit{}
 	t.emps = map[string]directory.Employee{}
 	t.byUnit = map[string]map[string]bool{}
+	t.keys = map[string]string{}
 	t.just = map[periodKey]directory.Justification{}
 }
 
@@ -60,6 +62,7 @@ func (t *directoryTables) commit(tx *directoryTx) {
 		}
 		t.byUnit[e.UnitID][nip] = true
 		t.emps[nip] = e
+		t.keys[nip] = directory.FoldName(e.Name)
 	}
 	maps.Copy(t.just, tx.just)
 }
@@ -203,4 +206,47 @@ func (r *DirectoryReader) Justification(_ context.Context, unit, period string) 
 		j.Violations = slices.Clone(j.Violations)
 	}
 	return j, ok, nil
+}
+
+var _ directory.Searcher = (*DirectoryReader)(nil)
+
+// Search implements directory.Searcher by scanning every employee (an
+// agency has thousands, not millions) with the folded names kept at commit.
+func (r *DirectoryReader) Search(_ context.Context, q directory.SearchQuery) ([]directory.Employee, string, error) {
+	key, nip, err := directory.ParseSearchCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	type hit struct{ key, nip string }
+	match := q.Matcher()
+	var hits []hit
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	for n, e := range r.t.emps {
+		k := r.t.keys[n]
+		if !match(e, k) {
+			continue
+		}
+		if q.Cursor != "" {
+			if c := strings.Compare(k, key); c < 0 || c == 0 && n <= nip {
+				continue
+			}
+		}
+		hits = append(hits, hit{k, n})
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.nip, b.nip)
+	})
+	limit := q.SearchLimit()
+	out, next := make([]directory.Employee, 0, min(len(hits), limit)), ""
+	for _, h := range hits[:min(len(hits), limit)] {
+		out = append(out, r.t.emps[h.nip])
+	}
+	if len(hits) > limit {
+		next = directory.SearchCursor(out[limit-1])
+	}
+	return out, next, nil
 }

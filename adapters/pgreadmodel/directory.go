@@ -3,6 +3,7 @@ package pgreadmodel
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -153,7 +154,7 @@ var (
 		{"head_from", "text", ""}, {"performance", "text", "jsonb"}, {"registered_at", "timestamptz", ""}}
 	employeeColumns = []column{{"nip", "text", ""}, {"name", "text", ""}, {"asn_type", "text", ""}, {"unit_id", "text", ""},
 		{"position_kind", "text", ""}, {"position_title", "text", ""}, {"appraiser_nip", "text", ""}, {"appraiser_superior_nip", "text", ""},
-		{"effective_from", "text", ""}, {"position_from", "text", ""}}
+		{"effective_from", "text", ""}, {"position_from", "text", ""}, {"name_key", "text", ""}}
 	justificationColumns = []column{{"unit_id", "text", ""}, {"period", "text", ""}, {"doc", "text", "jsonb"}}
 )
 
@@ -181,7 +182,7 @@ func (s *directoryStage) flush(b *pgx.Batch) error {
 		cols := make([][]string, len(employeeColumns))
 		for k := range s.dirtyEmps {
 			e := s.emps[k]
-			for i, v := range []string{e.NIP, e.Name, e.ASNType, e.UnitID, e.PositionKind, e.PositionTitle, e.AppraiserNIP, e.AppraiserSuperiorNIP, e.EffectiveFrom, e.PositionFrom} {
+			for i, v := range []string{e.NIP, e.Name, e.ASNType, e.UnitID, e.PositionKind, e.PositionTitle, e.AppraiserNIP, e.AppraiserSuperiorNIP, e.EffectiveFrom, e.PositionFrom, directory.FoldName(e.Name)} {
 				cols[i] = append(cols[i], v)
 			}
 		}
@@ -311,4 +312,64 @@ func (r *DirectoryReader) Justification(ctx context.Context, unit, period string
 		return directory.Justification{}, false, fmt.Errorf("pgreadmodel: justification: %w", err)
 	}
 	return j, true, nil
+}
+
+var _ directory.Searcher = (*DirectoryReader)(nil)
+
+// Search implements directory.Searcher: a keyset page in (name_key, nip)
+// order. A name prefix is a range on name_key, which the index serves.
+func (r *DirectoryReader) Search(ctx context.Context, q directory.SearchQuery) ([]directory.Employee, string, error) {
+	key, nip, err := directory.ParseSearchCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if q.Units != nil && len(q.Units) == 0 {
+		return []directory.Employee{}, "", nil
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.Name != "" {
+		folded := directory.FoldName(q.Name)
+		if q.NamePrefix {
+			where = append(where, "name_key >= "+arg(folded)+" AND starts_with(name_key, "+arg(folded)+")")
+		} else {
+			where = append(where, "strpos(name_key, "+arg(folded)+") > 0")
+		}
+	}
+	if q.NIPPrefix != "" {
+		where = append(where, "starts_with(nip, "+arg(q.NIPPrefix)+")")
+	}
+	if q.Units != nil {
+		where = append(where, "unit_id = ANY("+arg(q.Units)+")")
+	}
+	if q.Kind != "" {
+		where = append(where, "position_kind = "+arg(q.Kind))
+	}
+	if q.Cursor != "" {
+		where = append(where, "(name_key, nip) > ("+arg(key)+", "+arg(nip)+")")
+	}
+	sql := `SELECT ` + employeeCols + ` FROM ` + r.t("employees")
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := q.SearchLimit()
+	sql += " ORDER BY name_key, nip LIMIT " + arg(limit+1)
+	rows, err := r.db.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("pgreadmodel: employee search: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (directory.Employee, error) { return scanEmployee(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("pgreadmodel: employee search: %w", err)
+	}
+	out, next := append([]directory.Employee{}, got...), ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = directory.SearchCursor(out[limit-1])
+	}
+	return out, next, nil
 }

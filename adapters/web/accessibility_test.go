@@ -21,8 +21,8 @@ var notPages = map[string]string{
 	"GET /masuk/oidc":                             "a redirect to the identity provider",
 	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
 	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",
-	"GET /skp/{id}/dokumen.pdf":                   "a download (a printed document)",
-	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf": "a download (a printed document)",
+	"GET /skp/{id}/dokumen.pdf":                   "a download (the SKP printed)",
+	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf": "a download (an evaluation printed)",
 }
 
 var routeParam = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)

@@ -19,8 +19,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -30,6 +34,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -122,7 +127,9 @@ func (env *journeyEnv) person(c caller) *tab {
 // fill replaces the value of the field sel with v, typed.
 func (b *tab) fill(sel, v string) {
 	b.t.Helper()
-	b.do("fill "+sel, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), v))
+	b.do("wait for "+sel, chromedp.WaitReady(chromedp.CSS(sel)))
+	eval[bool](b, fmt.Sprintf(`(() => { document.querySelector(%q).value = ""; return true; })()`, sel))
+	b.do("fill "+sel, chromedp.SendKeys(chromedp.CSS(sel), v))
 }
 
 // choose selects value in the select sel.
@@ -289,15 +296,12 @@ func journey(t *testing.T, env *journeyEnv) {
 	}
 	hr.screenshot("data-induk-pegawai-atasan")
 	line(jP, jA, jS, "2026-01-01")
-	// From April A answers to T, so T may be the superior of A's
-	// appraisees (a line's superior is the appraiser's own appraiser).
-	line(jA, jT, jS, "2026-04-01")
 
 	// The stale form: HR opens P's line form; a colleague in HR changes
 	// P's line first; the form comes back with the line as it is now and
 	// the input kept, and sent again it applies.
 	hr.open("/data-induk/pegawai/" + jP + "/atasan")
-	hr.fill("#appraiser_superior_nip", jT)
+	hr.fill("#reason", "Penyesuaian setelah mutasi")
 	hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), "2026-04-01"))
 	hr2 := env.person(caller{"hr-admin-2", []string{"HR_ADMIN"}})
 	hr2.open("/data-induk/pegawai/" + jP + "/atasan")
@@ -308,7 +312,8 @@ func journey(t *testing.T, env *journeyEnv) {
 	hr2.click("#line-submit")
 	hr2.expectAt("/data-induk/pegawai/" + jP + "?diubah=1")
 	hr.click("#line-submit")
-	if !hr.has("#stale") || eval[string](hr, `document.getElementById("appraiser_superior_nip").value`) != jT {
+	if !hr.has("#stale") || eval[string](hr, `document.getElementById("effective_from").value`) != "2026-04-01" ||
+		eval[string](hr, `document.getElementById("reason").value`) != "Penyesuaian setelah mutasi" {
 		t.Fatalf("the stale form: no notice or the input lost: %s", hr.text("main"))
 	}
 	hr.screenshot("data-induk-atasan-basi")
@@ -356,13 +361,43 @@ func journey(t *testing.T, env *journeyEnv) {
 		t.Errorf("the unit registered by keyboard is not listed: %q", got)
 	}
 
+	// Correcting a unit: BAPPEDA's name; DINKES's head and its
+	// organisation predikat.
+	hr.click(`a[href="/data-induk/unit/BAPPEDA"]`)
+	hr.fill("#name", "Badan Perencanaan Pembangunan, Riset dan Inovasi Daerah")
+	hr.click("#rename-submit")
+	hr.expectAt("/data-induk/unit/BAPPEDA?diubah=1")
+	if got := hr.text("h1"); !strings.HasPrefix(got, "Badan Perencanaan Pembangunan, Riset dan Inovasi Daerah") {
+		t.Errorf("BAPPEDA's page after the rename: %q", got)
+	}
+	hr.open("/data-induk/unit/DINKES")
+	hr.choose("#head_nip", jA)
+	hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), "2026-01-01"))
+	hr.click("#head-submit")
+	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
+	hr.fill("#period", "2026")
+	hr.choose("#predikat", "BAIK")
+	hr.fill("#paper_ref", "BA-PREDIKAT-2026") // HR enters it from paper (issue 11)
+	hr.click("#perf-submit")
+	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
+	if got := hr.text("#unit"); !strings.Contains(got, "dr. Siti Rahmawati") {
+		t.Errorf("DINKES's head shows %q", got)
+	}
+	hr.screenshot("data-induk-unit-detail")
+
+	// ── The year of the SKPs, as far as the dashboard has the forms ──
+	streams := []string{"employee-" + jP, "unit-BAPPEDA", "unit-DINKES"}
+	if skps := env.yearOfSKPs(); skps != nil {
+		streams = append(streams, skps...)
+	}
+
 	// ── An auditor sees every step in the trail and verifies it ───────
 	h.sign()
 	env.catchUp()
 	aud := env.person(auditor)
 	aud.click(`nav a[href="/audit"]`)
 	trail := aud.text("#trail")
-	for _, want := range []string{"hr-admin", "hr-admin-2", "employee-" + jP, "unit-BAPPEDA"} {
+	for _, want := range append([]string{"hr-admin", "hr-admin-2"}, streams...) {
 		if !strings.Contains(trail, want) {
 			t.Errorf("the audit trail lacks %q", want)
 		}
@@ -372,4 +407,236 @@ func journey(t *testing.T, env *journeyEnv) {
 		t.Errorf("verification = %q: %s", ok, aud.text("#verify-result"))
 	}
 	aud.screenshot("audit-jurnal")
+}
+
+// check clicks the radio button or checkbox sel (no page load follows).
+func (b *tab) check(sel string) {
+	b.t.Helper()
+	b.do("check "+sel, chromedp.Click(chromedp.CSS(sel)))
+	if !eval[bool](b, fmt.Sprintf(`document.querySelector(%q).checked`, sel)) {
+		b.t.Fatalf("%s is not checked after a click", sel)
+	}
+}
+
+// has reports whether the dashboard has the page pattern.
+func (env *journeyEnv) has(pattern string) bool {
+	return slices.Contains(env.h.handler.Routes(), pattern)
+}
+
+// pick chooses, in the select sel, the first option whose text contains
+// text, and returns its value.
+func (b *tab) pick(sel, text string) string {
+	b.t.Helper()
+	v := eval[string](b, fmt.Sprintf(`(() => { const s = document.querySelector(%q);
+		const o = [...s.options].find(o => o.value !== "" && o.textContent.includes(%q));
+		if (!o) return ""; s.value = o.value; return o.value; })()`, sel, text))
+	if v == "" {
+		b.t.Fatalf("%s has no option with %q: %s", sel, text, b.text(sel))
+	}
+	return v
+}
+
+// skpID is the SKP's ID in a path /skp/{id}/….
+func skpID(t *testing.T, path string) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(path, "/skp/")
+	if !ok {
+		t.Fatalf("%s is no SKP's page", path)
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	id, _, _ = strings.Cut(id, "?")
+	id, _, _ = strings.Cut(id, "#")
+	return id
+}
+
+// yearOfSKPs does the SKPs' year in the browser, phase by phase, as far as
+// the dashboard has the forms (each phase is skipped, and says so, when
+// its pages are not there), and returns the streams the auditor should
+// find in the trail.
+func (env *journeyEnv) yearOfSKPs() []string {
+	t, h := env.t, env.h
+	if !env.has("GET /skp/baru") {
+		t.Log("journey: no planning forms (GET /skp/baru): the year stops after HR's master data")
+		return nil
+	}
+	at := func(mo time.Month, d, hh int) { h.clock.Set(time.Date(2026, mo, d, hh, 0, 0, 0, policy.WIB)) }
+
+	// ── Planning: A's SKP (a JPT: its RHK cites the Perjanjian Kinerja),
+	// established by S; then E's, cascaded from A's RHK, established by A.
+	at(time.January, 6, 9)
+	plan := func(who caller, nip, rhkText, indText, target, unit string, cascade bool) (*tab, string) {
+		t.Helper()
+		b := env.person(who)
+		b.open("/skp/baru")
+		if v := eval[string](b, `document.getElementById("nip").value`); v == "" {
+			b.fill("#nip", nip)
+		}
+		b.fill("#year", "2026")
+		b.check("#approach-KUANTITATIF")
+		b.click("#draft-submit")
+		b.expectAt("/skp/")
+		id := skpID(t, b.location())
+		b.open("/skp/" + id + "/rencana")
+		b.click("#rhk-add")
+		b.fill("#text", rhkText)
+		b.check("#kind-UTAMA")
+		if cascade {
+			b.pick("#intervened_rhk_id", "imunisasi")
+		} else {
+			b.fill("#pk_ref", "PK-DINKES-2026-01")
+		}
+		if nip == jE {
+			b.screenshot("skp-rhk-cascade")
+		}
+		b.click("#rhk-submit")
+		b.expectAt("/skp/" + id + "/rencana")
+		b.click(".add-indicator")
+		b.check("#aspect-KUANTITAS")
+		b.fill("#text", indText)
+		b.fill(`[name="target.value"]`, target)
+		b.fill(`[name="target.unit"]`, unit)
+		b.click("#indicator-submit")
+		b.expectAt("/skp/" + id + "/rencana")
+		if nip == jE {
+			b.screenshot("skp-rencana")
+		}
+		b.click("#plan-submit")
+		b.expectAt("/skp/" + id)
+		return b, id
+	}
+	establish := func(who caller, id string) {
+		t.Helper()
+		b := env.person(who)
+		b.open("/skp/" + id + "/rencana")
+		b.click("#plan-establish")
+		b.expectAt("/skp/" + id)
+		b.open("/skp/" + id)
+		if got := b.text("#skp-status"); got != "Ditetapkan" {
+			t.Errorf("SKP %s after establishing: %q, want Ditetapkan", id, got)
+		}
+	}
+	_, skpA := plan(caller{jA, nil}, jA, "Meningkatnya cakupan imunisasi dasar lengkap", "Cakupan imunisasi dasar lengkap", "95", "%", false)
+	establish(caller{jS, nil}, skpA)
+	emp, skpE := plan(caller{jE, nil}, jE, "Terlaksananya imunisasi di 5 puskesmas", "Puskesmas yang melaksanakan imunisasi", "5", "puskesmas", true)
+	establish(caller{jA, nil}, skpE)
+	emp.open("/skp/" + skpE)
+	emp.screenshot("skp-ditetapkan")
+	streams := []string{"skp-" + skpA, "skp-" + skpE}
+
+	// ── Execution: E records the first quarter with an evidence file; a
+	// colleague (P) and the appraiser give feedback.
+	if !env.has("GET /skp/{id}/realisasi") {
+		t.Log("journey: no execution forms (GET /skp/{id}/realisasi): the year stops after planning")
+		return streams
+	}
+	at(time.March, 27, 14)
+	emp = env.person(caller{jE, nil})
+	emp.open("/skp/" + skpE)
+	emp.click("#act-realise")
+	emp.pick("#period", "Q1")
+	emp.pick("#indicator_id", "Puskesmas")
+	emp.fill("#value", "2")
+	emp.fill("#narrative", "2 puskesmas telah melaksanakan imunisasi")
+	emp.screenshot("skp-realisasi")
+	emp.click("#realisation-submit")
+	emp.expectAt("/skp/" + skpE)
+	pdf := filepath.Join(t.TempDir(), "laporan-q1.pdf")
+	if err := os.WriteFile(pdf, []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emp.open("/skp/" + skpE)
+	emp.click("#act-evidence")
+	emp.pick("#indicator_id", "Puskesmas")
+	emp.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{pdf}))
+	emp.screenshot("skp-bukti")
+	emp.click("#evidence-submit")
+	emp.expectAt("/skp/" + skpE)
+	if !strings.Contains(emp.text("main"), "laporan-q1.pdf") {
+		t.Errorf("E's SKP does not show the uploaded evidence file")
+	}
+	feedback := func(who caller, text string) {
+		t.Helper()
+		b := env.person(who)
+		// A colleague may give feedback but not read the SKP: the form
+		// is opened from its address (as from a link sent to them).
+		b.open("/skp/" + skpE + "/umpan-balik")
+		b.fill("#text", text)
+		if who.sub == jP {
+			b.screenshot("skp-umpan-balik")
+		}
+		b.click("#feedback-submit")
+		if b.has(".error-summary") {
+			t.Fatalf("feedback by %s refused: %s", who.sub, b.text(".error-summary"))
+		}
+	}
+	feedback(caller{jP, nil}, "Kerja sama tim sangat baik.")
+	feedback(caller{jA, nil}, "Bagus, pertahankan koordinasi dengan puskesmas.")
+
+	// ── The year's rating, issued and delivered by A.
+	if !env.has("GET /skp/{id}/penilaian/{period}/nilai") {
+		t.Log("journey: no rating forms (GET /skp/{id}/penilaian/{period}/nilai): the year stops after execution")
+		return streams
+	}
+	at(time.December, 1, 10)
+	appr := env.person(caller{jA, nil})
+	appr.open("/skp/" + skpE + "/penilaian/2026/nilai")
+	appr.check("#work_result-DI_BAWAH_EKSPEKTASI")
+	appr.check("#behaviour-SESUAI_EKSPEKTASI")
+	appr.fill("#rationale", "Dua dari lima puskesmas; laporan Q4 belum masuk")
+	appr.screenshot("penilaian-nilai")
+	appr.click("#rate-submit")
+	appr.expectAt("/skp/" + skpE + "/penilaian")
+	appr.open("/skp/" + skpE + "/penilaian/2026/terbitkan")
+	appr.screenshot("penilaian-terbitkan")
+	appr.click("#issue-submit")
+	appr.expectAt("/skp/" + skpE + "/penilaian")
+
+	// ── E objects within the window; S asks both parties, each answers;
+	// S decides.
+	if !env.has("GET /skp/{id}/penilaian/{period}/keberatan/ajukan") {
+		t.Log("journey: no objection forms: the year stops after the rating")
+		return streams
+	}
+	at(time.December, 3, 10)
+	obj := "/skp/" + skpE + "/penilaian/2026/keberatan"
+	emp = env.person(caller{jE, nil})
+	emp.open(obj)
+	emp.click("#file-link")
+	emp.fill("#reasons", "Data Q4 belum lengkap saat dinilai; laporan terlampir")
+	emp.screenshot("keberatan-ajukan")
+	emp.click("#file-submit")
+	emp.expectAt(obj)
+	sup := env.person(caller{jS, nil})
+	for _, from := range []string{"APPRAISER", "EMPLOYEE"} {
+		sup.open(obj)
+		sup.click("#request-link")
+		sup.check("#from-" + from)
+		sup.click("#request-submit")
+		sup.expectAt(obj)
+	}
+	explain := func(b *tab, text string) {
+		t.Helper()
+		b.open(obj)
+		b.click("#explain-link")
+		b.fill("#text", text)
+		b.click("#explain-submit")
+		b.expectAt(obj)
+	}
+	explain(env.person(caller{jA, nil}), "Data Q4 terlambat masuk saat penilaian")
+	explain(emp, "Laporan Q4 lima puskesmas terlampir")
+	sup.open(obj)
+	sup.click("#decide-link")
+	sup.screenshot("keberatan-putusan")
+	sup.check("#outcome-CHANGED")
+	sup.check("#work_result-SESUAI_EKSPEKTASI")
+	sup.check("#behaviour-SESUAI_EKSPEKTASI")
+	sup.fill("#decision_text", "Bukti Q4 diterima; hasil kerja sesuai ekspektasi")
+	sup.click("#decide-submit")
+	sup.expectAt(obj)
+	emp.open("/skp/" + skpE)
+	if got := emp.text("main"); !strings.Contains(got, "Baik") {
+		t.Errorf("E's SKP after the decision does not show Baik")
+	}
+	emp.screenshot("skp-setelah-keberatan")
+	return streams
 }

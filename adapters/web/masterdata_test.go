@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 // revisionOf reads the revision a rendered form carries.
@@ -182,7 +183,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	key, rev := formKey(t, form.body), revisionOf(t, form.body)
 	stream := domain.EmployeeStream(nipP)
 	before := h.streamLen(stream)
-	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipU}, "appraiser_superior_nip": {nipT},
+	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipS}, "appraiser_superior_nip": {nipT},
 		"effective_from": {"2026-07-01"}, "capacity": {"DEFINITIF"}}
 	with := func(kv ...string) url.Values {
 		v := url.Values{}
@@ -199,7 +200,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		field  string
 	}{
 		"self-appraisal":        {with("appraiser_nip", nipP), "appraiser_nip"},
-		"appraiser = superior":  {with("appraiser_superior_nip", nipU), "appraiser_superior_nip"},
+		"appraiser = superior":  {with("appraiser_superior_nip", nipS), "appraiser_superior_nip"},
 		"unknown appraiser":     {with("appraiser_nip", "198001012005011099"), "appraiser_nip"},
 		"malformed superior":    {with("appraiser_superior_nip", "12345"), "appraiser_superior_nip"},
 		"not a date":            {with("effective_from", "2026-02-30"), "effective_from"},
@@ -219,7 +220,9 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
 	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
 		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
-	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "Rantai penilaian berputar") {
+	aBefore := h.streamLen(domain.EmployeeStream(nipA))
+	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `aria-invalid="true"`) || h.streamLen(domain.EmployeeStream(nipA)) != aBefore {
 		t.Errorf("a cycle = %d\n%s", r.status, r.body)
 	}
 
@@ -235,7 +238,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	h.catchUp()
 	stale := h.post(&hrAdmin, linePath, base)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="`+nipU+`"`) {
+		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2026-07-01"`) {
 		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
 	}
 	if revisionOf(t, stale.body) == rev {
@@ -247,6 +250,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	again.Set("_key", formKey(t, stale.body))
 	again.Set("_revision", revisionOf(t, stale.body))
+	again.Set("reason", "SK Kepala Dinas 800/112/2026")
 	first := h.post(&hrAdmin, linePath, again)
 	if first.status != http.StatusSeeOther || first.header.Get("Location") != "/data-induk/pegawai/"+nipP+"?diubah=1" {
 		t.Fatalf("re-applied = %d to %q\n%s", first.status, first.header.Get("Location"), first.body)
@@ -256,6 +260,16 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	if n := h.streamLen(stream); n != before+2 {
 		t.Errorf("P's stream grew by %d, want 2 (the other form's line and this one)", n-before)
+	}
+	var last eventstore.Event
+	for ev, err := range h.store.ReadStream(h.ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = ev
+	}
+	if last.Reason != "SK Kepala Dinas 800/112/2026" {
+		t.Errorf("the line's reason = %q, want the one typed", last.Reason)
 	}
 	h.catchUp()
 	r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP+"?diubah=1")
@@ -357,5 +371,80 @@ func TestUnitPredikatForm(t *testing.T) {
 	}
 	if r := h.get(&hrAdmin, "/data-induk/unit/NOPE"); r.status != http.StatusNotFound {
 		t.Errorf("an unknown unit = %d", r.status)
+	}
+}
+
+// The head of a unit: one of its employees from a date, assigned by HR.
+func TestUnitHeadForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/DINKES"
+	if r := h.must200(auditor, path); strings.Contains(r.body, `id="head-submit"`) {
+		t.Error("an auditor is offered the head form")
+	}
+	form := h.must200(hrAdmin, path)
+	if !strings.Contains(form.body, `<option value="`+nipA+`">dr. Siti Rahmawati`) {
+		t.Fatalf("the head form does not offer DINKES's employees\n%s", form.body)
+	}
+	m := regexp.MustCompile(`action="/data-induk/unit/DINKES/kepala"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatal("no head form")
+	}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2026-01-01"}}
+	if r := h.post(&auditor, path+"/kepala", v); r.status != http.StatusForbidden {
+		t.Errorf("the head form posted by an auditor = %d, want 403", r.status)
+	}
+	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2026-01-01"}}
+	if r := h.post(&hrAdmin, path+"/kepala", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_nip-error"`) ||
+		!strings.Contains(r.body, "Pegawai 198001012005011099 belum terdaftar") {
+		t.Errorf("an unknown head = %d\n%s", r.status, r.body)
+	}
+	before := h.streamLen(domain.UnitStream("DINKES"))
+	if r := h.post(&hrAdmin, path+"/kepala", v); r.status != http.StatusSeeOther {
+		t.Fatalf("assign = %d\n%s", r.status, r.body)
+	}
+	h.post(&hrAdmin, path+"/kepala", v)
+	if n := h.streamLen(domain.UnitStream("DINKES")); n != before+1 {
+		t.Errorf("a double submit recorded %d events", n-before)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, path); !strings.Contains(r.body, `<dd>dr. Siti Rahmawati <span class="nip">`+nipA) {
+		t.Errorf("the unit page does not show its head\n%s", r.body)
+	}
+}
+
+// Correcting a unit's name: HR only; an empty name beside the field; the
+// new name everywhere the unit is shown; once, sent twice.
+func TestUnitRenameForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/PKM-SUKAMAJU"
+	form := h.must200(hrAdmin, path)
+	m := regexp.MustCompile(`action="/data-induk/unit/PKM-SUKAMAJU/nama"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatal("no rename form")
+	}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "name": {"UPT Puskesmas Sukamaju"}}
+	if r := h.post(&analyst, path+"/nama", v); r.status != http.StatusForbidden {
+		t.Errorf("renamed by HR_ANALYST = %d, want 403", r.status)
+	}
+	for name, bad := range map[string]string{"empty": " ", "control char": "UPT\x1bPuskesmas"} {
+		b := url.Values{"_key": v["_key"], "_revision": v["_revision"], "name": {bad}}
+		if r := h.post(&hrAdmin, path+"/nama", b); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="name-error"`) {
+			t.Errorf("%s name = %d\n%s", name, r.status, r.body)
+		}
+	}
+	before := h.streamLen(domain.UnitStream("PKM-SUKAMAJU"))
+	if r := h.post(&hrAdmin, path+"/nama", v); r.status != http.StatusSeeOther {
+		t.Fatalf("rename = %d\n%s", r.status, r.body)
+	}
+	h.post(&hrAdmin, path+"/nama", v)
+	if n := h.streamLen(domain.UnitStream("PKM-SUKAMAJU")); n != before+1 {
+		t.Errorf("a double submit recorded %d events", n-before)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, "/data-induk/unit"); !strings.Contains(r.body, "UPT Puskesmas Sukamaju") || strings.Contains(r.body, ">Puskesmas Sukamaju<") {
+		t.Error("the unit list does not show the corrected name")
+	}
+	if r := h.must200(analyst, "/unit/PKM-SUKAMAJU?year=2026"); !strings.Contains(r.body, "UPT Puskesmas Sukamaju") {
+		t.Error("the unit dashboard does not show the corrected name")
 	}
 }

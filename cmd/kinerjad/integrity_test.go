@@ -574,3 +574,42 @@ func TestIntegrityConfiguration(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashBeforeTheFirstWitnessRecord: the first signed checkpoint is
+// appended to the store before the witness records it. A crash between the
+// two leaves the witness with only the empty record kinerjad wrote at its
+// first start, and a store one checkpoint ahead: an ordinary restart, not
+// a lost witness. A witness that is gone is still refused.
+func TestCrashBeforeTheFirstWitnessRecord(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	witness := filepath.Join(data, wiring.WitnessFile)
+	first, err := os.ReadFile(witness)
+	if err != nil {
+		t.Fatalf("no witness record after the first start: %v", err)
+	}
+	var rec audit.WitnessRecord
+	if err := json.Unmarshal(first, &rec); err != nil || rec.Seq == 0 || rec.Checkpoint.Size != 0 {
+		t.Fatalf("first witness record = %+v (%v), want an empty record", rec, err)
+	}
+	journey(t, s)
+	verifyAudit(t, s)
+	waitWitnessed(t, data, 0)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// As if the process had died after appending its first checkpoint and
+	// before recording it with the witness.
+	if err := os.WriteFile(witness, first, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := runErr(t, data); err != nil {
+		t.Fatalf("restart after a crash before the first witness record = %v, want a start", err)
+	}
+	if err := os.Remove(witness); err != nil {
+		t.Fatal(err)
+	}
+	if err := runErr(t, data); !errors.Is(err, audit.ErrRollback) {
+		t.Fatalf("start without the witness = %v, want a refusal", err)
+	}
+}

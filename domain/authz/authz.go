@@ -75,6 +75,7 @@ const (
 	ReadReports      Action = "reports.read"
 	// Reads of registers and operations, decided by token role alone.
 	ListAllSKPs           Action = "skp.list_all"      // list every SKP, not only one's own
+	ListEmployees         Action = "employee.list"     // list and search the employees of the directory
 	ReadObjectionRegister Action = "objections.read"   // the objection register
 	ReadAudit             Action = "audit.read"        // the audit trail, checkpoints, proofs, verification
 	ReadOps               Action = "ops.read"          // projection status
@@ -371,6 +372,11 @@ var rules = map[Action]rule{
 		// list the SKPs they are a party to.
 		return tokenRole(p, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor, domain.RoleGrievanceClerk), "only the HR and audit roles list every SKP"
 	},
+	ListEmployees: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		// A list of everyone (names, NIPs, posts) is master data for the
+		// HR and audit roles, as listing every SKP is.
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor, domain.RoleGrievanceClerk), "only the HR and audit roles list employees"
+	},
 	ReadObjectionRegister: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		// Grievance clerks track the deadlines.
 		return tokenRole(p, domain.RoleGrievanceClerk, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor), "the objection register is for GRIEVANCE_CLERK, HR roles and AUDITOR"
@@ -402,7 +408,7 @@ var rules = map[Action]rule{
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
 var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
-	ListAllSKPs, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
+	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
 
 // Allowed reports whether p may do a to the resource described by s: the
 // question a page asks before it offers an action (the server asks Decide

@@ -72,6 +72,8 @@ func TestDecide(t *testing.T) {
 		{name: "HR admin lists all SKPs", caller: hrAdmin, action: authz.ListAllSKPs, want: "HR_ADMIN"},
 		{name: "clerk lists all SKPs", caller: clerk, action: authz.ListAllSKPs, want: "GRIEVANCE_CLERK"},
 		{name: "employee lists their own", caller: employee, action: authz.ListAllSKPs, want: "403"},
+		{name: "analyst lists employees", caller: analyst, action: authz.ListEmployees, want: "HR_ANALYST"},
+		{name: "employee may not list employees", caller: employee, action: authz.ListEmployees, want: "403"},
 		{name: "clerk reads the register", caller: clerk, action: authz.ReadObjectionRegister, want: "GRIEVANCE_CLERK"},
 		{name: "analyst reads the register", caller: analyst, action: authz.ReadObjectionRegister, want: "HR_ANALYST"},
 		{name: "appraiser does not read the register", caller: appraiser, action: authz.ReadObjectionRegister, want: "403"},

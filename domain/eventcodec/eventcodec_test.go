@@ -61,6 +61,7 @@ var samples = []domain.Event{
 	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK",
 		Capacity: orgunit.CapacityBackfill, SetterUnitID: "PEMKOT", BasisRef: "800/12/PEMKOT/2027", PaperRef: "Arsip BKPSDM 2027/IV/17"},
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1)},
+	orgunit.Renamed{UnitID: "DINKES", Name: "Dinas Kesehatan Kota Sukamaju", Previous: "Dinas Kesehatan"},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
 	employee.OfficialRegistered{OfficialID: "MENKES", Kind: employee.Minister, Title: "Menteri Kesehatan", UnitID: "KEMENKES"},

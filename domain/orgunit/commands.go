@@ -261,6 +261,38 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 	})
 }
 
+// Rename is the command to correct a unit's name.
+type Rename struct {
+	// UnitID is the unit.
+	UnitID string
+	// Name is the corrected name.
+	Name string
+}
+
+// Rename corrects a unit's name; its identifier and its place in the tree
+// stay. Renaming to the name in effect changes nothing. Errors: not found
+// (unit), validation (name), forbidden (not HR_ADMIN).
+func (s *Service) Rename(ctx context.Context, req domain.Request, cmd Rename) (domain.Committed, error) {
+	name := strings.TrimSpace(cmd.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
+		return domain.Committed{}, domain.Invalid("name", "required, at most %d characters", MaxNameLen)
+	}
+	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		u := Replay(st.Events)
+		if u == nil {
+			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
+		}
+		if u.name == name {
+			return domain.Change{}, nil
+		}
+		return domain.Change{Role: role, Events: []domain.Event{Renamed{UnitID: u.id, Name: name, Previous: u.name}}}, nil
+	})
+}
+
 // Load returns the unit id, or nil when it does not exist.
 func (s *Service) Load(ctx context.Context, id string) (*Unit, error) {
 	if !ValidID(id) {

@@ -100,11 +100,26 @@ type HeadAssigned struct {
 // EventType implements [domain.Event].
 func (HeadAssigned) EventType() string { return "unit.head_assigned.v1" }
 
+// Renamed records a correction of a unit's name (its identifier and place
+// in the tree never change). Stream unit-{unit_id}.
+type Renamed struct {
+	// UnitID is the unit renamed.
+	UnitID string `json:"unit_id"`
+	// Name is the name from now on.
+	Name string `json:"name"`
+	// Previous is the name it replaces.
+	Previous string `json:"previous"`
+}
+
+// EventType implements [domain.Event].
+func (Renamed) EventType() string { return "unit.renamed.v1" }
+
 // Events returns the specs of this package's events, for the codec.
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
 		domain.Spec[Registered](1),
 		domain.Spec[PerformanceRated](1),
 		domain.Spec[HeadAssigned](1),
+		domain.Spec[Renamed](1),
 	}
 }

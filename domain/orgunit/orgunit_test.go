@@ -295,3 +295,42 @@ func TestRatePerformanceWho(t *testing.T) {
 		})
 	}
 }
+
+func TestRename(t *testing.T) {
+	env, s := setup(t)
+	mustRegister(t, env, s, "PEMKOT", "")
+	mustRegister(t, env, s, "DINKES", "PEMKOT")
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		req     domain.Request
+		cmd     orgunit.Rename
+		wantErr error
+	}{
+		"empty name":    {hr(env), orgunit.Rename{UnitID: "DINKES", Name: "  "}, domain.ErrValidation},
+		"name too long": {hr(env), orgunit.Rename{UnitID: "DINKES", Name: string(make([]rune, orgunit.MaxNameLen+1))}, domain.ErrValidation},
+		"unknown unit":  {hr(env), orgunit.Rename{UnitID: "NOPE", Name: "x"}, domain.ErrNotFound},
+		"not HR":        {env.Request("auditor", domain.RoleAuditor), orgunit.Rename{UnitID: "DINKES", Name: "x"}, domain.ErrForbidden},
+	} {
+		if _, err := s.Rename(ctx, c.req, c.cmd); !errors.Is(err, c.wantErr) {
+			t.Errorf("%s: error = %v, want %v", name, err, c.wantErr)
+		}
+	}
+	c, err := s.Rename(ctx, hr(env), orgunit.Rename{UnitID: "DINKES", Name: " Dinas Kesehatan Kota "})
+	if err != nil || len(c.Events) != 1 {
+		t.Fatalf("rename = %+v, %v", c, err)
+	}
+	if ev, ok := c.Events[0].Event.(orgunit.Renamed); !ok || ev.Name != "Dinas Kesehatan Kota" || ev.Previous != "Unit DINKES" {
+		t.Errorf("event = %+v", c.Events[0].Event)
+	}
+	u, err := s.Get(ctx, "DINKES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := u.View(calendar.Of(start, policy.WIB)); v.Name != "Dinas Kesehatan Kota" || v.ParentID != "PEMKOT" {
+		t.Errorf("after the rename: %+v", v)
+	}
+	// The same name again changes nothing.
+	if c, err := s.Rename(ctx, hr(env), orgunit.Rename{UnitID: "DINKES", Name: "Dinas Kesehatan Kota"}); err != nil || len(c.Events) != 0 {
+		t.Errorf("renaming to the name in effect = %+v, %v", c, err)
+	}
+}

@@ -88,6 +88,8 @@ func (u *Unit) apply(e domain.Stored) {
 		})
 	case HeadAssigned:
 		u.heads = append(u.heads, headEntry{nip: ev.HeadNIP, from: ev.EffectiveFrom})
+	case Renamed:
+		u.name = ev.Name
 	}
 }
 

@@ -50,6 +50,7 @@ type Backend struct {
 	Directory interface {
 		directory.Reader
 		directory.JustificationReader
+		directory.Searcher
 	}
 	SKPs        skps.Reader
 	Evaluations evaluations.Reader
@@ -112,6 +113,7 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("DeadLetter", func(t *testing.T) { testDeadLetter(t, cfg) })
 	t.Run("Reset", func(t *testing.T) { testReset(t, cfg) })
 	t.Run("ConcurrentReaders", func(t *testing.T) { testConcurrentReaders(t, cfg) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, cfg) })
 }
 
 // Events returns every event of store in the global order, decoded.

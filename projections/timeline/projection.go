@@ -201,6 +201,8 @@ func Summarize(e domain.Event) string {
 			return fmt.Sprintf("Jabatan kepala unit %s kosong mulai %s", e.UnitID, e.EffectiveFrom)
 		}
 		return fmt.Sprintf("Kepala unit %s ditetapkan mulai %s", e.UnitID, e.EffectiveFrom)
+	case orgunit.Renamed:
+		return fmt.Sprintf("Nama unit %s dikoreksi: %s → %s", e.UnitID, e.Previous, e.Name)
 	case employee.Registered:
 		return "Pegawai didaftarkan pada unit " + e.UnitID
 	case employee.ReportingLineAssigned:

@@ -104,6 +104,7 @@ var Shared = Catalog{
 	"nav.objections": {"Register keberatan", "Objection register"},
 	"nav.audit":      {"Audit", "Audit"},
 	"nav.masterdata": {"Data induk", "Master data"},
+	"nav.people":     {"Cari pegawai", "Find employees"},
 	"nav.signout":    {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},
@@ -153,6 +154,7 @@ var Shared = Catalog{
 	"error.csrf":       {"Formulir kedaluwarsa atau berasal dari situs lain. Muat ulang halaman dan coba lagi.", "The form expired or came from another site. Reload the page and try again."},
 	"error.validation": {"Isian tidak valid", "Invalid input"},
 	"error.year":       {"Tahun tidak valid", "Invalid year"},
+	"error.search":     {"Pencarian tidak valid", "Invalid search"},
 	"error.period":     {"Periode tidak valid (contoh: 2026, 2026-Q1, 2026-01)", "Invalid period (for example 2026, 2026-Q1, 2026-01)"},
 	"error.asof":       {"Waktu tidak valid", "Invalid time"},
 	"error.time":       {"Waktu tidak valid", "Invalid time"},
@@ -206,5 +208,6 @@ var Shared = Catalog{
 	"event.official.registered.v1":              {"Pejabat tanpa NIP didaftarkan", "Official without a NIP registered"},
 	"event.unit.performance_rated.v2":           {"Predikat organisasi ditetapkan", "Organisation predikat set"},
 	"event.unit.head_assigned.v1":               {"Kepala unit ditetapkan", "Unit head assigned"},
+	"event.unit.renamed.v1":                     {"Nama unit dikoreksi", "Unit renamed"},
 	"event.distribution.deviation_justified.v1": {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
 }

@@ -48,7 +48,7 @@ func TestProblem(t *testing.T) {
 		"must have 18 digits, has 17":                                                        "NIP harus 18 angka; yang diisi 17 angka.",
 		"required, at most 200 characters":                                                   "Wajib diisi, paling banyak 200 karakter.",
 		"employee 198001012005011099 is not registered":                                      "Pegawai 198001012005011099 belum terdaftar.",
-		"digits 1-8 give a date of birth (2027-01-01) after today (2026-01-05)":              "Angka 1–8 memberi tanggal lahir 2027-01-01, sesudah hari ini (2026-01-05).",
+		"the date of birth 2027-01-01 lies in the future (today is 2026-01-05)":              "Tanggal lahir 2027-01-01 masih di masa depan (hari ini 2026-01-05).",
 		"cycle in the appraisal chain on 2026-07-01: 1 → 2 → 1 (each appraised by the next)": "Rantai penilaian berputar pada 2026-07-01: 1 → 2 → 1 (masing-masing dinilai oleh yang berikutnya).",
 		"a message nobody translated":                                                        "a message nobody translated",
 	} {

@@ -30,8 +30,9 @@ var problemPatterns = func() []problemPattern {
 		{`^serial \(digits 16-18\) must be 001-999, is 000$`, "Nomor urut (angka 16–18) harus 001–999, bukan 000."},
 		{`^TMT CPNS (\d{4}-\d{2}) is not after the date of birth (\S+)$`, "TMT CPNS $1 tidak sesudah tanggal lahir $2."},
 		{`^year of appointment (\d+) is not after the year of birth (\d+)$`, "Tahun pengangkatan $1 tidak sesudah tahun lahir $2."},
-		{`^digits 1-8 give a date of birth \((\S+)\) after today \((\S+)\)$`, "Angka 1–8 memberi tanggal lahir $1, sesudah hari ini ($2)."},
-		{`^digits 9-12 give a year of appointment \((\d+)\) after this year \((\d+)\)$`, "Angka 9–12 memberi tahun pengangkatan $1, sesudah tahun ini ($2)."},
+		{`^the date of birth (\S+) lies in the future \(today is (\S+)\)$`, "Tanggal lahir $1 masih di masa depan (hari ini $2)."},
+		{`^TMT CPNS (\d{4}-\d{2}) lies in the future \(today is (\S+)\)$`, "TMT CPNS $1 masih di masa depan (hari ini $2)."},
+		{`^the year of first appointment (\d+) lies in the future \(today is (\S+)\)$`, "Tahun pengangkatan pertama $1 masih di masa depan (hari ini $2)."},
 		// Units, employees and reporting lines.
 		{`^unit (\S+) does not exist$`, "Unit $1 tidak ada."},
 		{`^a unit cannot be its own parent$`, "Unit tidak dapat menjadi induknya sendiri."},

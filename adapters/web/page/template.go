@@ -68,6 +68,8 @@ type Nav struct {
 	Register, Audit bool
 	// MasterData is the master data (units, employees, reporting lines).
 	MasterData bool
+	// People is the employee search.
+	People bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -81,7 +83,8 @@ func (r *Request) Base(name, titleKey string) Base {
 	}
 	b.Roles = strings.Join(roles, ", ")
 	if r.SignedIn {
-		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData)}
+		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData),
+			People: r.Can(authz.ListEmployees)}
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {

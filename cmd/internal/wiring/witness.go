@@ -89,6 +89,20 @@ func (c StartupCheck) Run(ctx context.Context) (*audit.WitnessRecord, error) {
 		latest = &rec
 	}
 	err = audit.CheckWitness(ctx, c.Store, latest, c.AuditKeys)
+	if err == nil && latest == nil && c.Witness.Len() > 0 {
+		// A store without signed checkpoints and a witness without
+		// records: witness that now, before anything is signed. The
+		// first checkpoint is appended to the store before the witness
+		// records it; a crash between the two would otherwise leave a
+		// store with a checkpoint and a witness with none, which is what
+		// a lost witness looks like, and the service would refuse to
+		// start after an ordinary crash. With this record, such a store
+		// is one ahead of its witness, as after any later crash.
+		if _, werr := c.Witness.Record(ctx, audit.WitnessRecord{}); werr != nil {
+			return nil, fmt.Errorf("witness the empty ledger: %w", werr)
+		}
+		return nil, nil
+	}
 	if err == nil {
 		return latest, nil
 	}

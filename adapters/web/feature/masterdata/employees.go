@@ -257,6 +257,9 @@ type lineInput struct {
 	EffectiveFrom calendar.Date `form:"effective_from"`
 	Capacity      string        `form:"capacity"`
 	DelegationRef string        `form:"delegation_ref"`
+	// Reason is recorded with the line (a rule may ask for it, such as a
+	// superior who is not the appraiser's own appraiser).
+	Reason string `form:"reason"`
 }
 
 func (f *Feature) showLine(w http.ResponseWriter, r *page.Request) error {
@@ -290,6 +293,7 @@ func (f *Feature) assignLine(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "diubah", "1"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				req.Reason = in.Reason
 				_, err := svc.Employees.AssignReportingLine(ctx, req, employee.AssignReportingLine{NIP: n,
 					AppraiserNIP: in.AppraiserNIP, SuperiorNIP: in.SuperiorNIP, EffectiveFrom: in.EffectiveFrom,
 					Capacity: employee.Capacity(in.Capacity), DelegationRef: in.DelegationRef})

@@ -74,6 +74,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST "+NewUnitPath, f.createUnit)
 	r.Page("GET "+UnitsPath+"/{id}", f.showUnit)
 	r.Page("POST "+UnitsPath+"/{id}/predikat", f.rateUnit)
+	r.Page("POST "+UnitsPath+"/{id}/kepala", f.assignHead)
+	r.Page("POST "+UnitsPath+"/{id}/nama", f.renameUnit)
 	r.Page("GET "+EmployeesPath, f.showEmployees)
 	r.Page("GET "+NewEmployeePath, f.showNewEmployee)
 	r.Page("POST "+NewEmployeePath, f.createEmployee)

@@ -11,7 +11,9 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
 // UnitPath is the page of unit id, with the form of its organisation
@@ -34,6 +36,12 @@ type unitPage struct {
 	// caller manages master data (the employees' link).
 	CanRate, CanManage bool
 	Form               form.State
+	// HeadForm assigns the unit's head (for who manages master data);
+	// Candidates are the unit's employees.
+	HeadForm   form.State
+	Candidates []directory.Employee
+	// RenameForm corrects the unit's name (for who manages master data).
+	RenameForm form.State
 	// Predikats are the organisation predikat's values.
 	Predikats []string
 	// Changed: a predikat was just recorded (?diubah=).
@@ -84,6 +92,15 @@ func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
 	if st.Stale {
 		d.Form = d.Form.WithRevision(v.Revision)
 	}
+	if d.CanManage {
+		d.HeadForm = form.New(r, UnitPath(v.ID)+"/kepala").WithRevision(v.Revision)
+		d.HeadForm.Values = url.Values{"effective_from": {r.App().Today().String()}, "head_nip": {v.Head}}
+		d.RenameForm = form.New(r, UnitPath(v.ID)+"/nama").WithRevision(v.Revision)
+		d.RenameForm.Values = url.Values{"name": {v.Name}}
+		if d.Candidates, err = r.App().Config().Directory.EmployeesIn(ctx, []string{v.ID}); err != nil {
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -100,6 +117,92 @@ func sortPeriods(ps []string) {
 			ps[j], ps[j-1] = ps[j-1], ps[j]
 		}
 	}
+}
+
+// headInput is what the head form posts: the body of PUT /v1/units/{id}/head.
+type headInput struct {
+	HeadNIP       string        `form:"head_nip"`
+	EffectiveFrom calendar.Date `form:"effective_from"`
+}
+
+func (f *Feature) assignHead(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
+		return err
+	}
+	if _, err := f.unitPage(r, form.State{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var in headInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.Units.AssignHead(ctx, req, orgunit.AssignHead{UnitID: id, HeadNIP: in.HeadNIP, EffectiveFrom: in.EffectiveFrom})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.unitPage(r, form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, UnitPath(id)+"/predikat").WithRevision(d.Unit.Revision)
+	if st.Stale {
+		st = st.WithRevision(d.Unit.Revision)
+	}
+	d.HeadForm = st
+	return f.unit.Render(w, status, d)
+}
+
+// renameInput is what the rename form posts: the body of
+// PUT /v1/units/{id}/name.
+type renameInput struct {
+	Name string `form:"name"`
+}
+
+func (f *Feature) renameUnit(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
+		return err
+	}
+	if _, err := f.unitPage(r, form.State{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var in renameInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.Units.Rename(ctx, req, orgunit.Rename{UnitID: id, Name: in.Name})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.unitPage(r, form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, UnitPath(id)+"/predikat").WithRevision(d.Unit.Revision)
+	if st.Stale {
+		st = st.WithRevision(d.Unit.Revision)
+	}
+	d.RenameForm = st
+	return f.unit.Render(w, status, d)
 }
 
 func (f *Feature) showUnit(w http.ResponseWriter, r *page.Request) error {

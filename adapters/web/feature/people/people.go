@@ -1,0 +1,148 @@
+// Package people is the dashboard's employee search ("Cari pegawai",
+// /pegawai): a GET form (name, NIP prefix, unit with its sub-units,
+// position kind) and a results table with a "more" link by cursor. It
+// works without JavaScript. The search is the directory read model's
+// (directory.Searcher) through the application layer
+// (app.SearchEmployees), which lets the HR and audit roles use it
+// (authz.ListEmployees).
+package people
+
+import (
+	"embed"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+)
+
+//go:embed *.html
+var files embed.FS
+
+// Path is the search page's address.
+const Path = "/pegawai"
+
+// pageSize is the number of employees a page shows.
+const pageSize = 50
+
+// Feature is the employee search.
+type Feature struct {
+	site   *page.Site
+	search *page.Template[*Search]
+}
+
+// New returns the feature on site.
+func New(site *page.Site) *Feature {
+	return &Feature{site: site, search: page.MustParse[*Search](site, files, "people.html", messages)}
+}
+
+// Routes registers the search page.
+func (f *Feature) Routes(r *page.Router) {
+	r.Page("GET "+Path, f.show)
+}
+
+// Filter is the search form as typed.
+type Filter struct {
+	Q, NIP, Unit, Kind string
+	Prefix             bool
+}
+
+// Option is a choice of a select.
+type Option struct{ Value, Label string }
+
+// Search is the page's model.
+type Search struct {
+	page.Base
+	Filter Filter
+	// Searched says whether the form was sent (the page then shows the
+	// results, or that there are none).
+	Searched bool
+	Units    []Option
+	Kinds    []Option
+	Results  []directory.Employee
+	// UnitNames names the units of the results, by ID.
+	UnitNames map[string]string
+	// MoreURL is the next page's address ("" at the end).
+	MoreURL string
+	// Continued says whether this page follows an earlier one.
+	Continued bool
+	// Links says whether the names link to the master-data page of the
+	// employee (for those who manage master data).
+	Links bool
+}
+
+func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
+	ctx := r.Context()
+	// Refused before anything is read: the form itself is for those who
+	// may search.
+	if err := r.App().Authorize(r.User, authz.ListEmployees); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	flt := Filter{Q: strings.TrimSpace(q.Get("q")), NIP: strings.ReplaceAll(q.Get("nip"), " ", ""), Unit: q.Get("unit"),
+		Kind: q.Get("kind"), Prefix: q.Get("match") == "prefix"}
+	d := &Search{Base: r.Base("people", "people.title"), Filter: flt, UnitNames: map[string]string{}}
+	d.Searched = flt.Q != "" || flt.NIP != "" || flt.Unit != "" || flt.Kind != "" || q.Get("cari") != "" || q.Get("cursor") != ""
+	for _, s := range []string{flt.Q, flt.Unit, q.Get("cursor")} {
+		if len(s) > 200 {
+			return page.BadParam("error.search", s[:20]+"…")
+		}
+		if msg := domain.TextProblem(s); msg != "" {
+			return page.BadParam("error.search", msg)
+		}
+	}
+	if len(flt.NIP) > 18 || strings.Trim(flt.NIP, "0123456789") != "" {
+		return page.BadParam("error.search", flt.NIP)
+	}
+	for _, k := range employee.PositionKinds() {
+		d.Kinds = append(d.Kinds, Option{string(k), d.L("poskind", k)})
+	}
+	if flt.Kind != "" && !slices.ContainsFunc(d.Kinds, func(o Option) bool { return o.Value == flt.Kind }) {
+		return page.BadParam("error.search", flt.Kind)
+	}
+	units, err := r.App().Config().Directory.Units(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range units {
+		d.Units = append(d.Units, Option{u.ID, u.Name})
+		d.UnitNames[u.ID] = u.Name
+	}
+	slices.SortFunc(d.Units, func(a, b Option) int { return strings.Compare(a.Label, b.Label) })
+	if !d.Searched {
+		return f.search.Render(w, http.StatusOK, d)
+	}
+	sq := directory.SearchQuery{Name: flt.Q, NamePrefix: flt.Prefix, NIPPrefix: flt.NIP, Kind: flt.Kind, Limit: pageSize, Cursor: q.Get("cursor")}
+	d.Continued = sq.Cursor != ""
+	d.Links = r.Can(authz.ManageMasterData)
+	items, next, err := r.App().SearchEmployees(ctx, r.User, sq, flt.Unit)
+	if errors.Is(err, directory.ErrBadCursor) {
+		return page.BadParam("error.search", sq.Cursor)
+	}
+	if err != nil {
+		return err
+	}
+	d.Results = items
+	if next != "" {
+		more := url.Values{"cari": {"1"}, "cursor": {next}}
+		for k, v := range map[string]string{"q": flt.Q, "nip": flt.NIP, "unit": flt.Unit, "kind": flt.Kind} {
+			if v != "" {
+				more.Set(k, v)
+			}
+		}
+		if flt.Prefix {
+			more.Set("match", "prefix")
+		}
+		if d.Lang != "" {
+			more.Set("lang", d.Lang)
+		}
+		d.MoreURL = Path + "?" + more.Encode()
+	}
+	return f.search.Render(w, http.StatusOK, d)
+}

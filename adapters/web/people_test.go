@@ -1,0 +1,106 @@
+package web
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+)
+
+var (
+	peopleRow  = regexp.MustCompile(`<tr data-nip="(\d+)">`)
+	peopleMore = regexp.MustCompile(`id="people-more" rel="next" href="([^"]+)"`)
+)
+
+// rows returns the NIPs of the result rows of a search page.
+func peopleRows(body string) []string {
+	var out []string
+	for _, m := range peopleRow.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// "Cari pegawai": the HR and audit roles find employees by name (case and
+// accents ignored), NIP prefix, unit with sub-units and kind, page by page
+// through a "more" link; the page works without JavaScript (a GET form);
+// others are refused and are not offered the link.
+func TestPeoplePage(t *testing.T) {
+	h := newHarness(t)
+	h.seed()
+	for i := range 50 {
+		n := fmt.Sprintf("198001012005011%03d", 100+i)
+		if _, err := h.emps.Register(h.ctx, req(hrAdmin), employee.Register{NIP: n, Name: fmt.Sprintf("Pegawai Uji %02d", i), UnitID: "BAPPEDA",
+			Position: employee.Position{Kind: employee.JF, Title: "Analis"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.catchUp()
+
+	r := h.must200(hrAdmin, "/pegawai")
+	if !strings.Contains(r.body, "<h1>Cari pegawai</h1>") || !strings.Contains(r.body, `<form method="get" action="/pegawai"`) ||
+		!strings.Contains(r.body, `<a href="/pegawai" aria-current="page">Cari pegawai</a>`) || strings.Contains(r.body, `id="people"`) {
+		t.Errorf("the empty search page:\n%s", r.body)
+	}
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"q=SITI", []string{nipA}},
+		{"q=" + url.QueryEscape("rína  MAR"), []string{nipQ}},
+		{"q=dr.&match=prefix", []string{nipA}},
+		{"q=rahmawati&match=prefix", nil},
+		{"nip=" + url.QueryEscape("19900101 2015"), []string{nipE}},
+		{"unit=DINKES&kind=PELAKSANA", []string{nipE, nipP, nipQ}}, // Budi, Dewi, Rina (in the puskesmas below)
+		{"q=zzz", nil},
+	} {
+		r := h.must200(auditor, "/pegawai?"+c.query)
+		if got := peopleRows(r.body); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("/pegawai?%s rows = %v, want %v", c.query, got, c.want)
+		}
+		if c.want == nil && !strings.Contains(r.body, `id="people-none"`) {
+			t.Errorf("/pegawai?%s does not say that nobody matches", c.query)
+		}
+	}
+
+	// Everyone, in two pages.
+	first := h.must200(analyst, "/pegawai?cari=1")
+	rows := peopleRows(first.body)
+	m := peopleMore.FindStringSubmatch(first.body)
+	if len(rows) != 50 || m == nil {
+		t.Fatalf("first page: %d rows, more link %v", len(rows), m)
+	}
+	second := h.must200(analyst, html.UnescapeString(m[1]))
+	rest := peopleRows(second.body)
+	if len(rest) != 8 || peopleMore.MatchString(second.body) || !strings.Contains(second.body, "lanjutan") {
+		t.Errorf("second page: %v; want the 8 left and no more link", rest)
+	}
+	seen := map[string]bool{}
+	for _, n := range append(rows, rest...) {
+		if seen[n] {
+			t.Errorf("%s on both pages", n)
+		}
+		seen[n] = true
+	}
+	if en := h.must200(analyst, "/pegawai?q=budi&lang=en"); !strings.Contains(en.body, "<h1>Find employees</h1>") || !strings.Contains(en.body, "Staff") {
+		t.Errorf("the English page:\n%s", en.body)
+	}
+
+	// Refusals: bad input is 400, those without a list role 403 and no link.
+	for _, q := range []string{"kind=KETUA", "q=" + url.QueryEscape("budi\x01"), "nip=19x", "cursor=nonsense", "q=" + strings.Repeat("a", 10*1024)} {
+		if r := h.get(&hrAdmin, "/pegawai?"+q); r.status != http.StatusBadRequest {
+			t.Errorf("/pegawai?%.40s = %d, want 400", q, r.status)
+		}
+	}
+	if r := h.get(&empE, "/pegawai?q=budi"); r.status != http.StatusForbidden || strings.Contains(r.body, "Santoso") {
+		t.Errorf("an employee searches: %d", r.status)
+	}
+	if home := h.must200(empE, "/"); strings.Contains(home.body, `href="/pegawai"`) {
+		t.Error("an employee is offered the search")
+	}
+}

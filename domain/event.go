@@ -45,6 +45,9 @@ const (
 	RoleAppraiserSuperior Role = "APPRAISER_SUPERIOR"
 	// RolePeer is a colleague of the same unit giving feedback.
 	RolePeer Role = "PEER"
+	// RoleFeedbackGiver is a feedback giver from beyond the unit assigned
+	// to the SKP (a team lead, a pemberi pertimbangan).
+	RoleFeedbackGiver Role = "FEEDBACK_GIVER"
 	// RoleUnitLeader is the head of the organisation one level up, who
 	// justifies distribution deviations.
 	RoleUnitLeader Role = "UNIT_LEADER"

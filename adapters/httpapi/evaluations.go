@@ -35,6 +35,10 @@ type RateBody struct {
 	WorkResult string `json:"work_result,omitempty"`
 	Behaviour  string `json:"behaviour"`
 	Rationale  string `json:"rationale"`
+	// WorkResults and BehaviourNotes are the optional grounds: the rating
+	// of each RHK with its rationale, a note per BerAKHLAK value.
+	WorkResults    []skp.RHKRating `json:"work_results,omitempty"`
+	BehaviourNotes []skp.ValueNote `json:"behaviour_notes,omitempty"`
 }
 
 // IssueBody is the body of POST …/issue.
@@ -173,7 +177,8 @@ func (s *Server) rate(w http.ResponseWriter, r *http.Request) error {
 	var b RateBody
 	return s.evaluationCommand(w, r, http.StatusOK, &b, &b.common, true,
 		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
-			_, err := svc.Rate(ctx, req, skp.Rate{SKPID: id, Period: period, WorkResult: b.WorkResult, Behaviour: b.Behaviour, Rationale: b.Rationale, Reason: b.Reason})
+			_, err := svc.Rate(ctx, req, skp.Rate{SKPID: id, Period: period, WorkResult: b.WorkResult, Behaviour: b.Behaviour, Rationale: b.Rationale, Reason: b.Reason,
+				Grounds: skp.Grounds{WorkResults: b.WorkResults, BehaviourNotes: b.BehaviourNotes}})
 			return err
 		},
 		func(ev EvaluationResponse) any {

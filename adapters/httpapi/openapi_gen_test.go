@@ -29,6 +29,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -97,13 +98,17 @@ func operations() []op {
 		{method: "POST", path: "/v1/units", tag: "master data", summary: "Register a unit (HR_ADMIN)", body: CreateUnitBody{}, status: 201, resp: UnitResponse{}, versioned: true, location: true, position: true},
 		{method: "GET", path: "/v1/units", tag: "master data", summary: "Every unit (directory projection)", status: 200, resp: UnitList{}, position: true},
 		{method: "GET", path: "/v1/units/{id}", tag: "master data", summary: "A unit with its children", status: 200, resp: UnitResponse{}, versioned: true, position: true},
-		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (HR_ADMIN); a change needs reason",
+		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (the leader one level up, with basis_ref; HR_ADMIN only as a backfill with paper_ref); a change needs reason",
+			desc: "The setter is the head of the parent unit on occurred_at (for a root unit its own head), or the head of the body the policy names; the history records capacity, basis_ref and paper_ref.",
 			body: RateUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN)", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/name", tag: "master data", summary: "Correct the unit's name; its id and place in the tree stay (HR_ADMIN)", body: RenameUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
 
+		{method: "POST", path: "/v1/officials", tag: "master data", summary: "Register an official without a NIP (minister, regent, mayor…) (HR_ADMIN)",
+			desc: "Reporting lines and tokens name the official as official:{id}; the same official may be appraiser and appraiser's superior (domain.md §2.1), never the decider of an objection to their own rating.",
+			body: OfficialBody{}, status: 201, resp: OfficialResponse{}, versioned: true},
 		{method: "POST", path: "/v1/employees", tag: "master data", summary: "Register an employee (HR_ADMIN); asn_type, birth_date and sex come from the NIP",
 			body: CreateEmployeeBody{}, status: 201, resp: employee.View{}, versioned: true, location: true},
 		{method: "GET", path: "/v1/employees", tag: "master data", summary: "Find employees (HR roles, AUDITOR): by name, NIP prefix, unit with sub-units, position kind",
@@ -143,12 +148,19 @@ func operations() []op {
 		{method: "POST", path: "/v1/skps/{id}/submit", tag: "skp", summary: "Submit the plan (the employee)", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/return", tag: "skp", summary: "Return the plan to DRAFT (the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/establish", tag: "skp", summary: "Establish the plan (the appraiser); late after the deadline", body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
-		{method: "POST", path: "/v1/skps/{id}/amendment", tag: "skp", summary: "Reopen an established SKP (the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/amendment", tag: "skp", summary: "Reopen an established SKP (the employee or the appraiser; reason required)",
+			desc: "The new version takes effect only once both have signed: the employee by submitting the amended plan or acknowledging it (plan-acknowledgement), the appraiser by establishing it; 409 invalid_state (EMPLOYEE_NOT_SIGNED) before.",
+			body: action, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/plan-acknowledgement", tag: "skp", summary: "The employee signs the amended plan as it stands (an edit afterwards needs a new signature)",
+			body: action, bodyOptional: true, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/cancel", tag: "skp", summary: "Cancel an SKP (HR_ADMIN or the appraiser; reason required)", body: action, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/close", tag: "skp", summary: "Close an SKP for a position change (HR_ADMIN)", body: CloseBody{}, status: 200, resp: skp.View{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/realisations", tag: "skp", summary: "Record a realisation (the employee, when established)", body: RealisationBody{}, status: 201, resp: Created{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evidence", tag: "skp", summary: "Attach evidence metadata (the employee)", body: EvidenceBody{}, status: 201, resp: Created{}, versioned: true},
-		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/feedback-givers", tag: "skp", summary: "Assign (or revoke) a feedback giver from beyond the unit: TEAM_LEAD or PEMBERI_PERTIMBANGAN (the appraiser or HR_ADMIN)",
+			desc: "The giver then gives feedback on the SKP (role FEEDBACK_GIVER, relationship = kind) and may read it; never rates. Repeating an assignment or revoking one not assigned changes nothing.",
+			body: FeedbackGiverBody{}, status: 200, resp: skp.View{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/feedback", tag: "skp", summary: "Give feedback (the appraiser, a colleague of the unit, an assigned feedback giver, or the employee)", body: FeedbackBody{}, status: 201, resp: Created{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evidence/files", tag: "skp", summary: "Upload an evidence file (the employee): stored by its SHA-256, typed by its content",
 			desc: "multipart/form-data with the file in the part \"file\" (at most kinerjad --evidence-max-bytes, default 10 MiB; PDF, PNG, JPEG, DOCX, XLSX, ODT or plain text, told by the content). " +
 				"Records nothing: POST /v1/skps/{id}/evidence with the answer's fields records the evidence. Storing the same content again changes nothing.",
@@ -161,7 +173,7 @@ func operations() []op {
 			body: SelfAssessmentBody{}, status: 201, resp: Created{}, versioned: true},
 
 		{method: "PUT", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "Rate a period (the appraiser); the predikat is derived, a replacement needs reason",
-			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued.",
+			desc: "work_result may be omitted when the employee heads a unit with an organisation predikat for the period. Replacing a rating before issue needs reason and is recorded with old and new values; 409 invalid_state once issued. work_results (the rating of each RHK of the version in effect, with its rationale) and behaviour_notes (one per BerAKHLAK value) are the grounds, optional unless the policy requires them; the overall ratings stay the appraiser's. The evaluation shows them with the capaian of each indicator (achievements) as evidence.",
 			body: RateBody{}, status: 200, resp: RatingResponse{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/evaluations/{period}", tag: "evaluation", summary: "A period's evaluation (parties, HR roles, AUDITOR)", status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/issue", tag: "evaluation", summary: "Issue and deliver the evaluation (the appraiser); the objection window starts",
@@ -187,6 +199,10 @@ func operations() []op {
 			body: ExplanationBody{}, status: 201, resp: ObjectionResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/decision", tag: "objection", summary: "Decide (the appraiser's superior, never the appraiser); final",
 			body: DecisionBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/decider", tag: "objection",
+			summary: "Delegate the decision to a Plt/Plh (the decider in effect or HR_ADMIN), or escalate it to the next level up (HR_ADMIN, GRIEVANCE_CLERK)",
+			desc:    "Escalation only when the decider in effect is the original appraiser (or none is recorded): the decider becomes the superior's own appraiser on the filing date. 409 invalid_state without an open objection or when nothing is stuck. The decider is never the original appraiser nor the employee.",
+			body:    DeciderBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection/withdrawal", tag: "objection", summary: "Withdraw the objection (the employee)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 
@@ -302,7 +318,12 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.Approach]():          strs(skp.Kuantitatif, skp.Kualitatif),
 		reflect.TypeFor[skp.RHKKind]():           strs(skp.Utama, skp.Tambahan),
 		reflect.TypeFor[skp.Aspect]():            strs(skp.Kuantitas, skp.Kualitas, skp.Waktu, skp.Biaya),
-		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf),
+		reflect.TypeFor[skp.Relationship]():      strs(skp.FromAppraiser, skp.FromPeer, skp.FromSelf, skp.FromTeamLead, skp.FromPemberiPertimbangan),
+		reflect.TypeFor[skp.GiverKind]():         strs(skp.TeamLead, skp.PemberiPertimbangan),
+		reflect.TypeFor[skp.Direction]():         strs(skp.HigherIsBetter, skp.LowerIsBetter),
+		reflect.TypeFor[skp.DeciderBasis]():      strs(skp.DeciderPlt, skp.DeciderPlh, skp.DeciderEscalation),
+		reflect.TypeFor[employee.OfficialKind](): strs(employee.Minister, employee.CoordinatingMinister, employee.HeadOfAgency, employee.Governor, employee.Regent, employee.Mayor),
+		reflect.TypeFor[orgunit.Capacity]():      strs(orgunit.CapacityLeader, orgunit.CapacityPolicyBody, orgunit.CapacityBackfill, orgunit.CapacityLegacy),
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),
 		reflect.TypeFor[skp.Outcome]():           strs(skp.Upheld, skp.Changed),

@@ -39,6 +39,8 @@ func TestRolesRefused(t *testing.T) {
 		{"analyst writes", analyst, "POST", skpURL + "/feedback", FeedbackBody{Text: "x"}, 403},
 		{"appraiser opens an amendment (allowed; sets up the next row)", apprA, "POST", skpURL + "/amendment", ActionBody{common{Reason: "x"}}, 200},
 		{"appraiser adds the employee's RHK", apprA, "POST", skpURL + "/rhk", RHKBody{Text: "x", Kind: "TAMBAHAN"}, 403},
+		{"appraiser signs the amended plan for the employee", apprA, "POST", skpURL + "/plan-acknowledgement", nil, 403},
+		{"appraiser establishes before the employee signed", apprA, "POST", skpURL + "/establish", nil, 409},
 		{"employee registers an employee", empE, "POST", "/v1/employees",
 			CreateEmployeeBody{NIP: "199505052020121005", Name: "Baru", UnitID: "DINKES", Position: PositionBody{Kind: "PELAKSANA", Title: "x"}}, 403},
 		{"employee drafts another's SKP", empE, "POST", "/v1/skps", DraftBody{NIP: nipP, Year: 2026, Approach: "KUANTITATIF"}, 403},

@@ -49,9 +49,12 @@ type routeCase struct {
 
 // casePrep adds what a case needs beyond its stage.
 var casePrep = map[string]func(h *harness){
+	"skps.plan_acknowledgement": func(h *harness) {
+		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+nipE+"-2026/amendment", ActionBody{common{Reason: "penugasan baru"}})
+	},
 	"units.justification": func(h *harness) {
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
-		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK"})
+		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
 	},
 }
 
@@ -65,12 +68,18 @@ func mutationCases() []routeCase {
 	none := func(fixture) map[string]any { return map[string]any{} }
 	ev := "/evaluations/2026"
 	return []routeCase{
+		{"officials.create", stageCast, hr, "POST", fixed("/v1/officials"),
+			func(fixture) map[string]any {
+				return map[string]any{"id": "MENKES", "kind": "MINISTER", "title": "Menteri Kesehatan"}
+			}, 201},
 		{"units.create", stageCast, hr, "POST", fixed("/v1/units"),
 			func(fixture) map[string]any {
 				return map[string]any{"id": "NEWU", "name": "Unit Baru", "parent_id": "PEMKOT"}
 			}, 201},
 		{"units.performance", stageCast, hr, "PUT", fixed("/v1/units/DINKES/performance/2026"),
-			func(fixture) map[string]any { return map[string]any{"predikat": "BAIK"} }, 200},
+			func(fixture) map[string]any {
+				return map[string]any{"predikat": "BAIK", "paper_ref": "BA-PREDIKAT-2026"}
+			}, 200},
 		{"units.head", stageCast, hr, "PUT", fixed("/v1/units/DINKES/head"),
 			func(fixture) map[string]any { return map[string]any{"head_nip": nipA, "effective_from": "2026-01-01"} }, 200},
 		{"units.rename", stageCast, hr, "PUT", fixed("/v1/units/DINKES/name"),
@@ -119,6 +128,7 @@ func mutationCases() []routeCase {
 		{"skps.return", stageSubmitted, apprA, "POST", skp("/return"),
 			func(fixture) map[string]any { return map[string]any{"reason": "Lengkapi indikator"} }, 200},
 		{"skps.establish", stageSubmitted, apprA, "POST", skp("/establish"), none, 200},
+		{"skps.plan_acknowledgement", stageEstablished, empE, "POST", skp("/plan-acknowledgement"), none, 200},
 		{"skps.amendment", stageEstablished, apprA, "POST", skp("/amendment"),
 			func(fixture) map[string]any { return map[string]any{"reason": "Perubahan target"} }, 200},
 		{"skps.cancel", stageDraft, hr, "POST", skp("/cancel"),
@@ -136,6 +146,10 @@ func mutationCases() []routeCase {
 				return map[string]any{"indicator_id": f.indE, "uri": "https://files.example/laporan.pdf", "sha256": strings.Repeat("ab", 32),
 					"filename": "laporan.pdf", "media_type": "application/pdf", "size": 1024}
 			}, 201},
+		{"skps.feedback_givers", stageEstablished, apprA, "POST", skp("/feedback-givers"),
+			func(fixture) map[string]any {
+				return map[string]any{"giver_nip": nipX, "kind": "TEAM_LEAD", "assignment_ref": "SK Tim 800/7"}
+			}, 200},
 		{"skps.feedback", stageEstablished, apprA, "POST", skp("/feedback"),
 			func(f fixture) map[string]any {
 				return map[string]any{"about": map[string]any{"rhk_id": f.rhkE}, "text": "Bagus, lanjutkan"}
@@ -162,6 +176,10 @@ func mutationCases() []routeCase {
 				return map[string]any{"outcome": "UPHELD", "decision_text": "Penilaian tetap"}
 			}, 200},
 		{"objections.withdrawal", stageObjection, empE, "POST", skp(ev + "/objection/withdrawal"), none, 200},
+		{"objections.decider", stageObjection, supS, "POST", skp(ev + "/objection/decider"),
+			func(fixture) map[string]any {
+				return map[string]any{"basis": "DELEGATION_PLH", "decider_nip": nipU, "ref": "Surat Perintah Plh 800/9"}
+			}, 200},
 	}
 }
 

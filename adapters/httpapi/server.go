@@ -218,6 +218,7 @@ func (s *Server) routesAll() {
 	s.registerEmployeeSearch(v1)
 	s.registerEmployees(v1)
 	s.registerSKPs(v1)
+	s.giverRoutes(v1)
 	s.registerEvidenceFiles(v1)
 	s.registerEvaluations(v1)
 	s.registerHistory(v1)

@@ -39,6 +39,11 @@ type CreateUnitBody struct {
 type RateUnitBody struct {
 	common
 	Predikat string `json:"predikat"`
+	// BasisRef is the document the predikat rests on (required of the
+	// leader; defaults to paper_ref for an HR backfill).
+	BasisRef string `json:"basis_ref,omitempty"`
+	// PaperRef makes the call HR_ADMIN's backfill from that paper decision.
+	PaperRef string `json:"paper_ref,omitempty"`
 }
 
 // AssignHeadBody is the body of PUT /v1/units/{id}/head.
@@ -154,7 +159,7 @@ func (s *Server) rateUnit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	id := pathVar(r, "id")
-	cmd := orgunit.RatePerformance{UnitID: id, Period: pathVar(r, "period"), Predikat: b.Predikat, Reason: b.Reason}
+	cmd := orgunit.RatePerformance{UnitID: id, Period: pathVar(r, "period"), Predikat: b.Predikat, Reason: b.Reason, BasisRef: b.BasisRef, PaperRef: b.PaperRef}
 	if _, err := s.svc(r).units.RatePerformance(r.Context(), req, cmd); err != nil {
 		return err
 	}

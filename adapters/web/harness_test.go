@@ -385,8 +385,8 @@ func (h *harness) seed() {
 		h.must(mustC(h.emps.AssignReportingLine(ctx, req(hrAdmin), employee.AssignReportingLine{NIP: l[0], AppraiserNIP: l[1],
 			SuperiorNIP: l[2], EffectiveFrom: from})), "line "+l[0])
 	}
-	h.must(mustC(h.units.RatePerformance(ctx, req(hrAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"})), "unit predikat")
-	h.must(mustC(h.units.RatePerformance(ctx, req(hrAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "BAIK"})), "unit predikat Q1")
+	h.must(mustC(h.units.RatePerformance(ctx, req(hrAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})), "unit predikat")
+	h.must(mustC(h.units.RatePerformance(ctx, req(hrAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})), "unit predikat Q1")
 	h.clock.Advance(time.Hour)
 	h.ag.beforeDraft = h.clock.Now()
 	h.clock.Advance(time.Hour)

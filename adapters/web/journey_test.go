@@ -377,6 +377,7 @@ func journey(t *testing.T, env *journeyEnv) {
 	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
 	hr.fill("#period", "2026")
 	hr.choose("#predikat", "BAIK")
+	hr.fill("#paper_ref", "BA-PREDIKAT-2026") // HR enters it from paper (issue 11)
 	hr.click("#perf-submit")
 	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
 	if got := hr.text("#unit"); !strings.Contains(got, "dr. Siti Rahmawati") {

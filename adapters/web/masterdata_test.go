@@ -317,7 +317,13 @@ func TestUnitPredikatForm(t *testing.T) {
 	if !strings.Contains(form.body, `id="perf-submit"`) {
 		t.Fatal("HR_ADMIN is not offered the predikat form")
 	}
-	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}}
+	v := url.Values{"_key": {formKey(t, form.body)}, "_revision": {revisionOf(t, form.body)}, "period": {"2026"}, "predikat": {"BAIK"}, "paper_ref": {"BA-PREDIKAT-2026"}}
+	// HR_ADMIN enters it only from paper: without paper_ref it is refused
+	// (403), and nothing is recorded.
+	noPaper := url.Values{"_key": v["_key"], "_revision": v["_revision"], "period": {"2026"}, "predikat": {"BAIK"}, "basis_ref": {"800/1"}}
+	if r := h.post(&hrAdmin, path+"/predikat", noPaper); r.status != http.StatusForbidden {
+		t.Errorf("HR_ADMIN's form without paper_ref = %d, want 403", r.status)
+	}
 	if r := h.post(&analyst, path+"/predikat", v); r.status != http.StatusForbidden {
 		t.Errorf("the form posted by HR_ANALYST = %d, want 403", r.status)
 	}
@@ -342,14 +348,14 @@ func TestUnitPredikatForm(t *testing.T) {
 	if !strings.Contains(next.body, `id="perf-2026">Baik`) {
 		t.Errorf("the unit page does not show BAIK for 2026\n%s", next.body)
 	}
-	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {revisionOf(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}}
+	change := url.Values{"_key": {formKey(t, next.body)}, "_revision": {revisionOf(t, next.body)}, "period": {"2026"}, "predikat": {"KURANG"}, "paper_ref": {"BA-2"}}
 	if r := h.post(&hrAdmin, path+"/predikat", change); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="reason-error"`) {
 		t.Errorf("a change without a reason = %d\n%s", r.status, r.body)
 	}
 	// A stale form: one rendered before the first predikat (a fresh key,
 	// the revision of then).
 	if r := h.post(&hrAdmin, path+"/predikat", url.Values{"_key": {formKey(t, h.must200(hrAdmin, "/data-induk/unit/baru").body)}, "_revision": v["_revision"],
-		"period": {"2026-Q1"}, "predikat": {"BAIK"}}); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="stale"`) {
+		"period": {"2026-Q1"}, "predikat": {"BAIK"}, "paper_ref": {"BA-3"}}); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="stale"`) {
 		t.Errorf("a stale form = %d", r.status)
 	}
 	change.Set("reason", "Hasil evaluasi SAKIP direvisi")

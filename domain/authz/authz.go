@@ -33,37 +33,46 @@ type Action string
 
 // Actions on an SKP, its evaluations and objections, and on master data.
 const (
-	ReadSKP            Action = "skp.read"            // the SKP and its evaluations
-	ReadHistory        Action = "skp.read_history"    // its events and score history
-	DraftSKP           Action = "skp.draft"           // create an SKP
-	EditPlan           Action = "skp.edit_plan"       // add, change, remove RHK and indicators
-	SubmitSKP          Action = "skp.submit"          // submit for establishment
-	ReturnSKP          Action = "skp.return"          // return for revision
-	EstablishSKP       Action = "skp.establish"       // establish (sign) the SKP
-	AmendSKP           Action = "skp.amend"           // reopen an established SKP
-	CancelSKP          Action = "skp.cancel"          // cancel an SKP
-	CloseSKP           Action = "skp.close"           // close for a position change
-	SetExpectation     Action = "skp.set_expectation" // set a behaviour expectation
-	RecordRealisation  Action = "skp.record_realisation"
-	AttachEvidence     Action = "skp.attach_evidence"
-	GiveFeedback       Action = "skp.give_feedback"
-	SelfAssess         Action = "skp.self_assess" // write the self-assessment of a period
-	Rate               Action = "evaluation.rate"
-	Issue              Action = "evaluation.issue"
-	Finalise           Action = "evaluation.finalise"     // record that the window elapsed
-	AcknowledgeReceipt Action = "evaluation.acknowledge"  // the employee's acknowledgement of receipt
-	RecordPaper        Action = "evaluation.record_paper" // enter a delivery, receipt or filing signed on paper (a backfill)
-	FileObjection      Action = "objection.file"
-	WithdrawObjection  Action = "objection.withdraw"
-	RequestExplanation Action = "objection.request_explanation"
-	Explain            Action = "objection.explain"
-	DecideObjection    Action = "objection.decide"
-	ReadEmployee       Action = "employee.read"
-	ManageMasterData   Action = "master_data.manage" // units, employees, reporting lines
-	RateUnit           Action = "unit.rate"          // set the organisation predikat
-	ReadUnit           Action = "unit.read"
-	JustifyDeviation   Action = "distribution.justify"
-	ReadReports        Action = "reports.read"
+	ReadSKP      Action = "skp.read"         // the SKP and its evaluations
+	ReadHistory  Action = "skp.read_history" // its events and score history
+	DraftSKP     Action = "skp.draft"        // create an SKP
+	EditPlan     Action = "skp.edit_plan"    // add, change, remove RHK and indicators
+	SubmitSKP    Action = "skp.submit"       // submit for establishment
+	ReturnSKP    Action = "skp.return"       // return for revision
+	EstablishSKP Action = "skp.establish"    // establish (sign) the SKP
+	AmendSKP     Action = "skp.amend"        // reopen an established SKP
+	// AcknowledgePlan is the employee's signature of an amended plan.
+	AcknowledgePlan   Action = "skp.acknowledge_plan"
+	CancelSKP         Action = "skp.cancel"          // cancel an SKP
+	CloseSKP          Action = "skp.close"           // close for a position change
+	SetExpectation    Action = "skp.set_expectation" // set a behaviour expectation
+	RecordRealisation Action = "skp.record_realisation"
+	AttachEvidence    Action = "skp.attach_evidence"
+	GiveFeedback      Action = "skp.give_feedback"
+	// AssignFeedbackGiver assigns a team lead or pemberi pertimbangan from
+	// beyond the unit to an SKP.
+	AssignFeedbackGiver Action = "skp.assign_feedback_giver"
+	SelfAssess          Action = "skp.self_assess" // write the self-assessment of a period
+	Rate                Action = "evaluation.rate"
+	Issue               Action = "evaluation.issue"
+	Finalise            Action = "evaluation.finalise"     // record that the window elapsed
+	AcknowledgeReceipt  Action = "evaluation.acknowledge"  // the employee's acknowledgement of receipt
+	RecordPaper         Action = "evaluation.record_paper" // enter a delivery, receipt or filing signed on paper (a backfill)
+	FileObjection       Action = "objection.file"
+	WithdrawObjection   Action = "objection.withdraw"
+	RequestExplanation  Action = "objection.request_explanation"
+	Explain             Action = "objection.explain"
+	DecideObjection     Action = "objection.decide"
+	// DelegateDecision hands an objection's decision to a Plt/Plh;
+	// EscalateDecision sends a stuck one to the next level up.
+	DelegateDecision Action = "objection.delegate_decision"
+	EscalateDecision Action = "objection.escalate_decision"
+	ReadEmployee     Action = "employee.read"
+	ManageMasterData Action = "master_data.manage" // units, employees, reporting lines
+	RateUnit         Action = "unit.rate"          // set the organisation predikat
+	ReadUnit         Action = "unit.read"
+	JustifyDeviation Action = "distribution.justify"
+	ReadReports      Action = "reports.read"
 	// Reads of registers and operations, decided by token role alone.
 	ListAllSKPs           Action = "skp.list_all"      // list every SKP, not only one's own
 	ListEmployees         Action = "employee.list"     // list and search the employees of the directory
@@ -122,8 +131,12 @@ type Subject struct {
 	// CallerUnit is the caller's unit on the date when the caller is a
 	// registered employee, "" otherwise.
 	CallerUnit string
+	// FeedbackGivers are the NIPs of the feedback givers assigned to the
+	// SKP (team leads, pemberi pertimbangan).
+	FeedbackGivers []string
 	// UnitLeader is the NIP of the leader one level up from the unit a
-	// distribution concerns.
+	// distribution or an organisation predikat concerns (or the head of the
+	// body the policy names to set the predikat).
 	UnitLeader string
 }
 
@@ -131,6 +144,9 @@ type Subject struct {
 type Options struct {
 	// HRAdminMayDraft lets HR_ADMIN draft an SKP for an employee.
 	HRAdminMayDraft bool
+	// Backfill says the act is entered from a paper document (with its
+	// paper_ref), which the HR roles may type in for the named signer.
+	Backfill bool
 }
 
 // Denied explains a refusal. It matches [domain.ErrNotFound] when Visible is
@@ -221,10 +237,21 @@ var rules = map[Action]rule{
 	WithdrawObjection: employeeOnly("only the employee withdraws an objection"),
 	ReturnSKP:         appraiserOnly("only the appraiser in effect returns the SKP"),
 	EstablishSKP:      appraiserOnly("only the appraiser in effect establishes the SKP"),
-	AmendSKP:          appraiserOnly("only the appraiser in effect opens an amendment"),
-	SetExpectation:    appraiserOnly("only the appraiser in effect sets behaviour expectations"),
-	Rate:              appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
-	Issue:             appraiserOnly("only the appraiser in effect issues the evaluation"),
+	AmendSKP: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		if p.ID != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return appraiserOnly("only the employee or the appraiser in effect opens an amendment")(p, s, o)
+	},
+	AcknowledgePlan: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if p.ID != "" && p.ID == s.Employee {
+			return domain.RoleEmployee, ""
+		}
+		return "", "only the employee signs their amended plan"
+	},
+	SetExpectation: appraiserOnly("only the appraiser in effect sets behaviour expectations"),
+	Rate:           appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
+	Issue:          appraiserOnly("only the appraiser in effect issues the evaluation"),
 	CancelSKP: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if r, _ := appraiserOnly("")(p, s, Options{}); r != "" {
 			return r, ""
@@ -251,8 +278,16 @@ var rules = map[Action]rule{
 			return domain.RoleAppraiser, ""
 		case s.CallerUnit != "" && s.CallerUnit == s.EmployeeUnit:
 			return domain.RolePeer, ""
+		case p.ID != "" && slices.Contains(s.FeedbackGivers, p.ID):
+			return domain.RoleFeedbackGiver, ""
 		}
-		return "", "feedback comes from the appraiser, a colleague of the same unit or the employee"
+		return "", "feedback comes from the appraiser, a colleague of the same unit, an assigned feedback giver or the employee"
+	},
+	AssignFeedbackGiver: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if p.ID == s.Appraiser && s.Appraiser != "" {
+			return domain.RoleAppraiser, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only the appraiser in effect or HR_ADMIN assigns a feedback giver"
 	},
 	AcknowledgeReceipt: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if s.Employee != "" && p.ID == s.Employee {
@@ -278,6 +313,15 @@ var rules = map[Action]rule{
 	},
 	RequestExplanation: superiorOnly("only the appraiser's superior as of the filing date requests explanations"),
 	DecideObjection:    superiorOnly("only the appraiser's superior as of the filing date decides an objection"),
+	DelegateDecision: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.Superior != "" && p.ID == s.Superior && p.ID != s.OriginalAppraiser {
+			return domain.RoleAppraiserSuperior, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only the decider in effect (never the original appraiser) or HR_ADMIN delegates an objection's decision"
+	},
+	EscalateDecision: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleGrievanceClerk), "only HR_ADMIN or a grievance clerk records an escalation"
+	},
 	Explain: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		switch {
 		case p.ID == s.Employee:
@@ -296,8 +340,14 @@ var rules = map[Action]rule{
 	ManageMasterData: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN manages master data"
 	},
-	RateUnit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
-		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN records the organisation predikat"
+	RateUnit: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		switch {
+		case s.UnitLeader != "" && p.ID == s.UnitLeader:
+			return domain.RoleUnitLeader, ""
+		case o.Backfill:
+			return tokenRole(p, domain.RoleHRAdmin), "only the leader one level up (or the body the policy names) sets the organisation predikat; HR_ADMIN enters it from paper"
+		}
+		return "", "only the leader one level up (or the body the policy names) sets the organisation predikat; HR_ADMIN only enters it from paper, with paper_ref"
 	},
 	ReadUnit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		if p.ID == "" {

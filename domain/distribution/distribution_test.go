@@ -183,7 +183,7 @@ func setup(tb testing.TB, mode policy.DistributionMode) (*domaintest.Env, *distr
 	jan := calendar.MustNew(2026, 1, 1)
 	must(units.AssignHead(ctx, hr, orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipLeader, EffectiveFrom: jan}))
 	must(units.AssignHead(ctx, hr, orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipHead, EffectiveFrom: jan}))
-	must(units.RatePerformance(ctx, hr, orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"}))
+	must(units.RatePerformance(ctx, hr, orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
 	return env, &distribution.Service{Handler: env.Handler, Policy: pol, Pattern: distribution.SE3_2023}, units
 }
 

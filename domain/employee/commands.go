@@ -133,7 +133,7 @@ const maxChain = 64
 // appraisal chain, missing date), forbidden (not HR_ADMIN).
 func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, cmd AssignReportingLine) (domain.Committed, error) {
 	var v domain.ValidationError
-	emp, appr, sup := parseNIP(&v, "nip", cmd.NIP), parseNIP(&v, "appraiser_nip", cmd.AppraiserNIP), parseNIP(&v, "appraiser_superior_nip", cmd.SuperiorNIP)
+	emp, appr, sup := parseNIP(&v, "nip", cmd.NIP), parseParty(&v, "appraiser_nip", cmd.AppraiserNIP), parseParty(&v, "appraiser_superior_nip", cmd.SuperiorNIP)
 	if cmd.EffectiveFrom.IsZero() {
 		v.Add("effective_from", "required")
 	}
@@ -153,7 +153,8 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 	if emp != "" && emp == appr {
 		v.Add("appraiser_nip", "an employee cannot appraise themselves")
 	}
-	if appr != "" && appr == sup {
+	if appr != "" && appr == sup && !IsOfficial(appr) {
+		// Only an official without a NIP may hold both (official.go).
 		v.Add("appraiser_superior_nip", "the appraiser's superior must be someone other than the appraiser")
 	}
 	if emp != "" && emp == sup {
@@ -179,22 +180,32 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 		}
 		lookup := newLookup(ctx, s.Handler)
 		var v domain.ValidationError
-		appraiser, err := lookup.get(appr)
+		known := func(party, field string) (*Employee, error) {
+			if IsOfficial(party) {
+				ok, err := lookup.officialExists(party)
+				if err == nil && !ok {
+					v.Add(field, "official %s is not registered", party)
+				}
+				return nil, err
+			}
+			e, err := lookup.get(party)
+			if err == nil && e == nil {
+				v.Add(field, "employee %s is not registered", party)
+			}
+			return e, err
+		}
+		appraiser, err := known(appr, "appraiser_nip")
 		if err != nil {
 			return domain.Change{}, err
 		}
-		superior, err := lookup.get(sup)
-		if err != nil {
+		if _, err := known(sup, "appraiser_superior_nip"); err != nil {
 			return domain.Change{}, err
-		}
-		if appraiser == nil {
-			v.Add("appraiser_nip", "employee %s is not registered", appr)
-		}
-		if superior == nil {
-			v.Add("appraiser_superior_nip", "employee %s is not registered", sup)
 		}
 		if err := v.Err(); err != nil {
 			return domain.Change{}, err
+		}
+		if appraiser == nil { // an official without a NIP: no rank, no line above
+			return domain.Change{Role: role, Events: []domain.Event{line}}, nil
 		}
 		if s.Policy.AppraiserMinimumRank && line.Capacity == Definitif {
 			if k := appraiser.PositionOn(line.EffectiveFrom).Kind; !k.MayAppraise() {
@@ -208,8 +219,33 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 		if err := lookup.checkCycle(&candidate, line.EffectiveFrom); err != nil {
 			return domain.Change{}, err
 		}
-		return domain.Change{Role: role, Events: []domain.Event{line}}, nil
+		reason, err := s.checkSuperior(appraiser, sup, line.EffectiveFrom, req)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		return domain.Change{Role: role, Events: []domain.Event{line}, Reason: reason}, nil
 	})
+}
+
+// checkSuperior holds the line's superior against the appraiser's own
+// appraiser on the effective date (issue 11): a match, or an appraiser
+// without a line that day, passes; a mismatch is refused, or under
+// ACCEPT_WITH_REASON recorded with the request's reason (returned for the
+// envelope).
+func (s *Service) checkSuperior(appraiser *Employee, sup string, d calendar.Date, req domain.Request) (string, error) {
+	al, ok := appraiser.LineOn(d)
+	if !ok || al.Appraiser == sup {
+		return "", nil
+	}
+	reason := strings.TrimSpace(req.Reason)
+	if s.Policy.SuperiorMismatch == policy.SuperiorAcceptWithReason && reason != "" {
+		return reason, nil
+	}
+	msg := "must be the appraiser's own appraiser on %s (%s)"
+	if s.Policy.SuperiorMismatch == policy.SuperiorAcceptWithReason {
+		msg += ", or the request must give the reason for the difference"
+	}
+	return "", domain.Invalid("appraiser_superior_nip", msg, d, al.Appraiser)
 }
 
 func parseNIP(v *domain.ValidationError, field, s string) string {

@@ -223,6 +223,39 @@ func TestAssignReportingLineRules(t *testing.T) {
 			f.assign(tb, empA, empC, empS, mar1)
 		}, cmd: employee.AssignReportingLine{NIP: empC, AppraiserNIP: empA, SuperiorNIP: empS, EffectiveFrom: calendar.MustNew(2026, 2, 1)},
 			wantErr: domain.ErrValidation, wantField: "appraiser_nip"},
+		// The superior of a line is the appraiser's own appraiser on the
+		// line's date (issue 11; domain.md §2.1).
+		{name: "superior matches the appraiser's appraiser", before: func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, jan1) },
+			cmd: employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empS, EffectiveFrom: jan1}},
+		{name: "superior differs from the appraiser's appraiser", before: func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, jan1) },
+			cmd:     employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: jan1},
+			wantErr: domain.ErrValidation, wantField: "appraiser_superior_nip"},
+		{name: "the appraiser's line starts the day after: nothing to compare", before: func(f *fixture, tb testing.TB) {
+			f.assign(tb, empA, empS, empB, calendar.MustNew(2026, 1, 2))
+		}, cmd: employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: jan1}},
+		{name: "the appraiser's line starts that very day", before: func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, mar1) },
+			cmd:     employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: mar1},
+			wantErr: domain.ErrValidation, wantField: "appraiser_superior_nip"},
+		{name: "mismatch accepted with a reason when the policy allows", pol: func(p *policy.Policy) { p.SuperiorMismatch = policy.SuperiorAcceptWithReason },
+			before: func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, jan1) },
+			req: func(f *fixture) domain.Request {
+				r := f.hr()
+				r.Reason = "atasan langsung sedang tugas belajar; ditunjuk sesuai SK 800/5"
+				return r
+			},
+			cmd: employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: jan1}},
+		{name: "mismatch without a reason when the policy allows one", pol: func(p *policy.Policy) { p.SuperiorMismatch = policy.SuperiorAcceptWithReason },
+			before:  func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, jan1) },
+			cmd:     employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: jan1},
+			wantErr: domain.ErrValidation, wantField: "appraiser_superior_nip"},
+		{name: "mismatch with a reason under REFUSE", before: func(f *fixture, tb testing.TB) { f.assign(tb, empA, empS, empB, jan1) },
+			req: func(f *fixture) domain.Request {
+				r := f.hr()
+				r.Reason = "alasan"
+				return r
+			},
+			cmd:     employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empB, EffectiveFrom: jan1},
+			wantErr: domain.ErrValidation, wantField: "appraiser_superior_nip"},
 		{name: "not HR admin", req: func(f *fixture) domain.Request { return f.env.Request(empS) },
 			cmd: employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empS, EffectiveFrom: jan1}, wantErr: domain.ErrForbidden},
 	}

@@ -120,5 +120,6 @@ func Events() []domain.EventSpec {
 		domain.Spec[Registered](1),
 		domain.Spec[ReportingLineAssigned](1),
 		domain.Spec[PositionChanged](1),
+		domain.Spec[OfficialRegistered](1),
 	}
 }

@@ -24,9 +24,12 @@ import (
 // an entry here, for example
 //
 //	{FromType: "skp.rating_assigned.v1", FromVersion: 1,
-//	 ToType: "skp.rating_assigned.v1", ToVersion: 2, Up: addPolicyVersion}
+//	 ToType: "skp.rating_assigned.v2", ToVersion: 1, Up: addPolicyVersion}
 //
-// and bump the version in the type's Spec. See domain.Upcaster.
+// and bump the version in the type's Spec; or, for a new name, rename the
+// old one to it ({FromType: "x.v1", ToType: "x.v2", ToVersion: 1}), moving
+// the old shape's golden file to testdata/upcast/, where a test reads it
+// through the chain. See domain.Upcaster.
 var upcasters = []domain.Upcaster{
 	// Version 2 of a delivery and of a filing may carry the paper of a
 	// backfill (domain.md §10). A version 1 event was recorded by its own
@@ -35,6 +38,9 @@ var upcasters = []domain.Upcaster{
 	{FromType: "skp.evaluation_issued.v1", FromVersion: 1, ToType: "skp.evaluation_issued.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed.v1", FromVersion: 1, ToType: "skp.objection_filed.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed_late.v1", FromVersion: 1, ToType: "skp.objection_filed_late.v1", ToVersion: 2, Up: unchanged},
+	// Issue 11: the organisation predikat records its setter's capacity and
+	// basis; v1 entries were HR_ADMIN's, without a basis.
+	{FromType: "unit.performance_rated.v1", FromVersion: 1, ToType: "unit.performance_rated.v2", ToVersion: 1, Up: orgunit.UpcastPerformanceRatedV1},
 }
 
 // unchanged is the upcaster of a shape that only gained an optional field

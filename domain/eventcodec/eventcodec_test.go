@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,11 +58,13 @@ var (
 // file of each is its stored JSON.
 var samples = []domain.Event{
 	orgunit.Registered{UnitID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
-	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK"},
+	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK",
+		Capacity: orgunit.CapacityBackfill, SetterUnitID: "PEMKOT", BasisRef: "800/12/PEMKOT/2027", PaperRef: "Arsip BKPSDM 2027/IV/17"},
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1)},
 	orgunit.Renamed{UnitID: "DINKES", Name: "Dinas Kesehatan Kota Sukamaju", Previous: "Dinas Kesehatan"},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
+	employee.OfficialRegistered{OfficialID: "MENKES", Kind: employee.Minister, Title: "Menteri Kesehatan", UnitID: "KEMENKES"},
 	employee.ReportingLineAssigned{NIP: nipE, AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1),
 		Capacity: employee.Plt, DelegationRef: "SPT 800/12/2026"},
 	employee.PositionChanged{NIP: nipE, Position: employee.Position{Kind: employee.Pengawas, Title: "Kepala Subbagian Umum"}, UnitID: "BAPPEDA",
@@ -85,6 +88,7 @@ var samples = []domain.Event{
 	skp.Established{Version: 1, Late: true, Deadline: calendar.MustNew(2026, 1, 31), AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS,
 		EmployeeSignedAt: ptr(ts("2026-02-02T08:00:00+07:00")), AppraiserSignedAt: ts("2026-02-03T10:30:00+07:00")},
 	skp.AmendmentOpened{FromVersion: 1, Reason: "Reorganisasi bidang"},
+	skp.PlanAcknowledged{ForVersion: 2, PlanDigest: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
 	skp.Cancelled{Reason: "SKP ganda"},
 	skp.ClosedForPositionChange{EffectiveFrom: calendar.MustNew(2026, 7, 1), Reason: "Mutasi ke Bappeda, SK 821/2026"},
 	skp.RealisationRecorded{RealisationID: "real-1", Period: "2026-Q1", IndicatorID: "iki-1", RHKID: "rhk-1", SKPVersion: 1, Value: 31, Narrative: "Posyandu Melati dan Mawar"},
@@ -93,6 +97,10 @@ var samples = []domain.Event{
 	skp.SelfAssessmentSubmitted{Period: "2026-Q1", Text: "Target triwulan tercapai", RHKNotes: []skp.RHKNote{{RHKID: "rhk-1", Note: "Dua posyandu baru"}}},
 	skp.FeedbackGiven{FeedbackID: "fb-1", About: skp.FeedbackAbout{RHKID: "rhk-1", IndicatorID: "iki-1", Behaviour: berakhlak.Kolaboratif},
 		Text: "Koordinasi dengan kader sangat baik", GiverNIP: nipA, Relationship: skp.FromAppraiser},
+	skp.FeedbackGiverAssigned{GiverNIP: nipS, Kind: skp.TeamLead, AssignmentRef: "SK Tim Kerja Stunting 800/7", Revoked: true},
+	skp.RatingGroundsRecorded{Period: "2026", SKPVersion: 1, Grounds: skp.Grounds{
+		WorkResults:    []skp.RHKRating{{RHKID: "rhk-1", Rating: rating.AboveExpectation, Rationale: "Cakupan imunisasi 98% dari target 95%"}},
+		BehaviourNotes: []skp.ValueNote{{Value: berakhlak.Kolaboratif, Note: "Menggerakkan kader lintas puskesmas"}}}},
 	skp.RatingAssigned{Period: "2026", Scores: sesuai, Rationale: "Target tercapai sesuai bukti dukung", AppraiserNIP: nipA,
 		UnitHead: &skp.UnitHeadBasis{UnitID: "DINKES", OrgPredikat: rating.OrgBaik}, PolicyVersion: "PERMENPANRB_6_2022+SE_3_2023"},
 	skp.RatingRevised{Period: "2026", Previous: sesuai, Scores: atas, Source: skp.SourceObjection, Rationale: "Bukti triwulan IV", Reason: "Keberatan dikabulkan",
@@ -110,6 +118,8 @@ var samples = []domain.Event{
 	skp.ExplanationSubmitted{ObjectionID: filed.ObjectionID, RequestID: "req-1", By: skp.PartyAppraiser, Text: "Bukti triwulan IV terlambat diunggah"},
 	skp.ObjectionDecided{ObjectionID: filed.ObjectionID, Period: "2026", Outcome: skp.Changed, DecisionText: "Keberatan dikabulkan",
 		Previous: sesuai, Result: atas, WaiverReason: "Pejabat penilai pensiun", Final: true},
+	skp.ObjectionDeciderAssigned{ObjectionID: filed.ObjectionID, Period: "2026", DeciderNIP: nipS, Previous: nipA, Basis: skp.DeciderEscalation,
+		Ref: "Atasan pejabat penilai adalah pejabat penilai semula"},
 	skp.ObjectionWithdrawn{ObjectionID: filed.ObjectionID, Period: "2026", Reason: "Sudah dijelaskan"},
 	distribution.DeviationJustified{UnitID: "DINKES", Period: "2026", OrgPredikat: rating.OrgBaik, Pattern: "SE_MENPANRB_3_2023",
 		Counts:        map[rating.Predikat]int{rating.SangatBaik: 1, rating.Baik: 9, rating.ButuhPerbaikan: 0, rating.KurangMisconduct: 0, rating.SangatKurang: 0},
@@ -277,6 +287,36 @@ func TestTypeNamesAreExplicit(t *testing.T) {
 	for _, typ := range eventcodec.Types() {
 		if !domain.ValidEventType(typ) {
 			t.Errorf("%q is not a stable versioned name", typ)
+		}
+	}
+}
+
+// TestUpcast reads each older shape kept in testdata/upcast/ through the
+// upcaster chain: what it meant then, it means now.
+func TestUpcast(t *testing.T) {
+	want := map[string]domain.Event{
+		"unit.performance_rated.v1": orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik,
+			Reason: "Koreksi capaian PK", Capacity: orgunit.CapacityLegacy},
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "upcast", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(want) {
+		t.Errorf("upcast goldens %v, want one per entry of %v", files, slices.Sorted(maps.Keys(want)))
+	}
+	for _, f := range files {
+		typ := strings.TrimSuffix(filepath.Base(f), ".json")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := eventcodec.Decode(typ, 1, data)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if diff := cmp.Diff(want[typ], got); diff != "" {
+			t.Errorf("%s upcast (-want +got):\n%s", typ, diff)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -95,11 +96,26 @@ type RatePerformance struct {
 	Predikat string
 	// Reason is required when the period already has another predikat.
 	Reason string
+	// BasisRef is the document the predikat rests on (the Format
+	// Penetapan Predikat Kinerja, the PK evaluation). Required of the
+	// leader; for an HR backfill it defaults to PaperRef.
+	BasisRef string
+	// PaperRef, when set, makes the command a backfill by HR_ADMIN from the
+	// paper decision it names.
+	PaperRef string
 }
 
-// RatePerformance sets or changes the organisation predikat. Setting the
-// value already in effect changes nothing. Errors: not found (unit),
-// validation (period, predikat, a change without reason), forbidden.
+// MaxRefLen bounds a document reference.
+const MaxRefLen = 200
+
+// RatePerformance sets or changes the organisation predikat (domain.md
+// §4.3, SE 3/2023): the leader one level up sets it — the head of the
+// parent unit on the date, for a root unit its own head — or, when the
+// policy names a body (OrgPredikatBody), that body's head; with a basis
+// document. HR_ADMIN enters it only as a backfill from paper, with
+// paper_ref. Setting the value already in effect changes nothing. Errors:
+// not found (unit), validation (period, predikat, a change without reason,
+// missing or bad references), forbidden.
 func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd RatePerformance) (domain.Committed, error) {
 	var v domain.ValidationError
 	p, err := period.Parse(cmd.Period)
@@ -112,6 +128,14 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 	if err != nil {
 		v.Add("predikat", "%v", err)
 	}
+	basis := ref(&v, "basis_ref", cmd.BasisRef)
+	paper := ref(&v, "paper_ref", cmd.PaperRef)
+	if basis == "" {
+		basis = paper
+	}
+	if basis == "" {
+		v.Add("basis_ref", "required: the document the predikat rests on (e.g. the Format Penetapan Predikat Kinerja)")
+	}
 	if err := v.Err(); err != nil {
 		return domain.Committed{}, err
 	}
@@ -119,14 +143,21 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 	if reason == "" {
 		reason = strings.TrimSpace(req.Reason)
 	}
-	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(_ context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.RateUnit, authz.Subject{}, authz.Options{})
-		if err != nil {
-			return domain.Change{}, err
-		}
+	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
 		u := Replay(st.Events)
 		if u == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
+		}
+		setterUnit, capacity, leader, err := s.predikatSetter(ctx, u, s.Policy.Date(req.OccurredAt))
+		if err != nil {
+			return domain.Change{}, err
+		}
+		role, err := authz.Decide(req.Caller, authz.RateUnit, authz.Subject{UnitLeader: leader}, authz.Options{Backfill: paper != ""})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if role != domain.RoleUnitLeader {
+			setterUnit, capacity = "", CapacityBackfill
 		}
 		prev, had := u.Predikat(p.String())
 		switch {
@@ -135,9 +166,45 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 		case had && reason == "":
 			return domain.Change{}, domain.Invalid("reason", "required to change the predikat of %s from %s", p, prev)
 		}
-		ev := PerformanceRated{UnitID: u.id, Period: p.String(), Predikat: org, Previous: prev, Reason: reason}
+		ev := PerformanceRated{UnitID: u.id, Period: p.String(), Predikat: org, Previous: prev, Reason: reason,
+			Capacity: capacity, SetterUnitID: setterUnit, BasisRef: basis, PaperRef: paper}
 		return domain.Change{Role: role, Events: []domain.Event{ev}, Reason: reason}, nil
 	})
+}
+
+// predikatSetter returns who sets u's organisation predikat on day d: the
+// unit they head, the capacity, and their NIP ("" when the post is vacant).
+func (s *Service) predikatSetter(ctx context.Context, u *Unit, d calendar.Date) (string, Capacity, string, error) {
+	id, capacity := u.parent, CapacityLeader
+	switch {
+	case s.Policy.OrgPredikatBody != "":
+		id, capacity = s.Policy.OrgPredikatBody, CapacityPolicyBody
+	case id == "":
+		id = u.id // a root unit: no leader above it in the ledger
+	}
+	setter := u
+	if id != u.id {
+		var err error
+		if setter, err = s.Load(ctx, id); err != nil {
+			return "", "", "", err
+		}
+	}
+	if setter == nil {
+		return id, capacity, "", nil
+	}
+	head, _ := setter.HeadOn(d)
+	return id, capacity, head, nil
+}
+
+// ref returns a trimmed document reference, recording a problem for one
+// that is too long or holds control characters.
+func ref(v *domain.ValidationError, field, s string) string {
+	s = strings.TrimSpace(s)
+	if utf8.RuneCountInString(s) > MaxRefLen || strings.ContainsFunc(s, unicode.IsControl) || !utf8.ValidString(s) {
+		v.Add(field, "at most %d characters, without control characters", MaxRefLen)
+		return ""
+	}
+	return s
 }
 
 // AssignHead is the command to record who heads a unit from a date on.

@@ -1,6 +1,8 @@
 package orgunit
 
 import (
+	"encoding/json"
+
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -23,6 +25,10 @@ func (Registered) EventType() string { return "unit.registered.v1" }
 
 // PerformanceRated records the organisation predikat of a unit for a period
 // (set for the first time, or changed). Stream unit-{unit_id}.
+//
+// Version 2 (issue 11) records who set it in which capacity and on what
+// basis. Stored v1 events (HR_ADMIN entries without a basis) are read as v2
+// with Capacity LEGACY_HR_ENTRY and no basis: they keep their meaning.
 type PerformanceRated struct {
 	// UnitID is the unit rated.
 	UnitID string `json:"unit_id"`
@@ -34,10 +40,48 @@ type PerformanceRated struct {
 	Previous rating.OrgPredikat `json:"previous,omitempty"`
 	// Reason justifies a change; required when Previous is set.
 	Reason string `json:"reason,omitempty"`
+	// Capacity is how the setter acted: LEADER_ONE_LEVEL_UP (the head of
+	// the parent unit; for a root unit its own head), POLICY_BODY (the head
+	// of the body the policy names), HR_BACKFILL (HR_ADMIN typing in a
+	// paper decision), or LEGACY_HR_ENTRY (a v1 event).
+	Capacity Capacity `json:"capacity"`
+	// SetterUnitID is the unit whose head set it ("" for HR entries).
+	SetterUnitID string `json:"setter_unit_id,omitempty"`
+	// BasisRef is the document the predikat rests on (the Format Penetapan
+	// Predikat Kinerja, the evaluation of the PK or action plans); "" only
+	// for a v1 event.
+	BasisRef string `json:"basis_ref,omitempty"`
+	// PaperRef is the paper document an HR backfill was typed from.
+	PaperRef string `json:"paper_ref,omitempty"`
 }
 
+// Capacity is how an organisation predikat was set.
+type Capacity string
+
+// Capacities of [PerformanceRated].
+const (
+	CapacityLeader     Capacity = "LEADER_ONE_LEVEL_UP"
+	CapacityPolicyBody Capacity = "POLICY_BODY"
+	CapacityBackfill   Capacity = "HR_BACKFILL"
+	CapacityLegacy     Capacity = "LEGACY_HR_ENTRY"
+)
+
 // EventType implements [domain.Event].
-func (PerformanceRated) EventType() string { return "unit.performance_rated.v1" }
+func (PerformanceRated) EventType() string { return "unit.performance_rated.v2" }
+
+// UpcastPerformanceRatedV1 reads a stored unit.performance_rated.v1 (the
+// same fields, entered by HR_ADMIN without a basis) as v2.
+func UpcastPerformanceRatedV1(data []byte) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["capacity"] = string(CapacityLegacy)
+	return json.Marshal(m)
+}
 
 // HeadAssigned records who heads a unit from a date on (the appraisee whose
 // work-result rating follows the unit's predikat, and the leader who

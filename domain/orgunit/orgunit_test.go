@@ -3,6 +3,7 @@ package orgunit_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/domaintest"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -108,6 +110,7 @@ func TestRatePerformance(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
+			st.cmd.PaperRef = "BA-PREDIKAT-2026" // HR_ADMIN enters it from paper
 			c, err := s.RatePerformance(ctx, hr(env), st.cmd)
 			if st.wantErr != nil {
 				if !errors.Is(err, st.wantErr) {
@@ -145,7 +148,7 @@ func TestRatePerformanceForbidden(t *testing.T) {
 	env, s := setup(t)
 	mustRegister(t, env, s, "DINKES", "")
 	_, err := s.RatePerformance(context.Background(), env.Request("auditor", domain.RoleAuditor),
-		orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"})
+		orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-1"})
 	if !errors.Is(err, domain.ErrForbidden) {
 		t.Errorf("error = %v, want ErrForbidden", err)
 	}
@@ -196,6 +199,100 @@ func TestTreeQueries(t *testing.T) {
 	}
 	if tree.Subtree("Z") != nil || tree.Has("Z") {
 		t.Error("unknown unit reported as present")
+	}
+}
+
+// TestRatePerformanceWho: the leader one level up sets the organisation
+// predikat with a basis; HR_ADMIN only as a backfill from paper; the
+// unit's own head never (for a root unit, its own head); with a body named
+// by the policy, that body's head instead of the leader.
+func TestRatePerformanceWho(t *testing.T) {
+	const (
+		nipL = "197503032000031003" // head of PEMKOT
+		nipH = "198502022010012002" // head of DINKES
+		nipB = "196504041990031004" // head of TIMPENILAI
+	)
+	tests := []struct {
+		name         string
+		body         string // policy OrgPredikatBody
+		caller       string
+		roles        []domain.Role
+		cmd          orgunit.RatePerformance
+		wantErr      error
+		wantField    string
+		wantRole     domain.Role
+		wantCapacity orgunit.Capacity
+		wantBasis    string
+	}{
+		{name: "the leader one level up, with a basis", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "800/1/2027"},
+			wantRole: domain.RoleUnitLeader, wantCapacity: orgunit.CapacityLeader, wantBasis: "800/1/2027"},
+		{name: "the leader without a basis", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "DINKES"}, wantErr: domain.ErrValidation, wantField: "basis_ref"},
+		{name: "a basis with a control character", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "800/1\x00"},
+			wantErr: domain.ErrValidation, wantField: "basis_ref"},
+		{name: "a basis over 200 characters", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: strings.Repeat("x", 201)},
+			wantErr: domain.ErrValidation, wantField: "basis_ref"},
+		{name: "the unit's own head may not", caller: nipH, cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "800/1/2027"}, wantErr: domain.ErrForbidden},
+		{name: "HR_ADMIN without paper_ref may not", caller: admin, roles: []domain.Role{domain.RoleHRAdmin},
+			cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "800/1/2027"}, wantErr: domain.ErrForbidden},
+		{name: "HR_ADMIN backfills from paper", caller: admin, roles: []domain.Role{domain.RoleHRAdmin},
+			cmd:      orgunit.RatePerformance{UnitID: "DINKES", PaperRef: "Arsip 17"},
+			wantRole: domain.RoleHRAdmin, wantCapacity: orgunit.CapacityBackfill, wantBasis: "Arsip 17"},
+		{name: "paper_ref does not make the unit's head HR", caller: nipH, cmd: orgunit.RatePerformance{UnitID: "DINKES", PaperRef: "Arsip 17"}, wantErr: domain.ErrForbidden},
+		{name: "a root unit: its own head", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "PEMKOT", BasisRef: "800/2/2027"},
+			wantRole: domain.RoleUnitLeader, wantCapacity: orgunit.CapacityLeader, wantBasis: "800/2/2027"},
+		{name: "the body the policy names", body: "TIMPENILAI", caller: nipB, cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "TPK/3"},
+			wantRole: domain.RoleUnitLeader, wantCapacity: orgunit.CapacityPolicyBody, wantBasis: "TPK/3"},
+		{name: "with a body named, the leader one level up may not", body: "TIMPENILAI", caller: nipL,
+			cmd: orgunit.RatePerformance{UnitID: "DINKES", BasisRef: "800/1/2027"}, wantErr: domain.ErrForbidden},
+		{name: "a vacant leader post: nobody but an HR backfill", caller: nipL, cmd: orgunit.RatePerformance{UnitID: "PUSKESMAS", BasisRef: "x"}, wantErr: domain.ErrForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := domaintest.New(t, start)
+			pol := policy.Default()
+			pol.OrgPredikatBody = tt.body
+			s := &orgunit.Service{Handler: env.Handler, Policy: pol}
+			emps := &employee.Service{Handler: env.Handler, Policy: pol}
+			ctx := context.Background()
+			mustRegister(t, env, s, "PEMKOT", "")
+			mustRegister(t, env, s, "DINKES", "PEMKOT")
+			mustRegister(t, env, s, "PUSKESMAS", "DINKES")
+			mustRegister(t, env, s, "TIMPENILAI", "PEMKOT")
+			jan := calendar.MustNew(2026, 1, 1)
+			for unit, n := range map[string]string{"PEMKOT": nipL, "DINKES": nipH, "TIMPENILAI": nipB} {
+				if _, err := emps.Register(ctx, hr(env), employee.Register{NIP: n, Name: "x", UnitID: unit, Position: employee.Position{Kind: "JPT_PRATAMA", Title: "x"}}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: unit, HeadNIP: n, EffectiveFrom: jan}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: "", EffectiveFrom: calendar.MustNew(2026, 2, 1)}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.cmd.UnitID == "DINKES" || tt.cmd.UnitID == "PEMKOT" {
+				// DINKES's own head is H again for these cases.
+				if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipH, EffectiveFrom: calendar.MustNew(2026, 2, 2)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.cmd.Period, tt.cmd.Predikat = "2026", "BAIK"
+			c, err := s.RatePerformance(ctx, env.Request(tt.caller, tt.roles...), tt.cmd)
+			if tt.wantErr != nil {
+				var v *domain.ValidationError
+				if !errors.Is(err, tt.wantErr) || (tt.wantField != "" && (!errors.As(err, &v) || v.Fields[0].Field != tt.wantField)) {
+					t.Fatalf("error = %v, want %v on %q", err, tt.wantErr, tt.wantField)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := c.Events[0].Event.(orgunit.PerformanceRated)
+			if c.Events[0].Meta.Actor.Role != tt.wantRole || ev.Capacity != tt.wantCapacity || ev.BasisRef != tt.wantBasis {
+				t.Errorf("recorded %+v as %s, want %s %s basis %q", ev, c.Events[0].Meta.Actor.Role, tt.wantRole, tt.wantCapacity, tt.wantBasis)
+			}
+		})
 	}
 }
 

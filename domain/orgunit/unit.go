@@ -47,6 +47,12 @@ type PredikatChange struct {
 	Previous rating.OrgPredikat `json:"previous,omitempty"`
 	// Reason justifies a change.
 	Reason string `json:"reason,omitempty"`
+	// Capacity, SetterUnitID, BasisRef and PaperRef say who set it, how,
+	// and on what document (see [PerformanceRated]).
+	Capacity     Capacity `json:"capacity"`
+	SetterUnitID string   `json:"setter_unit_id,omitempty"`
+	BasisRef     string   `json:"basis_ref,omitempty"`
+	PaperRef     string   `json:"paper_ref,omitempty"`
 	// Actor set it.
 	Actor domain.Actor `json:"actor"`
 	// OccurredAt is business time; RecordedAt ledger time.
@@ -77,6 +83,7 @@ func (u *Unit) apply(e domain.Stored) {
 		u.predikat[ev.Period] = ev.Predikat
 		u.history = append(u.history, PredikatChange{
 			Period: ev.Period, Predikat: ev.Predikat, Previous: ev.Previous, Reason: ev.Reason,
+			Capacity: ev.Capacity, SetterUnitID: ev.SetterUnitID, BasisRef: ev.BasisRef, PaperRef: ev.PaperRef,
 			Actor: e.Meta.Actor, OccurredAt: e.Meta.OccurredAt, RecordedAt: e.RecordedAt,
 		})
 	case HeadAssigned:

@@ -56,6 +56,20 @@ const (
 	Block DistributionMode = "BLOCK"
 )
 
+// SuperiorRule says what happens when the appraiser's superior recorded
+// for an employee's line is not the appraiser's own appraiser on that date.
+type SuperiorRule string
+
+// Superior rules (issue 11; domain.md §2.1).
+const (
+	// SuperiorRefuse: the line is refused (the default: the Atasan Pejabat
+	// Penilai Kinerja is the appraiser's direct superior, §2.1).
+	SuperiorRefuse SuperiorRule = "REFUSE"
+	// SuperiorAcceptWithReason: the line is recorded when the request
+	// carries a reason, which the event's envelope keeps.
+	SuperiorAcceptWithReason SuperiorRule = "ACCEPT_WITH_REASON"
+)
+
 // Population says which employees a unit's distribution counts.
 type Population string
 
@@ -128,10 +142,33 @@ type Policy struct {
 	UnitHeadRating map[rating.OrgPredikat]rating.Rating
 	// RequireOrgPredikat refuses to rate an employee for a period before the
 	// organisation predikat of the employee's unit for that period is set
-	// (the three-stage evaluation of SE 3/2023). Off by default because the
-	// API flow does not make setting it a precondition of rating; unit heads
-	// always need it, whatever this says.
+	// (the three-stage evaluation of SE 3/2023; domain.md §3.3 lists it as a
+	// guard of rating). Off by default, a departure recorded in
+	// docs/domain-model.md: the SE calls the pattern a "pertimbangan"; the
+	// organisation predikat of a quarter is set from action-plan progress,
+	// often after the periodic ratings that TPP payments wait for; and a
+	// missing predikat is no longer silent (the distribution reads
+	// UNDETERMINED). Unit heads always need it, whatever this says.
 	RequireOrgPredikat bool
+	// RequireRatingGrounds requires, with every rating, the work-result
+	// rating of each RHK of the version in effect (with its rationale) and a
+	// behaviour note on each of the seven BerAKHLAK values (forms B.1.x).
+	// Off by default: domain.md §4.1 treats the overall rating as the
+	// appraiser's judgement recorded with its rationale, and demands no
+	// per-RHK breakdown; the grounds are then optional.
+	RequireRatingGrounds bool
+	// SuperiorMismatch decides a line whose appraiser's superior is not the
+	// appraiser's own appraiser on the line's effective date: REFUSE
+	// (default) or ACCEPT_WITH_REASON. Not checked when the appraiser has no
+	// line in effect on that date.
+	SuperiorMismatch SuperiorRule
+	// OrgPredikatBody names the unit whose head sets the organisation
+	// predikat of every unit ("the body the policy names", e.g. a
+	// performance evaluation team). Empty (the default, domain.md §2.1,
+	// §4.3): the leader one level up — the head of the parent unit on the
+	// date; for a root unit, its own head. HR_ADMIN enters it only as a
+	// backfill from paper, with paper_ref.
+	OrgPredikatBody string
 	// AppraiserMinimumRank requires an appraiser to hold at least a
 	// Pengawas post (JPT, ADMINISTRATOR or PENGAWAS) unless the reporting
 	// line records a delegation (capacity PLT, PLH or DELEGATE with a
@@ -220,6 +257,7 @@ func Default() Policy {
 			rating.OrgSangatKurang:   rating.BelowExpectation,
 		},
 		AppraiserMinimumRank: true,
+		SuperiorMismatch:     SuperiorRefuse,
 		Location:             WIB,
 		Dating:               bizdate.Default(),
 		SKPLimits:            DefaultSKPLimits(),
@@ -263,6 +301,12 @@ func (p Policy) Validate() error {
 	}
 	if p.Location == nil {
 		bad("location is required")
+	}
+	if p.SuperiorMismatch != SuperiorRefuse && p.SuperiorMismatch != SuperiorAcceptWithReason {
+		bad("superior mismatch %q: want REFUSE or ACCEPT_WITH_REASON", p.SuperiorMismatch)
+	}
+	if p.OrgPredikatBody != strings.TrimSpace(p.OrgPredikatBody) {
+		bad("organisation predikat body %q has surrounding spaces", p.OrgPredikatBody)
 	}
 	if err := p.Dating.Validate(); err != nil {
 		bad("%v", err)

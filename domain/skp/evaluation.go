@@ -31,6 +31,9 @@ type Rate struct {
 	// Reason is required to replace an earlier rating; the request's reason
 	// is used when empty.
 	Reason string
+	// Grounds are the optional per-RHK ratings and per-value notes from
+	// which the overall ratings are given (grounds.go).
+	Grounds Grounds
 }
 
 // Rate records the appraiser's ratings of a period; the predikat is derived
@@ -63,6 +66,7 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		}
 		rationale := text(&v, "rationale", cmd.Rationale, MaxLongTextLen, true)
 		reason := reasonOf(&v, cmd.Reason, req)
+		grounds := s.checkGrounds(&v, sk, cmd.Grounds)
 		if err := v.Err(); err != nil {
 			return domain.Change{}, err
 		}
@@ -92,18 +96,19 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		}
 		scores := Scores{WorkResult: wr, Behaviour: bh, Predikat: rating.Derive(wr, bh)}
 		if ev == nil || len(ev.history) == 0 {
-			return one(role, RatingAssigned{Period: p.String(), Scores: scores, Rationale: rationale, AppraiserNIP: req.Caller.ID,
-				UnitHead: basis, PolicyVersion: s.Policy.Version})
+			return withGrounds(domain.Change{Role: role, Events: []domain.Event{RatingAssigned{Period: p.String(), Scores: scores, Rationale: rationale, AppraiserNIP: req.Caller.ID,
+				UnitHead: basis, PolicyVersion: s.Policy.Version}}}, sk, p.String(), grounds), nil
 		}
 		if ev.scores == scores && ev.rationale == rationale {
-			return domain.Change{}, nil
+			return withGrounds(domain.Change{Role: role}, sk, p.String(), grounds), nil
 		}
 		if reason == "" {
 			return domain.Change{}, domain.Invalid("reason", "required to replace the rating of %s", p)
 		}
-		return reasoned(role, reason, RatingRevised{Period: p.String(), Previous: ev.scores, Scores: scores, Source: SourceAppraiser,
+		c, err := reasoned(role, reason, RatingRevised{Period: p.String(), Previous: ev.scores, Scores: scores, Source: SourceAppraiser,
 			Rationale: rationale, Reason: reason, SupersedesEventID: ev.ratingEvent, AppraiserNIP: req.Caller.ID,
 			UnitHead: basis, PolicyVersion: s.Policy.Version})
+		return withGrounds(c, sk, p.String(), grounds), err
 	})
 }
 

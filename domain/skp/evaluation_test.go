@@ -160,7 +160,7 @@ func TestUnitHeadRating(t *testing.T) {
 			f := newFixture(t)
 			f.ok(f.units.AssignHead(f.ctx, f.hr(), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: jan1}))
 			if tt.org != "" {
-				f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: tt.org}))
+				f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: tt.org, PaperRef: "BA-PREDIKAT-2026"}))
 			}
 			_, err := f.skps.Rate(f.ctx, f.req(nipS), skp.Rate{SKPID: f.skpA, Period: "2026", WorkResult: tt.workResult,
 				Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "r"})
@@ -184,7 +184,7 @@ func TestRequireOrgPredikat(t *testing.T) {
 	id, _, _ := f.establishedE()
 	_, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q1", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "r"})
 	expect(t, err, "invalid_state", "")
-	f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "BAIK"}))
+	f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
 	f.rate(id, "2026-Q1", "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
 }
 

@@ -214,8 +214,9 @@ type GiveFeedback struct {
 }
 
 // GiveFeedback records feedback from the appraiser in effect, a colleague
-// of the employee's unit (on the date), or the employee, with the giver's
-// relationship, and returns its id. Errors: not found, forbidden,
+// of the employee's unit (on the date), a feedback giver assigned to the SKP
+// (TEAM_LEAD, PEMBERI_PERTIMBANGAN; givers.go), or the employee, with the
+// giver's relationship, and returns its id. Errors: not found, forbidden,
 // validation (text, unknown RHK or indicator, behaviour value), invalid
 // state (the SKP has ended).
 func (s *Service) GiveFeedback(ctx context.Context, req domain.Request, cmd GiveFeedback) (string, domain.Committed, error) {
@@ -254,6 +255,9 @@ func (s *Service) GiveFeedback(ctx context.Context, req domain.Request, cmd Give
 			return domain.Change{}, domain.InvalidState("give feedback", string(sk.status), "")
 		}
 		rel := map[domain.Role]Relationship{domain.RoleEmployee: FromSelf, domain.RoleAppraiser: FromAppraiser, domain.RolePeer: FromPeer}[role]
+		if role == domain.RoleFeedbackGiver {
+			rel = Relationship(sk.giverKind(req.Caller.ID))
+		}
 		id = s.Handler.NewID().String()
 		return one(role, FeedbackGiven{FeedbackID: id, About: a, Text: body, GiverNIP: req.Caller.ID, Relationship: rel})
 	})

@@ -184,11 +184,15 @@ func (l *lookups) objectionSubject(sk *SKP, period string) (func(*authz.Subject)
 	if err != nil {
 		return nil, err
 	}
+	decider := ln.Superior
+	if d, ok := sk.deciderOf(o.id); ok {
+		decider = d.DeciderNIP // a recorded delegation or escalation (decider.go)
+	}
 	return func(subj *authz.Subject) {
-		if subj.Superior != "" && subj.Superior != ln.Superior {
+		if subj.Superior != "" && subj.Superior != decider {
 			subj.Involved = append(subj.Involved, subj.Superior) // today's superior still sees the SKP
 		}
-		subj.Superior, subj.OriginalAppraiser = ln.Superior, o.appraiser
+		subj.Superior, subj.OriginalAppraiser = decider, o.appraiser
 	}, nil
 }
 

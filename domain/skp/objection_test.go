@@ -296,6 +296,9 @@ func TestDeciderAsOfFilingDate(t *testing.T) {
 	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
+	// A now answers to U, so U is the superior of A's appraisees (the
+	// superior of a line is the appraiser's own appraiser, issue 11).
+	f.line(nipA, nipU, nipT, calendar.MustNew(2026, 1, 7))
 	f.line(nipE, nipA, nipU, calendar.MustNew(2026, 1, 7))
 	f.env.Clock.Set(time.Date(2026, 1, 8, 9, 0, 0, 0, wib))
 	_, _, err := f.skps.RequestExplanation(f.ctx, f.req(nipU), skp.RequestExplanation{SKPID: id, Period: "2026", From: "EMPLOYEE"})

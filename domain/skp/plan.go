@@ -619,6 +619,9 @@ func (s *Service) Establish(ctx context.Context, req domain.Request, cmd Establi
 		if err := l.planProblems(sk, day); err != nil {
 			return domain.Change{}, err
 		}
+		if err := sk.employeeSigned(); err != nil { // amendment.go
+			return domain.Change{}, err
+		}
 		ln, _, err := l.lineOn(sk.nip, day)
 		if err != nil {
 			return domain.Change{}, err
@@ -627,7 +630,7 @@ func (s *Service) Establish(ctx context.Context, req domain.Request, cmd Establi
 		return one(role, Established{
 			Version: version, Late: version == 1 && s.Policy.LateEstablishment(sk.year, req.OccurredAt),
 			Deadline: s.Policy.EstablishDeadlineFor(sk.year), AppraiserNIP: ln.Appraiser, AppraiserSuperiorNIP: ln.Superior,
-			EmployeeSignedAt: sk.submittedAt, AppraiserSignedAt: req.OccurredAt,
+			EmployeeSignedAt: sk.employeeSignature(), AppraiserSignedAt: req.OccurredAt,
 		})
 	})
 }
@@ -640,7 +643,9 @@ type Amend struct {
 	Reason string
 }
 
-// Amend makes an established SKP editable again. The established version
+// Amend makes an established SKP editable again; the employee or the
+// appraiser in effect opens it (domain.md §3.3), and the new version needs
+// both signatures (amendment.go). The established version
 // stays in effect (realisations and evaluations continue against it) until
 // the next establishment; evaluations already given are never touched.
 // Errors: not found, forbidden (not the appraiser in effect), validation

@@ -358,6 +358,7 @@ func TestSubmit(t *testing.T) {
 			rhk := f.addRHK(nipA, f.skpA, skp.RHKFields{Text: "baru", Kind: "UTAMA", PKRef: "PK-2"})
 			f.addIndicator(nipA, f.skpA, rhk)
 			f.ok(f.skps.RemoveRHK(f.ctx, f.req(nipA), skp.RemoveRHK{SKPID: f.skpA, RHKID: f.rhkA}))
+			f.ok(f.skps.AcknowledgePlan(f.ctx, f.req(nipA), skp.AcknowledgePlan{SKPID: f.skpA}))
 			f.ok(f.skps.Establish(f.ctx, f.req(nipS), skp.Establish{SKPID: f.skpA}))
 			return id
 		}, wantKind: "validation"},
@@ -422,6 +423,11 @@ func TestLifecycleTransitions(t *testing.T) {
 			return errOf(f.skps.Amend(f.ctx, f.req(who), skp.Amend{SKPID: id, Reason: reason}))
 		}
 	}
+	acknowledge := func(who string) func(*fixture, string) error {
+		return func(f *fixture, id string) error {
+			return errOf(f.skps.AcknowledgePlan(f.ctx, f.req(who), skp.AcknowledgePlan{SKPID: id}))
+		}
+	}
 	steps := []step{
 		{name: "establish a draft", do: establish(nipA), wantKind: "invalid_state", want: skp.StatusDraft},
 		{name: "return a draft", do: ret(nipA, "x"), wantKind: "invalid_state", want: skp.StatusDraft},
@@ -440,10 +446,26 @@ func TestLifecycleTransitions(t *testing.T) {
 		{name: "establish again", do: establish(nipA), wantKind: "invalid_state", want: skp.StatusEstablished},
 		{name: "submit an established SKP", do: submit(nipE), wantKind: "invalid_state", want: skp.StatusEstablished},
 		{name: "amend without reason", do: amend(nipA, ""), wantKind: "validation", want: skp.StatusEstablished},
-		{name: "amend by the employee", do: amend(nipE, "x"), wantKind: "forbidden", want: skp.StatusEstablished},
-		{name: "amend", do: amend(nipA, "penugasan baru"), want: skp.StatusAmendment},
+		{name: "amend by the superior", do: amend(nipS, "x"), wantKind: "forbidden", want: skp.StatusEstablished},
+		{name: "amend by the employee (domain.md §3.3)", do: amend(nipE, "penugasan baru"), want: skp.StatusAmendment},
 		{name: "amend twice", do: amend(nipA, "again"), wantKind: "invalid_state", want: skp.StatusAmendment},
+		{name: "establish before the employee signed", do: establish(nipA), wantKind: "invalid_state", want: skp.StatusAmendment},
+		{name: "the appraiser cannot sign for the employee", do: acknowledge(nipA), wantKind: "forbidden", want: skp.StatusAmendment},
+		{name: "the employee signs the amended plan", do: acknowledge(nipE), want: skp.StatusAmendment},
+		{name: "an edit after the signature needs a new one", do: func(f *fixture, id string) error {
+			rhk, _, err := f.skps.AddRHK(f.ctx, f.req(nipE), skp.AddRHK{SKPID: id, RHKFields: skp.RHKFields{Text: "Tugas tambahan", Kind: "TAMBAHAN"}})
+			if err != nil {
+				return err
+			}
+			f.addIndicator(nipE, id, rhk)
+			return errOf(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
+		}, wantKind: "invalid_state", want: skp.StatusAmendment},
+		{name: "remove the unsigned edit", do: func(f *fixture, id string) error {
+			v := f.view(id)
+			return errOf(f.skps.RemoveRHK(f.ctx, f.req(nipE), skp.RemoveRHK{SKPID: id, RHKID: v.Plan[len(v.Plan)-1].ID}))
+		}, want: skp.StatusAmendment},
 		{name: "establish the amendment", do: establish(nipA), want: skp.StatusEstablished},
+		{name: "acknowledge with no amendment open", do: acknowledge(nipE), wantKind: "invalid_state", want: skp.StatusEstablished},
 		{name: "cancel without reason", do: func(f *fixture, id string) error {
 			return errOf(f.skps.Cancel(f.ctx, f.hr(), skp.Cancel{SKPID: id}))
 		}, wantKind: "validation", want: skp.StatusEstablished},
@@ -504,6 +526,7 @@ func TestEstablishLateness(t *testing.T) {
 			}
 			// An amendment established later is never "late": lateness is about version 1.
 			f.ok(f.skps.Amend(f.ctx, f.req(nipA), skp.Amend{SKPID: id, Reason: "x"}))
+			f.ok(f.skps.AcknowledgePlan(f.ctx, f.req(nipE), skp.AcknowledgePlan{SKPID: id}))
 			f.ok(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
 			if v := f.view(id); v.Late != tt.want || v.Versions[1].Late {
 				t.Errorf("after amendment late = %v (v2 late %v), want %v and false", v.Late, v.Versions[1].Late, tt.want)

@@ -86,7 +86,7 @@ func (l *lookups) lineOn(n string, d calendar.Date) (employee.Line, bool, error)
 
 // subject describes sk for authorisation on day d, for caller.
 func (l *lookups) subject(sk *SKP, d calendar.Date, caller string) (authz.Subject, error) {
-	s := authz.Subject{Employee: sk.nip, Involved: sk.Involved()}
+	s := authz.Subject{Employee: sk.nip, Involved: sk.Involved(), FeedbackGivers: sk.giverNIPs()}
 	e, err := l.employee(sk.nip)
 	if err != nil {
 		return s, err

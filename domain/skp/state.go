@@ -38,6 +38,10 @@ type SKP struct {
 	realisations []Realisation
 	evidence     []Evidence
 	feedback     []Feedback
+	givers       []FeedbackGiver                     // assigned feedback givers (givers.go)
+	grounds      map[string]Grounds                  // grounds of the ratings per period (grounds.go)
+	deciders     map[string]ObjectionDeciderAssigned // delegated or escalated deciders by objection (decider.go)
+	ack          *acknowledgement                    // the employee's signature of an amended plan (amendment.go)
 	// selfAssessments are every self-assessment, in recording order.
 	selfAssessments []SelfAssessment
 
@@ -373,7 +377,7 @@ func (s *SKP) apply(e domain.Stored) {
 		s.status, s.submittedAt = StatusDraft, nil
 		s.notes = append(s.notes, Note{Kind: "RETURNED", Reason: ev.Reason, Actor: e.Meta.Actor, OccurredAt: at})
 	case Established:
-		s.status, s.submittedAt = StatusEstablished, nil
+		s.status, s.submittedAt, s.ack = StatusEstablished, nil, nil
 		s.versions = append(s.versions, PlanVersion{Version: ev.Version, EstablishedAt: at, RecordedAt: e.RecordedAt, Late: ev.Late,
 			AppraiserNIP: ev.AppraiserNIP, AppraiserSuperiorNIP: ev.AppraiserSuperiorNIP, RHK: clonePlan(s.plan)})
 		s.involve(ev.AppraiserNIP, ev.AppraiserSuperiorNIP)
@@ -394,6 +398,14 @@ func (s *SKP) apply(e domain.Stored) {
 	case EvidenceAttached:
 		s.evidence = append(s.evidence, Evidence{ID: ev.EvidenceID, IndicatorID: ev.IndicatorID, RHKID: ev.RHKID, URI: ev.URI,
 			SHA256: ev.SHA256, Filename: ev.Filename, MediaType: ev.MediaType, Size: ev.Size, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case FeedbackGiverAssigned:
+		s.applyGiver(ev, e)
+	case RatingGroundsRecorded:
+		s.applyGrounds(ev)
+	case ObjectionDeciderAssigned:
+		s.applyDecider(ev)
+	case PlanAcknowledged:
+		s.applyAcknowledged(ev, at)
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})

@@ -72,6 +72,8 @@ type View struct {
 	Realisations []Realisation `json:"realisations"`           // in recording order
 	Evidence     []Evidence    `json:"evidence"`               // in recording order
 	Feedback     []Feedback    `json:"feedback"`               // in recording order
+	// FeedbackGivers are the givers from beyond the unit assigned now.
+	FeedbackGivers []FeedbackGiver `json:"feedback_givers"`
 	// SelfAssessments are the employee's self-assessments, in recording
 	// order; a later one of a period supersedes the earlier (Superseded).
 	SelfAssessments []SelfAssessment `json:"self_assessments,omitempty"`
@@ -122,6 +124,13 @@ type EvaluationView struct {
 	Objections []ObjectionView `json:"objections"`
 	// History is every rating given for the period.
 	History []ScoreEntry `json:"history"`
+	// Grounds are the per-RHK ratings and per-value notes in effect, if
+	// any were given (grounds.go).
+	Grounds *Grounds `json:"grounds,omitempty"`
+	// Achievements are the capaian of each indicator for the period,
+	// computed from the realisations: evidence beside the rating, never a
+	// rating.
+	Achievements []Achievement `json:"achievements"`
 }
 
 // ObjectionStatus is the state of an objection.
@@ -153,6 +162,9 @@ type ObjectionView struct {
 	Explanations    []Explanation        `json:"explanations"`                // explanations given
 	Decision        *Decision            `json:"decision,omitempty"`          // the final decision
 	Withdrawal      *Withdrawal          `json:"withdrawal,omitempty"`        // the withdrawal
+	// Decider is the recorded delegation or escalation of the decision,
+	// when the appraiser's superior as of the filing date does not decide.
+	Decider *ObjectionDeciderAssigned `json:"decider,omitempty"`
 }
 
 // View returns the SKP as a value. now is the instant at which derived
@@ -165,7 +177,7 @@ func (s *SKP) View(now time.Time) View {
 		Employee: s.employee, AppraiserNIP: s.draftLine.appraiser, AppraiserSuperiorNIP: s.draftLine.superior,
 		DraftedOnBehalf: s.onBehalf, PolicyVersion: s.policyVersion, Plan: clonePlan(s.plan),
 		Expectations: slices.Clone(s.expectations), Realisations: slices.Clone(s.realisations),
-		Evidence: slices.Clone(s.evidence), Feedback: slices.Clone(s.feedback), Notes: slices.Clone(s.notes),
+		Evidence: slices.Clone(s.evidence), Feedback: slices.Clone(s.feedback), FeedbackGivers: s.FeedbackGivers(), Notes: slices.Clone(s.notes),
 		Revision: s.revision, DraftedAt: s.draftedAt, UpdatedAt: s.updatedAt, RecordedAt: s.recordedAt,
 		Versions: make([]PlanVersion, len(s.versions)), Evaluations: []EvaluationView{},
 	}
@@ -178,7 +190,21 @@ func (s *SKP) View(now time.Time) View {
 		v.AppraiserNIP, v.AppraiserSuperiorNIP = pv.AppraiserNIP, pv.AppraiserSuperiorNIP
 	}
 	for _, p := range s.periods() {
-		v.Evaluations = append(v.Evaluations, s.evals[p].view(now))
+		ev := s.evals[p].view(now)
+		if g, ok := s.grounds[p]; ok {
+			ev.Grounds = &g
+		}
+		ev.Achievements = s.Achievements(p)
+		for i := range ev.Objections {
+			if d, ok := s.deciderOf(ev.Objections[i].ID); ok {
+				ev.Objections[i].Decider = &d
+			}
+		}
+		if n := len(ev.Objections); n > 0 {
+			last := ev.Objections[n-1]
+			ev.Objection = &last
+		}
+		v.Evaluations = append(v.Evaluations, ev)
 	}
 	v.SelfAssessments = slices.Clone(s.selfAssessments)
 	for i := range v.SelfAssessments {

@@ -254,10 +254,14 @@ func Items(sk *skp.SKP, s Settings) []Item {
 			if o.Status != skp.OpenObjection {
 				continue
 			}
-			if o.AddressedTo != "" {
+			decider := o.AddressedTo
+			if o.Decider != nil {
+				decider = o.Decider.DeciderNIP // delegated or escalated (issue 11)
+			}
+			if decider != "" {
 				it := base
 				it.Kind, it.Period, it.ObjectionID = DecideObjection, e.Period, o.ID
-				it.Recipient, it.RecipientRole = o.AddressedTo, domain.RoleAppraiserSuperior
+				it.Recipient, it.RecipientRole = decider, domain.RoleAppraiserSuperior
 				it.From, it.Due = o.FiledAt, endOf(s.Policy.Date(o.FiledAt).AddDays(s.Policy.ObjectionDecisionSLADays))
 				add(it, s.LeadDays)
 			}

@@ -143,11 +143,13 @@ func (p *Projection) forget(stream string) {
 func changesItems(e domain.Event) bool {
 	switch e.(type) {
 	case skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved,
-		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted:
+		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted,
+		skp.FeedbackGiverAssigned, skp.RatingGroundsRecorded:
 		return false
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
 		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
-		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn:
+		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn,
+		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged:
 		return true
 	}
 	return true

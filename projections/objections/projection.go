@@ -86,6 +86,8 @@ func IDOf(e domain.Event) string {
 		return e.ObjectionID
 	case skp.ObjectionWithdrawn:
 		return e.ObjectionID
+	case skp.ObjectionDeciderAssigned:
+		return e.ObjectionID
 	}
 	return ""
 }
@@ -127,6 +129,9 @@ func Of(v skp.View, period string, o skp.ObjectionView, slaDays int) Objection {
 		Late: o.Late, Backfill: o.Backfill, AppraiserNIP: o.AppraiserNIP, AddressedTo: o.AddressedTo,
 		ExplanationsRequested: []string{}, ExplanationsGiven: []string{},
 		PredikatBefore: string(o.Evaluation.Predikat),
+	}
+	if o.Decider != nil {
+		row.AddressedTo = o.Decider.DeciderNIP // delegated or escalated
 	}
 	for _, r := range o.Requests {
 		if !slices.Contains(row.ExplanationsRequested, string(r.From)) {

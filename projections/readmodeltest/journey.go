@@ -331,9 +331,9 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		{UnitID: "PUSKESMAS1", HeadNIP: nipB, EffectiveFrom: jan1}} {
 		g.ok(g.units.AssignHead(g.ctx, g.hr(), h))
 	}
-	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DISDIK", Period: "2026", Predikat: "BAIK"}))
-	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK"}))
-	g.ok(g.units.RatePerformance(g.ctx, g.req(hrAdmin, domain.RoleHRAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BUTUH_PERBAIKAN", Reason: "koreksi hasil evaluasi"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DISDIK", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
+	g.ok(g.units.RatePerformance(g.ctx, g.req(hrAdmin, domain.RoleHRAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BUTUH_PERBAIKAN", Reason: "koreksi hasil evaluasi", PaperRef: "BA-PREDIKAT-2026"}))
 
 	// Plans, top down (each UTAMA RHK links to the appraiser's RHK).
 	g.at(start)
@@ -374,6 +374,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	g.at(time.Date(2026, 2, 10, 10, 0, 0, 0, wib))
 	g.ok(g.skps.Establish(g.ctx, g.req(nipA), skp.Establish{SKPID: j.SKP[nipE[0]]}))
 	g.ok(g.skps.Amend(g.ctx, g.req(nipA), skp.Amend{SKPID: j.SKP[nipE[0]], Reason: "penyesuaian target"}))
+	g.ok(g.skps.AcknowledgePlan(g.ctx, g.req(nipE[0]), skp.AcknowledgePlan{SKPID: j.SKP[nipE[0]]})) // the employee signs too
 	g.ok(g.skps.Establish(g.ctx, g.req(nipA), skp.Establish{SKPID: j.SKP[nipE[0]]}))
 	// A new line for E1 from July.
 	line(nipE[0], nipB, nipA, calendar.MustNew(2026, 7, 1))

@@ -140,6 +140,10 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 		c.add(objections[e.ObjectionID], string(domain.RoleAppraiser))
 	case skp.FeedbackGiven:
 		c.add(e.GiverNIP, string(e.Relationship))
+	case skp.FeedbackGiverAssigned:
+		c.add(e.GiverNIP, string(e.Kind))
+	case skp.ObjectionDeciderAssigned:
+		c.add(e.DeciderNIP, string(domain.RoleAppraiserSuperior))
 	}
 	summary := Summarize(ev.Payload)
 	for _, x := range c {
@@ -246,6 +250,17 @@ func Summarize(e domain.Event) string {
 		return "Bukti dukung dilampirkan"
 	case skp.FeedbackGiven:
 		return "Umpan balik diberikan"
+	case skp.PlanAcknowledged:
+		return fmt.Sprintf("Pegawai menandatangani rencana perubahan (versi %d)", e.ForVersion)
+	case skp.ObjectionDeciderAssigned:
+		return fmt.Sprintf("Keberatan periode %s diputus oleh %s (%s)", e.Period, e.DeciderNIP, e.Basis)
+	case skp.RatingGroundsRecorded:
+		return fmt.Sprintf("Dasar penilaian periode %s: %d RHK, %d nilai BerAKHLAK", e.Period, len(e.WorkResults), len(e.BehaviourNotes))
+	case skp.FeedbackGiverAssigned:
+		if e.Revoked {
+			return fmt.Sprintf("Penugasan pemberi umpan balik %s (%s) dicabut", e.GiverNIP, e.Kind)
+		}
+		return fmt.Sprintf("Pemberi umpan balik %s ditugaskan (%s)", e.GiverNIP, e.Kind)
 	case skp.RatingAssigned:
 		return fmt.Sprintf("Penilaian periode %s: %s", e.Period, e.Predikat)
 	case skp.RatingRevised:

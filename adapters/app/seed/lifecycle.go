@@ -117,7 +117,8 @@ func (t *task) ratePerformance(u *unit) error {
 		if u.initial[i] != "" {
 			first = u.initial[i]
 		}
-		c, err := t.units.RatePerformance(t.ctx, t.req(t.hr()), orgunit.RatePerformance{UnitID: u.id, Period: per.String(), Predikat: string(first)})
+		c, err := t.units.RatePerformance(t.ctx, t.req(t.hr()), orgunit.RatePerformance{UnitID: u.id, Period: per.String(), Predikat: string(first),
+			PaperRef: "BA/PREDIKAT/" + u.id + "/" + per.String()})
 		if err := t.did("rate unit "+u.id+" for "+per.String(), c, err); err != nil {
 			return err
 		}
@@ -129,7 +130,7 @@ func (t *task) ratePerformance(u *unit) error {
 			return nil
 		}
 		c, err = t.units.RatePerformance(t.ctx, t.req(t.hr()), orgunit.RatePerformance{UnitID: u.id, Period: per.String(),
-			Predikat: string(u.predikat[i]), Reason: pick(t.rng, predikatReasons)})
+			Predikat: string(u.predikat[i]), Reason: pick(t.rng, predikatReasons), PaperRef: "BA/PREDIKAT/" + u.id + "/" + per.String() + "/R"})
 		if err := t.did("correct the predikat of unit "+u.id+" for "+per.String(), c, err); err != nil {
 			return err
 		}

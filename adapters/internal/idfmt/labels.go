@@ -87,10 +87,16 @@ var labels = map[string]map[string]Text{
 		"WAKTU":     {"Waktu", "Time"},
 		"BIAYA":     {"Biaya", "Cost"},
 	},
+	"direction": {
+		"HIGHER_IS_BETTER": {"makin tinggi makin baik", "higher is better"},
+		"LOWER_IS_BETTER":  {"makin rendah makin baik", "lower is better"},
+	},
 	"relationship": {
-		"APPRAISER": {"pejabat penilai", "appraiser"},
-		"PEER":      {"rekan kerja", "colleague"},
-		"SELF":      {"pegawai sendiri", "the employee"},
+		"APPRAISER":            {"pejabat penilai", "appraiser"},
+		"PEER":                 {"rekan kerja", "colleague"},
+		"SELF":                 {"pegawai sendiri", "the employee"},
+		"TEAM_LEAD":            {"ketua tim kerja", "team lead"},
+		"PEMBERI_PERTIMBANGAN": {"pemberi pertimbangan", "pemberi pertimbangan (adviser)"},
 	},
 	"party": {
 		"APPRAISER": {"dari pejabat penilai", "from the appraiser"},
@@ -102,6 +108,7 @@ var labels = map[string]map[string]Text{
 		"APPRAISER_SUPERIOR": {"Atasan pejabat penilai", "Appraiser's superior"},
 		"PEER":               {"Rekan kerja", "Colleague"},
 		"UNIT_LEADER":        {"Pimpinan unit", "Unit leader"},
+		"FEEDBACK_GIVER":     {"Pemberi umpan balik", "Feedback giver"},
 		"SYSTEM":             {"Sistem", "System"},
 		"HR_ADMIN":           {"Admin kepegawaian", "HR administrator"},
 		"AUDITOR":            {"Auditor", "Auditor"},

@@ -29,6 +29,9 @@ type unitPage struct {
 	ParentName string
 	// Periods are the rated periods, in order.
 	Periods []string
+	// Backfill: the caller enters the predikat from paper (HR_ADMIN, with
+	// paper_ref).
+	Backfill bool
 	// CanRate: the caller may set the predikat (the form); CanManage: the
 	// caller manages master data (the employees' link).
 	CanRate, CanManage bool
@@ -58,7 +61,19 @@ func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
 		return nil, err
 	}
 	v := u.View(r.App().Today())
-	d := &unitPage{Base: r.Base("masterdata", "masterdata.unit.title"), Unit: v, CanRate: r.Can(authz.RateUnit),
+	// Who sets the predikat: the leader one level up (the head of the
+	// parent unit today; of a root, its own head) or HR_ADMIN from paper.
+	leader := ""
+	if lu := v.ParentID; lu != "" {
+		if p, err := r.App().Config().Units.Load(ctx, lu); err == nil && p != nil {
+			leader, _ = p.HeadOn(r.App().Today())
+		}
+	} else {
+		leader = v.Head
+	}
+	backfill := authz.Allowed(r.User, authz.RateUnit, authz.Subject{}, authz.Options{Backfill: true})
+	d := &unitPage{Base: r.Base("masterdata", "masterdata.unit.title"), Unit: v, Backfill: backfill,
+		CanRate:   backfill || authz.Allowed(r.User, authz.RateUnit, authz.Subject{UnitLeader: leader}, authz.Options{}),
 		CanManage: r.Can(authz.ManageMasterData), Form: st, Predikats: orgPredikats, Changed: r.URL.Query().Get("diubah") != ""}
 	if v.ParentID != "" {
 		if p, err := r.App().Config().Directory.Unit(ctx, v.ParentID); err == nil {
@@ -206,6 +221,8 @@ type rateInput struct {
 	Period   string `form:"period"`
 	Predikat string `form:"predikat"`
 	Reason   string `form:"reason"`
+	BasisRef string `form:"basis_ref"`
+	PaperRef string `form:"paper_ref"`
 }
 
 func (f *Feature) rateUnit(w http.ResponseWriter, r *page.Request) error {
@@ -226,7 +243,7 @@ func (f *Feature) rateUnit(w http.ResponseWriter, r *page.Request) error {
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
 				req.Reason = in.Reason
 				_, err := svc.Units.RatePerformance(ctx, req, orgunit.RatePerformance{UnitID: id, Period: in.Period,
-					Predikat: in.Predikat, Reason: in.Reason})
+					Predikat: in.Predikat, Reason: in.Reason, BasisRef: in.BasisRef, PaperRef: in.PaperRef})
 				return err
 			})
 		if err != nil || done {

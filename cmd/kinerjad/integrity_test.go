@@ -598,6 +598,21 @@ func TestCrashBeforeTheFirstWitnessRecord(t *testing.T) {
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
+	// The same ledger with its witness gone (a copy of the data directory
+	// without witness.json, that no process has run on): refused.
+	lost := t.TempDir()
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && e.Name() != wiring.WitnessFile {
+			copyFile(t, filepath.Join(data, e.Name()), filepath.Join(lost, e.Name()))
+		}
+	}
+	if err := runErr(t, lost); !errors.Is(err, audit.ErrRollback) {
+		t.Fatalf("start without the witness = %v, want a refusal", err)
+	}
 	// As if the process had died after appending its first checkpoint and
 	// before recording it with the witness.
 	if err := os.WriteFile(witness, first, 0o600); err != nil {
@@ -605,11 +620,5 @@ func TestCrashBeforeTheFirstWitnessRecord(t *testing.T) {
 	}
 	if err := runErr(t, data); err != nil {
 		t.Fatalf("restart after a crash before the first witness record = %v, want a start", err)
-	}
-	if err := os.Remove(witness); err != nil {
-		t.Fatal(err)
-	}
-	if err := runErr(t, data); !errors.Is(err, audit.ErrRollback) {
-		t.Fatalf("start without the witness = %v, want a refusal", err)
 	}
 }

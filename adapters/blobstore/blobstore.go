@@ -100,15 +100,7 @@ const chunkSize = 1 << 20
 // version, creating it if needed (kinerjactl migrate, kinerjad --migrate);
 // OpenPostgres never does.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, error) {
-	if schema == "" {
-		schema = DefaultSchema
-	}
-	if err := pgmigrate.CheckSchemaName(schema, ErrBadSchemaName); err != nil {
-		return nil, err
-	}
-	return migrationSet.Apply(ctx, pool, schema, func(have, want int) error {
-		return fmt.Errorf("blobstore: schema %q is at version %d, newer than this build's %d: upgrade this binary", schema, have, want)
-	})
+	return migrationSet.ApplyNamed(ctx, pool, schema, DefaultSchema, ErrBadSchemaName)
 }
 
 // Postgres keeps blobs in two tables of schema: blobs (hash, size) and

@@ -89,6 +89,22 @@ func CheckSchemaName(schema string, bad error) error {
 	return nil
 }
 
+// ApplyNamed is Apply for an adapter whose schema its caller may name:
+// schema is def when empty, a name CheckSchemaName refuses is an error
+// wrapping bad, and a schema newer than the Set is refused with an error
+// prefixed by the owner that says to upgrade the binary.
+func (s Set) ApplyNamed(ctx context.Context, db Beginner, schema, def string, bad error) ([]int, error) {
+	if schema == "" {
+		schema = def
+	}
+	if err := CheckSchemaName(schema, bad); err != nil {
+		return nil, err
+	}
+	return s.Apply(ctx, db, schema, func(have, want int) error {
+		return fmt.Errorf("%s: schema %q is at version %d, newer than this build's %d: upgrade this binary", s.Owner, schema, have, want)
+	})
+}
+
 // Beginner starts transactions: *pgxpool.Pool, *pgx.Conn and pgx.Tx all
 // satisfy it.
 type Beginner interface {

@@ -138,3 +138,31 @@ func ParseOrgPredikat(s string) (OrgPredikat, error) {
 	}
 	return o, nil
 }
+
+// MatrixRow is one work-result rating's row of the predikat matrix
+// (kuadran kinerja pegawai).
+type MatrixRow struct {
+	WorkResult Rating
+	Cells      []MatrixCell
+}
+
+// MatrixCell is the predikat of one work result and one behaviour.
+type MatrixCell struct {
+	WorkResult, Behaviour Rating
+	Predikat              Predikat
+}
+
+// Matrix is Derive over every pair of ratings, a row per work result and
+// a cell per behaviour, both in the order of Ratings: the table a page
+// shows, so that no page writes the matrix down again.
+func Matrix() []MatrixRow {
+	var rows []MatrixRow
+	for _, wr := range Ratings() {
+		row := MatrixRow{WorkResult: wr}
+		for _, bh := range Ratings() {
+			row.Cells = append(row.Cells, MatrixCell{WorkResult: wr, Behaviour: bh, Predikat: Derive(wr, bh)})
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}

@@ -75,3 +75,22 @@ func TestParse(t *testing.T) {
 		t.Error("ParseOrgPredikat(KURANG_MISCONDUCT) succeeded; that is an employee predikat")
 	}
 }
+
+// The matrix a page shows is Derive, cell by cell, in the order of Ratings.
+func TestMatrixIsDerive(t *testing.T) {
+	rows := rating.Matrix()
+	rs := rating.Ratings()
+	if len(rows) != len(rs) {
+		t.Fatalf("%d rows, want %d", len(rows), len(rs))
+	}
+	for i, row := range rows {
+		if row.WorkResult != rs[i] || len(row.Cells) != len(rs) {
+			t.Fatalf("row %d = %+v", i, row)
+		}
+		for j, c := range row.Cells {
+			if c.WorkResult != rs[i] || c.Behaviour != rs[j] || c.Predikat != rating.Derive(rs[i], rs[j]) {
+				t.Errorf("cell %d,%d = %+v, want %s", i, j, c, rating.Derive(rs[i], rs[j]))
+			}
+		}
+	}
+}

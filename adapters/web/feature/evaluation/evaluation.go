@@ -218,7 +218,7 @@ type ratePage struct {
 	// Ratings are the choices, best first; Matrix the kuadran kinerja as
 	// rating.Derive computes it (the script reads it; people may too).
 	Ratings []rating.Rating
-	Matrix  []matrixRow
+	Matrix  []rating.MatrixRow
 	// Preview is the predikat the chosen ratings derive (the "Pratinjau"
 	// step); "" before it.
 	Preview rating.Predikat
@@ -233,31 +233,6 @@ type indicatorRow struct {
 	RHK          string
 	Indicator    skp.Indicator
 	Realisations []skp.Realisation
-}
-
-// matrixRow is one work-result rating's row of the matrix.
-type matrixRow struct {
-	WorkResult rating.Rating
-	Cells      []matrixCell
-}
-
-// matrixCell is the predikat of a work result and a behaviour.
-type matrixCell struct {
-	WorkResult, Behaviour rating.Rating
-	Predikat              rating.Predikat
-}
-
-// matrix is rating.Derive over every pair of ratings.
-func matrix() []matrixRow {
-	var rows []matrixRow
-	for _, wr := range rating.Ratings() {
-		row := matrixRow{WorkResult: wr}
-		for _, bh := range rating.Ratings() {
-			row.Cells = append(row.Cells, matrixCell{WorkResult: wr, Behaviour: bh, Predikat: rating.Derive(wr, bh)})
-		}
-		rows = append(rows, row)
-	}
-	return rows
 }
 
 // changesSince lists what was recorded on SKP id after revision rev (a
@@ -296,7 +271,7 @@ func (f *Feature) ratePage(r *page.Request, st form.State) (*ratePage, error) {
 		return nil, err
 	}
 	d := &ratePage{Base: r.Base("evaluation", "evaluation.rate.title"), Form: st, View: v, Period: per,
-		Eval: evaluationOf(v, per), Ratings: rating.Ratings(), Matrix: matrix()}
+		Eval: evaluationOf(v, per), Ratings: rating.Ratings(), Matrix: rating.Matrix()}
 	d.Replace = d.Eval != nil
 	d.Locked = d.Eval != nil && d.Eval.DeliveredAt != nil
 	d.Scripts = []string{r.Script("rating.js")}

@@ -457,31 +457,7 @@ type decidePage struct {
 	// Ratings are the choices for a CHANGED outcome; Matrix is the
 	// predikat of each pair (rating.Derive).
 	Ratings []rating.Rating
-	Matrix  []matrixRow
-}
-
-// matrixRow is one work-result rating's row of the kuadran kinerja.
-type matrixRow struct {
-	WorkResult rating.Rating
-	Cells      []matrixCell
-}
-
-// matrixCell is the predikat of a work result and a behaviour.
-type matrixCell struct {
-	WorkResult, Behaviour rating.Rating
-	Predikat              rating.Predikat
-}
-
-func matrix() []matrixRow {
-	var rows []matrixRow
-	for _, wr := range rating.Ratings() {
-		row := matrixRow{WorkResult: wr}
-		for _, bh := range rating.Ratings() {
-			row.Cells = append(row.Cells, matrixCell{WorkResult: wr, Behaviour: bh, Predikat: rating.Derive(wr, bh)})
-		}
-		rows = append(rows, row)
-	}
-	return rows
+	Matrix  []rating.MatrixRow
 }
 
 // decideInput is what the decision form posts: the fields of POST
@@ -504,7 +480,7 @@ func (f *Feature) decidePage(r *page.Request, st form.State) (*decidePage, error
 	}
 	ctx := r.Context()
 	svc := r.App().Config().SKPs
-	d := &decidePage{formPage: *fp, Ratings: rating.Ratings(), Matrix: matrix()}
+	d := &decidePage{formPage: *fp, Ratings: rating.Ratings(), Matrix: rating.Matrix()}
 	o := fp.Objection
 	// The SKP as recorded when the objection was filed (a paper filing:
 	// as recorded on its date, before the clerk's record).

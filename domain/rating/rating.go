@@ -142,14 +142,18 @@ func ParseOrgPredikat(s string) (OrgPredikat, error) {
 // MatrixRow is one work-result rating's row of the predikat matrix
 // (kuadran kinerja pegawai).
 type MatrixRow struct {
+	// WorkResult is the row's work-result rating.
 	WorkResult Rating
-	Cells      []MatrixCell
+	// Cells are the row's predikat, one per behaviour rating.
+	Cells []MatrixCell
 }
 
 // MatrixCell is the predikat of one work result and one behaviour.
 type MatrixCell struct {
+	// WorkResult and Behaviour are the two ratings of the cell.
 	WorkResult, Behaviour Rating
-	Predikat              Predikat
+	// Predikat is what Derive gives for them.
+	Predikat Predikat
 }
 
 // Matrix is Derive over every pair of ratings, a row per work result and

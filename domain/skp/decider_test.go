@@ -29,10 +29,10 @@ func (f *fixture) decideAs(id, who string) error {
 func TestObjectionStuckThenEscalated(t *testing.T) {
 	f := newFixture(t)
 	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
-	jan6 := calendar.MustNew(2026, 1, 6)
+	jan6 := calendar.MustNew(2027, 1, 5)
 	f.line(nipB, nipA, nipS, jan6)
 	f.line(nipE, nipB, nipA, jan6)
-	f.env.Clock.Set(time.Date(2026, 1, 7, 9, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 6, 9, 0, 0, 0, wib))
 	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +117,7 @@ func TestOfficialAppraiserObjection(t *testing.T) {
 	f.addIndicator(nipS, id, rhk)
 	f.ok(f.skps.Submit(f.ctx, f.req(nipS), skp.Submit{SKPID: id}))
 	f.ok(f.skps.Establish(f.ctx, f.req(minister), skp.Establish{SKPID: id}))
+	f.after("2026")
 	f.ok(f.skps.Rate(f.ctx, f.req(minister), skp.Rate{SKPID: id, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "sesuai PK"}))
 	f.ok(f.skps.Issue(f.ctx, f.req(minister), skp.Issue{SKPID: id, Period: "2026"}))
 	if err := f.file(id, f.req(nipS), time.Time{}); err != nil {

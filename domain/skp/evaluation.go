@@ -73,6 +73,9 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		if err := evaluable(sk, p, "rate"); err != nil {
 			return domain.Change{}, err
 		}
+		if err := s.periodOver(sk, p, req.OccurredAt, "rated"); err != nil {
+			return domain.Change{}, err
+		}
 		if n := len(sk.versions); n > 0 && req.OccurredAt.Before(sk.versions[n-1].EstablishedAt) {
 			return domain.Change{}, domain.Invalid("occurred_at", "the rating must not be dated before the establishment (%s): establish ≤ rating",
 				sk.versions[n-1].EstablishedAt.Format(time.RFC3339))
@@ -128,6 +131,38 @@ func evaluable(sk *SKP, p period.Period, action string) error {
 		return domain.InvalidState(action, string(sk.status), fmt.Sprintf("the SKP was closed from %s; %s was not served", sk.closedFrom, p))
 	}
 	return domain.InvalidState(action, string(sk.status), "the SKP must be established and not ended")
+}
+
+// EvaluationOpens returns the first day (in the policy zone) on which the
+// evaluation of period p of sk may be rated and issued: the day after p's
+// last day (issue 11 Timing, "a period is rated only after it ends"), or,
+// for an SKP closed for a position change within or before p, the first day
+// in the new post when that is earlier: the close opens the evaluation of
+// the months served. The annual period and the last periodic period of the
+// year (Q4, December) end on the same day and open together on 1 January;
+// neither waits for the other (docs/domain-model.md).
+func EvaluationOpens(sk *SKP, p period.Period) calendar.Date {
+	opens := p.End().AddDays(1)
+	if sk != nil && sk.status == StatusClosed && sk.closedFrom != nil && sk.closedFrom.Before(opens) {
+		opens = *sk.closedFrom
+	}
+	return opens
+}
+
+// periodOver refuses (422, field period) to rate or issue the evaluation
+// of p on a business date at before the evaluation opens.
+func (s *Service) periodOver(sk *SKP, p period.Period, at time.Time, verb string) error {
+	day := s.Policy.Date(at)
+	opens := EvaluationOpens(sk, p)
+	if !day.Before(opens) {
+		return nil
+	}
+	if sk.status == StatusClosed && sk.closedFrom != nil && opens == *sk.closedFrom {
+		return domain.Invalid("period", "%s is %s only from %s, the first day in the new post (the SKP is closed for a position change); the business date is %s (%s)",
+			p, verb, opens, day, s.Policy.Location)
+	}
+	return domain.Invalid("period", "%s ends on %s: a period is %s only after it ends, from %s; the business date is %s (%s)",
+		p, p.End(), verb, opens, day, s.Policy.Location)
 }
 
 // servedLine, for an SKP closed for a position change, makes the parties
@@ -231,6 +266,9 @@ func (s *Service) Issue(ctx context.Context, req domain.Request, cmd Issue) (dom
 			return domain.Change{}, domain.InvalidState("issue", "ISSUED", "the evaluation of "+p.String()+" is already issued")
 		}
 		if err := evaluable(sk, p, "issue"); err != nil {
+			return domain.Change{}, err
+		}
+		if err := s.periodOver(sk, p, delivered, "issued"); err != nil {
 			return domain.Change{}, err
 		}
 		if delivered.Before(ev.ratedAt) {

@@ -69,6 +69,7 @@ func TestRate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			id, _, _ := f.establishedE()
+			f.after("2026")
 			if tt.setup != nil {
 				tt.setup(f, id)
 			}
@@ -162,6 +163,7 @@ func TestUnitHeadRating(t *testing.T) {
 			if tt.org != "" {
 				f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: tt.org, PaperRef: "BA-PREDIKAT-2026"}))
 			}
+			f.after("2026")
 			_, err := f.skps.Rate(f.ctx, f.req(nipS), skp.Rate{SKPID: f.skpA, Period: "2026", WorkResult: tt.workResult,
 				Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "r"})
 			expect(t, err, tt.wantKind, "")
@@ -182,6 +184,7 @@ func TestUnitHeadRating(t *testing.T) {
 func TestRequireOrgPredikat(t *testing.T) {
 	f := newFixture(t, func(p *policy.Policy) { p.RequireOrgPredikat = true })
 	id, _, _ := f.establishedE()
+	f.after("2026-Q1")
 	_, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q1", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "r"})
 	expect(t, err, "invalid_state", "")
 	f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026-Q1", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
@@ -203,16 +206,16 @@ func TestIssue(t *testing.T) {
 		wantStatus   skp.EvaluationStatus
 	}{
 		{name: "annual, delivered now", rate: "2026", cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} },
-			wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+			wantDeadline: "2027-01-18T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "annual, delivered earlier", rate: "2026", cmd: func(f *fixture) skp.Issue {
 			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-5 * time.Minute)}
-		}, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+		}, wantDeadline: "2027-01-18T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "working-day window", pol: func(p *policy.Policy) { p.ObjectionWorkingDays = true }, rate: "2026",
-			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantDeadline: "2026-01-23T23:59:59+07:00", wantStatus: skp.EvalIssued},
+			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantDeadline: "2027-01-22T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "quarterly is final on issue by default", rate: "2026-Q1", cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026-Q1"} },
 			wantStatus: skp.EvalFinal},
 		{name: "quarterly with periodic objections allowed", pol: func(p *policy.Policy) { p.PeriodicObjections = true }, rate: "2026-Q1",
-			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026-Q1"} }, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+			cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026-Q1"} }, wantDeadline: "2027-01-18T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "delivered in the future", rate: "2026", cmd: func(f *fixture) skp.Issue {
 			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(time.Minute)}
 		}, wantKind: "validation", wantField: "delivered_at"},
@@ -224,7 +227,7 @@ func TestIssue(t *testing.T) {
 		{name: "by HR admin", rate: "2026", caller: hrAdmin, cmd: func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} }, wantKind: "forbidden"},
 		{name: "delivered the tolerance back", rate: "2026", cmd: func(f *fixture) skp.Issue {
 			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-10 * time.Minute)}
-		}, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+		}, wantDeadline: "2027-01-18T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "delivered the tolerance and a second back", rate: "2026", cmd: func(f *fixture) skp.Issue {
 			return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-10*time.Minute - time.Second)}
 		}, wantKind: "validation", wantField: "delivered_at"},
@@ -239,7 +242,7 @@ func TestIssue(t *testing.T) {
 			},
 			cmd: func(f *fixture) skp.Issue {
 				return skp.Issue{Period: "2026", DeliveredAt: f.env.Clock.Now().Add(-5 * time.Minute)}
-			}, wantDeadline: "2026-01-19T23:59:59+07:00", wantStatus: skp.EvalIssued},
+			}, wantDeadline: "2027-01-18T23:59:59+07:00", wantStatus: skp.EvalIssued},
 		{name: "a clerk's backfill names the signer", rate: "2026",
 			req:      func(f *fixture) domain.Request { return f.paper(clerk, "BA 2/2026", domain.RoleGrievanceClerk) },
 			cmd:      func(f *fixture) skp.Issue { return skp.Issue{Period: "2026"} },
@@ -263,6 +266,7 @@ func TestIssue(t *testing.T) {
 			}
 			f := newFixture(t, change...)
 			id, _, _ := f.establishedE()
+			f.at(annualAt)
 			if tt.rate != "" {
 				f.rate(id, tt.rate, "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
 			}
@@ -342,7 +346,7 @@ func TestAcknowledgeReceipt(t *testing.T) {
 		_, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: at})
 		return err
 	}
-	f.env.Clock.Set(time.Date(2026, 1, 8, 9, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 7, 9, 0, 0, 0, wib))
 	expect(t, ack(f.req(nipA), time.Time{}), "forbidden", "")
 	expect(t, ack(f.req(clerk, domain.RoleGrievanceClerk), time.Time{}), "forbidden", "")
 	expect(t, ack(f.paper(nipE, "tanda terima"), time.Time{}), "forbidden", "")
@@ -354,7 +358,7 @@ func TestAcknowledgeReceipt(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := f.evaluation(id, "2026")
-	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2026-01-22T23:59:59+07:00" || ev.ReceivedAt == nil {
+	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2027-01-21T23:59:59+07:00" || ev.ReceivedAt == nil {
 		t.Fatalf("after a receipt on 8 January: deadline %s, received %v; want 22 January", got, ev.ReceivedAt)
 	}
 	// Again: nothing changes.
@@ -363,7 +367,7 @@ func TestAcknowledgeReceipt(t *testing.T) {
 		t.Fatalf("a second acknowledgement: %v, revision %d → %d", err, rev, f.view(id).Revision)
 	}
 	// On 22 January (the 14th day after receipt) the employee still files.
-	f.env.Clock.Set(time.Date(2026, 1, 22, 23, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 21, 23, 0, 0, 0, wib))
 	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
 		t.Fatalf("filing on the 14th day after receipt: %v", err)
 	}
@@ -374,21 +378,21 @@ func TestAcknowledgeReceipt(t *testing.T) {
 func TestAcknowledgeReceiptBackfill(t *testing.T) {
 	f := newFixture(t)
 	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
-	f.env.Clock.Set(time.Date(2026, 1, 12, 9, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 11, 9, 0, 0, 0, wib))
 	req := f.paper(clerk, "Tanda terima 4/2026", domain.RoleGrievanceClerk)
 	req.Backfill.OnBehalfOf = nipB
-	_, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2026, 1, 6, 9, 0, 0, 0, wib)})
+	_, err := f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2027, 1, 5, 9, 0, 0, 0, wib)})
 	expect(t, err, "validation", "on_behalf_of")
 	req.Backfill.OnBehalfOf = ""
-	f.ok(f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2026, 1, 6, 9, 0, 0, 0, wib)}))
+	f.ok(f.skps.AcknowledgeReceipt(f.ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: "2026", ReceivedAt: time.Date(2027, 1, 5, 9, 0, 0, 0, wib)}))
 	ev := f.evaluation(id, "2026")
-	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2026-01-20T23:59:59+07:00" || ev.ReceiptBackfill == nil || ev.ReceiptBackfill.OnBehalfOf != nipE {
+	if got := ev.ObjectionDeadline.In(wib).Format(time.RFC3339); got != "2027-01-19T23:59:59+07:00" || ev.ReceiptBackfill == nil || ev.ReceiptBackfill.OnBehalfOf != nipE {
 		t.Fatalf("after a paper receipt of 6 January: deadline %s, backfill %+v", got, ev.ReceiptBackfill)
 	}
 	// A receipt after the window closed reopens nothing.
 	g := newFixture(t)
 	id = g.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
-	g.env.Clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, wib))
+	g.env.Clock.Set(time.Date(2027, 1, 19, 0, 0, 0, 0, wib))
 	_, err = g.skps.AcknowledgeReceipt(g.ctx, g.req(nipE), skp.AcknowledgeReceipt{SKPID: id, Period: "2026"})
 	expect(t, err, "invalid_state", "")
 }
@@ -399,11 +403,11 @@ func TestFinality(t *testing.T) {
 	_, err := f.skps.Finalise(f.ctx, f.req(nipE), skp.Finalise{SKPID: id, Period: "2026"})
 	expect(t, err, "invalid_state", "")
 	// The last second of the 14th day: still open.
-	f.env.Clock.Set(time.Date(2026, 1, 19, 23, 59, 59, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 18, 23, 59, 59, 0, wib))
 	if st := f.evaluation(id, "2026").Status; st != skp.EvalIssued {
 		t.Fatalf("status on the last second = %s, want ISSUED", st)
 	}
-	f.env.Clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 19, 0, 0, 0, 0, wib))
 	ev := f.evaluation(id, "2026")
 	if ev.Status != skp.EvalFinal || ev.FinalReason != skp.WindowElapsed {
 		t.Fatalf("status after the window = %s (%s), want FINAL (WINDOW_ELAPSED)", ev.Status, ev.FinalReason)
@@ -521,7 +525,10 @@ func TestBusinessDateOrder(t *testing.T) {
 		f.ok(f.skps.Establish(f.ctx, back(f, nipA, 5*time.Minute), skp.Establish{SKPID: id}))
 	})
 	t.Run("rating before establishment", func(t *testing.T) {
+		// Established late, after the year ended, so that only the
+		// establishment is in the way of the rating.
 		f := newFixture(t)
+		f.at(annualAt)
 		id, _, _ := f.establishedE()
 		f.env.Clock.Advance(3 * time.Minute)
 		_, err := f.skps.Rate(f.ctx, back(f, nipA, 3*time.Minute+time.Second), skp.Rate{SKPID: id, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI",

@@ -10,6 +10,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/domaintest"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -36,6 +37,11 @@ var (
 	wib   = policy.WIB
 	jan1  = calendar.MustNew(2026, 1, 1)
 	start = time.Date(2026, 1, 5, 9, 0, 0, 0, wib)
+	// annualAt is when fixtures rate and issue the annual evaluation of
+	// 2026: a period is rated only after it ends, so on the first Monday of
+	// 2027, 52 weeks after start (same weekday, so working-day windows
+	// count alike).
+	annualAt = start.AddDate(0, 0, 364)
 )
 
 type fixture struct {
@@ -169,6 +175,7 @@ func (f *fixture) establishedE() (id, rhk, ind string) {
 func (f *fixture) issuedE(wr, bh string) string {
 	f.tb.Helper()
 	id, _, _ := f.establishedE()
+	f.at(annualAt)
 	f.rate(id, "2026", wr, bh, "")
 	f.ok(f.skps.Issue(f.ctx, f.req(nipA), skp.Issue{SKPID: id, Period: "2026"}))
 	return id
@@ -176,7 +183,27 @@ func (f *fixture) issuedE(wr, bh string) string {
 
 func (f *fixture) rate(id, period, wr, bh, reason string) {
 	f.tb.Helper()
+	f.after(period)
 	f.ok(f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: period, WorkResult: wr, Behaviour: bh, Rationale: "sesuai bukti dukung", Reason: reason}))
+}
+
+// after moves the clock, when it is earlier, to 09:00 WIB on the day after
+// period p ends: a period is rated and issued only after it ends (issue 11
+// Timing). Fixtures that rate call it first.
+func (f *fixture) after(p string) {
+	f.tb.Helper()
+	end := period.MustParse(p).End().AddDays(1)
+	at := time.Date(end.Year(), end.Month(), end.Day(), 9, 0, 0, 0, wib)
+	if f.env.Clock.Now().Before(at) {
+		f.env.Clock.Set(at)
+	}
+}
+
+// at moves the clock to t when it is earlier.
+func (f *fixture) at(t time.Time) {
+	if f.env.Clock.Now().Before(t) {
+		f.env.Clock.Set(t)
+	}
 }
 
 func (f *fixture) view(id string) skp.View {

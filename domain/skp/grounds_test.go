@@ -162,6 +162,7 @@ func TestRatingGrounds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, func(p *policy.Policy) { p.RequireRatingGrounds = tt.require })
 			id, rhk, _ := f.establishedE()
+			f.after("2026-Q1")
 			before := f.view(id).Revision
 			g := tt.grounds(rhk)
 			c, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q1", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI",

@@ -26,7 +26,7 @@ func (f *fixture) ask(id, from string) {
 }
 
 func TestFileObjection(t *testing.T) {
-	deadline := time.Date(2026, 1, 19, 23, 59, 59, 0, wib)
+	deadline := time.Date(2027, 1, 18, 23, 59, 59, 0, wib)
 	tests := []struct {
 		name      string
 		pol       func(*policy.Policy)
@@ -80,8 +80,8 @@ func TestFileObjection(t *testing.T) {
 				f.env.Clock.Set(deadline.Add(time.Hour))
 				f.ok(f.skps.Finalise(f.ctx, f.req(nipE), skp.Finalise{SKPID: id, Period: "2026"}))
 			}, wantKind: "window_closed"},
-		{name: "filing date in the future", filedAt: start.Add(24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
-		{name: "filing date before the delivery", filedAt: start.Add(-24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
+		{name: "filing date in the future", filedAt: annualAt.Add(24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
+		{name: "filing date before the delivery", filedAt: annualAt.Add(-24 * time.Hour), wantKind: "validation", wantField: "filed_at"},
 		{name: "late filing recorded when configured", pol: func(p *policy.Policy) { p.RecordLateObjections = true },
 			now: deadline.Add(49 * time.Hour), wantLate: true},
 		{name: "the appraiser may not file", caller: func(f *fixture) domain.Request { return f.req(nipA) }, wantKind: "forbidden"},
@@ -298,9 +298,9 @@ func TestDeciderAsOfFilingDate(t *testing.T) {
 	}
 	// A now answers to U, so U is the superior of A's appraisees (the
 	// superior of a line is the appraiser's own appraiser, issue 11).
-	f.line(nipA, nipU, nipT, calendar.MustNew(2026, 1, 7))
-	f.line(nipE, nipA, nipU, calendar.MustNew(2026, 1, 7))
-	f.env.Clock.Set(time.Date(2026, 1, 8, 9, 0, 0, 0, wib))
+	f.line(nipA, nipU, nipT, calendar.MustNew(2027, 1, 6))
+	f.line(nipE, nipA, nipU, calendar.MustNew(2027, 1, 6))
+	f.env.Clock.Set(time.Date(2027, 1, 7, 9, 0, 0, 0, wib))
 	_, _, err := f.skps.RequestExplanation(f.ctx, f.req(nipU), skp.RequestExplanation{SKPID: id, Period: "2026", From: "EMPLOYEE"})
 	expect(t, err, "forbidden", "")
 	f.ask(id, "EMPLOYEE")
@@ -315,7 +315,7 @@ func TestDeciderIsNotTheOriginalAppraiser(t *testing.T) {
 	f := newFixture(t)
 	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
 	// From the filing date, A is recorded as the superior (B appraises).
-	f.line(nipE, nipB, nipA, calendar.MustNew(2026, 1, 5))
+	f.line(nipE, nipB, nipA, calendar.MustNew(2027, 1, 4))
 	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestDeciderIsNotTheOriginalAppraiser(t *testing.T) {
 func TestLateFilingRecordedThenRejected(t *testing.T) {
 	f := newFixture(t, func(p *policy.Policy) { p.RecordLateObjections = true })
 	id := f.issuedE("SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI")
-	f.env.Clock.Set(time.Date(2026, 1, 23, 10, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 22, 10, 0, 0, 0, wib))
 	if err := f.file(id, f.req(nipE), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestWithdrawal(t *testing.T) {
 	}
 	_, err = f.skps.WithdrawObjection(f.ctx, f.req(nipE), skp.WithdrawObjection{SKPID: id, Period: "2026"})
 	expect(t, err, "invalid_state", "")
-	f.env.Clock.Set(time.Date(2026, 1, 20, 0, 0, 0, 0, wib))
+	f.env.Clock.Set(time.Date(2027, 1, 19, 0, 0, 0, 0, wib))
 	if st := f.evaluation(id, "2026").Status; st != skp.EvalFinal {
 		t.Errorf("after the window status = %s, want FINAL", st)
 	}

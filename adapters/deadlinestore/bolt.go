@@ -241,7 +241,7 @@ func (b *Bolt) ForRecipient(_ context.Context, nip string) ([]deadlines.Item, er
 	if nip == "" {
 		return nil, nil
 	}
-	out, err := b.scan(func(it deadlines.Item, _ *bolt.Tx) bool { return it.Recipient == nip })
+	out, err := b.scan(func(it deadlines.Item, _ *bolt.Tx) bool { return it.Recipient == nip && it.Notice == 0 })
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package deadlinestore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -466,6 +467,160 @@ func TestResetIfAhead(t *testing.T) {
 		}
 		if ok, _ := b.Fired(ctx, due[0].FireID()); !ok {
 			t.Error("the reset forgot what fired")
+		}
+	})
+}
+
+// Overdue notices (issue 11 follow-up): after the deadline of an item that
+// still waits, notices go out once each, across restarts and a rebuild;
+// a scheduler that was down sends only the latest notice due; a notice
+// not yet due goes away with its item. On both backends.
+func TestOverdueNotices(t *testing.T) {
+	eachBackend(t, testOverdueNotices)
+}
+
+func testOverdueNotices(t *testing.T, open opener) {
+	ctx := context.Background()
+	pol := policy.Default()
+	set := deadlines.DefaultSettings(pol) // 3 notices, weekly
+	var pos eventstore.Position
+	e1 := &stream{name: "skp-" + nipE + "-2026", pos: &pos}
+	h := history{e1.name: e1}
+	delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
+	filed := delivered.Add(48 * time.Hour)
+	batch := append(issuedSKP(e1, nipE, pol, delivered),
+		e1.add(filed, nipE, skp.ObjectionFiled{ObjectionID: "obj-1", Period: "2026", FiledAt: filed, AddressedTo: nipS, AppraiserNIP: nipA, Deadline: pol.ObjectionDeadline(delivered)}))
+
+	b, closeB := open(t)
+	sink := deadlines.NewSink(b, deadlines.NewProjection(h, 0, set))
+	if err := sink.Apply(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := b.ForRecipient(ctx, nipS)
+	if err != nil || len(inbox) != 1 || inbox[0].Kind != deadlines.DecideObjection || inbox[0].Notice != 0 {
+		t.Fatalf("the superior's inbox lists %+v (%v): want the decision alone, not its notices", inbox, err)
+	}
+	due := inbox[0].Due
+	var clock time.Time
+	tick := func(b deadlines.Backend) int {
+		t.Helper()
+		s, err := deadlines.NewScheduler(deadlines.SchedulerConfig{Backend: b, Finalise: (&finaliser{}).finalise, Now: func() time.Time { return clock }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.Tick(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	sent := func(b deadlines.Backend) []deadlines.Reminder {
+		t.Helper()
+		out, err := b.Outbox(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rs []deadlines.Reminder
+		for _, m := range out {
+			var r deadlines.Reminder
+			if err := json.Unmarshal(m.Body, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Item.Kind == deadlines.DecideObjection {
+				rs = append(rs, r)
+			}
+		}
+		return rs
+	}
+
+	clock = due.Add(-3 * 24 * time.Hour) // the reminder
+	tick(b)
+	clock = due // the deadline's last second: no notice yet
+	tick(b)
+	if rs := sent(b); len(rs) != 1 || rs[0].Stage != deadlines.StageReminder || rs[0].Overdue {
+		t.Fatalf("before the deadline passed: %+v", rs)
+	}
+	clock = due.Add(time.Second) // the first notice
+	if n := tick(b); n != 1 {
+		t.Fatalf("a second after the deadline %d fired", n)
+	}
+	closeB()
+	b, closeB = open(t) // restart
+	defer func() { closeB() }()
+	if n := tick(b); n != 0 {
+		t.Fatalf("a restart fired %d again", n)
+	}
+	// A rebuild keeps what fired.
+	sink = deadlines.NewSink(b, deadlines.NewProjection(h, 0, set))
+	if err := sink.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Apply(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	if n := tick(b); n != 0 {
+		t.Fatalf("a rebuild fired %d again", n)
+	}
+	// Down for three weeks: notices 2 and 3 are both due; only 3 goes out.
+	clock = due.Add(time.Second).AddDate(0, 0, 21)
+	if n := tick(b); n != 1 {
+		t.Fatalf("after three weeks down %d fired, want the latest notice only", n)
+	}
+	rs := sent(b)
+	if len(rs) != 3 {
+		t.Fatalf("%d messages: %+v", len(rs), rs)
+	}
+	for i, want := range []int{0, 1, 3} {
+		r := rs[i]
+		wantStage := deadlines.StageOverdueNotice
+		if want == 0 {
+			wantStage = deadlines.StageReminder
+		}
+		if r.Item.Notice != want || r.Stage != wantStage || r.Overdue != (want > 0) || r.Item.Recipient != nipS || r.ReminderID != r.Item.FireID() {
+			t.Errorf("message %d: notice %d stage %s overdue %v to %s, want notice %d", i, r.Item.Notice, r.Stage, r.Overdue, r.Item.Recipient, want)
+		}
+	}
+	// At most three: nothing more, however long it waits.
+	clock = clock.AddDate(0, 3, 0)
+	if n := tick(b); n != 0 {
+		t.Fatalf("%d fired after the last notice", n)
+	}
+}
+
+// A decision made before the next notice takes the notice with it.
+func TestOverdueNoticeGoesWithItsItem(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open opener) {
+		ctx := context.Background()
+		pol := policy.Default()
+		var pos eventstore.Position
+		e1 := &stream{name: "skp-" + nipE + "-2026", pos: &pos}
+		h := history{e1.name: e1}
+		delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
+		filed := delivered.Add(48 * time.Hour)
+		batch := append(issuedSKP(e1, nipE, pol, delivered),
+			e1.add(filed, nipE, skp.ObjectionFiled{ObjectionID: "obj-1", Period: "2026", FiledAt: filed, AddressedTo: nipS, AppraiserNIP: nipA, Deadline: pol.ObjectionDeadline(delivered)}))
+		b, closeB := open(t)
+		defer closeB()
+		sink := deadlines.NewSink(b, deadlines.NewProjection(h, 0, deadlines.DefaultSettings(pol)))
+		if err := sink.Apply(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		inbox, _ := b.ForRecipient(ctx, nipS)
+		if len(inbox) != 1 {
+			t.Fatalf("inbox %+v", inbox)
+		}
+		decided := inbox[0].Due.Add(time.Hour)
+		if err := sink.Apply(ctx, e1.add(decided, nipS, skp.ObjectionDecided{ObjectionID: "obj-1", Period: "2026", Outcome: skp.Upheld, DecisionText: "tetap", Previous: good, Result: good, Final: true})); err != nil {
+			t.Fatal(err)
+		}
+		due, err := b.Due(ctx, inbox[0].Due.AddDate(1, 0, 0), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range due {
+			if it.Kind == deadlines.DecideObjection {
+				t.Errorf("a decided objection still has %s due", it.Key)
+			}
 		}
 	})
 }

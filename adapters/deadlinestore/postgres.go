@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -196,7 +197,8 @@ func (p *Postgres) ForRecipient(ctx context.Context, nip string) ([]deadlines.It
 	if nip == "" {
 		return nil, nil
 	}
-	return p.query(ctx, `SELECT item FROM `+p.items+` WHERE recipient = $1 ORDER BY due, key`, nip)
+	items, err := p.query(ctx, `SELECT item FROM `+p.items+` WHERE recipient = $1 ORDER BY due, key`, nip)
+	return slices.DeleteFunc(items, func(it deadlines.Item) bool { return it.Notice != 0 }), err
 }
 
 // Outbox implements deadlines.Backend.

@@ -124,8 +124,12 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 
 // runProjectionsRebuild rebuilds one PostgreSQL read model blue/green: into
 // fresh tables while the live ones keep serving, then swapped in one
-// transaction.
+// transaction; or, for NAME deadlines, the deadline process manager's
+// state in place (runDeadlinesRebuild).
 func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == deadlines.Name {
+		return runDeadlinesRebuild(ctx, args[1:], getenv, stdout, stderr)
+	}
 	l, db, name, batch, err := openForRebuild(ctx, "rebuild", args, getenv, stderr)
 	if err != nil {
 		return err

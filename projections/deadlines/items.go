@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -96,10 +97,37 @@ type Item struct {
 	From time.Time `json:"from"`
 	Due  time.Time `json:"due"`
 	// FireAt is when the process manager acts: the reminder's time (Due
-	// less the lead, not before From), or the first instant after the
-	// objection window for FinaliseEvaluation.
+	// less the lead, not before From), the time of an overdue notice, or
+	// the first instant after the objection window for FinaliseEvaluation.
 	FireAt time.Time `json:"fire_at"`
+	// Notice is 0 for the item itself (its reminder), n ≥ 1 for its n-th
+	// overdue notice: sent while the item still waits, a second after
+	// the deadline and then every Settings.OverdueEveryDays, at most
+	// Settings.OverdueNotices times. A notice is an item of its own (key
+	// "…/overdue-n"), so it fires once, by its own FireID, and goes away
+	// with the item when what it waits for is done. Inboxes list only
+	// Notice 0.
+	Notice int `json:"notice,omitempty"`
 }
+
+// BaseKey is the key of the item a notice belongs to (the key itself for
+// Notice 0).
+func (it Item) BaseKey() string {
+	if it.Notice == 0 {
+		return it.Key
+	}
+	base, _, _ := strings.Cut(it.Key, overdueSep)
+	return base
+}
+
+// overdueSep separates an item's key from the number of its overdue
+// notice.
+const overdueSep = "/overdue-"
+
+// HasNotices reports whether items of kind k are followed by overdue
+// notices: every reminder but the objection window's (once it closes
+// nothing waits for the employee any more).
+func (k Kind) HasNotices() bool { return k != ObjectionWindow && k != FinaliseEvaluation }
 
 // Reminds reports whether the item's firing is a reminder to its
 // recipient (every kind but FinaliseEvaluation).
@@ -138,11 +166,17 @@ type Settings struct {
 	// EstablishLeadDays is the lead of the establishment reminders
 	// (default 7: a week before 31 January).
 	EstablishLeadDays int
+	// OverdueNotices is how many overdue notices follow a reminder while
+	// its item still waits after the deadline (default 3; 0: none).
+	OverdueNotices int
+	// OverdueEveryDays is the time between two overdue notices (default
+	// 7); the first goes out a second after the deadline.
+	OverdueEveryDays int
 }
 
 // DefaultSettings returns the settings with pol and every default.
 func DefaultSettings(pol policy.Policy) Settings {
-	return Settings{Policy: pol, RatingDays: 14, ExplanationDays: 7, LeadDays: 3, EstablishLeadDays: 7}
+	return Settings{Policy: pol, RatingDays: 14, ExplanationDays: 7, LeadDays: 3, EstablishLeadDays: 7, OverdueNotices: 3, OverdueEveryDays: 7}
 }
 
 // Validate reports every problem of s.
@@ -156,6 +190,12 @@ func (s Settings) Validate() error {
 	}
 	if s.LeadDays < 0 || s.LeadDays > 366 || s.EstablishLeadDays < 0 || s.EstablishLeadDays > 366 {
 		errs = append(errs, fmt.Sprintf("reminder leads %d and %d days: want 0..366", s.LeadDays, s.EstablishLeadDays))
+	}
+	if s.OverdueNotices < 0 || s.OverdueNotices > 52 {
+		errs = append(errs, fmt.Sprintf("%d overdue notices: want 0..52", s.OverdueNotices))
+	}
+	if s.OverdueEveryDays < 1 || s.OverdueEveryDays > 366 {
+		errs = append(errs, fmt.Sprintf("overdue notices every %d days: want 1..366", s.OverdueEveryDays))
 	}
 	if s.Policy.Location == nil {
 		errs = append(errs, "the policy has no location")
@@ -188,6 +228,21 @@ func Items(sk *skp.SKP, s Settings) []Item {
 			}
 		}
 		out = append(out, it)
+		if !it.Kind.HasNotices() || it.Recipient == "" {
+			return
+		}
+		// Overdue notices: a second after the deadline, then every
+		// OverdueEveryDays; a slot not after the reminder itself (an item
+		// that began to wait after its deadline) is left out, the
+		// reminder already says it is overdue.
+		for n := 1; n <= s.OverdueNotices; n++ {
+			o := it
+			o.Notice, o.Key = n, it.Key+overdueSep+strconv.Itoa(n)
+			o.FireAt = it.Due.Add(time.Second).AddDate(0, 0, (n-1)*s.OverdueEveryDays)
+			if o.FireAt.After(it.FireAt) {
+				out = append(out, o)
+			}
+		}
 	}
 	endOf := func(d calendar.Date) time.Time { return d.End(loc).UTC() }
 	startOf := func(d calendar.Date) time.Time { return d.Start(loc).UTC() }

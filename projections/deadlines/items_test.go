@@ -212,6 +212,7 @@ func TestFinaliseTimerOnlyWhenTheWindowDecides(t *testing.T) {
 func TestItemsWaitForTheRightPerson(t *testing.T) {
 	pol := policy.Default()
 	set := deadlines.DefaultSettings(pol)
+	set.OverdueNotices = 0 // the items themselves; their notices: TestOverdueNotices
 	jan31 := time.Date(2026, 1, 31, 23, 59, 59, 0, wib)
 
 	draft := deadlines.Items(drafted(time.Date(2026, 1, 5, 9, 0, 0, 0, wib)).skp(), set)
@@ -338,5 +339,83 @@ func TestAcknowledgementMovesTheTimers(t *testing.T) {
 	}
 	if win, _ := find(items, deadlines.ObjectionWindow, "2026"); !win.Due.Equal(later) {
 		t.Errorf("the employee's window ends %v, want %v", win.Due, later)
+	}
+}
+
+// After a deadline passes with the item still waiting, overdue notices
+// follow the reminder: a second after the deadline, then every
+// OverdueEveryDays, at most OverdueNotices; never for the objection
+// window (it just closes) nor the finality timer; a slot not after the
+// reminder itself is left out (the item began to wait after its
+// deadline); they go away with the item.
+func TestOverdueNotices(t *testing.T) {
+	pol := policy.Default()
+	set := deadlines.DefaultSettings(pol)
+	jan31 := time.Date(2026, 1, 31, 23, 59, 59, 0, wib)
+	notices := func(items []deadlines.Item, k deadlines.Kind, p string) []deadlines.Item {
+		var out []deadlines.Item
+		for _, it := range items {
+			if it.Kind == k && it.Period == p && it.Notice > 0 {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name       string
+		n, every   int
+		drafted    time.Time
+		wantFireAt []time.Time
+	}{
+		{name: "defaults: 3, weekly", n: 3, every: 7, drafted: time.Date(2026, 1, 5, 9, 0, 0, 0, wib),
+			wantFireAt: []time.Time{jan31.Add(time.Second), jan31.Add(time.Second).AddDate(0, 0, 7), jan31.Add(time.Second).AddDate(0, 0, 14)}},
+		{name: "none", n: 0, every: 7, drafted: time.Date(2026, 1, 5, 9, 0, 0, 0, wib)},
+		{name: "one, daily", n: 1, every: 1, drafted: time.Date(2026, 1, 5, 9, 0, 0, 0, wib), wantFireAt: []time.Time{jan31.Add(time.Second)}},
+		{name: "drafted on the deadline's last second: the first slot is after it", n: 2, every: 7, drafted: jan31,
+			wantFireAt: []time.Time{jan31.Add(time.Second), jan31.Add(time.Second).AddDate(0, 0, 7)}},
+		{name: "drafted a day late: the first slot is before the reminder", n: 3, every: 7, drafted: jan31.Add(24 * time.Hour),
+			wantFireAt: []time.Time{jan31.Add(time.Second).AddDate(0, 0, 7), jan31.Add(time.Second).AddDate(0, 0, 14)}},
+		{name: "drafted after every slot", n: 2, every: 1, drafted: jan31.AddDate(0, 0, 5)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := set
+			s.OverdueNotices, s.OverdueEveryDays = c.n, c.every
+			if err := s.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			items := deadlines.Items(drafted(c.drafted).skp(), s)
+			got := notices(items, deadlines.SubmitSKP, "")
+			if len(got) != len(c.wantFireAt) {
+				t.Fatalf("%d notices, want %d: %v", len(got), len(c.wantFireAt), got)
+			}
+			reminder, _ := find(items, deadlines.SubmitSKP, "")
+			for i, it := range got {
+				if !it.FireAt.Equal(c.wantFireAt[i]) || it.Due != reminder.Due || it.Recipient != nipE || it.BaseKey() != reminder.Key ||
+					it.FireID() == reminder.FireID() || !it.FireAt.After(reminder.FireAt) {
+					t.Errorf("notice %d: %+v (reminder %+v)", i, it, reminder)
+				}
+			}
+		})
+	}
+	// No notices for the objection window or the finality timer; the
+	// notices of a decided objection go with it.
+	delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
+	j := issued(pol, delivered)
+	for _, it := range deadlines.Items(j.skp(), set) {
+		if it.Notice > 0 {
+			t.Errorf("a notice of %s", it.Key)
+		}
+	}
+	j.add(delivered.Add(time.Hour), nipE, skp.ObjectionFiled{ObjectionID: "obj-1", Period: "2026", FiledAt: delivered.Add(time.Hour), AddressedTo: nipS,
+		AppraiserNIP: nipA, Deadline: pol.ObjectionDeadline(delivered)})
+	if got := notices(deadlines.Items(j.skp(), set), deadlines.DecideObjection, "2026"); len(got) != 3 || got[0].Recipient != nipS {
+		t.Errorf("an open objection's notices: %v", got)
+	}
+	if err := (deadlines.Settings{Policy: pol, RatingDays: 1, ExplanationDays: 1, OverdueNotices: 53, OverdueEveryDays: 7}).Validate(); err == nil {
+		t.Error("53 notices accepted")
+	}
+	if err := (deadlines.Settings{Policy: pol, RatingDays: 1, ExplanationDays: 1, OverdueNotices: 1, OverdueEveryDays: 0}).Validate(); err == nil {
+		t.Error("notices every 0 days accepted")
 	}
 }

@@ -65,7 +65,8 @@ type Backend interface {
 	MarkFired(ctx context.Context, it Item, at time.Time, msg *OutboxMessage) (bool, error)
 	// Fired reports whether the firing fireID is recorded.
 	Fired(ctx context.Context, fireID string) (bool, error)
-	// ForRecipient returns the items waiting for nip, by deadline.
+	// ForRecipient returns the items waiting for nip, by deadline, without
+	// their overdue notices (Item.Notice 0 only).
 	ForRecipient(ctx context.Context, nip string) ([]Item, error)
 	// Outbox returns up to limit queued messages, oldest first.
 	Outbox(ctx context.Context, limit int) ([]OutboxMessage, error)

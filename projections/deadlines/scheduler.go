@@ -27,7 +27,18 @@ type Reminder struct {
 	SentAt time.Time `json:"sent_at"`
 	// Overdue is true when the deadline had passed when it was sent.
 	Overdue bool `json:"overdue"`
+	// Stage is REMINDER for the reminder before the deadline, or
+	// OVERDUE_NOTICE for a notice after it (Item.Notice numbers it).
+	Stage string `json:"stage"`
 }
+
+// Stages of a reminder.
+const (
+	// StageReminder is the reminder of an item (Item.Notice 0).
+	StageReminder = "REMINDER"
+	// StageOverdueNotice is an overdue notice (Item.Notice ≥ 1).
+	StageOverdueNotice = "OVERDUE_NOTICE"
+)
 
 // FinaliseFunc records the finality of it's evaluation as the system
 // actor. It must be idempotent: the same item may be fired again after a
@@ -137,9 +148,24 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	}
 	fired, finalised, reminded := 0, 0, 0
 	var last error
+	// When the scheduler was down, an item's reminder and notices may be
+	// due together: only the latest is sent, the others are recorded as
+	// fired without a message (superseded).
+	latest := map[string]time.Time{}
+	for _, it := range due {
+		if it.Reminds() && it.FireAt.After(latest[it.BaseKey()]) {
+			latest[it.BaseKey()] = it.FireAt
+		}
+	}
 	for _, it := range due {
 		if ctx.Err() != nil {
 			break
+		}
+		if it.Reminds() && it.FireAt.Before(latest[it.BaseKey()]) {
+			if _, err := s.cfg.Backend.MarkFired(ctx, it, now, nil); err != nil {
+				last = err
+			}
+			continue
 		}
 		ok, err := s.fire(ctx, it, now)
 		switch {
@@ -184,7 +210,11 @@ func (s *Scheduler) fire(ctx context.Context, it Item, now time.Time) (bool, err
 		}
 		return s.cfg.Backend.MarkFired(ctx, it, now, nil)
 	}
-	body, err := json.Marshal(Reminder{ReminderID: it.FireID(), Type: ReminderType, Item: it, SentAt: now.UTC(), Overdue: now.After(it.Due)})
+	stage := StageReminder
+	if it.Notice > 0 {
+		stage = StageOverdueNotice
+	}
+	body, err := json.Marshal(Reminder{ReminderID: it.FireID(), Type: ReminderType, Item: it, SentAt: now.UTC(), Overdue: now.After(it.Due), Stage: stage})
 	if err != nil {
 		return false, err
 	}

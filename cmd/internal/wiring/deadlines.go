@@ -23,6 +23,9 @@ type DeadlineConfig struct {
 	ReminderSubject string
 	// RatingDueDays, LeadDays and EstablishLeadDays: deadlines.Settings.
 	RatingDueDays, LeadDays, EstablishLeadDays int
+	// OverdueNotices and OverdueEveryDays: the overdue notices
+	// (deadlines.Settings).
+	OverdueNotices, OverdueEveryDays int
 	// Interval is the time between the scheduler's rounds.
 	Interval time.Duration
 }
@@ -33,6 +36,8 @@ func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RatingDueDays, "rating-due-days", 14, "a period's ratings are due this many days after it ends")
 	fs.IntVar(&c.LeadDays, "reminder-lead-days", 3, "deadline reminders go out this many days before the deadline")
 	fs.IntVar(&c.EstablishLeadDays, "establish-lead-days", 7, "the establishment reminders go out this many days before the deadline")
+	fs.IntVar(&c.OverdueNotices, "overdue-notices", 3, "overdue notices sent after a deadline passes with the item still waiting (0: none)")
+	fs.IntVar(&c.OverdueEveryDays, "overdue-every-days", 7, "days between overdue notices; the first goes out a second after the deadline")
 	fs.DurationVar(&c.Interval, "deadline-interval", 30*time.Second, "time between the deadline process manager's rounds")
 }
 
@@ -40,6 +45,7 @@ func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
 func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
 	s := deadlines.DefaultSettings(pol)
 	s.RatingDays, s.LeadDays, s.EstablishLeadDays = c.RatingDueDays, c.LeadDays, c.EstablishLeadDays
+	s.OverdueNotices, s.OverdueEveryDays = c.OverdueNotices, c.OverdueEveryDays
 	return s
 }
 
@@ -47,7 +53,7 @@ func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
 func (c DeadlineConfig) Validate(pol policy.Policy) error {
 	var errs []error
 	if err := c.Settings(pol).Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days: %w", err))
+		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days, --overdue-notices, --overdue-every-days: %w", err))
 	}
 	if c.ReminderSubject == "" {
 		errs = append(errs, errors.New("--nats-reminder-subject is required"))

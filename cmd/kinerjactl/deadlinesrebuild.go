@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
+)
+
+// deadlinesRebuildReport is what `projections rebuild deadlines` prints.
+type deadlinesRebuildReport struct {
+	Projection string `json:"projection"`
+	// Events counts the events applied; Checkpoint is the position reached.
+	Events     int                 `json:"events"`
+	Checkpoint eventstore.Position `json:"checkpoint"`
+	// Seconds is how long the rebuild took.
+	Seconds float64 `json:"seconds"`
+}
+
+// runDeadlinesRebuild rebuilds the deadline process manager's state (in
+// PostgreSQL with --postgres-url, else kinerjad's DATA/deadlines.db) from
+// the log: it resets the items and the checkpoint, keeping
+// the record of what fired and the outbox, then applies every SKP event
+// again. The items come back with the same keys and firing IDs (they are
+// a pure function of each SKP's events and the settings), so what fired
+// before the rebuild does not fire again. The settings must be kinerjad's
+// (the same flags and KINERJA_* environment: --zone, --establish-deadline,
+// --rating-due-days, ...): other settings give other deadlines, and a
+// moved deadline is a new firing. Run it with kinerjad (or the projector)
+// stopped: while the rebuild runs the items reflect the log only up to
+// the position reached, and a running scheduler could remind from them.
+func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projections rebuild deadlines", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	var dc wiring.DeadlineConfig
+	dc.RegisterFlags(fs)
+	zone := fs.String("zone", "WIB", "the agency's time zone, as kinerjad's --zone: WIB, WITA or WIT")
+	establish := fs.String("establish-deadline", "01-31", "SKP establishment deadline MM-DD, as kinerjad's --establish-deadline")
+	batch := fs.Int("batch", 5000, "events per transaction")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	pol := policy.Default()
+	loc, ok := map[string]*time.Location{"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600)}[strings.ToUpper(*zone)]
+	if !ok {
+		return exitcode.Usagef("--zone %q: want WIB, WITA or WIT", *zone)
+	}
+	pol.Location = loc
+	var m, d int
+	if _, err := fmt.Sscanf(*establish, "%d-%d", &m, &d); err != nil || m < 1 || m > 12 || d < 1 || d > 31 {
+		return exitcode.Usagef("--establish-deadline %q: want MM-DD", *establish)
+	}
+	pol.EstablishDeadline = policy.MonthDay{Month: time.Month(m), Day: d}
+	if err := dc.Validate(pol); err != nil {
+		return exitcode.Usage(err)
+	}
+	l, err := openLedger(ctx, sf, stderr, readLedger)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	var b deadlines.Backend
+	if sf.postgresURL != "" {
+		pool, err := pgxpool.New(ctx, sf.postgresURL)
+		if err != nil {
+			return err
+		}
+		l.pool = pool
+		if b, err = deadlinestore.OpenPostgres(ctx, pool, ""); err != nil {
+			return err
+		}
+	} else {
+		// Embedded mode: kinerjad's file, which it holds locked while it
+		// runs.
+		bb, err := deadlinestore.OpenBolt(filepath.Join(sf.data, "deadlines.db"))
+		if err != nil {
+			return fmt.Errorf("projections rebuild %s: %w (is kinerjad still running?)", deadlines.Name, err)
+		}
+		defer bb.Close()
+		b = bb
+	}
+	sink := deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: l.authed}, 0, dc.Settings(pol)))
+	start := time.Now()
+	if err := sink.Reset(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "rebuilding %s from the log (what fired is kept)...\n", deadlines.Name)
+	n, err := projections.CatchUp(ctx, l.authed, sink, projections.CatchUpOptions{Batch: *batch, Progress: func(pos eventstore.Position, read int) {
+		fmt.Fprintf(stderr, "  %s: at position %d (%d events read)\n", deadlines.Name, pos, read)
+	}})
+	if err != nil {
+		return fmt.Errorf("projections rebuild %s: %w", deadlines.Name, err)
+	}
+	cp, err := sink.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(deadlinesRebuildReport{Projection: deadlines.Name, Events: n, Checkpoint: cp, Seconds: time.Since(start).Seconds()})
+}

@@ -73,6 +73,9 @@ type IndicatorBody struct {
 	Aspect string     `json:"aspect"`
 	Text   string     `json:"text"`
 	Target TargetBody `json:"target"`
+	// Direction optionally overrides the aspect's direction for the
+	// capaian: HIGHER_IS_BETTER or LOWER_IS_BETTER (issue 11).
+	Direction string `json:"direction,omitempty"`
 }
 
 // ExpectationBody is the body of PUT …/behaviour-expectations/{value}.
@@ -365,7 +368,7 @@ func (s *Server) removeRHK(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (b IndicatorBody) fields() skp.IndicatorFields {
-	return skp.IndicatorFields{Aspect: b.Aspect, Text: b.Text, Target: skp.Target{Value: b.Target.Value, Unit: b.Target.Unit}}
+	return skp.IndicatorFields{Aspect: b.Aspect, Text: b.Text, Target: skp.Target{Value: b.Target.Value, Unit: b.Target.Unit}, Direction: b.Direction}
 }
 
 func (s *Server) addIndicator(w http.ResponseWriter, r *http.Request) error {

@@ -38,6 +38,11 @@ var upcasters = []domain.Upcaster{
 	{FromType: "skp.evaluation_issued.v1", FromVersion: 1, ToType: "skp.evaluation_issued.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed.v1", FromVersion: 1, ToType: "skp.objection_filed.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed_late.v1", FromVersion: 1, ToType: "skp.objection_filed_late.v1", ToVersion: 2, Up: unchanged},
+	// Version 2 of an indicator may override its aspect's direction (issue
+	// 11, capaian); a version 1 indicator reads by its aspect: the shape
+	// without "direction", unchanged.
+	{FromType: "skp.indicator_added.v1", FromVersion: 1, ToType: "skp.indicator_added.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.indicator_changed.v1", FromVersion: 1, ToType: "skp.indicator_changed.v1", ToVersion: 2, Up: unchanged},
 	// Issue 11: the organisation predikat records its setter's capacity and
 	// basis; v1 entries were HR_ADMIN's, without a basis.
 	{FromType: "unit.performance_rated.v1", FromVersion: 1, ToType: "unit.performance_rated.v2", ToVersion: 1, Up: orgunit.UpcastPerformanceRatedV1},

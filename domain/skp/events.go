@@ -123,6 +123,10 @@ type IndicatorAdded struct {
 	Text string `json:"text"`
 	// Target is the target.
 	Target Target `json:"target"`
+	// Direction, at schema version 2, overrides the aspect's direction
+	// (HIGHER_IS_BETTER or LOWER_IS_BETTER) for the capaian; empty: the
+	// aspect's (DirectionOf). Schema 1 has none and upcasts unchanged.
+	Direction Direction `json:"direction,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -132,10 +136,11 @@ func (IndicatorAdded) EventType() string { return "skp.indicator_added.v1" }
 type IndicatorChanged struct {
 	// IndicatorID identifies the indicator; the other fields are its new
 	// values, as in [IndicatorAdded].
-	IndicatorID string `json:"indicator_id"`
-	Aspect      Aspect `json:"aspect"`
-	Text        string `json:"text"`
-	Target      Target `json:"target"`
+	IndicatorID string    `json:"indicator_id"`
+	Aspect      Aspect    `json:"aspect"`
+	Text        string    `json:"text"`
+	Target      Target    `json:"target"`
+	Direction   Direction `json:"direction,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -584,8 +589,8 @@ func Events() []domain.EventSpec {
 		domain.Spec[RHKAdded](1),
 		domain.Spec[RHKChanged](1),
 		domain.Spec[RHKRemoved](1),
-		domain.Spec[IndicatorAdded](1),
-		domain.Spec[IndicatorChanged](1),
+		domain.Spec[IndicatorAdded](2),
+		domain.Spec[IndicatorChanged](2),
 		domain.Spec[IndicatorRemoved](1),
 		domain.Spec[BehaviourExpectationSet](1),
 		domain.Spec[Submitted](1),

@@ -156,9 +156,14 @@ type Direction string
 
 // Directions.
 const (
+	// HigherIsBetter: more is better (r/t).
 	HigherIsBetter Direction = "HIGHER_IS_BETTER"
-	LowerIsBetter  Direction = "LOWER_IS_BETTER"
+	// LowerIsBetter: less is better (2 − r/t).
+	LowerIsBetter Direction = "LOWER_IS_BETTER"
 )
+
+// Valid reports whether d is a direction.
+func (d Direction) Valid() bool { return d == HigherIsBetter || d == LowerIsBetter }
 
 // DirectionOf returns the direction of an aspect [D]: time (WAKTU) and cost
 // (BIAYA) are better when lower — finishing sooner, spending less against
@@ -226,7 +231,7 @@ func (s *SKP) Achievements(per string) []Achievement {
 	}
 	for _, r := range pv.RHK {
 		for _, ind := range r.Indicators {
-			a := Achievement{RHKID: r.ID, IndicatorID: ind.ID, Aspect: ind.Aspect, Direction: DirectionOf(ind.Aspect), Target: ind.Target}
+			a := Achievement{RHKID: r.ID, IndicatorID: ind.ID, Aspect: ind.Aspect, Direction: ind.EffectiveDirection(), Target: ind.Target}
 			var latest *Realisation
 			for i := range s.realisations {
 				x := &s.realisations[i]

@@ -209,3 +209,85 @@ func TestRatingGrounds(t *testing.T) {
 		})
 	}
 }
+
+// TestDirectionOverride: an indicator's direction set in the plan
+// overrides its aspect's for the capaian (a count of complaints is a
+// KUANTITAS whose lower value is better); an unknown direction is refused;
+// changing only the direction is a change; "" goes back to the aspect's.
+func TestDirectionOverride(t *testing.T) {
+	tests := []struct {
+		name      string
+		aspect    string
+		direction string
+		wantKind  string
+		wantField string
+		want      float64 // capaian of 5 against a target of 10
+		wantDir   skp.Direction
+	}{
+		{name: "KUANTITAS by its aspect", aspect: "KUANTITAS", want: 50, wantDir: skp.HigherIsBetter},
+		{name: "KUANTITAS, lower is better", aspect: "KUANTITAS", direction: "LOWER_IS_BETTER", want: 150, wantDir: skp.LowerIsBetter},
+		{name: "WAKTU by its aspect", aspect: "WAKTU", want: 150, wantDir: skp.LowerIsBetter},
+		{name: "WAKTU, higher is better", aspect: "WAKTU", direction: "HIGHER_IS_BETTER", want: 50, wantDir: skp.HigherIsBetter},
+		{name: "an unknown direction", aspect: "KUANTITAS", direction: "SIDEWAYS", wantKind: "validation", wantField: "direction"},
+		{name: "lower case is not a direction", aspect: "KUANTITAS", direction: "lower_is_better", wantKind: "validation", wantField: "direction"},
+		{name: "a control character", aspect: "KUANTITAS", direction: "LOWER_IS_BETTER\x00", wantKind: "validation", wantField: "direction"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			id, rhk, _ := f.draftedE()
+			ind, _, err := f.skps.AddIndicator(f.ctx, f.req(nipE), skp.AddIndicator{SKPID: id, RHKID: rhk, IndicatorFields: skp.IndicatorFields{
+				Aspect: tt.aspect, Text: "Jumlah pengaduan", Target: skp.Target{Value: 10, Unit: "pengaduan"}, Direction: tt.direction}})
+			expect(t, err, tt.wantKind, tt.wantField)
+			if tt.wantKind != "" {
+				return
+			}
+			f.ok(f.skps.Submit(f.ctx, f.req(nipE), skp.Submit{SKPID: id}))
+			f.ok(f.skps.Establish(f.ctx, f.req(nipA), skp.Establish{SKPID: id}))
+			f.env.Clock.Advance(time.Hour)
+			if _, _, err := f.skps.RecordRealisation(f.ctx, f.req(nipE), skp.RecordRealisation{SKPID: id, Period: "2026-Q1", IndicatorID: ind, Value: 5}); err != nil {
+				t.Fatal(err)
+			}
+			f.rate(id, "2026-Q1", "SESUAI_EKSPEKTASI", "SESUAI_EKSPEKTASI", "")
+			for _, a := range f.evaluation(id, "2026-Q1").Achievements {
+				if a.IndicatorID != ind {
+					continue
+				}
+				if a.Direction != tt.wantDir || a.Percent == nil || *a.Percent != tt.want {
+					t.Errorf("capaian %v in direction %s, want %v %s", a.Percent, a.Direction, tt.want, tt.wantDir)
+				}
+				return
+			}
+			t.Fatal("no achievement for the indicator")
+		})
+	}
+}
+
+// Changing only an indicator's direction is a change (an event); the same
+// direction again is none; "" returns to the aspect's.
+func TestChangeIndicatorDirection(t *testing.T) {
+	f := newFixture(t)
+	id, _, ind := f.draftedE()
+	fields := skp.IndicatorFields{Aspect: "KUANTITAS", Text: "Jumlah balita diimunisasi", Target: skp.Target{Value: 120, Unit: "balita"}}
+	change := func(dir string) int {
+		t.Helper()
+		fields.Direction = dir
+		c, err := f.skps.ChangeIndicator(f.ctx, f.req(nipE), skp.ChangeIndicator{SKPID: id, IndicatorID: ind, IndicatorFields: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(c.Events)
+	}
+	if n := change(""); n != 0 {
+		t.Errorf("unchanged fields wrote %d events", n)
+	}
+	if n := change("LOWER_IS_BETTER"); n != 1 {
+		t.Errorf("a new direction wrote %d events", n)
+	}
+	if n := change("LOWER_IS_BETTER"); n != 0 {
+		t.Errorf("the same direction again wrote %d events", n)
+	}
+	if n := change(""); n != 1 {
+		t.Errorf("back to the aspect's wrote %d events", n)
+	}
+}

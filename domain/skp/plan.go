@@ -353,6 +353,10 @@ type IndicatorFields struct {
 	Text string
 	// Target is the target value and unit.
 	Target Target
+	// Direction optionally overrides the aspect's direction for the
+	// capaian: HIGHER_IS_BETTER or LOWER_IS_BETTER; "" keeps the aspect's
+	// (WAKTU and BIAYA lower, KUANTITAS and KUALITAS higher).
+	Direction string
 }
 
 func (f IndicatorFields) check() (IndicatorFields, error) {
@@ -365,6 +369,9 @@ func (f IndicatorFields) check() (IndicatorFields, error) {
 		v.Add("target.value", "must be a finite number, not negative")
 	}
 	f.Target.Unit = text(&v, "target.unit", f.Target.Unit, MaxUnitLen, true)
+	if f.Direction != "" && !Direction(f.Direction).Valid() {
+		v.Add("direction", "must be HIGHER_IS_BETTER, LOWER_IS_BETTER or empty (the aspect's)")
+	}
 	return f, v.Err()
 }
 
@@ -398,7 +405,8 @@ func (s *Service) AddIndicator(ctx context.Context, req domain.Request, cmd AddI
 			return domain.Change{}, err
 		}
 		id = s.Handler.NewID().String()
-		return one(role, IndicatorAdded{IndicatorID: id, RHKID: cmd.RHKID, Aspect: Aspect(f.Aspect), Text: f.Text, Target: f.Target})
+		return one(role, IndicatorAdded{IndicatorID: id, RHKID: cmd.RHKID, Aspect: Aspect(f.Aspect), Text: f.Text, Target: f.Target,
+			Direction: Direction(f.Direction)})
 	})
 	return id, c, err
 }
@@ -429,10 +437,10 @@ func (s *Service) ChangeIndicator(ctx context.Context, req domain.Request, cmd C
 		if err := editable(sk); err != nil {
 			return domain.Change{}, err
 		}
-		if ind.Aspect == Aspect(f.Aspect) && ind.Text == f.Text && ind.Target == f.Target {
+		if ind.Aspect == Aspect(f.Aspect) && ind.Text == f.Text && ind.Target == f.Target && ind.Direction == Direction(f.Direction) {
 			return domain.Change{}, nil
 		}
-		return one(role, IndicatorChanged{IndicatorID: ind.ID, Aspect: Aspect(f.Aspect), Text: f.Text, Target: f.Target})
+		return one(role, IndicatorChanged{IndicatorID: ind.ID, Aspect: Aspect(f.Aspect), Text: f.Text, Target: f.Target, Direction: Direction(f.Direction)})
 	})
 }
 

@@ -72,6 +72,18 @@ type Indicator struct {
 	Aspect Aspect `json:"aspect"`       // KUANTITAS, KUALITAS, WAKTU or BIAYA
 	Text   string `json:"text"`         // the indicator
 	Target Target `json:"target"`       // the target value and unit
+	// Direction overrides the aspect's direction for the capaian; empty:
+	// the aspect's (see EffectiveDirection).
+	Direction Direction `json:"direction,omitempty"`
+}
+
+// EffectiveDirection is the indicator's direction: its override, else its
+// aspect's (DirectionOf).
+func (i Indicator) EffectiveDirection() Direction {
+	if i.Direction != "" {
+		return i.Direction
+	}
+	return DirectionOf(i.Aspect)
 }
 
 // PlanVersion is an established version of the plan.
@@ -354,11 +366,11 @@ func (s *SKP) apply(e domain.Stored) {
 		s.plan = slices.DeleteFunc(s.plan, func(r RHK) bool { return r.ID == ev.RHKID })
 	case IndicatorAdded:
 		if r := s.rhk(ev.RHKID); r != nil {
-			r.Indicators = append(r.Indicators, Indicator{ID: ev.IndicatorID, Aspect: ev.Aspect, Text: ev.Text, Target: ev.Target})
+			r.Indicators = append(r.Indicators, Indicator{ID: ev.IndicatorID, Aspect: ev.Aspect, Text: ev.Text, Target: ev.Target, Direction: ev.Direction})
 		}
 	case IndicatorChanged:
 		if _, ind := findIndicator(s.plan, ev.IndicatorID); ind != nil {
-			ind.Aspect, ind.Text, ind.Target = ev.Aspect, ev.Text, ev.Target
+			ind.Aspect, ind.Text, ind.Target, ind.Direction = ev.Aspect, ev.Text, ev.Target, ev.Direction
 		}
 	case IndicatorRemoved:
 		if r, _ := findIndicator(s.plan, ev.IndicatorID); r != nil {

@@ -41,9 +41,9 @@ func formerAppraiser(t *testing.T, h *harness) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
-	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipE+"/reporting-line",
-		map[string]string{"appraiser_nip": nipT, "appraiser_superior_nip": nipU, "effective_from": "2026-12-18"})
+		map[string]string{"appraiser_nip": nipT, "appraiser_superior_nip": nipU, "effective_from": "2027-01-08"})
 	rate := func(at *time.Time) map[string]any {
 		b := map[string]any{"work_result": "SESUAI_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Baik"}
 		if at != nil {
@@ -57,7 +57,7 @@ func formerAppraiser(t *testing.T, h *harness) {
 	h.refused(http.StatusForbidden, "forbidden", &apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(nil))
 	// Just after midnight WIB, dated a few minutes back into A's last day:
 	// within the tolerance, but A no longer holds the right.
-	h.clock.Set(time.Date(2026, 12, 18, 0, 3, 0, 0, time.FixedZone("WIB", 7*3600)))
+	h.clock.Set(time.Date(2027, 1, 8, 0, 3, 0, 0, time.FixedZone("WIB", 7*3600)))
 	minutes := h.clock.Now().Add(-5 * time.Minute)
 	h.refused(http.StatusForbidden, "forbidden", &apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(&minutes))
 	if n := h.streamLen("skp-" + id); n != before {
@@ -66,7 +66,7 @@ func formerAppraiser(t *testing.T, h *harness) {
 	// The appraiser in effect rates; dating it back beyond the tolerance
 	// within the day T holds the line is 422 (before it, T was no party).
 	appT := caller{nipT, nil}
-	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 	back := h.clock.Now().Add(-10*time.Minute - time.Second)
 	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &appT, "PUT", "/v1/skps/"+id+"/evaluations/2026", rate(&back))
 	if !field(p, "occurred_at") {
@@ -82,10 +82,10 @@ func lateFiling(t *testing.T, h *harness) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
-	h.issuedAnnual(id) // 18 December: the window closes on 1 January
+	h.issuedAnnual(id) // 8 January 2027: the window closes on 22 January
 	url := "/v1/skps/" + id + "/evaluations/2026/objection"
-	h.clock.Set(time.Date(2027, 1, 5, 9, 0, 0, 0, time.UTC))
-	inside := time.Date(2026, 12, 20, 9, 0, 0, 0, time.UTC)
+	h.clock.Set(time.Date(2027, 1, 26, 9, 0, 0, 0, time.UTC))
+	inside := time.Date(2027, 1, 10, 9, 0, 0, 0, time.UTC)
 	before := h.streamLen("skp-" + id)
 	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, map[string]any{"reasons": "x", "filed_at": inside})
 	if !field(p, "filed_at") {
@@ -164,11 +164,11 @@ func deliveryDatedBack(t *testing.T, h *harness) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
-	h.clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 5, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
-	h.clock.Set(time.Date(2026, 12, 30, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 2, 3, 10, 0, 0, 0, time.UTC))
 	url := "/v1/skps/" + id + "/evaluations/2026/issue"
-	long := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	long := time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC)
 	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &apprA, "POST", url, map[string]any{"delivered_at": long})
 	if !field(p, "delivered_at") {
 		t.Errorf("problem %+v does not name delivered_at", p)
@@ -187,7 +187,7 @@ func deliveryDatedBack(t *testing.T, h *harness) {
 	}
 	h.must(http.StatusOK, clerk, "POST", url, map[string]any{"delivered_at": long, "paper_ref": "BA penyerahan 800/12", "on_behalf_of": nipA}).decode(t, &ev)
 	if ev.DeliveryBackfill == nil || ev.DeliveryBackfill.PaperRef != "BA penyerahan 800/12" || ev.DeliveryBackfill.OnBehalfOf != nipA || ev.AppraiserNIP != nipA ||
-		ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2026, 12, 16, 16, 59, 59, 0, time.UTC)) {
+		ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2027, 1, 20, 16, 59, 59, 0, time.UTC)) {
 		t.Errorf("backfilled delivery = %+v", ev)
 	}
 }
@@ -198,9 +198,9 @@ func acknowledgement(t *testing.T, h *harness) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
-	h.issuedAnnual(id) // 18 December: deadline 1 January
+	h.issuedAnnual(id) // 8 January 2027: deadline 22 January
 	url := "/v1/skps/" + id + "/evaluations/2026/acknowledgement"
-	h.clock.Set(time.Date(2026, 12, 30, 2, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 20, 2, 0, 0, 0, time.UTC))
 	h.refused(http.StatusForbidden, "forbidden", &apprA, "POST", url, nil)
 	h.refused(http.StatusForbidden, "forbidden", &clerk, "POST", url, nil)
 	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &empE, "POST", url, map[string]any{"received_at": h.clock.Now().Add(-time.Hour)})
@@ -209,10 +209,10 @@ func acknowledgement(t *testing.T, h *harness) {
 	}
 	var ev EvaluationResponse
 	h.must(http.StatusOK, empE, "POST", url, nil).decode(t, &ev)
-	if ev.ReceivedAt == nil || ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2027, 1, 13, 16, 59, 59, 0, time.UTC)) {
-		t.Fatalf("after the receipt of 30 December: %+v", ev)
+	if ev.ReceivedAt == nil || ev.ObjectionDeadline == nil || !ev.ObjectionDeadline.Equal(time.Date(2027, 2, 3, 16, 59, 59, 0, time.UTC)) {
+		t.Fatalf("after the receipt of 20 January: %+v", ev)
 	}
-	h.clock.Set(time.Date(2027, 1, 10, 2, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 31, 2, 0, 0, 0, time.UTC))
 	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/evaluations/2026/objection", ObjectionBody{Reasons: "Bukti belum dinilai"})
 }
 

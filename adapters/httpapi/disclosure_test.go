@@ -91,7 +91,7 @@ func TestTimeDependentViews(t *testing.T) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
-	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})
 	h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+id+"/evaluations/2026/issue", nil)

@@ -20,6 +20,7 @@ func TestDocuments(t *testing.T) {
 	id, _, indE := h.establishedE(rhkA)
 	h.clock.Advance(80 * 24 * time.Hour)
 	h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+id+"/realisations", RealisationBody{Period: "2026-Q1", IndicatorID: indE, Value: 4, Narrative: "4 puskesmas"})
+	h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)) // the quarter has ended
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1",
 		RateBody{WorkResult: "DI_ATAS_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Melampaui target"})
 	h.catchUp()

@@ -16,7 +16,7 @@ import (
 // issuedAnnual rates and issues the annual evaluation of SKP id (as A).
 func (h *harness) issuedAnnual(id string) {
 	h.t.Helper()
-	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 	h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+id+"/evaluations/2026/issue", nil)
 }

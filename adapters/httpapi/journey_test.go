@@ -63,7 +63,9 @@ func TestJourney(t *testing.T) {
 	h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+id+"/feedback", FeedbackBody{About: FeedbackAboutBody{RHKID: rhkE}, Text: "Bagus, lanjutkan"})
 	h.must(http.StatusCreated, peerP, "POST", "/v1/skps/"+id+"/feedback", FeedbackBody{About: FeedbackAboutBody{Behaviour: "KOLABORATIF"}, Text: "Kerja sama baik"})
 
-	// Quarterly rating and issue (periodic: final at once).
+	// Quarterly rating and issue (periodic: final at once), once the
+	// quarter has ended.
+	h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC))
 	var rr RatingResponse
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}).decode(t, &rr)
@@ -78,7 +80,7 @@ func TestJourney(t *testing.T) {
 
 	// Annual rating, then a revision with a reason, dated
 	// a few minutes after it occurred.
-	h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026",
 		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})
 	t1 := h.clock.Now()

@@ -28,7 +28,7 @@ const (
 	stageDraft                    // E's SKP in DRAFT with one cascaded RHK and one indicator
 	stageSubmitted                // E's SKP submitted
 	stageEstablished              // E's SKP established
-	stageRated                    // E's annual evaluation rated (in December)
+	stageRated                    // E's annual evaluation rated (January 2027, after the year)
 	stageIssued                   // … and issued
 	stageObjection                // … and objected to
 	stageRequested                // … explanations requested of both parties
@@ -52,6 +52,8 @@ var casePrep = map[string]func(h *harness){
 	"skps.plan_acknowledgement": func(h *harness) {
 		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+nipE+"-2026/amendment", ActionBody{common{Reason: "penugasan baru"}})
 	},
+	// A period is rated only after it ends.
+	"evaluations.rate": func(h *harness) { h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)) },
 	"units.justification": func(h *harness) {
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
@@ -203,7 +205,7 @@ func (h *harness) at(s stage) fixture {
 		stageSubmitted:   func() { h.must(http.StatusOK, empE, "POST", "/v1/skps/"+f.id+"/submit", nil) },
 		stageEstablished: func() { h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+f.id+"/establish", nil) },
 		stageRated: func() {
-			h.clock.Set(time.Date(2026, 12, 18, 10, 0, 0, 0, time.UTC))
+			h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
 			h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+f.id+"/evaluations/2026",
 				RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 		},

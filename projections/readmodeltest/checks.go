@@ -290,7 +290,7 @@ func checkEvaluations(t *testing.T, j *Journey, b *Backend) {
 	if err != nil || len(p2) != 1 {
 		t.Fatalf("ForSKP(P2) = %v, %v", p2, err)
 	}
-	deadline := time.Date(2026, 12, 30, 23, 59, 59, 0, wib)
+	deadline := time.Date(2027, 1, 20, 23, 59, 59, 0, wib)
 	if e := p2[0]; e.Status != "ISSUED" || e.Predikat != "BAIK" || e.ObjectionDeadline == nil || !e.ObjectionDeadline.Equal(deadline) ||
 		e.StatusAt(deadline) != "ISSUED" || e.StatusAt(deadline.Add(time.Second)) != "FINAL" {
 		t.Errorf("P2 2026 = %+v, want ISSUED BAIK, FINAL after %v", e, deadline)
@@ -373,10 +373,10 @@ func checkObjections(t *testing.T, j *Journey, b *Backend) {
 		byID[o.ID] = o
 	}
 	p1 := byID[j.ObjP1]
-	decided := time.Date(2026, 12, 28, 9, 0, 0, 0, wib)
-	filed := time.Date(2026, 12, 20, 9, 0, 0, 0, wib)
+	decided := time.Date(2027, 1, 18, 9, 0, 0, 0, wib)
+	filed := time.Date(2027, 1, 10, 9, 0, 0, 0, wib)
 	want := objections.Objection{ID: j.ObjP1, SKPID: j.SKP[nipP[0]], NIP: nipP[0], Name: "Pegawai 19910505015", UnitID: "PUSKESMAS1", Period: "2026",
-		Status: "DECIDED", FiledAt: filed.UTC(), WindowDeadline: time.Date(2026, 12, 30, 23, 59, 59, 0, wib).UTC(), DecisionDue: filed.AddDate(0, 0, 14).UTC(),
+		Status: "DECIDED", FiledAt: filed.UTC(), WindowDeadline: time.Date(2027, 1, 20, 23, 59, 59, 0, wib).UTC(), DecisionDue: filed.AddDate(0, 0, 14).UTC(),
 		AppraiserNIP: nipB, AddressedTo: nipA, ExplanationsRequested: []string{"APPRAISER", "EMPLOYEE"}, ExplanationsGiven: []string{"APPRAISER", "EMPLOYEE"},
 		Outcome: "CHANGED", DecidedAt: &decided, DecidedBy: nipA, PredikatBefore: "BAIK", PredikatAfter: "SANGAT_BAIK"}
 	diff(t, "P1's objection", want, p1)
@@ -600,7 +600,7 @@ func checkAudit(t *testing.T, j *Journey, b *Backend, evs []projections.Event) {
 	}
 	anyEntry := func(audit.Entry) bool { return true }
 	p1Stream := domain.SKPStreamPrefix + j.SKP[nipP[0]]
-	from, to := time.Date(2026, 12, 1, 0, 0, 0, 0, wib), time.Date(2026, 12, 17, 0, 0, 0, 0, wib)
+	from, to := time.Date(2026, 12, 22, 0, 0, 0, 0, wib), time.Date(2027, 1, 7, 0, 0, 0, 0, wib)
 	for _, tt := range []struct {
 		name string
 		q    audit.Query

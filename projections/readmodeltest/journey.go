@@ -390,11 +390,14 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	for q := 1; q <= 4; q++ {
 		day := 28
 		if q == 4 {
-			day = 10 // before the annual ratings of 15 December
+			day = 10
 		}
 		g.at(time.Date(2026, time.Month(3*q), day, 10, 0, 0, 0, wib))
 		per := fmt.Sprintf("2026-Q%d", q)
 		g.ok2(g.skps.RecordRealisation(g.ctx, g.req(nipP[0]), skp.RecordRealisation{SKPID: p1, Period: per, IndicatorID: ind, Value: float64(20 * q)}))
+		// A period is rated only after it ends: on the second day of the
+		// next quarter (Q4: 2 January, before the annual ratings).
+		g.at(time.Date(2026, time.Month(3*q+1), 2, 10, 0, 0, 0, wib))
 		g.rate(nipB, p1, per, meets, meets, "")
 		g.issue(nipB, p1, per)
 	}
@@ -403,8 +406,9 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	g.ok2(g.skps.GiveFeedback(g.ctx, g.req(nipB), skp.GiveFeedback{SKPID: p1, Text: "pertahankan"}))
 	g.ok2(g.skps.GiveFeedback(g.ctx, g.req(nipP[1]), skp.GiveFeedback{SKPID: p1, Text: "kerja sama baik"}))
 
-	// December: annual ratings.
-	g.at(time.Date(2026, 12, 15, 10, 0, 0, 0, wib))
+	// January: annual ratings, once the year has ended (the dates of this
+	// section are three weeks after the December ones they replace).
+	g.at(time.Date(2027, 1, 5, 10, 0, 0, 0, wib))
 	g.rate(nipB, p1, "2026", meets, meets, "")
 	g.rateWith(nipB, j.SKP[nipP[1]], "2026", below, meets, "", "rationale "+markNUL+" with NUL and "+hostileMarked)
 	g.rate(nipB, j.SKP[nipP[1]], "2026", meets, meets, "bukti dukung tambahan diterima")
@@ -416,11 +420,11 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		}
 		g.rate(nipH, j.SKP[n], "2026", wr, bh, "")
 	}
-	g.at(time.Date(2026, 12, 16, 10, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 6, 10, 0, 0, 0, wib))
 	g.issue(nipB, p1, "2026")
 	g.issue(nipB, j.SKP[nipP[1]], "2026")
 	g.issue(nipA, j.SKP[nipQ[0]], "2026")
-	g.at(time.Date(2026, 12, 18, 10, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 8, 10, 0, 0, 0, wib))
 	g.issue(nipH, j.SKP[nipD[0]], "2026")
 
 	// The unit leader (head of PEMKOT) justifies DISDIK's distribution.
@@ -428,25 +432,25 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 		Counts: distribution.Counts{rating.Baik: 8, rating.SangatBaik: 2}, Justification: "capaian unit di atas target"}))
 
 	// Objections.
-	g.at(time.Date(2026, 12, 20, 9, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 10, 9, 0, 0, 0, wib))
 	j.FiledQ1 = g.clock.Now()
 	j.ObjQ1 = g.object(nipQ[0], j.SKP[nipQ[0]])
 	j.ObjP1 = g.object(nipP[0], p1)
 	j.ObjP2 = g.object(nipP[1], j.SKP[nipP[1]])
-	g.at(time.Date(2026, 12, 21, 9, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 11, 9, 0, 0, 0, wib))
 	for _, from := range []string{"APPRAISER", "EMPLOYEE"} {
 		if _, _, err := g.skps.RequestExplanation(g.ctx, g.req(nipA), skp.RequestExplanation{SKPID: p1, Period: "2026", From: from}); err != nil {
 			tb.Fatalf("journey: request explanation: %v", err)
 		}
 	}
 	g.ok(g.skps.WithdrawObjection(g.ctx, g.req(nipP[1]), skp.WithdrawObjection{SKPID: j.SKP[nipP[1]], Period: "2026", Reason: "sudah dijelaskan"}))
-	g.at(time.Date(2026, 12, 22, 9, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 12, 9, 0, 0, 0, wib))
 	g.ok(g.skps.SubmitExplanation(g.ctx, g.req(nipB), skp.SubmitExplanation{SKPID: p1, Period: "2026", Text: "penilaian sesuai bukti"}))
 	g.ok(g.skps.SubmitExplanation(g.ctx, g.req(nipP[0]), skp.SubmitExplanation{SKPID: p1, Period: "2026", Text: "bukti triwulan IV belum dinilai"}))
-	g.at(time.Date(2026, 12, 28, 9, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 18, 9, 0, 0, 0, wib))
 	g.ok(g.skps.DecideObjection(g.ctx, g.req(nipA), skp.DecideObjection{SKPID: p1, Period: "2026", Outcome: "CHANGED",
 		WorkResult: above, Behaviour: above, DecisionText: "bukti triwulan IV mendukung"}))
-	g.at(time.Date(2027, 1, 1, 9, 0, 0, 0, wib))
+	g.at(time.Date(2027, 1, 22, 9, 0, 0, 0, wib))
 	j.FiledD1 = g.clock.Now()
 	j.ObjD1 = g.object(nipD[0], j.SKP[nipD[0]])
 	return j

@@ -25,7 +25,7 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 	fs := newFlagSet("login-link", stderr)
 	data := fs.String("data", "./data", "data directory of the kinerjad to sign in to")
 	base := fs.String("url", "http://127.0.0.1:8080", "the dashboard's address as the person opens it")
-	sub := fs.String("sub", "", "who signs in: an NIP (18 digits, spaces or dots allowed) or a service account name")
+	sub := fs.String("sub", "", "who signs in: an NIP (18 digits, spaces or dots allowed), official:{id} (an official without a NIP) or a service account name")
 	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
 	ttl := fs.Duration("ttl", session.DefaultLoginTTL, fmt.Sprintf("how long the link is valid (at most %v); it works once", session.MaxLoginTTL))
 	next := fs.String("next", "", "the page to open after signing in (a path, e.g. /keberatan)")

@@ -22,7 +22,7 @@ import (
 func runToken(_ context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("token", stderr)
 	data := fs.String("data", "./data", "data directory of the kinerjad to sign for")
-	sub := fs.String("sub", "", "the caller: an NIP (18 digits, spaces or dots allowed) or a service account name")
+	sub := fs.String("sub", "", "the caller: an NIP (18 digits, spaces or dots allowed), official:{id} (an official without a NIP) or a service account name")
 	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
 	ttl := fs.Duration("ttl", authkey.DefaultTTL, "how long the token is valid")
 	initKey := fs.Bool("init", false, "make the signing key in --data when there is none (kinerjad makes it at its first start)")

@@ -172,7 +172,7 @@ func TestDeadlineFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s := c.Deadlines.Settings(c.Policy); s.RatingDays != 14 || s.LeadDays != 3 || s.EstablishLeadDays != 7 || c.Deadlines.Interval != 30*time.Second ||
-		c.Deadlines.ReminderSubject != "kinerja.reminders" {
+		c.Deadlines.ReminderSubject != "kinerja.reminders" || s.OverdueNotices != 3 || s.OverdueEveryDays != 7 {
 		t.Errorf("defaults: %+v", c.Deadlines)
 	}
 	for _, args := range [][]string{
@@ -180,6 +180,8 @@ func TestDeadlineFlags(t *testing.T) {
 		{"--reminder-lead-days", "-1"},
 		{"--establish-lead-days", "400"},
 		{"--deadline-interval", "0s"},
+		{"--overdue-notices", "-1"},
+		{"--overdue-every-days", "0"},
 		{"--nats-reminder-subject", ""},
 	} {
 		if _, err := parseConfig(args, none, io.Discard); err == nil {

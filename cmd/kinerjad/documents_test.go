@@ -22,8 +22,8 @@ func TestDocumentsThroughKinerjad(t *testing.T) {
 	data := t.TempDir()
 	s := startServer(t, data, "--public-url", "https://kinerja.example/", "--zone", "WITA")
 	id, _, _ := established(t, s)
-	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
-	a := s.must(200, nipE, nil, "GET", "/v1/skps/"+id+"/evaluations/2026-Q1/document.pdf", nil, nil)
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2025-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
+	a := s.must(200, nipE, nil, "GET", "/v1/skps/"+id+"/evaluations/2025-Q1/document.pdf", nil, nil)
 	code := a.header.Get(httpapi.DocumentCodeHeader)
 	key, err := wiring.ReadVerifierKey(filepath.Join(data, wiring.AuditPubKeyFile))
 	if err != nil {

@@ -197,7 +197,7 @@ var hrAdmin, auditor = []string{"HR_ADMIN"}, []string{"AUDITOR"}
 // checks as_of at three moments, the score history and the audit trail.
 func journey(t *testing.T, s *server) {
 	id, rhkE, ind := established(t, s)
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2025-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
 	journeyOn(t, s, id, rhkE)
 }
 
@@ -218,19 +218,21 @@ func established(t *testing.T, s *server) (id, rhkE, ind string) {
 		s.must(200, "hr-admin", hrAdmin, "PUT", "/v1/employees/"+l[0]+"/reporting-line",
 			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": "2026-01-01"}, nil)
 	}
+	// The SKPs are of 2025: kinerjad runs on the wall clock, and a period
+	// is rated only after it ends, so the journey's year must have ended.
 	// A's SKP (a JPT post citing the PK), established by S.
 	var v skp.View
-	s.must(201, nipA, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipA, Year: 2026, Approach: "KUANTITATIF"}, &v)
+	s.must(201, nipA, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipA, Year: 2025, Approach: "KUANTITATIF"}, &v)
 	skpA := v.ID
 	var c httpapi.Created
-	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpA+"/rhk", httpapi.RHKBody{Text: "Meningkatnya cakupan imunisasi", Kind: "UTAMA", PKRef: "PK-DINKES-2026-01"}, &c)
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpA+"/rhk", httpapi.RHKBody{Text: "Meningkatnya cakupan imunisasi", Kind: "UTAMA", PKRef: "PK-DINKES-2025-01"}, &c)
 	rhkA := c.RHKID
 	s.must(201, nipA, nil, "POST", "/v1/skps/"+skpA+"/rhk/"+rhkA+"/indicators",
 		httpapi.IndicatorBody{Aspect: "KUANTITAS", Text: "Cakupan imunisasi dasar lengkap", Target: httpapi.TargetBody{Value: 95, Unit: "%"}}, nil)
 	s.must(200, nipA, nil, "POST", "/v1/skps/"+skpA+"/submit", nil, nil)
 	s.must(200, nipS, nil, "POST", "/v1/skps/"+skpA+"/establish", nil, nil)
 	// E's SKP, cascaded from A's RHK, established by A.
-	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: "19900101 201503 1 001", Year: 2026, Approach: "KUANTITATIF"}, &v)
+	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: "19900101 201503 1 001", Year: 2025, Approach: "KUANTITATIF"}, &v)
 	id = v.ID
 	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/rhk", httpapi.RHKBody{Text: "Terlaksananya imunisasi di 5 puskesmas", Kind: "UTAMA", IntervenedRHKID: rhkA}, &c)
 	rhkE = c.RHKID
@@ -248,25 +250,25 @@ func established(t *testing.T, s *server) (id, rhkE, ind string) {
 // journeyOn continues the journey on E's established SKP.
 func journeyOn(t *testing.T, s *server, id, rhkE string) {
 	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/feedback", httpapi.FeedbackBody{About: httpapi.FeedbackAboutBody{RHKID: rhkE}, Text: "Bagus"}, nil)
-	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
-	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/issue", nil, nil)
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2025-Q1", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sesuai rencana"}, nil)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2025-Q1/issue", nil, nil)
 	// Annual: a rating, then a revision with a reason.
-	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"}, nil)
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2025", httpapi.RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"}, nil)
 	t1 := time.Now()
 	time.Sleep(20 * time.Millisecond)
-	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2026",
+	s.must(200, nipA, nil, "PUT", "/v1/skps/"+id+"/evaluations/2025",
 		map[string]any{"work_result": "DI_BAWAH_EKSPEKTASI", "behaviour": "SESUAI_EKSPEKTASI", "rationale": "Satu puskesmas tertinggal", "reason": "Data realisasi Q4 dikoreksi"}, nil)
 	t2 := time.Now()
 	time.Sleep(20 * time.Millisecond)
-	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/issue", nil, nil)
+	s.must(200, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/issue", nil, nil)
 	// Objection, explanations from both parties, decision CHANGED by S.
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection", httpapi.ObjectionBody{Reasons: "Data Q4 belum lengkap"}, nil)
-	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "APPRAISER"}, nil)
-	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "EMPLOYEE"}, nil)
-	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanations", httpapi.ExplanationBody{Text: "Data Q4 terlambat"}, nil)
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/explanations", httpapi.ExplanationBody{Text: "Bukti terlampir"}, nil)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection", httpapi.ObjectionBody{Reasons: "Data Q4 belum lengkap"}, nil)
+	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "APPRAISER"}, nil)
+	s.must(201, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/explanation-requests", httpapi.ExplanationRequestBody{From: "EMPLOYEE"}, nil)
+	s.must(201, nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/explanations", httpapi.ExplanationBody{Text: "Data Q4 terlambat"}, nil)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/explanations", httpapi.ExplanationBody{Text: "Bukti terlampir"}, nil)
 	// The appraiser may not decide an objection on their own rating.
-	if a := s.call(nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/decision",
+	if a := s.call(nipA, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/decision",
 		httpapi.DecisionBody{Outcome: "UPHELD", DecisionText: "x"}); a.status != 403 && a.status != 404 {
 		t.Errorf("appraiser deciding the objection: %d %s, want 403", a.status, a.body)
 	}
@@ -275,7 +277,7 @@ func journeyOn(t *testing.T, s *server, id, rhkE string) {
 		WorkResult string `json:"work_result"`
 		Predikat   string `json:"predikat"`
 	}
-	s.must(200, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2026/objection/decision",
+	s.must(200, nipS, nil, "POST", "/v1/skps/"+id+"/evaluations/2025/objection/decision",
 		httpapi.DecisionBody{Outcome: "CHANGED", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", DecisionText: "Bukti Q4 diterima"}, &ev)
 	if ev.Status != "FINAL" || ev.Predikat != "BAIK" {
 		t.Fatalf("decided evaluation = %+v, want FINAL with BAIK", ev)
@@ -290,7 +292,7 @@ func journeyOn(t *testing.T, s *server, id, rhkE string) {
 		}
 		s.must(200, nipE, nil, "GET", path, nil, &v)
 		for _, e := range v.Evaluations {
-			if e.Period == "2026" {
+			if e.Period == "2025" {
 				return string(e.WorkResult) + "/" + string(e.Behaviour) + "/" + string(e.Predikat)
 			}
 		}
@@ -309,7 +311,7 @@ func journeyOn(t *testing.T, s *server, id, rhkE string) {
 	s.must(200, "auditor-1", auditor, "GET", "/v1/skps/"+id+"/score-history", nil, &sh)
 	var sources []string
 	for _, e := range sh.Items {
-		if e.Period != "2026" {
+		if e.Period != "2025" {
 			continue
 		}
 		prev := "-"
@@ -375,7 +377,7 @@ func TestJourneyEmbedded(t *testing.T) {
 	var page struct {
 		Items []struct{ ID string } `json:"items"`
 	}
-	s.must(200, "hr-admin", hrAdmin, "GET", "/v1/skps?year=2026", nil, &page)
+	s.must(200, "hr-admin", hrAdmin, "GET", "/v1/skps?year=2025", nil, &page)
 	if len(page.Items) != 2 {
 		t.Errorf("after restart GET /v1/skps lists %d SKPs, want 2", len(page.Items))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"pgregory.net/rapid"
 )
 
 var (
@@ -124,4 +125,38 @@ func TestClosedSKPOpensOnTheFirstDayInTheNewPost(t *testing.T) {
 	if got := skp.EvaluationOpens(nil, period.MustParse("2026-Q2")); got != calendar.MustNew(2026, 7, 1) {
 		t.Errorf("an open SKP's Q2 opens on %s, want 2026-07-01", got)
 	}
+}
+
+// Property (issue 11 Timing): for any period of the year, any zone of the
+// three and any instant of 2026-2027, a rating is accepted exactly when the
+// instant's date in the agency's zone is after the period's last day, and a
+// refused rating writes nothing.
+func TestRatingOpensExactlyAfterThePeriodEnds(t *testing.T) {
+	periods := []string{"2026", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"}
+	zones := []*time.Location{wib, wita, wit}
+	lo, hi := time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC).Unix(), time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC).Unix()
+	rapid.Check(t, func(t *rapid.T) {
+		zone := rapid.SampledFrom(zones).Draw(t, "zone")
+		p := rapid.SampledFrom(periods).Draw(t, "period")
+		// Near a period's end half of the time: the boundary is the case.
+		var at time.Time
+		if rapid.Bool().Draw(t, "near") {
+			end := period.MustParse(rapid.SampledFrom(periods).Draw(t, "end of")).End().AddDays(1)
+			at = time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, zone).Add(time.Duration(rapid.Int64Range(-3600, 3600).Draw(t, "seconds")) * time.Second)
+		} else {
+			at = time.Unix(rapid.Int64Range(lo, hi).Draw(t, "unix"), 0)
+		}
+		f := newFixture(t, func(pol *policy.Policy) { pol.Location = zone })
+		id, _, _ := f.establishedE()
+		f.env.Clock.Set(at)
+		before := f.view(id).Revision
+		_, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: p, WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "r"})
+		want := calendar.Of(at, zone).After(period.MustParse(p).End())
+		if (err == nil) != want {
+			t.Fatalf("rating %s at %s (%s): err %v, want accepted %v", p, at.In(zone), zone, err, want)
+		}
+		if err != nil && (field(err) != "period" || f.view(id).Revision != before) {
+			t.Fatalf("refused with %v, field %q, revision %d → %d", err, field(err), before, f.view(id).Revision)
+		}
+	})
 }

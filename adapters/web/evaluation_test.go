@@ -235,10 +235,10 @@ func TestIssueForm(t *testing.T) {
 	future := h.clock.Now().Add(48 * time.Hour).In(policy.WIB).Format("2006-01-02T15:04")
 	for name, v := range map[string]string{
 		"in the future":        future,
-		"before the rating":    "2026-12-09T10:00",
+		"before the rating":    "2027-02-10T10:00",
 		"beyond the tolerance": h.clock.Now().Add(-time.Hour).In(policy.WIB).Format("2006-01-02T15:04"),
 		"not a time":           "kemarin",
-		"a control char":       "2026-12-29\x00",
+		"a control char":       "2027-03-02\x00",
 	} {
 		r := h.post(&apprA, p, formOf(t, form.body, "delivered_at", v))
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="delivered_at-error"`) {
@@ -306,8 +306,8 @@ func TestPaperDelivery(t *testing.T) {
 		kv    []string
 		field string
 	}{
-		"no paper_ref": {[]string{"on_behalf_of", nipA, "delivered_at", "2026-12-29T09:30"}, "paper_ref"},
-		"control char": {[]string{"on_behalf_of", nipA, "paper_ref", "ND/12\x07", "delivered_at", "2026-12-29T09:30"}, "paper_ref"},
+		"no paper_ref": {[]string{"on_behalf_of", nipA, "delivered_at", "2027-03-02T09:30"}, "paper_ref"},
+		"control char": {[]string{"on_behalf_of", nipA, "paper_ref", "ND/12\x07", "delivered_at", "2027-03-02T09:30"}, "paper_ref"},
 		"too old":      {[]string{"on_behalf_of", nipA, "paper_ref", "ND-1", "delivered_at", "2026-06-01T09:00"}, "delivered_at"},
 		"not a time":   {[]string{"on_behalf_of", nipA, "paper_ref", "ND-1", "delivered_at", "29/12"}, "delivered_at"},
 	} {
@@ -315,13 +315,13 @@ func TestPaperDelivery(t *testing.T) {
 			t.Errorf("%s: = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
 		}
 	}
-	if r := h.post(&clerk, p, formOf(t, form.body, "on_behalf_of", nipS, "paper_ref", "ND-1", "delivered_at", "2026-12-29T09:30")); r.status != http.StatusForbidden {
+	if r := h.post(&clerk, p, formOf(t, form.body, "on_behalf_of", nipS, "paper_ref", "ND-1", "delivered_at", "2027-03-02T09:30")); r.status != http.StatusForbidden {
 		t.Errorf("a paper signed by someone who was not the appraiser = %d, want 403", r.status)
 	}
 	if h.streamLen(stream) != events {
 		t.Fatal("a refused paper delivery recorded something")
 	}
-	good := formOf(t, form.body, "on_behalf_of", nipA, "paper_ref", "ND-800/2026", "delivered_at", "2026-12-29T09:30")
+	good := formOf(t, form.body, "on_behalf_of", nipA, "paper_ref", "ND-800/2026", "delivered_at", "2027-03-02T09:30")
 	if r := h.post(&clerk, p, good); r.status != http.StatusSeeOther {
 		t.Fatalf("the paper delivery = %d\n%s", r.status, r.body)
 	}
@@ -331,7 +331,7 @@ func TestPaperDelivery(t *testing.T) {
 	}
 	v, err := h.skps.Evaluation(h.ctx, clerk.principal(), h.ag.skpQ, "2026")
 	if err != nil || v.DeliveryBackfill == nil || v.DeliveryBackfill.PaperRef != "ND-800/2026" || v.AppraiserNIP != nipA ||
-		!v.DeliveredAt.Equal(time.Date(2026, 12, 29, 9, 30, 0, 0, policy.WIB)) {
+		!v.DeliveredAt.Equal(time.Date(2027, 3, 2, 9, 30, 0, 0, policy.WIB)) {
 		t.Fatalf("the paper delivery: %+v, %v", v, err)
 	}
 	if r := h.must200(empQ, "/skp/"+h.ag.skpQ+"/penilaian"); !strings.Contains(r.body, "ND-800/2026") {
@@ -369,10 +369,10 @@ func TestReceipt(t *testing.T) {
 		kv    []string
 		field string
 	}{
-		"clerk without paper_ref": {[]string{"received_at", "2026-12-30T09:00"}, "paper_ref"},
+		"clerk without paper_ref": {[]string{"received_at", "2027-03-03T09:00"}, "paper_ref"},
 		"clerk, not a time":       {[]string{"paper_ref", "TT-1", "received_at", "kemarin"}, "received_at"},
-		"clerk, in the future":    {[]string{"paper_ref", "TT-1", "received_at", "2027-03-01T09:00"}, "received_at"},
-		"clerk, before delivery":  {[]string{"paper_ref", "TT-1", "received_at", "2026-12-29T09:00"}, "received_at"},
+		"clerk, in the future":    {[]string{"paper_ref", "TT-1", "received_at", "2027-05-03T09:00"}, "received_at"},
+		"clerk, before delivery":  {[]string{"paper_ref", "TT-1", "received_at", "2027-03-02T09:00"}, "received_at"},
 	} {
 		if r := h.post(&clerk, p, formOf(t, clerkForm.body, c.kv...)); r.status != 422 || !strings.Contains(r.body, `id="`+c.field+`-error"`) {
 			t.Errorf("%s: = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
@@ -392,7 +392,7 @@ func TestReceipt(t *testing.T) {
 	if r := h.must200(empQ, p); !strings.Contains(r.body, `id="locked"`) || strings.Contains(r.body, `id="receipt-form"`) {
 		t.Error("the receipt page still offers the form once acknowledged")
 	}
-	if r := h.post(&clerk, p, formOf(t, clerkForm.body, "paper_ref", "TT-1", "received_at", "2026-12-30T10:00")); r.status != http.StatusPreconditionFailed {
+	if r := h.post(&clerk, p, formOf(t, clerkForm.body, "paper_ref", "TT-1", "received_at", "2027-03-03T10:00")); r.status != http.StatusPreconditionFailed {
 		t.Errorf("the clerk's form rendered before the acknowledgement = %d, want 412", r.status)
 	}
 }

@@ -342,7 +342,7 @@ func TestUnitDashboard(t *testing.T) {
 	}
 	// The start page lists the units to the report roles, an employee's
 	// own SKPs to the employee.
-	if home := h.must200(analyst, "/").body; !strings.Contains(home, `href="/unit/PKM-SUKAMAJU?year=2026"`) {
+	if home := h.must200(analyst, "/").body; !strings.Contains(home, `href="/unit/PKM-SUKAMAJU?year=2027"`) {
 		t.Errorf("analyst's start page lacks the unit tree")
 	}
 	home := h.must200(empE, "/").body
@@ -397,8 +397,8 @@ func TestSKPPageAsOf(t *testing.T) {
 	}{
 		{"after the first rating, RFC 3339", h.ag.afterRating.Format(time.RFC3339), "BAIK", "Draf"},
 		{"after the revision, local minute", h.ag.afterRevision.In(h.appCfg.Policy.Location).Format("2006-01-02T15:04"), "BUTUH_PERBAIKAN", "Draf"},
-		{"a day after issue, local date", "2026-12-04", "BUTUH_PERBAIKAN", "Disampaikan"},
-		{"after the decision", "2026-12-08T10:00:00+07:00", "BAIK", "Final"},
+		{"a day after issue, local date", "2027-02-05", "BUTUH_PERBAIKAN", "Disampaikan"},
+		{"after the decision", "2027-02-09T10:00:00+07:00", "BAIK", "Final"},
 	} {
 		body := h.must200(empE, path+"?as_of="+url.QueryEscape(c.asOf)).body
 		if got := predikatShown(t, body); got != c.want {
@@ -460,10 +460,10 @@ func TestObjectionRegister(t *testing.T) {
 	h := seeded(t)
 	body := h.must200(clerk, "/keberatan").body
 	if n := count(body, `<tr class="overdue" data-status="OPEN">`); n != 1 {
-		t.Errorf("overdue rows = %d, want 1 (P's open objection, filed 6 November)", n)
+		t.Errorf("overdue rows = %d, want 1 (P's open objection, filed 8 January)", n)
 	}
 	for _, want := range []string{"Dewi Lestari", "⚠ Lewat batas", "Budi Santoso", "Diubah", "Butuh Perbaikan ⇒ <strong>Baik</strong>",
-		`<tr class="" data-status="DECIDED">`, "16 November 2026 23.59 WIB", "20 November 2026 09.00 WIB"} {
+		`<tr class="" data-status="DECIDED">`, "18 Januari 2027 23.59 WIB", "22 Januari 2027 09.00 WIB"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("register lacks %s", want)
 		}
@@ -516,9 +516,9 @@ func TestAuditPage(t *testing.T) {
 	if n := count(stream, `<tr data-seq=`); n != 2 {
 		t.Errorf("E's rating revisions in the trail = %d, want 2 (appraiser, objection)", n)
 	}
-	dec := h.must200(auditor, "/audit?from=2026-12-08T00:00&to=2026-12-08").body
+	dec := h.must200(auditor, "/audit?from=2027-02-09T00:00&to=2027-02-09").body
 	if n := count(dec, `<tr data-seq=`); n != 2 {
-		t.Errorf("entries recorded on 8 December = %d, want 2 (the decision and its revision)", n)
+		t.Errorf("entries recorded on 9 February = %d, want 2 (the decision and its revision)", n)
 	}
 
 	// The inclusion proof of an entry, in the signed checkpoint's tree.

@@ -471,26 +471,29 @@ func (h *harness) seed() {
 	h.must(mustC(h.skps.Rate(ctx, req(a), skp.Rate{SKPID: ag.skpE, Period: "2026-Q2", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Sesuai rencana triwulan II"})), "rate Q2 E")
 	h.must(mustC(h.skps.Issue(ctx, req(a), skp.Issue{SKPID: ag.skpE, Period: "2026-Q2"})), "issue Q2 E")
 
-	// P's annual evaluation, issued early; P objects, and nobody decides:
-	// the objection is overdue by the end of the year.
-	h.clock.Set(time.Date(2026, 11, 2, 9, 0, 0, 0, policy.WIB))
+	// The annual evaluations, once the year has ended (a period is rated
+	// only after it ends): this part of the year runs nine weeks after the
+	// November-December dates it had before that rule, on the same
+	// weekdays. P's, issued first; P objects, and nobody decides: the
+	// objection is overdue by the harness's "now" (3 March 2027).
+	h.clock.Set(time.Date(2027, 1, 4, 9, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.Rate(ctx, req(a), skp.Rate{SKPID: ag.skpP, Period: "2026", WorkResult: "DI_ATAS_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Administrasi tertib sepanjang tahun"})), "rate P")
 	h.must(mustC(h.skps.Issue(ctx, req(a), skp.Issue{SKPID: ag.skpP, Period: "2026"})), "issue P")
-	h.clock.Set(time.Date(2026, 11, 6, 9, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 1, 8, 9, 0, 0, 0, policy.WIB))
 	_, _, err = h.skps.FileObjection(ctx, req(p), skp.FileObjection{SKPID: ag.skpP, Period: "2026", Reasons: "Mohon penjelasan dasar penilaian perilaku"})
 	h.must(err, "objection P")
 
 	// E's annual rating, its revision with a reason, issue, objection,
 	// explanations from both parties, decision CHANGED.
-	h.clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 2, 10, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.Rate(ctx, req(a), skp.Rate{SKPID: ag.skpE, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})), "rate E")
 	ag.afterRating = h.clock.Now().Add(time.Minute)
-	h.clock.Set(time.Date(2026, 12, 2, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 3, 10, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.Rate(ctx, reason(a, "Data realisasi Q4 dikoreksi"), skp.Rate{SKPID: ag.skpE, Period: "2026", WorkResult: "DI_BAWAH_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Satu puskesmas tertinggal"})), "revise E")
 	ag.afterRevision = h.clock.Now().Add(time.Minute)
-	h.clock.Set(time.Date(2026, 12, 3, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 4, 10, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.Issue(ctx, req(a), skp.Issue{SKPID: ag.skpE, Period: "2026"})), "issue E")
-	h.clock.Set(time.Date(2026, 12, 6, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 7, 10, 0, 0, 0, policy.WIB))
 	_, _, err = h.skps.FileObjection(ctx, req(e), skp.FileObjection{SKPID: ag.skpE, Period: "2026", Reasons: "Data Q4 belum lengkap saat dinilai"})
 	h.must(err, "objection E")
 	for _, from := range []string{"APPRAISER", "EMPLOYEE"} {
@@ -499,15 +502,15 @@ func (h *harness) seed() {
 	}
 	h.must(mustC(h.skps.SubmitExplanation(ctx, req(a), skp.SubmitExplanation{SKPID: ag.skpE, Period: "2026", Text: "Data Q4 terlambat masuk"})), "explanation A")
 	h.must(mustC(h.skps.SubmitExplanation(ctx, req(e), skp.SubmitExplanation{SKPID: ag.skpE, Period: "2026", Text: "Bukti Q4 terlampir"})), "explanation E")
-	h.clock.Set(time.Date(2026, 12, 8, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 9, 10, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.DecideObjection(ctx, req(s), skp.DecideObjection{SKPID: ag.skpE, Period: "2026", Outcome: "CHANGED",
 		WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", DecisionText: "Bukti Q4 diterima"})), "decide E")
 
 	// Q's annual rating (not issued).
-	h.clock.Set(time.Date(2026, 12, 10, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 2, 11, 10, 0, 0, 0, policy.WIB))
 	h.must(mustC(h.skps.Rate(ctx, req(a), skp.Rate{SKPID: ag.skpQ, Period: "2026", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tercapai"})), "rate Q")
 
-	h.clock.Set(time.Date(2026, 12, 30, 10, 0, 0, 0, policy.WIB))
+	h.clock.Set(time.Date(2027, 3, 3, 10, 0, 0, 0, policy.WIB))
 	h.catchUp()
 }
 

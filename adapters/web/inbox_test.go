@@ -46,7 +46,7 @@ func TestInboxPage(t *testing.T) {
 	supS := caller{nipS, nil}
 	apprA := caller{nipA, nil}
 
-	// S decides P's objection, overdue on 30 December.
+	// S decides P's objection, overdue on 3 March 2027.
 	r := h.must200(supS, "/kotak-masuk")
 	if !strings.Contains(r.body, "<h1>Kotak masuk</h1>") || !strings.Contains(r.body, `data-kind="DECIDE_OBJECTION"`) ||
 		!strings.Contains(r.body, "Putuskan keberatan") || !strings.Contains(r.body, "Dewi Lestari") || !strings.Contains(r.body, `class="overdue"`) ||
@@ -75,7 +75,10 @@ func TestInboxPage(t *testing.T) {
 	if home := h.must200(empE, "/"); !strings.Contains(home.body, `href="/kotak-masuk"`) {
 		t.Error("the start page does not link the inbox")
 	}
-	if home := h.must200(supS, "/"); !strings.Contains(home.body, `<strong>4</strong> menunggu tindakan Anda, <strong class="warn-text">4</strong> lewat tenggat`) {
+	// Six, all overdue by the harness's today (3 March 2027): P's objection,
+	// and the ratings S owes for A's SKP (Q1 to Q4 and the year).
+	if home := h.must200(supS, "/"); !strings.Contains(home.body, `<strong>6</strong> menunggu tindakan Anda, <strong class="warn-text">6</strong> lewat tenggat`) {
+		t.Log(h.must200(supS, "/kotak-masuk").body)
 		t.Errorf("the start page's inbox line for S:\n%s", home.body)
 	}
 	// Signed out: to the sign-in form; another's inbox has no address.

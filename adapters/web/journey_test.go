@@ -577,7 +577,8 @@ func (env *journeyEnv) yearOfSKPs() []string {
 		t.Log("journey: no rating forms (GET /skp/{id}/penilaian/{period}/nilai): the year stops after execution")
 		return streams
 	}
-	at(time.December, 1, 10)
+	// A period is rated only after it ends: the year's rating in January.
+	h.clock.Set(time.Date(2027, time.January, 5, 10, 0, 0, 0, policy.WIB))
 	appr := env.person(caller{jA, nil})
 	appr.open("/skp/" + skpE + "/penilaian/2026/nilai")
 	appr.check("#work_result-DI_BAWAH_EKSPEKTASI")
@@ -597,7 +598,7 @@ func (env *journeyEnv) yearOfSKPs() []string {
 		t.Log("journey: no objection forms: the year stops after the rating")
 		return streams
 	}
-	at(time.December, 3, 10)
+	h.clock.Set(time.Date(2027, time.January, 7, 10, 0, 0, 0, policy.WIB))
 	obj := "/skp/" + skpE + "/penilaian/2026/keberatan"
 	emp = env.person(caller{jE, nil})
 	emp.open(obj)

@@ -60,8 +60,8 @@ func TestObjectionFiling(t *testing.T) {
 		"no reasons":       {empQ, form.body, []string{"reasons", "  "}, "reasons"},
 		"control char":     {empQ, form.body, []string{"reasons", "tidak\x1bsetuju"}, "reasons"},
 		"huge reasons":     {empQ, form.body, []string{"reasons", strings.Repeat("k", skp.MaxLongTextLen+1)}, "reasons"},
-		"paper before":     {clerk, clerkForm.body, []string{"reasons", "Berkas kertas", "filed_at", "2026-12-01T09:00"}, "filed_at"},
-		"paper in future":  {clerk, clerkForm.body, []string{"reasons", "Berkas kertas", "filed_at", "2027-02-01T09:00"}, "filed_at"},
+		"paper before":     {clerk, clerkForm.body, []string{"reasons", "Berkas kertas", "filed_at", "2027-02-01T09:00"}, "filed_at"},
+		"paper in future":  {clerk, clerkForm.body, []string{"reasons", "Berkas kertas", "filed_at", "2027-04-01T09:00"}, "filed_at"},
 		"paper not a date": {clerk, clerkForm.body, []string{"reasons", "Berkas kertas", "filed_at", "besok"}, "filed_at"},
 	} {
 		r := h.post(&c.who, base+"/ajukan", formOf(t, c.body, c.kv...))
@@ -125,16 +125,16 @@ func TestObjectionPaperFiling(t *testing.T) {
 	h.clock.Advance(3 * 24 * time.Hour)
 	base := "/skp/" + h.ag.skpQ + "/penilaian/2026/keberatan"
 	form := h.must200(clerk, base+"/ajukan")
-	if r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 31 Desember", "filed_at", "2026-12-31T08:00")); r.status != 422 || !strings.Contains(r.body, `id="filed_at-error"`) {
+	if r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 4 Maret", "filed_at", "2027-03-04T08:00")); r.status != 422 || !strings.Contains(r.body, `id="filed_at-error"`) {
 		t.Errorf("an earlier filing date without the paper's reference = %d, want 422 beside filed_at", r.status)
 	}
-	r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 31 Desember", "filed_at", "2026-12-31T08:00", "paper_ref", "KB-07/2026"))
+	r := h.post(&clerk, base+"/ajukan", formOf(t, form.body, "reasons", "Surat keberatan tertanggal 4 Maret", "filed_at", "2027-03-04T08:00", "paper_ref", "KB-07/2026"))
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("the clerk's paper filing = %d\n%s", r.status, r.body)
 	}
 	e, err := h.skps.Evaluation(h.ctx, clerk.principal(), h.ag.skpQ, "2026")
 	if err != nil || e.Objection == nil || e.Objection.RecordedByClerk != clerk.sub ||
-		!e.Objection.FiledAt.Equal(time.Date(2026, 12, 31, 8, 0, 0, 0, policy.WIB)) || e.Objection.Backfill == nil || e.Objection.Backfill.PaperRef != "KB-07/2026" {
+		!e.Objection.FiledAt.Equal(time.Date(2027, 3, 4, 8, 0, 0, 0, policy.WIB)) || e.Objection.Backfill == nil || e.Objection.Backfill.PaperRef != "KB-07/2026" {
 		t.Fatalf("the paper filing = %+v, %v", e.Objection, err)
 	}
 }
@@ -197,7 +197,7 @@ func TestObjectionDecision(t *testing.T) {
 			t.Errorf("request, %s: = %d, want 422 beside %s\n%s", name, r.status, c.field, r.body)
 		}
 	}
-	ask := formOf(t, rq.body, "from", "APPRAISER", "due_at", "2027-01-05T16:00")
+	ask := formOf(t, rq.body, "from", "APPRAISER", "due_at", "2027-03-09T16:00")
 	if r := h.post(&supS, base+"/minta-keterangan", ask); r.status != http.StatusSeeOther || r.header.Get("Location") != base+"?selesai=minta" {
 		t.Fatalf("request = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
 	}

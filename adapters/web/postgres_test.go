@@ -124,7 +124,7 @@ func TestPagesOnPostgres(t *testing.T) {
 	}{
 		{inspektr, "/"}, {empE, "/"},
 		{analyst, "/unit/PEMKOT?year=2026"}, {analyst, "/unit/DINKES?year=2026&period=2026"}, {analyst, "/unit/DINKES?period=2026-Q1"},
-		{auditor, "/skp/" + h.ag.skpE}, {empE, "/skp/" + h.ag.skpE + "?as_of=2026-12-02T10:01"},
+		{auditor, "/skp/" + h.ag.skpE}, {empE, "/skp/" + h.ag.skpE + "?as_of=2027-02-03T10:01"},
 		{clerk, "/keberatan"}, {clerk, "/keberatan?overdue=true&unit=DINKES"},
 		{empE, "/riwayat-saya"}, {caller{nipA, nil}, "/riwayat-saya"}, {empE, "/skp/" + h.ag.skpE + "/rencana"},
 		{auditor, "/audit"}, {auditor, "/audit?actor=" + nipS + "&seq=60"}, {auditor, "/audit?stream=skp-" + h.ag.skpE + "&after=30"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/period"
@@ -207,6 +208,30 @@ func ref(v *domain.ValidationError, field, s string) string {
 	return s
 }
 
+// MasterDataBackfill judges the effective date d (input field) of a
+// master-data act (a reporting line, a post change, a unit head) and
+// authorises it (domain.md §10, issue 9 §3): an effective date before the
+// recording day (in the agency's zone, beyond the tolerance after
+// midnight) is a backfill, entered only by a role holding
+// [authz.BackfillMasterData] (HR_ADMIN: 403 otherwise), only with the
+// decree's paper_ref and at most the backfill's maximum age back (422
+// otherwise); a date may lie at most a year ahead. It returns the paper to
+// record in the event, nil for an ordinary act. Without this, whoever may
+// assign a line could make it effective a year back and so grant appraiser
+// authority retroactively.
+func MasterDataBackfill(h *domain.Handler, p policy.Policy, req domain.Request, field string, d calendar.Date) (*bizdate.Backfill, error) {
+	backdated, err := h.EffectiveDate(req, field, d, p.Location)
+	if backdated || req.Backfill != nil {
+		if _, aerr := authz.Decide(req.Caller, authz.BackfillMasterData, authz.Subject{}, authz.Options{Backfill: true}); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if err != nil || !backdated {
+		return nil, err
+	}
+	return &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID}, nil
+}
+
 // AssignHead is the command to record who heads a unit from a date on.
 type AssignHead struct {
 	// UnitID is the unit.
@@ -218,8 +243,10 @@ type AssignHead struct {
 	EffectiveFrom calendar.Date
 }
 
-// AssignHead records a unit head. Errors: not found (unit), validation
-// (NIP, unknown employee, missing date), forbidden.
+// AssignHead records a unit head. An effective date before today is an HR
+// backfill with the decree's paper_ref (see [MasterDataBackfill]). Errors:
+// not found (unit), validation (NIP, unknown employee, missing date, a date
+// too far back or ahead, paper_ref), forbidden.
 func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd AssignHead) (domain.Committed, error) {
 	var v domain.ValidationError
 	var head string
@@ -243,6 +270,10 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		if u == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 		}
+		backfill, err := MasterDataBackfill(s.Handler, s.Policy, req, "effective_from", cmd.EffectiveFrom)
+		if err != nil {
+			return domain.Change{}, err
+		}
 		if head != "" {
 			emp, err := s.Handler.Load(ctx, domain.EmployeeStream(head))
 			if err != nil {
@@ -254,10 +285,11 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		}
 		for _, h := range u.heads {
 			if h.from == cmd.EffectiveFrom && h.nip == head {
-				return domain.Change{}, nil
+				return domain.Change{Backfill: backfill != nil}, nil
 			}
 		}
-		return domain.Change{Role: role, Events: []domain.Event{HeadAssigned{UnitID: u.id, HeadNIP: head, EffectiveFrom: cmd.EffectiveFrom}}}, nil
+		return domain.Change{Role: role, Backfill: backfill != nil,
+			Events: []domain.Event{HeadAssigned{UnitID: u.id, HeadNIP: head, EffectiveFrom: cmd.EffectiveFrom, Backfill: backfill}}}, nil
 	})
 }
 

@@ -263,11 +263,11 @@ func TestRatePerformanceWho(t *testing.T) {
 				if _, err := emps.Register(ctx, hr(env), employee.Register{NIP: n, Name: "x", UnitID: unit, Position: employee.Position{Kind: "JPT_PRATAMA", Title: "x"}}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: unit, HeadNIP: n, EffectiveFrom: jan}); err != nil {
+				if _, err := s.AssignHead(ctx, domaintest.MasterData(hr(env), jan), orgunit.AssignHead{UnitID: unit, HeadNIP: n, EffectiveFrom: jan}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: "", EffectiveFrom: calendar.MustNew(2026, 2, 1)}); err != nil {
+			if _, err := s.AssignHead(ctx, domaintest.MasterData(hr(env), calendar.MustNew(2026, 2, 1)), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: "", EffectiveFrom: calendar.MustNew(2026, 2, 1)}); err != nil {
 				t.Fatal(err)
 			}
 			if tt.cmd.UnitID == "DINKES" || tt.cmd.UnitID == "PEMKOT" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/domaintest"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -18,8 +19,9 @@ import (
 func planned(t *testing.T) *harness {
 	t.Helper()
 	h := seeded(t)
-	_, err := h.emps.AssignReportingLine(h.ctx, req(hrAdmin), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
-		SuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
+	jan1 := calendar.MustNew(2026, 1, 1)
+	_, err := h.emps.AssignReportingLine(h.ctx, domaintest.MasterDataAt(req(hrAdmin), h.clock.Now(), jan1), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
+		SuperiorNIP: nipS, EffectiveFrom: jan1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,8 +109,12 @@ const Decree = "SK 800/1/2026 (fixture)"
 // req.OccurredAt (in WIB, beyond the default tolerance), a backfill naming
 // [Decree], as HR enters a decree after its TMT (domain.md §10); otherwise
 // req unchanged.
-func MasterData(req domain.Request, d calendar.Date) domain.Request {
-	if !req.OccurredAt.IsZero() && bizdate.Default().EffectiveBackdated(req.OccurredAt, d.AddDays(1).Start(policy.WIB)) {
+func MasterData(req domain.Request, d calendar.Date) domain.Request { return MasterDataAt(req, req.OccurredAt, d) }
+
+// MasterDataAt is [MasterData] for a request recorded at now (a request
+// whose OccurredAt the handler fills).
+func MasterDataAt(req domain.Request, now time.Time, d calendar.Date) domain.Request {
+	if !now.IsZero() && bizdate.Default().EffectiveBackdated(now, d.AddDays(1).Start(policy.WIB)) {
 		req.Backfill = &domain.BackfillRequest{PaperRef: Decree}
 	}
 	return req

@@ -109,7 +109,9 @@ const Decree = "SK 800/1/2026 (fixture)"
 // req.OccurredAt (in WIB, beyond the default tolerance), a backfill naming
 // [Decree], as HR enters a decree after its TMT (domain.md §10); otherwise
 // req unchanged.
-func MasterData(req domain.Request, d calendar.Date) domain.Request { return MasterDataAt(req, req.OccurredAt, d) }
+func MasterData(req domain.Request, d calendar.Date) domain.Request {
+	return MasterDataAt(req, req.OccurredAt, d)
+}
 
 // MasterDataAt is [MasterData] for a request recorded at now (a request
 // whose OccurredAt the handler fills).

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
-	"github.com/kinerja-ledger/kinerja/domain/domaintest"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -19,9 +18,14 @@ import (
 func planned(t *testing.T) *harness {
 	t.Helper()
 	h := seeded(t)
-	jan1 := calendar.MustNew(2026, 1, 1)
-	_, err := h.emps.AssignReportingLine(h.ctx, domaintest.MasterDataAt(req(hrAdmin), h.clock.Now(), jan1), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
-		SuperiorNIP: nipS, EffectiveFrom: jan1})
+	// A historical import, as the seed is (the seeded agency's today is
+	// late December: 1 January lies beyond a backfill's maximum age).
+	emps := *h.emps
+	imp := *emps.Handler
+	imp.Dating.Unchecked = true
+	emps.Handler = &imp
+	_, err := emps.AssignReportingLine(h.ctx, req(hrAdmin), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
+		SuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,8 +85,13 @@ func PaperRefProblem(ref string) string {
 		return fmt.Sprintf("at most %d bytes", MaxPaperRefLen)
 	}
 	for _, c := range ref {
-		if c < 0x20 || c == 0x7f {
+		switch {
+		case c < 0x20 || c == 0x7f:
 			return "must not contain control characters"
+		case (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069):
+			// As in names (domain.BidiControl): they would make one
+			// decree number show as another.
+			return "must not contain bidirectional override or isolate characters"
 		}
 	}
 	if ref[0] == ' ' || ref[len(ref)-1] == ' ' {

@@ -63,6 +63,9 @@ func TestPaperRef(t *testing.T) {
 		strings.Repeat("x", 200):    true,
 		strings.Repeat("x", 201):    false,
 		"Berita acara penyerahan ✓": true,
+		"SK 800/\u202e12":           false, // a bidi override shows another number
+		"SK \u2066800\u2069":        false,
+		"SK 800\u200f/12":           true, // an implicit mark is no control
 	} {
 		if got := bizdate.PaperRefProblem(ref) == ""; got != ok {
 			t.Errorf("PaperRefProblem(%q) ok = %v, want %v", ref, got, ok)

@@ -150,3 +150,50 @@ func TestMasterDataBackfillRepeated(t *testing.T) {
 		t.Fatalf("line %+v does not show its backfill", l)
 	}
 }
+
+// Names refuse bidirectional overrides and isolates (issue 9, trust
+// items): the employee's name, a post's title, an official's title, a
+// unit's name at registration and at a correction. Nothing is recorded.
+func TestNamesRefuseBidiControls(t *testing.T) {
+	f := setup(t, policy.Default())
+	ctx := context.Background()
+	spoof := "Budi \u202eotnaS" // shows as "Budi Santo" reversed
+	pos := employee.Position{Kind: employee.Pelaksana, Title: "Staf"}
+	before := f.env.Log.Len()
+	for name, run := range map[string]func() (string, error){
+		"employee name": func() (string, error) {
+			_, err := f.emps.Register(ctx, f.hr(), employee.Register{NIP: empX, Name: spoof, UnitID: "DINKES", Position: pos})
+			return "name", err
+		},
+		"post title at registration": func() (string, error) {
+			_, err := f.emps.Register(ctx, f.hr(), employee.Register{NIP: empX, Name: "Budi", UnitID: "DINKES",
+				Position: employee.Position{Kind: employee.Pelaksana, Title: "Staf\u2066x\u2069"}})
+			return "position.title", err
+		},
+		"post title at a change": func() (string, error) {
+			_, err := f.emps.ChangePosition(ctx, f.hr(), employee.ChangePosition{NIP: empE, UnitID: "DINKES", EffectiveFrom: calendar.MustNew(2026, 2, 1),
+				Position: employee.Position{Kind: employee.Pelaksana, Title: "\u202aStaf"}})
+			return "position.title", err
+		},
+		"official title": func() (string, error) {
+			_, err := f.emps.RegisterOfficial(ctx, f.hr(), employee.RegisterOfficial{ID: "MENKES", Kind: string(employee.Minister), Title: "Menteri\u2067", UnitID: "DINKES"})
+			return "title", err
+		},
+		"unit name": func() (string, error) {
+			_, err := f.units.Register(ctx, f.hr(), orgunit.Register{ID: "X1", Name: "Dinas\u202d"})
+			return "name", err
+		},
+		"unit rename": func() (string, error) {
+			_, err := f.units.Rename(ctx, f.hr(), orgunit.Rename{UnitID: "DINKES", Name: "Dinas\u202c"})
+			return "name", err
+		},
+	} {
+		want, err := run()
+		if !errors.Is(err, domain.ErrValidation) || fieldOf(err) != want || !strings.Contains(err.Error(), "bidirectional") {
+			t.Errorf("%s: error = %v, want a bidirectional problem on %s", name, err, want)
+		}
+	}
+	if f.env.Log.Len() != before {
+		t.Error("a refused name was recorded")
+	}
+}

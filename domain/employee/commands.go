@@ -52,6 +52,8 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		v.Add("name", "required, at most %d characters", MaxNameLen)
+	} else if p := domain.NameProblem(name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	if cmd.UnitID == "" {
 		v.Add("unit_id", "required")
@@ -89,6 +91,8 @@ func checkPosition(p Position) (Position, error) {
 	p.Title = strings.TrimSpace(p.Title)
 	if p.Title == "" || utf8.RuneCountInString(p.Title) > MaxTitleLen {
 		v.Add("title", "required, at most %d characters", MaxTitleLen)
+	} else if prob := domain.NameProblem(p.Title); prob != "" {
+		v.Add("title", "%s", prob)
 	}
 	return p, v.Err()
 }

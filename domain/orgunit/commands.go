@@ -58,6 +58,8 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		v.Add("name", "required, at most %d characters", MaxNameLen)
+	} else if p := domain.NameProblem(name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	if cmd.ParentID != "" && cmd.ParentID == cmd.ID {
 		v.Add("parent_id", "a unit cannot be its own parent")
@@ -308,6 +310,9 @@ func (s *Service) Rename(ctx context.Context, req domain.Request, cmd Rename) (d
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		return domain.Committed{}, domain.Invalid("name", "required, at most %d characters", MaxNameLen)
+	}
+	if p := domain.NameProblem(name); p != "" {
+		return domain.Committed{}, domain.Invalid("name", "%s", p)
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
 		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})

@@ -52,6 +52,7 @@ var problemPatterns = func() []problemPattern {
 		{`^a backfill may be dated at most (\d+) days before its recording .*$`, "Entri susulan paling jauh $1 hari sebelum hari pencatatan."},
 		{`^may lie at most (\d+) days after the recording$`, "Paling jauh $1 hari sesudah hari pencatatan."},
 		{`^must not contain control characters$`, "Tidak boleh berisi karakter kendali."},
+		{`^must not contain bidirectional override or isolate characters.*$`, "Tidak boleh berisi karakter pengubah arah teks (U+202A–U+202E, U+2066–U+2069)."},
 		{`^must not begin or end with a space$`, "Tidak boleh diawali atau diakhiri spasi."},
 		{`^at most (\d+) bytes$`, "Paling banyak $1 bita."},
 		{`^the appraiser holds a (\S+) post; an appraiser is at least PENGAWAS .*$`, "Penilai menduduki jabatan $1; pejabat penilai sekurang-kurangnya Pengawas, kecuali ada penunjukan (Plt, Plh atau delegasi dengan dasar penunjukannya)."},

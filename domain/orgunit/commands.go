@@ -2,6 +2,7 @@ package orgunit
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
@@ -161,6 +162,15 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 		}
 		if role != domain.RoleUnitLeader {
 			setterUnit, capacity = "", CapacityBackfill
+		} else if today := s.Policy.Date(s.Handler.Now()); today != s.Policy.Date(req.OccurredAt) {
+			// Authority on both dates (domain.md §10): an occurred_at
+			// within the tolerance may fall on yesterday; the leader of
+			// yesterday who no longer leads today does not set it.
+			if _, _, now, err := s.predikatSetter(ctx, u, today); err != nil {
+				return domain.Change{}, err
+			} else if now != req.Caller.ID {
+				return domain.Change{}, fmt.Errorf("%w: %s no longer leads the unit that sets this predikat today (%s)", domain.ErrForbidden, req.Caller.ID, today)
+			}
 		}
 		prev, had := u.Predikat(p.String())
 		switch {

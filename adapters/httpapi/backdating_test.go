@@ -360,5 +360,14 @@ func masterDataBackfill(t *testing.T, h *harness) {
 		t.Errorf("a backdated head without paper: %+v", p)
 	}
 	h.refused(403, "forbidden", &clerk, "PUT", "/v1/units/DINKES/head", head("SK 821.2/5/2026"))
-	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/head", head("SK 821.2/5/2026"))
+	var u struct {
+		Head         string `json:"head_nip"`
+		HeadBackfill *struct {
+			PaperRef string `json:"paper_ref"`
+		} `json:"head_backfill"`
+	}
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/head", head("SK 821.2/5/2026")).decode(t, &u)
+	if u.Head != nipA || u.HeadBackfill == nil || u.HeadBackfill.PaperRef != "SK 821.2/5/2026" {
+		t.Errorf("the unit after the head's backfill: %+v", u)
+	}
 }

@@ -521,4 +521,12 @@ func TestMasterDataBackfillForms(t *testing.T) {
 		strings.Contains(r.body, `id="paper_ref-error"`) {
 		t.Errorf("a backdated head without the decree = %d\n%s", r.status, r.body)
 	}
+	hv.Set("head_paper_ref", "SK 821.2/9/2026")
+	if r := h.post(&hrAdmin, unitPath+"/kepala", hv); r.status != http.StatusSeeOther {
+		t.Fatalf("the head's backfill = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, unitPath); !strings.Contains(r.body, `<span class="badge warn backfill">Entri susulan (backfill) · ref SK 821.2/9/2026</span>`) {
+		t.Errorf("the unit page does not badge the backfilled head\n%s", r.body)
+	}
 }

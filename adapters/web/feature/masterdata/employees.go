@@ -269,7 +269,7 @@ type lineInput struct {
 // names one (a master-data act effective before today); the domain judges
 // whether the date asks for it.
 func backfill(req domain.Request, paperRef string) domain.Request {
-	if paperRef != "" {
+	if paperRef = strings.TrimSpace(paperRef); paperRef != "" {
 		req.Backfill = &domain.BackfillRequest{PaperRef: paperRef}
 	}
 	return req

@@ -363,3 +363,38 @@ func TestEdgesDoNotDecideAccess(t *testing.T) {
 		t.Fatalf("checked %d edge packages, the package list is wrong", checked)
 	}
 }
+
+// TestDomainAsksAuthzForTokenRoles fails when a domain package other than
+// authz asks a principal for a token role itself (p.Has(domain.Role…)):
+// who holds which act is an authz.Action, so that the rule has one place
+// and its test row (issue 9: the SKP issuer's clerk check).
+func TestDomainAsksAuthzForTokenRoles(t *testing.T) {
+	fset := token.NewFileSet()
+	for _, p := range listPackages(t) {
+		name := rel(p.ImportPath)
+		if !strings.HasPrefix(name, "domain/") || name == "domain/authz" {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			path := filepath.Join(p.Dir, f)
+			file, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok || len(call.Args) != 1 {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok || sel.Sel.Name != "Has" {
+					return true
+				}
+				if arg, ok := call.Args[0].(*ast.SelectorExpr); ok && strings.HasPrefix(arg.Sel.Name, "Role") {
+					t.Errorf("%s: Has(%s) in %s: ask domain/authz (an Action) instead", fset.Position(n.Pos()), arg.Sel.Name, name)
+				}
+				return true
+			})
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 )
 
 // EventLog is the port through which commands read and write streams. The
@@ -209,6 +210,31 @@ func (h *Handler) BusinessTime(req Request, field string, at time.Time) (time.Ti
 		return time.Time{}, Invalid(field, "%s", p)
 	}
 	return NormalTime(at), nil
+}
+
+// EffectiveDate judges the effective date d (input field) of a master-data
+// act (a reporting line, a post, a unit head) recorded now, in the agency's
+// zone loc (domain.md §10). It reports whether d lies back beyond the
+// tolerance (the act is then a backfill, which the command must authorise
+// before it shows err), and err, the 422 the date earns: a backdated date
+// without paper_ref (named on paper_ref), one older than the maximum age or
+// more than a year ahead (named on field), and a paper_ref on a date that
+// is not backdated (named on paper_ref: it would flag as a backfill what
+// is none).
+func (h *Handler) EffectiveDate(req Request, field string, d calendar.Date, loc *time.Location) (backdated bool, err error) {
+	now, r := h.Now(), h.dating()
+	start, next := d.Start(loc), d.AddDays(1).Start(loc)
+	backdated = r.EffectiveBackdated(now, next)
+	switch {
+	case backdated && req.Backfill == nil:
+		return true, Invalid("paper_ref", "required: %s %s lies before today, so the act is a backfill from the signed decree (SK): give its number", field, d)
+	case !backdated && req.Backfill != nil && !r.Unchecked:
+		return false, Invalid("paper_ref", "only for a backfill: %s %s does not lie before today", field, d)
+	}
+	if p := r.EffectiveProblem(now, start, next, req.Backfill != nil); p != "" {
+		return backdated, Invalid(field, "%s", p)
+	}
+	return backdated, nil
 }
 
 // Load reads a stream for a read-only lookup or a query.

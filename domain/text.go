@@ -42,3 +42,33 @@ func TextProblem(s string) string {
 	}
 	return ""
 }
+
+// MsgBidiControl is the problem of a name holding a bidirectional override
+// or isolate.
+const MsgBidiControl = "must not contain bidirectional override or isolate characters (U+202A-U+202E, U+2066-U+2069)"
+
+// BidiControl reports whether r is a bidirectional embedding, override or
+// isolate (U+202A–U+202E, U+2066–U+2069). In a name they reorder what a
+// reader sees without changing what is stored: "Budi" can be made to show
+// as someone else's name in the dashboard, a report or an exported CSV, so
+// that a list looks right while it names another person ("Trojan Source").
+// Right-to-left scripts need none of them; the implicit marks (U+200E,
+// U+200F) stay allowed.
+func BidiControl(r rune) bool {
+	return (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// NameProblem returns what makes s unfit as a name (of an employee, an
+// official, a unit, a post): a [TextProblem], or a bidirectional control
+// ([MsgBidiControl]); "" when it is fit.
+func NameProblem(s string) string {
+	if p := TextProblem(s); p != "" {
+		return p
+	}
+	for _, r := range s {
+		if BidiControl(r) {
+			return MsgBidiControl
+		}
+	}
+	return ""
+}

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 func TestBusinessTime(t *testing.T) {
@@ -21,6 +24,7 @@ func TestBusinessTime(t *testing.T) {
 			t.Run("EstablishBeforeSubmit", func(t *testing.T) { establishBeforeSubmit(t, newHarnessOn(t, backend)) })
 			t.Run("DeliveryDatedBack", func(t *testing.T) { deliveryDatedBack(t, newHarnessOn(t, backend)) })
 			t.Run("Acknowledgement", func(t *testing.T) { acknowledgement(t, newHarnessOn(t, backend)) })
+			t.Run("MasterDataBackfill", func(t *testing.T) { masterDataBackfill(t, newHarnessOn(t, backend)) })
 		})
 	}
 }
@@ -250,5 +254,120 @@ func TestIdentifiersAndLimits(t *testing.T) {
 	}
 	if n := h.streamLen("skp-" + id); n != before+1 {
 		t.Errorf("stream grew from %d to %d, want one indicator only", before, n)
+	}
+}
+
+// Master data cannot buy authority either (issue 9 §3): a reporting line
+// effective a year back would make its appraiser the appraiser of that
+// past. An effective date before today is HR_ADMIN's backfill with the
+// decree's paper_ref, within the maximum age; the backfill is recorded in
+// the event, its envelope (the audit trail) and the employee's view.
+func masterDataBackfill(t *testing.T, h *harness) {
+	h.cast()
+	stream := domain.EmployeeStream(nipE)
+	h.clock.Set(time.Date(2026, 6, 10, 10, 0, 0, 0, policy.WIB))
+	line := func(from string, paper ...string) map[string]any {
+		b := map[string]any{"appraiser_nip": nipT, "appraiser_superior_nip": nipU, "effective_from": from}
+		if len(paper) > 0 {
+			b["paper_ref"] = paper[0]
+		}
+		return b
+	}
+	lineURL := "/v1/employees/" + nipE + "/reporting-line"
+	before := h.streamLen(stream)
+	for _, c := range []struct {
+		name   string
+		who    caller
+		body   map[string]any
+		status int
+		field  string
+	}{
+		{"a year back without paper: the retroactive appraiser", hr, line("2025-06-10"), 422, "paper_ref"},
+		{"a year back with paper: beyond the max age", hr, line("2025-06-10", "SK 800/1/2025"), 422, "effective_from"},
+		{"91 days back with paper", hr, line("2026-03-10", "SK 800/1/2026"), 422, "effective_from"},
+		{"yesterday without paper", hr, line("2026-06-09"), 422, "paper_ref"},
+		{"paper on today's date", hr, line("2026-06-10", "SK 800/2/2026"), 422, "paper_ref"},
+		{"367 days ahead", hr, line("2027-06-12"), 422, "effective_from"},
+		{"paper with NUL", hr, line("2026-06-01", "SK\u0000 1"), 422, "paper_ref"},
+		{"paper with a bidi override", hr, line("2026-06-01", "SK 1\u202e2"), 422, "paper_ref"},
+		{"paper over 200 bytes", hr, line("2026-06-01", strings.Repeat("x", 201)), 422, "paper_ref"},
+		{"a grievance clerk's backfill", clerk, line("2026-06-01", "SK 800/3/2026"), 403, ""},
+		{"an auditor's", aud, line("2026-06-01", "SK 800/3/2026"), 403, ""},
+		{"the appraiser's own", apprA, line("2026-06-01", "SK 800/3/2026"), 403, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h.t = t
+			code := map[int]string{403: "forbidden", 422: "validation_failed"}[c.status]
+			p := h.refused(c.status, code, &c.who, "PUT", lineURL, c.body)
+			if c.field != "" && !field(p, c.field) {
+				t.Errorf("problem %+v does not name %s", p, c.field)
+			}
+		})
+	}
+	h.t = t
+	if n := h.streamLen(stream); n != before {
+		t.Fatalf("refused backfills appended %d events", n-before)
+	}
+	// The backfill within the max age: recorded, flagged, once.
+	var v employee.View
+	h.must(http.StatusOK, hr, "PUT", lineURL, line("2026-06-01", "SK 800/55/2026")).decode(t, &v)
+	last := v.ReportingLines[len(v.ReportingLines)-1]
+	if last.Backfill == nil || last.Backfill.PaperRef != "SK 800/55/2026" || last.Backfill.RecordedBy != hr.sub || last.Appraiser != nipT {
+		t.Fatalf("the backfilled line = %+v", last)
+	}
+	h.must(http.StatusOK, hr, "PUT", lineURL, line("2026-06-01", "SK 800/55/2026"))
+	if n := h.streamLen(stream); n != before+1 {
+		t.Errorf("the backfill and its repetition appended %d events, want 1", n-before)
+	}
+	var ev eventstore.Event
+	for e, err := range h.store.ReadStream(h.ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev = e
+	}
+	if ev.Type != "employee.reporting_line_assigned.v1" || ev.SchemaVersion != 2 || !strings.Contains(string(ev.Data), `"backfill":{"paper_ref":"SK 800/55/2026","recorded_by":"hr-admin"}`) ||
+		!strings.Contains(ev.Reason, "SK 800/55/2026") {
+		t.Errorf("stored %s v%d reason %q: %s", ev.Type, ev.SchemaVersion, ev.Reason, ev.Data)
+	}
+	// An ordinary line from today and one a year ahead: no paper, no flag.
+	h.must(http.StatusOK, hr, "PUT", lineURL, line("2026-06-10")).decode(t, &v)
+	if l := v.ReportingLines[len(v.ReportingLines)-1]; l.Backfill != nil {
+		t.Errorf("today's line is flagged %+v", l.Backfill)
+	}
+	h.must(http.StatusOK, hr, "PUT", lineURL, line("2027-06-10"))
+
+	// The post and the unit head obey the same rule.
+	pos := func(paper ...string) PositionChangeBody {
+		b := PositionChangeBody{Position: PositionBody{Kind: "PELAKSANA", Title: "Pengelola Data"}, UnitID: "PEMKOT", EffectiveFrom: mustDate("2026-05-01")}
+		if len(paper) > 0 {
+			b.PaperRef = &paper[0]
+		}
+		return b
+	}
+	if p := h.refused(422, "validation_failed", &hr, "PUT", "/v1/employees/"+nipE+"/position", pos()); !field(p, "paper_ref") {
+		t.Errorf("a backdated post without paper: %+v", p)
+	}
+	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipE+"/position", pos("SK 821/9/2026"))
+	head := func(paper ...string) AssignHeadBody {
+		b := AssignHeadBody{HeadNIP: nipA, EffectiveFrom: mustDate("2026-05-01")}
+		if len(paper) > 0 {
+			b.PaperRef = &paper[0]
+		}
+		return b
+	}
+	if p := h.refused(422, "validation_failed", &hr, "PUT", "/v1/units/DINKES/head", head()); !field(p, "paper_ref") {
+		t.Errorf("a backdated head without paper: %+v", p)
+	}
+	h.refused(403, "forbidden", &clerk, "PUT", "/v1/units/DINKES/head", head("SK 821.2/5/2026"))
+	var u struct {
+		Head         string `json:"head_nip"`
+		HeadBackfill *struct {
+			PaperRef string `json:"paper_ref"`
+		} `json:"head_backfill"`
+	}
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/head", head("SK 821.2/5/2026")).decode(t, &u)
+	if u.Head != nipA || u.HeadBackfill == nil || u.HeadBackfill.PaperRef != "SK 821.2/5/2026" {
+		t.Errorf("the unit after the head's backfill: %+v", u)
 	}
 }

@@ -42,7 +42,7 @@ func blockCast(t *testing.T) (h *harness, idE, idP string) {
 	idE, _, _ = h.establishedE(rhkA)
 	idP = h.establishedP(rhkA)
 	h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
-	h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
+	h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{common: decreed(), HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 	h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
 	return h, idE, idP
 }
@@ -205,7 +205,7 @@ func TestAppraiserInUnitByPeriod(t *testing.T) {
 	h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
 	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+id+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 	// A moves to BAPPEDA from 2027.
-	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipA+"/position", PositionChangeBody{Position: PositionBody{Kind: "JPT_PRATAMA", Title: "Kepala Bappeda"},
+	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipA+"/position", PositionChangeBody{common: decreed(), Position: PositionBody{Kind: "JPT_PRATAMA", Title: "Kepala Bappeda"},
 		UnitID: "BAPPEDA", EffectiveFrom: mustDate("2027-01-01"), DecreeRef: "SK 821/1"})
 	var rep struct {
 		Population int `json:"population"`

@@ -410,9 +410,16 @@ func (h *harness) cast() {
 	}
 	for _, l := range [][3]string{{nipE, nipA, nipS}, {nipP, nipA, nipS}, {nipA, nipS, nipT}, {nipS, nipT, nipU}} {
 		h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+l[0]+"/reporting-line",
-			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": "2026-01-01"})
+			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": "2026-01-01", "paper_ref": decree})
 	}
 }
+
+// decree is the paper_ref with which the fixtures enter master data
+// effective before the harness's day (an HR backfill from the SK).
+const decree = "SK 800/1/2026"
+
+// decreed is the common part of a master-data body effective before today.
+func decreed() common { d := decree; return common{PaperRef: &d} }
 
 // skpView decodes an SKP representation.
 func skpView(t testing.TB, r response) skp.View {

@@ -101,7 +101,10 @@ func operations() []op {
 		{method: "PUT", path: "/v1/units/{id}/performance/{period}", tag: "master data", summary: "Set the organisation predikat of a period (the leader one level up, with basis_ref; HR_ADMIN only as a backfill with paper_ref); a change needs reason",
 			desc: "The setter is the head of the parent unit on occurred_at (for a root unit its own head), or the head of the body the policy names; the history records capacity, basis_ref and paper_ref.",
 			body: RateUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
-		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN)", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/head", tag: "master data", summary: "Record the unit head from a date (HR_ADMIN; an earlier date only as a backfill with paper_ref)",
+			desc: "An effective_from before today (in the agency zone; yesterday within the backdate tolerance after midnight) is a backfill: HR_ADMIN with paper_ref (the decree, SK), " +
+				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
+				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/name", tag: "master data", summary: "Correct the unit's name; its id and place in the tree stay (HR_ADMIN)", body: RenameUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
@@ -118,8 +121,14 @@ func operations() []op {
 				qstr("nip", "the first digits of the NIP or NI PPPK (spaces ignored)"), unitParam, qenum("kind", "a position kind; any other value is 400", positionKinds()...),
 				qint("limit", "1 to 500, default 50"), qstr("cursor", "next_cursor of the previous page with the same filters; 400 for any other")}},
 		{method: "GET", path: "/v1/employees/{nip}", tag: "master data", summary: "An employee with the reporting line in effect (NIP in any printed form)", status: 200, resp: employee.View{}, versioned: true},
-		{method: "PUT", path: "/v1/employees/{nip}/reporting-line", tag: "master data", summary: "Assign the reporting line from a date (HR_ADMIN)", body: ReportingLineBody{}, status: 200, resp: employee.View{}, versioned: true},
-		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN)", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
+		{method: "PUT", path: "/v1/employees/{nip}/reporting-line", tag: "master data", summary: "Assign the reporting line from a date (HR_ADMIN; an earlier date only as a backfill with paper_ref)",
+			desc: "An effective_from before today (in the agency zone; yesterday within the backdate tolerance after midnight) is a backfill: HR_ADMIN with paper_ref (the decree, SK), " +
+				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
+				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: ReportingLineBody{}, status: 200, resp: employee.View{}, versioned: true},
+		{method: "PUT", path: "/v1/employees/{nip}/position", tag: "master data", summary: "Record a new post or unit from a date (HR_ADMIN; an earlier date only as a backfill with paper_ref)",
+			desc: "An effective_from before today (in the agency zone; yesterday within the backdate tolerance after midnight) is a backfill: HR_ADMIN with paper_ref (the decree, SK), " +
+				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
+				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
 		{method: "GET", path: "/v1/employees/{nip}/timeline", tag: "history", summary: "The employee's timeline, newest first (the employee, AUDITOR)", status: 200, resp: TimelinePage{}, position: true,
 			params: []param{qint("before", "the next field of the previous page"), qint("limit", "1 to 500, default 50")}},
 		{method: "GET", path: "/v1/inbox", tag: "history", summary: "What waits for the caller, the nearest deadline first (the deadline process manager's items)",

@@ -55,7 +55,7 @@ var casePrep = map[string]func(h *harness){
 	// A period is rated only after it ends.
 	"evaluations.rate": func(h *harness) { h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)) },
 	"units.justification": func(h *harness) {
-		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
+		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{common: decreed(), HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
 	},
 }
@@ -83,7 +83,9 @@ func mutationCases() []routeCase {
 				return map[string]any{"predikat": "BAIK", "paper_ref": "BA-PREDIKAT-2026"}
 			}, 200},
 		{"units.head", stageCast, hr, "PUT", fixed("/v1/units/DINKES/head"),
-			func(fixture) map[string]any { return map[string]any{"head_nip": nipA, "effective_from": "2026-01-01"} }, 200},
+			func(fixture) map[string]any {
+				return map[string]any{"head_nip": nipA, "effective_from": "2026-01-01", "paper_ref": decree}
+			}, 200},
 		{"units.rename", stageCast, hr, "PUT", fixed("/v1/units/DINKES/name"),
 			func(fixture) map[string]any { return map[string]any{"name": "Dinas Kesehatan Kota Sukamaju"} }, 200},
 		{"units.justification", stageCast, supS, "POST", fixed("/v1/units/DINKES/distribution/2026/justifications"),
@@ -97,12 +99,12 @@ func mutationCases() []routeCase {
 			}, 201},
 		{"employees.line", stageCast, hr, "PUT", fixed("/v1/employees/" + nipP + "/reporting-line"),
 			func(fixture) map[string]any {
-				return map[string]any{"appraiser_nip": nipA, "appraiser_superior_nip": nipS, "effective_from": "2026-01-02"}
+				return map[string]any{"appraiser_nip": nipA, "appraiser_superior_nip": nipS, "effective_from": "2026-01-02", "paper_ref": decree}
 			}, 200},
 		{"employees.position", stageCast, hr, "PUT", fixed("/v1/employees/" + nipP + "/position"),
 			func(fixture) map[string]any {
 				return map[string]any{"position": map[string]any{"kind": "PELAKSANA", "title": "Staf Baru"}, "unit_id": "DINKES",
-					"effective_from": "2026-01-02", "decree_ref": "SK-1"}
+					"effective_from": "2026-01-02", "decree_ref": "SK-1", "paper_ref": "SK-1"}
 			}, 200},
 		{"skps.draft", stageCast, peerP, "POST", fixed("/v1/skps"),
 			func(fixture) map[string]any {

@@ -382,7 +382,7 @@ func (h *harness) seed() {
 	}
 	from := calendar.MustNew(2026, time.January, 1)
 	for _, l := range [][3]string{{nipE, nipA, nipS}, {nipP, nipA, nipS}, {nipQ, nipA, nipS}, {nipA, nipS, nipT}, {nipS, nipT, nipU}} {
-		h.must(mustC(h.emps.AssignReportingLine(ctx, req(hrAdmin), employee.AssignReportingLine{NIP: l[0], AppraiserNIP: l[1],
+		h.must(mustC(h.emps.AssignReportingLine(ctx, domaintest.MasterDataAt(req(hrAdmin), h.clock.Now(), from), employee.AssignReportingLine{NIP: l[0], AppraiserNIP: l[1],
 			SuperiorNIP: l[2], EffectiveFrom: from})), "line "+l[0])
 	}
 	h.must(mustC(h.units.RatePerformance(ctx, req(hrAdmin), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})), "unit predikat")

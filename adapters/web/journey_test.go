@@ -286,6 +286,7 @@ func journey(t *testing.T, env *journeyEnv) {
 		hr.fill("#appraiser_nip", appraiser)
 		hr.fill("#appraiser_superior_nip", superior)
 		hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), from))
+		hr.fill("#paper_ref", "SK 800/1/2026") // effective before today: HR's backfill from the decree
 		hr.click("#line-submit")
 		hr.expectAt("/data-induk/pegawai/" + nip + "?diubah=1")
 	}
@@ -373,6 +374,7 @@ func journey(t *testing.T, env *journeyEnv) {
 	hr.open("/data-induk/unit/DINKES")
 	hr.choose("#head_nip", jA)
 	hr.do("date", chromedp.SetValue(chromedp.CSS("#effective_from"), "2026-01-01"))
+	hr.fill("#head_paper_ref", "SK 821.2/1/2026")
 	hr.click("#head-submit")
 	hr.expectAt("/data-induk/unit/DINKES?diubah=1")
 	hr.fill("#period", "2026")

@@ -184,7 +184,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	stream := domain.EmployeeStream(nipP)
 	before := h.streamLen(stream)
 	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipS}, "appraiser_superior_nip": {nipT},
-		"effective_from": {"2026-07-01"}, "capacity": {"DEFINITIF"}}
+		"effective_from": {"2026-12-01"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/120/2026"}}
 	with := func(kv ...string) url.Values {
 		v := url.Values{}
 		for k, vs := range base {
@@ -219,7 +219,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// A cycle: A's line naming P (whom A appraises) as appraiser.
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
 	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
-		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-07-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}}
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-12-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}, "paper_ref": {"SK 800/121/2026"}}
 	aBefore := h.streamLen(domain.EmployeeStream(nipA))
 	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity ||
 		!strings.Contains(r.body, `aria-invalid="true"`) || h.streamLen(domain.EmployeeStream(nipA)) != aBefore {
@@ -231,14 +231,14 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// applies.
 	other := h.must200(hrAdmin, linePath)
 	ov := url.Values{"_key": {formKey(t, other.body)}, "_revision": {revisionOf(t, other.body)}, "appraiser_nip": {nipS},
-		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-05-01"}, "capacity": {"DEFINITIF"}}
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-11-01"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/110/2026"}}
 	if r := h.post(&hrAdmin, linePath, ov); r.status != http.StatusSeeOther {
 		t.Fatalf("the other form = %d\n%s", r.status, r.body)
 	}
 	h.catchUp()
 	stale := h.post(&hrAdmin, linePath, base)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2026-07-01"`) {
+		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2026-12-01"`) {
 		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
 	}
 	if revisionOf(t, stale.body) == rev {
@@ -273,7 +273,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	h.catchUp()
 	r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP+"?diubah=1")
-	if !strings.Contains(r.body, "2026-07-01") || !strings.Contains(r.body, "2026-05-01") || !strings.Contains(r.body, `id="notice"`) {
+	if !strings.Contains(r.body, "2026-12-01") || !strings.Contains(r.body, "2026-11-01") || !strings.Contains(r.body, `id="notice"`) {
 		t.Errorf("P's lines do not show both new lines\n%s", r.body)
 	}
 
@@ -284,7 +284,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		t.Error("the position form is not filled with the unit in effect")
 	}
 	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {revisionOf(t, pf.body)}, "unit_id": {"DINKES"},
-		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2026-12-01"}, "decree_ref": {"SK-BKPSDM/821/2026"}}
+		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2026-12-01"}, "decree_ref": {"SK-BKPSDM/821/2026"}, "paper_ref": {"SK-BKPSDM/821/2026"}}
 	bad := url.Values{}
 	for k, vs := range pv {
 		bad[k] = vs
@@ -389,11 +389,13 @@ func TestUnitHeadForm(t *testing.T) {
 	if m == nil {
 		t.Fatal("no head form")
 	}
-	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2026-01-01"}}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2026-12-01"},
+		"head_paper_ref": {"SK 821.2/1/2026"}}
 	if r := h.post(&auditor, path+"/kepala", v); r.status != http.StatusForbidden {
 		t.Errorf("the head form posted by an auditor = %d, want 403", r.status)
 	}
-	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2026-01-01"}}
+	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2026-12-01"},
+		"head_paper_ref": v["head_paper_ref"]}
 	if r := h.post(&hrAdmin, path+"/kepala", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_nip-error"`) ||
 		!strings.Contains(r.body, "Pegawai 198001012005011099 belum terdaftar") {
 		t.Errorf("an unknown head = %d\n%s", r.status, r.body)
@@ -446,5 +448,85 @@ func TestUnitRenameForm(t *testing.T) {
 	}
 	if r := h.must200(analyst, "/unit/PKM-SUKAMAJU?year=2026"); !strings.Contains(r.body, "UPT Puskesmas Sukamaju") {
 		t.Error("the unit dashboard does not show the corrected name")
+	}
+}
+
+// Issue 9 §3 in the forms (the seeded agency's today is 2026-12-30): master
+// data effective before today is HR's
+// backfill from the decree. Without the decree's number the form comes back
+// with the Indonesian problem beside the paper_ref field and records
+// nothing; with it, the line is recorded and shown with the backfill badge;
+// a number on a date that is not before today, or one with a control
+// character, is refused beside the field too. The head form has its own
+// field (head_paper_ref) beside the predikat form's.
+func TestMasterDataBackfillForms(t *testing.T) {
+	h := seeded(t)
+	linePath := "/data-induk/pegawai/" + nipP + "/atasan"
+	stream := domain.EmployeeStream(nipP)
+	before := h.streamLen(stream)
+	post := func(path string, kv ...string) response {
+		t.Helper()
+		f := h.must200(hrAdmin, path)
+		if !strings.Contains(f.body, `name="paper_ref"`) {
+			t.Fatalf("the form at %s has no paper_ref field", path)
+		}
+		v := url.Values{"_key": {formKey(t, f.body)}, "_revision": {revisionOf(t, f.body)}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return h.post(&hrAdmin, path, v)
+	}
+	line := []string{"appraiser_nip", nipS, "appraiser_superior_nip", nipT, "capacity", "DEFINITIF"}
+	for name, c := range map[string]struct {
+		kv   []string
+		want string // the Indonesian text beside paper_ref
+	}{
+		"backdated without the decree": {append(line, "effective_from", "2026-12-20"), "Wajib diisi: tanggal berlaku 2026-12-20 sebelum hari ini"},
+		"a decree on a future date":    {append(line, "effective_from", "2027-01-04", "paper_ref", "SK 1"), "Hanya untuk entri susulan"},
+		"a decree with a control char": {append(line, "effective_from", "2026-12-20", "paper_ref", "SK\x01 1"), "karakter kendali"},
+	} {
+		r := post(linePath, c.kv...)
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="paper_ref-error"`) || !strings.Contains(r.body, c.want) {
+			t.Errorf("%s: = %d, want 422 with %q beside paper_ref\n%s", name, r.status, c.want, r.body)
+		}
+	}
+	if r := post(linePath, append(line, "effective_from", "2026-06-01", "paper_ref", "SK 1")...); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `id="effective_from-error"`) || !strings.Contains(r.body, "Entri susulan paling jauh 90 hari") {
+		t.Errorf("a backfill beyond the max age = %d\n%s", r.status, r.body)
+	}
+	if h.streamLen(stream) != before {
+		t.Fatal("a refused form recorded something")
+	}
+	if r := post(linePath, append(line, "effective_from", "2026-12-20", "paper_ref", "SK 800/77/2026")...); r.status != http.StatusSeeOther {
+		t.Fatalf("the backfill = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP); !strings.Contains(r.body, `<span class="badge warn backfill">Entri susulan (backfill) · ref SK 800/77/2026</span>`) {
+		t.Errorf("the employee page does not badge the backfilled line\n%s", r.body)
+	}
+	// The position form.
+	if r := post("/data-induk/pegawai/"+nipX+"/jabatan", "unit_id", "DINKES", "position.kind", "JF", "position.title", "Statistisi",
+		"effective_from", "2026-12-15"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="paper_ref-error"`) {
+		t.Errorf("a backdated move without the decree = %d\n%s", r.status, r.body)
+	}
+	// The head form: its own field, beside which the problem shows.
+	unitPath := "/data-induk/unit/DINKES"
+	f := h.must200(hrAdmin, unitPath)
+	m := regexp.MustCompile(`action="/data-induk/unit/DINKES/kepala"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(f.body)
+	if m == nil || !strings.Contains(f.body, `name="head_paper_ref"`) {
+		t.Fatal("no head form with a head_paper_ref field")
+	}
+	hv := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, f.body)}, "head_nip": {nipA}, "effective_from": {"2026-12-20"}}
+	if r := h.post(&hrAdmin, unitPath+"/kepala", hv); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_paper_ref-error"`) ||
+		strings.Contains(r.body, `id="paper_ref-error"`) {
+		t.Errorf("a backdated head without the decree = %d\n%s", r.status, r.body)
+	}
+	hv.Set("head_paper_ref", "SK 821.2/9/2026")
+	if r := h.post(&hrAdmin, unitPath+"/kepala", hv); r.status != http.StatusSeeOther {
+		t.Fatalf("the head's backfill = %d\n%s", r.status, r.body)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, unitPath); !strings.Contains(r.body, `<span class="badge warn backfill">Entri susulan (backfill) · ref SK 821.2/9/2026</span>`) {
+		t.Errorf("the unit page does not badge the backfilled head\n%s", r.body)
 	}
 }

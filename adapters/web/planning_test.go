@@ -18,7 +18,13 @@ import (
 func planned(t *testing.T) *harness {
 	t.Helper()
 	h := seeded(t)
-	_, err := h.emps.AssignReportingLine(h.ctx, req(hrAdmin), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
+	// A historical import, as the seed is (the seeded agency's today is
+	// late December: 1 January lies beyond a backfill's maximum age).
+	emps := *h.emps
+	imp := *emps.Handler
+	imp.Dating.Unchecked = true
+	emps.Handler = &imp
+	_, err := emps.AssignReportingLine(h.ctx, req(hrAdmin), employee.AssignReportingLine{NIP: nipX, AppraiserNIP: nipA,
 		SuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
 	if err != nil {
 		t.Fatal(err)

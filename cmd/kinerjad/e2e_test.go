@@ -22,6 +22,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
@@ -57,6 +58,11 @@ func (s *server) logLines() []string {
 
 // startServer runs kinerjad with args (plus --listen 127.0.0.1:0 and a data
 // directory) and waits for its "listening" log line.
+// today is the agency's day by the real clock kinerjad runs on: the
+// effective date of the lines the tests assign (an earlier one would be an
+// HR backfill, at most 90 days back).
+func today() string { return time.Now().In(policy.WIB).Format(time.DateOnly) }
+
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -216,7 +222,7 @@ func established(t *testing.T, s *server) (id, rhkE, ind string) {
 	}
 	for _, l := range [][3]string{{nipE, nipA, nipS}, {nipA, nipS, nipT}, {nipS, nipT, nipU}} {
 		s.must(200, "hr-admin", hrAdmin, "PUT", "/v1/employees/"+l[0]+"/reporting-line",
-			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": "2026-01-01"}, nil)
+			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": today()}, nil)
 	}
 	// The SKPs are of 2025: kinerjad runs on the wall clock, and a period
 	// is rated only after it ends, so the journey's year must have ended.

@@ -69,10 +69,14 @@ const (
 	EscalateDecision Action = "objection.escalate_decision"
 	ReadEmployee     Action = "employee.read"
 	ManageMasterData Action = "master_data.manage" // units, employees, reporting lines
-	RateUnit         Action = "unit.rate"          // set the organisation predikat
-	ReadUnit         Action = "unit.read"
-	JustifyDeviation Action = "distribution.justify"
-	ReadReports      Action = "reports.read"
+	// BackfillMasterData enters a master-data act (a reporting line, a
+	// post, a unit head) effective before the day it is recorded, from the
+	// signed decree (paper_ref): domain.md §10.
+	BackfillMasterData Action = "master_data.backfill"
+	RateUnit           Action = "unit.rate" // set the organisation predikat
+	ReadUnit           Action = "unit.read"
+	JustifyDeviation   Action = "distribution.justify"
+	ReadReports        Action = "reports.read"
 	// Reads of registers and operations, decided by token role alone.
 	ListAllSKPs           Action = "skp.list_all"      // list every SKP, not only one's own
 	ListEmployees         Action = "employee.list"     // list and search the employees of the directory
@@ -340,6 +344,9 @@ var rules = map[Action]rule{
 	ManageMasterData: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN manages master data"
 	},
+	BackfillMasterData: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleHRAdmin), "only HR_ADMIN enters master data effective before today, from the signed decree (paper_ref)"
+	},
 	RateUnit: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
 		switch {
 		case s.UnitLeader != "" && p.ID == s.UnitLeader:
@@ -407,7 +414,7 @@ var rules = map[Action]rule{
 
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
-var createActions = []Action{DraftSKP, ManageMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
+var createActions = []Action{DraftSKP, ManageMasterData, BackfillMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
 	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
 
 // Allowed reports whether p may do a to the resource described by s: the

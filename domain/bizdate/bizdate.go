@@ -28,6 +28,11 @@ const (
 	DefaultMaxAge = 90 * 24 * time.Hour
 	// MaxPaperRefLen bounds a paper reference, in bytes of UTF-8.
 	MaxPaperRefLen = 200
+	// MaxAhead is how far after its recording the effective date of a
+	// master-data act (a reporting line, a post, a unit head) may lie: a
+	// decree (SK) is signed ahead of its TMT, but not by more than a year;
+	// a later date is far more likely a typing error than a plan.
+	MaxAhead = 366 * 24 * time.Hour
 )
 
 // Rule is the dating policy.
@@ -80,8 +85,13 @@ func PaperRefProblem(ref string) string {
 		return fmt.Sprintf("at most %d bytes", MaxPaperRefLen)
 	}
 	for _, c := range ref {
-		if c < 0x20 || c == 0x7f {
+		switch {
+		case c < 0x20 || c == 0x7f:
 			return "must not contain control characters"
+		case (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069):
+			// As in names (domain.BidiControl): they would make one
+			// decree number show as another.
+			return "must not contain bidirectional override or isolate characters"
 		}
 	}
 	if ref[0] == ' ' || ref[len(ref)-1] == ' ' {
@@ -109,6 +119,31 @@ func (r Rule) Problem(now, at time.Time, backfill bool) string {
 		return fmt.Sprintf("may lie at most %s before the recording; an earlier date is a backfill (paper_ref, by a role that holds it)", human(r.Tolerance))
 	}
 	return ""
+}
+
+// EffectiveProblem returns what makes a day unfit as the effective date of
+// a master-data act recorded at now, or "" when it is fit. The day is given
+// by its first instant and the first instant of the next day, both in the
+// agency's zone. An effective date is a business date that lasts a day: it
+// counts as dated back by the time since the day ended, so today (and
+// yesterday, within the tolerance after midnight) is ordinary, an earlier
+// day is a backfill (at most the maximum age since the day ended), and a
+// day may start at most [MaxAhead] after now.
+func (r Rule) EffectiveProblem(now, dayStart, nextDay time.Time, backfill bool) string {
+	if dayStart.Sub(now) > MaxAhead {
+		return fmt.Sprintf("may lie at most %s after the recording", human(MaxAhead))
+	}
+	if nextDay.After(now) {
+		nextDay = now // today or later: not dated back at all
+	}
+	return r.Problem(now, nextDay, backfill)
+}
+
+// EffectiveBackdated reports whether the day ending at nextDay (the first
+// instant of the day after it) ended more than the tolerance before now: an
+// effective date so far back must be a backfill.
+func (r Rule) EffectiveBackdated(now, nextDay time.Time) bool {
+	return nextDay.Before(now) && r.Backdated(now, nextDay)
 }
 
 // Backdated reports whether at lies beyond the tolerance before now: an act

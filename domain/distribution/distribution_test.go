@@ -162,7 +162,9 @@ const (
 
 func setup(tb testing.TB, mode policy.DistributionMode) (*domaintest.Env, *distribution.Service, *orgunit.Service) {
 	tb.Helper()
-	env := domaintest.New(tb, time.Date(2027, 1, 10, 9, 0, 0, 0, policy.WIB))
+	// The master data is recorded as the year begins (its heads are then
+	// effective from that day, no backfill); the tests run in January 2027.
+	env := domaintest.New(tb, time.Date(2026, 1, 1, 8, 0, 0, 0, policy.WIB))
 	pol := policy.Default()
 	pol.DistributionMode = mode
 	units := &orgunit.Service{Handler: env.Handler, Policy: pol}
@@ -183,6 +185,8 @@ func setup(tb testing.TB, mode policy.DistributionMode) (*domaintest.Env, *distr
 	jan := calendar.MustNew(2026, 1, 1)
 	must(units.AssignHead(ctx, hr, orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipLeader, EffectiveFrom: jan}))
 	must(units.AssignHead(ctx, hr, orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipHead, EffectiveFrom: jan}))
+	env.Clock.Set(time.Date(2027, 1, 10, 9, 0, 0, 0, policy.WIB))
+	hr = env.Request("hr", domain.RoleHRAdmin)
 	must(units.RatePerformance(ctx, hr, orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
 	return env, &distribution.Service{Handler: env.Handler, Policy: pol, Pattern: distribution.SE3_2023}, units
 }

@@ -11,8 +11,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/eventcodec"
 	"github.com/kinerja-ledger/kinerja/domain/memlog"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -96,4 +99,25 @@ func New(tb TB, start time.Time) *Env {
 // now.
 func (e *Env) Request(caller string, roles ...domain.Role) domain.Request {
 	return domain.Request{Caller: domain.Principal{ID: caller, Roles: roles}, CorrelationID: "test", OccurredAt: e.Clock.Now()}
+}
+
+// Decree is the paper_ref fixtures give an HR backfill of master data.
+const Decree = "SK 800/1/2026 (fixture)"
+
+// MasterData returns req as HR sends a master-data act (a reporting line, a
+// post change, a unit head) effective from d: when d lies before the day of
+// req.OccurredAt (in WIB, beyond the default tolerance), a backfill naming
+// [Decree], as HR enters a decree after its TMT (domain.md §10); otherwise
+// req unchanged.
+func MasterData(req domain.Request, d calendar.Date) domain.Request {
+	return MasterDataAt(req, req.OccurredAt, d)
+}
+
+// MasterDataAt is [MasterData] for a request recorded at now (a request
+// whose OccurredAt the handler fills).
+func MasterDataAt(req domain.Request, now time.Time, d calendar.Date) domain.Request {
+	if !now.IsZero() && bizdate.Default().EffectiveBackdated(now, d.AddDays(1).Start(policy.WIB)) {
+		req.Backfill = &domain.BackfillRequest{PaperRef: Decree}
+	}
+	return req
 }

@@ -52,6 +52,8 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		v.Add("name", "required, at most %d characters", MaxNameLen)
+	} else if p := domain.NameProblem(name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	if cmd.UnitID == "" {
 		v.Add("unit_id", "required")
@@ -89,6 +91,8 @@ func checkPosition(p Position) (Position, error) {
 	p.Title = strings.TrimSpace(p.Title)
 	if p.Title == "" || utf8.RuneCountInString(p.Title) > MaxTitleLen {
 		v.Add("title", "required, at most %d characters", MaxTitleLen)
+	} else if prob := domain.NameProblem(p.Title); prob != "" {
+		v.Add("title", "%s", prob)
 	}
 	return p, v.Err()
 }
@@ -130,7 +134,10 @@ const maxChain = 64
 // recorded for that date changes nothing. Errors: not found (employee),
 // validation (NIPs, self-appraisal, appraiser = superior, employee =
 // superior, unknown appraiser or superior, appraiser rank, a cycle in the
-// appraisal chain, missing date), forbidden (not HR_ADMIN).
+// appraisal chain, missing date, a date too far back or ahead, paper_ref),
+// forbidden (not HR_ADMIN). An effective date before today is an HR
+// backfill from the decree, with paper_ref (orgunit.MasterDataBackfill):
+// a line effective in the past grants appraiser authority for the past.
 func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, cmd AssignReportingLine) (domain.Committed, error) {
 	var v domain.ValidationError
 	emp, appr, sup := parseNIP(&v, "nip", cmd.NIP), parseParty(&v, "appraiser_nip", cmd.AppraiserNIP), parseParty(&v, "appraiser_superior_nip", cmd.SuperiorNIP)
@@ -174,9 +181,15 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 		if e == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
 		}
+		backfill, err := orgunit.MasterDataBackfill(s.Handler, s.Policy, req, "effective_from", line.EffectiveFrom)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		line := line // the decider may run again: never change the captured value
+		line.Backfill = backfill
 		if cur, ok := e.LineOn(line.EffectiveFrom); ok && cur.EffectiveFrom == line.EffectiveFrom && cur.Appraiser == appr &&
 			cur.Superior == sup && cur.Capacity == line.Capacity && cur.DelegationRef == line.DelegationRef {
-			return domain.Change{}, nil // the line in effect from that date already says this
+			return domain.Change{Backfill: backfill != nil}, nil // the line in effect from that date already says this
 		}
 		lookup := newLookup(ctx, s.Handler)
 		var v domain.ValidationError
@@ -205,7 +218,7 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 			return domain.Change{}, err
 		}
 		if appraiser == nil { // an official without a NIP: no rank, no line above
-			return domain.Change{Role: role, Events: []domain.Event{line}}, nil
+			return domain.Change{Role: role, Events: []domain.Event{line}, Backfill: backfill != nil}, nil
 		}
 		if s.Policy.AppraiserMinimumRank && line.Capacity == Definitif {
 			if k := appraiser.PositionOn(line.EffectiveFrom).Kind; !k.MayAppraise() {
@@ -223,7 +236,7 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 		if err != nil {
 			return domain.Change{}, err
 		}
-		return domain.Change{Role: role, Events: []domain.Event{line}, Reason: reason}, nil
+		return domain.Change{Role: role, Events: []domain.Event{line}, Reason: reason, Backfill: backfill != nil}, nil
 	})
 }
 
@@ -344,8 +357,10 @@ type ChangePosition struct {
 	DecreeRef string
 }
 
-// ChangePosition records a position change. Errors: not found (employee),
-// validation, forbidden. Closing the SKP of the old post is a separate
+// ChangePosition records a position change. An effective date before today
+// is an HR backfill from the decree, with paper_ref
+// (orgunit.MasterDataBackfill). Errors: not found (employee), validation
+// (including a date too far back or ahead, paper_ref), forbidden. Closing the SKP of the old post is a separate
 // command on that SKP (one command writes one stream).
 func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd ChangePosition) (domain.Committed, error) {
 	var v domain.ValidationError
@@ -373,17 +388,21 @@ func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd Ch
 		if e == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
 		}
+		backfill, err := orgunit.MasterDataBackfill(s.Handler, s.Policy, req, "effective_from", cmd.EffectiveFrom)
+		if err != nil {
+			return domain.Change{}, err
+		}
 		if err := s.requireUnit(ctx, cmd.UnitID); err != nil {
 			return domain.Change{}, err
 		}
 		before := e.postingOn(cmd.EffectiveFrom.AddDays(-1))
 		cur := e.postingOn(cmd.EffectiveFrom)
 		if cur.position == pos && cur.unit == cmd.UnitID {
-			return domain.Change{}, nil
+			return domain.Change{Backfill: backfill != nil}, nil
 		}
-		return domain.Change{Role: role, Events: []domain.Event{PositionChanged{
+		return domain.Change{Role: role, Backfill: backfill != nil, Events: []domain.Event{PositionChanged{
 			NIP: emp, Position: pos, UnitID: cmd.UnitID, EffectiveFrom: cmd.EffectiveFrom, DecreeRef: strings.TrimSpace(cmd.DecreeRef),
-			PreviousPosition: before.position, PreviousUnitID: before.unit,
+			PreviousPosition: before.position, PreviousUnitID: before.unit, Backfill: backfill,
 		}}}, nil
 	})
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 )
@@ -74,6 +75,9 @@ type Line struct {
 	RecordedAt time.Time `json:"recorded_at"`
 	// Actor recorded it.
 	Actor domain.Actor `json:"actor"`
+	// Backfill is the decree of a line entered effective before the day it
+	// was recorded (domain.md §10), nil otherwise.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 type posting struct {
@@ -117,6 +121,7 @@ func (e *Employee) apply(s domain.Stored) {
 		e.lines = append(e.lines, Line{
 			Appraiser: ev.AppraiserNIP, Superior: ev.AppraiserSuperiorNIP, EffectiveFrom: ev.EffectiveFrom,
 			Capacity: ev.Capacity, DelegationRef: ev.DelegationRef, RecordedAt: s.RecordedAt, Actor: s.Meta.Actor,
+			Backfill: ev.Backfill,
 		})
 	case PositionChanged:
 		e.postings = append(e.postings, posting{from: ev.EffectiveFrom, position: ev.Position, unit: ev.UnitID})

@@ -60,7 +60,7 @@ func (f *fixture) hr() domain.Request { return f.env.Request("hr-admin", domain.
 
 func (f *fixture) assign(tb testing.TB, emp, appr, sup string, from calendar.Date) {
 	tb.Helper()
-	if _, err := f.emps.AssignReportingLine(context.Background(), f.hr(), employee.AssignReportingLine{
+	if _, err := f.emps.AssignReportingLine(context.Background(), domaintest.MasterData(f.hr(), from), employee.AssignReportingLine{
 		NIP: emp, AppraiserNIP: appr, SuperiorNIP: sup, EffectiveFrom: from}); err != nil {
 		tb.Fatalf("assign %s ← %s/%s from %s: %v", emp, appr, sup, from, err)
 	}
@@ -273,6 +273,7 @@ func TestAssignReportingLineRules(t *testing.T) {
 			if tt.req != nil {
 				req = tt.req(f)
 			}
+			req = domaintest.MasterData(req, tt.cmd.EffectiveFrom)
 			_, err := f.emps.AssignReportingLine(context.Background(), req, tt.cmd)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -331,12 +332,12 @@ func TestReportingLineEffectiveDating(t *testing.T) {
 		t.Errorf("after correction, appraiser on 2026-03-01 = %q, want %q", got, empC)
 	}
 	// Repeating the line in effect changes nothing.
-	c, err := f.emps.AssignReportingLine(ctx, f.hr(), employee.AssignReportingLine{NIP: empE, AppraiserNIP: empC, SuperiorNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
+	c, err := f.emps.AssignReportingLine(ctx, domaintest.MasterData(f.hr(), calendar.MustNew(2026, 1, 1)), employee.AssignReportingLine{NIP: empE, AppraiserNIP: empC, SuperiorNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
 	if err != nil || len(c.Events) != 0 {
 		t.Errorf("repeat = %d events, %v; want a no-op", len(c.Events), err)
 	}
 	// Repeating the superseded line A for 1 January is a new correction.
-	c, err = f.emps.AssignReportingLine(ctx, f.hr(), employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
+	c, err = f.emps.AssignReportingLine(ctx, domaintest.MasterData(f.hr(), calendar.MustNew(2026, 1, 1)), employee.AssignReportingLine{NIP: empE, AppraiserNIP: empA, SuperiorNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)})
 	if err != nil || len(c.Events) != 1 {
 		t.Errorf("re-correction = %d events, %v; want one event", len(c.Events), err)
 	}
@@ -383,7 +384,7 @@ func TestAssignUnitHead(t *testing.T) {
 	f := setup(t, policy.Default())
 	ctx := context.Background()
 	apr1 := calendar.MustNew(2026, 4, 1)
-	if _, err := f.units.AssignHead(ctx, f.hr(), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
+	if _, err := f.units.AssignHead(ctx, domaintest.MasterData(f.hr(), calendar.MustNew(2026, 1, 1)), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: empS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.units.AssignHead(ctx, f.hr(), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: empC, EffectiveFrom: apr1}); err != nil {

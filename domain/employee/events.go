@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 )
@@ -86,6 +87,11 @@ type ReportingLineAssigned struct {
 	// DelegationRef cites the decree or letter of delegation, when the
 	// appraiser does not act in their own post.
 	DelegationRef string `json:"delegation_ref,omitempty"`
+	// Backfill, from schema version 2, is the decree (SK) of an act
+	// effective before the day it was recorded, entered by HR_ADMIN
+	// (domain.md §10); nil for an act effective from its recording day or
+	// later, and for every version 1 event.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -109,6 +115,11 @@ type PositionChanged struct {
 	// the day before.
 	PreviousPosition Position `json:"previous_position"`
 	PreviousUnitID   string   `json:"previous_unit_id"`
+	// Backfill, from schema version 2, is the decree (SK) of an act
+	// effective before the day it was recorded, entered by HR_ADMIN
+	// (domain.md §10); nil for an act effective from its recording day or
+	// later, and for every version 1 event.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -118,8 +129,8 @@ func (PositionChanged) EventType() string { return "employee.position_changed.v1
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
 		domain.Spec[Registered](1),
-		domain.Spec[ReportingLineAssigned](1),
-		domain.Spec[PositionChanged](1),
+		domain.Spec[ReportingLineAssigned](2),
+		domain.Spec[PositionChanged](2),
 		domain.Spec[OfficialRegistered](1),
 	}
 }

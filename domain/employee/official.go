@@ -108,6 +108,8 @@ func (s *Service) RegisterOfficial(ctx context.Context, req domain.Request, cmd 
 	title := strings.TrimSpace(cmd.Title)
 	if title == "" || utf8.RuneCountInString(title) > MaxNameLen {
 		v.Add("title", "required, at most %d characters", MaxNameLen)
+	} else if p := domain.NameProblem(title); p != "" {
+		v.Add("title", "%s", p)
 	}
 	if err := v.Err(); err != nil {
 		return domain.Committed{}, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/domaintest"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
@@ -57,7 +58,7 @@ func TestOfficials(t *testing.T) {
 			if tt.official != nil {
 				_, err = f.emps.RegisterOfficial(ctx, req, *tt.official)
 			} else {
-				_, err = f.emps.AssignReportingLine(ctx, req, *tt.line)
+				_, err = f.emps.AssignReportingLine(ctx, domaintest.MasterData(req, tt.line.EffectiveFrom), *tt.line)
 			}
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || (tt.wantField != "" && fieldOf(err) != tt.wantField) {

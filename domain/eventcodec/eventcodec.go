@@ -46,6 +46,14 @@ var upcasters = []domain.Upcaster{
 	// Issue 11: the organisation predikat records its setter's capacity and
 	// basis; v1 entries were HR_ADMIN's, without a basis.
 	{FromType: "unit.performance_rated.v1", FromVersion: 1, ToType: "unit.performance_rated.v2", ToVersion: 1, Up: orgunit.UpcastPerformanceRatedV1},
+	// Issue 9 §3: version 2 of a reporting line, a post change and a unit
+	// head may carry the decree of an HR backfill (an effective date before
+	// the recording day). A version 1 event is the version 2 shape without
+	// "backfill", unchanged: it was recorded before the rule and keeps its
+	// meaning (no stored event is reinterpreted as a backfill).
+	{FromType: "employee.reporting_line_assigned.v1", FromVersion: 1, ToType: "employee.reporting_line_assigned.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "employee.position_changed.v1", FromVersion: 1, ToType: "employee.position_changed.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "unit.head_assigned.v1", FromVersion: 1, ToType: "unit.head_assigned.v1", ToVersion: 2, Up: unchanged},
 }
 
 // unchanged is the upcaster of a shape that only gained an optional field

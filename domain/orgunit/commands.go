@@ -2,6 +2,7 @@ package orgunit
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/period"
@@ -57,6 +59,8 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		v.Add("name", "required, at most %d characters", MaxNameLen)
+	} else if p := domain.NameProblem(name); p != "" {
+		v.Add("name", "%s", p)
 	}
 	if cmd.ParentID != "" && cmd.ParentID == cmd.ID {
 		v.Add("parent_id", "a unit cannot be its own parent")
@@ -158,6 +162,15 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 		}
 		if role != domain.RoleUnitLeader {
 			setterUnit, capacity = "", CapacityBackfill
+		} else if today := s.Policy.Date(s.Handler.Now()); today != s.Policy.Date(req.OccurredAt) {
+			// Authority on both dates (domain.md §10): an occurred_at
+			// within the tolerance may fall on yesterday; the leader of
+			// yesterday who no longer leads today does not set it.
+			if _, _, now, err := s.predikatSetter(ctx, u, today); err != nil {
+				return domain.Change{}, err
+			} else if now != req.Caller.ID {
+				return domain.Change{}, fmt.Errorf("%w: %s no longer leads the unit that sets this predikat today (%s)", domain.ErrForbidden, req.Caller.ID, today)
+			}
 		}
 		prev, had := u.Predikat(p.String())
 		switch {
@@ -207,6 +220,30 @@ func ref(v *domain.ValidationError, field, s string) string {
 	return s
 }
 
+// MasterDataBackfill judges the effective date d (input field) of a
+// master-data act (a reporting line, a post change, a unit head) and
+// authorises it (domain.md §10, issue 9 §3): an effective date before the
+// recording day (in the agency's zone, beyond the tolerance after
+// midnight) is a backfill, entered only by a role holding
+// [authz.BackfillMasterData] (HR_ADMIN: 403 otherwise), only with the
+// decree's paper_ref and at most the backfill's maximum age back (422
+// otherwise); a date may lie at most a year ahead. It returns the paper to
+// record in the event, nil for an ordinary act. Without this, whoever may
+// assign a line could make it effective a year back and so grant appraiser
+// authority retroactively.
+func MasterDataBackfill(h *domain.Handler, p policy.Policy, req domain.Request, field string, d calendar.Date) (*bizdate.Backfill, error) {
+	backdated, err := h.EffectiveDate(req, field, d, p.Location)
+	if backdated || req.Backfill != nil {
+		if _, aerr := authz.Decide(req.Caller, authz.BackfillMasterData, authz.Subject{}, authz.Options{Backfill: true}); aerr != nil {
+			return nil, aerr
+		}
+	}
+	if err != nil || !backdated {
+		return nil, err
+	}
+	return &bizdate.Backfill{PaperRef: req.Backfill.PaperRef, RecordedBy: req.Caller.ID}, nil
+}
+
 // AssignHead is the command to record who heads a unit from a date on.
 type AssignHead struct {
 	// UnitID is the unit.
@@ -218,8 +255,10 @@ type AssignHead struct {
 	EffectiveFrom calendar.Date
 }
 
-// AssignHead records a unit head. Errors: not found (unit), validation
-// (NIP, unknown employee, missing date), forbidden.
+// AssignHead records a unit head. An effective date before today is an HR
+// backfill with the decree's paper_ref (see [MasterDataBackfill]). Errors:
+// not found (unit), validation (NIP, unknown employee, missing date, a date
+// too far back or ahead, paper_ref), forbidden.
 func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd AssignHead) (domain.Committed, error) {
 	var v domain.ValidationError
 	var head string
@@ -243,6 +282,10 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		if u == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 		}
+		backfill, err := MasterDataBackfill(s.Handler, s.Policy, req, "effective_from", cmd.EffectiveFrom)
+		if err != nil {
+			return domain.Change{}, err
+		}
 		if head != "" {
 			emp, err := s.Handler.Load(ctx, domain.EmployeeStream(head))
 			if err != nil {
@@ -254,10 +297,11 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		}
 		for _, h := range u.heads {
 			if h.from == cmd.EffectiveFrom && h.nip == head {
-				return domain.Change{}, nil
+				return domain.Change{Backfill: backfill != nil}, nil
 			}
 		}
-		return domain.Change{Role: role, Events: []domain.Event{HeadAssigned{UnitID: u.id, HeadNIP: head, EffectiveFrom: cmd.EffectiveFrom}}}, nil
+		return domain.Change{Role: role, Backfill: backfill != nil,
+			Events: []domain.Event{HeadAssigned{UnitID: u.id, HeadNIP: head, EffectiveFrom: cmd.EffectiveFrom, Backfill: backfill}}}, nil
 	})
 }
 
@@ -276,6 +320,9 @@ func (s *Service) Rename(ctx context.Context, req domain.Request, cmd Rename) (d
 	name := strings.TrimSpace(cmd.Name)
 	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
 		return domain.Committed{}, domain.Invalid("name", "required, at most %d characters", MaxNameLen)
+	}
+	if p := domain.NameProblem(name); p != "" {
+		return domain.Committed{}, domain.Invalid("name", "%s", p)
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
 		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})

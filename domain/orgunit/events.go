@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 )
@@ -95,6 +96,11 @@ type HeadAssigned struct {
 	// EffectiveFrom is the first day the assignment holds; a later
 	// assignment supersedes it from its own date on.
 	EffectiveFrom calendar.Date `json:"effective_from"`
+	// Backfill, from schema version 2, is the decree (SK) of an act
+	// effective before the day it was recorded, entered by HR_ADMIN
+	// (domain.md §10); nil for an act effective from its recording day or
+	// later, and for every version 1 event.
+	Backfill *bizdate.Backfill `json:"backfill,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -119,7 +125,7 @@ func Events() []domain.EventSpec {
 	return []domain.EventSpec{
 		domain.Spec[Registered](1),
 		domain.Spec[PerformanceRated](1),
-		domain.Spec[HeadAssigned](1),
+		domain.Spec[HeadAssigned](2),
 		domain.Spec[Renamed](1),
 	}
 }

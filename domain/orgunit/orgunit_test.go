@@ -263,11 +263,11 @@ func TestRatePerformanceWho(t *testing.T) {
 				if _, err := emps.Register(ctx, hr(env), employee.Register{NIP: n, Name: "x", UnitID: unit, Position: employee.Position{Kind: "JPT_PRATAMA", Title: "x"}}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: unit, HeadNIP: n, EffectiveFrom: jan}); err != nil {
+				if _, err := s.AssignHead(ctx, domaintest.MasterData(hr(env), jan), orgunit.AssignHead{UnitID: unit, HeadNIP: n, EffectiveFrom: jan}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: "", EffectiveFrom: calendar.MustNew(2026, 2, 1)}); err != nil {
+			if _, err := s.AssignHead(ctx, domaintest.MasterData(hr(env), calendar.MustNew(2026, 2, 1)), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: "", EffectiveFrom: calendar.MustNew(2026, 2, 1)}); err != nil {
 				t.Fatal(err)
 			}
 			if tt.cmd.UnitID == "DINKES" || tt.cmd.UnitID == "PEMKOT" {
@@ -332,5 +332,42 @@ func TestRename(t *testing.T) {
 	// The same name again changes nothing.
 	if c, err := s.Rename(ctx, hr(env), orgunit.Rename{UnitID: "DINKES", Name: "Dinas Kesehatan Kota"}); err != nil || len(c.Events) != 0 {
 		t.Errorf("renaming to the name in effect = %+v, %v", c, err)
+	}
+}
+
+// Authority on both dates: a leader whose headship ended at midnight cannot
+// set the predikat with an occurred_at a few minutes back into their last
+// day (within the tolerance); the new head can (issue 9 §3).
+func TestRatePerformanceLeaderOnBothDates(t *testing.T) {
+	const (
+		nipL = "197503032000031003" // head of PEMKOT until 2 February
+		nipN = "198804042012041004" // head of PEMKOT from 3 February
+	)
+	env, s := setup(t)
+	emps := &employee.Service{Handler: env.Handler, Policy: s.Policy}
+	ctx := context.Background()
+	mustRegister(t, env, s, "PEMKOT", "")
+	mustRegister(t, env, s, "DINKES", "PEMKOT")
+	for _, n := range []string{nipL, nipN} {
+		if _, err := emps.Register(ctx, hr(env), employee.Register{NIP: n, Name: "x", UnitID: "PEMKOT", Position: employee.Position{Kind: "JPT_PRATAMA", Title: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jan, feb3 := calendar.MustNew(2026, 1, 1), calendar.MustNew(2026, 2, 3)
+	if _, err := s.AssignHead(ctx, domaintest.MasterData(hr(env), jan), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipL, EffectiveFrom: jan}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AssignHead(ctx, hr(env), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipN, EffectiveFrom: feb3}); err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Set(feb3.Start(policy.WIB).Add(5 * time.Minute))
+	cmd := orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", BasisRef: "800/1/2026"}
+	late := env.Request(nipL)
+	late.OccurredAt = feb3.Start(policy.WIB).Add(-2 * time.Minute) // L's last day, within the tolerance
+	if _, err := s.RatePerformance(ctx, late, cmd); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("the former leader dated into their last day: error = %v, want forbidden", err)
+	}
+	if _, err := s.RatePerformance(ctx, env.Request(nipN), cmd); err != nil {
+		t.Fatalf("the leader of today: %v", err)
 	}
 }

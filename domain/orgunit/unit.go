@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 )
@@ -33,8 +34,9 @@ type Unit struct {
 }
 
 type headEntry struct {
-	nip  string
-	from calendar.Date
+	nip      string
+	from     calendar.Date
+	backfill *bizdate.Backfill
 }
 
 // PredikatChange is one recorded organisation predikat.
@@ -87,7 +89,7 @@ func (u *Unit) apply(e domain.Stored) {
 			Actor: e.Meta.Actor, OccurredAt: e.Meta.OccurredAt, RecordedAt: e.RecordedAt,
 		})
 	case HeadAssigned:
-		u.heads = append(u.heads, headEntry{nip: ev.HeadNIP, from: ev.EffectiveFrom})
+		u.heads = append(u.heads, headEntry{nip: ev.HeadNIP, from: ev.EffectiveFrom, backfill: ev.Backfill})
 	case Renamed:
 		u.name = ev.Name
 	}
@@ -108,13 +110,18 @@ func (u *Unit) Predikat(period string) (rating.OrgPredikat, bool) {
 // HeadOn returns the head in effect on day d: the assignment with the latest
 // effective date not after d (the later-recorded one among equal dates).
 func (u *Unit) HeadOn(d calendar.Date) (string, bool) {
+	h, found := u.headEntryOn(d)
+	return h.nip, found && h.nip != ""
+}
+
+func (u *Unit) headEntryOn(d calendar.Date) (headEntry, bool) {
 	best, found := headEntry{}, false
 	for _, h := range u.heads {
 		if !h.from.After(d) && (!found || !h.from.Before(best.from)) {
 			best, found = h, true
 		}
 	}
-	return best.nip, found && best.nip != ""
+	return best, found
 }
 
 // View is a unit as the API shows it.
@@ -131,6 +138,9 @@ type View struct {
 	History []PredikatChange `json:"history"`
 	// Head is the head in effect on the date the view was asked for.
 	Head string `json:"head_nip,omitempty"`
+	// HeadBackfill is the decree of that head's assignment when HR entered
+	// it effective before the day it was recorded (domain.md §10).
+	HeadBackfill *bizdate.Backfill `json:"head_backfill,omitempty"`
 }
 
 // View returns the unit's state, with the head in effect on day d.
@@ -139,9 +149,12 @@ func (u *Unit) View(d calendar.Date) View {
 	for k, v := range u.predikat {
 		perf[k] = v
 	}
-	head, _ := u.HeadOn(d)
-	return View{
+	v := View{
 		ID: u.id, Name: u.name, ParentID: u.parent, Revision: u.revision,
-		Performance: perf, History: slices.Clone(u.history), Head: head,
+		Performance: perf, History: slices.Clone(u.history),
 	}
+	if h, ok := u.headEntryOn(d); ok && h.nip != "" {
+		v.Head, v.HeadBackfill = h.nip, h.backfill
+	}
+	return v
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/domaintest"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -159,7 +160,7 @@ func TestUnitHeadRating(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			f.ok(f.units.AssignHead(f.ctx, f.hr(), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: jan1}))
+			f.ok(f.units.AssignHead(f.ctx, domaintest.MasterData(f.hr(), jan1), orgunit.AssignHead{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: jan1}))
 			if tt.org != "" {
 				f.ok(f.units.RatePerformance(f.ctx, f.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: tt.org, PaperRef: "BA-PREDIKAT-2026"}))
 			}

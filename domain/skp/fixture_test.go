@@ -122,7 +122,7 @@ func (f *fixture) ok(_ domain.Committed, err error) {
 
 func (f *fixture) line(emp, appr, sup string, from calendar.Date) {
 	f.tb.Helper()
-	f.ok(f.emps.AssignReportingLine(f.ctx, f.hr(), employee.AssignReportingLine{NIP: emp, AppraiserNIP: appr, SuperiorNIP: sup, EffectiveFrom: from}))
+	f.ok(f.emps.AssignReportingLine(f.ctx, domaintest.MasterData(f.hr(), from), employee.AssignReportingLine{NIP: emp, AppraiserNIP: appr, SuperiorNIP: sup, EffectiveFrom: from}))
 }
 
 func (f *fixture) draft(who string) (string, domain.Committed) {

@@ -308,7 +308,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	}
 	line := func(emp, appr, sup string, from calendar.Date) {
 		tb.Helper()
-		g.ok(g.emps.AssignReportingLine(g.ctx, g.hr(), employee.AssignReportingLine{NIP: emp, AppraiserNIP: appr, SuperiorNIP: sup, EffectiveFrom: from}))
+		g.ok(g.emps.AssignReportingLine(g.ctx, domaintest.MasterData(g.hr(), from), employee.AssignReportingLine{NIP: emp, AppraiserNIP: appr, SuperiorNIP: sup, EffectiveFrom: from}))
 	}
 	line(nipS, nipU, nipW, jan1)
 	line(nipA, nipS, nipU, jan1)
@@ -329,7 +329,7 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	line(nipE[2], nipB, nipA, calendar.MustNew(2025, 12, 1))
 	for _, h := range []orgunit.AssignHead{{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: jan1}, {UnitID: "DISDIK", HeadNIP: nipH, EffectiveFrom: jan1},
 		{UnitID: "PUSKESMAS1", HeadNIP: nipB, EffectiveFrom: jan1}} {
-		g.ok(g.units.AssignHead(g.ctx, g.hr(), h))
+		g.ok(g.units.AssignHead(g.ctx, domaintest.MasterData(g.hr(), h.EffectiveFrom), h))
 	}
 	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DISDIK", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))
 	g.ok(g.units.RatePerformance(g.ctx, g.hr(), orgunit.RatePerformance{UnitID: "DINKES", Period: "2026", Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"}))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -189,6 +190,15 @@ func isNIP(id string) bool {
 	return true
 }
 
+// backfilled is the flag a summary carries for an act entered from paper
+// after its date (domain.md §10), "" for an ordinary one.
+func backfilled(b *bizdate.Backfill) string {
+	if b == nil {
+		return ""
+	}
+	return " (entri susulan, ref " + b.PaperRef + ")"
+}
+
 // Summarize returns a short Indonesian description of a domain event.
 func Summarize(e domain.Event) string {
 	switch e := e.(type) {
@@ -198,17 +208,17 @@ func Summarize(e domain.Event) string {
 		return fmt.Sprintf("Predikat kinerja organisasi %s: %s", e.Period, e.Predikat)
 	case orgunit.HeadAssigned:
 		if e.HeadNIP == "" {
-			return fmt.Sprintf("Jabatan kepala unit %s kosong mulai %s", e.UnitID, e.EffectiveFrom)
+			return fmt.Sprintf("Jabatan kepala unit %s kosong mulai %s", e.UnitID, e.EffectiveFrom) + backfilled(e.Backfill)
 		}
-		return fmt.Sprintf("Kepala unit %s ditetapkan mulai %s", e.UnitID, e.EffectiveFrom)
+		return fmt.Sprintf("Kepala unit %s ditetapkan mulai %s", e.UnitID, e.EffectiveFrom) + backfilled(e.Backfill)
 	case orgunit.Renamed:
 		return fmt.Sprintf("Nama unit %s dikoreksi: %s → %s", e.UnitID, e.Previous, e.Name)
 	case employee.Registered:
 		return "Pegawai didaftarkan pada unit " + e.UnitID
 	case employee.ReportingLineAssigned:
-		return "Pejabat penilai kinerja ditetapkan mulai " + e.EffectiveFrom.String()
+		return "Pejabat penilai kinerja ditetapkan mulai " + e.EffectiveFrom.String() + backfilled(e.Backfill)
 	case employee.PositionChanged:
-		return fmt.Sprintf("Jabatan berubah menjadi %s (unit %s) mulai %s", e.Position.Title, e.UnitID, e.EffectiveFrom)
+		return fmt.Sprintf("Jabatan berubah menjadi %s (unit %s) mulai %s", e.Position.Title, e.UnitID, e.EffectiveFrom) + backfilled(e.Backfill)
 	case distribution.DeviationJustified:
 		return fmt.Sprintf("Penyimpangan pola distribusi unit %s periode %s dijustifikasi", e.UnitID, e.Period)
 	case skp.Drafted:

@@ -45,6 +45,16 @@ var problemPatterns = func() []problemPattern {
 		{`^must be DEFINITIF, PLT, PLH or DELEGATE$`, "Pilih Definitif, Plt, Plh atau Delegasi."},
 		{`^required when the appraiser acts as (\S+)$`, "Wajib diisi bila penilai berkedudukan $1."},
 		{`^cycle in the appraisal chain on (\S+): (.*) \(each appraised by the next\)$`, "Rantai penilaian berputar pada $1: $2 (masing-masing dinilai oleh yang berikutnya)."},
+		// Master data effective before today: HR's backfill from the decree
+		// (domain.md §10, bizdate).
+		{`^required: \S+ (\S+) lies before today, so the act is a backfill from the signed decree \(SK\): give its number$`, "Wajib diisi: tanggal berlaku $1 sebelum hari ini, jadi data ini entri susulan dari SK yang ditandatangani. Sebutkan nomor SK-nya."},
+		{`^only for a backfill: \S+ (\S+) does not lie before today$`, "Hanya untuk entri susulan: tanggal berlaku $1 tidak sebelum hari ini. Kosongkan nomor SK."},
+		{`^a backfill may be dated at most (\d+) days before its recording .*$`, "Entri susulan paling jauh $1 hari sebelum hari pencatatan."},
+		{`^may lie at most (\d+) days after the recording$`, "Paling jauh $1 hari sesudah hari pencatatan."},
+		{`^must not contain control characters$`, "Tidak boleh berisi karakter kendali."},
+		{`^must not contain bidirectional override or isolate characters.*$`, "Tidak boleh berisi karakter pengubah arah teks (U+202A–U+202E, U+2066–U+2069)."},
+		{`^must not begin or end with a space$`, "Tidak boleh diawali atau diakhiri spasi."},
+		{`^at most (\d+) bytes$`, "Paling banyak $1 bita."},
 		{`^the appraiser holds a (\S+) post; an appraiser is at least PENGAWAS .*$`, "Penilai menduduki jabatan $1; pejabat penilai sekurang-kurangnya Pengawas, kecuali ada penunjukan (Plt, Plh atau delegasi dengan dasar penunjukannya)."},
 	}
 	out := make([]problemPattern, len(raw))

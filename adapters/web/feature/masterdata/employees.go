@@ -260,6 +260,19 @@ type lineInput struct {
 	// Reason is recorded with the line (a rule may ask for it, such as a
 	// superior who is not the appraiser's own appraiser).
 	Reason string `form:"reason"`
+	// PaperRef is the decree (SK) of a line effective before today: HR's
+	// backfill (domain.md §10).
+	PaperRef string `form:"paper_ref"`
+}
+
+// backfill makes req HR's backfill from the decree paperRef when the form
+// names one (a master-data act effective before today); the domain judges
+// whether the date asks for it.
+func backfill(req domain.Request, paperRef string) domain.Request {
+	if paperRef = strings.TrimSpace(paperRef); paperRef != "" {
+		req.Backfill = &domain.BackfillRequest{PaperRef: paperRef}
+	}
+	return req
 }
 
 func (f *Feature) showLine(w http.ResponseWriter, r *page.Request) error {
@@ -294,7 +307,7 @@ func (f *Feature) assignLine(w http.ResponseWriter, r *page.Request) error {
 		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "diubah", "1"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
 				req.Reason = in.Reason
-				_, err := svc.Employees.AssignReportingLine(ctx, req, employee.AssignReportingLine{NIP: n,
+				_, err := svc.Employees.AssignReportingLine(ctx, backfill(req, in.PaperRef), employee.AssignReportingLine{NIP: n,
 					AppraiserNIP: in.AppraiserNIP, SuperiorNIP: in.SuperiorNIP, EffectiveFrom: in.EffectiveFrom,
 					Capacity: employee.Capacity(in.Capacity), DelegationRef: in.DelegationRef})
 				return err
@@ -317,6 +330,9 @@ type changePositionInput struct {
 	UnitID        string        `form:"unit_id"`
 	EffectiveFrom calendar.Date `form:"effective_from"`
 	DecreeRef     string        `form:"decree_ref"`
+	// PaperRef is the decree of a change effective before today (HR's
+	// backfill); it may repeat DecreeRef.
+	PaperRef string `form:"paper_ref"`
 }
 
 func (f *Feature) showPosition(w http.ResponseWriter, r *page.Request) error {
@@ -345,7 +361,7 @@ func (f *Feature) changePosition(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "diubah", "1"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Employees.ChangePosition(ctx, req, employee.ChangePosition{NIP: n,
+				_, err := svc.Employees.ChangePosition(ctx, backfill(req, in.PaperRef), employee.ChangePosition{NIP: n,
 					Position: employee.Position{Kind: employee.PositionKind(in.Position.Kind), Title: in.Position.Title},
 					UnitID:   in.UnitID, EffectiveFrom: in.EffectiveFrom, DecreeRef: in.DecreeRef})
 				return err

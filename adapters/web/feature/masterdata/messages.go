@@ -77,5 +77,8 @@ var messages = i18n.Catalog{
 	"masterdata.capacity.DELEGATE":    {ID: "Delegasi", EN: "Delegate"},
 	"masterdata.position.title":       {ID: "Ubah jabatan atau unit", EN: "Change the post or unit"},
 	"masterdata.position.from":        {ID: "Berlaku mulai (TMT)", EN: "Effective from"},
+	"masterdata.paper":                {ID: "Nomor SK (entri susulan)", EN: "Decree number (backfill)"},
+	"masterdata.paper.hint":           {ID: "Wajib bila tanggal berlaku sebelum hari ini: data ini lalu dicatat sebagai entri susulan dari SK yang ditandatangani (paling lama 90 hari ke belakang). Kosongkan bila berlaku hari ini atau kemudian.", EN: "Required when the effective date is before today: the record is then a backfill from the signed decree (at most 90 days back). Leave empty when it takes effect today or later."},
+	"masterdata.backfill":             {ID: "Entri susulan (backfill) · ref", EN: "Backfill entry · ref"},
 	"masterdata.position.decree":      {ID: "Nomor surat keputusan", EN: "Number of the decree"},
 }

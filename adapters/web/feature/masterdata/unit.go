@@ -123,6 +123,10 @@ func sortPeriods(ps []string) {
 type headInput struct {
 	HeadNIP       string        `form:"head_nip"`
 	EffectiveFrom calendar.Date `form:"effective_from"`
+	// PaperRef is the decree of a head effective before today (HR's
+	// backfill). Its field is head_paper_ref: the predikat form on the
+	// same page has its own paper_ref.
+	PaperRef string `form:"head_paper_ref"`
 }
 
 func (f *Feature) assignHead(w http.ResponseWriter, r *page.Request) error {
@@ -143,11 +147,15 @@ func (f *Feature) assignHead(w http.ResponseWriter, r *page.Request) error {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
 			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Units.AssignHead(ctx, req, orgunit.AssignHead{UnitID: id, HeadNIP: in.HeadNIP, EffectiveFrom: in.EffectiveFrom})
+				_, err := svc.Units.AssignHead(ctx, backfill(req, in.PaperRef), orgunit.AssignHead{UnitID: id, HeadNIP: in.HeadNIP, EffectiveFrom: in.EffectiveFrom})
 				return err
 			})
 		if err != nil || done {
 			return err
+		}
+		if p, ok := st.Problems["paper_ref"]; ok { // the domain's name for the head form's head_paper_ref
+			delete(st.Problems, "paper_ref")
+			st.Problems["head_paper_ref"] = p
 		}
 	}
 	d, err := f.unitPage(r, form.State{})

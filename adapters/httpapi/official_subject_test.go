@@ -23,7 +23,7 @@ func TestOfficialActsThroughTheAPI(t *testing.T) {
 	}
 	mayor, governor := caller{o.Identity, nil}, caller{"official:GUBERNUR", nil}
 	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipS+"/reporting-line",
-		map[string]string{"appraiser_nip": o.Identity, "appraiser_superior_nip": o.Identity, "effective_from": "2026-01-01"})
+		map[string]string{"appraiser_nip": o.Identity, "appraiser_superior_nip": o.Identity, "effective_from": "2026-01-01", "paper_ref": "SK 800/2/2026"})
 
 	id := skpView(t, h.must(http.StatusCreated, supS, "POST", "/v1/skps", DraftBody{NIP: nipS, Year: 2026, Approach: "KUANTITATIF"})).ID
 	var c Created

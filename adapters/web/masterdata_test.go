@@ -184,7 +184,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	stream := domain.EmployeeStream(nipP)
 	before := h.streamLen(stream)
 	base := url.Values{"_key": {key}, "_revision": {rev}, "appraiser_nip": {nipS}, "appraiser_superior_nip": {nipT},
-		"effective_from": {"2026-12-01"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/120/2026"}}
+		"effective_from": {"2027-02-02"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/120/2026"}}
 	with := func(kv ...string) url.Values {
 		v := url.Values{}
 		for k, vs := range base {
@@ -219,7 +219,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// A cycle: A's line naming P (whom A appraises) as appraiser.
 	aForm := h.must200(hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan")
 	cyc := url.Values{"_key": {formKey(t, aForm.body)}, "_revision": {revisionOf(t, aForm.body)}, "appraiser_nip": {nipP},
-		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-12-01"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}, "paper_ref": {"SK 800/121/2026"}}
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2027-02-02"}, "capacity": {"PLT"}, "delegation_ref": {"SP-1"}, "paper_ref": {"SK 800/121/2026"}}
 	aBefore := h.streamLen(domain.EmployeeStream(nipA))
 	if r := h.post(&hrAdmin, "/data-induk/pegawai/"+nipA+"/atasan", cyc); r.status != http.StatusUnprocessableEntity ||
 		!strings.Contains(r.body, `aria-invalid="true"`) || h.streamLen(domain.EmployeeStream(nipA)) != aBefore {
@@ -231,14 +231,14 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// applies.
 	other := h.must200(hrAdmin, linePath)
 	ov := url.Values{"_key": {formKey(t, other.body)}, "_revision": {revisionOf(t, other.body)}, "appraiser_nip": {nipS},
-		"appraiser_superior_nip": {nipT}, "effective_from": {"2026-11-01"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/110/2026"}}
+		"appraiser_superior_nip": {nipT}, "effective_from": {"2027-01-03"}, "capacity": {"DEFINITIF"}, "paper_ref": {"SK 800/110/2026"}}
 	if r := h.post(&hrAdmin, linePath, ov); r.status != http.StatusSeeOther {
 		t.Fatalf("the other form = %d\n%s", r.status, r.body)
 	}
 	h.catchUp()
 	stale := h.post(&hrAdmin, linePath, base)
 	if stale.status != http.StatusPreconditionFailed || !strings.Contains(stale.body, `id="stale"`) ||
-		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2026-12-01"`) {
+		!strings.Contains(stale.body, `id="cur-appraiser">Ir. Agus Wibowo`) || !strings.Contains(stale.body, `value="2027-02-02"`) {
 		t.Fatalf("the stale form = %d, want 412 with the line now and the input kept\n%s", stale.status, stale.body)
 	}
 	if revisionOf(t, stale.body) == rev {
@@ -273,7 +273,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	}
 	h.catchUp()
 	r := h.must200(hrAdmin, "/data-induk/pegawai/"+nipP+"?diubah=1")
-	if !strings.Contains(r.body, "2026-12-01") || !strings.Contains(r.body, "2026-11-01") || !strings.Contains(r.body, `id="notice"`) {
+	if !strings.Contains(r.body, "2027-02-02") || !strings.Contains(r.body, "2027-01-03") || !strings.Contains(r.body, `id="notice"`) {
 		t.Errorf("P's lines do not show both new lines\n%s", r.body)
 	}
 
@@ -284,7 +284,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 		t.Error("the position form is not filled with the unit in effect")
 	}
 	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {revisionOf(t, pf.body)}, "unit_id": {"DINKES"},
-		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2026-12-01"}, "decree_ref": {"SK-BKPSDM/821/2026"}, "paper_ref": {"SK-BKPSDM/821/2026"}}
+		"position.kind": {"JF"}, "position.title": {"Statistisi Ahli Pertama"}, "effective_from": {"2027-02-02"}, "decree_ref": {"SK-BKPSDM/821/2026"}, "paper_ref": {"SK-BKPSDM/821/2026"}}
 	bad := url.Values{}
 	for k, vs := range pv {
 		bad[k] = vs
@@ -389,12 +389,12 @@ func TestUnitHeadForm(t *testing.T) {
 	if m == nil {
 		t.Fatal("no head form")
 	}
-	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2026-12-01"},
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "head_nip": {nipA}, "effective_from": {"2027-02-02"},
 		"head_paper_ref": {"SK 821.2/1/2026"}}
 	if r := h.post(&auditor, path+"/kepala", v); r.status != http.StatusForbidden {
 		t.Errorf("the head form posted by an auditor = %d, want 403", r.status)
 	}
-	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2026-12-01"},
+	bad := url.Values{"_key": v["_key"], "_revision": v["_revision"], "head_nip": {"198001012005011099"}, "effective_from": {"2027-02-02"},
 		"head_paper_ref": v["head_paper_ref"]}
 	if r := h.post(&hrAdmin, path+"/kepala", bad); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_nip-error"`) ||
 		!strings.Contains(r.body, "Pegawai 198001012005011099 belum terdaftar") {
@@ -451,7 +451,7 @@ func TestUnitRenameForm(t *testing.T) {
 	}
 }
 
-// Issue 9 §3 in the forms (the seeded agency's today is 2026-12-30): master
+// Issue 9 §3 in the forms (the seeded agency's today is 2027-03-03): master
 // data effective before today is HR's
 // backfill from the decree. Without the decree's number the form comes back
 // with the Indonesian problem beside the paper_ref field and records
@@ -481,23 +481,23 @@ func TestMasterDataBackfillForms(t *testing.T) {
 		kv   []string
 		want string // the Indonesian text beside paper_ref
 	}{
-		"backdated without the decree": {append(line, "effective_from", "2026-12-20"), "Wajib diisi: tanggal berlaku 2026-12-20 sebelum hari ini"},
-		"a decree on a future date":    {append(line, "effective_from", "2027-01-04", "paper_ref", "SK 1"), "Hanya untuk entri susulan"},
-		"a decree with a control char": {append(line, "effective_from", "2026-12-20", "paper_ref", "SK\x01 1"), "karakter kendali"},
+		"backdated without the decree": {append(line, "effective_from", "2027-02-21"), "Wajib diisi: tanggal berlaku 2027-02-21 sebelum hari ini"},
+		"a decree on a future date":    {append(line, "effective_from", "2027-03-08", "paper_ref", "SK 1"), "Hanya untuk entri susulan"},
+		"a decree with a control char": {append(line, "effective_from", "2027-02-21", "paper_ref", "SK\x01 1"), "karakter kendali"},
 	} {
 		r := post(linePath, c.kv...)
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="paper_ref-error"`) || !strings.Contains(r.body, c.want) {
 			t.Errorf("%s: = %d, want 422 with %q beside paper_ref\n%s", name, r.status, c.want, r.body)
 		}
 	}
-	if r := post(linePath, append(line, "effective_from", "2026-06-01", "paper_ref", "SK 1")...); r.status != http.StatusUnprocessableEntity ||
+	if r := post(linePath, append(line, "effective_from", "2026-08-03", "paper_ref", "SK 1")...); r.status != http.StatusUnprocessableEntity ||
 		!strings.Contains(r.body, `id="effective_from-error"`) || !strings.Contains(r.body, "Entri susulan paling jauh 90 hari") {
 		t.Errorf("a backfill beyond the max age = %d\n%s", r.status, r.body)
 	}
 	if h.streamLen(stream) != before {
 		t.Fatal("a refused form recorded something")
 	}
-	if r := post(linePath, append(line, "effective_from", "2026-12-20", "paper_ref", "SK 800/77/2026")...); r.status != http.StatusSeeOther {
+	if r := post(linePath, append(line, "effective_from", "2027-02-21", "paper_ref", "SK 800/77/2026")...); r.status != http.StatusSeeOther {
 		t.Fatalf("the backfill = %d\n%s", r.status, r.body)
 	}
 	h.catchUp()
@@ -506,7 +506,7 @@ func TestMasterDataBackfillForms(t *testing.T) {
 	}
 	// The position form.
 	if r := post("/data-induk/pegawai/"+nipX+"/jabatan", "unit_id", "DINKES", "position.kind", "JF", "position.title", "Statistisi",
-		"effective_from", "2026-12-15"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="paper_ref-error"`) {
+		"effective_from", "2027-02-16"); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="paper_ref-error"`) {
 		t.Errorf("a backdated move without the decree = %d\n%s", r.status, r.body)
 	}
 	// The head form: its own field, beside which the problem shows.
@@ -516,7 +516,7 @@ func TestMasterDataBackfillForms(t *testing.T) {
 	if m == nil || !strings.Contains(f.body, `name="head_paper_ref"`) {
 		t.Fatal("no head form with a head_paper_ref field")
 	}
-	hv := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, f.body)}, "head_nip": {nipA}, "effective_from": {"2026-12-20"}}
+	hv := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, f.body)}, "head_nip": {nipA}, "effective_from": {"2027-02-21"}}
 	if r := h.post(&hrAdmin, unitPath+"/kepala", hv); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="head_paper_ref-error"`) ||
 		strings.Contains(r.body, `id="paper_ref-error"`) {
 		t.Errorf("a backdated head without the decree = %d\n%s", r.status, r.body)

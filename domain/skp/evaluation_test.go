@@ -494,7 +494,7 @@ func TestReadVisibility(t *testing.T) {
 		})
 	}
 	// After a new reporting line, the former appraiser still reads what they rated.
-	f.line(nipE, nipB, nipS, calendar.MustNew(2026, 1, 2))
+	f.line(nipE, nipB, nipS, calendar.MustNew(2026, 12, 1))
 	if _, err := f.skps.Read(f.ctx, domain.Principal{ID: nipA}, id, skp.AsOf{}); err != nil {
 		t.Errorf("former appraiser read: %v", err)
 	}

@@ -38,7 +38,8 @@ func path(p, id, per string) string {
 }
 
 // objectionActs are the actions the objection pages offer.
-var objectionActs = []authz.Action{authz.FileObjection, authz.WithdrawObjection, authz.RequestExplanation, authz.Explain, authz.DecideObjection}
+var objectionActs = []authz.Action{authz.FileObjection, authz.WithdrawObjection, authz.RequestExplanation, authz.Explain, authz.DecideObjection,
+	authz.DelegateDecision, authz.EscalateDecision}
 
 // subject is what every objection page reads first: the SKP now (as the
 // caller may see it), the period's evaluation and its latest objection,
@@ -129,11 +130,14 @@ type formPage struct {
 	Changes []form.Change
 	// Links to the other pages of the objection the caller may use.
 	Links links
+	// Bases are the choices of the decider form (delegation, escalation)
+	// the caller may record.
+	Bases []string
 }
 
 // links are the objection pages offered to the caller.
 type links struct {
-	Objection, File, Request, Explain, Decide, Withdraw string
+	Objection, File, Request, Explain, Decide, Withdraw, Decider string
 }
 
 func linksOf(s *subject) links {
@@ -158,6 +162,9 @@ func linksOf(s *subject) links {
 		}
 		if s.May[authz.WithdrawObjection] {
 			l.Withdraw = path(WithdrawPath, id, per)
+		}
+		if len(bases(s)) > 0 {
+			l.Decider = path(DeciderPath, id, per)
 		}
 	}
 	return l
@@ -215,7 +222,7 @@ func (f *Feature) showObjection(w http.ResponseWriter, r *page.Request) error {
 		return &domain.NotFoundError{Kind: "objection", ID: d.View.ID + "/" + d.Period}
 	}
 	p := &objectionPage{formPage: *d}
-	if done := r.URL.Query().Get("selesai"); slices.Contains([]string{"ajukan", "minta", "keterangan", "putusan", "tarik"}, done) {
+	if done := r.URL.Query().Get("selesai"); slices.Contains([]string{"ajukan", "minta", "keterangan", "putusan", "tarik", "pemutus"}, done) {
 		p.Done = done
 	}
 	return f.objection.Render(w, http.StatusOK, p)

@@ -14,6 +14,9 @@ import (
 type Step struct {
 	// Next is where a success (or a repeat of an applied form) redirects.
 	Next string
+	// NextOf, when set, gives Next from the decoded input (a path that
+	// names what the form creates); it runs after decoding.
+	NextOf func() string
 	// Check, when set, looks at the decoded input once it decoded without
 	// a problem, and adds the problems only the feature can find
 	// (State.AddProblem: a time it parses itself, a choice of its own).
@@ -54,8 +57,12 @@ func Post(w http.ResponseWriter, r *page.Request, dst any, s Step) error {
 	}
 	status := http.StatusUnprocessableEntity
 	if ok {
+		next := s.Next
+		if s.NextOf != nil {
+			next = s.NextOf()
+		}
 		var done bool
-		done, status, err = Submit(w, r, &st, s.Next, s.Run)
+		done, status, err = Submit(w, r, &st, next, s.Run)
 		if err != nil || done {
 			return err
 		}

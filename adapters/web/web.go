@@ -19,6 +19,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/justification"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/officials"
@@ -170,6 +171,7 @@ func New(cfg Config) (*Handler, error) {
 		people.New(h.site),
 		documents.New(h.site),
 		officials.New(h.site),
+		justification.New(h.site),
 	} {
 		f.Routes(r)
 	}

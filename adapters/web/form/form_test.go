@@ -128,8 +128,8 @@ func TestPostProblems(t *testing.T) {
 		{"decoding", url.Values{"_key": {key}, "count": {"x"}, "target.unit": {"%"}}, nil, "count"},
 		{"the feature's check", url.Values{"_key": {key}, "text": {"Kamis"}, "target.unit": {"%"}},
 			func(st *State) { st.AddProblem("text", textBadValue) }, "text"},
-		{"control character", url.Values{"_key": {key}, "text": {"a\x1bb"}, "target.unit": {"%"}},
-			func(*State) { t.Error("Check ran on a form with problems") }, "text"},
+		{"both at once", url.Values{"_key": {key}, "text": {"a\x1bb"}, "count": {"x"}, "target.unit": {"%"}},
+			func(st *State) { st.AddProblem("target.unit", textBadValue) }, "target.unit"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var in input
@@ -144,6 +144,9 @@ func TestPostProblems(t *testing.T) {
 						t.Errorf("status %d", status)
 					}
 					if !st.Invalid(c.field) || st.Value("text") != c.values.Get("text") || st.Key != key {
+						t.Errorf("state %+v", st)
+					}
+					if c.values.Get("count") == "x" && !st.Invalid("count") {
 						t.Errorf("state %+v", st)
 					}
 					return nil

@@ -17,10 +17,11 @@ type Step struct {
 	// NextOf, when set, gives Next from the decoded input (a path that
 	// names what the form creates); it runs after decoding.
 	NextOf func() string
-	// Check, when set, looks at the decoded input once it decoded without
-	// a problem, and adds the problems only the feature can find
-	// (State.AddProblem: a time it parses itself, a choice of its own).
-	// The command runs only if the State has no problem after it.
+	// Check, when set, looks at the decoded input (after decoding, with
+	// or without problems, so that every problem is shown at once) and
+	// adds the problems only the feature can find (State.AddProblem: a
+	// time it parses itself, a choice of its own). The command runs only
+	// if the State has no problem after it.
 	Check func(st *State)
 	// Run is the command (see [Submit]); it reads the decoded input
 	// through the variable the handler passed to Post.
@@ -51,9 +52,9 @@ func Post(w http.ResponseWriter, r *page.Request, dst any, s Step) error {
 	if err != nil {
 		return err
 	}
-	if ok && s.Check != nil {
+	if s.Check != nil {
 		s.Check(&st)
-		ok = !st.HasProblems()
+		ok = ok && !st.HasProblems()
 	}
 	status := http.StatusUnprocessableEntity
 	if ok {

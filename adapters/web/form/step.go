@@ -23,6 +23,11 @@ type Step struct {
 	// time it parses itself, a choice of its own). The command runs only
 	// if the State has no problem after it.
 	Check func(st *State)
+	// Preview, when set, reports whether the form was posted as a preview
+	// (a second button, such as the rating form's "Pratinjau"): nothing
+	// runs, and the page comes back through Again with 200 and the same
+	// key and revision, so that the person confirms with the same form.
+	Preview func() bool
 	// Run is the command (see [Submit]); it reads the decoded input
 	// through the variable the handler passed to Post.
 	Run Command
@@ -57,6 +62,9 @@ func Post(w http.ResponseWriter, r *page.Request, dst any, s Step) error {
 		ok = ok && !st.HasProblems()
 	}
 	status := http.StatusUnprocessableEntity
+	if ok && s.Preview != nil && s.Preview() {
+		return s.Again(st, http.StatusOK)
+	}
 	if ok {
 		next := s.Next
 		if s.NextOf != nil {

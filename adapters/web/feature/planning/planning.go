@@ -371,25 +371,19 @@ func (f *Feature) showPlan(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) button(w http.ResponseWriter, r *page.Request, done string, cmd func(ctx context.Context, svc app.Services, req domain.Request, id string) error) error {
 	id := r.PathValue("id")
 	var in struct{}
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var applied bool
-		applied, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", done), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", done),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			return cmd(ctx, svc, req, id)
-		})
-		if err != nil || applied {
-			return err
-		}
-	}
-	d, err := f.planPage(r, id, st, since(st))
-	if err != nil {
-		return err
-	}
-	return f.plan.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.planPage(r, id, st, since(st))
+			if err != nil {
+				return err
+			}
+			return f.plan.Render(w, status, d)
+		},
+	})
 }
 
 func (f *Feature) removeRHK(w http.ResponseWriter, r *page.Request) error {
@@ -503,32 +497,26 @@ func (f *Feature) showRHK(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postRHK(w http.ResponseWriter, r *page.Request) error {
 	id, rhkID := r.PathValue("id"), r.PathValue("rhk")
 	var in rhkInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		fields := skp.RHKFields{Text: in.Text, Kind: in.Kind, IntervenedRHKID: in.IntervenedRHKID, PKRef: in.PKRef}
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "rhk-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "rhk-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			fields := skp.RHKFields{Text: in.Text, Kind: in.Kind, IntervenedRHKID: in.IntervenedRHKID, PKRef: in.PKRef}
 			if rhkID == "" {
 				_, _, err := svc.SKPs.AddRHK(ctx, req, skp.AddRHK{SKPID: id, RHKFields: fields})
 				return err
 			}
 			_, err := svc.SKPs.ChangeRHK(ctx, req, skp.ChangeRHK{SKPID: id, RHKID: rhkID, RHKFields: fields})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.rhkPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.rhk.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.rhkPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.rhk.Render(w, status, d)
+		},
+	})
 }
 
 // --- Indicators ------------------------------------------------------
@@ -612,32 +600,26 @@ func (f *Feature) showIndicator(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postIndicator(w http.ResponseWriter, r *page.Request) error {
 	id, rhkID, indID := r.PathValue("id"), r.PathValue("rhk"), r.PathValue("ind")
 	var in indicatorInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		fields := skp.IndicatorFields{Aspect: in.Aspect, Text: in.Text, Target: skp.Target{Value: in.Target.Value, Unit: in.Target.Unit}}
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "indicator-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "indicator-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			fields := skp.IndicatorFields{Aspect: in.Aspect, Text: in.Text, Target: skp.Target{Value: in.Target.Value, Unit: in.Target.Unit}}
 			if indID == "" {
 				_, _, err := svc.SKPs.AddIndicator(ctx, req, skp.AddIndicator{SKPID: id, RHKID: rhkID, IndicatorFields: fields})
 				return err
 			}
 			_, err := svc.SKPs.ChangeIndicator(ctx, req, skp.ChangeIndicator{SKPID: id, IndicatorID: indID, IndicatorFields: fields})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.indicatorPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.indicator.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.indicatorPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.indicator.Render(w, status, d)
+		},
+	})
 }
 
 // --- Return, amendment, cancellation, closing -------------------------
@@ -814,25 +796,19 @@ func (f *Feature) showExpectation(w http.ResponseWriter, r *page.Request) error 
 func (f *Feature) postExpectation(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
 	var in expectationInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "expectation-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "expectation-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			_, err := svc.SKPs.SetBehaviourExpectation(ctx, req, skp.SetBehaviourExpectation{SKPID: id, Value: in.Value, Expectation: in.Expectation})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.expectationPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.expect.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.expectationPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.expect.Render(w, status, d)
+		},
+	})
 }

@@ -23,7 +23,9 @@ type keys struct {
 }
 
 // focused is the id of the focused element.
-func (k keys) focused() string { return eval[string](k.b, "document.activeElement ? document.activeElement.id : ''") }
+func (k keys) focused() string {
+	return eval[string](k.b, "document.activeElement ? document.activeElement.id : ''")
+}
 
 // to moves the focus with Tab (or Shift-Tab, back) until it is on #id.
 func (k keys) to(id string, back bool) {

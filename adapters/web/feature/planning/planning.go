@@ -5,6 +5,10 @@
 // targets, while the plan is editable (DRAFT, after a return, or in an
 // amendment); submit it; and, for the appraiser, establish it, return it
 // with a reason, or open an amendment of an established plan with a reason.
+// Beyond the plan: the employee signs an amended plan as it stands (a
+// button); the appraiser or HR assigns feedback givers from beyond the
+// unit (givers.go) and cancels an SKP; HR closes one for a position change
+// (with the first day in the new post).
 //
 // Every form follows feature/masterdata's pattern (see docs/web.md): a
 // fresh idempotency key per rendered form (a double submit records once),

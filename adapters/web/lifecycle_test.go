@@ -59,7 +59,16 @@ func TestSKPLifecycleForms(t *testing.T) {
 	wantProblem(t, "a NIP that is not one", h.post(&appr, givers, v), http.StatusUnprocessableEntity, "giver_nip")
 	v.Set("giver_nip", nipX)
 	v.Set("kind", "KETUA_RT")
-	wantProblem(t, "an unknown kind", h.post(&appr, givers, v), http.StatusUnprocessableEntity, "kind")
+	r = h.post(&appr, givers, v)
+	wantProblem(t, "an unknown kind", r, http.StatusUnprocessableEntity, "kind")
+	if !strings.Contains(r.body, "Pilih ketua tim atau pemberi pertimbangan.") {
+		t.Error("the unknown kind's problem is not in Indonesian")
+	}
+	// With the English switch, in English.
+	r = h.post(&appr, givers+"?lang=en", v)
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, "must be TEAM_LEAD or PEMBERI_PERTIMBANGAN") || !strings.Contains(r.body, "Assign a feedback giver") {
+		t.Errorf("the form in English = %d\n%s", r.status, r.body)
+	}
 	if h.streamLen(streamE) != n {
 		t.Fatal("a refused assignment recorded something")
 	}
@@ -171,7 +180,11 @@ func TestSKPLifecycleForms(t *testing.T) {
 		t.Error("the reason typed is not kept")
 	}
 	qv.Set("effective_from", "1999-07-01")
-	wantProblem(t, "a date in another year", h.post(&hrAdmin, closeP, qv), http.StatusUnprocessableEntity, "effective_from")
+	r = h.post(&hrAdmin, closeP, qv)
+	wantProblem(t, "a date in another year", r, http.StatusUnprocessableEntity, "effective_from")
+	if !strings.Contains(r.body, "Harus dalam tahun SKP 2026.") {
+		t.Error("the date's problem is not in Indonesian")
+	}
 	if h.streamLen(streamQ) != n {
 		t.Fatal("a refused close recorded something")
 	}

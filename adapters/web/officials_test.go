@@ -44,8 +44,15 @@ func TestOfficialForm(t *testing.T) {
 	if h.streamLen(stream) != 0 {
 		t.Fatal("a refused registration recorded something")
 	}
+	r := h.post(&hrAdmin, path, formOf(t, body, "id", "walikota", "kind", "MAYOR", "title", "Wali Kota"))
+	if !strings.Contains(r.body, "Harus 1–64 karakter") || !strings.Contains(r.body, `value="Wali Kota"`) {
+		t.Error("the code's problem is not in Indonesian, or the title typed is not kept")
+	}
+	if r := h.post(&hrAdmin, path+"?lang=en", formOf(t, body, "id", "walikota", "kind", "MAYOR", "title", "Wali Kota")); !strings.Contains(r.body, "must be 1-64 of A-Z") {
+		t.Error("the code's problem is not in English with the switch")
+	}
 	good := formOf(t, body, "id", "WALIKOTA-SUKAMAJU", "kind", "MAYOR", "title", "Wali Kota Sukamaju", "unit_id", "PEMKOT")
-	r := h.post(&hrAdmin, path, good)
+	r = h.post(&hrAdmin, path, good)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != path+"?dibuat=WALIKOTA-SUKAMAJU" {
 		t.Fatalf("register = %d to %q\n%s", r.status, r.header.Get("Location"), r.body)
 	}

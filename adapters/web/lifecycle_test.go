@@ -150,6 +150,17 @@ func TestSKPLifecycleForms(t *testing.T) {
 	if h.streamLen(streamP) != n {
 		t.Fatal("a refused cancellation recorded something")
 	}
+	// A form rendered before someone else's change is stale: shown again
+	// with what changed, and not applied.
+	staleCancel := h.fill(appr, cancel, "reason", "Salah tahun")
+	if _, _, err := h.skps.AddRHK(h.ctx, req(empX), skp.AddRHK{SKPID: skpX, RHKFields: skp.RHKFields{Text: "Tersusunnya rencana", Kind: "UTAMA"}}); err != nil {
+		t.Fatal(err)
+	}
+	n++
+	if r := h.post(&appr, cancel, staleCancel); r.status != http.StatusPreconditionFailed || !strings.Contains(r.body, `id="stale"`) || h.streamLen(streamP) != n {
+		t.Errorf("a stale cancellation = %d, want 412 with what changed and nothing recorded", r.status)
+	}
+	cv = h.fill(appr, cancel, "reason", "Salah tahun")
 	if r := h.post(&appr, cancel, cv); r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "ok=cancelled") {
 		t.Fatalf("cancel = %d\n%s", r.status, r.body)
 	}

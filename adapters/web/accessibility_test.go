@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/document"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
@@ -55,6 +57,7 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},
 		{"id": ag.skpA, "skp": ag.skpA, "nip": nipA, "period": "2026", "rhk_id": ag.rhkA, "rhk": ag.rhkA, "unit": "DINKES"},
 		{"id": "DINKES", "unit": "DINKES", "nip": nipX},
+		{"id": "DINKES", "unit": "DINKES", "period": "2026"},
 		{"id": ag.skpE, "period": "2026-Q1"},
 	}
 	people := []*caller{nil, &hrAdmin, &inspektr, &auditor, &analyst, &clerk, &empE, {nipA, nil}, {nipS, nil}, {nipP, nil}}
@@ -105,6 +108,12 @@ func TestAccessibility(t *testing.T) {
 	src := axeSource(t)
 	chromium(t)
 	h := seeded(t)
+	// S heads PEMKOT: the leader one level up of DINKES, who is given the
+	// distribution justification form.
+	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	h.catchUp()
 	srv := httptest.NewServer(h.handler)
 	defer srv.Close()
 	pages := a11yPages(t, h)
@@ -154,7 +163,7 @@ func TestAccessibility(t *testing.T) {
 		t.Errorf("axe-core on a page with an unlabelled image and field found %v, want image-alt and label", probe)
 	}
 	// Forms with their problems shown (an empty form sent).
-	for _, path := range []string{"/data-induk/unit/baru", "/data-induk/pegawai/baru"} {
+	for _, path := range []string{"/data-induk/unit/baru", "/data-induk/pegawai/baru", "/data-induk/pejabat/baru"} {
 		b.open(path)
 		b.click(`main form[method="post"] button[type="submit"]`)
 		if n := eval[int](b, `document.querySelectorAll('[aria-invalid="true"]').length`); n == 0 {

@@ -19,8 +19,10 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/justification"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/objection"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/officials"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/people"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/planning"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/reportpage"
@@ -168,6 +170,8 @@ func New(cfg Config) (*Handler, error) {
 		inbox.New(h.site),
 		people.New(h.site),
 		documents.New(h.site),
+		officials.New(h.site),
+		justification.New(h.site),
 	} {
 		f.Routes(r)
 	}

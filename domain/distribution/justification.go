@@ -133,20 +133,7 @@ func (s *Service) Justify(ctx context.Context, req domain.Request, cmd Justify) 
 		return domain.Committed{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 	}
 	return s.Handler.Execute(ctx, domain.DistributionStream(cmd.UnitID, p.String()), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		units := orgunit.Service{Handler: s.Handler, Policy: s.Policy}
-		u, err := units.Get(ctx, cmd.UnitID)
-		if err != nil {
-			return domain.Change{}, err
-		}
-		day := s.Policy.Date(req.OccurredAt)
-		leaderUnit := u
-		if u.Parent() != "" {
-			if leaderUnit, err = units.Get(ctx, u.Parent()); err != nil {
-				return domain.Change{}, err
-			}
-		}
-		leader, _ := leaderUnit.HeadOn(day)
-		role, err := authz.Decide(req.Caller, authz.JustifyDeviation, authz.Subject{UnitLeader: leader}, authz.Options{})
+		u, role, err := s.leader(ctx, req.Caller, cmd.UnitID, req.OccurredAt)
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -161,6 +148,38 @@ func (s *Service) Justify(ctx context.Context, req domain.Request, cmd Justify) 
 		return domain.Change{Role: role, Events: []domain.Event{DeviationJustified{UnitID: u.ID(), Period: p.String(), OrgPredikat: org,
 			Pattern: s.Pattern.Name(), Counts: res.Counts, Violations: res.Violations, Justification: text}}}, nil
 	})
+}
+
+// leader reads unit and decides whether caller is the leader one level up
+// on the day of at (the head of the parent unit; for a root unit, its own
+// head), who alone justifies a deviation.
+func (s *Service) leader(ctx context.Context, caller domain.Principal, unitID string, at time.Time) (*orgunit.Unit, domain.Role, error) {
+	units := orgunit.Service{Handler: s.Handler, Policy: s.Policy}
+	u, err := units.Get(ctx, unitID)
+	if err != nil {
+		return nil, "", err
+	}
+	leaderUnit := u
+	if u.Parent() != "" {
+		if leaderUnit, err = units.Get(ctx, u.Parent()); err != nil {
+			return nil, "", err
+		}
+	}
+	leader, _ := leaderUnit.HeadOn(s.Policy.Date(at))
+	role, err := authz.Decide(caller, authz.JustifyDeviation, authz.Subject{UnitLeader: leader}, authz.Options{})
+	return u, role, err
+}
+
+// AuthorizeJustify reports whether caller may justify a deviation of
+// unit's distribution today (what Justify decides): nil, a *authz.Denied,
+// or not found for an unknown unit. The dashboard asks it to offer the
+// form only to the leader.
+func (s *Service) AuthorizeJustify(ctx context.Context, caller domain.Principal, unitID string) error {
+	if !orgunit.ValidID(unitID) {
+		return &domain.NotFoundError{Kind: "unit", ID: unitID}
+	}
+	_, _, err := s.leader(ctx, caller, unitID, s.Handler.Now())
+	return err
 }
 
 // Load returns the record of unit for period (empty when none).

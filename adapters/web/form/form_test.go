@@ -1,13 +1,16 @@
 package form
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
 )
 
 // input is a form's input: the API's field names, nested as in its JSON
@@ -108,5 +111,50 @@ func TestStateHelpers(t *testing.T) {
 	}
 	if r := st.WithRevision(4); !r.HasRevision || r.Revision != 4 || st.HasRevision {
 		t.Error("WithRevision")
+	}
+}
+
+// TestPostProblems: a form that does not decode, or that the feature's
+// Check refuses, comes back through Again with 422 and what was typed, and
+// its command does not run.
+func TestPostProblems(t *testing.T) {
+	key := newKey()
+	for _, c := range []struct {
+		name   string
+		values url.Values
+		check  func(st *State)
+		field  string
+	}{
+		{"decoding", url.Values{"_key": {key}, "count": {"x"}, "target.unit": {"%"}}, nil, "count"},
+		{"the feature's check", url.Values{"_key": {key}, "text": {"Kamis"}, "target.unit": {"%"}},
+			func(st *State) { st.AddProblem("text", textBadValue) }, "text"},
+		{"both at once", url.Values{"_key": {key}, "text": {"a\x1bb"}, "count": {"x"}, "target.unit": {"%"}},
+			func(st *State) { st.AddProblem("target.unit", textBadValue) }, "target.unit"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var in input
+			ran, again := false, false
+			err := Post(httptest.NewRecorder(), post("id", c.values), &in, Step{
+				Next:  "/done",
+				Check: c.check,
+				Run:   func(context.Context, app.Services, domain.Request) error { ran = true; return nil },
+				Again: func(st State, status int) error {
+					again = true
+					if status != http.StatusUnprocessableEntity {
+						t.Errorf("status %d", status)
+					}
+					if !st.Invalid(c.field) || st.Value("text") != c.values.Get("text") || st.Key != key {
+						t.Errorf("state %+v", st)
+					}
+					if c.values.Get("count") == "x" && !st.Invalid("count") {
+						t.Errorf("state %+v", st)
+					}
+					return nil
+				},
+			})
+			if err != nil || ran || !again {
+				t.Errorf("err %v, ran %v, again %v", err, ran, again)
+			}
+		})
 	}
 }

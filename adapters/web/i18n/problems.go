@@ -56,6 +56,22 @@ var problemPatterns = func() []problemPattern {
 		{`^must not begin or end with a space$`, "Tidak boleh diawali atau diakhiri spasi."},
 		{`^at most (\d+) bytes$`, "Paling banyak $1 bita."},
 		{`^the appraiser holds a (\S+) post; an appraiser is at least PENGAWAS .*$`, "Penilai menduduki jabatan $1; pejabat penilai sekurang-kurangnya Pengawas, kecuali ada penunjukan (Plt, Plh atau delegasi dengan dasar penunjukannya)."},
+		// Feedback givers, objection deciders, officials, closing an SKP,
+		// distribution justifications (the forms of issue 12).
+		{`^must be TEAM_LEAD or PEMBERI_PERTIMBANGAN$`, "Pilih ketua tim atau pemberi pertimbangan."},
+		{`^at most (\d+) characters, without control characters$`, "Paling banyak $1 karakter, tanpa karakter kendali."},
+		{`^the employee gives feedback on their own SKP without an assignment$`, "Pegawai memberi umpan balik atas SKP-nya sendiri tanpa penugasan."},
+		{`^the appraiser gives feedback without an assignment$`, "Pejabat penilai memberi umpan balik tanpa penugasan."},
+		{`^must be DELEGATION_PLT, DELEGATION_PLH or ESCALATION$`, "Pilih pelimpahan kepada Plt, kepada Plh, atau eskalasi."},
+		{`^required: the delegation letter, or why the objection is escalated \(at most (\d+) characters\)$`, "Wajib diisi: surat penugasan, atau alasan eskalasi (paling banyak $1 karakter)."},
+		{`^the next level up on the filing date is (\S+)$`, "Atasan berikutnya pada tanggal pengajuan adalah $1."},
+		{`^separation of duty: the decider cannot be the original appraiser$`, "Pemisahan tugas: pemutus tidak boleh pejabat penilai yang menilai."},
+		{`^separation of duty: the employee cannot decide their own objection$`, "Pemisahan tugas: pegawai tidak dapat memutus keberatannya sendiri."},
+		{`^must be 1-64 of A-Z, 0-9, _ and -$`, "Harus 1–64 karakter berupa huruf besar A–Z, angka, _ dan -."},
+		{`^must be MINISTER, COORDINATING_MINISTER, .*$`, "Pilih salah satu jabatan."},
+		{`^must lie in the SKP year (\d+)$`, "Harus dalam tahun SKP $1."},
+		{`^"(\S+)": (-?\d+) is not a count of a known predikat$`, "$2 bukan jumlah untuk predikat yang dikenal ($1)."},
+		{`^the distribution follows the pattern; there is nothing to justify$`, "Sebaran sudah sesuai pola; tidak ada yang perlu dijustifikasi."},
 	}
 	out := make([]problemPattern, len(raw))
 	for i, r := range raw {

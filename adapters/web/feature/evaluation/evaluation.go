@@ -320,54 +320,43 @@ var textChoose = i18n.Text{ID: "Pilih salah satu penilaian.", EN: "Choose one of
 
 func (f *Feature) postRate(w http.ResponseWriter, r *page.Request) error {
 	var in rateInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
-	status := http.StatusUnprocessableEntity
 	var preview rating.Predikat
-	switch {
-	case ok && in.Step == StepPreview:
-		// The preview: the matrix's answer for the chosen ratings, nothing
-		// recorded, the same form (key and revision) to confirm.
-		status = http.StatusOK
-		if !rating.Rating(in.WorkResult).Valid() {
-			st.AddProblem("work_result", textChoose)
-		}
-		if !rating.Rating(in.Behaviour).Valid() {
-			st.AddProblem("behaviour", textChoose)
-		}
-		preview = rating.Derive(rating.Rating(in.WorkResult), rating.Rating(in.Behaviour))
-		if st.HasProblems() {
-			status = http.StatusUnprocessableEntity
-		}
-	case ok:
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "nilai"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				req.Reason = in.Reason
-				_, err := svc.SKPs.Rate(ctx, req, skp.Rate{SKPID: id, Period: per, WorkResult: in.WorkResult,
-					Behaviour: in.Behaviour, Rationale: in.Rationale, Reason: in.Reason})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(path(OverviewPath, id, per), "selesai", "nilai"),
+		Check: func(st *form.State) {
+			if in.Step != StepPreview || st.HasProblems() {
+				return
+			}
+			// The preview: the matrix's answer for the chosen ratings,
+			// nothing recorded, the same form (key and revision) to
+			// confirm.
+			if !rating.Rating(in.WorkResult).Valid() {
+				st.AddProblem("work_result", textChoose)
+			}
+			if !rating.Rating(in.Behaviour).Valid() {
+				st.AddProblem("behaviour", textChoose)
+			}
+			preview = rating.Derive(rating.Rating(in.WorkResult), rating.Rating(in.Behaviour))
+		},
+		Preview: func() bool { return in.Step == StepPreview },
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			req.Reason = in.Reason
+			_, err := svc.SKPs.Rate(ctx, req, skp.Rate{SKPID: id, Period: per, WorkResult: in.WorkResult,
+				Behaviour: in.Behaviour, Rationale: in.Rationale, Reason: in.Reason})
 			return err
-		}
-	}
-	d, err := f.ratePage(r, st)
-	if err != nil {
-		return err
-	}
-	d.Preview = preview
-	if st.Stale {
-		// Show what changed and let the person send again: the form now
-		// carries the current revision and a new key.
-		d.Changes = changesSince(r.Context(), r, id, st.Revision)
-		d.Form.Key = form.New(r, st.Action).Key
-		d.Form = d.Form.WithRevision(d.View.Revision)
-	}
-	return f.rate.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.ratePage(r, st)
+			if err != nil {
+				return err
+			}
+			d.Preview = preview
+			// A stale form shows what changed, to be sent again knowingly.
+			d.Changes, d.Form = againStale(r, id, d.Form, d.View.Revision)
+			return f.rate.Render(w, status, d)
+		},
+	})
 }
 
 // issuePage is the form that issues a period's evaluation and records its
@@ -451,45 +440,54 @@ var textTime = i18n.Text{ID: "Waktu tidak valid (contoh: 2026-12-03T10:00).", EN
 
 func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
 	var in issueInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
 	var delivered time.Time
-	if s := strings.TrimSpace(in.DeliveredAt); ok && s != "" {
-		t, _, perr := f.site.ParseLocal(s)
-		if perr != nil {
-			st.AddProblem("delivered_at", textTime)
-			ok = false
-		}
-		delivered = t
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "terbit"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				if in.PaperRef != "" || in.OnBehalfOf != "" {
-					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef, OnBehalfOf: in.OnBehalfOf}
-				}
-				_, err := svc.SKPs.Issue(ctx, req, skp.Issue{SKPID: id, Period: per, DeliveredAt: delivered})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next:  page.Link(path(OverviewPath, id, per), "selesai", "terbit"),
+		Check: func(st *form.State) { delivered = f.parseTime(st, "delivered_at", in.DeliveredAt) },
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			if in.PaperRef != "" || in.OnBehalfOf != "" {
+				req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef, OnBehalfOf: in.OnBehalfOf}
+			}
+			_, err := svc.SKPs.Issue(ctx, req, skp.Issue{SKPID: id, Period: per, DeliveredAt: delivered})
 			return err
-		}
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.issuePage(r, st)
+			if err != nil {
+				return err
+			}
+			d.Changes, d.Form = againStale(r, id, d.Form, d.View.Revision)
+			return f.issue.Render(w, status, d)
+		},
+	})
+}
+
+// parseTime reads the time typed into field (datetime-local, in the
+// policy's zone), once the form decoded: the zero time when empty, a
+// problem beside the field when it is not a time.
+func (f *Feature) parseTime(st *form.State, field, v string) time.Time {
+	s := strings.TrimSpace(v)
+	if st.HasProblems() || s == "" {
+		return time.Time{}
 	}
-	d, err := f.issuePage(r, st)
+	t, _, err := f.site.ParseLocal(s)
 	if err != nil {
-		return err
+		st.AddProblem(field, textTime)
 	}
-	if st.Stale {
-		d.Changes = changesSince(r.Context(), r, id, st.Revision)
-		d.Form.Key = form.New(r, st.Action).Key
-		d.Form = d.Form.WithRevision(d.View.Revision)
+	return t
+}
+
+// againStale prepares a stale form (st) for sending again: what changed
+// since its revision, and the form with the current revision rev and a
+// new key. Another form is returned as it is.
+func againStale(r *page.Request, id string, st form.State, rev uint64) ([]form.Change, form.State) {
+	if !st.Stale {
+		return nil, st
 	}
-	return f.issue.Render(w, status, d)
+	changes := changesSince(r.Context(), r, id, st.Revision)
+	st.Key = form.New(r, st.Action).Key
+	return changes, st.WithRevision(rev)
 }
 
 // receiptPage is the acknowledgement of receipt of an issued evaluation:
@@ -546,44 +544,26 @@ func (f *Feature) showReceipt(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postReceipt(w http.ResponseWriter, r *page.Request) error {
 	var in receiptInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
 	var received time.Time
-	if s := strings.TrimSpace(in.ReceivedAt); ok && s != "" {
-		t, _, perr := f.site.ParseLocal(s)
-		if perr != nil {
-			st.AddProblem("received_at", textTime)
-			ok = false
-		}
-		received = t
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(OverviewPath, id, per), "selesai", "terima"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				if nipDigits, _, _, err := skp.ParseID(id); err == nil && r.User.ID != nipDigits {
-					// Not the employee: a clerk's entry of a paper receipt.
-					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
-				}
-				_, err := svc.SKPs.AcknowledgeReceipt(ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: per, ReceivedAt: received})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next:  page.Link(path(OverviewPath, id, per), "selesai", "terima"),
+		Check: func(st *form.State) { received = f.parseTime(st, "received_at", in.ReceivedAt) },
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			if nipDigits, _, _, err := skp.ParseID(id); err == nil && r.User.ID != nipDigits {
+				// Not the employee: a clerk's entry of a paper receipt.
+				req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
+			}
+			_, err := svc.SKPs.AcknowledgeReceipt(ctx, req, skp.AcknowledgeReceipt{SKPID: id, Period: per, ReceivedAt: received})
 			return err
-		}
-	}
-	d, err := f.receiptPage(r, st)
-	if err != nil {
-		return err
-	}
-	if st.Stale {
-		d.Changes = changesSince(r.Context(), r, id, st.Revision)
-		d.Form.Key = form.New(r, st.Action).Key
-		d.Form = d.Form.WithRevision(d.View.Revision)
-	}
-	return f.receipt.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.receiptPage(r, st)
+			if err != nil {
+				return err
+			}
+			d.Changes, d.Form = againStale(r, id, d.Form, d.View.Revision)
+			return f.receipt.Render(w, status, d)
+		},
+	})
 }

@@ -227,27 +227,21 @@ func currentPeriod(r *page.Request, v skp.View) string {
 func (f *Feature) postRealisation(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
 	var in realisationInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, SKPPath(id)+"#real-h", func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: SKPPath(id) + "#real-h",
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			_, _, err := svc.SKPs.RecordRealisation(ctx, req, skp.RecordRealisation{SKPID: id, Period: in.Period, IndicatorID: in.IndicatorID,
 				Value: in.Value, Narrative: in.Narrative})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.realisationPage(r, st)
-	if err != nil {
-		return err
-	}
-	return f.realisation.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.realisationPage(r, st)
+			if err != nil {
+				return err
+			}
+			return f.realisation.Render(w, status, d)
+		},
+	})
 }
 
 // --- Evidence files --------------------------------------------------
@@ -461,32 +455,27 @@ func (f *Feature) showFeedback(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postFeedback(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
 	var in feedbackInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		// A colleague who may not read the SKP goes back home.
-		next := SKPPath(id) + "#fb-h"
-		if _, _, _, err := r.App().Config().SKPs.Authorize(r.Context(), r.User, id, authz.ReadSKP); err != nil {
-			next = "/"
-		}
-		done, status, err = form.Submit(w, r, &st, next, func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		NextOf: func() string {
+			// A colleague who may not read the SKP goes back home.
+			if _, _, _, err := r.App().Config().SKPs.Authorize(r.Context(), r.User, id, authz.ReadSKP); err != nil {
+				return "/"
+			}
+			return SKPPath(id) + "#fb-h"
+		},
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			_, _, err := svc.SKPs.GiveFeedback(ctx, req, skp.GiveFeedback{SKPID: id, Text: in.Text,
 				About: skp.FeedbackAbout{RHKID: in.About.RHKID, IndicatorID: in.About.IndicatorID, Behaviour: berakhlak.Value(in.About.Behaviour)}})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.feedbackPage(r, st)
-	if err != nil {
-		return err
-	}
-	return f.feedback.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.feedbackPage(r, st)
+			if err != nil {
+				return err
+			}
+			return f.feedback.Render(w, status, d)
+		},
+	})
 }
 
 // --- Self-assessment -------------------------------------------------
@@ -559,28 +548,22 @@ func (f *Feature) showSelf(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postSelf(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
 	var in selfInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, SKPPath(id)+"#self-h", func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: SKPPath(id) + "#self-h",
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			cmd := skp.SubmitSelfAssessment{SKPID: id, Period: in.Period, Text: in.Text}
 			for _, n := range in.RHKNotes {
 				cmd.RHKNotes = append(cmd.RHKNotes, skp.RHKNote{RHKID: n.RHKID, Note: n.Note})
 			}
 			_, err := svc.SKPs.SubmitSelfAssessment(ctx, req, cmd)
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.selfPage(r, st)
-	if err != nil {
-		return err
-	}
-	return f.self.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.selfPage(r, st)
+			if err != nil {
+				return err
+			}
+			return f.self.Render(w, status, d)
+		},
+	})
 }

@@ -38,7 +38,8 @@ func path(p, id, per string) string {
 }
 
 // objectionActs are the actions the objection pages offer.
-var objectionActs = []authz.Action{authz.FileObjection, authz.WithdrawObjection, authz.RequestExplanation, authz.Explain, authz.DecideObjection}
+var objectionActs = []authz.Action{authz.FileObjection, authz.WithdrawObjection, authz.RequestExplanation, authz.Explain, authz.DecideObjection,
+	authz.DelegateDecision, authz.EscalateDecision}
 
 // subject is what every objection page reads first: the SKP now (as the
 // caller may see it), the period's evaluation and its latest objection,
@@ -129,11 +130,14 @@ type formPage struct {
 	Changes []form.Change
 	// Links to the other pages of the objection the caller may use.
 	Links links
+	// Bases are the choices of the decider form (delegation, escalation)
+	// the caller may record.
+	Bases []string
 }
 
 // links are the objection pages offered to the caller.
 type links struct {
-	Objection, File, Request, Explain, Decide, Withdraw string
+	Objection, File, Request, Explain, Decide, Withdraw, Decider string
 }
 
 func linksOf(s *subject) links {
@@ -158,6 +162,9 @@ func linksOf(s *subject) links {
 		}
 		if s.May[authz.WithdrawObjection] {
 			l.Withdraw = path(WithdrawPath, id, per)
+		}
+		if len(bases(s)) > 0 {
+			l.Decider = path(DeciderPath, id, per)
 		}
 	}
 	return l
@@ -215,7 +222,7 @@ func (f *Feature) showObjection(w http.ResponseWriter, r *page.Request) error {
 		return &domain.NotFoundError{Kind: "objection", ID: d.View.ID + "/" + d.Period}
 	}
 	p := &objectionPage{formPage: *d}
-	if done := r.URL.Query().Get("selesai"); slices.Contains([]string{"ajukan", "minta", "keterangan", "putusan", "tarik"}, done) {
+	if done := r.URL.Query().Get("selesai"); slices.Contains([]string{"ajukan", "minta", "keterangan", "putusan", "tarik", "pemutus"}, done) {
 		p.Done = done
 	}
 	return f.objection.Render(w, http.StatusOK, p)
@@ -270,34 +277,27 @@ func (f *Feature) showFile(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postFile(w http.ResponseWriter, r *page.Request) error {
 	var in fileInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
 	var filed time.Time
-	ok = f.parseTime(&st, "filed_at", in.FiledAt, &filed) && ok
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "ajukan"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				if in.PaperRef != "" {
-					req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
-				}
-				_, _, err := svc.SKPs.FileObjection(ctx, req, skp.FileObjection{SKPID: id, Period: per, Reasons: in.Reasons, FiledAt: filed})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next:  page.Link(path(ObjectionPath, id, per), "selesai", "ajukan"),
+		Check: func(st *form.State) { f.parseTime(st, "filed_at", in.FiledAt, &filed) },
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			if in.PaperRef != "" {
+				req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
+			}
+			_, _, err := svc.SKPs.FileObjection(ctx, req, skp.FileObjection{SKPID: id, Period: per, Reasons: in.Reasons, FiledAt: filed})
 			return err
-		}
-	}
-	d, err := f.newPage(r, "objection.file.title", authz.FileObjection, st)
-	if err != nil {
-		return err
-	}
-	again(r, d)
-	return f.file.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.newPage(r, "objection.file.title", authz.FileObjection, st)
+			if err != nil {
+				return err
+			}
+			again(r, d)
+			return f.file.Render(w, status, d)
+		},
+	})
 }
 
 // requestInput is what the request form posts: the fields of POST
@@ -318,39 +318,33 @@ func (f *Feature) showRequest(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postRequest(w http.ResponseWriter, r *page.Request) error {
 	var in requestInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
 	var due time.Time
-	ok = f.parseTime(&st, "due_at", in.DueAt, &due) && ok
-	if in.From == "" {
-		st.AddProblem("from", textChoose)
-		ok = false
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "minta"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				cmd := skp.RequestExplanation{SKPID: id, Period: per, From: in.From}
-				if !due.IsZero() {
-					cmd.DueAt = &due
-				}
-				_, _, err := svc.SKPs.RequestExplanation(ctx, req, cmd)
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(path(ObjectionPath, id, per), "selesai", "minta"),
+		Check: func(st *form.State) {
+			f.parseTime(st, "due_at", in.DueAt, &due)
+			if in.From == "" {
+				st.AddProblem("from", textChoose)
+			}
+		},
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			cmd := skp.RequestExplanation{SKPID: id, Period: per, From: in.From}
+			if !due.IsZero() {
+				cmd.DueAt = &due
+			}
+			_, _, err := svc.SKPs.RequestExplanation(ctx, req, cmd)
 			return err
-		}
-	}
-	d, err := f.newPage(r, "objection.request.title", authz.RequestExplanation, st)
-	if err != nil {
-		return err
-	}
-	again(r, d)
-	return f.request.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.newPage(r, "objection.request.title", authz.RequestExplanation, st)
+			if err != nil {
+				return err
+			}
+			again(r, d)
+			return f.request.Render(w, status, d)
+		},
+	})
 }
 
 // explainInput is what the explanation form posts.
@@ -369,29 +363,22 @@ func (f *Feature) showExplain(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postExplain(w http.ResponseWriter, r *page.Request) error {
 	var in explainInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "keterangan"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.SKPs.SubmitExplanation(ctx, req, skp.SubmitExplanation{SKPID: id, Period: per, Text: in.Text})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(path(ObjectionPath, id, per), "selesai", "keterangan"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			_, err := svc.SKPs.SubmitExplanation(ctx, req, skp.SubmitExplanation{SKPID: id, Period: per, Text: in.Text})
 			return err
-		}
-	}
-	d, err := f.newPage(r, "objection.explain.title", authz.Explain, st)
-	if err != nil {
-		return err
-	}
-	again(r, d)
-	return f.explain.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.newPage(r, "objection.explain.title", authz.Explain, st)
+			if err != nil {
+				return err
+			}
+			again(r, d)
+			return f.explain.Render(w, status, d)
+		},
+	})
 }
 
 // withdrawInput is what the withdrawal form posts.
@@ -410,30 +397,23 @@ func (f *Feature) showWithdraw(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postWithdraw(w http.ResponseWriter, r *page.Request) error {
 	var in withdrawInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "tarik"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				req.Reason = in.Reason
-				_, err := svc.SKPs.WithdrawObjection(ctx, req, skp.WithdrawObjection{SKPID: id, Period: per, Reason: in.Reason})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(path(ObjectionPath, id, per), "selesai", "tarik"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			req.Reason = in.Reason
+			_, err := svc.SKPs.WithdrawObjection(ctx, req, skp.WithdrawObjection{SKPID: id, Period: per, Reason: in.Reason})
 			return err
-		}
-	}
-	d, err := f.newPage(r, "objection.withdraw.title", authz.WithdrawObjection, st)
-	if err != nil {
-		return err
-	}
-	again(r, d)
-	return f.withdraw.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.newPage(r, "objection.withdraw.title", authz.WithdrawObjection, st)
+			if err != nil {
+				return err
+			}
+			again(r, d)
+			return f.withdraw.Render(w, status, d)
+		},
+	})
 }
 
 // decidePage is the superior's decision page: both explanations, the SKP
@@ -535,37 +515,31 @@ func (f *Feature) showDecide(w http.ResponseWriter, r *page.Request) error {
 
 func (f *Feature) postDecide(w http.ResponseWriter, r *page.Request) error {
 	var in decideInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
 	id, per := r.PathValue("id"), r.PathValue("period")
-	if in.Outcome == "" {
-		st.AddProblem("outcome", textChoose)
-		ok = false
-	}
-	if in.Outcome == string(skp.Upheld) {
-		// The ratings belong to CHANGED only; a browser sends the
-		// choices of a hidden group too.
-		in.WorkResult, in.Behaviour = "", ""
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(path(ObjectionPath, id, per), "selesai", "putusan"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.SKPs.DecideObjection(ctx, req, skp.DecideObjection{SKPID: id, Period: per, Outcome: in.Outcome,
-					WorkResult: in.WorkResult, Behaviour: in.Behaviour, DecisionText: in.DecisionText, WaiverReason: in.WaiverReason})
-				return err
-			})
-		if err != nil || done {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(path(ObjectionPath, id, per), "selesai", "putusan"),
+		Check: func(st *form.State) {
+			if in.Outcome == "" {
+				st.AddProblem("outcome", textChoose)
+			}
+			if in.Outcome == string(skp.Upheld) {
+				// The ratings belong to CHANGED only; a browser sends the
+				// choices of a hidden group too.
+				in.WorkResult, in.Behaviour = "", ""
+			}
+		},
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			_, err := svc.SKPs.DecideObjection(ctx, req, skp.DecideObjection{SKPID: id, Period: per, Outcome: in.Outcome,
+				WorkResult: in.WorkResult, Behaviour: in.Behaviour, DecisionText: in.DecisionText, WaiverReason: in.WaiverReason})
 			return err
-		}
-	}
-	d, err := f.decidePage(r, st)
-	if err != nil {
-		return err
-	}
-	again(r, &d.formPage)
-	return f.decide.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.decidePage(r, st)
+			if err != nil {
+				return err
+			}
+			again(r, &d.formPage)
+			return f.decide.Render(w, status, d)
+		},
+	})
 }

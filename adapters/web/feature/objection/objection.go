@@ -5,7 +5,8 @@
 // objection (forms.go): the employee's filing within the window with the
 // days left (a grievance clerk's paper filing with its date), the
 // superior's requests for explanations and the parties' answers, the
-// employee's withdrawal, and the superior's decision page with both
+// employee's withdrawal, a delegation of the decision to a Plt/Plh or an
+// escalation of a stuck one (decider.go), and the superior's decision page with both
 // explanations, the SKP as recorded at the filing and the score history
 // side by side.
 package objection
@@ -36,6 +37,7 @@ type Feature struct {
 	explain   *page.Template[*formPage]
 	withdraw  *page.Template[*formPage]
 	decide    *page.Template[*decidePage]
+	decider   *page.Template[*formPage]
 }
 
 // New returns the feature on site.
@@ -46,7 +48,8 @@ func New(site *page.Site) *Feature {
 		request:   page.MustParse[*formPage](site, files, "request.html", messages),
 		explain:   page.MustParse[*formPage](site, files, "explain.html", messages),
 		withdraw:  page.MustParse[*formPage](site, files, "withdraw.html", messages),
-		decide:    page.MustParse[*decidePage](site, files, "decide.html", messages)}
+		decide:    page.MustParse[*decidePage](site, files, "decide.html", messages),
+		decider:   page.MustParse[*formPage](site, files, "decider.html", messages)}
 }
 
 // Routes registers the register and its export, and the pages of one
@@ -65,6 +68,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST "+WithdrawPath, f.postWithdraw)
 	r.Page("GET "+DecidePath, f.showDecide)
 	r.Page("POST "+DecidePath, f.postDecide)
+	r.Page("GET "+DeciderPath, f.showDecider)
+	r.Page("POST "+DeciderPath, f.postDecider)
 }
 
 // regFilter is the objection register's filter form.

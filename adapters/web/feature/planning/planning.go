@@ -5,6 +5,10 @@
 // targets, while the plan is editable (DRAFT, after a return, or in an
 // amendment); submit it; and, for the appraiser, establish it, return it
 // with a reason, or open an amendment of an established plan with a reason.
+// Beyond the plan: the employee signs an amended plan as it stands (a
+// button); the appraiser or HR assigns feedback givers from beyond the
+// unit (givers.go) and cancels an SKP; HR closes one for a position change
+// (with the first day in the new post).
 //
 // Every form follows feature/masterdata's pattern (see docs/web.md): a
 // fresh idempotency key per rendered form (a double submit records once),
@@ -29,6 +33,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -50,6 +55,7 @@ type Feature struct {
 	indicator *page.Template[*indicatorPage]
 	ret       *page.Template[*returnPage]
 	expect    *page.Template[*expectationPage]
+	givers    *page.Template[*giversPage]
 }
 
 // New returns the feature on site.
@@ -61,6 +67,7 @@ func New(site *page.Site) *Feature {
 		indicator: page.MustParse[*indicatorPage](site, files, "indicator.html", messages),
 		ret:       page.MustParse[*returnPage](site, files, "return.html", messages),
 		expect:    page.MustParse[*expectationPage](site, files, "expectation.html", messages),
+		givers:    page.MustParse[*giversPage](site, files, "givers.html", messages),
 	}
 }
 
@@ -87,6 +94,13 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST /skp/{id}/rencana/ekspektasi", f.postExpectation)
 	r.Page("GET /skp/{id}/rencana/amandemen", f.showReason(amendAction))
 	r.Page("POST /skp/{id}/rencana/amandemen", f.postReason(amendAction))
+	r.Page("GET /skp/{id}/rencana/batalkan", f.showReason(cancelAction))
+	r.Page("POST /skp/{id}/rencana/batalkan", f.postReason(cancelAction))
+	r.Page("GET /skp/{id}/rencana/tutup", f.showReason(closeAction))
+	r.Page("POST /skp/{id}/rencana/tutup", f.postReason(closeAction))
+	r.Page("POST /skp/{id}/rencana/tanda-tangan", f.acknowledge)
+	r.Page("GET "+giversPath, f.showGivers)
+	r.Page("POST "+giversPath, f.postGivers)
 }
 
 // editable reports whether the plan of v may change (the domain's rule:
@@ -118,7 +132,8 @@ func load(r *page.Request, b *page.Base, id string, after uint64) (skpState, err
 		return st, err
 	}
 	st.View = v
-	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP, authz.SetExpectation); err != nil {
+	if st.May, err = r.App().SKPActions(ctx, r.User, id, authz.EditPlan, authz.SubmitSKP, authz.EstablishSKP, authz.ReturnSKP, authz.AmendSKP, authz.SetExpectation,
+		authz.CancelSKP, authz.CloseSKP, authz.AcknowledgePlan, authz.AssignFeedbackGiver); err != nil {
 		return st, err
 	}
 	if after > 0 {
@@ -260,6 +275,11 @@ type planPage struct {
 	// CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect: offered
 	// actions.
 	CanSubmit, CanEstablish, CanReturn, CanAmend, CanExpect bool
+	// CanAcknowledge (the employee signs the amended plan as it stands),
+	// CanCancel, CanClose, CanAssignGivers: offered actions.
+	CanAcknowledge, CanCancel, CanClose, CanAssignGivers bool
+	// Acknowledge is the form of the signature's button.
+	Acknowledge form.State
 	// Rows are the working plan's RHK with their remove forms.
 	Rows []rhkRow
 	// Cascade names the appraiser's RHK the plan's links point at.
@@ -308,12 +328,16 @@ func (f *Feature) planPage(r *page.Request, id string, failed form.State, after 
 	d.CanReturn = st.May[authz.ReturnSKP] && v.Status == skp.StatusSubmitted
 	d.CanAmend = st.May[authz.AmendSKP] && v.Status == skp.StatusEstablished
 	d.CanExpect = st.May[authz.SetExpectation] && expectable(v)
+	d.CanAcknowledge = st.May[authz.AcknowledgePlan] && v.Status == skp.StatusAmendment
+	d.CanCancel = st.May[authz.CancelSKP] && open(v)
+	d.CanClose = st.May[authz.CloseSKP] && open(v)
+	d.CanAssignGivers = st.May[authz.AssignFeedbackGiver] && open(v)
 	if n := len(v.Notes); n > 0 && editable(v) && (v.Notes[n-1].Kind == "RETURNED" || v.Notes[n-1].Kind == "AMENDMENT_OPENED") {
 		d.LastNote = &v.Notes[n-1]
 	}
 	base := PlanPath(id)
 	fresh := func(action string) form.State { return form.New(r, action).WithRevision(v.Revision) }
-	d.Submit, d.Establish = fresh(base+"/ajukan"), fresh(base+"/tetapkan")
+	d.Submit, d.Establish, d.Acknowledge = fresh(base+"/ajukan"), fresh(base+"/tetapkan"), fresh(base+"/tanda-tangan")
 	for _, rh := range v.Plan {
 		row := rhkRow{RHK: rh, Remove: fresh(base + "/rhk/" + rh.ID + "/hapus")}
 		for _, in := range rh.Indicators {
@@ -351,25 +375,19 @@ func (f *Feature) showPlan(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) button(w http.ResponseWriter, r *page.Request, done string, cmd func(ctx context.Context, svc app.Services, req domain.Request, id string) error) error {
 	id := r.PathValue("id")
 	var in struct{}
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var applied bool
-		applied, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", done), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", done),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			return cmd(ctx, svc, req, id)
-		})
-		if err != nil || applied {
-			return err
-		}
-	}
-	d, err := f.planPage(r, id, st, since(st))
-	if err != nil {
-		return err
-	}
-	return f.plan.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.planPage(r, id, st, since(st))
+			if err != nil {
+				return err
+			}
+			return f.plan.Render(w, status, d)
+		},
+	})
 }
 
 func (f *Feature) removeRHK(w http.ResponseWriter, r *page.Request) error {
@@ -389,6 +407,15 @@ func (f *Feature) removeIndicator(w http.ResponseWriter, r *page.Request) error 
 func (f *Feature) submit(w http.ResponseWriter, r *page.Request) error {
 	return f.button(w, r, "submitted", func(ctx context.Context, svc app.Services, req domain.Request, id string) error {
 		_, err := svc.SKPs.Submit(ctx, req, skp.Submit{SKPID: id})
+		return err
+	})
+}
+
+// acknowledge is the employee's signature of the amended plan as it
+// stands (skp.plan_acknowledged.v1).
+func (f *Feature) acknowledge(w http.ResponseWriter, r *page.Request) error {
+	return f.button(w, r, "acknowledged", func(ctx context.Context, svc app.Services, req domain.Request, id string) error {
+		_, err := svc.SKPs.AcknowledgePlan(ctx, req, skp.AcknowledgePlan{SKPID: id})
 		return err
 	})
 }
@@ -474,32 +501,26 @@ func (f *Feature) showRHK(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postRHK(w http.ResponseWriter, r *page.Request) error {
 	id, rhkID := r.PathValue("id"), r.PathValue("rhk")
 	var in rhkInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		fields := skp.RHKFields{Text: in.Text, Kind: in.Kind, IntervenedRHKID: in.IntervenedRHKID, PKRef: in.PKRef}
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "rhk-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "rhk-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			fields := skp.RHKFields{Text: in.Text, Kind: in.Kind, IntervenedRHKID: in.IntervenedRHKID, PKRef: in.PKRef}
 			if rhkID == "" {
 				_, _, err := svc.SKPs.AddRHK(ctx, req, skp.AddRHK{SKPID: id, RHKFields: fields})
 				return err
 			}
 			_, err := svc.SKPs.ChangeRHK(ctx, req, skp.ChangeRHK{SKPID: id, RHKID: rhkID, RHKFields: fields})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.rhkPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.rhk.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.rhkPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.rhk.Render(w, status, d)
+		},
+	})
 }
 
 // --- Indicators ------------------------------------------------------
@@ -583,77 +604,99 @@ func (f *Feature) showIndicator(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) postIndicator(w http.ResponseWriter, r *page.Request) error {
 	id, rhkID, indID := r.PathValue("id"), r.PathValue("rhk"), r.PathValue("ind")
 	var in indicatorInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		fields := skp.IndicatorFields{Aspect: in.Aspect, Text: in.Text, Target: skp.Target{Value: in.Target.Value, Unit: in.Target.Unit}}
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "indicator-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "indicator-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+			fields := skp.IndicatorFields{Aspect: in.Aspect, Text: in.Text, Target: skp.Target{Value: in.Target.Value, Unit: in.Target.Unit}}
 			if indID == "" {
 				_, _, err := svc.SKPs.AddIndicator(ctx, req, skp.AddIndicator{SKPID: id, RHKID: rhkID, IndicatorFields: fields})
 				return err
 			}
 			_, err := svc.SKPs.ChangeIndicator(ctx, req, skp.ChangeIndicator{SKPID: id, IndicatorID: indID, IndicatorFields: fields})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.indicatorPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.indicator.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.indicatorPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.indicator.Render(w, status, d)
+		},
+	})
 }
 
-// --- Return and amendment ---------------------------------------------
+// --- Return, amendment, cancellation, closing -------------------------
 
-// reasonAction is one of the appraiser's actions on the plan that need a
-// reason: return a submitted plan, or open an amendment of an established
-// one.
+// reasonAction is one of the actions on an SKP that need a reason (and,
+// for closing, a date): the appraiser returns a submitted plan or opens an
+// amendment of an established one; the appraiser or HR cancels an SKP; HR
+// closes one for a position change.
 type reasonAction struct {
 	act                 authz.Action
 	title, hint, button string // message keys
 	done                string // the plan page's notice
-	run                 func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error
+	// reason is the label's key of the reason; optional says the domain
+	// does not require one.
+	reason   string
+	optional bool
+	// date is the label's key of the effective_from date the action asks
+	// for ("" for none).
+	date string
+	// offered reports whether the SKP's state allows the action (nil:
+	// the domain alone decides); a page not offered is not found.
+	offered func(v skp.View) bool
+	run     func(ctx context.Context, svc app.Services, req domain.Request, id string, in reasonInput) error
 }
 
 var (
-	returnAction = reasonAction{act: authz.ReturnSKP, title: "planning.return.title", hint: "planning.return.hint", button: "planning.return",
-		done: "returned", run: func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error {
-			_, err := svc.SKPs.Return(ctx, req, skp.Return{SKPID: id, Reason: reason})
+	returnAction = reasonAction{act: authz.ReturnSKP, title: "planning.return.title", hint: "planning.return.hint", button: "planning.return", reason: "planning.return.reason",
+		done: "returned", run: func(ctx context.Context, svc app.Services, req domain.Request, id string, in reasonInput) error {
+			_, err := svc.SKPs.Return(ctx, req, skp.Return{SKPID: id, Reason: in.Reason})
 			return err
 		}}
-	amendAction = reasonAction{act: authz.AmendSKP, title: "planning.amend.title", hint: "planning.amend.hint", button: "planning.amend",
-		done: "amended", run: func(ctx context.Context, svc app.Services, req domain.Request, id, reason string) error {
-			_, err := svc.SKPs.Amend(ctx, req, skp.Amend{SKPID: id, Reason: reason})
+	amendAction = reasonAction{act: authz.AmendSKP, title: "planning.amend.title", hint: "planning.amend.hint", button: "planning.amend", reason: "planning.amend.reason",
+		done: "amended", run: func(ctx context.Context, svc app.Services, req domain.Request, id string, in reasonInput) error {
+			_, err := svc.SKPs.Amend(ctx, req, skp.Amend{SKPID: id, Reason: in.Reason})
+			return err
+		}}
+	cancelAction = reasonAction{act: authz.CancelSKP, title: "planning.cancel.title", hint: "planning.cancel.hint", button: "planning.cancel.submit", reason: "planning.cancel.reason",
+		done: "cancelled", offered: open, run: func(ctx context.Context, svc app.Services, req domain.Request, id string, in reasonInput) error {
+			_, err := svc.SKPs.Cancel(ctx, req, skp.Cancel{SKPID: id, Reason: in.Reason})
+			return err
+		}}
+	closeAction = reasonAction{act: authz.CloseSKP, title: "planning.close.title", hint: "planning.close.hint", button: "planning.close.submit", reason: "planning.close.reason", optional: true,
+		done: "closed", date: "planning.close.from", offered: open, run: func(ctx context.Context, svc app.Services, req domain.Request, id string, in reasonInput) error {
+			_, err := svc.SKPs.Close(ctx, req, skp.Close{SKPID: id, EffectiveFrom: in.EffectiveFrom, Reason: in.Reason})
 			return err
 		}}
 )
 
-// returnPage is the appraiser's form with a reason: return for revision,
-// or open an amendment.
+// open reports whether v has not ended (cancelled, or closed for a
+// position change): what cancelling and closing need.
+func open(v skp.View) bool { return v.Status.Open() }
+
+// returnPage is the form of a reasonAction.
 type returnPage struct {
 	page.Base
 	skpState
 	Form form.State
-	// Hint and Button are the message keys of the action.
-	Hint, Button string
+	// Hint, Button and Reason are the message keys of the action; Date
+	// the key of the date field's label ("" for none).
+	Hint, Button, Reason, Date string
+	// Optional: the reason may be left empty.
+	Optional bool
 }
 
-// returnInput is what the form posts: the body of POST /v1/skps/{id}/return
-// and …/amendment.
-type returnInput struct {
-	Reason string `form:"reason"`
+// reasonInput is what the form posts: the body of POST
+// /v1/skps/{id}/return, …/amendment, …/cancel, …/close.
+type reasonInput struct {
+	Reason        string        `form:"reason"`
+	EffectiveFrom calendar.Date `form:"effective_from"`
 }
 
 func (f *Feature) returnPage(r *page.Request, a reasonAction, st form.State, after uint64) (*returnPage, error) {
-	d := &returnPage{Base: r.Base("planning", a.title), Form: st, Hint: a.hint, Button: a.button}
+	d := &returnPage{Base: r.Base("planning", a.title), Form: st, Hint: a.hint, Button: a.button, Reason: a.reason, Date: a.date, Optional: a.optional}
 	s, err := load(r, &d.Base, r.PathValue("id"), after)
 	if err != nil {
 		return nil, err
@@ -672,6 +715,9 @@ func (f *Feature) showReason(a reasonAction) page.Handler {
 		if err != nil {
 			return err
 		}
+		if a.offered != nil && !a.offered(d.View) {
+			return &domain.NotFoundError{Kind: "page", ID: r.URL.Path}
+		}
 		d.Form = d.Form.WithRevision(d.View.Revision)
 		return f.ret.Render(w, http.StatusOK, d)
 	}
@@ -680,27 +726,21 @@ func (f *Feature) showReason(a reasonAction) page.Handler {
 func (f *Feature) postReason(a reasonAction) page.Handler {
 	return func(w http.ResponseWriter, r *page.Request) error {
 		id := r.PathValue("id")
-		var in returnInput
-		st, ok, err := form.Decode(r, &in)
-		if err != nil {
-			return err
-		}
-		status := http.StatusUnprocessableEntity
-		if ok {
-			var done bool
-			done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", a.done), func(ctx context.Context, svc app.Services, req domain.Request) error {
-				return a.run(ctx, svc, req, id, in.Reason)
-			})
-			if err != nil || done {
-				return err
-			}
-		}
-		d, err := f.returnPage(r, a, st, since(st))
-		if err != nil {
-			return err
-		}
-		refresh(&d.Form, d.View)
-		return f.ret.Render(w, status, d)
+		var in reasonInput
+		return form.Post(w, r, &in, form.Step{
+			Next: page.Link(PlanPath(id), "ok", a.done),
+			Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
+				return a.run(ctx, svc, req, id, in)
+			},
+			Again: func(st form.State, status int) error {
+				d, err := f.returnPage(r, a, st, since(st))
+				if err != nil {
+					return err
+				}
+				refresh(&d.Form, d.View)
+				return f.ret.Render(w, status, d)
+			},
+		})
 	}
 }
 
@@ -760,25 +800,19 @@ func (f *Feature) showExpectation(w http.ResponseWriter, r *page.Request) error 
 func (f *Feature) postExpectation(w http.ResponseWriter, r *page.Request) error {
 	id := r.PathValue("id")
 	var in expectationInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(PlanPath(id), "ok", "expectation-saved"), func(ctx context.Context, svc app.Services, req domain.Request) error {
+	return form.Post(w, r, &in, form.Step{
+		Next: page.Link(PlanPath(id), "ok", "expectation-saved"),
+		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			_, err := svc.SKPs.SetBehaviourExpectation(ctx, req, skp.SetBehaviourExpectation{SKPID: id, Value: in.Value, Expectation: in.Expectation})
 			return err
-		})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.expectationPage(r, st, since(st))
-	if err != nil {
-		return err
-	}
-	refresh(&d.Form, d.View)
-	return f.expect.Render(w, status, d)
+		},
+		Again: func(st form.State, status int) error {
+			d, err := f.expectationPage(r, st, since(st))
+			if err != nil {
+				return err
+			}
+			refresh(&d.Form, d.View)
+			return f.expect.Render(w, status, d)
+		},
+	})
 }

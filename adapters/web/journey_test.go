@@ -8,11 +8,14 @@ package web
 // signer would; everything else is a click, a key or a typed value.
 //
 // It runs on the embedded stores (bbolt events, sessions and idempotency,
-// in-memory read models) and on PostgreSQL (the read models of
-// adapters/pgreadmodel, the sessions of session.Postgres, the idempotency
-// records of adapters/pgidempotency); the events are in bbolt in both,
-// under the test's clock. Projections are caught up after every form sent,
-// as kinerjad's in-process projector does.
+// in-memory read models) and on PostgreSQL (the events in adapters/pgstore,
+// the read models of adapters/pgreadmodel, the sessions of
+// session.Postgres, the idempotency records of adapters/pgidempotency, the
+// evidence files in blobstore.Postgres). Both stores stamp recorded_at
+// with the test's clock (pgstore through Options.Now), since the domain's
+// dating rules and the as-of reads compare business time with it.
+// Projections are caught up after every form sent, as kinerjad's
+// in-process projector does.
 
 import (
 	"context"
@@ -30,11 +33,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -47,14 +53,22 @@ type journeyEnv struct {
 	shots string
 	// catchUp applies the new events to the read models the pages read.
 	catchUp func()
+	// events is the PostgreSQL event store of the postgres variant.
+	events *pgstore.Store
 }
 
 // newJourneyEnv builds the dashboard on store ("bbolt" or "postgres")
 // with nothing recorded.
 func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 	t.Helper()
-	h := newHarness(t)
+	var h *harness
+	if store == "postgres" {
+		h = newHarnessOn(t, func(now func() time.Time) eventstore.Store { return journeyPGStore(t, now) })
+	} else {
+		h = newHarness(t)
+	}
 	env := &journeyEnv{t: t, h: h, catchUp: h.catchUp, shots: t.TempDir()}
+	env.events, _ = h.store.(*pgstore.Store)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the dashboard's log:\n%s", h.logs.String())
@@ -73,15 +87,23 @@ func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 		}
 		// The sessions and the idempotency records in schemas of their
 		// own, as each package migrates its schema with its own version.
-		webSchema, idemSchema := schema+"_web", schema+"_idem"
+		webSchema, idemSchema, blobSchema := schema+"_web", schema+"_idem", schema+"_blob"
 		t.Cleanup(func() {
-			p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+webSchema+` CASCADE`)
-			p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+idemSchema+` CASCADE`)
+			for _, s := range []string{webSchema, idemSchema, blobSchema} {
+				p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+s+` CASCADE`)
+			}
 		})
 		if err := pgidempotency.Migrate(ctx, p, idemSchema); err != nil {
 			t.Fatal(err)
 		}
 		idem, err := pgidempotency.Open(ctx, p, idemSchema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := blobstore.Migrate(ctx, p, blobSchema); err != nil {
+			t.Fatal(err)
+		}
+		blobs, err := blobstore.OpenPostgres(ctx, p, blobSchema)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,6 +122,7 @@ func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 			c.Verifier = verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: db.Audit()}
 			c.Positions = pgPositions{db}
 			c.Idempotency = idem
+			c.Blobs = blobs
 		})
 		// The signer signs from the in-memory trail; both are caught up.
 		env.catchUp = func() { h.catchUp(); h.catchUpSinks(db.Sinks()) }
@@ -113,6 +136,31 @@ func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 	}))
 	t.Cleanup(env.srv.Close)
 	return env
+}
+
+// journeyPGStore opens a pgstore on a schema of its own in the test
+// database, stamping recorded_at with now (the test's clock); the schema is
+// dropped when the test ends.
+func journeyPGStore(t *testing.T, now func() time.Time) *pgstore.Store {
+	t.Helper()
+	p := testPool(t)
+	schema := fmt.Sprintf("web_events_%d_%d", os.Getpid(), schemaN.Add(1))
+	ctx := context.Background()
+	if _, err := pgstore.Migrate(ctx, p, schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	// Its own pool (pgstore.Connect): the committers and the LISTEN
+	// connection do not take the read models' connections. The database is
+	// shared with other test runs, whose transactions may hold the
+	// finality horizon back for a while: wait for it longer than the
+	// default, so that a read after a write sees the write.
+	s, err := pgstore.Connect(ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"), pgstore.Options{Schema: schema, Now: now, FinalityWait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // person opens a browser of c's (a tab in a browser context of its own)
@@ -407,6 +455,41 @@ func journey(t *testing.T, env *journeyEnv) {
 		t.Errorf("verification = %q: %s", ok, aud.text("#verify-result"))
 	}
 	aud.screenshot("audit-jurnal")
+	env.eventsInPostgres()
+}
+
+// eventsInPostgres checks, in the postgres variant, that the year's events
+// are rows of pgstore's table, stamped with the test's clock from January
+// to December, not with the database's.
+func (env *journeyEnv) eventsInPostgres() {
+	t := env.t
+	if env.events == nil {
+		return
+	}
+	var n int
+	var first, last time.Time
+	err := env.events.Pool().QueryRow(context.Background(), `SELECT count(*), min(recorded_at), max(recorded_at) FROM `+
+		env.events.Schema()+`.events`).Scan(&n, &first, &last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	for _, err := range env.h.store.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		read++
+	}
+	t.Logf("PostgreSQL holds %d events, recorded %s … %s", n, first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	if n == 0 || n != read {
+		t.Errorf("pgstore's table holds %d events, the store reads %d", n, read)
+	}
+	if first.In(policy.WIB).Format("2006-01") != "2026-01" {
+		t.Errorf("the first event was recorded at %s, want the test's January", first)
+	}
+	if env.has("GET /skp/{id}/penilaian/{period}/keberatan/ajukan") && last.In(policy.WIB).Format("2006-01") != "2026-12" {
+		t.Errorf("the last event was recorded at %s, want the test's December", last)
+	}
 }
 
 // check clicks the radio button or checkbox sel (no page load follows).

@@ -299,6 +299,12 @@ func (h *harness) catchUp() {
 // catchUpSinks applies every stored event to sinks.
 func (h *harness) catchUpSinks(sinks []projections.Sink) {
 	h.t.Helper()
+	h.catchUpSinksFrom(h.store, sinks)
+}
+
+// catchUpSinksFrom applies every event of store to sinks.
+func (h *harness) catchUpSinksFrom(store eventstore.Store, sinks []projections.Sink) {
+	h.t.Helper()
 	h.catchMu.Lock()
 	defer h.catchMu.Unlock()
 	for _, sink := range sinks {
@@ -307,7 +313,7 @@ func (h *harness) catchUpSinks(sinks []projections.Sink) {
 			h.t.Fatal(err)
 		}
 		var batch []projections.Event
-		for ev, err := range h.store.ReadAll(h.ctx, eventstore.ReadAllOptions{After: cp}) {
+		for ev, err := range store.ReadAll(h.ctx, eventstore.ReadAllOptions{After: cp}) {
 			if err != nil {
 				h.t.Fatal(err)
 			}

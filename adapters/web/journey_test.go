@@ -13,9 +13,11 @@ package web
 // session.Postgres, the idempotency records of adapters/pgidempotency, the
 // evidence files in blobstore.Postgres). Both stores stamp recorded_at
 // with the test's clock (pgstore through Options.Now), since the domain's
-// dating rules and the as-of reads compare business time with it.
-// Projections are caught up after every form sent, as kinerjad's
-// in-process projector does.
+// dating rules and the as-of reads compare business time with it. On
+// PostgreSQL the journey goes through two dashboards behind a round-robin
+// reverse proxy, as through two kinerjad behind a load balancer
+// (twoStacks). Projections are caught up after every form sent, by the
+// dashboard it was sent to, as kinerjad's in-process projector does.
 
 import (
 	"context"

@@ -520,7 +520,7 @@ func (s *Store) insertOne(ctx context.Context, r *request) (map[string]streamCou
 	var pos int64
 	err := s.pool.QueryRow(ctx, s.q.appendOne, r.stream, r.expected, pgtype.UUID{Bytes: e.ID, Valid: true},
 		int32(min(e.SchemaVersion, math.MaxInt32)), e.OccurredAt, e.Type, e.Actor.ID, e.Actor.Role,
-		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:], r.sig.KeyID, sig).Scan(&pos)
+		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:], r.sig.KeyID, sig, s.recordedAt()).Scan(&pos)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil // the head check failed
@@ -613,7 +613,30 @@ func (s *Store) insertArgs(reqs []*request, channel string) []any {
 		notify = &channel
 	}
 	return []any{reqStream, reqExpected, rowReq, revision, eventID, schemaVer, occurredAt,
-		typ, actorID, actorRole, correlation, causation, reason, data, hash, keyID, sig, notify}
+		typ, actorID, actorRole, correlation, causation, reason, data, hash, keyID, sig, notify, s.recordedAt()}
+}
+
+// recordedAt is the recorded_at argument of an append statement: nil
+// (NULL: the database's clock_timestamp()) unless Options.Now is set, then
+// Now truncated to PostgreSQL's microseconds and never before the last
+// value this Store handed out, whatever the clock does.
+func (s *Store) recordedAt() *time.Time {
+	if s.opts.Now == nil {
+		return nil
+	}
+	now := s.opts.Now().UnixMicro()
+	for {
+		last := s.lastRecorded.Load()
+		if now <= last {
+			now = last
+			break
+		}
+		if s.lastRecorded.CompareAndSwap(last, now) {
+			break
+		}
+	}
+	t := time.UnixMicro(now).UTC()
+	return &t
 }
 
 // collectCounts reads the RETURNING rows (stream, position) of the append

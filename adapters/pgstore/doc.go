@@ -158,6 +158,15 @@
 // woken directly. AppendTx, which commits with the caller's transaction,
 // notifies inside it.
 //
+// # recorded_at
+//
+// By default the database stamps recorded_at (clock_timestamp() when the
+// append statement runs), so no writing process chooses it. Options.Now
+// stamps it from the process's clock instead, sent as a statement
+// parameter, never decreasing within one Store: for tests that move a
+// clock through a business year. docs/eventstore.md tabulates who stamps
+// it in each mode.
+//
 // # Transactional outbox
 //
 // AppendTx appends inside a caller's pgx.Tx, so that events commit or roll

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/eventstore/storetest"
 )
 
 // testURL returns the test database's URL, skipping the test when none is
@@ -865,5 +866,104 @@ func TestAppendBlockedByALockKeepsItsWord(t *testing.T) {
 	case <-closed:
 	case <-time.After(5 * time.Second):
 		t.Error("Close hung")
+	}
+}
+
+// TestRecordedAtFromInjectedClock: with Options.Now, recorded_at is the
+// process's clock (truncated to microseconds) on every append path (one
+// event, several, a batch of racing appends, AppendTx), never decreasing
+// when the clock steps back; as-of reads follow it; the chain and the
+// writer signatures verify as in the default mode. Without Now the
+// database stamps recorded_at, whatever the process's clock says.
+func TestRecordedAtFromInjectedClock(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 6, 9, 0, 0, 123456789, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	set := func(t time.Time) { mu.Lock(); clock = t; mu.Unlock() }
+	signer := storetest.WriterKey()
+	keyring := eventstore.NewKeyring(signer.Public())
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{Now: now, Signer: signer, Keyring: keyring})
+	ctx := tctx(t)
+
+	jan := clock.Truncate(time.Microsecond)
+	mustAppend(t, s, "skp-1", eventstore.NoStream, evs(1)...) // appendOne
+	set(time.Date(2026, 3, 27, 14, 0, 0, 0, time.UTC))
+	mustAppend(t, s, "skp-1", eventstore.Exact(0), evs(2)...) // appendMany
+	// A batch of racing appends.
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() { mustAppend(t, s, fmt.Sprintf("emp-%d", i), eventstore.NoStream, evs(1)...) })
+	}
+	wg.Wait()
+	// The clock steps back: recorded_at holds.
+	set(time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC))
+	mustAppend(t, s, "skp-1", eventstore.Exact(2), evs(1)...)
+	// AppendTx.
+	set(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendTx(ctx, tx, "skp-1", eventstore.Exact(3), evs(1)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	mar := time.Date(2026, 3, 27, 14, 0, 0, 0, time.UTC)
+	dec := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	want := map[string][]time.Time{"skp-1": {jan, mar, mar, mar, dec}}
+	for i := range 16 {
+		want[fmt.Sprintf("emp-%d", i)] = []time.Time{mar}
+	}
+	all := verifyAll(t, s)
+	if len(all) != 21 {
+		t.Fatalf("%d events, want 21", len(all))
+	}
+	got := map[string][]time.Time{}
+	for _, e := range all {
+		got[e.Stream] = append(got[e.Stream], e.RecordedAt)
+	}
+	for stream, w := range want {
+		if !slices.EqualFunc(got[stream], w, time.Time.Equal) {
+			t.Errorf("%s recorded at %v, want %v", stream, got[stream], w)
+		}
+	}
+	// Every append's last event is signed, and the signature verifies.
+	signed := 0
+	for _, e := range all {
+		if !e.Signature.IsZero() {
+			signed++
+			if err := keyring.Verify(e.Hash, e.Signature); err != nil {
+				t.Errorf("%s@%d: %v", e.Stream, e.Revision, err)
+			}
+		}
+	}
+	if signed != 4+16 {
+		t.Errorf("%d signed events, want 20 (one per append)", signed)
+	}
+	// As-of reads compare with the injected stamps.
+	n := 0
+	for _, err := range s.ReadStream(ctx, "skp-1", eventstore.ReadStreamOptions{AsOf: mar.Add(-time.Second)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("skp-1 as of just before 27 March: %d events, want 1", n)
+	}
+
+	// The default: the database's clock, not the (far past) process clock.
+	d := openTest(t, Options{})
+	before := time.Now().Add(-time.Minute)
+	mustAppend(t, d, "skp-1", eventstore.NoStream, evs(1)...)
+	mustAppend(t, d, "skp-1", eventstore.Exact(0), evs(2)...)
+	for _, e := range readAll(t, d) {
+		if e.RecordedAt.Before(before) || e.RecordedAt.Year() == 2026 && e.RecordedAt.Month() == time.January && e.RecordedAt.Day() == 6 {
+			t.Errorf("default mode recorded_at = %v, want the database's now", e.RecordedAt)
+		}
 	}
 }

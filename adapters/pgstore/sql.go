@@ -27,7 +27,7 @@ const headColumns = `revision, hash, writer_key_id, writer_sig, event_id, positi
 type queries struct {
 	checkPositions string
 	appendOne      string // one event of one append, autocommit
-	appendMany     string // any number of appends and events; $18 is a NOTIFY channel or NULL
+	appendMany     string // any number of appends and events; $18 is a NOTIFY channel or NULL, $19 recorded_at or NULL
 	notify         string
 	hashAt         string
 	head           string
@@ -56,11 +56,12 @@ func newQueries(schema string) queries {
 		// The common case, a single event: scalar parameters, the least work
 		// for the server. Its own (autocommit) transaction has written nothing
 		// before, so k is 1. $2 is the revision the stream's last event must
-		// have, -1 for none.
+		// have, -1 for none. $16 is recorded_at from Options.Now, or NULL
+		// for the database's clock.
 		appendOne: r.Replace(`
 INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
 	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
-SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, clock_timestamp(),
+SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, coalesce($16::timestamptz, clock_timestamp()),
 	$1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
 WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = $1), -1) = $2::bigint
 RETURNING position`),
@@ -90,7 +91,7 @@ WITH p AS MATERIALIZED (
 		$5::uuid[] AS event_id, $6::int[] AS schema_version, $7::timestamptz[] AS occurred_at, $8::text[] AS type,
 		$9::text[] AS actor_id, $10::text[] AS actor_role, $11::text[] AS correlation_id, $12::text[] AS causation_id,
 		$13::text[] AS reason, $14::bytea[] AS data, $15::bytea[] AS hash, $16::text[] AS writer_key_id,
-		$17::bytea[] AS writer_sig, $18::text AS notify
+		$17::bytea[] AS writer_sig, $18::text AS notify, $19::timestamptz AS recorded_at
 ), req AS (
 	SELECT r.idx, r.stream
 	FROM p, unnest(p.stream, p.expected) WITH ORDINALITY AS r(stream, expected, idx)
@@ -99,7 +100,7 @@ WITH p AS MATERIALIZED (
 	SELECT b.base,
 		coalesce((SELECT max(e.position) FROM EVENTS e
 			WHERE e.position > b.base AND e.position <= b.base + 1048575) - b.base, 0) AS k0,
-		clock_timestamp() AS now,
+		coalesce((SELECT p.recorded_at FROM p), clock_timestamp()) AS now,
 		(SELECT pg_notify(p.notify, '') FROM p WHERE p.notify IS NOT NULL) AS notified
 	FROM (SELECT pg_current_xact_id()::text::bigint << 20 AS base) b
 )

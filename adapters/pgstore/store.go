@@ -80,6 +80,17 @@ type Options struct {
 	// Keyring verifies a stream's head read from the database before an
 	// append builds on it. Without one, heads are not checked.
 	Keyring *eventstore.Keyring
+
+	// Now, when set, stamps recorded_at from this process's clock instead
+	// of the database's (clock_timestamp(), the default). Within one Store
+	// the stamps never decrease, even if Now steps back; across processes
+	// nothing orders them. It exists for tests and simulations that move a
+	// clock through a business year (the as-of reads compare business time
+	// with recorded_at). Leave it nil in production: with it, recorded_at
+	// is whatever the writing process claims, not the database's witness
+	// (see docs/eventstore.md and docs/security.md). recorded_at is not
+	// covered by the hash chain or writer signatures in either mode.
+	Now func() time.Time
 }
 
 func (o *Options) setDefaults() {
@@ -141,6 +152,10 @@ type Store struct {
 	// the appending transaction) instead of the notifier; only for the
 	// benchmark that compares the two.
 	notifyInStatement bool
+
+	// lastRecorded is the last recorded_at (Unix µs) handed out under
+	// Options.Now.
+	lastRecorded atomic.Int64
 
 	stats struct {
 		statements, appends, events, fallbacks, conflicts, retries atomic.Int64

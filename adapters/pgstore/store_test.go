@@ -94,6 +94,29 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceProcessClock runs the suite with recorded_at stamped by
+// the process (Options.Now, here time.Now) instead of the database: the
+// option must keep every guarantee of the port.
+func TestConformanceProcessClock(t *testing.T) {
+	testURL(t)
+	if testing.Short() {
+		t.Skip("-short: the suite runs once, on the database's clock (TestConformance)")
+	}
+	storetest.Run(t, storetest.Backend{
+		Name:        "postgres-process-clock",
+		NewLocation: newLocation,
+		Open: func(loc string, cfg storetest.Config) (eventstore.Store, error) {
+			url, schema := splitLocation(loc)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Limits: cfg.Limits, Signer: cfg.Signer, Keyring: cfg.Keyring, Now: time.Now})
+		},
+		Tamper:     tamper,
+		Forge:      forge,
+		LateCommit: lateCommit,
+	})
+}
+
 // tamper flips one bit of the stored data of stream@revision (or of its
 // reason, for an empty payload), going around the append-only trigger as a
 // superuser can: session_replication_role = replica disables ordinary

@@ -1,7 +1,7 @@
 package web
 
 // The test harness, after adapters/httpapi's: the dashboard over real
-// parts — a bbolt event store, the domain services on the EventLog over
+// parts — a bbolt event store (or pgstore, see newHarnessOn), the domain services on the EventLog over
 // it, the in-memory read models (adapters/memreadmodel) caught up after
 // seeding as the in-process projections of embedded mode would be, the
 // audit signer and verifier, and tokens signed with the embedded key and
@@ -102,7 +102,7 @@ type harness struct {
 	ctx     context.Context
 	dir     string
 	clock   *domaintest.Clock
-	store   *boltstore.Store
+	store   eventstore.Store
 	model   *memreadmodel.Model
 	signer  *audit.Signer
 	vkey    *merkle.Verifier
@@ -162,17 +162,29 @@ func (p positions) Checkpoint(ctx context.Context, name string) (eventstore.Posi
 	return p.m.Sink(name).Checkpoint(ctx)
 }
 
-// newHarness opens the parts on a new data directory and builds the
-// dashboard; it seeds nothing.
-func newHarness(t testing.TB) *harness {
+// newHarness opens the parts on a new data directory, the events in
+// bbolt, and builds the dashboard; it seeds nothing.
+func newHarness(t testing.TB) *harness { return newHarnessOn(t, nil) }
+
+// newHarnessOn is newHarness with the events in the store openStore opens
+// (closed by openStore's own cleanup), stamping recorded_at with now, the
+// harness's clock; nil openStore is bbolt in the data directory.
+func newHarnessOn(t testing.TB, openStore func(now func() time.Time) eventstore.Store) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), dir: t.TempDir(), clock: domaintest.NewClock(start), logs: &syncBuffer{}}
-	store, err := boltstore.Open(filepath.Join(h.dir, "kinerja.db"), boltstore.Options{Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
+	var store eventstore.Store
+	if openStore != nil {
+		store = openStore(h.clock.Now)
+	} else {
+		bolt, err := boltstore.Open(filepath.Join(h.dir, "kinerja.db"), boltstore.Options{Now: h.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bolt.Close() })
+		store = bolt
 	}
 	h.store = store
-	t.Cleanup(func() { store.Close() })
+	var err error
 	if h.key, err = authkey.LoadOrCreate(h.dir); err != nil {
 		t.Fatal(err)
 	}
@@ -287,6 +299,12 @@ func (h *harness) catchUp() {
 // catchUpSinks applies every stored event to sinks.
 func (h *harness) catchUpSinks(sinks []projections.Sink) {
 	h.t.Helper()
+	h.catchUpSinksFrom(h.store, sinks)
+}
+
+// catchUpSinksFrom applies every event of store to sinks.
+func (h *harness) catchUpSinksFrom(store eventstore.Store, sinks []projections.Sink) {
+	h.t.Helper()
 	h.catchMu.Lock()
 	defer h.catchMu.Unlock()
 	for _, sink := range sinks {
@@ -295,7 +313,7 @@ func (h *harness) catchUpSinks(sinks []projections.Sink) {
 			h.t.Fatal(err)
 		}
 		var batch []projections.Event
-		for ev, err := range h.store.ReadAll(h.ctx, eventstore.ReadAllOptions{After: cp}) {
+		for ev, err := range store.ReadAll(h.ctx, eventstore.ReadAllOptions{After: cp}) {
 			if err != nil {
 				h.t.Fatal(err)
 			}

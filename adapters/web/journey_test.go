@@ -8,33 +8,50 @@ package web
 // signer would; everything else is a click, a key or a typed value.
 //
 // It runs on the embedded stores (bbolt events, sessions and idempotency,
-// in-memory read models) and on PostgreSQL (the read models of
-// adapters/pgreadmodel, the sessions of session.Postgres, the idempotency
-// records of adapters/pgidempotency); the events are in bbolt in both,
-// under the test's clock. Projections are caught up after every form sent,
-// as kinerjad's in-process projector does.
+// in-memory read models) and on PostgreSQL (the events in adapters/pgstore,
+// the read models of adapters/pgreadmodel, the sessions of
+// session.Postgres, the idempotency records of adapters/pgidempotency, the
+// evidence files in blobstore.Postgres). Both stores stamp recorded_at
+// with the test's clock (pgstore through Options.Now), since the domain's
+// dating rules and the as-of reads compare business time with it. On
+// PostgreSQL the journey goes through two dashboards behind a round-robin
+// reverse proxy, as through two kinerjad behind a load balancer
+// (twoStacks). Projections are caught up after every form sent, by the
+// dashboard it was sent to, as kinerjad's in-process projector does.
 
 import (
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -47,14 +64,25 @@ type journeyEnv struct {
 	shots string
 	// catchUp applies the new events to the read models the pages read.
 	catchUp func()
+	// events is the PostgreSQL event store of the postgres variant.
+	events *pgstore.Store
+	// served counts the requests each dashboard of the postgres variant
+	// served.
+	served [2]atomic.Int64
 }
 
 // newJourneyEnv builds the dashboard on store ("bbolt" or "postgres")
 // with nothing recorded.
 func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 	t.Helper()
-	h := newHarness(t)
+	var h *harness
+	if store == "postgres" {
+		h = newHarnessOn(t, func(now func() time.Time) eventstore.Store { return journeyPGStore(t, now) })
+	} else {
+		h = newHarness(t)
+	}
 	env := &journeyEnv{t: t, h: h, catchUp: h.catchUp, shots: t.TempDir()}
+	env.events, _ = h.store.(*pgstore.Store)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("the dashboard's log:\n%s", h.logs.String())
@@ -62,57 +90,170 @@ func newJourneyEnv(t *testing.T, store string) *journeyEnv {
 	})
 	if store == "bbolt" {
 		env.shots = screenshotDir(t)
+		handler := h.handler
+		env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handler.ServeHTTP(w, r)
+			if r.Method == http.MethodPost {
+				env.catchUp()
+			}
+		}))
+	} else {
+		env.srv = env.twoStacks()
 	}
-	if store == "postgres" {
-		p := testPool(t)
-		schema := freshSchema(t, p)
-		ctx := context.Background()
-		db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Schema: schema, History: projections.StoreHistory{Store: h.store}, Policy: h.appCfg.Policy})
-		if err != nil {
-			t.Fatal(err)
+	t.Cleanup(env.srv.Close)
+	return env
+}
+
+// twoStacks builds, for the postgres variant, two dashboards as two
+// kinerjad on one PostgreSQL would be (issue 15): each with its own event
+// store client (pgstore, its own pool and head cache), domain services,
+// application layer, read-model, session, idempotency and evidence-file
+// clients, over the same schemas, and a round-robin reverse proxy in front
+// of them, which keeps the browser's Host. A form posted to one is caught up
+// by that one's projections, and the redirect after it is served by the
+// other. The one-time sign-in links are the harness's (a directory both
+// share here; two kinerjad have one each, see docs/operations.md).
+func (env *journeyEnv) twoStacks() *httptest.Server {
+	t, h := env.t, env.h
+	p := testPool(t)
+	schema := freshSchema(t, p)
+	ctx := context.Background()
+	// The sessions, the idempotency records and the evidence files in
+	// schemas of their own, as each package migrates its schema with its
+	// own version.
+	webSchema, idemSchema, blobSchema := schema+"_web", schema+"_idem", schema+"_blob"
+	t.Cleanup(func() {
+		for _, s := range []string{webSchema, idemSchema, blobSchema} {
+			p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+s+` CASCADE`)
 		}
-		// The sessions and the idempotency records in schemas of their
-		// own, as each package migrates its schema with its own version.
-		webSchema, idemSchema := schema+"_web", schema+"_idem"
-		t.Cleanup(func() {
-			p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+webSchema+` CASCADE`)
-			p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+idemSchema+` CASCADE`)
-		})
-		if err := pgidempotency.Migrate(ctx, p, idemSchema); err != nil {
+	})
+	if err := pgidempotency.Migrate(ctx, p, idemSchema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobstore.Migrate(ctx, p, blobSchema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := session.Migrate(ctx, p, webSchema); err != nil {
+		t.Fatal(err)
+	}
+	// clients opens one stack's clients of the shared schemas and sets
+	// them in c; it returns the stack's read-model sinks and sessions.
+	clients := func(store eventstore.Store, c *app.Config) ([]projections.Sink, session.Store) {
+		db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Schema: schema, History: projections.StoreHistory{Store: store}, Policy: c.Policy})
+		if err != nil {
 			t.Fatal(err)
 		}
 		idem, err := pgidempotency.Open(ctx, p, idemSchema)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := session.Migrate(ctx, p, webSchema); err != nil {
+		blobs, err := blobstore.OpenPostgres(ctx, p, blobSchema)
+		if err != nil {
 			t.Fatal(err)
 		}
 		sessions, err := session.OpenPostgres(ctx, p, webSchema)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.cfg.Sessions = sessions
-		h.rebuild(func(c *app.Config) {
-			c.Directory, c.Justifications = db.Directory(), db.Directory()
-			c.SKPList, c.Evaluations, c.Objections, c.Audit = db.SKPs(), db.Evaluations(), db.Objections(), db.Audit()
-			c.Scores, c.Timeline = db.Scores(), db.Timeline()
-			c.Verifier = verifier{store: h.store, keys: []*merkle.Verifier{h.vkey}, trail: db.Audit()}
-			c.Positions = pgPositions{db}
-			c.Idempotency = idem
-		})
-		// The signer signs from the in-memory trail; both are caught up.
-		env.catchUp = func() { h.catchUp(); h.catchUpSinks(db.Sinks()) }
+		c.Store = store
+		c.Directory, c.Justifications = db.Directory(), db.Directory()
+		c.SKPList, c.Evaluations, c.Objections, c.Audit = db.SKPs(), db.Evaluations(), db.Objections(), db.Audit()
+		c.Scores, c.Timeline = db.Scores(), db.Timeline()
+		c.Verifier = verifier{store: store, keys: []*merkle.Verifier{h.vkey}, trail: db.Audit()}
+		c.Positions = pgPositions{db}
+		c.Idempotency = idem
+		c.Blobs = blobs
+		return db.Sinks(), sessions
 	}
-	handler := h.handler
-	env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		handler.ServeHTTP(w, r)
-		if r.Method == http.MethodPost {
-			env.catchUp()
-		}
-	}))
-	t.Cleanup(env.srv.Close)
-	return env
+
+	// Stack 0 is the harness's own (h.handler, over h.store).
+	var sinks0 []projections.Sink
+	var sessions0 session.Store
+	h.rebuild(func(c *app.Config) { sinks0, sessions0 = clients(h.store, c) })
+	h.cfg.Sessions = sessions0
+	h.rebuild(func(*app.Config) {})
+
+	// Stack 1: another pgstore client on the same events table, and
+	// everything above it anew.
+	store1, err := pgstore.Connect(ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"), pgstore.Options{Schema: env.events.Schema(),
+		Now: h.clock.Now, FinalityWait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store1.Close() })
+	cfg1 := h.appCfg
+	dh := &domain.Handler{Log: eventlog.New(store1), Now: h.clock.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	cfg1.Units = &orgunit.Service{Handler: dh, Policy: cfg1.Policy}
+	cfg1.Employees = &employee.Service{Handler: dh, Policy: cfg1.Policy}
+	cfg1.SKPs = &skp.Service{Handler: dh, Policy: cfg1.Policy}
+	cfg1.Distribution = &distribution.Service{Handler: dh, Policy: cfg1.Policy, Pattern: cfg1.Pattern}
+	sinks1, sessions1 := clients(store1, &cfg1)
+	app1, err := app.New(cfg1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web1 := h.cfg
+	web1.App, web1.Sessions = app1, sessions1
+	handler1, err := New(web1)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Each stack applies what it wrote before it answers, as kinerjad's
+	// in-process projector would soon after; the signer's in-memory trail
+	// is caught up too.
+	catchUp := func(store eventstore.Store, sinks []projections.Sink) func() {
+		return func() { h.catchUp(); h.catchUpSinksFrom(store, sinks) }
+	}
+	env.catchUp = func() { catchUp(h.store, sinks0)(); catchUp(store1, sinks1)() }
+	backends := []*httptest.Server{}
+	for _, s := range []struct {
+		handler http.Handler
+		catchUp func()
+	}{{h.handler, catchUp(h.store, sinks0)}, {handler1, catchUp(store1, sinks1)}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.handler.ServeHTTP(w, r)
+			if r.Method == http.MethodPost {
+				s.catchUp()
+			}
+		}))
+		t.Cleanup(srv.Close)
+		backends = append(backends, srv)
+	}
+	var next atomic.Uint64
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		i := next.Add(1) % uint64(len(backends))
+		u, _ := url.Parse(backends[i].URL)
+		pr.SetURL(u)
+		pr.Out.Host = pr.In.Host
+		env.served[i].Add(1)
+	}}
+	return httptest.NewServer(proxy)
+}
+
+// journeyPGStore opens a pgstore on a schema of its own in the test
+// database, stamping recorded_at with now (the test's clock); the schema is
+// dropped when the test ends.
+func journeyPGStore(t *testing.T, now func() time.Time) *pgstore.Store {
+	t.Helper()
+	p := testPool(t)
+	schema := fmt.Sprintf("web_events_%d_%d", os.Getpid(), schemaN.Add(1))
+	ctx := context.Background()
+	if _, err := pgstore.Migrate(ctx, p, schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	// Its own pool (pgstore.Connect): the committers and the LISTEN
+	// connection do not take the read models' connections. The database is
+	// shared with other test runs, whose transactions may hold the
+	// finality horizon back for a while: wait for it longer than the
+	// default, so that a read after a write sees the write.
+	s, err := pgstore.Connect(ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"), pgstore.Options{Schema: schema, Now: now, FinalityWait: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // person opens a browser of c's (a tab in a browser context of its own)
@@ -409,6 +550,45 @@ func journey(t *testing.T, env *journeyEnv) {
 		t.Errorf("verification = %q: %s", ok, aud.text("#verify-result"))
 	}
 	aud.screenshot("audit-jurnal")
+	env.eventsInPostgres()
+}
+
+// eventsInPostgres checks, in the postgres variant, that the year's events
+// are rows of pgstore's table, stamped with the test's clock from January
+// to December, not with the database's.
+func (env *journeyEnv) eventsInPostgres() {
+	t := env.t
+	if env.events == nil {
+		return
+	}
+	var n int
+	var first, last time.Time
+	err := env.events.Pool().QueryRow(context.Background(), `SELECT count(*), min(recorded_at), max(recorded_at) FROM `+
+		env.events.Schema()+`.events`).Scan(&n, &first, &last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	for _, err := range env.h.store.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		read++
+	}
+	t.Logf("PostgreSQL holds %d events, recorded %s … %s; the two dashboards served %d and %d requests", n,
+		first.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339), env.served[0].Load(), env.served[1].Load())
+	if env.served[0].Load() < 50 || env.served[1].Load() < 50 {
+		t.Errorf("the proxy did not share the journey between the dashboards: %d and %d requests", env.served[0].Load(), env.served[1].Load())
+	}
+	if n == 0 || n != read {
+		t.Errorf("pgstore's table holds %d events, the store reads %d", n, read)
+	}
+	if first.In(policy.WIB).Format("2006-01") != "2026-01" {
+		t.Errorf("the first event was recorded at %s, want the test's January", first)
+	}
+	if env.has("GET /skp/{id}/penilaian/{period}/keberatan/ajukan") && last.In(policy.WIB).Format("2006-01") != "2026-12" {
+		t.Errorf("the last event was recorded at %s, want the test's December", last)
+	}
 }
 
 // check clicks the radio button or checkbox sel (no page load follows).

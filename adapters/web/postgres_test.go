@@ -163,3 +163,45 @@ func TestPagesOnPostgres(t *testing.T) {
 		t.Errorf("verification over the PostgreSQL trail: %d, page does not show OK", rec.Code)
 	}
 }
+
+// TestVerificationShownByAnotherProcess: two dashboards on one session
+// store (two kinerjad behind a load balancer, each with its own
+// application layer): the verification run on one is the one the other's
+// audit page shows after the redirect.
+func TestVerificationShownByAnotherProcess(t *testing.T) {
+	h := seeded(t)
+	other, err := app.New(h.appCfg) // an application layer of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := h.cfg
+	cfg.App = other
+	second, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	show := func(hd *Handler) string {
+		r := httptest.NewRequest(http.MethodGet, "/audit", nil)
+		r.AddCookie(h.signIn(auditor))
+		rec := httptest.NewRecorder()
+		hd.ServeHTTP(rec, r)
+		return rec.Body.String()
+	}
+	if body := show(second); !strings.Contains(body, `id="verify-result" data-ok=""`) {
+		t.Fatalf("before any verification the page shows a result")
+	}
+	r := httptest.NewRequest(http.MethodPost, "/audit/verifikasi", nil)
+	r.Header.Set("Sec-Fetch-Site", "same-origin")
+	r.AddCookie(h.signIn(auditor))
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, r)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("POST /audit/verifikasi = %d", rec.Code)
+	}
+	if other.LastVerification() != nil {
+		t.Fatal("the second application layer ran a verification itself")
+	}
+	if body := show(second); !strings.Contains(body, `id="verify-result" data-ok="true"`) || !strings.Contains(body, auditor.sub) {
+		t.Errorf("the other dashboard does not show the verification run on the first")
+	}
+}

@@ -166,7 +166,7 @@ func New(cfg Config) (*Handler, error) {
 		masterdata.New(h.site),
 		imports.New(h.site),
 		reportpage.New(h.site),
-		auditpage.New(h.site),
+		auditpage.New(h.site, h.sessions),
 		inbox.New(h.site),
 		people.New(h.site),
 		documents.New(h.site),

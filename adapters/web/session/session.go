@@ -287,6 +287,16 @@ func (m *Manager) TakeRecord(ctx context.Context, kind, id string, v any) (bool,
 	return true, json.Unmarshal(b, v)
 }
 
+// GetRecord reads the record Put under (kind, id) into v, leaving it in
+// place; ok=false when there is none (expired, or never stored).
+func (m *Manager) GetRecord(ctx context.Context, kind, id string, v any) (bool, error) {
+	b, ok, err := m.cfg.Store.Get(ctx, kind+":"+hashHex(id), m.cfg.Now())
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, json.Unmarshal(b, v)
+}
+
 // Sweep removes the expired records.
 func (m *Manager) Sweep(ctx context.Context) (int, error) {
 	return m.cfg.Store.DeleteExpired(ctx, m.cfg.Now())

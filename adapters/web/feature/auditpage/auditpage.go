@@ -6,6 +6,7 @@
 package auditpage
 
 import (
+	"context"
 	"embed"
 	"encoding/hex"
 	"errors"
@@ -34,13 +35,31 @@ var files embed.FS
 
 // Feature is the audit pages.
 type Feature struct {
-	site  *page.Site
-	audit *page.Template[*auditData]
+	site    *page.Site
+	audit   *page.Template[*auditData]
+	records Records
 }
 
-// New returns the feature on site.
-func New(site *page.Site) *Feature {
-	return &Feature{site: site, audit: page.MustParse[*auditData](site, files, "audit.html", messages)}
+// Records keeps short-lived records that every process of the deployment
+// shares (the session store's: session.Manager).
+type Records interface {
+	Put(ctx context.Context, kind, id string, v any, expires time.Time) error
+	GetRecord(ctx context.Context, kind, id string, v any) (bool, error)
+}
+
+// lastVerification is where the last verification is kept in Records,
+// and for how long. It is kept there, not only in the process that ran it,
+// because the page that shows it after "Verifikasi sekarang" may be served
+// by another kinerjad behind the same load balancer (docs/operations.md).
+const (
+	verifyKind, verifyID = "audit-verification", "last"
+	verifyKeep           = 30 * 24 * time.Hour
+)
+
+// New returns the feature on site; records (nil: none) keep the last
+// verification for every process of the deployment.
+func New(site *page.Site, records Records) *Feature {
+	return &Feature{site: site, audit: page.MustParse[*auditData](site, files, "audit.html", messages), records: records}
 }
 
 // Routes registers the audit page, verification and the export.
@@ -205,7 +224,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 			d.ProofError = bad.Value
 		}
 	}
-	d.Last = a.LastVerification()
+	d.Last = f.lastVerification(r)
 	d.Position = f.site.Position(ctx, audit.Name)
 	d.ExportCSV = auditLink(r, "format", "csv", "/ekspor/audit")
 	d.ExportXLSX = auditLink(r, "format", "xlsx", "/ekspor/audit")
@@ -301,8 +320,25 @@ func (f *Feature) verifyNow(w http.ResponseWriter, r *page.Request) error {
 	if _, err := r.App().Verify(r.Context(), r.User); err != nil {
 		return err
 	}
+	if v := r.App().LastVerification(); v != nil && f.records != nil {
+		if err := f.records.Put(r.Context(), verifyKind, verifyID, v, v.At.Add(verifyKeep)); err != nil {
+			return err
+		}
+	}
 	http.Redirect(w, r.Request, "/audit#verifikasi", http.StatusSeeOther)
 	return nil
+}
+
+// lastVerification is the deployment's last verification (Records), else
+// this process's, else nil.
+func (f *Feature) lastVerification(r *page.Request) *app.Verification {
+	if f.records != nil {
+		var v app.Verification
+		if ok, err := f.records.GetRecord(r.Context(), verifyKind, verifyID, &v); err == nil && ok {
+			return &v
+		}
+	}
+	return r.App().LastVerification()
 }
 
 // maxAuditExport bounds the rows of an audit-trail export.

@@ -20,7 +20,7 @@ var messages = i18n.Catalog{
 	"audit.verify.by":          {ID: "oleh", EN: "by"},
 	"audit.verify.checked":     {ID: "Peristiwa diperiksa:", EN: "Events checked:"},
 	"audit.verify.checkpoints": {ID: "checkpoint", EN: "checkpoints"},
-	"audit.verify.never":       {ID: "Belum ada verifikasi sejak layanan dimulai.", EN: "No verification since the service started."},
+	"audit.verify.never":       {ID: "Belum ada verifikasi dalam 30 hari terakhir.", EN: "No verification in the last 30 days."},
 	"audit.verify.now":         {ID: "Verifikasi sekarang", EN: "Verify now"},
 	"audit.proof":              {ID: "Bukti inklusi", EN: "Inclusion proof"},
 	"audit.proof.none":         {ID: "Tidak ada entri dengan nomor itu:", EN: "No entry with that number:"},

@@ -9,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/document"
-	"github.com/kinerja-ledger/kinerja/domain/calendar"
-	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
@@ -110,10 +108,7 @@ func TestAccessibility(t *testing.T) {
 	h := seeded(t)
 	// S heads PEMKOT: the leader one level up of DINKES, who is given the
 	// distribution justification form.
-	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	h.catchUp()
+	importedHead(t, h, "PEMKOT", nipS)
 	srv := httptest.NewServer(h.handler)
 	defer srv.Close()
 	pages := a11yPages(t, h)

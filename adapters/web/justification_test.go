@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/calendar"
-	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 )
 
 // The leader one level up justifies a unit's distribution that deviates
@@ -18,10 +16,7 @@ import (
 // once.
 func TestJustificationForm(t *testing.T) {
 	h := seeded(t)
-	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
-		t.Fatal(err)
-	}
-	h.catchUp()
+	importedHead(t, h, "PEMKOT", nipS)
 	const path = "/unit/DINKES/distribusi/2026/justifikasi"
 	stream := domain.DistributionStream("DINKES", "2026")
 	for _, c := range []struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -352,4 +353,19 @@ func TestRouted(t *testing.T) {
 	if r := h.must200(empE, "/skp/"+h.ag.skpE); strings.Contains(r.body, `id="act-evaluations"`) != wantLink {
 		t.Errorf("the SKP page's link to the evaluations: %v, want %v (the page registered)", !wantLink, wantLink)
 	}
+}
+
+// importedHead records nip as the head of unit from 1 January 2026 as a
+// historical import (as the seed does): the seeded agency's today lies
+// beyond a backfill's maximum age from that day.
+func importedHead(t *testing.T, h *harness, unit, nip string) {
+	t.Helper()
+	units := *h.units
+	imp := *units.Handler
+	imp.Dating.Unchecked = true
+	units.Handler = &imp
+	if _, err := units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: unit, HeadNIP: nip, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	h.catchUp()
 }

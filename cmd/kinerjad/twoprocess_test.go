@@ -141,7 +141,7 @@ func TestTwoProcessesOnePostgres(t *testing.T) {
 			t.Errorf("the evidence file from process %s: %d", pin, a.status)
 		}
 	}
-	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: "2026-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
+	s.must(201, nipE, nil, "POST", "/v1/skps/"+id+"/realisations", httpapi.RealisationBody{Period: id[len(id)-4:] + "-Q1", IndicatorID: ind, Value: 2, Narrative: "2 puskesmas"}, nil)
 	journeyOn(t, s, id, rhkE)
 	t.Logf("journey: process 0 served %d requests, process 1 %d", lb.served[0].Load(), lb.served[1].Load())
 	if lb.served[0].Load() < 10 || lb.served[1].Load() < 10 {

@@ -83,6 +83,13 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 	if ev.Payload == nil {
 		return nil
 	}
+	if skp.RedactedEvent(ev.Type) {
+		// A 360° answer is in no one's timeline: the giver's would tell an
+		// auditor reading it who answered, the employee's when (which,
+		// with the invitees, narrows down who). The answer is read only
+		// through a recorded disclosure (skp.DiscloseFeedbackGivers).
+		return nil
+	}
 	var objections objectionAppraisers
 	if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
 		var err error
@@ -229,6 +236,14 @@ func Summarize(e domain.Event) string {
 		return "Ekspektasi perilaku kerja ditetapkan"
 	case skp.SelfAssessmentSubmitted:
 		return "Penilaian diri periode " + e.Period + " disampaikan"
+	case skp.FeedbackRoundOpened:
+		return "Putaran umpan balik 360° periode " + e.Period + " dibuka"
+	case skp.FeedbackRoundAnswered:
+		return "Jawaban umpan balik 360° diterima"
+	case skp.FeedbackRoundClosed:
+		return "Putaran umpan balik 360° ditutup"
+	case skp.FeedbackAnswersDisclosed:
+		return "Pemberi jawaban umpan balik 360° dibaca auditor"
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

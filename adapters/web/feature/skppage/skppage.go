@@ -187,6 +187,11 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		row := eventRow{Revision: ev.Revision, Type: ev.Event.EventType(), Actor: ev.Meta.Actor, Reason: ev.Meta.Reason,
 			OccurredAt: ev.Meta.OccurredAt, RecordedAt: ev.RecordedAt,
 			Summary: eventSummary(&d.Base, ev.Event, d.RHK, d.Indicators)}
+		if skp.RedactedEvent(row.Type) {
+			// A 360° answer: its giver is read only through a recorded
+			// disclosure (docs/feedback360.md).
+			row.Actor = domain.Actor{ID: skp.RedactedActor}
+		}
 		row.Later = !d.AsOf.IsZero() && ev.RecordedAt.After(d.AsOf)
 		row.Shown = !d.AsOfMissing && ev.Revision == d.View.Revision
 		d.Events = append(d.Events, row)

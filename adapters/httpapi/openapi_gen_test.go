@@ -164,7 +164,7 @@ func operations() []op {
 			desc: "Groups: SELF (the employee only), PEER (any unit), SUBORDINATE, TEAM_LEAD and PEMBERI_PERTIMBANGAN (assigned givers of that kind). One open round per period; 409 invalid_state once the period's evaluation is issued.",
 			body: FeedbackRoundBody{}, status: 201, resp: FeedbackRoundCreated{}, versioned: true},
 		{method: "GET", path: "/v1/skps/{id}/feedback-rounds", tag: "skp", summary: "The 360° rounds' summaries (who may read the SKP): aggregates only",
-			desc: "PEER and SUBORDINATE groups are shown only once the round is closed and at least `threshold` givers of the group answered (kinerjad --feedback-anonymity-k, default 3); below, shown=false and nothing else. `overall` counts only the groups shown (SELF aside). `hash` identifies the summary.",
+			desc:   "PEER and SUBORDINATE groups are shown only once the round is closed and at least `threshold` givers of the group answered (kinerjad --feedback-anonymity-k, default 3); below, shown=false and nothing else. `overall` counts only the groups shown (SELF aside). `hash` identifies the summary.",
 			status: 200, resp: FeedbackRoundList{}},
 		{method: "GET", path: "/v1/skps/{id}/feedback-rounds/{round}/answer", tag: "skp", summary: "The caller's own invitation and answer (invited givers only; 404 for anyone else who may not see the SKP)",
 			status: 200, resp: skp.Invitation{}},

@@ -1,0 +1,84 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+)
+
+// The 360° pages: the appraiser opens a round, an invited peer answers
+// (anyone else gets the same 404), the employee sees "not enough answers"
+// and no giver, the appraiser closes the round.
+func TestFeedback360Pages(t *testing.T) {
+	h := seeded(t)
+	id := h.ag.skpE
+	base := "/skp/" + id + "/umpan-balik-360"
+	apprA, peerP, outU := caller{nipA, nil}, caller{nipP, nil}, caller{nipU, nil}
+
+	if r := h.get(&empE, base+"/buka"); r.status != http.StatusNotFound {
+		t.Errorf("the employee is offered the opening form: %d", r.status)
+	}
+	form := h.must200(apprA, base+"/buka")
+	bad := h.post(&apprA, base+"/buka", formOf(t, form.body, "period", "2026-Q4", "peer", "12345\n"+nipX))
+	if bad.status != http.StatusUnprocessableEntity || !strings.Contains(bad.body, "12345") {
+		t.Errorf("an invalid NIP: %d", bad.status)
+	}
+	ok := h.post(&apprA, base+"/buka", formOf(t, form.body, "period", "2026-Q4", "self", "true", "peer", nipP+"\n"+nipX+", "+nipQ))
+	if ok.status != http.StatusSeeOther {
+		t.Fatalf("open: %d\n%s", ok.status, ok.body)
+	}
+	if again := h.post(&apprA, base+"/buka", formOf(t, form.body, "period", "2026-Q4", "self", "true", "peer", nipP+"\n"+nipX+", "+nipQ)); again.status != http.StatusSeeOther {
+		t.Errorf("the same form again (double submit) = %d, want the redirect of the one applied", again.status)
+	}
+
+	if r := h.get(&outU, base+"/r1/jawab"); r.status != http.StatusNotFound {
+		t.Errorf("an outsider's answer form: %d", r.status)
+	}
+	if r := h.get(&outU, base+"/r9/jawab"); r.status != http.StatusNotFound {
+		t.Errorf("a missing round's answer form: %d", r.status)
+	}
+	af := h.must200(peerP, base+"/r1/jawab")
+	if !strings.Contains(af.body, `id="anonymous"`) {
+		t.Error("the peer is not told the answer is anonymous")
+	}
+	kv := []string{}
+	for i, v := range berakhlak.Values() { // as a browser sends the hidden values
+		n := "answers." + strconv.Itoa(i)
+		kv = append(kv, n+".value", string(v), n+".rating", "SESUAI_EKSPEKTASI", n+".comment", "Rapi")
+	}
+	missing := h.post(&peerP, base+"/r1/jawab", formOf(t, af.body, kv[:len(kv)-6]...))
+	if missing.status != http.StatusUnprocessableEntity {
+		t.Errorf("an answer without the last value: %d", missing.status)
+	}
+	ctl := append(append([]string{}, kv...), "answers.0.comment", "a\x07b")
+	if r := h.post(&peerP, base+"/r1/jawab", formOf(t, af.body, ctl...)); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a control character: %d", r.status)
+	}
+	if r := h.post(&peerP, base+"/r1/jawab", formOf(t, af.body, kv...)); r.status != http.StatusSeeOther {
+		t.Fatalf("answer: %d\n%s", r.status, r.body)
+	}
+	if r := h.must200(peerP, base+"/r1/jawab"); !strings.Contains(r.body, `id="answer-sent"`) {
+		t.Error("the giver does not see their answer recorded")
+	}
+
+	page := h.must200(empE, base)
+	if !strings.Contains(page.body, `data-group="PEER" data-shown="false"`) || !strings.Contains(page.body, "Jawaban belum cukup") {
+		t.Errorf("the employee's page does not say not enough answers:\n%s", page.body)
+	}
+	if strings.Contains(page.body, "Dewi Lestari") || strings.Contains(page.body, nipP) {
+		t.Error("the employee's page names the peer")
+	}
+	rp := h.must200(apprA, base)
+	if !strings.Contains(rp.body, `id="close-r1"`) {
+		t.Fatal("the appraiser is not offered closing")
+	}
+	if r := h.post(&apprA, base+"/r1/tutup", formOf(t, rp.body)); r.status != http.StatusSeeOther {
+		t.Errorf("close: %d", r.status)
+	}
+	if en := h.must200(empE, base+"?lang=en"); !strings.Contains(en.body, "Not enough answers") {
+		t.Error("no English")
+	}
+}

@@ -64,6 +64,17 @@ func TestFeedback360Pages(t *testing.T) {
 		t.Error("the giver does not see their answer recorded")
 	}
 
+	if sp := h.must200(empE, "/skp/"+id); !strings.Contains(sp.body, `id="act-feedback360"`) {
+		t.Error("the SKP page does not link the 360° page")
+	}
+	h.catchUp()
+	all := h.must200(auditor, "/audit?type=skp.feedback_round_answered.v1")
+	if !strings.Contains(all.body, "REDACTED") || strings.Contains(all.body, nipP) {
+		t.Errorf("the audit page shows the giver of an answer:\n%s", all.body)
+	}
+	if by := h.must200(auditor, "/audit?actor="+nipP); strings.Contains(by.body, "Jawaban umpan balik 360° diterima") {
+		t.Error("the audit page's actor filter finds the answer")
+	}
 	page := h.must200(empE, base)
 	if !strings.Contains(page.body, `data-group="PEER" data-shown="false"`) || !strings.Contains(page.body, "Jawaban belum cukup") {
 		t.Errorf("the employee's page does not say not enough answers:\n%s", page.body)

@@ -72,6 +72,8 @@ type actions struct {
 	// Evaluations: the evaluation pages (feature/evaluation) are there;
 	// they offer their own forms to whom they concern.
 	Evaluations bool
+	// Feedback360: the 360° rounds page (feature/feedback) is there.
+	Feedback360 bool
 }
 
 // Any reports whether any action is offered.
@@ -101,6 +103,7 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 		// The evaluations page, by its path (features never import each
 		// other), when it is registered.
 		Evaluations: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/penilaian"),
+		Feedback360: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/umpan-balik-360"),
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,5 +92,12 @@ func TestFeedback360Pages(t *testing.T) {
 	}
 	if en := h.must200(empE, base+"?lang=en"); !strings.Contains(en.body, "Not enough answers") {
 		t.Error("no English")
+	}
+	// Beside the rating form: the same summary, by its hash.
+	hash := regexp.MustCompile(`id="round-r1" data-hash="([0-9a-f]{64})"`).FindStringSubmatch(h.must200(empE, base).body)
+	rate := h.must200(apprA, "/skp/"+id+"/penilaian/2026-Q4/nilai")
+	if hash == nil || !strings.Contains(rate.body, `id="feedback360" data-round="r1" data-hash="`+hash[1]+`"`) ||
+		!strings.Contains(rate.body, `data-group="PEER" data-shown="false"`) {
+		t.Errorf("the rating form lacks the employee's 360° summary (%v)", hash)
 	}
 }

@@ -137,6 +137,38 @@ type FeedbackAnswersDisclosed struct {
 // EventType implements [domain.Event].
 func (FeedbackAnswersDisclosed) EventType() string { return "skp.feedback_answers_disclosed.v1" }
 
+// Feedback360Basis identifies the 360° summary a rating was given beside:
+// the latest round of the period, as the employee saw it then.
+type Feedback360Basis struct {
+	// RoundID is the round.
+	RoundID string `json:"round_id"`
+	// Revision is the summary's version (the round's last event).
+	Revision uint64 `json:"revision"`
+	// Hash is the summary's hash (RoundSummary.Hash).
+	Hash string `json:"hash"`
+}
+
+// Feedback360Of returns the summary of the latest round of period at
+// threshold k, or false when the period has no round: what the rating
+// form shows beside the behaviour rating.
+func (s *SKP) Feedback360Of(period string, k int) (RoundSummary, bool) {
+	for i := len(s.rounds) - 1; i >= 0; i-- {
+		if s.rounds[i].period == period {
+			return s.rounds[i].summary(k), true
+		}
+	}
+	return RoundSummary{}, false
+}
+
+// feedback360Basis is the identity of Feedback360Of, or nil.
+func (s *SKP) feedback360Basis(period string, k int) *Feedback360Basis {
+	sum, ok := s.Feedback360Of(period, k)
+	if !ok {
+		return nil
+	}
+	return &Feedback360Basis{RoundID: sum.RoundID, Revision: sum.Revision, Hash: sum.Hash}
+}
+
 // RedactedEvent reports whether the raw-event paths must hide the actor,
 // the data and the hash of an event of this type from everyone: the giver
 // of a 360° answer is read only through a recorded disclosure.

@@ -328,3 +328,32 @@ func TestDiscloseFeedbackGivers(t *testing.T) {
 		t.Error("RedactedEvent names the wrong events")
 	}
 }
+
+// The rating records the identity of the 360° summary of its period, as
+// the employee sees it; a period without a round records none.
+func TestRatingRecordsFeedback360Summary(t *testing.T) {
+	f := newFixture(t)
+	id, _, _ := f.establishedE()
+	round := f.openRound(id)
+	f.answer(id, round, nipP, rating.MeetsExpectation, "")
+	f.ok(f.skps.CloseFeedbackRound(f.ctx, f.req(nipA), id, round))
+	rs, err := f.skps.FeedbackRounds(f.ctx, domain.Principal{ID: nipE}, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q1", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, _ := c.Events[0].Event.(skp.RatingAssigned)
+	if ra.Feedback360 == nil || ra.Feedback360.Hash != rs[0].Hash || ra.Feedback360.RoundID != round || ra.Feedback360.Revision != rs[0].Revision {
+		t.Errorf("rating records %+v, summary %s@%d", ra.Feedback360, rs[0].Hash, rs[0].Revision)
+	}
+	c, err = f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q2", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ra, _ := c.Events[0].Event.(skp.RatingAssigned); ra.Feedback360 != nil {
+		t.Errorf("a period without a round records %+v", ra.Feedback360)
+	}
+}

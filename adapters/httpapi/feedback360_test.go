@@ -26,8 +26,14 @@ func answers(r string) FeedbackAnswerBody {
 // outsiders), aggregates only from K answers of a closed round, and no
 // raw-event path (events, audit trail, actor filter, timelines) tells who
 // answered; the AUDITOR's disclosure is recorded before it answers.
+// It runs on bbolt and on PostgreSQL (KINERJA_TEST_POSTGRES_URL).
 func TestFeedbackRoundAnonymity(t *testing.T) {
-	h := newHarness(t)
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) { feedbackRoundAnonymity(t, newHarnessOn(t, backend)) })
+	}
+}
+
+func feedbackRoundAnonymity(t *testing.T, h *harness) {
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)

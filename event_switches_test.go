@@ -54,6 +54,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -82,6 +86,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -113,6 +121,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no objection.
 	"projections/objections/projection.go:IDOf": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -146,6 +158,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -183,6 +199,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -221,6 +241,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -254,6 +278,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",
@@ -288,6 +316,10 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
 		"skp.feedback_round_opened.v1",
 		"skp.feedback_round_answered.v1",
 		"skp.feedback_round_closed.v1",

@@ -86,6 +86,9 @@ const (
 	ManageFeedbackRound    Action = "feedback360.manage"
 	AnswerFeedbackRound    Action = "feedback360.answer"
 	DiscloseFeedbackGivers Action = "feedback360.disclose_givers"
+	// Coach records performance dialogues, coaching notes, competency gaps
+	// and development actions (the appraiser in effect).
+	Coach Action = "skp.coach"
 )
 
 // SystemDeadlinesID is the identity of the deadline process manager
@@ -312,6 +315,7 @@ var rules = map[Action]rule{
 		}
 		return domain.RoleFeedbackGiver, ""
 	},
+	Coach: appraiserOnly("only the appraiser in effect records coaching and development"),
 	DiscloseFeedbackGivers: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
 		return tokenRole(p, domain.RoleAuditor), "only AUDITOR reads who gave 360° answers"
 	},

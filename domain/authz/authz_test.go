@@ -207,6 +207,12 @@ func TestDecide(t *testing.T) {
 		{name: "employee may not read reports", caller: employee, action: authz.ReadReports, want: "403"},
 		{name: "unknown action", caller: hrAdmin, action: "skp.delete", want: "403"},
 
+		// Coaching and development (issue 14).
+		{name: "appraiser coaches", caller: appraiser, action: authz.Coach, want: "APPRAISER"},
+		{name: "employee does not coach", caller: employee, action: authz.Coach, want: "403"},
+		{name: "HR admin does not coach", caller: hrAdmin, action: authz.Coach, want: "403"},
+		{name: "stranger does not see coaching", caller: outsider, action: authz.Coach, want: "404"},
+
 		// 360° rounds (issue 14).
 		{name: "appraiser opens a 360 round", caller: appraiser, action: authz.ManageFeedbackRound, want: "APPRAISER"},
 		{name: "HR admin opens a 360 round", caller: hrAdmin, action: authz.ManageFeedbackRound, want: "HR_ADMIN"},

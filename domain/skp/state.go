@@ -45,6 +45,7 @@ type SKP struct {
 	// selfAssessments are every self-assessment, in recording order.
 	selfAssessments []SelfAssessment
 	rounds          []feedbackRound // 360° rounds in order opened (feedback360.go)
+	dev             development     // coaching and development (coaching.go)
 
 	evals    map[string]*evaluation
 	involved []string
@@ -409,6 +410,14 @@ func (s *SKP) apply(e domain.Stored) {
 		s.applyRoundClosed(ev, e)
 	case FeedbackAnswersDisclosed:
 		s.applyDisclosed(ev, e)
+	case CoachingRecorded:
+		s.applyCoaching(ev, e)
+	case CompetencyGapIdentified:
+		s.applyGap(ev, e)
+	case DevelopmentActionPlanned:
+		s.applyActionPlanned(ev)
+	case DevelopmentActionConcluded:
+		s.applyActionConcluded(ev, e)
 	case RatingGroundsRecorded:
 		s.applyGrounds(ev)
 	case ObjectionDeciderAssigned:

@@ -244,6 +244,17 @@ func Summarize(e domain.Event) string {
 		return "Putaran umpan balik 360° ditutup"
 	case skp.FeedbackAnswersDisclosed:
 		return "Pemberi jawaban umpan balik 360° dibaca auditor"
+	case skp.CoachingRecorded:
+		if e.Kind == skp.Dialogue {
+			return "Dialog kinerja periode " + e.Period + " dicatat"
+		}
+		return "Catatan pembinaan periode " + e.Period + " dicatat"
+	case skp.CompetencyGapIdentified:
+		return "Kesenjangan kompetensi dicatat: " + e.Competency
+	case skp.DevelopmentActionPlanned:
+		return "Rencana pengembangan kompetensi: " + e.Title + " (tenggat " + e.DueDate + ")"
+	case skp.DevelopmentActionConcluded:
+		return "Pengembangan kompetensi selesai dicatat"
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

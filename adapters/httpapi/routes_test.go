@@ -52,6 +52,12 @@ type routeCase struct {
 
 // casePrep adds what a case needs beyond its stage.
 var casePrep = map[string]func(h *harness){
+	"skps.development_outcome": func(h *harness) {
+		var c DevelopmentCreated
+		h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+nipE+"-2026/development-actions",
+			DevelopmentActionBody{Kind: "MENTORING", Title: "Pendampingan", DueDate: "2026-06-30"}).decode(h.t, &c)
+		preppedAction = c.ID
+	},
 	"skps.feedback_round_answer":     openRound,
 	"skps.feedback_round_close":      openRound,
 	"skps.feedback_round_disclosure": openRound,
@@ -156,6 +162,23 @@ func mutationCases() []routeCase {
 			func(fixture) map[string]any {
 				return map[string]any{"giver_nip": nipX, "kind": "TEAM_LEAD", "assignment_ref": "SK Tim 800/7"}
 			}, 200},
+		{"skps.coaching", stageEstablished, apprA, "POST", skp("/coaching"),
+			func(fixture) map[string]any {
+				return map[string]any{"kind": "DIALOGUE", "period": "2026-Q1", "held_on": "2026-03-10", "text": "Capaian dibahas", "agreements": "Kunjungan tiap pekan"}
+			}, 201},
+		{"skps.competency_gaps", stageEstablished, apprA, "POST", skp("/competency-gaps"),
+			func(fixture) map[string]any {
+				return map[string]any{"competency": "Analisis data", "description": "Olah data desa"}
+			}, 201},
+		{"skps.development_actions", stageEstablished, apprA, "POST", skp("/development-actions"),
+			func(fixture) map[string]any {
+				return map[string]any{"kind": "TRAINING", "title": "Pelatihan analisis data", "due_date": "2026-06-30"}
+			}, 201},
+		{"skps.development_outcome", stageEstablished, apprA, "POST",
+			func(f fixture) string {
+				return "/v1/skps/" + f.id + "/development-actions/" + preppedAction + "/outcome"
+			},
+			func(fixture) map[string]any { return map[string]any{"outcome": "COMPLETED", "note": "Bersertifikat"} }, 200},
 		{"skps.feedback_rounds", stageEstablished, apprA, "POST", skp("/feedback-rounds"),
 			func(fixture) map[string]any {
 				return map[string]any{"period": "2026-Q1", "invitees": []any{map[string]any{"nip": nipP, "group": "PEER"}, map[string]any{"nip": nipX, "group": "PEER"}}}
@@ -341,3 +364,7 @@ func answersBody() []any {
 	}
 	return out
 }
+
+// preppedAction is the development action the outcome case's preparation
+// planned (the route cases run one at a time).
+var preppedAction = "X"

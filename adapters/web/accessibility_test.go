@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/document"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
@@ -48,8 +49,16 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 	if err != nil {
 		t.Fatalf("no verification code in the SKP's document (%d): %v", pdf.status, err)
 	}
+	// A 360° round of E's SKP to which P (among the people below) is
+	// invited: the answer form opens for P.
+	round, _, err := h.skps.OpenFeedbackRound(h.ctx, req(caller{nipA, nil}), skp.OpenFeedbackRound{SKPID: ag.skpE, Period: "2026-Q3",
+		Invitees: []skp.RoundInvitee{{NIP: nipP, Group: skp.GroupPeer}}})
+	if err != nil {
+		t.Fatalf("open a 360° round: %v", err)
+	}
 	samples := []map[string]string{
 		{"code": code},
+		{"id": ag.skpE, "round": round},
 		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},

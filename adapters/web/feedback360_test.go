@@ -101,3 +101,57 @@ func TestFeedback360Pages(t *testing.T) {
 		t.Errorf("the rating form lacks the employee's 360° summary (%v)", hash)
 	}
 }
+
+// The coaching and development pages: the appraiser records a gap, an
+// action and its outcome; the employee reads them; nobody else gets a form.
+func TestDevelopmentPages(t *testing.T) {
+	h := seeded(t)
+	id := h.ag.skpE
+	base := "/skp/" + id + "/pengembangan"
+	apprA := caller{nipA, nil}
+	if r := h.get(&empE, base+"/kesenjangan"); r.status != http.StatusNotFound {
+		t.Errorf("the employee is offered a form: %d", r.status)
+	}
+	if r := h.get(&empX, base); r.status != http.StatusNotFound {
+		t.Errorf("an outsider reads the page: %d", r.status)
+	}
+	gf := h.must200(apprA, base+"/kesenjangan")
+	if r := h.post(&apprA, base+"/kesenjangan", formOf(t, gf.body, "competency", "")); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("an empty competency: %d", r.status)
+	}
+	if r := h.post(&apprA, base+"/kesenjangan", formOf(t, gf.body, "competency", "Analisis data")); r.status != http.StatusSeeOther {
+		t.Fatalf("gap: %d\n%s", r.status, r.body)
+	}
+	cf := h.must200(apprA, base+"/pembinaan")
+	if r := h.post(&apprA, base+"/pembinaan", formOf(t, cf.body, "kind", "DIALOGUE", "period", "2026-Q3", "held_on", "1990-01-01", "text", "x")); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.body, `id="held_on-error"`) {
+		t.Errorf("an old date: %d", r.status)
+	}
+	if r := h.post(&apprA, base+"/pembinaan", formOf(t, cf.body, "kind", "DIALOGUE", "period", "2026-Q3", "held_on", "2026-08-10", "text", "Capaian triwulan III dibahas")); r.status != http.StatusSeeOther {
+		t.Fatalf("coaching: %d\n%s", r.status, r.body)
+	}
+	af := h.must200(apprA, base+"/tindakan")
+	if r := h.post(&apprA, base+"/tindakan", formOf(t, af.body, "kind", "TRAINING", "title", "Pelatihan analisis data", "due_date", "2026-01-31")); r.status != http.StatusSeeOther {
+		t.Fatalf("action: %d\n%s", r.status, r.body)
+	}
+	page := h.must200(empE, base)
+	for _, want := range []string{"Analisis data", "Capaian triwulan III dibahas", "Pelatihan analisis data", `data-overdue="true"`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the employee's page lacks %s", want)
+		}
+	}
+	m := regexp.MustCompile(`/pengembangan/tindakan/([^/"]+)/hasil`).FindStringSubmatch(h.must200(apprA, base).body)
+	if m == nil {
+		t.Fatal("no outcome link for the appraiser")
+	}
+	of := h.must200(apprA, base+"/tindakan/"+m[1]+"/hasil")
+	if r := h.post(&apprA, base+"/tindakan/"+m[1]+"/hasil", formOf(t, of.body, "outcome", "COMPLETED")); r.status != http.StatusSeeOther {
+		t.Fatalf("outcome: %d\n%s", r.status, r.body)
+	}
+	if p := h.must200(empE, base); !strings.Contains(p.body, "Selesai") || strings.Contains(p.body, `data-overdue="true"`) {
+		t.Error("the concluded action is not shown as such")
+	}
+	if sp := h.must200(empE, "/skp/"+id); !strings.Contains(sp.body, `id="act-development"`) {
+		t.Error("the SKP page does not link the development page")
+	}
+}

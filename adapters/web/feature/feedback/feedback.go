@@ -9,6 +9,11 @@
 // The answer form never reads the SKP: a giver from another unit may not.
 // It reads the caller's own invitation (skp.Service.Invitation), which
 // answers not-found to anyone not invited, as the API does.
+//
+// The package also holds the coaching and development pages
+// (/skp/{id}/pengembangan; development.go): dialogues, coaching notes,
+// competency gaps and development actions with their due dates and
+// outcomes, and the appraiser's forms.
 package feedback
 
 import (
@@ -38,14 +43,20 @@ type Feature struct {
 	rounds *page.Template[*roundsPage]
 	open   *page.Template[*openPage]
 	answer *page.Template[*answerPage]
+	// development is the coaching and development list; devForm its
+	// four forms (development.go).
+	development *page.Template[*developmentPage]
+	devForm     *page.Template[*devFormPage]
 }
 
 // New returns the feature on site.
 func New(site *page.Site) *Feature {
 	return &Feature{site: site,
-		rounds: page.MustParse[*roundsPage](site, files, "rounds.html", messages),
-		open:   page.MustParse[*openPage](site, files, "open.html", messages),
-		answer: page.MustParse[*answerPage](site, files, "answer.html", messages),
+		rounds:      page.MustParse[*roundsPage](site, files, "rounds.html", messages),
+		open:        page.MustParse[*openPage](site, files, "open.html", messages),
+		answer:      page.MustParse[*answerPage](site, files, "answer.html", messages),
+		development: page.MustParse[*developmentPage](site, files, "development.html", messages),
+		devForm:     page.MustParse[*devFormPage](site, files, "devform.html", messages),
 	}
 }
 
@@ -57,6 +68,7 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST /skp/{id}/umpan-balik-360/{round}/tutup", f.postClose)
 	r.Page("GET /skp/{id}/umpan-balik-360/{round}/jawab", f.showAnswer)
 	r.Page("POST /skp/{id}/umpan-balik-360/{round}/jawab", f.postAnswer)
+	f.developmentRoutes(r)
 }
 
 // RoundsPath is the rounds page of SKP id.

@@ -72,8 +72,9 @@ type actions struct {
 	// Evaluations: the evaluation pages (feature/evaluation) are there;
 	// they offer their own forms to whom they concern.
 	Evaluations bool
-	// Feedback360: the 360° rounds page (feature/feedback) is there.
-	Feedback360 bool
+	// Feedback360 and Development: the 360° rounds and the coaching and
+	// development pages (feature/feedback) are there.
+	Feedback360, Development bool
 }
 
 // Any reports whether any action is offered.
@@ -104,6 +105,7 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 		// other), when it is registered.
 		Evaluations: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/penilaian"),
 		Feedback360: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/umpan-balik-360"),
+		Development: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/pengembangan"),
 	}, nil
 }
 

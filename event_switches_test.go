@@ -54,6 +54,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// The event's name says it all.
 	"adapters/web/feature/skppage/events.go:eventSummary": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -78,6 +86,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no evaluation period.
 	"projections/evaluations/projection.go:PeriodOf": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -105,6 +121,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events of no objection.
 	"projections/objections/projection.go:IDOf": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.rating_grounds_recorded.v1",
 		"skp.feedback_giver_assigned.v1",
@@ -134,6 +158,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no objection.
 	"projections/objections/projection.go:relevant": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -167,6 +199,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that give no rating.
 	"projections/scores/projection.go:ratingPeriod": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -201,6 +241,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events that change no SKP summary.
 	"projections/skps/projection.go:Lifecycle": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -230,6 +278,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"official.registered.v1",
 		"skp.rating_grounds_recorded.v1",
@@ -260,6 +316,14 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_planned.v1",
+		"skp.development_action_concluded.v1",
+		"skp.feedback_round_opened.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_answers_disclosed.v1",
 		"skp.plan_acknowledged.v1",
 		"skp.objection_decider_assigned.v1",
 		"skp.rating_grounds_recorded.v1",

@@ -9,6 +9,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	nipkg "github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -87,13 +88,20 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 	page := AuditPage{Items: []AuditItem{}}
 	for i, e := range entries {
 		if i == limit {
-			next := page.Items[limit-1].Seq
+			next := entries[limit-1].Seq
 			page.Next = &next
 			break
 		}
-		page.Items = append(page.Items, AuditItem{Seq: e.Seq, Position: e.Position, EventID: e.EventID, Stream: e.Stream, Revision: e.Revision,
+		item := AuditItem{Seq: e.Seq, Position: e.Position, EventID: e.EventID, Stream: e.Stream, Revision: e.Revision,
 			Type: e.Type, Actor: EventActor{NIP: e.ActorID, Role: e.ActorRole}, RecordedAt: e.RecordedAt, OccurredAt: e.OccurredAt,
-			Reason: e.Reason, LeafHash: e.LeafHash})
+			Reason: e.Reason, LeafHash: e.LeafHash}
+		if skp.RedactedEvent(e.Type) {
+			if aq.Actor != "" {
+				continue // a filter by actor must not find who answered
+			}
+			item.Actor = EventActor{NIP: skp.RedactedActor}
+		}
+		page.Items = append(page.Items, item)
 	}
 	s.positionHeader(w, r, audit.Name)
 	return writeJSON(w, http.StatusOK, page)

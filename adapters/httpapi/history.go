@@ -111,11 +111,21 @@ func (s *Server) skpEvents(w http.ResponseWriter, r *http.Request) error {
 		if !json.Valid(data) {
 			data = json.RawMessage("null")
 		}
-		out.Items = append(out.Items, EventItem{
+		item := EventItem{
 			Revision: ev.Revision, Position: ev.Position, ID: ev.ID.String(), Type: ev.Type, SchemaVersion: ev.SchemaVersion,
 			RecordedAt: ev.RecordedAt, OccurredAt: ev.OccurredAt, Actor: EventActor{NIP: ev.Actor.ID, Role: ev.Actor.Role},
 			Reason: ev.Reason, CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Data: data, Hash: hex.EncodeToString(ev.Hash[:]),
-		})
+		}
+		if skp.RedactedEvent(ev.Type) {
+			// A 360° answer: who gave it, what it said (the aggregate is
+			// the summary's) and the hash (a small set of NIPs and
+			// ratings could be tried against it) are read only through a
+			// recorded disclosure, by everyone (docs/feedback360.md).
+			item.Actor = EventActor{NIP: skp.RedactedActor}
+			item.Data = json.RawMessage(`{"redacted":true}`)
+			item.Hash, item.CorrelationID, item.CausationID = "", "", ""
+		}
+		out.Items = append(out.Items, item)
 	}
 	return writeVersioned(w, http.StatusOK, rev, out)
 }

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // fixture is the state a route case starts from.
@@ -49,6 +52,15 @@ type routeCase struct {
 
 // casePrep adds what a case needs beyond its stage.
 var casePrep = map[string]func(h *harness){
+	"skps.development_outcome": func(h *harness) {
+		var c DevelopmentCreated
+		h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+nipE+"-2026/development-actions",
+			DevelopmentActionBody{Kind: "MENTORING", Title: "Pendampingan", DueDate: "2026-06-30"}).decode(h.t, &c)
+		preppedAction = c.ID
+	},
+	"skps.feedback_round_answer":     openRound,
+	"skps.feedback_round_close":      openRound,
+	"skps.feedback_round_disclosure": openRound,
 	"skps.plan_acknowledgement": func(h *harness) {
 		h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+nipE+"-2026/amendment", ActionBody{common{Reason: "penugasan baru"}})
 	},
@@ -154,6 +166,33 @@ func mutationCases() []routeCase {
 			func(fixture) map[string]any {
 				return map[string]any{"giver_nip": nipX, "kind": "TEAM_LEAD", "assignment_ref": "SK Tim 800/7"}
 			}, 200},
+		{"skps.coaching", stageEstablished, apprA, "POST", skp("/coaching"),
+			func(fixture) map[string]any {
+				return map[string]any{"kind": "DIALOGUE", "period": "2026-Q1", "held_on": "2026-03-10", "text": "Capaian dibahas", "agreements": "Kunjungan tiap pekan"}
+			}, 201},
+		{"skps.competency_gaps", stageEstablished, apprA, "POST", skp("/competency-gaps"),
+			func(fixture) map[string]any {
+				return map[string]any{"competency": "Analisis data", "description": "Olah data desa"}
+			}, 201},
+		{"skps.development_actions", stageEstablished, apprA, "POST", skp("/development-actions"),
+			func(fixture) map[string]any {
+				return map[string]any{"kind": "TRAINING", "title": "Pelatihan analisis data", "due_date": "2026-06-30"}
+			}, 201},
+		{"skps.development_outcome", stageEstablished, apprA, "POST",
+			func(f fixture) string {
+				return "/v1/skps/" + f.id + "/development-actions/" + preppedAction + "/outcome"
+			},
+			func(fixture) map[string]any { return map[string]any{"outcome": "COMPLETED", "note": "Bersertifikat"} }, 200},
+		{"skps.feedback_rounds", stageEstablished, apprA, "POST", skp("/feedback-rounds"),
+			func(fixture) map[string]any {
+				return map[string]any{"period": "2026-Q1", "invitees": []any{map[string]any{"nip": nipP, "group": "PEER"}, map[string]any{"nip": nipX, "group": "PEER"}}}
+			}, 201},
+		{"skps.feedback_round_answer", stageEstablished, peerP, "PUT", skp("/feedback-rounds/r1/answer"),
+			func(fixture) map[string]any { return map[string]any{"answers": answersBody()} }, 200},
+		{"skps.feedback_round_close", stageEstablished, apprA, "POST", skp("/feedback-rounds/r1/close"),
+			func(fixture) map[string]any { return map[string]any{} }, 200},
+		{"skps.feedback_round_disclosure", stageEstablished, aud, "POST", skp("/feedback-rounds/r1/disclosure"),
+			func(fixture) map[string]any { return map[string]any{"reason": "Pemeriksaan Inspektorat"} }, 200},
 		{"skps.feedback", stageEstablished, apprA, "POST", skp("/feedback"),
 			func(f fixture) map[string]any {
 				return map[string]any{"about": map[string]any{"rhk_id": f.rhkE}, "text": "Bagus, lanjutkan"}
@@ -314,3 +353,22 @@ func mutationRoutes(t testing.TB, s *Server) []string {
 	}
 	return out
 }
+
+// openRound opens round r1 of E's SKP with P and X as peers.
+func openRound(h *harness) {
+	h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+nipE+"-2026/feedback-rounds", FeedbackRoundBody{Period: "2026-Q1",
+		Invitees: []skp.RoundInvitee{{NIP: nipP, Group: skp.GroupPeer}, {NIP: nipX, Group: skp.GroupPeer}}})
+}
+
+// answersBody rates the seven values.
+func answersBody() []any {
+	var out []any
+	for _, v := range berakhlak.Values() {
+		out = append(out, map[string]any{"value": string(v), "rating": "SESUAI_EKSPEKTASI", "comment": "Konsisten"})
+	}
+	return out
+}
+
+// preppedAction is the development action the outcome case's preparation
+// planned (the route cases run one at a time).
+var preppedAction = "X"

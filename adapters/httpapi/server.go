@@ -219,6 +219,8 @@ func (s *Server) routesAll() {
 	s.registerEmployees(v1)
 	s.registerSKPs(v1)
 	s.giverRoutes(v1)
+	s.registerFeedback360(v1)
+	s.registerCoaching(v1)
 	s.registerEvidenceFiles(v1)
 	s.registerEvaluations(v1)
 	s.registerHistory(v1)

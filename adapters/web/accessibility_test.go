@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/document"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // notPages are the GET routes that are not pages to scan: downloads, and
@@ -48,8 +49,22 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 	if err != nil {
 		t.Fatalf("no verification code in the SKP's document (%d): %v", pdf.status, err)
 	}
+	// A 360° round of E's SKP to which P (among the people below) is
+	// invited: the answer form opens for P.
+	round, _, err := h.skps.OpenFeedbackRound(h.ctx, req(caller{nipA, nil}), skp.OpenFeedbackRound{SKPID: ag.skpE, Period: "2026-Q3",
+		Invitees: []skp.RoundInvitee{{NIP: nipP, Group: skp.GroupPeer}}})
+	if err != nil {
+		t.Fatalf("open a 360° round: %v", err)
+	}
+	// A development action of E's SKP: its outcome form opens for A.
+	action, _, err := h.skps.PlanDevelopment(h.ctx, req(caller{nipA, nil}), skp.PlanDevelopment{SKPID: ag.skpE, Kind: "TRAINING",
+		Title: "Pelatihan analisis data", DueDate: "2026-10-31"})
+	if err != nil {
+		t.Fatalf("plan a development action: %v", err)
+	}
 	samples := []map[string]string{
 		{"code": code},
+		{"id": ag.skpE, "round": round, "action": action},
 		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},

@@ -15,6 +15,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/feedback"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
@@ -160,6 +161,7 @@ func New(cfg Config) (*Handler, error) {
 		skppage.New(h.site),
 		planning.New(h.site),
 		execution.New(h.site),
+		feedback.New(h.site),
 		history.New(h.site),
 		evaluation.New(h.site),
 		objection.New(h.site),

@@ -19,6 +19,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // Read-model backends accepted by --read-models.
@@ -127,6 +128,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var c Config
 	var logLevel, cadence, deadline, mode string
 	var windowDays int
+	var anonymityK int
 	var tolerance, maxAge time.Duration
 	var skpLimits string
 	fs.StringVar(&c.DataDir, "data", "./data", "data directory")
@@ -166,6 +168,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&cadence, "cadence", "QUARTERLY", "periodic evaluation cadence: QUARTERLY or MONTHLY")
 	fs.StringVar(&deadline, "establish-deadline", "01-31", "SKP establishment deadline MM-DD")
 	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
+	fs.IntVar(&anonymityK, "feedback-anonymity-k", skp.DefaultAnonymityThreshold, "360° feedback: a PEER or SUBORDINATE group is shown (as an aggregate, once the round is closed) from this many answers on; at least 2")
 	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
 	fs.DurationVar(&tolerance, "backdate-tolerance", bizdate.DefaultTolerance, "how far back an ordinary act may be dated (occurred_at, delivered_at, filed_at)")
 	fs.DurationVar(&maxAge, "backfill-max-age", bizdate.DefaultMaxAge, "how far back a backfill of a paper record (with paper_ref) may be dated")
@@ -193,6 +196,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--establish-deadline %q: want MM-DD", deadline))
 	}
 	c.Policy.ObjectionWindowDays = windowDays
+	c.Policy.FeedbackAnonymityThreshold = anonymityK
 	if loc, ok := indonesianZones[strings.ToUpper(zone)]; ok {
 		c.Policy.Location = loc
 	} else {

@@ -85,6 +85,14 @@ const (
 	ReadOps               Action = "ops.read"          // projection status
 	ReadTimeline          Action = "employee.timeline" // an employee's timeline
 	ReadInbox             Action = "inbox.read"        // a person's inbox of what waits for them
+	// 360° feedback rounds (issue 14): open or close a round; answer one
+	// (invited givers only); read who answered (AUDITOR, recorded).
+	ManageFeedbackRound    Action = "feedback360.manage"
+	AnswerFeedbackRound    Action = "feedback360.answer"
+	DiscloseFeedbackGivers Action = "feedback360.disclose_givers"
+	// Coach records performance dialogues, coaching notes, competency gaps
+	// and development actions (the appraiser in effect).
+	Coach Action = "skp.coach"
 )
 
 // SystemDeadlinesID is the identity of the deadline process manager
@@ -138,6 +146,9 @@ type Subject struct {
 	// FeedbackGivers are the NIPs of the feedback givers assigned to the
 	// SKP (team leads, pemberi pertimbangan).
 	FeedbackGivers []string
+	// RoundInvitees are the NIPs invited to the 360° round an action
+	// concerns (AnswerFeedbackRound).
+	RoundInvitees []string
 	// UnitLeader is the NIP of the leader one level up from the unit a
 	// distribution or an organisation predikat concerns (or the head of the
 	// body the policy names to set the predikat).
@@ -292,6 +303,25 @@ var rules = map[Action]rule{
 			return domain.RoleAppraiser, ""
 		}
 		return tokenRole(p, domain.RoleHRAdmin), "only the appraiser in effect or HR_ADMIN assigns a feedback giver"
+	},
+	ManageFeedbackRound: func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		if r, _ := appraiserOnly("")(p, s, o); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), "only the appraiser in effect or HR_ADMIN opens and closes a 360° round"
+	},
+	AnswerFeedbackRound: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		switch {
+		case p.ID == "" || !slices.Contains(s.RoundInvitees, p.ID):
+			return "", "only an invited giver answers a 360° round"
+		case p.ID == s.Employee:
+			return domain.RoleEmployee, ""
+		}
+		return domain.RoleFeedbackGiver, ""
+	},
+	Coach: appraiserOnly("only the appraiser in effect records coaching and development"),
+	DiscloseFeedbackGivers: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+		return tokenRole(p, domain.RoleAuditor), "only AUDITOR reads who gave 360° answers"
 	},
 	AcknowledgeReceipt: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if s.Employee != "" && p.ID == s.Employee {

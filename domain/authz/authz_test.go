@@ -209,6 +209,29 @@ func TestDecide(t *testing.T) {
 		{name: "analyst reads reports", caller: analyst, action: authz.ReadReports, want: "HR_ANALYST"},
 		{name: "employee may not read reports", caller: employee, action: authz.ReadReports, want: "403"},
 		{name: "unknown action", caller: hrAdmin, action: "skp.delete", want: "403"},
+
+		// Coaching and development (issue 14).
+		{name: "appraiser coaches", caller: appraiser, action: authz.Coach, want: "APPRAISER"},
+		{name: "employee does not coach", caller: employee, action: authz.Coach, want: "403"},
+		{name: "HR admin does not coach", caller: hrAdmin, action: authz.Coach, want: "403"},
+		{name: "stranger does not see coaching", caller: outsider, action: authz.Coach, want: "404"},
+
+		// 360° rounds (issue 14).
+		{name: "appraiser opens a 360 round", caller: appraiser, action: authz.ManageFeedbackRound, want: "APPRAISER"},
+		{name: "HR admin opens a 360 round", caller: hrAdmin, action: authz.ManageFeedbackRound, want: "HR_ADMIN"},
+		{name: "employee may not open a 360 round", caller: employee, action: authz.ManageFeedbackRound, want: "403"},
+		{name: "stranger does not see a 360 round", caller: outsider, action: authz.ManageFeedbackRound, want: "404"},
+		{name: "invited peer answers", caller: outsider, action: authz.AnswerFeedbackRound,
+			change: func(s *authz.Subject) { s.RoundInvitees = []string{stranger} }, want: "FEEDBACK_GIVER"},
+		{name: "invited employee answers as self", caller: employee, action: authz.AnswerFeedbackRound,
+			change: func(s *authz.Subject) { s.RoundInvitees = []string{emp} }, want: "EMPLOYEE"},
+		{name: "uninvited stranger gets 404", caller: outsider, action: authz.AnswerFeedbackRound,
+			change: func(s *authz.Subject) { s.RoundInvitees = []string{peer} }, want: "404"},
+		{name: "uninvited appraiser may not answer", caller: appraiser, action: authz.AnswerFeedbackRound, want: "403"},
+		{name: "auditor reads the givers", caller: auditor, action: authz.DiscloseFeedbackGivers, want: "AUDITOR"},
+		{name: "employee may not read the givers", caller: employee, action: authz.DiscloseFeedbackGivers, want: "403"},
+		{name: "HR admin may not read the givers", caller: hrAdmin, action: authz.DiscloseFeedbackGivers, want: "403"},
+		{name: "stranger does not see the givers", caller: outsider, action: authz.DiscloseFeedbackGivers, want: "404"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,10 @@ var upcasters = []domain.Upcaster{
 	// actor, never as a backfill: its JSON is the version 2 shape without
 	// "backfill", unchanged.
 	{FromType: "skp.evaluation_issued.v1", FromVersion: 1, ToType: "skp.evaluation_issued.v1", ToVersion: 2, Up: unchanged},
+	// Ratings gained the identity of the 360° summary they were given
+	// beside (issue 14); older ones had none.
+	{FromType: "skp.rating_assigned.v1", FromVersion: 1, ToType: "skp.rating_assigned.v1", ToVersion: 2, Up: unchanged},
+	{FromType: "skp.rating_revised.v1", FromVersion: 1, ToType: "skp.rating_revised.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed.v1", FromVersion: 1, ToType: "skp.objection_filed.v1", ToVersion: 2, Up: unchanged},
 	{FromType: "skp.objection_filed_late.v1", FromVersion: 1, ToType: "skp.objection_filed_late.v1", ToVersion: 2, Up: unchanged},
 	// Version 2 of an indicator may override its aspect's direction (issue

@@ -28,6 +28,7 @@
 // | Location                 | WIB (UTC+07:00)                | [D]                     |
 // | Dating.Tolerance         | 10 minutes                     | §10 [D]                 |
 // | Dating.MaxAge            | 90 days                        | §10 [D]                 |
+// | FeedbackAnonymityThreshold | 0 (= 3)                      | issue 14 [D]            |
 // | SKPLimits                | 200 RHK, 20 indicators/RHK, 5000 realisations, evidence, feedback | issue 9 §4 [D] |
 package policy
 
@@ -186,6 +187,10 @@ type Policy struct {
 	// SKPLimits bounds what one SKP may hold, so that no single employee
 	// can grow an SKP (and every read of it) without end (issue 9 §4).
 	SKPLimits SKPLimits
+	// FeedbackAnonymityThreshold is K of the 360° rounds (issue 14): a PEER
+	// or SUBORDINATE group is shown, as an aggregate, only from K answers
+	// on. 0 means the default, 3; otherwise at least 2.
+	FeedbackAnonymityThreshold int
 }
 
 // SKPLimits bounds the contents of one SKP; generous for real use.
@@ -310,6 +315,9 @@ func (p Policy) Validate() error {
 	}
 	if err := p.Dating.Validate(); err != nil {
 		bad("%v", err)
+	}
+	if k := p.FeedbackAnonymityThreshold; k != 0 && (k < 2 || k > 1000) {
+		bad("feedback anonymity threshold %d: want 2..1000 (0 for the default, 3)", k)
 	}
 	if l := p.SKPLimits; l.RHK < 1 || l.IndicatorsPerRHK < 1 || l.Realisations < 1 || l.Evidence < 1 || l.Feedback < 1 {
 		bad("skp limits %+v: every limit must be at least 1", l)

@@ -100,7 +100,7 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		scores := Scores{WorkResult: wr, Behaviour: bh, Predikat: rating.Derive(wr, bh)}
 		if ev == nil || len(ev.history) == 0 {
 			return withGrounds(domain.Change{Role: role, Events: []domain.Event{RatingAssigned{Period: p.String(), Scores: scores, Rationale: rationale, AppraiserNIP: req.Caller.ID,
-				UnitHead: basis, PolicyVersion: s.Policy.Version}}}, sk, p.String(), grounds), nil
+				UnitHead: basis, PolicyVersion: s.Policy.Version, Feedback360: sk.feedback360Basis(p.String(), s.AnonymityThreshold())}}}, sk, p.String(), grounds), nil
 		}
 		if ev.scores == scores && ev.rationale == rationale {
 			return withGrounds(domain.Change{Role: role}, sk, p.String(), grounds), nil
@@ -110,7 +110,7 @@ func (s *Service) Rate(ctx context.Context, req domain.Request, cmd Rate) (domai
 		}
 		c, err := reasoned(role, reason, RatingRevised{Period: p.String(), Previous: ev.scores, Scores: scores, Source: SourceAppraiser,
 			Rationale: rationale, Reason: reason, SupersedesEventID: ev.ratingEvent, AppraiserNIP: req.Caller.ID,
-			UnitHead: basis, PolicyVersion: s.Policy.Version})
+			UnitHead: basis, PolicyVersion: s.Policy.Version, Feedback360: sk.feedback360Basis(p.String(), s.AnonymityThreshold())})
 		return withGrounds(c, sk, p.String(), grounds), err
 	})
 }

@@ -346,6 +346,9 @@ type RatingAssigned struct {
 	UnitHead *UnitHeadBasis `json:"unit_head,omitempty"`
 	// PolicyVersion names the rule set applied.
 	PolicyVersion string `json:"policy_version"`
+	// Feedback360 identifies the 360° summary of the period the rating was
+	// given beside (schema version 2; absent when there was no round).
+	Feedback360 *Feedback360Basis `json:"feedback360,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -377,6 +380,10 @@ type RatingRevised struct {
 	UnitHead *UnitHeadBasis `json:"unit_head,omitempty"`
 	// PolicyVersion names the rule set applied.
 	PolicyVersion string `json:"policy_version"`
+	// Feedback360 identifies the 360° summary of the period an appraiser's
+	// revision was given beside (schema version 2; never for an objection
+	// decision).
+	Feedback360 *Feedback360Basis `json:"feedback360,omitempty"`
 }
 
 // EventType implements [domain.Event].
@@ -607,8 +614,16 @@ func Events() []domain.EventSpec {
 		domain.Spec[ObjectionDeciderAssigned](1),
 		domain.Spec[PlanAcknowledged](1),
 		domain.Spec[SelfAssessmentSubmitted](1),
-		domain.Spec[RatingAssigned](1),
-		domain.Spec[RatingRevised](1),
+		domain.Spec[FeedbackRoundOpened](1),
+		domain.Spec[FeedbackRoundAnswered](1),
+		domain.Spec[FeedbackRoundClosed](1),
+		domain.Spec[FeedbackAnswersDisclosed](1),
+		domain.Spec[CoachingRecorded](1),
+		domain.Spec[CompetencyGapIdentified](1),
+		domain.Spec[DevelopmentActionPlanned](1),
+		domain.Spec[DevelopmentActionConcluded](1),
+		domain.Spec[RatingAssigned](2),
+		domain.Spec[RatingRevised](2),
 		domain.Spec[EvaluationIssued](2),
 		domain.Spec[ReceiptAcknowledged](1),
 		domain.Spec[EvaluationFinalised](1),

@@ -44,6 +44,8 @@ type SKP struct {
 	ack          *acknowledgement                    // the employee's signature of an amended plan (amendment.go)
 	// selfAssessments are every self-assessment, in recording order.
 	selfAssessments []SelfAssessment
+	rounds          []feedbackRound // 360° rounds in order opened (feedback360.go)
+	dev             development     // coaching and development (coaching.go)
 
 	evals    map[string]*evaluation
 	involved []string
@@ -412,6 +414,22 @@ func (s *SKP) apply(e domain.Stored) {
 			SHA256: ev.SHA256, Filename: ev.Filename, MediaType: ev.MediaType, Size: ev.Size, OccurredAt: at, RecordedAt: e.RecordedAt})
 	case FeedbackGiverAssigned:
 		s.applyGiver(ev, e)
+	case FeedbackRoundOpened:
+		s.applyRoundOpened(ev, e)
+	case FeedbackRoundAnswered:
+		s.applyRoundAnswered(ev, e)
+	case FeedbackRoundClosed:
+		s.applyRoundClosed(ev, e)
+	case FeedbackAnswersDisclosed:
+		s.applyDisclosed(ev, e)
+	case CoachingRecorded:
+		s.applyCoaching(ev, e)
+	case CompetencyGapIdentified:
+		s.applyGap(ev, e)
+	case DevelopmentActionPlanned:
+		s.applyActionPlanned(ev)
+	case DevelopmentActionConcluded:
+		s.applyActionConcluded(ev, e)
 	case RatingGroundsRecorded:
 		s.applyGrounds(ev)
 	case ObjectionDeciderAssigned:

@@ -145,7 +145,9 @@ func changesItems(e domain.Event) bool {
 	switch e.(type) {
 	case skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved,
 		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted,
-		skp.FeedbackGiverAssigned, skp.RatingGroundsRecorded:
+		skp.FeedbackGiverAssigned, skp.RatingGroundsRecorded,
+		skp.FeedbackRoundOpened, skp.FeedbackRoundAnswered, skp.FeedbackRoundClosed, skp.FeedbackAnswersDisclosed,
+		skp.CoachingRecorded, skp.CompetencyGapIdentified, skp.DevelopmentActionPlanned, skp.DevelopmentActionConcluded:
 		return false
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
 		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,

@@ -84,6 +84,13 @@ func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) e
 	if ev.Payload == nil {
 		return nil
 	}
+	if skp.RedactedEvent(ev.Type) {
+		// A 360° answer is in no one's timeline: the giver's would tell an
+		// auditor reading it who answered, the employee's when (which,
+		// with the invitees, narrows down who). The answer is read only
+		// through a recorded disclosure (skp.DiscloseFeedbackGivers).
+		return nil
+	}
 	var objections objectionAppraisers
 	if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
 		var err error
@@ -239,6 +246,25 @@ func Summarize(e domain.Event) string {
 		return "Ekspektasi perilaku kerja ditetapkan"
 	case skp.SelfAssessmentSubmitted:
 		return "Penilaian diri periode " + e.Period + " disampaikan"
+	case skp.FeedbackRoundOpened:
+		return "Putaran umpan balik 360° periode " + e.Period + " dibuka"
+	case skp.FeedbackRoundAnswered:
+		return "Jawaban umpan balik 360° diterima"
+	case skp.FeedbackRoundClosed:
+		return "Putaran umpan balik 360° ditutup"
+	case skp.FeedbackAnswersDisclosed:
+		return "Pemberi jawaban umpan balik 360° dibaca auditor"
+	case skp.CoachingRecorded:
+		if e.Kind == skp.Dialogue {
+			return "Dialog kinerja periode " + e.Period + " dicatat"
+		}
+		return "Catatan pembinaan periode " + e.Period + " dicatat"
+	case skp.CompetencyGapIdentified:
+		return "Kesenjangan kompetensi dicatat: " + e.Competency
+	case skp.DevelopmentActionPlanned:
+		return "Rencana pengembangan kompetensi: " + e.Title + " (tenggat " + e.DueDate + ")"
+	case skp.DevelopmentActionConcluded:
+		return "Pengembangan kompetensi selesai dicatat"
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

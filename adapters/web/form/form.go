@@ -46,6 +46,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -370,8 +371,12 @@ func ChangesSince(lang string, events []domain.Stored, after uint64) []Change {
 	var out []Change
 	for _, ev := range events {
 		if ev.Revision > after {
-			out = append(out, Change{Revision: ev.Revision, What: i18n.Shared["event."+ev.Event.EventType()].In(lang),
-				Actor: ev.Meta.Actor, RecordedAt: ev.RecordedAt})
+			c := Change{Revision: ev.Revision, What: i18n.Shared["event."+ev.Event.EventType()].In(lang),
+				Actor: ev.Meta.Actor, RecordedAt: ev.RecordedAt}
+			if skp.RedactedEvent(ev.Event.EventType()) {
+				c.Actor = domain.Actor{ID: skp.RedactedActor} // a 360° answer's giver (docs/feedback360.md)
+			}
+			out = append(out, c)
 		}
 	}
 	return out

@@ -11,6 +11,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // input is a form's input: the API's field names, nested as in its JSON
@@ -156,5 +157,15 @@ func TestPostProblems(t *testing.T) {
 				t.Errorf("err %v, ran %v, again %v", err, ran, again)
 			}
 		})
+// A stale form's list of changes never names the giver of a 360° answer.
+func TestChangesSinceRedactsAnswers(t *testing.T) {
+	giver := domain.Actor{ID: "199106062016062006", Role: domain.RoleFeedbackGiver}
+	events := []domain.Stored{
+		{Revision: 1, Event: skp.FeedbackRoundClosed{RoundID: "r1"}, Meta: domain.Meta{Actor: domain.Actor{ID: "198502022010012002"}}},
+		{Revision: 2, Event: skp.FeedbackRoundAnswered{RoundID: "r1", Group: skp.GroupPeer}, Meta: domain.Meta{Actor: giver}},
+	}
+	got := ChangesSince("id", events, 0)
+	if len(got) != 2 || got[0].Actor.ID != "198502022010012002" || got[1].Actor.ID != skp.RedactedActor {
+		t.Errorf("ChangesSince = %+v", got)
 	}
 }

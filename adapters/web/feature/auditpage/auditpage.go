@@ -24,6 +24,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -209,7 +210,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		entries = entries[:auditPageSize]
 		d.NextURL = auditLink(r, "after", strconv.FormatUint(entries[auditPageSize-1].Seq, 10))
 	}
-	d.Entries = entries
+	d.Entries = redactEntries(entries, aq.Actor != "")
 	if s := r.URL.Query().Get("seq"); s != "" {
 		seq, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -281,6 +282,11 @@ func (f *Feature) proof(r *page.Request, seq uint64) (*proofView, error) {
 	if data, err := leafData(p.Entry); err == nil {
 		p.LeafData = hex.EncodeToString(data)
 		p.LeafOK = merkle.LeafHash(data) == p.Entry.LeafHash
+	}
+	if skp.RedactedEvent(p.Entry.Type) {
+		// The leaf encoding holds the giver's NIP: checked, not shown.
+		p.LeafData = ""
+		p.Entry = redactEntries([]audit.Entry{p.Entry}, false)[0]
 	}
 	hexes := make([]string, len(p.Path))
 	for i, x := range p.Path {
@@ -370,7 +376,26 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 		}
 		aq.After, aq.AfterSet = pg[len(pg)-1].Seq, true
 	}
-	return page.WriteTable(w, r, format, "audit", auditTable(entries))
+	return page.WriteTable(w, r, format, "audit", auditTable(redactEntries(entries, aq.Actor != "")))
+}
+
+// redactEntries hides the giver of every 360° answer (skp.RedactedEvent):
+// the actor is shown as skp.RedactedActor, and a filter by actor
+// (byActor) does not find the answer at all, which would tell the same.
+// The giver is read only through a recorded disclosure
+// (docs/feedback360.md).
+func redactEntries(entries []audit.Entry, byActor bool) []audit.Entry {
+	out := entries[:0:0]
+	for _, e := range entries {
+		if skp.RedactedEvent(e.Type) {
+			if byActor {
+				continue
+			}
+			e.ActorID, e.ActorRole = skp.RedactedActor, ""
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // auditTable flattens trail entries, one row per entry.

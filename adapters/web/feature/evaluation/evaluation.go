@@ -225,6 +225,8 @@ type ratePage struct {
 	// Changes are what was recorded on the SKP since the form was
 	// rendered, when it came back stale.
 	Changes []form.Change
+	// Feedback360 is the period's 360° summary (feedback360.go), or nil.
+	Feedback360 *feedback360
 }
 
 // indicatorRow is an indicator with its target and the realisations
@@ -289,6 +291,7 @@ func (f *Feature) ratePage(r *page.Request, st form.State) (*ratePage, error) {
 		}
 	}
 	d.SelfAssessment = v.SelfAssessment(per)
+	d.Feedback360 = feedback360Of(r, v.ID, per)
 	d.RHKText = map[string]string{}
 	for _, rhk := range v.Plan {
 		d.RHKText[rhk.ID] = rhk.Text

@@ -11,6 +11,8 @@ var messages = i18n.Catalog{
 	"skp.act.evidence":        {ID: "Unggah bukti dukung", EN: "Upload evidence"},
 	"skp.act.feedback":        {ID: "Beri umpan balik", EN: "Give feedback"},
 	"skp.act.evaluations":     {ID: "Penilaian dan keberatan", EN: "Evaluations and objections"},
+	"skp.act.feedback360":     {ID: "Umpan balik 360°", EN: "360° feedback"},
+	"skp.act.development":     {ID: "Pembinaan dan pengembangan", EN: "Coaching and development"},
 	"skp.act.self":            {ID: "Tulis penilaian diri", EN: "Write the self-assessment"},
 	"skp.self":                {ID: "Penilaian diri", EN: "Self-assessment"},
 	"skp.self.none":           {ID: "Belum ada penilaian diri.", EN: "No self-assessment yet."},

@@ -72,6 +72,9 @@ type actions struct {
 	// Evaluations: the evaluation pages (feature/evaluation) are there;
 	// they offer their own forms to whom they concern.
 	Evaluations bool
+	// Feedback360 and Development: the 360° rounds and the coaching and
+	// development pages (feature/feedback) are there.
+	Feedback360, Development bool
 }
 
 // Any reports whether any action is offered.
@@ -101,6 +104,8 @@ func offer(r *page.Request, v skp.View) (actions, error) {
 		// The evaluations page, by its path (features never import each
 		// other), when it is registered.
 		Evaluations: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/penilaian"),
+		Feedback360: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/umpan-balik-360"),
+		Development: v.Version > 0 && r.Site().Routed(http.MethodGet, "/skp/"+v.ID+"/pengembangan"),
 	}, nil
 }
 
@@ -187,6 +192,11 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		row := eventRow{Revision: ev.Revision, Type: ev.Event.EventType(), Actor: ev.Meta.Actor, Reason: ev.Meta.Reason,
 			OccurredAt: ev.Meta.OccurredAt, RecordedAt: ev.RecordedAt,
 			Summary: eventSummary(&d.Base, ev.Event, d.RHK, d.Indicators)}
+		if skp.RedactedEvent(row.Type) {
+			// A 360° answer: its giver is read only through a recorded
+			// disclosure (docs/feedback360.md).
+			row.Actor = domain.Actor{ID: skp.RedactedActor}
+		}
 		row.Later = !d.AsOf.IsZero() && ev.RecordedAt.After(d.AsOf)
 		row.Shown = !d.AsOfMissing && ev.Revision == d.View.Revision
 		d.Events = append(d.Events, row)

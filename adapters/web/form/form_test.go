@@ -157,6 +157,9 @@ func TestPostProblems(t *testing.T) {
 				t.Errorf("err %v, ran %v, again %v", err, ran, again)
 			}
 		})
+	}
+}
+
 // A stale form's list of changes never names the giver of a 360° answer.
 func TestChangesSinceRedactsAnswers(t *testing.T) {
 	giver := domain.Actor{ID: "199106062016062006", Role: domain.RoleFeedbackGiver}

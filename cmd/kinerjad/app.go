@@ -419,7 +419,16 @@ func (a *app) relays() ([]projections.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []projections.Sink{r}, nil
+	relays := []projections.Sink{r}
+	if a.cfg.ConsequenceSubject != "" {
+		c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
+			Topic: a.cfg.ConsequenceSubject, Tables: a.cfg.Consequences, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
+		if err != nil {
+			return nil, err
+		}
+		relays = append(relays, c)
+	}
+	return relays, nil
 }
 
 func (a *app) auditKey() (*merkle.Signer, error) {

@@ -205,6 +205,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	appCfg.ConsequenceTables = cfg.Consequences
 	if a.pm != nil {
 		appCfg.Inbox = a.pm.backend
 	}

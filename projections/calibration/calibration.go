@@ -88,6 +88,7 @@ func (g *given) counts() bool { return g.appraiser != "" && g.predikat.Valid() &
 // concurrent use.
 type Collector struct {
 	parent  map[string]string             // unit → parent
+	heads   map[string]string             // unit → head NIP (latest assignment)
 	unitOf  map[string]string             // NIP → unit
 	names   map[string]string             // NIP → name
 	skpUnit map[string]string             // SKP → employee's unit
@@ -97,7 +98,7 @@ type Collector struct {
 
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector {
-	return &Collector{parent: map[string]string{}, unitOf: map[string]string{}, names: map[string]string{},
+	return &Collector{parent: map[string]string{}, heads: map[string]string{}, unitOf: map[string]string{}, names: map[string]string{},
 		skpUnit: map[string]string{}, org: map[string]rating.OrgPredikat{}, evals: map[string]map[string]*given{}}
 }
 
@@ -125,6 +126,8 @@ func (c *Collector) Add(ev projections.Event) {
 	switch e := ev.Payload.(type) {
 	case orgunit.Registered:
 		c.parent[e.UnitID] = e.ParentID
+	case orgunit.HeadAssigned:
+		c.heads[e.UnitID] = e.HeadNIP
 	case orgunit.PerformanceRated:
 		c.org[e.UnitID+"\x00"+e.Period] = e.Predikat
 	case employee.Registered:

@@ -226,14 +226,14 @@ const (
 type Options struct {
 	// MinRatings is the fewest ratings an appraiser needs to be flagged
 	// (default 5).
-	MinRatings int
+	MinRatings int `json:"min_ratings"`
 	// MinEffect is the smallest shrunk index, in predikat steps, that is
 	// flagged (default 0.25).
-	MinEffect float64
+	MinEffect float64 `json:"min_effect"`
 	// Alpha is the family-wise error rate of the flags (default 0.05),
 	// shared by the appraisers with at least MinRatings ratings
 	// (Bonferroni).
-	Alpha float64
+	Alpha float64 `json:"alpha"`
 }
 
 func (o Options) withDefaults() Options {

@@ -49,8 +49,18 @@ func ParseMilli(s string) (Milli, error) {
 	return Milli(w*1000 + f), nil
 }
 
-// MarshalJSON writes m as a string.
-func (m Milli) MarshalJSON() ([]byte, error) { return json.Marshal(m.String()) }
+// MarshalText writes m as "12.500" (a JSON string).
+func (m Milli) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads a decimal with at most three places.
+func (m *Milli) UnmarshalText(b []byte) error {
+	v, err := ParseMilli(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
 
 // UnmarshalJSON reads a string or a number.
 func (m *Milli) UnmarshalJSON(b []byte) error {

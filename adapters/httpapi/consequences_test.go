@@ -15,10 +15,16 @@ import (
 )
 
 // TestConsequencesAndCalibrationAPI reads both views of a generated
-// agency through the API: who may read which, the published consequences
-// each tracing to stored events, exports, and refusals of bad input.
+// agency through the API, on the bbolt and the PostgreSQL store: who may
+// read which, the published consequences each tracing to stored events,
+// exports, and refusals of bad input.
 func TestConsequencesAndCalibrationAPI(t *testing.T) {
-	h := newHarness(t)
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) { consequencesAndCalibration(t, newHarnessOn(t, backend)) })
+	}
+}
+
+func consequencesAndCalibration(t *testing.T, h *harness) {
 	st := h.seedAgency(60)
 	stored := map[string]eventstore.Event{}
 	unitOf := map[string]string{}

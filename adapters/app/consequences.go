@@ -16,71 +16,72 @@ import (
 )
 
 // The consequences register and the calibration view (issue 14) are
-// computed from the event store itself, not from a read model: one read
-// of the units', employees' and SKPs' streams in the store's order, folded
-// by the pure projections (consequences.Fold, calibration.Collector). So
-// they are the same on every backend (bbolt, PostgreSQL, KurrentDB), and
-// every figure names the stored events it comes from. The fold is kept
-// while the store's head stands still (a new event anywhere folds again);
-// the reports made from it are kept in the report cache at that head.
+// computed from the event store itself, not from a read model: the units',
+// employees' and SKPs' streams in the store's order, folded by the pure
+// projections (consequences.Fold, calibration.Collector). So they are the
+// same on every backend (bbolt, PostgreSQL, KurrentDB), and every figure
+// names the stored events it comes from. The fold is kept in memory and
+// advanced with the events after the last one it read when the store's
+// head has moved (the first report reads the whole store once); the
+// reports made from it are kept in the report cache at that head.
 
-// ledgerViews is one fold of the store.
-type ledgerViews struct {
-	head eventstore.Position
-	pubs []consequences.Publication
-	cal  *calibration.Collector
-}
-
-// viewsCache keeps the last fold.
+// viewsCache is the fold of the store behind both views.
 type viewsCache struct {
-	mu   sync.Mutex
-	last *ledgerViews
+	mu     sync.Mutex
+	ready  bool
+	head   eventstore.Position // the store's head the fold has reached
+	last   eventstore.Position // the last event read (the next read's After)
+	fold   projections.Fold[*consequences.State]
+	states map[string]*consequences.State
+	pubs   []consequences.Publication
+	cal    *calibration.Collector
 }
 
-func (a *App) ledgerViews(ctx context.Context) (*ledgerViews, error) {
+// withViews advances the fold to the store's head and runs f on it, under
+// the fold's lock (f must not keep what it reads past its return).
+func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error {
 	if a.cfg.Store == nil {
-		return nil, &domain.NotFoundError{Kind: "report", ID: "consequences"}
+		return &domain.NotFoundError{Kind: "report", ID: "consequences"}
 	}
-	vc := &a.views
-	vc.mu.Lock()
-	defer vc.mu.Unlock()
+	v := &a.views
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	head, err := a.cfg.Store.Head(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if vc.last != nil && vc.last.head == head {
-		return vc.last, nil
+	if !v.ready {
+		tables := a.cfg.ConsequenceTables
+		if tables.Version == "" {
+			tables = consequences.DefaultTables()
+		}
+		v.fold, v.states, v.cal, v.ready = consequences.Fold(tables), map[string]*consequences.State{}, calibration.NewCollector(), true
 	}
-	tables := a.cfg.ConsequenceTables
-	if tables.Version == "" {
-		tables = consequences.DefaultTables()
+	if head != v.head {
+		for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: v.last, Filter: calibration.Filter()}) {
+			if err != nil {
+				return err
+			}
+			if ev.Position > head {
+				break
+			}
+			v.last = ev.Position
+			pe, err := projections.Decode(ev)
+			if err != nil {
+				// An event that does not decode is left out here (the
+				// projections report it as poison; /readyz names it).
+				continue
+			}
+			v.cal.Add(pe)
+			if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
+				st := v.fold(v.states[ev.Stream], pe)
+				v.states[ev.Stream] = st
+				v.pubs = append(v.pubs, st.Published()...)
+			}
+		}
+		v.head = head
 	}
-	fold := consequences.Fold(tables)
-	states := map[string]*consequences.State{}
-	v := &ledgerViews{head: head, cal: calibration.NewCollector()}
-	filter := calibration.Filter()
-	for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{Filter: filter}) {
-		if err != nil {
-			return nil, err
-		}
-		if ev.Position > head {
-			break
-		}
-		pe, err := projections.Decode(ev)
-		if err != nil {
-			// An event that does not decode is skipped here (the
-			// projections report it as poison; /readyz names it).
-			continue
-		}
-		v.cal.Add(pe)
-		if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
-			st := fold(states[ev.Stream], pe)
-			states[ev.Stream] = st
-			v.pubs = append(v.pubs, st.Published()...)
-		}
-	}
-	vc.last = v
-	return v, nil
+	return f(v)
 }
 
 // yearOf checks an annual period.
@@ -95,7 +96,7 @@ func yearOf(field, p string) error {
 // unitScope decides action for a caller over unit ("" for the agency):
 // the unit's leader sees its subtree; the roles of the action see any.
 // An unknown unit is not found.
-func unitScope(v *ledgerViews, caller domain.Principal, action authz.Action, unit string) (func(string) bool, error) {
+func unitScope(v *viewsCache, caller domain.Principal, action authz.Action, unit string) (func(string) bool, error) {
 	if unit == "" {
 		if _, err := authz.Decide(caller, action, authz.Subject{}, authz.Options{}); err != nil {
 			return nil, err
@@ -120,22 +121,23 @@ func (a *App) Consequences(ctx context.Context, caller domain.Principal, year, u
 	if err := yearOf("year", year); err != nil {
 		return Report[consequences.Register]{}, err
 	}
-	v, err := a.ledgerViews(ctx)
-	if err != nil {
-		return Report[consequences.Register]{}, err
-	}
-	in, err := unitScope(v, caller, authz.ReadConsequences, unit)
-	if err != nil {
-		return Report[consequences.Register]{}, err
-	}
-	return cached(&a.reports, "consequences\x00"+year+"\x00"+unit, []eventstore.Position{v.head}, func() (consequences.Register, reports.Table, error) {
-		var keep func(consequences.Publication) bool
-		if in != nil {
-			keep = func(p consequences.Publication) bool { return in(p.UnitID) }
+	var rep Report[consequences.Register]
+	err := a.withViews(ctx, func(v *viewsCache) error {
+		in, err := unitScope(v, caller, authz.ReadConsequences, unit)
+		if err != nil {
+			return err
 		}
-		r := consequences.BuildRegister(v.pubs, year, unit, keep)
-		return r, r.Table(), nil
+		rep, err = cached(&a.reports, "consequences\x00"+year+"\x00"+unit, []eventstore.Position{v.head}, func() (consequences.Register, reports.Table, error) {
+			var keep func(consequences.Publication) bool
+			if in != nil {
+				keep = func(p consequences.Publication) bool { return in(p.UnitID) }
+			}
+			r := consequences.BuildRegister(v.pubs, year, unit, keep)
+			return r, r.Table(), nil
+		})
+		return err
 	})
+	return rep, err
 }
 
 // Calibration is the calibration view of the appraisers for year, of
@@ -145,22 +147,23 @@ func (a *App) Calibration(ctx context.Context, caller domain.Principal, year, un
 	if err := yearOf("year", year); err != nil {
 		return Report[calibration.Report]{}, err
 	}
-	v, err := a.ledgerViews(ctx)
-	if err != nil {
-		return Report[calibration.Report]{}, err
-	}
-	in, err := unitScope(v, caller, authz.ReadCalibration, unit)
-	if err != nil {
-		return Report[calibration.Report]{}, err
-	}
-	return cached(&a.reports, "calibration\x00"+year+"\x00"+unit, []eventstore.Position{v.head}, func() (calibration.Report, reports.Table, error) {
-		r := v.cal.Report(year, calibration.Options{})
-		if in != nil {
-			r = r.Restrict(in)
+	var rep Report[calibration.Report]
+	err := a.withViews(ctx, func(v *viewsCache) error {
+		in, err := unitScope(v, caller, authz.ReadCalibration, unit)
+		if err != nil {
+			return err
 		}
-		if r.Appraisers == nil {
-			r.Appraisers = []calibration.Appraiser{}
-		}
-		return r, r.Table(), nil
+		rep, err = cached(&a.reports, "calibration\x00"+year+"\x00"+unit, []eventstore.Position{v.head}, func() (calibration.Report, reports.Table, error) {
+			r := v.cal.Report(year, calibration.Options{})
+			if in != nil {
+				r = r.Restrict(in)
+			}
+			if r.Appraisers == nil {
+				r.Appraisers = []calibration.Appraiser{}
+			}
+			return r, r.Table(), nil
+		})
+		return err
 	})
+	return rep, err
 }

@@ -64,11 +64,27 @@ func consequencesAndCalibration(t *testing.T, h *harness) {
 			t.Errorf("recognised %+v", p)
 		}
 	}
+	// A decision recorded now publishes now: the fold advances with the
+	// events after the last it read.
+	var open ObjectionList
+	h.must(http.StatusOK, hr, "GET", "/v1/objections?status=OPEN", nil).decode(t, &open)
+	if len(open.Items) == 0 {
+		t.Fatal("the seed left no objection open")
+	}
+	o := open.Items[0]
+	h.must(http.StatusOK, caller{o.AddressedTo, nil}, "POST", "/v1/skps/"+o.SKPID+"/evaluations/"+o.Period+"/objection/decision",
+		DecisionBody{Outcome: "UPHELD", DecisionText: "Penilaian sudah sesuai bukti."})
+	var after consequences.Register
+	h.must(http.StatusOK, hr, "GET", "/v1/reports/consequences?year=2025", nil).decode(t, &after)
+	last := after.Publications[len(after.Publications)-1]
+	if len(after.Current) != len(reg.Current)+1 || last.SKPID != o.SKPID || last.Trigger.Type != "skp.objection_decided.v1" || last.Kind != consequences.Original {
+		t.Fatalf("after deciding %s: %d current (was %d), last %+v", o.SKPID, len(after.Current), len(reg.Current), last)
+	}
 	h.must(http.StatusOK, analyst, "GET", "/v1/reports/consequences?year=2025", nil)
 	h.must(http.StatusOK, aud, "GET", "/v1/reports/consequences?year=2025", nil)
 	csv := h.must(http.StatusOK, hr, "GET", "/v1/reports/consequences?year=2025&format=csv", nil)
-	if lines := strings.Count(string(csv.body), "\n"); lines != len(reg.Publications)+1 || !strings.Contains(string(csv.body), "skp.drafted.v1@") {
-		t.Errorf("CSV of %d lines for %d publications", lines, len(reg.Publications))
+	if lines := strings.Count(string(csv.body), "\n"); lines != len(after.Publications)+1 || !strings.Contains(string(csv.body), "skp.drafted.v1@") {
+		t.Errorf("CSV of %d lines for %d publications", lines, len(after.Publications))
 	}
 	h.must(http.StatusOK, hr, "GET", "/v1/reports/consequences?year=2025&format=xlsx", nil)
 

@@ -66,6 +66,8 @@ type row struct {
 	MarkerX, LowX, WidthX float64
 }
 
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
 func scale(v float64) float64 { return 100 * math.Max(0, math.Min(1, (v+2)/4)) }
 
 func yearUnit(r *page.Request) (string, string, error) {
@@ -97,7 +99,11 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	var nips []string
 	for _, a := range rep.Data.Appraisers {
-		d.Rows = append(d.Rows, row{Appraiser: a, MarkerX: scale(a.Index), LowX: scale(a.Low), WidthX: scale(a.High) - scale(a.Low)})
+		rw := row{Appraiser: a, MarkerX: scale(a.Index), LowX: scale(a.Low), WidthX: scale(a.High) - scale(a.Low)}
+		// Shown with two decimals; the export keeps three.
+		rw.Index, rw.Low, rw.High, rw.Raw = round2(a.Index), round2(a.Low), round2(a.High), round2(a.Raw)
+		rw.Given.Mean, rw.Unit.Mean, rw.Agency.Mean = round2(a.Given.Mean), round2(a.Unit.Mean), round2(a.Agency.Mean)
+		d.Rows = append(d.Rows, rw)
 		if a.Flag != calibration.None {
 			d.Flagged++
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -94,9 +95,9 @@ func yearOf(field, p string) error {
 }
 
 // unitScope decides action for a caller over unit ("" for the agency):
-// the unit's leader sees its subtree; the roles of the action see any.
+// the unit's head on today sees its subtree; the roles of the action see any.
 // An unknown unit is not found.
-func unitScope(v *viewsCache, caller domain.Principal, action authz.Action, unit string) (func(string) bool, error) {
+func unitScope(v *viewsCache, caller domain.Principal, action authz.Action, unit string, today calendar.Date) (func(string) bool, error) {
 	if unit == "" {
 		if _, err := authz.Decide(caller, action, authz.Subject{}, authz.Options{}); err != nil {
 			return nil, err
@@ -106,7 +107,7 @@ func unitScope(v *viewsCache, caller domain.Principal, action authz.Action, unit
 	if !v.cal.HasUnit(unit) {
 		return nil, &domain.NotFoundError{Kind: "unit", ID: unit}
 	}
-	if _, err := authz.Decide(caller, action, authz.Subject{UnitLeader: v.cal.HeadOf(unit)}, authz.Options{}); err != nil {
+	if _, err := authz.Decide(caller, action, authz.Subject{UnitLeader: v.cal.HeadOf(unit, today)}, authz.Options{}); err != nil {
 		return nil, err
 	}
 	return func(u string) bool { return v.cal.InSubtree(u, unit) }, nil
@@ -123,7 +124,7 @@ func (a *App) Consequences(ctx context.Context, caller domain.Principal, year, u
 	}
 	var rep Report[consequences.Register]
 	err := a.withViews(ctx, func(v *viewsCache) error {
-		in, err := unitScope(v, caller, authz.ReadConsequences, unit)
+		in, err := unitScope(v, caller, authz.ReadConsequences, unit, a.Today())
 		if err != nil {
 			return err
 		}
@@ -149,7 +150,7 @@ func (a *App) Calibration(ctx context.Context, caller domain.Principal, year, un
 	}
 	var rep Report[calibration.Report]
 	err := a.withViews(ctx, func(v *viewsCache) error {
-		in, err := unitScope(v, caller, authz.ReadCalibration, unit)
+		in, err := unitScope(v, caller, authz.ReadCalibration, unit, a.Today())
 		if err != nil {
 			return err
 		}

@@ -87,18 +87,18 @@ func (g *given) counts() bool { return g.appraiser != "" && g.predikat.Valid() &
 // Collector folds events into what Report needs. It is not safe for
 // concurrent use.
 type Collector struct {
-	parent  map[string]string             // unit → parent
-	heads   map[string]string             // unit → head NIP (latest assignment)
-	unitOf  map[string]string             // NIP → unit
-	names   map[string]string             // NIP → name
-	skpUnit map[string]string             // SKP → employee's unit
-	org     map[string]rating.OrgPredikat // unit + "\x00" + period → predikat
-	evals   map[string]map[string]*given  // year → SKP → evaluation
+	parent  map[string]string                 // unit → parent
+	heads   map[string][]orgunit.HeadAssigned // unit → head assignments, in order
+	unitOf  map[string]string                 // NIP → unit
+	names   map[string]string                 // NIP → name
+	skpUnit map[string]string                 // SKP → employee's unit
+	org     map[string]rating.OrgPredikat     // unit + "\x00" + period → predikat
+	evals   map[string]map[string]*given      // year → SKP → evaluation
 }
 
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector {
-	return &Collector{parent: map[string]string{}, heads: map[string]string{}, unitOf: map[string]string{}, names: map[string]string{},
+	return &Collector{parent: map[string]string{}, heads: map[string][]orgunit.HeadAssigned{}, unitOf: map[string]string{}, names: map[string]string{},
 		skpUnit: map[string]string{}, org: map[string]rating.OrgPredikat{}, evals: map[string]map[string]*given{}}
 }
 
@@ -127,7 +127,7 @@ func (c *Collector) Add(ev projections.Event) {
 	case orgunit.Registered:
 		c.parent[e.UnitID] = e.ParentID
 	case orgunit.HeadAssigned:
-		c.heads[e.UnitID] = e.HeadNIP
+		c.heads[e.UnitID] = append(c.heads[e.UnitID], e)
 	case orgunit.PerformanceRated:
 		c.org[e.UnitID+"\x00"+e.Period] = e.Predikat
 	case employee.Registered:

@@ -10,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
@@ -169,5 +170,34 @@ func TestCountsObjectionsAndRevisions(t *testing.T) {
 	}
 	if got := calibration.Quantile(0.975); math.Abs(got-1.95996) > 1e-4 {
 		t.Fatalf("Φ⁻¹(0.975) = %v", got)
+	}
+}
+
+// TestHeadOf: the head on a day is the assignment in effect then; a
+// later assignment with the same date corrects it; a future one is not yet
+// in effect; a vacancy has no head.
+func TestHeadOf(t *testing.T) {
+	c := calibration.NewCollector()
+	c.Add(ev("unit-U", orgunit.Registered{UnitID: "U", Name: "U"}))
+	for _, h := range []orgunit.HeadAssigned{
+		{UnitID: "U", HeadNIP: "A", EffectiveFrom: calendar.MustNew(2025, time.January, 1)},
+		{UnitID: "U", HeadNIP: "B", EffectiveFrom: calendar.MustNew(2025, time.January, 1)}, // corrects A
+		{UnitID: "U", HeadNIP: "C", EffectiveFrom: calendar.MustNew(2026, time.July, 1)},
+		{UnitID: "U", HeadNIP: "", EffectiveFrom: calendar.MustNew(2027, time.January, 1)},
+	} {
+		c.Add(ev("unit-U", h))
+	}
+	for day, want := range map[calendar.Date]string{
+		calendar.MustNew(2024, time.December, 31): "",
+		calendar.MustNew(2025, time.June, 1):      "B",
+		calendar.MustNew(2026, time.July, 1):      "C",
+		calendar.MustNew(2027, time.March, 1):     "",
+	} {
+		if got := c.HeadOf("U", day); got != want {
+			t.Errorf("head on %s = %q, want %q", day, got, want)
+		}
+	}
+	if !c.HasUnit("U") || c.HasUnit("V") {
+		t.Error("HasUnit")
 	}
 }

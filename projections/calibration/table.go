@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
@@ -26,9 +27,18 @@ func (r Report) Restrict(keep func(unitID string) bool) Report {
 // collector has seen).
 func (c *Collector) InSubtree(unit, root string) bool { return c.inSubtree(unit, root) }
 
-// HeadOf returns the NIP of unit's head by the latest assignment seen, or
-// "" (no head, or an unknown unit).
-func (c *Collector) HeadOf(unit string) string { return c.heads[unit] }
+// HeadOf returns the NIP of unit's head on day: the assignment with the
+// latest effective date on or before day (of two with the same date, the
+// later one corrects the earlier), or "" (vacant, or an unknown unit).
+func (c *Collector) HeadOf(unit string, day calendar.Date) string {
+	head, best := "", calendar.Date{}
+	for _, h := range c.heads[unit] {
+		if !h.EffectiveFrom.After(day) && !h.EffectiveFrom.Before(best) {
+			head, best = h.HeadNIP, h.EffectiveFrom
+		}
+	}
+	return head
+}
 
 // HasUnit reports whether unit was registered.
 func (c *Collector) HasUnit(unit string) bool {

@@ -44,6 +44,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
@@ -179,6 +180,10 @@ type Config struct {
 
 	// Policy is the domain configuration (dates in its zone). Default
 	// policy.Default().
+	// ConsequenceTables are the tables of the consequences register
+	// (zero: consequences.DefaultTables).
+	ConsequenceTables consequences.Tables
+
 	Policy policy.Policy
 	// Pattern is the distribution pattern reports are checked against.
 	// Default distribution.SE3_2023.
@@ -251,6 +256,7 @@ type App struct {
 	keyLocks  Keyed        // keyed commands with the same key take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
 	reports   reportCache
+	views     viewsCache // the fold of the store behind consequences and calibration
 
 	verifyMu   sync.Mutex
 	lastVerify *Verification

@@ -35,6 +35,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/calibration"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
@@ -266,6 +268,12 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
 			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},
+		{method: "GET", path: "/v1/reports/consequences", tag: "reports", summary: "The consequences of the final annual evaluations: Angka Kredit, TPP factor, recognition, with originals, corrections and their source events (HR_ADMIN, HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
+			desc:   "Published only from final evaluations; a later change adds a correction naming the original (corrects). Each publication lists the events it was computed from (sources: event_id, stream, revision, position). See docs/consequences.md.",
+			status: 200, resp: consequences.Register{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
+		{method: "GET", path: "/v1/reports/calibration", tag: "reports", summary: "The calibration view: each appraiser's predikat distribution against their unit's and the agency's, a leniency/severity index with its interval, flags with the evidence (HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
+			desc:   "The statistics are in docs/calibration.md; flags never change a rating.",
+			status: 200, resp: calibration.Report{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: the appraisers of its subtree (default: the agency)"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/objections", tag: "objection", summary: "The objection register (GRIEVANCE_CLERK, HR roles, AUDITOR)", status: 200, resp: ObjectionList{}, position: true,
 			params: []param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, qstr("skp_id", "one SKP")}},
 		{method: "GET", path: "/v1/skps/{id}/document.pdf", tag: "documents", special: "pdf", status: 200,
@@ -361,6 +369,8 @@ func enums() map[reflect.Type][]string {
 		reflect.TypeFor[skp.Source]():            strs(skp.SourceAppraiser, skp.SourceObjection),
 		reflect.TypeFor[skp.Party]():             strs(skp.PartyAppraiser, skp.PartyEmployee),
 		reflect.TypeFor[skp.Outcome]():           strs(skp.Upheld, skp.Changed),
+		reflect.TypeFor[consequences.Kind]():     strs(consequences.Original, consequences.Correction),
+		reflect.TypeFor[calibration.Flag]():      strs(calibration.Lenient, calibration.Severe),
 		reflect.TypeFor[skp.Status]():            strs(skp.StatusDraft, skp.StatusSubmitted, skp.StatusEstablished, skp.StatusAmendment, skp.StatusCancelled, skp.StatusClosed),
 		reflect.TypeFor[skp.EvaluationStatus]():  strs(skp.EvalDraft, skp.EvalIssued, skp.EvalUnderObjection, skp.EvalFinal),
 		reflect.TypeFor[skp.ObjectionStatus]():   strs(skp.OpenObjection, skp.DecidedObjection, skp.WithdrawnObjection),
@@ -432,6 +442,9 @@ func (g *schemas) of(t reflect.Type, request bool) obj {
 	case reflect.Bool:
 		return obj{"type": "boolean"}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if t.Implements(textType) { // a decimal written as text (consequences.Milli)
+			return obj{"type": "string"}
+		}
 		return obj{"type": "integer"}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return obj{"type": "integer", "minimum": 0}

@@ -227,6 +227,7 @@ func (s *Server) routesAll() {
 	s.registerAudit(v1)
 	s.registerOpsV1(v1)
 	s.registerReports(v1)
+	s.registerConsequences(v1)
 	s.registerInbox(v1)
 	s.registerDocuments(v1)
 }

@@ -92,6 +92,10 @@ func TestPagesOverASeededAgency(t *testing.T) {
 			expect("/ekspor/keberatan?format=xlsx", register)
 			expect("/audit", slices.Contains(c.roles, "AUDITOR"))
 			expect("/data-induk/unit/baru", hr)
+			expect("/konsekuensi?year=2025", reports)
+			expect("/konsekuensi/ekspor?year=2025&format=csv", reports)
+			expect("/kalibrasi?year=2025", reports && !hr)
+			expect("/kalibrasi/ekspor?year=2025&format=xlsx", reports && !hr)
 		})
 	}
 	// The employee's page names the people of their appraisal, fetched

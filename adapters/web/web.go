@@ -12,6 +12,8 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/calibration"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/consequences"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
@@ -174,6 +176,8 @@ func New(cfg Config) (*Handler, error) {
 		documents.New(h.site),
 		officials.New(h.site),
 		justification.New(h.site),
+		consequences.New(h.site),
+		calibration.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -26,6 +26,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	seedV := fs.Int64("seed", 1, "random seed: the same seed gives the same agency")
 	year := fs.Int("year", time.Now().Year()-1, "the performance year seeded (a past year: every command must lie in the past)")
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
+	biased := fs.Int("biased-appraisers", 0, "appraisers who rate with a known bias, half lenient and half severe (their NIPs are in the output's Lenient and Severe), for the calibration view")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -43,7 +44,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	h := &domain.Handler{Log: eventlog.New(l.store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	last := time.Now()
 	start := time.Now()
-	stats, err := seed.Run(ctx, seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers,
+	stats, err := seed.Run(ctx, seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
 		Progress: func(done, total int) {
 			if time.Since(last) > time.Second || done == total {
 				fmt.Fprintf(stderr, "seed: %d/%d tasks (%.0f%%)\n", done, total, 100*float64(done)/float64(total))

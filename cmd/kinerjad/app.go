@@ -205,6 +205,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	appCfg.ConsequenceTables = cfg.Consequences
 	if a.pm != nil {
 		appCfg.Inbox = a.pm.backend
 	}
@@ -419,7 +420,16 @@ func (a *app) relays() ([]projections.Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []projections.Sink{r}, nil
+	relays := []projections.Sink{r}
+	if a.cfg.ConsequenceSubject != "" {
+		c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
+			Topic: a.cfg.ConsequenceSubject, Tables: a.cfg.Consequences, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
+		if err != nil {
+			return nil, err
+		}
+		relays = append(relays, c)
+	}
+	return relays, nil
 }
 
 func (a *app) auditKey() (*merkle.Signer, error) {

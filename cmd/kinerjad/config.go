@@ -20,6 +20,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 )
 
 // Read-model backends accepted by --read-models.
@@ -54,6 +55,13 @@ type Config struct {
 	// subject NATSSubject.
 	NATSURL     string
 	NATSSubject string
+	// ConsequenceSubject is the NATS subject of the consequences of final
+	// evaluations (issue 14), published with NATSURL; "" publishes none.
+	ConsequenceSubject string
+	// Consequences are the conversion tables of the consequences
+	// (--consequence-tables, a JSON file; the PermenPANRB 1/2023 defaults
+	// without it).
+	Consequences consequences.Tables
 	// Deadlines configures the deadline process manager (its reminders'
 	// NATS subject, due days, leads, rounds).
 	Deadlines wiring.DeadlineConfig
@@ -141,6 +149,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply PostgreSQL migrations at start-up")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "NATS subject of integration events")
+	fs.StringVar(&c.ConsequenceSubject, "nats-consequences-subject", "kinerja.consequences", "NATS subject of the consequences of final evaluations (Angka Kredit, TPP factor, recognition); empty: none")
+	var tablesFile string
+	fs.StringVar(&tablesFile, "consequence-tables", "", "JSON file of the consequence tables (Angka Kredit percentages and jenjang coefficients, TPP factors; default PermenPANRB 1/2023, see docs/consequences.md)")
 	c.Deadlines.RegisterFlags(fs)
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "OIDC issuer URL whose JWKS verifies tokens")
 	fs.StringVar(&c.OIDCAudience, "oidc-audience", "kinerja-api", "expected token audience with --oidc-issuer")
@@ -213,6 +224,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--skp-limits: %w", err))
 	} else {
 		c.Policy.SKPLimits = l
+	}
+	if t, err := consequences.LoadTables(tablesFile); err != nil {
+		errs = append(errs, fmt.Errorf("--consequence-tables: %w", err))
+	} else {
+		c.Consequences = t
 	}
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory

@@ -80,7 +80,7 @@ func deadlineReminders(t *testing.T, extra ...string) {
 	}
 
 	data := t.TempDir()
-	args := append([]string{"--nats-url", url, "--nats-subject", "kinerja-events-e2e-" + tag, "--nats-reminder-subject", subject,
+	args := append([]string{"--nats-url", url, "--nats-subject", "kinerja-events-e2e-" + tag, "--nats-reminder-subject", subject, "--nats-consequences-subject", "",
 		"--deadline-interval", "100ms"}, extra...)
 	s := startServer(t, data, args...)
 	for _, u := range []httpapi.CreateUnitBody{{ID: "PEMKOT", Name: "Pemerintah Kota"}, {ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"}} {

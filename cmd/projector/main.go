@@ -48,6 +48,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
@@ -73,6 +74,10 @@ type Config struct {
 	ReadyMaxLag time.Duration
 	// NATSURL, when set, relays integration events to NATSSubject.
 	NATSURL, NATSSubject string
+	// ConsequenceSubject is the NATS subject of the consequences of final
+	// evaluations ("" for none); Consequences their tables.
+	ConsequenceSubject string
+	Consequences       consequences.Tables
 	// AuditKeyFile and AuditLogName: the checkpoint signing key.
 	AuditKeyFile, AuditLogName string
 	CheckpointEvery            uint64
@@ -99,6 +104,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Listen, "listen", "", "serve /metrics, /healthz and /readyz here")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "relay integration events to this NATS JetStream")
 	fs.StringVar(&c.NATSSubject, "nats-subject", "kinerja.events", "subject of integration events")
+	fs.StringVar(&c.ConsequenceSubject, "nats-consequences-subject", "kinerja.consequences", "subject of the consequences of final evaluations; empty: none")
+	var tablesFile string
+	fs.StringVar(&tablesFile, "consequence-tables", "", "JSON file of the consequence tables (default PermenPANRB 1/2023, see docs/consequences.md)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key (default DATA/audit-signing.key)")
 	fs.StringVar(&c.AuditLogName, "audit-log-name", "kinerja-ledger", "audit log name when the key is created")
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N entries")
@@ -116,6 +124,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var errs []error
 	if err := c.Integrity.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if t, err := consequences.LoadTables(tablesFile); err != nil {
+		errs = append(errs, fmt.Errorf("--consequence-tables: %w", err))
+	} else {
+		c.Consequences = t
 	}
 	if c.Store == backend.Bolt {
 		errs = append(errs, errors.New("--store bolt: the embedded store runs its projections inside kinerjad"))
@@ -238,6 +251,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		relays = append(relays, r)
+		if cfg.ConsequenceSubject != "" {
+			c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
+				Topic: cfg.ConsequenceSubject, Tables: cfg.Consequences, History: projections.StoreHistory{Store: authed}, Checkpoints: cps})
+			if err != nil {
+				return err
+			}
+			relays = append(relays, c)
+		}
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -93,6 +93,16 @@ const (
 	// Coach records performance dialogues, coaching notes, competency gaps
 	// and development actions (the appraiser in effect).
 	Coach Action = "skp.coach"
+	// ReadConsequences reads the consequences of final evaluations (Angka
+	// Kredit, TPP factor, recognition) with their sources: HR_ADMIN (who
+	// passes them to payroll and career management), HR_ANALYST, AUDITOR;
+	// a unit's leader for the unit's subtree (Subject.UnitLeader).
+	ReadConsequences Action = "consequences.read"
+	// ReadCalibration reads the calibration view of the appraisers:
+	// HR_ANALYST (the BKD) and AUDITOR agency-wide; a unit's leader for the
+	// appraisers of the unit's subtree (Subject.UnitLeader). Not HR_ADMIN,
+	// who enters data and does not judge appraisers.
+	ReadCalibration Action = "calibration.read"
 )
 
 // SystemDeadlinesID is the identity of the deadline process manager
@@ -432,6 +442,18 @@ var rules = map[Action]rule{
 		}
 		return "", "an inbox is its owner's alone"
 	},
+	ReadConsequences: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.UnitLeader != "" && p.ID == s.UnitLeader {
+			return domain.RoleUnitLeader, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor), "consequences are for HR_ADMIN, HR_ANALYST, AUDITOR and the unit's leader"
+	},
+	ReadCalibration: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.UnitLeader != "" && p.ID == s.UnitLeader {
+			return domain.RoleUnitLeader, ""
+		}
+		return tokenRole(p, domain.RoleHRAnalyst, domain.RoleAuditor), "the calibration view is for HR_ANALYST (BKD), AUDITOR and the unit's leader"
+	},
 	ReadTimeline: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		// The timeline includes the SKPs the employee appraises, which are
 		// not others' business.
@@ -445,7 +467,7 @@ var rules = map[Action]rule{
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
 var createActions = []Action{DraftSKP, ManageMasterData, BackfillMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
-	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox}
+	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox, ReadConsequences, ReadCalibration}
 
 // Allowed reports whether p may do a to the resource described by s: the
 // question a page asks before it offers an action (the server asks Decide

@@ -208,6 +208,14 @@ func TestDecide(t *testing.T) {
 		{name: "HR admin may not justify", caller: hrAdmin, action: authz.JustifyDeviation, want: "403"},
 		{name: "analyst reads reports", caller: analyst, action: authz.ReadReports, want: "HR_ANALYST"},
 		{name: "employee may not read reports", caller: employee, action: authz.ReadReports, want: "403"},
+		{name: "HR admin reads consequences", caller: hrAdmin, action: authz.ReadConsequences, want: "HR_ADMIN"},
+		{name: "unit leader reads the unit's consequences", caller: unitLeader, action: authz.ReadConsequences, want: "UNIT_LEADER"},
+		{name: "employee may not read consequences", caller: employee, action: authz.ReadConsequences, want: "403"},
+		{name: "analyst reads calibration", caller: analyst, action: authz.ReadCalibration, want: "HR_ANALYST"},
+		{name: "auditor reads calibration", caller: auditor, action: authz.ReadCalibration, want: "AUDITOR"},
+		{name: "unit leader reads the unit's calibration", caller: unitLeader, action: authz.ReadCalibration, want: "UNIT_LEADER"},
+		{name: "HR admin may not read calibration", caller: hrAdmin, action: authz.ReadCalibration, want: "403"},
+		{name: "employee may not read calibration", caller: employee, action: authz.ReadCalibration, want: "403"},
 		{name: "unknown action", caller: hrAdmin, action: "skp.delete", want: "403"},
 
 		// Coaching and development (issue 14).

@@ -578,6 +578,10 @@ var orgAdjust = map[rating.OrgPredikat]float64{
 func (t *task) scores(p *person, i int) (workGiven string, s skp.Scores) {
 	u := t.r.ag.units[p.unit]
 	org := u.predikat[i]
+	bias := 0 // the appraiser's (Config.BiasedAppraisers)
+	if p.appraiser >= 0 {
+		bias = t.person(p.appraiser).bias
+	}
 	if p.head {
 		s.WorkResult, _ = t.r.pol.UnitHeadWorkResult(org)
 	} else {
@@ -585,12 +589,18 @@ func (t *task) scores(p *person, i int) (workGiven string, s skp.Scores) {
 		if i == len(t.r.periodic) {
 			noise = 0.02
 		}
-		s.WorkResult = workRating(p.perf + orgAdjust[org] + noise*t.rng.NormFloat64())
+		s.WorkResult = workRating(p.perf + orgAdjust[org] + noise*t.rng.NormFloat64() + 0.3*float64(bias))
 		workGiven = string(s.WorkResult)
 	}
 	s.Behaviour = p.behaviour
 	if t.rng.IntN(100) < 7 {
 		s.Behaviour = otherRating(t.rng, s.Behaviour)
+	}
+	switch {
+	case bias > 0 && s.Behaviour == rating.MeetsExpectation:
+		s.Behaviour = rating.AboveExpectation
+	case bias < 0 && s.Behaviour == rating.AboveExpectation:
+		s.Behaviour = rating.MeetsExpectation
 	}
 	s.Predikat = rating.Derive(s.WorkResult, s.Behaviour)
 	return workGiven, s

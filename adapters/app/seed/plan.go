@@ -98,6 +98,7 @@ type person struct {
 	behaviour   rating.Rating
 	objection   objectionKind // chosen after the annual ratings
 	finalise    bool          // finality recorded after the window
+	bias        int           // as an appraiser: +1 lenient, -1 severe (Config.BiasedAppraisers)
 }
 
 // agency is the generated organisation.

@@ -154,6 +154,16 @@ type Config struct {
 	Revisions float64
 	// Objections is the share of annual evaluations objected to.
 	Objections float64
+	// BiasedAppraisers is how many appraisers of staff rate with a bias
+	// (for the calibration view's tests and demonstrations): the first
+	// half, rounded up, leniently (their staff's work results pushed up by
+	// 0.3 of the target, behaviour meeting expectations rated above), the
+	// rest severely (pushed down by 0.3, behaviour above expectations rated
+	// as meeting them). Only appraisers of at least MinBiasedStaff staff are chosen,
+	// so a biased one gives enough ratings to be told from chance; fewer
+	// such appraisers than asked is an error. 0 (the default) leaves every
+	// choice of the run as without the option.
+	BiasedAppraisers int
 	// Uncached makes every command read its streams from the services'
 	// log, as the API does, instead of through the run's write-through
 	// cache of the streams it writes (slower; the events are the same).
@@ -215,6 +225,9 @@ func (c Config) Validate() error {
 		if s.v > 1 {
 			errs = append(errs, fmt.Errorf("seed: %s share %g: want at most 1", s.name, s.v))
 		}
+	}
+	if c.BiasedAppraisers < 0 || c.BiasedAppraisers > c.Employees/MinBiasedStaff {
+		errs = append(errs, fmt.Errorf("seed: biased appraisers %d: want 0..%d for %d employees", c.BiasedAppraisers, c.Employees/MinBiasedStaff, c.Employees))
 	}
 	return errors.Join(errs...)
 }
@@ -283,6 +296,9 @@ type Stats struct {
 	Elapsed time.Duration
 	// Cast names people worth logging in as.
 	Cast Cast
+	// Lenient and Severe are the NIPs of the biased appraisers
+	// (Config.BiasedAppraisers), sorted.
+	Lenient, Severe []string
 }
 
 // Cast names people of the agency for demonstrations and browser tests.
@@ -366,6 +382,9 @@ func Run(ctx context.Context, cfg Config, svc Services) (Stats, error) {
 		return Stats{}, err
 	}
 	r := newRunner(cfg, svc)
+	if err := r.chooseBiased(); err != nil {
+		return Stats{}, err
+	}
 	err := r.run(ctx)
 	r.stats.Elapsed = time.Since(began)
 	return r.stats, err
@@ -390,6 +409,51 @@ func newRunner(cfg Config, svc Services) *runner {
 	r.ag = newAgency(cfg, rng, len(r.periodic))
 	r.results = make([]skpResult, len(r.ag.people))
 	return r
+}
+
+// MinBiasedStaff is the fewest staff an appraiser biased by
+// Config.BiasedAppraisers appraises.
+const MinBiasedStaff = 8
+
+// chooseBiased marks cfg.BiasedAppraisers appraisers of at least
+// MinBiasedStaff staff as lenient (+1) or severe (-1), with a random
+// source of its own, so that the run's other choices do not change.
+func (r *runner) chooseBiased() error {
+	n := r.cfg.BiasedAppraisers
+	if n == 0 {
+		return nil
+	}
+	staff := map[int]int{}
+	for _, p := range r.ag.people {
+		if p.appraiser >= 0 && p.tier != -1 && !p.head {
+			staff[p.appraiser]++
+		}
+	}
+	var pool []int
+	for a, k := range staff {
+		if k >= MinBiasedStaff {
+			pool = append(pool, a)
+		}
+	}
+	if len(pool) < n {
+		return fmt.Errorf("seed: %d biased appraisers asked, but only %d appraisers have %d staff or more", n, len(pool), MinBiasedStaff)
+	}
+	slices.Sort(pool)
+	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 0xb1a5))
+	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	for i, a := range pool[:n] {
+		p := r.ag.people[a]
+		if i < (n+1)/2 {
+			p.bias = 1
+			r.stats.Lenient = append(r.stats.Lenient, p.nip)
+		} else {
+			p.bias = -1
+			r.stats.Severe = append(r.stats.Severe, p.nip)
+		}
+	}
+	slices.Sort(r.stats.Lenient)
+	slices.Sort(r.stats.Severe)
+	return nil
 }
 
 // periodsOf lists the periodic periods of year under cadence.

@@ -96,16 +96,18 @@ func Labels(kind string) Catalog {
 
 // Shared is the catalog every page uses.
 var Shared = Catalog{
-	"nav.trail":      {"Lokasi halaman", "Breadcrumb"},
-	"nav.skip":       {"Langsung ke konten utama", "Skip to main content"},
-	"nav.label":      {"Navigasi utama", "Main navigation"},
-	"nav.home":       {"Beranda", "Home"},
-	"nav.inbox":      {"Kotak masuk", "Inbox"},
-	"nav.objections": {"Register keberatan", "Objection register"},
-	"nav.audit":      {"Audit", "Audit"},
-	"nav.masterdata": {"Data induk", "Master data"},
-	"nav.people":     {"Cari pegawai", "Find employees"},
-	"nav.signout":    {"Keluar", "Sign out"},
+	"nav.trail":        {"Lokasi halaman", "Breadcrumb"},
+	"nav.skip":         {"Langsung ke konten utama", "Skip to main content"},
+	"nav.label":        {"Navigasi utama", "Main navigation"},
+	"nav.home":         {"Beranda", "Home"},
+	"nav.inbox":        {"Kotak masuk", "Inbox"},
+	"nav.objections":   {"Register keberatan", "Objection register"},
+	"nav.audit":        {"Audit", "Audit"},
+	"nav.masterdata":   {"Data induk", "Master data"},
+	"nav.people":       {"Cari pegawai", "Find employees"},
+	"nav.consequences": {"Konsekuensi", "Consequences"},
+	"nav.calibration":  {"Kalibrasi", "Calibration"},
+	"nav.signout":      {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},
 	"footer.zone": {"Waktu ditampilkan dalam zona", "Times are shown in zone"},

@@ -70,6 +70,9 @@ type Nav struct {
 	MasterData bool
 	// People is the employee search.
 	People bool
+	// Consequences and Calibration are the consequences of final
+	// evaluations and the appraisers' calibration (issue 14).
+	Consequences, Calibration bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -84,7 +87,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	b.Roles = strings.Join(roles, ", ")
 	if r.SignedIn {
 		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData),
-			People: r.Can(authz.ListEmployees)}
+			People: r.Can(authz.ListEmployees), Consequences: r.Can(authz.ReadConsequences), Calibration: r.Can(authz.ReadCalibration)}
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {

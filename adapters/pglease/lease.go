@@ -181,7 +181,7 @@ func (m *Member) close() {
 // Live counts the live members of the group (their member locks).
 func (m *Member) liveMembers(ctx context.Context) (int, error) {
 	var n int
-	err := m.conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+	err := m.conn.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 		AND classid = $1::int4::oid AND objsubid = 2`, m.memberKey).Scan(&n)
 	return n, err
 }
@@ -337,7 +337,7 @@ func (m *Member) Fence(partition string) func(ctx context.Context, tx pgx.Tx) er
 var ErrFenced = errors.New("pglease: partition lock lost; not committing")
 
 // FenceSQL is true when the backend $3 holds the advisory lock ($1, $2).
-const FenceSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+const FenceSQL = `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 	AND classid = $1::int4::oid AND objid = $2::int4::oid AND objsubid = 2 AND pid = $3)`
 
 // Owner is a partition and the instance whose connection holds its lock.
@@ -354,7 +354,7 @@ func Owners(ctx context.Context, q interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }, group string, partitions []string) ([]Owner, error) {
 	rows, err := q.Query(ctx, `SELECT l.objid::int8, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-		WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int4::oid AND l.objsubid = 2`, Key(group+"#partitions"))
+		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.classid = $1::int4::oid AND l.objsubid = 2`, Key(group+"#partitions"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/adapters/pglease"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
+)
+
+// owners reads who owns each shared partition.
+func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]string {
+	t.Helper()
+	got, err := pglease.Owners(ctx, pool, "kinerja_rm", SharedPartitions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, o := range got {
+		out[o.Partition] = o.Instance
+	}
+	return out
+}
+
+// waitOwners polls until every partition is owned by one of instances and
+// none of them owns more than its share; it returns the time that took.
+func waitOwners(t *testing.T, ctx context.Context, pool *pgxpool.Pool, instances []string, within time.Duration) (time.Duration, map[string]string) {
+	t.Helper()
+	start := time.Now()
+	share := (len(SharedPartitions()) + len(instances) - 1) / len(instances)
+	for {
+		own := owners(t, ctx, pool)
+		count := map[string]int{}
+		ok := true
+		for _, p := range SharedPartitions() {
+			in := own[p]
+			if !slices.Contains(instances, in) {
+				ok = false
+			}
+			count[in]++
+		}
+		for _, n := range count {
+			ok = ok && n <= share
+		}
+		if ok {
+			return time.Since(start), own
+		}
+		if time.Since(start) > within {
+			t.Fatalf("partitions not shared among %v within %v: %v", instances, within, own)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSharedProjectorsTakeOverAKilledOne: three projectors share the
+// partitions (--share); while a writer appends a load, the one that owns
+// the audit trail is SIGKILLed. Its partitions are taken by the other two
+// within 10 s (measured), each then owning at most ceil(8/2) = 4, and once
+// the load is projected the read models equal a single rebuild in memory
+// and the audit trail verifies entry by entry: nothing skipped, nothing
+// applied twice.
+func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
+	pg := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, pg, ""); err != nil {
+		t.Fatal(err)
+	}
+	args := func(instance string, extra ...string) []string {
+		return append([]string{"--postgres-url", pg, "--data", data, "--checkpoint-interval", "100ms", "--deadline-interval", "100ms",
+			"--share", "--instance-id", instance, "--lease-poll", "200ms"}, extra...)
+	}
+	// The first creates the keys and migrates; the others find them.
+	procs := map[string]*processHandle{}
+	procs["p1"] = &processHandle{startChild(t, args("p1", "--migrate")...)}
+	procs["p2"] = &processHandle{startChild(t, args("p2")...)}
+	procs["p3"] = &processHandle{startChild(t, args("p3")...)}
+
+	pool, err := pgxpool.New(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	_, own := waitOwners(t, ctx, pool, []string{"p1", "p2", "p3"}, 20*time.Second)
+	t.Logf("owners before the kill: %v", own)
+
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	seeded := make(chan error, 1)
+	go func() {
+		_, err := seed.Run(ctx, seed.Config{Employees: 80, Seed: 3, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
+		seeded <- err
+	}()
+	time.Sleep(700 * time.Millisecond) // mid-load
+	victim := own["audit"]
+	var lost []string
+	for p, in := range own {
+		if in == victim {
+			lost = append(lost, p)
+		}
+	}
+	if err := procs[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	procs[victim].cmd.Wait()
+	var survivors []string
+	for in := range procs {
+		if in != victim {
+			survivors = append(survivors, in)
+		}
+	}
+	took, after := waitOwners(t, ctx, pool, survivors, 10*time.Second)
+	t.Logf("killed %s (owned %v) mid-load; its partitions taken over in %v: %v", victim, lost, took.Round(time.Millisecond), after)
+	if took >= 10*time.Second {
+		t.Errorf("takeover took %v, want < 10s", took)
+	}
+	if err := <-seeded; err != nil {
+		t.Fatal(err)
+	}
+	verifyAfterLoad(t, ctx, pg, data, store, keys, "three shared projectors, one SIGKILLed")
+	// Still shared after the load.
+	if _, own := waitOwners(t, ctx, pool, survivors, 5*time.Second); len(own) != len(SharedPartitions()) {
+		t.Errorf("owners after the load: %v", own)
+	}
+}
+
+type processHandle struct{ cmd *exec.Cmd }

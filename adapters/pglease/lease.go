@@ -66,7 +66,8 @@ type Config struct {
 	New func(name string) (Partition, error)
 	// Logger receives the ownership changes (default slog.Default()).
 	Logger *slog.Logger
-	// Changed, when set, is called after every change of ownership.
+	// Changed, when set, is called after every poll and when the member
+	// stops, with what it owns and the live members it counted.
 	Changed func(owned []string, live int)
 }
 
@@ -235,8 +236,9 @@ func (m *Member) balance(ctx context.Context) error {
 			}
 		}
 	}
+	m.changed()
 	if changed {
-		m.changed()
+		m.cfg.Logger.Info("partitions_owned", "instance", m.cfg.Instance, "owned", owned, "live", live, "share", target)
 	}
 	return nil
 }

@@ -356,7 +356,20 @@ func TestProjectorRidesThroughAPostgreSQLRestart(t *testing.T) {
 }
 
 func TestConfigRefusals(t *testing.T) {
-	for _, args := range [][]string{{"--store", "bolt", "--postgres-url", "x"}, {}, {"--store", "kurrentdb", "--postgres-url", "x"}} {
+	if _, err := parseConfig([]string{"--postgres-url", "x", "--share", "--partitions", "audit,control", "--instance-id", "p-1"}, func(string) string { return "" }, io.Discard); err != nil {
+		t.Errorf("a valid shared configuration refused: %v", err)
+	}
+	for _, args := range [][]string{{"--store", "bolt", "--postgres-url", "x"}, {}, {"--store", "kurrentdb", "--postgres-url", "x"},
+		// Shared mode: an unknown partition, no poll, no group, an id
+		// PostgreSQL's application_name would mangle or cut.
+		{"--postgres-url", "x", "--share", "--partitions", "audit,nope"},
+		{"--postgres-url", "x", "--share", "--lease-poll", "0s"},
+		{"--postgres-url", "x", "--share", "--lease-group", ""},
+		{"--postgres-url", "x", "--share", "--instance-id", "a\x00b"},
+		{"--postgres-url", "x", "--share", "--instance-id", "a b"},
+		{"--postgres-url", "x", "--share", "--instance-id", "é"},
+		{"--postgres-url", "x", "--share", "--instance-id", strings.Repeat("x", 41)},
+	} {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) succeeded", args)
 		}

@@ -47,7 +47,14 @@ const ControlPartition = "control"
 // SharedPartitions lists every partition of shared mode.
 func SharedPartitions() []string { return append(pgreadmodel.Names(), ControlPartition) }
 
+// maxInstanceID keeps "kinerja-lease:<group>:<instance>" within the 63
+// bytes of an application_name for the default group.
+const maxInstanceID = 40
+
 func (c *Config) validateShare() error {
+	if !c.Share {
+		return nil
+	}
 	if c.LeasePoll <= 0 {
 		return errors.New("--lease-poll must be positive")
 	}
@@ -63,7 +70,24 @@ func (c *Config) validateShare() error {
 	}
 	if c.Instance == "" {
 		host, _ := os.Hostname()
-		c.Instance = fmt.Sprintf("%s-%d", host, os.Getpid())
+		host = strings.Map(func(r rune) rune {
+			if r < 0x21 || r > 0x7e {
+				return -1
+			}
+			return r
+		}, host)
+		pid := fmt.Sprintf("-%d", os.Getpid())
+		c.Instance = host[:min(len(host), maxInstanceID-len(pid))] + pid
+	}
+	// The id travels in the lock connection's application_name, which
+	// PostgreSQL keeps to 63 printable ASCII bytes.
+	if len(c.Instance) > maxInstanceID {
+		return fmt.Errorf("--instance-id: %d bytes, at most %d", len(c.Instance), maxInstanceID)
+	}
+	for _, r := range c.Instance {
+		if r < 0x21 || r > 0x7e {
+			return fmt.Errorf("--instance-id %q: printable ASCII without spaces only", c.Instance)
+		}
 	}
 	return nil
 }
@@ -182,7 +206,7 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 				return fmt.Errorf("no projection %q", name)
 			}
 			p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: d.authed, Admit: d.authed.Verdict,
-				Sinks: d.guard.Halt([]projections.Sink{sink}), Logger: d.log})
+				Sinks: d.guard.Halt([]projections.Sink{sink}), Registry: d.reg, Logger: d.log})
 			if err != nil {
 				return err
 			}
@@ -230,7 +254,7 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 // projection and scheduler, the relays, and the checkpoint signer.
 func startControl(ctx context.Context, wg *sync.WaitGroup, cfg Config, d sharedDeps) error {
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: d.authed, Admit: d.authed.Verdict,
-		Sinks: d.guard.Halt([]projections.Sink{d.pmSink}), Relays: d.relays, Logger: d.log})
+		Sinks: d.guard.Halt([]projections.Sink{d.pmSink}), Relays: d.relays, Registry: d.reg, Logger: d.log})
 	if err != nil {
 		return err
 	}

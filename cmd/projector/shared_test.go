@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -87,7 +92,13 @@ func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
 	}
 	// The first creates the keys and migrates; the others find them.
 	procs := map[string]*processHandle{}
-	procs["p1"] = &processHandle{startChild(t, args("p1", "--migrate")...)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	ln.Close()
+	procs["p1"] = &processHandle{startChild(t, args("p1", "--migrate", "--listen", metricsAddr)...)}
 	procs["p2"] = &processHandle{startChild(t, args("p2")...)}
 	procs["p3"] = &processHandle{startChild(t, args("p3")...)}
 
@@ -98,6 +109,7 @@ func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
 	defer pool.Close()
 	_, own := waitOwners(t, ctx, pool, []string{"p1", "p2", "p3"}, 20*time.Second)
 	t.Logf("owners before the kill: %v", own)
+	checkMetrics(t, metricsAddr, own, "p1", 3)
 
 	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
 	if err != nil {
@@ -148,3 +160,53 @@ func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
 }
 
 type processHandle struct{ cmd *exec.Cmd }
+
+// checkMetrics reads instance's /metrics: it owns, in
+// kinerja_projector_partition_owned, exactly what pg_locks says, counts
+// live members, and exports the projection metrics of what it owns.
+func checkMetrics(t *testing.T, addr string, own map[string]string, instance string, live int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		problem := metricsProblem(addr, own, instance, live)
+		if problem == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s's metrics: %s", instance, problem)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func metricsProblem(addr string, own map[string]string, instance string, live int) string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err.Error()
+	}
+	text := string(body)
+	if !strings.Contains(text, fmt.Sprintf("kinerja_projector_live_instances %d\n", live)) {
+		return fmt.Sprintf("live_instances is not %d", live)
+	}
+	for p, in := range own {
+		want := 0
+		if in == instance {
+			want = 1
+		}
+		if !strings.Contains(text, fmt.Sprintf("kinerja_projector_partition_owned{partition=%q} %d\n", p, want)) {
+			return fmt.Sprintf("partition_owned{%s} is not %d", p, want)
+		}
+		if want == 1 && p != ControlPartition && !strings.Contains(text, fmt.Sprintf("kinerja_projection_checkpoint_position{projection=%q}", p)) {
+			return fmt.Sprintf("no checkpoint_position of owned %s", p)
+		}
+		if want == 0 && strings.Contains(text, fmt.Sprintf("kinerja_projection_checkpoint_position{projection=%q}", p)) {
+			return fmt.Sprintf("checkpoint_position of %s, which it does not own", p)
+		}
+	}
+	return ""
+}

@@ -4,8 +4,10 @@
 // (finality as system:deadlines, reminders to NATS) and signs the audit
 // checkpoints,
 // while kinerjad serves the API with --projections off. Run one projector
-// per deployment; each read model's checkpoint row is locked per
-// transaction, so a second one would only take turns.
+// per deployment, or several with --share: they then split the partitions
+// (each projection, and "control" for the process manager, the signer and
+// the relays) through PostgreSQL advisory locks, and take over a dead
+// one's at the next --lease-poll (shared.go, adapters/pglease).
 package main
 
 import (

@@ -141,7 +141,17 @@ func (p *partition) Stop() {
 // runProjector catches p's sinks up and projects live until ctx ends, then
 // closes it (which applies what its batches hold, fenced).
 func runProjector(ctx context.Context, wg *sync.WaitGroup, p *wmbridge.Projector, log *slog.Logger, name string, running chan<- struct{}) {
-	wg.Add(1)
+	wg.Add(2)
+	go func() {
+		// A fenced batch is retried with back-off (up to 30 s) while its
+		// handler blocks the router's close; ending the runners' life at
+		// once lets a released or cut-off partition stop promptly. What a
+		// batch still holds is delivered again to the next owner, from
+		// the checkpoint.
+		defer wg.Done()
+		<-ctx.Done()
+		p.Group().Close()
+	}()
 	go func() {
 		defer wg.Done()
 		defer p.Close()

@@ -210,3 +210,70 @@ func metricsProblem(addr string, own map[string]string, instance string, live in
 	}
 	return ""
 }
+
+// TestSharedProjectorCutOffStops: PostgreSQL terminates one shared
+// projector's lock connection mid-load (as a network cut that TCP noticed
+// would). Its locks are gone at once, so the other takes its partitions
+// while the cut-off one may still be applying: the fence in each write
+// transaction refuses its commits, it stops its partitions and exits with
+// an error, and after the load the read models equal a rebuild and the
+// trail verifies.
+func TestSharedProjectorCutOffStops(t *testing.T) {
+	pg := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, pg, ""); err != nil {
+		t.Fatal(err)
+	}
+	args := func(instance string, extra ...string) []string {
+		return append([]string{"--postgres-url", pg, "--data", data, "--checkpoint-interval", "100ms", "--deadline-interval", "100ms",
+			"--share", "--instance-id", instance, "--lease-poll", "200ms"}, extra...)
+	}
+	cut := startChild(t, args("cut", "--migrate")...)
+	startChild(t, args("stays")...)
+	pool, err := pgxpool.New(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	waitOwners(t, ctx, pool, []string{"cut", "stays"}, 20*time.Second)
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	seeded := make(chan error, 1)
+	go func() {
+		_, err := seed.Run(ctx, seed.Config{Employees: 60, Seed: 4, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
+		seeded <- err
+	}()
+	time.Sleep(700 * time.Millisecond) // mid-load
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'kinerja-lease:kinerja_rm:cut'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("terminated %d lock connections: %v", n, err)
+	}
+	exited := make(chan error, 1)
+	cutAt := time.Now()
+	go func() { exited <- cut.Wait() }()
+	select {
+	case err := <-exited:
+		t.Logf("the cut-off projector exited %v after the cut: %v", time.Since(cutAt).Round(time.Millisecond), err)
+		if err == nil {
+			t.Error("the cut-off projector exited with status 0, want an error")
+		}
+	case <-time.After(10 * time.Second):
+		cut.Process.Signal(syscall.SIGQUIT) // its goroutines, on stderr
+		<-exited
+		t.Fatal("the cut-off projector did not stop within 10 s")
+	}
+	waitOwners(t, ctx, pool, []string{"stays"}, 10*time.Second)
+	if err := <-seeded; err != nil {
+		t.Fatal(err)
+	}
+	verifyAfterLoad(t, ctx, pg, data, store, keys, "a shared projector cut off from its locks")
+}

@@ -36,6 +36,12 @@ type Options struct {
 	// CacheSize bounds each SKP projection's cache of aggregates
 	// (projections.DefaultCacheSize when ≤ 0).
 	CacheSize int
+	// Fence, when set, runs in every Apply, DeadLetter and Reset
+	// transaction right after the checkpoint row is locked; an error rolls
+	// the transaction back. Shared projectors pass their partition lock's
+	// check (adapters/pglease), so that an owner that lost its lock cannot
+	// commit.
+	Fence func(ctx context.Context, tx pgx.Tx) error
 }
 
 // DB is the read models in one PostgreSQL schema: a Sink per projection,

@@ -170,6 +170,12 @@ func (s *Sink) begin(ctx context.Context) (pgx.Tx, eventstore.Position, error) {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, 0, err
 	}
+	if f := s.db.opts.Fence; f != nil {
+		if err := f(ctx, tx); err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			return nil, 0, err
+		}
+	}
 	return tx, eventstore.Position(pos), nil
 }
 

@@ -163,10 +163,32 @@ func newProjectionMetrics(r prometheus.Registerer) (*projectionMetrics, error) {
 		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "projection", Name: "dead_letters_total",
 			Help: "Events the projection skipped into its dead letters."}, []string{"projection"}),
 	}
-	for _, c := range []prometheus.Collector{m.lag, m.checkpointAge, m.stalled, m.position, m.deadLetters} {
-		if err := r.Register(c); err != nil {
+	// Several Projectors may share a registry (shared projectors start one
+	// per partition they own): the second reuses the first's collectors.
+	gauges := []**prometheus.GaugeVec{&m.lag, &m.checkpointAge, &m.stalled, &m.position}
+	for _, g := range gauges {
+		if err := r.Register(*g); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, fmt.Errorf("wmbridge: register metrics: %w", err)
+			}
+			existing, ok := are.ExistingCollector.(*prometheus.GaugeVec)
+			if !ok {
+				return nil, fmt.Errorf("wmbridge: register metrics: %w", err)
+			}
+			*g = existing
+		}
+	}
+	if err := r.Register(m.deadLetters); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
 			return nil, fmt.Errorf("wmbridge: register metrics: %w", err)
 		}
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, fmt.Errorf("wmbridge: register metrics: %w", err)
+		}
+		m.deadLetters = existing
 	}
 	return m, nil
 }
@@ -206,6 +228,16 @@ func (p *Projector) Running() chan struct{} { return p.router.Running() }
 func (p *Projector) Close() error {
 	err := p.router.Close()
 	p.group.Close()
+	// A Projector that shares its registry with later ones (a released
+	// partition) leaves no stale series behind; the dead-letter counter
+	// stays, as counters do.
+	if p.m != nil {
+		for _, r := range p.group.Runners() {
+			for _, g := range []*prometheus.GaugeVec{p.m.lag, p.m.checkpointAge, p.m.stalled, p.m.position} {
+				g.DeleteLabelValues(r.Name())
+			}
+		}
+	}
 	return err
 }
 

@@ -262,3 +262,41 @@ func TestTransientFailureIsRetriedNotSkipped(t *testing.T) {
 		t.Errorf("checkpoint %d after recovery, want %d", cp, last.Position)
 	}
 }
+
+// TestProjectorsShareARegistry: shared projectors start one Projector per
+// partition they own, on one registry; the second reuses the first's
+// collectors, and a closed one's series go (a released partition leaves no
+// stale gauge).
+func TestProjectorsShareARegistry(t *testing.T) {
+	s := openStore(t)
+	a, b := newCountSink("a", projections.DeadLetter), newCountSink("b", projections.DeadLetter)
+	last := appendEv(t, s, "skp-1", "")
+	reg := prometheus.NewRegistry()
+	pa, stopA := runProjector(t, wmbridge.ProjectorConfig{Store: s, Sinks: []projections.Sink{a}, Registry: reg, SamplePeriod: 10 * time.Millisecond})
+	pb, stopB := runProjector(t, wmbridge.ProjectorConfig{Store: s, Sinks: []projections.Sink{b}, Registry: reg, SamplePeriod: 10 * time.Millisecond})
+	defer stopB()
+	waitFor(t, pa, last.Position)
+	waitFor(t, pb, last.Position)
+	for _, name := range []string{"a", "b"} {
+		if v := gaugeValue(t, reg, "kinerja_projection_checkpoint_position", name); v != float64(last.Position) {
+			t.Errorf("checkpoint_position{%s} = %v, want %d", name, v, last.Position)
+		}
+	}
+	stopA()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "kinerja_projection_checkpoint_position" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == "a" {
+					t.Errorf("the closed projector's series is still there")
+				}
+			}
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
+	"github.com/kinerja-ledger/kinerja/adapters/pglease"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -42,6 +43,9 @@ type statusRow struct {
 	Rebuilding  string              `json:"rebuilding,omitempty"`
 	Stalled     bool                `json:"stalled,omitempty"`
 	LastError   string              `json:"last_error,omitempty"`
+	// Owner is the instance of the shared projector (projector --share)
+	// that owns the projection's partition, when one does.
+	Owner string `json:"owner,omitempty"`
 }
 
 // runProjectionsStatus prints position, lag (events and seconds) and dead
@@ -54,6 +58,7 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 	sf.register(fs)
 	url := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080)")
 	token := fs.String("token", "", "AUDITOR or HR_ADMIN token for --url")
+	leaseGroup := fs.String("lease-group", "kinerja_rm", "the shared projectors' --lease-group, to show each partition's owner")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -115,6 +120,22 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 				r.LagEvents++
 			}
 			rows = append(rows, r)
+		}
+		// The owners of shared projectors' partitions (none when the
+		// projector runs alone); the process manager is in "control".
+		names := make([]string, len(rows))
+		for i, r := range rows {
+			names[i] = r.Name
+			if r.Name == deadlines.Name {
+				names[i] = "control"
+			}
+		}
+		owners, err := pglease.Owners(ctx, l.pool, *leaseGroup, names)
+		if err != nil {
+			return err
+		}
+		for i := range rows {
+			rows[i].Owner = owners[i].Instance
 		}
 	}
 	enc := json.NewEncoder(stdout)

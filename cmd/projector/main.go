@@ -4,8 +4,10 @@
 // (finality as system:deadlines, reminders to NATS) and signs the audit
 // checkpoints,
 // while kinerjad serves the API with --projections off. Run one projector
-// per deployment; each read model's checkpoint row is locked per
-// transaction, so a second one would only take turns.
+// per deployment, or several with --share: they then split the partitions
+// (each projection, and "control" for the process manager, the signer and
+// the relays) through PostgreSQL advisory locks, and take over a dead
+// one's at the next --lease-poll (shared.go, adapters/pglease).
 package main
 
 import (
@@ -91,6 +93,13 @@ type Config struct {
 	// projector runs with the projections (kinerjad --projections off
 	// reads its items for the inbox).
 	Deadlines wiring.DeadlineConfig
+	// Share, Instance, Partitions, LeaseGroup and LeasePoll: shared mode,
+	// where several projectors split the partitions (see shared.go).
+	Share      bool
+	Instance   string
+	Partitions string
+	LeaseGroup string
+	LeasePoll  time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -113,6 +122,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign at least this often while entries arrive")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.BoolVar(&c.Migrate, "migrate", false, "apply the read models' migrations first")
+	fs.BoolVar(&c.Share, "share", false, "share the partitions (one per projection, and control) with the other projectors of --lease-group")
+	fs.StringVar(&c.Instance, "instance-id", "", "this projector's name among the sharing ones (default host-pid)")
+	fs.StringVar(&c.Partitions, "partitions", "all", "with --share: the partitions this projector may own, comma-separated, or all")
+	fs.StringVar(&c.LeaseGroup, "lease-group", "kinerja_rm", "with --share: the name the sharing projectors agree on (one per read-model schema)")
+	fs.DurationVar(&c.LeasePoll, "lease-poll", time.Second, "with --share: how often ownership is rebalanced (a dead projector's partitions are taken within about this)")
 	c.Integrity.RegisterFlags(fs)
 	c.Deadlines.RegisterFlags(fs)
 	// --listen is KINERJA_PROJECTOR_LISTEN: an environment shared with
@@ -144,6 +158,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.ReadyMaxLag <= 0 {
 		errs = append(errs, errors.New("--ready-max-lag must be positive"))
+	}
+	if err := c.validateShare(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.CheckpointEvery == 0 || c.CheckpointInterval <= 0 {
 		errs = append(errs, errors.New("--checkpoint-every and --checkpoint-interval must be positive"))
@@ -263,6 +280,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(guard.Gauge())
+	if cfg.Share {
+		return runShared(ctx, cfg, sharedDeps{log: log, store: store, authed: authed, key: key, guard: guard, pool: pool, db: db, pol: pol,
+			pmSink: pmSink, sc: sc, relays: relays, reminders: reminders, reg: reg})
+	}
 	// The persisted trail, before the catch-up adds to it.
 	guard.CheckRoot(ctx, db.Audit(), log)
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(append(db.Sinks(), pmSink)), Relays: relays, Registry: reg, Logger: log})

@@ -118,7 +118,14 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	if !d.Searched {
 		return f.search.Render(w, http.StatusOK, d)
 	}
-	sq := directory.SearchQuery{Name: flt.Q, NamePrefix: flt.Prefix, NIPPrefix: flt.NIP, Kind: flt.Kind, Limit: pageSize, Cursor: q.Get("cursor")}
+	// The cursor is sealed for the caller and the filters (page.SealCursor),
+	// as the API's: an edited one, or one of another search, is refused.
+	scope := []string{r.User.ID, flt.Q, flt.NIP, flt.Unit, flt.Kind, q.Get("match")}
+	inner, err := page.OpenCursor(q.Get("cursor"), scope...)
+	if err != nil {
+		return err
+	}
+	sq := directory.SearchQuery{Name: flt.Q, NamePrefix: flt.Prefix, NIPPrefix: flt.NIP, Kind: flt.Kind, Limit: pageSize, Cursor: inner}
 	d.Continued = sq.Cursor != ""
 	d.Links = r.Can(authz.ManageMasterData)
 	items, next, err := r.App().SearchEmployees(ctx, r.User, sq, flt.Unit)
@@ -130,14 +137,14 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	d.Results = items
 	if next != "" {
-		more := url.Values{"cari": {"1"}, "cursor": {next}}
+		more := url.Values{"cari": {"1"}, "cursor": {page.SealCursor(next, scope...)}}
 		for k, v := range map[string]string{"q": flt.Q, "nip": flt.NIP, "unit": flt.Unit, "kind": flt.Kind} {
 			if v != "" {
 				more.Set(k, v)
 			}
 		}
-		if flt.Prefix {
-			more.Set("match", "prefix")
+		if m := q.Get("match"); m != "" {
+			more.Set("match", m)
 		}
 		if d.Lang != "" {
 			more.Set("lang", d.Lang)

@@ -39,4 +39,5 @@ var messages = i18n.Catalog{
 	"unit.justified":        {ID: "Penyimpangan telah dijustifikasi.", EN: "A justification is recorded."},
 	"unit.list":             {ID: "Daftar SKP", EN: "SKP list"},
 	"unit.list.none":        {ID: "Belum ada SKP untuk tahun ini.", EN: "No SKPs for this year."},
+	"unit.tree.order":       {ID: "Urutkan kembali menurut pohon unit", EN: "Back to the unit tree order"},
 }

@@ -53,10 +53,16 @@ const maxListed = 20000
 var skpList = page.ListSpec{Name: "skp", Size: pageSize, Sorts: []string{"id", "name", "unit", "status", "late"}}
 
 var skpOrder = map[string]func(a, b skps.Summary) int{
-	"id":     func(a, b skps.Summary) int { return strings.Compare(a.ID, b.ID) },
-	"name":   func(a, b skps.Summary) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) },
-	"unit":   func(a, b skps.Summary) int { return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.ID, b.ID)) },
-	"status": func(a, b skps.Summary) int { return cmp.Or(strings.Compare(a.Status, b.Status), strings.Compare(a.ID, b.ID)) },
+	"id": func(a, b skps.Summary) int { return strings.Compare(a.ID, b.ID) },
+	"name": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	},
+	"unit": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.ID, b.ID))
+	},
+	"status": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.Status, b.Status), strings.Compare(a.ID, b.ID))
+	},
 	"late": func(a, b skps.Summary) int {
 		return cmp.Or(cmp.Compare(b2i(a.Late), b2i(b.Late)), strings.Compare(a.ID, b.ID))
 	},

@@ -179,8 +179,8 @@ type Query struct {
 	BeforeSet bool
 	// Desc lists the newest matching entries first (the last Limit of the
 	// range, in descending seq order) instead of the oldest.
-	Desc  bool
-	Limit int
+	Desc     bool
+	Limit    int
 	Actor    string
 	Stream   string
 	Type     string

@@ -213,7 +213,11 @@ func operations() []op {
 		{method: "GET", path: "/v1/skps/{id}/score-history", tag: "history", summary: "Every rating and predikat ever given, with previous values (parties, AUDITOR)", status: 200, resp: ScoreHistory{}},
 
 		{method: "GET", path: "/v1/audit", tag: "audit", summary: "The audit trail in global order (AUDITOR)", status: 200, resp: AuditPage{}, position: true,
-			params: []param{qint("after", "the next field of the previous page (exclusive seq)"), qint("limit", "1 to 1000, default 100"), qstr("actor", "actor NIP or name"),
+			desc: "order=desc lists the newest entries first; its next page is before=next. after and before bound the seq range (both exclusive): " +
+				"before=N+1 with order=desc jumps to entry N and what precedes it.",
+			params: []param{qint("after", "the next field of the previous page (exclusive seq)"), qint("before", "exclusive upper seq bound (the next field of the previous page with order=desc)"),
+				qenum("order", "asc (default, oldest first) or desc (newest first); any other value is 400", "asc", "desc"),
+				qint("limit", "1 to 1000, default 100"), qstr("actor", "actor NIP or name"),
 				qstr("stream", "a stream name, e.g. skp-{id}"), qstr("type", "an event type"), qtime("from", "recorded at or after"), qtime("to", "recorded before")}},
 		{method: "GET", path: "/v1/audit/checkpoint", tag: "audit", summary: "The latest signed checkpoint (AUDITOR)", status: 200, resp: audit.Checkpoint{}, position: true},
 		{method: "GET", path: "/v1/audit/proof", tag: "audit", summary: "An inclusion proof of entry seq in the tree of size (default: the latest checkpoint's) (AUDITOR)",

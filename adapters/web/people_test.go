@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
@@ -79,6 +80,22 @@ func TestPeoplePage(t *testing.T) {
 	rest := peopleRows(second.body)
 	if len(rest) != 8 || peopleMore.MatchString(second.body) || !strings.Contains(second.body, "lanjutan") {
 		t.Errorf("second page: %v; want the 8 left and no more link", rest)
+	}
+	// The web's cursor is sealed (issue 13): edited, of another search or
+	// of another caller, it is refused.
+	more, _ := url.Parse(html.UnescapeString(m[1]))
+	cur := more.Query().Get("cursor")
+	for _, bad := range []string{
+		"/pegawai?cari=1&cursor=" + url.QueryEscape(cur[:len(cur)-2]+"AA"),
+		"/pegawai?cari=1&kind=PELAKSANA&cursor=" + url.QueryEscape(cur),
+		"/pegawai?cari=1&cursor=" + base64.RawURLEncoding.EncodeToString([]byte(nipE)),
+	} {
+		if r := h.get(&analyst, bad); r.status != http.StatusBadRequest {
+			t.Errorf("%s = %d, want 400", bad, r.status)
+		}
+	}
+	if r := h.get(&auditor, html.UnescapeString(m[1])); r.status != http.StatusBadRequest {
+		t.Errorf("another caller's cursor = %d, want 400", r.status)
 	}
 	seen := map[string]bool{}
 	for _, n := range append(rows, rest...) {

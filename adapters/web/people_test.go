@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +70,27 @@ func TestPeoplePage(t *testing.T) {
 		}
 	}
 
+	// By SKP status (issue 13): the seeded SKPs of 2026 are E's, P's, Q's
+	// and A's; X (BAPPEDA) has none, nor has anybody in 2025.
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"unit=DINKES&kind=PELAKSANA&skp_status=NONE&year=2026", nil},
+		{"unit=DINKES&kind=PELAKSANA&skp_status=NONE&year=2025", []string{nipE, nipP, nipQ}},
+		{"q=rudi&skp_status=NONE&year=2026", []string{nipX}},
+		{"q=rudi&skp_status=ESTABLISHED&year=2026", nil},
+	} {
+		r := h.must200(auditor, "/pegawai?"+c.query)
+		if got := peopleRows(r.body); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("/pegawai?%s rows = %v, want %v", c.query, got, c.want)
+		}
+	}
+	withSKP := peopleRows(h.must200(auditor, "/pegawai?unit=DINKES&skp_status=ESTABLISHED&year=2026").body)
+	if !slices.Contains(withSKP, nipE) || slices.Contains(withSKP, nipX) {
+		t.Errorf("DINKES with an established SKP of 2026 = %v", withSKP)
+	}
+
 	// Everyone, in two pages.
 	first := h.must200(analyst, "/pegawai?cari=1")
 	rows := peopleRows(first.body)
@@ -109,7 +131,7 @@ func TestPeoplePage(t *testing.T) {
 	}
 
 	// Refusals: bad input is 400, those without a list role 403 and no link.
-	for _, q := range []string{"kind=KETUA", "q=" + url.QueryEscape("budi\x01"), "nip=19x", "cursor=nonsense", "q=" + strings.Repeat("a", 10*1024)} {
+	for _, q := range []string{"kind=KETUA", "skp_status=DONE", "skp_status=NONE&year=99", "q=" + url.QueryEscape("budi\x01"), "nip=19x", "cursor=nonsense", "q=" + strings.Repeat("a", 10*1024)} {
 		if r := h.get(&hrAdmin, "/pegawai?"+q); r.status != http.StatusBadRequest {
 			t.Errorf("/pegawai?%.40s = %d, want 400", q, r.status)
 		}

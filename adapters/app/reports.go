@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
@@ -163,6 +165,24 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 		}
 		return rep, rep.Table(), nil
 	})
+}
+
+// ProgressAsOf is Progress as the SKPs were recorded at the instant at
+// (the unit dashboard's as-of control): each SKP of the year changed since
+// is rebuilt from its events recorded up to at (skps.AsOf), and one drafted
+// later is not counted. The units and their employees are today's (the
+// directory read model keeps no history). Not cached: each instant is its
+// own report.
+func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit string, year int, at time.Time) (Report[reports.ProgressReport], error) {
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
+	past := skps.AsOf{Current: a.cfg.SKPList, History: projections.StoreHistory{Store: a.cfg.Store}, At: at}
+	rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
+	if err != nil {
+		return Report[reports.ProgressReport]{}, notFound(err)
+	}
+	return Report[reports.ProgressReport]{Data: rep, Table: rep.Table()}, nil
 }
 
 // Distribution checks the predikat counts of unit's subtree for period

@@ -160,6 +160,31 @@ func TestListsAtScale(t *testing.T) {
 	if r := h.get(&hr, "/unit/"+st.AgencyUnit+"?skps_sort=bogus"); r.status != http.StatusBadRequest {
 		t.Errorf("the unit page sorted by nonsense = %d, want 400", r.status)
 	}
+	// The as-of control: before the year's first SKP nothing is counted;
+	// at a later instant than any event, as now; mid-year, part of it.
+	fig := regexp.MustCompile(`id="fig-skps">([^<]*)<`)
+	now := fig.FindStringSubmatch(unit)
+	before := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=2024-12-31").body
+	if m := fig.FindStringSubmatch(before); m == nil || m[1] != "0" || !strings.Contains(before, `id="asof-banner"`) {
+		t.Errorf("the progress as of 31 December 2024 = %v, want 0 SKPs and the banner", m)
+	}
+	later := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=2030-01-01T00:00").body
+	if m := fig.FindStringSubmatch(later); m == nil || now == nil || m[1] != now[1] || now[1] == "0" {
+		t.Errorf("the progress as of 2030 = %v, now %v", m, now)
+	}
+	legend := regexp.MustCompile(`<ul class="legend">[\s\S]*?</ul>`)
+	if legend.FindString(later) != legend.FindString(unit) || legend.FindString(unit) == "" {
+		t.Errorf("the status counts as of 2030 differ from now's")
+	}
+	mid := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=2025-01-20").body
+	if legend.FindString(mid) == legend.FindString(unit) {
+		t.Errorf("the status counts as of 20 January 2025 are now's: %s", legend.FindString(mid))
+	}
+	for _, bad := range []string{"?as_of=kemarin", "?as_of=2025-13-01", "?as_of=" + url.QueryEscape(strings.Repeat("2", 100))} {
+		if r := h.get(&hr, "/unit/"+st.AgencyUnit+bad); r.status != http.StatusBadRequest {
+			t.Errorf("unit page %s = %d, want 400", bad, r.status)
+		}
+	}
 	if en := h.must200(hr, "/?lang=en").body; !strings.Contains(en, "Next →") || !strings.Contains(en, " of ") {
 		t.Errorf("the English start page's pager")
 	}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
@@ -79,6 +80,11 @@ type unitData struct {
 
 	SKPs    []skpRow
 	SKPsNav page.ListNav
+
+	// AsOf is the instant the progress is shown at (zero: now); AsOfInput
+	// its value in the datetime-local control.
+	AsOf      time.Time
+	AsOfInput string
 
 	// Positions of the projections read (−1 unknown).
 	SKPsPosition  int64
@@ -175,7 +181,22 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if d.Children, err = cfg.Directory.Children(ctx, id); err != nil {
 		return err
 	}
+	if v := r.URL.Query().Get("as_of"); v != "" {
+		// The as-of control (as the SKP page's): the progress as the SKPs
+		// were recorded then.
+		t, span, err := f.site.ParseLocal(v)
+		if err != nil || len(v) > 40 {
+			return page.BadParam("error.asof", truncate(v))
+		}
+		if span > 0 {
+			t = t.Add(span - time.Nanosecond)
+		}
+		d.AsOf, d.AsOfInput = t, t.In(f.site.Location()).Format("2006-01-02T15:04:05")
+	}
 	prog, err := a.Progress(ctx, r.User, id, year)
+	if !d.AsOf.IsZero() {
+		prog, err = a.ProgressAsOf(ctx, r.User, id, year, d.AsOf)
+	}
 	if err != nil {
 		return err
 	}
@@ -187,7 +208,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 			missing = append(missing, missingRow{NIP: n, UnitID: row.UnitID})
 		}
 	}
-	scope := []string{id, strconv.Itoa(year), per}
+	scope := []string{id, strconv.Itoa(year), per, d.AsOfInput}
 	if d.Missing, d.MissingNav, err = page.Paginate(r, missingList, missing, missingOrder, scope...); err != nil {
 		return err
 	}
@@ -493,4 +514,11 @@ func newDistChart(res distribution.Result, rules []ruleRow) distChart {
 	}
 	c.Height = len(c.Rows) * chartRowH
 	return c
+}
+
+func truncate(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
 }

@@ -1,0 +1,98 @@
+package skps
+
+import (
+	"context"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/projections"
+)
+
+// AsOf is a Reader of the summaries as they were recorded at At: a summary
+// recorded since is rebuilt from its stream's events recorded up to At
+// (the domain's replay, as the projection does), and an SKP drafted after
+// At is left out. The SKPs are those the current Reader knows (an SKP's
+// id, unit and year never change). It is what the reports read for a
+// past instant (the as-of control of the unit dashboard); it reads a
+// stream per SKP changed since At, so it is for one report, not a hot path.
+type AsOf struct {
+	Current Reader
+	History projections.History
+	At      time.Time
+}
+
+var _ Reader = AsOf{}
+
+// at returns s as it was at r.At (ok false when it did not exist yet).
+func (r AsOf) at(ctx context.Context, s Summary) (Summary, bool, error) {
+	if !s.RecordedAt.After(r.At) {
+		return s, true, nil
+	}
+	evs, err := r.History.Stream(ctx, domain.SKPStreamPrefix+s.ID, s.Revision)
+	if err != nil {
+		return Summary{}, false, err
+	}
+	var st *state
+	for _, ev := range evs {
+		if ev.RecordedAt.After(r.At) {
+			break
+		}
+		st = fold(st, ev)
+	}
+	if st == nil {
+		return Summary{}, false, nil
+	}
+	return st.sum, true, nil
+}
+
+func (r AsOf) mapAll(ctx context.Context, in []Summary, keep func(Summary) bool) ([]Summary, error) {
+	out := make([]Summary, 0, len(in))
+	for _, s := range in {
+		v, ok, err := r.at(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if ok && keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Get implements Reader.
+func (r AsOf) Get(ctx context.Context, id string) (Summary, error) {
+	s, err := r.Current.Get(ctx, id)
+	if err != nil {
+		return s, err
+	}
+	v, ok, err := r.at(ctx, s)
+	if err != nil {
+		return Summary{}, err
+	}
+	if !ok {
+		return Summary{}, ErrNotFound
+	}
+	return v, nil
+}
+
+// List implements Reader. It filters on the state at At, so a page may be
+// shorter than the limit before the end (the cursor goes on).
+func (r AsOf) List(ctx context.Context, q Query) ([]Summary, string, error) {
+	inner := q
+	inner.Status = "" // the status then may differ from the status now
+	page, next, err := r.Current.List(ctx, inner)
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := r.mapAll(ctx, page, q.Match)
+	return out, next, err
+}
+
+// ForYear implements Reader.
+func (r AsOf) ForYear(ctx context.Context, units []string, year int) ([]Summary, error) {
+	list, err := r.Current.ForYear(ctx, units, year)
+	if err != nil {
+		return nil, err
+	}
+	return r.mapAll(ctx, list, func(Summary) bool { return true })
+}

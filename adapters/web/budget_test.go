@@ -105,7 +105,9 @@ func TestPageBudget(t *testing.T) {
 	// The whole-agency unit page and the start page as the HR administrator
 	// (who sees every SKP) are the largest; they are measured whatever the
 	// walk above chose.
-	for _, u := range []string{"/", "/unit/" + st.AgencyUnit, "/audit", "/pegawai", "/keberatan"} {
+	for _, u := range []string{"/", "/unit/" + st.AgencyUnit, "/unit/" + st.AgencyUnit + "?year=2025&skps_sort=name&skps_dir=desc",
+		"/unit/" + st.AgencyUnit + "?year=2025&as_of=2025-06-30", "/audit", "/audit?at=1000", "/audit?actor=" + cast.Employee,
+		"/pegawai", "/pegawai?cari=1&skp_status=NONE&year=2025", "/pegawai?cari=1&q=a", "/keberatan", "/?skp_sort=name"} {
 		if r := h.get(&hr, u); r.status == http.StatusOK {
 			pages = append(pages, budgetPage{pattern: "GET " + u + " (HR)", url: u, who: hr, bytes: len(r.body)})
 		}

@@ -1,5 +1,7 @@
 // Package auditpage is the dashboard's audit pages, for auditors: the
-// audit trail with filters, the latest signed checkpoint, "Verifikasi
+// audit trail newest first with filters (actor, stream, event type, time
+// window), pages both ways (?before=, ?after=) and a jump to an entry
+// (?at=), the latest signed checkpoint, "Verifikasi
 // sekarang" (recompute and check the trail) with the last verification,
 // the inclusion proof of an entry (checked on the server, and again in the
 // browser by the page's script), and the trail's CSV and Excel export.

@@ -1,7 +1,10 @@
 // Package reportpage is the dashboard's reports: the unit dashboard (SKP
 // progress of a unit and its sub-units, and the predikat distribution of a
 // period against the pattern, drawn as an inline SVG chart, with
-// drill-down) and the CSV and Excel exports of both. The reports are the
+// drill-down) and the CSV and Excel exports of both. The year defaults to
+// the latest with data (app.LatestYear); the tables are paginated and
+// sortable (page.Paginate); the progress can be shown as of a past
+// instant (?as_of=, app.ProgressAsOf). The reports are the
 // application layer's (computed once, cached, for the report roles).
 package reportpage
 

@@ -13,7 +13,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/eventstore"
-	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
@@ -177,7 +176,7 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
-	past := skps.AsOf{Current: a.cfg.SKPList, History: projections.StoreHistory{Store: a.cfg.Store}, At: at}
+	past := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: at}
 	rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
 	if err != nil {
 		return Report[reports.ProgressReport]{}, notFound(err)

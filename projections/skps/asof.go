@@ -2,9 +2,12 @@ package skps
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 )
 
@@ -17,8 +20,10 @@ import (
 // stream per SKP changed since At, so it is for one report, not a hot path.
 type AsOf struct {
 	Current Reader
-	History projections.History
-	At      time.Time
+	// Store is read stream by stream, each up to the first event recorded
+	// after At (the later events are not decoded).
+	Store eventstore.Store
+	At    time.Time
 }
 
 var _ Reader = AsOf{}
@@ -28,16 +33,22 @@ func (r AsOf) at(ctx context.Context, s Summary) (Summary, bool, error) {
 	if !s.RecordedAt.After(r.At) {
 		return s, true, nil
 	}
-	evs, err := r.History.Stream(ctx, domain.SKPStreamPrefix+s.ID, s.Revision)
-	if err != nil {
-		return Summary{}, false, err
-	}
 	var st *state
-	for _, ev := range evs {
-		if ev.RecordedAt.After(r.At) {
+	for ev, err := range r.Store.ReadStream(ctx, domain.SKPStreamPrefix+s.ID, eventstore.ReadStreamOptions{}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			break
 		}
-		st = fold(st, ev)
+		if err != nil {
+			return Summary{}, false, fmt.Errorf("skps: as of %s: %w", s.ID, err)
+		}
+		if ev.RecordedAt.After(r.At) || ev.Revision > s.Revision {
+			break
+		}
+		e, err := projections.Decode(ev)
+		if err != nil {
+			return Summary{}, false, err
+		}
+		st = fold(st, e)
 	}
 	if st == nil {
 		return Summary{}, false, nil

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"html"
 	"net/http"
 	"net/url"
@@ -8,8 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
 var (
@@ -187,5 +191,56 @@ func TestListsAtScale(t *testing.T) {
 	}
 	if en := h.must200(hr, "/?lang=en").body; !strings.Contains(en, "Next →") || !strings.Contains(en, " of ") {
 		t.Errorf("the English start page's pager")
+	}
+}
+
+// skps.AsOf (the unit page's as-of progress) gives every SKP of the
+// generated agency, at several instants, the summary of the domain's own
+// replay of the SKP as recorded then (skp.AsOf), and leaves out an SKP
+// that did not exist yet.
+func TestSKPsAsOfIsTheDomainsReplay(t *testing.T) {
+	h := newHarness(t)
+	st := h.seedAgency(40)
+	ctx := h.ctx
+	cur := h.model.SKPs()
+	list, err := cur.ForYear(ctx, nil, 2025)
+	if err == nil && len(list) == 0 {
+		units, _ := h.model.Directory().Units(ctx)
+		var ids []string
+		for _, u := range units {
+			ids = append(ids, u.ID)
+		}
+		list, err = cur.ForYear(ctx, ids, 2025)
+	}
+	if err != nil || len(list) < 20 {
+		t.Fatalf("ForYear = %d SKPs, %v", len(list), err)
+	}
+	hr := caller{st.Cast.HRAdmin, []string{"HR_ADMIN"}}.principal()
+	seen := map[string]int{}
+	for _, at := range []time.Time{
+		time.Date(2024, 12, 31, 0, 0, 0, 0, policy.WIB), time.Date(2025, 1, 20, 0, 0, 0, 0, policy.WIB),
+		time.Date(2025, 2, 15, 0, 0, 0, 0, policy.WIB), time.Date(2025, 7, 1, 0, 0, 0, 0, policy.WIB), h.clock.Now(),
+	} {
+		past := skps.AsOf{Current: cur, Store: h.store, At: at}
+		for _, s := range list {
+			got, err := past.Get(ctx, s.ID)
+			v, rerr := h.skps.Read(ctx, hr, s.ID, skp.AsOf{RecordedAt: at})
+			if rerr != nil {
+				if !errors.Is(err, skps.ErrNotFound) {
+					t.Errorf("%s at %s: the domain has none (%v), AsOf %+v, %v", s.ID, at, rerr, got, err)
+				}
+				seen["none"]++
+				continue
+			}
+			want := skps.Of(v)
+			if err != nil || got.Status != want.Status || got.Late != want.Late || got.Version != want.Version ||
+				got.Revision != v.Revision || got.UnitID != want.UnitID || got.NIP != want.NIP {
+				t.Errorf("%s at %s: AsOf %+v, %v; domain %+v", s.ID, at, got, err, want)
+			}
+			seen[got.Status]++
+		}
+	}
+	if seen["none"] == 0 || seen["ESTABLISHED"] == 0 || len(seen) < 3 {
+		t.Errorf("the instants do not cover the lifecycle: %v", seen)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -43,6 +44,12 @@ func (r AsOf) at(ctx context.Context, s Summary) (Summary, bool, error) {
 		}
 		if ev.RecordedAt.After(r.At) || ev.Revision > s.Revision {
 			break
+		}
+		if st != nil && !lifecycleType(ev) {
+			// What fold does for an event that changes no summary field but
+			// the stream's revision and times, without decoding it.
+			st.sum.Revision, st.sum.UpdatedAt, st.sum.RecordedAt, st.sum.Position = ev.Revision, ev.OccurredAt, ev.RecordedAt, ev.Position
+			continue
 		}
 		e, err := projections.Decode(ev)
 		if err != nil {
@@ -106,4 +113,24 @@ func (r AsOf) ForYear(ctx context.Context, units []string, year int) ([]Summary,
 		return nil, err
 	}
 	return r.mapAll(ctx, list, func(Summary) bool { return true })
+}
+
+// lifecycleTypes remembers, by stored event type, whether the type's
+// events are Lifecycle events (learnt by decoding the first one seen).
+var lifecycleTypes sync.Map
+
+// lifecycleType reports whether ev may change a summary beyond its
+// revision and times (Lifecycle), decoding only the first event of each
+// type; an event that does not decode counts as one (fold then sees it).
+func lifecycleType(ev eventstore.Event) bool {
+	if v, ok := lifecycleTypes.Load(ev.Type); ok {
+		return v.(bool)
+	}
+	e, err := projections.Decode(ev)
+	if err != nil || e.Payload == nil {
+		return true
+	}
+	l := Lifecycle(e.Payload)
+	lifecycleTypes.Store(ev.Type, l)
+	return l
 }

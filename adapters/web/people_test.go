@@ -86,6 +86,10 @@ func TestPeoplePage(t *testing.T) {
 			t.Errorf("/pegawai?%s rows = %v, want %v", c.query, got, c.want)
 		}
 	}
+	if r := h.must200(auditor, "/pegawai?cari=1&skp_status=NONE&year=2025").body; !strings.Contains(r, `<option value="NONE" selected>Belum ada SKP</option>`) ||
+		!strings.Contains(r, `<option value="2025" selected>`) {
+		t.Errorf("the form forgets the SKP status or year chosen")
+	}
 	withSKP := peopleRows(h.must200(auditor, "/pegawai?unit=DINKES&skp_status=ESTABLISHED&year=2026").body)
 	if !slices.Contains(withSKP, nipE) || slices.Contains(withSKP, nipX) {
 		t.Errorf("DINKES with an established SKP of 2026 = %v", withSKP)

@@ -21,4 +21,5 @@ var messages = i18n.Catalog{
 	"home.cut":         {ID: "Daftar dipotong; gunakan dasbor unit atau pencarian pegawai untuk mempersempit.", EN: "The list is cut; use a unit dashboard or the employee search to narrow it."},
 	"home.employees":   {ID: "pegawai", EN: "employees"},
 	"home.missing":     {ID: "belum ada SKP", EN: "without an SKP"},
+	"home.subunits":    {ID: "sub-unit", EN: "sub-units"},
 }

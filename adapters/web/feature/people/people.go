@@ -109,6 +109,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		}
 	}
 	flt.Year = year
+	d.Filter = flt
 	d.Years = page.YearOptions(r.App().Today().Year(), year)
 	d.Searched = flt.Q != "" || flt.NIP != "" || flt.Unit != "" || flt.Kind != "" || flt.SKPStatus != "" || q.Get("cari") != "" || q.Get("cursor") != ""
 	for _, s := range []string{flt.Q, flt.Unit, q.Get("cursor")} {
@@ -131,7 +132,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	for _, st := range reports.Statuses() {
 		d.Statuses = append(d.Statuses, Option{st, d.L("status", st)})
 	}
-	d.Statuses = append(d.Statuses, Option{app.NoSKP, d.T("people.skp.none")})
+	d.Statuses = append(d.Statuses, Option{app.NoSKP, ""}) // labelled in the template (people.skp.none)
 	if flt.SKPStatus != "" && !slices.ContainsFunc(d.Statuses, func(o Option) bool { return o.Value == flt.SKPStatus }) {
 		return page.BadParam("error.search", flt.SKPStatus)
 	}

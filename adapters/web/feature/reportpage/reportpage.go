@@ -249,7 +249,9 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	for _, e := range evals {
 		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
 	}
-	slices.SortFunc(list, func(a, b skps.Summary) int { return strings.Compare(a.UnitID+a.Name+a.ID, b.UnitID+b.Name+b.ID) })
+	slices.SortFunc(list, func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	})
 	rows := make([]skpRow, 0, len(list))
 	for _, s := range list {
 		e := bySKP[s.ID]

@@ -170,18 +170,22 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 // (the unit dashboard's as-of control): each SKP of the year changed since
 // is rebuilt from its events recorded up to at (skps.AsOf), and one drafted
 // later is not counted. The units and their employees are today's (the
-// directory read model keeps no history). Not cached: each instant is its
-// own report.
+// directory read model keeps no history). Kept like the other reports, per
+// instant, until the projections move.
 func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit string, year int, at time.Time) (Report[reports.ProgressReport], error) {
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
-	past := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: at}
-	rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
-	if err != nil {
-		return Report[reports.ProgressReport]{}, notFound(err)
-	}
-	return Report[reports.ProgressReport]{Data: rep, Table: rep.Table()}, nil
+	pos := a.checkpoints(ctx, directory.Name, skps.Name)
+	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + at.UTC().Format(time.RFC3339Nano)
+	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
+		past := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: at, Memo: &sync.Map{}}
+		rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
+		if err != nil {
+			return rep, reports.Table{}, notFound(err)
+		}
+		return rep, rep.Table(), nil
+	})
 }
 
 // Distribution checks the predikat counts of unit's subtree for period

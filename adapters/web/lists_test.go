@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,9 +222,12 @@ func TestSKPsAsOfIsTheDomainsReplay(t *testing.T) {
 		time.Date(2024, 12, 31, 0, 0, 0, 0, policy.WIB), time.Date(2025, 1, 20, 0, 0, 0, 0, policy.WIB),
 		time.Date(2025, 2, 15, 0, 0, 0, 0, policy.WIB), time.Date(2025, 7, 1, 0, 0, 0, 0, policy.WIB), h.clock.Now(),
 	} {
-		past := skps.AsOf{Current: cur, Store: h.store, At: at}
+		past := skps.AsOf{Current: cur, Store: h.store, At: at, Memo: &sync.Map{}}
 		for _, s := range list {
 			got, err := past.Get(ctx, s.ID)
+			if again, err2 := past.Get(ctx, s.ID); again != got || (err == nil) != (err2 == nil) {
+				t.Errorf("%s at %s: remembered %+v, %v; first %+v, %v", s.ID, at, again, err2, got, err)
+			}
 			v, rerr := h.skps.Read(ctx, hr, s.ID, skp.AsOf{RecordedAt: at})
 			if rerr != nil {
 				if !errors.Is(err, skps.ErrNotFound) {

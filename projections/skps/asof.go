@@ -25,6 +25,14 @@ type AsOf struct {
 	// after At (the later events are not decoded).
 	Store eventstore.Store
 	At    time.Time
+	// Memo, when not nil, keeps each SKP's summary at At once rebuilt
+	// (a report asks ForYear, then List, for the same SKPs).
+	Memo *sync.Map
+}
+
+type asOfRow struct {
+	s  Summary
+	ok bool
 }
 
 var _ Reader = AsOf{}
@@ -34,6 +42,21 @@ func (r AsOf) at(ctx context.Context, s Summary) (Summary, bool, error) {
 	if !s.RecordedAt.After(r.At) {
 		return s, true, nil
 	}
+	if r.Memo != nil {
+		if v, ok := r.Memo.Load(s.ID); ok {
+			row := v.(asOfRow)
+			return row.s, row.ok, nil
+		}
+	}
+	sum, ok, err := r.rebuild(ctx, s)
+	if err == nil && r.Memo != nil {
+		r.Memo.Store(s.ID, asOfRow{sum, ok})
+	}
+	return sum, ok, err
+}
+
+// rebuild folds s's stream up to At.
+func (r AsOf) rebuild(ctx context.Context, s Summary) (Summary, bool, error) {
 	var st *state
 	for ev, err := range r.Store.ReadStream(ctx, domain.SKPStreamPrefix+s.ID, eventstore.ReadStreamOptions{}) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {

@@ -24,7 +24,9 @@ type budgetPage struct {
 	pattern, url string
 	who          caller
 	bytes        int
-	p95, max     time.Duration
+	// first is the time of the first request (cold caches); p95 and max
+	// those of the rounds after it.
+	first, p95, max time.Duration
 }
 
 // TestPageBudget seeds the 2,000-employee agency (package seed) into the
@@ -87,9 +89,11 @@ func TestPageBudget(t *testing.T) {
 				continue
 			}
 			for _, c := range people {
+				t0 := time.Now()
 				r := h.get(&c, u)
+				first := time.Since(t0)
 				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-					pages = append(pages, budgetPage{pattern: pattern, url: u, who: c, bytes: len(r.body)})
+					pages = append(pages, budgetPage{pattern: pattern, url: u, who: c, bytes: len(r.body), first: first})
 					found = true
 					break
 				}
@@ -108,8 +112,9 @@ func TestPageBudget(t *testing.T) {
 	for _, u := range []string{"/", "/unit/" + st.AgencyUnit, "/unit/" + st.AgencyUnit + "?year=2025&skps_sort=name&skps_dir=desc",
 		"/unit/" + st.AgencyUnit + "?year=2025&as_of=2025-06-30", "/audit", "/audit?at=1000", "/audit?actor=" + cast.Employee,
 		"/pegawai", "/pegawai?cari=1&skp_status=NONE&year=2025", "/pegawai?cari=1&q=a", "/keberatan", "/?skp_sort=name"} {
+		t0 := time.Now()
 		if r := h.get(&hr, u); r.status == http.StatusOK {
-			pages = append(pages, budgetPage{pattern: "GET " + u + " (HR)", url: u, who: hr, bytes: len(r.body)})
+			pages = append(pages, budgetPage{pattern: "GET " + u + " (HR)", url: u, who: hr, bytes: len(r.body), first: time.Since(t0)})
 		}
 	}
 	for i := range pages {
@@ -130,8 +135,8 @@ func TestPageBudget(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d pages at %d employees, %d rounds each:\n", len(pages), st.Employees, rounds)
 	for _, p := range pages {
-		fmt.Fprintf(&b, "  %-48s %8d B  p95 %7.1f ms  max %7.1f ms  (%s)\n", p.pattern, p.bytes,
-			float64(p.p95.Microseconds())/1000, float64(p.max.Microseconds())/1000, p.url)
+		fmt.Fprintf(&b, "  %-48s %8d B  first %7.1f ms  p95 %7.1f ms  max %7.1f ms  (%s)\n", p.pattern, p.bytes,
+			float64(p.first.Microseconds())/1000, float64(p.p95.Microseconds())/1000, float64(p.max.Microseconds())/1000, p.url)
 		if p.bytes > budgetBytes {
 			t.Errorf("%s (%s) is %d bytes of HTML, over the %d-byte budget", p.pattern, p.url, p.bytes, budgetBytes)
 		}

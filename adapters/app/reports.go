@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -158,6 +159,28 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
 	return cached(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
+		if err != nil {
+			return rep, reports.Table{}, notFound(err)
+		}
+		return rep, rep.Table(), nil
+	})
+}
+
+// ProgressAsOf is Progress as the SKPs were recorded at the instant at
+// (the unit dashboard's as-of control): each SKP of the year changed since
+// is rebuilt from its events recorded up to at (skps.AsOf), and one drafted
+// later is not counted. The units and their employees are today's (the
+// directory read model keeps no history). Kept like the other reports, per
+// instant, until the projections move.
+func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit string, year int, at time.Time) (Report[reports.ProgressReport], error) {
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
+	pos := a.checkpoints(ctx, directory.Name, skps.Name)
+	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + at.UTC().Format(time.RFC3339Nano)
+	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
+		past := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: at, Memo: &sync.Map{}}
+		rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
 		}

@@ -43,7 +43,8 @@ type AuditItem struct {
 }
 
 // AuditPage is the answer of GET /v1/audit; Next is the "after" of the
-// next page (null at the end).
+// next page (with order=desc, newest first: its "before"), null at the
+// end.
 type AuditPage struct {
 	Items []AuditItem `json:"items"`
 	Next  *uint64     `json:"next"`
@@ -76,6 +77,8 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 		To:     q.time("to"),
 	}
 	aq.After, aq.AfterSet = q.uint("after")
+	aq.Before, aq.BeforeSet = q.uint("before")
+	aq.Desc = q.enum("order", []string{"asc", "desc"}) == "desc"
 	if err := q.err(); err != nil {
 		return err
 	}

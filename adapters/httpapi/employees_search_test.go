@@ -76,6 +76,28 @@ func TestEmployeeSearch(t *testing.T) {
 		t.Errorf("HR_ANALYST finds %v, HR_ADMIN %v", got, all)
 	}
 	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/employees?unit=NOPE", nil)
+
+	// By SKP status (issue 13): A's SKP of 2026 is established, E's a
+	// draft; the rest of DINKES has none.
+	h.establishedA()
+	h.must(http.StatusCreated, empE, "POST", "/v1/skps", DraftBody{NIP: nipE, Year: 2026, Approach: "KUANTITATIF"})
+	h.catchUp()
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"&skp_status=ESTABLISHED&year=2026", []string{nipA}},
+		{"&skp_status=DRAFT&year=2026", []string{nipE}},
+		{"&skp_status=ESTABLISHED&year=2025", nil},
+		{"&skp_status=SUBMITTED&year=2026", nil},
+		{"&skp_status=NONE&year=2026&unit=DINKES&kind=PELAKSANA", []string{nipP}},
+		{"&skp_status=NONE&year=2025&unit=DINKES&kind=PELAKSANA", []string{nipE, nipP}},
+	} {
+		got := h.searchAll(aud, c.query)
+		if !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+			t.Errorf("GET /v1/employees?%s = %v, want %v", c.query, got, c.want)
+		}
+	}
 }
 
 // Adversarial: bad parameters are 400 and name the parameter; a forged,
@@ -102,6 +124,11 @@ func TestEmployeeSearchRefusals(t *testing.T) {
 		{"cursor=" + url.QueryEscape("199001012015031001|pegawai"), "cursor"},
 		{"cursor=!!!", "cursor"},
 		{"unit=" + strings.Repeat("U", 101), "unit"},
+		{"skp_status=DONE&year=2026", "skp_status"},
+		{"skp_status=draft&year=2026", "skp_status"},
+		{"skp_status=DRAFT", "year"},
+		{"skp_status=DRAFT&year=1999", "year"},
+		{"skp_status=DRAFT&year=20260", "year"},
 	} {
 		r := h.request(&hr, "GET", "/v1/employees?"+c.query, nil)
 		if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), `"`+c.field+`"`) {

@@ -190,7 +190,14 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 	if q.AfterSet {
 		start = q.After + 1
 	}
+	end := uint64(r.t.entries.len()) // exclusive
+	if q.BeforeSet && q.Before < end {
+		end = q.Before
+	}
 	out := []audit.Entry{}
+	if start >= end {
+		return out, nil
+	}
 	// Walk the shortest seq list of the equality filters, or every entry.
 	var seqs []uint64
 	indexed := false
@@ -211,14 +218,31 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 	}
 	if indexed {
 		i := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= start })
-		for ; i < len(seqs) && len(out) < limit; i++ {
+		j := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= end })
+		if q.Desc {
+			for k := j - 1; k >= i && len(out) < limit; k-- {
+				if e := r.t.entry(seqs[k]); q.Match(e) {
+					out = append(out, e)
+				}
+			}
+			return out, nil
+		}
+		for ; i < j && len(out) < limit; i++ {
 			if e := r.t.entry(seqs[i]); q.Match(e) {
 				out = append(out, e)
 			}
 		}
 		return out, nil
 	}
-	for seq := start; seq < uint64(r.t.entries.len()) && len(out) < limit; seq++ {
+	if q.Desc {
+		for seq := end; seq > start && len(out) < limit; seq-- {
+			if e := r.t.entry(seq - 1); q.Match(e) {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}
+	for seq := start; seq < end && len(out) < limit; seq++ {
 		if e := r.t.entry(seq); q.Match(e) {
 			out = append(out, e)
 		}

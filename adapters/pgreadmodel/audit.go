@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 	"time"
 
@@ -249,6 +250,9 @@ func (r *AuditReader) Entries(ctx context.Context, q audit.Query) ([]audit.Entry
 	if q.AfterSet {
 		arg("seq > $%d", int64(q.After))
 	}
+	if q.BeforeSet {
+		arg("seq < $%d", int64(min(q.Before, math.MaxInt64)))
+	}
 	if q.Actor != "" {
 		arg("actor_id = $%d", q.Actor)
 	}
@@ -268,7 +272,11 @@ func (r *AuditReader) Entries(ctx context.Context, q audit.Query) ([]audit.Entry
 	if len(where) > 0 {
 		sql += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	sql += fmt.Sprintf(` ORDER BY seq LIMIT %d`, audit.PageLimit(q.Limit))
+	order := "seq"
+	if q.Desc {
+		order = "seq DESC"
+	}
+	sql += fmt.Sprintf(` ORDER BY %s LIMIT %d`, order, audit.PageLimit(q.Limit))
 	rows, err := r.db.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgreadmodel: audit entries: %w", err)

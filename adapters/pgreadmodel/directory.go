@@ -323,7 +323,7 @@ func (r *DirectoryReader) Search(ctx context.Context, q directory.SearchQuery) (
 	if err != nil {
 		return nil, "", err
 	}
-	if q.Units != nil && len(q.Units) == 0 {
+	if q.Units != nil && len(q.Units) == 0 || q.NIPs != nil && len(q.NIPs) == 0 {
 		return []directory.Employee{}, "", nil
 	}
 	var where []string
@@ -348,6 +348,12 @@ func (r *DirectoryReader) Search(ctx context.Context, q directory.SearchQuery) (
 	}
 	if q.Kind != "" {
 		where = append(where, "position_kind = "+arg(q.Kind))
+	}
+	if q.NIPs != nil {
+		where = append(where, "nip = ANY("+arg(q.NIPs)+")")
+	}
+	if len(q.NotNIPs) > 0 {
+		where = append(where, "NOT (nip = ANY("+arg(q.NotNIPs)+"))")
 	}
 	if q.Cursor != "" {
 		where = append(where, "(name_key, nip) > ("+arg(key)+", "+arg(nip)+")")

@@ -183,6 +183,19 @@ func TestAccessibility(t *testing.T) {
 		}
 		check(b, path+" with problems")
 	}
+	// The lists' other states (issue 13): sorted, as of a past instant, a
+	// jump in the audit trail, the search by SKP status.
+	for _, v := range []struct {
+		who  *caller
+		path string
+	}{
+		{&hrAdmin, "/?skp_sort=name&skp_dir=desc"}, {&hrAdmin, "/unit/DINKES?year=2026&as_of=2026-06-01&skps_sort=status"},
+		{&auditor, "/audit?at=30"}, {&auditor, "/pegawai?cari=1&skp_status=NONE&year=2026"},
+	} {
+		b := tabOf(v.who)
+		b.open(v.path)
+		check(b, v.path)
+	}
 	var names []string
 	for p := range scanned {
 		names = append(names, p)

@@ -492,14 +492,47 @@ func TestAuditPage(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("no checkpoint: %v", err)
 	}
+	size, err := h.model.Audit().Size(h.ctx)
+	if err != nil || size < 60 {
+		t.Fatalf("trail size %d, %v", size, err)
+	}
+	// Newest first (issue 13): the first page is the last 50 entries, the
+	// newest on top, with a link to the older ones and none to newer.
+	top, bottom := `<tr data-seq="`+itoa(size-1)+`" data-type=`, `<tr data-seq="`+itoa(size-50)+`" data-type=`
 	for _, want := range []string{`<dd class="hash" id="cp-root">` + cp.RootHash.String() + `</dd>`, `id="verify-result" data-ok=""`,
-		`<tr data-seq="0" data-type="unit.registered.v1">`, `<tr data-seq="49" data-type=`, `id="trail-next"`} {
+		top, bottom, `id="trail-next"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("audit page lacks %s", want)
 		}
 	}
-	if strings.Contains(body, `<tr data-seq="50"`) {
-		t.Error("the first page shows more than 50 entries")
+	if strings.Index(body, top) > strings.Index(body, bottom) {
+		t.Error("the trail is not newest first")
+	}
+	if n := count(body, `<tr data-seq=`); n != 50 || strings.Contains(body, `id="trail-newer"`) {
+		t.Errorf("the first page shows %d entries (want 50) or offers newer ones", n)
+	}
+	// Older, then newer again: the pages meet without a gap or overlap.
+	older := h.must200(auditor, "/audit?before="+itoa(size-50)).body
+	if !strings.Contains(older, `<tr data-seq="`+itoa(size-51)+`"`) || strings.Contains(older, `<tr data-seq="`+itoa(size-50)+`"`) ||
+		!strings.Contains(older, `id="trail-newer"`) || !strings.Contains(older, `id="trail-newest"`) {
+		t.Errorf("the older page does not start just before the first")
+	}
+	newer := h.must200(auditor, "/audit?after="+itoa(size-51)).body
+	if count(newer, `<tr data-seq=`) != 50 || !strings.Contains(newer, top) || !strings.Contains(newer, bottom) ||
+		strings.Index(newer, top) > strings.Index(newer, bottom) {
+		t.Errorf("the newer page is not the first again, newest first")
+	}
+	// Jump to an entry: it is on top, then the older ones; the oldest
+	// page has no older link.
+	jump := h.must200(auditor, "/audit?at=49").body
+	if n := count(jump, `<tr data-seq=`); n != 50 || !strings.Contains(jump, `<tr data-seq="49" data-type=`) ||
+		!strings.Contains(jump, `<tr data-seq="0" data-type="unit.registered.v1">`) || strings.Contains(jump, `id="trail-next"`) {
+		t.Errorf("jump to entry 49: %d rows, or not down to 0, or an older link", n)
+	}
+	for _, bad := range []string{"/audit?at=x", "/audit?before=-1", "/audit?at=18446744073709551615", "/audit?after=%01"} {
+		if r := h.get(&auditor, bad); r.status != http.StatusBadRequest {
+			t.Errorf("%s = %d, want 400", bad, r.status)
+		}
 	}
 	// Filters: actor, stream, type, time.
 	byS := h.must200(auditor, "/audit?actor="+nipS).body

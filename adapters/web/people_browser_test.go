@@ -30,4 +30,28 @@ func TestBrowserPeopleSearch(t *testing.T) {
 		t.Errorf("the form forgot the name typed: %q", v)
 	}
 	b.screenshot("cari-pegawai")
+
+	// By SKP status (issue 13): nobody in DINKES lacks an SKP of 2026;
+	// Rudi Hartono of BAPPEDA does.
+	b.fill("#p-q", "")
+	b.choose("#p-unit", "")
+	b.choose("#p-kind", "")
+	b.choose("#p-skp", "NONE")
+	b.choose("#p-year", "2026")
+	b.click("#people-search")
+	if got := b.text("#people tbody"); !strings.Contains(got, "Rudi Hartono") || strings.Contains(got, "Budi Santoso") {
+		t.Errorf("without an SKP of 2026 = %q; want Rudi Hartono and not Budi Santoso", got)
+	}
+	if v := eval[string](b, `document.querySelector("#p-skp").value`); v != "NONE" {
+		t.Errorf("the form forgot the SKP status chosen: %q", v)
+	}
+	b.screenshot("cari-pegawai-tanpa-skp")
+
+	// The start page opens on the latest year with data, and its SKP
+	// list sorts by a column header link (no script needed).
+	b.open("/")
+	b.click(`#skp th a.sort[href*="skp_sort=name"]`)
+	if got := eval[string](b, `document.querySelector("#skp th[aria-sort]").getAttribute("aria-sort")`); got != "ascending" {
+		t.Errorf("after the name header link, aria-sort = %q", got)
+	}
 }

@@ -1,11 +1,13 @@
 package web
 
 import (
+	"encoding/base64"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +70,31 @@ func TestPeoplePage(t *testing.T) {
 		}
 	}
 
+	// By SKP status (issue 13): the seeded SKPs of 2026 are E's, P's, Q's
+	// and A's; X (BAPPEDA) has none, nor has anybody in 2025.
+	for _, c := range []struct {
+		query string
+		want  []string
+	}{
+		{"unit=DINKES&kind=PELAKSANA&skp_status=NONE&year=2026", nil},
+		{"unit=DINKES&kind=PELAKSANA&skp_status=NONE&year=2025", []string{nipE, nipP, nipQ}},
+		{"q=rudi&skp_status=NONE&year=2026", []string{nipX}},
+		{"q=rudi&skp_status=ESTABLISHED&year=2026", nil},
+	} {
+		r := h.must200(auditor, "/pegawai?"+c.query)
+		if got := peopleRows(r.body); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("/pegawai?%s rows = %v, want %v", c.query, got, c.want)
+		}
+	}
+	if r := h.must200(auditor, "/pegawai?cari=1&skp_status=NONE&year=2025").body; !strings.Contains(r, `<option value="NONE" selected>Belum ada SKP</option>`) ||
+		!strings.Contains(r, `<option value="2025" selected>`) {
+		t.Errorf("the form forgets the SKP status or year chosen")
+	}
+	withSKP := peopleRows(h.must200(auditor, "/pegawai?unit=DINKES&skp_status=ESTABLISHED&year=2026").body)
+	if !slices.Contains(withSKP, nipE) || slices.Contains(withSKP, nipX) {
+		t.Errorf("DINKES with an established SKP of 2026 = %v", withSKP)
+	}
+
 	// Everyone, in two pages.
 	first := h.must200(analyst, "/pegawai?cari=1")
 	rows := peopleRows(first.body)
@@ -79,6 +106,22 @@ func TestPeoplePage(t *testing.T) {
 	rest := peopleRows(second.body)
 	if len(rest) != 8 || peopleMore.MatchString(second.body) || !strings.Contains(second.body, "lanjutan") {
 		t.Errorf("second page: %v; want the 8 left and no more link", rest)
+	}
+	// The web's cursor is sealed (issue 13): edited, of another search or
+	// of another caller, it is refused.
+	more, _ := url.Parse(html.UnescapeString(m[1]))
+	cur := more.Query().Get("cursor")
+	for _, bad := range []string{
+		"/pegawai?cari=1&cursor=" + url.QueryEscape(cur[:len(cur)-2]+"AA"),
+		"/pegawai?cari=1&kind=PELAKSANA&cursor=" + url.QueryEscape(cur),
+		"/pegawai?cari=1&cursor=" + base64.RawURLEncoding.EncodeToString([]byte(nipE)),
+	} {
+		if r := h.get(&analyst, bad); r.status != http.StatusBadRequest {
+			t.Errorf("%s = %d, want 400", bad, r.status)
+		}
+	}
+	if r := h.get(&auditor, html.UnescapeString(m[1])); r.status != http.StatusBadRequest {
+		t.Errorf("another caller's cursor = %d, want 400", r.status)
 	}
 	seen := map[string]bool{}
 	for _, n := range append(rows, rest...) {
@@ -92,7 +135,7 @@ func TestPeoplePage(t *testing.T) {
 	}
 
 	// Refusals: bad input is 400, those without a list role 403 and no link.
-	for _, q := range []string{"kind=KETUA", "q=" + url.QueryEscape("budi\x01"), "nip=19x", "cursor=nonsense", "q=" + strings.Repeat("a", 10*1024)} {
+	for _, q := range []string{"kind=KETUA", "skp_status=DONE", "skp_status=NONE&year=99", "q=" + url.QueryEscape("budi\x01"), "nip=19x", "cursor=nonsense", "q=" + strings.Repeat("a", 10*1024)} {
 		if r := h.get(&hrAdmin, "/pegawai?"+q); r.status != http.StatusBadRequest {
 			t.Errorf("/pegawai?%.40s = %d, want 400", q, r.status)
 		}

@@ -160,7 +160,8 @@ type Reader interface {
 	merkle.NodeReader
 	// Size returns the number of entries.
 	Size(ctx context.Context) (uint64, error)
-	// Entries lists entries matching q, in seq order.
+	// Entries lists entries matching q, in seq order (newest first with
+	// q.Desc).
 	Entries(ctx context.Context, q Query) ([]Entry, error)
 	// LatestCheckpoint returns the newest signed checkpoint.
 	LatestCheckpoint(ctx context.Context) (Checkpoint, bool, error)
@@ -171,6 +172,14 @@ type Query struct {
 	// After is exclusive; -1 (or AfterSet false) means from the start.
 	After    uint64
 	AfterSet bool
+	// Before is exclusive: with BeforeSet, only entries whose seq is less
+	// than Before (the page of older entries of a trail shown newest
+	// first, or a jump to an entry: Before its seq + 1).
+	Before    uint64
+	BeforeSet bool
+	// Desc lists the newest matching entries first (the last Limit of the
+	// range, in descending seq order) instead of the oldest.
+	Desc     bool
 	Limit    int
 	Actor    string
 	Stream   string

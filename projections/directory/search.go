@@ -29,6 +29,10 @@ type SearchQuery struct {
 	Units []string
 	// Kind is a position kind (employee.PositionKind).
 	Kind string
+	// NIPs, when not nil, keeps these employees only (an empty, non-nil
+	// slice matches nobody); NotNIPs leaves these out. The application
+	// layer passes the holders of SKPs of a status (app.SKPFilter).
+	NIPs, NotNIPs []string
 	// Cursor is the cursor of a previous page ("" for the first).
 	Cursor string
 	// Limit is the page size: 1..MaxSearchLimit, 50 when 0.
@@ -105,7 +109,18 @@ func (q SearchQuery) Matches(e Employee) bool { return q.Matcher()(e, FoldName(e
 // with q's name folded once.
 func (q SearchQuery) Matcher() func(e Employee, key string) bool {
 	want := FoldName(q.Name)
+	set := func(xs []string) map[string]bool {
+		m := make(map[string]bool, len(xs))
+		for _, x := range xs {
+			m[x] = true
+		}
+		return m
+	}
+	only, not := set(q.NIPs), set(q.NotNIPs)
 	return func(e Employee, key string) bool {
+		if q.NIPs != nil && !only[e.NIP] || not[e.NIP] {
+			return false
+		}
 		if want != "" {
 			if q.NamePrefix && !strings.HasPrefix(key, want) || !strings.Contains(key, want) {
 				return false

@@ -598,6 +598,17 @@ func checkAudit(t *testing.T, j *Journey, b *Backend, evs []projections.Event) {
 		}
 		return out
 	}
+	// wantDesc is want newest first: the last limit matching entries of
+	// [from, before), in descending seq order.
+	wantDesc := func(pred func(audit.Entry) bool, from, before uint64, limit int) []audit.Entry {
+		var out []audit.Entry
+		for seq := min(before, size); seq > from && len(out) < limit; seq-- {
+			if e := entry(seq - 1); pred(e) {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 	anyEntry := func(audit.Entry) bool { return true }
 	p1Stream := domain.SKPStreamPrefix + j.SKP[nipP[0]]
 	from, to := time.Date(2026, 12, 22, 0, 0, 0, 0, wib), time.Date(2027, 1, 7, 0, 0, 0, 0, wib)
@@ -617,6 +628,20 @@ func checkAudit(t *testing.T, j *Journey, b *Backend, evs []projections.Event) {
 		{"time window", audit.Query{From: from, To: to, Limit: 1000},
 			want(func(e audit.Entry) bool { return !e.RecordedAt.Before(from) && e.RecordedAt.Before(to) }, 0, 1000)},
 		{"nobody", audit.Query{Actor: "nobody"}, nil},
+		// Newest first (issue 13), and the pages around a position.
+		{"newest first", audit.Query{Desc: true, Limit: 7}, wantDesc(anyEntry, 0, size, 7)},
+		{"older than", audit.Query{Desc: true, Before: 40, BeforeSet: true, Limit: 5}, wantDesc(anyEntry, 0, 40, 5)},
+		{"between", audit.Query{After: 30, AfterSet: true, Before: 36, BeforeSet: true, Limit: 100}, want(anyEntry, 31, 5)},
+		{"between newest first", audit.Query{Desc: true, After: 30, AfterSet: true, Before: 36, BeforeSet: true, Limit: 100},
+			wantDesc(anyEntry, 31, 36, 100)},
+		{"stream newest first", audit.Query{Stream: p1Stream, Desc: true, Limit: 3},
+			wantDesc(func(e audit.Entry) bool { return e.Stream == p1Stream }, 0, size, 3)},
+		{"stream older than", audit.Query{Stream: p1Stream, Desc: true, Before: 200, BeforeSet: true, Limit: 3},
+			wantDesc(func(e audit.Entry) bool { return e.Stream == p1Stream }, 0, 200, 3)},
+		{"time window newest first", audit.Query{From: from, To: to, Desc: true, Limit: 4},
+			wantDesc(func(e audit.Entry) bool { return !e.RecordedAt.Before(from) && e.RecordedAt.Before(to) }, 0, size, 4)},
+		{"before the first", audit.Query{Desc: true, Before: 0, BeforeSet: true}, nil},
+		{"empty range", audit.Query{After: 10, AfterSet: true, Before: 11, BeforeSet: true}, nil},
 	} {
 		got, err := a.Entries(bg, tt.q)
 		if err != nil {
@@ -625,7 +650,7 @@ func checkAudit(t *testing.T, j *Journey, b *Backend, evs []projections.Event) {
 		if len(got) == 0 {
 			got = nil
 		}
-		if len(tt.want) == 0 && tt.name != "nobody" {
+		if len(tt.want) == 0 && tt.name != "nobody" && tt.name != "before the first" && tt.name != "empty range" {
 			t.Errorf("Entries %s: the journey has no such entries", tt.name)
 		}
 		diff(t, "Entries "+tt.name, tt.want, got)

@@ -73,6 +73,17 @@ func testSearch(t *testing.T, cfg Config) {
 		{"nothing", directory.SearchQuery{Name: "zzz"}, []string{}},
 		{"LIKE metacharacters are literal", directory.SearchQuery{Name: "%"}, []string{}},
 		{"LIKE metacharacters in a prefix", directory.SearchQuery{Name: "_", NamePrefix: true}, []string{}},
+		// The holders of SKPs of a status (app.SKPFilter) are passed as NIPs;
+		// those without one left out as NotNIPs.
+		{"NIPs", directory.SearchQuery{NIPs: []string{"199101012016012007", "198001012005011001", "100000000000000000"}},
+			[]string{"198001012005011001", "199101012016012007"}},
+		{"no NIPs", directory.SearchQuery{NIPs: []string{}}, []string{}},
+		{"NIPs and units", directory.SearchQuery{NIPs: []string{"199101012016012007", "198001012005011001"}, Units: []string{"PUSK"}},
+			[]string{"199101012016012007"}},
+		{"not NIPs", directory.SearchQuery{Name: "andi", NotNIPs: []string{"198501012010011004", "198601012011012005"}},
+			[]string{"199001012015011003"}},
+		{"NIPs and not NIPs", directory.SearchQuery{NIPs: []string{"198001012005011001", "198001022005011009"}, NotNIPs: []string{"198001012005011001"}},
+			[]string{"198001022005011009"}},
 	}
 	for _, c := range cases {
 		var ref []directory.Employee

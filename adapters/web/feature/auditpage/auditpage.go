@@ -1,5 +1,7 @@
 // Package auditpage is the dashboard's audit pages, for auditors: the
-// audit trail with filters, the latest signed checkpoint, "Verifikasi
+// audit trail newest first with filters (actor, stream, event type, time
+// window), pages both ways (?before=, ?after=) and a jump to an entry
+// (?at=), the latest signed checkpoint, "Verifikasi
 // sekarang" (recompute and check the trail) with the last verification,
 // the inclusion proof of an entry (checked on the server, and again in the
 // browser by the page's script), and the trail's CSV and Excel export.
@@ -10,6 +12,7 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -120,19 +123,59 @@ func (f *Feature) auditQuery(r *page.Request) (audit.Query, auditFilter, error) 
 	if a := q.Get("after"); a != "" {
 		n, err := strconv.ParseUint(a, 10, 64)
 		if err != nil {
-			return aq, flt, page.BadParam("error.after", a)
+			return aq, flt, page.BadParam("error.after", truncate(a))
 		}
 		aq.After, aq.AfterSet = n, true
 	}
 	return aq, flt, nil
 }
 
+// trailPage reads where the page of the trail is (the trail is shown newest
+// first): ?before=N, the entries older than N (the "older" link); ?at=N,
+// entry N and those older (jump to an entry); ?after=N, the entries just
+// newer than N (the "newer" link). Without any: the newest entries. It
+// returns the query for them with asc set when the entries come oldest
+// first and must be reversed to show.
+func trailPage(r *page.Request, aq audit.Query) (_ audit.Query, asc bool, _ error) {
+	q := r.URL.Query()
+	aq.Desc = true
+	for _, k := range []string{"before", "at"} {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || (k == "at" && n == math.MaxUint64) {
+			return aq, false, page.BadParam("error.after", truncate(v))
+		}
+		if k == "at" {
+			n++
+		}
+		aq.Before, aq.BeforeSet = n, true
+	}
+	if aq.AfterSet && !aq.BeforeSet {
+		aq.Desc, asc = false, true
+	}
+	return aq, asc, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
+}
+
 // auditData is the audit page's model.
 type auditData struct {
 	page.Base
-	Filter        auditFilter
-	Entries       []audit.Entry
-	NextURL       string
+	Filter  auditFilter
+	Entries []audit.Entry
+	// NextURL is the page of older entries, NewerURL of newer ones and
+	// NewestURL the first page ("" when there are none).
+	NextURL, NewerURL, NewestURL string
+	// At is the entry jumped to (?at=), as typed.
+	At            string
 	Filtered      bool
 	Size          uint64
 	Checkpoint    audit.Checkpoint
@@ -201,16 +244,40 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d.Size, d.Checkpoint, d.HasCheckpoint = st.Size, st.Checkpoint, st.HasCheckpoint
-	aq.Limit = auditPageSize + 1
-	entries, err := a.AuditEntries(ctx, r.User, aq)
+	tq, asc, err := trailPage(r, aq)
 	if err != nil {
 		return err
 	}
-	if len(entries) > auditPageSize {
-		entries = entries[:auditPageSize]
-		d.NextURL = auditLink(r, "after", strconv.FormatUint(entries[auditPageSize-1].Seq, 10))
+	tq.Limit = auditPageSize
+	entries, err := a.AuditEntries(ctx, r.User, tq)
+	if err != nil {
+		return err
+	}
+	if asc {
+		slices.Reverse(entries)
 	}
 	d.Entries = redactEntries(entries, aq.Actor != "")
+	if len(entries) > 0 {
+		// Whether there is anything newer than the top entry, or older
+		// than the bottom one, with the page's filters.
+		newest, oldest := entries[0].Seq, entries[len(entries)-1].Seq
+		nq := aq
+		nq.After, nq.AfterSet, nq.Limit = newest, true, 1
+		if more, err := a.AuditEntries(ctx, r.User, nq); err != nil {
+			return err
+		} else if len(more) > 0 {
+			d.NewerURL = auditLink(r, "after", strconv.FormatUint(newest, 10))
+			d.NewestURL = auditLink(r, "", "")
+		}
+		oq := aq
+		oq.AfterSet, oq.Desc, oq.Before, oq.BeforeSet, oq.Limit = false, true, oldest, true, 1
+		if more, err := a.AuditEntries(ctx, r.User, oq); err != nil {
+			return err
+		} else if len(more) > 0 {
+			d.NextURL = auditLink(r, "before", strconv.FormatUint(oldest, 10))
+		}
+	}
+	d.At = r.URL.Query().Get("at")
 	if s := r.URL.Query().Get("seq"); s != "" {
 		seq, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
@@ -227,8 +294,8 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	d.Last = f.lastVerification(r)
 	d.Position = f.site.Position(ctx, audit.Name)
-	d.ExportCSV = auditLink(r, "format", "csv", "/ekspor/audit")
-	d.ExportXLSX = auditLink(r, "format", "xlsx", "/ekspor/audit")
+	d.ExportCSV = strings.TrimSuffix(auditLink(r, "format", "csv", "/ekspor/audit"), "#jejak")
+	d.ExportXLSX = strings.TrimSuffix(auditLink(r, "format", "xlsx", "/ekspor/audit"), "#jejak")
 	return f.audit.Render(w, http.StatusOK, d)
 }
 
@@ -246,7 +313,7 @@ func auditLink(r *page.Request, key, value string, path ...string) string {
 	}
 	out[key] = value
 	return page.Link(p, "actor", out["actor"], "stream", out["stream"], "type", out["type"], "from", out["from"], "to", out["to"],
-		"after", out["after"], "format", out["format"])
+		"after", out["after"], "before", out["before"], "format", out["format"]) + "#jejak"
 }
 
 // proof builds the inclusion proof of entry seq (checked by the

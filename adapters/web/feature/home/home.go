@@ -1,15 +1,25 @@
 // Package home is the dashboard's start page: the caller's SKPs (or every
-// SKP, for the roles that see them all), the unit dashboards for the
-// report roles, and links to the registers the caller may open. (The
-// inbox of what waits for the caller is feature inbox, in the navigation.)
+// SKP, for the roles that see them all) of a year, paginated and sortable
+// (page.Paginate), the unit tree for the report roles (collapsible, with
+// each unit's counts of employees and of SKPs by status), and links to the
+// registers the caller may open. (The inbox of what waits for the caller
+// is feature inbox, in the navigation.)
+//
+// The year defaults to the latest year with an SKP the caller may see
+// (app.LatestYear), not the calendar's: an agency whose data ends last
+// year opens on it. A switch (a GET form) chooses another.
 package home
 
 import (
+	"cmp"
 	"embed"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -32,19 +42,57 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET /{$}", f.show)
 }
 
+// pageSize is the number of SKPs a page of the list shows.
+const pageSize = 50
+
+// maxListed bounds the SKPs of a year the list sorts (a page of the
+// read model at a time); beyond it the list says it is cut.
+const maxListed = 20000
+
+// skpList is the SKP list of the start page.
+var skpList = page.ListSpec{Name: "skp", Size: pageSize, Sorts: []string{"id", "name", "unit", "status", "late"}}
+
+var skpOrder = map[string]func(a, b skps.Summary) int{
+	"id": func(a, b skps.Summary) int { return strings.Compare(a.ID, b.ID) },
+	"name": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	},
+	"unit": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.ID, b.ID))
+	},
+	"status": func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.Status, b.Status), strings.Compare(a.ID, b.ID))
+	},
+	"late": func(a, b skps.Summary) int {
+		return cmp.Or(cmp.Compare(b2i(a.Late), b2i(b.Late)), strings.Compare(a.ID, b.ID))
+	},
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // Home is the start page's model.
 type Home struct {
 	page.Base
-	// Units are the units, depth first, for the report roles.
-	Units []page.UnitRow
-	// SKPs are the SKPs the caller may see (at most 100).
+	// Tree is the unit tree, the roots first, for the report roles.
+	Tree []*UnitNode
+	// SKPs are the page of the year's SKPs the caller may see.
 	SKPs []skps.Summary
+	// SKPNav is the SKP list's navigation.
+	SKPNav page.ListNav
+	// Cut is true when the year has more SKPs than the list holds.
+	Cut bool
 	// SeesAll is true when SKPs are every SKP, not only the caller's.
 	SeesAll bool
 	// Reports, Register and Audit say which links the caller is offered.
 	Reports, Register, Audit bool
-	// CurrentYear is this year in the policy's zone.
-	CurrentYear int
+	// Year is the year shown; Years those the switch offers.
+	Year  int
+	Years []int
 	// Waiting and Overdue count the caller's inbox (feature inbox).
 	Waiting, Overdue int
 	// Employee is true when the caller is a registered employee: the page
@@ -52,23 +100,65 @@ type Home struct {
 	Employee bool
 }
 
+// UnitNode is a unit of the tree with its counts for the year (of the unit
+// and every unit below it) and its sub-units.
+type UnitNode struct {
+	ID, Name string
+	Depth    int
+	// Counts are the unit's subtree's (reports.Progress).
+	Counts reports.ProgressCounts
+	// Statuses are the non-zero SKP counts by status, in the order of
+	// reports.Statuses.
+	Statuses []StatusCount
+	Children []*UnitNode
+}
+
+// StatusCount is the number of SKPs of a status.
+type StatusCount struct {
+	Status string
+	Count  int
+}
+
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	ctx := r.Context()
 	a := r.App()
 	d := &Home{Base: r.Base("home", "home.title"), SeesAll: r.Can(authz.ListAllSKPs), Reports: r.Can(authz.ReadReports),
-		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), CurrentYear: a.Today().Year()}
-	if d.Reports {
-		units, err := a.Config().Directory.Units(ctx)
-		if err != nil {
-			return err
-		}
-		d.Units = page.UnitTree(units)
-	}
-	list, _, err := a.ListSKPs(ctx, r.User, skps.Query{Limit: 100})
+		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit)}
+	year, err := page.YearParam(r)
 	if err != nil {
 		return err
 	}
-	d.SKPs = list
+	if year == 0 {
+		if year, err = a.LatestYear(ctx, r.User); err != nil {
+			return err
+		}
+	}
+	d.Year = year
+	d.Years = page.YearOptions(a.Today().Year(), year)
+	if d.Reports {
+		if d.Tree, err = f.tree(r, year); err != nil {
+			return err
+		}
+	}
+	var all []skps.Summary
+	for q := (skps.Query{Year: year, Limit: 500}); ; {
+		list, next, err := a.ListSKPs(ctx, r.User, q)
+		if err != nil {
+			return err
+		}
+		all = append(all, list...)
+		if next == "" {
+			break
+		}
+		if len(all) >= maxListed {
+			d.Cut = true
+			break
+		}
+		q.Cursor = next
+	}
+	if d.SKPs, d.SKPNav, err = page.Paginate(r, skpList, all, skpOrder, strconv.Itoa(year)); err != nil {
+		return err
+	}
 	waiting, err := a.Inbox(ctx, r.User, "")
 	if err != nil {
 		return err
@@ -83,3 +173,55 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	d.Employee = d.Names[r.User.ID] != ""
 	return f.home.Render(w, http.StatusOK, d)
 }
+
+// tree builds the unit tree with each unit's progress counts for year
+// from the progress report of each root unit (the application layer's,
+// cached).
+func (f *Feature) tree(r *page.Request, year int) ([]*UnitNode, error) {
+	ctx := r.Context()
+	a := r.App()
+	units, err := a.Config().Directory.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var roots []*UnitNode
+	for _, row := range page.UnitTree(units) {
+		if row.Depth != 0 {
+			continue
+		}
+		rep, err := a.Progress(ctx, r.User, row.ID, year)
+		if err != nil {
+			return nil, err
+		}
+		var stack []*UnitNode
+		for _, u := range rep.Data.Units {
+			n := &UnitNode{ID: u.UnitID, Name: u.Name, Depth: u.Depth, Counts: u.Subtree}
+			for _, s := range reports.Statuses() {
+				if c := u.Subtree.ByStatus[s]; c > 0 {
+					n.Statuses = append(n.Statuses, StatusCount{s, c})
+				}
+			}
+			for len(stack) > 0 && stack[len(stack)-1].Depth >= n.Depth {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) == 0 {
+				roots = append(roots, n)
+			} else {
+				p := stack[len(stack)-1]
+				p.Children = append(p.Children, n)
+			}
+			stack = append(stack, n)
+		}
+	}
+	return roots, nil
+}
+
+// NodeArg is what the recursive "unit-node" template gets: the page (for
+// its words and year) and a node.
+type NodeArg struct {
+	Home *Home
+	Node *UnitNode
+}
+
+// NodeArg pairs the page with n for the "unit-node" template.
+func (h *Home) NodeArg(n *UnitNode) NodeArg { return NodeArg{h, n} }

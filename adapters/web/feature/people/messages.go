@@ -21,4 +21,7 @@ var messages = i18n.Catalog{
 	"people.col.title":      {ID: "Jabatan", EN: "Post"},
 	"people.more":           {ID: "Tampilkan berikutnya", EN: "Show more"},
 	"people.none":           {ID: "Tidak ada pegawai yang cocok.", EN: "No employee matches."},
+	"people.skp":            {ID: "Status SKP", EN: "SKP status"},
+	"people.year":           {ID: "Tahun SKP", EN: "SKP year"},
+	"people.skp.none":       {ID: "Belum ada SKP", EN: "No SKP"},
 }

@@ -1,6 +1,6 @@
 // Package people is the dashboard's employee search ("Cari pegawai",
 // /pegawai): a GET form (name, NIP prefix, unit with its sub-units,
-// position kind) and a results table with a "more" link by cursor. It
+// position kind, SKP status of a year) and a results table with a "more" link by cursor. It
 // works without JavaScript. The search is the directory read model's
 // (directory.Searcher) through the application layer
 // (app.SearchEmployees), which lets the HR and audit roles use it
@@ -13,13 +13,16 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
 //go:embed *.html
@@ -51,6 +54,10 @@ func (f *Feature) Routes(r *page.Router) {
 type Filter struct {
 	Q, NIP, Unit, Kind string
 	Prefix             bool
+	// SKPStatus keeps the employees with an SKP of Year in this status
+	// (app.NoSKP: without one).
+	SKPStatus string
+	Year      int
 }
 
 // Option is a choice of a select.
@@ -65,6 +72,9 @@ type Search struct {
 	Searched bool
 	Units    []Option
 	Kinds    []Option
+	// Statuses are the SKP statuses the filter offers; Years the years.
+	Statuses []Option
+	Years    []int
 	Results  []directory.Employee
 	// UnitNames names the units of the results, by ID.
 	UnitNames map[string]string
@@ -88,7 +98,20 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	flt := Filter{Q: strings.TrimSpace(q.Get("q")), NIP: strings.ReplaceAll(q.Get("nip"), " ", ""), Unit: q.Get("unit"),
 		Kind: q.Get("kind"), Prefix: q.Get("match") == "prefix"}
 	d := &Search{Base: r.Base("people", "people.title"), Filter: flt, UnitNames: map[string]string{}}
-	d.Searched = flt.Q != "" || flt.NIP != "" || flt.Unit != "" || flt.Kind != "" || q.Get("cari") != "" || q.Get("cursor") != ""
+	flt.SKPStatus = q.Get("skp_status")
+	year, err := page.YearParam(r)
+	if err != nil {
+		return err
+	}
+	if year == 0 {
+		if year, err = r.App().LatestYear(ctx, r.User); err != nil {
+			return err
+		}
+	}
+	flt.Year = year
+	d.Filter = flt
+	d.Years = page.YearOptions(r.App().Today().Year(), year)
+	d.Searched = flt.Q != "" || flt.NIP != "" || flt.Unit != "" || flt.Kind != "" || flt.SKPStatus != "" || q.Get("cari") != "" || q.Get("cursor") != ""
 	for _, s := range []string{flt.Q, flt.Unit, q.Get("cursor")} {
 		if len(s) > 200 {
 			return page.BadParam("error.search", s[:20]+"…")
@@ -106,6 +129,13 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	if flt.Kind != "" && !slices.ContainsFunc(d.Kinds, func(o Option) bool { return o.Value == flt.Kind }) {
 		return page.BadParam("error.search", flt.Kind)
 	}
+	for _, st := range reports.Statuses() {
+		d.Statuses = append(d.Statuses, Option{st, d.L("status", st)})
+	}
+	d.Statuses = append(d.Statuses, Option{app.NoSKP, ""}) // labelled in the template (people.skp.none)
+	if flt.SKPStatus != "" && !slices.ContainsFunc(d.Statuses, func(o Option) bool { return o.Value == flt.SKPStatus }) {
+		return page.BadParam("error.search", flt.SKPStatus)
+	}
 	units, err := r.App().Config().Directory.Units(ctx)
 	if err != nil {
 		return err
@@ -118,10 +148,21 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	if !d.Searched {
 		return f.search.Render(w, http.StatusOK, d)
 	}
-	sq := directory.SearchQuery{Name: flt.Q, NamePrefix: flt.Prefix, NIPPrefix: flt.NIP, Kind: flt.Kind, Limit: pageSize, Cursor: q.Get("cursor")}
+	// The cursor is sealed for the caller and the filters (page.SealCursor),
+	// as the API's: an edited one, or one of another search, is refused.
+	scope := []string{r.User.ID, flt.Q, flt.NIP, flt.Unit, flt.Kind, q.Get("match"), flt.SKPStatus, strconv.Itoa(flt.Year)}
+	inner, err := page.OpenCursor(q.Get("cursor"), scope...)
+	if err != nil {
+		return err
+	}
+	sq := directory.SearchQuery{Name: flt.Q, NamePrefix: flt.Prefix, NIPPrefix: flt.NIP, Kind: flt.Kind, Limit: pageSize, Cursor: inner}
 	d.Continued = sq.Cursor != ""
 	d.Links = r.Can(authz.ManageMasterData)
-	items, next, err := r.App().SearchEmployees(ctx, r.User, sq, flt.Unit)
+	sf := app.SKPFilter{}
+	if flt.SKPStatus != "" {
+		sf = app.SKPFilter{Status: flt.SKPStatus, Year: flt.Year}
+	}
+	items, next, err := r.App().SearchEmployeesBySKP(ctx, r.User, sq, flt.Unit, sf)
 	if errors.Is(err, directory.ErrBadCursor) {
 		return page.BadParam("error.search", sq.Cursor)
 	}
@@ -130,14 +171,14 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	d.Results = items
 	if next != "" {
-		more := url.Values{"cari": {"1"}, "cursor": {next}}
-		for k, v := range map[string]string{"q": flt.Q, "nip": flt.NIP, "unit": flt.Unit, "kind": flt.Kind} {
+		more := url.Values{"cari": {"1"}, "cursor": {page.SealCursor(next, scope...)}}
+		for k, v := range map[string]string{"q": flt.Q, "nip": flt.NIP, "unit": flt.Unit, "kind": flt.Kind, "skp_status": flt.SKPStatus, "year": strconv.Itoa(flt.Year)} {
 			if v != "" {
 				more.Set(k, v)
 			}
 		}
-		if flt.Prefix {
-			more.Set("match", "prefix")
+		if m := q.Get("match"); m != "" {
+			more.Set("match", m)
 		}
 		if d.Lang != "" {
 			more.Set("lang", d.Lang)

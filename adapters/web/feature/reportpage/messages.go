@@ -39,4 +39,9 @@ var messages = i18n.Catalog{
 	"unit.justified":        {ID: "Penyimpangan telah dijustifikasi.", EN: "A justification is recorded."},
 	"unit.list":             {ID: "Daftar SKP", EN: "SKP list"},
 	"unit.list.none":        {ID: "Belum ada SKP untuk tahun ini.", EN: "No SKPs for this year."},
+	"unit.tree.order":       {ID: "Urutkan kembali menurut pohon unit", EN: "Back to the unit tree order"},
+	"unit.asof":             {ID: "Progres per", EN: "Progress as of"},
+	"unit.asof.hint":        {ID: "Kosongkan untuk keadaan terkini. Progres SKP dihitung sebagaimana tercatat di buku besar pada saat itu; unit dan pegawainya, distribusi predikat, dan daftar SKP di bawah adalah keadaan terkini.", EN: "Leave empty for the current state. SKP progress is counted as the ledger had recorded it at that moment; the units and their employees, the predikat distribution and the SKP list below are current."},
+	"unit.asof.banner":      {ID: "Progres SKP ditampilkan sebagaimana tercatat pada", EN: "SKP progress shown as recorded at"},
+	"unit.asof.now":         {ID: "Keadaan terkini", EN: "Current state"},
 }

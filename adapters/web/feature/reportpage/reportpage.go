@@ -1,11 +1,15 @@
 // Package reportpage is the dashboard's reports: the unit dashboard (SKP
 // progress of a unit and its sub-units, and the predikat distribution of a
 // period against the pattern, drawn as an inline SVG chart, with
-// drill-down) and the CSV and Excel exports of both. The reports are the
+// drill-down) and the CSV and Excel exports of both. The year defaults to
+// the latest with data (app.LatestYear); the tables are paginated and
+// sortable (page.Paginate); the progress can be shown as of a past
+// instant (?as_of=, app.ProgressAsOf). The reports are the
 // application layer's (computed once, cached, for the report roles).
 package reportpage
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -14,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
@@ -64,6 +69,11 @@ type unitData struct {
 	ProgressBar  []barSegment
 	ProgressBase int
 	Missing      []missingRow
+	MissingNav   page.ListNav
+	// Rows are the page of the progress table's units (the unit and its
+	// sub-units, depth first unless sorted otherwise).
+	Rows    []reports.UnitProgress
+	RowsNav page.ListNav
 
 	Dist        reports.DistributionReport
 	Chart       distChart
@@ -71,7 +81,13 @@ type unitData struct {
 	Justified   bool
 	OrgPredikat string
 
-	SKPs []skpRow
+	SKPs    []skpRow
+	SKPsNav page.ListNav
+
+	// AsOf is the instant the progress is shown at (zero: now); AsOfInput
+	// its value in the datetime-local control.
+	AsOf      time.Time
+	AsOfInput string
 
 	// Positions of the projections read (−1 unknown).
 	SKPsPosition  int64
@@ -79,6 +95,47 @@ type unitData struct {
 
 	ExportProgressCSV, ExportProgressXLSX string
 	ExportDistCSV, ExportDistXLSX         string
+}
+
+// The lists of the unit page (page.Paginate): the progress table's units,
+// the employees without an SKP and the SKPs of the year.
+var (
+	unitList    = page.ListSpec{Name: "units", Size: 50, Sorts: []string{"tree", "name", "employees", "skps", "late", "missing"}}
+	missingList = page.ListSpec{Name: "missing", Size: 100, Sorts: []string{"unit", "nip"}}
+	skpList     = page.ListSpec{Name: "skps", Size: 50, Sorts: []string{"unit", "name", "status", "late", "predikat"}}
+)
+
+var unitOrder = map[string]func(a, b reports.UnitProgress) int{
+	"tree": func(a, b reports.UnitProgress) int { return 0 }, // the report's order
+	"name": func(a, b reports.UnitProgress) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.UnitID, b.UnitID))
+	},
+	"employees": func(a, b reports.UnitProgress) int { return cmp.Compare(a.Subtree.Employees, b.Subtree.Employees) },
+	"skps":      func(a, b reports.UnitProgress) int { return cmp.Compare(a.Subtree.SKPs, b.Subtree.SKPs) },
+	"late":      func(a, b reports.UnitProgress) int { return cmp.Compare(a.Subtree.Late, b.Subtree.Late) },
+	"missing":   func(a, b reports.UnitProgress) int { return cmp.Compare(a.Subtree.Missing, b.Subtree.Missing) },
+}
+
+var missingOrder = map[string]func(a, b missingRow) int{
+	"unit": func(a, b missingRow) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.NIP, b.NIP))
+	},
+	"nip": func(a, b missingRow) int { return strings.Compare(a.NIP, b.NIP) },
+}
+
+var skpOrder = map[string]func(a, b skpRow) int{
+	"unit":     func(a, b skpRow) int { return 0 }, // unit, name, id: the order the rows are built in
+	"name":     func(a, b skpRow) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) },
+	"status":   func(a, b skpRow) int { return strings.Compare(a.Status, b.Status) },
+	"late":     func(a, b skpRow) int { return cmp.Compare(b2i(a.Late), b2i(b.Late)) },
+	"predikat": func(a, b skpRow) int { return strings.Compare(a.Predikat, b.Predikat) },
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // missingRow is an employee without an SKP for the year.
@@ -108,6 +165,14 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
+	if q := r.URL.Query(); q.Get("year") == "" && q.Get("period") == "" {
+		// No year asked for: the latest year with data (issue 13), not
+		// the calendar's.
+		if year, err = a.LatestYear(ctx, r.User); err != nil {
+			return err
+		}
+		per = strconv.Itoa(year)
+	}
 	u, err := cfg.Directory.Unit(ctx, id)
 	if err != nil {
 		return err
@@ -119,18 +184,43 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if d.Children, err = cfg.Directory.Children(ctx, id); err != nil {
 		return err
 	}
+	if v := r.URL.Query().Get("as_of"); v != "" {
+		// The as-of control (as the SKP page's): the progress as the SKPs
+		// were recorded then.
+		t, span, err := f.site.ParseLocal(v)
+		if err != nil || len(v) > 40 {
+			return page.BadParam("error.asof", truncate(v))
+		}
+		if span > 0 {
+			t = t.Add(span - time.Nanosecond)
+		}
+		d.AsOf, d.AsOfInput = t, t.In(f.site.Location()).Format("2006-01-02T15:04:05")
+	}
 	prog, err := a.Progress(ctx, r.User, id, year)
+	if !d.AsOf.IsZero() {
+		prog, err = a.ProgressAsOf(ctx, r.User, id, year, d.AsOf)
+	}
 	if err != nil {
 		return err
 	}
 	d.Progress = prog.Data
 	d.ProgressBar, d.ProgressBase = progressBar(d.Progress.Total)
-	var missing []string
+	var missing []missingRow
 	for _, row := range d.Progress.Units {
 		for _, n := range row.MissingNIPs {
-			d.Missing = append(d.Missing, missingRow{NIP: n, UnitID: row.UnitID})
-			missing = append(missing, n)
+			missing = append(missing, missingRow{NIP: n, UnitID: row.UnitID})
 		}
+	}
+	scope := []string{id, strconv.Itoa(year), per, d.AsOfInput}
+	if d.Missing, d.MissingNav, err = page.Paginate(r, missingList, missing, missingOrder, scope...); err != nil {
+		return err
+	}
+	if d.Rows, d.RowsNav, err = page.Paginate(r, unitList, d.Progress.Units, unitOrder, scope...); err != nil {
+		return err
+	}
+	var nips []string
+	for _, m := range d.Missing {
+		nips = append(nips, m.NIP)
 	}
 	dist, err := a.Distribution(ctx, r.User, id, per)
 	if err != nil {
@@ -159,10 +249,16 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	for _, e := range evals {
 		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
 	}
-	slices.SortFunc(list, func(a, b skps.Summary) int { return strings.Compare(a.UnitID+a.Name+a.ID, b.UnitID+b.Name+b.ID) })
+	slices.SortFunc(list, func(a, b skps.Summary) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	})
+	rows := make([]skpRow, 0, len(list))
 	for _, s := range list {
 		e := bySKP[s.ID]
-		d.SKPs = append(d.SKPs, skpRow{Summary: s, Predikat: e[0], EvalStat: e[1]})
+		rows = append(rows, skpRow{Summary: s, Predikat: e[0], EvalStat: e[1]})
+	}
+	if d.SKPs, d.SKPsNav, err = page.Paginate(r, skpList, rows, skpOrder, scope...); err != nil {
+		return err
 	}
 	d.SKPsPosition = f.site.Position(ctx, skps.Name)
 	d.EvalsPosition = f.site.Position(ctx, evaluations.Name)
@@ -171,7 +267,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	d.ExportProgressXLSX = page.Link("/ekspor/progress", "unit", id, "year", ys, "format", "xlsx")
 	d.ExportDistCSV = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "csv")
 	d.ExportDistXLSX = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "xlsx")
-	d.Names = f.site.Names(ctx, missing...)
+	d.Names = f.site.Names(ctx, nips...)
 	return f.unit.Render(w, http.StatusOK, d)
 }
 
@@ -423,4 +519,11 @@ func newDistChart(res distribution.Result, rules []ruleRow) distChart {
 	}
 	c.Height = len(c.Rows) * chartRowH
 	return c
+}
+
+func truncate(s string) string {
+	if len(s) > 20 {
+		return s[:20] + "…"
+	}
+	return s
 }

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// budgetEmployees is the agency of issue 13's budget: every page of the
+// dashboard at most budgetBytes of HTML, and its server time p95 at most
+// 100 ms on bbolt (measured, not asserted: a timed test fails on a loaded
+// machine; the figures are in docs/benchmarks.md).
+const (
+	budgetEmployees = 2000
+	budgetBytes     = 300 << 10
+)
+
+// budgetPage is a page of the budget walk and what was measured.
+type budgetPage struct {
+	pattern, url string
+	who          caller
+	bytes        int
+	// first is the time of the first request (cold caches); p95 and max
+	// those of the rounds after it.
+	first, p95, max time.Duration
+}
+
+// TestPageBudget seeds the 2,000-employee agency (package seed) into the
+// bbolt harness and opens every GET page of the router as somebody to
+// whom it answers 200 with HTML: no page is larger than 300 KB (size is
+// deterministic, so it is asserted). Each page is then opened
+// KINERJA_BUDGET_ROUNDS times (default 5) and its p95 server time logged
+// (not asserted). Skipped with -short: the seeding takes a while.
+func TestPageBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 2,000 employees; skipped with -short")
+	}
+	h := newHarness(t)
+	st := h.seedAgency(budgetEmployees)
+	h.sign()
+	cast := st.Cast
+	hr := caller{cast.HRAdmin, []string{"HR_ADMIN"}}
+	people := []caller{hr, inspektr, auditor, analyst, {cast.Clerk, []string{"GRIEVANCE_CLERK"}},
+		{cast.Employee, nil}, {cast.Appraiser, nil}, {cast.Head, nil}}
+	// Samples for the path parameters: an SKP of the cast's employee and
+	// of an objector (with an evaluation and an objection).
+	home := h.must200(caller{cast.Employee, nil}, "/")
+	own := skpIDs(home.body)
+	if len(own) == 0 {
+		t.Fatal("the employee sees no SKP")
+	}
+	obj := h.must200(caller{cast.Objectors[0], nil}, "/")
+	objSKPs := skpIDs(obj.body)
+	samples := []map[string]string{
+		{"id": own[0], "skp": own[0], "nip": cast.Employee, "period": "2025", "unit": st.AgencyUnit},
+		{"id": st.AgencyUnit, "unit": st.AgencyUnit, "nip": cast.Employee},
+	}
+	for _, id := range objSKPs {
+		samples = append(samples, map[string]string{"id": id, "skp": id, "nip": cast.Objectors[0], "period": "2025"})
+	}
+	rounds := 5
+	if n, err := fmt.Sscan(os.Getenv("KINERJA_BUDGET_ROUNDS"), &rounds); n != 1 || err != nil || rounds < 1 {
+		rounds = 5
+	}
+	var pages []budgetPage
+	var unopened []string
+	for _, pattern := range h.handler.Routes() {
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok || method != http.MethodGet {
+			continue
+		}
+		if _, skip := notPages[pattern]; skip {
+			continue
+		}
+		found := false
+		for _, s := range samples {
+			missing := false
+			u := routeParam.ReplaceAllStringFunc(path, func(m string) string {
+				v, ok := s[routeParam.FindStringSubmatch(m)[1]]
+				missing = missing || !ok
+				return v
+			})
+			u = strings.TrimSuffix(u, "{$}")
+			if missing {
+				continue
+			}
+			for _, c := range people {
+				t0 := time.Now()
+				r := h.get(&c, u)
+				first := time.Since(t0)
+				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+					pages = append(pages, budgetPage{pattern: pattern, url: u, who: c, bytes: len(r.body), first: first})
+					found = true
+					break
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if !found {
+			unopened = append(unopened, pattern)
+		}
+	}
+	// The whole-agency unit page and the start page as the HR administrator
+	// (who sees every SKP) are the largest; they are measured whatever the
+	// walk above chose.
+	for _, u := range []string{"/", "/unit/" + st.AgencyUnit, "/unit/" + st.AgencyUnit + "?year=2025&skps_sort=name&skps_dir=desc",
+		"/unit/" + st.AgencyUnit + "?year=2025&as_of=2025-06-30", "/audit", "/audit?at=1000", "/audit?actor=" + cast.Employee,
+		"/pegawai", "/pegawai?cari=1&skp_status=NONE&year=2025", "/pegawai?cari=1&q=a", "/keberatan", "/?skp_sort=name"} {
+		t0 := time.Now()
+		if r := h.get(&hr, u); r.status == http.StatusOK {
+			pages = append(pages, budgetPage{pattern: "GET " + u + " (HR)", url: u, who: hr, bytes: len(r.body), first: time.Since(t0)})
+		}
+	}
+	for i := range pages {
+		p := &pages[i]
+		times := make([]time.Duration, 0, rounds)
+		for range rounds {
+			t0 := time.Now()
+			r := h.get(&p.who, p.url)
+			times = append(times, time.Since(t0))
+			if r.status != http.StatusOK {
+				t.Errorf("%s = %d", p.url, r.status)
+			}
+		}
+		slices.Sort(times)
+		p.p95 = times[(len(times)*95+99)/100-1]
+		p.max = times[len(times)-1]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d pages at %d employees, %d rounds each:\n", len(pages), st.Employees, rounds)
+	for _, p := range pages {
+		fmt.Fprintf(&b, "  %-48s %8d B  first %7.1f ms  p95 %7.1f ms  max %7.1f ms  (%s)\n", p.pattern, p.bytes,
+			float64(p.first.Microseconds())/1000, float64(p.p95.Microseconds())/1000, float64(p.max.Microseconds())/1000, p.url)
+		if p.bytes > budgetBytes {
+			t.Errorf("%s (%s) is %d bytes of HTML, over the %d-byte budget", p.pattern, p.url, p.bytes, budgetBytes)
+		}
+	}
+	if len(unopened) > 0 {
+		fmt.Fprintf(&b, "not opened by any sample: %s\n", strings.Join(unopened, ", "))
+	}
+	t.Log(b.String())
+}

@@ -43,6 +43,9 @@ type Home struct {
 	SeesAll bool
 	// Reports, Register and Audit say which links the caller is offered.
 	Reports, Register, Audit bool
+	// MasterData: the caller manages master data (HR): the page links to
+	// the master data and to the "register an official" form.
+	MasterData bool
 	// CurrentYear is this year in the policy's zone.
 	CurrentYear int
 	// Waiting and Overdue count the caller's inbox (feature inbox).
@@ -56,7 +59,8 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	ctx := r.Context()
 	a := r.App()
 	d := &Home{Base: r.Base("home", "home.title"), SeesAll: r.Can(authz.ListAllSKPs), Reports: r.Can(authz.ReadReports),
-		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), CurrentYear: a.Today().Year()}
+		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), CurrentYear: a.Today().Year(),
+		MasterData: r.Can(authz.ManageMasterData)}
 	if d.Reports {
 		units, err := a.Config().Directory.Units(ctx)
 		if err != nil {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -189,6 +190,55 @@ func TestOfficialsFormIsLinked(t *testing.T) {
 	for _, who := range []caller{empE, {nipS, nil}, auditor} {
 		if r := h.must200(who, "/"); strings.Contains(r.body, form) {
 			t.Errorf("%s is offered the officials form", who.sub)
+		}
+	}
+}
+
+// The pages this change touched, scanned with axe-core in Chromium as the
+// people who see the new parts: the inbox with an amended plan to sign
+// (E), a delegated objection (the Plt U) and a distribution to justify in
+// BLOCK mode (S); the unit report with the leader's justification link;
+// HR's start page and the master data with the officials links.
+func TestAccessibilityInboxFollowUps(t *testing.T) {
+	src := axeSource(t)
+	chromium(t)
+	h := seeded(t)
+	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	appr, supS := caller{nipA, nil}, caller{nipS, nil}
+	if _, err := h.skps.Amend(h.ctx, reason(appr, "Tambah target"), skp.Amend{SKPID: h.ag.skpE, Reason: "Tambah target"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.skps.AssignObjectionDecider(h.ctx, req(supS), skp.AssignObjectionDecider{SKPID: h.ag.skpP, Period: "2026",
+		DeciderNIP: nipU, Basis: string(skp.DeciderPlt), Ref: "ND-PLT-01/2026"}); err != nil {
+		t.Fatal(err)
+	}
+	newLiveInbox(h)
+	h.rebuild(func(c *app.Config) { c.Policy.DistributionMode = policy.Block })
+	srv := httptest.NewServer(h.handler)
+	defer srv.Close()
+	leader := caller{nipS, []string{"HR_ANALYST"}}
+	for _, p := range []struct {
+		who       caller
+		url, want string
+	}{
+		{empE, "/kotak-masuk", `data-kind="SIGN_AMENDED_PLAN"`},
+		{caller{nipU, nil}, "/kotak-masuk", `data-kind="DECIDE_OBJECTION"`},
+		{supS, "/kotak-masuk", `data-kind="JUSTIFY_DISTRIBUTION"`},
+		{supS, "/kotak-masuk?lang=en", `data-kind="JUSTIFY_DISTRIBUTION"`},
+		{leader, "/unit/DINKES?year=2026&period=2026", `id="dist-justify"`},
+		{hrAdmin, "/", `id="home-official-new"`},
+		{hrAdmin, "/data-induk/unit", `id="official-new"`},
+	} {
+		b := newTab(t, srv.URL, screenshotDir(t))
+		b.signInAs(h, p.who)
+		b.open(p.url)
+		if html := eval[string](b, `document.documentElement.outerHTML`); !strings.Contains(html, p.want) {
+			t.Errorf("%s as %s lacks %s", p.url, p.who.sub, p.want)
+		}
+		for _, v := range b.axe(src) {
+			t.Errorf("%s as %s: %s", p.url, p.who.sub, v)
 		}
 	}
 }

@@ -123,6 +123,15 @@ func (a *App) justifyItems(ctx context.Context, nip string) ([]deadlines.Item, e
 			if err != nil {
 				continue
 			}
+			// The cached report first: most distributions need no
+			// justification, and then nothing more is counted.
+			rep, err := a.distribution(ctx, u.ID, per)
+			if err != nil {
+				return nil, err
+			}
+			if len(rep.Data.Unjustified) == 0 {
+				continue
+			}
 			_, perNIP, err := reports.Population(ctx, in, u.ID, p)
 			if err != nil {
 				return nil, err
@@ -135,13 +144,6 @@ func (a *App) justifyItems(ctx context.Context, nip string) ([]deadlines.Item, e
 			}
 			if from.IsZero() {
 				continue // nothing waits to be issued
-			}
-			rep, err := reports.Distribution(ctx, in, u.ID, per)
-			if err != nil {
-				return nil, err
-			}
-			if len(rep.Unjustified) == 0 {
-				continue
 			}
 			due := a.cfg.Policy.Date(from).AddDays(ratingDays).End(a.cfg.Policy.Location).UTC()
 			out = append(out, deadlines.Item{Key: strings.Join([]string{string(deadlines.JustifyDistribution), u.ID, per}, "/"),

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"os"
+	"strconv"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +17,7 @@ import (
 
 // newInboxHarnessWith is newInboxHarness with the harness's settings
 // changed.
-func newInboxHarnessWith(t *testing.T, change ...func(*settings)) *inboxHarness {
+func newInboxHarnessWith(t testing.TB, change ...func(*settings)) *inboxHarness {
 	b, err := deadlinestore.OpenBolt(filepath.Join(t.TempDir(), "deadlines.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +119,36 @@ func TestInboxDistributionAPI(t *testing.T) {
 				t.Error("a justified distribution still waits")
 			}
 			h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+idE+"/evaluations/2026/issue", nil)
+		})
+	}
+}
+
+// BenchmarkInbox: GET /v1/inbox for the head of a generated agency's root
+// unit, in WARN mode (the process manager's items only) and in BLOCK mode,
+// where app.Inbox also computes the distributions to justify of every
+// unit the head leads one level up (Population and Distribution per unit
+// and period with an organisation predikat) at each read.
+// KINERJA_BENCH_EMPLOYEES sets the agency's size (default 60).
+func BenchmarkInbox(b *testing.B) {
+	n := 60
+	if v, err := strconv.Atoi(os.Getenv("KINERJA_BENCH_EMPLOYEES")); err == nil && v > 0 {
+		n = v
+	}
+	for _, mode := range []string{"WARN", "BLOCK"} {
+		b.Run(mode, func(b *testing.B) {
+			var change []func(*settings)
+			if mode == "BLOCK" {
+				change = append(change, blockMode)
+			}
+			h := newInboxHarnessWith(b, change...)
+			st := h.seedAgency(n)
+			head := caller{st.Cast.Head, nil}
+			p := h.inbox(head, "") // catches the process manager up
+			for b.Loop() {
+				h.must(http.StatusOK, head, "GET", "/v1/inbox", nil)
+			}
+			b.ReportMetric(float64(st.Units), "units")
+			b.ReportMetric(float64(len(p.Items)), "items")
 		})
 	}
 }

@@ -3,8 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 

@@ -71,7 +71,7 @@ func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([
 		}
 		out = append(out, InboxItem{Item: it, DaysLeft: today.DaysUntil(a.cfg.Policy.Date(it.Due)), Overdue: now.After(it.Due)})
 	}
-	just, err := a.justifyItems(ctx, nip)
+	just, err := a.justifyItems(ctx, caller, nip)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +83,8 @@ func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([
 }
 
 // justifyItems returns the distributions that wait for nip's justification
-// (deadlines.JustifyDistribution), in BLOCK mode only: for every unit whose
-// leader one level up is nip (the head of the parent unit in the
+// (deadlines.JustifyDistribution), in BLOCK mode only (caller is nip, as
+// authz.ReadInbox decided): for every unit whose leader one level up is nip (the head of the parent unit in the
 // directory; for a root unit, its own head), every period with an
 // organisation predikat whose distribution has violations no
 // justification covers while an evaluation of its population is rated and
@@ -94,7 +94,7 @@ func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([
 // process manager cannot derive these (they count across SKPs), so they
 // are computed at each read and never fire a reminder; the justification
 // form asks the domain again who may justify.
-func (a *App) justifyItems(ctx context.Context, nip string) ([]deadlines.Item, error) {
+func (a *App) justifyItems(ctx context.Context, caller domain.Principal, nip string) ([]deadlines.Item, error) {
 	if a.cfg.Policy.DistributionMode != policy.Block || a.cfg.Evaluations == nil || a.cfg.Directory == nil {
 		return nil, nil
 	}
@@ -114,7 +114,12 @@ func (a *App) justifyItems(ctx context.Context, nip string) ([]deadlines.Item, e
 		if u.ParentID != "" {
 			leader = heads[u.ParentID]
 		}
-		if leader == "" || leader != nip {
+		if leader != nip {
+			continue
+		}
+		// Who justifies is authz's decision (the role with it).
+		role, err := authz.Decide(caller, authz.JustifyDeviation, authz.Subject{UnitLeader: leader}, authz.Options{})
+		if err != nil {
 			continue
 		}
 		pers := slices.Sorted(maps.Keys(u.Performance))
@@ -148,7 +153,7 @@ func (a *App) justifyItems(ctx context.Context, nip string) ([]deadlines.Item, e
 			due := a.cfg.Policy.Date(from).AddDays(ratingDays).End(a.cfg.Policy.Location).UTC()
 			out = append(out, deadlines.Item{Key: strings.Join([]string{string(deadlines.JustifyDistribution), u.ID, per}, "/"),
 				Kind: deadlines.JustifyDistribution, Name: u.Name, UnitID: u.ID, Year: p.Year(), Period: per,
-				Recipient: nip, RecipientRole: domain.RoleUnitLeader, From: from, Due: due, FireAt: due})
+				Recipient: nip, RecipientRole: role, From: from, Due: due, FireAt: due})
 		}
 	}
 	return out, nil

@@ -3,13 +3,19 @@ package app
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	nipcode "github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/period"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
 // InboxReader serves the items that wait for a person
@@ -33,7 +39,9 @@ type InboxItem struct {
 // Inbox returns what waits for the person nip ("" is the caller; a NIP in
 // any printed form): SKPs to
 // submit, establish or return, periods to rate, evaluations to issue,
-// objections to decide, explanations asked, and an open objection window,
+// objections to decide (the Plt/Plh or escalated decider's too),
+// explanations asked, an amended plan to sign, a distribution to justify
+// (BLOCK mode; see justifyItems), and an open objection window,
 // each with its deadline, the nearest first. An inbox is its owner's
 // alone (authz.ReadInbox): another person's answers forbidden. Items that
 // do not wait yet (a period not ended) and objection windows that have
@@ -63,7 +71,91 @@ func (a *App) Inbox(ctx context.Context, caller domain.Principal, nip string) ([
 		}
 		out = append(out, InboxItem{Item: it, DaysLeft: today.DaysUntil(a.cfg.Policy.Date(it.Due)), Overdue: now.After(it.Due)})
 	}
+	just, err := a.justifyItems(ctx, caller, nip)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range just {
+		out = append(out, InboxItem{Item: it, DaysLeft: today.DaysUntil(a.cfg.Policy.Date(it.Due)), Overdue: now.After(it.Due)})
+	}
 	slices.SortStableFunc(out, func(x, y InboxItem) int { return x.Due.Compare(y.Due) })
+	return out, nil
+}
+
+// justifyItems returns the distributions that wait for nip's justification
+// (deadlines.JustifyDistribution), in BLOCK mode only (caller is nip, as
+// authz.ReadInbox decided): for every unit whose leader one level up is nip (the head of the parent unit in the
+// directory; for a root unit, its own head), every period with an
+// organisation predikat whose distribution has violations no
+// justification covers while an evaluation of its population is rated and
+// not issued (BLOCK mode refuses, or would refuse, its issue). The item
+// waits from the earliest such rating and is due when its issue is
+// (the rating day plus the process manager's default RatingDays). The
+// process manager cannot derive these (they count across SKPs), so they
+// are computed at each read and never fire a reminder; the justification
+// form asks the domain again who may justify.
+func (a *App) justifyItems(ctx context.Context, caller domain.Principal, nip string) ([]deadlines.Item, error) {
+	if a.cfg.Policy.DistributionMode != policy.Block || a.cfg.Evaluations == nil || a.cfg.Directory == nil {
+		return nil, nil
+	}
+	units, err := a.cfg.Directory.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	heads := make(map[string]string, len(units))
+	for _, u := range units {
+		heads[u.ID] = u.HeadNIP
+	}
+	ratingDays := deadlines.DefaultSettings(a.cfg.Policy).RatingDays
+	in := a.distributionInput()
+	var out []deadlines.Item
+	for _, u := range units {
+		leader := u.HeadNIP
+		if u.ParentID != "" {
+			leader = heads[u.ParentID]
+		}
+		if leader != nip {
+			continue
+		}
+		// Who justifies is authz's decision (the role with it).
+		role, err := authz.Decide(caller, authz.JustifyDeviation, authz.Subject{UnitLeader: leader}, authz.Options{})
+		if err != nil {
+			continue
+		}
+		pers := slices.Sorted(maps.Keys(u.Performance))
+		for _, per := range pers {
+			p, err := period.Parse(per)
+			if err != nil {
+				continue
+			}
+			// The cached report first: most distributions need no
+			// justification, and then nothing more is counted.
+			rep, err := a.distribution(ctx, u.ID, per)
+			if err != nil {
+				return nil, err
+			}
+			if len(rep.Data.Unjustified) == 0 {
+				continue
+			}
+			_, perNIP, err := reports.Population(ctx, in, u.ID, p)
+			if err != nil {
+				return nil, err
+			}
+			var from time.Time
+			for _, e := range perNIP {
+				if e.Status == string(skp.EvalDraft) && (from.IsZero() || e.RatedAt.Before(from)) {
+					from = e.RatedAt
+				}
+			}
+			if from.IsZero() {
+				continue // nothing waits to be issued
+			}
+			due := a.cfg.Policy.Date(from).AddDays(ratingDays).End(a.cfg.Policy.Location).UTC()
+			out = append(out, deadlines.Item{Key: strings.Join([]string{string(deadlines.JustifyDistribution), u.ID, per}, "/"),
+				Kind: deadlines.JustifyDistribution, Name: u.Name, UnitID: u.ID, Year: p.Year(), Period: per,
+				Recipient: nip, RecipientRole: role, From: from, Due: due, FireAt: due})
+		}
+	}
 	return out, nil
 }
 

@@ -196,6 +196,13 @@ func (a *App) Distribution(ctx context.Context, caller domain.Principal, unit, p
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.DistributionReport]{}, err
 	}
+	return a.distribution(ctx, unit, period)
+}
+
+// distribution is Distribution without the access decision (the inbox
+// reads it for the leader one level up, who may read no report), from the
+// same cache.
+func (a *App) distribution(ctx context.Context, unit, period string) (Report[reports.DistributionReport], error) {
 	if a.cfg.Evaluations == nil {
 		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
 	}

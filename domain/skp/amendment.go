@@ -66,6 +66,14 @@ func (s *SKP) employeeSignature() *time.Time {
 	return nil
 }
 
+// AwaitsEmployeeSignature reports whether an amendment is open whose plan,
+// as it stands, the employee has signed neither by submitting it nor by
+// acknowledging it (an edit after an acknowledgement needs a new one): the
+// amended plan waits for the employee (the inbox's "sign the amended plan").
+func (s *SKP) AwaitsEmployeeSignature() bool {
+	return s.status == StatusAmendment && s.employeeSignature() == nil
+}
+
 // employeeSigned refuses to establish an amended plan the employee has not
 // signed.
 func (s *SKP) employeeSigned() error {

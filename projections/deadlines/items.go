@@ -58,6 +58,15 @@ const (
 	// GiveExplanation: the appraiser or the employee answers a request for
 	// explanation.
 	GiveExplanation Kind = "GIVE_EXPLANATION"
+	// SignAmendedPlan: the employee signs an amendment's plan as it stands
+	// (acknowledges it, or submits it again), due ExplanationDays after the
+	// amendment was opened; an edit after the signature brings it back.
+	SignAmendedPlan Kind = "SIGN_AMENDED_PLAN"
+	// JustifyDistribution: the leader one level up justifies a unit's
+	// distribution that BLOCK mode keeps from being issued. The process
+	// manager does not derive it (it counts across SKPs): the application
+	// layer's inbox adds it when read; it never fires.
+	JustifyDistribution Kind = "JUSTIFY_DISTRIBUTION"
 	// FinaliseEvaluation: the system records the finality of an evaluation
 	// whose objection window passed with no objection (no recipient).
 	FinaliseEvaluation Kind = "FINALISE_EVALUATION"
@@ -65,7 +74,7 @@ const (
 
 // Kinds returns every kind.
 func Kinds() []Kind {
-	return []Kind{SubmitSKP, EstablishSKP, RatePeriod, IssueEvaluation, ObjectionWindow, DecideObjection, GiveExplanation, FinaliseEvaluation}
+	return []Kind{SubmitSKP, EstablishSKP, RatePeriod, IssueEvaluation, ObjectionWindow, DecideObjection, GiveExplanation, SignAmendedPlan, JustifyDistribution, FinaliseEvaluation}
 }
 
 // Item is one thing that waits for someone (or, for FinaliseEvaluation,
@@ -268,6 +277,20 @@ func Items(sk *skp.SKP, s Settings) []Item {
 		closedFrom, closed := sk.ClosedFrom()
 		if closed && len(v.Versions) == 0 {
 			break
+		}
+		if sk.AwaitsEmployeeSignature() {
+			// The amendment's opening is the latest AMENDMENT_OPENED note:
+			// the item keeps its deadline (and its FireID) across edits.
+			opened := v.UpdatedAt
+			for _, n := range v.Notes {
+				if n.Kind == "AMENDMENT_OPENED" {
+					opened = n.OccurredAt
+				}
+			}
+			it := base
+			it.Kind, it.Recipient, it.RecipientRole = SignAmendedPlan, v.NIP, domain.RoleEmployee
+			it.From, it.Due = opened, endOf(s.Policy.Date(opened).AddDays(s.ExplanationDays))
+			add(it, s.LeadDays)
 		}
 		rated := map[string]bool{}
 		for _, e := range v.Evaluations {

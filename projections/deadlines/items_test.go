@@ -455,3 +455,59 @@ func TestClosedSKPWaitsForTheServedPeriods(t *testing.T) {
 		t.Errorf("the rated served period does not wait to be issued: %+v", iss)
 	}
 }
+
+// An amendment waits for the employee's signature from its opening; a
+// signature (here, submitting the amended plan) ends the wait, and the
+// appraiser then establishes.
+func TestAmendedPlanWaitsForTheEmployeesSignature(t *testing.T) {
+	set := deadlines.DefaultSettings(policy.Default())
+	opened := time.Date(2026, 3, 2, 10, 0, 0, 0, wib)
+	am := established(time.Date(2026, 1, 20, 9, 0, 0, 0, wib)).add(opened, nipA, skp.AmendmentOpened{FromVersion: 1, Reason: "penugasan baru"})
+	items := deadlines.Items(am.skp(), set)
+	sign, ok := find(items, deadlines.SignAmendedPlan, "")
+	if !ok || sign.Recipient != nipE || sign.RecipientRole != domain.RoleEmployee || !sign.From.Equal(opened) ||
+		!sign.Due.Equal(time.Date(2026, 3, 9, 23, 59, 59, 0, wib)) || !sign.Reminds() {
+		t.Fatalf("the amendment's signature: %+v among %v", sign, kinds(items))
+	}
+	// An edit of the plan keeps the item's deadline and so its firing.
+	edited := deadlines.Items(am.add(opened.Add(time.Hour), nipE, skp.RHKAdded{RHKID: "rhk-2", Text: "Tambahan", Kind: skp.RHKKind("TAMBAHAN")}).skp(), set)
+	if again, _ := find(edited, deadlines.SignAmendedPlan, ""); again.FireID() != sign.FireID() {
+		t.Errorf("an edit moved the signature's firing: %+v", again)
+	}
+	for _, it := range deadlines.Items(established(time.Date(2026, 1, 20, 9, 0, 0, 0, wib)).skp(), set) {
+		if it.Kind == deadlines.SignAmendedPlan {
+			t.Errorf("an established SKP with no amendment waits for a signature: %+v", it)
+		}
+	}
+}
+
+// An objection handed to a Plt waits for the Plt, no longer for the
+// superior; an escalation after it moves it again.
+func TestDelegatedObjectionWaitsForTheDelegate(t *testing.T) {
+	pol := policy.Default()
+	set := deadlines.DefaultSettings(pol)
+	const plt, next = "198001012005011009", "197001012000011008"
+	delivered := time.Date(2027, 1, 4, 10, 0, 0, 0, wib)
+	j := issued(pol, delivered).
+		add(delivered.Add(time.Hour), nipE, skp.ObjectionFiled{ObjectionID: "obj-1", Period: "2026", FiledAt: delivered.Add(time.Hour), AddressedTo: nipS, AppraiserNIP: nipA, Deadline: pol.ObjectionDeadline(delivered)})
+	decide := func() []string {
+		var out []string
+		for _, it := range deadlines.Items(j.skp(), set) {
+			if it.Kind == deadlines.DecideObjection && it.Notice == 0 { // the item, not its overdue notices
+				out = append(out, it.Recipient)
+			}
+		}
+		return out
+	}
+	if got := decide(); !slices.Equal(got, []string{nipS}) {
+		t.Fatalf("before the delegation: %v", got)
+	}
+	j.add(delivered.Add(2*time.Hour), nipS, skp.ObjectionDeciderAssigned{ObjectionID: "obj-1", Period: "2026", DeciderNIP: plt, Previous: nipS, Basis: skp.DeciderPlt, Ref: "ND-1/2027"})
+	if got := decide(); !slices.Equal(got, []string{plt}) {
+		t.Fatalf("after the delegation to the Plt: %v", got)
+	}
+	j.add(delivered.Add(3*time.Hour), nipS, skp.ObjectionDeciderAssigned{ObjectionID: "obj-1", Period: "2026", DeciderNIP: next, Previous: plt, Basis: skp.DeciderEscalation, Ref: "eskalasi"})
+	if got := decide(); !slices.Equal(got, []string{next}) {
+		t.Fatalf("after the escalation: %v", got)
+	}
+}

@@ -136,15 +136,15 @@ func (p *Projection) forget(stream string) {
 }
 
 // changesItems reports whether an SKP event may change the SKP's items.
-// The plan's details, realisations, evidence, feedback and the
+// An edit of the plan may (during an amendment it voids the employee's
+// signature: SignAmendedPlan); realisations, evidence, feedback and the
 // self-assessment wait for no one and move no deadline; every other event
 // (an acknowledgement of receipt moves the objection window) recomputes
 // the items (an event
 // type added later must be placed here: event_switches_test.go).
 func changesItems(e domain.Event) bool {
 	switch e.(type) {
-	case skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved,
-		skp.BehaviourExpectationSet, skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted,
+	case skp.RealisationRecorded, skp.EvidenceAttached, skp.FeedbackGiven, skp.SelfAssessmentSubmitted,
 		skp.FeedbackGiverAssigned, skp.RatingGroundsRecorded,
 		skp.FeedbackRoundOpened, skp.FeedbackRoundAnswered, skp.FeedbackRoundClosed, skp.FeedbackAnswersDisclosed,
 		skp.CoachingRecorded, skp.CompetencyGapIdentified, skp.DevelopmentActionPlanned, skp.DevelopmentActionConcluded:
@@ -152,7 +152,8 @@ func changesItems(e domain.Event) bool {
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
 		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
 		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn,
-		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged:
+		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged,
+		skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved, skp.BehaviourExpectationSet:
 		return true
 	}
 	return true

@@ -93,6 +93,9 @@ type Home struct {
 	// Year is the year shown; Years those the switch offers.
 	Year  int
 	Years []int
+	// MasterData: the caller manages master data (HR): the page links to
+	// the master data and to the "register an official" form.
+	MasterData bool
 	// Waiting and Overdue count the caller's inbox (feature inbox).
 	Waiting, Overdue int
 	// Employee is true when the caller is a registered employee: the page
@@ -123,7 +126,8 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	ctx := r.Context()
 	a := r.App()
 	d := &Home{Base: r.Base("home", "home.title"), SeesAll: r.Can(authz.ListAllSKPs), Reports: r.Can(authz.ReadReports),
-		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit)}
+		Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit),
+		MasterData: r.Can(authz.ManageMasterData)}
 	year, err := page.YearParam(r)
 	if err != nil {
 		return err

@@ -1,8 +1,10 @@
 // Package inbox is the dashboard's inbox ("Kotak masuk"): what waits for
 // the signed-in person, the nearest deadline first — SKPs to submit,
 // establish or return, periods to rate, evaluations to issue, objections
-// to decide, explanations asked, and an open objection window with the
-// days left. The items are the deadline process manager's
+// to decide (a Plt/Plh's or an escalated decider's too), explanations
+// asked, an amended plan to sign, a distribution to justify (BLOCK mode;
+// linked to the justification form), and an open objection window with
+// the days left. The items are the deadline process manager's
 // (projections/deadlines), read through the application layer
 // (app.Inbox), which shows a person their own inbox only.
 package inbox
@@ -10,12 +12,14 @@ package inbox
 import (
 	"embed"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
 //go:embed *.html
@@ -54,6 +58,16 @@ type Row struct {
 	app.InboxItem
 	// What is the item's kind in words; Left how its deadline stands.
 	What, Left string
+	// Justify is the justification form of a JUSTIFY_DISTRIBUTION item
+	// (the feature justification's address, written here: a feature
+	// imports no other); "" for the others, which link to their SKP.
+	Justify string
+}
+
+// justifyPath is the justification form of unit's distribution for per
+// (justification.FormPath).
+func justifyPath(unit, per string) string {
+	return "/unit/" + url.PathEscape(unit) + "/distribusi/" + url.PathEscape(per) + "/justifikasi"
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -64,6 +78,9 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	d := &Inbox{Base: r.Base("inbox", "inbox.title"), Items: make([]Row, len(items))}
 	for i, it := range items {
 		d.Items[i] = Row{InboxItem: it, What: What(d.Lang, it), Left: DaysLeft(d.Lang, it)}
+		if it.Kind == deadlines.JustifyDistribution {
+			d.Items[i].Justify = justifyPath(it.UnitID, it.Period)
+		}
 		if it.Overdue {
 			d.Overdue++
 		}

@@ -36,6 +36,7 @@ var messages = i18n.Catalog{
 	"unit.violations":       {ID: "Distribusi menyimpang dari pola.", EN: "The distribution deviates from the pattern."},
 	"unit.undetermined":     {ID: "Distribusi belum dapat dinilai.", EN: "The distribution cannot be judged yet."},
 	"unit.undetermined.why": {ID: "Predikat organisasi unit ini untuk periode tersebut belum ditetapkan, sehingga pola distribusinya belum diketahui; tidak adanya pelanggaran di sini bukan berarti distribusinya sesuai.", EN: "The unit's organisation predikat for the period is not set, so its distribution pattern is not known; no violations here does not mean the distribution follows the pattern."},
+	"unit.justify":          {ID: "Beri justifikasi penyimpangan", EN: "Justify the deviation"},
 	"unit.justified":        {ID: "Penyimpangan telah dijustifikasi.", EN: "A justification is recorded."},
 	"unit.list":             {ID: "Daftar SKP", EN: "SKP list"},
 	"unit.list.none":        {ID: "Belum ada SKP untuk tahun ini.", EN: "No SKPs for this year."},

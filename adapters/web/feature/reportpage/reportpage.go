@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,6 +96,11 @@ type unitData struct {
 
 	ExportProgressCSV, ExportProgressXLSX string
 	ExportDistCSV, ExportDistXLSX         string
+	// JustifyLink is the justification form of the period's deviating
+	// distribution, for the leader one level up alone
+	// (distribution.Service.AuthorizeJustify, the rule the command
+	// applies); "" for everyone else and when nothing deviates.
+	JustifyLink string
 }
 
 // The lists of the unit page (page.Paginate): the progress table's units,
@@ -231,6 +237,11 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	d.Justified = d.Dist.Justification != nil
 	d.Rules = patternRules(cfg.Pattern, d.Dist.Result)
 	d.Chart = newDistChart(d.Dist.Result, d.Rules)
+	if len(d.Dist.Violations) > 0 && cfg.Distribution != nil && cfg.Distribution.AuthorizeJustify(ctx, r.User, id) == nil {
+		// The feature justification's address (a feature imports no
+		// other).
+		d.JustifyLink = "/unit/" + url.PathEscape(id) + "/distribusi/" + url.PathEscape(per) + "/justifikasi"
+	}
 
 	units := d.Dist.Units
 	if len(units) == 0 {

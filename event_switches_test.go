@@ -47,6 +47,14 @@ var ignoredEvents = map[string][]string{
 	// The calibration view reads the units, the people, the annual ratings, their
 	// issue, objections and revisions (docs/calibration.md); nothing else rates.
 	"projections/calibration/calibration.go:Collector.Add": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_concluded.v1",
+		"skp.development_action_planned.v1",
+		"skp.feedback_answers_disclosed.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_round_opened.v1",
 		"employee.reporting_line_assigned.v1",
 		"official.registered.v1",
 		"skp.amendment_opened.v1",
@@ -80,6 +88,14 @@ var ignoredEvents = map[string][]string{
 	// Only the annual rating, issue, finality, objection decision and a closing
 	// change a consequence (docs/consequences.md); skp.drafted.v1 makes the state (Fold).
 	"projections/consequences/consequences.go:State.apply": {
+		"skp.coaching_recorded.v1",
+		"skp.competency_gap_identified.v1",
+		"skp.development_action_concluded.v1",
+		"skp.development_action_planned.v1",
+		"skp.feedback_answers_disclosed.v1",
+		"skp.feedback_round_answered.v1",
+		"skp.feedback_round_closed.v1",
+		"skp.feedback_round_opened.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
 		"skp.cancelled.v1",

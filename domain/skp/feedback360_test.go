@@ -341,6 +341,7 @@ func TestRatingRecordsFeedback360Summary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.after("2026-Q1") // a period is rated only after it ends
 	c, err := f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q1", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 	if err != nil {
 		t.Fatal(err)
@@ -349,6 +350,7 @@ func TestRatingRecordsFeedback360Summary(t *testing.T) {
 	if ra.Feedback360 == nil || ra.Feedback360.Hash != rs[0].Hash || ra.Feedback360.RoundID != round || ra.Feedback360.Revision != rs[0].Revision {
 		t.Errorf("rating records %+v, summary %s@%d", ra.Feedback360, rs[0].Hash, rs[0].Revision)
 	}
+	f.after("2026-Q2")
 	c, err = f.skps.Rate(f.ctx, f.req(nipA), skp.Rate{SKPID: id, Period: "2026-Q2", WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func TestInboxDistributionAPI(t *testing.T) {
 			_, rhkA := h.establishedA()
 			idE, _, _ := h.establishedE(rhkA)
 			h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
-			h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
+			h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{common: decreed(), HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 			h.clock.Set(time.Date(2027, 1, 6, 10, 0, 0, 0, time.UTC))
 			h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+idE+"/evaluations/2026", RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
 			if mode == "WARN" {

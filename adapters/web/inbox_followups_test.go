@@ -9,8 +9,6 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
-	"github.com/kinerja-ledger/kinerja/domain/calendar"
-	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -133,9 +131,7 @@ func TestInboxDelegatedObjection(t *testing.T) {
 // to the leader alone.
 func TestInboxDistributionToJustify(t *testing.T) {
 	h := seeded(t)
-	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
-		t.Fatal(err)
-	}
+	importedHead(t, h, "PEMKOT", nipS) // from 1 January: a historical import, not a live backfill
 	l := newLiveInbox(h)
 	supS := caller{nipS, nil}
 	const kind = `data-kind="JUSTIFY_DISTRIBUTION"`
@@ -203,9 +199,7 @@ func TestAccessibilityInboxFollowUps(t *testing.T) {
 	src := axeSource(t)
 	chromium(t)
 	h := seeded(t)
-	if _, err := h.units.AssignHead(h.ctx, req(hrAdmin), orgunit.AssignHead{UnitID: "PEMKOT", HeadNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1)}); err != nil {
-		t.Fatal(err)
-	}
+	importedHead(t, h, "PEMKOT", nipS) // from 1 January: a historical import, not a live backfill
 	appr, supS := caller{nipA, nil}, caller{nipS, nil}
 	if _, err := h.skps.Amend(h.ctx, reason(appr, "Tambah target"), skp.Amend{SKPID: h.ag.skpE, Reason: "Tambah target"}); err != nil {
 		t.Fatal(err)

@@ -75,6 +75,17 @@ var formInventory = map[string]formFor{
 	"POST /v1/skps/{id}/evaluations/{period}/objection/withdrawal":           {form: "POST /skp/{id}/penilaian/{period}/keberatan/tarik"},
 	"POST /v1/skps/{id}/evaluations/{period}/objection/decider":              {form: "POST /skp/{id}/penilaian/{period}/keberatan/pemutus"},
 
+	// 360° feedback rounds and coaching/development (feature/feedback).
+	"POST /v1/skps/{id}/feedback-rounds":                      {form: "POST /skp/{id}/umpan-balik-360/buka"},
+	"POST /v1/skps/{id}/feedback-rounds/{round}/close":        {form: "POST /skp/{id}/umpan-balik-360/{round}/tutup"},
+	"PUT /v1/skps/{id}/feedback-rounds/{round}/answer":        {form: "POST /skp/{id}/umpan-balik-360/{round}/jawab"},
+	"POST /v1/skps/{id}/coaching":                             {form: "POST /skp/{id}/pengembangan/pembinaan"},
+	"POST /v1/skps/{id}/competency-gaps":                      {form: "POST /skp/{id}/pengembangan/kesenjangan"},
+	"POST /v1/skps/{id}/development-actions":                  {form: "POST /skp/{id}/pengembangan/tindakan"},
+	"POST /v1/skps/{id}/development-actions/{action}/outcome": {form: "POST /skp/{id}/pengembangan/tindakan/{action}/hasil"},
+	"POST /v1/skps/{id}/feedback-rounds/{round}/disclosure": {reason: "not built: an AUDITOR's recorded disclosure of who gave " +
+		"the 360° answers is API-only (docs/feedback360.md); the dashboard never shows the givers"},
+
 	// Audit (feature/auditpage).
 	"POST /v1/audit/verify": {form: "POST /audit/verifikasi"},
 }

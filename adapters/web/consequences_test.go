@@ -51,6 +51,10 @@ func TestConsequencesAndCalibrationPages(t *testing.T) {
 		{hr, "/konsekuensi?year=1999", http.StatusBadRequest},
 		{analyst, "/kalibrasi?year=2025&unit=NOPE", http.StatusNotFound},
 		{hr, "/konsekuensi/ekspor?year=2025&format=pdf", http.StatusBadRequest},
+		// The paginated lists refuse a bad sort or a forged cursor.
+		{hr, "/konsekuensi?year=2025&pub_sort=nip%00", http.StatusBadRequest},
+		{hr, "/konsekuensi?year=2025&rec_at=AAAAAAAAAAAAAAAAAAAA", http.StatusBadRequest},
+		{hr, "/konsekuensi?year=2025&cor_dir=sideways", http.StatusBadRequest},
 	} {
 		if r := h.get(&c.who, c.path); r.status != c.status {
 			t.Errorf("%s as %s = %d, want %d", c.path, c.who.sub, r.status, c.status)

@@ -9,11 +9,13 @@
 package consequences
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
@@ -41,6 +43,35 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET /konsekuensi/ekspor", f.export)
 }
 
+// The page's three lists are paginated (page.Paginate): an agency of
+// thousands of employees has as many final evaluations, each with its
+// source events, which in one page would be megabytes (TestPageBudget).
+// The figures above the lists count them whole; the exports hold them all.
+var (
+	currentList = page.ListSpec{Name: "pub", Size: 50, Sorts: []string{"unit", "name", "predikat"}}
+	recList     = page.ListSpec{Name: "rec", Size: 100, Sorts: []string{"unit", "name"}}
+	corrList    = page.ListSpec{Name: "cor", Size: 50, Sorts: []string{"published", "name"}}
+)
+
+// The register's order (by unit and name) stays the tie-break.
+var (
+	pubOrder = map[string]func(a, b consequences.Publication) int{
+		"unit": func(a, b consequences.Publication) int { return strings.Compare(a.UnitID, b.UnitID) },
+		"name": func(a, b consequences.Publication) int {
+			return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.NIP, b.NIP))
+		},
+		"predikat": func(a, b consequences.Publication) int {
+			return strings.Compare(string(a.Predikat), string(b.Predikat))
+		},
+	}
+	corrOrder = map[string]func(a, b correction) int{
+		"published": func(a, b correction) int { return a.PublishedAt.Compare(b.PublishedAt) },
+		"name": func(a, b correction) int {
+			return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.NIP, b.NIP))
+		},
+	}
+)
+
 // listData is the page's model.
 type listData struct {
 	page.Base
@@ -48,8 +79,15 @@ type listData struct {
 	Unit     string
 	Years    []int
 	Register consequences.Register
-	// Corrections are the corrections, each with the original it replaces.
-	Corrections []correction
+	// Current, Recognition and Corrections are the pages shown of the
+	// register's current publications, its recognition list and its
+	// corrections (each correction with the original it replaces), with
+	// their navigation; the counts are of the whole lists.
+	Current                       []consequences.Publication
+	Recognition                   []consequences.Publication
+	Corrections                   []correction
+	CurrentNav, RecNav, CorrNav   page.ListNav
+	CurrentN, RecognitionN, CorrN int
 	// Total is the sum of the current Angka Kredit, as text.
 	Total                string
 	ExportCSV, ExportXLS string
@@ -90,16 +128,28 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		d.Years = append(d.Years, i)
 	}
 	byID := map[string]consequences.Publication{}
+	var corrections []correction
 	for _, p := range rep.Data.Publications {
 		byID[p.ID] = p
 		if p.Kind == consequences.Correction {
-			d.Corrections = append(d.Corrections, correction{Publication: p, Original: byID[p.Corrects]})
+			corrections = append(corrections, correction{Publication: p, Original: byID[p.Corrects]})
 		}
+	}
+	d.CurrentN, d.RecognitionN, d.CorrN = len(rep.Data.Current), len(rep.Data.Recognition), len(corrections)
+	scope := []string{year, unit}
+	if d.Current, d.CurrentNav, err = page.Paginate(r, currentList, rep.Data.Current, pubOrder, scope...); err != nil {
+		return err
+	}
+	if d.Recognition, d.RecNav, err = page.Paginate(r, recList, rep.Data.Recognition, pubOrder, scope...); err != nil {
+		return err
+	}
+	if d.Corrections, d.CorrNav, err = page.Paginate(r, corrList, corrections, corrOrder, scope...); err != nil {
+		return err
 	}
 	d.ExportCSV = exportURL("csv", year, unit)
 	d.ExportXLS = exportURL("xlsx", year, unit)
 	var nips []string
-	for _, p := range rep.Data.Current {
+	for _, p := range d.Current {
 		nips = append(nips, p.NIP)
 	}
 	d.Names = f.site.Names(r.Context(), nips...)

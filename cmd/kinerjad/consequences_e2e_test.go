@@ -14,7 +14,8 @@ import (
 )
 
 // TestConsequencesPublishedEmbedded: kinerjad with --nats-url runs the
-// consequence relay; the journey's annual evaluation becomes final when
+// consequence relay; the journey's annual evaluation (of 2025: kinerjad
+// runs on the wall clock and a period is rated only after it ends) becomes final when
 // its objection is decided, and exactly one consequence of it reaches
 // NATS, the same one GET /v1/reports/consequences lists.
 func TestConsequencesPublishedEmbedded(t *testing.T) {
@@ -49,7 +50,7 @@ func TestConsequencesPublishedEmbedded(t *testing.T) {
 	if err := json.Unmarshal(m.Data, &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.Kind != consequences.Original || p.Period != "2026" || p.Predikat != rating.Baik || p.FinalReason != "OBJECTION_DECIDED" ||
+	if p.Kind != consequences.Original || p.Period != "2025" || p.Predikat != rating.Baik || p.FinalReason != "OBJECTION_DECIDED" ||
 		m.Header.Get(nats.MsgIdHdr) != p.ID || len(p.Sources) < 4 {
 		t.Fatalf("consequence %+v (message ID %q)", p, m.Header.Get(nats.MsgIdHdr))
 	}
@@ -57,7 +58,7 @@ func TestConsequencesPublishedEmbedded(t *testing.T) {
 		t.Errorf("a second consequence: %s", extra.Data)
 	}
 	var reg consequences.Register
-	s.must(200, "hr-admin", hrAdmin, "GET", "/v1/reports/consequences?year=2026", nil, &reg)
+	s.must(200, "hr-admin", hrAdmin, "GET", "/v1/reports/consequences?year=2025", nil, &reg)
 	if len(reg.Publications) != 1 || reg.Publications[0].ID != p.ID {
 		t.Errorf("the register lists %+v, NATS had %s", reg.Publications, p.ID)
 	}

@@ -149,6 +149,15 @@ func EvaluationOpens(sk *SKP, p period.Period) calendar.Date {
 	return opens
 }
 
+// ClosedFrom returns the first day in the new post of an SKP closed for a
+// position change, and false for any other SKP.
+func (s *SKP) ClosedFrom() (calendar.Date, bool) {
+	if s.status != StatusClosed || s.closedFrom == nil {
+		return calendar.Date{}, false
+	}
+	return *s.closedFrom, true
+}
+
 // periodOver refuses (422, field period) to rate or issue the evaluation
 // of p on a business date at before the evaluation opens.
 func (s *Service) periodOver(sk *SKP, p period.Period, at time.Time, verb string) error {

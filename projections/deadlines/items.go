@@ -260,7 +260,15 @@ func Items(sk *skp.SKP, s Settings) []Item {
 			it.From, it.Due = v.UpdatedAt, endOf(s.Policy.EstablishDeadlineFor(v.Year))
 			add(it, s.EstablishLeadDays)
 		}
-	case skp.StatusEstablished, skp.StatusAmendment:
+	case skp.StatusEstablished, skp.StatusAmendment, skp.StatusClosed:
+		// A closed SKP (position change) is rated for the periods begun
+		// before the close, from the first day in the new post
+		// (skp.EvaluationOpens); an SKP closed before it was established
+		// waits for nothing.
+		closedFrom, closed := sk.ClosedFrom()
+		if closed && len(v.Versions) == 0 {
+			break
+		}
 		rated := map[string]bool{}
 		for _, e := range v.Evaluations {
 			rated[e.Period] = true
@@ -269,18 +277,19 @@ func Items(sk *skp.SKP, s Settings) []Item {
 		for _, p := range periodsOf(v.Year, v.Cadence) {
 			// Once the year is rated, a periodic period left unrated
 			// waits for nobody: the annual evaluation settles the year.
-			if rated[p.String()] || v.AppraiserNIP == "" || (rated[annual] && !p.IsAnnual()) {
+			if rated[p.String()] || v.AppraiserNIP == "" || (rated[annual] && !p.IsAnnual()) || (closed && !p.Start().Before(closedFrom)) {
 				continue
 			}
+			opens := skp.EvaluationOpens(sk, p)
 			it := base
 			it.Kind, it.Period, it.Recipient, it.RecipientRole = RatePeriod, p.String(), v.AppraiserNIP, domain.RoleAppraiser
-			it.From, it.Due = startOf(p.End().AddDays(1)), endOf(p.End().AddDays(s.RatingDays))
+			it.From, it.Due = startOf(opens), endOf(opens.AddDays(s.RatingDays-1))
 			add(it, s.LeadDays)
 		}
 	}
 
 	for _, e := range v.Evaluations {
-		if e.Status == skp.EvalDraft && e.AppraiserNIP != "" && v.Status.Open() {
+		if e.Status == skp.EvalDraft && e.AppraiserNIP != "" && (v.Status.Open() || v.Status == skp.StatusClosed) {
 			it := base
 			it.Kind, it.Period, it.Recipient, it.RecipientRole = IssueEvaluation, e.Period, e.AppraiserNIP, domain.RoleAppraiser
 			it.From, it.Due = e.RatedAt, endOf(s.Policy.Date(e.RatedAt).AddDays(s.RatingDays))

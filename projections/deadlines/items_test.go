@@ -419,3 +419,39 @@ func TestOverdueNotices(t *testing.T) {
 		t.Error("notices every 0 days accepted")
 	}
 }
+
+// An SKP closed for a position change mid-period is rated for the periods
+// served: their ratings wait from the first day in the new post (the close
+// opens them), later periods wait for nobody, and a rated one waits to be
+// issued.
+func TestClosedSKPWaitsForTheServedPeriods(t *testing.T) {
+	pol := policy.Default()
+	set := deadlines.DefaultSettings(pol)
+	set.OverdueNotices = 0
+	may1 := time.Date(2026, 5, 1, 0, 0, 0, 0, wib)
+	j := established(time.Date(2026, 1, 20, 9, 0, 0, 0, wib)).
+		add(time.Date(2026, 5, 4, 9, 0, 0, 0, wib), "hr", skp.ClosedForPositionChange{EffectiveFrom: calendar.MustNew(2026, 5, 1), Reason: "mutasi"})
+	items := deadlines.Items(j.skp(), set)
+	var got []string
+	for _, it := range items {
+		got = append(got, string(it.Kind)+" "+it.Period)
+	}
+	if want := []string{"RATE_PERIOD 2026-Q1", "RATE_PERIOD 2026-Q2", "RATE_PERIOD 2026"}; !slices.Equal(got, want) {
+		t.Fatalf("items %v, want %v", got, want)
+	}
+	q1, _ := find(items, deadlines.RatePeriod, "2026-Q1")
+	q2, _ := find(items, deadlines.RatePeriod, "2026-Q2")
+	year, _ := find(items, deadlines.RatePeriod, "2026")
+	if !q1.From.Equal(time.Date(2026, 4, 1, 0, 0, 0, 0, wib)) || !q1.Due.Equal(time.Date(2026, 4, 14, 23, 59, 59, 0, wib)) {
+		t.Errorf("Q1 (ended before the close): from %v due %v", q1.From.In(wib), q1.Due.In(wib))
+	}
+	for _, it := range []deadlines.Item{q2, year} {
+		if !it.From.Equal(may1) || !it.Due.Equal(time.Date(2026, 5, 14, 23, 59, 59, 0, wib)) || it.Recipient != nipA {
+			t.Errorf("%s: from %v due %v for %s, want from 1 May (the first day in the new post)", it.Period, it.From.In(wib), it.Due.In(wib), it.Recipient)
+		}
+	}
+	j.add(time.Date(2026, 5, 5, 9, 0, 0, 0, wib), nipA, skp.RatingAssigned{Period: "2026-Q2", Scores: good, AppraiserNIP: nipA})
+	if iss, ok := find(deadlines.Items(j.skp(), set), deadlines.IssueEvaluation, "2026-Q2"); !ok || iss.Recipient != nipA {
+		t.Errorf("the rated served period does not wait to be issued: %+v", iss)
+	}
+}

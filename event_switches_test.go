@@ -101,6 +101,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -130,6 +132,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -163,6 +167,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -197,6 +203,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -227,6 +235,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -253,6 +263,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v2",
 		"unit.registered.v1",
@@ -290,6 +302,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 }

@@ -44,6 +44,8 @@ type SKP struct {
 	ack          *acknowledgement                    // the employee's signature of an amended plan (amendment.go)
 	// selfAssessments are every self-assessment, in recording order.
 	selfAssessments []SelfAssessment
+	// improvements are the improvement plans, in opening order (improvement.go).
+	improvements []*ImprovementPlan
 
 	evals    map[string]*evaluation
 	involved []string
@@ -421,6 +423,10 @@ func (s *SKP) apply(e domain.Stored) {
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case ImprovementPlanOpened:
+		s.openImprovement(ev, at)
+	case ImprovementPlanResultRecorded:
+		s.recordImprovement(ev, at)
 	case SelfAssessmentSubmitted:
 		s.selfAssessments = append(s.selfAssessments, SelfAssessment{Period: ev.Period, Text: ev.Text, RHKNotes: slices.Clone(ev.RHKNotes),
 			Actor: e.Meta.Actor, Revision: e.Revision, OccurredAt: at, RecordedAt: e.RecordedAt})

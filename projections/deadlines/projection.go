@@ -150,7 +150,7 @@ func changesItems(e domain.Event) bool {
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
 		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
 		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn,
-		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged:
+		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged, skp.ImprovementPlanOpened, skp.ImprovementPlanResultRecorded:
 		return true
 	}
 	return true

@@ -239,6 +239,10 @@ func Summarize(e domain.Event) string {
 		return "Ekspektasi perilaku kerja ditetapkan"
 	case skp.SelfAssessmentSubmitted:
 		return "Penilaian diri periode " + e.Period + " disampaikan"
+	case skp.ImprovementPlanOpened:
+		return "Rencana perbaikan kinerja periode " + e.Period + " dibuka, tindak lanjut " + e.FollowUpOn.String()
+	case skp.ImprovementPlanResultRecorded:
+		return "Hasil rencana perbaikan kinerja periode " + e.Period + " dicatat: " + string(e.Result)
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

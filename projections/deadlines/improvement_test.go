@@ -58,7 +58,7 @@ func TestImprovementPlanItems(t *testing.T) {
 		t.Fatalf("follow-up item %+v", fu)
 	}
 	res, ok := find(items, deadlines.ImprovementResult, "2026")
-	if !ok || !res.From.Equal(follow.Start(wib).UTC()) || !res.Due.Equal(follow.AddDays(deadlines.DefaultImprovementResultDays).End(wib).UTC()) {
+	if !ok || !res.From.Equal(follow.Start(wib).UTC()) || !res.FireAt.Equal(res.From) || !res.Due.Equal(follow.AddDays(deadlines.DefaultImprovementResultDays).End(wib).UTC()) {
 		t.Fatalf("result item %+v", res)
 	}
 	var notices map[deadlines.Kind]int = map[deadlines.Kind]int{}

@@ -424,6 +424,7 @@ func improvementItems(sk *skp.SKP, v skp.View, base Item, s Settings, add func(I
 			add(it, s.LeadDays)
 			it.Kind = ImprovementResult
 			it.From, it.Due = plan.FollowUpOn.Start(loc).UTC(), endOf(plan.FollowUpOn.AddDays(orDefault(s.ImprovementResultDays, DefaultImprovementResultDays)))
+			it.FireAt = it.From // reminded on the follow-up day itself
 			add(it, 0)
 		}
 	}

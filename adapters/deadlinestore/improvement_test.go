@@ -79,6 +79,12 @@ func TestImprovementPlanTimers(t *testing.T) {
 		if err != nil || len(inbox) != 1 || inbox[0].Kind != deadlines.OpenImprovementPlan {
 			t.Fatalf("the appraiser's inbox: %+v (%v)", inbox, err)
 		}
+		if its, err := b.(deadlines.KindReader).OfKinds(ctx, deadlines.OpenImprovementPlan, deadlines.ImprovementResult); err != nil || len(its) != 1 || its[0].Kind != deadlines.OpenImprovementPlan {
+			t.Fatalf("OfKinds = %+v (%v), want the open-plan item alone", its, err)
+		}
+		if its, _ := b.(deadlines.KindReader).OfKinds(ctx, deadlines.ImprovementResult); len(its) != 0 {
+			t.Fatalf("OfKinds(IMPROVEMENT_RESULT) = %+v before any plan", its)
+		}
 		clock = inbox[0].FireAt
 		tick(b)
 		b, closeB = restart(b, closeB)

@@ -3,7 +3,10 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 )
 
 // POST …/improvement-plan and …/result (issue 14): refused before
@@ -52,3 +55,43 @@ func TestImprovementPlanRoutes(t *testing.T) {
 	h.must(http.StatusOK, hr, "POST", base+"/improvement-plan/result", result)
 	h.refused(http.StatusConflict, "invalid_state", &apprA, "POST", base+"/improvement-plan/result", result)
 }
+
+// GET /v1/reports/improvement-plans: the plan due once the poor quarter is
+// final, then open once opened, then gone with its result; for the
+// report roles only; 404 without the process manager.
+func TestImprovementPlanReport(t *testing.T) {
+	h := newInboxHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	poorQuarter(h.harness)
+	report := func() ImprovementPlanReportPage {
+		h.t.Helper()
+		h.inbox(apprA, "") // catch the process manager up
+		var rep ImprovementPlanReportPage
+		h.must(http.StatusOK, hr, "GET", "/v1/reports/improvement-plans?unit=DINKES", nil).decode(t, &rep)
+		return rep
+	}
+	if page := h.inbox(apprA, ""); !slices.Contains(kindsOf(page), "OPEN_IMPROVEMENT_PLAN 2026-Q1") {
+		t.Errorf("the appraiser's inbox: %v", kindsOf(page))
+	}
+	rep := report()
+	if len(rep.Units) != 1 || rep.Units[0].UnitID != "DINKES" || rep.Units[0].PlansDue != 1 || rep.Units[0].PlansOpen != 0 || rep.Units[0].Plans[0].SKPID != id {
+		t.Fatalf("before the plan: %+v", rep)
+	}
+	h.refused(http.StatusForbidden, "forbidden", &empE, "GET", "/v1/reports/improvement-plans", nil)
+	h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/improvement-plan", ImprovementPlanBody{Goals: "g", Actions: "a"})
+	if rep = report(); len(rep.Units) != 1 || rep.Units[0].PlansDue != 0 || rep.Units[0].PlansOpen != 1 || rep.Units[0].Plans[0].FollowUpFrom == nil {
+		t.Fatalf("after opening: %+v", rep)
+	}
+	h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+id+"/evaluations/2026-Q1/improvement-plan/result", ImprovementResultBody{Result: "IMPROVED", Note: "ok"})
+	if rep = report(); len(rep.Units) != 0 {
+		t.Fatalf("after the result: %+v", rep)
+	}
+	plain := newHarness(t)
+	plain.cast()
+	plain.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/reports/improvement-plans", nil)
+}
+
+// ImprovementPlanReportPage decodes the report.
+type ImprovementPlanReportPage = app.ImprovementPlanReport

@@ -74,6 +74,13 @@ type Backend interface {
 	Published(ctx context.Context, ids []string) error
 }
 
+// KindReader lists the items of some kinds, without their overdue notices,
+// by deadline: both backends implement it (the improvement-plan report of
+// issue 14 reads the OPEN_IMPROVEMENT_PLAN and IMPROVEMENT_RESULT items).
+type KindReader interface {
+	OfKinds(ctx context.Context, kinds ...Kind) ([]Item, error)
+}
+
 // Projection keeps each SKP's items from the domain's replay of its
 // stream. It is not safe for concurrent use: its Sink applies one batch at
 // a time.

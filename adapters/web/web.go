@@ -18,6 +18,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/improvement"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/justification"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
@@ -172,6 +173,7 @@ func New(cfg Config) (*Handler, error) {
 		documents.New(h.site),
 		officials.New(h.site),
 		justification.New(h.site),
+		improvement.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -47,6 +47,9 @@ var ignoredEvents = map[string][]string{
 	// The calibration view reads the units, the people, the annual ratings, their
 	// issue, objections and revisions (docs/calibration.md); nothing else rates.
 	"projections/calibration/calibration.go:Collector.Add": {
+		// An improvement plan follows a final rating and changes none (issue 14).
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.coaching_recorded.v1",
 		"skp.competency_gap_identified.v1",
 		"skp.development_action_concluded.v1",
@@ -88,6 +91,9 @@ var ignoredEvents = map[string][]string{
 	// Only the annual rating, issue, finality, objection decision and a closing
 	// change a consequence (docs/consequences.md); skp.drafted.v1 makes the state (Fold).
 	"projections/consequences/consequences.go:State.apply": {
+		// An improvement plan follows a final rating and changes none (issue 14).
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.coaching_recorded.v1",
 		"skp.competency_gap_identified.v1",
 		"skp.development_action_concluded.v1",
@@ -197,6 +203,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events of no objection.
@@ -234,6 +242,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no objection.
@@ -275,6 +285,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that give no rating.
@@ -317,6 +329,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 	// Events that change no SKP summary.
@@ -355,6 +369,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
@@ -389,6 +405,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 		"unit.performance_rated.v2",
 		"unit.registered.v1",
@@ -434,6 +452,8 @@ var ignoredEvents = map[string][]string{
 		"skp.rhk_changed.v1",
 		"skp.rhk_removed.v1",
 		"skp.self_assessment_submitted.v1",
+		"skp.improvement_plan_opened.v1",
+		"skp.improvement_plan_result_recorded.v1",
 		"skp.submitted.v1",
 	},
 }

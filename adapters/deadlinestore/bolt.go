@@ -249,6 +249,16 @@ func (b *Bolt) ForRecipient(_ context.Context, nip string) ([]deadlines.Item, er
 	return out, nil
 }
 
+// OfKinds implements deadlines.KindReader.
+func (b *Bolt) OfKinds(_ context.Context, kinds ...deadlines.Kind) ([]deadlines.Item, error) {
+	out, err := b.scan(func(it deadlines.Item, _ *bolt.Tx) bool { return it.Notice == 0 && slices.Contains(kinds, it.Kind) })
+	if err != nil {
+		return nil, err
+	}
+	sortByDue(out)
+	return out, nil
+}
+
 func sortByDue(items []deadlines.Item) {
 	slices.SortFunc(items, func(a, b deadlines.Item) int {
 		if c := a.Due.Compare(b.Due); c != 0 {

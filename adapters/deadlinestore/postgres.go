@@ -201,6 +201,17 @@ func (p *Postgres) ForRecipient(ctx context.Context, nip string) ([]deadlines.It
 	return slices.DeleteFunc(items, func(it deadlines.Item) bool { return it.Notice != 0 }), err
 }
 
+// OfKinds implements deadlines.KindReader: the kind is the key's first
+// segment.
+func (p *Postgres) OfKinds(ctx context.Context, kinds ...deadlines.Kind) ([]deadlines.Item, error) {
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	items, err := p.query(ctx, `SELECT item FROM `+p.items+` WHERE split_part(key, '/', 1) = ANY($1) ORDER BY due, key`, names)
+	return slices.DeleteFunc(items, func(it deadlines.Item) bool { return it.Notice != 0 }), err
+}
+
 // Outbox implements deadlines.Backend.
 func (p *Postgres) Outbox(ctx context.Context, limit int) ([]deadlines.OutboxMessage, error) {
 	rows, err := p.pool.Query(ctx, `SELECT id, body FROM `+p.outbox+` ORDER BY seq LIMIT $1`, limit)

@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -26,6 +27,8 @@ func (s *Server) registerEvaluations(r *mux.Router) {
 	s.mutation(r, http.MethodPost, ev+"/objection/explanations", http.StatusCreated, s.submitExplanation)
 	s.mutation(r, http.MethodPost, ev+"/objection/decision", http.StatusOK, s.decideObjection)
 	s.mutation(r, http.MethodPost, ev+"/objection/withdrawal", http.StatusOK, s.withdrawObjection)
+	s.mutation(r, http.MethodPost, ev+"/improvement-plan", http.StatusCreated, s.openImprovementPlan)
+	s.mutation(r, http.MethodPost, ev+"/improvement-plan/result", http.StatusOK, s.recordImprovementResult)
 }
 
 // RateBody is the body of PUT /v1/skps/{id}/evaluations/{period}. The
@@ -217,6 +220,45 @@ func (s *Server) finalise(w http.ResponseWriter, r *http.Request) error {
 	return s.evaluationCommand(w, r, http.StatusOK, &b, &b.common, false,
 		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
 			_, err := svc.Finalise(ctx, req, skp.Finalise{SKPID: id, Period: period})
+			return err
+		}, nil)
+}
+
+// ImprovementPlanBody is the body of POST …/improvement-plan (issue 14):
+// the plan of a FINAL evaluation rated BUTUH_PERBAIKAN or worse.
+type ImprovementPlanBody struct {
+	common
+	Goals   string `json:"goals"`
+	Actions string `json:"actions"`
+	// FollowUpOn defaults to 6 months after the evaluation became final.
+	FollowUpOn *calendar.Date `json:"follow_up_on,omitempty"`
+}
+
+// ImprovementResultBody is the body of POST …/improvement-plan/result.
+type ImprovementResultBody struct {
+	common
+	Result skp.ImprovementResult `json:"result"`
+	Note   string                `json:"note"`
+}
+
+func (s *Server) openImprovementPlan(w http.ResponseWriter, r *http.Request) error {
+	var b ImprovementPlanBody
+	return s.evaluationCommand(w, r, http.StatusCreated, &b, &b.common, true,
+		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
+			cmd := skp.OpenImprovementPlan{SKPID: id, Period: period, Goals: b.Goals, Actions: b.Actions}
+			if b.FollowUpOn != nil {
+				cmd.FollowUpOn = *b.FollowUpOn
+			}
+			_, err := svc.OpenImprovementPlan(ctx, req, cmd)
+			return err
+		}, nil)
+}
+
+func (s *Server) recordImprovementResult(w http.ResponseWriter, r *http.Request) error {
+	var b ImprovementResultBody
+	return s.evaluationCommand(w, r, http.StatusOK, &b, &b.common, true,
+		func(ctx context.Context, svc *skp.Service, req domain.Request, id, period string) error {
+			_, err := svc.RecordImprovementResult(ctx, req, skp.RecordImprovementResult{SKPID: id, Period: period, Result: b.Result, Note: b.Note})
 			return err
 		}, nil)
 }

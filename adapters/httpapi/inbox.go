@@ -11,6 +11,7 @@ import (
 // registerInbox registers the inbox: what waits for the caller.
 func (s *Server) registerInbox(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/inbox", s.inbox)
+	s.read(r, http.MethodGet, "/v1/reports/improvement-plans", s.improvementPlans)
 }
 
 // InboxPage is the answer of GET /v1/inbox: what waits for the person,
@@ -36,4 +37,19 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, InboxPage{NIP: p.ID, Items: items})
+}
+
+// improvementPlans serves GET /v1/reports/improvement-plans: the
+// improvement plans due and open per unit (issue 14), JSON only.
+func (s *Server) improvementPlans(w http.ResponseWriter, r *http.Request) error {
+	q := newQuery(r)
+	unit := q.str("unit", 100)
+	if err := q.err(); err != nil {
+		return err
+	}
+	rep, err := s.app.ImprovementPlans(r.Context(), principal(r), unit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -226,6 +227,14 @@ func operations() []op {
 			body: AcknowledgementBody{}, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/finalise", tag: "evaluation", summary: "Record that the objection window elapsed (a party or HR_ADMIN)",
 			body: action, bodyOptional: true, status: 200, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/improvement-plan", tag: "evaluation", summary: "Open the improvement plan of a FINAL evaluation rated BUTUH_PERBAIKAN or worse (the appraiser in effect or HR_ADMIN)",
+			desc: "Issue 14. 409 invalid_state when the evaluation is not final, its predikat (BAIK, SANGAT_BAIK) needs no plan, or a plan is already open. " +
+				"follow_up_on defaults to 6 months after the evaluation became final; it must lie after today and at most 12 months after finality (422). " +
+				"The deadline process manager then reminds the appraiser of the follow-up and the result (OPEN_IMPROVEMENT_PLAN, IMPROVEMENT_FOLLOW_UP, IMPROVEMENT_RESULT).",
+			body: ImprovementPlanBody{}, status: 201, resp: EvaluationResponse{}, versioned: true},
+		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/improvement-plan/result", tag: "evaluation", summary: "Record the result of an improvement plan (the appraiser in effect or HR_ADMIN)",
+			desc: "result is IMPROVED, PARTLY_IMPROVED or NOT_IMPROVED, with a note. 409 invalid_state when no plan is open or a result is recorded.",
+			body: ImprovementResultBody{}, status: 200, resp: EvaluationResponse{}, versioned: true},
 		{method: "POST", path: "/v1/skps/{id}/evaluations/{period}/objection", tag: "objection", summary: "File an objection (the employee, or GRIEVANCE_CLERK for them)",
 			desc: "The window (14 calendar days by default) runs from the later of delivered_at and the employee's acknowledgement of receipt; 422 objection_window_closed after it, and always once finality is recorded; " +
 				"409 conflict if one is open or decided; annual periods only unless configured. An employee's filing counts by its recording: filed_at at most the tolerance back. " +
@@ -271,6 +280,10 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}, tableParams...)},
+		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
+			desc: "Issue 14, from the deadline process manager's items: PLAN_DUE (a final evaluation rated BUTUH_PERBAIKAN or worse with no plan yet) and OPEN (a plan without its result), " +
+				"with their deadlines. unit filters on the employee's unit recorded on the SKP (not its subtree). JSON only; 404 where the process manager does not run.",
+			status: 200, resp: app.ImprovementPlanReport{}, params: []param{qstr("unit", "a unit id (default: every unit)")}},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
 			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},

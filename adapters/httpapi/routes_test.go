@@ -66,6 +66,14 @@ var casePrep = map[string]func(h *harness){
 	},
 	// A period is rated only after it ends.
 	"evaluations.rate": func(h *harness) { h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC)) },
+	// A quarter rated BUTUH_PERBAIKAN and issued is final at once
+	// (objections to quarters are not allowed by default).
+	"evaluations.improvement_plan": poorQuarter,
+	"evaluations.improvement_result": func(h *harness) {
+		poorQuarter(h)
+		h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+nipE+"-2026/evaluations/2026-Q1/improvement-plan",
+			ImprovementPlanBody{Goals: "Laporan tepat waktu", Actions: "Pendampingan"})
+	},
 	"units.justification": func(h *harness) {
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/PEMKOT/head", AssignHeadBody{common: decreed(), HeadNIP: nipS, EffectiveFrom: mustDate("2026-01-01")})
 		h.must(http.StatusOK, hr, "PUT", "/v1/units/DINKES/performance/2026", RateUnitBody{Predikat: "BAIK", PaperRef: "BA-PREDIKAT-2026"})
@@ -217,6 +225,14 @@ func mutationCases() []routeCase {
 		{"objections.decision", stageExplained, supS, "POST", skp(ev + "/objection/decision"),
 			func(fixture) map[string]any {
 				return map[string]any{"outcome": "UPHELD", "decision_text": "Penilaian tetap"}
+			}, 200},
+		{"evaluations.improvement_plan", stageEstablished, apprA, "POST", skp("/evaluations/2026-Q1/improvement-plan"),
+			func(fixture) map[string]any {
+				return map[string]any{"goals": "Laporan tepat waktu", "actions": "Pendampingan mingguan", "follow_up_on": "2026-09-01"}
+			}, 201},
+		{"evaluations.improvement_result", stageEstablished, apprA, "POST", skp("/evaluations/2026-Q1/improvement-plan/result"),
+			func(fixture) map[string]any {
+				return map[string]any{"result": "IMPROVED", "note": "Laporan kini tepat waktu"}
 			}, 200},
 		{"objections.withdrawal", stageObjection, empE, "POST", skp(ev + "/objection/withdrawal"), none, 200},
 		{"objections.decider", stageObjection, supS, "POST", skp(ev + "/objection/decider"),
@@ -372,3 +388,11 @@ func answersBody() []any {
 // preppedAction is the development action the outcome case's preparation
 // planned (the route cases run one at a time).
 var preppedAction = "X"
+
+// poorQuarter rates E's first quarter BUTUH_PERBAIKAN and issues it.
+func poorQuarter(h *harness) {
+	h.clock.Set(time.Date(2026, 4, 2, 10, 0, 0, 0, time.UTC))
+	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+nipE+"-2026/evaluations/2026-Q1",
+		RateBody{WorkResult: "DI_BAWAH_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Target tidak tercapai"})
+	h.must(http.StatusOK, apprA, "POST", "/v1/skps/"+nipE+"-2026/evaluations/2026-Q1/issue", nil)
+}

@@ -196,6 +196,18 @@ func TestAccessibility(t *testing.T) {
 		b.open(v.path)
 		check(b, v.path)
 	}
+	// The improvement plan's form (issue 14), as it opens for the
+	// appraiser and as it comes back with problems.
+	ip := poorQuarterA(h)
+	bs := tabOf(&caller{nipS, nil})
+	bs.open(ip)
+	check(bs, ip)
+	scanned["GET "+ip] = true
+	bs.click(`#open-submit`)
+	if n := eval[int](bs, `document.querySelectorAll('[aria-invalid="true"]').length`); n == 0 {
+		t.Errorf("%s sent empty shows no problem", ip)
+	}
+	check(bs, ip+" with problems")
 	var names []string
 	for p := range scanned {
 		names = append(names, p)

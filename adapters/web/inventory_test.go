@@ -55,6 +55,10 @@ var formInventory = map[string]formFor{
 	"POST /v1/skps/{id}/close":                         {form: "POST /skp/{id}/rencana/tutup"},
 	"POST /v1/skps/{id}/feedback-givers":               {form: "POST /skp/{id}/rencana/pemberi-umpan-balik"},
 
+	// Improvement plans (feature/improvement, issue 14).
+	"POST /v1/skps/{id}/evaluations/{period}/improvement-plan":        {form: "POST /skp/{id}/evaluasi/{period}/rencana-perbaikan"},
+	"POST /v1/skps/{id}/evaluations/{period}/improvement-plan/result": {form: "POST /skp/{id}/evaluasi/{period}/rencana-perbaikan/hasil"},
+
 	// The year's work (feature/execution).
 	"POST /v1/skps/{id}/realisations":     {form: "POST /skp/{id}/realisasi"},
 	"POST /v1/skps/{id}/evidence":         {form: "POST /skp/{id}/bukti"},

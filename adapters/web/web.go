@@ -21,6 +21,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/history"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/home"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/imports"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/improvement"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/inbox"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/justification"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/masterdata"
@@ -178,6 +179,7 @@ func New(cfg Config) (*Handler, error) {
 		justification.New(h.site),
 		consequences.New(h.site),
 		calibration.New(h.site),
+		improvement.New(h.site),
 	} {
 		f.Routes(r)
 	}

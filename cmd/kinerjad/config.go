@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
@@ -17,7 +16,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
-	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
@@ -134,8 +132,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs := flag.NewFlagSet("kinerjad", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c Config
-	var logLevel, cadence, deadline, mode string
-	var windowDays int
+	var logLevel string
+	var pf wiring.PolicyFlags
 	var anonymityK int
 	var tolerance, maxAge time.Duration
 	var skpLimits string
@@ -163,8 +161,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
 	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the service's address as people reach it (https://kinerja.example): base of the verification URLs of printed documents")
-	var zone string
-	fs.StringVar(&zone, "zone", "WIB", "the agency's time zone: WIB, WITA or WIT (deadlines, dates, and the times the dashboard, exports and documents show)")
 	fs.StringVar(&c.AuditKeyName, "audit-log-name", "kinerja-ledger", "name of the audit log (checkpoint origin)")
 	fs.StringVar(&c.AuditKeyFile, "audit-key", "", "checkpoint signing key file (default DATA/audit-signing.key)")
 	c.Integrity.RegisterFlags(fs)
@@ -176,11 +172,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/pprof on this address (localhost only!)")
 	fs.IntVar(&c.CacheMB, "cache-mb", 1024, "memory budget of the read caches in MiB")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&cadence, "cadence", "QUARTERLY", "periodic evaluation cadence: QUARTERLY or MONTHLY")
-	fs.StringVar(&deadline, "establish-deadline", "01-31", "SKP establishment deadline MM-DD")
-	fs.IntVar(&windowDays, "objection-window-days", 14, "objection window in days")
+	pf.RegisterFlags(fs) // --zone, --cadence, --establish-deadline, --objection-window-days, --distribution-mode (shared with the projector)
 	fs.IntVar(&anonymityK, "feedback-anonymity-k", skp.DefaultAnonymityThreshold, "360° feedback: a PEER or SUBORDINATE group is shown (as an aggregate, once the round is closed) from this many answers on; at least 2")
-	fs.StringVar(&mode, "distribution-mode", "WARN", "distribution pattern: WARN or BLOCK")
 	fs.DurationVar(&tolerance, "backdate-tolerance", bizdate.DefaultTolerance, "how far back an ordinary act may be dated (occurred_at, delivered_at, filed_at)")
 	fs.DurationVar(&maxAge, "backfill-max-age", bizdate.DefaultMaxAge, "how far back a backfill of a paper record (with paper_ref) may be dated")
 	fs.StringVar(&skpLimits, "skp-limits", "", "per-SKP limits over the defaults, e.g. rhk=200,indicators=20,realisations=5000,evidence=5000,feedback=5000")
@@ -200,25 +193,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel))
 	}
 	c.Policy = policy.Default()
-	c.Policy.Cadence = period.Cadence(strings.ToUpper(cadence))
-	if m, d, ok := parseMonthDay(deadline); ok {
-		c.Policy.EstablishDeadline = policy.MonthDay{Month: m, Day: d}
-	} else {
-		errs = append(errs, fmt.Errorf("--establish-deadline %q: want MM-DD", deadline))
-	}
-	c.Policy.ObjectionWindowDays = windowDays
 	c.Policy.FeedbackAnonymityThreshold = anonymityK
-	if loc, ok := indonesianZones[strings.ToUpper(zone)]; ok {
-		c.Policy.Location = loc
-	} else {
-		errs = append(errs, fmt.Errorf("--zone %q: want WIB, WITA or WIT", zone))
+	if err := pf.Apply(&c.Policy); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			errs = append(errs, fmt.Errorf("--public-url %q: want http(s)://HOST[/PATH]", c.PublicURL))
 		}
 	}
-	c.Policy.DistributionMode = policy.DistributionMode(strings.ToUpper(mode))
 	c.Policy.Dating = bizdate.Rule{Tolerance: tolerance, MaxAge: maxAge}
 	if l, err := policy.ParseSKPLimits(skpLimits, c.Policy.SKPLimits); err != nil {
 		errs = append(errs, fmt.Errorf("--skp-limits: %w", err))
@@ -240,14 +223,6 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, err
 	}
 	return c, nil
-}
-
-func parseMonthDay(s string) (time.Month, int, bool) {
-	var m, d int
-	if _, err := fmt.Sscanf(s, "%d-%d", &m, &d); err != nil || m < 1 || m > 12 || d < 1 || d > 31 {
-		return 0, 0, false
-	}
-	return time.Month(m), d, true
 }
 
 // Validate reports every problem of c, joined.
@@ -318,12 +293,6 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// indonesianZones are the zones --zone accepts (fixed: Indonesia keeps no
-// daylight saving time).
-var indonesianZones = map[string]*time.Location{
-	"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600),
 }
 
 // minCacheMB is the smallest read-cache budget: below it the caches hold

@@ -100,6 +100,11 @@ type Config struct {
 	Partitions string
 	LeaseGroup string
 	LeasePoll  time.Duration
+	// Policy is the appraisal policy from kinerjad's flags (--zone,
+	// --establish-deadline, --cadence, --objection-window-days,
+	// --distribution-mode: wiring.PolicyFlags): the deadlines and the
+	// read models' dates follow the agency's, not the defaults.
+	Policy policy.Policy
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
@@ -129,6 +134,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.LeasePoll, "lease-poll", time.Second, "with --share: how often ownership is rebalanced (a dead projector's partitions are taken within about this)")
 	c.Integrity.RegisterFlags(fs)
 	c.Deadlines.RegisterFlags(fs)
+	var pf wiring.PolicyFlags
+	pf.RegisterFlags(fs)
 	// --listen is KINERJA_PROJECTOR_LISTEN: an environment shared with
 	// kinerjad must not make both listen on one address.
 	if err := config.Parse(fs, args, getenv, config.Env("listen", "KINERJA_PROJECTOR_LISTEN"), c.Integrity.NoEnv()); err != nil {
@@ -153,7 +160,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if err := (backend.StoreConfig{Name: c.Store, PostgresURL: c.PostgresURL, KurrentDBURL: c.KurrentDBURL, DataDir: c.DataDir}).Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := c.Deadlines.Validate(policy.Default()); err != nil {
+	c.Policy = policy.Default()
+	if err := pf.Apply(&c.Policy); err != nil {
+		errs = append(errs, err)
+	} else if err := c.Policy.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Deadlines.Validate(c.Policy); err != nil {
 		errs = append(errs, err)
 	}
 	if c.ReadyMaxLag <= 0 {
@@ -215,7 +228,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	pol := policy.Default()
+	pol := cfg.Policy
 	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: authed}, Policy: pol})
 	if err != nil {
 		return err

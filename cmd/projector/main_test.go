@@ -407,3 +407,34 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// The projector takes kinerjad's policy flags (wiring.PolicyFlags, issue
+// 11): a WITA agency's deadlines are WITA's in the projector's process
+// manager too, from a flag or the shared environment; a value kinerjad
+// refuses, the projector refuses.
+func TestPolicyFlags(t *testing.T) {
+	noenv := func(string) string { return "" }
+	base := []string{"--postgres-url", "postgres://x"}
+	c, err := parseConfig(base, noenv, io.Discard)
+	if err != nil || c.Policy.Location != policy.WIB {
+		t.Fatalf("default zone %v, %v", c.Policy.Location, err)
+	}
+	c, err = parseConfig(append(base, "--zone", "WITA", "--establish-deadline", "02-15", "--improvement-plan-days", "10"), noenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := c.Deadlines.Settings(c.Policy)
+	if _, off := time.Date(2026, 1, 1, 0, 0, 0, 0, set.Policy.Location).Zone(); off != 8*3600 ||
+		set.Policy.EstablishDeadline != (policy.MonthDay{Month: time.February, Day: 15}) || set.ImprovementPlanDays != 10 {
+		t.Errorf("settings %+v: want WITA, 15 February, plan due in 10 days", set)
+	}
+	c, err = parseConfig(base, func(k string) string { return map[string]string{"KINERJA_ZONE": "WIT"}[k] }, io.Discard)
+	if _, off := time.Date(2026, 1, 1, 0, 0, 0, 0, c.Policy.Location).Zone(); err != nil || off != 9*3600 {
+		t.Errorf("KINERJA_ZONE=WIT: %v, %v", c.Policy.Location, err)
+	}
+	for _, bad := range [][]string{{"--zone", "UTC"}, {"--establish-deadline", "13-01"}, {"--cadence", "WEEKLY"}, {"--improvement-plan-days", "-1"}} {
+		if _, err := parseConfig(append(base, bad...), noenv, io.Discard); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(bad[0], "--")) {
+			t.Errorf("%v = %v, want an error naming the flag", bad, err)
+		}
+	}
+}

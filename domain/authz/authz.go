@@ -59,10 +59,14 @@ const (
 	AcknowledgeReceipt  Action = "evaluation.acknowledge"  // the employee's acknowledgement of receipt
 	RecordPaper         Action = "evaluation.record_paper" // enter a delivery, receipt or filing signed on paper (a backfill)
 	FileObjection       Action = "objection.file"
-	WithdrawObjection   Action = "objection.withdraw"
-	RequestExplanation  Action = "objection.request_explanation"
-	Explain             Action = "objection.explain"
-	DecideObjection     Action = "objection.decide"
+	// OpenImprovementPlan and RecordImprovementResult are the improvement
+	// plan of a final evaluation rated BUTUH_PERBAIKAN or worse (issue 14).
+	OpenImprovementPlan     Action = "evaluation.open_improvement_plan"
+	RecordImprovementResult Action = "evaluation.record_improvement_result"
+	WithdrawObjection       Action = "objection.withdraw"
+	RequestExplanation      Action = "objection.request_explanation"
+	Explain                 Action = "objection.explain"
+	DecideObjection         Action = "objection.decide"
 	// DelegateDecision hands an objection's decision to a Plt/Plh;
 	// EscalateDecision sends a stuck one to the next level up.
 	DelegateDecision Action = "objection.delegate_decision"
@@ -274,9 +278,11 @@ var rules = map[Action]rule{
 		}
 		return "", "only the employee signs their amended plan"
 	},
-	SetExpectation: appraiserOnly("only the appraiser in effect sets behaviour expectations"),
-	Rate:           appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
-	Issue:          appraiserOnly("only the appraiser in effect issues the evaluation"),
+	SetExpectation:          appraiserOnly("only the appraiser in effect sets behaviour expectations"),
+	Rate:                    appraiserOnly("only the appraiser in effect rates; HR_ADMIN never rates"),
+	Issue:                   appraiserOnly("only the appraiser in effect issues the evaluation"),
+	OpenImprovementPlan:     appraiserOrHR("only the appraiser in effect or HR_ADMIN opens an improvement plan"),
+	RecordImprovementResult: appraiserOrHR("only the appraiser in effect or HR_ADMIN records an improvement plan's result"),
 	CancelSKP: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if r, _ := appraiserOnly("")(p, s, Options{}); r != "" {
 			return r, ""
@@ -550,4 +556,14 @@ func tokenRole(p domain.Principal, roles ...domain.Role) domain.Role {
 		}
 	}
 	return ""
+}
+
+// appraiserOrHR allows the appraiser in effect and HR_ADMIN.
+func appraiserOrHR(reason string) rule {
+	return func(p domain.Principal, s Subject, o Options) (domain.Role, string) {
+		if r, _ := appraiserOnly("")(p, s, o); r != "" {
+			return r, ""
+		}
+		return tokenRole(p, domain.RoleHRAdmin), reason
+	}
 }

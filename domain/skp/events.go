@@ -633,5 +633,43 @@ func Events() []domain.EventSpec {
 		domain.Spec[ExplanationSubmitted](1),
 		domain.Spec[ObjectionDecided](1),
 		domain.Spec[ObjectionWithdrawn](1),
+		domain.Spec[ImprovementPlanOpened](1),
+		domain.Spec[ImprovementPlanResultRecorded](1),
 	}
+}
+
+// ImprovementPlanOpened opens the improvement plan of a final evaluation
+// whose predikat is BUTUH_PERBAIKAN or worse (issue 14; improvement.go).
+type ImprovementPlanOpened struct {
+	// Period is the evaluation's period.
+	Period string `json:"period"`
+	// Predikat is the final predikat that called for the plan.
+	Predikat rating.Predikat `json:"predikat"`
+	// Goals and Actions are the plan.
+	Goals   string `json:"goals"`
+	Actions string `json:"actions"`
+	// FollowUpOn is the follow-up date.
+	FollowUpOn calendar.Date `json:"follow_up_on"`
+	// AppraiserNIP is who opened it (the appraiser in effect, or HR_ADMIN).
+	AppraiserNIP string `json:"appraiser_nip"`
+}
+
+// EventType implements domain.Event.
+func (ImprovementPlanOpened) EventType() string { return "skp.improvement_plan_opened.v1" }
+
+// ImprovementPlanResultRecorded records the result of an improvement plan.
+type ImprovementPlanResultRecorded struct {
+	// Period is the evaluation's period.
+	Period string `json:"period"`
+	// Result is IMPROVED, PARTLY_IMPROVED or NOT_IMPROVED.
+	Result ImprovementResult `json:"result"`
+	// Note explains the result.
+	Note string `json:"note"`
+	// AppraiserNIP is who recorded it.
+	AppraiserNIP string `json:"appraiser_nip"`
+}
+
+// EventType implements domain.Event.
+func (ImprovementPlanResultRecorded) EventType() string {
+	return "skp.improvement_plan_result_recorded.v1"
 }

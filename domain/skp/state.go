@@ -46,6 +46,8 @@ type SKP struct {
 	selfAssessments []SelfAssessment
 	rounds          []feedbackRound // 360° rounds in order opened (feedback360.go)
 	dev             development     // coaching and development (coaching.go)
+	// improvements are the improvement plans, in opening order (improvement.go).
+	improvements []*ImprovementPlan
 
 	evals    map[string]*evaluation
 	involved []string
@@ -439,6 +441,10 @@ func (s *SKP) apply(e domain.Stored) {
 	case FeedbackGiven:
 		s.feedback = append(s.feedback, Feedback{ID: ev.FeedbackID, About: ev.About, Text: ev.Text, GiverNIP: ev.GiverNIP,
 			Relationship: ev.Relationship, OccurredAt: at, RecordedAt: e.RecordedAt})
+	case ImprovementPlanOpened:
+		s.openImprovement(ev, at)
+	case ImprovementPlanResultRecorded:
+		s.recordImprovement(ev, at)
 	case SelfAssessmentSubmitted:
 		s.selfAssessments = append(s.selfAssessments, SelfAssessment{Period: ev.Period, Text: ev.Text, RHKNotes: slices.Clone(ev.RHKNotes),
 			Actor: e.Meta.Actor, Revision: e.Revision, OccurredAt: at, RecordedAt: e.RecordedAt})

@@ -131,6 +131,9 @@ type EvaluationView struct {
 	// computed from the realisations: evidence beside the rating, never a
 	// rating.
 	Achievements []Achievement `json:"achievements"`
+	// ImprovementPlan is the period's improvement plan, once opened
+	// (improvement.go).
+	ImprovementPlan *ImprovementPlan `json:"improvement_plan,omitempty"`
 }
 
 // ObjectionStatus is the state of an objection.
@@ -203,6 +206,9 @@ func (s *SKP) View(now time.Time) View {
 		if n := len(ev.Objections); n > 0 {
 			last := ev.Objections[n-1]
 			ev.Objection = &last
+		}
+		if ip, ok := s.ImprovementPlanOf(p); ok {
+			ev.ImprovementPlan = &ip
 		}
 		v.Evaluations = append(v.Evaluations, ev)
 	}

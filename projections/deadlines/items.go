@@ -70,11 +70,23 @@ const (
 	// FinaliseEvaluation: the system records the finality of an evaluation
 	// whose objection window passed with no objection (no recipient).
 	FinaliseEvaluation Kind = "FINALISE_EVALUATION"
+	// OpenImprovementPlan: the appraiser opens the improvement plan of an
+	// evaluation final with a predikat of BUTUH_PERBAIKAN or worse, within
+	// Settings.ImprovementPlanDays of finality (issue 14).
+	OpenImprovementPlan Kind = "OPEN_IMPROVEMENT_PLAN"
+	// ImprovementFollowUp: the follow-up of an open improvement plan is
+	// due on its follow-up date (a reminder before it, no overdue notices:
+	// ImprovementResult waits after it).
+	ImprovementFollowUp Kind = "IMPROVEMENT_FOLLOW_UP"
+	// ImprovementResult: the appraiser records the plan's result, from the
+	// follow-up date, within Settings.ImprovementResultDays.
+	ImprovementResult Kind = "IMPROVEMENT_RESULT"
 )
 
 // Kinds returns every kind.
 func Kinds() []Kind {
-	return []Kind{SubmitSKP, EstablishSKP, RatePeriod, IssueEvaluation, ObjectionWindow, DecideObjection, GiveExplanation, SignAmendedPlan, JustifyDistribution, FinaliseEvaluation}
+	return []Kind{SubmitSKP, EstablishSKP, RatePeriod, IssueEvaluation, ObjectionWindow, DecideObjection, GiveExplanation, SignAmendedPlan, JustifyDistribution, FinaliseEvaluation,
+		OpenImprovementPlan, ImprovementFollowUp, ImprovementResult}
 }
 
 // Item is one thing that waits for someone (or, for FinaliseEvaluation,
@@ -136,7 +148,9 @@ const overdueSep = "/overdue-"
 // HasNotices reports whether items of kind k are followed by overdue
 // notices: every reminder but the objection window's (once it closes
 // nothing waits for the employee any more).
-func (k Kind) HasNotices() bool { return k != ObjectionWindow && k != FinaliseEvaluation }
+func (k Kind) HasNotices() bool {
+	return k != ObjectionWindow && k != FinaliseEvaluation && k != ImprovementFollowUp
+}
 
 // Reminds reports whether the item's firing is a reminder to its
 // recipient (every kind but FinaliseEvaluation).
@@ -181,11 +195,32 @@ type Settings struct {
 	// OverdueEveryDays is the time between two overdue notices (default
 	// 7); the first goes out a second after the deadline.
 	OverdueEveryDays int
+	// ImprovementPlanDays: an improvement plan is due this many days
+	// after its evaluation became final (0: 30).
+	ImprovementPlanDays int
+	// ImprovementResultDays: a plan's result is due this many days after
+	// its follow-up date (0: 14).
+	ImprovementResultDays int
+}
+
+// Defaults of the improvement-plan settings.
+const (
+	DefaultImprovementPlanDays   = 30
+	DefaultImprovementResultDays = 14
+)
+
+// orDefault returns n, or def when n is 0.
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 // DefaultSettings returns the settings with pol and every default.
 func DefaultSettings(pol policy.Policy) Settings {
-	return Settings{Policy: pol, RatingDays: 14, ExplanationDays: 7, LeadDays: 3, EstablishLeadDays: 7, OverdueNotices: 3, OverdueEveryDays: 7}
+	return Settings{Policy: pol, RatingDays: 14, ExplanationDays: 7, LeadDays: 3, EstablishLeadDays: 7, OverdueNotices: 3, OverdueEveryDays: 7,
+		ImprovementPlanDays: DefaultImprovementPlanDays, ImprovementResultDays: DefaultImprovementResultDays}
 }
 
 // Validate reports every problem of s.
@@ -205,6 +240,9 @@ func (s Settings) Validate() error {
 	}
 	if s.OverdueEveryDays < 1 || s.OverdueEveryDays > 366 {
 		errs = append(errs, fmt.Sprintf("overdue notices every %d days: want 1..366", s.OverdueEveryDays))
+	}
+	if s.ImprovementPlanDays < 0 || s.ImprovementPlanDays > 366 || s.ImprovementResultDays < 0 || s.ImprovementResultDays > 366 {
+		errs = append(errs, fmt.Sprintf("improvement plan due %d days, result %d days: want 1..366 (0: default)", s.ImprovementPlanDays, s.ImprovementResultDays))
 	}
 	if s.Policy.Location == nil {
 		errs = append(errs, "the policy has no location")
@@ -374,8 +412,45 @@ func Items(sk *skp.SKP, s Settings) []Item {
 			}
 		}
 	}
+	improvementItems(sk, v, base, s, add)
 	slices.SortFunc(out, func(a, b Item) int { return strings.Compare(a.Key, b.Key) })
 	return out
+}
+
+// improvementItems adds the items of improvement plans (issue 14): a final
+// evaluation rated BUTUH_PERBAIKAN or worse waits for its plan; an open
+// plan waits for its follow-up, then for its result.
+func improvementItems(sk *skp.SKP, v skp.View, base Item, s Settings, add func(Item, int)) {
+	loc := s.Policy.Location
+	endOf := func(d calendar.Date) time.Time { return d.End(loc).UTC() }
+	for _, e := range v.Evaluations {
+		appraiser := v.AppraiserNIP
+		if appraiser == "" {
+			appraiser = e.AppraiserNIP
+		}
+		plan, opened := sk.ImprovementPlanOf(e.Period)
+		final, ok := sk.FinalSince(e.Period)
+		switch {
+		case !opened && ok && skp.NeedsImprovementPlan(e.Predikat) && appraiser != "":
+			it := base
+			it.Kind, it.Period, it.Recipient, it.RecipientRole = OpenImprovementPlan, e.Period, appraiser, domain.RoleAppraiser
+			it.From, it.Due = final, endOf(s.Policy.Date(final).AddDays(orDefault(s.ImprovementPlanDays, DefaultImprovementPlanDays)))
+			add(it, s.LeadDays)
+		case opened && plan.Open():
+			to := appraiser
+			if to == "" {
+				to = plan.OpenedBy
+			}
+			it := base
+			it.Kind, it.Period, it.Recipient, it.RecipientRole = ImprovementFollowUp, e.Period, to, domain.RoleAppraiser
+			it.From, it.Due = plan.OpenedAt, endOf(plan.FollowUpOn)
+			add(it, s.LeadDays)
+			it.Kind = ImprovementResult
+			it.From, it.Due = plan.FollowUpOn.Start(loc).UTC(), endOf(plan.FollowUpOn.AddDays(orDefault(s.ImprovementResultDays, DefaultImprovementResultDays)))
+			it.FireAt = it.From // reminded on the follow-up day itself
+			add(it, 0)
+		}
+	}
 }
 
 // evaluationAt is the domain's view of period's evaluation at instant t.

@@ -74,6 +74,13 @@ type Backend interface {
 	Published(ctx context.Context, ids []string) error
 }
 
+// KindReader lists the items of some kinds, without their overdue notices,
+// by deadline: both backends implement it (the improvement-plan report of
+// issue 14 reads the OPEN_IMPROVEMENT_PLAN and IMPROVEMENT_RESULT items).
+type KindReader interface {
+	OfKinds(ctx context.Context, kinds ...Kind) ([]Item, error)
+}
+
 // Projection keeps each SKP's items from the domain's replay of its
 // stream. It is not safe for concurrent use: its Sink applies one batch at
 // a time.
@@ -152,7 +159,7 @@ func changesItems(e domain.Event) bool {
 	case skp.Drafted, skp.Submitted, skp.Returned, skp.Established, skp.AmendmentOpened, skp.Cancelled, skp.ClosedForPositionChange,
 		skp.RatingAssigned, skp.RatingRevised, skp.EvaluationIssued, skp.ReceiptAcknowledged, skp.EvaluationFinalised,
 		skp.ObjectionFiled, skp.ObjectionFiledLate, skp.ExplanationRequested, skp.ExplanationSubmitted, skp.ObjectionDecided, skp.ObjectionWithdrawn,
-		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged,
+		skp.ObjectionDeciderAssigned, skp.PlanAcknowledged, skp.ImprovementPlanOpened, skp.ImprovementPlanResultRecorded,
 		skp.RHKAdded, skp.RHKChanged, skp.RHKRemoved, skp.IndicatorAdded, skp.IndicatorChanged, skp.IndicatorRemoved, skp.BehaviourExpectationSet:
 		return true
 	}

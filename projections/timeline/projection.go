@@ -265,6 +265,10 @@ func Summarize(e domain.Event) string {
 		return "Rencana pengembangan kompetensi: " + e.Title + " (tenggat " + e.DueDate + ")"
 	case skp.DevelopmentActionConcluded:
 		return "Pengembangan kompetensi selesai dicatat"
+	case skp.ImprovementPlanOpened:
+		return "Rencana perbaikan kinerja periode " + e.Period + " dibuka, tindak lanjut " + e.FollowUpOn.String()
+	case skp.ImprovementPlanResultRecorded:
+		return "Hasil rencana perbaikan kinerja periode " + e.Period + " dicatat: " + string(e.Result)
 	case skp.Submitted:
 		return "SKP diajukan"
 	case skp.Returned:

@@ -26,6 +26,9 @@ type DeadlineConfig struct {
 	// OverdueNotices and OverdueEveryDays: the overdue notices
 	// (deadlines.Settings).
 	OverdueNotices, OverdueEveryDays int
+	// ImprovementPlanDays and ImprovementResultDays: the improvement-plan
+	// items (deadlines.Settings, issue 14).
+	ImprovementPlanDays, ImprovementResultDays int
 	// Interval is the time between the scheduler's rounds.
 	Interval time.Duration
 }
@@ -38,6 +41,8 @@ func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.EstablishLeadDays, "establish-lead-days", 7, "the establishment reminders go out this many days before the deadline")
 	fs.IntVar(&c.OverdueNotices, "overdue-notices", 3, "overdue notices sent after a deadline passes with the item still waiting (0: none)")
 	fs.IntVar(&c.OverdueEveryDays, "overdue-every-days", 7, "days between overdue notices; the first goes out a second after the deadline")
+	fs.IntVar(&c.ImprovementPlanDays, "improvement-plan-days", deadlines.DefaultImprovementPlanDays, "an improvement plan is due this many days after its evaluation (BUTUH_PERBAIKAN or worse) became final")
+	fs.IntVar(&c.ImprovementResultDays, "improvement-result-days", deadlines.DefaultImprovementResultDays, "an improvement plan's result is due this many days after its follow-up date")
 	fs.DurationVar(&c.Interval, "deadline-interval", 30*time.Second, "time between the deadline process manager's rounds")
 }
 
@@ -46,6 +51,7 @@ func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
 	s := deadlines.DefaultSettings(pol)
 	s.RatingDays, s.LeadDays, s.EstablishLeadDays = c.RatingDueDays, c.LeadDays, c.EstablishLeadDays
 	s.OverdueNotices, s.OverdueEveryDays = c.OverdueNotices, c.OverdueEveryDays
+	s.ImprovementPlanDays, s.ImprovementResultDays = c.ImprovementPlanDays, c.ImprovementResultDays
 	return s
 }
 
@@ -53,7 +59,7 @@ func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
 func (c DeadlineConfig) Validate(pol policy.Policy) error {
 	var errs []error
 	if err := c.Settings(pol).Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days, --overdue-notices, --overdue-every-days: %w", err))
+		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days, --overdue-notices, --overdue-every-days, --improvement-plan-days, --improvement-result-days: %w", err))
 	}
 	if c.ReminderSubject == "" {
 		errs = append(errs, errors.New("--nats-reminder-subject is required"))

@@ -72,6 +72,10 @@ func eventSummary(b *page.Base, ev domain.Event, rhk map[string]*skp.RHK, ind ma
 		parts = append(parts, l("relationship", e.Relationship))
 	case skp.SelfAssessmentSubmitted:
 		parts = append(parts, e.Period)
+	case skp.ImprovementPlanOpened:
+		parts = append(parts, e.Period+": "+l("predikat", e.Predikat), e.FollowUpOn.String())
+	case skp.ImprovementPlanResultRecorded:
+		parts = append(parts, e.Period, string(e.Result))
 	case skp.RatingAssigned:
 		parts = append(parts, e.Period+": "+scores(e.Scores))
 	case skp.RatingRevised:

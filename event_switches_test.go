@@ -84,6 +84,7 @@ var ignoredEvents = map[string][]string{
 		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 		"unit.renamed.v1",
+		"unit.zone_set.v1",
 	},
 	// Only the annual rating, issue, finality, objection decision and a closing
 	// change a consequence (docs/consequences.md); skp.drafted.v1 makes the state (Fold).
@@ -393,6 +394,7 @@ var ignoredEvents = map[string][]string{
 		"unit.performance_rated.v2",
 		"unit.registered.v1",
 		"unit.renamed.v1",
+		"unit.zone_set.v1",
 	},
 	// Events the timeline's state does not need.
 	"projections/timeline/projection.go:fold": {

@@ -226,5 +226,6 @@ var Shared = Catalog{
 	"event.unit.performance_rated.v2":           {"Predikat organisasi ditetapkan", "Organisation predikat set"},
 	"event.unit.head_assigned.v1":               {"Kepala unit ditetapkan", "Unit head assigned"},
 	"event.unit.renamed.v1":                     {"Nama unit dikoreksi", "Unit renamed"},
+	"event.unit.zone_set.v1":                    {"Zona waktu unit ditetapkan", "Unit time zone set"},
 	"event.distribution.deviation_justified.v1": {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
 }

@@ -108,6 +108,7 @@ func operations() []op {
 				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
 				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/name", tag: "master data", summary: "Correct the unit's name; its id and place in the tree stay (HR_ADMIN)", body: RenameUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/zone", tag: "master data", summary: "Set the time zone the unit works in: WIB, WITA or WIT; the dashboard shows its times in it (HR_ADMIN)", body: SetUnitZoneBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
 

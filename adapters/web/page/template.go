@@ -124,6 +124,16 @@ func (b *Base) Title() string { return b.T(b.TitleKey) }
 // (ISO).
 func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
 
+// InZone shows the page's times and dates in the zone named zone (WIB,
+// WITA or WIT: the zone of the page's subject, a unit's from
+// unit.zone_set.v1, issue 13); the site's zone stays for "" or another
+// name. The footer names the zone in effect.
+func (b *Base) InZone(zone string) {
+	if loc, ok := idfmt.Zone(zone); ok && zone != "" {
+		b.loc, b.Zone = loc, loc.String()
+	}
+}
+
 // Date shows the calendar date of t in the policy's zone: "6 Desember
 // 2026".
 func (b *Base) Date(t time.Time) string { return idfmt.Date(b.Lang, t, b.loc) }

@@ -8,7 +8,8 @@ import (
 )
 
 // A unit's time zone (issue 13): once HR sets DINKES to WIT, the unit page
-// and the page of an SKP of an employee of DINKES show their times in WIT
+// and the pages of an SKP of an employee of DINKES (the SKP, its
+// evaluations, an objection) show their times in WIT
 // (the footer names it, the SKP's times carry +09:00); the
 // parent unit's page stays in the agency's zone (WIB).
 func TestPagesInTheUnitsZone(t *testing.T) {
@@ -28,6 +29,12 @@ func TestPagesInTheUnitsZone(t *testing.T) {
 	// The SKP's timeline: every time in WIT, none in WIB.
 	if b := h.must200(hrAdmin, "/skp/"+h.ag.skpE).body; !strings.Contains(b, "zona WIT.") || !strings.Contains(b, `&#43;09:00"`) || strings.Contains(b, `&#43;07:00"`) {
 		t.Errorf("the SKP page after the zone: not in WIT")
+	}
+	// The SKP's evaluation overview and P's objection page (P is in DINKES).
+	for _, path := range []string{"/skp/" + h.ag.skpE + "/penilaian", "/skp/" + h.ag.skpP + "/penilaian/2026/keberatan"} {
+		if b := h.must200(hrAdmin, path).body; !strings.Contains(b, "zona WIT.") || strings.Contains(b, `&#43;07:00"`) {
+			t.Errorf("%s after the zone: not in WIT", path)
+		}
 	}
 	if b := h.must200(hrAdmin, "/unit/PEMKOT").body; !strings.Contains(b, "zona WIB.") {
 		t.Errorf("the parent unit took DINKES's zone")

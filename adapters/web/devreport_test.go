@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/rating"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -25,7 +27,7 @@ func TestDevelopmentReportPage(t *testing.T) {
 	}
 	today := h.clock.Now().In(start.Location())
 	p := h.must200(analyst, "/pengembangan-unit?year=2026")
-	for _, want := range []string{"Laporan pengembangan kompetensi", "Pelatihan &lt;b&gt;analisis&lt;/b&gt;", "Menulis &lt;laporan&gt;", "66.7%", "2026-12-31",
+	for _, want := range []string{"Laporan pengembangan kompetensi", "Pelatihan &lt;b&gt;analisis&lt;/b&gt;", "Menulis &lt;laporan&gt;", "66,7%", "2026-12-31",
 		`id="fig-overdue">1<`, `href="/pengembangan-unit/ekspor?format=csv&amp;year=2026"`, `href="/pengembangan-unit"`, today.Format("2006-01-02")} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("/pengembangan-unit lacks %q", want)
@@ -62,5 +64,50 @@ func TestDevelopmentReportPage(t *testing.T) {
 	}
 	if strings.Contains(h.logs.String(), `"level":"ERROR"`) {
 		t.Errorf("errors were logged:\n%s", h.logs.String())
+	}
+}
+
+// closedRound opens a 360° round of SKP id for 2026-Q4 with the employee
+// and three peers, has all four answer, and closes it: the peers' group is
+// shown as an aggregate.
+func closedRound(t *testing.T, h *harness, id string) {
+	t.Helper()
+	apprA := caller{nipA, nil}
+	round, _, err := h.skps.OpenFeedbackRound(h.ctx, req(apprA), skp.OpenFeedbackRound{SKPID: id, Period: "2026-Q4", Invitees: []skp.RoundInvitee{
+		{NIP: nipE, Group: skp.GroupSelf}, {NIP: nipP, Group: skp.GroupPeer}, {NIP: nipX, Group: skp.GroupPeer}, {NIP: nipQ, Group: skp.GroupPeer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, giver := range []string{nipE, nipP, nipX, nipQ} {
+		var answers []skp.ValueAnswer
+		for j, v := range berakhlak.Values() {
+			r := rating.MeetsExpectation
+			if (i+j)%3 == 0 {
+				r = rating.AboveExpectation
+			}
+			answers = append(answers, skp.ValueAnswer{Value: v, Rating: r, Comment: "Konsisten dan rapi"})
+		}
+		if _, err := h.skps.AnswerFeedbackRound(h.ctx, req(caller{giver, nil}), skp.AnswerFeedbackRound{SKPID: id, RoundID: round, Answers: answers}); err != nil {
+			t.Fatalf("answer of %s: %v", giver, err)
+		}
+	}
+	if _, err := h.skps.CloseFeedbackRound(h.ctx, req(apprA), id, round); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A closed round with enough peers renders its aggregates (the values
+// table once failed with a template error: a 500 for every reader).
+func TestFeedback360AggregatePage(t *testing.T) {
+	h := seeded(t)
+	closedRound(t, h, h.ag.skpE)
+	p := h.must200(empE, "/skp/"+h.ag.skpE+"/umpan-balik-360")
+	for _, want := range []string{`<table class="values" data-group="PEER">`, `data-group="overall"`, "2,33"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the 360° page lacks %q", want)
+		}
+	}
+	if strings.Contains(p.body, "Dewi Lestari") || strings.Contains(p.body, nipP) {
+		t.Error("the aggregate names a peer")
 	}
 }

@@ -175,6 +175,8 @@ var funcs = template.FuncMap{
 	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"u64":  func(u uint64) string { return strconv.FormatUint(u, 10) },
 	"list": func(s ...string) []string { return s },
+	// tuple passes several values of any type to a sub-template.
+	"tuple": func(v ...any) []any { return v },
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:12] + "…"

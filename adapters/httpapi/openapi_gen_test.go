@@ -37,6 +37,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"github.com/kinerja-ledger/kinerja/projections/calibration"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
+	"github.com/kinerja-ledger/kinerja/projections/development"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
@@ -278,6 +279,9 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/consequences", tag: "reports", summary: "The consequences of the final annual evaluations: Angka Kredit, TPP factor, recognition, with originals, corrections and their source events (HR_ADMIN, HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
 			desc:   "Published only from final evaluations; a later change adds a correction naming the original (corrects). Each publication lists the events it was computed from (sources: event_id, stream, revision, position). See docs/consequences.md.",
 			status: 200, resp: consequences.Register{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
+		{method: "GET", path: "/v1/reports/development", tag: "reports", summary: "The development report: overdue development actions (due date passed in the agency's zone, no outcome) with days overdue, and the most frequent competency gaps with count and share (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
+			desc:   "A fold of the SKP streams of the year, as of today in the agency's zone; the BKD's input for the training plan. See docs/domain-model.md.",
+			status: 200, resp: development.Report{}, special: "report", params: append([]param{qstr("year", "the performance year of the SKPs (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/calibration", tag: "reports", summary: "The calibration view: each appraiser's predikat distribution against their unit's and the agency's, a leniency/severity index with its interval, flags with the evidence (HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
 			desc:   "The statistics are in docs/calibration.md; flags never change a rating.",
 			status: 200, resp: calibration.Report{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: the appraisers of its subtree (default: the agency)"), formatParam}, tableParams...)},

@@ -228,6 +228,7 @@ func (s *Server) routesAll() {
 	s.registerOpsV1(v1)
 	s.registerReports(v1)
 	s.registerConsequences(v1)
+	s.registerDevelopment(v1)
 	s.registerInbox(v1)
 	s.registerDocuments(v1)
 }

@@ -21,6 +21,7 @@ var notPages = map[string]string{
 	"GET /ekspor/distribusi":                      "a download",
 	"GET /konsekuensi/ekspor":                     "a download",
 	"GET /kalibrasi/ekspor":                       "a download",
+	"GET /pengembangan-unit/ekspor":               "a download",
 	"GET /masuk/oidc":                             "a redirect to the identity provider",
 	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
 	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",

@@ -14,6 +14,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/calibration"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/consequences"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/devreport"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
@@ -178,6 +179,7 @@ func New(cfg Config) (*Handler, error) {
 		justification.New(h.site),
 		consequences.New(h.site),
 		calibration.New(h.site),
+		devreport.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -107,6 +107,7 @@ var Shared = Catalog{
 	"nav.people":       {"Cari pegawai", "Find employees"},
 	"nav.consequences": {"Konsekuensi", "Consequences"},
 	"nav.calibration":  {"Kalibrasi", "Calibration"},
+	"nav.development":  {"Pengembangan", "Development"},
 	"nav.signout":      {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},

@@ -73,6 +73,8 @@ type Nav struct {
 	// Consequences and Calibration are the consequences of final
 	// evaluations and the appraisers' calibration (issue 14).
 	Consequences, Calibration bool
+	// Development is the development report of a unit (issue 14).
+	Development bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -88,6 +90,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	if r.SignedIn {
 		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData),
 			People: r.Can(authz.ListEmployees), Consequences: r.Can(authz.ReadConsequences), Calibration: r.Can(authz.ReadCalibration)}
+		b.Nav.Development = r.Can(authz.ReadDevelopment)
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {
@@ -182,6 +185,8 @@ var funcs = template.FuncMap{
 	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"u64":  func(u uint64) string { return strconv.FormatUint(u, 10) },
 	"list": func(s ...string) []string { return s },
+	// tuple passes several values of any type to a sub-template.
+	"tuple": func(v ...any) []any { return v },
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:12] + "…"

@@ -526,38 +526,44 @@ func hooked(reqs []*request) bool {
 // inserted: one commit (one WAL flush) covers the batch's events and those
 // statements. If a statement fails the transaction rolls back and the
 // batch fails (execBatch then runs its appends one by one, so only the
-// append whose statement fails is refused). The statements are sent in one
-// round trip after the insert's.
+// append whose statement fails is refused). Two round trips: BEGIN with
+// the insert, then the statements with COMMIT.
 func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel string) (map[string]streamCount, error) {
-	var counts map[string]streamCount
-	var ran []*pgtxhook.Statement
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var err error
-		counts, err = s.insert(ctx, tx, reqs, channel)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		for _, r := range reqs {
-			st := pgtxhook.From(r.ctx)
-			if st == nil || counts[r.stream].n != len(r.events) {
-				continue // nothing of this append is written: neither is its statement
-			}
-			b.Queue(st.SQL, st.Args...)
-			ran = append(ran, st)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			// Not a conflict of the append, whatever its SQLSTATE: the
-			// conflict path would retry an append that cannot succeed.
-			return &hookError{err: err}
-		}
-		return nil
-	})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// A connection released inside a transaction (a failed ROLLBACK) is
+	// closed by the pool, never reused.
+	defer conn.Release()
+	rollback := func() { conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) }
+	var counts map[string]streamCount
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(s.q.appendMany, s.insertArgs(reqs, channel)...).Query(func(rows pgx.Rows) error {
+		counts, err = collectCounts(rows)
+		return err
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		rollback()
+		return nil, err
+	}
+	var ran []*pgtxhook.Statement
+	b = &pgx.Batch{}
+	for _, r := range reqs {
+		st := pgtxhook.From(r.ctx)
+		if st == nil || counts[r.stream].n != len(r.events) {
+			continue // nothing of this append is written: neither is its statement
+		}
+		b.Queue(st.SQL, st.Args...)
+		ran = append(ran, st)
+	}
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		rollback()
+		// Not a conflict of the append, whatever its SQLSTATE: the
+		// conflict path would retry an append that cannot succeed.
+		return nil, &hookError{err: err}
 	}
 	for _, st := range ran {
 		st.MarkCommitted()

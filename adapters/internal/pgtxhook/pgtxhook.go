@@ -9,7 +9,8 @@
 // after them, in the transaction of the group commit that carries the
 // append (other callers' appends may share that transaction). If it fails,
 // the transaction rolls back and the append fails: nothing of it is
-// written.
+// written. pgstore's AppendTx ignores it: that caller owns its transaction
+// and can run the statement there itself.
 package pgtxhook
 
 import (

@@ -419,7 +419,7 @@ func bigFile(n int) string {
 
 // genNIP returns the i-th of up to 60,000 distinct valid NIPs.
 func genNIP(i int) string {
-	y, m, d := 1970+i%10, 1+(i/10)%12, 1+(i/120)%28
+	y, m, d := 1960+i%10, 1+(i/10)%12, 1+(i/120)%28
 	return fmt.Sprintf("%04d%02d%02d200001%d%03d", y, m, d, 1+(i/3360)%2, 1+i/6720)
 }
 

@@ -50,7 +50,7 @@ const (
 	DefaultMaxRows  = 20_000
 	DefaultWorkers  = 4
 	// DefaultKeep is how many finished jobs are kept in memory.
-	DefaultKeep = 200
+	DefaultKeep = 50
 )
 
 // Config configures an Importer.
@@ -169,9 +169,12 @@ type Status struct {
 // Job is a running or finished import.
 type Job struct {
 	caller string
-	mu     sync.Mutex
-	st     Status
-	done   chan struct{}
+	// req is kept for a dry run, so that its file can be applied as it
+	// was checked (ApplyDryRun); dropped when the job is trimmed.
+	req  *Request
+	mu   sync.Mutex
+	st   Status
+	done chan struct{}
 }
 
 // Status returns a copy of the job's state.
@@ -241,6 +244,10 @@ func (im *Importer) Start(ctx context.Context, req Request) (*Job, bool, error) 
 	now := im.cfg.App.Now()
 	j := &Job{caller: req.Caller.ID, done: make(chan struct{}), st: Status{ID: id, State: Running, DryRun: req.DryRun,
 		Filename: req.Filename, SHA256: hex.EncodeToString(hash[:]), PaperRef: req.PaperRef, Started: now}}
+	if req.DryRun {
+		kept := req
+		j.req = &kept // at most Keep files of MaxBytes are held
+	}
 	im.jobs[id] = j
 	im.trim()
 	im.mu.Unlock()
@@ -289,6 +296,54 @@ func (im *Importer) Get(caller domain.Principal, id string) (*Job, error) {
 		return nil, &domain.NotFoundError{Kind: "import", ID: id}
 	}
 	return j, nil
+}
+
+// List returns the caller's jobs, newest first, without their rows. Errors:
+// forbidden (not HR_ADMIN).
+func (im *Importer) List(caller domain.Principal) ([]Status, error) {
+	if _, err := authz.Decide(caller, authz.ManageMasterData, authz.Subject{}, authz.Options{}); err != nil {
+		return nil, err
+	}
+	im.mu.Lock()
+	var out []Status
+	for _, j := range im.jobs {
+		if j.caller != caller.ID {
+			continue
+		}
+		j.mu.Lock()
+		st := j.st
+		j.mu.Unlock()
+		st.Rows, st.Problems = nil, nil
+		out = append(out, st)
+	}
+	im.mu.Unlock()
+	slices.SortFunc(out, func(a, b Status) int { return b.Started.Compare(a.Started) })
+	return out, nil
+}
+
+// ErrNotAppliable refuses to apply a job that is not a finished dry run
+// of a readable file.
+var ErrNotAppliable = errors.New("only a finished dry run of a readable file can be applied")
+
+// ApplyDryRun starts the apply of the file that the caller's dry run id
+// checked, with the same reference. Errors: those of Get, and an error
+// matching domain.ErrInvalidState (ErrNotAppliable) for a job that is not
+// a finished dry run of a readable file.
+func (im *Importer) ApplyDryRun(ctx context.Context, caller domain.Principal, id string) (*Job, error) {
+	j, err := im.Get(caller, id)
+	if err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	kept, state, failed := j.req, j.st.State, len(j.st.Problems) > 0
+	j.mu.Unlock()
+	if kept == nil || state != Done || failed {
+		return nil, domain.InvalidState("apply import", string(state), ErrNotAppliable.Error())
+	}
+	req := *kept
+	req.DryRun, req.Caller = false, caller
+	apply, _, err := im.Start(ctx, req)
+	return apply, err
 }
 
 // Wait waits for every running job (at shutdown, and in tests).

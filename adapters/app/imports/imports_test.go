@@ -463,3 +463,23 @@ func TestTenThousand(t *testing.T) {
 		})
 	}
 }
+
+// The sample files of docs/imports.md import as the document says: three
+// units, then five employees, nothing refused; again, nothing changes.
+func TestDocumentedSamples(t *testing.T) {
+	e := boltEnv(t)
+	officials(t, e)
+	for _, name := range []string{"unit.csv", "pegawai.csv"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "imports", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := e.run(t, string(data), false)
+		if st.State != imports.Done || st.Refused != 0 || st.Applied != st.Total || st.Total == 0 {
+			t.Fatalf("%s: %+v", name, st)
+		}
+		if st = e.run(t, string(data), false); st.Unchanged != st.Total {
+			t.Errorf("%s again: %+v", name, st)
+		}
+	}
+}

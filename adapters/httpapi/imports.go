@@ -29,8 +29,7 @@ import (
 //     (rows=refused lists only the refused ones).
 //
 // Only HR_ADMIN imports (authz.ManageMasterData); a job is visible to the
-// caller who started it. Jobs are kept in memory: after a restart GET
-// answers 404 and the file is sent again.
+// caller who started it. Job records outlive a restart (package imports).
 
 // Paths of the import routes.
 const (
@@ -121,7 +120,7 @@ func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
 	if rows != "" && rows != "all" && rows != "refused" {
 		return badRequest("rows", "must be all or refused")
 	}
-	job, err := s.imports.Get(principal(r), pathVar(r, "id"))
+	job, err := s.imports.Get(r.Context(), principal(r), pathVar(r, "id"))
 	if err != nil {
 		return err
 	}

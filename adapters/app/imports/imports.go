@@ -23,18 +23,24 @@
 // the file's hash and the row, so that the same file applied twice at
 // once appends its events once. A changed row records only the change.
 //
-// Jobs run asynchronously and are kept in memory: after a restart their
-// records are gone (GET answers not found) and the file is sent again,
-// which records only what the first run did not.
+// Jobs run asynchronously. Their records outlive a restart: each job's
+// start and final status are written to the application layer's
+// IdempotencyStore (bbolt in embedded mode, PostgreSQL otherwise) for the
+// idempotency retention; a job that was running when the process stopped
+// reads back as FAILED with the code "interrupted", and sending the file
+// again records only what the first run did not.
 package imports
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,10 +79,14 @@ type Config struct {
 
 // Importer runs imports. Safe for concurrent use.
 type Importer struct {
-	cfg  Config
-	mu   sync.Mutex
-	jobs map[string]*Job
-	wg   sync.WaitGroup
+	cfg   Config
+	store app.IdempotencyStore
+	keep  time.Duration
+	mu    sync.Mutex
+	jobs  map[string]*Job
+	byKey map[string]*Job // the latest job of each caller, file, mode and reference
+	seq   uint64
+	wg    sync.WaitGroup
 }
 
 // New returns an Importer.
@@ -99,7 +109,8 @@ func New(cfg Config) (*Importer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = cfg.App.Config().Logger
 	}
-	return &Importer{cfg: cfg, jobs: map[string]*Job{}}, nil
+	ac := cfg.App.Config()
+	return &Importer{cfg: cfg, store: ac.Idempotency, keep: ac.IdempotencyRetention, jobs: map[string]*Job{}, byKey: map[string]*Job{}}, nil
 }
 
 // MaxBytes is the file size limit.
@@ -227,10 +238,9 @@ func (im *Importer) Start(ctx context.Context, req Request) (*Job, bool, error) 
 	if req.DryRun {
 		mode = "dry-run"
 	}
-	idSum := sha256.Sum256([]byte("kinerja/import-job/v1\x00" + req.Caller.ID + "\x00" + hex.EncodeToString(hash[:]) + "\x00" + mode + "\x00" + req.PaperRef))
-	id := hex.EncodeToString(idSum[:12])
+	key := hex.EncodeToString(hash[:]) + "\x00" + req.Caller.ID + "\x00" + mode + "\x00" + req.PaperRef
 	im.mu.Lock()
-	if j, ok := im.jobs[id]; ok {
+	if j, ok := im.byKey[key]; ok {
 		j.mu.Lock()
 		running := j.st.State == Running
 		j.mu.Unlock()
@@ -242,6 +252,9 @@ func (im *Importer) Start(ctx context.Context, req Request) (*Job, bool, error) 
 		// not in the ledger yet (nothing, unless the ledger changed).
 	}
 	now := im.cfg.App.Now()
+	im.seq++
+	idSum := sha256.Sum256(fmt.Appendf(nil, "kinerja/import-job/v1\x00%s\x00%d\x00%d", key, now.UnixNano(), im.seq))
+	id := hex.EncodeToString(idSum[:12])
 	j := &Job{caller: req.Caller.ID, done: make(chan struct{}), st: Status{ID: id, State: Running, DryRun: req.DryRun,
 		Filename: req.Filename, SHA256: hex.EncodeToString(hash[:]), PaperRef: req.PaperRef, Started: now}}
 	if req.DryRun {
@@ -249,8 +262,10 @@ func (im *Importer) Start(ctx context.Context, req Request) (*Job, bool, error) 
 		j.req = &kept // at most Keep files of MaxBytes are held
 	}
 	im.jobs[id] = j
+	im.byKey[key] = j
 	im.trim()
 	im.mu.Unlock()
+	im.save(ctx, "start", j)
 	im.wg.Add(1)
 	go func() {
 		defer im.wg.Done()
@@ -281,20 +296,92 @@ func (im *Importer) trim() {
 	for _, d := range done[:max(0, min(len(done), len(im.jobs)-im.cfg.Keep))] {
 		delete(im.jobs, d.id)
 	}
+	for k, j := range im.byKey {
+		if _, ok := im.jobs[j.st.ID]; !ok {
+			delete(im.byKey, k)
+		}
+	}
 }
 
-// Get returns the caller's job id. Errors: not found (no such job, or
-// another caller's).
-func (im *Importer) Get(caller domain.Principal, id string) (*Job, error) {
+// Get returns the caller's job id: a job of this process, or the record
+// of one an earlier process ran. Errors: forbidden (not HR_ADMIN), not
+// found (no such job, or another caller's), the store's.
+func (im *Importer) Get(ctx context.Context, caller domain.Principal, id string) (*Job, error) {
 	if _, err := authz.Decide(caller, authz.ManageMasterData, authz.Subject{}, authz.Options{}); err != nil {
 		return nil, err
+	}
+	notFound := &domain.NotFoundError{Kind: "import", ID: id}
+	if len(id) != 24 || strings.Trim(id, "0123456789abcdef") != "" {
+		return nil, notFound
 	}
 	im.mu.Lock()
 	j, ok := im.jobs[id]
 	im.mu.Unlock()
-	if !ok || j.caller != caller.ID {
-		return nil, &domain.NotFoundError{Kind: "import", ID: id}
+	if !ok {
+		var err error
+		if j, err = im.load(ctx, id); err != nil {
+			return nil, err
+		}
+		ok = j != nil
 	}
+	if !ok || j.caller != caller.ID {
+		return nil, notFound
+	}
+	return j, nil
+}
+
+// record is a job as stored. Its JSON shape is persisted: add fields,
+// never rename one.
+type record struct {
+	Caller string `json:"caller"`
+	Status Status `json:"status"`
+}
+
+func storeKey(stage, id string) string { return "kinerja/import-job/v1/" + stage + "/" + id }
+
+// save writes the job's status under stage ("start" or "final"). A
+// failure is logged: the job itself is not affected, only its record
+// after a restart.
+func (im *Importer) save(ctx context.Context, stage string, j *Job) {
+	st := j.Status()
+	b, err := json.Marshal(record{Caller: j.caller, Status: st})
+	if err == nil {
+		now := im.cfg.App.Now()
+		err = im.store.Put(ctx, storeKey(stage, st.ID), b, now, now.Add(im.keep))
+	}
+	if err != nil {
+		im.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "import_record_failed", slog.String("import", st.ID), slog.String("error", err.Error()))
+	}
+}
+
+// load reads the record of a job an earlier process ran: its final
+// status, or, when it never finished, its start marked interrupted.
+func (im *Importer) load(ctx context.Context, id string) (*Job, error) {
+	now := im.cfg.App.Now()
+	raw, ok, err := im.store.Get(ctx, storeKey("final", id), now)
+	interrupted := false
+	if err == nil && !ok {
+		raw, ok, err = im.store.Get(ctx, storeKey("start", id), now)
+		interrupted = true
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imports: read job %s: %w", id, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	var rec record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("imports: job record %s: %w", id, err)
+	}
+	if interrupted {
+		rec.Status.State = Failed
+		rec.Status.Problems = append(rec.Status.Problems, fileProblem(CodeInterrupted,
+			"Layanan dijalankan ulang saat impor ini berjalan. Unggah berkasnya lagi: yang sudah tercatat tidak dicatat dua kali.",
+			"The service restarted while this import ran. Send the file again: what was recorded is not recorded twice."))
+	}
+	j := &Job{caller: rec.Caller, st: rec.Status, done: make(chan struct{})}
+	close(j.done)
 	return j, nil
 }
 
@@ -330,7 +417,7 @@ var ErrNotAppliable = errors.New("only a finished dry run of a readable file can
 // matching domain.ErrInvalidState (ErrNotAppliable) for a job that is not
 // a finished dry run of a readable file.
 func (im *Importer) ApplyDryRun(ctx context.Context, caller domain.Principal, id string) (*Job, error) {
-	j, err := im.Get(caller, id)
+	j, err := im.Get(ctx, caller, id)
 	if err != nil {
 		return nil, err
 	}
@@ -356,6 +443,7 @@ func (im *Importer) execute(ctx context.Context, j *Job, req Request, hash [32]b
 		j.st.State, j.st.Finished = state, &now
 		st := j.st
 		j.mu.Unlock()
+		im.save(ctx, "final", j)
 		close(j.done)
 		im.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "import_finished", slog.String("import", j.st.ID), slog.Bool("dry_run", st.DryRun),
 			slog.Int("total", st.Total), slog.Int("applied", st.Applied), slog.Int("unchanged", st.Unchanged), slog.Int("refused", st.Refused),

@@ -41,6 +41,7 @@ var hr = domain.Principal{ID: "hr-1", Roles: []domain.Role{domain.RoleHRAdmin}}
 
 type env struct {
 	store eventstore.Store
+	app   *app.App
 	im    *imports.Importer
 }
 
@@ -68,7 +69,7 @@ func newEnv(t testing.TB, store eventstore.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{store: store, im: im}
+	return &env{store: store, app: a, im: im}
 }
 
 func boltEnv(t testing.TB) *env {
@@ -379,7 +380,7 @@ func TestOnlyHRAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.im.Get(domain.Principal{ID: "hr-2", Roles: []domain.Role{domain.RoleHRAdmin}}, j.Status().ID); err == nil {
+	if _, err := e.im.Get(context.Background(), domain.Principal{ID: "hr-2", Roles: []domain.Role{domain.RoleHRAdmin}}, j.Status().ID); err == nil {
 		t.Error("another HR admin saw the job")
 	}
 	e.im.Wait()
@@ -481,5 +482,43 @@ func TestDocumentedSamples(t *testing.T) {
 		if st = e.run(t, string(data), false); st.Unchanged != st.Total {
 			t.Errorf("%s again: %+v", name, st)
 		}
+	}
+}
+
+// A job's record outlives its process: another Importer over the same
+// stores (a restarted kinerjad) reads the finished job, and a job that
+// never finished reads as FAILED, interrupted.
+func TestJobRecordsSurviveARestart(t *testing.T) {
+	e := boltEnv(t)
+	st := e.run(t, units, false)
+	again, err := imports.New(imports.Config{App: e.app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := again.Get(context.Background(), hr, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Status(); got.State != imports.Done || got.Applied != 3 || len(got.Rows) != 3 {
+		t.Errorf("after a restart: %+v", got)
+	}
+	if _, err := again.Get(context.Background(), domain.Principal{ID: "hr-2", Roles: []domain.Role{domain.RoleHRAdmin}}, st.ID); err == nil {
+		t.Error("another HR admin reads the record")
+	}
+	// A job whose process stopped before it finished left only its start.
+	id := strings.Repeat("ab", 12)
+	rec := fmt.Sprintf(`{"caller":%q,"status":{"id":%q,"state":"RUNNING","total":10,"done":4,"rows":[]}}`, hr.ID, id)
+	if err := e.app.Config().Idempotency.Put(context.Background(), "kinerja/import-job/v1/start/"+id, []byte(rec), now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	j, err = again.Get(context.Background(), hr, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Status(); got.State != imports.Failed || len(got.Problems) != 1 || got.Problems[0].Code != imports.CodeInterrupted {
+		t.Errorf("an interrupted job: %+v", got)
+	}
+	if _, err := again.Get(context.Background(), hr, "../../etc"); err == nil {
+		t.Error("a malformed job ID was looked up")
 	}
 }

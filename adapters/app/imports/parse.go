@@ -51,6 +51,8 @@ const (
 	CodeCycle        = "cycle"
 	CodeRefused      = "refused"
 	CodeConflict     = "conflict"
+	// CodeInterrupted: the process stopped while the job ran.
+	CodeInterrupted = "interrupted"
 )
 
 // fileProblem is a problem of the whole file.

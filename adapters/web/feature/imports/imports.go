@@ -13,8 +13,9 @@
 //     applies the same file. Each row's events are recorded whole or not
 //     at all; the same file applied again records nothing new.
 //
-// The importer keeps its jobs in memory (the pages say so): after a
-// restart the file is uploaded again.
+// Job records outlive a restart (package imports); the list of recent
+// imports and the file a dry run keeps for its apply do not (the page
+// says so).
 package imports
 
 import (
@@ -181,7 +182,7 @@ func (f *Feature) postUpload(w http.ResponseWriter, r *page.Request) error {
 }
 
 func (f *Feature) showJob(w http.ResponseWriter, r *page.Request) error {
-	job, err := f.importer.Get(r.User, r.PathValue("id"))
+	job, err := f.importer.Get(r.Context(), r.User, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

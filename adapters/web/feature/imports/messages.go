@@ -15,7 +15,7 @@ var messages = i18n.Catalog{
 	"imports.nofile":            {ID: "Pilih berkas untuk diunggah.", EN: "Choose a file to upload."},
 	"imports.recent":            {ID: "Impor terakhir Anda", EN: "Your recent imports"},
 	"imports.none":              {ID: "Belum ada impor sejak layanan terakhir dijalankan.", EN: "No imports since the service last started."},
-	"imports.restart":           {ID: "Catatan impor disimpan di memori: setelah layanan dijalankan ulang, unggah berkasnya lagi (yang sudah tercatat tidak dicatat dua kali).", EN: "Import records are kept in memory: after the service restarts, upload the file again (what is recorded is not recorded twice)."},
+	"imports.restart":           {ID: "Daftar ini memuat impor sejak layanan terakhir dijalankan. Setelah layanan dijalankan ulang, unggah berkas yang belum diterapkan lagi (yang sudah tercatat tidak dicatat dua kali).", EN: "This list holds the imports since the service last started. After a restart, upload a file not yet applied again (what is recorded is not recorded twice)."},
 	"imports.job.title":         {ID: "Hasil impor", EN: "Import result"},
 	"imports.col.file":          {ID: "Berkas", EN: "File"},
 	"imports.col.mode":          {ID: "Jenis", EN: "Mode"},

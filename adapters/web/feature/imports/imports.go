@@ -58,10 +58,16 @@ type Feature struct {
 
 // New returns the feature on site, with an importer of its own over the
 // site's application layer.
-func New(site *page.Site) *Feature {
-	im, err := imports.New(imports.Config{App: site.App()})
-	if err != nil {
-		panic(err) // only a missing App, which NewSite refuses first
+func New(site *page.Site) *Feature { return NewWith(site, nil) }
+
+// NewWith returns the feature on site with the importer im (the one the
+// API is given too), or, when im is nil, one of its own.
+func NewWith(site *page.Site, im *imports.Importer) *Feature {
+	if im == nil {
+		var err error
+		if im, err = imports.New(imports.Config{App: site.App()}); err != nil {
+			panic(err) // only a missing App, which NewSite refuses first
+		}
 	}
 	return &Feature{site: site, importer: im,
 		upload: page.MustParse[*uploadPage](site, files, "upload.html", messages),

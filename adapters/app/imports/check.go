@@ -131,6 +131,15 @@ func (c *rowChecker) nip(r Row, f Field, required, allowOfficial bool) string {
 			fmt.Sprintf("Excel turned NIP %q into a number and lost its last digits. Format the column as Text (or start with ') and type the 18-digit NIP again.", v))
 		return ""
 	}
+	// Excel keeps 15 significant digits of a number: an NIP that went
+	// through a number cell ends in 000, which no NIP does (its serial is
+	// 001-999).
+	if d := nip.Normalize(strings.TrimPrefix(v, "'")); len(d) == 18 && strings.HasSuffix(d, "000") {
+		c.add(f, CodeNIPNumber,
+			fmt.Sprintf("NIP %s berakhir 000: Excel menyimpannya sebagai angka dan digit terakhirnya hilang. Format kolom sebagai Teks (atau awali dengan ') lalu ketik ulang NIP 18 digit.", d),
+			fmt.Sprintf("NIP %s ends in 000: Excel stored it as a number and lost its last digits. Format the column as Text (or start with ') and type the 18-digit NIP again.", d))
+		return ""
+	}
 	info, err := nip.Parse(strings.TrimPrefix(v, "'"))
 	if err != nil {
 		c.add(f, CodeNIP, "NIP tidak sah: "+fieldDetail(err), "Invalid NIP: "+fieldDetail(err))

@@ -522,3 +522,62 @@ func TestJobRecordsSurviveARestart(t *testing.T) {
 		t.Error("a malformed job ID was looked up")
 	}
 }
+
+// Rows that clash with the ledger are refused and record nothing: a unit
+// the ledger holds under another parent (another agency's), an employee
+// of a unit that exists nowhere, a registered employee under another name.
+func TestLedgerConflicts(t *testing.T) {
+	e := boltEnv(t)
+	officials(t, e)
+	e.run(t, units, false)
+	e.run(t, employees(""), false)
+	before := e.events(t)
+	st := e.run(t, "ID Unit;Nama Unit;ID Unit Induk\nBKD-MUT;Bidang Mutasi;LAIN\n", false)
+	if st.Refused != 1 || st.Rows[0].Problems[0].Code != imports.CodeConflict || st.Rows[0].Problems[0].Column != "ID Unit Induk" {
+		t.Errorf("a unit under another parent: %+v", st.Rows)
+	}
+	data := "NIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit\n" +
+		"199001012015031001;Orang Lain;JF;Analis;DINAS-LAIN\n" +
+		nipA + ";Andi Berganti Nama;PELAKSANA;Pengadministrasi Umum;BKD-SEK\n"
+	st = e.run(t, data, false)
+	codes := map[int]string{}
+	for _, r := range st.Rows {
+		codes[r.Row] = r.Problems[0].Code
+	}
+	if codes[2] != imports.CodeUnknown || codes[3] != imports.CodeConflict {
+		t.Errorf("codes %v, want unknown_reference at 2 and conflict at 3", codes)
+	}
+	if got := e.events(t); got != before {
+		t.Errorf("refused rows appended %d events", got-before)
+	}
+}
+
+// An NIP typed as a number in Excel is stored as a float: the raw cell is
+// 1.97…E+17, refused with the message that says how to fix it.
+func TestXLSXNumberNIP(t *testing.T) {
+	f := excelize.NewFile()
+	for i, h := range []string{"NIP", "Nama", "Jenis Jabatan", "Nama Jabatan", "ID Unit"} {
+		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
+		f.SetCellStr("Sheet1", cell, h)
+	}
+	f.SetCellFloat("Sheet1", "A2", 1.97001012000011e17, -1, 64)
+	f.SetCellStr("Sheet1", "B2", "Budi")
+	f.SetCellStr("Sheet1", "C2", "JF")
+	f.SetCellStr("Sheet1", "D2", "Analis")
+	f.SetCellStr("Sheet1", "E2", "BKD")
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	tables, probs := imports.Parse(b.Bytes(), imports.Limits{})
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	p := imports.Check(tables, calendar.MustNew(2026, time.December, 6))
+	if len(p.Refused) != 1 || p.Refused[0].Code != imports.CodeNIPNumber || p.Refused[0].Sheet != "Sheet1" {
+		t.Fatalf("refused %+v", p.Refused)
+	}
+	if !strings.Contains(p.Refused[0].ID, "Teks") {
+		t.Errorf("the message does not say to format the column as Text: %s", p.Refused[0].ID)
+	}
+}

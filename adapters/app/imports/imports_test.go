@@ -581,3 +581,45 @@ func TestXLSXNumberNIP(t *testing.T) {
 		t.Errorf("the message does not say to format the column as Text: %s", p.Refused[0].ID)
 	}
 }
+
+// The same file applied by two processes at once records each event once:
+// the loser of each row's append re-decides on the ledger (nothing left to
+// record) or meets its own derived event IDs.
+func TestConcurrentApplyRecordsOnce(t *testing.T) {
+	e := boltEnv(t)
+	officials(t, e)
+	e.run(t, units, false)
+	before := e.events(t)
+	other, err := imports.New(imports.Config{App: e.app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(employees(""))
+	var jobs []*imports.Job
+	for _, im := range []*imports.Importer{e.im, other} {
+		j, _, err := im.Start(context.Background(), imports.Request{Caller: hr, Data: data, PaperRef: "SK-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	applied := 0
+	for _, j := range jobs {
+		if err := j.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st := j.Status()
+		if st.Refused != 0 || st.Applied+st.Unchanged != 5 {
+			t.Errorf("job %+v", st)
+		}
+		applied += st.Applied
+	}
+	if got := e.events(t) - before; got != 9 {
+		t.Errorf("two applies recorded %d events, want 9 (five registrations, four lines)", got)
+	}
+	if applied < 5 {
+		// A store may accept a pure repeat of the same event IDs as a
+		// success, so both jobs may count a row; never fewer than five.
+		t.Errorf("%d rows applied between the two jobs, want at least 5", applied)
+	}
+}

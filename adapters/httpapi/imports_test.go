@@ -136,9 +136,16 @@ func TestImports(t *testing.T) {
 	}
 }
 
-// TestImportTooLarge: a body over the import limit is 413.
+// TestImportTooLarge: a body over the import limit is 413; one over the
+// API's 1 MiB but within the import limit is taken (and its 30,000 rows
+// are over the row limit: the job fails with too_many_rows).
 func TestImportTooLarge(t *testing.T) {
 	h := newHarness(t)
 	huge := bytes.Repeat([]byte("a;"), imports.DefaultMaxBytes/2+64<<10)
 	h.refused(http.StatusRequestEntityTooLarge, "payload_too_large", &hr, "POST", "/v1/imports", huge, "Content-Type", "text/csv")
+	big := "NIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit\n" + strings.Repeat(nipN1+";Nina;JF;Perawat Ahli Pertama;DINKES\n", 30_000)
+	r := h.must(http.StatusAccepted, hr, "POST", "/v1/imports?dry_run=true", big, "Content-Type", "text/csv")
+	if st := h.awaitImport(hr, r.header.Get("Location")); st.State != imports.Failed || st.Problems[0].Code != imports.CodeTooManyRows {
+		t.Errorf("a 30,000-row file: %+v", st.Problems)
+	}
 }

@@ -441,6 +441,9 @@ func TestTenThousand(t *testing.T) {
 			e.run(t, units, false)
 			data := bigFile(10_000)
 			start := time.Now()
+			dry := e.run(t, data, true)
+			t.Logf("%s: dry run of 10,000 rows in %s (%d would apply)", tc.name, time.Since(start).Round(time.Millisecond), dry.Applied)
+			start = time.Now()
 			st := e.run(t, data, false)
 			took := time.Since(start)
 			if st.Applied != 10_000 || st.Refused != 0 {

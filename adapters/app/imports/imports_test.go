@@ -626,3 +626,32 @@ func TestConcurrentApplyRecordsOnce(t *testing.T) {
 		t.Errorf("%d rows applied between the two jobs, want at least 5", applied)
 	}
 }
+
+// A back-dated TMT is a backfill: without a decree reference the row is
+// refused at the TMT, and nothing is recorded.
+func TestBackdatedNeedsPaperRef(t *testing.T) {
+	e := boltEnv(t)
+	officials(t, e)
+	e.run(t, units, false)
+	before := e.events(t)
+	j, _, err := e.im.Start(context.Background(), imports.Request{Caller: hr, Data: []byte(employees(""))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Wait(context.Background())
+	st := j.Status()
+	// The head has no line (no TMT) and is registered; the four others
+	// are refused at the TMT (or, for Andi and Beni, also because their
+	// appraiser's row was refused).
+	if st.Applied != 1 || st.Refused != 4 {
+		t.Fatalf("applied %d refused %d: %+v", st.Applied, st.Refused, st.Rows)
+	}
+	for _, r := range st.Rows {
+		if r.Outcome == imports.Refused && (r.Problems[0].Column != "TMT" || r.Problems[0].Code != imports.CodeRequired) {
+			t.Errorf("row %d: %+v", r.Row, r.Problems)
+		}
+	}
+	if got := e.events(t) - before; got != 1 {
+		t.Errorf("%d events, want 1 (the head's registration)", got)
+	}
+}

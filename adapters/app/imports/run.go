@@ -171,6 +171,11 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 		s := employee.Service{Handler: h, Policy: r.svc.Employees.Policy}
 		units := orgunit.Service{Handler: h, Policy: r.svc.Units.Policy}
 		req := r.request(e.Sheet, e.Row)
+		if r.backdated(e.Effective) && r.paperRef == "" {
+			return rowProblem(FieldEffectiveFrom, CodeRequired,
+				fmt.Sprintf("TMT %s sebelum hari ini: data induk yang berlaku surut adalah entri susulan, isi nomor SK (paper_ref) pada unggahan.", e.Effective),
+				fmt.Sprintf("TMT %s lies before today: back-dated master data is a backfill, give the decree's reference (paper_ref) with the upload.", e.Effective))
+		}
 		if u, err := units.Load(ctx, e.UnitID); err != nil {
 			return err
 		} else if u == nil {
@@ -223,6 +228,10 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 	}, e.Sheet, e.Row)
 	return r.result(res, n, err)
 }
+
+// backdated reports whether an effective date lies before today: such a
+// line or post change is HR's backfill from the decree (paper_ref).
+func (r *runner) backdated(d calendar.Date) bool { return !d.IsZero() && d.Before(r.today) }
 
 // superiorOf is the appraiser's own appraiser on d, the superior a row
 // without one gets.

@@ -655,3 +655,83 @@ func TestBackdatedNeedsPaperRef(t *testing.T) {
 		t.Errorf("%d events, want 1 (the head's registration)", got)
 	}
 }
+
+// sampleWorkbook is docs/imports/contoh.xlsx: the two sample CSVs as the
+// sheets Unit and Pegawai, NIP columns as text, TMT as date cells.
+func sampleWorkbook(t *testing.T) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	text, _ := f.NewStyle(&excelize.Style{NumFmt: 49})
+	date, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
+	for i, name := range []string{"unit.csv", "pegawai.csv"} {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "imports", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sheet := []string{"Unit", "Pegawai"}[i]
+		if i == 0 {
+			f.SetSheetName("Sheet1", sheet)
+		} else {
+			f.NewSheet(sheet)
+		}
+		var header []string
+		for r, line := range strings.Split(strings.TrimSpace(strings.TrimPrefix(string(raw), "\ufeff")), "\n") {
+			for c, v := range strings.Split(line, ";") {
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				if r == 0 {
+					header = append(header, v)
+				}
+				switch h := header[c]; {
+				case r > 0 && h == "TMT" && v != "":
+					d, ok := parseSampleDate(v)
+					if !ok {
+						t.Fatalf("%s: date %q", name, v)
+					}
+					f.SetCellValue(sheet, cell, d)
+					f.SetCellStyle(sheet, cell, cell, date)
+				case strings.HasPrefix(h, "NIP"):
+					f.SetCellStr(sheet, cell, v)
+					f.SetCellStyle(sheet, cell, cell, text)
+				default:
+					f.SetCellStr(sheet, cell, v)
+				}
+			}
+		}
+		f.SetColWidth(sheet, "A", "H", 24)
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func parseSampleDate(v string) (time.Time, bool) {
+	for _, form := range []string{"2006-01-02", "02-01-2006"} {
+		if d, err := time.Parse(form, v); err == nil {
+			return d, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// docs/imports/contoh.xlsx (rewritten with KINERJA_WRITE_SAMPLE=1) imports
+// as the two CSVs do: eight rows in one dry run, none refused.
+func TestSampleWorkbook(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "docs", "imports", "contoh.xlsx")
+	if os.Getenv("KINERJA_WRITE_SAMPLE") == "1" {
+		if err := os.WriteFile(path, sampleWorkbook(t), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := boltEnv(t)
+	officials(t, e)
+	st := e.run(t, string(data), true)
+	if st.State != imports.Done || st.Total != 8 || st.Applied != 8 {
+		t.Fatalf("the sample workbook: %+v", st)
+	}
+}

@@ -181,7 +181,10 @@ func tooManyRows(n int) Problem {
 }
 
 func parseXLSX(data []byte, lim Limits) ([]Table, []Problem) {
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	// A zip bomb: at most 256 MiB unpacked in all (excelize refuses the
+	// file beyond it), and a worksheet above 64 MiB of XML is unpacked to
+	// a temporary file rather than held in memory.
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: 256 << 20, UnzipXMLSizeLimit: 64 << 20})
 	if err != nil {
 		return nil, []Problem{fileProblem(CodeFormat,
 			"Berkas XLSX tidak dapat dibuka (rusak atau dilindungi kata sandi).",

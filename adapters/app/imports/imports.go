@@ -473,7 +473,7 @@ func (im *Importer) execute(ctx context.Context, j *Job, req Request, hash [32]b
 	}
 	j.mu.Unlock()
 	svc := a.Services(ctx)
-	r := &runner{app: a, caller: req.Caller, fileHash: hash, jobID: j.st.ID, paperRef: req.PaperRef, dryRun: req.DryRun,
+	r := &runner{caller: req.Caller, fileHash: hash, jobID: j.st.ID, paperRef: req.PaperRef, dryRun: req.DryRun,
 		workers: im.cfg.Workers, ov: newOverlay(svc.Employees.Handler.Log, a.Now), svc: svc, today: a.Today()}
 	r.run(ctx, plan, func(res RowResult) {
 		j.mu.Lock()

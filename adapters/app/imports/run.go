@@ -50,7 +50,6 @@ type RowResult struct {
 
 // runner runs a plan on the ledger.
 type runner struct {
-	app      *app.App
 	caller   domain.Principal
 	fileHash [32]byte
 	jobID    string

@@ -271,10 +271,6 @@ func Check(tables []Table, today calendar.Date) *Plan {
 				e.Appraiser = c.nip(r, FieldAppraiserNIP, false, true)
 				e.Superior = c.nip(r, FieldSuperiorNIP, false, true)
 				e.Effective = c.date(r, FieldEffectiveFrom, today)
-				if e.Appraiser != "" && e.Effective.IsZero() && r.Cells[FieldEffectiveFrom] == "" {
-					c.add(FieldEffectiveFrom, CodeRequired, "TMT wajib diisi bila NIP pejabat penilai diisi.",
-						"The TMT (effective date) is required when an appraiser is given.")
-				}
 				if e.Superior != "" && e.Appraiser == "" && r.Cells[FieldAppraiserNIP] == "" {
 					c.add(FieldAppraiserNIP, CodeRequired, "NIP pejabat penilai wajib diisi bila atasannya diisi.",
 						"The appraiser is required when the appraiser's superior is given.")

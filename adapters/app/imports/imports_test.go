@@ -157,11 +157,11 @@ const (
 func employees(extra string) string {
 	return "NIP,Nama,Jenis Jabatan,Nama Jabatan,ID Unit,NIP Pejabat Penilai,NIP Atasan Pejabat Penilai,TMT\n" +
 		// The subordinates come first: the importer orders appraisers first.
-		nipA + ",Andi,PELAKSANA,Pengadministrasi Umum,BKD-SEK," + nipSek + ",,2026-01-02\n" +
-		nipSek + ",Sari,Administrator,Sekretaris,BKD-SEK," + nipHead + ",official:GUBERNUR,2026-01-02\n" +
+		nipA + ",Andi,PELAKSANA,Pengadministrasi Umum,BKD-SEK," + nipSek + ",,2026-11-02\n" +
+		nipSek + ",Sari,Administrator,Sekretaris,BKD-SEK," + nipHead + ",official:GUBERNUR,2026-11-02\n" +
 		nipHead + ",Budi,JPT Pratama,Kepala Badan,BKD,,,\n" +
-		nipMut + ",Maya,ADMINISTRATOR,Kepala Bidang Mutasi,BKD-MUT," + nipHead + ",official:GUBERNUR,02-01-2026\n" +
-		nipB + ",Beni,JF,Analis SDM Aparatur,BKD-MUT," + nipMut + ",,2026-01-02\n" + extra
+		nipMut + ",Maya,ADMINISTRATOR,Kepala Bidang Mutasi,BKD-MUT," + nipHead + ",official:GUBERNUR,02-11-2026\n" +
+		nipB + ",Beni,JF,Analis SDM Aparatur,BKD-MUT," + nipMut + ",,2026-11-02\n" + extra
 }
 
 func TestApplyAndReapply(t *testing.T) {
@@ -186,8 +186,8 @@ func TestApplyAndReapply(t *testing.T) {
 	}
 	// A changed row records only the change: Beni moves to the secretariat
 	// under Sari from March.
-	changed := strings.Replace(employees(""), nipB+",Beni,JF,Analis SDM Aparatur,BKD-MUT,"+nipMut+",,2026-01-02",
-		nipB+",Beni,JF,Analis SDM Aparatur,BKD-SEK,"+nipSek+",,2026-03-01", 1)
+	changed := strings.Replace(employees(""), nipB+",Beni,JF,Analis SDM Aparatur,BKD-MUT,"+nipMut+",,2026-11-02",
+		nipB+",Beni,JF,Analis SDM Aparatur,BKD-SEK,"+nipSek+",,2026-11-16", 1)
 	st = e.run(t, changed, false)
 	if st.Applied != 1 || st.Unchanged != 4 || st.Events != 2 {
 		t.Fatalf("changed row: applied %d unchanged %d events %d rows %+v", st.Applied, st.Unchanged, st.Events, st.Rows)
@@ -261,7 +261,7 @@ func TestBadRowIsAllOrNothing(t *testing.T) {
 	// Andi's appraiser is nobody in the ledger or the file: his
 	// registration must not be recorded without the line.
 	bad := "NIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
-		nipA + ";Andi;PELAKSANA;Pengadministrasi Umum;BKD-SEK;199001012015031001;2026-01-02\n"
+		nipA + ";Andi;PELAKSANA;Pengadministrasi Umum;BKD-SEK;199001012015031001;2026-11-02\n"
 	st := e.run(t, bad, false)
 	if st.Refused != 1 || st.Applied != 0 {
 		t.Fatalf("got %+v", st)
@@ -322,8 +322,7 @@ func TestAdversarialRows(t *testing.T) {
 		{"bad kind", nipA + ";Andi;PRESIDEN;Analis;BKD;;", imports.CodeValue, "Jenis Jabatan"},
 		{"old date", nipA + ";Andi;JF;Analis;BKD;" + nipSek + ";1900-01-01", imports.CodeDate, "TMT"},
 		{"bad date", nipA + ";Andi;JF;Analis;BKD;" + nipSek + ";31-02-2026", imports.CodeDate, "TMT"},
-		{"line without date", nipA + ";Andi;JF;Analis;BKD;" + nipSek + ";", imports.CodeRequired, "TMT"},
-		{"self appraisal", nipA + ";Andi;JF;Analis;BKD;" + nipA + ";2026-01-02", imports.CodeValue, "NIP Pejabat Penilai"},
+		{"self appraisal", nipA + ";Andi;JF;Analis;BKD;" + nipA + ";2026-11-02", imports.CodeValue, "NIP Pejabat Penilai"},
 		{"bad unit", nipA + ";Andi;JF;Analis;../etc;;", imports.CodeValue, "ID Unit"},
 		{"huge name", nipA + ";" + strings.Repeat("a", 300) + ";JF;Analis;BKD;;", imports.CodeValue, "Nama"},
 	} {
@@ -346,8 +345,8 @@ func TestAdversarialRows(t *testing.T) {
 func TestDuplicatesAndCycles(t *testing.T) {
 	today := calendar.MustNew(2026, time.December, 6)
 	data := "NIP,Nama,Jenis Jabatan,Nama Jabatan,ID Unit,NIP Pejabat Penilai,TMT\n" +
-		nipA + ",Andi,PENGAWAS,Kasubbag,BKD," + nipB + ",2026-01-02\n" +
-		nipB + ",Beni,PENGAWAS,Kasubbag,BKD," + nipA + ",2026-01-02\n" +
+		nipA + ",Andi,PENGAWAS,Kasubbag,BKD," + nipB + ",2026-11-02\n" +
+		nipB + ",Beni,PENGAWAS,Kasubbag,BKD," + nipA + ",2026-11-02\n" +
 		nipMut + ",Maya,JF,Analis,BKD,,\n" +
 		"197603 0320000 12003,Maya,JF,Analis,BKD,,\n"
 	tables, probs := imports.Parse([]byte(data), imports.Limits{})
@@ -410,10 +409,10 @@ func bigFile(n int) string {
 	boss := make([]string, 10)
 	for i := range boss {
 		boss[i] = genNIP(i)
-		fmt.Fprintf(&b, "%s;Pengawas %d;PENGAWAS;Kepala Subbagian %d;BKD-SEK;%s;official:GUBERNUR;2026-01-02\n", boss[i], i, i, nipHead)
+		fmt.Fprintf(&b, "%s;Pengawas %d;PENGAWAS;Kepala Subbagian %d;BKD-SEK;%s;official:GUBERNUR;2026-11-02\n", boss[i], i, i, nipHead)
 	}
 	for i := 10; i < n-1; i++ {
-		fmt.Fprintf(&b, "%s;Pegawai %d;PELAKSANA;Pengadministrasi %d;BKD-MUT;%s;;2026-01-02\n", genNIP(i), i, i, boss[i%10])
+		fmt.Fprintf(&b, "%s;Pegawai %d;PELAKSANA;Pengadministrasi %d;BKD-MUT;%s;;2026-11-02\n", genNIP(i), i, i, boss[i%10])
 	}
 	return b.String()
 }
@@ -733,5 +732,28 @@ func TestSampleWorkbook(t *testing.T) {
 	st := e.run(t, string(data), true)
 	if st.State != imports.Done || st.Total != 8 || st.Applied != 8 {
 		t.Fatalf("the sample workbook: %+v", st)
+	}
+}
+
+// A row without a TMT records its line from the day of the import; the
+// same file on a later day changes nothing (the line in effect already
+// says it).
+func TestLineWithoutTMT(t *testing.T) {
+	e := boltEnv(t)
+	officials(t, e)
+	e.run(t, units, false)
+	e.run(t, employees(""), false)
+	data := "NIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
+		"199001012015031001;Citra;PELAKSANA;Pengadministrasi Umum;BKD-SEK;" + nipSek + ";\n"
+	st := e.run(t, data, false)
+	if st.Applied != 1 || st.Events != 2 {
+		t.Fatalf("a line without TMT: %+v", st.Rows)
+	}
+	before := e.events(t)
+	if st = e.run(t, data+"\n", false); st.Unchanged != 1 {
+		t.Errorf("again: %+v", st.Rows)
+	}
+	if e.events(t) != before {
+		t.Error("the same line again recorded events")
 	}
 }

@@ -186,6 +186,12 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 		if err != nil {
 			return err
 		}
+		// A line or post effective before today is HR's backfill from the
+		// decree the upload names (the registration itself is not dated).
+		dated := req
+		if r.backdated(e.Effective) {
+			dated.Backfill = &domain.BackfillRequest{PaperRef: r.paperRef}
+		}
 		switch {
 		case cur == nil:
 			if _, err := s.Register(ctx, req, employee.Register{NIP: e.NIP, Name: e.Name, UnitID: e.UnitID, Position: e.Position}); err != nil {
@@ -205,7 +211,7 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 					return rowProblem(FieldEffectiveFrom, CodeRequired, "Jabatan atau unit berubah: TMT wajib diisi.",
 						"The post or unit changed: the TMT (effective date) is required.")
 				}
-				if _, err := s.ChangePosition(ctx, req, employee.ChangePosition{NIP: e.NIP, Position: e.Position, UnitID: e.UnitID,
+				if _, err := s.ChangePosition(ctx, dated, employee.ChangePosition{NIP: e.NIP, Position: e.Position, UnitID: e.UnitID,
 					EffectiveFrom: e.Effective, DecreeRef: r.paperRef}); err != nil {
 					return err
 				}
@@ -214,15 +220,28 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 		if e.Appraiser == "" {
 			return nil
 		}
+		// Without a TMT the line takes effect on the day of the import,
+		// unless the line in effect today already names this appraiser
+		// (and superior): the same file imported another day changes
+		// nothing.
+		from := e.Effective
+		if from.IsZero() {
+			from = r.today
+			if cur != nil {
+				if l, ok := cur.LineOn(r.today); ok && l.Appraiser == e.Appraiser && (e.Superior == "" || l.Superior == e.Superior) {
+					return nil
+				}
+			}
+		}
 		sup := e.Superior
 		if sup == "" {
-			sup, err = r.superiorOf(ctx, s, e.Appraiser, e.Effective)
+			sup, err = r.superiorOf(ctx, s, e.Appraiser, from)
 			if err != nil {
 				return err
 			}
 		}
-		_, err = s.AssignReportingLine(ctx, req, employee.AssignReportingLine{NIP: e.NIP, AppraiserNIP: e.Appraiser,
-			SuperiorNIP: sup, EffectiveFrom: e.Effective})
+		_, err = s.AssignReportingLine(ctx, dated, employee.AssignReportingLine{NIP: e.NIP, AppraiserNIP: e.Appraiser,
+			SuperiorNIP: sup, EffectiveFrom: from})
 		return err
 	}, e.Sheet, e.Row)
 	return r.result(res, n, err)

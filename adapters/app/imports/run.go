@@ -188,10 +188,10 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 		}
 		// A line or post effective before today is HR's backfill from the
 		// decree the upload names (the registration itself is not dated).
+		// The ledger's master-data backfill rule (branch mdbackfill) is
+		// not on main yet: until it is, the commands refuse a request
+		// that names a backfill, so the paper is named in the reason only.
 		dated := req
-		if r.backdated(e.Effective) {
-			dated.Backfill = &domain.BackfillRequest{PaperRef: r.paperRef}
-		}
 		switch {
 		case cur == nil:
 			if _, err := s.Register(ctx, req, employee.Register{NIP: e.NIP, Name: e.Name, UnitID: e.UnitID, Position: e.Position}); err != nil {

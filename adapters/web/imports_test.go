@@ -109,6 +109,17 @@ func TestImportPages(t *testing.T) {
 	if r := h.get(&empE, loc); r.status != http.StatusForbidden {
 		t.Errorf("an employee opens a job: %d", r.status)
 	}
+	// Another HR admin neither sees the job nor applies it.
+	other := caller{"hr-admin-2", []string{"HR_ADMIN"}}
+	if r := h.get(&other, loc); r.status != http.StatusNotFound {
+		t.Errorf("another HR admin opens the job: %d", r.status)
+	}
+	if r := h.post(&other, loc+"/terapkan", nil); r.status != http.StatusNotFound {
+		t.Errorf("another HR admin applies the job: %d", r.status)
+	}
+	if r := h.get(&hrAdmin, "/data-induk/impor/..%2f..%2fetc"); r.status != http.StatusNotFound {
+		t.Errorf("a malformed job ID: %d", r.status)
+	}
 }
 
 // The import preview in Chromium: choose a file, check it, see the

@@ -296,6 +296,17 @@ func operations() []op {
 			desc:    "404 when the period was never rated, 422 for a malformed period. The header " + DocumentCodeHeader + " carries the verification code."},
 		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
 			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
+		{method: "POST", path: "/v1/imports", tag: "master data", summary: "Import units, employees and reporting lines from a CSV or XLSX file (HR_ADMIN), asynchronously",
+			desc: "multipart/form-data with the file in the part \"file\" and the fields dry_run and paper_ref, or the raw file as the body (Content-Type text/csv, " +
+				"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet or application/octet-stream) with dry_run and paper_ref in the query. " +
+				"202 with Location: /v1/imports/{id}; the layout, the checks and the outcomes are in docs/imports.md. A file the job cannot read ends FAILED with its problems. " +
+				"The same file sent again while its job runs answers that job (a dry run: the earlier dry run); an apply sent again records only what the ledger lacks. No Idempotency-Key.",
+			special: "upload", status: 202, resp: ImportStatus{}, location: true, extra: []int{413, 422},
+			params: []param{{"dry_run", "query", "check every row against the ledger and record nothing", obj{"type": "boolean"}},
+				qstr("paper_ref", "the decree or import reference (SK) the data rests on; in every event's reason"), qstr("filename", "the file's name, for a raw body")}},
+		{method: "GET", path: "/v1/imports/{id}", tag: "master data", summary: "An import's status: state, progress (done of total rows), counts, and the rows with their problems (the HR_ADMIN who started it)",
+			desc:   "Job records outlive a restart; a job the restart cut short reads FAILED with the problem interrupted: send the file again (it records only what the ledger lacks).",
+			status: 200, resp: ImportStatus{}, params: []param{qenum("rows", "all (default) or refused: which rows the answer lists", "all", "refused")}},
 	}
 }
 

@@ -8,6 +8,7 @@ var messages = i18n.Catalog{
 	"masterdata.units.none":       {ID: "Belum ada unit.", EN: "No units yet."},
 	"masterdata.units.created":    {ID: "Unit telah didaftarkan:", EN: "The unit was registered:"},
 	"masterdata.official.new":     {ID: "Daftarkan pejabat (Plt/Plh)", EN: "Register an official (Plt/Plh)"},
+	"masterdata.units.import":     {ID: "Impor unit, pegawai dan pejabat penilai dari berkas CSV/XLSX", EN: "Import units, employees and appraisers from a CSV/XLSX file"},
 	"masterdata.unit.new":         {ID: "Daftarkan unit baru", EN: "Register a new unit"},
 	"masterdata.unit.new.title":   {ID: "Unit baru", EN: "New unit"},
 	"masterdata.unit.id":          {ID: "Kode unit", EN: "Unit code"},

@@ -70,6 +70,21 @@ type IdempotencyStore interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 }
 
+// IdempotencyClaimer is an IdempotencyStore that can write a record in the
+// same transaction as a keyed command's events (pgidempotency.Store with
+// pgstore): Keyed then claims the key with the events and completes the
+// claim with the answer, instead of a second durable write.
+type IdempotencyClaimer interface {
+	IdempotencyStore
+	// Claim returns ctx carrying the claim: the event store writes claim
+	// under key (as Put) in the transaction of every append made under
+	// the returned context. claimed reports whether one committed.
+	Claim(ctx context.Context, key string, claim []byte, now, expires time.Time) (context.Context, func() (claimed bool))
+	// Complete replaces the claim stored under key with record. It need
+	// not be durable when it returns: losing it leaves the claim.
+	Complete(ctx context.Context, key string, record []byte, now, expires time.Time) error
+}
+
 // Verifier recomputes the audit trail from the event store and checks it
 // against the stored tree and signed checkpoints.
 type Verifier interface {

@@ -13,6 +13,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/calibration"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
+	"github.com/kinerja-ledger/kinerja/projections/development"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
@@ -36,6 +37,7 @@ type viewsCache struct {
 	states map[string]*consequences.State
 	pubs   []consequences.Publication
 	cal    *calibration.Collector
+	dev    map[string]*development.State // the development report's fold, by SKP stream
 }
 
 // withViews advances the fold to the store's head and runs f on it, under
@@ -57,6 +59,7 @@ func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error 
 			tables = consequences.DefaultTables()
 		}
 		v.fold, v.states, v.cal, v.ready = consequences.Fold(tables), map[string]*consequences.State{}, calibration.NewCollector(), true
+		v.dev = map[string]*development.State{}
 	}
 	if head != v.head {
 		for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: v.last, Filter: calibration.Filter()}) {
@@ -78,6 +81,9 @@ func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error 
 				st := v.fold(v.states[ev.Stream], pe)
 				v.states[ev.Stream] = st
 				v.pubs = append(v.pubs, st.Published()...)
+				if d := devFold(v.dev[ev.Stream], pe); d != nil {
+					v.dev[ev.Stream] = d
+				}
 			}
 		}
 		v.head = head

@@ -36,7 +36,11 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. To make that harmless, a keyed command runs on services
+//     again. (With an IdempotencyClaimer, PostgreSQL, a claim carrying
+//     the fingerprint commits in the events' transaction and the answer
+//     completes it: a crash can lose only the answer, and the claim still
+//     refuses the key with another request; the repeat of the same
+//     request runs again, as follows.) To make that harmless, a keyed command runs on services
 //     ([App.Services] with the context Keyed passes) whose domain.Handler
 //     has a per-request log (keyedLog) and ID generator: the IDs of the
 //     events it appends are derived from (caller, key, request
@@ -92,6 +96,10 @@ type keyRecord struct {
 	Body        []byte            `json:"body"`
 	At          time.Time         `json:"at"`
 }
+
+// claimStatus marks a claim: a record written with a keyed command's
+// events, before its answer (IdempotencyClaimer). No answer has status 0.
+const claimStatus = 0
 
 // ErrKeyReused refuses an idempotency key repeated with another request.
 var ErrKeyReused = errors.New("idempotency key reused with a different request")
@@ -184,16 +192,35 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		if rec.Fingerprint != k.Fingerprint {
 			return Answer{}, false, ErrKeyReused
 		}
-		return Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}, true, nil
+		if rec.Status != claimStatus {
+			return Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}, true, nil
+		}
+		// A claim whose answer was lost: run again, and the repeat is
+		// recognised by its events (the top of this file).
 	}
 	ids := &keyedIDs{seed: sum("kinerja/idempotency-ids/v1", k.Caller, k.Key, k.Fingerprint)}
-	ans, keep := run(context.WithValue(ctx, keyedIDsKey{}, ids))
+	runCtx := context.WithValue(ctx, keyedIDsKey{}, ids)
+	claimer, canClaim := a.cfg.Idempotency.(IdempotencyClaimer)
+	var claimed func() bool
+	if canClaim {
+		now := a.cfg.Now()
+		if c, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now}); err == nil {
+			runCtx, claimed = claimer.Claim(runCtx, sk, c, now, now.Add(a.cfg.IdempotencyRetention))
+		}
+	}
+	ans, keep := run(runCtx)
 	if !keep {
 		return ans, false, nil
 	}
 	now := a.cfg.Now()
 	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
-	if err == nil {
+	switch {
+	case err != nil:
+	case claimed != nil && claimed():
+		// The claim committed with the events: it already makes the
+		// outcome durable, the answer need not wait for a flush.
+		err = claimer.Complete(ctx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
+	default:
 		err = a.cfg.Idempotency.Put(ctx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
 	}
 	if err != nil {

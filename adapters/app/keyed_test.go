@@ -170,3 +170,104 @@ func TestKeyedIDs(t *testing.T) {
 		t.Error("outside a keyed run the services are not the configured ones")
 	}
 }
+
+// memClaimer is a memIdem that can claim a key with a command's events:
+// the fake "event store" commits the claim when the run calls appendWith.
+type memClaimer struct {
+	memIdem
+	completes int
+}
+
+type claimKey struct{}
+
+type memClaim struct {
+	key       string
+	rec       []byte
+	committed bool
+}
+
+func (m *memClaimer) Claim(ctx context.Context, key string, claim []byte, _, _ time.Time) (context.Context, func() bool) {
+	c := &memClaim{key: key, rec: claim}
+	return context.WithValue(ctx, claimKey{}, c), func() bool { return c.committed }
+}
+
+func (m *memClaimer) Complete(_ context.Context, key string, rec []byte, _, _ time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.recs[key] = rec
+	m.completes++
+	return nil
+}
+
+// appendWith stands for an append made under ctx: it commits the claim.
+func (m *memClaimer) appendWith(ctx context.Context) {
+	c := ctx.Value(claimKey{}).(*memClaim)
+	m.Put(ctx, c.key, c.rec, time.Time{}, time.Time{})
+	m.mu.Lock()
+	m.puts-- // counted as the claim, not as a Put
+	m.mu.Unlock()
+	c.committed = true
+}
+
+// TestKeyedClaim: with an IdempotencyClaimer a command that appends
+// completes its claim instead of a second Put; a claim whose answer was
+// lost still refuses the key with another request, and lets the same
+// request run again (its events then recognise it); a command that appends
+// nothing stores its answer with Put.
+func TestKeyedClaim(t *testing.T) {
+	idem := &memClaimer{}
+	cfg := Config{Idempotency: idem}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	ctx := context.Background()
+	k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/skps/1/feedback", "{}")}
+	runs := 0
+	appending := func(ctx context.Context) (Answer, bool) {
+		runs++
+		idem.appendWith(ctx)
+		return Answer{Status: 201, Body: []byte("first")}, true
+	}
+	if _, replayed, err := a.Keyed(ctx, k, appending); err != nil || replayed || idem.completes != 1 || idem.puts != 0 {
+		t.Fatalf("first: replayed %v, %v, %d completes, %d puts", replayed, err, idem.completes, idem.puts)
+	}
+	ans, replayed, err := a.Keyed(ctx, k, appending)
+	if err != nil || !replayed || runs != 1 || ans.Status != 201 || string(ans.Body) != "first" {
+		t.Fatalf("repeat = %+v, replayed %v, %v, %d runs", ans, replayed, err, runs)
+	}
+
+	// The answer was lost (a crash before Complete was flushed): only the
+	// claim is stored.
+	k2 := k
+	k2.Key = "k-2"
+	lost := func(ctx context.Context) (Answer, bool) {
+		idem.appendWith(ctx)
+		return Answer{}, false // say, a 5xx after the append
+	}
+	if _, _, err := a.Keyed(ctx, k2, lost); err != nil {
+		t.Fatal(err)
+	}
+	other := k2
+	other.Fingerprint = Fingerprint("POST", "/v1/skps/2/feedback", "{}")
+	if _, _, err := a.Keyed(ctx, other, appending); !errors.Is(err, ErrKeyReused) {
+		t.Errorf("claimed key with another request = %v, want ErrKeyReused", err)
+	}
+	reran := false
+	if _, replayed, err := a.Keyed(ctx, k2, func(context.Context) (Answer, bool) {
+		reran = true
+		return Answer{Status: 201, Body: []byte("reconstructed")}, false
+	}); err != nil || replayed || !reran {
+		t.Errorf("claimed key, same request: replayed %v, %v, ran %v; want it run again", replayed, err, reran)
+	}
+
+	// Nothing appended (a 4xx): no claim committed, the answer is Put.
+	k3 := k
+	k3.Key = "k-3"
+	if _, _, err := a.Keyed(ctx, k3, func(context.Context) (Answer, bool) {
+		return Answer{Status: 422, Body: []byte("no")}, true
+	}); err != nil || idem.puts != 1 {
+		t.Fatalf("4xx: %v, %d puts, want 1", err, idem.puts)
+	}
+	if ans, replayed, _ := a.Keyed(ctx, k3, appending); !replayed || ans.Status != 422 {
+		t.Errorf("4xx repeat = %+v, replayed %v", ans, replayed)
+	}
+}

@@ -57,6 +57,8 @@ func (s *Server) bodyLimit(r *http.Request) int64 {
 	if route := mux.CurrentRoute(r); route != nil {
 		if tpl, err := route.GetPathTemplate(); err == nil && tpl == evidenceFilesPath {
 			return s.app.MaxEvidenceBytes() + uploadSlack
+		} else if err == nil && tpl == importsPath {
+			return s.imports.MaxBytes() + uploadSlack
 		}
 	}
 	return s.cfg.MaxBodyBytes

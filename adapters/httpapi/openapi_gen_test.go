@@ -38,6 +38,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"github.com/kinerja-ledger/kinerja/projections/calibration"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
+	"github.com/kinerja-ledger/kinerja/projections/development"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
@@ -109,6 +110,7 @@ func operations() []op {
 				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
 				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: AssignHeadBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "PUT", path: "/v1/units/{id}/name", tag: "master data", summary: "Correct the unit's name; its id and place in the tree stay (HR_ADMIN)", body: RenameUnitBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
+		{method: "PUT", path: "/v1/units/{id}/zone", tag: "master data", summary: "Set the time zone the unit works in: WIB, WITA or WIT; the dashboard shows its times in it (HR_ADMIN)", body: SetUnitZoneBody{}, status: 200, resp: UnitResponse{}, versioned: true, position: true},
 		{method: "POST", path: "/v1/units/{id}/distribution/{period}/justifications", tag: "master data",
 			summary: "Justify a distribution that deviates from the pattern (the leader one level up)", body: JustifyDistributionBody{}, status: 201, resp: JustificationsResponse{}, versioned: true},
 
@@ -290,6 +292,9 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/consequences", tag: "reports", summary: "The consequences of the final annual evaluations: Angka Kredit, TPP factor, recognition, with originals, corrections and their source events (HR_ADMIN, HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
 			desc:   "Published only from final evaluations; a later change adds a correction naming the original (corrects). Each publication lists the events it was computed from (sources: event_id, stream, revision, position). See docs/consequences.md.",
 			status: 200, resp: consequences.Register{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
+		{method: "GET", path: "/v1/reports/development", tag: "reports", summary: "The development report: overdue development actions (due date passed in the agency's zone, no outcome) with days overdue, and the most frequent competency gaps with count and share (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
+			desc:   "A fold of the SKP streams of the year, as of today in the agency's zone; the BKD's input for the training plan. See docs/domain-model.md.",
+			status: 200, resp: development.Report{}, special: "report", params: append([]param{qstr("year", "the performance year of the SKPs (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/calibration", tag: "reports", summary: "The calibration view: each appraiser's predikat distribution against their unit's and the agency's, a leniency/severity index with its interval, flags with the evidence (HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
 			desc:   "The statistics are in docs/calibration.md; flags never change a rating.",
 			status: 200, resp: calibration.Report{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: the appraisers of its subtree (default: the agency)"), formatParam}, tableParams...)},
@@ -304,6 +309,17 @@ func operations() []op {
 			desc:    "404 when the period was never rated, 422 for a malformed period. The header " + DocumentCodeHeader + " carries the verification code."},
 		{method: "GET", path: "/v1/evaluations", tag: "evaluation", summary: "Evaluations of a period in a unit and below (HR_ANALYST, HR_ADMIN, AUDITOR)", status: 200, resp: EvaluationList{}, position: true,
 			params: []param{unitParam, qstr("period", "2026, 2026-Q1, …")}},
+		{method: "POST", path: "/v1/imports", tag: "master data", summary: "Import units, employees and reporting lines from a CSV or XLSX file (HR_ADMIN), asynchronously",
+			desc: "multipart/form-data with the file in the part \"file\" and the fields dry_run and paper_ref, or the raw file as the body (Content-Type text/csv, " +
+				"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet or application/octet-stream) with dry_run and paper_ref in the query. " +
+				"202 with Location: /v1/imports/{id}; the layout, the checks and the outcomes are in docs/imports.md. A file the job cannot read ends FAILED with its problems. " +
+				"The same file sent again while its job runs answers that job (a dry run: the earlier dry run); an apply sent again records only what the ledger lacks. No Idempotency-Key.",
+			special: "upload", status: 202, resp: ImportStatus{}, location: true, extra: []int{413, 422},
+			params: []param{{"dry_run", "query", "check every row against the ledger and record nothing", obj{"type": "boolean"}},
+				qstr("paper_ref", "the decree or import reference (SK) the data rests on; in every event's reason"), qstr("filename", "the file's name, for a raw body")}},
+		{method: "GET", path: "/v1/imports/{id}", tag: "master data", summary: "An import's status: state, progress (done of total rows), counts, and the rows with their problems (the HR_ADMIN who started it)",
+			desc:   "Job records outlive a restart; a job the restart cut short reads FAILED with the problem interrupted: send the file again (it records only what the ledger lacks).",
+			status: 200, resp: ImportStatus{}, params: []param{qenum("rows", "all (default) or refused: which rows the answer lists", "all", "refused")}},
 	}
 }
 

@@ -67,6 +67,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/app/imports"
 	"github.com/kinerja-ledger/kinerja/domain"
 )
 
@@ -112,6 +113,10 @@ type Config struct {
 	// RenderCacheBytes bounds the cache of rendered SKP views (default
 	// DefaultRenderCacheBytes).
 	RenderCacheBytes int
+	// Imports runs the bulk imports of master data (POST /v1/imports);
+	// give the dashboard the same value so that both list the same jobs.
+	// Optional: a new Importer over App by default.
+	Imports *imports.Importer
 }
 
 // DefaultRenderCacheBytes is the default bound of the rendered-view cache.
@@ -172,6 +177,7 @@ type Server struct {
 	handler http.Handler // router behind the access log (which gives request IDs)
 	metrics *metrics
 	renders *renderCache // rendered SKP views, by revision
+	imports *imports.Importer
 }
 
 // New returns the API for cfg, after applying defaults and validating it.
@@ -186,6 +192,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if s.imports = cfg.Imports; s.imports == nil {
+		if s.imports, err = imports.New(imports.Config{App: cfg.App}); err != nil {
+			return nil, err
+		}
+	}
 	s.routesAll()
 	s.handler = AccessLog(s.cfg.Logger, "unmatched", s.router)
 	return s, nil
@@ -228,8 +239,10 @@ func (s *Server) routesAll() {
 	s.registerOpsV1(v1)
 	s.registerReports(v1)
 	s.registerConsequences(v1)
+	s.registerDevelopment(v1)
 	s.registerInbox(v1)
 	s.registerDocuments(v1)
+	s.registerImports(v1)
 }
 
 // read registers a route that changes nothing.

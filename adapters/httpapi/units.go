@@ -23,6 +23,7 @@ func (s *Server) registerUnits(r *mux.Router) {
 	s.mutation(r, http.MethodPut, "/v1/units/{id}/performance/{period}", http.StatusOK, s.rateUnit)
 	s.mutation(r, http.MethodPut, "/v1/units/{id}/head", http.StatusOK, s.assignHead)
 	s.mutation(r, http.MethodPut, "/v1/units/{id}/name", http.StatusOK, s.renameUnit)
+	s.mutation(r, http.MethodPut, "/v1/units/{id}/zone", http.StatusOK, s.setUnitZone)
 	s.mutation(r, http.MethodPost, "/v1/units/{id}/distribution/{period}/justifications", http.StatusCreated, s.justifyDistribution)
 }
 
@@ -58,6 +59,13 @@ type AssignHeadBody struct {
 type RenameUnitBody struct {
 	common
 	Name string `json:"name"`
+}
+
+// SetUnitZoneBody is the body of PUT /v1/units/{id}/zone: the time zone
+// the unit works in, WIB, WITA or WIT (issue 13).
+type SetUnitZoneBody struct {
+	common
+	Zone string `json:"zone"`
 }
 
 // JustifyDistributionBody is the body of POST
@@ -193,6 +201,22 @@ func (s *Server) renameUnit(w http.ResponseWriter, r *http.Request) error {
 	}
 	id := pathVar(r, "id")
 	if _, err := s.svc(r).units.Rename(r.Context(), req, orgunit.Rename{UnitID: id, Name: b.Name}); err != nil {
+		return err
+	}
+	return s.writeUnit(w, r, http.StatusOK, id)
+}
+
+func (s *Server) setUnitZone(w http.ResponseWriter, r *http.Request) error {
+	var b SetUnitZoneBody
+	if err := decodeBody(r, &b, true); err != nil {
+		return err
+	}
+	req, err := domainRequest(r, b.common)
+	if err != nil {
+		return err
+	}
+	id := pathVar(r, "id")
+	if _, err := s.svc(r).units.SetZone(r.Context(), req, orgunit.SetZone{UnitID: id, Zone: b.Zone}); err != nil {
 		return err
 	}
 	return s.writeUnit(w, r, http.StatusOK, id)

@@ -3,6 +3,16 @@
 // restarts and are shared by every kinerjad of a deployment. The table
 // lives in its own schema, created by an explicit Migrate call, never by
 // the constructor.
+//
+// A keyed command that appends events claims its key in the same
+// transaction as its events (Claim, through pgtxhook: pgstore runs the
+// claim's INSERT in the transaction of the group commit that carries the
+// append), so one commit covers both and a crash never leaves the events
+// without a record or the reverse. The answer, rendered after the append,
+// then replaces the claim without waiting for its WAL flush (Complete):
+// a crash of PostgreSQL in that moment loses only the answer's body, and
+// the claim that stays still refuses the key with another request and
+// lets the application recognise the repeat by its events.
 package pgidempotency
 
 import (
@@ -15,6 +25,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/internal/pgtxhook"
 )
 
 // DefaultSchema holds the table when no schema is given.
@@ -102,9 +114,7 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) ([]byte, boo
 // stored under key is kept (the first response wins), an expired one is
 // replaced. It is durable when it returns (synchronous commit).
 func (s *Store) Put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO `+s.schema+`.idempotency (key, record, stored_at, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record, stored_at = EXCLUDED.stored_at, expires_at = EXCLUDED.expires_at
-		WHERE idempotency.expires_at <= EXCLUDED.stored_at`, key, record, now, expires)
+	_, err := s.pool.Exec(ctx, s.putSQL(), key, record, now, expires)
 	if err != nil {
 		return fmt.Errorf("pgidempotency: put: %w", err)
 	}
@@ -118,4 +128,38 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("pgidempotency: delete expired: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// putSQL inserts a record unless an unexpired one is stored under its key.
+func (s *Store) putSQL() string {
+	return `INSERT INTO ` + s.schema + `.idempotency (key, record, stored_at, expires_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (key) DO UPDATE SET record = EXCLUDED.record, stored_at = EXCLUDED.stored_at, expires_at = EXCLUDED.expires_at
+		WHERE idempotency.expires_at <= EXCLUDED.stored_at`
+}
+
+// Claim returns ctx carrying the INSERT of claim under key (as Put: an
+// unexpired record already stored is kept): the appends made under the
+// returned context run it in their own transaction, on the event store's
+// connection. claimed reports whether a transaction that ran it committed.
+// The event store must be pgstore on the same database.
+func (s *Store) Claim(ctx context.Context, key string, claim []byte, now, expires time.Time) (context.Context, func() (claimed bool)) {
+	st := &pgtxhook.Statement{SQL: s.putSQL(), Args: []any{key, claim, now, expires}}
+	return pgtxhook.With(ctx, st), st.Committed
+}
+
+// Complete replaces the record stored under key (a claim this process
+// made) with record, and returns once PostgreSQL has committed it but
+// before its WAL is flushed (synchronous_commit off for this transaction
+// only): it is visible to every reader at once, and only a crash of
+// PostgreSQL within its WAL writer's delay can lose it, leaving the claim.
+func (s *Store) Complete(ctx context.Context, key string, record []byte, now, expires time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(`SET LOCAL synchronous_commit TO off`)
+	b.Queue(`UPDATE `+s.schema+`.idempotency SET record = $2, stored_at = $3, expires_at = $4 WHERE key = $1`, key, record, now, expires)
+	b.Queue(`COMMIT`)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("pgidempotency: complete: %w", err)
+	}
+	return nil
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
-const unitCols = `id, name, parent_id, head_nip, head_from, performance, registered_at`
+const unitCols = `id, name, parent_id, head_nip, head_from, performance, registered_at, zone`
 
 func scanUnit(r pgx.Row) (directory.Unit, error) {
 	var u directory.Unit
 	var perf []byte
-	if err := r.Scan(&u.ID, &u.Name, &u.ParentID, &u.HeadNIP, &u.HeadFrom, &perf, &u.RegisteredAt); err != nil {
+	if err := r.Scan(&u.ID, &u.Name, &u.ParentID, &u.HeadNIP, &u.HeadFrom, &perf, &u.RegisteredAt, &u.Zone); err != nil {
 		return u, err
 	}
 	u.RegisteredAt = u.RegisteredAt.UTC()
@@ -151,7 +151,7 @@ func (s *directoryStage) PutJustification(_ context.Context, j directory.Justifi
 
 var (
 	unitColumns = []column{{"id", "text", ""}, {"name", "text", ""}, {"parent_id", "text", ""}, {"head_nip", "text", ""},
-		{"head_from", "text", ""}, {"performance", "text", "jsonb"}, {"registered_at", "timestamptz", ""}}
+		{"head_from", "text", ""}, {"performance", "text", "jsonb"}, {"registered_at", "timestamptz", ""}, {"zone", "text", ""}}
 	employeeColumns = []column{{"nip", "text", ""}, {"name", "text", ""}, {"asn_type", "text", ""}, {"unit_id", "text", ""},
 		{"position_kind", "text", ""}, {"position_title", "text", ""}, {"appraiser_nip", "text", ""}, {"appraiser_superior_nip", "text", ""},
 		{"effective_from", "text", ""}, {"position_from", "text", ""}, {"name_key", "text", ""}}
@@ -163,6 +163,7 @@ func (s *directoryStage) flush(b *pgx.Batch) error {
 		var id, name, parent, head, from []string
 		var perf []jsonDoc
 		var reg []pgtype.Timestamptz
+		var zone []string
 		for k := range s.dirtyUnits {
 			u := s.units[k]
 			id, name, parent, head, from = append(id, u.ID), append(name, u.Name), append(parent, u.ParentID), append(head, u.HeadNIP), append(from, u.HeadFrom)
@@ -175,8 +176,9 @@ func (s *directoryStage) flush(b *pgx.Batch) error {
 			}
 			perf = append(perf, p)
 			reg = append(reg, pgtype.Timestamptz{Time: u.RegisteredAt, Valid: true})
+			zone = append(zone, u.Zone)
 		}
-		b.Queue(insertSQL(s.n.t("units"), unitColumns, "id"), id, name, parent, head, from, perf, reg)
+		b.Queue(insertSQL(s.n.t("units"), unitColumns, "id"), id, name, parent, head, from, perf, reg, zone)
 	}
 	if len(s.dirtyEmps) > 0 {
 		cols := make([][]string, len(employeeColumns))

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/pgtxhook"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -440,13 +441,16 @@ func (s *Store) execBatch(ctx context.Context, batch []*request) {
 	s.stats.statements.Add(1)
 	var counts map[string]streamCount
 	var err error
-	if len(live) == 1 && len(live[0].events) == 1 && !s.notifyInStatement {
+	channel := ""
+	if s.notifyInStatement {
+		channel = s.channel
+	}
+	switch {
+	case hooked(live):
+		counts, err = s.insertHooked(ctx, live, channel)
+	case len(live) == 1 && len(live[0].events) == 1 && !s.notifyInStatement:
 		counts, err = s.insertOne(ctx, live[0])
-	} else {
-		channel := ""
-		if s.notifyInStatement {
-			channel = s.channel
-		}
+	default:
 		counts, err = s.insert(ctx, s.pool, live, channel)
 	}
 	if err != nil {
@@ -504,6 +508,76 @@ func (s *Store) execBatch(ctx context.Context, batch []*request) {
 			s.wake()
 		}
 	}
+}
+
+// hooked reports whether an append of the batch carries a statement to run
+// in its transaction (pgtxhook).
+func hooked(reqs []*request) bool {
+	for _, r := range reqs {
+		if pgtxhook.From(r.ctx) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// insertHooked runs the append statement and then, in the same
+// transaction, the pgtxhook statement of each append whose rows were all
+// inserted: one commit (one WAL flush) covers the batch's events and those
+// statements. If a statement fails the transaction rolls back and the
+// batch fails (execBatch then runs its appends one by one, so only the
+// append whose statement fails is refused). Two round trips: BEGIN with
+// the insert, then the statements with COMMIT.
+func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel string) (map[string]streamCount, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// A connection released inside a transaction (a failed ROLLBACK) is
+	// closed by the pool, never reused.
+	defer conn.Release()
+	rollback := func() { conn.Exec(context.WithoutCancel(ctx), `ROLLBACK`) }
+	var counts map[string]streamCount
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
+	b.Queue(s.q.appendMany, s.insertArgs(reqs, channel)...).Query(func(rows pgx.Rows) error {
+		counts, err = collectCounts(rows)
+		return err
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		rollback()
+		return nil, err
+	}
+	var ran []*pgtxhook.Statement
+	b = &pgx.Batch{}
+	for _, r := range reqs {
+		st := pgtxhook.From(r.ctx)
+		if st == nil || counts[r.stream].n != len(r.events) {
+			continue // nothing of this append is written: neither is its statement
+		}
+		b.Queue(st.SQL, st.Args...)
+		ran = append(ran, st)
+	}
+	b.Queue(`COMMIT`)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		rollback()
+		// Not a conflict of the append, whatever its SQLSTATE: the
+		// conflict path would retry an append that cannot succeed.
+		return nil, &hookError{err: err}
+	}
+	for _, st := range ran {
+		st.MarkCommitted()
+	}
+	return counts, nil
+}
+
+// hookError is the failure of a pgtxhook statement. It deliberately does not
+// unwrap: isConflict must not take a unique violation of the statement for
+// one of the append.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string {
+	return "statement in the append's transaction: " + e.err.Error()
 }
 
 // insertOne runs the single-event statement.

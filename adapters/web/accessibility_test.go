@@ -21,6 +21,7 @@ var notPages = map[string]string{
 	"GET /ekspor/distribusi":                      "a download",
 	"GET /konsekuensi/ekspor":                     "a download",
 	"GET /kalibrasi/ekspor":                       "a download",
+	"GET /pengembangan-unit/ekspor":               "a download",
 	"GET /masuk/oidc":                             "a redirect to the identity provider",
 	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
 	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",
@@ -64,9 +65,13 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 	if err != nil {
 		t.Fatalf("plan a development action: %v", err)
 	}
+	// An import's page opens for its job.
+	importJob := h.startImport(importCSV)
+	h.awaitImportPage(importJob)
 	samples := []map[string]string{
 		{"code": code},
 		{"id": ag.skpE, "round": round, "action": action},
+		{"id": strings.TrimPrefix(importJob, "/data-induk/impor/")},
 		{"id": ag.skpE, "skp": ag.skpE, "nip": nipE, "period": "2026", "rhk_id": ag.rhkE, "rhk": ag.rhkE, "indicator_id": ag.indE, "ind": ag.indE, "unit": "DINKES"},
 		{"id": ag.skpP, "skp": ag.skpP, "nip": nipP, "period": "2026", "unit": "DINKES"},
 		{"id": ag.skpQ, "skp": ag.skpQ, "nip": nipQ, "period": "2026", "unit": "PKM-SUKAMAJU"},

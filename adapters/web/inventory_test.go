@@ -29,6 +29,8 @@ var formInventory = map[string]formFor{
 	// Master data (feature/masterdata; officials in feature/officials).
 	"POST /v1/units":                                           {form: "POST /data-induk/unit/baru"},
 	"PUT /v1/units/{id}/name":                                  {form: "POST /data-induk/unit/{id}/nama"},
+	"PUT /v1/units/{id}/zone":                                  {form: "POST /data-induk/unit/{id}/zona"},
+	"POST /v1/imports":                                         {form: "POST /data-induk/impor"},
 	"PUT /v1/units/{id}/head":                                  {form: "POST /data-induk/unit/{id}/kepala"},
 	"PUT /v1/units/{id}/performance/{period}":                  {form: "POST /data-induk/unit/{id}/predikat"},
 	"POST /v1/units/{id}/distribution/{period}/justifications": {form: "POST /unit/{id}/distribusi/{period}/justifikasi"},

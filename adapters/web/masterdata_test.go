@@ -530,3 +530,44 @@ func TestMasterDataBackfillForms(t *testing.T) {
 		t.Errorf("the unit page does not badge the backfilled head\n%s", r.body)
 	}
 }
+
+// A unit's time zone: HR only; a zone that is not WIB, WITA or WIT (or a
+// control character) comes back beside the field and records nothing; the
+// zone chosen is the one the form shows next; once, sent twice.
+func TestUnitZoneForm(t *testing.T) {
+	h := seeded(t)
+	const path = "/data-induk/unit/PKM-SUKAMAJU"
+	form := h.must200(hrAdmin, path)
+	m := regexp.MustCompile(`action="/data-induk/unit/PKM-SUKAMAJU/zona"[^>]*>\s*<input type="hidden" name="_key" value="([^"]+)"`).FindStringSubmatch(form.body)
+	if m == nil {
+		t.Fatal("no zone form")
+	}
+	if r := h.must200(analyst, path); strings.Contains(r.body, `/zona"`) {
+		t.Error("the zone form is offered to HR_ANALYST")
+	}
+	v := url.Values{"_key": {m[1]}, "_revision": {revisionOf(t, form.body)}, "zone": {"WIT"}}
+	if r := h.post(&analyst, path+"/zona", v); r.status != http.StatusForbidden {
+		t.Errorf("zone set by HR_ANALYST = %d, want 403", r.status)
+	}
+	before := h.streamLen(domain.UnitStream("PKM-SUKAMAJU"))
+	for name, bad := range map[string]string{"empty": "", "not Indonesian": "CET", "an IANA name": "Asia/Jayapura", "control char": "WI\x1bT"} {
+		b := url.Values{"_key": v["_key"], "_revision": v["_revision"], "zone": {bad}}
+		if r := h.post(&hrAdmin, path+"/zona", b); r.status != http.StatusUnprocessableEntity || !strings.Contains(r.body, `id="zone-error"`) {
+			t.Errorf("%s zone = %d\n%s", name, r.status, r.body)
+		}
+	}
+	if n := h.streamLen(domain.UnitStream("PKM-SUKAMAJU")); n != before {
+		t.Fatalf("refused forms recorded %d events", n-before)
+	}
+	if r := h.post(&hrAdmin, path+"/zona", v); r.status != http.StatusSeeOther {
+		t.Fatalf("set zone = %d\n%s", r.status, r.body)
+	}
+	h.post(&hrAdmin, path+"/zona", v)
+	if n := h.streamLen(domain.UnitStream("PKM-SUKAMAJU")); n != before+1 {
+		t.Errorf("a double submit recorded %d events", n-before)
+	}
+	h.catchUp()
+	if r := h.must200(hrAdmin, path); !strings.Contains(r.body, `<option value="WIT" selected>`) {
+		t.Errorf("the form does not show the zone set\n%s", r.body)
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	appimports "github.com/kinerja-ledger/kinerja/adapters/app/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/auditpage"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/calibration"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/consequences"
+	"github.com/kinerja-ledger/kinerja/adapters/web/feature/devreport"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/documents"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/evaluation"
 	"github.com/kinerja-ledger/kinerja/adapters/web/feature/execution"
@@ -79,6 +81,10 @@ type Config struct {
 	// is named __Host-kinerja_session. Requests that arrive over TLS get
 	// Secure cookies regardless. Set by an https OIDC redirect URL.
 	SecureCookies bool
+	// Imports runs the bulk imports of master data; give the API the same
+	// value so that a job started in one is seen in the other. Optional:
+	// the import pages make their own over App.
+	Imports *appimports.Importer
 }
 
 func (c *Config) setDefaults() {
@@ -169,7 +175,7 @@ func New(cfg Config) (*Handler, error) {
 		evaluation.New(h.site),
 		objection.New(h.site),
 		masterdata.New(h.site),
-		imports.New(h.site),
+		imports.NewWith(h.site, cfg.Imports),
 		reportpage.New(h.site),
 		auditpage.New(h.site, h.sessions),
 		inbox.New(h.site),
@@ -180,6 +186,7 @@ func New(cfg Config) (*Handler, error) {
 		consequences.New(h.site),
 		calibration.New(h.site),
 		improvement.New(h.site),
+		devreport.New(h.site),
 	} {
 		f.Routes(r)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/app/imports"
 	"github.com/kinerja-ledger/kinerja/adapters/blobstore"
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
@@ -216,8 +217,15 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err := a.startDeadlines(core, registry); err != nil {
 		return nil, err
 	}
+	// One importer for the API and the dashboard: a job started in one is
+	// seen in the other.
+	importer, err := imports.New(imports.Config{App: core})
+	if err != nil {
+		return nil, err
+	}
 	apiCfg := httpapi.Config{
 		App:           core,
+		Imports:       importer,
 		Authenticator: authn,
 		Readiness:     a.readiness,
 		Registry:      registry,
@@ -236,7 +244,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		return nil, err
 	}
 	dashCfg := web.Config{App: core, Sessions: sessions, IdleTimeout: cfg.SessionIdle, AbsoluteTimeout: cfg.SessionMax,
-		Authenticator: dashAuthn, OIDC: dashOIDC, SecureCookies: cfg.SecureCookies}
+		Authenticator: dashAuthn, OIDC: dashOIDC, SecureCookies: cfg.SecureCookies, Imports: importer}
 	if dashOIDC == nil {
 		// Embedded sign-in: the one-time links of kinerjactl login-link,
 		// written into the data directory.

@@ -107,6 +107,11 @@ const (
 	// appraisers of the unit's subtree (Subject.UnitLeader). Not HR_ADMIN,
 	// who enters data and does not judge appraisers.
 	ReadCalibration Action = "calibration.read"
+	// ReadDevelopment reads the development report (overdue development
+	// actions, the most frequent competency gaps): HR_ANALYST (the BKD's
+	// training plan), HR_ADMIN, AUDITOR; a unit's leader for the unit's
+	// subtree (Subject.UnitLeader).
+	ReadDevelopment Action = "development.read"
 )
 
 // SystemDeadlinesID is the identity of the deadline process manager
@@ -460,6 +465,12 @@ var rules = map[Action]rule{
 		}
 		return tokenRole(p, domain.RoleHRAnalyst, domain.RoleAuditor), "the calibration view is for HR_ANALYST (BKD), AUDITOR and the unit's leader"
 	},
+	ReadDevelopment: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
+		if s.UnitLeader != "" && p.ID == s.UnitLeader {
+			return domain.RoleUnitLeader, ""
+		}
+		return tokenRole(p, domain.RoleHRAnalyst, domain.RoleHRAdmin, domain.RoleAuditor), "the development report is for HR_ANALYST (BKD), HR_ADMIN, AUDITOR and the unit's leader"
+	},
 	ReadTimeline: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		// The timeline includes the SKPs the employee appraises, which are
 		// not others' business.
@@ -473,7 +484,7 @@ var rules = map[Action]rule{
 // createActions are refused with 403 rather than 404: the caller addresses
 // a collection or master data, not a resource they might not know.
 var createActions = []Action{DraftSKP, ManageMasterData, BackfillMasterData, RateUnit, ReadUnit, JustifyDeviation, ReadReports,
-	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox, ReadConsequences, ReadCalibration}
+	ListAllSKPs, ListEmployees, ReadObjectionRegister, ReadAudit, ReadOps, ReadInbox, ReadConsequences, ReadCalibration, ReadDevelopment}
 
 // Allowed reports whether p may do a to the resource described by s: the
 // question a page asks before it offers an action (the server asks Decide

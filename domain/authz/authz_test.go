@@ -222,6 +222,11 @@ func TestDecide(t *testing.T) {
 		{name: "unit leader reads the unit's calibration", caller: unitLeader, action: authz.ReadCalibration, want: "UNIT_LEADER"},
 		{name: "HR admin may not read calibration", caller: hrAdmin, action: authz.ReadCalibration, want: "403"},
 		{name: "employee may not read calibration", caller: employee, action: authz.ReadCalibration, want: "403"},
+		{name: "analyst reads development", caller: analyst, action: authz.ReadDevelopment, want: "HR_ANALYST"},
+		{name: "HR admin reads development", caller: hrAdmin, action: authz.ReadDevelopment, want: "HR_ADMIN"},
+		{name: "auditor reads development", caller: auditor, action: authz.ReadDevelopment, want: "AUDITOR"},
+		{name: "unit leader reads the unit's development", caller: unitLeader, action: authz.ReadDevelopment, want: "UNIT_LEADER"},
+		{name: "employee may not read development", caller: employee, action: authz.ReadDevelopment, want: "403"},
 		{name: "unknown action", caller: hrAdmin, action: "skp.delete", want: "403"},
 
 		// Coaching and development (issue 14).

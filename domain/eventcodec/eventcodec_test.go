@@ -63,6 +63,7 @@ var samples = []domain.Event{
 	orgunit.HeadAssigned{UnitID: "DINKES", HeadNIP: nipA, EffectiveFrom: calendar.MustNew(2026, 1, 1),
 		Backfill: &bizdate.Backfill{PaperRef: "SK Wali Kota 821.2/14/2026", RecordedBy: "hr-1", OnBehalfOf: nipS}},
 	orgunit.Renamed{UnitID: "DINKES", Name: "Dinas Kesehatan Kota Sukamaju", Previous: "Dinas Kesehatan"},
+	orgunit.ZoneSet{UnitID: "DINKES", Zone: "WITA", Previous: "WIB"},
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
 	employee.OfficialRegistered{OfficialID: "MENKES", Kind: employee.Minister, Title: "Menteri Kesehatan", UnitID: "KEMENKES"},

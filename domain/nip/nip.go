@@ -190,7 +190,12 @@ func checkAppointment(info *Info, v *domain.ValidationError) {
 	b := info.BirthDate
 	if info.Type == PNS {
 		// TMT CPNS is the 1st of the month: it must come after the birth.
-		tmt := calendar.MustNew(info.AppointmentYear, info.AppointmentMonth, 1)
+		// Year 0000 is no date at all (calendar.New refuses it).
+		tmt, err := calendar.New(info.AppointmentYear, info.AppointmentMonth, 1)
+		if err != nil {
+			v.Add("", "digits 9-14 are not a valid TMT CPNS YYYYMM (%04d%02d)", info.AppointmentYear, int(info.AppointmentMonth))
+			return
+		}
 		if !tmt.After(b) {
 			v.Add("", "TMT CPNS %04d-%02d is not after the date of birth %s", info.AppointmentYear, int(info.AppointmentMonth), b)
 			return

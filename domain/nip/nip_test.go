@@ -105,6 +105,8 @@ func TestParseRefusals(t *testing.T) {
 		{name: "sex digit 0", in: "19660801 198803 0 001"},
 		{name: "serial 000", in: "19660801 198803 1 000"},
 		{name: "TMT before birth", in: "19660801 196503 1 001"},
+		{name: "TMT year 0000 (found by the import's fuzz test)", in: "19750202 000001 0 001"},
+		{name: "TMT year 0000, valid otherwise", in: "19750202 000001 1 001"},
 		{name: "TMT in the birth month", in: "19660801 196608 1 001"},
 		{name: "PPPK appointed in the birth year", in: "200012312000211001"},
 		{name: "PPPK sex digit 3", in: "200012312024213001"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -207,6 +208,39 @@ func (s *Service) predikatSetter(ctx context.Context, u *Unit, d calendar.Date) 
 	}
 	head, _ := setter.HeadOn(d)
 	return id, capacity, head, nil
+}
+
+// SetZone is the command to set the time zone a unit works in.
+type SetZone struct {
+	// UnitID is the unit.
+	UnitID string
+	// Zone is WIB, WITA or WIT (see [Zones]).
+	Zone string
+}
+
+// SetZone sets the time zone a unit works in (issue 13): the dashboard
+// shows the unit's times, and those of its employees' SKPs, in it. Setting
+// the zone in effect changes nothing. Errors: validation (not WIB, WITA
+// or WIT), not found (unit), forbidden (not HR_ADMIN).
+func (s *Service) SetZone(ctx context.Context, req domain.Request, cmd SetZone) (domain.Committed, error) {
+	zone := strings.ToUpper(strings.TrimSpace(cmd.Zone))
+	if !slices.Contains(Zones, zone) {
+		return domain.Committed{}, domain.Invalid("zone", "must be WIB, WITA or WIT")
+	}
+	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
+		u := Replay(st.Events)
+		if u == nil {
+			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
+		}
+		if u.zone == zone {
+			return domain.Change{}, nil
+		}
+		return domain.Change{Role: role, Events: []domain.Event{ZoneSet{UnitID: u.id, Zone: zone, Previous: u.zone}}}, nil
+	})
 }
 
 // ref returns a trimmed document reference, recording a problem for one

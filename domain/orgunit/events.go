@@ -120,6 +120,26 @@ type Renamed struct {
 // EventType implements [domain.Event].
 func (Renamed) EventType() string { return "unit.renamed.v1" }
 
+// ZoneSet records the time zone a unit works in (WIB, WITA or WIT), in
+// which the dashboard shows the times of the unit and of its employees'
+// SKPs (issue 13). A unit without one works in the agency's zone (the
+// policy's Location). Presentation only: deadlines stay in the agency's
+// zone. Stream unit-{unit_id}.
+type ZoneSet struct {
+	// UnitID is the unit.
+	UnitID string `json:"unit_id"`
+	// Zone is WIB, WITA or WIT.
+	Zone string `json:"zone"`
+	// Previous is the zone it replaces, "" the first time.
+	Previous string `json:"previous,omitempty"`
+}
+
+// EventType implements [domain.Event].
+func (ZoneSet) EventType() string { return "unit.zone_set.v1" }
+
+// Zones are the zone names a unit may work in (Indonesia's three).
+var Zones = []string{"WIB", "WITA", "WIT"}
+
 // Events returns the specs of this package's events, for the codec.
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
@@ -127,5 +147,6 @@ func Events() []domain.EventSpec {
 		domain.Spec[PerformanceRated](1),
 		domain.Spec[HeadAssigned](2),
 		domain.Spec[Renamed](1),
+		domain.Spec[ZoneSet](1),
 	}
 }

@@ -371,3 +371,50 @@ func TestRatePerformanceLeaderOnBothDates(t *testing.T) {
 		t.Fatalf("the leader of today: %v", err)
 	}
 }
+
+func TestSetZone(t *testing.T) {
+	env, s := setup(t)
+	mustRegister(t, env, s, "PEMKOT", "")
+	mustRegister(t, env, s, "DINKES", "PEMKOT")
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		req     domain.Request
+		cmd     orgunit.SetZone
+		wantErr error
+	}{
+		"empty zone":   {hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: " "}, domain.ErrValidation},
+		"other zone":   {hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: "CET"}, domain.ErrValidation},
+		"IANA name":    {hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: "Asia/Makassar"}, domain.ErrValidation},
+		"control char": {hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: "WIT\x00"}, domain.ErrValidation},
+		"unknown unit": {hr(env), orgunit.SetZone{UnitID: "NOPE", Zone: "WIT"}, domain.ErrNotFound},
+		"not HR":       {env.Request("auditor", domain.RoleAuditor), orgunit.SetZone{UnitID: "DINKES", Zone: "WIT"}, domain.ErrForbidden},
+	} {
+		if _, err := s.SetZone(ctx, c.req, c.cmd); !errors.Is(err, c.wantErr) {
+			t.Errorf("%s: error = %v, want %v", name, err, c.wantErr)
+		}
+	}
+	c, err := s.SetZone(ctx, hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: " wita "})
+	if err != nil || len(c.Events) != 1 {
+		t.Fatalf("set zone = %+v, %v", c, err)
+	}
+	if ev, ok := c.Events[0].Event.(orgunit.ZoneSet); !ok || ev.Zone != "WITA" || ev.Previous != "" {
+		t.Errorf("event = %+v", c.Events[0].Event)
+	}
+	if c, err = s.SetZone(ctx, hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: "WIT"}); err != nil || c.Events[0].Event.(orgunit.ZoneSet).Previous != "WITA" {
+		t.Fatalf("second zone = %+v, %v", c, err)
+	}
+	u, err := s.Get(ctx, "DINKES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := u.View(calendar.Of(start, policy.WIB)); v.Zone != "WIT" {
+		t.Errorf("after setting the zone: %+v", v)
+	}
+	if p, _ := s.Get(ctx, "PEMKOT"); p.View(calendar.Of(start, policy.WIB)).Zone != "" {
+		t.Errorf("the parent took the zone")
+	}
+	// The zone in effect again changes nothing.
+	if c, err := s.SetZone(ctx, hr(env), orgunit.SetZone{UnitID: "DINKES", Zone: "WIT"}); err != nil || len(c.Events) != 0 {
+		t.Errorf("setting the zone in effect = %+v, %v", c, err)
+	}
+}

@@ -26,6 +26,7 @@ import (
 // Unit is the state of one organisation unit, rebuilt from its events.
 type Unit struct {
 	id, name, parent string
+	zone             string
 	registeredAt     time.Time
 	revision         uint64
 	predikat         map[string]rating.OrgPredikat
@@ -92,6 +93,8 @@ func (u *Unit) apply(e domain.Stored) {
 		u.heads = append(u.heads, headEntry{nip: ev.HeadNIP, from: ev.EffectiveFrom, backfill: ev.Backfill})
 	case Renamed:
 		u.name = ev.Name
+	case ZoneSet:
+		u.zone = ev.Zone
 	}
 }
 
@@ -138,6 +141,9 @@ type View struct {
 	History []PredikatChange `json:"history"`
 	// Head is the head in effect on the date the view was asked for.
 	Head string `json:"head_nip,omitempty"`
+	// Zone is the time zone the unit works in (WIB, WITA or WIT), "" for
+	// the agency's.
+	Zone string `json:"zone,omitempty"`
 	// HeadBackfill is the decree of that head's assignment when HR entered
 	// it effective before the day it was recorded (domain.md §10).
 	HeadBackfill *bizdate.Backfill `json:"head_backfill,omitempty"`
@@ -150,7 +156,7 @@ func (u *Unit) View(d calendar.Date) View {
 		perf[k] = v
 	}
 	v := View{
-		ID: u.id, Name: u.name, ParentID: u.parent, Revision: u.revision,
+		ID: u.id, Name: u.name, ParentID: u.parent, Revision: u.revision, Zone: u.zone,
 		Performance: perf, History: slices.Clone(u.history),
 	}
 	if h, ok := u.headEntryOn(d); ok && h.nip != "" {

@@ -30,6 +30,9 @@ type Unit struct {
 	Performance map[string]string `json:"performance,omitempty"`
 	// RegisteredAt is business time of the registration.
 	RegisteredAt time.Time `json:"registered_at"`
+	// Zone is the time zone the unit works in (WIB, WITA or WIT; "" for
+	// the agency's), unit.zone_set.v1.
+	Zone string `json:"zone,omitempty"`
 }
 
 // Employee is an employee as registered, with the reporting line most

@@ -101,6 +101,13 @@ func Apply(ctx context.Context, s Store, ev projections.Event) error {
 		}
 		u.Name = e.Name
 		return s.PutUnit(ctx, u)
+	case orgunit.ZoneSet:
+		u, err := unit(ctx, s, ev, e.UnitID)
+		if err != nil {
+			return err
+		}
+		u.Zone = e.Zone
+		return s.PutUnit(ctx, u)
 	case employee.Registered:
 		return s.PutEmployee(ctx, Employee{NIP: e.NIP, Name: e.Name, ASNType: string(e.ASNType), UnitID: e.UnitID,
 			PositionKind: string(e.Position.Kind), PositionTitle: e.Position.Title})

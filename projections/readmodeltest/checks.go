@@ -57,6 +57,16 @@ func checkDirectory(t *testing.T, b *Backend) {
 	if _, err := d.Subtree(bg, "NOPE"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("Subtree(NOPE) error = %v, want ErrNotFound", err)
 	}
+	for id, want := range map[string]string{"DINKES": "WIT", "PUSKESMAS1": "", "PEMKOT": ""} {
+		if u, err := d.Unit(bg, id); err != nil || u.Zone != want {
+			t.Errorf("Unit(%s).Zone = %q, %v; want %q", id, u.Zone, err, want)
+		}
+	}
+	for _, u := range units {
+		if u.ID == "DINKES" && u.Zone != "WIT" {
+			t.Errorf("Units: DINKES's zone = %q, want WIT", u.Zone)
+		}
+	}
 	if _, err := d.Unit(bg, "NOPE"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("Unit(NOPE) error = %v, want ErrNotFound", err)
 	}
@@ -68,7 +78,7 @@ func checkDirectory(t *testing.T, b *Backend) {
 		t.Fatal(err)
 	}
 	want := directory.Unit{ID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT", Performance: map[string]string{"2026": "BUTUH_PERBAIKAN"},
-		RegisteredAt: registry.UTC()}
+		RegisteredAt: registry.UTC(), Zone: "WIT"}
 	diff(t, "Unit(DINKES)", want, dinkes)
 	if u, err := d.Unit(bg, "PEMKOT"); err != nil || u.HeadNIP != nipS || u.HeadFrom != "2026-01-01" || u.ParentID != "" {
 		t.Errorf("Unit(PEMKOT) = %+v, %v; want head S from 2026-01-01", u, err)

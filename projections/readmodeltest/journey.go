@@ -453,6 +453,11 @@ func runJourney(tb testing.TB, open StoreFunc) *Journey {
 	g.at(time.Date(2027, 1, 22, 9, 0, 0, 0, wib))
 	j.FiledD1 = g.clock.Now()
 	j.ObjD1 = g.object(nipD[0], j.SKP[nipD[0]])
+
+	// DINKES works in WITA (issue 13), then WIT: the directory keeps the
+	// last; its sub-units keep the agency's zone.
+	g.ok(g.units.SetZone(g.ctx, g.hr(), orgunit.SetZone{UnitID: "DINKES", Zone: "WITA"}))
+	g.ok(g.units.SetZone(g.ctx, g.hr(), orgunit.SetZone{UnitID: "DINKES", Zone: "WIT"}))
 	return j
 }
 

@@ -220,6 +220,8 @@ func Summarize(e domain.Event) string {
 		return fmt.Sprintf("Kepala unit %s ditetapkan mulai %s", e.UnitID, e.EffectiveFrom) + backfilled(e.Backfill)
 	case orgunit.Renamed:
 		return fmt.Sprintf("Nama unit %s dikoreksi: %s → %s", e.UnitID, e.Previous, e.Name)
+	case orgunit.ZoneSet:
+		return fmt.Sprintf("Zona waktu unit %s: %s", e.UnitID, e.Zone)
 	case employee.Registered:
 		return "Pegawai didaftarkan pada unit " + e.UnitID
 	case employee.ReportingLineAssigned:

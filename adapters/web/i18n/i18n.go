@@ -107,6 +107,7 @@ var Shared = Catalog{
 	"nav.people":       {"Cari pegawai", "Find employees"},
 	"nav.consequences": {"Konsekuensi", "Consequences"},
 	"nav.calibration":  {"Kalibrasi", "Calibration"},
+	"nav.development":  {"Pengembangan", "Development"},
 	"nav.signout":      {"Keluar", "Sign out"},
 
 	"footer.text": {"Kinerja Ledger — penilaian kinerja ASN yang tercatat dan dapat diaudit.", "Kinerja Ledger — civil-servant performance appraisal, recorded and auditable."},
@@ -229,4 +230,5 @@ var Shared = Catalog{
 	"event.distribution.deviation_justified.v1":     {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
 	"event.skp.improvement_plan_opened.v1":          {"Rencana perbaikan kinerja dibuka", "Improvement plan opened"},
 	"event.skp.improvement_plan_result_recorded.v1": {"Hasil rencana perbaikan dicatat", "Improvement plan result recorded"},
+	"event.unit.zone_set.v1":                        {"Zona waktu unit ditetapkan", "Unit time zone set"},
 }

@@ -354,6 +354,27 @@ func (s *Site) FailHandler(err error) http.Handler {
 	})
 }
 
+// UnitZone returns the time zone unit id works in (WIB, WITA or WIT), ""
+// for the agency's zone or a unit the directory does not know: for
+// Base.InZone.
+func (s *Site) UnitZone(ctx context.Context, id string) string {
+	u, err := s.app.Config().Directory.Unit(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return u.Zone
+}
+
+// EmployeeZone returns the time zone of the unit employee nip is in now
+// (see UnitZone), for the pages of the employee's SKPs.
+func (s *Site) EmployeeZone(ctx context.Context, nip string) string {
+	e, err := s.app.Config().Directory.Employee(ctx, nip)
+	if err != nil {
+		return ""
+	}
+	return s.UnitZone(ctx, e.UnitID)
+}
+
 // Names returns the names of the employees nips from the directory (an
 // unknown NIP has none), for a page's Base.Names: fetched before the page
 // renders.

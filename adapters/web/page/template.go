@@ -73,6 +73,8 @@ type Nav struct {
 	// Consequences and Calibration are the consequences of final
 	// evaluations and the appraisers' calibration (issue 14).
 	Consequences, Calibration bool
+	// Development is the development report of a unit (issue 14).
+	Development bool
 }
 
 // Base returns the Base of a page named name with the title titleKey.
@@ -88,6 +90,7 @@ func (r *Request) Base(name, titleKey string) Base {
 	if r.SignedIn {
 		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData),
 			People: r.Can(authz.ListEmployees), Consequences: r.Can(authz.ReadConsequences), Calibration: r.Can(authz.ReadCalibration)}
+		b.Nav.Development = r.Can(authz.ReadDevelopment)
 	}
 	b.OtherLang = i18n.EN
 	if r.Lang == i18n.EN {
@@ -123,6 +126,16 @@ func (b *Base) Title() string { return b.T(b.TitleKey) }
 // the zero time). The <time> element around it carries the exact instant
 // (ISO).
 func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
+
+// InZone shows the page's times and dates in the zone named zone (WIB,
+// WITA or WIT: the zone of the page's subject, a unit's from
+// unit.zone_set.v1, issue 13); the site's zone stays for "" or another
+// name. The footer names the zone in effect.
+func (b *Base) InZone(zone string) {
+	if loc, ok := idfmt.Zone(zone); ok && zone != "" {
+		b.loc, b.Zone = loc, loc.String()
+	}
+}
 
 // Date shows the calendar date of t in the policy's zone: "6 Desember
 // 2026".
@@ -172,6 +185,8 @@ var funcs = template.FuncMap{
 	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"u64":  func(u uint64) string { return strconv.FormatUint(u, 10) },
 	"list": func(s ...string) []string { return s },
+	// tuple passes several values of any type to a sub-template.
+	"tuple": func(v ...any) []any { return v },
 	"short": func(s string) string {
 		if len(s) > 12 {
 			return s[:12] + "…"

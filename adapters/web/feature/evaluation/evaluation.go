@@ -159,6 +159,7 @@ func (f *Feature) showOverview(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d := &overviewPage{Base: r.Base("evaluation", "evaluation.overview.title"), View: v}
+	d.InZone(f.site.EmployeeZone(ctx, v.NIP)) // the employee's unit's zone (issue 13)
 	if done := r.URL.Query().Get("selesai"); done == "nilai" || done == "terbit" || done == "terima" {
 		d.Done = done
 	}

@@ -76,6 +76,7 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST "+UnitsPath+"/{id}/predikat", f.rateUnit)
 	r.Page("POST "+UnitsPath+"/{id}/kepala", f.assignHead)
 	r.Page("POST "+UnitsPath+"/{id}/nama", f.renameUnit)
+	r.Page("POST "+UnitsPath+"/{id}/zona", f.setZone)
 	r.Page("GET "+EmployeesPath, f.showEmployees)
 	r.Page("GET "+NewEmployeePath, f.showNewEmployee)
 	r.Page("POST "+NewEmployeePath, f.createEmployee)

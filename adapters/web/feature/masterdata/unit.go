@@ -42,6 +42,10 @@ type unitPage struct {
 	Candidates []directory.Employee
 	// RenameForm corrects the unit's name (for who manages master data).
 	RenameForm form.State
+	// ZoneForm sets the time zone the unit works in (WIB, WITA, WIT), in
+	// which its pages show times; Zones are the choices.
+	ZoneForm form.State
+	Zones    []string
 	// Predikats are the organisation predikat's values.
 	Predikats []string
 	// Changed: a predikat was just recorded (?diubah=).
@@ -97,6 +101,9 @@ func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
 		d.HeadForm.Values = url.Values{"effective_from": {r.App().Today().String()}, "head_nip": {v.Head}}
 		d.RenameForm = form.New(r, UnitPath(v.ID)+"/nama").WithRevision(v.Revision)
 		d.RenameForm.Values = url.Values{"name": {v.Name}}
+		d.ZoneForm = form.New(r, UnitPath(v.ID)+"/zona").WithRevision(v.Revision)
+		d.ZoneForm.Values = url.Values{"zone": {v.Zone}}
+		d.Zones = orgunit.Zones
 		if d.Candidates, err = r.App().Config().Directory.EmployeesIn(ctx, []string{v.ID}); err != nil {
 			return nil, err
 		}
@@ -210,6 +217,49 @@ func (f *Feature) renameUnit(w http.ResponseWriter, r *page.Request) error {
 		st = st.WithRevision(d.Unit.Revision)
 	}
 	d.RenameForm = st
+	return f.unit.Render(w, status, d)
+}
+
+// zoneInput is what the zone form posts: the body of
+// PUT /v1/units/{id}/zone.
+type zoneInput struct {
+	Zone string `form:"zone"`
+}
+
+func (f *Feature) setZone(w http.ResponseWriter, r *page.Request) error {
+	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
+		return err
+	}
+	if _, err := f.unitPage(r, form.State{}); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	var in zoneInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.Units.SetZone(ctx, req, orgunit.SetZone{UnitID: id, Zone: in.Zone})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.unitPage(r, form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, UnitPath(id)+"/predikat").WithRevision(d.Unit.Revision)
+	if st.Stale {
+		st = st.WithRevision(d.Unit.Revision)
+	}
+	d.ZoneForm = st
 	return f.unit.Render(w, status, d)
 }
 

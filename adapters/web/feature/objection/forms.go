@@ -222,6 +222,7 @@ func (f *Feature) showObjection(w http.ResponseWriter, r *page.Request) error {
 		return &domain.NotFoundError{Kind: "objection", ID: d.View.ID + "/" + d.Period}
 	}
 	p := &objectionPage{formPage: *d}
+	p.InZone(f.site.EmployeeZone(r.Context(), d.View.NIP)) // the employee's unit's zone (issue 13)
 	if done := r.URL.Query().Get("selesai"); slices.Contains([]string{"ajukan", "minta", "keterangan", "putusan", "tarik", "pemutus"}, done) {
 		p.Done = done
 	}

@@ -12,9 +12,11 @@
 package objection
 
 import (
+	"cmp"
 	"embed"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
@@ -104,12 +106,43 @@ func (f regFilter) query() app.ObjectionQuery {
 	return app.ObjectionQuery{Unit: f.Unit, Status: f.Status, Overdue: f.overdue}
 }
 
+// registerList is the register's table: 50 objections a page, in filing
+// order unless a column header sorts it (issue 13).
+var registerList = page.ListSpec{Name: "register", Size: 50,
+	Sorts: []string{"filed", "name", "period", "due", "status"}}
+
+// registerOrder compares objections by each column of registerList; ties
+// fall back to the filing order (then the objection ID), so that every
+// objection is on exactly one page whatever the sort.
+var registerOrder = map[string]func(a, b reports.ObjectionItem) int{
+	"filed": byFiling,
+	"name": func(a, b reports.ObjectionItem) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), byFiling(a, b))
+	},
+	"period": func(a, b reports.ObjectionItem) int {
+		return cmp.Or(strings.Compare(a.Period, b.Period), byFiling(a, b))
+	},
+	"due": func(a, b reports.ObjectionItem) int {
+		return cmp.Or(a.DecisionDue.Compare(b.DecisionDue), byFiling(a, b))
+	},
+	"status": func(a, b reports.ObjectionItem) int {
+		return cmp.Or(strings.Compare(a.Status, b.Status), byFiling(a, b))
+	},
+}
+
+func byFiling(a, b reports.ObjectionItem) int {
+	return cmp.Or(a.FiledAt.Compare(b.FiledAt), strings.Compare(a.ID, b.ID))
+}
+
 // registerData is the objection register's model.
 type registerData struct {
 	page.Base
-	Filter     regFilter
-	Units      []page.UnitRow
-	Register   reports.ObjectionRegister
+	Filter   regFilter
+	Units    []page.UnitRow
+	Register reports.ObjectionRegister
+	// Rows are the objections of the page shown; RegNav its navigation.
+	Rows       []reports.ObjectionItem
+	RegNav     page.ListNav
 	Overdue    int
 	Position   int64
 	ExportCSV  string
@@ -117,7 +150,8 @@ type registerData struct {
 }
 
 // showRegister lists objections with their filing window, decision due
-// date, overdue ones highlighted, and outcomes.
+// date, overdue ones highlighted, and outcomes; paginated and sortable by
+// its column headers (registerList), the counts over the whole filter.
 func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
 	if err := r.App().Authorize(r.User, authz.ReadObjectionRegister); err != nil {
 		return err
@@ -142,6 +176,9 @@ func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
 		if o.Overdue {
 			d.Overdue++
 		}
+	}
+	if d.Rows, d.RegNav, err = page.Paginate(r, registerList, d.Register.Items, registerOrder, flt.Unit, flt.Status, flt.Overdue); err != nil {
+		return err
 	}
 	d.Position = f.site.Position(ctx, objections.Name)
 	d.ExportCSV = page.Link("/ekspor/keberatan", "unit", flt.Unit, "status", flt.Status, "overdue", flt.Overdue, "format", "csv")

@@ -184,6 +184,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d := &unitData{Base: r.Base("unit", "unit.title"), Unit: u, Year: year, Period: per, Years: f.years(year), Periods: f.periods(year)}
+	d.InZone(u.Zone) // the unit's times in its own zone (issue 13)
 	if d.Trail, err = f.trail(ctx, u); err != nil {
 		return err
 	}

@@ -147,6 +147,8 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d.View = cur
+	// Times in the zone of the employee's unit (issue 13).
+	d.InZone(f.site.EmployeeZone(ctx, cur.NIP))
 	if !d.AsOf.IsZero() {
 		v, err := svc.Read(ctx, req.User, id, skp.AsOf{RecordedAt: d.AsOf})
 		switch {

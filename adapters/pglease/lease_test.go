@@ -239,7 +239,7 @@ func TestRestrictedMemberLeavesNoneUnowned(t *testing.T) {
 	var mu sync.Mutex
 	running := map[string]int{}
 	newWork := func(name string) (pglease.Partition, error) { return work{mu: &mu, running: running, name: name}, nil }
-	start := func(instance string, eligible []string) *pglease.Member {
+	start := func(instance string, eligible []string) (*pglease.Member, func()) {
 		m, err := pglease.Join(ctx, pglease.Config{URL: url, Group: group, Instance: instance, Partitions: parts, Eligible: eligible,
 			Poll: 50 * time.Millisecond, New: newWork})
 		if err != nil {
@@ -248,10 +248,12 @@ func TestRestrictedMemberLeavesNoneUnowned(t *testing.T) {
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- m.Run(rctx) }()
-		t.Cleanup(func() { cancel(); <-done })
-		return m
+		var once sync.Once
+		stop := func() { once.Do(func() { cancel(); <-done }) }
+		t.Cleanup(stop)
+		return m, stop
 	}
-	a := start("a", []string{"h"})
+	a, stopA := start("a", []string{"h"})
 	// Let A take h before B arrives: the scenario of the finding.
 	deadline := time.Now().Add(5 * time.Second)
 	for len(a.Owned()) == 0 {
@@ -260,7 +262,7 @@ func TestRestrictedMemberLeavesNoneUnowned(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	b := start("b", nil)
+	b, _ := start("b", nil)
 	owners := allOwned(t, ctx, pool, group, &mu, running)
 	for _, o := range owners {
 		want := "b"
@@ -275,6 +277,13 @@ func TestRestrictedMemberLeavesNoneUnowned(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if got := len(b.Owned()); got != 7 {
 		t.Errorf("B owns %d, want 7", got)
+	}
+	// A leaves: B, now the only member that may own h, takes it too.
+	stopA()
+	for _, o := range allOwned(t, ctx, pool, group, &mu, running) {
+		if o.Instance != "b" {
+			t.Errorf("after A left, %s owned by %q, want b", o.Partition, o.Instance)
+		}
 	}
 }
 

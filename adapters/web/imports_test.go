@@ -17,8 +17,8 @@ import (
 // superior is A's own appraiser, from the ledger), and a row whose NIP
 // Excel turned into a number.
 const (
-	nipImp1   = "199501012020011011"
-	nipImp2   = "199602022020012012"
+	nipImp1 = "199501012020011011"
+	nipImp2 = "199602022020012012"
 	// The TMT lies within a backfill's 90 days of the harness's today (3 March 2027).
 	importCSV = "\ufeffNIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
 		nipImp1 + ";Nina Kartika;PELAKSANA;Pengadministrasi Umum;DINKES;" + nipA + ";2027-01-04\n" +

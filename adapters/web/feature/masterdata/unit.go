@@ -184,40 +184,11 @@ type renameInput struct {
 }
 
 func (f *Feature) renameUnit(w http.ResponseWriter, r *page.Request) error {
-	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
-		return err
-	}
-	if _, err := f.unitPage(r, form.State{}); err != nil {
-		return err
-	}
-	id := r.PathValue("id")
 	var in renameInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
+	return f.unitAct(w, r, &in, func(ctx context.Context, svc app.Services, req domain.Request) error {
+		_, err := svc.Units.Rename(ctx, req, orgunit.Rename{UnitID: r.PathValue("id"), Name: in.Name})
 		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Units.Rename(ctx, req, orgunit.Rename{UnitID: id, Name: in.Name})
-				return err
-			})
-		if err != nil || done {
-			return err
-		}
-	}
-	d, err := f.unitPage(r, form.State{})
-	if err != nil {
-		return err
-	}
-	d.Form = form.New(r, UnitPath(id)+"/predikat").WithRevision(d.Unit.Revision)
-	if st.Stale {
-		st = st.WithRevision(d.Unit.Revision)
-	}
-	d.RenameForm = st
-	return f.unit.Render(w, status, d)
+	}, func(d *unitPage, st form.State) { d.RenameForm = st })
 }
 
 // zoneInput is what the zone form posts: the body of
@@ -227,6 +198,20 @@ type zoneInput struct {
 }
 
 func (f *Feature) setZone(w http.ResponseWriter, r *page.Request) error {
+	var in zoneInput
+	return f.unitAct(w, r, &in, func(ctx context.Context, svc app.Services, req domain.Request) error {
+		_, err := svc.Units.SetZone(ctx, req, orgunit.SetZone{UnitID: r.PathValue("id"), Zone: in.Zone})
+		return err
+	}, func(d *unitPage, st form.State) { d.ZoneForm = st })
+}
+
+// unitAct runs one of the unit page's master-data forms (HR): in is
+// decoded from the form and run records it; on success the page is shown
+// again with its notice, otherwise the unit page comes back with the form
+// (set puts it in its place) keeping what was typed, its problems, and
+// the revision to send again when it was stale.
+func (f *Feature) unitAct(w http.ResponseWriter, r *page.Request, in any,
+	run func(context.Context, app.Services, domain.Request) error, set func(*unitPage, form.State)) error {
 	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
 		return err
 	}
@@ -234,20 +219,14 @@ func (f *Feature) setZone(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	id := r.PathValue("id")
-	var in zoneInput
-	st, ok, err := form.Decode(r, &in)
+	st, ok, err := form.Decode(r, in)
 	if err != nil {
 		return err
 	}
 	status := http.StatusUnprocessableEntity
 	if ok {
 		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Units.SetZone(ctx, req, orgunit.SetZone{UnitID: id, Zone: in.Zone})
-				return err
-			})
-		if err != nil || done {
+		if done, status, err = form.Submit(w, r, &st, page.Link(UnitPath(id), "diubah", "1"), run); err != nil || done {
 			return err
 		}
 	}
@@ -259,7 +238,7 @@ func (f *Feature) setZone(w http.ResponseWriter, r *page.Request) error {
 	if st.Stale {
 		st = st.WithRevision(d.Unit.Revision)
 	}
-	d.ZoneForm = st
+	set(d, st)
 	return f.unit.Render(w, status, d)
 }
 

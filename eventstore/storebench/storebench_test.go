@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/eventstore/storebench"
@@ -81,4 +83,23 @@ func TestStoreFileSize(t *testing.T) {
 	t.Logf("%d events (%d signed): envelopes %d B, data %d B, canonical %d B (%.0f B/event); file %d B (%.0f B/event) = %.2f × canonical",
 		r.Events, r.Signed, r.EnvelopeBytes, r.DataBytes, r.CanonicalBytes, float64(r.CanonicalBytes)/float64(r.Events),
 		st.Size(), float64(st.Size())/float64(r.Events), float64(st.Size())/float64(r.CanonicalBytes))
+	s.Close()
+	// Where the file's bytes go: each bucket's pages, allocated and in use.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		t.Logf("file %d B, tx size %d B, page size %d; free pages %d, pending %d", st.Size(), tx.Size(), db.Info().PageSize, db.Stats().FreePageN, db.Stats().PendingPageN)
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			bs := b.Stats()
+			t.Logf("bucket %-8s keys %9d depth %d: leaf alloc %11d B in use %11d B (%.0f%%), branch alloc %10d B in use %10d B, inline %d",
+				name, bs.KeyN, bs.Depth, bs.LeafAlloc, bs.LeafInuse, 100*float64(bs.LeafInuse)/float64(max(bs.LeafAlloc, 1)), bs.BranchAlloc, bs.BranchInuse, bs.InlineBucketInuse)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

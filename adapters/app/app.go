@@ -78,11 +78,15 @@ type IdempotencyClaimer interface {
 	IdempotencyStore
 	// Claim returns ctx carrying the claim: the event store writes claim
 	// under key (as Put) in the transaction of every append made under
-	// the returned context. claimed reports whether one committed.
+	// the returned context. claimed reports whether the claim took (it
+	// wrote the record: no unexpired record was stored under key) in a
+	// transaction that committed.
 	Claim(ctx context.Context, key string, claim []byte, now, expires time.Time) (context.Context, func() (claimed bool))
-	// Complete replaces the claim stored under key with record. It need
-	// not be durable when it returns: losing it leaves the claim.
-	Complete(ctx context.Context, key string, record []byte, now, expires time.Time) error
+	// Complete replaces the record stored under key with record only when
+	// it is still claim, the bytes this request claimed with; otherwise it
+	// changes nothing and reports completed=false. It need not be durable
+	// when it returns: losing it leaves the claim.
+	Complete(ctx context.Context, key string, claim, record []byte, now, expires time.Time) (completed bool, err error)
 }
 
 // Verifier recomputes the audit trail from the event store and checks it

@@ -40,7 +40,13 @@ import (
 //     the fingerprint commits in the events' transaction and the answer
 //     completes it: a crash can lose only the answer, and the claim still
 //     refuses the key with another request; the repeat of the same
-//     request runs again, as follows.) To make that harmless, a keyed command runs on services
+//     request runs again, as follows. A claim takes only when no unexpired
+//     record is stored under the key, and Complete replaces only this
+//     request's own claim (its bytes carry a nonce); otherwise the answer
+//     goes through Put, where the first write wins, so two instances racing
+//     with one key never flip the stored answer.) The answer is stored
+//     with the request's values but not its cancellation, so a client that
+//     went away still leaves its answer. To make that harmless, a keyed command runs on services
 //     ([App.Services] with the context Keyed passes) whose domain.Handler
 //     has a per-request log (keyedLog) and ID generator: the IDs of the
 //     events it appends are derived from (caller, key, request
@@ -95,6 +101,9 @@ type keyRecord struct {
 	Header      map[string]string `json:"header,omitempty"`
 	Body        []byte            `json:"body"`
 	At          time.Time         `json:"at"`
+	// Nonce is random and set on claims only, so that the bytes of one
+	// request's claim are its own: Complete replaces only them.
+	Nonce string `json:"nonce,omitempty"`
 }
 
 // claimStatus marks a claim: a record written with a keyed command's
@@ -121,6 +130,11 @@ func (e *AppliedError) Error() string {
 
 // Unwrap returns ErrApplied.
 func (e *AppliedError) Unwrap() error { return ErrApplied }
+
+// storeTimeout bounds the write of an answer (Complete, Put). The write
+// does not use the request's cancellation: a client that goes away after
+// its command ran must not leave the claim without its answer.
+const storeTimeout = 5 * time.Second
 
 // sweepEvery is how often expired records are removed (inline, after a
 // store).
@@ -202,9 +216,11 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	runCtx := context.WithValue(ctx, keyedIDsKey{}, ids)
 	claimer, canClaim := a.cfg.Idempotency.(IdempotencyClaimer)
 	var claimed func() bool
+	var claim []byte
 	if canClaim {
 		now := a.cfg.Now()
-		if c, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now}); err == nil {
+		if c, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()}); err == nil {
+			claim = c
 			runCtx, claimed = claimer.Claim(runCtx, sk, c, now, now.Add(a.cfg.IdempotencyRetention))
 		}
 	}
@@ -213,22 +229,28 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		return ans, false, nil
 	}
 	now := a.cfg.Now()
+	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
 	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
-	switch {
-	case err != nil:
-	case claimed != nil && claimed():
-		// The claim committed with the events: it already makes the
-		// outcome durable, the answer need not wait for a flush.
-		err = claimer.Complete(ctx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
-	default:
-		err = a.cfg.Idempotency.Put(ctx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
+	completed := false
+	if err == nil && claimed != nil && claimed() {
+		// The claim took and committed with the events: it already makes
+		// the outcome durable, the answer need not wait for a flush.
+		// Complete replaces only this request's own claim.
+		completed, err = claimer.Complete(storeCtx, sk, claim, b, now, now.Add(a.cfg.IdempotencyRetention))
+	}
+	if err == nil && !completed {
+		// No claim of ours to complete (nothing appended, the claim did not
+		// take because another request's record was there, or that record
+		// replaced ours): the durable first write wins, as without claims.
+		err = a.cfg.Idempotency.Put(storeCtx, sk, b, now, now.Add(a.cfg.IdempotencyRetention))
 	}
 	if err != nil {
 		// The answer is right; a repeat will be recognised by its derived
 		// event IDs instead.
 		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_store_failed", slog.String("error", err.Error()))
 	}
-	a.sweep(ctx)
+	a.sweep(storeCtx)
 	return ans, false, nil
 }
 

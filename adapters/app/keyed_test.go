@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
@@ -191,12 +192,15 @@ func (m *memClaimer) Claim(ctx context.Context, key string, claim []byte, _, _ t
 	return context.WithValue(ctx, claimKey{}, c), func() bool { return c.committed }
 }
 
-func (m *memClaimer) Complete(_ context.Context, key string, rec []byte, _, _ time.Time) error {
+func (m *memClaimer) Complete(_ context.Context, key string, claim, rec []byte, _, _ time.Time) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if !bytes.Equal(m.recs[key], claim) {
+		return false, nil
+	}
 	m.recs[key] = rec
 	m.completes++
-	return nil
+	return true, nil
 }
 
 // appendWith stands for an append made under ctx: it commits the claim.

@@ -108,6 +108,8 @@ func mutationCases() []routeCase {
 			}, 200},
 		{"units.rename", stageCast, hr, "PUT", fixed("/v1/units/DINKES/name"),
 			func(fixture) map[string]any { return map[string]any{"name": "Dinas Kesehatan Kota Sukamaju"} }, 200},
+		{"units.zone", stageCast, hr, "PUT", fixed("/v1/units/DINKES/zone"),
+			func(fixture) map[string]any { return map[string]any{"zone": "WITA"} }, 200},
 		{"units.justification", stageCast, supS, "POST", fixed("/v1/units/DINKES/distribution/2026/justifications"),
 			func(fixture) map[string]any {
 				return map[string]any{"counts": map[string]any{"SANGAT_BAIK": 10}, "justification": "Semua pegawai berprestasi"}

@@ -89,8 +89,8 @@ func TestClaimCommitsWithTheEvents(t *testing.T) {
 	if rec, ok := get(t, idem, "k1"); !ok || rec != "claim" {
 		t.Fatalf("after the append: %q, %v; want the claim", rec, ok)
 	}
-	if err := idem.Complete(ctx, "k1", []byte("answer"), now, now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
+	if ok, err := idem.Complete(ctx, "k1", []byte("claim"), []byte("answer"), now, now.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("Complete = %v, %v", ok, err)
 	}
 	if rec, ok := get(t, idem, "k1"); !ok || rec != "answer" {
 		t.Fatalf("after Complete: %q, %v; want the answer", rec, ok)
@@ -181,5 +181,49 @@ func TestClaimsInAGroupCommit(t *testing.T) {
 		if errs[i] != nil || !ok || rec != fmt.Sprint("claim-", i) || events != 2 || !claimed[i]() {
 			t.Errorf("append %d: err %v, record %q %v, %d events, claimed %v", i, errs[i], rec, ok, events, claimed[i]())
 		}
+	}
+}
+
+// A claim that finds another's unexpired record does not take: its append
+// commits but claimed() stays false and the record is untouched; Complete
+// with a claim that is not the stored record changes nothing.
+func TestClaimThatDidNotTake(t *testing.T) {
+	for _, opts := range []pgstore.Options{{}, {NoGroupCommit: true}} {
+		t.Run(fmt.Sprintf("NoGroupCommit=%v", opts.NoGroupCommit), func(t *testing.T) {
+			idem, es := claimStores(t, opts)
+			ctx := context.Background()
+			now := time.Now()
+			actx, aClaimed := idem.Claim(ctx, "k", []byte("claim-A"), now, now.Add(time.Hour))
+			if _, err := es.Append(actx, "skp-a", eventstore.NoStream, event()); err != nil {
+				t.Fatal(err)
+			}
+			bctx, bClaimed := idem.Claim(ctx, "k", []byte("claim-B"), now, now.Add(time.Hour))
+			if _, err := es.Append(bctx, "skp-b", eventstore.NoStream, event()); err != nil {
+				t.Fatal(err)
+			}
+			if !aClaimed() || bClaimed() {
+				t.Fatalf("claimed: A %v, B %v; want A only", aClaimed(), bClaimed())
+			}
+			if rec, _ := get(t, idem, "k"); rec != "claim-A" {
+				t.Fatalf("record = %q, want A's claim", rec)
+			}
+			// B completes with its own claim bytes: not the stored record.
+			if ok, err := idem.Complete(ctx, "k", []byte("claim-B"), []byte("answer-B"), now, now.Add(time.Hour)); err != nil || ok {
+				t.Fatalf("B's Complete = %v, %v; want false", ok, err)
+			}
+			if rec, _ := get(t, idem, "k"); rec != "claim-A" {
+				t.Fatalf("after B's Complete: %q, want A's claim", rec)
+			}
+			if ok, err := idem.Complete(ctx, "k", []byte("claim-A"), []byte("answer-A"), now, now.Add(time.Hour)); err != nil || !ok {
+				t.Fatalf("A's Complete = %v, %v", ok, err)
+			}
+			// A second Complete of the same claim finds the answer, not the claim.
+			if ok, err := idem.Complete(ctx, "k", []byte("claim-A"), []byte("answer-A2"), now, now.Add(time.Hour)); err != nil || ok {
+				t.Fatalf("repeated Complete = %v, %v; want false", ok, err)
+			}
+			if rec, _ := get(t, idem, "k"); rec != "answer-A" {
+				t.Fatalf("record = %q, want A's answer", rec)
+			}
+		})
 	}
 }

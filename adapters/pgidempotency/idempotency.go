@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/pgtxhook"
@@ -140,26 +141,37 @@ func (s *Store) putSQL() string {
 // Claim returns ctx carrying the INSERT of claim under key (as Put: an
 // unexpired record already stored is kept): the appends made under the
 // returned context run it in their own transaction, on the event store's
-// connection. claimed reports whether a transaction that ran it committed.
+// connection. claimed reports whether the claim took (its INSERT wrote a
+// row: it found no unexpired record under key) in a transaction that
+// committed.
 // The event store must be pgstore on the same database.
 func (s *Store) Claim(ctx context.Context, key string, claim []byte, now, expires time.Time) (context.Context, func() (claimed bool)) {
 	st := &pgtxhook.Statement{SQL: s.putSQL(), Args: []any{key, claim, now, expires}}
 	return pgtxhook.With(ctx, st), st.Committed
 }
 
-// Complete replaces the record stored under key (a claim this process
-// made) with record, and returns once PostgreSQL has committed it but
-// before its WAL is flushed (synchronous_commit off for this transaction
-// only): it is visible to every reader at once, and only a crash of
-// PostgreSQL within its WAL writer's delay can lose it, leaving the claim.
-func (s *Store) Complete(ctx context.Context, key string, record []byte, now, expires time.Time) error {
+// Complete replaces the claim this process wrote under key (the record
+// stored is exactly claim, the bytes it passed to Claim) with record. It
+// changes nothing when the record under key is another: another request's
+// claim or answer, written because this claim did not take or after it
+// expired; completed then reports false and the caller falls back to Put
+// (first write wins). It returns once PostgreSQL has committed the update
+// but before its WAL is flushed (synchronous_commit off for this
+// transaction only): it is visible to every reader at once, and only a
+// crash of PostgreSQL within its WAL writer's delay can lose it, leaving
+// the claim.
+func (s *Store) Complete(ctx context.Context, key string, claim, record []byte, now, expires time.Time) (completed bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(`SET LOCAL synchronous_commit TO off`)
-	b.Queue(`UPDATE `+s.schema+`.idempotency SET record = $2, stored_at = $3, expires_at = $4 WHERE key = $1`, key, record, now, expires)
+	b.Queue(`UPDATE `+s.schema+`.idempotency SET record = $2, stored_at = $3, expires_at = $4 WHERE key = $1 AND record = $5`,
+		key, record, now, expires, claim).Exec(func(ct pgconn.CommandTag) error {
+		completed = ct.RowsAffected() == 1
+		return nil
+	})
 	b.Queue(`COMMIT`)
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("pgidempotency: complete: %w", err)
+		return false, fmt.Errorf("pgidempotency: complete: %w", err)
 	}
-	return nil
+	return completed, nil
 }

@@ -549,14 +549,21 @@ func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel strin
 		return nil, err
 	}
 	var ran []*pgtxhook.Statement
+	took := make([]bool, len(reqs))
 	b = &pgx.Batch{}
 	for _, r := range reqs {
 		st := pgtxhook.From(r.ctx)
 		if st == nil || counts[r.stream].n != len(r.events) {
 			continue // nothing of this append is written: neither is its statement
 		}
-		b.Queue(st.SQL, st.Args...)
+		i := len(ran)
 		ran = append(ran, st)
+		// Committed means the statement took: it changed exactly one row
+		// (a claim that found another's unexpired record changed none).
+		b.Queue(st.SQL, st.Args...).Exec(func(ct pgconn.CommandTag) error {
+			took[i] = ct.RowsAffected() == 1
+			return nil
+		})
 	}
 	b.Queue(`COMMIT`)
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
@@ -565,8 +572,10 @@ func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel strin
 		// conflict path would retry an append that cannot succeed.
 		return nil, &hookError{err: err}
 	}
-	for _, st := range ran {
-		st.MarkCommitted()
+	for i, st := range ran {
+		if took[i] {
+			st.MarkCommitted()
+		}
 	}
 	return counts, nil
 }

@@ -17,12 +17,13 @@ import (
 // superior is A's own appraiser, from the ledger), and a row whose NIP
 // Excel turned into a number.
 const (
-	nipImp1   = "199501012020011011"
-	nipImp2   = "199602022020012012"
+	nipImp1 = "199501012020011011"
+	nipImp2 = "199602022020012012"
+	// The TMT lies within a backfill's 90 days of the harness's today (3 March 2027).
 	importCSV = "\ufeffNIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
-		nipImp1 + ";Nina Kartika;PELAKSANA;Pengadministrasi Umum;DINKES;" + nipA + ";2026-11-02\n" +
-		nipImp2 + ";Nando Saputra;JF;Perawat Ahli Pertama;DINKES;" + nipA + ";02-11-2026\n" +
-		"1,99501E+17;Excel;JF;Perawat Ahli Pertama;DINKES;" + nipA + ";2026-11-02\n"
+		nipImp1 + ";Nina Kartika;PELAKSANA;Pengadministrasi Umum;DINKES;" + nipA + ";2027-01-04\n" +
+		nipImp2 + ";Nando Saputra;JF;Perawat Ahli Pertama;DINKES;" + nipA + ";04-01-2027\n" +
+		"1,99501E+17;Excel;JF;Perawat Ahli Pertama;DINKES;" + nipA + ";2027-01-04\n"
 )
 
 // startImport uploads data as HR and returns the job page's path.

@@ -121,17 +121,26 @@ type sharedDeps struct {
 }
 
 // partition runs a projector over some sinks from their checkpoints (catch
-// up, then live), plus extra work for control, until stopped.
+// up, then live), plus extra work for control, until stopped. When its
+// runner ends on its own (a failed catch-up or run, e.g. a ReadAll error
+// during a database blip) it reports Ended, and the lease member releases
+// it so that it is started afresh instead of staying owned and idle.
 type partition struct {
-	start func(ctx context.Context, wg *sync.WaitGroup) error
+	start func(ctx context.Context, wg *sync.WaitGroup, ended func()) error
 	wg    sync.WaitGroup
 	stop  context.CancelFunc
+	ended chan struct{}
+	once  sync.Once
 }
 
 func (p *partition) Start(ctx context.Context) error {
 	ctx, p.stop = context.WithCancel(ctx)
-	return p.start(ctx, &p.wg)
+	p.ended = make(chan struct{})
+	return p.start(ctx, &p.wg, func() { p.once.Do(func() { close(p.ended) }) })
 }
+
+// Ended is closed when the partition's runner has ended without Stop.
+func (p *partition) Ended() <-chan struct{} { return p.ended }
 
 func (p *partition) Stop() {
 	p.stop()
@@ -139,8 +148,9 @@ func (p *partition) Stop() {
 }
 
 // runProjector catches p's sinks up and projects live until ctx ends, then
-// closes it (which applies what its batches hold, fenced).
-func runProjector(ctx context.Context, wg *sync.WaitGroup, p *wmbridge.Projector, log *slog.Logger, name string, running chan<- struct{}) {
+// closes it (which applies what its batches hold, fenced). If it ends
+// while ctx is live, it calls ended.
+func runProjector(ctx context.Context, wg *sync.WaitGroup, p *wmbridge.Projector, log *slog.Logger, name string, running chan<- struct{}, ended func()) {
 	wg.Add(2)
 	go func() {
 		// A fenced batch is retried with back-off (up to 30 s) while its
@@ -154,6 +164,11 @@ func runProjector(ctx context.Context, wg *sync.WaitGroup, p *wmbridge.Projector
 	}()
 	go func() {
 		defer wg.Done()
+		defer func() {
+			if ctx.Err() == nil && ended != nil {
+				ended()
+			}
+		}()
 		defer p.Close()
 		if _, err := p.CatchUp(ctx, projections.CatchUpOptions{Batch: 5000}); err != nil {
 			if ctx.Err() == nil {
@@ -199,11 +214,11 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 	var member *pglease.Member
 	newPartition := func(name string) (pglease.Partition, error) {
 		if name == ControlPartition {
-			return &partition{start: func(ctx context.Context, wg *sync.WaitGroup) error {
-				return startControl(ctx, wg, cfg, d)
+			return &partition{start: func(ctx context.Context, wg *sync.WaitGroup, ended func()) error {
+				return startControl(ctx, wg, cfg, d, ended)
 			}}, nil
 		}
-		return &partition{start: func(ctx context.Context, wg *sync.WaitGroup) error {
+		return &partition{start: func(ctx context.Context, wg *sync.WaitGroup, ended func()) error {
 			// A fresh DB per ownership: its caches start empty, since
 			// another projector may have applied events meanwhile.
 			db, err := pgreadmodel.Open(ctx, d.pool, pgreadmodel.Options{History: projections.StoreHistory{Store: d.authed}, Policy: d.pol,
@@ -220,7 +235,7 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 			if err != nil {
 				return err
 			}
-			runProjector(ctx, wg, p, d.log, name, nil)
+			runProjector(ctx, wg, p, d.log, name, nil, ended)
 			return nil
 		}}, nil
 	}
@@ -262,14 +277,14 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 
 // startControl runs the once-only work: the deadline process manager's
 // projection and scheduler, the relays, and the checkpoint signer.
-func startControl(ctx context.Context, wg *sync.WaitGroup, cfg Config, d sharedDeps) error {
+func startControl(ctx context.Context, wg *sync.WaitGroup, cfg Config, d sharedDeps, ended func()) error {
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: d.authed, Admit: d.authed.Verdict,
 		Sinks: d.guard.Halt([]projections.Sink{d.pmSink}), Relays: d.relays, Registry: d.reg, Logger: d.log})
 	if err != nil {
 		return err
 	}
 	running := make(chan struct{})
-	runProjector(ctx, wg, p, d.log, ControlPartition, running)
+	runProjector(ctx, wg, p, d.log, ControlPartition, running, ended)
 	signer := audit.NewSigner(audit.SignerConfig{Store: d.store, Trail: d.db.Audit(), Key: d.key, Every: cfg.CheckpointEvery,
 		Interval: cfg.CheckpointInterval, Logger: d.log, Witness: d.guard.Witness})
 	d.guard.SetSigner(signer)

@@ -84,9 +84,6 @@ type Limits struct {
 	MaxRows int
 }
 
-// errTooManyRows stops reading once the row limit is passed.
-var errTooManyRows = errors.New("too many rows")
-
 // Parse reads a CSV or XLSX file (told apart by content, not by name) into
 // its tables. It returns the problems of the file as a whole (encoding,
 // size, headers); rows are checked later (Check).

@@ -28,12 +28,15 @@ type Statement struct {
 	committed atomic.Bool
 }
 
-// Committed reports whether the statement committed with an append made
-// under the context that carries it.
+// Committed reports whether the statement took and committed with an
+// append made under the context that carries it: it changed exactly one
+// row (a statement that changed none, such as an INSERT … ON CONFLICT that
+// found another's row, did not take) and its transaction committed.
 func (s *Statement) Committed() bool { return s.committed.Load() }
 
-// MarkCommitted is called by the store once a transaction that ran the
-// statement has committed.
+// MarkCommitted is called by the store once a transaction in which the
+// statement changed exactly one row has committed; the store reads the
+// statement's row count and does not call it otherwise.
 func (s *Statement) MarkCommitted() { s.committed.Store(true) }
 
 type key struct{}

@@ -125,6 +125,11 @@ func BenchmarkDecode(b *testing.B) {
 // the streams that hash to it, so that the global order interleaves the
 // streams as the synthetic ledger does.
 func startupStore(b *testing.B) string {
+	// KINERJA_BENCH_BOLT names an existing store (a seeded province,
+	// docs/benchmarks.md section 15) to start up over instead.
+	if p := os.Getenv("KINERJA_BENCH_BOLT"); p != "" {
+		return p
+	}
 	startupOnce.Do(func() {
 		events := syntheticEvents(b)
 		dir, err := os.MkdirTemp("", "kinerja-startup-bench")

@@ -176,3 +176,39 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// SizeResult is what [Sizes] counted: the canonical bytes of a store's
+// events, the figure a backend's on-disk size is compared with.
+type SizeResult struct {
+	// Events is the number of events read.
+	Events int `json:"events"`
+	// EnvelopeBytes sums the canonical envelopes ([eventstore.CanonicalEnvelope]).
+	EnvelopeBytes int64 `json:"envelope_bytes"`
+	// DataBytes sums the events' data (the JSON payloads).
+	DataBytes int64 `json:"data_bytes"`
+	// CanonicalBytes is EnvelopeBytes + DataBytes: what the hash chain covers,
+	// without the 8-byte data length, the hash, the signature, the position
+	// and RecordedAt that a store keeps beside it.
+	CanonicalBytes int64 `json:"canonical_bytes"`
+	// Signed is the number of events that carry a writer signature.
+	Signed int `json:"signed"`
+}
+
+// Sizes reads every event of s and sums its canonical bytes (envelope and
+// data).
+func Sizes(ctx context.Context, s eventstore.Store) (SizeResult, error) {
+	var r SizeResult
+	for e, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			return SizeResult{}, fmt.Errorf("storebench: read all: %w", err)
+		}
+		r.Events++
+		r.EnvelopeBytes += int64(len(eventstore.CanonicalEnvelope(e.Stream, e.Revision, &e.EventData)))
+		r.DataBytes += int64(len(e.Data))
+		if e.Signature.KeyID != "" {
+			r.Signed++
+		}
+	}
+	r.CanonicalBytes = r.EnvelopeBytes + r.DataBytes
+	return r, nil
+}

@@ -2,6 +2,7 @@ package page
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 
@@ -37,4 +38,28 @@ func YearOptions(current, shown int) []int {
 	}
 	slices.Reverse(out)
 	return out
+}
+
+// YearUnit reads a report page's ?year= (def when absent; a bad one is a
+// *ParamError, as YearParam) and ?unit=, as the strings the application
+// layer's reports take.
+func YearUnit(r *Request, def int) (year, unit string, err error) {
+	y, err := YearParam(r)
+	if err != nil {
+		return "", "", err
+	}
+	if y == 0 {
+		y = def
+	}
+	return strconv.Itoa(y), r.URL.Query().Get("unit"), nil
+}
+
+// ExportURL is the link to a report's export at path in format, for year
+// and (when set) unit.
+func ExportURL(path, format, year, unit string) string {
+	q := url.Values{"format": {format}, "year": {year}}
+	if unit != "" {
+		q.Set("unit", unit)
+	}
+	return path + "?" + q.Encode()
 }

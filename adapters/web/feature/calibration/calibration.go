@@ -11,16 +11,13 @@ package calibration
 
 import (
 	"embed"
-	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain/rating"
-	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/calibration"
 )
 
@@ -71,16 +68,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 func scale(v float64) float64 { return 100 * math.Max(0, math.Min(1, (v+2)/4)) }
 
 func yearUnit(r *page.Request) (string, string, error) {
-	q := r.URL.Query()
-	year := r.App().Today().Year() - 1
-	if y := q.Get("year"); y != "" {
-		n, err := strconv.Atoi(y)
-		if err != nil || n < skp.MinYear || n > skp.MaxYear {
-			return "", "", page.BadParam("error.year", fmt.Sprintf("%d–%d", skp.MinYear, skp.MaxYear))
-		}
-		year = n
-	}
-	return strconv.Itoa(year), q.Get("unit"), nil
+	return page.YearUnit(r, r.App().Today().Year()-1)
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -115,11 +103,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 }
 
 func exportURL(format, year, unit string) string {
-	q := url.Values{"format": {format}, "year": {year}}
-	if unit != "" {
-		q.Set("unit", unit)
-	}
-	return "/kalibrasi/ekspor?" + q.Encode()
+	return page.ExportURL("/kalibrasi/ekspor", format, year, unit)
 }
 
 func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {

@@ -11,15 +11,12 @@ package consequences
 import (
 	"cmp"
 	"embed"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
-	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
 )
 
@@ -101,16 +98,7 @@ type correction struct {
 
 // yearUnit reads ?year= (default: last year) and ?unit=.
 func yearUnit(r *page.Request) (string, string, error) {
-	q := r.URL.Query()
-	year := r.App().Today().Year() - 1
-	if y := q.Get("year"); y != "" {
-		n, err := strconv.Atoi(y)
-		if err != nil || n < skp.MinYear || n > skp.MaxYear {
-			return "", "", page.BadParam("error.year", fmt.Sprintf("%d–%d", skp.MinYear, skp.MaxYear))
-		}
-		year = n
-	}
-	return strconv.Itoa(year), q.Get("unit"), nil
+	return page.YearUnit(r, r.App().Today().Year()-1)
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -157,11 +145,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 }
 
 func exportURL(format, year, unit string) string {
-	q := url.Values{"format": {format}, "year": {year}}
-	if unit != "" {
-		q.Set("unit", unit)
-	}
-	return "/konsekuensi/ekspor?" + q.Encode()
+	return page.ExportURL("/konsekuensi/ekspor", format, year, unit)
 }
 
 func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {

@@ -10,14 +10,11 @@ package devreport
 
 import (
 	"embed"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
-	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/development"
 )
 
@@ -54,16 +51,7 @@ type listData struct {
 // yearUnit reads ?year= (default: this year: development is current work)
 // and ?unit=.
 func yearUnit(r *page.Request) (string, string, error) {
-	q := r.URL.Query()
-	year := r.App().Today().Year()
-	if y := q.Get("year"); y != "" {
-		n, err := strconv.Atoi(y)
-		if err != nil || n < skp.MinYear || n > skp.MaxYear {
-			return "", "", page.BadParam("error.year", fmt.Sprintf("%d–%d", skp.MinYear, skp.MaxYear))
-		}
-		year = n
-	}
-	return strconv.Itoa(year), q.Get("unit"), nil
+	return page.YearUnit(r, r.App().Today().Year())
 }
 
 func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
@@ -86,11 +74,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 }
 
 func exportURL(format, year, unit string) string {
-	q := url.Values{"format": {format}, "year": {year}}
-	if unit != "" {
-		q.Set("unit", unit)
-	}
-	return "/pengembangan-unit/ekspor?" + q.Encode()
+	return page.ExportURL("/pengembangan-unit/ekspor", format, year, unit)
 }
 
 func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {

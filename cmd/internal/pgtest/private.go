@@ -2,12 +2,14 @@ package pgtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -58,12 +60,7 @@ func StartPrivate(tb testing.TB) *Private {
 		}
 	}
 	p.dir = filepath.Join(root, "cluster")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.port = l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	p.port = freePort(tb)
 	p.run("initdb", "--pgdata", p.dir, "--username", "postgres", "--auth", "trust", "--encoding", "UTF8", "--no-sync")
 	p.Start()
 	tb.Cleanup(func() {
@@ -125,4 +122,34 @@ func (p *Private) run(prog string, args ...string) {
 		log, _ := os.ReadFile(filepath.Join(filepath.Dir(p.dir), "server.log"))
 		p.tb.Fatalf("%s %v: %v\n%s\nserver log:\n%s", prog, args, err, out, log)
 	}
+}
+
+// freePort returns a port below the kernel's ephemeral range that nothing
+// listens on. Not one the kernel hands out (127.0.0.1:0): while the server
+// is stopped, the service keeps dialling its port, and a dial from an
+// ephemeral port to a port in the same range on loopback can connect to
+// itself (TCP simultaneous open), holding the port so that the restarted
+// server cannot bind it ("could not bind IPv4 address"); any other
+// process's outgoing connection may take it as its source port too.
+func freePort(tb testing.TB) int {
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 2048 {
+				lo = n
+			}
+		}
+	}
+	base := max(1024, lo-12000)
+	for range 200 {
+		port := base + rand.IntN(lo-base)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	tb.Fatal("pgtest: no free port below the ephemeral range")
+	return 0
 }

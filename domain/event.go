@@ -32,6 +32,12 @@ const (
 	// RoleGrievanceClerk records paper objections for employees; never
 	// decides them.
 	RoleGrievanceClerk Role = "GRIEVANCE_CLERK"
+	// RoleNationalAnalyst (BKN, KemenPANRB) reads projections and reports
+	// across agencies; it never writes.
+	RoleNationalAnalyst Role = "NATIONAL_ANALYST"
+	// RoleNationalAuditor reads everything across agencies, including
+	// superseded values; it never writes.
+	RoleNationalAuditor Role = "NATIONAL_AUDITOR"
 )
 
 // Relationship roles: derived from the SKP and the reporting lines in effect
@@ -62,6 +68,10 @@ type Principal struct {
 	ID string
 	// Roles are the token roles of the caller.
 	Roles []Role
+	// Agency is the instansi the token's agency roles act in (the ID of
+	// the agency's root unit; api.md "agency in tokens"); "" when the
+	// token names none.
+	Agency string
 }
 
 // Has reports whether the principal's token carries role r.

@@ -31,11 +31,13 @@
 // from the event store (Options.History). A failed Apply rolls back: no
 // row and no checkpoint is left behind.
 //
-// The transaction sets synchronous_commit = off: the checkpoint commits with
-// the rows it covers, so a crash loses at most whole recent transactions,
-// whose events are then delivered again from the older checkpoint that
-// survived (the read models are derived from the event store, which is
-// durable). Transactions are kept short on purpose: a writing transaction
+// The transaction commits synchronously, with the rows and the checkpoint
+// together: once Apply returns, the batch is durable. It must be: the
+// projection runner acknowledges the events and goes on from them in
+// memory, so a batch that a crash of PostgreSQL took back (as
+// synchronous_commit = off allowed, which an earlier version set) would
+// never be delivered again (docs/projections.md, "Acknowledged means
+// durable"). Transactions are kept short on purpose: a writing transaction
 // that stays open holds back the horizon below which the PostgreSQL event
 // store (adapters/pgstore) delivers events, so batches are bounded by the
 // caller (a rebuild's CatchUp uses 5,000 events) and nothing waits inside

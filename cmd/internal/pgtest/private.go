@@ -19,20 +19,24 @@ import (
 // the shared server must never be, other packages' tests use it at the
 // same time.
 type Private struct {
-	tb   testing.TB
-	dir  string // the cluster's data directory
-	bin  string // the directory of pg_ctl, initdb and postgres
-	port int
-	cred *syscall.Credential // run as the postgres user when root
+	tb       testing.TB
+	dir      string // the cluster's data directory
+	bin      string // the directory of pg_ctl, initdb and postgres
+	port     int
+	cred     *syscall.Credential // run as the postgres user when root
+	settings []string            // extra server settings, "name=value"
 }
 
 // StartPrivate initialises and starts a private server, stopped and
 // removed when the test ends. It skips the test (fails it with
 // KINERJA_REQUIRE_INTEGRATION=1) when PostgreSQL's server binaries are not
-// installed.
-func StartPrivate(tb testing.TB) *Private {
+// installed. settings are extra server settings ("name=value"), applied
+// at every Start: for example wal_writer_delay=10000, so that a crash
+// (Stop) loses every transaction committed with synchronous_commit off in
+// the ten seconds before it, not only those of the last 200 ms.
+func StartPrivate(tb testing.TB, settings ...string) *Private {
 	tb.Helper()
-	p := &Private{tb: tb}
+	p := &Private{tb: tb, settings: settings}
 	p.bin = serverBin()
 	if p.bin == "" {
 		msg := "PostgreSQL's server binaries (pg_ctl, initdb) are not installed"
@@ -95,8 +99,11 @@ func (p *Private) URL() string {
 // Start starts the server and waits until it accepts connections.
 func (p *Private) Start() {
 	p.tb.Helper()
-	p.pgctl("start", "-w", "-t", "120", "-l", filepath.Join(filepath.Dir(p.dir), "server.log"),
-		"-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.port, filepath.Dir(p.dir)))
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", p.port, filepath.Dir(p.dir))
+	for _, s := range p.settings {
+		opts += " -c " + s
+	}
+	p.pgctl("start", "-w", "-t", "120", "-l", filepath.Join(filepath.Dir(p.dir), "server.log"), "-o", opts)
 }
 
 // Stop stops the server the hard way (immediate: as a crash would; the

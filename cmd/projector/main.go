@@ -23,12 +23,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,6 +40,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
@@ -259,6 +262,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sc := deadlines.SchedulerConfig{Backend: pmState, Finalise: deadlines.Finaliser(skps), Interval: cfg.Deadlines.Interval, Logger: log}
 	var relays []projections.Sink
 	var reminders *wmbridge.OutboxRelay
+	relayFence := &fenceRef{shared: cfg.Share}
 	if cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
@@ -272,7 +276,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		sc.Published = reminders.Kick
-		cps, err := wmbridge.NewFileCheckpoints(filepath.Join(cfg.DataDir, "relays"))
+		cps, err := relayCheckpoints(cfg, store, pool, relayFence)
 		if err != nil {
 			return err
 		}
@@ -295,7 +299,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg.MustRegister(guard.Gauge())
 	if cfg.Share {
 		return runShared(ctx, cfg, sharedDeps{log: log, store: store, authed: authed, key: key, guard: guard, pool: pool, db: db, pol: pol,
-			pmSink: pmSink, sc: sc, relays: relays, reminders: reminders, reg: reg})
+			pmSink: pmSink, sc: sc, relays: relays, cpFence: relayFence, reminders: reminders, reg: reg})
 	}
 	// The persisted trail, before the catch-up adds to it.
 	guard.CheckRoot(ctx, db.Audit(), log)
@@ -377,4 +381,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return fmt.Errorf("projections stopped: %w", err)
 	}
+}
+
+// relayCheckpoints is where the NATS relays keep their checkpoints: with
+// a PostgreSQL store, in its schema (pgstore.Checkpoints), so that a relay
+// that moves to another machine (--share: the control partition changing
+// owner) resumes where the last owner stopped, fenced by the control
+// partition's lock; otherwise in files of the data directory.
+func relayCheckpoints(cfg Config, store eventstore.Store, pool *pgxpool.Pool, fence *fenceRef) (wmbridge.CheckpointStore, error) {
+	if ps, ok := store.(*pgstore.Store); ok {
+		return pgstore.NewCheckpoints(pool, ps.Schema(), fence.check)
+	}
+	return wmbridge.NewFileCheckpoints(filepath.Join(cfg.DataDir, "relays"))
+}
+
+// fenceRef is the fence of the relays' checkpoints. A projector alone has
+// none; a shared one uses the control partition's lock, known once it has
+// joined the lease group (set), and refuses to save before.
+type fenceRef struct {
+	shared bool
+	f      atomic.Pointer[func(ctx context.Context, tx pgx.Tx) error]
+}
+
+func (r *fenceRef) set(f func(ctx context.Context, tx pgx.Tx) error) { r.f.Store(&f) }
+
+func (r *fenceRef) check(ctx context.Context, tx pgx.Tx) error {
+	if f := r.f.Load(); f != nil {
+		return (*f)(ctx, tx)
+	}
+	if r.shared {
+		return errors.New("projector: the relays' checkpoint is fenced by the control partition, and this projector has not joined its lease group")
+	}
+	return nil
 }

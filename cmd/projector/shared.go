@@ -116,6 +116,7 @@ type sharedDeps struct {
 	pmSink    projections.Sink
 	sc        deadlines.SchedulerConfig
 	relays    []projections.Sink
+	cpFence   *fenceRef // the relays' checkpoints: the control partition's lock, once joined
 	reminders *wmbridge.OutboxRelay
 	reg       *prometheus.Registry
 }
@@ -253,6 +254,9 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 		}})
 	if err != nil {
 		return err
+	}
+	if d.cpFence != nil {
+		d.cpFence.set(member.Fence(ControlPartition))
 	}
 	if cfg.Listen != "" {
 		mux := http.NewServeMux()

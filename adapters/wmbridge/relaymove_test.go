@@ -8,7 +8,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/pglease"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -82,6 +82,36 @@ func pgLocation(t *testing.T) (url, schema string) {
 	return url, schema
 }
 
+// nopPartition is a partition with no work: the lock is what the test
+// needs.
+type nopPartition struct{}
+
+func (nopPartition) Start(context.Context) error { return nil }
+func (nopPartition) Stop()                       {}
+
+// leaseMember joins group as instance with the one partition "control" and
+// returns once it owns it; stop ends the member (releasing the lock).
+func leaseMember(t *testing.T, url, group, instance string) (*pglease.Member, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := pglease.Join(ctx, pglease.Config{URL: url, Group: group, Instance: instance, Partitions: []string{"control"},
+		Poll: 50 * time.Millisecond, New: func(string) (pglease.Partition, error) { return nopPartition{}, nil }})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	stop := func() { cancel(); <-done }
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(20 * time.Second); len(m.Owned()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("lease member %s did not take the control partition", instance)
+		}
+	}
+	return m, stop
+}
+
 // The relay moves to another machine (the control partition of shared
 // projectors changing owner): with its checkpoint in PostgreSQL, the
 // second owner, which has none of the first one's files, publishes only
@@ -106,9 +136,10 @@ func TestRelayMovesToAnotherOwnerWithoutRepublishing(t *testing.T) {
 	js := jetStream(t, url)
 	t.Cleanup(func() { js.DeleteStream(subject) })
 
-	// owner is one machine's relay: its own publisher connection and its
-	// own Checkpoints (sharing only the database), fenced by lost.
-	owner := func(lost *atomic.Bool) (*wmbridge.Relay, *countingPublisher, *pgstore.Checkpoints) {
+	// owner is one machine's relay: its own publisher connection, its own
+	// Checkpoints (sharing only the database), fenced by its own lease
+	// member's lock on the control partition, as projector --share does.
+	owner := func(fence func(context.Context, pgx.Tx) error) (*wmbridge.Relay, *countingPublisher, *pgstore.Checkpoints) {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{
 			URL: url, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true},
@@ -117,12 +148,7 @@ func TestRelayMovesToAnotherOwnerWithoutRepublishing(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { pub.Close() })
-		cps, err := pgstore.NewCheckpoints(pool, schema, func(context.Context, pgx.Tx) error {
-			if lost.Load() {
-				return errors.New("partition lock lost")
-			}
-			return nil
-		})
+		cps, err := pgstore.NewCheckpoints(pool, schema, fence)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,8 +173,9 @@ func TestRelayMovesToAnotherOwnerWithoutRepublishing(t *testing.T) {
 		return ids, last
 	}
 
-	var lostA, lostB atomic.Bool
-	relayA, pubA, cpsA := owner(&lostA)
+	group := "relay-move-" + schema
+	memberA, stopA := leaseMember(t, pgURL, group, "a")
+	relayA, pubA, cpsA := owner(memberA.Fence("control"))
 	first, last := appendIntegration(3)
 	p, stop := runProjector(t, wmbridge.ProjectorConfig{Store: store, Relays: []projections.Sink{relayA}})
 	waitFor(t, p, last.Position)
@@ -157,10 +184,13 @@ func TestRelayMovesToAnotherOwnerWithoutRepublishing(t *testing.T) {
 		t.Fatalf("the first owner published %v, want %v", got, first)
 	}
 
-	// The partition moves: the first owner is fenced out, the second,
-	// another machine, starts from the checkpoint in the database.
-	lostA.Store(true)
-	relayB, pubB, _ := owner(&lostB)
+	// The partition moves: the first owner's lock goes (its member
+	// stops; a dead machine's connection ends the same way), the second,
+	// another machine, takes it and starts from the checkpoint in the
+	// database.
+	stopA()
+	memberB, _ := leaseMember(t, pgURL, group, "b")
+	relayB, pubB, _ := owner(memberB.Fence("control"))
 	second, last := appendIntegration(2)
 	p, stop = runProjector(t, wmbridge.ProjectorConfig{Store: store, Relays: []projections.Sink{relayB}})
 	waitFor(t, p, last.Position)
@@ -176,8 +206,8 @@ func TestRelayMovesToAnotherOwnerWithoutRepublishing(t *testing.T) {
 	// The fenced-out first owner, still holding a batch from before the
 	// move, publishes it (at least once: JetStream drops it by ID) but
 	// cannot save its older checkpoint over the new owner's.
-	if err := cpsA.Save(ctx, "integration-nats", 1); err == nil {
-		t.Fatal("a fenced-out owner saved its checkpoint")
+	if err := cpsA.Save(ctx, "integration-nats", 1); !errors.Is(err, pglease.ErrFenced) {
+		t.Fatalf("a fenced-out owner's Save = %v, want pglease.ErrFenced", err)
 	}
 	if cp, err := cpsA.Load(ctx, "integration-nats"); err != nil || cp != last.Position {
 		t.Fatalf("after the fenced-out owner's Save the checkpoint is %d, %v; want %d", cp, err, last.Position)

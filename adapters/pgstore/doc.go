@@ -65,7 +65,11 @@
 // (ReadPage reports pending) and poll every few milliseconds, backing off to
 // 100 ms, until it ends; nothing is skipped or reordered, only delayed.
 // ReadAll and Head wait for the events committed when they began to become
-// final, for at most Options.FinalityWait, then return the final prefix.
+// final, for at most Options.FinalityWait, then return the final prefix
+// and log pgstore_read_stopped_at_horizon (at most every 10 s): to a caller
+// who has just appended, the prefix looks like missing events, so the
+// reason must be visible. Errors are never turned into a short answer: a
+// read whose connection fails returns the error.
 // Watch Store.Finality (OldestTransactionAge) and set PostgreSQL's
 // idle_in_transaction_session_timeout. Read-only transactions, pg_dump and
 // VACUUM do not hold the horizon.

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	mrand "math/rand/v2"
 	"os"
 	"slices"
@@ -433,7 +435,9 @@ func TestBatchFallback(t *testing.T) {
 func TestHorizonHoldsDeliveryAndSkipsNothing(t *testing.T) {
 	for _, outcome := range []string{"commit", "rollback"} {
 		t.Run(outcome, func(t *testing.T) {
-			s := openTest(t, Options{FinalityWait: 300 * time.Millisecond})
+			var logged strings.Builder
+			var logMu sync.Mutex
+			s := openTest(t, Options{FinalityWait: 300 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))})
 			ctx := tctx(t)
 			a := mustAppend(t, s, "a", eventstore.NoStream, evs(1)...)
 
@@ -474,6 +478,13 @@ func TestHorizonHoldsDeliveryAndSkipsNothing(t *testing.T) {
 			}
 			if all := readAll(t, s); len(all) != 1 {
 				t.Errorf("ReadAll with an older transaction open = %d events, want only the final one", len(all))
+			}
+			// The prefix is the design; that it stopped short is said.
+			logMu.Lock()
+			text := logged.String()
+			logMu.Unlock()
+			if !strings.Contains(text, "pgstore_read_stopped_at_horizon") {
+				t.Errorf("ReadAll stopped at the horizon without a warning; log: %s", text)
 			}
 			if head, err := s.Head(ctx); err != nil || head != a.Position {
 				t.Errorf("Head() = %d, %v; want %d", head, err, a.Position)
@@ -966,4 +977,92 @@ func TestRecordedAtFromInjectedClock(t *testing.T) {
 			t.Errorf("default mode recorded_at = %v, want the database's now", e.RecordedAt)
 		}
 	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// TestReadsOnTerminatedConnectionsFailLoudly: an administrator (or
+// another test on a shared cluster) terminates every backend of the
+// store's pool between reads. Each read then returns everything or an
+// error, never a short answer without one: "no events" must not be how a
+// lost connection looks.
+func TestReadsOnTerminatedConnectionsFailLoudly(t *testing.T) {
+	url, schema := migrated(t)
+	app := "pgstore_term_" + schema[len(schema)-8:]
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	s := openOn(t, url+sep+"application_name="+app, schema, Options{PageSize: 2})
+	ctx := tctx(t)
+	a := mustAppend(t, s, "a", eventstore.NoStream, evs(3)...)
+	mustAppend(t, s, "b", eventstore.NoStream, evs(2)...)
+	admin := rawConn(t, url)
+	terminate := func() int {
+		t.Helper()
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	killed, failures := 0, 0
+	for round := range 12 {
+		// Warm the pool so that there are idle connections to kill.
+		readAll(t, s)
+		killed += terminate()
+		var got []eventstore.Event
+		var err error
+		switch round % 4 {
+		case 0:
+			for e, e2 := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+				if err = e2; err != nil {
+					break
+				}
+				got = append(got, e)
+			}
+			if err == nil && len(got) != 5 {
+				t.Fatalf("round %d: ReadAll after the backends were terminated = %d events and no error, want 5 or an error", round, len(got))
+			}
+		case 1:
+			for e, e2 := range s.ReadStream(ctx, "a", eventstore.ReadStreamOptions{}) {
+				if err = e2; err != nil {
+					break
+				}
+				got = append(got, e)
+			}
+			if err == nil && len(got) != 3 {
+				t.Fatalf("round %d: ReadStream after the backends were terminated = %d events and no error, want 3 or an error", round, len(got))
+			}
+		case 2:
+			var page []eventstore.Event
+			page, _, err = s.ReadPage(ctx, 0, 10)
+			if err == nil && len(page) != 5 {
+				t.Fatalf("round %d: ReadPage after the backends were terminated = %d events and no error, want 5 or an error", round, len(page))
+			}
+		case 3:
+			var head eventstore.Position
+			head, err = s.Head(ctx)
+			if err == nil && head <= a.Position {
+				t.Fatalf("round %d: Head after the backends were terminated = %d and no error, want the last position or an error", round, head)
+			}
+		}
+		if err != nil {
+			failures++
+		}
+	}
+	if killed == 0 {
+		t.Fatal("no backend of the store was terminated: the test checks nothing")
+	}
+	t.Logf("%d backends terminated; %d of 12 reads failed with an error, the others returned everything", killed, failures)
 }

@@ -219,13 +219,37 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 		if err := s.pool.QueryRow(ctx, `SELECT `+horizonSQL).Scan(&bound); err != nil {
 			return 0, 0, err
 		}
-		if bound > last || time.Now().After(deadline) {
+		if bound > last {
+			return bound, last, nil
+		}
+		if time.Now().After(deadline) {
+			s.warnNotFinal(bound, last)
 			return bound, last, nil
 		}
 		wait = min(2*wait, 50*time.Millisecond)
 		t.Reset(wait)
 	}
 }
+
+// warnNotFinal says, at most every notFinalWarnEvery, that a read stopped
+// at the horizon with committed events beyond it: a writing transaction
+// somewhere in the cluster has been open for longer than FinalityWait.
+// The read's answer is the final prefix (by design: nothing after it can
+// be delivered in order yet), but to a caller who just appended it looks
+// like missing events, so operators must see why.
+func (s *Store) warnNotFinal(horizon, last int64) {
+	now := time.Now().UnixNano()
+	prev := s.notFinalWarned.Load()
+	if now-prev < int64(notFinalWarnEvery) || !s.notFinalWarned.CompareAndSwap(prev, now) {
+		return
+	}
+	s.opts.Logger.Warn("pgstore_read_stopped_at_horizon", "schema", s.opts.Schema, "horizon", horizon, "last_committed", last,
+		"waited", s.opts.FinalityWait.String(),
+		"hint", "an older writing transaction in the cluster holds the snapshot horizon; the events after it are delivered once it ends (Store.Finality names it)")
+}
+
+// notFinalWarnEvery rate-limits warnNotFinal.
+const notFinalWarnEvery = 10 * time.Second
 
 // ReadPage implements eventstore.Pager for SubscribeAll: up to limit final
 // events after after, and whether committed events wait beyond the horizon.

@@ -157,6 +157,10 @@ type Store struct {
 	// Options.Now.
 	lastRecorded atomic.Int64
 
+	// notFinalWarned is when (Unix ns) a read last warned that it stopped
+	// at the horizon after FinalityWait (see settle).
+	notFinalWarned atomic.Int64
+
 	stats struct {
 		statements, appends, events, fallbacks, conflicts, retries atomic.Int64
 	}

@@ -291,7 +291,7 @@ func TestVerifyAgencyIsolatesTampering(t *testing.T) {
 		saveA, saveB := la.entries, lb.entries
 		defer func() { la.entries, lb.entries = saveA, saveB }()
 		moved := la.entries[len(la.entries)-1]
-		la.entries = la.entries[:len(la.entries)-1:len(la.entries)-1]
+		la.entries = la.entries[: len(la.entries)-1 : len(la.entries)-1]
 		moved.Agency, moved.Index = "B", uint64(len(lb.entries))
 		lb.entries = append(lb.entries[:len(lb.entries):len(lb.entries)], moved)
 		if r := f.verifyAgency(t, f.store, "A", true); r.OK || !anyProblem(r.Problems, "has no stored agency entry") {

@@ -196,6 +196,10 @@ type Query struct {
 	// range, in descending seq order) instead of the oldest.
 	Desc     bool
 	Limit    int
+	// Agency, with AgencySet, keeps only the entries of that agency's log
+	// ("" the national log).
+	Agency    string
+	AgencySet bool
 	Actor    string
 	Stream   string
 	Type     string

@@ -241,3 +241,55 @@ func applyAgency(ctx context.Context, s Store, ev eventstore.Event, e Entry) err
 	nodes := t.Append(e.LeafHash)
 	return s.AppendAgency(ctx, AgencyEntry{Agency: agency, Index: size, Seq: e.Seq, Position: e.Position, LeafHash: e.LeafHash}, nodes, t.Frontier())
 }
+
+// KeysRead returns the derivation keys AgencyOfEvent may read for ev, so
+// that a store can load them at once for a batch of events.
+func KeysRead(ev eventstore.Event) []AgencyKey {
+	unitOf := func(field func() string) []AgencyKey {
+		if u := field(); u != "" {
+			return []AgencyKey{{KeyUnit, u}}
+		}
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(ev.Stream, domain.UnitStreamPrefix):
+		ks := []AgencyKey{{KeyUnit, strings.TrimPrefix(ev.Stream, domain.UnitStreamPrefix)}}
+		if ev.Type == typeUnitRegistered {
+			ks = append(ks, unitOf(func() string {
+				var d struct {
+					ParentID string `json:"parent_id"`
+				}
+				_ = json.Unmarshal(ev.Data, &d)
+				return d.ParentID
+			})...)
+		}
+		return ks
+	case strings.HasPrefix(ev.Stream, domain.EmployeeStreamPrefix):
+		ks := []AgencyKey{{KeyEmployee, strings.TrimPrefix(ev.Stream, domain.EmployeeStreamPrefix)}}
+		if ev.Type == typeEmployeeRegistered || ev.Type == typeEmployeePositionChanged {
+			ks = append(ks, unitOf(func() string {
+				var d struct {
+					UnitID string `json:"unit_id"`
+				}
+				_ = json.Unmarshal(ev.Data, &d)
+				return d.UnitID
+			})...)
+		}
+		return ks
+	case strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix):
+		ks := []AgencyKey{{KeySKP, strings.TrimPrefix(ev.Stream, domain.SKPStreamPrefix)}}
+		if ev.Type == typeSKPDrafted {
+			ks = append(ks, unitOf(func() string {
+				var d struct {
+					Employee struct {
+						UnitID string `json:"unit_id"`
+					} `json:"employee"`
+				}
+				_ = json.Unmarshal(ev.Data, &d)
+				return d.Employee.UnitID
+			})...)
+		}
+		return ks
+	}
+	return nil
+}

@@ -206,3 +206,22 @@ func InNational(n Checkpoint, c AgencyCheckpoint) error {
 	}
 	return nil
 }
+
+// NoteAgencies reads the agency roots of a national checkpoint's note
+// without verifying its signature (a read model's readable copy; see
+// OpenCheckpoint for the verified one). A note it cannot read gives none.
+func NoteAgencies(note string) []AgencyRoot {
+	text, _, ok := strings.Cut(note, "\n\n")
+	if !ok {
+		return nil
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) < 3 {
+		return nil
+	}
+	roots, err := parseAgencyLines(lines[3:])
+	if err != nil {
+		return nil
+	}
+	return roots
+}

@@ -55,7 +55,7 @@ func twoAgencies(t *testing.T, f *fixture) {
 	f.put(t, "official-x", "official.registered.v1", map[string]string{})
 }
 
-func (f *fixture) verifyAgency(t *testing.T, store eventstore.Store, agency string, stored bool) audit.AgencyReport {
+func (f *fixture) verifyAgency(t *testing.T, store eventstore.Store, agency string, stored bool) audit.Report {
 	t.Helper()
 	opts := audit.AgencyVerifyOptions{Agency: agency, Keys: []*merkle.Verifier{f.key.Verifier()}}
 	if stored {

@@ -194,16 +194,16 @@ type Query struct {
 	BeforeSet bool
 	// Desc lists the newest matching entries first (the last Limit of the
 	// range, in descending seq order) instead of the oldest.
-	Desc     bool
-	Limit    int
+	Desc  bool
+	Limit int
 	// Agency, with AgencySet, keeps only the entries of that agency's log
 	// ("" the national log).
 	Agency    string
 	AgencySet bool
-	Actor    string
-	Stream   string
-	Type     string
-	From, To time.Time
+	Actor     string
+	Stream    string
+	Type      string
+	From, To  time.Time
 }
 
 // DefaultLimit and MaxLimit bound a page of Reader.Entries: Query.Limit ≤ 0

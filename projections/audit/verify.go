@@ -58,6 +58,10 @@ type Problem struct {
 type Report struct {
 	// OK is true when nothing is wrong.
 	OK bool `json:"ok"`
+	// Agency is the agency log verified (VerifyAgency); absent for the
+	// whole trail. Checked, Size, RootHash, Checkpoints and Pending are
+	// then that agency's: its events, its tree, its agency checkpoints.
+	Agency *string `json:"agency,omitempty"`
 	// Checked is the number of events read from the store.
 	Checked uint64 `json:"checked"`
 	// Size is the number of trail entries recomputed.

@@ -178,25 +178,6 @@ type AgencyVerifyOptions struct {
 	MaxProblems int
 }
 
-// AgencyReport is the outcome of VerifyAgency. It says nothing of other
-// agencies.
-type AgencyReport struct {
-	OK     bool   `json:"ok"`
-	Agency string `json:"agency"`
-	// Size is the number of the agency's entries recomputed, RootHash the
-	// agency tree's root at Size.
-	Size     uint64      `json:"size"`
-	RootHash merkle.Hash `json:"root_hash"`
-	// Checkpoints counts the agency checkpoints checked (each also against
-	// the national checkpoint that lists its root).
-	Checkpoints int `json:"checkpoints"`
-	// Position is the point of the store compared at (0: the whole store).
-	Position eventstore.Position `json:"position,omitempty"`
-	// Pending counts the agency's events after Position.
-	Pending  uint64    `json:"pending"`
-	Problems []Problem `json:"problems"`
-}
-
 // VerifyAgency recomputes one agency's log from the event store and
 // checks it: the hash chain of each of the agency's events, its leaves and
 // tree, every agency checkpoint's signature and root, that each national
@@ -207,11 +188,12 @@ type AgencyReport struct {
 // place units, employees and SKPs) but checks, hashes and reports only the
 // agency's own events: another agency's events are taken on their stored
 // chain hash, and nothing of them reaches the report.
-func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions) (AgencyReport, error) {
+func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions) (Report, error) {
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = 100
 	}
-	r := AgencyReport{Agency: opts.Agency, Problems: []Problem{}}
+	agency := opts.Agency
+	r := Report{Agency: &agency, Problems: []Problem{}}
 	add := func(p Problem) {
 		if len(r.Problems) < opts.MaxProblems {
 			r.Problems = append(r.Problems, p)
@@ -225,7 +207,6 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		}
 		r.Position = bound
 	}
-	agency := opts.Agency
 	logs := newAgencyLogs(&agency)
 	chain := eventstore.NewVerifier()
 	var checkpoints []Checkpoint
@@ -271,6 +252,7 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 			continue
 		}
 		_ = a
+		r.Checked++
 		r.Size = idx + 1
 		if nextStored != nil {
 			s, err, ok := nextStored()

@@ -80,8 +80,8 @@ func (l *agencyLogs) sizeAt(agency string, size uint64) uint64 {
 
 // checkCheckpoint checks a checkpoint's agency roots and agency
 // checkpoints against the recomputed logs (those kept), and reports what
-// does not match through add. Signatures are checked by the caller for the
-// national note; the agency notes here.
+// does not match through add. The caller checks the national note's
+// signature; the agency notes' are checked here.
 func (l *agencyLogs) checkCheckpoint(ctx context.Context, c Checkpoint, keys []*merkle.Verifier, add func(Problem)) error {
 	problem := func(format string, args ...any) {
 		add(Problem{Position: c.Position, Stream: CheckpointStream, Problem: fmt.Sprintf(format, args...)})
@@ -95,11 +95,10 @@ func (l *agencyLogs) checkCheckpoint(ctx context.Context, c Checkpoint, keys []*
 			if sum != c.Size {
 				problem("national checkpoint at size %d: its agency logs add up to %d entries", c.Size, sum)
 			}
-			for a, t := range l.trees {
+			for a := range l.trees {
 				if _, ok := c.FindAgency(a); !ok && l.sizeAt(a, c.Size) > 0 {
 					problem("national checkpoint at size %d does not list agency %q, which had %d entries", c.Size, a, l.sizeAt(a, c.Size))
 				}
-				_ = t
 			}
 		} else if _, ok := c.FindAgency(*l.only); !ok && l.sizeAt(*l.only, c.Size) > 0 {
 			problem("national checkpoint at size %d does not list agency %q, which had %d entries", c.Size, *l.only, l.sizeAt(*l.only, c.Size))
@@ -235,7 +234,7 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		}
 		e := EntryOf(seq, ev)
 		seq++
-		a, idx, kept, err := logs.add(ctx, ev, e)
+		_, idx, kept, err := logs.add(ctx, ev, e)
 		if err != nil {
 			return r, err
 		}
@@ -251,7 +250,6 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 			r.Pending++
 			continue
 		}
-		_ = a
 		r.Checked++
 		r.Size = idx + 1
 		if nextStored != nil {

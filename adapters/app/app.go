@@ -279,6 +279,8 @@ type App struct {
 
 	verifyMu   sync.Mutex
 	lastVerify *Verification
+	// lastVerifyOf is the last verification of each audit scope.
+	lastVerifyOf map[string]*Verification
 }
 
 // New returns the application layer for cfg, after applying defaults and

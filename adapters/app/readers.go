@@ -3,16 +3,11 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/eventstore"
-	"github.com/kinerja-ledger/kinerja/projections/audit"
-	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
 	"github.com/kinerja-ledger/kinerja/projections/scores"
@@ -144,150 +139,6 @@ func (a *App) ScoreHistory(ctx context.Context, caller domain.Principal, nip str
 		return nil, err
 	}
 	return a.cfg.Scores.ForEmployee(ctx, v.NIP)
-}
-
-// AuditEntries returns the audit trail's entries matching q, for auditors.
-func (a *App) AuditEntries(ctx context.Context, caller domain.Principal, q audit.Query) ([]audit.Entry, error) {
-	if err := allow(caller, authz.ReadAudit); err != nil {
-		return nil, err
-	}
-	return a.cfg.Audit.Entries(ctx, q)
-}
-
-// AuditState is the trail's size and latest signed checkpoint.
-type AuditState struct {
-	// Size is the number of entries.
-	Size uint64
-	// Checkpoint is the latest signed checkpoint, when HasCheckpoint.
-	Checkpoint    audit.Checkpoint
-	HasCheckpoint bool
-}
-
-// AuditState returns the trail's size and latest checkpoint, for auditors.
-func (a *App) AuditState(ctx context.Context, caller domain.Principal) (AuditState, error) {
-	var st AuditState
-	if err := allow(caller, authz.ReadAudit); err != nil {
-		return st, err
-	}
-	var err error
-	if st.Size, err = a.cfg.Audit.Size(ctx); err != nil {
-		return st, err
-	}
-	st.Checkpoint, st.HasCheckpoint, err = a.cfg.Audit.LatestCheckpoint(ctx)
-	return st, err
-}
-
-// Proof is the inclusion proof of one entry, checked.
-type Proof struct {
-	// Seq is the entry; Size the tree the proof is for.
-	Seq, Size uint64
-	// Leaf is the entry's leaf hash; Root the tree's root; Path the audit
-	// path from leaf to root (RFC 9162).
-	Leaf, Root merkle.Hash
-	Path       []merkle.Hash
-	// Checkpoint is the signed checkpoint of Size, when it is the latest
-	// checkpoint's size.
-	Checkpoint *audit.Checkpoint
-}
-
-// Proof returns the inclusion proof of entry seq in the tree of size
-// leaves, for auditors; a nil size means the latest signed checkpoint's
-// tree when it covers seq, else the tree as it is. Errors: a *ValidationError
-// naming seq or size; ErrBadProof (wrapped, with the proof) when the
-// stored tree gives a proof that does not verify.
-func (a *App) Proof(ctx context.Context, caller domain.Principal, seq uint64, sizeOpt *uint64) (Proof, error) {
-	st, err := a.AuditState(ctx, caller)
-	if err != nil {
-		return Proof{}, err
-	}
-	var size uint64
-	if sizeOpt != nil {
-		size = *sizeOpt
-	} else {
-		size = st.Size
-		if st.HasCheckpoint && seq < st.Checkpoint.Size && st.Checkpoint.Size <= st.Size {
-			size = st.Checkpoint.Size
-		}
-	}
-	var v domain.ValidationError
-	if size > st.Size {
-		v.Add("size", "the trail has %d entries", st.Size)
-	}
-	if seq >= size {
-		v.Add("seq", "must be below the tree size %d", size)
-	}
-	if err := v.Err(); err != nil {
-		return Proof{}, err
-	}
-	p := Proof{Seq: seq, Size: size}
-	if p.Path, err = merkle.InclusionProof(ctx, a.cfg.Audit, seq, size); err != nil {
-		return Proof{}, err
-	}
-	if p.Root, err = merkle.RootAt(ctx, a.cfg.Audit, size); err != nil {
-		return Proof{}, err
-	}
-	if p.Leaf, err = a.cfg.Audit.Node(ctx, 0, seq); err != nil {
-		return Proof{}, err
-	}
-	if err := merkle.VerifyInclusion(p.Leaf, seq, size, p.Path, p.Root); err != nil {
-		// The proof is returned with the error: an auditor's page shows
-		// what was found.
-		return p, fmt.Errorf("%w: %w", ErrBadProof, err)
-	}
-	if p.Path == nil {
-		p.Path = []merkle.Hash{}
-	}
-	if st.HasCheckpoint && st.Checkpoint.Size == size {
-		cp := st.Checkpoint
-		p.Checkpoint = &cp
-	}
-	return p, nil
-}
-
-// ErrBadProof says that the stored tree gives an inclusion proof that does
-// not verify: the trail is damaged (an internal error to the API).
-var ErrBadProof = errors.New("audit: the stored tree gives a proof that does not verify")
-
-// Verification is one run of the verifier on request.
-type Verification struct {
-	// At is when it ran; By who asked.
-	At time.Time
-	By string
-	// Report is what it found.
-	Report audit.Report
-}
-
-// Verify recomputes the trail from the event store and checks it against
-// the stored tree and signed checkpoints, for auditors, and keeps the
-// result as the last verification of this process.
-func (a *App) Verify(ctx context.Context, caller domain.Principal) (audit.Report, error) {
-	if err := allow(caller, authz.ReadAudit); err != nil {
-		return audit.Report{}, err
-	}
-	rep, err := a.cfg.Verifier.Verify(ctx)
-	if err != nil {
-		return rep, err
-	}
-	if rep.Problems == nil {
-		rep.Problems = []audit.Problem{}
-	}
-	a.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "audit_verified", slog.Bool("ok", rep.OK),
-		slog.Uint64("size", rep.Size), slog.Int("problems", len(rep.Problems)))
-	a.verifyMu.Lock()
-	a.lastVerify = &Verification{At: a.cfg.Now(), By: caller.ID, Report: rep}
-	a.verifyMu.Unlock()
-	return rep, nil
-}
-
-// LastVerification returns the last verification this process ran, or nil.
-func (a *App) LastVerification() *Verification {
-	a.verifyMu.Lock()
-	defer a.verifyMu.Unlock()
-	if a.lastVerify == nil {
-		return nil
-	}
-	v := *a.lastVerify
-	return &v
 }
 
 // SKPActions reports which of acts caller may take on SKP id, as the

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/authz"
 	nipkg "github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -61,10 +61,30 @@ type InclusionProof struct {
 	// Checkpoint is the signed checkpoint of Size, when Size is the latest
 	// checkpoint's.
 	Checkpoint *audit.Checkpoint `json:"checkpoint,omitempty"`
+	// Agency and Index, for a proof in an agency's log: the log and the
+	// entry's index in it (the proof's leaf index; Size is the agency
+	// log's). AgencyCheckpoint is its latest agency checkpoint, when of
+	// Size.
+	Agency           *string                 `json:"agency,omitempty"`
+	Index            *uint64                 `json:"index,omitempty"`
+	AgencyCheckpoint *audit.AgencyCheckpoint `json:"agency_checkpoint,omitempty"`
+}
+
+// agencyParam reads ?agency= (an agency's root unit ID; "-" names the
+// national log of events of no agency).
+func agencyParam(q *query) app.AgencyRequest {
+	a := q.str("agency", 200)
+	if a == "" {
+		return app.AgencyRequest{}
+	}
+	if a == "-" {
+		return app.AgencyRequest{Agency: audit.NationalLog, Set: true}
+	}
+	return app.AgencyRequest{Agency: a, Set: true}
 }
 
 func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
-	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+	if err := s.app.AuthorizeAudit(principal(r)); err != nil {
 		return err
 	}
 	q := newQuery(r)
@@ -79,6 +99,8 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 	aq.After, aq.AfterSet = q.uint("after")
 	aq.Before, aq.BeforeSet = q.uint("before")
 	aq.Desc = q.enum("order", []string{"asc", "desc"}) == "desc"
+	ar := agencyParam(q)
+	aq.Agency, aq.AgencySet = ar.Agency, ar.Set
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -111,25 +133,33 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) auditCheckpoint(w http.ResponseWriter, r *http.Request) error {
-	st, err := s.app.AuditState(r.Context(), principal(r))
+	q := newQuery(r)
+	ar := agencyParam(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	st, err := s.app.AuditStateOf(r.Context(), principal(r), ar)
 	if err != nil {
 		return err
 	}
-	cp := st.Checkpoint
 	if !st.HasCheckpoint {
 		return &domain.NotFoundError{Kind: "checkpoint", ID: "latest"}
 	}
 	s.positionHeader(w, r, audit.Name)
-	return writeJSON(w, http.StatusOK, cp)
+	if st.AgencyCheckpoint != nil {
+		return writeJSON(w, http.StatusOK, st.AgencyCheckpoint)
+	}
+	return writeJSON(w, http.StatusOK, st.Checkpoint)
 }
 
 func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
-	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+	if err := s.app.AuthorizeAudit(principal(r)); err != nil {
 		return err
 	}
 	q := newQuery(r)
 	seq, hasSeq := q.uint("seq")
 	size, hasSize := q.uint("size")
+	ar := agencyParam(q)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -137,27 +167,41 @@ func (s *Server) auditProof(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("seq", "required")
 	}
 	ctx := r.Context()
-	if !hasSize {
+	var sizeOpt *uint64
+	if hasSize {
+		sizeOpt = &size
+	} else {
 		// The latest signed checkpoint's tree, or the tree as it is.
-		st, err := s.app.AuditState(ctx, principal(r))
+		st, err := s.app.AuditStateOf(ctx, principal(r), ar)
 		if err != nil {
 			return err
 		}
-		size = st.Size
-		if st.HasCheckpoint && st.Checkpoint.Size <= st.Size {
-			size = st.Checkpoint.Size
+		if st.Agency == nil {
+			size = st.Size
+			if st.HasCheckpoint && st.Checkpoint.Size <= st.Size {
+				size = st.Checkpoint.Size
+			}
+			sizeOpt = &size
 		}
+		// In an agency's log the default depends on the entry's index:
+		// the application layer picks it.
 	}
-	p, err := s.app.Proof(ctx, principal(r), seq, &size)
+	p, err := s.app.ProofOf(ctx, principal(r), ar, seq, sizeOpt)
 	if err != nil {
 		return err
 	}
 	s.positionHeader(w, r, audit.Name)
-	return writeJSON(w, http.StatusOK, InclusionProof{Seq: p.Seq, Size: p.Size, LeafHash: p.Leaf, RootHash: p.Root, Proof: p.Path, Checkpoint: p.Checkpoint})
+	return writeJSON(w, http.StatusOK, InclusionProof{Seq: p.Seq, Size: p.Size, LeafHash: p.Leaf, RootHash: p.Root, Proof: p.Path, Checkpoint: p.Checkpoint,
+		Agency: p.Agency, Index: p.Index, AgencyCheckpoint: p.AgencyCheckpoint})
 }
 
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
-	rep, err := s.app.Verify(r.Context(), principal(r))
+	q := newQuery(r)
+	ar := agencyParam(q)
+	if err := q.err(); err != nil {
+		return err
+	}
+	rep, err := s.app.VerifyOf(r.Context(), principal(r), ar)
 	if err != nil {
 		return err
 	}
@@ -168,12 +212,13 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 // an employee's year (what `kinerjactl export` writes), verifiable offline
 // with `kinerjactl verify --bundle`.
 func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
-	if err := s.app.Authorize(principal(r), authz.ReadAudit); err != nil {
+	if err := s.app.AuthorizeAudit(principal(r)); err != nil {
 		return err
 	}
 	q := newQuery(r)
 	nip := q.str("nip", 40)
 	year := q.int("year", 0, 2000, 2100)
+	ar := agencyParam(q)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -186,7 +231,7 @@ func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
 	if year == 0 {
 		return badRequest("year", "required")
 	}
-	b, err := s.app.Bundle(r.Context(), principal(r), nip, year)
+	b, err := s.app.BundleOf(r.Context(), principal(r), ar, nip, year)
 	if err != nil {
 		return err
 	}

@@ -137,6 +137,14 @@ func (v verifier) Verify(ctx context.Context) (audit.Report, error) {
 	return audit.Verify(ctx, v.store, audit.VerifyOptions{Keys: v.keys, Stored: v.trail})
 }
 
+func (v verifier) VerifyAgency(ctx context.Context, agency string) (audit.Report, error) {
+	opts := audit.AgencyVerifyOptions{Agency: agency, Keys: v.keys}
+	if s, ok := v.trail.(audit.AgencyStored); ok {
+		opts.Stored = s
+	}
+	return audit.VerifyAgency(ctx, v.store, opts)
+}
+
 var (
 	contractOnce  sync.Once
 	sharedChecker *contractChecker

@@ -52,6 +52,9 @@ type param struct {
 	schema         obj
 }
 
+// qagency is the audit routes' ?agency=.
+var qagency = qstr("agency", "an agency's root unit ID (- for the national log of events of no agency): that agency's log (NATIONAL_AUDITOR; an agency's AUDITOR may name only their own, another is 404)")
+
 func qstr(name, desc string) param { return param{name, "query", desc, obj{"type": "string"}} }
 func qint(name, desc string) param { return param{name, "query", desc, obj{"type": "integer"}} }
 func qenum(name, desc string, values ...string) param {
@@ -267,14 +270,19 @@ func operations() []op {
 			params: []param{qint("after", "the next field of the previous page (exclusive seq)"), qint("before", "exclusive upper seq bound (the next field of the previous page with order=desc)"),
 				qenum("order", "asc (default, oldest first) or desc (newest first); any other value is 400", "asc", "desc"),
 				qint("limit", "1 to 1000, default 100"), qstr("actor", "actor NIP or name"),
-				qstr("stream", "a stream name, e.g. skp-{id}"), qstr("type", "an event type"), qtime("from", "recorded at or after"), qtime("to", "recorded before")}},
-		{method: "GET", path: "/v1/audit/checkpoint", tag: "audit", summary: "The latest signed checkpoint (AUDITOR)", status: 200, resp: audit.Checkpoint{}, position: true},
+				qstr("stream", "a stream name, e.g. skp-{id}"), qstr("type", "an event type"), qtime("from", "recorded at or after"), qtime("to", "recorded before"),
+				qagency}},
+		{method: "GET", path: "/v1/audit/checkpoint", tag: "audit", summary: "The latest signed checkpoint (AUDITOR)", status: 200, resp: audit.Checkpoint{}, position: true,
+			desc: "The national checkpoint (the global tree, and the root and size of every agency's log) for NATIONAL_AUDITOR and an AUDITOR of a one-agency deployment; " +
+				"an agency's AUDITOR (and ?agency=) gets the agency's latest agency checkpoint (audit.AgencyCheckpoint) instead.", params: []param{qagency}},
 		{method: "GET", path: "/v1/audit/proof", tag: "audit", summary: "An inclusion proof of entry seq in the tree of size (default: the latest checkpoint's) (AUDITOR)",
-			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size")}},
+			desc:   "For an agency's AUDITOR (and ?agency=) the proof is in the agency's log: seq is still the global entry, index its leaf index in the agency's log, size that log's size; an entry of another agency is 404 as a missing one.",
+			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size"), qagency}},
 		{method: "GET", path: "/v1/audit/bundle", tag: "audit", summary: "The appeal bundle of an employee's year, each event with its inclusion proof against the latest signed checkpoint (AUDITOR)",
 			desc:   "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet.",
-			status: 200, resp: audit.Bundle{}, position: true, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)")}},
-		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
+			status: 200, resp: audit.Bundle{}, position: true, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)"), qagency}},
+		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{},
+			desc: "An agency's AUDITOR (and ?agency=) verifies that agency's log alone: its events, tree and agency checkpoints, and its root in each national checkpoint.", params: []param{qagency}},
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"maps"
 	"sort"
 	"sync"
 	"time"
@@ -28,6 +29,29 @@ type auditTables struct {
 	byActor     map[uint32][]uint64
 	byStream    map[uint32][]uint64
 	byType      map[uint32][]uint64
+	// The agency logs (issue 15): the derivation state, each agency's log,
+	// and the agency checkpoints read from the ledger, by agency. Each
+	// entry's agency and index in it are in auditEntry.
+	agencyKeys map[audit.AgencyKey]string
+	agencyLogs map[string]*agencyLog
+	agencyCPs  map[string][]audit.AgencyCheckpoint
+}
+
+// agencyLog is one agency's log: the global seq of each entry, its tree
+// and frontier.
+type agencyLog struct {
+	seqs     []uint64
+	nodes    *merkle.MemNodes
+	frontier []merkle.Hash
+}
+
+func (t *auditTables) agencyLog(agency string) *agencyLog {
+	l := t.agencyLogs[agency]
+	if l == nil {
+		l = &agencyLog{nodes: merkle.NewMemNodes()}
+		t.agencyLogs[agency] = l
+	}
+	return l
 }
 
 // auditEntry is an audit.Entry with its strings interned and its times in
@@ -45,6 +69,8 @@ type auditEntry struct {
 	reason     uint32
 	eventHash  eventstore.Hash
 	leafHash   merkle.Hash
+	agency     uint32 // interned agency of the entry's log
+	agencyIdx  uint64 // the entry's index in it
 }
 
 func (t *auditTables) entry(seq uint64) audit.Entry {
@@ -64,6 +90,7 @@ func newAuditTables() *auditTables {
 func (t *auditTables) reset() {
 	t.entries, t.strs, t.nodes, t.frontier, t.checkpoints = chunked[auditEntry]{}, newStrtab(), merkle.NewMemNodes(), nil, nil
 	t.byActor, t.byStream, t.byType = map[uint32][]uint64{}, map[uint32][]uint64{}, map[uint32][]uint64{}
+	t.agencyKeys, t.agencyLogs, t.agencyCPs = map[audit.AgencyKey]string{}, map[string]*agencyLog{}, map[string][]audit.AgencyCheckpoint{}
 }
 
 // auditTx stages a batch: entries, the nodes they complete, the frontier
@@ -75,11 +102,20 @@ type auditTx struct {
 	frontier    []merkle.Hash
 	frontierSet bool
 	checkpoints []audit.Checkpoint
+	// The agency logs' staged changes.
+	keys           map[audit.AgencyKey]string
+	agencyEntries  []audit.AgencyEntry
+	agencyNodes    map[string][]merkle.Node
+	agencyFrontier map[string][]merkle.Hash
+	agencyAdded    map[string]uint64
 }
 
 var _ audit.Store = (*auditTx)(nil)
 
-func (t *auditTables) begin() *auditTx { return &auditTx{t: t} }
+func (t *auditTables) begin() *auditTx {
+	return &auditTx{t: t, keys: map[audit.AgencyKey]string{}, agencyNodes: map[string][]merkle.Node{},
+		agencyFrontier: map[string][]merkle.Hash{}, agencyAdded: map[string]uint64{}}
+}
 
 func (t *auditTables) commit(tx *auditTx) {
 	// The nodes first: a reader that sees the new size finds every node of
@@ -102,6 +138,83 @@ func (t *auditTables) commit(tx *auditTx) {
 		t.frontier = tx.frontier
 	}
 	t.checkpoints = append(t.checkpoints, tx.checkpoints...)
+	for _, c := range tx.checkpoints {
+		for _, ac := range c.AgencyCheckpoints {
+			t.agencyCPs[ac.Agency] = append(t.agencyCPs[ac.Agency], ac)
+		}
+	}
+	maps.Copy(t.agencyKeys, tx.keys)
+	for a, nodes := range tx.agencyNodes {
+		if err := t.agencyLog(a).nodes.Put(nodes...); err != nil {
+			panic(fmt.Sprintf("memreadmodel: agency %q nodes checked on append were refused: %v", a, err))
+		}
+	}
+	for _, e := range tx.agencyEntries {
+		l := t.agencyLog(e.Agency)
+		l.seqs = append(l.seqs, e.Seq)
+		x := t.entries.at(int(e.Seq))
+		x.agency, x.agencyIdx = t.strs.id(e.Agency), e.Index
+	}
+	for a, f := range tx.agencyFrontier {
+		t.agencyLog(a).frontier = f
+	}
+}
+
+// AgencyOf implements audit.AgencyStore.
+func (tx *auditTx) AgencyOf(_ context.Context, k audit.AgencyKey) (string, bool, error) {
+	if a, ok := tx.keys[k]; ok {
+		return a, true, nil
+	}
+	a, ok := tx.t.agencyKeys[k]
+	return a, ok, nil
+}
+
+// SetAgencyOf implements audit.AgencyStore.
+func (tx *auditTx) SetAgencyOf(_ context.Context, k audit.AgencyKey, agency string, _ eventstore.Position) error {
+	tx.keys[k] = agency
+	return nil
+}
+
+func (tx *auditTx) agencySize(agency string) uint64 {
+	n := tx.agencyAdded[agency]
+	if l := tx.t.agencyLogs[agency]; l != nil {
+		n += uint64(len(l.seqs))
+	}
+	return n
+}
+
+// AgencySize implements audit.AgencyStore.
+func (tx *auditTx) AgencySize(_ context.Context, agency string) (uint64, error) {
+	return tx.agencySize(agency), nil
+}
+
+// AgencyFrontier implements audit.AgencyStore (not a copy; see Frontier).
+func (tx *auditTx) AgencyFrontier(_ context.Context, agency string) ([]merkle.Hash, error) {
+	if f, ok := tx.agencyFrontier[agency]; ok {
+		return f, nil
+	}
+	if l := tx.t.agencyLogs[agency]; l != nil {
+		return l.frontier, nil
+	}
+	return nil, nil
+}
+
+// AppendAgency implements audit.AgencyStore.
+func (tx *auditTx) AppendAgency(_ context.Context, e audit.AgencyEntry, nodes []merkle.Node, frontier []merkle.Hash) error {
+	size := tx.agencySize(e.Agency)
+	if e.Index != size || e.Seq+1 != tx.size() {
+		return fmt.Errorf("memreadmodel: agency %q entry %d (seq %d) appended to a log of %d (trail of %d)", e.Agency, e.Index, e.Seq, size, tx.size())
+	}
+	for _, n := range nodes {
+		if n.Level > merkle.MaxLevel || n.Index+1 != (size+1)>>n.Level {
+			return fmt.Errorf("memreadmodel: agency %q node (%d, %d) does not extend the tree of %d leaves", e.Agency, n.Level, n.Index, size)
+		}
+	}
+	tx.agencyEntries = append(tx.agencyEntries, e)
+	tx.agencyNodes[e.Agency] = append(tx.agencyNodes[e.Agency], nodes...)
+	tx.agencyFrontier[e.Agency] = frontier
+	tx.agencyAdded[e.Agency]++
+	return nil
 }
 
 func (tx *auditTx) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
@@ -201,6 +314,17 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 	// Walk the shortest seq list of the equality filters, or every entry.
 	var seqs []uint64
 	indexed := false
+	match := q.Match
+	if q.AgencySet {
+		if l := r.t.agencyLogs[q.Agency]; l != nil {
+			seqs = l.seqs
+		}
+		indexed = true
+		id, ok := r.t.strs.lookup(q.Agency)
+		match = func(e audit.Entry) bool {
+			return ok && r.t.entries.at(int(e.Seq)).agency == id && q.Match(e)
+		}
+	}
 	for _, f := range []struct {
 		v string
 		m map[uint32][]uint64
@@ -221,14 +345,14 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 		j := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= end })
 		if q.Desc {
 			for k := j - 1; k >= i && len(out) < limit; k-- {
-				if e := r.t.entry(seqs[k]); q.Match(e) {
+				if e := r.t.entry(seqs[k]); match(e) {
 					out = append(out, e)
 				}
 			}
 			return out, nil
 		}
 		for ; i < j && len(out) < limit; i++ {
-			if e := r.t.entry(seqs[i]); q.Match(e) {
+			if e := r.t.entry(seqs[i]); match(e) {
 				out = append(out, e)
 			}
 		}
@@ -236,14 +360,14 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 	}
 	if q.Desc {
 		for seq := end; seq > start && len(out) < limit; seq-- {
-			if e := r.t.entry(seq - 1); q.Match(e) {
+			if e := r.t.entry(seq - 1); match(e) {
 				out = append(out, e)
 			}
 		}
 		return out, nil
 	}
 	for seq := start; seq < end && len(out) < limit; seq++ {
-		if e := r.t.entry(seq); q.Match(e) {
+		if e := r.t.entry(seq); match(e) {
 			out = append(out, e)
 		}
 	}
@@ -313,4 +437,108 @@ func (r *AuditReader) AllNodes(ctx context.Context) iter.Seq2[merkle.Node, error
 			}
 		}
 	}
+}
+
+var (
+	_ audit.AgencyReader = (*AuditReader)(nil)
+	_ audit.AgencyTrail  = (*AuditReader)(nil)
+	_ audit.AgencyStored = (*AuditReader)(nil)
+)
+
+// Heads implements audit.AgencyTrail.
+func (r *AuditReader) Heads(context.Context) (uint64, []audit.AgencyHead, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	return uint64(r.t.entries.len()), r.t.heads(), nil
+}
+
+func (t *auditTables) heads() []audit.AgencyHead {
+	out := make([]audit.AgencyHead, 0, len(t.agencyLogs))
+	for a, l := range t.agencyLogs {
+		if len(l.seqs) > 0 {
+			out = append(out, audit.AgencyHead{Agency: a, Size: uint64(len(l.seqs))})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Agency < out[j].Agency })
+	return out
+}
+
+// Agencies implements audit.AgencyReader.
+func (r *AuditReader) Agencies(context.Context) ([]audit.AgencyHead, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	return r.t.heads(), nil
+}
+
+// AgencySize implements audit.AgencyReader.
+func (r *AuditReader) AgencySize(_ context.Context, agency string) (uint64, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	if l := r.t.agencyLogs[agency]; l != nil {
+		return uint64(len(l.seqs)), nil
+	}
+	return 0, nil
+}
+
+// AgencyNodes implements audit.AgencyReader.
+func (r *AuditReader) AgencyNodes(agency string) merkle.NodeReader {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	if l := r.t.agencyLogs[agency]; l != nil {
+		return l.nodes
+	}
+	return merkle.NewMemNodes()
+}
+
+func (t *auditTables) agencyEntry(agency string, idx, seq uint64) audit.AgencyEntry {
+	e := t.entries.at(int(seq))
+	return audit.AgencyEntry{Agency: agency, Index: idx, Seq: seq, Position: e.position, LeafHash: e.leafHash}
+}
+
+// AgencyEntries implements audit.AgencyReader.
+func (r *AuditReader) AgencyEntries(_ context.Context, agency string, from, to uint64, limit int) ([]audit.AgencyEntry, error) {
+	limit = audit.PageLimit(limit)
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	out := []audit.AgencyEntry{}
+	l := r.t.agencyLogs[agency]
+	if l == nil {
+		return out, nil
+	}
+	for i := from; i < to && i < uint64(len(l.seqs)) && len(out) < limit; i++ {
+		out = append(out, r.t.agencyEntry(agency, i, l.seqs[i]))
+	}
+	return out, nil
+}
+
+// AgencyOfSeq implements audit.AgencyReader.
+func (r *AuditReader) AgencyOfSeq(_ context.Context, seq uint64) (audit.AgencyEntry, bool, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	if seq >= uint64(r.t.entries.len()) {
+		return audit.AgencyEntry{}, false, nil
+	}
+	e := r.t.entries.at(int(seq))
+	agency := r.t.strs.str(e.agency)
+	if l := r.t.agencyLogs[agency]; l == nil || e.agencyIdx >= uint64(len(l.seqs)) || l.seqs[e.agencyIdx] != seq {
+		return audit.AgencyEntry{}, false, nil // not in an agency log yet
+	}
+	return r.t.agencyEntry(agency, e.agencyIdx, seq), true, nil
+}
+
+// LatestAgencyCheckpoint implements audit.AgencyReader.
+func (r *AuditReader) LatestAgencyCheckpoint(_ context.Context, agency string) (audit.AgencyCheckpoint, bool, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	if cps := r.t.agencyCPs[agency]; len(cps) > 0 {
+		return cps[len(cps)-1], true, nil
+	}
+	return audit.AgencyCheckpoint{}, false, nil
+}
+
+// AgencyCheckpoints implements audit.AgencyReader.
+func (r *AuditReader) AgencyCheckpoints(_ context.Context, agency string) ([]audit.AgencyCheckpoint, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	return append([]audit.AgencyCheckpoint(nil), r.t.agencyCPs[agency]...), nil
 }

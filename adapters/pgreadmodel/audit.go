@@ -22,7 +22,7 @@ type auditProjector struct{}
 func (auditProjector) forget() {}
 
 func (auditProjector) begin(tx pgx.Tx, n names) stager {
-	return &auditStage{tx: tx, n: n, staged: map[[2]uint64]merkle.Hash{}}
+	return &auditStage{tx: tx, n: n, staged: map[[2]uint64]merkle.Hash{}, agencies: newAgencyStage()}
 }
 
 // auditStage holds one Apply's part of the trail: the tree's state when it
@@ -36,11 +36,16 @@ type auditStage struct {
 	nodes       []merkle.Node
 	staged      map[[2]uint64]merkle.Hash
 	checkpoints []audit.Checkpoint
+	// agencies stages the agency logs (audit_agency.go).
+	agencies *agencyStage
 }
 
 var _ audit.Store = (*auditStage)(nil)
 
-func (s *auditStage) load(ctx context.Context, _ []projections.Event) error {
+func (s *auditStage) load(ctx context.Context, events []projections.Event) error {
+	if err := s.loadAgencies(ctx, events); err != nil {
+		return err
+	}
 	var size int64
 	var hashes []byte
 	err := s.tx.QueryRow(ctx, `SELECT size, hashes FROM `+s.n.t("audit_frontier")+` ORDER BY size DESC LIMIT 1`).Scan(&size, &hashes)
@@ -111,7 +116,7 @@ func (s *auditStage) copies() []copyRows {
 	if len(s.entries) == 0 {
 		return nil
 	}
-	return []copyRows{{table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
+	return []copyRows{s.agencyCopies(), {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
 		e := &s.entries[i]
 		id, err := uuid.Parse(e.EventID)
 		if err != nil {
@@ -154,6 +159,7 @@ func (s *auditStage) flush(b *pgx.Batch) error {
 		}
 		b.Queue(insertSQL(s.n.t("audit_checkpoints"), auditCheckpointColumns), pos, size, signed, root, key, sig, origin, note)
 	}
+	s.flushAgencies(b)
 	return nil
 }
 
@@ -262,6 +268,9 @@ func (r *AuditReader) Entries(ctx context.Context, q audit.Query) ([]audit.Entry
 	if q.Type != "" {
 		arg("type = $%d", q.Type)
 	}
+	if q.AgencySet {
+		arg("seq IN (SELECT seq FROM "+r.db.names.t("audit_agency_entries")+" WHERE agency = $%d)", q.Agency)
+	}
 	if !q.From.IsZero() {
 		arg("recorded_at >= $%d", ceilMicro(q.From))
 	}
@@ -300,6 +309,7 @@ func scanCheckpoint(r pgx.Row) (audit.Checkpoint, error) {
 	err := r.Scan(&pos, &size, &c.SignedAt, &root, &c.KeyID, &c.Signature, &c.Origin, &c.Note)
 	c.Position, c.Size, c.SignedAt = eventstore.Position(pos), uint64(size), c.SignedAt.UTC()
 	copy(c.RootHash[:], root)
+	c.Agencies = audit.NoteAgencies(c.Note)
 	return c, err
 }
 

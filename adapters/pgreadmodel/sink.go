@@ -36,7 +36,8 @@ func Tables(name string) []string {
 	case timeline.Name:
 		return []string{"timeline_items"}
 	case audit.Name:
-		return []string{"audit_entries", "audit_nodes", "audit_frontier", "audit_checkpoints"}
+		return []string{"audit_entries", "audit_nodes", "audit_frontier", "audit_checkpoints",
+			"audit_agency_keys", "audit_agency_entries", "audit_agency_nodes", "audit_agency_frontier", "audit_agency_checkpoints"}
 	}
 	return nil
 }

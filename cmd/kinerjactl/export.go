@@ -32,6 +32,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	out := fs.String("out", "", "the bundle file (default: stdout)")
 	base := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
 	token := fs.String("token", "", "AUDITOR token for --url")
+	agency := fs.String("agency", "", "prove the events in this agency's log (its root unit ID; - for the national log) against its agency checkpoint, not in the global tree")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -48,6 +49,9 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if *base != "" {
 		var b audit.Bundle
 		q := url.Values{"nip": {string(id.NIP)}, "year": {strconv.Itoa(*year)}}
+		if *agency != "" {
+			q.Set("agency", *agency)
+		}
 		if err := callKinerjad(ctx, http.MethodGet, *base, "/v1/audit/bundle?"+q.Encode(), *token, &b); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -66,6 +70,33 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	streams, err := app.AppealStreams(ctx, l.store, string(id.NIP), *year)
+	if err != nil {
+		return err
+	}
+	subject := fmt.Sprintf("NIP %s, year %d", id.NIP, *year)
+	if *agency != "" {
+		ar, ok := tr.(audit.AgencyReader)
+		if !ok {
+			return errors.New("export --agency: this trail keeps no agency logs")
+		}
+		a := *agency
+		if a == "-" {
+			a = audit.NationalLog
+		}
+		ac, ok, err := ar.LatestAgencyCheckpoint(ctx, a)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("export --agency: agency %q has no signed checkpoint yet", *agency)
+		}
+		b, err := audit.BuildAgencyBundle(ctx, l.authed, tr, ar, ac, vs[0].String(), subject, streams, time.Now())
+		if err != nil {
+			return err
+		}
+		return writeBundle(b, *out, stdout, stderr)
+	}
 	cp, ok, err := tr.LatestCheckpoint(ctx)
 	if err != nil {
 		return err
@@ -73,11 +104,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if !ok {
 		return errors.New("no signed checkpoint yet: start kinerjad (it signs every few seconds) and export again")
 	}
-	streams, err := app.AppealStreams(ctx, l.store, string(id.NIP), *year)
-	if err != nil {
-		return err
-	}
-	b, err := audit.BuildBundle(ctx, l.authed, tr, cp, vs[0].String(), fmt.Sprintf("NIP %s, year %d", id.NIP, *year), streams, time.Now())
+	b, err := audit.BuildBundle(ctx, l.authed, tr, cp, vs[0].String(), subject, streams, time.Now())
 	if err != nil {
 		return err
 	}

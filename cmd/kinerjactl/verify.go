@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 
@@ -33,6 +34,7 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	var keys multiFlag
 	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
 	ownKey := fs.Bool("bundle-own-key", false, "with --bundle and no trusted key: check the bundle against the key it carries (proves only that it is self-consistent)")
+	agency := fs.String("agency", "", "verify only this agency's log (its root unit ID; - for the national log of events of no agency): its events, tree, agency checkpoints and its root in each national checkpoint, without checking any other agency's events")
 	allSigs := fs.Bool("all-signatures", false, "check every writer signature, not only those after the trusted signed checkpoint (slower; for an auditor who does not trust the audit key)")
 	var ic wiring.IntegrityConfig
 	fs.StringVar(&ic.WitnessFile, "witness-file", "", "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists)")
@@ -83,7 +85,11 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		return nil
 	case *url != "":
 		var r audit.Report
-		if err := callKinerjad(ctx, http.MethodPost, *url, "/v1/audit/verify", *token, &r); err != nil {
+		path := "/v1/audit/verify"
+		if *agency != "" {
+			path += "?agency=" + neturl.QueryEscape(*agency)
+		}
+		if err := callKinerjad(ctx, http.MethodPost, *url, path, *token, &r); err != nil {
 			return err
 		}
 		if err := enc.Encode(r); err != nil {
@@ -111,6 +117,27 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		if _, stored, err = l.trail(ctx, vs); err != nil {
 			return err
 		}
+	}
+	if *agency != "" {
+		a := *agency
+		if a == "-" {
+			a = audit.NationalLog
+		}
+		opts := audit.AgencyVerifyOptions{Agency: a, Keys: vs}
+		if as, ok := stored.(audit.AgencyStored); ok {
+			opts.Stored = as
+		}
+		r, err := audit.VerifyAgency(ctx, l.store, opts)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		if !r.OK {
+			return errProblems
+		}
+		return nil
 	}
 	witnessed, err := witnessedCheckpoint(ctx, ic.WithDefaults(sf.data), ic.WitnessFile != "")
 	if err != nil {

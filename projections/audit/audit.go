@@ -30,6 +30,12 @@
 // root must equal the tree's root at that size. If not, it refuses to sign
 // and reports why; it never re-signs history it cannot prove.
 //
+// # Agency logs
+//
+// Each agency also has its own log and signed checkpoints, and the
+// national checkpoint signs over the agency roots: see agency.go and
+// agencycheckpoint.go.
+//
 // # Verification
 //
 // Verify recomputes everything from the event store: each stream's chain,
@@ -137,6 +143,12 @@ type Checkpoint struct {
 	Note string `json:"note"`
 	// Position is where the checkpoint event sits in the store.
 	Position eventstore.Position `json:"position"`
+	// Agencies are the agency roots the note signs (the national
+	// checkpoint, from issue 15; none in older checkpoints).
+	Agencies []AgencyRoot `json:"agencies,omitempty"`
+	// AgencyCheckpoints are the agency checkpoints signed in the same
+	// round (for the agencies whose log grew), stored with it.
+	AgencyCheckpoints []AgencyCheckpoint `json:"-"`
 }
 
 // Store is what the audit projection needs from its backend. A Sink applies
@@ -151,8 +163,11 @@ type Store interface {
 	// Append stores an entry, the tree nodes it completed and the new
 	// frontier. The entry's Seq is the current Size.
 	Append(ctx context.Context, e Entry, nodes []merkle.Node, frontier []merkle.Hash) error
-	// AddCheckpoint stores a signed checkpoint read from the ledger.
+	// AddCheckpoint stores a signed checkpoint read from the ledger, with
+	// the agency checkpoints signed with it (c.AgencyCheckpoints).
 	AddCheckpoint(ctx context.Context, c Checkpoint) error
+	// AgencyStore keeps the agency logs.
+	AgencyStore
 }
 
 // Reader is the query side of the trail.
@@ -179,12 +194,16 @@ type Query struct {
 	BeforeSet bool
 	// Desc lists the newest matching entries first (the last Limit of the
 	// range, in descending seq order) instead of the oldest.
-	Desc     bool
-	Limit    int
-	Actor    string
-	Stream   string
-	Type     string
-	From, To time.Time
+	Desc  bool
+	Limit int
+	// Agency, with AgencySet, keeps only the entries of that agency's log
+	// ("" the national log).
+	Agency    string
+	AgencySet bool
+	Actor     string
+	Stream    string
+	Type      string
+	From, To  time.Time
 }
 
 // DefaultLimit and MaxLimit bound a page of Reader.Entries: Query.Limit ≤ 0
@@ -239,5 +258,8 @@ func Apply(ctx context.Context, s Store, ev projections.Event) error {
 	}
 	e := EntryOf(size, ev.Event)
 	nodes := t.Append(e.LeafHash)
-	return s.Append(ctx, e, nodes, t.Frontier())
+	if err := s.Append(ctx, e, nodes, t.Frontier()); err != nil {
+		return err
+	}
+	return applyAgency(ctx, s, ev.Event, e)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"iter"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,9 +29,109 @@ type fakeTrail struct {
 	nodes    *merkle.MemNodes
 	frontier []merkle.Hash
 	cps      []audit.Checkpoint
+	keys     map[audit.AgencyKey]string
+	logs     map[string]*fakeLog
 }
 
-func newFakeTrail() *fakeTrail { return &fakeTrail{nodes: merkle.NewMemNodes()} }
+// fakeLog is one agency log of a fakeTrail.
+type fakeLog struct {
+	entries  []audit.AgencyEntry
+	nodes    *merkle.MemNodes
+	frontier []merkle.Hash
+}
+
+func newFakeTrail() *fakeTrail {
+	return &fakeTrail{nodes: merkle.NewMemNodes(), keys: map[audit.AgencyKey]string{}, logs: map[string]*fakeLog{}}
+}
+
+func (f *fakeTrail) log(a string) *fakeLog {
+	l := f.logs[a]
+	if l == nil {
+		l = &fakeLog{nodes: merkle.NewMemNodes()}
+		f.logs[a] = l
+	}
+	return l
+}
+
+func (f *fakeTrail) AgencyOf(_ context.Context, k audit.AgencyKey) (string, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.keys[k]
+	return a, ok, nil
+}
+
+func (f *fakeTrail) SetAgencyOf(_ context.Context, k audit.AgencyKey, a string, _ eventstore.Position) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keys[k] = a
+	return nil
+}
+
+func (f *fakeTrail) AgencySize(_ context.Context, a string) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return uint64(len(f.log(a).entries)), nil
+}
+
+func (f *fakeTrail) AgencyFrontier(_ context.Context, a string) ([]merkle.Hash, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]merkle.Hash(nil), f.log(a).frontier...), nil
+}
+
+func (f *fakeTrail) AppendAgency(_ context.Context, e audit.AgencyEntry, nodes []merkle.Node, frontier []merkle.Hash) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.log(e.Agency)
+	l.entries = append(l.entries, e)
+	l.frontier = frontier
+	return l.nodes.Put(nodes...)
+}
+
+func (f *fakeTrail) Heads(context.Context) (uint64, []audit.AgencyHead, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var heads []audit.AgencyHead
+	for a, l := range f.logs {
+		if len(l.entries) > 0 {
+			heads = append(heads, audit.AgencyHead{Agency: a, Size: uint64(len(l.entries))})
+		}
+	}
+	slices.SortFunc(heads, func(a, b audit.AgencyHead) int { return strings.Compare(a.Agency, b.Agency) })
+	return uint64(len(f.entries)), heads, nil
+}
+
+func (f *fakeTrail) AgencyNodes(a string) merkle.NodeReader {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.log(a).nodes
+}
+
+func (f *fakeTrail) AgencyEntries(_ context.Context, a string, from, to uint64, limit int) ([]audit.AgencyEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []audit.AgencyEntry
+	for _, e := range f.log(a).entries {
+		if e.Index >= from && e.Index < to && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeTrail) AgencyCheckpoints(_ context.Context, a string) ([]audit.AgencyCheckpoint, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []audit.AgencyCheckpoint
+	for _, c := range f.cps {
+		for _, ac := range c.AgencyCheckpoints {
+			if ac.Agency == a {
+				out = append(out, ac)
+			}
+		}
+	}
+	return out, nil
+}
 
 func (f *fakeTrail) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
 	return f.nodes.Node(ctx, level, index)

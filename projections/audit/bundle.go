@@ -27,9 +27,12 @@ type Bundle struct {
 	ExportedAt time.Time `json:"exported_at"`
 	// PublicKey is the checkpoint key (a C2SP note verifier key). Compare
 	// its key ID with a copy you trust.
-	PublicKey  string         `json:"public_key"`
-	Checkpoint Checkpoint     `json:"checkpoint"`
-	Streams    []BundleStream `json:"streams"`
+	PublicKey  string     `json:"public_key"`
+	Checkpoint Checkpoint `json:"checkpoint"`
+	// Agency, when set, says that Checkpoint is that agency's checkpoint
+	// and the proofs are in its log (each event's Index).
+	Agency  *string        `json:"agency,omitempty"`
+	Streams []BundleStream `json:"streams"`
 }
 
 // BundleStream is one whole stream, from revision 0.
@@ -62,6 +65,9 @@ type BundleEvent struct {
 	// checkpoint.
 	Seq   *uint64  `json:"seq,omitempty"`
 	Proof []string `json:"proof,omitempty"`
+	// Index is the event's index in the agency's log, the leaf index of
+	// Proof, in an agency bundle.
+	Index *uint64 `json:"index,omitempty"`
 }
 
 func (b BundleEvent) event(stream string) eventstore.Event {
@@ -84,6 +90,37 @@ type BundleSource interface {
 // by the key whose verifier string is pubKey.
 func BuildBundle(ctx context.Context, store eventstore.Store, trail BundleSource, cp Checkpoint, pubKey, subject string, streams []string, now time.Time) (Bundle, error) {
 	b := Bundle{Format: BundleFormat, Subject: subject, ExportedAt: now.UTC(), PublicKey: pubKey, Checkpoint: cp}
+	return buildBundle(ctx, store, trail, b, streams, func(seq uint64) (*uint64, []merkle.Hash, error) {
+		if seq >= cp.Size {
+			return nil, nil, nil
+		}
+		p, err := merkle.InclusionProof(ctx, trail, seq, cp.Size)
+		return &seq, p, err
+	})
+}
+
+// BuildAgencyBundle exports streams with proofs in agency checkpoint ac's
+// log: an event of another agency's log (an employee's time before a
+// transfer) is in the bundle without a proof.
+func BuildAgencyBundle(ctx context.Context, store eventstore.Store, trail BundleSource, ar AgencyReader, ac AgencyCheckpoint, pubKey, subject string, streams []string, now time.Time) (Bundle, error) {
+	agency := ac.Agency
+	b := Bundle{Format: BundleFormat, Subject: subject, ExportedAt: now.UTC(), PublicKey: pubKey, Agency: &agency,
+		Checkpoint: Checkpoint{Size: ac.Size, RootHash: ac.RootHash, SignedAt: ac.SignedAt, KeyID: ac.KeyID, Signature: ac.Signature,
+			Origin: ac.Origin, Note: ac.Note, Position: ac.Position}}
+	nodes := ar.AgencyNodes(agency)
+	return buildBundle(ctx, store, trail, b, streams, func(seq uint64) (*uint64, []merkle.Hash, error) {
+		e, ok, err := ar.AgencyOfSeq(ctx, seq)
+		if err != nil || !ok || e.Agency != agency || e.Index >= ac.Size {
+			return nil, nil, err
+		}
+		p, err := merkle.InclusionProof(ctx, nodes, e.Index, ac.Size)
+		return &e.Index, p, err
+	})
+}
+
+// buildBundle fills b with streams, each event's proof from proof (its
+// leaf index and path, nil when not covered).
+func buildBundle(ctx context.Context, store eventstore.Store, trail BundleSource, b Bundle, streams []string, proof func(seq uint64) (*uint64, []merkle.Hash, error)) (Bundle, error) {
 	for _, stream := range streams {
 		seqs := map[string]uint64{}
 		q := Query{Stream: stream, Limit: 1000}
@@ -111,14 +148,19 @@ func BuildBundle(ctx context.Context, store eventstore.Store, trail BundleSource
 			be := BundleEvent{ID: ev.ID, Type: ev.Type, SchemaVersion: ev.SchemaVersion, Revision: ev.Revision, Position: ev.Position,
 				OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt, ActorID: ev.Actor.ID, ActorRole: ev.Actor.Role,
 				CorrelationID: ev.CorrelationID, CausationID: ev.CausationID, Reason: ev.Reason, Data: ev.Data, Hash: ev.Hash, HashHex: ev.Hash.String()}
-			if seq, ok := seqs[ev.ID.String()]; ok && seq < cp.Size {
-				proof, err := merkle.InclusionProof(ctx, trail, seq, cp.Size)
+			if seq, ok := seqs[ev.ID.String()]; ok {
+				idx, path, err := proof(seq)
 				if err != nil {
 					return Bundle{}, fmt.Errorf("audit: proof of %s@%d: %w", stream, ev.Revision, err)
 				}
-				be.Seq = &seq
-				for _, h := range proof {
-					be.Proof = append(be.Proof, h.String())
+				if idx != nil {
+					be.Seq = &seq
+					if b.Agency != nil {
+						be.Index = idx
+					}
+					for _, h := range path {
+						be.Proof = append(be.Proof, h.String())
+					}
 				}
 			}
 			bs.Events = append(bs.Events, be)
@@ -168,7 +210,15 @@ func VerifyBundle(b Bundle, trusted *merkle.Verifier) BundleReport {
 	if b.Format != BundleFormat {
 		add(Problem{Problem: fmt.Sprintf("format %q, want %q", b.Format, BundleFormat)})
 	}
-	if err := OpenCheckpoint(b.Checkpoint, key); err != nil {
+	var err error
+	if b.Agency != nil {
+		c := b.Checkpoint
+		err = OpenAgencyCheckpoint(AgencyCheckpoint{Agency: *b.Agency, Size: c.Size, RootHash: c.RootHash, SignedAt: c.SignedAt,
+			KeyID: c.KeyID, Signature: c.Signature, Origin: c.Origin, Note: c.Note}, key)
+	} else {
+		err = OpenCheckpoint(b.Checkpoint, key)
+	}
+	if err != nil {
 		add(Problem{Stream: CheckpointStream, Problem: err.Error()})
 	}
 	cp := b.Checkpoint
@@ -204,8 +254,16 @@ func VerifyBundle(b Bundle, trusted *merkle.Verifier) BundleReport {
 				}
 			}
 			leaf := EntryOf(*be.Seq, ev).LeafHash
+			index := *be.Seq
+			if b.Agency != nil {
+				if be.Index == nil {
+					err = errors.New("an agency bundle's event has no index in the agency's log")
+				} else {
+					index = *be.Index
+				}
+			}
 			if err == nil {
-				err = merkle.VerifyInclusion(leaf, *be.Seq, cp.Size, proof, cp.RootHash)
+				err = merkle.VerifyInclusion(leaf, index, cp.Size, proof, cp.RootHash)
 			}
 			if err != nil {
 				add(Problem{Seq: be.Seq, Position: be.Position, Stream: s.Stream, EventID: be.ID.String(), Problem: "not proven in the signed tree: " + err.Error()})

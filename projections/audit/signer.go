@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +27,10 @@ type checkpointData struct {
 	SignedAt  time.Time   `json:"signed_at"`
 	KeyID     string      `json:"key_id"`
 	Signature string      `json:"signature"`
+	// Agencies repeat the note's agency lines; AgencyCheckpoints are the
+	// agency checkpoints signed in the same round (issue 15).
+	Agencies          []AgencyRoot           `json:"agencies,omitempty"`
+	AgencyCheckpoints []agencyCheckpointData `json:"agency_checkpoints,omitempty"`
 }
 
 // CheckpointOf reads a signed-checkpoint event. It does not verify the
@@ -37,8 +43,13 @@ func CheckpointOf(ev eventstore.Event) (Checkpoint, error) {
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		return Checkpoint{}, fmt.Errorf("audit: checkpoint event %s: %w", ev.ID, err)
 	}
-	return Checkpoint{Size: d.Size, RootHash: d.RootHash, SignedAt: d.SignedAt, KeyID: d.KeyID, Signature: d.Signature,
-		Origin: d.Origin, Note: d.Note, Position: ev.Position}, nil
+	c := Checkpoint{Size: d.Size, RootHash: d.RootHash, SignedAt: d.SignedAt, KeyID: d.KeyID, Signature: d.Signature,
+		Origin: d.Origin, Note: d.Note, Position: ev.Position, Agencies: d.Agencies}
+	for _, a := range d.AgencyCheckpoints {
+		c.AgencyCheckpoints = append(c.AgencyCheckpoints, AgencyCheckpoint{Agency: a.Agency, Size: a.Size, RootHash: a.RootHash,
+			SignedAt: a.SignedAt, KeyID: a.KeyID, Signature: a.Signature, Origin: d.Origin, Note: a.Note, Position: ev.Position})
+	}
+	return c, nil
 }
 
 // OpenCheckpoint verifies c's note with one of verifiers and checks that the
@@ -54,6 +65,13 @@ func OpenCheckpoint(c Checkpoint, verifiers ...*merkle.Verifier) error {
 		if cp.Size != c.Size || cp.Root != c.RootHash || !cp.SignedAt.Equal(c.SignedAt) || sig.KeyID() != c.KeyID || sig.Base64() != c.Signature {
 			return fmt.Errorf("audit: checkpoint at size %d: its fields differ from its signed note", c.Size)
 		}
+		roots, err := parseAgencyLines(cp.Extensions)
+		if err != nil {
+			return fmt.Errorf("audit: checkpoint at size %d: %w", c.Size, err)
+		}
+		if !slices.Equal(roots, c.Agencies) {
+			return fmt.Errorf("audit: checkpoint at size %d: its agency roots differ from its signed note", c.Size)
+		}
 		return nil
 	}
 	if len(errs) == 0 {
@@ -68,6 +86,23 @@ type TreeReader interface {
 	merkle.NodeReader
 	Size(ctx context.Context) (uint64, error)
 }
+
+// AgencyTrail is implemented by a trail that keeps the agency logs; the
+// Signer then signs the agency checkpoints and a national checkpoint over
+// the agency roots.
+type AgencyTrail interface {
+	// Heads returns the global size and every agency log's size, read
+	// together (one snapshot), so that the agency sizes add up to size.
+	Heads(ctx context.Context) (size uint64, agencies []AgencyHead, err error)
+	// AgencyNodes reads one agency log's tree.
+	AgencyNodes(agency string) merkle.NodeReader
+}
+
+// ErrAgencyLogsIncomplete means the agency logs do not add up to the
+// global trail (a PostgreSQL trail projected before the agency logs
+// existed: rebuild the audit projection); the Signer signs nothing until
+// they do.
+var ErrAgencyLogsIncomplete = errors.New("audit: the agency logs do not add up to the trail (rebuild the audit projection)")
 
 // SignerConfig configures a Signer.
 type SignerConfig struct {
@@ -110,6 +145,8 @@ type Signer struct {
 	lastSize uint64
 	lastTime time.Time
 	lastID   uuid.UUID
+	// lastAgencies are the agency roots of the latest checkpoint.
+	lastAgencies map[string]AgencyRoot
 	// witnessErr is why the latest checkpoint is not witnessed, if it is not.
 	witnessErr error
 	witnessed  bool // the latest checkpoint is witnessed
@@ -221,7 +258,15 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 	if s.problem != nil {
 		return Checkpoint{}, false, s.problem
 	}
-	size, err := s.cfg.Trail.Size(ctx)
+	at, hasAgencies := s.cfg.Trail.(AgencyTrail)
+	var size uint64
+	var heads []AgencyHead
+	var err error
+	if hasAgencies {
+		size, heads, err = at.Heads(ctx)
+	} else {
+		size, err = s.cfg.Trail.Size(ctx)
+	}
 	if err != nil {
 		return Checkpoint{}, false, err
 	}
@@ -250,6 +295,24 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 	// SignedAt at the ledger's precision (microseconds), so every read model
 	// stores exactly what the note signs.
 	cp := merkle.Checkpoint{Origin: s.cfg.Key.Name(), Size: size, Root: root, SignedAt: eventstore.NormalizeTime(now)}
+	var roots []AgencyRoot
+	var agencyCPs []AgencyCheckpoint
+	if hasAgencies {
+		if roots, err = s.agencyRoots(ctx, at, size, heads); err != nil {
+			return Checkpoint{}, false, err
+		}
+		for _, r := range roots {
+			if last, ok := s.lastAgencies[r.Agency]; ok && last.Size == r.Size {
+				continue // unchanged: its latest agency checkpoint still holds
+			}
+			ac, err := signAgency(s.cfg.Key, r, cp.SignedAt)
+			if err != nil {
+				return Checkpoint{}, false, err
+			}
+			agencyCPs = append(agencyCPs, ac)
+		}
+		cp.Extensions = agencyLines(roots)
+	}
 	note, err := merkle.Sign(cp, s.cfg.Key)
 	if err != nil {
 		return Checkpoint{}, false, err
@@ -258,8 +321,15 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 	if err != nil {
 		return Checkpoint{}, false, err
 	}
-	c := Checkpoint{Size: size, RootHash: root, SignedAt: cp.SignedAt, KeyID: sig.KeyID(), Signature: sig.Base64(), Origin: cp.Origin, Note: string(note)}
-	data, err := json.Marshal(checkpointData{Note: c.Note, Origin: c.Origin, Size: c.Size, RootHash: c.RootHash, SignedAt: c.SignedAt, KeyID: c.KeyID, Signature: c.Signature})
+	c := Checkpoint{Size: size, RootHash: root, SignedAt: cp.SignedAt, KeyID: sig.KeyID(), Signature: sig.Base64(), Origin: cp.Origin, Note: string(note),
+		Agencies: roots, AgencyCheckpoints: agencyCPs}
+	cd := checkpointData{Note: c.Note, Origin: c.Origin, Size: c.Size, RootHash: c.RootHash, SignedAt: c.SignedAt, KeyID: c.KeyID, Signature: c.Signature,
+		Agencies: roots}
+	for _, a := range agencyCPs {
+		cd.AgencyCheckpoints = append(cd.AgencyCheckpoints, agencyCheckpointData{Agency: a.Agency, Note: a.Note, Size: a.Size, RootHash: a.RootHash,
+			SignedAt: a.SignedAt, KeyID: a.KeyID, Signature: a.Signature})
+	}
+	data, err := json.Marshal(cd)
 	if err != nil {
 		return Checkpoint{}, false, err
 	}
@@ -279,6 +349,12 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 		return Checkpoint{}, false, fmt.Errorf("audit: append checkpoint: %w", err)
 	}
 	c.Position = res.Position
+	for i := range c.AgencyCheckpoints {
+		c.AgencyCheckpoints[i].Position = res.Position
+	}
+	if hasAgencies {
+		s.lastAgencies = rootMap(roots)
+	}
 	s.last, s.lastRev, s.lastSize, s.lastTime, s.lastID, s.witnessed = &c, res.Revision, size, now, id, false
 	s.witness(ctx)
 	return c, true, nil
@@ -299,7 +375,7 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 		latest = &ev
 	}
 	if latest == nil {
-		s.verified, s.last, s.lastSize, s.lastTime = true, nil, 0, s.cfg.Now()
+		s.verified, s.last, s.lastSize, s.lastTime, s.lastAgencies = true, nil, 0, s.cfg.Now(), nil
 		return nil
 	}
 	c, err := CheckpointOf(*latest)
@@ -323,6 +399,29 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 	if root != c.RootHash {
 		return fmt.Errorf("audit: refusing to sign: the trail's root at size %d is %s, the signed checkpoint says %s", c.Size, root, c.RootHash)
 	}
+	if at, ok := s.cfg.Trail.(AgencyTrail); ok && len(c.Agencies) > 0 {
+		_, heads, err := at.Heads(ctx)
+		if err != nil {
+			return err
+		}
+		sizes := map[string]uint64{}
+		for _, h := range heads {
+			sizes[h.Agency] = h.Size
+		}
+		for _, r := range c.Agencies {
+			if sizes[r.Agency] < r.Size {
+				return fmt.Errorf("%w (agency %q: %d, checkpoint %d)", ErrNotCaughtUp, r.Agency, sizes[r.Agency], r.Size)
+			}
+			got, err := merkle.RootAt(ctx, at.AgencyNodes(r.Agency), r.Size)
+			if err != nil {
+				return err
+			}
+			if got != r.RootHash {
+				return fmt.Errorf("audit: refusing to sign: agency %q's root at size %d is %s, the signed checkpoint says %s", r.Agency, r.Size, got, r.RootHash)
+			}
+		}
+	}
+	s.lastAgencies = rootMap(c.Agencies)
 	c.Position = latest.Position
 	s.verified, s.last, s.lastRev, s.lastSize, s.lastTime, s.lastID = true, &c, latest.Revision, c.Size, c.SignedAt, latest.ID
 	// Proven against the trail: witness it if the witness lacks it (the
@@ -333,4 +432,58 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 		s.witness(ctx)
 	}
 	return nil
+}
+
+// agencyRoots returns the agency roots at heads (which must add up to
+// size), after checking each log is append-only since the latest
+// checkpoint. Called with s.mu held.
+func (s *Signer) agencyRoots(ctx context.Context, at AgencyTrail, size uint64, heads []AgencyHead) ([]AgencyRoot, error) {
+	sum := uint64(0)
+	for _, h := range heads {
+		sum += h.Size
+	}
+	if sum != size {
+		return nil, fmt.Errorf("%w: %d agency entries, %d trail entries", ErrAgencyLogsIncomplete, sum, size)
+	}
+	roots := make([]AgencyRoot, 0, len(heads))
+	seen := map[string]bool{}
+	for _, h := range heads {
+		nodes := at.AgencyNodes(h.Agency)
+		root, err := merkle.RootAt(ctx, nodes, h.Size)
+		if err != nil {
+			return nil, err
+		}
+		if last, ok := s.lastAgencies[h.Agency]; ok {
+			if h.Size < last.Size {
+				s.problem = fmt.Errorf("audit: agency %q's log has %d entries, but checkpoint signed %d: history changed", h.Agency, h.Size, last.Size)
+				return nil, s.problem
+			}
+			old, err := merkle.RootAt(ctx, nodes, last.Size)
+			if err != nil {
+				return nil, err
+			}
+			if old != last.RootHash {
+				s.problem = fmt.Errorf("audit: agency %q's root at size %d is %s, but checkpoint signed %s: history changed", h.Agency, last.Size, old, last.RootHash)
+				return nil, s.problem
+			}
+		}
+		seen[h.Agency] = true
+		roots = append(roots, AgencyRoot{Agency: h.Agency, Size: h.Size, RootHash: root})
+	}
+	for a := range s.lastAgencies {
+		if !seen[a] {
+			s.problem = fmt.Errorf("audit: agency %q's log was signed before but is gone: history changed", a)
+			return nil, s.problem
+		}
+	}
+	slices.SortFunc(roots, func(a, b AgencyRoot) int { return strings.Compare(a.Agency, b.Agency) })
+	return roots, nil
+}
+
+func rootMap(roots []AgencyRoot) map[string]AgencyRoot {
+	m := make(map[string]AgencyRoot, len(roots))
+	for _, r := range roots {
+		m[r.Agency] = r
+	}
+	return m
 }

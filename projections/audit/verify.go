@@ -42,6 +42,9 @@ type StoredCheckpoints interface {
 type Problem struct {
 	// Seq is the audit entry concerned, when there is one.
 	Seq *uint64 `json:"seq,omitempty"`
+	// Index is the entry's index in its agency's log, when the problem
+	// concerns one (VerifyAgency).
+	Index *uint64 `json:"index,omitempty"`
 	// Position is the store position concerned, when there is one.
 	Position eventstore.Position `json:"position,omitempty"`
 	// Stream and EventID name the event concerned, when there is one.
@@ -55,6 +58,10 @@ type Problem struct {
 type Report struct {
 	// OK is true when nothing is wrong.
 	OK bool `json:"ok"`
+	// Agency is the agency log verified (VerifyAgency); absent for the
+	// whole trail. Checked, Size, RootHash, Checkpoints and Pending are
+	// then that agency's: its events, its tree, its agency checkpoints.
+	Agency *string `json:"agency,omitempty"`
 	// Checked is the number of events read from the store.
 	Checked uint64 `json:"checked"`
 	// Size is the number of trail entries recomputed.
@@ -145,6 +152,7 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 	var positions []eventstore.Position // by seq, to name the event of a tree node
 	nodes := merkle.NewMemNodes()
 	var checkpoints []Checkpoint
+	agencies := newAgencyLogs(nil)
 
 	var nextStored func() (Entry, error, bool)
 	if opts.Stored != nil {
@@ -188,6 +196,9 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		e := EntryOf(seq, ev)
 		positions = append(positions, ev.Position)
 		if err := nodes.Put(tree.Append(e.LeafHash)...); err != nil {
+			return r, err
+		}
+		if _, _, _, err := agencies.add(ctx, ev, e); err != nil {
 			return r, err
 		}
 		if nextStored != nil {
@@ -284,6 +295,15 @@ func Verify(ctx context.Context, store eventstore.Store, opts VerifyOptions) (Re
 		}
 		if root != c.RootHash {
 			add(Problem{Position: c.Position, Stream: CheckpointStream, Problem: fmt.Sprintf("checkpoint at size %d signed root %s, the store gives %s: history changed", c.Size, c.RootHash, root)})
+			historyChanged = true
+		}
+		// The agency roots the national checkpoint signs, and the agency
+		// checkpoints signed with it.
+		n := len(r.Problems)
+		if err := agencies.checkCheckpoint(ctx, c, opts.Keys, add); err != nil {
+			return r, err
+		}
+		if len(r.Problems) > n {
 			historyChanged = true
 		}
 	}

@@ -68,6 +68,9 @@ type Backend struct {
 type AuditReader interface {
 	audit.Reader
 	audit.Stored
+	// The agency logs (issue 15).
+	audit.AgencyReader
+	audit.AgencyTrail
 }
 
 // Sink returns the Sink named name, failing the test when there is none.
@@ -114,6 +117,7 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("Reset", func(t *testing.T) { testReset(t, cfg) })
 	t.Run("ConcurrentReaders", func(t *testing.T) { testConcurrentReaders(t, cfg) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, cfg) })
+	t.Run("AuditAgencies", func(t *testing.T) { testAuditAgencies(t, cfg) })
 }
 
 // Events returns every event of store in the global order, decoded.

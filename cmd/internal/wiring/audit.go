@@ -104,6 +104,19 @@ func (v *Verifier) Verify(ctx context.Context) (audit.Report, error) {
 	return audit.Verify(ctx, v.Store, opts)
 }
 
+var _ app.AgencyVerifier = (*Verifier)(nil)
+
+// VerifyAgency implements app.AgencyVerifier with audit.VerifyAgency: one
+// agency's log recomputed and compared with the stored one (when the
+// stored trail keeps agency logs) and its checkpoints.
+func (v *Verifier) VerifyAgency(ctx context.Context, agency string) (audit.Report, error) {
+	opts := audit.AgencyVerifyOptions{Agency: agency, Keys: v.Keys}
+	if s, ok := v.Stored.(audit.AgencyStored); ok {
+		opts.Stored = s
+	}
+	return audit.VerifyAgency(ctx, v.Store, opts)
+}
+
 // SinkPositions implements app.Positions from the Sinks' checkpoints.
 type SinkPositions map[string]projections.Sink
 

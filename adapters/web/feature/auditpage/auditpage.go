@@ -208,6 +208,9 @@ func (d *auditData) Q(key, value string) string {
 // with what the page's script needs to check it again in the browser.
 type proofView struct {
 	Entry audit.Entry
+	// Index is the proof's leaf index: the entry's seq in the global tree,
+	// its index in the agency's log for an agency's auditor.
+	Index uint64
 	Size  uint64
 	Root  merkle.Hash
 	Path  []merkle.Hash
@@ -340,7 +343,10 @@ func (f *Feature) proof(r *page.Request, seq uint64) (*proofView, error) {
 	if err != nil && !errors.Is(err, app.ErrBadProof) {
 		return nil, err
 	}
-	p := &proofView{Entry: es[0], Size: pr.Size, Root: pr.Root, Path: pr.Path}
+	p := &proofView{Entry: es[0], Index: seq, Size: pr.Size, Root: pr.Root, Path: pr.Path}
+	if pr.Index != nil {
+		p.Index = *pr.Index
+	}
 	if err != nil {
 		// The stored tree gives a proof that does not verify: the page
 		// says so (the cause is logged by nobody else; it names hashes).
@@ -366,7 +372,8 @@ func (f *Feature) proof(r *page.Request, seq uint64) (*proofView, error) {
 			p.Problem = "the entry's fields do not hash to its leaf hash"
 		}
 	}
-	p.Signed = pr.Checkpoint != nil && pr.Checkpoint.RootHash == p.Root
+	p.Signed = (pr.Checkpoint != nil && pr.Checkpoint.RootHash == p.Root) ||
+		(pr.AgencyCheckpoint != nil && pr.AgencyCheckpoint.RootHash == p.Root)
 	return p, nil
 }
 
@@ -393,8 +400,12 @@ func (f *Feature) verifyNow(w http.ResponseWriter, r *page.Request) error {
 	if _, err := r.App().Verify(r.Context(), r.User); err != nil {
 		return err
 	}
-	if v := r.App().LastVerification(); v != nil && f.records != nil {
-		if err := f.records.Put(r.Context(), verifyKind, verifyID, v, v.At.Add(verifyKeep)); err != nil {
+	v, scope, err := r.App().LastVerificationFor(r.Context(), r.User)
+	if err != nil {
+		return err
+	}
+	if v != nil && f.records != nil {
+		if err := f.records.Put(r.Context(), verifyKind, verifyRecordID(scope), v, v.At.Add(verifyKeep)); err != nil {
 			return err
 		}
 	}
@@ -405,13 +416,28 @@ func (f *Feature) verifyNow(w http.ResponseWriter, r *page.Request) error {
 // lastVerification is the deployment's last verification (Records), else
 // this process's, else nil.
 func (f *Feature) lastVerification(r *page.Request) *app.Verification {
+	own, scope, err := r.App().LastVerificationFor(r.Context(), r.User)
+	if err != nil {
+		return nil
+	}
 	if f.records != nil {
 		var v app.Verification
-		if ok, err := f.records.GetRecord(r.Context(), verifyKind, verifyID, &v); err == nil && ok {
+		if ok, err := f.records.GetRecord(r.Context(), verifyKind, verifyRecordID(scope), &v); err == nil && ok {
 			return &v
 		}
 	}
-	return r.App().LastVerification()
+	return own
+}
+
+// verifyRecordID is the Records ID of the last verification of an audit
+// scope: the whole trail keeps the ID it always had; each agency's log
+// has its own, so that one agency's auditor never sees another's (or the
+// national) verification.
+func verifyRecordID(scope string) string {
+	if scope == "national" {
+		return verifyID
+	}
+	return verifyID + ":" + scope
 }
 
 // maxAuditExport bounds the rows of an audit-trail export.

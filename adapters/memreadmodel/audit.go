@@ -28,6 +28,8 @@ type auditTables struct {
 	byActor     map[uint32][]uint64
 	byStream    map[uint32][]uint64
 	byType      map[uint32][]uint64
+	// sealed is what a loaded snapshot said of the trail (snapshot_audit.go).
+	sealed auditSeal
 }
 
 // auditEntry is an audit.Entry with its strings interned and its times in

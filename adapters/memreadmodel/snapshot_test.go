@@ -2,8 +2,8 @@ package memreadmodel
 
 import (
 	"bytes"
-	"crypto/rand"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -17,8 +17,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
-	"github.com/kinerja-ledger/kinerja/projections/skps"
 	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
 func snapStore(tb testing.TB, now func() time.Time) (eventstore.Store, domain.EventLog) {

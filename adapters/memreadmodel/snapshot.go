@@ -139,22 +139,41 @@ type snapTables interface {
 
 // snapSink is a Sink's part in a snapshot.
 type snapSink interface {
-	saveSection(enc *gob.Encoder) (eventstore.Position, error)
+	saveSection(ctx context.Context, enc *gob.Encoder, seen eventstore.Position, store eventstore.Store) (eventstore.Position, error)
 	loadSection(dec *gob.Decoder) (eventstore.Position, error)
 }
 
-func (s *Sink[T]) saveSection(enc *gob.Encoder) (eventstore.Position, error) {
+// saveSection writes the Sink's section. A Sink's checkpoint is the last
+// event its filter selected, which may lie far behind the feed; when store
+// holds no event the filter selects between it and seen (the audit
+// projection's checkpoint: it selects every event), the Sink has nothing
+// to apply up to seen, and the section says seen, so that a start-up
+// resumes there rather than re-reading events this Sink would skip.
+func (s *Sink[T]) saveSection(ctx context.Context, enc *gob.Encoder, seen eventstore.Position, store eventstore.Store) (eventstore.Position, error) {
 	st, ok := s.tables.(snapTables)
 	if !ok {
 		return 0, fmt.Errorf("memreadmodel: %s cannot be snapshot", s.name)
 	}
 	s.wmu.Lock() // the writer waits; readers go on
 	defer s.wmu.Unlock()
-	sec := snapSection{Name: s.name, Checkpoint: uint64(s.checkpoint), Dead: s.dead}
+	cp := s.checkpoint
+	if store != nil && cp < seen {
+		next := eventstore.Position(0)
+		for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: cp, Filter: s.filter, Limit: 1}) {
+			if err != nil {
+				return 0, err
+			}
+			next = ev.Position
+		}
+		if next == 0 || next > seen {
+			cp = seen
+		}
+	}
+	sec := snapSection{Name: s.name, Checkpoint: uint64(cp), Dead: s.dead}
 	if err := enc.Encode(&sec); err != nil {
 		return 0, err
 	}
-	return s.checkpoint, st.save(enc)
+	return cp, st.save(enc)
 }
 
 func (s *Sink[T]) loadSection(dec *gob.Decoder) (eventstore.Position, error) {
@@ -192,7 +211,11 @@ func (m *Model) snapSinks() []snapSink {
 // directory fsynced), sealed with key. Each Sink is held still only while
 // its own section is encoded: readers go on, and the projections go on
 // with the other Sinks. It may run while the projector applies events.
-func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Signer) (SnapshotInfo, error) {
+//
+// store, when not nil, is the ledger the read models are projected from:
+// it lets a Sink whose filter selected none of the latest events be saved
+// at the audit projection's position (see saveSection).
+func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Signer, store eventstore.Store) (SnapshotInfo, error) {
 	begin := time.Now()
 	if key == nil {
 		return SnapshotInfo{}, errors.New("memreadmodel: a snapshot needs the audit key to seal it")
@@ -220,11 +243,15 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 	bw := bufio.NewWriterSize(io.MultiWriter(f, digest, counter), 1<<20)
 	enc := gob.NewEncoder(bw)
 	info := SnapshotInfo{Checkpoints: map[string]eventstore.Position{}}
+	seen := eventstore.Position(0)
 	for i, s := range m.snapSinks() {
 		if err := ctx.Err(); err != nil {
 			return SnapshotInfo{}, err
 		}
-		cp, err := s.saveSection(enc)
+		cp, err := s.saveSection(ctx, enc, seen, store)
+		if i == 0 {
+			seen = cp // the audit projection's: it selects every event
+		}
 		if err != nil {
 			return SnapshotInfo{}, fmt.Errorf("memreadmodel: snapshot %s: %w", m.Sinks()[i].Name(), err)
 		}

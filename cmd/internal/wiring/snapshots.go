@@ -201,7 +201,7 @@ func (s *Snapshots) Write(ctx context.Context) error {
 			return err
 		}
 	}
-	info, err := s.Model.WriteSnapshot(ctx, s.Path, s.Key)
+	info, err := s.Model.WriteSnapshot(ctx, s.Path, s.Key, s.Store)
 	if err != nil {
 		s.writes.WithLabelValues("error").Inc()
 		return err

@@ -29,6 +29,8 @@ type auditTables struct {
 	byActor     map[uint32][]uint64
 	byStream    map[uint32][]uint64
 	byType      map[uint32][]uint64
+	// sealed is what a loaded snapshot said of the trail (snapshot_audit.go).
+	sealed auditSeal
 	// The agency logs (issue 15): the derivation state, each agency's log,
 	// and the agency checkpoints read from the ledger, by agency. Each
 	// entry's agency and index in it are in auditEntry.

@@ -83,11 +83,11 @@ func TestSeedExportVerifyEmbedded(t *testing.T) {
 		Employees int `json:"employees"`
 		SKPs      int `json:"skps"`
 	}
-	out := mustCtl(t, "seed", "--data", data, "--employees", "40", "--year", "2025", "--seed", "7")
+	out := mustCtl(t, "seed", "--data", data, "--employees", "40", "--year", "2025", "--seed", "7", "--sign-checkpoint=false")
 	if err := json.Unmarshal([]byte(out), &stats); err != nil || stats.Employees != 40 || stats.SKPs == 0 {
 		t.Fatalf("seed printed %s (%v)", out, err)
 	}
-	// Nothing signed yet: export refuses; online verification still
+	// Nothing signed yet (--sign-checkpoint=false): export refuses; online verification still
 	// checks every chain (and warns about nothing signed).
 	if _, err := ctl(t, "export", "--data", data, "--nip", "198211102004061444", "--year", "2025"); err == nil {
 		t.Error("export without a signed checkpoint succeeded")

@@ -65,7 +65,9 @@ type app struct {
 	dash      *web.Handler
 	pool      *pgxpool.Pool
 	pm        *pm
-	closers   []func() error
+	// snaps keeps the in-memory read models' snapshot (nil otherwise).
+	snaps   *wiring.Snapshots
+	closers []func() error
 	// snapshots are the bbolt files the backup socket copies (embedded
 	// mode; cmd/internal/backup).
 	snapshots map[string]backup.Snapshotter
@@ -78,6 +80,8 @@ type readModels struct {
 	readers func(*application.Config)
 	trail   audit.TreeReader
 	stored  audit.Stored
+	// mem is the in-memory read models (nil with PostgreSQL).
+	mem *memreadmodel.Model
 }
 
 func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err error) {
@@ -279,7 +283,7 @@ func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	case readModelsMemory:
 		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
 		return &readModels{
-			sinks: m.Sinks(), trail: m.Audit(),
+			sinks: m.Sinks(), trail: m.Audit(), mem: m,
 			readers: func(c *application.Config) {
 				c.Directory, c.Justifications, c.SKPList, c.Evaluations, c.Scores = m.Directory(), m.Directory(), m.SKPs(), m.Evaluations(), m.Scores()
 				c.Objections, c.Timeline, c.Audit = m.Objections(), m.Timeline(), m.Audit()
@@ -331,6 +335,16 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	if !memory {
 		a.guard.CheckRoot(ctx, rm.trail, a.log) // the persisted trail, before it grows
 	}
+	if memory && rm.mem != nil && a.cfg.SnapshotEvery > 0 {
+		// Resume from the snapshot, verified against the ledger: the
+		// catch-up then reads only the events after it (and checks their
+		// signatures once).
+		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
+			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Healthy: a.guard.Problem,
+			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, Log: a.log}
+		registry.MustRegister(a.snaps.Collectors()...)
+		a.snaps.Load(ctx)
+	}
 	var n int
 	if cover := a.guard.Cover(); memory && cover != nil {
 		// Metrics are registered once the rebuild is kept.
@@ -347,6 +361,9 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 				return err
 			}
 			*rm = *fresh
+			if a.snaps != nil {
+				a.snaps.Model = fresh.mem
+			}
 			if n, err = start(a.authed, registry); err != nil {
 				return fmt.Errorf("catch up read models: %w", err)
 			}
@@ -363,6 +380,12 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		Witness: a.guard.Witness,
 	})
 	a.guard.SetSigner(a.signer)
+	if a.snaps != nil {
+		a.snaps.Sign = func(ctx context.Context) error {
+			_, _, err := a.signer.SignNow(ctx)
+			return err
+		}
+	}
 	return nil
 }
 
@@ -603,6 +626,9 @@ func (a *app) serve(ctx context.Context) error {
 			return nil
 		}
 		go a.signer.Run(runCtx, time.Second)
+		if a.snaps != nil {
+			go a.snaps.Run(runCtx, 5*time.Second)
+		}
 		a.runDeadlines(runCtx)
 	}
 	go a.sweepSessions(runCtx)
@@ -668,6 +694,13 @@ func (a *app) serve(ctx context.Context) error {
 	cancel()
 	if a.projector != nil {
 		a.projector.Close()
+	}
+	if a.snaps != nil {
+		// The projector is stopped: the snapshot holds everything it
+		// applied, and the next start resumes from there.
+		if err := a.snaps.Write(shutCtx); err != nil {
+			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err)
+		}
 	}
 	return runErr
 }

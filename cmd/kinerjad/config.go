@@ -10,6 +10,7 @@ import (
 	"time"
 
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
@@ -100,6 +101,11 @@ type Config struct {
 	// entries or T, while entries arrive.
 	CheckpointEvery    uint64
 	CheckpointInterval time.Duration
+	// SnapshotEvery and SnapshotInterval: with in-memory read models, a
+	// snapshot of them every N events or T while events arrive (and at a
+	// clean shutdown); SnapshotEvery 0 turns snapshots off.
+	SnapshotEvery    uint64
+	SnapshotInterval time.Duration
 	// ReadyMaxLag is the largest projection lag /readyz accepts.
 	ReadyMaxLag time.Duration
 	// ShutdownTimeout bounds the graceful drain of HTTP requests.
@@ -166,6 +172,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	c.Integrity.RegisterFlags(fs)
 	fs.Uint64Var(&c.CheckpointEvery, "checkpoint-every", 1000, "sign a checkpoint every N audit entries")
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign a checkpoint at least this often while entries arrive")
+	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", 100000, "in-memory read models: write their snapshot (DATA/"+memreadmodel.SnapshotFile+") every N events; 0: never (every start rebuilds them from the log)")
+	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 10*time.Minute, "in-memory read models: write their snapshot at least this often while events arrive")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound")
 	fs.DurationVar(&c.ContentionWait, "contention-wait", 5*time.Second, "how long a command waits for a busy SKP or unit before 409 contention")
@@ -261,7 +269,7 @@ func (c Config) Validate() error {
 	if c.CheckpointEvery == 0 {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
-	for name, d := range map[string]time.Duration{"--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
+	for name, d := range map[string]time.Duration{"--snapshot-interval": c.SnapshotInterval, "--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
 		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))

@@ -1,0 +1,191 @@
+package memreadmodel
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// The audit trail's part in a snapshot. Everything the trail holds is
+// written here through auditHead and the entry blocks: a field added to
+// auditTables (per-agency logs, say) is added to auditHead (or to a
+// further value after the blocks) in save and load, and SnapshotVersion
+// bumped.
+
+// auditSeal is the trail's size and root as a snapshot states them, and,
+// once loaded, the root recomputed from its entries.
+type auditSeal struct {
+	Size       uint64
+	Root       merkle.Hash
+	recomputed merkle.Hash
+}
+
+// auditHead opens the audit section; NBlocks packed entry blocks follow.
+type auditHead struct {
+	Seal        auditSeal
+	Strs        []string
+	Checkpoints []audit.Checkpoint
+	NBlocks     int
+}
+
+// auditRecSize is a packed entry: position, revision, recorded and
+// occurred (8 each), event ID (16), five interned strings (4 each), event
+// hash (32). The leaf hash is not written: loading recomputes it.
+const auditRecSize = 8*4 + 16 + 5*4 + 32
+
+func (t *auditTables) save(enc *gob.Encoder) error {
+	size := uint64(t.entries.len())
+	tree, err := merkle.NewTreeFromFrontier(size, t.frontier)
+	if err != nil {
+		return err
+	}
+	t.sealed = auditSeal{Size: size, Root: tree.Root()}
+	if err := enc.Encode(auditHead{Seal: t.sealed, Strs: t.strs.strs, Checkpoints: t.checkpoints, NBlocks: len(t.entries.blocks)}); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, auditRecSize<<chunkBits)
+	for _, b := range t.entries.blocks {
+		buf = buf[:0]
+		for i := range b {
+			e := &b[i]
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(e.position))
+			buf = binary.LittleEndian.AppendUint64(buf, e.revision)
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(e.recordedAt))
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(e.occurredAt))
+			buf = append(buf, e.id[:]...)
+			for _, s := range [5]uint32{e.stream, e.typ, e.actorID, e.actorRole, e.reason} {
+				buf = binary.LittleEndian.AppendUint32(buf, s)
+			}
+			buf = append(buf, e.eventHash[:]...)
+		}
+		if err := enc.Encode(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// load rebuilds the trail from a section: the entries, their leaf hashes
+// and the tree are recomputed (checkSealed compares the root with the
+// sealed one once the file's signature checked out).
+func (t *auditTables) load(dec *gob.Decoder) error {
+	var h auditHead
+	if err := dec.Decode(&h); err != nil {
+		return err
+	}
+	strs, err := loadStrtab(h.Strs)
+	if err != nil {
+		return err
+	}
+	t.reset()
+	t.strs = strs
+	tree := merkle.NewTree()
+	var buf []byte
+	str := func(b []byte) (uint32, error) {
+		v := binary.LittleEndian.Uint32(b)
+		if int(v) >= len(strs.strs) {
+			return 0, fmt.Errorf("string %d of %d", v, len(strs.strs))
+		}
+		return v, nil
+	}
+	for range h.NBlocks {
+		buf = buf[:0]
+		if err := dec.Decode(&buf); err != nil {
+			return err
+		}
+		if len(buf)%auditRecSize != 0 || len(buf) > auditRecSize<<chunkBits {
+			return fmt.Errorf("audit block of %d bytes", len(buf))
+		}
+		for r := buf; len(r) > 0; r = r[auditRecSize:] {
+			var e auditEntry
+			e.position = eventstore.Position(binary.LittleEndian.Uint64(r))
+			e.revision = binary.LittleEndian.Uint64(r[8:])
+			e.recordedAt = int64(binary.LittleEndian.Uint64(r[16:]))
+			e.occurredAt = int64(binary.LittleEndian.Uint64(r[24:]))
+			copy(e.id[:], r[32:48])
+			var ids [5]uint32
+			for i := range ids {
+				if ids[i], err = str(r[48+4*i:]); err != nil {
+					return err
+				}
+			}
+			e.stream, e.typ, e.actorID, e.actorRole, e.reason = ids[0], ids[1], ids[2], ids[3], ids[4]
+			copy(e.eventHash[:], r[68:100])
+			seq := uint64(t.entries.len())
+			if seq > 0 && t.entries.at(int(seq-1)).position >= e.position {
+				return fmt.Errorf("audit entry %d at position %d after %d", seq, e.position, t.entries.at(int(seq-1)).position)
+			}
+			e.leafHash = merkle.LeafHash(audit.LeafData(seq, t.event(&e)))
+			if err := t.nodes.Put(tree.Append(e.leafHash)...); err != nil {
+				return err
+			}
+			t.entries.add(e)
+			t.byActor[e.actorID] = append(t.byActor[e.actorID], seq)
+			t.byStream[e.stream] = append(t.byStream[e.stream], seq)
+			t.byType[e.typ] = append(t.byType[e.typ], seq)
+		}
+	}
+	t.frontier = tree.Frontier()
+	t.checkpoints = h.Checkpoints
+	t.sealed = h.Seal
+	t.sealed.recomputed = tree.Root()
+	return nil
+}
+
+// event returns the fields of e that audit.LeafData reads.
+func (t *auditTables) event(e *auditEntry) eventstore.Event {
+	ev := eventstore.Event{Stream: t.strs.str(e.stream), Revision: e.revision, Position: e.position,
+		RecordedAt: time.UnixMicro(e.recordedAt).UTC(), Hash: e.eventHash}
+	ev.ID = uuid.UUID(e.id)
+	ev.Type, ev.Reason = t.strs.str(e.typ), t.strs.str(e.reason)
+	ev.Actor.ID, ev.Actor.Role = t.strs.str(e.actorID), t.strs.str(e.actorRole)
+	ev.OccurredAt = time.UnixMicro(e.occurredAt).UTC()
+	return ev
+}
+
+// checkSealed compares the loaded trail with what the snapshot sealed.
+func (t *auditTables) checkSealed() error {
+	if n := uint64(t.entries.len()); n != t.sealed.Size {
+		return fmt.Errorf("the snapshot seals a trail of %d entries and holds %d", t.sealed.Size, n)
+	}
+	if t.sealed.recomputed != t.sealed.Root {
+		return fmt.Errorf("the trail's entries hash to root %s, the snapshot seals %s", t.sealed.recomputed, t.sealed.Root)
+	}
+	return nil
+}
+
+// rootAt returns the trail's root at size (≤ its size).
+func (t *auditTables) rootAt(ctx context.Context, size uint64) (merkle.Hash, error) {
+	if size == 0 {
+		return merkle.EmptyRoot(), nil
+	}
+	tree, err := merkle.RestoreTree(ctx, t.nodes, size)
+	if err != nil {
+		return merkle.Hash{}, err
+	}
+	return tree.Root(), nil
+}
+
+// loadStrtab rebuilds a string table: "" first, no string twice.
+func loadStrtab(strs []string) (*strtab, error) {
+	if len(strs) == 0 || strs[0] != "" {
+		return nil, errors.New("string table does not start with the empty string")
+	}
+	t := &strtab{idx: make(map[string]uint32, len(strs)), strs: strs}
+	for i, s := range strs {
+		if _, dup := t.idx[s]; dup {
+			return nil, fmt.Errorf("string %q twice in the table", s)
+		}
+		t.idx[s] = uint32(i)
+	}
+	return t, nil
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+)
+
+// TestSeedSignsACheckpoint: a seed into an empty bbolt store ends with a
+// signed, witnessed checkpoint over every seeded entry (kinerjad's first
+// start then trusts it instead of checking every writer signature), which
+// verify accepts; --sign-checkpoint=false leaves the store unsigned.
+func TestSeedSignsACheckpoint(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "20", "--year", "2025")
+	s, err := boltstore.Open(backend.BoltPath(data), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, ok, err := audit.LedgerCheckpoint(context.Background(), s)
+	head, _ := s.Head(context.Background())
+	s.Close()
+	if err != nil || !ok || rec.Checkpoint.Size == 0 || uint64(rec.Checkpoint.Position) != uint64(head) {
+		t.Fatalf("latest checkpoint = %+v %v %v, want one at the head %d", rec, ok, err, head)
+	}
+	b, err := os.ReadFile(filepath.Join(data, wiring.WitnessFile))
+	if err != nil || !json.Valid(b) || len(b) < 100 {
+		t.Fatalf("witness file: %v %q", err, b)
+	}
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--data", data)), &rep); err != nil || !rep.OK || rep.Covered != rec.Checkpoint.Size {
+		t.Fatalf("verify = %+v, %v (want ok, the seeded checkpoint covering its %d entries)", rep, err, rec.Checkpoint.Size)
+	}
+
+	plain := t.TempDir()
+	mustCtl(t, "seed", "--data", plain, "--employees", "20", "--year", "2025", "--sign-checkpoint=false")
+	s, err = boltstore.Open(backend.BoltPath(plain), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok, _ := audit.LedgerCheckpoint(context.Background(), s); ok {
+		t.Fatal("--sign-checkpoint=false signed a checkpoint")
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// readsOf is what the read models answer over the journey: the SKP list,
+// E's SKP's scores and evaluations, E's timeline, the audit trail.
+func readsOf(t *testing.T, s *server) map[string]json.RawMessage {
+	t.Helper()
+	out := map[string]json.RawMessage{}
+	for name, path := range map[string]string{
+		"skps": "/v1/skps?limit=200", "timeline": "/v1/employees/" + nipE + "/timeline?limit=200",
+		"audit": "/v1/audit?limit=1000", "employees": "/v1/employees", "objections": "/v1/objections",
+	} {
+		a := s.call("hr-admin", append(hrAdmin, auditor...), "GET", path, nil)
+		if a.status != 200 {
+			t.Fatalf("GET %s = %d %s", path, a.status, a.body)
+		}
+		out[name] = a.body
+	}
+	return out
+}
+
+func sameReads(t *testing.T, what string, want, got map[string]json.RawMessage) {
+	t.Helper()
+	for k, w := range want {
+		if string(w) != string(got[k]) {
+			t.Errorf("%s: %s differs:\nwant %s\ngot  %s", what, k, w, got[k])
+		}
+	}
+}
+
+// logged returns the first log line with msg, or "".
+func logged(s *server, msg string) string {
+	for _, l := range s.logLines() {
+		if strings.Contains(l, `"msg":"`+msg+`"`) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestSnapshotRestartEmbedded: a clean shutdown writes the read models'
+// snapshot; the next start loads it (verified against the ledger) and
+// answers exactly as before; a tampered snapshot is set aside, logged and
+// counted, and the read models rebuild from the log with the same
+// answers; an event edited below the snapshot is found at start-up (the
+// snapshot is refused, the rebuild reports the changed history).
+func TestSnapshotRestartEmbedded(t *testing.T) {
+	data := t.TempDir()
+	snap := filepath.Join(data, memreadmodel.SnapshotFile)
+	s := startServer(t, data)
+	journey(t, s)
+	verifyAudit(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logged(s, "readmodel_snapshot_written") == "" {
+		t.Fatal("no snapshot written at shutdown")
+	}
+	s = startServer(t, data)
+	if l := logged(s, "readmodel_snapshot_loaded"); l == "" {
+		t.Fatalf("the snapshot was not loaded: %v", s.logLines())
+	}
+	want := readsOf(t, s)
+	verifyAudit(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Warm start again: same answers as the start before.
+	s = startServer(t, data)
+	if logged(s, "readmodel_snapshot_loaded") == "" {
+		t.Fatal("the snapshot was not loaded on the second warm start")
+	}
+	sameReads(t, "warm start", want, readsOf(t, s))
+	m := s.call("", nil, "GET", "/metrics", nil)
+	if !strings.Contains(string(m.body), `kinerja_readmodel_snapshot_loads_total{result="loaded"} 1`) {
+		t.Errorf("metrics lack the load: %s", grepLines(string(m.body), "readmodel_snapshot"))
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One byte flipped in the middle: refused, set aside, rebuilt.
+	b, err := os.ReadFile(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x10
+	if err := os.WriteFile(snap, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, data)
+	if l := logged(s, "readmodel_snapshot_refused"); l == "" {
+		t.Fatalf("a tampered snapshot was not refused: %v", s.logLines())
+	}
+	if _, err := os.Stat(snap + ".refused"); err != nil {
+		t.Errorf("the refused snapshot was not set aside: %v", err)
+	}
+	sameReads(t, "after a refused snapshot", want, readsOf(t, s))
+	m = s.call("", nil, "GET", "/metrics", nil)
+	if !strings.Contains(string(m.body), `kinerja_readmodel_snapshot_loads_total{result="refused_`) {
+		t.Errorf("metrics lack the refusal: %s", grepLines(string(m.body), "readmodel_snapshot"))
+	}
+	if a := s.call("", nil, "GET", "/readyz", nil); a.status != 200 || strings.Contains(string(a.body), "degraded") {
+		t.Errorf("/readyz after a refused snapshot = %d %s, want ok", a.status, a.body)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// An event below the (new, good) snapshot edited, its chain hash
+	// recomputed: the snapshot no longer stands for the store's history.
+	if _, err := os.Stat(snap); err != nil {
+		t.Fatalf("no new snapshot after the rebuild: %v", err)
+	}
+	// A's SKP's last event is far below the trail's last entry: only the
+	// history check, not the snapshot's comparison of its last entry with
+	// the store, can find it.
+	editBoltHead(t, data, domain.SKPStream(skp.ID(nipA, 2025, 1)), func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), "e", "E", 1))
+	})
+	s = startServer(t, data)
+	if l := logged(s, "readmodel_snapshot_refused"); !strings.Contains(l, `"reason":"history"`) {
+		t.Fatalf("the snapshot over a changed history was not refused for it: %q", l)
+	}
+	a := s.call("", nil, "GET", "/readyz", nil)
+	if a.status != 200 || !strings.Contains(string(a.body), `"degraded"`) || !strings.Contains(string(a.body), "history changed") {
+		t.Errorf("/readyz = %d %s, want 200 degraded saying the history changed", a.status, a.body)
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -61,16 +61,24 @@ func BenchmarkRebuild(b *testing.B) {
 }
 
 // BenchmarkRebuildSwap measures what `kinerjactl projections rebuild`
-// runs, for all seven projections at once: StartRebuild (fresh tables),
+// runs, for all seven projections at once ("all") and for each alone:
+// StartRebuild (fresh tables),
 // the rebuild Sinks applying the synthetic ledger in batches of 5,000 (one
 // goroutine each, as in BenchmarkRebuild), then Swap, which builds the
 // deferred indexes and swaps the tables in. The clock runs from
 // StartRebuild to the last Swap; events/s counts ledger events.
 //
 //	KINERJA_TEST_POSTGRES_URL=… KINERJA_BENCH_EVENTS=1000000 \
-//	  go test -run '^$' -bench RebuildSwap -benchtime 1x -timeout 60m ./adapters/pgreadmodel/
+//	  go test -run '^$' -bench RebuildSwap/all -benchtime 1x -timeout 60m ./adapters/pgreadmodel/
 func BenchmarkRebuildSwap(b *testing.B) {
 	events, h := syntheticEvents(b)
+	b.Run("all", func(b *testing.B) { benchRebuildSwap(b, events, h, pgreadmodel.Names()) })
+	for _, name := range pgreadmodel.Names() {
+		b.Run(name, func(b *testing.B) { benchRebuildSwap(b, events, h, []string{name}) })
+	}
+}
+
+func benchRebuildSwap(b *testing.B, events []projections.Event, h projections.History, names []string) {
 	p := testPool(b)
 	var elapsed time.Duration
 	cpu := &cpuMeter{}
@@ -83,7 +91,7 @@ func BenchmarkRebuildSwap(b *testing.B) {
 		cpu.start(b, p)
 		start := time.Now()
 		var wg sync.WaitGroup
-		for _, name := range pgreadmodel.Names() {
+		for _, name := range names {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()

@@ -53,6 +53,9 @@ func testPool(tb testing.TB) *pgxpool.Pool {
 			return
 		}
 		cfg.MaxConns = 16
+		// Named, so that the benchmarks can find their server processes
+		// (serverCPU).
+		cfg.ConnConfig.RuntimeParams["application_name"] = benchAppName
 		pool, poolErr = pgxpool.NewWithConfig(context.Background(), cfg)
 	})
 	if poolErr != nil {

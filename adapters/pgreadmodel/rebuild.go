@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,8 +38,11 @@ var ErrRebuildSuperseded = errors.New("pgreadmodel: another rebuild was swapped 
 //
 // The new tables are copies of the live ones' structure
 // (CREATE TABLE … (LIKE … INCLUDING ALL), plus the append-only triggers of
-// the audit tables), named <table>__g<generation>, and the rebuild
-// checkpoints under "<projection>@g<generation>". Swap, in one transaction:
+// the audit tables), named <table>__g<generation>, but without their
+// secondary indexes (neither unique nor behind a constraint), which Swap
+// builds over the filled tables before it swaps (see "Deferred indexes"
+// below). The rebuild checkpoints under "<projection>@g<generation>".
+// Swap, after building those indexes, in one transaction:
 // locks the live checkpoint row (waiting for the live Sink's transaction),
 // requires the rebuild's checkpoint to be at or past the live one, drops the
 // old tables (the audit trail's are kept, renamed
@@ -104,6 +109,9 @@ func (db *DB) StartRebuild(ctx context.Context, name string) (_ *Rebuild, err er
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, wrap(err)
 	}
+	if err := dropSecondaryIndexes(ctx, tx, n, tables); err != nil {
+		return nil, wrap(err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, wrap(err)
 	}
@@ -153,16 +161,22 @@ func (r *Rebuild) Run(ctx context.Context, store eventstore.Store, batch int) er
 // was swapped in meanwhile.
 func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	db := r.db
+	wrap := func(err error) error { return fmt.Errorf("pgreadmodel: swap %s: %w", r.name, err) }
+	// The deferred indexes are built before the swap's transaction, which
+	// holds the live checkpoint's lock: the live Sink is not held up while
+	// they build.
+	if err := r.buildIndexes(ctx); err != nil {
+		return wrap(err)
+	}
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("pgreadmodel: swap %s: %w", r.name, err)
+		return wrap(err)
 	}
 	defer func() {
 		if err != nil {
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	wrap := func(err error) error { return fmt.Errorf("pgreadmodel: swap %s: %w", r.name, err) }
 	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
 		return wrap(err)
 	}
@@ -184,6 +198,18 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	}
 	if rebuilt < live {
 		return wrap(fmt.Errorf("%w: rebuilt to %d, live at %d", ErrNotCaughtUp, rebuilt, live))
+	}
+	// A table swapped in has every index of the live one (buildIndexes ran
+	// above; this checks it in the swap's snapshot, so that no table goes
+	// live without an index its readers rely on).
+	for _, t := range Tables(r.name) {
+		missing, err := missingIndexes(ctx, tx, db.names.t(t), r.sink.n.t(t))
+		if err != nil {
+			return wrap(err)
+		}
+		if len(missing) > 0 {
+			return wrap(fmt.Errorf("%s lacks the indexes %q of %s", r.sink.n.t(t), missing, db.names.t(t)))
+		}
 	}
 	b := &pgx.Batch{}
 	for _, t := range Tables(r.name) {
@@ -231,6 +257,121 @@ func (r *Rebuild) Abort(ctx context.Context) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return fmt.Errorf("pgreadmodel: abort rebuild %s: %w", r.name, err)
+	}
+	return tx.Commit(ctx)
+}
+
+// Deferred indexes. A rebuild fills its tables from nothing with hundreds of
+// thousands of rows; maintaining every secondary index row by row costs
+// PostgreSQL more than the rows themselves (the audit trail's entries carry
+// four: per actor, stream, type and time), and an SKP's row, updated by
+// each batch that touches it, cannot be updated in place (HOT) while its
+// status and parties are indexed. So StartRebuild drops from the fresh
+// tables the indexes that neither enforce a constraint nor are unique, and
+// Swap builds them, each by one sorted pass over the filled table, before
+// it swaps. The primary keys and unique constraints stay from the start:
+// they are guarantees (a repeated audit position is refused as it is
+// written), ON CONFLICT needs them, and a Sink's load reads by them (a
+// stager reads its tables by unique key only: that is what keeps the
+// rebuild's reads indexed).
+
+// secondaryIndexes returns the access-method part of the definitions
+// ("USING btree (nip)", from pg_get_indexdef) of table's indexes that are
+// neither unique nor behind a constraint, and their names.
+func secondaryIndexes(ctx context.Context, q dbQuerier, table string) (defs, names []string, err error) {
+	rows, err := q.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+		FROM pg_index i
+		WHERE i.indrelid = $1::regclass AND NOT i.indisunique AND NOT i.indisprimary
+		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+		ORDER BY 1`, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, nil, err
+		}
+		i := strings.Index(def, " USING ")
+		if i < 0 {
+			return nil, nil, fmt.Errorf("index %s: unexpected definition %q", name, def)
+		}
+		defs, names = append(defs, def[i+1:]), append(names, name)
+	}
+	return defs, names, rows.Err()
+}
+
+// dbQuerier is a transaction or a pool.
+type dbQuerier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// dropSecondaryIndexes drops, in tx, the secondary indexes that CREATE
+// TABLE … (LIKE … INCLUDING ALL) copied onto the rebuild's tables.
+func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, n names, tables []string) error {
+	b := &pgx.Batch{}
+	for _, t := range tables {
+		_, idx, err := secondaryIndexes(ctx, tx, n.t(t))
+		if err != nil {
+			return err
+		}
+		for _, name := range idx {
+			b.Queue(`DROP INDEX ` + name)
+		}
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// missingIndexes returns the secondary index definitions of live that
+// rebuilt lacks.
+func missingIndexes(ctx context.Context, q dbQuerier, live, rebuilt string) ([]string, error) {
+	want, _, err := secondaryIndexes(ctx, q, live)
+	if err != nil {
+		return nil, err
+	}
+	have, _, err := secondaryIndexes(ctx, q, rebuilt)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, d := range want {
+		if i := slices.Index(have, d); i >= 0 {
+			have = slices.Delete(have, i, i+1)
+			continue
+		}
+		missing = append(missing, d)
+	}
+	return missing, nil
+}
+
+// buildIndexes creates on the rebuild's tables the secondary indexes of
+// the live tables they lack, in one transaction. It is idempotent: a Swap
+// retried after ErrNotCaughtUp finds them built.
+func (r *Rebuild) buildIndexes(ctx context.Context) error {
+	tx, err := r.db.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '128MB'`); err != nil {
+		return err
+	}
+	built := false
+	for _, t := range Tables(r.name) {
+		missing, err := missingIndexes(ctx, tx, r.db.names.t(t), r.sink.n.t(t))
+		if err != nil {
+			return err
+		}
+		for _, def := range missing {
+			if _, err := tx.Exec(ctx, `CREATE INDEX ON `+r.sink.n.t(t)+` `+def); err != nil {
+				return fmt.Errorf("build index %s %s: %w", r.sink.n.t(t), def, err)
+			}
+			built = true
+		}
+	}
+	if !built {
+		return nil
 	}
 	return tx.Commit(ctx)
 }

@@ -236,7 +236,7 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 		}
 		if c, ok := st.(copier); ok {
 			for _, cp := range c.copies() {
-				if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.n.schema, cp.table + s.n.suffix}, cp.cols, pgx.CopyFromSlice(cp.n, cp.row)); err != nil {
+				if err := copyIn(ctx, tx, s.n.t(cp.table), cp); err != nil {
 					return s.wrap("copy into "+cp.table, err)
 				}
 			}

@@ -58,6 +58,11 @@ func BenchmarkAppend(b *testing.B) {
 		{"writers=64", 64, pgstore.Options{}},
 		{"writers=16/committers=1", 16, pgstore.Options{Committers: 1}},
 		{"writers=16/committers=4", 16, pgstore.Options{Committers: 4}},
+		{"writers=16/committers=2/start=4", 16, pgstore.Options{Committers: 2, BatchStart: 4}},
+		{"writers=16/committers=3/start=4", 16, pgstore.Options{Committers: 3, BatchStart: 4}},
+		{"writers=16/committers=4/start=4", 16, pgstore.Options{Committers: 4, BatchStart: 4}},
+		{"writers=16/committers=4/start=2", 16, pgstore.Options{Committers: 4, BatchStart: 2}},
+		{"writers=16/committers=8/start=2", 16, pgstore.Options{Committers: 8, BatchStart: 2}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := benchStore(b, tc.opts)

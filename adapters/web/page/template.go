@@ -127,6 +127,10 @@ func (b *Base) Title() string { return b.T(b.TitleKey) }
 // (ISO).
 func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
 
+// Loc is the zone the page shows its times in (the site's, or the one
+// InZone chose); a time typed on the page is read in it.
+func (b *Base) Loc() *time.Location { return b.loc }
+
 // InZone shows the page's times and dates in the zone named zone (WIB,
 // WITA or WIT: the zone of the page's subject, a unit's from
 // unit.zone_set.v1, issue 13); the site's zone stays for "" or another

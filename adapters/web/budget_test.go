@@ -83,6 +83,12 @@ func TestPageBudget(t *testing.T) {
 	for _, id := range objSKPs {
 		samples = append(samples, map[string]string{"id": id, "skp": id, "nip": cast.Objectors[0], "period": "2025"})
 	}
+	// The calibration page of ~200 appraisers is paginated (issue 13).
+	if cal := h.must200(analyst, "/kalibrasi?year=2025"); nextLink("appr").FindStringSubmatch(cal.body) == nil {
+		t.Errorf("/kalibrasi of %d employees has no next page", st.Employees)
+	} else if m := nextLink("appr").FindStringSubmatch(cal.body); !strings.Contains(h.must200(analyst, href(m[1])).body, `id="appr-prev"`) {
+		t.Errorf("/kalibrasi's second page has no previous link")
+	}
 	rounds := 5
 	if n, err := fmt.Sscan(os.Getenv("KINERJA_BUDGET_ROUNDS"), &rounds); n != 1 || err != nil || rounds < 1 {
 		rounds = 5

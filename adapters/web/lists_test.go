@@ -229,6 +229,45 @@ func TestListsAtScale(t *testing.T) {
 	if !strings.Contains(before, "as_of=") {
 		t.Errorf("the export links of the as-of page do not carry as_of")
 	}
+	// The calibration page's appraisers: paginated and sortable like
+	// the other lists (issue 13).
+	calNIP := regexp.MustCompile(`<th scope="row">[^<]*<span class="nip">(\d+)</span>`)
+	calTotal := regexp.MustCompile(`id="fig-appraisers">([^<]*)<`)
+	cal := h.must200(analyst, "/kalibrasi?year=2025&appr_sort=nip").body
+	nips := calNIP.FindAllStringSubmatch(cal, -1)
+	tot := calTotal.FindStringSubmatch(cal)
+	if len(nips) == 0 || tot == nil {
+		t.Fatalf("/kalibrasi lists no appraiser")
+	}
+	total, _ := strconv.Atoi(strings.ReplaceAll(tot[1], ".", ""))
+	if want := min(total, 50); len(nips) != want {
+		t.Errorf("/kalibrasi shows %d appraisers of %d, want %d", len(nips), total, want)
+	}
+	for i := 1; i < len(nips); i++ {
+		if nips[i-1][1] > nips[i][1] {
+			t.Errorf("/kalibrasi sorted by NIP: %s before %s", nips[i-1][1], nips[i][1])
+		}
+	}
+	calDesc := calNIP.FindAllStringSubmatch(h.must200(analyst, "/kalibrasi?year=2025&appr_sort=nip&appr_dir=desc").body, -1)
+	if len(calDesc) == 0 || (total <= 50 && calDesc[0][1] != nips[len(nips)-1][1]) || calDesc[0][1] < nips[0][1] {
+		t.Errorf("/kalibrasi sorted by NIP descending starts with %v", calDesc[:min(1, len(calDesc))])
+	}
+	if total > 50 {
+		m := nextLink("appr").FindStringSubmatch(cal)
+		if m == nil {
+			t.Fatalf("/kalibrasi with %d appraisers has no next link", total)
+		}
+		second := h.must200(analyst, href(m[1])).body
+		if n := calNIP.FindAllStringSubmatch(second, -1); len(n) == 0 || n[0][1] < nips[len(nips)-1][1] || !strings.Contains(second, `id="appr-prev"`) {
+			t.Errorf("/kalibrasi's second page: %d appraisers, or out of order, or no previous link", len(n))
+		}
+	}
+	for _, bad := range []string{"appr_sort=bogus", "appr_dir=sideways", "appr_at=AAAAAAAAAAAAAAAAAAAA", "appr_sort=nip%00"} {
+		if r := h.get(&analyst, "/kalibrasi?year=2025&"+bad); r.status != http.StatusBadRequest {
+			t.Errorf("/kalibrasi?%s = %d, want 400", bad, r.status)
+		}
+	}
+	t.Logf("calibration: %d appraisers", total)
 	if en := h.must200(hr, "/?lang=en").body; !strings.Contains(en, "Next →") || !strings.Contains(en, " of ") {
 		t.Errorf("the English start page's pager")
 	}

@@ -136,6 +136,41 @@ type Request struct {
 	Lang string
 
 	site *Site
+	// zone is the subject's zone once SubjectZone looked it up.
+	zone *string
+}
+
+// SubjectZone returns the zone (WIB, WITA or WIT) of the page's subject,
+// "" for the agency's: on a page of an SKP (/skp/{id}…: the SKP, its
+// plan, execution, evaluation, objection and document pages and their
+// forms), the zone of the unit the SKP's employee is in now
+// (Site.EmployeeZone), issue 13. Base shows the page's times in it and
+// ParseTime reads the times typed into its forms in it; the other pages
+// choose their subject's zone themselves (Base.InZone).
+func (r *Request) SubjectZone() string {
+	if r.zone != nil {
+		return *r.zone
+	}
+	zone := ""
+	if id := r.PathValue("id"); id != "" && strings.HasPrefix(r.URL.Path, "/skp/") && r.site.app.Config().SKPList != nil {
+		if s, err := r.site.app.Config().SKPList.Get(r.Context(), id); err == nil {
+			zone = r.site.EmployeeZone(r.Context(), s.NIP)
+		}
+	}
+	r.zone = &zone
+	return zone
+}
+
+// ParseTime reads a time typed into a form of the page (a datetime-local
+// control's value, or RFC 3339) as Site.ParseLocal does, a local time in
+// the zone of the page's subject (SubjectZone), which the form names
+// beside the field ({{$.Zone}}).
+func (r *Request) ParseTime(v string) (time.Time, time.Duration, error) {
+	loc := r.site.loc
+	if l, ok := idfmt.Zone(r.SubjectZone()); ok && r.SubjectZone() != "" {
+		loc = l
+	}
+	return r.site.ParseLocalIn(v, loc)
 }
 
 // Site returns the site the request is served by.

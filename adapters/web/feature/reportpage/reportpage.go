@@ -136,7 +136,9 @@ var missingOrder = map[string]func(a, b missingRow) int{
 }
 
 var skpOrder = map[string]func(a, b skpRow) int{
-	"unit":     func(a, b skpRow) int { return 0 }, // unit, name, id: the order the rows are built in
+	"unit": func(a, b skpRow) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	},
 	"name":     func(a, b skpRow) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) },
 	"status":   func(a, b skpRow) int { return strings.Compare(a.Status, b.Status) },
 	"late":     func(a, b skpRow) int { return cmp.Compare(b2i(a.Late), b2i(b.Late)) },
@@ -266,9 +268,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	for _, e := range evals {
 		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
 	}
-	slices.SortFunc(list, func(a, b skps.Summary) int {
-		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
-	})
+	// Sorted by Paginate alone (the "unit" order by default).
 	rows := make([]skpRow, 0, len(list))
 	for _, s := range list {
 		e := bySKP[s.ID]

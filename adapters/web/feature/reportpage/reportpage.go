@@ -569,10 +569,3 @@ func newDistChart(res distribution.Result, rules []ruleRow) distChart {
 	c.Height = len(c.Rows) * chartRowH
 	return c
 }
-
-func truncate(s string) string {
-	if len(s) > 20 {
-		return s[:20] + "…"
-	}
-	return s
-}

@@ -275,6 +275,7 @@ type App struct {
 	keyLocks  Keyed        // keyed commands with the same key take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
 	reports   reportCache
+	past      pastCache  // the SKPs rebuilt at the cuts of as-of reports
 	views     viewsCache // the fold of the store behind consequences and calibration
 
 	verifyMu   sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/document"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -72,6 +73,18 @@ func (a *App) SKPDocument(ctx context.Context, caller domain.Principal, id, per,
 			if id == v.Employee.UnitID {
 				in.OrgPredikat = u.Performance[per]
 			}
+		}
+	}
+	// The document's times in the zone of the unit the employee is in
+	// (WIB, WITA or WIT), as the dashboard shows the SKP (issue 13); the
+	// text of each time names it.
+	zoneUnit := in.UnitOf[v.NIP]
+	if zoneUnit == "" {
+		zoneUnit = v.Employee.UnitID
+	}
+	if u, err := a.cfg.Directory.Unit(ctx, zoneUnit); err == nil && u.Zone != "" {
+		if loc, ok := idfmt.Zone(u.Zone); ok {
+			in.Loc = loc
 		}
 	}
 	if cp, ok, err := a.cfg.Audit.LatestCheckpoint(ctx); err != nil {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -166,25 +165,57 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	})
 }
 
-// ProgressAsOf is Progress as the SKPs were recorded at the instant at
-// (the unit dashboard's as-of control): each SKP of the year changed since
-// is rebuilt from its events recorded up to at (skps.AsOf), and one drafted
-// later is not counted. The units and their employees are today's (the
-// directory read model keeps no history). Kept like the other reports, per
-// instant, until the projections move.
-func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit string, year int, at time.Time) (Report[reports.ProgressReport], error) {
+// ProgressAsOf is Progress as the SKPs were recorded at cut (the unit
+// dashboard's and the API's as-of control): each SKP of the year changed
+// since is rebuilt from its events up to the cut (skps.AsOf, kept per cut:
+// App.Past), and one drafted later is not counted. The units and their
+// employees are today's (the directory read model keeps no history). Kept
+// like the other reports, per cut, until the projections move. A zero cut
+// is Progress.
+func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit string, year int, cut Cut) (Report[reports.ProgressReport], error) {
+	if cut.IsZero() {
+		return a.Progress(ctx, caller, unit, year)
+	}
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
-	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + at.UTC().Format(time.RFC3339Nano)
+	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + cut.key()
 	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
-		past := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: at, Memo: &sync.Map{}}
+		past, _ := a.Past(cut)
 		rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
 		}
+		rep.AsOf = cut.String()
 		return rep, rep.Table(), nil
+	})
+}
+
+// DistributionAsOf is Distribution as the SKPs and their evaluations were
+// recorded at cut: the evaluations of an SKP changed since are rebuilt
+// from its events up to the cut (reports.EvaluationsAsOf), one rated later
+// is not counted, an SKP cancelled later still counts. The units, their
+// organisation predikat and the recorded justification are today's (the
+// directory read model keeps no history). A zero cut is Distribution.
+func (a *App) DistributionAsOf(ctx context.Context, caller domain.Principal, unit, period string, cut Cut) (Report[reports.DistributionReport], error) {
+	if cut.IsZero() {
+		return a.Distribution(ctx, caller, unit, period)
+	}
+	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
+	if a.cfg.Evaluations == nil {
+		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
+	}
+	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
+	key := "distribution-asof\x00" + unit + "\x00" + period + "\x00" + cut.key()
+	return cached(&a.reports, key, at, func() (reports.DistributionReport, reports.Table, error) {
+		in := a.distributionInput()
+		in.SKPs, in.Evaluations = a.Past(cut)
+		rep, table, err := distributionReport(ctx, in, unit, period)
+		rep.AsOf = cut.String()
+		return rep, table, err
 	})
 }
 
@@ -208,15 +239,21 @@ func (a *App) distribution(ctx context.Context, unit, period string) (Report[rep
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
 	return cached(&a.reports, "distribution\x00"+unit+"\x00"+period, at, func() (reports.DistributionReport, reports.Table, error) {
-		rep, err := reports.Distribution(ctx, a.distributionInput(), unit, period)
-		switch {
-		case errors.Is(err, directory.ErrNotFound):
-			return rep, reports.Table{}, notFound(err)
-		case err != nil:
-			return rep, reports.Table{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "period", Message: err.Error()}}}
-		}
-		return rep, rep.Table(), nil
+		return distributionReport(ctx, a.distributionInput(), unit, period)
 	})
+}
+
+// distributionReport computes the distribution report from in, with the
+// domain's error kinds.
+func distributionReport(ctx context.Context, in reports.DistributionInput, unit, period string) (reports.DistributionReport, reports.Table, error) {
+	rep, err := reports.Distribution(ctx, in, unit, period)
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		return rep, reports.Table{}, notFound(err)
+	case err != nil:
+		return rep, reports.Table{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: "period", Message: err.Error()}}}
+	}
+	return rep, rep.Table(), nil
 }
 
 // ObjectionQuery filters the objection register.

@@ -64,6 +64,11 @@ func qenum(name, desc string, values ...string) param {
 	}
 	return param{name, "query", desc, obj{"type": "string", "enum": e}}
 }
+
+// asOfReportParam is the as-of control of the unit reports.
+var asOfReportParam = qstr("as_of", "the report as recorded then: an RFC 3339 time with zone (events recorded at or before it) or a ledger position (events at or before it); "+
+	"the answer's as_of repeats it. The units, their organisation predikat and justifications are today's. A future time or a position past the head is 400")
+
 func qtime(name, desc string) param {
 	return param{name, "query", desc, obj{"type": "string", "format": "date-time"}}
 }
@@ -286,10 +291,10 @@ func operations() []op {
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
-			status: 200, resp: reports.ProgressReport{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"), formatParam}, tableParams...)},
+			status: 200, resp: reports.ProgressReport{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"), asOfReportParam, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
-			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}, tableParams...)},
+			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), asOfReportParam, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc: "Issue 14, from the deadline process manager's items: PLAN_DUE (a final evaluation rated BUTUH_PERBAIKAN or worse with no plan yet) and OPEN (a plan without its result), " +
 				"with their deadlines. unit filters on the employee's unit recorded on the SKP (not its subtree). JSON only; 404 where the process manager does not run.",

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -140,7 +142,11 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	if unit == "" {
 		return badRequest("unit", "required")
 	}
-	rep, err := s.app.Progress(r.Context(), principal(r), unit, year)
+	cut, err := s.reportCut(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.app.ProgressAsOf(r.Context(), principal(r), unit, year, cut)
 	if err != nil {
 		return err
 	}
@@ -160,7 +166,11 @@ func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) erro
 	if err := requireUnitPeriod(unit, per); err != nil {
 		return err
 	}
-	rep, err := s.app.Distribution(r.Context(), principal(r), unit, per)
+	cut, err := s.reportCut(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.app.DistributionAsOf(r.Context(), principal(r), unit, per, cut)
 	if err != nil {
 		return err
 	}
@@ -182,6 +192,49 @@ func (s *Server) reportObjections(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("objections", unit, status), rep)
+}
+
+// reportCut reads the as_of parameter of the progress and distribution
+// reports: an RFC 3339 instant (what was recorded at or before it, as the
+// SKP's as_of) or a ledger position (a positive integer: the events at or
+// before it, as the audit trail numbers them). The zero cut is now. An
+// instant in the future or a position past the ledger's head is refused:
+// what the ledger will know then is not known yet.
+func (s *Server) reportCut(r *http.Request) (app.Cut, error) {
+	v := r.URL.Query().Get("as_of")
+	if v == "" {
+		return app.Cut{}, nil
+	}
+	if len(v) > 64 || !printable(v) {
+		return app.Cut{}, badRequest("as_of", "must be an RFC 3339 time with zone or a ledger position")
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		if n == 0 {
+			return app.Cut{}, badRequest("as_of", "a ledger position starts at 1")
+		}
+		if s.cfg.Store != nil {
+			head, err := s.cfg.Store.Head(r.Context())
+			if err != nil {
+				return app.Cut{}, err
+			}
+			if eventstore.Position(n) > head {
+				return app.Cut{}, badRequest("as_of", "position %d is past the ledger's head %d", n, head)
+			}
+		}
+		return app.Cut{Position: eventstore.Position(n)}, nil
+	}
+	q := newQuery(r)
+	t := q.time("as_of")
+	if err := q.err(); err != nil {
+		return app.Cut{}, badRequest("as_of", "must be an RFC 3339 time with zone (e.g. 2026-03-31T10:00:00+07:00) or a ledger position")
+	}
+	if t.After(s.cfg.Now()) {
+		return app.Cut{}, badRequest("as_of", "must not be in the future")
+	}
+	if t.IsZero() || t.Year() < skp.MinYear {
+		return app.Cut{}, badRequest("as_of", "must be in or after %d", skp.MinYear)
+	}
+	return app.Cut{At: t}, nil
 }
 
 // objectionStatuses are the values of the status filter of objections.
@@ -248,4 +301,19 @@ func (s *Server) evaluationList(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.positionHeader(w, r, evaluations.Name)
 	return writeJSON(w, http.StatusOK, EvaluationList{Items: items})
+}
+
+// printable reports whether v is valid UTF-8 without control or format
+// characters (a time or a position has none; TextProblem lets a line
+// break through, which free text may carry).
+func printable(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }

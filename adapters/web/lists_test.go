@@ -3,10 +3,12 @@ package web
 import (
 	"errors"
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -173,23 +176,98 @@ func TestListsAtScale(t *testing.T) {
 	if m := fig.FindStringSubmatch(before); m == nil || m[1] != "0" || !strings.Contains(before, `id="asof-banner"`) {
 		t.Errorf("the progress as of 31 December 2024 = %v, want 0 SKPs and the banner", m)
 	}
-	later := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=2030-01-01T00:00").body
+	later := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of="+url.QueryEscape(h.clock.Now().Format(time.RFC3339))).body
 	if m := fig.FindStringSubmatch(later); m == nil || now == nil || m[1] != now[1] || now[1] == "0" {
-		t.Errorf("the progress as of 2030 = %v, now %v", m, now)
+		t.Errorf("the progress as of now = %v, without as_of %v", m, now)
 	}
 	legend := regexp.MustCompile(`<ul class="legend">[\s\S]*?</ul>`)
 	if legend.FindString(later) != legend.FindString(unit) || legend.FindString(unit) == "" {
-		t.Errorf("the status counts as of 2030 differ from now's")
+		t.Errorf("the status counts as of now differ from those without as_of")
 	}
 	mid := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=2025-01-20").body
 	if legend.FindString(mid) == legend.FindString(unit) {
 		t.Errorf("the status counts as of 20 January 2025 are now's: %s", legend.FindString(mid))
 	}
-	for _, bad := range []string{"?as_of=kemarin", "?as_of=2025-13-01", "?as_of=" + url.QueryEscape(strings.Repeat("2", 100))} {
+	// The distribution and the SKP list follow the cut too (issue 13):
+	// before any rating nobody is counted; now, as without as_of.
+	pop := regexp.MustCompile(`id="population">([^<]*)<`)
+	if m, b := pop.FindStringSubmatch(unit), pop.FindStringSubmatch(before); m == nil || b == nil || m[1] == "0" || b[1] != "0" {
+		t.Errorf("the distribution's population now %v, as of 31 December 2024 %v; want some, then 0", m, b)
+	}
+	if m, l := pop.FindStringSubmatch(unit), pop.FindStringSubmatch(later); m == nil || l == nil || m[1] != l[1] {
+		t.Errorf("the distribution's population as of now %v, without as_of %v", l, m)
+	}
+	if n := count(before, `<td><a href="/skp/`); n != 0 || !strings.Contains(before, "Keadaan per") {
+		t.Errorf("the SKP list as of 31 December 2024 has %d SKPs, want none and the banner Keadaan per", n)
+	}
+	// A ledger position as the cut: the head is now, position 1 is before
+	// everything.
+	head, err := h.store.Head(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atHead := h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of="+strconv.FormatUint(uint64(head), 10)).body
+	if legend.FindString(atHead) != legend.FindString(unit) || !strings.Contains(atHead, "posisi buku besar") {
+		t.Errorf("the status counts at the head position differ from now's, or the banner does not name the position")
+	}
+	if m := fig.FindStringSubmatch(h.must200(hr, "/unit/"+st.AgencyUnit+"?year=2025&as_of=1").body); m == nil || m[1] != "0" {
+		t.Errorf("the progress at position 1 = %v, want 0 SKPs", m)
+	}
+	future := h.clock.Now().Add(time.Hour).Format(time.RFC3339)
+	for _, bad := range []string{"?as_of=kemarin", "?as_of=2025-13-01", "?as_of=" + url.QueryEscape(strings.Repeat("2", 100)),
+		"?as_of=" + url.QueryEscape(future), "?as_of=2030-01-01T00:00", "?as_of=0", "?as_of=" + strconv.FormatUint(uint64(head)+1000, 10),
+		"?as_of=2025-06-30%0A", "?as_of=2025-06-30%00", "?as_of=%E2%80%AE2025"} {
 		if r := h.get(&hr, "/unit/"+st.AgencyUnit+bad); r.status != http.StatusBadRequest {
 			t.Errorf("unit page %s = %d, want 400", bad, r.status)
 		}
+		if r := h.get(&hr, "/ekspor/progress?format=csv&unit="+st.AgencyUnit+"&year=2025&"+bad[1:]); r.status != http.StatusBadRequest {
+			t.Errorf("progress export %s = %d, want 400", bad, r.status)
+		}
 	}
+	// The exports carry the cut: the CSV as of 31 December 2024 counts
+	// no SKP.
+	if !strings.Contains(before, "as_of=") {
+		t.Errorf("the export links of the as-of page do not carry as_of")
+	}
+	// The calibration page's appraisers: paginated and sortable like
+	// the other lists (issue 13).
+	calNIP := regexp.MustCompile(`<th scope="row">[^<]*<span class="nip">(\d+)</span>`)
+	calTotal := regexp.MustCompile(`id="fig-appraisers">([^<]*)<`)
+	cal := h.must200(analyst, "/kalibrasi?year=2025&appr_sort=nip").body
+	nips := calNIP.FindAllStringSubmatch(cal, -1)
+	tot := calTotal.FindStringSubmatch(cal)
+	if len(nips) == 0 || tot == nil {
+		t.Fatalf("/kalibrasi lists no appraiser")
+	}
+	total, _ := strconv.Atoi(strings.ReplaceAll(tot[1], ".", ""))
+	if want := min(total, 50); len(nips) != want {
+		t.Errorf("/kalibrasi shows %d appraisers of %d, want %d", len(nips), total, want)
+	}
+	for i := 1; i < len(nips); i++ {
+		if nips[i-1][1] > nips[i][1] {
+			t.Errorf("/kalibrasi sorted by NIP: %s before %s", nips[i-1][1], nips[i][1])
+		}
+	}
+	calDesc := calNIP.FindAllStringSubmatch(h.must200(analyst, "/kalibrasi?year=2025&appr_sort=nip&appr_dir=desc").body, -1)
+	if len(calDesc) == 0 || (total <= 50 && calDesc[0][1] != nips[len(nips)-1][1]) || calDesc[0][1] < nips[0][1] {
+		t.Errorf("/kalibrasi sorted by NIP descending starts with %v", calDesc[:min(1, len(calDesc))])
+	}
+	if total > 50 {
+		m := nextLink("appr").FindStringSubmatch(cal)
+		if m == nil {
+			t.Fatalf("/kalibrasi with %d appraisers has no next link", total)
+		}
+		second := h.must200(analyst, href(m[1])).body
+		if n := calNIP.FindAllStringSubmatch(second, -1); len(n) == 0 || n[0][1] < nips[len(nips)-1][1] || !strings.Contains(second, `id="appr-prev"`) {
+			t.Errorf("/kalibrasi's second page: %d appraisers, or out of order, or no previous link", len(n))
+		}
+	}
+	for _, bad := range []string{"appr_sort=bogus", "appr_dir=sideways", "appr_at=AAAAAAAAAAAAAAAAAAAA", "appr_sort=nip%00"} {
+		if r := h.get(&analyst, "/kalibrasi?year=2025&"+bad); r.status != http.StatusBadRequest {
+			t.Errorf("/kalibrasi?%s = %d, want 400", bad, r.status)
+		}
+	}
+	t.Logf("calibration: %d appraisers", total)
 	if en := h.must200(hr, "/?lang=en").body; !strings.Contains(en, "Next →") || !strings.Contains(en, " of ") {
 		t.Errorf("the English start page's pager")
 	}
@@ -223,7 +301,29 @@ func TestSKPsAsOfIsTheDomainsReplay(t *testing.T) {
 		time.Date(2025, 2, 15, 0, 0, 0, 0, policy.WIB), time.Date(2025, 7, 1, 0, 0, 0, 0, policy.WIB), h.clock.Now(),
 	} {
 		past := skps.AsOf{Current: cur, Store: h.store, At: at, Memo: &sync.Map{}}
+		evals := reports.EvaluationsAsOf{Current: h.model.Evaluations(), SKPs: past, Memo: &sync.Map{}}
 		for _, s := range list {
+			// The evaluations as of at are those of the domain's replay.
+			rows, eerr := evals.ForSKP(ctx, s.ID)
+			if eerr != nil {
+				t.Fatalf("evaluations of %s at %s: %v", s.ID, at, eerr)
+			}
+			gotEv := map[string]string{}
+			for _, e := range rows {
+				gotEv[e.Period] = e.WorkResult + "/" + e.Behaviour + "/" + e.Predikat
+			}
+			wantEv := map[string]string{}
+			if v, err := h.skps.Read(ctx, hr, s.ID, skp.AsOf{RecordedAt: at}); err == nil {
+				for _, e := range v.Evaluations {
+					if e.Period != "" && (e.Predikat != "" || e.WorkResult != "") {
+						wantEv[e.Period] = string(e.WorkResult) + "/" + string(e.Behaviour) + "/" + string(e.Predikat)
+					}
+				}
+			}
+			if !maps.Equal(gotEv, wantEv) {
+				t.Errorf("evaluations of %s at %s = %v, the domain's replay %v", s.ID, at, gotEv, wantEv)
+			}
+			seen["evaluated"] += len(rows)
 			got, err := past.Get(ctx, s.ID)
 			if again, err2 := past.Get(ctx, s.ID); again != got || (err == nil) != (err2 == nil) {
 				t.Errorf("%s at %s: remembered %+v, %v; first %+v, %v", s.ID, at, again, err2, got, err)
@@ -244,7 +344,7 @@ func TestSKPsAsOfIsTheDomainsReplay(t *testing.T) {
 			seen[got.Status]++
 		}
 	}
-	if seen["none"] == 0 || seen["ESTABLISHED"] == 0 || len(seen) < 3 {
+	if seen["none"] == 0 || seen["ESTABLISHED"] == 0 || seen["evaluated"] == 0 || len(seen) < 4 {
 		t.Errorf("the instants do not cover the lifecycle: %v", seen)
 	}
 }

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -131,6 +133,11 @@ func TestPagesOnPostgres(t *testing.T) {
 		{analyst, "/ekspor/progress?unit=PEMKOT&year=2026&format=csv"}, {analyst, "/ekspor/distribusi?unit=DINKES&period=2026&format=csv"},
 		{clerk, "/ekspor/keberatan?format=csv"}, {auditor, "/ekspor/audit?format=csv"},
 		{analyst, "/ekspor/progress?unit=PEMKOT&year=2026&format=csv&sep=,&codes=1&lang=en"},
+		// The unit reports at a past cut (issue 13): instants and a position.
+		{analyst, "/unit/DINKES?period=2026&as_of=" + url.QueryEscape(h.ag.afterRating.Format(time.RFC3339))},
+		{analyst, "/unit/DINKES?period=2026&as_of=" + url.QueryEscape(h.ag.afterRevision.Format(time.RFC3339))},
+		{analyst, "/unit/PEMKOT?year=2026&as_of=2026-03-01"}, {analyst, "/unit/PEMKOT?year=2026&as_of=40"},
+		{analyst, "/ekspor/distribusi?unit=DINKES&period=2026&format=csv&as_of=" + url.QueryEscape(h.ag.afterRating.Format(time.RFC3339))},
 		{empE, "/skp/" + h.ag.skpE + "/dokumen"}, {empE, "/skp/" + h.ag.skpE + "/dokumen.pdf"}, {empE, "/skp/" + h.ag.skpE + "/evaluasi/2026/dokumen.pdf"},
 	} {
 		ms, mb := get(mem, c.who, c.path)

@@ -138,3 +138,30 @@ func Of(v skp.View, e skp.EvaluationView, revision uint64) Evaluation {
 		AppraiserNIP: e.AppraiserNIP, RatedAt: e.RatedAt, Revision: revision,
 	}
 }
+
+// Rebuild returns the rows the projection holds for one SKP after the
+// events evs of its stream (in order, from its draft), by period: what
+// the reports read as of an earlier moment (the stream cut there).
+func Rebuild(evs []projections.Event) map[string]Evaluation {
+	var st *state
+	last := map[string]uint64{}
+	for _, ev := range evs {
+		st = fold(st, ev)
+		if p := PeriodOf(ev.Payload); p != "" && st != nil {
+			last[p] = ev.Revision
+		}
+	}
+	out := map[string]Evaluation{}
+	if st == nil {
+		return out
+	}
+	for p, sk := range st.periods {
+		v := sk.View(time.Time{})
+		for _, e := range v.Evaluations {
+			if e.Period == p {
+				out[p] = Of(v, e, last[p])
+			}
+		}
+	}
+	return out
+}

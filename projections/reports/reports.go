@@ -86,6 +86,9 @@ type UnitProgress struct {
 type ProgressReport struct {
 	Unit string `json:"unit"`
 	Year int    `json:"year"`
+	// AsOf names the past state the report was computed at (an RFC 3339
+	// instant, or a ledger position); empty for the current state.
+	AsOf string `json:"as_of,omitempty"`
 	// Units are the unit and its sub-units, depth first in id order.
 	Units []UnitProgress `json:"units"`
 	// Total counts the unit and its sub-units together (Units[0].Subtree).
@@ -214,6 +217,9 @@ func coveredNIPs(ctx context.Context, sr skps.Reader, nips []string, year int) (
 type DistributionReport struct {
 	Unit   string `json:"unit"`
 	Period string `json:"period"`
+	// AsOf names the past state the report was computed at (an RFC 3339
+	// instant, or a ledger position); empty for the current state.
+	AsOf string `json:"as_of,omitempty"`
 	distribution.Result
 	// CountedBy is the population rule (policy.DistributionPopulation) and
 	// Units the units whose employees were counted.

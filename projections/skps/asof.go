@@ -25,6 +25,10 @@ type AsOf struct {
 	// after At (the later events are not decoded).
 	Store eventstore.Store
 	At    time.Time
+	// Position, when not zero, cuts by ledger position instead of At: the
+	// events at or before it are included (an audit trail's position names
+	// one exact state, where an instant may fall between two appends).
+	Position eventstore.Position
 	// Memo, when not nil, keeps each SKP's summary at At once rebuilt
 	// (a report asks ForYear, then List, for the same SKPs).
 	Memo *sync.Map
@@ -37,9 +41,18 @@ type asOfRow struct {
 
 var _ Reader = AsOf{}
 
+// Later reports whether an event recorded at recorded, at position pos,
+// comes after the cut (At, or Position when set).
+func (r AsOf) Later(recorded time.Time, pos eventstore.Position) bool {
+	if r.Position != 0 {
+		return pos > r.Position
+	}
+	return recorded.After(r.At)
+}
+
 // at returns s as it was at r.At (ok false when it did not exist yet).
 func (r AsOf) at(ctx context.Context, s Summary) (Summary, bool, error) {
-	if !s.RecordedAt.After(r.At) {
+	if !r.Later(s.RecordedAt, s.Position) {
 		return s, true, nil
 	}
 	if r.Memo != nil {
@@ -65,7 +78,7 @@ func (r AsOf) rebuild(ctx context.Context, s Summary) (Summary, bool, error) {
 		if err != nil {
 			return Summary{}, false, fmt.Errorf("skps: as of %s: %w", s.ID, err)
 		}
-		if ev.RecordedAt.After(r.At) || ev.Revision > s.Revision {
+		if r.Later(ev.RecordedAt, ev.Position) || ev.Revision > s.Revision {
 			break
 		}
 		if st != nil && !lifecycleType(ev) {

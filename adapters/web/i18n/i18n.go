@@ -168,6 +168,7 @@ var Shared = Catalog{
 	"error.period":     {"Periode tidak valid (contoh: 2026, 2026-Q1, 2026-01)", "Invalid period (for example 2026, 2026-Q1, 2026-01)"},
 	"error.asof":       {"Waktu tidak valid", "Invalid time"},
 	"error.time":       {"Waktu tidak valid", "Invalid time"},
+	"error.future":     {"Waktu atau posisi buku besar itu belum tiba; pilih saat yang sudah lewat", "That time or ledger position has not come yet; choose a past moment"},
 	"error.format":     {"Format ekspor harus csv atau xlsx", "The export format must be csv or xlsx"},
 	"error.sep":        {"Pemisah CSV harus ; atau ,", "The CSV separator must be ; or ,"},
 	"error.codes":      {"Parameter codes harus 0 atau 1", "The codes parameter must be 0 or 1"},

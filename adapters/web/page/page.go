@@ -35,12 +35,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
@@ -132,6 +136,41 @@ type Request struct {
 	Lang string
 
 	site *Site
+	// zone is the subject's zone once SubjectZone looked it up.
+	zone *string
+}
+
+// SubjectZone returns the zone (WIB, WITA or WIT) of the page's subject,
+// "" for the agency's: on a page of an SKP (/skp/{id}…: the SKP, its
+// plan, execution, evaluation, objection and document pages and their
+// forms), the zone of the unit the SKP's employee is in now
+// (Site.EmployeeZone), issue 13. Base shows the page's times in it and
+// ParseTime reads the times typed into its forms in it; the other pages
+// choose their subject's zone themselves (Base.InZone).
+func (r *Request) SubjectZone() string {
+	if r.zone != nil {
+		return *r.zone
+	}
+	zone := ""
+	if id := r.PathValue("id"); id != "" && strings.HasPrefix(r.URL.Path, "/skp/") && r.site.app.Config().SKPList != nil {
+		if s, err := r.site.app.Config().SKPList.Get(r.Context(), id); err == nil {
+			zone = r.site.EmployeeZone(r.Context(), s.NIP)
+		}
+	}
+	r.zone = &zone
+	return zone
+}
+
+// ParseTime reads a time typed into a form of the page (a datetime-local
+// control's value, or RFC 3339) as Site.ParseLocal does, a local time in
+// the zone of the page's subject (SubjectZone), which the form names
+// beside the field ({{$.Zone}}).
+func (r *Request) ParseTime(v string) (time.Time, time.Duration, error) {
+	loc := r.site.loc
+	if l, ok := idfmt.Zone(r.SubjectZone()); ok && r.SubjectZone() != "" {
+		loc = l
+	}
+	return r.site.ParseLocalIn(v, loc)
 }
 
 // Site returns the site the request is served by.
@@ -425,6 +464,72 @@ func (r *Request) WithParam(key, value string) string {
 // it names (a second, a minute, a day). A bad value is a *ParamError with
 // key "error.time".
 func (s *Site) ParseLocal(v string) (time.Time, time.Duration, error) {
+	return parseLocal(v, s.loc)
+}
+
+// ParseLocalIn is ParseLocal with a local time read in loc (a unit's
+// zone, Base.Loc) rather than the site's.
+func (s *Site) ParseLocalIn(v string, loc *time.Location) (time.Time, time.Duration, error) {
+	if loc == nil {
+		loc = s.loc
+	}
+	return parseLocal(v, loc)
+}
+
+// AsOf reads the as-of control of the unit reports (?as_of=): a ledger
+// position (digits, as the audit trail numbers events), an RFC 3339
+// instant, or a local date-time or date in loc as a datetime-local control
+// sends it (the whole second, minute or day it names is included). The
+// empty value is now (the zero cut). Anything else, an instant in the
+// future or a position past the ledger's head is a *ParamError (400):
+// what the ledger will know then is not known yet.
+func (s *Site) AsOf(ctx context.Context, v string, loc *time.Location) (app.Cut, error) {
+	if v == "" {
+		return app.Cut{}, nil
+	}
+	if len(v) > 40 || !printable(v) {
+		return app.Cut{}, BadParam("error.asof", shorten(v))
+	}
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+		if n == 0 {
+			return app.Cut{}, BadParam("error.asof", v)
+		}
+		if st := s.app.Config().Store; st != nil {
+			head, err := st.Head(ctx)
+			if err != nil {
+				return app.Cut{}, err
+			}
+			if eventstore.Position(n) > head {
+				return app.Cut{}, BadParam("error.future", v)
+			}
+		}
+		return app.Cut{Position: eventstore.Position(n)}, nil
+	}
+	t, span, err := s.ParseLocalIn(v, loc)
+	if err != nil || t.Year() < 2000 {
+		return app.Cut{}, BadParam("error.asof", shorten(v))
+	}
+	if t.After(s.app.Now()) {
+		return app.Cut{}, BadParam("error.future", shorten(v))
+	}
+	if span > 0 {
+		t = t.Add(span - time.Nanosecond)
+		if now := s.app.Now(); t.After(now) {
+			t = now // today, or this minute: up to now
+		}
+	}
+	return app.Cut{At: t}, nil
+}
+
+// shorten cuts a bad value shown back to 20 bytes.
+func shorten(v string) string {
+	if len(v) > 20 {
+		return strings.ToValidUTF8(v[:20], "") + "…"
+	}
+	return v
+}
+
+func parseLocal(v string, loc *time.Location) (time.Time, time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(v, " ", "+")); err == nil {
 		return t, 0, nil
@@ -439,7 +544,7 @@ func (s *Site) ParseLocal(v string) (time.Time, time.Duration, error) {
 		{"2006-01-02 15:04", time.Minute},
 		{"2006-01-02", 24 * time.Hour},
 	} {
-		if t, err := time.ParseInLocation(f.layout, v, s.loc); err == nil {
+		if t, err := time.ParseInLocation(f.layout, v, loc); err == nil {
 			return t, f.span, nil
 		}
 	}
@@ -516,8 +621,18 @@ func (r *Request) ExportFormat() (string, error) {
 // Indonesian locale); ?sep=, and ?codes=1 write it for programs instead
 // (tabular.Options).
 func WriteTable(w http.ResponseWriter, r *Request, format, name string, t reports.Table) error {
+	return WriteTableIn(w, r, format, name, t, "")
+}
+
+// WriteTableIn is WriteTable with the instants in zone (WIB, WITA or WIT:
+// the zone of the unit whose data the table holds, issue 13; the
+// header of a time column names it); "" or another name keeps the site's.
+func WriteTableIn(w http.ResponseWriter, r *Request, format, name string, t reports.Table, zone string) error {
 	q := r.URL.Query()
 	o := tabular.Options{Lang: r.Lang, Loc: r.site.loc}
+	if loc, ok := idfmt.Zone(zone); ok && zone != "" {
+		o.Loc = loc
+	}
 	var err error
 	if o.Sep, err = tabular.ParseSep(q.Get("sep")); err != nil {
 		return BadParam("error.sep", q.Get("sep"))
@@ -550,3 +665,18 @@ func WriteTable(w http.ResponseWriter, r *Request, format, name string, t report
 // flag: the site is served over https (behind a proxy that says so by
 // configuration), or r came over TLS.
 func (s *Site) SecureCookies(r *http.Request) bool { return s.cfg.SecureCookies || r.TLS != nil }
+
+// printable reports whether v is valid UTF-8 without control or format
+// characters (a time or a position has none; TextProblem lets a line
+// break through, which free text may carry).
+func printable(v string) bool {
+	if !utf8.ValidString(v) {
+		return false
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}

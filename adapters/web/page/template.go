@@ -87,6 +87,11 @@ func (r *Request) Base(name, titleKey string) Base {
 		roles[i] = string(ro)
 	}
 	b.Roles = strings.Join(roles, ", ")
+	if name != "error" {
+		// A page of an SKP shows its times in its unit's zone; an error
+		// page names no SKP's.
+		b.InZone(r.SubjectZone())
+	}
 	if r.SignedIn {
 		b.Nav = Nav{Register: r.Can(authz.ReadObjectionRegister), Audit: r.Can(authz.ReadAudit), MasterData: r.Can(authz.ManageMasterData),
 			People: r.Can(authz.ListEmployees), Consequences: r.Can(authz.ReadConsequences), Calibration: r.Can(authz.ReadCalibration)}
@@ -126,6 +131,37 @@ func (b *Base) Title() string { return b.T(b.TitleKey) }
 // the zero time). The <time> element around it carries the exact instant
 // (ISO).
 func (b *Base) Time(t time.Time) string { return idfmt.DateTime(b.Lang, t, b.loc) }
+
+// TimeIn is Time in zone (WIB, WITA or WIT; the page's zone for "" or
+// another name): a register's row in its own unit's zone, issue 13. The
+// text names the zone.
+func (b *Base) TimeIn(zone string, t time.Time) string {
+	return idfmt.DateTime(b.Lang, t, b.zoneLoc(zone))
+}
+
+// TimePIn is TimeIn of a pointer ("—" for nil).
+func (b *Base) TimePIn(zone string, t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return b.TimeIn(zone, *t)
+}
+
+// ISOIn is ISO in zone (as TimeIn).
+func (b *Base) ISOIn(zone string, t time.Time) string {
+	return t.In(b.zoneLoc(zone)).Format(time.RFC3339Nano)
+}
+
+func (b *Base) zoneLoc(zone string) *time.Location {
+	if loc, ok := idfmt.Zone(zone); ok && zone != "" {
+		return loc
+	}
+	return b.loc
+}
+
+// Loc is the zone the page shows its times in (the site's, or the one
+// InZone chose); a time typed on the page is read in it.
+func (b *Base) Loc() *time.Location { return b.loc }
 
 // InZone shows the page's times and dates in the zone named zone (WIB,
 // WITA or WIT: the zone of the page's subject, a unit's from

@@ -10,10 +10,12 @@
 package calibration
 
 import (
+	"cmp"
 	"embed"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
@@ -44,11 +46,14 @@ func (f *Feature) Routes(r *page.Router) {
 // viewData is the page's model.
 type viewData struct {
 	page.Base
-	Year      string
-	Unit      string
-	Years     []int
-	Report    calibration.Report
+	Year   string
+	Unit   string
+	Years  []int
+	Report calibration.Report
+	// Rows are the page of the appraisers shown (page.Paginate), ApprNav
+	// its navigation; Flagged counts the flagged ones of the whole list.
 	Rows      []row
+	ApprNav   page.ListNav
 	Flagged   int
 	Predikats []rating.Predikat
 	ExportCSV string
@@ -61,6 +66,24 @@ type row struct {
 	// MarkerX, LowX and WidthX place the index and its interval on a
 	// −2…+2 scale drawn 0–100 wide (0 at 50).
 	MarkerX, LowX, WidthX float64
+}
+
+// apprList is the appraisers' table: 50 a page, in the report's order
+// (flagged first, then by index) unless sorted by a column.
+var apprList = page.ListSpec{Name: "appr", Size: 50, Sorts: []string{"report", "nip", "unit", "n", "index", "objections", "revisions"}}
+
+var apprOrder = map[string]func(a, b row) int{
+	"report": func(a, b row) int { return 0 }, // the report's order
+	"nip":    func(a, b row) int { return strings.Compare(a.NIP, b.NIP) },
+	"unit":   func(a, b row) int { return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.NIP, b.NIP)) },
+	"n":      func(a, b row) int { return cmp.Compare(a.Given.N, b.Given.N) },
+	"index":  func(a, b row) int { return cmp.Compare(a.Index, b.Index) },
+	"objections": func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.Objections, b.Objections), cmp.Compare(a.ChangedOnObjection, b.ChangedOnObjection))
+	},
+	"revisions": func(a, b row) int {
+		return cmp.Compare(a.RevisedBeforeIssue+a.RevisedAfterDelivery, b.RevisedBeforeIssue+b.RevisedAfterDelivery)
+	},
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
@@ -85,17 +108,23 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	for i := y + 1; i >= y-3; i-- {
 		d.Years = append(d.Years, i)
 	}
-	var nips []string
+	rows := make([]row, 0, len(rep.Data.Appraisers))
 	for _, a := range rep.Data.Appraisers {
 		rw := row{Appraiser: a, MarkerX: scale(a.Index), LowX: scale(a.Low), WidthX: scale(a.High) - scale(a.Low)}
 		// Shown with two decimals; the export keeps three.
 		rw.Index, rw.Low, rw.High, rw.Raw = round2(a.Index), round2(a.Low), round2(a.High), round2(a.Raw)
 		rw.Given.Mean, rw.Unit.Mean, rw.Agency.Mean = round2(a.Given.Mean), round2(a.Unit.Mean), round2(a.Agency.Mean)
-		d.Rows = append(d.Rows, rw)
+		rows = append(rows, rw)
 		if a.Flag != calibration.None {
 			d.Flagged++
 		}
-		nips = append(nips, a.NIP)
+	}
+	if d.Rows, d.ApprNav, err = page.Paginate(r, apprList, rows, apprOrder, year, unit); err != nil {
+		return err
+	}
+	nips := make([]string, 0, len(d.Rows))
+	for _, rw := range d.Rows {
+		nips = append(nips, rw.NIP)
 	}
 	d.Names = f.site.Names(r.Context(), nips...)
 	d.ExportCSV, d.ExportXLS = exportURL("csv", year, unit), exportURL("xlsx", year, unit)
@@ -119,5 +148,6 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, r, format, tabular.FileName("calibration", unit, year), rep.Table)
+	// A unit's file in the unit's zone (issue 13); the agency's otherwise.
+	return page.WriteTableIn(w, r, format, tabular.FileName("calibration", unit, year), rep.Table, f.site.UnitZone(r.Context(), unit))
 }

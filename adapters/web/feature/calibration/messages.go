@@ -34,5 +34,6 @@ var messages = i18n.Catalog{
 	"cal.after":       {ID: "sesudah diterima", EN: "after delivery"},
 	"cal.evidence":    {ID: "Bukti", EN: "Evidence"},
 	"cal.events":      {ID: "penilaian", EN: "ratings"},
+	"cal.reorder":     {ID: "Kembali ke urutan laporan", EN: "Back to the report's order"},
 	"cal.none":        {ID: "Belum ada penilaian tahunan untuk tahun ini.", EN: "No annual ratings for this year."},
 }

@@ -90,5 +90,6 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, r, format, tabular.FileName("development", unit, year), rep.Table)
+	// A unit's file in the unit's zone (issue 13); the agency's otherwise.
+	return page.WriteTableIn(w, r, format, tabular.FileName("development", unit, year), rep.Table, f.site.UnitZone(r.Context(), unit))
 }

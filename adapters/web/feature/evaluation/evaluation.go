@@ -414,8 +414,8 @@ func (f *Feature) issuePage(r *page.Request, st form.State) (*issuePage, error) 
 		paper = true
 	}
 	d := &issuePage{Paper: paper, Base: r.Base("evaluation", "evaluation.issue.title"), Form: st, View: v, Period: per, Eval: evaluationOf(v, per),
-		Now:               r.App().Now().In(f.site.Location()).Format(dateLayout),
 		ObjectionsAllowed: r.App().Config().Policy.ObjectionsAllowed(period.MustParse(per))}
+	d.Now = r.App().Now().In(d.Loc()).Format(dateLayout) // the control's max, in the page's zone
 	if d.Eval == nil {
 		return nil, &domain.NotFoundError{Kind: "evaluation", ID: v.ID + "/" + per}
 	}
@@ -448,7 +448,7 @@ func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
 	var delivered time.Time
 	return form.Post(w, r, &in, form.Step{
 		Next:  page.Link(path(OverviewPath, id, per), "selesai", "terbit"),
-		Check: func(st *form.State) { delivered = f.parseTime(st, "delivered_at", in.DeliveredAt) },
+		Check: func(st *form.State) { delivered = f.parseTime(r, st, "delivered_at", in.DeliveredAt) },
 		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			if in.PaperRef != "" || in.OnBehalfOf != "" {
 				req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef, OnBehalfOf: in.OnBehalfOf}
@@ -467,15 +467,16 @@ func (f *Feature) postIssue(w http.ResponseWriter, r *page.Request) error {
 	})
 }
 
-// parseTime reads the time typed into field (datetime-local, in the
-// policy's zone), once the form decoded: the zero time when empty, a
-// problem beside the field when it is not a time.
-func (f *Feature) parseTime(st *form.State, field, v string) time.Time {
+// parseTime reads the time typed into field (datetime-local, in the zone
+// of the SKP's unit: page.Request.ParseTime, named beside the field), once
+// the form decoded: the zero time when empty, a problem beside the field
+// when it is not a time.
+func (f *Feature) parseTime(r *page.Request, st *form.State, field, v string) time.Time {
 	s := strings.TrimSpace(v)
 	if st.HasProblems() || s == "" {
 		return time.Time{}
 	}
-	t, _, err := f.site.ParseLocal(s)
+	t, _, err := r.ParseTime(s)
 	if err != nil {
 		st.AddProblem(field, textTime)
 	}
@@ -552,7 +553,7 @@ func (f *Feature) postReceipt(w http.ResponseWriter, r *page.Request) error {
 	var received time.Time
 	return form.Post(w, r, &in, form.Step{
 		Next:  page.Link(path(OverviewPath, id, per), "selesai", "terima"),
-		Check: func(st *form.State) { received = f.parseTime(st, "received_at", in.ReceivedAt) },
+		Check: func(st *form.State) { received = f.parseTime(r, st, "received_at", in.ReceivedAt) },
 		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			if nipDigits, _, _, err := skp.ParseID(id); err == nil && r.User.ID != nipDigits {
 				// Not the employee: a clerk's entry of a paper receipt.

@@ -251,14 +251,15 @@ var (
 	textChoose = i18n.Text{ID: "Pilih salah satu.", EN: "Choose one."}
 )
 
-// parseTime reads a datetime-local or date field into *t, adding a
-// problem beside field when it is not one.
-func (f *Feature) parseTime(st *form.State, field, v string, t *time.Time) bool {
+// parseTime reads a datetime-local or date field into *t, a local time in
+// the zone of the SKP's unit (page.Request.ParseTime, named beside the
+// field), adding a problem beside field when it is not one.
+func (f *Feature) parseTime(r *page.Request, st *form.State, field, v string, t *time.Time) bool {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return true
 	}
-	x, _, err := f.site.ParseLocal(v)
+	x, _, err := r.ParseTime(v)
 	if err != nil {
 		st.AddProblem(field, textTime)
 		return false
@@ -282,7 +283,7 @@ func (f *Feature) postFile(w http.ResponseWriter, r *page.Request) error {
 	var filed time.Time
 	return form.Post(w, r, &in, form.Step{
 		Next:  page.Link(path(ObjectionPath, id, per), "selesai", "ajukan"),
-		Check: func(st *form.State) { f.parseTime(st, "filed_at", in.FiledAt, &filed) },
+		Check: func(st *form.State) { f.parseTime(r, st, "filed_at", in.FiledAt, &filed) },
 		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			if in.PaperRef != "" {
 				req.Backfill = &domain.BackfillRequest{PaperRef: in.PaperRef}
@@ -324,7 +325,7 @@ func (f *Feature) postRequest(w http.ResponseWriter, r *page.Request) error {
 	return form.Post(w, r, &in, form.Step{
 		Next: page.Link(path(ObjectionPath, id, per), "selesai", "minta"),
 		Check: func(st *form.State) {
-			f.parseTime(st, "due_at", in.DueAt, &due)
+			f.parseTime(r, st, "due_at", in.DueAt, &due)
 			if in.From == "" {
 				st.AddProblem("from", textChoose)
 			}

@@ -141,8 +141,11 @@ type registerData struct {
 	Units    []page.UnitRow
 	Register reports.ObjectionRegister
 	// Rows are the objections of the page shown; RegNav its navigation.
-	Rows       []reports.ObjectionItem
-	RegNav     page.ListNav
+	Rows   []reports.ObjectionItem
+	RegNav page.ListNav
+	// Zones are the units' own zones by unit ID: each row's times show
+	// in its unit's zone (issue 13).
+	Zones      map[string]string
 	Overdue    int
 	Position   int64
 	ExportCSV  string
@@ -167,6 +170,15 @@ func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d.Units = page.UnitTree(units)
+	d.Zones = map[string]string{}
+	for _, u := range units {
+		if u.Zone != "" {
+			d.Zones[u.ID] = u.Zone
+		}
+		if u.ID == flt.Unit {
+			d.InZone(u.Zone) // a unit's register: the page in its zone
+		}
+	}
 	reg, err := r.App().ObjectionRegister(ctx, r.User, flt.query())
 	if err != nil {
 		return err
@@ -203,5 +215,11 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, r, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table)
+	// One zone per file (a time column's header names it): the unit's
+	// when the register is a unit's, else the agency's.
+	zone := ""
+	if flt.Unit != "" {
+		zone = f.site.UnitZone(r.Context(), flt.Unit)
+	}
+	return page.WriteTableIn(w, r, format, tabular.FileName("objections", flt.Unit, flt.Status), reg.Table, zone)
 }

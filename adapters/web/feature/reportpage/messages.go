@@ -41,8 +41,10 @@ var messages = i18n.Catalog{
 	"unit.list":             {ID: "Daftar SKP", EN: "SKP list"},
 	"unit.list.none":        {ID: "Belum ada SKP untuk tahun ini.", EN: "No SKPs for this year."},
 	"unit.tree.order":       {ID: "Urutkan kembali menurut pohon unit", EN: "Back to the unit tree order"},
-	"unit.asof":             {ID: "Progres per", EN: "Progress as of"},
-	"unit.asof.hint":        {ID: "Kosongkan untuk keadaan terkini. Progres SKP dihitung sebagaimana tercatat di buku besar pada saat itu; unit dan pegawainya, distribusi predikat, dan daftar SKP di bawah adalah keadaan terkini.", EN: "Leave empty for the current state. SKP progress is counted as the ledger had recorded it at that moment; the units and their employees, the predikat distribution and the SKP list below are current."},
-	"unit.asof.banner":      {ID: "Progres SKP ditampilkan sebagaimana tercatat pada", EN: "SKP progress shown as recorded at"},
+	"unit.asof":             {ID: "Keadaan per", EN: "As of"},
+	"unit.asof.hint":        {ID: "Kosongkan untuk keadaan terkini. Waktu dibaca dalam zona unit. Progres, distribusi predikat dan daftar SKP dihitung sebagaimana tercatat di buku besar pada saat itu; unit, pegawainya dan predikat organisasi adalah keadaan terkini. Tautan ?as_of= juga menerima posisi buku besar (angka dari jejak audit).", EN: "Leave empty for the current state. The time is read in the unit's zone. Progress, the predikat distribution and the SKP list are counted as the ledger had recorded them at that moment; the units, their employees and the organisation predikat are current. A ?as_of= link also takes a ledger position (the number from the audit trail)."},
+	"unit.asof.banner":      {ID: "Keadaan per", EN: "As of"},
+	"unit.asof.position":    {ID: "posisi buku besar", EN: "ledger position"},
+	"unit.asof.scope":       {ID: "Progres, distribusi dan daftar SKP ditampilkan sebagaimana tercatat saat itu.", EN: "Progress, distribution and the SKP list are shown as recorded then."},
 	"unit.asof.now":         {ID: "Keadaan terkini", EN: "Current state"},
 }

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -85,10 +87,14 @@ type unitData struct {
 	SKPs    []skpRow
 	SKPsNav page.ListNav
 
-	// AsOf is the instant the progress is shown at (zero: now); AsOfInput
-	// its value in the datetime-local control.
+	// Cut is the past state the reports are shown at (zero: now; the
+	// as-of control, ?as_of=); AsOf its instant (zero for a position),
+	// AsOfInput the instant in the datetime-local control (in the unit's
+	// zone), AsOfParam the parameter the page's links carry on.
+	Cut       app.Cut
 	AsOf      time.Time
 	AsOfInput string
+	AsOfParam string
 
 	// Positions of the projections read (−1 unknown).
 	SKPsPosition  int64
@@ -130,7 +136,9 @@ var missingOrder = map[string]func(a, b missingRow) int{
 }
 
 var skpOrder = map[string]func(a, b skpRow) int{
-	"unit":     func(a, b skpRow) int { return 0 }, // unit, name, id: the order the rows are built in
+	"unit": func(a, b skpRow) int {
+		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	},
 	"name":     func(a, b skpRow) int { return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID)) },
 	"status":   func(a, b skpRow) int { return strings.Compare(a.Status, b.Status) },
 	"late":     func(a, b skpRow) int { return cmp.Compare(b2i(a.Late), b2i(b.Late)) },
@@ -191,22 +199,16 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if d.Children, err = cfg.Directory.Children(ctx, id); err != nil {
 		return err
 	}
-	if v := r.URL.Query().Get("as_of"); v != "" {
-		// The as-of control (as the SKP page's): the progress as the SKPs
-		// were recorded then.
-		t, span, err := f.site.ParseLocal(v)
-		if err != nil || len(v) > 40 {
-			return page.BadParam("error.asof", truncate(v))
-		}
-		if span > 0 {
-			t = t.Add(span - time.Nanosecond)
-		}
-		d.AsOf, d.AsOfInput = t, t.In(f.site.Location()).Format("2006-01-02T15:04:05")
+	// The as-of control (as the SKP page's): the reports as the ledger
+	// had recorded them then, a typed time read in the unit's zone.
+	if d.Cut, err = f.site.AsOf(ctx, r.URL.Query().Get("as_of"), d.Loc()); err != nil {
+		return err
 	}
-	prog, err := a.Progress(ctx, r.User, id, year)
+	d.AsOf, d.AsOfParam = d.Cut.At, d.Cut.String()
 	if !d.AsOf.IsZero() {
-		prog, err = a.ProgressAsOf(ctx, r.User, id, year, d.AsOf)
+		d.AsOfInput = d.AsOf.In(d.Loc()).Format("2006-01-02T15:04:05")
 	}
+	prog, err := a.ProgressAsOf(ctx, r.User, id, year, d.Cut)
 	if err != nil {
 		return err
 	}
@@ -218,7 +220,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 			missing = append(missing, missingRow{NIP: n, UnitID: row.UnitID})
 		}
 	}
-	scope := []string{id, strconv.Itoa(year), per, d.AsOfInput}
+	scope := []string{id, strconv.Itoa(year), per, d.AsOfParam}
 	if d.Missing, d.MissingNav, err = page.Paginate(r, missingList, missing, missingOrder, scope...); err != nil {
 		return err
 	}
@@ -229,7 +231,7 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	for _, m := range d.Missing {
 		nips = append(nips, m.NIP)
 	}
-	dist, err := a.Distribution(ctx, r.User, id, per)
+	dist, err := a.DistributionAsOf(ctx, r.User, id, per, d.Cut)
 	if err != nil {
 		return err
 	}
@@ -248,22 +250,25 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if len(units) == 0 {
 		units = []string{id}
 	}
-	list, err := cfg.SKPList.ForYear(ctx, units, year)
+	// The SKPs and their evaluations at the cut too (today's at none).
+	skpsAt, evalsAt := a.Past(d.Cut)
+	list, err := skpsAt.ForYear(ctx, units, year)
 	if err != nil {
 		return err
 	}
-	evals, err := cfg.Evaluations.ForPeriod(ctx, units, per)
+	evals, err := evalsAt.ForPeriod(ctx, units, per)
 	if err != nil {
 		return err
 	}
 	now := a.Now()
+	if !d.AsOf.IsZero() {
+		now = d.AsOf // FINAL after the window, as it stood then
+	}
 	bySKP := map[string][2]string{}
 	for _, e := range evals {
 		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
 	}
-	slices.SortFunc(list, func(a, b skps.Summary) int {
-		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
-	})
+	// Sorted by Paginate alone (the "unit" order by default).
 	rows := make([]skpRow, 0, len(list))
 	for _, s := range list {
 		e := bySKP[s.ID]
@@ -275,12 +280,36 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	d.SKPsPosition = f.site.Position(ctx, skps.Name)
 	d.EvalsPosition = f.site.Position(ctx, evaluations.Name)
 	ys := strconv.Itoa(year)
-	d.ExportProgressCSV = page.Link("/ekspor/progress", "unit", id, "year", ys, "format", "csv")
-	d.ExportProgressXLSX = page.Link("/ekspor/progress", "unit", id, "year", ys, "format", "xlsx")
-	d.ExportDistCSV = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "csv")
-	d.ExportDistXLSX = page.Link("/ekspor/distribusi", "unit", id, "period", per, "format", "xlsx")
+	// The exports carry the cut and write times in the unit's zone.
+	d.ExportProgressCSV = exportLink("/ekspor/progress", d.AsOfParam, "unit", id, "year", ys, "format", "csv")
+	d.ExportProgressXLSX = exportLink("/ekspor/progress", d.AsOfParam, "unit", id, "year", ys, "format", "xlsx")
+	d.ExportDistCSV = exportLink("/ekspor/distribusi", d.AsOfParam, "unit", id, "period", per, "format", "csv")
+	d.ExportDistXLSX = exportLink("/ekspor/distribusi", d.AsOfParam, "unit", id, "period", per, "format", "xlsx")
 	d.Names = f.site.Names(ctx, nips...)
 	return f.unit.Render(w, http.StatusOK, d)
+}
+
+// exportLink is an export's address, with as_of when the page shows a
+// past state.
+func exportLink(path, asOf string, kv ...string) string {
+	if asOf != "" {
+		kv = append(kv, "as_of", asOf)
+	}
+	return page.Link(path, kv...)
+}
+
+// exportCut reads the export's unit and its as_of (a typed time in the
+// unit's zone, as on the unit page).
+func (f *Feature) exportCut(r *page.Request, unit string) (app.Cut, error) {
+	v := r.URL.Query().Get("as_of")
+	if v == "" {
+		return app.Cut{}, nil
+	}
+	loc := f.site.Location()
+	if l, ok := idfmt.Zone(f.site.UnitZone(r.Context(), unit)); ok {
+		loc = l
+	}
+	return f.site.AsOf(r.Context(), v, loc)
 }
 
 // exportProgress serves the progress report as CSV or Excel.
@@ -294,11 +323,15 @@ func (f *Feature) exportProgress(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := r.App().Progress(r.Context(), r.User, unit, year)
+	cut, err := f.exportCut(r, unit)
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, r, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep.Table)
+	rep, err := r.App().ProgressAsOf(r.Context(), r.User, unit, year, cut)
+	if err != nil {
+		return err
+	}
+	return page.WriteTableIn(w, r, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep.Table, f.site.UnitZone(r.Context(), unit))
 }
 
 // exportDistribution serves the distribution report as CSV or Excel.
@@ -312,11 +345,15 @@ func (f *Feature) exportDistribution(w http.ResponseWriter, r *page.Request) err
 	if err != nil {
 		return err
 	}
-	rep, err := r.App().Distribution(r.Context(), r.User, unit, per)
+	cut, err := f.exportCut(r, unit)
 	if err != nil {
 		return err
 	}
-	return page.WriteTable(w, r, format, tabular.FileName("distribution", unit, per), rep.Table)
+	rep, err := r.App().DistributionAsOf(r.Context(), r.User, unit, per, cut)
+	if err != nil {
+		return err
+	}
+	return page.WriteTableIn(w, r, format, tabular.FileName("distribution", unit, per), rep.Table, f.site.UnitZone(r.Context(), unit))
 }
 
 // yearPeriod reads ?year= and ?period= (default: this year, annual). A
@@ -531,11 +568,4 @@ func newDistChart(res distribution.Result, rules []ruleRow) distChart {
 	}
 	c.Height = len(c.Rows) * chartRowH
 	return c
-}
-
-func truncate(s string) string {
-	if len(s) > 20 {
-		return s[:20] + "…"
-	}
-	return s
 }

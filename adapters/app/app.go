@@ -274,6 +274,7 @@ type App struct {
 
 	keyLocks  Keyed        // keyed commands with the same key take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
+	answers   answerWriter // keyed answers written in the background (answers.go)
 	reports   reportCache
 	views     viewsCache // the fold of the store behind consequences and calibration
 

@@ -214,6 +214,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	// Closed before the idempotency store (closers run last first): the
+	// answers written in the background are stored first.
+	a.closers = append(a.closers, core.Close)
 	if err := a.startDeadlines(core, registry); err != nil {
 		return nil, err
 	}

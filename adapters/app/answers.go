@@ -69,8 +69,6 @@ type answerWriter struct {
 	running bool
 	closed  bool
 	idle    *sync.Cond // signalled when the writer stops
-	// beforeWrite, in tests, runs before each background write.
-	beforeWrite func()
 }
 
 // lookup returns the pending record under key.
@@ -119,9 +117,6 @@ func (w *answerWriter) run(a *App) {
 			return
 		}
 		w.mu.Unlock()
-		if w.beforeWrite != nil {
-			w.beforeWrite()
-		}
 		a.writeAnswers(batch)
 		w.mu.Lock()
 		for _, p := range batch {

@@ -36,7 +36,10 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. (With an IdempotencyClaimer, PostgreSQL, a claim carrying
+//     again. (A 2xx answer whose events committed is returned before it is
+//     stored, and stored in the background: answers.go. Until then a
+//     repeat in this process gets it from memory; a crash in that window
+//     is this case.) (With an IdempotencyClaimer, PostgreSQL, a claim carrying
 //     the fingerprint commits in the events' transaction and the answer
 //     completes it: a crash can lose only the answer, and the claim still
 //     refuses the key with another request; the repeat of the same

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # A/B of the keyed mutation (issue 15): one seeded agency, binaries alternated.
 # Build kinerjactl into $WORK first (go build -o $WORK/kinerjactl ./cmd/kinerjactl).
-# usage: mutation_ab.sh seed | mutation_ab.sh run KINERJAD_BINARY LABEL | mutation_ab.sh append LABEL
+# usage: mutation_ab.sh seed | mutation_ab.sh settle KINERJAD_BINARY | mutation_ab.sh run KINERJAD_BINARY LABEL
+#        | mutation_ab.sh append LABEL
+#   The seed is of last year, so its deadlines have passed: `settle` runs kinerjad with a 1 s deadline
+#   round until the deadline process manager has nothing left to fire (it finalises evaluations and
+#   queues reminders, appending thousands of events); `run` then keeps it quiet (one round a week) so
+#   that only the measured mutations write.
 #   env: STORE (postgres, the default, or bolt), EMPLOYEES, C (clients), DUR,
 #        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
 #        kinerjad under the load into $WORK/prof-LABEL-*)
@@ -19,27 +24,42 @@ seed)
   rm -rf "$DATA"
   $D/kinerjactl seed --data "$DATA" --employees ${EMPLOYEES:-1000} --year $(($(date +%Y)-1)) "${SFLAGS[@]}" >$D/seed.json
   head -c 300 $D/seed.json; echo ;;
+settle)
+  BIN=$2
+  MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" --deadline-interval 1s >$D/settle.log 2>&1 &
+  kp=$!
+  trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
+  last=-1
+  while sleep 15; do
+    n=$(grep -c 'deadline_\|_by_deadline' $D/settle.log || true)
+    echo "settle: $n deadline lines"
+    [[ $n == "$last" ]] && break
+    last=$n
+  done ;;
 run)
   BIN=$2; LABEL=$3
   DBG=()
   if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:18960); fi
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
-  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" >$D/kd.log 2>&1 &
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" --deadline-interval 168h >$D/kd.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
   addr=""
   for _ in $(seq 1 600); do
     addr=$(grep -m1 -o '"msg":"listening","addr":"[^"]*"' $D/kd.log | sed 's/.*"addr":"//; s/"$//' || true)
     [[ -n "$addr" ]] && break; sleep 0.5; done
+  pp=""
   if [[ -n ${PROFILE:-} ]]; then
     ( sleep 5
       curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:18960/debug/pprof/profile?seconds=4"
       curl -s -o $D/prof-$LABEL-trace.out "http://127.0.0.1:18960/debug/pprof/trace?seconds=3"
       curl -s -o $D/prof-$LABEL-block.pb.gz "http://127.0.0.1:18960/debug/pprof/block"
       curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:18960/debug/pprof/mutex" ) &
+    pp=$!
   fi
   $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
-  wait $(jobs -p | grep -v "^$kp$") 2>/dev/null || true
+  if [[ -n $pp ]]; then wait $pp || true; fi
   echo "{\"label\":\"$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
 append)
   # The store's own append p99 with C writers, in the same conditions.

@@ -135,6 +135,18 @@ func (w *answerWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.closed = true
+	w.waitIdle()
+}
+
+// flush waits until every answer queued so far is written.
+func (w *answerWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.waitIdle()
+}
+
+// waitIdle waits, with w.mu held, until the writer stops.
+func (w *answerWriter) waitIdle() {
 	if w.idle == nil {
 		w.idle = sync.NewCond(&w.mu)
 	}

@@ -30,6 +30,7 @@ settle)
   $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" --deadline-interval 1s >$D/settle.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
+  until grep -q '"msg":"listening"' $D/settle.log; do sleep 2; done
   last=-1
   while sleep 15; do
     n=$(grep -c 'deadline_\|_by_deadline' $D/settle.log || true)
@@ -42,6 +43,7 @@ run)
   DBG=()
   if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:18960); fi
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
+  rm -f $D/kd.log   # before the start: the address is read from it
   $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" --deadline-interval 168h >$D/kd.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT

@@ -11,8 +11,9 @@ import (
 // twice its append's, because the answer waited for a second durable write
 // after the events' own).
 //
-// When a keyed command's events are committed (durable), its answer need
-// not be durable before it is returned: a repeat of the same request is
+// When a keyed command's events are committed (durable) and the
+// IdempotencyStore is this process's alone (Config.IdempotencyExclusive:
+// bbolt), its answer need not be durable before it is returned: a repeat of the same request is
 // recognised by its derived event IDs (keyed.go) even if the answer is
 // lost. Keyed then hands the record to the App's answer writer and returns
 // at once. The writer keeps the record in memory (pending), where a repeat
@@ -27,9 +28,11 @@ import (
 // only, never an event: the repeat of the same request is answered
 // "Idempotency-Replayed: reconstructed" (the resource as it stands), as
 // after a crash between the append and the answer's write before this
-// change. With a claim (PostgreSQL), the claim committed with the events
-// still refuses the key with another request; without one (bbolt), a key
-// whose answer was lost can be used for another request, as before.
+// change; a key whose answer was lost can be used for another request,
+// as before. (The writer also completes PostgreSQL claims, but kinerjad
+// does not defer answers there: a repeat balanced to another process would
+// find only the claim and get the reconstructed answer instead of the
+// first one.)
 //
 // Answers without committed events (a 4xx, which the events cannot
 // reconstruct) are still written durably before they are returned. So are

@@ -78,7 +78,8 @@ func TestKeyedAnswerInBackground(t *testing.T) {
 	newApp := func(idem IdempotencyStore) *App {
 		h := &domain.Handler{Log: eventlog.New(store), NewID: uuid.New}
 		cfg := Config{Idempotency: idem, Units: &orgunit.Service{Handler: h}, Employees: &employee.Service{Handler: h},
-			SKPs: &skp.Service{Handler: h}, Distribution: &distribution.Service{Handler: h}, Now: func() time.Time { return now }}
+			SKPs: &skp.Service{Handler: h}, Distribution: &distribution.Service{Handler: h}, Now: func() time.Time { return now },
+			IdempotencyExclusive: true}
 		cfg.setDefaults()
 		return &App{cfg: cfg}
 	}

@@ -36,10 +36,10 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. (A 2xx answer whose events committed is returned before it is
-//     stored, and stored in the background: answers.go. Until then a
-//     repeat in this process gets it from memory; a crash in that window
-//     is this case.) (With an IdempotencyClaimer, PostgreSQL, a claim carrying
+//     again. (With a store this process alone uses, bbolt, a 2xx answer
+//     whose events committed is returned before it is stored, and stored
+//     in the background: answers.go. Until then a repeat gets it from
+//     memory; a crash in that window is this case.) (With an IdempotencyClaimer, PostgreSQL, a claim carrying
 //     the fingerprint commits in the events' transaction and the answer
 //     completes it: a crash can lose only the answer, and the claim still
 //     refuses the key with another request; the repeat of the same
@@ -238,7 +238,7 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	}
 	now := a.cfg.Now()
 	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
-	if err == nil && ids.appended.Load() && ans.Status >= 200 && ans.Status < 300 {
+	if err == nil && a.cfg.IdempotencyExclusive && ids.appended.Load() && ans.Status >= 200 && ans.Status < 300 {
 		// The events are durable and recognise a repeat: the answer is
 		// written in the background (answers.go).
 		p := &pendingAnswer{key: sk, record: b, now: now, expires: now.Add(a.cfg.IdempotencyRetention), ctx: context.WithoutCancel(ctx)}

@@ -206,6 +206,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	// bbolt's idempotency.db is locked to this process: answers may be
+	// stored after they are returned (adapters/app/answers.go).
+	appCfg.IdempotencyExclusive = isBoltIdempotency(idem)
 	appCfg.ConsequenceTables = cfg.Consequences
 	if a.pm != nil {
 		appCfg.Inbox = a.pm.backend
@@ -545,6 +548,11 @@ func (f firstOf) Authenticate(ctx context.Context, token string) (domain.Princip
 		}
 	}
 	return domain.Principal{}, first
+}
+
+func isBoltIdempotency(s application.IdempotencyStore) bool {
+	_, ok := s.(*boltstore.Idempotency)
+	return ok
 }
 
 func (a *app) idempotency() (application.IdempotencyStore, error) {

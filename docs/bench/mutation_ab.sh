@@ -9,7 +9,8 @@
 #   that only the measured mutations write.
 #   env: STORE (postgres, the default, or bolt), EMPLOYEES, C (clients), DUR,
 #        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
-#        kinerjad under the load into $WORK/prof-LABEL-*)
+#        kinerjad under the load into $WORK/prof-LABEL-*), FSYNC=1 (run: count kinerjad's fsyncs
+#        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
 set -euo pipefail
 D=${WORK:-/tmp/kinerja-mutation-ab}
 mkdir -p "$D"
@@ -60,8 +61,14 @@ run)
       curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:18960/debug/pprof/mutex" ) &
     pp=$!
   fi
+  if [[ -n ${FSYNC:-} ]]; then
+    ( until curl -sf "http://$addr/readyz" >/dev/null; do sleep 0.5; done; sleep 5
+      timeout -s INT 6 strace -f -c -e trace=fdatasync,fsync -p $kp -o $D/fsync-$LABEL.txt ) &
+    pp="$pp $!"
+  fi
   $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
   if [[ -n $pp ]]; then wait $pp || true; fi
+  if [[ -n ${FSYNC:-} ]]; then cat $D/fsync-$LABEL.txt >&2; fi
   echo "{\"label\":\"$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
 append)
   # The store's own append p99 with C writers, in the same conditions.

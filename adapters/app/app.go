@@ -196,6 +196,14 @@ type Config struct {
 	// IdempotencyRetention is how long an answer is kept (default and
 	// minimum 30 days, as the API's contract promises).
 	IdempotencyRetention time.Duration
+	// IdempotencyExclusive says that this process alone uses Idempotency
+	// (boltstore.Idempotency: its file is locked to the process). Only then
+	// is a 2xx answer whose events committed returned before its record is
+	// written (answers.go): the process's own memory is then every
+	// repeat's view. With a store shared by several processes
+	// (PostgreSQL) a repeat sent to another process must find the answer
+	// stored, so it is written first.
+	IdempotencyExclusive bool
 
 	// Policy is the domain configuration (dates in its zone). Default
 	// policy.Default().
@@ -274,6 +282,7 @@ type App struct {
 
 	keyLocks  Keyed        // keyed commands with the same key take turns
 	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
+	answers   answerWriter // keyed answers written in the background (answers.go)
 	reports   reportCache
 	past      pastCache  // the SKPs rebuilt at the cuts of as-of reports
 	views     viewsCache // the fold of the store behind consequences and calibration

@@ -36,7 +36,10 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. (With an IdempotencyClaimer, PostgreSQL, a claim carrying
+//     again. (With a store this process alone uses, bbolt, a 2xx answer
+//     whose events committed is returned before it is stored, and stored
+//     in the background: answers.go. Until then a repeat gets it from
+//     memory; a crash in that window is this case.) (With an IdempotencyClaimer, PostgreSQL, a claim carrying
 //     the fingerprint commits in the events' transaction and the answer
 //     completes it: a crash can lose only the answer, and the claim still
 //     refuses the key with another request; the repeat of the same
@@ -194,9 +197,14 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		return Answer{}, false, err // the client went away while it waited
 	}
 	defer unlock()
-	raw, ok, err := a.cfg.Idempotency.Get(ctx, sk, a.cfg.Now())
-	if err != nil {
-		return Answer{}, false, fmt.Errorf("app: idempotency store: %w", err)
+	// An answer still on its way to the store (answers.go) is found
+	// first: under the key's lock, it is the stored one.
+	raw, ok := a.answers.lookup(sk)
+	if !ok {
+		raw, ok, err = a.cfg.Idempotency.Get(ctx, sk, a.cfg.Now())
+		if err != nil {
+			return Answer{}, false, fmt.Errorf("app: idempotency store: %w", err)
+		}
 	}
 	if ok {
 		var rec keyRecord
@@ -229,9 +237,20 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		return ans, false, nil
 	}
 	now := a.cfg.Now()
+	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
+	if err == nil && a.cfg.IdempotencyExclusive && ids.appended.Load() && ans.Status >= 200 && ans.Status < 300 {
+		// The events are durable and recognise a repeat: the answer is
+		// written in the background (answers.go).
+		p := &pendingAnswer{key: sk, record: b, now: now, expires: now.Add(a.cfg.IdempotencyRetention), ctx: context.WithoutCancel(ctx)}
+		if claimed != nil && claimed() {
+			p.claim = claim
+		}
+		if a.answers.enqueue(a, p) {
+			return ans, false, nil
+		}
+	}
 	storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
 	completed := false
 	if err == nil && claimed != nil && claimed() {
 		// The claim took and committed with the events: it already makes
@@ -272,6 +291,8 @@ type keyedIDsKey struct{}
 type keyedIDs struct {
 	seed     [32]byte
 	entities atomic.Uint64
+	// appended: an append of the request's events committed.
+	appended atomic.Bool
 }
 
 // derive returns a version-8 (custom) UUID from the seed, a kind and an
@@ -326,6 +347,9 @@ func (l keyedLog) Append(ctx context.Context, stream string, expected domain.Exp
 	rev, err := l.inner.Append(ctx, stream, expected, out)
 	if errors.Is(err, eventstore.ErrIdempotency) {
 		return 0, &AppliedError{Stream: stream}
+	}
+	if err == nil {
+		l.ids.appended.Store(true)
 	}
 	return rev, err
 }

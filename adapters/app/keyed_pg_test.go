@@ -80,6 +80,7 @@ func TestKeyedClaimOnPostgres(t *testing.T) {
 		return err
 	}
 	record := func(k Key) (keyRecord, bool) {
+		a.answers.flush() // answers are written in the background (answers.go)
 		s := sum("kinerja/idempotency/v1", k.Caller, k.Key)
 		raw, ok, err := idem.Get(ctx, hex.EncodeToString(s[:]), time.Now())
 		if err != nil {
@@ -214,6 +215,9 @@ func TestKeyedClaimRaceOnPostgres(t *testing.T) {
 		return err
 	}
 	record := func(k Key) (keyRecord, bool) {
+		for _, a := range apps {
+			a.answers.flush() // answers are written in the background (answers.go)
+		}
 		s := sum("kinerja/idempotency/v1", k.Caller, k.Key)
 		raw, ok, err := idem.Get(ctx, hex.EncodeToString(s[:]), time.Now())
 		if err != nil {

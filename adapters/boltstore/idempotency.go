@@ -49,6 +49,15 @@ func (s *Idempotency) Put(ctx context.Context, key string, record []byte, now, e
 	return s.kv.Put(ctx, key, record, now, expires, true)
 }
 
+// PutMany stores records[i] under keys[i] until expires[i], each as Put
+// does (an unexpired record already stored under a key is kept), in one
+// transaction: the records are durable together when PutMany returns. It
+// implements the application layer's IdempotencyBatcher, through which the
+// answers of keyed commands written in the background share one fsync.
+func (s *Idempotency) PutMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
+	return s.kv.PutMany(ctx, now, keys, records, expires)
+}
+
 // DeleteExpired removes every record that expired at or before now and
 // returns how many it removed.
 func (s *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, error) {

@@ -93,3 +93,56 @@ func TestIdempotencyConcurrentPuts(t *testing.T) {
 		t.Fatalf("Get = %q, %v, %v", got, ok, err)
 	}
 }
+
+// PutMany writes many records in one transaction, each as Put: the first
+// unexpired record under a key wins (also within one call), an expired one
+// is replaced and its expiry entry with it, and the records are there
+// after a reopen. Mismatched slices and empty keys change nothing.
+func TestIdempotencyPutMany(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "idempotency.db")
+	s, err := boltstore.OpenIdempotency(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	exp := now.Add(30 * 24 * time.Hour)
+	if err := s.Put(ctx, "kept", []byte("first"), now, exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, "old", []byte("expired"), now.Add(-2*time.Hour), now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMany(ctx, now, []string{"a", "b"}, [][]byte{[]byte("x")}, []time.Time{exp, exp}); err == nil {
+		t.Error("PutMany with mismatched slices succeeded")
+	}
+	if err := s.PutMany(ctx, now, []string{"c", ""}, [][]byte{[]byte("c"), []byte("x")}, []time.Time{exp, exp}); err == nil {
+		t.Error("PutMany with an empty key succeeded")
+	}
+	keys := []string{"kept", "new", "old", "new"}
+	recs := [][]byte{[]byte("second"), []byte("n1"), []byte("fresh"), []byte("n2")}
+	if err := s.PutMany(ctx, now, keys, recs, []time.Time{exp, exp, exp, exp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = boltstore.OpenIdempotency(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for key, want := range map[string]string{"kept": "first", "new": "n1", "old": "fresh"} {
+		if got, ok, err := s.Get(ctx, key, now); !ok || err != nil || string(got) != want {
+			t.Errorf("Get(%s) = %q, %v, %v; want %q", key, got, ok, err, want)
+		}
+	}
+	if _, ok, _ := s.Get(ctx, "c", now); ok {
+		t.Error("the refused PutMany wrote c")
+	}
+	// The replaced record's old expiry entry went with it: a sweep after
+	// its old expiry removes nothing.
+	if n, err := s.DeleteExpired(ctx, now); n != 0 || err != nil {
+		t.Errorf("DeleteExpired = %d, %v; want 0", n, err)
+	}
+}

@@ -210,6 +210,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
+	// bbolt's idempotency.db is locked to this process: answers may be
+	// stored after they are returned (adapters/app/answers.go).
+	appCfg.IdempotencyExclusive = isBoltIdempotency(idem)
 	appCfg.ConsequenceTables = cfg.Consequences
 	if a.pm != nil {
 		appCfg.Inbox = a.pm.backend
@@ -218,6 +221,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	// Closed before the idempotency store (closers run last first): the
+	// answers written in the background are stored first.
+	a.closers = append(a.closers, core.Close)
 	if err := a.startDeadlines(core, registry); err != nil {
 		return nil, err
 	}
@@ -565,6 +571,11 @@ func (f firstOf) Authenticate(ctx context.Context, token string) (domain.Princip
 		}
 	}
 	return domain.Principal{}, first
+}
+
+func isBoltIdempotency(s application.IdempotencyStore) bool {
+	_, ok := s.(*boltstore.Idempotency)
+	return ok
 }
 
 func (a *app) idempotency() (application.IdempotencyStore, error) {

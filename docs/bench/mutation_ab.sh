@@ -1,27 +1,79 @@
 #!/usr/bin/env bash
-# A/B of the keyed mutation on PostgreSQL (issue 15): one seeded agency, binaries
-# alternated. Build kinerjactl into $WORK first (go build -o $WORK/kinerjactl ./cmd/kinerjactl).
-# usage: mutation_ab.sh seed | mutation_ab.sh run KINERJAD_BINARY LABEL   (EMPLOYEES, C, DUR)
+# A/B of the keyed mutation (issue 15): one seeded agency, binaries alternated.
+# Build kinerjactl into $WORK first (go build -o $WORK/kinerjactl ./cmd/kinerjactl).
+# usage: mutation_ab.sh seed | mutation_ab.sh settle KINERJAD_BINARY | mutation_ab.sh run KINERJAD_BINARY LABEL
+#        | mutation_ab.sh append LABEL
+#   The seed is of last year, so its deadlines have passed: `settle` runs kinerjad with a 1 s deadline
+#   round until the deadline process manager has nothing left to fire (it finalises evaluations and
+#   queues reminders, appending thousands of events); `run` then keeps it quiet (one round a week) so
+#   that only the measured mutations write.
+#   env: STORE (postgres, the default, or bolt), EMPLOYEES, C (clients), DUR,
+#        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
+#        kinerjad under the load into $WORK/prof-LABEL-*), FSYNC=1 (run: count kinerjad's fsyncs
+#        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
 set -euo pipefail
 D=${WORK:-/tmp/kinerja-mutation-ab}
 mkdir -p "$D"
+STORE=${STORE:-postgres}
 DB=kinerja_bench_idemtx
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export PGHOST=127.0.0.1 PGUSER=postgres
+if [[ $STORE == bolt ]]; then DATA=$D/bolt; SFLAGS=(); else DATA=$D/data; SFLAGS=(--store postgres --postgres-url "$URL"); fi
 case $1 in
 seed)
-  dropdb --if-exists $DB; createdb $DB; rm -rf $D/data
-  $D/kinerjactl seed --data $D/data --employees ${EMPLOYEES:-1000} --year $(($(date +%Y)-1)) --store postgres --postgres-url "$URL" >$D/seed.json
-  cat $D/seed.json | head -c 300; echo ;;
+  if [[ $STORE != bolt ]]; then dropdb --if-exists $DB; createdb $DB; fi
+  rm -rf "$DATA"
+  $D/kinerjactl seed --data "$DATA" --employees ${EMPLOYEES:-1000} --year $(($(date +%Y)-1)) "${SFLAGS[@]}" >$D/seed.json
+  head -c 300 $D/seed.json; echo ;;
+settle)
+  BIN=$2
+  MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" --deadline-interval 1s >$D/settle.log 2>&1 &
+  kp=$!
+  trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
+  until grep -q '"msg":"listening"' $D/settle.log; do sleep 2; done
+  last=-1
+  while sleep 15; do
+    n=$(grep -c 'deadline_\|_by_deadline' $D/settle.log || true)
+    echo "settle: $n deadline lines"
+    [[ $n == "$last" ]] && break
+    last=$n
+  done ;;
 run)
   BIN=$2; LABEL=$3
-  $BIN --data $D/data --listen 127.0.0.1:0 --store postgres --postgres-url "$URL" --migrate >$D/kd.log 2>&1 &
+  DBG=()
+  if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:18960); fi
+  MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
+  rm -f $D/kd.log   # before the start: the address is read from it
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" --deadline-interval 168h >$D/kd.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
   addr=""
   for _ in $(seq 1 600); do
     addr=$(grep -m1 -o '"msg":"listening","addr":"[^"]*"' $D/kd.log | sed 's/.*"addr":"//; s/"$//' || true)
     [[ -n "$addr" ]] && break; sleep 0.5; done
-  $D/kinerjactl bench api --url "http://$addr" --data $D/data --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
-  echo "{\"label\":\"$LABEL\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
+  pp=""
+  if [[ -n ${PROFILE:-} ]]; then
+    ( sleep 5
+      curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:18960/debug/pprof/profile?seconds=4"
+      curl -s -o $D/prof-$LABEL-trace.out "http://127.0.0.1:18960/debug/pprof/trace?seconds=3"
+      curl -s -o $D/prof-$LABEL-block.pb.gz "http://127.0.0.1:18960/debug/pprof/block"
+      curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:18960/debug/pprof/mutex" ) &
+    pp=$!
+  fi
+  if [[ -n ${FSYNC:-} ]]; then
+    ( until curl -sf "http://$addr/readyz" >/dev/null; do sleep 0.5; done; sleep 5
+      timeout -s INT 6 strace -f -c -e trace=fdatasync,fsync -p $kp -o $D/fsync-$LABEL.txt ) &
+    pp="$pp $!"
+  fi
+  $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
+  if [[ -n $pp ]]; then wait $pp || true; fi
+  if [[ -n ${FSYNC:-} ]]; then cat $D/fsync-$LABEL.txt >&2; fi
+  echo "{\"label\":\"$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
+append)
+  # The store's own append p99 with C writers, in the same conditions.
+  LABEL=$2
+  if [[ $STORE == bolt ]]; then AFL=(--data $D/appendbench); rm -rf $D/appendbench; else AFL=(--store postgres --postgres-url "$URL"); fi
+  $D/kinerjactl bench store "${AFL[@]}" --writers ${C:-16} --streams-per-writer 20 --read=false > $D/append.json 2>$D/append.err || { cat $D/append.err; exit 1; }
+  echo "{\"label\":\"append-$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/append.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
 esac

@@ -171,6 +171,43 @@ func (s *Store) Put(ctx context.Context, key string, record []byte, now, expires
 	return s.wrap("put", err)
 }
 
+// PutMany stores records[i] under keys[i] until expires[i] in one
+// transaction (one fsync), each as Put with keep: an unexpired record
+// already under a key is kept. A key given twice keeps its first record.
+func (s *Store) PutMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(records) != len(keys) || len(expires) != len(keys) {
+		return s.wrap("put", errors.New("keys, records and expiries differ in number"))
+	}
+	for _, k := range keys {
+		if k == "" {
+			return s.wrap("put", errors.New("empty key"))
+		}
+	}
+	return s.wrap("put", s.db.Update(func(tx *bolt.Tx) error {
+		recs, exp := tx.Bucket(s.records), tx.Bucket(s.expiry)
+		for i, key := range keys {
+			k := []byte(key)
+			if live(recs.Get(k), now) {
+				continue
+			}
+			if _, err := s.del(tx, k); err != nil {
+				return err
+			}
+			e := micros(expires[i])
+			if err := recs.Put(k, append(bytes.Clone(e), records[i]...)); err != nil {
+				return err
+			}
+			if err := exp.Put(append(e, k...), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
 // Take returns the record under key and deletes it, in one transaction:
 // of two concurrent Takes one gets it. An expired record is deleted and
 // not returned.

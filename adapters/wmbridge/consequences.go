@@ -14,10 +14,11 @@ import (
 )
 
 // ConsequenceTypes are the kinerja_type metadata of the consequence
-// messages: an original and a correction (issue 14).
+// messages: an original, a correction and a retraction (issue 14).
 const (
 	ConsequenceOriginal   = "consequence.published.v1"
 	ConsequenceCorrection = "consequence.corrected.v1"
+	ConsequenceRetraction = "consequence.retracted.v1"
 )
 
 // ConsequenceRelayConfig configures a ConsequenceRelay.
@@ -102,8 +103,11 @@ func (r *ConsequenceRelay) Apply(ctx context.Context, events ...projections.Even
 			}
 			msg := message.NewMessage(p.ID, body)
 			typ := ConsequenceOriginal
-			if p.Kind == consequences.Correction {
+			switch p.Kind {
+			case consequences.Correction:
 				typ = ConsequenceCorrection
+			case consequences.Retraction:
+				typ = ConsequenceRetraction
 			}
 			msg.Metadata.Set(MetaType, typ)
 			msg.Metadata.Set(MetaStream, ev.Stream)

@@ -21,6 +21,7 @@ package consequences
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,12 @@ const (
 	Original Kind = "ORIGINAL"
 	// Correction replaces an earlier publication (Corrects).
 	Correction Kind = "CORRECTION"
+	// Retraction withdraws an earlier publication (Corrects) without
+	// replacing it: the SKP was cancelled after its consequences were
+	// published. It carries no figures (no predikat, no Angka Kredit, a
+	// TPP factor of 0, no recognition); a payroll or promotion system
+	// undoes what the publication it names granted.
+	Retraction Kind = "RETRACTION"
 )
 
 // Source is an event a publication was computed from.
@@ -80,11 +87,14 @@ type Publication struct {
 	// ID is derived from the triggering event's ID (a UUID v5), so a
 	// republish carries the same ID.
 	ID string `json:"id"`
-	// Kind is ORIGINAL or CORRECTION.
+	// Kind is ORIGINAL, CORRECTION or RETRACTION.
 	Kind Kind `json:"kind"`
-	// Corrects is the ID of the publication this one replaces ("" for an
-	// original).
+	// Corrects is the ID of the publication this one replaces or
+	// retracts ("" for an original).
 	Corrects string `json:"corrects,omitempty"`
+	// Reason is why a publication was retracted (the cancellation's
+	// reason); empty otherwise.
+	Reason string `json:"reason,omitempty"`
 	// SKPID is the SKP evaluated.
 	SKPID string `json:"skp_id"`
 	// NIP is the employee's NIP.
@@ -217,9 +227,26 @@ func (s *State) apply(t Tables, ev projections.Event) {
 	switch e := ev.Payload.(type) {
 	case skp.ClosedForPositionChange:
 		// The SKP's months end with the old post: later publications count
-		// the months up to the closing.
+		// the months up to the closing. The domain refuses to close an SKP
+		// whose annual evaluation is final, but a stream that holds such a
+		// closing anyway (an import, an earlier version) must not change a
+		// published figure silently: a correction with the new months.
 		if end, ok := closingDay(e); ok && end.Before(s.end) {
 			s.end = end
+			for _, per := range s.publishedPeriods() {
+				v := s.evals[per]
+				if Months(s.start, s.end) != v.published.Months {
+					s.publish(t, per, v, v.published.FinalReason, src)
+				}
+			}
+		}
+	case skp.Cancelled:
+		// The domain refuses to cancel an SKP whose annual evaluation is
+		// final; a cancellation found after a publication anyway (an
+		// import, an earlier version, a later rule) retracts it, never
+		// silently.
+		for _, per := range s.publishedPeriods() {
+			s.retract(t, per, s.evals[per], e.Reason, src)
 		}
 	case skp.RatingAssigned:
 		if annual(e.Period) {
@@ -279,6 +306,47 @@ func (s *State) apply(t Tables, ev projections.Event) {
 	}
 }
 
+// publishedPeriods returns, sorted, the periods whose latest publication
+// is in effect (published and not retracted).
+func (s *State) publishedPeriods() []string {
+	var out []string
+	for per, v := range s.evals {
+		if v.published != nil && v.published.Kind != Retraction {
+			out = append(out, per)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// retract publishes the retraction of period's publication, triggered by
+// src (the cancellation) for reason.
+func (s *State) retract(t Tables, per string, v *evaluation, reason string, trigger Source) {
+	prev := v.published
+	p := Publication{ID: idFor(trigger.EventID, per, len(s.evals)), Kind: Retraction, Corrects: prev.ID, Reason: reason,
+		SKPID: s.skpID, NIP: s.nip, Name: s.snap.Name, UnitID: s.snap.UnitID, Period: per,
+		PositionKind: s.snap.Position.Kind, PositionTitle: s.snap.Position.Title, TablesVersion: t.Version,
+		PublishedAt: trigger.OccurredAt, Trigger: trigger}
+	if s.drafted != nil {
+		p.Sources = append(p.Sources, *s.drafted)
+	}
+	p.Sources = append(p.Sources, prev.Trigger, trigger)
+	v.published = &p
+	s.published = append(s.published, p)
+}
+
+// idFor is the ID of the publication of period triggered by eventID: the
+// ID of the trigger alone (IDFor) when the SKP has one evaluation with a
+// consequence, as every SKP (one year, one annual period); with the period
+// too otherwise, so that one event never gives two publications one ID.
+func idFor(eventID, per string, evals int) string {
+	id := uuid.MustParse(eventID)
+	if evals <= 1 {
+		return IDFor(id)
+	}
+	return uuid.NewSHA1(namespace, []byte("consequence:"+id.String()+":"+per)).String()
+}
+
 // closingDay reads the last day of an SKP closed for a position change:
 // the day before the new post.
 func closingDay(e skp.ClosedForPositionChange) (calendar.Date, bool) {
@@ -303,7 +371,7 @@ func Months(start, end calendar.Date) int {
 // extra are further sources (the objection decision of a revision).
 func (s *State) publish(t Tables, per string, v *evaluation, reason skp.FinalReason, trigger Source, extra ...Source) {
 	p := Compute(t, Input{Months: Months(s.start, s.end), Predikat: v.predikat, Position: s.snap.Position})
-	p.ID, p.Kind = IDFor(uuid.MustParse(trigger.EventID)), Original
+	p.ID, p.Kind = idFor(trigger.EventID, per, len(s.evals)), Original
 	if v.published != nil {
 		p.Kind, p.Corrects = Correction, v.published.ID
 	}

@@ -25,7 +25,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -282,10 +281,13 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), formatParam}, tableParams...)},
-		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
+		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open of a unit's subtree (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
 			desc: "Issue 14, from the deadline process manager's items: PLAN_DUE (a final evaluation rated BUTUH_PERBAIKAN or worse with no plan yet) and OPEN (a plan without its result), " +
-				"with their deadlines. unit filters on the employee's unit recorded on the SKP (not its subtree). JSON only; 404 where the process manager does not run.",
-			status: 200, resp: app.ImprovementPlanReport{}, params: []param{qstr("unit", "a unit id (default: every unit)")}},
+				"with their deadlines; a plan belongs to the employee's unit recorded on the SKP. units and the totals count the whole subtree; as JSON the plans are paged (limit, cursor: next_cursor of the previous page), " +
+				"as CSV/XLSX every plan. 404 for an unknown unit and where the process manager does not run.",
+			status: 200, resp: ImprovementPlanReportPage{}, special: "report",
+			params: append([]param{qstr("unit", "a unit: its subtree (default: the agency)"), qint("limit", "plans per JSON page, 1 to 1000 (default 200)"),
+				qstr("cursor", "next_cursor of the previous page"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
 			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},

@@ -271,8 +271,11 @@ func operations() []op {
 		{method: "GET", path: "/v1/audit/proof", tag: "audit", summary: "An inclusion proof of entry seq in the tree of size (default: the latest checkpoint's) (AUDITOR)",
 			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size")}},
 		{method: "GET", path: "/v1/audit/bundle", tag: "audit", summary: "The appeal bundle of an employee's year, each event with its inclusion proof against the latest signed checkpoint (AUDITOR)",
-			desc:   "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet.",
-			status: 200, resp: audit.Bundle{}, position: true, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)")}},
+			desc: "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet. " +
+				"A bundle holding 360° answers names their givers (the events' actors, which its hashes cover): it needs reason (422 without) and is recorded as a disclosure " +
+				"(skp.feedback_answers_disclosed.v1) of each such round before it is answered; the rounds are named in Kinerja-Disclosed-Rounds (docs/feedback360.md).",
+			status: 200, resp: audit.Bundle{}, position: true, extra: []int{422}, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)"),
+				qstr("reason", "why the givers of the bundle's 360° answers are disclosed (required when it holds any; at most 1000 characters)")}},
 		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 

@@ -32,6 +32,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	out := fs.String("out", "", "the bundle file (default: stdout)")
 	base := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
 	token := fs.String("token", "", "AUDITOR token for --url")
+	reason := fs.String("reason", "", "why the givers of the bundle's 360° answers are disclosed (with --url; required when the bundle holds any)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -48,6 +49,9 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if *base != "" {
 		var b audit.Bundle
 		q := url.Values{"nip": {string(id.NIP)}, "year": {strconv.Itoa(*year)}}
+		if *reason != "" {
+			q.Set("reason", *reason)
+		}
 		if err := callKinerjad(ctx, http.MethodGet, *base, "/v1/audit/bundle?"+q.Encode(), *token, &b); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -81,7 +85,26 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	if err := refuseUndisclosed(b); err != nil {
+		return err
+	}
 	return writeBundle(b, *out, stdout, stderr)
+}
+
+// refuseUndisclosed refuses to write, from the store, a bundle that holds
+// 360° answers: it would name their givers without the disclosure being
+// recorded (docs/feedback360.md). Through kinerjad (--url, an AUDITOR
+// token and --reason) the export is recorded as a disclosure.
+func refuseUndisclosed(b audit.Bundle) error {
+	rounds, err := app.AnsweredRounds(b)
+	if err != nil {
+		return err
+	}
+	if len(rounds) == 0 {
+		return nil
+	}
+	return fmt.Errorf("export: the bundle holds the answers of %d 360° feedback round(s) (%s/%s first) and so names their givers; "+
+		"export it through kinerjad (--url, --token of an AUDITOR, --reason) so that the export is recorded as a disclosure", len(rounds), rounds[0].SKPID, rounds[0].RoundID)
 }
 
 // writeBundle writes b as JSON to the file out (default stdout) and says

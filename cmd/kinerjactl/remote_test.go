@@ -2,13 +2,14 @@ package main
 
 import (
 	"encoding/json"
-	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
 
 // verify --url and projections status --url ask a running kinerjad with

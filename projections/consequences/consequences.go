@@ -41,9 +41,10 @@ import (
 // skipped (payroll would silently miss it), so Stop.
 const Policy = projections.Stop
 
-// Filter selects the events the projection reads: every SKP stream.
+// Filter selects the events the projection reads: every SKP stream, and
+// the adopted tables (TableSet).
 func Filter() eventstore.Filter {
-	return eventstore.Filter{StreamPrefixes: []string{domain.SKPStreamPrefix}}
+	return eventstore.Filter{StreamPrefixes: []string{domain.SKPStreamPrefix, domain.ConsequenceTablesStream}}
 }
 
 // Kind says whether a publication is the first of an evaluation or a
@@ -162,6 +163,7 @@ type evaluation struct {
 // State is the projection's fold of one SKP stream.
 type State struct {
 	drafted   *Source
+	year      int
 	skpID     string
 	nip       string
 	snap      skp.Snapshot
@@ -184,10 +186,13 @@ func sourceOf(ev projections.Event) Source {
 		Type: ev.Type, OccurredAt: ev.OccurredAt, ActorID: ev.Actor.ID}
 }
 
-// Fold returns the fold of an SKP stream with tables t, for a
-// projections.Cache; the state after an event holds what that event
-// published (State.Published).
-func Fold(t Tables) projections.Fold[*State] {
+// Fold returns the fold of an SKP stream with tables t for every year.
+func Fold(t Tables) projections.Fold[*State] { return FoldSet(Fixed(t)) }
+
+// FoldSet returns the fold of an SKP stream with the tables of ts for the
+// SKP's year, for a projections.Cache; the state after an event holds
+// what that event published (State.Published).
+func FoldSet(ts *TableSet) projections.Fold[*State] {
 	return func(s *State, ev projections.Event) *State {
 		if s != nil {
 			s.published = nil
@@ -197,12 +202,13 @@ func Fold(t Tables) projections.Fold[*State] {
 		}
 		if d, ok := ev.Payload.(skp.Drafted); ok && s == nil {
 			src := sourceOf(ev)
-			return &State{drafted: &src, skpID: d.SKPID, nip: d.NIP, snap: d.Employee, start: d.PeriodStart, end: d.PeriodEnd,
+			return &State{drafted: &src, year: d.Year, skpID: d.SKPID, nip: d.NIP, snap: d.Employee, start: d.PeriodStart, end: d.PeriodEnd,
 				evals: map[string]*evaluation{}}
 		}
 		if s == nil {
 			return nil
 		}
+		t, _ := ts.For(s.year)
 		s.apply(t, ev)
 		return s
 	}
@@ -430,13 +436,21 @@ type Store interface {
 // Projection turns SKP events into publications. It is not safe for
 // concurrent use: its Sink applies one batch at a time.
 type Projection struct {
-	cache *projections.Cache[*State]
+	cache  *projections.Cache[*State]
+	tables *TableSet
 }
 
-// New returns the projection with tables t; h rebuilds SKP streams the
-// cache does not hold.
+// New returns the projection with tables t for every year; h rebuilds SKP
+// streams the cache does not hold.
 func New(t Tables, h projections.History, cacheSize int) *Projection {
-	return &Projection{cache: projections.NewCache(h, cacheSize, Fold(t))}
+	return NewWithSet(Fixed(t), h, cacheSize)
+}
+
+// NewWithSet returns the projection with the tables ts adopted for each
+// year (usually LoadTableSet's), which it keeps up with the adoptions it
+// is given.
+func NewWithSet(ts *TableSet, h projections.History, cacheSize int) *Projection {
+	return &Projection{cache: projections.NewCache(h, cacheSize, FoldSet(ts)), tables: ts}
 }
 
 // Reset forgets every cached SKP.
@@ -445,6 +459,9 @@ func (p *Projection) Reset() { p.cache.Reset() }
 // Apply projects ev and returns what it published (also stored in s when
 // s is not nil).
 func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) ([]Publication, error) {
+	if ev.Stream == domain.ConsequenceTablesStream {
+		return nil, p.tables.Apply(ev)
+	}
 	if !strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) || ev.Payload == nil {
 		return nil, nil
 	}

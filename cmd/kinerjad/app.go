@@ -45,8 +45,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
-	"github.com/kinerja-ledger/kinerja/projections/consequences"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 )
 
 // app is a running kinerjad: what newApp opened, in the order to close it.

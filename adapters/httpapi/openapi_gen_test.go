@@ -295,7 +295,8 @@ func operations() []op {
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
 			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/consequences", tag: "reports", summary: "The consequences of the final annual evaluations: Angka Kredit, TPP factor, recognition, with originals, corrections and their source events (HR_ADMIN, HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
-			desc:   "Published only from final evaluations; a later change adds a correction naming the original (corrects). Each publication lists the events it was computed from (sources: event_id, stream, revision, position). See docs/consequences.md.",
+			desc: "Published only from final evaluations; a later change adds a correction naming the original (corrects), a cancellation after publication a retraction (kind RETRACTION, corrects, reason; no figures). " +
+				"Each publication lists the events it was computed from (sources: event_id, stream, revision, position) and the tables adopted for its year (tables_version). See docs/consequences.md.",
 			status: 200, resp: consequences.Register{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/development", tag: "reports", summary: "The development report: overdue development actions (due date passed in the agency's zone, no outcome) with days overdue, and the most frequent competency gaps with count and share (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
 			desc:   "A fold of the SKP streams of the year, as of today in the agency's zone; the BKD's input for the training plan. See docs/domain-model.md.",

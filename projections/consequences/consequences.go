@@ -8,7 +8,11 @@
 // CHANGED, with the rating revision of the same append), or an issue to
 // which no objection is allowed. A later change of the predikat (a late
 // objection decided CHANGED, a revision) is never a silent edit: it
-// publishes a correction that names the publication it replaces.
+// publishes a correction that names the publication it replaces; a
+// cancellation after publication publishes a retraction naming it. The
+// tables each year is computed with are those the ledger adopted for it
+// (adoption.go), so a change of configuration never rewrites a published
+// figure.
 //
 // Every publication is a pure function of its SKP's stream up to the event
 // that triggered it, so it is computed again identically after a restart,

@@ -133,8 +133,8 @@ var ignoredEvents = map[string][]string{
 		"skp.self_assessment_submitted.v1",
 		"skp.submitted.v1",
 	},
-	// Only the annual rating, issue, finality, objection decision and a closing
-	// change a consequence (docs/consequences.md); skp.drafted.v1 makes the state (Fold).
+	// Only the annual rating, issue, finality, objection decision, a closing and a
+	// cancellation change a consequence (docs/consequences.md); skp.drafted.v1 makes the state (Fold).
 	"projections/consequences/consequences.go:State.apply": {
 		// An improvement plan follows a final rating and changes none (issue 14).
 		"skp.improvement_plan_opened.v1",
@@ -149,7 +149,6 @@ var ignoredEvents = map[string][]string{
 		"skp.feedback_round_opened.v1",
 		"skp.amendment_opened.v1",
 		"skp.behaviour_expectation_set.v1",
-		"skp.cancelled.v1",
 		"skp.drafted.v1",
 		"skp.established.v1",
 		"skp.evidence_attached.v1",

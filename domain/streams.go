@@ -18,6 +18,9 @@ const (
 	// DistributionStreamPrefix starts the stream of distribution-pattern
 	// justifications of one unit and period.
 	DistributionStreamPrefix = "distribution-"
+	// ConsequenceTablesStream is the one stream of the adopted consequence
+	// tables (domain/consequence).
+	ConsequenceTablesStream = "consequence-tables"
 )
 
 // MaxStreamNameLen is the longest stream name the event store accepts.

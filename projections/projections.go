@@ -86,7 +86,7 @@ func Decode(ev eventstore.Event) (Event, error) {
 }
 
 // domainPrefixes are the type prefixes of domain events.
-var domainPrefixes = []string{"skp.", "employee.", "unit.", "distribution."}
+var domainPrefixes = []string{"skp.", "employee.", "unit.", "distribution.", "consequence."}
 
 func isDomainType(t string) bool {
 	return eventstore.Filter{TypePrefixes: domainPrefixes}.Match("", t)

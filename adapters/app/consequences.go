@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 
@@ -34,6 +35,7 @@ type viewsCache struct {
 	head   eventstore.Position // the store's head the fold has reached
 	last   eventstore.Position // the last event read (the next read's After)
 	fold   projections.Fold[*consequences.State]
+	tables *consequences.TableSet // the tables adopted for each year
 	states map[string]*consequences.State
 	pubs   []consequences.Publication
 	cal    *calibration.Collector
@@ -54,15 +56,28 @@ func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error 
 		return err
 	}
 	if !v.ready {
-		tables := a.cfg.ConsequenceTables
-		if tables.Version == "" {
-			tables = consequences.DefaultTables()
+		// The tables the ledger adopted for each year (every adoption,
+		// whatever its position: consequences.Adopt); where it adopted none
+		// yet, the configured ones.
+		set, err := consequences.LoadTableSet(ctx, a.cfg.Store)
+		if err != nil {
+			return err
 		}
-		v.fold, v.states, v.cal, v.ready = consequences.Fold(tables), map[string]*consequences.State{}, calibration.NewCollector(), true
+		if len(set.Adoptions()) == 0 {
+			tables := a.cfg.ConsequenceTables
+			if tables.Version == "" {
+				tables = consequences.DefaultTables()
+			}
+			set = consequences.Fixed(tables)
+		}
+		v.tables = set
+		v.fold, v.states, v.cal, v.ready = consequences.FoldSet(set), map[string]*consequences.State{}, calibration.NewCollector(), true
 		v.dev = map[string]*development.State{}
 	}
 	if head != v.head {
-		for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: v.last, Filter: calibration.Filter()}) {
+		filter := calibration.Filter()
+		filter.StreamPrefixes = append(slices.Clone(filter.StreamPrefixes), domain.ConsequenceTablesStream)
+		for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: v.last, Filter: filter}) {
 			if err != nil {
 				return err
 			}
@@ -74,6 +89,13 @@ func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error 
 			if err != nil {
 				// An event that does not decode is left out here (the
 				// projections report it as poison; /readyz names it).
+				continue
+			}
+			if ev.Stream == domain.ConsequenceTablesStream {
+				// An adoption after the fold started (another process).
+				if err := v.tables.Apply(pe); err != nil {
+					return err
+				}
 				continue
 			}
 			v.cal.Add(pe)

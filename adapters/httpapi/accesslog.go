@@ -18,7 +18,14 @@ import (
 // request's handlers run on one goroutine at a time.
 type accessRecord struct {
 	route, subject, code string
+	// anonymous leaves the subject out of the line: the request answers a
+	// 360° round, and its caller is the giver, whom only a recorded
+	// disclosure may name (docs/feedback360.md).
+	anonymous bool
 }
+
+// redactedSubject stands for the caller on an anonymous request's line.
+const redactedSubject = "REDACTED"
 
 type accessKey struct{}
 
@@ -53,10 +60,14 @@ func AccessLog(logger *slog.Logger, route string, next http.Handler) http.Handle
 		if status == 0 {
 			status = http.StatusOK
 		}
+		subject := rec.subject
+		if rec.anonymous {
+			subject = redactedSubject
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", rec.route),
 			slog.Int("status", status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("subject", rec.subject),
+			slog.String("subject", subject),
 		}
 		if rec.code != "" {
 			attrs = append(attrs, slog.String("code", rec.code))

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
 // accessLine is one line of the access log.
@@ -111,5 +113,32 @@ func TestAccessLogWrapsOtherHandlers(t *testing.T) {
 	if len(lines) != 1 || lines[0].Route != "dashboard" || lines[0].Status != http.StatusTeapot || lines[0].RequestID != rec.Header().Get("X-Request-ID") ||
 		strings.Contains(buf.String(), nipE) || strings.Contains(buf.String(), "rahasia") {
 		t.Errorf("access log = %s", buf.String())
+	}
+}
+
+// PUT …/feedback-rounds/{round}/answer is logged without its caller (the
+// giver), whether it is recorded or refused, and so is the GET of one's
+// invitation (its timing next to an answer would name the giver); other
+// routes keep theirs.
+func TestAccessLogLeavesOutTheGiver(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	base := "/v1/skps/" + id + "/feedback-rounds"
+	h.must(http.StatusCreated, apprA, "POST", base, FeedbackRoundBody{Period: "2026", Invitees: []skp.RoundInvitee{{NIP: nipP, Group: skp.GroupPeer}}})
+	before := len(accessLines(t, h.logs.String()))
+	h.must(http.StatusOK, peerP, "PUT", base+"/r1/answer", answers("Rapi"))
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &peerP, "PUT", base+"/r1/answer", `{"answers":[]}`)
+	h.must(http.StatusOK, peerP, "GET", base+"/r1/answer", nil)
+	h.must(http.StatusOK, peerP, "GET", "/v1/employees/"+nipP, nil)
+	lines := accessLines(t, h.logs.String())[before:]
+	if len(lines) != 4 || lines[0].Subject != "REDACTED" || lines[1].Subject != "REDACTED" || lines[2].Subject != "REDACTED" || lines[3].Subject != nipP {
+		t.Fatalf("access lines %+v", lines)
+	}
+	for _, l := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(l, "/answer") && strings.Contains(l, nipP) {
+			t.Errorf("a log line of an answer names the giver: %s", l)
+		}
 	}
 }

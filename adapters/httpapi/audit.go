@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -208,9 +209,11 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, rep)
 }
 
-// auditBundle answers GET /v1/audit/bundle?nip=&year=: the appeal bundle of
-// an employee's year (what `kinerjactl export` writes), verifiable offline
-// with `kinerjactl verify --bundle`.
+// auditBundle answers GET /v1/audit/bundle?nip=&year=[&reason=]: the appeal
+// bundle of an employee's year (what `kinerjactl export` writes), verifiable
+// offline with `kinerjactl verify --bundle`. A bundle that holds 360°
+// answers names their givers: it needs ?reason= and is recorded as a
+// disclosure of each such round (discloseBundle).
 func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
 	if err := s.app.AuthorizeAudit(principal(r)); err != nil {
 		return err
@@ -235,6 +238,42 @@ func (s *Server) auditBundle(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.discloseBundle(w, r, b); err != nil {
+		return err
+	}
 	s.positionHeader(w, r, audit.Name)
 	return writeJSON(w, http.StatusOK, b)
+}
+
+// DisclosedRoundsHeader names the 360° rounds whose givers an appeal
+// bundle disclosed (recorded as skp.feedback_answers_disclosed.v1).
+const DisclosedRoundsHeader = "Kinerja-Disclosed-Rounds"
+
+// discloseBundle records that bundle b, about to be answered, discloses
+// the givers of the 360° rounds whose answers it holds, with ?reason=
+// (app.DiscloseBundleGivers): 422 naming reason without one, and then
+// nothing is recorded or answered. The rounds disclosed are named in the
+// Kinerja-Disclosed-Rounds header (skp_id/round_id, comma-separated).
+func (s *Server) discloseBundle(w http.ResponseWriter, r *http.Request, b audit.Bundle) error {
+	q := newQuery(r)
+	reason := q.str("reason", 1000)
+	if err := q.err(); err != nil {
+		return err
+	}
+	req, err := domainRequest(r, common{Reason: reason})
+	if err != nil {
+		return err
+	}
+	rounds, err := app.DiscloseBundleGivers(r.Context(), s.svc(r).skps, req, b, reason)
+	if err != nil {
+		return err
+	}
+	if len(rounds) > 0 {
+		names := make([]string, len(rounds))
+		for i, rd := range rounds {
+			names[i] = rd.SKPID + "/" + rd.RoundID
+		}
+		w.Header().Set(DisclosedRoundsHeader, strings.Join(names, ","))
+	}
+	return nil
 }

@@ -93,6 +93,9 @@ func (s *Server) feedbackRounds(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) feedbackInvitation(w http.ResponseWriter, r *http.Request) error {
+	// A giver reading their invitation just before an (anonymous) answer
+	// would name them by the timing: anonymous too.
+	record(r).anonymous = true
 	inv, err := s.cfg.SKPs.Invitation(r.Context(), principal(r), pathVar(r, "id"), pathVar(r, "round"))
 	if err != nil {
 		return err
@@ -101,6 +104,8 @@ func (s *Server) feedbackInvitation(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) answerFeedbackRound(w http.ResponseWriter, r *http.Request) error {
+	// The caller is the giver: the access log does not name them.
+	record(r).anonymous = true
 	var b FeedbackAnswerBody
 	if err := decodeBody(r, &b, true); err != nil {
 		return err

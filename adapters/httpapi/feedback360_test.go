@@ -3,10 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
 
 func answers(r string) FeedbackAnswerBody {
@@ -175,5 +177,60 @@ func TestFeedbackRoundShownAtThreshold(t *testing.T) {
 	g := list.Items[0].Groups[0]
 	if !g.Shown || g.Answered != 3 || g.Givers != nil || g.Values[0].Above != 3 || list.Items[0].Overall[0].Count != 3 {
 		t.Errorf("three peers of a closed round: %+v", list.Items[0])
+	}
+}
+
+// GET /v1/audit/bundle of an employee whose SKP holds 360° answers: the
+// bundle names the givers (the events' actors, which its hashes cover),
+// so it needs a reason and is recorded as a disclosure of the round
+// before it is answered; without one (or with a bad one) it is refused
+// and nothing is recorded. The bundle still verifies offline. A bundle
+// without answers needs no reason.
+func TestBundleWithAnswersIsADisclosure(t *testing.T) {
+	h := newHarness(t)
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	h.sign()
+	plain := h.must(http.StatusOK, aud, "GET", "/v1/audit/bundle?nip="+nipE+"&year=2026", nil)
+	if plain.header.Get(DisclosedRoundsHeader) != "" {
+		t.Error("a bundle without answers discloses")
+	}
+	base := "/v1/skps/" + id + "/feedback-rounds"
+	h.must(http.StatusCreated, apprA, "POST", base, FeedbackRoundBody{Period: "2026", Invitees: []skp.RoundInvitee{
+		{NIP: nipP, Group: skp.GroupPeer}, {NIP: nipX, Group: skp.GroupPeer}}})
+	for _, c := range []caller{peerP, outX} {
+		h.must(http.StatusOK, c, "PUT", base+"/r1/answer", answers(""))
+	}
+	h.sign()
+	stream := "skp-" + id
+	before := h.streamLen(stream)
+	url := "/v1/audit/bundle?nip=" + nipE + "&year=2026"
+	if p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &aud, "GET", url, nil); p.Errors[0].Field != "reason" {
+		t.Errorf("without a reason: %+v", p)
+	}
+	h.refused(http.StatusUnprocessableEntity, "validation_failed", &aud, "GET", url+"&reason=%20%20", nil)
+	h.refused(http.StatusBadRequest, "invalid_request", &aud, "GET", url+"&reason=a%07b", nil)
+	h.refused(http.StatusBadRequest, "invalid_request", &aud, "GET", url+"&reason="+strings.Repeat("x", 1001), nil)
+	h.refused(http.StatusForbidden, "forbidden", &hr, "GET", url+"&reason=x", nil)
+	if n := h.streamLen(stream); n != before {
+		t.Fatalf("a refused bundle recorded %d events", n-before)
+	}
+	r := h.must(http.StatusOK, aud, "GET", url+"&reason=Banding+keberatan+nomor+7%2F2026", nil)
+	if got := r.header.Get(DisclosedRoundsHeader); got != id+"/r1" {
+		t.Errorf("%s = %q", DisclosedRoundsHeader, got)
+	}
+	var b audit.Bundle
+	r.decode(t, &b)
+	if rep := audit.VerifyBundle(b, h.vkey); !rep.OK || rep.Proven == 0 {
+		t.Errorf("the bundle does not verify: %+v", rep)
+	}
+	if n := h.streamLen(stream); n != before+1 {
+		t.Fatalf("the bundle recorded %d events, want the round's disclosure", n-before)
+	}
+	var d skp.DisclosureResult
+	h.must(http.StatusOK, aud, "POST", base+"/r1/disclosure", DisclosureBody{common{Reason: "periksa"}}).decode(t, &d)
+	if len(d.Reads) != 2 || d.Reads[0].Reason != "Banding keberatan nomor 7/2026" || d.Reads[0].By.ID != aud.sub {
+		t.Errorf("the bundle's disclosure is not among the round's reads: %+v", d.Reads)
 	}
 }

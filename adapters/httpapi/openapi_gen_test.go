@@ -25,7 +25,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
@@ -285,9 +284,11 @@ func operations() []op {
 			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size"), qagency}},
 		{method: "GET", path: "/v1/audit/bundle", tag: "audit", summary: "The appeal bundle of an employee's year, each event with its inclusion proof against the latest signed checkpoint (AUDITOR)",
 			desc:   "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet.",
-			status: 200, resp: audit.Bundle{}, position: true, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)"), qagency}},
-		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{},
-			desc: "An agency's AUDITOR (and ?agency=) verifies that agency's log alone: its events, tree and agency checkpoints, and its root in each national checkpoint.", params: []param{qagency}},
+				"A bundle holding 360° answers names their givers (the events' actors, which its hashes cover): it needs reason (422 without) and is recorded as a disclosure " +
+				"(skp.feedback_answers_disclosed.v1) of each such round before it is answered; the rounds are named in Kinerja-Disclosed-Rounds (docs/feedback360.md).",
+			status: 200, resp: audit.Bundle{}, position: true, extra: []int{422}, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)"),
+				qstr("reason", "why the givers of the bundle's 360° answers are disclosed (required when it holds any; at most 1000 characters)")}},
+		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
@@ -295,15 +296,19 @@ func operations() []op {
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), asOfReportParam, formatParam}, tableParams...)},
-		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
+		{method: "GET", path: "/v1/reports/improvement-plans", tag: "reports", summary: "Improvement plans due and open of a unit's subtree (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
 			desc: "Issue 14, from the deadline process manager's items: PLAN_DUE (a final evaluation rated BUTUH_PERBAIKAN or worse with no plan yet) and OPEN (a plan without its result), " +
-				"with their deadlines. unit filters on the employee's unit recorded on the SKP (not its subtree). JSON only; 404 where the process manager does not run.",
-			status: 200, resp: app.ImprovementPlanReport{}, params: []param{qstr("unit", "a unit id (default: every unit)")}},
+				"with their deadlines; a plan belongs to the employee's unit recorded on the SKP. units and the totals count the whole subtree; as JSON the plans are paged (limit, cursor: next_cursor of the previous page), " +
+				"as CSV/XLSX every plan. 404 for an unknown unit and where the process manager does not run.",
+			status: 200, resp: ImprovementPlanReportPage{}, special: "report",
+			params: append([]param{qstr("unit", "a unit: its subtree (default: the agency)"), qint("limit", "plans per JSON page, 1 to 1000 (default 200)"),
+				qstr("cursor", "next_cursor of the previous page"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/objections", tag: "reports", summary: "Objections with deadlines and outcomes (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			status: 200, resp: reports.ObjectionRegister{}, special: "report",
 			params: append([]param{unitParam, qenum("status", "any other value is 400", objectionStatuses...), {"overdue", "query", "decision overdue or not", obj{"type": "boolean"}}, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/consequences", tag: "reports", summary: "The consequences of the final annual evaluations: Angka Kredit, TPP factor, recognition, with originals, corrections and their source events (HR_ADMIN, HR_ANALYST, AUDITOR; a unit's leader for its subtree)",
-			desc:   "Published only from final evaluations; a later change adds a correction naming the original (corrects). Each publication lists the events it was computed from (sources: event_id, stream, revision, position). See docs/consequences.md.",
+			desc: "Published only from final evaluations; a later change adds a correction naming the original (corrects), a cancellation after publication a retraction (kind RETRACTION, corrects, reason; no figures). " +
+				"Each publication lists the events it was computed from (sources: event_id, stream, revision, position) and the tables adopted for its year (tables_version). See docs/consequences.md.",
 			status: 200, resp: consequences.Register{}, special: "report", params: append([]param{qstr("year", "the performance year (required)"), qstr("unit", "a unit: its subtree (default: the agency)"), formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/development", tag: "reports", summary: "The development report: overdue development actions (due date passed in the agency's zone, no outcome) with days overdue, and the most frequent competency gaps with count and share (HR_ANALYST, HR_ADMIN, AUDITOR; a unit's leader for its subtree)",
 			desc:   "A fold of the SKP streams of the year, as of today in the agency's zone; the BKD's input for the training plan. See docs/domain-model.md.",

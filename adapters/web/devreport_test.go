@@ -111,3 +111,52 @@ func TestFeedback360AggregatePage(t *testing.T) {
 		t.Error("the aggregate names a peer")
 	}
 }
+
+// The improvement plans beside the development report (issue 14): without
+// the process manager the section says it is not available; with it, a
+// final BUTUH_PERBAIKAN quarter of A (DINKES) shows as a plan not yet
+// opened in the agency's and in PEMKOT's subtree (not in BAPPEDA's), with
+// both exports (the NIP as a text cell in the CSV); a bad page cursor is
+// refused, and the employee may not export.
+func TestDevelopmentReportImprovementPlans(t *testing.T) {
+	h := seeded(t)
+	poorQuarterA(h)
+	if p := h.must200(analyst, "/pengembangan-unit?year=2026"); !strings.Contains(p.body, `id="plans-unavailable"`) {
+		t.Error("without the process manager the section does not say so")
+	}
+	withInbox(h)
+	p := h.must200(analyst, "/pengembangan-unit?year=2026&unit=PEMKOT")
+	for _, want := range []string{"Rencana perbaikan kinerja", `id="fig-plans-due">1<`, `href="/skp/` + h.ag.skpA + `"`, "2026-Q1", "Rencana belum dibuat",
+		`href="/pengembangan-unit/rencana-perbaikan/ekspor?format=csv&amp;unit=PEMKOT"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the improvement plans lack %q", want)
+		}
+	}
+	if b := h.must200(analyst, "/pengembangan-unit?year=2026&unit=BAPPEDA"); !strings.Contains(b.body, `id="no-plans"`) || !strings.Contains(b.body, `id="fig-plans-due">0<`) {
+		t.Error("BAPPEDA shows A's plan")
+	}
+	if en := h.must200(analyst, "/pengembangan-unit?year=2026&lang=en"); !strings.Contains(en.body, "Improvement plans") || !strings.Contains(en.body, "Plan not yet opened") {
+		t.Error("no English")
+	}
+	csv := h.must200(hrAdmin, "/pengembangan-unit/rencana-perbaikan/ekspor?format=csv&unit=PEMKOT")
+	if !strings.HasPrefix(csv.body, "\ufeff") || !strings.Contains(csv.body, `"=""`+nipA+`"""`) || !strings.Contains(csv.body, "Rencana perbaikan belum dibuat") {
+		t.Errorf("the CSV export:\n%s", csv.body)
+	}
+	if x := h.must200(hrAdmin, "/pengembangan-unit/rencana-perbaikan/ekspor?format=xlsx"); len(x.body) < 100 {
+		t.Error("no workbook")
+	}
+	for _, c := range []struct {
+		who    caller
+		path   string
+		status int
+	}{
+		{empE, "/pengembangan-unit/rencana-perbaikan/ekspor?format=csv", http.StatusForbidden},
+		{analyst, "/pengembangan-unit/rencana-perbaikan/ekspor?format=pdf", http.StatusBadRequest},
+		{analyst, "/pengembangan-unit/rencana-perbaikan/ekspor?format=csv&unit=NOPE", http.StatusNotFound},
+		{analyst, "/pengembangan-unit?year=2026&plan_at=bm9wZQ", http.StatusBadRequest},
+	} {
+		if r := h.get(&c.who, c.path); r.status != c.status {
+			t.Errorf("%s as %s = %d, want %d", c.path, c.who.sub, r.status, c.status)
+		}
+	}
+}

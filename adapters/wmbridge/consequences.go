@@ -14,10 +14,11 @@ import (
 )
 
 // ConsequenceTypes are the kinerja_type metadata of the consequence
-// messages: an original and a correction (issue 14).
+// messages: an original, a correction and a retraction (issue 14).
 const (
 	ConsequenceOriginal   = "consequence.published.v1"
 	ConsequenceCorrection = "consequence.corrected.v1"
+	ConsequenceRetraction = "consequence.retracted.v1"
 )
 
 // ConsequenceRelayConfig configures a ConsequenceRelay.
@@ -29,8 +30,12 @@ type ConsequenceRelayConfig struct {
 	Publisher message.Publisher
 	// Topic is the NATS subject.
 	Topic string
-	// Tables are the conversion tables.
+	// Tables are the conversion tables, for every year, when TableSet is
+	// nil.
 	Tables consequences.Tables
+	// TableSet are the tables the ledger adopted for each year
+	// (consequences.LoadTableSet); the relay follows later adoptions.
+	TableSet *consequences.TableSet
 	// History rebuilds an SKP's stream the relay does not hold (after a
 	// restart), usually projections.StoreHistory.
 	History projections.History
@@ -58,10 +63,14 @@ func NewConsequenceRelay(cfg ConsequenceRelayConfig) (*ConsequenceRelay, error) 
 	if cfg.Name == "" || cfg.Publisher == nil || cfg.Topic == "" || cfg.Checkpoints == nil || cfg.History == nil {
 		return nil, errors.New("wmbridge: a consequence relay needs a name, a publisher, a topic, a history and a checkpoint store")
 	}
-	if err := cfg.Tables.Validate(); err != nil {
-		return nil, err
+	set := cfg.TableSet
+	if set == nil {
+		if err := cfg.Tables.Validate(); err != nil {
+			return nil, err
+		}
+		set = consequences.Fixed(cfg.Tables)
 	}
-	return &ConsequenceRelay{cfg: cfg, proj: consequences.New(cfg.Tables, cfg.History, 0)}, nil
+	return &ConsequenceRelay{cfg: cfg, proj: consequences.NewWithSet(set, cfg.History, 0)}, nil
 }
 
 // Name implements projections.Sink.
@@ -102,8 +111,11 @@ func (r *ConsequenceRelay) Apply(ctx context.Context, events ...projections.Even
 			}
 			msg := message.NewMessage(p.ID, body)
 			typ := ConsequenceOriginal
-			if p.Kind == consequences.Correction {
+			switch p.Kind {
+			case consequences.Correction:
 				typ = ConsequenceCorrection
+			case consequences.Retraction:
+				typ = ConsequenceRetraction
 			}
 			msg.Metadata.Set(MetaType, typ)
 			msg.Metadata.Set(MetaStream, ev.Stream)

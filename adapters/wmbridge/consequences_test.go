@@ -27,7 +27,9 @@ import (
 // TestConsequencesToJetStream runs the consequence relay against a real
 // NATS JetStream: an SKP's annual evaluation is rated and issued (nothing
 // published), finalised (an original), then changed by a late objection
-// decision (a correction naming the original). A crash before the
+// decision (a correction naming the original), then cancelled, which the
+// domain refuses but an imported stream may hold (a retraction naming the
+// correction, metadata consequence.retracted.v1). A crash before the
 // checkpoint is saved republishes; JetStream drops the duplicates, and a
 // relay started afresh (an empty cache: the publications are computed
 // again from the history) publishes the same IDs.
@@ -83,8 +85,9 @@ func TestConsequencesToJetStream(t *testing.T) {
 	put(skp.RatingAssigned{Period: "2025", Scores: base, AppraiserNIP: "A"})
 	put(skp.EvaluationIssued{Period: "2025", Scores: base, ObjectionDeadline: &deadline, AppraiserNIP: "A", DeliveredAt: deadline})
 	put(skp.EvaluationFinalised{Period: "2025", Reason: skp.WindowElapsed})
-	last := put(skp.ObjectionDecided{ObjectionID: "O", Period: "2025", Outcome: skp.Changed, Previous: base, Result: better, Final: true},
+	put(skp.ObjectionDecided{ObjectionID: "O", Period: "2025", Outcome: skp.Changed, Previous: base, Result: better, Final: true},
 		skp.RatingRevised{Period: "2025", Scores: better, Previous: base, Source: skp.SourceObjection, ObjectionID: "O", AppraiserNIP: "S"})
+	last := put(skp.Cancelled{Reason: "SKP ganda"})
 
 	for round := range 3 {
 		p, stop := runProjector(t, wmbridge.ProjectorConfig{Store: s, Relays: []projections.Sink{newRelay()}})
@@ -100,15 +103,16 @@ func TestConsequencesToJetStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Msgs != 2 {
-		t.Fatalf("JetStream holds %d messages, want 2 (an original and its correction, republished twice, deduplicated)", info.State.Msgs)
+	if info.State.Msgs != 3 {
+		t.Fatalf("JetStream holds %d messages, want 3 (an original, its correction and the retraction, republished twice, deduplicated)", info.State.Msgs)
 	}
 	sub, err := js.SubscribeSync(subject, nats.DeliverAll())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []consequences.Publication
-	for range 2 {
+	var types []string
+	for range 3 {
 		m, err := sub.NextMsg(5 * time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -120,16 +124,22 @@ func TestConsequencesToJetStream(t *testing.T) {
 		if m.Header.Get(nats.MsgIdHdr) != p.ID {
 			t.Errorf("message ID %q, publication %q", m.Header.Get(nats.MsgIdHdr), p.ID)
 		}
-		got = append(got, p)
+		got, types = append(got, p), append(types, m.Header.Get(wmbridge.MetaType))
 	}
-	o, c := got[0], got[1]
+	o, c, r := got[0], got[1], got[2]
+	if r.Kind != consequences.Retraction || r.Corrects != c.ID || r.Reason != "SKP ganda" || r.AngkaKredit != nil || r.Recognition {
+		t.Errorf("retraction %+v", r)
+	}
+	if strings.Join(types, " ") != wmbridge.ConsequenceOriginal+" "+wmbridge.ConsequenceCorrection+" "+wmbridge.ConsequenceRetraction {
+		t.Errorf("message types %v", types)
+	}
 	if o.Kind != consequences.Original || o.Predikat != rating.Baik || o.AngkaKredit == nil || o.AngkaKredit.String() != "25.000" || len(o.Sources) != 4 {
 		t.Errorf("original %+v", o)
 	}
 	if c.Kind != consequences.Correction || c.Corrects != o.ID || c.Predikat != rating.SangatBaik || c.AngkaKredit.String() != "37.500" || !c.Recognition {
 		t.Errorf("correction %+v", c)
 	}
-	for _, src := range append(o.Sources, c.Sources...) {
+	for _, src := range append(append(o.Sources, c.Sources...), r.Sources...) {
 		if src.Position == 0 || src.EventID == "" || src.Stream != domain.SKPStream(id) {
 			t.Errorf("source without its trace: %+v", src)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/google/uuid"
 
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -34,7 +35,23 @@ const (
 	// MetaCorrelationID is Watermill's own key, so its CorrelationID
 	// middleware and the ledger agree.
 	MetaCorrelationID = middleware.CorrelationIDMetadataKey
+	// MetaRedacted is "actor" on the message of an event whose actor must
+	// not travel (a 360° answer: the actor is the giver): the message
+	// carries no actor ID, hash, correlation or causation ID
+	// (docs/feedback360.md); a consumer in the ledger's process reads the
+	// whole event from the store (Projector).
+	MetaRedacted = "kinerja_redacted"
 )
+
+// Redacted reports whether events of type typ travel without their actor:
+// a 360° answer, whose actor is the giver (readable only through a
+// recorded disclosure). Its hash, correlation and causation IDs are left
+// out too: with the round's few invitees, each could be tried against
+// them.
+func Redacted(typ string) bool { return typ == skp.FeedbackRoundAnswered{}.EventType() }
+
+// IsRedacted reports whether msg is the message of a redacted event.
+func IsRedacted(msg *message.Message) bool { return msg.Metadata.Get(MetaRedacted) != "" }
 
 // MessageEventType is the event type under which the Publisher stores
 // messages.
@@ -86,17 +103,25 @@ func setEnvelope(msg *message.Message, ev eventstore.Event, overwrite bool) {
 	msg.Metadata.Set(MetaSchemaVersion, strconv.Itoa(ev.SchemaVersion))
 	msg.Metadata.Set(MetaOccurredAt, ev.OccurredAt.Format(time.RFC3339Nano))
 	msg.Metadata.Set(MetaRecordedAt, ev.RecordedAt.Format(time.RFC3339Nano))
-	msg.Metadata.Set(MetaActorID, ev.Actor.ID)
 	msg.Metadata.Set(MetaActorRole, ev.Actor.Role)
+	set(MetaReason, ev.Reason)
+	if Redacted(ev.Type) {
+		for _, k := range []string{MetaActorID, MetaHash, MetaCausationID, MetaCorrelationID} {
+			delete(msg.Metadata, k)
+		}
+		msg.Metadata.Set(MetaRedacted, "actor")
+		return
+	}
+	msg.Metadata.Set(MetaActorID, ev.Actor.ID)
 	msg.Metadata.Set(MetaHash, ev.Hash.String())
 	set(MetaCausationID, ev.CausationID)
-	set(MetaReason, ev.Reason)
 	set(MetaCorrelationID, ev.CorrelationID)
 }
 
 // EventOf rebuilds the stored event a message was made from (for a
 // published message, the wrapping event's envelope with the message's
-// payload as data).
+// payload as data). A redacted message (IsRedacted) gives the event
+// without its actor ID, hash, correlation and causation IDs.
 func EventOf(msg *message.Message) (eventstore.Event, error) {
 	md := msg.Metadata
 	var ev eventstore.Event
@@ -128,7 +153,7 @@ func EventOf(msg *message.Message) (eventstore.Event, error) {
 	ev.Reason = md.Get(MetaReason)
 	if h, err := eventstore.ParseHash(md.Get(MetaHash)); err == nil {
 		ev.Hash = h
-	} else {
+	} else if !IsRedacted(msg) {
 		errs = append(errs, err)
 	}
 	if id, err := uuid.Parse(md.Get(MetaEventID)); err == nil {

@@ -122,6 +122,9 @@ func NewProjector(ctx context.Context, cfg ProjectorConfig) (*Projector, error) 
 		})
 		router.AddConsumerHandler(r.Name(), "*", sub, func(msg *message.Message) error {
 			ev, err := EventOf(msg)
+			if err == nil && IsRedacted(msg) {
+				ev, err = storedAt(msg.Context(), cfg.Store, ev)
+			}
 			if err != nil {
 				// Not a message of this bridge's Subscriber: a delivery
 				// fault, not an event to judge. Nack it.
@@ -296,4 +299,22 @@ func (p *Projector) Lags(ctx context.Context) (map[string]time.Duration, error) 
 		out[r.Name()] = lag
 	}
 	return out, nil
+}
+
+// storedAt reads the whole event a redacted message stands for (its actor
+// travels in no message: IsRedacted) from the store, at its position.
+func storedAt(ctx context.Context, store eventstore.Store, ev eventstore.Event) (eventstore.Event, error) {
+	if ev.Position == 0 {
+		return eventstore.Event{}, fmt.Errorf("wmbridge: the redacted message %s names no position", ev.ID)
+	}
+	for got, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{After: ev.Position - 1, Limit: 1}) {
+		if err != nil {
+			return eventstore.Event{}, err
+		}
+		if got.ID != ev.ID {
+			return eventstore.Event{}, fmt.Errorf("wmbridge: the event at position %d is %s, not the redacted message's %s", ev.Position, got.ID, ev.ID)
+		}
+		return got, nil
+	}
+	return eventstore.Event{}, fmt.Errorf("wmbridge: no event at position %d for the redacted message %s", ev.Position, ev.ID)
 }

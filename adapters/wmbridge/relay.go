@@ -125,19 +125,28 @@ func (r *Relay) Apply(ctx context.Context, events ...projections.Event) error {
 		if ev.Position <= cp {
 			continue
 		}
-		body, err := json.Marshal(IntegrationEvent{
+		ie := IntegrationEvent{
 			EventID: ev.ID.String(), Type: ev.Type, SchemaVersion: ev.SchemaVersion, Stream: ev.Stream, Revision: ev.Revision,
 			Position: uint64(ev.Position), OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt,
 			ActorID: ev.Actor.ID, ActorRole: ev.Actor.Role, CorrelationID: ev.CorrelationID, Reason: ev.Reason,
 			Hash: ev.Hash.String(), Data: rawJSON(ev.Data),
-		})
+		}
+		if Redacted(ev.Type) {
+			// A 360° answer's actor is its giver: never on the wire.
+			ie.ActorID, ie.CorrelationID, ie.Hash = "REDACTED", "", ""
+		}
+		body, err := json.Marshal(ie)
 		if err != nil {
 			return projections.Poison(ev.Event, err)
 		}
 		msg := message.NewMessage(ev.ID.String(), body)
 		msg.Metadata.Set(MetaType, ev.Type)
 		msg.Metadata.Set(MetaStream, ev.Stream)
-		msg.Metadata.Set(MetaCorrelationID, ev.CorrelationID)
+		if Redacted(ev.Type) {
+			msg.Metadata.Set(MetaRedacted, "actor")
+		} else {
+			msg.Metadata.Set(MetaCorrelationID, ev.CorrelationID)
+		}
 		msg.SetContext(ctx)
 		msgs = append(msgs, msg)
 		last = ev.Position

@@ -33,6 +33,7 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	base := fs.String("url", "", "ask a running kinerjad (e.g. http://127.0.0.1:8080) instead of opening the store")
 	token := fs.String("token", "", "AUDITOR token for --url")
 	agency := fs.String("agency", "", "prove the events in this agency's log (its root unit ID; - for the national log) against its agency checkpoint, not in the global tree")
+	reason := fs.String("reason", "", "why the givers of the bundle's 360° answers are disclosed (with --url; required when the bundle holds any)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -51,6 +52,9 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 		q := url.Values{"nip": {string(id.NIP)}, "year": {strconv.Itoa(*year)}}
 		if *agency != "" {
 			q.Set("agency", *agency)
+		}
+		if *reason != "" {
+			q.Set("reason", *reason)
 		}
 		if err := callKinerjad(ctx, http.MethodGet, *base, "/v1/audit/bundle?"+q.Encode(), *token, &b); err != nil {
 			return fmt.Errorf("export: %w", err)
@@ -108,7 +112,26 @@ func runExport(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err != nil {
 		return err
 	}
+	if err := refuseUndisclosed(b); err != nil {
+		return err
+	}
 	return writeBundle(b, *out, stdout, stderr)
+}
+
+// refuseUndisclosed refuses to write, from the store, a bundle that holds
+// 360° answers: it would name their givers without the disclosure being
+// recorded (docs/feedback360.md). Through kinerjad (--url, an AUDITOR
+// token and --reason) the export is recorded as a disclosure.
+func refuseUndisclosed(b audit.Bundle) error {
+	rounds, err := app.AnsweredRounds(b)
+	if err != nil {
+		return err
+	}
+	if len(rounds) == 0 {
+		return nil
+	}
+	return fmt.Errorf("export: the bundle holds the answers of %d 360° feedback round(s) (%s/%s first) and so names their givers; "+
+		"export it through kinerjad (--url, --token of an AUDITOR, --reason) so that the export is recorded as a disclosure", len(rounds), rounds[0].SKPID, rounds[0].RoundID)
 }
 
 // writeBundle writes b as JSON to the file out (default stdout) and says

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 )
 
 // verify --url and projections status --url ask a running kinerjad with
@@ -66,5 +68,33 @@ func TestExportAsksARunningKinerjad(t *testing.T) {
 	}
 	if _, err := ctl(t, "export", "--url", srv.URL, "--token", "bad", "--nip", "198211102004061444", "--year", "2025"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("export --url with a bad token: %v", err)
+	}
+}
+
+// export --url passes --reason (a bundle with 360° answers needs one and
+// is recorded as a disclosure by kinerjad); from the store, a bundle with
+// 360° answers is refused, naming the round, since nothing would record
+// the disclosure.
+func TestExportOf360AnswersIsADisclosure(t *testing.T) {
+	var asked string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.URL.RequestURI()
+		json.NewEncoder(w).Encode(map[string]any{"format": "kinerja-appeal-bundle/v1"})
+	}))
+	defer srv.Close()
+	mustCtl(t, "export", "--url", srv.URL, "--token", "tok", "--nip", "198211102004061444", "--year", "2025", "--reason", "Banding 7/2026",
+		"--out", filepath.Join(t.TempDir(), "b.json"))
+	if asked != "/v1/audit/bundle?nip=198211102004061444&reason=Banding+7%2F2026&year=2025" {
+		t.Errorf("export --url --reason asked %q", asked)
+	}
+	answered := audit.Bundle{Streams: []audit.BundleStream{{Stream: "employee-198211102004061444"},
+		{Stream: "skp-198211102004061444-2025-1", Events: []audit.BundleEvent{{Type: "skp.drafted.v1", Data: []byte(`{}`)},
+			{Type: "skp.feedback_round_answered.v1", Data: []byte(`{"round_id":"r2","answers":[]}`)}}}}}
+	if err := refuseUndisclosed(answered); err == nil || !strings.Contains(err.Error(), "198211102004061444-2025-1/r2") || !strings.Contains(err.Error(), "--reason") {
+		t.Errorf("a store bundle with answers: %v", err)
+	}
+	answered.Streams[1].Events = answered.Streams[1].Events[:1]
+	if err := refuseUndisclosed(answered); err != nil {
+		t.Errorf("a store bundle without answers: %v", err)
 	}
 }

@@ -46,6 +46,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/consequences"
 )
 
 // app is a running kinerjad: what newApp opened, in the order to close it.
@@ -56,8 +57,10 @@ type app struct {
 	// authed is the store with authenticated reads: what the projections,
 	// the history reads and the API read (marking: an event that does not
 	// authenticate is poison to the projections, see Verdict).
-	authed    *eventstore.AuthenticatedStore
-	keys      *wiring.WriterKeys
+	authed *eventstore.AuthenticatedStore
+	keys   *wiring.WriterKeys
+	// tables are the consequence tables the ledger adopted for each year.
+	tables    *consequences.TableSet
 	guard     *wiring.Guard
 	projector *wmbridge.Projector
 	signer    *audit.Signer
@@ -125,6 +128,9 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
+	if a.tables, err = wiring.ConsequenceTables(ctx, a.authed, cfg.Consequences, cfg.ConsequencesFile, log); err != nil {
+		return nil, err
+	}
 	auditKey, err := a.auditKey()
 	if err != nil {
 		return nil, err
@@ -460,7 +466,7 @@ func (a *app) relays() ([]projections.Sink, error) {
 	relays := []projections.Sink{r}
 	if a.cfg.ConsequenceSubject != "" {
 		c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
-			Topic: a.cfg.ConsequenceSubject, Tables: a.cfg.Consequences, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
+			Topic: a.cfg.ConsequenceSubject, TableSet: a.tables, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
 		if err != nil {
 			return nil, err
 		}

@@ -61,6 +61,10 @@ type Config struct {
 	// (--consequence-tables, a JSON file; the PermenPANRB 1/2023 defaults
 	// without it).
 	Consequences consequences.Tables
+	// ConsequencesFile is the --consequence-tables file ("" without one):
+	// its tables are adopted in the ledger at start (consequences.Adopt),
+	// refused for years whose consequences are already published.
+	ConsequencesFile string
 	// Deadlines configures the deadline process manager (its reminders'
 	// NATS subject, due days, leads, rounds).
 	Deadlines wiring.DeadlineConfig
@@ -219,7 +223,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if t, err := consequences.LoadTables(tablesFile); err != nil {
 		errs = append(errs, fmt.Errorf("--consequence-tables: %w", err))
 	} else {
-		c.Consequences = t
+		c.Consequences, c.ConsequencesFile = t, tablesFile
 	}
 	if c.ReadModels == "" {
 		c.ReadModels = readModelsMemory

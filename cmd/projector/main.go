@@ -83,6 +83,9 @@ type Config struct {
 	// evaluations ("" for none); Consequences their tables.
 	ConsequenceSubject string
 	Consequences       consequences.Tables
+	// ConsequencesFile is the --consequence-tables file ("" for none), adopted
+	// in the ledger at start (wiring.ConsequenceTables).
+	ConsequencesFile string
 	// AuditKeyFile and AuditLogName: the checkpoint signing key.
 	AuditKeyFile, AuditLogName string
 	CheckpointEvery            uint64
@@ -152,7 +155,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if t, err := consequences.LoadTables(tablesFile); err != nil {
 		errs = append(errs, fmt.Errorf("--consequence-tables: %w", err))
 	} else {
-		c.Consequences = t
+		c.Consequences, c.ConsequencesFile = t, tablesFile
 	}
 	if c.Store == backend.Bolt {
 		errs = append(errs, errors.New("--store bolt: the embedded store runs its projections inside kinerjad"))
@@ -286,8 +289,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		relays = append(relays, r)
 		if cfg.ConsequenceSubject != "" {
+			set, err := wiring.ConsequenceTables(ctx, authed, cfg.Consequences, cfg.ConsequencesFile, log)
+			if err != nil {
+				return err
+			}
 			c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
-				Topic: cfg.ConsequenceSubject, Tables: cfg.Consequences, History: projections.StoreHistory{Store: authed}, Checkpoints: cps})
+				Topic: cfg.ConsequenceSubject, TableSet: set, History: projections.StoreHistory{Store: authed}, Checkpoints: cps})
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/consequence"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -72,6 +73,7 @@ func build() *domain.Registry {
 		employee.Events(),
 		skp.Events(),
 		distribution.Events(),
+		consequence.Events(),
 	)
 	r, err := domain.NewRegistry(specs, upcasters)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/bizdate"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
+	"github.com/kinerja-ledger/kinerja/domain/consequence"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/eventcodec"
@@ -57,6 +58,7 @@ var (
 // samples holds one fully populated value of every event type; the golden
 // file of each is its stored JSON.
 var samples = []domain.Event{
+	consequence.TablesAdopted{Version: "pergub-2024", FromYear: 2027, Digest: "9f2c", Tables: `{"version":"pergub-2024","angka_kredit_percent":{"BAIK":100}}`},
 	orgunit.Registered{UnitID: "DINKES", Name: "Dinas Kesehatan", ParentID: "PEMKOT"},
 	orgunit.PerformanceRated{UnitID: "DINKES", Period: "2026", Predikat: rating.Istimewa, Previous: rating.OrgBaik, Reason: "Koreksi capaian PK",
 		Capacity: orgunit.CapacityBackfill, SetterUnitID: "PEMKOT", BasisRef: "800/12/PEMKOT/2027", PaperRef: "Arsip BKPSDM 2027/IV/17"},

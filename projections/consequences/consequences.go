@@ -8,7 +8,11 @@
 // CHANGED, with the rating revision of the same append), or an issue to
 // which no objection is allowed. A later change of the predikat (a late
 // objection decided CHANGED, a revision) is never a silent edit: it
-// publishes a correction that names the publication it replaces.
+// publishes a correction that names the publication it replaces; a
+// cancellation after publication publishes a retraction naming it. The
+// tables each year is computed with are those the ledger adopted for it
+// (adoption.go), so a change of configuration never rewrites a published
+// figure.
 //
 // Every publication is a pure function of its SKP's stream up to the event
 // that triggered it, so it is computed again identically after a restart,
@@ -21,6 +25,7 @@ package consequences
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,9 +45,10 @@ import (
 // skipped (payroll would silently miss it), so Stop.
 const Policy = projections.Stop
 
-// Filter selects the events the projection reads: every SKP stream.
+// Filter selects the events the projection reads: every SKP stream, and
+// the adopted tables (TableSet).
 func Filter() eventstore.Filter {
-	return eventstore.Filter{StreamPrefixes: []string{domain.SKPStreamPrefix}}
+	return eventstore.Filter{StreamPrefixes: []string{domain.SKPStreamPrefix, domain.ConsequenceTablesStream}}
 }
 
 // Kind says whether a publication is the first of an evaluation or a
@@ -55,6 +61,12 @@ const (
 	Original Kind = "ORIGINAL"
 	// Correction replaces an earlier publication (Corrects).
 	Correction Kind = "CORRECTION"
+	// Retraction withdraws an earlier publication (Corrects) without
+	// replacing it: the SKP was cancelled after its consequences were
+	// published. It carries no figures (no predikat, no Angka Kredit, a
+	// TPP factor of 0, no recognition); a payroll or promotion system
+	// undoes what the publication it names granted.
+	Retraction Kind = "RETRACTION"
 )
 
 // Source is an event a publication was computed from.
@@ -80,11 +92,14 @@ type Publication struct {
 	// ID is derived from the triggering event's ID (a UUID v5), so a
 	// republish carries the same ID.
 	ID string `json:"id"`
-	// Kind is ORIGINAL or CORRECTION.
+	// Kind is ORIGINAL, CORRECTION or RETRACTION.
 	Kind Kind `json:"kind"`
-	// Corrects is the ID of the publication this one replaces ("" for an
-	// original).
+	// Corrects is the ID of the publication this one replaces or
+	// retracts ("" for an original).
 	Corrects string `json:"corrects,omitempty"`
+	// Reason is why a publication was retracted (the cancellation's
+	// reason); empty otherwise.
+	Reason string `json:"reason,omitempty"`
 	// SKPID is the SKP evaluated.
 	SKPID string `json:"skp_id"`
 	// NIP is the employee's NIP.
@@ -152,6 +167,7 @@ type evaluation struct {
 // State is the projection's fold of one SKP stream.
 type State struct {
 	drafted   *Source
+	year      int
 	skpID     string
 	nip       string
 	snap      skp.Snapshot
@@ -174,10 +190,13 @@ func sourceOf(ev projections.Event) Source {
 		Type: ev.Type, OccurredAt: ev.OccurredAt, ActorID: ev.Actor.ID}
 }
 
-// Fold returns the fold of an SKP stream with tables t, for a
-// projections.Cache; the state after an event holds what that event
-// published (State.Published).
-func Fold(t Tables) projections.Fold[*State] {
+// Fold returns the fold of an SKP stream with tables t for every year.
+func Fold(t Tables) projections.Fold[*State] { return FoldSet(Fixed(t)) }
+
+// FoldSet returns the fold of an SKP stream with the tables of ts for the
+// SKP's year, for a projections.Cache; the state after an event holds
+// what that event published (State.Published).
+func FoldSet(ts *TableSet) projections.Fold[*State] {
 	return func(s *State, ev projections.Event) *State {
 		if s != nil {
 			s.published = nil
@@ -187,12 +206,13 @@ func Fold(t Tables) projections.Fold[*State] {
 		}
 		if d, ok := ev.Payload.(skp.Drafted); ok && s == nil {
 			src := sourceOf(ev)
-			return &State{drafted: &src, skpID: d.SKPID, nip: d.NIP, snap: d.Employee, start: d.PeriodStart, end: d.PeriodEnd,
+			return &State{drafted: &src, year: d.Year, skpID: d.SKPID, nip: d.NIP, snap: d.Employee, start: d.PeriodStart, end: d.PeriodEnd,
 				evals: map[string]*evaluation{}}
 		}
 		if s == nil {
 			return nil
 		}
+		t, _ := ts.For(s.year)
 		s.apply(t, ev)
 		return s
 	}
@@ -217,9 +237,26 @@ func (s *State) apply(t Tables, ev projections.Event) {
 	switch e := ev.Payload.(type) {
 	case skp.ClosedForPositionChange:
 		// The SKP's months end with the old post: later publications count
-		// the months up to the closing.
+		// the months up to the closing. The domain refuses to close an SKP
+		// whose annual evaluation is final, but a stream that holds such a
+		// closing anyway (an import, an earlier version) must not change a
+		// published figure silently: a correction with the new months.
 		if end, ok := closingDay(e); ok && end.Before(s.end) {
 			s.end = end
+			for _, per := range s.publishedPeriods() {
+				v := s.evals[per]
+				if Months(s.start, s.end) != v.published.Months {
+					s.publish(t, per, v, v.published.FinalReason, src)
+				}
+			}
+		}
+	case skp.Cancelled:
+		// The domain refuses to cancel an SKP whose annual evaluation is
+		// final; a cancellation found after a publication anyway (an
+		// import, an earlier version, a later rule) retracts it, never
+		// silently.
+		for _, per := range s.publishedPeriods() {
+			s.retract(t, per, s.evals[per], e.Reason, src)
 		}
 	case skp.RatingAssigned:
 		if annual(e.Period) {
@@ -279,6 +316,47 @@ func (s *State) apply(t Tables, ev projections.Event) {
 	}
 }
 
+// publishedPeriods returns, sorted, the periods whose latest publication
+// is in effect (published and not retracted).
+func (s *State) publishedPeriods() []string {
+	var out []string
+	for per, v := range s.evals {
+		if v.published != nil && v.published.Kind != Retraction {
+			out = append(out, per)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// retract publishes the retraction of period's publication, triggered by
+// src (the cancellation) for reason.
+func (s *State) retract(t Tables, per string, v *evaluation, reason string, trigger Source) {
+	prev := v.published
+	p := Publication{ID: idFor(trigger.EventID, per, len(s.evals)), Kind: Retraction, Corrects: prev.ID, Reason: reason,
+		SKPID: s.skpID, NIP: s.nip, Name: s.snap.Name, UnitID: s.snap.UnitID, Period: per,
+		PositionKind: s.snap.Position.Kind, PositionTitle: s.snap.Position.Title, TablesVersion: t.Version,
+		PublishedAt: trigger.OccurredAt, Trigger: trigger}
+	if s.drafted != nil {
+		p.Sources = append(p.Sources, *s.drafted)
+	}
+	p.Sources = append(p.Sources, prev.Trigger, trigger)
+	v.published = &p
+	s.published = append(s.published, p)
+}
+
+// idFor is the ID of the publication of period triggered by eventID: the
+// ID of the trigger alone (IDFor) when the SKP has one evaluation with a
+// consequence, as every SKP (one year, one annual period); with the period
+// too otherwise, so that one event never gives two publications one ID.
+func idFor(eventID, per string, evals int) string {
+	id := uuid.MustParse(eventID)
+	if evals <= 1 {
+		return IDFor(id)
+	}
+	return uuid.NewSHA1(namespace, []byte("consequence:"+id.String()+":"+per)).String()
+}
+
 // closingDay reads the last day of an SKP closed for a position change:
 // the day before the new post.
 func closingDay(e skp.ClosedForPositionChange) (calendar.Date, bool) {
@@ -303,7 +381,7 @@ func Months(start, end calendar.Date) int {
 // extra are further sources (the objection decision of a revision).
 func (s *State) publish(t Tables, per string, v *evaluation, reason skp.FinalReason, trigger Source, extra ...Source) {
 	p := Compute(t, Input{Months: Months(s.start, s.end), Predikat: v.predikat, Position: s.snap.Position})
-	p.ID, p.Kind = IDFor(uuid.MustParse(trigger.EventID)), Original
+	p.ID, p.Kind = idFor(trigger.EventID, per, len(s.evals)), Original
 	if v.published != nil {
 		p.Kind, p.Corrects = Correction, v.published.ID
 	}
@@ -362,13 +440,21 @@ type Store interface {
 // Projection turns SKP events into publications. It is not safe for
 // concurrent use: its Sink applies one batch at a time.
 type Projection struct {
-	cache *projections.Cache[*State]
+	cache  *projections.Cache[*State]
+	tables *TableSet
 }
 
-// New returns the projection with tables t; h rebuilds SKP streams the
-// cache does not hold.
+// New returns the projection with tables t for every year; h rebuilds SKP
+// streams the cache does not hold.
 func New(t Tables, h projections.History, cacheSize int) *Projection {
-	return &Projection{cache: projections.NewCache(h, cacheSize, Fold(t))}
+	return NewWithSet(Fixed(t), h, cacheSize)
+}
+
+// NewWithSet returns the projection with the tables ts adopted for each
+// year (usually LoadTableSet's), which it keeps up with the adoptions it
+// is given.
+func NewWithSet(ts *TableSet, h projections.History, cacheSize int) *Projection {
+	return &Projection{cache: projections.NewCache(h, cacheSize, FoldSet(ts)), tables: ts}
 }
 
 // Reset forgets every cached SKP.
@@ -377,6 +463,9 @@ func (p *Projection) Reset() { p.cache.Reset() }
 // Apply projects ev and returns what it published (also stored in s when
 // s is not nil).
 func (p *Projection) Apply(ctx context.Context, s Store, ev projections.Event) ([]Publication, error) {
+	if ev.Stream == domain.ConsequenceTablesStream {
+		return nil, p.tables.Apply(ev)
+	}
 	if !strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) || ev.Payload == nil {
 		return nil, nil
 	}

@@ -302,3 +302,62 @@ func TestMonthsOfAClosedSKP(t *testing.T) {
 		t.Fatalf("%+v", all)
 	}
 }
+
+// TestCancelAfterPublicationRetracts: a cancellation found after a
+// publication (the domain refuses it, but an imported or older stream may
+// hold one) publishes a RETRACTION naming the publication in effect, with
+// the cancellation's reason and no figures; the register then has no
+// current publication for the evaluation, and keeps both rows. A closing
+// found after a publication publishes a correction with the new months.
+// Neither is silent, and a replay gives the same IDs.
+func TestCancelAfterPublicationRetracts(t *testing.T) {
+	ctx := context.Background()
+	base := scores(rating.AboveExpectation, rating.AboveExpectation)
+	run := func(tail domain.Event) ([]consequences.Publication, *stream) {
+		var pos uint64
+		s := &stream{id: "199001012015011001-2025", pos: &pos}
+		proj := consequences.New(consequences.DefaultTables(), history{s}, 0)
+		var all, last []consequences.Publication
+		for _, e := range []domain.Event{drafted("Pranata Komputer Ahli Muda"), skp.RatingAssigned{Period: "2025", Scores: base},
+			skp.EvaluationIssued{Period: "2025", Scores: base}, tail, skp.Cancelled{Reason: "again"}} {
+			out, err := proj.Apply(ctx, nil, s.add(e))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, last = append(all, out...), out
+		}
+		// A restart: the last event replayed from the history publishes the
+		// same (a second cancellation publishes nothing).
+		again := consequences.New(consequences.DefaultTables(), history{s}, 0)
+		out, err := again.Apply(ctx, nil, s.evs[len(s.evs)-1])
+		if err != nil || len(out) != len(last) || (len(out) > 0 && out[0].ID != last[0].ID) {
+			t.Fatalf("replay: %+v, %v; live %+v", out, err, last)
+		}
+		return all, s
+	}
+	all, s := run(skp.Cancelled{Reason: "SKP ganda"})
+	if len(all) != 2 {
+		t.Fatalf("%d publications, want the original and its retraction: %+v", len(all), all)
+	}
+	o, r := all[0], all[1]
+	if r.Kind != consequences.Retraction || r.Corrects != o.ID || r.Reason != "SKP ganda" || r.Predikat != "" || r.AngkaKredit != nil ||
+		r.Recognition || r.TPPFactorPercent != 0 || r.ID == o.ID || r.ID != consequences.IDFor(s.evs[3].ID) {
+		t.Fatalf("retraction %+v of %+v", r, o)
+	}
+	if n := len(r.Sources); n != 3 || r.Sources[1].EventID != o.Trigger.EventID || r.Sources[2].EventID != s.evs[3].ID.String() {
+		t.Fatalf("retraction sources %+v", r.Sources)
+	}
+	reg := consequences.BuildRegister(all, "2025", "", nil)
+	if len(reg.Publications) != 2 || len(reg.Current) != 0 || len(reg.Recognition) != 0 || reg.TotalAngkaKredit != 0 {
+		t.Fatalf("register after a retraction %+v", reg)
+	}
+	if tab := reg.Table(); len(tab.Rows) != 2 || tab.Rows[1][1] != "RETRACTION" || tab.Rows[1][2] != o.ID || tab.Rows[1][len(tab.Rows[1])-1] != "SKP ganda" {
+		t.Fatalf("table %v", tab.Rows)
+	}
+
+	all, _ = run(skp.ClosedForPositionChange{EffectiveFrom: calendar.MustNew(2025, time.July, 1)})
+	if len(all) != 3 || all[1].Kind != consequences.Correction || all[1].Months != 6 || all[1].AngkaKredit.String() != "18.750" ||
+		all[1].Corrects != all[0].ID || all[2].Kind != consequences.Retraction || all[2].Corrects != all[1].ID {
+		t.Fatalf("closing then cancelling after publication: %+v", all)
+	}
+}

@@ -22,7 +22,8 @@ type Register struct {
 	// Publications are every publication of the period, in order.
 	Publications []Publication `json:"publications"`
 	// Current are the latest publication of each evaluation, by unit and
-	// name.
+	// name; an evaluation whose latest publication is a retraction has
+	// none (its retraction stays in Publications).
 	Current []Publication `json:"current"`
 	// Recognition is the SANGAT_BAIK list: the current publications with
 	// Recognition, by unit and name.
@@ -49,6 +50,7 @@ func BuildRegister(pubs []Publication, period, unit string, keep func(Publicatio
 		current[k] = len(r.Current)
 		r.Current = append(r.Current, p)
 	}
+	r.Current = slices.DeleteFunc(r.Current, func(p Publication) bool { return p.Kind == Retraction })
 	slices.SortStableFunc(r.Current, func(a, b Publication) int {
 		return cmp.Or(strings.Compare(a.UnitID, b.UnitID), strings.Compare(a.Name, b.Name), strings.Compare(a.SKPID, b.SKPID))
 	})
@@ -69,7 +71,7 @@ func BuildRegister(pubs []Publication, period, unit string, keep func(Publicatio
 func (r Register) Table() reports.Table {
 	t := reports.Table{Columns: []string{"publication_id", "kind", "corrects", "current", "skp_id", "nip", "name", "unit_id", "period",
 		"predikat", "final_reason", "position_kind", "position_title", "months", "jenjang", "coefficient", "angka_kredit_percent",
-		"angka_kredit", "tpp_factor_percent", "recognition", "tables_version", "published_at", "trigger_event_id", "sources"}}
+		"angka_kredit", "tpp_factor_percent", "recognition", "tables_version", "published_at", "trigger_event_id", "sources", "reason"}}
 	cur := map[string]bool{}
 	for _, p := range r.Current {
 		cur[p.ID] = true
@@ -86,7 +88,7 @@ func (r Register) Table() reports.Table {
 		t.Rows = append(t.Rows, []string{p.ID, string(p.Kind), p.Corrects, strconv.FormatBool(cur[p.ID]), p.SKPID, p.NIP, p.Name, p.UnitID, p.Period,
 			string(p.Predikat), string(p.FinalReason), string(p.PositionKind), p.PositionTitle, strconv.Itoa(p.Months), p.Jenjang, p.Coefficient.String(),
 			strconv.Itoa(p.AngkaKreditPercent), ak, strconv.Itoa(p.TPPFactorPercent), strconv.FormatBool(p.Recognition), p.TablesVersion,
-			p.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), p.Trigger.EventID, strings.Join(src, " ")})
+			p.PublishedAt.UTC().Format("2006-01-02T15:04:05Z"), p.Trigger.EventID, strings.Join(src, " "), p.Reason})
 	}
 	return t
 }

@@ -105,6 +105,9 @@ type Tables struct {
 	// TPPFactorPercent is the performance factor of the TPP/tukin at each
 	// predikat, in percent of the performance component.
 	TPPFactorPercent map[rating.Predikat]int `json:"tpp_factor_percent"`
+	// FromYear is the first performance year the tables are adopted for
+	// (0: every year); see Adopt.
+	FromYear int `json:"from_year,omitempty"`
 }
 
 // DefaultTables returns the defaults: the Angka Kredit percentages and
@@ -142,6 +145,9 @@ func (t Tables) Validate() error {
 	var errs []error
 	if strings.TrimSpace(t.Version) == "" {
 		errs = append(errs, errors.New("version is required"))
+	}
+	if t.FromYear != 0 && (t.FromYear < 2000 || t.FromYear > 2100) {
+		errs = append(errs, fmt.Errorf("from_year: %d is not a year from 2000 to 2100 (or 0 for every year)", t.FromYear))
 	}
 	for _, p := range rating.Predikats() {
 		for name, tab := range map[string]map[rating.Predikat]int{"angka_kredit_percent": t.AngkaKreditPercent, "tpp_factor_percent": t.TPPFactorPercent} {

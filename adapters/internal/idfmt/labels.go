@@ -55,6 +55,10 @@ var labels = map[string]map[string]Text{
 		"UNDER_OBJECTION": {"Dalam keberatan", "Under objection"},
 		"FINAL":           {"Final", "Final"},
 	},
+	"improvementstage": {
+		"PLAN_DUE": {"Rencana perbaikan belum dibuat", "Plan not yet opened"},
+		"OPEN":     {"Rencana perbaikan berjalan", "Plan open"},
+	},
 	"finalreason": {
 		"WINDOW_ELAPSED":       {"masa keberatan lewat", "objection window elapsed"},
 		"OBJECTION_DECIDED":    {"keberatan diputus", "objection decided"},

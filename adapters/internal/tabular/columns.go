@@ -107,6 +107,11 @@ func reportColumns() map[string]Column {
 	col("occurred_at", "Terjadi", "Occurred", Time)
 	col("reason", "Alasan", "Reason", Text)
 	col("leaf_hash", "Hash daun", "Leaf hash", Text)
+	// Improvement plans (app.ImprovementPlanReport.Table, issue 14).
+	col("stage", "Tahap", "Stage", Enum, "improvementstage")
+	col("appraiser_nip", "NIP pejabat penilai", "Appraiser NIP", NIP)
+	col("follow_up_from", "Tindak lanjut mulai", "Follow-up from", Time)
+	col("due", "Batas waktu", "Due", Time)
 	return columns
 }
 

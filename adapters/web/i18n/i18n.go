@@ -229,6 +229,7 @@ var Shared = Catalog{
 	"event.unit.head_assigned.v1":                   {"Kepala unit ditetapkan", "Unit head assigned"},
 	"event.unit.renamed.v1":                         {"Nama unit dikoreksi", "Unit renamed"},
 	"event.distribution.deviation_justified.v1":     {"Penyimpangan distribusi dijustifikasi", "Distribution deviation justified"},
+	"event.consequence.tables_adopted.v1":           {"Tabel konsekuensi ditetapkan", "Consequence tables adopted"},
 	"event.skp.improvement_plan_opened.v1":          {"Rencana perbaikan kinerja dibuka", "Improvement plan opened"},
 	"event.skp.improvement_plan_result_recorded.v1": {"Hasil rencana perbaikan dicatat", "Improvement plan result recorded"},
 	"event.unit.zone_set.v1":                        {"Zona waktu unit ditetapkan", "Unit time zone set"},

@@ -119,7 +119,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	var corrections []correction
 	for _, p := range rep.Data.Publications {
 		byID[p.ID] = p
-		if p.Kind == consequences.Correction {
+		if p.Kind == consequences.Correction || p.Kind == consequences.Retraction {
 			corrections = append(corrections, correction{Publication: p, Original: byID[p.Corrects]})
 		}
 	}

@@ -5,16 +5,25 @@
 // days overdue; and the competency gaps that occur most often, with count
 // and share, as input for the BKD's training plan; the CSV and Excel
 // exports. The report is the application layer's (app.Development), for
-// the roles of authz.ReadDevelopment.
+// the roles of authz.ReadDevelopment. Beside them, the improvement plans
+// due and open of the same subtree (app.ImprovementPlans: not year-bound,
+// from the deadline process manager), paged, with their own exports
+// (/pengembangan-unit/rencana-perbaikan/ekspor).
 package devreport
 
 import (
+	"cmp"
 	"embed"
+	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/tabular"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/projections/development"
 )
 
@@ -36,6 +45,34 @@ func New(site *page.Site) *Feature {
 func (f *Feature) Routes(r *page.Router) {
 	r.Page("GET /pengembangan-unit", f.show)
 	r.Page("GET /pengembangan-unit/ekspor", f.export)
+	r.Page("GET /pengembangan-unit/rencana-perbaikan/ekspor", f.exportPlans)
+}
+
+// planList pages the improvement plans; the report's order (unit, due
+// date, SKP, period) stays the tie-break.
+var (
+	planList  = page.ListSpec{Name: "plan", Size: 50, Sorts: []string{"due", "unit", "name"}}
+	planOrder = map[string]func(a, b app.ImprovementPlanRow) int{
+		"due":  func(a, b app.ImprovementPlanRow) int { return a.Due.Compare(b.Due) },
+		"unit": func(a, b app.ImprovementPlanRow) int { return strings.Compare(a.UnitID, b.UnitID) },
+		"name": func(a, b app.ImprovementPlanRow) int {
+			return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.NIP, b.NIP))
+		},
+	}
+)
+
+// plans returns the improvement-plan report of unit, or nil when the
+// deadline process manager does not run here.
+func plans(r *page.Request, unit string) (*app.ImprovementPlanReport, error) {
+	rep, err := r.App().ImprovementPlans(r.Context(), r.User, unit)
+	var nf *domain.NotFoundError
+	if errors.As(err, &nf) && nf.Kind == "report" {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &rep.Data, nil
 }
 
 // listData is the page's model.
@@ -46,6 +83,13 @@ type listData struct {
 	Years                []int
 	Report               development.Report
 	ExportCSV, ExportXLS string
+	// Plans is the improvement-plan report of the unit's subtree (nil
+	// where the process manager does not run); PlanPage and PlanNav the
+	// page of its plans shown.
+	Plans            *app.ImprovementPlanReport
+	PlanPage         []app.ImprovementPlanRow
+	PlanNav          page.ListNav
+	PlanCSV, PlanXLS string
 }
 
 // yearUnit reads ?year= (default: this year: development is current work)
@@ -70,6 +114,15 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	}
 	d.ExportCSV = exportURL("csv", year, unit)
 	d.ExportXLS = exportURL("xlsx", year, unit)
+	if d.Plans, err = plans(r, unit); err != nil {
+		return err
+	}
+	if d.Plans != nil {
+		if d.PlanPage, d.PlanNav, err = page.Paginate(r, planList, d.Plans.Plans, planOrder, unit); err != nil {
+			return err
+		}
+		d.PlanCSV, d.PlanXLS = plansExportURL("csv", unit), plansExportURL("xlsx", unit)
+	}
 	return f.list.Render(w, http.StatusOK, d)
 }
 
@@ -92,4 +145,30 @@ func (f *Feature) export(w http.ResponseWriter, r *page.Request) error {
 	}
 	// A unit's file in the unit's zone (issue 13); the agency's otherwise.
 	return page.WriteTableIn(w, r, format, tabular.FileName("development", unit, year), rep.Table, f.site.UnitZone(r.Context(), unit))
+}
+
+func plansExportURL(format, unit string) string {
+	u := "/pengembangan-unit/rencana-perbaikan/ekspor?format=" + format
+	if unit != "" {
+		u += "&unit=" + url.QueryEscape(unit)
+	}
+	return u
+}
+
+// exportPlans writes the improvement plans of ?unit='s subtree as CSV or
+// Excel (404 where the process manager does not run).
+func (f *Feature) exportPlans(w http.ResponseWriter, r *page.Request) error {
+	format, err := r.ExportFormat()
+	if err != nil {
+		return err
+	}
+	_, unit, err := yearUnit(r)
+	if err != nil {
+		return err
+	}
+	rep, err := r.App().ImprovementPlans(r.Context(), r.User, unit)
+	if err != nil {
+		return err
+	}
+	return page.WriteTable(w, r, format, tabular.FileName("improvement-plans", unit), rep.Table)
 }

@@ -279,6 +279,8 @@ type App struct {
 
 	verifyMu   sync.Mutex
 	lastVerify *Verification
+
+	tenancy agencies // what never changes about the agencies (tenancy.go)
 }
 
 // New returns the application layer for cfg, after applying defaults and

@@ -101,6 +101,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
 			return
 		}
+		// Tenancy: a token without an agency keeps its agency roles only
+		// while the deployment holds one agency (app.Principal).
+		if p, err = s.app.Principal(r.Context(), p); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		record(r).subject = p.ID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})

@@ -65,6 +65,9 @@ func (a *App) ImprovementPlans(ctx context.Context, caller domain.Principal, uni
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return ImprovementPlanReport{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return ImprovementPlanReport{}, err
+	}
 	kr, ok := a.cfg.Inbox.(deadlines.KindReader)
 	if !ok {
 		return ImprovementPlanReport{}, &domain.NotFoundError{Kind: "report", ID: "improvement-plans"}

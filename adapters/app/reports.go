@@ -156,6 +156,9 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
 	return cached(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
@@ -176,6 +179,9 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
 	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + at.UTC().Format(time.RFC3339Nano)
 	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
@@ -194,6 +200,9 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 // naming period.
 func (a *App) Distribution(ctx context.Context, caller domain.Principal, unit, period string) (Report[reports.DistributionReport], error) {
 	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return Report[reports.DistributionReport]{}, err
 	}
 	return a.distribution(ctx, unit, period)
@@ -236,6 +245,9 @@ func (a *App) ObjectionsReport(ctx context.Context, caller domain.Principal, q O
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ObjectionRegister]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &q.Unit); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
 	return a.objectionRegister(ctx, q)
 }
 
@@ -244,6 +256,9 @@ func (a *App) ObjectionsReport(ctx context.Context, caller domain.Principal, q O
 // may read the register (grievance clerks too).
 func (a *App) ObjectionRegister(ctx context.Context, caller domain.Principal, q ObjectionQuery) (Report[reports.ObjectionRegister], error) {
 	if err := allow(caller, authz.ReadObjectionRegister); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
+	if err := a.scopeUnit(ctx, caller, &q.Unit); err != nil {
 		return Report[reports.ObjectionRegister]{}, err
 	}
 	return a.objectionRegister(ctx, q)

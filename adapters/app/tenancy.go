@@ -204,3 +204,26 @@ func (a *App) filterUnits(ctx context.Context, r Reach, ids []string) ([]string,
 	}
 	return out, nil
 }
+
+// scopeUnit narrows the unit of a list or report to what caller reaches:
+// for a caller within one agency, "" (everything) becomes the agency's
+// root, and another agency's unit is not found, as an unknown unit is
+// (404, nothing counted). A national role or an unscoped caller keeps it.
+func (a *App) scopeUnit(ctx context.Context, caller domain.Principal, unit *string) error {
+	r := ReachOf(caller)
+	if r.All || !authz.HasAgencyRole(caller) {
+		return nil
+	}
+	if *unit == "" {
+		*unit = r.Agency
+		return nil
+	}
+	ok, err := a.UnitIn(ctx, r, *unit)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &domain.NotFoundError{Kind: "unit", ID: *unit}
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
@@ -226,4 +227,71 @@ func (a *App) scopeUnit(ctx context.Context, caller domain.Principal, unit *stri
 		return &domain.NotFoundError{Kind: "unit", ID: *unit}
 	}
 	return nil
+}
+
+// Unit returns unit id for caller to read: any signed-in caller reads the
+// units of their agency (every unit when the token names no agency, and
+// for the national roles); another agency's unit is not found, as an
+// unknown one is.
+func (a *App) Unit(ctx context.Context, caller domain.Principal, id string) (*orgunit.Unit, error) {
+	var agencies []string
+	if caller.Agency != "" {
+		ag, err := a.AgencyOfUnit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ag != "" {
+			agencies = []string{ag}
+		}
+	}
+	if _, err := authz.Decide(caller, authz.ReadUnit, authz.Subject{Agencies: agencies}, authz.Options{}); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return nil, &domain.NotFoundError{Kind: "unit", ID: id}
+		}
+		return nil, err
+	}
+	return a.cfg.Units.Get(ctx, id)
+}
+
+// Units returns the units caller may read (see Unit), by ID.
+func (a *App) Units(ctx context.Context, caller domain.Principal) ([]directory.Unit, error) {
+	if _, err := authz.Decide(caller, authz.ReadUnit, authz.Subject{}, authz.Options{}); err != nil {
+		return nil, err
+	}
+	units, err := a.cfg.Directory.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := ReachOf(caller)
+	if r.All {
+		return units, nil
+	}
+	out := make([]directory.Unit, 0, len(units))
+	for _, u := range units {
+		ok, err := a.UnitIn(ctx, r, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Children returns the units directly below unit id that caller may read.
+func (a *App) Children(ctx context.Context, caller domain.Principal, id string) ([]directory.Unit, error) {
+	kids, err := a.cfg.Directory.Children(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := ReachOf(caller)
+	if r.All {
+		return kids, nil
+	}
+	// A unit's children share its agency: all or none.
+	if ok, err := a.UnitIn(ctx, r, id); err != nil || !ok {
+		return []directory.Unit{}, err
+	}
+	return kids, nil
 }

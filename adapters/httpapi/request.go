@@ -35,6 +35,12 @@ func principal(r *http.Request) domain.Principal {
 	return p
 }
 
+// principalOf returns the authenticated caller of a request's context.
+func principalOf(ctx context.Context) domain.Principal {
+	p, _ := ctx.Value(principalKey).(domain.Principal)
+	return p
+}
+
 // requestID returns r's request ID.
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey).(string)

@@ -613,10 +613,16 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		return role, nil
 	}
 	visible := slices.Contains(createActions, a) || Visible(p, s)
-	if !InAgency(p, s.Agencies) && !National(p) && party(p, s) == "" && (s.UnitLeader == "" || p.ID != s.UnitLeader) {
-		// Another agency's resource is, to an agency role, one that does
-		// not exist: the same 404, whatever the action.
-		visible = false
+	if !InAgency(p, s.Agencies) && !National(p) {
+		anywhere := p
+		anywhere.Agency = ""
+		if full, _ := r(anywhere, s, o); full != "" {
+			// The caller's agency role would allow this in its own
+			// agency: another agency's resource is, to them, one that
+			// does not exist (the same 404). A refusal by role alone
+			// stays what it is anywhere (403 for a collection).
+			visible = false
+		}
 	}
 	return "", &Denied{Caller: p.ID, Action: a, Visible: visible, Reason: reason}
 }

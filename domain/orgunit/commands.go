@@ -174,6 +174,11 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 		if err != nil {
 			return domain.Change{}, err
 		}
+		if !authz.InAgency(req.Caller, agencies) && !authz.National(req.Caller) && req.Caller.ID != leader {
+			// Another agency's unit is, to this caller, one that does not
+			// exist (checked before the role, as existence is here).
+			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
+		}
 		role, err := authz.Decide(req.Caller, authz.RateUnit, authz.Subject{UnitLeader: leader, Agencies: agencies}, authz.Options{Backfill: paper != ""})
 		if err != nil {
 			return domain.Change{}, err

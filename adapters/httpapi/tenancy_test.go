@@ -331,3 +331,36 @@ func TestTenancyTransfer(t *testing.T) {
 		t.Fatal("the employee lost their timeline")
 	}
 }
+
+// An import may touch only the units and people of the caller's agency:
+// B's HR_ADMIN importing rows that name A's unit, or A's appraiser for a
+// unit of B, is refused row by row and records nothing, exactly as for
+// a unit or an appraiser that does not exist.
+func TestTenancyImports(t *testing.T) {
+	h, _ := tenancyFixture(t)
+	head := h.headLen()
+	dated := strings.NewReplacer("2026-01-05", "2027-01-08", "05-01-2026", "08-01-2027").Replace(importFile)
+	for _, file := range []string{
+		dated, // DINKES rows appraised by A
+		"\ufeffNIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
+			nipN1 + ";Nina;PELAKSANA;Pengadministrasi Umum;DISDIK;" + nipA + ";2027-01-08\n",
+	} {
+		loc := h.must(http.StatusAccepted, hrB, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai.csv", file, "Content-Type", "text/csv").header.Get("Location")
+		st := h.awaitImport(hrB, loc)
+		if st.Applied != 0 || h.headLen() != head {
+			t.Fatalf("B's import of A's units or appraisers applied %d rows: %+v", st.Applied, st)
+		}
+		unknown := h.must(http.StatusAccepted, hrB, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai2.csv", swapA(file), "Content-Type", "text/csv").header.Get("Location")
+		su := h.awaitImport(hrB, unknown)
+		ja, _ := json.Marshal(st.Rows)
+		ju, _ := json.Marshal(su.Rows)
+		if unswapA(string(ju)) != string(ja) {
+			t.Errorf("rows naming A answer\n%s\nrows naming nobody\n%s", ja, ju)
+		}
+	}
+	// A's own HR imports them as before.
+	loc := h.must(http.StatusAccepted, hrAgA, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai.csv", dated, "Content-Type", "text/csv").header.Get("Location")
+	if st := h.awaitImport(hrAgA, loc); st.Applied != 2 {
+		t.Fatalf("A's import: %+v", st)
+	}
+}

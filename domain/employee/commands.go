@@ -237,6 +237,18 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 			if err == nil && e == nil {
 				v.Add(field, "employee %s is not registered", party)
 			}
+			if err == nil && e != nil && req.Caller.Agency != "" && authz.HasAgencyRole(req.Caller) {
+				// An appraiser or superior of another agency is, to this
+				// HR_ADMIN, someone not registered (imports included).
+				ag, aerr := s.agenciesOf(ctx, req.Caller, e)
+				if aerr != nil {
+					return nil, aerr
+				}
+				if !authz.InAgency(req.Caller, ag) || len(ag) == 0 {
+					v.Add(field, "employee %s is not registered", party)
+					return nil, nil
+				}
+			}
 			return e, err
 		}
 		appraiser, err := known(appr, "appraiser_nip")

@@ -23,7 +23,10 @@ func TestAgencyScope(t *testing.T) {
 	if _, err := authz.Decide(anB, authz.ReadSKP, moved, authz.Options{}); err != nil {
 		t.Fatalf("B's analyst reading the SKP of a person who moved to B: %v", err)
 	}
-	if !errors.Is(func() error { _, err := authz.Decide(hrA, authz.ManageMasterData, authz.Subject{Agencies: []string{"B"}}, authz.Options{}); return err }(), domain.ErrNotFound) {
+	if !errors.Is(func() error {
+		_, err := authz.Decide(hrA, authz.ManageMasterData, authz.Subject{Agencies: []string{"B"}}, authz.Options{})
+		return err
+	}(), domain.ErrNotFound) {
 		t.Fatal("A's HR manages B's master data")
 	}
 	// Refused by role alone: the same 403 in any agency.

@@ -291,6 +291,8 @@ type App struct {
 	lastVerify *Verification
 	// lastVerifyOf is the last verification of each audit scope.
 	lastVerifyOf map[string]*Verification
+
+	tenancy agencies // what never changes about the agencies (tenancy.go)
 }
 
 // New returns the application layer for cfg, after applying defaults and

@@ -150,6 +150,9 @@ func (a *App) Consequences(ctx context.Context, caller domain.Principal, year, u
 	if err := yearOf("year", year); err != nil {
 		return Report[consequences.Register]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[consequences.Register]{}, err
+	}
 	var rep Report[consequences.Register]
 	err := a.withViews(ctx, func(v *viewsCache) error {
 		in, err := unitScope(v, caller, authz.ReadConsequences, unit, a.Today())
@@ -174,6 +177,9 @@ func (a *App) Consequences(ctx context.Context, caller domain.Principal, year, u
 // agency's), for a caller who may read it. Errors as for Consequences.
 func (a *App) Calibration(ctx context.Context, caller domain.Principal, year, unit string) (Report[calibration.Report], error) {
 	if err := yearOf("year", year); err != nil {
+		return Report[calibration.Report]{}, err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return Report[calibration.Report]{}, err
 	}
 	var rep Report[calibration.Report]

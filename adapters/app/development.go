@@ -26,6 +26,9 @@ func (a *App) Development(ctx context.Context, caller domain.Principal, year, un
 	if err := yearOf("year", year); err != nil {
 		return Report[development.Report]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[development.Report]{}, err
+	}
 	today := a.Today()
 	var rep Report[development.Report]
 	err := a.withViews(ctx, func(v *viewsCache) error {

@@ -19,6 +19,9 @@ func (a *App) SearchEmployees(ctx context.Context, caller domain.Principal, q di
 	if err := allow(caller, authz.ListEmployees); err != nil {
 		return nil, "", err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return nil, "", err
+	}
 	s, ok := a.cfg.Directory.(directory.Searcher)
 	if !ok {
 		return nil, "", &domain.NotFoundError{Kind: "route", ID: "employee search"}
@@ -50,6 +53,9 @@ type SKPFilter struct {
 // pass f (the read models filter by the NIPs the SKP list gives).
 func (a *App) SearchEmployeesBySKP(ctx context.Context, caller domain.Principal, q directory.SearchQuery, unit string, f SKPFilter) ([]directory.Employee, string, error) {
 	if err := allow(caller, authz.ListEmployees); err != nil {
+		return nil, "", err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return nil, "", err
 	}
 	if f.Status != "" {

@@ -92,6 +92,9 @@ func (r ImprovementPlanReport) Table() reports.Table {
 // not found for an unknown unit, and when the process manager does not
 // run here.
 func (a *App) ImprovementPlans(ctx context.Context, caller domain.Principal, unit string) (Report[ImprovementPlanReport], error) {
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[ImprovementPlanReport]{}, err
+	}
 	kr, ok := a.cfg.Inbox.(deadlines.KindReader)
 	if !ok {
 		if err := allow(caller, authz.ReadDevelopment); err != nil {

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
 	"github.com/kinerja-ledger/kinerja/projections/scores"
@@ -37,6 +39,23 @@ func (a *App) Authorize(caller domain.Principal, act authz.Action) error { retur
 func (a *App) ListSKPs(ctx context.Context, caller domain.Principal, q skps.Query) ([]skps.Summary, string, error) {
 	if !a.Can(caller, authz.ListAllSKPs) {
 		q.Party = caller.ID
+	} else if r := ReachOf(caller); !r.All && authz.HasAgencyRole(caller) {
+		// Within one agency: the SKPs drafted in its units. (An SKP of a
+		// person who moved here is read by its ID; docs/security.md.)
+		units, err := a.cfg.Directory.Subtree(ctx, r.Agency)
+		if errors.Is(err, directory.ErrNotFound) {
+			return []skps.Summary{}, "", nil
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if len(q.Units) > 0 {
+			units = slices.DeleteFunc(slices.Clone(q.Units), func(u string) bool { return !slices.Contains(units, u) })
+			if len(units) == 0 {
+				return []skps.Summary{}, "", nil
+			}
+		}
+		q.Units = units
 	}
 	return a.cfg.SKPList.List(ctx, q)
 }
@@ -49,6 +68,9 @@ func (a *App) ObjectionList(ctx context.Context, caller domain.Principal, q obje
 		return nil, &domain.NotFoundError{Kind: "route", ID: "objections"}
 	}
 	if err := allow(caller, authz.ReadObjectionRegister); err != nil {
+		return nil, err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return nil, err
 	}
 	units, err := a.subtree(ctx, unit)
@@ -69,6 +91,9 @@ func (a *App) Evaluations(ctx context.Context, caller domain.Principal, unit, pe
 		return nil, &domain.NotFoundError{Kind: "route", ID: "evaluations"}
 	}
 	if err := allow(caller, authz.ReadReports); err != nil {
+		return nil, err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return nil, err
 	}
 	units, err := a.subtree(ctx, unit)

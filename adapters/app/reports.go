@@ -155,6 +155,9 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
 	return cached(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
@@ -177,6 +180,9 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 		return a.Progress(ctx, caller, unit, year)
 	}
 	if err := allow(caller, authz.ReadReports); err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
@@ -227,6 +233,9 @@ func (a *App) Distribution(ctx context.Context, caller domain.Principal, unit, p
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.DistributionReport]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
 	return a.distribution(ctx, unit, period)
 }
 
@@ -273,6 +282,9 @@ func (a *App) ObjectionsReport(ctx context.Context, caller domain.Principal, q O
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.ObjectionRegister]{}, err
 	}
+	if err := a.scopeUnit(ctx, caller, &q.Unit); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
 	return a.objectionRegister(ctx, q)
 }
 
@@ -281,6 +293,9 @@ func (a *App) ObjectionsReport(ctx context.Context, caller domain.Principal, q O
 // may read the register (grievance clerks too).
 func (a *App) ObjectionRegister(ctx context.Context, caller domain.Principal, q ObjectionQuery) (Report[reports.ObjectionRegister], error) {
 	if err := allow(caller, authz.ReadObjectionRegister); err != nil {
+		return Report[reports.ObjectionRegister]{}, err
+	}
+	if err := a.scopeUnit(ctx, caller, &q.Unit); err != nil {
 		return Report[reports.ObjectionRegister]{}, err
 	}
 	return a.objectionRegister(ctx, q)

@@ -310,7 +310,7 @@ func (h *harness) sign() audit.Checkpoint {
 // token signs a token for c valid from now.
 func (h *harness) token(c caller) string {
 	h.t.Helper()
-	tok, err := h.key.Sign(authkey.Claims{Subject: c.sub, Roles: c.roles, IssuedAt: h.clock.Now(), TTL: time.Hour})
+	tok, err := h.key.Sign(authkey.Claims{Subject: c.sub, Roles: c.roles, Agency: tokenAgency[c.sub], IssuedAt: h.clock.Now(), TTL: time.Hour})
 	if err != nil {
 		h.t.Fatal(err)
 	}

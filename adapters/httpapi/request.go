@@ -35,6 +35,12 @@ func principal(r *http.Request) domain.Principal {
 	return p
 }
 
+// principalOf returns the authenticated caller of a request's context.
+func principalOf(ctx context.Context) domain.Principal {
+	p, _ := ctx.Value(principalKey).(domain.Principal)
+	return p
+}
+
 // requestID returns r's request ID.
 func requestID(r *http.Request) string {
 	id, _ := r.Context().Value(requestIDKey).(string)
@@ -99,6 +105,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			// Every event the caller causes records the name; the ledger
 			// could not keep this one.
 			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
+			return
+		}
+		// Tenancy: a token without an agency keeps its agency roles only
+		// while the deployment holds one agency (app.Principal).
+		if p, err = s.app.Principal(r.Context(), p); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		record(r).subject = p.ID

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -102,7 +101,7 @@ func (s *Server) today() calendar.Date { return s.cfg.Policy.Date(s.cfg.Now()) }
 // unitView is the representation of u with its children.
 func (s *Server) unitView(ctx context.Context, u *orgunit.Unit) UnitResponse {
 	v := UnitResponse{View: u.View(s.today()), Children: []directory.Unit{}}
-	if kids, err := s.cfg.Directory.Children(ctx, u.ID()); err == nil && kids != nil {
+	if kids, err := s.app.Children(ctx, principalOf(ctx), u.ID()); err == nil && kids != nil {
 		v.Children = kids
 	}
 	return v
@@ -136,10 +135,7 @@ func (s *Server) createUnit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
-	if _, err := authz.Decide(principal(r), authz.ReadUnit, authz.Subject{}, authz.Options{}); err != nil {
-		return err
-	}
-	units, err := s.cfg.Directory.Units(r.Context())
+	units, err := s.app.Units(r.Context(), principal(r))
 	if err != nil {
 		return err
 	}
@@ -151,7 +147,7 @@ func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getUnit(w http.ResponseWriter, r *http.Request) error {
-	if _, err := authz.Decide(principal(r), authz.ReadUnit, authz.Subject{}, authz.Options{}); err != nil {
+	if _, err := s.app.Unit(r.Context(), principal(r), pathVar(r, "id")); err != nil {
 		return err
 	}
 	return s.writeUnit(w, r, http.StatusOK, pathVar(r, "id"))

@@ -145,6 +145,21 @@ func (r *DirectoryReader) Children(_ context.Context, id string) ([]directory.Un
 	return out, nil
 }
 
+// Roots returns the IDs of the root units, the agencies (instansi) of the
+// deployment, by ID.
+func (r *DirectoryReader) Roots(_ context.Context) ([]string, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	out := []string{}
+	for _, u := range r.t.units {
+		if u.ParentID == "" {
+			out = append(out, u.ID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // Subtree implements directory.Reader.
 func (r *DirectoryReader) Subtree(ctx context.Context, id string) ([]string, error) {
 	units, err := r.Units(ctx)

@@ -255,6 +255,20 @@ func (r *DirectoryReader) Children(ctx context.Context, id string) ([]directory.
 	return r.units(ctx, `WHERE parent_id = $1`, id)
 }
 
+// Roots returns the IDs of the root units, the agencies (instansi) of the
+// deployment, by ID (the parent index answers it).
+func (r *DirectoryReader) Roots(ctx context.Context) ([]string, error) {
+	units, err := r.units(ctx, `WHERE parent_id = ''`)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(units))
+	for _, u := range units {
+		out = append(out, u.ID)
+	}
+	return out, nil
+}
+
 // Subtree implements directory.Reader (through directory.SubtreeOf, so
 // that both backends order it alike).
 func (r *DirectoryReader) Subtree(ctx context.Context, id string) ([]string, error) {

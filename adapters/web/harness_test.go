@@ -77,7 +77,7 @@ type caller struct {
 }
 
 func (c caller) principal() domain.Principal {
-	p := domain.Principal{ID: c.sub}
+	p := domain.Principal{ID: c.sub, Agency: webTokenAgency[c.sub]}
 	for _, r := range c.roles {
 		p.Roles = append(p.Roles, domain.Role(r))
 	}
@@ -342,7 +342,7 @@ func (h *harness) sign() audit.Checkpoint {
 // token signs a token for c, valid for a day from the clock's now.
 func (h *harness) token(c caller) string {
 	h.t.Helper()
-	tok, err := h.key.Sign(authkey.Claims{Subject: c.sub, Roles: c.roles, IssuedAt: h.clock.Now(), TTL: 24 * time.Hour})
+	tok, err := h.key.Sign(authkey.Claims{Subject: c.sub, Roles: c.roles, Agency: webTokenAgency[c.sub], IssuedAt: h.clock.Now(), TTL: 24 * time.Hour})
 	if err != nil {
 		h.t.Fatal(err)
 	}

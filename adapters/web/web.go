@@ -240,13 +240,21 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) page.Identity
 		// service is disrupted (503) rather than asking to sign in again.
 		return page.Identity{Err: err}
 	}
+	var p domain.Principal
 	if s != nil {
-		return page.Identity{User: s.User, SignedIn: true}
+		p = s.User
+	} else if b, ok := h.bearer(ctx, r); ok {
+		p = b
+	} else {
+		return page.Identity{Expired: ended}
 	}
-	if p, ok := h.bearer(ctx, r); ok {
-		return page.Identity{User: p, SignedIn: true}
+	// Tenancy: a session or token without an agency keeps its agency roles
+	// only while the deployment holds one agency (app.Principal).
+	p, err = h.cfg.App.Principal(ctx, p)
+	if err != nil {
+		return page.Identity{Err: err}
 	}
-	return page.Identity{Expired: ended}
+	return page.Identity{User: p, SignedIn: true}
 }
 
 // bearer authenticates an Authorization: Bearer header.

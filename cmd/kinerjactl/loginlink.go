@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
@@ -15,7 +16,8 @@ import (
 )
 
 // tokenRoles are the roles a sign-in link may carry (the token roles).
-var tokenRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk}
+var tokenRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk,
+	domain.RoleNationalAnalyst, domain.RoleNationalAuditor}
 
 // runLoginLink prints a one-time sign-in link for the dashboard of the
 // kinerjad that uses the same data directory (embedded mode): a random
@@ -26,7 +28,8 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 	data := fs.String("data", "./data", "data directory of the kinerjad to sign in to")
 	base := fs.String("url", "http://127.0.0.1:8080", "the dashboard's address as the person opens it")
 	sub := fs.String("sub", "", "who signs in: an NIP (18 digits, spaces or dots allowed), official:{id} (an official without a NIP) or a service account name")
-	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
+	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK, NATIONAL_ANALYST, NATIONAL_AUDITOR")
+	agency := fs.String("agency", "", "the agency (instansi: its root unit's ID) the agency roles act in")
 	ttl := fs.Duration("ttl", session.DefaultLoginTTL, fmt.Sprintf("how long the link is valid (at most %v); it works once", session.MaxLoginTTL))
 	next := fs.String("next", "", "the page to open after signing in (a path, e.g. /keberatan)")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -35,7 +38,10 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 	if fs.NArg() > 0 {
 		return exitcode.Usagef("login-link: unexpected arguments: %v", fs.Args())
 	}
-	p := domain.Principal{ID: strings.TrimSpace(*sub)}
+	p := domain.Principal{ID: strings.TrimSpace(*sub), Agency: strings.TrimSpace(*agency)}
+	if len(p.Agency) > 128 || strings.IndexFunc(p.Agency, unicode.IsControl) >= 0 {
+		return exitcode.Usagef("login-link: --agency must be at most 128 characters, without control characters")
+	}
 	if p.ID == "" {
 		return exitcode.Usagef("login-link: --sub is required")
 	}
@@ -47,7 +53,7 @@ func runLoginLink(_ context.Context, args []string, getenv env, stdout, stderr i
 		switch {
 		case role == "":
 		case !slices.Contains(tokenRoles, role):
-			return exitcode.Usagef("login-link: unknown role %q (want HR_ADMIN, AUDITOR, HR_ANALYST or GRIEVANCE_CLERK)", r)
+			return exitcode.Usagef("login-link: unknown role %q (want HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK, NATIONAL_ANALYST or NATIONAL_AUDITOR)", r)
 		case !p.Has(role):
 			p.Roles = append(p.Roles, role)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -38,8 +39,15 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
 	sign := fs.Bool("sign-checkpoint", true, "bolt, into an empty store: sign and witness an audit checkpoint over the seeded events at the end (with DATA/"+wiring.AuditKeyFile+", made if missing), so that kinerjad's first start trusts it instead of checking every writer signature")
 	auditName := fs.String("audit-log-name", "kinerja-ledger", "name of the audit log when its key is made (kinerjad's --audit-log-name)")
+	nAgencies := fs.Int("agencies", 1, "number of agencies (root units, INST001…): the employees are spread over them, each agency seeded with --seed plus its index; 1 seeds one agency exactly as before")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
+	}
+	if *nAgencies < 1 || *nAgencies > 1000 {
+		return exitcode.Usagef("seed: --agencies must be between 1 and 1000")
+	}
+	if *nAgencies > 1 && *n / *nAgencies < seed.MinEmployees {
+		return exitcode.Usagef("seed: --employees %d over --agencies %d leaves fewer than %d per agency", *n, *nAgencies, seed.MinEmployees)
 	}
 	if *migrate && sf.store == "postgres" {
 		if err := runMigrate(ctx, []string{"--postgres-url", sf.postgresURL}, getenv, io.Discard, stderr); err != nil {
@@ -58,17 +66,46 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	h := &domain.Handler{Log: eventlog.New(l.store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	last := time.Now()
 	start := time.Now()
-	stats, err := seed.Run(ctx, seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
+	cfg := seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
 		Progress: func(done, total int) {
 			if time.Since(last) > time.Second || done == total {
 				fmt.Fprintf(stderr, "seed: %d/%d tasks (%.0f%%)\n", done, total, 100*float64(done)/float64(total))
 				last = time.Now()
 			}
-		}}, seed.NewServices(h, policy.Default()))
-	if err != nil {
-		return err
+		}}
+	var out any
+	if *nAgencies == 1 {
+		stats, err := seed.Run(ctx, cfg, seed.NewServices(h, policy.Default()))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "seeded %d employees in %.1fs\n", stats.Employees, time.Since(start).Seconds())
+		out = stats
+	} else {
+		// Several agencies (issue 15): one run per agency on the same store,
+		// each a root unit of its own, the NIPs drawn apart.
+		taken := map[string]bool{}
+		all := make([]seed.Stats, 0, *nAgencies)
+		total := 0
+		for k := range *nAgencies {
+			c := cfg
+			c.Employees = *n / *nAgencies
+			if k < *n%*nAgencies {
+				c.Employees++
+			}
+			c.Seed = *seedV + int64(k)
+			c.AgencyCode = fmt.Sprintf("INST%03d", k+1)
+			c.TakenNIPs = taken
+			stats, err := seed.Run(ctx, c, seed.NewServices(h, policy.Default()))
+			if err != nil {
+				return fmt.Errorf("seed: agency %s: %w", c.AgencyCode, err)
+			}
+			total += stats.Employees
+			all = append(all, stats)
+		}
+		fmt.Fprintf(stderr, "seeded %d employees in %d agencies in %.1fs\n", total, *nAgencies, time.Since(start).Seconds())
+		out = all
 	}
-	fmt.Fprintf(stderr, "seeded %d employees in %.1fs\n", stats.Employees, time.Since(start).Seconds())
 	if *sign && sf.store == backend.Bolt {
 		if head0 != 0 {
 			fmt.Fprintln(stderr, "seed: the store held events before: no checkpoint signed (kinerjad signs one once it has checked them)")
@@ -78,7 +115,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(stats)
+	return enc.Encode(out)
 }
 
 // signSeeded signs and witnesses an audit checkpoint over a store this

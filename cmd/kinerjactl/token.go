@@ -23,7 +23,8 @@ func runToken(_ context.Context, args []string, getenv env, stdout, stderr io.Wr
 	fs := newFlagSet("token", stderr)
 	data := fs.String("data", "./data", "data directory of the kinerjad to sign for")
 	sub := fs.String("sub", "", "the caller: an NIP (18 digits, spaces or dots allowed), official:{id} (an official without a NIP) or a service account name")
-	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK")
+	roles := fs.String("roles", "", "comma-separated token roles: HR_ADMIN, AUDITOR, HR_ANALYST, GRIEVANCE_CLERK, NATIONAL_ANALYST, NATIONAL_AUDITOR")
+	agency := fs.String("agency", "", "the agency (instansi: its root unit's ID) the agency roles act in; required once the deployment holds two or more agencies")
 	ttl := fs.Duration("ttl", authkey.DefaultTTL, "how long the token is valid")
 	initKey := fs.Bool("init", false, "make the signing key in --data when there is none (kinerjad makes it at its first start)")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -56,7 +57,7 @@ func runToken(_ context.Context, args []string, getenv env, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	tok, err := k.Sign(authkey.Claims{Subject: *sub, Roles: rs, TTL: *ttl})
+	tok, err := k.Sign(authkey.Claims{Subject: *sub, Roles: rs, Agency: strings.TrimSpace(*agency), TTL: *ttl})
 	if err != nil {
 		return err
 	}

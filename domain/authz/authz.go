@@ -172,6 +172,13 @@ type Subject struct {
 	// distribution or an organisation predikat concerns (or the head of the
 	// body the policy names to set the predikat).
 	UnitLeader string
+	// Agencies are the agencies (instansi: IDs of root units) the resource
+	// belongs to: a unit's root; an employee's agency today; an SKP's
+	// drafting agency and its employee's agency today (history follows
+	// the person). Empty for a collection or when it is not known; the
+	// agency roles of a caller whose token names an agency act on the
+	// resource only when it is one of these ([InAgency]).
+	Agencies []string
 }
 
 // Options are the configurable parts of the rules.
@@ -214,12 +221,91 @@ func (d *Denied) Unwrap() error {
 }
 
 // Visible reports whether p may see the SKP (or employee) of s at all:
-// parties in effect, people recorded on it, and the HR and audit roles.
+// parties in effect, people recorded on it, the HR and audit roles of its
+// agency, and the national roles.
 func Visible(p domain.Principal, s Subject) bool {
+	if National(p) {
+		return true
+	}
+	p = Scoped(p, s)
 	return party(p, s) != "" ||
 		p.Has(domain.RoleHRAdmin) || p.Has(domain.RoleAuditor) ||
 		p.Has(domain.RoleHRAnalyst) || p.Has(domain.RoleGrievanceClerk)
 }
+
+// AgencyRoles are the token roles that act within the agency the token
+// names (Principal.Agency) only.
+var AgencyRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleHRAnalyst, domain.RoleAuditor, domain.RoleGrievanceClerk}
+
+// NationalRoles read across agencies and never write.
+var NationalRoles = []domain.Role{domain.RoleNationalAnalyst, domain.RoleNationalAuditor}
+
+// National reports whether p holds a national role.
+func National(p domain.Principal) bool {
+	return tokenRole(p, NationalRoles...) != ""
+}
+
+// HasAgencyRole reports whether p holds one of the agency roles.
+func HasAgencyRole(p domain.Principal) bool {
+	return tokenRole(p, AgencyRoles...) != ""
+}
+
+// InAgency reports whether p's agency roles reach a resource of the given
+// agencies: p names no agency (the application layer leaves it empty only
+// in a deployment of at most one agency, see docs/security.md), or the
+// resource's agencies are not known (a collection), or p's agency is one
+// of them.
+func InAgency(p domain.Principal, agencies []string) bool {
+	return p.Agency == "" || len(agencies) == 0 || slices.Contains(agencies, p.Agency)
+}
+
+// Scoped returns p as it may act on s: without its agency roles when s
+// belongs to other agencies than p's ([InAgency]). Relationship roles are
+// not token roles and are untouched.
+func Scoped(p domain.Principal, s Subject) domain.Principal {
+	if InAgency(p, s.Agencies) {
+		return p
+	}
+	return WithoutAgencyRoles(p)
+}
+
+// WithoutAgencyRoles returns p without its agency roles: what a token
+// without an agency claim keeps once the deployment holds two or more
+// agencies.
+func WithoutAgencyRoles(p domain.Principal) domain.Principal {
+	roles := make([]domain.Role, 0, len(p.Roles))
+	for _, r := range p.Roles {
+		if !slices.Contains(AgencyRoles, r) {
+			roles = append(roles, r)
+		}
+	}
+	p.Roles = roles
+	return p
+}
+
+// nationalReader returns the principal the national roles of p read as:
+// NATIONAL_ANALYST reads what HR_ANALYST reads, NATIONAL_AUDITOR what
+// AUDITOR reads, in every agency.
+func nationalReader(p domain.Principal) domain.Principal {
+	var roles []domain.Role
+	if p.Has(domain.RoleNationalAnalyst) {
+		roles = append(roles, domain.RoleHRAnalyst)
+	}
+	if p.Has(domain.RoleNationalAuditor) {
+		roles = append(roles, domain.RoleAuditor)
+	}
+	return domain.Principal{ID: p.ID, Roles: roles}
+}
+
+// readActions change nothing: the national roles may do them (as
+// HR_ANALYST or AUDITOR would) across agencies. Every other action is a
+// mutation, refused to a caller holding a national role.
+// DiscloseFeedbackGivers records the disclosure, so it is a mutation.
+var readActions = []Action{ReadSKP, ReadHistory, ReadEmployee, ReadUnit, ReadReports, ListAllSKPs, ListEmployees,
+	ReadObjectionRegister, ReadAudit, ReadOps, ReadTimeline, ReadInbox, ReadConsequences, ReadCalibration, ReadDevelopment}
+
+// IsRead reports whether a changes nothing.
+func IsRead(a Action) bool { return slices.Contains(readActions, a) }
 
 // party returns p's relationship role to s, or "".
 func party(p domain.Principal, s Subject) domain.Role {
@@ -407,9 +493,12 @@ var rules = map[Action]rule{
 		}
 		return "", "only the leader one level up (or the body the policy names) sets the organisation predikat; HR_ADMIN only enters it from paper, with paper_ref"
 	},
-	ReadUnit: func(p domain.Principal, _ Subject, _ Options) (domain.Role, string) {
+	ReadUnit: func(p domain.Principal, s Subject, _ Options) (domain.Role, string) {
 		if p.ID == "" {
 			return "", "anonymous"
+		}
+		if !InAgency(p, s.Agencies) {
+			return "", "a unit of another agency"
 		}
 		if r := tokenRole(p, domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk); r != "" {
 			return r, ""
@@ -501,7 +590,20 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 	if !ok {
 		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "unknown action"}
 	}
-	role, reason := r(p, s, o)
+	if National(p) && !IsRead(a) {
+		// National roles never write, whatever else the token holds.
+		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "the national roles read and never write"}
+	}
+	scoped := Scoped(p, s)
+	role, reason := r(scoped, s, o)
+	if role == "" && National(p) {
+		switch nr, _ := r(nationalReader(p), s, o); nr {
+		case domain.RoleHRAnalyst:
+			role = domain.RoleNationalAnalyst
+		case domain.RoleAuditor:
+			role = domain.RoleNationalAuditor
+		}
+	}
 	if isSystemDeadlines(p) && a != Finalise {
 		// The process manager acts for the ledger in one act only, even
 		// where any known caller may (reading units).
@@ -511,6 +613,17 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		return role, nil
 	}
 	visible := slices.Contains(createActions, a) || Visible(p, s)
+	if !InAgency(p, s.Agencies) && !National(p) {
+		anywhere := p
+		anywhere.Agency = ""
+		if full, _ := r(anywhere, s, o); full != "" {
+			// The caller's agency role would allow this in its own
+			// agency: another agency's resource is, to them, one that
+			// does not exist (the same 404). A refusal by role alone
+			// stays what it is anywhere (403 for a collection).
+			visible = false
+		}
+	}
 	return "", &Denied{Caller: p.ID, Action: a, Visible: visible, Reason: reason}
 }
 

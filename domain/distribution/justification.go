@@ -166,7 +166,19 @@ func (s *Service) leader(ctx context.Context, caller domain.Principal, unitID st
 		}
 	}
 	leader, _ := leaderUnit.HeadOn(s.Policy.Date(at))
-	role, err := authz.Decide(caller, authz.JustifyDeviation, authz.Subject{UnitLeader: leader}, authz.Options{})
+	subj := authz.Subject{UnitLeader: leader}
+	if caller.Agency != "" && caller.ID != leader {
+		agencies, err := orgunit.Agencies(ctx, s.Handler, unitID)
+		if err != nil {
+			return nil, "", err
+		}
+		if !authz.InAgency(caller, agencies) && !authz.National(caller) {
+			// Another agency's unit is, to this caller, one that does
+			// not exist.
+			return nil, "", &domain.NotFoundError{Kind: "unit", ID: unitID}
+		}
+	}
+	role, err := authz.Decide(caller, authz.JustifyDeviation, subj, authz.Options{})
 	return u, role, err
 }
 

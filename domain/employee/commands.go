@@ -70,9 +70,11 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 			return domain.Change{}, err
 		}
 		if st.Exists {
+			// A NIP is national: registering one another agency holds is
+			// refused the same way (docs/security.md, "Agencies").
 			return domain.Change{}, &domain.ConflictError{Kind: "employee", ID: n, Detail: "already registered"}
 		}
-		if err := s.requireUnit(ctx, cmd.UnitID); err != nil {
+		if err := s.requireUnitOf(ctx, req.Caller, cmd.UnitID); err != nil {
 			return domain.Change{}, err
 		}
 		return domain.Change{Role: role, Events: []domain.Event{Registered{
@@ -95,6 +97,32 @@ func checkPosition(p Position) (Position, error) {
 		v.Add("title", "%s", prob)
 	}
 	return p, v.Err()
+}
+
+// requireUnitOf is requireUnit for caller: a unit of another agency than
+// the one caller's token names is, to them, a unit that does not exist.
+func (s *Service) requireUnitOf(ctx context.Context, caller domain.Principal, id string) error {
+	if err := s.requireUnit(ctx, id); err != nil || caller.Agency == "" || !authz.HasAgencyRole(caller) {
+		return err
+	}
+	a, err := orgunit.AgencyOf(ctx, s.Handler, id)
+	if err != nil {
+		return err
+	}
+	if !authz.InAgency(caller, []string{a}) {
+		return domain.Invalid("unit_id", "unit %s does not exist", id)
+	}
+	return nil
+}
+
+// agenciesOf returns the agency of e today (that of the unit of their post
+// in effect) for an authorisation of caller: nil when the caller names no
+// agency, or e is nil.
+func (s *Service) agenciesOf(ctx context.Context, caller domain.Principal, e *Employee) ([]string, error) {
+	if caller.Agency == "" || e == nil {
+		return nil, nil
+	}
+	return orgunit.Agencies(ctx, s.Handler, e.UnitOn(s.Policy.Date(s.Handler.Now())))
 }
 
 func (s *Service) requireUnit(ctx context.Context, id string) error {
@@ -173,11 +201,15 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 	line := ReportingLineAssigned{NIP: emp, AppraiserNIP: appr, AppraiserSuperiorNIP: sup, EffectiveFrom: cmd.EffectiveFrom,
 		Capacity: cmd.Capacity, DelegationRef: cmd.DelegationRef}
 	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		e := Replay(st.Events)
+		agencies, err := s.agenciesOf(ctx, req.Caller, e)
 		if err != nil {
 			return domain.Change{}, err
 		}
-		e := Replay(st.Events)
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
+		if err != nil {
+			return domain.Change{}, err
+		}
 		if e == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
 		}
@@ -204,6 +236,18 @@ func (s *Service) AssignReportingLine(ctx context.Context, req domain.Request, c
 			e, err := lookup.get(party)
 			if err == nil && e == nil {
 				v.Add(field, "employee %s is not registered", party)
+			}
+			if err == nil && e != nil && req.Caller.Agency != "" && authz.HasAgencyRole(req.Caller) {
+				// An appraiser or superior of another agency is, to this
+				// HR_ADMIN, someone not registered (imports included).
+				ag, aerr := s.agenciesOf(ctx, req.Caller, e)
+				if aerr != nil {
+					return nil, aerr
+				}
+				if !authz.InAgency(req.Caller, ag) || len(ag) == 0 {
+					v.Add(field, "employee %s is not registered", party)
+					return nil, nil
+				}
 			}
 			return e, err
 		}
@@ -380,11 +424,29 @@ func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd Ch
 		return domain.Committed{}, err
 	}
 	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		// The HR of the destination agency records a post change: within
+		// one agency that is the employee's own; a cross-agency transfer
+		// is recorded by the agency the employee moves to (the source's
+		// HR may not push people into another agency: to them the
+		// destination unit does not exist). The stream, and the history,
+		// stay whole.
+		e := Replay(st.Events)
+		var agencies []string
+		if req.Caller.Agency != "" {
+			dest, err := orgunit.AgencyOf(ctx, s.Handler, cmd.UnitID)
+			if err != nil {
+				return domain.Change{}, err
+			}
+			if dest != req.Caller.Agency {
+				if agencies, err = s.agenciesOf(ctx, req.Caller, e); err != nil {
+					return domain.Change{}, err
+				}
+			}
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
-		e := Replay(st.Events)
 		if e == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
 		}
@@ -392,7 +454,7 @@ func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd Ch
 		if err != nil {
 			return domain.Change{}, err
 		}
-		if err := s.requireUnit(ctx, cmd.UnitID); err != nil {
+		if err := s.requireUnitOf(ctx, req.Caller, cmd.UnitID); err != nil {
 			return domain.Change{}, err
 		}
 		before := e.postingOn(cmd.EffectiveFrom.AddDays(-1))
@@ -426,7 +488,11 @@ func (s *Service) Read(ctx context.Context, caller domain.Principal, n string) (
 		return View{}, err
 	}
 	today := s.Policy.Date(s.Handler.Now())
-	subj := authz.Subject{Employee: e.nip}
+	agencies, err := s.agenciesOf(ctx, caller, e)
+	if err != nil {
+		return View{}, err
+	}
+	subj := authz.Subject{Employee: e.nip, Agencies: agencies}
 	if l, ok := e.LineOn(today); ok {
 		subj.Appraiser, subj.Superior = l.Appraiser, l.Superior
 	}

@@ -70,7 +70,20 @@ func (s *Service) Register(ctx context.Context, req domain.Request, cmd Register
 		return domain.Committed{}, err
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.ID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		agency := cmd.ID
+		if cmd.ParentID != "" && req.Caller.Agency != "" {
+			if agency, err := AgencyOf(ctx, s.Handler, cmd.ParentID); err != nil {
+				return domain.Change{}, err
+			} else if !authz.InAgency(req.Caller, []string{agency}) && !authz.National(req.Caller) {
+				// Another agency's parent is, to this caller, a parent
+				// that does not exist.
+				return domain.Change{}, domain.Invalid("parent_id", "unit %s does not exist", cmd.ParentID)
+			}
+		}
+		if cmd.ParentID != "" {
+			agency = ""
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: nonEmpty(agency)}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -157,7 +170,16 @@ func (s *Service) RatePerformance(ctx context.Context, req domain.Request, cmd R
 		if err != nil {
 			return domain.Change{}, err
 		}
-		role, err := authz.Decide(req.Caller, authz.RateUnit, authz.Subject{UnitLeader: leader}, authz.Options{Backfill: paper != ""})
+		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if !authz.InAgency(req.Caller, agencies) && !authz.National(req.Caller) && req.Caller.ID != leader {
+			// Another agency's unit is, to this caller, one that does not
+			// exist (checked before the role, as existence is here).
+			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
+		}
+		role, err := authz.Decide(req.Caller, authz.RateUnit, authz.Subject{UnitLeader: leader, Agencies: agencies}, authz.Options{Backfill: paper != ""})
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -228,7 +250,11 @@ func (s *Service) SetZone(ctx context.Context, req domain.Request, cmd SetZone) 
 		return domain.Committed{}, domain.Invalid("zone", "must be WIB, WITA or WIT")
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -308,7 +334,11 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		return domain.Committed{}, err
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -359,7 +389,11 @@ func (s *Service) Rename(ctx context.Context, req domain.Request, cmd Rename) (d
 		return domain.Committed{}, domain.Invalid("name", "%s", p)
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
+		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -396,4 +430,21 @@ func (s *Service) Get(ctx context.Context, id string) (*Unit, error) {
 		return nil, &domain.NotFoundError{Kind: "unit", ID: id}
 	}
 	return u, nil
+}
+
+// agenciesFor returns the agencies of unit for an authorisation of
+// caller: nil when the caller names no agency (nothing to scope, and
+// nothing to load).
+func (s *Service) agenciesFor(ctx context.Context, caller domain.Principal, unit string) ([]string, error) {
+	if caller.Agency == "" {
+		return nil, nil
+	}
+	return Agencies(ctx, s.Handler, unit)
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

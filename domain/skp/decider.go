@@ -129,7 +129,7 @@ func (s *Service) AssignObjectionDecider(ctx context.Context, req domain.Request
 		if err != nil {
 			return domain.Change{}, err
 		}
-		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller.ID)
+		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller)
 		if err != nil {
 			return domain.Change{}, err
 		}

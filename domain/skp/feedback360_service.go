@@ -84,7 +84,7 @@ func (s *Service) OpenFeedbackRound(ctx context.Context, req domain.Request, cmd
 		if err := vv.Err(); err != nil {
 			return domain.Change{}, err
 		}
-		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller.ID)
+		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller)
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -311,7 +311,7 @@ func (s *Service) Invitation(ctx context.Context, caller domain.Principal, id, r
 		invited = r.inviteeNIPs()
 	}
 	l := s.lookups(ctx)
-	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller.ID)
+	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller)
 	if err != nil {
 		return Invitation{}, err
 	}

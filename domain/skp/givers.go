@@ -156,7 +156,7 @@ func (s *Service) AssignFeedbackGiver(ctx context.Context, req domain.Request, c
 		if err != nil {
 			return domain.Change{}, err
 		}
-		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller.ID)
+		subj, err := l.subject(sk, l.s.Policy.Date(req.OccurredAt), req.Caller)
 		if err != nil {
 			return domain.Change{}, err
 		}

@@ -25,7 +25,7 @@ func (s *Service) AuthorizeObjection(ctx context.Context, caller domain.Principa
 		return &domain.NotFoundError{Kind: "skp", ID: id}
 	}
 	l := s.lookups(ctx)
-	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller.ID)
+	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/period"
 )
 
@@ -98,11 +99,29 @@ func (s *Service) Draft(ctx context.Context, req domain.Request, cmd Draft) (str
 	n := string(info.NIP)
 	// Who may draft first: whether a NIP is registered is not for everyone
 	// to learn.
-	role, err := authz.Decide(req.Caller, authz.DraftSKP, authz.Subject{Employee: n}, s.options())
+	l := s.lookups(ctx)
+	subj := authz.Subject{Employee: n}
+	if req.Caller.Agency != "" && req.Caller.ID != n {
+		// HR_ADMIN drafts for the employees of their agency only.
+		e, err := l.employee(n)
+		if err != nil {
+			return "", domain.Committed{}, err
+		}
+		if e != nil {
+			if subj.Agencies, err = orgunit.Agencies(ctx, s.Handler, e.UnitOn(s.Policy.Date(req.OccurredAt))); err != nil {
+				return "", domain.Committed{}, err
+			}
+		}
+	}
+	if !authz.InAgency(req.Caller, subj.Agencies) && authz.Allowed(req.Caller, authz.DraftSKP, authz.Subject{Employee: n}, s.options()) {
+		// Another agency's employee is, to this HR_ADMIN, one who is not
+		// registered: the same answer.
+		return "", domain.Committed{}, domain.Invalid("nip", "employee %s is not registered", n)
+	}
+	role, err := authz.Decide(req.Caller, authz.DraftSKP, subj, s.options())
 	if err != nil {
 		return "", domain.Committed{}, err
 	}
-	l := s.lookups(ctx)
 	emp, err := l.employee(n)
 	if err != nil {
 		return "", domain.Committed{}, err

@@ -85,11 +85,24 @@ func (l *lookups) lineOn(n string, d calendar.Date) (employee.Line, bool, error)
 }
 
 // subject describes sk for authorisation on day d, for caller.
-func (l *lookups) subject(sk *SKP, d calendar.Date, caller string) (authz.Subject, error) {
+func (l *lookups) subject(sk *SKP, d calendar.Date, principal domain.Principal) (authz.Subject, error) {
+	caller := principal.ID
 	s := authz.Subject{Employee: sk.nip, Involved: sk.Involved(), FeedbackGivers: sk.giverNIPs()}
 	e, err := l.employee(sk.nip)
 	if err != nil {
 		return s, err
+	}
+	if principal.Agency != "" {
+		// An SKP belongs to the agency that drafted it (the unit in its
+		// snapshot) and, as history follows the person, to the agency of
+		// its employee today.
+		units := []string{sk.employee.UnitID}
+		if e != nil {
+			units = append(units, e.UnitOn(l.s.Policy.Date(l.s.Handler.Now())))
+		}
+		if s.Agencies, err = orgunit.Agencies(l.ctx, l.s.Handler, units...); err != nil {
+			return s, err
+		}
 	}
 	if e != nil {
 		if ln, ok := e.LineOn(d); ok {
@@ -134,7 +147,7 @@ func (l *lookups) authorize(req domain.Request, sk *SKP, a authz.Action, adjust 
 
 // authorizeOn decides action for caller on sk on day d.
 func (l *lookups) authorizeOn(caller domain.Principal, sk *SKP, a authz.Action, d calendar.Date, adjust func(*authz.Subject)) (domain.Role, error) {
-	subj, err := l.subject(sk, d, caller.ID)
+	subj, err := l.subject(sk, d, caller)
 	if err != nil {
 		return "", err
 	}
@@ -314,7 +327,7 @@ func (s *Service) Authorize(ctx context.Context, caller domain.Principal, id str
 		return nil, nil, "", &domain.NotFoundError{Kind: "skp", ID: id}
 	}
 	l := s.lookups(ctx)
-	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller.ID)
+	subj, err := l.subject(sk, s.Policy.Date(s.Handler.Now()), caller)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -43,6 +43,16 @@ func checkDirectory(t *testing.T, b *Backend) {
 	if kids, err := d.Children(bg, "SD1"); err != nil || kids == nil || len(kids) != 0 {
 		t.Errorf("Children(SD1) = %#v, %v; want an empty list", kids, err)
 	}
+	// The agencies (tenancy): both read models answer the root units.
+	if r, ok := d.(interface {
+		Roots(context.Context) ([]string, error)
+	}); !ok {
+		t.Error("the directory reader does not answer Roots (the agencies)")
+	} else if roots, err := r.Roots(bg); err != nil {
+		t.Fatal(err)
+	} else {
+		diff(t, "Roots", []string{"PEMKOT"}, roots)
+	}
 	for unit, want := range map[string][]string{
 		"DINKES": {"DINKES", "PUSKESMAS1", "PUSKESMAS2"},
 		"PEMKOT": {"PEMKOT", "BAPPEDA", "DINKES", "PUSKESMAS1", "PUSKESMAS2", "DISDIK", "SD1"},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -177,7 +178,11 @@ func (r *runner) employee(ctx context.Context, e EmployeeRow) RowResult {
 		}
 		if u, err := units.Load(ctx, e.UnitID); err != nil {
 			return err
-		} else if u == nil {
+		} else if foreign, ferr := r.foreign(ctx, h, e.UnitID); ferr != nil {
+			return ferr
+		} else if u == nil || foreign {
+			// Another agency's unit is, to this import, one that does not
+			// exist (tenancy, docs/security.md).
 			return rowProblem(FieldUnitID, CodeUnknown,
 				fmt.Sprintf("Unit %s tidak ada di ledger maupun di berkas (atau barisnya ditolak).", e.UnitID),
 				fmt.Sprintf("Unit %s is neither in the ledger nor in the file (or its row was refused).", e.UnitID))
@@ -258,6 +263,15 @@ func (r *runner) superiorOf(ctx context.Context, s employee.Service, appraiser s
 		a, err := s.Load(ctx, appraiser)
 		if err != nil {
 			return "", err
+		}
+		if a != nil {
+			// An appraiser of another agency is, to this import, one not
+			// registered.
+			if foreign, err := r.foreign(ctx, s.Handler, a.UnitOn(d)); err != nil {
+				return "", err
+			} else if foreign {
+				a = nil
+			}
 		}
 		if a != nil {
 			if l, ok := a.LineOn(d); ok {
@@ -379,4 +393,17 @@ func (r *runner) run(ctx context.Context, p *Plan, done func(RowResult)) {
 		wg.Wait()
 		start = end
 	}
+}
+
+// foreign reports whether unit belongs to another agency than the one the
+// importing caller's token names (never, for a caller naming none).
+func (r *runner) foreign(ctx context.Context, h *domain.Handler, unit string) (bool, error) {
+	if r.caller.Agency == "" || !authz.HasAgencyRole(r.caller) {
+		return false, nil
+	}
+	ag, err := orgunit.AgencyOf(ctx, h, unit)
+	if err != nil || ag == "" {
+		return false, err
+	}
+	return !authz.InAgency(r.caller, []string{ag}), nil
 }

@@ -133,6 +133,9 @@ func newAgency(cfg Config, rng *rand.Rand, periods int) *agency {
 	a := &agency{}
 	ag := agencies[rng.IntN(len(agencies))]
 	a.name, a.code = ag.name, ag.code
+	if cfg.AgencyCode != "" {
+		a.name, a.code = ag.name+" "+cfg.AgencyCode, cfg.AgencyCode
+	}
 	a.buildUnits(rng, unitCounts(cfg.Employees), periods)
 	a.buildPeople(cfg, rng)
 	a.choose(cfg, rng)
@@ -297,6 +300,9 @@ func (a *agency) buildPeople(cfg Config, rng *rand.Rand) {
 		a.units[u].staff = append(a.units[u].staff, i) // staff number, replaced below
 	}
 	used := map[string]bool{}
+	if cfg.TakenNIPs != nil {
+		used = cfg.TakenNIPs // shared with the other runs on the store
+	}
 	for _, u := range a.units {
 		u.head = a.newPerson(cfg, rng, u, true, used)
 		for i := range u.staff {

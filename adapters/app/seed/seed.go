@@ -164,6 +164,15 @@ type Config struct {
 	// such appraisers than asked is an error. 0 (the default) leaves every
 	// choice of the run as without the option.
 	BiasedAppraisers int
+	// AgencyCode, when set, is the root unit's ID (and the agency name's
+	// suffix) instead of the one drawn, so that several runs on one store
+	// make several agencies (kinerjactl seed --agencies). "" leaves every
+	// choice of the run as without the option.
+	AgencyCode string
+	// TakenNIPs, when set, are NIPs already used (by an earlier run on the
+	// same store); the run draws others and adds its own. Nil leaves every
+	// choice of the run as without the option.
+	TakenNIPs map[string]bool
 	// Uncached makes every command read its streams from the services'
 	// log, as the API does, instead of through the run's write-through
 	// cache of the streams it writes (slower; the events are the same).

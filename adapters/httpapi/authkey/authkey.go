@@ -11,7 +11,7 @@
 //
 // Tokens are JWTs signed with EdDSA, with the key's RFC 7638 thumbprint as
 // "kid", issuer [Issuer] and audience [Audience], and the claims the API
-// reads: "sub" (an NIP or a service account name) and "roles".
+// reads: "sub" (an NIP or a service account name), "roles" and "agency".
 package authkey
 
 import (
@@ -26,7 +26,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
@@ -154,6 +156,10 @@ type Claims struct {
 	// Roles are token roles: HR_ADMIN, AUDITOR, HR_ANALYST,
 	// GRIEVANCE_CLERK. Optional.
 	Roles []string
+	// Agency is the instansi (the ID of the agency's root unit) the
+	// token's agency roles act in. Optional: without it the agency roles
+	// act only while the deployment holds one agency (docs/security.md).
+	Agency string
 	// TTL is the token's lifetime (default DefaultTTL).
 	TTL time.Duration
 	// IssuedAt is the issue time (default time.Now()).
@@ -163,12 +169,17 @@ type Claims struct {
 }
 
 // KnownRoles are the roles a token may carry.
-var KnownRoles = []string{"HR_ADMIN", "AUDITOR", "HR_ANALYST", "GRIEVANCE_CLERK"}
+var KnownRoles = []string{"HR_ADMIN", "AUDITOR", "HR_ANALYST", "GRIEVANCE_CLERK", "NATIONAL_ANALYST", "NATIONAL_AUDITOR"}
+
+// MaxAgencyLen bounds the agency claim (a unit ID is at most 64
+// characters; the bound leaves room and refuses a flood).
+const MaxAgencyLen = 128
 
 // tokenClaims is the JWT payload.
 type tokenClaims struct {
 	jwt.RegisteredClaims
-	Roles []string `json:"roles,omitempty"`
+	Roles  []string `json:"roles,omitempty"`
+	Agency string   `json:"agency,omitempty"`
 }
 
 // Sign returns a signed token (a compact JWS) with c's claims.
@@ -180,6 +191,9 @@ func (k *Key) Sign(c Claims) (string, error) {
 		if !slices.Contains(KnownRoles, r) {
 			return "", fmt.Errorf("authkey: sign: unknown role %q (known: %v)", r, KnownRoles)
 		}
+	}
+	if len(c.Agency) > MaxAgencyLen || strings.IndexFunc(c.Agency, unicode.IsControl) >= 0 {
+		return "", fmt.Errorf("authkey: sign: the agency must be at most %d characters, without control characters", MaxAgencyLen)
 	}
 	if c.TTL <= 0 {
 		c.TTL = DefaultTTL
@@ -199,7 +213,8 @@ func (k *Key) Sign(c Claims) (string, error) {
 			IssuedAt: jwt.NewNumericDate(c.IssuedAt), NotBefore: jwt.NewNumericDate(c.IssuedAt),
 			ExpiresAt: jwt.NewNumericDate(c.IssuedAt.Add(c.TTL)), ID: uuid.NewString(),
 		},
-		Roles: c.Roles,
+		Roles:  c.Roles,
+		Agency: c.Agency,
 	})
 	t.Header["kid"] = k.id
 	s, err := t.SignedString(k.priv)

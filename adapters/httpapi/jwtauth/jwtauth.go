@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/golang-jwt/jwt/v5"
@@ -171,12 +173,17 @@ func New(cfg Config) (*Authenticator, error) {
 // claims is the payload the API reads.
 type claims struct {
 	jwt.RegisteredClaims
-	Roles []string `json:"roles"`
+	Roles  []string `json:"roles"`
+	Agency string   `json:"agency"`
 }
 
 // tokenRoles are the roles the API knows; others in a token are ignored
 // (an identity provider may carry roles of other systems).
-var tokenRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk}
+var tokenRoles = []domain.Role{domain.RoleHRAdmin, domain.RoleAuditor, domain.RoleHRAnalyst, domain.RoleGrievanceClerk,
+	domain.RoleNationalAnalyst, domain.RoleNationalAuditor}
+
+// MaxAgencyLen bounds the "agency" claim.
+const MaxAgencyLen = 128
 
 // Authenticate verifies token and returns the caller. A "sub" that is an
 // NIP in any printed form becomes its 18 digits. Every error wraps
@@ -228,7 +235,7 @@ func (a *Authenticator) verify(ctx context.Context, token string) (domain.Princi
 	if c.ExpiresAt != nil {
 		exp = c.ExpiresAt.Time
 	}
-	p, err := principalOf(c.Subject, c.Roles)
+	p, err := principalOf(c.Subject, c.Roles, c.Agency)
 	return p, exp, err
 }
 
@@ -265,6 +272,7 @@ func (a *Authenticator) verifyOIDC(ctx context.Context, token string) (domain.Pr
 	}
 	var c struct {
 		Roles     []string         `json:"roles"`
+		Agency    string           `json:"agency"`
 		NotBefore *jwt.NumericDate `json:"nbf"`
 		IssuedAt  *jwt.NumericDate `json:"iat"`
 	}
@@ -278,14 +286,16 @@ func (a *Authenticator) verifyOIDC(ctx context.Context, token string) (domain.Pr
 	if c.IssuedAt != nil && late.Before(c.IssuedAt.Time) {
 		return fail(errors.New("the token was issued in the future"))
 	}
-	p, err := principalOf(idt.Subject, c.Roles)
+	p, err := principalOf(idt.Subject, c.Roles, c.Agency)
 	return p, idt.Expiry, err
 }
 
 // principalOf is the caller named by a verified token's subject and roles:
 // a subject that is an NIP in any printed form becomes its 18 digits; the
-// roles the API does not know are left out.
-func principalOf(sub string, roles []string) (domain.Principal, error) {
+// roles the API does not know are left out. The "agency" claim names the
+// agency the agency roles act in; one with control characters or longer
+// than MaxAgencyLen makes the token invalid.
+func principalOf(sub string, roles []string, agency string) (domain.Principal, error) {
 	if sub == "" {
 		return domain.Principal{}, fmt.Errorf("%w: the token has no subject", ErrUnauthenticated)
 	}
@@ -295,7 +305,13 @@ func principalOf(sub string, roles []string) (domain.Principal, error) {
 	if info, err := nip.Parse(sub); err == nil {
 		sub = string(info.NIP)
 	}
-	p := domain.Principal{ID: sub}
+	if len(agency) > MaxAgencyLen {
+		return domain.Principal{}, fmt.Errorf("%w: the agency is longer than %d characters", ErrUnauthenticated, MaxAgencyLen)
+	}
+	if strings.IndexFunc(agency, unicode.IsControl) >= 0 || !utf8.ValidString(agency) {
+		return domain.Principal{}, fmt.Errorf("%w: the agency holds control characters", ErrUnauthenticated)
+	}
+	p := domain.Principal{ID: sub, Agency: agency}
 	for _, r := range roles {
 		if role := domain.Role(r); slices.Contains(tokenRoles, role) && !p.Has(role) {
 			p.Roles = append(p.Roles, role)

@@ -184,7 +184,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) tree(r *page.Request, year int) ([]*UnitNode, error) {
 	ctx := r.Context()
 	a := r.App()
-	units, err := a.Config().Directory.Units(ctx)
+	units, err := a.Units(ctx, r.User)
 	if err != nil {
 		return nil, err
 	}

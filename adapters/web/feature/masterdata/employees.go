@@ -47,7 +47,7 @@ func (f *Feature) showEmployees(w http.ResponseWriter, r *page.Request) error {
 	}
 	ctx := r.Context()
 	dir := r.App().Config().Directory
-	units, err := dir.Units(ctx)
+	units, err := r.App().Units(ctx, r.User)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (f *Feature) newEmployeePage(r *page.Request, st form.State) (*newEmployeeP
 	if err := r.App().Authorize(r.User, authz.ManageMasterData); err != nil {
 		return nil, err
 	}
-	units, err := r.App().Config().Directory.Units(r.Context())
+	units, err := r.App().Units(r.Context(), r.User)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +202,10 @@ func (f *Feature) editEmployee(r *page.Request, titleKey string, st form.State) 
 		return nil, err
 	}
 	ctx := r.Context()
+	// Another agency's employee is not found, as an unknown one is.
+	if _, err := r.App().Config().Employees.Read(ctx, r.User, r.PathValue("nip")); err != nil {
+		return nil, err
+	}
 	e, err := r.App().Config().Employees.Get(ctx, r.PathValue("nip"))
 	if err != nil {
 		return nil, err
@@ -210,7 +214,7 @@ func (f *Feature) editEmployee(r *page.Request, titleKey string, st form.State) 
 	d := &editEmployeePage{Base: r.Base("masterdata", titleKey), Employee: v, Form: st, Kinds: employee.PositionKinds(),
 		Capacities: []employee.Capacity{employee.Definitif, employee.Plt, employee.Plh, employee.Delegate}}
 	dir := r.App().Config().Directory
-	units, err := dir.Units(ctx)
+	units, err := r.App().Units(ctx, r.User)
 	if err != nil {
 		return nil, err
 	}

@@ -101,7 +101,7 @@ type unitsPage struct {
 func (f *Feature) showUnits(w http.ResponseWriter, r *page.Request) error {
 	d := &unitsPage{Base: r.Base("masterdata", "masterdata.units.title"), CanManage: r.Can(authz.ManageMasterData),
 		Created: r.URL.Query().Get("dibuat")}
-	units, err := r.App().Config().Directory.Units(r.Context())
+	units, err := r.App().Units(r.Context(), r.User)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (f *Feature) newUnitPage(r *page.Request, st form.State) (*newUnitPage, err
 		return nil, err
 	}
 	d := &newUnitPage{Base: r.Base("masterdata", "masterdata.unit.new.title"), Form: st}
-	units, err := r.App().Config().Directory.Units(r.Context())
+	units, err := r.App().Units(r.Context(), r.User)
 	if err != nil {
 		return nil, err
 	}

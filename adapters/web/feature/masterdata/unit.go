@@ -56,11 +56,8 @@ type unitPage struct {
 var orgPredikats = []string{"ISTIMEWA", "BAIK", "BUTUH_PERBAIKAN", "KURANG", "SANGAT_KURANG"}
 
 func (f *Feature) unitPage(r *page.Request, st form.State) (*unitPage, error) {
-	if err := r.App().Authorize(r.User, authz.ReadUnit); err != nil {
-		return nil, err
-	}
 	ctx := r.Context()
-	u, err := r.App().Config().Units.Get(ctx, r.PathValue("id"))
+	u, err := r.App().Unit(ctx, r.User, r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}

@@ -165,7 +165,7 @@ func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d := &registerData{Base: r.Base("objections", "objections.title"), Filter: flt}
-	units, err := r.App().Config().Directory.Units(ctx)
+	units, err := r.App().Units(ctx, r.User)
 	if err != nil {
 		return err
 	}

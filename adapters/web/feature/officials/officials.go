@@ -79,7 +79,7 @@ func (f *Feature) page(r *page.Request, st form.State) (*newPage, error) {
 	if c := r.URL.Query().Get("dibuat"); employee.ValidOfficialID(c) {
 		d.Created = employee.OfficialPrefix + c
 	}
-	units, err := r.App().Config().Directory.Units(r.Context())
+	units, err := r.App().Units(r.Context(), r.User)
 	if err != nil {
 		return nil, err
 	}

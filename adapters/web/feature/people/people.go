@@ -136,7 +136,7 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	if flt.SKPStatus != "" && !slices.ContainsFunc(d.Statuses, func(o Option) bool { return o.Value == flt.SKPStatus }) {
 		return page.BadParam("error.search", flt.SKPStatus)
 	}
-	units, err := r.App().Config().Directory.Units(ctx)
+	units, err := r.App().Units(ctx, r.User)
 	if err != nil {
 		return err
 	}

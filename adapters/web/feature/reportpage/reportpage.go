@@ -187,6 +187,9 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 		}
 		per = strconv.Itoa(year)
 	}
+	if _, err := a.Unit(ctx, r.User, id); err != nil {
+		return err // another agency's unit is not found (tenancy)
+	}
 	u, err := cfg.Directory.Unit(ctx, id)
 	if err != nil {
 		return err

@@ -1,0 +1,297 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+)
+
+// Tenancy (issue 15, docs/security.md "Agencies"): an agency (instansi)
+// is a root unit of the unit tree; its ID is the root's. Units are never
+// re-parented, so a unit's agency never changes, and agencies are never
+// removed: once the deployment holds two, it always will.
+
+// maxTreeDepth bounds the walk up the unit tree.
+const maxTreeDepth = 64
+
+// agencies remembers what never changes: the root of each unit seen, and
+// that the deployment holds two or more agencies once it has.
+type agencies struct {
+	mu    sync.Mutex
+	roots map[string]string // unit → agency
+	multi bool
+}
+
+// Principal returns p as it acts in this deployment, the one place both
+// edges pass a signed-in caller through: a token that names an agency is
+// kept; one that names none keeps its agency roles while the deployment
+// holds at most one agency (every token made before agencies existed acts
+// as before), and loses them once it holds two or more (an agency role
+// without an agency acts nowhere). Relationship roles and the national
+// roles are untouched.
+func (a *App) Principal(ctx context.Context, p domain.Principal) (domain.Principal, error) {
+	if p.Agency != "" || !authz.HasAgencyRole(p) {
+		return p, nil
+	}
+	multi, err := a.ManyAgencies(ctx)
+	if err != nil {
+		return p, err
+	}
+	if multi {
+		return authz.WithoutAgencyRoles(p), nil
+	}
+	return p, nil
+}
+
+// ManyAgencies reports whether the deployment holds two or more agencies.
+func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
+	a.tenancy.mu.Lock()
+	multi := a.tenancy.multi
+	a.tenancy.mu.Unlock()
+	if multi {
+		return true, nil
+	}
+	roots, err := a.Agencies(ctx)
+	if err != nil {
+		return false, err
+	}
+	if len(roots) >= 2 {
+		a.tenancy.mu.Lock()
+		a.tenancy.multi = true
+		a.tenancy.mu.Unlock()
+		return true, nil
+	}
+	return false, nil
+}
+
+// Agencies returns the agencies of the deployment (the root units), by ID.
+func (a *App) Agencies(ctx context.Context) ([]string, error) {
+	if r, ok := a.cfg.Directory.(interface {
+		Roots(context.Context) ([]string, error)
+	}); ok {
+		return r.Roots(ctx)
+	}
+	units, err := a.cfg.Directory.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, u := range units {
+		if u.ParentID == "" {
+			out = append(out, u.ID)
+		}
+	}
+	return out, nil
+}
+
+// AgencyOfUnit returns the agency of unit id ("" for an unknown unit), as
+// the directory read model has the tree.
+func (a *App) AgencyOfUnit(ctx context.Context, id string) (string, error) {
+	a.tenancy.mu.Lock()
+	root, ok := a.tenancy.roots[id]
+	a.tenancy.mu.Unlock()
+	if ok {
+		return root, nil
+	}
+	cur := id
+	for range maxTreeDepth {
+		u, err := a.cfg.Directory.Unit(ctx, cur)
+		if errors.Is(err, directory.ErrNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if u.ParentID == "" {
+			a.tenancy.mu.Lock()
+			if a.tenancy.roots == nil {
+				a.tenancy.roots = map[string]string{}
+			}
+			a.tenancy.roots[id] = cur
+			a.tenancy.mu.Unlock()
+			return cur, nil
+		}
+		cur = u.ParentID
+	}
+	return "", nil
+}
+
+// AgencyOfEmployee returns the agency of employee nip today (that of the
+// unit of their post in the directory), "" for an unknown employee.
+func (a *App) AgencyOfEmployee(ctx context.Context, nip string) (string, error) {
+	e, err := a.cfg.Directory.Employee(ctx, nip)
+	if errors.Is(err, directory.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return a.AgencyOfUnit(ctx, e.UnitID)
+}
+
+// Reach is what a caller's lists and reports may hold: everything, or the
+// units, employees and SKPs of one agency.
+type Reach struct {
+	// All reports that nothing is filtered (national roles, or a caller
+	// whose token names no agency in a deployment of at most one).
+	All bool
+	// Agency is the agency the caller reads within when not All.
+	Agency string
+}
+
+// ReachOf returns what p's lists may hold. A caller holding a national
+// role reads across agencies; one naming an agency reads within it; one
+// naming none reads everything (the application layer has already taken
+// the agency roles of such a caller away when there are two agencies or
+// more: [App.Principal]).
+func ReachOf(p domain.Principal) Reach {
+	if authz.National(p) || p.Agency == "" {
+		return Reach{All: true}
+	}
+	return Reach{Agency: p.Agency}
+}
+
+// UnitIn reports whether unit id is within r.
+func (a *App) UnitIn(ctx context.Context, r Reach, id string) (bool, error) {
+	if r.All {
+		return true, nil
+	}
+	ag, err := a.AgencyOfUnit(ctx, id)
+	return ag == r.Agency, err
+}
+
+// EmployeeIn reports whether employee nip is within r today.
+func (a *App) EmployeeIn(ctx context.Context, r Reach, nip string) (bool, error) {
+	if r.All {
+		return true, nil
+	}
+	ag, err := a.AgencyOfEmployee(ctx, nip)
+	return ag == r.Agency, err
+}
+
+// SKPIn reports whether an SKP drafted in unit (its snapshot) for
+// employee nip is within r: the drafting agency keeps it, and it follows
+// the person to their agency today.
+func (a *App) SKPIn(ctx context.Context, r Reach, unit, nip string) (bool, error) {
+	if r.All {
+		return true, nil
+	}
+	if ok, err := a.UnitIn(ctx, r, unit); ok || err != nil {
+		return ok, err
+	}
+	return a.EmployeeIn(ctx, r, nip)
+}
+
+// filterUnits keeps the units within r.
+func (a *App) filterUnits(ctx context.Context, r Reach, ids []string) ([]string, error) {
+	if r.All {
+		return ids, nil
+	}
+	out := slices.Clone(ids)[:0]
+	for _, id := range ids {
+		ok, err := a.UnitIn(ctx, r, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// scopeUnit narrows the unit of a list or report to what caller reaches:
+// for a caller within one agency, "" (everything) becomes the agency's
+// root, and another agency's unit is not found, as an unknown unit is
+// (404, nothing counted). A national role or an unscoped caller keeps it.
+func (a *App) scopeUnit(ctx context.Context, caller domain.Principal, unit *string) error {
+	r := ReachOf(caller)
+	if r.All || !authz.HasAgencyRole(caller) {
+		return nil
+	}
+	if *unit == "" {
+		*unit = r.Agency
+		return nil
+	}
+	ok, err := a.UnitIn(ctx, r, *unit)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &domain.NotFoundError{Kind: "unit", ID: *unit}
+	}
+	return nil
+}
+
+// Unit returns unit id for caller to read: any signed-in caller reads the
+// units of their agency (every unit when the token names no agency, and
+// for the national roles); another agency's unit is not found, as an
+// unknown one is.
+func (a *App) Unit(ctx context.Context, caller domain.Principal, id string) (*orgunit.Unit, error) {
+	var agencies []string
+	if caller.Agency != "" {
+		ag, err := a.AgencyOfUnit(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if ag != "" {
+			agencies = []string{ag}
+		}
+	}
+	if _, err := authz.Decide(caller, authz.ReadUnit, authz.Subject{Agencies: agencies}, authz.Options{}); err != nil {
+		if errors.Is(err, domain.ErrNotFound) {
+			return nil, &domain.NotFoundError{Kind: "unit", ID: id}
+		}
+		return nil, err
+	}
+	return a.cfg.Units.Get(ctx, id)
+}
+
+// Units returns the units caller may read (see Unit), by ID.
+func (a *App) Units(ctx context.Context, caller domain.Principal) ([]directory.Unit, error) {
+	if _, err := authz.Decide(caller, authz.ReadUnit, authz.Subject{}, authz.Options{}); err != nil {
+		return nil, err
+	}
+	units, err := a.cfg.Directory.Units(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := ReachOf(caller)
+	if r.All {
+		return units, nil
+	}
+	out := make([]directory.Unit, 0, len(units))
+	for _, u := range units {
+		ok, err := a.UnitIn(ctx, r, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// Children returns the units directly below unit id that caller may read.
+func (a *App) Children(ctx context.Context, caller domain.Principal, id string) ([]directory.Unit, error) {
+	kids, err := a.cfg.Directory.Children(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := ReachOf(caller)
+	if r.All {
+		return kids, nil
+	}
+	// A unit's children share its agency: all or none.
+	if ok, err := a.UnitIn(ctx, r, id); err != nil || !ok {
+		return []directory.Unit{}, err
+	}
+	return kids, nil
+}

@@ -1,0 +1,366 @@
+package httpapi
+
+// Tenancy isolation (issue 15): every route of the router, derived with
+// mux.Walk so that a new route cannot be missed, is called by the agency
+// roles of agency B on agency A's resources, and the answer must be the
+// one for a resource that does not exist; mutations change nothing; lists
+// and reports hold nothing of A. The national roles read what A's own
+// readers read, and every mutation is 403 for them.
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/mux"
+)
+
+// tokenAgency is the "agency" claim of the test callers' tokens, by
+// subject; callers not named carry none.
+var tokenAgency = map[string]string{
+	"hr-b": "PEMPROV", "analyst-b": "PEMPROV", "auditor-b": "PEMPROV", "clerk-b": "PEMPROV",
+	"auditor-a": "PEMKOT", "analyst-a": "PEMKOT", "hr-a": "PEMKOT", "clerk-a": "PEMKOT",
+}
+
+// Callers of the tenancy tests.
+var (
+	hrB      = caller{"hr-b", []string{"HR_ADMIN"}}
+	analystB = caller{"analyst-b", []string{"HR_ANALYST"}}
+	audB     = caller{"auditor-b", []string{"AUDITOR"}}
+	clerkB   = caller{"clerk-b", []string{"GRIEVANCE_CLERK"}}
+	hrAgA    = caller{"hr-a", []string{"HR_ADMIN"}}
+	audAgA   = caller{"auditor-a", []string{"AUDITOR"}}
+	anAgA    = caller{"analyst-a", []string{"HR_ANALYST"}}
+	natAn    = caller{"bkn-analyst", []string{"NATIONAL_ANALYST"}}
+	natAud   = caller{"bkn-auditor", []string{"NATIONAL_AUDITOR"}}
+	// natHR holds a national role beside an agency role: still never
+	// writes.
+	natHR = caller{"bkn-hr", []string{"NATIONAL_AUDITOR", "HR_ADMIN"}}
+)
+
+const (
+	nipB    = "198801012015011011" // an employee of agency B
+	nipNone = "198001012005011099" // registered nowhere
+)
+
+// unscoped are the route templates the sweep leaves out, each named with
+// why. The audit endpoints are scoped by the merkle branch (per-agency
+// Merkle logs); the coordinator removes the exemption at merge.
+var unscoped = map[string]string{
+	"/v1/audit":            "scoped by the merkle branch",
+	"/v1/audit/checkpoint": "scoped by the merkle branch",
+	"/v1/audit/proof":      "scoped by the merkle branch",
+	"/v1/audit/bundle":     "scoped by the merkle branch",
+	"/v1/audit/verify":     "scoped by the merkle branch",
+	"/v1/ops/projections":  "projection status of the deployment, no agency data (positions and lags)",
+	"/healthz":             "unauthenticated probe",
+	"/readyz":              "unauthenticated probe",
+	"/metrics":             "unauthenticated process metrics",
+	"/openapi.json":        "the contract",
+	"":                     "the router's fallback",
+}
+
+// sweepQuery is the query each parameterless read is called with, naming
+// agency A's root unit (the sweep swaps it for an unknown unit).
+var sweepQuery = map[string]string{
+	"/v1/reports/progress":          "?unit=PEMKOT&year=2026",
+	"/v1/reports/distribution":      "?unit=PEMKOT&period=2026",
+	"/v1/reports/objections":        "?unit=PEMKOT",
+	"/v1/objections":                "?unit=PEMKOT",
+	"/v1/evaluations":               "?unit=PEMKOT&period=2026",
+	"/v1/reports/consequences":      "?unit=PEMKOT&year=2026",
+	"/v1/reports/calibration":       "?unit=PEMKOT&year=2026",
+	"/v1/reports/development":       "?unit=PEMKOT&year=2026",
+	"/v1/reports/improvement-plans": "?unit=PEMKOT",
+	"/v1/employees":                 "?unit=PEMKOT",
+	"/v1/skps":                      "?nip=" + nipE,
+}
+
+// aTokens are agency A's identifiers, and what replaces each to name a
+// resource that does not exist.
+var aTokens = [][2]string{
+	{"PEMKOT", "NOSUCHROOT"}, {"DINKES", "NOSUCHUNIT"}, {"BAPPEDA", "NOSUCHBAPP"},
+	{nipE, "198001012005011091"}, {nipA, "198001012005011092"}, {nipS, "198001012005011093"},
+	{nipT, "198001012005011094"}, {nipP, "198001012005011095"}, {nipX, "198001012005011096"}, {nipU, "198001012005011097"},
+}
+
+func swapA(s string) string {
+	for _, t := range aTokens {
+		s = strings.ReplaceAll(s, t[0], t[1])
+	}
+	return s
+}
+
+func unswapA(s string) string {
+	for _, t := range aTokens {
+		s = strings.ReplaceAll(s, t[1], t[0])
+	}
+	return s
+}
+
+var requestIDField = regexp.MustCompile(`"request_id":"[^"]*"`)
+
+// normal is a response as compared: status and body without the request
+// ID, with the unknown identifiers named back as A's.
+func normal(r response) string {
+	return r.header.Get("Content-Type") + " " + requestIDField.ReplaceAllString(unswapA(string(r.body)), `"request_id":""`)
+}
+
+type sweepRoute struct {
+	method, tpl string
+}
+
+// allRoutes walks the router: every method and path template.
+func allRoutes(t *testing.T, s *Server) []sweepRoute {
+	t.Helper()
+	var out []sweepRoute
+	err := s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, _ := route.GetPathTemplate()
+		methods, _ := route.GetMethods()
+		if len(methods) == 0 {
+			methods = []string{""}
+		}
+		for _, m := range methods {
+			out = append(out, sweepRoute{m, tpl})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tenancyFixture is agency A (the harness's cast, E's SKP up to an open
+// objection) and agency B (a root, a unit, an employee), registered by
+// B's HR_ADMIN.
+func tenancyFixture(t *testing.T) (*harness, fixture) {
+	h := newHarness(t)
+	f := h.at(stageObjection)
+	h.must(http.StatusCreated, hrB, "POST", "/v1/units", CreateUnitBody{ID: "PEMPROV", Name: "Pemerintah Provinsi"})
+	h.must(http.StatusCreated, hrB, "POST", "/v1/units", CreateUnitBody{ID: "DISDIK", Name: "Dinas Pendidikan", ParentID: "PEMPROV"})
+	h.must(http.StatusCreated, hrB, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipB, Name: "Pegawai Provinsi", UnitID: "DISDIK",
+		Position: PositionBody{Kind: "PELAKSANA", Title: "Pengadministrasi"}})
+	return h, f
+}
+
+// concrete fills a template with agency A's resources.
+func concrete(tpl string, f fixture) string {
+	r := strings.NewReplacer("{id}", f.id, "{nip}", nipE, "{period}", "2026", "{rhk_id}", f.rhkE, "{indicator_id}", f.indE,
+		"{value}", "BERORIENTASI_PELAYANAN", "{round}", "r1", "{action}", "a1", "{sha256}", strings.Repeat("ab", 32))
+	p := r.Replace(tpl)
+	if strings.HasPrefix(tpl, "/v1/units/{id}") {
+		p = strings.Replace(r.Replace(strings.Replace(tpl, "{id}", "DINKES", 1)), f.id, "DINKES", 1)
+	}
+	if tpl == "/v1/imports/{id}" {
+		p = "/v1/imports/imp-1"
+	}
+	return p
+}
+
+func TestTenancyIsolation(t *testing.T) {
+	h, f := tenancyFixture(t)
+	bodies := map[string]func(fixture) map[string]any{}
+	for _, c := range mutationCases() {
+		bodies[routeOf(t, h.srv, c.method, c.path(f))] = c.body
+	}
+	aIDs := []string{"PEMKOT", "DINKES", "BAPPEDA", nipE, nipA, nipS, nipT, nipP, nipX, nipU}
+	swept := 0
+	for _, rt := range allRoutes(t, h.srv) {
+		if why, ok := unscoped[rt.tpl]; ok {
+			t.Logf("not swept: %s %s (%s)", rt.method, rt.tpl, why)
+			continue
+		}
+		swept++
+		pathA := concrete(rt.tpl, f) + sweepQuery[rt.tpl]
+		var body any
+		if b := bodies[rt.method+" "+rt.tpl]; b != nil {
+			j, _ := json.Marshal(b(f))
+			body = j
+		}
+		for _, who := range []caller{hrB, analystB, audB, clerkB} {
+			before := h.headLen()
+			ra := h.request(&who, rt.method, pathA, body)
+			var bodyX any
+			if j, ok := body.([]byte); ok {
+				bodyX = []byte(swapA(string(j)))
+			}
+			if swapA(pathA) == pathA && (body == nil || swapA(string(body.([]byte))) == string(body.([]byte))) {
+				// The call names nothing of A (registering an official,
+				// a collection read): it is B's own business; the list
+				// check below looks at what it answers.
+				if rt.method != http.MethodGet {
+					continue
+				}
+			}
+			rx := h.request(&who, rt.method, swapA(pathA), bodyX)
+			if rt.method != http.MethodGet {
+				if after := h.headLen(); after != before {
+					t.Errorf("%s %s as %s: the log grew from %d to %d (A: %d %s)", rt.method, pathA, who.sub, before, after, ra.status, ra.body)
+				}
+			}
+			if ra.status != rx.status || normal(ra) != normal(rx) {
+				t.Errorf("%s %s as %s: A's resource answers %d %s; an unknown one %d %s", rt.method, pathA, who.sub, ra.status, ra.body, rx.status, rx.body)
+			}
+			if ra.status < 300 {
+				for _, id := range aIDs {
+					if bytes.Contains(ra.body, []byte(id)) && !strings.Contains(pathA, id) {
+						t.Errorf("%s %s as %s answers %d with A's %s: %s", rt.method, pathA, who.sub, ra.status, id, ra.body)
+						break
+					}
+				}
+			}
+			// The same list or report without naming a unit holds nothing
+			// of A either (counts included: the body names no A unit or
+			// person, and an agency-wide count is B's).
+			if rt.method == http.MethodGet && !strings.Contains(rt.tpl, "{") {
+				r := h.request(&who, rt.method, rt.tpl+strings.ReplaceAll(strings.ReplaceAll(sweepQuery[rt.tpl], "unit=PEMKOT&", ""), "?unit=PEMKOT", ""), nil)
+				for _, id := range aIDs {
+					if bytes.Contains(r.body, []byte(id)) {
+						t.Errorf("GET %s as %s answers %d with A's %s: %s", rt.tpl, who.sub, r.status, id, r.body)
+						break
+					}
+				}
+			}
+		}
+	}
+	if swept < 80 {
+		t.Fatalf("swept %d routes: the walk missed the router", swept)
+	}
+}
+
+// A national role reads what agency A's own readers read (the same
+// status, on every GET of A's resources), and never writes: every
+// mutation is 403, whatever else the token holds.
+func TestTenancyNationalRoles(t *testing.T) {
+	h, f := tenancyFixture(t)
+	bodies := map[string]func(fixture) map[string]any{}
+	for _, c := range mutationCases() {
+		bodies[routeOf(t, h.srv, c.method, c.path(f))] = c.body
+	}
+	for _, rt := range allRoutes(t, h.srv) {
+		if _, ok := unscoped[rt.tpl]; ok {
+			continue
+		}
+		path := concrete(rt.tpl, f) + sweepQuery[rt.tpl]
+		if rt.method == http.MethodGet {
+			for _, pair := range [][2]caller{{natAn, anAgA}, {natAud, audAgA}} {
+				own := h.request(&pair[1], "GET", path, nil)
+				nat := h.request(&pair[0], "GET", path, nil)
+				if own.status != nat.status {
+					t.Errorf("GET %s: %s answers %d, %s %d %s", path, pair[1].sub, own.status, pair[0].sub, nat.status, nat.body)
+				}
+			}
+			continue
+		}
+		var body any
+		if b := bodies[rt.method+" "+rt.tpl]; b != nil {
+			j, _ := json.Marshal(b(f))
+			body = j
+		}
+		for _, who := range []caller{natAn, natAud, natHR} {
+			before := h.headLen()
+			r := h.request(&who, rt.method, path, body)
+			if r.status != http.StatusForbidden && !(r.status == http.StatusBadRequest || r.status == http.StatusUnsupportedMediaType) {
+				t.Errorf("%s %s as %s = %d %s, want 403", rt.method, path, who.sub, r.status, r.body)
+			}
+			if h.headLen() != before {
+				t.Errorf("%s %s as %s changed the log", rt.method, path, who.sub)
+			}
+		}
+	}
+}
+
+// Without an agency claim, the agency roles act while the deployment
+// holds one agency (every existing token), and nowhere once it holds two.
+func TestTenancyClaimlessTokens(t *testing.T) {
+	h := newHarness(t)
+	f := h.at(stageCast)
+	_ = f
+	h.must(http.StatusOK, hr, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusOK, hrAgA, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusNotFound, hrB, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusCreated, hrB, "POST", "/v1/units", CreateUnitBody{ID: "PEMPROV", Name: "Pemerintah Provinsi"})
+	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/employees/"+nipE, nil)
+	h.refused(http.StatusForbidden, "forbidden", &hr, "POST", "/v1/units", CreateUnitBody{ID: "X1", Name: "X", ParentID: "PEMKOT"})
+	h.must(http.StatusOK, hrAgA, "GET", "/v1/employees/"+nipE, nil)
+	// An employee's own token needs no claim: relationship roles are
+	// unchanged.
+	h.must(http.StatusOK, empE, "GET", "/v1/employees/"+nipE, nil)
+	var list UnitList
+	h.must(http.StatusOK, hrB, "GET", "/v1/units", nil).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].ID != "PEMPROV" {
+		t.Fatalf("B's units = %+v, want PEMPROV alone", list.Items)
+	}
+	h.must(http.StatusOK, natAn, "GET", "/v1/units", nil).decode(t, &list)
+	if len(list.Items) != 4 {
+		t.Fatalf("the national analyst's units = %d, want all 4", len(list.Items))
+	}
+}
+
+// A cross-agency transfer is a position change by the HR_ADMIN of the
+// destination agency; the source's HR cannot push the person out; the
+// history stays whole and follows the person, and the agency that made
+// an SKP keeps reading it.
+func TestTenancyTransfer(t *testing.T) {
+	h, f := tenancyFixture(t)
+	move := map[string]any{"unit_id": "DISDIK", "kind": "PELAKSANA", "title": "Pengadministrasi", "effective_from": "2027-01-08"}
+	posBody := func() map[string]any {
+		return map[string]any{"unit_id": move["unit_id"], "position": map[string]any{"kind": "PELAKSANA", "title": "Pengadministrasi"}, "effective_from": move["effective_from"]}
+	}
+	before := h.headLen()
+	p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &hrAgA, "PUT", "/v1/employees/"+nipE+"/position", posBody())
+	if h.headLen() != before || len(p.Errors) == 0 || p.Errors[0].Field != "unit_id" {
+		t.Fatalf("the source agency's HR pushed the employee out: %+v", p)
+	}
+	h.must(http.StatusOK, hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
+	// The person is B's now: B's HR reads them and their earlier SKP; A's
+	// HR reads the SKP A made, not the person.
+	h.must(http.StatusOK, hrB, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusOK, hrB, "GET", "/v1/skps/"+f.id, nil)
+	h.must(http.StatusOK, audB, "GET", "/v1/skps/"+f.id+"/events", nil)
+	h.must(http.StatusOK, hrAgA, "GET", "/v1/skps/"+f.id, nil)
+	h.refused(http.StatusNotFound, "not_found", &hrAgA, "GET", "/v1/employees/"+nipE, nil)
+	var tl []json.RawMessage
+	_ = tl
+	if !slices.Contains([]int{http.StatusOK}, h.request(&empE, "GET", "/v1/employees/"+nipE+"/timeline", nil).status) {
+		t.Fatal("the employee lost their timeline")
+	}
+}
+
+// An import may touch only the units and people of the caller's agency:
+// B's HR_ADMIN importing rows that name A's unit, or A's appraiser for a
+// unit of B, is refused row by row and records nothing, exactly as for
+// a unit or an appraiser that does not exist.
+func TestTenancyImports(t *testing.T) {
+	h, _ := tenancyFixture(t)
+	head := h.headLen()
+	dated := strings.NewReplacer("2026-01-05", "2027-01-08", "05-01-2026", "08-01-2027").Replace(importFile)
+	for _, file := range []string{
+		dated, // DINKES rows appraised by A
+		"\ufeffNIP;Nama;Jenis Jabatan;Nama Jabatan;ID Unit;NIP Pejabat Penilai;TMT\n" +
+			nipN1 + ";Nina;PELAKSANA;Pengadministrasi Umum;DISDIK;" + nipA + ";2027-01-08\n",
+	} {
+		loc := h.must(http.StatusAccepted, hrB, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai.csv", file, "Content-Type", "text/csv").header.Get("Location")
+		st := h.awaitImport(hrB, loc)
+		if st.Applied != 0 || h.headLen() != head {
+			t.Fatalf("B's import of A's units or appraisers applied %d rows: %+v", st.Applied, st)
+		}
+		unknown := h.must(http.StatusAccepted, hrB, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai2.csv", swapA(file), "Content-Type", "text/csv").header.Get("Location")
+		su := h.awaitImport(hrB, unknown)
+		ja, _ := json.Marshal(st.Rows)
+		ju, _ := json.Marshal(su.Rows)
+		if unswapA(string(ju)) != string(ja) {
+			t.Errorf("rows naming A answer\n%s\nrows naming nobody\n%s", ja, ju)
+		}
+	}
+	// A's own HR imports them as before.
+	loc := h.must(http.StatusAccepted, hrAgA, "POST", "/v1/imports?paper_ref=SK-1%2F2026&filename=pegawai.csv", dated, "Content-Type", "text/csv").header.Get("Location")
+	if st := h.awaitImport(hrAgA, loc); st.Applied != 2 {
+		t.Fatalf("A's import: %+v", st)
+	}
+}

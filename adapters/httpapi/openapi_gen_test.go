@@ -283,12 +283,13 @@ func operations() []op {
 			desc:   "For an agency's AUDITOR (and ?agency=) the proof is in the agency's log: seq is still the global entry, index its leaf index in the agency's log, size that log's size; an entry of another agency is 404 as a missing one.",
 			status: 200, resp: InclusionProof{}, position: true, params: []param{qint("seq", "the entry (required)"), qint("size", "the tree size"), qagency}},
 		{method: "GET", path: "/v1/audit/bundle", tag: "audit", summary: "The appeal bundle of an employee's year, each event with its inclusion proof against the latest signed checkpoint (AUDITOR)",
-			desc:   "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet.",
+			desc: "Verify it offline with kinerjactl verify --bundle FILE --key audit-signing.pub. 404 when the employee has no events or no checkpoint is signed yet. " +
 				"A bundle holding 360° answers names their givers (the events' actors, which its hashes cover): it needs reason (422 without) and is recorded as a disclosure " +
 				"(skp.feedback_answers_disclosed.v1) of each such round before it is answered; the rounds are named in Kinerja-Disclosed-Rounds (docs/feedback360.md).",
 			status: 200, resp: audit.Bundle{}, position: true, extra: []int{422}, params: []param{qstr("nip", "the employee's NIP or NI PPPK (required)"), qint("year", "the performance year, 2000 to 2100 (required)"),
-				qstr("reason", "why the givers of the bundle's 360° answers are disclosed (required when it holds any; at most 1000 characters)")}},
-		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{}},
+				qstr("reason", "why the givers of the bundle's 360° answers are disclosed (required when it holds any; at most 1000 characters)"), qagency}},
+		{method: "POST", path: "/v1/audit/verify", tag: "audit", summary: "Recompute the trail from the event store and check it (AUDITOR)", status: 200, resp: audit.Report{},
+			desc: "An agency's AUDITOR (and ?agency=) verifies that agency's log alone: its events, tree and agency checkpoints, and its root in each national checkpoint.", params: []param{qagency}},
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",

@@ -37,7 +37,10 @@
 // memory, so a batch that a crash of PostgreSQL took back (as
 // synchronous_commit = off allowed, which an earlier version set) would
 // never be delivered again (docs/projections.md, "Acknowledged means
-// durable"). Transactions are kept short on purpose: a writing transaction
+// durable"). Should the stored checkpoint still be found behind the one a
+// Sink committed (a restored database, another process's reset), Apply
+// refuses with ErrCheckpointBehind rather than apply after a hole.
+// Transactions are kept short on purpose: a writing transaction
 // that stays open holds back the horizon below which the PostgreSQL event
 // store (adapters/pgstore) delivers events, so batches are bounded by the
 // caller (a rebuild's CatchUp uses 5,000 events) and nothing waits inside

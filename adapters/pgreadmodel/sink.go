@@ -112,6 +112,27 @@ type Sink struct {
 	proj   projector
 
 	mu sync.Mutex // one writer per Sink; the row lock orders Sinks of several processes
+	// committed is the last checkpoint this Sink committed (0: none yet),
+	// guarded by mu: the stored one may never be found behind it.
+	committed eventstore.Position
+}
+
+// ErrCheckpointBehind is the error of an Apply or DeadLetter that finds
+// the stored checkpoint behind the one this Sink committed: commits it
+// acknowledged are gone (the database was restored from an older copy, or
+// lost transactions in a crash), or another process reset the projection.
+// The runner goes on from what it acknowledged in memory, so applying the
+// batch would leave a hole: the Sink refuses instead, and the projection
+// stays failing until the projector restarts and resumes from the stored
+// checkpoint.
+var ErrCheckpointBehind = errors.New("pgreadmodel: the stored checkpoint went back behind what this process committed")
+
+// notBehind checks the stored checkpoint cp (called with mu held).
+func (s *Sink) notBehind(cp eventstore.Position) error {
+	if cp < s.committed {
+		return fmt.Errorf("%w: %s stored %d, committed %d; restart the projector to resume from the stored checkpoint", ErrCheckpointBehind, s.name, cp, s.committed)
+	}
+	return nil
 }
 
 var _ projections.Sink = (*Sink)(nil)
@@ -201,6 +222,9 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	if err := s.notBehind(cp); err != nil {
+		return err
+	}
 	last := cp
 	sel := make([]projections.Event, 0, len(events))
 	for _, ev := range events {
@@ -249,6 +273,7 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 	if err := tx.Commit(ctx); err != nil {
 		return s.wrap("commit", err)
 	}
+	s.committed = last
 	return nil
 }
 
@@ -265,6 +290,9 @@ func (s *Sink) DeadLetter(ctx context.Context, ev projections.Event, cause error
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	if err := s.notBehind(cp); err != nil {
+		return err
+	}
 	if ev.Position <= cp {
 		return tx.Rollback(ctx)
 	}
@@ -282,6 +310,7 @@ func (s *Sink) DeadLetter(ctx context.Context, ev projections.Event, cause error
 	if err := tx.Commit(ctx); err != nil {
 		return s.wrap("commit", err)
 	}
+	s.committed = ev.Position
 	return nil
 }
 
@@ -347,5 +376,6 @@ func (s *Sink) Reset(ctx context.Context) (err error) {
 		return s.wrap("commit", err)
 	}
 	s.proj.forget()
+	s.committed = 0
 	return nil
 }

@@ -715,7 +715,7 @@ func (a *app) serve(ctx context.Context) error {
 	if a.snaps != nil {
 		// The projector is stopped: the snapshot holds everything it
 		// applied, and the next start resumes from there.
-		if err := a.snaps.Write(shutCtx); err != nil {
+		if err := a.snaps.WriteAtShutdown(shutCtx); err != nil {
 			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err)
 		}
 	}

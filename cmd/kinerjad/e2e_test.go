@@ -398,6 +398,7 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--cadence", "WEEKLY"},
 		{"--establish-deadline", "13-40"},
 		{"--checkpoint-every", "0"},
+		{"--snapshot-interval", "0s"},
 		{"--cache-mb", "8"},
 		{"--evidence-max-bytes", "0"},
 		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},

@@ -183,7 +183,16 @@ func (s *Snapshots) Run(ctx context.Context, poll time.Duration) {
 
 // Write signs a checkpoint (Sign) and writes a snapshot now, unless the
 // audit projection has not moved since the last one.
-func (s *Snapshots) Write(ctx context.Context) error {
+func (s *Snapshots) Write(ctx context.Context) error { return s.write(ctx, true) }
+
+// WriteAtShutdown writes a snapshot without signing a checkpoint first:
+// at shutdown the signer has stopped, and what the ledger and the witness
+// hold is left as the running service left it (the snapshot is compared
+// with the newest checkpoint at or below its size when loaded, and the
+// history check authenticates the entries past it).
+func (s *Snapshots) WriteAtShutdown(ctx context.Context) error { return s.write(ctx, false) }
+
+func (s *Snapshots) write(ctx context.Context, sign bool) error {
 	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,7 +204,7 @@ func (s *Snapshots) Write(ctx context.Context) error {
 	if pos, err := s.Model.Sink(audit.Name).Checkpoint(ctx); err != nil || pos <= s.last {
 		return err
 	}
-	if s.Sign != nil {
+	if sign && s.Sign != nil {
 		if err := s.Sign(ctx); err != nil {
 			s.writes.WithLabelValues("error").Inc()
 			return err

@@ -67,6 +67,8 @@ type pastCache struct {
 
 type pastMemo struct {
 	skps, evals sync.Map
+	// answers keeps whole ForPeriod answers (settled cuts only).
+	answers *sync.Map
 }
 
 func (c *pastCache) memo(cut Cut) *pastMemo {
@@ -83,7 +85,7 @@ func (c *pastCache) memo(cut Cut) *pastMemo {
 		delete(c.cuts, c.order[0])
 		c.order = c.order[1:]
 	}
-	m := &pastMemo{}
+	m := &pastMemo{answers: &sync.Map{}}
 	c.cuts[k] = m
 	c.order = append(c.order, k)
 	return m
@@ -104,7 +106,7 @@ func (a *App) Past(cut Cut) (skps.Reader, evaluations.Reader) {
 	s := skps.AsOf{Current: a.cfg.SKPList, Store: a.cfg.Store, At: cut.At, Position: cut.Position, Memo: &m.skps}
 	var e evaluations.Reader
 	if a.cfg.Evaluations != nil {
-		e = reports.EvaluationsAsOf{Current: a.cfg.Evaluations, SKPs: s, Memo: &m.evals}
+		e = reports.EvaluationsAsOf{Current: a.cfg.Evaluations, SKPs: s, Memo: &m.evals, Answers: m.answers}
 	}
 	return s, e
 }

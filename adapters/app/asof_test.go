@@ -21,7 +21,9 @@ type streamCounter struct {
 
 func (s *streamCounter) ReadStream(context.Context, string, eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
 	s.reads++
-	return func(yield func(eventstore.Event, error) bool) { yield(eventstore.Event{}, eventstore.ErrStreamNotFound) }
+	return func(yield func(eventstore.Event, error) bool) {
+		yield(eventstore.Event{}, eventstore.ErrStreamNotFound)
+	}
 }
 
 // The as-of report keeps what it rebuilt per cut (App.Past): after the

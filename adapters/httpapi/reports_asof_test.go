@@ -16,9 +16,15 @@ import (
 // position, repeated in the answer's as_of): before the year nothing is
 // counted, at the head or now what is counted without as_of; a future
 // instant, a position past the head, garbage and control characters are
-// 400 and name the parameter.
+// 400 and name the parameter. On bbolt and on PostgreSQL (positions and
+// recorded times come from the store).
 func TestReportsAsOf(t *testing.T) {
-	h := newHarness(t)
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) { reportsAsOf(t, newHarnessOn(t, backend), backend) })
+	}
+}
+
+func reportsAsOf(t *testing.T, h *harness, backend string) {
 	st := h.seedAgency(40)
 	hrAdm := caller{st.Cast.HRAdmin, []string{"HR_ADMIN"}}
 	prog := func(asOf string) reports.ProgressReport {
@@ -42,7 +48,11 @@ func TestReportsAsOf(t *testing.T) {
 		t.Errorf("as of %s: %d SKPs, population %d, as_of %q/%q; want none, and the instant repeated", before, p.Total.SKPs, d.Population, p.AsOf, d.AsOf)
 	}
 	now := h.clock.Now().Format(time.RFC3339)
-	if p, d := prog(now), dist(now); p.Total.SKPs != nowP.Total.SKPs || p.Total.Late != nowP.Total.Late || d.Population != nowD.Population || d.Counts[("BAIK")] != nowD.Counts["BAIK"] {
+	// PostgreSQL records its own clock (recorded_at is the database's
+	// now(), today), the harness's clock is a year ago: its "now" is
+	// before every event there, so only bbolt can check it.
+	if p, d := prog(now), dist(now); backend == "bolt" && (p.Total.SKPs != nowP.Total.SKPs || p.Total.Late != nowP.Total.Late ||
+		d.Population != nowD.Population || d.Counts["BAIK"] != nowD.Counts["BAIK"]) {
 		t.Errorf("as of now: %+v, %+v; without as_of %+v, %+v", p.Total, d.Counts, nowP.Total, nowD.Counts)
 	}
 	head, err := h.store.Head(h.ctx)

@@ -28,7 +28,7 @@
 // # Pages
 //
 //	GET  /                       start page: the caller's SKPs, the units, links by role
-//	GET  /unit/{id}              unit dashboard: SKP progress and the predikat distribution
+//	GET  /unit/{id}              unit dashboard: SKP progress and the predikat distribution (?as_of=: as recorded then)
 //	GET  /skp/{id}?as_of=        one SKP, now or as recorded at as_of, with its timeline
 //	GET  /kotak-masuk            the inbox: what waits for the caller, by deadline
 //	GET  /keberatan              the objection register

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -33,12 +35,34 @@ type EvaluationsAsOf struct {
 	// of a cut in the past never change, so a memo may serve every report
 	// of one cut.
 	Memo *sync.Map
+	// Answers, when not nil, keeps each ForPeriod answer by its units and
+	// period: at a cut in the past the answer never changes (a row
+	// unchanged since the cut is today's until its SKP changes, and then
+	// it is rebuilt to the same), so a page of one cut asks the read
+	// models once. Only for a settled cut (the application layer decides).
+	Answers *sync.Map
 }
 
 var _ evaluations.Reader = EvaluationsAsOf{}
 
-// ForPeriod implements evaluations.Reader.
+// ForPeriod implements evaluations.Reader. The answer is the caller's
+// (a copy when kept).
 func (r EvaluationsAsOf) ForPeriod(ctx context.Context, units []string, per string) ([]evaluations.Evaluation, error) {
+	if r.Answers == nil {
+		return r.forPeriod(ctx, units, per)
+	}
+	key := strings.Join(units, "\x00") + "\x01" + per
+	if v, ok := r.Answers.Load(key); ok {
+		return slices.Clone(v.([]evaluations.Evaluation)), nil
+	}
+	rows, err := r.forPeriod(ctx, units, per)
+	if err == nil {
+		r.Answers.Store(key, slices.Clone(rows))
+	}
+	return rows, err
+}
+
+func (r EvaluationsAsOf) forPeriod(ctx context.Context, units []string, per string) ([]evaluations.Evaluation, error) {
 	rows, err := r.Current.ForPeriod(ctx, units, per)
 	if err != nil || len(rows) == 0 {
 		return rows, err

@@ -3,8 +3,11 @@
 // period against the pattern, drawn as an inline SVG chart, with
 // drill-down) and the CSV and Excel exports of both. The year defaults to
 // the latest with data (app.LatestYear); the tables are paginated and
-// sortable (page.Paginate); the progress can be shown as of a past
-// instant (?as_of=, app.ProgressAsOf). The reports are the
+// sortable (page.Paginate); the progress, the distribution and the SKP
+// list can be shown as the ledger had recorded them at a past instant or
+// ledger position (?as_of=, page.Site.AsOf, app.ProgressAsOf,
+// app.DistributionAsOf, app.Past), and so can the exports. The unit's
+// times, typed and shown, are in its zone. The reports are the
 // application layer's (computed once, cached, for the report roles).
 package reportpage
 

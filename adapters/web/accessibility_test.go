@@ -15,18 +15,19 @@ import (
 // notPages are the GET routes that are not pages to scan: downloads, and
 // the steps of a sign-in that redirect to the identity provider and back.
 var notPages = map[string]string{
-	"GET /ekspor/audit":                           "a download",
-	"GET /ekspor/keberatan":                       "a download",
-	"GET /ekspor/progress":                        "a download",
-	"GET /ekspor/distribusi":                      "a download",
-	"GET /konsekuensi/ekspor":                     "a download",
-	"GET /kalibrasi/ekspor":                       "a download",
-	"GET /pengembangan-unit/ekspor":               "a download",
-	"GET /masuk/oidc":                             "a redirect to the identity provider",
-	"GET /masuk/oidc/kembali":                     "the identity provider's redirect back",
-	"GET /skp/{id}/bukti/{sha256}":                "a download (an evidence file)",
-	"GET /skp/{id}/dokumen.pdf":                   "a download (the SKP printed)",
-	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf": "a download (an evaluation printed)",
+	"GET /ekspor/audit":                               "a download",
+	"GET /ekspor/keberatan":                           "a download",
+	"GET /ekspor/progress":                            "a download",
+	"GET /ekspor/distribusi":                          "a download",
+	"GET /konsekuensi/ekspor":                         "a download",
+	"GET /kalibrasi/ekspor":                           "a download",
+	"GET /pengembangan-unit/ekspor":                   "a download",
+	"GET /pengembangan-unit/rencana-perbaikan/ekspor": "a download",
+	"GET /masuk/oidc":                                 "a redirect to the identity provider",
+	"GET /masuk/oidc/kembali":                         "the identity provider's redirect back",
+	"GET /skp/{id}/bukti/{sha256}":                    "a download (an evidence file)",
+	"GET /skp/{id}/dokumen.pdf":                       "a download (the SKP printed)",
+	"GET /skp/{id}/evaluasi/{period}/dokumen.pdf":     "a download (an evaluation printed)",
 }
 
 var routeParam = regexp.MustCompile(`\{([a-z_]+)(\.\.\.)?\}`)

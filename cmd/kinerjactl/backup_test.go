@@ -25,7 +25,23 @@ import (
 
 // unitWriters registers units through the API from n goroutines until stop
 // closes, and returns, per unit ID, when its 201 arrived.
+//
+// The units are sub-units of one root (BK), so that the deployment holds
+// one agency and claimless tokens keep acting (issue 15).
 func unitWriters(t *testing.T, base, token string, n int, stop <-chan struct{}) func() map[string]time.Time {
+	root, _ := json.Marshal(map[string]string{"id": "BK", "name": "Unit BK"})
+	rreq, _ := http.NewRequest(http.MethodPost, base+"/v1/units", bytes.NewReader(root))
+	rreq.Header.Set("Authorization", "Bearer "+token)
+	rreq.Header.Set("Content-Type", "application/json")
+	rresp, err := http.DefaultClient.Do(rreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, rresp.Body)
+	rresp.Body.Close()
+	if rresp.StatusCode != http.StatusCreated {
+		t.Fatalf("register the root unit BK: %d", rresp.StatusCode)
+	}
 	var mu sync.Mutex
 	acked := map[string]time.Time{}
 	var wg sync.WaitGroup
@@ -40,7 +56,7 @@ func unitWriters(t *testing.T, base, token string, n int, stop <-chan struct{}) 
 				default:
 				}
 				id := fmt.Sprintf("BK-%d-%d", g, i)
-				body, _ := json.Marshal(map[string]string{"id": id, "name": "Unit " + id})
+				body, _ := json.Marshal(map[string]string{"id": id, "name": "Unit " + id, "parent_id": "BK"})
 				req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")

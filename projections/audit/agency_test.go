@@ -311,3 +311,45 @@ func anyProblem(ps []audit.Problem, s string) bool {
 	}
 	return false
 }
+
+// oldTrail hides the agency logs: a signer over it signs checkpoints as
+// before issue 15 (no agency lines, no agency checkpoints).
+type oldTrail struct{ t *fakeTrail }
+
+func (o oldTrail) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
+	return o.t.Node(ctx, level, index)
+}
+func (o oldTrail) Size(ctx context.Context) (uint64, error) { return o.t.Size(ctx) }
+
+func TestCheckpointsFromBeforeAgencyLogsKeepVerifying(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	twoAgencies(t, f)
+	f.project(t)
+	old := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: oldTrail{f.trail}, Key: f.key, Every: 1})
+	c, ok, err := old.SignNow(ctx)
+	if err != nil || !ok || len(c.Agencies) != 0 || len(c.AgencyCheckpoints) != 0 || strings.Contains(c.Note, "agency") {
+		t.Fatalf("old-style checkpoint = %+v, %v, %v", c, ok, err)
+	}
+	f.project(t)
+	if r := f.verify(t); !r.OK || r.Checkpoints != 1 {
+		t.Fatalf("Verify over an old-style checkpoint = %+v", r)
+	}
+	// The new signer proves the old checkpoint, then signs every agency.
+	f.put(t, "unit-A", "unit.renamed.v1", map[string]string{"unit_id": "A", "name": "Dinas A baru"})
+	f.project(t)
+	s := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: f.trail, Key: f.key, Every: 1})
+	c2, ok, err := s.SignNow(ctx)
+	if err != nil || !ok || len(c2.Agencies) != 3 || len(c2.AgencyCheckpoints) != 3 {
+		t.Fatalf("first national checkpoint after old ones = %+v, %v, %v", c2, ok, err)
+	}
+	f.project(t)
+	if r := f.verify(t); !r.OK || r.Checkpoints != 2 {
+		t.Errorf("Verify = %+v", r)
+	}
+	for _, a := range []string{"A", "B", ""} {
+		if r := f.verifyAgency(t, f.store, a, true); !r.OK || r.Checkpoints != 1 {
+			t.Errorf("VerifyAgency(%q) = %+v", a, r)
+		}
+	}
+}

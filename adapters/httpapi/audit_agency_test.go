@@ -33,12 +33,12 @@ func (p principals) Authenticate(ctx context.Context, token string) (domain.Prin
 	return got, nil
 }
 
-const nipB = "198808082012081008" // PELAKSANA in agency PROV
+const nipProv = "198808082012081008" // PELAKSANA in agency PROV
 
 var (
 	audPemkot = caller{"auditor-pemkot", []string{"AUDITOR"}}
 	audProv   = caller{"auditor-prov", []string{"AUDITOR"}}
-	natAud    = caller{"auditor-bkn", []string{"AUDITOR"}}
+	natAudA    = caller{"auditor-bkn", []string{"AUDITOR"}}
 )
 
 // twoAgencyHarness is the cast (agency PEMKOT) and a second agency PROV
@@ -48,12 +48,12 @@ func twoAgencyHarness(t *testing.T) *harness {
 		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
 			audPemkot.sub: {ID: audPemkot.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PEMKOT"},
 			audProv.sub:   {ID: audProv.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PROV"},
-			natAud.sub:    {ID: natAud.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			natAudA.sub:    {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
 		}}
 	})
 	h.cast()
 	h.must(http.StatusCreated, hr, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
-	h.must(http.StatusCreated, hr, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipB, Name: "Pegawai Provinsi", UnitID: "PROV",
+	h.must(http.StatusCreated, hr, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipProv, Name: "Pegawai Provinsi", UnitID: "PROV",
 		Position: PositionBody{Kind: "PELAKSANA", Title: "Jabatan PELAKSANA"}})
 	h.sign()
 	return h
@@ -95,8 +95,8 @@ func withoutRequestID(t testing.TB, body []byte) string {
 
 func TestAuditAgencyIsolation(t *testing.T) {
 	h := twoAgencyHarness(t)
-	all := h.auditItems(natAud, "")
-	inProv := map[string]bool{"unit-PROV": true, "employee-" + nipB: true}
+	all := h.auditItems(natAudA, "")
+	inProv := map[string]bool{"unit-PROV": true, "employee-" + nipProv: true}
 	var provSeq, pemkotSeq uint64
 	for _, it := range all {
 		if inProv[it.Stream] {
@@ -135,10 +135,10 @@ func TestAuditAgencyIsolation(t *testing.T) {
 			t.Errorf("PROV's auditor filtering by PEMKOT's stream sees %d entries", len(got))
 		}
 		h.sameMissing(audProv, "/v1/audit?agency=PEMKOT", "PEMKOT", "/v1/audit?agency=NOPE", "NOPE")
-		if got := h.auditItems(natAud, "&agency=PROV"); len(got) != len(prov) || got[0].Seq != prov[0].Seq {
+		if got := h.auditItems(natAudA, "&agency=PROV"); len(got) != len(prov) || got[0].Seq != prov[0].Seq {
 			t.Errorf("national ?agency=PROV = %d entries, want PROV's %d", len(got), len(prov))
 		}
-		h.sameMissing(natAud, "/v1/audit?agency=NOPE", "NOPE", "/v1/audit?agency=NADA", "NADA")
+		h.sameMissing(natAudA, "/v1/audit?agency=NOPE", "NOPE", "/v1/audit?agency=NADA", "NADA")
 	})
 
 	t.Run("proofs", func(t *testing.T) {
@@ -163,7 +163,7 @@ func TestAuditAgencyIsolation(t *testing.T) {
 		}
 		// The national auditor's global proof is as before.
 		var g InclusionProof
-		h.must(http.StatusOK, natAud, "GET", "/v1/audit/proof?seq="+strconv.FormatUint(provSeq, 10), nil).decode(t, &g)
+		h.must(http.StatusOK, natAudA, "GET", "/v1/audit/proof?seq="+strconv.FormatUint(provSeq, 10), nil).decode(t, &g)
 		if g.Agency != nil || g.Size != uint64(len(all)) || g.Checkpoint == nil {
 			t.Errorf("national proof = %+v", g)
 		}
@@ -179,7 +179,7 @@ func TestAuditAgencyIsolation(t *testing.T) {
 			t.Error(err)
 		}
 		var national audit.Checkpoint
-		h.must(http.StatusOK, natAud, "GET", "/v1/audit/checkpoint", nil).decode(t, &national)
+		h.must(http.StatusOK, natAudA, "GET", "/v1/audit/checkpoint", nil).decode(t, &national)
 		if err := audit.OpenCheckpoint(national, h.vkey); err != nil {
 			t.Error(err)
 		}
@@ -201,12 +201,12 @@ func TestAuditAgencyIsolation(t *testing.T) {
 			t.Errorf("PROV's verification = %+v", r)
 		}
 		var p audit.Report
-		h.must(http.StatusOK, natAud, "POST", "/v1/audit/verify?agency=PEMKOT", nil).decode(t, &p)
+		h.must(http.StatusOK, natAudA, "POST", "/v1/audit/verify?agency=PEMKOT", nil).decode(t, &p)
 		if !p.OK || p.Agency == nil || *p.Agency != "PEMKOT" || p.Size != uint64(len(all)-2) {
 			t.Errorf("PEMKOT's verification = %+v", p)
 		}
 		var n audit.Report
-		h.must(http.StatusOK, natAud, "POST", "/v1/audit/verify", nil).decode(t, &n)
+		h.must(http.StatusOK, natAudA, "POST", "/v1/audit/verify", nil).decode(t, &n)
 		if !n.OK || n.Agency != nil || n.Size != uint64(len(all)) {
 			t.Errorf("national verification = %+v", n)
 		}
@@ -220,7 +220,7 @@ func TestAuditAgencyIsolation(t *testing.T) {
 	t.Run("bundles", func(t *testing.T) {
 		h.sameMissing(audProv, "/v1/audit/bundle?year=2026&nip="+nipE, nipE, "/v1/audit/bundle?year=2026&nip=199901012020011099", "199901012020011099")
 		var b audit.Bundle
-		h.must(http.StatusOK, audProv, "GET", "/v1/audit/bundle?year=2026&nip="+nipB, nil).decode(t, &b)
+		h.must(http.StatusOK, audProv, "GET", "/v1/audit/bundle?year=2026&nip="+nipProv, nil).decode(t, &b)
 		if r := audit.VerifyBundle(b, h.vkey); !r.OK || r.Proven != 1 || b.Agency == nil || *b.Agency != "PROV" {
 			t.Errorf("PROV's bundle = %+v, verified %+v", b, r)
 		}
@@ -232,7 +232,7 @@ func TestAuditAgencyIsolation(t *testing.T) {
 
 	t.Run("adversarial agency parameter", func(t *testing.T) {
 		for _, a := range []string{"A\x00B", strings.Repeat("x", 300), "\u202e"} {
-			r := h.request(&natAud, "GET", "/v1/audit?agency="+url.QueryEscape(a), nil)
+			r := h.request(&natAudA, "GET", "/v1/audit?agency="+url.QueryEscape(a), nil)
 			if r.status != http.StatusBadRequest && r.status != http.StatusNotFound {
 				t.Errorf("?agency=%q = %d %s, want 400 or 404", a, r.status, r.body)
 			}

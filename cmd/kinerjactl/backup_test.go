@@ -26,6 +26,16 @@ import (
 // unitWriters registers units through the API from n goroutines until stop
 // closes, and returns, per unit ID, when its 201 arrived.
 func unitWriters(t *testing.T, base, token string, n int, stop <-chan struct{}) func() map[string]time.Time {
+	// One agency: the units go under root BK (a root unit is an agency,
+	// and a token without an agency claim acts only while there is one).
+	root, _ := http.NewRequest(http.MethodPost, base+"/v1/units", strings.NewReader(`{"id":"BK","name":"Induk"}`))
+	root.Header.Set("Authorization", "Bearer "+token)
+	root.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(root); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("register the root unit: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	var mu sync.Mutex
 	acked := map[string]time.Time{}
 	var wg sync.WaitGroup
@@ -40,7 +50,7 @@ func unitWriters(t *testing.T, base, token string, n int, stop <-chan struct{}) 
 				default:
 				}
 				id := fmt.Sprintf("BK-%d-%d", g, i)
-				body, _ := json.Marshal(map[string]string{"id": id, "name": "Unit " + id})
+				body, _ := json.Marshal(map[string]string{"id": id, "name": "Unit " + id, "parent_id": "BK"})
 				req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")
@@ -182,7 +192,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 			t.Fatalf("the running kinerjad witnessed no checkpoint after the backup's (size %d)", m.Checkpoint.Size)
 		}
 		// A write makes the next checkpoint.
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", strings.NewReader(`{"id":"BK-late-`+fmt.Sprint(time.Now().UnixNano())+`","name":"late"}`))
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", strings.NewReader(`{"id":"BK-late-`+fmt.Sprint(time.Now().UnixNano())+`","name":"late","parent_id":"BK"}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		if resp, err := http.DefaultClient.Do(req); err == nil {

@@ -85,7 +85,7 @@ const SnapshotVersion = 2
 // snapshot of other versions is refused (ErrSnapshotFormat) and the read
 // models rebuild from the log.
 var projectionVersions = map[string]int{
-	audit.Name: 2, // 2: the agency logs (issue 15)
+	audit.Name:     2, // 2: the agency logs (issue 15)
 	directory.Name: 1, skps.Name: 1, evaluations.Name: 1, scores.Name: 1, objections.Name: 1, timeline.Name: 1,
 }
 
@@ -101,6 +101,7 @@ func (m *Model) schema() string {
 	b.WriteString("policy=" + m.policyVersion)
 	return b.String()
 }
+
 // SnapshotContext is the signing context of snapshot signatures.
 const SnapshotContext = "kinerja/readmodel-snapshot/v1"
 
@@ -115,6 +116,7 @@ const fixedHeaderLen = 8 + 4 + 8 + 4
 
 // trailerLen is the digest, the key ID and the signature.
 const trailerLen = 32 + 4 + 64
+
 // Reasons a snapshot is refused (SnapshotError.Reason).
 var (
 	// ErrNoSnapshot: there is no snapshot file.

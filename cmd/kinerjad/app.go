@@ -352,7 +352,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		// catch-up then reads only the events after it (and checks their
 		// signatures once).
 		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
-			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Healthy: a.guard.Problem,
+			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Witnessed: a.guard.Witnessed, Healthy: a.guard.Problem,
 			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, Log: a.log}
 		registry.MustRegister(a.snaps.Collectors()...)
 		a.snaps.Load(ctx)

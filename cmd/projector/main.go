@@ -313,7 +313,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	guard.CheckRoot(ctx, db.Audit(), log)
 	// This process relays from now on: another that ran the relays on this
 	// database (a second projector, an older start) stops publishing.
-	if err := claimRelays(ctx, relayCPs, relays); err != nil {
+	if err := claimRelays(ctx, relayCPs, relays, log); err != nil {
 		return err
 	}
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(append(db.Sinks(), pmSink)), Relays: relays, Registry: reg, Logger: log})
@@ -409,8 +409,8 @@ func relayCheckpoints(cfg Config, store eventstore.Store, pool *pgxpool.Pool, fe
 // claimRelays claims the relays' checkpoints for this process (see
 // wiring.RelayCheckpoints.Claim): at start-up alone, when the control
 // partition is acquired with --share.
-func claimRelays(ctx context.Context, cps *wiring.RelayCheckpoints, relays []projections.Sink) error {
-	if cps == nil {
+func claimRelays(ctx context.Context, cps *wiring.RelayCheckpoints, relays []projections.Sink, log *slog.Logger) error {
+	if cps == nil || !cps.Shared() {
 		return nil
 	}
 	names := make([]string, len(relays))
@@ -420,6 +420,7 @@ func claimRelays(ctx context.Context, cps *wiring.RelayCheckpoints, relays []pro
 	if err := cps.Claim(ctx, names...); err != nil {
 		return fmt.Errorf("claim the relays' checkpoints: %w", err)
 	}
+	log.Info("relays_claimed", "relays", names, "reason", "this process relays now; another that relayed on this database stops publishing")
 	return nil
 }
 

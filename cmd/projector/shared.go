@@ -286,7 +286,7 @@ func startControl(ctx context.Context, wg *sync.WaitGroup, cfg Config, d sharedD
 	// The control partition's lock is held: claim the relays' checkpoints
 	// (fenced by that lock), so a previous owner still finishing a batch
 	// can neither publish more nor move them back.
-	if err := claimRelays(ctx, d.relayCPs, d.relays); err != nil {
+	if err := claimRelays(ctx, d.relayCPs, d.relays, d.log); err != nil {
 		return err
 	}
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: d.authed, Admit: d.authed.Verdict,

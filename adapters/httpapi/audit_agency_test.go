@@ -38,7 +38,7 @@ const nipProv = "198808082012081008" // PELAKSANA in agency PROV
 var (
 	audPemkot = caller{"auditor-pemkot", []string{"AUDITOR"}}
 	audProv   = caller{"auditor-prov", []string{"AUDITOR"}}
-	natAudA    = caller{"auditor-bkn", []string{"AUDITOR"}}
+	natAudA   = caller{"auditor-bkn", []string{"AUDITOR"}}
 )
 
 // twoAgencyHarness is the cast (agency PEMKOT) and a second agency PROV
@@ -48,7 +48,7 @@ func twoAgencyHarness(t *testing.T) *harness {
 		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
 			audPemkot.sub: {ID: audPemkot.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PEMKOT"},
 			audProv.sub:   {ID: audProv.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PROV"},
-			natAudA.sub:    {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			natAudA.sub:   {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
 		}}
 	})
 	h.cast()

@@ -53,6 +53,7 @@ type Checkpoints struct {
 
 	mu     sync.Mutex
 	epochs map[string]int64 // names claimed by this Checkpoints, and their epoch
+	rows   map[string]bool  // names whose row this Checkpoints has seen (no import to try)
 	legacy CheckpointSource
 	log    *slog.Logger
 }
@@ -76,7 +77,7 @@ func NewCheckpoints(pool *pgxpool.Pool, schema string, fence func(ctx context.Co
 	if err := checkSchemaName(schema); err != nil {
 		return nil, err
 	}
-	return &Checkpoints{pool: pool, table: ident(schema, "consumer_checkpoints"), fence: fence, epochs: map[string]int64{}, log: slog.Default()}, nil
+	return &Checkpoints{pool: pool, table: ident(schema, "consumer_checkpoints"), fence: fence, epochs: map[string]int64{}, rows: map[string]bool{}, log: slog.Default()}, nil
 }
 
 // ImportFrom makes src the checkpoints of before the upgrade to
@@ -154,7 +155,10 @@ func (c *Checkpoints) locked(ctx context.Context, what, name string, f func(tx p
 		return err
 	}
 	var start int64
-	if c.legacy != nil {
+	c.mu.Lock()
+	seen := c.rows[name]
+	c.mu.Unlock()
+	if c.legacy != nil && !seen {
 		// Read before the transaction: a file read holds no row lock.
 		var exists bool
 		if err := c.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+c.table+` WHERE name = $1)`, name).Scan(&exists); err != nil {
@@ -200,6 +204,9 @@ func (c *Checkpoints) locked(ctx context.Context, what, name string, f func(tx p
 	if err != nil {
 		return fmt.Errorf("pgstore: %s checkpoint %s: %w", what, name, err)
 	}
+	c.mu.Lock()
+	c.rows[name] = true
+	c.mu.Unlock()
 	if imported {
 		c.log.Info("relay_checkpoint_imported", "name", name, "position", uint64(start),
 			"reason", "no checkpoint in PostgreSQL yet: resuming from the one of the data directory (DATA/relays) instead of position 0")

@@ -37,10 +37,11 @@ type Cached struct {
 
 	// signerTrusted: a load authenticated an append this Cached made, so
 	// the store signs with a key the Log trusts and this process's own
-	// appends need no check (see remember). probe is the ID of the last
-	// event of an append made before that was known.
+	// appends need no check (see remember). probes are the IDs of the
+	// last events of appends made before that was known (at most
+	// maxProbes).
 	signerTrusted atomic.Bool
-	probe         uuid.UUID
+	probes        map[uuid.UUID]struct{}
 
 	mu     sync.Mutex
 	held   int        // bytes, by EventBytes
@@ -274,7 +275,12 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 		// Whether the store signs with a key the Log trusts is not known
 		// yet: let a load authenticate this append, and learn it then.
 		c.mu.Lock()
-		c.probe = data[len(data)-1].ID
+		if c.probes == nil {
+			c.probes = map[uuid.UUID]struct{}{}
+		}
+		if len(c.probes) < maxProbes {
+			c.probes[data[len(data)-1].ID] = struct{}{}
+		}
 		c.mu.Unlock()
 		return
 	}
@@ -335,10 +341,18 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 	c.evict()
 }
 
+// maxProbes bounds the appends remembered until the signer is known
+// trusted; a load of any of them teaches it.
+const maxProbes = 4096
+
 func (c *Cached) isProbe(id uuid.UUID) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.probe == id
+	_, ok := c.probes[id]
+	if ok {
+		c.probes = nil // learnt once: signerTrusted is set next
+	}
+	return ok
 }
 
 // tail returns the cached events of stream, their EventBytes and the chain

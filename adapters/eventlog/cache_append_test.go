@@ -151,6 +151,13 @@ func TestCachedKeepsItsOwnAppends(t *testing.T) {
 			if err := appendNext(t, log, "unit-a", "first"); err != nil {
 				t.Fatal(err)
 			}
+			// Appends elsewhere before any load (16 clients on different
+			// SKPs just after a start).
+			for range 3 {
+				if _, err := log.Append(ctx, "unit-z"+uuid.NewString(), domain.NoStream, []domain.NewEvent{unitEvent("z")}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// The first load after the first append authenticates it (and
 			// learns that the store signs with a trusted key).
 			if _, _, _, err := log.Load(ctx, "unit-a"); err != nil {

@@ -94,6 +94,14 @@ func TestLagIsSampledFromPositions(t *testing.T) {
 	if got := gaugeValue(t, reg, "kinerja_projection_lag_seconds", "units"); got != 0 {
 		t.Errorf("lag of a projection with nothing of its own after its checkpoint = %v s, want 0", got)
 	}
+	// /readyz and Status read the lag the same way (projections.Group.Lag).
+	whole = raw.whole.Load()
+	if lags, err := p.Lags(context.Background()); err != nil || lags["scores"] != 90*time.Second || lags["units"] != 0 {
+		t.Errorf("Lags() = %v, %v; want scores 1m30s, units 0", lags, err)
+	}
+	if n := raw.whole.Load() - whole; n != 0 {
+		t.Errorf("Lags() made %d authenticated (signature-checking) reads of the store, want none", n)
+	}
 	// An event of the caught-up projection's own: it has it applied, so
 	// still no lag.
 	last := appendEv(t, authed, "unit-1", "")

@@ -36,7 +36,8 @@ run)
     dbg=$(grep -m1 -o '"msg":"debug_listening","addr":"[^"]*"' $D/kd.log | sed 's/.*"addr":"//; s/"$//')
     n=$(find $D -maxdepth 1 -name "$LABEL.*.pprof" | wc -l); prof=$D/$LABEL.$n.pprof
     secs=${DUR:-10s}; secs=${secs%s}
-    (sleep 3; curl -s -o $prof "http://$dbg/debug/pprof/profile?seconds=$secs") &
+    # after readiness and the bench's 3 s warm-up: the profile is of the measured load
+    (until curl -sf -o /dev/null "http://$addr/readyz"; do sleep 0.2; done; sleep 3; curl -s -o $prof "http://$dbg/debug/pprof/profile?seconds=$secs") &
     cpid=$!
   fi
   $D/kinerjactl bench api --url "http://$addr" --data $DATA --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }

@@ -6,6 +6,10 @@
 # PROFILE=1 also takes a CPU profile of kinerjad over the measured DUR
 # ($WORK/LABEL.N.pprof, through --debug-addr) and prints the share of its
 # samples under crypto/ed25519 (signature verification and signing).
+# WARMUP (3s) is the unmeasured load before DUR; make it long enough to
+# touch every open SKP once (e.g. 15s at 1,000 employees), or the first,
+# whole-stream authenticated load of each SKP after the restart dominates
+# the profile, and grows with every run (each adds a signed append).
 set -euo pipefail
 D=${WORK:-/tmp/kinerja-mutation-ab}
 mkdir -p "$D"
@@ -37,10 +41,10 @@ run)
     n=$(find $D -maxdepth 1 -name "$LABEL.*.pprof" | wc -l); prof=$D/$LABEL.$n.pprof
     secs=${DUR:-10s}; secs=${secs%s}
     # after readiness and the bench's 3 s warm-up: the profile is of the measured load
-    (until curl -sf -o /dev/null "http://$addr/readyz"; do sleep 0.2; done; sleep 3; curl -s -o $prof "http://$dbg/debug/pprof/profile?seconds=$secs") &
+    (until curl -sf -o /dev/null "http://$addr/readyz"; do sleep 0.2; done; sleep ${WARMUP:-3s}; curl -s -o $prof "http://$dbg/debug/pprof/profile?seconds=$secs") &
     cpid=$!
   fi
-  $D/kinerjactl bench api --url "http://$addr" --data $DATA --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
+  $D/kinerjactl bench api --url "http://$addr" --data $DATA --concurrency ${C:-16} --duration ${DUR:-10s} --warmup ${WARMUP:-3s} --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
   if [[ -n "$prof" ]]; then
     wait $cpid
     echo "$prof: ed25519 $(go tool pprof -top -focus=crypto/ed25519 $prof 2>/dev/null | grep -o '[0-9.]*% of [0-9.]*s total' || echo '0% (no sample)')"

@@ -79,10 +79,14 @@ func (c IntegrityConfig) Witnesses() WitnessConfig {
 }
 
 // StoreSigner returns the key as an eventstore.Signer: nil (no signing)
-// for a process that has none.
+// for a process that has none. Its signatures are vouched for by the
+// keyring (eventstore.Keyring.Vouch): the process never verifies its own.
 func (k *WriterKeys) StoreSigner() eventstore.Signer {
 	if k == nil || k.Signer == nil {
 		return nil
+	}
+	if k.Keyring != nil {
+		return k.Keyring.Vouch(k.Signer)
 	}
 	return k.Signer
 }

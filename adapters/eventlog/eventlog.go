@@ -16,11 +16,6 @@
 // were sound: the load fails with an error matching eventstore.ErrIntegrity
 // (the API answers 500 integrity_violation). Cached keeps what it
 // authenticated, so each revision of a stream is checked once.
-//
-// Cached.Prefetch reads the streams one request will load in one round
-// trip when the store can (eventstore.TailsReader: pgstore), each from the
-// revision its cache holds, and the loads under the context it returns
-// ask the store nothing more (prefetch.go).
 package eventlog
 
 import (

@@ -79,9 +79,8 @@ run)
     --argjson req "$(awk "BEGIN { print $r1 - $r0 }")" \
     --argjson kus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($c1 - $c0) * 1e6 / n : 0) }")" \
     --argjson pus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($p1 - $p0) * 1e6 / n : 0) }")" \
-    '{label: $label, store: $store, load: $load,
-      trivial_rps: (.[0] | select(.scenario == "trivial") | .rps // .RPS),
-      get_skp_rps: (.[1].rps // .[1].RPS), ratio: (.[2].ratio // null),
+    '{label: $label, store: $store, load: $load, trivial_rps: .[2].trivial_rps, get_skp_rps: .[2].get_skp_rps,
+      ratio: .[2].ratio, get_skp_p50_ms: .[1].p50_ms, get_skp_p99_ms: .[1].p99_ms, errors: (.[0].errors + .[1].errors),
       cpu_run: {requests: $req, kinerjad_cpu_us_per_req: $kus, postgres_cpu_us_per_req: $pus}}' \
     "$D/ratio.json" | tee -a "$D/results.jsonl"
   ;;

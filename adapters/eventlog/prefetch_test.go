@@ -25,25 +25,25 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
-// counting counts the reads that reach the store.
-type counting struct {
+// tailCounting counts the reads that reach the store.
+type tailCounting struct {
 	eventstore.Store
 	streams, tails atomic.Int64
 	lastReqs       []eventstore.TailRequest
 }
 
-func (c *counting) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
+func (c *tailCounting) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
 	c.streams.Add(1)
 	return c.Store.ReadStream(ctx, stream, opts)
 }
 
-func (c *counting) ReadTails(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, error) {
+func (c *tailCounting) ReadTails(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, error) {
 	c.tails.Add(1)
 	c.lastReqs = append([]eventstore.TailRequest(nil), reqs...)
 	return c.Store.(eventstore.TailsReader).ReadTails(ctx, reqs)
 }
 
-var prefetchKey = eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
+var prefetchSigner = eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize)))
 
 // pgSchema makes a fresh event schema in the test database and returns a
 // function opening a store on it (each its own pool: another process).
@@ -70,7 +70,7 @@ func pgSchema(t *testing.T) (open func() *pgstore.Store, url, schema string) {
 		}
 	})
 	open = func() *pgstore.Store {
-		s, err := pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Signer: prefetchKey, Keyring: eventstore.NewKeyring(prefetchKey.Public())})
+		s, err := pgstore.Connect(ctx, url, pgstore.Options{Schema: schema, Signer: prefetchSigner, Keyring: eventstore.NewKeyring(prefetchSigner.Public())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,8 +109,8 @@ func registerN(t *testing.T, log domain.EventLog, stream string, n int) {
 // asks only for what follows the cached prefix.
 func TestPrefetchOneRoundTripStronglyConsistent(t *testing.T) {
 	open, _, _ := pgSchema(t)
-	mine, other := &counting{Store: open()}, open()
-	keys := eventstore.NewKeyring(prefetchKey.Public())
+	mine, other := &tailCounting{Store: open()}, open()
+	keys := eventstore.NewKeyring(prefetchSigner.Public())
 	cached := eventlog.NewCached(mine, 0)
 	cached.RequireSignatures(keys)
 	writer := eventlog.New(other)
@@ -169,7 +169,7 @@ func TestPrefetchOneRoundTripStronglyConsistent(t *testing.T) {
 func TestPrefetchRefusesTamperedTail(t *testing.T) {
 	open, url, schema := pgSchema(t)
 	st := open()
-	keys := eventstore.NewKeyring(prefetchKey.Public())
+	keys := eventstore.NewKeyring(prefetchSigner.Public())
 	cached := eventlog.NewCached(st, 0)
 	cached.RequireSignatures(keys)
 	writer := eventlog.New(open())

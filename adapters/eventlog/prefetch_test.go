@@ -9,7 +9,10 @@ import (
 	"errors"
 	"iter"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,5 +221,111 @@ func TestPrefetchOnBoltChangesNothing(t *testing.T) {
 	registerN(t, eventlog.New(s), "unit-a", 1)
 	if got, rev, ok, err = cached.Load(cached.Prefetch(ctx, "unit-a"), "unit-a"); err != nil || !ok || rev != 3 || len(got) != 4 {
 		t.Fatalf("Load after an append = %d events, rev %d, %v, %v", len(got), rev, ok, err)
+	}
+}
+
+// BenchmarkWarmRead prices the read of GET /v1/skps/{id} on PostgreSQL
+// with every stream cached: three loads, each asking the store for its
+// tail (main before issue 15), against one Prefetch of the three and the
+// loads answered from it. It reports, per read, the CPU of the PostgreSQL
+// backends serving the store's pool (from /proc/PID/stat; Linux, the
+// database on this machine) beside the wall time of one client.
+//
+//	KINERJA_TEST_POSTGRES_URL=... go test -run '^$' -bench WarmRead -benchtime 20000x -count 3 ./adapters/eventlog/
+func BenchmarkWarmRead(b *testing.B) {
+	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
+	if url == "" {
+		b.Skip("KINERJA_TEST_POSTGRES_URL is not set")
+	}
+	schema := "eventlog_bench_" + hex.EncodeToString([]byte(time.Now().Format("150405.000")))
+	ctx := context.Background()
+	if _, err := pgstore.MigrateURL(ctx, url, schema); err != nil {
+		b.Fatal(err)
+	}
+	admin, err := pgxpool.New(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	defer admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	app := "kinerja_bench_" + schema
+	sep := "?"
+	if bytes.ContainsRune([]byte(url), '?') {
+		sep = "&"
+	}
+	st, err := pgstore.Connect(ctx, url+sep+"application_name="+app, pgstore.Options{Schema: schema, Signer: prefetchSigner, Keyring: eventstore.NewKeyring(prefetchSigner.Public())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	keys := eventstore.NewKeyring(prefetchSigner.Public())
+	w := eventlog.New(st)
+	streams := []string{"skp-a", "employee-a", "employee-b"}
+	for i, s := range streams {
+		for j := range []int{30, 12, 12}[i] {
+			exp := domain.NoStream
+			if j > 0 {
+				exp = domain.ExactRevision(uint64(j - 1))
+			}
+			ne := domain.NewEvent{ID: uuid.New(), Meta: domain.Meta{Actor: domain.Actor{ID: "hr-1", Role: domain.RoleHRAdmin},
+				OccurredAt: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}, Event: orgunit.Registered{UnitID: "x", Name: "Biro X"}}
+			if _, err := w.Append(ctx, s, exp, []domain.NewEvent{ne}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	backendCPU := func() float64 {
+		rows, err := admin.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ticks float64
+		for _, pid := range pids {
+			raw, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+			if err != nil {
+				continue
+			}
+			f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
+			u, _ := strconv.ParseFloat(f[11], 64)
+			s, _ := strconv.ParseFloat(f[12], 64)
+			ticks += u + s
+		}
+		return ticks / 100 // USER_HZ
+	}
+	selfCPU := func() float64 {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	}
+	for _, mode := range []string{"three-loads", "prefetch"} {
+		b.Run(mode, func(b *testing.B) {
+			c := eventlog.NewCached(st, 0)
+			c.RequireSignatures(keys)
+			for _, s := range streams {
+				if _, _, _, err := c.Load(ctx, s); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu0, self0 := backendCPU(), selfCPU()
+			b.ResetTimer()
+			for range b.N {
+				lctx := ctx
+				if mode == "prefetch" {
+					lctx = c.Prefetch(ctx, streams...)
+				}
+				for _, s := range streams {
+					if _, _, ok, err := c.Load(lctx, s); err != nil || !ok {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric((backendCPU()-cpu0)*1e6/float64(b.N), "pg-cpu-µs/op")
+			b.ReportMetric((selfCPU()-self0)*1e6/float64(b.N), "go-cpu-µs/op")
+		})
 	}
 }

@@ -67,7 +67,7 @@ run)
   base="http://$addr"
   for _ in $(seq 1 1200); do curl -fsS -o /dev/null "$base/readyz" && break; sleep 0.5; done
   load0=$(cut -d' ' -f1 /proc/loadavg)
-  "$D/kinerjactl" bench api --url "$base" --data "$D/data" --concurrency "${C:-16}" --duration "${DUR:-10s}" --warmup 5s \
+  "$D/kinerjactl" bench api --url "$base" --data "$D/data" --concurrency "${C:-16}" --duration "${DUR:-10s}" --warmup "${WARMUP:-5s}" \
     --scenarios trivial,get_skp >"$D/ratio.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
   route='route="/v1/skps/{id}"'
   r0=$(metric kinerja_http_requests_total "$route") c0=$(metric process_cpu_seconds_total "") p0=$(pgcpu)
@@ -75,11 +75,11 @@ run)
     --scenarios get_skp --ratio=false >"$D/cpu.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
   r1=$(metric kinerja_http_requests_total "$route") c1=$(metric process_cpu_seconds_total "") p1=$(pgcpu)
   load1=$(cut -d' ' -f1 /proc/loadavg)
-  jq -c -s --arg label "$LABEL" --arg store "$STORE" --arg load "$load0–$load1" \
+  jq -c -s --arg lbl "$LABEL" --arg store "$STORE" --arg load "$load0–$load1" \
     --argjson req "$(awk "BEGIN { print $r1 - $r0 }")" \
     --argjson kus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($c1 - $c0) * 1e6 / n : 0) }")" \
     --argjson pus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($p1 - $p0) * 1e6 / n : 0) }")" \
-    '{label: $label, store: $store, load: $load, trivial_rps: .[2].trivial_rps, get_skp_rps: .[2].get_skp_rps,
+    '{label: $lbl, store: $store, load: $load, trivial_rps: .[2].trivial_rps, get_skp_rps: .[2].get_skp_rps,
       ratio: .[2].ratio, get_skp_p50_ms: .[1].p50_ms, get_skp_p99_ms: .[1].p99_ms, errors: (.[0].errors + .[1].errors),
       cpu_run: {requests: $req, kinerjad_cpu_us_per_req: $kus, postgres_cpu_us_per_req: $pus}}' \
     "$D/ratio.json" | tee -a "$D/results.jsonl"

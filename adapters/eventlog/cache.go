@@ -100,6 +100,9 @@ func NewCached(store eventstore.Store, maxBytes int) *Cached {
 // Load implements domain.EventLog: the cached prefix plus what the store
 // has after it.
 func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
+	if events, rev, ok, hit := c.fromPrefetch(ctx, stream); hit {
+		return events, rev, ok, nil // read in this request's Prefetch
+	}
 	var before uint64
 	if c.commits != nil {
 		before = c.commits() // before the read: what it sees is at least this complete

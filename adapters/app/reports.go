@@ -211,6 +211,11 @@ func (a *App) DistributionAsOf(ctx context.Context, caller domain.Principal, uni
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.DistributionReport]{}, err
 	}
+	// The agency scope, as Distribution's: a past cut reads the same
+	// units, so it must be limited to the same agency.
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
 	if a.cfg.Evaluations == nil {
 		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
 	}

@@ -52,3 +52,30 @@ func TestAsOfReportsWaitForLaggingReadModels(t *testing.T) {
 		}
 	}
 }
+
+// The evaluations projection may have read further than the SKP
+// projection: a row changed after the cut, of a revision the SKP summary
+// has not reached, is rebuilt at the cut rather than taken as today's.
+func TestAsOfEvaluationsAheadOfTheSKPs(t *testing.T) {
+	h := newHarness(t)
+	f := h.at(stageEstablished)
+	h.clock.Set(time.Date(2027, 1, 8, 10, 0, 0, 0, time.UTC))
+	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+f.id+"/evaluations/2026",
+		RateBody{WorkResult: "SESUAI_EKSPEKTASI", Behaviour: "SESUAI_EKSPEKTASI", Rationale: "Baik"})
+	cut, err := h.store.Head(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.catchUp()
+	h.pause(skps.Name)
+	h.must(http.StatusOK, apprA, "PUT", "/v1/skps/"+f.id+"/evaluations/2026",
+		RateBody{common: common{Reason: "Koreksi penilaian"}, WorkResult: "DI_ATAS_EKSPEKTASI", Behaviour: "DI_ATAS_EKSPEKTASI", Rationale: "Sangat baik"})
+	h.catchUp()
+	var dist struct {
+		Counts map[string]int `json:"counts"`
+	}
+	h.must(http.StatusOK, analyst, "GET", "/v1/reports/distribution?unit=DINKES&period=2026&as_of="+strconv.FormatUint(uint64(cut), 10), nil).decode(t, &dist)
+	if dist.Counts["BAIK"] != 1 || dist.Counts["SANGAT_BAIK"] != 0 {
+		t.Errorf("distribution at the first rating, the SKP projection behind the second: %v, want BAIK (the rating then)", dist.Counts)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
@@ -26,6 +27,11 @@ type agencies struct {
 	mu    sync.Mutex
 	roots map[string]string // unit → agency
 	multi bool
+	// singleAt is the directory projection's position at which the
+	// deployment was last seen to hold at most one agency: the answer
+	// holds until the directory moves, so that a claimless token does not
+	// cost a read-model query per request (0: not known).
+	singleAt eventstore.Position
 }
 
 // Principal returns p as it acts in this deployment, the one place both
@@ -52,21 +58,29 @@ func (a *App) Principal(ctx context.Context, p domain.Principal) (domain.Princip
 // ManyAgencies reports whether the deployment holds two or more agencies.
 func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	a.tenancy.mu.Lock()
-	multi := a.tenancy.multi
+	multi, singleAt := a.tenancy.multi, a.tenancy.singleAt
 	a.tenancy.mu.Unlock()
 	if multi {
 		return true, nil
+	}
+	var at eventstore.Position
+	if pos := a.checkpoints(ctx, directory.Name); pos != nil {
+		at = pos[0]
+		if at != 0 && at == singleAt {
+			return false, nil
+		}
 	}
 	roots, err := a.Agencies(ctx)
 	if err != nil {
 		return false, err
 	}
+	a.tenancy.mu.Lock()
+	defer a.tenancy.mu.Unlock()
 	if len(roots) >= 2 {
-		a.tenancy.mu.Lock()
-		a.tenancy.multi = true
-		a.tenancy.mu.Unlock()
+		a.tenancy.multi = true // agencies are never removed
 		return true, nil
 	}
+	a.tenancy.singleAt = at
 	return false, nil
 }
 

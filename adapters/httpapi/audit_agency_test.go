@@ -38,7 +38,10 @@ const nipProv = "198808082012081008" // PELAKSANA in agency PROV
 var (
 	audPemkot = caller{"auditor-pemkot", []string{"AUDITOR"}}
 	audProv   = caller{"auditor-prov", []string{"AUDITOR"}}
-	natAudA    = caller{"auditor-bkn", []string{"AUDITOR"}}
+	natAudA   = caller{"auditor-bkn", []string{"AUDITOR"}}
+	// hrProv is PROV's HR_ADMIN: once PROV is a second root unit, the
+	// claimless hr of the cast holds no agency role anywhere (issue 15).
+	hrProv = caller{"hr-prov", []string{"HR_ADMIN"}}
 )
 
 // twoAgencyHarness is the cast (agency PEMKOT) and a second agency PROV
@@ -48,12 +51,13 @@ func twoAgencyHarness(t *testing.T) *harness {
 		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
 			audPemkot.sub: {ID: audPemkot.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PEMKOT"},
 			audProv.sub:   {ID: audProv.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PROV"},
-			natAudA.sub:    {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			natAudA.sub:   {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			hrProv.sub:    {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
 		}}
 	})
 	h.cast()
 	h.must(http.StatusCreated, hr, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
-	h.must(http.StatusCreated, hr, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipProv, Name: "Pegawai Provinsi", UnitID: "PROV",
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipProv, Name: "Pegawai Provinsi", UnitID: "PROV",
 		Position: PositionBody{Kind: "PELAKSANA", Title: "Jabatan PELAKSANA"}})
 	h.sign()
 	return h

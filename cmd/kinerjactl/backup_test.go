@@ -198,7 +198,7 @@ func TestBackupRestoreUnderLoad(t *testing.T) {
 			t.Fatalf("the running kinerjad witnessed no checkpoint after the backup's (size %d)", m.Checkpoint.Size)
 		}
 		// A write makes the next checkpoint.
-		req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", strings.NewReader(`{"id":"BK-late-`+fmt.Sprint(time.Now().UnixNano())+`","name":"late"}`))
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/units", strings.NewReader(`{"id":"BK-late-`+fmt.Sprint(time.Now().UnixNano())+`","name":"late","parent_id":"BK"}`))
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
 		if resp, err := http.DefaultClient.Do(req); err == nil {

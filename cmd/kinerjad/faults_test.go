@@ -36,6 +36,15 @@ type faultLoad struct {
 	stop    chan struct{}
 }
 
+// loadRoot is the root unit the load registers its units under: one
+// agency (a token without an agency claim acts only while there is one).
+const loadRoot = "LOAD"
+
+// registerLoadRoot registers loadRoot, before a fault is made.
+func registerLoadRoot(s *server) {
+	s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", httpapi.CreateUnitBody{ID: loadRoot, Name: "Induk"}, nil)
+}
+
 func startLoad(s *server, prefix string, n int) *faultLoad {
 	l := &faultLoad{refused: map[int][]answer{}, stop: make(chan struct{})}
 	for w := range n {
@@ -49,7 +58,7 @@ func startLoad(s *server, prefix string, n int) *faultLoad {
 				default:
 				}
 				id := fmt.Sprintf("%s%d-%d", prefix, w, i)
-				a := s.callNoFail("hr-admin", hrAdmin, "POST", "/v1/units", httpapi.CreateUnitBody{ID: id, Name: "Unit " + id})
+				a := s.callNoFail("hr-admin", hrAdmin, "POST", "/v1/units", httpapi.CreateUnitBody{ID: id, Name: "Unit " + id, ParentID: loadRoot})
 				l.mu.Lock()
 				if a.status == 201 {
 					l.acked = append(l.acked, id)
@@ -188,6 +197,7 @@ func TestDiskFullBolt(t *testing.T) {
 	mnt := mountTmpfs(t, 16<<20)
 	data := filepath.Join(mnt, "data")
 	s := startServer(t, data)
+	registerLoadRoot(s)
 	filler := fill(t, mnt, 256<<10)
 	l := startLoad(s, "DF", 4)
 	waitFor(t, "writes answered 507", func() bool { return l.count(507) >= 10 })
@@ -228,6 +238,7 @@ func pgFault(t *testing.T, url, prefix string, outage func(s *server, l *faultLo
 			}
 		}
 	})
+	registerLoadRoot(s)
 	l := startLoad(s, prefix, 4)
 	waitFor(t, "writes before the outage", func() bool { return l.count(201) >= 20 })
 	outage(s, l)

@@ -598,10 +598,13 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 	role, reason := r(scoped, s, o)
 	if role == "" && National(p) {
 		switch nr, _ := r(nationalReader(p), s, o); nr {
+		case "":
 		case domain.RoleHRAnalyst:
 			role = domain.RoleNationalAnalyst
 		case domain.RoleAuditor:
 			role = domain.RoleNationalAuditor
+		default: // a read any known caller may do (units), in any agency
+			role = tokenRole(p, NationalRoles...)
 		}
 	}
 	if isSystemDeadlines(p) && a != Finalise {

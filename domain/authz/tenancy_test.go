@@ -74,4 +74,9 @@ func TestNationalRoles(t *testing.T) {
 			t.Errorf("%s by a national role = %v, want forbidden", a, err)
 		}
 	}
+	// A national token that also names an agency reads every agency's
+	// units.
+	if _, err := authz.Decide(aud, authz.ReadUnit, authz.Subject{Agencies: []string{"A"}}, authz.Options{}); err != nil {
+		t.Fatalf("national auditor with a claim reads A's unit: %v", err)
+	}
 }

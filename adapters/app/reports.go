@@ -185,10 +185,19 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
 		return Report[reports.ProgressReport]{}, err
 	}
+	past, _, m, err := a.pastReaders(ctx, cut, directory.Name, skps.Name)
+	if err != nil {
+		return Report[reports.ProgressReport]{}, err
+	}
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
 	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + cut.key()
 	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
-		past, _ := a.Past(cut)
+		release, err := a.past.turn(ctx, caller.ID)
+		if err != nil {
+			return reports.ProgressReport{}, reports.Table{}, err
+		}
+		defer release()
+		defer a.past.counted(m)
 		rep, err := reports.Progress(ctx, a.cfg.Directory, past, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
@@ -211,14 +220,29 @@ func (a *App) DistributionAsOf(ctx context.Context, caller domain.Principal, uni
 	if err := allow(caller, authz.ReadReports); err != nil {
 		return Report[reports.DistributionReport]{}, err
 	}
+	// The agency scope, as Distribution's: a past cut reads the same
+	// units, so it must be limited to the same agency.
+	if err := a.scopeUnit(ctx, caller, &unit); err != nil {
+		return Report[reports.DistributionReport]{}, err
+	}
 	if a.cfg.Evaluations == nil {
 		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
+	}
+	pastSKPs, pastEvals, m, err := a.pastReaders(ctx, cut, directory.Name, skps.Name, evaluations.Name)
+	if err != nil {
+		return Report[reports.DistributionReport]{}, err
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
 	key := "distribution-asof\x00" + unit + "\x00" + period + "\x00" + cut.key()
 	return cached(&a.reports, key, at, func() (reports.DistributionReport, reports.Table, error) {
+		release, err := a.past.turn(ctx, caller.ID)
+		if err != nil {
+			return reports.DistributionReport{}, reports.Table{}, err
+		}
+		defer release()
+		defer a.past.counted(m)
 		in := a.distributionInput()
-		in.SKPs, in.Evaluations = a.Past(cut)
+		in.SKPs, in.Evaluations = pastSKPs, pastEvals
 		rep, table, err := distributionReport(ctx, in, unit, period)
 		rep.AsOf = cut.String()
 		return rep, table, err

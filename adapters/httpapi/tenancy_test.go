@@ -11,10 +11,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -79,6 +81,26 @@ var sweepQuery = map[string]string{
 	"/v1/employees":                 "?unit=PEMKOT",
 	"/v1/skps":                      "?nip=" + nipE,
 }
+
+// asOfRoutes are the reports that take as_of (a past instant or a ledger
+// position): the sweep calls each at a few cuts too, as a past state of
+// the ledger must be scoped as the present is.
+var asOfRoutes = map[string]bool{"/v1/reports/progress": true, "/v1/reports/distribution": true}
+
+// sweepQueries are the queries a route is swept with: sweepQuery's, and
+// for a report taking as_of the same at the first position, at a later
+// one and at an instant.
+func sweepQueries(tpl string) []string {
+	q := sweepQuery[tpl]
+	if !asOfRoutes[tpl] {
+		return []string{q}
+	}
+	return []string{q, q + "&as_of=1", q + "&as_of=20", q + "&as_of=" + url.QueryEscape(sweepInstant)}
+}
+
+// sweepInstant is the as_of instant of the sweep: before the harness's
+// clock, after the fixture's first events.
+var sweepInstant string
 
 // aTokens are agency A's identifiers, and what replaces each to name a
 // resource that does not exist.
@@ -164,6 +186,7 @@ func concrete(tpl string, f fixture) string {
 
 func TestTenancyIsolation(t *testing.T) {
 	h, f := tenancyFixture(t)
+	sweepInstant = h.clock.Now().UTC().Format(time.RFC3339)
 	bodies := map[string]func(fixture) map[string]any{}
 	for _, c := range mutationCases() {
 		bodies[routeOf(t, h.srv, c.method, c.path(f))] = c.body
@@ -176,53 +199,55 @@ func TestTenancyIsolation(t *testing.T) {
 			continue
 		}
 		swept++
-		pathA := concrete(rt.tpl, f) + sweepQuery[rt.tpl]
-		var body any
-		if b := bodies[rt.method+" "+rt.tpl]; b != nil {
-			j, _ := json.Marshal(b(f))
-			body = j
-		}
-		for _, who := range []caller{hrB, analystB, audB, clerkB} {
-			before := h.headLen()
-			ra := h.request(&who, rt.method, pathA, body)
-			var bodyX any
-			if j, ok := body.([]byte); ok {
-				bodyX = []byte(swapA(string(j)))
+		for _, query := range sweepQueries(rt.tpl) {
+			pathA := concrete(rt.tpl, f) + query
+			var body any
+			if b := bodies[rt.method+" "+rt.tpl]; b != nil {
+				j, _ := json.Marshal(b(f))
+				body = j
 			}
-			if swapA(pathA) == pathA && (body == nil || swapA(string(body.([]byte))) == string(body.([]byte))) {
-				// The call names nothing of A (registering an official,
-				// a collection read): it is B's own business; the list
-				// check below looks at what it answers.
-				if rt.method != http.MethodGet {
-					continue
+			for _, who := range []caller{hrB, analystB, audB, clerkB} {
+				before := h.headLen()
+				ra := h.request(&who, rt.method, pathA, body)
+				var bodyX any
+				if j, ok := body.([]byte); ok {
+					bodyX = []byte(swapA(string(j)))
 				}
-			}
-			rx := h.request(&who, rt.method, swapA(pathA), bodyX)
-			if rt.method != http.MethodGet {
-				if after := h.headLen(); after != before {
-					t.Errorf("%s %s as %s: the log grew from %d to %d (A: %d %s)", rt.method, pathA, who.sub, before, after, ra.status, ra.body)
-				}
-			}
-			if ra.status != rx.status || normal(ra) != normal(rx) {
-				t.Errorf("%s %s as %s: A's resource answers %d %s; an unknown one %d %s", rt.method, pathA, who.sub, ra.status, ra.body, rx.status, rx.body)
-			}
-			if ra.status < 300 {
-				for _, id := range aIDs {
-					if bytes.Contains(ra.body, []byte(id)) && !strings.Contains(pathA, id) {
-						t.Errorf("%s %s as %s answers %d with A's %s: %s", rt.method, pathA, who.sub, ra.status, id, ra.body)
-						break
+				if swapA(pathA) == pathA && (body == nil || swapA(string(body.([]byte))) == string(body.([]byte))) {
+					// The call names nothing of A (registering an official,
+					// a collection read): it is B's own business; the list
+					// check below looks at what it answers.
+					if rt.method != http.MethodGet {
+						continue
 					}
 				}
-			}
-			// The same list or report without naming a unit holds nothing
-			// of A either (counts included: the body names no A unit or
-			// person, and an agency-wide count is B's).
-			if rt.method == http.MethodGet && !strings.Contains(rt.tpl, "{") {
-				r := h.request(&who, rt.method, rt.tpl+strings.ReplaceAll(strings.ReplaceAll(sweepQuery[rt.tpl], "unit=PEMKOT&", ""), "?unit=PEMKOT", ""), nil)
-				for _, id := range aIDs {
-					if bytes.Contains(r.body, []byte(id)) {
-						t.Errorf("GET %s as %s answers %d with A's %s: %s", rt.tpl, who.sub, r.status, id, r.body)
-						break
+				rx := h.request(&who, rt.method, swapA(pathA), bodyX)
+				if rt.method != http.MethodGet {
+					if after := h.headLen(); after != before {
+						t.Errorf("%s %s as %s: the log grew from %d to %d (A: %d %s)", rt.method, pathA, who.sub, before, after, ra.status, ra.body)
+					}
+				}
+				if ra.status != rx.status || normal(ra) != normal(rx) {
+					t.Errorf("%s %s as %s: A's resource answers %d %s; an unknown one %d %s", rt.method, pathA, who.sub, ra.status, ra.body, rx.status, rx.body)
+				}
+				if ra.status < 300 {
+					for _, id := range aIDs {
+						if bytes.Contains(ra.body, []byte(id)) && !strings.Contains(pathA, id) {
+							t.Errorf("%s %s as %s answers %d with A's %s: %s", rt.method, pathA, who.sub, ra.status, id, ra.body)
+							break
+						}
+					}
+				}
+				// The same list or report without naming a unit holds nothing
+				// of A either (counts included: the body names no A unit or
+				// person, and an agency-wide count is B's).
+				if rt.method == http.MethodGet && !strings.Contains(rt.tpl, "{") {
+					r := h.request(&who, rt.method, rt.tpl+strings.ReplaceAll(strings.ReplaceAll(query, "unit=PEMKOT&", ""), "?unit=PEMKOT", ""), nil)
+					for _, id := range aIDs {
+						if bytes.Contains(r.body, []byte(id)) {
+							t.Errorf("GET %s as %s answers %d with A's %s: %s", rt.tpl, who.sub, r.status, id, r.body)
+							break
+						}
 					}
 				}
 			}

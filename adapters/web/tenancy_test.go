@@ -9,8 +9,10 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -131,6 +133,36 @@ func TestTenancyPages(t *testing.T) {
 	}
 	if swept < 20 {
 		t.Fatalf("swept only %d patterns", swept)
+	}
+	// The unit page and the exports that take as_of, at past cuts (a
+	// position, an instant) too: a past state of the ledger is scoped as
+	// the present is; without a unit the export is the caller's agency.
+	instant := url.QueryEscape(h.clock.Now().UTC().Format(time.RFC3339))
+	unitIDs := []string{"PEMKOT", "DINKES", "BAPPEDA", "PKM-SUKAMAJU"}
+	for _, cut := range []string{"1", "20", instant} {
+		for _, u := range []string{
+			"/unit/DINKES?year=2026&as_of=" + cut,
+			"/ekspor/progress?format=csv&unit=DINKES&year=2026&as_of=" + cut,
+			"/ekspor/distribusi?format=csv&unit=DINKES&period=2026&as_of=" + cut,
+			"/ekspor/progress?format=csv&unit=PEMKOT&year=2026&as_of=" + cut,
+			"/ekspor/distribusi?format=csv&unit=PEMKOT&period=2026&as_of=" + cut,
+			"/ekspor/progress?format=csv&year=2026&as_of=" + cut,
+			"/ekspor/distribusi?format=csv&period=2026&as_of=" + cut,
+			"/ekspor/distribusi?format=csv&unit=&period=2026&as_of=" + cut,
+		} {
+			for _, who := range []caller{webHRB, webAnalystB, webAudB} {
+				ra, rx := h.get(&who, u), h.get(&who, swap(u))
+				if ra.status != rx.status {
+					t.Errorf("GET %s as %s: A's answers %d; an unknown one %d\n%.400s", u, who.sub, ra.status, rx.status, ra.body)
+				}
+				for _, l := range append(slices.Clone(leaks), unitIDs...) {
+					if strings.Contains(ra.body, l) && !strings.Contains(u, l) {
+						t.Errorf("GET %s as %s (%d) shows A's %q", u, who.sub, ra.status, l)
+						break
+					}
+				}
+			}
+		}
 	}
 	// The national roles open every page as agency A's readers do (A's
 	// readers carry no claim: they lost their agency roles when B came,

@@ -135,7 +135,10 @@ func TestUnitZoneEverywhere(t *testing.T) {
 		}
 	}
 
-	// The unit page's as-of control: a typed local time is WITA's.
+	// The unit page's as-of control: a typed local time is WITA's. (An
+	// as-of page waits for the read models to read up to the head seen
+	// once the instant settled: caught up first.)
+	h.catchUp()
 	at := h.clock.Now().Add(-time.Hour).Truncate(time.Second)
 	unit := h.must200(hrAdmin, "/unit/DINKES?as_of="+at.In(wita).Format("2006-01-02T15:04:05")).body
 	if !strings.Contains(unit, `value="`+at.In(wita).Format("2006-01-02T15:04:05")+`"`) ||

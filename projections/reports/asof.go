@@ -88,7 +88,7 @@ func (r EvaluationsAsOf) forPeriod(ctx context.Context, units []string, per stri
 				return nil, err
 			}
 		}
-		past, err := r.rowsOf(ctx, s)
+		past, err := r.rowsOf(ctx, s, e.Revision)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +111,11 @@ func (r EvaluationsAsOf) ForSKP(ctx context.Context, skpID string) ([]evaluation
 	if err != nil {
 		return nil, err
 	}
-	past, err := r.rowsOf(ctx, s)
+	var rev uint64
+	for _, e := range rows {
+		rev = max(rev, e.Revision)
+	}
+	past, err := r.rowsOf(ctx, s, rev)
 	if err != nil || past == nil {
 		return rows, err
 	}
@@ -125,9 +129,13 @@ func (r EvaluationsAsOf) ForSKP(ctx context.Context, skpID string) ([]evaluation
 }
 
 // rowsOf returns the rows of s's SKP at the cut, by period, or nil when
-// its stream has not changed since (today's rows are the cut's).
-func (r EvaluationsAsOf) rowsOf(ctx context.Context, s skps.Summary) (map[string]evaluations.Evaluation, error) {
-	if !r.SKPs.Later(s.RecordedAt, s.Position) {
+// its stream has not changed since (today's rows are the cut's). rev is
+// the highest revision among today's rows of the SKP: the evaluations
+// read model may have read further than the SKP summaries, and a row of
+// a revision the summary has not reached may hold an event after the
+// cut, so the SKP is rebuilt.
+func (r EvaluationsAsOf) rowsOf(ctx context.Context, s skps.Summary, rev uint64) (map[string]evaluations.Evaluation, error) {
+	if !r.SKPs.Later(s.RecordedAt, s.Position) && rev <= s.Revision {
 		return nil, nil
 	}
 	if r.Memo != nil {

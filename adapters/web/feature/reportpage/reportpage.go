@@ -257,7 +257,10 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 		units = []string{id}
 	}
 	// The SKPs and their evaluations at the cut too (today's at none).
-	skpsAt, evalsAt := a.Past(d.Cut)
+	skpsAt, evalsAt, err := a.Past(ctx, d.Cut)
+	if err != nil {
+		return err
+	}
 	list, err := skpsAt.ForYear(ctx, units, year)
 	if err != nil {
 		return err

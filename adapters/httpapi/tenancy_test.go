@@ -302,10 +302,13 @@ func TestTenancyClaimlessTokens(t *testing.T) {
 	}
 }
 
-// A cross-agency transfer is a position change by the HR_ADMIN of the
-// destination agency; the source's HR cannot push the person out; the
-// history stays whole and follows the person, and the agency that made
-// an SKP keeps reading it.
+// A cross-agency transfer needs the source agency's release: without one,
+// the destination's HR_ADMIN moving another agency's employee gets the
+// answer of an unknown NIP and records nothing; the source's HR records
+// the release (naming the destination), the destination records the
+// move, which consumes the release. The source's HR cannot push the
+// person out; the history stays whole and follows the person for reads;
+// writes on the SKP stay with the agency that drafted it.
 func TestTenancyTransfer(t *testing.T) {
 	h, f := tenancyFixture(t)
 	move := map[string]any{"unit_id": "DISDIK", "kind": "PELAKSANA", "title": "Pengadministrasi", "effective_from": "2027-01-08"}
@@ -317,6 +320,43 @@ func TestTenancyTransfer(t *testing.T) {
 	if h.headLen() != before || len(p.Errors) == 0 || p.Errors[0].Field != "unit_id" {
 		t.Fatalf("the source agency's HR pushed the employee out: %+v", p)
 	}
+	// Without a release, A's employee is to B one that is not registered.
+	taken := h.request(&hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
+	unknown := h.request(&hrB, "PUT", "/v1/employees/"+nipNone+"/position", posBody())
+	if taken.status != http.StatusNotFound || h.headLen() != before ||
+		normal(taken) != strings.ReplaceAll(normal(unknown), nipNone, nipE) {
+		t.Fatalf("B took A's employee without a release: %d %s; unknown NIP: %d %s", taken.status, taken.body, unknown.status, unknown.body)
+	}
+	today := h.clock.Now()
+	release := func(to string, days int) map[string]any {
+		return map[string]any{"to_agency": to, "expires_on": today.AddDate(0, 0, days).Format("2006-01-02"), "decree_ref": "800/12/BKPSDM"}
+	}
+	// B cannot release A's employee to itself; A names a real other agency
+	// and a date in range.
+	h.refused(http.StatusNotFound, "not_found", &hrB, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	for name, c := range map[string]struct {
+		body  map[string]any
+		field string
+	}{
+		"unknown agency":  {release("NOSUCHROOT", 30), "to_agency"},
+		"a unit, no root": {release("DISDIK", 30), "to_agency"},
+		"own agency":      {release("PEMKOT", 30), "to_agency"},
+		"control chars":   {release("PEM\x00PROV", 30), "to_agency"},
+		"expired":         {release("PEMPROV", -1), "expires_on"},
+		"too far":         {release("PEMPROV", 400), "expires_on"},
+		"huge decree":     {map[string]any{"to_agency": "PEMPROV", "expires_on": today.AddDate(0, 0, 30).Format("2006-01-02"), "decree_ref": strings.Repeat("x", 5000)}, "decree_ref"},
+	} {
+		p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", c.body)
+		if len(p.Errors) == 0 || p.Errors[0].Field != c.field || h.headLen() != before {
+			t.Fatalf("%s: %+v", name, p)
+		}
+	}
+	h.must(http.StatusOK, hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	afterRelease := h.headLen()
+	h.must(http.StatusOK, hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	if h.headLen() != afterRelease {
+		t.Fatal("the same release recorded twice")
+	}
 	h.must(http.StatusOK, hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
 	// The person is B's now: B's HR reads them and their earlier SKP; A's
 	// HR reads the SKP A made, not the person.
@@ -325,8 +365,14 @@ func TestTenancyTransfer(t *testing.T) {
 	h.must(http.StatusOK, audB, "GET", "/v1/skps/"+f.id+"/events", nil)
 	h.must(http.StatusOK, hrAgA, "GET", "/v1/skps/"+f.id, nil)
 	h.refused(http.StatusNotFound, "not_found", &hrAgA, "GET", "/v1/employees/"+nipE, nil)
-	var tl []json.RawMessage
-	_ = tl
+	// Reading is not writing: B's HR and clerk change nothing on the SKP
+	// A drafted.
+	moved := h.headLen()
+	h.refused(http.StatusForbidden, "forbidden", &hrB, "POST", "/v1/skps/"+f.id+"/cancel", map[string]any{"reason": "Salah input"})
+	h.refused(http.StatusForbidden, "forbidden", &hrB, "POST", "/v1/skps/"+f.id+"/close", map[string]any{"effective_from": "2027-01-08", "reason": "Mutasi"})
+	if h.headLen() != moved {
+		t.Fatal("B's HR wrote on the SKP A drafted")
+	}
 	if !slices.Contains([]int{http.StatusOK}, h.request(&empE, "GET", "/v1/employees/"+nipE+"/timeline", nil).status) {
 		t.Fatal("the employee lost their timeline")
 	}

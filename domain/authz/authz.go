@@ -174,11 +174,24 @@ type Subject struct {
 	UnitLeader string
 	// Agencies are the agencies (instansi: IDs of root units) the resource
 	// belongs to: a unit's root; an employee's agency today; an SKP's
-	// drafting agency and its employee's agency today (history follows
-	// the person). Empty for a collection or when it is not known; the
+	// drafting agency. Empty for a collection or when it is not known; the
 	// agency roles of a caller whose token names an agency act on the
 	// resource only when it is one of these ([InAgency]).
 	Agencies []string
+	// ReadAgencies are agencies whose roles may read the resource but not
+	// change it: an SKP's employee's agency today, when the person moved
+	// (history follows the person for reads only; writes on an SKP stay
+	// with the agency that drafted it).
+	ReadAgencies []string
+}
+
+// forAction returns s with the agencies that may do a: Agencies, and for
+// a read ReadAgencies too.
+func (s Subject) forAction(a Action) Subject {
+	if IsRead(a) && len(s.ReadAgencies) > 0 && len(s.Agencies) > 0 {
+		s.Agencies = slices.Concat(s.Agencies, s.ReadAgencies)
+	}
+	return s
 }
 
 // Options are the configurable parts of the rules.
@@ -227,7 +240,7 @@ func Visible(p domain.Principal, s Subject) bool {
 	if National(p) {
 		return true
 	}
-	p = Scoped(p, s)
+	p = Scoped(p, s.forAction(ReadSKP))
 	return party(p, s) != "" ||
 		p.Has(domain.RoleHRAdmin) || p.Has(domain.RoleAuditor) ||
 		p.Has(domain.RoleHRAnalyst) || p.Has(domain.RoleGrievanceClerk)
@@ -594,6 +607,7 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		// National roles never write, whatever else the token holds.
 		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "the national roles read and never write"}
 	}
+	s = s.forAction(a)
 	scoped := Scoped(p, s)
 	role, reason := r(scoped, s, o)
 	if role == "" && National(p) {
@@ -616,7 +630,9 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		return role, nil
 	}
 	visible := slices.Contains(createActions, a) || Visible(p, s)
-	if !InAgency(p, s.Agencies) && !National(p) {
+	if !InAgency(p, s.forAction(ReadSKP).Agencies) && !National(p) {
+		// (An agency that reads the resource without writing it, as the
+		// one an SKP's employee moved to, is told 403.)
 		anywhere := p
 		anywhere.Agency = ""
 		if full, _ := r(anywhere, s, o); full != "" {

@@ -96,6 +96,9 @@ type Employee struct {
 	postings  []posting
 	lines     []Line
 	revision  uint64
+	// release is the open transfer release, nil when none (or consumed by
+	// a position change).
+	release *TransferReleased
 }
 
 // Replay rebuilds an employee from its stream. It returns nil when the
@@ -125,7 +128,17 @@ func (e *Employee) apply(s domain.Stored) {
 		})
 	case PositionChanged:
 		e.postings = append(e.postings, posting{from: ev.EffectiveFrom, position: ev.Position, unit: ev.UnitID})
+		e.release = nil
+	case TransferReleased:
+		r := ev
+		e.release = &r
 	}
+}
+
+// ReleasedTo reports whether an open transfer release names agency on
+// day d (the release's last day included).
+func (e *Employee) ReleasedTo(agency string, d calendar.Date) bool {
+	return e.release != nil && agency != "" && e.release.ToAgency == agency && d.Compare(e.release.ExpiresOn) <= 0
 }
 
 // NIP returns the employee's normalised NIP.

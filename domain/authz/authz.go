@@ -710,3 +710,37 @@ func appraiserOrHR(reason string) rule {
 		return tokenRole(p, domain.RoleHRAdmin), reason
 	}
 }
+
+// AuditReach is which audit logs a caller reads.
+type AuditReach struct {
+	// Any reports that the caller reads the national trail and may pick
+	// any agency's log: a NATIONAL_AUDITOR, or an AUDITOR whose token
+	// names no agency while the deployment holds at most one.
+	Any bool
+	// Agency is the one agency log an AUDITOR whose token names an agency
+	// reads (when Any is false).
+	Agency string
+}
+
+// DecideAuditReach decides which audit logs p reads, given how many
+// agencies the deployment holds (it matters only to a token that names no
+// agency): a NATIONAL_AUDITOR every log; an AUDITOR whose token names an
+// agency that agency's log only; a claimless AUDITOR every log while the
+// deployment holds at most one agency, and none once it holds two or
+// more. A refusal is a [*Denied] (403).
+func DecideAuditReach(p domain.Principal, agencies int) (AuditReach, error) {
+	if p.Has(domain.RoleNationalAuditor) {
+		return AuditReach{Any: true}, nil
+	}
+	if _, err := Decide(p, ReadAudit, Subject{}, Options{}); err != nil {
+		return AuditReach{}, err
+	}
+	if p.Agency != "" {
+		return AuditReach{Agency: p.Agency}, nil
+	}
+	if agencies >= 2 {
+		return AuditReach{}, &Denied{Caller: p.ID, Action: ReadAudit, Visible: true,
+			Reason: "the deployment has several agencies: an AUDITOR token must name its agency"}
+	}
+	return AuditReach{Any: true}, nil
+}

@@ -450,17 +450,36 @@ func (a *App) BundleOf(ctx context.Context, caller domain.Principal, req AgencyR
 	if !ok {
 		return audit.Bundle{}, missing
 	}
-	// The employee's agency now: that of their stream's latest entry.
-	last, err := a.cfg.Audit.Entries(ctx, audit.Query{Stream: domain.EmployeeStream(digits), Desc: true, Limit: 1})
-	if err != nil {
-		return audit.Bundle{}, err
+	// An agency's auditor bundles an employee whose stream has an event in
+	// the agency's log (the agency of an event is that of the log, from
+	// the recorded event: a transfer belongs to the destination from the
+	// moment it is recorded, whatever its effective date). The source
+	// agency keeps its part of the person's history, the destination sees
+	// from the transfer on; the bundle holds only what the agency's log
+	// holds (audit.BuildAgencyBundle).
+	in := false
+	q := audit.Query{Stream: domain.EmployeeStream(digits), Limit: 1000}
+	for !in {
+		page, err := a.cfg.Audit.Entries(ctx, q)
+		if err != nil {
+			return audit.Bundle{}, err
+		}
+		for _, en := range page {
+			e, ok, err := ar.AgencyOfSeq(ctx, en.Seq)
+			if err != nil {
+				return audit.Bundle{}, err
+			}
+			if ok && e.Agency == sc.agency {
+				in = true
+				break
+			}
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.After, q.AfterSet = page[len(page)-1].Seq, true
 	}
-	if len(last) == 0 {
-		return audit.Bundle{}, missing
-	}
-	if e, ok, err := ar.AgencyOfSeq(ctx, last[0].Seq); err != nil {
-		return audit.Bundle{}, err
-	} else if !ok || e.Agency != sc.agency {
+	if !in {
 		return audit.Bundle{}, missing
 	}
 	ac, ok, err := ar.LatestAgencyCheckpoint(ctx, sc.agency)

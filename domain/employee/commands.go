@@ -590,6 +590,14 @@ func (s *Service) Read(ctx context.Context, caller domain.Principal, n string) (
 		return View{}, err
 	}
 	subj := authz.Subject{Employee: e.nip, Agencies: agencies}
+	if caller.Agency != "" {
+		// A transfer recorded ahead of its effective date: the destination
+		// reads the person from the recording (as its audit log holds the
+		// transfer from then), and changes them from the effective date.
+		if subj.ReadAgencies, err = orgunit.Agencies(ctx, s.Handler, e.RecordedUnit()); err != nil {
+			return View{}, err
+		}
+	}
 	if l, ok := e.LineOn(today); ok {
 		subj.Appraiser, subj.Superior = l.Appraiser, l.Superior
 	}

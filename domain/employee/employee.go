@@ -179,6 +179,11 @@ func (e *Employee) PositionOn(d calendar.Date) Position { return e.postingOn(d).
 // UnitOn returns the unit on day d.
 func (e *Employee) UnitOn(d calendar.Date) string { return e.postingOn(d).unit }
 
+// RecordedUnit returns the unit of the posting recorded last (a transfer
+// recorded ahead of its effective date names the destination's unit):
+// the audit logs' idea of the employee's agency.
+func (e *Employee) RecordedUnit() string { return e.postings[len(e.postings)-1].unit }
+
 // View is an employee as the API shows it.
 type View struct {
 	// NIP is the normalised 18 digits.

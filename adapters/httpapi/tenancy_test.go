@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/gorilla/mux"
+
+	"github.com/kinerja-ledger/kinerja/domain"
 )
 
 // tokenAgency is the "agency" claim of the test callers' tokens, by
@@ -409,4 +411,27 @@ func TestTenancyImports(t *testing.T) {
 	if st := h.awaitImport(hrAgA, loc); st.Applied != 2 {
 		t.Fatalf("A's import: %+v", st)
 	}
+}
+
+// With the claim required (kinerjad --require-agency-claim), a claimless
+// token's agency roles act nowhere even while the deployment holds one
+// agency; a token that names the agency acts as before.
+func TestTenancyRequireAgencyClaim(t *testing.T) {
+	h := newHarness(t, func(s *settings) {
+		s.appConfig.RequireAgencyClaim = true
+		// The cast's HR_ADMIN names the agency.
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			hr.sub: {ID: hr.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PEMKOT"},
+		}}
+	})
+	h.at(stageCast)
+	noClaim := caller{"hr-noclaim", []string{"HR_ADMIN"}}
+	before := h.headLen()
+	h.refused(http.StatusNotFound, "not_found", &noClaim, "GET", "/v1/employees/"+nipE, nil)
+	h.refused(http.StatusForbidden, "forbidden", &noClaim, "POST", "/v1/units", CreateUnitBody{ID: "X1", Name: "X", ParentID: "PEMKOT"})
+	if h.headLen() != before {
+		t.Fatal("a claimless token wrote")
+	}
+	h.must(http.StatusOK, hrAgA, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusOK, empE, "GET", "/v1/employees/"+nipE, nil)
 }

@@ -435,3 +435,16 @@ func TestTenancyRequireAgencyClaim(t *testing.T) {
 	h.must(http.StatusOK, hrAgA, "GET", "/v1/employees/"+nipE, nil)
 	h.must(http.StatusOK, empE, "GET", "/v1/employees/"+nipE, nil)
 }
+
+// An official's unit_id places it in an agency: another agency's unit
+// answers as an unknown one, and nothing is recorded.
+func TestTenancyOfficialUnit(t *testing.T) {
+	h, _ := tenancyFixture(t)
+	before := h.headLen()
+	theirs := h.request(&hrB, "POST", "/v1/officials", OfficialBody{ID: "KADINKES", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "DINKES"})
+	none := h.request(&hrB, "POST", "/v1/officials", OfficialBody{ID: "KADINKES", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "NOSUCHUNIT"})
+	if theirs.status != http.StatusUnprocessableEntity || normal(theirs) != normal(none) || h.headLen() != before {
+		t.Fatalf("B placing an official in A's unit: %d %s; an unknown unit: %d %s", theirs.status, theirs.body, none.status, none.body)
+	}
+	h.must(http.StatusCreated, hrB, "POST", "/v1/officials", OfficialBody{ID: "KADISDIK", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "DISDIK"})
+}

@@ -78,7 +78,11 @@ func SignHash(s Signer, h Hash) (WriterSignature, error) {
 	if len(sig) != ed25519.SignatureSize {
 		return WriterSignature{}, fmt.Errorf("eventstore: sign append: signer returned %d bytes, want an Ed25519 signature (%d)", len(sig), ed25519.SignatureSize)
 	}
-	return WriterSignature{KeyID: id, Sig: sig}, nil
+	ws := WriterSignature{KeyID: id, Sig: sig}
+	if v, ok := s.(*vouched); ok {
+		v.k.seen.add(h, ws) // made with a key the keyring checked (Vouch)
+	}
+	return ws, nil
 }
 
 // WriterKeyID returns the ID of a writer public key: the first 8 bytes of

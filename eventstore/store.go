@@ -163,6 +163,11 @@ type AppendResult struct {
 	Position Position
 	// Hash is the chain hash of the last event written (the new head).
 	Hash Hash
+	// RecordedAt is the RecordedAt the store gave the events written, when
+	// the backend reports it (every event of one append then carries the
+	// same); zero when it does not. A writer that keeps what it appended
+	// (eventlog.Cached) needs it to rebuild the stored events exactly.
+	RecordedAt time.Time
 }
 
 // Direction is the direction of a stream read.

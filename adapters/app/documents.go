@@ -35,7 +35,7 @@ func (a *App) SKPDocument(ctx context.Context, caller domain.Principal, id, per,
 			return document.Document{}, domain.Invalid("period", "must be like 2026, 2026-Q1 or 2026-01")
 		}
 	}
-	p, err := a.cfg.SKPs.Prepare(ctx, caller, id, skp.AsOf{})
+	p, err := a.PrepareSKP(ctx, caller, id, skp.AsOf{})
 	if err != nil {
 		return document.Document{}, err
 	}

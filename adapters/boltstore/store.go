@@ -543,7 +543,11 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 		stored[i], found = &e, true
 	}
 	if found {
-		res, _, err := eventstore.CheckRepeat(stream, expected, events, stored)
+		res, repeat, err := eventstore.CheckRepeat(stream, expected, events, stored)
+		if repeat {
+			// The first result, whole: its events' RecordedAt too.
+			res.RecordedAt = stored[len(stored)-1].RecordedAt
+		}
 		return res, err
 	}
 	h, err := w.streamHead(stream)
@@ -594,7 +598,7 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 	}
 	w.lastRecorded = rec
 	w.heads[stream] = last.Hash
-	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Hash: last.Hash}, nil
+	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Hash: last.Hash, RecordedAt: last.RecordedAt}, nil
 }
 
 // sign signs the last event of every append of the transaction and writes

@@ -3,8 +3,13 @@ package eventlog
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -21,10 +26,22 @@ import (
 // stored size (EventBytes), not by their number: one SKP with eleven
 // thousand RHK held as many bytes as a thousand ordinary ones (issue 9 §4).
 // The least recently used streams go first. It is safe for concurrent use.
+//
+// What this process appends through it goes into the cache as soon as the
+// store acknowledges it (Append), so the next load of the stream reads
+// only what is newer, and checks no signature of its own writes.
 type Cached struct {
 	*Log
 	max     int
 	commits func() uint64 // nil unless the store can count its commits
+
+	// signerTrusted: a load authenticated an append this Cached made, so
+	// the store signs with a key the Log trusts and this process's own
+	// appends need no check (see remember). probes are the IDs of the
+	// last events of appends made before that was known (at most
+	// maxProbes).
+	signerTrusted atomic.Bool
+	probes        map[uuid.UUID]struct{}
 
 	mu     sync.Mutex
 	held   int        // bytes, by EventBytes
@@ -40,8 +57,12 @@ type cacheEntry struct {
 	// of what follows picks up the chain.
 	head eventstore.Hash
 	// commits is the store's commit count read before the read that made
-	// events complete (valid only with a commit-counting store).
+	// events complete (valid only with a commit-counting store, and only
+	// when counted: events an append added are not known to be complete,
+	// since another writer may have appended after them before the count
+	// could be read).
 	commits uint64
+	counted bool
 }
 
 // CommitCounter is implemented by a store that is the only writer of its
@@ -79,6 +100,9 @@ func NewCached(store eventstore.Store, maxBytes int) *Cached {
 // Load implements domain.EventLog: the cached prefix plus what the store
 // has after it.
 func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
+	if events, rev, ok, hit := c.fromPrefetch(ctx, stream); hit {
+		return events, rev, ok, nil // read in this request's Prefetch
+	}
 	var before uint64
 	if c.commits != nil {
 		before = c.commits() // before the read: what it sees is at least this complete
@@ -99,6 +123,13 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 			break
 		}
 		if err != nil {
+			if from > 0 && errors.Is(err, eventstore.ErrIntegrity) {
+				// The store disagrees with the cached prefix (the next
+				// event does not link to the cached head) or serves a
+				// forgery after it. Refuse this load, and let the next one
+				// authenticate the stream whole.
+				c.drop(stream)
+			}
 			return nil, 0, false, fmt.Errorf("eventlog: load %s: %w", stream, err)
 		}
 		if ev.Revision != from+uint64(len(fresh)) {
@@ -110,6 +141,9 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 		s, err := Decode(ev)
 		if err != nil {
 			return nil, 0, false, err
+		}
+		if c.keys != nil && !c.signerTrusted.Load() && !ev.Signature.IsZero() && c.isProbe(ev.ID) {
+			c.signerTrusted.Store(true) // authenticated just now
 		}
 		fresh = append(fresh, s)
 		freshBytes += EventBytes(ev)
@@ -144,7 +178,7 @@ func (c *Cached) get(stream string, commits uint64) ([]domain.Stored, int, event
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*cacheEntry)
-	return e.events, e.bytes, e.head, c.commits != nil && e.commits == commits
+	return e.events, e.bytes, e.head, c.commits != nil && e.counted && e.commits == commits
 }
 
 // Held returns the bytes (by EventBytes) of the events the cache holds;
@@ -165,16 +199,22 @@ func (c *Cached) put(stream string, events []domain.Stored, bytes int, head even
 	defer c.mu.Unlock()
 	if el, ok := c.byName[stream]; ok {
 		e := el.Value.(*cacheEntry)
-		if len(e.events) > len(events) || (len(e.events) == len(events) && e.commits >= commits) {
+		if len(e.events) > len(events) || (len(e.events) == len(events) && e.counted && e.commits >= commits) {
 			return // a concurrent load cached at least as much
 		}
 		c.held += bytes - e.bytes
-		e.events, e.bytes, e.head, e.commits = events, bytes, head, commits
+		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, head, commits, true
 		c.lru.MoveToFront(el)
 	} else {
-		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: head, commits: commits})
+		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: head, commits: commits, counted: true})
 		c.held += bytes
 	}
+	c.evict()
+}
+
+// evict drops the least recently used streams until the cache is within
+// its bound. Called with c.mu held.
+func (c *Cached) evict() {
 	for c.held > c.max {
 		el := c.lru.Back()
 		e := el.Value.(*cacheEntry)
@@ -192,4 +232,145 @@ func (c *Cached) drop(stream string) {
 		c.lru.Remove(el)
 		delete(c.byName, stream)
 	}
+}
+
+// Append implements domain.EventLog. Once the store has acknowledged the
+// append, its events join the cached stream (see remember), so that the
+// next load reads only what is newer; a failed append, whose outcome may
+// be unknown (a timeout, a lost connection), adds nothing.
+func (c *Cached) Append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) (uint64, error) {
+	data, res, err := c.Log.append(ctx, stream, expected, events)
+	if err != nil {
+		return 0, err
+	}
+	c.remember(stream, expected, data, res)
+	return res.Revision, nil
+}
+
+// remember adds the events of an acknowledged append to the cached stream,
+// as authenticated, when the cache can prove they are exactly what the
+// store holds at those revisions:
+//
+//   - the append extended the cached stream: it expected the cached last
+//     revision (or no stream, with nothing cached), and the store answered
+//     with the revisions that follow;
+//   - the chain hashes, recomputed here from the cached head over the
+//     events this process encoded, end at the hash the store acknowledged
+//     as its new head: the store linked these very events onto the head
+//     the cache authenticated (the signature the store made is over that
+//     hash, with this process's key);
+//   - the store reported when it recorded them (AppendResult.RecordedAt),
+//     the one field of a stored event the writer does not supply;
+//   - when the Log requires signatures, a load has authenticated an
+//     append of this Cached before: the store signs with a key the Log
+//     trusts (until then each append is left to the next load, which
+//     learns it).
+//
+// Otherwise it adds nothing, and the next load reads and authenticates the
+// events as it would another writer's. The events are decoded from the
+// bytes that were stored, as a load would decode them, so a cached stream
+// is the same whichever way it was filled.
+func (c *Cached) remember(stream string, expected domain.Expected, data []eventstore.EventData, res eventstore.AppendResult) {
+	if res.RecordedAt.IsZero() || len(data) == 0 {
+		return
+	}
+	if c.keys != nil && !c.signerTrusted.Load() {
+		// Whether the store signs with a key the Log trusts is not known
+		// yet: let a load authenticate this append, and learn it then.
+		c.mu.Lock()
+		if c.probes == nil {
+			c.probes = map[uuid.UUID]struct{}{}
+		}
+		if len(c.probes) < maxProbes {
+			c.probes[data[len(data)-1].ID] = struct{}{}
+		}
+		c.mu.Unlock()
+		return
+	}
+	first := uint64(0)
+	if rev, ok := expected.Revision(); ok {
+		first = rev + 1
+	}
+	if res.Revision != first+uint64(len(data))-1 {
+		return
+	}
+	prefix, prefixBytes, head, ok := c.tail(stream, first)
+	if !ok {
+		return
+	}
+	recorded := time.UnixMicro(res.RecordedAt.UnixMicro()).UTC()
+	fresh := make([]domain.Stored, len(data))
+	freshBytes := 0
+	h := head
+	for i := range data {
+		d := data[i]
+		d.OccurredAt = time.UnixMicro(d.OccurredAt.UnixMicro()).UTC()
+		rev := first + uint64(i)
+		h = eventstore.ChainHash(h, stream, rev, &d)
+		s, err := Decode(eventstore.Event{EventData: d, Stream: stream, Revision: rev, RecordedAt: recorded, Hash: h})
+		if err != nil {
+			return
+		}
+		fresh[i] = s
+		freshBytes += EventBytes(eventstore.Event{EventData: d})
+	}
+	if h != res.Hash {
+		return // the store did not link these events onto the cached head
+	}
+	bytes := prefixBytes + freshBytes
+	if bytes > c.max {
+		c.drop(stream)
+		return
+	}
+	events := append(prefix[:len(prefix):len(prefix)], fresh...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byName[stream]
+	switch {
+	case ok:
+		e := el.Value.(*cacheEntry)
+		if len(e.events) != len(prefix) || e.head != head {
+			return // a concurrent load or append moved the entry on
+		}
+		c.held += bytes - e.bytes
+		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, res.Hash, 0, false
+		c.lru.MoveToFront(el)
+	case first == 0:
+		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: res.Hash})
+		c.held += bytes
+	default:
+		return // evicted meanwhile
+	}
+	c.evict()
+}
+
+// maxProbes bounds the appends remembered until the signer is known
+// trusted; a load of any of them teaches it.
+const maxProbes = 4096
+
+func (c *Cached) isProbe(id uuid.UUID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.probes[id]
+	if ok {
+		c.probes = nil // learnt once: signerTrusted is set next
+	}
+	return ok
+}
+
+// tail returns the cached events of stream, their EventBytes and the chain
+// hash of the last, if the cache holds exactly revisions 0..next-1 of it
+// (nothing when next is 0: a new stream, which must not be cached).
+func (c *Cached) tail(stream string, next uint64) ([]domain.Stored, int, eventstore.Hash, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byName[stream]
+	if !ok {
+		return nil, 0, eventstore.Hash{}, next == 0
+	}
+	e := el.Value.(*cacheEntry)
+	if uint64(len(e.events)) != next {
+		return nil, 0, eventstore.Hash{}, false
+	}
+	return e.events, e.bytes, e.head, true
 }

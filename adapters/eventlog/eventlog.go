@@ -15,7 +15,8 @@
 // a value an insider wrote into the database is never served as if it
 // were sound: the load fails with an error matching eventstore.ErrIntegrity
 // (the API answers 500 integrity_violation). Cached keeps what it
-// authenticated, so each revision of a stream is checked once.
+// authenticated, so each revision of a stream is checked once, and what
+// this process appended itself, which needs no check (see Cached.Append).
 package eventlog
 
 import (
@@ -132,11 +133,18 @@ func Encode(e domain.NewEvent) (eventstore.EventData, error) {
 // Append implements domain.EventLog. A wrong expected revision becomes
 // domain.ErrConcurrency (the handler re-decides on fresh state).
 func (l *Log) Append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) (uint64, error) {
+	_, res, err := l.append(ctx, stream, expected, events)
+	return res.Revision, err
+}
+
+// append encodes and appends events, returning what it stored and the
+// store's answer.
+func (l *Log) append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) ([]eventstore.EventData, eventstore.AppendResult, error) {
 	data := make([]eventstore.EventData, len(events))
 	for i, e := range events {
 		d, err := Encode(e)
 		if err != nil {
-			return 0, err
+			return nil, eventstore.AppendResult{}, err
 		}
 		data[i] = d
 	}
@@ -146,10 +154,10 @@ func (l *Log) Append(ctx context.Context, stream string, expected domain.Expecte
 	}
 	res, err := l.store.Append(ctx, stream, exp, data...)
 	if errors.Is(err, eventstore.ErrWrongExpectedRevision) {
-		return 0, fmt.Errorf("eventlog: append %s: %w: %w", stream, domain.ErrConcurrency, err)
+		return nil, eventstore.AppendResult{}, fmt.Errorf("eventlog: append %s: %w: %w", stream, domain.ErrConcurrency, err)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("eventlog: append %s: %w", stream, err)
+		return nil, eventstore.AppendResult{}, fmt.Errorf("eventlog: append %s: %w", stream, err)
 	}
-	return res.Revision, nil
+	return data, res, nil
 }

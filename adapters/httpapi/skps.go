@@ -306,7 +306,7 @@ func (s *Server) getSKP(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("as_of", "must not be in the future")
 	}
 	id := pathVar(r, "id")
-	p, err := s.cfg.SKPs.Prepare(r.Context(), principal(r), id, a)
+	p, err := s.app.PrepareSKP(r.Context(), principal(r), id, a)
 	if err != nil {
 		return err
 	}

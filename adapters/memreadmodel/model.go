@@ -74,6 +74,10 @@ type Model struct {
 	objR   *ObjectionsReader
 	tlR    *TimelineReader
 	auditR *AuditReader
+
+	// policyVersion is the policy the projections fold with (in a
+	// snapshot's schema).
+	policyVersion string
 }
 
 // New returns empty read models.
@@ -84,7 +88,7 @@ func New(opts Options) *Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	m := &Model{}
+	m := &Model{policyVersion: opts.Policy.Version}
 	{
 		t, lock := newDirectoryTables(), &sync.RWMutex{}
 		m.directory = &Sink[*directoryTx]{name: directory.Name, policy: directory.Policy, filter: directory.Filter(), tables: t, lock: lock, now: opts.Now,

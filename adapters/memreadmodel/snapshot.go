@@ -10,28 +10,45 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/objections"
+	"github.com/kinerja-ledger/kinerja/projections/scores"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
+	"github.com/kinerja-ledger/kinerja/projections/timeline"
 )
 
 // Snapshots: the state of every read model, written to a file at a
 // checkpoint, so that a start-up loads it and projects only the events
 // after it instead of rebuilding from the whole log.
 //
-// # File format (version 1)
+// # File format (version 2)
 //
 //	magic "KJRMSNAP" (8 bytes) | version (uint32 BE) | body length (uint64 BE)
+//	  | schema length (uint32 BE) | schema (ASCII, at most maxSchemaLen bytes)
 //	body: a gob stream, one section per Sink in Model.Sinks order
 //	trailer: SHA-256 of the body (32) | key ID (uint32 BE) | Ed25519 signature (64)
 //
-// The signature is the audit key's merkle.Signer.SignMessage, context
-// SnapshotContext, over the 20-byte header followed by the body's digest.
+// The schema names the version of every projection the body holds and of
+// the policy they were folded with (Model.schema: "audit=2 directory=1 …
+// policy=…"); a snapshot whose schema is not exactly this build's is
+// refused as ErrSnapshotFormat, so that a change of a fold, of an upcaster
+// a projection reads through, or of a table's layout (each bumps that
+// projection's entry in projectionVersions) rebuilds instead of serving
+// state the new code would not have made. The signature is the audit
+// key's merkle.Signer.SignMessage, context SnapshotContext, over the
+// header (schema included) followed by the body's digest. Loading hashes
+// the body and checks the signature before it decodes anything.
 // Each section is a snapSection (name, checkpoint, dead letters) followed by
 // the tables' own values (see the save and load methods of each table
 // type). The audit section carries the trail's entries without their leaf
@@ -46,14 +63,44 @@ import (
 // audit key, when its recomputed audit root differs from the sealed one, or
 // when it does not match the ledger: its last audit entry must be the
 // store's event at that stream revision and position (same hash), every
-// checkpoint must be at or below the store's head, and the newest signed
-// checkpoint in the ledger at or below the snapshot's size must have the
-// snapshot tree's root at its size. The start-up then compares the trail
-// with the witnessed checkpoint as after any rebuild (wiring.Guard).
+// checkpoint must be at or below the store's head, a checkpoint signed by
+// a trusted audit key must be in the ledger (a non-empty trail no
+// checkpoint anchors is refused), and the newest such checkpoint at or
+// below the snapshot's size must have the snapshot tree's root at its
+// size, and each agency log the root that checkpoint lists for it.
+// CheckHistory then authenticates the store's events below the snapshot:
+// the audit key is on the same disk as the snapshot, so only a witnessed
+// checkpoint stands in for writer signatures; every event past it is
+// checked with its writer's signature. The start-up then compares the
+// trail with the witnessed checkpoint as after any rebuild (wiring.Guard).
 
 // SnapshotVersion is the version of the file format this package writes
 // and reads; a file of any other version is refused (ErrSnapshotFormat).
-const SnapshotVersion = 1
+const SnapshotVersion = 2
+
+// projectionVersions is the version of each projection's state as a
+// snapshot holds it. Bump a projection's entry whenever what it holds for
+// the same events changes: its fold (projections/<name>), an upcaster or
+// domain replay it reads through, its tables or their save and load. A
+// snapshot of other versions is refused (ErrSnapshotFormat) and the read
+// models rebuild from the log.
+var projectionVersions = map[string]int{
+	audit.Name:     2, // 2: the agency logs (issue 15)
+	directory.Name: 1, skps.Name: 1, evaluations.Name: 1, scores.Name: 1, objections.Name: 1, timeline.Name: 1,
+}
+
+// maxSchemaLen bounds the header's schema.
+const maxSchemaLen = 4096
+
+// schema is the snapshot header's schema of m (see the file format).
+func (m *Model) schema() string {
+	var b strings.Builder
+	for _, s := range m.Sinks() {
+		fmt.Fprintf(&b, "%s=%d ", s.Name(), projectionVersions[s.Name()])
+	}
+	b.WriteString("policy=" + m.policyVersion)
+	return b.String()
+}
 
 // SnapshotContext is the signing context of snapshot signatures.
 const SnapshotContext = "kinerja/readmodel-snapshot/v1"
@@ -62,6 +109,13 @@ const SnapshotContext = "kinerja/readmodel-snapshot/v1"
 const SnapshotFile = "readmodels.snapshot"
 
 const snapMagic = "KJRMSNAP"
+
+// fixedHeaderLen is the header before the schema: magic, version, body
+// length, schema length.
+const fixedHeaderLen = 8 + 4 + 8 + 4
+
+// trailerLen is the digest, the key ID and the signature.
+const trailerLen = 32 + 4 + 64
 
 // Reasons a snapshot is refused (SnapshotError.Reason).
 var (
@@ -134,13 +188,13 @@ type snapSection struct {
 // them into empty tables (nothing reads them yet).
 type snapTables interface {
 	save(enc *gob.Encoder) error
-	load(dec *gob.Decoder) error
+	load(dec *gob.Decoder, bodyLen uint64) error
 }
 
 // snapSink is a Sink's part in a snapshot.
 type snapSink interface {
 	saveSection(ctx context.Context, enc *gob.Encoder, seen eventstore.Position, store eventstore.Store) (eventstore.Position, error)
-	loadSection(dec *gob.Decoder) (eventstore.Position, error)
+	loadSection(dec *gob.Decoder, bodyLen uint64) (eventstore.Position, error)
 }
 
 // saveSection writes the Sink's section. A Sink's checkpoint is the last
@@ -176,7 +230,7 @@ func (s *Sink[T]) saveSection(ctx context.Context, enc *gob.Encoder, seen events
 	return cp, st.save(enc)
 }
 
-func (s *Sink[T]) loadSection(dec *gob.Decoder) (eventstore.Position, error) {
+func (s *Sink[T]) loadSection(dec *gob.Decoder, bodyLen uint64) (eventstore.Position, error) {
 	st, ok := s.tables.(snapTables)
 	if !ok {
 		return 0, fmt.Errorf("memreadmodel: %s cannot be snapshot", s.name)
@@ -195,7 +249,7 @@ func (s *Sink[T]) loadSection(dec *gob.Decoder) (eventstore.Position, error) {
 	}
 	s.lock.Lock()
 	defer s.lock.Unlock()
-	if err := st.load(dec); err != nil {
+	if err := st.load(dec, bodyLen); err != nil {
 		return 0, err
 	}
 	s.checkpoint, s.dead = eventstore.Position(sec.Checkpoint), sec.Dead
@@ -232,9 +286,15 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 			os.Remove(tmp)
 		}
 	}()
-	header := make([]byte, 20)
+	schema := m.schema()
+	if len(schema) > maxSchemaLen {
+		return SnapshotInfo{}, fmt.Errorf("memreadmodel: a schema of %d bytes", len(schema))
+	}
+	header := make([]byte, fixedHeaderLen, fixedHeaderLen+len(schema))
 	copy(header, snapMagic)
 	binary.BigEndian.PutUint32(header[8:], SnapshotVersion)
+	binary.BigEndian.PutUint32(header[20:], uint32(len(schema)))
+	header = append(header, schema...)
 	if _, err := f.Write(header); err != nil { // the length is written last
 		return SnapshotInfo{}, err
 	}
@@ -309,6 +369,17 @@ func seal(header []byte, digest hash.Hash, key *merkle.Signer) ([]byte, error) {
 	return append(out, sig...), nil
 }
 
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
@@ -355,7 +426,7 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
-	header := make([]byte, 20)
+	header := make([]byte, fixedHeaderLen)
 	if _, err := io.ReadFull(f, header); err != nil {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "header: %v", err)
 	}
@@ -365,28 +436,27 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if v := binary.BigEndian.Uint32(header[8:]); v != SnapshotVersion {
 		return SnapshotInfo{}, refuse(ErrSnapshotFormat, "version %d, this build reads %d", v, SnapshotVersion)
 	}
-	bodyLen := binary.BigEndian.Uint64(header[12:])
-	const trailerLen = 32 + 4 + 64
-	if bodyLen > uint64(st.Size()) || uint64(st.Size()) != uint64(len(header))+bodyLen+trailerLen {
+	bodyLen, schemaLen := binary.BigEndian.Uint64(header[12:]), binary.BigEndian.Uint32(header[20:])
+	if schemaLen > maxSchemaLen {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "a schema of %d bytes", schemaLen)
+	}
+	header = append(header, make([]byte, schemaLen)...)
+	if _, err := io.ReadFull(f, header[fixedHeaderLen:]); err != nil {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "header: %v", err)
+	}
+	if got, want := string(header[fixedHeaderLen:]), m.schema(); got != want {
+		return SnapshotInfo{}, refuse(ErrSnapshotFormat, "projections of versions %q, this build's are %q", got, want)
+	}
+	size := uint64(st.Size())
+	if bodyLen > size || size != uint64(len(header))+bodyLen+trailerLen {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "file of %d bytes for a body of %d", st.Size(), bodyLen)
 	}
-	// The body is decoded as it is hashed; nothing of it is trusted (or
-	// served: m is not projecting yet) before the digest and the signature
-	// check out.
+	// Hash the body and check the signature first: nothing of the file is
+	// decoded (a crafted one could ask for any amount of memory) before it
+	// is known to be what the audit key sealed.
 	digest := sha256.New()
-	body := io.TeeReader(io.LimitReader(f, int64(bodyLen)), digest)
-	br := bufio.NewReaderSize(body, 1<<20)
-	dec := gob.NewDecoder(br)
-	info = SnapshotInfo{Checkpoints: map[string]eventstore.Position{}, Bytes: st.Size()}
-	for i, s := range m.snapSinks() {
-		cp, err := s.loadSection(dec)
-		if err != nil {
-			return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%s: %v", m.Sinks()[i].Name(), err)
-		}
-		info.Checkpoints[m.Sinks()[i].Name()] = cp
-	}
-	if _, err := io.Copy(io.Discard, br); err != nil {
-		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "body: %v", err)
+	if n, err := io.Copy(digest, io.LimitReader(f, int64(bodyLen))); err != nil || uint64(n) != bodyLen {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "body: %d of %d bytes, %v", n, bodyLen, err)
 	}
 	trailer := make([]byte, trailerLen)
 	if _, err := io.ReadFull(f, trailer); err != nil {
@@ -406,12 +476,30 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if !signed {
 		return SnapshotInfo{}, refuse(ErrSnapshotSignature, "not signed by a trusted audit key (key ID %08x)", keyID)
 	}
+	// Decode the body (from the same open file: what was hashed).
+	if _, err := f.Seek(int64(len(header)), io.SeekStart); err != nil {
+		return SnapshotInfo{}, err
+	}
+	body := &countReader{r: io.LimitReader(f, int64(bodyLen))}
+	br := bufio.NewReaderSize(body, 1<<20)
+	dec := gob.NewDecoder(br)
+	info = SnapshotInfo{Checkpoints: map[string]eventstore.Position{}, Bytes: st.Size()}
+	for i, s := range m.snapSinks() {
+		cp, err := s.loadSection(dec, bodyLen)
+		if err != nil {
+			return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%s: %v", m.Sinks()[i].Name(), err)
+		}
+		info.Checkpoints[m.Sinks()[i].Name()] = cp
+	}
+	if rest, err := io.Copy(io.Discard, br); err != nil || rest != 0 || body.n != int64(bodyLen) {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "body: %d bytes after the last section, %v", rest, err)
+	}
 	at := m.audit.tables.(*auditTables)
 	if err := at.checkSealed(); err != nil {
 		return SnapshotInfo{}, refuse(ErrSnapshotLedger, "%v", err)
 	}
 	info.AuditSize, info.AuditRoot = at.sealed.Size, at.sealed.Root
-	if err := m.checkLedger(ctx, opts.Store, info); err != nil {
+	if err := m.checkLedger(ctx, opts.Store, opts.Keys, info); err != nil {
 		return SnapshotInfo{}, err
 	}
 	info.Elapsed = time.Since(begin)
@@ -419,7 +507,7 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 }
 
 // checkLedger compares a loaded snapshot with the store.
-func (m *Model) checkLedger(ctx context.Context, store eventstore.Store, info SnapshotInfo) error {
+func (m *Model) checkLedger(ctx context.Context, store eventstore.Store, keys []*merkle.Verifier, info SnapshotInfo) error {
 	if store == nil {
 		return refuse(ErrSnapshotLedger, "no store to compare with")
 	}
@@ -449,11 +537,14 @@ func (m *Model) checkLedger(ctx context.Context, store eventstore.Store, info Sn
 			return refuse(ErrSnapshotLedger, "the store has no event %s@%d", last.Stream, last.Revision)
 		}
 	}
-	// The newest signed checkpoint of the ledger within the snapshot's
-	// trail must have the trail's root at its size.
+	// A checkpoint signed by a trusted audit key must be in the ledger
+	// (a snapshot is never the only thing that vouches for its trail); the
+	// newest one within the snapshot's trail must have the trail's root at
+	// its size, and each agency log the root it lists for that agency.
+	anchored := false
 	for ev, err := range store.ReadStream(ctx, audit.CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return nil
+			break
 		}
 		if err != nil {
 			return err
@@ -462,6 +553,10 @@ func (m *Model) checkLedger(ctx context.Context, store eventstore.Store, info Sn
 		if err != nil {
 			return refuse(ErrSnapshotLedger, "checkpoint at position %d: %v", ev.Position, err)
 		}
+		if audit.OpenCheckpoint(c, keys...) != nil {
+			continue // not one of the trusted keys' (an older key): vouches for nothing
+		}
+		anchored = true
 		if c.Size > info.AuditSize {
 			continue
 		}
@@ -472,7 +567,29 @@ func (m *Model) checkLedger(ctx context.Context, store eventstore.Store, info Sn
 		if root != c.RootHash {
 			return refuse(ErrSnapshotLedger, "the trail's root at %d is %s, the ledger's signed checkpoint says %s", c.Size, root, c.RootHash)
 		}
+		for _, ac := range c.AgencyCheckpoints {
+			var nodes merkle.NodeReader = merkle.NewMemNodes()
+			size := uint64(0)
+			if l := at.agencyLogs[ac.Agency]; l != nil {
+				nodes, size = l.nodes, uint64(len(l.seqs))
+			}
+			if ac.Size > size {
+				return refuse(ErrSnapshotLedger, "agency %q: the ledger's checkpoint at %d signs %d entries, the snapshot holds %d", ac.Agency, c.Size, ac.Size, size)
+			}
+			root := merkle.EmptyRoot()
+			if ac.Size > 0 {
+				if root, err = merkle.RootAt(ctx, nodes, ac.Size); err != nil {
+					return refuse(ErrSnapshotLedger, "agency %q root at %d: %v", ac.Agency, ac.Size, err)
+				}
+			}
+			if root != ac.RootHash {
+				return refuse(ErrSnapshotLedger, "agency %q: the log's root at %d is %s, the ledger's signed checkpoint says %s", ac.Agency, ac.Size, root, ac.RootHash)
+			}
+		}
 		return nil
+	}
+	if !anchored && info.AuditSize > 0 {
+		return refuse(ErrSnapshotLedger, "no checkpoint signed by a trusted audit key in the ledger anchors its trail of %d entries", info.AuditSize)
 	}
 	return nil
 }
@@ -484,16 +601,25 @@ var ErrSnapshotHistory = errors.New("the store's history below the snapshot chan
 
 // CheckHistory authenticates the store's events that a loaded snapshot's
 // trail covers against it: each event's chain link is checked (its hash
-// recomputed, its predecessor found), and its audit leaf, recomputed, must
-// be the trail's leaf at its seq. The snapshot, sealed by the audit key and
-// compared with the ledger's signed checkpoint, stands in for their writer
-// signatures, as a witnessed checkpoint does in a rebuild (see
-// eventstore.AuthOptions.Covered); the signed checkpoint events among them
-// are checked with their signatures. It reads the prefix once, decoding
-// and projecting nothing: a fraction of a rebuild's cost. A mismatch is a
-// *SnapshotError for ErrSnapshotHistory; the caller then discards the
-// snapshot (Reset) and rebuilds, which finds and reports the change.
-func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring) (checked uint64, err error) {
+// recomputed, its predecessor found), its audit leaf, recomputed, must be
+// the trail's leaf at its seq, and its agency, derived again from the
+// events before it (audit.AgencyOfEvent), the agency log the snapshot put
+// it in; at the end the derivation state must be the snapshot's.
+//
+// Writer signatures: witnessed, when not nil, is the checkpoint the
+// start-up trusts because a witness outside the data directory holds it
+// (wiring.Guard). The snapshot's seal cannot stand in for signatures (the
+// audit key that seals it lies beside it), so only the entries that
+// checkpoint covers skip their writer signature check, and only after the
+// trail's root at its size is found equal to the witnessed root; every
+// event past it (or every event, with no witnessed checkpoint) is
+// checked with its writer's signature, as a rebuild would. The signed
+// checkpoint events are always checked. It reads the prefix once,
+// decoding only the few payloads the agency derivation reads and
+// projecting nothing. A mismatch is a *SnapshotError for
+// ErrSnapshotHistory; the caller then discards the snapshot (Reset) and
+// rebuilds, which finds and reports the change.
+func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring, witnessed *audit.Checkpoint) (checked uint64, err error) {
 	at := m.audit.tables.(*auditTables)
 	m.audit.wmu.Lock()
 	size := uint64(at.entries.len())
@@ -501,7 +627,28 @@ func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *
 	if size == 0 {
 		return 0, nil
 	}
-	authed := eventstore.NewAuthenticatedStore(store, keys).Covering(audit.CoverFirst(size))
+	authed := eventstore.NewAuthenticatedStore(store, keys)
+	if witnessed != nil && witnessed.Size > 0 {
+		covered := min(witnessed.Size, size)
+		if witnessed.Size <= size {
+			root, err := at.rootAt(ctx, witnessed.Size)
+			if err != nil {
+				return 0, err
+			}
+			if root != witnessed.RootHash {
+				return 0, refuse(ErrSnapshotHistory, "the trail's root at the witnessed size %d is %s, the witness holds %s", witnessed.Size, root, witnessed.RootHash)
+			}
+		}
+		// A witnessed size beyond the snapshot: the start-up compares the
+		// root once the catch-up reaches it, and rebuilds with every
+		// signature checked if it differs (wiring.Guard.CheckRoot).
+		authed = authed.Covering(audit.CoverFirst(covered))
+	}
+	derived := map[audit.AgencyKey]string{}
+	lookup := func(_ context.Context, k audit.AgencyKey) (string, bool, error) {
+		a, ok := derived[k]
+		return a, ok, nil
+	}
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	seq := uint64(0)
@@ -520,7 +667,20 @@ func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *
 		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != e.leafHash {
 			return seq, refuse(ErrSnapshotHistory, "the event at position %d (%s@%d) is not the snapshot's entry %d", ev.Position, ev.Stream, ev.Revision, seq)
 		}
+		agency, updates, err := audit.AgencyOfEvent(ctx, lookup, ev)
+		if err != nil {
+			return seq, err
+		}
+		if got := at.strs.str(e.agency); got != agency {
+			return seq, refuse(ErrSnapshotHistory, "the snapshot puts entry %d (%s@%d) in agency %q's log, the ledger's events put it in %q", seq, ev.Stream, ev.Revision, got, agency)
+		}
+		for _, u := range updates {
+			derived[u.Key] = u.Agency
+		}
 		if seq++; seq == size {
+			if !maps.Equal(derived, at.agencyKeys) {
+				return seq, refuse(ErrSnapshotHistory, "the snapshot's agency derivation state (%d keys) is not the one the ledger's events give (%d keys)", len(at.agencyKeys), len(derived))
+			}
 			return seq, nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,9 +18,16 @@ import (
 
 // The audit trail's part in a snapshot. Everything the trail holds is
 // written here through auditHead and the entry blocks: a field added to
-// auditTables (per-agency logs, say) is added to auditHead (or to a
-// further value after the blocks) in save and load, and SnapshotVersion
-// bumped.
+// auditTables is added to auditHead (or to a further value after the
+// blocks) in save and load, and the audit projection's version in
+// projectionVersions (snapshot.go) bumped.
+//
+// The agency logs (issue 15) are in it too: each packed entry carries its
+// agency, and auditHead the derivation state (agencyKeys). Loading rebuilds
+// every agency log from the entries in seq order (the index of an entry in
+// its log, the log's tree and frontier: nothing of a tree is read from the
+// file), and the agency checkpoints from the national checkpoints that list
+// them, as the projection does.
 
 // auditSeal is the trail's size and root as a snapshot states them, and,
 // once loaded, the root recomputed from its entries.
@@ -34,13 +42,24 @@ type auditHead struct {
 	Seal        auditSeal
 	Strs        []string
 	Checkpoints []audit.Checkpoint
-	NBlocks     int
+	// AgencyKeys is the agency derivation state (auditTables.agencyKeys),
+	// sorted.
+	AgencyKeys []snapAgencyKey
+	NBlocks    int
+}
+
+// snapAgencyKey is one entry of the agency derivation state.
+type snapAgencyKey struct {
+	Kind   byte
+	ID     string
+	Agency string
 }
 
 // auditRecSize is a packed entry: position, revision, recorded and
 // occurred (8 each), event ID (16), five interned strings (4 each), event
-// hash (32). The leaf hash is not written: loading recomputes it.
-const auditRecSize = 8*4 + 16 + 5*4 + 32
+// hash (32), the interned agency of its log (4). The leaf hash and the
+// index in the agency log are not written: loading recomputes them.
+const auditRecSize = 8*4 + 16 + 5*4 + 32 + 4
 
 func (t *auditTables) save(enc *gob.Encoder) error {
 	size := uint64(t.entries.len())
@@ -49,7 +68,18 @@ func (t *auditTables) save(enc *gob.Encoder) error {
 		return err
 	}
 	t.sealed = auditSeal{Size: size, Root: tree.Root()}
-	if err := enc.Encode(auditHead{Seal: t.sealed, Strs: t.strs.strs, Checkpoints: t.checkpoints, NBlocks: len(t.entries.blocks)}); err != nil {
+	keys := make([]snapAgencyKey, 0, len(t.agencyKeys))
+	for k, a := range t.agencyKeys {
+		keys = append(keys, snapAgencyKey{Kind: byte(k.Kind), ID: k.ID, Agency: a})
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Kind != keys[j].Kind {
+			return keys[i].Kind < keys[j].Kind
+		}
+		return keys[i].ID < keys[j].ID
+	})
+	if err := enc.Encode(auditHead{Seal: t.sealed, Strs: t.strs.strs, Checkpoints: t.checkpoints, AgencyKeys: keys,
+		NBlocks: len(t.entries.blocks)}); err != nil {
 		return err
 	}
 	buf := make([]byte, 0, auditRecSize<<chunkBits)
@@ -66,6 +96,7 @@ func (t *auditTables) save(enc *gob.Encoder) error {
 				buf = binary.LittleEndian.AppendUint32(buf, s)
 			}
 			buf = append(buf, e.eventHash[:]...)
+			buf = binary.LittleEndian.AppendUint32(buf, e.agency)
 		}
 		if err := enc.Encode(buf); err != nil {
 			return err
@@ -77,10 +108,15 @@ func (t *auditTables) save(enc *gob.Encoder) error {
 // load rebuilds the trail from a section: the entries, their leaf hashes
 // and the tree are recomputed (checkSealed compares the root with the
 // sealed one once the file's signature checked out).
-func (t *auditTables) load(dec *gob.Decoder) error {
+func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	var h auditHead
 	if err := dec.Decode(&h); err != nil {
 		return err
+	}
+	// Bounds: a block holds at least one entry, and every entry is in the
+	// body.
+	if h.NBlocks < 0 || uint64(h.NBlocks) > bodyLen/auditRecSize || h.Seal.Size > bodyLen/auditRecSize {
+		return fmt.Errorf("audit section of %d blocks, %d entries in a body of %d bytes", h.NBlocks, h.Seal.Size, bodyLen)
 	}
 	strs, err := loadStrtab(h.Strs)
 	if err != nil {
@@ -88,7 +124,20 @@ func (t *auditTables) load(dec *gob.Decoder) error {
 	}
 	t.reset()
 	t.strs = strs
+	for i, k := range h.AgencyKeys {
+		switch audit.KeyKind(k.Kind) {
+		case audit.KeyUnit, audit.KeyEmployee, audit.KeySKP:
+		default:
+			return fmt.Errorf("agency key %d of kind %q", i, k.Kind)
+		}
+		key := audit.AgencyKey{Kind: audit.KeyKind(k.Kind), ID: k.ID}
+		if _, dup := t.agencyKeys[key]; dup {
+			return fmt.Errorf("agency key %c/%s twice", k.Kind, k.ID)
+		}
+		t.agencyKeys[key] = k.Agency
+	}
 	tree := merkle.NewTree()
+	agencyTrees := map[string]*merkle.Tree{}
 	var buf []byte
 	str := func(b []byte) (uint32, error) {
 		v := binary.LittleEndian.Uint32(b)
@@ -120,6 +169,9 @@ func (t *auditTables) load(dec *gob.Decoder) error {
 			}
 			e.stream, e.typ, e.actorID, e.actorRole, e.reason = ids[0], ids[1], ids[2], ids[3], ids[4]
 			copy(e.eventHash[:], r[68:100])
+			if e.agency, err = str(r[100:]); err != nil {
+				return err
+			}
 			seq := uint64(t.entries.len())
 			if seq > 0 && t.entries.at(int(seq-1)).position >= e.position {
 				return fmt.Errorf("audit entry %d at position %d after %d", seq, e.position, t.entries.at(int(seq-1)).position)
@@ -128,6 +180,17 @@ func (t *auditTables) load(dec *gob.Decoder) error {
 			if err := t.nodes.Put(tree.Append(e.leafHash)...); err != nil {
 				return err
 			}
+			agency := strs.str(e.agency)
+			l, at := t.agencyLog(agency), agencyTrees[agency]
+			if at == nil {
+				at = merkle.NewTree()
+				agencyTrees[agency] = at
+			}
+			e.agencyIdx = uint64(len(l.seqs))
+			if err := l.nodes.Put(at.Append(e.leafHash)...); err != nil {
+				return err
+			}
+			l.seqs = append(l.seqs, seq)
 			t.entries.add(e)
 			t.byActor[e.actorID] = append(t.byActor[e.actorID], seq)
 			t.byStream[e.stream] = append(t.byStream[e.stream], seq)
@@ -135,7 +198,15 @@ func (t *auditTables) load(dec *gob.Decoder) error {
 		}
 	}
 	t.frontier = tree.Frontier()
+	for a, at := range agencyTrees {
+		t.agencyLogs[a].frontier = at.Frontier()
+	}
 	t.checkpoints = h.Checkpoints
+	for _, c := range h.Checkpoints {
+		for _, ac := range c.AgencyCheckpoints {
+			t.agencyCPs[ac.Agency] = append(t.agencyCPs[ac.Agency], ac)
+		}
+	}
 	t.sealed = h.Seal
 	t.sealed.recomputed = tree.Root()
 	return nil

@@ -96,7 +96,7 @@ func (t *directoryTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, values(t.emps))
 }
 
-func (t *directoryTables) load(dec *gob.Decoder) error {
+func (t *directoryTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
 	units, err := loadJSON[directory.Unit](dec)
 	if err != nil {
@@ -146,7 +146,7 @@ func (t *skpsTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, rows)
 }
 
-func (t *skpsTables) load(dec *gob.Decoder) error {
+func (t *skpsTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
 	return loadRows(dec, func(s skps.Summary) error {
 		if _, dup := t.rows[s.ID]; dup {
@@ -164,7 +164,7 @@ func (t *skpsTables) load(dec *gob.Decoder) error {
 
 func (t *evaluationsTables) save(enc *gob.Encoder) error { return saveRows(enc, values(t.rows)) }
 
-func (t *evaluationsTables) load(dec *gob.Decoder) error {
+func (t *evaluationsTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
 	return loadRows(dec, func(e evaluations.Evaluation) error {
 		k := evalKey{e.SKPID, e.Period}
@@ -188,7 +188,7 @@ func (t *scoresTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, rows)
 }
 
-func (t *scoresTables) load(dec *gob.Decoder) error {
+func (t *scoresTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
 	return loadRows(dec, func(e scores.Entry) error {
 		k := scoreKey{e.SKPID, e.EventID}
@@ -206,7 +206,7 @@ func (t *scoresTables) load(dec *gob.Decoder) error {
 
 func (t *objectionsTables) save(enc *gob.Encoder) error { return saveJSON(enc, values(t.rows)) }
 
-func (t *objectionsTables) load(dec *gob.Decoder) error {
+func (t *objectionsTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
 	rows, err := loadJSON[objections.Objection](dec)
 	if err != nil {
@@ -277,7 +277,7 @@ func (t *timelineTables) save(enc *gob.Encoder) error {
 	return flush()
 }
 
-func (t *timelineTables) load(dec *gob.Decoder) error {
+func (t *timelineTables) load(dec *gob.Decoder, _ uint64) error {
 	var h timelineHead
 	if err := dec.Decode(&h); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -50,6 +52,9 @@ func TestSnapshotThenProjectEqualsRebuild(t *testing.T) {
 	want := readmodeltest.Take(t, full)
 	readmodeltest.CheckGolden(t, want, false)
 	ctx := context.Background()
+	rebuilt := New(Options{History: projections.StoreHistory{Store: j.Store}})
+	readmodeltest.Project(t, backendOf(rebuilt), evs, 5)
+	wantAgencies := agencyStateOf(t, rebuilt)
 	for _, n := range []int{0, 1, len(evs) / 5, len(evs) / 2, len(evs) * 4 / 5, len(evs) - 1, len(evs)} {
 		m1 := New(Options{History: projections.StoreHistory{Store: j.Store}})
 		readmodeltest.Project(t, backendOf(m1), evs[:n], 5)
@@ -75,6 +80,9 @@ func TestSnapshotThenProjectEqualsRebuild(t *testing.T) {
 		readmodeltest.SameSnapshot(t, "loaded snapshot", readmodeltest.Take(t, backendOf(m1)), aligned(t, j.Store, m2, readmodeltest.Take(t, backendOf(m1)), readmodeltest.Take(t, backendOf(m2))))
 		readmodeltest.Project(t, backendOf(m2), evs, 3)
 		readmodeltest.SameSnapshot(t, "snapshot then the rest", want, aligned(t, j.Store, m2, want, readmodeltest.Take(t, backendOf(m2))))
+		// The agency logs too (the multi-agency ledger:
+		// TestSnapshotThenProjectEqualsRebuildAgencies).
+		sameAgencyState(t, fmt.Sprintf("N=%d: snapshot then the rest", n), wantAgencies, agencyStateOf(t, m2))
 	}
 }
 
@@ -151,6 +159,29 @@ func TestSnapshotTamperedIsRefused(t *testing.T) {
 	b = bytes.Clone(good)
 	binary.BigEndian.PutUint32(b[8:], SnapshotVersion+1)
 	mustRefuse(t, "newer version", j, j.Store, write(b), ErrSnapshotFormat)
+	// A projection of another version (its fold or tables changed since),
+	// or another policy: the schema in the signed header differs.
+	projectionVersions[audit.Name]++
+	mustRefuse(t, "another audit projection version", j, j.Store, path, ErrSnapshotFormat)
+	projectionVersions[audit.Name]--
+	{
+		other := New(Options{History: projections.StoreHistory{Store: j.Store}, Policy: policy.Policy{Version: "other-policy"}})
+		_, err := other.LoadSnapshot(context.Background(), path, LoadOptions{Keys: []*merkle.Verifier{j.Key.Verifier()}, Store: j.Store})
+		if !errors.Is(err, ErrSnapshotFormat) {
+			t.Fatalf("another policy: load = %v, want %v", err, ErrSnapshotFormat)
+		}
+	}
+	// A body crafted to make the decoder allocate (a gob message that
+	// claims almost a gigabyte): refused for its digest before any of it
+	// is decoded.
+	b = bytes.Clone(good)
+	bodyAt := fixedHeaderLen + int(binary.BigEndian.Uint32(b[20:]))
+	copy(b[bodyAt:], []byte{0xFC, 0x3F, 0xFF, 0xFF, 0xF0})
+	mustRefuse(t, "a body that asks for a gigabyte", j, j.Store, write(b), ErrSnapshotSignature)
+	// A schema length past the bound: refused before anything is read.
+	b = bytes.Clone(good)
+	binary.BigEndian.PutUint32(b[20:], maxSchemaLen+1)
+	mustRefuse(t, "huge schema", j, j.Store, write(b), ErrSnapshotCorrupt)
 
 	other, _, err := merkle.GenerateKey("kinerja-other", rand.Reader)
 	if err != nil {

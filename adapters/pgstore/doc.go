@@ -179,4 +179,15 @@
 // back with the caller's other writes. It uses neither group commit nor the
 // head cache, and runs its insert under a savepoint (sent in the same round
 // trip) so that a failed append leaves the transaction usable.
+//
+// # Several streams in one statement
+//
+// ReadTails (eventstore.TailsReader) reads the tails of several streams,
+// each from its own revision, in one statement: the requests are unnested
+// and joined laterally to the events through the (stream, revision)
+// index, each from the revision before the one asked (its presence proves
+// the caller's prefix and the stream's existence). eventlog.Cached uses it
+// to check in one round trip every stream a read depends on (GET
+// /v1/skps/{id}: the SKP, its employee, the caller), from the revisions
+// its cache holds, so a strongly consistent read costs one statement.
 package pgstore

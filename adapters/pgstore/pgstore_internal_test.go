@@ -136,6 +136,19 @@ func mustAppend(tb testing.TB, s *Store, stream string, exp eventstore.ExpectedR
 	return res
 }
 
+// countAll reads the whole log: how many events, and the error that
+// stopped it if any.
+func countAll(ctx context.Context, s *Store) (int, error) {
+	n := 0
+	for _, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 func readAll(tb testing.TB, s *Store) []eventstore.Event {
 	tb.Helper()
 	var out []eventstore.Event
@@ -1018,8 +1031,22 @@ func TestReadsOnTerminatedConnectionsFailLoudly(t *testing.T) {
 	}
 	killed, failures := 0, 0
 	for round := range 12 {
-		// Warm the pool so that there are idle connections to kill.
-		readAll(t, s)
+		// Warm the pool so that there are idle connections to kill. The
+		// warm-up may itself be handed a connection the previous round
+		// killed (the pool finds out on use): that read must fail too,
+		// and the next one, on a fresh connection, succeeds.
+		for try := 0; ; try++ {
+			n, err := countAll(ctx, s)
+			if err == nil {
+				if n != 5 {
+					t.Fatalf("round %d: warming the pool: ReadAll = %d events and no error, want 5", round, n)
+				}
+				break
+			}
+			if try == 3 {
+				t.Fatalf("round %d: warming the pool: %v", round, err)
+			}
+		}
 		killed += terminate()
 		var got []eventstore.Event
 		var err error

@@ -151,5 +151,5 @@ func (r *ConsequenceRelay) DeadLetters(context.Context) ([]projections.DeadLette
 // (JetStream drops what it still holds within its duplicate window).
 func (r *ConsequenceRelay) Reset(ctx context.Context) error {
 	r.proj.Reset()
-	return r.cfg.Checkpoints.Save(ctx, r.cfg.Name, 0)
+	return resetCheckpoint(ctx, r.cfg.Checkpoints, r.cfg.Name)
 }

@@ -245,12 +245,24 @@ func (p *Projector) Close() error {
 }
 
 // sample refreshes the lag metrics every SamplePeriod.
+//
+// It works from positions: a projection whose checkpoint is at the store's
+// head has no lag, and no event is read for it. Otherwise its lag is the
+// age of the first event after its checkpoint that it reads, found with
+// one filtered read of the store beneath any authentication (rawStore)
+// and remembered until the checkpoint moves; a read that finds none
+// remembers the head it searched to, and the next sample searches only
+// past it. So sampling checks no signature, and reads nothing while the
+// projections and the store stand still. What it reads is unauthenticated
+// but only timed: an event inserted behind the store's back can show as
+// lag, never as applied data (the projections' own reads authenticate).
 func (p *Projector) sample(ctx context.Context) {
 	if p.m == nil {
 		return
 	}
 	t := time.NewTicker(p.cfg.SamplePeriod)
 	defer t.Stop()
+	s := lagSampler{store: rawStore(p.cfg.Store), probes: map[string]*lagProbe{}}
 	for {
 		select {
 		case <-ctx.Done():
@@ -258,8 +270,16 @@ func (p *Projector) sample(ctx context.Context) {
 		case <-t.C:
 		}
 		now := p.cfg.Now()
+		head, err := s.store.Head(ctx)
+		if err != nil {
+			continue
+		}
 		for _, st := range p.group.States() {
-			lag, err := p.group.Lag(ctx, st.Name)
+			r := p.group.Runner(st.Name)
+			if r == nil {
+				continue
+			}
+			lag, err := s.lag(ctx, st.Name, r.Sink().Filter(), st.Checkpoint, head, now)
 			if err != nil {
 				continue
 			}
@@ -267,6 +287,60 @@ func (p *Projector) sample(ctx context.Context) {
 			p.m.checkpointAge.WithLabelValues(st.Name).Set(now.Sub(st.LastProgress).Seconds())
 		}
 	}
+}
+
+// rawStore returns the store beneath an authenticating wrapper
+// (eventstore.AuthenticatedStore.Unwrap), or s itself.
+func rawStore(s eventstore.Store) eventstore.Store {
+	if u, ok := s.(interface{ Unwrap() eventstore.Store }); ok {
+		return u.Unwrap()
+	}
+	return s
+}
+
+// lagSampler keeps, per projection, what sampling found after its
+// checkpoint. It is used by the one sampling goroutine.
+type lagSampler struct {
+	store  eventstore.Store
+	probes map[string]*lagProbe
+}
+
+// lagProbe is what a projection's sampling knows at checkpoint cp: no
+// event the projection reads lies in (cp, searched]; or, when found, the
+// first one after cp was recorded at oldest.
+type lagProbe struct {
+	cp, searched eventstore.Position
+	found        bool
+	oldest       time.Time
+}
+
+// lag returns the age at now of the oldest event after cp that matches f,
+// with the store's head at head (0 when there is none).
+func (s *lagSampler) lag(ctx context.Context, name string, f eventstore.Filter, cp, head eventstore.Position, now time.Time) (time.Duration, error) {
+	if head <= cp {
+		delete(s.probes, name)
+		return 0, nil
+	}
+	pr := s.probes[name]
+	if pr == nil || pr.cp != cp {
+		pr = &lagProbe{cp: cp, searched: cp}
+		s.probes[name] = pr
+	}
+	if !pr.found && head > pr.searched {
+		for ev, err := range s.store.ReadAll(ctx, eventstore.ReadAllOptions{After: pr.searched, Limit: 1, Filter: f}) {
+			if err != nil {
+				return 0, err
+			}
+			pr.found, pr.oldest = true, ev.RecordedAt
+		}
+		if !pr.found {
+			pr.searched = head // read before: nothing of the projection's up to it
+		}
+	}
+	if !pr.found {
+		return 0, nil
+	}
+	return max(now.Sub(pr.oldest), 0), nil
 }
 
 // Status reports every projection's state (projections.Group.Status).

@@ -180,7 +180,23 @@ func (r *Relay) DeadLetters(context.Context) ([]projections.DeadLetterRecord, er
 
 // Reset implements projections.Sink: it moves the checkpoint back to the
 // start, so every event is relayed again (consumers deduplicate by ID).
-func (r *Relay) Reset(ctx context.Context) error { return r.cfg.Checkpoints.Save(ctx, r.cfg.Name, 0) }
+func (r *Relay) Reset(ctx context.Context) error {
+	return resetCheckpoint(ctx, r.cfg.Checkpoints, r.cfg.Name)
+}
+
+// CheckpointResetter is a CheckpointStore whose Save never moves a
+// checkpoint back (pgstore.Checkpoints): Reset is then the one way back.
+type CheckpointResetter interface {
+	Reset(ctx context.Context, name string) error
+}
+
+// resetCheckpoint moves name's checkpoint back to 0.
+func resetCheckpoint(ctx context.Context, cps CheckpointStore, name string) error {
+	if r, ok := cps.(CheckpointResetter); ok {
+		return r.Reset(ctx, name)
+	}
+	return cps.Save(ctx, name, 0)
+}
 
 // FileCheckpoints keeps checkpoints in files of a directory, one per name,
 // replaced atomically (write, fsync, rename, fsync the directory).

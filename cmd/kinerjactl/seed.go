@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,8 +16,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
-	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections"
@@ -37,8 +38,11 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
 	biased := fs.Int("biased-appraisers", 0, "appraisers who rate with a known bias, half lenient and half severe (their NIPs are in the output's Lenient and Severe), for the calibration view")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
-	sign := fs.Bool("sign-checkpoint", true, "bolt, into an empty store: sign and witness an audit checkpoint over the seeded events at the end (with DATA/"+wiring.AuditKeyFile+", made if missing), so that kinerjad's first start trusts it instead of checking every writer signature")
+	sign := fs.Bool("sign-checkpoint", true, "bolt, into an empty store: sign and witness an audit checkpoint over the seeded events at the end, with --audit-key and the --witness-* witnesses (give them as to kinerjad), so that kinerjad's first start trusts it instead of checking every writer signature")
+	auditKey := fs.String("audit-key", "", "checkpoint signing key file, as kinerjad's --audit-key (default DATA/"+wiring.AuditKeyFile+"; made if missing, as kinerjad's first start would)")
 	auditName := fs.String("audit-log-name", "kinerja-ledger", "name of the audit log when its key is made (kinerjad's --audit-log-name)")
+	var ic wiring.IntegrityConfig
+	ic.RegisterWitnessFlags(fs)
 	nAgencies := fs.Int("agencies", 1, "number of agencies (root units, INST001…): the employees are spread over them, each agency seeded with --seed plus its index; 1 seeds one agency exactly as before")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -109,7 +113,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if *sign && sf.store == backend.Bolt {
 		if head0 != 0 {
 			fmt.Fprintln(stderr, "seed: the store held events before: no checkpoint signed (kinerjad signs one once it has checked them)")
-		} else if err := signSeeded(ctx, l, sf.data, *auditName, stderr); err != nil {
+		} else if err := signSeeded(ctx, l, sf.data, *auditKey, *auditName, ic, stderr); err != nil {
 			return fmt.Errorf("seed: sign a checkpoint: %w", err)
 		}
 	}
@@ -126,14 +130,19 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 // and recorded in the witness. kinerjad's first start then trusts the
 // checkpoint for these events (a chain check each, their root compared)
 // instead of checking every writer signature (section 5 of
-// docs/benchmarks.md: 77 µs each).
-func signSeeded(ctx context.Context, l *ledger, data, name string, stderr io.Writer) error {
+// docs/benchmarks.md: 77 µs each). The key (keyPath, default in data) and
+// the witnesses (ic) are kinerjad's flags: a checkpoint signed by another
+// key, or missing from one of kinerjad's witnesses, would not be trusted.
+func signSeeded(ctx context.Context, l *ledger, data, keyPath, name string, ic wiring.IntegrityConfig, stderr io.Writer) error {
 	start := time.Now()
-	key, err := wiring.LoadOrCreateAuditKey(filepath.Join(data, wiring.AuditKeyFile), name)
+	if strings.TrimSpace(keyPath) == "" {
+		keyPath = filepath.Join(data, wiring.AuditKeyFile)
+	}
+	key, err := wiring.LoadOrCreateAuditKey(keyPath, name)
 	if err != nil {
 		return err
 	}
-	ic := wiring.IntegrityConfig{}.WithDefaults(data)
+	ic = ic.WithDefaults(data)
 	set, closeWitness, err := wiring.OpenWitnesses(ctx, ic.Witnesses())
 	if err != nil {
 		return err

@@ -50,3 +50,38 @@ func TestSeedSignsACheckpoint(t *testing.T) {
 		t.Fatal("--sign-checkpoint=false signed a checkpoint")
 	}
 }
+
+// TestSeedSignsWithKinerjadsKeyAndWitness: seed takes kinerjad's
+// --audit-key and --witness-file: it signs with that key (none is made in
+// DATA) and witnesses where kinerjad will look (DATA's default witness
+// stays absent), so that kinerjad started with the same flags trusts the
+// checkpoint. Before, seed always used (and made) DATA's key and witness.
+func TestSeedSignsWithKinerjadsKeyAndWitness(t *testing.T) {
+	data, keys := t.TempDir(), t.TempDir()
+	keyPath, witness := filepath.Join(keys, "audit.key"), filepath.Join(keys, "witness.json")
+	mustCtl(t, "seed", "--data", data, "--employees", "20", "--year", "2025", "--audit-key", keyPath, "--witness-file", witness)
+	for _, p := range []string{filepath.Join(data, wiring.AuditKeyFile), filepath.Join(data, wiring.WitnessFile)} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: %v, want none (the flags name other files)", p, err)
+		}
+	}
+	if b, err := os.ReadFile(witness); err != nil || !json.Valid(b) || len(b) < 100 {
+		t.Fatalf("witness file %s: %v %q", witness, err, b)
+	}
+	v, err := wiring.ReadVerifierKey(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := boltstore.Open(backend.BoltPath(data), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rec, ok, err := audit.LedgerCheckpoint(context.Background(), s)
+	if err != nil || !ok {
+		t.Fatalf("no checkpoint: %v %v", ok, err)
+	}
+	if err := audit.OpenCheckpoint(rec.Checkpoint, v); err != nil {
+		t.Fatalf("the checkpoint is not signed by --audit-key: %v", err)
+	}
+}

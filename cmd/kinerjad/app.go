@@ -30,6 +30,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/jwtauth"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/web"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
@@ -323,7 +324,7 @@ func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 // the witnessed one; if they differ it rebuilds again with every signature
 // checked, and the audit and score projections halt after it (the guard).
 func (a *app) startProjections(ctx context.Context, rm *readModels, registry prometheus.Registerer, key *merkle.Signer) error {
-	relays, err := a.relays()
+	relays, err := a.relays(ctx)
 	if err != nil {
 		return err
 	}
@@ -353,7 +354,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		// catch-up then reads only the events after it (and checks their
 		// signatures once).
 		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
-			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Healthy: a.guard.Problem,
+			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Witnessed: a.guard.Witnessed, Healthy: a.guard.Problem,
 			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, Log: a.log}
 		registry.MustRegister(a.snaps.Collectors()...)
 		a.snaps.Load(ctx)
@@ -443,8 +444,13 @@ func (a *app) openGuard(ctx context.Context, auditKeys []*merkle.Verifier) (*wir
 	return g, nil
 }
 
-// relays returns the NATS JetStream relay when configured.
-func (a *app) relays() ([]projections.Sink, error) {
+// relays returns the NATS JetStream relays when configured. With a
+// PostgreSQL store their checkpoints live in it (wiring.RelayCheckpoints,
+// the files of DATA/relays imported once) and this process claims them
+// here: of several kinerjad on one database, the last started relays and
+// the others' relays stall (pgstore.ErrStaleEpoch) before publishing
+// anything, instead of each republishing the log from its own file.
+func (a *app) relays(ctx context.Context) ([]projections.Sink, error) {
 	if a.cfg.NATSURL == "" {
 		return nil, nil
 	}
@@ -456,7 +462,13 @@ func (a *app) relays() ([]projections.Sink, error) {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
 	a.closers = append(a.closers, pub.Close)
-	cps, err := wmbridge.NewFileCheckpoints(filepath.Join(a.cfg.DataDir, "relays"))
+	var pool *pgxpool.Pool
+	if _, ok := a.store.(*pgstore.Store); ok {
+		if pool, err = a.postgresPool(ctx); err != nil {
+			return nil, err
+		}
+	}
+	cps, err := wiring.NewRelayCheckpoints(a.store, pool, a.cfg.DataDir, nil, a.log)
 	if err != nil {
 		return nil, err
 	}
@@ -472,6 +484,16 @@ func (a *app) relays() ([]projections.Sink, error) {
 			return nil, err
 		}
 		relays = append(relays, c)
+	}
+	names := make([]string, len(relays))
+	for i, r := range relays {
+		names[i] = r.Name()
+	}
+	if err := cps.Claim(ctx, names...); err != nil {
+		return nil, fmt.Errorf("claim the relays' checkpoints: %w", err)
+	}
+	if cps.Shared() {
+		a.log.Info("relays_claimed", "relays", names, "reason", "this process relays now; another kinerjad or projector that relayed on this database stops publishing")
 	}
 	return relays, nil
 }

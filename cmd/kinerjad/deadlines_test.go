@@ -91,7 +91,7 @@ func deadlineReminders(t *testing.T, extra ...string) {
 			UnitID: e.unit, Position: httpapi.PositionBody{Kind: e.kind, Title: "Jabatan " + e.kind}}, nil)
 	}
 	s.must(200, "hr-admin", hrAdmin, "PUT", "/v1/employees/"+nipE+"/reporting-line",
-		map[string]string{"appraiser_nip": nipA, "appraiser_superior_nip": nipS, "effective_from": today()}, nil)
+		map[string]string{"appraiser_nip": nipA, "appraiser_superior_nip": nipS, "effective_from": s.today()}, nil)
 	// E's SKP of 2026, drafted after 31 January: its reminder is due at once.
 	var v skp.View
 	s.must(201, nipE, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipE, Year: 2026, Approach: "KUANTITATIF"}, &v)

@@ -21,6 +21,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 	"github.com/kinerja-ledger/kinerja/adapters/web/session"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -44,6 +45,7 @@ type server struct {
 	data string
 	stop func() error
 	key  *authkey.Key
+	zone *time.Location // the agency zone of its --zone
 
 	mu   sync.Mutex
 	logs []string // the JSON log lines so far
@@ -61,7 +63,10 @@ func (s *server) logLines() []string {
 // today is the agency's day by the real clock kinerjad runs on: the
 // effective date of the lines the tests assign (an earlier one would be an
 // HR backfill, at most 90 days back).
-func today() string { return time.Now().In(policy.WIB).Format(time.DateOnly) }
+// today is today's date in the server's agency zone (its --zone, WIB by
+// default): an effective date before it is a backfill, and a server in
+// WITA or WIT is a day ahead of WIB for an hour or two each night.
+func (s *server) today() string { return time.Now().In(s.zone).Format(time.DateOnly) }
 
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()
@@ -75,7 +80,14 @@ func startServer(t *testing.T, data string, args ...string) *server {
 		done <- err
 	}()
 	addr := make(chan string, 1)
-	s := &server{t: t, data: data}
+	s := &server{t: t, data: data, zone: policy.WIB}
+	for i, a := range args {
+		if a == "--zone" && i+1 < len(args) {
+			if loc, ok := wiring.Zones[strings.ToUpper(args[i+1])]; ok {
+				s.zone = loc
+			}
+		}
+	}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -222,7 +234,7 @@ func established(t *testing.T, s *server) (id, rhkE, ind string) {
 	}
 	for _, l := range [][3]string{{nipE, nipA, nipS}, {nipA, nipS, nipT}, {nipS, nipT, nipU}} {
 		s.must(200, "hr-admin", hrAdmin, "PUT", "/v1/employees/"+l[0]+"/reporting-line",
-			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": today()}, nil)
+			map[string]string{"appraiser_nip": l[1], "appraiser_superior_nip": l[2], "effective_from": s.today()}, nil)
 	}
 	// The SKPs are of 2025: kinerjad runs on the wall clock, and a period
 	// is rated only after it ends, so the journey's year must have ended.

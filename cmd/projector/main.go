@@ -40,7 +40,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
-	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/config"
@@ -266,6 +265,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var relays []projections.Sink
 	var reminders *wmbridge.OutboxRelay
 	relayFence := &fenceRef{shared: cfg.Share}
+	var relayCPs *wiring.RelayCheckpoints
 	if cfg.NATSURL != "" {
 		pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: cfg.NATSURL, Marshaler: &wmnats.NATSMarshaler{}, NatsOptions: wmbridge.NATSOptions(),
 			JetStream: wmnats.JetStreamConfig{AutoProvision: true, TrackMsgId: true}}, watermill.NewSlogLogger(log))
@@ -279,10 +279,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		sc.Published = reminders.Kick
-		cps, err := relayCheckpoints(cfg, store, pool, relayFence)
+		cps, err := relayCheckpoints(cfg, store, pool, relayFence, log)
 		if err != nil {
 			return err
 		}
+		relayCPs = cps
 		r, err := wmbridge.NewRelay(wmbridge.RelayConfig{Name: "integration-nats", Publisher: pub, Topic: cfg.NATSSubject, Checkpoints: cps})
 		if err != nil {
 			return err
@@ -306,10 +307,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	reg.MustRegister(guard.Gauge())
 	if cfg.Share {
 		return runShared(ctx, cfg, sharedDeps{log: log, store: store, authed: authed, key: key, guard: guard, pool: pool, db: db, pol: pol,
-			pmSink: pmSink, sc: sc, relays: relays, cpFence: relayFence, reminders: reminders, reg: reg})
+			pmSink: pmSink, sc: sc, relays: relays, cpFence: relayFence, relayCPs: relayCPs, reminders: reminders, reg: reg})
 	}
 	// The persisted trail, before the catch-up adds to it.
 	guard.CheckRoot(ctx, db.Audit(), log)
+	// This process relays from now on: another that ran the relays on this
+	// database (a second projector, an older start) stops publishing.
+	if err := claimRelays(ctx, relayCPs, relays, log); err != nil {
+		return err
+	}
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: authed, Admit: authed.Verdict, Sinks: guard.Halt(append(db.Sinks(), pmSink)), Relays: relays, Registry: reg, Logger: log})
 	if err != nil {
 		return err
@@ -391,15 +397,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // relayCheckpoints is where the NATS relays keep their checkpoints: with
-// a PostgreSQL store, in its schema (pgstore.Checkpoints), so that a relay
-// that moves to another machine (--share: the control partition changing
-// owner) resumes where the last owner stopped, fenced by the control
-// partition's lock; otherwise in files of the data directory.
-func relayCheckpoints(cfg Config, store eventstore.Store, pool *pgxpool.Pool, fence *fenceRef) (wmbridge.CheckpointStore, error) {
-	if ps, ok := store.(*pgstore.Store); ok {
-		return pgstore.NewCheckpoints(pool, ps.Schema(), fence.check)
+// a PostgreSQL store, in its schema (pgstore.Checkpoints, the files of
+// DATA/relays imported once), so that a relay that moves to another
+// machine (--share: the control partition changing owner) resumes where
+// the last owner stopped, fenced by the control partition's lock and the
+// checkpoints' claim epoch; otherwise in files of the data directory.
+func relayCheckpoints(cfg Config, store eventstore.Store, pool *pgxpool.Pool, fence *fenceRef, log *slog.Logger) (*wiring.RelayCheckpoints, error) {
+	return wiring.NewRelayCheckpoints(store, pool, cfg.DataDir, fence.check, log)
+}
+
+// claimRelays claims the relays' checkpoints for this process (see
+// wiring.RelayCheckpoints.Claim): at start-up alone, when the control
+// partition is acquired with --share.
+func claimRelays(ctx context.Context, cps *wiring.RelayCheckpoints, relays []projections.Sink, log *slog.Logger) error {
+	if cps == nil || !cps.Shared() {
+		return nil
 	}
-	return wmbridge.NewFileCheckpoints(filepath.Join(cfg.DataDir, "relays"))
+	names := make([]string, len(relays))
+	for i, r := range relays {
+		names[i] = r.Name()
+	}
+	if err := cps.Claim(ctx, names...); err != nil {
+		return fmt.Errorf("claim the relays' checkpoints: %w", err)
+	}
+	log.Info("relays_claimed", "relays", names, "reason", "this process relays now; another that relayed on this database stops publishing")
+	return nil
 }
 
 // fenceRef is the fence of the relays' checkpoints. A projector alone has

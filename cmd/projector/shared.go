@@ -117,6 +117,7 @@ type sharedDeps struct {
 	sc        deadlines.SchedulerConfig
 	relays    []projections.Sink
 	cpFence   *fenceRef // the relays' checkpoints: the control partition's lock, once joined
+	relayCPs  *wiring.RelayCheckpoints
 	reminders *wmbridge.OutboxRelay
 	reg       *prometheus.Registry
 }
@@ -282,6 +283,12 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 // startControl runs the once-only work: the deadline process manager's
 // projection and scheduler, the relays, and the checkpoint signer.
 func startControl(ctx context.Context, wg *sync.WaitGroup, cfg Config, d sharedDeps, ended func()) error {
+	// The control partition's lock is held: claim the relays' checkpoints
+	// (fenced by that lock), so a previous owner still finishing a batch
+	// can neither publish more nor move them back.
+	if err := claimRelays(ctx, d.relayCPs, d.relays, d.log); err != nil {
+		return err
+	}
 	p, err := wmbridge.NewProjector(ctx, wmbridge.ProjectorConfig{Store: d.authed, Admit: d.authed.Verdict,
 		Sinks: d.guard.Halt([]projections.Sink{d.pmSink}), Relays: d.relays, Registry: d.reg, Logger: d.log})
 	if err != nil {

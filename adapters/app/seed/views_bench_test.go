@@ -16,7 +16,7 @@ import (
 // layer does when the store's head has moved and a consequences or
 // calibration report is asked for: one read of the unit, employee and SKP
 // streams, decoded, folded into the publications and the calibration
-// collector, and both reports of the year computed (docs/benchmarks.md §10).
+// collector, and both reports of the year computed (docs/benchmarks.md §11).
 func BenchmarkConsequenceAndCalibrationViews(b *testing.B) {
 	e, _ := run(b, config(2000))
 	ctx := context.Background()

@@ -39,11 +39,18 @@ type IntegrityConfig struct {
 func (c *IntegrityConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.WriterKey, "writer-key", "", "writer signing key, PEM PKCS #8 Ed25519 (default DATA/"+WriterKeyFile+"; created on the first start)")
 	fs.StringVar(&c.WriterKeyring, "writer-keyring", "", "trusted writer public keys, PEM (default DATA/"+WriterKeyringFile+")")
+	c.RegisterWitnessFlags(fs)
+	fs.StringVar(&c.AcceptRollback, "accept-rollback", "", "REASON: start although the store is behind or disagrees with the witness; recorded in the audit trail (no environment variable)")
+}
+
+// RegisterWitnessFlags defines the witness flags alone (kinerjactl seed,
+// which signs a checkpoint and must witness it exactly where kinerjad
+// does).
+func (c *IntegrityConfig) RegisterWitnessFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.WitnessFile, "witness-file", "", "witness of the signed checkpoints (default DATA/"+WitnessFile+"; keep it on another volume)")
 	fs.StringVar(&c.WitnessNATSURL, "witness-nats-url", "", "also witness checkpoints in a NATS JetStream stream on this server")
 	fs.StringVar(&c.WitnessNATSStream, "witness-nats-stream", "KINERJA_WITNESS", "JetStream stream of the witness")
 	fs.StringVar(&c.WitnessNATSSubject, "witness-nats-subject", "kinerja.witness", "subject of the witness records")
-	fs.StringVar(&c.AcceptRollback, "accept-rollback", "", "REASON: start although the store is behind or disagrees with the witness; recorded in the audit trail (no environment variable)")
 }
 
 // NoEnv is the config option of the flags RegisterFlags adds that have no
@@ -72,10 +79,14 @@ func (c IntegrityConfig) Witnesses() WitnessConfig {
 }
 
 // StoreSigner returns the key as an eventstore.Signer: nil (no signing)
-// for a process that has none.
+// for a process that has none. Its signatures are vouched for by the
+// keyring (eventstore.Keyring.Vouch): the process never verifies its own.
 func (k *WriterKeys) StoreSigner() eventstore.Signer {
 	if k == nil || k.Signer == nil {
 		return nil
+	}
+	if k.Keyring != nil {
+		return k.Keyring.Vouch(k.Signer)
 	}
 	return k.Signer
 }

@@ -36,9 +36,14 @@ type Snapshots struct {
 	// (memreadmodel.Model.CheckHistory).
 	Store      eventstore.Store
 	WriterKeys *eventstore.Keyring
-	// Sign, when set, signs an audit checkpoint over the trail before
-	// each snapshot (audit.Signer.SignNow), so that the snapshot's trail
-	// has a signed checkpoint in the ledger to be compared with at load.
+	// Witnessed returns the checkpoint a witness holds and the start-up
+	// trusts (Guard.Witnessed), or nil: only the entries it covers skip
+	// their writer signature check when a snapshot is loaded. Nil: none.
+	Witnessed func() *audit.Checkpoint
+	// Sign, when set, signs (and witnesses) an audit checkpoint over the
+	// trail before each snapshot (audit.Signer.SignNow), at shutdown too,
+	// so that the snapshot's trail has a signed checkpoint in the ledger
+	// to be compared with at load and the witness covers it.
 	Sign func(context.Context) error
 	// Healthy, when set, must be nil for a snapshot to be written (the
 	// integrity guard's Problem: read models over a history that changed
@@ -93,7 +98,11 @@ func (s *Snapshots) Load(ctx context.Context) bool {
 	if err == nil {
 		// The history the snapshot stands for must still be the store's.
 		begin := time.Now()
-		if checked, err = s.Model.CheckHistory(ctx, s.Store, s.WriterKeys); err != nil {
+		var witnessed *audit.Checkpoint
+		if s.Witnessed != nil {
+			witnessed = s.Witnessed()
+		}
+		if checked, err = s.Model.CheckHistory(ctx, s.Store, s.WriterKeys, witnessed); err != nil {
 			for _, sink := range s.Model.Sinks() {
 				if rerr := sink.Reset(ctx); rerr != nil {
 					s.Log.Error("readmodel_reset_failed", "projection", sink.Name(), "err", rerr)
@@ -185,14 +194,14 @@ func (s *Snapshots) Run(ctx context.Context, poll time.Duration) {
 // audit projection has not moved since the last one.
 func (s *Snapshots) Write(ctx context.Context) error { return s.write(ctx, true) }
 
-// WriteAtShutdown writes a snapshot without signing a checkpoint first:
-// at shutdown the signer has stopped, and what the ledger and the witness
-// hold is left as the running service left it (the snapshot is compared
-// with the newest checkpoint at or below its size when loaded, and the
-// history check authenticates the entries past it).
+// WriteAtShutdown signs a checkpoint (Sign) and writes a snapshot, as
+// Write, except that a checkpoint that cannot be signed (the witness is
+// down) is logged and the snapshot written regardless: the entries past
+// the last witnessed checkpoint are then authenticated by their writer
+// signatures when it is loaded (memreadmodel.Model.CheckHistory).
 func (s *Snapshots) WriteAtShutdown(ctx context.Context) error { return s.write(ctx, false) }
 
-func (s *Snapshots) write(ctx context.Context, sign bool) error {
+func (s *Snapshots) write(ctx context.Context, mustSign bool) error {
 	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -204,10 +213,14 @@ func (s *Snapshots) write(ctx context.Context, sign bool) error {
 	if pos, err := s.Model.Sink(audit.Name).Checkpoint(ctx); err != nil || pos <= s.last {
 		return err
 	}
-	if sign && s.Sign != nil {
+	if s.Sign != nil {
 		if err := s.Sign(ctx); err != nil {
-			s.writes.WithLabelValues("error").Inc()
-			return err
+			if mustSign {
+				s.writes.WithLabelValues("error").Inc()
+				return err
+			}
+			s.Log.Warn("readmodel_snapshot_unsigned", "path", s.Path, "err", err,
+				"consequence", "the next start checks the writer signatures of the events past the last witnessed checkpoint")
 		}
 	}
 	info, err := s.Model.WriteSnapshot(ctx, s.Path, s.Key, s.Store)

@@ -187,6 +187,18 @@ func (g *Guard) CoveredSize() uint64 {
 	return g.trusted.Checkpoint.Size
 }
 
+// Witnessed returns a copy of the trusted witnessed checkpoint, or nil
+// when there is none (or its root did not match).
+func (g *Guard) Witnessed() *audit.Checkpoint {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.trusted == nil || g.trusted.Checkpoint.Size == 0 {
+		return nil
+	}
+	c := g.trusted.Checkpoint
+	return &c
+}
+
 // Cover returns, for eventstore.AuthenticatedStore.Covering, the entries
 // the trusted checkpoint covers (see audit.CoverFirst), or nil when there
 // is none.

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// Prefetcher is implemented by an event log that can read the streams a
+// request will load in one round trip and answer the loads under the
+// context it returns (eventlog.Cached over PostgreSQL).
+type Prefetcher interface {
+	Prefetch(ctx context.Context, streams ...string) context.Context
+}
+
+// PrefetchSKP returns a context under which reading SKP id as caller
+// costs the store one round trip: the SKP's stream, its employee's (the
+// reporting line and unit the access decision needs) and the caller's
+// own (their unit), read together, each from the revision its cached
+// prefix ends at, and authenticated. The streams are named from the SKP
+// id ({nip}-{year}[-{n}]) and the caller; a stream the read needs that
+// was not foreseen is read as before. Without a Prefetcher it returns ctx.
+func (a *App) PrefetchSKP(ctx context.Context, caller domain.Principal, id string) context.Context {
+	if a.cfg.SKPs == nil || a.cfg.SKPs.Handler == nil {
+		return ctx
+	}
+	p, ok := a.cfg.SKPs.Handler.Log.(Prefetcher)
+	if !ok {
+		return ctx
+	}
+	stream := domain.SKPStream(id)
+	if !domain.ValidStreamName(stream) {
+		return ctx // not found without a read
+	}
+	streams := make([]string, 1, 3)
+	streams[0] = stream
+	owner, _, _, err := skp.ParseID(id)
+	if err == nil {
+		streams = append(streams, domain.EmployeeStream(owner))
+	}
+	if info, err := nip.Parse(caller.ID); err == nil && string(info.NIP) == caller.ID && caller.ID != owner {
+		streams = append(streams, domain.EmployeeStream(caller.ID))
+	}
+	return p.Prefetch(ctx, streams...)
+}
+
+// PrepareSKP is skp.Service.Prepare in one round trip to the store (see
+// PrefetchSKP): the query behind GET /v1/skps/{id}.
+func (a *App) PrepareSKP(ctx context.Context, caller domain.Principal, id string, at skp.AsOf) (skp.Prepared, error) {
+	return a.cfg.SKPs.Prepare(a.PrefetchSKP(ctx, caller, id), caller, id, at)
+}

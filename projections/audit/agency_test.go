@@ -386,3 +386,22 @@ func TestAgencyFactsFollowTheirUnit(t *testing.T) {
 		}
 	}
 }
+
+// The agency verification says how many of the agency's entries no
+// signed agency checkpoint covers yet.
+func TestVerifyAgencyCountsUnsigned(t *testing.T) {
+	f := newFixture(t)
+	twoAgencies(t, f)
+	f.project(t)
+	if r := f.verifyAgency(t, f.store, "A", true); r.Unsigned != r.Size || r.Size == 0 {
+		t.Fatalf("before any checkpoint: %d unsigned of %d", r.Unsigned, r.Size)
+	}
+	if _, _, err := f.signer.SignNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "unit-A1", "unit.renamed.v1", map[string]string{"unit_id": "A1", "name": "Bidang A-2"})
+	f.project(t)
+	if r := f.verifyAgency(t, f.store, "A", true); !r.OK || r.Unsigned != 1 {
+		t.Fatalf("after a checkpoint and one more event of A: %d unsigned of %d (%+v)", r.Unsigned, r.Size, r.Problems)
+	}
+}

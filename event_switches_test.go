@@ -47,6 +47,7 @@ var ignoredEvents = map[string][]string{
 	// The calibration view reads the units, the people, the annual ratings, their
 	// issue, objections and revisions (docs/calibration.md); nothing else rates.
 	"projections/calibration/calibration.go:Collector.Add": {
+		"employee.transfer_released.v1", // a release moves nobody: the position change that uses it does
 		// An improvement plan follows a final rating and changes none (issue 14).
 		"skp.improvement_plan_opened.v1",
 		"skp.improvement_plan_result_recorded.v1",
@@ -176,10 +177,12 @@ var ignoredEvents = map[string][]string{
 	},
 	// Officials without a NIP live in their own stream; this switch does not read it.
 	"projections/timeline/projection.go:Summarize": {
+		"employee.transfer_released.v1", // a release moves nobody: the position change that uses it does
 		"official.registered.v1",
 	},
 	// Officials without a NIP live in their own stream; this switch does not read it.
 	"projections/directory/projection.go:Apply": {
+		"employee.transfer_released.v1", // a release moves nobody: the position change that uses it does
 		"official.registered.v1",
 	},
 	// The event's name says it all.
@@ -418,6 +421,7 @@ var ignoredEvents = map[string][]string{
 	},
 	// Events the timeline does not list.
 	"projections/timeline/projection.go:Projection.Apply": {
+		"employee.transfer_released.v1", // a release moves nobody: the position change that uses it does
 		"skp.coaching_recorded.v1",
 		"skp.competency_gap_identified.v1",
 		"skp.development_action_planned.v1",

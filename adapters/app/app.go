@@ -133,6 +133,10 @@ type Config struct {
 	// Store is the event store (an SKP's events with positions and
 	// hashes; the reconstruction of a keyed command's answer). Required.
 	Store eventstore.Store
+	// RequireAgencyClaim makes a token's agency roles act only with the
+	// agency claim (kinerjad --require-agency-claim), however many agencies
+	// the store holds: required for a multi-agency deployment.
+	RequireAgencyClaim bool
 
 	// Directory serves units, subtrees and employee names. Required.
 	Directory directory.Reader

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
@@ -22,16 +23,14 @@ import (
 const maxTreeDepth = 64
 
 // agencies remembers what never changes: the root of each unit seen, and
-// that the deployment holds two or more agencies once it has.
+// the root units registered in the store up to a position.
 type agencies struct {
 	mu    sync.Mutex
 	roots map[string]string // unit → agency
-	multi bool
-	// singleAt is the directory projection's position at which the
-	// deployment was last seen to hold at most one agency: the answer
-	// holds until the directory moves, so that a claimless token does not
-	// cost a read-model query per request (0: not known).
-	singleAt eventstore.Position
+	// registered are the root units found in the store's
+	// unit.registered events up to scannedTo (agencies are never removed).
+	registered map[string]bool
+	scannedTo  eventstore.Position
 }
 
 // Principal returns p as it acts in this deployment, the one place both
@@ -39,11 +38,15 @@ type agencies struct {
 // kept; one that names none keeps its agency roles while the deployment
 // holds at most one agency (every token made before agencies existed acts
 // as before), and loses them once it holds two or more (an agency role
-// without an agency acts nowhere). Relationship roles and the national
-// roles are untouched.
+// without an agency acts nowhere), or always when the deployment requires
+// the claim (Config.RequireAgencyClaim, kinerjad --require-agency-claim).
+// Relationship roles and the national roles are untouched.
 func (a *App) Principal(ctx context.Context, p domain.Principal) (domain.Principal, error) {
 	if p.Agency != "" || !authz.HasAgencyRole(p) {
 		return p, nil
+	}
+	if a.cfg.RequireAgencyClaim {
+		return authz.WithoutAgencyRoles(p), nil
 	}
 	multi, err := a.ManyAgencies(ctx)
 	if err != nil {
@@ -55,34 +58,54 @@ func (a *App) Principal(ctx context.Context, p domain.Principal) (domain.Princip
 	return p, nil
 }
 
-// ManyAgencies reports whether the deployment holds two or more agencies.
+// ManyAgencies reports whether the deployment holds two or more agencies,
+// from the event store (unit registrations without a parent), not from
+// the directory projection: a projection that lags or stalls must not let
+// a claimless token keep agency roles once a second agency is recorded.
+// The store is read from where the last call stopped, the unit
+// registrations only; once two roots are seen the answer never changes.
 func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	a.tenancy.mu.Lock()
-	multi, singleAt := a.tenancy.multi, a.tenancy.singleAt
-	a.tenancy.mu.Unlock()
-	if multi {
+	if len(a.tenancy.registered) >= 2 {
+		a.tenancy.mu.Unlock()
 		return true, nil
 	}
-	var at eventstore.Position
-	if pos := a.checkpoints(ctx, directory.Name); pos != nil {
-		at = pos[0]
-		if at != 0 && at == singleAt {
-			return false, nil
+	after := a.tenancy.scannedTo
+	a.tenancy.mu.Unlock()
+	found := map[string]bool{}
+	last := after
+	opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{unitRegisteredType}}}
+	for ev, err := range a.cfg.Store.ReadAll(ctx, opts) {
+		if err != nil {
+			return false, err
 		}
-	}
-	roots, err := a.Agencies(ctx)
-	if err != nil {
-		return false, err
+		last = ev.Position
+		if ev.Type != unitRegisteredType {
+			continue
+		}
+		var d struct {
+			UnitID   string `json:"unit_id"`
+			ParentID string `json:"parent_id"`
+		}
+		if json.Unmarshal(ev.Data, &d) == nil && d.ParentID == "" && d.UnitID != "" {
+			found[d.UnitID] = true
+		}
 	}
 	a.tenancy.mu.Lock()
 	defer a.tenancy.mu.Unlock()
-	if len(roots) >= 2 {
-		a.tenancy.multi = true // agencies are never removed
-		return true, nil
+	if a.tenancy.registered == nil {
+		a.tenancy.registered = map[string]bool{}
 	}
-	a.tenancy.singleAt = at
-	return false, nil
+	for id := range found {
+		a.tenancy.registered[id] = true
+	}
+	a.tenancy.scannedTo = max(a.tenancy.scannedTo, last)
+	return len(a.tenancy.registered) >= 2, nil
 }
+
+// unitRegisteredType is the event that registers a unit (a root unit has
+// no parent_id).
+var unitRegisteredType = orgunit.Registered{}.EventType()
 
 // Agencies returns the agencies of the deployment (the root units), by ID.
 func (a *App) Agencies(ctx context.Context) ([]string, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,9 +37,11 @@ func (p principals) Authenticate(ctx context.Context, token string) (domain.Prin
 const nipProv = "198808082012081008" // PELAKSANA in agency PROV
 
 var (
+	hrPemkot  = caller{"hr-pemkot", []string{"HR_ADMIN"}}
+	hrProv    = caller{"hr-prov", []string{"HR_ADMIN"}}
 	audPemkot = caller{"auditor-pemkot", []string{"AUDITOR"}}
 	audProv   = caller{"auditor-prov", []string{"AUDITOR"}}
-	natAudA    = caller{"auditor-bkn", []string{"AUDITOR"}}
+	natAudA   = caller{"auditor-bkn", []string{"AUDITOR"}}
 )
 
 // twoAgencyHarness is the cast (agency PEMKOT) and a second agency PROV
@@ -48,12 +51,15 @@ func twoAgencyHarness(t *testing.T) *harness {
 		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
 			audPemkot.sub: {ID: audPemkot.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PEMKOT"},
 			audProv.sub:   {ID: audProv.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PROV"},
-			natAudA.sub:    {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			natAudA.sub:   {ID: natAudA.sub, Roles: []domain.Role{domain.RoleNationalAuditor}},
+			hrProv.sub:    {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
 		}}
 	})
 	h.cast()
-	h.must(http.StatusCreated, hr, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
-	h.must(http.StatusCreated, hr, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipProv, Name: "Pegawai Provinsi", UnitID: "PROV",
+	// Once there are two agencies, a claimless token has no agency role:
+	// PROV's HR_ADMIN registers PROV's people.
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/employees", CreateEmployeeBody{NIP: nipProv, Name: "Pegawai Provinsi", UnitID: "PROV",
 		Position: PositionBody{Kind: "PELAKSANA", Title: "Jabatan PELAKSANA"}})
 	h.sign()
 	return h
@@ -238,4 +244,52 @@ func TestAuditAgencyIsolation(t *testing.T) {
 			}
 		}
 	})
+}
+
+// One rule for "the agency" of the audit logs: the recorded event. A
+// transfer recorded today and effective next month is the destination's
+// from the recording; the source's auditor still bundles its part of the
+// person's history (up to the transfer, with the SKPs it drafted), the
+// destination's sees the person from the transfer on and none of the
+// source's SKP streams; both bundles verify.
+func TestAuditAgencyBundleAcrossATransfer(t *testing.T) {
+	h := newHarness(t, func(s *settings) {
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			audPemkot.sub: {ID: audPemkot.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PEMKOT"},
+			audProv.sub:   {ID: audProv.sub, Roles: []domain.Role{domain.RoleAuditor}, Agency: "PROV"},
+			hrPemkot.sub:  {ID: hrPemkot.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PEMKOT"},
+			hrProv.sub:    {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
+		}}
+	})
+	h.at(stageDraft)
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
+	h.must(http.StatusOK, hrPemkot, "PUT", "/v1/employees/"+nipE+"/transfer-release",
+		map[string]any{"to_agency": "PROV", "expires_on": h.clock.Now().AddDate(0, 0, 30).Format("2006-01-02"), "decree_ref": "800/1/2026"})
+	next := h.clock.Now().AddDate(0, 1, 0).Format("2006-01-02")
+	h.must(http.StatusOK, hrProv, "PUT", "/v1/employees/"+nipE+"/position", map[string]any{"unit_id": "PROV",
+		"position": map[string]any{"kind": "PELAKSANA", "title": "Pengadministrasi"}, "effective_from": next})
+	h.sign()
+	bundle := func(who caller) (audit.Bundle, map[string][]string) {
+		var b audit.Bundle
+		h.must(http.StatusOK, who, "GET", "/v1/audit/bundle?year=2026&nip="+nipE, nil).decode(t, &b)
+		if r := audit.VerifyBundle(b, h.vkey); !r.OK || r.Proven == 0 {
+			t.Errorf("%s's bundle does not verify: %+v", who.sub, r)
+		}
+		types := map[string][]string{}
+		for _, s := range b.Streams {
+			for _, e := range s.Events {
+				types[s.Stream] = append(types[s.Stream], e.Type)
+			}
+		}
+		return b, types
+	}
+	_, src := bundle(audPemkot)
+	emp, sk := "employee-"+nipE, "skp-"+nipE+"-2026"
+	if len(src[sk]) == 0 || slices.Contains(src[emp], "employee.position_changed.v1") || !slices.Contains(src[emp], "employee.transfer_released.v1") {
+		t.Errorf("the source's bundle: %v", src)
+	}
+	_, dst := bundle(audProv)
+	if len(dst[sk]) != 0 || !slices.Contains(dst[emp], "employee.position_changed.v1") {
+		t.Errorf("the destination's bundle: %v", dst)
+	}
 }

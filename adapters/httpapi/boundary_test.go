@@ -31,7 +31,7 @@ var unfitText = []struct{ name, raw string }{
 
 // dateFields are JSON strings that hold dates, not text: anything but a
 // date in them is a 400, as for any value of the wrong type.
-var dateFields = map[string]bool{"effective_from": true, "follow_up_on": true}
+var dateFields = map[string]bool{"effective_from": true, "follow_up_on": true, "expires_on": true}
 
 // stringLeaves returns the JSON path of every string in body.
 func stringLeaves(body map[string]any) []string {

@@ -21,6 +21,7 @@ func (s *Server) registerEmployees(r *mux.Router) {
 	s.read(r, http.MethodGet, "/v1/employees/{nip}", s.getEmployee)
 	s.mutation(r, http.MethodPut, "/v1/employees/{nip}/reporting-line", http.StatusOK, s.assignLine)
 	s.mutation(r, http.MethodPut, "/v1/employees/{nip}/position", http.StatusOK, s.changePosition)
+	s.mutation(r, http.MethodPut, "/v1/employees/{nip}/transfer-release", http.StatusOK, s.releaseTransfer)
 	s.read(r, http.MethodGet, "/v1/employees/{nip}/timeline", s.employeeTimeline)
 	s.read(r, http.MethodGet, "/v1/employees/{nip}/score-history", s.employeeScores)
 }
@@ -63,6 +64,15 @@ type PositionChangeBody struct {
 	UnitID        string        `json:"unit_id"`
 	EffectiveFrom calendar.Date `json:"effective_from"`
 	DecreeRef     string        `json:"decree_ref,omitempty"`
+}
+
+// TransferReleaseBody is the body of PUT /v1/employees/{nip}/transfer-release:
+// the employee's agency releases them to ToAgency until ExpiresOn.
+type TransferReleaseBody struct {
+	common
+	ToAgency  string        `json:"to_agency"`
+	ExpiresOn calendar.Date `json:"expires_on"`
+	DecreeRef string        `json:"decree_ref,omitempty"`
 }
 
 // TimelinePage is the answer of GET /v1/employees/{nip}/timeline: newest
@@ -138,6 +148,23 @@ func (s *Server) changePosition(w http.ResponseWriter, r *http.Request) error {
 	n := pathVar(r, "nip")
 	cmd := employee.ChangePosition{NIP: n, Position: b.Position.position(), UnitID: b.UnitID, EffectiveFrom: b.EffectiveFrom, DecreeRef: b.DecreeRef}
 	if _, err := s.svc(r).employees.ChangePosition(r.Context(), req, cmd); err != nil {
+		return err
+	}
+	return s.writeEmployee(w, r, http.StatusOK, n)
+}
+
+func (s *Server) releaseTransfer(w http.ResponseWriter, r *http.Request) error {
+	var b TransferReleaseBody
+	if err := decodeBody(r, &b, true); err != nil {
+		return err
+	}
+	req, err := domainRequest(r, b.common)
+	if err != nil {
+		return err
+	}
+	n := pathVar(r, "nip")
+	cmd := employee.ReleaseTransfer{NIP: n, ToAgency: b.ToAgency, ExpiresOn: b.ExpiresOn, DecreeRef: b.DecreeRef}
+	if _, err := s.svc(r).employees.ReleaseTransfer(r.Context(), req, cmd); err != nil {
 		return err
 	}
 	return s.writeEmployee(w, r, http.StatusOK, n)

@@ -143,6 +143,10 @@ func operations() []op {
 			desc: "An effective_from before today (in the agency zone; yesterday within the backdate tolerance after midnight) is a backfill: HR_ADMIN with paper_ref (the decree, SK), " +
 				"at most the backfill maximum age (default 90 days) back; without paper_ref 422 on paper_ref, too old 422 on effective_from; paper_ref on a date not before today 422. " +
 				"effective_from may lie at most 366 days ahead. The event and the audit trail record the backfill.", body: PositionChangeBody{}, status: 200, resp: employee.View{}, versioned: true},
+		{method: "PUT", path: "/v1/employees/{nip}/transfer-release", tag: "master data", summary: "Release the employee to another agency (HR_ADMIN of the employee's agency)",
+			desc: "Records employee.transfer_released.v1: the HR_ADMIN of to_agency (a root unit) may then record the move (PUT position into a unit of that agency) until expires_on " +
+				"(today to 180 days ahead); the move consumes the release. Without a release another agency's employee is not found. 422 for an unknown agency, the employee's own, or a date out of range.",
+			body: TransferReleaseBody{}, status: 200, resp: employee.View{}, versioned: true},
 		{method: "GET", path: "/v1/employees/{nip}/timeline", tag: "history", summary: "The employee's timeline, newest first (the employee, AUDITOR)", status: 200, resp: TimelinePage{}, position: true,
 			params: []param{qint("before", "the next field of the previous page"), qint("limit", "1 to 500, default 50")}},
 		{method: "GET", path: "/v1/inbox", tag: "history", summary: "What waits for the caller, the nearest deadline first (the deadline process manager's items)",

@@ -58,6 +58,10 @@ var casePrep = map[string]func(h *harness){
 			DevelopmentActionBody{Kind: "MENTORING", Title: "Pendampingan", DueDate: "2026-06-30"}).decode(h.t, &c)
 		preppedAction = c.ID
 	},
+	// A release names another agency: B's root.
+	"employees.transfer-release": func(h *harness) {
+		h.must(http.StatusCreated, hrB, "POST", "/v1/units", CreateUnitBody{ID: "PEMPROV", Name: "Pemerintah Provinsi"})
+	},
 	"skps.feedback_round_answer":     openRound,
 	"skps.feedback_round_close":      openRound,
 	"skps.feedback_round_disclosure": openRound,
@@ -127,6 +131,10 @@ func mutationCases() []routeCase {
 			func(fixture) map[string]any {
 				return map[string]any{"position": map[string]any{"kind": "PELAKSANA", "title": "Staf Baru"}, "unit_id": "DINKES",
 					"effective_from": "2026-01-02", "decree_ref": "SK-1", "paper_ref": "SK-1"}
+			}, 200},
+		{"employees.transfer-release", stageCast, hrAgA, "PUT", fixed("/v1/employees/" + nipP + "/transfer-release"),
+			func(fixture) map[string]any {
+				return map[string]any{"to_agency": "PEMPROV", "expires_on": "2026-01-31", "decree_ref": "800/1/2026"}
 			}, 200},
 		{"skps.draft", stageCast, peerP, "POST", fixed("/v1/skps"),
 			func(fixture) map[string]any {

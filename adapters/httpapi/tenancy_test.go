@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/kinerja-ledger/kinerja/domain"
 )
 
 // tokenAgency is the "agency" claim of the test callers' tokens, by
@@ -50,20 +52,15 @@ const (
 )
 
 // unscoped are the route templates the sweep leaves out, each named with
-// why. The audit endpoints are scoped by the merkle branch (per-agency
-// Merkle logs); the coordinator removes the exemption at merge.
+// why. The audit endpoints are swept like every other (per-agency
+// Merkle logs).
 var unscoped = map[string]string{
-	"/v1/audit":            "scoped by the merkle branch",
-	"/v1/audit/checkpoint": "scoped by the merkle branch",
-	"/v1/audit/proof":      "scoped by the merkle branch",
-	"/v1/audit/bundle":     "scoped by the merkle branch",
-	"/v1/audit/verify":     "scoped by the merkle branch",
-	"/v1/ops/projections":  "projection status of the deployment, no agency data (positions and lags)",
-	"/healthz":             "unauthenticated probe",
-	"/readyz":              "unauthenticated probe",
-	"/metrics":             "unauthenticated process metrics",
-	"/openapi.json":        "the contract",
-	"":                     "the router's fallback",
+	"/v1/ops/projections": "projection status of the deployment, no agency data (positions and lags)",
+	"/healthz":            "unauthenticated probe",
+	"/readyz":             "unauthenticated probe",
+	"/metrics":            "unauthenticated process metrics",
+	"/openapi.json":       "the contract",
+	"":                    "the router's fallback",
 }
 
 // sweepQuery is the query each parameterless read is called with, naming
@@ -80,6 +77,10 @@ var sweepQuery = map[string]string{
 	"/v1/reports/improvement-plans": "?unit=PEMKOT",
 	"/v1/employees":                 "?unit=PEMKOT",
 	"/v1/skps":                      "?nip=" + nipE,
+	"/v1/audit/bundle":              "?year=2026&nip=" + nipE,
+	"/v1/audit":                     "?agency=PEMKOT",
+	"/v1/audit/checkpoint":          "?agency=PEMKOT",
+	"/v1/audit/verify":              "?agency=PEMKOT",
 }
 
 // asOfRoutes are the reports that take as_of (a past instant or a ledger
@@ -272,10 +273,11 @@ func TestTenancyNationalRoles(t *testing.T) {
 			continue
 		}
 		path := concrete(rt.tpl, f) + sweepQuery[rt.tpl]
-		if rt.method == http.MethodGet {
+		// The audit verification is a POST that records nothing: a read.
+		if rt.method == http.MethodGet || rt.tpl == "/v1/audit/verify" {
 			for _, pair := range [][2]caller{{natAn, anAgA}, {natAud, audAgA}} {
-				own := h.request(&pair[1], "GET", path, nil)
-				nat := h.request(&pair[0], "GET", path, nil)
+				own := h.request(&pair[1], rt.method, path, nil)
+				nat := h.request(&pair[0], rt.method, path, nil)
 				if own.status != nat.status {
 					t.Errorf("GET %s: %s answers %d, %s %d %s", path, pair[1].sub, own.status, pair[0].sub, nat.status, nat.body)
 				}
@@ -327,10 +329,13 @@ func TestTenancyClaimlessTokens(t *testing.T) {
 	}
 }
 
-// A cross-agency transfer is a position change by the HR_ADMIN of the
-// destination agency; the source's HR cannot push the person out; the
-// history stays whole and follows the person, and the agency that made
-// an SKP keeps reading it.
+// A cross-agency transfer needs the source agency's release: without one,
+// the destination's HR_ADMIN moving another agency's employee gets the
+// answer of an unknown NIP and records nothing; the source's HR records
+// the release (naming the destination), the destination records the
+// move, which consumes the release. The source's HR cannot push the
+// person out; the history stays whole and follows the person for reads;
+// writes on the SKP stay with the agency that drafted it.
 func TestTenancyTransfer(t *testing.T) {
 	h, f := tenancyFixture(t)
 	move := map[string]any{"unit_id": "DISDIK", "kind": "PELAKSANA", "title": "Pengadministrasi", "effective_from": "2027-01-08"}
@@ -342,6 +347,43 @@ func TestTenancyTransfer(t *testing.T) {
 	if h.headLen() != before || len(p.Errors) == 0 || p.Errors[0].Field != "unit_id" {
 		t.Fatalf("the source agency's HR pushed the employee out: %+v", p)
 	}
+	// Without a release, A's employee is to B one that is not registered.
+	taken := h.request(&hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
+	unknown := h.request(&hrB, "PUT", "/v1/employees/"+nipNone+"/position", posBody())
+	if taken.status != http.StatusNotFound || h.headLen() != before ||
+		normal(taken) != strings.ReplaceAll(normal(unknown), nipNone, nipE) {
+		t.Fatalf("B took A's employee without a release: %d %s; unknown NIP: %d %s", taken.status, taken.body, unknown.status, unknown.body)
+	}
+	today := h.clock.Now()
+	release := func(to string, days int) map[string]any {
+		return map[string]any{"to_agency": to, "expires_on": today.AddDate(0, 0, days).Format("2006-01-02"), "decree_ref": "800/12/BKPSDM"}
+	}
+	// B cannot release A's employee to itself; A names a real other agency
+	// and a date in range.
+	h.refused(http.StatusNotFound, "not_found", &hrB, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	for name, c := range map[string]struct {
+		body  map[string]any
+		field string
+	}{
+		"unknown agency":  {release("NOSUCHROOT", 30), "to_agency"},
+		"a unit, no root": {release("DISDIK", 30), "to_agency"},
+		"own agency":      {release("PEMKOT", 30), "to_agency"},
+		"control chars":   {release("PEM\x00PROV", 30), "to_agency"},
+		"expired":         {release("PEMPROV", -1), "expires_on"},
+		"too far":         {release("PEMPROV", 400), "expires_on"},
+		"huge decree":     {map[string]any{"to_agency": "PEMPROV", "expires_on": today.AddDate(0, 0, 30).Format("2006-01-02"), "decree_ref": strings.Repeat("x", 5000)}, "decree_ref"},
+	} {
+		p := h.refused(http.StatusUnprocessableEntity, "validation_failed", &hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", c.body)
+		if len(p.Errors) == 0 || p.Errors[0].Field != c.field || h.headLen() != before {
+			t.Fatalf("%s: %+v", name, p)
+		}
+	}
+	h.must(http.StatusOK, hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	afterRelease := h.headLen()
+	h.must(http.StatusOK, hrAgA, "PUT", "/v1/employees/"+nipE+"/transfer-release", release("PEMPROV", 30))
+	if h.headLen() != afterRelease {
+		t.Fatal("the same release recorded twice")
+	}
 	h.must(http.StatusOK, hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
 	// The person is B's now: B's HR reads them and their earlier SKP; A's
 	// HR reads the SKP A made, not the person.
@@ -350,8 +392,14 @@ func TestTenancyTransfer(t *testing.T) {
 	h.must(http.StatusOK, audB, "GET", "/v1/skps/"+f.id+"/events", nil)
 	h.must(http.StatusOK, hrAgA, "GET", "/v1/skps/"+f.id, nil)
 	h.refused(http.StatusNotFound, "not_found", &hrAgA, "GET", "/v1/employees/"+nipE, nil)
-	var tl []json.RawMessage
-	_ = tl
+	// Reading is not writing: B's HR and clerk change nothing on the SKP
+	// A drafted.
+	moved := h.headLen()
+	h.refused(http.StatusForbidden, "forbidden", &hrB, "POST", "/v1/skps/"+f.id+"/cancel", map[string]any{"reason": "Salah input"})
+	h.refused(http.StatusForbidden, "forbidden", &hrB, "POST", "/v1/skps/"+f.id+"/close", map[string]any{"effective_from": "2027-01-08", "reason": "Mutasi"})
+	if h.headLen() != moved {
+		t.Fatal("B's HR wrote on the SKP A drafted")
+	}
 	if !slices.Contains([]int{http.StatusOK}, h.request(&empE, "GET", "/v1/employees/"+nipE+"/timeline", nil).status) {
 		t.Fatal("the employee lost their timeline")
 	}
@@ -388,4 +436,40 @@ func TestTenancyImports(t *testing.T) {
 	if st := h.awaitImport(hrAgA, loc); st.Applied != 2 {
 		t.Fatalf("A's import: %+v", st)
 	}
+}
+
+// With the claim required (kinerjad --require-agency-claim), a claimless
+// token's agency roles act nowhere even while the deployment holds one
+// agency; a token that names the agency acts as before.
+func TestTenancyRequireAgencyClaim(t *testing.T) {
+	h := newHarness(t, func(s *settings) {
+		s.appConfig.RequireAgencyClaim = true
+		// The cast's HR_ADMIN names the agency.
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			hr.sub: {ID: hr.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PEMKOT"},
+		}}
+	})
+	h.at(stageCast)
+	noClaim := caller{"hr-noclaim", []string{"HR_ADMIN"}}
+	before := h.headLen()
+	h.refused(http.StatusNotFound, "not_found", &noClaim, "GET", "/v1/employees/"+nipE, nil)
+	h.refused(http.StatusForbidden, "forbidden", &noClaim, "POST", "/v1/units", CreateUnitBody{ID: "X1", Name: "X", ParentID: "PEMKOT"})
+	if h.headLen() != before {
+		t.Fatal("a claimless token wrote")
+	}
+	h.must(http.StatusOK, hrAgA, "GET", "/v1/employees/"+nipE, nil)
+	h.must(http.StatusOK, empE, "GET", "/v1/employees/"+nipE, nil)
+}
+
+// An official's unit_id places it in an agency: another agency's unit
+// answers as an unknown one, and nothing is recorded.
+func TestTenancyOfficialUnit(t *testing.T) {
+	h, _ := tenancyFixture(t)
+	before := h.headLen()
+	theirs := h.request(&hrB, "POST", "/v1/officials", OfficialBody{ID: "KADINKES", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "DINKES"})
+	none := h.request(&hrB, "POST", "/v1/officials", OfficialBody{ID: "KADINKES", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "NOSUCHUNIT"})
+	if theirs.status != http.StatusUnprocessableEntity || normal(theirs) != normal(none) || h.headLen() != before {
+		t.Fatalf("B placing an official in A's unit: %d %s; an unknown unit: %d %s", theirs.status, theirs.body, none.status, none.body)
+	}
+	h.must(http.StatusCreated, hrB, "POST", "/v1/officials", OfficialBody{ID: "KADISDIK", Kind: "HEAD_OF_AGENCY", Title: "Kepala", UnitID: "DISDIK"})
 }

@@ -221,6 +221,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// stored after they are returned (adapters/app/answers.go).
 	appCfg.IdempotencyExclusive = isBoltIdempotency(idem)
 	appCfg.ConsequenceTables = cfg.Consequences
+	appCfg.RequireAgencyClaim = cfg.RequireAgencyClaim
 	if a.pm != nil {
 		appCfg.Inbox = a.pm.backend
 	}

@@ -80,6 +80,10 @@ type Config struct {
 	// cookie is named __Host-kinerja_session. An https OIDC redirect URL
 	// implies it.
 	SecureCookies bool
+	// RequireAgencyClaim: a token's agency roles act only with the
+	// "agency" claim, whatever the number of agencies (required for a
+	// multi-agency deployment; off by default for compatibility).
+	RequireAgencyClaim bool
 	// EvidenceMaxBytes bounds an uploaded evidence file.
 	EvidenceMaxBytes int64
 	// OIDCClientID, when set, lets the dashboard sign users in through the
@@ -168,6 +172,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.OIDCRedirectURL, "oidc-redirect-url", "", "the dashboard's callback registered with the issuer, https://HOST/masuk/oidc/kembali")
 	fs.DurationVar(&c.SessionIdle, "session-idle", session.DefaultIdleTimeout, "a dashboard session unused this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", session.DefaultAbsoluteTimeout, "a dashboard session this old ends")
+	fs.BoolVar(&c.RequireAgencyClaim, "require-agency-claim", false, "agency roles (HR_ADMIN, HR_ANALYST, AUDITOR, GRIEVANCE_CLERK) act only with a token naming its agency; required for a multi-agency deployment")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", false, "the dashboard is served over https (a TLS proxy in front): Secure, __Host- cookies")
 	fs.Int64Var(&c.EvidenceMaxBytes, "evidence-max-bytes", application.DefaultMaxEvidenceBytes, "largest evidence file people may upload, in bytes")
 	fs.StringVar(&c.PublicURL, "public-url", "", "the service's address as people reach it (https://kinerja.example): base of the verification URLs of printed documents")

@@ -174,11 +174,24 @@ type Subject struct {
 	UnitLeader string
 	// Agencies are the agencies (instansi: IDs of root units) the resource
 	// belongs to: a unit's root; an employee's agency today; an SKP's
-	// drafting agency and its employee's agency today (history follows
-	// the person). Empty for a collection or when it is not known; the
+	// drafting agency. Empty for a collection or when it is not known; the
 	// agency roles of a caller whose token names an agency act on the
 	// resource only when it is one of these ([InAgency]).
 	Agencies []string
+	// ReadAgencies are agencies whose roles may read the resource but not
+	// change it: an SKP's employee's agency today, when the person moved
+	// (history follows the person for reads only; writes on an SKP stay
+	// with the agency that drafted it).
+	ReadAgencies []string
+}
+
+// forAction returns s with the agencies that may do a: Agencies, and for
+// a read ReadAgencies too.
+func (s Subject) forAction(a Action) Subject {
+	if IsRead(a) && len(s.ReadAgencies) > 0 && len(s.Agencies) > 0 {
+		s.Agencies = slices.Concat(s.Agencies, s.ReadAgencies)
+	}
+	return s
 }
 
 // Options are the configurable parts of the rules.
@@ -227,7 +240,7 @@ func Visible(p domain.Principal, s Subject) bool {
 	if National(p) {
 		return true
 	}
-	p = Scoped(p, s)
+	p = Scoped(p, s.forAction(ReadSKP))
 	return party(p, s) != "" ||
 		p.Has(domain.RoleHRAdmin) || p.Has(domain.RoleAuditor) ||
 		p.Has(domain.RoleHRAnalyst) || p.Has(domain.RoleGrievanceClerk)
@@ -594,6 +607,7 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		// National roles never write, whatever else the token holds.
 		return "", &Denied{Caller: p.ID, Action: a, Visible: true, Reason: "the national roles read and never write"}
 	}
+	s = s.forAction(a)
 	scoped := Scoped(p, s)
 	role, reason := r(scoped, s, o)
 	if role == "" && National(p) {
@@ -616,7 +630,9 @@ func Decide(p domain.Principal, a Action, s Subject, o Options) (domain.Role, er
 		return role, nil
 	}
 	visible := slices.Contains(createActions, a) || Visible(p, s)
-	if !InAgency(p, s.Agencies) && !National(p) {
+	if !InAgency(p, s.forAction(ReadSKP).Agencies) && !National(p) {
+		// (An agency that reads the resource without writing it, as the
+		// one an SKP's employee moved to, is told 403.)
 		anywhere := p
 		anywhere.Agency = ""
 		if full, _ := r(anywhere, s, o); full != "" {
@@ -693,4 +709,38 @@ func appraiserOrHR(reason string) rule {
 		}
 		return tokenRole(p, domain.RoleHRAdmin), reason
 	}
+}
+
+// AuditReach is which audit logs a caller reads.
+type AuditReach struct {
+	// Any reports that the caller reads the national trail and may pick
+	// any agency's log: a NATIONAL_AUDITOR, or an AUDITOR whose token
+	// names no agency while the deployment holds at most one.
+	Any bool
+	// Agency is the one agency log an AUDITOR whose token names an agency
+	// reads (when Any is false).
+	Agency string
+}
+
+// DecideAuditReach decides which audit logs p reads, given how many
+// agencies the deployment holds (it matters only to a token that names no
+// agency): a NATIONAL_AUDITOR every log; an AUDITOR whose token names an
+// agency that agency's log only; a claimless AUDITOR every log while the
+// deployment holds at most one agency, and none once it holds two or
+// more. A refusal is a [*Denied] (403).
+func DecideAuditReach(p domain.Principal, agencies int) (AuditReach, error) {
+	if p.Has(domain.RoleNationalAuditor) {
+		return AuditReach{Any: true}, nil
+	}
+	if _, err := Decide(p, ReadAudit, Subject{}, Options{}); err != nil {
+		return AuditReach{}, err
+	}
+	if p.Agency != "" {
+		return AuditReach{Agency: p.Agency}, nil
+	}
+	if agencies >= 2 {
+		return AuditReach{}, &Denied{Caller: p.ID, Action: ReadAudit, Visible: true,
+			Reason: "the deployment has several agencies: an AUDITOR token must name its agency"}
+	}
+	return AuditReach{Any: true}, nil
 }

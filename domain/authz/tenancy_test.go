@@ -80,3 +80,54 @@ func TestNationalRoles(t *testing.T) {
 		t.Fatalf("national auditor with a claim reads A's unit: %v", err)
 	}
 }
+
+// The audit reach (which logs an auditor reads) is decided here, not by
+// the edges.
+func TestDecideAuditReach(t *testing.T) {
+	aud := func(agency string, roles ...domain.Role) domain.Principal {
+		return domain.Principal{ID: "x", Roles: roles, Agency: agency}
+	}
+	for _, c := range []struct {
+		name     string
+		p        domain.Principal
+		agencies int
+		want     authz.AuditReach
+		denied   bool
+	}{
+		{"national", aud("", domain.RoleNationalAuditor), 5, authz.AuditReach{Any: true}, false},
+		{"agency auditor", aud("PEMKOT", domain.RoleAuditor), 5, authz.AuditReach{Agency: "PEMKOT"}, false},
+		{"claimless, one agency", aud("", domain.RoleAuditor), 1, authz.AuditReach{Any: true}, false},
+		{"claimless, two agencies", aud("", domain.RoleAuditor), 2, authz.AuditReach{}, true},
+		{"not an auditor", aud("PEMKOT", domain.RoleHRAdmin), 1, authz.AuditReach{}, true},
+	} {
+		got, err := authz.DecideAuditReach(c.p, c.agencies)
+		if (err != nil) != c.denied || got != c.want {
+			t.Errorf("%s: %+v, %v", c.name, got, err)
+		}
+		if c.denied && !errors.Is(err, domain.ErrForbidden) {
+			t.Errorf("%s: %v, want forbidden", c.name, err)
+		}
+	}
+}
+
+// History follows the person for reads only: the agency an SKP's
+// employee moved to reads it and is told 403 for a write; the drafting
+// agency writes.
+func TestReadAgenciesReadOnly(t *testing.T) {
+	hrA := domain.Principal{ID: "hr-a", Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "A"}
+	hrB := domain.Principal{ID: "hr-b", Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "B"}
+	hrC := domain.Principal{ID: "hr-c", Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "C"}
+	moved := authz.Subject{Employee: "199001012015031001", Agencies: []string{"A"}, ReadAgencies: []string{"B"}}
+	if _, err := authz.Decide(hrB, authz.ReadSKP, moved, authz.Options{}); err != nil {
+		t.Fatalf("B reading the SKP of its new employee: %v", err)
+	}
+	if _, err := authz.Decide(hrB, authz.CancelSKP, moved, authz.Options{}); !errors.Is(err, domain.ErrForbidden) {
+		t.Fatalf("B cancelling A's SKP: %v, want forbidden", err)
+	}
+	if _, err := authz.Decide(hrA, authz.CancelSKP, moved, authz.Options{}); err != nil {
+		t.Fatalf("A cancelling its SKP: %v", err)
+	}
+	if _, err := authz.Decide(hrC, authz.ReadSKP, moved, authz.Options{}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("C reading: %v, want not found", err)
+	}
+}

@@ -2,6 +2,7 @@ package employee
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -426,24 +427,33 @@ func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd Ch
 	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
 		// The HR of the destination agency records a post change: within
 		// one agency that is the employee's own; a cross-agency transfer
-		// is recorded by the agency the employee moves to (the source's
-		// HR may not push people into another agency: to them the
-		// destination unit does not exist). The stream, and the history,
-		// stay whole.
+		// is recorded by the agency the employee moves to, after the
+		// source agency released them to it (ReleaseTransfer). The
+		// source's HR may not push people into another agency: to them
+		// the destination unit does not exist. The stream, and the
+		// history, stay whole.
 		e := Replay(st.Events)
-		var agencies []string
-		if req.Caller.Agency != "" {
+		agencies, err := s.agenciesOf(ctx, req.Caller, e)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if e != nil && !authz.InAgency(req.Caller, agencies) {
+			// Another agency's employee moves in only with the release
+			// their agency recorded for the caller's, into a unit of it,
+			// before the release expires; otherwise they are, to the
+			// caller, not registered (no existence oracle).
 			dest, err := orgunit.AgencyOf(ctx, s.Handler, cmd.UnitID)
 			if err != nil {
 				return domain.Change{}, err
 			}
-			if dest != req.Caller.Agency {
-				if agencies, err = s.agenciesOf(ctx, req.Caller, e); err != nil {
-					return domain.Change{}, err
-				}
+			if dest == req.Caller.Agency && e.ReleasedTo(dest, s.Policy.Date(s.Handler.Now())) {
+				agencies = []string{dest}
 			}
 		}
 		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
+		}
 		if err != nil {
 			return domain.Change{}, err
 		}
@@ -466,6 +476,93 @@ func (s *Service) ChangePosition(ctx context.Context, req domain.Request, cmd Ch
 			NIP: emp, Position: pos, UnitID: cmd.UnitID, EffectiveFrom: cmd.EffectiveFrom, DecreeRef: strings.TrimSpace(cmd.DecreeRef),
 			PreviousPosition: before.position, PreviousUnitID: before.unit, Backfill: backfill,
 		}}}, nil
+	})
+}
+
+// MaxReleaseDays is how long a transfer release may stay open.
+const MaxReleaseDays = 180
+
+// ReleaseTransfer is the command by which the HR_ADMIN of an employee's
+// agency releases them to another agency.
+type ReleaseTransfer struct {
+	// NIP is the employee (any printed form).
+	NIP string
+	// ToAgency is the destination agency (its root unit's ID).
+	ToAgency string
+	// ExpiresOn is the last day the destination may record the move: from
+	// today to MaxReleaseDays ahead.
+	ExpiresOn calendar.Date
+	// DecreeRef cites the release letter.
+	DecreeRef string
+}
+
+// ReleaseTransfer records that the employee's agency releases them to
+// another agency (employee.transfer_released.v1), which may then record
+// the move (ChangePosition) until the release expires; the move consumes
+// it. Only the HR_ADMIN of the employee's agency today may; another
+// agency's employee is not found. Errors: not found, validation (an
+// unknown or the employee's own agency, a date out of range), forbidden.
+// Recording the same open release again changes nothing.
+func (s *Service) ReleaseTransfer(ctx context.Context, req domain.Request, cmd ReleaseTransfer) (domain.Committed, error) {
+	var v domain.ValidationError
+	emp := parseNIP(&v, "nip", cmd.NIP)
+	to := strings.TrimSpace(cmd.ToAgency)
+	if to == "" {
+		v.Add("to_agency", "required")
+	} else if !orgunit.ValidID(to) {
+		v.Add("to_agency", "not a unit ID")
+	}
+	if cmd.ExpiresOn.IsZero() {
+		v.Add("expires_on", "required")
+	}
+	if utf8.RuneCountInString(cmd.DecreeRef) > MaxRefLen {
+		v.Add("decree_ref", "at most %d characters", MaxRefLen)
+	}
+	if err := v.Err(); err != nil {
+		return domain.Committed{}, err
+	}
+	return s.Handler.Execute(ctx, domain.EmployeeStream(emp), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+		e := Replay(st.Events)
+		agencies, err := s.agenciesOf(ctx, req.Caller, e)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
+		if errors.Is(err, domain.ErrNotFound) {
+			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
+		}
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if e == nil {
+			return domain.Change{}, &domain.NotFoundError{Kind: "employee", ID: emp}
+		}
+		today := s.Policy.Date(s.Handler.Now())
+		if cmd.ExpiresOn.Before(today) {
+			return domain.Change{}, domain.Invalid("expires_on", "must not be before today (%s)", today)
+		}
+		if today.AddDays(MaxReleaseDays).Before(cmd.ExpiresOn) {
+			return domain.Change{}, domain.Invalid("expires_on", "at most %d days ahead", MaxReleaseDays)
+		}
+		dest, err := orgunit.AgencyOf(ctx, s.Handler, to)
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if dest != to {
+			return domain.Change{}, domain.Invalid("to_agency", "%s is not an agency (a root unit)", to)
+		}
+		own, err := orgunit.AgencyOf(ctx, s.Handler, e.UnitOn(today))
+		if err != nil {
+			return domain.Change{}, err
+		}
+		if own == to {
+			return domain.Change{}, domain.Invalid("to_agency", "the employee is in %s already: a move within the agency needs no release", to)
+		}
+		ev := TransferReleased{NIP: emp, ToAgency: to, ExpiresOn: cmd.ExpiresOn, DecreeRef: strings.TrimSpace(cmd.DecreeRef)}
+		if e.release != nil && *e.release == ev {
+			return domain.Change{}, nil
+		}
+		return domain.Change{Role: role, Events: []domain.Event{ev}}, nil
 	})
 }
 
@@ -493,6 +590,14 @@ func (s *Service) Read(ctx context.Context, caller domain.Principal, n string) (
 		return View{}, err
 	}
 	subj := authz.Subject{Employee: e.nip, Agencies: agencies}
+	if caller.Agency != "" {
+		// A transfer recorded ahead of its effective date: the destination
+		// reads the person from the recording (as its audit log holds the
+		// transfer from then), and changes them from the effective date.
+		if subj.ReadAgencies, err = orgunit.Agencies(ctx, s.Handler, e.RecordedUnit()); err != nil {
+			return View{}, err
+		}
+	}
 	if l, ok := e.LineOn(today); ok {
 		subj.Appraiser, subj.Superior = l.Appraiser, l.Superior
 	}

@@ -96,6 +96,9 @@ type Employee struct {
 	postings  []posting
 	lines     []Line
 	revision  uint64
+	// release is the open transfer release, nil when none (or consumed by
+	// a position change).
+	release *TransferReleased
 }
 
 // Replay rebuilds an employee from its stream. It returns nil when the
@@ -125,7 +128,17 @@ func (e *Employee) apply(s domain.Stored) {
 		})
 	case PositionChanged:
 		e.postings = append(e.postings, posting{from: ev.EffectiveFrom, position: ev.Position, unit: ev.UnitID})
+		e.release = nil
+	case TransferReleased:
+		r := ev
+		e.release = &r
 	}
+}
+
+// ReleasedTo reports whether an open transfer release names agency on
+// day d (the release's last day included).
+func (e *Employee) ReleasedTo(agency string, d calendar.Date) bool {
+	return e.release != nil && agency != "" && e.release.ToAgency == agency && d.Compare(e.release.ExpiresOn) <= 0
 }
 
 // NIP returns the employee's normalised NIP.
@@ -165,6 +178,11 @@ func (e *Employee) PositionOn(d calendar.Date) Position { return e.postingOn(d).
 
 // UnitOn returns the unit on day d.
 func (e *Employee) UnitOn(d calendar.Date) string { return e.postingOn(d).unit }
+
+// RecordedUnit returns the unit of the posting recorded last (a transfer
+// recorded ahead of its effective date names the destination's unit):
+// the audit logs' idea of the employee's agency.
+func (e *Employee) RecordedUnit() string { return e.postings[len(e.postings)-1].unit }
 
 // View is an employee as the API shows it.
 type View struct {

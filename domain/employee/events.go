@@ -125,6 +125,26 @@ type PositionChanged struct {
 // EventType implements [domain.Event].
 func (PositionChanged) EventType() string { return "employee.position_changed.v1" }
 
+// TransferReleased records the release (surat lolos butuh) of an employee
+// by the HR_ADMIN of their agency for a transfer to another agency: the
+// destination's HR_ADMIN may then record the move (a position change into
+// a unit of ToAgency) until ExpiresOn. The next position change consumes
+// it. Without a release, another agency's employee is, to the
+// destination, one who is not registered. Stream employee-{nip}.
+type TransferReleased struct {
+	// NIP is the employee.
+	NIP string `json:"nip"`
+	// ToAgency is the destination agency (the ID of its root unit).
+	ToAgency string `json:"to_agency"`
+	// ExpiresOn is the last day the destination may record the move.
+	ExpiresOn calendar.Date `json:"expires_on"`
+	// DecreeRef cites the release letter, if any.
+	DecreeRef string `json:"decree_ref,omitempty"`
+}
+
+// EventType implements [domain.Event].
+func (TransferReleased) EventType() string { return "employee.transfer_released.v1" }
+
 // Events returns the specs of this package's events, for the codec.
 func Events() []domain.EventSpec {
 	return []domain.EventSpec{
@@ -132,5 +152,6 @@ func Events() []domain.EventSpec {
 		domain.Spec[ReportingLineAssigned](2),
 		domain.Spec[PositionChanged](2),
 		domain.Spec[OfficialRegistered](1),
+		domain.Spec[TransferReleased](1),
 	}
 }

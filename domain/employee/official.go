@@ -96,7 +96,8 @@ type RegisterOfficial struct {
 }
 
 // RegisterOfficial registers an official. Errors: validation (id, kind,
-// title), conflict (the id is taken), forbidden (not HR_ADMIN).
+// title, a unit_id that is unknown or of another agency), conflict (the
+// id is taken), forbidden (not HR_ADMIN).
 func (s *Service) RegisterOfficial(ctx context.Context, req domain.Request, cmd RegisterOfficial) (domain.Committed, error) {
 	var v domain.ValidationError
 	if !ValidOfficialID(cmd.ID) {
@@ -114,13 +115,21 @@ func (s *Service) RegisterOfficial(ctx context.Context, req domain.Request, cmd 
 	if err := v.Err(); err != nil {
 		return domain.Committed{}, err
 	}
-	return s.Handler.Execute(ctx, OfficialStream(cmd.ID), req, func(_ context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
+	return s.Handler.Execute(ctx, OfficialStream(cmd.ID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
 		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{}, authz.Options{})
 		if err != nil {
 			return domain.Change{}, err
 		}
 		if st.Exists {
 			return domain.Change{}, &domain.ConflictError{Kind: "official", ID: cmd.ID}
+		}
+		if cmd.UnitID != "" {
+			// The unit places the official in an agency (and its audit
+			// log): it must exist and be of the caller's agency; another
+			// agency's unit answers as an unknown one.
+			if err := s.requireUnitOf(ctx, req.Caller, cmd.UnitID); err != nil {
+				return domain.Change{}, err
+			}
 		}
 		return domain.Change{Role: role, Events: []domain.Event{OfficialRegistered{OfficialID: cmd.ID, Kind: OfficialKind(cmd.Kind), Title: title, UnitID: cmd.UnitID}}}, nil
 	})

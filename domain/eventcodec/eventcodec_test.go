@@ -69,6 +69,7 @@ var samples = []domain.Event{
 	employee.Registered{NIP: nipE, ASNType: nip.PNS, BirthDate: calendar.MustNew(1990, 1, 1), Sex: nip.Male, AppointmentYear: 2015,
 		AppointmentMonth: time.March, Name: "Budi Santoso", UnitID: "DINKES", Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi Umum"}},
 	employee.OfficialRegistered{OfficialID: "MENKES", Kind: employee.Minister, Title: "Menteri Kesehatan", UnitID: "KEMENKES"},
+	employee.TransferReleased{NIP: nipE, ToAgency: "PEMPROV", ExpiresOn: calendar.MustNew(2026, 3, 31), DecreeRef: "800/12/BKPSDM/2026"},
 	employee.ReportingLineAssigned{NIP: nipE, AppraiserNIP: nipA, AppraiserSuperiorNIP: nipS, EffectiveFrom: calendar.MustNew(2026, 1, 1),
 		Capacity: employee.Plt, DelegationRef: "SPT 800/12/2026", Backfill: &bizdate.Backfill{PaperRef: "SK 800/12/2026", RecordedBy: "hr-1", OnBehalfOf: nipS}},
 	employee.PositionChanged{NIP: nipE, Position: employee.Position{Kind: employee.Pengawas, Title: "Kepala Subbagian Umum"}, UnitID: "BAPPEDA",

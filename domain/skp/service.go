@@ -94,14 +94,15 @@ func (l *lookups) subject(sk *SKP, d calendar.Date, principal domain.Principal) 
 	}
 	if principal.Agency != "" {
 		// An SKP belongs to the agency that drafted it (the unit in its
-		// snapshot) and, as history follows the person, to the agency of
-		// its employee today.
-		units := []string{sk.employee.UnitID}
-		if e != nil {
-			units = append(units, e.UnitOn(l.s.Policy.Date(l.s.Handler.Now())))
-		}
-		if s.Agencies, err = orgunit.Agencies(l.ctx, l.s.Handler, units...); err != nil {
+		// snapshot); as history follows the person, the agency of its
+		// employee today reads it too, and writes nothing on it.
+		if s.Agencies, err = orgunit.Agencies(l.ctx, l.s.Handler, sk.employee.UnitID); err != nil {
 			return s, err
+		}
+		if e != nil {
+			if s.ReadAgencies, err = orgunit.Agencies(l.ctx, l.s.Handler, e.UnitOn(l.s.Policy.Date(l.s.Handler.Now()))); err != nil {
+				return s, err
+			}
 		}
 	}
 	if e != nil {

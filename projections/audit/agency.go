@@ -7,8 +7,8 @@ package audit
 // log: its entry i is the i-th event of that agency in the global order,
 // and its leaf is the same leaf hash as the event's global entry (so it
 // commits to the global seq, the stream and the event's chain hash as
-// well). Events that belong to no agency (officials, process and system
-// streams, distribution justifications, …) form the national log, the
+// well). Events that belong to no agency (officials placed in no unit,
+// process and system streams, …) form the national log, the
 // agency "" (NationalLog).
 //
 // The agency of an event is derived from the log alone, in order, by
@@ -27,6 +27,10 @@ package audit
 //     drafted snapshot (skp.drafted.v1 employee.unit_id), for the SKP's
 //     whole life: an SKP stays with the agency it was drafted in even when
 //     its employee moves;
+//   - a distribution stream's event (distribution.deviation_justified.v1)
+//     and an official's (official.registered.v1) belong to the agency of
+//     the unit their payload names (unit_id); without one, the national
+//     log;
 //   - every other stream belongs to the national log.
 //
 // The derivation keeps three small maps (unit → root, employee → agency,
@@ -157,8 +161,32 @@ func AgencyOfEvent(ctx context.Context, lookup AgencyLookup, ev eventstore.Event
 		}
 		a, _, err := lookup(ctx, AgencyKey{KeySKP, id})
 		return a, nil, err
+	case unitFact(ev.Stream):
+		a, err := rootOf(payloadUnit(ev))
+		return a, nil, err
 	}
 	return NationalLog, nil, nil
+}
+
+// officialStreamPrefix begins the stream of an official without a NIP
+// (employee.OfficialStream; audit does not import the domain packages).
+const officialStreamPrefix = "official-"
+
+// unitFact reports whether stream's events are facts of the unit their
+// payload names (unit_id): a distribution justification, an official
+// placed in a unit.
+func unitFact(stream string) bool {
+	return strings.HasPrefix(stream, domain.DistributionStreamPrefix) || strings.HasPrefix(stream, officialStreamPrefix)
+}
+
+// payloadUnit returns the payload's unit_id ("" when it has none or cannot
+// be read: the national log).
+func payloadUnit(ev eventstore.Event) string {
+	var d struct {
+		UnitID string `json:"unit_id"`
+	}
+	_ = json.Unmarshal(ev.Data, &d)
+	return d.UnitID
 }
 
 // AgencyEntry is one entry of an agency's log.
@@ -290,6 +318,8 @@ func KeysRead(ev eventstore.Event) []AgencyKey {
 			})...)
 		}
 		return ks
+	case unitFact(ev.Stream):
+		return unitOf(func() string { return payloadUnit(ev) })
 	}
 	return nil
 }

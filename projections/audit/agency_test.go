@@ -353,3 +353,55 @@ func TestCheckpointsFromBeforeAgencyLogsKeepVerifying(t *testing.T) {
 		}
 	}
 }
+
+// A distribution justification and an official placed in a unit are
+// facts of that unit's agency, derived from the payload's unit_id; an
+// official placed nowhere stays national.
+func TestAgencyFactsFollowTheirUnit(t *testing.T) {
+	f := newFixture(t)
+	twoAgencies(t, f)
+	f.put(t, "distribution-A1-2026", "distribution.deviation_justified.v1", map[string]any{"unit_id": "A1", "period": "2026"})
+	f.put(t, "official-kadis", "official.registered.v1", map[string]string{"official_id": "KADIS", "unit_id": "B"})
+	f.put(t, "official-nowhere", "official.registered.v1", map[string]string{"official_id": "NOWHERE", "unit_id": "NOSUCH"})
+	f.project(t)
+	has := func(agency, stream string) bool {
+		for _, s := range streamsOf(f, agency) {
+			if s == stream {
+				return true
+			}
+		}
+		return false
+	}
+	for _, c := range [][2]string{{"A", "distribution-A1-2026"}, {"B", "official-kadis"}, {"", "official-x"}, {"", "official-nowhere"}} {
+		if !has(c[0], c[1]) {
+			t.Errorf("%s is not in agency %q's log: %v", c[1], c[0], streamsOf(f, c[0]))
+		}
+	}
+	if has("", "distribution-A1-2026") || has("", "official-kadis") {
+		t.Errorf("agency facts in the national log: %v", streamsOf(f, ""))
+	}
+	for _, a := range []string{"A", "B", ""} {
+		if r := f.verifyAgency(t, f.store, a, true); !r.OK {
+			t.Errorf("agency %q does not verify: %+v", a, r)
+		}
+	}
+}
+
+// The agency verification says how many of the agency's entries no
+// signed agency checkpoint covers yet.
+func TestVerifyAgencyCountsUnsigned(t *testing.T) {
+	f := newFixture(t)
+	twoAgencies(t, f)
+	f.project(t)
+	if r := f.verifyAgency(t, f.store, "A", true); r.Unsigned != r.Size || r.Size == 0 {
+		t.Fatalf("before any checkpoint: %d unsigned of %d", r.Unsigned, r.Size)
+	}
+	if _, _, err := f.signer.SignNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "unit-A1", "unit.renamed.v1", map[string]string{"unit_id": "A1", "name": "Bidang A-2"})
+	f.project(t)
+	if r := f.verifyAgency(t, f.store, "A", true); !r.OK || r.Unsigned != 1 {
+		t.Fatalf("after a checkpoint and one more event of A: %d unsigned of %d (%+v)", r.Unsigned, r.Size, r.Problems)
+	}
+}

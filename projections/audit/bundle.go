@@ -90,7 +90,7 @@ type BundleSource interface {
 // by the key whose verifier string is pubKey.
 func BuildBundle(ctx context.Context, store eventstore.Store, trail BundleSource, cp Checkpoint, pubKey, subject string, streams []string, now time.Time) (Bundle, error) {
 	b := Bundle{Format: BundleFormat, Subject: subject, ExportedAt: now.UTC(), PublicKey: pubKey, Checkpoint: cp}
-	return buildBundle(ctx, store, trail, b, streams, func(seq uint64) (*uint64, []merkle.Hash, error) {
+	return buildBundle(ctx, store, trail, b, streams, nil, func(seq uint64) (*uint64, []merkle.Hash, error) {
 		if seq >= cp.Size {
 			return nil, nil, nil
 		}
@@ -100,15 +100,38 @@ func BuildBundle(ctx context.Context, store eventstore.Store, trail BundleSource
 }
 
 // BuildAgencyBundle exports streams with proofs in agency checkpoint ac's
-// log: an event of another agency's log (an employee's time before a
-// transfer) is in the bundle without a proof.
+// log: of each stream, the events up to its last one in the agency's log
+// (none of a stream the log holds nothing of); an event of another
+// agency's log within that prefix (an employee's time before a transfer
+// into the agency) is in the bundle without a proof.
 func BuildAgencyBundle(ctx context.Context, store eventstore.Store, trail BundleSource, ar AgencyReader, ac AgencyCheckpoint, pubKey, subject string, streams []string, now time.Time) (Bundle, error) {
 	agency := ac.Agency
 	b := Bundle{Format: BundleFormat, Subject: subject, ExportedAt: now.UTC(), PublicKey: pubKey, Agency: &agency,
 		Checkpoint: Checkpoint{Size: ac.Size, RootHash: ac.RootHash, SignedAt: ac.SignedAt, KeyID: ac.KeyID, Signature: ac.Signature,
 			Origin: ac.Origin, Note: ac.Note, Position: ac.Position}}
 	nodes := ar.AgencyNodes(agency)
-	return buildBundle(ctx, store, trail, b, streams, func(seq uint64) (*uint64, []merkle.Hash, error) {
+	// Each stream up to its last event in the agency's log, and none of a
+	// stream the log holds nothing of: another agency's SKPs stay out; an
+	// employee's stream, the one stream two agencies share across a
+	// transfer, is cut after the agency's last event in it (a prefix, so
+	// its hash chain still verifies): the source agency does not see what
+	// the destination recorded after the transfer, and the destination
+	// sees the history before it (history follows the person).
+	through := func(entries []Entry) (uint64, bool, error) {
+		var last uint64
+		found := false
+		for _, e := range entries {
+			ae, ok, err := ar.AgencyOfSeq(ctx, e.Seq)
+			if err != nil {
+				return 0, false, err
+			}
+			if ok && ae.Agency == agency {
+				last, found = max(last, e.Revision), true
+			}
+		}
+		return last, found, nil
+	}
+	return buildBundle(ctx, store, trail, b, streams, through, func(seq uint64) (*uint64, []merkle.Hash, error) {
 		e, ok, err := ar.AgencyOfSeq(ctx, seq)
 		if err != nil || !ok || e.Agency != agency || e.Index >= ac.Size {
 			return nil, nil, err
@@ -120,9 +143,13 @@ func BuildAgencyBundle(ctx context.Context, store eventstore.Store, trail Bundle
 
 // buildBundle fills b with streams, each event's proof from proof (its
 // leaf index and path, nil when not covered).
-func buildBundle(ctx context.Context, store eventstore.Store, trail BundleSource, b Bundle, streams []string, proof func(seq uint64) (*uint64, []merkle.Hash, error)) (Bundle, error) {
+// through, when not nil, says up to which revision a stream goes into the
+// bundle given its trail entries, or that it stays out (false).
+func buildBundle(ctx context.Context, store eventstore.Store, trail BundleSource, b Bundle, streams []string,
+	through func(entries []Entry) (uint64, bool, error), proof func(seq uint64) (*uint64, []merkle.Hash, error)) (Bundle, error) {
 	for _, stream := range streams {
 		seqs := map[string]uint64{}
+		var entries []Entry
 		q := Query{Stream: stream, Limit: 1000}
 		for {
 			page, err := trail.Entries(ctx, q)
@@ -132,10 +159,22 @@ func buildBundle(ctx context.Context, store eventstore.Store, trail BundleSource
 			for _, e := range page {
 				seqs[e.EventID] = e.Seq
 			}
+			entries = append(entries, page...)
 			if len(page) < q.Limit {
 				break
 			}
 			q.After, q.AfterSet = page[len(page)-1].Seq, true
+		}
+		last := ^uint64(0)
+		if through != nil {
+			l, ok, err := through(entries)
+			if err != nil {
+				return Bundle{}, err
+			}
+			if !ok {
+				continue
+			}
+			last = l
 		}
 		bs := BundleStream{Stream: stream}
 		for ev, err := range store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
@@ -144,6 +183,9 @@ func buildBundle(ctx context.Context, store eventstore.Store, trail BundleSource
 			}
 			if err != nil {
 				return Bundle{}, err
+			}
+			if ev.Revision > last {
+				break
 			}
 			be := BundleEvent{ID: ev.ID, Type: ev.Type, SchemaVersion: ev.SchemaVersion, Revision: ev.Revision, Position: ev.Position,
 				OccurredAt: ev.OccurredAt, RecordedAt: ev.RecordedAt, ActorID: ev.Actor.ID, ActorRole: ev.Actor.Role,

@@ -80,6 +80,10 @@ type Report struct {
 	// authenticated the entries below it in place of their writer
 	// signatures (0: every writer signature was checked).
 	Covered uint64 `json:"covered"`
+	// Unsigned (VerifyAgency) counts the agency log's entries that no
+	// signed agency checkpoint covers yet (Size minus the largest agency
+	// checkpoint's size): recorded, chained, but not yet signed.
+	Unsigned uint64 `json:"unsigned,omitempty"`
 	// Problems lists what did not verify, in the order found (the first
 	// mismatch first), at most VerifyOptions.MaxProblems.
 	Problems []Problem `json:"problems"`

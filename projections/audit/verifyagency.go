@@ -316,6 +316,7 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 			}
 		}
 	}
+	var signed uint64 // the largest agency checkpoint's size
 	for _, c := range checkpoints {
 		if len(c.Agencies) == 0 && len(c.AgencyCheckpoints) == 0 {
 			continue // signed before the agency logs
@@ -329,11 +330,15 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		for _, ac := range c.AgencyCheckpoints {
 			if ac.Agency == agency {
 				r.Checkpoints++
+				signed = max(signed, ac.Size)
 			}
 		}
 		if err := logs.checkCheckpoint(ctx, c, opts.Keys, add); err != nil {
 			return r, err
 		}
+	}
+	if r.Size > signed {
+		r.Unsigned = r.Size - signed
 	}
 	r.OK = len(r.Problems) == 0
 	return r, nil

@@ -223,6 +223,7 @@ var Shared = Catalog{
 	"event.employee.registered.v1":                  {"Pegawai didaftarkan", "Employee registered"},
 	"event.employee.reporting_line_assigned.v1":     {"Jalur penilaian ditetapkan", "Reporting line assigned"},
 	"event.employee.position_changed.v1":            {"Jabatan berubah", "Position changed"},
+	"event.employee.transfer_released.v1":           {"Pegawai dilepas untuk pindah instansi", "Employee released for a transfer"},
 	"event.unit.registered.v1":                      {"Unit didaftarkan", "Unit registered"},
 	"event.official.registered.v1":                  {"Pejabat tanpa NIP didaftarkan", "Official without a NIP registered"},
 	"event.unit.performance_rated.v2":               {"Predikat organisasi ditetapkan", "Organisation predikat set"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -223,24 +222,6 @@ func (a *App) SKPIn(ctx context.Context, r Reach, unit, nip string) (bool, error
 		return ok, err
 	}
 	return a.EmployeeIn(ctx, r, nip)
-}
-
-// filterUnits keeps the units within r.
-func (a *App) filterUnits(ctx context.Context, r Reach, ids []string) ([]string, error) {
-	if r.All {
-		return ids, nil
-	}
-	out := slices.Clone(ids)[:0]
-	for _, id := range ids {
-		ok, err := a.UnitIn(ctx, r, id)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, id)
-		}
-	}
-	return out, nil
 }
 
 // scopeUnit narrows the unit of a list or report to what caller reaches:

@@ -16,10 +16,9 @@ import (
 // global seqs of its entries.
 type agencyLogs struct {
 	// only, when set, keeps the log of that one agency.
-	only    *string
-	state   map[AgencyKey]string
-	trees   map[string]*agencyLog
-	touched bool
+	only  *string
+	state map[AgencyKey]string
+	trees map[string]*agencyLog
 }
 
 type agencyLog struct {

@@ -66,7 +66,13 @@ func (s *server) logLines() []string {
 // today is today's date in the server's agency zone (its --zone, WIB by
 // default): an effective date before it is a backfill, and a server in
 // WITA or WIT is a day ahead of WIB for an hour or two each night.
-func (s *server) today() string { return time.Now().In(s.zone).Format(time.DateOnly) }
+func (s *server) today() string {
+	zone := s.zone
+	if zone == nil {
+		zone = policy.WIB
+	}
+	return time.Now().In(zone).Format(time.DateOnly)
+}
 
 func startServer(t *testing.T, data string, args ...string) *server {
 	t.Helper()

@@ -250,17 +250,9 @@ func (s *Service) SetZone(ctx context.Context, req domain.Request, cmd SetZone) 
 		return domain.Committed{}, domain.Invalid("zone", "must be WIB, WITA or WIT")
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		role, u, err := s.masterDataOf(ctx, req, cmd.UnitID, st)
 		if err != nil {
 			return domain.Change{}, err
-		}
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
-		if err != nil {
-			return domain.Change{}, err
-		}
-		u := Replay(st.Events)
-		if u == nil {
-			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 		}
 		if u.zone == zone {
 			return domain.Change{}, nil
@@ -334,17 +326,9 @@ func (s *Service) AssignHead(ctx context.Context, req domain.Request, cmd Assign
 		return domain.Committed{}, err
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		role, u, err := s.masterDataOf(ctx, req, cmd.UnitID, st)
 		if err != nil {
 			return domain.Change{}, err
-		}
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
-		if err != nil {
-			return domain.Change{}, err
-		}
-		u := Replay(st.Events)
-		if u == nil {
-			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 		}
 		backfill, err := MasterDataBackfill(s.Handler, s.Policy, req, "effective_from", cmd.EffectiveFrom)
 		if err != nil {
@@ -389,17 +373,9 @@ func (s *Service) Rename(ctx context.Context, req domain.Request, cmd Rename) (d
 		return domain.Committed{}, domain.Invalid("name", "%s", p)
 	}
 	return s.Handler.Execute(ctx, domain.UnitStream(cmd.UnitID), req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		agencies, err := s.agenciesFor(ctx, req.Caller, cmd.UnitID)
+		role, u, err := s.masterDataOf(ctx, req, cmd.UnitID, st)
 		if err != nil {
 			return domain.Change{}, err
-		}
-		role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
-		if err != nil {
-			return domain.Change{}, err
-		}
-		u := Replay(st.Events)
-		if u == nil {
-			return domain.Change{}, &domain.NotFoundError{Kind: "unit", ID: cmd.UnitID}
 		}
 		if u.name == name {
 			return domain.Change{}, nil
@@ -447,4 +423,23 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
+}
+
+// masterDataOf decides that the caller may manage unit id's master data
+// (HR_ADMIN of its agency) and replays the unit from st: the role to
+// record, and the unit (not found when st holds none).
+func (s *Service) masterDataOf(ctx context.Context, req domain.Request, id string, st domain.Stream) (domain.Role, *Unit, error) {
+	agencies, err := s.agenciesFor(ctx, req.Caller, id)
+	if err != nil {
+		return "", nil, err
+	}
+	role, err := authz.Decide(req.Caller, authz.ManageMasterData, authz.Subject{Agencies: agencies}, authz.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	u := Replay(st.Events)
+	if u == nil {
+		return "", nil, &domain.NotFoundError{Kind: "unit", ID: id}
+	}
+	return role, u, nil
 }

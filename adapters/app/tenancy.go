@@ -71,8 +71,25 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	after := a.tenancy.scannedTo
 	a.tenancy.mu.Unlock()
+	// The head before the read: every event at or below it is final, so a
+	// read that completes has seen all of them, and the next call starts
+	// there rather than at the last registration (which would re-read the
+	// whole log after the units on every request).
+	head, err := a.cfg.Store.Head(ctx)
+	if err != nil {
+		roots, rerr := a.Agencies(ctx)
+		if rerr != nil {
+			return false, errors.Join(err, rerr)
+		}
+		return len(roots) >= 2, nil
+	}
+	if head <= after {
+		a.tenancy.mu.Lock()
+		defer a.tenancy.mu.Unlock()
+		return len(a.tenancy.registered) >= 2, nil
+	}
 	found := map[string]bool{}
-	last := after
+	last := max(after, head)
 	opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{unitRegisteredType}}}
 	for ev, err := range a.cfg.Store.ReadAll(ctx, opts) {
 		if err != nil {
@@ -87,7 +104,7 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 			}
 			return len(roots) >= 2, nil
 		}
-		last = ev.Position
+		last = max(last, ev.Position)
 		if ev.Type != unitRegisteredType {
 			continue
 		}

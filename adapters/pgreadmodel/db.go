@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,7 +76,11 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*DB, error) {
 	}
 	db := &DB{pool: connPool{pool}, opts: opts, names: names{schema: opts.Schema}}
 	for _, name := range Names() {
-		db.sinks = append(db.sinks, db.newSink(name, name, names{schema: opts.Schema}))
+		s := db.newSink(name, name, names{schema: opts.Schema})
+		if Splittable(name) {
+			s.groups = 1
+		}
+		db.sinks = append(db.sinks, s)
 	}
 	return db, nil
 }
@@ -167,6 +172,10 @@ type Status struct {
 	Rebuilding string `json:"rebuilding,omitempty"`
 	// RebuildPosition is that rebuild's checkpoint.
 	RebuildPosition eventstore.Position `json:"rebuild_position,omitempty"`
+	// Groups is the number of agency groups with a checkpoint, when the
+	// projection is projected in agency groups (then Position is the
+	// least of theirs).
+	Groups int `json:"agency_groups,omitempty"`
 }
 
 // Status returns the status of every projection, in the order of Names.
@@ -197,13 +206,40 @@ func (db *DB) Status(ctx context.Context) ([]Status, error) {
 	out := make([]Status, 0, len(Names()))
 	for _, name := range Names() {
 		st := Status{Projection: name, Generation: 1}
+		groups := 1
+		for _, r := range got {
+			if r.key == layoutKey(name) {
+				groups = int(r.pos)
+			}
+		}
+		var inGroups int
 		for _, r := range got {
 			switch {
 			case r.key == name:
-				st.Position, st.Generation, st.UpdatedAt, st.DeadLetters = eventstore.Position(r.pos), r.gen, r.updated.UTC(), r.deadLetter
+				st.Generation = r.gen
+				if groups > 1 {
+					st.DeadLetters += r.deadLetter // a rebuild's, swapped in
+				} else {
+					st.Position, st.UpdatedAt, st.DeadLetters = eventstore.Position(r.pos), r.updated.UTC(), r.deadLetter
+				}
 			case len(r.key) > len(name) && r.key[:len(name)+1] == name+"@":
 				st.Rebuilding, st.RebuildPosition = r.key, eventstore.Position(r.pos)
+			case groups > 1 && strings.HasPrefix(r.key, name+"#") && strings.HasSuffix(r.key, fmt.Sprintf("/%d", groups)):
+				// Agency groups (groups.go): the projection has read what
+				// every group has; its dead letters are all the groups'.
+				if inGroups == 0 || eventstore.Position(r.pos) < st.Position {
+					st.Position = eventstore.Position(r.pos)
+				}
+				if inGroups == 0 || r.updated.Before(st.UpdatedAt) {
+					st.UpdatedAt = r.updated.UTC()
+				}
+				st.DeadLetters += r.deadLetter
+				st.Groups++
+				inGroups++
 			}
+		}
+		if groups > 1 && inGroups < groups {
+			st.Position = 0 // a group has not started
 		}
 		out = append(out, st)
 	}

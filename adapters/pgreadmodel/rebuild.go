@@ -189,6 +189,29 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	if gen+1 != r.gen {
 		return wrap(fmt.Errorf("%w (generation %d is live; this rebuild built %d)", ErrRebuildSuperseded, gen, r.gen))
 	}
+	// A projection projected in G > 1 agency groups (groups.go): the live
+	// tables are as far as the furthest group, and every group resumes
+	// from the rebuild's checkpoint. Locking the layout row FOR UPDATE
+	// waits for the groups' transactions (they hold it FOR SHARE).
+	groups := 1
+	if Splittable(r.name) {
+		var g int64
+		err := tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, layoutKey(r.name)).Scan(&g)
+		if err != nil && !errNoRows(err) {
+			return wrap(err)
+		}
+		if g > 1 {
+			groups = int(g)
+			for i := range groups {
+				var p int64
+				err := tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, GroupKey(r.name, i, groups)).Scan(&p)
+				if err != nil && !errNoRows(err) {
+					return wrap(err)
+				}
+				live = max(live, p)
+			}
+		}
+	}
 	err = tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, r.sink.key).Scan(&rebuilt)
 	if errNoRows(err) {
 		rebuilt, err = 0, nil
@@ -221,6 +244,13 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 		b.Queue(`ALTER TABLE ` + r.sink.n.t(t) + ` RENAME TO ` + pgx.Identifier{t}.Sanitize())
 	}
 	b.Queue(`UPDATE `+cp+` SET position = $2, generation = $3, updated_at = now() WHERE projection = $1`, r.name, rebuilt, r.gen)
+	for i := range groups {
+		if groups > 1 {
+			key := GroupKey(r.name, i, groups)
+			b.Queue(`INSERT INTO `+cp+` (projection, position) VALUES ($1, $2) ON CONFLICT (projection) DO UPDATE SET position = $2, updated_at = now()`, key, rebuilt)
+			b.Queue(`DELETE FROM `+db.names.t("dead_letters")+` WHERE projection = $1`, key)
+		}
+	}
 	b.Queue(`DELETE FROM `+cp+` WHERE projection = $1`, r.sink.key)
 	b.Queue(`DELETE FROM `+db.names.t("dead_letters")+` WHERE projection = $1`, r.name)
 	b.Queue(`UPDATE `+db.names.t("dead_letters")+` SET projection = $2 WHERE projection = $1`, r.sink.key, r.name)

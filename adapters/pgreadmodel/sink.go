@@ -110,6 +110,10 @@ type Sink struct {
 	filter eventstore.Filter
 	raw    bool // envelopes only: no decoding (audit)
 	proj   projector
+	// groups is the number of agency groups of a splittable projection's
+	// live Sink (1: ungrouped; 0: not splittable, or a rebuild's Sink),
+	// and group this Sink's (groups.go).
+	group, groups int
 
 	mu sync.Mutex // one writer per Sink; the row lock orders Sinks of several processes
 	// committed is the last checkpoint this Sink committed (0: none yet),
@@ -137,8 +141,14 @@ func (s *Sink) notBehind(cp eventstore.Position) error {
 
 var _ projections.Sink = (*Sink)(nil)
 
-// Name implements projections.Sink.
-func (s *Sink) Name() string { return s.name }
+// Name implements projections.Sink: the projection's name, or for one
+// agency group of it, the group's key ("timeline#1/3").
+func (s *Sink) Name() string {
+	if s.grouped() {
+		return s.key
+	}
+	return s.name
+}
 
 // Policy implements projections.Sink.
 func (s *Sink) Policy() projections.Policy { return s.policy }
@@ -156,6 +166,9 @@ func (s *Sink) wrap(what string, err error) error {
 
 // Checkpoint implements projections.Sink.
 func (s *Sink) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	if s.groups == 1 {
+		return s.groupedCheckpoint(ctx)
+	}
 	var pos int64
 	err := s.db.pool.QueryRow(ctx, `SELECT position FROM `+s.db.names.t("checkpoints")+` WHERE projection = $1`, s.key).Scan(&pos)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -186,12 +199,24 @@ func (s *Sink) begin(ctx context.Context) (pgx.Tx, eventstore.Position, error) {
 	}
 	cp := s.db.names.t("checkpoints")
 	b := &pgx.Batch{}
+	// A splittable projection's writers first read its pinned number of
+	// agency groups (groups.go), in the same round trip.
+	var pinned int64
+	if s.groups > 0 {
+		s.queueLayout(b, &pinned)
+	}
 	b.Queue(`INSERT INTO `+cp+` (projection, position) VALUES ($1, 0) ON CONFLICT (projection) DO NOTHING`, s.key)
 	var pos int64
 	b.Queue(`SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, s.key).QueryRow(func(r pgx.Row) error { return r.Scan(&pos) })
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, 0, err
+	}
+	if s.groups > 0 {
+		if err := s.checkLayout(pinned); err != nil {
+			tx.Rollback(context.WithoutCancel(ctx))
+			return nil, 0, err
+		}
 	}
 	if f := s.db.opts.Fence; f != nil {
 		if err := f(ctx, tx); err != nil {
@@ -213,6 +238,14 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// One agency group of several applies only its group's events; the
+	// agencies are the audit trail's, read before the transaction.
+	var agencies map[eventstore.Position]string
+	if s.grouped() {
+		if agencies, err = s.agencies(ctx, events); err != nil {
+			return err
+		}
+	}
 	tx, cp, err := s.begin(ctx)
 	if err != nil {
 		return s.wrap("begin", err)
@@ -231,7 +264,7 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 		if ev.Position <= last {
 			continue
 		}
-		if s.filter.Match(ev.Stream, ev.Type) {
+		if s.filter.Match(ev.Stream, ev.Type) && (!s.grouped() || s.mine(agencies, ev.Position)) {
 			if ev.Payload == nil && !s.raw {
 				if ev, err = projections.Decode(ev.Event); err != nil {
 					return err
@@ -281,6 +314,16 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 func (s *Sink) DeadLetter(ctx context.Context, ev projections.Event, cause error) (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// One agency group of several records only its group's dead letters;
+	// another group's event moves its checkpoint only.
+	record := true
+	if s.grouped() {
+		agencies, err := s.agencies(ctx, []projections.Event{ev})
+		if err != nil {
+			return err
+		}
+		record = !s.filter.Match(ev.Stream, ev.Type) || s.mine(agencies, ev.Position)
+	}
 	tx, cp, err := s.begin(ctx)
 	if err != nil {
 		return s.wrap("begin", err)
@@ -301,8 +344,10 @@ func (s *Sink) DeadLetter(ctx context.Context, ev projections.Event, cause error
 		msg = cause.Error()
 	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO `+s.db.names.t("dead_letters")+` (projection, position, event_id, stream, type, error) VALUES ($1, $2, $3, $4, $5, $6)
+	if record {
+		b.Queue(`INSERT INTO `+s.db.names.t("dead_letters")+` (projection, position, event_id, stream, type, error) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (projection, position) DO NOTHING`, s.key, int64(ev.Position), ev.ID.String(), ev.Stream, ev.Type, msg)
+	}
 	b.Queue(`UPDATE `+s.db.names.t("checkpoints")+` SET position = $2, updated_at = now() WHERE projection = $1`, s.key, int64(ev.Position))
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return s.wrap("dead letter", err)
@@ -338,6 +383,11 @@ func (s *Sink) DeadLetters(ctx context.Context) ([]projections.DeadLetterRecord,
 // letters and checkpoint in one transaction. The audit trail refuses with
 // ErrAppendOnly unless it is empty.
 func (s *Sink) Reset(ctx context.Context) (err error) {
+	if s.grouped() {
+		// The tables hold every group's rows, and a row does not say its
+		// group: one group cannot empty only its own.
+		return fmt.Errorf("pgreadmodel: %s: one agency group cannot be reset alone; rebuild the projection (StartRebuild)", s.key)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, _, err := s.begin(ctx)

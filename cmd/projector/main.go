@@ -105,6 +105,9 @@ type Config struct {
 	Partitions string
 	LeaseGroup string
 	LeasePoll  time.Duration
+	// AgencyGroups (--agency-groups, with --share) splits each projection
+	// that can be split by agency into that many partitions (1: none).
+	AgencyGroups int
 	// Policy is the appraisal policy from kinerjad's flags (--zone,
 	// --establish-deadline, --cadence, --objection-window-days,
 	// --distribution-mode: wiring.PolicyFlags): the deadlines and the
@@ -136,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Instance, "instance-id", "", "this projector's name among the sharing ones (default host-pid)")
 	fs.StringVar(&c.Partitions, "partitions", "all", "with --share: the partitions this projector may own, comma-separated, or all")
 	fs.StringVar(&c.LeaseGroup, "lease-group", "kinerja_rm", "with --share: the name the sharing projectors agree on (one per read-model schema)")
+	fs.IntVar(&c.AgencyGroups, "agency-groups", 1, "with --share: split the SKP projections and the timeline into this many agency groups, each a partition (1: one partition per projection; every projector of --lease-group must use the same; changing it needs a rebuild, docs/operations.md)")
 	fs.DurationVar(&c.LeasePoll, "lease-poll", time.Second, "with --share: how often ownership is rebalanced (a dead projector's partitions are taken within about this)")
 	c.Integrity.RegisterFlags(fs)
 	c.Deadlines.RegisterFlags(fs)

@@ -44,15 +44,51 @@ import (
 // deadline process manager, the checkpoint signer and the relays.
 const ControlPartition = "control"
 
-// SharedPartitions lists every partition of shared mode.
-func SharedPartitions() []string { return append(pgreadmodel.Names(), ControlPartition) }
+// SharedPartitions lists every partition of shared mode with groups
+// agency groups: one per projection, except that with groups > 1 each
+// projection that can be split by agency (pgreadmodel.Splittable) is one
+// partition per group ("timeline#1/3"), and control.
+func SharedPartitions(groups int) []string {
+	var out []string
+	for _, name := range pgreadmodel.Names() {
+		if groups > 1 && pgreadmodel.Splittable(name) {
+			for g := range groups {
+				out = append(out, pgreadmodel.GroupKey(name, g, groups))
+			}
+			continue
+		}
+		out = append(out, name)
+	}
+	return append(out, ControlPartition)
+}
+
+// groupOfPartition returns the projection and agency group of one of
+// SharedPartitions(groups) (group -1: the whole projection).
+func groupOfPartition(name string, groups int) (projection string, group int) {
+	if groups > 1 {
+		for _, p := range pgreadmodel.Names() {
+			for g := range groups {
+				if pgreadmodel.Splittable(p) && name == pgreadmodel.GroupKey(p, g, groups) {
+					return p, g
+				}
+			}
+		}
+	}
+	return name, -1
+}
 
 // maxInstanceID keeps "kinerja-lease:<group>:<instance>" within the 63
 // bytes of an application_name for the default group.
 const maxInstanceID = 40
 
 func (c *Config) validateShare() error {
+	if c.AgencyGroups == 0 {
+		c.AgencyGroups = 1
+	}
 	if !c.Share {
+		if c.AgencyGroups != 1 {
+			return errors.New("--agency-groups needs --share")
+		}
 		return nil
 	}
 	if c.LeasePoll <= 0 {
@@ -61,10 +97,14 @@ func (c *Config) validateShare() error {
 	if c.LeaseGroup == "" {
 		return errors.New("--lease-group must not be empty")
 	}
+	if c.AgencyGroups < 1 || c.AgencyGroups > pgreadmodel.MaxAgencyGroups {
+		return fmt.Errorf("--agency-groups: %d, want 1 to %d", c.AgencyGroups, pgreadmodel.MaxAgencyGroups)
+	}
 	if c.Partitions != "all" && c.Partitions != "" {
 		for _, p := range strings.Split(c.Partitions, ",") {
-			if !slices.Contains(SharedPartitions(), strings.TrimSpace(p)) {
-				return fmt.Errorf("--partitions: unknown partition %q (known: %s)", p, strings.Join(SharedPartitions(), ","))
+			p = strings.TrimSpace(p)
+			if !slices.Contains(SharedPartitions(c.AgencyGroups), p) && !(c.AgencyGroups > 1 && pgreadmodel.Splittable(p)) {
+				return fmt.Errorf("--partitions: unknown partition %q (known: %s)", p, strings.Join(SharedPartitions(c.AgencyGroups), ","))
 			}
 		}
 	}
@@ -98,7 +138,15 @@ func (c Config) eligible() []string {
 	}
 	var out []string
 	for _, p := range strings.Split(c.Partitions, ",") {
-		out = append(out, strings.TrimSpace(p))
+		p = strings.TrimSpace(p)
+		if c.AgencyGroups > 1 && pgreadmodel.Splittable(p) {
+			// A split projection's name stands for all its groups.
+			for g := range c.AgencyGroups {
+				out = append(out, pgreadmodel.GroupKey(p, g, c.AgencyGroups))
+			}
+			continue
+		}
+		out = append(out, p)
 	}
 	return out
 }
@@ -205,7 +253,8 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 	live := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "projector", Name: "live_instances",
 		Help: "Projectors sharing the partitions, as seen at the last rebalance."})
 	d.reg.MustRegister(owned, live)
-	for _, p := range SharedPartitions() {
+	partitions := SharedPartitions(cfg.AgencyGroups)
+	for _, p := range partitions {
 		owned.WithLabelValues(p).Set(0)
 	}
 	// The persisted trail against the witness, once, before any partition
@@ -229,6 +278,13 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 				return err
 			}
 			sink := db.Sink(name)
+			if projection, g := groupOfPartition(name, cfg.AgencyGroups); g >= 0 {
+				// One agency group of a split projection (its checkpoint
+				// row and fence are the partition's).
+				if sink, err = db.GroupSink(projection, g, cfg.AgencyGroups); err != nil {
+					return err
+				}
+			}
 			if sink == nil {
 				return fmt.Errorf("no projection %q", name)
 			}
@@ -242,9 +298,9 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 		}}, nil
 	}
 	member, err := pglease.Join(ctx, pglease.Config{URL: cfg.PostgresURL, Group: cfg.LeaseGroup, Instance: cfg.Instance,
-		Partitions: SharedPartitions(), Eligible: cfg.eligible(), Poll: cfg.LeasePoll, New: newPartition, Logger: d.log,
+		Partitions: partitions, Eligible: cfg.eligible(), Poll: cfg.LeasePoll, New: newPartition, Logger: d.log,
 		Changed: func(names []string, n int) {
-			for _, p := range SharedPartitions() {
+			for _, p := range partitions {
 				v := 0.0
 				if slices.Contains(names, p) {
 					v = 1
@@ -276,7 +332,7 @@ func runShared(ctx context.Context, cfg Config, d sharedDeps) error {
 		defer srv.Close()
 		d.log.Info("listening", "addr", ln.Addr().String())
 	}
-	d.log.Info("projecting", "shared", true, "instance", cfg.Instance, "partitions", len(SharedPartitions()))
+	d.log.Info("projecting", "shared", true, "instance", cfg.Instance, "partitions", len(partitions), "agency_groups", cfg.AgencyGroups)
 	return member.Run(ctx)
 }
 

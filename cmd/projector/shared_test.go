@@ -31,7 +31,7 @@ import (
 // owners reads who owns each shared partition.
 func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
-	got, err := pglease.Owners(ctx, pool, "kinerja_rm", SharedPartitions())
+	got, err := pglease.Owners(ctx, pool, "kinerja_rm", SharedPartitions(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,12 +47,12 @@ func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]st
 func waitOwners(t *testing.T, ctx context.Context, pool *pgxpool.Pool, instances []string, within time.Duration) (time.Duration, map[string]string) {
 	t.Helper()
 	start := time.Now()
-	share := (len(SharedPartitions()) + len(instances) - 1) / len(instances)
+	share := (len(SharedPartitions(1)) + len(instances) - 1) / len(instances)
 	for {
 		own := owners(t, ctx, pool)
 		count := map[string]int{}
 		ok := true
-		for _, p := range SharedPartitions() {
+		for _, p := range SharedPartitions(1) {
 			in := own[p]
 			if !slices.Contains(instances, in) {
 				ok = false
@@ -154,7 +154,7 @@ func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
 	}
 	verifyAfterLoad(t, ctx, pg, data, store, keys, "three shared projectors, one SIGKILLed")
 	// Still shared after the load.
-	if _, own := waitOwners(t, ctx, pool, survivors, 5*time.Second); len(own) != len(SharedPartitions()) {
+	if _, own := waitOwners(t, ctx, pool, survivors, 5*time.Second); len(own) != len(SharedPartitions(1)) {
 		t.Errorf("owners after the load: %v", own)
 	}
 }

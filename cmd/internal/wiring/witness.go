@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -253,7 +254,10 @@ func (g *Guard) Halt(sinks []projections.Sink) []projections.Sink {
 	out := make([]projections.Sink, len(sinks))
 	for i, s := range sinks {
 		out[i] = s
-		if s.Name() == audit.Name || s.Name() == scores.Name || s.Name() == deadlines.Name {
+		// One agency group of a split projection is named
+		// "<projection>#<g>/<G>" (pgreadmodel.GroupKey).
+		name, _, _ := strings.Cut(s.Name(), "#")
+		if name == audit.Name || name == scores.Name || name == deadlines.Name {
 			out[i] = halting{Sink: s, g: g}
 		}
 	}

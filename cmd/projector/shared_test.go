@@ -20,18 +20,25 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/pglease"
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/pgtest"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 
-// owners reads who owns each shared partition.
+// owners reads who owns each shared partition (of --agency-groups 1).
 func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]string {
+	return ownersOf(t, ctx, pool, SharedPartitions(1))
+}
+
+// ownersOf reads who owns each of partitions.
+func ownersOf(t *testing.T, ctx context.Context, pool *pgxpool.Pool, partitions []string) map[string]string {
 	t.Helper()
-	got, err := pglease.Owners(ctx, pool, "kinerja_rm", SharedPartitions(1))
+	got, err := pglease.Owners(ctx, pool, "kinerja_rm", partitions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +53,19 @@ func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]st
 // none of them owns more than its share; it returns the time that took.
 func waitOwners(t *testing.T, ctx context.Context, pool *pgxpool.Pool, instances []string, within time.Duration) (time.Duration, map[string]string) {
 	t.Helper()
+	return waitOwnersOf(t, ctx, pool, SharedPartitions(1), instances, within)
+}
+
+// waitOwnersOf is waitOwners over partitions.
+func waitOwnersOf(t *testing.T, ctx context.Context, pool *pgxpool.Pool, partitions, instances []string, within time.Duration) (time.Duration, map[string]string) {
+	t.Helper()
 	start := time.Now()
-	share := (len(SharedPartitions(1)) + len(instances) - 1) / len(instances)
+	share := (len(partitions) + len(instances) - 1) / len(instances)
 	for {
-		own := owners(t, ctx, pool)
+		own := ownersOf(t, ctx, pool, partitions)
 		count := map[string]int{}
 		ok := true
-		for _, p := range SharedPartitions(1) {
+		for _, p := range partitions {
 			in := own[p]
 			if !slices.Contains(instances, in) {
 				ok = false
@@ -276,4 +289,169 @@ func TestSharedProjectorCutOffStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	verifyAfterLoad(t, ctx, pg, data, store, keys, "a shared projector cut off from its locks")
+}
+
+// TestSharedAgencyGroupsTakeOverAKilledOne: three projectors share the
+// partitions with --agency-groups 2, so the SKP projections and the
+// timeline are two partitions each (13 in all). The load is two agencies
+// (INST001 in group 0, INST002 in group 1), seeded one after the other,
+// then a cross-agency transfer (INST001 releases an employee, INST002
+// records the move, and a reporting line after it, in INST002's group)
+// while the employee's SKP stays with INST001. Mid-load the owner of the
+// audit trail is SIGKILLed; its partitions are taken within 10 s
+// (logged), and once the load is projected every group has its
+// checkpoint, the read models equal a single rebuild in memory and the
+// audit trail verifies entry by entry.
+func TestSharedAgencyGroupsTakeOverAKilledOne(t *testing.T) {
+	const groups = 2
+	if pgreadmodel.GroupOf("INST001", groups) == pgreadmodel.GroupOf("INST002", groups) {
+		t.Fatal("the two agencies fall in one group: the test would not split anything")
+	}
+	pg := pgtest.NewDatabase(t)
+	ctx := context.Background()
+	data := t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, pg, ""); err != nil {
+		t.Fatal(err)
+	}
+	args := func(instance string, extra ...string) []string {
+		return append([]string{"--postgres-url", pg, "--data", data, "--checkpoint-interval", "100ms", "--deadline-interval", "100ms",
+			"--share", "--instance-id", instance, "--lease-poll", "200ms", "--agency-groups", fmt.Sprint(groups)}, extra...)
+	}
+	partitions := SharedPartitions(groups)
+	if len(partitions) != 13 {
+		t.Fatalf("partitions = %v, want 13", partitions)
+	}
+	procs := map[string]*processHandle{}
+	procs["p1"] = &processHandle{startChild(t, args("p1", "--migrate")...)}
+	procs["p2"] = &processHandle{startChild(t, args("p2")...)}
+	procs["p3"] = &processHandle{startChild(t, args("p3")...)}
+	pool, err := pgxpool.New(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	_, own := waitOwnersOf(t, ctx, pool, partitions, []string{"p1", "p2", "p3"}, 20*time.Second)
+	t.Logf("owners before the kill: %v", own)
+
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	pol := policy.Default()
+	svc := seed.NewServices(h, pol)
+	var moved string
+	seeded := make(chan error, 1)
+	go func() {
+		seeded <- func() error {
+			taken := map[string]bool{}
+			var cast []seed.Cast
+			for k, code := range []string{"INST001", "INST002"} {
+				st, err := seed.Run(ctx, seed.Config{Employees: 40, Seed: 3 + int64(k), Year: 2025, Workers: 8, AgencyCode: code, TakenNIPs: taken}, svc)
+				if err != nil {
+					return fmt.Errorf("seed %s: %w", code, err)
+				}
+				cast = append(cast, st.Cast)
+			}
+			// The cross-agency transfer: INST001 releases its employee to
+			// INST002, whose HR records the move and a reporting line.
+			moved = cast[0].Employee
+			today := pol.Date(time.Now())
+			hr := func(c seed.Cast, agency string) domain.Request {
+				return domain.Request{Caller: domain.Principal{ID: c.HRAdmin, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: agency}}
+			}
+			if _, err := svc.Employees.ReleaseTransfer(ctx, hr(cast[0], "INST001"), employee.ReleaseTransfer{NIP: moved, ToAgency: "INST002",
+				ExpiresOn: today.AddDays(30), DecreeRef: "800/1/2026"}); err != nil {
+				return fmt.Errorf("release: %w", err)
+			}
+			if _, err := svc.Employees.ChangePosition(ctx, hr(cast[1], "INST002"), employee.ChangePosition{NIP: moved, UnitID: "INST002",
+				Position: employee.Position{Kind: employee.Pelaksana, Title: "Pengadministrasi"}, EffectiveFrom: today}); err != nil {
+				return fmt.Errorf("move: %w", err)
+			}
+			if _, err := svc.Employees.AssignReportingLine(ctx, hr(cast[1], "INST002"), employee.AssignReportingLine{NIP: moved,
+				AppraiserNIP: cast[1].Appraiser, SuperiorNIP: cast[1].Superior, EffectiveFrom: today}); err != nil {
+				return fmt.Errorf("reporting line after the move: %w", err)
+			}
+			return nil
+		}()
+	}()
+	time.Sleep(700 * time.Millisecond) // mid-load
+	victim := own["audit"]
+	var lost []string
+	for p, in := range own {
+		if in == victim {
+			lost = append(lost, p)
+		}
+	}
+	slices.Sort(lost)
+	if err := procs[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	procs[victim].cmd.Wait()
+	var survivors []string
+	for in := range procs {
+		if in != victim {
+			survivors = append(survivors, in)
+		}
+	}
+	took, after := waitOwnersOf(t, ctx, pool, partitions, survivors, 10*time.Second)
+	t.Logf("killed %s (owned %v) mid-load; its partitions taken over in %v: %v", victim, lost, took.Round(time.Millisecond), after)
+	if err := <-seeded; err != nil {
+		t.Fatal(err)
+	}
+	verifyAfterLoad(t, ctx, pg, data, store, keys, "three shared projectors in two agency groups, one SIGKILLed")
+
+	// Every group of every split projection checkpointed, in its own row,
+	// under the layout pinned at 2; and the transfer split as designed:
+	// the moved employee's events before the move in INST001's group, the
+	// move and after in INST002's, the SKP with INST001.
+	var pinned int64
+	if err := pool.QueryRow(ctx, `SELECT position FROM kinerja_rm.checkpoints WHERE projection = 'timeline#groups'`).Scan(&pinned); err != nil || pinned != groups {
+		t.Errorf("layout row = %d, %v; want %d", pinned, err, groups)
+	}
+	for _, p := range partitions {
+		if _, g := groupOfPartition(p, groups); g < 0 {
+			continue
+		}
+		var pos int64
+		if err := pool.QueryRow(ctx, `SELECT position FROM kinerja_rm.checkpoints WHERE projection = $1`, p).Scan(&pos); err != nil || pos == 0 {
+			t.Errorf("checkpoint of %s = %d, %v", p, pos, err)
+		}
+	}
+	rows, err := pool.Query(ctx, `SELECT e.stream, e.type, a.agency FROM kinerja_rm.audit_entries e JOIN kinerja_rm.audit_agency_entries a ON a.seq = e.seq
+		WHERE e.stream IN ($1, $2) ORDER BY e.seq`, "employee-"+moved, "skp-"+moved+"-2025")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, afterMove, skpAgencies []string
+	movedYet := false
+	for rows.Next() {
+		var stream, typ, agency string
+		if err := rows.Scan(&stream, &typ, &agency); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case strings.HasPrefix(stream, "skp-"):
+			skpAgencies = append(skpAgencies, agency)
+		case typ == "employee.position_changed.v1" || movedYet:
+			movedYet = true
+			afterMove = append(afterMove, agency)
+		default:
+			before = append(before, agency)
+		}
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if len(before) == 0 || len(afterMove) < 2 || len(skpAgencies) == 0 ||
+		slices.ContainsFunc(before, func(a string) bool { return a != "INST001" }) ||
+		slices.ContainsFunc(afterMove, func(a string) bool { return a != "INST002" }) ||
+		slices.ContainsFunc(skpAgencies, func(a string) bool { return a != "INST001" }) {
+		t.Errorf("the transferred employee's agencies: before %v, from the move %v, SKP %v", before, afterMove, skpAgencies)
+	}
 }

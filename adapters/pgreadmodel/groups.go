@@ -110,7 +110,7 @@ func (s *Sink) queueLayout(b *pgx.Batch, pinned *int64) {
 }
 
 func (s *Sink) checkLayout(pinned int64) error {
-	if pinned != int64(s.groups) {
+	if max(pinned, 1) != int64(s.groups) { // 0 (a row zeroed by hand) reads as 1
 		return fmt.Errorf("%w: %s is projected here with %d agency group(s), this process uses %d (--agency-groups); see docs/operations.md, \"Agency groups\"",
 			ErrLayout, s.name, pinned, s.groups)
 	}

@@ -137,6 +137,26 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 		for i := range rows {
 			rows[i].Owner = owners[i].Instance
 		}
+		// A projection split into agency groups (projector --agency-groups)
+		// is owned group by group: its owners, in group order.
+		for i, s := range st {
+			if s.Groups < 2 {
+				continue
+			}
+			keys := make([]string, s.Groups)
+			for g := range keys {
+				keys[g] = pgreadmodel.GroupKey(s.Projection, g, s.Groups)
+			}
+			owners, err := pglease.Owners(ctx, l.pool, *leaseGroup, keys)
+			if err != nil {
+				return err
+			}
+			by := make([]string, len(owners))
+			for g, o := range owners {
+				by[g] = o.Instance
+			}
+			rows[i].Owner = strings.Join(by, ",")
+		}
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

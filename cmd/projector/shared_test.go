@@ -30,11 +30,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 
-// owners reads who owns each shared partition (of --agency-groups 1).
-func owners(t *testing.T, ctx context.Context, pool *pgxpool.Pool) map[string]string {
-	return ownersOf(t, ctx, pool, SharedPartitions(1))
-}
-
 // ownersOf reads who owns each of partitions.
 func ownersOf(t *testing.T, ctx context.Context, pool *pgxpool.Pool, partitions []string) map[string]string {
 	t.Helper()

@@ -181,18 +181,12 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 		return wrap(err)
 	}
 	cp := db.names.t("checkpoints")
-	var live, rebuilt int64
-	var gen int
-	if err := tx.QueryRow(ctx, `SELECT position, generation FROM `+cp+` WHERE projection = $1 FOR UPDATE`, r.name).Scan(&live, &gen); err != nil {
-		return wrap(err)
-	}
-	if gen+1 != r.gen {
-		return wrap(fmt.Errorf("%w (generation %d is live; this rebuild built %d)", ErrRebuildSuperseded, gen, r.gen))
-	}
 	// A projection projected in G > 1 agency groups (groups.go): the live
 	// tables are as far as the furthest group, and every group resumes
-	// from the rebuild's checkpoint. Locking the layout row FOR UPDATE
-	// waits for the groups' transactions (they hold it FOR SHARE).
+	// from the rebuild's checkpoint. The layout row is locked FOR UPDATE
+	// first, in the order every writer takes its locks (layout, then its
+	// checkpoint row), which waits for the writers' open transactions
+	// (they hold it FOR SHARE).
 	groups := 1
 	if Splittable(r.name) {
 		var g int64
@@ -200,17 +194,26 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 		if err != nil && !errNoRows(err) {
 			return wrap(err)
 		}
-		if g > 1 {
-			groups = int(g)
-			for i := range groups {
-				var p int64
-				err := tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, GroupKey(r.name, i, groups)).Scan(&p)
-				if err != nil && !errNoRows(err) {
-					return wrap(err)
-				}
-				live = max(live, p)
+		groups = max(int(g), 1)
+	}
+	var live, rebuilt int64
+	var gen int
+	if err := tx.QueryRow(ctx, `SELECT position, generation FROM `+cp+` WHERE projection = $1 FOR UPDATE`, r.name).Scan(&live, &gen); err != nil {
+		return wrap(err)
+	}
+	if groups > 1 {
+		live = 0 // the ungrouped row is not written under G > 1
+		for i := range groups {
+			var p int64
+			err := tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, GroupKey(r.name, i, groups)).Scan(&p)
+			if err != nil && !errNoRows(err) {
+				return wrap(err)
 			}
+			live = max(live, p)
 		}
+	}
+	if gen+1 != r.gen {
+		return wrap(fmt.Errorf("%w (generation %d is live; this rebuild built %d)", ErrRebuildSuperseded, gen, r.gen))
 	}
 	err = tx.QueryRow(ctx, `SELECT position FROM `+cp+` WHERE projection = $1 FOR UPDATE`, r.sink.key).Scan(&rebuilt)
 	if errNoRows(err) {

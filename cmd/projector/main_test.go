@@ -401,6 +401,35 @@ func accountedFor(t *testing.T, rep audit.Report) {
 	}
 }
 
+// TestAgencyGroupPartitions: --agency-groups 2 makes 13 partitions, a
+// split projection's name in --partitions stands for all its groups, and
+// each group partition names its projection and group.
+func TestAgencyGroupPartitions(t *testing.T) {
+	if got := SharedPartitions(1); strings.Join(got, ",") != "audit,directory,skps,evaluations,scores,objections,timeline,control" {
+		t.Errorf("SharedPartitions(1) = %v", got)
+	}
+	want := "audit,directory,skps#0/2,skps#1/2,evaluations#0/2,evaluations#1/2,scores#0/2,scores#1/2,objections#0/2,objections#1/2,timeline#0/2,timeline#1/2,control"
+	if got := SharedPartitions(2); strings.Join(got, ",") != want {
+		t.Errorf("SharedPartitions(2) = %v", got)
+	}
+	c, err := parseConfig([]string{"--postgres-url", "x", "--share", "--agency-groups", "2", "--partitions", "timeline,skps#1/2,audit", "--instance-id", "p-1"},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.eligible(), ","); got != "timeline#0/2,timeline#1/2,skps#1/2,audit" {
+		t.Errorf("eligible = %v", got)
+	}
+	for _, c := range []struct {
+		name, projection string
+		group            int
+	}{{"timeline#1/2", "timeline", 1}, {"skps#0/2", "skps", 0}, {"audit", "audit", -1}, {"control", "control", -1}, {"timeline#1/3", "timeline#1/3", -1}} {
+		if p, g := groupOfPartition(c.name, 2); p != c.projection || g != c.group {
+			t.Errorf("groupOfPartition(%q, 2) = %q, %d", c.name, p, g)
+		}
+	}
+}
+
 func TestConfigRefusals(t *testing.T) {
 	if _, err := parseConfig([]string{"--postgres-url", "x", "--share", "--partitions", "audit,control", "--instance-id", "p-1"}, func(string) string { return "" }, io.Discard); err != nil {
 		t.Errorf("a valid shared configuration refused: %v", err)
@@ -415,6 +444,17 @@ func TestConfigRefusals(t *testing.T) {
 		{"--postgres-url", "x", "--share", "--instance-id", "a b"},
 		{"--postgres-url", "x", "--share", "--instance-id", "é"},
 		{"--postgres-url", "x", "--share", "--instance-id", strings.Repeat("x", 41)},
+		// Agency groups: out of range, without --share, a group of
+		// another G, a group of a projection that cannot be split.
+		{"--postgres-url", "x", "--share", "--agency-groups", "0"},
+		{"--postgres-url", "x", "--share", "--agency-groups", "-1"},
+		{"--postgres-url", "x", "--share", "--agency-groups", "65"},
+		{"--postgres-url", "x", "--agency-groups", "2"},
+		{"--postgres-url", "x", "--agency-groups", "-1"},
+		{"--postgres-url", "x", "--share", "--agency-groups", "2", "--partitions", "timeline#0/3"},
+		{"--postgres-url", "x", "--share", "--agency-groups", "2", "--partitions", "timeline#2/2"},
+		{"--postgres-url", "x", "--share", "--agency-groups", "2", "--partitions", "audit#0/2"},
+		{"--postgres-url", "x", "--share", "--partitions", "timeline#0/2"},
 	} {
 		if _, err := parseConfig(args, func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseConfig(%v) succeeded", args)

@@ -82,11 +82,11 @@ func groupOfPartition(name string, groups int) (projection string, group int) {
 const maxInstanceID = 40
 
 func (c *Config) validateShare() error {
-	if c.AgencyGroups == 0 {
-		c.AgencyGroups = 1
+	if c.AgencyGroups < 0 {
+		return fmt.Errorf("--agency-groups: %d, want 1 to %d", c.AgencyGroups, pgreadmodel.MaxAgencyGroups)
 	}
 	if !c.Share {
-		if c.AgencyGroups != 1 {
+		if c.AgencyGroups > 1 {
 			return errors.New("--agency-groups needs --share")
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -253,4 +254,64 @@ func TestAgencyGroups(t *testing.T) {
 		readmodeltest.ProjectInto(t, s, evs, 37)
 	}
 	readmodeltest.SameSnapshot(t, "two agency groups after a rebuild", want, readmodeltest.Take(t, backend(grouped)))
+}
+
+// TestAgencyGroupsRebuildWhileApplying: both groups of the timeline apply
+// in small batches while a rebuild of it runs and swaps (the swap takes
+// the layout row, then the checkpoint rows, in the writers' order: no
+// deadlock), and the result equals an ungrouped projection.
+func TestAgencyGroupsRebuildWhileApplying(t *testing.T) {
+	ctx := context.Background()
+	store, evs, _ := twoAgencies(t)
+	h := projections.StoreHistory{Store: store}
+	ref, grouped := openDB(t, h), openDB(t, h)
+	readmodeltest.Project(t, backend(ref), evs, 101)
+	for _, name := range pgreadmodel.Names() {
+		if !pgreadmodel.Splittable(name) {
+			readmodeltest.ProjectInto(t, grouped.Sink(name), evs, 101)
+			continue
+		}
+		if name == timeline.Name {
+			continue
+		}
+		for g := range 2 {
+			s, _ := grouped.GroupSink(name, g, 2)
+			readmodeltest.ProjectInto(t, s, evs, 101)
+		}
+	}
+	errc := make(chan error, 3)
+	var applied atomic.Int64
+	for g := range 2 {
+		s, _ := grouped.GroupSink(timeline.Name, g, 2)
+		go func() {
+			var sel []projections.Event
+			for _, ev := range evs {
+				if s.Filter().Match(ev.Stream, ev.Type) {
+					sel = append(sel, ev)
+				}
+			}
+			for i := 0; i < len(sel); i += 3 {
+				if err := s.Apply(ctx, sel[i:min(i+3, len(sel))]...); err != nil {
+					errc <- fmt.Errorf("group %d: %w", g, err)
+					return
+				}
+				applied.Add(1)
+			}
+			errc <- nil
+		}()
+	}
+	go func() {
+		rb, err := grouped.StartRebuild(ctx, timeline.Name)
+		if err == nil {
+			err = rb.Run(ctx, store, 500)
+		}
+		t.Logf("the rebuild swapped in after %d of the groups' batches", applied.Load())
+		errc <- err
+	}()
+	for range 3 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	readmodeltest.SameSnapshot(t, "a rebuild swapped in while both groups applied", readmodeltest.Take(t, backend(ref)), readmodeltest.Take(t, backend(grouped)))
 }

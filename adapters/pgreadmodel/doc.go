@@ -16,6 +16,17 @@
 // projection (Tables), the schema holds checkpoints(projection, position,
 // generation, updated_at) and dead_letters.
 //
+// # Agency groups
+//
+// The SKP projections and the timeline can be projected in G agency
+// groups (groups.go; shared projectors' --agency-groups): GroupSink(name,
+// g, G) applies the events whose agency, read from the audit trail's
+// agency logs, hashes to g, under its own checkpoint row
+// "<projection>#<g>/<G>". The G in effect is pinned in the checkpoints row
+// "<projection>#groups", which every writer of such a projection reads FOR
+// SHARE (ErrLayout for another G); the ungrouped Sink's Checkpoint then
+// answers the least group checkpoint. Tables and readers are unchanged.
+//
 // # One short transaction per Apply
 //
 // A Sink's Apply is one transaction: it locks the projection's checkpoint

@@ -205,7 +205,8 @@ func TestEditedEventAfterTheLastCheckpointBolt(t *testing.T) {
 }
 
 // startAfterHistoryEdit starts kinerjad over a store whose events were
-// edited after its last run, as a supervisor would: when the read-model
+// edited after its last run (or whose writer keyring no longer trusts
+// some of them), as a supervisor would: when the read-model
 // snapshot loads (the edit is below it, where only the history check
 // after /readyz reads), the check finds the edit and kinerjad exits with
 // the history error (docs/projections.md, "The history check after
@@ -440,7 +441,10 @@ func TestRotatedWriterKey(t *testing.T) {
 	if err := wiring.TrustWriterKey(keyringPath, next.Public()); err != nil {
 		t.Fatal(err)
 	}
-	s = startServer(t, data)
+	// The snapshot's history no longer authenticates (events of an
+	// untrusted key past the witnessed checkpoint): found after /readyz,
+	// and the restart rebuilds.
+	s = startAfterHistoryEdit(t, data)
 	a := s.call(nipE, nil, "GET", "/v1/skps/"+skpE, nil)
 	if a.status != 500 || !strings.Contains(string(a.body), "integrity_violation") {
 		t.Errorf("GET of an SKP signed by a key no longer trusted = %d %s, want 500 integrity_violation", a.status, a.body)

@@ -106,6 +106,18 @@ func TestSnapshotRestartEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// --snapshot-check-at-load: the check runs before /readyz, as before.
+	s = startServer(t, data, "--snapshot-check-at-load")
+	if l := logged(s, "readmodel_snapshot_loaded"); !strings.Contains(l, `"history_check":"ok"`) || strings.Contains(l, `"history_checked":0,`) {
+		t.Errorf("with --snapshot-check-at-load the load did not check the history: %q", l)
+	}
+	if logged(s, "readmodel_history_check_started") != "" {
+		t.Error("with --snapshot-check-at-load the history was checked again after /readyz")
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
 	// One byte flipped in the middle: refused, set aside, rebuilt.
 	b, err := os.ReadFile(snap)
 	if err != nil {

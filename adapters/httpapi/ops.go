@@ -78,6 +78,22 @@ type Readiness struct {
 	Status      string                `json:"status"`
 	Reasons     []string              `json:"reasons,omitempty"`
 	Projections []ProjectionReadiness `json:"projections,omitempty"`
+	// HistoryCheck is the background check of the history below a loaded
+	// read-model snapshot (embedded read models only; absent when no
+	// snapshot was loaded).
+	HistoryCheck *HistoryCheckState `json:"history_check,omitempty"`
+}
+
+// HistoryCheckState is the progress of the check, after /readyz first
+// answered 200, that the store's events below the loaded read-model
+// snapshot are still the ones it was built from (docs/projections.md,
+// "Snapshots"). Status is pending (not started), running, ok, or failed
+// (the history changed: the instance stops serving and exits, so that its
+// restart rebuilds the read models from the log).
+type HistoryCheckState struct {
+	Status  string `json:"status"`
+	Checked uint64 `json:"checked"`
+	Total   uint64 `json:"total"`
 }
 
 // ProjectionReadiness is one projection's state in Readiness.
@@ -116,10 +132,11 @@ func (s *Server) writeReadiness(w http.ResponseWriter, r *http.Request, rd Readi
 	// goes under "readiness".
 	b, err := json.Marshal(struct {
 		Problem
-		Readiness   string                `json:"readiness"`
-		Reasons     []string              `json:"reasons,omitempty"`
-		Projections []ProjectionReadiness `json:"projections,omitempty"`
-	}{p, rd.Status, rd.Reasons, rd.Projections})
+		Readiness    string                `json:"readiness"`
+		Reasons      []string              `json:"reasons,omitempty"`
+		Projections  []ProjectionReadiness `json:"projections,omitempty"`
+		HistoryCheck *HistoryCheckState    `json:"history_check,omitempty"`
+	}{p, rd.Status, rd.Reasons, rd.Projections, rd.HistoryCheck})
 	if err != nil {
 		return err
 	}

@@ -141,6 +141,17 @@ func (s *Sink[T]) DeadLetters(context.Context) ([]projections.DeadLetterRecord, 
 	return slices.Clone(s.dead), nil
 }
 
+// dropCache empties the projection's cache of aggregates (its tables and
+// checkpoint stay): the next event of each stream replays it once.
+func (s *Sink[T]) dropCache() {
+	if s.forget == nil {
+		return
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.forget()
+}
+
 // Reset implements projections.Sink.
 func (s *Sink[T]) Reset(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {

@@ -619,19 +619,75 @@ var ErrSnapshotHistory = errors.New("the store's history below the snapshot chan
 // projecting nothing. A mismatch is a *SnapshotError for
 // ErrSnapshotHistory; the caller then discards the snapshot (Reset) and
 // rebuilds, which finds and reports the change.
+//
+// CheckHistory is PrepareHistoryCheck followed at once by its Run: call
+// it right after LoadSnapshot. To check while the model already serves
+// and applies new events (wiring.Snapshots does, after /readyz), prepare
+// the check right after the load and run it later.
 func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring, witnessed *audit.Checkpoint) (checked uint64, err error) {
+	return m.PrepareHistoryCheck().Run(ctx, store, keys, witnessed, HistoryCheckOptions{})
+}
+
+// HistoryCheck is CheckHistory over the trail a snapshot loaded, prepared
+// at the load (PrepareHistoryCheck) and run later, possibly while the
+// projections apply new events and the readers read: it holds the size of
+// the loaded trail and a copy of its agency derivation state, the only
+// parts of it that the events applied after the load change, and reads
+// the trail's entries below that size (which never change) under the
+// audit tables' read lock.
+type HistoryCheck struct {
+	m    *Model
+	size uint64
+	keys map[audit.AgencyKey]string
+}
+
+// PrepareHistoryCheck captures the loaded trail's size and agency
+// derivation state for a later Run. Call it right after LoadSnapshot,
+// before any event is applied.
+func (m *Model) PrepareHistoryCheck() *HistoryCheck {
 	at := m.audit.tables.(*auditTables)
 	m.audit.wmu.Lock()
-	size := uint64(at.entries.len())
-	m.audit.wmu.Unlock()
+	defer m.audit.wmu.Unlock()
+	m.audit.lock.RLock()
+	defer m.audit.lock.RUnlock()
+	return &HistoryCheck{m: m, size: uint64(at.entries.len()), keys: maps.Clone(at.agencyKeys)}
+}
+
+// Size is the number of trail entries the check covers (the loaded
+// snapshot's audit size).
+func (h *HistoryCheck) Size() uint64 { return h.size }
+
+// HistoryCheckOptions paces a HistoryCheck's Run.
+type HistoryCheckOptions struct {
+	// Progress, when set, is called with the number of entries checked
+	// after every Batch of them.
+	Progress func(checked uint64)
+	// Batch is the number of trail entries between two progress reports
+	// and pauses (4,096 when ≤ 0).
+	Batch int
+	// Duty bounds the share of the wall-clock time the check runs once
+	// started: after each batch it sleeps the batch's own time × (1/Duty
+	// − 1), so that 0.5 runs at most half the time. 0 or ≥ 1: no pause.
+	Duty float64
+}
+
+// Run is CheckHistory over the prepared trail (see there).
+func (h *HistoryCheck) Run(ctx context.Context, store eventstore.Store, keys *eventstore.Keyring, witnessed *audit.Checkpoint, opts HistoryCheckOptions) (checked uint64, err error) {
+	m, size := h.m, h.size
+	at := m.audit.tables.(*auditTables)
 	if size == 0 {
 		return 0, nil
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 4096
 	}
 	authed := eventstore.NewAuthenticatedStore(store, keys)
 	if witnessed != nil && witnessed.Size > 0 {
 		covered := min(witnessed.Size, size)
 		if witnessed.Size <= size {
+			m.audit.lock.RLock()
 			root, err := at.rootAt(ctx, witnessed.Size)
+			m.audit.lock.RUnlock()
 			if err != nil {
 				return 0, err
 			}
@@ -652,6 +708,7 @@ func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	seq := uint64(0)
+	batchStart := time.Now()
 	for ev, err := range authed.ReadAll(readCtx, eventstore.ReadAllOptions{}) {
 		var ie *eventstore.IntegrityError
 		if errors.As(err, &ie) {
@@ -663,7 +720,10 @@ func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *
 		if !audit.InTrail(ev.Stream) {
 			continue
 		}
-		e := at.entries.at(int(seq))
+		m.audit.lock.RLock()
+		e := *at.entries.at(int(seq))
+		snapAgency := at.strs.str(e.agency)
+		m.audit.lock.RUnlock()
 		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != e.leafHash {
 			return seq, refuse(ErrSnapshotHistory, "the event at position %d (%s@%d) is not the snapshot's entry %d", ev.Position, ev.Stream, ev.Revision, seq)
 		}
@@ -671,18 +731,40 @@ func (m *Model) CheckHistory(ctx context.Context, store eventstore.Store, keys *
 		if err != nil {
 			return seq, err
 		}
-		if got := at.strs.str(e.agency); got != agency {
-			return seq, refuse(ErrSnapshotHistory, "the snapshot puts entry %d (%s@%d) in agency %q's log, the ledger's events put it in %q", seq, ev.Stream, ev.Revision, got, agency)
+		if snapAgency != agency {
+			return seq, refuse(ErrSnapshotHistory, "the snapshot puts entry %d (%s@%d) in agency %q's log, the ledger's events put it in %q", seq, ev.Stream, ev.Revision, snapAgency, agency)
 		}
 		for _, u := range updates {
 			derived[u.Key] = u.Agency
 		}
 		if seq++; seq == size {
-			if !maps.Equal(derived, at.agencyKeys) {
-				return seq, refuse(ErrSnapshotHistory, "the snapshot's agency derivation state (%d keys) is not the one the ledger's events give (%d keys)", len(at.agencyKeys), len(derived))
+			if !maps.Equal(derived, h.keys) {
+				return seq, refuse(ErrSnapshotHistory, "the snapshot's agency derivation state (%d keys) is not the one the ledger's events give (%d keys)", len(h.keys), len(derived))
+			}
+			if opts.Progress != nil {
+				opts.Progress(seq)
 			}
 			return seq, nil
 		}
+		if seq%uint64(opts.Batch) == 0 {
+			if opts.Progress != nil {
+				opts.Progress(seq)
+			}
+			if opts.Duty > 0 && opts.Duty < 1 {
+				pause := time.Duration(float64(time.Since(batchStart)) * (1/opts.Duty - 1))
+				t := time.NewTimer(pause)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return seq, ctx.Err()
+				case <-t.C:
+				}
+			}
+			batchStart = time.Now()
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return seq, err
 	}
 	return seq, refuse(ErrSnapshotHistory, "the store holds %d of the snapshot's %d audit entries", seq, size)
 }

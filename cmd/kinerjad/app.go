@@ -11,6 +11,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -98,6 +100,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 			opened.close()
 		}
 	}()
+	applyMemoryLimit(cfg.MemoryLimitMB, os.Getenv, log)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -286,6 +289,24 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	return a, nil
 }
 
+// applyMemoryLimit sets the Go runtime's soft memory limit to mb MiB
+// (--memory-limit-mb), unless GOMEMLIMIT is set in the environment (the
+// runtime read it at start and it wins) or mb is 0. Under the limit the
+// garbage collector runs more often instead of letting the heap double
+// (GOGC 100): the peak of a cold start's catch-up stays near the limit
+// while the live heap is below it (docs/operations.md, "Memory").
+func applyMemoryLimit(mb int, getenv func(string) string, log *slog.Logger) {
+	if v := getenv("GOMEMLIMIT"); v != "" {
+		log.Info("memory_limit", "source", "GOMEMLIMIT", "value", v)
+		return
+	}
+	if mb <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(mb) << 20)
+	log.Info("memory_limit", "source", "--memory-limit-mb", "mib", mb)
+}
+
 // newID returns time-ordered (v7) UUIDs: they keep the event-ID indexes of
 // the stores append-mostly.
 func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
@@ -295,7 +316,7 @@ func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
-		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
+		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy, CacheSize: a.cfg.ProjectionCacheSKPs})
 		return &readModels{
 			sinks: m.Sinks(), trail: m.Audit(), mem: m,
 			readers: func(c *application.Config) {
@@ -355,7 +376,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		// signatures once).
 		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
 			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Witnessed: a.guard.Witnessed, Healthy: a.guard.Problem,
-			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, Log: a.log}
+			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, CheckAtLoad: a.cfg.SnapshotCheckAtLoad, Log: a.log}
 		registry.MustRegister(a.snaps.Collectors()...)
 		a.snaps.Load(ctx)
 	}
@@ -376,7 +397,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 			}
 			*rm = *fresh
 			if a.snaps != nil {
-				a.snaps.Model = fresh.mem
+				a.snaps.Replaced(fresh.mem)
 			}
 			if n, err = start(a.authed, registry); err != nil {
 				return fmt.Errorf("catch up read models: %w", err)
@@ -387,6 +408,13 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	}
 	a.guard.CheckRoot(ctx, rm.trail, a.log)
 	a.guard.Engage()
+	if rm.mem != nil && !a.cfg.KeepProjectionCaches {
+		// What the catch-up cached (every SKP after a rebuild from the
+		// whole log) is mostly dead weight once it is done.
+		rm.mem.DropCaches()
+		runtime.GC()
+		debug.FreeOSMemory()
+	}
 	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
 		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize())
 	a.signer = audit.NewSigner(audit.SignerConfig{
@@ -626,7 +654,17 @@ func (a *app) readiness(ctx context.Context) httpapi.Readiness {
 	if a.projector != nil {
 		g = a.projector.Group()
 	}
-	return a.guard.Readiness(wiring.Readiness(ctx, a.store, g, a.cfg.ReadyMaxLag))
+	rd := a.guard.Readiness(wiring.Readiness(ctx, a.store, g, a.cfg.ReadyMaxLag))
+	if a.snaps != nil {
+		if rd.HistoryCheck = a.snaps.HistoryStatus(); rd.HistoryCheck != nil && rd.HistoryCheck.Status == wiring.HistoryFailed {
+			// The read models were loaded from a snapshot of a history the
+			// store no longer holds: out of rotation until the restart
+			// (serve is stopping) has rebuilt them from the log.
+			rd.Status = httpapi.ReadyNot
+			rd.Reasons = append(rd.Reasons, "integrity_violation: the history below the read-model snapshot changed; stopping so that the restart rebuilds the read models from the log")
+		}
+	}
+	return rd
 }
 
 // projectionStates reports the projector's status to the API.
@@ -719,6 +757,22 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}()
 	a.log.Info("listening", "addr", ln.Addr().String(), "store", a.cfg.Store, "read_models", a.cfg.ReadModels)
+	if a.snaps != nil && a.projector != nil {
+		// Ready on the snapshot and the events since: the history below it
+		// is checked now, in the background (docs/projections.md,
+		// "Snapshots"). If it changed, the service stops serving read
+		// models built on it: the guard records it, /readyz answers 503,
+		// and serve returns an error (exit 1) so that the restart
+		// rebuilds them from the log.
+		a.snaps.OnHistoryChanged = func(err error) {
+			a.guard.Fail(fmt.Errorf("the history below the read-model snapshot changed: %w", err))
+			select {
+			case errc <- fmt.Errorf("read models: %w", err):
+			default:
+			}
+		}
+		go a.snaps.CheckHistory(runCtx, 10*time.Second)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/kinerja-ledger/kinerja/projections"
 	"io"
 	"log/slog"
 	"net/url"
@@ -114,6 +115,21 @@ type Config struct {
 	// clean shutdown); SnapshotEvery 0 turns snapshots off.
 	SnapshotEvery    uint64
 	SnapshotInterval time.Duration
+	// SnapshotCheckAtLoad checks the history below a loaded snapshot
+	// before /readyz (the start-up then reads the whole history); false:
+	// after it, in the background (docs/projections.md, "Snapshots").
+	SnapshotCheckAtLoad bool
+	// ProjectionCacheSKPs bounds the cache of SKP aggregates of each SKP
+	// projection (skps, evaluations, scores, objections, timeline) and of
+	// the deadline manager, in SKPs.
+	ProjectionCacheSKPs int
+	// KeepProjectionCaches keeps what the start-up catch-up put in those
+	// caches; false: they are emptied once it is done (Model.DropCaches).
+	KeepProjectionCaches bool
+	// MemoryLimitMB is the Go runtime's soft memory limit (GOMEMLIMIT)
+	// in MiB, applied unless GOMEMLIMIT is set in the environment; 0:
+	// none.
+	MemoryLimitMB int
 	// ReadyMaxLag is the largest projection lag /readyz accepts.
 	ReadyMaxLag time.Duration
 	// ShutdownTimeout bounds the graceful drain of HTTP requests.
@@ -183,6 +199,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign a checkpoint at least this often while entries arrive")
 	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", 100000, "in-memory read models: write their snapshot (DATA/"+memreadmodel.SnapshotFile+") every N events; 0: never (every start rebuilds them from the log)")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 10*time.Minute, "in-memory read models: write their snapshot at least this often while events arrive")
+	fs.BoolVar(&c.SnapshotCheckAtLoad, "snapshot-check-at-load", false, "in-memory read models: check the history below a loaded snapshot before /readyz answers 200 (the start-up then reads the whole history); default: after, in the background")
+	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP projection keeps in its cache (a miss replays the SKP's stream)")
+	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
+	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound")
 	fs.DurationVar(&c.ContentionWait, "contention-wait", 5*time.Second, "how long a command waits for a busy SKP or unit before 409 contention")
@@ -324,6 +344,15 @@ const minCacheMB = 16
 // evicted; 512 covers texts of about 300 bytes on average (an RHK may hold
 // 2,000 characters, so the bound is an estimate, not a guarantee).
 const bytesPerReplayedEvent = 512
+
+// DefaultProjectionCacheSKPs is --projection-cache-skps: see
+// docs/benchmarks.md §21 for the measurement behind it.
+const DefaultProjectionCacheSKPs = projections.DefaultCacheSize
+
+// DefaultMemoryLimitMB is --memory-limit-mb: the Go heap's soft limit,
+// leaving room under the 2 GiB of issue 15 for the runtime's own memory
+// and the pages of the mmapped bbolt files.
+const DefaultMemoryLimitMB = 1536
 
 // cacheSizes splits the budget: two fifths to decoded events (in bytes, as
 // eventlog.EventBytes estimates them: every read of an aggregate and every

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/domain"
@@ -83,9 +85,34 @@ func TestSnapshotRestartEmbedded(t *testing.T) {
 		t.Fatal("the snapshot was not loaded on the second warm start")
 	}
 	sameReads(t, "warm start", want, readsOf(t, s))
+	// The history below the snapshot is checked after /readyz: an
+	// untouched store ends it ok, reported in /readyz and the metrics.
+	if l := waitLogged(t, s, "readmodel_history_check_done"); !strings.Contains(l, `"result":"ok"`) {
+		t.Fatalf("history check of an untouched store: %q", l)
+	}
+	if a := s.call("", nil, "GET", "/readyz", nil); a.status != 200 || !strings.Contains(string(a.body), `"history_check":{"status":"ok"`) {
+		t.Errorf("/readyz after the history check = %d %s, want 200 with history_check ok", a.status, a.body)
+	}
 	m := s.call("", nil, "GET", "/metrics", nil)
+	checked := regexp.MustCompile(`(?m)^kinerja_readmodel_snapshot_history_checked_entries (\d+)$`).FindStringSubmatch(string(m.body))
+	total := regexp.MustCompile(`(?m)^kinerja_readmodel_snapshot_history_entries (\d+)$`).FindStringSubmatch(string(m.body))
+	if checked == nil || total == nil || checked[1] != total[1] || total[1] == "0" {
+		t.Errorf("metrics: the history check did not cover every entry: %s", grepLines(string(m.body), "readmodel_snapshot_history"))
+	}
 	if !strings.Contains(string(m.body), `kinerja_readmodel_snapshot_loads_total{result="loaded"} 1`) {
 		t.Errorf("metrics lack the load: %s", grepLines(string(m.body), "readmodel_snapshot"))
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// --snapshot-check-at-load: the check runs before /readyz, as before.
+	s = startServer(t, data, "--snapshot-check-at-load")
+	if l := logged(s, "readmodel_snapshot_loaded"); !strings.Contains(l, `"history_check":"ok"`) || strings.Contains(l, `"history_checked":0,`) {
+		t.Errorf("with --snapshot-check-at-load the load did not check the history: %q", l)
+	}
+	if logged(s, "readmodel_history_check_started") != "" {
+		t.Error("with --snapshot-check-at-load the history was checked again after /readyz")
 	}
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
@@ -130,14 +157,53 @@ func TestSnapshotRestartEmbedded(t *testing.T) {
 	editBoltHead(t, data, domain.SKPStream(skp.ID(nipA, 2025, 1)), func(b []byte) []byte {
 		return []byte(strings.Replace(string(b), "e", "E", 1))
 	})
+	// The snapshot loads and the service is ready at once; the history
+	// check after /readyz finds the edit: the snapshot is set aside and
+	// counted, and kinerjad stops (exit 1) instead of serving read models
+	// built on a history the store no longer holds.
 	s = startServer(t, data)
-	if l := logged(s, "readmodel_snapshot_refused"); !strings.Contains(l, `"reason":"history"`) {
+	if l := logged(s, "readmodel_snapshot_loaded"); !strings.Contains(l, `"history_check":"pending"`) {
+		t.Fatalf("the snapshot was not loaded with its history check pending: %q", l)
+	}
+	l := waitLogged(t, s, "readmodel_snapshot_refused")
+	if !strings.Contains(l, `"reason":"history"`) {
 		t.Fatalf("the snapshot over a changed history was not refused for it: %q", l)
+	}
+	if l := logged(s, "readmodel_history_check_done"); !strings.Contains(l, `"result":"failed"`) {
+		t.Errorf("no failed history check logged: %q", l)
+	}
+	if err := s.stop(); err == nil || !strings.Contains(err.Error(), "history below the snapshot changed") {
+		t.Errorf("kinerjad over a changed history ended with %v, want the history error (exit 1)", err)
+	}
+	if _, err := os.Stat(snap + ".refused"); err != nil {
+		t.Errorf("the refused snapshot was not set aside: %v", err)
+	}
+	if _, err := os.Stat(snap); !os.IsNotExist(err) {
+		t.Errorf("a snapshot was written over the changed history: %v", err)
+	}
+	// The restart rebuilds from the log, which reports the change.
+	s = startServer(t, data)
+	if logged(s, "readmodel_snapshot_absent") == "" {
+		t.Errorf("the restart did not start without the snapshot: %v", s.logLines())
 	}
 	a := s.call("", nil, "GET", "/readyz", nil)
 	if a.status != 200 || !strings.Contains(string(a.body), `"degraded"`) || !strings.Contains(string(a.body), "history changed") {
 		t.Errorf("/readyz = %d %s, want 200 degraded saying the history changed", a.status, a.body)
 	}
+}
+
+// waitLogged waits up to 60 s for a log line with msg and returns it.
+func waitLogged(t *testing.T, s *server, msg string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := logged(s, msg); l != "" {
+			return l
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s logged within 60 s: %v", msg, s.logLines())
+	return ""
 }
 
 func grepLines(s, sub string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -54,7 +55,21 @@ type Snapshots struct {
 	// at all.
 	Every    uint64
 	Interval time.Duration
-	Log      *slog.Logger
+	// CheckAtLoad runs the history check of a loaded snapshot inside Load,
+	// before the catch-up and /readyz, as before issue 15's start-up work
+	// (--snapshot-check-at-load). False (the default): Load only prepares
+	// it, and CheckHistory runs it once the service is ready.
+	CheckAtLoad bool
+	// Duty bounds the share of time the background history check runs
+	// (memreadmodel.HistoryCheckOptions.Duty; 0: 0.5).
+	Duty float64
+	// OnHistoryChanged, when set, is called once when the background
+	// history check finds the history below the loaded snapshot changed,
+	// after the snapshot is set aside and counted: kinerjad records it
+	// with its guard and stops, so that its restart rebuilds the read
+	// models from the log.
+	OnHistoryChanged func(error)
+	Log              *slog.Logger
 
 	mu       sync.Mutex // one write at a time
 	last     eventstore.Position
@@ -64,12 +79,30 @@ type Snapshots struct {
 	position prometheus.Gauge
 	size     prometheus.Gauge
 	seconds  prometheus.Gauge
+
+	// The history check of the loaded snapshot (see CheckHistory).
+	hmu       sync.Mutex
+	check     *memreadmodel.HistoryCheck // prepared by Load, nil once run or when none
+	hstatus   string                     // "" (none), pending, running, ok, failed
+	hchecked  uint64
+	htotal    uint64
+	hcheckedG prometheus.Gauge
+	htotalG   prometheus.Gauge
+	hsecondsG prometheus.Gauge
 }
+
+// History check states (HistoryStatus).
+const (
+	HistoryPending = "pending"
+	HistoryRunning = "running"
+	HistoryOK      = "ok"
+	HistoryFailed  = "failed"
+)
 
 // Collectors returns the snapshot metrics (kinerja_readmodel_snapshot_*).
 func (s *Snapshots) Collectors() []prometheus.Collector {
 	s.init()
-	return []prometheus.Collector{s.loads, s.writes, s.position, s.size, s.seconds}
+	return []prometheus.Collector{s.loads, s.writes, s.position, s.size, s.seconds, s.hcheckedG, s.htotalG, s.hsecondsG}
 }
 
 func (s *Snapshots) init() {
@@ -86,30 +119,39 @@ func (s *Snapshots) init() {
 		Help: "Size of the newest snapshot loaded or written."})
 	s.seconds = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "readmodel_snapshot", Name: "last_write_seconds",
 		Help: "How long the newest snapshot took to write."})
+	s.hcheckedG = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "readmodel_snapshot", Name: "history_checked_entries",
+		Help: "Audit entries below the loaded snapshot whose events the history check has checked so far (it runs after /readyz)."})
+	s.htotalG = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "readmodel_snapshot", Name: "history_entries",
+		Help: "Audit entries below the loaded snapshot that the history check covers (0: no snapshot loaded)."})
+	s.hsecondsG = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "readmodel_snapshot", Name: "history_check_seconds",
+		Help: "How long the finished history check of the loaded snapshot took (0 until it ends)."})
 }
 
 // Load loads the snapshot into the (empty) model. It reports whether one
 // was loaded; a refused or unreadable one is set aside and the model left
 // empty, to be rebuilt from the log.
+//
+// The check that the store's events below the snapshot are still the
+// ones it was built from (memreadmodel.Model.CheckHistory) reads every one
+// of them: it is prepared here and run by CheckHistory once the service
+// is ready (unless CheckAtLoad), so that the start-up costs the snapshot's
+// load and the events since, not the whole history.
 func (s *Snapshots) Load(ctx context.Context) bool {
 	s.init()
 	info, err := s.Model.LoadSnapshot(ctx, s.Path, memreadmodel.LoadOptions{Keys: s.Verifiers, Store: s.Store})
 	checked, checkTime := uint64(0), time.Duration(0)
+	var check *memreadmodel.HistoryCheck
 	if err == nil {
-		// The history the snapshot stands for must still be the store's.
-		begin := time.Now()
-		var witnessed *audit.Checkpoint
-		if s.Witnessed != nil {
-			witnessed = s.Witnessed()
-		}
-		if checked, err = s.Model.CheckHistory(ctx, s.Store, s.WriterKeys, witnessed); err != nil {
-			for _, sink := range s.Model.Sinks() {
-				if rerr := sink.Reset(ctx); rerr != nil {
-					s.Log.Error("readmodel_reset_failed", "projection", sink.Name(), "err", rerr)
-				}
+		check = s.Model.PrepareHistoryCheck()
+		if s.CheckAtLoad {
+			// The history the snapshot stands for must still be the store's.
+			begin := time.Now()
+			if checked, err = check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{}); err != nil {
+				s.reset(ctx)
 			}
+			checkTime = time.Since(begin)
+			check = nil
 		}
-		checkTime = time.Since(begin)
 	}
 	var refused *memreadmodel.SnapshotError
 	switch {
@@ -120,31 +162,26 @@ func (s *Snapshots) Load(ctx context.Context) bool {
 		s.mu.Unlock()
 		s.position.Set(float64(s.last))
 		s.size.Set(float64(info.Bytes))
+		s.hmu.Lock()
+		if check != nil {
+			s.check, s.hstatus, s.hchecked, s.htotal = check, HistoryPending, 0, check.Size()
+		} else {
+			s.check, s.hstatus, s.hchecked, s.htotal = nil, HistoryOK, checked, checked
+			s.hsecondsG.Set(checkTime.Seconds())
+		}
+		s.hcheckedG.Set(float64(s.hchecked))
+		s.htotalG.Set(float64(s.htotal))
+		status := s.hstatus
+		s.hmu.Unlock()
 		s.Log.Info("readmodel_snapshot_loaded", "path", s.Path, "audit_position", uint64(info.Checkpoints[audit.Name]),
 			"resume_after", uint64(info.Min()), "audit_size", info.AuditSize, "bytes", info.Bytes, "seconds", info.Elapsed.Seconds(),
-			"history_checked", checked, "history_check_seconds", checkTime.Seconds())
+			"history_check", status, "history_checked", checked, "history_check_seconds", checkTime.Seconds())
 		return true
 	case errors.Is(err, memreadmodel.ErrNoSnapshot):
 		s.loads.WithLabelValues("absent").Inc()
 		s.Log.Info("readmodel_snapshot_absent", "path", s.Path)
 	case errors.As(err, &refused):
-		reason := "corrupt"
-		for _, r := range []struct {
-			err  error
-			name string
-		}{{memreadmodel.ErrSnapshotFormat, "format"}, {memreadmodel.ErrSnapshotSignature, "signature"}, {memreadmodel.ErrSnapshotLedger, "ledger"},
-			{memreadmodel.ErrSnapshotHistory, "history"}} {
-			if errors.Is(err, r.err) {
-				reason = r.name
-			}
-		}
-		s.loads.WithLabelValues("refused_" + reason).Inc()
-		aside := s.Path + ".refused"
-		if rerr := os.Rename(s.Path, aside); rerr != nil {
-			s.Log.Warn("readmodel_snapshot_set_aside_failed", "path", s.Path, "err", rerr)
-		}
-		s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "moved_to", aside, "reason", reason, "err", err,
-			"action", "rebuilding every read model from the log")
+		s.setAside(refused, "rebuilding every read model from the log")
 	default:
 		s.loads.WithLabelValues("error").Inc()
 		s.Log.Warn("readmodel_snapshot_unreadable", "path", s.Path, "err", err, "action", "rebuilding every read model from the log")
@@ -152,8 +189,159 @@ func (s *Snapshots) Load(ctx context.Context) bool {
 	return false
 }
 
+func (s *Snapshots) witnessed() *audit.Checkpoint {
+	if s.Witnessed == nil {
+		return nil
+	}
+	return s.Witnessed()
+}
+
+// reset empties the model (a refused snapshot's state).
+func (s *Snapshots) reset(ctx context.Context) {
+	for _, sink := range s.Model.Sinks() {
+		if rerr := sink.Reset(ctx); rerr != nil {
+			s.Log.Error("readmodel_reset_failed", "projection", sink.Name(), "err", rerr)
+		}
+	}
+}
+
+// setAside counts a refused snapshot, renames it to Path+".refused" and
+// logs it with the action taken.
+func (s *Snapshots) setAside(refused *memreadmodel.SnapshotError, action string) {
+	reason := "corrupt"
+	for _, r := range []struct {
+		err  error
+		name string
+	}{{memreadmodel.ErrSnapshotFormat, "format"}, {memreadmodel.ErrSnapshotSignature, "signature"}, {memreadmodel.ErrSnapshotLedger, "ledger"},
+		{memreadmodel.ErrSnapshotHistory, "history"}} {
+		if errors.Is(refused, r.err) {
+			reason = r.name
+		}
+	}
+	s.loads.WithLabelValues("refused_" + reason).Inc()
+	aside := s.Path + ".refused"
+	if rerr := os.Rename(s.Path, aside); rerr != nil {
+		s.Log.Warn("readmodel_snapshot_set_aside_failed", "path", s.Path, "err", rerr)
+	}
+	s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "moved_to", aside, "reason", reason, "err", refused, "action", action)
+}
+
+// Replaced tells that the model the snapshot was loaded into was thrown
+// away (the start-up rebuilt the read models from the log instead, after
+// the witness's root check): its history check is moot.
+func (s *Snapshots) Replaced(m *memreadmodel.Model) {
+	s.Model = m
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	s.check, s.hstatus, s.hchecked, s.htotal = nil, "", 0, 0
+	if s.hcheckedG != nil {
+		s.hcheckedG.Set(0)
+		s.htotalG.Set(0)
+	}
+}
+
+// HistoryStatus is the state of the loaded snapshot's history check for
+// /readyz: nil when no snapshot was loaded.
+func (s *Snapshots) HistoryStatus() *httpapi.HistoryCheckState {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	if s.hstatus == "" {
+		return nil
+	}
+	return &httpapi.HistoryCheckState{Status: s.hstatus, Checked: s.hchecked, Total: s.htotal}
+}
+
+// historyChecked reports whether the model's history is known good: no
+// snapshot loaded, or its check ended ok. Snapshots wait for it.
+func (s *Snapshots) historyChecked() bool {
+	s.hmu.Lock()
+	defer s.hmu.Unlock()
+	return s.hstatus == "" || s.hstatus == HistoryOK
+}
+
+// CheckHistory runs the history check that Load prepared (nothing when
+// none is pending), at a bounded pace (Duty), reporting its progress in
+// HistoryStatus, the kinerja_readmodel_snapshot_history_* gauges and a log
+// line every progress interval. Run it once the service is ready.
+//
+// When the history below the snapshot changed, the read models serve a
+// history that is not the store's: the snapshot is set aside as
+// Path+".refused" and counted (refused_history), HistoryStatus says
+// failed, and OnHistoryChanged is called (kinerjad records the problem
+// with its guard and exits, so that its restart rebuilds every read model
+// from the log, as a start-up refusal always did). A failure to read the
+// store is retried after a pause until ctx ends.
+func (s *Snapshots) CheckHistory(ctx context.Context, progressEvery time.Duration) {
+	s.init()
+	s.hmu.Lock()
+	check := s.check
+	if check == nil || s.hstatus != HistoryPending {
+		s.hmu.Unlock()
+		return
+	}
+	s.hstatus = HistoryRunning
+	s.hmu.Unlock()
+	duty := s.Duty
+	if duty <= 0 {
+		duty = 0.5
+	}
+	begin := time.Now()
+	lastLog := begin
+	s.Log.Info("readmodel_history_check_started", "path", s.Path, "entries", check.Size(), "duty", duty)
+	for {
+		checked, err := check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{Duty: duty,
+			Progress: func(n uint64) {
+				s.hmu.Lock()
+				s.hchecked = n
+				s.hmu.Unlock()
+				s.hcheckedG.Set(float64(n))
+				if now := time.Now(); now.Sub(lastLog) >= progressEvery {
+					lastLog = now
+					s.Log.Info("readmodel_history_check_progress", "checked", n, "entries", check.Size(),
+						"percent", float64(n)*100/float64(max(check.Size(), 1)), "seconds", now.Sub(begin).Seconds())
+				}
+			}})
+		var refused *memreadmodel.SnapshotError
+		switch {
+		case err == nil:
+			s.hmu.Lock()
+			s.check, s.hstatus, s.hchecked = nil, HistoryOK, checked
+			s.hmu.Unlock()
+			s.hcheckedG.Set(float64(checked))
+			s.hsecondsG.Set(time.Since(begin).Seconds())
+			s.Log.Info("readmodel_history_check_done", "result", HistoryOK, "checked", checked, "seconds", time.Since(begin).Seconds())
+			return
+		case errors.As(err, &refused):
+			s.hmu.Lock()
+			s.check, s.hstatus, s.hchecked = nil, HistoryFailed, checked
+			s.hmu.Unlock()
+			s.hsecondsG.Set(time.Since(begin).Seconds())
+			s.Log.Error("readmodel_history_check_done", "result", HistoryFailed, "checked", checked, "seconds", time.Since(begin).Seconds(), "err", err)
+			s.setAside(refused, "stopping: the read models were loaded from it; the restart rebuilds every read model from the log")
+			if s.OnHistoryChanged != nil {
+				s.OnHistoryChanged(err)
+			}
+			return
+		case ctx.Err() != nil:
+			s.hmu.Lock()
+			s.hstatus = HistoryPending // the next start checks it again
+			s.hmu.Unlock()
+			return
+		}
+		s.Log.Warn("readmodel_history_check_retry", "err", err, "checked", checked, "retry_in", "30s")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
+}
+
 // due reports whether the audit projection moved far or long enough.
 func (s *Snapshots) due(ctx context.Context, now time.Time) bool {
+	if !s.historyChecked() {
+		return false // a snapshot of a history not yet checked is not written
+	}
 	pos, err := s.Model.Sink(audit.Name).Checkpoint(ctx)
 	if err != nil {
 		return false
@@ -209,6 +397,13 @@ func (s *Snapshots) write(ctx context.Context, mustSign bool) error {
 		if err := s.Healthy(); err != nil {
 			return err
 		}
+	}
+	if !s.historyChecked() {
+		// The loaded snapshot's history check has not ended ok: the
+		// snapshot on disk stays (the next start checks it again), and
+		// none is written of read models over a history not yet checked.
+		s.Log.Info("readmodel_snapshot_skipped", "path", s.Path, "reason", "the history check of the loaded snapshot has not ended ok")
+		return nil
 	}
 	if pos, err := s.Model.Sink(audit.Name).Checkpoint(ctx); err != nil || pos <= s.last {
 		return err

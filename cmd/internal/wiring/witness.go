@@ -236,6 +236,19 @@ func (g *Guard) CheckRoot(ctx context.Context, trail audit.TreeReader, log *slog
 	return nil
 }
 
+// Fail records problem as the guard's (when it has none yet): the
+// background history check of a loaded read-model snapshot found the
+// history below it changed (Snapshots.CheckHistory). Problem reports it
+// from then on: kinerja_integrity_ok drops to 0, no snapshot is written,
+// and the halted projections stop.
+func (g *Guard) Fail(problem error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.problem == nil {
+		g.problem = problem
+	}
+}
+
 // Engage turns the halt on (see Halt): called once the start-up catch-up
 // is done, so that a rebuild with every signature checked still projects
 // what authenticates.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -221,4 +222,36 @@ func TestGetSKPTenancyInOneRoundTrip(t *testing.T) {
 	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/skps/"+id, nil)
 	// The SKP's own parties still read it.
 	h.must(http.StatusOK, apprA, "GET", "/v1/skps/"+id, nil)
+}
+
+// BenchmarkGetSKPOnPostgres prices GET /v1/skps/{id} in the process (no
+// network, no client): a cached, prefetching log on PostgreSQL, as
+// kinerjad reads, for the claimless HR token of `kinerjactl bench api`
+// (CPU and allocations per request; the PostgreSQL backend's CPU is not
+// in it).
+//
+//	go test -run '^$' -bench GetSKPOnPostgres -benchmem -cpuprofile /tmp/getskp.pprof ./adapters/httpapi/
+func BenchmarkGetSKPOnPostgres(b *testing.B) {
+	h := newHarnessOn(b, "postgres")
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	pg := h.store.(*pgstore.Store)
+	if err := h.idem.Close(); err != nil {
+		b.Fatal(err)
+	}
+	h.openServer(func(s *settings) { servicesOn(s, eventlog.NewCached(pg, 0), h.clock.Now) })
+	tok := "Bearer " + h.token(hr)
+	h.must(http.StatusOK, hr, "GET", "/v1/skps/"+id, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest("GET", "/v1/skps/"+id, nil)
+		req.Header.Set("Authorization", tok)
+		rec := httptest.NewRecorder()
+		h.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET = %d %s", rec.Code, rec.Body)
+		}
+	}
 }

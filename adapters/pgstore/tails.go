@@ -33,14 +33,32 @@ const MaxTailEvents = 512
 // withHead adds one row of request index 0 that carries, in the columns of
 // an event, the newest committed position (0 for none) as its revision;
 // the other columns are placeholders.
+//
+// The predecessor is wanted for its revision only (the caller holds it):
+// its row comes without its variable-width columns (type, actor, IDs,
+// reason, data, signature), which the answer would otherwise carry for
+// nothing on every warm read ($2 is the caller's From; the scan starts
+// one before it).
 func tailsSQL(schema string, withHead bool) string {
 	q := `
 WITH p AS MATERIALIZED (SELECT $1::text[] AS stream, $2::bigint[] AS from_revision)
 SELECT t.*, r.idx
 FROM p, unnest(p.stream, p.from_revision) WITH ORDINALITY AS r(stream, from_revision, idx)
 CROSS JOIN LATERAL (
-	SELECT COLUMNS FROM EVENTS e
-	WHERE e.stream = r.stream AND e.revision >= r.from_revision
+	SELECT e.position, e.stream, e.revision, e.event_id,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.type END,
+		e.schema_version, e.occurred_at,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.actor_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.actor_role END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.correlation_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.causation_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.reason END,
+		CASE WHEN e.revision < r.from_revision THEN ''::bytea ELSE e.data END,
+		e.hash, e.recorded_at,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.writer_key_id END,
+		CASE WHEN e.revision < r.from_revision THEN ''::bytea ELSE e.writer_sig END
+	FROM EVENTS e
+	WHERE e.stream = r.stream AND e.revision >= greatest(r.from_revision - 1, 0)
 	ORDER BY e.revision LIMIT $3
 ) t`
 	if withHead {
@@ -49,7 +67,7 @@ UNION ALL
 SELECT 0::bigint, '', coalesce((SELECT max(position) FROM EVENTS), 0), '00000000-0000-0000-0000-000000000000'::uuid, '', 0,
 	'epoch'::timestamptz, '', '', '', '', '', ''::bytea, ''::bytea, 'epoch'::timestamptz, '', ''::bytea, 0::bigint`
 	}
-	return strings.NewReplacer("EVENTS", ident(schema, "events"), "COLUMNS", eventColumns).Replace(q)
+	return strings.NewReplacer("EVENTS", ident(schema, "events")).Replace(q)
 }
 
 // tailsQueries caches tailsSQL: tailsKey → SQL.
@@ -92,11 +110,7 @@ func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, wi
 		if eventstore.ValidateStreamName(r.Stream) != nil || r.From > math.MaxInt64 {
 			continue // no store holds it: Exists stays false
 		}
-		from := int64(r.From)
-		if from > 0 {
-			from--
-		}
-		streams, froms, index = append(streams, r.Stream), append(froms, from), append(index, i)
+		streams, froms, index = append(streams, r.Stream), append(froms, int64(r.From)), append(index, i)
 	}
 	if len(streams) == 0 && !withHead {
 		return out, 0, nil

@@ -23,6 +23,37 @@ type TailsReader interface {
 	ReadTails(ctx context.Context, reqs []TailRequest) ([]Tail, error)
 }
 
+// TailsHeadReader is a TailsReader that also reads, in the same round
+// trip and snapshot, the newest committed position of the store: every
+// event committed before the read began is at or below it. It is not
+// Head: it does not wait for older writing transactions, which may still
+// commit events below it. A reader that keeps "I have seen everything up
+// to P" (P from Head) learns from it that nothing was committed after P
+// without a second query, and asks Head only when something was.
+type TailsHeadReader interface {
+	TailsReader
+	// ReadTailsHead is ReadTails that also returns the newest committed
+	// position (0 for an empty store).
+	ReadTailsHead(ctx context.Context, reqs []TailRequest) (tails []Tail, newest Position, err error)
+}
+
+// WithNewestCommitted returns ctx carrying newest, the newest committed
+// position of the store as read (ReadTailsHead) after the work ctx serves
+// began: every event committed before then is at or below it, though an
+// older transaction may still commit below it (it is not final, as Head's
+// answer is).
+func WithNewestCommitted(ctx context.Context, newest Position) context.Context {
+	return context.WithValue(ctx, newestCommittedKey{}, newest)
+}
+
+// NewestCommitted returns the position WithNewestCommitted put in ctx.
+func NewestCommitted(ctx context.Context) (Position, bool) {
+	p, ok := ctx.Value(newestCommittedKey{}).(Position)
+	return p, ok
+}
+
+type newestCommittedKey struct{}
+
 // TailRequest asks for the events of Stream from revision From on (0: the
 // whole stream).
 type TailRequest struct {

@@ -15,6 +15,13 @@ type Prefetcher interface {
 	Prefetch(ctx context.Context, streams ...string) context.Context
 }
 
+// HeadPrefetcher is a Prefetcher that also learns the store's head in the
+// same round trip when it can (eventlog.Cached.PrefetchHead; see
+// eventstore.ObservedHead): what ManyAgencies needs for a claimless token.
+type HeadPrefetcher interface {
+	PrefetchHead(ctx context.Context, streams ...string) context.Context
+}
+
 // PrefetchSKP returns a context under which reading SKP id as caller
 // costs the store one round trip: the SKP's stream, its employee's (the
 // reporting line and unit the access decision needs) and the caller's
@@ -22,6 +29,12 @@ type Prefetcher interface {
 // prefix ends at, and authenticated. The streams are named from the SKP
 // id ({nip}-{year}[-{n}]) and the caller; a stream the read needs that
 // was not foreseen is read as before. Without a Prefetcher it returns ctx.
+//
+// The same statement reads the store's head when the log can
+// (HeadPrefetcher), so that Principal's tenancy check of a claimless token
+// (ManyAgencies) asks nothing more: the API's authentication calls this
+// before Principal for GET /v1/skps/{id}, and the handler's call finds the
+// streams read.
 func (a *App) PrefetchSKP(ctx context.Context, caller domain.Principal, id string) context.Context {
 	if a.cfg.SKPs == nil || a.cfg.SKPs.Handler == nil {
 		return ctx
@@ -42,6 +55,9 @@ func (a *App) PrefetchSKP(ctx context.Context, caller domain.Principal, id strin
 	}
 	if info, err := nip.Parse(caller.ID); err == nil && string(info.NIP) == caller.ID && caller.ID != owner {
 		streams = append(streams, domain.EmployeeStream(caller.ID))
+	}
+	if hp, ok := p.(HeadPrefetcher); ok {
+		return hp.PrefetchHead(ctx, streams...)
 	}
 	return p.Prefetch(ctx, streams...)
 }

@@ -75,6 +75,17 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	// read that completes has seen all of them, and the next call starts
 	// there rather than at the last registration (which would re-read the
 	// whole log after the units on every request).
+	//
+	// When this request already read the newest committed position, in
+	// the statement that read its streams (PrefetchSKP), after it began,
+	// and nothing was committed after the last scan, the answer stands
+	// without asking Head (which waits for older writing transactions,
+	// a wait that a read which finds nothing new does not need).
+	if newest, ok := eventstore.NewestCommitted(ctx); ok && newest <= after {
+		a.tenancy.mu.Lock()
+		defer a.tenancy.mu.Unlock()
+		return len(a.tenancy.registered) >= 2, nil
+	}
 	head, err := a.cfg.Store.Head(ctx)
 	if err != nil {
 		roots, rerr := a.Agencies(ctx)

@@ -27,11 +27,35 @@ import (
 // does not have) it leaves nothing in the context, and Load reads that
 // stream as it would have, reporting the error there. The context is for
 // reads: a decision that appends must load its stream afresh.
+//
+// A stream that an earlier Prefetch of ctx already read is not read again:
+// that read was made for the same work, after it began.
 func (c *Cached) Prefetch(ctx context.Context, streams ...string) context.Context {
+	return c.prefetch(ctx, false, streams)
+}
+
+// PrefetchHead is Prefetch that also reads, in the same statement, the
+// store's newest committed position when the store can
+// (eventstore.TailsHeadReader), and puts it in the returned context
+// (eventstore.WithNewestCommitted): a request that must know whether
+// anything was committed since it last looked (App.ManyAgencies) then
+// asks the store nothing more when nothing was. Without it (a store that
+// is not a TailsHeadReader, a read error) the context carries none, and
+// the reader asks Head as before.
+func (c *Cached) PrefetchHead(ctx context.Context, streams ...string) context.Context {
+	return c.prefetch(ctx, true, streams)
+}
+
+func (c *Cached) prefetch(ctx context.Context, withHead bool, streams []string) context.Context {
 	tr, ok := c.store.(eventstore.TailsReader)
 	if !ok || len(streams) == 0 {
 		return ctx
 	}
+	hr, _ := c.store.(eventstore.TailsHeadReader)
+	if _, ok := eventstore.NewestCommitted(ctx); ok || hr == nil {
+		withHead = false
+	}
+	prev, _ := ctx.Value(prefetchKey{c}).(prefetched)
 	type pending struct {
 		stream string
 		cached []domain.Stored
@@ -51,6 +75,9 @@ func (c *Cached) Prefetch(ctx context.Context, streams ...string) context.Contex
 			continue
 		}
 		seen[s] = true
+		if _, ok := prev[s]; ok {
+			continue // read for this work already
+		}
 		cached, bytes, head, complete := c.get(s, before)
 		if complete && len(cached) > 0 {
 			snap[s] = cached[:len(cached):len(cached)]
@@ -59,11 +86,22 @@ func (c *Cached) Prefetch(ctx context.Context, streams ...string) context.Contex
 		reqs = append(reqs, eventstore.TailRequest{Stream: s, From: uint64(len(cached))})
 		asked = append(asked, pending{stream: s, cached: cached, bytes: bytes, head: head})
 	}
+	var (
+		newest eventstore.Position
+		read   bool
+	)
 	if len(reqs) > 0 {
-		tails, err := tr.ReadTails(ctx, reqs)
+		var tails []eventstore.Tail
+		var err error
+		if withHead {
+			tails, newest, err = hr.ReadTailsHead(ctx, reqs)
+		} else {
+			tails, err = tr.ReadTails(ctx, reqs)
+		}
 		if err != nil {
 			tails = nil // Load reads each stream and reports the error
 		}
+		read = err == nil && withHead
 		for i, t := range tails {
 			p := asked[i]
 			switch {
@@ -86,14 +124,15 @@ func (c *Cached) Prefetch(ctx context.Context, streams ...string) context.Contex
 			snap[p.stream] = events[:len(events):len(events)]
 		}
 	}
+	if read {
+		ctx = eventstore.WithNewestCommitted(ctx, newest)
+	}
 	if len(snap) == 0 {
 		return ctx
 	}
-	if prev, ok := ctx.Value(prefetchKey{c}).(prefetched); ok {
-		for s, evs := range prev {
-			if _, ok := snap[s]; !ok {
-				snap[s] = evs
-			}
+	for s, evs := range prev {
+		if _, ok := snap[s]; !ok {
+			snap[s] = evs
 		}
 	}
 	return context.WithValue(ctx, prefetchKey{c}, snap)

@@ -107,14 +107,20 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.writeError(w, r, &authError{errors.New("the token's subject is not a name the ledger can record")})
 			return
 		}
+		ctx := r.Context()
+		if pf := s.prefetch[mux.CurrentRoute(r)]; pf != nil {
+			// The route's reads and what the tenancy check needs, in one
+			// round trip (readPrefetched).
+			ctx = pf(ctx, p, r)
+		}
 		// Tenancy: a token without an agency keeps its agency roles only
 		// while the deployment holds one agency (app.Principal).
-		if p, err = s.app.Principal(r.Context(), p); err != nil {
+		if p, err = s.app.Principal(ctx, p); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		record(r).subject = p.ID
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey, p)))
 	})
 }
 

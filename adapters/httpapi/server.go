@@ -178,7 +178,15 @@ type Server struct {
 	metrics *metrics
 	renders *renderCache // rendered SKP views, by revision
 	imports *imports.Importer
+	// prefetch holds, per route, what authenticate reads before it
+	// resolves the caller (see readPrefetched); written only while the
+	// routes are registered.
+	prefetch map[*mux.Route]prefetchFunc
 }
+
+// prefetchFunc returns a context under which a route's reads cost the store
+// one round trip (app.PrefetchSKP), for caller p.
+type prefetchFunc func(ctx context.Context, p domain.Principal, r *http.Request) context.Context
 
 // New returns the API for cfg, after applying defaults and validating it.
 func New(cfg Config) (*Server, error) {
@@ -265,6 +273,17 @@ func (s *Server) mutation(r *mux.Router, method, path string, status int, h hand
 	})))
 }
 
-func (s *Server) addRoute(r *mux.Router, method, path string, h http.Handler) {
-	r.Handle(path, h).Methods(method)
+// readPrefetched is read for a route whose reads the authentication
+// middleware starts, in one round trip with what the caller's tenancy
+// check needs (the store's head for a claimless token: app.PrefetchSKP):
+// the route then costs the store one statement, not two.
+func (s *Server) readPrefetched(r *mux.Router, method, path string, h handlerFunc, pf prefetchFunc) {
+	if s.prefetch == nil {
+		s.prefetch = map[*mux.Route]prefetchFunc{}
+	}
+	s.prefetch[s.addRoute(r, method, path, s.handle(h))] = pf
+}
+
+func (s *Server) addRoute(r *mux.Router, method, path string, h http.Handler) *mux.Route {
+	return r.Handle(path, h).Methods(method)
 }

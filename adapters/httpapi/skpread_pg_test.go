@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,17 @@ import (
 // countingStore counts the reads that reach the event store.
 type countingStore struct {
 	*pgstore.Store
-	streams, tails atomic.Int64
+	streams, tails, heads atomic.Int64
+}
+
+func (c *countingStore) Head(ctx context.Context) (eventstore.Position, error) {
+	c.heads.Add(1)
+	return c.Store.Head(ctx)
+}
+
+func (c *countingStore) ReadTailsHead(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, eventstore.Position, error) {
+	c.tails.Add(1)
+	return c.Store.ReadTailsHead(ctx, reqs)
 }
 
 func (c *countingStore) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
@@ -132,4 +143,115 @@ func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
 	h.refused(http.StatusNotFound, "not_found", &outX, "GET", "/v1/skps/"+id, nil)
 	h.refused(http.StatusNotFound, "not_found", &apprA, "GET", "/v1/skps/"+nipX+"-2026", nil)
 	h.refused(http.StatusNotFound, "not_found", &apprA, "GET", "/v1/skps/%01bad", nil)
+}
+
+// TestGetSKPTenancyInOneRoundTrip: a claimless HR token keeps its agency
+// role only while the deployment holds one agency (app.Principal), which
+// asked the store for its head on every request: GET /v1/skps/{id} was two
+// statements. Now the statement that reads the request's streams also
+// reads the newest committed position, and while nothing was committed
+// since the tenancy check last scanned the log, the check asks nothing
+// more: one statement. It stays strongly consistent: a second agency
+// registered through another process takes the role away on the next
+// GET.
+func TestGetSKPTenancyInOneRoundTrip(t *testing.T) {
+	h := newHarnessOn(t, "postgres")
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	pg := h.store.(*pgstore.Store)
+
+	pool, err := pgxpool.New(h.ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	other, err := pgstore.Open(h.ctx, pool, pgstore.Options{Schema: pg.Schema()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+
+	counted := &countingStore{Store: pg}
+	if err := h.idem.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h.openServer(func(s *settings) {
+		servicesOn(s, eventlog.NewCached(counted, 0), h.clock.Now)
+		s.appConfig.Store = counted
+	})
+	readerSrv := h.srv
+	h.idem.Close()
+	h.openServer(func(s *settings) {
+		servicesOn(s, eventlog.New(other), h.clock.Now)
+		s.appConfig.Store = other
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			hrProv.sub: {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
+		}}
+	})
+	writerSrv := h.srv
+
+	get := func(round string, wantHeads int64) {
+		t.Helper()
+		h.srv = readerSrv
+		counted.streams.Store(0)
+		counted.tails.Store(0)
+		counted.heads.Store(0)
+		h.must(http.StatusOK, hr, "GET", "/v1/skps/"+id, nil)
+		if s, tl, hd := counted.streams.Load(), counted.tails.Load(), counted.heads.Load(); s != 0 || tl != 1 || hd != wantHeads {
+			t.Errorf("%s: GET made %d stream reads, %d tail reads and %d head reads; want 0, 1 and %d", round, s, tl, hd, wantHeads)
+		}
+	}
+	get("first", 1) // the tenancy check scans the log once
+	get("second", 0)
+	get("third", 0)
+
+	// Another process appends (feedback on the SKP): the tenancy check
+	// sees something new, asks the head and scans past it, once.
+	h.srv = writerSrv
+	h.must(http.StatusCreated, apprA, "POST", "/v1/skps/"+id+"/feedback", map[string]any{"text": "Progres imunisasi baik, pertahankan."})
+	get("after another process's write", 1)
+	get("after it, again", 0)
+
+	// Another process registers a second agency: the claimless HR token
+	// loses its agency role on the very next GET.
+	h.srv = writerSrv
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
+	h.srv = readerSrv
+	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/skps/"+id, nil)
+	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/skps/"+id, nil)
+	// The SKP's own parties still read it.
+	h.must(http.StatusOK, apprA, "GET", "/v1/skps/"+id, nil)
+}
+
+// BenchmarkGetSKPOnPostgres prices GET /v1/skps/{id} in the process (no
+// network, no client): a cached, prefetching log on PostgreSQL, as
+// kinerjad reads, for the claimless HR token of `kinerjactl bench api`
+// (CPU and allocations per request; the PostgreSQL backend's CPU is not
+// in it).
+//
+//	go test -run '^$' -bench GetSKPOnPostgres -benchmem -cpuprofile /tmp/getskp.pprof ./adapters/httpapi/
+func BenchmarkGetSKPOnPostgres(b *testing.B) {
+	h := newHarnessOn(b, "postgres")
+	h.cast()
+	_, rhkA := h.establishedA()
+	id, _, _ := h.establishedE(rhkA)
+	pg := h.store.(*pgstore.Store)
+	if err := h.idem.Close(); err != nil {
+		b.Fatal(err)
+	}
+	h.openServer(func(s *settings) { servicesOn(s, eventlog.NewCached(pg, 0), h.clock.Now) })
+	tok := "Bearer " + h.token(hr)
+	h.must(http.StatusOK, hr, "GET", "/v1/skps/"+id, nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest("GET", "/v1/skps/"+id, nil)
+		req.Header.Set("Authorization", tok)
+		rec := httptest.NewRecorder()
+		h.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("GET = %d %s", rec.Code, rec.Body)
+		}
+	}
 }

@@ -23,7 +23,9 @@ import (
 func (s *Server) registerSKPs(r *mux.Router) {
 	s.mutation(r, http.MethodPost, "/v1/skps", http.StatusCreated, s.draftSKP)
 	s.read(r, http.MethodGet, "/v1/skps", s.listSKPs)
-	s.read(r, http.MethodGet, "/v1/skps/{id}", s.getSKP)
+	s.readPrefetched(r, http.MethodGet, "/v1/skps/{id}", s.getSKP, func(ctx context.Context, p domain.Principal, r *http.Request) context.Context {
+		return s.app.PrefetchSKP(ctx, p, pathVar(r, "id"))
+	})
 	s.mutation(r, http.MethodPost, "/v1/skps/{id}/rhk", http.StatusCreated, s.addRHK)
 	s.mutation(r, http.MethodPut, "/v1/skps/{id}/rhk/{rhk_id}", http.StatusOK, s.changeRHK)
 	s.mutation(r, http.MethodDelete, "/v1/skps/{id}/rhk/{rhk_id}", http.StatusOK, s.removeRHK)

@@ -12,7 +12,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
-var _ eventstore.TailsReader = (*Store)(nil)
+var _ eventstore.TailsHeadReader = (*Store)(nil)
 
 // MaxTailEvents caps the events ReadTails returns per stream; a longer
 // tail is marked More and its rest is read with ReadStream. It bounds one
@@ -29,30 +29,78 @@ const MaxTailEvents = 512
 // The arrays go through a MATERIALIZED CTE for the reason appendMany's
 // comment gives: given to unnest directly they are constants in a custom
 // plan, re-planned on every execution.
-func tailsSQL(schema string) string {
-	return strings.NewReplacer("EVENTS", ident(schema, "events"), "COLUMNS", eventColumns).Replace(`
+//
+// withHead adds one row of request index 0 that carries, in the columns of
+// an event, the newest committed position (0 for none) as its revision;
+// the other columns are placeholders.
+//
+// The predecessor is wanted for its revision only (the caller holds it):
+// its row comes without its variable-width columns (type, actor, IDs,
+// reason, data, signature), which the answer would otherwise carry for
+// nothing on every warm read ($2 is the caller's From; the scan starts
+// one before it).
+func tailsSQL(schema string, withHead bool) string {
+	q := `
 WITH p AS MATERIALIZED (SELECT $1::text[] AS stream, $2::bigint[] AS from_revision)
 SELECT t.*, r.idx
 FROM p, unnest(p.stream, p.from_revision) WITH ORDINALITY AS r(stream, from_revision, idx)
 CROSS JOIN LATERAL (
-	SELECT COLUMNS FROM EVENTS e
-	WHERE e.stream = r.stream AND e.revision >= r.from_revision
+	SELECT e.position, e.stream, e.revision, e.event_id,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.type END,
+		e.schema_version, e.occurred_at,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.actor_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.actor_role END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.correlation_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.causation_id END,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.reason END,
+		CASE WHEN e.revision < r.from_revision THEN ''::bytea ELSE e.data END,
+		e.hash, e.recorded_at,
+		CASE WHEN e.revision < r.from_revision THEN '' ELSE e.writer_key_id END,
+		CASE WHEN e.revision < r.from_revision THEN ''::bytea ELSE e.writer_sig END
+	FROM EVENTS e
+	WHERE e.stream = r.stream AND e.revision >= greatest(r.from_revision - 1, 0)
 	ORDER BY e.revision LIMIT $3
-) t`)
+) t`
+	if withHead {
+		q += `
+UNION ALL
+SELECT 0::bigint, '', coalesce((SELECT max(position) FROM EVENTS), 0), '00000000-0000-0000-0000-000000000000'::uuid, '', 0,
+	'epoch'::timestamptz, '', '', '', '', '', ''::bytea, ''::bytea, 'epoch'::timestamptz, '', ''::bytea, 0::bigint`
+	}
+	return strings.NewReplacer("EVENTS", ident(schema, "events")).Replace(q)
 }
 
-var tailsQueries sync.Map // schema → SQL
+// tailsQueries caches tailsSQL: tailsKey → SQL.
+var tailsQueries sync.Map
+
+type tailsKey struct {
+	schema   string
+	withHead bool
+}
 
 // ReadTails implements eventstore.TailsReader in one statement. Stream
 // reads see committed events only and do not wait for the snapshot
 // horizon, like ReadStream; one statement is one snapshot, so an append
 // is in the answer whole or not at all.
 func (s *Store) ReadTails(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, error) {
+	out, _, err := s.readTails(ctx, reqs, false)
+	return out, err
+}
+
+// ReadTailsHead implements eventstore.TailsHeadReader: ReadTails and, in
+// the same statement and snapshot, the newest committed position (0 for
+// an empty store). It does not wait for older writing transactions, as
+// Head does: the position is the newest visible, not necessarily final.
+func (s *Store) ReadTailsHead(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, eventstore.Position, error) {
+	return s.readTails(ctx, reqs, true)
+}
+
+func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, withHead bool) ([]eventstore.Tail, eventstore.Position, error) {
 	if s.isClosed() {
-		return nil, fmt.Errorf("pgstore: read tails: %w", eventstore.ErrClosed)
+		return nil, 0, fmt.Errorf("pgstore: read tails: %w", eventstore.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: read tails: %w", err)
+		return nil, 0, fmt.Errorf("pgstore: read tails: %w", err)
 	}
 	out := make([]eventstore.Tail, len(reqs))
 	streams := make([]string, 0, len(reqs))
@@ -62,48 +110,57 @@ func (s *Store) ReadTails(ctx context.Context, reqs []eventstore.TailRequest) ([
 		if eventstore.ValidateStreamName(r.Stream) != nil || r.From > math.MaxInt64 {
 			continue // no store holds it: Exists stays false
 		}
-		from := int64(r.From)
-		if from > 0 {
-			from--
-		}
-		streams, froms, index = append(streams, r.Stream), append(froms, from), append(index, i)
+		streams, froms, index = append(streams, r.Stream), append(froms, int64(r.From)), append(index, i)
 	}
-	if len(streams) == 0 {
-		return out, nil
+	if len(streams) == 0 && !withHead {
+		return out, 0, nil
 	}
-	q, ok := tailsQueries.Load(s.opts.Schema)
+	key := tailsKey{s.opts.Schema, withHead}
+	q, ok := tailsQueries.Load(key)
 	if !ok {
-		q, _ = tailsQueries.LoadOrStore(s.opts.Schema, tailsSQL(s.opts.Schema))
+		q, _ = tailsQueries.LoadOrStore(key, tailsSQL(s.opts.Schema, withHead))
 	}
 	// One more than the cap tells a cut tail from one that fits, and one
 	// more again for the predecessor.
 	rows, err := s.pool.Query(ctx, q.(string), streams, froms, MaxTailEvents+2)
 	if err != nil {
-		return nil, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
+		return nil, 0, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
 	}
 	type row struct {
 		idx int64
 		ev  eventstore.Event
 	}
-	var got []row
+	var (
+		got  []row
+		last eventstore.Position
+		saw  bool
+	)
 	for rows.Next() {
 		got = append(got, row{})
 		r := &got[len(got)-1]
 		if err := scanEvent(rows, &r.ev, &r.idx); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
+			return nil, 0, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
+		}
+		if withHead && r.idx == 0 {
+			// The head row: the newest committed position in revision.
+			last, saw = eventstore.Position(r.ev.Revision), true
+			got = got[:len(got)-1]
 		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
+		return nil, 0, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
+	}
+	if withHead && !saw {
+		return nil, 0, fmt.Errorf("pgstore: read tails: the answer has no head row")
 	}
 	slices.SortFunc(got, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.idx, b.idx), cmp.Compare(a.ev.Revision, b.ev.Revision))
 	})
 	for _, r := range got {
 		if r.idx < 1 || int(r.idx) > len(index) {
-			return nil, fmt.Errorf("pgstore: read tails: the answer names request %d of %d", r.idx, len(index))
+			return nil, 0, fmt.Errorf("pgstore: read tails: the answer names request %d of %d", r.idx, len(index))
 		}
 		req := reqs[index[r.idx-1]]
 		t := &out[index[r.idx-1]]
@@ -121,5 +178,5 @@ func (s *Store) ReadTails(ctx context.Context, reqs []eventstore.TailRequest) ([
 		}
 		t.Events = append(t.Events, r.ev)
 	}
-	return out, nil
+	return out, last, nil
 }

@@ -170,3 +170,75 @@ func (r sliceReader) ReadStream(_ context.Context, _ string, opts eventstore.Rea
 		}
 	}
 }
+
+// TestReadTailsHead: the tail read that also reads the newest committed
+// position answers the same tails as ReadTails and, in the same snapshot,
+// the position of the newest append, whichever Store made it; it does not
+// wait for a writing transaction in flight (Head's finality), whose event
+// may then commit below it.
+func TestReadTailsHead(t *testing.T) {
+	a, loc := openTails(t)
+	b, err := open(loc, storetest.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	hr := a.(eventstore.TailsHeadReader)
+
+	// An empty store: 0; a request list of none still reads it.
+	if tails, newest, err := hr.ReadTailsHead(ctx, nil); err != nil || len(tails) != 0 || newest != 0 {
+		t.Fatalf("empty store: ReadTailsHead(nil) = %v, %d, %v; want no tails, 0", tails, newest, err)
+	}
+	if _, err := a.Append(ctx, "head-x", eventstore.NoStream, tailEvent(0), tailEvent(1)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 4; i++ {
+		res, err := b.Append(ctx, "head-x", eventstore.Exact(uint64(i-1)), tailEvent(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := []eventstore.TailRequest{{Stream: "head-x", From: uint64(i)}, {Stream: "head-none"}, {Stream: "head-x"}}
+		tails, newest, err := hr.ReadTailsHead(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := a.(eventstore.TailsReader).ReadTails(ctx, reqs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range reqs {
+			if tails[j].Exists != want[j].Exists || tails[j].More != want[j].More || len(tails[j].Events) != len(want[j].Events) {
+				t.Fatalf("after b's append %d, request %d: %+v, want %+v", i, j, tails[j], want[j])
+			}
+			for k := range tails[j].Events {
+				if !sameEvent(tails[j].Events[k], want[j].Events[k]) {
+					t.Fatalf("after b's append %d, request %d event %d differs", i, j, k)
+				}
+			}
+		}
+		if newest != res.Position {
+			t.Fatalf("after b's append %d at %d: newest committed %d", i, res.Position, newest)
+		}
+	}
+
+	// An append in flight: its transaction took its position before a
+	// later append committed. The read does not wait for it, and once it
+	// commits, its event is below the newest committed position.
+	commit := lateCommit(t, a, "head-late", tailEvent(0))
+	res, err := b.Append(ctx, "head-y", eventstore.NoStream, tailEvent(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tails, newest, err := hr.ReadTailsHead(ctx, []eventstore.TailRequest{{Stream: "head-late"}})
+	if err != nil || newest != res.Position || tails[0].Exists {
+		t.Fatalf("with an append in flight: %+v newest %d err %v; want nothing, %d", tails, newest, err, res.Position)
+	}
+	if err := commit(); err != nil {
+		t.Fatal(err)
+	}
+	tails, newest, err = hr.ReadTailsHead(ctx, []eventstore.TailRequest{{Stream: "head-late"}})
+	if err != nil || !tails[0].Exists || len(tails[0].Events) != 1 || newest != res.Position || tails[0].Events[0].Position >= newest {
+		t.Fatalf("after the late commit: %+v newest %d err %v", tails, newest, err)
+	}
+}

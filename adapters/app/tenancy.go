@@ -30,6 +30,9 @@ type agencies struct {
 	// unit.registered events up to scannedTo (agencies are never removed).
 	registered map[string]bool
 	scannedTo  eventstore.Position
+	// seeded: the first call took the directory's roots up to its
+	// checkpoint instead of reading the log from the start.
+	seeded bool
 }
 
 // Principal returns p as it acts in this deployment, the one place both
@@ -69,8 +72,11 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 		a.tenancy.mu.Unlock()
 		return true, nil
 	}
-	after := a.tenancy.scannedTo
+	seeded, after := a.tenancy.seeded, a.tenancy.scannedTo
 	a.tenancy.mu.Unlock()
+	if !seeded {
+		after = a.seedAgencies(ctx)
+	}
 	// The head before the read: every event at or below it is final, so a
 	// read that completes has seen all of them, and the next call starts
 	// there rather than at the last registration (which would re-read the
@@ -137,6 +143,42 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	a.tenancy.scannedTo = max(a.tenancy.scannedTo, last)
 	return len(a.tenancy.registered) >= 2, nil
+}
+
+// seedAgencies starts the scan where the directory projection stands
+// rather than at the start of the log: the first call after a start would
+// otherwise read (and authenticate) the whole log, minutes at province
+// scale, and the request that made it would time out. The checkpoint is
+// read before the roots, so every registration at or below it is among
+// them (roots are never removed; more are harmless); what was recorded
+// after it, also while the projection lags or stalls, is read from the
+// store as before. Without positions, or when they fail, the scan starts
+// at the beginning of the log.
+func (a *App) seedAgencies(ctx context.Context) eventstore.Position {
+	var pos eventstore.Position
+	var roots []string
+	if a.cfg.Positions != nil {
+		p, err := a.cfg.Positions.Checkpoint(ctx, directory.Name)
+		if err == nil && p > 0 {
+			if r, err := a.Agencies(ctx); err == nil {
+				pos, roots = p, r
+			}
+		}
+	}
+	a.tenancy.mu.Lock()
+	defer a.tenancy.mu.Unlock()
+	if a.tenancy.seeded {
+		return a.tenancy.scannedTo
+	}
+	if a.tenancy.registered == nil {
+		a.tenancy.registered = map[string]bool{}
+	}
+	for _, id := range roots {
+		a.tenancy.registered[id] = true
+	}
+	a.tenancy.scannedTo = max(a.tenancy.scannedTo, pos)
+	a.tenancy.seeded = true
+	return a.tenancy.scannedTo
 }
 
 // unitRegisteredType is the event that registers a unit (a root unit has

@@ -114,7 +114,19 @@ type UnitNode struct {
 	// reports.Statuses.
 	Statuses []StatusCount
 	Children []*UnitNode
+	// Hidden counts the units below this one that the tree leaves out
+	// (maxTreeUnits): the node links to its unit page instead.
+	Hidden int
 }
+
+// maxTreeUnits bounds the units the home page's tree draws. An agency of
+// a few hundred units shows whole; a province (10,449 units in the seeded
+// one) drew every unit, 3–4 MB of HTML, over the 300 KB page budget. The
+// tree is cut at the deepest level at which it still holds at most this
+// many units (the root's level and the next are always shown); a unit
+// with units below the cut says how many, with a link to its unit page,
+// whose progress table pages through its sub-units.
+const maxTreeUnits = 400
 
 // StatusCount is the number of SKPs of a status.
 type StatusCount struct {
@@ -197,27 +209,70 @@ func (f *Feature) tree(r *page.Request, year int) ([]*UnitNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		var stack []*UnitNode
-		for _, u := range rep.Data.Units {
-			n := &UnitNode{ID: u.UnitID, Name: u.Name, Depth: u.Depth, Counts: u.Subtree}
-			for _, s := range reports.Statuses() {
-				if c := u.Subtree.ByStatus[s]; c > 0 {
-					n.Statuses = append(n.Statuses, StatusCount{s, c})
-				}
-			}
-			for len(stack) > 0 && stack[len(stack)-1].Depth >= n.Depth {
-				stack = stack[:len(stack)-1]
-			}
-			if len(stack) == 0 {
-				roots = append(roots, n)
-			} else {
-				p := stack[len(stack)-1]
-				p.Children = append(p.Children, n)
-			}
-			stack = append(stack, n)
-		}
+		roots = append(roots, buildTree(rep.Data.Units, maxTreeUnits)...)
 	}
 	return roots, nil
+}
+
+// buildTree nests the units of a progress report (depth first, with
+// their depths; one root at depth 0) into the tree the page draws, cut
+// at treeDepth(units, limit): the units below the cut are left out and
+// counted on their ancestor at the cut (Hidden).
+func buildTree(units []reports.UnitProgress, limit int) []*UnitNode {
+	var roots []*UnitNode
+	cut := treeDepth(units, limit)
+	var stack []*UnitNode
+	for _, u := range units {
+		if u.Depth > cut {
+			// Below the cut: counted on the nearest shown ancestor (the
+			// last shown unit at the cut's depth, depth first).
+			for i := len(stack) - 1; i >= 0; i-- {
+				if stack[i].Depth == cut {
+					stack[i].Hidden++
+					break
+				}
+			}
+			continue
+		}
+		n := &UnitNode{ID: u.UnitID, Name: u.Name, Depth: u.Depth, Counts: u.Subtree}
+		for _, s := range reports.Statuses() {
+			if c := u.Subtree.ByStatus[s]; c > 0 {
+				n.Statuses = append(n.Statuses, StatusCount{s, c})
+			}
+		}
+		for len(stack) > 0 && stack[len(stack)-1].Depth >= n.Depth {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			roots = append(roots, n)
+		} else {
+			p := stack[len(stack)-1]
+			p.Children = append(p.Children, n)
+		}
+		stack = append(stack, n)
+	}
+	return roots
+}
+
+// treeDepth is the deepest depth at which the units of a progress report
+// (depth first, with their depths) number at most limit, counting every
+// shallower one; never less than 1.
+func treeDepth(units []reports.UnitProgress, limit int) int {
+	per := map[int]int{}
+	deepest := 0
+	for _, u := range units {
+		per[u.Depth]++
+		deepest = max(deepest, u.Depth)
+	}
+	cut, total := 0, 0
+	for d := 0; d <= deepest; d++ {
+		total += per[d]
+		if total > limit {
+			break
+		}
+		cut = d
+	}
+	return max(cut, 1)
 }
 
 // NodeArg is what the recursive "unit-node" template gets: the page (for

@@ -6,21 +6,16 @@
 // TOTAL requests from C concurrent clients (p50/p95/p99 of the wall time
 // each client saw), and kinerjad's CPU per request from its
 // process_cpu_seconds_total (GET /metrics) before and after each stage.
-//
-// With -bust, before every measured request of the sequential stage it
-// creates a unit under -bust-parent (POST /v1/units, -bust-token: an
-// HR_ADMIN) and waits -bust-wait, so that the projections move and the
-// report cache (app.reportCache, keyed by their checkpoints) misses: the
-// figures are then those of a report computed afresh, as during a working
-// day's writes. It counts the answers whose Kinerja-Projection-Position
-// changed from the previous one.
+// The first request of a path after kinerjad starts is the one that
+// computes a report (app.reportCache keeps it while the projections'
+// checkpoints stand); "misses" counts the answers whose
+// Kinerja-Projection-Position changed from the previous one.
 //
 //	go run docs/bench/province_probe.go -url http://127.0.0.1:18940 -token "$T" \
 //	  -n 100 -c 16 -total 320 '/v1/reports/progress?unit=X&year=2025' ...
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -39,10 +34,6 @@ func main() {
 	n := flag.Int("n", 100, "sequential requests per path")
 	c := flag.Int("c", 16, "concurrent clients")
 	total := flag.Int("total", 320, "requests of the concurrent stage per path (0: none)")
-	bust := flag.Bool("bust", false, "create a unit before each sequential request (the report cache misses)")
-	bustToken := flag.String("bust-token", "", "HR_ADMIN token for -bust")
-	bustParent := flag.String("bust-parent", "", "parent unit of the units -bust creates")
-	bustWait := flag.Duration("bust-wait", 300*time.Millisecond, "wait after each -bust write")
 	flag.Parse()
 	client := &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	get := func(path string) (time.Duration, int, string, error) {
@@ -82,25 +73,6 @@ func main() {
 		}
 		return -1
 	}
-	seq := 0
-	bustOnce := func() error {
-		seq++
-		body := fmt.Sprintf(`{"id":"PRB%d%04d","name":"Unit Ukur %d","parent_id":%q}`, time.Now().Unix()%100000, seq, seq, *bustParent)
-		req, _ := http.NewRequest(http.MethodPost, *base+"/v1/units", bytes.NewReader([]byte(body)))
-		req.Header.Set("Authorization", "Bearer "+*bustToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("bust: %s: %.200s", resp.Status, b)
-		}
-		time.Sleep(*bustWait)
-		return nil
-	}
 	pct := func(ds []time.Duration, p float64) float64 {
 		s := slices.Clone(ds)
 		slices.Sort(s)
@@ -122,15 +94,7 @@ func main() {
 		var ds []time.Duration
 		misses := 0
 		c0 := cpu()
-		var busy time.Duration
 		for range *n {
-			if *bust {
-				b0 := time.Now()
-				if err := bustOnce(); err != nil {
-					fail(err)
-				}
-				busy += time.Since(b0)
-			}
 			d, _, p, err := get(path)
 			if err != nil {
 				fail(err)
@@ -144,10 +108,7 @@ func main() {
 		c1 := cpu()
 		seqCPU := (c1 - c0) * 1000 / float64(*n)
 		row := fmt.Sprintf("| `%s` | %d | %.1f | %d | %.1f / %.1f / %.1f | %.1f | %d |", path, size, first, *n, pct(ds, .5), pct(ds, .95), pct(ds, .99), seqCPU, misses)
-		if *bust {
-			row = fmt.Sprintf("| `%s` | %d | %.1f | %d | %.1f / %.1f / %.1f | %.1f (writes included) | %d |", path, size, first, *n, pct(ds, .5), pct(ds, .95), pct(ds, .99), seqCPU, misses)
-		}
-		if *total > 0 && !*bust {
+		if *total > 0 {
 			var mu sync.Mutex
 			var cds []time.Duration
 			var firstErr error

@@ -104,3 +104,52 @@ func TestUnitPageKeptList(t *testing.T) {
 		t.Errorf("the SKP drafted for 2026 is not listed: %.400s", l)
 	}
 }
+
+// homeList is the start page's SKP section.
+var homeSection = regexp.MustCompile(`(?s)<section aria-labelledby="skps-h">.*?</section>`)
+
+// The start page keeps a caller's SKP list of a year while the read models
+// stand still (an HR caller's is 20,000 SKPs at a province): its pages
+// equal fresh ones, before and after an SKP is drafted, for HR and for
+// the employee who drafted it.
+func TestHomeKeptList(t *testing.T) {
+	h := newHarness(t)
+	st := h.seedAgency(130)
+	hr := caller{st.Cast.HRAdmin, []string{"HR_ADMIN"}}
+	emp := caller{st.Cast.Employee, nil}
+	paths := []string{"/?year=2025", "/?year=2025&skp_sort=name&skp_dir=desc", "/?year=2026"}
+	list := func(c caller, p string) string {
+		s := homeSection.FindString(h.must200(c, p).body)
+		if s == "" {
+			t.Fatalf("no SKP list on %s", p)
+		}
+		return s
+	}
+	check := func(when string) {
+		t.Helper()
+		got := map[string]string{}
+		for _, c := range []caller{hr, emp} {
+			for _, p := range paths {
+				list(c, p)
+				got[c.sub+p] = list(c, p) // the kept list, if any
+			}
+		}
+		h.rebuild(func(*app.Config) {})
+		for _, c := range []caller{hr, emp} {
+			for _, p := range paths {
+				if want := list(c, p); got[c.sub+p] != want {
+					t.Errorf("%s: %s as %s: the kept list differs from a fresh one:\nkept:  %.500s\nfresh: %.500s", when, p, c.sub, got[c.sub+p], want)
+				}
+			}
+		}
+	}
+	check("unchanged")
+	if _, _, err := h.skps.Draft(h.ctx, req(emp), skp.Draft{NIP: st.Cast.Employee, Year: 2026, Approach: "KUANTITATIF"}); err != nil {
+		t.Fatal(err)
+	}
+	h.catchUp()
+	check("after a draft")
+	if l := list(hr, "/?year=2026"); !strings.Contains(l, st.Cast.Employee) {
+		t.Errorf("the SKP drafted for 2026 is not listed for HR: %.400s", l)
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -151,5 +152,36 @@ func TestHomeKeptList(t *testing.T) {
 	check("after a draft")
 	if l := list(hr, "/?year=2026"); !strings.Contains(l, st.Cast.Employee) {
 		t.Errorf("the SKP drafted for 2026 is not listed for HR: %.400s", l)
+	}
+}
+
+// Past 500 units the employee search's unit filter is a text field for the
+// unit's ID, not a select of every unit (a province's 10,449 made a 730 KB
+// page); the filter works the same.
+func TestPeopleUnitFilterAtScale(t *testing.T) {
+	h := newHarness(t)
+	st := h.seedAgency(60)
+	hr := caller{st.Cast.HRAdmin, []string{"HR_ADMIN"}}
+	small := h.must200(hr, "/pegawai?cari=1&q=a").body
+	if !strings.Contains(small, `<select id="p-unit" name="unit">`) {
+		t.Fatal("a small agency's unit filter is not a select")
+	}
+	for i := range 500 {
+		id := fmt.Sprintf("UJI%03d", i)
+		if _, err := h.units.Register(h.ctx, req(hr), orgunit.Register{ID: id, Name: "Unit Uji " + id, ParentID: st.AgencyUnit}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.catchUp()
+	big := h.must200(hr, "/pegawai?cari=1&q=a").body
+	if strings.Contains(big, `<select id="p-unit"`) || !strings.Contains(big, `<input id="p-unit" name="unit"`) {
+		t.Fatal("past 500 units the unit filter is still a select")
+	}
+	if strings.Count(big, "<option") > 100 {
+		t.Errorf("%d options on the page", strings.Count(big, "<option"))
+	}
+	byUnit := h.must200(hr, "/pegawai?cari=1&unit="+st.AgencyUnit).body
+	if !strings.Contains(byUnit, `value="`+st.AgencyUnit+`"`) || !strings.Contains(byUnit, "<tr") {
+		t.Errorf("the unit filter typed as text does not search: %.300s", byUnit)
 	}
 }

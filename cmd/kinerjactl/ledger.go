@@ -67,7 +67,7 @@ func openLedger(ctx context.Context, sf storeFlags, stderr io.Writer, write bool
 		keys = &wiring.WriterKeys{Keyring: ring, KeyPath: keyPath, KeyringPath: keyringPath}
 	}
 	s, err := backend.OpenStore(ctx, backend.StoreConfig{Name: sf.store, DataDir: sf.data, PostgresURL: sf.postgresURL, KurrentDBURL: sf.kurrentdbURL,
-		Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+		Signer: keys.StoreSigner(), Keyring: keys.Keyring, HeadCacheSize: sf.headCache})
 	if err != nil {
 		if sf.store == backend.Bolt {
 			return nil, fmt.Errorf("%w (is kinerjad running on %s? stop it, or use --url to ask it)", err, sf.data)

@@ -143,6 +143,9 @@ type storeFlags struct {
 	// writerKey and writerKeyring are the writer key and trusted keys
 	// (default in data; see writerPaths).
 	writerKey, writerKeyring string
+	// headCache, set by a command rather than a flag, bounds the store's
+	// cache of stream heads (0: the store's default; see seedHeadCache).
+	headCache int
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {

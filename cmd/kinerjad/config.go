@@ -346,7 +346,7 @@ const minCacheMB = 16
 const bytesPerReplayedEvent = 512
 
 // DefaultProjectionCacheSKPs is --projection-cache-skps: see
-// docs/benchmarks.md §21 for the measurement behind it.
+// docs/benchmarks.md §22 for the measurement behind it.
 const DefaultProjectionCacheSKPs = projections.DefaultCacheSize
 
 // DefaultMemoryLimitMB is --memory-limit-mb: the Go heap's soft limit,

@@ -41,6 +41,12 @@ type cacheShard struct {
 type cachedStream struct {
 	events []domain.Stored
 	rev    uint64
+	// absent: the store had no such stream when it was loaded, and the
+	// run has not created it since. The lookups of the domain ask for
+	// streams that do not exist, again and again (the next SKP sequence
+	// of an appraiser, on every cascaded RHK of their staff; the SKP a
+	// draft is about to create), and each such load was a query.
+	absent bool
 }
 
 var _ domain.EventLog = (*cachedLog)(nil)
@@ -68,14 +74,25 @@ func (c *cachedLog) Load(ctx context.Context, stream string) ([]domain.Stored, u
 	s, ok := sh.streams[stream]
 	sh.mu.RUnlock()
 	if ok {
+		if s.absent {
+			return nil, 0, false, nil
+		}
 		return slices.Clip(s.events), s.rev, true, nil
 	}
 	events, rev, exists, err := c.log.Load(ctx, stream)
-	if err != nil || !exists {
+	if err != nil {
 		return events, rev, exists, err
 	}
+	if !exists {
+		sh.mu.Lock()
+		if _, ok := sh.streams[stream]; !ok {
+			sh.streams[stream] = cachedStream{absent: true}
+		}
+		sh.mu.Unlock()
+		return events, rev, false, nil
+	}
 	sh.mu.Lock()
-	if cur, ok := sh.streams[stream]; !ok || cur.rev < rev {
+	if cur, ok := sh.streams[stream]; !ok || cur.absent || cur.rev < rev {
 		sh.streams[stream] = cachedStream{events: slices.Clip(events), rev: rev}
 	}
 	sh.mu.Unlock()
@@ -112,9 +129,9 @@ func (c *cachedLog) Append(ctx context.Context, stream string, expected domain.E
 	prev, ok := sh.streams[stream]
 	after, exists := expected.Revision()
 	switch {
-	case !exists && !ok:
+	case !exists && (!ok || prev.absent):
 		sh.streams[stream] = cachedStream{events: stored, rev: rev}
-	case exists && ok && prev.rev == after:
+	case exists && ok && !prev.absent && prev.rev == after:
 		sh.streams[stream] = cachedStream{events: append(prev.events, stored...), rev: rev}
 	default:
 		delete(sh.streams, stream) // not cached, or cached at another revision

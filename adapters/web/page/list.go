@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 )
@@ -88,6 +89,26 @@ func (n ListNav) Name() string { return n.spec.Name }
 // (the page's filters: a unit, a year): a cursor issued for another scope
 // is refused. A bad sort, direction or cursor is a *ParamError.
 func Paginate[T any](r *Request, spec ListSpec, items []T, cmp map[string]func(a, b T) int, scope ...string) ([]T, ListNav, error) {
+	return paginate(r, spec, items, cmp, nil, scope)
+}
+
+// Orders keeps the sort orders of one list that does not change (a list a
+// feature keeps across requests while the read models stand still), so
+// that each order is sorted once: sorting a province's 100,000 SKPs took
+// longer than the rest of its unit page. The zero value is ready; keep it
+// with the list, and never use it for another.
+type Orders struct {
+	mu sync.Mutex
+	m  map[string][]int32
+}
+
+// PaginateKept is Paginate over a list that does not change, whose sort
+// orders o keeps.
+func PaginateKept[T any](r *Request, spec ListSpec, items []T, cmp map[string]func(a, b T) int, o *Orders, scope ...string) ([]T, ListNav, error) {
+	return paginate(r, spec, items, cmp, o, scope)
+}
+
+func paginate[T any](r *Request, spec ListSpec, items []T, cmp map[string]func(a, b T) int, o *Orders, scope []string) ([]T, ListNav, error) {
 	q := r.URL.Query()
 	n := ListNav{spec: spec, Sort: spec.Sorts[0], Total: len(items), path: r.URL.Path}
 	if s := q.Get(spec.Name + "_sort"); s != "" {
@@ -120,22 +141,7 @@ func Paginate[T any](r *Request, spec ListSpec, items []T, cmp map[string]func(a
 	// the stable order) and only the page's rows are copied: the rows of
 	// a whole-agency list are large structs, and moving them in a stable
 	// sort cost more than the rest of the page (TestPageBudget profiles).
-	order := make([]int32, len(items))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	if f := cmp[n.Sort]; f != nil {
-		slices.SortFunc(order, func(i, j int32) int {
-			c := f(items[i], items[j])
-			if n.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-			return int(i - j)
-		})
-	}
+	order := sortOrder(items, cmp[n.Sort], n.Sort, n.Desc, o)
 	end := min(at+spec.Size, len(items))
 	n.From, n.To = at+1, end
 	if len(items) == 0 {
@@ -163,6 +169,45 @@ func Paginate[T any](r *Request, spec ListSpec, items []T, cmp map[string]func(a
 		out = append(out, items[i])
 	}
 	return out, n, nil
+}
+
+// sortOrder returns the permutation of items sorted by f (descending if
+// desc; ties by index), from o when it has it.
+func sortOrder[T any](items []T, f func(a, b T) int, sort string, desc bool, o *Orders) []int32 {
+	key := sort + "\x00" + strconv.FormatBool(desc)
+	if o != nil {
+		o.mu.Lock()
+		order, ok := o.m[key]
+		o.mu.Unlock()
+		if ok && len(order) == len(items) {
+			return order
+		}
+	}
+	order := make([]int32, len(items))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if f != nil {
+		slices.SortFunc(order, func(i, j int32) int {
+			c := f(items[i], items[j])
+			if desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+			return int(i - j)
+		})
+	}
+	if o != nil {
+		o.mu.Lock()
+		if o.m == nil {
+			o.m = map[string][]int32{}
+		}
+		o.m[key] = order
+		o.mu.Unlock()
+	}
+	return order
 }
 
 func cloneValues(v url.Values) url.Values {

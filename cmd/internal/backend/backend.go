@@ -45,6 +45,11 @@ type StoreConfig struct {
 	// AllowMetaFallback opens a bbolt file whose newer meta page is damaged
 	// at the older one (the operator's --accept-rollback).
 	AllowMetaFallback bool
+	// HeadCacheSize bounds the PostgreSQL and KurrentDB stores' caches of
+	// stream heads (0: the store's default). A writer that appends to more
+	// streams than that, round and round (the seeder at a province: 220,000
+	// streams), reads and re-verifies a head before most appends instead.
+	HeadCacheSize int
 }
 
 // Validate reports every problem of c.
@@ -89,9 +94,9 @@ func OpenStore(ctx context.Context, c StoreConfig) (eventstore.Store, error) {
 				return nil, err
 			}
 		}
-		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring})
+		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring, HeadCacheSize: c.HeadCacheSize})
 	case KurrentDB:
-		return esdbstore.Open(c.KurrentDBURL, esdbstore.Options{Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring})
+		return esdbstore.Open(c.KurrentDBURL, esdbstore.Options{Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring, HeadCacheSize: c.HeadCacheSize})
 	}
 	return nil, fmt.Errorf("unknown store %q", c.Name)
 }

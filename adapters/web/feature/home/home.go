@@ -16,9 +16,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
@@ -30,7 +32,30 @@ var files embed.FS
 type Feature struct {
 	site *page.Site
 	home *page.Template[*Home]
+	kept keptLists
 }
+
+// keptList is a caller's SKP list of a year as the start page lists it
+// (at most maxListed, Cut when there were more), with the directory's and
+// the SKPs' read-model positions it was read after, and its sort orders.
+type keptList struct {
+	at     [2]int64
+	all    []skps.Summary
+	cut    bool
+	orders page.Orders
+}
+
+// keptLists holds the start pages' lists by caller (ID, roles, agency) and
+// year while the read models stand still: an HR caller's list at a
+// province is 20,000 SKPs (maxListed), 40 queries and a sort on every
+// view before. Bounded: when full it starts over.
+type keptLists struct {
+	mu sync.Mutex
+	m  map[string]*keptList
+}
+
+// keptListsMax bounds the lists kept (about 10 MB each when cut).
+const keptListsMax = 32
 
 // New returns the feature on site.
 func New(site *page.Site) *Feature {
@@ -114,7 +139,19 @@ type UnitNode struct {
 	// reports.Statuses.
 	Statuses []StatusCount
 	Children []*UnitNode
+	// Hidden counts the units below this one that the tree leaves out
+	// (maxTreeUnits): the node links to its unit page instead.
+	Hidden int
 }
+
+// maxTreeUnits bounds the units the home page's tree draws. An agency of
+// a few hundred units shows whole; a province (10,449 units in the seeded
+// one) drew every unit, 3–4 MB of HTML, over the 300 KB page budget. The
+// tree is cut at the deepest level at which it still holds at most this
+// many units (the root's level and the next are always shown); a unit
+// with units below the cut says how many, with a link to its unit page,
+// whose progress table pages through its sub-units.
+const maxTreeUnits = 400
 
 // StatusCount is the number of SKPs of a status.
 type StatusCount struct {
@@ -144,23 +181,12 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 			return err
 		}
 	}
-	var all []skps.Summary
-	for q := (skps.Query{Year: year, Limit: 500}); ; {
-		list, next, err := a.ListSKPs(ctx, r.User, q)
-		if err != nil {
-			return err
-		}
-		all = append(all, list...)
-		if next == "" {
-			break
-		}
-		if len(all) >= maxListed {
-			d.Cut = true
-			break
-		}
-		q.Cursor = next
+	list, err := f.list(r, year)
+	if err != nil {
+		return err
 	}
-	if d.SKPs, d.SKPNav, err = page.Paginate(r, skpList, all, skpOrder, strconv.Itoa(year)); err != nil {
+	d.Cut = list.cut
+	if d.SKPs, d.SKPNav, err = page.PaginateKept(r, skpList, list.all, skpOrder, &list.orders, strconv.Itoa(year)); err != nil {
 		return err
 	}
 	waiting, err := a.Inbox(ctx, r.User, "")
@@ -176,6 +202,54 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	d.Names = f.site.Names(ctx, r.User.ID)
 	d.Employee = d.Names[r.User.ID] != ""
 	return f.home.Render(w, http.StatusOK, d)
+}
+
+// list returns the caller's SKPs of year (at most maxListed), kept while
+// the directory's and the SKPs' positions stand (who may see which SKP
+// follows the directory: agencies, reporting lines).
+func (f *Feature) list(r *page.Request, year int) (*keptList, error) {
+	ctx := r.Context()
+	a := r.App()
+	at := [2]int64{f.site.Position(ctx, directory.Name), f.site.Position(ctx, skps.Name)}
+	key := ""
+	if at[0] >= 0 && at[1] >= 0 {
+		roles := make([]string, len(r.User.Roles))
+		for i, x := range r.User.Roles {
+			roles[i] = string(x)
+		}
+		key = strings.Join([]string{r.User.ID, strings.Join(roles, ","), r.User.Agency, strconv.Itoa(year)}, "\x00")
+		f.kept.mu.Lock()
+		l, ok := f.kept.m[key]
+		f.kept.mu.Unlock()
+		if ok && l.at == at {
+			return l, nil
+		}
+	}
+	l := &keptList{at: at}
+	for q := (skps.Query{Year: year, Limit: 500}); ; {
+		got, next, err := a.ListSKPs(ctx, r.User, q)
+		if err != nil {
+			return nil, err
+		}
+		l.all = append(l.all, got...)
+		if next == "" {
+			break
+		}
+		if len(l.all) >= maxListed {
+			l.cut = true
+			break
+		}
+		q.Cursor = next
+	}
+	if key != "" {
+		f.kept.mu.Lock()
+		if f.kept.m == nil || len(f.kept.m) >= keptListsMax {
+			f.kept.m = map[string]*keptList{}
+		}
+		f.kept.m[key] = l
+		f.kept.mu.Unlock()
+	}
+	return l, nil
 }
 
 // tree builds the unit tree with each unit's progress counts for year
@@ -197,27 +271,70 @@ func (f *Feature) tree(r *page.Request, year int) ([]*UnitNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		var stack []*UnitNode
-		for _, u := range rep.Data.Units {
-			n := &UnitNode{ID: u.UnitID, Name: u.Name, Depth: u.Depth, Counts: u.Subtree}
-			for _, s := range reports.Statuses() {
-				if c := u.Subtree.ByStatus[s]; c > 0 {
-					n.Statuses = append(n.Statuses, StatusCount{s, c})
-				}
-			}
-			for len(stack) > 0 && stack[len(stack)-1].Depth >= n.Depth {
-				stack = stack[:len(stack)-1]
-			}
-			if len(stack) == 0 {
-				roots = append(roots, n)
-			} else {
-				p := stack[len(stack)-1]
-				p.Children = append(p.Children, n)
-			}
-			stack = append(stack, n)
-		}
+		roots = append(roots, buildTree(rep.Data.Units, maxTreeUnits)...)
 	}
 	return roots, nil
+}
+
+// buildTree nests the units of a progress report (depth first, with
+// their depths; one root at depth 0) into the tree the page draws, cut
+// at treeDepth(units, limit): the units below the cut are left out and
+// counted on their ancestor at the cut (Hidden).
+func buildTree(units []reports.UnitProgress, limit int) []*UnitNode {
+	var roots []*UnitNode
+	cut := treeDepth(units, limit)
+	var stack []*UnitNode
+	for _, u := range units {
+		if u.Depth > cut {
+			// Below the cut: counted on the nearest shown ancestor (the
+			// last shown unit at the cut's depth, depth first).
+			for i := len(stack) - 1; i >= 0; i-- {
+				if stack[i].Depth == cut {
+					stack[i].Hidden++
+					break
+				}
+			}
+			continue
+		}
+		n := &UnitNode{ID: u.UnitID, Name: u.Name, Depth: u.Depth, Counts: u.Subtree}
+		for _, s := range reports.Statuses() {
+			if c := u.Subtree.ByStatus[s]; c > 0 {
+				n.Statuses = append(n.Statuses, StatusCount{s, c})
+			}
+		}
+		for len(stack) > 0 && stack[len(stack)-1].Depth >= n.Depth {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			roots = append(roots, n)
+		} else {
+			p := stack[len(stack)-1]
+			p.Children = append(p.Children, n)
+		}
+		stack = append(stack, n)
+	}
+	return roots
+}
+
+// treeDepth is the deepest depth at which the units of a progress report
+// (depth first, with their depths) number at most limit, counting every
+// shallower one; never less than 1.
+func treeDepth(units []reports.UnitProgress, limit int) int {
+	per := map[int]int{}
+	deepest := 0
+	for _, u := range units {
+		per[u.Depth]++
+		deepest = max(deepest, u.Depth)
+	}
+	cut, total := 0, 0
+	for d := 0; d <= deepest; d++ {
+		total += per[d]
+		if total > limit {
+			break
+		}
+		cut = d
+	}
+	return max(cut, 1)
 }
 
 // NodeArg is what the recursive "unit-node" template gets: the page (for

@@ -60,6 +60,12 @@ type Filter struct {
 	Year      int
 }
 
+// maxUnitOptions bounds the unit filter's select: a province's 10,449
+// units made a 730 KB page of options (the page budget is 300 KB); past
+// this many the filter is a text field for the unit's ID (the same
+// parameter).
+const maxUnitOptions = 500
+
 // Option is a choice of a select.
 type Option struct{ Value, Label string }
 
@@ -70,8 +76,12 @@ type Search struct {
 	// Searched says whether the form was sent (the page then shows the
 	// results, or that there are none).
 	Searched bool
-	Units    []Option
-	Kinds    []Option
+	// Units are the unit filter's choices; none when the caller sees more
+	// than maxUnitOptions units (UnitInput: the filter is a text field for
+	// the unit's ID instead).
+	Units     []Option
+	UnitInput bool
+	Kinds     []Option
 	// Statuses are the SKP statuses the filter offers; Years the years.
 	Statuses []Option
 	Years    []int
@@ -145,6 +155,9 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 		d.UnitNames[u.ID] = u.Name
 	}
 	slices.SortFunc(d.Units, func(a, b Option) int { return strings.Compare(a.Label, b.Label) })
+	if len(d.Units) > maxUnitOptions {
+		d.Units, d.UnitInput = nil, true
+	}
 	if !d.Searched {
 		return f.search.Render(w, http.StatusOK, d)
 	}

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
@@ -46,6 +47,7 @@ var files embed.FS
 type Feature struct {
 	site *page.Site
 	unit *page.Template[*unitData]
+	kept keptLists
 }
 
 // New returns the feature on site.
@@ -165,6 +167,10 @@ type skpRow struct {
 	skps.Summary
 	Predikat string
 	EvalStat string
+	// eval is the evaluation of the period (EvalStat is its status at the
+	// page's now, set on the rows of the page alone: a kept list outlives
+	// the moment it was built, and the status moves with the clock).
+	eval *evaluations.Evaluation
 }
 
 // unitPage is the unit dashboard: SKP progress and the predikat
@@ -256,35 +262,25 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	if len(units) == 0 {
 		units = []string{id}
 	}
-	// The SKPs and their evaluations at the cut too (today's at none).
-	skpsAt, evalsAt, err := a.Past(ctx, d.Cut)
-	if err != nil {
-		return err
-	}
-	list, err := skpsAt.ForYear(ctx, units, year)
-	if err != nil {
-		return err
-	}
-	evals, err := evalsAt.ForPeriod(ctx, units, per)
-	if err != nil {
-		return err
-	}
 	now := a.Now()
 	if !d.AsOf.IsZero() {
 		now = d.AsOf // FINAL after the window, as it stood then
 	}
-	bySKP := map[string][2]string{}
-	for _, e := range evals {
-		bySKP[e.SKPID] = [2]string{e.Predikat, e.StatusAt(now)}
-	}
-	// Sorted by Paginate alone (the "unit" order by default).
-	rows := make([]skpRow, 0, len(list))
-	for _, s := range list {
-		e := bySKP[s.ID]
-		rows = append(rows, skpRow{Summary: s, Predikat: e[0], EvalStat: e[1]})
-	}
-	if d.SKPs, d.SKPsNav, err = page.Paginate(r, skpList, rows, skpOrder, scope...); err != nil {
+	// The SKPs of the year with their evaluations, sorted by Paginate alone
+	// (the "unit" order by default). Today's list is kept while the read
+	// models it comes from stand still (keptLists): at a province's root
+	// it is 100,000 SKPs, read, joined and sorted on every view before.
+	list, err := f.skpRows(ctx, a, id, units, year, per, d.Cut)
+	if err != nil {
 		return err
+	}
+	if d.SKPs, d.SKPsNav, err = page.PaginateKept(r, skpList, list.rows, skpOrder, &list.orders, scope...); err != nil {
+		return err
+	}
+	for i := range d.SKPs {
+		if e := d.SKPs[i].eval; e != nil {
+			d.SKPs[i].EvalStat = e.StatusAt(now)
+		}
 	}
 	d.SKPsPosition = f.site.Position(ctx, skps.Name)
 	d.EvalsPosition = f.site.Position(ctx, evaluations.Name)
@@ -296,6 +292,81 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 	d.ExportDistXLSX = exportLink("/ekspor/distribusi", d.AsOfParam, "unit", id, "period", per, "format", "xlsx")
 	d.Names = f.site.Names(ctx, nips...)
 	return f.unit.Render(w, http.StatusOK, d)
+}
+
+// skpListKept is the SKPs of a unit's subtree for a year with their
+// evaluations of a period, as the unit page lists them, and the sort
+// orders of the list (page.Orders) while it is kept.
+type skpListKept struct {
+	at     [3]int64 // the directory's, the SKPs' and the evaluations' positions
+	rows   []skpRow
+	orders page.Orders
+}
+
+// keptLists holds the unit pages' SKP lists of today (no as-of cut) by
+// unit, year and period, with the positions of the read models they were
+// read after; a list is served again while those positions stand (a read
+// model publishes its rows with its checkpoint atomically, so rows read
+// after positions P are at least P's). Bounded: when full it starts over.
+type keptLists struct {
+	mu sync.Mutex
+	m  map[string]*skpListKept
+}
+
+// keptListsMax bounds the lists kept (a province root's is about 40 MB).
+const keptListsMax = 16
+
+// skpRows returns the SKP list of the unit page of unit (whose population
+// is units) for year and per at cut.
+func (f *Feature) skpRows(ctx context.Context, a *app.App, unit string, units []string, year int, per string, cut app.Cut) (*skpListKept, error) {
+	var at [3]int64
+	key := ""
+	if cut.IsZero() {
+		at = [3]int64{f.site.Position(ctx, directory.Name), f.site.Position(ctx, skps.Name), f.site.Position(ctx, evaluations.Name)}
+		if at[0] >= 0 && at[1] >= 0 && at[2] >= 0 {
+			key = unit + "\x00" + strconv.Itoa(year) + "\x00" + per
+			f.kept.mu.Lock()
+			l, ok := f.kept.m[key]
+			f.kept.mu.Unlock()
+			if ok && l.at == at {
+				return l, nil
+			}
+		}
+	}
+	// The SKPs and their evaluations at the cut too (today's at none).
+	skpsAt, evalsAt, err := a.Past(ctx, cut)
+	if err != nil {
+		return nil, err
+	}
+	list, err := skpsAt.ForYear(ctx, units, year)
+	if err != nil {
+		return nil, err
+	}
+	evals, err := evalsAt.ForPeriod(ctx, units, per)
+	if err != nil {
+		return nil, err
+	}
+	bySKP := make(map[string]*evaluations.Evaluation, len(evals))
+	for i := range evals {
+		bySKP[evals[i].SKPID] = &evals[i]
+	}
+	l := &skpListKept{at: at, rows: make([]skpRow, 0, len(list))}
+	for _, s := range list {
+		row := skpRow{Summary: s}
+		if e := bySKP[s.ID]; e != nil {
+			row.Predikat, row.eval = e.Predikat, e
+		}
+		l.rows = append(l.rows, row)
+	}
+	if key != "" {
+		f.kept.mu.Lock()
+		if f.kept.m == nil || len(f.kept.m) >= keptListsMax {
+			f.kept.m = map[string]*skpListKept{}
+		}
+		f.kept.m[key] = l
+		f.kept.mu.Unlock()
+	}
+	return l, nil
 }
 
 // exportLink is an export's address, with as_of when the page shows a

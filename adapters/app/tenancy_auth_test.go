@@ -1,0 +1,97 @@
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"iter"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// yieldCounter counts the events a store's ReadAll hands out: what an
+// AuthenticatedStore in front of it must check.
+type yieldCounter struct {
+	eventstore.Store
+	yielded int
+}
+
+func (s *yieldCounter) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		for ev, err := range s.Store.ReadAll(ctx, opts) {
+			s.yielded++
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+func registerUnit(t *testing.T, s eventstore.Store, id, parent string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"unit_id": id, "name": "Unit " + id, "parent_id": parent})
+	ev := eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: unitRegisteredType, SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "hr", Role: "HR_ADMIN"}}
+	if _, err := s.Append(context.Background(), domain.UnitStream(id), eventstore.NoStream, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ManyAgencies reads the unit registrations as stored, the type filter
+// applied by the store, and authenticates only the roots, each through
+// its unit's stream: at a province the authenticated read of the whole
+// log (every writer signature checked) kept the first request after a
+// start waiting for minutes. A root registered by an untrusted key (an
+// event slipped into the store) still does not count.
+func TestManyAgenciesAuthenticatesOnlyTheRoots(t *testing.T) {
+	ctx := context.Background()
+	_, k1, _ := ed25519.GenerateKey(nil)
+	_, k2, _ := ed25519.GenerateKey(nil)
+	trusted := eventstore.NewKeyring(k1.Public().(ed25519.PublicKey))
+	path := filepath.Join(t.TempDir(), "k.db")
+	open := func(k ed25519.PrivateKey, ring *eventstore.Keyring) *boltstore.Store {
+		s, err := boltstore.Open(path, boltstore.Options{Signer: eventstore.NewEd25519Signer(k), Keyring: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(k1, trusted)
+	registerUnit(t, s, "A", "")
+	for i := range 300 {
+		b, _ := json.Marshal(map[string]int{"i": i})
+		if _, err := s.Append(ctx, "skp-x", eventstore.Any, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "skp.feedback_given.v1", SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "x", Role: "EMPLOYEE"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counter := &yieldCounter{Store: s}
+	a := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(counter, trusted), Directory: oneUnit{}}}
+	if many, err := a.ManyAgencies(ctx); err != nil || many {
+		t.Fatalf("one root: many=%v err=%v", many, err)
+	}
+	if counter.yielded != 1 {
+		t.Errorf("the scan handed %d events to be authenticated, want the 1 registration (not the 301 of the log)", counter.yielded)
+	}
+	s.Close()
+
+	// A root slipped in under a key the deployment does not trust.
+	s = open(k2, nil)
+	registerUnit(t, s, "B", "")
+	s.Close()
+	s = open(k1, trusted)
+	defer s.Close()
+	a = &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, trusted), Directory: oneUnit{}}}
+	if many, err := a.ManyAgencies(ctx); err != nil || many {
+		t.Fatalf("a forged second root counted: many=%v err=%v (the directory holds one agency)", many, err)
+	}
+	if a.tenancy.registered["B"] {
+		t.Error("the forged root B was recorded")
+	}
+
+}

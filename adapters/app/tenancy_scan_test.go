@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
 // scanCounter is a log whose ReadAll, like bbolt's, visits every event
@@ -76,5 +77,39 @@ func TestManyAgenciesReadsOnlyTheNewEvents(t *testing.T) {
 	store.add(unitRegisteredType, map[string]string{"unit_id": "C", "parent_id": "B"})
 	if many, _ := a.ManyAgencies(ctx); !many {
 		t.Error("two agencies are never one again")
+	}
+}
+
+// The first call after a start begins where the directory projection
+// stands, with its roots, and reads only what was recorded after its
+// checkpoint: the first signed-in request after a start read (and
+// authenticated) the whole log, minutes at province scale. A root recorded
+// after the checkpoint (the projection lagging) is still found.
+func TestManyAgenciesStartsAtTheDirectoryCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	store := &scanCounter{}
+	store.add(unitRegisteredType, map[string]string{"unit_id": "u1"})
+	for range 1000 {
+		store.add("skp.feedback_given.v1", map[string]string{"skp_id": "x"})
+	}
+	pos := &positions{at: map[string]eventstore.Position{directory.Name: 900}}
+	a := &App{cfg: Config{Store: store, Directory: oneUnit{}, Positions: pos}}
+	if many, err := a.ManyAgencies(ctx); err != nil || many {
+		t.Fatalf("many=%v err=%v, want one agency", many, err)
+	}
+	if store.visited != 101 {
+		t.Errorf("the first call visited %d events, want the 101 after the directory's checkpoint", store.visited)
+	}
+	store.add(unitRegisteredType, map[string]string{"unit_id": "B"}) // the projection has not seen it
+	if many, err := a.ManyAgencies(ctx); err != nil || !many {
+		t.Fatalf("a second root recorded past the projection's checkpoint: many=%v err=%v, want true", many, err)
+	}
+	// Without positions the scan starts at the beginning, as before.
+	store2 := &scanCounter{}
+	store2.add(unitRegisteredType, map[string]string{"unit_id": "u1"})
+	store2.add(unitRegisteredType, map[string]string{"unit_id": "B"})
+	b := &App{cfg: Config{Store: store2, Directory: oneUnit{}}}
+	if many, err := b.ManyAgencies(ctx); err != nil || !many || store2.visited != 2 {
+		t.Errorf("without positions: many=%v err=%v visited=%d, want true after reading both", many, err, store2.visited)
 	}
 }

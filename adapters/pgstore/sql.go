@@ -64,7 +64,7 @@ INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, r
 SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, coalesce($16::timestamptz, clock_timestamp()),
 	$1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
 WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = $1), -1) = $2::bigint
-RETURNING position`),
+RETURNING position, recorded_at`),
 
 		// Batches, appends of several events, and AppendTx. Arguments: one
 		// element per append in $1 (stream) and $2 (expected last revision,
@@ -117,7 +117,7 @@ FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p
 JOIN req ON req.idx = t.req
 CROSS JOIN x
 ORDER BY t.ord
-RETURNING stream, position`),
+RETURNING stream, position, recorded_at`),
 
 		notify:       `SELECT pg_notify($1, '')`,
 		hashAt:       r.Replace(`SELECT HEADCOLS FROM EVENTS WHERE stream = $1 AND revision = $2`),

@@ -546,7 +546,8 @@ func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel strin
 	var counts map[string]streamCount
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(s.q.appendMany, s.insertArgs(reqs, channel)...).Query(func(rows pgx.Rows) error {
+	sql, args := s.insertStatement(reqs, channel)
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		counts, err = collectCounts(rows)
 		return err
 	})
@@ -641,15 +642,31 @@ type dbQuerier interface {
 // requests must be sorted by stream, with one request per stream. When
 // channel is not empty, the statement NOTIFYs it.
 func (s *Store) insert(ctx context.Context, q dbQuerier, reqs []*request, channel string) (map[string]streamCount, error) {
-	rows, err := q.Query(ctx, s.q.appendMany, s.insertArgs(reqs, channel)...)
+	sql, args := s.insertStatement(reqs, channel)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	return collectCounts(rows)
 }
 
-// insertArgs returns the arguments of the append statement: one array per
-// column, plus the per-request stream and expected head.
+// insertStatement returns the statement and arguments that insert the
+// rows of reqs as the first statement of a transaction: appendBatch, or
+// appendMany when the statement must NOTIFY channel or the rows are more
+// than one transaction's positions hold.
+func (s *Store) insertStatement(reqs []*request, channel string) (string, []any) {
+	args := s.insertArgs(reqs, channel)
+	if channel != "" || len(args[3].([]int64)) > maxPerTransaction {
+		// appendMany NOTIFYs, and refuses more events than positions
+		// hold for one transaction.
+		return s.q.appendMany, args
+	}
+	return s.q.appendBatch, append(args[:17], args[18]) // no NOTIFY argument
+}
+
+// insertArgs returns the arguments of appendMany: one array per column,
+// plus the per-request stream and expected head, the NOTIFY channel and
+// the recording time.
 func (s *Store) insertArgs(reqs []*request, channel string) []any {
 	rows := 0
 	for _, r := range reqs {

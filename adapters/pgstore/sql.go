@@ -124,7 +124,7 @@ RETURNING stream, position, recorded_at`),
 		// group commit always runs it as (autocommit, or right after BEGIN
 		// when the batch carries pgtxhook statements), with no NOTIFY. Its
 		// plan is as small as the work allows, because initialising the
-		// executor for appendMany (its scalar subqueries, the sort) cost a
+		// executor for appendMany (its scalar subqueries above all) cost a
 		// sixth of the backend's CPU per statement at three appends per
 		// statement (perf, docs/benchmarks.md):
 		//   - k is the event's ordinal in the batch: nothing was written
@@ -132,10 +132,10 @@ RETURNING stream, position, recorded_at`),
 		//     index; a batch holds at most Options.MaxBatchEvents (< 2^20)
 		//     events, so k fits without the overflow guard;
 		//   - the transaction ID and the recording time are computed once,
-		//     in a one-row CTE joined to the rows, not in subqueries;
-		//   - no ORDER BY: positions come from the ordinality, whatever
-		//     order the rows are inserted in.
-		// The head check of each append is appendMany's.
+		//     in a one-row CTE joined to the rows, not in subqueries.
+		// The head check of each append is appendMany's, and so is the
+		// ORDER BY: rows go in by stream, so that batches of different
+		// processes take index locks in the same order (package doc).
 		appendBatch: r.Replace(`
 WITH p AS MATERIALIZED (
 	SELECT $1::text[] AS stream, $2::bigint[] AS expected, $3::bigint[] AS req, $4::bigint[] AS revision,
@@ -161,6 +161,7 @@ FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p
 		actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig, ord)
 JOIN req ON req.idx = t.req
 CROSS JOIN x
+ORDER BY t.ord
 RETURNING stream, position, recorded_at`),
 
 		notify:       `SELECT pg_notify($1, '')`,

@@ -121,7 +121,7 @@
 // flight queue their append; when the batch ends, the queued appends go out
 // together as the next one, and when Options.BatchStart (default 8) are
 // waiting, another batch starts beside the first (at most
-// Options.Committers, default 2, in flight), so that batches execute while
+// Options.Committers, default 4, in flight), so that batches execute while
 // others wait for their flush, and PostgreSQL flushes their commits
 // together.
 // Nothing ever waits for a batch to fill. Appends to one stream take turns,

@@ -102,14 +102,14 @@ type Options struct {
 // the append is bound by CPU, not by the WAL flush (docs/benchmarks.md
 // §21): the store's CPU per event, its own and its backends', falls as
 // batches grow (per statement: the executor's start-up, the commit, a
-// round trip and its goroutine hand-offs), from ≈190 µs at four batches
-// in flight started once two appends wait (≈3 appends per statement) to
-// ≈135 µs at two batches started at eight waiting (≈6). Two batches
-// still overlap one's execution with the other's flush. Durability is the
-// same either way: every batch is one transaction, each append
-// acknowledged after its commit.
+// round trip and its goroutine hand-offs). Four batches in flight, another
+// starting once eight appends wait (≈5 appends per statement), cost
+// ≈130–155 µs per event where starting one once two waited (≈3) cost
+// ≈180–200; four in flight still overlap executions with flushes.
+// Durability is the same either way: every batch is one transaction, each
+// append acknowledged after its commit.
 const (
-	DefaultCommitters = 2
+	DefaultCommitters = 4
 	DefaultBatchStart = 8
 )
 

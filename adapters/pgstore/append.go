@@ -54,10 +54,11 @@ const staleBatch = 50 * time.Millisecond
 
 // outcome is a committer's answer to one request.
 type outcome struct {
-	inserted bool  // all the request's rows are committed
-	position int64 // of the request's last row, when inserted
-	conflict bool  // nothing written: the head moved, or a unique key was taken
-	err      error // anything else; the outcome is unknown unless conflict
+	inserted bool      // all the request's rows are committed
+	position int64     // of the request's last row, when inserted
+	recorded time.Time // the rows' recorded_at, when inserted
+	conflict bool      // nothing written: the head moved, or a unique key was taken
+	err      error     // anything else; the outcome is unknown unless conflict
 }
 
 // Append implements eventstore.Store. See the package doc for how an append
@@ -109,9 +110,10 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 			if o.inserted {
 				last := len(prepared) - 1
 				res := eventstore.AppendResult{
-					Revision: head.Next() + uint64(last),
-					Position: eventstore.Position(o.position),
-					Hash:     hashes[last],
+					Revision:   head.Next() + uint64(last),
+					Position:   eventstore.Position(o.position),
+					Hash:       hashes[last],
+					RecordedAt: o.recorded,
 				}
 				s.heads.put(stream, eventstore.Head{Exists: true, Revision: res.Revision, Hash: res.Hash})
 				return res, nil
@@ -271,6 +273,10 @@ func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, e
 			stored[i] = byID[events[i].ID]
 		}
 		res, repeat, err := eventstore.CheckRepeat(stream, expected, events, stored)
+		if repeat {
+			// The first append's result, whole: its events' RecordedAt too.
+			res.RecordedAt = stored[len(stored)-1].RecordedAt
+		}
 		if err != nil || repeat {
 			return res, repeat, actual, err
 		}
@@ -492,7 +498,7 @@ func (s *Store) execBatch(ctx context.Context, batch []*request) {
 		c := counts[r.stream]
 		switch c.n {
 		case len(r.events):
-			r.done <- outcome{inserted: true, position: c.last}
+			r.done <- outcome{inserted: true, position: c.last, recorded: c.recorded}
 			s.stats.appends.Add(1)
 			s.stats.events.Add(int64(c.n))
 			wrote = true
@@ -540,7 +546,8 @@ func (s *Store) insertHooked(ctx context.Context, reqs []*request, channel strin
 	var counts map[string]streamCount
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
-	b.Queue(s.q.appendMany, s.insertArgs(reqs, channel)...).Query(func(rows pgx.Rows) error {
+	sql, args := s.insertStatement(reqs, channel)
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		counts, err = collectCounts(rows)
 		return err
 	})
@@ -600,23 +607,29 @@ func (s *Store) insertOne(ctx context.Context, r *request) (map[string]streamCou
 	if sig == nil {
 		sig = []byte{}
 	}
-	var pos int64
+	var (
+		pos      int64
+		recorded time.Time
+	)
 	err := s.pool.QueryRow(ctx, s.q.appendOne, r.stream, r.expected, pgtype.UUID{Bytes: e.ID, Valid: true},
 		int32(min(e.SchemaVersion, math.MaxInt32)), e.OccurredAt, e.Type, e.Actor.ID, e.Actor.Role,
-		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:], r.sig.KeyID, sig, s.recordedAt()).Scan(&pos)
+		e.CorrelationID, e.CausationID, e.Reason, data, r.hashes[0][:], r.sig.KeyID, sig, s.recordedAt()).Scan(&pos, &recorded)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil // the head check failed
 	case err != nil:
 		return nil, err
 	}
-	return map[string]streamCount{r.stream: {n: 1, last: pos}}, nil
+	return map[string]streamCount{r.stream: {n: 1, last: pos, recorded: recorded.UTC()}}, nil
 }
 
 // streamCount is what one statement inserted for one stream.
 type streamCount struct {
 	n    int
 	last int64
+	// recorded is the rows' recorded_at: one value per statement, so the
+	// same for every row of an append.
+	recorded time.Time
 }
 
 // dbQuerier runs a query: a pool or a transaction.
@@ -629,15 +642,31 @@ type dbQuerier interface {
 // requests must be sorted by stream, with one request per stream. When
 // channel is not empty, the statement NOTIFYs it.
 func (s *Store) insert(ctx context.Context, q dbQuerier, reqs []*request, channel string) (map[string]streamCount, error) {
-	rows, err := q.Query(ctx, s.q.appendMany, s.insertArgs(reqs, channel)...)
+	sql, args := s.insertStatement(reqs, channel)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	return collectCounts(rows)
 }
 
-// insertArgs returns the arguments of the append statement: one array per
-// column, plus the per-request stream and expected head.
+// insertStatement returns the statement and arguments that insert the
+// rows of reqs as the first statement of a transaction: appendBatch, or
+// appendMany when the statement must NOTIFY channel or the rows are more
+// than one transaction's positions hold.
+func (s *Store) insertStatement(reqs []*request, channel string) (string, []any) {
+	args := s.insertArgs(reqs, channel)
+	if channel != "" || len(args[3].([]int64)) > maxPerTransaction {
+		// appendMany NOTIFYs, and refuses more events than positions
+		// hold for one transaction.
+		return s.q.appendMany, args
+	}
+	return s.q.appendBatch, append(args[:17], args[18]) // no NOTIFY argument
+}
+
+// insertArgs returns the arguments of appendMany: one array per column,
+// plus the per-request stream and expected head, the NOTIFY channel and
+// the recording time.
 func (s *Store) insertArgs(reqs []*request, channel string) []any {
 	rows := 0
 	for _, r := range reqs {
@@ -722,20 +751,24 @@ func (s *Store) recordedAt() *time.Time {
 	return &t
 }
 
-// collectCounts reads the RETURNING rows (stream, position) of the append
-// statement.
+// collectCounts reads the RETURNING rows (stream, position, recorded_at)
+// of the append statement.
 func collectCounts(rows pgx.Rows) (map[string]streamCount, error) {
 	defer rows.Close()
 	counts := make(map[string]streamCount, 1)
-	var stream string
-	var pos int64
+	var (
+		stream   string
+		pos      int64
+		recorded time.Time
+	)
 	for rows.Next() {
-		if err := rows.Scan(&stream, &pos); err != nil {
+		if err := rows.Scan(&stream, &pos, &recorded); err != nil {
 			return nil, err
 		}
 		c := counts[stream]
 		c.n++
 		c.last = max(c.last, pos)
+		c.recorded = recorded.UTC()
 		counts[stream] = c
 	}
 	// In autocommit the statement commits after its last row: only Err,
@@ -782,7 +815,10 @@ func (s *Store) wake() {
 // sees its own uncommitted events), and it must run in a READ COMMITTED
 // transaction. RecordedAt is the time of the INSERT, not of the caller's
 // commit: keep such transactions short, or an as-of read for a moment
-// between the two may first miss the events and later see them. The insert runs under a savepoint, sent in the same round
+// between the two may first miss the events and later see them. The
+// result's RecordedAt is zero (Append reports it): tx may still roll back,
+// and a writer that keeps what it appended (eventlog.Cached) must not keep
+// these events. The insert runs under a savepoint, sent in the same round
 // trip: on any error nothing of this call was written and tx stays usable.
 // Idempotency is judged against what tx sees.
 func (s *Store) AppendTx(ctx context.Context, tx pgx.Tx, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
@@ -833,6 +869,7 @@ func (s *Store) appendTx(ctx context.Context, tx pgx.Tx, stream string, expected
 			}
 		}
 		res, repeat, actual, err := s.resolveConflict(ctx, tx, stream, expected, prepared)
+		res.RecordedAt = time.Time{} // see AppendTx
 		if err != nil || repeat {
 			return res, err
 		}

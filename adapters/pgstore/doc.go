@@ -119,7 +119,7 @@
 // already waiting; a lone writer's append is therefore a batch of one, the
 // same single statement, with no hand-off. Callers that find a batch in
 // flight queue their append; when the batch ends, the queued appends go out
-// together as the next one, and when Options.BatchStart (default 2) are
+// together as the next one, and when Options.BatchStart (default 8) are
 // waiting, another batch starts beside the first (at most
 // Options.Committers, default 4, in flight), so that batches execute while
 // others wait for their flush, and PostgreSQL flushes their commits

@@ -750,8 +750,18 @@ func TestAppendStatementKeepsGenericPlan(t *testing.T) {
 	for i := range 20 {
 		mustAppend(t, s, fmt.Sprintf("one-%d", i), eventstore.NoStream, evs(1)...)
 		mustAppend(t, s, fmt.Sprintf("many-%d", i), eventstore.NoStream, evs(2)...)
+		tx, err := s.pool.Begin(tctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AppendTx(tctx(t), tx, fmt.Sprintf("tx-%d", i), eventstore.NoStream, evs(1)...); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(tctx(t)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for name, sql := range map[string]string{"appendOne": s.q.appendOne, "appendMany": s.q.appendMany} {
+	for name, sql := range map[string]string{"appendOne": s.q.appendOne, "appendBatch": s.q.appendBatch, "appendMany": s.q.appendMany} {
 		var generic, custom int64
 		err := s.pool.QueryRow(tctx(t), `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`, sql).Scan(&generic, &custom)
 		if err != nil {

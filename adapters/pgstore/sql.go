@@ -28,6 +28,7 @@ type queries struct {
 	checkPositions string
 	appendOne      string // one event of one append, autocommit
 	appendMany     string // any number of appends and events; $18 is a NOTIFY channel or NULL, $19 recorded_at or NULL
+	appendBatch    string // appendMany for a fresh transaction (group commit): no NOTIFY; $18 recorded_at or NULL
 	notify         string
 	hashAt         string
 	head           string
@@ -64,7 +65,7 @@ INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, r
 SELECT (pg_current_xact_id()::text::bigint << 20) | 1, $2::bigint + 1, $3, $4, $5, coalesce($16::timestamptz, clock_timestamp()),
 	$1, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
 WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = $1), -1) = $2::bigint
-RETURNING position`),
+RETURNING position, recorded_at`),
 
 		// Batches, appends of several events, and AppendTx. Arguments: one
 		// element per append in $1 (stream) and $2 (expected last revision,
@@ -117,7 +118,51 @@ FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p
 JOIN req ON req.idx = t.req
 CROSS JOIN x
 ORDER BY t.ord
-RETURNING stream, position`),
+RETURNING stream, position, recorded_at`),
+
+		// appendMany as the first statement of its transaction, which
+		// group commit always runs it as (autocommit, or right after BEGIN
+		// when the batch carries pgtxhook statements), with no NOTIFY. Its
+		// plan is as small as the work allows, because initialising the
+		// executor for appendMany (its scalar subqueries above all) cost a
+		// sixth of the backend's CPU per statement at three appends per
+		// statement (perf, docs/benchmarks.md):
+		//   - k is the event's ordinal in the batch: nothing was written
+		//     before in this transaction, so no probe of the position
+		//     index; a batch holds at most Options.MaxBatchEvents (< 2^20)
+		//     events, so k fits without the overflow guard;
+		//   - the transaction ID and the recording time are computed once,
+		//     in a one-row CTE joined to the rows, not in subqueries.
+		// The head check of each append is appendMany's, and so is the
+		// ORDER BY: rows go in by stream, so that batches of different
+		// processes take index locks in the same order (package doc).
+		appendBatch: r.Replace(`
+WITH p AS MATERIALIZED (
+	SELECT $1::text[] AS stream, $2::bigint[] AS expected, $3::bigint[] AS req, $4::bigint[] AS revision,
+		$5::uuid[] AS event_id, $6::int[] AS schema_version, $7::timestamptz[] AS occurred_at, $8::text[] AS type,
+		$9::text[] AS actor_id, $10::text[] AS actor_role, $11::text[] AS correlation_id, $12::text[] AS causation_id,
+		$13::text[] AS reason, $14::bytea[] AS data, $15::bytea[] AS hash, $16::text[] AS writer_key_id,
+		$17::bytea[] AS writer_sig, $18::timestamptz AS recorded_at
+), req AS (
+	SELECT r.idx, r.stream
+	FROM p, unnest(p.stream, p.expected) WITH ORDINALITY AS r(stream, expected, idx)
+	WHERE coalesce((SELECT max(e.revision) FROM EVENTS e WHERE e.stream = r.stream), -1) = r.expected
+), x AS MATERIALIZED (
+	SELECT pg_current_xact_id()::text::bigint << 20 AS base, coalesce(p.recorded_at, clock_timestamp()) AS now FROM p
+)
+INSERT INTO EVENTS (position, revision, event_id, schema_version, occurred_at, recorded_at,
+	stream, type, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig)
+SELECT x.base | t.ord, t.revision, t.event_id, t.schema_version, t.occurred_at, x.now,
+	req.stream, t.type, t.actor_id, t.actor_role, t.correlation_id, t.causation_id, t.reason, t.data, t.hash,
+	t.writer_key_id, t.writer_sig
+FROM p, unnest(p.req, p.revision, p.event_id, p.schema_version, p.occurred_at, p.type, p.actor_id,
+		p.actor_role, p.correlation_id, p.causation_id, p.reason, p.data, p.hash, p.writer_key_id, p.writer_sig)
+	WITH ORDINALITY AS t(req, revision, event_id, schema_version, occurred_at, type, actor_id,
+		actor_role, correlation_id, causation_id, reason, data, hash, writer_key_id, writer_sig, ord)
+JOIN req ON req.idx = t.req
+CROSS JOIN x
+ORDER BY t.ord
+RETURNING stream, position, recorded_at`),
 
 		notify:       `SELECT pg_notify($1, '')`,
 		hashAt:       r.Replace(`SELECT HEADCOLS FROM EVENTS WHERE stream = $1 AND revision = $2`),

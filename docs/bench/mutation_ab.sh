@@ -11,6 +11,9 @@
 #        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
 #        kinerjad under the load into $WORK/prof-LABEL-*), FSYNC=1 (run: count kinerjad's fsyncs
 #        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
+#   `run` also prices a mutation in CPU (cpu_run): kinerjad's user + system CPU (/proc/PID/stat)
+#   and that of the PostgreSQL backends serving $DB, over the bench (warm-up included), divided
+#   by the feedback POSTs kinerjad counted (kinerja_http_requests_total) over the same window.
 set -euo pipefail
 D=${WORK:-/tmp/kinerja-mutation-ab}
 mkdir -p "$D"
@@ -18,6 +21,21 @@ STORE=${STORE:-postgres}
 DB=kinerja_bench_idemtx
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export PGHOST=127.0.0.1 PGUSER=postgres
+ticks=$(getconf CLK_TCK)
+# pgcpu prints the CPU ticks (user + system) of the backends of $DB (0 on bbolt).
+pgcpu() {
+  local t=0 pid
+  [[ $STORE == bolt ]] && { echo 0; return; }
+  for pid in $(psql -XAtq -d postgres -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'"); do
+    [[ -r /proc/$pid/stat ]] || continue
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo $t
+}
+proccpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+mutations() {
+  curl -fsS "http://$addr/metrics" | grep '^kinerja_http_requests_total' | grep 'feedback' | awk '{s += $2} END {printf "%d", s}'
+}
 if [[ $STORE == bolt ]]; then DATA=$D/bolt; SFLAGS=(); else DATA=$D/data; SFLAGS=(--store postgres --postgres-url "$URL"); fi
 case $1 in
 seed)
@@ -66,10 +84,15 @@ run)
       timeout -s INT 6 strace -f -c -e trace=fdatasync,fsync -p $kp -o $D/fsync-$LABEL.txt ) &
     pp="$pp $!"
   fi
+  for _ in $(seq 1 1200); do curl -fsS -o /dev/null "http://$addr/readyz" && break; sleep 0.5; done
+  m0=$(mutations) k0=$(proccpu $kp) p0=$(pgcpu)
   $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
+  m1=$(mutations) k1=$(proccpu $kp) p1=$(pgcpu)
+  cpu=$(awk -v n=$((m1 - m0)) -v k=$((k1 - k0)) -v p=$((p1 - p0)) -v t=$ticks \
+    'BEGIN { printf "{\"mutations\":%d,\"kinerjad_cpu_us_per_mutation\":%.0f,\"postgres_cpu_us_per_mutation\":%.0f}", n, n ? k * 1e6 / t / n : 0, n ? p * 1e6 / t / n : 0 }')
   if [[ -n $pp ]]; then wait $pp || true; fi
   if [[ -n ${FSYNC:-} ]]; then cat $D/fsync-$LABEL.txt >&2; fi
-  echo "{\"label\":\"$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
+  echo "{\"label\":\"$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"cpu_run\":$cpu,\"r\":$(jq -c . $D/out.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
 append)
   # The store's own append p99 with C writers, in the same conditions.
   LABEL=$2

@@ -568,6 +568,8 @@ func TestVerifyAgencyAppendAcrossAgencies(t *testing.T) {
 		ev("employee.position_changed.v1", map[string]string{"nip": nipA, "unit_id": "B", "previous_unit_id": "A1"})); err != nil {
 		t.Fatal(err)
 	}
+	// A's next event, on another stream: the append before it is whole.
+	f.put(t, "skp-"+nipA+"-2026", "skp.rhk_added.v1", map[string]string{"rhk_id": "a1"})
 	f.project(t)
 	verify := func(store eventstore.Store, agency string) audit.Report {
 		t.Helper()

@@ -211,7 +211,12 @@ type AgencyVerifyOptions struct {
 // event's agency in order (reading the unit placement of the events that
 // place units, employees and SKPs) but checks, hashes and reports only the
 // agency's own events: another agency's events are taken on their stored
-// chain hash, and nothing of them reaches the report.
+// chain hash (unless one continues an append of the agency's, whose
+// signature proves it with them), and nothing of them reaches the report.
+// With opts.WriterKeys the agency's events are authenticated as Verify
+// authenticates the trail: writer signatures, those below the trusted
+// national checkpoint covered by the agency root it signs
+// (AgencyVerifyOptions.AllSignatures).
 func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions) (Report, error) {
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = 100

@@ -36,12 +36,18 @@ func (a *App) Authorize(caller domain.Principal, act authz.Action) error { retur
 // ListSKPs lists SKPs matching q: every SKP for the roles that see all of
 // them, else only those the caller is a party to (q.Party is set to the
 // caller).
+//
+// Within one agency the list holds what the agency reads: the SKPs drafted
+// in its units, and the earlier SKPs of the people who moved in from
+// another agency (history follows the person; docs/security.md
+// "Agencies"). A unit filter (q.Units) selects by the unit that drafted
+// the SKP, so it keeps to the SKPs drafted in the agency's units, as the
+// unit reports do.
 func (a *App) ListSKPs(ctx context.Context, caller domain.Principal, q skps.Query) ([]skps.Summary, string, error) {
+	q.Employees = nil
 	if !a.Can(caller, authz.ListAllSKPs) {
 		q.Party = caller.ID
 	} else if r := ReachOf(caller); !r.All && authz.HasAgencyRole(caller) {
-		// Within one agency: the SKPs drafted in its units. (An SKP of a
-		// person who moved here is read by its ID; docs/security.md.)
 		units, err := a.cfg.Directory.Subtree(ctx, r.Agency)
 		if errors.Is(err, directory.ErrNotFound) {
 			return []skps.Summary{}, "", nil
@@ -54,6 +60,8 @@ func (a *App) ListSKPs(ctx context.Context, caller domain.Principal, q skps.Quer
 			if len(units) == 0 {
 				return []skps.Summary{}, "", nil
 			}
+		} else if q.Employees, err = a.movedIn(ctx, r.Agency); err != nil {
+			return nil, "", err
 		}
 		q.Units = units
 	}

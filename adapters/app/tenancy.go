@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
@@ -36,6 +38,11 @@ type agencies struct {
 	seeded bool
 	// scan serialises the scans of the store (ManyAgencies).
 	scan sync.Mutex
+	// released holds, for each agency, the NIPs another agency released
+	// to it (employee.transfer_released) in the store up to releasedTo:
+	// the only way a person moves in (movedIn).
+	released   map[string]map[string]bool
+	releasedTo eventstore.Position
 }
 
 // Principal returns p as it acts in this deployment, the one place both
@@ -452,4 +459,95 @@ func (a *App) Children(ctx context.Context, caller domain.Principal, id string) 
 		return []directory.Unit{}, err
 	}
 	return kids, nil
+}
+
+// transferReleasedType is the event by which an agency releases an
+// employee to another.
+var transferReleasedType = employee.TransferReleased{}.EventType()
+
+// movedIn returns, sorted, the employees of agency today who moved in
+// from another agency: those released to it (the store's
+// employee.transfer_released events, read from where the last call
+// stopped) whose post today (its effective date reached, as an SKP read
+// decides it) is in agency. Their earlier SKPs, drafted elsewhere, follow
+// them into the agency's SKP lists. When the store cannot be read (an
+// integrity problem after the last read), the releases read so far are
+// used: a list must not fail for every caller of every agency.
+func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
+	a.tenancy.mu.Lock()
+	after := a.tenancy.releasedTo
+	a.tenancy.mu.Unlock()
+	if head, err := a.cfg.Store.Head(ctx); err == nil && head > after {
+		found := map[string]map[string]bool{}
+		last := head
+		opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{transferReleasedType}}}
+		complete := true
+		for ev, err := range a.cfg.Store.ReadAll(ctx, opts) {
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				complete = false
+				break
+			}
+			if ev.Type != transferReleasedType {
+				continue
+			}
+			var d struct {
+				NIP      string `json:"nip"`
+				ToAgency string `json:"to_agency"`
+			}
+			if json.Unmarshal(ev.Data, &d) == nil && d.NIP != "" && d.ToAgency != "" {
+				if found[d.ToAgency] == nil {
+					found[d.ToAgency] = map[string]bool{}
+				}
+				found[d.ToAgency][d.NIP] = true
+			}
+		}
+		a.tenancy.mu.Lock()
+		if a.tenancy.released == nil {
+			a.tenancy.released = map[string]map[string]bool{}
+		}
+		for to, nips := range found {
+			if a.tenancy.released[to] == nil {
+				a.tenancy.released[to] = map[string]bool{}
+			}
+			for n := range nips {
+				a.tenancy.released[to][n] = true
+			}
+		}
+		if complete {
+			a.tenancy.releasedTo = max(a.tenancy.releasedTo, last)
+		}
+		a.tenancy.mu.Unlock()
+	}
+	a.tenancy.mu.Lock()
+	candidates := make([]string, 0, len(a.tenancy.released[agency]))
+	for n := range a.tenancy.released[agency] {
+		candidates = append(candidates, n)
+	}
+	a.tenancy.mu.Unlock()
+	slices.Sort(candidates)
+	today := a.Today().String()
+	out := candidates[:0]
+	for _, n := range candidates {
+		e, err := a.cfg.Directory.Employee(ctx, n)
+		if errors.Is(err, directory.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e.PositionFrom > today {
+			continue // the move takes effect later: not the agency's yet
+		}
+		ag, err := a.AgencyOfUnit(ctx, e.UnitID)
+		if err != nil {
+			return nil, err
+		}
+		if ag == agency {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

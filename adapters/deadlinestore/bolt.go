@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
@@ -45,13 +47,25 @@ type Bolt struct {
 
 var _ deadlines.Backend = (*Bolt)(nil)
 
+// ErrInUse is returned by OpenBolt when another process holds the file
+// (kinerjad, the projector, or another kinerjactl): bbolt's file lock was
+// not granted within LockTimeout.
+var ErrInUse = errors.New("deadlinestore: the file is in use by another process")
+
+// LockTimeout is how long OpenBolt waits for the file lock.
+var LockTimeout = 5 * time.Second
+
 // OpenBolt opens (creating if needed) the store in the bbolt file at path
-// (mode 0600; its directory is created with mode 0700).
+// (mode 0600; its directory is created with mode 0700). A file another
+// process holds is ErrInUse after LockTimeout.
 func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("deadlinestore: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s (file lock not granted within %v)", ErrInUse, path, LockTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deadlinestore: open %s: %w", path, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
 // tokenAgency is the "agency" claim of the test callers' tokens, by
@@ -384,7 +385,33 @@ func TestTenancyTransfer(t *testing.T) {
 	if h.headLen() != afterRelease {
 		t.Fatal("the same release recorded twice")
 	}
+	// Released, not moved: the person and their SKPs are still A's only.
+	listed := func(who caller, query string) bool {
+		t.Helper()
+		var page SKPPage
+		h.must(http.StatusOK, who, "GET", "/v1/skps"+query, nil).decode(t, &page)
+		return slices.ContainsFunc(page.Items, func(s skps.Summary) bool { return s.ID == f.id })
+	}
+	if listed(hrB, "") || listed(hrB, "?nip="+nipE) {
+		t.Fatal("B lists A's SKP of a person A only released")
+	}
 	h.must(http.StatusOK, hrB, "PUT", "/v1/employees/"+nipE+"/position", posBody())
+	// History follows the person into B's SKP lists (the agency's list and
+	// the employee's), not into B's unit-filtered lists (by the drafting
+	// unit, as the unit reports); A keeps listing the SKP it drafted.
+	for _, c := range []struct {
+		who   caller
+		query string
+		want  bool
+	}{
+		{hrB, "", true}, {hrB, "?nip=" + nipE, true}, {hrB, "?year=2026", true}, {analystB, "", true},
+		{hrB, "?unit=DISDIK", false}, {hrB, "?unit=PEMPROV", false},
+		{hrAgA, "", true}, {hrAgA, "?nip=" + nipE, true}, {hrAgA, "?unit=DINKES", true},
+	} {
+		if got := listed(c.who, c.query); got != c.want {
+			t.Errorf("GET /v1/skps%s as %s lists A's SKP of the moved person: %v, want %v", c.query, c.who.sub, got, c.want)
+		}
+	}
 	// The person is B's now: B's HR reads them and their earlier SKP; A's
 	// HR reads the SKP A made, not the person.
 	h.must(http.StatusOK, hrB, "GET", "/v1/employees/"+nipE, nil)

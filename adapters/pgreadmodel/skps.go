@@ -152,7 +152,11 @@ func (r *SKPsReader) List(ctx context.Context, q skps.Query) ([]skps.Summary, st
 	if q.Status != "" {
 		arg("status = $%d", q.Status)
 	}
-	if q.Units != nil {
+	switch {
+	case q.Units != nil && len(q.Employees) > 0:
+		args = append(args, q.Units, q.Employees)
+		where = append(where, fmt.Sprintf("(unit_id = ANY($%d) OR nip = ANY($%d))", len(args)-1, len(args)))
+	case q.Units != nil:
 		arg("unit_id = ANY($%d)", q.Units)
 	}
 	if q.Party != "" {

@@ -37,7 +37,7 @@ var formInventory = map[string]formFor{
 	"POST /v1/employees":                                       {form: "POST /data-induk/pegawai/baru"},
 	"PUT /v1/employees/{nip}/reporting-line":                   {form: "POST /data-induk/pegawai/{nip}/atasan"},
 	"PUT /v1/employees/{nip}/position":                         {form: "POST /data-induk/pegawai/{nip}/jabatan"},
-	"PUT /v1/employees/{nip}/transfer-release":                 {reason: "not yet built: the source agency's release for a cross-agency transfer is recorded through the API (HR_ADMIN)"},
+	"PUT /v1/employees/{nip}/transfer-release":                 {form: "POST /data-induk/pegawai/{nip}/lolos-butuh"},
 	"POST /v1/officials":                                       {form: "POST /data-induk/pejabat/baru"},
 
 	// The plan (feature/planning).

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -49,4 +50,35 @@ func TestVerifyAndExportOneAgency(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--bundle", bundle, "--key", pub)), &br); err != nil || !br.OK || br.Proven == 0 || !br.Trusted {
 		t.Fatalf("verify --bundle of an agency bundle = %+v, %v", br, err)
 	}
+}
+
+// TestVerifyAgencyFindsForgedInsert: offline, one agency's verification
+// authenticates the agency's writer signatures as the whole-trail one
+// does: a forged insert (valid chain hash, no signature) after the last
+// checkpoint is named; under a checkpoint signed over it, only
+// --all-signatures can name it. The national log, which holds none of it,
+// still verifies.
+func TestVerifyAgencyFindsForgedInsert(t *testing.T) {
+	data := t.TempDir()
+	var stats struct{ AgencyUnit string }
+	if err := json.Unmarshal([]byte(mustCtl(t, "seed", "--data", data, "--employees", "20", "--year", "2025", "--seed", "3")), &stats); err != nil || stats.AgencyUnit == "" {
+		t.Fatalf("seed: %+v, %v", stats, err)
+	}
+	signCheckpoint(t, backend.StoreConfig{Name: "bolt", DataDir: data})
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--data", data, "--agency", stats.AgencyUnit)), &rep); err != nil || !rep.OK || rep.Covered == 0 {
+		t.Fatalf("verify --agency of the sound store = %+v, %v (want ok, the checkpoint covering its entries)", rep, err)
+	}
+	s, err := boltstore.Open(backend.BoltPath(data), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := forge(t, s)
+	s.Close()
+	verifyFinds(t, id, "--data", data, "--agency", stats.AgencyUnit)
+	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--data", data, "--agency", "-")), &rep); err != nil || !rep.OK {
+		t.Errorf("verify --agency - (national log) = %+v, %v: the forgery is the agency's, not the national log's", rep, err)
+	}
+	signCheckpoint(t, backend.StoreConfig{Name: "bolt", DataDir: data})
+	verifyFinds(t, id, "--data", data, "--agency", stats.AgencyUnit, "--all-signatures")
 }

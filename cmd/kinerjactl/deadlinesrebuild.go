@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -42,6 +43,9 @@ type deadlinesRebuildReport struct {
 // moved deadline is a new firing. Run it with kinerjad (or the projector)
 // stopped: while the rebuild runs the items reflect the log only up to
 // the position reached, and a running scheduler could remind from them.
+// In embedded mode (--read-models memory) the file's lock enforces it: a
+// kinerjad running on the same data holds DATA/deadlines.db, and the
+// rebuild refuses (deadlinestore.ErrInUse) before it reads anything.
 func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections rebuild deadlines", stderr)
 	var sf storeFlags
@@ -51,11 +55,25 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 	zone := fs.String("zone", "WIB", "the agency's time zone, as kinerjad's --zone: WIB, WITA or WIT")
 	establish := fs.String("establish-deadline", "01-31", "SKP establishment deadline MM-DD, as kinerjad's --establish-deadline")
 	batch := fs.Int("batch", 5000, "events per transaction")
+	readModels := fs.String("read-models", "", "where kinerjad keeps the process manager's state, as kinerjad's --read-models: memory (DATA/deadlines.db) or postgres (default: memory with --store bolt, else postgres)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := noArgs(fs); err != nil {
 		return err
+	}
+	rm := *readModels
+	if rm == "" {
+		rm = "postgres"
+		if sf.store == "bolt" {
+			rm = "memory"
+		}
+	}
+	switch {
+	case rm != "memory" && rm != "postgres":
+		return exitcode.Usagef("--read-models %q: want memory or postgres", rm)
+	case rm == "postgres" && sf.postgresURL == "":
+		return exitcode.Usagef("--read-models postgres needs --postgres-url")
 	}
 	pol := policy.Default()
 	loc, ok := map[string]*time.Location{"WIB": policy.WIB, "WITA": time.FixedZone("WITA", 8*3600), "WIT": time.FixedZone("WIT", 9*3600)}[strings.ToUpper(*zone)]
@@ -71,13 +89,30 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 	if err := dc.Validate(pol); err != nil {
 		return exitcode.Usage(err)
 	}
+	var bb *deadlinestore.Bolt
+	if rm == "memory" {
+		// Embedded mode: kinerjad's file, which it holds locked while it
+		// runs (also when its event store is PostgreSQL or KurrentDB, which
+		// no file lock guards): taken first, so that a running kinerjad is
+		// refused before anything is read.
+		path := filepath.Join(sf.data, "deadlines.db")
+		var err error
+		if bb, err = deadlinestore.OpenBolt(path); errors.Is(err, deadlinestore.ErrInUse) {
+			return fmt.Errorf("projections rebuild %s: %s is held by another process: is kinerjad (or the projector) running on %s? Stop it first: a running scheduler could remind from half-rebuilt items (%w)", deadlines.Name, path, sf.data, err)
+		} else if err != nil {
+			return fmt.Errorf("projections rebuild %s: %w", deadlines.Name, err)
+		}
+		defer bb.Close()
+	}
 	l, err := openLedger(ctx, sf, stderr, readLedger)
 	if err != nil {
 		return err
 	}
 	defer l.close()
 	var b deadlines.Backend
-	if sf.postgresURL != "" {
+	if bb != nil {
+		b = bb
+	} else {
 		pool, err := pgxpool.New(ctx, sf.postgresURL)
 		if err != nil {
 			return err
@@ -86,15 +121,6 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 		if b, err = deadlinestore.OpenPostgres(ctx, pool, ""); err != nil {
 			return err
 		}
-	} else {
-		// Embedded mode: kinerjad's file, which it holds locked while it
-		// runs.
-		bb, err := deadlinestore.OpenBolt(filepath.Join(sf.data, "deadlines.db"))
-		if err != nil {
-			return fmt.Errorf("projections rebuild %s: %w (is kinerjad still running?)", deadlines.Name, err)
-		}
-		defer bb.Close()
-		b = bb
 	}
 	sink := deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: l.authed}, 0, dc.Settings(pol)))
 	start := time.Now()

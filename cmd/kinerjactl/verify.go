@@ -123,7 +123,11 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		if a == "-" {
 			a = audit.NationalLog
 		}
-		opts := audit.AgencyVerifyOptions{Agency: a, Keys: vs}
+		witnessed, err := witnessedCheckpoint(ctx, ic.WithDefaults(sf.data), ic.WitnessFile != "")
+		if err != nil {
+			return err
+		}
+		opts := audit.AgencyVerifyOptions{Agency: a, Keys: vs, WriterKeys: l.keys.Keyring, AllSignatures: *allSigs, Witnessed: witnessed}
 		if as, ok := stored.(audit.AgencyStored); ok {
 			opts.Stored = as
 		}

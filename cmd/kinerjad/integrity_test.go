@@ -116,8 +116,15 @@ func expectIntegrityViolation(t *testing.T, s *server, id string) {
 // or the first event of its append (which a refused signature names).
 func expectVerifyNames(t *testing.T, s *server, ev eventstore.Event, kind string) {
 	t.Helper()
+	expectVerifyNamesAt(t, s, "/v1/audit/verify", ev, kind)
+}
+
+// expectVerifyNamesAt is expectVerifyNames with the verification at path
+// (e.g. one agency's, ?agency=).
+func expectVerifyNamesAt(t *testing.T, s *server, path string, ev eventstore.Event, kind string) {
+	t.Helper()
 	var rep audit.Report
-	s.must(200, "auditor-1", auditor, "POST", "/v1/audit/verify", nil, &rep)
+	s.must(200, "auditor-1", auditor, "POST", path, nil, &rep)
 	if rep.OK {
 		t.Fatalf("online verification after the forgery = ok: %+v", rep)
 	}
@@ -177,6 +184,8 @@ func TestForgedInsertIsRefusedOnlineBolt(t *testing.T) {
 	expectIntegrityViolation(t, s, skpE)
 	expectStalled(t, s, forged)
 	expectVerifyNames(t, s, forged, "unsigned")
+	// The agency's own verification authenticates its writers too.
+	expectVerifyNamesAt(t, s, "/v1/audit/verify?agency=PEMKOT", forged, "unsigned")
 	// Everything else is served.
 	s.must(200, nipA, nil, "GET", "/v1/skps/"+skp.ID(nipA, 2025, 1), nil, nil)
 }
@@ -202,6 +211,7 @@ func TestEditedEventAfterTheLastCheckpointBolt(t *testing.T) {
 	s = startAfterHistoryEdit(t, data)
 	expectIntegrityViolation(t, s, skpE)
 	expectVerifyNames(t, s, edited, "does not verify")
+	expectVerifyNamesAt(t, s, "/v1/audit/verify?agency=PEMKOT", edited, "does not verify")
 }
 
 // startAfterHistoryEdit starts kinerjad over a store whose events were

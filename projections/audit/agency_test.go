@@ -1,7 +1,9 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"iter"
 	"strings"
@@ -403,5 +405,204 @@ func TestVerifyAgencyCountsUnsigned(t *testing.T) {
 	f.project(t)
 	if r := f.verifyAgency(t, f.store, "A", true); !r.OK || r.Unsigned != 1 {
 		t.Fatalf("after a checkpoint and one more event of A: %d unsigned of %d (%+v)", r.Unsigned, r.Size, r.Problems)
+	}
+}
+
+// forgedStore serves the event of stream at revision with edited data, a
+// recomputed chain hash and a signature by a key the ledger does not
+// trust: what a database superuser without the writer key can do to the
+// last event of a stream.
+func forgedStore(t *testing.T, f *fixture, stream string, revision uint64) tamperedStore {
+	t.Helper()
+	var prev eventstore.Hash
+	if revision > 0 {
+		for ev, err := range f.store.ReadStream(context.Background(), stream, eventstore.ReadStreamOptions{From: revision - 1, Limit: 1}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev = ev.Hash
+		}
+	}
+	rogue := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
+	return tamperedStore{f.store, func(ev *eventstore.Event) {
+		if ev.Stream != stream || ev.Revision != revision {
+			return
+		}
+		var d map[string]any
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		d["forged"] = true
+		ev.Data, _ = json.Marshal(d)
+		ev.Hash = eventstore.ChainHash(prev, ev.Stream, ev.Revision, &ev.EventData)
+		sig, err := eventstore.SignHash(rogue, ev.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Signature = sig
+	}}
+}
+
+func TestVerifyAgencyAuthenticatesWriters(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	twoAgencies(t, f)
+	f.project(t)
+	if _, _, err := f.signer.SignNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.project(t)
+	// After the checkpoint: events no checkpoint covers yet.
+	f.put(t, "skp-"+nipA+"-2026", "skp.rhk_added.v1", map[string]string{"rhk_id": "a1"})
+	f.put(t, "skp-"+nipB+"-2026", "skp.rhk_added.v1", map[string]string{"rhk_id": "b1"})
+	f.project(t)
+	verify := func(store eventstore.Store, agency string, mod func(*audit.AgencyVerifyOptions)) audit.Report {
+		t.Helper()
+		opts := audit.AgencyVerifyOptions{Agency: agency, Keys: []*merkle.Verifier{f.key.Verifier()}, WriterKeys: f.writers}
+		if mod != nil {
+			mod(&opts)
+		}
+		r, err := audit.VerifyAgency(ctx, store, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, a := range []string{"A", "B", ""} {
+		r := verify(f.store, a, nil)
+		if !r.OK {
+			t.Fatalf("VerifyAgency(%q) of the untouched store = %+v", a, r.Problems)
+		}
+		// The checkpoint's agency root covers the agency's entries below it.
+		if want := r.Size - r.Unsigned; r.Covered != want {
+			t.Errorf("VerifyAgency(%q).Covered = %d, want %d (the entries the checkpoint signs)", a, r.Covered, want)
+		}
+		if r := verify(f.store, a, func(o *audit.AgencyVerifyOptions) { o.AllSignatures = true }); !r.OK || r.Covered != 0 {
+			t.Errorf("VerifyAgency(%q, all signatures) = %+v, want ok, nothing covered", a, r)
+		}
+	}
+
+	t.Run("forged signature after the checkpoint", func(t *testing.T) {
+		s := forgedStore(t, f, "skp-"+nipA+"-2026", 1)
+		r := verify(s, "A", nil)
+		if r.OK || !anyProblem(r.Problems, "writer signature") || r.Problems[0].Stream != "skp-"+nipA+"-2026" || *r.Problems[0].Index != r.Size-1 {
+			t.Errorf("VerifyAgency(A) = %+v, want the forged signature of A's last event", r.Problems)
+		}
+		for _, a := range []string{"B", ""} {
+			if r := verify(s, a, nil); !r.OK {
+				t.Errorf("VerifyAgency(%q) = %+v, want ok: A's forgery is not B's", a, r.Problems)
+			}
+		}
+		// Without the writer keys only chains are checked: the forgery
+		// (chain recomputed) passes. This is what the keys add.
+		if r := verify(s, "A", func(o *audit.AgencyVerifyOptions) { o.WriterKeys = nil }); !r.OK {
+			t.Errorf("VerifyAgency(A) without writer keys = %+v; the forgery should go unseen there, or this test no longer shows what the keys add", r.Problems)
+		}
+	})
+
+	t.Run("forged signature below the checkpoint", func(t *testing.T) {
+		// unit-A's only event, covered by the checkpoint: its leaf changes,
+		// so A's signed root disagrees, and the second pass names the
+		// signature.
+		s := forgedStore(t, f, "unit-A", 0)
+		for _, all := range []bool{false, true} {
+			r := verify(s, "A", func(o *audit.AgencyVerifyOptions) { o.AllSignatures = all })
+			if r.OK || !anyProblem(r.Problems, "history changed") || !anyProblemOn(r.Problems, "writer signature", "unit-A") || r.Covered != 0 {
+				t.Errorf("VerifyAgency(A, all signatures %v) = %+v, want the changed root and the forged signature named", all, r)
+			}
+		}
+		for _, a := range []string{"B", ""} {
+			if r := verify(s, a, nil); !r.OK {
+				t.Errorf("VerifyAgency(%q) = %+v, want ok: A's forgery is not B's", a, r.Problems)
+			}
+		}
+	})
+
+	t.Run("forged signature on B's event", func(t *testing.T) {
+		s := forgedStore(t, f, "skp-"+nipB+"-2026", 1)
+		if r := verify(s, "B", nil); r.OK || !anyProblemOn(r.Problems, "writer signature", "skp-"+nipB+"-2026") {
+			t.Errorf("VerifyAgency(B) = %+v, want the forged signature", r.Problems)
+		}
+		if r := verify(s, "A", nil); !r.OK {
+			t.Errorf("VerifyAgency(A) = %+v, want ok: B's forgery is not A's", r.Problems)
+		}
+	})
+
+	t.Run("witnessed checkpoint", func(t *testing.T) {
+		latest, _ := f.signer.Latest()
+		if r := verify(f.store, "A", func(o *audit.AgencyVerifyOptions) { o.Witnessed = &latest }); !r.OK || r.Covered == 0 {
+			t.Errorf("VerifyAgency(A) with the witnessed checkpoint = %+v, want ok and covered", r)
+		}
+		gone := latest
+		gone.Position = 999999
+		gone.Note = "x"
+		if r := verify(f.store, "A", func(o *audit.AgencyVerifyOptions) { o.Witnessed = &gone }); r.OK || !anyProblem(r.Problems, "witnessed checkpoint") {
+			t.Errorf("VerifyAgency(A) with a witnessed checkpoint the ledger lacks = %+v, want a problem", r)
+		}
+	})
+}
+
+func anyProblemOn(ps []audit.Problem, s, stream string) bool {
+	for _, p := range ps {
+		if strings.Contains(p.Problem, s) && p.Stream == stream {
+			return true
+		}
+	}
+	return false
+}
+
+// TestVerifyAgencyAppendAcrossAgencies: one append whose first event is
+// A's and whose last (the one signed) is B's: the signature on B's event
+// is what proves A's, so A's verification checks B's event with it.
+func TestVerifyAgencyAppendAcrossAgencies(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	twoAgencies(t, f)
+	ev := func(typ string, data map[string]string) eventstore.EventData {
+		b, _ := json.Marshal(data)
+		return eventstore.EventData{ID: uuid.New(), Type: typ, SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "hr", Role: "HR_ADMIN"}, Data: b}
+	}
+	stream := "employee-" + nipA
+	if _, err := f.store.Append(ctx, stream, eventstore.Any,
+		ev("employee.reporting_line_assigned.v1", map[string]string{"nip": nipA}),
+		ev("employee.position_changed.v1", map[string]string{"nip": nipA, "unit_id": "B", "previous_unit_id": "A1"})); err != nil {
+		t.Fatal(err)
+	}
+	// A's next event, on another stream: the append before it is whole.
+	f.put(t, "skp-"+nipA+"-2026", "skp.rhk_added.v1", map[string]string{"rhk_id": "a1"})
+	f.project(t)
+	verify := func(store eventstore.Store, agency string) audit.Report {
+		t.Helper()
+		r, err := audit.VerifyAgency(ctx, store, audit.AgencyVerifyOptions{Agency: agency, Keys: []*merkle.Verifier{f.key.Verifier()}, WriterKeys: f.writers, Stored: f.trail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	for _, a := range []string{"A", "B", ""} {
+		if r := verify(f.store, a); !r.OK {
+			t.Fatalf("VerifyAgency(%q) = %+v", a, r.Problems)
+		}
+	}
+	// A's unsigned event edited, its hash recomputed: B's signed event no
+	// longer links to it, so A's event is not proven.
+	var prev eventstore.Hash
+	for e, err := range f.store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Type == "employee.reporting_line_assigned.v1" {
+			break
+		}
+		prev = e.Hash
+	}
+	s := tamperedStore{f.store, func(e *eventstore.Event) {
+		if e.Stream == stream && e.Type == "employee.reporting_line_assigned.v1" {
+			e.Data = []byte(`{"nip":"` + nipA + `","forged":true}`)
+			e.Hash = eventstore.ChainHash(prev, e.Stream, e.Revision, &e.EventData)
+		}
+	}}
+	if r := verify(s, "A"); r.OK || !anyProblemOn(r.Problems, "hash chain", stream) {
+		t.Errorf("VerifyAgency(A) = %+v, want A's edited event refused", r.Problems)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -39,12 +40,9 @@ func (l *agencyLogs) lookup(_ context.Context, k AgencyKey) (string, bool, error
 // add derives ev's agency and, when kept, appends e to its log. It returns
 // the agency, the entry's index in it, and whether it is kept.
 func (l *agencyLogs) add(ctx context.Context, ev eventstore.Event, e Entry) (string, uint64, bool, error) {
-	agency, updates, err := AgencyOfEvent(ctx, l.lookup, ev)
+	agency, err := l.derive(ctx, ev)
 	if err != nil {
 		return "", 0, false, err
-	}
-	for _, u := range updates {
-		l.state[u.Key] = u.Agency
 	}
 	if l.only != nil && *l.only != agency {
 		return agency, 0, false, nil
@@ -56,6 +54,18 @@ func (l *agencyLogs) add(ctx context.Context, ev eventstore.Event, e Entry) (str
 	}
 	t.seqs = append(t.seqs, e.Seq)
 	return agency, idx, true, nil
+}
+
+// derive returns ev's agency and records the placements it makes.
+func (l *agencyLogs) derive(ctx context.Context, ev eventstore.Event) (string, error) {
+	agency, updates, err := AgencyOfEvent(ctx, l.lookup, ev)
+	if err != nil {
+		return "", err
+	}
+	for _, u := range updates {
+		l.state[u.Key] = u.Agency
+	}
+	return agency, nil
 }
 
 func (l *agencyLogs) log(agency string) *agencyLog {
@@ -168,6 +178,22 @@ type AgencyVerifyOptions struct {
 	Agency string
 	// Keys verify the signed checkpoints.
 	Keys []*merkle.Verifier
+	// WriterKeys verify the writer signatures of the agency's events, as
+	// VerifyOptions.WriterKeys does for the whole trail. Without them only
+	// hash chains are checked.
+	WriterKeys *eventstore.Keyring
+	// AllSignatures checks the writer signature of every one of the
+	// agency's events. Otherwise the agency's events below the trusted
+	// national checkpoint (Witnessed, or else the latest one that lists
+	// agency roots and whose signature verifies) are authenticated by the
+	// agency root it signs, which is compared with the recomputed one; if
+	// any checkpoint disagrees with the recomputed log, every signature of
+	// the agency's events is checked after all, to name what was forged.
+	AllSignatures bool
+	// Witnessed, when set, is the national checkpoint a witness kept
+	// outside the store: the only one trusted to cover writer signatures,
+	// and one the ledger must still hold.
+	Witnessed *Checkpoint
 	// Stored, when set, is the persisted log, compared entry by entry, its
 	// root at every size compared, and its checkpoints. When it is also a
 	// Watermarker, the comparison stops at its watermark.
@@ -185,7 +211,12 @@ type AgencyVerifyOptions struct {
 // event's agency in order (reading the unit placement of the events that
 // place units, employees and SKPs) but checks, hashes and reports only the
 // agency's own events: another agency's events are taken on their stored
-// chain hash, and nothing of them reaches the report.
+// chain hash (unless one continues an append of the agency's, whose
+// signature proves it with them), and nothing of them reaches the report.
+// With opts.WriterKeys the agency's events are authenticated as Verify
+// authenticates the trail: writer signatures, those below the trusted
+// national checkpoint covered by the agency root it signs
+// (AgencyVerifyOptions.AllSignatures).
 func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions) (Report, error) {
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = 100
@@ -205,8 +236,19 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		}
 		r.Position = bound
 	}
+	// The national checkpoint trusted to cover the agency's writer
+	// signatures (its global size: it covers the agency's entries with a
+	// global seq below it).
+	cover := uint64(0)
+	if opts.WriterKeys != nil && !opts.AllSignatures {
+		c, err := trustedAgencyCheckpoint(ctx, store, opts, bound)
+		if err != nil {
+			return r, err
+		}
+		cover = c
+	}
 	logs := newAgencyLogs(&agency)
-	chain := eventstore.NewVerifier()
+	auth := newAgencyAuth(store, opts.WriterKeys, cover, false)
 	var checkpoints []Checkpoint
 	var nextStored func() (AgencyEntry, error, bool)
 	if opts.Stored != nil {
@@ -220,6 +262,13 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 			return r, fmt.Errorf("audit: verify agency: read: %w", err)
 		}
 		if !InTrail(ev.Stream) {
+			ps, err := auth.check(ctx, ev, false, 0, 0)
+			if err != nil {
+				return r, err
+			}
+			for _, p := range ps {
+				add(p)
+			}
 			if ev.Position > bound {
 				continue
 			}
@@ -237,13 +286,17 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		if err != nil {
 			return r, err
 		}
-		if !kept {
-			chain.Accept(ev) // another agency's: its chain is not ours to check
-			continue
+		// Another agency's event is taken on its stored chain hash (unless
+		// it continues an append of the agency's that awaits its signature).
+		ps, err := auth.check(ctx, ev, kept, e.Seq, idx)
+		if err != nil {
+			return r, err
 		}
-		if err := chain.Check(ev); err != nil {
-			chain.Accept(ev)
-			add(Problem{Seq: ptr(e.Seq), Index: ptr(idx), Position: ev.Position, Stream: ev.Stream, EventID: e.EventID, Problem: "hash chain: " + err.Error()})
+		for _, p := range ps {
+			add(p)
+		}
+		if !kept {
+			continue
 		}
 		if ev.Position > bound {
 			r.Pending++
@@ -264,6 +317,13 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 						s.Index, s.Seq, s.Position, s.LeafHash, idx, e.Seq, ev.Position, e.LeafHash)})
 			}
 		}
+	}
+	ps, err := auth.finish(ctx)
+	if err != nil {
+		return r, err
+	}
+	for _, p := range ps {
+		add(p)
 	}
 	lg := logs.log(agency)
 	r.RootHash = merkle.EmptyRoot()
@@ -316,6 +376,7 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 		}
 	}
 	var signed uint64 // the largest agency checkpoint's size
+	historyChanged := false
 	for _, c := range checkpoints {
 		if len(c.Agencies) == 0 && len(c.AgencyCheckpoints) == 0 {
 			continue // signed before the agency logs
@@ -332,8 +393,30 @@ func VerifyAgency(ctx context.Context, store eventstore.Store, opts AgencyVerify
 				signed = max(signed, ac.Size)
 			}
 		}
+		n := len(r.Problems)
 		if err := logs.checkCheckpoint(ctx, c, opts.Keys, add); err != nil {
 			return r, err
+		}
+		if len(r.Problems) > n {
+			historyChanged = true
+		}
+	}
+	if w := opts.Witnessed; w != nil {
+		if p := witnessedInLedger(*w, checkpoints, bound); p != "" {
+			add(Problem{Position: w.Position, Stream: CheckpointStream, Problem: p})
+			historyChanged = true
+		}
+	}
+	r.Covered = logs.sizeAt(agency, cover)
+	if historyChanged && cover > 0 {
+		// The checkpoint's cover is void: name what a writer did not sign.
+		r.Covered = 0
+		ps, err := agencySignatureProblems(ctx, store, agency, opts.WriterKeys)
+		if err != nil {
+			return r, err
+		}
+		for _, p := range ps {
+			add(p)
 		}
 	}
 	if r.Size > signed {
@@ -364,4 +447,168 @@ func storedAgencyEntries(ctx context.Context, s AgencyStored, agency string) ite
 			from = batch[len(batch)-1].Index + 1
 		}
 	}
+}
+
+// agencyAuth authenticates the global feed for one agency's verification:
+// each of the agency's events by its writer signature (or, below the
+// trusted checkpoint, by the agency root that checkpoint signs), and
+// reports the refusals of the agency's events only. Another agency's event
+// is taken on its stored chain hash (seeded as its stream's head, never
+// hashed), except when it continues an append of the agency's whose
+// signature is still to come: then it is part of what that signature
+// proves, and is checked with it.
+type agencyAuth struct {
+	auth *eventstore.Authenticator
+	// all covers every event (no writer keys: chain links only).
+	all bool
+	// cover is the global size below which the agency's events are
+	// covered by a checkpoint.
+	cover uint64
+	// onlySignatures keeps only signature problems (the second pass).
+	onlySignatures bool
+	// mine and seq describe the event being checked.
+	mine bool
+	seq  uint64
+	// waiting holds the agency's events checked but not yet settled (an
+	// append awaiting its signature): their seq and index.
+	waiting map[eventstore.Position][2]uint64
+}
+
+func newAgencyAuth(store eventstore.Store, keys *eventstore.Keyring, cover uint64, onlySignatures bool) *agencyAuth {
+	a := &agencyAuth{all: keys == nil, cover: cover, onlySignatures: onlySignatures, waiting: map[eventstore.Position][2]uint64{}}
+	a.auth = eventstore.NewAuthenticator(eventstore.AuthOptions{Keys: keys, Store: store, Covered: a.covered})
+	return a
+}
+
+func (a *agencyAuth) covered(eventstore.Event) bool {
+	if !a.mine {
+		// Another agency's event (or a checkpoint event, whose notes the
+		// audit key signs) checked only because it continued an append:
+		// covered once that append is settled.
+		return a.auth.Pending() == 0
+	}
+	return a.all || a.seq < a.cover
+}
+
+// check takes the next event of the feed: mine says whether it is the
+// agency's (seq its global seq, idx its index in the agency's log). It
+// returns the problems of the agency's events it settled.
+func (a *agencyAuth) check(ctx context.Context, ev eventstore.Event, mine bool, seq, idx uint64) ([]Problem, error) {
+	if !mine && a.auth.Pending() == 0 {
+		a.auth.Seed(ev.Stream, eventstore.Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash})
+		return nil, nil
+	}
+	a.mine, a.seq = mine, seq
+	if mine {
+		a.waiting[ev.Position] = [2]uint64{seq, idx}
+	}
+	out, err := a.auth.Check(ctx, ev)
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify agency: %w", err)
+	}
+	return a.settle(out), nil
+}
+
+// finish settles an append left unsigned at the end of the feed.
+func (a *agencyAuth) finish(ctx context.Context) ([]Problem, error) {
+	out, err := a.auth.Finish(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify agency: %w", err)
+	}
+	return a.settle(out), nil
+}
+
+func (a *agencyAuth) settle(out []eventstore.Outcome) []Problem {
+	var ps []Problem
+	var last *eventstore.IntegrityError
+	for _, o := range out {
+		w, ok := a.waiting[o.Event.Position]
+		if !ok {
+			continue // another agency's
+		}
+		delete(a.waiting, o.Event.Position)
+		ie := o.Refused
+		if ie == nil || ie == last || (a.onlySignatures && ie.Err == nil) {
+			continue
+		}
+		last = ie
+		what := "hash chain: "
+		if ie.Err != nil {
+			what = "writer signature: "
+		}
+		ps = append(ps, Problem{Seq: ptr(w[0]), Index: ptr(w[1]), Position: o.Event.Position, Stream: o.Event.Stream, EventID: o.Event.ID.String(), Problem: what + ie.Problem})
+	}
+	return ps
+}
+
+// agencySignatureProblems authenticates the agency's events again, every
+// writer signature checked, and returns their signature problems.
+func agencySignatureProblems(ctx context.Context, store eventstore.Store, agency string, keys *eventstore.Keyring) ([]Problem, error) {
+	logs := newAgencyLogs(&agency)
+	auth := newAgencyAuth(store, keys, 0, true)
+	var out []Problem
+	seq, idx := uint64(0), uint64(0)
+	for ev, err := range store.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			return nil, fmt.Errorf("audit: verify agency: read: %w", err)
+		}
+		mine := false
+		if InTrail(ev.Stream) {
+			a, err := logs.derive(ctx, ev)
+			if err != nil {
+				return nil, err
+			}
+			mine = a == agency
+		}
+		ps, err := auth.check(ctx, ev, mine, seq, idx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ps...)
+		if InTrail(ev.Stream) {
+			seq++
+			if mine {
+				idx++
+			}
+		}
+	}
+	ps, err := auth.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, ps...), nil
+}
+
+// trustedAgencyCheckpoint returns the global size of the national
+// checkpoint that covers the agency's writer signatures: the witnessed one
+// when given (if it lists agency roots), else the latest in the ledger (at
+// or before bound) that lists agency roots and whose signature verifies; 0
+// when there is none. A checkpoint signed before the agency logs cannot
+// cover them: VerifyAgency does not recompute the global tree.
+func trustedAgencyCheckpoint(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions, bound eventstore.Position) (uint64, error) {
+	if opts.Witnessed != nil {
+		if len(opts.Keys) == 0 || len(opts.Witnessed.Agencies) == 0 || OpenCheckpoint(*opts.Witnessed, opts.Keys...) != nil {
+			return 0, nil
+		}
+		return opts.Witnessed.Size, nil
+	}
+	if len(opts.Keys) == 0 {
+		return 0, nil
+	}
+	for ev, err := range store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("audit: verify agency: read checkpoints: %w", err)
+		}
+		if ev.Position > bound {
+			continue
+		}
+		c, err := CheckpointOf(ev)
+		if err == nil && len(c.Agencies) > 0 && OpenCheckpoint(c, opts.Keys...) == nil {
+			return c.Size, nil
+		}
+	}
+	return 0, nil
 }

@@ -179,6 +179,12 @@ func checkSKPs(t *testing.T, j *Journey, b *Backend) {
 		{"party: appraiser and superior", skps.Query{Party: nipA},
 			sorted(append(of(nipA, nipB, nipE[0], nipE[1], nipE[2], nipE[3], nipP[0], nipP[1], nipQ[0]), j.E2Cancelled)...)},
 		{"party and status", skps.Query{Party: nipA, Status: "SUBMITTED"}, of(nipE[3])},
+		// Units widened by employees (the SKPs that follow a person into
+		// an agency), and nothing without units.
+		{"units or employees", skps.Query{Units: []string{"PUSKESMAS2"}, Employees: []string{nipB, nipE[1]}},
+			sorted(append(of(nipQ[0], nipB, nipE[1]), j.E2Cancelled)...)},
+		{"no unit, an employee", skps.Query{Units: []string{}, Employees: []string{nipB}}, of(nipB)},
+		{"employees without units", skps.Query{Employees: []string{nipB}, Status: "DRAFT"}, of(nipE[1], nipE[2])},
 	}
 	slices.Sort(tests[0].want)
 	for _, tt := range tests {

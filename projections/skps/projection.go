@@ -128,7 +128,7 @@ func (q Query) Match(s Summary) bool {
 	if q.Status != "" && s.Status != q.Status {
 		return false
 	}
-	if q.Units != nil && !contains(q.Units, s.UnitID) {
+	if q.Units != nil && !contains(q.Units, s.UnitID) && !contains(q.Employees, s.NIP) {
 		return false
 	}
 	if q.Party != "" && s.NIP != q.Party && s.AppraiserNIP != q.Party && s.AppraiserSuperiorNIP != q.Party {

@@ -48,10 +48,15 @@ type Summary struct {
 
 // Query selects SKPs. Zero fields do not filter.
 type Query struct {
-	NIP    string
-	Year   int
-	Units  []string
-	Status string
+	NIP   string
+	Year  int
+	Units []string
+	// Employees widens Units: an SKP whose unit is not in Units still
+	// matches when its employee is one of these (the earlier SKPs of the
+	// people who moved into the caller's agency, which follow them). It
+	// has no effect without Units.
+	Employees []string
+	Status    string
 	// Party keeps only SKPs where this NIP is the employee, the appraiser
 	// or the appraiser's superior.
 	Party string

@@ -108,11 +108,22 @@ var _ app.AgencyVerifier = (*Verifier)(nil)
 
 // VerifyAgency implements app.AgencyVerifier with audit.VerifyAgency: one
 // agency's log recomputed and compared with the stored one (when the
-// stored trail keeps agency logs) and its checkpoints.
+// stored trail keeps agency logs) and its checkpoints, the agency's writer
+// signatures authenticated as Verify does (the newest witnessed
+// checkpoint, else the latest signed one, covering those below it).
 func (v *Verifier) VerifyAgency(ctx context.Context, agency string) (audit.Report, error) {
-	opts := audit.AgencyVerifyOptions{Agency: agency, Keys: v.Keys}
+	opts := audit.AgencyVerifyOptions{Agency: agency, Keys: v.Keys, WriterKeys: v.WriterKeys}
 	if s, ok := v.Stored.(audit.AgencyStored); ok {
 		opts.Stored = s
+	}
+	if v.Witness != nil {
+		rec, ok, err := v.Witness.Latest(ctx)
+		if err != nil {
+			return audit.Report{}, err
+		}
+		if ok && rec.Checkpoint.Note != "" {
+			opts.Witnessed = &rec.Checkpoint
+		}
 	}
 	return audit.VerifyAgency(ctx, v.Store, opts)
 }

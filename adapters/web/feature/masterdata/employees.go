@@ -153,8 +153,8 @@ type employeePage struct {
 	UnitName string
 	// CanManage: the caller may correct the record (the forms' links).
 	CanManage bool
-	// Notice is what was just recorded (?dibuat=, ?diubah=).
-	Created, Changed bool
+	// Notice is what was just recorded (?dibuat=, ?diubah=, ?dilepas=).
+	Created, Changed, Released bool
 }
 
 func (f *Feature) showEmployee(w http.ResponseWriter, r *page.Request) error {
@@ -164,7 +164,7 @@ func (f *Feature) showEmployee(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	d := &employeePage{Base: r.Base("masterdata", "masterdata.employee.title"), Employee: v, CanManage: r.Can(authz.ManageMasterData),
-		Created: r.URL.Query().Get("dibuat") != "", Changed: r.URL.Query().Get("diubah") != ""}
+		Created: r.URL.Query().Get("dibuat") != "", Changed: r.URL.Query().Get("diubah") != "", Released: r.URL.Query().Get("dilepas") != ""}
 	if u, err := r.App().Config().Directory.Unit(ctx, v.UnitID); err == nil {
 		d.UnitName = u.Name
 	}
@@ -379,4 +379,60 @@ func (f *Feature) changePosition(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	return f.position.Render(w, status, d)
+}
+
+// releaseInput is what the transfer-release form posts: the fields of
+// PUT /v1/employees/{nip}/transfer-release.
+type releaseInput struct {
+	ToAgency  string        `form:"to_agency"`
+	ExpiresOn calendar.Date `form:"expires_on"`
+	DecreeRef string        `form:"decree_ref"`
+}
+
+// releaseDays is the default span of a release the form offers (the
+// domain allows up to employee.MaxReleaseDays).
+const releaseDays = 30
+
+func (f *Feature) showRelease(w http.ResponseWriter, r *page.Request) error {
+	d, err := f.editEmployee(r, "masterdata.release.title", form.State{})
+	if err != nil {
+		return err
+	}
+	d.Form = form.New(r, EmployeePath(d.Employee.NIP, "/lolos-butuh")).WithRevision(d.Employee.Revision)
+	d.Form.Values = url.Values{"expires_on": {r.App().Today().AddDays(releaseDays).String()}}
+	return f.release.Render(w, http.StatusOK, d)
+}
+
+// releaseTransfer records the release (surat lolos butuh) of an employee
+// of the caller's agency to another agency, which may then record the
+// move. Another agency's employee is not found, as an unknown one is
+// (editEmployee, and the domain again).
+func (f *Feature) releaseTransfer(w http.ResponseWriter, r *page.Request) error {
+	if _, err := f.editEmployee(r, "masterdata.release.title", form.State{}); err != nil {
+		return err
+	}
+	n := nip.Normalize(r.PathValue("nip"))
+	var in releaseInput
+	st, ok, err := form.Decode(r, &in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusUnprocessableEntity
+	if ok {
+		var done bool
+		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "dilepas", "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error {
+				_, err := svc.Employees.ReleaseTransfer(ctx, req, employee.ReleaseTransfer{NIP: n, ToAgency: in.ToAgency,
+					ExpiresOn: in.ExpiresOn, DecreeRef: in.DecreeRef})
+				return err
+			})
+		if err != nil || done {
+			return err
+		}
+	}
+	d, err := f.editEmployee(r, "masterdata.release.title", st)
+	if err != nil {
+		return err
+	}
+	return f.release.Render(w, status, d)
 }

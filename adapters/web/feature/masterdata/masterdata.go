@@ -1,7 +1,8 @@
 // Package masterdata is the dashboard's master data, for HR
 // administrators: the units, the employees of a unit, an employee's
-// reporting line (appraiser and appraiser's superior from a date) and
-// position or unit (a correction or a move, from a date). Its "new unit" form is the
+// reporting line (appraiser and appraiser's superior from a date),
+// position or unit (a correction or a move, from a date), and the release
+// of an employee to another agency (surat lolos butuh). Its "new unit" form is the
 // pattern every form of the dashboard follows:
 //
 //   - the GET handler fills a page struct (embedding page.Base) with a
@@ -51,6 +52,7 @@ type Feature struct {
 	employee    *page.Template[*employeePage]
 	line        *page.Template[*editEmployeePage]
 	position    *page.Template[*editEmployeePage]
+	release     *page.Template[*editEmployeePage]
 	unit        *page.Template[*unitPage]
 }
 
@@ -64,6 +66,7 @@ func New(site *page.Site) *Feature {
 		employee:    page.MustParse[*employeePage](site, files, "employee.html", messages),
 		line:        page.MustParse[*editEmployeePage](site, files, "employee_line.html", messages),
 		position:    page.MustParse[*editEmployeePage](site, files, "employee_position.html", messages),
+		release:     page.MustParse[*editEmployeePage](site, files, "employee_release.html", messages),
 		unit:        page.MustParse[*unitPage](site, files, "unit.html", messages)}
 }
 
@@ -85,6 +88,8 @@ func (f *Feature) Routes(r *page.Router) {
 	r.Page("POST "+EmployeesPath+"/{nip}/atasan", f.assignLine)
 	r.Page("GET "+EmployeesPath+"/{nip}/jabatan", f.showPosition)
 	r.Page("POST "+EmployeesPath+"/{nip}/jabatan", f.changePosition)
+	r.Page("GET "+EmployeesPath+"/{nip}/lolos-butuh", f.showRelease)
+	r.Page("POST "+EmployeesPath+"/{nip}/lolos-butuh", f.releaseTransfer)
 }
 
 // unitsPage lists the units.

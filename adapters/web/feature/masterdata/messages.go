@@ -86,4 +86,13 @@ var messages = i18n.Catalog{
 	"masterdata.paper.hint":           {ID: "Wajib bila tanggal berlaku sebelum hari ini: data ini lalu dicatat sebagai entri susulan dari SK yang ditandatangani (paling lama 90 hari ke belakang). Kosongkan bila berlaku hari ini atau kemudian.", EN: "Required when the effective date is before today: the record is then a backfill from the signed decree (at most 90 days back). Leave empty when it takes effect today or later."},
 	"masterdata.backfill":             {ID: "Entri susulan (backfill) · ref", EN: "Backfill entry · ref"},
 	"masterdata.position.decree":      {ID: "Nomor surat keputusan", EN: "Number of the decree"},
+	"masterdata.release.title":        {ID: "Lepas ke instansi lain (lolos butuh)", EN: "Release to another agency"},
+	"masterdata.release.intro":        {ID: "Instansi tujuan dapat mencatat perpindahan pegawai ini ke unitnya sampai tanggal berakhir. Riwayat kinerja mengikuti pegawai; SKP yang dibuat di instansi ini tetap dikelola instansi ini.", EN: "The destination agency may record this employee's move into its units until the last day. The performance history follows the employee; SKPs made in this agency stay with this agency."},
+	"masterdata.release.to":           {ID: "Instansi tujuan (ID unit induk)", EN: "Destination agency (ID of its root unit)"},
+	"masterdata.release.to.hint":      {ID: "Minta ID ini dari BKPSDM instansi tujuan, misalnya PEMPROV.", EN: "Ask the destination's HR for this ID, for example PEMPROV."},
+	"masterdata.release.expires":      {ID: "Berlaku sampai", EN: "Open until"},
+	"masterdata.release.expires.hint": {ID: "Paling lama 180 hari dari hari ini.", EN: "At most 180 days from today."},
+	"masterdata.release.decree":       {ID: "Nomor surat lolos butuh", EN: "Number of the release letter"},
+	"masterdata.release.submit":       {ID: "Catat pelepasan", EN: "Record the release"},
+	"masterdata.employee.released":    {ID: "Pelepasan ke instansi lain dicatat.", EN: "The release to another agency is recorded."},
 }

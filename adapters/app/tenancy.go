@@ -33,6 +33,8 @@ type agencies struct {
 	// unit.registered events up to scannedTo (agencies are never removed).
 	registered map[string]bool
 	scannedTo  eventstore.Position
+	// releaseScan serialises the scans for transfer releases (movedIn).
+	releaseScan sync.Mutex
 	// seeded: the first call took the directory's roots up to its
 	// checkpoint instead of reading the log from the start.
 	seeded bool
@@ -235,18 +237,26 @@ func (a *App) agenciesFallback(ctx context.Context, err error) (bool, error) {
 // from the store as stored, against the unit's stream read through the
 // authenticated store: the stream must pass its checks and hold ev.
 func (a *App) authenticRegistration(ctx context.Context, id string, ev eventstore.Event) error {
-	for got, err := range a.cfg.Store.ReadStream(ctx, domain.UnitStream(id), eventstore.ReadStreamOptions{}) {
+	return a.authenticIn(ctx, domain.UnitStream(id), "unit "+id, ev)
+}
+
+// authenticIn checks ev, read from the store as stored, against stream
+// read through the authenticated store (its chain and writer signatures):
+// the stream must pass its checks and hold ev as read. what names the
+// stream in errors.
+func (a *App) authenticIn(ctx context.Context, stream, what string, ev eventstore.Event) error {
+	for got, err := range a.cfg.Store.ReadStream(ctx, stream, eventstore.ReadStreamOptions{}) {
 		if err != nil {
 			return err
 		}
 		if got.ID == ev.ID {
 			if got.Position != ev.Position || got.Type != ev.Type || string(got.Data) != string(ev.Data) {
-				return fmt.Errorf("app: unit %s: the registration read from the log differs from its stream's", id)
+				return fmt.Errorf("app: %s: the event read from the log differs from its stream's", what)
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("app: unit %s: the registration at %d is not in the unit's stream", id, ev.Position)
+	return fmt.Errorf("app: %s: the event at %d is not in its stream", what, ev.Position)
 }
 
 // unitRegisteredType is the event that registers a unit (a root unit has
@@ -478,11 +488,27 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 	after := a.tenancy.releasedTo
 	a.tenancy.mu.Unlock()
 	if head, err := a.cfg.Store.Head(ctx); err == nil && head > after {
+		// One scan at a time (the lists that arrive together after a
+		// start wait for the first one's), and the releases are read as
+		// stored, with the store's type filter, each found one then
+		// authenticated through its employee's stream: reading through
+		// the authenticated store checked every writer signature of the
+		// log whatever the filter, minutes at a province on the first
+		// list after a start (as ManyAgencies found).
+		a.tenancy.releaseScan.Lock()
+		defer a.tenancy.releaseScan.Unlock()
+		a.tenancy.mu.Lock()
+		after = max(after, a.tenancy.releasedTo)
+		a.tenancy.mu.Unlock()
+		raw := a.cfg.Store
+		if as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore); ok {
+			raw = as.Store
+		}
 		found := map[string]map[string]bool{}
 		last := head
 		opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{transferReleasedType}}}
 		complete := true
-		for ev, err := range a.cfg.Store.ReadAll(ctx, opts) {
+		for ev, err := range raw.ReadAll(ctx, opts) {
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
@@ -498,6 +524,16 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 				ToAgency string `json:"to_agency"`
 			}
 			if json.Unmarshal(ev.Data, &d) == nil && d.NIP != "" && d.ToAgency != "" {
+				if ev.Stream != domain.EmployeeStream(d.NIP) || a.authenticIn(ctx, ev.Stream, "employee "+d.NIP, ev) != nil {
+					// Not the employee's own, or its stream fails its
+					// checks: not a release, and the scan is not complete
+					// (the integrity check reports the stream).
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					complete = false
+					continue
+				}
 				if found[d.ToAgency] == nil {
 					found[d.ToAgency] = map[string]bool{}
 				}

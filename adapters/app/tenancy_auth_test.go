@@ -14,6 +14,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/directory"
 )
 
 // yieldCounter counts the events a store's ReadAll hands out: what an
@@ -94,4 +95,71 @@ func TestManyAgenciesAuthenticatesOnlyTheRoots(t *testing.T) {
 		t.Error("the forged root B was recorded")
 	}
 
+}
+
+// releaseTo appends a transfer release of nip to agency to's stream.
+func releaseTo(t *testing.T, s eventstore.Store, nip, to string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"nip": nip, "to_agency": to})
+	ev := eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: transferReleasedType, SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "hr", Role: "HR_ADMIN"}}
+	if _, err := s.Append(context.Background(), domain.EmployeeStream(nip), eventstore.Any, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// noEmployees is a directory that knows no employee.
+type noEmployees struct{ oneUnit }
+
+func (noEmployees) Employee(context.Context, string) (directory.Employee, error) {
+	return directory.Employee{}, directory.ErrNotFound
+}
+
+// movedIn reads the transfer releases as stored and authenticates only
+// the releases found, each through its employee's stream: a release slipped
+// in under an untrusted key is not taken, and the log's other events are
+// not handed to the authenticator.
+func TestMovedInAuthenticatesOnlyTheReleases(t *testing.T) {
+	ctx := context.Background()
+	_, k1, _ := ed25519.GenerateKey(nil)
+	_, k2, _ := ed25519.GenerateKey(nil)
+	trusted := eventstore.NewKeyring(k1.Public().(ed25519.PublicKey))
+	path := filepath.Join(t.TempDir(), "r.db")
+	open := func(k ed25519.PrivateKey, ring *eventstore.Keyring) *boltstore.Store {
+		s, err := boltstore.Open(path, boltstore.Options{Signer: eventstore.NewEd25519Signer(k), Keyring: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	s := open(k1, trusted)
+	registerUnit(t, s, "A", "")
+	for i := range 200 {
+		b, _ := json.Marshal(map[string]int{"i": i})
+		if _, err := s.Append(ctx, "skp-x", eventstore.Any, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "skp.feedback_given.v1", SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "x", Role: "EMPLOYEE"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	releaseTo(t, s, "111", "B")
+	s.Close()
+	s = open(k2, nil) // a release slipped in under a key the deployment does not trust
+	releaseTo(t, s, "222", "B")
+	s.Close()
+	s = open(k1, trusted)
+	defer s.Close()
+	counter := &yieldCounter{Store: s}
+	cfg := Config{Store: eventstore.NewAuthenticatedStore(counter, trusted), Directory: noEmployees{}}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	if _, err := a.movedIn(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if counter.yielded > 2 {
+		t.Errorf("the scan handed %d events to be authenticated, want only the 2 releases (not the log's %d)", counter.yielded, 203)
+	}
+	if !a.tenancy.released["B"]["111"] {
+		t.Error("the genuine release of 111 was not taken")
+	}
+	if a.tenancy.released["B"]["222"] {
+		t.Error("the forged release of 222 was taken")
+	}
 }

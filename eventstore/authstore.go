@@ -113,7 +113,18 @@ func (s *AuthenticatedStore) ReadStream(ctx context.Context, stream string, opts
 
 // ReadAll implements Store; see the type's doc for refused events.
 func (s *AuthenticatedStore) ReadAll(ctx context.Context, opts ReadAllOptions) iter.Seq2[Event, error] {
-	inner := s.Store.ReadAll(ctx, ReadAllOptions{After: opts.After})
+	read := func(ctx context.Context) iter.Seq2[Event, error] {
+		return s.Store.ReadAll(ctx, ReadAllOptions{After: opts.After})
+	}
+	var inner iter.Seq2[Event, error]
+	if s.cover != nil && opts.After == 0 {
+		// A checkpoint covers the prefix: its events need no signature,
+		// and verifying them ahead would cost what the cover saves.
+		inner = read(ctx)
+	} else {
+		// Signatures verified ahead, on every core (preverify.go).
+		inner = preverified(ctx, s.keys, read)
+	}
 	return s.filtered(ctx, opts.After, opts.Filter, opts.Limit, inner)
 }
 

@@ -1,0 +1,120 @@
+package pgreadmodel_test
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
+)
+
+// startAll starts a rebuild of every projection of db.
+func startAll(t *testing.T, db *pgreadmodel.DB) []*pgreadmodel.Rebuild {
+	t.Helper()
+	var rbs []*pgreadmodel.Rebuild
+	for _, name := range pgreadmodel.Names() {
+		rb, err := db.StartRebuild(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rbs = append(rbs, rb)
+	}
+	return rbs
+}
+
+// TestRebuildAllFromOneRead: RunAll rebuilds every projection from one read
+// of the log, while the live Sinks are behind and while they move on, and
+// swaps them in; the read models then answer exactly as the incremental
+// ones of a backend that never rebuilt (the shared suite's snapshot).
+func TestRebuildAllFromOneRead(t *testing.T) {
+	ctx := context.Background()
+	j := readmodeltest.RunJourney(t, openStore)
+	evs := readmodeltest.Events(t, j.Store)
+	db := openDB(t, projections.StoreHistory{Store: j.Store})
+	b := backend(db)
+	readmodeltest.Project(t, b, evs[:len(evs)/2], 20)
+	rbs := startAll(t, db)
+	// Small batches: many transactions per Sink, each Sink's in order.
+	if err := pgreadmodel.RunAll(ctx, j.Store, rbs, 13, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Generation != 2 || s.Rebuilding != "" {
+			t.Errorf("status after RunAll = %+v, want generation 2 live, no rebuild left", s)
+		}
+	}
+	readmodeltest.Project(t, b, evs, 20) // the live Sinks go on past the swap
+	ref := backend(openDB(t, projections.StoreHistory{Store: j.Store}))
+	readmodeltest.Project(t, ref, evs, 100)
+	readmodeltest.SameSnapshot(t, "RunAll", readmodeltest.Take(t, ref), readmodeltest.Take(t, b))
+}
+
+// cancelAfter is a store whose global reads cancel a context once n
+// events were read: an operator's interrupt, or a crash, mid-rebuild.
+type cancelAfter struct {
+	eventstore.Store
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c cancelAfter) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		i := 0
+		for ev, err := range c.Store.ReadAll(ctx, opts) {
+			if i++; i == c.n {
+				c.cancel()
+			}
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestRebuildAllCancelledLeavesTheLiveTables: a rebuild of every projection
+// interrupted mid-read (its context cancelled while batches are applied)
+// fails, swaps nothing in, and leaves the live read models answering
+// exactly as before, at generation 1; the tables it left are dropped by
+// the next StartRebuild (a process that died cannot Abort), whose run then
+// completes and equals the incremental read models.
+func TestRebuildAllCancelledLeavesTheLiveTables(t *testing.T) {
+	j := readmodeltest.RunJourney(t, openStore)
+	evs := readmodeltest.Events(t, j.Store)
+	db := openDB(t, projections.StoreHistory{Store: j.Store})
+	b := backend(db)
+	readmodeltest.Project(t, b, evs, 20)
+	want := readmodeltest.Take(t, b)
+
+	for _, n := range []int{1, len(evs) / 3, len(evs) - 1} {
+		ctx, cancel := context.WithCancel(context.Background())
+		rbs := startAll(t, db)
+		err := pgreadmodel.RunAll(ctx, cancelAfter{Store: j.Store, n: n, cancel: cancel}, rbs, 7, nil)
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled after %d events: RunAll = %v, want context.Canceled", n, err)
+		}
+		readmodeltest.SameSnapshot(t, "the live read models after a cancelled rebuild", want, readmodeltest.Take(t, b))
+		st, err := db.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st {
+			if s.Generation != 1 {
+				t.Errorf("cancelled after %d events: %s is at generation %d, want 1 (nothing swapped)", n, s.Projection, s.Generation)
+			}
+		}
+	}
+	// No Abort: the next rebuild starts over the same generation's tables.
+	if err := pgreadmodel.RunAll(context.Background(), j.Store, startAll(t, db), 50, nil); err != nil {
+		t.Fatal(err)
+	}
+	readmodeltest.SameSnapshot(t, "a rebuild after cancelled ones", want, readmodeltest.Take(t, b))
+}

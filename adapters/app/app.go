@@ -105,6 +105,17 @@ type Positions interface {
 	Checkpoint(ctx context.Context, projection string) (eventstore.Position, error)
 }
 
+// Versions is optional next to Positions: a number of the named projection
+// that moves whenever any of its writers applies an event. Under agency
+// groups a projection's Checkpoint is the least of its groups' (what every
+// group has applied: right for read-your-writes waits), which a group
+// ahead does not move and a stalled group freezes; what is kept while a
+// read model stands still must key on this instead. Without it, Version is
+// the Checkpoint.
+type Versions interface {
+	Version(ctx context.Context, projection string) (int64, error)
+}
+
 // Services are the domain services commands run on. A keyed command gets
 // copies whose handlers derive their IDs from the key ([App.Services]).
 type Services struct {

@@ -124,6 +124,23 @@ func (a *App) Position(ctx context.Context, projection string) (eventstore.Posit
 	return at[0], true
 }
 
+// Version returns a number of the named projection that moves whenever
+// any of its writers applies an event (Versions when Positions has it, else
+// the checkpoint), or false when it cannot tell. For keys of what is kept
+// while a read model stands still, never for read-your-writes waits (the
+// checkpoint is).
+func (a *App) Version(ctx context.Context, projection string) (int64, bool) {
+	if v, ok := a.cfg.Positions.(Versions); ok {
+		n, err := v.Version(ctx, projection)
+		if err != nil {
+			return 0, false
+		}
+		return n, true
+	}
+	p, ok := a.Position(ctx, projection)
+	return int64(p), ok
+}
+
 // minimum is the position a report read at: how far every one of its
 // projections had read.
 func minimum(at []eventstore.Position) eventstore.Position {

@@ -133,6 +133,24 @@ func (s *Sink) groupedCheckpoint(ctx context.Context) (eventstore.Position, erro
 	return eventstore.Position(pos), nil
 }
 
+// Version implements app.Versions for the Sink's projection: a number that
+// moves whenever any writer of it applies an event. Ungrouped, its
+// checkpoint; under a layout of G > 1 agency groups, the sum of the G group
+// checkpoints (Checkpoint is their least, which a group ahead does not move
+// and a stalled group holds still). For keys of what is kept while the
+// read model stands still; read-your-writes waits use Checkpoint.
+func (s *Sink) Version(ctx context.Context) (int64, error) {
+	cp := s.db.names.t("checkpoints")
+	var v int64
+	err := s.db.pool.QueryRow(ctx, `SELECT CASE WHEN coalesce(l.g, 1) <= 1 THEN coalesce((SELECT position FROM `+cp+` WHERE projection = $1), 0)
+		ELSE (SELECT coalesce(sum(position), 0)::int8 FROM `+cp+` WHERE projection LIKE $1 || '#%/' || l.g::text) END
+		FROM (SELECT (SELECT position FROM `+cp+` WHERE projection = $2) AS g) l`, s.name, layoutKey(s.name)).Scan(&v)
+	if err != nil {
+		return 0, s.wrap("version", err)
+	}
+	return v, nil
+}
+
 // agencies returns the agency of each event of events the filter selects,
 // as the audit projection stored it, waiting (outside any transaction)
 // until the audit checkpoint covers them.

@@ -75,6 +75,9 @@ type SiteConfig struct {
 	// SignInPath is where a page that needs a signed-in caller sends
 	// anybody else (default "/masuk").
 	SignInPath string
+	// KeptBytes is the byte budget of the lists the features keep across
+	// requests (Kept; DefaultKeptBytes when 0).
+	KeptBytes int64
 }
 
 // Site is what the feature packages share. It is safe for concurrent use.
@@ -87,6 +90,7 @@ type Site struct {
 	layout *layoutSet
 	errTpl *Template[*ErrorPage]
 	mux    *http.ServeMux // the routers' (Routed)
+	kept   *Kept
 }
 
 // NewSite returns the site for cfg: it loads the assets and parses the
@@ -98,7 +102,8 @@ func NewSite(cfg SiteConfig) (*Site, error) {
 	if cfg.SignInPath == "" {
 		cfg.SignInPath = "/masuk"
 	}
-	s := &Site{cfg: cfg, app: cfg.App, log: cfg.App.Config().Logger, loc: cfg.App.Config().Policy.Location}
+	s := &Site{cfg: cfg, app: cfg.App, log: cfg.App.Config().Logger, loc: cfg.App.Config().Policy.Location,
+		kept: NewKept(cfg.KeptBytes)}
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err

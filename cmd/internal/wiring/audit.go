@@ -142,6 +142,24 @@ func (p SinkPositions) Checkpoint(ctx context.Context, name string) (eventstore.
 	return s.Checkpoint(ctx)
 }
 
+var _ app.Versions = SinkPositions(nil)
+
+// Version implements app.Versions: the Sink's Version when it has one
+// (pgreadmodel's, which moves with any agency group), else its checkpoint.
+func (p SinkPositions) Version(ctx context.Context, name string) (int64, error) {
+	s, ok := p[name]
+	if !ok {
+		return 0, fmt.Errorf("no projection %q", name)
+	}
+	if v, ok := s.(interface {
+		Version(context.Context) (int64, error)
+	}); ok {
+		return v.Version(ctx)
+	}
+	cp, err := s.Checkpoint(ctx)
+	return int64(cp), err
+}
+
 // PositionsOf indexes sinks by name.
 func PositionsOf(sinks []projections.Sink) SinkPositions {
 	p := SinkPositions{}

@@ -16,7 +16,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"unsafe"
 
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -32,30 +32,35 @@ var files embed.FS
 type Feature struct {
 	site *page.Site
 	home *page.Template[*Home]
-	kept keptLists
 }
 
 // keptList is a caller's SKP list of a year as the start page lists it
-// (at most maxListed, Cut when there were more), with the directory's and
-// the SKPs' read-model positions it was read after, and its sort orders.
+// (at most maxListed, Cut when there were more), with what it was read
+// at (keptAt), and its sort orders. The lists are kept in the site's
+// page.Kept (bounded by bytes with the unit pages', least recently used
+// evicted) by caller (ID, roles, agency) and year while keptAt stands:
+// an HR caller's list at a province is 20,000 SKPs (maxListed), 40
+// queries and a sort on every view before.
 type keptList struct {
-	at     [2]int64
+	at     keptAt
 	all    []skps.Summary
 	cut    bool
 	orders page.Orders
 }
 
-// keptLists holds the start pages' lists by caller (ID, roles, agency) and
-// year while the read models stand still: an HR caller's list at a
-// province is 20,000 SKPs (maxListed), 40 queries and a sort on every
-// view before. Bounded: when full it starts over.
-type keptLists struct {
-	mu sync.Mutex
-	m  map[string]*keptList
+// keptAt is what a kept list was read at: the directory's and the SKPs'
+// read-model versions (page.Site.Version, which move with any agency
+// group) and the business date (who may see which SKP follows the
+// directory, and a move into the caller's agency counts from its
+// effective date: app.App's moved-in SKPs).
+type keptAt struct {
+	dir, skps int64
+	today     string
 }
 
-// keptListsMax bounds the lists kept (about 10 MB each when cut).
-const keptListsMax = 32
+// summaryBytes estimates a kept skps.Summary: the struct and its strings
+// (IDs, a NIP, a name, a unit, a status, two NIPs).
+const summaryBytes = int64(unsafe.Sizeof(skps.Summary{})) + 200
 
 // New returns the feature on site.
 func New(site *page.Site) *Feature {
@@ -210,19 +215,18 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 func (f *Feature) list(r *page.Request, year int) (*keptList, error) {
 	ctx := r.Context()
 	a := r.App()
-	at := [2]int64{f.site.Position(ctx, directory.Name), f.site.Position(ctx, skps.Name)}
+	at := keptAt{f.site.Version(ctx, directory.Name), f.site.Version(ctx, skps.Name), a.Today().String()}
 	key := ""
-	if at[0] >= 0 && at[1] >= 0 {
+	if at.dir >= 0 && at.skps >= 0 {
 		roles := make([]string, len(r.User.Roles))
 		for i, x := range r.User.Roles {
 			roles[i] = string(x)
 		}
-		key = strings.Join([]string{r.User.ID, strings.Join(roles, ","), r.User.Agency, strconv.Itoa(year)}, "\x00")
-		f.kept.mu.Lock()
-		l, ok := f.kept.m[key]
-		f.kept.mu.Unlock()
-		if ok && l.at == at {
-			return l, nil
+		key = strings.Join([]string{"home", r.User.ID, strings.Join(roles, ","), r.User.Agency, strconv.Itoa(year)}, "\x00")
+		if v, ok := f.site.Kept().Get(key); ok {
+			if l, ok := v.(*keptList); ok && l.at == at {
+				return l, nil
+			}
 		}
 	}
 	l := &keptList{at: at}
@@ -242,12 +246,7 @@ func (f *Feature) list(r *page.Request, year int) (*keptList, error) {
 		q.Cursor = next
 	}
 	if key != "" {
-		f.kept.mu.Lock()
-		if f.kept.m == nil || len(f.kept.m) >= keptListsMax {
-			f.kept.m = map[string]*keptList{}
-		}
-		f.kept.m[key] = l
-		f.kept.mu.Unlock()
+		f.site.Kept().Put(key, l, page.KeptSize(len(l.all), summaryBytes, len(skpList.Sorts)))
 	}
 	return l, nil
 }

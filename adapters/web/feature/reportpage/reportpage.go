@@ -22,8 +22,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/idfmt"
@@ -47,7 +47,6 @@ var files embed.FS
 type Feature struct {
 	site *page.Site
 	unit *page.Template[*unitData]
-	kept keptLists
 }
 
 // New returns the feature on site.
@@ -298,23 +297,26 @@ func (f *Feature) unitPage(w http.ResponseWriter, r *page.Request) error {
 // evaluations of a period, as the unit page lists them, and the sort
 // orders of the list (page.Orders) while it is kept.
 type skpListKept struct {
-	at     [3]int64 // the directory's, the SKPs' and the evaluations' positions
+	at     [3]int64 // the directory's, the SKPs' and the evaluations' versions
 	rows   []skpRow
 	orders page.Orders
 }
 
-// keptLists holds the unit pages' SKP lists of today (no as-of cut) by
-// unit, year and period, with the positions of the read models they were
-// read after; a list is served again while those positions stand (a read
-// model publishes its rows with its checkpoint atomically, so rows read
-// after positions P are at least P's). Bounded: when full it starts over.
-type keptLists struct {
-	mu sync.Mutex
-	m  map[string]*skpListKept
-}
+// The unit pages' SKP lists of today (no as-of cut) are kept in the
+// site's page.Kept (bounded by bytes with the start pages', least recently
+// used evicted; a province root's is about 40 MB) by unit, year and
+// period, with the versions of the read models they were read after
+// (page.Site.Version, which move with any agency group); a list is served
+// again while those stand (a read model publishes its rows with its
+// checkpoint atomically, so rows read after positions P are at least P's).
 
-// keptListsMax bounds the lists kept (a province root's is about 40 MB).
-const keptListsMax = 16
+// skpRowBytes and evalBytes estimate a kept skpRow (the struct and the
+// strings of its Summary) and an evaluation of the period (the struct, its
+// strings and times; the rows point into the slice of all of them).
+const (
+	skpRowBytes = int64(unsafe.Sizeof(skpRow{})) + 200
+	evalBytes   = int64(unsafe.Sizeof(evaluations.Evaluation{})) + 200
+)
 
 // skpRows returns the SKP list of the unit page of unit (whose population
 // is units) for year and per at cut.
@@ -322,14 +324,13 @@ func (f *Feature) skpRows(ctx context.Context, a *app.App, unit string, units []
 	var at [3]int64
 	key := ""
 	if cut.IsZero() {
-		at = [3]int64{f.site.Position(ctx, directory.Name), f.site.Position(ctx, skps.Name), f.site.Position(ctx, evaluations.Name)}
+		at = [3]int64{f.site.Version(ctx, directory.Name), f.site.Version(ctx, skps.Name), f.site.Version(ctx, evaluations.Name)}
 		if at[0] >= 0 && at[1] >= 0 && at[2] >= 0 {
-			key = unit + "\x00" + strconv.Itoa(year) + "\x00" + per
-			f.kept.mu.Lock()
-			l, ok := f.kept.m[key]
-			f.kept.mu.Unlock()
-			if ok && l.at == at {
-				return l, nil
+			key = "unit\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + per
+			if v, ok := f.site.Kept().Get(key); ok {
+				if l, ok := v.(*skpListKept); ok && l.at == at {
+					return l, nil
+				}
 			}
 		}
 	}
@@ -359,12 +360,7 @@ func (f *Feature) skpRows(ctx context.Context, a *app.App, unit string, units []
 		l.rows = append(l.rows, row)
 	}
 	if key != "" {
-		f.kept.mu.Lock()
-		if f.kept.m == nil || len(f.kept.m) >= keptListsMax {
-			f.kept.m = map[string]*skpListKept{}
-		}
-		f.kept.m[key] = l
-		f.kept.mu.Unlock()
+		f.site.Kept().Put(key, l, page.KeptSize(len(l.rows), skpRowBytes, len(skpList.Sorts))+int64(len(evals))*evalBytes)
 	}
 	return l, nil
 }

@@ -315,3 +315,71 @@ func TestAgencyGroupsRebuildWhileApplying(t *testing.T) {
 	}
 	readmodeltest.SameSnapshot(t, "a rebuild swapped in while both groups applied", readmodeltest.Take(t, backend(ref)), readmodeltest.Take(t, backend(grouped)))
 }
+
+// TestAgencyGroupsVersion: under two agency groups (the timeline, which
+// takes the employee events) the ungrouped Sink's
+// Checkpoint is the least of the groups' and stands still while one group
+// is behind, but its Version moves with a write in the group ahead (the
+// kept web lists key on it), and again when the stalled group catches up.
+// Ungrouped, the Version is the checkpoint.
+func TestAgencyGroupsVersion(t *testing.T) {
+	ctx := context.Background()
+	store, evs, more := twoAgencies(t)
+	grouped := openDB(t, projections.StoreHistory{Store: store})
+	readmodeltest.ProjectInto(t, grouped.Sink(audit.Name), evs, 101)
+	readmodeltest.ProjectInto(t, grouped.Sink(directory.Name), evs, 101)
+	var gs [2]*pgreadmodel.Sink
+	for g := range gs {
+		s, err := grouped.GroupSink(timeline.Name, g, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs[g] = s
+		readmodeltest.ProjectInto(t, s, evs, 37)
+	}
+	read := grouped.Sink(timeline.Name)
+	at := func() (eventstore.Position, int64) {
+		t.Helper()
+		cp, err := read.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := read.Version(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp, v
+	}
+	cp0, v0 := at()
+	if cp0 == 0 || v0 < int64(cp0) {
+		t.Fatalf("checkpoint %d, version %d after both groups", cp0, v0)
+	}
+
+	// INST002's change of post: group 1 goes ahead, group 0 stalls.
+	more()
+	evs = readmodeltest.Events(t, store)
+	readmodeltest.ProjectInto(t, grouped.Sink(audit.Name), evs, 101)
+	readmodeltest.ProjectInto(t, grouped.Sink(directory.Name), evs, 101)
+	readmodeltest.ProjectInto(t, gs[1], evs, 37)
+	cp1, v1 := at()
+	if cp1 != cp0 {
+		t.Errorf("the checkpoint moved with one group of two: %d → %d", cp0, cp1)
+	}
+	if v1 <= v0 {
+		t.Errorf("the version did not move with the group ahead: %d → %d", v0, v1)
+	}
+	readmodeltest.ProjectInto(t, gs[0], evs, 37)
+	cp2, v2 := at()
+	if cp2 <= cp1 || v2 <= v1 {
+		t.Errorf("after the stalled group caught up: checkpoint %d → %d, version %d → %d", cp1, cp2, v1, v2)
+	}
+
+	dir := grouped.Sink(directory.Name)
+	cp, err := dir.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := dir.Version(ctx); err != nil || v != int64(cp) {
+		t.Errorf("an ungrouped projection's version %d, %v; want its checkpoint %d", v, err, cp)
+	}
+}

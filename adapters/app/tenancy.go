@@ -231,12 +231,12 @@ func (a *App) authenticIn(ctx context.Context, stream, what string, ev eventstor
 		}
 		if got.ID == ev.ID {
 			if got.Position != ev.Position || got.Type != ev.Type || string(got.Data) != string(ev.Data) {
-				return fmt.Errorf("app: %s: the event read from the log differs from its stream's", what)
+				return fmt.Errorf("app: %s: the event read from the log differs from its stream's: %w", what, eventstore.ErrIntegrity)
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("app: %s: the event at %d is not in its stream", what, ev.Position)
+	return fmt.Errorf("app: %s: the event at %d is not in its stream: %w", what, ev.Position, eventstore.ErrIntegrity)
 }
 
 // unitRegisteredType is the event that registers a unit (a root unit has
@@ -507,13 +507,26 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 				ToAgency string `json:"to_agency"`
 			}
 			if json.Unmarshal(ev.Data, &d) == nil && d.NIP != "" && d.ToAgency != "" {
-				if ev.Stream != domain.EmployeeStream(d.NIP) || a.authenticIn(ctx, ev.Stream, "employee "+d.NIP, ev) != nil {
-					// Not the employee's own, or its stream fails its
-					// checks: not a release, and the scan is not complete
-					// (the integrity check reports the stream).
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
+				aerr := error(nil)
+				if ev.Stream != domain.EmployeeStream(d.NIP) {
+					aerr = fmt.Errorf("app: a transfer release of %s in stream %s: %w", d.NIP, ev.Stream, eventstore.ErrIntegrity)
+				} else {
+					aerr = a.authenticIn(ctx, ev.Stream, "employee "+d.NIP, ev)
+				}
+				switch {
+				case aerr == nil:
+				case ctx.Err() != nil:
+					return nil, ctx.Err()
+				case errors.Is(aerr, eventstore.ErrIntegrity):
+					// Not a release: it is never taken, and the scan goes
+					// on past it, so that one forged or damaged stream
+					// does not make every later list rescan (the
+					// integrity check reports the stream).
+					a.cfg.Logger.Warn("transfer_release_refused", "position", uint64(ev.Position), "err", aerr)
+					continue
+				default:
+					// Could not be read now: not taken, and the scan is
+					// not complete, so the next list tries again.
 					complete = false
 					continue
 				}

@@ -25,7 +25,8 @@ import (
 // loads it before the start-up catch-up, writes a new one every Every
 // events or Interval (whichever comes first, while events arrive), and
 // once more at a clean shutdown. A snapshot that is refused is renamed
-// to Path+".refused" (kept for inspection, never loaded again), logged
+// to Path+".refused" (kept for inspection, never loaded again; removed,
+// or else marked refused, when the rename fails: see setAside), logged
 // and counted, and the read models rebuild from the log.
 type Snapshots struct {
 	Model *memreadmodel.Model

@@ -117,11 +117,17 @@ func (s *AuthenticatedStore) ReadAll(ctx context.Context, opts ReadAllOptions) i
 		return s.Store.ReadAll(ctx, ReadAllOptions{After: opts.After})
 	}
 	var inner iter.Seq2[Event, error]
-	if s.cover != nil && opts.After == 0 {
+	switch {
+	case s.cover != nil && opts.After == 0:
 		// A checkpoint covers the prefix: its events need no signature,
 		// and verifying them ahead would cost what the cover saves.
 		inner = read(ctx)
-	} else {
+	case opts.Limit > 0 && opts.Limit < preverifyMinLimit:
+		// A short read (a lag probe, the next pending event, one
+		// message's timestamp) stops long before a read-ahead would: it
+		// would read and verify thousands of events for the few asked.
+		inner = read(ctx)
+	default:
 		// Signatures verified ahead, on every core (preverify.go).
 		inner = preverified(ctx, s.keys, read)
 	}

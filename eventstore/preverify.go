@@ -34,6 +34,8 @@ const (
 	// Keyring remembers (maxVerified), so that what is verified ahead is
 	// still remembered when the Authenticator asks.
 	preverifyAhead = 16
+	// preverifyMinLimit: a read limited to fewer events is not read ahead.
+	preverifyMinLimit = preverifyChunk * preverifyAhead
 )
 
 type preChunk struct {
@@ -47,6 +49,7 @@ type preChunk struct {
 // read (through the ctx read gets) and waits for the read-ahead to stop.
 func preverified(ctx context.Context, keys *Keyring, read func(context.Context) iter.Seq2[Event, error]) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
+		parent := ctx
 		ctx, cancel := context.WithCancel(ctx)
 		events := read(ctx)
 		var wg sync.WaitGroup
@@ -107,10 +110,18 @@ func preverified(ctx context.Context, keys *Keyring, read func(context.Context) 
 				send(c)
 			}
 		})
+		// A read the caller's context ended must end with its error, as
+		// the store's own read does, never as a clean (complete) feed.
+		stopped := func() {
+			if err := parent.Err(); err != nil {
+				yield(Event{}, err)
+			}
+		}
 		for c := range chunks {
 			select {
 			case <-c.done:
 			case <-ctx.Done():
+				stopped()
 				return
 			}
 			for _, ev := range c.evs {
@@ -123,5 +134,6 @@ func preverified(ctx context.Context, keys *Keyring, read func(context.Context) 
 				return
 			}
 		}
+		stopped()
 	}
 }

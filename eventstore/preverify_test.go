@@ -156,14 +156,16 @@ func TestReadAheadStopsWithItsReader(t *testing.T) {
 	s := eventstore.NewAuthenticatedStore(cs, keys)
 	base := runtime.NumGoroutine()
 	n := 0
-	for _, err := range s.ReadAll(context.Background(), eventstore.ReadAllOptions{Limit: 10}) {
+	for _, err := range s.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n++
+		if n++; n == 10 {
+			break
+		}
 	}
 	if n != 10 {
-		t.Fatalf("Limit 10 yielded %d", n)
+		t.Fatalf("the read broken off at 10 yielded %d", n)
 	}
 	if r := cs.running.Load(); r != 0 {
 		t.Errorf("%d reads of the store still running after the read returned", r)
@@ -177,5 +179,52 @@ func TestReadAheadStopsWithItsReader(t *testing.T) {
 	}
 	if g := runtime.NumGoroutine(); g > base {
 		t.Errorf("%d goroutines after the read, %d before: the read-ahead leaked", g, base)
+	}
+}
+
+// A short read (Limit below a read-ahead window: a lag probe, the next
+// pending event) is not read ahead: it reads about what it asks for, not
+// thousands of events with their signatures verified.
+func TestShortReadsAreNotReadAhead(t *testing.T) {
+	l, keys := bigLedger(t)
+	l.events = l.events[:5000]
+	cs := &countingStore{memStore: memStore{l}}
+	s := eventstore.NewAuthenticatedStore(cs, keys)
+	n := 0
+	for _, err := range s.ReadAll(context.Background(), eventstore.ReadAllOptions{Limit: 1}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Fatalf("Limit 1 yielded %d", n)
+	}
+	if y := cs.yielded.Load(); y > 64 {
+		t.Errorf("a read of 1 event pulled %d from the store", y)
+	}
+}
+
+// A read whose context ends ends with the context's error, never as a
+// clean feed (which a caller would take for "caught up").
+func TestReadAheadCancelledEndsWithAnError(t *testing.T) {
+	l, keys := bigLedger(t)
+	l.events = l.events[:5000]
+	cs := &countingStore{memStore: memStore{l}}
+	s := eventstore.NewAuthenticatedStore(cs, keys)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, failed := 0, false
+	for _, err := range s.ReadAll(ctx, eventstore.ReadAllOptions{}) {
+		if err != nil {
+			failed = true
+			break
+		}
+		if n++; n == 10 {
+			cancel()
+		}
+	}
+	if !failed {
+		t.Errorf("a read cancelled after 10 events ended cleanly after %d events", n)
 	}
 }

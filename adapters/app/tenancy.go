@@ -34,17 +34,33 @@ type agencies struct {
 	registered map[string]bool
 	scannedTo  eventstore.Position
 	// releaseScan serialises the scans for transfer releases (movedIn).
-	releaseScan sync.Mutex
-	// seeded: the first call took the directory's roots up to its
-	// checkpoint instead of reading the log from the start.
-	seeded bool
-	// scan serialises the scans of the store (ManyAgencies).
-	scan sync.Mutex
+	releaseScan chan struct{}
+	// scan serialises the scans of the store (ManyAgencies); a waiter
+	// gives up with its request's context.
+	scan chan struct{}
 	// released holds, for each agency, the NIPs another agency released
 	// to it (employee.transfer_released) in the store up to releasedTo:
 	// the only way a person moves in (movedIn).
 	released   map[string]map[string]bool
 	releasedTo eventstore.Position
+}
+
+// acquire takes the one-scan-at-a-time semaphore *sem (made on first
+// use), or gives up when ctx ends: a request must not wait past its own
+// deadline behind a long first scan. The caller calls release.
+func (t *agencies) acquire(ctx context.Context, sem *chan struct{}) (release func(), err error) {
+	t.mu.Lock()
+	if *sem == nil {
+		*sem = make(chan struct{}, 1)
+	}
+	c := *sem
+	t.mu.Unlock()
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Principal returns p as it acts in this deployment, the one place both
@@ -84,11 +100,8 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 		a.tenancy.mu.Unlock()
 		return true, nil
 	}
-	seeded, after := a.tenancy.seeded, a.tenancy.scannedTo
+	after := a.tenancy.scannedTo
 	a.tenancy.mu.Unlock()
-	if !seeded {
-		after = a.seedAgencies(ctx)
-	}
 	// The head before the read: every event at or below it is final, so a
 	// read that completes has seen all of them, and the next call starts
 	// there rather than at the last registration (which would re-read the
@@ -119,8 +132,11 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	// One scan at a time: the requests that arrive together after a start
 	// wait for the first one's scan instead of each repeating it.
-	a.tenancy.scan.Lock()
-	defer a.tenancy.scan.Unlock()
+	release, err := a.tenancy.acquire(ctx, &a.tenancy.scan)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	a.tenancy.mu.Lock()
 	after = max(after, a.tenancy.scannedTo)
 	done := len(a.tenancy.registered) >= 2 || head <= after
@@ -187,42 +203,6 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	return len(a.tenancy.registered) >= 2, nil
 }
 
-// seedAgencies starts the scan where the directory projection stands
-// rather than at the start of the log: the first call after a start would
-// otherwise read (and authenticate) the whole log, minutes at province
-// scale, and the request that made it would time out. The checkpoint is
-// read before the roots, so every registration at or below it is among
-// them (roots are never removed; more are harmless); what was recorded
-// after it, also while the projection lags or stalls, is read from the
-// store as before. Without positions, or when they fail, the scan starts
-// at the beginning of the log.
-func (a *App) seedAgencies(ctx context.Context) eventstore.Position {
-	var pos eventstore.Position
-	var roots []string
-	if a.cfg.Positions != nil {
-		p, err := a.cfg.Positions.Checkpoint(ctx, directory.Name)
-		if err == nil && p > 0 {
-			if r, err := a.Agencies(ctx); err == nil {
-				pos, roots = p, r
-			}
-		}
-	}
-	a.tenancy.mu.Lock()
-	defer a.tenancy.mu.Unlock()
-	if a.tenancy.seeded {
-		return a.tenancy.scannedTo
-	}
-	if a.tenancy.registered == nil {
-		a.tenancy.registered = map[string]bool{}
-	}
-	for _, id := range roots {
-		a.tenancy.registered[id] = true
-	}
-	a.tenancy.scannedTo = max(a.tenancy.scannedTo, pos)
-	a.tenancy.seeded = true
-	return a.tenancy.scannedTo
-}
-
 // agenciesFallback answers ManyAgencies from the directory projection when
 // the store's history could not be read or failed its check (err).
 func (a *App) agenciesFallback(ctx context.Context, err error) (bool, error) {
@@ -251,12 +231,12 @@ func (a *App) authenticIn(ctx context.Context, stream, what string, ev eventstor
 		}
 		if got.ID == ev.ID {
 			if got.Position != ev.Position || got.Type != ev.Type || string(got.Data) != string(ev.Data) {
-				return fmt.Errorf("app: %s: the event read from the log differs from its stream's", what)
+				return fmt.Errorf("app: %s: the event read from the log differs from its stream's: %w", what, eventstore.ErrIntegrity)
 			}
 			return nil
 		}
 	}
-	return fmt.Errorf("app: %s: the event at %d is not in its stream", what, ev.Position)
+	return fmt.Errorf("app: %s: the event at %d is not in its stream: %w", what, ev.Position, eventstore.ErrIntegrity)
 }
 
 // unitRegisteredType is the event that registers a unit (a root unit has
@@ -495,8 +475,11 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 		// the authenticated store checked every writer signature of the
 		// log whatever the filter, minutes at a province on the first
 		// list after a start (as ManyAgencies found).
-		a.tenancy.releaseScan.Lock()
-		defer a.tenancy.releaseScan.Unlock()
+		release, err := a.tenancy.acquire(ctx, &a.tenancy.releaseScan)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		a.tenancy.mu.Lock()
 		after = max(after, a.tenancy.releasedTo)
 		a.tenancy.mu.Unlock()
@@ -524,13 +507,26 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 				ToAgency string `json:"to_agency"`
 			}
 			if json.Unmarshal(ev.Data, &d) == nil && d.NIP != "" && d.ToAgency != "" {
-				if ev.Stream != domain.EmployeeStream(d.NIP) || a.authenticIn(ctx, ev.Stream, "employee "+d.NIP, ev) != nil {
-					// Not the employee's own, or its stream fails its
-					// checks: not a release, and the scan is not complete
-					// (the integrity check reports the stream).
-					if ctx.Err() != nil {
-						return nil, ctx.Err()
-					}
+				aerr := error(nil)
+				if ev.Stream != domain.EmployeeStream(d.NIP) {
+					aerr = fmt.Errorf("app: a transfer release of %s in stream %s: %w", d.NIP, ev.Stream, eventstore.ErrIntegrity)
+				} else {
+					aerr = a.authenticIn(ctx, ev.Stream, "employee "+d.NIP, ev)
+				}
+				switch {
+				case aerr == nil:
+				case ctx.Err() != nil:
+					return nil, ctx.Err()
+				case errors.Is(aerr, eventstore.ErrIntegrity):
+					// Not a release: it is never taken, and the scan goes
+					// on past it, so that one forged or damaged stream
+					// does not make every later list rescan (the
+					// integrity check reports the stream).
+					a.cfg.Logger.Warn("transfer_release_refused", "position", uint64(ev.Position), "err", aerr)
+					continue
+				default:
+					// Could not be read now: not taken, and the scan is
+					// not complete, so the next list tries again.
 					complete = false
 					continue
 				}

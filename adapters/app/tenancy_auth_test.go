@@ -162,4 +162,9 @@ func TestMovedInAuthenticatesOnlyTheReleases(t *testing.T) {
 	if a.tenancy.released["B"]["222"] {
 		t.Error("the forged release of 222 was taken")
 	}
+	// The forged release does not hold the scan back: the next list
+	// does not read the log again.
+	if head, _ := s.Head(ctx); a.tenancy.releasedTo != head {
+		t.Errorf("the scan stopped at %d, want the head %d (past the forged release)", a.tenancy.releasedTo, head)
+	}
 }

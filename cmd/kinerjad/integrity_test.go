@@ -229,7 +229,16 @@ func startAfterHistoryEdit(t *testing.T, data string, args ...string) *server {
 	if logged(s, "readmodel_snapshot_loaded") == "" {
 		return s
 	}
-	if l := waitLogged(t, s, "readmodel_history_check_done"); !strings.Contains(l, `"result":"failed"`) {
+	l := waitLogged(t, s, "readmodel_history_check_done")
+	if strings.Contains(l, `"result":"ok"`) {
+		// The newest snapshot does not reach the edited event (on a
+		// loaded machine the stop can come before a snapshot past it is
+		// written; seen in the integration run): the edit is past the
+		// snapshot, and the catch-up's authentication refuses it, which
+		// the caller's expectations check.
+		return s
+	}
+	if !strings.Contains(l, `"result":"failed"`) {
 		t.Fatalf("the history check over an edited store: %q", l)
 	}
 	if err := s.stop(); err == nil || !strings.Contains(err.Error(), "history below the snapshot changed") {

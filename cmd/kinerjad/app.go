@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -689,6 +690,12 @@ func (a *app) serve(ctx context.Context) error {
 	defer a.close()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// background: the goroutines that read the store after serve's
+	// caller may think it done (the history check below the snapshot):
+	// joined before the shutdown snapshot and before a.close closes the
+	// store, on every return path.
+	var background sync.WaitGroup
+	defer func() { cancel(); background.Wait() }()
 	errc := make(chan error, 3)
 	if a.projector != nil {
 		go func() {
@@ -771,7 +778,11 @@ func (a *app) serve(ctx context.Context) error {
 			default:
 			}
 		}
-		go a.snaps.CheckHistory(runCtx, 10*time.Second)
+		background.Add(1)
+		go func() {
+			defer background.Done()
+			checkHistory(runCtx, a.snaps)
+		}()
 	}
 	var runErr error
 	select {
@@ -786,6 +797,11 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Warn("http_shutdown", "err", err)
 	}
 	cancel()
+	// The history check stops at runCtx's end (a check cut short stays
+	// pending: the next start runs it again); it is waited for so that it
+	// neither reads the store once closed nor sets the snapshot aside
+	// while the shutdown writes one.
+	background.Wait()
 	if a.projector != nil {
 		a.projector.Close()
 	}
@@ -798,6 +814,11 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	return runErr
 }
+
+// checkHistory runs the background history check of the loaded snapshot
+// (wiring.Snapshots.CheckHistory). A variable for the tests: they hold it
+// past the shutdown to see that serve waits for it.
+var checkHistory = func(ctx context.Context, s *wiring.Snapshots) { s.CheckHistory(ctx, 10*time.Second) }
 
 // sweepSessions removes the dashboard's expired session records every
 // ten minutes until ctx ends.

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -160,7 +163,15 @@ func TestSnapshotRestartEmbedded(t *testing.T) {
 	// The snapshot loads and the service is ready at once; the history
 	// check after /readyz finds the edit: the snapshot is set aside and
 	// counted, and kinerjad stops (exit 1) instead of serving read models
-	// built on a history the store no longer holds.
+	// built on a history the store no longer holds. Its rename to
+	// .refused fails here (a non-empty directory is in the way): it is
+	// removed instead, so that the restart does not serve it again.
+	if err := os.Remove(snap + ".refused"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(snap+".refused", "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	s = startServer(t, data)
 	if l := logged(s, "readmodel_snapshot_loaded"); !strings.Contains(l, `"history_check":"pending"`) {
 		t.Fatalf("the snapshot was not loaded with its history check pending: %q", l)
@@ -175,11 +186,14 @@ func TestSnapshotRestartEmbedded(t *testing.T) {
 	if err := s.stop(); err == nil || !strings.Contains(err.Error(), "history below the snapshot changed") {
 		t.Errorf("kinerjad over a changed history ended with %v, want the history error (exit 1)", err)
 	}
-	if _, err := os.Stat(snap + ".refused"); err != nil {
-		t.Errorf("the refused snapshot was not set aside: %v", err)
+	if logged(s, "readmodel_snapshot_set_aside_failed") == "" {
+		t.Errorf("the failed rename was not logged: %v", s.logLines())
 	}
 	if _, err := os.Stat(snap); !os.IsNotExist(err) {
-		t.Errorf("a snapshot was written over the changed history: %v", err)
+		t.Errorf("the refused snapshot is still there (or one was written over the changed history): %v", err)
+	}
+	if _, err := os.Stat(snap + ".refused-marker"); !os.IsNotExist(err) {
+		t.Errorf("a refusal marker was left although the snapshot is gone: %v", err)
 	}
 	// The restart rebuilds from the log, which reports the change.
 	s = startServer(t, data)
@@ -214,4 +228,59 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A shutdown while the history check below the snapshot runs waits for
+// it: the check ends (pending, for the next start) before the shutdown
+// snapshot and before the store is closed, so that it never reads a
+// closed store nor sets the snapshot aside under the shutdown's write.
+func TestSnapshotHistoryCheckJoinedAtShutdown(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data)
+	journey(t, s)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	entered := make(chan struct{})
+	var finished atomic.Bool
+	real := checkHistory
+	t.Cleanup(func() { checkHistory = real })
+	checkHistory = func(ctx context.Context, sn *wiring.Snapshots) {
+		close(entered)
+		<-ctx.Done() // the shutdown began
+		// Still running well after it: without the join, serve closes
+		// the store meanwhile and returns.
+		time.Sleep(300 * time.Millisecond)
+		real(ctx, sn)
+		finished.Store(true)
+	}
+	s = startServer(t, data)
+	select {
+	case <-entered:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the history check did not start: %v", s.logLines())
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("kinerjad stopped during the history check with %v, want a clean exit", err)
+	}
+	if !finished.Load() {
+		t.Fatal("kinerjad returned while its history check still ran")
+	}
+	for _, msg := range []string{"readmodel_history_check_retry", "readmodel_snapshot_refused", "readmodel_history_check_done"} {
+		if l := logged(s, msg); l != "" {
+			t.Errorf("a check cut short by the shutdown logged %s: %q", msg, l)
+		}
+	}
+	if l := logged(s, "readmodel_snapshot_skipped"); l == "" {
+		t.Errorf("the shutdown wrote a snapshot over a history not yet checked: %v", s.logLines())
+	}
+	// The next start loads the snapshot and checks it again.
+	checkHistory = real
+	s = startServer(t, data)
+	if l := logged(s, "readmodel_snapshot_loaded"); !strings.Contains(l, `"history_check":"pending"`) {
+		t.Fatalf("the next start did not load the snapshot with its check pending: %q", l)
+	}
+	if l := waitLogged(t, s, "readmodel_history_check_done"); !strings.Contains(l, `"result":"ok"`) {
+		t.Errorf("the next start's history check: %q", l)
+	}
 }

@@ -3,8 +3,11 @@ package wiring
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +25,8 @@ import (
 // loads it before the start-up catch-up, writes a new one every Every
 // events or Interval (whichever comes first, while events arrive), and
 // once more at a clean shutdown. A snapshot that is refused is renamed
-// to Path+".refused" (kept for inspection, never loaded again), logged
+// to Path+".refused" (kept for inspection, never loaded again; removed,
+// or else marked refused, when the rename fails: see setAside), logged
 // and counted, and the read models rebuild from the log.
 type Snapshots struct {
 	Model *memreadmodel.Model
@@ -138,12 +142,31 @@ func (s *Snapshots) init() {
 // load and the events since, not the whole history.
 func (s *Snapshots) Load(ctx context.Context) bool {
 	s.init()
+	if refused := s.marked(); refused != nil {
+		// An earlier run refused this snapshot and could not set it aside.
+		if _, err := os.Stat(s.Path); errors.Is(err, fs.ErrNotExist) {
+			s.unmark() // gone since: nothing to refuse
+		} else {
+			s.setAside(refused, "rebuilding every read model from the log")
+			return false
+		}
+	}
 	info, err := s.Model.LoadSnapshot(ctx, s.Path, memreadmodel.LoadOptions{Keys: s.Verifiers, Store: s.Store})
 	checked, checkTime := uint64(0), time.Duration(0)
 	var check *memreadmodel.HistoryCheck
 	if err == nil {
 		check = s.Model.PrepareHistoryCheck()
-		if s.CheckAtLoad {
+		checkNow := s.CheckAtLoad
+		if !checkNow {
+			// A check after /readyz that fails must be able to set the
+			// snapshot aside (or mark it), else the restart would serve it
+			// again: where no file can be made next to it, check it now.
+			if perr := s.probe(); perr != nil {
+				s.Log.Warn("readmodel_history_check_at_load", "path", s.Path, "reason", "a refused snapshot could not be set aside", "err", perr)
+				checkNow = true
+			}
+		}
+		if checkNow {
 			// The history the snapshot stands for must still be the store's.
 			begin := time.Now()
 			if checked, err = check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{}); err != nil {
@@ -205,25 +228,95 @@ func (s *Snapshots) reset(ctx context.Context) {
 	}
 }
 
+// refusalReasons names the reasons a snapshot is refused for (the
+// refused_* results of kinerja_readmodel_snapshot_loads_total).
+var refusalReasons = []struct {
+	err  error
+	name string
+}{{memreadmodel.ErrSnapshotFormat, "format"}, {memreadmodel.ErrSnapshotSignature, "signature"}, {memreadmodel.ErrSnapshotLedger, "ledger"},
+	{memreadmodel.ErrSnapshotHistory, "history"}}
+
+// Marker is the file that stands for a refusal of the snapshot at Path
+// when the snapshot could be neither renamed nor removed: Load refuses
+// the snapshot while it exists, and a snapshot written over Path removes
+// it. It holds the reason (history, ledger, …).
+func (s *Snapshots) Marker() string { return s.Path + ".refused-marker" }
+
 // setAside counts a refused snapshot, renames it to Path+".refused" and
-// logs it with the action taken.
-func (s *Snapshots) setAside(refused *memreadmodel.SnapshotError, action string) {
+// logs it with the action taken. A snapshot that cannot be renamed (the
+// target is a directory, a permission) is removed, and one that cannot be
+// removed either is marked refused (Marker), so that the next start does
+// not load it again: after a history check failure kinerjad exits, and
+// its restart would otherwise serve the same snapshot over the changed
+// history until the check failed again. The error says that none of the
+// three worked; the caller must then not trust the next start to
+// rebuild.
+func (s *Snapshots) setAside(refused *memreadmodel.SnapshotError, action string) error {
 	reason := "corrupt"
-	for _, r := range []struct {
-		err  error
-		name string
-	}{{memreadmodel.ErrSnapshotFormat, "format"}, {memreadmodel.ErrSnapshotSignature, "signature"}, {memreadmodel.ErrSnapshotLedger, "ledger"},
-		{memreadmodel.ErrSnapshotHistory, "history"}} {
+	for _, r := range refusalReasons {
 		if errors.Is(refused, r.err) {
 			reason = r.name
 		}
 	}
 	s.loads.WithLabelValues("refused_" + reason).Inc()
 	aside := s.Path + ".refused"
-	if rerr := os.Rename(s.Path, aside); rerr != nil {
-		s.Log.Warn("readmodel_snapshot_set_aside_failed", "path", s.Path, "err", rerr)
+	rerr := os.Rename(s.Path, aside)
+	if rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+		s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "moved_to", aside, "reason", reason, "err", refused, "action", action)
+		s.unmark()
+		return nil
 	}
-	s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "moved_to", aside, "reason", reason, "err", refused, "action", action)
+	s.Log.Warn("readmodel_snapshot_set_aside_failed", "path", s.Path, "moved_to", aside, "err", rerr, "fallback", "removing it")
+	derr := os.Remove(s.Path)
+	if derr == nil || errors.Is(derr, fs.ErrNotExist) {
+		s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "removed", true, "reason", reason, "err", refused, "action", action)
+		s.unmark()
+		return nil
+	}
+	merr := os.WriteFile(s.Marker(), []byte(reason+"\n"), 0o600)
+	if merr == nil {
+		s.Log.Warn("readmodel_snapshot_refused", "path", s.Path, "marked", s.Marker(), "remove_err", derr, "reason", reason, "err", refused, "action", action)
+		return nil
+	}
+	err := fmt.Errorf("the refused snapshot %s could be neither renamed (%v), removed (%v) nor marked refused (%v): move it away before the next start", s.Path, rerr, derr, merr)
+	s.Log.Error("readmodel_snapshot_refused", "path", s.Path, "reason", reason, "err", refused, "action", action, "set_aside_err", err)
+	return err
+}
+
+// probe tells whether a file can be made and removed next to the
+// snapshot (what setAside needs).
+func (s *Snapshots) probe() error {
+	p := s.Path + ".probe"
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		return err
+	}
+	return os.Remove(p)
+}
+
+// unmark removes the refusal marker, if any: the snapshot it stood for is
+// gone (set aside, removed, or written over).
+func (s *Snapshots) unmark() {
+	if err := os.Remove(s.Marker()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.Log.Warn("readmodel_snapshot_marker_remove_failed", "path", s.Marker(), "err", err)
+	}
+}
+
+// marked reports the refusal the marker records, or nil when there is
+// none.
+func (s *Snapshots) marked() *memreadmodel.SnapshotError {
+	b, err := os.ReadFile(s.Marker())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	reason := memreadmodel.ErrSnapshotHistory // what an unreadable marker is most likely for
+	if err == nil {
+		for _, r := range refusalReasons {
+			if strings.TrimSpace(string(b)) == r.name {
+				reason = r.err
+			}
+		}
+	}
+	return &memreadmodel.SnapshotError{Reason: reason, Err: fmt.Errorf("marked refused by %s", s.Marker())}
 }
 
 // Replaced tells that the model the snapshot was loaded into was thrown
@@ -317,7 +410,9 @@ func (s *Snapshots) CheckHistory(ctx context.Context, progressEvery time.Duratio
 			s.hmu.Unlock()
 			s.hsecondsG.Set(time.Since(begin).Seconds())
 			s.Log.Error("readmodel_history_check_done", "result", HistoryFailed, "checked", checked, "seconds", time.Since(begin).Seconds(), "err", err)
-			s.setAside(refused, "stopping: the read models were loaded from it; the restart rebuilds every read model from the log")
+			if aerr := s.setAside(refused, "stopping: the read models were loaded from it; the restart rebuilds every read model from the log"); aerr != nil {
+				err = fmt.Errorf("%w; %w", err, aerr)
+			}
 			if s.OnHistoryChanged != nil {
 				s.OnHistoryChanged(err)
 			}
@@ -424,6 +519,7 @@ func (s *Snapshots) write(ctx context.Context, mustSign bool) error {
 		return err
 	}
 	s.writes.WithLabelValues("ok").Inc()
+	s.unmark() // the refused snapshot it stood for is written over
 	s.last, s.lastAt = info.Checkpoints[audit.Name], time.Now()
 	s.position.Set(float64(s.last))
 	s.size.Set(float64(info.Bytes))

@@ -57,18 +57,28 @@ type reportCache struct {
 
 type cachedReport struct {
 	at     []eventstore.Position
-	report any // a Report[T]
+	ver    []int64 // the projections' versions (App.versions), when known
+	report any     // a Report[T]
 }
 
 // cached returns the report kept under key at the checkpoints at, or
 // computes it with compute and keeps it. With no checkpoints (at == nil)
 // nothing is kept.
 func cached[T any](c *reportCache, key string, at []eventstore.Position, compute func() (T, reports.Table, error)) (Report[T], error) {
+	return cachedAt(c, key, at, nil, compute)
+}
+
+// cachedAt is cached, the kept report also checked against ver, the
+// versions of its projections (App.versions): under agency groups a
+// projection's checkpoint is the lowest of its groups', which does not move
+// while a group ahead of it writes, so the checkpoints alone would keep a
+// stale report (and a stalled group would keep every agency's).
+func cachedAt[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
 	if at != nil {
 		c.mu.Lock()
 		e, ok := c.entries[key]
 		c.mu.Unlock()
-		if ok && slices.Equal(e.at, at) {
+		if ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
 			if rep, ok := e.report.(Report[T]); ok {
 				return rep, nil
 			}
@@ -93,7 +103,7 @@ func cached[T any](c *reportCache, key string, at []eventstore.Position, compute
 	if c.entries == nil || len(c.entries) >= reportCacheMax {
 		c.entries = map[string]cachedReport{}
 	}
-	c.entries[key] = cachedReport{at: at, report: rep}
+	c.entries[key] = cachedReport{at: at, ver: ver, report: rep}
 	return rep, nil
 }
 
@@ -112,6 +122,24 @@ func (a *App) checkpoints(ctx context.Context, names ...string) []eventstore.Pos
 		at[i] = p
 	}
 	return at
+}
+
+// versions returns the versions of the named projections (Versions), or
+// nil when Positions has none (then the checkpoints alone key a report).
+func (a *App) versions(ctx context.Context, names ...string) []int64 {
+	v, ok := a.cfg.Positions.(Versions)
+	if !ok {
+		return nil
+	}
+	out := make([]int64, len(names))
+	for i, n := range names {
+		x, err := v.Version(ctx, n)
+		if err != nil {
+			return nil
+		}
+		out[i] = x
+	}
+	return out
 }
 
 // Position returns how far the named projection had read, or 0 when it
@@ -176,7 +204,8 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 		return Report[reports.ProgressReport]{}, err
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
-	return cached(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, func() (reports.ProgressReport, reports.Table, error) {
+	ver := a.versions(ctx, directory.Name, skps.Name)
+	return cachedAt(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, ver, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
@@ -207,8 +236,9 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 		return Report[reports.ProgressReport]{}, err
 	}
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
+	ver := a.versions(ctx, directory.Name, skps.Name)
 	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + cut.key()
-	return cached(&a.reports, key, pos, func() (reports.ProgressReport, reports.Table, error) {
+	return cachedAt(&a.reports, key, pos, ver, func() (reports.ProgressReport, reports.Table, error) {
 		release, err := a.past.turn(ctx, caller.ID)
 		if err != nil {
 			return reports.ProgressReport{}, reports.Table{}, err
@@ -250,8 +280,9 @@ func (a *App) DistributionAsOf(ctx context.Context, caller domain.Principal, uni
 		return Report[reports.DistributionReport]{}, err
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
+	ver := a.versions(ctx, directory.Name, skps.Name, evaluations.Name)
 	key := "distribution-asof\x00" + unit + "\x00" + period + "\x00" + cut.key()
-	return cached(&a.reports, key, at, func() (reports.DistributionReport, reports.Table, error) {
+	return cachedAt(&a.reports, key, at, ver, func() (reports.DistributionReport, reports.Table, error) {
 		release, err := a.past.turn(ctx, caller.ID)
 		if err != nil {
 			return reports.DistributionReport{}, reports.Table{}, err
@@ -288,7 +319,8 @@ func (a *App) distribution(ctx context.Context, unit, period string) (Report[rep
 		return Report[reports.DistributionReport]{}, &domain.NotFoundError{Kind: "report", ID: "distribution"}
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
-	return cached(&a.reports, "distribution\x00"+unit+"\x00"+period, at, func() (reports.DistributionReport, reports.Table, error) {
+	ver := a.versions(ctx, directory.Name, skps.Name, evaluations.Name)
+	return cachedAt(&a.reports, "distribution\x00"+unit+"\x00"+period, at, ver, func() (reports.DistributionReport, reports.Table, error) {
 		return distributionReport(ctx, a.distributionInput(), unit, period)
 	})
 }

@@ -161,3 +161,40 @@ func TestReportsNeedTheReportRight(t *testing.T) {
 		})
 	}
 }
+
+// versioned is positions with versions (as agency groups give: the
+// checkpoint is the lowest group's, the version moves with any group).
+type versioned struct {
+	positions
+	ver map[string]int64
+}
+
+func (v *versioned) Version(_ context.Context, name string) (int64, error) { return v.ver[name], nil }
+
+// Under agency groups a report is computed again when a group ahead of the
+// lowest writes (the version moves, the checkpoint does not): keyed on the
+// checkpoints alone it stayed stale while any group stalled.
+func TestReportsFollowTheVersionsOfGroupedProjections(t *testing.T) {
+	ctx := context.Background()
+	sr := &countedSKPs{list: []skps.Summary{{ID: "s1", NIP: "a", UnitID: "u1", Year: 2026, Status: "ESTABLISHED"}}}
+	pos := &versioned{positions: positions{at: map[string]eventstore.Position{directory.Name: 10, skps.Name: 12}},
+		ver: map[string]int64{directory.Name: 10, skps.Name: 24}}
+	cfg := Config{Directory: oneUnit{}, SKPList: sr, Positions: pos}
+	cfg.setDefaults()
+	r := reporter{&App{cfg: cfg}, domain.Principal{ID: "analyst-1", Roles: []domain.Role{domain.RoleHRAnalyst}}}
+	if _, err := r.Progress(ctx, "u1", 2026); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Progress(ctx, "u1", 2026); err != nil || sr.reads != 1 {
+		t.Fatalf("standing still: %d reads (%v), want 1", sr.reads, err)
+	}
+	sr.list = append(sr.list, skps.Summary{ID: "s2", NIP: "b", UnitID: "u1", Year: 2026, Status: "DRAFT"})
+	pos.ver[skps.Name] = 25 // a group ahead applied it; the lowest checkpoint stays 12
+	rep, err := r.Progress(ctx, "u1", 2026)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Data.Total.SKPs != 2 || rep.Position != 10 {
+		t.Errorf("after a group ahead moved: %d SKPs at position %d, want 2 at 10 (the position stays the lowest)", rep.Data.Total.SKPs, rep.Position)
+	}
+}

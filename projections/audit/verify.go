@@ -362,13 +362,21 @@ func CoverFirst(n uint64) func() func(eventstore.Event) bool {
 // signatures: the witnessed one when given, else the latest in the ledger
 // (at or before bound) whose signature verifies; 0 when there is none.
 func trustedCheckpoint(ctx context.Context, store eventstore.Store, opts VerifyOptions, bound eventstore.Position) (uint64, error) {
-	if opts.Witnessed != nil {
-		if len(opts.Keys) == 0 || OpenCheckpoint(*opts.Witnessed, opts.Keys...) != nil {
+	return latestTrusted(ctx, store, opts.Keys, opts.Witnessed, bound, "verify", func(Checkpoint) bool { return true })
+}
+
+// latestTrusted returns the size of the witnessed checkpoint when given
+// (0 unless it opens with keys and fits), else of the latest checkpoint in
+// the ledger at or before bound that fits and whose signature verifies;
+// 0 when there is none. op names the caller in errors.
+func latestTrusted(ctx context.Context, store eventstore.Store, keys []*merkle.Verifier, witnessed *Checkpoint, bound eventstore.Position, op string, fits func(Checkpoint) bool) (uint64, error) {
+	if witnessed != nil {
+		if len(keys) == 0 || !fits(*witnessed) || OpenCheckpoint(*witnessed, keys...) != nil {
 			return 0, nil
 		}
-		return opts.Witnessed.Size, nil
+		return witnessed.Size, nil
 	}
-	if len(opts.Keys) == 0 {
+	if len(keys) == 0 {
 		return 0, nil
 	}
 	for ev, err := range store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
@@ -376,13 +384,13 @@ func trustedCheckpoint(ctx context.Context, store eventstore.Store, opts VerifyO
 			return 0, nil
 		}
 		if err != nil {
-			return 0, fmt.Errorf("audit: verify: read checkpoints: %w", err)
+			return 0, fmt.Errorf("audit: %s: read checkpoints: %w", op, err)
 		}
 		if ev.Position > bound {
 			continue
 		}
 		c, err := CheckpointOf(ev)
-		if err == nil && OpenCheckpoint(c, opts.Keys...) == nil {
+		if err == nil && fits(c) && OpenCheckpoint(c, keys...) == nil {
 			return c.Size, nil
 		}
 	}

@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"math"
@@ -586,29 +585,5 @@ func agencySignatureProblems(ctx context.Context, store eventstore.Store, agency
 // when there is none. A checkpoint signed before the agency logs cannot
 // cover them: VerifyAgency does not recompute the global tree.
 func trustedAgencyCheckpoint(ctx context.Context, store eventstore.Store, opts AgencyVerifyOptions, bound eventstore.Position) (uint64, error) {
-	if opts.Witnessed != nil {
-		if len(opts.Keys) == 0 || len(opts.Witnessed.Agencies) == 0 || OpenCheckpoint(*opts.Witnessed, opts.Keys...) != nil {
-			return 0, nil
-		}
-		return opts.Witnessed.Size, nil
-	}
-	if len(opts.Keys) == 0 {
-		return 0, nil
-	}
-	for ev, err := range store.ReadStream(ctx, CheckpointStream, eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}) {
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return 0, nil
-		}
-		if err != nil {
-			return 0, fmt.Errorf("audit: verify agency: read checkpoints: %w", err)
-		}
-		if ev.Position > bound {
-			continue
-		}
-		c, err := CheckpointOf(ev)
-		if err == nil && len(c.Agencies) > 0 && OpenCheckpoint(c, opts.Keys...) == nil {
-			return c.Size, nil
-		}
-	}
-	return 0, nil
+	return latestTrusted(ctx, store, opts.Keys, opts.Witnessed, bound, "verify agency", func(c Checkpoint) bool { return len(c.Agencies) > 0 })
 }

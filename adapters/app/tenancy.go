@@ -119,11 +119,7 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	head, err := a.cfg.Store.Head(ctx)
 	if err != nil {
-		roots, rerr := a.Agencies(ctx)
-		if rerr != nil {
-			return false, errors.Join(err, rerr)
-		}
-		return len(roots) >= 2, nil
+		return a.agenciesFallback(ctx, err)
 	}
 	if head <= after {
 		a.tenancy.mu.Lock()
@@ -156,10 +152,7 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	// province (3.4 M events, about 77 µs a signature), with the request
 	// waiting. An event slipped into the store behind its back is refused
 	// by the check of its stream, as before.
-	raw, verify := a.cfg.Store, false
-	if as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore); ok {
-		raw, verify = as.Store, true
-	}
+	raw, verify := a.storedAsIs()
 	found := map[string]eventstore.Event{}
 	last := max(after, head)
 	opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{unitRegisteredType}}}
@@ -201,6 +194,18 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	a.tenancy.scannedTo = max(a.tenancy.scannedTo, last)
 	return len(a.tenancy.registered) >= 2, nil
+}
+
+// storedAsIs returns the store beneath the authentication, to read a few
+// events of one type as stored (the store's type filter), and whether it
+// was authenticated, so that what is found must be checked through its
+// own stream (authenticIn): through the authenticated store such a read
+// checks every writer signature of the log, whatever the filter.
+func (a *App) storedAsIs() (eventstore.Store, bool) {
+	if as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore); ok {
+		return as.Store, true
+	}
+	return a.cfg.Store, false
 }
 
 // agenciesFallback answers ManyAgencies from the directory projection when
@@ -483,10 +488,7 @@ func (a *App) movedIn(ctx context.Context, agency string) ([]string, error) {
 		a.tenancy.mu.Lock()
 		after = max(after, a.tenancy.releasedTo)
 		a.tenancy.mu.Unlock()
-		raw := a.cfg.Store
-		if as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore); ok {
-			raw = as.Store
-		}
+		raw, _ := a.storedAsIs()
 		found := map[string]map[string]bool{}
 		last := head
 		opts := eventstore.ReadAllOptions{After: after, Filter: eventstore.Filter{TypePrefixes: []string{transferReleasedType}}}

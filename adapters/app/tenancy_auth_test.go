@@ -52,25 +52,10 @@ func registerUnit(t *testing.T, s eventstore.Store, id, parent string) {
 // event slipped into the store) still does not count.
 func TestManyAgenciesAuthenticatesOnlyTheRoots(t *testing.T) {
 	ctx := context.Background()
-	_, k1, _ := ed25519.GenerateKey(nil)
-	_, k2, _ := ed25519.GenerateKey(nil)
-	trusted := eventstore.NewKeyring(k1.Public().(ed25519.PublicKey))
-	path := filepath.Join(t.TempDir(), "k.db")
-	open := func(k ed25519.PrivateKey, ring *eventstore.Keyring) *boltstore.Store {
-		s, err := boltstore.Open(path, boltstore.Options{Signer: eventstore.NewEd25519Signer(k), Keyring: ring})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	k1, k2, trusted, open := signedBolt(t)
 	s := open(k1, trusted)
 	registerUnit(t, s, "A", "")
-	for i := range 300 {
-		b, _ := json.Marshal(map[string]int{"i": i})
-		if _, err := s.Append(ctx, "skp-x", eventstore.Any, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "skp.feedback_given.v1", SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "x", Role: "EMPLOYEE"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendFeedback(t, s, 300)
 	counter := &yieldCounter{Store: s}
 	a := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(counter, trusted), Directory: oneUnit{}}}
 	if many, err := a.ManyAgencies(ctx); err != nil || many {
@@ -120,25 +105,10 @@ func (noEmployees) Employee(context.Context, string) (directory.Employee, error)
 // not handed to the authenticator.
 func TestMovedInAuthenticatesOnlyTheReleases(t *testing.T) {
 	ctx := context.Background()
-	_, k1, _ := ed25519.GenerateKey(nil)
-	_, k2, _ := ed25519.GenerateKey(nil)
-	trusted := eventstore.NewKeyring(k1.Public().(ed25519.PublicKey))
-	path := filepath.Join(t.TempDir(), "r.db")
-	open := func(k ed25519.PrivateKey, ring *eventstore.Keyring) *boltstore.Store {
-		s, err := boltstore.Open(path, boltstore.Options{Signer: eventstore.NewEd25519Signer(k), Keyring: ring})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	k1, k2, trusted, open := signedBolt(t)
 	s := open(k1, trusted)
 	registerUnit(t, s, "A", "")
-	for i := range 200 {
-		b, _ := json.Marshal(map[string]int{"i": i})
-		if _, err := s.Append(ctx, "skp-x", eventstore.Any, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "skp.feedback_given.v1", SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "x", Role: "EMPLOYEE"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendFeedback(t, s, 200)
 	releaseTo(t, s, "111", "B")
 	s.Close()
 	s = open(k2, nil) // a release slipped in under a key the deployment does not trust
@@ -166,5 +136,35 @@ func TestMovedInAuthenticatesOnlyTheReleases(t *testing.T) {
 	// does not read the log again.
 	if head, _ := s.Head(ctx); a.tenancy.releasedTo != head {
 		t.Errorf("the scan stopped at %d, want the head %d (past the forged release)", a.tenancy.releasedTo, head)
+	}
+}
+
+// signedBolt returns a trusted and an untrusted writer key, a keyring
+// trusting the first, and open, which opens one bbolt file of the test
+// signing with k and reading with ring (nil: no check).
+func signedBolt(t *testing.T) (k1, k2 ed25519.PrivateKey, trusted *eventstore.Keyring, open func(ed25519.PrivateKey, *eventstore.Keyring) *boltstore.Store) {
+	t.Helper()
+	_, k1, _ = ed25519.GenerateKey(nil)
+	_, k2, _ = ed25519.GenerateKey(nil)
+	trusted = eventstore.NewKeyring(k1.Public().(ed25519.PublicKey))
+	path := filepath.Join(t.TempDir(), "k.db")
+	open = func(k ed25519.PrivateKey, ring *eventstore.Keyring) *boltstore.Store {
+		s, err := boltstore.Open(path, boltstore.Options{Signer: eventstore.NewEd25519Signer(k), Keyring: ring})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return k1, k2, trusted, open
+}
+
+// appendFeedback appends n feedback events to one SKP stream of s.
+func appendFeedback(t *testing.T, s eventstore.Store, n int) {
+	t.Helper()
+	for i := range n {
+		b, _ := json.Marshal(map[string]int{"i": i})
+		if _, err := s.Append(context.Background(), "skp-x", eventstore.Any, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "skp.feedback_given.v1", SchemaVersion: 1, OccurredAt: time.Now(), Data: b, Actor: eventstore.Actor{ID: "x", Role: "EMPLOYEE"}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

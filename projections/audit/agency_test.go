@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"iter"
 	"strings"
 	"testing"
@@ -205,6 +206,36 @@ func TestNationalCheckpointSignsAgencyRoots(t *testing.T) {
 	rebuildLevels(t, l.nodes, uint64(len(l.entries)))
 	if _, _, err := s3.SignNow(ctx); err == nil || !strings.Contains(err.Error(), `agency "B"`) {
 		t.Errorf("SignNow over a changed agency tree = %v, want a refusal naming agency B", err)
+	}
+	if err := s3.Problem(); err == nil || !strings.Contains(err.Error(), `agency "B"`) {
+		t.Errorf("Problem after the refusal = %v, want it kept", err)
+	}
+}
+
+// A first proof cut short by the shutdown's cancelled context is not an
+// integrity problem: the signer signs at the next try, and Problem (which
+// the shutdown's snapshot and /readyz read) stays nil.
+func TestSignerCancelledProofIsNoProblem(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	twoAgencies(t, f)
+	f.project(t)
+	if _, ok, err := f.signer.SignNow(ctx); err != nil || !ok {
+		t.Fatalf("SignNow = %v, %v", ok, err)
+	}
+	f.put(t, "unit-A", "unit.renamed.v1", map[string]string{"unit_id": "A", "name": "Dinas A baru"})
+	f.project(t)
+	s := audit.NewSigner(audit.SignerConfig{Store: f.store, Trail: f.trail, Key: f.key, Every: 1})
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := s.SignNow(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SignNow with a cancelled context = %v, want context.Canceled", err)
+	}
+	if err := s.Problem(); err != nil {
+		t.Fatalf("Problem after a cancelled proof = %v, want nil", err)
+	}
+	if _, ok, err := s.SignNow(ctx); err != nil || !ok {
+		t.Fatalf("SignNow after the cancelled proof = %v, %v", ok, err)
 	}
 }
 

@@ -173,6 +173,13 @@ func NewSigner(cfg SignerConfig) *Signer {
 // checkpoint, so it cannot be proven yet; signing waits.
 var ErrNotCaughtUp = errors.New("audit: the trail has not caught up with the latest signed checkpoint")
 
+// refusal marks an error of proveLatest that refuses signing for good:
+// the latest checkpoint does not open or does not match the trail.
+type refusal struct{ err error }
+
+func (r refusal) Error() string { return r.err.Error() }
+func (r refusal) Unwrap() error { return r.err }
+
 // Problem returns why the signer refuses to sign, or nil.
 func (s *Signer) Problem() error {
 	s.mu.Lock()
@@ -195,6 +202,9 @@ func (s *Signer) witness(ctx context.Context) {
 		return
 	}
 	if _, err := s.cfg.Witness.Record(ctx, WitnessRecordOf(*s.last, s.lastRev, s.lastID)); err != nil {
+		if ctx.Err() != nil {
+			return // the shutdown: the next start witnesses it
+		}
 		s.witnessErr = err
 		s.cfg.Logger.Error("audit_witness", "err", err, "size", s.last.Size)
 		return
@@ -249,8 +259,13 @@ func (s *Signer) sign(ctx context.Context, force bool) (Checkpoint, bool, error)
 	defer s.mu.Unlock()
 	if !s.verified {
 		if err := s.proveLatest(ctx); err != nil {
-			if !errors.Is(err, ErrNotCaughtUp) {
-				s.problem = err
+			// Only a proof that failed is a problem for good. A trail not
+			// yet caught up, a read that failed or a cancelled context
+			// (the shutdown) is tried again at the next sign.
+			var r refusal
+			if errors.As(err, &r) {
+				s.problem = r.err
+				return Checkpoint{}, false, r.err
 			}
 			return Checkpoint{}, false, err
 		}
@@ -380,10 +395,10 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 	}
 	c, err := CheckpointOf(*latest)
 	if err != nil {
-		return err
+		return refusal{err}
 	}
 	if err := OpenCheckpoint(c, append([]*merkle.Verifier{s.cfg.Key.Verifier()}, s.cfg.Trusted...)...); err != nil {
-		return fmt.Errorf("audit: refusing to sign: %w", err)
+		return refusal{fmt.Errorf("audit: refusing to sign: %w", err)}
 	}
 	size, err := s.cfg.Trail.Size(ctx)
 	if err != nil {
@@ -397,7 +412,7 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 		return err
 	}
 	if root != c.RootHash {
-		return fmt.Errorf("audit: refusing to sign: the trail's root at size %d is %s, the signed checkpoint says %s", c.Size, root, c.RootHash)
+		return refusal{fmt.Errorf("audit: refusing to sign: the trail's root at size %d is %s, the signed checkpoint says %s", c.Size, root, c.RootHash)}
 	}
 	if at, ok := s.cfg.Trail.(AgencyTrail); ok && len(c.Agencies) > 0 {
 		_, heads, err := at.Heads(ctx)
@@ -417,7 +432,7 @@ func (s *Signer) proveLatest(ctx context.Context) error {
 				return err
 			}
 			if got != r.RootHash {
-				return fmt.Errorf("audit: refusing to sign: agency %q's root at size %d is %s, the signed checkpoint says %s", r.Agency, r.Size, got, r.RootHash)
+				return refusal{fmt.Errorf("audit: refusing to sign: agency %q's root at size %d is %s, the signed checkpoint says %s", r.Agency, r.Size, got, r.RootHash)}
 			}
 		}
 	}

@@ -103,21 +103,7 @@ func TestKilledProjectorResumesWithoutLossOrDoubles(t *testing.T) {
 
 	// The service's writes, signed with the writer key the projector trusts
 	// (it made it in the data directory on its first start).
-	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	seeded := make(chan error, 1)
-	go func() {
-		_, err := seed.Run(ctx, seed.Config{Employees: 80, Seed: 3, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
-		seeded <- err
-	}()
+	store, keys, seeded := seedInBackground(t, ctx, pg, data, 80, 3)
 	time.Sleep(700 * time.Millisecond) // mid-stream
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -523,4 +509,28 @@ func TestPolicyFlags(t *testing.T) {
 			t.Errorf("%v = %v, want an error naming the flag", bad, err)
 		}
 	}
+}
+
+// seedInBackground opens the PostgreSQL store with the writer key the
+// projector made in data (so it trusts the writes) and seeds employees into
+// it in a goroutine, as the service would write; the channel gets the
+// seed's result. The store is closed when the test ends.
+func seedInBackground(t *testing.T, ctx context.Context, pg, data string, employees int, seedNo int64) (eventstore.Store, *wiring.WriterKeys, <-chan error) {
+	t.Helper()
+	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	seeded := make(chan error, 1)
+	go func() {
+		_, err := seed.Run(ctx, seed.Config{Employees: employees, Seed: seedNo, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
+		seeded <- err
+	}()
+	return store, keys, seeded
 }

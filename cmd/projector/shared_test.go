@@ -119,21 +119,7 @@ func TestSharedProjectorsTakeOverAKilledOne(t *testing.T) {
 	t.Logf("owners before the kill: %v", own)
 	checkMetrics(t, metricsAddr, own, "p1", 3)
 
-	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	seeded := make(chan error, 1)
-	go func() {
-		_, err := seed.Run(ctx, seed.Config{Employees: 80, Seed: 3, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
-		seeded <- err
-	}()
+	store, keys, seeded := seedInBackground(t, ctx, pg, data, 80, 3)
 	time.Sleep(700 * time.Millisecond) // mid-load
 	victim := own["audit"]
 	var lost []string
@@ -245,21 +231,7 @@ func TestSharedProjectorCutOffStops(t *testing.T) {
 	}
 	defer pool.Close()
 	waitOwners(t, ctx, pool, []string{"cut", "stays"}, 20*time.Second)
-	keys, err := wiring.LoadWriterKeys(filepath.Join(data, wiring.WriterKeyFile), filepath.Join(data, wiring.WriterKeyringFile), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := backend.OpenStore(ctx, backend.StoreConfig{Name: backend.Postgres, PostgresURL: pg, Signer: keys.StoreSigner(), Keyring: keys.Keyring})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	h := &domain.Handler{Log: eventlog.New(store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
-	seeded := make(chan error, 1)
-	go func() {
-		_, err := seed.Run(ctx, seed.Config{Employees: 60, Seed: 4, Year: 2025, Workers: 8}, seed.NewServices(h, policy.Default()))
-		seeded <- err
-	}()
+	store, keys, seeded := seedInBackground(t, ctx, pg, data, 60, 4)
 	time.Sleep(700 * time.Millisecond) // mid-load
 	var n int
 	if err := pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'kinerja-lease:kinerja_rm:cut'`).Scan(&n); err != nil || n != 1 {

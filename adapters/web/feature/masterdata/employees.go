@@ -294,37 +294,47 @@ func (f *Feature) showLine(w http.ResponseWriter, r *page.Request) error {
 }
 
 func (f *Feature) assignLine(w http.ResponseWriter, r *page.Request) error {
-	// The employee must exist (and the caller be HR) before the form is
-	// read: a form for nobody is not found, not a problem beside a field.
-	if _, err := f.editEmployee(r, "masterdata.line.title", form.State{}); err != nil {
+	var in lineInput
+	return f.employeeAct(w, r, f.line, "masterdata.line.title", &in, "diubah",
+		func(ctx context.Context, svc app.Services, req domain.Request, n string) error {
+			req.Reason = in.Reason
+			_, err := svc.Employees.AssignReportingLine(ctx, backfill(req, in.PaperRef), employee.AssignReportingLine{NIP: n,
+				AppraiserNIP: in.AppraiserNIP, SuperiorNIP: in.SuperiorNIP, EffectiveFrom: in.EffectiveFrom,
+				Capacity: employee.Capacity(in.Capacity), DelegationRef: in.DelegationRef})
+			return err
+		})
+}
+
+// employeeAct runs one of an employee's master-data forms (HR): the
+// employee must exist and the caller be HR before the form is read (a form
+// for nobody is not found, not a problem beside a field); in is decoded
+// from the form and run records it for the employee's NIP. On success the
+// employee's page follows with the notice; otherwise tmpl comes back with
+// the form, keeping what was typed and its problems.
+func (f *Feature) employeeAct(w http.ResponseWriter, r *page.Request, tmpl *page.Template[*editEmployeePage], titleKey string,
+	in any, notice string, run func(context.Context, app.Services, domain.Request, string) error) error {
+	if _, err := f.editEmployee(r, titleKey, form.State{}); err != nil {
 		return err
 	}
 	n := nip.Normalize(r.PathValue("nip"))
-	var in lineInput
-	st, ok, err := form.Decode(r, &in)
+	st, ok, err := form.Decode(r, in)
 	if err != nil {
 		return err
 	}
 	status := http.StatusUnprocessableEntity
 	if ok {
 		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "diubah", "1"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				req.Reason = in.Reason
-				_, err := svc.Employees.AssignReportingLine(ctx, backfill(req, in.PaperRef), employee.AssignReportingLine{NIP: n,
-					AppraiserNIP: in.AppraiserNIP, SuperiorNIP: in.SuperiorNIP, EffectiveFrom: in.EffectiveFrom,
-					Capacity: employee.Capacity(in.Capacity), DelegationRef: in.DelegationRef})
-				return err
-			})
+		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), notice, "1"),
+			func(ctx context.Context, svc app.Services, req domain.Request) error { return run(ctx, svc, req, n) })
 		if err != nil || done {
 			return err
 		}
 	}
-	d, err := f.editEmployee(r, "masterdata.line.title", st)
+	d, err := f.editEmployee(r, titleKey, st)
 	if err != nil {
 		return err
 	}
-	return f.line.Render(w, status, d)
+	return tmpl.Render(w, status, d)
 }
 
 // positionInput is what the position form posts: a new post or unit from
@@ -351,34 +361,14 @@ func (f *Feature) showPosition(w http.ResponseWriter, r *page.Request) error {
 }
 
 func (f *Feature) changePosition(w http.ResponseWriter, r *page.Request) error {
-	if _, err := f.editEmployee(r, "masterdata.position.title", form.State{}); err != nil {
-		return err
-	}
-	n := nip.Normalize(r.PathValue("nip"))
 	var in changePositionInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "diubah", "1"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Employees.ChangePosition(ctx, backfill(req, in.PaperRef), employee.ChangePosition{NIP: n,
-					Position: employee.Position{Kind: employee.PositionKind(in.Position.Kind), Title: in.Position.Title},
-					UnitID:   in.UnitID, EffectiveFrom: in.EffectiveFrom, DecreeRef: in.DecreeRef})
-				return err
-			})
-		if err != nil || done {
+	return f.employeeAct(w, r, f.position, "masterdata.position.title", &in, "diubah",
+		func(ctx context.Context, svc app.Services, req domain.Request, n string) error {
+			_, err := svc.Employees.ChangePosition(ctx, backfill(req, in.PaperRef), employee.ChangePosition{NIP: n,
+				Position: employee.Position{Kind: employee.PositionKind(in.Position.Kind), Title: in.Position.Title},
+				UnitID:   in.UnitID, EffectiveFrom: in.EffectiveFrom, DecreeRef: in.DecreeRef})
 			return err
-		}
-	}
-	d, err := f.editEmployee(r, "masterdata.position.title", st)
-	if err != nil {
-		return err
-	}
-	return f.position.Render(w, status, d)
+		})
 }
 
 // releaseInput is what the transfer-release form posts: the fields of
@@ -408,31 +398,11 @@ func (f *Feature) showRelease(w http.ResponseWriter, r *page.Request) error {
 // move. Another agency's employee is not found, as an unknown one is
 // (editEmployee, and the domain again).
 func (f *Feature) releaseTransfer(w http.ResponseWriter, r *page.Request) error {
-	if _, err := f.editEmployee(r, "masterdata.release.title", form.State{}); err != nil {
-		return err
-	}
-	n := nip.Normalize(r.PathValue("nip"))
 	var in releaseInput
-	st, ok, err := form.Decode(r, &in)
-	if err != nil {
-		return err
-	}
-	status := http.StatusUnprocessableEntity
-	if ok {
-		var done bool
-		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(n, ""), "dilepas", "1"),
-			func(ctx context.Context, svc app.Services, req domain.Request) error {
-				_, err := svc.Employees.ReleaseTransfer(ctx, req, employee.ReleaseTransfer{NIP: n, ToAgency: in.ToAgency,
-					ExpiresOn: in.ExpiresOn, DecreeRef: in.DecreeRef})
-				return err
-			})
-		if err != nil || done {
+	return f.employeeAct(w, r, f.release, "masterdata.release.title", &in, "dilepas",
+		func(ctx context.Context, svc app.Services, req domain.Request, n string) error {
+			_, err := svc.Employees.ReleaseTransfer(ctx, req, employee.ReleaseTransfer{NIP: n, ToAgency: in.ToAgency,
+				ExpiresOn: in.ExpiresOn, DecreeRef: in.DecreeRef})
 			return err
-		}
-	}
-	d, err := f.editEmployee(r, "masterdata.release.title", st)
-	if err != nil {
-		return err
-	}
-	return f.release.Render(w, status, d)
+		})
 }

@@ -190,6 +190,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 		// per append.
 		if anchors := a.guard.StreamAnchors(t); anchors != nil {
 			events.AnchorStreams(anchors)
+			a.authed.AnchorStreams(anchors) // the projections' history reads, the app's other reads
 		}
 	}
 	pol := cfg.Policy

@@ -115,3 +115,43 @@ func TestReadStreamAnchored(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthenticatedStoreAnchors: AnchorStreams reaches the stream reads of
+// the store and of its copies (forwards and backwards), and nil turns it
+// off.
+func TestAuthenticatedStoreAnchors(t *testing.T) {
+	trusted, other := key(1), key(2)
+	l := newLedger()
+	l.append(t, other, "skp-1", 3) // signed with a key the store does not trust
+	l.append(t, trusted, "skp-1", 1)
+	s := eventstore.NewAuthenticatedStore(memStore{l}, eventstore.NewKeyring(trusted.Public()))
+	marking := s.Marking()
+	count := func(st *eventstore.AuthenticatedStore, opts eventstore.ReadStreamOptions) (int, error) {
+		n := 0
+		for _, err := range st.ReadStream(context.Background(), "skp-1", opts) {
+			if err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}
+	backwards := eventstore.ReadStreamOptions{Direction: eventstore.Backwards, From: eventstore.End}
+	if _, err := count(s, eventstore.ReadStreamOptions{}); !errors.Is(err, eventstore.ErrIntegrity) {
+		t.Fatalf("no anchors: %v; want ErrIntegrity", err)
+	}
+	s.AnchorStreams(func(_ context.Context, stream string) (eventstore.Head, bool) {
+		return eventstore.Head{Exists: true, Revision: 2, Hash: l.events[2].Hash}, stream == "skp-1"
+	})
+	for _, st := range []*eventstore.AuthenticatedStore{s, marking} {
+		for _, opts := range []eventstore.ReadStreamOptions{{}, backwards} {
+			if n, err := count(st, opts); err != nil || n != 4 {
+				t.Fatalf("anchored (%+v): %d events, %v; want 4", opts, n, err)
+			}
+		}
+	}
+	s.AnchorStreams(nil)
+	if _, err := count(marking, eventstore.ReadStreamOptions{}); !errors.Is(err, eventstore.ErrIntegrity) {
+		t.Fatalf("anchors off: %v; want ErrIntegrity", err)
+	}
+}

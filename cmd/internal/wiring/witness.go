@@ -237,8 +237,8 @@ func (g *Guard) CheckRoot(ctx context.Context, trail audit.TreeReader, log *slog
 		return err
 	}
 	g.mu.Lock()
-	if g.trusted == trusted {
-		g.checked = trail
+	if g.trusted == trusted && trusted.Checkpoint.Note != "" && trusted.Checkpoint.Size > 0 {
+		g.checked = trail // CheckWitnessRoot compared its root
 	}
 	g.mu.Unlock()
 	return nil

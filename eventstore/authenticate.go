@@ -42,6 +42,19 @@ type AuthOptions struct {
 	// links they authenticated by signature, where a predecessor is looked
 	// up before it is read from Store.
 	Links *Links
+	// Anchor, when set, is for a stream read (Stream set): the caller
+	// knows by means of its own that the stream's event at
+	// Anchor.Revision has the chain hash Anchor.Hash (a signed audit
+	// checkpoint covers that event, and the caller recomputed the
+	// checkpoint's root over the trail entry that holds the hash). The
+	// events up to that revision are then accepted on their chain links
+	// alone, once the event at the anchor arrives with that hash: each
+	// chain hash commits to the event and to its predecessor's hash, so
+	// the anchor's hash authenticates every event before it. They wait
+	// for it as an unsigned run waits for its signature; a stored hash
+	// other than the anchor's refuses them all. Events after the anchor
+	// need their writer signature as usual.
+	Anchor *Head
 }
 
 // Links remembers recently authenticated chain links (an event's stream,
@@ -200,6 +213,22 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) 
 		refuse(run, problem)
 		return out, nil
 	}
+	if anchor := a.opts.Anchor; !global && anchor != nil && ev.Revision <= anchor.Revision {
+		if ev.Revision < anchor.Revision {
+			a.pending = append(a.pending, ev) // until the anchor authenticates it
+			return out, nil
+		}
+		run := append(a.pending, ev)
+		a.pending = a.pending[:0:0]
+		if ev.Hash != anchor.Hash {
+			refuse(run, anchorProblem(run, ev, anchor.Hash))
+			return out, nil
+		}
+		for _, r := range run {
+			out = append(out, Outcome{Event: r})
+		}
+		return out, nil
+	}
 	if global && a.opts.Covered != nil && a.opts.Covered(ev) {
 		if len(a.pending) > 0 {
 			// A covered event right after an unsigned run of its stream:
@@ -252,6 +281,9 @@ func (a *Authenticator) Finish(ctx context.Context) ([]Outcome, error) {
 		return nil, errors.New("eventstore: authenticate: the read ended inside an append and there is no store to read its end from")
 	}
 	last := run[len(run)-1]
+	if anchor := a.opts.Anchor; a.opts.Stream != "" && anchor != nil && last.Revision < anchor.Revision {
+		return a.finishAnchored(ctx, run, *anchor, outcomes)
+	}
 	prev := last.Hash
 	for ev, err := range a.opts.Store.ReadStream(ctx, last.Stream, ReadStreamOptions{From: last.Revision + 1}) {
 		if errors.Is(err, ErrStreamNotFound) {
@@ -275,6 +307,39 @@ func (a *Authenticator) Finish(ctx context.Context) ([]Outcome, error) {
 		last, prev = ev, ev.Hash
 	}
 	return outcomes(unsignedRun(run, "its append has no signed last event in the store")), nil
+}
+
+// finishAnchored settles a run that waits for its stream's anchor (a read
+// that stopped before the anchored revision): it reads on from the store,
+// checking the chain links, up to the anchor, and authenticates the run
+// when the anchor's hash is there. A stream that ends before the anchor has
+// lost events the caller's checkpoint covers: the run is refused.
+func (a *Authenticator) finishAnchored(ctx context.Context, run []Event, anchor Head, outcomes func(*IntegrityError) []Outcome) ([]Outcome, error) {
+	last := run[len(run)-1]
+	prev := last.Hash
+	for ev, err := range a.opts.Store.ReadStream(ctx, last.Stream, ReadStreamOptions{From: last.Revision + 1}) {
+		if errors.Is(err, ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("eventstore: authenticate: read %s on to its anchor: %w", last.Stream, err)
+		}
+		want := last.Revision + 1
+		if ev.Revision != want {
+			return outcomes(integrity(run[0], fmt.Sprintf("its stream goes on at revision %d where %d was expected", ev.Revision, want))), nil
+		}
+		if got := ChainHash(prev, ev.Stream, ev.Revision, &ev.EventData); got != ev.Hash {
+			return outcomes(integrity(run[0], fmt.Sprintf("the events after it do not link (%s@%d: stored hash %s, recomputed %s)", ev.Stream, ev.Revision, ev.Hash, got))), nil
+		}
+		if ev.Revision == anchor.Revision {
+			if ev.Hash != anchor.Hash {
+				return outcomes(anchorProblem(run, ev, anchor.Hash)), nil
+			}
+			return outcomes(nil), nil
+		}
+		last, prev = ev, ev.Hash
+	}
+	return outcomes(integrity(run[0], fmt.Sprintf("its stream ends at revision %d, before revision %d, which a signed audit checkpoint covers (events are missing)", last.Revision, anchor.Revision))), nil
 }
 
 // predecessor returns the head the stream had before ev: from what this
@@ -374,12 +439,24 @@ func (a *Authenticator) drive(ctx context.Context, events iter.Seq2[Event, error
 // opts.Limit is authenticated with its end read past them. Backwards reads
 // cannot be authenticated this way and fail.
 func ReadStreamAuthenticated(ctx context.Context, store StreamReader, keys *Keyring, stream string, opts ReadStreamOptions, prev *Head) iter.Seq2[Event, error] {
+	return ReadStreamAnchored(ctx, store, keys, stream, opts, prev, nil)
+}
+
+// ReadStreamAnchored is ReadStreamAuthenticated with an anchor (see
+// AuthOptions.Anchor): the events up to anchor.Revision are authenticated
+// by their chain links and the anchor's hash instead of their writer
+// signatures. An anchor at or before the read's start (opts.From) is of no
+// use and is ignored; nil is no anchor.
+func ReadStreamAnchored(ctx context.Context, store StreamReader, keys *Keyring, stream string, opts ReadStreamOptions, prev *Head, anchor *Head) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if opts.Direction == Backwards {
 			yield(Event{}, fmt.Errorf("eventstore: authenticate %s: a backwards read cannot be authenticated", stream))
 			return
 		}
-		a := NewAuthenticator(AuthOptions{Keys: keys, Store: store, Stream: stream})
+		if anchor != nil && (!anchor.Exists || anchor.Revision < opts.From) {
+			anchor = nil
+		}
+		a := NewAuthenticator(AuthOptions{Keys: keys, Store: store, Stream: stream, Anchor: anchor})
 		if prev != nil {
 			a.Seed(stream, *prev)
 		}
@@ -398,6 +475,13 @@ func unsignedRun(run []Event, why string) *IntegrityError {
 	}
 	ie.Err = ErrUnsigned
 	return ie
+}
+
+// anchorProblem names the first event of the run the anchor was to
+// authenticate.
+func anchorProblem(run []Event, ev Event, want Hash) *IntegrityError {
+	why := fmt.Sprintf("stored hash %s at revision %d, where a signed audit checkpoint holds %s (the event or one before it was altered)", ev.Hash, ev.Revision, want)
+	return integrity(run[0], why)
 }
 
 // signatureProblem names the first event of the run the signature of ev

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,13 +36,51 @@ type AuthenticatedStore struct {
 	verdicts *sync.Map
 	// links are shared by the feeds of the store and its copies.
 	links *Links
+	// anchors, shared by the copies, vouch for the covered prefix of a
+	// stream on its reads (AnchorStreams).
+	anchors *streamAnchors
+}
+
+// streamAnchors holds a store's anchor lookup, set once the caller has
+// proved the checkpoint that makes them (after the store is in use).
+type streamAnchors struct {
+	f atomic.Pointer[func(ctx context.Context, stream string) (Head, bool)]
 }
 
 var _ Store = (*AuthenticatedStore)(nil)
 
 // NewAuthenticatedStore wraps s, authenticating against keys.
 func NewAuthenticatedStore(s Store, keys *Keyring) *AuthenticatedStore {
-	return &AuthenticatedStore{Store: s, keys: keys, verdicts: &sync.Map{}, links: NewLinks()}
+	return &AuthenticatedStore{Store: s, keys: keys, verdicts: &sync.Map{}, links: NewLinks(), anchors: &streamAnchors{}}
+}
+
+// AnchorStreams makes the stream reads of the store and of its copies
+// take an anchor from anchors (see AuthOptions.Anchor): the events of a
+// stream up to the last that the caller's proved checkpoint covers are
+// authenticated by their chain links and the anchor's hash, not by a
+// writer signature each. anchors returns false for a stream it has no
+// anchor for. It may be called while the store is in use; nil turns the
+// anchors off.
+func (s *AuthenticatedStore) AnchorStreams(anchors func(ctx context.Context, stream string) (Head, bool)) {
+	if anchors == nil {
+		s.anchors.f.Store(nil)
+		return
+	}
+	s.anchors.f.Store(&anchors)
+}
+
+// anchor returns the anchor of stream for a read from revision from, or
+// nil.
+func (s *AuthenticatedStore) anchor(ctx context.Context, stream string, from uint64) *Head {
+	f := s.anchors.f.Load()
+	if f == nil {
+		return nil
+	}
+	h, ok := (*f)(ctx, stream)
+	if !ok || !h.Exists || h.Revision < from {
+		return nil
+	}
+	return &h
 }
 
 // Covering returns a copy of the store whose global reads from the very
@@ -79,16 +118,17 @@ func (s *AuthenticatedStore) Unwrap() Store { return s.Store }
 // Keys returns the keyring the store authenticates against.
 func (s *AuthenticatedStore) Keys() *Keyring { return s.keys }
 
-// ReadStream implements Store with ReadStreamAuthenticated. A backwards
+// ReadStream implements Store with ReadStreamAuthenticated (anchored when
+// AnchorStreams gave an anchor for the stream). A backwards
 // read authenticates the stream forwards from its start and yields it
 // reversed: correct, and as costly as a whole forward read.
 func (s *AuthenticatedStore) ReadStream(ctx context.Context, stream string, opts ReadStreamOptions) iter.Seq2[Event, error] {
 	if opts.Direction != Backwards {
-		return ReadStreamAuthenticated(ctx, s.Store, s.keys, stream, opts, nil)
+		return ReadStreamAnchored(ctx, s.Store, s.keys, stream, opts, nil, s.anchor(ctx, stream, opts.From))
 	}
 	return func(yield func(Event, error) bool) {
 		var all []Event
-		for ev, err := range ReadStreamAuthenticated(ctx, s.Store, s.keys, stream, ReadStreamOptions{AsOf: opts.AsOf}, nil) {
+		for ev, err := range ReadStreamAnchored(ctx, s.Store, s.keys, stream, ReadStreamOptions{AsOf: opts.AsOf}, nil, s.anchor(ctx, stream, 0)) {
 			if err != nil {
 				yield(Event{}, err)
 				return

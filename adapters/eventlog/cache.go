@@ -43,6 +43,10 @@ type Cached struct {
 	signerTrusted atomic.Bool
 	probes        map[uuid.UUID]struct{}
 
+	// anchors, when set, vouch for a covered prefix of a stream (see
+	// Anchors); nil: every event read is checked by its signature.
+	anchors Anchors
+
 	mu     sync.Mutex
 	held   int        // bytes, by EventBytes
 	lru    *list.List // of *cacheEntry, most recent first
@@ -97,6 +101,37 @@ func NewCached(store eventstore.Store, maxBytes int) *Cached {
 	return c
 }
 
+// Anchors returns, for a stream, the head of its prefix that the caller
+// authenticates by means of its own: the last event of the stream that a
+// signed audit checkpoint covers, whose chain hash the caller holds from
+// the trail whose root it compared with the checkpoint's. ok is false when
+// there is none (the stream is newer than the checkpoint, or the caller
+// no longer trusts it).
+type Anchors func(ctx context.Context, stream string) (head eventstore.Head, ok bool)
+
+// AnchorStreams makes the loads that read a stream from its start (nothing
+// cached) accept the events up to the stream's anchor on their chain links
+// and the anchor's hash, instead of a writer signature each
+// (eventstore.AuthOptions.Anchor): after a restart, the first load of each
+// stream no longer verifies one signature per earlier append. An event
+// altered in the store is still refused, since its chain no longer ends at
+// the anchor's hash. Call it before the log is used; it does nothing unless
+// the Log requires signatures.
+func (c *Cached) AnchorStreams(a Anchors) { c.anchors = a }
+
+// anchor returns the anchor of stream for a read from revision from, or
+// nil.
+func (c *Cached) anchor(ctx context.Context, stream string, from uint64) *eventstore.Head {
+	if c.anchors == nil || c.keys == nil || from > 0 {
+		return nil // a cached prefix already reaches past any anchor
+	}
+	h, ok := c.anchors(ctx, stream)
+	if !ok || !h.Exists {
+		return nil
+	}
+	return &h
+}
+
 // Load implements domain.EventLog: the cached prefix plus what the store
 // has after it.
 func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint64, bool, error) {
@@ -118,7 +153,11 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	}
 	var fresh []domain.Stored
 	freshBytes := 0
-	for ev, err := range c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev) {
+	read := c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev)
+	if anchor := c.anchor(ctx, stream, from); anchor != nil {
+		read = eventstore.ReadStreamAnchored(ctx, c.store, c.keys, stream, eventstore.ReadStreamOptions{From: from}, prev, anchor)
+	}
+	for ev, err := range read {
 		if absent(err) {
 			break
 		}

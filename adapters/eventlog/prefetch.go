@@ -185,8 +185,8 @@ func (c *Cached) extend(ctx context.Context, stream string, cached []domain.Stor
 		if from > 0 {
 			prev = &eventstore.Head{Exists: true, Revision: from - 1, Hash: head}
 		}
-		src = eventstore.ReadStreamAuthenticated(ctx, tailReader{tail: tail, from: from, store: c.store}, c.keys, stream,
-			eventstore.ReadStreamOptions{From: from}, prev)
+		src = eventstore.ReadStreamAnchored(ctx, tailReader{tail: tail, from: from, store: c.store}, c.keys, stream,
+			eventstore.ReadStreamOptions{From: from}, prev, c.anchor(ctx, stream, from))
 	}
 	fresh := make([]domain.Stored, 0, len(tail))
 	bytes = cachedBytes

@@ -183,6 +183,16 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// that a forged event is answered with integrity_violation, not served.
 	events := eventlog.NewCached(a.store, cacheEvents)
 	events.RequireSignatures(a.keys.Keyring)
+	if t, ok := rm.trail.(wiring.AnchorTrail); ok && rm.mem != nil {
+		// The trail is in memory and its root was compared with the
+		// witnessed checkpoint: the first load of a stream after the start
+		// checks the covered events' chain against it, not a signature
+		// per append.
+		if anchors := a.guard.StreamAnchors(t); anchors != nil {
+			events.AnchorStreams(anchors)
+			a.authed.AnchorStreams(anchors) // the projections' history reads, the app's other reads
+		}
+	}
 	pol := cfg.Policy
 	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)

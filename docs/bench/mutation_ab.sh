@@ -7,7 +7,8 @@
 #   round until the deadline process manager has nothing left to fire (it finalises evaluations and
 #   queues reminders, appending thousands of events); `run` then keeps it quiet (one round a week) so
 #   that only the measured mutations write.
-#   env: STORE (postgres, the default, or bolt), EMPLOYEES, C (clients), DUR,
+#   env: STORE (postgres, the default, or bolt), DB (the PostgreSQL database, kinerja_bench_idemtx by default),
+#        DEBUG_PORT (19660), EMPLOYEES, C (clients), DUR, EXTRA (more kinerjad flags for run and settle),
 #        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
 #        kinerjad under the load into $WORK/prof-LABEL-*), FSYNC=1 (run: count kinerjad's fsyncs
 #        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
@@ -18,7 +19,7 @@ set -euo pipefail
 D=${WORK:-/tmp/kinerja-mutation-ab}
 mkdir -p "$D"
 STORE=${STORE:-postgres}
-DB=kinerja_bench_idemtx
+DB=${DB:-kinerja_bench_idemtx}
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 export PGHOST=127.0.0.1 PGUSER=postgres
 ticks=$(getconf CLK_TCK)
@@ -46,7 +47,7 @@ seed)
 settle)
   BIN=$2
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
-  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" --deadline-interval 1s >$D/settle.log 2>&1 &
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" ${EXTRA:-} --deadline-interval 1s >$D/settle.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
   until grep -q '"msg":"listening"' $D/settle.log; do sleep 2; done
@@ -60,10 +61,10 @@ settle)
 run)
   BIN=$2; LABEL=$3
   DBG=()
-  if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:18960); fi
+  if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:${DEBUG_PORT:-19660}); fi
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
   rm -f $D/kd.log   # before the start: the address is read from it
-  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" --deadline-interval 168h >$D/kd.log 2>&1 &
+  $BIN --data "$DATA" --listen 127.0.0.1:0 "${SFLAGS[@]}" "${MIG[@]}" "${DBG[@]}" ${EXTRA:-} --deadline-interval 168h >$D/kd.log 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
   addr=""
@@ -73,10 +74,10 @@ run)
   pp=""
   if [[ -n ${PROFILE:-} ]]; then
     ( sleep 5
-      curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:18960/debug/pprof/profile?seconds=4"
-      curl -s -o $D/prof-$LABEL-trace.out "http://127.0.0.1:18960/debug/pprof/trace?seconds=3"
-      curl -s -o $D/prof-$LABEL-block.pb.gz "http://127.0.0.1:18960/debug/pprof/block"
-      curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:18960/debug/pprof/mutex" ) &
+      curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/profile?seconds=4"
+      curl -s -o $D/prof-$LABEL-trace.out "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/trace?seconds=3"
+      curl -s -o $D/prof-$LABEL-block.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/block"
+      curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/mutex" ) &
     pp=$!
   fi
   if [[ -n ${FSYNC:-} ]]; then

@@ -150,6 +150,9 @@ type Guard struct {
 	problem error
 	engaged bool // Halt refuses events (after the start-up catch-up)
 	signer  *audit.Signer
+	// checked is the last trail whose root CheckRoot compared with the
+	// trusted checkpoint's and found equal (nil: none yet).
+	checked audit.TreeReader
 }
 
 // OpenGuard opens the witnesses of c and runs the start-up check of the
@@ -229,10 +232,15 @@ func (g *Guard) CheckRoot(ctx context.Context, trail audit.TreeReader, log *slog
 	if err := audit.CheckWitnessRoot(ctx, trail, trusted); err != nil {
 		log.Error("history_changed", "err", err, "witnessed_size", trusted.Checkpoint.Size)
 		g.mu.Lock()
-		g.problem, g.trusted = err, nil
+		g.problem, g.trusted, g.checked = err, nil, nil
 		g.mu.Unlock()
 		return err
 	}
+	g.mu.Lock()
+	if g.trusted == trusted && trusted.Checkpoint.Note != "" && trusted.Checkpoint.Size > 0 {
+		g.checked = trail // CheckWitnessRoot compared its root
+	}
+	g.mu.Unlock()
 	return nil
 }
 
@@ -355,4 +363,40 @@ func (g *Guard) Gauge() prometheus.Collector {
 		}
 		return 1
 	})
+}
+
+// AnchorTrail is a trail StreamAnchors can look entries up in.
+type AnchorTrail interface {
+	audit.TreeReader
+	Entries(ctx context.Context, q audit.Query) ([]audit.Entry, error)
+}
+
+// StreamAnchors returns, for eventlog.Cached.AnchorStreams, each stream's
+// last event that the trusted checkpoint covers, with the chain hash its
+// trail entry holds; nil when there is no trusted checkpoint or trail is
+// not the trail whose root CheckRoot last compared with it and found
+// equal. trail must be held in this process's memory (memreadmodel: its
+// leaves are computed from the entries when they are added or loaded): the
+// entries below the checkpoint's size are then as the signed checkpoint
+// has them. A trail read from a database is not (it may have changed since
+// its root was compared). Once the guard has a problem (the history
+// changed, the checkpoint was dropped) no anchor is given.
+func (g *Guard) StreamAnchors(trail AnchorTrail) func(ctx context.Context, stream string) (eventstore.Head, bool) {
+	size := g.CoveredSize()
+	g.mu.Lock()
+	checked := g.checked != nil && g.checked == audit.TreeReader(trail)
+	g.mu.Unlock()
+	if size == 0 || !checked {
+		return nil
+	}
+	return func(ctx context.Context, stream string) (eventstore.Head, bool) {
+		if !audit.InTrail(stream) || g.Problem() != nil || g.CoveredSize() != size {
+			return eventstore.Head{}, false
+		}
+		es, err := trail.Entries(ctx, audit.Query{Stream: stream, Before: size, BeforeSet: true, Desc: true, Limit: 1})
+		if err != nil || len(es) != 1 || es[0].Stream != stream || es[0].Seq >= size {
+			return eventstore.Head{}, false
+		}
+		return eventstore.Head{Exists: true, Revision: es[0].Revision, Hash: es[0].EventHash}, true
+	}
 }

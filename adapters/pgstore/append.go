@@ -290,13 +290,13 @@ func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, e
 // commit commits one sealed append, normally as part of a batch, and
 // returns its outcome.
 //
-// Group commit without committer goroutines: up to Options.Committers
-// batches are in flight at once (s.slots), each led by a caller goroutine.
-// A caller that finds no batch in flight commits at once, in its own
-// goroutine, together with every append already queued; a lone writer
+// Group commit: up to Options.Committers batches are in flight at once
+// (s.slots). A caller that finds no batch in flight commits at once, in its
+// own goroutine, together with every append already queued; a lone writer
 // therefore pays one statement and no hand-off. Otherwise it queues its
 // append and waits. When a batch ends, its leader hands any queued appends
-// to a goroutine that commits them as the next batch; and when the queue
+// to a committer goroutine (serveQueue) that commits them as the next
+// batch; and when the queue
 // grows to batchStart appends while a batch is in flight, another batch
 // starts at once if a slot is free, so that one batch executes while
 // another waits for its WAL flush. Nothing ever waits for a batch to fill.

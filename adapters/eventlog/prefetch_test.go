@@ -9,10 +9,7 @@ import (
 	"errors"
 	"iter"
 	"os"
-	"strconv"
-	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -275,32 +273,13 @@ func BenchmarkWarmRead(b *testing.B) {
 		}
 	}
 	backendCPU := func() float64 {
-		rows, err := admin.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+		cpu, err := cpusample.Backends(ctx, admin, app)
 		if err != nil {
 			b.Fatal(err)
 		}
-		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			b.Fatal(err)
-		}
-		var ticks float64
-		for _, pid := range pids {
-			raw, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-			if err != nil {
-				continue
-			}
-			f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-			u, _ := strconv.ParseFloat(f[11], 64)
-			s, _ := strconv.ParseFloat(f[12], 64)
-			ticks += u + s
-		}
-		return ticks / 100 // USER_HZ
+		return cpu
 	}
-	selfCPU := func() float64 {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-	}
+	selfCPU := cpusample.Self
 	for _, mode := range []string{"three-loads", "prefetch"} {
 		b.Run(mode, func(b *testing.B) {
 			c := eventlog.NewCached(st, 0)

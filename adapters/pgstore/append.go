@@ -290,13 +290,13 @@ func (s *Store) resolveConflict(ctx context.Context, q querier, stream string, e
 // commit commits one sealed append, normally as part of a batch, and
 // returns its outcome.
 //
-// Group commit without committer goroutines: up to Options.Committers
-// batches are in flight at once (s.slots), each led by a caller goroutine.
-// A caller that finds no batch in flight commits at once, in its own
-// goroutine, together with every append already queued; a lone writer
+// Group commit: up to Options.Committers batches are in flight at once
+// (s.slots). A caller that finds no batch in flight commits at once, in its
+// own goroutine, together with every append already queued; a lone writer
 // therefore pays one statement and no hand-off. Otherwise it queues its
 // append and waits. When a batch ends, its leader hands any queued appends
-// to a goroutine that commits them as the next batch; and when the queue
+// to a committer goroutine (serveQueue) that commits them as the next
+// batch; and when the queue
 // grows to batchStart appends while a batch is in flight, another batch
 // starts at once if a slot is free, so that one batch executes while
 // another waits for its WAL flush. Nothing ever waits for a batch to fill.
@@ -357,17 +357,32 @@ func (s *Store) lead(first *request) {
 	}
 }
 
-// serveQueue starts a goroutine that commits the queued appends, if a slot
-// is free.
+// serveQueue wakes a committer goroutine to commit the queued appends, if
+// a slot is free.
 func (s *Store) serveQueue() {
 	select {
 	case s.slots <- struct{}{}:
 	default:
 		return // a batch in flight will look at the queue when it ends
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
+	// Never blocks: one token per slot held this way, and s.work holds as
+	// many tokens as there are slots.
+	s.work <- struct{}{}
+}
+
+// committer is one of the Options.Committers goroutines that commit queued
+// appends for serveQueue, for the store's lifetime: a goroutine started per
+// batch grew its stack afresh for pgx's encoding and the socket every time
+// (≈ 5 % of the store's Go CPU, docs/benchmarks.md §25). Each token in
+// s.work carries a slot, which lead releases.
+func (s *Store) committer() {
+	defer s.bg.Done()
+	for {
+		select {
+		case <-s.work:
+		case <-s.stopCommitters:
+			return
+		}
 		select {
 		case r := <-s.queue:
 			s.lead(r)
@@ -377,7 +392,7 @@ func (s *Store) serveQueue() {
 				s.serveQueue()
 			}
 		}
-	}()
+	}
 }
 
 // gather returns a batch of first and the appends queued now, at most
@@ -457,7 +472,7 @@ func (s *Store) execBatch(ctx context.Context, batch []*request) {
 	case len(live) == 1 && len(live[0].events) == 1 && !s.notifyInStatement:
 		counts, err = s.insertOne(ctx, live[0])
 	default:
-		counts, err = s.insert(ctx, s.pool, live, channel)
+		counts, err = s.insertBatch(ctx, live, channel)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -648,6 +663,21 @@ func (s *Store) insert(ctx context.Context, q dbQuerier, reqs []*request, channe
 		return nil, err
 	}
 	return collectCounts(rows)
+}
+
+// insertBatch runs a group commit's batch: appendBatch through pgconn with
+// parameters encoded by encodeBatch (wire.go) when it can, else insert.
+func (s *Store) insertBatch(ctx context.Context, reqs []*request, channel string) (map[string]streamCount, error) {
+	rows := 0
+	for _, r := range reqs {
+		rows += len(r.events)
+	}
+	if channel == "" && rows <= maxPerTransaction {
+		if counts, ok, err := s.insertWire(ctx, reqs); ok {
+			return counts, err
+		}
+	}
+	return s.insert(ctx, s.pool, reqs, channel)
 }
 
 // insertStatement returns the statement and arguments that insert the

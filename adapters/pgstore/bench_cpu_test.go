@@ -1,17 +1,13 @@
 package pgstore_test
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/eventstore/storetest"
@@ -58,10 +54,10 @@ func BenchmarkAppendCPU(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer admin.Close()
-			cpu0, self0 := backendCPU(b, admin, app), selfCPU()
+			cpu0, self0 := backendCPU(b, admin, app), cpusample.Self()
 			stats0 := s.Stats()
 			runAppendLoad(b, s, 16)
-			pg, self := backendCPU(b, admin, app)-cpu0, selfCPU()-self0
+			pg, self := backendCPU(b, admin, app)-cpu0, cpusample.Self()-self0
 			st := s.Stats()
 			if n := st.Events - stats0.Events; n > 0 {
 				b.ReportMetric(pg*1e6/float64(n), "pg-cpu-µs/event")
@@ -72,35 +68,12 @@ func BenchmarkAppendCPU(b *testing.B) {
 	}
 }
 
-// backendCPU is the CPU seconds (user + system) of the backends whose
-// application_name is app. A backend that ended meanwhile is not counted:
-// the store's pool keeps its connections for the run.
+// backendCPU is cpusample.Backends, failing the benchmark on an error.
 func backendCPU(b *testing.B, admin *pgxpool.Pool, app string) float64 {
 	b.Helper()
-	rows, err := admin.Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE application_name = $1", app)
+	cpu, err := cpusample.Backends(context.Background(), admin, app)
 	if err != nil {
 		b.Fatal(err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ticks float64
-	for _, pid := range pids {
-		raw, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+2:]))
-		u, _ := strconv.ParseFloat(f[11], 64)
-		s, _ := strconv.ParseFloat(f[12], 64)
-		ticks += u + s
-	}
-	return ticks / 100 // USER_HZ
-}
-
-func selfCPU() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	return cpu
 }

@@ -114,12 +114,13 @@
 // # Group commit
 //
 // Every commit waits for a WAL flush, so under load appends are committed
-// in batches, without committer goroutines. A caller that finds no batch in
-// flight commits at once, in its own goroutine, together with every append
-// already waiting; a lone writer's append is therefore a batch of one, the
-// same single statement, with no hand-off. Callers that find a batch in
-// flight queue their append; when the batch ends, the queued appends go out
-// together as the next one, and when Options.BatchStart (default 8) are
+// in batches. A caller that finds no batch in flight commits at once, in
+// its own goroutine, together with every append already waiting; a lone
+// writer's append is therefore a batch of one, the same single statement,
+// with no hand-off. Callers that find a batch in flight queue their append;
+// when the batch ends, the queued appends go out together as the next one
+// (sent by one of Options.Committers goroutines that live as long as the
+// store), and when Options.BatchStart (default 8) are
 // waiting, another batch starts beside the first (at most
 // Options.Committers, default 4, in flight), so that batches execute while
 // others wait for their flush, and PostgreSQL flushes their commits

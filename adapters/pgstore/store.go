@@ -154,6 +154,9 @@ type Store struct {
 	opts    Options
 	q       queries
 	channel string // NOTIFY channel of the schema
+	// appendBatchName is the name q.appendBatch is prepared under on the
+	// connections that run it through pgconn (insertWire).
+	appendBatchName string
 
 	heads headCache
 	gates streamGates
@@ -161,6 +164,9 @@ type Store struct {
 	// Group commit: see commit.
 	slots chan struct{} // one token per batch in flight
 	queue chan *request // appends waiting for a batch
+	// work wakes a committer goroutine; each token carries a slot.
+	work           chan struct{}
+	stopCommitters chan struct{} // closed by Close once no append is active
 	// batchStart is the queue length at which another batch starts while
 	// one is in flight.
 	batchStart int
@@ -278,9 +284,11 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 		channel:    channelName(opts.Schema),
 		slots:      make(chan struct{}, opts.Committers),
 		queue:      make(chan *request, 1024),
+		work:       make(chan struct{}, opts.Committers),
 		batchStart: opts.BatchStart,
 		notifyCh:   make(chan struct{}, 1),
 	}
+	s.appendBatchName = stmtName(s.q.appendBatch)
 	s.heads.init(opts.HeadCacheSize)
 	s.gates.init()
 	if err := s.checkPositions(ctx); err != nil {
@@ -291,6 +299,11 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 	s.bgCtx, s.bgStop = context.WithCancel(context.WithoutCancel(ctx))
 	s.bg.Add(1)
 	go s.notifier()
+	s.stopCommitters = make(chan struct{})
+	s.bg.Add(opts.Committers)
+	for range opts.Committers {
+		go s.committer()
+	}
 	return s, nil
 }
 
@@ -362,6 +375,8 @@ func (s *Store) Close() error {
 		<-drained
 	}
 	s.bgStop()
+	// No append is active, so none waits in the queue for a committer.
+	close(s.stopCommitters)
 	s.bg.Wait()
 	s.bc.Notify() // followers read again and see ErrClosed
 	if s.ownPool {

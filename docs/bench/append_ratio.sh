@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-9}
-DB=kinerja_bench_ratio
+DB=${DB:-kinerja_bench_ratio}  # DB=other_name: a database of your own, when others may run this too
 export PGHOST=127.0.0.1 PGUSER=postgres
 URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 out=$(mktemp -d)

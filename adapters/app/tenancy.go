@@ -33,6 +33,13 @@ type agencies struct {
 	// unit.registered events up to scannedTo (agencies are never removed).
 	registered map[string]bool
 	scannedTo  eventstore.Position
+	// refused are the root registrations up to scannedTo that failed
+	// their authentication (unit → why): they never count, and while
+	// there is one (and fewer than two genuine roots) the directory
+	// projection answers ManyAgencies, as at the scan that found it,
+	// without the log being scanned and the root re-authenticated on
+	// every claimless request.
+	refused map[string]error
 	// releaseScan serialises the scans for transfer releases (movedIn).
 	releaseScan chan struct{}
 	// scan serialises the scans of the store (ManyAgencies); a waiter
@@ -102,6 +109,16 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	}
 	after := a.tenancy.scannedTo
 	a.tenancy.mu.Unlock()
+	// scanned answers from what the scans up to after found.
+	scanned := func() (bool, error) {
+		a.tenancy.mu.Lock()
+		many, refused := len(a.tenancy.registered) >= 2, errors.Join(mapValues(a.tenancy.refused)...)
+		a.tenancy.mu.Unlock()
+		if many || refused == nil {
+			return many, nil
+		}
+		return a.agenciesFallback(ctx, refused)
+	}
 	// The head before the read: every event at or below it is final, so a
 	// read that completes has seen all of them, and the next call starts
 	// there rather than at the last registration (which would re-read the
@@ -113,18 +130,14 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	// without asking Head (which waits for older writing transactions,
 	// a wait that a read which finds nothing new does not need).
 	if newest, ok := eventstore.NewestCommitted(ctx); ok && newest <= after {
-		a.tenancy.mu.Lock()
-		defer a.tenancy.mu.Unlock()
-		return len(a.tenancy.registered) >= 2, nil
+		return scanned()
 	}
 	head, err := a.cfg.Store.Head(ctx)
 	if err != nil {
 		return a.agenciesFallback(ctx, err)
 	}
 	if head <= after {
-		a.tenancy.mu.Lock()
-		defer a.tenancy.mu.Unlock()
-		return len(a.tenancy.registered) >= 2, nil
+		return scanned()
 	}
 	// One scan at a time: the requests that arrive together after a start
 	// wait for the first one's scan instead of each repeating it.
@@ -138,9 +151,7 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 	done := len(a.tenancy.registered) >= 2 || head <= after
 	a.tenancy.mu.Unlock()
 	if done {
-		a.tenancy.mu.Lock()
-		defer a.tenancy.mu.Unlock()
-		return len(a.tenancy.registered) >= 2, nil
+		return scanned()
 	}
 	// The unit registrations are read from the store as stored, the type
 	// filter applied by the store, and only the candidate roots are then
@@ -172,28 +183,60 @@ func (a *App) ManyAgencies(ctx context.Context) (bool, error) {
 			found[d.UnitID] = ev
 		}
 	}
+	refused := map[string]error{}
 	if verify {
 		for id, ev := range found {
-			if err := a.authenticRegistration(ctx, id, ev); err != nil {
+			err := a.authenticRegistration(ctx, id, ev)
+			switch {
+			case err == nil:
+			case ctx.Err() != nil:
+				return false, ctx.Err()
+			case errors.Is(err, eventstore.ErrIntegrity):
 				// The stored history failed its integrity check (a
 				// writer key no longer trusted, a forged event): the
-				// auditor who must investigate it still needs their role,
-				// so the directory projection answers instead, as it did
-				// before the store was asked.
+				// root never counts, and the auditor who must
+				// investigate it still needs their role, so the
+				// directory projection answers instead, as it did
+				// before the store was asked. The refusal is kept and
+				// the scan goes past it: the next request neither
+				// rescans the log nor authenticates the root again.
+				delete(found, id)
+				refused[id] = err
+			default:
+				// Could not be read now: nothing is kept, and the next
+				// request scans again.
 				return a.agenciesFallback(ctx, err)
 			}
 		}
 	}
 	a.tenancy.mu.Lock()
-	defer a.tenancy.mu.Unlock()
 	if a.tenancy.registered == nil {
 		a.tenancy.registered = map[string]bool{}
 	}
 	for id := range found {
 		a.tenancy.registered[id] = true
 	}
+	for id, err := range refused {
+		if a.tenancy.refused == nil {
+			a.tenancy.refused = map[string]error{}
+		}
+		a.tenancy.refused[id] = err
+		if a.cfg.Logger != nil {
+			a.cfg.Logger.Warn("agency_root_refused", "unit", id, "err", err)
+		}
+	}
 	a.tenancy.scannedTo = max(a.tenancy.scannedTo, last)
-	return len(a.tenancy.registered) >= 2, nil
+	a.tenancy.mu.Unlock()
+	return scanned()
+}
+
+// mapValues returns m's values (in no order).
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
 }
 
 // storedAsIs returns the store beneath the authentication, to read a few

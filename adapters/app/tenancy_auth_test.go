@@ -21,7 +21,13 @@ import (
 // AuthenticatedStore in front of it must check.
 type yieldCounter struct {
 	eventstore.Store
-	yielded int
+	yielded     int
+	streamReads int
+}
+
+func (s *yieldCounter) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
+	s.streamReads++
+	return s.Store.ReadStream(ctx, stream, opts)
 }
 
 func (s *yieldCounter) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
@@ -72,14 +78,31 @@ func TestManyAgenciesAuthenticatesOnlyTheRoots(t *testing.T) {
 	s.Close()
 	s = open(k1, trusted)
 	defer s.Close()
-	a = &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, trusted), Directory: oneUnit{}}}
+	counter = &yieldCounter{Store: s}
+	a = &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(counter, trusted), Directory: oneUnit{}}}
 	if many, err := a.ManyAgencies(ctx); err != nil || many {
 		t.Fatalf("a forged second root counted: many=%v err=%v (the directory holds one agency)", many, err)
 	}
 	if a.tenancy.registered["B"] {
 		t.Error("the forged root B was recorded")
 	}
-
+	// The refusal is remembered: the next claimless requests neither
+	// rescan the log nor authenticate B's stream again, and the answer
+	// stays the directory's.
+	counter.yielded, counter.streamReads = 0, 0
+	for range 3 {
+		if many, err := a.ManyAgencies(ctx); err != nil || many {
+			t.Fatalf("after the refusal: many=%v err=%v (the directory holds one agency)", many, err)
+		}
+	}
+	if counter.yielded != 0 || counter.streamReads != 0 {
+		t.Errorf("3 more calls read %d events of the log and %d streams, want 0 and 0 (the refused root remembered)", counter.yielded, counter.streamReads)
+	}
+	// A genuine second root appended later still counts.
+	registerUnit(t, s, "C", "")
+	if many, err := a.ManyAgencies(ctx); err != nil || !many {
+		t.Fatalf("a genuine second root after the refused one: many=%v err=%v, want true", many, err)
+	}
 }
 
 // releaseTo appends a transfer release of nip to agency to's stream.

@@ -59,20 +59,25 @@ func servicesOn(s *settings, log domain.EventLog, now func() time.Time) {
 	s.appConfig.Distribution = &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023}
 }
 
-// TestGetSKPOneRoundTripOnPostgres: GET /v1/skps/{id} served by a process
-// whose reads go through the cache of decoded events (as kinerjad's do)
-// asks PostgreSQL one statement per request, for the SKP, its employee and
-// the caller together, and stays strongly consistent: what another
-// process (another Store, its own pool, on the same database) wrote just
-// before is in the next answer, whichever of the three streams it moved.
-func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
+// pgRead is the set-up the PostgreSQL read tests share: the harness on
+// PostgreSQL with the cast and E's established SKP (id), the harness's
+// Store counted (counted: the reads of process A), and other, a second
+// Store on the same schema with its own pool (process B).
+type pgRead struct {
+	h       *harness
+	id      string
+	pg      *pgstore.Store
+	counted *countingStore
+	other   *pgstore.Store
+}
+
+func newPGRead(t testing.TB) *pgRead {
+	t.Helper()
 	h := newHarnessOn(t, "postgres")
 	h.cast()
 	_, rhkA := h.establishedA()
 	id, _, _ := h.establishedE(rhkA)
 	pg := h.store.(*pgstore.Store)
-
-	// Process B: another Store on the same schema, with its own pool.
 	pool, err := pgxpool.New(h.ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"))
 	if err != nil {
 		t.Fatal(err)
@@ -83,26 +88,44 @@ func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { other.Close() })
-	plainSrv := h.srv // reads without a cache: the reference
+	return &pgRead{h: h, id: id, pg: pg, counted: &countingStore{Store: pg}, other: other}
+}
 
+// server opens a server on the harness (closing the previous one's
+// idempotency store) configured by edit, and returns it.
+func (r *pgRead) server(edit func(s *settings)) *Server {
+	r.h.idem.Close()
+	r.h.openServer(edit)
+	return r.h.srv
+}
+
+// reset zeroes the read counts.
+func (r *pgRead) reset() {
+	r.counted.streams.Store(0)
+	r.counted.tails.Store(0)
+	r.counted.heads.Store(0)
+}
+
+// TestGetSKPOneRoundTripOnPostgres: GET /v1/skps/{id} served by a process
+// whose reads go through the cache of decoded events (as kinerjad's do)
+// asks PostgreSQL one statement per request, for the SKP, its employee and
+// the caller together, and stays strongly consistent: what another
+// process (another Store, its own pool, on the same database) wrote just
+// before is in the next answer, whichever of the three streams it moved.
+func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
+	pr := newPGRead(t)
+	h, id, counted := pr.h, pr.id, pr.counted
+	plainSrv := h.srv // reads without a cache: the reference
 	// Process A: the cached, prefetching reads of kinerjad.
-	counted := &countingStore{Store: pg}
-	if err := h.idem.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h.openServer(func(s *settings) { servicesOn(s, eventlog.NewCached(counted, 0), h.clock.Now) })
-	cachedSrv := h.srv
-	h.idem.Close()
-	h.openServer(func(s *settings) { servicesOn(s, eventlog.New(other), h.clock.Now) })
-	writerSrv := h.srv
+	cachedSrv := pr.server(func(s *settings) { servicesOn(s, eventlog.NewCached(counted, 0), h.clock.Now) })
+	writerSrv := pr.server(func(s *settings) { servicesOn(s, eventlog.New(pr.other), h.clock.Now) })
 
 	get := func(round string) skp.View {
 		t.Helper()
 		h.srv = plainSrv
 		want := h.must(http.StatusOK, apprA, "GET", "/v1/skps/"+id, nil)
 		h.srv = cachedSrv
-		counted.streams.Store(0)
-		counted.tails.Store(0)
+		pr.reset()
 		got := h.must(http.StatusOK, apprA, "GET", "/v1/skps/"+id, nil)
 		if s, tl := counted.streams.Load(), counted.tails.Load(); s != 0 || tl != 1 {
 			t.Errorf("%s: GET made %d stream reads and %d tail reads, want 0 and 1 (one round trip)", round, s, tl)
@@ -133,8 +156,7 @@ func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
 	h.must(http.StatusOK, hr, "PUT", "/v1/employees/"+nipE+"/reporting-line",
 		map[string]string{"appraiser_nip": nipU, "appraiser_superior_nip": nipT, "effective_from": "2026-01-01", "paper_ref": decree})
 	h.srv = cachedSrv
-	counted.streams.Store(0)
-	counted.tails.Store(0)
+	pr.reset()
 	h.must(http.StatusOK, uCaller, "GET", "/v1/skps/"+id, nil)
 	if s, tl := counted.streams.Load(), counted.tails.Load(); s != 0 || tl != 1 {
 		t.Errorf("after B's reporting line: GET made %d stream reads and %d tail reads, want 0 and 1", s, tl)
@@ -155,48 +177,24 @@ func TestGetSKPOneRoundTripOnPostgres(t *testing.T) {
 // registered through another process takes the role away on the next
 // GET.
 func TestGetSKPTenancyInOneRoundTrip(t *testing.T) {
-	h := newHarnessOn(t, "postgres")
-	h.cast()
-	_, rhkA := h.establishedA()
-	id, _, _ := h.establishedE(rhkA)
-	pg := h.store.(*pgstore.Store)
-
-	pool, err := pgxpool.New(h.ctx, os.Getenv("KINERJA_TEST_POSTGRES_URL"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	other, err := pgstore.Open(h.ctx, pool, pgstore.Options{Schema: pg.Schema()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-
-	counted := &countingStore{Store: pg}
-	if err := h.idem.Close(); err != nil {
-		t.Fatal(err)
-	}
-	h.openServer(func(s *settings) {
+	pr := newPGRead(t)
+	h, id, counted := pr.h, pr.id, pr.counted
+	readerSrv := pr.server(func(s *settings) {
 		servicesOn(s, eventlog.NewCached(counted, 0), h.clock.Now)
 		s.appConfig.Store = counted
 	})
-	readerSrv := h.srv
-	h.idem.Close()
-	h.openServer(func(s *settings) {
-		servicesOn(s, eventlog.New(other), h.clock.Now)
-		s.appConfig.Store = other
+	writerSrv := pr.server(func(s *settings) {
+		servicesOn(s, eventlog.New(pr.other), h.clock.Now)
+		s.appConfig.Store = pr.other
 		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
 			hrProv.sub: {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
 		}}
 	})
-	writerSrv := h.srv
 
 	get := func(round string, wantHeads int64) {
 		t.Helper()
 		h.srv = readerSrv
-		counted.streams.Store(0)
-		counted.tails.Store(0)
-		counted.heads.Store(0)
+		pr.reset()
 		h.must(http.StatusOK, hr, "GET", "/v1/skps/"+id, nil)
 		if s, tl, hd := counted.streams.Load(), counted.tails.Load(), counted.heads.Load(); s != 0 || tl != 1 || hd != wantHeads {
 			t.Errorf("%s: GET made %d stream reads, %d tail reads and %d head reads; want 0, 1 and %d", round, s, tl, hd, wantHeads)
@@ -232,15 +230,9 @@ func TestGetSKPTenancyInOneRoundTrip(t *testing.T) {
 //
 //	go test -run '^$' -bench GetSKPOnPostgres -benchmem -cpuprofile /tmp/getskp.pprof ./adapters/httpapi/
 func BenchmarkGetSKPOnPostgres(b *testing.B) {
-	h := newHarnessOn(b, "postgres")
-	h.cast()
-	_, rhkA := h.establishedA()
-	id, _, _ := h.establishedE(rhkA)
-	pg := h.store.(*pgstore.Store)
-	if err := h.idem.Close(); err != nil {
-		b.Fatal(err)
-	}
-	h.openServer(func(s *settings) { servicesOn(s, eventlog.NewCached(pg, 0), h.clock.Now) })
+	pr := newPGRead(b)
+	h, id := pr.h, pr.id
+	pr.server(func(s *settings) { servicesOn(s, eventlog.NewCached(pr.pg, 0), h.clock.Now) })
 	tok := "Bearer " + h.token(hr)
 	h.must(http.StatusOK, hr, "GET", "/v1/skps/"+id, nil)
 	b.ReportAllocs()

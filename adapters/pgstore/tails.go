@@ -131,14 +131,18 @@ func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, wi
 		ev  eventstore.Event
 	}
 	var (
-		got  []row
+		got  = make([]row, 0, len(streams)+1) // a warm read: each predecessor, and the head
 		last eventstore.Position
 		saw  bool
+		idx  int64
 	)
+	sc := newEventScanner(&idx)
 	for rows.Next() {
 		got = append(got, row{})
 		r := &got[len(got)-1]
-		if err := scanEvent(rows, &r.ev, &r.idx); err != nil {
+		err := sc.scan(rows, &r.ev)
+		r.idx = idx
+		if err != nil {
 			rows.Close()
 			return nil, 0, fmt.Errorf("pgstore: read tails: %w", s.closedErr(err))
 		}

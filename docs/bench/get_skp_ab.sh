@@ -25,7 +25,7 @@
 # Environment: STORE (postgres or bolt), EMPLOYEES (10000), C (16), DUR
 # (10s), WARMUP (5s), WORK (/tmp/kinerja-getskp-ab-$STORE), DB
 # (kinerja_bench_getskp), PROFILE=1 (run: a CPU profile of kinerjad over the
-# CPU run into $WORK/LABEL.N.pprof, through --debug-addr 127.0.0.1:18961).
+# CPU run into $WORK/LABEL.N.pprof, through --debug-addr 127.0.0.1:$DEBUG_PORT, 19261 unless set).
 # Results are appended to $WORK/results.jsonl, one JSON line per run; the
 # CPU run also counts the database's committed transactions per request
 # (`xact_per_req`: one a statement outside a transaction; background
@@ -93,7 +93,7 @@ run)
   mflags=()
   [[ $STORE == postgres ]] && mflags=(--migrate)
   dbg=()
-  [[ -n ${PROFILE:-} ]] && dbg=(--debug-addr 127.0.0.1:18961)
+  [[ -n ${PROFILE:-} ]] && dbg=(--debug-addr 127.0.0.1:${DEBUG_PORT:-19261})
   "$BIN" --data "$D/data" --listen 127.0.0.1:0 "${flags[@]}" "${mflags[@]}" "${dbg[@]}" --deadline-interval 168h >"$D/kd.log" 2>&1 &
   kp=$!
   trap 'kill $kp 2>/dev/null; wait $kp 2>/dev/null' EXIT
@@ -132,7 +132,7 @@ run)
     while [[ -e $D/$LABEL.$n.pprof ]]; do n=$((n + 1)); done
     secs=${DUR:-10s}
     secs=${secs%s}
-    curl -fsS -o "$D/$LABEL.$n.pprof" "http://127.0.0.1:18961/debug/pprof/profile?seconds=${secs}" &
+    curl -fsS -o "$D/$LABEL.$n.pprof" "http://127.0.0.1:${DEBUG_PORT:-19261}/debug/pprof/profile?seconds=${secs}" &
     pp=$!
   fi
   "$D/kinerjactl" bench api --url "$base" --data "$D/data" --concurrency "${C:-16}" --duration "${DUR:-10s}" --warmup 1s \

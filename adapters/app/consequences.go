@@ -12,6 +12,8 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain/period"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"github.com/kinerja-ledger/kinerja/projections/calibration"
 	"github.com/kinerja-ledger/kinerja/projections/consequences"
 	"github.com/kinerja-ledger/kinerja/projections/development"
@@ -44,6 +46,17 @@ type viewsCache struct {
 
 // withViews advances the fold to the store's head and runs f on it, under
 // the fold's lock (f must not keep what it reads past its return).
+//
+// The first fold after a start reads the whole log. Through the
+// AuthenticatedStore that checked the writer signature of every append
+// (about 60 µs each: minutes of CPU at a province, with the first view of
+// /kalibrasi or /konsekuensi waiting). When the store holds a checkpoint
+// signed by the audit key, the first fold reads the log with the events
+// under it covered (foldCovered): their chain links are checked, not their
+// signatures, and the Merkle root recomputed over them must be the signed
+// one, or the fold is thrown away and done again with every signature
+// checked (which refuses what was changed). The events past the
+// checkpoint, and every later fold, are authenticated as before.
 func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error {
 	if a.cfg.Store == nil {
 		return &domain.NotFoundError{Kind: "report", ID: "consequences"}
@@ -51,66 +64,188 @@ func (a *App) withViews(ctx context.Context, f func(v *viewsCache) error) error 
 	v := &a.views
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	// The checkpoint is read before the head, so that it lies at or
+	// before the head and the fold reaches every entry it covers.
+	var cover *audit.Checkpoint
+	if !v.ready || v.last == 0 {
+		var err error
+		if cover, err = a.viewsCheckpoint(ctx); err != nil {
+			return err
+		}
+	}
 	head, err := a.cfg.Store.Head(ctx)
 	if err != nil {
 		return err
 	}
 	if !v.ready {
-		// The tables the ledger adopted for each year (every adoption,
-		// whatever its position: consequences.Adopt); where it adopted none
-		// yet, the configured ones.
-		set, err := consequences.LoadTableSet(ctx, a.cfg.Store)
-		if err != nil {
+		if err := a.resetViews(ctx, v); err != nil {
 			return err
 		}
-		if len(set.Adoptions()) == 0 {
-			tables := a.cfg.ConsequenceTables
-			if tables.Version == "" {
-				tables = consequences.DefaultTables()
-			}
-			set = consequences.Fixed(tables)
-		}
-		v.tables = set
-		v.fold, v.states, v.cal, v.ready = consequences.FoldSet(set), map[string]*consequences.State{}, calibration.NewCollector(), true
-		v.dev = map[string]*development.State{}
 	}
 	if head != v.head {
-		filter := calibration.Filter()
-		filter.StreamPrefixes = append(slices.Clone(filter.StreamPrefixes), domain.ConsequenceTablesStream)
-		for ev, err := range a.cfg.Store.ReadAll(ctx, eventstore.ReadAllOptions{After: v.last, Filter: filter}) {
-			if err != nil {
+		proven := false
+		if cover != nil && v.last == 0 {
+			if proven, err = a.foldCovered(ctx, v, head, cover); err != nil {
 				return err
 			}
-			if ev.Position > head {
-				break
-			}
-			v.last = ev.Position
-			pe, err := projections.Decode(ev)
-			if err != nil {
-				// An event that does not decode is left out here (the
-				// projections report it as poison; /readyz names it).
-				continue
-			}
-			if ev.Stream == domain.ConsequenceTablesStream {
-				// An adoption after the fold started (another process).
-				if err := v.tables.Apply(pe); err != nil {
+			if !proven {
+				// The log under the checkpoint does not give its root:
+				// start again, every signature checked.
+				if err := a.resetViews(ctx, v); err != nil {
 					return err
 				}
-				continue
 			}
-			v.cal.Add(pe)
-			if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
-				st := v.fold(v.states[ev.Stream], pe)
-				v.states[ev.Stream] = st
-				v.pubs = append(v.pubs, st.Published()...)
-				if d := devFold(v.dev[ev.Stream], pe); d != nil {
-					v.dev[ev.Stream] = d
-				}
+		}
+		if !proven {
+			if err := v.advance(ctx, a.cfg.Store, head, viewsFilter(), nil); err != nil {
+				return err
 			}
 		}
 		v.head = head
 	}
 	return f(v)
+}
+
+// viewsFilter selects the events the views fold.
+func viewsFilter() eventstore.Filter {
+	filter := calibration.Filter()
+	filter.StreamPrefixes = append(slices.Clone(filter.StreamPrefixes), domain.ConsequenceTablesStream)
+	return filter
+}
+
+// resetViews empties the fold.
+func (a *App) resetViews(ctx context.Context, v *viewsCache) error {
+	// The tables the ledger adopted for each year (every adoption,
+	// whatever its position: consequences.Adopt); where it adopted none
+	// yet, the configured ones.
+	set, err := consequences.LoadTableSet(ctx, a.cfg.Store)
+	if err != nil {
+		return err
+	}
+	if len(set.Adoptions()) == 0 {
+		tables := a.cfg.ConsequenceTables
+		if tables.Version == "" {
+			tables = consequences.DefaultTables()
+		}
+		set = consequences.Fixed(tables)
+	}
+	v.tables = set
+	v.fold, v.states, v.cal, v.ready = consequences.FoldSet(set), map[string]*consequences.State{}, calibration.NewCollector(), true
+	v.dev = map[string]*development.State{}
+	v.pubs, v.head, v.last = nil, 0, 0
+	return nil
+}
+
+// advance folds the events of store after v.last up to head that pass
+// filter (the read is unfiltered when see is set: see is shown every event
+// read, before the filter).
+func (v *viewsCache) advance(ctx context.Context, store eventstore.Store, head eventstore.Position, filter eventstore.Filter, see func(eventstore.Event)) error {
+	opts := eventstore.ReadAllOptions{After: v.last, Filter: filter}
+	if see != nil {
+		opts.Filter = eventstore.Filter{}
+	}
+	for ev, err := range store.ReadAll(ctx, opts) {
+		if err != nil {
+			return err
+		}
+		if ev.Position > head {
+			break
+		}
+		v.last = ev.Position
+		if see != nil {
+			see(ev)
+			if !filter.Match(ev.Stream, ev.Type) {
+				continue
+			}
+		}
+		if err := v.apply(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply folds one event.
+func (v *viewsCache) apply(ev eventstore.Event) error {
+	pe, err := projections.Decode(ev)
+	if err != nil {
+		// An event that does not decode is left out here (the
+		// projections report it as poison; /readyz names it).
+		return nil
+	}
+	if ev.Stream == domain.ConsequenceTablesStream {
+		// An adoption after the fold started (another process).
+		return v.tables.Apply(pe)
+	}
+	v.cal.Add(pe)
+	if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
+		st := v.fold(v.states[ev.Stream], pe)
+		v.states[ev.Stream] = st
+		v.pubs = append(v.pubs, st.Published()...)
+		if d := devFold(v.dev[ev.Stream], pe); d != nil {
+			v.dev[ev.Stream] = d
+		}
+	}
+	return nil
+}
+
+// viewsCheckpoint returns the store's latest signed checkpoint when the
+// store is authenticated and the checkpoint's signature verifies with an
+// audit key of the configuration (AuditKey, DocumentKey, DocumentKeys);
+// nil otherwise (the first fold then checks every signature).
+func (a *App) viewsCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
+	as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore)
+	if !ok {
+		return nil, nil
+	}
+	var keys []*merkle.Verifier
+	if a.cfg.AuditKey != "" {
+		if k, err := merkle.NewVerifier(a.cfg.AuditKey); err == nil {
+			keys = append(keys, k)
+		}
+	}
+	if a.cfg.DocumentKey != nil {
+		keys = append(keys, a.cfg.DocumentKey.Verifier())
+	}
+	keys = append(keys, a.cfg.DocumentKeys...)
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	// Read as stored: the audit key's signature is what vouches for it.
+	rec, ok, err := audit.LedgerCheckpoint(ctx, as.Unwrap())
+	if err != nil || !ok || rec.Checkpoint.Size == 0 {
+		return nil, err
+	}
+	if audit.OpenCheckpoint(rec.Checkpoint, keys...) != nil {
+		return nil, nil
+	}
+	return &rec.Checkpoint, nil
+}
+
+// foldCovered is the first fold, from the start of the log up to head,
+// through the authenticated store with the first cp.Size audit-trail
+// entries covered by cp (their chain links checked, not their writer
+// signatures), while it recomputes the Merkle root over those entries
+// (audit.LeafData: each leaf commits to the event's chain hash, which the
+// read recomputed over its content). proven is false when the root is not
+// cp's: the fold must then be thrown away. An event past the checkpoint
+// that does not authenticate, or one under it whose chain breaks, is an
+// error, as in any read.
+func (a *App) foldCovered(ctx context.Context, v *viewsCache, head eventstore.Position, cp *audit.Checkpoint) (proven bool, err error) {
+	as := a.cfg.Store.(*eventstore.AuthenticatedStore)
+	var tree merkle.Tree
+	see := func(ev eventstore.Event) {
+		if tree.Size() < cp.Size && audit.InTrail(ev.Stream) {
+			tree.Append(merkle.LeafHash(audit.LeafData(tree.Size(), ev)))
+		}
+	}
+	if err := v.advance(ctx, as.Covering(audit.CoverFirst(cp.Size)), head, viewsFilter(), see); err != nil {
+		// What was folded is not proven (a cancelled request, a broken
+		// chain): the next fold starts afresh rather than build on it.
+		v.ready, v.last = false, 0
+		return false, err
+	}
+	return tree.Size() == cp.Size && tree.Root() == cp.RootHash, nil
 }
 
 // yearOf checks an annual period.

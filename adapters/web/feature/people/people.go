@@ -66,6 +66,52 @@ type Filter struct {
 // parameter).
 const maxUnitOptions = 500
 
+// keptUnits are the unit filter's choices and the names of the units a
+// caller reaches, kept while the directory's version stands: at a
+// province the list of 10,449 units, read, named and sorted on every
+// view, was most of the page's CPU.
+type keptUnits struct {
+	at      int64
+	options []Option // nil past maxUnitOptions (input)
+	input   bool
+	names   map[string]string // by unit ID; shared by the views: read only
+}
+
+// units returns the caller's keptUnits.
+func (f *Feature) units(r *page.Request) (*keptUnits, error) {
+	ctx := r.Context()
+	at := f.site.Version(ctx, directory.Name)
+	reach := app.ReachOf(r.User)
+	key := ""
+	if at >= 0 {
+		key = "people-units\x00" + strconv.FormatBool(reach.All) + "\x00" + reach.Agency
+		if v, ok := f.site.Kept().Get(key); ok {
+			if k, ok := v.(*keptUnits); ok && k.at == at {
+				return k, nil
+			}
+		}
+	}
+	units, err := r.App().Units(ctx, r.User)
+	if err != nil {
+		return nil, err
+	}
+	k := &keptUnits{at: at, names: make(map[string]string, len(units))}
+	size := int64(0)
+	for _, u := range units {
+		k.options = append(k.options, Option{u.ID, u.Name})
+		k.names[u.ID] = u.Name
+		size += int64(len(u.ID)+len(u.Name)) + 64
+	}
+	slices.SortFunc(k.options, func(a, b Option) int { return strings.Compare(a.Label, b.Label) })
+	if len(k.options) > maxUnitOptions {
+		k.options, k.input = nil, true
+	}
+	if key != "" {
+		f.site.Kept().Put(key, k, size)
+	}
+	return k, nil
+}
+
 // Option is a choice of a select.
 type Option struct{ Value, Label string }
 
@@ -146,18 +192,11 @@ func (f *Feature) show(w http.ResponseWriter, r *page.Request) error {
 	if flt.SKPStatus != "" && !slices.ContainsFunc(d.Statuses, func(o Option) bool { return o.Value == flt.SKPStatus }) {
 		return page.BadParam("error.search", flt.SKPStatus)
 	}
-	units, err := r.App().Units(ctx, r.User)
+	units, err := f.units(r)
 	if err != nil {
 		return err
 	}
-	for _, u := range units {
-		d.Units = append(d.Units, Option{u.ID, u.Name})
-		d.UnitNames[u.ID] = u.Name
-	}
-	slices.SortFunc(d.Units, func(a, b Option) int { return strings.Compare(a.Label, b.Label) })
-	if len(d.Units) > maxUnitOptions {
-		d.Units, d.UnitInput = nil, true
-	}
+	d.Units, d.UnitInput, d.UnitNames = units.options, units.input, units.names
 	if !d.Searched {
 		return f.search.Render(w, http.StatusOK, d)
 	}

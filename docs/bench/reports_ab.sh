@@ -10,18 +10,28 @@
 #
 #   ROUNDS=2 BIN_A=/tmp/x/main BIN_B=/tmp/x/br DATA=/tmp/x/pg PGURL=postgres://… \
 #   UNIT=BRPKP YEAR=2025 PORT=19410 docs/bench/reports_ab.sh
+# (PGDB, the database's name, defaults to PGURL's.)
 set -euo pipefail
 ROUNDS=${ROUNDS:-2} N=${N:-100} C=${C:-16} TOTAL=${TOTAL:-160}
 : "${BIN_A:?main's binaries}" "${BIN_B:?the branch's binaries}" "${DATA:?data dir}" "${PGURL:?PostgreSQL URL}" "${UNIT:?root unit}"
-YEAR=${YEAR:-2025} PORT=${PORT:-19410}
+YEAR=${YEAR:-2025} PORT=${PORT:-19410} PGDB=${PGDB:-${PGURL##*/}} PGDB=${PGDB%%\?*}
 here=$(cd "$(dirname "$0")" && pwd)
 cpu() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^process_cpu_seconds_total /{print $2}'; }
+# pgcpu: the CPU seconds of the PostgreSQL backends serving PGDB (a
+# database only this kinerjad uses; PostgreSQL on this machine).
+pgcpu() {
+  local t=0 pid
+  for pid in $(psql -h 127.0.0.1 -U postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$PGDB' AND pid <> pg_backend_pid()"); do
+    [ -r "/proc/$pid/stat" ] && t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.3f", t/hz}'
+}
 first() { # path: wall ms, CPU ms, bytes of the first request
-  local c0 c1 out
-  c0=$(cpu)
+  local c0 c1 p0 p1 out
+  c0=$(cpu) p0=$(pgcpu)
   out=$(curl -s -o /dev/null -w '%{time_total} %{size_download} %{http_code}' -H "Authorization: Bearer $T" "http://127.0.0.1:$PORT$1")
-  c1=$(cpu)
-  echo "first $1: $(awk -v o="$out" -v a="$c0" -v b="$c1" 'BEGIN{split(o,x," "); printf "%.1f ms wall, %.1f ms CPU, %d B, HTTP %s", x[1]*1000, (b-a)*1000, x[2], x[3]}')"
+  c1=$(cpu) p1=$(pgcpu)
+  echo "first $1: $(awk -v o="$out" -v a="$c0" -v b="$c1" -v pa="$p0" -v pb="$p1" 'BEGIN{split(o,x," "); printf "%.1f ms wall, %.0f ms kinerjad CPU, %.0f ms PostgreSQL CPU, %d B, HTTP %s", x[1]*1000, (b-a)*1000, (pb-pa)*1000, x[2], x[3]}')"
 }
 for r in $(seq 1 "$ROUNDS"); do
   for side in A B; do

@@ -98,11 +98,13 @@ type ProgressReport struct {
 // Progress returns the progress board of unit and its sub-units for year.
 // An unknown unit is directory.ErrNotFound.
 func Progress(ctx context.Context, dir directory.Reader, sr skps.Reader, unit string, year int) (ProgressReport, error) {
-	units, err := dir.Subtree(ctx, unit)
+	// The subtree from the one read of every unit (Subtree would read them
+	// all again: a tenth of the board's cost at ten thousand units).
+	all, err := dir.Units(ctx)
 	if err != nil {
 		return ProgressReport{}, err
 	}
-	all, err := dir.Units(ctx)
+	units, err := directory.SubtreeOf(all, unit)
 	if err != nil {
 		return ProgressReport{}, err
 	}

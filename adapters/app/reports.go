@@ -37,7 +37,8 @@ type Report[T any] struct {
 	Data T
 	// Table is its flat form, for CSV and Excel.
 	Table reports.Table
-	// JSON is Data encoded (once, for a kept report).
+	// JSON is Data encoded (once, for a kept report); nil for the progress
+	// board, whose JSON is answered a page at a time.
 	JSON json.RawMessage
 	// Position is how far every projection the report read had read (the
 	// API's Kinerja-Projection-Position).
@@ -74,6 +75,17 @@ func cached[T any](c *reportCache, key string, at []eventstore.Position, compute
 // while a group ahead of it writes, so the checkpoints alone would keep a
 // stale report (and a stalled group would keep every agency's).
 func cachedAt[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
+	return keep(c, key, at, ver, true, compute)
+}
+
+// cachedData is cachedAt without the JSON (Report.JSON is nil): the
+// progress board's JSON is answered a page at a time (httpapi), and the
+// whole board encoded was most of its CPU at a province's root.
+func cachedData[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
+	return keep(c, key, at, ver, false, compute)
+}
+
+func keep[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {
 	if at != nil {
 		c.mu.Lock()
 		e, ok := c.entries[key]
@@ -90,9 +102,11 @@ func cachedAt[T any](c *reportCache, key string, at []eventstore.Position, ver [
 	}
 	// Encoded once: a whole-agency progress report took longer to encode
 	// than to compute.
-	b, err := json.Marshal(data)
-	if err != nil {
-		return Report[T]{}, fmt.Errorf("app: encode report: %w", err)
+	var b []byte
+	if encode {
+		if b, err = json.Marshal(data); err != nil {
+			return Report[T]{}, fmt.Errorf("app: encode report: %w", err)
+		}
 	}
 	rep := Report[T]{Data: data, Table: table, JSON: b, Position: minimum(at)}
 	if at == nil {
@@ -205,7 +219,7 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name)
-	return cachedAt(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, ver, func() (reports.ProgressReport, reports.Table, error) {
+	return cachedData(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, ver, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
@@ -238,7 +252,7 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name)
 	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + cut.key()
-	return cachedAt(&a.reports, key, pos, ver, func() (reports.ProgressReport, reports.Table, error) {
+	return cachedData(&a.reports, key, pos, ver, func() (reports.ProgressReport, reports.Table, error) {
 		release, err := a.past.turn(ctx, caller.ID)
 		if err != nil {
 			return reports.ProgressReport{}, reports.Table{}, err

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -67,14 +66,12 @@ func TestReportsAreKeptWhileTheirReadModelsStandStill(t *testing.T) {
 	r := reporter{a, analyst}
 	skpsIn := func(rep Report[reports.ProgressReport]) int {
 		t.Helper()
-		var p reports.ProgressReport
-		if err := json.Unmarshal(rep.JSON, &p); err != nil {
-			t.Fatalf("a kept report's body: %v", err)
+		// The board is kept unencoded: the API answers it a page at a
+		// time (issue 15).
+		if rep.JSON != nil {
+			t.Fatalf("the kept progress board was encoded whole (%d bytes)", len(rep.JSON))
 		}
-		if p.Total.SKPs != rep.Data.Total.SKPs {
-			t.Fatalf("the kept JSON counts %d SKPs, the report %d", p.Total.SKPs, rep.Data.Total.SKPs)
-		}
-		return p.Total.SKPs
+		return rep.Data.Total.SKPs
 	}
 
 	first, err := r.Progress(ctx, "u1", 2026)

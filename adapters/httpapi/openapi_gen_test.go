@@ -297,7 +297,13 @@ func operations() []op {
 		{method: "GET", path: "/v1/ops/projections", tag: "operations", summary: "Each projection's checkpoint, lag, stalls and dead letters (AUDITOR, HR_ADMIN)", status: 200, resp: ProjectionList{}},
 
 		{method: "GET", path: "/v1/reports/progress", tag: "reports", summary: "SKP counts by status, late and missing, per unit (HR_ANALYST, HR_ADMIN, AUDITOR)",
-			status: 200, resp: reports.ProgressReport{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"), asOfReportParam, formatParam}, tableParams...)},
+			desc: "As JSON the units are paged (issue 15: the root of a province has ten thousand): units holds at most limit of them, depth first as the report orders them, " +
+				"total counts the whole subtree on every page, unit_count is how many units the report has in all, and next_cursor asks for the next page (absent on the last). " +
+				"depth keeps the units at most that many levels below unit (depth=1: the unit and its direct sub-units, each with its including_subunits counts, to drill down from). " +
+				"CSV/XLSX is the whole board, every unit. 400 for a limit or depth out of range and for a cursor not issued for this query.",
+			status: 200, resp: ProgressReportPage{}, special: "report", params: append([]param{unitParam, qint("year", "default: this year"),
+				qint("limit", "units per JSON page, 1 to 1000 (default 100)"), qstr("cursor", "next_cursor of the previous page with the same unit, year, as_of and depth; 400 for any other"),
+				qint("depth", "only the units at most this many levels below unit, 0 to 1000 (default: every level)"), asOfReportParam, formatParam}, tableParams...)},
 		{method: "GET", path: "/v1/reports/distribution", tag: "reports", summary: "The predikat distribution against the pattern (HR_ANALYST, HR_ADMIN, AUDITOR)",
 			desc:   "undetermined is true when the unit has no organisation predikat for the period: nothing can be said about the pattern (violations is then empty and does not mean no violations).",
 			status: 200, resp: reports.DistributionReport{}, special: "report", params: append([]param{unitParam, qstr("period", "2026, 2026-Q1, …"), asOfReportParam, formatParam}, tableParams...)},

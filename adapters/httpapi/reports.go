@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
 	"github.com/kinerja-ledger/kinerja/projections/objections"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
 // PositionHeader carries how far the projection behind an answer had read
@@ -136,6 +138,9 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	unit := q.str("unit", 100)
 	year := q.int("year", s.today().Year(), skp.MinYear, skp.MaxYear)
+	limit := q.int("limit", ProgressDefaultLimit, 1, ProgressMaxLimit)
+	depth := q.int("depth", -1, 0, 1000)
+	cursor := q.str("cursor", 1000)
 	if err := q.err(); err != nil {
 		return err
 	}
@@ -146,11 +151,98 @@ func (s *Server) reportProgress(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.app.ProgressAsOf(r.Context(), principal(r), unit, year, cut)
+	p := principal(r)
+	// The cursor belongs to the caller and the query (never the page size).
+	scope := []string{"progress", p.ID, unit, strconv.Itoa(year), r.URL.Query().Get("as_of"), strconv.Itoa(depth)}
+	after, err := openCursor(cursor, scope...)
 	if err != nil {
 		return err
 	}
-	return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep)
+	rep, err := s.app.ProgressAsOf(r.Context(), p, unit, year, cut)
+	if err != nil {
+		return err
+	}
+	if format == "csv" || format == "xlsx" {
+		// The export is the whole board, every unit (a file, not a page).
+		return writeReport(w, r, s.cfg.Policy.Location, format, tabular.FileName("progress", unit, strconv.Itoa(year)), rep)
+	}
+	out, next, err := progressPage(rep.Data, after, limit, depth)
+	if err != nil {
+		return err
+	}
+	if next != "" {
+		out.NextCursor = sealCursor(next, scope...)
+	}
+	w.Header().Set(PositionHeader, formatPosition(rep.Position))
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// The progress report's JSON pages (issue 15): at a province's root the
+// whole board is ten thousand units and megabytes, so JSON answers a page
+// of the units (depth first, as the report orders them) with the counts of
+// the whole subtree (total) on every page.
+const (
+	// ProgressDefaultLimit is how many units a page holds without ?limit=.
+	ProgressDefaultLimit = 100
+	// ProgressMaxLimit is the largest ?limit=.
+	ProgressMaxLimit = 1000
+)
+
+// ProgressReportPage is the answer of GET /v1/reports/progress as JSON:
+// the report with one page of its units; total counts the whole subtree,
+// unit_count is how many units the report has in all (with ?depth=, those
+// at most that deep), and next_cursor asks for the next page.
+type ProgressReportPage struct {
+	reports.ProgressReport
+	// UnitCount is the number of units of the whole report (every page's).
+	UnitCount int `json:"unit_count"`
+	// NextCursor is the cursor of the next page ("" on the last).
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// progressPage cuts rep to the units at most depth below its unit (depth
+// < 0: all), then to the limit units after the cursor after (the inner
+// cursor: "index:unit id" of the page's first unit, as the previous page
+// returned it); it returns the page and the inner cursor of the next ("" at
+// the end). A cursor whose unit is no longer in the report is a 400.
+func progressPage(rep reports.ProgressReport, after string, limit, depth int) (ProgressReportPage, string, error) {
+	units := rep.Units
+	if depth >= 0 {
+		units = make([]reports.UnitProgress, 0, len(rep.Units))
+		for _, u := range rep.Units {
+			if u.Depth <= depth {
+				units = append(units, u)
+			}
+		}
+	}
+	start := 0
+	if after != "" {
+		i, id, ok := strings.Cut(after, ":")
+		n, err := strconv.Atoi(i)
+		if !ok || err != nil || n < 0 {
+			return ProgressReportPage{}, "", badCursor()
+		}
+		// The unit the page starts at, where the report put it when the
+		// cursor was issued; if the units changed since, where it is now.
+		switch {
+		case n < len(units) && units[n].UnitID == id:
+			start = n
+		default:
+			start = slices.IndexFunc(units, func(u reports.UnitProgress) bool { return u.UnitID == id })
+			if start < 0 {
+				return ProgressReportPage{}, "", badRequest("cursor", "the unit this page starts at is no longer in the report; start again without a cursor")
+			}
+		}
+	}
+	page := units[start:]
+	next := ""
+	if len(page) > limit {
+		next = strconv.Itoa(start+limit) + ":" + page[limit].UnitID
+		page = page[:limit]
+	}
+	out := ProgressReportPage{ProgressReport: rep, UnitCount: len(units)}
+	out.Units = page
+	return out, next, nil
 }
 
 func (s *Server) reportDistribution(w http.ResponseWriter, r *http.Request) error {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -153,6 +154,58 @@ func (r *SKPsReader) ForYear(_ context.Context, units []string, year int) ([]skp
 	out := make([]skps.Summary, len(ids))
 	for i, id := range ids {
 		out[i] = r.t.rows[id]
+	}
+	return out, nil
+}
+
+var _ skps.Counter = (*SKPsReader)(nil)
+
+// CountForYear implements skps.Counter.
+func (r *SKPsReader) CountForYear(_ context.Context, units []string, year int) ([]skps.UnitYearCount, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	out := []skps.UnitYearCount{}
+	seen := map[string]bool{}
+	for _, u := range units {
+		if seen[u] {
+			continue
+		}
+		seen[u] = true
+		at := map[string]int{} // status → index in out
+		for _, id := range r.t.byUnitYear[unitYear{u, year}] {
+			s := r.t.rows[id]
+			i, ok := at[s.Status]
+			if !ok {
+				i = len(out)
+				at[s.Status] = i
+				out = append(out, skps.UnitYearCount{UnitID: u, Status: s.Status})
+			}
+			out[i].N++
+			if s.Late {
+				out[i].Late++
+			}
+		}
+	}
+	return out, nil
+}
+
+// CoveredForYear implements skps.Counter.
+func (r *SKPsReader) CoveredForYear(_ context.Context, year int) ([]string, error) {
+	r.lock.RLock()
+	defer r.lock.RUnlock()
+	seen := map[string]bool{}
+	out := []string{}
+	for k, ids := range r.t.byUnitYear {
+		if k.year != year {
+			continue
+		}
+		for _, id := range ids {
+			s := r.t.rows[id]
+			if s.Status != string(skp.StatusCancelled) && !seen[s.NIP] {
+				seen[s.NIP] = true
+				out = append(out, s.NIP)
+			}
+		}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
@@ -179,4 +180,47 @@ func (r *SKPsReader) ForYear(ctx context.Context, units []string, year int) ([]s
 		return []skps.Summary{}, nil
 	}
 	return r.query(ctx, []string{"unit_id = ANY($1)", "year = $2"}, []any{units, int32(year)}, 0)
+}
+
+var _ skps.Counter = (*SKPsReader)(nil)
+
+// CountForYear implements skps.Counter: one aggregate over the
+// (unit_id, year) index.
+func (r *SKPsReader) CountForYear(ctx context.Context, units []string, year int) ([]skps.UnitYearCount, error) {
+	out := []skps.UnitYearCount{}
+	if len(units) == 0 {
+		return out, nil
+	}
+	rows, err := r.db.pool.Query(ctx, `SELECT unit_id, status, count(*), count(*) FILTER (WHERE late) FROM `+r.db.names.t("skps")+
+		` WHERE unit_id = ANY($1) AND year = $2 GROUP BY unit_id, status`, units, int32(year))
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skp counts: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (skps.UnitYearCount, error) {
+		var c skps.UnitYearCount
+		var n, late int64
+		err := r.Scan(&c.UnitID, &c.Status, &n, &late)
+		c.N, c.Late = int(n), int(late)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skp counts: %w", err)
+	}
+	return append(out, got...), nil
+}
+
+// CoveredForYear implements skps.Counter.
+func (r *SKPsReader) CoveredForYear(ctx context.Context, year int) ([]string, error) {
+	rows, err := r.db.pool.Query(ctx, `SELECT DISTINCT nip FROM `+r.db.names.t("skps")+` WHERE year = $1 AND status <> $2`, int32(year), string(skp.StatusCancelled))
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skp coverage: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("pgreadmodel: skp coverage: %w", err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
 }

@@ -552,6 +552,7 @@ func checkReports(t *testing.T, j *Journey, b *Backend) {
 	if _, err := reports.Progress(bg, b.Directory, b.SKPs, "NOPE", 2026); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("Progress(NOPE) error = %v, want ErrNotFound", err)
 	}
+	checkProgressSums(t, b, "PEMKOT", 2026)
 
 	in := reports.DistributionInput{Directory: b.Directory, SKPs: b.SKPs, Evaluations: b.Evaluations, Justifications: b.Directory, Policy: defaultPolicy}
 	d, err := reports.Distribution(bg, in, "DISDIK", "2026")
@@ -726,4 +727,65 @@ func checkAudit(t *testing.T, j *Journey, b *Backend, evs []projections.Event) {
 	if !r.OK || r.Checked != uint64(len(evs)) || r.Size != size || r.Checkpoints != 1 || r.RootHash != c.RootHash {
 		t.Errorf("Verify = %+v, want OK over %d events", r, len(evs))
 	}
+}
+
+// rowsOnly hides a reader's own counts (skps.Counter): the progress board
+// is then computed from its rows.
+type rowsOnly struct{ skps.Reader }
+
+// checkProgressSums checks the progress board of root for year against
+// itself and the board of each of its units (issue 15): a unit's
+// including_subunits is its own counts plus its children's
+// including_subunits, and equals the total of the board asked of that
+// unit; the board from the reader's own counts equals the one from its
+// rows.
+func checkProgressSums(t *testing.T, b *Backend, root string, year int) reports.ProgressReport {
+	t.Helper()
+	p, err := reports.Progress(bg, b.Directory, b.SKPs, root, year)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.SKPs.(skps.Counter); !ok {
+		t.Errorf("the backend's SKP reader %T does not count (skps.Counter)", b.SKPs)
+	}
+	slow, err := reports.Progress(bg, b.Directory, rowsOnly{b.SKPs}, root, year)
+	if err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "the board from the reader's counts against the board from its rows", slow, p)
+	sum := map[string]reports.ProgressCounts{}
+	for _, u := range p.Units {
+		c := reports.ProgressCounts{ByStatus: map[string]int{}}
+		c.Employees, c.SKPs, c.Late, c.Missing = u.Employees, u.SKPs, u.Late, u.Missing
+		for k, v := range u.ByStatus {
+			c.ByStatus[k] = v
+		}
+		sum[u.UnitID] = c
+	}
+	// Depth first: a unit's children follow it, so adding each unit's sum
+	// to its parent's, deepest first, sums the subtrees from the own counts.
+	for i := len(p.Units) - 1; i > 0; i-- {
+		u := p.Units[i]
+		par, c := sum[u.ParentID], sum[u.UnitID]
+		par.Employees, par.SKPs, par.Late, par.Missing = par.Employees+c.Employees, par.SKPs+c.SKPs, par.Late+c.Late, par.Missing+c.Missing
+		for k, v := range c.ByStatus {
+			par.ByStatus[k] += v
+		}
+		sum[u.ParentID] = par
+	}
+	for _, u := range p.Units {
+		diff(t, "including_subunits of "+u.UnitID+" against its own counts and its sub-units'", sum[u.UnitID], u.Subtree)
+		sub, err := reports.Progress(bg, b.Directory, b.SKPs, u.UnitID, year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "the board of "+u.UnitID+" against its row in "+root+"'s", u.Subtree, sub.Total)
+		if len(sub.Units) == 0 || sub.Units[0].UnitID != u.UnitID || sub.Units[0].ProgressCounts.Employees != u.Employees {
+			t.Errorf("the board of %s starts with %+v, want its own row", u.UnitID, sub.Units)
+		}
+	}
+	if p.Total.Employees == 0 {
+		t.Errorf("the board of %s counts no employee", root)
+	}
+	return p
 }

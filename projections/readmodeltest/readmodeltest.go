@@ -118,6 +118,7 @@ func Run(t *testing.T, cfg Config) {
 	t.Run("ConcurrentReaders", func(t *testing.T) { testConcurrentReaders(t, cfg) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, cfg) })
 	t.Run("AuditAgencies", func(t *testing.T) { testAuditAgencies(t, cfg) })
+	t.Run("ProgressAtManyUnits", func(t *testing.T) { testProgressAtManyUnits(t, cfg) })
 }
 
 // Events returns every event of store in the global order, decoded.

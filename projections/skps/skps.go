@@ -76,3 +76,25 @@ type Reader interface {
 	// ForYear returns every SKP of year whose unit is one of units.
 	ForYear(ctx context.Context, units []string, year int) ([]Summary, error)
 }
+
+// UnitYearCount is how many SKPs of a year one unit holds in one status,
+// and how many of them are marked late.
+type UnitYearCount struct {
+	UnitID string
+	Status string
+	N      int
+	Late   int
+}
+
+// Counter is a Reader that counts a year's SKPs itself, without handing
+// every row over: the progress board reads it when the reader is one (at
+// a province's root, 100,000 SKP rows and a page through every SKP of the
+// year were most of the report's cost).
+type Counter interface {
+	// CountForYear returns, for each unit of units and status that has
+	// any, its SKPs of year (in no particular order).
+	CountForYear(ctx context.Context, units []string, year int) ([]UnitYearCount, error)
+	// CoveredForYear returns the NIPs that have an SKP of year that is
+	// not cancelled, in any unit (in no particular order; each once).
+	CoveredForYear(ctx context.Context, year int) ([]string, error)
+}

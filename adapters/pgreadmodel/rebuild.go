@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 
@@ -56,10 +57,11 @@ var ErrRebuildSuperseded = errors.New("pgreadmodel: another rebuild was swapped 
 // restarted. Swap waits at most 5 s for its locks (lock_timeout), so that
 // a long reader cannot stall the service behind it; retry later.
 type Rebuild struct {
-	db   *DB
-	name string
-	gen  int
-	sink *Sink
+	db      *DB
+	name    string
+	gen     int
+	sink    *Sink
+	swapped atomic.Bool
 }
 
 // StartRebuild creates fresh tables for the projection named name and
@@ -123,6 +125,12 @@ func (db *DB) StartRebuild(ctx context.Context, name string) (_ *Rebuild, err er
 // projection's; it checkpoints separately from the live Sink.
 func (r *Rebuild) Sink() *Sink { return r.sink }
 
+// Name returns the projection the rebuild builds.
+func (r *Rebuild) Name() string { return r.name }
+
+// Swapped reports whether Swap swapped the rebuild in.
+func (r *Rebuild) Swapped() bool { return r.swapped.Load() }
+
 // Generation returns the generation the rebuild builds.
 func (r *Rebuild) Generation() int { return r.gen }
 
@@ -170,10 +178,19 @@ func (r *Rebuild) Run(ctx context.Context, store eventstore.Store, batch int) er
 // verifications and the decoding of six reads (docs/benchmarks.md,
 // section 21). progress, when set, is called after each batch.
 func RunAll(ctx context.Context, store eventstore.Store, rbs []*Rebuild, batch int, progress func(pos eventstore.Position, read int)) error {
+	return runAll(ctx, store, store, nil, rbs, batch, progress)
+}
+
+// runAll is RunAll reading first for the first catch-up and rest for the
+// later ones (of the rebuilds still behind their live projection), and
+// calling check, when set, after the first catch-up and before any swap:
+// its error fails the run with nothing swapped.
+func runAll(ctx context.Context, first, rest eventstore.Store, check func() error, rbs []*Rebuild, batch int, progress func(pos eventstore.Position, read int)) error {
 	if batch <= 0 {
 		batch = 5000
 	}
 	left := slices.Clone(rbs)
+	store := first
 	for len(left) > 0 {
 		sinks := make([]projections.Sink, len(left))
 		names := make([]string, len(left))
@@ -183,6 +200,13 @@ func RunAll(ctx context.Context, store eventstore.Store, rbs []*Rebuild, batch i
 		if _, err := projections.CatchUpAll(ctx, store, sinks, projections.CatchUpOptions{Batch: batch, Progress: progress}); err != nil {
 			return fmt.Errorf("pgreadmodel: rebuild %s: %w", strings.Join(names, ", "), err)
 		}
+		if check != nil {
+			if err := check(); err != nil {
+				return fmt.Errorf("pgreadmodel: rebuild %s: %w", strings.Join(names, ", "), err)
+			}
+			check = nil
+		}
+		store = rest
 		// The swaps (each first building its tables' deferred indexes)
 		// run concurrently: they touch different tables and checkpoint
 		// rows, and index builds of several tables keep the server's
@@ -316,6 +340,7 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	if err := tx.Commit(ctx); err != nil {
 		return wrap(err)
 	}
+	r.swapped.Store(true)
 	// The live Sink's caches describe the same events (the ledger did not
 	// change), but drop them anyway: a rebuild usually follows a change of
 	// logic.

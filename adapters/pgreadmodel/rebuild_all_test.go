@@ -1,14 +1,19 @@
 package pgreadmodel_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"iter"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
 )
 
@@ -117,4 +122,121 @@ func TestRebuildAllCancelledLeavesTheLiveTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	readmodeltest.SameSnapshot(t, "a rebuild after cancelled ones", want, readmodeltest.Take(t, b))
+}
+
+// witnessedAll returns a witness record whose checkpoint covers every
+// audit-trail entry of store (its root recomputed as the audit Sink
+// computes its leaves; RunAllCovered does not check the signature, its
+// caller does).
+func witnessedAll(t *testing.T, store eventstore.Store) *audit.WitnessRecord {
+	t.Helper()
+	tree := merkle.NewTree()
+	var last eventstore.Position
+	for ev, err := range store.ReadAll(context.Background(), eventstore.ReadAllOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if audit.InTrail(ev.Stream) {
+			tree.Append(audit.EntryOf(tree.Size(), ev).LeafHash)
+			last = ev.Position
+		}
+	}
+	return &audit.WitnessRecord{Checkpoint: audit.Checkpoint{Size: tree.Size(), RootHash: tree.Root(), Position: last + 1, Note: "test"}}
+}
+
+// TestRebuildAllCoveredByAWitnessedCheckpoint: RunAllCovered reads the
+// events under the witnessed checkpoint by their chain links alone (the
+// journey's events carry no writer signature: a read verifying signatures
+// would refuse them all) and gives the incremental read models.
+func TestRebuildAllCoveredByAWitnessedCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	j := readmodeltest.RunJourney(t, openStore)
+	evs := readmodeltest.Events(t, j.Store)
+	db := openDB(t, projections.StoreHistory{Store: j.Store})
+	b := backend(db)
+	readmodeltest.Project(t, b, evs[:len(evs)/2], 20)
+	authed := eventstore.NewAuthenticatedStore(j.Store, eventstore.NewKeyring())
+	if err := pgreadmodel.RunAllCovered(ctx, authed, witnessedAll(t, j.Store), startAll(t, db), 13, nil); err != nil {
+		t.Fatal(err)
+	}
+	readmodeltest.Project(t, b, evs, 20)
+	ref := backend(openDB(t, projections.StoreHistory{Store: j.Store}))
+	readmodeltest.Project(t, ref, evs, 100)
+	readmodeltest.SameSnapshot(t, "RunAllCovered", readmodeltest.Take(t, ref), readmodeltest.Take(t, b))
+}
+
+// altered is a store whose global reads yield one event (the last of its
+// stream) with a payload byte changed and its chain hash re-computed: the
+// chain links hold, only the audit root can tell.
+type altered struct {
+	eventstore.Store
+	id uuid.UUID
+}
+
+func (a altered) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		prev := map[string]eventstore.Hash{}
+		for ev, err := range a.Store.ReadAll(ctx, opts) {
+			if err == nil && ev.ID == a.id {
+				ev.Data = bytes.Clone(ev.Data)
+				ev.Data[len(ev.Data)/2] ^= 1
+				ev.Hash = eventstore.ChainHash(prev[ev.Stream], ev.Stream, ev.Revision, &ev.EventData)
+			}
+			prev[ev.Stream] = ev.Hash
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestRebuildAllCoveredRefusesAnAlteredHistory: an event under the
+// witnessed checkpoint altered (chain re-computed): RunAllCovered fails
+// with ErrHistoryChanged after the catch-up, swaps nothing in (the live
+// read models answer as before, generation 1), and Abort leaves no rebuild.
+func TestRebuildAllCoveredRefusesAnAlteredHistory(t *testing.T) {
+	ctx := context.Background()
+	j := readmodeltest.RunJourney(t, openStore)
+	evs := readmodeltest.Events(t, j.Store)
+	db := openDB(t, projections.StoreHistory{Store: j.Store})
+	b := backend(db)
+	readmodeltest.Project(t, b, evs, 20)
+	want := readmodeltest.Take(t, b)
+	// The last event of the first stream that has more than one.
+	last := map[string]projections.Event{}
+	for _, e := range evs {
+		last[e.Stream] = e
+	}
+	var victim uuid.UUID
+	for _, e := range evs {
+		if l := last[e.Stream]; l.Revision > 0 && audit.InTrail(e.Stream) {
+			victim = l.ID
+			break
+		}
+	}
+	rec := witnessedAll(t, j.Store)
+	authed := eventstore.NewAuthenticatedStore(altered{Store: j.Store, id: victim}, eventstore.NewKeyring())
+	rbs := startAll(t, db)
+	err := pgreadmodel.RunAllCovered(ctx, authed, rec, rbs, 13, nil)
+	if !errors.Is(err, pgreadmodel.ErrHistoryChanged) || !errors.Is(err, eventstore.ErrIntegrity) {
+		t.Fatalf("RunAllCovered over an altered history = %v, want ErrHistoryChanged", err)
+	}
+	for _, rb := range rbs {
+		if rb.Swapped() {
+			t.Errorf("%s was swapped in", rb.Name())
+		}
+		if err := rb.Abort(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readmodeltest.SameSnapshot(t, "the live read models after a refused rebuild", want, readmodeltest.Take(t, b))
+	st, err := db.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Generation != 1 || s.Rebuilding != "" {
+			t.Errorf("after a refused rebuild: %+v, want generation 1, no rebuild left", s)
+		}
+	}
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 )
@@ -83,5 +86,36 @@ func TestDeadlinesRebuildOnPostgresStoreWithEmbeddedState(t *testing.T) {
 	expectRefused(t, err, out)
 	if _, err := ctl(t, "projections", "rebuild", "deadlines", "--data", data, "--read-models", "postgres"); err == nil {
 		t.Error("--read-models postgres without --postgres-url was accepted")
+	}
+}
+
+// TestDeadlinesRebuildPostgresRefusesAConcurrentOne: --read-models
+// postgres has no file to lock; a rebuild holding the database's rebuild
+// lock makes a second one refuse before it resets anything, saying why,
+// and once released the next rebuild runs.
+func TestDeadlinesRebuildPostgresRefusesAConcurrentOne(t *testing.T) {
+	pg := postgresURL(t)
+	data := t.TempDir()
+	flags := []string{"--store", "postgres", "--postgres-url", pg, "--data", data, "--read-models", "postgres"}
+	mustCtl(t, "migrate", "--postgres-url", pg)
+	mustCtl(t, append([]string{"seed", "--employees", "8", "--year", "2025"}, flags[:6]...)...)
+	first := mustCtl(t, append([]string{"projections", "rebuild", "deadlines"}, flags...)...)
+	pool, err := pgxpool.New(context.Background(), pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	unlock, err := lockDeadlinesRebuild(context.Background(), pool) // a rebuild under way
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ctl(t, append([]string{"projections", "rebuild", "deadlines"}, flags...)...)
+	if !errors.Is(err, errDeadlinesRebuildRunning) || !strings.Contains(err.Error(), "another rebuild") || strings.Contains(out, `"checkpoint"`) {
+		t.Fatalf("a concurrent rebuild = %v\n%s", err, out)
+	}
+	unlock()
+	again := mustCtl(t, append([]string{"projections", "rebuild", "deadlines"}, flags...)...)
+	if !strings.Contains(again, `"checkpoint"`) || !strings.Contains(first, `"checkpoint"`) {
+		t.Fatalf("rebuilds printed %s and %s", first, again)
 	}
 }

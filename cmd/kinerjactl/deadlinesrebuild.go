@@ -118,6 +118,13 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 			return err
 		}
 		l.pool = pool
+		// No file lock here: two rebuilds at once would reset and fill
+		// the same tables under each other. The second is refused.
+		unlock, err := lockDeadlinesRebuild(ctx, pool)
+		if err != nil {
+			return fmt.Errorf("projections rebuild %s: %w", deadlines.Name, err)
+		}
+		defer unlock()
 		if b, err = deadlinestore.OpenPostgres(ctx, pool, ""); err != nil {
 			return err
 		}
@@ -141,4 +148,35 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(deadlinesRebuildReport{Projection: deadlines.Name, Events: n, Checkpoint: cp, Seconds: time.Since(start).Seconds()})
+}
+
+// errDeadlinesRebuildRunning: another `projections rebuild deadlines
+// --read-models postgres` holds the database's rebuild lock.
+var errDeadlinesRebuildRunning = errors.New("another rebuild of the deadline process manager is running on this database (it holds the PostgreSQL advisory lock kinerja/deadlines-rebuild); wait for it to finish")
+
+// lockDeadlinesRebuild takes, on a connection of its own held until
+// unlock, the session advisory lock of the PostgreSQL process manager's
+// rebuild, without waiting: errDeadlinesRebuildRunning when another
+// rebuild holds it. A rebuild that dies releases it with its connection.
+func lockDeadlinesRebuild(ctx context.Context, pool *pgxpool.Pool) (unlock func(), err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const key = `hashtext('kinerja/deadlines-rebuild')`
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+key+`)`).Scan(&ok); err != nil {
+		conn.Release()
+		return nil, err
+	}
+	if !ok {
+		conn.Release()
+		return nil, errDeadlinesRebuildRunning
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+key+`)`); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx)) // the session's end releases it
+		}
+		conn.Release()
+	}, nil
 }

@@ -212,9 +212,11 @@ func TestPostgresMigrateSeedStatusRebuildVerify(t *testing.T) {
 		t.Fatalf("status before projecting = %+v", rows)
 	}
 	rows = rows[:7]
-	// Rebuild every projection blue/green: each catches up and swaps in.
+	// Rebuild every projection blue/green: each catches up and swaps in,
+	// every writer signature verified (--cover=false; the seed signed and
+	// witnessed a checkpoint, which `rebuild all` below reads under).
 	for _, r := range rows {
-		mustCtl(t, append([]string{"projections", "rebuild", r.Name}, pgFlags...)...)
+		mustCtl(t, append([]string{"projections", "rebuild", r.Name, "--cover=false"}, pgFlags...)...)
 	}
 	json.Unmarshal([]byte(mustCtl(t, append([]string{"projections", "status"}, pgFlags...)...)), &rows)
 	for _, r := range rows[:7] {
@@ -222,8 +224,9 @@ func TestPostgresMigrateSeedStatusRebuildVerify(t *testing.T) {
 			t.Errorf("after rebuild %s: %+v", r.Name, r)
 		}
 	}
-	// All seven again, from one read of the log: the same tables, row for
-	// row, as the rebuilds one by one made.
+	// All seven again, from one read of the log covered by the seed's
+	// witnessed checkpoint: the same tables, row for row, as the rebuilds
+	// one by one made with every signature verified.
 	before := readModelDigests(t, pg, data)
 	out = mustCtl(t, append([]string{"projections", "rebuild", "all"}, pgFlags...)...)
 	if n := strings.Count(out, "rebuilt "); n != 7 {
@@ -241,9 +244,12 @@ func TestPostgresMigrateSeedStatusRebuildVerify(t *testing.T) {
 	if _, err := ctl(t, append([]string{"projections", "rebuild", "skps,nosuch"}, pgFlags...)...); err == nil {
 		t.Error("rebuild of an unknown projection in a list succeeded")
 	}
+	// The seed signed one checkpoint; this signs another unless the seed's
+	// already covered the whole trail (its read may stop short, at a
+	// snapshot horizon another transaction of the cluster holds).
 	signCheckpointPG(t, pg, data)
 	var rep audit.Report
-	if err := json.Unmarshal([]byte(mustCtl(t, append([]string{"verify"}, pgFlags...)...)), &rep); err != nil || !rep.OK || rep.Checkpoints != 1 {
+	if err := json.Unmarshal([]byte(mustCtl(t, append([]string{"verify"}, pgFlags...)...)), &rep); err != nil || !rep.OK || rep.Checkpoints == 0 {
 		t.Fatalf("verify on PostgreSQL = %+v, %v", rep, err)
 	}
 }

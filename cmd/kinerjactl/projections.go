@@ -16,9 +16,11 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pglease"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
@@ -174,19 +176,33 @@ func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdou
 	if len(args) > 0 && args[0] == deadlines.Name {
 		return runDeadlinesRebuild(ctx, args[1:], getenv, stdout, stderr)
 	}
-	l, db, names, batch, err := openForRebuild(ctx, "rebuild", args, getenv, stderr)
+	l, db, names, ro, err := openForRebuild(ctx, "rebuild", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer l.close()
 	defer rebuildGC(getenv)()
 	start := time.Now()
-	gens, err := rebuild(ctx, l, db, names, batch, stderr)
+	rbs, err := rebuild(ctx, l, db, names, ro, stderr)
 	if err != nil {
+		// Concurrent swaps: some may have been swapped in before another
+		// failed. Say which, beside the error.
+		var in, out []string
+		for _, rb := range rbs {
+			if rb.Swapped() {
+				in = append(in, rb.Name())
+			} else {
+				out = append(out, rb.Name())
+			}
+		}
+		if len(in) > 0 {
+			fmt.Fprintf(stdout, "swapped in: %s; NOT swapped (their live tables unchanged): %s\n", strings.Join(in, ", "), strings.Join(out, ", "))
+			return fmt.Errorf("%w (swapped in: %s; not swapped: %s)", err, strings.Join(in, ", "), strings.Join(out, ", "))
+		}
 		return err
 	}
-	for i, name := range names {
-		fmt.Fprintf(stdout, "rebuilt %s (generation %d) in %.1fs and swapped it in\n", name, gens[i], time.Since(start).Seconds())
+	for _, rb := range rbs {
+		fmt.Fprintf(stdout, "rebuilt %s (generation %d) in %.1fs and swapped it in\n", rb.Name(), rb.Generation(), time.Since(start).Seconds())
 	}
 	return nil
 }
@@ -235,7 +251,7 @@ type replayReport struct {
 // non-zero while any dead letter remains. With no dead letters it changes
 // nothing.
 func runProjectionsReplay(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	l, db, names, batch, err := openForRebuild(ctx, "replay", args, getenv, stderr)
+	l, db, names, ro, err := openForRebuild(ctx, "replay", args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -252,11 +268,11 @@ func runProjectionsReplay(ctx context.Context, args []string, getenv env, stdout
 		StillFailing: []projections.DeadLetterRecord{}, NewlyFailing: []projections.DeadLetterRecord{}}
 	if len(before) > 0 {
 		fmt.Fprintf(stderr, "replaying %d dead letter(s) of %s by a rebuild...\n", len(before), name)
-		gens, err := rebuild(ctx, l, db, names, batch, stderr)
+		rbs, err := rebuild(ctx, l, db, names, ro, stderr)
 		if err != nil {
 			return err
 		}
-		rep.Generation = gens[0]
+		rep.Generation = rbs[0].Generation()
 		after, err := db.Sink(name).DeadLetters(ctx)
 		if err != nil {
 			return err
@@ -292,16 +308,24 @@ func runProjectionsReplay(ctx context.Context, args []string, getenv env, stdout
 	return nil
 }
 
+// rebuildOptions are a rebuild's flags, resolved.
+type rebuildOptions struct {
+	batch int
+	// witnessed is the witnessed checkpoint that covers the events under
+	// it (nil: none, every signature is verified).
+	witnessed *audit.WitnessRecord
+}
+
 // openForRebuild parses `projections rebuild|replay NAME [flags]` and opens
 // the store and the PostgreSQL read models. NAME is a projection, several
 // separated by commas, or "all".
-func openForRebuild(ctx context.Context, verb string, args []string, getenv env, stderr io.Writer) (*ledger, *pgreadmodel.DB, []string, int, error) {
+func openForRebuild(ctx context.Context, verb string, args []string, getenv env, stderr io.Writer) (_ *ledger, _ *pgreadmodel.DB, _ []string, _ rebuildOptions, err error) {
 	known := strings.Join(pgreadmodel.Names(), ", ")
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprintf(stderr, "usage: kinerjactl projections %s NAME[,NAME…]|all [flags] (NAME: %s)\n", verb, known)
 		args = append([]string{""}, args...) // the flags' usage follows
 	} else if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return nil, nil, nil, 0, exitcode.Usagef("usage: kinerjactl projections %s NAME[,NAME…]|all [flags] (NAME: %s)", verb, known)
+		return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("usage: kinerjactl projections %s NAME[,NAME…]|all [flags] (NAME: %s)", verb, known)
 	}
 	names := strings.Split(args[0], ",")
 	if args[0] == "all" {
@@ -311,49 +335,112 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	var sf storeFlags
 	sf.register(fs)
 	batch := fs.Int("batch", 5000, "events per transaction")
+	cover := fs.Bool("cover", true, "read the events under the latest witnessed audit checkpoint checking their chain links and, before any swap, the checkpoint's signed root, instead of every writer signature (false: verify every signature)")
+	var keys multiFlag
+	fs.Var(&keys, "key", "audit checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
+	var ic wiring.IntegrityConfig
+	ic.RegisterWitnessFlags(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
-		return nil, nil, nil, 0, err
+		return nil, nil, nil, rebuildOptions{}, err
 	}
 	if sf.postgresURL == "" {
-		return nil, nil, nil, 0, exitcode.Usagef("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
+		return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
 	}
 	seen := map[string]bool{}
 	for _, name := range names {
 		if pgreadmodel.Tables(name) == nil {
-			return nil, nil, nil, 0, exitcode.Usagef("no projection %q (known: %s)", name, known)
+			return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("no projection %q (known: %s)", name, known)
 		}
 		if seen[name] {
-			return nil, nil, nil, 0, exitcode.Usagef("projection %q named twice", name)
+			return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("projection %q named twice", name)
 		}
 		seen[name] = true
 	}
 	l, db, err := openPostgresReadModels(ctx, sf, stderr)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, nil, nil, rebuildOptions{}, err
 	}
-	return l, db, names, *batch, nil
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	ro := rebuildOptions{batch: *batch}
+	if *cover {
+		if ro.witnessed, err = witnessedCover(ctx, l, ic, keys, stderr); err != nil {
+			return nil, nil, nil, rebuildOptions{}, err
+		}
+	}
+	return l, db, names, ro, nil
+}
+
+// witnessedCover returns the witnessed checkpoint a rebuild may read the
+// events under by their chain links, once it has compared the root they
+// give (pgreadmodel.RunAllCovered): the newest record of kinerjad's
+// witnesses (ic, default DATA/witness.json), whose checkpoint the audit
+// keys (--key, default DATA/audit-signing.pub) verify and the store still
+// holds (audit.CheckWitness). nil when there is none: no witness, no
+// record, no audit key. A store that is behind or disagrees with its
+// witness is refused, as kinerjad refuses to start on it.
+func witnessedCover(ctx context.Context, l *ledger, ic wiring.IntegrityConfig, keys []string, stderr io.Writer) (*audit.WitnessRecord, error) {
+	none := func(why string) (*audit.WitnessRecord, error) {
+		fmt.Fprintf(stderr, "no witnessed checkpoint covers the log (%s): every writer signature is verified\n", why)
+		return nil, nil
+	}
+	ic = ic.WithDefaults(l.sf.data)
+	if ic.WitnessNATSURL == "" && !fileExists(ic.WitnessFile) {
+		return none("no witness " + ic.WitnessFile)
+	}
+	vs, err := verifiers(l.sf.data, keys)
+	if err != nil {
+		if len(keys) > 0 {
+			return nil, err
+		}
+		return none(err.Error())
+	}
+	set, closeWitness, err := wiring.OpenWitnesses(ctx, ic.Witnesses())
+	if err != nil {
+		return nil, err
+	}
+	defer closeWitness()
+	rec, ok, err := set.Latest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || rec.Checkpoint.Note == "" || rec.Checkpoint.Size == 0 {
+		return none("the witness holds no signed checkpoint")
+	}
+	if err := audit.CheckWitness(ctx, l.store, &rec, vs); err != nil {
+		return nil, fmt.Errorf("%w (witness: %s): nothing rebuilt; run kinerjactl verify", err, set.Names())
+	}
+	fmt.Fprintf(stderr, "the witnessed checkpoint of %d entries (signed %s) covers the log up to position %d: chain links and its root checked there, signatures after\n",
+		rec.Checkpoint.Size, rec.Checkpoint.SignedAt.Format(time.RFC3339), rec.Checkpoint.Position)
+	return &rec, nil
 }
 
 // rebuild runs one blue/green rebuild of each of names, from one read of
-// the log, to their swaps, printing progress, and returns the generations
-// swapped in. On an error (or an interrupt) every rebuild not swapped is
-// aborted: its fresh tables dropped, the live ones untouched.
-func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, names []string, batch int, stderr io.Writer) (gens []int, err error) {
-	var rbs []*pgreadmodel.Rebuild
+// the log, to their swaps, printing progress, and returns the rebuilds
+// (also on an error: some may have been swapped in, Rebuild.Swapped). On
+// an error (or an interrupt) every rebuild not swapped is aborted: its
+// fresh tables dropped, the live ones untouched. Covered by a witnessed
+// checkpoint (ro.witnessed), the events under it are read by their chain
+// links and nothing is swapped unless they give its signed root.
+func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, names []string, ro rebuildOptions, stderr io.Writer) (rbs []*pgreadmodel.Rebuild, err error) {
 	defer func() {
 		if err != nil {
 			for _, rb := range rbs {
-				rb.Abort(context.WithoutCancel(ctx))
+				if !rb.Swapped() {
+					rb.Abort(context.WithoutCancel(ctx))
+				}
 			}
 		}
 	}()
 	for _, name := range names {
 		rb, err := db.StartRebuild(ctx, name)
 		if err != nil {
-			return nil, err
+			return rbs, err
 		}
 		rbs = append(rbs, rb)
-		gens = append(gens, rb.Generation())
 		fmt.Fprintf(stderr, "rebuilding %s into generation %d...\n", name, rb.Generation())
 	}
 	last := time.Now()
@@ -363,10 +450,10 @@ func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, names []string,
 			last = time.Now()
 		}
 	}
-	if err := pgreadmodel.RunAll(ctx, l.authed, rbs, batch, report); err != nil {
-		return nil, err
+	if err := pgreadmodel.RunAllCovered(ctx, l.authed, ro.witnessed, rbs, ro.batch, report); err != nil {
+		return rbs, err
 	}
-	return gens, nil
+	return rbs, nil
 }
 
 // openPostgresReadModels opens the store and the PostgreSQL read models.

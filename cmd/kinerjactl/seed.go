@@ -38,7 +38,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
 	biased := fs.Int("biased-appraisers", 0, "appraisers who rate with a known bias, half lenient and half severe (their NIPs are in the output's Lenient and Severe), for the calibration view")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
-	sign := fs.Bool("sign-checkpoint", true, "bolt, into an empty store: sign and witness an audit checkpoint over the seeded events at the end, with --audit-key and the --witness-* witnesses (give them as to kinerjad), so that kinerjad's first start trusts it instead of checking every writer signature")
+	sign := fs.Bool("sign-checkpoint", true, "bolt or postgres, into an empty store: sign and witness an audit checkpoint over the seeded events at the end, with --audit-key and the --witness-* witnesses (give them as to kinerjad), so that kinerjad's first start trusts it instead of checking every writer signature")
 	auditKey := fs.String("audit-key", "", "checkpoint signing key file, as kinerjad's --audit-key (default DATA/"+wiring.AuditKeyFile+"; made if missing, as kinerjad's first start would)")
 	auditName := fs.String("audit-log-name", "kinerja-ledger", "name of the audit log when its key is made (kinerjad's --audit-log-name)")
 	var ic wiring.IntegrityConfig
@@ -111,7 +111,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		fmt.Fprintf(stderr, "seeded %d employees in %d agencies in %.1fs\n", total, *nAgencies, time.Since(start).Seconds())
 		out = all
 	}
-	if *sign && sf.store == backend.Bolt {
+	if *sign && (sf.store == backend.Bolt || sf.store == backend.Postgres) {
 		if head0 != 0 {
 			fmt.Fprintln(stderr, "seed: the store held events before: no checkpoint signed (kinerjad signs one once it has checked them)")
 		} else if err := signSeeded(ctx, l, sf.data, *auditKey, *auditName, ic, stderr); err != nil {
@@ -138,8 +138,9 @@ func seedHeadCache(n int) int {
 
 // signSeeded signs and witnesses an audit checkpoint over a store this
 // process has just seeded from empty, as kinerjad's signer would: the
-// trail is projected from the store as written (this process held the
-// bbolt file's lock the whole time, and wrote every event itself), its
+// trail is projected from the store as written (bbolt: this process held
+// the file's lock the whole time, and wrote every event itself;
+// PostgreSQL: read authenticated, every signature verified), its
 // root signed with the data directory's audit key, the checkpoint appended
 // and recorded in the witness. kinerjad's first start then trusts the
 // checkpoint for these events (a chain check each, their root compared)
@@ -166,8 +167,18 @@ func signSeeded(ctx context.Context, l *ledger, data, keyPath, name string, ic w
 	if _, err := (wiring.StartupCheck{Store: l.store, AuditKeys: verifiers, Witness: set, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Run(ctx); err != nil {
 		return err
 	}
+	// bbolt: this process held the file's lock and wrote every event
+	// itself. PostgreSQL has no such lock (another writer, or a hand in
+	// the table, may have added events meanwhile): the trail is projected
+	// from the authenticated feed, every writer signature verified (on
+	// every core), as kinerjad's audit projection reads it before its
+	// signer signs. A refused event fails the catch-up: nothing is signed.
+	feed := l.store
+	if l.sf.store == backend.Postgres {
+		feed = l.authed
+	}
 	m := memreadmodel.New(memreadmodel.Options{})
-	n, err := projections.CatchUp(ctx, l.store, m.Sink(audit.Name), projections.CatchUpOptions{Batch: 5000})
+	n, err := projections.CatchUp(ctx, feed, m.Sink(audit.Name), projections.CatchUpOptions{Batch: 5000})
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,15 @@
 #   DB=pgrebuild_db bash docs/bench/rebuild_ab.sh seven /tmp/kinerjactl-main before
 #   DB=pgrebuild_db bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch after
 #   DB=pgrebuild_db bash docs/bench/rebuild_ab.sh one   /tmp/kinerjactl-main before skps
+#   DB=rebuild_bench bash docs/bench/rebuild_ab.sh seedm /tmp/kinerjactl-branch 20000 seed20k
+#   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch covered
+#   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch verified --cover=false
 #
 # seven: the seven projections as main can rebuild them, one process each,
 # concurrently; all: `projections rebuild all`, one process, one read;
-# one: a single projection.
+# one: a single projection; seedm: the seed itself, measured (into an empty
+# database; it signs and witnesses a checkpoint in $WORK/data, which
+# `rebuild` then reads under unless --cover=false is given after LABEL).
 set -euo pipefail
 DB=${DB:-pgrebuild_db}
 WORK=${WORK:-/tmp/pgrebuild}
@@ -57,7 +62,8 @@ seven() { # BINARY
 case ${1:-} in
   seed) go run ./cmd/kinerjactl seed --employees "${2:-7000}" "${flags[@]}" ;;
   seven) export -f seven; export WORK; measure "$3" bash -c "$(declare -p flags); seven $2" ;;
-  all) measure "$3" "$2" projections rebuild all "${flags[@]}" ;;
+  seedm) measure "$4" "$2" seed --employees "$3" "${flags[@]}" ;;
+  all) measure "$3" "$2" projections rebuild all "${flags[@]}" "${@:4}" ;;
   one) measure "$3" "$2" projections rebuild "$4" "${flags[@]}" ;;
-  *) echo "usage: $0 seed [EMPLOYEES] | seven|all BINARY LABEL | one BINARY LABEL NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 seed [EMPLOYEES] | seedm BINARY EMPLOYEES LABEL | seven|all BINARY LABEL [FLAGS] | one BINARY LABEL NAME" >&2; exit 2 ;;
 esac

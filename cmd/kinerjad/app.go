@@ -378,6 +378,9 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
 			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Witnessed: a.guard.Witnessed, Healthy: a.guard.Problem,
 			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, CheckAtLoad: a.cfg.SnapshotCheckAtLoad, Log: a.log}
+		if bs, ok := a.store.(*boltstore.Store); ok {
+			a.snaps.Release = bs.ReleaseMapped
+		}
 		registry.MustRegister(a.snaps.Collectors()...)
 		a.snaps.Load(ctx)
 	}

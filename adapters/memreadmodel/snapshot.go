@@ -669,6 +669,13 @@ type HistoryCheckOptions struct {
 	// started: after each batch it sleeps the batch's own time × (1/Duty
 	// − 1), so that 0.5 runs at most half the time. 0 or ≥ 1: no pause.
 	Duty float64
+	// Release, when set, is called after every Batch (and at the end) to
+	// let the store drop the pages the check has read from the process's
+	// resident set (boltstore.Store.ReleaseMapped): the check reads the
+	// whole history once, and a memory-mapped store would otherwise keep
+	// all of it resident. Its error is not the check's: the pages are
+	// only left resident.
+	Release func() error
 }
 
 // Run is CheckHistory over the prepared trail (see there).
@@ -707,6 +714,9 @@ func (h *HistoryCheck) Run(ctx context.Context, store eventstore.Store, keys *ev
 	}
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if opts.Release != nil {
+		defer func() { _ = opts.Release() }()
+	}
 	seq := uint64(0)
 	batchStart := time.Now()
 	for ev, err := range authed.ReadAll(readCtx, eventstore.ReadAllOptions{}) {
@@ -749,6 +759,9 @@ func (h *HistoryCheck) Run(ctx context.Context, store eventstore.Store, keys *ev
 		if seq%uint64(opts.Batch) == 0 {
 			if opts.Progress != nil {
 				opts.Progress(seq)
+			}
+			if opts.Release != nil {
+				_ = opts.Release()
 			}
 			if opts.Duty > 0 && opts.Duty < 1 {
 				pause := time.Duration(float64(time.Since(batchStart)) * (1/opts.Duty - 1))

@@ -388,6 +388,9 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		a.snaps = &wiring.Snapshots{Model: rm.mem, Path: filepath.Join(a.cfg.DataDir, memreadmodel.SnapshotFile), Key: key,
 			Verifiers: []*merkle.Verifier{key.Verifier()}, Store: a.store, WriterKeys: a.keys.Keyring, Witnessed: a.guard.Witnessed, Healthy: a.guard.Problem,
 			Every: a.cfg.SnapshotEvery, Interval: a.cfg.SnapshotInterval, CheckAtLoad: a.cfg.SnapshotCheckAtLoad, Log: a.log}
+		if bs, ok := a.store.(*boltstore.Store); ok {
+			a.snaps.Release = bs.ReleaseMapped
+		}
 		registry.MustRegister(a.snaps.Collectors()...)
 		a.snaps.Load(ctx)
 	}
@@ -704,15 +707,19 @@ func (a *app) serve(ctx context.Context) error {
 	// caller may think it done (the history check below the snapshot):
 	// joined before the shutdown snapshot and before a.close closes the
 	// store, on every return path.
+	// Every goroutine that uses the store, the read models or the other
+	// bbolt files (the projector, the signer, the snapshots, the deadline
+	// scheduler and relay, the session sweep, the backup socket) is
+	// started with goBackground and joined the same way.
 	var background sync.WaitGroup
 	defer func() { cancel(); background.Wait() }()
 	errc := make(chan error, 3)
 	if a.projector != nil {
-		go func() {
-			if err := a.projector.Run(runCtx); err != nil && runCtx.Err() == nil {
+		goBackground(runCtx, &background, "projector", func(ctx context.Context) {
+			if err := a.projector.Run(ctx); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("projections: %w", err)
 			}
-		}()
+		})
 		select {
 		case <-a.projector.Running():
 		case err := <-errc:
@@ -720,13 +727,13 @@ func (a *app) serve(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		}
-		go a.signer.Run(runCtx, time.Second)
+		goBackground(runCtx, &background, "signer", func(ctx context.Context) { a.signer.Run(ctx, time.Second) })
 		if a.snaps != nil {
-			go a.snaps.Run(runCtx, 5*time.Second)
+			goBackground(runCtx, &background, "snapshots", func(ctx context.Context) { a.snaps.Run(ctx, 5*time.Second) })
 		}
-		a.runDeadlines(runCtx)
+		a.runDeadlines(runCtx, &background)
 	}
-	go a.sweepSessions(runCtx)
+	goBackground(runCtx, &background, "sessions", a.sweepSessions)
 	if a.cfg.DebugAddr != "" {
 		dl, err := net.Listen("tcp", a.cfg.DebugAddr)
 		if err != nil {
@@ -749,7 +756,7 @@ func (a *app) serve(ctx context.Context) error {
 		if bl, err := backup.Listen(a.cfg.DataDir); err != nil {
 			a.log.Warn("backup_socket_unavailable", "err", err)
 		} else {
-			go backup.Serve(runCtx, bl, backup.Handler(a.snapshots))
+			goBackground(runCtx, &background, "backup", func(ctx context.Context) { backup.Serve(ctx, bl, backup.Handler(a.snapshots)) })
 			a.log.Info("backup_socket_listening", "path", bl.Addr().String())
 		}
 	}
@@ -788,11 +795,7 @@ func (a *app) serve(ctx context.Context) error {
 			default:
 			}
 		}
-		background.Add(1)
-		go func() {
-			defer background.Done()
-			checkHistory(runCtx, a.snaps)
-		}()
+		goBackground(runCtx, &background, "history_check", func(ctx context.Context) { checkHistory(ctx, a.snaps) })
 	}
 	var runErr error
 	select {
@@ -807,10 +810,11 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Warn("http_shutdown", "err", err)
 	}
 	cancel()
-	// The history check stops at runCtx's end (a check cut short stays
-	// pending: the next start runs it again); it is waited for so that it
-	// neither reads the store once closed nor sets the snapshot aside
-	// while the shutdown writes one.
+	// The background goroutines stop at runCtx's end (a history check cut
+	// short stays pending: the next start runs it again); they are waited
+	// for so that none reads or writes the store, the read models or a
+	// bbolt file once closed, and the history check does not set the
+	// snapshot aside while the shutdown writes one.
 	background.Wait()
 	if a.projector != nil {
 		a.projector.Close()
@@ -824,6 +828,22 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	return runErr
 }
+
+// goBackground runs fn(ctx) on a goroutine that wg joins. afterBackground,
+// when set (tests), is called with the goroutine's name once fn returns,
+// before the goroutine counts as done.
+func goBackground(ctx context.Context, wg *sync.WaitGroup, name string, fn func(context.Context)) {
+	wg.Go(func() {
+		fn(ctx)
+		if afterBackground != nil {
+			afterBackground(name)
+		}
+	})
+}
+
+// afterBackground is nil but in the tests, which hold a background
+// goroutine past the shutdown to see that serve waits for it.
+var afterBackground func(name string)
 
 // checkHistory runs the background history check of the loaded snapshot
 // (wiring.Snapshots.CheckHistory). A variable for the tests: they hold it

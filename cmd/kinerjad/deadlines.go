@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
@@ -113,13 +114,14 @@ func (a *app) startDeadlines(core *application.App, reg prometheus.Registerer) e
 	return nil
 }
 
-// runDeadlines runs the scheduler and the reminders' relay until ctx ends.
-func (a *app) runDeadlines(ctx context.Context) {
+// runDeadlines runs the scheduler and the reminders' relay until ctx ends,
+// on goroutines that wg joins.
+func (a *app) runDeadlines(ctx context.Context, wg *sync.WaitGroup) {
 	if a.pm == nil || a.pm.scheduler == nil {
 		return
 	}
-	go a.pm.scheduler.Run(ctx)
+	goBackground(ctx, wg, "deadlines", func(ctx context.Context) { a.pm.scheduler.Run(ctx) })
 	if a.pm.outbox != nil {
-		go a.pm.outbox.Run(ctx)
+		goBackground(ctx, wg, "reminders", func(ctx context.Context) { a.pm.outbox.Run(ctx) })
 	}
 }

@@ -67,6 +67,12 @@ type Snapshots struct {
 	// Duty bounds the share of time the background history check runs
 	// (memreadmodel.HistoryCheckOptions.Duty; 0: 0.5).
 	Duty float64
+	// Release, when set, lets the store drop the pages the history check
+	// has read from the resident set after each of its batches
+	// (memreadmodel.HistoryCheckOptions.Release; kinerjad passes
+	// boltstore.Store.ReleaseMapped), so that reading the whole history
+	// does not leave it all in the process's RSS.
+	Release func() error
 	// OnHistoryChanged, when set, is called once when the background
 	// history check finds the history below the loaded snapshot changed,
 	// after the snapshot is set aside and counted: kinerjad records it
@@ -169,7 +175,7 @@ func (s *Snapshots) Load(ctx context.Context) bool {
 		if checkNow {
 			// The history the snapshot stands for must still be the store's.
 			begin := time.Now()
-			if checked, err = check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{}); err != nil {
+			if checked, err = check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{Release: s.Release}); err != nil {
 				s.reset(ctx)
 			}
 			checkTime = time.Since(begin)
@@ -382,7 +388,7 @@ func (s *Snapshots) CheckHistory(ctx context.Context, progressEvery time.Duratio
 	lastLog := begin
 	s.Log.Info("readmodel_history_check_started", "path", s.Path, "entries", check.Size(), "duty", duty)
 	for {
-		checked, err := check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{Duty: duty,
+		checked, err := check.Run(ctx, s.Store, s.WriterKeys, s.witnessed(), memreadmodel.HistoryCheckOptions{Duty: duty, Release: s.Release,
 			Progress: func(n uint64) {
 				s.hmu.Lock()
 				s.hchecked = n

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package boltstore
+
+func releaseMapped(addr, size uintptr) error { return nil }

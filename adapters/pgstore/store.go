@@ -102,14 +102,17 @@ type Options struct {
 // the append is bound by CPU, not by the WAL flush (docs/benchmarks.md
 // §25): the store's CPU per event, its own and its backends', falls as
 // batches grow (per statement: the executor's start-up, the commit, a
-// round trip and its goroutine hand-offs). Four batches in flight, another
-// starting once eight appends wait (≈5 appends per statement), cost
-// ≈130–155 µs per event where starting one once two waited (≈3) cost
-// ≈180–200; four in flight still overlap executions with flushes.
+// round trip and its goroutine hand-offs). Another batch starts once eight
+// appends wait (≈5 appends per statement): ≈130–155 µs per event where
+// starting one once two waited (≈3) cost ≈180–200. Two batches in flight
+// rather than four (§35): with the committers that live as long as the
+// store, two still overlap one execution with the other's flush, and the
+// batches grow; on a quiet machine the median ratio to pgbench's INSERT
+// was 1.058 and 1.054 against 0.996–1.020 with four (14 of 18 rounds).
 // Durability is the same either way: every batch is one transaction, each
 // append acknowledged after its commit.
 const (
-	DefaultCommitters = 4
+	DefaultCommitters = 2
 	DefaultBatchStart = 8
 )
 

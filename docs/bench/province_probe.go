@@ -2,7 +2,7 @@
 
 // province_probe measures GET paths of a running kinerjad (API reports and
 // dashboard pages, with a Bearer token) for docs/benchmarks.md section 21:
-// for each path, the first request (bytes, time), N sequential requests and
+// for each path, the first request (bytes, time, kinerjad's CPU), N sequential requests and
 // TOTAL requests from C concurrent clients (p50/p95/p99 of the wall time
 // each client saw), and kinerjad's CPU per request from its
 // process_cpu_seconds_total (GET /metrics) before and after each stage.
@@ -84,13 +84,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "province_probe:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("| path | bytes | first ms | seq n | seq p50 / p95 / p99 ms | seq CPU ms/req | misses | c | conc p50 / p95 / p99 ms | req/s | conc CPU ms/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| path | bytes | first ms | first CPU s | seq n | seq p50 / p95 / p99 ms | seq CPU ms/req | misses | c | conc p50 / p95 / p99 ms | req/s | conc CPU ms/req |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, path := range flag.Args() {
+		f0 := cpu()
 		d, size, pos, err := get(path)
 		if err != nil {
 			fail(err)
 		}
 		first := float64(d.Microseconds()) / 1000
+		firstCPU := cpu() - f0
 		var ds []time.Duration
 		misses := 0
 		c0 := cpu()
@@ -107,7 +109,7 @@ func main() {
 		}
 		c1 := cpu()
 		seqCPU := (c1 - c0) * 1000 / float64(*n)
-		row := fmt.Sprintf("| `%s` | %d | %.1f | %d | %.1f / %.1f / %.1f | %.1f | %d |", path, size, first, *n, pct(ds, .5), pct(ds, .95), pct(ds, .99), seqCPU, misses)
+		row := fmt.Sprintf("| `%s` | %d | %.1f | %.2f | %d | %.1f / %.1f / %.1f | %.1f | %d |", path, size, first, firstCPU, *n, pct(ds, .5), pct(ds, .95), pct(ds, .99), seqCPU, misses)
 		if *total > 0 {
 			var mu sync.Mutex
 			var cds []time.Duration

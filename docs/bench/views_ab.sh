@@ -2,7 +2,7 @@
 # The views and the start page at the root, A/B (docs/benchmarks.md, issue 15,
 # branch views): starts each kinerjad binary in turn on the same bbolt data
 # directory (seeded with kinerjactl seed --employees 20000 --agencies 1, its
-# checkpoint signed), waits for /readyz, and runs views_probe.go as HR_ADMIN
+# checkpoint signed), waits for /readyz, and runs province_probe.go as HR_ADMIN
 # over /kalibrasi (the first view folds the log), /konsekuensi, / and
 # /pegawai?cari=1&q=a; then a 15 s CPU profile during 16 clients on / and
 # stops it. Rounds alternate the binaries.
@@ -15,7 +15,7 @@ KINERJACTL=${KINERJACTL:-kinerjactl}; N=${N:-20}; C=${C:-16}; TOTAL=${TOTAL:-32}
 PATHS=${PATHS:-"/kalibrasi /konsekuensi / /pegawai?cari=1&q=a"}
 mkdir -p "$OUT"
 here=$(cd "$(dirname "$0")" && pwd)
-go build -o "$OUT/views_probe" "$here/views_probe.go" || exit 1
+go build -o "$OUT/views_probe" "$here/province_probe.go" || exit 1
 H=$($KINERJACTL token --data "$DATA" --sub admin-hr --roles HR_ADMIN --ttl 3h) || exit 1
 for round in $(seq 1 "$ROUNDS"); do
   for bin in "$@"; do

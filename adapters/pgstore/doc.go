@@ -122,7 +122,7 @@
 // (sent by one of Options.Committers goroutines that live as long as the
 // store), and when Options.BatchStart (default 8) are
 // waiting, another batch starts beside the first (at most
-// Options.Committers, default 4, in flight), so that batches execute while
+// Options.Committers, default 2, in flight), so that batches execute while
 // others wait for their flush, and PostgreSQL flushes their commits
 // together.
 // Nothing ever waits for a batch to fill. Appends to one stream take turns,

@@ -105,6 +105,18 @@ func TestReadStreamAnchored(t *testing.T) {
 			t.Fatalf("read = %v, %v; want nothing and ErrIntegrity", got, err)
 		}
 	})
+	t.Run("the whole stream gone", func(t *testing.T) {
+		l := build()
+		anchor := anchorAt(l, 4)
+		l.events = slices.DeleteFunc(l.events, func(e eventstore.Event) bool { return e.Stream == "skp-1" })
+		if got, err := read(l, eventstore.ReadStreamOptions{}, nil, anchor); !errors.Is(err, eventstore.ErrIntegrity) || errors.Is(err, eventstore.ErrStreamNotFound) || len(got) != 0 {
+			t.Fatalf("read = %v, %v; want nothing and ErrIntegrity, not a stream not found", got, err)
+		}
+		// Without an anchor, a stream that is not there is simply not found.
+		if _, err := read(l, eventstore.ReadStreamOptions{}, nil, nil); !errors.Is(err, eventstore.ErrStreamNotFound) {
+			t.Fatalf("unanchored read = %v, want ErrStreamNotFound", err)
+		}
+	})
 	t.Run("a forged event after the anchor", func(t *testing.T) {
 		l := build()
 		anchor := anchorAt(l, 4)

@@ -461,6 +461,13 @@ func ReadStreamAnchored(ctx context.Context, store StreamReader, keys *Keyring, 
 			a.Seed(stream, *prev)
 		}
 		for ev, err := range a.Feed(ctx, store.ReadStream(ctx, stream, opts)) {
+			if anchor != nil && opts.AsOf.IsZero() && errors.Is(err, ErrStreamNotFound) {
+				// The stream is gone whole, yet a signed audit checkpoint
+				// covers its events up to the anchor: as when only its
+				// tail is gone (Finish), events are missing.
+				err = &IntegrityError{Stream: stream, Revision: anchor.Revision,
+					Problem: fmt.Sprintf("the stream is not found, but a signed audit checkpoint covers it to revision %d (events are missing)", anchor.Revision)}
+			}
 			if !yield(ev, err) || err != nil {
 				return
 			}

@@ -190,9 +190,10 @@ func (v *viewsCache) apply(ev eventstore.Event) error {
 }
 
 // viewsCheckpoint returns the store's latest signed checkpoint when the
-// store is authenticated and the checkpoint's signature verifies with an
-// audit key of the configuration (AuditKey, DocumentKey, DocumentKeys);
-// nil otherwise (the first fold then checks every signature).
+// store is authenticated and the checkpoint's signature verifies with the
+// current audit key of the configuration (AuditKey, DocumentKey; not the
+// retired DocumentKeys); nil otherwise (the first fold then checks every
+// signature).
 func (a *App) viewsCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
 	as, ok := a.cfg.Store.(*eventstore.AuthenticatedStore)
 	if !ok {
@@ -207,7 +208,10 @@ func (a *App) viewsCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
 	if a.cfg.DocumentKey != nil {
 		keys = append(keys, a.cfg.DocumentKey.Verifier())
 	}
-	keys = append(keys, a.cfg.DocumentKeys...)
+	// Not DocumentKeys: those are earlier audit keys, kept to check old
+	// printed documents; a retired key that leaked must not vouch for a
+	// checkpoint over a forged log. After a rotation the first fold checks
+	// every signature until the current key signs a checkpoint.
 	if len(keys) == 0 {
 		return nil, nil
 	}

@@ -126,6 +126,7 @@ func TestViewsFirstFoldTrustsTheCheckpoint(t *testing.T) {
 	if _, err := hasUnits(ctx, none, "A"); !errors.Is(err, eventstore.ErrIntegrity) {
 		t.Errorf("without the audit key the fold took events no trusted writer signed: err %v", err)
 	}
+
 }
 
 // alteredStore hands out the events of its store with the payload of one
@@ -198,5 +199,29 @@ func TestViewsFirstFoldRefusesAnAlteredEvent(t *testing.T) {
 	a := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, trusted), DocumentKey: key}}
 	if got, err := hasUnits(ctx, a, "A"); err != nil || !got["A"] {
 		t.Errorf("the genuine store: units %v, err %v", got, err)
+	}
+}
+
+// A retired audit key (DocumentKeys, kept to check old printed documents)
+// does not vouch for a checkpoint: one that leaked would let a forger with
+// write access sign a checkpoint over a forged log. Only the current key
+// covers the first fold.
+func TestViewsFirstFoldIgnoresRetiredKeys(t *testing.T) {
+	ctx := context.Background()
+	k1, k2, trusted, open := signedBolt(t)
+	key := auditSigner(t)
+	s := open(k2, nil) // no writer signature of these would verify
+	registerUnit(t, s, "A", "")
+	s.Close()
+	s = open(k1, trusted)
+	defer s.Close()
+	signCheckpoint(t, s, key)
+	retired := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, trusted), DocumentKeys: []*merkle.Verifier{key.Verifier()}}}
+	if _, err := hasUnits(ctx, retired, "A"); !errors.Is(err, eventstore.ErrIntegrity) {
+		t.Errorf("a checkpoint opened only by a retired audit key covered events no trusted writer signed: err %v", err)
+	}
+	current := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, trusted), DocumentKey: key}}
+	if got, err := hasUnits(ctx, current, "A"); err != nil || !got["A"] {
+		t.Errorf("the current key's checkpoint: %v, %v", got, err)
 	}
 }

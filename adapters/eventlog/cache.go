@@ -154,7 +154,8 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 	var fresh []domain.Stored
 	freshBytes := 0
 	read := c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev)
-	if anchor := c.anchor(ctx, stream, from); anchor != nil {
+	anchor := c.anchor(ctx, stream, from)
+	if anchor != nil {
 		read = eventstore.ReadStreamAnchored(ctx, c.store, c.keys, stream, eventstore.ReadStreamOptions{From: from}, prev, anchor)
 	}
 	for ev, err := range read {
@@ -181,7 +182,10 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 		if err != nil {
 			return nil, 0, false, err
 		}
-		if c.keys != nil && !c.signerTrusted.Load() && !ev.Signature.IsZero() && c.isProbe(ev.ID) {
+		// Only an event whose signature the read checked teaches that the
+		// signer is trusted: one at or below the anchor was taken on its
+		// chain links alone.
+		if c.keys != nil && !c.signerTrusted.Load() && !ev.Signature.IsZero() && (anchor == nil || ev.Revision > anchor.Revision) && c.isProbe(ev.ID) {
 			c.signerTrusted.Store(true) // authenticated just now
 		}
 		fresh = append(fresh, s)

@@ -214,12 +214,20 @@ func (m *projectionMetrics) StalledChanged(name string, stalled bool) {
 // DeadLettered implements projections.Observer.
 func (m *projectionMetrics) DeadLettered(name string) { m.deadLetters.WithLabelValues(name).Inc() }
 
-// Run runs the router and the lag sampler until ctx ends or Close.
+// Run runs the router and the lag sampler until ctx ends or Close, and
+// returns once both have stopped (the sampler reads the store, which the
+// caller may close next).
 func (p *Projector) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go p.sample(ctx)
-	return p.router.Run(ctx)
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		p.sample(ctx)
+	}()
+	err := p.router.Run(ctx)
+	cancel()
+	<-sampled
+	return err
 }
 
 // Running is closed once every handler is running.

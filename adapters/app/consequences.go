@@ -237,19 +237,14 @@ func (a *App) viewsCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
 // error, as in any read.
 func (a *App) foldCovered(ctx context.Context, v *viewsCache, head eventstore.Position, cp *audit.Checkpoint) (proven bool, err error) {
 	as := a.cfg.Store.(*eventstore.AuthenticatedStore)
-	var tree merkle.Tree
-	see := func(ev eventstore.Event) {
-		if tree.Size() < cp.Size && audit.InTrail(ev.Stream) {
-			tree.Append(merkle.LeafHash(audit.LeafData(tree.Size(), ev)))
-		}
-	}
-	if err := v.advance(ctx, as.Covering(audit.CoverFirst(cp.Size)), head, viewsFilter(), see); err != nil {
+	root := audit.NewPrefixRoot(cp.Size)
+	if err := v.advance(ctx, as.Covering(audit.CoverFirst(cp.Size)), head, viewsFilter(), root.Add); err != nil {
 		// What was folded is not proven (a cancelled request, a broken
 		// chain): the next fold starts afresh rather than build on it.
 		v.ready, v.last = false, 0
 		return false, err
 	}
-	return tree.Size() == cp.Size && tree.Root() == cp.RootHash, nil
+	return root.Size() == cp.Size && root.Root() == cp.RootHash, nil
 }
 
 // yearOf checks an annual period.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
-	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
 // A rebuild covered by a witnessed checkpoint. Authenticating every event
@@ -57,7 +56,7 @@ func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, re
 	if rec == nil || rec.Checkpoint.Size == 0 {
 		return RunAll(ctx, store, rbs, batch, progress)
 	}
-	tee := &rootTee{Store: store.Covering(audit.CoverFirst(rec.Checkpoint.Size)), size: rec.Checkpoint.Size, tree: merkle.NewTree()}
+	tee := &rootTee{Store: store.Covering(audit.CoverFirst(rec.Checkpoint.Size)), size: rec.Checkpoint.Size}
 	check := func() error {
 		tee.mu.Lock()
 		defer tee.mu.Unlock()
@@ -67,12 +66,12 @@ func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, re
 		switch {
 		case !tee.read:
 			return fmt.Errorf("pgreadmodel: covered rebuild: the log was not read from its beginning (a rebuild resumed?): nothing checked, nothing swapped")
-		case tee.tree.Size() < tee.size:
+		case tee.root.Size() < tee.size:
 			return rb("the log gave %d audit-trail entries, fewer than the %d of the witnessed checkpoint (signed %s): events were removed",
-				tee.tree.Size(), tee.size, rec.Checkpoint.SignedAt.Format(time.RFC3339))
-		case tee.root != rec.Checkpoint.RootHash:
+				tee.root.Size(), tee.size, rec.Checkpoint.SignedAt.Format(time.RFC3339))
+		case tee.root.Root() != rec.Checkpoint.RootHash:
 			return rb("the events read give root %s at size %d, the witnessed checkpoint (signed %s) signed %s",
-				tee.root, tee.size, rec.Checkpoint.SignedAt.Format(time.RFC3339), rec.Checkpoint.RootHash)
+				tee.root.Root(), tee.size, rec.Checkpoint.SignedAt.Format(time.RFC3339), rec.Checkpoint.RootHash)
 		}
 		return nil
 	}
@@ -88,9 +87,8 @@ type rootTee struct {
 	size uint64
 
 	mu   sync.Mutex
-	read bool // a read from the beginning ran
-	tree *merkle.Tree
-	root merkle.Hash
+	read bool              // a read from the beginning ran
+	root *audit.PrefixRoot // of the last such read
 }
 
 func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
@@ -101,13 +99,10 @@ func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) i
 	return func(yield func(eventstore.Event, error) bool) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		t.read, t.tree, t.root = true, merkle.NewTree(), merkle.Hash{}
+		t.read, t.root = true, audit.NewPrefixRoot(t.size)
 		for ev, err := range inner {
-			if err == nil && audit.InTrail(ev.Stream) && t.tree.Size() < t.size {
-				t.tree.Append(merkle.LeafHash(audit.LeafData(t.tree.Size(), ev)))
-				if t.tree.Size() == t.size {
-					t.root = t.tree.Root()
-				}
+			if err == nil {
+				t.root.Add(ev)
 			}
 			if !yield(ev, err) {
 				return

@@ -103,6 +103,32 @@ func EntryOf(seq uint64, ev eventstore.Event) Entry {
 	}
 }
 
+// PrefixRoot recomputes, from events read in the store's order, the Merkle
+// root of the first size entries of the audit trail (each trail event's
+// leaf, LeafData at its index): what a read covered by a checkpoint of that
+// size (CoverFirst) must give back for the checkpoint to vouch for it.
+// Events outside the trail, and those past size, are ignored.
+type PrefixRoot struct {
+	size uint64
+	tree merkle.Tree
+}
+
+// NewPrefixRoot returns a PrefixRoot of the first size entries.
+func NewPrefixRoot(size uint64) *PrefixRoot { return &PrefixRoot{size: size} }
+
+// Add takes the next event read.
+func (p *PrefixRoot) Add(ev eventstore.Event) {
+	if p.tree.Size() < p.size && InTrail(ev.Stream) {
+		p.tree.Append(merkle.LeafHash(LeafData(p.tree.Size(), ev)))
+	}
+}
+
+// Size is how many entries were taken (at most the size asked for).
+func (p *PrefixRoot) Size() uint64 { return p.tree.Size() }
+
+// Root is the root of the entries taken.
+func (p *PrefixRoot) Root() merkle.Hash { return p.tree.Root() }
+
 // LeafData returns the canonical leaf encoding of ev at seq (see the
 // package doc).
 func LeafData(seq uint64, ev eventstore.Event) []byte {

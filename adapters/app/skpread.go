@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
@@ -56,10 +57,25 @@ func (a *App) PrefetchSKP(ctx context.Context, caller domain.Principal, id strin
 	if info, err := nip.Parse(caller.ID); err == nil && string(info.NIP) == caller.ID && caller.ID != owner {
 		streams = append(streams, domain.EmployeeStream(caller.ID))
 	}
-	if hp, ok := p.(HeadPrefetcher); ok {
+	if hp, ok := p.(HeadPrefetcher); ok && a.tenancyAsksHead(caller) {
 		return hp.PrefetchHead(ctx, streams...)
 	}
 	return p.Prefetch(ctx, streams...)
+}
+
+// tenancyAsksHead reports whether Principal(caller) may ask ManyAgencies
+// whether anything was committed since its last scan, the one reader of
+// the head PrefetchHead reads: only a claimless token with an agency role,
+// in a deployment that does not require the claim, while fewer than two
+// agencies are known (two never become fewer). Every other caller's GET
+// leaves the head's index probe out of its statement.
+func (a *App) tenancyAsksHead(caller domain.Principal) bool {
+	if caller.Agency != "" || !authz.HasAgencyRole(caller) || a.cfg.RequireAgencyClaim {
+		return false
+	}
+	a.tenancy.mu.Lock()
+	defer a.tenancy.mu.Unlock()
+	return len(a.tenancy.registered) < 2
 }
 
 // PrepareSKP is skp.Service.Prepare in one round trip to the store (see

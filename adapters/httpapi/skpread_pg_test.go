@@ -27,6 +27,7 @@ import (
 type countingStore struct {
 	*pgstore.Store
 	streams, tails, heads atomic.Int64
+	withHead              atomic.Int64 // the tail reads that also read the head (ReadTailsHead)
 }
 
 func (c *countingStore) Head(ctx context.Context) (eventstore.Position, error) {
@@ -36,6 +37,7 @@ func (c *countingStore) Head(ctx context.Context) (eventstore.Position, error) {
 
 func (c *countingStore) ReadTailsHead(ctx context.Context, reqs []eventstore.TailRequest) ([]eventstore.Tail, eventstore.Position, error) {
 	c.tails.Add(1)
+	c.withHead.Add(1)
 	return c.Store.ReadTailsHead(ctx, reqs)
 }
 
@@ -104,6 +106,7 @@ func (r *pgRead) reset() {
 	r.counted.streams.Store(0)
 	r.counted.tails.Store(0)
 	r.counted.heads.Store(0)
+	r.counted.withHead.Store(0)
 }
 
 // TestGetSKPOneRoundTripOnPostgres: GET /v1/skps/{id} served by a process
@@ -220,6 +223,60 @@ func TestGetSKPTenancyInOneRoundTrip(t *testing.T) {
 	h.refused(http.StatusNotFound, "not_found", &hr, "GET", "/v1/skps/"+id, nil)
 	// The SKP's own parties still read it.
 	h.must(http.StatusOK, apprA, "GET", "/v1/skps/"+id, nil)
+}
+
+// TestGetSKPReadsTheHeadOnlyForTheTenancyCheck: the statement of GET
+// /v1/skps/{id} carries the head's index probe only for a caller whose
+// tenancy check reads it (app.Principal → ManyAgencies: a claimless token
+// with an agency role while fewer than two agencies are known). A caller
+// without an agency role, or with an agency claim, and every caller once
+// two agencies are known, reads the streams alone. The answers stay those
+// of the tenancy rules: the claimless HR token loses its role on the next
+// GET after another process registers a second agency.
+func TestGetSKPReadsTheHeadOnlyForTheTenancyCheck(t *testing.T) {
+	pr := newPGRead(t)
+	h, id, counted := pr.h, pr.id, pr.counted
+	hrClaim := caller{"hr-claim", []string{"HR_ADMIN"}}
+	readerSrv := pr.server(func(s *settings) {
+		servicesOn(s, eventlog.NewCached(counted, 0), h.clock.Now)
+		s.appConfig.Store = counted
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			hrClaim.sub: {ID: hrClaim.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PEMKOT"},
+		}}
+	})
+	writerSrv := pr.server(func(s *settings) {
+		servicesOn(s, eventlog.New(pr.other), h.clock.Now)
+		s.appConfig.Store = pr.other
+		s.Authenticator = principals{inner: s.Authenticator, as: map[string]domain.Principal{
+			hrProv.sub: {ID: hrProv.sub, Roles: []domain.Role{domain.RoleHRAdmin}, Agency: "PROV"},
+		}}
+	})
+	get := func(round string, c caller, status int, wantHead int64) {
+		t.Helper()
+		h.srv = readerSrv
+		pr.reset()
+		if status == http.StatusOK {
+			h.must(status, c, "GET", "/v1/skps/"+id, nil)
+		} else {
+			h.refused(status, "not_found", &c, "GET", "/v1/skps/"+id, nil)
+		}
+		if tl, wh := counted.tails.Load(), counted.withHead.Load(); tl != 1 || wh != wantHead {
+			t.Errorf("%s: GET made %d tail reads, %d of them with the head; want 1 and %d", round, tl, wh, wantHead)
+		}
+	}
+	get("claimless HR, one agency", hr, http.StatusOK, 1)
+	get("claimless HR, again", hr, http.StatusOK, 1)
+	get("the appraiser (no agency role)", apprA, http.StatusOK, 0)
+	get("HR with the agency claim", hrClaim, http.StatusOK, 0)
+
+	h.srv = writerSrv
+	h.must(http.StatusCreated, hrProv, "POST", "/v1/units", CreateUnitBody{ID: "PROV", Name: "Pemerintah Provinsi"})
+	// The first GET after it still reads the head (the reader knows one
+	// agency) and finds the second: the claimless role is gone at once.
+	get("claimless HR, a second agency registered elsewhere", hr, http.StatusNotFound, 1)
+	get("claimless HR, two agencies known", hr, http.StatusNotFound, 0)
+	get("the appraiser, two agencies known", apprA, http.StatusOK, 0)
+	get("HR with the agency claim, two agencies known", hrClaim, http.StatusOK, 0)
 }
 
 // BenchmarkGetSKPOnPostgres prices GET /v1/skps/{id} in the process (no

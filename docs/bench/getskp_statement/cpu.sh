@@ -7,7 +7,9 @@
 #   DB=getskp_bench bash docs/bench/getskp_statement/cpu.sh docs/bench/getskp_statement/tails_head.sql 10000
 #
 # tails_head.sql is pgstore's warm GET statement (tailsSQL with the head
-# row) for one SKP, its employee and another employee; scalar.sql the same
+# row) for one SKP, its employee and another employee; tails.sql the same
+# without the head row (what a caller whose tenancy check does not read the
+# head sends, app.PrefetchSKP since branch getskp); scalar.sql the same
 # without arrays (three scalar parameter pairs, UNION ALL); pk.sql one
 # primary-key lookup. The stream names are of the seed of get_skp_ab.sh.
 set -euo pipefail

@@ -1,0 +1,78 @@
+package memreadmodel_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+)
+
+// BenchmarkLoadSnapshot loads the read-model snapshot of a kinerjad data
+// directory (KINERJA_BENCH_SNAPSHOT_DATA: its kinerja.db, audit-signing.key
+// and readmodels.snapshot, as a cold start leaves them) into empty read
+// models, verified against the store as kinerjad's start-up does, and
+// reports the file's MB/s and the live heap the loaded models hold
+// (after a collection). Skipped without the variable. For a CPU profile
+// of the load alone (KINERJA_BENCH_HEAPPROFILE=FILE writes the heap
+// profile of the loaded models):
+//
+//	KINERJA_BENCH_SNAPSHOT_DATA=/tmp/snapload/w20k go test -run '^$' -bench LoadSnapshot -benchtime 3x -cpuprofile cpu.out ./adapters/memreadmodel/
+func BenchmarkLoadSnapshot(b *testing.B) {
+	dir := os.Getenv("KINERJA_BENCH_SNAPSHOT_DATA")
+	if dir == "" {
+		b.Skip("KINERJA_BENCH_SNAPSHOT_DATA names no data directory")
+	}
+	skey, err := os.ReadFile(filepath.Join(dir, "audit-signing.key"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := merkle.ParseSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := boltstore.Open(filepath.Join(dir, "kinerja.db"), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	path := filepath.Join(dir, memreadmodel.SnapshotFile)
+	var bytes int64
+	var live uint64
+	b.ResetTimer()
+	for range b.N {
+		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: s}})
+		info, err := m.LoadSnapshot(context.Background(), path, memreadmodel.LoadOptions{Keys: []*merkle.Verifier{key.Verifier()}, Store: s})
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += info.Bytes
+		b.StopTimer()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		live = ms.HeapAlloc
+		if hp := os.Getenv("KINERJA_BENCH_HEAPPROFILE"); hp != "" {
+			f, err := os.Create(hp)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				b.Fatal(err)
+			}
+			f.Close()
+		}
+		runtime.KeepAlive(m)
+		runtime.GC()
+		b.StartTimer()
+	}
+	b.SetBytes(bytes / int64(b.N))
+	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+}

@@ -532,6 +532,9 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if _, err := io.ReadFull(f, table); err != nil {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "section table: %v", err)
 	}
+	if c := binary.BigEndian.Uint32(table); c != uint32(len(sinks)) {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%d sections, this build writes %d", c, len(sinks))
+	}
 	trailer := make([]byte, trailerLen)
 	if _, err := f.ReadAt(trailer, int64(len(header))+int64(bodyLen)); err != nil {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "trailer: %v", err)
@@ -838,10 +841,9 @@ func (h *HistoryCheck) Run(ctx context.Context, store eventstore.Store, keys *ev
 			continue
 		}
 		m.audit.lock.RLock()
-		e := *at.entries.at(int(seq))
-		snapAgency := at.strs.str(e.agency)
+		snapAgency, snapLeaf := at.strs.str(at.entries.at(int(seq)).agency), at.leaf(seq)
 		m.audit.lock.RUnlock()
-		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != e.leafHash {
+		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != snapLeaf {
 			return seq, refuse(ErrSnapshotHistory, "the event at position %d (%s@%d) is not the snapshot's entry %d", ev.Position, ev.Stream, ev.Revision, seq)
 		}
 		agency, updates, err := audit.AgencyOfEvent(ctx, lookup, ev)

@@ -202,7 +202,7 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 		l := t.agencyLog(agency)
 		e.agencyIdx = uint64(len(l.seqs))
 		l.seqs = append(l.seqs, uint64(seq))
-		agencyLeaves[agency] = append(agencyLeaves[agency], e.leafHash)
+		agencyLeaves[agency] = append(agencyLeaves[agency], leaves[seq])
 		t.byActor[e.actorID] = append(t.byActor[e.actorID], uint64(seq))
 		t.byStream[e.stream] = append(t.byStream[e.stream], uint64(seq))
 		t.byType[e.typ] = append(t.byType[e.typ], uint64(seq))
@@ -233,7 +233,7 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	return nil
 }
 
-// leaves recomputes every entry's leaf hash into leaves (and the entry),
+// leaves recomputes every entry's leaf hash into leaves,
 // the blocks shared among workers goroutines.
 func (t *auditTables) leaves(leaves []merkle.Hash, workers int) {
 	next := make(chan int, len(t.entries.blocks))
@@ -250,8 +250,7 @@ func (t *auditTables) leaves(leaves []merkle.Hash, workers int) {
 				for i := range block {
 					e, seq := &block[i], uint64(b<<chunkBits+i)
 					data = audit.AppendLeafData(data[:0], seq, t.event(e))
-					e.leafHash = merkle.LeafHash(data)
-					leaves[seq] = e.leafHash
+					leaves[seq] = merkle.LeafHash(data)
 				}
 			}
 		})

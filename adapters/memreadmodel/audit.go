@@ -72,8 +72,8 @@ type auditEntry struct {
 	eventHash  eventstore.Hash
 	// The leaf hash is not held here: it is the tree's node (0, seq)
 	// (leaf), 32 bytes less per entry.
-	agency     uint32 // interned agency of the entry's log
-	agencyIdx  uint64 // the entry's index in it
+	agency    uint32 // interned agency of the entry's log
+	agencyIdx uint64 // the entry's index in it
 }
 
 func (t *auditTables) entry(seq uint64) audit.Entry {

@@ -135,4 +135,6 @@ func TestSnapshotSectionFramesAreChecked(t *testing.T) {
 	mustRefuse(t, "an empty section", j, j.Store, build(nil, secs), ErrSnapshotCorrupt)
 }
 
-func trusted(j *readmodeltest.Journey) []*merkle.Verifier { return []*merkle.Verifier{j.Key.Verifier()} }
+func trusted(j *readmodeltest.Journey) []*merkle.Verifier {
+	return []*merkle.Verifier{j.Key.Verifier()}
+}

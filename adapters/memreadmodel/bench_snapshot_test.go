@@ -7,7 +7,9 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
@@ -19,7 +21,8 @@ import (
 // directory (KINERJA_BENCH_SNAPSHOT_DATA: its kinerja.db, audit-signing.key
 // and readmodels.snapshot, as a cold start leaves them) into empty read
 // models, verified against the store as kinerjad's start-up does, and
-// reports the file's MB/s and the live heap the loaded models hold
+// reports the file's MB/s, the process's CPU seconds per load (user and
+// system, every goroutine) and the live heap the loaded models hold
 // (after a collection). Skipped without the variable. For a CPU profile
 // of the load alone (KINERJA_BENCH_HEAPPROFILE=FILE writes the heap
 // profile of the loaded models):
@@ -46,8 +49,10 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	path := filepath.Join(dir, memreadmodel.SnapshotFile)
 	var bytes int64
 	var live uint64
+	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
+		cpu0 := processCPU(b)
 		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: s}})
 		info, err := m.LoadSnapshot(context.Background(), path, memreadmodel.LoadOptions{Keys: []*merkle.Verifier{key.Verifier()}, Store: s})
 		if err != nil {
@@ -55,6 +60,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 		}
 		bytes += info.Bytes
 		b.StopTimer()
+		cpu += processCPU(b) - cpu0
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -75,4 +81,15 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	}
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// processCPU is the process's user and system CPU time so far (on a
+// loaded machine the wall time measures the load, this the work).
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

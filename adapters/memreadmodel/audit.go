@@ -70,9 +70,10 @@ type auditEntry struct {
 	actorRole  uint32
 	reason     uint32
 	eventHash  eventstore.Hash
-	leafHash   merkle.Hash
-	agency     uint32 // interned agency of the entry's log
-	agencyIdx  uint64 // the entry's index in it
+	// The leaf hash is not held here: it is the tree's node (0, seq)
+	// (leaf), 32 bytes less per entry.
+	agency    uint32 // interned agency of the entry's log
+	agencyIdx uint64 // the entry's index in it
 }
 
 func (t *auditTables) entry(seq uint64) audit.Entry {
@@ -80,7 +81,17 @@ func (t *auditTables) entry(seq uint64) audit.Entry {
 	return audit.Entry{Seq: seq, Position: e.position, EventID: e.id.String(), Stream: t.strs.str(e.stream), Revision: e.revision,
 		Type: t.strs.str(e.typ), ActorID: t.strs.str(e.actorID), ActorRole: t.strs.str(e.actorRole),
 		RecordedAt: time.UnixMicro(e.recordedAt).UTC(), OccurredAt: time.UnixMicro(e.occurredAt).UTC(), Reason: t.strs.str(e.reason),
-		EventHash: e.eventHash, LeafHash: e.leafHash}
+		EventHash: e.eventHash, LeafHash: t.leaf(seq)}
+}
+
+// leaf is the leaf hash of the entry at seq: the tree's node (0, seq),
+// which commit and the snapshot's load store before the entry.
+func (t *auditTables) leaf(seq uint64) merkle.Hash {
+	h, err := t.nodes.Node(context.Background(), 0, seq)
+	if err != nil {
+		panic(fmt.Sprintf("memreadmodel: audit entry %d has no leaf: %v", seq, err))
+	}
+	return h
 }
 
 func newAuditTables() *auditTables {
@@ -130,7 +141,7 @@ func (t *auditTables) commit(tx *auditTx) {
 		id, _ := uuid.Parse(e.EventID)
 		x := auditEntry{position: e.Position, revision: e.Revision, id: id, stream: t.strs.id(e.Stream), typ: t.strs.id(e.Type),
 			actorID: t.strs.id(e.ActorID), actorRole: t.strs.id(e.ActorRole), reason: t.strs.id(e.Reason),
-			recordedAt: e.RecordedAt.UnixMicro(), occurredAt: e.OccurredAt.UnixMicro(), eventHash: e.EventHash, leafHash: e.LeafHash}
+			recordedAt: e.RecordedAt.UnixMicro(), occurredAt: e.OccurredAt.UnixMicro(), eventHash: e.EventHash}
 		t.entries.add(x)
 		t.byActor[x.actorID] = append(t.byActor[x.actorID], e.Seq)
 		t.byStream[x.stream] = append(t.byStream[x.stream], e.Seq)
@@ -494,7 +505,7 @@ func (r *AuditReader) AgencyNodes(agency string) merkle.NodeReader {
 
 func (t *auditTables) agencyEntry(agency string, idx, seq uint64) audit.AgencyEntry {
 	e := t.entries.at(int(seq))
-	return audit.AgencyEntry{Agency: agency, Index: idx, Seq: seq, Position: e.position, LeafHash: e.leafHash}
+	return audit.AgencyEntry{Agency: agency, Index: idx, Seq: seq, Position: e.position, LeafHash: t.leaf(seq)}
 }
 
 // AgencyEntries implements audit.AgencyReader.

@@ -8,12 +8,12 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -32,12 +32,14 @@ import (
 // checkpoint, so that a start-up loads it and projects only the events
 // after it instead of rebuilding from the whole log.
 //
-// # File format (version 2)
+// # File format (version 3)
 //
 //	magic "KJRMSNAP" (8 bytes) | version (uint32 BE) | body length (uint64 BE)
 //	  | schema length (uint32 BE) | schema (ASCII, at most maxSchemaLen bytes)
-//	body: a gob stream, one section per Sink in Model.Sinks order
-//	trailer: SHA-256 of the body (32) | key ID (uint32 BE) | Ed25519 signature (64)
+//	body: section table | sections
+//	  section table: count (uint32 BE) | count × (length (uint64 BE) | SHA-256 (32))
+//	  sections: one per Sink in Model.Sinks order, each its own gob stream
+//	trailer: SHA-256 of the section table (32) | key ID (uint32 BE) | Ed25519 signature (64)
 //
 // The schema names the version of every projection the body holds and of
 // the policy they were folded with (Model.schema: "audit=2 directory=1 …
@@ -47,14 +49,22 @@ import (
 // projection's entry in projectionVersions) rebuilds instead of serving
 // state the new code would not have made. The signature is the audit
 // key's merkle.Signer.SignMessage, context SnapshotContext, over the
-// header (schema included) followed by the body's digest. Loading hashes
-// the body and checks the signature before it decodes anything.
+// header (schema included) followed by the section table's digest; the
+// table holds each section's length and digest, so the signature covers
+// every byte of the body. Loading checks the table's digest and the
+// signature before it reads any section, then reads the sections
+// concurrently (version 3: version 2 was one gob stream, which only one
+// core could decode): each section is hashed and compared with its
+// digest in the table before any of it is decoded, and must be decoded
+// exactly to its end. A section whose bytes, length or place differ from
+// what the table says, or a table whose count is not the number of Sinks,
+// is refused.
 // Each section is a snapSection (name, checkpoint, dead letters) followed by
 // the tables' own values (see the save and load methods of each table
 // type). The audit section carries the trail's entries without their leaf
-// hashes: loading recomputes every leaf and the tree, and the root must
-// equal the one sealed in the section; the tree is never read from the
-// file.
+// hashes: loading recomputes every leaf (on every core) and the tree, and
+// the root must equal the one sealed in the section; the tree is never
+// read from the file.
 //
 // # Trust
 //
@@ -76,7 +86,7 @@ import (
 
 // SnapshotVersion is the version of the file format this package writes
 // and reads; a file of any other version is refused (ErrSnapshotFormat).
-const SnapshotVersion = 2
+const SnapshotVersion = 3
 
 // projectionVersions is the version of each projection's state as a
 // snapshot holds it. Bump a projection's entry whenever what it holds for
@@ -298,37 +308,51 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 	if _, err := f.Write(header); err != nil { // the length is written last
 		return SnapshotInfo{}, err
 	}
-	digest := sha256.New()
-	counter := &countWriter{}
-	bw := bufio.NewWriterSize(io.MultiWriter(f, digest, counter), 1<<20)
-	enc := gob.NewEncoder(bw)
+	// The section table is written last, over its place: each section's
+	// length and digest are known once it is written.
+	sinks := m.snapSinks()
+	tlen := sectionTableLen(len(sinks))
+	if _, err := f.Write(make([]byte, tlen)); err != nil {
+		return SnapshotInfo{}, err
+	}
+	frames := make([]sectionFrame, len(sinks))
 	info := SnapshotInfo{Checkpoints: map[string]eventstore.Position{}}
 	seen := eventstore.Position(0)
-	for i, s := range m.snapSinks() {
+	bodyLen := uint64(tlen)
+	for i, s := range sinks {
 		if err := ctx.Err(); err != nil {
 			return SnapshotInfo{}, err
 		}
-		cp, err := s.saveSection(ctx, enc, seen, store)
+		digest, counter := sha256.New(), &countWriter{}
+		bw := bufio.NewWriterSize(io.MultiWriter(f, digest, counter), 1<<20)
+		cp, err := s.saveSection(ctx, gob.NewEncoder(bw), seen, store)
 		if i == 0 {
 			seen = cp // the audit projection's: it selects every event
+		}
+		if err == nil {
+			err = bw.Flush()
 		}
 		if err != nil {
 			return SnapshotInfo{}, fmt.Errorf("memreadmodel: snapshot %s: %w", m.Sinks()[i].Name(), err)
 		}
+		frames[i].length = uint64(counter.n)
+		copy(frames[i].digest[:], digest.Sum(nil))
+		bodyLen += frames[i].length
 		info.Checkpoints[m.Sinks()[i].Name()] = cp
 	}
-	if err := bw.Flush(); err != nil {
-		return SnapshotInfo{}, err
-	}
-	binary.BigEndian.PutUint64(header[12:], uint64(counter.n))
-	trailer, err := seal(header, digest, key)
+	table := encodeSectionTable(frames)
+	binary.BigEndian.PutUint64(header[12:], bodyLen)
+	trailer, err := seal(header, sha256.Sum256(table), key)
 	if err != nil {
 		return SnapshotInfo{}, err
 	}
 	if _, err := f.Write(trailer); err != nil {
 		return SnapshotInfo{}, err
 	}
-	if _, err := f.WriteAt(header[12:], 12); err != nil {
+	if _, err := f.WriteAt(table, int64(len(header))); err != nil {
+		return SnapshotInfo{}, err
+	}
+	if _, err := f.WriteAt(header[12:20], 12); err != nil {
 		return SnapshotInfo{}, err
 	}
 	if err := f.Sync(); err != nil {
@@ -352,21 +376,66 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 	m.audit.wmu.Lock()
 	info.AuditSize, info.AuditRoot = m.audit.tables.(*auditTables).sealed.Size, m.audit.tables.(*auditTables).sealed.Root
 	m.audit.wmu.Unlock()
-	info.Bytes = int64(len(header)) + counter.n + int64(len(trailer))
+	info.Bytes = int64(len(header)) + int64(bodyLen) + int64(len(trailer))
 	info.Elapsed = time.Since(begin)
 	return info, nil
 }
 
-// seal returns the trailer: the body's digest, the key ID and the
-// signature over header ‖ digest.
-func seal(header []byte, digest hash.Hash, key *merkle.Signer) ([]byte, error) {
-	sum := digest.Sum(nil)
-	sig, err := key.SignMessage(SnapshotContext, append(append([]byte(nil), header...), sum...))
+// seal returns the trailer: the section table's digest, the key ID and
+// the signature over header ‖ digest.
+func seal(header []byte, sum [sha256.Size]byte, key *merkle.Signer) ([]byte, error) {
+	sig, err := key.SignMessage(SnapshotContext, append(append([]byte(nil), header...), sum[:]...))
 	if err != nil {
 		return nil, err
 	}
-	out := append(sum, binary.BigEndian.AppendUint32(nil, key.Verifier().KeyIDNumber())...)
+	out := append(sum[:], binary.BigEndian.AppendUint32(nil, key.Verifier().KeyIDNumber())...)
 	return append(out, sig...), nil
+}
+
+// sectionFrame is a section's entry in the section table.
+type sectionFrame struct {
+	length uint64
+	digest [sha256.Size]byte
+}
+
+// sectionFrameLen is a frame in the table: length and digest.
+const sectionFrameLen = 8 + sha256.Size
+
+func sectionTableLen(n int) int { return 4 + n*sectionFrameLen }
+
+func encodeSectionTable(frames []sectionFrame) []byte {
+	b := binary.BigEndian.AppendUint32(make([]byte, 0, sectionTableLen(len(frames))), uint32(len(frames)))
+	for _, fr := range frames {
+		b = binary.BigEndian.AppendUint64(b, fr.length)
+		b = append(b, fr.digest[:]...)
+	}
+	return b
+}
+
+// decodeSectionTable reads a table of exactly n frames whose sections
+// fill the rest of a body of bodyLen bytes.
+func decodeSectionTable(b []byte, n int, bodyLen uint64) ([]sectionFrame, error) {
+	if len(b) != sectionTableLen(n) {
+		return nil, fmt.Errorf("a section table of %d bytes", len(b))
+	}
+	if c := binary.BigEndian.Uint32(b); c != uint32(n) {
+		return nil, fmt.Errorf("%d sections, this build writes %d", c, n)
+	}
+	frames := make([]sectionFrame, n)
+	rest := bodyLen - uint64(len(b))
+	for i := range frames {
+		fb := b[4+i*sectionFrameLen:]
+		frames[i].length = binary.BigEndian.Uint64(fb)
+		copy(frames[i].digest[:], fb[8:sectionFrameLen])
+		if frames[i].length > rest {
+			return nil, fmt.Errorf("section %d of %d bytes, %d left in the body", i, frames[i].length, rest)
+		}
+		rest -= frames[i].length
+	}
+	if rest != 0 {
+		return nil, fmt.Errorf("%d bytes of the body in no section", rest)
+	}
+	return frames, nil
 }
 
 type countReader struct {
@@ -451,19 +520,27 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if bodyLen > size || size != uint64(len(header))+bodyLen+trailerLen {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "file of %d bytes for a body of %d", st.Size(), bodyLen)
 	}
-	// Hash the body and check the signature first: nothing of the file is
-	// decoded (a crafted one could ask for any amount of memory) before it
-	// is known to be what the audit key sealed.
-	digest := sha256.New()
-	if n, err := io.Copy(digest, io.LimitReader(f, int64(bodyLen))); err != nil || uint64(n) != bodyLen {
-		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "body: %d of %d bytes, %v", n, bodyLen, err)
+	// Check the section table's digest and the signature first: no
+	// section is read (a crafted one could ask for any amount of memory)
+	// before the table that names its digest is known to be what the audit
+	// key sealed.
+	sinks := m.snapSinks()
+	if bodyLen < uint64(sectionTableLen(len(sinks))) {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "a body of %d bytes", bodyLen)
+	}
+	table := make([]byte, sectionTableLen(len(sinks)))
+	if _, err := io.ReadFull(f, table); err != nil {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "section table: %v", err)
+	}
+	if c := binary.BigEndian.Uint32(table); c != uint32(len(sinks)) {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%d sections, this build writes %d", c, len(sinks))
 	}
 	trailer := make([]byte, trailerLen)
-	if _, err := io.ReadFull(f, trailer); err != nil {
+	if _, err := f.ReadAt(trailer, int64(len(header))+int64(bodyLen)); err != nil {
 		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "trailer: %v", err)
 	}
-	if sum := digest.Sum(nil); string(sum) != string(trailer[:32]) {
-		return SnapshotInfo{}, refuse(ErrSnapshotSignature, "body digest %x, sealed %x", sum, trailer[:32])
+	if sum := sha256.Sum256(table); string(sum[:]) != string(trailer[:32]) {
+		return SnapshotInfo{}, refuse(ErrSnapshotSignature, "section table digest %x, sealed %x", sum, trailer[:32])
 	}
 	keyID, sig, signed := binary.BigEndian.Uint32(trailer[32:36]), trailer[36:], false
 	msg := append(append([]byte(nil), header...), trailer[:32]...)
@@ -476,23 +553,31 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	if !signed {
 		return SnapshotInfo{}, refuse(ErrSnapshotSignature, "not signed by a trusted audit key (key ID %08x)", keyID)
 	}
-	// Decode the body (from the same open file: what was hashed).
-	if _, err := f.Seek(int64(len(header)), io.SeekStart); err != nil {
-		return SnapshotInfo{}, err
+	frames, err := decodeSectionTable(table, len(sinks), bodyLen)
+	if err != nil {
+		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%v", err)
 	}
-	body := &countReader{r: io.LimitReader(f, int64(bodyLen))}
-	br := bufio.NewReaderSize(body, 1<<20)
-	dec := gob.NewDecoder(br)
+	// The sections, each on its own goroutine, read from the same open
+	// file (what was checked): hashed, compared with the table, decoded.
 	info = SnapshotInfo{Checkpoints: map[string]eventstore.Position{}, Bytes: st.Size()}
-	for i, s := range m.snapSinks() {
-		cp, err := s.loadSection(dec, bodyLen)
+	cps, errs := make([]eventstore.Position, len(sinks)), make([]error, len(sinks))
+	var wg sync.WaitGroup
+	off := int64(len(header) + len(table))
+	for i, s := range sinks {
+		sec := io.NewSectionReader(f, off, int64(frames[i].length))
+		off += int64(frames[i].length)
+		wg.Go(func() { cps[i], errs[i] = loadFramed(s, sec, frames[i]) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var se *SnapshotError
+		if errors.As(err, &se) {
+			return SnapshotInfo{}, err
+		}
 		if err != nil {
 			return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "%s: %v", m.Sinks()[i].Name(), err)
 		}
-		info.Checkpoints[m.Sinks()[i].Name()] = cp
-	}
-	if rest, err := io.Copy(io.Discard, br); err != nil || rest != 0 || body.n != int64(bodyLen) {
-		return SnapshotInfo{}, refuse(ErrSnapshotCorrupt, "body: %d bytes after the last section, %v", rest, err)
+		info.Checkpoints[m.Sinks()[i].Name()] = cps[i]
 	}
 	at := m.audit.tables.(*auditTables)
 	if err := at.checkSealed(); err != nil {
@@ -504,6 +589,31 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 	}
 	info.Elapsed = time.Since(begin)
 	return info, nil
+}
+
+// loadFramed hashes a section, compares it with its frame and decodes it
+// into s, which must read it to its last byte.
+func loadFramed(s snapSink, sec *io.SectionReader, fr sectionFrame) (eventstore.Position, error) {
+	digest := sha256.New()
+	if n, err := io.Copy(digest, sec); err != nil || uint64(n) != fr.length {
+		return 0, refuse(ErrSnapshotCorrupt, "section: %d of %d bytes, %v", n, fr.length, err)
+	}
+	if sum := digest.Sum(nil); string(sum) != string(fr.digest[:]) {
+		return 0, refuse(ErrSnapshotSignature, "section digest %x, the sealed table says %x", sum, fr.digest)
+	}
+	if _, err := sec.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	body := &countReader{r: sec}
+	br := bufio.NewReaderSize(body, 1<<20)
+	cp, err := s.loadSection(gob.NewDecoder(br), fr.length)
+	if err != nil {
+		return 0, err
+	}
+	if rest, err := io.Copy(io.Discard, br); err != nil || rest != 0 || body.n != int64(fr.length) {
+		return 0, fmt.Errorf("%d bytes after the section's end, %v", rest, err)
+	}
+	return cp, nil
 }
 
 // checkLedger compares a loaded snapshot with the store.
@@ -731,10 +841,9 @@ func (h *HistoryCheck) Run(ctx context.Context, store eventstore.Store, keys *ev
 			continue
 		}
 		m.audit.lock.RLock()
-		e := *at.entries.at(int(seq))
-		snapAgency := at.strs.str(e.agency)
+		snapAgency, snapLeaf := at.strs.str(at.entries.at(int(seq)).agency), at.leaf(seq)
 		m.audit.lock.RUnlock()
-		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != e.leafHash {
+		if leaf := merkle.LeafHash(audit.LeafData(seq, ev)); leaf != snapLeaf {
 			return seq, refuse(ErrSnapshotHistory, "the event at position %d (%s@%d) is not the snapshot's entry %d", ev.Position, ev.Stream, ev.Revision, seq)
 		}
 		agency, updates, err := audit.AgencyOfEvent(ctx, lookup, ev)

@@ -6,7 +6,9 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -136,8 +138,6 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 		}
 		t.agencyKeys[key] = k.Agency
 	}
-	tree := merkle.NewTree()
-	agencyTrees := map[string]*merkle.Tree{}
 	var buf []byte
 	str := func(b []byte) (uint32, error) {
 		v := binary.LittleEndian.Uint32(b)
@@ -176,30 +176,47 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 			if seq > 0 && t.entries.at(int(seq-1)).position >= e.position {
 				return fmt.Errorf("audit entry %d at position %d after %d", seq, e.position, t.entries.at(int(seq-1)).position)
 			}
-			e.leafHash = merkle.LeafHash(audit.LeafData(seq, t.event(&e)))
-			if err := t.nodes.Put(tree.Append(e.leafHash)...); err != nil {
-				return err
-			}
-			agency := strs.str(e.agency)
-			l, at := t.agencyLog(agency), agencyTrees[agency]
-			if at == nil {
-				at = merkle.NewTree()
-				agencyTrees[agency] = at
-			}
-			e.agencyIdx = uint64(len(l.seqs))
-			if err := l.nodes.Put(at.Append(e.leafHash)...); err != nil {
-				return err
-			}
-			l.seqs = append(l.seqs, seq)
 			t.entries.add(e)
-			t.byActor[e.actorID] = append(t.byActor[e.actorID], seq)
-			t.byStream[e.stream] = append(t.byStream[e.stream], seq)
-			t.byType[e.typ] = append(t.byType[e.typ], seq)
 		}
 	}
-	t.frontier = tree.Frontier()
-	for a, at := range agencyTrees {
-		t.agencyLogs[a].frontier = at.Frontier()
+	// Every leaf recomputed on every core, then the trail's tree and the
+	// agency logs' trees built level by level, the indexes beside them.
+	n := t.entries.len()
+	workers := runtime.GOMAXPROCS(0)
+	leaves := make([]merkle.Hash, n, n+n/8+64) // room for the appends after the load
+	t.leaves(leaves, workers)
+	var wg sync.WaitGroup
+	wg.Go(func() { t.nodes = merkle.MemNodesOf(leaves, workers) })
+	counts := map[uint32]int{}
+	for seq := range n {
+		counts[t.entries.at(seq).agency]++
+	}
+	agencyLeaves := map[string][]merkle.Hash{}
+	for a, c := range counts {
+		agencyLeaves[strs.str(a)] = make([]merkle.Hash, 0, c+c/8+64)
+		t.agencyLog(strs.str(a)).seqs = make([]uint64, 0, c+c/8+64)
+	}
+	for seq := range n {
+		e := t.entries.at(seq)
+		agency := strs.str(e.agency)
+		l := t.agencyLog(agency)
+		e.agencyIdx = uint64(len(l.seqs))
+		l.seqs = append(l.seqs, uint64(seq))
+		agencyLeaves[agency] = append(agencyLeaves[agency], leaves[seq])
+		t.byActor[e.actorID] = append(t.byActor[e.actorID], uint64(seq))
+		t.byStream[e.stream] = append(t.byStream[e.stream], uint64(seq))
+		t.byType[e.typ] = append(t.byType[e.typ], uint64(seq))
+	}
+	for a, al := range agencyLeaves {
+		l := t.agencyLogs[a]
+		l.nodes = merkle.MemNodesOf(al, 1)
+		if l.frontier, err = frontierOf(l.nodes, uint64(len(al))); err != nil {
+			return err
+		}
+	}
+	wg.Wait()
+	if t.frontier, err = frontierOf(t.nodes, uint64(n)); err != nil {
+		return err
 	}
 	t.checkpoints = h.Checkpoints
 	for _, c := range h.Checkpoints {
@@ -208,8 +225,49 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 		}
 	}
 	t.sealed = h.Seal
+	tree, err := merkle.NewTreeFromFrontier(uint64(n), t.frontier)
+	if err != nil {
+		return err
+	}
 	t.sealed.recomputed = tree.Root()
 	return nil
+}
+
+// leaves recomputes every entry's leaf hash into leaves,
+// the blocks shared among workers goroutines.
+func (t *auditTables) leaves(leaves []merkle.Hash, workers int) {
+	next := make(chan int, len(t.entries.blocks))
+	for b := range t.entries.blocks {
+		next <- b
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Go(func() {
+			data := make([]byte, 0, 1024)
+			for b := range next {
+				block := t.entries.blocks[b]
+				for i := range block {
+					e, seq := &block[i], uint64(b<<chunkBits+i)
+					data = audit.AppendLeafData(data[:0], seq, t.event(e))
+					leaves[seq] = merkle.LeafHash(data)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// frontierOf is the frontier of the tree of size leaves in nodes.
+func frontierOf(nodes *merkle.MemNodes, size uint64) ([]merkle.Hash, error) {
+	if size == 0 {
+		return nil, nil
+	}
+	tree, err := merkle.RestoreTree(context.Background(), nodes, size)
+	if err != nil {
+		return nil, err
+	}
+	return tree.Frontier(), nil
 }
 
 // event returns the fields of e that audit.LeafData reads.

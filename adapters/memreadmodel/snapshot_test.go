@@ -172,10 +172,11 @@ func TestSnapshotTamperedIsRefused(t *testing.T) {
 		}
 	}
 	// A body crafted to make the decoder allocate (a gob message that
-	// claims almost a gigabyte): refused for its digest before any of it
-	// is decoded.
+	// claims almost a gigabyte, at the start of the first section's gob
+	// stream, after the section table): refused for its digest before any
+	// of it is decoded.
 	b = bytes.Clone(good)
-	bodyAt := fixedHeaderLen + int(binary.BigEndian.Uint32(b[20:]))
+	bodyAt := fixedHeaderLen + int(binary.BigEndian.Uint32(b[20:])) + sectionTableLen(len(m.snapSinks()))
 	copy(b[bodyAt:], []byte{0xFC, 0x3F, 0xFF, 0xFF, 0xF0})
 	mustRefuse(t, "a body that asks for a gigabyte", j, j.Store, write(b), ErrSnapshotSignature)
 	// A schema length past the bound: refused before anything is read.

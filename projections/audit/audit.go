@@ -132,19 +132,36 @@ func (p *PrefixRoot) Root() merkle.Hash { return p.tree.Root() }
 // LeafData returns the canonical leaf encoding of ev at seq (see the
 // package doc).
 func LeafData(seq uint64, ev eventstore.Event) []byte {
-	b := make([]byte, 0, 256+len(ev.Stream)+len(ev.Reason))
-	b = append(b, leafMagic...)
-	u := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
-	for _, f := range [][]byte{
-		u(seq), u(uint64(ev.Position)), ev.ID[:], []byte(ev.Stream), u(ev.Revision),
-		[]byte(ev.Type), []byte(ev.Actor.ID), []byte(ev.Actor.Role),
-		u(uint64(ev.RecordedAt.UnixMicro())), u(uint64(ev.OccurredAt.UnixMicro())),
-		[]byte(ev.Reason), ev.Hash[:],
-	} {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
-		b = append(b, f...)
+	return AppendLeafData(make([]byte, 0, 256+len(ev.Stream)+len(ev.Reason)), seq, ev)
+}
+
+// AppendLeafData appends LeafData(seq, ev) to dst and returns the result;
+// with a dst of enough capacity it allocates nothing (a snapshot's load
+// recomputes millions of leaves).
+func AppendLeafData(dst []byte, seq uint64, ev eventstore.Event) []byte {
+	b := append(dst, leafMagic...)
+	u := func(v uint64) {
+		b = binary.BigEndian.AppendUint32(b, 8)
+		b = binary.BigEndian.AppendUint64(b, v)
 	}
-	return b
+	str := func(s string) {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+		b = append(b, s...)
+	}
+	u(seq)
+	u(uint64(ev.Position))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ev.ID)))
+	b = append(b, ev.ID[:]...)
+	str(ev.Stream)
+	u(ev.Revision)
+	str(ev.Type)
+	str(ev.Actor.ID)
+	str(ev.Actor.Role)
+	u(uint64(ev.RecordedAt.UnixMicro()))
+	u(uint64(ev.OccurredAt.UnixMicro()))
+	str(ev.Reason)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ev.Hash)))
+	return append(b, ev.Hash[:]...)
 }
 
 // InTrail reports whether an event of stream is an audit-trail entry (every

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/binary"
 	"encoding/json"
 	"iter"
 	"path/filepath"
@@ -490,5 +491,49 @@ func TestAppealBundleVerifiesOfflineAndCatchesForgery(t *testing.T) {
 	other, _ := merkle.ParseSigner(skey)
 	if r := audit.VerifyBundle(got, other.Verifier()); r.OK {
 		t.Error("a bundle verified with a key that did not sign it")
+	}
+}
+
+// referenceLeafData is LeafData as it was written before AppendLeafData
+// (field by field through a list of byte slices): the leaf bytes are
+// signed in every checkpoint, so the rewrite must give exactly these.
+func referenceLeafData(seq uint64, ev eventstore.Event) []byte {
+	b := []byte("kinerja/audit-leaf/v1")
+	u := func(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+	for _, f := range [][]byte{
+		u(seq), u(uint64(ev.Position)), ev.ID[:], []byte(ev.Stream), u(ev.Revision),
+		[]byte(ev.Type), []byte(ev.Actor.ID), []byte(ev.Actor.Role),
+		u(uint64(ev.RecordedAt.UnixMicro())), u(uint64(ev.OccurredAt.UnixMicro())),
+		[]byte(ev.Reason), ev.Hash[:],
+	} {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// TestAppendLeafDataIsLeafData: the allocation-free encoding gives the
+// reference bytes, appended after whatever dst held.
+func TestAppendLeafDataIsLeafData(t *testing.T) {
+	evs := []eventstore.Event{
+		{},
+		{EventData: eventstore.EventData{ID: uuid.New(), Type: "skp.drafted.v1", Actor: eventstore.Actor{ID: "198001012005011001", Role: "EMPLOYEE"},
+			Reason: "alasan — é\x00", OccurredAt: time.UnixMicro(1_700_000_000_123_456)},
+			Stream: "skp-" + strings.Repeat("x", 300), Revision: 1 << 40, Position: 123456789, RecordedAt: time.UnixMicro(-5), Hash: eventstore.Hash{1, 2, 3}},
+	}
+	for i, ev := range evs {
+		for _, seq := range []uint64{0, 7, 1<<64 - 1} {
+			want := referenceLeafData(seq, ev)
+			if got := audit.LeafData(seq, ev); !bytes.Equal(got, want) {
+				t.Fatalf("event %d seq %d: LeafData\n%x, want\n%x", i, seq, got, want)
+			}
+			if got := audit.AppendLeafData([]byte("prefix"), seq, ev); !bytes.Equal(got, append([]byte("prefix"), want...)) {
+				t.Fatalf("event %d seq %d: AppendLeafData after a prefix differs", i, seq)
+			}
+		}
+	}
+	dst := make([]byte, 0, 1024)
+	if n := testing.AllocsPerRun(100, func() { dst = audit.AppendLeafData(dst[:0], 3, evs[1]) }); n != 0 {
+		t.Errorf("AppendLeafData into a large enough buffer: %v allocations", n)
 	}
 }

@@ -97,3 +97,43 @@ func (m *MemNodes) Size() uint64 {
 	}
 	return uint64(len(m.levels[0]))
 }
+
+// MemNodesOf returns a store holding every node of the tree over leaves,
+// as if each leaf had been appended (Tree.Append) and its nodes Put, but
+// built level by level: level 0 is leaves itself (kept, not copied: the
+// caller gives it up), each level above is hashed on up to workers
+// goroutines, and no level holds spare capacity beyond what leaves has.
+// A read model loaded from a snapshot recomputes its tree this way.
+func MemNodesOf(leaves []Hash, workers int) *MemNodes {
+	workers = max(workers, 1)
+	levels := [][]Hash{leaves}
+	for cur := leaves; len(cur) >= 2; {
+		next := make([]Hash, len(cur)/2)
+		const span = 1 << 14
+		if workers == 1 || len(next) < 2*span {
+			for i := range next {
+				next[i] = NodeHash(cur[2*i], cur[2*i+1])
+			}
+		} else {
+			var wg sync.WaitGroup
+			work := make(chan int, len(next)/span+1)
+			for lo := 0; lo < len(next); lo += span {
+				work <- lo
+			}
+			close(work)
+			for range workers {
+				wg.Go(func() {
+					for lo := range work {
+						for i := lo; i < min(lo+span, len(next)); i++ {
+							next[i] = NodeHash(cur[2*i], cur[2*i+1])
+						}
+					}
+				})
+			}
+			wg.Wait()
+		}
+		levels = append(levels, next)
+		cur = next
+	}
+	return &MemNodes{levels: levels}
+}

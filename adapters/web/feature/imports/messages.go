@@ -50,6 +50,7 @@ var messages = i18n.Catalog{
 	"imports.refusedrows":       {ID: "Baris yang ditolak", EN: "Refused rows"},
 	"imports.norefused":         {ID: "Tidak ada baris yang ditolak.", EN: "No row was refused."},
 	"imports.rows":              {ID: "Baris yang dicatat atau akan dicatat", EN: "Rows recorded or to be recorded"},
+	"imports.refused.more":      {ID: "Hanya 200 baris ditolak pertama yang ditampilkan; API GET /v1/imports/{id} memuat semuanya. Baris ditolak yang tidak ditampilkan:", EN: "Only the first 200 refused rows are shown; the API's GET /v1/imports/{id} has them all. Refused rows not shown:"},
 	"imports.rows.more":         {ID: "Hanya 200 baris pertama yang ditampilkan; API GET /v1/imports/{id} memuat semuanya.", EN: "Only the first 200 rows are shown; the API's GET /v1/imports/{id} has them all."},
 	"imports.apply":             {ID: "Terapkan impor ini", EN: "Apply this import"},
 	"imports.apply.hint":        {ID: "Baris yang ditolak tidak dicatat; setiap baris lain dicatat utuh atau tidak sama sekali.", EN: "Refused rows are not recorded; every other row is recorded whole or not at all."},

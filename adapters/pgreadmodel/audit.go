@@ -106,17 +106,28 @@ func (s *auditStage) AddCheckpoint(_ context.Context, c audit.Checkpoint) error 
 var (
 	auditEntryColumns = []string{"seq", "position", "event_id", "stream", "revision", "type", "actor_id", "actor_role", "recorded_at",
 		"occurred_at", "reason", "event_hash", "leaf_hash"}
-	auditNodeColumns       = []column{{"level", "int2", ""}, {"index", "int8", ""}, {"hash", "bytea", ""}}
+	auditNodeColumns       = []string{"level", "index", "hash"}
 	auditCheckpointColumns = []column{{"position", "int8", ""}, {"size", "int8", ""}, {"signed_at", "timestamptz", ""},
 		{"root_hash", "bytea", ""}, {"key_id", "text", ""}, {"signature", "text", ""}, {"origin", "text", ""}, {"note", "text", ""}}
 )
 
-// copies writes the entries with COPY.
+// copies writes the entries and the nodes with COPY.
 func (s *auditStage) copies() []copyRows {
 	if len(s.entries) == 0 {
 		return nil
 	}
-	return []copyRows{s.agencyCopies(), {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
+	// Level 0 (the leaves) is audit_entries.leaf_hash: audit_nodes holds
+	// the nodes above it, half as many rows.
+	var nodes []merkle.Node
+	for _, nd := range s.nodes {
+		if nd.Level > 0 {
+			nodes = append(nodes, nd)
+		}
+	}
+	return []copyRows{s.agencyCopies(), s.agencyNodeCopies(), {table: "audit_nodes", cols: auditNodeColumns, n: len(nodes), row: func(i int) ([]any, error) {
+		nd := &nodes[i]
+		return []any{int16(nd.Level), int64(nd.Index), nd.Hash[:]}, nil
+	}}, {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
 		e := &s.entries[i]
 		id, err := uuid.Parse(e.EventID)
 		if err != nil {
@@ -129,19 +140,7 @@ func (s *auditStage) copies() []copyRows {
 
 func (s *auditStage) flush(b *pgx.Batch) error {
 	if len(s.entries) > 0 {
-		// Level 0 (the leaves) is audit_entries.leaf_hash: audit_nodes holds
-		// the nodes above it, half as many rows.
-		var level []int16
-		var index []int64
-		var hash [][]byte
-		for _, nd := range s.nodes {
-			if nd.Level > 0 {
-				level, index, hash = append(level, int16(nd.Level)), append(index, int64(nd.Index)), append(hash, nd.Hash[:])
-			}
-		}
-		if len(level) > 0 {
-			b.Queue(insertSQL(s.n.t("audit_nodes"), auditNodeColumns), level, index, hash)
-		}
+		// The entries and nodes are copied (copies).
 		fr := make([]byte, 0, len(s.frontier)*merkle.HashSize)
 		for _, h := range s.frontier {
 			fr = append(fr, h[:]...)

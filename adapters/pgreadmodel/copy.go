@@ -63,7 +63,7 @@ func copyIn(ctx context.Context, tx pgx.Tx, table string, c copyRows) error {
 const pgEpochMicros = 946_684_800_000_000
 
 // appendCopyValue appends one field of a binary COPY row: its length and
-// its binary form. The column types are the stagers' (int8, int4, bool,
+// its binary form. The column types are the stagers' (int8, int4, int2, bool,
 // text, uuid, bytea, timestamptz).
 func appendCopyValue(buf *bytes.Buffer, v any) error {
 	var b [12]byte
@@ -76,6 +76,10 @@ func appendCopyValue(buf *bytes.Buffer, v any) error {
 		binary.BigEndian.PutUint32(b[:], 4)
 		binary.BigEndian.PutUint32(b[4:], uint32(v))
 		buf.Write(b[:8])
+	case int16:
+		binary.BigEndian.PutUint32(b[:], 2)
+		binary.BigEndian.PutUint16(b[4:], uint16(v))
+		buf.Write(b[:6])
 	case bool:
 		binary.BigEndian.PutUint32(b[:], 1)
 		b[4] = 0

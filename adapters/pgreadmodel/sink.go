@@ -293,6 +293,9 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 		}
 		if c, ok := st.(copier); ok {
 			for _, cp := range c.copies() {
+				if cp.n == 0 {
+					continue
+				}
 				if err := copyIn(ctx, tx, s.n.t(cp.table), cp); err != nil {
 					return s.wrap("copy into "+cp.table, err)
 				}

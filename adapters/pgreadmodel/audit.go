@@ -43,6 +43,9 @@ type auditStage struct {
 var _ audit.Store = (*auditStage)(nil)
 
 func (s *auditStage) load(ctx context.Context, events []projections.Event) error {
+	// An event is an entry and, on average, two nodes (its leaf and one
+	// above): room for them at once rather than by growing.
+	s.entries, s.nodes = make([]audit.Entry, 0, len(events)), make([]merkle.Node, 0, 2*len(events))
 	if err := s.loadAgencies(ctx, events); err != nil {
 		return err
 	}
@@ -124,17 +127,32 @@ func (s *auditStage) copies() []copyRows {
 			nodes = append(nodes, nd)
 		}
 	}
-	return []copyRows{s.agencyCopies(), s.agencyNodeCopies(), {table: "audit_nodes", cols: auditNodeColumns, n: len(nodes), row: func(i int) ([]any, error) {
+	return []copyRows{s.agencyCopies(), s.agencyNodeCopies(), {table: "audit_nodes", cols: auditNodeColumns, n: len(nodes), row: func(i int, w *copyRow) error {
 		nd := &nodes[i]
-		return []any{int16(nd.Level), int64(nd.Index), nd.Hash[:]}, nil
-	}}, {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
+		w.int16(int16(nd.Level))
+		w.int64(int64(nd.Index))
+		w.bytea(nd.Hash[:])
+		return nil
+	}}, {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int, w *copyRow) error {
 		e := &s.entries[i]
 		id, err := uuid.Parse(e.EventID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return []any{int64(e.Seq), int64(e.Position), id, e.Stream, int64(e.Revision), e.Type, e.ActorID, e.ActorRole,
-			e.RecordedAt, e.OccurredAt, e.Reason, e.EventHash[:], e.LeafHash[:]}, nil
+		w.int64(int64(e.Seq))
+		w.int64(int64(e.Position))
+		w.uuid(id)
+		w.text(e.Stream)
+		w.int64(int64(e.Revision))
+		w.text(e.Type)
+		w.text(e.ActorID)
+		w.text(e.ActorRole)
+		w.time(e.RecordedAt)
+		w.time(e.OccurredAt)
+		w.text(e.Reason)
+		w.bytea(e.EventHash[:])
+		w.bytea(e.LeafHash[:])
+		return nil
 	}}}
 }
 

@@ -185,18 +185,27 @@ var agencyEntryColumns = []string{"agency", "index", "seq", "position", "leaf_ha
 // COPY.
 func (s *auditStage) agencyNodeCopies() copyRows {
 	ns := s.agencies.nodeRows
-	return copyRows{table: "audit_agency_nodes", cols: agencyNodeColumns, n: len(ns), row: func(i int) ([]any, error) {
+	return copyRows{table: "audit_agency_nodes", cols: agencyNodeColumns, n: len(ns), row: func(i int, w *copyRow) error {
 		r := &ns[i]
-		return []any{r.agency, int16(r.node.Level), int64(r.node.Index), r.node.Hash[:]}, nil
+		w.text(r.agency)
+		w.int16(int16(r.node.Level))
+		w.int64(int64(r.node.Index))
+		w.bytea(r.node.Hash[:])
+		return nil
 	}}
 }
 
 // agencyCopies writes the agency entries with COPY.
 func (s *auditStage) agencyCopies() copyRows {
 	es := s.agencies.entries
-	return copyRows{table: "audit_agency_entries", cols: agencyEntryColumns, n: len(es), row: func(i int) ([]any, error) {
+	return copyRows{table: "audit_agency_entries", cols: agencyEntryColumns, n: len(es), row: func(i int, w *copyRow) error {
 		e := &es[i]
-		return []any{e.Agency, int64(e.Index), int64(e.Seq), int64(e.Position), e.LeafHash[:]}, nil
+		w.text(e.Agency)
+		w.int64(int64(e.Index))
+		w.int64(int64(e.Seq))
+		w.int64(int64(e.Position))
+		w.bytea(e.LeafHash[:])
+		return nil
 	}}
 }
 

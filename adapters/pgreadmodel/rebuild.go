@@ -194,6 +194,9 @@ func runAll(ctx context.Context, first, rest eventstore.Store, check func() erro
 		batch = 5000
 	}
 	left := slices.Clone(rbs)
+	// The log is read ahead of the Sinks (readahead.go), so that reading
+	// the next batch overlaps applying this one.
+	first, rest = readAhead{first}, readAhead{rest}
 	store := first
 	for len(left) > 0 {
 		sinks := make([]projections.Sink, len(left))

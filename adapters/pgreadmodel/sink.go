@@ -82,13 +82,13 @@ type copier interface {
 	copies() []copyRows
 }
 
-// copyRows is one table's rows for COPY: n rows, row(i) the values of the
-// i-th in the order of cols.
+// copyRows is one table's rows for COPY: n rows, row(i, w) writing the
+// values of the i-th in the order of cols.
 type copyRows struct {
 	table string
 	cols  []string
 	n     int
-	row   func(i int) ([]any, error)
+	row   func(i int, w *copyRow) error
 }
 
 // ErrAppendOnly is returned by the audit Sink's Reset when the trail it

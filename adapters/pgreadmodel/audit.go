@@ -43,6 +43,9 @@ type auditStage struct {
 var _ audit.Store = (*auditStage)(nil)
 
 func (s *auditStage) load(ctx context.Context, events []projections.Event) error {
+	// An event is an entry and, on average, two nodes (its leaf and one
+	// above): room for them at once rather than by growing.
+	s.entries, s.nodes = make([]audit.Entry, 0, len(events)), make([]merkle.Node, 0, 2*len(events))
 	if err := s.loadAgencies(ctx, events); err != nil {
 		return err
 	}
@@ -106,42 +109,56 @@ func (s *auditStage) AddCheckpoint(_ context.Context, c audit.Checkpoint) error 
 var (
 	auditEntryColumns = []string{"seq", "position", "event_id", "stream", "revision", "type", "actor_id", "actor_role", "recorded_at",
 		"occurred_at", "reason", "event_hash", "leaf_hash"}
-	auditNodeColumns       = []column{{"level", "int2", ""}, {"index", "int8", ""}, {"hash", "bytea", ""}}
+	auditNodeColumns       = []string{"level", "index", "hash"}
 	auditCheckpointColumns = []column{{"position", "int8", ""}, {"size", "int8", ""}, {"signed_at", "timestamptz", ""},
 		{"root_hash", "bytea", ""}, {"key_id", "text", ""}, {"signature", "text", ""}, {"origin", "text", ""}, {"note", "text", ""}}
 )
 
-// copies writes the entries with COPY.
+// copies writes the entries and the nodes with COPY.
 func (s *auditStage) copies() []copyRows {
 	if len(s.entries) == 0 {
 		return nil
 	}
-	return []copyRows{s.agencyCopies(), {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int) ([]any, error) {
+	// Level 0 (the leaves) is audit_entries.leaf_hash: audit_nodes holds
+	// the nodes above it, half as many rows.
+	var nodes []merkle.Node
+	for _, nd := range s.nodes {
+		if nd.Level > 0 {
+			nodes = append(nodes, nd)
+		}
+	}
+	return []copyRows{s.agencyCopies(), s.agencyNodeCopies(), {table: "audit_nodes", cols: auditNodeColumns, n: len(nodes), row: func(i int, w *copyRow) error {
+		nd := &nodes[i]
+		w.int16(int16(nd.Level))
+		w.int64(int64(nd.Index))
+		w.bytea(nd.Hash[:])
+		return nil
+	}}, {table: "audit_entries", cols: auditEntryColumns, n: len(s.entries), row: func(i int, w *copyRow) error {
 		e := &s.entries[i]
 		id, err := uuid.Parse(e.EventID)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return []any{int64(e.Seq), int64(e.Position), id, e.Stream, int64(e.Revision), e.Type, e.ActorID, e.ActorRole,
-			e.RecordedAt, e.OccurredAt, e.Reason, e.EventHash[:], e.LeafHash[:]}, nil
+		w.int64(int64(e.Seq))
+		w.int64(int64(e.Position))
+		w.uuid(id)
+		w.text(e.Stream)
+		w.int64(int64(e.Revision))
+		w.text(e.Type)
+		w.text(e.ActorID)
+		w.text(e.ActorRole)
+		w.time(e.RecordedAt)
+		w.time(e.OccurredAt)
+		w.text(e.Reason)
+		w.bytea(e.EventHash[:])
+		w.bytea(e.LeafHash[:])
+		return nil
 	}}}
 }
 
 func (s *auditStage) flush(b *pgx.Batch) error {
 	if len(s.entries) > 0 {
-		// Level 0 (the leaves) is audit_entries.leaf_hash: audit_nodes holds
-		// the nodes above it, half as many rows.
-		var level []int16
-		var index []int64
-		var hash [][]byte
-		for _, nd := range s.nodes {
-			if nd.Level > 0 {
-				level, index, hash = append(level, int16(nd.Level)), append(index, int64(nd.Index)), append(hash, nd.Hash[:])
-			}
-		}
-		if len(level) > 0 {
-			b.Queue(insertSQL(s.n.t("audit_nodes"), auditNodeColumns), level, index, hash)
-		}
+		// The entries and nodes are copied (copies).
 		fr := make([]byte, 0, len(s.frontier)*merkle.HashSize)
 		for _, h := range s.frontier {
 			fr = append(fr, h[:]...)

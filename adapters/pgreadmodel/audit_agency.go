@@ -181,24 +181,44 @@ func (s *auditStage) AppendAgency(ctx context.Context, e audit.AgencyEntry, node
 
 var agencyEntryColumns = []string{"agency", "index", "seq", "position", "leaf_hash"}
 
+// agencyNodeCopies writes the agency logs' nodes above the leaves with
+// COPY.
+func (s *auditStage) agencyNodeCopies() copyRows {
+	ns := s.agencies.nodeRows
+	return copyRows{table: "audit_agency_nodes", cols: agencyNodeColumns, n: len(ns), row: func(i int, w *copyRow) error {
+		r := &ns[i]
+		w.text(r.agency)
+		w.int16(int16(r.node.Level))
+		w.int64(int64(r.node.Index))
+		w.bytea(r.node.Hash[:])
+		return nil
+	}}
+}
+
 // agencyCopies writes the agency entries with COPY.
 func (s *auditStage) agencyCopies() copyRows {
 	es := s.agencies.entries
-	return copyRows{table: "audit_agency_entries", cols: agencyEntryColumns, n: len(es), row: func(i int) ([]any, error) {
+	return copyRows{table: "audit_agency_entries", cols: agencyEntryColumns, n: len(es), row: func(i int, w *copyRow) error {
 		e := &es[i]
-		return []any{e.Agency, int64(e.Index), int64(e.Seq), int64(e.Position), e.LeafHash[:]}, nil
+		w.text(e.Agency)
+		w.int64(int64(e.Index))
+		w.int64(int64(e.Seq))
+		w.int64(int64(e.Position))
+		w.bytea(e.LeafHash[:])
+		return nil
 	}}
 }
 
 var (
 	agencyKeyColumns        = []column{{"kind", "text", ""}, {"id", "text", ""}, {"position", "int8", ""}, {"agency", "text", ""}}
-	agencyNodeColumns       = []column{{"agency", "text", ""}, {"level", "int2", ""}, {"index", "int8", ""}, {"hash", "bytea", ""}}
+	agencyNodeColumns       = []string{"agency", "level", "index", "hash"}
 	agencyFrontierColumns   = []column{{"agency", "text", ""}, {"size", "int8", ""}, {"hashes", "bytea", ""}}
 	agencyCheckpointColumns = []column{{"agency", "text", ""}, {"position", "int8", ""}, {"size", "int8", ""}, {"signed_at", "timestamptz", ""},
 		{"root_hash", "bytea", ""}, {"key_id", "text", ""}, {"signature", "text", ""}, {"origin", "text", ""}, {"note", "text", ""}}
 )
 
-// flushAgencies queues the agency logs' rows but the entries (COPY).
+// flushAgencies queues the agency logs' rows but the entries and nodes
+// (COPY).
 func (s *auditStage) flushAgencies(b *pgx.Batch) {
 	st := s.agencies
 	if n := len(st.keyRows); n > 0 {
@@ -207,13 +227,6 @@ func (s *auditStage) flushAgencies(b *pgx.Batch) {
 			kind[i], id[i], pos[i], agency[i] = string(rune(r.key.Kind)), r.key.ID, int64(r.pos), r.agency
 		}
 		b.Queue(insertSQL(s.n.t("audit_agency_keys"), agencyKeyColumns), kind, id, pos, agency)
-	}
-	if n := len(st.nodeRows); n > 0 {
-		agency, level, index, hash := make([]string, n), make([]int16, n), make([]int64, n), make([][]byte, n)
-		for i, r := range st.nodeRows {
-			agency[i], level[i], index[i], hash[i] = r.agency, int16(r.node.Level), int64(r.node.Index), r.node.Hash[:]
-		}
-		b.Queue(insertSQL(s.n.t("audit_agency_nodes"), agencyNodeColumns), agency, level, index, hash)
 	}
 	var fa []string
 	var fs []int64

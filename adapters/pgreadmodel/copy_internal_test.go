@@ -23,6 +23,7 @@ func TestCopyValueEncoding(t *testing.T) {
 	}{
 		{"int8", int64(-2), field([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe})},
 		{"int4", int32(7), field([]byte{0, 0, 0, 7})},
+		{"int2", int16(-3), field([]byte{0xff, 0xfd})},
 		{"bool", true, field([]byte{1})},
 		{"text as it is", "Dinas Kesehatan — ✓", field([]byte("Dinas Kesehatan — ✓"))},
 		{"text with NUL and invalid UTF-8, escaped", "a\x00b\xff", field([]byte(escapeText("a\x00b\xff")))},

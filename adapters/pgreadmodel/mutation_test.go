@@ -69,7 +69,11 @@ func newMutationLedger(t *testing.T) *mutationLedger {
 	}
 	writer := eventstore.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, ed25519.SeedSize)))
 	l.writers = eventstore.NewKeyring(writer.Public())
-	if l.store, err = pgstore.Open(ctx, pool, pgstore.Options{Schema: l.es, Signer: writer, Keyring: l.writers}); err != nil {
+	// A read waits for the events committed before it to be final; on a
+	// shared server another session's long writing transaction (a rebuild's
+	// index build) can hold that back for longer than the default 5 s, and
+	// the read then stops short: wait longer rather than verify a prefix.
+	if l.store, err = pgstore.Open(ctx, pool, pgstore.Options{Schema: l.es, Signer: writer, Keyring: l.writers, FinalityWait: 2 * time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if l.db, err = pgreadmodel.Open(ctx, pool, pgreadmodel.Options{Schema: l.rm, History: projections.StoreHistory{Store: l.store}, Policy: policy.Default()}); err != nil {
@@ -114,6 +118,9 @@ func newMutationLedger(t *testing.T) *mutationLedger {
 		} else {
 			l.positions = append(l.positions, ev.Position)
 		}
+	}
+	if len(l.positions) != 24 || len(l.checkpoints) != 2 {
+		t.Fatalf("read back %d events and %d checkpoints, want 24 and 2", len(l.positions), len(l.checkpoints))
 	}
 	if r := l.verify(t); !r.OK {
 		t.Fatalf("the untouched ledger does not verify: %+v", r)

@@ -41,9 +41,10 @@ var ErrRebuildSuperseded = errors.New("pgreadmodel: another rebuild was swapped 
 // The new tables are copies of the live ones' structure
 // (CREATE TABLE … (LIKE … INCLUDING ALL), plus the append-only triggers of
 // the audit tables), named <table>__g<generation>, but without their
-// secondary indexes (neither unique nor behind a constraint), which Swap
-// builds over the filled tables before it swaps (see "Deferred indexes"
-// below). The rebuild checkpoints under "<projection>@g<generation>".
+// secondary indexes (neither unique nor behind a constraint), nor, for the
+// tables a Sink only appends to, their keys, which Swap builds over the
+// filled tables before it swaps (see "Deferred keys" and "Deferred
+// indexes" below). The rebuild checkpoints under "<projection>@g<generation>".
 // Swap, after building those indexes, in one transaction:
 // locks the live checkpoint row (waiting for the live Sink's transaction),
 // requires the rebuild's checkpoint to be at or past the live one, drops the
@@ -113,6 +114,9 @@ func (db *DB) StartRebuild(ctx context.Context, name string) (_ *Rebuild, err er
 		return nil, wrap(err)
 	}
 	if err := dropSecondaryIndexes(ctx, tx, n, tables); err != nil {
+		return nil, wrap(err)
+	}
+	if err := dropAppendOnlyKeys(ctx, tx, n, tables); err != nil {
 		return nil, wrap(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -190,6 +194,9 @@ func runAll(ctx context.Context, first, rest eventstore.Store, check func() erro
 		batch = 5000
 	}
 	left := slices.Clone(rbs)
+	// The log is read ahead of the Sinks (readahead.go), so that reading
+	// the next batch overlaps applying this one.
+	first, rest = readAhead{first}, readAhead{rest}
 	store := first
 	for len(left) > 0 {
 		sinks := make([]projections.Sink, len(left))
@@ -306,6 +313,13 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	// above; this checks it in the swap's snapshot, so that no table goes
 	// live without an index its readers rely on).
 	for _, t := range Tables(r.name) {
+		keys, err := missingKeys(ctx, tx, db.names.t(t), r.sink.n.t(t))
+		if err != nil {
+			return wrap(err)
+		}
+		if len(keys) > 0 {
+			return wrap(fmt.Errorf("%s lacks the keys %q of %s", r.sink.n.t(t), keys, db.names.t(t)))
+		}
 		missing, err := missingIndexes(ctx, tx, db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return wrap(err)
@@ -372,6 +386,96 @@ func (r *Rebuild) Abort(ctx context.Context) error {
 	return tx.Commit(ctx)
 }
 
+// Deferred keys. The tables a Sink only appends to, by COPY or INSERT
+// without ON CONFLICT, and never reads by their keys while it fills them
+// (appendOnlyKeyTables), lose their primary keys and unique constraints
+// too while a rebuild fills them: maintaining those row by row cost
+// PostgreSQL more than the rows (measured, docs/benchmarks.md: the audit
+// entries' COPY with their two keys 0.62–0.81 s of backend CPU for 137,777
+// rows, without them 0.25 s and 0.10 s for building both afterwards; the
+// timeline items' 1.17–1.41 s with the key on (nip, position), inserted in
+// no order, against 0.38 + 0.25 s). Swap adds them before anything else,
+// each built by one sorted pass, and the swap's transaction checks they
+// are there; a duplicate key (a repeated audit seq or position, the same
+// timeline item twice) fails the build of the key and so the swap: nothing
+// is swapped in, as if the row had been refused when written. Once built
+// (a swap retried after ErrNotCaughtUp), the rows applied later are checked
+// as they are written.
+//
+// Tables made UNLOGGED for the build and SET LOGGED at the swap were
+// measured too and rejected: with wal_level = replica (this server's),
+// SET LOGGED rewrites the table into the WAL, which cost more than the WAL
+// the unlogged build saved (the audit entries: 0.71 s + 0.32 s against
+// 0.81 s logged), and a crash of PostgreSQL would empty an unlogged table
+// under a checkpoint row that survived.
+
+// appendOnlyKeyTables are the tables whose keys a rebuild defers.
+var appendOnlyKeyTables = map[string]bool{
+	"audit_entries":        true, // COPY
+	"audit_nodes":          true, // COPY
+	"audit_agency_entries": true, // COPY
+	"audit_agency_nodes":   true, // COPY
+	"timeline_items":       true, // COPY
+}
+
+// tableKeys returns the definitions (pg_get_constraintdef: "PRIMARY KEY
+// (seq)", "UNIQUE (position)") and names of table's primary key and unique
+// constraints.
+func tableKeys(ctx context.Context, q dbQuerier, table string) (defs, names []string, err error) {
+	rows, err := q.Query(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = $1::regclass AND contype IN ('p', 'u') ORDER BY 2`, table)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			return nil, nil, err
+		}
+		defs, names = append(defs, def), append(names, name)
+	}
+	return defs, names, rows.Err()
+}
+
+// dropAppendOnlyKeys drops, in tx, the keys of the rebuild's append-only
+// tables (appendOnlyKeyTables).
+func dropAppendOnlyKeys(ctx context.Context, tx pgx.Tx, n names, tables []string) error {
+	b := &pgx.Batch{}
+	for _, t := range tables {
+		if !appendOnlyKeyTables[t] {
+			continue
+		}
+		_, keys, err := tableKeys(ctx, tx, n.t(t))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			b.Queue(`ALTER TABLE ` + n.t(t) + ` DROP CONSTRAINT ` + pgx.Identifier{k}.Sanitize())
+		}
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// missingKeys returns the key definitions of live that rebuilt lacks.
+func missingKeys(ctx context.Context, q dbQuerier, live, rebuilt string) ([]string, error) {
+	want, _, err := tableKeys(ctx, q, live)
+	if err != nil {
+		return nil, err
+	}
+	have, _, err := tableKeys(ctx, q, rebuilt)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, d := range want {
+		if !slices.Contains(have, d) {
+			missing = append(missing, d)
+		}
+	}
+	return missing, nil
+}
+
 // Deferred indexes. A rebuild fills its tables from nothing with hundreds of
 // thousands of rows; maintaining every secondary index row by row costs
 // PostgreSQL more than the rows themselves (the audit trail's entries carry
@@ -380,9 +484,9 @@ func (r *Rebuild) Abort(ctx context.Context) error {
 // status and parties are indexed. So StartRebuild drops from the fresh
 // tables the indexes that neither enforce a constraint nor are unique, and
 // Swap builds them, each by one sorted pass over the filled table, before
-// it swaps. The primary keys and unique constraints stay from the start:
-// they are guarantees (a repeated audit position is refused as it is
-// written), ON CONFLICT needs them, and a Sink's load reads by them (a
+// it swaps. The primary keys and unique constraints stay from the start,
+// but for the append-only tables ("Deferred keys" above): they are
+// guarantees, ON CONFLICT needs them, and a Sink's load reads by them (a
 // stager reads its tables by unique key only: that is what keeps the
 // rebuild's reads indexed).
 
@@ -456,8 +560,9 @@ func missingIndexes(ctx context.Context, q dbQuerier, live, rebuilt string) ([]s
 	return missing, nil
 }
 
-// buildIndexes creates on the rebuild's tables the secondary indexes of
-// the live tables they lack, in one transaction. It is idempotent: a Swap
+// buildIndexes creates on the rebuild's tables the keys (deferred for the
+// append-only tables) and the secondary indexes of the live tables they
+// lack, in one transaction. It is idempotent: a Swap
 // retried after ErrNotCaughtUp finds them built.
 func (r *Rebuild) buildIndexes(ctx context.Context) error {
 	tx, err := r.db.pool.Begin(ctx)
@@ -470,6 +575,16 @@ func (r *Rebuild) buildIndexes(ctx context.Context) error {
 	}
 	built := false
 	for _, t := range Tables(r.name) {
+		keys, err := missingKeys(ctx, tx, r.db.names.t(t), r.sink.n.t(t))
+		if err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+r.sink.n.t(t)+` ADD `+strings.Join(keys, `, ADD `)); err != nil {
+				return fmt.Errorf("build the keys of %s %q: %w", r.sink.n.t(t), keys, err)
+			}
+			built = true
+		}
 		missing, err := missingIndexes(ctx, tx, r.db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return err

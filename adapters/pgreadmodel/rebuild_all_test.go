@@ -31,17 +31,31 @@ func startAll(t *testing.T, db *pgreadmodel.DB) []*pgreadmodel.Rebuild {
 	return rbs
 }
 
+// rebuildSetup is the setup of this file's tests: the journey, its events,
+// read models over its store and their backend, whose live Sinks have
+// projected (in batches of 20) every event, or with half only the first
+// half: behind the rebuild that follows.
+func rebuildSetup(t *testing.T, half bool) (*readmodeltest.Journey, []projections.Event, *pgreadmodel.DB, *readmodeltest.Backend) {
+	t.Helper()
+	j := readmodeltest.RunJourney(t, openStore)
+	evs := readmodeltest.Events(t, j.Store)
+	db := openDB(t, projections.StoreHistory{Store: j.Store})
+	b := backend(db)
+	live := evs
+	if half {
+		live = evs[:len(evs)/2]
+	}
+	readmodeltest.Project(t, b, live, 20)
+	return j, evs, db, b
+}
+
 // TestRebuildAllFromOneRead: RunAll rebuilds every projection from one read
 // of the log, while the live Sinks are behind and while they move on, and
 // swaps them in; the read models then answer exactly as the incremental
 // ones of a backend that never rebuilt (the shared suite's snapshot).
 func TestRebuildAllFromOneRead(t *testing.T) {
 	ctx := context.Background()
-	j := readmodeltest.RunJourney(t, openStore)
-	evs := readmodeltest.Events(t, j.Store)
-	db := openDB(t, projections.StoreHistory{Store: j.Store})
-	b := backend(db)
-	readmodeltest.Project(t, b, evs[:len(evs)/2], 20)
+	j, evs, db, b := rebuildSetup(t, true)
 	rbs := startAll(t, db)
 	// Small batches: many transactions per Sink, each Sink's in order.
 	if err := pgreadmodel.RunAll(ctx, j.Store, rbs, 13, nil); err != nil {
@@ -91,11 +105,7 @@ func (c cancelAfter) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions
 // the next StartRebuild (a process that died cannot Abort), whose run then
 // completes and equals the incremental read models.
 func TestRebuildAllCancelledLeavesTheLiveTables(t *testing.T) {
-	j := readmodeltest.RunJourney(t, openStore)
-	evs := readmodeltest.Events(t, j.Store)
-	db := openDB(t, projections.StoreHistory{Store: j.Store})
-	b := backend(db)
-	readmodeltest.Project(t, b, evs, 20)
+	j, evs, db, b := rebuildSetup(t, false)
 	want := readmodeltest.Take(t, b)
 
 	for _, n := range []int{1, len(evs) / 3, len(evs) - 1} {
@@ -150,11 +160,7 @@ func witnessedAll(t *testing.T, store eventstore.Store) *audit.WitnessRecord {
 // would refuse them all) and gives the incremental read models.
 func TestRebuildAllCoveredByAWitnessedCheckpoint(t *testing.T) {
 	ctx := context.Background()
-	j := readmodeltest.RunJourney(t, openStore)
-	evs := readmodeltest.Events(t, j.Store)
-	db := openDB(t, projections.StoreHistory{Store: j.Store})
-	b := backend(db)
-	readmodeltest.Project(t, b, evs[:len(evs)/2], 20)
+	j, evs, db, b := rebuildSetup(t, true)
 	authed := eventstore.NewAuthenticatedStore(j.Store, eventstore.NewKeyring())
 	if err := pgreadmodel.RunAllCovered(ctx, authed, witnessedAll(t, j.Store), startAll(t, db), 13, nil); err != nil {
 		t.Fatal(err)
@@ -196,11 +202,7 @@ func (a altered) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) it
 // read models answer as before, generation 1), and Abort leaves no rebuild.
 func TestRebuildAllCoveredRefusesAnAlteredHistory(t *testing.T) {
 	ctx := context.Background()
-	j := readmodeltest.RunJourney(t, openStore)
-	evs := readmodeltest.Events(t, j.Store)
-	db := openDB(t, projections.StoreHistory{Store: j.Store})
-	b := backend(db)
-	readmodeltest.Project(t, b, evs, 20)
+	j, evs, db, b := rebuildSetup(t, false)
 	want := readmodeltest.Take(t, b)
 	// The last event of the first stream that has more than one.
 	last := map[string]projections.Event{}

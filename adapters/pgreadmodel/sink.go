@@ -82,13 +82,13 @@ type copier interface {
 	copies() []copyRows
 }
 
-// copyRows is one table's rows for COPY: n rows, row(i) the values of the
-// i-th in the order of cols.
+// copyRows is one table's rows for COPY: n rows, row(i, w) writing the
+// values of the i-th in the order of cols.
 type copyRows struct {
 	table string
 	cols  []string
 	n     int
-	row   func(i int) ([]any, error)
+	row   func(i int, w *copyRow) error
 }
 
 // ErrAppendOnly is returned by the audit Sink's Reset when the trail it
@@ -293,6 +293,9 @@ func (s *Sink) Apply(ctx context.Context, events ...projections.Event) (err erro
 		}
 		if c, ok := st.(copier); ok {
 			for _, cp := range c.copies() {
+				if cp.n == 0 {
+					continue
+				}
 				if err := copyIn(ctx, tx, s.n.t(cp.table), cp); err != nil {
 					return s.wrap("copy into "+cp.table, err)
 				}

@@ -25,7 +25,12 @@ type timelineStage struct {
 
 var _ timeline.Store = (*timelineStage)(nil)
 
-func (s *timelineStage) load(context.Context, []projections.Event) error { return nil }
+func (s *timelineStage) load(_ context.Context, events []projections.Event) error {
+	// About two items an event (one per employee it concerns): room for
+	// them at once rather than by growing.
+	s.items = make([]timeline.Item, 0, 2*len(events))
+	return nil
+}
 
 func (s *timelineStage) apply(ctx context.Context, ev projections.Event) error {
 	return s.p.Apply(ctx, s, ev)
@@ -44,10 +49,21 @@ func (s *timelineStage) copies() []copyRows {
 	if len(s.items) == 0 {
 		return nil
 	}
-	return []copyRows{{table: "timeline_items", cols: timelineColumns, n: len(s.items), row: func(i int) ([]any, error) {
+	return []copyRows{{table: "timeline_items", cols: timelineColumns, n: len(s.items), row: func(i int, w *copyRow) error {
 		it := &s.items[i]
-		return []any{it.NIP, int64(it.Position), it.Stream, int64(it.Revision), it.Type, it.Role, it.Summary, it.ActorID, it.ActorRole,
-			it.Reason, it.OccurredAt, it.RecordedAt}, nil
+		w.text(it.NIP)
+		w.int64(int64(it.Position))
+		w.text(it.Stream)
+		w.int64(int64(it.Revision))
+		w.text(it.Type)
+		w.text(it.Role)
+		w.text(it.Summary)
+		w.text(it.ActorID)
+		w.text(it.ActorRole)
+		w.text(it.Reason)
+		w.time(it.OccurredAt)
+		w.time(it.RecordedAt)
+		return nil
 	}}}
 }
 

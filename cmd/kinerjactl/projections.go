@@ -398,24 +398,19 @@ func witnessedCover(ctx context.Context, l *ledger, ic wiring.IntegrityConfig, k
 		}
 		return none(err.Error())
 	}
-	set, closeWitness, err := wiring.OpenWitnesses(ctx, ic.Witnesses())
+	rec, witnesses, err := latestWitnessed(ctx, ic, false)
 	if err != nil {
 		return nil, err
 	}
-	defer closeWitness()
-	rec, ok, err := set.Latest(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if !ok || rec.Checkpoint.Note == "" || rec.Checkpoint.Size == 0 {
+	if rec == nil || rec.Checkpoint.Size == 0 {
 		return none("the witness holds no signed checkpoint")
 	}
-	if err := audit.CheckWitness(ctx, l.store, &rec, vs); err != nil {
-		return nil, fmt.Errorf("%w (witness: %s): nothing rebuilt; run kinerjactl verify", err, set.Names())
+	if err := audit.CheckWitness(ctx, l.store, rec, vs); err != nil {
+		return nil, fmt.Errorf("%w (witness: %s): nothing rebuilt; run kinerjactl verify", err, witnesses)
 	}
 	fmt.Fprintf(stderr, "the witnessed checkpoint of %d entries (signed %s) covers the log up to position %d: chain links and its root checked there, signatures after\n",
 		rec.Checkpoint.Size, rec.Checkpoint.SignedAt.Format(time.RFC3339), rec.Checkpoint.Position)
-	return &rec, nil
+	return rec, nil
 }
 
 // rebuild runs one blue/green rebuild of each of names, from one read of

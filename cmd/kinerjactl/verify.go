@@ -168,19 +168,33 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 // no witness has one. The default witness file is skipped when it does not
 // exist; one named explicitly (required) must.
 func witnessedCheckpoint(ctx context.Context, ic wiring.IntegrityConfig, required bool) (*audit.Checkpoint, error) {
-	if _, err := os.Stat(ic.WitnessFile); err != nil && !required && ic.WitnessNATSURL == "" {
-		return nil, nil
-	} else if err != nil && required {
-		return nil, fmt.Errorf("--witness-file: %w", err)
+	rec, _, err := latestWitnessed(ctx, ic, required)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	return &rec.Checkpoint, nil
+}
+
+// latestWitnessed returns the newest record of the witnesses of ic (the
+// witness file, and the JetStream witness when configured) that holds a
+// signed checkpoint, and the witnesses' names; nil when none does. A
+// witness file that does not exist is no witness, unless required. verify
+// (witnessedCheckpoint) and the covered rebuild (witnessedCover) read the
+// witnesses through it.
+func latestWitnessed(ctx context.Context, ic wiring.IntegrityConfig, required bool) (*audit.WitnessRecord, string, error) {
+	if _, err := os.Stat(ic.WitnessFile); err != nil && required {
+		return nil, "", fmt.Errorf("--witness-file: %w", err)
+	} else if err != nil && ic.WitnessNATSURL == "" {
+		return nil, "", nil
 	}
 	set, closeWitness, err := wiring.OpenWitnesses(ctx, ic.Witnesses())
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer closeWitness()
 	rec, ok, err := set.Latest(ctx)
 	if err != nil || !ok || rec.Checkpoint.Note == "" {
-		return nil, err
+		return nil, set.Names(), err
 	}
-	return &rec.Checkpoint, nil
+	return &rec, set.Names(), nil
 }

@@ -2,8 +2,9 @@
 # The real PostgreSQL projection rebuild (`kinerjactl projections rebuild`),
 # timed with the CPU of both sides: the client (/usr/bin/time, children
 # included) and the PostgreSQL backends of the database (/proc/PID/stat of
-# every client backend of DB, sampled every 50 ms while the command runs;
-# at most 50 ms per backend is missed at its end). docs/benchmarks.md §26.
+# every client backend and parallel worker of DB, sampled every 50 ms while
+# the command runs, each new one counted from its start; at most 50 ms per
+# backend is missed at its end). docs/benchmarks.md §26, §99.
 #
 #   createdb -h 127.0.0.1 -U postgres pgrebuild_db
 #   DB=pgrebuild_db bash docs/bench/rebuild_ab.sh seed 7000         # ≈ 241,000 events
@@ -13,10 +14,12 @@
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh seedm /tmp/kinerjactl-branch 20000 seed20k
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch covered
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch verified --cover=false
+#   DB=rebuild_a bash docs/bench/rebuild_ab.sh ab /tmp/kinerjactl-main /tmp/kinerjactl-branch 3   # §99
 #
 # seven: the seven projections as main can rebuild them, one process each,
 # concurrently; all: `projections rebuild all`, one process, one read;
-# one: a single projection; seedm: the seed itself, measured (into an empty
+# one: a single projection; ab: `all` of two builds alternated, ROUNDS
+# rounds (A1 B1 A2 B2 …: the load falls on both alike); seedm: the seed itself, measured (into an empty
 # database; it signs and witnesses a checkpoint in $WORK/data, which
 # `rebuild` then reads under unless --cover=false is given after LABEL).
 set -euo pipefail
@@ -26,18 +29,32 @@ URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 mkdir -p "$WORK"
 flags=(--store postgres --postgres-url "$URL" --data "$WORK/data")
 
+# backends DB: the pids of the database's client backends and parallel
+# workers (a parallel index build's or query's workers are processes of
+# their own, and did not count before §99).
+backends() {
+  psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid() AND backend_type IN ('client backend', 'parallel worker')" 2> /dev/null
+}
+
 measure() { # LABEL COMMAND...
   local label=$1; shift
   declare -A first last
   local up; up=$(cut -d' ' -f1-3 /proc/loadavg)
+  # Backends that exist before the command count from now; those it starts
+  # count from their start (0), not from when the sampling first sees them.
+  for p in $(backends); do
+    local s; s=$(cat /proc/$p/stat 2> /dev/null) || continue
+    s=${s##*) }; set -- $s
+    first[$p]=$(( ${12} + ${13} )); last[$p]=${first[$p]}
+  done
   /usr/bin/time -f '%U %S %e' -o "$WORK/time.$$" "$@" > "$WORK/out.$$" 2> "$WORK/err.$$" &
   local pid=$!
   while kill -0 $pid 2> /dev/null; do
-    for p in $(psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid() AND backend_type = 'client backend'" 2> /dev/null); do
+    for p in $(backends); do
       local s; s=$(cat /proc/$p/stat 2> /dev/null) || continue
       s=${s##*) }; set -- $s
       local t=$(( ${12} + ${13} ))
-      [ -z "${first[$p]:-}" ] && first[$p]=$t
+      [ -z "${first[$p]:-}" ] && first[$p]=0
       last[$p]=$t
     done
     sleep 0.05
@@ -65,5 +82,9 @@ case ${1:-} in
   seedm) measure "$4" "$2" seed --employees "$3" "${flags[@]}" ;;
   all) measure "$3" "$2" projections rebuild all "${flags[@]}" "${@:4}" ;;
   one) measure "$3" "$2" projections rebuild "$4" "${flags[@]}" ;;
-  *) echo "usage: $0 seed [EMPLOYEES] | seedm BINARY EMPLOYEES LABEL | seven|all BINARY LABEL [FLAGS] | one BINARY LABEL NAME" >&2; exit 2 ;;
+  ab) for r in $(seq "${4:-3}"); do
+        measure "A$r" "$2" projections rebuild all "${flags[@]}"
+        measure "B$r" "$3" projections rebuild all "${flags[@]}"
+      done ;;
+  *) echo "usage: $0 seed [EMPLOYEES] | seedm BINARY EMPLOYEES LABEL | seven|all BINARY LABEL [FLAGS] | one BINARY LABEL NAME | ab BINARY_A BINARY_B [ROUNDS]" >&2; exit 2 ;;
 esac

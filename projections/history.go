@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -94,6 +95,7 @@ type Cache[T any] struct {
 	history History
 	fold    Fold[T]
 	size    int
+	bound   func() int     // the History's Bound (BoundedHistory), or nil
 	index   map[string]int // stream → slot
 	slots   []slot[T]
 	hand    int
@@ -112,7 +114,22 @@ func NewCache[T any](h History, size int, fold Fold[T]) *Cache[T] {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	return &Cache[T]{history: h, fold: fold, size: size, index: make(map[string]int)}
+	c := &Cache[T]{history: h, fold: fold, size: size, index: make(map[string]int)}
+	if b, ok := h.(interface{ Bound() int }); ok {
+		c.bound = b.Bound
+	}
+	return c
+}
+
+// limit is the number of aggregates the cache may hold now: its size, or
+// its History's bound when that is lower (see BoundedHistory).
+func (c *Cache[T]) limit() int {
+	if c.bound != nil {
+		if b := c.bound(); b > 0 && b < c.size {
+			return b
+		}
+	}
+	return c.size
 }
 
 // Advance folds ev into the state of its stream and returns the state
@@ -177,7 +194,13 @@ func (c *Cache[T]) put(stream string, rev uint64, state T) {
 		c.slots[i] = slot[T]{stream: stream, rev: rev, state: state, used: true}
 		return
 	}
-	if len(c.slots) < c.size {
+	limit := c.limit()
+	if len(c.slots) > limit {
+		// The bound was lowered below what the cache holds: start over
+		// (a cache only saves replays).
+		c.Reset()
+	}
+	if len(c.slots) < limit {
 		c.index[stream] = len(c.slots)
 		c.slots = append(c.slots, slot[T]{stream: stream, rev: rev, state: state, used: true})
 		return
@@ -197,3 +220,43 @@ func (c *Cache[T]) put(stream string, rev uint64, state T) {
 		c.hand = (c.hand + 1) % len(c.slots)
 	}
 }
+
+// BoundedHistory is a History that also bounds the Caches built over it
+// (NewCache): while its bound is set (> 0), each such Cache keeps at most
+// that many aggregates, and never more than its own size. kinerjad sets a
+// small bound for the start-up catch-up (--catchup-cache-skps): a rebuild
+// from the whole log would otherwise fill the cache of each of the six SKP
+// projections to its size (65,536 aggregates by default, most SKPs of a
+// province six times over) and keep them until it ends. An aggregate is
+// needed only while its stream's events arrive, and the events of one SKP
+// lie close together in the log, so a small cache misses rarely; a miss
+// costs one replay of the stream (counted by Replays). The bound is lifted
+// (SetBound(0)) once the catch-up is done, for live traffic.
+//
+// It is safe for concurrent use.
+type BoundedHistory struct {
+	// History is what the streams are read from.
+	History History
+	bound   atomic.Int64
+	replays atomic.Uint64
+}
+
+var _ History = (*BoundedHistory)(nil)
+
+// Stream implements History (a Cache's replay of a stream).
+func (h *BoundedHistory) Stream(ctx context.Context, stream string, upto uint64) ([]Event, error) {
+	h.replays.Add(1)
+	return h.History.Stream(ctx, stream, upto)
+}
+
+// SetBound sets the number of aggregates each Cache over h may hold; 0 (or
+// less) lifts the bound. A cache holding more than a lowered bound is
+// emptied at its next miss.
+func (h *BoundedHistory) SetBound(n int) { h.bound.Store(int64(max(n, 0))) }
+
+// Bound returns the bound (0: none).
+func (h *BoundedHistory) Bound() int { return int(h.bound.Load()) }
+
+// Replays counts the streams replayed through h (the caches' misses past
+// each stream's first event).
+func (h *BoundedHistory) Replays() uint64 { return h.replays.Load() }

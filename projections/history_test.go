@@ -144,3 +144,54 @@ func TestCacheHistoryErrors(t *testing.T) {
 		t.Error("Advance over a short history succeeded")
 	}
 }
+
+// TestCacheBoundedHistory: a BoundedHistory's bound caps every Cache over
+// it below the cache's own size (the start-up catch-up's bound), the
+// states stay right through the evictions it causes (replays counted),
+// a lowered bound empties a fuller cache at its next miss, and a lifted
+// bound gives the cache its own size back.
+func TestCacheBoundedHistory(t *testing.T) {
+	ctx := context.Background()
+	h, all := ledger(40, 10)
+	bh := &projections.BoundedHistory{History: h}
+	bh.SetBound(3)
+	c := projections.NewCache(bh, 100, count)
+	for _, ev := range all {
+		st, err := c.Advance(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFolded(t, st, ev.Revision)
+		if c.Len() > 3 {
+			t.Fatalf("cache holds %d states under a bound of 3", c.Len())
+		}
+	}
+	if bh.Replays() == 0 || uint64(h.reads) != bh.Replays() {
+		t.Errorf("replays = %d, history reads = %d: want the evictions' replays, counted", bh.Replays(), h.reads)
+	}
+	// Lifted: the cache's own size (100) holds all 40 streams again.
+	bh.SetBound(0)
+	c.Reset()
+	for _, ev := range all {
+		if _, err := c.Advance(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Len() != 40 {
+		t.Errorf("after the bound was lifted the cache holds %d states, want 40", c.Len())
+	}
+	// Lowered under what the cache holds: the next miss starts over.
+	bh.SetBound(5)
+	h2, more := ledger(41, 1)
+	bh.History = h2
+	if _, err := c.Advance(ctx, more[40]); err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() > 5 {
+		t.Errorf("after the bound was lowered to 5 the cache holds %d states", c.Len())
+	}
+	bh.SetBound(-1)
+	if bh.Bound() != 0 {
+		t.Errorf("a negative bound = %d, want 0 (none)", bh.Bound())
+	}
+}

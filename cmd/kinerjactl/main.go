@@ -58,6 +58,7 @@ func commands() map[string]command {
 		"health":          {"ask a running kinerjad whether it is ready (the container health check)", runHealth},
 		"backup":          {"an online, consistent copy of an embedded ledger (kinerjad may run), verified, with a manifest", runBackup},
 		"restore":         {"verify a backup and restore it into a new data directory (checks the witness)", runRestore},
+		"snapshot":        {"build the in-memory read models offline and write their snapshot, so that kinerjad starts warm (embedded mode; kinerjad stopped)", runSnapshot},
 		"verify-document": {"check a printed PDF offline with the audit public key (--url: and against the ledger)", runVerifyDocument},
 	}
 }

@@ -62,7 +62,11 @@ type app struct {
 	// the history reads and the API read (marking: an event that does not
 	// authenticate is poison to the projections, see Verdict).
 	authed *eventstore.AuthenticatedStore
-	keys   *wiring.WriterKeys
+	// history is what the projections' aggregate caches replay streams
+	// from (over authed); its bound keeps the caches small during the
+	// start-up catch-up (--catchup-cache-skps).
+	history *projections.BoundedHistory
+	keys    *wiring.WriterKeys
 	// tables are the consequence tables the ledger adopted for each year.
 	tables    *consequences.TableSet
 	guard     *wiring.Guard
@@ -133,6 +137,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
+	a.history = &projections.BoundedHistory{History: projections.StoreHistory{Store: a.authed}}
 	if a.tables, err = wiring.ConsequenceTables(ctx, a.authed, cfg.Consequences, cfg.ConsequencesFile, log); err != nil {
 		return nil, err
 	}
@@ -327,7 +332,7 @@ func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
-		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy, CacheSize: a.cfg.ProjectionCacheSKPs})
+		m := memreadmodel.New(memreadmodel.Options{History: a.history, Policy: a.cfg.Policy, CacheSize: a.cfg.ProjectionCacheSKPs})
 		return &readModels{
 			sinks: m.Sinks(), trail: m.Audit(), mem: m,
 			readers: func(c *application.Config) {
@@ -375,9 +380,15 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		if err != nil {
 			return 0, err
 		}
-		return a.projector.CatchUp(ctx, projections.CatchUpOptions{Batch: batch})
+		return a.projector.CatchUp(ctx, projections.CatchUpOptions{Batch: batch, Progress: catchUpProgress(a.log, a.history)})
 	}
 	begin := time.Now()
+	// During the catch-up the aggregate caches stay small, and the soft
+	// memory limit follows the live heap instead of starving the process
+	// (docs/operations.md, "Memory").
+	a.history.SetBound(a.cfg.CatchUpCacheSKPs)
+	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, os.Getenv, a.log)
+	defer limit.stop() // on the error returns; stopping twice is a no-op
 	if !memory {
 		a.guard.CheckRoot(ctx, rm.trail, a.log) // the persisted trail, before it grows
 	}
@@ -429,8 +440,11 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		runtime.GC()
 		debug.FreeOSMemory()
 	}
+	a.history.SetBound(0)
+	limit.stop()
 	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
-		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize())
+		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize(),
+		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "stream_replays", a.history.Replays())
 	a.signer = audit.NewSigner(audit.SignerConfig{
 		Store: a.store, Trail: rm.trail, Key: key, Every: a.cfg.CheckpointEvery, Interval: a.cfg.CheckpointInterval, Logger: a.log,
 		Witness: a.guard.Witness,

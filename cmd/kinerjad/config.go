@@ -123,6 +123,10 @@ type Config struct {
 	// projection (skps, evaluations, scores, objections, timeline) and of
 	// the deadline manager, in SKPs.
 	ProjectionCacheSKPs int
+	// CatchUpCacheSKPs bounds those caches during the start-up catch-up
+	// (projections.BoundedHistory): a rebuild from the whole log would
+	// otherwise fill each to ProjectionCacheSKPs; 0: no other bound.
+	CatchUpCacheSKPs int
 	// KeepProjectionCaches keeps what the start-up catch-up put in those
 	// caches; false: they are emptied once it is done (Model.DropCaches).
 	KeepProjectionCaches bool
@@ -201,6 +205,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 10*time.Minute, "in-memory read models: write their snapshot at least this often while events arrive")
 	fs.BoolVar(&c.SnapshotCheckAtLoad, "snapshot-check-at-load", false, "in-memory read models: check the history below a loaded snapshot before /readyz answers 200 (the start-up then reads the whole history); default: after, in the background")
 	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP projection keeps in its cache (a miss replays the SKP's stream)")
+	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
@@ -298,6 +303,12 @@ func (c Config) Validate() error {
 	if c.CheckpointEvery == 0 {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
+	if c.CatchUpCacheSKPs < 0 {
+		errs = append(errs, errors.New("--catchup-cache-skps must not be negative"))
+	}
+	if c.MemoryLimitMB < 0 {
+		errs = append(errs, errors.New("--memory-limit-mb must not be negative"))
+	}
 	for name, d := range map[string]time.Duration{"--snapshot-interval": c.SnapshotInterval, "--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
 		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
@@ -348,6 +359,10 @@ const bytesPerReplayedEvent = 512
 // DefaultProjectionCacheSKPs is --projection-cache-skps: see
 // docs/benchmarks.md §22 for the measurement behind it.
 const DefaultProjectionCacheSKPs = projections.DefaultCacheSize
+
+// DefaultCatchUpCacheSKPs is --catchup-cache-skps: see docs/benchmarks.md
+// (issue 15, "bounded cold start") for the replays it costs.
+const DefaultCatchUpCacheSKPs = 4096
 
 // DefaultMemoryLimitMB is --memory-limit-mb: the Go heap's soft limit,
 // leaving room under the 2 GiB of issue 15 for the runtime's own memory

@@ -418,6 +418,8 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 		{"--checkpoint-every", "0"},
 		{"--snapshot-interval", "0s"},
 		{"--cache-mb", "8"},
+		{"--catchup-cache-skps", "-1"},
+		{"--memory-limit-mb", "-5"},
 		{"--evidence-max-bytes", "0"},
 		{"--oidc-redirect-url", "https://k.example/masuk/oidc/kembali"},
 		// Valid, and failing once the store is open: the issuer is down.

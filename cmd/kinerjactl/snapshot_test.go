@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+)
+
+// kinerjadProc is a kinerjad process with its log lines.
+type kinerjadProc struct {
+	base   string
+	mu     sync.Mutex
+	lines  []string
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func (p *kinerjadProc) logged(msg string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		if strings.Contains(l, `"msg":"`+msg+`"`) {
+			return l
+		}
+	}
+	return ""
+}
+
+func (p *kinerjadProc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+		t.Fatal("kinerjad did not stop within 60 s")
+	}
+}
+
+// buildKinerjad builds kinerjad into a temporary directory.
+func buildKinerjad(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build kinerjad: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "kinerjad")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "../kinerjad").CombinedOutput(); err != nil {
+		t.Fatalf("build kinerjad: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runKinerjad starts bin on data and waits until it listens.
+func runKinerjad(t *testing.T, bin, data string, extra ...string) *kinerjadProc {
+	t.Helper()
+	p := &kinerjadProc{exited: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"--data", data, "--listen", "127.0.0.1:0"}, extra...)...)
+	p.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = p.cmd.Stdout
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+	listening := make(chan struct{})
+	go func() {
+		defer close(p.exited)
+		defer p.cmd.Wait()
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		once := sync.Once{}
+		for sc.Scan() {
+			l := sc.Text()
+			p.mu.Lock()
+			p.lines = append(p.lines, l)
+			p.mu.Unlock()
+			if strings.Contains(l, `"msg":"listening"`) {
+				if i := strings.Index(l, `"addr":"`); i >= 0 {
+					a := l[i+len(`"addr":"`):]
+					p.base = "http://" + a[:strings.IndexByte(a, '"')]
+					once.Do(func() { close(listening) })
+				}
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-listening:
+		return p
+	case <-p.exited:
+		t.Fatalf("kinerjad exited before listening:\n%s", strings.Join(p.lines, "\n"))
+	case <-time.After(2 * time.Minute):
+		t.Fatal("kinerjad did not listen within 2 minutes")
+	}
+	return nil
+}
+
+// readModelAnswers is what kinerjad's read models answer (as HR_ADMIN and
+// AUDITOR): the SKP list, the employees, the objections, the audit trail.
+func readModelAnswers(t *testing.T, p *kinerjadProc, token string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, path := range []string{"/v1/skps?limit=200", "/v1/employees?limit=200", "/v1/objections", "/v1/audit?limit=1000"} {
+		req, err := http.NewRequest("GET", p.base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d %s", path, resp.StatusCode, b)
+		}
+		out[path] = string(b)
+	}
+	return out
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSnapshotOffline: kinerjactl snapshot over a seeded ledger writes the
+// read models' snapshot; kinerjad then starts warm from it
+// (readmodel_snapshot_loaded) and answers exactly as a cold start over a
+// copy of the same ledger; the command refuses while kinerjad holds the
+// data directory (the bbolt lock), and over a ledger with no trusted
+// checkpoint it says what to do.
+func TestSnapshotOffline(t *testing.T) {
+	data, cold := t.TempDir(), t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "40", "--year", strconv.Itoa(time.Now().Year()-1))
+	token := strings.TrimSpace(mustCtl(t, "token", "--init", "--data", data, "--sub", "hr-admin", "--roles", "HR_ADMIN,AUDITOR"))
+	copyDir(t, data, cold)
+	bin := buildKinerjad(t)
+
+	c := runKinerjad(t, bin, cold, "--snapshot-every", "0")
+	if c.logged("readmodel_snapshot_loaded") != "" {
+		t.Fatal("the cold start loaded a snapshot")
+	}
+	want := readModelAnswers(t, c, token)
+	c.stop(t)
+
+	out := mustCtl(t, "snapshot", "--data", data, "--catchup-cache-skps", "2")
+	if !strings.Contains(out, `"stream_replays"`) || strings.Contains(out, `"stream_replays": 0,`) {
+		t.Errorf("snapshot report %s: want the tiny cache's replays counted", out)
+	}
+	if _, err := os.Stat(filepath.Join(data, memreadmodel.SnapshotFile)); err != nil {
+		t.Fatalf("no snapshot written: %v", err)
+	}
+
+	w := runKinerjad(t, bin, data)
+	if l := w.logged("readmodel_snapshot_loaded"); l == "" {
+		t.Fatalf("kinerjad did not load the offline snapshot: %v", w.lines)
+	}
+	got := readModelAnswers(t, w, token)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s after the offline snapshot differs from the cold start:\nwant %s\ngot  %s", k, v, got[k])
+		}
+	}
+	// kinerjad holds the data directory: refused before anything is read.
+	if _, err := ctl(t, "snapshot", "--data", data); err == nil || !strings.Contains(err.Error(), "is kinerjad running") {
+		t.Errorf("snapshot while kinerjad runs = %v, want a refusal naming kinerjad", err)
+	}
+	w.stop(t)
+
+	// No signed checkpoint: refused, saying what to do.
+	bare := t.TempDir()
+	mustCtl(t, "seed", "--data", bare, "--employees", "8", "--sign-checkpoint=false")
+	mustCtl(t, "token", "--init", "--data", bare, "--sub", "x") // the audit key, as a kinerjad start would make it
+	_, err := ctl(t, "snapshot", "--data", bare)
+	if !errors.Is(err, errNoTrustedCheckpoint) || !strings.Contains(err.Error(), "Start kinerjad") {
+		t.Errorf("snapshot without a checkpoint = %v, want errNoTrustedCheckpoint", err)
+	}
+	if _, err := os.Stat(filepath.Join(bare, memreadmodel.SnapshotFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a snapshot was written without a trusted checkpoint: %v", err)
+	}
+}

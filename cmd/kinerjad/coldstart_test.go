@@ -1,0 +1,99 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// TestCatchUpTinyCacheSameReadModels: a cold start whose catch-up keeps
+// one SKP aggregate per projection (--catchup-cache-skps 1, so that the
+// journey's SKPs evict each other and are replayed from the store) builds
+// the same read models as one whose caches hold every SKP
+// (--catchup-cache-skps 0), and logs the replays it cost.
+func TestCatchUpTinyCacheSameReadModels(t *testing.T) {
+	data := t.TempDir()
+	s := startServer(t, data, "--snapshot-every", "0")
+	journey(t, s)
+	// Two drafts whose events interleave: with one aggregate per cache,
+	// S's next event finds T's SKP in its place and replays S's stream.
+	var vS, vT skp.View
+	s.must(201, nipS, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipS, Year: 2025, Approach: "KUANTITATIF"}, &vS)
+	s.must(201, nipT, nil, "POST", "/v1/skps", httpapi.DraftBody{NIP: nipT, Year: 2025, Approach: "KUANTITATIF"}, &vT)
+	s.must(201, nipS, nil, "POST", "/v1/skps/"+vS.ID+"/rhk", httpapi.RHKBody{Text: "Tata kelola kesehatan", Kind: "UTAMA", PKRef: "PK-PEMKOT-2025-01"}, nil)
+	s.must(201, nipT, nil, "POST", "/v1/skps/"+vT.ID+"/rhk", httpapi.RHKBody{Text: "Pembangunan kota", Kind: "UTAMA", PKRef: "PK-PEMKOT-2025-02"}, nil)
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	replays := func(s *server) int {
+		t.Helper()
+		l := logged(s, "read_models_caught_up")
+		m := regexp.MustCompile(`"stream_replays":(\d+)`).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("read_models_caught_up without stream_replays: %q", l)
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	s = startServer(t, data, "--snapshot-every", "0", "--catchup-cache-skps", "0")
+	want := readsOf(t, s)
+	if n := replays(s); n != 0 {
+		t.Errorf("unbounded catch-up replayed %d streams, want 0", n)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, data, "--snapshot-every", "0", "--catchup-cache-skps", "1")
+	if n := replays(s); n == 0 {
+		t.Error("a catch-up with one aggregate per cache replayed no stream: the bound did not apply")
+	}
+	sameReads(t, "catch-up with --catchup-cache-skps 1", want, readsOf(t, s))
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRaisedMemoryLimit: the soft limit follows a live heap that outgrows
+// it (× 1.5) instead of staying below it, where the collector would run
+// back to back; the configured limit stays the floor.
+func TestRaisedMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		floor, current, live, want int64
+		raised                     bool
+	}{
+		{1536 * mib, 1536 * mib, 500 * mib, 1536 * mib, false},  // far below: unchanged
+		{1536 * mib, 1536 * mib, 1300 * mib, 1950 * mib, true},  // above 4/5: 1.5 × live
+		{1536 * mib, 1536 * mib, 3000 * mib, 4500 * mib, true},  // above the limit
+		{1536 * mib, 4500 * mib, 3000 * mib, 4500 * mib, false}, // already there
+		{1536 * mib, 1536 * mib, 0, 1536 * mib, false},          // no collection yet
+	} {
+		got, raised := raisedLimit(c.floor, c.current, c.live)
+		if got != c.want || raised != c.raised {
+			t.Errorf("raisedLimit(%d, %d, %d MiB) = %d MiB, %v; want %d MiB, %v", c.floor/mib, c.current/mib, c.live/mib, got/mib, raised, c.want/mib, c.raised)
+		}
+	}
+	if got := settledLimit(1536*mib, 400*mib); got != 1536*mib {
+		t.Errorf("settledLimit over a small heap = %d MiB, want the configured 1536", got/mib)
+	}
+	if got := settledLimit(1536*mib, 2000*mib); got != 3000*mib {
+		t.Errorf("settledLimit over a 2000 MiB heap = %d MiB, want 3000", got/mib)
+	}
+	// An operator's GOMEMLIMIT is left alone, and 0 turns the limit off:
+	// nothing follows the heap then.
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, l := range []*catchUpMemoryLimit{
+		startCatchUpMemoryLimit(1536, func(k string) string { return map[string]string{"GOMEMLIMIT": "2GiB"}[k] }, log),
+		startCatchUpMemoryLimit(0, func(string) string { return "" }, log),
+	} {
+		if l.quit != nil {
+			t.Error("the limit is followed although kinerjad did not set it")
+		}
+		l.stop()
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"time"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+// The soft memory limit (--memory-limit-mb) makes the garbage collector
+// run more often as the heap nears it. Below the live heap it cannot be
+// met at all: the collector then runs back to back (up to the runtime's
+// cap of about half the CPU), and a province's first start, whose live
+// heap outgrows 1.5 GiB while the read models fill, was not ready after
+// an hour (docs/benchmarks.md §35). So during the start-up catch-up
+// kinerjad raises the limit to headroom × the live heap whenever the
+// live heap nears it, and after the catch-up sets it to the larger of
+// the configured limit and headroom × the live heap, logging every raise
+// (memory_limit_raised). The configured limit stays the floor: a process
+// whose read models fit under it keeps it.
+const (
+	// limitHeadroom is the limit over the live heap it is raised to
+	// (1.5: the collector runs when the heap grew by half of the live
+	// heap, twice as often as GOGC 100 alone would).
+	limitHeadroomNum, limitHeadroomDen = 3, 2
+	// limitNear is when a raise is due: the live heap above 4/5 of the
+	// limit.
+	limitNearNum, limitNearDen = 4, 5
+	// limitPoll is how often the catch-up samples the live heap.
+	limitPoll = 250 * time.Millisecond
+)
+
+// raisedLimit returns the soft limit for a live heap of live bytes under a
+// current limit and a configured floor (bytes), and whether it differs
+// from current: current while the live heap is below limitNear of it,
+// else max(floor, live × headroom).
+func raisedLimit(floor, current, live int64) (int64, bool) {
+	if live <= 0 || live < current/limitNearDen*limitNearNum {
+		return current, false
+	}
+	want := max(floor, live/limitHeadroomDen*limitHeadroomNum)
+	return want, want != current
+}
+
+// settledLimit returns the limit after the catch-up: the configured floor
+// unless the live heap needs more (max(floor, live × headroom)).
+func settledLimit(floor, live int64) int64 {
+	return max(floor, live/limitHeadroomDen*limitHeadroomNum)
+}
+
+// catchUpMemoryLimit follows the live heap during a catch-up (see above).
+type catchUpMemoryLimit struct {
+	floor int64 // the configured limit in bytes; 0: the limit is not ours
+	log   *slog.Logger
+	once  sync.Once
+	quit  chan struct{}
+	done  chan struct{}
+}
+
+// startCatchUpMemoryLimit starts following the live heap when kinerjad set
+// the limit (--memory-limit-mb > 0 and no GOMEMLIMIT: an operator's
+// GOMEMLIMIT is left alone, as applyMemoryLimit does).
+func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logger) *catchUpMemoryLimit {
+	l := &catchUpMemoryLimit{log: log}
+	if mb <= 0 || getenv("GOMEMLIMIT") != "" {
+		return l
+	}
+	l.floor, l.quit, l.done = int64(mb)<<20, make(chan struct{}), make(chan struct{})
+	go l.run()
+	return l
+}
+
+func (l *catchUpMemoryLimit) run() {
+	defer close(l.done)
+	t := time.NewTicker(limitPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.quit:
+			return
+		case <-t.C:
+		}
+		current := debug.SetMemoryLimit(-1)
+		if next, ok := raisedLimit(l.floor, current, liveHeap()); ok && next > current {
+			debug.SetMemoryLimit(next)
+			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", liveHeap()>>20, "configured_mib", l.floor>>20)
+		}
+	}
+}
+
+// stop ends the following and settles the limit on the live heap of the
+// last collection (kinerjad collects after dropping the catch-up's caches,
+// so that it is the read models'). Calling it again does nothing.
+func (l *catchUpMemoryLimit) stop() {
+	l.once.Do(func() {
+		if l.quit == nil {
+			return
+		}
+		close(l.quit)
+		<-l.done
+		live := liveHeap()
+		next := settledLimit(l.floor, live)
+		if prev := debug.SetMemoryLimit(next); prev != next {
+			if next > l.floor {
+				l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
+					"reason", "the live heap is above the configured limit: under it the garbage collector would run continuously")
+			} else {
+				l.log.Info("memory_limit", "source", "--memory-limit-mb", "mib", next>>20, "live_heap_mib", live>>20)
+			}
+		}
+	})
+}
+
+// liveHeap returns the heap the last collection marked live, in bytes.
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// catchUpProgress logs the start-up catch-up's progress every 10 s
+// (read_models_catching_up): a province's first start reads millions of
+// events, and an operator must be able to tell a slow start from a stuck
+// one.
+func catchUpProgress(log *slog.Logger, h interface{ Replays() uint64 }) func(pos eventstore.Position, read int) {
+	last := time.Now()
+	return func(pos eventstore.Position, read int) {
+		if time.Since(last) < 10*time.Second {
+			return
+		}
+		last = time.Now()
+		log.Info("read_models_catching_up", "events_read", read, "position", uint64(pos), "stream_replays", h.Replays(),
+			"live_heap_mib", liveHeap()>>20, "memory_limit_mib", debug.SetMemoryLimit(-1)>>20)
+	}
+}

@@ -62,7 +62,12 @@ type app struct {
 	// the history reads and the API read (marking: an event that does not
 	// authenticate is poison to the projections, see Verdict).
 	authed *eventstore.AuthenticatedStore
-	keys   *wiring.WriterKeys
+	// history is the one History of every projection that replays an
+	// aggregate (the SKP read models, the deadline process manager, the
+	// consequence relay), over authed: they read and decode a stream's
+	// past once between them, not once each.
+	history *projections.SharedHistory
+	keys    *wiring.WriterKeys
 	// tables are the consequence tables the ledger adopted for each year.
 	tables    *consequences.TableSet
 	guard     *wiring.Guard
@@ -133,6 +138,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
+	a.history = projections.NewSharedHistory(projections.StoreHistory{Store: a.authed}, 0)
 	if a.tables, err = wiring.ConsequenceTables(ctx, a.authed, cfg.Consequences, cfg.ConsequencesFile, log); err != nil {
 		return nil, err
 	}
@@ -327,7 +333,7 @@ func newID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 func (a *app) openReadModels(ctx context.Context) (*readModels, error) {
 	switch a.cfg.ReadModels {
 	case readModelsMemory:
-		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy, CacheSize: a.cfg.ProjectionCacheSKPs})
+		m := memreadmodel.New(memreadmodel.Options{History: a.history, Policy: a.cfg.Policy, CacheSize: a.cfg.ProjectionCacheSKPs})
 		return &readModels{
 			sinks: m.Sinks(), trail: m.Audit(), mem: m,
 			readers: func(c *application.Config) {
@@ -521,7 +527,7 @@ func (a *app) relays(ctx context.Context) ([]projections.Sink, error) {
 	relays := []projections.Sink{r}
 	if a.cfg.ConsequenceSubject != "" {
 		c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
-			Topic: a.cfg.ConsequenceSubject, TableSet: a.tables, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
+			Topic: a.cfg.ConsequenceSubject, TableSet: a.tables, History: a.history, Checkpoints: cps})
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/wmbridge"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
-	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
@@ -74,7 +73,7 @@ func (a *app) openDeadlines(ctx context.Context) error {
 		} else if reset {
 			a.log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
 		}
-		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: a.authed}, a.cfg.ProjectionCacheSKPs, a.cfg.Deadlines.Settings(a.cfg.Policy)))
+		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(a.history, a.cfg.ProjectionCacheSKPs, a.cfg.Deadlines.Settings(a.cfg.Policy)))
 	}
 	return nil
 }

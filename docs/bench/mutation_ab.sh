@@ -9,7 +9,8 @@
 #   that only the measured mutations write.
 #   env: STORE (postgres, the default, or bolt), DB (the PostgreSQL database, kinerja_bench_idemtx by default),
 #        DEBUG_PORT (19660), EMPLOYEES, C (clients), DUR, EXTRA (more kinerjad flags for run and settle),
-#        WARMUP (3s), PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
+#        FRESH=1 (run: start from the state `settle` kept: every run then measures the same
+#        first loads after a start, not a stream grown by the previous runs), WARMUP (3s), PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
 #        kinerjad under the load into $WORK/prof-LABEL-*; the CPU profile covers PROF_SECONDS (4)
 #        from PROF_DELAY (5) seconds after the start), FSYNC=1 (run: count kinerjad's fsyncs
 #        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
@@ -58,9 +59,17 @@ settle)
     echo "settle: $n deadline lines"
     [[ $n == "$last" ]] && break
     last=$n
-  done ;;
+  done
+  kill $kp 2>/dev/null; wait $kp 2>/dev/null || true; trap - EXIT
+  # Keep the settled state, so that FRESH=1 runs all start from it.
+  if [[ $STORE == bolt ]]; then rm -rf $D/settled-bolt; cp -a "$DATA" $D/settled-bolt
+  else dropdb --if-exists ${DB}_settled; createdb -T $DB ${DB}_settled; rm -rf $D/settled-data; cp -a "$DATA" $D/settled-data; fi ;;
 run)
   BIN=$2; LABEL=$3
+  if [[ -n ${FRESH:-} ]]; then   # start from the state `settle` kept, not from the previous runs' feedback
+    if [[ $STORE == bolt ]]; then rm -rf "$DATA"; cp -a $D/settled-bolt "$DATA"
+    else dropdb --if-exists $DB; createdb -T ${DB}_settled $DB; rm -rf "$DATA"; cp -a $D/settled-data "$DATA"; fi
+  fi
   DBG=()
   if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:${DEBUG_PORT:-19660}); fi
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi

@@ -121,6 +121,35 @@ func (h *SharedHistory) Stream(ctx context.Context, stream string, upto uint64) 
 	}
 }
 
+// Offer gives h the past of stream that another authenticated reader of
+// the same store read whole, decoded, from revision 0 on (kinerjad's
+// command path, eventlog.Cached.ObserveWholeReads): the projections then
+// replay it without a read of their own. It is kept unless h already holds
+// as much of the stream or a read of it is in flight. events must be
+// revisions 0..len-1 of stream, in order; anything else is ignored.
+func (h *SharedHistory) Offer(stream string, events []Event) {
+	for i, e := range events {
+		if e.Stream != stream || e.Revision != uint64(i) {
+			return
+		}
+	}
+	if len(events) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if el := h.byName[stream]; el != nil {
+		if e := el.Value.(*sharedEntry); !e.loaded || len(e.events) >= len(events) {
+			return
+		}
+	}
+	e := &sharedEntry{stream: stream, events: events[:len(events):len(events)], ready: make(chan struct{}), loaded: true}
+	close(e.ready)
+	h.put(e)
+	h.held += len(events)
+	h.evict()
+}
+
 // put makes e the entry of its stream (h.mu held).
 func (h *SharedHistory) put(e *sharedEntry) {
 	if el := h.byName[e.stream]; el != nil {

@@ -223,3 +223,29 @@ func TestSharedHistoryBounded(t *testing.T) {
 		t.Errorf("a stream over the bound: %d reads, want 1 (the most recent stream stays)", small.Reads())
 	}
 }
+
+// TestSharedHistoryOffer: a stream offered whole (the command path's read)
+// answers the projections without a read; an offer that is not revisions
+// 0..n-1 of the stream, or holds less than is held, changes nothing.
+func TestSharedHistoryOffer(t *testing.T) {
+	fh, _ := ledger(2, 10)
+	g := &gatedHistory{inner: fh}
+	sh := projections.NewSharedHistory(g, 0)
+	ctx := t.Context()
+	sh.Offer("s-0", fh.streams["s-0"][:6])
+	if evs, err := sh.Stream(ctx, "s-0", 5); err != nil || len(evs) != 6 || g.reads.Load() != 0 {
+		t.Fatalf("after an offer: %d events, %v, %d reads; want 6 events and no read", len(evs), err, g.reads.Load())
+	}
+	sh.Offer("s-1", fh.streams["s-1"][1:5]) // not from revision 0
+	sh.Offer("s-1", fh.streams["s-0"][:5])  // another stream's events
+	sh.Offer("s-0", fh.streams["s-0"][:3])  // less than held
+	if _, err := sh.Stream(ctx, "s-1", 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := g.reads.Load(); n != 1 {
+		t.Errorf("%d reads of s-1, want 1: malformed offers are ignored", n)
+	}
+	if evs, err := sh.Stream(ctx, "s-0", 5); err != nil || len(evs) != 6 || g.reads.Load() != 1 {
+		t.Errorf("s-0 after a shorter offer: %d events, %v, %d reads", len(evs), err, g.reads.Load())
+	}
+}

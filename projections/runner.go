@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -110,6 +112,46 @@ type Group struct {
 	// delivery, whose context ends with its subscription) stop then.
 	life    context.Context
 	endLife context.CancelFunc
+
+	// decoded remembers the payloads of the events admitted last, so that
+	// an event delivered to each runner by its own subscriber is decoded
+	// once for the group, not once per runner (see Admit).
+	decoded decodeMemo
+}
+
+// decodeMemoSize is how many recently decoded events Admit remembers: the
+// runners receive an event within a few milliseconds of each other.
+const decodeMemoSize = 1024
+
+// decodeMemo is a ring of recently decoded events, keyed by position.
+type decodeMemo struct {
+	mu   sync.Mutex
+	ring [decodeMemoSize]memoEntry
+}
+
+type memoEntry struct {
+	ev      eventstore.Event // as decoded: its ID, type, version and data
+	payload domain.Event
+	ok      bool // ev was decoded without error
+}
+
+// get returns the payload decoded earlier from the same event: same
+// position, ID, type, schema version and bytes.
+func (m *decodeMemo) get(ev eventstore.Event) (domain.Event, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := &m.ring[uint64(ev.Position)%decodeMemoSize]
+	if !e.ok || e.ev.Position != ev.Position || e.ev.ID != ev.ID || e.ev.Type != ev.Type ||
+		e.ev.SchemaVersion != ev.SchemaVersion || !bytes.Equal(e.ev.Data, ev.Data) {
+		return nil, false
+	}
+	return e.payload, true
+}
+
+func (m *decodeMemo) put(ev eventstore.Event, payload domain.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ring[uint64(ev.Position)%decodeMemoSize] = memoEntry{ev: ev, payload: payload, ok: true}
 }
 
 // NewGroup returns a Group over cfg's Sinks and Relays, each starting from
@@ -164,16 +206,27 @@ func (g *Group) Runner(name string) *Runner { return g.byName[name] }
 
 // Admit is the one door through which stored events enter the
 // projections, on the start-up catch-up and on live delivery alike. It
-// decodes the payload once for every projection; an event that does not
+// decodes the payload once for every projection: the catch-up admits each
+// event once for all runners, and on live delivery, where each runner's
+// subscriber delivers the event to it, the runners after the first get the
+// payload the first decoded from the same bytes (a memo of the last
+// decodeMemoSize events); an event that does not
 // decode enters with a nil Payload, and each Sink that needs the payload
 // reports it as poison (the audit trail, which records envelopes, does
 // not). Then GroupConfig.Admit checks the event: what it refuses is poison
 // to every projection that reads it, whatever the projection would make of
 // it. This is where an integrity check of stored events belongs.
 func (g *Group) Admit(ctx context.Context, ev eventstore.Event) Event {
-	e, err := Decode(ev)
-	if err != nil {
+	var e Event
+	if p, ok := g.decoded.get(ev); ok {
+		// Another runner admitted the same event (same bytes) just before:
+		// its payload is shared, as the catch-up shares it.
+		e = Event{Event: ev, Payload: p}
+	} else if d, err := Decode(ev); err != nil {
 		e = Event{Event: ev}
+	} else {
+		e = d
+		g.decoded.put(ev, d.Payload)
 	}
 	if g.cfg.Admit != nil {
 		if err := g.cfg.Admit(ctx, ev); err != nil {

@@ -47,6 +47,10 @@ type Cached struct {
 	// Anchors); nil: every event read is checked by its signature.
 	anchors Anchors
 
+	// observe, when set, is told of every authenticated read of a whole
+	// stream (see ObserveWholeReads).
+	observe func(stream string, events []eventstore.Event, payloads []domain.Event)
+
 	mu     sync.Mutex
 	held   int        // bytes, by EventBytes
 	lru    *list.List // of *cacheEntry, most recent first
@@ -119,6 +123,17 @@ type Anchors func(ctx context.Context, stream string) (head eventstore.Head, ok 
 // the Log requires signatures.
 func (c *Cached) AnchorStreams(a Anchors) { c.anchors = a }
 
+// ObserveWholeReads makes every load that read a stream whole from the
+// store (nothing cached, the first load after a start or an eviction), and
+// authenticated it (RequireSignatures: chain, writer signatures or the
+// anchor), hand the events read and their decoded payloads to f before it
+// returns: kinerjad offers them to the projections' shared history, which
+// needs the same stream's past a moment later (projections.SharedHistory.Offer).
+// f must not modify them. Call it before the log is used.
+func (c *Cached) ObserveWholeReads(f func(stream string, events []eventstore.Event, payloads []domain.Event)) {
+	c.observe = f
+}
+
 // anchor returns the anchor of stream for a read from revision from, or
 // nil.
 func (c *Cached) anchor(ctx context.Context, stream string, from uint64) *eventstore.Head {
@@ -152,6 +167,8 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 		prev = &eventstore.Head{Exists: true, Revision: from - 1, Hash: head}
 	}
 	var fresh []domain.Stored
+	var raw []eventstore.Event // for observe: a whole, authenticated read
+	observe := c.observe != nil && c.keys != nil && from == 0
 	freshBytes := 0
 	read := c.readStream(ctx, stream, eventstore.ReadStreamOptions{From: from}, prev)
 	anchor := c.anchor(ctx, stream, from)
@@ -189,8 +206,18 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 			c.signerTrusted.Store(true) // authenticated just now
 		}
 		fresh = append(fresh, s)
+		if observe {
+			raw = append(raw, ev)
+		}
 		freshBytes += EventBytes(ev)
 		head = ev.Hash
+	}
+	if observe && len(raw) > 0 {
+		payloads := make([]domain.Event, len(fresh))
+		for i := range fresh {
+			payloads[i] = fresh[i].Event
+		}
+		c.observe(stream, raw, payloads)
 	}
 	events := cached
 	if len(fresh) > 0 {

@@ -62,9 +62,14 @@ type app struct {
 	// the history reads and the API read (marking: an event that does not
 	// authenticate is poison to the projections, see Verdict).
 	authed *eventstore.AuthenticatedStore
-	// history is what the projections' aggregate caches replay streams
-	// from (over authed); its bound keeps the caches small during the
-	// start-up catch-up (--catchup-cache-skps).
+	// shared is the one History of every projection that replays an
+	// aggregate (the SKP read models, the deadline process manager, the
+	// consequence relay), over authed: they read and decode a stream's
+	// past once between them, not once each.
+	shared *projections.SharedHistory
+	// history is shared as the projections' aggregate caches see it: its
+	// bound keeps the caches small during the start-up catch-up
+	// (--catchup-cache-skps).
 	history *projections.BoundedHistory
 	keys    *wiring.WriterKeys
 	// tables are the consequence tables the ledger adopted for each year.
@@ -137,7 +142,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	log.Info("store_opened", "store", cfg.Store, "version", build.Version, "revision", build.Revision,
 		"writer_key_id", a.keys.Signer.KeyID(), "trusted_writer_keys", a.keys.Keyring.Len())
 	a.authed = eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring).Marking()
-	a.history = &projections.BoundedHistory{History: projections.StoreHistory{Store: a.authed}}
+	a.shared = projections.NewSharedHistory(projections.StoreHistory{Store: a.authed}, 0)
+	a.history = &projections.BoundedHistory{History: a.shared}
 	if a.tables, err = wiring.ConsequenceTables(ctx, a.authed, cfg.Consequences, cfg.ConsequencesFile, log); err != nil {
 		return nil, err
 	}
@@ -198,6 +204,16 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 			a.authed.AnchorStreams(anchors) // the projections' history reads, the app's other reads
 		}
 	}
+	// A command's first load of a stream after a start reads it whole; the
+	// SKP projections replay the same past a moment later, when the
+	// command's event reaches them: they take it from the shared history.
+	events.ObserveWholeReads(func(stream string, evs []eventstore.Event, payloads []domain.Event) {
+		past := make([]projections.Event, len(evs))
+		for i := range evs {
+			past[i] = projections.Event{Event: evs[i], Payload: payloads[i]}
+		}
+		a.shared.Offer(stream, past)
+	})
 	pol := cfg.Policy
 	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
@@ -535,7 +551,7 @@ func (a *app) relays(ctx context.Context) ([]projections.Sink, error) {
 	relays := []projections.Sink{r}
 	if a.cfg.ConsequenceSubject != "" {
 		c, err := wmbridge.NewConsequenceRelay(wmbridge.ConsequenceRelayConfig{Name: "consequences-nats", Publisher: pub,
-			Topic: a.cfg.ConsequenceSubject, TableSet: a.tables, History: projections.StoreHistory{Store: a.authed}, Checkpoints: cps})
+			Topic: a.cfg.ConsequenceSubject, TableSet: a.tables, History: a.history, Checkpoints: cps})
 		if err != nil {
 			return nil, err
 		}

@@ -9,7 +9,6 @@ import (
 	application "github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/pgidempotency"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
-	"github.com/kinerja-ledger/kinerja/projections"
 )
 
 // postgresPool returns the pool of the read models and idempotency records,
@@ -43,7 +42,7 @@ func (a *app) openPostgresReadModels(ctx context.Context) (*readModels, error) {
 			return nil, err
 		}
 	}
-	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: projections.StoreHistory{Store: a.authed}, Policy: a.cfg.Policy})
+	db, err := pgreadmodel.Open(ctx, pool, pgreadmodel.Options{History: a.history, Policy: a.cfg.Policy})
 	if err != nil {
 		return nil, err
 	}

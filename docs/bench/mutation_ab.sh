@@ -9,8 +9,10 @@
 #   that only the measured mutations write.
 #   env: STORE (postgres, the default, or bolt), DB (the PostgreSQL database, kinerja_bench_idemtx by default),
 #        DEBUG_PORT (19660), EMPLOYEES, C (clients), DUR, EXTRA (more kinerjad flags for run and settle),
-#        PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
-#        kinerjad under the load into $WORK/prof-LABEL-*), FSYNC=1 (run: count kinerjad's fsyncs
+#        FRESH=1 (run: start from the state `settle` kept: every run then measures the same
+#        first loads after a start, not a stream grown by the previous runs), WARMUP (3s), PROFILE=1 (run: also fetch CPU, block and mutex profiles and a 3 s trace of
+#        kinerjad under the load into $WORK/prof-LABEL-*; the CPU profile covers PROF_SECONDS (4)
+#        from PROF_DELAY (5) seconds after the start), FSYNC=1 (run: count kinerjad's fsyncs
 #        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
 #   `run` also prices a mutation in CPU (cpu_run): kinerjad's user + system CPU (/proc/PID/stat)
 #   and that of the PostgreSQL backends serving $DB, over the bench (warm-up included), divided
@@ -57,9 +59,17 @@ settle)
     echo "settle: $n deadline lines"
     [[ $n == "$last" ]] && break
     last=$n
-  done ;;
+  done
+  kill $kp 2>/dev/null; wait $kp 2>/dev/null || true; trap - EXIT
+  # Keep the settled state, so that FRESH=1 runs all start from it.
+  if [[ $STORE == bolt ]]; then rm -rf $D/settled-bolt; cp -a "$DATA" $D/settled-bolt
+  else dropdb --if-exists ${DB}_settled; createdb -T $DB ${DB}_settled; rm -rf $D/settled-data; cp -a "$DATA" $D/settled-data; fi ;;
 run)
   BIN=$2; LABEL=$3
+  if [[ -n ${FRESH:-} ]]; then   # start from the state `settle` kept, not from the previous runs' feedback
+    if [[ $STORE == bolt ]]; then rm -rf "$DATA"; cp -a $D/settled-bolt "$DATA"
+    else dropdb --if-exists $DB; createdb -T ${DB}_settled $DB; rm -rf "$DATA"; cp -a $D/settled-data "$DATA"; fi
+  fi
   DBG=()
   if [[ -n ${PROFILE:-} ]]; then DBG=(--debug-addr 127.0.0.1:${DEBUG_PORT:-19660}); fi
   MIG=(); if [[ $STORE != bolt ]]; then MIG=(--migrate); fi
@@ -73,8 +83,8 @@ run)
     [[ -n "$addr" ]] && break; sleep 0.5; done
   pp=""
   if [[ -n ${PROFILE:-} ]]; then
-    ( sleep 5
-      curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/profile?seconds=4"
+    ( sleep ${PROF_DELAY:-5}
+      curl -s -o $D/prof-$LABEL-cpu.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/profile?seconds=${PROF_SECONDS:-4}"
       curl -s -o $D/prof-$LABEL-trace.out "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/trace?seconds=3"
       curl -s -o $D/prof-$LABEL-block.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/block"
       curl -s -o $D/prof-$LABEL-mutex.pb.gz "http://127.0.0.1:${DEBUG_PORT:-19660}/debug/pprof/mutex" ) &
@@ -87,7 +97,7 @@ run)
   fi
   for _ in $(seq 1 1200); do curl -fsS -o /dev/null "http://$addr/readyz" && break; sleep 0.5; done
   m0=$(mutations) k0=$(proccpu $kp) p0=$(pgcpu)
-  $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup 3s --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
+  $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup ${WARMUP:-3s} --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
   m1=$(mutations) k1=$(proccpu $kp) p1=$(pgcpu)
   cpu=$(awk -v n=$((m1 - m0)) -v k=$((k1 - k0)) -v p=$((p1 - p0)) -v t=$ticks \
     'BEGIN { printf "{\"mutations\":%d,\"kinerjad_cpu_us_per_mutation\":%.0f,\"postgres_cpu_us_per_mutation\":%.0f}", n, n ? k * 1e6 / t / n : 0, n ? p * 1e6 / t / n : 0 }')

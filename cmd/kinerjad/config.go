@@ -360,9 +360,12 @@ const bytesPerReplayedEvent = 512
 // docs/benchmarks.md §22 for the measurement behind it.
 const DefaultProjectionCacheSKPs = projections.DefaultCacheSize
 
-// DefaultCatchUpCacheSKPs is --catchup-cache-skps: see docs/benchmarks.md
-// (issue 15, "bounded cold start") for the replays it costs.
-const DefaultCatchUpCacheSKPs = 4096
+// DefaultCatchUpCacheSKPs is --catchup-cache-skps: 0, no bound beyond
+// --projection-cache-skps. A bound of 4096 cost more CPU than it saved
+// memory at 20,000 employees (docs/benchmarks.md, "bounded cold start");
+// a province's first start is better made offline with `kinerjactl
+// snapshot`, which bounds its caches by default.
+const DefaultCatchUpCacheSKPs = 0
 
 // DefaultMemoryLimitMB is --memory-limit-mb: the Go heap's soft limit,
 // leaving room under the 2 GiB of issue 15 for the runtime's own memory

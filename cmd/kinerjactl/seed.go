@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		}
 	}
 	sf.headCache = seedHeadCache(*n)
+	defer seedGC(getenv)()
 	l, err := openLedger(ctx, sf, stderr, writeLedger)
 	if err != nil {
 		return err
@@ -150,6 +152,26 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 // per stream and phase: ≈ 330,000 Ed25519 verifications at a province).
 func seedHeadCache(n int) int {
 	return max(1<<16, 4*n)
+}
+
+// seedGC lets the seeder's heap grow further between collections, as
+// rebuildGC does for a rebuild: the run allocates the commands' decoded
+// streams, events and encodings that die at once, and with the default
+// GOGC the collector took 15–25 % of its CPU (docs/benchmarks.md §34 and
+// the seedcpu section). The memory limit keeps a province's heap near
+// 3 GiB (the bbolt file's mapped pages come on top). GOGC or GOMEMLIMIT
+// in the environment leave the runtime's settings as they are. It
+// returns the function that restores them (the tests run commands in one
+// process).
+func seedGC(getenv env) (restore func()) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	gc, limit := debug.SetGCPercent(400), debug.SetMemoryLimit(3<<30)
+	return func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // signSeeded signs and witnesses an audit checkpoint over a store this

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"math"
+	"runtime/debug"
+	"testing"
+)
+
+// TestSeedGC: the seeder collects at GOGC 400 under a 3 GiB soft limit,
+// restores the runtime's settings after, and leaves them alone when the
+// environment sets GOGC or GOMEMLIMIT.
+func TestSeedGC(t *testing.T) {
+	gc0, limit0 := debug.SetGCPercent(100), debug.SetMemoryLimit(math.MaxInt64)
+	defer func() { debug.SetGCPercent(gc0); debug.SetMemoryLimit(limit0) }()
+	restore := seedGC(func(string) string { return "" })
+	if gc, limit := debug.SetGCPercent(-1), debug.SetMemoryLimit(-1); gc != 400 || limit != 3<<30 {
+		t.Errorf("during the seed: GOGC %d, limit %d; want 400 and %d", gc, limit, 3<<30)
+	}
+	debug.SetGCPercent(400)
+	restore()
+	if gc, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); gc != 100 || limit != math.MaxInt64 {
+		t.Errorf("after the seed: GOGC %d, limit %d; want them restored", gc, limit)
+	}
+	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
+		restore := seedGC(func(k string) string {
+			if k == v {
+				return "200"
+			}
+			return ""
+		})
+		if gc := debug.SetGCPercent(100); gc != 100 {
+			t.Errorf("%s set: the seed changed GOGC to %d", v, gc)
+		}
+		restore()
+	}
+}

@@ -49,7 +49,8 @@
 // (unsigned, with a valid chain hash) would otherwise be covered by the
 // next append's signature. Heads it wrote or checked are remembered, so
 // the check costs a signature verification only for the first append to a
-// stream after Open.
+// stream after Open, and again after the store forgot it
+// (past Options.TrustedHeads streams).
 //
 // # A damaged file
 //

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"testing"
 )
@@ -32,5 +35,23 @@ func TestSeedGC(t *testing.T) {
 			t.Errorf("%s set: the seed changed GOGC to %d", v, gc)
 		}
 		restore()
+	}
+}
+
+// TestSeedCPUProfile: --cpuprofile writes a profile of the seed; a path
+// that cannot be created fails the command before anything is seeded.
+func TestSeedCPUProfile(t *testing.T) {
+	data, dir := t.TempDir(), t.TempDir()
+	bad := filepath.Join(dir, "no", "such", "dir", "cpu.prof")
+	if _, err := ctl(t, "seed", "--data", data, "--employees", "8", "--year", "2025", "--cpuprofile", bad); err == nil {
+		t.Fatal("seed with an uncreatable --cpuprofile succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(data, "kinerja.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the store was opened before the profile failed: %v", err)
+	}
+	good := filepath.Join(dir, "cpu.prof")
+	mustCtl(t, "seed", "--data", data, "--employees", "8", "--year", "2025", "--cpuprofile", good)
+	if st, err := os.Stat(good); err != nil || st.Size() == 0 {
+		t.Fatalf("profile: %v, %v", st, err)
 	}
 }

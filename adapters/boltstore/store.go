@@ -49,7 +49,8 @@
 // (unsigned, with a valid chain hash) would otherwise be covered by the
 // next append's signature. Heads it wrote or checked are remembered, so
 // the check costs a signature verification only for the first append to a
-// stream after Open.
+// stream after Open, and again after the store forgot it
+// (past Options.TrustedHeads streams).
 //
 // # A damaged file
 //
@@ -132,6 +133,13 @@ type Options struct {
 	// Keyring verifies the head of a stream before an append builds on it
 	// (see the package doc). Without one, heads are not checked.
 	Keyring *eventstore.Keyring
+	// TrustedHeads bounds the stream heads the store remembers as signed
+	// appends (default 65,536, about 100 bytes each); past it they are
+	// forgotten at once, and the next append to each stream verifies its
+	// head's signature again (Ed25519, in the one committer goroutine). A
+	// writer that goes round more streams than that, phase after phase
+	// (kinerjactl seed at a province: 220,000 streams), sizes it to them.
+	TrustedHeads int
 	// AllowMetaFallback opens a file whose newer meta page is damaged at
 	// its older one, which drops the last committed transaction. Leave it
 	// false: it is the operator's override after comparing the store with
@@ -225,6 +233,9 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.Linger == 0 {
 		opts.Linger = 250 * time.Microsecond
+	}
+	if opts.TrustedHeads <= 0 {
+		opts.TrustedHeads = defaultTrustedHeads
 	}
 	opts.Limits = opts.Limits.WithDefaults()
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -427,7 +438,7 @@ func (s *Store) commit(batch []*appendReq) {
 		return w.finish()
 	})
 	if err == nil {
-		if len(s.trusted)+len(heads) > maxTrustedHeads {
+		if len(s.trusted)+len(heads) > s.opts.TrustedHeads {
 			clear(s.trusted)
 		}
 		maps.Copy(s.trusted, heads)
@@ -456,9 +467,10 @@ func (s *Store) commit(batch []*appendReq) {
 // this to skip re-reading hot streams).
 func (s *Store) Commits() uint64 { return s.commits.Load() }
 
-// maxTrustedHeads bounds the remembered trusted heads; past it they are
-// forgotten at once and checked again as streams are appended to.
-const maxTrustedHeads = 1 << 16
+// defaultTrustedHeads bounds the remembered trusted heads unless
+// Options.TrustedHeads says otherwise; past it they are forgotten at once
+// and checked again as streams are appended to.
+const defaultTrustedHeads = 1 << 16
 
 // errStorage marks failures of bbolt itself (as opposed to refusals such as
 // a wrong expected revision), which abort the whole transaction.

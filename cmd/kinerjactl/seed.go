@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -43,6 +46,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	auditName := fs.String("audit-log-name", "kinerja-ledger", "name of the audit log when its key is made (kinerjad's --audit-log-name)")
 	var ic wiring.IntegrityConfig
 	ic.RegisterWitnessFlags(fs)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole command (seeding and signing) to this file, for go tool pprof")
 	nAgencies := fs.Int("agencies", 1, "number of agencies (root units, INST001…): the employees are spread over them, each agency seeded with --seed plus its index; 1 seeds one agency exactly as before")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -53,12 +57,24 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if *nAgencies > 1 && *n / *nAgencies < seed.MinEmployees {
 		return exitcode.Usagef("seed: --employees %d over --agencies %d leaves fewer than %d per agency", *n, *nAgencies, seed.MinEmployees)
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *migrate && sf.store == "postgres" {
 		if err := runMigrate(ctx, []string{"--postgres-url", sf.postgresURL}, getenv, io.Discard, stderr); err != nil {
 			return err
 		}
 	}
 	sf.headCache = seedHeadCache(*n)
+	defer seedGC(getenv)()
 	l, err := openLedger(ctx, sf, stderr, writeLedger)
 	if err != nil {
 		return err
@@ -131,9 +147,31 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 // evicted them before they were appended to again, and each such append
 // read its stream's head back and verified the head's signature first
 // (28 % of the seeder's CPU in the reporting-line phase, perf). An entry
-// is about 150 bytes: 60 MB at a province.
+// is about 150 bytes: 60 MB at a province. bbolt's trusted heads are the
+// same bound (there the check ran in the one committer goroutine, once
+// per stream and phase: ≈ 330,000 Ed25519 verifications at a province).
 func seedHeadCache(n int) int {
 	return max(1<<16, 4*n)
+}
+
+// seedGC lets the seeder's heap grow further between collections, as
+// rebuildGC does for a rebuild: the run allocates the commands' decoded
+// streams, events and encodings that die at once, and with the default
+// GOGC the collector took 15–25 % of its CPU (docs/benchmarks.md §34 and
+// the seedcpu section). The memory limit keeps a province's heap near
+// 3 GiB (the bbolt file's mapped pages come on top). GOGC or GOMEMLIMIT
+// in the environment leave the runtime's settings as they are. It
+// returns the function that restores them (the tests run commands in one
+// process).
+func seedGC(getenv env) (restore func()) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	gc, limit := debug.SetGCPercent(400), debug.SetMemoryLimit(3<<30)
+	return func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // signSeeded signs and witnesses an audit checkpoint over a store this

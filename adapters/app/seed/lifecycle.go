@@ -181,6 +181,10 @@ func (t *task) planSKP(p *person) error {
 		return err
 	}
 	res.id, res.last = id, t.at
+	// The SKP is read again only in later phases (the phase's end drops
+	// it anyway): holding a whole tier's SKPs decoded until then made the
+	// seeder's live heap, and the collector's work, grow with the agency.
+	defer t.forget(id)
 	t.stats.SKPs++
 	status := skp.StatusDraft // where the SKP stands when planning stops
 	defer func() {

@@ -71,11 +71,14 @@
 // Config.Uncached turns it off, and the tests check that the events are
 // the same either way. It also remembers the streams the store did not
 // hold (the domain looks up an appraiser's next SKP sequence for every
-// cascaded RHK of their staff) until the run creates them. kinerjactl
-// seed sizes the PostgreSQL store's head cache to the run (four heads an
-// employee), so that a province's 210,000 streams are not evicted between
-// phases (each evicted head cost a read and a signature check before the
-// append). On the 2-core development machine,
+// cascaded RHK of their staff) until the run creates them. A task
+// forgets its SKP when it is done with it (the appraisers' SKPs, which
+// their staff's tasks cascade from, stay for the phase), so the cache
+// holds a few hundred SKPs decoded, not a tier of them. kinerjactl seed
+// sizes the store's head cache (PostgreSQL) or trusted heads (bbolt) to
+// the run (four heads an employee), so that a province's 210,000 streams
+// are not evicted between phases (each evicted head cost a signature
+// check before the append), and collects at GOGC 400. On the 2-core development machine,
 // 10,000 employees (345,000 commands and events) take 21–47 s on bbolt
 // depending on the machine's other load: BenchmarkSeed and TestTenThousand
 // measure it.

@@ -46,7 +46,8 @@ type StoreConfig struct {
 	// at the older one (the operator's --accept-rollback).
 	AllowMetaFallback bool
 	// HeadCacheSize bounds the PostgreSQL and KurrentDB stores' caches of
-	// stream heads (0: the store's default). A writer that appends to more
+	// stream heads, and the bbolt store's trusted heads (0: the store's
+	// default). A writer that appends to more
 	// streams than that, round and round (the seeder at a province: 220,000
 	// streams), reads and re-verifies a head before most appends instead.
 	HeadCacheSize int
@@ -87,7 +88,7 @@ func OpenStore(ctx context.Context, c StoreConfig) (eventstore.Store, error) {
 	}
 	switch c.Name {
 	case Bolt:
-		return boltstore.Open(BoltPath(c.DataDir), boltstore.Options{Signer: c.Signer, Keyring: c.Keyring, AllowMetaFallback: c.AllowMetaFallback})
+		return boltstore.Open(BoltPath(c.DataDir), boltstore.Options{Signer: c.Signer, Keyring: c.Keyring, AllowMetaFallback: c.AllowMetaFallback, TrustedHeads: c.HeadCacheSize})
 	case Postgres:
 		if c.Migrate {
 			if _, err := pgstore.MigrateURL(ctx, c.PostgresURL, c.PostgresSchema); err != nil {

@@ -116,7 +116,10 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	}
 	begin := time.Now()
 	authed := eventstore.NewAuthenticatedStore(l.store, l.keys.Keyring).Marking()
-	history := &projections.BoundedHistory{History: projections.StoreHistory{Store: authed}}
+	// One shared history under the bound, as in kinerjad: a stream the
+	// five SKP read models replay is read and checked once for all.
+	shared := projections.NewSharedHistory(projections.StoreHistory{Store: authed}, 0)
+	history := &projections.BoundedHistory{History: shared}
 	history.SetBound(*cacheSKPs)
 	m := memreadmodel.New(memreadmodel.Options{History: history, Policy: pol})
 	feed := authed.Covering(cover)

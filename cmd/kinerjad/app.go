@@ -71,7 +71,10 @@ type app struct {
 	// bound keeps the caches small during the start-up catch-up
 	// (--catchup-cache-skps).
 	history *projections.BoundedHistory
-	keys    *wiring.WriterKeys
+	// memLimit follows the live heap with the soft memory limit: during
+	// the catch-up, then while serving (memlimit.go).
+	memLimit *catchUpMemoryLimit
+	keys     *wiring.WriterKeys
 	// tables are the consequence tables the ledger adopted for each year.
 	tables    *consequences.TableSet
 	guard     *wiring.Guard
@@ -405,6 +408,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	a.history.SetBound(a.cfg.CatchUpCacheSKPs)
 	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, os.Getenv, a.log)
 	defer limit.stop() // on the error returns; stopping twice is a no-op
+	a.memLimit = limit
 	if !memory {
 		a.guard.CheckRoot(ctx, rm.trail, a.log) // the persisted trail, before it grows
 	}
@@ -764,6 +768,9 @@ func (a *app) serve(ctx context.Context) error {
 		a.runDeadlines(runCtx, &background)
 	}
 	goBackground(runCtx, &background, "sessions", a.sweepSessions)
+	if a.memLimit != nil {
+		goBackground(runCtx, &background, "memory-limit", func(ctx context.Context) { a.memLimit.serve(ctx, 0) })
+	}
 	if a.cfg.DebugAddr != "" {
 		dl, err := net.Listen("tcp", a.cfg.DebugAddr)
 		if err != nil {

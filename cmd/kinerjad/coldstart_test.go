@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
@@ -96,4 +100,37 @@ func TestRaisedMemoryLimit(t *testing.T) {
 		}
 		l.stop()
 	}
+}
+
+// TestMemoryLimitFollowedWhileServing: once kinerjad serves, the soft
+// limit is still raised when the live heap nears it (traffic refills the
+// caches after the catch-up settled the limit); fails if serve is gone or
+// stops following.
+func TestMemoryLimitFollowedWhileServing(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	hold := make([]byte, 8<<20) // a live heap well above the 1 MiB limit below
+	runtime.GC()
+	l := &catchUpMemoryLimit{floor: 1 << 20, log: slog.New(slog.NewTextHandler(io.Discard, nil)), quit: make(chan struct{})}
+	debug.SetMemoryLimit(1 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); l.serve(ctx, 5*time.Millisecond) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for debug.SetMemoryLimit(-1) <= 1<<20 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := debug.SetMemoryLimit(-1); got <= 1<<20 {
+		t.Errorf("limit while serving = %d with a live heap of %d, want it raised", got, liveHeap())
+	}
+	runtime.KeepAlive(hold)
+	// A limit that is not kinerjad's (GOMEMLIMIT, or none) is left alone.
+	debug.SetMemoryLimit(1 << 20)
+	(&catchUpMemoryLimit{}).serve(context.Background(), time.Millisecond) // returns at once
+	if got := debug.SetMemoryLimit(-1); got != 1<<20 {
+		t.Errorf("a limit not ours was changed to %d", got)
+	}
+	debug.SetMemoryLimit(old)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
@@ -31,6 +32,8 @@ const (
 	limitNearNum, limitNearDen = 4, 5
 	// limitPoll is how often the catch-up samples the live heap.
 	limitPoll = 250 * time.Millisecond
+	// servePoll is how often it is sampled once kinerjad serves.
+	servePoll = 5 * time.Second
 )
 
 // raisedLimit returns the soft limit for a live heap of live bytes under a
@@ -112,6 +115,36 @@ func (l *catchUpMemoryLimit) stop() {
 			}
 		}
 	})
+}
+
+// serve goes on following the live heap after the catch-up, every poll
+// (servePoll when 0), until ctx ends: traffic refills the read caches and
+// the projections' aggregate caches, and at a province the live heap can
+// pass the limit stop settled on, where the collector would run back to
+// back as it did in the catch-up. It only raises (memory_limit_raised,
+// WARN, phase serving); it does nothing when the limit is not kinerjad's.
+func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
+	if l.quit == nil {
+		return
+	}
+	if poll <= 0 {
+		poll = servePoll
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		current, live := debug.SetMemoryLimit(-1), liveHeap()
+		if next, ok := raisedLimit(l.floor, current, live); ok && next > current {
+			debug.SetMemoryLimit(next)
+			l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
+				"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
+		}
+	}
 }
 
 // liveHeap returns the heap the last collection marked live, in bytes.

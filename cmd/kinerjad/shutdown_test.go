@@ -34,7 +34,7 @@ func TestBackgroundJoinedAtShutdown(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, name := range []string{"projector", "signer", "snapshots", "deadlines", "sessions", "backup"} {
+	for _, name := range []string{"projector", "signer", "snapshots", "deadlines", "sessions", "backup", "memory-limit"} {
 		if !started[name] {
 			t.Errorf("%s: not started with goBackground (started: %v)", name, started)
 		} else if !finished[name] {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/pglease"
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -211,20 +211,12 @@ func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdou
 // rebuild allocates batch after batch of decoded events that die at once,
 // and with the default GOGC the collector took ≈ 10 % of its CPU
 // (docs/benchmarks.md §26: GOGC=400 saved 2.5 of 24.5 s of client CPU at
-// 241,000 events, peak RSS 473 MB). A memory limit keeps a large log's
-// rebuild from growing without bound. GOGC or GOMEMLIMIT in the
+// 241,000 events, peak RSS 473 MB). A soft memory limit of 2 GiB makes
+// the collector run more often as the heap nears it, and follows the live
+// heap if the rebuild's live data outgrows it (package memlimit). GOGC or GOMEMLIMIT in the
 // environment leave the runtime's settings as they are. It returns the
 // function that restores them (the tests run commands in one process).
-func rebuildGC(getenv env) (restore func()) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	gc, limit := debug.SetGCPercent(400), debug.SetMemoryLimit(2<<30)
-	return func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	}
-}
+func rebuildGC(getenv env) (restore func()) { return memlimit.Tune(getenv, 400, 2<<30) }
 
 // replayReport is what `projections replay` prints.
 type replayReport struct {

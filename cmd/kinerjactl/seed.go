@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -158,21 +158,14 @@ func seedHeadCache(n int) int {
 // rebuildGC does for a rebuild: the run allocates the commands' decoded
 // streams, events and encodings that die at once, and with the default
 // GOGC the collector took 15–25 % of its CPU (docs/benchmarks.md §34 and
-// the seedcpu section). The memory limit keeps a province's heap near
-// 3 GiB (the bbolt file's mapped pages come on top). GOGC or GOMEMLIMIT
+// the seedcpu section). The soft memory limit of 3 GiB makes the collector
+// run more often as the heap nears it, and follows the live heap when a
+// province's live data outgrows it (package memlimit: under the live heap
+// the collector would run back to back). GOGC or GOMEMLIMIT
 // in the environment leave the runtime's settings as they are. It
 // returns the function that restores them (the tests run commands in one
 // process).
-func seedGC(getenv env) (restore func()) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	gc, limit := debug.SetGCPercent(400), debug.SetMemoryLimit(3<<30)
-	return func() {
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(limit)
-	}
-}
+func seedGC(getenv env) (restore func()) { return memlimit.Tune(getenv, 400, 3<<30) }
 
 // signSeeded signs and witnesses an audit checkpoint over a store this
 // process has just seeded from empty, as kinerjad's signer would: the

@@ -4,10 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"runtime/debug"
-	"runtime/metrics"
 	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -23,36 +23,19 @@ import (
 // (memory_limit_raised). The configured limit stays the floor: a process
 // whose read models fit under it keeps it.
 const (
-	// limitHeadroom is the limit over the live heap it is raised to
-	// (1.5: the collector runs when the heap grew by half of the live
-	// heap, twice as often as GOGC 100 alone would).
-	limitHeadroomNum, limitHeadroomDen = 3, 2
-	// limitNear is when a raise is due: the live heap above 4/5 of the
-	// limit.
-	limitNearNum, limitNearDen = 4, 5
 	// limitPoll is how often the catch-up samples the live heap.
 	limitPoll = 250 * time.Millisecond
 	// servePoll is how often it is sampled once kinerjad serves.
 	servePoll = 5 * time.Second
 )
 
-// raisedLimit returns the soft limit for a live heap of live bytes under a
-// current limit and a configured floor (bytes), and whether it differs
-// from current: current while the live heap is below limitNear of it,
-// else max(floor, live × headroom).
-func raisedLimit(floor, current, live int64) (int64, bool) {
-	if live <= 0 || live < current/limitNearDen*limitNearNum {
-		return current, false
-	}
-	want := max(floor, live/limitHeadroomDen*limitHeadroomNum)
-	return want, want != current
-}
-
-// settledLimit returns the limit after the catch-up: the configured floor
-// unless the live heap needs more (max(floor, live × headroom)).
-func settledLimit(floor, live int64) int64 {
-	return max(floor, live/limitHeadroomDen*limitHeadroomNum)
-}
+// raisedLimit, settledLimit and liveHeap are memlimit's (shared with
+// kinerjactl's seed and rebuild).
+var (
+	raisedLimit  = memlimit.Raised
+	settledLimit = memlimit.Settled
+	liveHeap     = memlimit.LiveHeap
+)
 
 // catchUpMemoryLimit follows the live heap during a catch-up (see above).
 type catchUpMemoryLimit struct {
@@ -130,31 +113,10 @@ func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = servePoll
 	}
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		current, live := debug.SetMemoryLimit(-1), liveHeap()
-		if next, ok := raisedLimit(l.floor, current, live); ok && next > current {
-			debug.SetMemoryLimit(next)
-			l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
-				"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
-		}
-	}
-}
-
-// liveHeap returns the heap the last collection marked live, in bytes.
-func liveHeap() int64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return int64(s[0].Value.Uint64())
+	memlimit.Follow(ctx, l.floor, poll, func(next, live int64) {
+		l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
+			"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
+	})
 }
 
 // catchUpProgress logs the start-up catch-up's progress every 10 s

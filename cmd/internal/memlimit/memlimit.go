@@ -1,0 +1,96 @@
+// Package memlimit keeps the Go runtime's soft memory limit above the
+// live heap. A soft limit below the live heap cannot be met: the garbage
+// collector then runs back to back (up to the runtime's cap of about half
+// the CPU), and a province's first start, whose live heap outgrew the
+// 1.5 GiB default while its read models filled, was not ready after an
+// hour (docs/benchmarks.md §35). Follow raises the limit to Headroom × the
+// live heap whenever the live heap nears it; the configured limit stays
+// the floor, so a process that fits under it keeps it. kinerjad follows
+// during its catch-up and while it serves; kinerjactl's seed and rebuild,
+// which set a limit of their own, follow while they run.
+package memlimit
+
+import (
+	"context"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+const (
+	// headroom is the limit over the live heap it is raised to (1.5: the
+	// collector runs when the heap grew by half of the live heap).
+	headroomNum, headroomDen = 3, 2
+	// near is when a raise is due: the live heap above 4/5 of the limit.
+	nearNum, nearDen = 4, 5
+)
+
+// Raised returns the soft limit for a live heap of live bytes under a
+// current limit and a configured floor (bytes), and whether it differs
+// from current: current while the live heap is below 4/5 of it, else
+// max(floor, 1.5 × live).
+func Raised(floor, current, live int64) (int64, bool) {
+	if live <= 0 || live < current/nearDen*nearNum {
+		return current, false
+	}
+	want := max(floor, live/headroomDen*headroomNum)
+	return want, want != current
+}
+
+// Settled returns the configured floor unless the live heap needs more:
+// max(floor, 1.5 × live).
+func Settled(floor, live int64) int64 {
+	return max(floor, live/headroomDen*headroomNum)
+}
+
+// LiveHeap returns the heap the last collection marked live, in bytes.
+func LiveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// Follow samples the live heap every poll until ctx ends and raises the
+// soft limit (never lowers it) as Raised says, calling raised (when not
+// nil) after each raise with the new limit and the live heap.
+func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(limit, live int64)) {
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		current, live := debug.SetMemoryLimit(-1), LiveHeap()
+		if next, ok := Raised(floor, current, live); ok && next > current {
+			debug.SetMemoryLimit(next)
+			if raised != nil {
+				raised(next, live)
+			}
+		}
+	}
+}
+
+// Tune sets GOGC to gcPercent and the soft limit to limit bytes, followed
+// by Follow every second, unless the environment sets GOGC or GOMEMLIMIT
+// (the operator's choice wins). The returned function stops the following
+// and restores both settings.
+func Tune(getenv func(string) string, gcPercent int, limit int64) (restore func()) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	gc, old := debug.SetGCPercent(gcPercent), debug.SetMemoryLimit(limit)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); Follow(ctx, limit, time.Second, nil) }()
+	return func() {
+		cancel()
+		<-done
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(old)
+	}
+}

@@ -237,17 +237,25 @@ func rootReports(t *testing.T, h *harness, root string, hr caller) {
 		}{{"progress", progress}, {"distribution", dist}} {
 			before := nw
 			lat, cpu := concurrently(t, 16, readFor, r.f, writes, write)
-			fmt.Fprintf(&b, "  %-12s 16 readers for %v, writes %-5v (%d): %d requests, p50 %7.1f p95 %7.1f p99 %7.1f max %7.1f ms; CPU %.2f ms a request (writes included)\n",
-				r.name, readFor, writes, nw-before, len(lat), ms(lat[len(lat)/2]), ms(p95(lat)), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]), ms(cpu)/float64(len(lat)))
+			fmt.Fprintf(&b, "  %-12s 16 readers for %v (pausing %v), writes %-5v (%d): %d requests, p50 %7.1f p95 %7.1f p99 %7.1f max %7.1f ms; CPU %.2f ms a request (writes included)\n",
+				r.name, readFor, readerPause, writes, nw-before, len(lat), ms(lat[len(lat)/2]), ms(p95(lat)), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]), ms(cpu)/float64(len(lat)))
 		}
 	}
 	t.Logf("reports at the root %s:\n%s", root, b.String())
 }
 
-// writeEvery is how often the writer of concurrently writes.
-const writeEvery = 100 * time.Millisecond
+// writeEvery is how often the writer of concurrently writes; readerPause
+// is how long each reader waits between its requests (people reading, not
+// a loop: kept answers take microseconds, and readers asking without a
+// pause would bury the requests that follow a write under millions of
+// them).
+const (
+	writeEvery  = 100 * time.Millisecond
+	readerPause = 10 * time.Millisecond
+)
 
-// concurrently runs f from readers goroutines for d and returns the sorted
+// concurrently runs f from readers goroutines for d (each pausing
+// readerPause between requests) and returns the sorted
 // latencies and the CPU used; with writes, write runs every writeEvery
 // meanwhile.
 func concurrently(t *testing.T, readers int, d time.Duration, f func() error, writes bool, write func()) ([]time.Duration, time.Duration) {
@@ -281,6 +289,7 @@ func concurrently(t *testing.T, readers int, d time.Duration, f func() error, wr
 					return
 				}
 				lats[i] = append(lats[i], time.Since(t1))
+				time.Sleep(readerPause)
 			}
 		})
 	}

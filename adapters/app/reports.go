@@ -50,10 +50,15 @@ type Report[T any] struct {
 const reportCacheMax = 256
 
 // reportCache holds computed reports by query, with the checkpoints of the
-// read models they read.
+// read models they read, and the computations under way: a report asked for
+// again while it is being computed at the same checkpoints waits for that
+// computation instead of doing it again. (Every write moves a projection,
+// and then every reader of a report found it stale at once: 16 readers of
+// the root's progress board computed it 16 times over, side by side.)
 type reportCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedReport
+	flights map[string]*reportFlight
 }
 
 type cachedReport struct {
@@ -62,40 +67,93 @@ type cachedReport struct {
 	report any     // a Report[T]
 }
 
+// reportFlight is a report being computed at at and ver; done is closed
+// when report (a Report[T]) or err is set.
+type reportFlight struct {
+	at     []eventstore.Position
+	ver    []int64
+	done   chan struct{}
+	report any
+	err    error
+}
+
 // cached returns the report kept under key at the checkpoints at, or
 // computes it with compute and keeps it. With no checkpoints (at == nil)
 // nothing is kept.
 func cached[T any](c *reportCache, key string, at []eventstore.Position, compute func() (T, reports.Table, error)) (Report[T], error) {
-	return cachedAt(c, key, at, nil, compute)
+	return keep(context.Background(), c, key, at, nil, true, compute)
 }
 
 // cachedAt is cached, the kept report also checked against ver, the
 // versions of its projections (App.versions): under agency groups a
 // projection's checkpoint is the lowest of its groups', which does not move
 // while a group ahead of it writes, so the checkpoints alone would keep a
-// stale report (and a stalled group would keep every agency's).
-func cachedAt[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
-	return keep(c, key, at, ver, true, compute)
+// stale report (and a stalled group would keep every agency's). A caller
+// waiting for another's computation of it stops waiting when ctx ends.
+func cachedAt[T any](ctx context.Context, c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
+	return keep(ctx, c, key, at, ver, true, compute)
 }
 
 // cachedData is cachedAt without the JSON (Report.JSON is nil): the
 // progress board's JSON is answered a page at a time (httpapi), and the
 // whole board encoded was most of its CPU at a province's root.
-func cachedData[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
-	return keep(c, key, at, ver, false, compute)
+func cachedData[T any](ctx context.Context, c *reportCache, key string, at []eventstore.Position, ver []int64, compute func() (T, reports.Table, error)) (Report[T], error) {
+	return keep(ctx, c, key, at, ver, false, compute)
 }
 
-func keep[T any](c *reportCache, key string, at []eventstore.Position, ver []int64, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {
-	if at != nil {
-		c.mu.Lock()
-		e, ok := c.entries[key]
-		c.mu.Unlock()
-		if ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
-			if rep, ok := e.report.(Report[T]); ok {
-				return rep, nil
-			}
+func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstore.Position, ver []int64, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {
+	if at == nil {
+		return computeReport(at, encode, compute)
+	}
+	c.mu.Lock()
+	if e, ok := c.entries[key]; ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
+		if rep, ok := e.report.(Report[T]); ok {
+			c.mu.Unlock()
+			return rep, nil
 		}
 	}
+	if f, ok := c.flights[key]; ok && slices.Equal(f.at, at) && slices.Equal(f.ver, ver) {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Report[T]{}, ctx.Err()
+		}
+		if rep, ok := f.report.(Report[T]); ok && f.err == nil {
+			return rep, nil
+		}
+		// The computation failed (its caller's request was cancelled, a
+		// read failed): this caller computes its own.
+		return computeReport(at, encode, compute)
+	}
+	f := &reportFlight{at: at, ver: ver, done: make(chan struct{})}
+	if c.flights == nil {
+		c.flights = map[string]*reportFlight{}
+	}
+	c.flights[key] = f
+	c.mu.Unlock()
+	rep, err := computeReport(at, encode, compute)
+	c.mu.Lock()
+	// A computation started meanwhile at other checkpoints replaced this
+	// one in flights: its report, not this one, is the one to keep.
+	latest := c.flights[key] == f
+	if latest {
+		delete(c.flights, key)
+	}
+	if err == nil && latest {
+		if c.entries == nil || len(c.entries) >= reportCacheMax {
+			c.entries = map[string]cachedReport{}
+		}
+		c.entries[key] = cachedReport{at: at, ver: ver, report: rep}
+	}
+	c.mu.Unlock()
+	f.report, f.err = rep, err
+	close(f.done)
+	return rep, err
+}
+
+// computeReport computes a report with compute, encoded when encode.
+func computeReport[T any](at []eventstore.Position, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {
 	data, table, err := compute()
 	if err != nil {
 		return Report[T]{}, err
@@ -108,17 +166,7 @@ func keep[T any](c *reportCache, key string, at []eventstore.Position, ver []int
 			return Report[T]{}, fmt.Errorf("app: encode report: %w", err)
 		}
 	}
-	rep := Report[T]{Data: data, Table: table, JSON: b, Position: minimum(at)}
-	if at == nil {
-		return rep, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= reportCacheMax {
-		c.entries = map[string]cachedReport{}
-	}
-	c.entries[key] = cachedReport{at: at, ver: ver, report: rep}
-	return rep, nil
+	return Report[T]{Data: data, Table: table, JSON: b, Position: minimum(at)}, nil
 }
 
 // checkpoints returns the checkpoints of the named projections, or nil when
@@ -219,7 +267,7 @@ func (a *App) Progress(ctx context.Context, caller domain.Principal, unit string
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name)
-	return cachedData(&a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, ver, func() (reports.ProgressReport, reports.Table, error) {
+	return cachedData(ctx, &a.reports, "progress\x00"+unit+"\x00"+strconv.Itoa(year), at, ver, func() (reports.ProgressReport, reports.Table, error) {
 		rep, err := reports.Progress(ctx, a.cfg.Directory, a.cfg.SKPList, unit, year)
 		if err != nil {
 			return rep, reports.Table{}, notFound(err)
@@ -252,7 +300,7 @@ func (a *App) ProgressAsOf(ctx context.Context, caller domain.Principal, unit st
 	pos := a.checkpoints(ctx, directory.Name, skps.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name)
 	key := "progress-asof\x00" + unit + "\x00" + strconv.Itoa(year) + "\x00" + cut.key()
-	return cachedData(&a.reports, key, pos, ver, func() (reports.ProgressReport, reports.Table, error) {
+	return cachedData(ctx, &a.reports, key, pos, ver, func() (reports.ProgressReport, reports.Table, error) {
 		release, err := a.past.turn(ctx, caller.ID)
 		if err != nil {
 			return reports.ProgressReport{}, reports.Table{}, err
@@ -296,7 +344,7 @@ func (a *App) DistributionAsOf(ctx context.Context, caller domain.Principal, uni
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name, evaluations.Name)
 	key := "distribution-asof\x00" + unit + "\x00" + period + "\x00" + cut.key()
-	return cachedAt(&a.reports, key, at, ver, func() (reports.DistributionReport, reports.Table, error) {
+	return cachedAt(ctx, &a.reports, key, at, ver, func() (reports.DistributionReport, reports.Table, error) {
 		release, err := a.past.turn(ctx, caller.ID)
 		if err != nil {
 			return reports.DistributionReport{}, reports.Table{}, err
@@ -334,7 +382,7 @@ func (a *App) distribution(ctx context.Context, unit, period string) (Report[rep
 	}
 	at := a.checkpoints(ctx, directory.Name, skps.Name, evaluations.Name)
 	ver := a.versions(ctx, directory.Name, skps.Name, evaluations.Name)
-	return cachedAt(&a.reports, "distribution\x00"+unit+"\x00"+period, at, ver, func() (reports.DistributionReport, reports.Table, error) {
+	return cachedAt(ctx, &a.reports, "distribution\x00"+unit+"\x00"+period, at, ver, func() (reports.DistributionReport, reports.Table, error) {
 		return distributionReport(ctx, a.distributionInput(), unit, period)
 	})
 }

@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -193,5 +195,107 @@ func TestReportsFollowTheVersionsOfGroupedProjections(t *testing.T) {
 	}
 	if rep.Data.Total.SKPs != 2 || rep.Position != 10 {
 		t.Errorf("after a group ahead moved: %d SKPs at position %d, want 2 at 10 (the position stays the lowest)", rep.Data.Total.SKPs, rep.Position)
+	}
+}
+
+// Every write moves a projection, and every reader of a report then finds
+// it stale at once: 16 readers of the root's progress board computed it 16
+// times side by side (issue 15). Readers asking while it is computed at the
+// same checkpoints wait for that computation; at other checkpoints they do
+// not; and when the computation fails each computes its own.
+func TestReportsComputedOnceForConcurrentReaders(t *testing.T) {
+	const readers = 8
+	var c reportCache
+	at := []eventstore.Position{10, 12}
+	var mu sync.Mutex
+	computes := 0
+	release := make(chan struct{})
+	compute := func() (int, reports.Table, error) {
+		mu.Lock()
+		computes++
+		n := computes
+		mu.Unlock()
+		if n == readers {
+			close(release) // every reader computes: the old behaviour
+		}
+		<-release
+		return 42, reports.Table{}, nil
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	got := make([]int, readers)
+	for i := range readers {
+		wg.Go(func() {
+			rep, err := cachedAt(ctx, &c, "progress", at, nil, compute)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = rep.Data
+		})
+	}
+	// The readers that compute themselves would release it at once; those
+	// that wait would not, so after a second the one computing is let go.
+	select {
+	case <-release:
+	case <-time.After(time.Second):
+		close(release)
+	}
+	wg.Wait()
+	if computes != 1 {
+		t.Errorf("%d concurrent readers computed the report %d times, want once", readers, computes)
+	}
+	for i, v := range got {
+		if v != 42 {
+			t.Errorf("reader %d got %d, want the computed 42", i, v)
+		}
+	}
+
+	// While a computation at these checkpoints is under way, a reader at
+	// them whose context ends stops waiting; a reader at other checkpoints
+	// does not wait: it is not the same report.
+	hold := make(chan struct{})
+	entered := make(chan struct{})
+	go func() {
+		_, _ = cachedAt(ctx, &c, "k", at, nil, func() (int, reports.Table, error) {
+			close(entered)
+			<-hold
+			return 1, reports.Table{}, nil
+		})
+	}()
+	<-entered
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := cachedAt(cancelled, &c, "k", at, nil, func() (int, reports.Table, error) { return 3, reports.Table{}, nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled waiter: %v, want context.Canceled", err)
+	}
+	other, err := cachedAt(ctx, &c, "k", []eventstore.Position{10, 13}, nil, func() (int, reports.Table, error) { return 2, reports.Table{}, nil })
+	if err != nil || other.Data != 2 {
+		t.Errorf("a reader at newer checkpoints got %d (%v), want its own 2", other.Data, err)
+	}
+	close(hold)
+
+	// A failed computation is not handed to those waiting for it.
+	fail := make(chan struct{})
+	failing := make(chan struct{})
+	var leaderErr error
+	var lg sync.WaitGroup
+	lg.Go(func() {
+		_, leaderErr = cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) {
+			close(failing)
+			<-fail
+			return 0, reports.Table{}, errors.New("read failed")
+		})
+	})
+	<-failing
+	var waiter Report[int]
+	var waiterErr error
+	lg.Go(func() {
+		waiter, waiterErr = cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) { return 7, reports.Table{}, nil })
+	})
+	time.Sleep(50 * time.Millisecond) // let the second reader join (or compute: either way it must get 7)
+	close(fail)
+	lg.Wait()
+	if leaderErr == nil || waiterErr != nil || waiter.Data != 7 {
+		t.Errorf("after a failed computation: first %v; second %d, %v; want an error, then 7", leaderErr, waiter.Data, waiterErr)
 	}
 }

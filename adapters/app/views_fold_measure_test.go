@@ -5,18 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 // TestViewsFirstFoldMeasure measures the first fold of the calibration,
 // consequence and development views over a seeded bbolt data directory
 // (kinerjactl seed, its checkpoint signed): wall and CPU time of the
-// process. A measurement aid for docs/benchmarks.md, skipped unless
+// process (cpusample.Self). A measurement aid for docs/benchmarks.md, skipped unless
 // KINERJA_VIEWS_FOLD_DATA names the directory:
 //
 //	KINERJA_VIEWS_FOLD_DATA=/tmp/views/fold go test -count=1 -v -run TestViewsFirstFoldMeasure ./adapters/app
@@ -44,14 +44,9 @@ func TestViewsFirstFoldMeasure(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	head, _ := s.Head(ctx)
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
 	a := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, ring), AuditKey: strings.TrimSpace(string(pub))}}
 	for i := range 2 {
-		c0, t0 := cpu(), time.Now()
+		c0, t0 := cpusample.Self(), time.Now()
 		var skps, pubs int
 		err := a.withViews(ctx, func(v *viewsCache) error {
 			skps, pubs = len(v.states), len(v.pubs)
@@ -60,6 +55,6 @@ func TestViewsFirstFoldMeasure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("fold %d over %d events: wall %.2f s, CPU %.2f s; %d SKPs, %d publications", i+1, head, time.Since(t0).Seconds(), (cpu() - c0).Seconds(), skps, pubs)
+		t.Logf("fold %d over %d events: wall %.2f s, CPU %.2f s; %d SKPs, %d publications", i+1, head, time.Since(t0).Seconds(), cpusample.Self()-c0, skps, pubs)
 	}
 }

@@ -7,10 +7,10 @@
 # /pegawai?cari=1&q=a; then a 15 s CPU profile during 16 clients on / and
 # stops it. Rounds alternate the binaries.
 #
-#   ROUNDS=2 DATA=/tmp/views/data OUT=/tmp/views/ab PORT=19510 \
+#   ROUNDS=2 DATA=/tmp/views/data OUT=/tmp/views/ab PORT=19420 \
 #     bash docs/bench/views_ab.sh /tmp/views/main-kinerjad /tmp/views/views-kinerjad
 set -u
-ROUNDS=${ROUNDS:-2}; DATA=${DATA:?}; OUT=${OUT:-/tmp/views/ab}; PORT=${PORT:-19510}
+ROUNDS=${ROUNDS:-2}; DATA=${DATA:?}; OUT=${OUT:-/tmp/views/ab}; PORT=${PORT:-19420}
 KINERJACTL=${KINERJACTL:-kinerjactl}; N=${N:-20}; C=${C:-16}; TOTAL=${TOTAL:-32}
 PATHS=${PATHS:-"/kalibrasi /konsekuensi / /pegawai?cari=1&q=a"}
 mkdir -p "$OUT"

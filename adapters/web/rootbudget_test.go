@@ -78,10 +78,11 @@ func TestRootPageBudget(t *testing.T) {
 		{analyst, "/pengembangan-unit"}, {analyst, "/unit/" + root + "?period=2025"}, {analyst, "/unit/" + root + "?period=2025-Q1"},
 	} {
 		c1, t1 := cpuDur(), time.Now()
-		r := h.get(&v.who, v.url)
+		who := v.who
+		r := h.get(&who, v.url)
 		first, firstCPU := time.Since(t1), cpuDur()-c1
 		if r.status == http.StatusOK {
-			pages = append(pages, rootPage{budgetPage{pattern: "GET " + v.url + " (" + v.who.sub + ")", url: v.url, who: v.who, bytes: len(r.body), first: first}, firstCPU})
+			pages = append(pages, rootPage{budgetPage{pattern: "GET " + v.url + " (" + v.who.sub + ")", url: v.url, who: &who, bytes: len(r.body), first: first}, firstCPU})
 		} else {
 			t.Logf("%s as %s = %d (not measured)", v.url, v.who.sub, r.status)
 		}
@@ -92,7 +93,7 @@ func TestRootPageBudget(t *testing.T) {
 		cpus := make([]time.Duration, 0, rounds)
 		for range rounds {
 			c1, t1 := cpuDur(), time.Now()
-			r := h.get(&p.who, p.url)
+			r := h.get(p.who, p.url)
 			times = append(times, time.Since(t1))
 			cpus = append(cpus, cpuDur()-c1)
 			if r.status != http.StatusOK {
@@ -166,7 +167,7 @@ func rootWalk(t *testing.T, h *harness, unit string, people []caller) []rootPage
 				r := h.get(&c, u)
 				first, firstCPU := time.Since(t1), cpuDur()-c1
 				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-					pages = append(pages, rootPage{budgetPage{pattern: pattern, url: u, who: c, bytes: len(r.body), first: first}, firstCPU})
+					pages = append(pages, rootPage{budgetPage{pattern: pattern, url: u, who: &c, bytes: len(r.body), first: first}, firstCPU})
 					found = true
 					break
 				}

@@ -132,25 +132,36 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 	}
 	c.flights[key] = f
 	c.mu.Unlock()
-	rep, err := computeReport(at, encode, compute)
-	c.mu.Lock()
-	// A computation started meanwhile at other checkpoints replaced this
-	// one in flights: its report, not this one, is the one to keep.
-	latest := c.flights[key] == f
-	if latest {
-		delete(c.flights, key)
-	}
-	if err == nil && latest {
-		if c.entries == nil || len(c.entries) >= reportCacheMax {
-			c.entries = map[string]cachedReport{}
+	// The flight ends whatever happens to the computation, a panic
+	// included: otherwise every later reader at these checkpoints would
+	// wait on done until its own request ended.
+	rep, err := Report[T]{}, errReportNotComputed
+	defer func() {
+		c.mu.Lock()
+		// A computation started meanwhile at other checkpoints replaced
+		// this one in flights: its report, not this one, is the one to
+		// keep.
+		latest := c.flights[key] == f
+		if latest {
+			delete(c.flights, key)
 		}
-		c.entries[key] = cachedReport{at: at, ver: ver, report: rep}
-	}
-	c.mu.Unlock()
-	f.report, f.err = rep, err
-	close(f.done)
+		if err == nil && latest {
+			if c.entries == nil || len(c.entries) >= reportCacheMax {
+				c.entries = map[string]cachedReport{}
+			}
+			c.entries[key] = cachedReport{at: at, ver: ver, report: rep}
+		}
+		c.mu.Unlock()
+		f.report, f.err = rep, err
+		close(f.done)
+	}()
+	rep, err = computeReport(at, encode, compute)
 	return rep, err
 }
+
+// errReportNotComputed is a flight's error when its computation did not
+// return (it panicked).
+var errReportNotComputed = errors.New("app: the report's computation did not return")
 
 // computeReport computes a report with compute, encoded when encode.
 func computeReport[T any](at []eventstore.Position, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {

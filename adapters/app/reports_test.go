@@ -299,3 +299,26 @@ func TestReportsComputedOnceForConcurrentReaders(t *testing.T) {
 		t.Errorf("after a failed computation: first %v; second %d, %v; want an error, then 7", leaderErr, waiter.Data, waiterErr)
 	}
 }
+
+// TestReportFlightEndsOnPanic: a computation that panics still ends its
+// flight, so the next reader at the same checkpoints computes instead of
+// waiting for a flight that never lands (fails without the deferred end:
+// the second reader times out).
+func TestReportFlightEndsOnPanic(t *testing.T) {
+	var c reportCache
+	at := []eventstore.Position{3}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panicking computation did not panic")
+			}
+		}()
+		_, _ = cachedAt(context.Background(), &c, "progress", at, nil, func() (int, reports.Table, error) { panic("boom") })
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rep, err := cachedAt(ctx, &c, "progress", at, nil, func() (int, reports.Table, error) { return 7, reports.Table{}, nil })
+	if err != nil || rep.Data != 7 {
+		t.Fatalf("the reader after a panicked computation = %v, %v; want 7", rep.Data, err)
+	}
+}

@@ -4,7 +4,7 @@
 # included) and the PostgreSQL backends of the database (/proc/PID/stat of
 # every client backend and parallel worker of DB, sampled every 50 ms while
 # the command runs, each new one counted from its start; at most 50 ms per
-# backend is missed at its end). docs/benchmarks.md §26, §99.
+# backend is missed at its end). docs/benchmarks.md §26, §41.
 #
 #   createdb -h 127.0.0.1 -U postgres pgrebuild_db
 #   DB=pgrebuild_db bash docs/bench/rebuild_ab.sh seed 7000         # ≈ 241,000 events
@@ -14,7 +14,7 @@
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh seedm /tmp/kinerjactl-branch 20000 seed20k
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch covered
 #   DB=rebuild_bench bash docs/bench/rebuild_ab.sh all   /tmp/kinerjactl-branch verified --cover=false
-#   DB=rebuild_a bash docs/bench/rebuild_ab.sh ab /tmp/kinerjactl-main /tmp/kinerjactl-branch 3   # §99
+#   DB=rebuild_a bash docs/bench/rebuild_ab.sh ab /tmp/kinerjactl-main /tmp/kinerjactl-branch 3   # §41
 #
 # seven: the seven projections as main can rebuild them, one process each,
 # concurrently; all: `projections rebuild all`, one process, one read;
@@ -31,7 +31,7 @@ flags=(--store postgres --postgres-url "$URL" --data "$WORK/data")
 
 # backends DB: the pids of the database's client backends and parallel
 # workers (a parallel index build's or query's workers are processes of
-# their own, and did not count before §99).
+# their own, and did not count before §41).
 backends() {
   psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT pid FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid() AND backend_type IN ('client backend', 'parallel worker')" 2> /dev/null
 }

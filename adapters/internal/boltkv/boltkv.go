@@ -1,6 +1,7 @@
 // Package boltkv keeps records that expire in a bbolt file of their own:
-// the API's idempotency records (boltstore.Idempotency) and the
-// dashboard's sessions (web/session.Bolt). A file holds two buckets,
+// the dashboard's sessions (web/session.Bolt) and, in data directories of
+// earlier builds and in tests, the API's idempotency records
+// (boltstore.OpenIdempotency). A file holds two buckets,
 // "<name>_records" (key → expiry ‖ record) and "<name>_expiry" (expiry ‖
 // key → nothing), the second so that a sweep reads only what expired
 // instead of every record. The bucket names are persisted: they never
@@ -11,6 +12,11 @@
 // (bbolt's Batch, waiting at most BatchDelay), so that concurrent requests
 // do not queue behind one another's fsyncs. A Store is safe for concurrent
 // use; bbolt's file lock keeps a second process out.
+//
+// Buckets is the same layout within a transaction of any bbolt file: the
+// event store keeps the idempotency records in its own file
+// (boltstore.Store.Idempotency), so that a keyed command's record commits
+// in its events' transaction.
 package boltkv
 
 import (
@@ -33,11 +39,130 @@ import (
 // transaction, when others are in flight.
 const BatchDelay = time.Millisecond
 
+// Buckets names the two buckets of one kind of records ("<name>_records",
+// "<name>_expiry") and reads and writes them within a caller's
+// transaction.
+type Buckets struct {
+	Records, Expiry []byte
+}
+
+// NewBuckets returns the buckets of the records named name.
+func NewBuckets(name string) Buckets {
+	return Buckets{Records: []byte(name + "_records"), Expiry: []byte(name + "_expiry")}
+}
+
+// Create creates the buckets if they are missing.
+func (b Buckets) Create(tx *bolt.Tx) error {
+	for _, n := range [][]byte{b.Records, b.Expiry} {
+		if _, err := tx.CreateBucketIfNotExists(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Get returns a copy of the record under key, or nil when there is none
+// or it expired at or before now.
+func (b Buckets) Get(tx *bolt.Tx, key []byte, now time.Time) []byte {
+	if v := tx.Bucket(b.Records).Get(key); live(v, now) {
+		return bytes.Clone(v[8:])
+	}
+	return nil
+}
+
+// Put stores record under key until expires. With keep, an unexpired
+// record already under key is kept (the first answer wins) and wrote is
+// false; otherwise it is replaced. It is safe to run again in a retried
+// transaction.
+func (b Buckets) Put(tx *bolt.Tx, key, record []byte, now, expires time.Time, keep bool) (wrote bool, err error) {
+	if keep && live(tx.Bucket(b.Records).Get(key), now) {
+		return false, nil
+	}
+	if _, err := b.del(tx, key); err != nil {
+		return false, err
+	}
+	e := micros(expires)
+	if err := tx.Bucket(b.Records).Put(key, append(bytes.Clone(e), record...)); err != nil {
+		return false, err
+	}
+	return true, tx.Bucket(b.Expiry).Put(append(e, key...), nil)
+}
+
+// Replace stores record under key until expires only when the record
+// stored under key is exactly old and unexpired at now; replaced reports
+// whether it did.
+func (b Buckets) Replace(tx *bolt.Tx, key, old, record []byte, now, expires time.Time) (replaced bool, err error) {
+	v := tx.Bucket(b.Records).Get(key)
+	if !live(v, now) || !bytes.Equal(v[8:], old) {
+		return false, nil
+	}
+	return b.Put(tx, key, record, now, expires, false)
+}
+
+// del removes key and its expiry entry in tx and returns the stored value
+// (expiry ‖ record), or nil.
+func (b Buckets) del(tx *bolt.Tx, key []byte) ([]byte, error) {
+	recs, exp := tx.Bucket(b.Records), tx.Bucket(b.Expiry)
+	v := recs.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	v = bytes.Clone(v)
+	if len(v) >= 8 {
+		if err := exp.Delete(append(bytes.Clone(v[:8]), key...)); err != nil {
+			return nil, err
+		}
+	}
+	return v, recs.Delete(key)
+}
+
+// DeleteExpired removes up to limit records (all, when limit <= 0) that
+// expired at or before now; it returns how many it removed and whether
+// more expired entries remain.
+func (b Buckets) DeleteExpired(tx *bolt.Tx, now time.Time, limit int) (n int, more bool, err error) {
+	until := uint64(now.UnixMicro())
+	var dead [][]byte
+	c := tx.Bucket(b.Expiry).Cursor()
+	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) <= until; k, _ = c.Next() {
+		if limit > 0 && len(dead) == limit {
+			more = true
+			break
+		}
+		dead = append(dead, bytes.Clone(k))
+	}
+	for _, k := range dead {
+		if err := tx.Bucket(b.Expiry).Delete(k); err != nil {
+			return n, false, err
+		}
+		key := k[8:]
+		// Delete the record only if it is the one this expiry entry
+		// belongs to (a later Put may have replaced it).
+		if v := tx.Bucket(b.Records).Get(key); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
+			if err := tx.Bucket(b.Records).Delete(key); err != nil {
+				return n, false, err
+			}
+			n++
+		}
+	}
+	return n, more, nil
+}
+
+// ForEach calls fn with every record unexpired at now, its key and its
+// expiry, in key order, until fn returns an error. The slices are valid
+// only during the call.
+func (b Buckets) ForEach(tx *bolt.Tx, now time.Time, fn func(key, record []byte, expires time.Time) error) error {
+	return tx.Bucket(b.Records).ForEach(func(k, v []byte) error {
+		if !live(v, now) {
+			return nil
+		}
+		return fn(k, v[8:], time.UnixMicro(int64(binary.BigEndian.Uint64(v))))
+	})
+}
+
 // Store is one file's records.
 type Store struct {
 	db       *bolt.DB
-	records  []byte
-	expiry   []byte
+	b        Buckets
 	owner    string // prefixes errors: "boltstore: idempotency"
 	inflight atomic.Int64
 }
@@ -58,16 +183,8 @@ func Open(path, name, owner string) (*Store, error) {
 	}
 	db.MaxBatchDelay = BatchDelay
 	db.MaxBatchSize = 64
-	s := &Store{db: db, records: []byte(name + "_records"), expiry: []byte(name + "_expiry"), owner: owner}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{s.records, s.expiry} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	s := &Store{db: db, b: NewBuckets(name), owner: owner}
+	if err := db.Update(s.b.Create); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: open %s: %w", owner, path, err)
 	}
@@ -77,6 +194,9 @@ func Open(path, name, owner string) (*Store, error) {
 // DB returns the bbolt file (a consistent copy of it is a read
 // transaction's WriteTo).
 func (s *Store) DB() *bolt.DB { return s.db }
+
+// Buckets returns the buckets the records are in.
+func (s *Store) Buckets() Buckets { return s.b }
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
@@ -108,32 +228,13 @@ func (s *Store) Get(ctx context.Context, key string, now time.Time) ([]byte, boo
 	}
 	var out []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(s.records).Get([]byte(key)); live(v, now) {
-			out = bytes.Clone(v[8:])
-		}
+		out = s.b.Get(tx, []byte(key), now)
 		return nil
 	})
 	if err != nil {
 		return nil, false, s.wrap("get", err)
 	}
 	return out, out != nil, nil
-}
-
-// del removes key and its expiry entry in tx and returns the stored value
-// (expiry ‖ record), or nil.
-func (s *Store) del(tx *bolt.Tx, key []byte) ([]byte, error) {
-	recs, exp := tx.Bucket(s.records), tx.Bucket(s.expiry)
-	v := recs.Get(key)
-	if v == nil {
-		return nil, nil
-	}
-	v = bytes.Clone(v)
-	if len(v) >= 8 {
-		if err := exp.Delete(append(bytes.Clone(v[:8]), key...)); err != nil {
-			return nil, err
-		}
-	}
-	return v, recs.Delete(key)
 }
 
 // Put stores record under key until expires. With keep, an unexpired
@@ -148,18 +249,8 @@ func (s *Store) Put(ctx context.Context, key string, record []byte, now, expires
 	}
 	put := func(tx *bolt.Tx) error {
 		// Safe to run again (bbolt's Batch may).
-		k := []byte(key)
-		if keep && live(tx.Bucket(s.records).Get(k), now) {
-			return nil
-		}
-		if _, err := s.del(tx, k); err != nil {
-			return err
-		}
-		e := micros(expires)
-		if err := tx.Bucket(s.records).Put(k, append(bytes.Clone(e), record...)); err != nil {
-			return err
-		}
-		return tx.Bucket(s.expiry).Put(append(e, k...), nil)
+		_, err := s.b.Put(tx, []byte(key), record, now, expires, keep)
+		return err
 	}
 	var err error
 	if s.inflight.Add(1) > 1 {
@@ -178,34 +269,31 @@ func (s *Store) PutMany(ctx context.Context, now time.Time, keys []string, recor
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if len(records) != len(keys) || len(expires) != len(keys) {
-		return s.wrap("put", errors.New("keys, records and expiries differ in number"))
-	}
-	for _, k := range keys {
-		if k == "" {
-			return s.wrap("put", errors.New("empty key"))
-		}
+	if err := CheckMany(keys, records, expires); err != nil {
+		return s.wrap("put", err)
 	}
 	return s.wrap("put", s.db.Update(func(tx *bolt.Tx) error {
-		recs, exp := tx.Bucket(s.records), tx.Bucket(s.expiry)
 		for i, key := range keys {
-			k := []byte(key)
-			if live(recs.Get(k), now) {
-				continue
-			}
-			if _, err := s.del(tx, k); err != nil {
-				return err
-			}
-			e := micros(expires[i])
-			if err := recs.Put(k, append(bytes.Clone(e), records[i]...)); err != nil {
-				return err
-			}
-			if err := exp.Put(append(e, k...), nil); err != nil {
+			if _, err := s.b.Put(tx, []byte(key), records[i], now, expires[i], true); err != nil {
 				return err
 			}
 		}
 		return nil
 	}))
+}
+
+// CheckMany checks the arguments of a PutMany: as many records and
+// expiries as keys, and no empty key.
+func CheckMany(keys []string, records [][]byte, expires []time.Time) error {
+	if len(records) != len(keys) || len(expires) != len(keys) {
+		return errors.New("keys, records and expiries differ in number")
+	}
+	for _, k := range keys {
+		if k == "" {
+			return errors.New("empty key")
+		}
+	}
+	return nil
 }
 
 // Take returns the record under key and deletes it, in one transaction:
@@ -217,7 +305,7 @@ func (s *Store) Take(ctx context.Context, key string, now time.Time) ([]byte, bo
 	}
 	var out []byte
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		v, err := s.del(tx, []byte(key))
+		v, err := s.b.del(tx, []byte(key))
 		if err != nil || !live(v, now) {
 			return err
 		}
@@ -235,7 +323,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.wrap("delete", s.db.Update(func(tx *bolt.Tx) error { _, err := s.del(tx, []byte(key)); return err }))
+	return s.wrap("delete", s.db.Update(func(tx *bolt.Tx) error { _, err := s.b.del(tx, []byte(key)); return err }))
 }
 
 // DeleteExpired removes every record that expired at or before now and
@@ -245,28 +333,10 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		return 0, err
 	}
 	n := 0
-	limit := uint64(now.UnixMicro())
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		var dead [][]byte
-		c := tx.Bucket(s.expiry).Cursor()
-		for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) <= limit; k, _ = c.Next() {
-			dead = append(dead, bytes.Clone(k))
-		}
-		for _, k := range dead {
-			if err := tx.Bucket(s.expiry).Delete(k); err != nil {
-				return err
-			}
-			key := k[8:]
-			// Delete the record only if it is the one this expiry entry
-			// belongs to (a later Put may have replaced it).
-			if v := tx.Bucket(s.records).Get(key); len(v) >= 8 && bytes.Equal(v[:8], k[:8]) {
-				if err := tx.Bucket(s.records).Delete(key); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		return nil
+		var err error
+		n, _, err = s.b.DeleteExpired(tx, now, 0)
+		return err
 	})
 	if err != nil {
 		return 0, s.wrap("delete expired", err)

@@ -2,29 +2,55 @@ package boltstore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 // Idempotency keeps the first response to each keyed HTTP mutation (the
-// Idempotency-Key of the API) in its own bbolt file in the data directory,
-// apart from the event store's file, so that a repeated request is answered
-// from it after a restart. It implements the application layer's
-// idempotency-store port (adapters/app.IdempotencyStore) without importing
-// it: records are opaque bytes. The file's buckets (idempotency_records,
-// idempotency_expiry) and their layout are adapters/internal/boltkv's.
+// Idempotency-Key of the API), so that a repeated request is answered from
+// it after a restart. It implements the application layer's
+// idempotency-store port (adapters/app.IdempotencyStore, and its
+// IdempotencyClaimer and IdempotencyBatcher) without importing it: records
+// are opaque bytes, in two buckets (idempotency_records,
+// idempotency_expiry) laid out by adapters/internal/boltkv.
 //
-// Every Put is durable (committed and fsynced) when it returns; concurrent
-// Puts share a transaction. It is safe for concurrent use; bbolt's file
-// lock keeps a second process out.
-type Idempotency struct{ kv *boltkv.Store }
+// The records live in one of two places:
+//
+//   - In the event store's own file (Store.Idempotency; kinerjad's). A
+//     keyed command that appends claims its key with its events: Claim
+//     puts the claim in the context, and Store.Append writes it in the
+//     group commit's transaction that writes the append's events, after
+//     them — both commit, or neither. The answer then completes the claim
+//     (Complete) in a later group commit. Every write of the records goes
+//     through the store's one committer, so it shares the appends'
+//     transactions and fsyncs instead of paying its own.
+//   - In a bbolt file of their own (OpenIdempotency): the idempotency.db of
+//     data directories written by earlier builds, which
+//     Idempotency.MigrateFrom copies into the store's file, and tests that
+//     need no event store. There a record is written after the events, in
+//     a transaction of its own (Claim never takes).
+//
+// Every write is durable (committed and fsynced) when it returns. It is
+// safe for concurrent use; bbolt's file lock keeps a second process out.
+type Idempotency struct {
+	kv    *boltkv.Store // a file of its own, or
+	store *Store        // the event store's file
+}
 
-// OpenIdempotency opens (creating if needed) the idempotency store in the
-// bbolt file at path (mode 0600; its directory is created with mode 0700).
-// Expired records stay until DeleteExpired, which the caller runs with its
-// own clock.
+// OpenIdempotency opens (creating if needed) the idempotency records in a
+// bbolt file of their own at path (mode 0600; its directory is created with
+// mode 0700). Expired records stay until DeleteExpired, which the caller
+// runs with its own clock.
 func OpenIdempotency(path string) (*Idempotency, error) {
 	kv, err := boltkv.Open(path, "idempotency", "boltstore: idempotency")
 	if err != nil {
@@ -33,20 +59,77 @@ func OpenIdempotency(path string) (*Idempotency, error) {
 	return &Idempotency{kv: kv}, nil
 }
 
-// Close closes the file.
-func (s *Idempotency) Close() error { return s.kv.Close() }
+// Idempotency returns the idempotency records kept in the store's own
+// file. Closing it does nothing: the store owns the file.
+func (s *Store) Idempotency() *Idempotency { return &Idempotency{store: s} }
+
+// Close closes the file of its own; for records in the store's file it
+// does nothing.
+func (i *Idempotency) Close() error {
+	if i.kv == nil {
+		return nil
+	}
+	return i.kv.Close()
+}
+
+// InStore reports whether the records are in the event store's file (and
+// so are copied with it).
+func (i *Idempotency) InStore() bool { return i.store != nil }
+
+func idemErr(op string, err error) error {
+	if err == nil || errors.Is(err, eventstore.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("boltstore: idempotency: %s: %w", op, err)
+}
 
 // Get returns the record stored under key, or ok=false when there is none
 // or it expired at or before now.
-func (s *Idempotency) Get(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
-	return s.kv.Get(ctx, key, now)
+func (i *Idempotency) Get(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	if i.kv != nil {
+		return i.kv.Get(ctx, key, now)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	var out []byte
+	err := i.store.view(func(tx *bolt.Tx) error {
+		out = idemBuckets.Get(tx, []byte(key), now)
+		return nil
+	})
+	if err != nil {
+		return nil, false, idemErr("get", err)
+	}
+	return out, out != nil, nil
+}
+
+// write runs op in the next group commit of the store (durable when it
+// returns).
+func (i *Idempotency) write(ctx context.Context, what string, op func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &appendReq{ctx: ctx, op: op, done: make(chan struct{})}
+	if err := i.store.enqueue(req); err != nil {
+		return err
+	}
+	return idemErr(what, req.err)
 }
 
 // Put stores record under key until expires. When an unexpired record is
 // already stored under key, Put keeps it (the first response wins) and
 // returns nil. The record is durable when Put returns.
-func (s *Idempotency) Put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
-	return s.kv.Put(ctx, key, record, now, expires, true)
+func (i *Idempotency) Put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
+	if i.kv != nil {
+		return i.kv.Put(ctx, key, record, now, expires, true)
+	}
+	if key == "" {
+		return idemErr("put", errors.New("empty key"))
+	}
+	return i.write(ctx, "put", func(tx *bolt.Tx) error {
+		_, err := idemBuckets.Put(tx, []byte(key), record, now, expires, true)
+		return err
+	})
 }
 
 // PutMany stores records[i] under keys[i] until expires[i], each as Put
@@ -54,16 +137,202 @@ func (s *Idempotency) Put(ctx context.Context, key string, record []byte, now, e
 // transaction: the records are durable together when PutMany returns. It
 // implements the application layer's IdempotencyBatcher, through which the
 // answers of keyed commands written in the background share one fsync.
-func (s *Idempotency) PutMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
-	return s.kv.PutMany(ctx, now, keys, records, expires)
+func (i *Idempotency) PutMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
+	if i.kv != nil {
+		return i.kv.PutMany(ctx, now, keys, records, expires)
+	}
+	if err := boltkv.CheckMany(keys, records, expires); err != nil {
+		return idemErr("put", err)
+	}
+	return i.write(ctx, "put", func(tx *bolt.Tx) error {
+		for n, key := range keys {
+			if _, err := idemBuckets.Put(tx, []byte(key), records[n], now, expires[n], true); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
+
+// claimKey carries a *claim in a context.
+type claimKey struct{}
+
+// claim is an idempotency record to write with the events of the appends
+// made under a context (Idempotency.Claim).
+type claim struct {
+	store        *Store
+	key          string
+	record       []byte
+	now, expires time.Time
+	committed    atomic.Bool
+}
+
+// claimFrom returns the claim ctx carries for this store, or nil.
+func (s *Store) claimFrom(ctx context.Context) *claim {
+	c, _ := ctx.Value(claimKey{}).(*claim)
+	if c == nil || c.store != s {
+		return nil
+	}
+	return c
+}
+
+// Claim returns ctx carrying the claim: every append to the store made
+// under the returned context writes claim under key (as Put: an unexpired
+// record already stored is kept) in the transaction that writes its
+// events, after them, and only when it wrote events (not for a refused
+// append, nor for a repeat of appended event IDs). claimed reports whether
+// the claim took (it wrote the record) in a transaction that committed.
+// For records in a file of their own it returns ctx, and claimed is always
+// false.
+func (i *Idempotency) Claim(ctx context.Context, key string, record []byte, now, expires time.Time) (context.Context, func() (claimed bool)) {
+	if i.store == nil || key == "" {
+		return ctx, func() bool { return false }
+	}
+	c := &claim{store: i.store, key: key, record: record, now: now, expires: expires}
+	return context.WithValue(ctx, claimKey{}, c), c.committed.Load
+}
+
+// Complete replaces the record stored under key with record only when it
+// is still claim, the bytes this request claimed with (and unexpired at
+// now); otherwise it changes nothing and reports completed=false. It is
+// durable when it returns; it rides the store's next group commit.
+func (i *Idempotency) Complete(ctx context.Context, key string, claim, record []byte, now, expires time.Time) (completed bool, err error) {
+	op := func(tx *bolt.Tx) error {
+		var err error
+		completed, err = idemBuckets.Replace(tx, []byte(key), claim, record, now, expires)
+		return err
+	}
+	if i.kv != nil {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		return completed, idemErr("complete", i.kv.DB().Update(op))
+	}
+	if err := i.write(ctx, "complete", op); err != nil {
+		return false, err
+	}
+	return completed, nil
+}
+
+// sweepChunk bounds the expired records one transaction of the store
+// removes, so that a sweep never holds the appends back for long.
+const sweepChunk = 1000
 
 // DeleteExpired removes every record that expired at or before now and
-// returns how many it removed.
-func (s *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	return s.kv.DeleteExpired(ctx, now)
+// returns how many it removed. In the store's file it removes them in
+// transactions of at most sweepChunk records, each a group commit.
+func (i *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	if i.kv != nil {
+		return i.kv.DeleteExpired(ctx, now)
+	}
+	total := 0
+	for {
+		var n int
+		var more bool
+		err := i.write(ctx, "delete expired", func(tx *bolt.Tx) error {
+			var err error
+			n, more, err = idemBuckets.DeleteExpired(tx, now, sweepChunk)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if !more {
+			return total, nil
+		}
+	}
 }
 
-// Snapshot writes a consistent copy of the file to w (an online backup)
-// and returns its size.
-func (s *Idempotency) Snapshot(w io.Writer) (int64, error) { return s.kv.Snapshot(w) }
+// Snapshot writes a consistent copy of the file of its own to w (an online
+// backup) and returns its size. Records in the store's file are copied
+// with the store (Store.Snapshot); Snapshot refuses.
+func (i *Idempotency) Snapshot(w io.Writer) (int64, error) {
+	if i.kv == nil {
+		return 0, errors.New("boltstore: idempotency: the records are in the event store's file: copy the store")
+	}
+	return i.kv.Snapshot(w)
+}
+
+// migrateChunk is how many records one transaction of a migration copies.
+const migrateChunk = 1000
+
+// MigratedSuffix is appended to the name of an idempotency file of its own
+// once MigrateFrom copied its records into the store's file.
+const MigratedSuffix = ".migrated"
+
+// MigrateFrom copies the records unexpired at now from the idempotency
+// file of its own at path (the idempotency.db of a data directory written
+// by an earlier build) into the store's file, then renames that file to
+// path+MigratedSuffix, so that it is copied once and kept for the
+// operator. A record already stored under a key in the store's file is
+// kept. It does nothing, and returns 0, when there is no file at path. A
+// crash before the rename leaves the file, and the next start copies it
+// again (harmlessly: the records copied before are kept). Run it before
+// the records are used.
+func (i *Idempotency) MigrateFrom(ctx context.Context, path string, now time.Time) (int, error) {
+	if i.store == nil {
+		return 0, errors.New("boltstore: idempotency: MigrateFrom needs the records in the store's file")
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
+	}
+	old, err := boltkv.Open(path, "idempotency", "boltstore: idempotency: migrate")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var keys []string
+	var recs [][]byte
+	var exps []time.Time
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		if err := i.PutMany(ctx, now, keys, recs, exps); err != nil {
+			return err
+		}
+		n += len(keys)
+		keys, recs, exps = keys[:0], recs[:0], exps[:0]
+		return nil
+	}
+	b := old.Buckets()
+	err = old.DB().View(func(tx *bolt.Tx) error {
+		err := b.ForEach(tx, now, func(k, rec []byte, exp time.Time) error {
+			keys, recs, exps = append(keys, string(k)), append(recs, append([]byte(nil), rec...)), append(exps, exp)
+			if len(keys) == migrateChunk {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return flush()
+	})
+	if cerr := old.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
+	}
+	if err := os.Rename(path, path+MigratedSuffix); err != nil {
+		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// syncDir fsyncs a directory, so that a rename in it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

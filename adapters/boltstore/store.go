@@ -30,7 +30,10 @@
 // last recorded_at). Every append writes a key at the end of events, one per
 // stream in streams and one per event in ids: with time-ordered (v7) event
 // IDs the ids inserts are sequential too, which keeps the dirty pages, and
-// so the bytes written per commit, few. Reads copy each page of events out of a short read
+// so the bytes written per commit, few. The idempotency records of the
+// API (idempotency_records, idempotency_expiry: see Idempotency) live in
+// the same file, so that a keyed command's record commits with its events.
+// Reads copy each page of events out of a short read
 // transaction before yielding them, so a slow consumer never holds a
 // transaction open (which would block bbolt's remapping as the file grows).
 //
@@ -85,6 +88,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -97,6 +101,10 @@ var (
 	keySchema       = []byte("schema_version")
 	keyLastPosition = []byte("last_position")
 	keyLastRecorded = []byte("last_recorded_at")
+
+	// idemBuckets hold the idempotency records (Idempotency), with the
+	// same names and layout as the idempotency.db of earlier builds.
+	idemBuckets = boltkv.NewBuckets("idempotency")
 )
 
 // schemaVersion of the file layout written by this package. Version 2
@@ -169,6 +177,10 @@ type Store struct {
 	// afterRelease, when set (by tests), runs after a batch's appenders were
 	// released and before subscribers are woken.
 	afterRelease func()
+	// faultAfterEvents, when set (by tests), runs in the write transaction
+	// after each append's events were written and before its claim is: an
+	// error aborts the transaction, as a crash there would.
+	faultAfterEvents func() error
 }
 
 var _ eventstore.Store = (*Store)(nil)
@@ -179,6 +191,10 @@ type appendReq struct {
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
 	sealed   *sealed // made by the caller, or nil
+	claim    *claim  // the idempotency claim written with the events, or nil
+	// op, when set, is not an append: a write of the idempotency records
+	// (Idempotency) run in the next group commit's transaction.
+	op       func(tx *bolt.Tx) error
 	res      eventstore.AppendResult
 	err      error
 	done     chan struct{}
@@ -283,6 +299,9 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 				return err
 			}
 		}
+		if err := idemBuckets.Create(tx); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keySchema); {
 		case v == nil:
@@ -335,23 +354,31 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, sealed: s.seal(stream, prepared), done: make(chan struct{})}
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, sealed: s.seal(stream, prepared), claim: s.claimFrom(ctx), done: make(chan struct{})}
+	if err := s.enqueue(req); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if req.err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("boltstore: append %s: %w", stream, req.err)
+	}
+	return req.res, nil
+}
+
+// enqueue queues req for the committer and waits for its outcome, even if
+// its ctx ends: once queued, it may commit, and the caller must not be
+// told it failed when it did not.
+func (s *Store) enqueue(req *appendReq) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return eventstore.AppendResult{}, eventstore.ErrClosed
+		return eventstore.ErrClosed
 	}
 	s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	s.reqs <- req
 	s.mu.RUnlock()
-	// Wait for the outcome even if ctx ends: once queued, the append may
-	// commit, and the caller must not be told it failed when it did not.
 	<-req.done
-	if req.err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("boltstore: append %s: %w", stream, req.err)
-	}
-	return req.res, nil
+	return nil
 }
 
 // commitLoop is the single committer: it gathers queued appends and commits
@@ -418,17 +445,46 @@ func (s *Store) drain(batch *[]*appendReq) bool {
 
 func (s *Store) commit(batch []*appendReq) {
 	var heads map[string]eventstore.Hash
+	var claimed []*claim
+	appended := false
 	err := s.update(func(tx *bolt.Tx) error {
 		w := s.newWriter(tx)
+		claimed = claimed[:0]
 		for _, r := range batch {
 			r.res, r.err = eventstore.AppendResult{}, nil
+			if r.op != nil {
+				if err := r.op(tx); err != nil {
+					return fmt.Errorf("%w: idempotency records: %v", errStorage, err)
+				}
+				continue
+			}
 			if err := r.ctx.Err(); err != nil {
 				r.err = err // cancelled while queued: nothing written for it
 				continue
 			}
+			before := w.lastPos
 			r.res, r.err = w.append(r.stream, r.expected, r.events, r.sealed)
 			if errors.Is(r.err, errStorage) {
 				return r.err // abort the transaction: every append in it fails
+			}
+			if r.err != nil || w.lastPos == before {
+				continue // refused, or a repeat that wrote nothing: no claim
+			}
+			appended = true
+			if s.faultAfterEvents != nil {
+				if err := s.faultAfterEvents(); err != nil {
+					return fmt.Errorf("%w: %v", errStorage, err)
+				}
+			}
+			if c := r.claim; c != nil {
+				// The claim commits with the events or not at all.
+				wrote, err := idemBuckets.Put(tx, []byte(c.key), c.record, c.now, c.expires, true)
+				if err != nil {
+					return fmt.Errorf("%w: idempotency claim: %v", errStorage, err)
+				}
+				if wrote {
+					claimed = append(claimed, c)
+				}
 			}
 		}
 		if err := w.sign(); err != nil {
@@ -442,6 +498,9 @@ func (s *Store) commit(batch []*appendReq) {
 			clear(s.trusted)
 		}
 		maps.Copy(s.trusted, heads)
+		for _, c := range claimed {
+			c.committed.Store(true)
+		}
 		// Before any appender learns of its commit: a reader that then
 		// sees an unchanged count may trust its copy (see Commits).
 		s.commits.Add(1)
@@ -455,7 +514,7 @@ func (s *Store) commit(batch []*appendReq) {
 	if s.afterRelease != nil {
 		s.afterRelease()
 	}
-	if err == nil {
+	if err == nil && appended {
 		s.wake.Notify()
 	}
 }

@@ -223,7 +223,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
-	idem, err := a.idempotency()
+	idem, err := a.idempotency(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -255,8 +255,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 	rm.readers(&appCfg)
 	appCfg.Blobs, appCfg.MaxEvidenceBytes = blobs, cfg.EvidenceMaxBytes
-	// bbolt's idempotency.db is locked to this process: answers may be
-	// stored after they are returned (adapters/app/answers.go).
+	// bbolt's idempotency records are locked to this process: answers may
+	// be stored after they are returned (adapters/app/answers.go).
 	appCfg.IdempotencyExclusive = isBoltIdempotency(idem)
 	appCfg.ConsequenceTables = cfg.Consequences
 	appCfg.RequireAgencyClaim = cfg.RequireAgencyClaim
@@ -683,11 +683,26 @@ func isBoltIdempotency(s application.IdempotencyStore) bool {
 	return ok
 }
 
-func (a *app) idempotency() (application.IdempotencyStore, error) {
+func (a *app) idempotency(ctx context.Context) (application.IdempotencyStore, error) {
 	if a.cfg.ReadModels == readModelsPostgres {
 		return a.postgresIdempotency()
 	}
-	idem, err := boltstore.OpenIdempotency(filepath.Join(a.cfg.DataDir, "idempotency.db"))
+	legacy := filepath.Join(a.cfg.DataDir, backup.IdempotencyFile)
+	if bs, ok := a.store.(*boltstore.Store); ok {
+		// The records live in the store's file, a keyed command's claim in
+		// its events' transaction; an idempotency.db of an earlier build is
+		// copied in once (and renamed).
+		idem := bs.Idempotency()
+		n, err := idem.MigrateFrom(ctx, legacy, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			a.log.Info("idempotency_records_migrated", "records", n, "from", legacy, "renamed_to", legacy+boltstore.MigratedSuffix)
+		}
+		return idem, nil
+	}
+	idem, err := boltstore.OpenIdempotency(legacy)
 	if err != nil {
 		return nil, err
 	}

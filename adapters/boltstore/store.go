@@ -194,10 +194,10 @@ type appendReq struct {
 	claim    *claim  // the idempotency claim written with the events, or nil
 	// op, when set, is not an append: a write of the idempotency records
 	// (Idempotency) run in the next group commit's transaction.
-	op       func(tx *bolt.Tx) error
-	res      eventstore.AppendResult
-	err      error
-	done     chan struct{}
+	op   func(tx *bolt.Tx) error
+	res  eventstore.AppendResult
+	err  error
+	done chan struct{}
 }
 
 // sealed is an append sealed and signed by its caller against the head it

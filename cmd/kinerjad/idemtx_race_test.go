@@ -24,7 +24,9 @@ func TestKeyedDoubleSubmitRace(t *testing.T) {
 		wg.Wait()
 		return out
 	}
-	same := race("same", func(int) httpapi.CreateUnitBody { return httpapi.CreateUnitBody{ID: "SAME", Name: "Same", ParentID: "ROOT"} })
+	same := race("same", func(int) httpapi.CreateUnitBody {
+		return httpapi.CreateUnitBody{ID: "SAME", Name: "Same", ParentID: "ROOT"}
+	})
 	ran := 0
 	for _, a := range same {
 		switch {

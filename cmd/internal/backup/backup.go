@@ -23,9 +23,15 @@ import (
 const SocketFile = "kinerjad.sock"
 
 // The bbolt files of a data directory, in the order a backup copies them:
-// the idempotency records before the events (a record is written after its
-// event, so every record in the copy has its event in the later copy of
-// the store), the sessions, then the store.
+// the idempotency records of their own file, the sessions, then the store.
+// kinerjad keeps the idempotency records in the store's file (a keyed
+// command's record commits with its events, boltstore.Store.Idempotency),
+// so a copy of the store holds them with their events and a running
+// kinerjad serves no idempotency.db. The file is still copied when it is
+// there: a data directory of an earlier build, not yet started with this
+// one (whose first start migrates it), or an embedded ledger whose events
+// are not in bbolt. It goes before the store: a record is written after
+// its event, so every record in the copy has its event in the later copy.
 const (
 	IdempotencyFile = "idempotency.db"
 	SessionsFile    = "sessions.db"

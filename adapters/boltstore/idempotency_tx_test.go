@@ -172,8 +172,14 @@ func TestIdempotencyInStorePutsAndSweep(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("Get(same) = %v, %v", ok, err)
 	}
+	// A write of records alone appended nothing: readers that trust an
+	// unchanged Commits (eventlog.Cached) keep their copies.
+	c0 := s.Commits()
 	if err := idem.Put(ctx, "same", []byte("late"), idemNow, idemExp); err != nil {
 		t.Fatal(err)
+	}
+	if s.Commits() != c0 {
+		t.Error("a write of idempotency records alone changed Commits")
 	}
 	if again, _, _ := idem.Get(ctx, "same", idemNow); string(again) != string(first) {
 		t.Fatalf("a later Put replaced %q with %q", first, again)

@@ -167,7 +167,8 @@ type Store struct {
 	done   chan struct{}
 
 	inflight atomic.Int64  // appends between entry and return
-	commits  atomic.Uint64 // committed write transactions, see Commits
+	commits  atomic.Uint64 // committed write transactions that appended, see Commits
+	writeTxs atomic.Uint64 // every committed write transaction (tests count them)
 
 	// trusted are stream heads known to be signed appends (written by
 	// this store, or checked against the keyring), by stream. Only the
@@ -502,8 +503,13 @@ func (s *Store) commit(batch []*appendReq) {
 			c.committed.Store(true)
 		}
 		// Before any appender learns of its commit: a reader that then
-		// sees an unchanged count may trust its copy (see Commits).
-		s.commits.Add(1)
+		// sees an unchanged count may trust its copy (see Commits). A
+		// transaction that wrote only idempotency records changed no
+		// stream.
+		if appended {
+			s.commits.Add(1)
+		}
+		s.writeTxs.Add(1)
 	}
 	for _, r := range batch {
 		if err != nil {
@@ -519,9 +525,9 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 }
 
-// Commits counts the write transactions committed since Open. The file is
-// locked to this process, so when Commits has not changed nothing was
-// appended: a reader that remembers the count before it read a stream knows
+// Commits counts the write transactions that appended events, committed
+// since Open. The file is locked to this process, so when Commits has not
+// changed nothing was appended: a reader that remembers the count before it read a stream knows
 // its copy is complete while the count stays the same (eventlog.Cached uses
 // this to skip re-reading hot streams).
 func (s *Store) Commits() uint64 { return s.commits.Load() }

@@ -10,7 +10,7 @@ import (
 // TestKeyedAnswerInBackground's, in adapters/app): on bbolt a keyed answer is stored
 // after it is returned (adapters/app/answers.go). A repeat at once gets
 // the same answer from memory, and one after a stop and a start gets it
-// from idempotency.db, replayed exactly: the shutdown stores what was
+// from the idempotency records (in the store's file), replayed exactly: the shutdown stores what was
 // pending before the file is closed. The unit is recorded once.
 func TestKeyedAnswersStoredAtShutdown(t *testing.T) {
 	data := t.TempDir()

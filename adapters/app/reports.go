@@ -105,14 +105,18 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 	if at == nil {
 		return computeReport(at, encode, compute)
 	}
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
-		if rep, ok := e.report.(Report[T]); ok {
-			c.mu.Unlock()
-			return rep, nil
+	for {
+		c.mu.Lock()
+		if e, ok := c.entries[key]; ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
+			if rep, ok := e.report.(Report[T]); ok {
+				c.mu.Unlock()
+				return rep, nil
+			}
 		}
-	}
-	if f, ok := c.flights[key]; ok && slices.Equal(f.at, at) && slices.Equal(f.ver, ver) {
+		f, ok := c.flights[key]
+		if !ok || !slices.Equal(f.at, at) || !slices.Equal(f.ver, ver) {
+			break // c.mu held: this caller leads the computation
+		}
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -123,8 +127,10 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 			return rep, nil
 		}
 		// The computation failed (its caller's request was cancelled, a
-		// read failed): this caller computes its own.
-		return computeReport(at, encode, compute)
+		// read failed, it panicked), and its flight is gone: the waiters
+		// go round again, and the first of them to take the lock leads
+		// the next computation while the others wait for it (they used
+		// to compute one each, side by side: the herd again).
 	}
 	f := &reportFlight{at: at, ver: ver, done: make(chan struct{})}
 	if c.flights == nil {

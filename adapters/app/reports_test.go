@@ -362,7 +362,10 @@ func TestReportFlightHandedOnWhenItsLeaderFails(t *testing.T) {
 	got := make([]int, waiters)
 	errs := make([]error, waiters)
 	for i := range waiters {
-		wg.Go(func() { r, err := cachedAt(context.Background(), &c, "progress", at, nil, compute); got[i], errs[i] = r.Data, err })
+		wg.Go(func() {
+			r, err := cachedAt(context.Background(), &c, "progress", at, nil, compute)
+			got[i], errs[i] = r.Data, err
+		})
 	}
 	time.Sleep(100 * time.Millisecond) // the waiters are waiting on the leader's flight
 	hangUp()

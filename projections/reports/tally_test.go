@@ -144,7 +144,7 @@ func TestTallyEqualsTheFullComputation(t *testing.T) {
 	years := []int{2025, 2026}
 	periods := []string{"2026", "2026-Q1", "2025"}
 	predikats := []string{"", "SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG_MISCONDUCT", "SANGAT_KURANG"}
-	for seed := range uint64(25) {
+	for seed := range uint64(12) {
 		rng := rand.New(rand.NewPCG(seed, 15))
 		m := &rowModel{units: units, emps: map[string]directory.Employee{}, sums: map[string]skps.Summary{}, evals: map[[2]string]evaluations.Evaluation{}}
 		tl := &Tally{}

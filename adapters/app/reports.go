@@ -27,9 +27,13 @@ import (
 // models they read, and a read model publishes its rows with its
 // checkpoint atomically; so a report is kept with the checkpoints read
 // before it was computed, and served again while they are unchanged. (A
-// whole-agency report of 10,000 employees costs about 100 ms of CPU; HR
-// dashboards ask for the same ones again and again.) The objection
-// register depends on the clock (overdue) and is always computed.
+// whole-agency report of 10,000 employees computed in full costs about
+// 100 ms of CPU; HR dashboards ask for the same ones again and again.)
+// Every write moves a projection, so under writes each report is computed
+// again: over the in-memory read models from their reports.Tally, kept as
+// the rows change (O(units), docs/projections.md); over PostgreSQL in full.
+// The objection register depends on the clock (overdue) and is always
+// computed.
 
 // Report is a computed report.
 type Report[T any] struct {

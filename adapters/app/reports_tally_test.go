@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -165,4 +166,36 @@ func TestReportsFromTheTallyFollowTheEvents(t *testing.T) {
 	compare("after the reset")
 	readmodeltest.ProjectInto(t, m.Sink(skps.Name), events, 7)
 	compare("after the replay")
+
+	// Reports read from the Tally while the read models apply (for the
+	// race detector: what a report reads of the Tally is its own copy).
+	m = memreadmodel.New(memreadmodel.Options{History: h})
+	inc.Directory, inc.SKPs, inc.Evaluations = m.Directory(), m.SKPs(), m.Evaluations()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, ev := range events {
+			for _, name := range []string{directory.Name, skps.Name, evaluations.Name} {
+				if err := m.Sink(name).Apply(ctx, ev); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		for _, u := range units {
+			if _, err := reports.Progress(ctx, m.Directory(), inc.SKPs, u.ID, years[0]); err != nil && !errors.Is(err, directory.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if _, err := reports.Distribution(ctx, inc, u.ID, periods[0]); err != nil && !errors.Is(err, directory.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+	}
 }

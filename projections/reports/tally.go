@@ -401,12 +401,17 @@ func (t *Tally) progress(units []string, year int) (map[string]tallyRow, bool) {
 	for _, u := range units {
 		r := tallyRow{employees: t.empCount[u]}
 		if c := t.skpCounts[unitYear{u, year}]; c != nil {
-			r.byStatus, r.late = c.byStatus, c.late
+			// A copy: the caller reads it after the lock is let go.
+			r.byStatus, r.late = make(map[string]int, len(c.byStatus)), c.late
+			for st, n := range c.byStatus {
+				if n != 0 {
+					r.byStatus[st] = n
+				}
+			}
 		}
 		for nip := range missing[u] {
 			r.missing = append(r.missing, nip)
 		}
-		// byStatus is the Tally's own: copied by the caller's add.
 		out[u] = r
 	}
 	return out, true

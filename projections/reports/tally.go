@@ -369,21 +369,14 @@ func (t *Tally) distAdd(unit, per, predikat string, d int) {
 	}
 }
 
-// tallyRow is what the Tally holds of one unit for a board.
-type tallyRow struct {
-	employees int
-	byStatus  map[string]int
-	late      int
-	missing   []string
-}
-
-// progress returns the counts of each of units for year, or false when
-// the Tally is off.
-func (t *Tally) progress(units []string, year int) (map[string]tallyRow, bool) {
+// progress calls each with the counts of each of units for year (under
+// the Tally's lock: each copies what it keeps), or returns false when the
+// Tally is off.
+func (t *Tally) progress(units []string, year int, each func(unit string, employees, late int, byStatus map[string]int, missing map[string]struct{})) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.on.Load() {
-		return nil, false
+		return false
 	}
 	missing := t.missing[year]
 	if missing == nil {
@@ -397,24 +390,15 @@ func (t *Tally) progress(units []string, year int) (map[string]tallyRow, bool) {
 		}
 		t.missing[year] = missing
 	}
-	out := make(map[string]tallyRow, len(units))
 	for _, u := range units {
-		r := tallyRow{employees: t.empCount[u]}
+		var byStatus map[string]int
+		late := 0
 		if c := t.skpCounts[unitYear{u, year}]; c != nil {
-			// A copy: the caller reads it after the lock is let go.
-			r.byStatus, r.late = make(map[string]int, len(c.byStatus)), c.late
-			for st, n := range c.byStatus {
-				if n != 0 {
-					r.byStatus[st] = n
-				}
-			}
+			byStatus, late = c.byStatus, c.late
 		}
-		for nip := range missing[u] {
-			r.missing = append(r.missing, nip)
-		}
-		out[u] = r
+		each(u, t.empCount[u], late, byStatus, missing[u])
 	}
-	return out, true
+	return true
 }
 
 // population returns the predikat counts of the distribution of units for

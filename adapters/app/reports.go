@@ -27,9 +27,13 @@ import (
 // models they read, and a read model publishes its rows with its
 // checkpoint atomically; so a report is kept with the checkpoints read
 // before it was computed, and served again while they are unchanged. (A
-// whole-agency report of 10,000 employees costs about 100 ms of CPU; HR
-// dashboards ask for the same ones again and again.) The objection
-// register depends on the clock (overdue) and is always computed.
+// whole-agency report of 10,000 employees computed in full costs about
+// 100 ms of CPU; HR dashboards ask for the same ones again and again.)
+// Every write moves a projection, so under writes each report is computed
+// again: over the in-memory read models from their reports.Tally, kept as
+// the rows change (O(units), docs/projections.md); over PostgreSQL in full.
+// The objection register depends on the clock (overdue) and is always
+// computed.
 
 // Report is a computed report.
 type Report[T any] struct {
@@ -105,14 +109,18 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 	if at == nil {
 		return computeReport(at, encode, compute)
 	}
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
-		if rep, ok := e.report.(Report[T]); ok {
-			c.mu.Unlock()
-			return rep, nil
+	for {
+		c.mu.Lock()
+		if e, ok := c.entries[key]; ok && slices.Equal(e.at, at) && slices.Equal(e.ver, ver) {
+			if rep, ok := e.report.(Report[T]); ok {
+				c.mu.Unlock()
+				return rep, nil
+			}
 		}
-	}
-	if f, ok := c.flights[key]; ok && slices.Equal(f.at, at) && slices.Equal(f.ver, ver) {
+		f, ok := c.flights[key]
+		if !ok || !slices.Equal(f.at, at) || !slices.Equal(f.ver, ver) {
+			break // c.mu held: this caller leads the computation
+		}
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -123,8 +131,10 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 			return rep, nil
 		}
 		// The computation failed (its caller's request was cancelled, a
-		// read failed): this caller computes its own.
-		return computeReport(at, encode, compute)
+		// read failed, it panicked), and its flight is gone: the waiters
+		// go round again, and the first of them to take the lock leads
+		// the next computation while the others wait for it (they used
+		// to compute one each, side by side: the herd again).
 	}
 	f := &reportFlight{at: at, ver: ver, done: make(chan struct{})}
 	if c.flights == nil {

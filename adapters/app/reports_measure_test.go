@@ -2,13 +2,13 @@ package app_test
 
 import (
 	"context"
-	"os"
+	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
+	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/domain/distribution"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
@@ -24,17 +24,16 @@ import (
 // distribution at the root of the synthetic agency (readmodeltest.Synthetic:
 // 62 events an employee under 40 units) of each size of
 // KINERJA_REPORTS_EMPLOYEES (a comma-separated list), over the in-memory
-// read models: the CPU of each of three computations (cpusample.Self; the
-// process does nothing else meanwhile). What every reader of a report waits
-// for after a write moves its projections. A measurement aid for
-// docs/benchmarks.md, skipped unless the variable is set:
+// read models: the CPU of each of three computations in full (the readers
+// without their Tally: what every reader of a report waited for after a
+// write moved its projections), the Tally's build (the first report), and
+// three computations from the Tally (what a reader waits for after a write
+// now), the two answers checked equal. A measurement aid for
+// docs/benchmarks.md:
 //
 //	KINERJA_REPORTS_EMPLOYEES=2000,20000 go test -count=1 -v -run TestReportsComputeMeasure ./adapters/app
 func TestReportsComputeMeasure(t *testing.T) {
-	sizes := os.Getenv("KINERJA_REPORTS_EMPLOYEES")
-	if sizes == "" {
-		t.Skip("KINERJA_REPORTS_EMPLOYEES is not set")
-	}
+	sizes := app.MeasureEnv(t, "KINERJA_REPORTS_EMPLOYEES")
 	ctx := context.Background()
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -43,39 +42,64 @@ func TestReportsComputeMeasure(t *testing.T) {
 		}
 		events := readmodeltest.Synthetic(n * 62)
 		m := memreadmodel.New(memreadmodel.Options{History: readmodeltest.NewSyntheticHistory(events)})
-		c0, t0 := cpusample.Self(), time.Now()
-		for _, name := range []string{directory.Name, skps.Name, evaluations.Name} {
-			sink := m.Sink(name)
-			f := sink.Filter()
-			var batch []projections.Event
-			for _, ev := range events {
-				if f.Match(ev.Stream, ev.Type) {
-					batch = append(batch, ev)
+		wall, cpu := app.Measure(func() {
+			for _, name := range []string{directory.Name, skps.Name, evaluations.Name} {
+				sink := m.Sink(name)
+				f := sink.Filter()
+				var batch []projections.Event
+				for _, ev := range events {
+					if f.Match(ev.Stream, ev.Type) {
+						batch = append(batch, ev)
+					}
+				}
+				if err := sink.Apply(ctx, batch...); err != nil {
+					t.Fatal(err)
 				}
 			}
-			if err := sink.Apply(ctx, batch...); err != nil {
-				t.Fatal(err)
+		})
+		t.Logf("%d employees: %d events applied in %.1f s (CPU %.1f s)", n, len(events), wall.Seconds(), cpu)
+		events = nil
+		full := reports.DistributionInput{Directory: m.Directory(), SKPs: plainSKPs{m.SKPs()}, Evaluations: plainEvals{m.Evaluations()},
+			Justifications: m.Directory(), Policy: policy.Default(), Pattern: distribution.SE3_2023}
+		inc := full
+		inc.SKPs, inc.Evaluations = m.SKPs(), m.Evaluations()
+		var p [2]reports.ProgressReport
+		var d [2]reports.DistributionReport
+		for i, in := range []reports.DistributionInput{full, inc} {
+			how := "in full"
+			if i == 1 {
+				how = "from the Tally"
+				h0 := liveHeap()
+				wall, cpu := app.Measure(func() { m.SKPs().Tally() })
+				t.Logf("%d employees: the Tally built in %.1f ms (CPU %.1f ms); live heap %.1f → %.1f MB", n, float64(wall.Microseconds())/1000, cpu*1000,
+					h0, liveHeap())
+			}
+			for j := range 3 {
+				pw, pc := app.Measure(func() {
+					if p[i], err = reports.Progress(ctx, in.Directory, in.SKPs, "ROOT", 2026); err != nil {
+						t.Fatal(err)
+					}
+				})
+				dw, dc := app.Measure(func() {
+					if d[i], err = reports.Distribution(ctx, in, "ROOT", "2026"); err != nil {
+						t.Fatal(err)
+					}
+				})
+				t.Logf("%d employees, %s, computation %d: progress CPU %.2f ms (wall %.2f; %d units, %d SKPs, %d employees); distribution CPU %.2f ms (wall %.2f; population %d)",
+					n, how, j+1, pc*1000, float64(pw.Microseconds())/1000, len(p[i].Units), p[i].Total.SKPs, p[i].Total.Employees,
+					dc*1000, float64(dw.Microseconds())/1000, d[i].Population)
 			}
 		}
-		t.Logf("%d employees: %d events applied in %.1f s (CPU %.1f s)", n, len(events), time.Since(t0).Seconds(), cpusample.Self()-c0)
-		events = nil
-		in := reports.DistributionInput{Directory: m.Directory(), SKPs: m.SKPs(), Evaluations: m.Evaluations(), Justifications: m.Directory(),
-			Policy: policy.Default(), Pattern: distribution.SE3_2023}
-		for i := range 3 {
-			c1, t1 := cpusample.Self(), time.Now()
-			p, err := reports.Progress(ctx, m.Directory(), m.SKPs(), "ROOT", 2026)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pc, pw := cpusample.Self()-c1, time.Since(t1)
-			c1, t1 = cpusample.Self(), time.Now()
-			d, err := reports.Distribution(ctx, in, "ROOT", "2026")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%d employees, computation %d: progress CPU %.1f ms (wall %.1f; %d units, %d SKPs, %d employees); distribution CPU %.1f ms (wall %.1f; population %d)",
-				n, i+1, (pc)*1000, float64(pw.Microseconds())/1000, len(p.Units), p.Total.SKPs, p.Total.Employees,
-				(cpusample.Self()-c1)*1000, float64(time.Since(t1).Microseconds())/1000, d.Population)
+		if !reflect.DeepEqual(p[0], p[1]) || !reflect.DeepEqual(d[0], d[1]) {
+			t.Errorf("%d employees: the reports from the Tally differ from the full computation", n)
 		}
 	}
+}
+
+// liveHeap is the live heap in MB after a collection.
+func liveHeap() float64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return float64(ms.HeapAlloc) / 1e6
 }

@@ -322,3 +322,71 @@ func TestReportFlightEndsOnPanic(t *testing.T) {
 		t.Fatalf("the reader after a panicked computation = %v, %v; want 7", rep.Data, err)
 	}
 }
+
+// TestReportFlightHandedOnWhenItsLeaderFails: when the reader computing a
+// report fails (its client hung up and its context ended), one of the
+// readers waiting for it computes the report and the others wait for that
+// one, rather than every waiter computing its own side by side.
+func TestReportFlightHandedOnWhenItsLeaderFails(t *testing.T) {
+	const waiters = 6
+	var c reportCache
+	at := []eventstore.Position{5, 9}
+	leaderCtx, hangUp := context.WithCancel(context.Background())
+	entered := make(chan struct{})
+	var lg sync.WaitGroup
+	var leaderErr error
+	lg.Go(func() {
+		_, leaderErr = cachedAt(leaderCtx, &c, "progress", at, nil, func() (int, reports.Table, error) {
+			close(entered)
+			<-leaderCtx.Done()
+			return 0, reports.Table{}, leaderCtx.Err()
+		})
+	})
+	<-entered
+	var mu sync.Mutex
+	computes := 0
+	release := make(chan struct{})
+	compute := func() (int, reports.Table, error) {
+		mu.Lock()
+		computes++
+		n := computes
+		mu.Unlock()
+		if n == waiters {
+			close(release) // every waiter computes: the old behaviour
+		}
+		<-release
+		return 42, reports.Table{}, nil
+	}
+	// The waiters join the leader's flight (the same key and checkpoints).
+	var wg sync.WaitGroup
+	got := make([]int, waiters)
+	errs := make([]error, waiters)
+	for i := range waiters {
+		wg.Go(func() {
+			r, err := cachedAt(context.Background(), &c, "progress", at, nil, compute)
+			got[i], errs[i] = r.Data, err
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // the waiters are waiting on the leader's flight
+	hangUp()
+	lg.Wait()
+	if !errors.Is(leaderErr, context.Canceled) {
+		t.Fatalf("the leader whose client hung up: %v, want context.Canceled", leaderErr)
+	}
+	// Waiters that each compute release it at once; one that leads while
+	// the others wait does not, so after a second it is let go.
+	select {
+	case <-release:
+	case <-time.After(time.Second):
+		close(release)
+	}
+	wg.Wait()
+	if computes != 1 {
+		t.Errorf("after the leader failed, %d waiters computed the report %d times, want once", waiters, computes)
+	}
+	for i := range waiters {
+		if errs[i] != nil || got[i] != 42 {
+			t.Errorf("waiter %d: %d, %v; want 42", i, got[i], errs[i])
+		}
+	}
+}

@@ -6,10 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
-	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
@@ -21,10 +19,7 @@ import (
 //
 //	KINERJA_VIEWS_FOLD_DATA=/tmp/views/fold go test -count=1 -v -run TestViewsFirstFoldMeasure ./adapters/app
 func TestViewsFirstFoldMeasure(t *testing.T) {
-	dir := os.Getenv("KINERJA_VIEWS_FOLD_DATA")
-	if dir == "" {
-		t.Skip("KINERJA_VIEWS_FOLD_DATA is not set")
-	}
+	dir := MeasureEnv(t, "KINERJA_VIEWS_FOLD_DATA")
 	pem, err := os.ReadFile(filepath.Join(dir, "writer-keyring.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -46,15 +41,17 @@ func TestViewsFirstFoldMeasure(t *testing.T) {
 	head, _ := s.Head(ctx)
 	a := &App{cfg: Config{Store: eventstore.NewAuthenticatedStore(s, ring), AuditKey: strings.TrimSpace(string(pub))}}
 	for i := range 2 {
-		c0, t0 := cpusample.Self(), time.Now()
 		var skps, pubs int
-		err := a.withViews(ctx, func(v *viewsCache) error {
-			skps, pubs = len(v.states), len(v.pubs)
-			return nil
+		var err error
+		wall, cpu := Measure(func() {
+			err = a.withViews(ctx, func(v *viewsCache) error {
+				skps, pubs = len(v.states), len(v.pubs)
+				return nil
+			})
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("fold %d over %d events: wall %.2f s, CPU %.2f s; %d SKPs, %d publications", i+1, head, time.Since(t0).Seconds(), cpusample.Self()-c0, skps, pubs)
+		t.Logf("fold %d over %d events: wall %.2f s, CPU %.2f s; %d SKPs, %d publications", i+1, head, wall.Seconds(), cpu, skps, pubs)
 	}
 }

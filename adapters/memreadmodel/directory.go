@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/projections/directory"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 )
 
 type periodKey struct{ unit, period string }
@@ -21,6 +22,7 @@ type directoryTables struct {
 	byUnit map[string]map[string]bool // unit → NIPs
 	keys   map[string]string          // NIP → directory.FoldName of the name
 	just   map[periodKey]directory.Justification
+	tally  *reports.Tally // the reports' counts, kept with the rows
 }
 
 func newDirectoryTables() *directoryTables {
@@ -35,6 +37,9 @@ func (t *directoryTables) reset() {
 	t.byUnit = map[string]map[string]bool{}
 	t.keys = map[string]string{}
 	t.just = map[periodKey]directory.Justification{}
+	if t.tally != nil {
+		t.tally.Reset()
+	}
 }
 
 // directoryTx stages a batch's writes; reads see them before the tables.
@@ -63,6 +68,9 @@ func (t *directoryTables) commit(tx *directoryTx) {
 		t.byUnit[e.UnitID][nip] = true
 		t.emps[nip] = e
 		t.keys[nip] = directory.FoldName(e.Name)
+		if t.tally != nil {
+			t.tally.Employee(e)
+		}
 	}
 	maps.Copy(t.just, tx.just)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/scores"
 )
 
@@ -18,6 +19,7 @@ type evaluationsTables struct {
 	rows     map[evalKey]evaluations.Evaluation
 	byPeriod map[string][]evalKey
 	bySKP    map[string][]evalKey
+	tally    *reports.Tally // the reports' counts, kept with the rows
 }
 
 func newEvaluationsTables() *evaluationsTables {
@@ -30,6 +32,9 @@ func (t *evaluationsTables) reset() {
 	t.rows = map[evalKey]evaluations.Evaluation{}
 	t.byPeriod = map[string][]evalKey{}
 	t.bySKP = map[string][]evalKey{}
+	if t.tally != nil {
+		t.tally.Reset()
+	}
 }
 
 type evaluationsTx struct {
@@ -49,6 +54,9 @@ func (t *evaluationsTables) commit(tx *evaluationsTx) {
 			t.bySKP[k.skp] = append(t.bySKP[k.skp], k)
 		}
 		t.rows[k] = e
+		if t.tally != nil {
+			t.tally.Evaluation(e)
+		}
 	}
 }
 
@@ -62,6 +70,7 @@ func (tx *evaluationsTx) PutEvaluation(_ context.Context, e evaluations.Evaluati
 type EvaluationsReader struct {
 	lock *sync.RWMutex
 	t    *evaluationsTables
+	hub  *tallyHub
 }
 
 var _ evaluations.Reader = (*EvaluationsReader)(nil)

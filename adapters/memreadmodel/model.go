@@ -128,6 +128,13 @@ func New(opts Options) *Model {
 		m.tlR = &TimelineReader{lock: lock, t: t}
 	}
 	{
+		// The reports' counts, kept by the commits of the three tables
+		// they count (built on the first report).
+		h := &tallyHub{dirLock: m.dirR.lock, dir: m.dirR.t, skpsLock: m.skpsR.lock, skps: m.skpsR.t, evalsLock: m.evalsR.lock, evals: m.evalsR.t}
+		h.dir.tally, h.skps.tally, h.evals.tally = &h.t, &h.t, &h.t
+		m.skpsR.hub, m.evalsR.hub = h, h
+	}
+	{
 		t, lock := newAuditTables(), &sync.RWMutex{}
 		m.audit = &Sink[*auditTx]{name: audit.Name, policy: projections.Stop, tables: t, lock: lock, now: opts.Now, raw: true,
 			apply: func(ctx context.Context, tx *auditTx, ev projections.Event) error { return audit.Apply(ctx, tx, ev) }}

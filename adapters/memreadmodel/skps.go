@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/kinerja-ledger/kinerja/domain/skp"
+	"github.com/kinerja-ledger/kinerja/projections/reports"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -25,6 +26,7 @@ type skpsTables struct {
 	byUnitYear map[unitYear][]string
 	version    uint64 // bumped when an id is added (under the write lock)
 	sorted     atomic.Pointer[sortedIDs]
+	tally      *reports.Tally // the reports' counts, kept with the rows
 }
 
 type sortedIDs struct {
@@ -43,6 +45,9 @@ func (t *skpsTables) reset() {
 	t.byUnitYear = map[unitYear][]string{}
 	t.version++
 	t.sorted.Store(nil)
+	if t.tally != nil {
+		t.tally.Reset()
+	}
 }
 
 type skpsTx struct {
@@ -61,6 +66,9 @@ func (t *skpsTables) commit(tx *skpsTx) {
 			t.version++
 		}
 		t.rows[id] = s
+		if t.tally != nil {
+			t.tally.SKP(s)
+		}
 	}
 }
 
@@ -74,6 +82,7 @@ func (tx *skpsTx) PutSummary(_ context.Context, s skps.Summary) error {
 type SKPsReader struct {
 	lock *sync.RWMutex
 	t    *skpsTables
+	hub  *tallyHub
 }
 
 var _ skps.Reader = (*SKPsReader)(nil)

@@ -112,13 +112,58 @@ func Progress(ctx context.Context, dir directory.Reader, sr skps.Reader, unit st
 	for _, u := range all {
 		info[u.ID] = u
 	}
+	rows := make(map[string]*UnitProgress, len(units))
+	out := ProgressReport{Unit: unit, Year: year, Total: newCounts()}
+	depth := map[string]int{unit: 0}
+	for _, id := range units {
+		u := info[id]
+		if id != unit {
+			depth[id] = depth[u.ParentID] + 1
+		}
+		rows[id] = &UnitProgress{UnitID: id, Name: u.Name, ParentID: u.ParentID, Depth: depth[id], ProgressCounts: newCounts(), MissingNIPs: []string{}}
+	}
+	if t := tallyOf(sr); t != nil {
+		ok := t.progress(units, year, func(id string, employees, late int, byStatus map[string]int, missing map[string]struct{}) {
+			r := rows[id]
+			r.Employees, r.Late, r.Missing = employees, late, len(missing)
+			for st, n := range byStatus {
+				if n != 0 {
+					r.SKPs += n
+					r.ByStatus[st] += n
+				}
+			}
+			for nip := range missing {
+				r.MissingNIPs = append(r.MissingNIPs, nip)
+			}
+		})
+		if ok {
+			return progressTotals(out, rows, info, units, unit), nil
+		}
+	}
+	if err := progressCounts(ctx, dir, sr, rows, units, year); err != nil {
+		return ProgressReport{}, err
+	}
+	return progressTotals(out, rows, info, units, unit), nil
+}
+
+// tallyOf returns the Tally a reader keeps, or nil.
+func tallyOf(r any) *Tally {
+	if x, ok := r.(Tallier); ok {
+		return x.Tally()
+	}
+	return nil
+}
+
+// progressCounts fills each row's own counts from the read models (the
+// full computation: every employee and SKP of the units).
+func progressCounts(ctx context.Context, dir directory.Reader, sr skps.Reader, rows map[string]*UnitProgress, units []string, year int) error {
 	emps, err := dir.EmployeesIn(ctx, units)
 	if err != nil {
-		return ProgressReport{}, err
+		return err
 	}
 	counts, err := countForYear(ctx, sr, units, year)
 	if err != nil {
-		return ProgressReport{}, err
+		return err
 	}
 	// Whether an employee has an SKP of the year that is not cancelled is
 	// asked of every SKP of the year, wherever it was drafted: an employee
@@ -129,17 +174,7 @@ func Progress(ctx context.Context, dir directory.Reader, sr skps.Reader, unit st
 	}
 	covered, err := coveredNIPs(ctx, sr, nips, year)
 	if err != nil {
-		return ProgressReport{}, err
-	}
-	rows := make(map[string]*UnitProgress, len(units))
-	out := ProgressReport{Unit: unit, Year: year, Total: newCounts()}
-	depth := map[string]int{unit: 0}
-	for _, id := range units {
-		u := info[id]
-		if id != unit {
-			depth[id] = depth[u.ParentID] + 1
-		}
-		rows[id] = &UnitProgress{UnitID: id, Name: u.Name, ParentID: u.ParentID, Depth: depth[id], ProgressCounts: newCounts(), MissingNIPs: []string{}}
+		return err
 	}
 	for _, c := range counts {
 		r := rows[c.UnitID]
@@ -163,28 +198,38 @@ func Progress(ctx context.Context, dir directory.Reader, sr skps.Reader, unit st
 			r.MissingNIPs = append(r.MissingNIPs, e.NIP)
 		}
 	}
+	return nil
+}
+
+// progressTotals adds the subtree totals to the rows and returns the
+// board.
+func progressTotals(out ProgressReport, rows map[string]*UnitProgress, info map[string]directory.Unit, units []string, unit string) ProgressReport {
 	// Subtree totals: units are depth first, so a unit's descendants follow
-	// it; add each row to itself and to every ancestor within the report.
+	// it; from the last, each row's total is its own counts and its
+	// children's totals, added to its parent's once (every ancestor's in
+	// turn cost the depth of the tree per row: a third of a board read from
+	// the Tally at ten thousand units).
 	for _, id := range units {
 		rows[id].Subtree = newCounts()
 	}
-	for _, id := range units {
+	for i := len(units) - 1; i >= 0; i-- {
+		id := units[i]
 		r := rows[id]
-		for cur := id; ; cur = info[cur].ParentID {
-			if a := rows[cur]; a != nil {
-				a.Subtree.add(r.ProgressCounts)
-			}
-			if cur == unit || info[cur].ParentID == "" {
-				break
-			}
+		r.Subtree.add(r.ProgressCounts)
+		if id == unit {
+			continue
+		}
+		if p := rows[info[id].ParentID]; p != nil {
+			p.Subtree.add(r.Subtree)
 		}
 	}
+	out.Units = make([]UnitProgress, 0, len(units))
 	for _, id := range units {
 		slices.Sort(rows[id].MissingNIPs)
 		out.Units = append(out.Units, *rows[id])
 	}
 	out.Total = rows[unit].Subtree
-	return out, nil
+	return out
 }
 
 // countForYear counts the SKPs of year in units by unit and status: the
@@ -311,15 +356,11 @@ func Distribution(ctx context.Context, in DistributionInput, unit, per string) (
 	if rep.CountedBy == "" {
 		rep.CountedBy = policy.UnitAndSubunits
 	}
-	units, perNIP, err := Population(ctx, in, unit, p)
+	units, counts, err := populationCounts(ctx, in, unit, p)
 	if err != nil {
 		return DistributionReport{}, err
 	}
 	rep.Units = units
-	counts := distribution.Counts{}
-	for _, e := range perNIP {
-		counts[rating.Predikat(e.Predikat)]++
-	}
 	org := rating.OrgPredikat(u.Performance[p.String()])
 	rep.Result = distribution.Evaluate(pattern, org, counts)
 	var justified []distribution.Violation
@@ -345,6 +386,35 @@ func Distribution(ctx context.Context, in DistributionInput, unit, per string) (
 		}
 	}
 	return rep, nil
+}
+
+// populationCounts returns the predikat counts of Population and the
+// units counted: from the Tally the SKP and evaluation readers keep when
+// they keep one and the rule is UNIT_AND_SUBUNITS (O(units)), else from
+// Population.
+func populationCounts(ctx context.Context, in DistributionInput, unit string, p period.Period) ([]string, distribution.Counts, error) {
+	counts := distribution.Counts{}
+	rule := in.Policy.DistributionPopulation
+	if t := tallyOf(in.Evaluations); t != nil && t == tallyOf(in.SKPs) && (rule == "" || rule == policy.UnitAndSubunits) {
+		units, err := in.Directory.Subtree(ctx, unit)
+		if err != nil {
+			return nil, nil, err
+		}
+		if c, _, ok := t.population(units, p.String()); ok {
+			for k, n := range c {
+				counts[rating.Predikat(k)] += n
+			}
+			return units, counts, nil
+		}
+	}
+	units, perNIP, err := Population(ctx, in, unit, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range perNIP {
+		counts[rating.Predikat(e.Predikat)]++
+	}
+	return units, counts, nil
 }
 
 // Population returns the population of unit's distribution for period p,

@@ -95,19 +95,26 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			}
 		}}
 	var out any
+	// done is the line that says the seed is over. It is printed last,
+	// after the checkpoint is signed and witnessed: printed when the
+	// events were written (as before), it told an operator the store was
+	// ready minutes before its checkpoint existed, and a copy taken then
+	// had none (kinerjad's first start then checks every signature).
+	var done string
 	if *nAgencies == 1 {
 		stats, err := seed.Run(ctx, cfg, seed.NewServices(h, policy.Default()))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "seeded %d employees in %.1fs\n", stats.Employees, time.Since(start).Seconds())
+		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", stats.Events, time.Since(start).Seconds())
+		done = fmt.Sprintf("%d employees", stats.Employees)
 		out = stats
 	} else {
 		// Several agencies (issue 15): one run per agency on the same store,
 		// each a root unit of its own, the NIPs drawn apart.
 		taken := map[string]bool{}
 		all := make([]seed.Stats, 0, *nAgencies)
-		total := 0
+		total, events := 0, 0
 		for k := range *nAgencies {
 			c := cfg
 			c.Employees = *n / *nAgencies
@@ -122,9 +129,11 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 				return fmt.Errorf("seed: agency %s: %w", c.AgencyCode, err)
 			}
 			total += stats.Employees
+			events += stats.Events
 			all = append(all, stats)
 		}
-		fmt.Fprintf(stderr, "seeded %d employees in %d agencies in %.1fs\n", total, *nAgencies, time.Since(start).Seconds())
+		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", events, time.Since(start).Seconds())
+		done = fmt.Sprintf("%d employees in %d agencies", total, *nAgencies)
 		out = all
 	}
 	if *sign && (sf.store == backend.Bolt || sf.store == backend.Postgres) {
@@ -136,7 +145,11 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if err := enc.Encode(out); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "seeded %s in %.1fs\n", done, time.Since(start).Seconds())
+	return nil
 }
 
 // seedHeadCache is the store's head cache for a seed of n employees: room

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
@@ -83,5 +85,37 @@ func TestSeedSignsWithKinerjadsKeyAndWitness(t *testing.T) {
 	}
 	if err := audit.OpenCheckpoint(rec.Checkpoint, v); err != nil {
 		t.Fatalf("the checkpoint is not signed by --audit-key: %v", err)
+	}
+}
+
+// TestSeedSaysSeededLast: "seeded N employees" is the last line the seed
+// prints, after the checkpoint is signed and witnessed. It was printed when
+// the events were written, minutes before the checkpoint at a province: a
+// copy of the data directory taken on seeing it had no checkpoint.
+func TestSeedSaysSeededLast(t *testing.T) {
+	var out, errb bytes.Buffer
+	data := t.TempDir()
+	if err := run(context.Background(), []string{"seed", "--data", data, "--employees", "20", "--year", "2025"},
+		func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatalf("seed: %v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	signed, seeded, written := -1, -1, -1
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "seed: signed and witnessed checkpoint"):
+			signed = i
+		case strings.HasPrefix(l, "seeded 20 employees in "):
+			seeded = i
+		case strings.HasPrefix(l, "seed: ") && strings.Contains(l, " events written in "):
+			written = i
+		}
+	}
+	if written < 0 || signed <= written || seeded != len(lines)-1 {
+		t.Fatalf("stderr lines (events written at %d, signed at %d, seeded at %d of %d), want written, then signed, then seeded last:\n%s",
+			written, signed, seeded, len(lines), errb.String())
+	}
+	if !json.Valid(out.Bytes()) {
+		t.Fatalf("stdout is not the stats' JSON: %q", out.String())
 	}
 }

@@ -63,7 +63,11 @@ for side in a b; do
 	ev=$(sed -n 's/.*"Events": \([0-9]*\).*/\1/p' "$WORK/$side.out")
 	cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {printf "%.2f", s}' "$WORK/$side.err")
 	rss=$(awk -F': ' '/Maximum resident/ {print $2}' "$WORK/$side.err")
-	wall=$(sed -n 's/^seeded .* in \([0-9.]*\)s$/\1/p' "$WORK/$side.err")
+	# The seeding's wall time: "seed: N events written in Xs" (printed once the
+	# events are written; "seeded … in Xs" is the whole command's, printed
+	# last), or, from builds before it, "seeded … in Xs", printed then.
+	wall=$(sed -n 's/^seed: [0-9]* events written in \([0-9.]*\)s$/\1/p' "$WORK/$side.err")
+	[ -n "$wall" ] || wall=$(sed -n 's/^seeded .* in \([0-9.]*\)s$/\1/p' "$WORK/$side.err")
 	srv=0
 	[ -f "$WORK/$side.srv" ] && srv=$(awk '{printf "%.2f", $1/100}' "$WORK/$side.srv")
 	awk -v s=$side -v ev="$ev" -v cpu="$cpu" -v srv="$srv" -v rss="$rss" -v wall="$wall" 'BEGIN {

@@ -27,6 +27,10 @@ type Service struct {
 	// Authorize). The SKPs those return are then shared: treat them as
 	// read-only (never Apply to them).
 	Reads *ReadCache
+	// Carry, when set, keeps the state each command on an SKP decided on
+	// for the next command on it, which then applies only the newer events
+	// instead of replaying the stream (see Carry). Nil replays.
+	Carry *Carry
 	// Distribution, when set, is asked before an evaluation is issued
 	// (BLOCK mode of the distribution pattern; the application layer
 	// counts the population over its read models). Nil checks nothing.
@@ -53,7 +57,7 @@ func (l *lookups) employee(n string) (*employee.Employee, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := employee.Replay(st.Events)
+	e := l.s.Carry.employee(n, st.Events)
 	l.emps[n] = e
 	return e, nil
 }
@@ -168,11 +172,13 @@ func (s *Service) onSKP(ctx context.Context, id string, req domain.Request, deci
 		return domain.Committed{}, &domain.NotFoundError{Kind: "skp", ID: id}
 	}
 	return s.Handler.Execute(ctx, stream, req, func(ctx context.Context, req domain.Request, st domain.Stream) (domain.Change, error) {
-		sk := Replay(st.Events)
+		sk := s.Carry.take(id, st.Events)
 		if sk == nil {
 			return domain.Change{}, &domain.NotFoundError{Kind: "skp", ID: id}
 		}
-		return decide(s.lookups(ctx), req, sk)
+		ch, err := decide(s.lookups(ctx), req, sk)
+		s.Carry.put(id, sk, st.Events)
+		return ch, err
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/kinerja-ledger/kinerja/domain"
-	"github.com/kinerja-ledger/kinerja/domain/eventcodec"
 )
 
 // cachedLog is a write-through cache of decoded streams in front of the
@@ -17,8 +16,14 @@ import (
 // a seed's CPU.
 //
 // It serves what a load from the store would: the events appended through
-// it are kept as the codec decodes them (encoded and decoded again), with
-// the revision the log returned. Only RecordedAt is left zero, because the
+// it are kept as the deciders made them (the values the log encoded), with
+// the revision the log returned. They were encoded once more and decoded
+// again before, so that the cache held what the codec gives back: 8 % of
+// the seeder's CPU (docs/benchmarks.md, seedcpu). A decided event and its
+// decoding are the same value for every decision (the domain's events are
+// plain values, and its codec round-trips them: the event codec's golden
+// tests), and TestDeterministic compares a cached run's events with an
+// uncached one's, byte for byte. Only RecordedAt is left zero, because the
 // store stamps it on commit and the log does not return it; no decision
 // reads it (only views and as-of reads do, which the seed does not serve
 // from here). It assumes the run is the only writer of the streams it
@@ -109,19 +114,9 @@ func (c *cachedLog) Append(ctx context.Context, stream string, expected domain.E
 	stored := make([]domain.Stored, len(events))
 	first := rev + 1 - uint64(len(events))
 	for i, e := range events {
-		typ, ver, data, err := eventcodec.Encode(e.Event)
-		if err != nil {
-			c.forget(stream)
-			return rev, nil // appended; the next load reads it from the store
-		}
-		ev, err := eventcodec.Decode(typ, ver, data)
-		if err != nil {
-			c.forget(stream)
-			return rev, nil
-		}
 		m := e.Meta
 		m.OccurredAt = domain.NormalTime(m.OccurredAt)
-		stored[i] = domain.Stored{ID: e.ID, Revision: first + uint64(i), Meta: m, Event: ev}
+		stored[i] = domain.Stored{ID: e.ID, Revision: first + uint64(i), Meta: m, Event: e.Event}
 	}
 	sh := c.shard(stream)
 	sh.mu.Lock()

@@ -687,22 +687,28 @@ var objectionWeight = map[rating.Predikat]float64{
 // evaluation gets its finality recorded.
 func (r *runner) chooseObjections(all []int) {
 	rng := rand.New(rand.NewPCG(uint64(r.cfg.Seed), 0x0b1ec7))
+	// weight holds pool's weights, looked up once: each draw goes over the
+	// pool twice (the total, then the pick), and a map lookup for each made
+	// this quadratic loop serial seconds at a province (3,000 draws over
+	// 100,000 people). The sums are the same, in the same order.
 	var pool []int
+	var weight []float64
 	for _, x := range all {
 		if r.results[x].rated {
 			pool = append(pool, x)
+			weight = append(weight, objectionWeight[r.results[x].annual.Predikat])
 		}
 	}
 	n := count(r.cfg.Objections, len(pool), len(objectionCycle))
 	for j := range n {
 		total := 0.0
-		for _, x := range pool {
-			total += objectionWeight[r.results[x].annual.Predikat]
+		for _, v := range weight {
+			total += v
 		}
 		w := rng.Float64() * total
 		k := 0
 		for ; k < len(pool)-1; k++ {
-			if w -= objectionWeight[r.results[pool[k]].annual.Predikat]; w < 0 {
+			if w -= weight[k]; w < 0 {
 				break
 			}
 		}
@@ -712,6 +718,7 @@ func (r *runner) chooseObjections(all []int) {
 			p.objection = objUpheld
 		}
 		pool = slices.Delete(pool, k, k+1)
+		weight = slices.Delete(weight, k, k+1)
 	}
 	for _, x := range pool {
 		r.ag.people[x].finalise = rng.IntN(10) < 7
@@ -719,27 +726,35 @@ func (r *runner) chooseObjections(all []int) {
 }
 
 // counts returns the annual predikat counts of u's population under the
-// policy's definition.
+// policy's definition (tallied for every unit at once, see tally).
 func (r *runner) counts(u *unit) distribution.Counts {
-	c := distribution.Counts{}
+	r.tallyOnce.Do(r.tally)
+	return r.unitCounts[u.idx]
+}
+
+// tally counts the annual predikat of every unit's population in one pass
+// over the people: each rated person counts in their unit and every unit
+// above it (or, under AppraiserInUnit, in their appraiser's unit). Each
+// unit's count went over every person before: units × people, 15–20 s of
+// CPU at a province.
+func (r *runner) tally() {
+	r.unitCounts = make([]distribution.Counts, len(r.ag.units))
+	for i := range r.unitCounts {
+		r.unitCounts[i] = distribution.Counts{}
+	}
 	for _, p := range r.ag.people {
 		res := &r.results[p.idx]
 		if !res.rated {
 			continue
 		}
-		in := false
 		if r.svc.Distribution.Policy.DistributionPopulation == policy.AppraiserInUnit {
-			in = r.ag.people[p.appraiser].unit == u.idx
-		} else {
-			for x := p.unit; x >= 0 && !in; x = r.ag.units[x].parent {
-				in = x == u.idx
-			}
+			r.unitCounts[r.ag.people[p.appraiser].unit][res.annual.Predikat]++
+			continue
 		}
-		if in {
-			c[res.annual.Predikat]++
+		for x := p.unit; x >= 0; x = r.ag.units[x].parent {
+			r.unitCounts[x][res.annual.Predikat]++
 		}
 	}
-	return c
 }
 
 // justify records, by the leader one level up, the justification of a

@@ -74,7 +74,12 @@
 // cascaded RHK of their staff) until the run creates them. A task
 // forgets its SKP when it is done with it (the appraisers' SKPs, which
 // their staff's tasks cascade from, stay for the phase), so the cache
-// holds a few hundred SKPs decoded, not a tier of them. kinerjactl seed
+// holds a few hundred SKPs decoded, not a tier of them. The events a
+// command appends are cached as decided, not encoded and decoded once
+// more. Each SKP's state is carried from one of its commands to the next
+// (skp.Carry): a command applies the events appended since the last one
+// instead of replaying the whole stream, and the employees the commands
+// look up are replayed once per revision. kinerjactl seed
 // sizes the store's head cache (PostgreSQL) or trusted heads (bbolt) to
 // the run (four heads an employee), so that a province's 210,000 streams
 // are not evicted between phases (each evicted head cost a signature
@@ -375,6 +380,14 @@ type runner struct {
 	year     period.Period
 	results  []skpResult // by person index
 	caches   map[domain.EventLog]*cachedLog
+	// carry keeps each SKP's state between its commands (nil when
+	// Uncached): the next command applies the events appended since
+	// instead of replaying the stream (skp.Carry).
+	carry *skp.Carry
+	// unitCounts are the annual predikat counts of each unit's population
+	// (by unit index), tallied once the annual ratings are in (counts).
+	unitCounts []distribution.Counts
+	tallyOnce  sync.Once
 
 	mu    sync.Mutex
 	stats Stats
@@ -416,6 +429,7 @@ func newRunner(cfg Config, svc Services) *runner {
 				r.caches[h.Log] = newCachedLog(h.Log)
 			}
 		}
+		r.carry = skp.NewCarry(0)
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "kinerja-seed\x00%d\x00%d\x00%d\x00%d", cfg.Seed, cfg.Employees, cfg.Year, cfg.Now.UnixMicro())
@@ -590,6 +604,7 @@ func (r *runner) phase(ctx context.Context, phase, n int, do func(t *task, i int
 	for _, c := range r.caches {
 		c.dropPrefix(domain.SKPStreamPrefix)
 	}
+	r.carry.Clear()
 	if firstErr != nil {
 		return firstErr
 	}
@@ -687,7 +702,7 @@ func (r *runner) newTask(ctx context.Context, phase, i int) *task {
 	}
 	t.units = orgunit.Service{Handler: withIDs(r.svc.Units.Handler), Policy: r.svc.Units.Policy}
 	t.emps = employee.Service{Handler: withIDs(r.svc.Employees.Handler), Policy: r.svc.Employees.Policy}
-	t.skps = skp.Service{Handler: withIDs(r.svc.SKPs.Handler), Policy: r.svc.SKPs.Policy}
+	t.skps = skp.Service{Handler: withIDs(r.svc.SKPs.Handler), Policy: r.svc.SKPs.Policy, Carry: r.carry}
 	t.dist = distribution.Service{Handler: withIDs(r.svc.Distribution.Handler), Policy: r.svc.Distribution.Policy, Pattern: r.svc.Distribution.Pattern}
 	t.corr = fmt.Sprintf("seed-%s-%d-%d", r.tag, phase, i)
 	return t
@@ -723,6 +738,7 @@ func (t *task) forget(id string) {
 	for _, c := range t.r.caches {
 		c.forget(domain.SKPStream(id))
 	}
+	t.r.carry.Forget(id)
 }
 
 // principal is the caller the API would authenticate for p: the NIP, with

@@ -9,12 +9,56 @@ const (
 	maxPerTransaction = 1<<positionShift - 1
 )
 
-// horizonSQL is the first position that is not yet final: every row below
-// it belongs to a transaction that has ended, and every transaction that
-// has not ended has an xid at or above pg_snapshot_xmin. In READ COMMITTED,
+// legacyHorizonSQL is the snapshot horizon: every transaction that has not
+// ended has an xid at or above pg_snapshot_xmin, so every row below it
+// belongs to a transaction that has ended. In READ COMMITTED,
 // pg_current_snapshot() is the statement's own snapshot, so the rows the
 // statement sees below the horizon are exactly the committed ones there.
-const horizonSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
+// Any transaction with an xid, on any table of any database, holds it back.
+// It is the fallback when writerHorizonSQL cannot run (Open probes it).
+const legacyHorizonSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
+
+// writerHorizonSQL is the writers' horizon: the snapshot horizon, raised
+// past every running transaction that cannot write this store's events.
+// The package doc ("The writers' horizon") proves it. With w the
+// statement's snapshot S:
+//
+//   - lo = xmin(S), hi = xmax(S): every xid below lo has ended, every xid
+//     at or above hi is assigned after S was taken (or is bounded by hi).
+//   - When S has no running xid (lo = hi), when no visible event is at or
+//     past lo << 20 (the legacy horizon holds nothing back), or on a
+//     standby (whose pg_locks does not show the primary's writers), the
+//     answer is lo, the legacy horizon.
+//   - Otherwise the answer is the least xid x of S's running ones (xip)
+//     that is held by a writer, or has ended since S was taken, else hi.
+//     x is held by a writer when its transaction holds RowExclusiveLock on
+//     this schema's events table (l: one capture of pg_locks, read once;
+//     the transaction's own xid locks give its xids). A running x whose
+//     transaction does not hold that lock, read after the capture
+//     (the CASE reads the capture first), can never write an event
+//     (the append paths take the lock before the xid, and keep it).
+//
+// pg_locks.transactionid is a 32-bit xid; x is 64-bit: running xids lie
+// within 2^31 of each other, so their low 32 bits identify them.
+const writerHorizonSQL = `(SELECT CASE
+	WHEN w.lo = w.hi OR pg_is_in_recovery() OR NOT EXISTS (SELECT 1 FROM EVENTS e WHERE e.position >= w.lo << 20)
+	THEN w.lo
+	ELSE (WITH l AS MATERIALIZED (
+			SELECT locktype, virtualtransaction, transactionid::text::bigint AS xid FROM pg_locks
+			WHERE (locktype = 'relation' AND mode = 'RowExclusiveLock' AND relation = 'EVENTS'::regclass
+					AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+				OR (locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted)
+		), wx AS MATERIALIZED (
+			SELECT t.xid FROM l t
+			WHERE t.locktype = 'transactionid'
+				AND t.virtualtransaction IN (SELECT r.virtualtransaction FROM l r WHERE r.locktype = 'relation')
+		)
+		SELECT coalesce(min(x::text::bigint), w.hi) FROM pg_snapshot_xip(w.s) x
+		WHERE CASE WHEN (x::text::bigint & 4294967295) IN (SELECT xid FROM wx) THEN true
+			ELSE pg_xact_status(x) <> 'in progress' END)
+	END << 20
+FROM (SELECT s, pg_snapshot_xmin(s)::text::bigint AS lo, pg_snapshot_xmax(s)::text::bigint AS hi
+	FROM pg_current_snapshot() s) w)`
 
 // eventColumns is the column list every read scans with scanEvent.
 const eventColumns = `position, stream, revision, event_id, type, schema_version, occurred_at, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, recorded_at, writer_key_id, writer_sig`
@@ -41,17 +85,47 @@ type queries struct {
 	readPage       string
 	headBelow      string
 	horizonInfo    string
+	horizon        string // SELECT HORIZON
+	txWriterCheck  string // AppendTx: refuse a transaction that wrote before taking the events lock
+	txWriterLock   string // AppendTx, LockTx: take the events lock in the caller's transaction
+	// legacyHorizon reports that HORIZON is legacyHorizonSQL (Open's probe
+	// of writerHorizonSQL failed).
+	legacyHorizon bool
 }
 
-func newQueries(schema string) queries {
+// newQueries builds the statements of schema. HORIZON is writerHorizonSQL,
+// or legacyHorizonSQL when legacy is set.
+func newQueries(schema string, legacy bool) queries {
+	horizon := writerHorizonSQL
+	if legacy {
+		horizon = legacyHorizonSQL
+	}
+	events := ident(schema, "events")
 	r := strings.NewReplacer(
-		"EVENTS", ident(schema, "events"),
+		// The replacer does not rescan what it puts in: HORIZON's own
+		// EVENTS is replaced first.
+		"HORIZON", strings.ReplaceAll(horizon, "EVENTS", events),
+		"EVENTS", events,
 		"POSITION_OVERFLOW", ident(schema, "position_overflow"),
-		"HORIZON", horizonSQL,
 		"COLUMNS", eventColumns,
 		"HEADCOLS", headColumns,
 	)
 	return queries{
+		legacyHorizon: legacy,
+		horizon:       r.Replace(`SELECT HORIZON`),
+		// A transaction with an xid that does not hold RowExclusiveLock on
+		// the events table could append events below positions readers
+		// have passed (package doc). A DO block, so that the refusal is an
+		// error (the caller runs it under a savepoint).
+		txWriterCheck: r.Replace(`DO $kinerja$ BEGIN
+	IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+		SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'
+			AND relation = 'EVENTS'::regclass AND mode = 'RowExclusiveLock' AND granted) THEN
+		RAISE EXCEPTION USING ERRCODE = '` + txWroteFirstCode + `', MESSAGE = '` + txWroteFirstMessage + `',
+			HINT = 'call pgstore.Store.LockTx before the transaction''s first write, or append first';
+	END IF;
+END $kinerja$`),
+		txWriterLock:   r.Replace(`LOCK TABLE EVENTS IN ROW EXCLUSIVE MODE`),
 		checkPositions: r.Replace(`SELECT (SELECT max(position) FROM EVENTS), pg_snapshot_xmax(pg_current_snapshot())::text::bigint`),
 
 		// The common case, a single event: scalar parameters, the least work
@@ -181,15 +255,18 @@ WITH h AS MATERIALIZED (SELECT HORIZON AS horizon)
 UNION ALL
 (SELECT COLUMNS, false FROM EVENTS WHERE position >= (SELECT horizon FROM h) AND position > $1 ORDER BY position LIMIT 1)`),
 		headBelow: r.Replace(`SELECT coalesce(max(position), 0) FROM EVENTS WHERE position < $1`),
+		// The backend whose transaction holds the horizon: its xid is the
+		// horizon's (none when the horizon is the snapshot's xmax, or the
+		// transaction is prepared).
 		horizonInfo: r.Replace(`
-SELECT HORIZON,
+SELECT h.horizon,
 	coalesce((SELECT max(position) FROM EVENTS), 0),
 	o.pid, coalesce(extract(epoch FROM clock_timestamp() - o.xact_start), 0)::float8
-FROM (SELECT 1) one
+FROM (SELECT HORIZON AS horizon) h
 LEFT JOIN LATERAL (
 	SELECT pid, xact_start FROM pg_stat_activity
-	WHERE backend_xid IS NOT NULL
-	ORDER BY age(backend_xid) DESC LIMIT 1
+	WHERE backend_xid::text::bigint = (h.horizon >> 20) & 4294967295
+	LIMIT 1
 ) o ON true`),
 	}
 }

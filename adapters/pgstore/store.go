@@ -96,6 +96,11 @@ type Options struct {
 	// (see docs/eventstore.md and docs/security.md). recorded_at is not
 	// covered by the hash chain or writer signatures in either mode.
 	Now func() time.Time
+
+	// legacyHorizon makes the store use the snapshot horizon, as when
+	// Open's probe of the writers' horizon fails: for tests and for
+	// measuring what the writers' horizon costs.
+	legacyHorizon bool
 }
 
 // Group commit's defaults. At 16 writers on the project's 2-core machine
@@ -283,13 +288,24 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 		pool:       pool,
 		ownPool:    own,
 		opts:       opts,
-		q:          newQueries(opts.Schema),
+		q:          newQueries(opts.Schema, opts.legacyHorizon),
 		channel:    channelName(opts.Schema),
 		slots:      make(chan struct{}, opts.Committers),
 		queue:      make(chan *request, 1024),
 		work:       make(chan struct{}, opts.Committers),
 		batchStart: opts.BatchStart,
 		notifyCh:   make(chan struct{}, 1),
+	}
+	if !s.q.legacyHorizon {
+		if err := s.probeHorizon(ctx); err != nil {
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("pgstore: open: %w", err)
+			}
+			opts.Logger.Warn("pgstore_writers_horizon_unavailable", "schema", opts.Schema, "err", err.Error(),
+				"hint", "reads wait for every transaction with an xid in the cluster, not only for writers of events; let the store's role read pg_locks (pg_lock_status()) and call pg_xact_status()")
+			s.q = newQueries(opts.Schema, true)
+		}
 	}
 	s.appendBatchName = stmtName(s.q.appendBatch)
 	s.heads.init(opts.HeadCacheSize)
@@ -308,6 +324,25 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 		go s.committer()
 	}
 	return s, nil
+}
+
+// probeHorizon checks that the writers' horizon can run for this role:
+// that it may read pg_locks and call pg_xact_status (every role may,
+// unless an administrator revoked it), and that the statement runs.
+func (s *Store) probeHorizon(ctx context.Context) error {
+	var ok bool
+	var h int64
+	err := s.pool.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_lock_status()', 'EXECUTE')
+	AND has_table_privilege('pg_catalog.pg_locks', 'SELECT')
+	AND has_function_privilege('pg_catalog.pg_xact_status(xid8)', 'EXECUTE')
+	AND has_table_privilege('pg_catalog.pg_database', 'SELECT')`).Scan(&ok)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &pgconn.PgError{Code: "42501", Message: "the store's role may not read pg_locks or call pg_xact_status"}
+	}
+	return s.pool.QueryRow(ctx, s.q.horizon).Scan(&h)
 }
 
 // checkPositions refuses to run where new positions would sort before

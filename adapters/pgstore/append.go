@@ -940,18 +940,18 @@ const savepoint = "kinerja_pgstore_append"
 
 // insertSavepoint runs the append statement under a savepoint in one round
 // trip (pipelined), and rolls back to the savepoint if anything failed, so
-// that tx stays usable. Before the savepoint it keeps the writers' horizon
-// sound (package doc, "The writers' horizon"): under a first savepoint it
-// checks that tx either has no transaction ID yet or already holds
-// RowExclusiveLock on the events table, and then takes that lock in tx
-// itself (not under the append's savepoint, which a conflict rolls back
-// while the transaction ID stays), so that the lock is held from before
-// the transaction ID is assigned until tx ends.
+// that tx stays usable. Before, it keeps the writers' horizon sound
+// (package doc, "The writers' horizon"): checkTxWriter refuses a tx that
+// already has a transaction ID without holding the events table's
+// RowExclusiveLock, and the batch then takes that lock in tx itself (not
+// under the append's savepoint, which a conflict rolls back while the
+// transaction ID stays), so that the lock is held from before the
+// transaction ID is assigned until tx ends.
 func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map[string]streamCount, error) {
+	if err := s.checkTxWriter(ctx, tx); err != nil {
+		return nil, err
+	}
 	b := &pgx.Batch{}
-	b.Queue(`SAVEPOINT ` + savepoint)
-	b.Queue(s.q.txWriterCheck)
-	b.Queue(`RELEASE SAVEPOINT ` + savepoint)
 	b.Queue(s.q.txWriterLock)
 	b.Queue(`SAVEPOINT ` + savepoint)
 	var counts map[string]streamCount
@@ -971,13 +971,33 @@ func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map
 	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+savepoint); rbErr != nil {
 		return nil, errors.Join(insertErr, rbErr)
 	}
-	for _, e := range []error{err, insertErr} {
-		var pe *pgconn.PgError
-		if errors.As(e, &pe) && pe.Code == txWroteFirstCode && pe.Message == txWroteFirstMessage {
-			return nil, ErrTxWroteBeforeAppend
-		}
-	}
 	return nil, insertErr
+}
+
+// checkTxWriter runs txWriterCheck under a savepoint, in a round trip of
+// its own: in a batch with the append, the INSERT's parsing (which pgx may
+// send before any statement of the batch runs) would take the events lock
+// first and hide a transaction ID taken earlier without it.
+func (s *Store) checkTxWriter(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ` + savepoint)
+	b.Queue(s.q.txWriterCheck)
+	b.Queue(`RELEASE SAVEPOINT ` + savepoint)
+	err := tx.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+savepoint); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	if _, rbErr := tx.Exec(ctx, `RELEASE SAVEPOINT `+savepoint); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == txWroteFirstCode && pe.Message == txWroteFirstMessage {
+		return ErrTxWroteBeforeAppend
+	}
+	return err
 }
 
 // ErrTxWroteBeforeAppend is AppendTx's answer when its transaction already

@@ -256,9 +256,19 @@ func TestWritersStillHoldTheHorizon(t *testing.T) {
 		if _, err := tx.Exec(ctx, `INSERT INTO `+other+` VALUES (1)`); err != nil {
 			t.Fatal(err)
 		}
+		// The transaction has its xid and no event yet: an append that
+		// commits now must not be delivered, since the transaction's
+		// events will sort before it.
+		early := mustAppend(t, s, "early", eventstore.NoStream, evs(1)...)
+		if head, err := s.Head(ctx); err != nil || head >= early.Position {
+			t.Errorf("Head() = %d, %v; want below %d: a reader would pass the locked transaction's xid", head, err, early.Position)
+		}
 		r, err := s.AppendTx(ctx, tx, "tx-3", eventstore.NoStream, evs(1)...)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if r.Position >= early.Position {
+			t.Fatalf("the locked transaction's event %d does not sort before %d", r.Position, early.Position)
 		}
 		holdsTheHorizon(t, s, func() error { return tx.Commit(ctx) }, r.Position)
 	})
@@ -312,15 +322,27 @@ func TestPreparedWriterHoldsTheHorizon(t *testing.T) {
 	s := openOn(t, url, schema, Options{FinalityWait: 200 * time.Millisecond})
 	ctx := tctx(t)
 	mustAppend(t, s, "first", eventstore.NoStream, evs(1)...)
+	// AppendTx NOTIFYs in its transaction, which PostgreSQL refuses to
+	// PREPARE: the prepared writer runs the store's own append statement
+	// after LockTx, as a bulk writer of the store would.
 	conn := rawConn(t, url)
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := s.AppendTx(ctx, tx, "prepared", eventstore.NoStream, evs(1)...)
+	if err := s.LockTx(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	prepared, err := eventstore.Prepare("prepared", evs(1), s.opts.Limits)
 	if err != nil {
 		t.Fatal(err)
 	}
+	req := &request{ctx: ctx, stream: "prepared", expected: -1, events: prepared, hashes: eventstore.Seal("prepared", eventstore.Head{}, prepared)}
+	counts, err := s.insert(ctx, tx, []*request{req}, "")
+	if err != nil || counts["prepared"].n != 1 {
+		t.Fatalf("insert = %v, %v", counts, err)
+	}
+	r := eventstore.AppendResult{Position: eventstore.Position(counts["prepared"].last)}
 	gid := "kinerja-" + schema
 	if _, err := tx.Exec(ctx, `PREPARE TRANSACTION '`+gid+`'`); err != nil {
 		t.Fatal(err)
@@ -439,7 +461,9 @@ func TestNoEventAppearsBelowAPassedPosition(t *testing.T) {
 			t.Errorf("reader %d saw %d events, %d committed; %d committed events it never saw (passed over)", i, len(r.got), len(want), missing)
 		}
 	}
-	t.Logf("%d events; each of %d readers saw every one in order", len(want), len(readers))
+	if !t.Failed() {
+		t.Logf("%d events; each of %d readers saw every one in order", len(want), len(readers))
+	}
 }
 
 // slowTx appends to stream in a transaction that takes its time to
@@ -466,6 +490,9 @@ func slowTx(ctx context.Context, s *Store, other, stream string, rollback bool, 
 				if _, err := tx.Exec(ctx, `INSERT INTO `+other+` VALUES (1)`); err != nil {
 					return err
 				}
+				// Readers page on meanwhile: they must not pass this
+				// transaction's xid.
+				time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 			}
 			if _, err := s.AppendTx(ctx, tx, stream, eventstore.NoStream, evs(1+rng.IntN(2))...); err != nil {
 				return err

@@ -35,18 +35,21 @@
 //
 // where k (1, 2, ...) is the event's ordinal within its transaction, across
 // all the statements of that transaction. Readers (ReadAll, SubscribeAll,
-// Head) only return rows below the snapshot horizon:
+// Head) only return rows below a horizon H such that every transaction
+// that will ever commit an event below H has already committed: each row a
+// reader sees below H is final, and every event still to come sorts after
+// everything read so far. Nothing can appear before a position a reader
+// has already passed, so a reader's checkpoint is simply the last position
+// it processed. Writers are not serialised: any number of transactions
+// append at once. The simplest such horizon is the snapshot's,
 //
 //	position < pg_snapshot_xmin(pg_current_snapshot()) << 20
 //
-// Every transaction ID below pg_snapshot_xmin belongs to a transaction that
-// has ended, so each row a reader sees below the horizon is committed and
-// final, and every transaction still running, or starting later, has an ID
-// at or above it: its rows will sort after everything read so far. Nothing
-// can appear before a position a reader has already passed, so a reader's
-// checkpoint is simply the last position it processed. This is the design
-// of watermill-sql v4's PostgreSQL schema. Writers are not serialised: any
-// number of transactions append at once.
+// (every xid below xmin has ended: the design of watermill-sql v4's
+// PostgreSQL schema), but it waits for every transaction with an xid in
+// the cluster. The store uses the writers' horizon, which waits only for
+// transactions that can still write its events (next section); the
+// snapshot horizon is the fallback when the writers' horizon cannot run.
 //
 // Limits of the encoding: fewer than 2^20 (1,048,576) events per
 // transaction (the append fails with program_limit_exceeded beyond), and
@@ -56,23 +59,105 @@
 // Positions are not dense: they jump by transaction, and rolled-back
 // appends leave holes. They are strictly increasing in the global order.
 //
+// # The writers' horizon
+//
+// The rule the append paths keep (the writers' rule): a transaction that
+// commits events holds RowExclusiveLock on the schema's events table from
+// before its xid is assigned until it ends.
+//
+//   - Group commit and single appends run their INSERT as the first
+//     statement of their transaction (autocommit, or right after BEGIN
+//     when the batch carries pgtxhook statements, which run after it).
+//     PostgreSQL takes a statement's relation locks (at parse, or when a
+//     cached plan is checked) before executing it, and the xid is assigned
+//     during execution; the lock is released only at the end of the
+//     transaction.
+//   - A writer that has taken the lock and not yet its xid is therefore
+//     always on the safe side: its xid will be newer than any snapshot
+//     taken before.
+//   - AppendTx runs in the caller's transaction, which may already hold an
+//     xid. In a round trip of its own (in a batch with the INSERT, pgx's
+//     parse of the INSERT would take the lock first and hide the fact), it
+//     checks that the transaction has no xid yet or already holds the
+//     lock, else it refuses with ErrTxWroteBeforeAppend and changes
+//     nothing. Then it takes the lock in the caller's transaction (LOCK
+//     TABLE ... IN ROW EXCLUSIVE MODE) before its own savepoint: a
+//     conflict rolls the savepoint back, which releases locks taken under
+//     it, but not the xid. A caller that must write other tables first
+//     calls LockTx before its first write.
+//   - Subtransactions: an xid assigned in a subtransaction assigns the
+//     top-level xid too (positions use the top-level one), and the lock is
+//     held at the caller's level. If a caller's own savepoint that took
+//     the lock rolls back, its events roll back with it; a later AppendTx
+//     in that transaction finds an xid without the lock and is refused.
+//   - Prepared transactions (2PC) keep their locks and their xid lock, and
+//     stay "in progress" until COMMIT or ROLLBACK PREPARED. AppendTx itself
+//     cannot be prepared (it NOTIFYs, which PostgreSQL refuses to PREPARE);
+//     a prepared writer that kept the rule holds the horizon
+//     (TestPreparedWriterHoldsTheHorizon).
+//   - Anything else that writes the events table must keep the rule too
+//     (a bulk COPY: take the lock, or copy first in its transaction).
+//
+// The horizon (writerHorizonSQL in sql.go) is computed in the reading
+// statement, with S its snapshot (taken when the statement starts):
+//
+//	H = min({xmax(S)} ∪ {x ∈ xip(S) : x is a writer's, or has ended}) << 20
+//
+// where "x is a writer's" means that one capture of pg_locks, read after
+// S was taken, shows the transaction owning x (its xid lock, by virtual
+// transaction ID) holding RowExclusiveLock on this schema's events table,
+// and "has ended" means that pg_xact_status(x), read after that capture,
+// is not "in progress". The argument: let T be a transaction that commits
+// an event with xid x < H >> 20.
+//
+//   - x ≥ xmax(S) is impossible, since H ≤ xmax(S) << 20.
+//   - x < xmax(S) and x not in xip(S): T had ended when S was taken, so
+//     its rows are visible to S (committed) or never will be (aborted).
+//   - x in xip(S): T was running when S was taken and x was not kept,
+//     so pg_xact_status said "in progress" after the capture, so T was
+//     running during the capture, with x already assigned, and the capture
+//     shows it without the lock. By the writers' rule T can then never
+//     commit an event. (Locks are released after a transaction leaves the
+//     proc array, so a transaction that was "in progress" later had not
+//     released any lock at the capture; a fast-path lock moved to the main
+//     table during the capture is seen in one of the two.)
+//
+// So every event below H that will ever commit is visible to S, and every
+// later snapshot sees it too (ReadAll reads in later statements). The
+// statement takes the cheap path, the snapshot horizon, whenever it holds
+// nothing back: no running xid, no visible event at or past xmin << 20,
+// or a standby (whose pg_locks does not show the primary's writers).
+// pg_locks.transactionid is a 32-bit xid; running xids lie within 2^31 of
+// each other, so the low 32 bits of x identify it.
+//
+// What does not hold the horizon any more: a transaction that wrote other
+// tables (of any database), or read the events, or runs a report, a
+// pg_dump, an index build, VACUUM; another store's schema in the same
+// database (another agency's, a test's). What still holds it: a
+// transaction that appends to this store and is slow to commit, and one
+// that called LockTx. Open probes the writers' horizon (the role must be
+// allowed to read pg_locks and call pg_xact_status, which every role is
+// unless an administrator revoked it); if it cannot run, the store logs
+// pgstore_writers_horizon_unavailable and uses the snapshot horizon
+// (Finality.LegacyHorizon).
+//
 // # What the horizon costs
 //
-// A long-running transaction that has written anything, anywhere in the
-// cluster (any database, any table: it holds an xid), holds the horizon
-// back: events committed after it began are not delivered until it ends.
-// Subscriptions then see committed events waiting beyond the horizon
-// (ReadPage reports pending) and poll every few milliseconds, backing off to
-// 100 ms, until it ends; nothing is skipped or reordered, only delayed.
-// ReadAll and Head wait for the events committed when they began to become
-// final, for at most Options.FinalityWait, then return the final prefix
-// and log pgstore_read_stopped_at_horizon (at most every 10 s): to a caller
-// who has just appended, the prefix looks like missing events, so the
-// reason must be visible. Errors are never turned into a short answer: a
-// read whose connection fails returns the error.
-// Watch Store.Finality (OldestTransactionAge) and set PostgreSQL's
-// idle_in_transaction_session_timeout. Read-only transactions, pg_dump and
-// VACUUM do not hold the horizon.
+// A long-running transaction that writes this store's events holds the
+// horizon back: events committed after it began are not delivered until
+// it ends. Subscriptions then see committed events waiting beyond the
+// horizon (ReadPage reports pending) and poll every few milliseconds,
+// backing off to 100 ms, until it ends; nothing is skipped or reordered,
+// only delayed. ReadAll and Head wait for the events committed when they
+// began to become final, for at most Options.FinalityWait, then return the
+// final prefix and log pgstore_read_stopped_at_horizon (at most every
+// 10 s): to a caller who has just appended, the prefix looks like missing
+// events, so the reason must be visible. Errors are never turned into a
+// short answer: a read whose connection fails returns the error.
+// Watch Store.Finality (OldestTransactionAge: the transaction that holds
+// the horizon) and keep AppendTx transactions short. Reading the horizon
+// costs a capture of pg_locks when it takes the full path
+// (docs/benchmarks.md).
 //
 // Positions embed transaction IDs, so a logical dump restored into a
 // cluster whose transaction IDs are lower would give new events smaller
@@ -179,7 +264,9 @@
 // AppendTx appends inside a caller's pgx.Tx, so that events commit or roll
 // back with the caller's other writes. It uses neither group commit nor the
 // head cache, and runs its insert under a savepoint (sent in the same round
-// trip) so that a failed append leaves the transaction usable.
+// trip) so that a failed append leaves the transaction usable. Append first
+// in the transaction, or call LockTx before its first write (the writers'
+// rule, above): otherwise AppendTx refuses with ErrTxWroteBeforeAppend.
 //
 // # Several streams in one statement
 //

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -517,4 +519,129 @@ func slowTx(ctx context.Context, s *Store, other, stream string, rollback bool, 
 		}
 	}
 	return nil
+}
+
+// BenchmarkHorizonRead measures one subscription poll (the readPage
+// statement from the head, limit 1, on a connection of its own) and the
+// horizon alone (SELECT HORIZON), with the writers'
+// horizon and with the snapshot (legacy) horizon, with an unrelated
+// transaction idle in transaction (so that the writers' horizon takes its
+// full path) and with 16 writers appending meanwhile. It reports the
+// reading backend's CPU per statement (from /proc, when PostgreSQL runs on
+// this machine) and, with writers, their events/s.
+//
+//	go test -run XXX -bench BenchmarkHorizonRead -benchtime 2000x -count 3 ./adapters/pgstore
+func BenchmarkHorizonRead(b *testing.B) {
+	for _, writers := range []int{0, 16} {
+		for _, stmt := range []string{"horizon", "readPage"} {
+			for _, legacy := range []bool{true, false} {
+				name := fmt.Sprintf("writers=%d/stmt=%s/horizon=writers", writers, stmt)
+				if legacy {
+					name = fmt.Sprintf("writers=%d/stmt=%s/horizon=legacy", writers, stmt)
+				}
+				b.Run(name, func(b *testing.B) {
+					url, schema := migrated(b)
+					s := openOn(b, url, schema, Options{legacyHorizon: legacy})
+					w := openOn(b, url, schema, Options{})
+					ctx := context.Background()
+					idleBench(b, url, schema)
+					head := mustAppend(b, w, "head", eventstore.NoStream, evs(1)...)
+					var stop atomic.Bool
+					var appended atomic.Int64
+					var wg sync.WaitGroup
+					for i := range writers {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for j := 0; !stop.Load(); j++ {
+								if _, err := w.Append(ctx, fmt.Sprintf("w%d-%d", i, j), eventstore.NoStream, evs(1)...); err != nil {
+									return
+								}
+								appended.Add(1)
+							}
+						}()
+					}
+					conn := rawConn(b, url)
+					pid := int(conn.PgConn().PID())
+					read := func() {
+						sql, args := s.q.horizon, []any(nil)
+						if stmt == "readPage" {
+							sql, args = s.q.readPage, []any{int64(head.Position), 1}
+						}
+						rows, err := conn.Query(ctx, sql, args...)
+						if err != nil {
+							b.Fatal(err)
+						}
+						rows.Close()
+						if err := rows.Err(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					for range 20 {
+						read() // warm: the statement's plan, the backend's caches
+					}
+					cpu0, ok := backendCPU(pid)
+					n0 := appended.Load()
+					b.ResetTimer()
+					start := time.Now()
+					for range b.N {
+						read()
+					}
+					elapsed := time.Since(start)
+					b.StopTimer()
+					if cpu1, ok1 := backendCPU(pid); ok && ok1 {
+						b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "backend-µs/op")
+					}
+					if writers > 0 {
+						b.ReportMetric(float64(appended.Load()-n0)/elapsed.Seconds(), "writer-events/s")
+					}
+					stop.Store(true)
+					wg.Wait()
+				})
+			}
+		}
+	}
+}
+
+// idleBench opens an unrelated transaction idle in transaction (it holds
+// an xid) for the benchmark's duration.
+func idleBench(b *testing.B, url, schema string) {
+	ctx := tctx(b)
+	conn := rawConn(b, url)
+	other := pgx.Identifier{schema, "unrelated"}.Sanitize()
+	if _, err := conn.Exec(ctx, `CREATE TABLE `+other+` (x int)`); err != nil {
+		b.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(ctx, `INSERT INTO `+other+` VALUES (1)`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// backendCPU returns the user+system CPU of process pid in microseconds,
+// from /proc (false when it cannot be read: PostgreSQL on another host).
+func backendCPU(pid int) (int64, bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name, which is in parentheses.
+	i := strings.LastIndexByte(string(raw), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(raw)[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return (ut + st) * 1e6 / 100, true // USER_HZ is 100 on Linux
 }

@@ -98,48 +98,52 @@
 //   - Anything else that writes the events table must keep the rule too
 //     (a bulk COPY: take the lock, or copy first in its transaction).
 //
-// The horizon (writerHorizonSQL in sql.go) is computed in the reading
-// statement, with S its snapshot (taken when the statement starts):
+// Readers learn which running transactions can never write the store's
+// events (nonWritersSQL in sql.go, learn in store.go): x, an xid of the
+// learning statement's snapshot, is proven when one capture of pg_locks,
+// read after that snapshot was taken, holds x's own xid lock (taken just
+// after the xid is assigned: a transaction whose xid lock is not there yet
+// proves nothing), the transaction holding it (matched by virtual
+// transaction ID) holds no RowExclusiveLock on this schema's events
+// table, and pg_xact_status(x), read after the capture, still says "in
+// progress". The transaction was then running,
+// with x assigned, without the lock: by the writers' rule it will never
+// commit an event. (Locks are released only after a transaction leaves
+// the proc array, so one still "in progress" after the capture held all
+// its locks during it; a fast-path lock moved to the main lock table
+// during the capture is seen in one of the two; a prepared transaction
+// keeps its locks and its virtual transaction ID, and stays "in
+// progress".) The proof is permanent, so the store keeps the set N of
+// proven xids, dropping those below the snapshot's xmin, which have
+// ended. Learning runs when a read finds committed events waiting beyond
+// the horizon, at most every 20 ms per Store (its cost is in
+// docs/benchmarks.md); on a standby (whose pg_locks does not show the
+// primary's writers) it proves nothing.
 //
-//	H = min({xmax(S)} ∪ {x ∈ xip(S) : x is a writer's, or has ended}) << 20
+// Each reading statement computes, with S its snapshot (horizonSQL):
 //
-// where "x is a writer's" means that one capture of pg_locks, read after
-// S was taken, shows the transaction owning x (its xid lock, by virtual
-// transaction ID) holding RowExclusiveLock on this schema's events table,
-// and "has ended" means that pg_xact_status(x), read after that capture,
-// is not "in progress". The argument: let T be a transaction that commits
-// an event with xid x < H >> 20.
+//	H = min({xmax(S)} ∪ (xip(S) \ N)) << 20
 //
-//   - x ≥ xmax(S) is impossible, since H ≤ xmax(S) << 20.
-//   - x < xmax(S) and x not in xip(S): T had ended when S was taken, so
-//     its rows are visible to S (committed) or never will be (aborted).
-//   - x in xip(S): T was running when S was taken and x was not kept,
-//     so pg_xact_status said "in progress" after the capture, so T was
-//     running during the capture, with x already assigned, and the capture
-//     shows it without the lock. By the writers' rule T can then never
-//     commit an event. (Locks are released after a transaction leaves the
-//     proc array, so a transaction that was "in progress" later had not
-//     released any lock at the capture; a fast-path lock moved to the main
-//     table during the capture is seen in one of the two.)
-//
-// So every event below H that will ever commit is visible to S, and every
-// later snapshot sees it too (ReadAll reads in later statements). The
-// statement takes the cheap path, the snapshot horizon, whenever it holds
-// nothing back: no running xid, no visible event at or past xmin << 20,
-// or a standby (whose pg_locks does not show the primary's writers).
-// pg_locks.transactionid is a 32-bit xid; running xids lie within 2^31 of
-// each other, so the low 32 bits of x identify it.
+// Let T be a transaction that commits an event with xid x < H >> 20.
+// x ≥ xmax(S) is impossible, since H ≤ xmax(S) << 20. If x < xmax(S) and x
+// is not in xip(S), T had ended when S was taken: its rows are visible to
+// S (committed) or never will be (aborted). If x is in xip(S), then x is
+// in N (else H ≤ x << 20), and T can never commit an event: a
+// contradiction. So every event below H that will ever commit is visible
+// to S, and to every later snapshot (ReadAll reads in later statements).
+// With N empty, H is the snapshot horizon: the first read after a
+// transaction begins waits for it, and learning lets the next one pass.
 //
 // What does not hold the horizon any more: a transaction that wrote other
 // tables (of any database), or read the events, or runs a report, a
 // pg_dump, an index build, VACUUM; another store's schema in the same
 // database (another agency's, a test's). What still holds it: a
 // transaction that appends to this store and is slow to commit, and one
-// that called LockTx. Open probes the writers' horizon (the role must be
-// allowed to read pg_locks and call pg_xact_status, which every role is
-// unless an administrator revoked it); if it cannot run, the store logs
-// pgstore_writers_horizon_unavailable and uses the snapshot horizon
-// (Finality.LegacyHorizon).
+// that called LockTx. Open probes the learning (the role must be allowed
+// to read pg_locks and call pg_xact_status, which every role is unless an
+// administrator revoked it); if it cannot run, the store logs
+// pgstore_writers_horizon_unavailable and keeps N empty: the snapshot
+// horizon (Finality.LegacyHorizon).
 //
 // # What the horizon costs
 //
@@ -155,9 +159,7 @@
 // events, so the reason must be visible. Errors are never turned into a
 // short answer: a read whose connection fails returns the error.
 // Watch Store.Finality (OldestTransactionAge: the transaction that holds
-// the horizon) and keep AppendTx transactions short. Reading the horizon
-// costs a capture of pg_locks when it takes the full path
-// (docs/benchmarks.md).
+// the horizon) and keep AppendTx transactions short.
 //
 // Positions embed transaction IDs, so a logical dump restored into a
 // cluster whose transaction IDs are lower would give new events smaller

@@ -119,9 +119,10 @@ func TestUnrelatedTransactionsDoNotHoldReads(t *testing.T) {
 					t.Errorf("Finality().LegacyHorizon = %v, want %v", f.LegacyHorizon, legacy)
 				}
 				if legacy {
-					// The control: main's horizon stops at the idle transaction.
-					if len(all) != 2 || head != before.Position || len(page) != 0 || !pending || !f.Lagging() {
-						t.Errorf("legacy horizon: ReadAll %d events, Head %d, ReadPage %d events pending %v, Finality %+v; want it held at %d",
+					// The control: main's horizon stops at the idle transaction
+					// (or before, at an older one elsewhere on the server).
+					if len(all) > 2 || head > before.Position || len(page) != 0 || !pending || !f.Lagging() {
+						t.Errorf("legacy horizon: ReadAll %d events, Head %d, ReadPage %d events pending %v, Finality %+v; want it held at or before %d",
 							len(all), head, len(page), pending, f, before.Position)
 					}
 					return
@@ -522,9 +523,10 @@ func slowTx(ctx context.Context, s *Store, other, stream string, rollback bool, 
 }
 
 // BenchmarkHorizonRead measures one subscription poll (the readPage
-// statement from the head, limit 1, on a connection of its own) and the
-// horizon alone (SELECT HORIZON), with the writers'
-// horizon and with the snapshot (legacy) horizon, with an unrelated
+// statement from the head, limit 1, on a connection of its own), the
+// horizon alone (SELECT HORIZON) and the learning statement (nonWritersSQL,
+// run at most every 20 ms per store while committed events wait), with
+// the writers' horizon and with the snapshot (legacy) horizon, with an unrelated
 // transaction idle in transaction (so that the writers' horizon takes its
 // full path) and with 16 writers appending meanwhile. It reports the
 // reading backend's CPU per statement (from /proc, when PostgreSQL runs on
@@ -533,7 +535,7 @@ func slowTx(ctx context.Context, s *Store, other, stream string, rollback bool, 
 //	go test -run XXX -bench BenchmarkHorizonRead -benchtime 2000x -count 3 ./adapters/pgstore
 func BenchmarkHorizonRead(b *testing.B) {
 	for _, writers := range []int{0, 16} {
-		for _, stmt := range []string{"horizon", "readPage"} {
+		for _, stmt := range []string{"horizon", "readPage", "learn"} {
 			for _, legacy := range []bool{true, false} {
 				name := fmt.Sprintf("writers=%d/stmt=%s/horizon=writers", writers, stmt)
 				if legacy {
@@ -563,10 +565,20 @@ func BenchmarkHorizonRead(b *testing.B) {
 					}
 					conn := rawConn(b, url)
 					pid := int(conn.PgConn().PID())
+					if !legacy {
+						if err := s.learnNow(ctx); err != nil {
+							b.Fatal(err)
+						}
+					} else if stmt == "learn" {
+						b.Skip("the snapshot horizon learns nothing")
+					}
 					read := func() {
-						sql, args := s.q.horizon, []any(nil)
-						if stmt == "readPage" {
-							sql, args = s.q.readPage, []any{int64(head.Position), 1}
+						sql, args := s.q.horizon, []any{s.known()}
+						switch stmt {
+						case "readPage":
+							sql, args = s.q.readPage, []any{int64(head.Position), 1, s.known()}
+						case "learn":
+							sql, args = s.q.nonWriters, nil
 						}
 						rows, err := conn.Query(ctx, sql, args...)
 						if err != nil {

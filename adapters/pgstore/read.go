@@ -196,7 +196,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 // (0 for an empty store).
 func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 	var maxPos *int64
-	if err := s.pool.QueryRow(ctx, s.q.settle).Scan(&bound, &maxPos); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.settle, s.known()).Scan(&bound, &maxPos); err != nil {
 		return 0, 0, err
 	}
 	if maxPos == nil || *maxPos < bound {
@@ -207,7 +207,9 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 	}
 	last = *maxPos
 	deadline := time.Now().Add(s.opts.FinalityWait)
-	wait := time.Millisecond
+	// The first retry comes at once: it learns which of the transactions
+	// that hold the horizon cannot write events (usually all of them).
+	wait := time.Duration(0)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -216,7 +218,8 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 			return 0, 0, ctx.Err()
 		case <-t.C:
 		}
-		if err := s.pool.QueryRow(ctx, s.q.horizon).Scan(&bound); err != nil {
+		s.learn(ctx)
+		if err := s.pool.QueryRow(ctx, s.q.horizon, s.known()).Scan(&bound); err != nil {
 			return 0, 0, err
 		}
 		if bound > last {
@@ -226,7 +229,7 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 			s.warnNotFinal(bound, last)
 			return bound, last, nil
 		}
-		wait = min(2*wait, 50*time.Millisecond)
+		wait = min(max(2*wait, time.Millisecond), 50*time.Millisecond)
 		t.Reset(wait)
 	}
 }
@@ -259,7 +262,7 @@ func (s *Store) ReadPage(ctx context.Context, after eventstore.Position, limit i
 	if s.isClosed() {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", eventstore.ErrClosed)
 	}
-	rows, err := s.pool.Query(ctx, s.q.readPage, int64(min(uint64(after), math.MaxInt64)), limit)
+	rows, err := s.pool.Query(ctx, s.q.readPage, int64(min(uint64(after), math.MaxInt64)), limit, s.known())
 	if err != nil {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", s.closedErr(err))
 	}
@@ -281,6 +284,11 @@ func (s *Store) ReadPage(ctx context.Context, after eventstore.Position, limit i
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", s.closedErr(err))
+	}
+	if pending {
+		// Committed events wait: learn whether what holds them can
+		// write events at all, for the next poll (which comes soon).
+		s.learn(ctx)
 	}
 	return events, pending, nil
 }
@@ -343,10 +351,19 @@ func (s *Store) Finality(ctx context.Context) (Finality, error) {
 	var horizon, last int64
 	var pid *int32
 	var age float64
-	if err := s.pool.QueryRow(ctx, s.q.horizonInfo).Scan(&horizon, &last, &pid, &age); err != nil {
-		return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+	for try := 0; ; try++ {
+		if err := s.pool.QueryRow(ctx, s.q.horizonInfo, s.known()).Scan(&horizon, &last, &pid, &age); err != nil {
+			return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+		}
+		if try == 1 || s.legacy || last < horizon {
+			break
+		}
+		// Lagging: learn (at once) what can be learnt, and look again.
+		if err := s.learnNow(ctx); err != nil {
+			return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+		}
 	}
-	f := Finality{Horizon: eventstore.Position(horizon), LastCommitted: eventstore.Position(last), LegacyHorizon: s.q.legacyHorizon}
+	f := Finality{Horizon: eventstore.Position(horizon), LastCommitted: eventstore.Position(last), LegacyHorizon: s.legacy}
 	if pid != nil && f.Lagging() {
 		f.OldestTransactionPID = int(*pid)
 		f.OldestTransactionAge = time.Duration(age * float64(time.Second))

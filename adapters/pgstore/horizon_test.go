@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	neturl "net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -311,16 +313,23 @@ func TestWritersStillHoldTheHorizon(t *testing.T) {
 	verifyAll(t, s)
 }
 
-// TestPreparedWriterHoldsTheHorizon: a prepared transaction (2PC) that
-// appended events holds the horizon until COMMIT PREPARED. It needs a
-// server with max_prepared_transactions > 0, named by
-// KINERJA_TEST_POSTGRES_2PC_URL (skipped otherwise).
-func TestPreparedWriterHoldsTheHorizon(t *testing.T) {
-	url := os.Getenv("KINERJA_TEST_POSTGRES_2PC_URL")
+// privateURL returns KINERJA_TEST_POSTGRES_PRIVATE_URL: a superuser URL
+// of a PostgreSQL server of the test's own, with max_prepared_transactions
+// > 0, on which a test may create a role and change a database's grants
+// (skipped when unset). The helpers' schemas are then made there.
+func privateURL(t *testing.T) string {
+	url := os.Getenv("KINERJA_TEST_POSTGRES_PRIVATE_URL")
 	if url == "" {
-		t.Skip("KINERJA_TEST_POSTGRES_2PC_URL is not set (a server with max_prepared_transactions > 0)")
+		t.Skip("KINERJA_TEST_POSTGRES_PRIVATE_URL is not set (a server of the test's own, max_prepared_transactions > 0)")
 	}
 	t.Setenv("KINERJA_TEST_POSTGRES_URL", url)
+	return url
+}
+
+// TestPreparedWriterHoldsTheHorizon: a prepared transaction (2PC) that
+// appended events holds the horizon until COMMIT PREPARED.
+func TestPreparedWriterHoldsTheHorizon(t *testing.T) {
+	privateURL(t)
 	url, schema := migrated(t)
 	s := openOn(t, url, schema, Options{FinalityWait: 200 * time.Millisecond})
 	ctx := tctx(t)
@@ -657,4 +666,60 @@ func backendCPU(pid int) (int64, bool) {
 		return 0, false
 	}
 	return (ut + st) * 1e6 / 100, true // USER_HZ is 100 on Linux
+}
+
+// TestSnapshotHorizonWhenPgLocksIsRevoked: a role that may not call
+// pg_lock_status (an administrator revoked it from PUBLIC) opens the store
+// on the snapshot horizon, says so, and reads and appends as before.
+func TestSnapshotHorizonWhenPgLocksIsRevoked(t *testing.T) {
+	privateURL(t)
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	admin := rawConn(t, url)
+	role := "kinerja_pgstore_nolocks"
+	sch := pgx.Identifier{schema}.Sanitize()
+	for _, q := range []string{
+		`DO $$ BEGIN CREATE ROLE ` + role + ` LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+		`GRANT USAGE ON SCHEMA ` + sch + ` TO ` + role,
+		`GRANT ALL ON ALL TABLES IN SCHEMA ` + sch + ` TO ` + role,
+		`GRANT ALL ON ALL FUNCTIONS IN SCHEMA ` + sch + ` TO ` + role,
+		`REVOKE EXECUTE ON FUNCTION pg_catalog.pg_lock_status() FROM PUBLIC`,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		admin.Exec(ctx, `GRANT EXECUTE ON FUNCTION pg_catalog.pg_lock_status() TO PUBLIC`)
+		admin.Exec(ctx, `REVOKE ALL ON ALL TABLES IN SCHEMA `+sch+` FROM `+role)
+		admin.Exec(ctx, `REVOKE ALL ON ALL FUNCTIONS IN SCHEMA `+sch+` FROM `+role)
+		admin.Exec(ctx, `REVOKE USAGE ON SCHEMA `+sch+` FROM `+role)
+	})
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.User(role)
+	var logged strings.Builder
+	var logMu sync.Mutex
+	s := openOn(t, u.String(), schema, Options{Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logged}, nil))})
+	a := mustAppend(t, s, "a", eventstore.NoStream, evs(2)...)
+	if head, err := s.Head(ctx); err != nil || head != a.Position {
+		t.Errorf("Head() = %d, %v; want %d", head, err, a.Position)
+	}
+	f, err := s.Finality(ctx)
+	if err != nil || !f.LegacyHorizon {
+		t.Errorf("Finality() = %+v, %v; want the snapshot (legacy) horizon", f, err)
+	}
+	logMu.Lock()
+	text := logged.String()
+	logMu.Unlock()
+	if !strings.Contains(text, "pgstore_writers_horizon_unavailable") {
+		t.Errorf("no warning that the writers' horizon is unavailable; log: %s", text)
+	}
+	// As the superuser, the same schema gets the writers' horizon.
+	if f, err := openOn(t, url, schema, Options{}).Finality(ctx); err != nil || f.LegacyHorizon {
+		t.Errorf("Finality() as the superuser = %+v, %v; want the writers' horizon", f, err)
+	}
 }

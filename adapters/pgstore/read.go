@@ -358,9 +358,10 @@ func (s *Store) Finality(ctx context.Context) (Finality, error) {
 		if try == 1 || s.legacy || last < horizon {
 			break
 		}
-		// Lagging: learn (at once) what can be learnt, and look again.
+		// Lagging: learn (at once) what can be learnt, and look again. A
+		// failed learning leaves the answer as it is.
 		if err := s.learnNow(ctx); err != nil {
-			return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+			break
 		}
 	}
 	f := Finality{Horizon: eventstore.Position(horizon), LastCommitted: eventstore.Position(last), LegacyHorizon: s.legacy}

@@ -365,13 +365,16 @@ const learnEvery = 20 * time.Millisecond
 // learn runs nonWritersSQL, unless the store uses the snapshot horizon or
 // learnt less than learnEvery ago, and adds what it proves to the known
 // non-writers. Reads call it when the horizon holds committed events back;
-// a failure only leaves the next read as conservative as this one, so it
-// is logged, not returned.
+// a read that finds another learning does not wait for it. A failure only
+// leaves the next read as conservative as this one, so it is logged, not
+// returned.
 func (s *Store) learn(ctx context.Context) {
 	if s.legacy {
 		return
 	}
-	s.learnMu.Lock()
+	if !s.learnMu.TryLock() {
+		return // another read is learning now; the next poll gets its answer
+	}
 	defer s.learnMu.Unlock()
 	if time.Since(s.learnedAt) < learnEvery {
 		return

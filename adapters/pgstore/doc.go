@@ -111,9 +111,11 @@
 // commit an event. (Locks are released only after a transaction leaves
 // the proc array, so one still "in progress" after the capture held all
 // its locks during it; a fast-path lock moved to the main lock table
-// during the capture is seen in one of the two; a prepared transaction
-// keeps its locks and its virtual transaction ID, and stays "in
-// progress".) The proof is permanent, so the store keeps the set N of
+// during the capture is seen in one of the two. A prepared transaction
+// keeps its locks and stays "in progress"; the store never proves one,
+// since PREPARE moves its locks to another owner, and whether the virtual
+// transaction ID that matches them stays the same through the move was
+// observed on PostgreSQL 15 only, not read in its source.) The proof is permanent, so the store keeps the set N of
 // proven xids, dropping those below the snapshot's xmin, which have
 // ended. Learning runs when a read finds committed events waiting beyond
 // the horizon, at most every 20 ms per Store (its cost is in

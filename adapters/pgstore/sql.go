@@ -30,19 +30,21 @@ const horizonSQL = `(SELECT coalesce((SELECT min(x::text::bigint) FROM pg_snapsh
 // schema's events table, and pg_xact_status(x), read after the capture
 // (the CASE reads the capture first), is still "in progress": the transaction was then
 // running with x and without the lock, which the writers' rule forbids to
-// any transaction that commits an event. pg_locks.transactionid is a
-// 32-bit xid: running xids lie within 2^31 of each other, so their low 32
+// any transaction that commits an event. A prepared transaction (its
+// locks have no pid) is never proven: its locks changed owner when it was
+// prepared. pg_locks.transactionid is a 32-bit xid: running xids lie within 2^31 of each other, so their low 32
 // bits identify them.
 const nonWritersSQL = `WITH w AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
 l AS MATERIALIZED (
-	SELECT locktype, virtualtransaction, transactionid::text::bigint AS xid FROM pg_locks
+	SELECT locktype, virtualtransaction, transactionid::text::bigint AS xid, pid FROM pg_locks
 	WHERE (locktype = 'relation' AND mode = 'RowExclusiveLock' AND relation = 'EVENTS'::regclass
 			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
 		OR (locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted)
 ), wx AS MATERIALIZED (
 	SELECT t.xid FROM l t
 	WHERE t.locktype = 'transactionid'
-		AND t.virtualtransaction IN (SELECT r.virtualtransaction FROM l r WHERE r.locktype = 'relation')
+		AND (t.pid IS NULL -- prepared: never proven
+			OR t.virtualtransaction IN (SELECT r.virtualtransaction FROM l r WHERE r.locktype = 'relation'))
 )
 SELECT coalesce((SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(w.s) x
 		WHERE NOT pg_is_in_recovery() AND CASE

@@ -939,10 +939,20 @@ func (s *Store) txHead(ctx context.Context, tx pgx.Tx, stream string, expected e
 const savepoint = "kinerja_pgstore_append"
 
 // insertSavepoint runs the append statement under a savepoint in one round
-// trip (SAVEPOINT, INSERT, RELEASE pipelined), and rolls back to the
-// savepoint if the INSERT failed, so that tx stays usable.
+// trip (pipelined), and rolls back to the savepoint if anything failed, so
+// that tx stays usable. Before, it keeps the writers' horizon sound
+// (package doc, "The writers' horizon"): checkTxWriter refuses a tx that
+// already has a transaction ID without holding the events table's
+// RowExclusiveLock, and the batch then takes that lock in tx itself (not
+// under the append's savepoint, which a conflict rolls back while the
+// transaction ID stays), so that the lock is held from before the
+// transaction ID is assigned until tx ends.
 func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map[string]streamCount, error) {
+	if err := s.checkTxWriter(ctx, tx); err != nil {
+		return nil, err
+	}
 	b := &pgx.Batch{}
+	b.Queue(s.q.txWriterLock)
 	b.Queue(`SAVEPOINT ` + savepoint)
 	var counts map[string]streamCount
 	var insertErr error
@@ -963,3 +973,58 @@ func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map
 	}
 	return nil, insertErr
 }
+
+// checkTxWriter runs txWriterCheck under a savepoint, in a round trip of
+// its own: in a batch with the append, the INSERT's parsing (which pgx may
+// send before any statement of the batch runs) would take the events lock
+// first and hide a transaction ID taken earlier without it.
+func (s *Store) checkTxWriter(ctx context.Context, tx pgx.Tx) error {
+	b := &pgx.Batch{}
+	b.Queue(`SAVEPOINT ` + savepoint)
+	b.Queue(s.q.txWriterCheck)
+	b.Queue(`RELEASE SAVEPOINT ` + savepoint)
+	err := tx.SendBatch(ctx, b).Close()
+	if err == nil {
+		return nil
+	}
+	if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT `+savepoint); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	if _, rbErr := tx.Exec(ctx, `RELEASE SAVEPOINT `+savepoint); rbErr != nil {
+		return errors.Join(err, rbErr)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == txWroteFirstCode && pe.Message == txWroteFirstMessage {
+		return ErrTxWroteBeforeAppend
+	}
+	return err
+}
+
+// ErrTxWroteBeforeAppend is AppendTx's answer when its transaction already
+// has a transaction ID (it wrote something) and does not hold the events
+// table's RowExclusiveLock: its events would take a position that readers
+// may already have passed. Call LockTx first in such a transaction, or
+// append before writing anything else. Nothing was written, and the
+// transaction stays usable.
+var ErrTxWroteBeforeAppend = errors.New("pgstore: the transaction wrote before its first append without LockTx: its events could sort before positions readers have passed")
+
+// LockTx prepares tx, a caller's transaction that writes other tables
+// before it calls AppendTx: call it before the transaction's first write.
+// It takes RowExclusiveLock on the events table (LOCK TABLE ... IN ROW
+// EXCLUSIVE MODE), which conflicts with no append or read; from then on
+// readers wait for tx (package doc, "The writers' horizon"). A
+// transaction that calls AppendTx before writing anything else does not
+// need it. Do not call it under a savepoint that may roll back.
+func (s *Store) LockTx(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, s.q.txWriterLock); err != nil {
+		return fmt.Errorf("pgstore: lock for append: %w", err)
+	}
+	return nil
+}
+
+// txWroteFirstCode and txWroteFirstMessage identify the txWriterCheck
+// refusal (object_not_in_prerequisite_state).
+const (
+	txWroteFirstCode    = "55000"
+	txWroteFirstMessage = "kinerja pgstore: the transaction wrote before its first append"
+)

@@ -35,18 +35,21 @@
 //
 // where k (1, 2, ...) is the event's ordinal within its transaction, across
 // all the statements of that transaction. Readers (ReadAll, SubscribeAll,
-// Head) only return rows below the snapshot horizon:
+// Head) only return rows below a horizon H such that every transaction
+// that will ever commit an event below H has already committed: each row a
+// reader sees below H is final, and every event still to come sorts after
+// everything read so far. Nothing can appear before a position a reader
+// has already passed, so a reader's checkpoint is simply the last position
+// it processed. Writers are not serialised: any number of transactions
+// append at once. The simplest such horizon is the snapshot's,
 //
 //	position < pg_snapshot_xmin(pg_current_snapshot()) << 20
 //
-// Every transaction ID below pg_snapshot_xmin belongs to a transaction that
-// has ended, so each row a reader sees below the horizon is committed and
-// final, and every transaction still running, or starting later, has an ID
-// at or above it: its rows will sort after everything read so far. Nothing
-// can appear before a position a reader has already passed, so a reader's
-// checkpoint is simply the last position it processed. This is the design
-// of watermill-sql v4's PostgreSQL schema. Writers are not serialised: any
-// number of transactions append at once.
+// (every xid below xmin has ended: the design of watermill-sql v4's
+// PostgreSQL schema), but it waits for every transaction with an xid in
+// the cluster. The store uses the writers' horizon, which waits only for
+// transactions that can still write its events (next section); the
+// snapshot horizon is the fallback when the writers' horizon cannot run.
 //
 // Limits of the encoding: fewer than 2^20 (1,048,576) events per
 // transaction (the append fails with program_limit_exceeded beyond), and
@@ -56,23 +59,109 @@
 // Positions are not dense: they jump by transaction, and rolled-back
 // appends leave holes. They are strictly increasing in the global order.
 //
+// # The writers' horizon
+//
+// The rule the append paths keep (the writers' rule): a transaction that
+// commits events holds RowExclusiveLock on the schema's events table from
+// before its xid is assigned until it ends.
+//
+//   - Group commit and single appends run their INSERT as the first
+//     statement of their transaction (autocommit, or right after BEGIN
+//     when the batch carries pgtxhook statements, which run after it).
+//     PostgreSQL takes a statement's relation locks (at parse, or when a
+//     cached plan is checked) before executing it, and the xid is assigned
+//     during execution; the lock is released only at the end of the
+//     transaction.
+//   - A writer that has taken the lock and not yet its xid is therefore
+//     always on the safe side: its xid will be newer than any snapshot
+//     taken before.
+//   - AppendTx runs in the caller's transaction, which may already hold an
+//     xid. In a round trip of its own (in a batch with the INSERT, pgx's
+//     parse of the INSERT would take the lock first and hide the fact), it
+//     checks that the transaction has no xid yet or already holds the
+//     lock, else it refuses with ErrTxWroteBeforeAppend and changes
+//     nothing. Then it takes the lock in the caller's transaction (LOCK
+//     TABLE ... IN ROW EXCLUSIVE MODE) before its own savepoint: a
+//     conflict rolls the savepoint back, which releases locks taken under
+//     it, but not the xid. A caller that must write other tables first
+//     calls LockTx before its first write.
+//   - Subtransactions: an xid assigned in a subtransaction assigns the
+//     top-level xid too (positions use the top-level one), and the lock is
+//     held at the caller's level. If a caller's own savepoint that took
+//     the lock rolls back, its events roll back with it; a later AppendTx
+//     in that transaction finds an xid without the lock and is refused.
+//   - Prepared transactions (2PC) keep their locks and their xid lock, and
+//     stay "in progress" until COMMIT or ROLLBACK PREPARED. AppendTx itself
+//     cannot be prepared (it NOTIFYs, which PostgreSQL refuses to PREPARE);
+//     a prepared writer that kept the rule holds the horizon
+//     (TestPreparedWriterHoldsTheHorizon).
+//   - Anything else that writes the events table must keep the rule too
+//     (a bulk COPY: take the lock, or copy first in its transaction).
+//
+// Readers learn which running transactions can never write the store's
+// events (nonWritersSQL in sql.go, learn in store.go): x, an xid of the
+// learning statement's snapshot, is proven when one capture of pg_locks,
+// read after that snapshot was taken, holds x's own xid lock (taken just
+// after the xid is assigned: a transaction whose xid lock is not there yet
+// proves nothing), the transaction holding it (matched by virtual
+// transaction ID) holds no RowExclusiveLock on this schema's events
+// table, and pg_xact_status(x), read after the capture, still says "in
+// progress". The transaction was then running,
+// with x assigned, without the lock: by the writers' rule it will never
+// commit an event. (Locks are released only after a transaction leaves
+// the proc array, so one still "in progress" after the capture held all
+// its locks during it; a fast-path lock moved to the main lock table
+// during the capture is seen in one of the two. A prepared transaction
+// keeps its locks and stays "in progress"; the store never proves one,
+// since PREPARE moves its locks to another owner, and whether the virtual
+// transaction ID that matches them stays the same through the move was
+// observed on PostgreSQL 15 only, not read in its source.) The proof is permanent, so the store keeps the set N of
+// proven xids, dropping those below the snapshot's xmin, which have
+// ended. Learning runs when a read finds committed events waiting beyond
+// the horizon, at most every 20 ms per Store (its cost is in
+// docs/benchmarks.md); on a standby (whose pg_locks does not show the
+// primary's writers) it proves nothing.
+//
+// Each reading statement computes, with S its snapshot (horizonSQL):
+//
+//	H = min({xmax(S)} ∪ (xip(S) \ N)) << 20
+//
+// Let T be a transaction that commits an event with xid x < H >> 20.
+// x ≥ xmax(S) is impossible, since H ≤ xmax(S) << 20. If x < xmax(S) and x
+// is not in xip(S), T had ended when S was taken: its rows are visible to
+// S (committed) or never will be (aborted). If x is in xip(S), then x is
+// in N (else H ≤ x << 20), and T can never commit an event: a
+// contradiction. So every event below H that will ever commit is visible
+// to S, and to every later snapshot (ReadAll reads in later statements).
+// With N empty, H is the snapshot horizon: the first read after a
+// transaction begins waits for it, and learning lets the next one pass.
+//
+// What does not hold the horizon any more: a transaction that wrote other
+// tables (of any database), or read the events, or runs a report, a
+// pg_dump, an index build, VACUUM; another store's schema in the same
+// database (another agency's, a test's). What still holds it: a
+// transaction that appends to this store and is slow to commit, and one
+// that called LockTx. Open probes the learning (the role must be allowed
+// to read pg_locks and call pg_xact_status, which every role is unless an
+// administrator revoked it); if it cannot run, the store logs
+// pgstore_writers_horizon_unavailable and keeps N empty: the snapshot
+// horizon (Finality.LegacyHorizon).
+//
 // # What the horizon costs
 //
-// A long-running transaction that has written anything, anywhere in the
-// cluster (any database, any table: it holds an xid), holds the horizon
-// back: events committed after it began are not delivered until it ends.
-// Subscriptions then see committed events waiting beyond the horizon
-// (ReadPage reports pending) and poll every few milliseconds, backing off to
-// 100 ms, until it ends; nothing is skipped or reordered, only delayed.
-// ReadAll and Head wait for the events committed when they began to become
-// final, for at most Options.FinalityWait, then return the final prefix
-// and log pgstore_read_stopped_at_horizon (at most every 10 s): to a caller
-// who has just appended, the prefix looks like missing events, so the
-// reason must be visible. Errors are never turned into a short answer: a
-// read whose connection fails returns the error.
-// Watch Store.Finality (OldestTransactionAge) and set PostgreSQL's
-// idle_in_transaction_session_timeout. Read-only transactions, pg_dump and
-// VACUUM do not hold the horizon.
+// A long-running transaction that writes this store's events holds the
+// horizon back: events committed after it began are not delivered until
+// it ends. Subscriptions then see committed events waiting beyond the
+// horizon (ReadPage reports pending) and poll every few milliseconds,
+// backing off to 100 ms, until it ends; nothing is skipped or reordered,
+// only delayed. ReadAll and Head wait for the events committed when they
+// began to become final, for at most Options.FinalityWait, then return the
+// final prefix and log pgstore_read_stopped_at_horizon (at most every
+// 10 s): to a caller who has just appended, the prefix looks like missing
+// events, so the reason must be visible. Errors are never turned into a
+// short answer: a read whose connection fails returns the error.
+// Watch Store.Finality (OldestTransactionAge: the transaction that holds
+// the horizon) and keep AppendTx transactions short.
 //
 // Positions embed transaction IDs, so a logical dump restored into a
 // cluster whose transaction IDs are lower would give new events smaller
@@ -179,7 +268,9 @@
 // AppendTx appends inside a caller's pgx.Tx, so that events commit or roll
 // back with the caller's other writes. It uses neither group commit nor the
 // head cache, and runs its insert under a savepoint (sent in the same round
-// trip) so that a failed append leaves the transaction usable.
+// trip) so that a failed append leaves the transaction usable. Append first
+// in the transaction, or call LockTx before its first write (the writers'
+// rule, above): otherwise AppendTx refuses with ErrTxWroteBeforeAppend.
 //
 // # Several streams in one statement
 //

@@ -196,7 +196,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 // (0 for an empty store).
 func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 	var maxPos *int64
-	if err := s.pool.QueryRow(ctx, s.q.settle).Scan(&bound, &maxPos); err != nil {
+	if err := s.pool.QueryRow(ctx, s.q.settle, s.known()).Scan(&bound, &maxPos); err != nil {
 		return 0, 0, err
 	}
 	if maxPos == nil || *maxPos < bound {
@@ -207,7 +207,9 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 	}
 	last = *maxPos
 	deadline := time.Now().Add(s.opts.FinalityWait)
-	wait := time.Millisecond
+	// The first retry comes at once: it learns which of the transactions
+	// that hold the horizon cannot write events (usually all of them).
+	wait := time.Duration(0)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -216,7 +218,8 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 			return 0, 0, ctx.Err()
 		case <-t.C:
 		}
-		if err := s.pool.QueryRow(ctx, `SELECT `+horizonSQL).Scan(&bound); err != nil {
+		s.learn(ctx)
+		if err := s.pool.QueryRow(ctx, s.q.horizon, s.known()).Scan(&bound); err != nil {
 			return 0, 0, err
 		}
 		if bound > last {
@@ -226,14 +229,15 @@ func (s *Store) settle(ctx context.Context) (bound, last int64, err error) {
 			s.warnNotFinal(bound, last)
 			return bound, last, nil
 		}
-		wait = min(2*wait, 50*time.Millisecond)
+		wait = min(max(2*wait, time.Millisecond), 50*time.Millisecond)
 		t.Reset(wait)
 	}
 }
 
 // warnNotFinal says, at most every notFinalWarnEvery, that a read stopped
-// at the horizon with committed events beyond it: a writing transaction
-// somewhere in the cluster has been open for longer than FinalityWait.
+// at the horizon with committed events beyond it: a transaction that
+// writes this store's events (with the legacy horizon: any transaction
+// with an xid in the cluster) has been open for longer than FinalityWait.
 // The read's answer is the final prefix (by design: nothing after it can
 // be delivered in order yet), but to a caller who just appended it looks
 // like missing events, so operators must see why.
@@ -245,7 +249,7 @@ func (s *Store) warnNotFinal(horizon, last int64) {
 	}
 	s.opts.Logger.Warn("pgstore_read_stopped_at_horizon", "schema", s.opts.Schema, "horizon", horizon, "last_committed", last,
 		"waited", s.opts.FinalityWait.String(),
-		"hint", "an older writing transaction in the cluster holds the snapshot horizon; the events after it are delivered once it ends (Store.Finality names it)")
+		"hint", "an older transaction that writes this store's events holds the horizon; the events after it are delivered once it ends (Store.Finality names it)")
 }
 
 // notFinalWarnEvery rate-limits warnNotFinal.
@@ -258,7 +262,7 @@ func (s *Store) ReadPage(ctx context.Context, after eventstore.Position, limit i
 	if s.isClosed() {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", eventstore.ErrClosed)
 	}
-	rows, err := s.pool.Query(ctx, s.q.readPage, int64(min(uint64(after), math.MaxInt64)), limit)
+	rows, err := s.pool.Query(ctx, s.q.readPage, int64(min(uint64(after), math.MaxInt64)), limit, s.known())
 	if err != nil {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", s.closedErr(err))
 	}
@@ -280,6 +284,11 @@ func (s *Store) ReadPage(ctx context.Context, after eventstore.Position, limit i
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, fmt.Errorf("pgstore: subscribe: %w", s.closedErr(err))
+	}
+	if pending {
+		// Committed events wait: learn whether what holds them can
+		// write events at all, for the next poll (which comes soon).
+		s.learn(ctx)
 	}
 	return events, pending, nil
 }
@@ -317,30 +326,46 @@ type Finality struct {
 	// LastCommitted is the newest committed position (final or not), 0 for
 	// an empty store.
 	LastCommitted eventstore.Position
-	// OldestTransactionPID is the backend of the oldest transaction with a
-	// transaction ID in the cluster, which holds the horizon back; 0 when
-	// there is none (or it is a prepared transaction).
+	// OldestTransactionPID is the backend of the transaction that holds
+	// the horizon back while committed events wait beyond it: a writer of
+	// this store's events (or, with LegacyHorizon, any transaction with a
+	// transaction ID in the cluster). 0 when nothing waits, or when it is a
+	// prepared transaction.
 	OldestTransactionPID int
 	// OldestTransactionAge is how long that transaction has been open.
 	OldestTransactionAge time.Duration
+	// LegacyHorizon reports that the store waits for every transaction
+	// with a transaction ID in the cluster, not only for writers of its
+	// events: Open could not use the writers' horizon (its log says why).
+	LegacyHorizon bool
 }
 
 // Lagging reports whether committed events wait for an older transaction
 // to end before they are delivered.
 func (f Finality) Lagging() bool { return f.LastCommitted >= f.Horizon }
 
-// Finality reports the snapshot horizon and what holds it back, in one
-// query. Seeing other sessions' transactions in pg_stat_activity needs
-// superuser or pg_read_all_stats; without it OldestTransactionPID is 0.
+// Finality reports the horizon and what holds it back, in one query.
+// Seeing other sessions' transactions in pg_stat_activity needs superuser
+// or pg_read_all_stats; without it OldestTransactionPID is 0.
 func (s *Store) Finality(ctx context.Context) (Finality, error) {
 	var horizon, last int64
 	var pid *int32
 	var age float64
-	if err := s.pool.QueryRow(ctx, s.q.horizonInfo).Scan(&horizon, &last, &pid, &age); err != nil {
-		return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+	for try := 0; ; try++ {
+		if err := s.pool.QueryRow(ctx, s.q.horizonInfo, s.known()).Scan(&horizon, &last, &pid, &age); err != nil {
+			return Finality{}, fmt.Errorf("pgstore: finality: %w", s.closedErr(err))
+		}
+		if try == 1 || s.legacy || last < horizon {
+			break
+		}
+		// Lagging: learn (at once) what can be learnt, and look again. A
+		// failed learning leaves the answer as it is.
+		if err := s.learnNow(ctx); err != nil {
+			break
+		}
 	}
-	f := Finality{Horizon: eventstore.Position(horizon), LastCommitted: eventstore.Position(last)}
-	if pid != nil {
+	f := Finality{Horizon: eventstore.Position(horizon), LastCommitted: eventstore.Position(last), LegacyHorizon: s.legacy}
+	if pid != nil && f.Lagging() {
 		f.OldestTransactionPID = int(*pid)
 		f.OldestTransactionAge = time.Duration(age * float64(time.Second))
 	}

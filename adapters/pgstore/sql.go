@@ -9,12 +9,51 @@ const (
 	maxPerTransaction = 1<<positionShift - 1
 )
 
-// horizonSQL is the first position that is not yet final: every row below
-// it belongs to a transaction that has ended, and every transaction that
-// has not ended has an xid at or above pg_snapshot_xmin. In READ COMMITTED,
-// pg_current_snapshot() is the statement's own snapshot, so the rows the
-// statement sees below the horizon are exactly the committed ones there.
-const horizonSQL = `(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)`
+// horizonSQL is the writers' horizon (package doc, "The writers'
+// horizon"): the least xid of the statement's snapshot S that is still
+// running and not known never to write this store's events, else S's
+// xmax, shifted into a position. NONWRITERS is the statement's parameter
+// holding the xids learnt by nonWritersSQL (bigint[], possibly empty:
+// then this is the snapshot horizon, pg_snapshot_xmin(S) << 20). In READ
+// COMMITTED, pg_current_snapshot() is the statement's own snapshot, so the
+// rows the statement sees below the horizon are exactly the final ones.
+const horizonSQL = `(SELECT coalesce((SELECT min(x::text::bigint) FROM pg_snapshot_xip(w.s) x
+		WHERE x::text::bigint <> ALL (NONWRITERS)), w.hi) << 20
+	FROM (SELECT s, pg_snapshot_xmax(s)::text::bigint AS hi FROM pg_current_snapshot() s) w)`
+
+// nonWritersSQL returns the xids of its snapshot S that are proven never
+// to write this store's events, and S's xmin (below which nothing needs
+// remembering). x is proven when, in one capture of pg_locks read after S
+// was taken, x's own xid lock is there (a transaction takes it just after
+// its xid, so a missing one proves nothing), the transaction holding it
+// (by virtual transaction ID) does not hold RowExclusiveLock on this
+// schema's events table, and pg_xact_status(x), read after the capture
+// (the CASE reads the capture first), is still "in progress": the transaction was then
+// running with x and without the lock, which the writers' rule forbids to
+// any transaction that commits an event. A prepared transaction (its
+// locks have no pid) is never proven: its locks changed owner when it was
+// prepared. pg_locks.transactionid is a 32-bit xid: running xids lie within 2^31 of each other, so their low 32
+// bits identify them.
+const nonWritersSQL = `WITH w AS MATERIALIZED (SELECT pg_current_snapshot() AS s),
+l AS MATERIALIZED (
+	SELECT locktype, virtualtransaction, transactionid::text::bigint AS xid, pid FROM pg_locks
+	WHERE (locktype = 'relation' AND mode = 'RowExclusiveLock' AND relation = 'EVENTS'::regclass
+			AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+		OR (locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted)
+), wx AS MATERIALIZED (
+	SELECT t.xid FROM l t
+	WHERE t.locktype = 'transactionid'
+		AND (t.pid IS NULL -- prepared: never proven
+			OR t.virtualtransaction IN (SELECT r.virtualtransaction FROM l r WHERE r.locktype = 'relation'))
+)
+SELECT coalesce((SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(w.s) x
+		WHERE NOT pg_is_in_recovery() AND CASE
+			WHEN (x::text::bigint & 4294967295) IN (SELECT xid FROM wx) THEN false
+			WHEN (x::text::bigint & 4294967295) IN (SELECT xid FROM l WHERE locktype = 'transactionid')
+				THEN pg_xact_status(x) = 'in progress'
+			ELSE false END), '{}'::bigint[]),
+	pg_snapshot_xmin(w.s)::text::bigint
+FROM w`
 
 // eventColumns is the column list every read scans with scanEvent.
 const eventColumns = `position, stream, revision, event_id, type, schema_version, occurred_at, actor_id, actor_role, correlation_id, causation_id, reason, data, hash, recorded_at, writer_key_id, writer_sig`
@@ -41,17 +80,46 @@ type queries struct {
 	readPage       string
 	headBelow      string
 	horizonInfo    string
+	horizon        string // SELECT HORIZON; $1 the non-writers
+	nonWriters     string // nonWritersSQL
+	txWriterCheck  string // AppendTx: refuse a transaction that wrote before taking the events lock
+	txWriterLock   string // AppendTx, LockTx: take the events lock in the caller's transaction
 }
 
+// newQueries builds the statements of schema. Each statement that reads
+// the horizon takes the known non-writers as its last parameter
+// (horizonParam gives its number).
 func newQueries(schema string) queries {
+	events := ident(schema, "events")
+	horizon := func(param string) string {
+		// coalesce: a NULL array would make every xid "known" (x <> ALL
+		// (NULL) is NULL), the horizon xmax: never let it.
+		return strings.ReplaceAll(horizonSQL, "NONWRITERS", "coalesce("+param+"::bigint[], '{}')")
+	}
 	r := strings.NewReplacer(
-		"EVENTS", ident(schema, "events"),
+		"HORIZON1", horizon("$1"),
+		"HORIZON3", horizon("$3"),
+		"EVENTS", events,
 		"POSITION_OVERFLOW", ident(schema, "position_overflow"),
-		"HORIZON", horizonSQL,
 		"COLUMNS", eventColumns,
 		"HEADCOLS", headColumns,
 	)
 	return queries{
+		horizon:    r.Replace(`SELECT HORIZON1`),
+		nonWriters: r.Replace(nonWritersSQL),
+		// A transaction with an xid that does not hold RowExclusiveLock on
+		// the events table could append events below positions readers
+		// have passed (package doc). A DO block, so that the refusal is an
+		// error (the caller runs it under a savepoint).
+		txWriterCheck: r.Replace(`DO $kinerja$ BEGIN
+	IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
+		SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'
+			AND relation = 'EVENTS'::regclass AND mode = 'RowExclusiveLock' AND granted) THEN
+		RAISE EXCEPTION USING ERRCODE = '` + txWroteFirstCode + `', MESSAGE = '` + txWroteFirstMessage + `',
+			HINT = 'call pgstore.Store.LockTx before the transaction''s first write, or append first';
+	END IF;
+END $kinerja$`),
+		txWriterLock:   r.Replace(`LOCK TABLE EVENTS IN ROW EXCLUSIVE MODE`),
 		checkPositions: r.Replace(`SELECT (SELECT max(position) FROM EVENTS), pg_snapshot_xmax(pg_current_snapshot())::text::bigint`),
 
 		// The common case, a single event: scalar parameters, the least work
@@ -171,25 +239,28 @@ RETURNING stream, position, recorded_at`),
 		streamFwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision >= $2 AND recorded_at <= $3 ORDER BY revision LIMIT $4`),
 		streamBwd:    r.Replace(`SELECT COLUMNS FROM EVENTS WHERE stream = $1 AND revision <= $2 AND recorded_at <= $3 ORDER BY revision DESC LIMIT $4`),
 		streamExists: r.Replace(`SELECT EXISTS (SELECT 1 FROM EVENTS WHERE stream = $1 AND revision = 0 AND recorded_at <= $2)`),
-		settle:       r.Replace(`SELECT HORIZON, (SELECT max(position) FROM EVENTS)`),
+		settle:       r.Replace(`SELECT HORIZON1, (SELECT max(position) FROM EVENTS)`),
 		readAll:      r.Replace(`SELECT COLUMNS FROM EVENTS WHERE position > $1 AND position < $2 ORDER BY position LIMIT $3`),
 		// The second branch finds one event that is committed but not yet
 		// final: the caller should poll again soon.
 		readPage: r.Replace(`
-WITH h AS MATERIALIZED (SELECT HORIZON AS horizon)
+WITH h AS MATERIALIZED (SELECT HORIZON3 AS horizon)
 (SELECT COLUMNS, true FROM EVENTS WHERE position > $1 AND position < (SELECT horizon FROM h) ORDER BY position LIMIT $2)
 UNION ALL
 (SELECT COLUMNS, false FROM EVENTS WHERE position >= (SELECT horizon FROM h) AND position > $1 ORDER BY position LIMIT 1)`),
 		headBelow: r.Replace(`SELECT coalesce(max(position), 0) FROM EVENTS WHERE position < $1`),
+		// The backend whose transaction holds the horizon: its xid is the
+		// horizon's (none when the horizon is the snapshot's xmax, or the
+		// transaction is prepared).
 		horizonInfo: r.Replace(`
-SELECT HORIZON,
+SELECT h.horizon,
 	coalesce((SELECT max(position) FROM EVENTS), 0),
 	o.pid, coalesce(extract(epoch FROM clock_timestamp() - o.xact_start), 0)::float8
-FROM (SELECT 1) one
+FROM (SELECT HORIZON1 AS horizon) h
 LEFT JOIN LATERAL (
 	SELECT pid, xact_start FROM pg_stat_activity
-	WHERE backend_xid IS NOT NULL
-	ORDER BY age(backend_xid) DESC LIMIT 1
+	WHERE backend_xid::text::bigint = (h.horizon >> 20) & 4294967295
+	LIMIT 1
 ) o ON true`),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,11 @@ type Options struct {
 	// (see docs/eventstore.md and docs/security.md). recorded_at is not
 	// covered by the hash chain or writer signatures in either mode.
 	Now func() time.Time
+
+	// legacyHorizon makes the store use the snapshot horizon, as when
+	// Open's probe of the writers' horizon fails: for tests and for
+	// measuring what the writers' horizon costs.
+	legacyHorizon bool
 }
 
 // Group commit's defaults. At 16 writers on the project's 2-core machine
@@ -178,6 +184,14 @@ type Store struct {
 	bc         eventstore.Broadcaster
 	listenOnce sync.Once
 	listenPID  atomic.Uint32 // backend PID of the LISTEN connection, 0 when down
+
+	// legacy: the snapshot horizon (no learning of non-writers).
+	legacy bool
+	// nonWriters holds the xids proven never to write this store's
+	// events (learn); learnMu serialises learning, learnedAt under it.
+	nonWriters atomic.Pointer[[]int64]
+	learnMu    sync.Mutex
+	learnedAt  time.Time
 	notifyCh   chan struct{} // poked after each commit; the notifier sends NOTIFY
 
 	// notifyInStatement makes the append statement itself NOTIFY (inside
@@ -284,12 +298,25 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 		ownPool:    own,
 		opts:       opts,
 		q:          newQueries(opts.Schema),
+		legacy:     opts.legacyHorizon,
 		channel:    channelName(opts.Schema),
 		slots:      make(chan struct{}, opts.Committers),
 		queue:      make(chan *request, 1024),
 		work:       make(chan struct{}, opts.Committers),
 		batchStart: opts.BatchStart,
 		notifyCh:   make(chan struct{}, 1),
+	}
+	s.nonWriters.Store(&[]int64{})
+	if !s.legacy {
+		if err := s.probeHorizon(ctx); err != nil {
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("pgstore: open: %w", err)
+			}
+			opts.Logger.Warn("pgstore_writers_horizon_unavailable", "schema", opts.Schema, "err", err.Error(),
+				"hint", "reads wait for every transaction with an xid in the cluster, not only for writers of events; let the store's role read pg_locks (pg_lock_status()) and call pg_xact_status()")
+			s.legacy = true
+		}
 	}
 	s.appendBatchName = stmtName(s.q.appendBatch)
 	s.heads.init(opts.HeadCacheSize)
@@ -308,6 +335,82 @@ func open(ctx context.Context, pool *pgxpool.Pool, own bool, opts Options) (*Sto
 		go s.committer()
 	}
 	return s, nil
+}
+
+// probeHorizon checks that the writers' horizon can learn for this role:
+// that it may read pg_locks and call pg_xact_status (every role may,
+// unless an administrator revoked it), and that nonWritersSQL runs.
+func (s *Store) probeHorizon(ctx context.Context) error {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT has_function_privilege('pg_catalog.pg_lock_status()', 'EXECUTE')
+	AND has_table_privilege('pg_catalog.pg_locks', 'SELECT')
+	AND has_function_privilege('pg_catalog.pg_xact_status(xid8)', 'EXECUTE')
+	AND has_table_privilege('pg_catalog.pg_database', 'SELECT')`).Scan(&ok)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &pgconn.PgError{Code: "42501", Message: "the store's role may not read pg_locks or call pg_xact_status"}
+	}
+	return s.learnNow(ctx)
+}
+
+// known returns the xids proven never to write this store's events (the
+// horizon statements' last parameter). Never nil.
+func (s *Store) known() []int64 { return *s.nonWriters.Load() }
+
+// learnEvery is the least time between two learnings of one Store.
+const learnEvery = 20 * time.Millisecond
+
+// learn runs nonWritersSQL, unless the store uses the snapshot horizon or
+// learnt less than learnEvery ago, and adds what it proves to the known
+// non-writers. Reads call it when the horizon holds committed events back;
+// a read that finds another learning does not wait for it. A failure only
+// leaves the next read as conservative as this one, so it is logged, not
+// returned.
+func (s *Store) learn(ctx context.Context) {
+	if s.legacy {
+		return
+	}
+	if !s.learnMu.TryLock() {
+		return // another read is learning now; the next poll gets its answer
+	}
+	defer s.learnMu.Unlock()
+	if time.Since(s.learnedAt) < learnEvery {
+		return
+	}
+	if err := s.learnLocked(ctx); err != nil && ctx.Err() == nil {
+		s.opts.Logger.Debug("pgstore_horizon_learn_failed", "schema", s.opts.Schema, "err", err.Error())
+	}
+}
+
+// learnNow is learn without the rate limit, returning the error.
+func (s *Store) learnNow(ctx context.Context) error {
+	s.learnMu.Lock()
+	defer s.learnMu.Unlock()
+	return s.learnLocked(ctx)
+}
+
+func (s *Store) learnLocked(ctx context.Context) error {
+	s.learnedAt = time.Now()
+	var got []int64
+	var xmin int64
+	if err := s.pool.QueryRow(ctx, s.q.nonWriters).Scan(&got, &xmin); err != nil {
+		return err
+	}
+	// Keep what may still be running (at or above the snapshot's xmin):
+	// the rest has ended and never matters again.
+	next := make([]int64, 0, len(got))
+	for _, x := range *s.nonWriters.Load() {
+		if x >= xmin {
+			next = append(next, x)
+		}
+	}
+	next = append(next, got...)
+	slices.Sort(next)
+	next = slices.Compact(next)
+	s.nonWriters.Store(&next)
+	return nil
 }
 
 // checkPositions refuses to run where new positions would sort before

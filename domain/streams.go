@@ -26,13 +26,24 @@ const (
 // MaxStreamNameLen is the longest stream name the event store accepts.
 const MaxStreamNameLen = 200
 
-var streamNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@=+-]*$`)
-
 // ValidStreamName reports whether s is a stream name the event store
 // accepts: 1 to 200 characters of [A-Za-z0-9_.:@=+-], starting with a
-// letter or digit.
+// letter or digit. (A loop, not a regexp: it runs on every
+// read and write, and the regexp was 1.6 % of a GET's CPU, §99.)
 func ValidStreamName(s string) bool {
-	return len(s) <= MaxStreamNameLen && streamNameRE.MatchString(s)
+	if len(s) == 0 || len(s) > MaxStreamNameLen {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == ':' || c == '@' || c == '=' || c == '+' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // UnitStream returns the stream name of unit id.

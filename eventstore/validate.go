@@ -55,10 +55,24 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-var (
-	streamNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:@=+-]*$`)
-	eventTypeRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.v[1-9][0-9]*$`)
-)
+var eventTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.v[1-9][0-9]*$`)
+
+// streamNameOK reports whether s (not empty) starts with a letter or
+// digit and holds only letters, digits and _ . : @ = + - (what the regexp
+// ^[A-Za-z0-9][A-Za-z0-9_.:@=+-]*$ matched; a loop because it runs on
+// every read and write: the regexp was 0.9 % of a GET's CPU, benchmarks §99).
+func streamNameOK(s string) bool {
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == ':' || c == '@' || c == '=' || c == '+' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return len(s) > 0
+}
 
 // ValidateStreamName checks a stream name: 1 to 200 characters, starting
 // with a letter or digit, then letters, digits and _ . : @ = + -. The "$"
@@ -70,7 +84,7 @@ func ValidateStreamName(s string) error {
 	if len(s) > MaxStreamNameLen {
 		return fmt.Errorf("%w: %d characters, at most %d", ErrInvalidStreamName, len(s), MaxStreamNameLen)
 	}
-	if !streamNameRE.MatchString(s) {
+	if !streamNameOK(s) {
 		return fmt.Errorf("%w: %q has a character outside [A-Za-z0-9_.:@=+-] or does not start with a letter or digit", ErrInvalidStreamName, s)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
 	"github.com/kinerja-ledger/kinerja/domain/nip"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -36,7 +37,21 @@ type HeadPrefetcher interface {
 // (ManyAgencies) asks nothing more: the API's authentication calls this
 // before Principal for GET /v1/skps/{id}, and the handler's call finds the
 // streams read.
+//
+// For a caller with an agency claim, the context also carries the
+// application's memo of unit → agency (orgunit.AgencyMemo): the access
+// check of such a token (the agency of the SKP's drafting unit and of its
+// employee's unit today) walks the unit tree through the store only the
+// first time it meets a unit, so such a GET is one round trip too. The
+// memo is as strong as the walk (a unit's agency never changes); the
+// employee's unit, which does change (a transfer), comes from their
+// stream, read in the statement.
 func (a *App) PrefetchSKP(ctx context.Context, caller domain.Principal, id string) context.Context {
+	if caller.Agency != "" {
+		// Only a caller with an agency claim asks for agencies
+		// (skp's subject): the others' GET carries nothing more.
+		ctx = orgunit.WithAgencyMemo(ctx, &a.tenancy.unitAgencies)
+	}
 	if a.cfg.SKPs == nil || a.cfg.SKPs.Handler == nil {
 		return ctx
 	}

@@ -50,6 +50,12 @@ type agencies struct {
 	// the only way a person moves in (movedIn).
 	released   map[string]map[string]bool
 	releasedTo eventstore.Position
+	// unitAgencies remembers the agency of each unit the domain's access
+	// checks walked up to its root through the store (the read path's
+	// context carries it: App.PrefetchSKP). Unlike roots (the directory
+	// projection's tree, for lists), it holds only what the authenticated
+	// unit streams said. Its own lock.
+	unitAgencies orgunit.AgencyMemo
 }
 
 // acquire takes the one-scan-at-a-time semaphore *sem (made on first

@@ -23,6 +23,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/domain/berakhlak"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
@@ -45,7 +46,15 @@ type apiConfig struct {
 	asOfEvents, asOfSample int
 	ratio                  bool
 	seed                   int64
+	// role and agency are the reading token's (get_skp, as_of): role
+	// one of readerRoles, agency its agency claim ("" for none). Every
+	// token of the run carries the agency claim when it is set.
+	role, agency string
 }
+
+// readerRoles are the roles --role may name: the agency roles that read
+// any SKP of their agency.
+var readerRoles = []string{"HR_ADMIN", "HR_ANALYST", "AUDITOR"}
 
 // runBenchAPI is a load generator against a running kinerjad: each
 // scenario runs for --duration with --concurrency clients in a loop (closed
@@ -72,6 +81,8 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.asOfSample, "as-of-sample", 100, "SKPs whose middle moment the as_of scenario reads")
 	fs.BoolVar(&c.ratio, "ratio", true, "print a summary line: get_skp requests/s ÷ trivial requests/s")
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the clients' choices")
+	fs.StringVar(&c.role, "role", "HR_ADMIN", "get_skp and as_of: the reading token's role, one of "+strings.Join(readerRoles, ", "))
+	fs.StringVar(&c.agency, "agency", "", "the agency claim (the root unit's ID) of every token of the run, the reading one's included; empty: claimless tokens")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -145,7 +156,9 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 			TrivialRPS float64 `json:"trivial_rps"`
 			Ratio      float64 `json:"ratio"`
 			Target     float64 `json:"target"`
-		}{"api", "ratio", rates["get_skp"], rates["trivial"], round3(rates["get_skp"] / rates["trivial"]), 0.3})
+			Role       string  `json:"role"`
+			Agency     string  `json:"agency,omitempty"`
+		}{"api", "ratio", rates["get_skp"], rates["trivial"], round3(rates["get_skp"] / rates["trivial"]), 0.3, c.role, c.agency})
 	}
 	return nil
 }
@@ -171,6 +184,12 @@ func (c apiConfig) validate() error {
 	}
 	if len(c.scenarios) == 0 {
 		errs = append(errs, errors.New("bench api: no scenario"))
+	}
+	if !slices.Contains(readerRoles, c.role) {
+		errs = append(errs, fmt.Errorf("bench api: --role %q: want one of %s", c.role, strings.Join(readerRoles, ", ")))
+	}
+	if c.agency != "" && (!orgunit.ValidID(c.agency) || len(c.agency) > authkey.MaxAgencyLen) {
+		errs = append(errs, fmt.Errorf("bench api: --agency %q: want the ID of an agency's root unit", c.agency))
 	}
 	for _, s := range c.scenarios {
 		if !slices.Contains(apiScenarios, s) {
@@ -205,6 +224,7 @@ type apiBench struct {
 	stderr io.Writer
 
 	hrToken, auditorToken string
+	readToken             string            // get_skp and as_of: --role, --agency
 	tokens                map[string]string // appraiser NIP → token
 
 	ids      []string       // every SKP
@@ -245,9 +265,16 @@ func (b *apiBench) waitReady(ctx context.Context) error {
 	}
 }
 
-// sign returns a token for sub with roles, valid for the whole run.
+// sign returns a token for sub with roles, valid for the whole run, with
+// the --agency claim when set.
 func (b *apiBench) sign(sub string, roles ...string) (string, error) {
-	return b.key.Sign(authkey.Claims{Subject: sub, Roles: roles, TTL: 12 * time.Hour})
+	return b.key.Sign(authkey.Claims{Subject: sub, Roles: roles, Agency: b.cfg.agency, TTL: 12 * time.Hour})
+}
+
+// signPerson returns an employee's token (an appraiser's): relationship
+// roles need no agency claim.
+func (b *apiBench) signPerson(nip string) (string, error) {
+	return b.key.Sign(authkey.Claims{Subject: nip, TTL: 12 * time.Hour})
 }
 
 // getJSON sends GET path with token and decodes a 200 answer into out.
@@ -281,6 +308,9 @@ func (b *apiBench) prepare(ctx context.Context) error {
 		return err
 	}
 	if b.auditorToken, err = b.sign("bench-auditor", "AUDITOR"); err != nil {
+		return err
+	}
+	if b.readToken, err = b.sign("bench-"+strings.ToLower(strings.ReplaceAll(b.cfg.role, "_", "-")), b.cfg.role); err != nil {
 		return err
 	}
 	years := map[int]int{}
@@ -317,7 +347,7 @@ func (b *apiBench) prepare(ctx context.Context) error {
 	b.tokens = map[string]string{}
 	for _, s := range b.open {
 		if _, ok := b.tokens[s.AppraiserNIP]; !ok {
-			if b.tokens[s.AppraiserNIP], err = b.sign(s.AppraiserNIP); err != nil {
+			if b.tokens[s.AppraiserNIP], err = b.signPerson(s.AppraiserNIP); err != nil {
 				return err
 			}
 		}
@@ -333,6 +363,9 @@ func (b *apiBench) prepare(ctx context.Context) error {
 	}
 	if b.rootUnit == "" {
 		return errors.New("bench api: no root unit")
+	}
+	if b.cfg.agency != "" && b.rootUnit != b.cfg.agency {
+		return fmt.Errorf("bench api: --agency %s: the agency's HR_ADMIN sees the root unit %s (is %s an agency of %s?)", b.cfg.agency, b.rootUnit, b.cfg.agency, b.base)
 	}
 	if !slices.Contains(b.cfg.scenarios, "as_of") {
 		return nil
@@ -386,12 +419,12 @@ func (b *apiBench) scenario(ctx context.Context, name, trivial string) (apiScena
 		sc.next = func(*mrand.Rand) (*http.Request, error) { return get(trivial, "/", "") }
 	case "get_skp":
 		sc.next = func(rng *mrand.Rand) (*http.Request, error) {
-			return get(b.base, "/v1/skps/"+url.PathEscape(b.ids[rng.IntN(len(b.ids))]), b.hrToken)
+			return get(b.base, "/v1/skps/"+url.PathEscape(b.ids[rng.IntN(len(b.ids))]), b.readToken)
 		}
 	case "as_of":
 		sc.next = func(rng *mrand.Rand) (*http.Request, error) {
 			m := b.asOf[rng.IntN(len(b.asOf))]
-			return get(b.base, "/v1/skps/"+url.PathEscape(m.id)+"?as_of="+url.QueryEscape(m.at), b.hrToken)
+			return get(b.base, "/v1/skps/"+url.PathEscape(m.id)+"?as_of="+url.QueryEscape(m.at), b.readToken)
 		}
 	case "report":
 		path := "/v1/reports/distribution?unit=" + url.QueryEscape(b.rootUnit) + "&period=" + strconv.Itoa(b.year)
@@ -519,6 +552,10 @@ type apiResult struct {
 	DurationS   float64 `json:"duration_s"`
 	// Events is, for as_of_1000, the events an as_of read replays.
 	Events int `json:"events,omitempty"`
+	// Role and Agency are the reading token's, for get_skp and as_of
+	// (Agency "" for a claimless token).
+	Role   string `json:"role,omitempty"`
+	Agency string `json:"agency,omitempty"`
 	// Requests completed (answered, or failed in transport); Errors of
 	// them were not answered with the scenario's success status.
 	Requests int     `json:"requests"`
@@ -602,6 +639,9 @@ func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration)
 	elapsed := time.Since(start)
 	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: b.cfg.concurrency,
 		DurationS: round3(elapsed.Seconds()), Events: sc.events}
+	if sc.name == "get_skp" || sc.name == "as_of" {
+		r.Role, r.Agency = b.cfg.role, b.cfg.agency
+	}
 	var all []time.Duration
 	for _, t := range tallies {
 		all = append(all, t.lat...)

@@ -75,7 +75,11 @@ func startKinerjad(t *testing.T, data string, extra ...string) string {
 
 func TestBenchAPIBolt(t *testing.T) {
 	data := t.TempDir()
-	mustCtl(t, "seed", "--data", data, "--employees", "30", "--year", strconv.Itoa(time.Now().Year()-1))
+	seeded := mustCtl(t, "seed", "--data", data, "--employees", "30", "--year", strconv.Itoa(time.Now().Year()-1))
+	var stats struct{ AgencyUnit string }
+	if err := json.Unmarshal([]byte(seeded), &stats); err != nil || stats.AgencyUnit == "" {
+		t.Fatalf("seed printed %s (%v)", seeded, err)
+	}
 	base := startKinerjad(t, data)
 	out := mustCtl(t, "bench", "api", "--url", base, "--data", data, "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4",
 		"--as-of-events", "40", "--as-of-sample", "5")
@@ -115,6 +119,37 @@ func TestBenchAPIBolt(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ratio); err != nil || ratio.Scenario != "ratio" || ratio.Ratio <= 0 {
 		t.Errorf("ratio line = %s (%v)", lines[len(lines)-1], err)
 	}
+	// An agency-claimed reading token (--role, --agency): the GETs are
+	// answered (the agency's SKPs, listed with its claim), and the lines
+	// say which token read.
+	out = mustCtl(t, "bench", "api", "--url", base, "--data", data, "--duration", "300ms", "--warmup", "100ms", "--concurrency", "4",
+		"--scenarios", "trivial,get_skp,as_of", "--as-of-sample", "5", "--role", "HR_ANALYST", "--agency", stats.AgencyUnit)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("bench api --agency printed %d lines, want 4:\n%s", len(lines), out)
+	}
+	for _, line := range lines[1:3] {
+		var r apiResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bench api printed %s: %v", line, err)
+		}
+		if r.Requests <= 0 || r.Errors != 0 || r.Role != "HR_ANALYST" || r.Agency != stats.AgencyUnit {
+			t.Errorf("%s with the agency claim = %+v", r.Scenario, r)
+		}
+	}
+	var claimed struct {
+		Scenario, Role, Agency string
+		Ratio                  float64
+	}
+	if err := json.Unmarshal([]byte(lines[3]), &claimed); err != nil || claimed.Scenario != "ratio" || claimed.Ratio <= 0 ||
+		claimed.Role != "HR_ANALYST" || claimed.Agency != stats.AgencyUnit {
+		t.Errorf("ratio line with the agency claim = %s (%v)", lines[3], err)
+	}
+	// An agency the deployment does not hold: refused before any load.
+	if out, err := ctl(t, "bench", "api", "--url", base, "--data", data, "--scenarios", "get_skp", "--agency", "NOSUCHAGENCY"); err == nil {
+		t.Errorf("bench api --agency NOSUCHAGENCY succeeded: %s", out)
+	}
+
 	// contention, named: writers × items on one SKP, all of them counted.
 	out = mustCtl(t, "bench", "api", "--url", base, "--data", data, "--scenarios", "contention", "--concurrency", "4", "--contention-items", "5")
 	var c contentionResult
@@ -139,6 +174,8 @@ func TestBenchAPIRefusesBadFlags(t *testing.T) {
 		{"--data", data, "--url", "http://127.0.0.1:1", "--concurrency", "0"},
 		{"--data", data, "--url", "http://127.0.0.1:1", "--contention-items", "0"},
 		{"--data", data, "--url", "http://127.0.0.1:1", "--also-url", "127.0.0.1:2"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--role", "EMPLOYEE"},
+		{"--data", data, "--url", "http://127.0.0.1:1", "--agency", "NO SUCH"},
 		{"--data", t.TempDir(), "--url", "http://127.0.0.1:1"},          // no key
 		{"--data", data, "--url", "http://127.0.0.1:1", "--wait", "0s"}, // nothing listening
 	} {

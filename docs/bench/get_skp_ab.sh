@@ -30,6 +30,9 @@
 # CPU run also counts the database's committed transactions per request
 # (`xact_per_req`: one a statement outside a transaction; background
 # included).
+# BENCH_ARGS are more `bench api` flags for both runs, e.g. `--role HR_ADMIN
+# --agency INST001` for agency-claimed tokens (the line's `token` field
+# says which).
 set -euo pipefail
 STORE=${STORE:-postgres}
 D=${WORK:-/tmp/kinerja-getskp-ab-$STORE}
@@ -121,7 +124,7 @@ run)
   echo "primed the tenancy check in $(awk "BEGIN { print $(date +%s.%N) - $t0 }") s" >&2
   load0=$(cut -d' ' -f1 /proc/loadavg)
   "$D/kinerjactl" bench api --url "$base" --data "$D/data" --concurrency "${C:-16}" --duration "${DUR:-10s}" --warmup "${WARMUP:-5s}" \
-    --scenarios trivial,get_skp >"$D/ratio.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
+    --scenarios trivial,get_skp ${BENCH_ARGS:-} >"$D/ratio.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
   route='route="/v1/skps/{id}"'
   x0=0 x1=0
   [[ $STORE == postgres ]] && x0=$(xacts)
@@ -136,19 +139,19 @@ run)
     pp=$!
   fi
   "$D/kinerjactl" bench api --url "$base" --data "$D/data" --concurrency "${C:-16}" --duration "${DUR:-10s}" --warmup 1s \
-    --scenarios get_skp --ratio=false >"$D/cpu.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
+    --scenarios get_skp --ratio=false ${BENCH_ARGS:-} >"$D/cpu.json" 2>"$D/err.txt" || { cat "$D/err.txt"; exit 1; }
   r1=$(metric kinerja_http_requests_total "$route") c1=$(metric process_cpu_seconds_total "") p1=$(pgcpu)
   [[ $STORE == postgres ]] && x1=$(xacts)
   [[ -n $pp ]] && { wait $pp || true; }
   load1=$(cut -d' ' -f1 /proc/loadavg)
   dl=$(grep -c 'deadline_\|_by_deadline' "$D/kd.log" || true)
-  jq -c -s --arg lbl "$LABEL" --arg store "$STORE" --arg load "$load0–$load1" \
+  jq -c -s --arg lbl "$LABEL" --arg store "$STORE" --arg load "$load0–$load1" --arg token "${BENCH_ARGS:-claimless}" \
     --argjson req "$(awk "BEGIN { print $r1 - $r0 }")" \
     --argjson kus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($c1 - $c0) * 1e6 / n : 0) }")" \
     --argjson pus "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($p1 - $p0) * 1e6 / n : 0) }")" \
     --argjson xpr "$(awk "BEGIN { n = $r1 - $r0; print (n > 0 ? ($x1 - $x0) / n : 0) }")" \
     --argjson dl "$dl" \
-    '{label: $lbl, store: $store, load: $load, trivial_rps: .[2].trivial_rps, get_skp_rps: .[2].get_skp_rps,
+    '{label: $lbl, store: $store, token: $token, load: $load, trivial_rps: .[2].trivial_rps, get_skp_rps: .[2].get_skp_rps,
       ratio: .[2].ratio, get_skp_p50_ms: .[1].p50_ms, get_skp_p99_ms: .[1].p99_ms, errors: (.[0].errors + .[1].errors),
       deadline_lines: $dl,
       cpu_run: {requests: $req, kinerjad_cpu_us_per_req: $kus, postgres_cpu_us_per_req: $pus, xact_per_req: $xpr}}' \

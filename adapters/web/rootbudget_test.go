@@ -64,7 +64,7 @@ func TestRootPageBudget(t *testing.T) {
 	cast := st.Cast
 	hr := caller{cast.HRAdmin, []string{"HR_ADMIN"}}
 	root := st.AgencyUnit
-	pages := rootWalk(t, h, st.AgencyUnit, []caller{hr, inspektr, auditor, analyst, {cast.Clerk, []string{"GRIEVANCE_CLERK"}},
+	pages := rootWalk(t, h, st.AgencyUnit, []*caller{&hr, &inspektr, &auditor, &analyst, {cast.Clerk, []string{"GRIEVANCE_CLERK"}},
 		{cast.Employee, nil}, {cast.Appraiser, nil}, {cast.Head, nil}})
 	// The root's heavy views, whatever the walk chose.
 	for _, v := range []struct {
@@ -128,58 +128,23 @@ func TestRootPageBudget(t *testing.T) {
 
 // rootWalk opens every GET page of the router as the first of people to
 // whom it answers 200 with HTML (path parameters from samples of unit's
-// agency, as TestPageBudget's walk), timing that first request.
-func rootWalk(t *testing.T, h *harness, unit string, people []caller) []rootPage {
+// agency, as TestPageBudget's walk: openEveryPage), timing that first
+// request.
+func rootWalk(t *testing.T, h *harness, unit string, people []*caller) []rootPage {
 	t.Helper()
 	emp := people[5]
-	own := skpIDs(h.must200(emp, "/").body)
+	own := skpIDs(h.must200(*emp, "/").body)
 	if len(own) == 0 {
 		t.Fatal("the employee sees no SKP")
 	}
-	samples := []map[string]string{
+	samples := samplesOf([]map[string]string{
 		{"id": own[0], "skp": own[0], "nip": emp.sub, "period": "2025", "unit": unit},
 		{"id": unit, "unit": unit, "nip": emp.sub},
-	}
+	})
 	var pages []rootPage
-	var unopened []string
-	for _, pattern := range h.handler.Routes() {
-		method, path, ok := strings.Cut(pattern, " ")
-		if !ok || method != http.MethodGet {
-			continue
-		}
-		if _, skip := notPages[pattern]; skip {
-			continue
-		}
-		found := false
-		for _, s := range samples {
-			missing := false
-			u := routeParam.ReplaceAllStringFunc(path, func(m string) string {
-				v, ok := s[routeParam.FindStringSubmatch(m)[1]]
-				missing = missing || !ok
-				return v
-			})
-			u = strings.TrimSuffix(u, "{$}")
-			if missing {
-				continue
-			}
-			for _, c := range people {
-				c1, t1 := cpuDur(), time.Now()
-				r := h.get(&c, u)
-				first, firstCPU := time.Since(t1), cpuDur()-c1
-				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-					pages = append(pages, rootPage{budgetPage{pattern: pattern, url: u, who: &c, bytes: len(r.body), first: first}, firstCPU})
-					found = true
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
-			unopened = append(unopened, pattern)
-		}
-	}
+	unopened := h.openEveryPage(samples, people, func(p openedPage) {
+		pages = append(pages, rootPage{budgetPage{pattern: p.pattern, url: p.url, who: p.who, bytes: len(p.resp.body), first: p.took}, p.cpu})
+	})
 	if len(unopened) > 0 {
 		t.Logf("not opened by any sample: %s", strings.Join(unopened, ", "))
 	}

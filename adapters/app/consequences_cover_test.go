@@ -225,3 +225,61 @@ func TestViewsFirstFoldIgnoresRetiredKeys(t *testing.T) {
 		t.Errorf("the current key's checkpoint: %v, %v", got, err)
 	}
 }
+
+// countingStore counts the events its ReadAll hands out.
+type countingStore struct {
+	eventstore.Store
+	read *int
+}
+
+func (s countingStore) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
+	return func(yield func(eventstore.Event, error) bool) {
+		for ev, err := range s.Store.ReadAll(ctx, opts) {
+			*s.read++
+			if !yield(ev, err) {
+				return
+			}
+		}
+	}
+}
+
+// WarmViews makes the views' first fold (kinerjad runs it once ready), so
+// that the first request of /konsekuensi or /kalibrasi reads nothing of the
+// log; one cut short (its context ended) leaves the next request a sound
+// fold. Events appended after it are folded by the next request.
+func TestWarmViews(t *testing.T) {
+	ctx := context.Background()
+	k1, _, trusted, open := signedBolt(t)
+	s := open(k1, trusted)
+	defer s.Close()
+	registerUnit(t, s, "A", "")
+	registerUnit(t, s, "A1", "A")
+	n := 0
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	a := &App{cfg: Config{Store: countingStore{s, &n}}}
+	if err := a.WarmViews(cancelled); err == nil {
+		t.Error("a warm-up with its context ended did not say so")
+	}
+	if err := a.WarmViews(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("the warm-up read no event")
+	}
+	n = 0
+	got, err := hasUnits(ctx, a, "A", "A1", "B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || !got["A"] || !got["A1"] || got["B"] {
+		t.Errorf("after the warm-up a request read %d events and found %v, want none read and A, A1", n, got)
+	}
+	registerUnit(t, s, "B", "")
+	if got, err := hasUnits(ctx, a, "B"); err != nil || !got["B"] || n != 1 {
+		t.Errorf("a unit registered after the warm-up: %v, %v, %d events read (want 1)", got, err, n)
+	}
+	if err := (&App{}).WarmViews(ctx); err != nil {
+		t.Errorf("without a store: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -69,7 +68,7 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 	// An import's page opens for its job.
 	importJob := h.startImport(importCSV)
 	h.awaitImportPage(importJob)
-	samples := []map[string]string{
+	samples := samplesOf([]map[string]string{
 		{"code": code},
 		{"id": ag.skpE, "round": round, "action": action},
 		{"id": strings.TrimPrefix(importJob, "/data-induk/impor/")},
@@ -80,44 +79,14 @@ func a11yPages(t *testing.T, h *harness) []a11yPage {
 		{"id": "DINKES", "unit": "DINKES", "nip": nipX},
 		{"id": "DINKES", "unit": "DINKES", "period": "2026"},
 		{"id": ag.skpE, "period": "2026-Q1"},
-	}
+	})
 	people := []*caller{nil, &hrAdmin, &inspektr, &auditor, &analyst, &clerk, &empE, {nipA, nil}, {nipS, nil}, {nipP, nil}}
 	var pages []a11yPage
-	for _, pattern := range h.handler.Routes() {
-		method, path, ok := strings.Cut(pattern, " ")
-		if !ok || method != http.MethodGet {
-			continue
-		}
-		if _, skip := notPages[pattern]; skip {
-			continue
-		}
-		found := false
-		for _, s := range samples {
-			missing := false
-			u := routeParam.ReplaceAllStringFunc(path, func(m string) string {
-				v, ok := s[routeParam.FindStringSubmatch(m)[1]]
-				missing = missing || !ok
-				return v
-			})
-			u = strings.TrimSuffix(u, "{$}")
-			if missing {
-				continue
-			}
-			for _, c := range people {
-				r := h.get(c, u)
-				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-					pages = append(pages, a11yPage{pattern: pattern, url: u, who: c})
-					found = true
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
-			t.Errorf("no sample opens %q for anybody: add a sample to a11yPages (or, if it is not a page, to notPages)", pattern)
-		}
+	unopened := h.openEveryPage(samples, people, func(p openedPage) {
+		pages = append(pages, a11yPage{pattern: p.pattern, url: p.url, who: p.who})
+	})
+	for _, pattern := range unopened {
+		t.Errorf("no sample opens %q for anybody: add a sample to a11yPages (or, if it is not a page, to notPages)", pattern)
 	}
 	return pages
 }

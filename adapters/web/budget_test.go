@@ -100,64 +100,16 @@ func TestPageBudget(t *testing.T) {
 	if n, err := fmt.Sscan(os.Getenv("KINERJA_BUDGET_ROUNDS"), &rounds); n != 1 || err != nil || rounds < 1 {
 		rounds = 5
 	}
-	// open fills pattern's path from each sample that has its parameters
-	// in turn and asks for it as each of the sample's callers (else the
-	// people) until an answer is 200 and, when html, HTML: that answer,
-	// with the URL, the caller and the time it took; ok false when none is.
-	isHTML := func(r response) bool { return strings.HasPrefix(r.header.Get("Content-Type"), "text/html") }
-	open := func(pattern string, html bool) (u string, who *caller, r response, took time.Duration, ok bool) {
-		_, path, _ := strings.Cut(pattern, " ")
-		for _, s := range samples {
-			missing := false
-			u := routeParam.ReplaceAllStringFunc(path, func(m string) string {
-				v, ok := s.params[routeParam.FindStringSubmatch(m)[1]]
-				missing = missing || !ok || v == ""
-				return v
-			})
-			u = strings.TrimSuffix(u, "{$}")
-			if missing {
-				continue
-			}
-			who := s.who
-			if who == nil {
-				who = people
-			}
-			for _, c := range who {
-				t0 := time.Now()
-				r := h.get(c, u)
-				if took := time.Since(t0); r.status == http.StatusOK && (!html || isHTML(r)) {
-					return u, c, r, took, true
-				}
-			}
-		}
-		return "", nil, response{}, 0, false
-	}
+	// Every GET page, opened as somebody to whom it answers 200 with HTML
+	// (openEveryPage); an allowlisted route that answers HTML fails.
+	h.checkNotPages(t, samples, people)
 	var pages []budgetPage
-	opened := map[string]bool{}
-	routes := h.handler.Routes()
-	for _, pattern := range routes {
-		method, _, ok := strings.Cut(pattern, " ")
-		if !ok || method != http.MethodGet {
-			continue
-		}
-		if why, skip := notPages[pattern]; skip {
-			// Allowlisted as not a page: it had better not be one.
-			if u, _, r, _, ok := open(pattern, false); ok && isHTML(r) {
-				t.Errorf("%s is allowlisted as not an HTML page (%s), but %s answers 200 with HTML", pattern, why, u)
-			}
-			continue
-		}
-		u, who, r, first, ok := open(pattern, true)
-		if !ok {
-			continue
-		}
-		pages = append(pages, budgetPage{pattern: pattern, url: u, who: who, bytes: len(r.body), first: first})
-		opened[pattern] = true
-	}
+	unopened := h.openEveryPage(samples, people, func(p openedPage) {
+		pages = append(pages, budgetPage{pattern: p.pattern, url: p.url, who: p.who, bytes: len(p.resp.body), first: p.took})
+	})
 	// A GET route opened by no sample fails: a new page cannot escape the
 	// budget. Add a sample (budgetSamples), or, if it is not an HTML page,
 	// put it in notPages with why.
-	unopened := unopenedPages(routes, opened, notPages)
 	for _, pattern := range unopened {
 		t.Errorf("no sample opens %q for anybody with 200 and HTML: add a sample to budgetSamples (or, if it is not a page, to notPages)", pattern)
 	}

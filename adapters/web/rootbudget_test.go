@@ -61,10 +61,17 @@ func TestRootPageBudget(t *testing.T) {
 	h.sign()
 	t.Logf("seeded %d employees, %d units, %d SKPs, %d events: wall %.1f s, CPU %.1f s", st.Employees, st.Units, st.SKPs, st.Events,
 		time.Since(t0).Seconds(), (cpuDur() - c0).Seconds())
+	// What kinerjad does once ready (--warm-views): the views' first fold,
+	// so that the first /konsekuensi or /kalibrasi does not wait for it.
+	c0, t0 = cpuDur(), time.Now()
+	if err := h.app.WarmViews(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the views warmed (the start-up's background fold): wall %.1f s, CPU %.1f s", time.Since(t0).Seconds(), (cpuDur() - c0).Seconds())
 	cast := st.Cast
 	hr := caller{cast.HRAdmin, []string{"HR_ADMIN"}}
 	root := st.AgencyUnit
-	pages := rootWalk(t, h, st.AgencyUnit, []caller{hr, inspektr, auditor, analyst, {cast.Clerk, []string{"GRIEVANCE_CLERK"}},
+	pages := rootWalk(t, h, st.AgencyUnit, []*caller{&hr, &inspektr, &auditor, &analyst, {cast.Clerk, []string{"GRIEVANCE_CLERK"}},
 		{cast.Employee, nil}, {cast.Appraiser, nil}, {cast.Head, nil}})
 	// The root's heavy views, whatever the walk chose.
 	for _, v := range []struct {
@@ -108,8 +115,8 @@ func TestRootPageBudget(t *testing.T) {
 	fmt.Fprintf(&b, "%d pages at the root of %d employees (%s), %d rounds each:\n", len(pages), st.Employees, root, rounds)
 	var over []string
 	for _, p := range pages {
-		fmt.Fprintf(&b, "  %-60s %8d B  first %8.1f ms (cpu %7.1f)  p95 %7.1f ms  cpu p50 %6.1f p95 %6.1f ms\n", p.pattern, p.bytes,
-			ms(p.first), ms(p.firstCPU), ms(p.p95), ms(p.cpu), ms(p.cpu95))
+		fmt.Fprintf(&b, "  %-60s %8d B  first %8.1f ms (cpu %7.1f)  p95 %7.1f ms  max %7.1f ms  cpu p50 %6.1f p95 %6.1f ms\n", p.pattern, p.bytes,
+			ms(p.first), ms(p.firstCPU), ms(p.p95), ms(p.max), ms(p.cpu), ms(p.cpu95))
 		if p.bytes > budgetBytes {
 			t.Errorf("%s (%s) is %d bytes of HTML, over the %d-byte budget", p.pattern, p.url, p.bytes, budgetBytes)
 		}
@@ -128,58 +135,23 @@ func TestRootPageBudget(t *testing.T) {
 
 // rootWalk opens every GET page of the router as the first of people to
 // whom it answers 200 with HTML (path parameters from samples of unit's
-// agency, as TestPageBudget's walk), timing that first request.
-func rootWalk(t *testing.T, h *harness, unit string, people []caller) []rootPage {
+// agency, as TestPageBudget's walk: openEveryPage), timing that first
+// request.
+func rootWalk(t *testing.T, h *harness, unit string, people []*caller) []rootPage {
 	t.Helper()
 	emp := people[5]
-	own := skpIDs(h.must200(emp, "/").body)
+	own := skpIDs(h.must200(*emp, "/").body)
 	if len(own) == 0 {
 		t.Fatal("the employee sees no SKP")
 	}
-	samples := []map[string]string{
+	samples := samplesOf([]map[string]string{
 		{"id": own[0], "skp": own[0], "nip": emp.sub, "period": "2025", "unit": unit},
 		{"id": unit, "unit": unit, "nip": emp.sub},
-	}
+	})
 	var pages []rootPage
-	var unopened []string
-	for _, pattern := range h.handler.Routes() {
-		method, path, ok := strings.Cut(pattern, " ")
-		if !ok || method != http.MethodGet {
-			continue
-		}
-		if _, skip := notPages[pattern]; skip {
-			continue
-		}
-		found := false
-		for _, s := range samples {
-			missing := false
-			u := routeParam.ReplaceAllStringFunc(path, func(m string) string {
-				v, ok := s[routeParam.FindStringSubmatch(m)[1]]
-				missing = missing || !ok
-				return v
-			})
-			u = strings.TrimSuffix(u, "{$}")
-			if missing {
-				continue
-			}
-			for _, c := range people {
-				c1, t1 := cpuDur(), time.Now()
-				r := h.get(&c, u)
-				first, firstCPU := time.Since(t1), cpuDur()-c1
-				if r.status == http.StatusOK && strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
-					pages = append(pages, rootPage{budgetPage{pattern: pattern, url: u, who: &c, bytes: len(r.body), first: first}, firstCPU})
-					found = true
-					break
-				}
-			}
-			if found {
-				break
-			}
-		}
-		if !found {
-			unopened = append(unopened, pattern)
-		}
-	}
+	unopened := h.openEveryPage(samples, people, func(p openedPage) {
+		pages = append(pages, rootPage{budgetPage{pattern: p.pattern, url: p.url, who: p.who, bytes: len(p.resp.body), first: p.took}, p.cpu})
+	})
 	if len(unopened) > 0 {
 		t.Logf("not opened by any sample: %s", strings.Join(unopened, ", "))
 	}

@@ -82,8 +82,10 @@ type app struct {
 	signer    *audit.Signer
 	handler   http.Handler
 	dash      *web.Handler
-	pool      *pgxpool.Pool
-	pm        *pm
+	// core is the application layer (the views' warm-up, --warm-views).
+	core *application.App
+	pool *pgxpool.Pool
+	pm   *pm
 	// snaps keeps the in-memory read models' snapshot (nil otherwise).
 	snaps   *wiring.Snapshots
 	closers []func() error
@@ -270,6 +272,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// Closed before the idempotency store (closers run last first): the
 	// answers written in the background are stored first.
 	a.closers = append(a.closers, core.Close)
+	a.core = core
 	if err := a.startDeadlines(core, registry); err != nil {
 		return nil, err
 	}
@@ -848,6 +851,20 @@ func (a *app) serve(ctx context.Context) error {
 			}
 		}
 		goBackground(runCtx, &background, "history_check", func(ctx context.Context) { checkHistory(ctx, a.snaps) })
+	}
+	if a.cfg.WarmViews && a.core != nil {
+		// The views' first fold (the whole log), now rather than in the
+		// first request of /konsekuensi or /kalibrasi (docs/web.md).
+		goBackground(runCtx, &background, "views_warm", func(ctx context.Context) {
+			t0 := time.Now()
+			if err := a.core.WarmViews(ctx); err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("views_warm_failed", "err", err)
+				}
+				return
+			}
+			a.log.Info("views_warm", "seconds", time.Since(t0).Seconds())
+		})
 	}
 	var runErr error
 	select {

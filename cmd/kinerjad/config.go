@@ -119,6 +119,10 @@ type Config struct {
 	// before /readyz (the start-up then reads the whole history); false:
 	// after it, in the background (docs/projections.md, "Snapshots").
 	SnapshotCheckAtLoad bool
+	// WarmViews folds the log into the consequence, calibration and
+	// development views in the background once ready, so that their first
+	// request does not wait for it.
+	WarmViews bool
 	// ProjectionCacheSKPs bounds the cache of SKP aggregates of each SKP
 	// projection (skps, evaluations, scores, objections, timeline) and of
 	// the deadline manager, in SKPs.
@@ -203,6 +207,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.CheckpointInterval, "checkpoint-interval", 10*time.Second, "sign a checkpoint at least this often while entries arrive")
 	fs.Uint64Var(&c.SnapshotEvery, "snapshot-every", 100000, "in-memory read models: write their snapshot (DATA/"+memreadmodel.SnapshotFile+") every N events; 0: never (every start rebuilds them from the log)")
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 10*time.Minute, "in-memory read models: write their snapshot at least this often while events arrive")
+	fs.BoolVar(&c.WarmViews, "warm-views", true, "fold the log into the consequence, calibration and development views in the background once ready (else the first request of /konsekuensi or /kalibrasi waits for it)")
 	fs.BoolVar(&c.SnapshotCheckAtLoad, "snapshot-check-at-load", false, "in-memory read models: check the history below a loaded snapshot before /readyz answers 200 (the start-up then reads the whole history); default: after, in the background")
 	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP projection keeps in its cache (a miss replays the SKP's stream)")
 	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")

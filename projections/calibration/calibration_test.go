@@ -201,3 +201,87 @@ func TestHeadOf(t *testing.T) {
 		t.Error("HasUnit")
 	}
 }
+
+// TestCompareUnitDistributions: each appraiser's Unit distribution is
+// that of the counted ratings in their compare unit's subtree, whatever the
+// tree (computed once for all appraisers now; checked here against
+// InSubtree asked of every rating).
+func TestCompareUnitDistributions(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		c := calibration.NewCollector()
+		units := []string{"ROOT"}
+		c.Add(ev("unit-ROOT", orgunit.Registered{UnitID: "ROOT", Name: "Badan"}))
+		for i := range rapid.IntRange(0, 12).Draw(t, "units") {
+			u, p := fmt.Sprintf("U%d", i), rapid.SampledFrom(units).Draw(t, fmt.Sprint("parent", i))
+			c.Add(ev("unit-"+u, orgunit.Registered{UnitID: u, Name: u, ParentID: p}))
+			units = append(units, u)
+		}
+		appraisers := rapid.IntRange(1, 6).Draw(t, "appraisers")
+		for a := range appraisers {
+			nip := fmt.Sprintf("A%02d", a)
+			c.Add(ev("employee-"+nip, employee.Registered{NIP: nip, Name: nip, UnitID: rapid.SampledFrom(units).Draw(t, "unit "+nip)}))
+		}
+		type rated struct {
+			unit string
+			p    rating.Predikat
+		}
+		var all []rated
+		for i := range rapid.IntRange(0, 40).Draw(t, "ratings") {
+			id := fmt.Sprintf("E%03d-2025", i)
+			unit := rapid.SampledFrom(units).Draw(t, "unit "+id)
+			p := rapid.SampledFrom(rating.Predikats()).Draw(t, "predikat "+id)
+			c.Add(ev("skp-"+id, skp.Drafted{SKPID: id, NIP: id[:4], Employee: skp.Snapshot{UnitID: unit}}))
+			c.Add(ev("skp-"+id, skp.RatingAssigned{Period: "2025", Scores: scoresOf[p], AppraiserNIP: fmt.Sprintf("A%02d", rapid.IntRange(0, appraisers-1).Draw(t, "by "+id))}))
+			all = append(all, rated{unit, p})
+		}
+		for _, a := range c.Report("2025", calibration.Options{}).Appraisers {
+			want := map[rating.Predikat]int{}
+			n := 0
+			for _, r := range all {
+				if c.InSubtree(r.unit, a.CompareUnitID) {
+					want[r.p]++
+					n++
+				}
+			}
+			if a.Unit.N != n {
+				t.Fatalf("%s (compare %s): Unit.N = %d, want %d", a.NIP, a.CompareUnitID, a.Unit.N, n)
+			}
+			for p, k := range want {
+				if a.Unit.Counts[p] != k {
+					t.Fatalf("%s (compare %s): %s = %d, want %d", a.NIP, a.CompareUnitID, p, a.Unit.Counts[p], k)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkReportAtTheRoot is the view at the root of an agency of
+// appraisers × 10 ratings, an appraiser a unit, in a tree of depth 4.
+func BenchmarkReportAtTheRoot(b *testing.B) {
+	for _, appraisers := range []int{200, 2000} {
+		b.Run(fmt.Sprint(appraisers), func(b *testing.B) {
+			c := calibration.NewCollector()
+			c.Add(ev("unit-ROOT", orgunit.Registered{UnitID: "ROOT", Name: "Badan"}))
+			for i := range appraisers {
+				// ROOT → U0…U9 → U10…U99 → the rest: a tree of depth 4.
+				u, parent := fmt.Sprintf("U%d", i), "ROOT"
+				if i >= 10 {
+					parent = fmt.Sprintf("U%d", i/10)
+				}
+				c.Add(ev("unit-"+u, orgunit.Registered{UnitID: u, Name: u, ParentID: parent}))
+				nip := fmt.Sprintf("A%05d", i)
+				c.Add(ev("employee-"+nip, employee.Registered{NIP: nip, Name: nip, UnitID: u}))
+				for j := range 10 {
+					id := fmt.Sprintf("E%05d%02d-2025", i, j)
+					p := rating.Predikats()[(i+j)%len(rating.Predikats())]
+					c.Add(ev("skp-"+id, skp.Drafted{SKPID: id, Employee: skp.Snapshot{UnitID: u}}))
+					c.Add(ev("skp-"+id, skp.RatingAssigned{Period: "2025", Scores: scoresOf[p], AppraiserNIP: nip}))
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Report("2025", calibration.Options{})
+			}
+		})
+	}
+}

@@ -106,8 +106,11 @@ type Tallier interface {
 func (t *Tally) On() bool { return t.on.Load() }
 
 // Reset empties the Tally and turns it off (a read model calls it when its
-// tables are emptied or loaded).
+// tables are emptied or loaded); on a nil Tally it does nothing.
 func (t *Tally) Reset() {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.clear()
@@ -142,38 +145,24 @@ func (t *Tally) Build(emps iter.Seq[directory.Employee], sums iter.Seq[skps.Summ
 }
 
 // Employee applies an employee's row as it is now (new or changed).
-func (t *Tally) Employee(e directory.Employee) {
-	if !t.on.Load() {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.on.Load() {
-		t.employee(e)
-	}
-}
+func (t *Tally) Employee(e directory.Employee) { t.apply(func() { t.employee(e) }) }
 
 // SKP applies an SKP summary as it is now.
-func (t *Tally) SKP(s skps.Summary) {
-	if !t.on.Load() {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.on.Load() {
-		t.skp(s)
-	}
-}
+func (t *Tally) SKP(s skps.Summary) { t.apply(func() { t.skp(s) }) }
 
 // Evaluation applies an evaluation's row as it is now.
-func (t *Tally) Evaluation(e evaluations.Evaluation) {
-	if !t.on.Load() {
+func (t *Tally) Evaluation(e evaluations.Evaluation) { t.apply(func() { t.evaluation(e) }) }
+
+// apply runs change under the lock when the Tally is on. A nil Tally (a
+// read model's table that keeps none) and one that is off cost nothing.
+func (t *Tally) apply(change func()) {
+	if t == nil || !t.on.Load() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.on.Load() {
-		t.evaluation(e)
+		change()
 	}
 }
 

@@ -79,6 +79,12 @@ type reportFlight struct {
 	done   chan struct{}
 	report any
 	err    error
+	// retry is set with err when the computation failed on its leader's
+	// account (its context ended, or it panicked): its waiters go round
+	// again. Any other error would repeat, and is theirs too.
+	retry bool
+	// waiters is how many readers wait on done (under reportCache.mu).
+	waiters int
 }
 
 // cached returns the report kept under key at the checkpoints at, or
@@ -121,6 +127,7 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 		if !ok || !slices.Equal(f.at, at) || !slices.Equal(f.ver, ver) {
 			break // c.mu held: this caller leads the computation
 		}
+		f.waiters++
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -130,11 +137,17 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 		if rep, ok := f.report.(Report[T]); ok && f.err == nil {
 			return rep, nil
 		}
-		// The computation failed (its caller's request was cancelled, a
-		// read failed, it panicked), and its flight is gone: the waiters
-		// go round again, and the first of them to take the lock leads
-		// the next computation while the others wait for it (they used
-		// to compute one each, side by side: the herd again).
+		if f.err != nil && !f.retry {
+			// A read failed, or the report cannot be computed: computed
+			// again it would fail again, once per waiter in turn (and
+			// cached's callers wait without a deadline).
+			return Report[T]{}, f.err
+		}
+		// The computation failed on its leader's account (its request was
+		// cancelled, it panicked), and its flight is gone: the waiters go
+		// round again, and the first of them to take the lock leads the
+		// next computation while the others wait for it (they used to
+		// compute one each, side by side: the herd again).
 	}
 	f := &reportFlight{at: at, ver: ver, done: make(chan struct{})}
 	if c.flights == nil {
@@ -163,6 +176,7 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 		}
 		c.mu.Unlock()
 		f.report, f.err = rep, err
+		f.retry = err != nil && leaderFailed(ctx, err)
 		close(f.done)
 	}()
 	rep, err = computeReport(at, encode, compute)
@@ -172,6 +186,16 @@ func keep[T any](ctx context.Context, c *reportCache, key string, at []eventstor
 // errReportNotComputed is a flight's error when its computation did not
 // return (it panicked).
 var errReportNotComputed = errors.New("app: the report's computation did not return")
+
+// leaderFailed reports whether a computation's error err is its leader's
+// own (so another reader's computation may well succeed): its context
+// ctx ended, the computation's reads stopped on a context's end (the
+// closures of cached's callers read with their request's context), or it
+// panicked.
+func leaderFailed(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, errReportNotComputed) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
 
 // computeReport computes a report with compute, encoded when encode.
 func computeReport[T any](at []eventstore.Position, encode bool, compute func() (T, reports.Table, error)) (Report[T], error) {

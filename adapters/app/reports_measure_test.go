@@ -10,8 +10,6 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
-	"github.com/kinerja-ledger/kinerja/domain/distribution"
-	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
@@ -59,10 +57,7 @@ func TestReportsComputeMeasure(t *testing.T) {
 		})
 		t.Logf("%d employees: %d events applied in %.1f s (CPU %.1f s)", n, len(events), wall.Seconds(), cpu)
 		events = nil
-		full := reports.DistributionInput{Directory: m.Directory(), SKPs: plainSKPs{m.SKPs()}, Evaluations: plainEvals{m.Evaluations()},
-			Justifications: m.Directory(), Policy: policy.Default(), Pattern: distribution.SE3_2023}
-		inc := full
-		inc.SKPs, inc.Evaluations = m.SKPs(), m.Evaluations()
+		full, inc := tallyInputs(m)
 		var p [2]reports.ProgressReport
 		var d [2]reports.DistributionReport
 		for i, in := range []reports.DistributionInput{full, inc} {

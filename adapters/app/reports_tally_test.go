@@ -35,6 +35,16 @@ type skpsCounter interface {
 
 type plainEvals struct{ evaluations.Reader }
 
+// tallyInputs returns the reports' inputs over m's rows read in full
+// (the readers without their Tally) and from the Tally.
+func tallyInputs(m *memreadmodel.Model) (full, inc reports.DistributionInput) {
+	full = reports.DistributionInput{Directory: m.Directory(), SKPs: plainSKPs{m.SKPs()}, Evaluations: plainEvals{m.Evaluations()},
+		Justifications: m.Directory(), Policy: policy.Default(), Pattern: distribution.SE3_2023}
+	inc = full
+	inc.SKPs, inc.Evaluations = m.SKPs(), m.Evaluations()
+	return full, inc
+}
+
 // TestReportsFromTheTallyFollowTheEvents projects the read-model suite's
 // journey (agencies, transfers, SKPs cancelled and drafted again,
 // amendments, ratings revised, objections decided and withdrawn) event by
@@ -105,10 +115,7 @@ func TestReportsFromTheTallyFollowTheEvents(t *testing.T) {
 	if tl == nil || !tl.On() || m.Evaluations().Tally() != tl {
 		t.Fatal("the in-memory SKP and evaluation readers keep no common Tally")
 	}
-	full := reports.DistributionInput{Directory: m.Directory(), SKPs: plainSKPs{m.SKPs()}, Evaluations: plainEvals{m.Evaluations()},
-		Policy: policy.Default(), Pattern: distribution.SE3_2023}
-	inc := full
-	inc.SKPs, inc.Evaluations = m.SKPs(), m.Evaluations()
+	full, inc := tallyInputs(m)
 	compare := func(when string) {
 		t.Helper()
 		for _, u := range units {
@@ -170,7 +177,7 @@ func TestReportsFromTheTallyFollowTheEvents(t *testing.T) {
 	// Reports read from the Tally while the read models apply (for the
 	// race detector: what a report reads of the Tally is its own copy).
 	m = memreadmodel.New(memreadmodel.Options{History: h})
-	inc.Directory, inc.SKPs, inc.Evaluations = m.Directory(), m.SKPs(), m.Evaluations()
+	_, inc = tallyInputs(m)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

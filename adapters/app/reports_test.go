@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -202,25 +203,12 @@ func TestReportsFollowTheVersionsOfGroupedProjections(t *testing.T) {
 // it stale at once: 16 readers of the root's progress board computed it 16
 // times side by side (issue 15). Readers asking while it is computed at the
 // same checkpoints wait for that computation; at other checkpoints they do
-// not; and when the computation fails each computes its own.
+// not; and a failed computation is not kept (the next reader computes).
 func TestReportsComputedOnceForConcurrentReaders(t *testing.T) {
 	const readers = 8
 	var c reportCache
 	at := []eventstore.Position{10, 12}
-	var mu sync.Mutex
-	computes := 0
-	release := make(chan struct{})
-	compute := func() (int, reports.Table, error) {
-		mu.Lock()
-		computes++
-		n := computes
-		mu.Unlock()
-		if n == readers {
-			close(release) // every reader computes: the old behaviour
-		}
-		<-release
-		return 42, reports.Table{}, nil
-	}
+	compute, computes, release := countedCompute(readers)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	got := make([]int, readers)
@@ -241,8 +229,8 @@ func TestReportsComputedOnceForConcurrentReaders(t *testing.T) {
 		close(release)
 	}
 	wg.Wait()
-	if computes != 1 {
-		t.Errorf("%d concurrent readers computed the report %d times, want once", readers, computes)
+	if n := computes(); n != 1 {
+		t.Errorf("%d concurrent readers computed the report %d times, want once", readers, n)
 	}
 	for i, v := range got {
 		if v != 42 {
@@ -274,29 +262,101 @@ func TestReportsComputedOnceForConcurrentReaders(t *testing.T) {
 	}
 	close(hold)
 
-	// A failed computation is not handed to those waiting for it.
+	// A failed computation is not kept: the next reader computes.
+	if _, err := cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) { return 0, reports.Table{}, errors.New("read failed") }); err == nil {
+		t.Error("a failed computation returned no error")
+	}
+	if rep, err := cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) { return 7, reports.Table{}, nil }); err != nil || rep.Data != 7 {
+		t.Errorf("after a failed computation: %d, %v; want 7", rep.Data, err)
+	}
+}
+
+// countedCompute returns a computation of 42 that counts its calls
+// (computes) and holds each until release is closed, which the n-th call
+// does (every reader computing: the herd).
+func countedCompute(n int) (compute func() (int, reports.Table, error), computes func() int, release chan struct{}) {
+	var mu sync.Mutex
+	calls := 0
+	release = make(chan struct{})
+	compute = func() (int, reports.Table, error) {
+		mu.Lock()
+		calls++
+		k := calls
+		mu.Unlock()
+		if k == n {
+			close(release)
+		}
+		<-release
+		return 42, reports.Table{}, nil
+	}
+	computes = func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls
+	}
+	return compute, computes, release
+}
+
+// waitForWaiters returns when n readers wait on the flight of key.
+func waitForWaiters(c *reportCache, key string, n int) {
+	for {
+		c.mu.Lock()
+		f := c.flights[key]
+		joined := f != nil && f.waiters >= n
+		c.mu.Unlock()
+		if joined {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestReportFlightFailureHandedToItsWaiters: when a computation fails on
+// its own account (a read failed: computed again it would fail again),
+// the readers waiting for it get its error, rather than going round and
+// computing it again one after another (review finding 2: 1 + 6
+// computations in a row).
+func TestReportFlightFailureHandedToItsWaiters(t *testing.T) {
+	const waiters = 6
+	var c reportCache
+	at := []eventstore.Position{4}
+	readFailed := errors.New("read failed")
+	var mu sync.Mutex
+	computes := 0
 	fail := make(chan struct{})
-	failing := make(chan struct{})
-	var leaderErr error
-	var lg sync.WaitGroup
-	lg.Go(func() {
-		_, leaderErr = cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) {
-			close(failing)
-			<-fail
-			return 0, reports.Table{}, errors.New("read failed")
+	compute := func() (int, reports.Table, error) {
+		mu.Lock()
+		computes++
+		first := computes == 1
+		mu.Unlock()
+		if first {
+			<-fail // the leader fails once every waiter has joined
+		}
+		return 0, reports.Table{}, readFailed
+	}
+	entered := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make([]error, waiters+1)
+	wg.Go(func() {
+		_, errs[waiters] = cachedAt(context.Background(), &c, "progress", at, nil, func() (int, reports.Table, error) {
+			close(entered)
+			return compute()
 		})
 	})
-	<-failing
-	var waiter Report[int]
-	var waiterErr error
-	lg.Go(func() {
-		waiter, waiterErr = cachedAt(ctx, &c, "f", at, nil, func() (int, reports.Table, error) { return 7, reports.Table{}, nil })
-	})
-	time.Sleep(50 * time.Millisecond) // let the second reader join (or compute: either way it must get 7)
+	<-entered
+	for i := range waiters {
+		wg.Go(func() { _, errs[i] = cachedAt(context.Background(), &c, "progress", at, nil, compute) })
+	}
+	waitForWaiters(&c, "progress", waiters)
 	close(fail)
-	lg.Wait()
-	if leaderErr == nil || waiterErr != nil || waiter.Data != 7 {
-		t.Errorf("after a failed computation: first %v; second %d, %v; want an error, then 7", leaderErr, waiter.Data, waiterErr)
+	wg.Wait()
+	if computes != 1 {
+		t.Errorf("a failing computation with %d waiters was computed %d times, want once", waiters, computes)
+	}
+	for i, err := range errs {
+		if !errors.Is(err, readFailed) {
+			t.Errorf("reader %d: %v, want the leader's %v", i, err, readFailed)
+		}
 	}
 }
 
@@ -321,6 +381,31 @@ func TestReportFlightEndsOnPanic(t *testing.T) {
 	if err != nil || rep.Data != 7 {
 		t.Fatalf("the reader after a panicked computation = %v, %v; want 7", rep.Data, err)
 	}
+
+	// A reader waiting for a computation that panics computes it itself
+	// (the panic was the leader's, not an error the report would repeat).
+	at = []eventstore.Position{4}
+	boom := make(chan struct{})
+	entered := make(chan struct{})
+	var lg sync.WaitGroup
+	lg.Go(func() {
+		defer func() { _ = recover() }()
+		_, _ = cachedAt(context.Background(), &c, "progress", at, nil, func() (int, reports.Table, error) {
+			close(entered)
+			<-boom
+			panic("boom")
+		})
+	})
+	<-entered
+	lg.Go(func() {
+		rep, err = cachedAt(ctx, &c, "progress", at, nil, func() (int, reports.Table, error) { return 8, reports.Table{}, nil })
+	})
+	waitForWaiters(&c, "progress", 1)
+	close(boom)
+	lg.Wait()
+	if err != nil || rep.Data != 8 {
+		t.Fatalf("the reader waiting for a computation that panicked = %v, %v; want 8", rep.Data, err)
+	}
 }
 
 // TestReportFlightHandedOnWhenItsLeaderFails: when the reader computing a
@@ -343,20 +428,7 @@ func TestReportFlightHandedOnWhenItsLeaderFails(t *testing.T) {
 		})
 	})
 	<-entered
-	var mu sync.Mutex
-	computes := 0
-	release := make(chan struct{})
-	compute := func() (int, reports.Table, error) {
-		mu.Lock()
-		computes++
-		n := computes
-		mu.Unlock()
-		if n == waiters {
-			close(release) // every waiter computes: the old behaviour
-		}
-		<-release
-		return 42, reports.Table{}, nil
-	}
+	compute, computes, release := countedCompute(waiters)
 	// The waiters join the leader's flight (the same key and checkpoints).
 	var wg sync.WaitGroup
 	got := make([]int, waiters)
@@ -367,7 +439,7 @@ func TestReportFlightHandedOnWhenItsLeaderFails(t *testing.T) {
 			got[i], errs[i] = r.Data, err
 		})
 	}
-	time.Sleep(100 * time.Millisecond) // the waiters are waiting on the leader's flight
+	waitForWaiters(&c, "progress", waiters)
 	hangUp()
 	lg.Wait()
 	if !errors.Is(leaderErr, context.Canceled) {
@@ -381,8 +453,8 @@ func TestReportFlightHandedOnWhenItsLeaderFails(t *testing.T) {
 		close(release)
 	}
 	wg.Wait()
-	if computes != 1 {
-		t.Errorf("after the leader failed, %d waiters computed the report %d times, want once", waiters, computes)
+	if n := computes(); n != 1 {
+		t.Errorf("after the leader failed, %d waiters computed the report %d times, want once", waiters, n)
 	}
 	for i := range waiters {
 		if errs[i] != nil || got[i] != 42 {

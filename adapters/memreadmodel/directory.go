@@ -37,9 +37,7 @@ func (t *directoryTables) reset() {
 	t.byUnit = map[string]map[string]bool{}
 	t.keys = map[string]string{}
 	t.just = map[periodKey]directory.Justification{}
-	if t.tally != nil {
-		t.tally.Reset()
-	}
+	t.tally.Reset()
 }
 
 // directoryTx stages a batch's writes; reads see them before the tables.
@@ -68,9 +66,7 @@ func (t *directoryTables) commit(tx *directoryTx) {
 		t.byUnit[e.UnitID][nip] = true
 		t.emps[nip] = e
 		t.keys[nip] = directory.FoldName(e.Name)
-		if t.tally != nil {
-			t.tally.Employee(e)
-		}
+		t.tally.Employee(e)
 	}
 	maps.Copy(t.just, tx.just)
 }

@@ -32,9 +32,7 @@ func (t *evaluationsTables) reset() {
 	t.rows = map[evalKey]evaluations.Evaluation{}
 	t.byPeriod = map[string][]evalKey{}
 	t.bySKP = map[string][]evalKey{}
-	if t.tally != nil {
-		t.tally.Reset()
-	}
+	t.tally.Reset()
 }
 
 type evaluationsTx struct {
@@ -54,9 +52,7 @@ func (t *evaluationsTables) commit(tx *evaluationsTx) {
 			t.bySKP[k.skp] = append(t.bySKP[k.skp], k)
 		}
 		t.rows[k] = e
-		if t.tally != nil {
-			t.tally.Evaluation(e)
-		}
+		t.tally.Evaluation(e)
 	}
 }
 
@@ -70,7 +66,7 @@ func (tx *evaluationsTx) PutEvaluation(_ context.Context, e evaluations.Evaluati
 type EvaluationsReader struct {
 	lock *sync.RWMutex
 	t    *evaluationsTables
-	hub  *tallyHub
+	tallied
 }
 
 var _ evaluations.Reader = (*EvaluationsReader)(nil)

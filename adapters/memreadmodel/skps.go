@@ -45,9 +45,7 @@ func (t *skpsTables) reset() {
 	t.byUnitYear = map[unitYear][]string{}
 	t.version++
 	t.sorted.Store(nil)
-	if t.tally != nil {
-		t.tally.Reset()
-	}
+	t.tally.Reset()
 }
 
 type skpsTx struct {
@@ -66,9 +64,7 @@ func (t *skpsTables) commit(tx *skpsTx) {
 			t.version++
 		}
 		t.rows[id] = s
-		if t.tally != nil {
-			t.tally.SKP(s)
-		}
+		t.tally.SKP(s)
 	}
 }
 
@@ -82,7 +78,7 @@ func (tx *skpsTx) PutSummary(_ context.Context, s skps.Summary) error {
 type SKPsReader struct {
 	lock *sync.RWMutex
 	t    *skpsTables
-	hub  *tallyHub
+	tallied
 }
 
 var _ skps.Reader = (*SKPsReader)(nil)

@@ -51,17 +51,13 @@ var (
 	_ reports.Tallier = (*EvaluationsReader)(nil)
 )
 
-// Tally implements reports.Tallier: the progress board and the
-// distribution read their counts from it (O(units) at an agency's root).
-func (r *SKPsReader) Tally() *reports.Tally {
-	if r.hub == nil {
-		return nil
-	}
-	return r.hub.tally()
-}
+// tallied is the Tally of the SKP and evaluation readers (the same one):
+// the progress board and the distribution read their counts from it
+// (O(units) at an agency's root).
+type tallied struct{ hub *tallyHub }
 
-// Tally implements reports.Tallier (the same Tally as the SKPs').
-func (r *EvaluationsReader) Tally() *reports.Tally {
+// Tally implements reports.Tallier; nil when the reader keeps none.
+func (r tallied) Tally() *reports.Tally {
 	if r.hub == nil {
 		return nil
 	}

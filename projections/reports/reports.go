@@ -394,17 +394,20 @@ func Distribution(ctx context.Context, in DistributionInput, unit, per string) (
 // Population.
 func populationCounts(ctx context.Context, in DistributionInput, unit string, p period.Period) ([]string, distribution.Counts, error) {
 	counts := distribution.Counts{}
-	rule := in.Policy.DistributionPopulation
-	if t := tallyOf(in.Evaluations); t != nil && t == tallyOf(in.SKPs) && (rule == "" || rule == policy.UnitAndSubunits) {
-		units, err := in.Directory.Subtree(ctx, unit)
-		if err != nil {
-			return nil, nil, err
-		}
-		if c, _, ok := t.population(units, p.String()); ok {
-			for k, n := range c {
-				counts[rating.Predikat(k)] += n
+	// The rule first: asking a reader for its Tally builds it, and every
+	// later write then pays its hooks, for nothing under another rule.
+	if rule := in.Policy.DistributionPopulation; rule == "" || rule == policy.UnitAndSubunits {
+		if t := tallyOf(in.Evaluations); t != nil && t == tallyOf(in.SKPs) {
+			units, err := in.Directory.Subtree(ctx, unit)
+			if err != nil {
+				return nil, nil, err
 			}
-			return units, counts, nil
+			if c, _, ok := t.population(units, p.String()); ok {
+				for k, n := range c {
+					counts[rating.Predikat(k)] += n
+				}
+				return units, counts, nil
+			}
 		}
 	}
 	units, perNIP, err := Population(ctx, in, unit, p)

@@ -17,9 +17,10 @@ import (
 
 // Tally is the incremental read model of the progress board and the
 // distribution: per unit, its employees; per unit and year, its SKPs by
-// status and the late ones, and (for each year a board was asked for) its
-// employees without an SKP of the year; per unit and period, the predikat
-// counts of the employees whose one evaluation in effect is there. A read
+// status and the late ones, and (for the few years whose boards were asked
+// for last, tallyYearsKept) its employees without an SKP of the year; per
+// unit and period, the predikat counts of the employees whose one
+// evaluation in effect is there. A read
 // model keeps it up to date as its rows change (Employee, SKP, Evaluation,
 // under the read model's own write lock, so the Tally moves with the rows
 // it counts), and Progress and Distribution read it when their readers
@@ -47,8 +48,10 @@ type Tally struct {
 	skpCounts map[unitYear]*yearCounts
 	covered   map[yearNIP]int // SKPs of the year, not cancelled, of the NIP (any unit)
 	// missing[year][unit] are the unit's employees without an SKP of year
-	// that is not cancelled: kept for the years a board was asked for.
-	missing map[int]map[string]map[string]struct{}
+	// that is not cancelled: kept for the tallyYearsKept years whose
+	// boards were asked for last (missingYears, the latest last).
+	missing      map[int]map[string]map[string]struct{}
+	missingYears []int
 
 	evals    map[evalKey]*tallyEval
 	skpEvals map[string][]evalKey // SKP id → its evaluations
@@ -106,8 +109,11 @@ type Tallier interface {
 func (t *Tally) On() bool { return t.on.Load() }
 
 // Reset empties the Tally and turns it off (a read model calls it when its
-// tables are emptied or loaded).
+// tables are emptied or loaded); on a nil Tally it does nothing.
 func (t *Tally) Reset() {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.clear()
@@ -117,7 +123,7 @@ func (t *Tally) Reset() {
 func (t *Tally) clear() {
 	t.emps, t.empCount = map[string]string{}, map[string]int{}
 	t.skps, t.skpCounts, t.covered = map[string]tallySKP{}, map[unitYear]*yearCounts{}, map[yearNIP]int{}
-	t.missing = map[int]map[string]map[string]struct{}{}
+	t.missing, t.missingYears = map[int]map[string]map[string]struct{}{}, nil
 	t.evals, t.skpEvals, t.years = map[evalKey]*tallyEval{}, map[string][]evalKey{}, map[string]int{}
 	t.cands, t.dist, t.multi = map[periodNIP][]evalKey{}, map[unitPeriod]map[string]int{}, map[string]map[string]struct{}{}
 }
@@ -142,38 +148,24 @@ func (t *Tally) Build(emps iter.Seq[directory.Employee], sums iter.Seq[skps.Summ
 }
 
 // Employee applies an employee's row as it is now (new or changed).
-func (t *Tally) Employee(e directory.Employee) {
-	if !t.on.Load() {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.on.Load() {
-		t.employee(e)
-	}
-}
+func (t *Tally) Employee(e directory.Employee) { t.apply(func() { t.employee(e) }) }
 
 // SKP applies an SKP summary as it is now.
-func (t *Tally) SKP(s skps.Summary) {
-	if !t.on.Load() {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.on.Load() {
-		t.skp(s)
-	}
-}
+func (t *Tally) SKP(s skps.Summary) { t.apply(func() { t.skp(s) }) }
 
 // Evaluation applies an evaluation's row as it is now.
-func (t *Tally) Evaluation(e evaluations.Evaluation) {
-	if !t.on.Load() {
+func (t *Tally) Evaluation(e evaluations.Evaluation) { t.apply(func() { t.evaluation(e) }) }
+
+// apply runs change under the lock when the Tally is on. A nil Tally (a
+// read model's table that keeps none) and one that is off cost nothing.
+func (t *Tally) apply(change func()) {
+	if t == nil || !t.on.Load() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.on.Load() {
-		t.evaluation(e)
+		change()
 	}
 }
 
@@ -378,18 +370,7 @@ func (t *Tally) progress(units []string, year int, each func(unit string, employ
 	if !t.on.Load() {
 		return false
 	}
-	missing := t.missing[year]
-	if missing == nil {
-		// The first board of this year: its missing employees once, kept
-		// from now on.
-		missing = map[string]map[string]struct{}{}
-		for nip, unit := range t.emps {
-			if t.covered[yearNIP{year, nip}] == 0 {
-				addNIP(missing, unit, nip)
-			}
-		}
-		t.missing[year] = missing
-	}
+	missing := t.missingOf(year)
 	for _, u := range units {
 		var byStatus map[string]int
 		late := 0
@@ -399,6 +380,37 @@ func (t *Tally) progress(units []string, year int, each func(unit string, employ
 		each(u, t.empCount[u], late, byStatus, missing[u])
 	}
 	return true
+}
+
+// tallyYearsKept is how many years' missing employees a Tally keeps: each
+// is a set over every employee (tens of MB at a province), and every
+// employee's or SKP's change visits each, while the API accepts any year
+// 2000-2100 (a reader cycling through them kept a hundred sets).
+const tallyYearsKept = 4
+
+// missingOf returns the missing employees of year by unit: kept when its
+// board was asked for lately (then it moves to the latest), else computed
+// from every employee once and kept in the place of the year asked for
+// least lately when tallyYearsKept are kept. Under t.mu.
+func (t *Tally) missingOf(year int) map[string]map[string]struct{} {
+	if missing := t.missing[year]; missing != nil {
+		i := slices.Index(t.missingYears, year)
+		t.missingYears = append(slices.Delete(t.missingYears, i, i+1), year)
+		return missing
+	}
+	if len(t.missingYears) >= tallyYearsKept {
+		delete(t.missing, t.missingYears[0])
+		t.missingYears = slices.Delete(t.missingYears, 0, 1)
+	}
+	missing := map[string]map[string]struct{}{}
+	for nip, unit := range t.emps {
+		if t.covered[yearNIP{year, nip}] == 0 {
+			addNIP(missing, unit, nip)
+		}
+	}
+	t.missing[year] = missing
+	t.missingYears = append(t.missingYears, year)
+	return missing
 }
 
 // population returns the predikat counts of the distribution of units for

@@ -296,6 +296,61 @@ func (t *Tally) counted() any {
 	return o
 }
 
+// TestTallyKeepsTheMissingOfAFewYears: a reader asking for the boards of
+// every year the API accepts (2000-2100) leaves the Tally with the missing
+// employees of the last tallyYearsKept years only (it kept a set over every
+// employee for each, and visited each on every change: review finding),
+// and a board of a year let go, asked for again after changes, is computed
+// again and equals the full computation.
+func TestTallyKeepsTheMissingOfAFewYears(t *testing.T) {
+	ctx := context.Background()
+	units := []directory.Unit{{ID: "ROOT", Name: "root"}, {ID: "A", Name: "A", ParentID: "ROOT"}}
+	m := &rowModel{units: units, emps: map[string]directory.Employee{}, sums: map[string]skps.Summary{}, evals: map[[2]string]evaluations.Evaluation{}}
+	for i := range 6 {
+		e := directory.Employee{NIP: fmt.Sprintf("N%d", i), UnitID: []string{"ROOT", "A"}[i%2]}
+		m.emps[e.NIP] = e
+	}
+	for i, y := range []int{2000, 2026, 2100} {
+		s := skps.Summary{ID: fmt.Sprintf("S%d", i), NIP: fmt.Sprintf("N%d", i), UnitID: m.emps[fmt.Sprintf("N%d", i)].UnitID, Year: y, Status: "ESTABLISHED"}
+		m.sums[s.ID] = s
+	}
+	tl := &Tally{}
+	tl.Build(maps.Values(m.emps), maps.Values(m.sums), maps.Values(m.evals))
+	full, inc := skpRows{m: m}, talliedSKPs{skpRows{m: m}, tl}
+	same := func(y int) {
+		t.Helper()
+		want, err := Progress(ctx, m, full, "ROOT", y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Progress(ctx, m, inc, "ROOT", y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("progress %d from the Tally\n%+v\nwant\n%+v", y, got, want)
+		}
+	}
+	for y := 2000; y <= 2100; y++ {
+		same(y)
+	}
+	same(2098) // asked again: the latest, 2097 the least lately
+	tl.mu.Lock()
+	kept := slices.Sorted(maps.Keys(tl.missing))
+	tl.mu.Unlock()
+	if want := []int{2098, 2099, 2100}; len(kept) != tallyYearsKept || !slices.Equal(kept[1:], want) || kept[0] != 2097 {
+		t.Fatalf("after boards of 101 years the Tally keeps the missing of %d years (%v), want the %d asked for last: 2097 %v", len(kept), kept, tallyYearsKept, want)
+	}
+	// Changes while 2000 is not kept: its board computed again is right.
+	m.emps["N1"] = directory.Employee{NIP: "N1", UnitID: "ROOT"}
+	tl.Employee(m.emps["N1"])
+	s := skps.Summary{ID: "S9", NIP: "N3", UnitID: "A", Year: 2000, Status: "DRAFT"}
+	m.sums[s.ID] = s
+	tl.SKP(s)
+	same(2000)
+	same(2100)
+}
+
 // TestTallyOffIsTheFullComputation: a Tally that was never built (or was
 // reset) answers nothing, and the reports compute in full.
 func TestTallyOffIsTheFullComputation(t *testing.T) {

@@ -123,8 +123,8 @@ func (i *Idempotency) Put(ctx context.Context, key string, record []byte, now, e
 	if i.kv != nil {
 		return i.kv.Put(ctx, key, record, now, expires, true)
 	}
-	if key == "" {
-		return idemErr("put", errors.New("empty key"))
+	if err := boltkv.Check(key, record); err != nil {
+		return idemErr("put", err)
 	}
 	return i.write(ctx, "put", func(tx *bolt.Tx) error {
 		_, err := idemBuckets.Put(tx, []byte(key), record, now, expires, true)
@@ -197,6 +197,9 @@ func (i *Idempotency) Claim(ctx context.Context, key string, record []byte, now,
 // now); otherwise it changes nothing and reports completed=false. It is
 // durable when it returns; it rides the store's next group commit.
 func (i *Idempotency) Complete(ctx context.Context, key string, claim, record []byte, now, expires time.Time) (completed bool, err error) {
+	if err := boltkv.Check(key, record); err != nil {
+		return false, idemErr("complete", err)
+	}
 	op := func(tx *bolt.Tx) error {
 		var err error
 		completed, err = idemBuckets.Replace(tx, []byte(key), claim, record, now, expires)

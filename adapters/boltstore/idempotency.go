@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -270,9 +271,12 @@ const MigratedSuffix = ".migrated"
 // MigrateFrom copies the records unexpired at now from the idempotency
 // file of its own at path (the idempotency.db of a data directory written
 // by an earlier build) into the store's file, then renames that file to
-// path+MigratedSuffix, so that it is copied once and kept for the
-// operator. A record already stored under a key in the store's file is
-// kept. It does nothing, and returns 0, when there is no file at path. A
+// path+MigratedSuffix (path+MigratedSuffix+".2", ".3", … when an earlier
+// migration's copy is there: a downgrade then an upgrade migrates again,
+// and each copy is kept for the operator), so that it is copied once. The
+// first record wins: a record already stored under a key in the store's
+// file is kept, even when the file at path holds a newer one for that key
+// (written by a downgraded build after the earlier migration). It does nothing, and returns 0, when there is no file at path. A
 // crash before the rename leaves the file, and the next start copies it
 // again (harmlessly: the records copied before are kept). Run it before
 // the records are used.
@@ -324,21 +328,25 @@ func (i *Idempotency) MigrateFrom(ctx context.Context, path string, now time.Tim
 	if err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
-	if err := os.Rename(path, path+MigratedSuffix); err != nil {
+	if err := os.Rename(path, migratedName(path)); err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
 	return n, nil
 }
 
-// syncDir fsyncs a directory, so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// migratedName returns the first of path+MigratedSuffix,
+// path+MigratedSuffix+".2", ".3", … that does not exist, so that the rename
+// never replaces an earlier migration's copy. The store's file lock keeps
+// a second migration of the same directory out meanwhile.
+func migratedName(path string) string {
+	name := path + MigratedSuffix
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s%s.%d", path, MigratedSuffix, n)
 	}
-	defer d.Close()
-	return d.Sync()
 }

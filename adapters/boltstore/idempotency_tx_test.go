@@ -297,3 +297,54 @@ func TestIdempotencySweepChunks(t *testing.T) {
 	}
 }
 
+// TestMigrateTwiceKeepsBothCopies: after a downgrade (which writes a new
+// idempotency.db) and an upgrade, the second migration keeps the first
+// one's copy: it renames the file to a name of its own. The first record
+// wins: the one migrated first stays, even though the second file holds a
+// newer record under the key.
+func TestMigrateTwiceKeepsBothCopies(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	legacy := filepath.Join(dir, "idempotency.db")
+	writeLegacy := func(rec string) {
+		old, err := boltstore.OpenIdempotency(legacy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Put(ctx, "k", []byte(rec), idemNow, idemExp); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Put(ctx, "only-"+rec, []byte(rec), idemNow, idemExp); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t, filepath.Join(dir, "kinerja.db"))
+	defer s.Close()
+	idem := s.Idempotency()
+	for _, rec := range []string{"first", "second"} {
+		writeLegacy(rec)
+		if got, err := idem.MigrateFrom(ctx, legacy, idemNow); got != 2 || err != nil {
+			t.Fatalf("MigrateFrom (%s) = %d, %v; want 2, nil", rec, got, err)
+		}
+	}
+	for name, want := range map[string]string{legacy + boltstore.MigratedSuffix: "first", legacy + boltstore.MigratedSuffix + ".2": "second"} {
+		old, err := boltstore.OpenIdempotency(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, ok, err := old.Get(ctx, "only-"+want, idemNow)
+		old.Close()
+		if !ok || err != nil || string(rec) != want {
+			t.Fatalf("%s holds %q, %v, %v; want the %s migration's file", filepath.Base(name), rec, ok, err, want)
+		}
+	}
+	if rec, _, _ := idem.Get(ctx, "k", idemNow); string(rec) != "first" {
+		t.Fatalf("record %q, want the first migrated (first wins)", rec)
+	}
+	if _, ok, _ := idem.Get(ctx, "only-second", idemNow); !ok {
+		t.Fatal("the second migration did not copy its new key")
+	}
+}

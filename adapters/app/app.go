@@ -72,7 +72,7 @@ type IdempotencyStore interface {
 
 // IdempotencyClaimer is an IdempotencyStore that can write a record in the
 // same transaction as a keyed command's events (pgidempotency.Store with
-// pgstore): Keyed then claims the key with the events and completes the
+// pgstore, or boltstore's): Keyed then claims the key with the events and completes the
 // claim with the answer, instead of a second durable write.
 type IdempotencyClaimer interface {
 	IdempotencyStore

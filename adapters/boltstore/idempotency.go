@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/adapters/internal/boltkv"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -43,8 +44,22 @@ import (
 // Every write is durable (committed and fsynced) when it returns. It is
 // safe for concurrent use; bbolt's file lock keeps a second process out.
 type Idempotency struct {
-	kv    *boltkv.Store // a file of its own, or
-	store *Store        // the event store's file
+	r     records
+	store *Store // the event store, when the records are in its file
+}
+
+// records is one of the two places the records live: fileRecords (a file
+// of their own) or storeRecords (the event store's file). Idempotency
+// checks the arguments; each place writes as its file allows.
+type records interface {
+	get(ctx context.Context, key string, now time.Time) ([]byte, bool, error)
+	put(ctx context.Context, key string, record []byte, now, expires time.Time) error
+	putMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error
+	// complete runs op, which completes a claim, in a transaction.
+	complete(ctx context.Context, op func(tx *bolt.Tx) error) error
+	deleteExpired(ctx context.Context, now time.Time) (int, error)
+	snapshot(w io.Writer) (int64, error)
+	close() error
 }
 
 // OpenIdempotency opens (creating if needed) the idempotency records in a
@@ -56,21 +71,16 @@ func OpenIdempotency(path string) (*Idempotency, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Idempotency{kv: kv}, nil
+	return &Idempotency{r: fileRecords{kv}}, nil
 }
 
 // Idempotency returns the idempotency records kept in the store's own
 // file. Closing it does nothing: the store owns the file.
-func (s *Store) Idempotency() *Idempotency { return &Idempotency{store: s} }
+func (s *Store) Idempotency() *Idempotency { return &Idempotency{r: storeRecords{s}, store: s} }
 
 // Close closes the file of its own; for records in the store's file it
 // does nothing.
-func (i *Idempotency) Close() error {
-	if i.kv == nil {
-		return nil
-	}
-	return i.kv.Close()
-}
+func (i *Idempotency) Close() error { return i.r.close() }
 
 // InStore reports whether the records are in the event store's file (and
 // so are copied with it).
@@ -86,50 +96,23 @@ func idemErr(op string, err error) error {
 // Get returns the record stored under key, or ok=false when there is none
 // or it expired at or before now.
 func (i *Idempotency) Get(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
-	if i.kv != nil {
-		return i.kv.Get(ctx, key, now)
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	var out []byte
-	err := i.store.view(func(tx *bolt.Tx) error {
-		out = idemBuckets.Get(tx, []byte(key), now)
-		return nil
-	})
-	if err != nil {
-		return nil, false, idemErr("get", err)
-	}
-	return out, out != nil, nil
-}
-
-// write runs op in the next group commit of the store (durable when it
-// returns).
-func (i *Idempotency) write(ctx context.Context, what string, op func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	req := &appendReq{ctx: ctx, op: op, done: make(chan struct{})}
-	if err := i.store.enqueue(req); err != nil {
-		return err
-	}
-	return idemErr(what, req.err)
+	return i.r.get(ctx, key, now)
 }
 
 // Put stores record under key until expires. When an unexpired record is
 // already stored under key, Put keeps it (the first response wins) and
 // returns nil. The record is durable when Put returns.
 func (i *Idempotency) Put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
-	if i.kv != nil {
-		return i.kv.Put(ctx, key, record, now, expires, true)
-	}
-	if key == "" {
-		return idemErr("put", errors.New("empty key"))
-	}
-	return i.write(ctx, "put", func(tx *bolt.Tx) error {
-		_, err := idemBuckets.Put(tx, []byte(key), record, now, expires, true)
+	if err := ctx.Err(); err != nil {
 		return err
-	})
+	}
+	if err := boltkv.Check(key, record); err != nil {
+		return idemErr("put", err)
+	}
+	return i.r.put(ctx, key, record, now, expires)
 }
 
 // PutMany stores records[i] under keys[i] until expires[i], each as Put
@@ -138,20 +121,13 @@ func (i *Idempotency) Put(ctx context.Context, key string, record []byte, now, e
 // implements the application layer's IdempotencyBatcher, through which the
 // answers of keyed commands written in the background share one fsync.
 func (i *Idempotency) PutMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
-	if i.kv != nil {
-		return i.kv.PutMany(ctx, now, keys, records, expires)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := boltkv.CheckMany(keys, records, expires); err != nil {
 		return idemErr("put", err)
 	}
-	return i.write(ctx, "put", func(tx *bolt.Tx) error {
-		for n, key := range keys {
-			if _, err := idemBuckets.Put(tx, []byte(key), records[n], now, expires[n], true); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return i.r.putMany(ctx, now, keys, records, expires)
 }
 
 // claimKey carries a *claim in a context.
@@ -195,47 +171,136 @@ func (i *Idempotency) Claim(ctx context.Context, key string, record []byte, now,
 // Complete replaces the record stored under key with record only when it
 // is still claim, the bytes this request claimed with (and unexpired at
 // now); otherwise it changes nothing and reports completed=false. It is
-// durable when it returns; it rides the store's next group commit.
+// durable when it returns; in the store's file it rides the next group
+// commit.
 func (i *Idempotency) Complete(ctx context.Context, key string, claim, record []byte, now, expires time.Time) (completed bool, err error) {
-	op := func(tx *bolt.Tx) error {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := boltkv.Check(key, record); err != nil {
+		return false, idemErr("complete", err)
+	}
+	err = i.r.complete(ctx, func(tx *bolt.Tx) error {
 		var err error
 		completed, err = idemBuckets.Replace(tx, []byte(key), claim, record, now, expires)
 		return err
-	}
-	if i.kv != nil {
-		if err := ctx.Err(); err != nil {
-			return false, err
-		}
-		return completed, idemErr("complete", i.kv.DB().Update(op))
-	}
-	if err := i.write(ctx, "complete", op); err != nil {
-		return false, err
+	})
+	if err != nil {
+		return false, idemErr("complete", err)
 	}
 	return completed, nil
 }
 
 // sweepChunk bounds the expired records one transaction of the store
-// removes, so that a sweep never holds the appends back for long.
-const sweepChunk = 1000
+// removes. The appends share that transaction: each removed record dirties
+// up to two leaf pages (record and expiry entry), so 1,000 made a shared
+// commit write up to ~1,000 pages (~4 MB); 128 keeps it near what a batch
+// of appends writes itself.
+const sweepChunk = 128
 
 // DeleteExpired removes every record that expired at or before now and
 // returns how many it removed. In the store's file it removes them in
 // transactions of at most sweepChunk records, each a group commit.
 func (i *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
-	if i.kv != nil {
-		return i.kv.DeleteExpired(ctx, now)
+	return i.r.deleteExpired(ctx, now)
+}
+
+// Snapshot writes a consistent copy of the file of its own to w (an online
+// backup) and returns its size. Records in the store's file are copied
+// with the store (Store.Snapshot); Snapshot refuses.
+func (i *Idempotency) Snapshot(w io.Writer) (int64, error) { return i.r.snapshot(w) }
+
+// fileRecords are the records in a bbolt file of their own.
+type fileRecords struct{ kv *boltkv.Store }
+
+func (f fileRecords) get(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	return f.kv.Get(ctx, key, now)
+}
+
+func (f fileRecords) put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
+	return f.kv.Put(ctx, key, record, now, expires, true)
+}
+
+func (f fileRecords) putMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
+	return f.kv.PutMany(ctx, now, keys, records, expires)
+}
+
+func (f fileRecords) complete(_ context.Context, op func(tx *bolt.Tx) error) error {
+	return f.kv.DB().Update(op)
+}
+
+func (f fileRecords) deleteExpired(ctx context.Context, now time.Time) (int, error) {
+	return f.kv.DeleteExpired(ctx, now)
+}
+
+func (f fileRecords) snapshot(w io.Writer) (int64, error) { return f.kv.Snapshot(w) }
+
+func (f fileRecords) close() error { return f.kv.Close() }
+
+// storeRecords are the records in the event store's file. Every write is
+// a request to the store's committer (appendReq.op), sharing the appends'
+// group commits.
+type storeRecords struct{ s *Store }
+
+func (r storeRecords) get(_ context.Context, key string, now time.Time) ([]byte, bool, error) {
+	var out []byte
+	err := r.s.view(func(tx *bolt.Tx) error {
+		out = idemBuckets.Get(tx, []byte(key), now)
+		return nil
+	})
+	if err != nil {
+		return nil, false, idemErr("get", err)
 	}
+	return out, out != nil, nil
+}
+
+// write runs op in the next group commit of the store (durable when it
+// returns).
+func (r storeRecords) write(ctx context.Context, op func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &appendReq{ctx: ctx, op: op, done: make(chan struct{})}
+	if err := r.s.enqueue(req); err != nil {
+		return err
+	}
+	return req.err
+}
+
+func (r storeRecords) put(ctx context.Context, key string, record []byte, now, expires time.Time) error {
+	return idemErr("put", r.write(ctx, func(tx *bolt.Tx) error {
+		_, err := idemBuckets.Put(tx, []byte(key), record, now, expires, true)
+		return err
+	}))
+}
+
+func (r storeRecords) putMany(ctx context.Context, now time.Time, keys []string, records [][]byte, expires []time.Time) error {
+	return idemErr("put", r.write(ctx, func(tx *bolt.Tx) error {
+		for n, key := range keys {
+			if _, err := idemBuckets.Put(tx, []byte(key), records[n], now, expires[n], true); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func (r storeRecords) complete(ctx context.Context, op func(tx *bolt.Tx) error) error {
+	return r.write(ctx, op)
+}
+
+func (r storeRecords) deleteExpired(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for {
 		var n int
 		var more bool
-		err := i.write(ctx, "delete expired", func(tx *bolt.Tx) error {
+		err := r.write(ctx, func(tx *bolt.Tx) error {
 			var err error
 			n, more, err = idemBuckets.DeleteExpired(tx, now, sweepChunk)
 			return err
 		})
 		if err != nil {
-			return total, err
+			return total, idemErr("delete expired", err)
 		}
 		total += n
 		if !more {
@@ -244,15 +309,11 @@ func (i *Idempotency) DeleteExpired(ctx context.Context, now time.Time) (int, er
 	}
 }
 
-// Snapshot writes a consistent copy of the file of its own to w (an online
-// backup) and returns its size. Records in the store's file are copied
-// with the store (Store.Snapshot); Snapshot refuses.
-func (i *Idempotency) Snapshot(w io.Writer) (int64, error) {
-	if i.kv == nil {
-		return 0, errors.New("boltstore: idempotency: the records are in the event store's file: copy the store")
-	}
-	return i.kv.Snapshot(w)
+func (storeRecords) snapshot(io.Writer) (int64, error) {
+	return 0, errors.New("boltstore: idempotency: the records are in the event store's file: copy the store")
 }
+
+func (storeRecords) close() error { return nil }
 
 // migrateChunk is how many records one transaction of a migration copies.
 const migrateChunk = 1000
@@ -264,9 +325,12 @@ const MigratedSuffix = ".migrated"
 // MigrateFrom copies the records unexpired at now from the idempotency
 // file of its own at path (the idempotency.db of a data directory written
 // by an earlier build) into the store's file, then renames that file to
-// path+MigratedSuffix, so that it is copied once and kept for the
-// operator. A record already stored under a key in the store's file is
-// kept. It does nothing, and returns 0, when there is no file at path. A
+// path+MigratedSuffix (path+MigratedSuffix+".2", ".3", … when an earlier
+// migration's copy is there: a downgrade then an upgrade migrates again,
+// and each copy is kept for the operator), so that it is copied once. The
+// first record wins: a record already stored under a key in the store's
+// file is kept, even when the file at path holds a newer one for that key
+// (written by a downgraded build after the earlier migration). It does nothing, and returns 0, when there is no file at path. A
 // crash before the rename leaves the file, and the next start copies it
 // again (harmlessly: the records copied before are kept). Run it before
 // the records are used.
@@ -318,21 +382,25 @@ func (i *Idempotency) MigrateFrom(ctx context.Context, path string, now time.Tim
 	if err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
-	if err := os.Rename(path, path+MigratedSuffix); err != nil {
+	if err := os.Rename(path, migratedName(path)); err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
 		return n, fmt.Errorf("boltstore: idempotency: migrate %s: %w", path, err)
 	}
 	return n, nil
 }
 
-// syncDir fsyncs a directory, so that a rename in it is durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+// migratedName returns the first of path+MigratedSuffix,
+// path+MigratedSuffix+".2", ".3", … that does not exist, so that the rename
+// never replaces an earlier migration's copy. The store's file lock keeps
+// a second migration of the same directory out meanwhile.
+func migratedName(path string) string {
+	name := path + MigratedSuffix
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s%s.%d", path, MigratedSuffix, n)
 	}
-	defer d.Close()
-	return d.Sync()
 }

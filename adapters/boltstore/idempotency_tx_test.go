@@ -34,6 +34,15 @@ func openStore(t *testing.T, path string) *boltstore.Store {
 	return s
 }
 
+// openInStore opens a store in a temporary directory (closed when the test
+// ends) and the idempotency records in its file.
+func openInStore(t *testing.T) (*boltstore.Store, *boltstore.Idempotency) {
+	t.Helper()
+	s := openStore(t, filepath.Join(t.TempDir(), "kinerja.db"))
+	t.Cleanup(func() { s.Close() })
+	return s, s.Idempotency()
+}
+
 var (
 	idemNow = time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	idemExp = idemNow.Add(30 * 24 * time.Hour)
@@ -118,9 +127,7 @@ func TestClaimCommitsWithEvents(t *testing.T) {
 // the record is the winner's.
 func TestClaimRace(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "kinerja.db"))
-	defer s.Close()
-	idem := s.Idempotency()
+	s, idem := openInStore(t)
 	for round := range 20 {
 		key := fmt.Sprintf("race-%d", round)
 		var wg sync.WaitGroup
@@ -153,9 +160,7 @@ func TestClaimRace(t *testing.T) {
 // more records than one transaction removes them all.
 func TestIdempotencyInStorePutsAndSweep(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, filepath.Join(t.TempDir(), "kinerja.db"))
-	defer s.Close()
-	idem := s.Idempotency()
+	s, idem := openInStore(t)
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Go(func() {
@@ -266,5 +271,82 @@ func TestMigrateFromIdempotencyFile(t *testing.T) {
 	}
 	if got, err := idem.MigrateFrom(ctx, legacy, idemNow); got != 0 || err != nil {
 		t.Fatalf("second MigrateFrom = %d, %v; want 0, nil", got, err)
+	}
+}
+
+// TestIdempotencySweepChunks: the appends share the transactions of a
+// sweep, so one removes at most a couple of hundred records (1,000 dirtied
+// up to ~4 MB of pages in a commit the appends waited for).
+func TestIdempotencySweepChunks(t *testing.T) {
+	ctx := context.Background()
+	s, idem := openInStore(t)
+	const n, most = 600, 200
+	keys, recs, exps := make([]string, n), make([][]byte, n), make([]time.Time, n)
+	for i := range n {
+		keys[i], recs[i], exps[i] = fmt.Sprintf("old-%d", i), []byte("r"), idemNow.Add(time.Hour)
+	}
+	if err := idem.PutMany(ctx, idemNow, keys, recs, exps); err != nil {
+		t.Fatal(err)
+	}
+	tx0 := s.WriteTxsForTest()
+	if got, err := idem.DeleteExpired(ctx, idemNow.Add(2*time.Hour)); got != n || err != nil {
+		t.Fatalf("DeleteExpired = %d, %v; want %d", got, err, n)
+	}
+	txs := s.WriteTxsForTest() - tx0
+	if txs < (n+most-1)/most {
+		t.Fatalf("the sweep of %d records took %d transactions: more than %d records in one", n, txs, most)
+	}
+	t.Logf("the sweep of %d records took %d transactions", n, txs)
+}
+
+// TestMigrateTwiceKeepsBothCopies: after a downgrade (which writes a new
+// idempotency.db) and an upgrade, the second migration keeps the first
+// one's copy: it renames the file to a name of its own. The first record
+// wins: the one migrated first stays, even though the second file holds a
+// newer record under the key.
+func TestMigrateTwiceKeepsBothCopies(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	legacy := filepath.Join(dir, "idempotency.db")
+	writeLegacy := func(rec string) {
+		old, err := boltstore.OpenIdempotency(legacy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Put(ctx, "k", []byte(rec), idemNow, idemExp); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Put(ctx, "only-"+rec, []byte(rec), idemNow, idemExp); err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := openStore(t, filepath.Join(dir, "kinerja.db"))
+	defer s.Close()
+	idem := s.Idempotency()
+	for _, rec := range []string{"first", "second"} {
+		writeLegacy(rec)
+		if got, err := idem.MigrateFrom(ctx, legacy, idemNow); got != 2 || err != nil {
+			t.Fatalf("MigrateFrom (%s) = %d, %v; want 2, nil", rec, got, err)
+		}
+	}
+	for name, want := range map[string]string{legacy + boltstore.MigratedSuffix: "first", legacy + boltstore.MigratedSuffix + ".2": "second"} {
+		old, err := boltstore.OpenIdempotency(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, ok, err := old.Get(ctx, "only-"+want, idemNow)
+		old.Close()
+		if !ok || err != nil || string(rec) != want {
+			t.Fatalf("%s holds %q, %v, %v; want the %s migration's file", filepath.Base(name), rec, ok, err, want)
+		}
+	}
+	if rec, _, _ := idem.Get(ctx, "k", idemNow); string(rec) != "first" {
+		t.Fatalf("record %q, want the first migrated (first wins)", rec)
+	}
+	if _, ok, _ := idem.Get(ctx, "only-second", idemNow); !ok {
+		t.Fatal("the second migration did not copy its new key")
 	}
 }

@@ -355,7 +355,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	if err := ctx.Err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, sealed: s.seal(stream, prepared), claim: s.claimFrom(ctx), done: make(chan struct{})}
+	c := s.claimFrom(ctx)
+	if c != nil {
+		// Checked before it is queued: a claim bbolt would refuse fails
+		// this append alone, not the group commit it would share.
+		if err := boltkv.Check(c.key, c.record); err != nil {
+			return eventstore.AppendResult{}, fmt.Errorf("boltstore: append %s: idempotency claim: %w", stream, err)
+		}
+	}
+	req := &appendReq{ctx: ctx, stream: stream, expected: expected, events: prepared, sealed: s.seal(stream, prepared), claim: c, done: make(chan struct{})}
 	if err := s.enqueue(req); err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -447,16 +455,18 @@ func (s *Store) drain(batch *[]*appendReq) bool {
 func (s *Store) commit(batch []*appendReq) {
 	var heads map[string]eventstore.Hash
 	var claimed []*claim
-	appended := false
+	var appended bool
 	err := s.update(func(tx *bolt.Tx) error {
 		w := s.newWriter(tx)
-		claimed = claimed[:0]
+		claimed, appended = claimed[:0], false
 		for _, r := range batch {
 			r.res, r.err = eventstore.AppendResult{}, nil
 			if r.op != nil {
-				if err := r.op(tx); err != nil {
-					return fmt.Errorf("%w: idempotency records: %v", errStorage, err)
-				}
+				// Its keys and records were checked before it was
+				// queued (boltkv.Check), so bbolt's limits cannot
+				// fail it here; whatever else does is its own
+				// failure, not that of the appends sharing the batch.
+				r.err = r.op(tx)
 				continue
 			}
 			if err := r.ctx.Err(); err != nil {

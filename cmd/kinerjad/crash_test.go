@@ -78,13 +78,20 @@ func TestCrashSafety(t *testing.T) {
 	crashSafety(t, t.TempDir())
 }
 
-func crashSafety(t *testing.T, data string, extra ...string) {
+// startCrashChild starts kinerjad on data in a child process (to be
+// killed) and returns it with a client signing with the data's key.
+func startCrashChild(t *testing.T, data string, extra ...string) (*exec.Cmd, *server) {
+	t.Helper()
 	cmd, base := startChild(t, append([]string{"--listen", "127.0.0.1:0", "--data", data, "--checkpoint-interval", "20ms"}, extra...)...)
 	key, err := authkey.Load(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, base: base, data: data, key: key}
+	return cmd, &server{t: t, base: base, data: data, key: key}
+}
+
+func crashSafety(t *testing.T, data string, extra ...string) {
+	cmd, s := startCrashChild(t, data, extra...)
 	s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", httpapi.CreateUnitBody{ID: "ROOT", Name: "Induk"}, nil)
 
 	var mu sync.Mutex

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
-	"github.com/kinerja-ledger/kinerja/adapters/httpapi/authkey"
 )
 
 // TestCrashKeyedRecordWithEvents: while 8 clients send keyed creates
@@ -29,12 +28,7 @@ func TestCrashKeyedRecordWithEvents(t *testing.T) {
 	var mu sync.Mutex
 	var acked, unknown []req
 	for round := range 2 {
-		cmd, base := startChild(t, "--listen", "127.0.0.1:0", "--data", data, "--checkpoint-interval", "20ms")
-		key, err := authkey.Load(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &server{t: t, base: base, data: data, key: key}
+		cmd, s := startCrashChild(t, data)
 		if round == 0 {
 			s.must(201, "hr-admin", hrAdmin, "POST", "/v1/units", httpapi.CreateUnitBody{ID: "ROOT", Name: "Induk"}, nil)
 		}

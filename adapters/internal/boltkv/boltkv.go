@@ -244,8 +244,8 @@ func (s *Store) Put(ctx context.Context, key string, record []byte, now, expires
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if key == "" {
-		return s.wrap("put", errors.New("empty key"))
+	if err := Check(key, record); err != nil {
+		return s.wrap("put", err)
 	}
 	put := func(tx *bolt.Tx) error {
 		// Safe to run again (bbolt's Batch may).
@@ -283,15 +283,32 @@ func (s *Store) PutMany(ctx context.Context, now time.Time, keys []string, recor
 }
 
 // CheckMany checks the arguments of a PutMany: as many records and
-// expiries as keys, and no empty key.
+// expiries as keys, and each key and record as Check.
 func CheckMany(keys []string, records [][]byte, expires []time.Time) error {
 	if len(records) != len(keys) || len(expires) != len(keys) {
 		return errors.New("keys, records and expiries differ in number")
 	}
-	for _, k := range keys {
-		if k == "" {
-			return errors.New("empty key")
+	for i, k := range keys {
+		if err := Check(k, records[i]); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// Check refuses what bbolt would refuse inside a write transaction: an
+// empty key, a key too long for the expiry entry (8 bytes of expiry before
+// it) or a record too long for a value (8 bytes of expiry before it). A
+// write checked first fails before it is queued, on its own, instead of
+// failing the transaction it would share.
+func Check(key string, record []byte) error {
+	switch {
+	case key == "":
+		return errors.New("empty key")
+	case len(key) > bolt.MaxKeySize-8:
+		return fmt.Errorf("key of %d bytes, more than %d", len(key), bolt.MaxKeySize-8)
+	case len(record) > bolt.MaxValueSize-8:
+		return fmt.Errorf("record of %d bytes, more than %d", len(record), bolt.MaxValueSize-8)
 	}
 	return nil
 }

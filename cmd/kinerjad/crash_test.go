@@ -121,7 +121,18 @@ func crashSafety(t *testing.T, data string, extra ...string) {
 			}
 		}()
 	}
+	// Kill after 1.5 s of writing, and not before 8 answers: on a loaded
+	// machine the first answers can take longer than that (seen with
+	// PostgreSQL at load 40), and a kill before any answer tests nothing.
 	time.Sleep(1500 * time.Millisecond)
+	for wait := time.Now().Add(60 * time.Second); time.Now().Before(wait); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 8 {
+			break
+		}
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

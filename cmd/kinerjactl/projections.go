@@ -453,6 +453,9 @@ func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, names []string,
 	if err := pgreadmodel.RunAllCovered(ctx, l.authed, ro.witnessed, rbs, ro.batch, report); err != nil {
 		return rbs, err
 	}
+	if n := l.history.Replays(); n > 0 {
+		fmt.Fprintf(stderr, "the SKP projections replayed %d streams their caches did not hold\n", n)
+	}
 	return rbs, nil
 }
 
@@ -468,7 +471,12 @@ func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer
 		return nil, nil, err
 	}
 	l.pool = p
-	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: projections.StoreHistory{Store: l.authed}, Policy: policy.Default()})
+	// One shared history, as in kinerjad (§43): a stream that the five
+	// SKP projections' caches do not hold (evicted, in a rebuild of more
+	// SKPs than a cache keeps) is read and authenticated once for all of
+	// them, not once by each; the bound counts the replays.
+	l.history = &projections.BoundedHistory{History: projections.NewSharedHistory(projections.StoreHistory{Store: l.authed}, 0)}
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: l.history, Policy: policy.Default()})
 	if err != nil {
 		l.close()
 		return nil, nil, err

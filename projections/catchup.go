@@ -111,10 +111,24 @@ func (g *Group) CatchUp(ctx context.Context, opts CatchUpOptions) (int, error) {
 // failure is tried CatchUpTries times. It returns nil when the runner may
 // go on with the next batch.
 func (r *Runner) catchUp(ctx context.Context, cp eventstore.Position, batch []Event) error {
-	var sel []Event
+	// The selection is counted first and made once, of its size: grown by
+	// doubling, its copies of the events were 6 % of a rebuild's client CPU
+	// (seven runners, each its own selection of every batch). A runner
+	// that reads the whole batch (the audit trail) takes it as it is:
+	// nothing modifies a batch's events.
+	n := 0
 	for _, ev := range batch {
 		if ev.Position > cp && r.filter.Match(ev.Stream, ev.Type) {
-			sel = append(sel, ev)
+			n++
+		}
+	}
+	sel := batch
+	if n < len(batch) {
+		sel = make([]Event, 0, n)
+		for _, ev := range batch {
+			if ev.Position > cp && r.filter.Match(ev.Stream, ev.Type) {
+				sel = append(sel, ev)
+			}
 		}
 	}
 	r.bmu.Lock()

@@ -52,11 +52,24 @@ func (e historyChanged) Unwrap() error { return e.rb }
 // against the store and the audit keys (audit.CheckWitness). The covered
 // read needs every rebuild to start from the beginning of the log (a
 // fresh StartRebuild); rebuilds that do not are read as RunAll reads them.
+// While it runs, store's stream reads (the SKP projections' replays of the
+// streams their caches do not hold) are anchored at the heads the covered
+// read gave (AnchorStreams, turned off at the end): their links are
+// checked, not a signature per append. store must not be a Marking copy
+// (whose refused events come without an error).
 func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, rec *audit.WitnessRecord, rbs []*Rebuild, batch int, progress func(pos eventstore.Position, read int)) error {
 	if rec == nil || rec.Checkpoint.Size == 0 {
 		return RunAll(ctx, store, rbs, batch, progress)
 	}
 	tee := &rootTee{Store: store.Covering(audit.CoverFirst(rec.Checkpoint.Size)), size: rec.Checkpoint.Size}
+	// The SKP projections replay a stream their caches do not hold from
+	// store's stream reads (their History). While the run lasts, those
+	// reads are anchored at the last event of the stream that the covered
+	// read gave (chain links up to its hash, no writer signature): the
+	// covered read's events are what the root check below vouches for, and
+	// nothing is swapped unless it passes.
+	store.AnchorStreams(tee.anchor)
+	defer store.AnchorStreams(nil)
 	check := func() error {
 		tee.mu.Lock()
 		defer tee.mu.Unlock()
@@ -89,6 +102,20 @@ type rootTee struct {
 	mu   sync.Mutex
 	read bool              // a read from the beginning ran
 	root *audit.PrefixRoot // of the last such read
+
+	// heads are the last event of each stream the reads from the
+	// beginning gave (anchor).
+	headsMu sync.RWMutex
+	heads   map[string]eventstore.Head
+}
+
+// anchor returns the head of stream that the covered read gave, for
+// AuthenticatedStore.AnchorStreams.
+func (t *rootTee) anchor(_ context.Context, stream string) (eventstore.Head, bool) {
+	t.headsMu.RLock()
+	defer t.headsMu.RUnlock()
+	h, ok := t.heads[stream]
+	return h, ok
 }
 
 func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) iter.Seq2[eventstore.Event, error] {
@@ -103,6 +130,12 @@ func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) i
 		for ev, err := range inner {
 			if err == nil {
 				t.root.Add(ev)
+				t.headsMu.Lock()
+				if t.heads == nil {
+					t.heads = map[string]eventstore.Head{}
+				}
+				t.heads[ev.Stream] = eventstore.Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash}
+				t.headsMu.Unlock()
 			}
 			if !yield(ev, err) {
 				return

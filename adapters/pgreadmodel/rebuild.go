@@ -313,19 +313,19 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	// above; this checks it in the swap's snapshot, so that no table goes
 	// live without an index its readers rely on).
 	for _, t := range Tables(r.name) {
-		keys, err := missingKeys(ctx, tx, db.names.t(t), r.sink.n.t(t))
+		keys, err := missing(ctx, tx, tableKeys, asSet, db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return wrap(err)
 		}
 		if len(keys) > 0 {
 			return wrap(fmt.Errorf("%s lacks the keys %q of %s", r.sink.n.t(t), keys, db.names.t(t)))
 		}
-		missing, err := missingIndexes(ctx, tx, db.names.t(t), r.sink.n.t(t))
+		idx, err := missing(ctx, tx, secondaryIndexes, asMultiset, db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return wrap(err)
 		}
-		if len(missing) > 0 {
-			return wrap(fmt.Errorf("%s lacks the indexes %q of %s", r.sink.n.t(t), missing, db.names.t(t)))
+		if len(idx) > 0 {
+			return wrap(fmt.Errorf("%s lacks the indexes %q of %s", r.sink.n.t(t), idx, db.names.t(t)))
 		}
 	}
 	b := &pgx.Batch{}
@@ -457,25 +457,6 @@ func dropAppendOnlyKeys(ctx context.Context, tx pgx.Tx, n names, tables []string
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// missingKeys returns the key definitions of live that rebuilt lacks.
-func missingKeys(ctx context.Context, q dbQuerier, live, rebuilt string) ([]string, error) {
-	want, _, err := tableKeys(ctx, q, live)
-	if err != nil {
-		return nil, err
-	}
-	have, _, err := tableKeys(ctx, q, rebuilt)
-	if err != nil {
-		return nil, err
-	}
-	var missing []string
-	for _, d := range want {
-		if !slices.Contains(have, d) {
-			missing = append(missing, d)
-		}
-	}
-	return missing, nil
-}
-
 // Deferred indexes. A rebuild fills its tables from nothing with hundreds of
 // thousands of rows; maintaining every secondary index row by row costs
 // PostgreSQL more than the rows themselves (the audit trail's entries carry
@@ -538,26 +519,47 @@ func dropSecondaryIndexes(ctx context.Context, tx pgx.Tx, n names, tables []stri
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// missingIndexes returns the secondary index definitions of live that
-// rebuilt lacks.
-func missingIndexes(ctx context.Context, q dbQuerier, live, rebuilt string) ([]string, error) {
-	want, _, err := secondaryIndexes(ctx, q, live)
+// lister lists a table's definitions of one kind (tableKeys,
+// secondaryIndexes) and their names.
+type lister func(ctx context.Context, q dbQuerier, table string) (defs, names []string, err error)
+
+// matching says how the definitions of a rebuilt table answer for the
+// live table's.
+type matching int
+
+const (
+	// asSet: a definition of live is there when rebuilt has it at all
+	// (the keys: a key is a guarantee, one of each kind enforces it).
+	asSet matching = iota
+	// asMultiset: each definition of rebuilt answers for one of live (the
+	// secondary indexes: live may carry two alike, and rebuilt then
+	// needs both).
+	asMultiset
+)
+
+// missing returns the definitions that list gives for live and not, by
+// the rule match, for rebuilt: the keys (tableKeys, asSet) or the
+// secondary indexes (secondaryIndexes, asMultiset) that a rebuild's table
+// still lacks.
+func missing(ctx context.Context, q dbQuerier, list lister, match matching, live, rebuilt string) ([]string, error) {
+	want, _, err := list(ctx, q, live)
 	if err != nil {
 		return nil, err
 	}
-	have, _, err := secondaryIndexes(ctx, q, rebuilt)
+	have, _, err := list(ctx, q, rebuilt)
 	if err != nil {
 		return nil, err
 	}
-	var missing []string
+	var out []string
 	for _, d := range want {
-		if i := slices.Index(have, d); i >= 0 {
+		i := slices.Index(have, d)
+		if i < 0 {
+			out = append(out, d)
+		} else if match == asMultiset {
 			have = slices.Delete(have, i, i+1)
-			continue
 		}
-		missing = append(missing, d)
 	}
-	return missing, nil
+	return out, nil
 }
 
 // buildIndexes creates on the rebuild's tables the keys (deferred for the
@@ -575,7 +577,7 @@ func (r *Rebuild) buildIndexes(ctx context.Context) error {
 	}
 	built := false
 	for _, t := range Tables(r.name) {
-		keys, err := missingKeys(ctx, tx, r.db.names.t(t), r.sink.n.t(t))
+		keys, err := missing(ctx, tx, tableKeys, asSet, r.db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return err
 		}
@@ -585,11 +587,11 @@ func (r *Rebuild) buildIndexes(ctx context.Context) error {
 			}
 			built = true
 		}
-		missing, err := missingIndexes(ctx, tx, r.db.names.t(t), r.sink.n.t(t))
+		idx, err := missing(ctx, tx, secondaryIndexes, asMultiset, r.db.names.t(t), r.sink.n.t(t))
 		if err != nil {
 			return err
 		}
-		for _, def := range missing {
+		for _, def := range idx {
 			if _, err := tx.Exec(ctx, `CREATE INDEX ON `+r.sink.n.t(t)+` `+def); err != nil {
 				return fmt.Errorf("build index %s %s: %w", r.sink.n.t(t), def, err)
 			}

@@ -31,6 +31,9 @@ type ledger struct {
 	keys   *wiring.WriterKeys
 	pool   *pgxpool.Pool
 	stderr io.Writer
+	// history is the PostgreSQL read models' shared history
+	// (openPostgresReadModels).
+	history *projections.BoundedHistory
 }
 
 // Ledger access modes: a command that appends signs with the writer key

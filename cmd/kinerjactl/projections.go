@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -182,6 +184,13 @@ func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdou
 	}
 	defer l.close()
 	defer rebuildGC(getenv)()
+	if ro.cpuProfile != "" {
+		stop, err := startCPUProfile(ro.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("projections rebuild: %w", err)
+		}
+		defer stop()
+	}
 	start := time.Now()
 	rbs, err := rebuild(ctx, l, db, names, ro, stderr)
 	if err != nil {
@@ -306,6 +315,9 @@ type rebuildOptions struct {
 	// witnessed is the witnessed checkpoint that covers the events under
 	// it (nil: none, every signature is verified).
 	witnessed *audit.WitnessRecord
+	// cpuProfile, when set, is the file a CPU profile of the rebuild
+	// (from the first StartRebuild to the last swap) is written to.
+	cpuProfile string
 }
 
 // openForRebuild parses `projections rebuild|replay NAME [flags]` and opens
@@ -330,6 +342,7 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	cover := fs.Bool("cover", true, "read the events under the latest witnessed audit checkpoint checking their chain links and, before any swap, the checkpoint's signed root, instead of every writer signature (false: verify every signature)")
 	var keys multiFlag
 	fs.Var(&keys, "key", "audit checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild (its read, its Sinks and its swaps) to this file, for go tool pprof")
 	var ic wiring.IntegrityConfig
 	ic.RegisterWitnessFlags(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
@@ -357,7 +370,7 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 			l.close()
 		}
 	}()
-	ro := rebuildOptions{batch: *batch}
+	ro := rebuildOptions{batch: *batch, cpuProfile: *cpuProfile}
 	if *cover {
 		if ro.witnessed, err = witnessedCover(ctx, l, ic, keys, stderr); err != nil {
 			return nil, nil, nil, rebuildOptions{}, err
@@ -440,6 +453,9 @@ func rebuild(ctx context.Context, l *ledger, db *pgreadmodel.DB, names []string,
 	if err := pgreadmodel.RunAllCovered(ctx, l.authed, ro.witnessed, rbs, ro.batch, report); err != nil {
 		return rbs, err
 	}
+	if n := l.history.Replays(); n > 0 {
+		fmt.Fprintf(stderr, "the SKP projections replayed %d streams their caches did not hold\n", n)
+	}
 	return rbs, nil
 }
 
@@ -455,10 +471,32 @@ func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer
 		return nil, nil, err
 	}
 	l.pool = p
-	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: projections.StoreHistory{Store: l.authed}, Policy: policy.Default()})
+	// One shared history, as in kinerjad (§43): a stream that the five
+	// SKP projections' caches do not hold (evicted, in a rebuild of more
+	// SKPs than a cache keeps) is read and authenticated once for all of
+	// them, not once by each; the bound counts the replays.
+	l.history = &projections.BoundedHistory{History: projections.NewSharedHistory(projections.StoreHistory{Store: l.authed}, 0)}
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: l.history, Policy: policy.Default()})
 	if err != nil {
 		l.close()
 		return nil, nil, err
 	}
 	return l, db, nil
+}
+
+// startCPUProfile starts a CPU profile into the file path and returns what
+// stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,9 +85,13 @@ func TestRebuildCoveredByTheWitnessedCheckpoint(t *testing.T) {
 		t.Errorf("the covered rebuild differs from the verified one: %v, want %v", covered, verified)
 	}
 	// Only a rebuild (skps) without the audit projection: the root is
-	// computed aside from the events read.
-	if _, stderr, err := ctlErr(append([]string{"projections", "rebuild", "skps"}, flags...)...); err != nil || !strings.Contains(stderr, "witnessed checkpoint of") {
+	// computed aside from the events read. (With a CPU profile, written.)
+	prof := filepath.Join(t.TempDir(), "rebuild.pprof")
+	if _, stderr, err := ctlErr(append([]string{"projections", "rebuild", "skps", "--cpuprofile", prof}, flags...)...); err != nil || !strings.Contains(stderr, "witnessed checkpoint of") {
 		t.Fatalf("covered rebuild skps: %v\n%s", err, stderr)
+	}
+	if fi, err := os.Stat(prof); err != nil || fi.Size() == 0 {
+		t.Errorf("--cpuprofile %s: %v, %v", prof, fi, err)
 	}
 }
 

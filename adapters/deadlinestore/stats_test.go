@@ -1,0 +1,43 @@
+package deadlinestore_test
+
+import (
+	"os"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestFileStats prints the bbolt figures of the deadlines.db named by
+// KINERJA_DEADLINES_DB (opened read-only): its size, its free pages and,
+// per bucket, the keys and the bytes they use. It is a measuring aid
+// (docs/benchmarks.md), skipped without the variable.
+func TestFileStats(t *testing.T) {
+	path := os.Getenv("KINERJA_DEADLINES_DB")
+	if path == "" {
+		t.Skip("KINERJA_DEADLINES_DB not set")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := db.Stats()
+	t.Logf("file %d bytes, page size %d, free pages %d (%d bytes), pending pages %d", fi.Size(), db.Info().PageSize, st.FreePageN, st.FreeAlloc, st.PendingPageN)
+	err = db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			bs := b.Stats()
+			var kv int
+			_ = b.ForEach(func(k, v []byte) error { kv += len(k) + len(v); return nil })
+			pages := bs.BranchPageN + bs.BranchOverflowN + bs.LeafPageN + bs.LeafOverflowN
+			t.Logf("bucket %-16s keys %8d  key+value bytes %11d  pages %7d (%d bytes in use of %d allocated)", name, bs.KeyN, kv, pages, bs.BranchInuse+bs.LeafInuse, bs.BranchAlloc+bs.LeafAlloc)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -232,4 +233,92 @@ func TestBoltOpensAnEarlierLayout(t *testing.T) {
 	if due, _ := b2.Due(ctx, now.Add(2*time.Hour), 10); !slices.Equal(keys(due), []string{"RATE_PERIOD/skp-c/Q1"}) {
 		t.Errorf("Due after reopening = %v", keys(due))
 	}
+}
+
+// TestBoltCompactsAMostlyFreeFile: after a churn that leaves most of the
+// file's pages free (items written and then gone, as a catch-up does), the
+// next OpenBolt rewrites the file without them, bounded by the bytes it
+// holds, and keeps everything: checkpoint, items and indexes, what fired,
+// the outbox and its sequence.
+func TestBoltCompactsAMostlyFreeFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "deadlines.db")
+	old := deadlinestore.CompactMinBytes
+	deadlinestore.CompactMinBytes = 1 << 20
+	defer func() { deadlinestore.CompactMinBytes = old }()
+	b, err := deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC)
+	for round := range 4 {
+		err := b.Update(ctx, 1, func(s deadlines.Store) error {
+			for i := range 3000 {
+				skp := fmt.Sprintf("skp-%04d", i)
+				var items []deadlines.Item
+				if round < 3 || i < 100 {
+					for q := range 4 {
+						items = append(items, item(skp, q+round*10, "nip-"+skp, now.Add(time.Duration(q-2)*time.Hour)))
+					}
+				}
+				if err := s.ReplaceItems(ctx, skp, items); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	due, err := b.Due(ctx, now, 1000)
+	if err != nil || len(due) != 300 {
+		t.Fatalf("Due = %d items, %v", len(due), err)
+	}
+	if _, err := b.MarkFired(ctx, due[0], now, &deadlines.OutboxMessage{ID: "m1", Body: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	before := fileSize(t, path)
+
+	b, err = deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	after := fileSize(t, path)
+	t.Logf("file %d bytes before, %d after", before, after)
+	if after*2 > before {
+		t.Errorf("file %d bytes after opening, %d before: not compacted", after, before)
+	}
+	if after > 1<<20 { // 400 items and their indexes (bbolt grows a small file by doubling: 512 KiB)
+		t.Errorf("file %d bytes for 400 items and their indexes", after)
+	}
+	if cp, _ := b.Checkpoint(ctx); cp != 1 {
+		t.Errorf("Checkpoint = %d", cp)
+	}
+	if ok, _ := b.Fired(ctx, due[0].FireID()); !ok {
+		t.Error("the firing was lost")
+	}
+	if due2, _ := b.Due(ctx, now, 1000); len(due2) != 299 {
+		t.Errorf("Due after compaction = %d items, want 299", len(due2))
+	}
+	if _, err := b.MarkFired(ctx, due[1], now, &deadlines.OutboxMessage{ID: "m2", Body: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if ob, _ := b.Outbox(ctx, 10); len(ob) != 2 || ob[0].ID != "m1" || ob[1].ID != "m2" {
+		t.Errorf("Outbox = %v", ob)
+	}
+	if mine, _ := b.ForRecipient(ctx, "nip-skp-0007"); len(mine) != 4 {
+		t.Errorf("ForRecipient = %v", keys(mine))
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

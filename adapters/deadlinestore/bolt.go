@@ -201,8 +201,7 @@ func index(db *bolt.DB) error {
 		more := false
 		err := db.Update(func(tx *bolt.Tx) error {
 			idx, all := tx.Bucket(bucketBySKP), tx.Bucket(bucketItems)
-			type row struct{ k, v []byte }
-			var rows []row
+			var rows [][]byte
 			c := idx.Cursor()
 			k, _ := c.First()
 			if after != nil {
@@ -216,11 +215,11 @@ func index(db *bolt.DB) error {
 					more = true
 					break
 				}
-				rows = append(rows, row{k: slices.Clone(k)})
+				rows = append(rows, slices.Clone(k))
 			}
 			t := boltTx{tx}
-			for i := range rows {
-				key := rows[i].k[bytes.IndexByte(rows[i].k, 0)+1:]
+			for _, row := range rows {
+				key := row[bytes.IndexByte(row, 0)+1:]
 				v := all.Get(key)
 				if v == nil {
 					continue
@@ -229,12 +228,12 @@ func index(db *bolt.DB) error {
 				if err := json.Unmarshal(v, &it); err != nil {
 					return fmt.Errorf("item %q: %w", key, err)
 				}
-				if err := t.indexItem(it, rows[i].k); err != nil {
+				if err := t.indexItem(it, row); err != nil {
 					return err
 				}
 			}
 			if len(rows) > 0 {
-				after = rows[len(rows)-1].k
+				after = rows[len(rows)-1]
 			}
 			if !more {
 				return tx.Bucket(bucketMeta).Put(keyLayout, layout)

@@ -322,3 +322,35 @@ func fileSize(t *testing.T, path string) int64 {
 	}
 	return fi.Size()
 }
+
+// TestBoltMovedDeadlineIsDueAgain: an item that fired, written again with
+// the same key and fire time but another deadline, is a new firing and is
+// due again.
+func TestBoltMovedDeadlineIsDueAgain(t *testing.T) {
+	ctx := context.Background()
+	b, err := deadlinestore.OpenBolt(filepath.Join(t.TempDir(), "deadlines.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	now := time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC)
+	it := item("skp-1", 1, "nip-1", now.Add(-time.Hour))
+	if err := b.Update(ctx, 1, func(s deadlines.Store) error { return s.ReplaceItems(ctx, "skp-1", []deadlines.Item{it}) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.MarkFired(ctx, it, now, nil); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := b.Due(ctx, now, 10); len(due) != 0 {
+		t.Fatalf("Due after the firing = %v", keys(due))
+	}
+	moved := it
+	moved.Due = it.Due.Add(48 * time.Hour)
+	if err := b.Update(ctx, 2, func(s deadlines.Store) error { return s.ReplaceItems(ctx, "skp-1", []deadlines.Item{moved}) }); err != nil {
+		t.Fatal(err)
+	}
+	due, err := b.Due(ctx, now, 10)
+	if err != nil || len(due) != 1 || due[0].FireID() != moved.FireID() {
+		t.Fatalf("Due after the deadline moved = %v, %v", keys(due), err)
+	}
+}

@@ -2,14 +2,17 @@ package deadlinestore_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/domain/policy"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
@@ -71,4 +74,57 @@ func BenchmarkCatchUpBolt(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(len(mine))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkDueBolt measures the scheduler's tick read: Due over a store of
+// KINERJA_BENCH_ITEMS items (100,000 unless set: 25,000 SKPs of 4 items,
+// a province's order), 50 of them due.
+func BenchmarkDueBolt(b *testing.B) {
+	n := 100_000
+	if s := os.Getenv("KINERJA_BENCH_ITEMS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = v
+	}
+	ctx := context.Background()
+	st, err := deadlinestore.OpenBolt(filepath.Join(b.TempDir(), "d.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC)
+	for lo := 0; lo < n/4; lo += 5000 {
+		err := st.Update(ctx, eventstore.Position(lo+1), func(s deadlines.Store) error {
+			for i := lo; i < min(lo+5000, n/4); i++ {
+				skp := fmt.Sprintf("skp-%06d", i)
+				var items []deadlines.Item
+				for q := range 4 {
+					at := now.Add(time.Duration(24*(30+q)) * time.Hour)
+					if i%500 == 0 && q == 0 {
+						at = now.Add(-time.Duration(i) * time.Second)
+					}
+					items = append(items, deadlines.Item{Key: fmt.Sprintf("RATE_PERIOD/%s/Q%d", skp, q+1), Kind: deadlines.RatePeriod, SKPID: skp,
+						NIP: "nip-" + skp, Name: "Pegawai " + skp, UnitID: "DINKES", Year: 2026, Period: fmt.Sprintf("Q%d", q+1),
+						Recipient: "nip-" + skp, RecipientRole: "APPRAISER", From: at.Add(-72 * time.Hour), Due: at.Add(24 * time.Hour), FireAt: at})
+				}
+				if err := s.ReplaceItems(ctx, skp, items); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		due, err := st.Due(ctx, now, 100)
+		if err != nil || len(due) != n/4/500 {
+			b.Fatalf("Due = %d items, %v", len(due), err)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,12 +33,27 @@ import (
 
 var (
 	bucketItems  = []byte("deadline_items")  // key → item JSON
-	bucketBySKP  = []byte("deadline_by_skp") // skp \x00 key → nothing
+	bucketBySKP  = []byte("deadline_by_skp") // skp \x00 key → indexEntry (layout 2; nothing before)
 	bucketFired  = []byte("deadline_fired")  // fire ID → RFC 3339 time
 	bucketOutbox = []byte("deadline_outbox") // sequence → message JSON
-	bucketMeta   = []byte("deadline_meta")   // "checkpoint" → decimal position
-	keyCP        = []byte("checkpoint")
+	bucketMeta   = []byte("deadline_meta")   // "checkpoint" → decimal position; "layout" → "2"
+	// bucketDue indexes the items not yet fired by when they fire, so that
+	// Due reads only what is due: fire_at (12 bytes, ordered) key → fire ID.
+	bucketDue = []byte("deadline_due")
+	// bucketByRecipient indexes the items (Notice 0) by the NIP they wait
+	// for: nip \x00 key → nothing.
+	bucketByRecipient = []byte("deadline_by_recipient")
+	keyCP             = []byte("checkpoint")
+	keyLayout         = []byte("layout")
+	// layout is the version of the file's buckets: "2" has bucketDue and
+	// bucketByRecipient and the by-SKP values; a file without it (an
+	// earlier build's) is indexed when it is opened.
+	layout = []byte("2")
 )
+
+// decodes counts the item decodes of Due, ForRecipient and OfKinds (a
+// test hook: Due reads only what is due).
+var decodes atomic.Int64
 
 // Bolt is a deadlines.Backend in its own bbolt file. bbolt's file lock
 // keeps a second process out.
@@ -70,18 +86,217 @@ func OpenBolt(path string) (*Bolt, error) {
 		return nil, fmt.Errorf("deadlinestore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketItems, bucketBySKP, bucketFired, bucketOutbox, bucketMeta} {
+		for _, b := range [][]byte{bucketItems, bucketBySKP, bucketFired, bucketOutbox, bucketMeta, bucketDue, bucketByRecipient} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		err = index(db)
+	}
+	if err == nil {
+		db, err = compact(path, db)
+	}
 	if err != nil {
-		db.Close()
+		if db != nil {
+			db.Close()
+		}
 		return nil, fmt.Errorf("deadlinestore: %w", err)
 	}
 	return &Bolt{db: db}, nil
+}
+
+// CompactMinBytes is the size below which OpenBolt never compacts a file.
+var CompactMinBytes int64 = 32 << 20
+
+// compact rewrites the file at path, open in db, into a new file without
+// its free pages, when they are at least half of it and it is at least
+// CompactMinBytes: the catch-up's churn (every event of an SKP rewrites
+// its items, and a transaction of thousands of events copies the pages it
+// touches) leaves a file mostly free (a 2,000-employee store's is 85 %
+// free pages; §37/§46's province file of 2.3 GB). bbolt never gives free
+// pages back to the file system, and they count in the disk and in the
+// file-backed RSS. The copy is written to path.compact and renamed over
+// path while db still holds the lock; a crash before the rename leaves
+// the file as it was (and a stale path.compact, replaced next time). It
+// returns the db to use: the compacted file, reopened, or db itself.
+func compact(path string, db *bolt.DB) (*bolt.DB, error) {
+	var size int64
+	if err := db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		return db, err
+	}
+	free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
+	if size < CompactMinBytes || 2*free < size {
+		return db, nil
+	}
+	tmp := path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return db, err
+	}
+	dst, err := bolt.Open(tmp, 0o600, nil)
+	if err != nil {
+		return db, fmt.Errorf("compact: %w", err)
+	}
+	if err := bolt.Compact(dst, db, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return db, fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		os.Remove(tmp)
+		return db, fmt.Errorf("compact: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return db, fmt.Errorf("compact: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	db.Close()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s (file lock not granted within %v)", ErrInUse, path, LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s after compacting it: %w", path, err)
+	}
+	return db, nil
+}
+
+// indexBatch is how many items index writes per transaction.
+var indexBatch = 20_000
+
+// index brings a file of an earlier layout (no due and recipient indexes,
+// no by-SKP values) to the current one: it indexes every item, in
+// transactions of indexBatch items, and then records the layout. Nothing
+// else uses the file meanwhile (OpenBolt holds its lock), and a crash
+// before the layout is recorded starts the indexing again at the next
+// open.
+func index(db *bolt.DB) error {
+	var done bool
+	err := db.Update(func(tx *bolt.Tx) error {
+		if bytes.Equal(tx.Bucket(bucketMeta).Get(keyLayout), layout) {
+			done = true
+			return nil
+		}
+		for _, name := range [][]byte{bucketDue, bucketByRecipient} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || done {
+		return err
+	}
+	var after []byte
+	for {
+		more := false
+		err := db.Update(func(tx *bolt.Tx) error {
+			idx, all := tx.Bucket(bucketBySKP), tx.Bucket(bucketItems)
+			var rows [][]byte
+			c := idx.Cursor()
+			k, _ := c.First()
+			if after != nil {
+				k, _ = c.Seek(after)
+				if bytes.Equal(k, after) {
+					k, _ = c.Next()
+				}
+			}
+			for ; k != nil; k, _ = c.Next() {
+				if len(rows) == indexBatch {
+					more = true
+					break
+				}
+				rows = append(rows, slices.Clone(k))
+			}
+			t := boltTx{tx}
+			for _, row := range rows {
+				key := row[bytes.IndexByte(row, 0)+1:]
+				v := all.Get(key)
+				if v == nil {
+					continue
+				}
+				var it deadlines.Item
+				if err := json.Unmarshal(v, &it); err != nil {
+					return fmt.Errorf("item %q: %w", key, err)
+				}
+				if err := t.indexItem(it, row); err != nil {
+					return err
+				}
+			}
+			if len(rows) > 0 {
+				after = rows[len(rows)-1]
+			}
+			if !more {
+				return tx.Bucket(bucketMeta).Put(keyLayout, layout)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("indexing the items: %w", err)
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// dueKey is an item's key in bucketDue: its FireAt (seconds with the sign
+// bit flipped, then nanoseconds, both big-endian, so that the bytes sort as
+// the times) and its key.
+func dueKey(at time.Time, key string) []byte {
+	k := make([]byte, 12, 12+len(key))
+	binary.BigEndian.PutUint64(k, uint64(at.Unix())^1<<63)
+	binary.BigEndian.PutUint32(k[8:], uint32(at.Nanosecond()))
+	return append(k, key...)
+}
+
+func dueTime(k []byte) time.Time {
+	return time.Unix(int64(binary.BigEndian.Uint64(k)^1<<63), int64(binary.BigEndian.Uint32(k[8:])))
+}
+
+// indexEntry is an item's value in bucketBySKP: what removing its index
+// entries needs (its FireAt as in dueKey, and the recipient it is indexed
+// under, if any), so that ReplaceItems decodes no item.
+func indexEntry(it deadlines.Item) []byte {
+	v := dueKey(it.FireAt, "")
+	if it.Notice == 0 && it.Recipient != "" {
+		v = append(v, it.Recipient...)
+	}
+	return v
+}
+
+// indexItem writes it's by-SKP entry (at skpKey), its due entry unless it
+// fired, and its recipient entry.
+func (t boltTx) indexItem(it deadlines.Item, skpKey []byte) error {
+	if err := t.tx.Bucket(bucketBySKP).Put(skpKey, indexEntry(it)); err != nil {
+		return err
+	}
+	id := it.FireID()
+	if t.tx.Bucket(bucketFired).Get([]byte(id)) == nil {
+		if err := t.tx.Bucket(bucketDue).Put(dueKey(it.FireAt, it.Key), []byte(id)); err != nil {
+			return err
+		}
+	}
+	if it.Notice == 0 && it.Recipient != "" {
+		return t.tx.Bucket(bucketByRecipient).Put(recipientKey(it.Recipient, it.Key), nil)
+	}
+	return nil
+}
+
+func recipientKey(nip, key string) []byte {
+	k := make([]byte, 0, len(nip)+1+len(key))
+	k = append(k, nip...)
+	k = append(k, 0)
+	return append(k, key...)
 }
 
 // Close closes the file.
@@ -126,17 +341,31 @@ type boltTx struct{ tx *bolt.Tx }
 func (t boltTx) ReplaceItems(_ context.Context, skpID string, items []deadlines.Item) error {
 	idx, all := t.tx.Bucket(bucketBySKP), t.tx.Bucket(bucketItems)
 	prefix := append([]byte(skpID), 0)
-	var old [][]byte
+	due, byRcpt := t.tx.Bucket(bucketDue), t.tx.Bucket(bucketByRecipient)
+	type entry struct{ k, v []byte }
+	var old []entry
 	c := idx.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		old = append(old, slices.Clone(k))
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		old = append(old, entry{slices.Clone(k), slices.Clone(v)})
 	}
-	for _, k := range old {
-		if err := idx.Delete(k); err != nil {
+	for _, e := range old {
+		key := e.k[len(prefix):]
+		if err := idx.Delete(e.k); err != nil {
 			return err
 		}
-		if err := all.Delete(k[len(prefix):]); err != nil {
+		if err := all.Delete(key); err != nil {
 			return err
+		}
+		if len(e.v) < 12 {
+			return fmt.Errorf("deadlinestore: the by-SKP entry of %q has no index entry", key)
+		}
+		if err := due.Delete(append(slices.Clone(e.v[:12]), key...)); err != nil {
+			return err
+		}
+		if len(e.v) > 12 {
+			if err := byRcpt.Delete(recipientKey(string(e.v[12:]), string(key))); err != nil {
+				return err
+			}
 		}
 	}
 	for _, it := range items {
@@ -147,7 +376,7 @@ func (t boltTx) ReplaceItems(_ context.Context, skpID string, items []deadlines.
 		if err := all.Put([]byte(it.Key), v); err != nil {
 			return err
 		}
-		if err := idx.Put(append(slices.Clone(prefix), it.Key...), nil); err != nil {
+		if err := t.indexItem(it, append(slices.Clone(prefix), it.Key...)); err != nil {
 			return err
 		}
 	}
@@ -158,7 +387,7 @@ func (t boltTx) ReplaceItems(_ context.Context, skpID string, items []deadlines.
 // what fired and the outbox stay.
 func (b *Bolt) Reset(context.Context) error {
 	return b.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketItems, bucketBySKP} {
+		for _, name := range [][]byte{bucketItems, bucketBySKP, bucketDue, bucketByRecipient} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
 			}
@@ -174,6 +403,7 @@ func (b *Bolt) scan(keep func(deadlines.Item, *bolt.Tx) bool) ([]deadlines.Item,
 	var out []deadlines.Item
 	err := b.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketItems).ForEach(func(_, v []byte) error {
+			decodes.Add(1)
 			var it deadlines.Item
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("deadlinestore: item: %w", err)
@@ -187,23 +417,35 @@ func (b *Bolt) scan(keep func(deadlines.Item, *bolt.Tx) bool) ([]deadlines.Item,
 	return out, err
 }
 
-// Due implements deadlines.Backend. It reads every item: an embedded
-// ledger holds few open ones.
+// Due implements deadlines.Backend. It reads the due index from its
+// start to now, and decodes only the items due and not fired.
 func (b *Bolt) Due(_ context.Context, now time.Time, limit int) ([]deadlines.Item, error) {
-	out, err := b.scan(func(it deadlines.Item, tx *bolt.Tx) bool {
-		return !it.FireAt.After(now) && tx.Bucket(bucketFired).Get([]byte(it.FireID())) == nil
+	var out []deadlines.Item
+	err := b.db.View(func(tx *bolt.Tx) error {
+		all, fired := tx.Bucket(bucketItems), tx.Bucket(bucketFired)
+		c := tx.Bucket(bucketDue).Cursor()
+		for k, id := c.First(); k != nil && len(out) < limit; k, id = c.Next() {
+			if len(k) < 12 || dueTime(k).After(now) {
+				break
+			}
+			if fired.Get(id) != nil {
+				continue
+			}
+			v := all.Get(k[12:])
+			if v == nil {
+				return fmt.Errorf("deadlinestore: the due index names %q, which is not an item", k[12:])
+			}
+			decodes.Add(1)
+			var it deadlines.Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("deadlinestore: item: %w", err)
+			}
+			out = append(out, it)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	slices.SortFunc(out, func(a, b deadlines.Item) int {
-		if c := a.FireAt.Compare(b.FireAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-	if len(out) > limit {
-		out = out[:limit]
 	}
 	return out, nil
 }
@@ -220,6 +462,14 @@ func (b *Bolt) MarkFired(_ context.Context, it deadlines.Item, at time.Time, msg
 		fresh = true
 		if err := fired.Put(id, []byte(at.UTC().Format(time.RFC3339Nano))); err != nil {
 			return err
+		}
+		// What fired leaves the due index (ReplaceItems does not index it
+		// again).
+		due := tx.Bucket(bucketDue)
+		if dk := dueKey(it.FireAt, it.Key); bytes.Equal(due.Get(dk), id) {
+			if err := due.Delete(dk); err != nil {
+				return err
+			}
 		}
 		if msg == nil {
 			return nil
@@ -250,12 +500,31 @@ func (b *Bolt) Fired(_ context.Context, fireID string) (bool, error) {
 	return ok, err
 }
 
-// ForRecipient implements deadlines.Backend.
+// ForRecipient implements deadlines.Backend: it reads the recipient
+// index.
 func (b *Bolt) ForRecipient(_ context.Context, nip string) ([]deadlines.Item, error) {
 	if nip == "" {
 		return nil, nil
 	}
-	out, err := b.scan(func(it deadlines.Item, _ *bolt.Tx) bool { return it.Recipient == nip && it.Notice == 0 })
+	var out []deadlines.Item
+	err := b.db.View(func(tx *bolt.Tx) error {
+		all := tx.Bucket(bucketItems)
+		prefix := recipientKey(nip, "")
+		c := tx.Bucket(bucketByRecipient).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			v := all.Get(k[len(prefix):])
+			if v == nil {
+				return fmt.Errorf("deadlinestore: the recipient index names %q, which is not an item", k[len(prefix):])
+			}
+			decodes.Add(1)
+			var it deadlines.Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("deadlinestore: item: %w", err)
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +532,9 @@ func (b *Bolt) ForRecipient(_ context.Context, nip string) ([]deadlines.Item, er
 	return out, nil
 }
 
-// OfKinds implements deadlines.KindReader.
+// OfKinds implements deadlines.KindReader. It reads every item: its only
+// caller is the improvement-plan report (issue 14), not a tick or a page
+// of every request.
 func (b *Bolt) OfKinds(_ context.Context, kinds ...deadlines.Kind) ([]deadlines.Item, error) {
 	out, err := b.scan(func(it deadlines.Item, _ *bolt.Tx) bool { return it.Notice == 0 && slices.Contains(kinds, it.Kind) })
 	if err != nil {

@@ -859,8 +859,12 @@ func (a *app) serve(ctx context.Context) error {
 	if a.snaps != nil {
 		// The projector is stopped: the snapshot holds everything it
 		// applied, and the next start resumes from there.
-		if err := a.snaps.WriteAtShutdown(shutCtx); err != nil {
-			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err)
+		// Its own budget (--snapshot-shutdown-timeout): the drain may
+		// have used all of shutCtx's (docs/benchmarks.md §46).
+		snapCtx, snapCancel := context.WithTimeout(context.Background(), a.cfg.SnapshotShutdownTimeout)
+		defer snapCancel()
+		if err := writeAtShutdown(snapCtx, a.snaps); err != nil {
+			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err, "budget", a.cfg.SnapshotShutdownTimeout.String())
 		}
 	}
 	return runErr
@@ -886,6 +890,11 @@ var afterBackground func(name string)
 // (wiring.Snapshots.CheckHistory). A variable for the tests: they hold it
 // past the shutdown to see that serve waits for it.
 var checkHistory = func(ctx context.Context, s *wiring.Snapshots) { s.CheckHistory(ctx, 10*time.Second) }
+
+// writeAtShutdown writes the read models' snapshot at a clean shutdown
+// (wiring.Snapshots.WriteAtShutdown). A variable for the tests: they slow
+// it down to see that it has a budget of its own.
+var writeAtShutdown = func(ctx context.Context, s *wiring.Snapshots) error { return s.WriteAtShutdown(ctx) }
 
 // sweepSessions removes the dashboard's expired session records every
 // ten minutes until ctx ends.

@@ -316,7 +316,7 @@ func (c Config) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{"--snapshot-interval": c.SnapshotInterval, "--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
 		"--snapshot-shutdown-timeout": c.SnapshotShutdownTimeout,
-		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
+		"--contention-wait":           c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}

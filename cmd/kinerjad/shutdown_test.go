@@ -60,7 +60,9 @@ func TestBackgroundJoinedAtShutdown(t *testing.T) {
 func TestShutdownSnapshotOwnBudget(t *testing.T) {
 	data := t.TempDir()
 	const drain = 300 * time.Millisecond
-	t.Cleanup(func() { writeAtShutdown = func(ctx context.Context, s *wiring.Snapshots) error { return s.WriteAtShutdown(ctx) } })
+	t.Cleanup(func() {
+		writeAtShutdown = func(ctx context.Context, s *wiring.Snapshots) error { return s.WriteAtShutdown(ctx) }
+	})
 	var slowed atomic.Bool
 	writeAtShutdown = func(ctx context.Context, s *wiring.Snapshots) error {
 		// A province's write: longer than the whole drain bound.

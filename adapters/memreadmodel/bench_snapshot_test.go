@@ -7,11 +7,10 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
@@ -49,10 +48,10 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	path := filepath.Join(dir, memreadmodel.SnapshotFile)
 	var bytes int64
 	var live uint64
-	var cpu time.Duration
+	var cpu float64
 	b.ResetTimer()
 	for range b.N {
-		cpu0 := processCPU(b)
+		cpu0 := cpusample.Self()
 		m := memreadmodel.New(memreadmodel.Options{History: projections.StoreHistory{Store: s}})
 		info, err := m.LoadSnapshot(context.Background(), path, memreadmodel.LoadOptions{Keys: []*merkle.Verifier{key.Verifier()}, Store: s})
 		if err != nil {
@@ -60,7 +59,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 		}
 		bytes += info.Bytes
 		b.StopTimer()
-		cpu += processCPU(b) - cpu0
+		cpu += cpusample.Self() - cpu0
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -81,15 +80,5 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	}
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
-	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-}
-
-// processCPU is the process's user and system CPU time so far (on a
-// loaded machine the wall time measures the load, this the work).
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
 }

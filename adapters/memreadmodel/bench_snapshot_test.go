@@ -13,6 +13,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/internal/cpusample"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
 
@@ -22,7 +23,9 @@ import (
 // models, verified against the store as kinerjad's start-up does, and
 // reports the file's MB/s, the process's CPU seconds per load (user and
 // system, every goroutine) and the live heap the loaded models hold
-// (after a collection). Skipped without the variable. For a CPU profile
+// (after a collection), and of it the bytes per audit entry (what
+// emptying the trail frees) and per SKP (the rest, every other read model,
+// per SKP). Skipped without the variable. For a CPU profile
 // of the load alone (KINERJA_BENCH_HEAPPROFILE=FILE writes the heap
 // profile of the loaded models):
 //
@@ -48,6 +51,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 	path := filepath.Join(dir, memreadmodel.SnapshotFile)
 	var bytes int64
 	var live uint64
+	var perEntry, perSKP float64
 	var cpu float64
 	b.ResetTimer()
 	for range b.N {
@@ -60,10 +64,7 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 		bytes += info.Bytes
 		b.StopTimer()
 		cpu += cpusample.Self() - cpu0
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		live = ms.HeapAlloc
+		live = liveHeap()
 		if hp := os.Getenv("KINERJA_BENCH_HEAPPROFILE"); hp != "" {
 			f, err := os.Create(hp)
 			if err != nil {
@@ -74,11 +75,31 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 			}
 			f.Close()
 		}
+		// The audit trail's share: what emptying it frees, per entry; the
+		// rest per SKP.
+		if err := m.Sink(audit.Name).Reset(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		rest := liveHeap()
+		perEntry = float64(live-rest) / float64(max(info.AuditSize, 1))
+		perSKP = float64(rest) / float64(max(memreadmodel.SKPCount(m), 1))
 		runtime.KeepAlive(m)
 		runtime.GC()
 		b.StartTimer()
 	}
 	b.SetBytes(bytes / int64(b.N))
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+	b.ReportMetric(perEntry, "live-B/audit-entry")
+	b.ReportMetric(perSKP, "live-B/SKP-other-models")
 	b.ReportMetric(cpu/float64(b.N), "cpu-s/op")
+}
+
+// liveHeap is the heap in use after two collections (the second frees
+// what the first's finalizers let go).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

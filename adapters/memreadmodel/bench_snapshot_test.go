@@ -25,7 +25,8 @@ import (
 // system, every goroutine) and the live heap the loaded models hold
 // (after a collection), and of it the bytes per audit entry (what
 // emptying the trail frees) and per SKP (the rest, every other read model,
-// per SKP). Skipped without the variable. For a CPU profile
+// per SKP; KINERJA_BENCH_TABLES=1 logs each read model's share). Skipped
+// without the variable. For a CPU profile
 // of the load alone (KINERJA_BENCH_HEAPPROFILE=FILE writes the heap
 // profile of the loaded models):
 //
@@ -83,6 +84,19 @@ func BenchmarkLoadSnapshot(b *testing.B) {
 		rest := liveHeap()
 		perEntry = float64(live-rest) / float64(max(info.AuditSize, 1))
 		perSKP = float64(rest) / float64(max(memreadmodel.SKPCount(m), 1))
+		if os.Getenv("KINERJA_BENCH_TABLES") != "" {
+			// Each other read model's share, emptied one after the other.
+			b.Logf("audit: %.1f MiB (%d entries)", float64(live-rest)/(1<<20), info.AuditSize)
+			for _, sink := range m.Sinks()[1:] {
+				n := memreadmodel.SKPCount(m)
+				if err := sink.Reset(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				after := liveHeap()
+				b.Logf("%s: %.1f MiB (%d SKPs)", sink.Name(), float64(rest-after)/(1<<20), n)
+				rest = after
+			}
+		}
 		runtime.KeepAlive(m)
 		runtime.GC()
 		b.StartTimer()

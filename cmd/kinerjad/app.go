@@ -423,6 +423,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 			a.snaps.Release = bs.ReleaseMapped
 		}
 		registry.MustRegister(a.snaps.Collectors()...)
+		limit.expectSnapshot(a.snaps.Path) // the heap the load builds, not in steps (memlimit.go)
 		a.snaps.Load(ctx)
 	}
 	var n int

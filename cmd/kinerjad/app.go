@@ -210,13 +210,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// A command's first load of a stream after a start reads it whole; the
 	// SKP projections replay the same past a moment later, when the
 	// command's event reaches them: they take it from the shared history.
-	events.ObserveWholeReads(func(stream string, evs []eventstore.Event, payloads []domain.Event) {
-		past := make([]projections.Event, len(evs))
-		for i := range evs {
-			past[i] = projections.Event{Event: evs[i], Payload: payloads[i]}
-		}
-		a.shared.Offer(stream, past)
-	})
+	events.ObserveWholeReads(a.shared.OfferRead)
 	pol := cfg.Policy
 	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)

@@ -66,10 +66,12 @@ func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logge
 	return l
 }
 
-// snapshotHeapPerByte is the live heap a read-model snapshot's load
-// builds per byte of its file, over-estimated: 1.68–1.76 measured at
-// 2,000 and 20,000 employees (docs/benchmarks.md §99; main's read models
-// held 2.45).
+// snapshotHeapNum/Den is the live heap a read-model snapshot's load
+// builds per byte of its file: the read models alone hold 1.69–1.76 × it
+// at 2,000 and 20,000 employees, kinerjad as a whole 1.86–1.97 × at
+// 20,000 (docs/benchmarks.md §99; the read models before that section
+// held 2.4 ×). 1.8, with the headroom below, keeps a province's load
+// (a 916 MB file) under a 2 GiB limit.
 const snapshotHeapNum, snapshotHeapDen = 9, 5
 
 // snapshotLoadHeadroom is the limit over that heap during the load (1.25:

@@ -4,6 +4,9 @@ import (
 	"container/list"
 	"context"
 	"sync"
+
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 )
 
 // SharedHistory is a History shared by the projections of one process, so
@@ -119,6 +122,20 @@ func (h *SharedHistory) Stream(ctx context.Context, stream string, upto uint64) 
 		h.mu.Unlock()
 		return events, err
 	}
+}
+
+// OfferRead is Offer for a whole read of stream as eventlog.Cached's
+// ObserveWholeReads hands it over (the envelopes and their decoded
+// payloads, side by side): kinerjad passes it as is.
+func (h *SharedHistory) OfferRead(stream string, events []eventstore.Event, payloads []domain.Event) {
+	if len(payloads) != len(events) {
+		return
+	}
+	past := make([]Event, len(events))
+	for i := range events {
+		past[i] = Event{Event: events[i], Payload: payloads[i]}
+	}
+	h.Offer(stream, past)
 }
 
 // Offer gives h the past of stream that another authenticated reader of

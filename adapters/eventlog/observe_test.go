@@ -71,13 +71,7 @@ func TestObserveWholeReads(t *testing.T) {
 	c := &counting{Store: s}
 	hist := projections.NewSharedHistory(projections.StoreHistory{Store: c}, 0)
 	fresh := newCached(s)
-	fresh.ObserveWholeReads(func(stream string, evs []eventstore.Event, ps []domain.Event) {
-		past := make([]projections.Event, len(evs))
-		for i := range evs {
-			past[i] = projections.Event{Event: evs[i], Payload: ps[i]}
-		}
-		hist.Offer(stream, past)
-	})
+	fresh.ObserveWholeReads(hist.OfferRead)
 	if _, _, _, err := fresh.Load(ctx, "unit-x"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -21,14 +22,18 @@ import (
 // checkpoints read from the ledger, and the seq lists of each actor, stream
 // and type for filtered queries.
 type auditTables struct {
-	entries     chunked[auditEntry]
-	strs        *strtab
-	nodes       *merkle.MemNodes
+	entries chunked[auditEntry]
+	strs    *strtab
+	// nodes are the tree's nodes above its leaves and their pairs, which
+	// are computed from the entries (prunedNodes).
+	nodes       *prunedNodes
 	frontier    []merkle.Hash
 	checkpoints []audit.Checkpoint
-	byActor     map[uint32][]uint64
-	byStream    map[uint32][]uint64
-	byType      map[uint32][]uint64
+	// The seq lists hold 4-byte seqs (a trail of more than 4 billion
+	// entries is refused by commit).
+	byActor  map[uint32][]uint32
+	byStream map[uint32][]uint32
+	byType   map[uint32][]uint32
 	// sealed is what a loaded snapshot said of the trail (snapshot_audit.go).
 	sealed auditSeal
 	// The agency logs (issue 15): the derivation state, each agency's log,
@@ -40,20 +45,33 @@ type auditTables struct {
 }
 
 // agencyLog is one agency's log: the global seq of each entry, its tree
-// and frontier.
+// (its leaves are the trail's leaves of seqs, not held twice) and
+// frontier.
 type agencyLog struct {
-	seqs     []uint64
-	nodes    *merkle.MemNodes
+	seqs     []uint32
+	nodes    *prunedNodes
 	frontier []merkle.Hash
 }
 
 func (t *auditTables) agencyLog(agency string) *agencyLog {
 	l := t.agencyLogs[agency]
 	if l == nil {
-		l = &agencyLog{nodes: merkle.NewMemNodes()}
+		l = &agencyLog{}
+		l.nodes = newPrunedNodes(t.agencyLeaf(l))
 		t.agencyLogs[agency] = l
 	}
 	return l
+}
+
+// agencyLeaf returns the leaf function of l's tree: the trail's leaf of
+// its i-th entry.
+func (t *auditTables) agencyLeaf(l *agencyLog) func(uint64) (merkle.Hash, bool) {
+	return func(i uint64) (merkle.Hash, bool) {
+		if i >= uint64(len(l.seqs)) {
+			return merkle.Hash{}, false
+		}
+		return t.leafOf(uint64(l.seqs[i])), true
+	}
 }
 
 // auditEntry is an audit.Entry with its strings interned and its times in
@@ -73,7 +91,7 @@ type auditEntry struct {
 	// The leaf hash is not held here: it is the tree's node (0, seq)
 	// (leaf), 32 bytes less per entry.
 	agency    uint32 // interned agency of the entry's log
-	agencyIdx uint64 // the entry's index in it
+	agencyIdx uint32 // the entry's index in it
 }
 
 func (t *auditTables) entry(seq uint64) audit.Entry {
@@ -84,14 +102,22 @@ func (t *auditTables) entry(seq uint64) audit.Entry {
 		EventHash: e.eventHash, LeafHash: t.leaf(seq)}
 }
 
-// leaf is the leaf hash of the entry at seq: the tree's node (0, seq),
-// which commit and the snapshot's load store before the entry.
-func (t *auditTables) leaf(seq uint64) merkle.Hash {
-	h, err := t.nodes.Node(context.Background(), 0, seq)
-	if err != nil {
-		panic(fmt.Sprintf("memreadmodel: audit entry %d has no leaf: %v", seq, err))
+// leaf is the leaf hash of the entry at seq, recomputed from it (the
+// tree does not hold its leaves: prunedNodes).
+func (t *auditTables) leaf(seq uint64) merkle.Hash { return t.leafOf(seq) }
+
+// leafOf recomputes the leaf hash of the entry at seq < the trail's size.
+func (t *auditTables) leafOf(seq uint64) merkle.Hash {
+	var buf [512]byte
+	return merkle.LeafHash(audit.AppendLeafData(buf[:0], seq, t.event(t.entries.at(int(seq)))))
+}
+
+// trailLeaf is the leaf function of the trail's tree.
+func (t *auditTables) trailLeaf(i uint64) (merkle.Hash, bool) {
+	if i >= uint64(t.entries.len()) {
+		return merkle.Hash{}, false
 	}
-	return h
+	return t.leafOf(i), true
 }
 
 func newAuditTables() *auditTables {
@@ -101,8 +127,8 @@ func newAuditTables() *auditTables {
 }
 
 func (t *auditTables) reset() {
-	t.entries, t.strs, t.nodes, t.frontier, t.checkpoints = chunked[auditEntry]{}, newStrtab(), merkle.NewMemNodes(), nil, nil
-	t.byActor, t.byStream, t.byType = map[uint32][]uint64{}, map[uint32][]uint64{}, map[uint32][]uint64{}
+	t.entries, t.strs, t.nodes, t.frontier, t.checkpoints = chunked[auditEntry]{}, newStrtab(), newPrunedNodes(t.trailLeaf), nil, nil
+	t.byActor, t.byStream, t.byType = map[uint32][]uint32{}, map[uint32][]uint32{}, map[uint32][]uint32{}
 	t.agencyKeys, t.agencyLogs, t.agencyCPs = map[audit.AgencyKey]string{}, map[string]*agencyLog{}, map[string][]audit.AgencyCheckpoint{}
 }
 
@@ -134,7 +160,7 @@ func (t *auditTables) commit(tx *auditTx) {
 	// The nodes first: a reader that sees the new size finds every node of
 	// it. Append checked that each node extends its level, so Put accepts
 	// them all.
-	if err := t.nodes.Put(tx.nodes...); err != nil {
+	if err := t.nodes.put(tx.nodes...); err != nil {
 		panic(fmt.Sprintf("memreadmodel: audit nodes checked on append were refused: %v", err))
 	}
 	for _, e := range tx.entries {
@@ -143,9 +169,10 @@ func (t *auditTables) commit(tx *auditTx) {
 			actorID: t.strs.id(e.ActorID), actorRole: t.strs.id(e.ActorRole), reason: t.strs.id(e.Reason),
 			recordedAt: e.RecordedAt.UnixMicro(), occurredAt: e.OccurredAt.UnixMicro(), eventHash: e.EventHash}
 		t.entries.add(x)
-		t.byActor[x.actorID] = append(t.byActor[x.actorID], e.Seq)
-		t.byStream[x.stream] = append(t.byStream[x.stream], e.Seq)
-		t.byType[x.typ] = append(t.byType[x.typ], e.Seq)
+		seq := uint32(e.Seq) // Append refused a seq above math.MaxUint32
+		t.byActor[x.actorID] = append(t.byActor[x.actorID], seq)
+		t.byStream[x.stream] = append(t.byStream[x.stream], seq)
+		t.byType[x.typ] = append(t.byType[x.typ], seq)
 	}
 	if tx.frontierSet {
 		t.frontier = tx.frontier
@@ -158,15 +185,15 @@ func (t *auditTables) commit(tx *auditTx) {
 	}
 	maps.Copy(t.agencyKeys, tx.keys)
 	for a, nodes := range tx.agencyNodes {
-		if err := t.agencyLog(a).nodes.Put(nodes...); err != nil {
+		if err := t.agencyLog(a).nodes.put(nodes...); err != nil {
 			panic(fmt.Sprintf("memreadmodel: agency %q nodes checked on append were refused: %v", a, err))
 		}
 	}
 	for _, e := range tx.agencyEntries {
 		l := t.agencyLog(e.Agency)
-		l.seqs = append(l.seqs, e.Seq)
+		l.seqs = append(l.seqs, uint32(e.Seq))
 		x := t.entries.at(int(e.Seq))
-		x.agency, x.agencyIdx = t.strs.id(e.Agency), e.Index
+		x.agency, x.agencyIdx = t.strs.id(e.Agency), uint32(e.Index)
 	}
 	for a, f := range tx.agencyFrontier {
 		t.agencyLog(a).frontier = f
@@ -259,6 +286,14 @@ func (tx *auditTx) Append(_ context.Context, e audit.Entry, nodes []merkle.Node,
 	if e.Seq != size {
 		return fmt.Errorf("memreadmodel: audit entry seq %d appended to a trail of %d", e.Seq, size)
 	}
+	if e.Seq > math.MaxUint32 {
+		return fmt.Errorf("memreadmodel: audit entry seq %d: the in-memory trail holds at most %d entries", e.Seq, uint64(math.MaxUint32)+1)
+	}
+	// Its leaf is recomputed from what the entry keeps (leafOf): times in
+	// microseconds, the event ID as a UUID.
+	if !e.RecordedAt.Equal(time.UnixMicro(e.RecordedAt.UnixMicro())) || !e.OccurredAt.Equal(time.UnixMicro(e.OccurredAt.UnixMicro())) {
+		return fmt.Errorf("memreadmodel: audit entry %d: times finer than a microsecond (%s, %s) cannot be kept", e.Seq, e.RecordedAt, e.OccurredAt)
+	}
 	for _, n := range nodes {
 		// After the append the tree holds size+1 leaves, so level l holds
 		// (size+1) >> l nodes; a new node is the last of its level.
@@ -292,11 +327,12 @@ var (
 )
 
 // Node implements merkle.NodeReader.
+// The lock is held: the tree's lowest levels are computed from the
+// entries.
 func (r *AuditReader) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
 	r.lock.RLock()
-	nodes := r.t.nodes
-	r.lock.RUnlock()
-	return nodes.Node(ctx, level, index)
+	defer r.lock.RUnlock()
+	return r.t.nodes.Node(ctx, level, index)
 }
 
 // Size implements audit.Reader.
@@ -325,7 +361,7 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 		return out, nil
 	}
 	// Walk the shortest seq list of the equality filters, or every entry.
-	var seqs []uint64
+	var seqs []uint32
 	indexed := false
 	match := q.Match
 	if q.AgencySet {
@@ -340,12 +376,12 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 	}
 	for _, f := range []struct {
 		v string
-		m map[uint32][]uint64
+		m map[uint32][]uint32
 	}{{q.Actor, r.t.byActor}, {q.Stream, r.t.byStream}, {q.Type, r.t.byType}} {
 		if f.v == "" {
 			continue
 		}
-		var list []uint64
+		var list []uint32
 		if id, ok := r.t.strs.lookup(f.v); ok {
 			list = f.m[id]
 		}
@@ -354,18 +390,18 @@ func (r *AuditReader) Entries(_ context.Context, q audit.Query) ([]audit.Entry, 
 		}
 	}
 	if indexed {
-		i := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= start })
-		j := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= end })
+		i := sort.Search(len(seqs), func(i int) bool { return uint64(seqs[i]) >= start })
+		j := sort.Search(len(seqs), func(i int) bool { return uint64(seqs[i]) >= end })
 		if q.Desc {
 			for k := j - 1; k >= i && len(out) < limit; k-- {
-				if e := r.t.entry(seqs[k]); match(e) {
+				if e := r.t.entry(uint64(seqs[k])); match(e) {
 					out = append(out, e)
 				}
 			}
 			return out, nil
 		}
 		for ; i < j && len(out) < limit; i++ {
-			if e := r.t.entry(seqs[i]); match(e) {
+			if e := r.t.entry(uint64(seqs[i])); match(e) {
 				out = append(out, e)
 			}
 		}
@@ -439,11 +475,11 @@ func (r *AuditReader) AllEntries(ctx context.Context) iter.Seq2[audit.Entry, err
 func (r *AuditReader) AllNodes(ctx context.Context) iter.Seq2[merkle.Node, error] {
 	return func(yield func(merkle.Node, error) bool) {
 		r.lock.RLock()
-		nodes, size := r.t.nodes, uint64(r.t.entries.len())
+		size := uint64(r.t.entries.len())
 		r.lock.RUnlock()
 		for level := uint8(0); level <= merkle.MaxLevel && size>>level > 0; level++ {
 			for i := uint64(0); i < size>>level; i++ {
-				h, err := nodes.Node(ctx, level, i)
+				h, err := r.Node(ctx, level, i)
 				if !yield(merkle.Node{Level: level, Index: i, Hash: h}, err) || err != nil {
 					return
 				}
@@ -498,9 +534,22 @@ func (r *AuditReader) AgencyNodes(agency string) merkle.NodeReader {
 	r.lock.RLock()
 	defer r.lock.RUnlock()
 	if l := r.t.agencyLogs[agency]; l != nil {
-		return l.nodes
+		return lockedNodes{lock: r.lock, nodes: l.nodes}
 	}
 	return merkle.NewMemNodes()
+}
+
+// lockedNodes reads nodes under the tables' read lock (the lowest levels
+// are computed from the entries).
+type lockedNodes struct {
+	lock  *sync.RWMutex
+	nodes merkle.NodeReader
+}
+
+func (l lockedNodes) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
+	l.lock.RLock()
+	defer l.lock.RUnlock()
+	return l.nodes.Node(ctx, level, index)
 }
 
 func (t *auditTables) agencyEntry(agency string, idx, seq uint64) audit.AgencyEntry {
@@ -519,7 +568,7 @@ func (r *AuditReader) AgencyEntries(_ context.Context, agency string, from, to u
 		return out, nil
 	}
 	for i := from; i < to && i < uint64(len(l.seqs)) && len(out) < limit; i++ {
-		out = append(out, r.t.agencyEntry(agency, i, l.seqs[i]))
+		out = append(out, r.t.agencyEntry(agency, i, uint64(l.seqs[i])))
 	}
 	return out, nil
 }
@@ -533,10 +582,10 @@ func (r *AuditReader) AgencyOfSeq(_ context.Context, seq uint64) (audit.AgencyEn
 	}
 	e := r.t.entries.at(int(seq))
 	agency := r.t.strs.str(e.agency)
-	if l := r.t.agencyLogs[agency]; l == nil || e.agencyIdx >= uint64(len(l.seqs)) || l.seqs[e.agencyIdx] != seq {
+	if l := r.t.agencyLogs[agency]; l == nil || int(e.agencyIdx) >= len(l.seqs) || uint64(l.seqs[e.agencyIdx]) != seq {
 		return audit.AgencyEntry{}, false, nil // not in an agency log yet
 	}
-	return r.t.agencyEntry(agency, e.agencyIdx, seq), true, nil
+	return r.t.agencyEntry(agency, uint64(e.agencyIdx), seq), true, nil
 }
 
 // LatestAgencyCheckpoint implements audit.AgencyReader.

@@ -20,7 +20,8 @@
 //
 // The timeline keeps one record per event shared by the employees it
 // concerns, and the audit trail one compact entry per event plus the
-// tree's nodes (about 2 × 32 bytes per entry). The SKP projections keep
+// tree's nodes from level 2 up (about 32 bytes an entry with its agency
+// log's; the leaves and leaf pairs are recomputed, see prunedNodes). The SKP projections keep
 // a bounded cache of domain aggregates (Options.CacheSize).
 package memreadmodel
 

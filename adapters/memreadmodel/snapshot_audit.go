@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -182,11 +183,16 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	// Every leaf recomputed on every core, then the trail's tree and the
 	// agency logs' trees built level by level, the indexes beside them.
 	n := t.entries.len()
+	if uint64(n) > math.MaxUint32+1 {
+		return fmt.Errorf("audit trail of %d entries: the in-memory trail holds at most %d", n, uint64(math.MaxUint32)+1)
+	}
 	workers := runtime.GOMAXPROCS(0)
-	leaves := make([]merkle.Hash, n, n+n/8+64) // room for the appends after the load
+	// The leaves are held only while the trees are built: the trees keep
+	// their levels from prunedLevels up (prunedNodes).
+	leaves := make([]merkle.Hash, n)
 	t.leaves(leaves, workers)
 	var wg sync.WaitGroup
-	wg.Go(func() { t.nodes = merkle.MemNodesOf(leaves, workers) })
+	wg.Go(func() { t.nodes = prunedNodesOf(leaves, workers, t.trailLeaf) })
 	counts := map[uint32]int{}
 	for seq := range n {
 		counts[t.entries.at(seq).agency]++
@@ -194,22 +200,22 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	agencyLeaves := map[string][]merkle.Hash{}
 	for a, c := range counts {
 		agencyLeaves[strs.str(a)] = make([]merkle.Hash, 0, c+c/8+64)
-		t.agencyLog(strs.str(a)).seqs = make([]uint64, 0, c+c/8+64)
+		t.agencyLog(strs.str(a)).seqs = make([]uint32, 0, c+c/8+64)
 	}
 	for seq := range n {
 		e := t.entries.at(seq)
 		agency := strs.str(e.agency)
 		l := t.agencyLog(agency)
-		e.agencyIdx = uint64(len(l.seqs))
-		l.seqs = append(l.seqs, uint64(seq))
+		e.agencyIdx = uint32(len(l.seqs))
+		l.seqs = append(l.seqs, uint32(seq))
 		agencyLeaves[agency] = append(agencyLeaves[agency], leaves[seq])
-		t.byActor[e.actorID] = append(t.byActor[e.actorID], uint64(seq))
-		t.byStream[e.stream] = append(t.byStream[e.stream], uint64(seq))
-		t.byType[e.typ] = append(t.byType[e.typ], uint64(seq))
+		t.byActor[e.actorID] = append(t.byActor[e.actorID], uint32(seq))
+		t.byStream[e.stream] = append(t.byStream[e.stream], uint32(seq))
+		t.byType[e.typ] = append(t.byType[e.typ], uint32(seq))
 	}
 	for a, al := range agencyLeaves {
 		l := t.agencyLogs[a]
-		l.nodes = merkle.MemNodesOf(al, 1)
+		l.nodes = prunedNodesOf(al, 1, t.agencyLeaf(l))
 		if l.frontier, err = frontierOf(l.nodes, uint64(len(al))); err != nil {
 			return err
 		}
@@ -259,7 +265,7 @@ func (t *auditTables) leaves(leaves []merkle.Hash, workers int) {
 }
 
 // frontierOf is the frontier of the tree of size leaves in nodes.
-func frontierOf(nodes *merkle.MemNodes, size uint64) ([]merkle.Hash, error) {
+func frontierOf(nodes merkle.NodeReader, size uint64) ([]merkle.Hash, error) {
 	if size == 0 {
 		return nil, nil
 	}

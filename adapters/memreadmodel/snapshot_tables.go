@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/kinerja-ledger/kinerja/domain/skp"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/directory"
 	"github.com/kinerja-ledger/kinerja/projections/evaluations"
@@ -166,7 +167,11 @@ func (t *evaluationsTables) save(enc *gob.Encoder) error { return saveRows(enc, 
 
 func (t *evaluationsTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
+	in := interner{}
 	return loadRows(dec, func(e evaluations.Evaluation) error {
+		for _, p := range []*string{&e.SKPID, &e.NIP, &e.UnitID, &e.Period, &e.WorkResult, &e.Behaviour, &e.Predikat, &e.Status, &e.AppraiserNIP} {
+			intern(in, p)
+		}
 		k := evalKey{e.SKPID, e.Period}
 		if _, dup := t.rows[k]; dup {
 			return fmt.Errorf("evaluation %s %s twice", e.SKPID, e.Period)
@@ -190,7 +195,17 @@ func (t *scoresTables) save(enc *gob.Encoder) error {
 
 func (t *scoresTables) load(dec *gob.Decoder, _ uint64) error {
 	t.reset()
+	in := interner{}
 	return loadRows(dec, func(e scores.Entry) error {
+		for _, p := range []*string{&e.SKPID, &e.NIP, &e.UnitID, &e.Period, &e.Rationale, &e.Reason, &e.Actor.ID, &e.ObjectionID} {
+			intern(in, p)
+		}
+		internScores(in, &e.Scores)
+		if e.Previous != nil {
+			internScores(in, e.Previous)
+		}
+		intern(in, &e.Source)
+		intern(in, &e.Actor.Role)
 		k := scoreKey{e.SKPID, e.EventID}
 		if _, dup := t.rows[k]; dup {
 			return fmt.Errorf("score %s %s twice", e.SKPID, e.EventID)
@@ -338,4 +353,10 @@ func (t *timelineTables) load(dec *gob.Decoder, _ uint64) error {
 		seen += len(batch)
 	}
 	return nil
+}
+
+func internScores(in interner, s *skp.Scores) {
+	intern(in, &s.WorkResult)
+	intern(in, &s.Behaviour)
+	intern(in, &s.Predikat)
 }

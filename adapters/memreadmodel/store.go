@@ -53,3 +53,19 @@ func (t *strtab) lookup(s string) (uint32, bool) {
 	i, ok := t.idx[s]
 	return i, ok
 }
+
+// interner shares one copy of each repeated string among the rows a
+// snapshot's load decodes (gob allocates every string of every row): the
+// SKP IDs, NIPs, unit IDs, periods, ratings and statuses that a
+// province's score and evaluation rows repeat millions of times. It lives
+// for one section's load.
+type interner map[string]string
+
+// intern replaces *p with the copy held, or holds *p.
+func intern[S ~string](in interner, p *S) {
+	if v, ok := in[string(*p)]; ok {
+		*p = S(v)
+		return
+	}
+	in[string(*p)] = string(*p)
+}

@@ -212,13 +212,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	// A command's first load of a stream after a start reads it whole; the
 	// SKP projections replay the same past a moment later, when the
 	// command's event reaches them: they take it from the shared history.
-	events.ObserveWholeReads(func(stream string, evs []eventstore.Event, payloads []domain.Event) {
-		past := make([]projections.Event, len(evs))
-		for i := range evs {
-			past[i] = projections.Event{Event: evs[i], Payload: payloads[i]}
-		}
-		a.shared.Offer(stream, past)
-	})
+	events.ObserveWholeReads(a.shared.OfferRead)
 	pol := cfg.Policy
 	handler := &domain.Handler{Log: events, Now: time.Now, NewID: newID, Runner: streams, Dating: pol.Dating}
 	authn, dashAuthn, dashOIDC, err := a.authenticator(ctx)
@@ -426,6 +420,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 			a.snaps.Release = bs.ReleaseMapped
 		}
 		registry.MustRegister(a.snaps.Collectors()...)
+		limit.expectSnapshot(a.snaps.Path) // the heap the load builds, not in steps (memlimit.go)
 		a.snaps.Load(ctx)
 	}
 	var n int
@@ -891,8 +886,12 @@ func (a *app) serve(ctx context.Context) error {
 	if a.snaps != nil {
 		// The projector is stopped: the snapshot holds everything it
 		// applied, and the next start resumes from there.
-		if err := a.snaps.WriteAtShutdown(shutCtx); err != nil {
-			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err)
+		// Its own budget (--snapshot-shutdown-timeout): the drain may
+		// have used all of shutCtx's (docs/benchmarks.md §46).
+		snapCtx, snapCancel := context.WithTimeout(context.Background(), a.cfg.SnapshotShutdownTimeout)
+		defer snapCancel()
+		if err := writeAtShutdown(snapCtx, a.snaps); err != nil {
+			a.log.Warn("readmodel_snapshot_failed", "path", a.snaps.Path, "err", err, "budget", a.cfg.SnapshotShutdownTimeout.String())
 		}
 	}
 	return runErr
@@ -918,6 +917,11 @@ var afterBackground func(name string)
 // (wiring.Snapshots.CheckHistory). A variable for the tests: they hold it
 // past the shutdown to see that serve waits for it.
 var checkHistory = func(ctx context.Context, s *wiring.Snapshots) { s.CheckHistory(ctx, 10*time.Second) }
+
+// writeAtShutdown writes the read models' snapshot at a clean shutdown
+// (wiring.Snapshots.WriteAtShutdown). A variable for the tests: they slow
+// it down to see that it has a budget of its own.
+var writeAtShutdown = func(ctx context.Context, s *wiring.Snapshots) error { return s.WriteAtShutdown(ctx) }
 
 // sweepSessions removes the dashboard's expired session records every
 // ten minutes until ctx ends.

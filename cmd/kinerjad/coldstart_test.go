@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -95,7 +97,7 @@ func TestRaisedMemoryLimit(t *testing.T) {
 		startCatchUpMemoryLimit(1536, func(k string) string { return map[string]string{"GOMEMLIMIT": "2GiB"}[k] }, log),
 		startCatchUpMemoryLimit(0, func(string) string { return "" }, log),
 	} {
-		if l.quit != nil {
+		if l.cancel != nil {
 			t.Error("the limit is followed although kinerjad did not set it")
 		}
 		l.stop()
@@ -111,7 +113,7 @@ func TestMemoryLimitFollowedWhileServing(t *testing.T) {
 	t.Cleanup(func() { debug.SetMemoryLimit(old) })
 	hold := make([]byte, 8<<20) // a live heap well above the 1 MiB limit below
 	runtime.GC()
-	l := &catchUpMemoryLimit{floor: 1 << 20, log: slog.New(slog.NewTextHandler(io.Discard, nil)), quit: make(chan struct{})}
+	l := &catchUpMemoryLimit{floor: 1 << 20, log: slog.New(slog.NewTextHandler(io.Discard, nil)), cancel: func() {}}
 	debug.SetMemoryLimit(1 << 20)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -133,4 +135,45 @@ func TestMemoryLimitFollowedWhileServing(t *testing.T) {
 		t.Errorf("a limit not ours was changed to %d", got)
 	}
 	debug.SetMemoryLimit(old)
+}
+
+// TestMemoryLimitRaisedForSnapshotLoad: before a snapshot loads, the limit
+// is raised at once to what the heap it builds needs (1.8 × its size, ×
+// 1.25), not in steps as the live heap grows past it; the configured limit
+// stays the floor, and a limit that is not kinerjad's is left alone.
+func TestMemoryLimitRaisedForSnapshotLoad(t *testing.T) {
+	const mib = 1 << 20
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	snap := filepath.Join(t.TempDir(), "readmodels.snapshot")
+	if err := os.WriteFile(snap, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(snap, 1000*mib); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := startCatchUpMemoryLimit(1536, func(string) string { return "" }, log)
+	debug.SetMemoryLimit(1536 * mib)
+	l.expectSnapshot(snap)
+	if got, want := debug.SetMemoryLimit(-1), int64(1000*mib/5*9/4*5); got != want {
+		t.Errorf("limit for a 1000 MiB snapshot = %d MiB, want %d MiB", got/mib, want/mib)
+	}
+	l.expectSnapshot(filepath.Join(t.TempDir(), "none")) // no snapshot: unchanged
+	debug.SetMemoryLimit(1536 * mib)
+	if err := os.Truncate(snap, 10*mib); err != nil {
+		t.Fatal(err)
+	}
+	l.expectSnapshot(snap)
+	if got := debug.SetMemoryLimit(-1); got != 1536*mib {
+		t.Errorf("limit for a 10 MiB snapshot = %d MiB, want the configured 1536", got/mib)
+	}
+	l.stop()
+	debug.SetMemoryLimit(1 * mib)
+	g := startCatchUpMemoryLimit(1536, func(k string) string { return map[string]string{"GOMEMLIMIT": "1MiB"}[k] }, log)
+	g.expectSnapshot(snap)
+	if got := debug.SetMemoryLimit(-1); got != 1*mib {
+		t.Errorf("an operator's GOMEMLIMIT was changed to %d MiB", got/mib)
+	}
+	g.stop()
 }

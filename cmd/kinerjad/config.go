@@ -142,6 +142,10 @@ type Config struct {
 	ReadyMaxLag time.Duration
 	// ShutdownTimeout bounds the graceful drain of HTTP requests.
 	ShutdownTimeout time.Duration
+	// SnapshotShutdownTimeout bounds the read-model snapshot written at a
+	// clean shutdown, on its own, after the drain (which may have used
+	// all of ShutdownTimeout): a province's write takes 15–20 s.
+	SnapshotShutdownTimeout time.Duration
 	// ContentionWait bounds how long a command waits for its stream (its
 	// turn in this process, and pauses after losing to another process)
 	// before it answers 409 contention.
@@ -214,7 +218,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound (the HTTP drain)")
+	fs.DurationVar(&c.SnapshotShutdownTimeout, "snapshot-shutdown-timeout", 2*time.Minute, "in-memory read models: bound of the snapshot written at a clean shutdown, after the HTTP drain and apart from --shutdown-timeout")
 	fs.DurationVar(&c.ContentionWait, "contention-wait", 5*time.Second, "how long a command waits for a busy SKP or unit before 409 contention")
 	fs.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/pprof on this address (localhost only!)")
 	fs.IntVar(&c.CacheMB, "cache-mb", 1024, "memory budget of the read caches in MiB")
@@ -315,7 +320,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("--memory-limit-mb must not be negative"))
 	}
 	for name, d := range map[string]time.Duration{"--snapshot-interval": c.SnapshotInterval, "--checkpoint-interval": c.CheckpointInterval, "--ready-max-lag": c.ReadyMaxLag, "--shutdown-timeout": c.ShutdownTimeout,
-		"--contention-wait": c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
+		"--snapshot-shutdown-timeout": c.SnapshotShutdownTimeout,
+		"--contention-wait":           c.ContentionWait, "--session-idle": c.SessionIdle, "--session-max": c.SessionMax} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be a positive duration", name))
 		}

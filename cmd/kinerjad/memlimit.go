@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -39,11 +40,11 @@ var (
 
 // catchUpMemoryLimit follows the live heap during a catch-up (see above).
 type catchUpMemoryLimit struct {
-	floor int64 // the configured limit in bytes; 0: the limit is not ours
-	log   *slog.Logger
-	once  sync.Once
-	quit  chan struct{}
-	done  chan struct{}
+	floor  int64 // the configured limit in bytes; 0: the limit is not ours
+	log    *slog.Logger
+	once   sync.Once
+	cancel context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
+	done   chan struct{}
 }
 
 // startCatchUpMemoryLimit starts following the live heap when kinerjad set
@@ -54,26 +55,45 @@ func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logge
 	if mb <= 0 || getenv("GOMEMLIMIT") != "" {
 		return l
 	}
-	l.floor, l.quit, l.done = int64(mb)<<20, make(chan struct{}), make(chan struct{})
-	go l.run()
+	ctx, cancel := context.WithCancel(context.Background())
+	l.floor, l.cancel, l.done = int64(mb)<<20, cancel, make(chan struct{})
+	go func() {
+		defer close(l.done)
+		memlimit.Follow(ctx, l.floor, limitPoll, func(next, live int64) {
+			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20)
+		})
+	}()
 	return l
 }
 
-func (l *catchUpMemoryLimit) run() {
-	defer close(l.done)
-	t := time.NewTicker(limitPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.quit:
-			return
-		case <-t.C:
-		}
-		current := debug.SetMemoryLimit(-1)
-		if next, ok := raisedLimit(l.floor, current, liveHeap()); ok && next > current {
-			debug.SetMemoryLimit(next)
-			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", liveHeap()>>20, "configured_mib", l.floor>>20)
-		}
+// snapshotHeapNum/Den is the live heap a read-model snapshot's load
+// builds per byte of its file: the read models alone hold 1.69–1.76 × it
+// at 2,000 and 20,000 employees, kinerjad as a whole 1.86–1.97 × at
+// 20,000 (docs/benchmarks.md §99; the read models before that section
+// held 2.4 ×). 1.8, with the headroom below, keeps a province's load
+// (a 916 MB file) under a 2 GiB limit.
+const snapshotHeapNum, snapshotHeapDen = 9, 5
+
+// snapshotLoadHeadroom is the limit over that heap during the load (1.25:
+// less than the follower's 1.5, the load's garbage is short-lived).
+const snapshotLoadNum, snapshotLoadDen = 5, 4
+
+// expectSnapshot raises the limit before a snapshot of size bytes loads
+// (at path) to what the heap it builds needs: raised only in steps as the live
+// heap grows, a limit below it makes the collector run back to back
+// through the load (a province's warm start was GC-bound, §46). The
+// following then goes on, and stop settles the limit on the live heap.
+func (l *catchUpMemoryLimit) expectSnapshot(path string) {
+	fi, err := os.Stat(path)
+	if l.cancel == nil || err != nil || fi.Size() <= 0 {
+		return // no limit of ours, or no snapshot to load
+	}
+	size := fi.Size()
+	heap := size / snapshotHeapDen * snapshotHeapNum
+	want := max(l.floor, heap/snapshotLoadDen*snapshotLoadNum)
+	if prev, ok := memlimit.RaiseTo(want); ok {
+		l.log.Info("memory_limit_raised", "phase", "snapshot-load", "mib", want>>20, "previous_mib", prev>>20,
+			"expected_heap_mib", heap>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20)
 	}
 }
 
@@ -82,10 +102,10 @@ func (l *catchUpMemoryLimit) run() {
 // so that it is the read models'). Calling it again does nothing.
 func (l *catchUpMemoryLimit) stop() {
 	l.once.Do(func() {
-		if l.quit == nil {
+		if l.cancel == nil {
 			return
 		}
-		close(l.quit)
+		l.cancel()
 		<-l.done
 		live := liveHeap()
 		next := settledLimit(l.floor, live)
@@ -107,7 +127,7 @@ func (l *catchUpMemoryLimit) stop() {
 // back as it did in the catch-up. It only raises (memory_limit_raised,
 // WARN, phase serving); it does nothing when the limit is not kinerjad's.
 func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
-	if l.quit == nil {
+	if l.cancel == nil {
 		return
 	}
 	if poll <= 0 {

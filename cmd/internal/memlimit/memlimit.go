@@ -14,8 +14,14 @@ import (
 	"context"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync"
 	"time"
 )
+
+// mu makes each raise (read the limit, set a higher one) whole: Follow
+// and RaiseTo may run at once, and neither may set a limit below the
+// other's.
+var mu sync.Mutex
 
 const (
 	// headroom is the limit over the live heap it is raised to (1.5: the
@@ -65,14 +71,31 @@ func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(li
 			return
 		case <-t.C:
 		}
+		mu.Lock()
 		current, live := debug.SetMemoryLimit(-1), LiveHeap()
-		if next, ok := Raised(floor, current, live); ok && next > current {
+		next, ok := Raised(floor, current, live)
+		if ok = ok && next > current; ok {
 			debug.SetMemoryLimit(next)
-			if raised != nil {
-				raised(next, live)
-			}
+		}
+		mu.Unlock()
+		if ok && raised != nil {
+			raised(next, live)
 		}
 	}
+}
+
+// RaiseTo sets the soft limit to limit bytes if that is above the current
+// one (never lowers it), and returns the limit before and whether it was
+// raised.
+func RaiseTo(limit int64) (prev int64, raised bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	prev = debug.SetMemoryLimit(-1)
+	if limit <= prev {
+		return prev, false
+	}
+	debug.SetMemoryLimit(limit)
+	return prev, true
 }
 
 // Tune sets GOGC to gcPercent and the soft limit to limit bytes, followed

@@ -136,7 +136,8 @@
 // no running xids (it keeps them in subxip, which it does not copy), so
 // min(xip(S) \ N) would be xmax(S), past every primary transaction in
 // progress (TestHorizonOnAStandbyIsTheSnapshotXmin stands a
-// pg_is_in_recovery() in for a standby).
+// pg_is_in_recovery() in for a standby; TestHorizonOnARealStandby checks
+// a real one when KINERJA_TEST_POSTGRES_STANDBY_URL is set).
 //
 // Each reading statement computes, with S its snapshot (horizonSQL):
 //

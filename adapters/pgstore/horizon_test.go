@@ -953,3 +953,69 @@ func TestFinalityKeepsTheLearningRate(t *testing.T) {
 		t.Logf("Finality still lagging after learning (another transaction of the cluster holds it): %+v", f)
 	}
 }
+
+// TestHorizonOnARealStandby is TestHorizonOnAStandbyIsTheSnapshotXmin on
+// a real hot standby: KINERJA_TEST_POSTGRES_STANDBY_URL, a standby of
+// KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL (skipped unless both are set;
+// a pg_basebackup -R of a server of the test's own will do). A
+// transaction open on the primary, proven a non-writer there, must still
+// hold the horizon computed on the standby, whose snapshot lists no
+// running xids.
+func TestHorizonOnARealStandby(t *testing.T) {
+	standbyURL, primaryURL := os.Getenv("KINERJA_TEST_POSTGRES_STANDBY_URL"), os.Getenv("KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL")
+	if standbyURL == "" || primaryURL == "" {
+		t.Skip("KINERJA_TEST_POSTGRES_STANDBY_URL and KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL are not set")
+	}
+	t.Setenv("KINERJA_TEST_POSTGRES_URL", primaryURL)
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	conn := rawConn(t, url)
+	other := pgx.Identifier{schema, "unrelated"}.Sanitize()
+	if _, err := conn.Exec(ctx, `CREATE TABLE `+other+` (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var xid int64
+	if err := tx.QueryRow(ctx, `INSERT INTO `+other+` VALUES (1) RETURNING pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	after := mustAppend(t, s, "after", eventstore.NoStream, evs(1)...)
+	if err := s.learnNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.known(), xid) {
+		t.Fatalf("precondition: the open non-writer %d was not proven on the primary", xid)
+	}
+	standby := rawConn(t, standbyURL)
+	// Wait (bounded) for the standby to replay the later append.
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	for i := 0; ; i++ {
+		var n int
+		err := standby.QueryRow(ctx, `SELECT count(*) FROM `+events+` WHERE position = $1`, int64(after.Position)).Scan(&n)
+		if err == nil && n == 1 {
+			break
+		}
+		if i == 300 {
+			t.Fatalf("the standby did not replay the append: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var inRecovery bool
+	var xip int
+	if err := standby.QueryRow(ctx, `SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))`).Scan(&inRecovery, &xip); err != nil || !inRecovery {
+		t.Fatalf("standby: in recovery %v, %v", inRecovery, err)
+	}
+	t.Logf("the standby's snapshot lists %d running xids", xip)
+	var h int64
+	if err := standby.QueryRow(ctx, s.q.horizon, s.known()).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if h>>positionShift > xid {
+		t.Errorf("horizon on the standby = xid %d, past the primary's open transaction %d", h>>positionShift, xid)
+	}
+}

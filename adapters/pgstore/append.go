@@ -941,18 +941,17 @@ const savepoint = "kinerja_pgstore_append"
 // insertSavepoint runs the append statement under a savepoint in one round
 // trip (pipelined), and rolls back to the savepoint if anything failed, so
 // that tx stays usable. Before, it keeps the writers' horizon sound
-// (package doc, "The writers' horizon"): checkTxWriter refuses a tx that
-// already has a transaction ID without holding the events table's
-// RowExclusiveLock, and the batch then takes that lock in tx itself (not
-// under the append's savepoint, which a conflict rolls back while the
-// transaction ID stays), so that the lock is held from before the
-// transaction ID is assigned until tx ends.
+// (package doc, "The writers' horizon"): lockTxWriter refuses a tx that
+// already has a transaction ID without having taken the events table's
+// RowExclusiveLock through the store before it, and otherwise takes that
+// lock in tx itself (not under the append's savepoint, which a conflict
+// rolls back while the transaction ID stays), so that the lock is held
+// from before the transaction ID is assigned until tx ends.
 func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map[string]streamCount, error) {
-	if err := s.checkTxWriter(ctx, tx); err != nil {
+	if err := s.lockTxWriter(ctx, tx); err != nil {
 		return nil, err
 	}
 	b := &pgx.Batch{}
-	b.Queue(s.q.txWriterLock)
 	b.Queue(`SAVEPOINT ` + savepoint)
 	var counts map[string]streamCount
 	var insertErr error
@@ -974,14 +973,14 @@ func (s *Store) insertSavepoint(ctx context.Context, tx pgx.Tx, r *request) (map
 	return nil, insertErr
 }
 
-// checkTxWriter runs txWriterCheck under a savepoint, in a round trip of
+// lockTxWriter runs txWriterLock under a savepoint, in a round trip of
 // its own: in a batch with the append, the INSERT's parsing (which pgx may
 // send before any statement of the batch runs) would take the events lock
-// first and hide a transaction ID taken earlier without it.
-func (s *Store) checkTxWriter(ctx context.Context, tx pgx.Tx) error {
+// first. A refusal (ErrTxWroteBeforeAppend) leaves tx as it was.
+func (s *Store) lockTxWriter(ctx context.Context, tx pgx.Tx) error {
 	b := &pgx.Batch{}
 	b.Queue(`SAVEPOINT ` + savepoint)
-	b.Queue(s.q.txWriterCheck)
+	b.Queue(s.q.txWriterLock)
 	b.Queue(`RELEASE SAVEPOINT ` + savepoint)
 	err := tx.SendBatch(ctx, b).Close()
 	if err == nil {
@@ -1000,29 +999,37 @@ func (s *Store) checkTxWriter(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// ErrTxWroteBeforeAppend is AppendTx's answer when its transaction already
-// has a transaction ID (it wrote something) and does not hold the events
-// table's RowExclusiveLock: its events would take a position that readers
-// may already have passed. Call LockTx first in such a transaction, or
-// append before writing anything else. Nothing was written, and the
-// transaction stays usable.
-var ErrTxWroteBeforeAppend = errors.New("pgstore: the transaction wrote before its first append without LockTx: its events could sort before positions readers have passed")
+// ErrTxWroteBeforeAppend is the answer of AppendTx and LockTx when their
+// transaction already has a transaction ID (it wrote something) and did
+// not take the events table's RowExclusiveLock through LockTx or AppendTx
+// before: its events could take a position that readers have already
+// passed. Taking the lock now would not help (readers may have passed the
+// transaction already), so the transaction can never append: roll it back
+// and redo it with LockTx before its first write, or append before
+// writing anything else. Nothing was written, and the transaction stays
+// usable for its other work.
+var ErrTxWroteBeforeAppend = errors.New("pgstore: the transaction wrote before taking the events lock: roll back and redo with LockTx before the first write (its events could sort before positions readers have passed)")
 
 // LockTx prepares tx, a caller's transaction that writes other tables
-// before it calls AppendTx: call it before the transaction's first write.
+// before it calls AppendTx: call it before the transaction's first write;
+// called later it returns ErrTxWroteBeforeAppend and changes nothing.
 // It takes RowExclusiveLock on the events table (LOCK TABLE ... IN ROW
 // EXCLUSIVE MODE), which conflicts with no append or read; from then on
 // readers wait for tx (package doc, "The writers' horizon"). A
 // transaction that calls AppendTx before writing anything else does not
-// need it. Do not call it under a savepoint that may roll back.
+// need it. Under a savepoint that rolls back, the lock is undone with it
+// (a later AppendTx is then refused if the transaction has written).
 func (s *Store) LockTx(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, s.q.txWriterLock); err != nil {
+	if err := s.lockTxWriter(ctx, tx); err != nil {
+		if errors.Is(err, ErrTxWroteBeforeAppend) {
+			return err
+		}
 		return fmt.Errorf("pgstore: lock for append: %w", err)
 	}
 	return nil
 }
 
-// txWroteFirstCode and txWroteFirstMessage identify the txWriterCheck
+// txWroteFirstCode and txWroteFirstMessage identify the txWriterLock
 // refusal (object_not_in_prerequisite_state).
 const (
 	txWroteFirstCode    = "55000"

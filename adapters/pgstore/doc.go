@@ -77,26 +77,35 @@
 //     taken before.
 //   - AppendTx runs in the caller's transaction, which may already hold an
 //     xid. In a round trip of its own (in a batch with the INSERT, pgx's
-//     parse of the INSERT would take the lock first and hide the fact), it
-//     checks that the transaction has no xid yet or already holds the
-//     lock, else it refuses with ErrTxWroteBeforeAppend and changes
-//     nothing. Then it takes the lock in the caller's transaction (LOCK
-//     TABLE ... IN ROW EXCLUSIVE MODE) before its own savepoint: a
-//     conflict rolls the savepoint back, which releases locks taken under
-//     it, but not the xid. A caller that must write other tables first
-//     calls LockTx before its first write.
+//     parse of the INSERT would take the lock first), it runs txWriterLock:
+//     unless the transaction-local setting kinerja.events_locked_<hex of
+//     schema> is on, it refuses a transaction that has an xid
+//     (ErrTxWroteBeforeAppend, nothing changed), and otherwise takes the
+//     lock (LOCK TABLE ... IN ROW EXCLUSIVE MODE) and sets the setting.
+//     Holding the lock is not enough: a lock taken after the xid (a late
+//     LockTx, a caller's LOCK TABLE, a prepared INSERT) lets readers pass
+//     the transaction before it, which the marker, set only while there is
+//     no xid, tells apart (TestLateLockIsRefused). The lock is taken in the
+//     caller's transaction before the append's own savepoint: a conflict
+//     rolls the savepoint back, which releases locks taken under it, but
+//     not the xid. A caller that must write other tables first calls
+//     LockTx before its first write; called after it, LockTx refuses too,
+//     and the transaction can never append (roll back and redo it).
 //   - Subtransactions: an xid assigned in a subtransaction assigns the
 //     top-level xid too (positions use the top-level one), and the lock is
 //     held at the caller's level. If a caller's own savepoint that took
-//     the lock rolls back, its events roll back with it; a later AppendTx
-//     in that transaction finds an xid without the lock and is refused.
+//     the lock rolls back, the lock, the marker and the events roll back
+//     with it; a later AppendTx in that transaction finds an xid without
+//     the marker and is refused.
 //   - Prepared transactions (2PC) keep their locks and their xid lock, and
 //     stay "in progress" until COMMIT or ROLLBACK PREPARED. AppendTx itself
 //     cannot be prepared (it NOTIFYs, which PostgreSQL refuses to PREPARE);
 //     a prepared writer that kept the rule holds the horizon
 //     (TestPreparedWriterHoldsTheHorizon).
-//   - Anything else that writes the events table must keep the rule too
-//     (a bulk COPY: take the lock, or copy first in its transaction).
+//   - The rule is enforced for the store's API only. Anything else that
+//     writes the events table by raw SQL must keep it by itself (a bulk
+//     COPY: take the lock before the transaction's first write, or copy
+//     first in its transaction); the store cannot check it.
 //
 // Readers learn which running transactions can never write the store's
 // events (nonWritersSQL in sql.go, learn in store.go): x, an xid of the
@@ -116,11 +125,19 @@
 // since PREPARE moves its locks to another owner, and whether the virtual
 // transaction ID that matches them stays the same through the move was
 // observed on PostgreSQL 15 only, not read in its source.) The proof is permanent, so the store keeps the set N of
-// proven xids, dropping those below the snapshot's xmin, which have
-// ended. Learning runs when a read finds committed events waiting beyond
+// proven xids; each learning keeps of N only the xids its snapshot still
+// lists as running (the others have ended), so N stays bounded by the
+// running transactions even while an idle one pins the xmin
+// (TestKnownNonWritersStayBounded). Learning runs when a read finds committed events waiting beyond
 // the horizon, at most every 20 ms per Store (its cost is in
-// docs/benchmarks.md); on a standby (whose pg_locks does not show the
-// primary's writers) it proves nothing.
+// docs/benchmarks.md; Finality keeps the same rate); on a standby (whose
+// pg_locks does not show the primary's writers) it proves nothing, and the
+// horizon is the snapshot's xmin: a standby's pg_current_snapshot() lists
+// no running xids (it keeps them in subxip, which it does not copy), so
+// min(xip(S) \ N) would be xmax(S), past every primary transaction in
+// progress (TestHorizonOnAStandbyIsTheSnapshotXmin stands a
+// pg_is_in_recovery() in for a standby; TestHorizonOnARealStandby checks
+// a real one when KINERJA_TEST_POSTGRES_STANDBY_URL is set).
 //
 // Each reading statement computes, with S its snapshot (horizonSQL):
 //

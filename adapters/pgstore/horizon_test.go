@@ -588,7 +588,7 @@ func BenchmarkHorizonRead(b *testing.B) {
 						case "readPage":
 							sql, args = s.q.readPage, []any{int64(head.Position), 1, s.known()}
 						case "learn":
-							sql, args = s.q.nonWriters, nil
+							sql, args = s.q.nonWriters, []any{s.known()}
 						}
 						rows, err := conn.Query(ctx, sql, args...)
 						if err != nil {
@@ -721,5 +721,301 @@ func TestSnapshotHorizonWhenPgLocksIsRevoked(t *testing.T) {
 	// As the superuser, the same schema gets the writers' horizon.
 	if f, err := openOn(t, url, schema, Options{}).Finality(ctx); err != nil || f.LegacyHorizon {
 		t.Errorf("Finality() as the superuser = %+v, %v; want the writers' horizon", f, err)
+	}
+}
+
+// TestLateLockIsRefused is the review's scenario (F1): a transaction
+// writes another table (it has an xid, without the events lock), an
+// append commits after it, and a reader passes that append (learning
+// proved the transaction a non-writer). Taking the events lock now would
+// let the transaction's events sort below the reader's checkpoint: LockTx
+// and AppendTx must refuse, whether LockTx comes late, after a first
+// refused AppendTx (the natural retry), or the lock was taken by raw SQL
+// after the write. Nothing of the refused appends is stored.
+func TestLateLockIsRefused(t *testing.T) {
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	other := pgx.Identifier{schema, "unrelated"}.Sanitize()
+	if _, err := s.Pool().Exec(ctx, `CREATE TABLE `+other+` (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, "first", eventstore.NoStream, evs(1)...)
+	for _, mode := range []string{"late LockTx", "refused AppendTx, then LockTx", "raw LOCK TABLE"} {
+		t.Run(mode, func(t *testing.T) {
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			if _, err := tx.Exec(ctx, `INSERT INTO `+other+` VALUES (1)`); err != nil {
+				t.Fatal(err)
+			}
+			late := fmt.Sprintf("late-%d", rand.Int64())
+			if mode == "refused AppendTx, then LockTx" {
+				if _, err := s.AppendTx(ctx, tx, late, eventstore.NoStream, evs(1)...); !errors.Is(err, ErrTxWroteBeforeAppend) {
+					t.Fatalf("first AppendTx = %v, want ErrTxWroteBeforeAppend", err)
+				}
+			}
+			after := mustAppend(t, s, fmt.Sprintf("after-%d", rand.Int64()), eventstore.NoStream, evs(1)...)
+			if err := s.learnNow(ctx); err != nil {
+				t.Fatal(err)
+			}
+			page, _, err := s.ReadPage(ctx, 0, 100000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 || page[len(page)-1].Position < after.Position {
+				t.Fatalf("precondition: the reader did not pass the later append %d (the open transaction was not proven a non-writer)", after.Position)
+			}
+			checkpoint := page[len(page)-1].Position
+			switch mode {
+			case "raw LOCK TABLE":
+				if _, err := tx.Exec(ctx, `LOCK TABLE `+pgx.Identifier{schema, "events"}.Sanitize()+` IN ROW EXCLUSIVE MODE`); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := s.LockTx(ctx, tx); !errors.Is(err, ErrTxWroteBeforeAppend) {
+					t.Fatalf("LockTx after the transaction's first write = %v, want ErrTxWroteBeforeAppend", err)
+				}
+			}
+			r, err := s.AppendTx(ctx, tx, late, eventstore.NoStream, evs(1)...)
+			if !errors.Is(err, ErrTxWroteBeforeAppend) {
+				t.Errorf("AppendTx after a late lock = %+v, %v, want ErrTxWroteBeforeAppend (the reader's checkpoint %d)", r, err, checkpoint)
+			}
+			// The transaction stays usable for its other work.
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatalf("commit after the refusals: %v", err)
+			}
+			for _, err := range s.ReadStream(ctx, late, eventstore.ReadStreamOptions{}) {
+				if !errors.Is(err, eventstore.ErrStreamNotFound) {
+					t.Errorf("the refused append's stream: %v, want not found", err)
+				}
+			}
+		})
+	}
+	verifyAll(t, s)
+}
+
+// TestKnownNonWritersStayBounded (review F3): while an idle non-writer
+// pins the snapshots' xmin, the proven non-writers that have ended leave
+// the known set at the next learning; it does not grow with every
+// transaction that ever ran.
+func TestKnownNonWritersStayBounded(t *testing.T) {
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	idleWriter(t, url, schema, false) // pins xmin; creates the other table
+	other := pgx.Identifier{schema, "unrelated"}.Sanitize()
+	var ended []int64
+	for range 30 {
+		func() {
+			tx, err := s.Pool().Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			var xid int64
+			if err := tx.QueryRow(ctx, `INSERT INTO `+other+` VALUES (1) RETURNING pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+				t.Fatal(err)
+			}
+			// A transaction that ends after it, so that the snapshots'
+			// xmax passes xid and lists it as running.
+			if _, err := s.Pool().Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.learnNow(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(s.known(), xid) {
+				t.Fatalf("precondition: the open non-writer %d was not proven", xid)
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ended = append(ended, xid)
+		}()
+	}
+	if _, err := s.Pool().Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.learnNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	known := s.known()
+	for _, x := range ended {
+		if slices.Contains(known, x) {
+			t.Errorf("the ended non-writer %d is still in the known set (%d xids)", x, len(known))
+		}
+	}
+}
+
+// TestHorizonOnAStandbyIsTheSnapshotXmin (review F2): on a hot standby
+// pg_current_snapshot() lists no running xids, so the horizon must be the
+// snapshot's xmin there. Without a standby, the test stands one in: a
+// pg_is_in_recovery() of the test's schema, ahead of pg_catalog in the
+// search path, says true, and the horizon statement must then stay at or
+// below the xid of an open transaction, even one known as a non-writer.
+func TestHorizonOnAStandbyIsTheSnapshotXmin(t *testing.T) {
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	conn := rawConn(t, url)
+	if _, err := conn.Exec(ctx, `CREATE TABLE `+pgx.Identifier{schema, "unrelated"}.Sanitize()+` (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var xid int64
+	if err := tx.QueryRow(ctx, `INSERT INTO `+pgx.Identifier{schema, "unrelated"}.Sanitize()+` VALUES (1) RETURNING pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, "after", eventstore.NoStream, evs(1)...)
+	if err := s.learnNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.known(), xid) {
+		t.Fatalf("precondition: the open non-writer %d was not proven", xid)
+	}
+
+	standby := rawConn(t, url)
+	if _, err := standby.Exec(ctx, `CREATE FUNCTION `+pgx.Identifier{schema, "pg_is_in_recovery"}.Sanitize()+`() RETURNS boolean LANGUAGE sql AS 'SELECT true'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := standby.Exec(ctx, `SET search_path = `+pgx.Identifier{schema}.Sanitize()+`, pg_catalog`); err != nil {
+		t.Fatal(err)
+	}
+	var inRecovery bool
+	if err := standby.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&inRecovery); err != nil || !inRecovery {
+		t.Fatalf("the stand-in pg_is_in_recovery() = %v, %v; want true", inRecovery, err)
+	}
+	var primary, onStandby int64
+	if err := s.Pool().QueryRow(ctx, s.q.horizon, s.known()).Scan(&primary); err != nil {
+		t.Fatal(err)
+	}
+	if err := standby.QueryRow(ctx, s.q.horizon, s.known()).Scan(&onStandby); err != nil {
+		t.Fatal(err)
+	}
+	if onStandby>>positionShift > xid {
+		t.Errorf("horizon in recovery = xid %d, past the open transaction %d: on a standby it must be the snapshot's xmin", onStandby>>positionShift, xid)
+	}
+	if primary>>positionShift <= xid {
+		t.Logf("the primary's horizon (xid %d) is held by another transaction of the cluster, at or below %d", primary>>positionShift, xid)
+	}
+	// Learning proves nothing in recovery.
+	var proven []int64
+	if err := standby.QueryRow(ctx, s.q.nonWriters, []int64{}).Scan(&proven); err != nil {
+		t.Fatal(err)
+	}
+	if len(proven) != 0 {
+		t.Errorf("learning in recovery proved %v, want nothing", proven)
+	}
+}
+
+// TestFinalityKeepsTheLearningRate (review, minor): Finality polled while
+// committed events wait does not run a learning (a pg_locks capture) on
+// every call: no more often than learnEvery, like reads.
+func TestFinalityKeepsTheLearningRate(t *testing.T) {
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	idleWriter(t, url, schema, false)
+	mustAppend(t, s, "after", eventstore.NoStream, evs(1)...)
+	// A learning "just ran" (for the next hour): Finality must not learn.
+	s.learnMu.Lock()
+	s.learnedAt = time.Now().Add(time.Hour)
+	s.learnMu.Unlock()
+	before := s.learnings.Load()
+	for range 5 {
+		if _, err := s.Finality(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.learnings.Load() - before; n != 0 {
+		t.Errorf("5 Finality calls within learnEvery of a learning ran %d learnings, want 0", n)
+	}
+	// Once learnEvery has passed, Finality learns, and the idle
+	// non-writer no longer holds it back.
+	s.learnMu.Lock()
+	s.learnedAt = time.Time{}
+	s.learnMu.Unlock()
+	f, err := s.Finality(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.learnings.Load() == before {
+		t.Errorf("Finality while lagging, learnEvery after the last learning, did not learn")
+	}
+	if f.Lagging() {
+		t.Logf("Finality still lagging after learning (another transaction of the cluster holds it): %+v", f)
+	}
+}
+
+// TestHorizonOnARealStandby is TestHorizonOnAStandbyIsTheSnapshotXmin on
+// a real hot standby: KINERJA_TEST_POSTGRES_STANDBY_URL, a standby of
+// KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL (skipped unless both are set;
+// a pg_basebackup -R of a server of the test's own will do). A
+// transaction open on the primary, proven a non-writer there, must still
+// hold the horizon computed on the standby, whose snapshot lists no
+// running xids.
+func TestHorizonOnARealStandby(t *testing.T) {
+	standbyURL, primaryURL := os.Getenv("KINERJA_TEST_POSTGRES_STANDBY_URL"), os.Getenv("KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL")
+	if standbyURL == "" || primaryURL == "" {
+		t.Skip("KINERJA_TEST_POSTGRES_STANDBY_URL and KINERJA_TEST_POSTGRES_STANDBY_PRIMARY_URL are not set")
+	}
+	t.Setenv("KINERJA_TEST_POSTGRES_URL", primaryURL)
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{})
+	ctx := tctx(t)
+	conn := rawConn(t, url)
+	other := pgx.Identifier{schema, "unrelated"}.Sanitize()
+	if _, err := conn.Exec(ctx, `CREATE TABLE `+other+` (x int)`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	var xid int64
+	if err := tx.QueryRow(ctx, `INSERT INTO `+other+` VALUES (1) RETURNING pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+		t.Fatal(err)
+	}
+	after := mustAppend(t, s, "after", eventstore.NoStream, evs(1)...)
+	if err := s.learnNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(s.known(), xid) {
+		t.Fatalf("precondition: the open non-writer %d was not proven on the primary", xid)
+	}
+	standby := rawConn(t, standbyURL)
+	// Wait (bounded) for the standby to replay the later append.
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	for i := 0; ; i++ {
+		var n int
+		err := standby.QueryRow(ctx, `SELECT count(*) FROM `+events+` WHERE position = $1`, int64(after.Position)).Scan(&n)
+		if err == nil && n == 1 {
+			break
+		}
+		if i == 300 {
+			t.Fatalf("the standby did not replay the append: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var inRecovery bool
+	var xip int
+	if err := standby.QueryRow(ctx, `SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot()))`).Scan(&inRecovery, &xip); err != nil || !inRecovery {
+		t.Fatalf("standby: in recovery %v, %v", inRecovery, err)
+	}
+	t.Logf("the standby's snapshot lists %d running xids", xip)
+	var h int64
+	if err := standby.QueryRow(ctx, s.q.horizon, s.known()).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if h>>positionShift > xid {
+		t.Errorf("horizon on the standby = xid %d, past the primary's open transaction %d", h>>positionShift, xid)
 	}
 }

@@ -358,9 +358,10 @@ func (s *Store) Finality(ctx context.Context) (Finality, error) {
 		if try == 1 || s.legacy || last < horizon {
 			break
 		}
-		// Lagging: learn (at once) what can be learnt, and look again. A
-		// failed learning leaves the answer as it is.
-		if err := s.learnNow(ctx); err != nil {
+		// Lagging: learn what can be learnt (unless a learning ran less
+		// than learnEvery ago), and look again. A failed learning leaves
+		// the answer as it is.
+		if err := s.learnSoon(ctx); err != nil {
 			break
 		}
 	}

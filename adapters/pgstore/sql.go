@@ -1,6 +1,9 @@
 package pgstore
 
-import "strings"
+import (
+	"encoding/hex"
+	"strings"
+)
 
 // Positions are (top-level xid << positionShift) | k, with k in
 // [1, maxPerTransaction]. See the package doc.
@@ -17,13 +20,24 @@ const (
 // then this is the snapshot horizon, pg_snapshot_xmin(S) << 20). In READ
 // COMMITTED, pg_current_snapshot() is the statement's own snapshot, so the
 // rows the statement sees below the horizon are exactly the final ones.
-const horizonSQL = `(SELECT coalesce((SELECT min(x::text::bigint) FROM pg_snapshot_xip(w.s) x
-		WHERE x::text::bigint <> ALL (NONWRITERS)), w.hi) << 20
-	FROM (SELECT s, pg_snapshot_xmax(s)::text::bigint AS hi FROM pg_current_snapshot() s) w)`
+//
+// On a hot standby pg_current_snapshot() lists no running xids (the
+// standby's snapshot keeps the primary's running xids in subxip, which
+// pg_current_snapshot does not copy): there S's xmin is the horizon, the
+// snapshot horizon (TestHorizonOnAStandbyIsTheSnapshotXmin).
+const horizonSQL = `(SELECT CASE WHEN pg_is_in_recovery() THEN w.lo
+		ELSE coalesce((SELECT min(x::text::bigint) FROM pg_snapshot_xip(w.s) x
+			WHERE x::text::bigint <> ALL (NONWRITERS)), w.hi) END << 20
+	FROM (SELECT s, pg_snapshot_xmin(s)::text::bigint AS lo, pg_snapshot_xmax(s)::text::bigint AS hi
+		FROM pg_current_snapshot() s) w)`
 
 // nonWritersSQL returns the xids of its snapshot S that are proven never
-// to write this store's events, and S's xmin (below which nothing needs
-// remembering). x is proven when, in one capture of pg_locks read after S
+// to write this store's events, together with those of $1 (the proven
+// set so far) that S still lists as running: an xid of $1 that S does not
+// list has ended (it is below S's xmax, since an earlier snapshot listed
+// it), so the set stays bounded by the running transactions, even while
+// an idle one pins S's xmin (TestKnownNonWritersStayBounded). x is proven
+// when, in one capture of pg_locks read after S
 // was taken, x's own xid lock is there (a transaction takes it just after
 // its xid, so a missing one proves nothing), the transaction holding it
 // (by virtual transaction ID) does not hold RowExclusiveLock on this
@@ -46,13 +60,13 @@ l AS MATERIALIZED (
 		AND (t.pid IS NULL -- prepared: never proven
 			OR t.virtualtransaction IN (SELECT r.virtualtransaction FROM l r WHERE r.locktype = 'relation'))
 )
-SELECT coalesce((SELECT array_agg(x::text::bigint) FROM pg_snapshot_xip(w.s) x
-		WHERE NOT pg_is_in_recovery() AND CASE
+SELECT coalesce((SELECT array_agg(x::text::bigint ORDER BY x::text::bigint) FROM pg_snapshot_xip(w.s) x
+		WHERE x::text::bigint = ANY (coalesce($1::bigint[], '{}'))
+			OR (NOT pg_is_in_recovery() AND CASE
 			WHEN (x::text::bigint & 4294967295) IN (SELECT xid FROM wx) THEN false
 			WHEN (x::text::bigint & 4294967295) IN (SELECT xid FROM l WHERE locktype = 'transactionid')
 				THEN pg_xact_status(x) = 'in progress'
-			ELSE false END), '{}'::bigint[]),
-	pg_snapshot_xmin(w.s)::text::bigint
+			ELSE false END)), '{}'::bigint[])
 FROM w`
 
 // eventColumns is the column list every read scans with scanEvent.
@@ -82,8 +96,7 @@ type queries struct {
 	horizonInfo    string
 	horizon        string // SELECT HORIZON; $1 the non-writers
 	nonWriters     string // nonWritersSQL
-	txWriterCheck  string // AppendTx: refuse a transaction that wrote before taking the events lock
-	txWriterLock   string // AppendTx, LockTx: take the events lock in the caller's transaction
+	txWriterLock   string // AppendTx, LockTx: refuse a transaction that wrote before taking the events lock, else take it
 }
 
 // newQueries builds the statements of schema. Each statement that reads
@@ -102,24 +115,31 @@ func newQueries(schema string) queries {
 		"EVENTS", events,
 		"POSITION_OVERFLOW", ident(schema, "position_overflow"),
 		"COLUMNS", eventColumns,
+		"MARKER", lockMarker(schema),
 		"HEADCOLS", headColumns,
 	)
 	return queries{
 		horizon:    r.Replace(`SELECT HORIZON1`),
 		nonWriters: r.Replace(nonWritersSQL),
-		// A transaction with an xid that does not hold RowExclusiveLock on
-		// the events table could append events below positions readers
-		// have passed (package doc). A DO block, so that the refusal is an
-		// error (the caller runs it under a savepoint).
-		txWriterCheck: r.Replace(`DO $kinerja$ BEGIN
-	IF pg_current_xact_id_if_assigned() IS NOT NULL AND NOT EXISTS (
-		SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'
-			AND relation = 'EVENTS'::regclass AND mode = 'RowExclusiveLock' AND granted) THEN
-		RAISE EXCEPTION USING ERRCODE = '` + txWroteFirstCode + `', MESSAGE = '` + txWroteFirstMessage + `',
-			HINT = 'call pgstore.Store.LockTx before the transaction''s first write, or append first';
+		// A transaction with an xid that did not take RowExclusiveLock on
+		// the events table before its xid could append events below
+		// positions readers have passed (package doc). Holding the lock
+		// now proves nothing (it may have been taken after the xid), so
+		// the block takes it only while the transaction has no xid, and
+		// records that in a transaction-local setting (undone, like the
+		// lock, by a rollback to a savepoint taken before): a transaction
+		// with an xid passes only with the marker. A DO block, so that the
+		// refusal is an error (the caller runs it under a savepoint).
+		txWriterLock: r.Replace(`DO $kinerja$ BEGIN
+	IF coalesce(current_setting('MARKER', true), '') <> 'on' THEN
+		IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+			RAISE EXCEPTION USING ERRCODE = '` + txWroteFirstCode + `', MESSAGE = '` + txWroteFirstMessage + `',
+				HINT = 'roll back and redo the transaction with pgstore.Store.LockTx before its first write, or append first';
+		END IF;
+		LOCK TABLE EVENTS IN ROW EXCLUSIVE MODE;
+		PERFORM set_config('MARKER', 'on', true);
 	END IF;
 END $kinerja$`),
-		txWriterLock:   r.Replace(`LOCK TABLE EVENTS IN ROW EXCLUSIVE MODE`),
 		checkPositions: r.Replace(`SELECT (SELECT max(position) FROM EVENTS), pg_snapshot_xmax(pg_current_snapshot())::text::bigint`),
 
 		// The common case, a single event: scalar parameters, the least work
@@ -263,4 +283,11 @@ LEFT JOIN LATERAL (
 	LIMIT 1
 ) o ON true`),
 	}
+}
+
+// lockMarker is the name of the transaction-local setting txWriterLock
+// sets when it took the events lock of schema before the transaction's
+// xid (hex: a setting's name allows only identifier characters).
+func lockMarker(schema string) string {
+	return "kinerja.events_locked_" + hex.EncodeToString([]byte(schema))
 }

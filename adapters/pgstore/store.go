@@ -192,6 +192,7 @@ type Store struct {
 	nonWriters atomic.Pointer[[]int64]
 	learnMu    sync.Mutex
 	learnedAt  time.Time
+	learnings  atomic.Int64  // learnings run since Open (for tests)
 	notifyCh   chan struct{} // poked after each commit; the notifier sends NOTIFY
 
 	// notifyInStatement makes the append statement itself NOTIFY (inside
@@ -391,22 +392,31 @@ func (s *Store) learnNow(ctx context.Context) error {
 	return s.learnLocked(ctx)
 }
 
+// learnSoon is learn for Finality: it waits for a learning in progress
+// (and then uses its answer) and returns the error, but keeps the rate
+// limit, so that a health check polling Finality while reads lag does not
+// read pg_locks on every call.
+func (s *Store) learnSoon(ctx context.Context) error {
+	s.learnMu.Lock()
+	defer s.learnMu.Unlock()
+	if time.Since(s.learnedAt) < learnEvery {
+		return nil
+	}
+	return s.learnLocked(ctx)
+}
+
 func (s *Store) learnLocked(ctx context.Context) error {
 	s.learnedAt = time.Now()
-	var got []int64
-	var xmin int64
-	if err := s.pool.QueryRow(ctx, s.q.nonWriters).Scan(&got, &xmin); err != nil {
+	s.learnings.Add(1)
+	// The statement keeps, of the known set, what its snapshot still
+	// lists as running, and adds what it proves.
+	var next []int64
+	if err := s.pool.QueryRow(ctx, s.q.nonWriters, s.known()).Scan(&next); err != nil {
 		return err
 	}
-	// Keep what may still be running (at or above the snapshot's xmin):
-	// the rest has ended and never matters again.
-	next := make([]int64, 0, len(got))
-	for _, x := range *s.nonWriters.Load() {
-		if x >= xmin {
-			next = append(next, x)
-		}
+	if next == nil {
+		next = []int64{}
 	}
-	next = append(next, got...)
 	slices.Sort(next)
 	next = slices.Compact(next)
 	s.nonWriters.Store(&next)

@@ -33,7 +33,7 @@ func TestDerivedPerRegister(t *testing.T) {
 	if d := c.get(consequences.Register{Publications: arr}); d == short || len(d.corrections) != 1 {
 		t.Errorf("a grown register got %+v", d.corrections)
 	}
-	if c.get(consequences.Register{}) == c.get(consequences.Register{}) {
+	if e1, e2 := c.get(consequences.Register{}), c.get(consequences.Register{}); e1 == e2 {
 		t.Error("an empty register was kept")
 	}
 	for range 2 * derivedMax {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -85,6 +86,39 @@ type answerWriter struct {
 	running bool
 	closed  bool
 	idle    *sync.Cond // signalled when the writer stops
+	// ended holds, by store key, the claims of this process's requests
+	// that ended without completing them (an unkept answer after the
+	// append, a failed Complete): nobody is about to answer them, so a
+	// repeat takes them over at once instead of waiting (keyed.go,
+	// takeOver). At most maxPendingAnswers; past it, one is forgotten (its
+	// repeat waits).
+	ended map[string][]byte
+}
+
+// endClaim notes that claim under key will not be completed by its request.
+func (w *answerWriter) endClaim(key string, claim []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended == nil {
+		w.ended = map[string][]byte{}
+	}
+	for k := range w.ended {
+		if len(w.ended) < maxPendingAnswers {
+			break
+		}
+		delete(w.ended, k) // an arbitrary one: its repeat will wait
+	}
+	w.ended[key] = claim
+}
+
+// claimEnded reports whether raw is a claim endClaim noted under key, and
+// forgets the key.
+func (w *answerWriter) claimEnded(key string, raw []byte) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.ended[key]
+	delete(w.ended, key)
+	return ok && bytes.Equal(c, raw)
 }
 
 // lookup returns the pending record under key.

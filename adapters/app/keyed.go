@@ -270,6 +270,9 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	}
 	ans, keep := run(runCtx)
 	if !keep {
+		if claimed != nil && claimed() {
+			a.answers.endClaim(sk, claim)
+		}
 		return ans, false, nil
 	}
 	now := a.cfg.Now()
@@ -303,6 +306,9 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	if err != nil {
 		// The answer is right; a repeat will be recognised by its derived
 		// event IDs instead.
+		if claimed != nil && claimed() {
+			a.answers.endClaim(sk, claim)
+		}
 		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_store_failed", slog.String("error", err.Error()))
 	}
 	a.sweep(storeCtx)
@@ -446,12 +452,14 @@ func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
 // seen it unchanged) is waited on, reading it every claimPoll, until it is
 // completed or old enough. With an exclusive store no other process
 // exists, and a claim the key's lock lets this request read is nobody's:
-// it is taken at once.
+// it is taken at once; so is a claim this process's own request left
+// without its answer (answerWriter.endClaim).
 func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, replay *keyRecord, err error) {
 	seen := time.Now()
+	dead := a.cfg.IdempotencyExclusive || a.answers.claimEnded(sk, raw)
 	for {
 		now := a.cfg.Now()
-		if a.cfg.IdempotencyExclusive || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
+		if dead || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
 			b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()})
 			if err != nil {
 				return nil, nil, fmt.Errorf("app: idempotency record: %w", err)

@@ -131,6 +131,12 @@ func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) i
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.read, t.root = true, audit.NewPrefixRoot(t.size)
+		// The heads start afresh with the root: an earlier read's (one
+		// that was not checked) must not anchor a stream this one has
+		// not given yet.
+		t.headsMu.Lock()
+		t.heads = nil
+		t.headsMu.Unlock()
 		for ev, err := range inner {
 			if err == nil {
 				t.root.Add(ev)

@@ -110,3 +110,17 @@ func TestNoEventReparentsAUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayTakesTheFirstParent: AgencyMemo's premise also rests on
+// Replay taking a unit's parent from its first registration only: a second
+// unit.registered in a stream (which registration, appending only to a
+// missing stream, does not write) does not move the unit.
+func TestReplayTakesTheFirstParent(t *testing.T) {
+	u := orgunit.Replay([]domain.Stored{
+		{Revision: 0, Event: orgunit.Registered{UnitID: "U", Name: "U", ParentID: "P1"}},
+		{Revision: 1, Event: orgunit.Registered{UnitID: "U", Name: "U", ParentID: "P2"}},
+	})
+	if u == nil || u.Parent() != "P1" {
+		t.Fatalf("Replay(Registered{P1}, Registered{P2}) = %+v, want parent P1", u)
+	}
+}

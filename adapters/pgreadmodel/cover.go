@@ -73,7 +73,7 @@ func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, re
 	// covered read's events are what the root check below vouches for, and
 	// nothing is swapped unless it passes.
 	previous := store.AnchorStreams(tee.anchor)
-	defer store.AnchorStreams(previous)
+	defer func() { store.AnchorStreams(previous) }() // its result is tee.anchor: dropped
 	check := func() error {
 		tee.mu.Lock()
 		defer tee.mu.Unlock()

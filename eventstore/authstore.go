@@ -60,13 +60,19 @@ func NewAuthenticatedStore(s Store, keys *Keyring) *AuthenticatedStore {
 // authenticated by their chain links and the anchor's hash, not by a
 // writer signature each. anchors returns false for a stream it has no
 // anchor for. It may be called while the store is in use; nil turns the
-// anchors off.
-func (s *AuthenticatedStore) AnchorStreams(anchors func(ctx context.Context, stream string) (Head, bool)) {
+// anchors off. It returns the anchors it replaces (nil if none), for a
+// caller that sets its own for a while to restore them.
+func (s *AuthenticatedStore) AnchorStreams(anchors func(ctx context.Context, stream string) (Head, bool)) (previous func(ctx context.Context, stream string) (Head, bool)) {
+	var old *func(ctx context.Context, stream string) (Head, bool)
 	if anchors == nil {
-		s.anchors.f.Store(nil)
-		return
+		old = s.anchors.f.Swap(nil)
+	} else {
+		old = s.anchors.f.Swap(&anchors)
 	}
-	s.anchors.f.Store(&anchors)
+	if old == nil {
+		return nil
+	}
+	return *old
 }
 
 // anchor returns the anchor of stream for a read from revision from, or
@@ -101,6 +107,10 @@ func (s *AuthenticatedStore) Marking() *AuthenticatedStore {
 	c.marking = true
 	return &c
 }
+
+// Marks reports whether s is a Marking copy (its global reads yield
+// refused events without an error).
+func (s *AuthenticatedStore) Marks() bool { return s.marking }
 
 // Verdict returns the *IntegrityError a marking read refused ev with, or
 // nil. It has the signature of projections.GroupConfig.Admit.

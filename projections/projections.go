@@ -132,7 +132,10 @@ type Sink interface {
 	// Apply applies events in order and stores the last one's position as
 	// the checkpoint, in one transaction. Events at or below the checkpoint
 	// are skipped (a redelivery changes nothing). On error nothing is
-	// applied; a PoisonError names the event at fault.
+	// applied; a PoisonError names the event at fault. Apply must not
+	// keep events (the slice or its elements) past its return nor modify
+	// them: a catch-up hands the same batch to every runner at once and
+	// reuses it for the next.
 	Apply(ctx context.Context, events ...Event) error
 	// DeadLetter records ev with its cause and moves the checkpoint past it,
 	// in one transaction.

@@ -54,10 +54,14 @@ func (e historyChanged) Unwrap() error { return e.rb }
 // fresh StartRebuild); rebuilds that do not are read as RunAll reads them.
 // While it runs, store's stream reads (the SKP projections' replays of the
 // streams their caches do not hold) are anchored at the heads the covered
-// read gave (AnchorStreams, turned off at the end): their links are
-// checked, not a signature per append. store must not be a Marking copy
-// (whose refused events come without an error).
+// read gave (AnchorStreams; the store's earlier anchors, which every copy
+// of it shares, are restored at the end): their links are checked, not a
+// signature per append. A Marking copy (whose refused events come without
+// an error) is refused with an error, nothing read.
 func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, rec *audit.WitnessRecord, rbs []*Rebuild, batch int, progress func(pos eventstore.Position, read int)) error {
+	if store.Marks() {
+		return fmt.Errorf("pgreadmodel: covered rebuild: the store is a Marking copy (refused events would come without an error): nothing read, nothing swapped")
+	}
 	if rec == nil || rec.Checkpoint.Size == 0 {
 		return RunAll(ctx, store, rbs, batch, progress)
 	}
@@ -68,8 +72,8 @@ func RunAllCovered(ctx context.Context, store *eventstore.AuthenticatedStore, re
 	// read gave (chain links up to its hash, no writer signature): the
 	// covered read's events are what the root check below vouches for, and
 	// nothing is swapped unless it passes.
-	store.AnchorStreams(tee.anchor)
-	defer store.AnchorStreams(nil)
+	previous := store.AnchorStreams(tee.anchor)
+	defer func() { store.AnchorStreams(previous) }() // its result is tee.anchor: dropped
 	check := func() error {
 		tee.mu.Lock()
 		defer tee.mu.Unlock()
@@ -127,6 +131,12 @@ func (t *rootTee) ReadAll(ctx context.Context, opts eventstore.ReadAllOptions) i
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.read, t.root = true, audit.NewPrefixRoot(t.size)
+		// The heads start afresh with the root: an earlier read's (one
+		// that was not checked) must not anchor a stream this one has
+		// not given yet.
+		t.headsMu.Lock()
+		t.heads = nil
+		t.headsMu.Unlock()
 		for ev, err := range inner {
 			if err == nil {
 				t.root.Add(ev)

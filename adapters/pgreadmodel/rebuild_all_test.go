@@ -271,3 +271,35 @@ func TestRebuildAllCoveredReplaysByTheLinks(t *testing.T) {
 	readmodeltest.Project(t, rebuilt, evs, 20) // the rebuilt live Sinks catch up too (nothing left)
 	readmodeltest.SameSnapshot(t, "RunAllCovered with replays", readmodeltest.Take(t, b), readmodeltest.Take(t, rebuilt))
 }
+
+// TestRebuildAllCoveredKeepsTheStoreAnchors: the store's anchors are shared
+// by its copies (kinerjad anchors its authenticated store at start-up);
+// RunAllCovered sets its own while it runs and gives the earlier ones back
+// after, not none. A Marking copy is refused, nothing read.
+func TestRebuildAllCoveredKeepsTheStoreAnchors(t *testing.T) {
+	ctx := context.Background()
+	j, evs, db, _ := rebuildSetup(t, true)
+	authed := eventstore.NewAuthenticatedStore(j.Store, eventstore.NewKeyring())
+	asked := 0
+	authed.AnchorStreams(func(context.Context, string) (eventstore.Head, bool) {
+		asked++
+		return eventstore.Head{}, false
+	})
+	if err := pgreadmodel.RunAllCovered(ctx, authed.Marking(), witnessedAll(t, j.Store), nil, 13, nil); err == nil {
+		t.Fatal("RunAllCovered over a Marking copy: no error")
+	}
+	if err := pgreadmodel.RunAllCovered(ctx, authed, witnessedAll(t, j.Store), startAll(t, db), 13, nil); err != nil {
+		t.Fatal(err)
+	}
+	asked = 0
+	// The journey's events are unsigned and this anchor vouches for none:
+	// the read fails; what counts is that it asked the earlier anchors.
+	for _, err := range authed.ReadStream(ctx, evs[0].Stream, eventstore.ReadStreamOptions{}) {
+		if err != nil {
+			break
+		}
+	}
+	if asked == 0 {
+		t.Fatal("after RunAllCovered the store's earlier anchors are gone")
+	}
+}

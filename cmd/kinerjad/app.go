@@ -847,10 +847,15 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		goBackground(runCtx, &background, "history_check", func(ctx context.Context) { checkHistory(ctx, a.snaps) })
 	}
+	// The warm-up has its own context, ended before srv.Shutdown: a
+	// request queued on a view's fold lock behind it must not wait for the
+	// whole fold (up to ShutdownTimeout) while the shutdown drains it.
+	warmCtx, warmCancel := context.WithCancel(runCtx)
+	defer warmCancel()
 	if a.cfg.WarmViews && a.core != nil {
 		// The views' first fold (the whole log), now rather than in the
 		// first request of /konsekuensi or /kalibrasi (docs/web.md).
-		goBackground(runCtx, &background, "views_warm", func(ctx context.Context) {
+		goBackground(warmCtx, &background, "views_warm", func(ctx context.Context) {
 			t0 := time.Now()
 			if err := a.core.WarmViews(ctx); err != nil {
 				if ctx.Err() == nil {
@@ -870,6 +875,7 @@ func (a *app) serve(ctx context.Context) error {
 	a.log.Info("shutting_down")
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer shutCancel()
+	warmCancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		a.log.Warn("http_shutdown", "err", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 )
 
 // countingLog counts the stream loads that reach the log.
@@ -107,6 +108,52 @@ func TestNoEventReparentsAUnit(t *testing.T) {
 			if strings.Contains(name, "parent") || strings.Contains(name, "agency") || strings.Contains(name, "root") {
 				t.Errorf("event %s has field %s (%s): does it move a unit? AgencyMemo assumes no event does", typ.Name(), f.Name, f.Tag)
 			}
+		}
+	}
+}
+
+// TestReplayTakesTheFirstParent: AgencyMemo's premise also rests on
+// Replay taking a unit's parent from its first registration only: a second
+// unit.registered in a stream (which registration, appending only to a
+// missing stream, does not write) does not move the unit.
+func TestReplayTakesTheFirstParent(t *testing.T) {
+	u := orgunit.Replay([]domain.Stored{
+		{Revision: 0, Event: orgunit.Registered{UnitID: "U", Name: "U", ParentID: "P1"}},
+		{Revision: 1, Event: orgunit.Registered{UnitID: "U", Name: "U", ParentID: "P2"}},
+	})
+	if u == nil || u.Parent() != "P1" {
+		t.Fatalf("Replay(Registered{P1}, Registered{P2}) = %+v, want parent P1", u)
+	}
+}
+
+// expectingLog records the condition of each append.
+type expectingLog struct {
+	domain.EventLog
+	expected []domain.Expected
+}
+
+func (e *expectingLog) Append(ctx context.Context, stream string, expected domain.Expected, events []domain.NewEvent) (uint64, error) {
+	e.expected = append(e.expected, expected)
+	return e.EventLog.Append(ctx, stream, expected, events)
+}
+
+// TestRegisterAppendsToNoStream: a registration appends only to a unit
+// stream that does not exist yet (NoStream), so no second unit.registered
+// can follow a first (AgencyMemo's premise, with Replay's first parent).
+func TestRegisterAppendsToNoStream(t *testing.T) {
+	env, _ := setup(t)
+	log := &expectingLog{EventLog: env.Handler.Log}
+	h := *env.Handler
+	h.Log = log
+	s := &orgunit.Service{Handler: &h, Policy: policy.Default()}
+	mustRegister(t, env, s, "PEMKOT", "")
+	mustRegister(t, env, s, "SETDA", "PEMKOT")
+	if len(log.expected) != 2 {
+		t.Fatalf("%d appends, want 2", len(log.expected))
+	}
+	for i, e := range log.expected {
+		if _, exists := e.Revision(); exists {
+			t.Errorf("registration %d appended expecting %s, want no_stream", i, e)
 		}
 	}
 }

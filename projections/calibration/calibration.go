@@ -261,6 +261,9 @@ type Appraiser struct {
 	CompareUnitID string `json:"compare_unit_id"`
 	// Given, Unit and Agency are the distributions of the appraiser's
 	// ratings, of the ratings in CompareUnitID's subtree, and of the agency.
+	// Unit and Agency are read-only: the appraisers with the same
+	// comparison unit share one Unit (its Counts and Shares maps too), and
+	// every appraiser shares the report's Agency.
 	Given  Distribution `json:"given"`
 	Unit   Distribution `json:"unit"`
 	Agency Distribution `json:"agency"`

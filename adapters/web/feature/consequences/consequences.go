@@ -47,7 +47,12 @@ type derived struct {
 
 // derivedCache holds the derived of the last few registers, keyed by the
 // register's own slices (a register computed again is new slices: a
-// stale entry is never hit, only pushed out).
+// stale entry is never hit, only pushed out). The key (&Publications[0]
+// and the length) assumes a register is never changed in place: its
+// producer makes new slices for a new register, and nobody writes into
+// a register's Publications (or appends to it within its capacity) after
+// handing it out; a register changed in place would be served the old
+// derived data.
 type derivedCache struct {
 	mu      sync.Mutex
 	entries []derivedEntry

@@ -52,6 +52,10 @@ var (
 	// from the checkpoint at open means the indexes are stale and are
 	// built again.
 	keyLayoutCP = []byte("layout_checkpoint")
+	// bySKPSeq is the sequence of bucketBySKP in a file this build
+	// indexed: an earlier build's Reset deletes and creates the bucket
+	// again (sequence 0), and may then reach the same checkpoint.
+	bySKPSeq uint64 = 1
 	// layout is the version of the file's buckets: "2" has bucketDue and
 	// bucketByRecipient and the by-SKP values; a file without it (an
 	// earlier build's) is indexed when it is opened.
@@ -230,7 +234,8 @@ func index(db *bolt.DB) error {
 	var done bool
 	err := db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if bytes.Equal(meta.Get(keyLayout), layout) && bytes.Equal(meta.Get(keyLayoutCP), meta.Get(keyCP)) {
+		if bytes.Equal(meta.Get(keyLayout), layout) && bytes.Equal(meta.Get(keyLayoutCP), meta.Get(keyCP)) &&
+			tx.Bucket(bucketBySKP).Sequence() == bySKPSeq {
 			done = true
 			return nil
 		}
@@ -297,6 +302,9 @@ func index(db *bolt.DB) error {
 						return err
 					}
 				} else if err := meta.Delete(keyLayoutCP); err != nil {
+					return err
+				}
+				if err := idx.SetSequence(bySKPSeq); err != nil {
 					return err
 				}
 				return meta.Put(keyLayout, layout)
@@ -480,6 +488,9 @@ func (b *Bolt) Reset(context.Context) error {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
+		}
+		if err := tx.Bucket(bucketBySKP).SetSequence(bySKPSeq); err != nil {
+			return err
 		}
 		if err := tx.Bucket(bucketMeta).Delete(keyLayoutCP); err != nil {
 			return err

@@ -184,3 +184,58 @@ func TestBoltFailedCompactionKeepsTheFile(t *testing.T) {
 		t.Errorf("Due: %v %v, want the item", keys(due), err)
 	}
 }
+
+// TestBoltRollbackResetThenUpgrade: an earlier build's Reset (it recreates
+// the items and by-SKP buckets, not the indexes) and catch-up to the very
+// checkpoint this build last wrote is noticed too: the by-SKP bucket's
+// sequence is gone.
+func TestBoltRollbackResetThenUpgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "deadlines.db")
+	now := time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC)
+	b, err := deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Update(ctx, 5, func(s deadlines.Store) error {
+		return s.ReplaceItems(ctx, "skp-a", []deadlines.Item{item("skp-a", 1, "nip-a", now.Add(time.Hour))})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"deadline_items", "deadline_by_skp"} {
+			if err := tx.DeleteBucket([]byte(name)); err != nil {
+				return err
+			}
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		it := item("skp-a", 1, "nip-a", now.Add(-time.Hour))
+		v, _ := json.Marshal(it)
+		if err := tx.Bucket([]byte("deadline_items")).Put([]byte(it.Key), v); err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte("deadline_by_skp")).Put(append([]byte("skp-a\x00"), it.Key...), nil); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("deadline_meta")).Put([]byte("checkpoint"), []byte("5"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b, err = deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	due, err := b.Due(ctx, now, 10)
+	if err != nil || len(due) != 1 {
+		t.Errorf("Due after a rollback's reset and an upgrade: %v %v, want the moved item", keys(due), err)
+	}
+}

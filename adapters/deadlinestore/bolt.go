@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,16 @@ var (
 	bucketByRecipient = []byte("deadline_by_recipient")
 	keyCP             = []byte("checkpoint")
 	keyLayout         = []byte("layout")
+	// keyLayoutCP is a copy of the checkpoint, written with it by every
+	// Update of this build: an earlier build (a rollback) updates the
+	// checkpoint but not the copy, nor the indexes, so a copy that differs
+	// from the checkpoint at open means the indexes are stale and are
+	// built again.
+	keyLayoutCP = []byte("layout_checkpoint")
+	// bySKPSeq is the sequence of bucketBySKP in a file this build
+	// indexed: an earlier build's Reset deletes and creates the bucket
+	// again (sequence 0), and may then reach the same checkpoint.
+	bySKPSeq uint64 = 1
 	// layout is the version of the file's buckets: "2" has bucketDue and
 	// bucketByRecipient and the by-SKP values; a file without it (an
 	// earlier build's) is indexed when it is opened.
@@ -55,11 +66,16 @@ var (
 // test hook: Due reads only what is due).
 var decodes atomic.Int64
 
-// Bolt is a deadlines.Backend in its own bbolt file. bbolt's file lock
-// keeps a second process out.
+// Bolt is a deadlines.Backend in its own bbolt file. A flock on
+// path.lock, taken before the bbolt file is opened and held until Close,
+// keeps a second process out (bbolt's own lock is on the file's inode,
+// which the compaction replaces).
 type Bolt struct {
-	db *bolt.DB
+	db   *bolt.DB
+	lock *os.File
 }
+
+var errLockTimeout = errors.New("lock timeout")
 
 var _ deadlines.Backend = (*Bolt)(nil)
 
@@ -78,11 +94,20 @@ func OpenBolt(path string) (*Bolt, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("deadlinestore: %w", err)
 	}
+	lock, err := lockFile(path+".lock", LockTimeout)
+	if errors.Is(err, errLockTimeout) {
+		return nil, fmt.Errorf("%w: %s (file lock on %s.lock not granted within %v)", ErrInUse, path, path, LockTimeout)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deadlinestore: lock %s.lock: %w", path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
+		lock.Close()
 		return nil, fmt.Errorf("%w: %s (file lock not granted within %v)", ErrInUse, path, LockTimeout)
 	}
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("deadlinestore: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
@@ -103,9 +128,10 @@ func OpenBolt(path string) (*Bolt, error) {
 		if db != nil {
 			db.Close()
 		}
+		lock.Close()
 		return nil, fmt.Errorf("deadlinestore: %w", err)
 	}
-	return &Bolt{db: db}, nil
+	return &Bolt{db: db, lock: lock}, nil
 }
 
 // CompactMinBytes is the size below which OpenBolt never compacts a file.
@@ -120,43 +146,34 @@ var CompactMinBytes int64 = 32 << 20
 // pages back to the file system, and they count in the disk and in the
 // file-backed RSS. The copy is written to path.compact and renamed over
 // path while db still holds the lock; a crash before the rename leaves
-// the file as it was (and a stale path.compact, replaced next time). It
-// returns the db to use: the compacted file, reopened, or db itself.
+// the file as it was (and a stale path.compact, replaced next time). A
+// failure before the rename (a full disk, a read-only directory) is
+// logged and the original file is used: it is intact. It returns the db
+// to use: the compacted file, reopened, or db itself. The caller holds
+// path.lock, so nobody opens path between the rename and the reopen.
 func compact(path string, db *bolt.DB) (*bolt.DB, error) {
-	var size int64
-	if err := db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
-		return db, err
-	}
-	free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
-	if size < CompactMinBytes || 2*free < size {
+	next, err := compactCopy(path, db)
+	if err != nil {
+		os.Remove(path + ".compact")
+		slog.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
 		return db, nil
 	}
-	tmp := path + ".compact"
-	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return db, err
+	if next == "" {
+		return db, nil
 	}
-	dst, err := bolt.Open(tmp, 0o600, nil)
-	if err != nil {
-		return db, fmt.Errorf("compact: %w", err)
-	}
-	if err := bolt.Compact(dst, db, 64<<20); err != nil {
-		dst.Close()
-		os.Remove(tmp)
-		return db, fmt.Errorf("compact: %w", err)
-	}
-	if err := dst.Close(); err != nil {
-		os.Remove(tmp)
-		return db, fmt.Errorf("compact: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return db, fmt.Errorf("compact: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
+	if err := os.Rename(next, path); err != nil {
+		os.Remove(next)
+		slog.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
+		return db, nil
 	}
 	db.Close()
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return nil, fmt.Errorf("compact: sync %s: %w", filepath.Dir(path), err)
+		}
+	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (file lock not granted within %v)", ErrInUse, path, LockTimeout)
@@ -165,6 +182,43 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 		return nil, fmt.Errorf("open %s after compacting it: %w", path, err)
 	}
 	return db, nil
+}
+
+// compactCopy writes the compacted copy of db to path.compact (with the
+// original's mode) and returns its path, or "" if the file is not worth
+// compacting.
+func compactCopy(path string, db *bolt.DB) (string, error) {
+	var size int64
+	if err := db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		return "", err
+	}
+	free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
+	if size < CompactMinBytes || 2*free < size {
+		return "", nil
+	}
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	tmp := path + ".compact"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	dst, err := bolt.Open(tmp, mode, nil)
+	if err != nil {
+		return "", fmt.Errorf("compact: %w", err)
+	}
+	if err := bolt.Compact(dst, db, 64<<20); err != nil {
+		dst.Close()
+		return "", fmt.Errorf("compact: %w", err)
+	}
+	if err := dst.Close(); err != nil {
+		return "", fmt.Errorf("compact: %w", err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return "", fmt.Errorf("compact: %w", err)
+	}
+	return tmp, nil
 }
 
 // indexBatch is how many items index writes per transaction.
@@ -179,7 +233,9 @@ var indexBatch = 20_000
 func index(db *bolt.DB) error {
 	var done bool
 	err := db.Update(func(tx *bolt.Tx) error {
-		if bytes.Equal(tx.Bucket(bucketMeta).Get(keyLayout), layout) {
+		meta := tx.Bucket(bucketMeta)
+		if bytes.Equal(meta.Get(keyLayout), layout) && bytes.Equal(meta.Get(keyLayoutCP), meta.Get(keyCP)) &&
+			tx.Bucket(bucketBySKP).Sequence() == bySKPSeq {
 			done = true
 			return nil
 		}
@@ -222,6 +278,10 @@ func index(db *bolt.DB) error {
 				key := row[bytes.IndexByte(row, 0)+1:]
 				v := all.Get(key)
 				if v == nil {
+					// A by-SKP row without its item: drop it.
+					if err := idx.Delete(row); err != nil {
+						return err
+					}
 					continue
 				}
 				var it deadlines.Item
@@ -236,7 +296,18 @@ func index(db *bolt.DB) error {
 				after = rows[len(rows)-1]
 			}
 			if !more {
-				return tx.Bucket(bucketMeta).Put(keyLayout, layout)
+				meta := tx.Bucket(bucketMeta)
+				if cp := meta.Get(keyCP); cp != nil {
+					if err := meta.Put(keyLayoutCP, slices.Clone(cp)); err != nil {
+						return err
+					}
+				} else if err := meta.Delete(keyLayoutCP); err != nil {
+					return err
+				}
+				if err := idx.SetSequence(bySKPSeq); err != nil {
+					return err
+				}
+				return meta.Put(keyLayout, layout)
 			}
 			return nil
 		})
@@ -299,8 +370,14 @@ func recipientKey(nip, key string) []byte {
 	return append(k, key...)
 }
 
-// Close closes the file.
-func (b *Bolt) Close() error { return b.db.Close() }
+// Close closes the file and releases its lock.
+func (b *Bolt) Close() error {
+	err := b.db.Close()
+	if b.lock != nil {
+		b.lock.Close()
+	}
+	return err
+}
 
 // Checkpoint implements deadlines.Backend.
 func (b *Bolt) Checkpoint(context.Context) (eventstore.Position, error) {
@@ -331,7 +408,11 @@ func (b *Bolt) Update(ctx context.Context, pos eventstore.Position, fn func(dead
 		if err := fn(boltTx{tx}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyCP, []byte(strconv.FormatUint(uint64(pos), 10)))
+		cp := []byte(strconv.FormatUint(uint64(pos), 10))
+		if err := tx.Bucket(bucketMeta).Put(keyCP, cp); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyLayoutCP, cp)
 	})
 }
 
@@ -350,14 +431,27 @@ func (t boltTx) ReplaceItems(_ context.Context, skpID string, items []deadlines.
 	}
 	for _, e := range old {
 		key := e.k[len(prefix):]
+		if len(e.v) < 12 {
+			// An earlier build's entry (no value): the item says what
+			// its index entries are.
+			v := all.Get(key)
+			if v == nil {
+				if err := idx.Delete(e.k); err != nil {
+					return err
+				}
+				continue
+			}
+			var it deadlines.Item
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("deadlinestore: item %q: %w", key, err)
+			}
+			e.v = indexEntry(it)
+		}
 		if err := idx.Delete(e.k); err != nil {
 			return err
 		}
 		if err := all.Delete(key); err != nil {
 			return err
-		}
-		if len(e.v) < 12 {
-			return fmt.Errorf("deadlinestore: the by-SKP entry of %q has no index entry", key)
 		}
 		if err := due.Delete(append(slices.Clone(e.v[:12]), key...)); err != nil {
 			return err
@@ -394,6 +488,12 @@ func (b *Bolt) Reset(context.Context) error {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
+		}
+		if err := tx.Bucket(bucketBySKP).SetSequence(bySKPSeq); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Delete(keyLayoutCP); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketMeta).Delete(keyCP)
 	})

@@ -324,7 +324,7 @@ func journey(t *testing.T, env *journeyEnv) {
 		hr.click("#unit-new")
 		hr.fill("#id", id)
 		hr.fill("#name", name)
-		hr.choose("#parent_id", parent)
+		hr.fill("#parent_id", parent) // the unit picker: its ID typed
 		if shot != "" {
 			hr.screenshot(shot)
 		}
@@ -376,7 +376,7 @@ func journey(t *testing.T, env *journeyEnv) {
 		hr.click("#employee-new")
 		hr.fill("#nip", nip)
 		hr.fill("#name", name)
-		hr.choose("#unit_id", unit)
+		hr.fill("#unit_id", unit)
 		hr.choose(`[name="position.kind"]`, kind)
 		hr.fill(`[name="position.title"]`, title)
 		hr.click("#employee-submit")
@@ -493,9 +493,9 @@ func journey(t *testing.T, env *journeyEnv) {
 	tabTo("name")
 	hr.do("type the name", chromedp.KeyEvent("Badan Perencanaan Pembangunan Daerah"))
 	tabTo("parent_id")
-	// In a closed select, a typed letter picks the first option starting
-	// with it: "P" is Pemerintah Kota Sukamaju.
-	hr.do("pick the parent", chromedp.KeyEvent("P"))
+	// The unit picker: the parent's ID typed (its list offers the
+	// nearest units; Tab leaves it).
+	hr.do("type the parent", chromedp.KeyEvent("PEMKOT"))
 	tabTo("unit-submit")
 	run(hr, "Enter", chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.KeyEvent("\r")))
 	hr.expectAt("/data-induk/unit?dibuat=BAPPEDA")

@@ -96,7 +96,7 @@ func TestNewEmployeeForm(t *testing.T) {
 	h := seeded(t)
 	const path = "/data-induk/pegawai/baru"
 	form := h.must200(hrAdmin, path+"?unit=DINKES")
-	if !strings.Contains(form.body, `<option value="DINKES" selected>`) {
+	if !strings.Contains(form.body, `name="unit_id" value="DINKES"`) {
 		t.Error("?unit= does not preselect the unit")
 	}
 	key := formKey(t, form.body)
@@ -282,7 +282,7 @@ func TestEmployeeLineAndPositionForms(t *testing.T) {
 	// Position: X moves from BAPPEDA to DINKES as a JF.
 	posPath := "/data-induk/pegawai/" + nipX + "/jabatan"
 	pf := h.must200(hrAdmin, posPath)
-	if !strings.Contains(pf.body, `<option value="BAPPEDA" selected>`) {
+	if !strings.Contains(pf.body, `name="unit_id" value="BAPPEDA"`) {
 		t.Error("the position form is not filled with the unit in effect")
 	}
 	pv := url.Values{"_key": {formKey(t, pf.body)}, "_revision": {revisionOf(t, pf.body)}, "unit_id": {"DINKES"},

@@ -32,9 +32,10 @@ func EmployeePath(n, suffix string) string { return EmployeesPath + "/" + url.Pa
 // employeesPage lists the employees of one unit.
 type employeesPage struct {
 	page.Base
-	// Unit is the unit shown; Units every unit (the picker).
-	Unit  directory.Unit
-	Units []page.UnitRow
+	// Unit is the unit shown; Picker the filter's unit field (never the
+	// whole tree: page.UnitPicker).
+	Unit   directory.Unit
+	Picker page.UnitPicker
 	// Employees are the unit's employees, by name.
 	Employees []directory.Employee
 	// CanManage: the caller may register employees.
@@ -51,10 +52,20 @@ func (f *Feature) showEmployees(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &employeesPage{Base: r.Base("masterdata", "masterdata.employees.title"), Units: page.UnitTree(units), CanManage: true}
+	d := &employeesPage{Base: r.Base("masterdata", "masterdata.employees.title"), CanManage: true}
 	id := r.URL.Query().Get("unit")
-	if id == "" && len(d.Units) > 0 {
-		id = d.Units[0].ID
+	if id == "" {
+		if tree := page.UnitTree(units); len(tree) > 0 {
+			id = tree[0].ID
+		}
+	}
+	d.Picker = page.NewUnitPicker(r.Lang, "unit", id, units, "")
+	d.Picker.ID = "f-unit"
+	if d.Picker.Error != "" {
+		// No unit of the caller's agency has this ID: the page answers
+		// 404 with the problem beside the field and the units matching
+		// what was typed (the picker's search), listing nobody.
+		return f.employees.Render(w, http.StatusNotFound, d)
 	}
 	if id != "" {
 		if d.Unit, err = dir.Unit(ctx, id); err != nil {
@@ -76,8 +87,9 @@ func (f *Feature) showEmployees(w http.ResponseWriter, r *page.Request) error {
 // newEmployeePage is the "new employee" form.
 type newEmployeePage struct {
 	page.Base
-	Form  form.State
-	Units []page.UnitRow
+	Form form.State
+	// Unit is the picker of the employee's unit.
+	Unit page.UnitPicker
 	// Kinds are the position kinds.
 	Kinds []employee.PositionKind
 }
@@ -104,8 +116,10 @@ func (f *Feature) newEmployeePage(r *page.Request, st form.State) (*newEmployeeP
 	if err != nil {
 		return nil, err
 	}
-	return &newEmployeePage{Base: r.Base("masterdata", "masterdata.employee.new.title"), Form: st,
-		Units: page.UnitTree(units), Kinds: employee.PositionKinds()}, nil
+	d := &newEmployeePage{Base: r.Base("masterdata", "masterdata.employee.new.title"), Form: st,
+		Unit: st.UnitPicker("unit_id", units, ""), Kinds: employee.PositionKinds()}
+	d.Unit.Required = true
+	return d, nil
 }
 
 func (f *Feature) showNewEmployee(w http.ResponseWriter, r *page.Request) error {
@@ -125,6 +139,14 @@ func (f *Feature) createEmployee(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	status := http.StatusUnprocessableEntity
+	if ok {
+		units, err := r.App().Units(r.Context(), r.User)
+		if err != nil {
+			return err
+		}
+		st.CheckUnit("unit_id", in.UnitID, units)
+		ok = !st.HasProblems()
+	}
 	if ok {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(EmployeePath(nip.Normalize(in.NIP), ""), "dibuat", "1"),
@@ -185,9 +207,10 @@ type editEmployeePage struct {
 	Form     form.State
 	// UnitName is the name of the employee's unit in effect today.
 	UnitName string
-	// Units are the units (the position form's picker); Kinds the
-	// position kinds; Capacities the appraiser's capacities.
-	Units      []page.UnitRow
+	// units are the caller's units (the position form's picker,
+	// UnitField); Kinds the position kinds; Capacities the appraiser's
+	// capacities.
+	units      []directory.Unit
 	Kinds      []employee.PositionKind
 	Capacities []employee.Capacity
 	// Candidates are the people offered as appraiser or superior: those
@@ -218,7 +241,7 @@ func (f *Feature) editEmployee(r *page.Request, titleKey string, st form.State) 
 	if err != nil {
 		return nil, err
 	}
-	d.Units = page.UnitTree(units)
+	d.units = units
 	parent := map[string]string{}
 	for _, u := range units {
 		parent[u.ID] = u.ParentID
@@ -321,6 +344,14 @@ func (f *Feature) employeeAct(w http.ResponseWriter, r *page.Request, tmpl *page
 	if err != nil {
 		return err
 	}
+	if u, picks := in.(interface{ unitID() string }); picks && ok {
+		units, err := r.App().Units(r.Context(), r.User)
+		if err != nil {
+			return err
+		}
+		st.CheckUnit("unit_id", u.unitID(), units)
+		ok = !st.HasProblems()
+	}
 	status := http.StatusUnprocessableEntity
 	if ok {
 		var done bool
@@ -348,6 +379,9 @@ type changePositionInput struct {
 	// backfill); it may repeat DecreeRef.
 	PaperRef string `form:"paper_ref"`
 }
+
+// unitID is the unit picked: employeeAct checks it is the caller's.
+func (in *changePositionInput) unitID() string { return in.UnitID }
 
 func (f *Feature) showPosition(w http.ResponseWriter, r *page.Request) error {
 	d, err := f.editEmployee(r, "masterdata.position.title", form.State{})
@@ -405,4 +439,12 @@ func (f *Feature) releaseTransfer(w http.ResponseWriter, r *page.Request) error 
 				ExpiresOn: in.ExpiresOn, DecreeRef: in.DecreeRef})
 			return err
 		})
+}
+
+// UnitField is the position form's unit picker: the units near the
+// employee's unit (or those matching what was typed).
+func (d *editEmployeePage) UnitField() page.UnitPicker {
+	p := d.Form.UnitPicker("unit_id", d.units, d.Employee.UnitID)
+	p.Required = true
+	return p
 }

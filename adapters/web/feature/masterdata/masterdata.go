@@ -133,8 +133,9 @@ type newUnitPage struct {
 	page.Base
 	// Form is the form's state: key, values, problems.
 	Form form.State
-	// Parents are the units a new unit may be placed under.
-	Parents []page.UnitRow
+	// Parent is the picker of the unit a new unit is placed under (empty:
+	// a top unit).
+	Parent page.UnitPicker
 }
 
 // newUnitInput is what the form posts: the fields of POST /v1/units.
@@ -154,7 +155,7 @@ func (f *Feature) newUnitPage(r *page.Request, st form.State) (*newUnitPage, err
 	if err != nil {
 		return nil, err
 	}
-	d.Parents = page.UnitTree(units)
+	d.Parent = st.UnitPicker("parent_id", units, "")
 	return d, nil
 }
 
@@ -173,6 +174,14 @@ func (f *Feature) createUnit(w http.ResponseWriter, r *page.Request) error {
 		return err
 	}
 	status := http.StatusUnprocessableEntity
+	if ok {
+		units, err := r.App().Units(r.Context(), r.User)
+		if err != nil {
+			return err
+		}
+		st.CheckUnit("parent_id", in.ParentID, units)
+		ok = !st.HasProblems()
+	}
 	if ok {
 		var done bool
 		done, status, err = form.Submit(w, r, &st, page.Link(UnitsPath, "dibuat", in.ID),

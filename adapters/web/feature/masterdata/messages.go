@@ -18,7 +18,7 @@ var messages = i18n.Catalog{
 	"masterdata.unit.id.hint":     {ID: "Kode tetap, misalnya DINKES. Tidak dapat diubah kemudian.", EN: "A permanent code, for example DINKES. It cannot be changed later."},
 	"masterdata.unit.name":        {ID: "Nama unit", EN: "Unit name"},
 	"masterdata.unit.parent":      {ID: "Unit induk", EN: "Parent unit"},
-	"masterdata.unit.noparent":    {ID: "(tidak ada: unit teratas)", EN: "(none: a top unit)"},
+	"masterdata.unit.noparent":    {ID: "Kosongkan untuk unit teratas.", EN: "Leave empty for a top unit."},
 	"masterdata.unit.submit":      {ID: "Daftarkan", EN: "Register"},
 	"masterdata.units.employees":  {ID: "Pegawai", EN: "Employees"},
 	"masterdata.unit.title":       {ID: "Unit", EN: "Unit"},

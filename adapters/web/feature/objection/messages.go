@@ -4,6 +4,7 @@ import "github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 
 // messages are the feature's own words (i18n.Shared has the common ones).
 var messages = i18n.Catalog{
+	"objections.unit.all":                    {ID: "Kosongkan untuk semua unit.", EN: "Leave empty for every unit."},
 	"objections.title":                       {ID: "Register keberatan", EN: "Objection register"},
 	"objections.caption":                     {ID: "Keberatan atas hasil penilaian kinerja", EN: "Objections to performance evaluations"},
 	"objections.count":                       {ID: "Jumlah", EN: "Count"},

@@ -137,8 +137,10 @@ func byFiling(a, b reports.ObjectionItem) int {
 // registerData is the objection register's model.
 type registerData struct {
 	page.Base
-	Filter   regFilter
-	Units    []page.UnitRow
+	Filter regFilter
+	// Picker is the filter's unit field (page.UnitPicker: never the
+	// whole tree).
+	Picker   page.UnitPicker
 	Register reports.ObjectionRegister
 	// Rows are the objections of the page shown; RegNav its navigation.
 	Rows   []reports.ObjectionItem
@@ -169,7 +171,14 @@ func (f *Feature) showRegister(w http.ResponseWriter, r *page.Request) error {
 	if err != nil {
 		return err
 	}
-	d.Units = page.UnitTree(units)
+	d.Picker = page.NewUnitPicker(r.Lang, "unit", flt.Unit, units, "")
+	d.Picker.ID = "f-unit"
+	if d.Picker.Error != "" {
+		// No unit of the caller's agency has this ID: 404, with the
+		// problem beside the field and the units matching what was
+		// typed, listing no objection.
+		return f.register.Render(w, http.StatusNotFound, d)
+	}
 	d.Zones = map[string]string{}
 	for _, u := range units {
 		if u.Zone != "" {

@@ -18,6 +18,6 @@ var messages = i18n.Catalog{
 	"officials.kind.MAYOR":                 {ID: "Wali kota", EN: "Mayor"},
 	"officials.title":                      {ID: "Sebutan jabatan", EN: "Title of the office"},
 	"officials.unit":                       {ID: "Unit yang dipimpin (boleh kosong)", EN: "Unit led (optional)"},
-	"officials.unit.none":                  {ID: "(tidak ada)", EN: "(none)"},
+	"officials.unit.none":                  {ID: "Kosongkan bila pejabat tidak memimpin unit.", EN: "Leave empty when the official leads no unit."},
 	"officials.submit":                     {ID: "Daftarkan", EN: "Register"},
 }

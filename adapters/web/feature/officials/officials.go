@@ -13,6 +13,7 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/app"
 	"github.com/kinerja-ledger/kinerja/adapters/web/form"
+	"github.com/kinerja-ledger/kinerja/adapters/web/i18n"
 	"github.com/kinerja-ledger/kinerja/adapters/web/page"
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/authz"
@@ -49,8 +50,8 @@ type newPage struct {
 	Form form.State
 	// Kinds are the choices of office.
 	Kinds []string
-	// Units are the units an official may lead.
-	Units []page.UnitRow
+	// Unit is the picker of the unit an official leads (empty: none).
+	Unit page.UnitPicker
 	// Created is the identity of the official just registered (?dibuat=).
 	Created string
 }
@@ -83,7 +84,7 @@ func (f *Feature) page(r *page.Request, st form.State) (*newPage, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.Units = page.UnitTree(units)
+	d.Unit = st.UnitPicker("unit_id", units, "")
 	return d, nil
 }
 
@@ -99,6 +100,13 @@ func (f *Feature) post(w http.ResponseWriter, r *page.Request) error {
 	var in newInput
 	return form.Post(w, r, &in, form.Step{
 		NextOf: func() string { return page.Link(NewOfficialPath, "dibuat", in.ID) },
+		Check: func(st *form.State) {
+			if units, err := r.App().Units(r.Context(), r.User); err != nil {
+				st.AddProblem("", textUnitsUnread)
+			} else {
+				st.CheckUnit("unit_id", in.UnitID, units)
+			}
+		},
 		Run: func(ctx context.Context, svc app.Services, req domain.Request) error {
 			_, err := svc.Employees.RegisterOfficial(ctx, req, employee.RegisterOfficial{ID: in.ID, Kind: in.Kind, Title: in.Title, UnitID: in.UnitID})
 			return err
@@ -112,3 +120,7 @@ func (f *Feature) post(w http.ResponseWriter, r *page.Request) error {
 		},
 	})
 }
+
+// textUnitsUnread is the form's problem when the caller's units could not
+// be read to check the unit picked (nothing is recorded).
+var textUnitsUnread = i18n.Text{ID: "Daftar unit tidak dapat dibaca; coba lagi.", EN: "The units could not be read; try again."}

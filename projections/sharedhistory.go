@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -43,6 +44,8 @@ type SharedHistory struct {
 	lru    *list.List // of *sharedEntry, most recent first
 	byName map[string]*list.Element
 	reads  uint64
+
+	mismatched atomic.Uint64 // reads OfferRead refused: events and payloads differ in count
 }
 
 // DefaultSharedHistoryEvents bounds a SharedHistory when no bound is
@@ -126,9 +129,12 @@ func (h *SharedHistory) Stream(ctx context.Context, stream string, upto uint64) 
 
 // OfferRead is Offer for a whole read of stream as eventlog.Cached's
 // ObserveWholeReads hands it over (the envelopes and their decoded
-// payloads, side by side): kinerjad passes it as is.
+// payloads, side by side): kinerjad passes it as is. A read whose events
+// and payloads differ in count is a caller's bug: it is not kept, and it is
+// counted (MismatchedReads) rather than discarded unseen.
 func (h *SharedHistory) OfferRead(stream string, events []eventstore.Event, payloads []domain.Event) {
 	if len(payloads) != len(events) {
+		h.mismatched.Add(1)
 		return
 	}
 	past := make([]Event, len(events))
@@ -137,6 +143,11 @@ func (h *SharedHistory) OfferRead(stream string, events []eventstore.Event, payl
 	}
 	h.Offer(stream, past)
 }
+
+// MismatchedReads returns how many reads OfferRead refused because their
+// events and payloads differed in count (for tests and metrics; anything
+// but 0 is a bug in the reader that offered them).
+func (h *SharedHistory) MismatchedReads() uint64 { return h.mismatched.Load() }
 
 // Offer gives h the past of stream that another authenticated reader of
 // the same store read whole, decoded, from revision 0 on (kinerjad's

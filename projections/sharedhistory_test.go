@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 )
 
@@ -247,5 +249,31 @@ func TestSharedHistoryOffer(t *testing.T) {
 	}
 	if evs, err := sh.Stream(ctx, "s-0", 5); err != nil || len(evs) != 6 || g.reads.Load() != 1 {
 		t.Errorf("s-0 after a shorter offer: %d events, %v, %d reads", len(evs), err, g.reads.Load())
+	}
+}
+
+// TestSharedHistoryOfferReadMismatched: a whole read whose events and
+// payloads differ in count is not kept, and it is counted, not discarded
+// unseen.
+func TestSharedHistoryOfferReadMismatched(t *testing.T) {
+	fh, _ := ledger(1, 4)
+	g := &gatedHistory{inner: fh}
+	sh := projections.NewSharedHistory(g, 0)
+	past := fh.streams["s-0"]
+	events := make([]eventstore.Event, len(past))
+	payloads := make([]domain.Event, len(past))
+	for i, e := range past {
+		events[i], payloads[i] = e.Event, e.Payload
+	}
+	sh.OfferRead("s-0", events, payloads[:len(payloads)-1])
+	if n := sh.MismatchedReads(); n != 1 {
+		t.Errorf("MismatchedReads = %d after a read with one payload short, want 1", n)
+	}
+	if _, err := sh.Stream(t.Context(), "s-0", uint64(len(past)-1)); err != nil || g.reads.Load() != 1 {
+		t.Errorf("the mismatched read was kept (%d reads of the inner history, %v)", g.reads.Load(), err)
+	}
+	sh.OfferRead("s-0", events, payloads)
+	if n := sh.MismatchedReads(); n != 1 {
+		t.Errorf("MismatchedReads = %d after a well-formed read, want still 1", n)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -271,6 +272,43 @@ func (m *Model) snapSinks() []snapSink {
 	return []snapSink{m.audit, m.directory, m.skps, m.evaluations, m.scores, m.objections, m.timeline}
 }
 
+// tempInfix follows the snapshot's name in the name of WriteSnapshot's
+// temporary file (then CreateTemp's random digits).
+const tempInfix = ".tmp-"
+
+// RemoveStaleTemps removes the temporary files WriteSnapshot left next to
+// path when its process was killed mid-write (a province's is ≈ 0.9 GB,
+// and nothing else would ever remove it). Call it only where no write to
+// path can be running: kinerjad does at start, holding the data
+// directory's lock. It returns the names removed; an error is the first
+// that stopped one being removed (the others are still tried).
+func RemoveStaleTemps(path string) ([]string, error) {
+	dir, prefix := filepath.Dir(path), filepath.Base(path)+tempInfix
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var removed []string
+	var first error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil {
+			if first == nil && !errors.Is(err, fs.ErrNotExist) {
+				first = err
+			}
+			continue
+		}
+		removed = append(removed, name)
+	}
+	return removed, first
+}
+
 // WriteSnapshot writes every read model's state to path atomically (a
 // temporary file in the same directory, fsynced, renamed over path, the
 // directory fsynced), sealed with key. Each Sink is held still only while
@@ -286,7 +324,7 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 		return SnapshotInfo{}, errors.New("memreadmodel: a snapshot needs the audit key to seal it")
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, filepath.Base(path)+tempInfix+"*")
 	if err != nil {
 		return SnapshotInfo{}, err
 	}

@@ -508,7 +508,7 @@ func TestConfigRefusesBadFlags(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
-	if crashChild() {
+	if crashChild() || signalChild() {
 		return
 	}
 	os.Exit(m.Run())

@@ -23,7 +23,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownSignals()
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -32,6 +32,21 @@ func main() {
 	// 0 (also -h), 1 error, 2 usage (flags, variables, configuration);
 	// see cmd/internal/exitcode.
 	os.Exit(exitcode.Code(err))
+}
+
+// shutdownSignals returns a context the first SIGTERM or SIGINT ends (the
+// graceful shutdown: the HTTP drain, then the read models' snapshot, up to
+// --shutdown-timeout + --snapshot-shutdown-timeout). Once it has ended the
+// signals' default behaviour comes back, so a second SIGTERM or Ctrl-C
+// ends the process at once instead of being swallowed until the shutdown
+// completes (docs/operations.md).
+func shutdownSignals() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
 }
 
 // run is kinerjad: it parses the configuration, starts everything, serves

@@ -146,8 +146,18 @@ func (s *Snapshots) init() {
 // of them: it is prepared here and run by CheckHistory once the service
 // is ready (unless CheckAtLoad), so that the start-up costs the snapshot's
 // load and the events since, not the whole history.
+//
+// It first removes the temporary files of writes a killed process left
+// (readmodel_snapshot_temp_removed): Load runs at start, before any write.
 func (s *Snapshots) Load(ctx context.Context) bool {
 	s.init()
+	removed, err := memreadmodel.RemoveStaleTemps(s.Path)
+	for _, name := range removed {
+		s.Log.Info("readmodel_snapshot_temp_removed", "path", name, "reason", "left by a write that did not finish")
+	}
+	if err != nil {
+		s.Log.Warn("readmodel_snapshot_temp_removed", "path", s.Path, "err", err)
+	}
 	if refused := s.marked(); refused != nil {
 		// An earlier run refused this snapshot and could not set it aside.
 		if _, err := os.Stat(s.Path); errors.Is(err, fs.ErrNotExist) {

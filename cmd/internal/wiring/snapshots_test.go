@@ -129,3 +129,31 @@ func loadsOf(t *testing.T, s *Snapshots, result string) float64 {
 	}
 	return 0
 }
+
+// Load removes the temporary files of snapshot writes a killed process
+// left (a province's is ≈ 0.9 GB), and nothing else.
+func TestLoadRemovesStaleSnapshotTemps(t *testing.T) {
+	dir := t.TempDir()
+	s := &Snapshots{Path: filepath.Join(dir, memreadmodel.SnapshotFile), Model: memreadmodel.New(memreadmodel.Options{}),
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	stale := []string{s.Path + ".tmp-123456", s.Path + ".tmp-9"}
+	kept := []string{s.Path + ".refused", filepath.Join(dir, "other.tmp-1"), filepath.Join(dir, "events.db")}
+	for _, name := range append(append([]string{}, stale...), kept...) {
+		if err := os.WriteFile(name, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Load(context.Background()) {
+		t.Fatal("Load loaded a snapshot that is not there")
+	}
+	for _, name := range stale {
+		if exists(name) {
+			t.Errorf("%s: a stale temporary file was kept", name)
+		}
+	}
+	for _, name := range kept {
+		if !exists(name) {
+			t.Errorf("%s: removed, but it is not a snapshot's temporary file", name)
+		}
+	}
+}

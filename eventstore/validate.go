@@ -60,7 +60,7 @@ var eventTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\.v[1-
 // streamNameOK reports whether s (not empty) starts with a letter or
 // digit and holds only letters, digits and _ . : @ = + - (what the regexp
 // ^[A-Za-z0-9][A-Za-z0-9_.:@=+-]*$ matched; a loop because it runs on
-// every read and write: the regexp was 0.9 % of a GET's CPU, benchmarks §99).
+// every read and write: the regexp was 0.9 % of a GET's CPU, benchmarks §51).
 func streamNameOK(s string) bool {
 	for i := range len(s) {
 		c := s[i]

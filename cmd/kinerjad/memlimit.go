@@ -71,7 +71,7 @@ func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logge
 // snapshotHeapNum/Den is the live heap a read-model snapshot's load
 // builds per byte of its file: the read models alone hold 1.69–1.76 × it
 // at 2,000 and 20,000 employees, kinerjad as a whole 1.86–1.97 × at
-// 20,000 (docs/benchmarks.md §99; the read models before that section
+// 20,000 (docs/benchmarks.md §55; the read models before that section
 // held 2.4 ×). 1.8, with the headroom below, keeps a province's load
 // (a 916 MB file) under a 2 GiB limit.
 const snapshotHeapNum, snapshotHeapDen = 9, 5

@@ -24,10 +24,15 @@ import (
 // Texts are escaped as every text parameter of this package is (text.go);
 // the server checks each value as it would any COPY (CHECK constraints,
 // keys).
-func copyIn(ctx context.Context, tx pgx.Tx, table string, c copyRows) error {
+//
+// The buffer goes back to the pool only after a COPY that succeeded: when
+// CopyFrom fails (the connection was terminated, the context ended), pgx
+// can return while its goroutine still reads from the buffer, and a reuse
+// would race with that read (seen under -race in TestPostgresBackendsTerminated).
+func copyIn(ctx context.Context, tx pgx.Tx, table string, c copyRows) (err error) {
 	buf := copyBuffers.Get().(*bytes.Buffer)
 	defer func() {
-		if buf.Cap() <= 64<<20 {
+		if err == nil && buf.Cap() <= 64<<20 {
 			buf.Reset()
 			copyBuffers.Put(buf)
 		}

@@ -85,5 +85,9 @@
 //
 // StartRebuild copies a projection's tables into fresh ones, a Rebuild's
 // Sink fills them from the event store while the live tables serve, and
-// Swap makes them live in one transaction; see Rebuild.
+// Swap makes them live in one transaction; see Rebuild. A rebuild's Sink
+// commits with synchronous_commit = off (Sink.begin says why that is
+// safe before the swap). The audit trail's replaced tables are kept,
+// renamed <table>__retired_g<generation>, until DropRetired drops those
+// the live trail reproduces (retired.go).
 package pgreadmodel

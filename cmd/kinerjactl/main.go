@@ -50,7 +50,7 @@ func commands() map[string]command {
 		"bench":           {"measure: bench store (appends), bench lag (projection lag), bench api (HTTP load)", runBench},
 		"verify":          {"verify the audit trail online, or an exported bundle offline (--bundle)", runVerify},
 		"export":          {"export an employee-year appeal bundle, verifiable offline", runExport},
-		"projections":     {"projections status | projections rebuild NAME | projections replay NAME", runProjections},
+		"projections":     {"projections status | projections rebuild NAME | projections replay NAME | projections drop-retired", runProjections},
 		"seed":            {"seed a realistic agency through the command handlers", runSeed},
 		"token":           {"print a token signed with the data directory's key", runToken},
 		"keys":            {"writer keys: keys init | rotate | list | export | trust FILE", runKeys},

@@ -26,14 +26,50 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
-// runProjections dispatches `projections status`, `projections rebuild` and
-// `projections replay`.
+// runProjections dispatches `projections status`, `projections rebuild`,
+// `projections replay` and `projections drop-retired`.
 func runProjections(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	return subcommands("projections", "kinerjactl projections status|rebuild NAME|replay NAME [flags]", args, stderr, map[string]func([]string) error{
+	return subcommands("projections", "kinerjactl projections status|rebuild NAME|replay NAME|drop-retired [flags]", args, stderr, map[string]func([]string) error{
 		"status":  func(a []string) error { return runProjectionsStatus(ctx, a, getenv, stdout, stderr) },
 		"rebuild": func(a []string) error { return runProjectionsRebuild(ctx, a, getenv, stdout, stderr) },
 		"replay":  func(a []string) error { return runProjectionsReplay(ctx, a, getenv, stdout, stderr) },
+		"drop-retired": func(a []string) error {
+			return runProjectionsDropRetired(ctx, a, getenv, stdout, stderr)
+		},
 	})
+}
+
+// runProjectionsDropRetired drops the PostgreSQL audit trail's retired
+// generations (the <table>__retired_gN tables each rebuild of the trail
+// leaves) that the live trail reproduces, entry for entry
+// (pgreadmodel.DB.DropRetired); one that it does not reproduce is kept and
+// named, and the command then exits non-zero.
+func runProjectionsDropRetired(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projections drop-retired", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if sf.postgresURL == "" {
+		return exitcode.Usagef("projections drop-retired: give --postgres-url of the PostgreSQL read models")
+	}
+	l, db, err := openPostgresReadModels(ctx, sf, stderr)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	dropped, err := db.DropRetired(ctx)
+	for _, g := range dropped {
+		fmt.Fprintf(stdout, "dropped the retired audit generation %d\n", g)
+	}
+	if err != nil {
+		return fmt.Errorf("projections drop-retired: %w", err)
+	}
+	if len(dropped) == 0 {
+		fmt.Fprintln(stdout, "no retired audit generation")
+	}
+	return nil
 }
 
 // statusRow is one projection's state as the command prints it.

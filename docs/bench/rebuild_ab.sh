@@ -38,6 +38,7 @@ backends() {
 
 measure() { # LABEL COMMAND...
   local label=$1; shift
+  local cmd=("$@") # the loops below reuse the positional parameters (set -- of /proc/PID/stat)
   declare -A first last
   local up; up=$(cut -d' ' -f1-3 /proc/loadavg)
   # Backends that exist before the command count from now; those it starts
@@ -47,7 +48,7 @@ measure() { # LABEL COMMAND...
     s=${s##*) }; set -- $s
     first[$p]=$(( ${12} + ${13} )); last[$p]=${first[$p]}
   done
-  /usr/bin/time -f '%U %S %e' -o "$WORK/time.$$" "$@" > "$WORK/out.$$" 2> "$WORK/err.$$" &
+  /usr/bin/time -f '%U %S %e' -o "$WORK/time.$$" "${cmd[@]}" > "$WORK/out.$$" 2> "$WORK/err.$$" &
   local pid=$!
   while kill -0 $pid 2> /dev/null; do
     for p in $(backends); do

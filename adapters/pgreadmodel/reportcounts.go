@@ -38,11 +38,7 @@ func (r *SKPsReader) EmployeesAndMissing(ctx context.Context, dir directory.Read
 	if len(units) == 0 {
 		return out, true, nil
 	}
-	rows, err := r.db.pool.Query(ctx, `SELECT e.unit_id, count(*),
-		coalesce(array_agg(e.nip ORDER BY e.nip) FILTER (WHERE NOT EXISTS (
-			SELECT 1 FROM `+r.db.names.t("skps")+` s WHERE s.nip = e.nip AND s.year = $2 AND s.status <> $3)), '{}')
-		FROM `+r.db.names.t("employees")+` e WHERE e.unit_id = ANY($1) GROUP BY e.unit_id`,
-		units, int32(year), string(skp.StatusCancelled))
+	rows, err := r.db.pool.Query(ctx, boardSQL(r.db.names), units, int32(year), string(skp.StatusCancelled))
 	if err != nil {
 		return nil, false, fmt.Errorf("pgreadmodel: board employees: %w", err)
 	}
@@ -62,6 +58,35 @@ func (r *SKPsReader) EmployeesAndMissing(ctx context.Context, dir directory.Read
 	return out, true, nil
 }
 
+// boardSQL counts the employees of the units $1 and lists those without
+// an SKP of year $2 whose status is not $3 (CANCELLED), per unit. The
+// covered NIPs are an anti-join's right side, not a NOT EXISTS in the
+// aggregate's FILTER: for that one the planner estimated a cost in the
+// millions (a subplan per row) and compiled it with JIT, 0.58 s of the
+// 0.70 s it took at 20,000 employees (EXPLAIN ANALYZE, benchmarks).
+func boardSQL(n names) string {
+	return `SELECT e.unit_id, count(*), coalesce(array_agg(e.nip ORDER BY e.nip) FILTER (WHERE c.nip IS NULL), '{}')
+		FROM ` + n.t("employees") + ` e
+		LEFT JOIN (SELECT DISTINCT nip FROM ` + n.t("skps") + ` WHERE year = $2 AND status <> $3) c ON c.nip = e.nip
+		WHERE e.unit_id = ANY($1) GROUP BY e.unit_id`
+}
+
+// populationSQL counts the population of period $1 in the units $2 by
+// predikat; $3 is the period's year, $4 CANCELLED.
+func populationSQL(n names) string {
+	return `WITH ev AS (
+			SELECT skp_id, nip, unit_id, predikat, rated_at FROM ` + n.t("evaluations") + `
+			WHERE period = $1 AND unit_id = ANY($2)),
+		cancelled AS (
+			SELECT s.id FROM ` + n.t("skps") + ` s
+			WHERE s.unit_id IN (SELECT unit_id FROM ev) AND s.year = $3 AND s.status = $4)
+		SELECT predikat, count(*) FROM (
+			SELECT DISTINCT ON (nip) predikat FROM ev
+			WHERE predikat <> '' AND skp_id NOT IN (SELECT id FROM cancelled)
+			ORDER BY nip, rated_at DESC, skp_id) x
+		GROUP BY predikat`
+}
+
 // PopulationCounts implements reports.PopulationCounter: the population
 // of reports.Population (UNIT_AND_SUBUNITS) counted by predikat in one
 // statement. Per NIP the evaluation of the period in units, rated, whose
@@ -78,17 +103,7 @@ func (r *EvaluationsReader) PopulationCounts(ctx context.Context, sr skps.Reader
 	if len(units) == 0 {
 		return out, true, nil
 	}
-	rows, err := r.db.pool.Query(ctx, `WITH ev AS (
-			SELECT skp_id, nip, unit_id, predikat, rated_at FROM `+r.db.names.t("evaluations")+`
-			WHERE period = $1 AND unit_id = ANY($2)),
-		cancelled AS (
-			SELECT s.id FROM `+r.db.names.t("skps")+` s
-			WHERE s.unit_id IN (SELECT unit_id FROM ev) AND s.year = $3 AND s.status = $4)
-		SELECT predikat, count(*) FROM (
-			SELECT DISTINCT ON (nip) predikat FROM ev
-			WHERE predikat <> '' AND skp_id NOT IN (SELECT id FROM cancelled)
-			ORDER BY nip, rated_at DESC, skp_id) x
-		GROUP BY predikat`, p.String(), units, int32(p.Year()), string(skp.StatusCancelled))
+	rows, err := r.db.pool.Query(ctx, populationSQL(r.db.names), p.String(), units, int32(p.Year()), string(skp.StatusCancelled))
 	if err != nil {
 		return nil, false, fmt.Errorf("pgreadmodel: distribution counts: %w", err)
 	}

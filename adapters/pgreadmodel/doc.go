@@ -81,6 +81,17 @@
 // verifier compares every stored entry and node with what it recomputes
 // from the event store.
 //
+// # The reports' counts
+//
+// skp_counts (migration 0005) holds the SKPs per unit, year and status
+// and the late ones, kept by the skps projection in the transaction that
+// writes the SKP rows (each batch subtracts the old rows of the SKPs it
+// writes and adds the new ones): the progress board reads them
+// (CountForYear). Its employees and missing NIPs (reports.BoardCounter)
+// and the distribution's predikat counts (reports.PopulationCounter) span
+// two projections each, so they are aggregated in one statement each
+// rather than kept; see reportcounts.go and docs/projections.md.
+//
 // # Rebuilds (blue/green)
 //
 // StartRebuild copies a projection's tables into fresh ones, a Rebuild's

@@ -26,7 +26,7 @@ func Tables(name string) []string {
 	case directory.Name:
 		return []string{"units", "employees", "justifications"}
 	case skps.Name:
-		return []string{"skps"}
+		return []string{"skps", "skp_counts"}
 	case evaluations.Name:
 		return []string{"evaluations"}
 	case scores.Name:

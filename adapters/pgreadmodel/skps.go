@@ -67,9 +67,31 @@ func (s *skpsStage) flush(b *pgx.Batch) error {
 		rev, pos = append(rev, int64(r.Revision)), append(pos, int64(r.Position))
 		drafted, updated, recorded = append(drafted, r.DraftedAt), append(updated, r.UpdatedAt), append(recorded, r.RecordedAt)
 	}
+	// The counts move with the rows, in the same transaction: the old rows
+	// of these SKPs are taken out of their counts, the rows replaced, and
+	// the new rows added in (migration 0005).
+	b.Queue(countsSQL(s.n, "-"), id)
 	b.Queue(insertSQL(s.n.t("skps"), skpsColumns, "id"), id, nip, name, unit, year, seq, status, version, late, appr, sup, behalf,
 		rev, pos, drafted, updated, recorded)
+	b.Queue(countsSQL(s.n, "+"), id)
 	return nil
+}
+
+// countsSQL returns the statement that adds (sign "+") or subtracts ("-")
+// the SKP rows whose ids are $1 to or from skp_counts: one row per (unit,
+// year, status), in key order (two writers that share counts, agency
+// groups, lock them in one order). The ids are joined as a relation, not
+// matched with = ANY: with a stale plan (a table that grew since it was
+// analyzed, as a rebuild's does) a sequential scan then costs a hash join
+// over the table, not every row compared with every id (measured: 2.9 s
+// of PostgreSQL CPU for 20,000 rows written, against 0.4 s).
+func countsSQL(n names, sign string) string {
+	c := n.t("skp_counts")
+	return `INSERT INTO ` + c + ` AS c (unit_id, year, status, n, late)
+	SELECT s.unit_id, s.year, s.status, ` + sign + `count(*), ` + sign + `count(*) FILTER (WHERE s.late)
+	FROM unnest($1::text[]) AS k(id) JOIN ` + n.t("skps") + ` s ON s.id = k.id
+	GROUP BY s.unit_id, s.year, s.status ORDER BY s.unit_id, s.year, s.status
+	ON CONFLICT (unit_id, year, status) DO UPDATE SET n = c.n + excluded.n, late = c.late + excluded.late`
 }
 
 const summaryCols = `id, nip, name, unit_id, year, sequence, status, version, late, appraiser_nip, appraiser_superior_nip,
@@ -184,15 +206,17 @@ func (r *SKPsReader) ForYear(ctx context.Context, units []string, year int) ([]s
 
 var _ skps.Counter = (*SKPsReader)(nil)
 
-// CountForYear implements skps.Counter: one aggregate over the
-// (unit_id, year) index.
+// CountForYear implements skps.Counter: the rows of skp_counts (kept by
+// the projection with the SKP rows, migration 0005) of the units and year,
+// at most one per unit and status, where an aggregate over every SKP row of
+// the units was read before.
 func (r *SKPsReader) CountForYear(ctx context.Context, units []string, year int) ([]skps.UnitYearCount, error) {
 	out := []skps.UnitYearCount{}
 	if len(units) == 0 {
 		return out, nil
 	}
-	rows, err := r.db.pool.Query(ctx, `SELECT unit_id, status, count(*), count(*) FILTER (WHERE late) FROM `+r.db.names.t("skps")+
-		` WHERE unit_id = ANY($1) AND year = $2 GROUP BY unit_id, status`, units, int32(year))
+	rows, err := r.db.pool.Query(ctx, `SELECT unit_id, status, n, late FROM `+r.db.names.t("skp_counts")+
+		` WHERE unit_id = ANY($1) AND year = $2 AND n <> 0`, units, int32(year))
 	if err != nil {
 		return nil, fmt.Errorf("pgreadmodel: skp counts: %w", err)
 	}

@@ -280,6 +280,9 @@ func readModelDigests(t *testing.T, pg, data string) map[string]string {
 		for _, table := range pgreadmodel.Tables(name) {
 			var d *string
 			q := `SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) FROM ` + pgx.Identifier{db.Schema(), table}.Sanitize() + ` r`
+			if table == "skp_counts" { // its rows of 0 are read as none; which exist depends on the batches
+				q += ` WHERE n <> 0 OR late <> 0`
+			}
 			if err := l.pool.QueryRow(ctx, q).Scan(&d); err != nil {
 				t.Fatal(err)
 			}

@@ -154,25 +154,30 @@ func tallyOf(r any) *Tally {
 	return nil
 }
 
+// UnitEmployees are a unit's own employees for a progress board: how many,
+// and the NIPs of those without an SKP of the year that is not cancelled
+// (in any unit).
+type UnitEmployees struct {
+	Employees int
+	Missing   []string
+}
+
+// BoardCounter is an SKP reader whose store also holds the directory's
+// employees (adapters/pgreadmodel): it answers each unit's employees and
+// missing NIPs itself, in one query that returns the counts and the
+// missing NIPs only, where the full computation reads every employee of
+// the units and every NIP with an SKP of the year. It answers ok = false
+// when dir is not a reader of its own store; then the board is computed in
+// full.
+type BoardCounter interface {
+	EmployeesAndMissing(ctx context.Context, dir directory.Reader, units []string, year int) (map[string]UnitEmployees, bool, error)
+}
+
 // progressCounts fills each row's own counts from the read models (the
-// full computation: every employee and SKP of the units).
+// full computation: every employee and SKP of the units, unless the SKP
+// reader is a BoardCounter).
 func progressCounts(ctx context.Context, dir directory.Reader, sr skps.Reader, rows map[string]*UnitProgress, units []string, year int) error {
-	emps, err := dir.EmployeesIn(ctx, units)
-	if err != nil {
-		return err
-	}
 	counts, err := countForYear(ctx, sr, units, year)
-	if err != nil {
-		return err
-	}
-	// Whether an employee has an SKP of the year that is not cancelled is
-	// asked of every SKP of the year, wherever it was drafted: an employee
-	// who moved in during the year may have drafted it in the old unit.
-	var nips []string
-	for _, e := range emps {
-		nips = append(nips, e.NIP)
-	}
-	covered, err := coveredNIPs(ctx, sr, nips, year)
 	if err != nil {
 		return err
 	}
@@ -186,6 +191,45 @@ func progressCounts(ctx context.Context, dir directory.Reader, sr skps.Reader, r
 		if c.Status != string(skp.StatusCancelled) {
 			r.Late += c.Late
 		}
+	}
+	if bc, ok := sr.(BoardCounter); ok {
+		got, ok, err := bc.EmployeesAndMissing(ctx, dir, units, year)
+		if err != nil {
+			return err
+		}
+		if ok {
+			for id, u := range got {
+				r := rows[id]
+				if r == nil {
+					continue
+				}
+				r.Employees += u.Employees
+				r.Missing += len(u.Missing)
+				r.MissingNIPs = append(r.MissingNIPs, u.Missing...)
+			}
+			return nil
+		}
+	}
+	return employeeCounts(ctx, dir, sr, rows, units, year)
+}
+
+// employeeCounts fills each row's employees and missing ones from every
+// employee of the units and every NIP with an SKP of the year.
+func employeeCounts(ctx context.Context, dir directory.Reader, sr skps.Reader, rows map[string]*UnitProgress, units []string, year int) error {
+	emps, err := dir.EmployeesIn(ctx, units)
+	if err != nil {
+		return err
+	}
+	// Whether an employee has an SKP of the year that is not cancelled is
+	// asked of every SKP of the year, wherever it was drafted: an employee
+	// who moved in during the year may have drafted it in the old unit.
+	var nips []string
+	for _, e := range emps {
+		nips = append(nips, e.NIP)
+	}
+	covered, err := coveredNIPs(ctx, sr, nips, year)
+	if err != nil {
+		return err
 	}
 	for _, e := range emps {
 		r := rows[e.UnitID]
@@ -410,6 +454,24 @@ func populationCounts(ctx context.Context, in DistributionInput, unit string, p 
 			}
 		}
 	}
+	if rule := in.Policy.DistributionPopulation; rule == "" || rule == policy.UnitAndSubunits {
+		if pc, ok := in.Evaluations.(PopulationCounter); ok {
+			units, err := in.Directory.Subtree(ctx, unit)
+			if err != nil {
+				return nil, nil, err
+			}
+			c, ok, err := pc.PopulationCounts(ctx, in.SKPs, units, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			if ok {
+				for k, n := range c {
+					counts[rating.Predikat(k)] += n
+				}
+				return units, counts, nil
+			}
+		}
+	}
 	units, perNIP, err := Population(ctx, in, unit, p)
 	if err != nil {
 		return nil, nil, err
@@ -418,6 +480,17 @@ func populationCounts(ctx context.Context, in DistributionInput, unit string, p 
 		counts[rating.Predikat(e.Predikat)]++
 	}
 	return units, counts, nil
+}
+
+// PopulationCounter is an evaluation reader whose store also holds the SKP
+// summaries (adapters/pgreadmodel): it counts the predikat of the
+// population Population finds under UNIT_AND_SUBUNITS for units (every
+// unit counted) and p itself, in one query that returns the counts only,
+// where Population reads every evaluation of the units and every SKP of
+// their year. It answers ok = false when sr is not a reader of its own
+// store; then Population counts.
+type PopulationCounter interface {
+	PopulationCounts(ctx context.Context, sr skps.Reader, units []string, p period.Period) (map[string]int, bool, error)
 }
 
 // Population returns the population of unit's distribution for period p,

@@ -280,3 +280,31 @@ func TestSnapshotOffline(t *testing.T) {
 		t.Errorf("a snapshot was written without a trusted checkpoint: %v", err)
 	}
 }
+
+// TestSnapshotDeadlinesHeld: a deadlines.db another process holds (a
+// kinerjad whose event store is elsewhere, a running deadline rebuild)
+// makes the snapshot refuse before it reads anything, naming the file;
+// --deadlines=false leaves the file alone and writes the snapshot.
+func TestSnapshotDeadlinesHeld(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "8")
+	path := filepath.Join(data, "deadlines.db")
+	b, err := deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := ctl(t, "snapshot", "--data", data); err == nil || !strings.Contains(err.Error(), "deadlines.db is held by another process") {
+		t.Errorf("snapshot with deadlines.db held = %v, want a refusal naming it", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, memreadmodel.SnapshotFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a snapshot was written although deadlines.db was held: %v", err)
+	}
+	out := mustCtl(t, "snapshot", "--data", data, "--deadlines=false")
+	if !strings.Contains(out, `"deadlines_checkpoint": 0`) {
+		t.Errorf("snapshot --deadlines=false reports %s, want checkpoint 0", out)
+	}
+	if cp, err := b.Checkpoint(context.Background()); err != nil || cp != 0 {
+		t.Errorf("deadlines.db at %d (%v) after --deadlines=false, want untouched", cp, err)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
@@ -167,12 +168,8 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 		return db, nil
 	}
 	db.Close()
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return nil, fmt.Errorf("compact: sync %s: %w", filepath.Dir(path), err)
-		}
+	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("compact: sync %s: %w", filepath.Dir(path), err)
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {

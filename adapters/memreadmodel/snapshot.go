@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/internal/atomicfile"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
@@ -405,12 +406,8 @@ func (m *Model) WriteSnapshot(ctx context.Context, path string, key *merkle.Sign
 		os.Remove(tmp)
 		return SnapshotInfo{}, err
 	}
-	if d, err := os.Open(dir); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return SnapshotInfo{}, err
-		}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return SnapshotInfo{}, err
 	}
 	m.audit.wmu.Lock()
 	info.AuditSize, info.AuditRoot = m.audit.tables.(*auditTables).sealed.Size, m.audit.tables.(*auditTables).sealed.Root

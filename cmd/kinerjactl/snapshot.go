@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
@@ -19,6 +20,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
 // snapshotReport is what `kinerjactl snapshot` prints.
@@ -32,6 +34,10 @@ type snapshotReport struct {
 	// (misses of the --catchup-cache-skps bound).
 	StreamReplays uint64  `json:"stream_replays"`
 	Seconds       float64 `json:"seconds"`
+	// Deadlines is DATA/deadlines.db's checkpoint after the run (the
+	// deadline process manager's state, built in the same pass), 0 with
+	// --deadlines=false.
+	Deadlines eventstore.Position `json:"deadlines_checkpoint"`
 }
 
 // errNoTrustedCheckpoint: the offline snapshot builds only under a
@@ -54,6 +60,14 @@ var errNoTrustedCheckpoint = errors.New("no trusted checkpoint: the store holds 
 // checkpoint (errNoTrustedCheckpoint), when the rebuilt root differs, and
 // when a projection stalls; and while kinerjad runs on the directory: the
 // bbolt file's lock.
+//
+// In the same pass over the log it brings the deadline process manager's
+// state (DATA/deadlines.db) up to the log's end, as kinerjad's start would
+// (with the same settings: give it kinerjad's --zone, --establish-deadline,
+// --rating-due-days, ...): without it kinerjad's first start over the
+// snapshot replayed the whole log for the deadline manager alone (26 min at
+// 20,000 employees, docs/benchmarks.md §55). A deadlines.db already there
+// is caught up from its own checkpoint, as kinerjad does.
 func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("snapshot", stderr)
 	var sf storeFlags
@@ -64,6 +78,9 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	auditKeyFile := fs.String("audit-key", "", "checkpoint signing key, as kinerjad's --audit-key (default DATA/"+wiring.AuditKeyFile+"; it signs the snapshot)")
 	var pf wiring.PolicyFlags
 	pf.RegisterFlags(fs) // as kinerjad's: the read models fold with the policy
+	var dc wiring.DeadlineConfig
+	dc.RegisterFlags(fs) // as kinerjad's: the deadlines are a function of them
+	withDeadlines := fs.Bool("deadlines", true, "also bring DATA/deadlines.db (the deadline process manager's state) up to the log's end in the same pass, so that kinerjad's first start does not replay the log for it")
 	cacheSKPs := fs.Int("catchup-cache-skps", 4096, "SKP aggregates each SKP projection keeps in its cache while it reads the log, as kinerjad's --catchup-cache-skps")
 	batch := fs.Int("batch", 2000, "events per batch")
 	if err := parseFlags(fs, args, getenv); err != nil {
@@ -77,6 +94,9 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	}
 	pol := policy.Default()
 	if err := pf.Apply(&pol); err != nil {
+		return exitcode.Usage(err)
+	}
+	if err := dc.Validate(pol); err != nil {
 		return exitcode.Usage(err)
 	}
 	sf.store = backend.Bolt
@@ -122,8 +142,18 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	history := &projections.BoundedHistory{History: shared}
 	history.SetBound(*cacheSKPs)
 	m := memreadmodel.New(memreadmodel.Options{History: history, Policy: pol})
+	sinks := m.Sinks()
+	var dsink *deadlines.Sink
+	if *withDeadlines {
+		var closeDeadlines func() error
+		if dsink, closeDeadlines, err = openSnapshotDeadlines(ctx, filepath.Join(sf.data, "deadlines.db"), l.store, history, dc.Settings(pol), log); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		defer closeDeadlines() // after the group's Close below
+		sinks = append(sinks, dsink)
+	}
 	feed := authed.Covering(cover)
-	group, err := projections.NewGroup(ctx, projections.GroupConfig{Store: feed, Sinks: guard.Halt(m.Sinks()), Admit: feed.Verdict})
+	group, err := projections.NewGroup(ctx, projections.GroupConfig{Store: feed, Sinks: guard.Halt(sinks), Admit: feed.Verdict})
 	if err != nil {
 		return err
 	}
@@ -150,8 +180,40 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	if _, err := os.Stat(snaps.Path); err != nil {
 		return fmt.Errorf("snapshot: nothing written (%w): is the ledger empty?", err)
 	}
+	rep := snapshotReport{Path: snaps.Path, Events: n, CoveredByCheckpoint: guard.CoveredSize(), StreamReplays: history.Replays()}
+	if dsink != nil {
+		if rep.Deadlines, err = dsink.Checkpoint(ctx); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+	}
+	rep.Seconds = time.Since(begin).Seconds()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(snapshotReport{Path: snaps.Path, Events: n, CoveredByCheckpoint: guard.CoveredSize(), StreamReplays: history.Replays(),
-		Seconds: time.Since(begin).Seconds()})
+	return enc.Encode(rep)
+}
+
+// openSnapshotDeadlines opens DATA/deadlines.db (made if missing; its lock
+// refuses while kinerjad runs) as kinerjad's start does: reset when its
+// checkpoint is past the store's head (a store restored from an older
+// copy), then caught up from its checkpoint with the read models; close
+// closes the file.
+func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.Store, h projections.History, set deadlines.Settings, log *slog.Logger) (sink *deadlines.Sink, close func() error, err error) {
+	b, err := deadlinestore.OpenBolt(path)
+	if errors.Is(err, deadlinestore.ErrInUse) {
+		return nil, nil, fmt.Errorf("%s is held by another process: is kinerjad running on this directory? Stop it first (%w)", path, err)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	head, err := store.Head(ctx)
+	if err == nil {
+		var reset bool
+		if reset, err = deadlines.ResetIfAhead(ctx, b, head); reset {
+			log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
+		}
+	}
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return deadlines.NewSink(b, deadlines.NewProjection(h, 0, set)), b.Close, nil
 }

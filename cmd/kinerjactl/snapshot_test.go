@@ -2,19 +2,26 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
 // kinerjadProc is a kinerjad process with its log lines.
@@ -166,12 +173,37 @@ func copyDir(t *testing.T, src, dst string) {
 	}
 }
 
+// deadlineItems returns the deadline items of every kind in the deadline
+// store at path, and its checkpoint.
+func deadlineItems(t *testing.T, path string) ([]deadlines.Item, eventstore.Position) {
+	t.Helper()
+	b, err := deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	ctx := context.Background()
+	items, err := b.OfKinds(ctx, deadlines.SubmitSKP, deadlines.EstablishSKP, deadlines.RatePeriod, deadlines.IssueEvaluation,
+		deadlines.ObjectionWindow, deadlines.DecideObjection, deadlines.GiveExplanation, deadlines.SignAmendedPlan,
+		deadlines.JustifyDistribution, deadlines.FinaliseEvaluation, deadlines.OpenImprovementPlan, deadlines.ImprovementFollowUp,
+		deadlines.ImprovementResult)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := b.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return items, cp
+}
+
 // TestSnapshotOffline: kinerjactl snapshot over a seeded ledger writes the
 // read models' snapshot; kinerjad then starts warm from it
 // (readmodel_snapshot_loaded) and answers exactly as a cold start over a
 // copy of the same ledger; the command refuses while kinerjad holds the
 // data directory (the bbolt lock), and over a ledger with no trusted
-// checkpoint it says what to do.
+// checkpoint it says what to do. The same pass writes deadlines.db as the
+// offline deadline rebuild does, so that the warm start reads no event.
 func TestSnapshotOffline(t *testing.T) {
 	data, cold := t.TempDir(), t.TempDir()
 	mustCtl(t, "seed", "--data", data, "--employees", "40", "--year", strconv.Itoa(time.Now().Year()-1))
@@ -186,6 +218,12 @@ func TestSnapshotOffline(t *testing.T) {
 	want := readModelAnswers(t, c, token)
 	c.stop(t)
 
+	// The deadline process manager's state as the offline rebuild makes it,
+	// on a copy no kinerjad ran on (its scheduler would finalise and fire).
+	ref := t.TempDir()
+	copyDir(t, data, ref)
+	mustCtl(t, "projections", "rebuild", "deadlines", "--data", ref)
+
 	out := mustCtl(t, "snapshot", "--data", data, "--catchup-cache-skps", "2")
 	if !strings.Contains(out, `"stream_replays"`) || strings.Contains(out, `"stream_replays": 0,`) {
 		t.Errorf("snapshot report %s: want the tiny cache's replays counted", out)
@@ -194,9 +232,29 @@ func TestSnapshotOffline(t *testing.T) {
 		t.Fatalf("no snapshot written: %v", err)
 	}
 
+	// The same pass wrote deadlines.db, up to the log's end, with the
+	// items the offline rebuild makes.
+	wantItems, wantCP := deadlineItems(t, filepath.Join(ref, "deadlines.db"))
+	gotItems, gotCP := deadlineItems(t, filepath.Join(data, "deadlines.db"))
+	if wantCP == 0 || gotCP != wantCP || !strings.Contains(out, fmt.Sprintf(`"deadlines_checkpoint": %d`, wantCP)) {
+		t.Errorf("deadlines.db after the snapshot at %d, the rebuild's at %d; report %s", gotCP, wantCP, out)
+	}
+	if len(wantItems) == 0 || !reflect.DeepEqual(gotItems, wantItems) {
+		t.Errorf("deadlines.db after the snapshot holds %d items, the rebuild %d; they differ", len(gotItems), len(wantItems))
+	}
+
 	w := runKinerjad(t, bin, data)
 	if l := w.logged("readmodel_snapshot_loaded"); l == "" {
 		t.Fatalf("kinerjad did not load the offline snapshot: %v", w.lines)
+	}
+	// Next to nothing left to read at the warm start (one event here):
+	// without deadlines.db the deadline manager alone replayed the whole log.
+	var caught struct {
+		EventsRead int    `json:"events_read"`
+		Covered    uint64 `json:"covered_by_checkpoint"`
+	}
+	if l := w.logged("read_models_caught_up"); json.Unmarshal([]byte(l), &caught) != nil || caught.Covered < 100 || caught.EventsRead > 2 {
+		t.Errorf("the warm start after the offline snapshot read %d events of a log of %d: %s", caught.EventsRead, caught.Covered, l)
 	}
 	got := readModelAnswers(t, w, token)
 	for k, v := range want {
@@ -220,5 +278,33 @@ func TestSnapshotOffline(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(bare, memreadmodel.SnapshotFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a snapshot was written without a trusted checkpoint: %v", err)
+	}
+}
+
+// TestSnapshotDeadlinesHeld: a deadlines.db another process holds (a
+// kinerjad whose event store is elsewhere, a running deadline rebuild)
+// makes the snapshot refuse before it reads anything, naming the file;
+// --deadlines=false leaves the file alone and writes the snapshot.
+func TestSnapshotDeadlinesHeld(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "8")
+	path := filepath.Join(data, "deadlines.db")
+	b, err := deadlinestore.OpenBolt(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := ctl(t, "snapshot", "--data", data); err == nil || !strings.Contains(err.Error(), "deadlines.db is held by another process") {
+		t.Errorf("snapshot with deadlines.db held = %v, want a refusal naming it", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, memreadmodel.SnapshotFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a snapshot was written although deadlines.db was held: %v", err)
+	}
+	out := mustCtl(t, "snapshot", "--data", data, "--deadlines=false")
+	if !strings.Contains(out, `"deadlines_checkpoint": 0`) {
+		t.Errorf("snapshot --deadlines=false reports %s, want checkpoint 0", out)
+	}
+	if cp, err := b.Checkpoint(context.Background()); err != nil || cp != 0 {
+		t.Errorf("deadlines.db at %d (%v) after --deadlines=false, want untouched", cp, err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -85,6 +83,7 @@ const snapshotLoadNum, snapshotLoadDen = 5, 4
 // heap grows, a limit below it makes the collector run back to back
 // through the load (a province's warm start was GC-bound, §46). The
 // following then goes on, and stop settles the limit on the live heap.
+// memlimit caps the raise under the cgroup's memory limit, as every raise.
 func (l *catchUpMemoryLimit) expectSnapshot(path string) {
 	fi, err := os.Stat(path)
 	if l.cancel == nil || err != nil || fi.Size() <= 0 {
@@ -92,48 +91,11 @@ func (l *catchUpMemoryLimit) expectSnapshot(path string) {
 	}
 	size := fi.Size()
 	heap := size / snapshotHeapDen * snapshotHeapNum
-	want := snapshotLoadLimit(l.floor, heap, cgroupMemoryMax)
-	if prev, ok := memlimit.RaiseTo(want); ok {
-		l.log.Info("memory_limit_raised", "phase", "snapshot-load", "mib", want>>20, "previous_mib", prev>>20,
-			"expected_heap_mib", heap>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20)
+	want := max(l.floor, heap/snapshotLoadDen*snapshotLoadNum)
+	if prev, set, ok := memlimit.RaiseTo(want); ok {
+		l.log.Info("memory_limit_raised", "phase", "snapshot-load", "mib", set>>20, "previous_mib", prev>>20,
+			"expected_heap_mib", heap>>20, "wanted_mib", want>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20)
 	}
-}
-
-// cgroupMemoryMax is the cgroup (v2) memory limit's file (a variable for
-// the tests).
-var cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
-
-// cgroupShareNum/Den is the share of the cgroup memory limit the snapshot
-// load's raise stays under: the soft limit is the heap's, and the rest of
-// the process (stacks, the store's mapped pages) needs room below the
-// hard limit, whose overrun is the OOM killer.
-const cgroupShareNum, cgroupShareDen = 9, 10
-
-// snapshotLoadLimit is the limit a snapshot load whose heap is expected to
-// reach heap bytes raises to: the headroom over it, at least floor, and,
-// when the cgroup file at cgroupPath sets a limit ("max": none), at most
-// 90 % of that (a limit under the heap then makes the load GC-bound, which
-// is slower but not killed).
-func snapshotLoadLimit(floor, heap int64, cgroupPath string) int64 {
-	want := max(floor, heap/snapshotLoadDen*snapshotLoadNum)
-	if hard, ok := cgroupLimit(cgroupPath); ok {
-		want = min(want, max(floor, hard/cgroupShareDen*cgroupShareNum))
-	}
-	return want
-}
-
-// cgroupLimit reads a cgroup v2 memory.max: its limit in bytes, false
-// when there is none ("max", no file, anything unreadable).
-func cgroupLimit(path string) (int64, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	return n, true
 }
 
 // stop ends the following and settles the limit on the live heap of the

@@ -8,6 +8,9 @@
 // the floor, so a process that fits under it keeps it. kinerjad follows
 // during its catch-up and while it serves; kinerjactl's seed and rebuild,
 // which set a limit of their own, follow while they run.
+//
+// Every raise stops at 90 % of the hard memory limit of the process's
+// cgroup (v2 or v1, cgroup.go), never under the configured floor.
 package memlimit
 
 import (
@@ -34,19 +37,20 @@ const (
 // Raised returns the soft limit for a live heap of live bytes under a
 // current limit and a configured floor (bytes), and whether it differs
 // from current: current while the live heap is below 4/5 of it, else
-// max(floor, 1.5 × live).
+// max(floor, 1.5 × live), that at most 90 % of the cgroup's limit (but
+// not under floor).
 func Raised(floor, current, live int64) (int64, bool) {
 	if live <= 0 || live < current/nearDen*nearNum {
 		return current, false
 	}
-	want := max(floor, live/headroomDen*headroomNum)
+	want := capped(live/headroomDen*headroomNum, floor)
 	return want, want != current
 }
 
 // Settled returns the configured floor unless the live heap needs more:
-// max(floor, 1.5 × live).
+// max(floor, 1.5 × live), the latter at most 90 % of the cgroup's limit.
 func Settled(floor, live int64) int64 {
-	return max(floor, live/headroomDen*headroomNum)
+	return capped(live/headroomDen*headroomNum, floor)
 }
 
 // LiveHeap returns the heap the last collection marked live, in bytes.
@@ -84,18 +88,19 @@ func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(li
 	}
 }
 
-// RaiseTo sets the soft limit to limit bytes if that is above the current
-// one (never lowers it), and returns the limit before and whether it was
-// raised.
-func RaiseTo(limit int64) (prev int64, raised bool) {
+// RaiseTo raises the soft limit towards limit bytes, at most to 90 % of
+// the cgroup's limit, and never lowers it. It returns the limit before,
+// the one set and whether it was raised.
+func RaiseTo(limit int64) (prev, set int64, raised bool) {
 	mu.Lock()
 	defer mu.Unlock()
 	prev = debug.SetMemoryLimit(-1)
+	limit = capped(limit, prev)
 	if limit <= prev {
-		return prev, false
+		return prev, prev, false
 	}
 	debug.SetMemoryLimit(limit)
-	return prev, true
+	return prev, limit, true
 }
 
 // Tune sets GOGC to gcPercent and the soft limit to limit bytes, followed

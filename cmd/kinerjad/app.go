@@ -792,6 +792,7 @@ func (a *app) serve(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		enableContentionProfiles()
 		dbg := http.NewServeMux()
 		dbg.HandleFunc("/debug/pprof/", pprof.Index)
 		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)

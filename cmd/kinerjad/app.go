@@ -460,6 +460,9 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	}
 	a.history.SetBound(0)
 	limit.stop()
+	// Serving: the collector's target rises under the limit stop settled
+	// (memlimit.go, applyServingGC).
+	applyServingGC(a.cfg.ServingGCPercent, os.Getenv, a.log)
 	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
 		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize(),
 		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "stream_replays", a.history.Replays())
@@ -789,6 +792,7 @@ func (a *app) serve(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		enableContentionProfiles()
 		dbg := http.NewServeMux()
 		dbg.HandleFunc("/debug/pprof/", pprof.Index)
 		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)

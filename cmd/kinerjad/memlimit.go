@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -154,4 +155,30 @@ func catchUpProgress(log *slog.Logger, h interface{ Replays() uint64 }) func(pos
 		log.Info("read_models_catching_up", "events_read", read, "position", uint64(pos), "stream_replays", h.Replays(),
 			"live_heap_mib", liveHeap()>>20, "memory_limit_mib", debug.SetMemoryLimit(-1)>>20)
 	}
+}
+
+// applyServingGC sets the garbage collector's target to percent
+// (--serving-gc-percent) once the start-up is done, and returns the
+// percent in effect. It leaves the runtime's alone when GOGC is set in the
+// environment (the operator's wins), when percent is 0, and when no soft
+// memory limit is in effect: the limit is what keeps a higher target from
+// letting the heap grow to (1 + percent/100) × the live heap unbounded.
+// The start-up (snapshot load, catch-up) keeps the runtime's target, so
+// its memory is as measured before.
+func applyServingGC(percent int, getenv func(string) string, log *slog.Logger) int {
+	current := debug.SetGCPercent(-1)
+	debug.SetGCPercent(current) // read, then put back
+	switch {
+	case getenv("GOGC") != "":
+		log.Info("gc_percent", "source", "GOGC", "value", getenv("GOGC"))
+		return current
+	case percent <= 0:
+		return current
+	case debug.SetMemoryLimit(-1) == math.MaxInt64:
+		log.Info("gc_percent", "source", "runtime", "percent", current, "reason", "no soft memory limit: --serving-gc-percent applies only under one")
+		return current
+	}
+	debug.SetGCPercent(percent)
+	log.Info("gc_percent", "source", "--serving-gc-percent", "percent", percent, "memory_limit_mib", debug.SetMemoryLimit(-1)>>20)
+	return percent
 }

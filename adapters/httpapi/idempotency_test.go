@@ -98,6 +98,11 @@ func TestIdempotencyAfterLostResponse(t *testing.T) {
 	if v := skpView(t, r); v.ID != first.ID || r.header.Get("Idempotency-Replayed") != "reconstructed" {
 		t.Errorf("repeat of the draft = %s %v", v.ID, r.header)
 	}
+	// The reconstructed answer is now the key's: the next repeat replays it.
+	if again := h.must(http.StatusCreated, empE, "POST", "/v1/skps", draft, "Idempotency-Key", "draft-1"); again.header.Get("Idempotency-Replayed") != "true" ||
+		!bytes.Equal(again.body, r.body) || again.header.Get("ETag") != r.header.Get("ETag") {
+		t.Errorf("second repeat of the draft = %v %s; want the stored reconstruction %s", again.header, again.body, r.body)
+	}
 	r = h.must(http.StatusCreated, empE, "POST", "/v1/skps/"+first.ID+"/rhk", RHKBody{Text: "RHK", Kind: "UTAMA", IntervenedRHKID: rhkA}, "Idempotency-Key", "rhk-1")
 	if v := skpView(t, r); len(v.Plan) != 1 || v.Plan[0].ID != c.RHKID {
 		t.Errorf("repeat of the RHK = %+v", v.Plan)

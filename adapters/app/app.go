@@ -302,6 +302,11 @@ type App struct {
 	past      pastCache  // the SKPs rebuilt at the cuts of as-of reports
 	views     viewsCache // the fold of the store behind consequences and calibration
 
+	// takeOverHook, set by tests only, is called by takeOver at its steps
+	// ("swap": about to replace a claim; "wait": about to wait for one),
+	// so that a test can order two takeovers (keyed.go).
+	takeOverHook func(step string)
+
 	verifyMu   sync.Mutex
 	lastVerify *Verification
 	// lastVerifyOf is the last verification of each audit scope.

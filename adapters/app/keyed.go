@@ -456,10 +456,18 @@ func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
 // without its answer (answerWriter.endClaim).
 func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, replay *keyRecord, err error) {
 	seen := time.Now()
-	dead := a.cfg.IdempotencyExclusive || a.answers.claimEnded(sk, raw)
+	// ownEnded: raw is the claim this process's own request left without
+	// its answer. It says so of those bytes only: once the record is
+	// another (a repeat in another process took the claim over and is
+	// reconstructing), its holder may be running, and it is waited on
+	// like any claim of a shared store. (Keeping it for the next record
+	// let a repeat take over a live lease: two reconstructions, two
+	// answers; TestKeyedTakeOverOwnEndedClaimRace.)
+	ownEnded := a.answers.claimEnded(sk, raw)
 	for {
 		now := a.cfg.Now()
-		if dead || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
+		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
+			a.takeOverStep("swap")
 			b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()})
 			if err != nil {
 				return nil, nil, fmt.Errorf("app: idempotency record: %w", err)
@@ -472,6 +480,7 @@ func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk strin
 				return b, nil, nil
 			}
 		} else {
+			a.takeOverStep("wait")
 			t := time.NewTimer(claimPoll)
 			select {
 			case <-ctx.Done():
@@ -496,7 +505,14 @@ func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk strin
 			return nil, &next, nil
 		}
 		if !bytes.Equal(got, raw) {
-			raw, rec, seen = got, next, time.Now()
+			raw, rec, seen, ownEnded = got, next, time.Now(), false
 		}
+	}
+}
+
+// takeOverStep calls the test hook, if any.
+func (a *App) takeOverStep(step string) {
+	if a.takeOverHook != nil {
+		a.takeOverHook(step)
 	}
 }

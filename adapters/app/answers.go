@@ -176,7 +176,6 @@ func (w *answerWriter) run(a *App) {
 			}
 		}
 		w.mu.Unlock()
-		a.sweep(context.Background())
 	}
 }
 

@@ -160,9 +160,9 @@ func (e *AppliedError) Unwrap() error { return ErrApplied }
 // its command ran must not leave the claim without its answer.
 const storeTimeout = 5 * time.Second
 
-// sweepEvery is how often expired records are removed (inline, after a
-// store).
-const sweepEvery = time.Hour
+// SweepEvery is how often SweepIdempotency removes expired records in
+// kinerjad.
+const SweepEvery = time.Hour
 
 // ValidKey reports whether key is 1 to MaxKeyLen printable ASCII
 // characters.
@@ -311,19 +311,34 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		}
 		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_store_failed", slog.String("error", err.Error()))
 	}
-	a.sweep(storeCtx)
 	return ans, false, nil
 }
 
-// sweep removes expired records at most once per sweepEvery.
-func (a *App) sweep(ctx context.Context) {
-	now := a.cfg.Now()
-	last := a.lastSweep.Load()
-	if now.Unix()-last < int64(sweepEvery/time.Second) || !a.lastSweep.CompareAndSwap(last, now.Unix()) {
-		return
-	}
-	if _, err := a.cfg.Idempotency.DeleteExpired(ctx, now); err != nil {
-		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_sweep_failed", slog.String("error", err.Error()))
+// SweepIdempotency removes the expired idempotency records at once and
+// then every interval, until ctx ends; the owner of the App runs it on a
+// goroutine of its own (kinerjad: one of serve's background goroutines,
+// stopped and joined at shutdown before the store closes). A sweep never
+// runs inside a request: DeleteExpired of a month of records is a long
+// write that would add to one keyed command's latency. A failed sweep is
+// logged; the next one retries. (An expired record is never served
+// meanwhile: Get ignores it, and Put and Claim replace it.)
+func (a *App) SweepIdempotency(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := a.cfg.Idempotency.DeleteExpired(ctx, a.cfg.Now()); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_sweep_failed", slog.String("error", err.Error()))
+		} else if n > 0 {
+			a.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "idempotency_swept", slog.Int("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -20,21 +20,22 @@ import (
 // at once. The writer keeps the record in memory (pending), where a repeat
 // in this process finds it under the key's lock exactly as it would find
 // the stored one, and writes it to the IdempotencyStore in the background:
-// every record queued while the previous write ran goes out together (the
-// Puts in one transaction and one fsync on bbolt through
-// IdempotencyBatcher; the claim completions side by side: PostgreSQL's, and
-// bbolt's, which ride the event store's group commits once its records
-// live in the store's own file), after a short linger
-// (answerLinger) so that a batch carries more, then leaves pending.
+// every record queued while the previous write ran goes out together, after
+// a short linger (answerLinger) so that a batch carries more, then leaves
+// pending. The claim completions go side by side (on bbolt, whose records
+// live in the event store's file, they ride its group commits, an fsync
+// shared with the appends); the Puts (a store without claims, or a claim
+// that did not take) in one transaction through IdempotencyBatcher.
 //
 // What a crash (or a store failure) in that window loses is the answer
 // only, never an event: the first repeat of the same request is answered
 // "Idempotency-Replayed: reconstructed" (the resource as it stands), and
 // that answer is stored (keyed.go, point 3), so the later repeats replay it.
-// The claim written with the events (bbolt's records in the store's own
-// file, as on PostgreSQL) still refuses the key with another request; a
-// key whose answer was lost without a claim (records in a file of their
-// own) can be used for another request. (The writer also completes
+// The claim written with the events still refuses the key with another
+// request; only on a store without claims (a file of its own,
+// boltstore.OpenIdempotency: idempotency.db beside an event store that is
+// not bbolt) is
+// the whole record lost, and the key can then be used for another request. (The writer also completes
 // PostgreSQL claims, but kinerjad does not defer answers there: a repeat
 // balanced to another process would find only the claim and wait for the
 // answer, then take the claim over and reconstruct, instead of replaying
@@ -47,9 +48,9 @@ import (
 
 // answerLinger is how long the background writer waits for more answers
 // before a write, so that one fsync carries more of them: on bbolt every
-// write of the records is an fsync on the disk the events' commits wait
-// for (in idempotency.db, or shared with the appends' group commit when
-// the records live in the store's own file). It lengthens only the window in which a crash loses answers.
+// write of the records is part of a group commit of the event store, an
+// fsync the appends wait for too. It lengthens only the window in which a
+// crash loses answers.
 const answerLinger = 5 * time.Millisecond
 
 // maxPendingAnswers bounds the answers waiting for their background write;

@@ -37,20 +37,25 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. (With a store this process alone uses, bbolt, a 2xx answer
-//     whose events committed is returned before it is stored, and stored
-//     in the background: answers.go. Until then a repeat gets it from
-//     memory; a crash in that window is this case.) With an
-//     IdempotencyClaimer (PostgreSQL's pgidempotency with pgstore, and
-//     bbolt's records in the event store's own file) a claim carrying the
-//     fingerprint commits in the events' transaction and the answer
-//     completes it: a crash can lose only the answer, and the claim still
-//     refuses the key with another request; the repeat of the same
+//     again. With an IdempotencyClaimer (PostgreSQL's pgidempotency with pgstore, and on bbolt the records in
+//     the event store's own file, boltstore.Store.Idempotency) a claim
+//     carrying the fingerprint commits in the events' transaction and the
+//     answer completes it: a crash can lose only the answer, and the claim
+//     still refuses the key with another request; the repeat of the same
 //     request runs again, as follows. A claim takes only when no unexpired
 //     record is stored under the key, and Complete replaces only this
 //     request's own claim (its bytes carry a nonce); otherwise the answer
 //     goes through Put, where the first write wins, so two instances racing
-//     with one key never flip the stored answer. The answer is stored
+//     with one key never flip the stored answer. On a store this process
+//     alone uses (Config.IdempotencyExclusive: bbolt) a 2xx answer whose
+//     events committed is returned before its claim is completed, which the
+//     answer writer does in the background (answers.go); until then a
+//     repeat gets the answer from memory, and a crash in that window leaves
+//     the claim, as above. Only a store without claims (a file of its own,
+//     boltstore.OpenIdempotency: idempotency.db, which kinerjad opens only
+//     when its event store is not bbolt and its read models are not in
+//     PostgreSQL) loses the whole record in a crash; the key can then be used for
+//     another request. The answer is stored
 //     with the request's values but not its cancellation, so a client that
 //     went away still leaves its answer. To make that harmless, a keyed command runs on services
 //     ([App.Services] with the context Keyed passes) whose domain.Handler
@@ -83,7 +88,9 @@ import (
 //     claimPatience on a shared store may be a first request still
 //     running in another process (its events committed, its answer on its
 //     way): the repeat waits for that answer, and takes the claim over only
-//     when it is older (its holder presumably died).
+//     when it is older (its holder presumably died). A claim this
+//     process's own request left without its answer is taken at once, but
+//     a lease another process took over from it is not (takeOver).
 
 // The fingerprint is part of the derivation so that a key reused for
 // another request after its record expired never collides with the
@@ -468,7 +475,10 @@ func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
 // completed or old enough. With an exclusive store no other process
 // exists, and a claim the key's lock lets this request read is nobody's:
 // it is taken at once; so is a claim this process's own request left
-// without its answer (answerWriter.endClaim).
+// without its answer (answerWriter.endClaim), but only those bytes: when
+// the swap fails because a repeat in another process took that claim over
+// meanwhile, the lease read next is that repeat's, still reconstructing,
+// and is waited on like any other.
 func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, replay *keyRecord, err error) {
 	seen := time.Now()
 	// ownEnded: raw is the claim this process's own request left without

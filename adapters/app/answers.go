@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -19,20 +20,26 @@ import (
 // at once. The writer keeps the record in memory (pending), where a repeat
 // in this process finds it under the key's lock exactly as it would find
 // the stored one, and writes it to the IdempotencyStore in the background:
-// every record queued while the previous write ran goes out together (one
-// transaction and one fsync on bbolt through IdempotencyBatcher; the claim
-// completions of PostgreSQL side by side), after a short linger
-// (answerLinger) so that a batch carries more, then leaves pending.
+// every record queued while the previous write ran goes out together, after
+// a short linger (answerLinger) so that a batch carries more, then leaves
+// pending. The claim completions go side by side (on bbolt, whose records
+// live in the event store's file, they ride its group commits, an fsync
+// shared with the appends); the Puts (a store without claims, or a claim
+// that did not take) in one transaction through IdempotencyBatcher.
 //
 // What a crash (or a store failure) in that window loses is the answer
-// only, never an event: the repeat of the same request is answered
-// "Idempotency-Replayed: reconstructed" (the resource as it stands), as
-// after a crash between the append and the answer's write before this
-// change; a key whose answer was lost can be used for another request,
-// as before. (The writer also completes PostgreSQL claims, but kinerjad
-// does not defer answers there: a repeat balanced to another process would
-// find only the claim and get the reconstructed answer instead of the
-// first one.)
+// only, never an event: the first repeat of the same request is answered
+// "Idempotency-Replayed: reconstructed" (the resource as it stands), and
+// that answer is stored (keyed.go, point 3), so the later repeats replay it.
+// The claim written with the events still refuses the key with another
+// request; only on a store without claims (a file of its own,
+// boltstore.OpenIdempotency: idempotency.db beside an event store that is
+// not bbolt) is
+// the whole record lost, and the key can then be used for another request. (The writer also completes
+// PostgreSQL claims, but kinerjad does not defer answers there: a repeat
+// balanced to another process would find only the claim and wait for the
+// answer, then take the claim over and reconstruct, instead of replaying
+// the first one.)
 //
 // Answers without committed events (a 4xx, which the events cannot
 // reconstruct) are still written durably before they are returned. So are
@@ -41,8 +48,9 @@ import (
 
 // answerLinger is how long the background writer waits for more answers
 // before a write, so that one fsync carries more of them: on bbolt every
-// write of idempotency.db is an fsync on the disk the events' commits
-// wait for. It lengthens only the window in which a crash loses answers.
+// write of the records is part of a group commit of the event store, an
+// fsync the appends wait for too. It lengthens only the window in which a
+// crash loses answers.
 const answerLinger = 5 * time.Millisecond
 
 // maxPendingAnswers bounds the answers waiting for their background write;
@@ -79,6 +87,39 @@ type answerWriter struct {
 	running bool
 	closed  bool
 	idle    *sync.Cond // signalled when the writer stops
+	// ended holds, by store key, the claims of this process's requests
+	// that ended without completing them (an unkept answer after the
+	// append, a failed Complete): nobody is about to answer them, so a
+	// repeat takes them over at once instead of waiting (keyed.go,
+	// takeOver). At most maxPendingAnswers; past it, one is forgotten (its
+	// repeat waits).
+	ended map[string][]byte
+}
+
+// endClaim notes that claim under key will not be completed by its request.
+func (w *answerWriter) endClaim(key string, claim []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended == nil {
+		w.ended = map[string][]byte{}
+	}
+	for k := range w.ended {
+		if len(w.ended) < maxPendingAnswers {
+			break
+		}
+		delete(w.ended, k) // an arbitrary one: its repeat will wait
+	}
+	w.ended[key] = claim
+}
+
+// claimEnded reports whether raw is a claim endClaim noted under key, and
+// forgets the key.
+func (w *answerWriter) claimEnded(key string, raw []byte) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.ended[key]
+	delete(w.ended, key)
+	return ok && bytes.Equal(c, raw)
 }
 
 // lookup returns the pending record under key.
@@ -136,7 +177,6 @@ func (w *answerWriter) run(a *App) {
 			}
 		}
 		w.mu.Unlock()
-		a.sweep(context.Background())
 	}
 }
 

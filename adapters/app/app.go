@@ -33,7 +33,6 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/domain/calendar"
@@ -295,12 +294,16 @@ func (c Config) Validate() error {
 type App struct {
 	cfg Config
 
-	keyLocks  Keyed        // keyed commands with the same key take turns
-	lastSweep atomic.Int64 // Unix seconds of the last idempotency sweep
-	answers   answerWriter // keyed answers written in the background (answers.go)
-	reports   reportCache
-	past      pastCache  // the SKPs rebuilt at the cuts of as-of reports
-	views     viewsCache // the fold of the store behind consequences and calibration
+	keyLocks Keyed        // keyed commands with the same key take turns
+	answers  answerWriter // keyed answers written in the background (answers.go)
+	reports  reportCache
+	past     pastCache  // the SKPs rebuilt at the cuts of as-of reports
+	views    viewsCache // the fold of the store behind consequences and calibration
+
+	// takeOverHook, set by tests only, is called by takeOver at its steps
+	// ("swap": about to replace a claim; "wait": about to wait for one),
+	// so that a test can order two takeovers (keyed.go).
+	takeOverHook func(step string)
 
 	verifyMu   sync.Mutex
 	lastVerify *Verification

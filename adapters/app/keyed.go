@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -36,18 +37,25 @@ import (
 //
 //  2. Crash safety. The answer is stored after the events are appended; a
 //     crash between the two loses it, and the repeat runs the command
-//     again. (With a store this process alone uses, bbolt, a 2xx answer
-//     whose events committed is returned before it is stored, and stored
-//     in the background: answers.go. Until then a repeat gets it from
-//     memory; a crash in that window is this case.) (With an IdempotencyClaimer, PostgreSQL, a claim carrying
-//     the fingerprint commits in the events' transaction and the answer
-//     completes it: a crash can lose only the answer, and the claim still
-//     refuses the key with another request; the repeat of the same
+//     again. With an IdempotencyClaimer (PostgreSQL's pgidempotency with pgstore, and on bbolt the records in
+//     the event store's own file, boltstore.Store.Idempotency) a claim
+//     carrying the fingerprint commits in the events' transaction and the
+//     answer completes it: a crash can lose only the answer, and the claim
+//     still refuses the key with another request; the repeat of the same
 //     request runs again, as follows. A claim takes only when no unexpired
 //     record is stored under the key, and Complete replaces only this
 //     request's own claim (its bytes carry a nonce); otherwise the answer
 //     goes through Put, where the first write wins, so two instances racing
-//     with one key never flip the stored answer.) The answer is stored
+//     with one key never flip the stored answer. On a store this process
+//     alone uses (Config.IdempotencyExclusive: bbolt) a 2xx answer whose
+//     events committed is returned before its claim is completed, which the
+//     answer writer does in the background (answers.go); until then a
+//     repeat gets the answer from memory, and a crash in that window leaves
+//     the claim, as above. Only a store without claims (a file of its own,
+//     boltstore.OpenIdempotency: idempotency.db, which kinerjad opens only
+//     when its event store is not bbolt and its read models are not in
+//     PostgreSQL) loses the whole record in a crash; the key can then be used for
+//     another request. The answer is stored
 //     with the request's values but not its cancellation, so a client that
 //     went away still leaves its answer. To make that harmless, a keyed command runs on services
 //     ([App.Services] with the context Keyed passes) whose domain.Handler
@@ -64,6 +72,26 @@ import (
 //     answers as for a success (the API with the resource's current
 //     representation, the dashboard by going on to the page).
 //
+//  3. The reconstructed answer completes the record. The edge keeps the
+//     answer it reconstructs, and Keyed stores it like a first answer, so
+//     the first repeat after a lost answer is the only one reconstructed:
+//     later repeats replay it ("Idempotency-Replayed: true"), for the
+//     record's whole retention. Without a claim (a store that does not
+//     claim) Put stores it. With a claim, Keyed first takes the claim over
+//     (takeOver): Complete replaces the claim it read with a claim of its
+//     own, a compare-and-swap on the record's bytes, and the reconstructed
+//     answer then completes that one. Of two repeats at once only one
+//     takes it: in one process the key's lock orders them and the second
+//     finds the answer; in two processes on one PostgreSQL the second's
+//     swap fails, and it waits for the record's answer and returns it, so
+//     both get the same answer and one is stored. A claim younger than
+//     claimPatience on a shared store may be a first request still
+//     running in another process (its events committed, its answer on its
+//     way): the repeat waits for that answer, and takes the claim over only
+//     when it is older (its holder presumably died). A claim this
+//     process's own request left without its answer is taken at once, but
+//     a lease another process took over from it is not (takeOver).
+
 // The fingerprint is part of the derivation so that a key reused for
 // another request after its record expired never collides with the
 // earlier events.
@@ -139,9 +167,9 @@ func (e *AppliedError) Unwrap() error { return ErrApplied }
 // its command ran must not leave the claim without its answer.
 const storeTimeout = 5 * time.Second
 
-// sweepEvery is how often expired records are removed (inline, after a
-// store).
-const sweepEvery = time.Hour
+// SweepEvery is how often SweepIdempotency removes expired records in
+// kinerjad.
+const SweepEvery = time.Hour
 
 // ValidKey reports whether key is 1 to MaxKeyLen printable ASCII
 // characters.
@@ -206,26 +234,41 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 			return Answer{}, false, fmt.Errorf("app: idempotency store: %w", err)
 		}
 	}
+	claimer, canClaim := a.cfg.Idempotency.(IdempotencyClaimer)
+	// lease: the claim this request holds on a record whose answer was
+	// lost (the top of this file, point 3).
+	var lease []byte
 	if ok {
-		var rec keyRecord
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return Answer{}, false, fmt.Errorf("app: idempotency record: %w", err)
-		}
-		if rec.Fingerprint != k.Fingerprint {
-			return Answer{}, false, ErrKeyReused
+		rec, err := a.decodeRecord(raw, k)
+		if err != nil {
+			return Answer{}, false, err
 		}
 		if rec.Status != claimStatus {
 			return Answer{Status: rec.Status, Header: rec.Header, Body: rec.Body}, true, nil
 		}
 		// A claim whose answer was lost: run again, and the repeat is
-		// recognised by its events (the top of this file).
+		// recognised by its events (the top of this file). Take the claim
+		// over first, so that the answer this run reconstructs completes
+		// it, and only one run's answer ever does.
+		if canClaim {
+			var replay *keyRecord
+			lease, replay, err = a.takeOver(ctx, claimer, sk, k, raw, rec)
+			if err != nil {
+				return Answer{}, false, err
+			}
+			if replay != nil {
+				return Answer{Status: replay.Status, Header: replay.Header, Body: replay.Body}, true, nil
+			}
+		}
 	}
 	ids := &keyedIDs{seed: sum("kinerja/idempotency-ids/v1", k.Caller, k.Key, k.Fingerprint)}
 	runCtx := context.WithValue(ctx, keyedIDsKey{}, ids)
-	claimer, canClaim := a.cfg.Idempotency.(IdempotencyClaimer)
 	var claimed func() bool
 	var claim []byte
-	if canClaim {
+	if lease != nil {
+		// The record is this request's lease: Complete replaces it.
+		claim, claimed = lease, func() bool { return true }
+	} else if canClaim {
 		now := a.cfg.Now()
 		if c, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()}); err == nil {
 			claim = c
@@ -234,11 +277,14 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	}
 	ans, keep := run(runCtx)
 	if !keep {
+		if claimed != nil && claimed() {
+			a.answers.endClaim(sk, claim)
+		}
 		return ans, false, nil
 	}
 	now := a.cfg.Now()
 	b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: ans.Status, Header: ans.Header, Body: ans.Body, At: now})
-	if err == nil && a.cfg.IdempotencyExclusive && ids.appended.Load() && ans.Status >= 200 && ans.Status < 300 {
+	if err == nil && lease == nil && a.cfg.IdempotencyExclusive && ids.appended.Load() && ans.Status >= 200 && ans.Status < 300 {
 		// The events are durable and recognise a repeat: the answer is
 		// written in the background (answers.go).
 		p := &pendingAnswer{key: sk, record: b, now: now, expires: now.Add(a.cfg.IdempotencyRetention), ctx: context.WithoutCancel(ctx)}
@@ -267,21 +313,39 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	if err != nil {
 		// The answer is right; a repeat will be recognised by its derived
 		// event IDs instead.
+		if claimed != nil && claimed() {
+			a.answers.endClaim(sk, claim)
+		}
 		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_store_failed", slog.String("error", err.Error()))
 	}
-	a.sweep(storeCtx)
 	return ans, false, nil
 }
 
-// sweep removes expired records at most once per sweepEvery.
-func (a *App) sweep(ctx context.Context) {
-	now := a.cfg.Now()
-	last := a.lastSweep.Load()
-	if now.Unix()-last < int64(sweepEvery/time.Second) || !a.lastSweep.CompareAndSwap(last, now.Unix()) {
-		return
-	}
-	if _, err := a.cfg.Idempotency.DeleteExpired(ctx, now); err != nil {
-		a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_sweep_failed", slog.String("error", err.Error()))
+// SweepIdempotency removes the expired idempotency records at once and
+// then every interval, until ctx ends; the owner of the App runs it on a
+// goroutine of its own (kinerjad: one of serve's background goroutines,
+// stopped and joined at shutdown before the store closes). A sweep never
+// runs inside a request: DeleteExpired of a month of records is a long
+// write that would add to one keyed command's latency. A failed sweep is
+// logged; the next one retries. (An expired record is never served
+// meanwhile: Get ignores it, and Put and Claim replace it.)
+func (a *App) SweepIdempotency(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := a.cfg.Idempotency.DeleteExpired(ctx, a.cfg.Now()); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "idempotency_sweep_failed", slog.String("error", err.Error()))
+		} else if n > 0 {
+			a.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "idempotency_swept", slog.Int("records", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -372,4 +436,108 @@ func (a *App) Services(ctx context.Context) Services {
 	u, e, k, d := *base.Units, *base.Employees, *base.SKPs, *base.Distribution
 	u.Handler, e.Handler, k.Handler, d.Handler = keyed(u.Handler), keyed(e.Handler), keyed(k.Handler), keyed(d.Handler)
 	return Services{Units: &u, Employees: &e, SKPs: &k, Distribution: &d}
+}
+
+// claimPatience is how long a claim without an answer may belong to a
+// request still running in another process (its events committed, its
+// answer not yet stored) before a repeat takes it over; see takeOver.
+const claimPatience = storeTimeout
+
+// claimPoll is how often a repeat waiting on another process's claim reads
+// the record again.
+const claimPoll = 20 * time.Millisecond
+
+// decodeRecord parses a stored record and refuses it for another request.
+func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
+	var rec keyRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return rec, fmt.Errorf("app: idempotency record: %w", err)
+	}
+	if rec.Fingerprint != k.Fingerprint {
+		return rec, ErrKeyReused
+	}
+	return rec, nil
+}
+
+// takeOver makes this request the holder of a claim whose answer is
+// missing (raw, rec: the claim as read), so that the answer it
+// reconstructs completes the record (point 3 at the top of this file). It
+// replaces the claim with a claim of its own (a new nonce), through
+// Complete, which replaces only the bytes it read: of two repeats racing
+// in two processes only one takes it. It returns that lease; or, when
+// another request's answer completed the record meanwhile, that answer
+// (replay), which is then the answer of this request too.
+//
+// A claim that may belong to a request still running elsewhere (the store
+// is shared, Config.IdempotencyExclusive is false, and the claim is
+// younger than claimPatience, by its time or by how long this request has
+// seen it unchanged) is waited on, reading it every claimPoll, until it is
+// completed or old enough. With an exclusive store no other process
+// exists, and a claim the key's lock lets this request read is nobody's:
+// it is taken at once; so is a claim this process's own request left
+// without its answer (answerWriter.endClaim), but only those bytes: when
+// the swap fails because a repeat in another process took that claim over
+// meanwhile, the lease read next is that repeat's, still reconstructing,
+// and is waited on like any other.
+func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, replay *keyRecord, err error) {
+	seen := time.Now()
+	// ownEnded: raw is the claim this process's own request left without
+	// its answer. It says so of those bytes only: once the record is
+	// another (a repeat in another process took the claim over and is
+	// reconstructing), its holder may be running, and it is waited on
+	// like any claim of a shared store. (Keeping it for the next record
+	// let a repeat take over a live lease: two reconstructions, two
+	// answers; TestKeyedTakeOverOwnEndedClaimRace.)
+	ownEnded := a.answers.claimEnded(sk, raw)
+	for {
+		now := a.cfg.Now()
+		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
+			a.takeOverStep("swap")
+			b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()})
+			if err != nil {
+				return nil, nil, fmt.Errorf("app: idempotency record: %w", err)
+			}
+			took, err := claimer.Complete(ctx, sk, raw, b, now, now.Add(a.cfg.IdempotencyRetention))
+			if err != nil {
+				return nil, nil, fmt.Errorf("app: idempotency store: %w", err)
+			}
+			if took {
+				return b, nil, nil
+			}
+		} else {
+			a.takeOverStep("wait")
+			t := time.NewTimer(claimPoll)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		got, ok, err := a.cfg.Idempotency.Get(ctx, sk, a.cfg.Now())
+		if err != nil {
+			return nil, nil, fmt.Errorf("app: idempotency store: %w", err)
+		}
+		if !ok {
+			// Expired meanwhile: the key is free, the request runs as new.
+			return nil, nil, nil
+		}
+		next, err := a.decodeRecord(got, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if next.Status != claimStatus {
+			return nil, &next, nil
+		}
+		if !bytes.Equal(got, raw) {
+			raw, rec, seen, ownEnded = got, next, time.Now(), false
+		}
+	}
+}
+
+// takeOverStep calls the test hook, if any.
+func (a *App) takeOverStep(step string) {
+	if a.takeOverHook != nil {
+		a.takeOverHook(step)
+	}
 }

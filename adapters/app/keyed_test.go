@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,5 +275,65 @@ func TestKeyedClaim(t *testing.T) {
 	}
 	if ans, replayed, _ := a.Keyed(ctx, k3, appending); !replayed || ans.Status != 422 {
 		t.Errorf("4xx repeat = %+v, replayed %v", ans, replayed)
+	}
+}
+
+// sweepCounter is a memIdem that counts DeleteExpired calls.
+type sweepCounter struct {
+	memIdem
+	sweeps atomic.Int32
+	swept  chan struct{}
+}
+
+func (s *sweepCounter) DeleteExpired(ctx context.Context, _ time.Time) (int, error) {
+	s.sweeps.Add(1)
+	select {
+	case s.swept <- struct{}{}:
+	default:
+	}
+	return 0, ctx.Err()
+}
+
+// TestSweepIdempotency: the expired records are removed by the sweeper
+// goroutine, at once and then every interval, and never inside a keyed
+// request; the sweeper returns when its context ends.
+func TestSweepIdempotency(t *testing.T) {
+	idem := &sweepCounter{swept: make(chan struct{}, 1)}
+	cfg := Config{Idempotency: idem}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	ctx := context.Background()
+	for i := range 3 {
+		k := Key{Caller: "alice", Key: fmt.Sprint("k-", i), Fingerprint: "f"}
+		if _, _, err := a.Keyed(ctx, k, func(context.Context) (Answer, bool) { return Answer{Status: 201}, true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := idem.sweeps.Load(); n != 0 {
+		t.Fatalf("%d sweeps inside keyed requests; want 0 (the sweeper's job)", n)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.SweepIdempotency(sctx, 5*time.Millisecond)
+	}()
+	for range 3 {
+		select {
+		case <-idem.swept:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the sweeper swept %d times in 10 s; want one every 5 ms", idem.sweeps.Load())
+		}
+	}
+	stop()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sweeper did not return when its context ended")
+	}
+	n := idem.sweeps.Load()
+	time.Sleep(20 * time.Millisecond)
+	if idem.sweeps.Load() != n {
+		t.Fatal("a sweep after the sweeper returned")
 	}
 }

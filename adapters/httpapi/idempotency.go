@@ -27,7 +27,9 @@ import (
 // a request whose events an earlier attempt appended (its response lost in
 // a crash) with the route's success status and the current representation
 // of the resource the events went to, marked
-// "Idempotency-Replayed: reconstructed".
+// "Idempotency-Replayed: reconstructed", and keeps that answer as the
+// key's: later repeats replay it (app.Keyed stores it, completing the
+// claim the events left).
 
 // replayedHeaders are the response headers a replay repeats.
 var replayedHeaders = []string{"Content-Type", "ETag", "Location"}
@@ -67,7 +69,7 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 					ans.Header[h] = v
 				}
 			}
-			keep := rec.status != 0 && rec.status < 500 && !rec.reconstructed && !st.retryable.Load()
+			keep := rec.status != 0 && rec.status < 500 && !st.retryable.Load()
 			return ans, keep
 		})
 		switch {
@@ -92,10 +94,9 @@ func (readCloser) Close() error { return nil }
 // recorder passes a response through and keeps a copy.
 type recorder struct {
 	http.ResponseWriter
-	status        int
-	header        map[string]string
-	buf           bytes.Buffer
-	reconstructed bool
+	status int
+	header map[string]string
+	buf    bytes.Buffer
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -107,7 +108,6 @@ func (r *recorder) WriteHeader(code int) {
 	for _, h := range replayedHeaders {
 		r.header[h] = r.ResponseWriter.Header().Get(h)
 	}
-	r.reconstructed = r.ResponseWriter.Header().Get("Idempotency-Replayed") != ""
 	r.ResponseWriter.WriteHeader(code)
 }
 

@@ -814,6 +814,12 @@ func (a *app) serve(ctx context.Context) error {
 			a.log.Info("backup_socket_listening", "path", bl.Addr().String())
 		}
 	}
+	if a.core != nil {
+		// The expired idempotency records are removed here, never in a
+		// request (app.SweepIdempotency); joined at shutdown before the
+		// closers close the store.
+		goBackground(runCtx, &background, "idempotency_sweep", func(ctx context.Context) { a.core.SweepIdempotency(ctx, application.SweepEvery) })
+	}
 	ln, err := net.Listen("tcp", a.cfg.Listen)
 	if err != nil {
 		return err

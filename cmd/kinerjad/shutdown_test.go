@@ -17,7 +17,8 @@ import (
 
 // TestBackgroundJoinedAtShutdown: every background goroutine of serve (the
 // projector, the signer, the snapshots, the deadline scheduler, the
-// session sweep, the backup socket, the views' warm-up) is waited for before serve closes the
+// session sweep, the backup socket, the views' warm-up, the idempotency
+// records' sweep) is waited for before serve closes the
 // store and returns, even one still running well after the shutdown
 // began.
 func TestBackgroundJoinedAtShutdown(t *testing.T) {
@@ -43,7 +44,7 @@ func TestBackgroundJoinedAtShutdown(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	for _, name := range []string{"projector", "signer", "snapshots", "deadlines", "sessions", "backup", "memory-limit", "views_warm"} {
+	for _, name := range []string{"projector", "signer", "snapshots", "deadlines", "sessions", "backup", "memory-limit", "views_warm", "idempotency_sweep"} {
 		if !started[name] {
 			t.Errorf("%s: not started with goBackground (started: %v)", name, started)
 		} else if !finished[name] {

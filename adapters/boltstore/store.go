@@ -46,7 +46,11 @@
 // against, and otherwise seals again and signs the chain hash of the last
 // event itself (the signatures of one transaction made together on every
 // core, see writer.sign). Signing so stays out of the one goroutine every
-// write passes through. Before it appends onto a
+// write passes through. The head a caller seals against is the one the
+// committer last wrote for the stream when it remembers it (up to
+// Options.TrustedHeads streams), else read in a read transaction: a writer
+// going from command to command on its stream (the seeder) takes no read
+// transaction per append, and a stale hint only costs a seal again. Before it appends onto a
 // stream it checks that the head is a signed append of a key in
 // Options.Keyring: an event written into the file around the store
 // (unsigned, with a valid chain hash) would otherwise be covered by the
@@ -175,6 +179,15 @@ type Store struct {
 	// committer goroutine uses it.
 	trusted map[string]eventstore.Hash
 
+	// sealHeads are the heads the committer last wrote, by stream, for
+	// the callers' seals (seal): a hint, not a truth. A seal that finds
+	// its stream here skips the read transaction it would take to read
+	// the head; the committer checks the head a seal was made against in
+	// any case, so a stale hint costs a seal again, never a wrong chain.
+	// Bounded by Options.TrustedHeads, cleared when full.
+	sealMu    sync.RWMutex
+	sealHeads map[string]eventstore.Head
+
 	// afterRelease, when set (by tests), runs after a batch's appenders were
 	// released and before subscribers are woken.
 	afterRelease func()
@@ -212,21 +225,25 @@ type sealed struct {
 	sig    eventstore.WriterSignature
 }
 
-// seal reads stream's head in a read transaction and seals and signs
-// events against it; nil when there is no signer or anything fails (the
-// committer then does it).
+// seal reads stream's head (the committer's last write of it, else in a
+// read transaction) and seals and signs events against it; nil when there
+// is no signer or anything fails (the committer then does it).
 func (s *Store) seal(stream string, events []eventstore.EventData) *sealed {
 	if s.opts.Signer == nil {
 		return nil
 	}
-	var h eventstore.Head
-	err := s.view(func(tx *bolt.Tx) error {
-		var err error
-		h, _, err = lastIndexEntry(tx.Bucket(bucketStreams).Cursor(), stream)
-		return err
-	})
-	if err != nil {
-		return nil
+	s.sealMu.RLock()
+	h, ok := s.sealHeads[stream]
+	s.sealMu.RUnlock()
+	if !ok {
+		err := s.view(func(tx *bolt.Tx) error {
+			var err error
+			h, _, err = lastIndexEntry(tx.Bucket(bucketStreams).Cursor(), stream)
+			return err
+		})
+		if err != nil {
+			return nil
+		}
 	}
 	hashes := eventstore.Seal(stream, h, events)
 	sig, err := eventstore.SignHash(s.opts.Signer, hashes[len(hashes)-1])
@@ -265,7 +282,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{}), trusted: map[string]eventstore.Hash{}}
+	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{}), trusted: map[string]eventstore.Hash{}, sealHeads: map[string]eventstore.Head{}}
 	go s.commitLoop()
 	return s, nil
 }
@@ -454,6 +471,7 @@ func (s *Store) drain(batch *[]*appendReq) bool {
 
 func (s *Store) commit(batch []*appendReq) {
 	var heads map[string]eventstore.Hash
+	var written map[string]eventstore.Head
 	var claimed []*claim
 	var appended bool
 	err := s.update(func(tx *bolt.Tx) error {
@@ -501,7 +519,7 @@ func (s *Store) commit(batch []*appendReq) {
 		if err := w.sign(); err != nil {
 			return err
 		}
-		heads = w.heads
+		heads, written = w.heads, w.written
 		return w.finish()
 	})
 	if err == nil {
@@ -509,6 +527,14 @@ func (s *Store) commit(batch []*appendReq) {
 			clear(s.trusted)
 		}
 		maps.Copy(s.trusted, heads)
+		if s.opts.Signer != nil && len(written) > 0 {
+			s.sealMu.Lock()
+			if len(s.sealHeads)+len(written) > s.opts.TrustedHeads {
+				clear(s.sealHeads)
+			}
+			maps.Copy(s.sealHeads, written)
+			s.sealMu.Unlock()
+		}
 		for _, c := range claimed {
 			c.committed.Store(true)
 		}
@@ -560,6 +586,9 @@ type writer struct {
 	// heads are the stream heads this transaction wrote or checked, which
 	// the store trusts once it commits.
 	heads map[string]eventstore.Hash
+	// written are the heads this transaction's appends left (the seals'
+	// hints once it commits).
+	written map[string]eventstore.Head
 	// unsigned are the last events of the transaction's appends, written
 	// without their signature, which sign adds.
 	unsigned []eventstore.Event
@@ -569,6 +598,7 @@ func (s *Store) newWriter(tx *bolt.Tx) *writer {
 	w := &writer{
 		s: s, events: tx.Bucket(bucketEvents), streams: tx.Bucket(bucketStreams),
 		ids: tx.Bucket(bucketIDs), meta: tx.Bucket(bucketMeta), heads: map[string]eventstore.Hash{},
+		written: map[string]eventstore.Head{},
 	}
 	// Positions only grow: a full page is never split for a later key, so
 	// the events bucket is filled to the brim (bbolt's default of half
@@ -685,6 +715,7 @@ func (w *writer) append(stream string, expected eventstore.ExpectedRevision, eve
 	}
 	w.lastRecorded = rec
 	w.heads[stream] = last.Hash
+	w.written[stream] = eventstore.Head{Exists: true, Revision: last.Revision, Hash: last.Hash}
 	return eventstore.AppendResult{Revision: last.Revision, Position: last.Position, Hash: last.Hash, RecordedAt: last.RecordedAt}, nil
 }
 

@@ -85,6 +85,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		return err
 	}
 	h := &domain.Handler{Log: eventlog.New(l.store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	commits0, countsCommits := storeCommits(l.store)
 	last := time.Now()
 	start := time.Now()
 	cfg := seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
@@ -107,6 +108,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			return err
 		}
 		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", stats.Events, time.Since(start).Seconds())
+		printCommits(stderr, l.store, commits0, countsCommits, stats.Commands)
 		done = fmt.Sprintf("%d employees", stats.Employees)
 		out = stats
 	} else {
@@ -114,7 +116,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		// each a root unit of its own, the NIPs drawn apart.
 		taken := map[string]bool{}
 		all := make([]seed.Stats, 0, *nAgencies)
-		total, events := 0, 0
+		total, events, commands := 0, 0, 0
 		for k := range *nAgencies {
 			c := cfg
 			c.Employees = *n / *nAgencies
@@ -130,9 +132,11 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			}
 			total += stats.Employees
 			events += stats.Events
+			commands += stats.Commands
 			all = append(all, stats)
 		}
 		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", events, time.Since(start).Seconds())
+		printCommits(stderr, l.store, commits0, countsCommits, commands)
 		done = fmt.Sprintf("%d employees in %d agencies", total, *nAgencies)
 		out = all
 	}
@@ -150,6 +154,27 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	fmt.Fprintf(stderr, "seeded %s in %.1fs\n", done, time.Since(start).Seconds())
 	return nil
+}
+
+// storeCommits is the count of the store's group commits so far, when it
+// counts them (bbolt).
+func storeCommits(s any) (uint64, bool) {
+	c, ok := s.(interface{ Commits() uint64 })
+	if !ok {
+		return 0, false
+	}
+	return c.Commits(), true
+}
+
+// printCommits says how many group commits (one fsync each on bbolt) the
+// seed's commands shared: the more commands in flight, the fewer.
+func printCommits(stderr io.Writer, s any, before uint64, ok bool, commands int) {
+	now, _ := storeCommits(s)
+	if !ok || now <= before {
+		return
+	}
+	n := now - before
+	fmt.Fprintf(stderr, "seed: %d commands in %d commits (%.1f a commit)\n", commands, n, float64(commands)/float64(n))
 }
 
 // seedHeadCache is the store's head cache for a seed of n employees: room

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,31 @@ func TestSeedSaysSeededLast(t *testing.T) {
 	}
 	if !json.Valid(out.Bytes()) {
 		t.Fatalf("stdout is not the stats' JSON: %q", out.String())
+	}
+}
+
+// TestSeedCountsCommits: on bbolt the seed says how many group commits its
+// commands shared (each one fsync), after the events-written line: the
+// figure that says whether enough commands were in flight. The commits
+// are fewer than the commands and at least one.
+func TestSeedCountsCommits(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "--data", t.TempDir(), "--employees", "20", "--year", "2025", "--sign-checkpoint=false"},
+		func(string) string { return "" }, &out, &errb); err != nil {
+		t.Fatalf("seed: %v\n%s", err, errb.String())
+	}
+	var commands, commits int
+	var per float64
+	found := false
+	for _, l := range strings.Split(errb.String(), "\n") {
+		if _, err := fmt.Sscanf(l, "seed: %d commands in %d commits (%g a commit)", &commands, &commits, &per); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no commits line in:\n%s", errb.String())
+	}
+	if commits < 1 || commits >= commands || per <= 1 {
+		t.Errorf("%d commands in %d commits (%.1f a commit): want fewer commits than commands", commands, commits, per)
 	}
 }

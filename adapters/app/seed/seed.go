@@ -55,15 +55,45 @@
 // split into tasks (a unit, an employee, an SKP), each writing its own
 // streams with its own random source and its own ID generator, and run
 // Workers at a time in phases that respect the dependencies; the order in
-// which the store commits them varies, nothing else does. Seed into a fresh
+// which the store commits them varies, nothing else does. How the
+// parallelism keeps this:
+//
+//   - A task's random source is derived from (Seed, salt, phase, task
+//     index) alone (newTask), not drawn from a shared source: the draws a
+//     task makes do not depend on which tasks ran before it, or beside it.
+//     Choices that span tasks (the agency, the objections, the biased
+//     appraisers) are drawn from sources of their own, serially, between
+//     phases.
+//   - Event and entity IDs come from the task's own counter (idGen), not
+//     the clock or a shared sequence.
+//   - A task appends only to its own streams (an SKP task to its SKP,
+//     a unit task to its unit's distribution): its commands run in order,
+//     one at a time, so its expected revisions and chain do not depend on
+//     scheduling. What a task reads of other streams (the employees, the
+//     appraiser's established SKP) was written in an earlier phase: a phase
+//     ends when all its tasks have.
+//   - Business time is the task's own (t.at), never the wall clock;
+//     RecordedAt and the store positions are the only values that vary,
+//     and the store, not the seed, sets them.
+//
+// TestDeterministic checks it: runs with 3, 16 and the default number of
+// workers, cached and uncached, write the same streams, event for event;
+// TestDeterministicDigest compares two runs' canonical digests. Seed into a fresh
 // store: a second run into the same store conflicts on the first unit.
 //
 // # Speed
 //
 // Seeding is bound by the store's commits, so each phase keeps Workers
-// tasks in flight (256 by default) and the store's group commit shares one
-// fsync among their appends; tasks run in the order of their streams'
-// names, so the appends of one commit touch neighbouring keys. The run's
+// tasks in flight (1,024 by default) and the store's group commit shares
+// one fsync among their appends; tasks run in the order of their streams'
+// names, so the appends of one commit touch neighbouring keys. A task's
+// commands are one stream's (an SKP's), in order, each waiting for its
+// commit; what runs in parallel is the tasks. With 256 tasks and bbolt's
+// batches of up to 512 appends, every task's append went into the same
+// commit and the tasks all waited for it: the cores idled through each
+// fsync and the committer's transaction (1.2 of 2 cores busy at a
+// province, docs/benchmarks.md §57). With more tasks than a batch holds,
+// half of them compute their next command while the other half commits. The run's
 // commands read through a write-through cache of the streams it writes,
 // which saves re-reading and re-decoding a whole SKP for every command (it
 // serves exactly what a load would, but for RecordedAt, which no decision
@@ -123,8 +153,11 @@ const MinEmployees = 8
 const MaxEmployees = 1_000_000
 
 // DefaultWorkers is how many tasks run at once by default: enough appends
-// in flight for the store's group commit to share each fsync.
-const DefaultWorkers = 256
+// in flight for the store's group commit to share each fsync, and for the
+// next batch to be made ready while one commits (bbolt's committer takes
+// up to 512 appends a transaction: with 256 tasks every task waited on
+// the same commit, and the cores stood idle through its fsync).
+const DefaultWorkers = 1024
 
 // Default shares of the population (see Config).
 const (

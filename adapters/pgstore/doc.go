@@ -299,4 +299,26 @@
 // to check in one round trip every stream a read depends on (GET
 // /v1/skps/{id}: the SKP, its employee, the caller), from the revisions
 // its cache holds, so a strongly consistent read costs one statement.
+//
+// # Coalesced tail reads
+//
+// Concurrent tail reads share statements, as appends share batches: at
+// most Options.TailReaders statements (default 2) are in flight; a read
+// that finds them all busy joins the one open batch, and the first of them
+// to end sends the batch as one statement (the requests of all its reads
+// unnested together, the head row if any of them asked for it), then hands
+// each read its own rows. A batch is never joined once sent, so its
+// statement, and the snapshot it takes, starts after each of its reads
+// arrived. That keeps every read linearizable as before: an append is
+// acknowledged after its commit, so a read that began after the
+// acknowledgement, whichever process made the append, has it in its
+// snapshot (TestCoalescedTailReadsSeeAcknowledgedWrites). The writers'
+// horizon plays no part here: tail reads go by stream and revision, not by
+// position, and see what is committed (the head row is the newest visible
+// position, as before, not a final one). PostgreSQL then pays the
+// statement's fixed cost (parse of the bound arguments, executor start-up,
+// the round trip and its wake-ups) once per batch, not once per read; a read
+// waits at most for one statement before its own starts. A batch's
+// statement belongs to no one reader: it is cancelled when every reader of
+// it has stopped waiting.
 package pgstore

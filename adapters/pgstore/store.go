@@ -54,6 +54,13 @@ type Options struct {
 	// 65,536 streams).
 	HeadCacheSize int
 
+	// TailReaders is the most ReadTails statements in flight at once
+	// (default DefaultTailReaders); the reads that arrive while that many
+	// run are answered together by the next statement, sent when one of
+	// them ends. See the package doc on coalesced tail reads. A negative
+	// value sends every read's own statement at once.
+	TailReaders int
+
 	// PageSize is how many events one query of ReadAll, ReadStream or a
 	// subscription fetches (default 512).
 	PageSize int
@@ -122,6 +129,11 @@ const (
 	DefaultBatchStart = 8
 )
 
+// DefaultTailReaders is Options.TailReaders' default: two tail statements
+// in flight, as two committers (one executes while the other's answer
+// travels); the reads that arrive meanwhile share the next statement.
+const DefaultTailReaders = 2
+
 func (o *Options) setDefaults() {
 	if o.Schema == "" {
 		o.Schema = DefaultSchema
@@ -138,6 +150,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.HeadCacheSize <= 0 {
 		o.HeadCacheSize = 1 << 16
+	}
+	if o.TailReaders == 0 {
+		o.TailReaders = DefaultTailReaders
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 512
@@ -169,6 +184,9 @@ type Store struct {
 
 	heads headCache
 	gates streamGates
+
+	// tails coalesces ReadTails statements (see tails.go).
+	tails tailCoalescer
 
 	// Group commit: see commit.
 	slots chan struct{} // one token per batch in flight

@@ -102,18 +102,37 @@ func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, wi
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("pgstore: read tails: %w", err)
 	}
-	out := make([]eventstore.Tail, len(reqs))
-	streams := make([]string, 0, len(reqs))
-	froms := make([]int64, 0, len(reqs))
-	index := make([]int, 0, len(reqs)) // query row idx-1 → request
+	valid := make([]eventstore.TailRequest, 0, len(reqs))
+	index := make([]int, 0, len(reqs)) // valid → reqs
 	for i, r := range reqs {
 		if eventstore.ValidateStreamName(r.Stream) != nil || r.From > math.MaxInt64 {
 			continue // no store holds it: Exists stays false
 		}
-		streams, froms, index = append(streams, r.Stream), append(froms, int64(r.From)), append(index, i)
+		valid, index = append(valid, r), append(index, i)
 	}
-	if len(streams) == 0 && !withHead {
+	out := make([]eventstore.Tail, len(reqs))
+	if len(valid) == 0 && !withHead {
 		return out, 0, nil
+	}
+	tails, head, err := s.tails.read(ctx, s, valid, withHead)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i, t := range tails {
+		out[index[i]] = t
+	}
+	return out, head, nil
+}
+
+// queryTails is one tail statement: the tails of reqs (valid names and
+// revisions, possibly the same stream twice) and, withHead, the newest
+// committed position.
+func (s *Store) queryTails(ctx context.Context, reqs []eventstore.TailRequest, withHead bool) ([]eventstore.Tail, eventstore.Position, error) {
+	out := make([]eventstore.Tail, len(reqs))
+	streams := make([]string, len(reqs))
+	froms := make([]int64, len(reqs))
+	for i, r := range reqs {
+		streams[i], froms[i] = r.Stream, int64(r.From)
 	}
 	key := tailsKey{s.opts.Schema, withHead}
 	q, ok := tailsQueries.Load(key)
@@ -163,11 +182,11 @@ func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, wi
 		return cmp.Or(cmp.Compare(a.idx, b.idx), cmp.Compare(a.ev.Revision, b.ev.Revision))
 	})
 	for _, r := range got {
-		if r.idx < 1 || int(r.idx) > len(index) {
-			return nil, 0, fmt.Errorf("pgstore: read tails: the answer names request %d of %d", r.idx, len(index))
+		if r.idx < 1 || int(r.idx) > len(reqs) {
+			return nil, 0, fmt.Errorf("pgstore: read tails: the answer names request %d of %d", r.idx, len(reqs))
 		}
-		req := reqs[index[r.idx-1]]
-		t := &out[index[r.idx-1]]
+		req := reqs[r.idx-1]
+		t := &out[r.idx-1]
 		if req.From > 0 && r.ev.Revision == req.From-1 {
 			t.Exists = true
 			continue
@@ -183,4 +202,122 @@ func (s *Store) readTails(ctx context.Context, reqs []eventstore.TailRequest, wi
 		t.Events = append(t.Events, r.ev)
 	}
 	return out, last, nil
+}
+
+// tailCoalescer lets concurrent tail reads share statements (see the
+// package doc on coalesced tail reads). At most limit statements are in
+// flight; a read that finds them all busy joins the open batch, which the
+// first of them to end sends as one statement. The open batch is never
+// one already sent, so every statement starts after each of the reads it
+// answers arrived: each sees every append acknowledged before it began.
+type tailCoalescer struct {
+	mu       sync.Mutex
+	inflight int
+	open     *tailBatch
+	// statements and reads count what was sent and what it answered
+	// (tests, benchmarks).
+	statements, reads uint64
+}
+
+// tailBatch is the reads that share one statement.
+type tailBatch struct {
+	reqs     []eventstore.TailRequest
+	withHead bool
+	waiting  int                // readers still waiting for the answer
+	cancel   context.CancelFunc // set when sent; cancelled when waiting reaches 0
+	done     chan struct{}      // closed with tails, head, err set
+	tails    []eventstore.Tail
+	head     eventstore.Position
+	err      error
+}
+
+// read answers reqs (valid names and revisions) from a statement that
+// starts after it was called, its own or one shared with reads that
+// arrived while limit statements were in flight.
+func (c *tailCoalescer) read(ctx context.Context, s *Store, reqs []eventstore.TailRequest, withHead bool) ([]eventstore.Tail, eventstore.Position, error) {
+	limit := s.opts.TailReaders
+	c.mu.Lock()
+	c.reads++
+	if limit < 0 || c.inflight < limit {
+		// A statement of its own, under its own context, sent now.
+		if limit >= 0 {
+			c.inflight++
+		}
+		c.statements++
+		c.mu.Unlock()
+		tails, head, err := s.queryTails(ctx, reqs, withHead)
+		if limit >= 0 {
+			c.next(s)
+		}
+		return tails, head, err
+	}
+	b := c.open
+	if b == nil {
+		b = &tailBatch{done: make(chan struct{})}
+		c.open = b
+	}
+	from := len(b.reqs)
+	b.reqs = append(b.reqs, reqs...)
+	b.withHead = b.withHead || withHead
+	b.waiting++
+	c.mu.Unlock()
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+		c.mu.Lock()
+		b.waiting--
+		if b.waiting == 0 && b.cancel != nil {
+			b.cancel() // nobody wants the answer any more
+		}
+		c.mu.Unlock()
+		return nil, 0, fmt.Errorf("pgstore: read tails: %w", ctx.Err())
+	}
+	if b.err != nil {
+		return nil, 0, b.err
+	}
+	return b.tails[from : from+len(reqs) : from+len(reqs)], b.head, nil
+}
+
+// next is called when a statement ends: it sends the open batch in the
+// slot the statement leaves, or frees the slot.
+func (c *tailCoalescer) next(s *Store) {
+	c.mu.Lock()
+	b := c.open
+	if b == nil {
+		c.inflight--
+		c.mu.Unlock()
+		return
+	}
+	c.open = nil
+	c.statements++
+	if b.waiting == 0 {
+		// Every reader of it gave up before it was sent.
+		c.mu.Unlock()
+		b.err = fmt.Errorf("pgstore: read tails: %w", context.Canceled)
+		close(b.done)
+		c.next(s)
+		return
+	}
+	// The batch's statement belongs to no one reader: it is cancelled when
+	// the last of them stops waiting, or when the store closes its pool.
+	ctx, cancel := context.WithCancel(context.Background())
+	b.cancel = cancel
+	c.mu.Unlock()
+	go func() {
+		b.tails, b.head, b.err = s.queryTails(ctx, b.reqs, b.withHead)
+		c.mu.Lock()
+		b.cancel = nil
+		c.mu.Unlock()
+		cancel()
+		close(b.done)
+		c.next(s)
+	}()
+}
+
+// tailStats returns how many tail statements were sent and how many
+// ReadTails calls they answered.
+func (s *Store) tailStats() (statements, reads uint64) {
+	s.tails.mu.Lock()
+	defer s.tails.mu.Unlock()
+	return s.tails.statements, s.tails.reads
 }

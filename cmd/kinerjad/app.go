@@ -165,7 +165,8 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	}
 
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build.Collector(), a.guard.Gauge())
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), build.Collector(), a.guard.Gauge(),
+		mismatchedReadsMetric(a.shared))
 
 	rm, err := a.openReadModels(ctx)
 	if err != nil {
@@ -964,4 +965,15 @@ func (a *app) close() {
 		}
 	}
 	a.closers = nil
+}
+
+// mismatchedReadsMetric exports h.MismatchedReads: the whole reads the
+// command path offered the projections' shared history whose events and
+// payloads differed in count (projections.SharedHistory.OfferRead). They
+// are dropped, so the projections read those streams themselves; anything
+// but 0 is a bug in the reader that offered them, worth an alert.
+func mismatchedReadsMetric(h *projections.SharedHistory) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "kinerja", Subsystem: "projections", Name: "shared_history_mismatched_reads_total",
+		Help: "Whole stream reads offered to the projections' shared history and refused because their events and payloads differed in count (a bug in the reader; 0 expected)."},
+		func() float64 { return float64(h.MismatchedReads()) })
 }

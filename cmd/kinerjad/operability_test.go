@@ -55,7 +55,7 @@ func TestOperability(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, m := range []string{"kinerja_build_info{go_version=\"" + runtime.Version() + "\"", "kinerja_commands_retries_total", "kinerja_commands_contention_total"} {
+	for _, m := range []string{"kinerja_build_info{go_version=\"" + runtime.Version() + "\"", "kinerja_commands_retries_total", "kinerja_commands_contention_total", "kinerja_projections_shared_history_mismatched_reads_total 0"} {
 		if !bytes.Contains(metrics, []byte(m)) {
 			t.Errorf("/metrics lacks %s", m)
 		}

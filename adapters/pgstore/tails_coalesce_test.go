@@ -1,0 +1,154 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kinerja-ledger/kinerja/eventstore"
+)
+
+func coalesceEvent(i int) eventstore.EventData {
+	return eventstore.EventData{ID: uuid.New(), Type: "test.tail.v1", SchemaVersion: 1,
+		OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "tester"}, Data: []byte(fmt.Sprintf(`{"i":%d}`, i))}
+}
+
+// TestCoalescedTailReadsSeeAcknowledgedWrites: process B's tail reads
+// share statements (one in flight, the rest batched behind it) while
+// readers keep B busy, and still every read B starts after process A
+// acknowledged an append sees that append, and the newest committed
+// position B's ReadTailsHead reports is at or past it. A batch that a read
+// joined after it was sent would answer from a snapshot older than the
+// append (the read's stale answer fails the test). A read whose context
+// ends while it waits returns the context's error and frees nothing that
+// the others need.
+func TestCoalescedTailReadsSeeAcknowledgedWrites(t *testing.T) {
+	url, schema := migrated(t)
+	a := openOn(t, url, schema, Options{})
+	b := openOn(t, url, schema, Options{TailReaders: 1})
+	ctx := tctx(t)
+	const writers, perWriter, rounds = 4, 4, 40
+	stream := func(w, i int) string { return fmt.Sprintf("coalesce-%d-%d", w, i) }
+	for w := range writers {
+		for i := range perWriter {
+			if _, err := a.Append(ctx, stream(w, i), eventstore.NoStream, coalesceEvent(0)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// B's background readers keep its one statement slot busy, so the
+	// checked reads below join batches.
+	stop := make(chan struct{})
+	var bg sync.WaitGroup
+	var bgErr atomic.Value
+	for r := range 8 {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(r), 7))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				reqs := []eventstore.TailRequest{{Stream: stream(rnd.IntN(writers), rnd.IntN(perWriter))}, {Stream: "coalesce-none"}}
+				var err error
+				if r%2 == 0 {
+					_, _, err = b.ReadTailsHead(ctx, reqs)
+				} else {
+					_, err = b.ReadTails(ctx, reqs)
+				}
+				if err != nil {
+					bgErr.Store(err)
+					return
+				}
+			}
+		}()
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rev := make([]uint64, perWriter)
+			for k := range rounds {
+				i := k % perWriter
+				res, err := a.Append(ctx, stream(w, i), eventstore.Exact(rev[i]), coalesceEvent(k))
+				if err != nil {
+					errs <- err
+					return
+				}
+				rev[i] = res.Revision
+				// A acknowledged it: B's very next read must see it.
+				reqs := []eventstore.TailRequest{{Stream: stream(w, (i+1)%perWriter)}, {Stream: stream(w, i), From: res.Revision}}
+				tails, head, err := b.ReadTailsHead(ctx, reqs)
+				if err != nil {
+					errs <- err
+					return
+				}
+				got := tails[1]
+				if !got.Exists || len(got.Events) != 1 || got.Events[0].Revision != res.Revision || got.Events[0].Position != res.Position {
+					errs <- fmt.Errorf("writer %d round %d: B's read after A's acknowledged append of %s@%d (position %d) = %+v",
+						w, k, stream(w, i), res.Revision, res.Position, got)
+					return
+				}
+				if head < res.Position {
+					errs <- fmt.Errorf("writer %d round %d: B's newest committed position %d is below A's acknowledged %d", w, k, head, res.Position)
+					return
+				}
+				if !tails[0].Exists || len(tails[0].Events) == 0 {
+					errs <- fmt.Errorf("writer %d round %d: the other stream's tail = %+v", w, k, tails[0])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	bg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if err, _ := bgErr.Load().(error); err != nil {
+		t.Errorf("background reader: %v", err)
+	}
+	statements, reads := b.tailStats()
+	t.Logf("B: %d tail reads in %d statements", reads, statements)
+	if statements >= reads {
+		t.Errorf("B's %d tail reads took %d statements: none shared one, the test proves nothing", reads, statements)
+	}
+
+	// A read that gives up while it waits for a batch: its error is its
+	// context's, and the slot goes on serving.
+	b.tails.mu.Lock()
+	b.tails.inflight = 1 // as if a statement were in flight
+	b.tails.mu.Unlock()
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err := b.ReadTails(short, []eventstore.TailRequest{{Stream: stream(0, 0)}})
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a read whose context ends while it waits = %v, want the deadline", err)
+	}
+	b.tails.next(b) // the pretended statement ends: the abandoned batch is dropped
+	tails, err := b.ReadTails(ctx, []eventstore.TailRequest{{Stream: stream(0, 0)}})
+	if err != nil || !tails[0].Exists {
+		t.Errorf("after the abandoned batch: %+v, %v", tails, err)
+	}
+	b.tails.mu.Lock()
+	defer b.tails.mu.Unlock()
+	if b.tails.inflight != 0 || b.tails.open != nil {
+		t.Errorf("after every read ended: %d in flight, open batch %v", b.tails.inflight, b.tails.open)
+	}
+}

@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	a.store, err = backend.OpenStore(ctx, backend.StoreConfig{
 		Name: cfg.Store, DataDir: cfg.DataDir, PostgresURL: cfg.PostgresURL, KurrentDBURL: cfg.KurrentDBURL,
 		Migrate: cfg.Migrate, Logger: log, Signer: a.keys.StoreSigner(), Keyring: a.keys.Keyring,
-		AllowMetaFallback: cfg.Integrity.AcceptRollback != "",
+		AllowMetaFallback: cfg.Integrity.AcceptRollback != "", PostgresTailReaders: cfg.PostgresTailReaders,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s store: %w", cfg.Store, err)

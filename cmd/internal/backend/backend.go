@@ -51,6 +51,10 @@ type StoreConfig struct {
 	// streams than that, round and round (the seeder at a province: 220,000
 	// streams), reads and re-verifies a head before most appends instead.
 	HeadCacheSize int
+	// PostgresTailReaders is the PostgreSQL store's most tail-read
+	// statements in flight at once (pgstore.Options.TailReaders; 0: its
+	// default). Reads arriving while that many run share the next one.
+	PostgresTailReaders int
 }
 
 // Validate reports every problem of c.
@@ -95,7 +99,7 @@ func OpenStore(ctx context.Context, c StoreConfig) (eventstore.Store, error) {
 				return nil, err
 			}
 		}
-		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring, HeadCacheSize: c.HeadCacheSize})
+		return pgstore.Connect(ctx, c.PostgresURL, pgstore.Options{Schema: c.PostgresSchema, Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring, HeadCacheSize: c.HeadCacheSize, TailReaders: c.PostgresTailReaders})
 	case KurrentDB:
 		return esdbstore.Open(c.KurrentDBURL, esdbstore.Options{Logger: c.Logger, Signer: c.Signer, Keyring: c.Keyring, HeadCacheSize: c.HeadCacheSize})
 	}

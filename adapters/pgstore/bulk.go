@@ -362,7 +362,7 @@ func (b *Bulk) settle(ctx context.Context, stream string) error {
 	defer b.mu.Unlock()
 	h, ok := b.heads[stream]
 	if !ok || b.committed >= h.chunk {
-		return b.err
+		return nil // nothing of it waits: the store's rows are the stream
 	}
 	if h.chunk > b.sent && b.err == nil {
 		b.rotate()
@@ -399,13 +399,8 @@ func (b *Bulk) Events() int64 {
 // ReadStream implements eventstore.Store: the store's, after the stream's
 // rows are committed.
 func (b *Bulk) ReadStream(ctx context.Context, stream string, opts eventstore.ReadStreamOptions) iter.Seq2[eventstore.Event, error] {
-	if b.s.isClosed() {
-		return b.s.ReadStream(ctx, stream, opts)
-	}
-	{
-		if err := b.settle(ctx, stream); err != nil {
-			return func(yield func(eventstore.Event, error) bool) { yield(eventstore.Event{}, err) }
-		}
+	if err := b.settle(ctx, stream); err != nil {
+		return func(yield func(eventstore.Event, error) bool) { yield(eventstore.Event{}, err) }
 	}
 	return b.s.ReadStream(ctx, stream, opts)
 }

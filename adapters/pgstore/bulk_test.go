@@ -114,6 +114,18 @@ func authenticate(tb testing.TB, s *Store, signer *eventstore.Ed25519Signer) int
 	return n
 }
 
+// newBulk starts a Bulk over s, closed when the test ends (before s: an
+// open chunk holds one of its pool's connections).
+func newBulk(t *testing.T, s *Store, opts BulkOptions) *Bulk {
+	t.Helper()
+	b, err := NewBulk(tctx(t), s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 // TestBulkMatchesAppend writes one workload through Store.Append and
 // through Bulk (chunks of 97 events, so that appends straddle many
 // chunks) and compares the canonical logs: equal byte for byte, in the
@@ -131,12 +143,10 @@ func TestBulkMatchesAppend(t *testing.T) {
 	}
 
 	store := openTest(t, Options{Signer: signer, Keyring: ring})
-	b, err := NewBulk(ctx, store, BulkOptions{ChunkEvents: 97})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBulk(t, store, BulkOptions{ChunkEvents: 97})
 	results := make([]eventstore.AppendResult, len(ops))
 	for i, op := range ops {
+		var err error
 		if results[i], err = b.Append(ctx, op.stream, op.exp, op.events...); err != nil {
 			t.Fatalf("bulk append %d: %v", i, err)
 		}
@@ -184,10 +194,7 @@ func equalCanonical(a, b canonical) bool {
 func TestBulkExpectedRevision(t *testing.T) {
 	ctx := tctx(t)
 	s := openTest(t, Options{})
-	b, err := NewBulk(ctx, s, BulkOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBulk(t, s, BulkOptions{})
 	if _, err := b.Append(ctx, "a", eventstore.NoStream, evs(2)...); err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +250,7 @@ func TestBulkRefusesAStoreWithEvents(t *testing.T) {
 func TestBulkBesideAWriter(t *testing.T) {
 	ctx := tctx(t)
 	s := openTest(t, Options{})
-	b, err := NewBulk(ctx, s, BulkOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newBulk(t, s, BulkOptions{})
 	mustBulk := func(stream string, exp eventstore.ExpectedRevision, events ...eventstore.EventData) {
 		t.Helper()
 		if _, err := b.Append(ctx, stream, exp, events...); err != nil {
@@ -275,7 +278,7 @@ func TestBulkBesideAWriter(t *testing.T) {
 	mustBulk("x", eventstore.Exact(1), ev("x2 bulk"))
 	mustAppend(t, s, "y", eventstore.NoStream, ev("y0 normal"))
 	mustBulk("y", eventstore.NoStream, ev("y0 bulk"))
-	err = b.Flush(ctx)
+	err := b.Flush(ctx)
 	if pgCode(err) != "23505" {
 		t.Fatalf("Flush = %v, want the chunk refused on a unique key", err)
 	}
@@ -303,11 +306,7 @@ func TestBulkBesideAWriter(t *testing.T) {
 func TestBulkHoldsTheHorizon(t *testing.T) {
 	ctx := tctx(t)
 	s := openTest(t, Options{FinalityWait: 200 * time.Millisecond})
-	b, err := NewBulk(ctx, s, BulkOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newBulk(t, s, BulkOptions{})
 	if _, err := b.Append(ctx, "bulk", eventstore.NoStream, ev("first")); err != nil {
 		t.Fatal(err)
 	}
@@ -328,10 +327,7 @@ func TestBulkHoldsTheHorizon(t *testing.T) {
 // appends fail.
 func TestBulkContextAndClose(t *testing.T) {
 	s := openTest(t, Options{})
-	b, err := NewBulk(tctx(t), s, BulkOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := newBulk(t, s, BulkOptions{})
 	cctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := b.Append(cctx, "a", eventstore.NoStream, ev("x")); !errors.Is(err, context.Canceled) {

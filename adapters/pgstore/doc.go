@@ -289,6 +289,45 @@
 // in the transaction, or call LockTx before its first write (the writers'
 // rule, above): otherwise AppendTx refuses with ErrTxWroteBeforeAppend.
 //
+// # Bulk writing
+//
+// Bulk (NewBulk) is for a writer that fills an empty store with events it
+// decides itself: kinerjactl seed. Its Append prepares, seals and signs an
+// append as Append does, and encodes its rows with the group commit's
+// encoder (wireBuf.rowValue) into a chunk: a binary COPY's tuples. It
+// answers at once, before anything is committed; one goroutine copies the
+// chunks, in the order they were filled, each in its own transaction, and
+// commits them. What holds:
+//
+//   - The writers' rule: a chunk's transaction takes the events lock
+//     (LockTx) before its xid (pg_current_xact_id, read next), from which
+//     the chunk's positions are built ((xid << 20) | k, k the row's ordinal
+//     in the chunk), so Append answers with the final position. Readers
+//     stop before an open chunk, as before any writer's transaction
+//     (TestBulkHoldsTheHorizon); keep chunks small (20,000 events).
+//   - Stream revisions and the hash chain: a Bulk keeps the head of every
+//     stream it wrote, and refuses a wrong expected revision at once, as
+//     Append does. The store was empty when it began (NewBulk refuses
+//     one that is not), so a stream it has not written has no events,
+//     unless another writer made them meanwhile: then the primary key
+//     (stream, revision) fails the chunk's COPY, and on every stream
+//     whichever of the two commits second loses (TestBulkBesideAWriter).
+//     Chunks commit in order, so a later chunk's rows never land without
+//     an earlier one's; once a chunk fails, every later one is rolled back
+//     and every later call returns the error.
+//   - The rows are those Append writes: the same events, hashes and writer
+//     signatures (TestBulkMatchesAppend compares the two paths' logs).
+//     recorded_at is the database's clock when the chunk is copied (or
+//     Options.Now when the append is made); AppendResult.RecordedAt is zero.
+//
+// What is given up: an append is durable only once Flush or Close
+// returns nil (a crash loses the chunks not yet committed; a seed then
+// starts again on an empty store), a repeated event ID fails the chunk
+// instead of being answered as a repeat, and Bulk does not NOTIFY within
+// its transactions (it wakes subscribers after each commit). Its reads
+// (ReadStream of a stream with rows still in a chunk, ReadAll, Head,
+// SubscribeAll) commit the chunks first.
+//
 // # Several streams in one statement
 //
 // ReadTails (eventstore.TailsReader) reads the tails of several streams,

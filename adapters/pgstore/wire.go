@@ -152,42 +152,87 @@ func encodeBatch(reqs []*request, recordedAt *time.Time) [][]byte {
 		return w.take()
 	}
 	params[2] = perEvent(oidInt8, func(i int, _ *request, _ int) { w.int64(int64(i + 1)) })
-	params[3] = perEvent(oidInt8, func(_ int, r *request, j int) { w.int64(r.expected + 1 + int64(j)) })
-	params[4] = perEvent(oidUUID, func(_ int, r *request, j int) { w.bin(r.events[j].ID[:]) })
-	params[5] = perEvent(oidInt4, func(_ int, r *request, j int) {
-		w.int32(int32(min(r.events[j].SchemaVersion, math.MaxInt32)))
-	})
-	params[6] = perEvent(oidTimestamptz, func(_ int, r *request, j int) { w.time(r.events[j].OccurredAt) })
-	params[7] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].Type) })
-	params[8] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].Actor.ID) })
-	params[9] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].Actor.Role) })
-	params[10] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].CorrelationID) })
-	params[11] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].CausationID) })
-	params[12] = perEvent(oidText, func(_ int, r *request, j int) { w.str(r.events[j].Reason) })
-	// An empty payload is stored as empty bytes (NOT NULL), as insertArgs does.
-	params[13] = perEvent(oidBytea, func(_ int, r *request, j int) { w.bin(r.events[j].Data) })
-	params[14] = perEvent(oidBytea, func(_ int, r *request, j int) { w.bin(r.hashes[j][:]) })
-	// The writer signature goes on the last event of an append only.
-	signed := func(r *request, j int) bool { return j == len(r.events)-1 && !r.sig.IsZero() }
-	params[15] = perEvent(oidText, func(_ int, r *request, j int) {
-		if signed(r, j) {
-			w.str(r.sig.KeyID)
-		} else {
-			w.str("")
-		}
-	})
-	params[16] = perEvent(oidBytea, func(_ int, r *request, j int) {
-		if signed(r, j) {
-			w.bin(r.sig.Sig)
-		} else {
-			w.bin(nil)
-		}
-	})
+	for c := range rowColumns {
+		params[3+c] = perEvent(rowOIDs[c], func(_ int, r *request, j int) { w.rowValue(c, r, j) })
+	}
 	if recordedAt != nil {
 		w.scalarTime(*recordedAt)
 		params[17] = w.take()
 	}
 	return params
+}
+
+// The columns an append writes for each event, in the order of
+// appendBatch's per-event parameters $4…$17 and of the bulk COPY's
+// columns (bulk.go): rowValue is the one encoder of an event row's values,
+// for both.
+const (
+	colRevision = iota
+	colEventID
+	colSchemaVersion
+	colOccurredAt
+	colType
+	colActorID
+	colActorRole
+	colCorrelationID
+	colCausationID
+	colReason
+	colData
+	colHash
+	colWriterKeyID
+	colWriterSig
+	rowColumns
+)
+
+// rowOIDs are the types of the row columns, by column.
+var rowOIDs = [rowColumns]uint32{oidInt8, oidUUID, oidInt4, oidTimestamptz, oidText, oidText, oidText,
+	oidText, oidText, oidText, oidBytea, oidBytea, oidText, oidBytea}
+
+// rowValue writes column c of event j of r as an element (length, then
+// bytes): the same layout as a field of a binary COPY tuple.
+func (w *wireBuf) rowValue(c int, r *request, j int) {
+	e := &r.events[j]
+	// The writer signature goes on the last event of an append only.
+	signed := j == len(r.events)-1 && !r.sig.IsZero()
+	switch c {
+	case colRevision:
+		w.int64(r.expected + 1 + int64(j))
+	case colEventID:
+		w.bin(e.ID[:])
+	case colSchemaVersion:
+		w.int32(int32(min(e.SchemaVersion, math.MaxInt32)))
+	case colOccurredAt:
+		w.time(e.OccurredAt)
+	case colType:
+		w.str(e.Type)
+	case colActorID:
+		w.str(e.Actor.ID)
+	case colActorRole:
+		w.str(e.Actor.Role)
+	case colCorrelationID:
+		w.str(e.CorrelationID)
+	case colCausationID:
+		w.str(e.CausationID)
+	case colReason:
+		w.str(e.Reason)
+	case colData:
+		// An empty payload is stored as empty bytes (NOT NULL), as insertArgs does.
+		w.bin(e.Data)
+	case colHash:
+		w.bin(r.hashes[j][:])
+	case colWriterKeyID:
+		if signed {
+			w.str(r.sig.KeyID)
+		} else {
+			w.str("")
+		}
+	case colWriterSig:
+		if signed {
+			w.bin(r.sig.Sig)
+		} else {
+			w.bin(nil)
+		}
+	}
 }
 
 // wireBuf writes values in PostgreSQL's binary format into one buffer;

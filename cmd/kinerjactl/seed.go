@@ -17,6 +17,7 @@ import (
 	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/adapters/pgstore"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
@@ -41,6 +42,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	workers := fs.Int("workers", 0, "concurrent tasks (default: the seeder's)")
 	biased := fs.Int("biased-appraisers", 0, "appraisers who rate with a known bias, half lenient and half severe (their NIPs are in the output's Lenient and Severe), for the calibration view")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
+	bulk := fs.Bool("bulk", true, "postgres, into an empty store: write the events with binary COPY in large transactions (pgstore.Bulk) instead of one append statement per command; the events, hashes and signatures are the same")
 	sign := fs.Bool("sign-checkpoint", true, "bolt or postgres, into an empty store: sign and witness an audit checkpoint over the seeded events at the end, with --audit-key and the --witness-* witnesses (give them as to kinerjad), so that kinerjad's first start trusts it instead of checking every writer signature")
 	auditKey := fs.String("audit-key", "", "checkpoint signing key file, as kinerjad's --audit-key (default DATA/"+wiring.AuditKeyFile+"; made if missing, as kinerjad's first start would)")
 	auditName := fs.String("audit-log-name", "kinerja-ledger", "name of the audit log when its key is made (kinerjad's --audit-log-name)")
@@ -84,8 +86,28 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	h := &domain.Handler{Log: eventlog.New(l.store), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
+	var bw *pgstore.Bulk
+	write := l.store
+	if pgs, ok := l.store.(*pgstore.Store); ok && *bulk && head0 == 0 {
+		if bw, err = pgstore.NewBulk(ctx, pgs, pgstore.BulkOptions{}); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		defer bw.Close() // after a failure; the seed's end closes it and checks
+		write = bw
+	}
+	h := &domain.Handler{Log: eventlog.New(write), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	commits0, countsCommits := storeCommits(l.store)
+	// written commits what the bulk writer still holds: the seed's events
+	// are written only when it says so.
+	written := func() error {
+		if bw == nil {
+			return nil
+		}
+		if err := bw.Close(); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		return nil
+	}
 	last := time.Now()
 	start := time.Now()
 	cfg := seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
@@ -105,6 +127,9 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if *nAgencies == 1 {
 		stats, err := seed.Run(ctx, cfg, seed.NewServices(h, policy.Default()))
 		if err != nil {
+			return err
+		}
+		if err := written(); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", stats.Events, time.Since(start).Seconds())
@@ -134,6 +159,9 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			events += stats.Events
 			commands += stats.Commands
 			all = append(all, stats)
+		}
+		if err := written(); err != nil {
+			return err
 		}
 		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", events, time.Since(start).Seconds())
 		printCommits(stderr, l.store, commits0, countsCommits, commands)

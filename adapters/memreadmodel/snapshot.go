@@ -630,8 +630,13 @@ func (m *Model) LoadSnapshot(ctx context.Context, path string, opts LoadOptions)
 // loadFramed hashes a section, compares it with its frame and decodes it
 // into s, which must read it to its last byte.
 func loadFramed(s snapSink, sec *io.SectionReader, fr sectionFrame) (eventstore.Position, error) {
+	// One buffer for both passes: the hashing reads the section through
+	// it in reads of its size (io.Copy's own would be 32 KiB: 32 times
+	// the reads), then it is reset onto the section's start for the
+	// decoding.
 	digest := sha256.New()
-	if n, err := io.Copy(digest, sec); err != nil || uint64(n) != fr.length {
+	br := bufio.NewReaderSize(sec, 1<<20)
+	if n, err := br.WriteTo(digest); err != nil || uint64(n) != fr.length {
 		return 0, refuse(ErrSnapshotCorrupt, "section: %d of %d bytes, %v", n, fr.length, err)
 	}
 	if sum := digest.Sum(nil); string(sum) != string(fr.digest[:]) {
@@ -641,7 +646,7 @@ func loadFramed(s snapSink, sec *io.SectionReader, fr sectionFrame) (eventstore.
 		return 0, err
 	}
 	body := &countReader{r: sec}
-	br := bufio.NewReaderSize(body, 1<<20)
+	br.Reset(body)
 	cp, err := s.loadSection(gob.NewDecoder(br), fr.length)
 	if err != nil {
 		return 0, err

@@ -40,18 +40,38 @@ func saveRows[R any](enc *gob.Encoder, rows []R) error {
 	return nil
 }
 
-func loadRows[R any](dec *gob.Decoder, each func(R) error) error {
+// minRowBytes bounds the rows a section can hold from its length when
+// loadRows sizes the tables: every row gob writes in these tables (keys of
+// two IDs and more) takes more.
+const minRowBytes = 16
+
+// loadRows decodes the batches saveRows wrote into each row in turn. Before
+// the first it calls sized with the rows the batches may hold (their count
+// times snapBatch, at most bodyLen/minRowBytes), so that the tables are
+// made to their size rather than grown by doubling. One batch slice is
+// reused: zeroed before each decoding, since gob leaves what it does not
+// send (a zero field, a nil pointer) as it finds it, and each must copy
+// what it keeps from the row it is given.
+func loadRows[R any](dec *gob.Decoder, bodyLen uint64, sized func(rows int), each func(*R) error) error {
 	var n int
 	if err := dec.Decode(&n); err != nil {
 		return err
 	}
+	if n < 0 || uint64(n) > bodyLen {
+		return fmt.Errorf("%d batches in a section of %d bytes", n, bodyLen)
+	}
+	if sized != nil {
+		sized(int(min(uint64(n)*snapBatch, bodyLen/minRowBytes)))
+	}
+	var batch []R
 	for range n {
-		var batch []R
+		clear(batch[:cap(batch)])
+		batch = batch[:0]
 		if err := dec.Decode(&batch); err != nil {
 			return err
 		}
-		for _, r := range batch {
-			if err := each(r); err != nil {
+		for i := range batch {
+			if err := each(&batch[i]); err != nil {
 				return err
 			}
 		}
@@ -97,7 +117,7 @@ func (t *directoryTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, values(t.emps))
 }
 
-func (t *directoryTables) load(dec *gob.Decoder, _ uint64) error {
+func (t *directoryTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	t.reset()
 	units, err := loadJSON[directory.Unit](dec)
 	if err != nil {
@@ -113,7 +133,11 @@ func (t *directoryTables) load(dec *gob.Decoder, _ uint64) error {
 	for _, j := range just {
 		t.just[periodKey{j.UnitID, j.Period}] = j
 	}
-	return loadRows(dec, func(e directory.Employee) error {
+	return loadRows(dec, bodyLen, func(rows int) {
+		t.emps = make(map[string]directory.Employee, rows)
+		t.keys = make(map[string]string, rows)
+	}, func(p *directory.Employee) error {
+		e := *p
 		if _, dup := t.emps[e.NIP]; dup {
 			return fmt.Errorf("employee %s twice", e.NIP)
 		}
@@ -147,9 +171,12 @@ func (t *skpsTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, rows)
 }
 
-func (t *skpsTables) load(dec *gob.Decoder, _ uint64) error {
+func (t *skpsTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	t.reset()
-	return loadRows(dec, func(s skps.Summary) error {
+	return loadRows(dec, bodyLen, func(rows int) {
+		t.rows = make(map[string]skps.Summary, rows)
+	}, func(p *skps.Summary) error {
+		s := *p
 		if _, dup := t.rows[s.ID]; dup {
 			return fmt.Errorf("SKP %s twice", s.ID)
 		}
@@ -165,10 +192,12 @@ func (t *skpsTables) load(dec *gob.Decoder, _ uint64) error {
 
 func (t *evaluationsTables) save(enc *gob.Encoder) error { return saveRows(enc, values(t.rows)) }
 
-func (t *evaluationsTables) load(dec *gob.Decoder, _ uint64) error {
+func (t *evaluationsTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	t.reset()
 	in := interner{}
-	return loadRows(dec, func(e evaluations.Evaluation) error {
+	return loadRows(dec, bodyLen, func(rows int) {
+		t.rows = make(map[evalKey]evaluations.Evaluation, rows)
+	}, func(e *evaluations.Evaluation) error {
 		for _, p := range []*string{&e.SKPID, &e.NIP, &e.UnitID, &e.Period, &e.WorkResult, &e.Behaviour, &e.Predikat, &e.Status, &e.AppraiserNIP} {
 			intern(in, p)
 		}
@@ -176,7 +205,7 @@ func (t *evaluationsTables) load(dec *gob.Decoder, _ uint64) error {
 		if _, dup := t.rows[k]; dup {
 			return fmt.Errorf("evaluation %s %s twice", e.SKPID, e.Period)
 		}
-		t.rows[k] = e
+		t.rows[k] = *e
 		t.byPeriod[k.period] = append(t.byPeriod[k.period], k)
 		t.bySKP[k.skp] = append(t.bySKP[k.skp], k)
 		return nil
@@ -193,10 +222,12 @@ func (t *scoresTables) save(enc *gob.Encoder) error {
 	return saveRows(enc, rows)
 }
 
-func (t *scoresTables) load(dec *gob.Decoder, _ uint64) error {
+func (t *scoresTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	t.reset()
 	in := interner{}
-	return loadRows(dec, func(e scores.Entry) error {
+	return loadRows(dec, bodyLen, func(rows int) {
+		t.rows = make(map[scoreKey]scores.Entry, rows)
+	}, func(e *scores.Entry) error {
 		for _, p := range []*string{&e.SKPID, &e.NIP, &e.UnitID, &e.Period, &e.Rationale, &e.Reason, &e.Actor.ID, &e.ObjectionID} {
 			intern(in, p)
 		}
@@ -210,7 +241,7 @@ func (t *scoresTables) load(dec *gob.Decoder, _ uint64) error {
 		if _, dup := t.rows[k]; dup {
 			return fmt.Errorf("score %s %s twice", e.SKPID, e.EventID)
 		}
-		t.rows[k] = e
+		t.rows[k] = *e
 		t.bySKP[k.skp] = append(t.bySKP[k.skp], k)
 		t.byNIP[e.NIP] = append(t.byNIP[e.NIP], k)
 		return nil

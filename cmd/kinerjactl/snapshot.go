@@ -67,7 +67,10 @@ var errNoTrustedCheckpoint = errors.New("no trusted checkpoint: the store holds 
 // --rating-due-days, ...): without it kinerjad's first start over the
 // snapshot replayed the whole log for the deadline manager alone (26 min at
 // 20,000 employees, docs/benchmarks.md §55). A deadlines.db already there
-// is caught up from its own checkpoint, as kinerjad does.
+// is caught up from its own checkpoint, as kinerjad does, after a reset
+// if it was built with other settings; the settings are recorded in it,
+// and kinerjad resets it (deadlines_reset reason=settings) when its own
+// differ.
 func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("snapshot", stderr)
 	var sf storeFlags
@@ -79,7 +82,10 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	var pf wiring.PolicyFlags
 	pf.RegisterFlags(fs) // as kinerjad's: the read models fold with the policy
 	var dc wiring.DeadlineConfig
-	dc.RegisterFlags(fs) // as kinerjad's: the deadlines are a function of them
+	// As kinerjad's: the deadlines are a function of them (recorded in
+	// deadlines.db; kinerjad resets items built with other ones). Not
+	// --nats-reminder-subject nor --deadline-interval: nothing is sent.
+	dc.RegisterSettingsFlags(fs)
 	withDeadlines := fs.Bool("deadlines", true, "also bring DATA/deadlines.db (the deadline process manager's state) up to the log's end in the same pass, so that kinerjad's first start does not replay the log for it")
 	cacheSKPs := fs.Int("catchup-cache-skps", 4096, "SKP aggregates each SKP projection keeps in its cache while it reads the log, as kinerjad's --catchup-cache-skps")
 	batch := fs.Int("batch", 2000, "events per batch")
@@ -96,7 +102,7 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	if err := pf.Apply(&pol); err != nil {
 		return exitcode.Usage(err)
 	}
-	if err := dc.Validate(pol); err != nil {
+	if err := dc.ValidateSettings(pol); err != nil {
 		return exitcode.Usage(err)
 	}
 	sf.store = backend.Bolt
@@ -146,7 +152,7 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	var dsink *deadlines.Sink
 	if *withDeadlines {
 		var closeDeadlines func() error
-		if dsink, closeDeadlines, err = openSnapshotDeadlines(ctx, filepath.Join(sf.data, "deadlines.db"), l.store, history, dc.Settings(pol), log); err != nil {
+		if dsink, closeDeadlines, err = openSnapshotDeadlines(ctx, filepath.Join(sf.data, "deadlines.db"), l.store, history, *cacheSKPs, dc.Settings(pol), log); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		defer closeDeadlines() // after the group's Close below
@@ -195,9 +201,10 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 // openSnapshotDeadlines opens DATA/deadlines.db (made if missing; its lock
 // refuses while kinerjad runs) as kinerjad's start does: reset when its
 // checkpoint is past the store's head (a store restored from an older
-// copy), then caught up from its checkpoint with the read models; close
+// copy) or its items were built with other settings (recorded in it,
+// wiring.CheckDeadlineSettings), then caught up from its checkpoint with the read models; close
 // closes the file.
-func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.Store, h projections.History, set deadlines.Settings, log *slog.Logger) (sink *deadlines.Sink, close func() error, err error) {
+func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.Store, h projections.History, cacheSKPs int, set deadlines.Settings, log *slog.Logger) (sink *deadlines.Sink, close func() error, err error) {
 	b, err := deadlinestore.OpenBolt(path)
 	if errors.Is(err, deadlinestore.ErrInUse) {
 		return nil, nil, fmt.Errorf("%s is held by another process: is kinerjad running on this directory? Stop it first (%w)", path, err)
@@ -211,9 +218,12 @@ func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.St
 			log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
 		}
 	}
+	if err == nil {
+		err = wiring.CheckDeadlineSettings(ctx, b, set, log)
+	}
 	if err != nil {
 		b.Close()
 		return nil, nil, err
 	}
-	return deadlines.NewSink(b, deadlines.NewProjection(h, 0, set)), b.Close, nil
+	return deadlines.NewSink(b, deadlines.NewProjection(h, cacheSKPs, set)), b.Close, nil
 }

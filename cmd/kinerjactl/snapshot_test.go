@@ -20,7 +20,9 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
@@ -359,4 +361,38 @@ func TestSnapshotDeadlineSettings(t *testing.T) {
 		t.Errorf("a second start with the same settings reset again: %s", l)
 	}
 	w.stop(t)
+}
+
+// stallingSink is a deadline sink held at its first SKP event (poison).
+type stallingSink struct{ projections.Sink }
+
+func (s stallingSink) Apply(ctx context.Context, events ...projections.Event) error {
+	for _, ev := range events {
+		if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
+			return projections.Poison(ev.Event, errors.New("test: poison"))
+		}
+	}
+	return s.Sink.Apply(ctx, events...)
+}
+
+// TestSnapshotDeadlinesStalled (review of warmstart, finding 2): a
+// stalled deadline projection does not hold back the read models'
+// snapshot: it is written, the report says deadlines_stalled, and the
+// command exits non-zero (errDeadlinesStalled).
+func TestSnapshotDeadlinesStalled(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "8")
+	old := snapshotDeadlineSink
+	snapshotDeadlineSink = func(s *deadlines.Sink) projections.Sink { return stallingSink{s} }
+	defer func() { snapshotDeadlineSink = old }()
+	out, err := ctl(t, "snapshot", "--data", data)
+	if !errors.Is(err, errDeadlinesStalled) {
+		t.Errorf("snapshot with a stalled deadline projection = %v, want errDeadlinesStalled", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, memreadmodel.SnapshotFile)); err != nil {
+		t.Errorf("no snapshot written because the deadline projection stalled: %v", err)
+	}
+	if !strings.Contains(out, `"deadlines_stalled": "held at position`) || !strings.Contains(out, "test: poison") {
+		t.Errorf("report %s: want deadlines_stalled naming the event", out)
+	}
 }

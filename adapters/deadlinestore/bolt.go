@@ -38,7 +38,7 @@ var (
 	bucketBySKP  = []byte("deadline_by_skp") // skp \x00 key → indexEntry (layout 2; nothing before)
 	bucketFired  = []byte("deadline_fired")  // fire ID → RFC 3339 time
 	bucketOutbox = []byte("deadline_outbox") // sequence → message JSON
-	bucketMeta   = []byte("deadline_meta")   // "checkpoint" → decimal position; "layout" → "2"
+	bucketMeta   = []byte("deadline_meta")   // "checkpoint" → decimal position; "layout" → "2"; "settings" → fingerprint
 	// bucketDue indexes the items not yet fired by when they fire, so that
 	// Due reads only what is due: fire_at (12 bytes, ordered) key → fire ID.
 	bucketDue = []byte("deadline_due")
@@ -47,6 +47,11 @@ var (
 	bucketByRecipient = []byte("deadline_by_recipient")
 	keyCP             = []byte("checkpoint")
 	keyLayout         = []byte("layout")
+	// keySettings is the fingerprint of the settings the items were built
+	// with (deadlines.Settings.Fingerprint): a start with other settings
+	// resets the items (deadlines.CheckSettings). Reset keeps it; its
+	// caller records the new one.
+	keySettings = []byte("settings")
 	// keyLayoutCP is a copy of the checkpoint, written with it by every
 	// Update of this build: an earlier build (a rollback) updates the
 	// checkpoint but not the copy, nor the indexes, so a copy that differs
@@ -135,6 +140,9 @@ func OpenBolt(path string) (*Bolt, error) {
 	return &Bolt{db: db, lock: lock}, nil
 }
 
+// syncDir fsyncs a directory (a test hook: a failing one).
+var syncDir = atomicfile.SyncDir
+
 // CompactMinBytes is the size below which OpenBolt never compacts a file.
 var CompactMinBytes int64 = 32 << 20
 
@@ -168,8 +176,13 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 		return db, nil
 	}
 	db.Close()
-	if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
-		return nil, fmt.Errorf("compact: sync %s: %w", filepath.Dir(path), err)
+	// The rename is done: the compacted file is the store now, whether or
+	// not its directory entry reaches the disk. A failed fsync of the
+	// directory (the directory cannot be opened) must not fail the start
+	// over a store that is intact: at worst a crash brings back the old
+	// file, equally valid (the copy holds the same state).
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		slog.Warn("deadlinestore: compacted, but the directory's fsync failed; a crash may bring back the uncompacted file (the same state)", "path", path, "error", err.Error())
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
@@ -495,6 +508,24 @@ func (b *Bolt) Reset(context.Context) error {
 		return tx.Bucket(bucketMeta).Delete(keyCP)
 	})
 }
+
+// SettingsFingerprint implements deadlines.SettingsRecorder: "" in a
+// file of an earlier build (or a new one).
+func (b *Bolt) SettingsFingerprint(context.Context) (string, error) {
+	var fp string
+	err := b.db.View(func(tx *bolt.Tx) error {
+		fp = string(tx.Bucket(bucketMeta).Get(keySettings))
+		return nil
+	})
+	return fp, err
+}
+
+// SetSettingsFingerprint implements deadlines.SettingsRecorder.
+func (b *Bolt) SetSettingsFingerprint(_ context.Context, fp string) error {
+	return b.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySettings, []byte(fp)) })
+}
+
+var _ deadlines.SettingsRecorder = (*Bolt)(nil)
 
 func (b *Bolt) scan(keep func(deadlines.Item, *bolt.Tx) bool) ([]deadlines.Item, error) {
 	var out []deadlines.Item

@@ -129,9 +129,15 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 			return err
 		}
 	}
-	sink := deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: l.authed}, 0, dc.Settings(pol)))
+	set := dc.Settings(pol)
+	sink := deadlines.NewSink(b, deadlines.NewProjection(projections.StoreHistory{Store: l.authed}, 0, set))
 	start := time.Now()
 	if err := sink.Reset(ctx); err != nil {
+		return err
+	}
+	// Recorded before the catch-up: a rebuild that stops half-way leaves
+	// items of these settings (kinerjad with others resets them).
+	if err := deadlines.RecordSettings(ctx, b, set); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "rebuilding %s from the log (what fired is kept)...\n", deadlines.Name)

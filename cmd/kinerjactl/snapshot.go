@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
@@ -38,7 +39,16 @@ type snapshotReport struct {
 	// deadline process manager's state, built in the same pass), 0 with
 	// --deadlines=false.
 	Deadlines eventstore.Position `json:"deadlines_checkpoint"`
+	// DeadlinesStalled says why the deadline process manager's projection
+	// stalled (its checkpoint is Deadlines): the read models' snapshot is
+	// written all the same, and the command exits non-zero
+	// (errDeadlinesStalled); kinerjad catches deadlines.db up from its
+	// checkpoint and reports the stall in /readyz.
+	DeadlinesStalled string `json:"deadlines_stalled,omitempty"`
 }
+
+// errDeadlinesStalled: the snapshot was written, deadlines.db stalled.
+var errDeadlinesStalled = errors.New("the snapshot was written, but the deadline process manager (DATA/deadlines.db) stalled before the log's end (deadlines_stalled in the report); kinerjad will catch it up from its checkpoint and hold at the same event: start it and see /readyz")
 
 // errNoTrustedCheckpoint: the offline snapshot builds only under a
 // witnessed checkpoint (as kinerjad's cold start trusts it).
@@ -67,7 +77,11 @@ var errNoTrustedCheckpoint = errors.New("no trusted checkpoint: the store holds 
 // --rating-due-days, ...): without it kinerjad's first start over the
 // snapshot replayed the whole log for the deadline manager alone (26 min at
 // 20,000 employees, docs/benchmarks.md §55). A deadlines.db already there
-// is caught up from its own checkpoint, as kinerjad does.
+// is caught up from its own checkpoint, as kinerjad does, after a reset
+// if it was built with other settings; the settings are recorded in it,
+// and kinerjad resets it (deadlines_reset reason=settings) when its own
+// differ. A stalled deadline projection does not stop the snapshot: it is
+// written, the report says deadlines_stalled, and the exit is non-zero.
 func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("snapshot", stderr)
 	var sf storeFlags
@@ -79,7 +93,10 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	var pf wiring.PolicyFlags
 	pf.RegisterFlags(fs) // as kinerjad's: the read models fold with the policy
 	var dc wiring.DeadlineConfig
-	dc.RegisterFlags(fs) // as kinerjad's: the deadlines are a function of them
+	// As kinerjad's: the deadlines are a function of them (recorded in
+	// deadlines.db; kinerjad resets items built with other ones). Not
+	// --nats-reminder-subject nor --deadline-interval: nothing is sent.
+	dc.RegisterSettingsFlags(fs)
 	withDeadlines := fs.Bool("deadlines", true, "also bring DATA/deadlines.db (the deadline process manager's state) up to the log's end in the same pass, so that kinerjad's first start does not replay the log for it")
 	cacheSKPs := fs.Int("catchup-cache-skps", 4096, "SKP aggregates each SKP projection keeps in its cache while it reads the log, as kinerjad's --catchup-cache-skps")
 	batch := fs.Int("batch", 2000, "events per batch")
@@ -96,7 +113,7 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	if err := pf.Apply(&pol); err != nil {
 		return exitcode.Usage(err)
 	}
-	if err := dc.Validate(pol); err != nil {
+	if err := dc.ValidateSettings(pol); err != nil {
 		return exitcode.Usage(err)
 	}
 	sf.store = backend.Bolt
@@ -146,11 +163,11 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	var dsink *deadlines.Sink
 	if *withDeadlines {
 		var closeDeadlines func() error
-		if dsink, closeDeadlines, err = openSnapshotDeadlines(ctx, filepath.Join(sf.data, "deadlines.db"), l.store, history, dc.Settings(pol), log); err != nil {
+		if dsink, closeDeadlines, err = openSnapshotDeadlines(ctx, filepath.Join(sf.data, "deadlines.db"), l.store, history, *cacheSKPs, dc.Settings(pol), log); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		defer closeDeadlines() // after the group's Close below
-		sinks = append(sinks, dsink)
+		sinks = append(sinks, snapshotDeadlineSink(dsink))
 	}
 	feed := authed.Covering(cover)
 	group, err := projections.NewGroup(ctx, projections.GroupConfig{Store: feed, Sinks: guard.Halt(sinks), Admit: feed.Verdict})
@@ -162,7 +179,25 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	if stalled := group.Stalled(); len(stalled) > 0 {
+	// A stalled deadline projection does not hold back the read models'
+	// snapshot: it is reported on its own (deadlinesStalled).
+	var deadlinesStalled string
+	stalled := group.Stalled()
+	if i := slices.Index(stalled, deadlines.Name); i >= 0 && dsink != nil {
+		stalled = slices.Delete(stalled, i, i+1)
+		deadlinesStalled = "stalled"
+		for _, st := range group.States() {
+			if st.Name != deadlines.Name {
+				continue
+			}
+			if st.Stall != nil {
+				deadlinesStalled = fmt.Sprintf("held at position %d (%s on %s): %s", st.Stall.Position, st.Stall.Type, st.Stall.Stream, st.Stall.Reason)
+			} else if st.LastError != "" {
+				deadlinesStalled = st.LastError
+			}
+		}
+	}
+	if len(stalled) > 0 {
 		return fmt.Errorf("snapshot: projections stalled at an event they cannot apply: %v; no snapshot written (start kinerjad to see why in /readyz)", stalled)
 	}
 	if err := guard.CheckRoot(ctx, m.Audit(), log); err != nil {
@@ -186,18 +221,30 @@ func runSnapshot(ctx context.Context, args []string, getenv env, stdout, stderr 
 			return fmt.Errorf("snapshot: %w", err)
 		}
 	}
+	rep.DeadlinesStalled = deadlinesStalled
 	rep.Seconds = time.Since(begin).Seconds()
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	if deadlinesStalled != "" {
+		return fmt.Errorf("snapshot: %w", errDeadlinesStalled)
+	}
+	return nil
 }
+
+// snapshotDeadlineSink is the deadline sink the snapshot's group runs (a
+// test hook: one that stalls).
+var snapshotDeadlineSink = func(s *deadlines.Sink) projections.Sink { return s }
 
 // openSnapshotDeadlines opens DATA/deadlines.db (made if missing; its lock
 // refuses while kinerjad runs) as kinerjad's start does: reset when its
 // checkpoint is past the store's head (a store restored from an older
-// copy), then caught up from its checkpoint with the read models; close
+// copy) or its items were built with other settings (recorded in it,
+// wiring.CheckDeadlineSettings), then caught up from its checkpoint with the read models; close
 // closes the file.
-func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.Store, h projections.History, set deadlines.Settings, log *slog.Logger) (sink *deadlines.Sink, close func() error, err error) {
+func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.Store, h projections.History, cacheSKPs int, set deadlines.Settings, log *slog.Logger) (sink *deadlines.Sink, close func() error, err error) {
 	b, err := deadlinestore.OpenBolt(path)
 	if errors.Is(err, deadlinestore.ErrInUse) {
 		return nil, nil, fmt.Errorf("%s is held by another process: is kinerjad running on this directory? Stop it first (%w)", path, err)
@@ -211,9 +258,12 @@ func openSnapshotDeadlines(ctx context.Context, path string, store eventstore.St
 			log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
 		}
 	}
+	if err == nil {
+		err = wiring.CheckDeadlineSettings(ctx, b, set, log)
+	}
 	if err != nil {
 		b.Close()
 		return nil, nil, err
 	}
-	return deadlines.NewSink(b, deadlines.NewProjection(h, 0, set)), b.Close, nil
+	return deadlines.NewSink(b, deadlines.NewProjection(h, cacheSKPs, set)), b.Close, nil
 }

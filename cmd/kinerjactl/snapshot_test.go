@@ -20,7 +20,9 @@ import (
 
 	"github.com/kinerja-ledger/kinerja/adapters/deadlinestore"
 	"github.com/kinerja-ledger/kinerja/adapters/memreadmodel"
+	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
+	"github.com/kinerja-ledger/kinerja/projections"
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
@@ -306,5 +308,91 @@ func TestSnapshotDeadlinesHeld(t *testing.T) {
 	}
 	if cp, err := b.Checkpoint(context.Background()); err != nil || cp != 0 {
 		t.Errorf("deadlines.db at %d (%v) after --deadlines=false, want untouched", cp, err)
+	}
+}
+
+// TestSnapshotDeadlineSettings (review of warmstart, finding 1): a
+// snapshot run with other deadline flags (here --reminder-lead-days 10)
+// records them in deadlines.db; kinerjad started with its defaults resets
+// the items (deadlines_reset reason=settings) and rebuilds them, so that
+// they are what an offline rebuild with the defaults makes over the same
+// log. Without the check the items kept the snapshot's deadlines until
+// their SKP's next event.
+func TestSnapshotDeadlineSettings(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "12", "--year", strconv.Itoa(time.Now().Year()-1))
+	bin := buildKinerjad(t)
+	ref := t.TempDir()
+	copyDir(t, data, ref)
+	mustCtl(t, "projections", "rebuild", "deadlines", "--data", ref)
+	defItems, _ := deadlineItems(t, filepath.Join(ref, "deadlines.db"))
+
+	mustCtl(t, "snapshot", "--data", data, "--reminder-lead-days", "10", "--establish-lead-days", "10")
+	other, _ := deadlineItems(t, filepath.Join(data, "deadlines.db"))
+	if len(defItems) == 0 || reflect.DeepEqual(other, defItems) {
+		t.Fatalf("--reminder-lead-days 10 made the same %d items as the defaults: the test proves nothing", len(other))
+	}
+	// The flags that do nothing in a snapshot are refused.
+	if _, err := ctl(t, "snapshot", "--data", data, "--deadline-interval", "1s"); err == nil {
+		t.Error("snapshot accepted --deadline-interval, which it does not use")
+	}
+
+	w := runKinerjad(t, bin, data)
+	l := w.logged("deadlines_reset")
+	if !strings.Contains(l, `"reason":"settings"`) || !strings.Contains(l, "lead=10") || !strings.Contains(l, "lead=3") {
+		t.Errorf("kinerjad with the default settings over deadlines.db of --reminder-lead-days 10 logged %q, want deadlines_reset reason=settings naming both", l)
+	}
+	w.stop(t)
+
+	// kinerjad's scheduler may have recorded finalities since: compare with
+	// a rebuild with the defaults over the log as kinerjad left it.
+	ref2 := t.TempDir()
+	copyDir(t, data, ref2)
+	mustCtl(t, "projections", "rebuild", "deadlines", "--data", ref2)
+	wantItems, wantCP := deadlineItems(t, filepath.Join(ref2, "deadlines.db"))
+	gotItems, gotCP := deadlineItems(t, filepath.Join(data, "deadlines.db"))
+	if gotCP != wantCP || !reflect.DeepEqual(gotItems, wantItems) {
+		t.Errorf("deadlines.db after kinerjad's start: %d items at %d; a rebuild with the defaults: %d items at %d; they differ", len(gotItems), gotCP, len(wantItems), wantCP)
+	}
+
+	// Started again with the same settings: no reset.
+	w = runKinerjad(t, bin, data)
+	if l := w.logged("deadlines_reset"); l != "" {
+		t.Errorf("a second start with the same settings reset again: %s", l)
+	}
+	w.stop(t)
+}
+
+// stallingSink is a deadline sink held at its first SKP event (poison).
+type stallingSink struct{ projections.Sink }
+
+func (s stallingSink) Apply(ctx context.Context, events ...projections.Event) error {
+	for _, ev := range events {
+		if strings.HasPrefix(ev.Stream, domain.SKPStreamPrefix) {
+			return projections.Poison(ev.Event, errors.New("test: poison"))
+		}
+	}
+	return s.Sink.Apply(ctx, events...)
+}
+
+// TestSnapshotDeadlinesStalled (review of warmstart, finding 2): a
+// stalled deadline projection does not hold back the read models'
+// snapshot: it is written, the report says deadlines_stalled, and the
+// command exits non-zero (errDeadlinesStalled).
+func TestSnapshotDeadlinesStalled(t *testing.T) {
+	data := t.TempDir()
+	mustCtl(t, "seed", "--data", data, "--employees", "8")
+	old := snapshotDeadlineSink
+	snapshotDeadlineSink = func(s *deadlines.Sink) projections.Sink { return stallingSink{s} }
+	defer func() { snapshotDeadlineSink = old }()
+	out, err := ctl(t, "snapshot", "--data", data)
+	if !errors.Is(err, errDeadlinesStalled) {
+		t.Errorf("snapshot with a stalled deadline projection = %v, want errDeadlinesStalled", err)
+	}
+	if _, err := os.Stat(filepath.Join(data, memreadmodel.SnapshotFile)); err != nil {
+		t.Errorf("no snapshot written because the deadline projection stalled: %v", err)
+	}
+	if !strings.Contains(out, `"deadlines_stalled": "held at position`) || !strings.Contains(out, "test: poison") {
+		t.Errorf("report %s: want deadlines_stalled naming the event", out)
 	}
 }

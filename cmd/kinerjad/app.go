@@ -407,6 +407,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, os.Getenv, a.log)
 	defer limit.stop() // on the error returns; stopping twice is a no-op
 	a.memLimit = limit
+	registry.MustRegister(limit.collector())
 	if !memory {
 		a.guard.CheckRoot(ctx, rm.trail, a.log) // the persisted trail, before it grows
 	}

@@ -73,7 +73,14 @@ func (a *app) openDeadlines(ctx context.Context) error {
 		} else if reset {
 			a.log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
 		}
-		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(a.history, a.cfg.ProjectionCacheSKPs, a.cfg.Deadlines.Settings(a.cfg.Policy)))
+		// Items built with other settings (a `kinerjactl snapshot` or a
+		// rebuild run with other flags) would keep their deadlines until
+		// their SKP's next event: reset (deadlines_reset reason=settings).
+		set := a.cfg.Deadlines.Settings(a.cfg.Policy)
+		if err := wiring.CheckDeadlineSettings(ctx, b, set, a.log); err != nil {
+			return err
+		}
+		a.pm.sink = deadlines.NewSink(b, deadlines.NewProjection(a.history, a.cfg.ProjectionCacheSKPs, set))
 	}
 	return nil
 }

@@ -7,7 +7,10 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -37,6 +40,7 @@ var (
 	raisedLimit  = memlimit.Raised
 	settledLimit = memlimit.Settled
 	liveHeap     = memlimit.LiveHeap
+	heapCap      = memlimit.Cap
 )
 
 // catchUpMemoryLimit follows the live heap during a catch-up (see above).
@@ -46,6 +50,40 @@ type catchUpMemoryLimit struct {
 	once   sync.Once
 	cancel context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
 	done   chan struct{}
+	// capped is set, and memory_limit_capped logged once, when the live
+	// heap passed the cgroup's cap (checkCap).
+	capped     atomic.Bool
+	cappedOnce sync.Once
+}
+
+// checkCap notices a live heap above memlimit.Cap (90 % of the cgroup's
+// memory limit) with the soft limit below it: no raise follows it (every
+// raise stops at the cap), so the collector runs back to back, and before
+// this nothing said so. It logs memory_limit_capped once (WARN) and sets
+// the kinerja_memory_limit_capped gauge.
+func (l *catchUpMemoryLimit) checkCap(limit, live int64) {
+	c, ok := heapCap()
+	if !ok || live <= c || limit >= live {
+		return
+	}
+	l.capped.Store(true)
+	l.cappedOnce.Do(func() {
+		l.log.Warn("memory_limit_capped", "live_heap_mib", live>>20, "cap_mib", c>>20, "limit_mib", limit>>20, "configured_mib", l.floor>>20,
+			"reason", "the live heap is above 90 % of the cgroup's memory limit, where every raise of the soft limit stops: the garbage collector runs continuously; give the container more memory (docs/operations.md, \"Memory\")")
+	})
+}
+
+// collector is the kinerja_memory_limit_capped gauge: 1 once the live
+// heap passed the cgroup's cap (checkCap).
+func (l *catchUpMemoryLimit) collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kinerja", Name: "memory_limit_capped",
+		Help: "1 once the live heap passed 90 % of the cgroup's memory limit, where the soft memory limit stops rising (memory_limit_capped in the log)."},
+		func() float64 {
+			if l.capped.Load() {
+				return 1
+			}
+			return 0
+		})
 }
 
 // startCatchUpMemoryLimit starts following the live heap when kinerjad set
@@ -60,9 +98,9 @@ func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logge
 	l.floor, l.cancel, l.done = int64(mb)<<20, cancel, make(chan struct{})
 	go func() {
 		defer close(l.done)
-		memlimit.Follow(ctx, l.floor, limitPoll, func(next, live int64) {
+		memlimit.FollowWatch(ctx, l.floor, limitPoll, func(next, live int64) {
 			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20)
-		})
+		}, l.checkCap)
 	}()
 	return l
 }
@@ -119,6 +157,7 @@ func (l *catchUpMemoryLimit) stop() {
 				l.log.Info("memory_limit", "source", "--memory-limit-mb", "mib", next>>20, "live_heap_mib", live>>20)
 			}
 		}
+		l.checkCap(next, live)
 	})
 }
 
@@ -135,10 +174,10 @@ func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = servePoll
 	}
-	memlimit.Follow(ctx, l.floor, poll, func(next, live int64) {
+	memlimit.FollowWatch(ctx, l.floor, poll, func(next, live int64) {
 		l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
 			"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
-	})
+	}, l.checkCap)
 }
 
 // catchUpProgress logs the start-up catch-up's progress every 10 s

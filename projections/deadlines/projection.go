@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -292,4 +293,96 @@ func ResetIfAhead(ctx context.Context, b Backend, head eventstore.Position) (boo
 		return false, err
 	}
 	return true, b.Reset(ctx)
+}
+
+// Fingerprint is the canonical text of what in s decides the items'
+// deadlines and firing times: every day count (0 of the improvement-plan
+// days as its default) and the three policy fields the items read (the
+// zone, by name and offset; the establishment deadline; the objection
+// decision SLA). The other policy fields do not move a deadline (the
+// objection window's end and the SKP's cadence are in its events), so a
+// change of them is no reason to rebuild. A backend that records it
+// (SettingsRecorder) lets a start notice that its items were built with
+// other settings.
+func (s Settings) Fingerprint() string {
+	zone, offset := "UTC", 0
+	if s.Policy.Location != nil {
+		zone = s.Policy.Location.String()
+		_, offset = time.Date(2000, 1, 1, 0, 0, 0, 0, s.Policy.Location).Zone()
+	}
+	return fmt.Sprintf("v1 zone=%s/%d establish=%02d-%02d objection-sla=%d rating=%d explanation=%d lead=%d establish-lead=%d overdue=%d/%d improvement-plan=%d improvement-result=%d",
+		zone, offset, int(s.Policy.EstablishDeadline.Month), s.Policy.EstablishDeadline.Day, s.Policy.ObjectionDecisionSLADays,
+		s.RatingDays, s.ExplanationDays, s.LeadDays, s.EstablishLeadDays, s.OverdueNotices, s.OverdueEveryDays,
+		orDefault(s.ImprovementPlanDays, DefaultImprovementPlanDays), orDefault(s.ImprovementResultDays, DefaultImprovementResultDays))
+}
+
+// SettingsRecorder is a Backend that records the fingerprint of the
+// settings its items were built with (deadlinestore.Bolt, in its meta
+// bucket): "" when none is recorded.
+type SettingsRecorder interface {
+	SettingsFingerprint(ctx context.Context) (string, error)
+	SetSettingsFingerprint(ctx context.Context, fingerprint string) error
+}
+
+// SettingsCheck is what CheckSettings did.
+type SettingsCheck int
+
+const (
+	// SettingsSame: the recorded settings are s (or b records none).
+	SettingsSame SettingsCheck = iota
+	// SettingsAdopted: b recorded no settings (a file of an earlier
+	// build, or a new one); s is recorded now.
+	SettingsAdopted
+	// SettingsReset: b recorded other settings; it was reset (its items
+	// and checkpoint; what fired stays) and s is recorded.
+	SettingsReset
+)
+
+// CheckSettings compares the settings b's items were built with to s,
+// when b records them (SettingsRecorder), and resets b when they differ:
+// an item is recomputed only when its SKP gets a new event, so items
+// built with other settings (another --rating-due-days, another zone)
+// would keep their deadlines silently. The reset keeps what fired, as
+// ResetIfAhead: an item whose deadline did not move keeps its firing IDs
+// and does not fire again. It returns what it did and the settings that
+// were recorded before.
+//
+// A backend that records none (a file of an earlier build) adopts s: that
+// file was built by kinerjad (the only writer of an earlier build) with
+// the flags it is most likely started with again, and resetting it would
+// make every upgrade replay the whole log for the process manager (26 min
+// at 20,000 employees, docs/benchmarks.md §55). An operator who changed
+// the settings across the upgrade runs `kinerjactl projections rebuild
+// deadlines` (docs/operations.md).
+func CheckSettings(ctx context.Context, b Backend, s Settings) (SettingsCheck, string, error) {
+	r, ok := b.(SettingsRecorder)
+	if !ok {
+		return SettingsSame, "", nil
+	}
+	was, err := r.SettingsFingerprint(ctx)
+	if err != nil {
+		return SettingsSame, "", err
+	}
+	now := s.Fingerprint()
+	switch was {
+	case now:
+		return SettingsSame, was, nil
+	case "":
+		return SettingsAdopted, was, r.SetSettingsFingerprint(ctx, now)
+	}
+	// Reset first: a crash between the two leaves the old fingerprint,
+	// and the next start resets again (an empty store: no harm).
+	if err := b.Reset(ctx); err != nil {
+		return SettingsSame, was, err
+	}
+	return SettingsReset, was, r.SetSettingsFingerprint(ctx, now)
+}
+
+// RecordSettings records s as the settings b's items are built with, when
+// b records them (after a rebuild from the log, which resets b first).
+func RecordSettings(ctx context.Context, b Backend, s Settings) error {
+	if r, ok := b.(SettingsRecorder); ok {
+		return r.SetSettingsFingerprint(ctx, s.Fingerprint())
+	}
+	return nil
 }

@@ -36,6 +36,17 @@ var hardLimit = func() (int64, bool) { return hostCgroups.limit() }
 // memory.limit_in_bytes (a value near 2^63: none).
 func CgroupLimit() (int64, bool) { return hardLimit() }
 
+// Cap returns the ceiling of every raise, 90 % of the cgroup's memory
+// limit, and false when the cgroup sets none. A live heap above it keeps
+// the soft limit below the heap: the collector runs back to back.
+func Cap() (int64, bool) {
+	hard, ok := hardLimit()
+	if !ok {
+		return 0, false
+	}
+	return hard / hardShareDen * hardShareNum, true
+}
+
 // capped returns want, at most 90 % of the cgroup's limit when one is set,
 // but never under floor.
 func capped(want, floor int64) int64 {

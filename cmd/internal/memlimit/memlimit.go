@@ -67,6 +67,13 @@ func LiveHeap() int64 {
 // soft limit (never lowers it) as Raised says, calling raised (when not
 // nil) after each raise with the new limit and the live heap.
 func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(limit, live int64)) {
+	FollowWatch(ctx, floor, poll, raised, nil)
+}
+
+// FollowWatch is Follow, and calls watch (when not nil) after every
+// sample with the limit then in effect and the live heap: a caller can
+// tell when the live heap passed Cap, where no raise follows it.
+func FollowWatch(ctx context.Context, floor int64, poll time.Duration, raised, watch func(limit, live int64)) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -84,6 +91,12 @@ func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(li
 		mu.Unlock()
 		if ok && raised != nil {
 			raised(next, live)
+		}
+		if watch != nil {
+			if !ok {
+				next = current
+			}
+			watch(next, live)
 		}
 	}
 }

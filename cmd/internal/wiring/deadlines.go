@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,14 @@ type DeadlineConfig struct {
 // RegisterFlags registers the flags on fs.
 func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ReminderSubject, "nats-reminder-subject", "kinerja.reminders", "NATS subject of deadline reminders")
+	c.RegisterSettingsFlags(fs)
+	fs.DurationVar(&c.Interval, "deadline-interval", 30*time.Second, "time between the deadline process manager's rounds")
+}
+
+// RegisterSettingsFlags registers on fs only the flags of the settings
+// (Settings): for a command that builds the items but runs no scheduler
+// and sends no reminder (kinerjactl snapshot).
+func (c *DeadlineConfig) RegisterSettingsFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.RatingDueDays, "rating-due-days", 14, "a period's ratings are due this many days after it ends")
 	fs.IntVar(&c.LeadDays, "reminder-lead-days", 3, "deadline reminders go out this many days before the deadline")
 	fs.IntVar(&c.EstablishLeadDays, "establish-lead-days", 7, "the establishment reminders go out this many days before the deadline")
@@ -43,7 +52,6 @@ func (c *DeadlineConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.OverdueEveryDays, "overdue-every-days", 7, "days between overdue notices; the first goes out a second after the deadline")
 	fs.IntVar(&c.ImprovementPlanDays, "improvement-plan-days", deadlines.DefaultImprovementPlanDays, "an improvement plan is due this many days after its evaluation (BUTUH_PERBAIKAN or worse) became final")
 	fs.IntVar(&c.ImprovementResultDays, "improvement-result-days", deadlines.DefaultImprovementResultDays, "an improvement plan's result is due this many days after its follow-up date")
-	fs.DurationVar(&c.Interval, "deadline-interval", 30*time.Second, "time between the deadline process manager's rounds")
 }
 
 // Settings returns the process manager's settings under pol.
@@ -55,11 +63,20 @@ func (c DeadlineConfig) Settings(pol policy.Policy) deadlines.Settings {
 	return s
 }
 
+// ValidateSettings reports every problem of c's settings under pol (the
+// flags of RegisterSettingsFlags).
+func (c DeadlineConfig) ValidateSettings(pol policy.Policy) error {
+	if err := c.Settings(pol).Validate(); err != nil {
+		return fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days, --overdue-notices, --overdue-every-days, --improvement-plan-days, --improvement-result-days: %w", err)
+	}
+	return nil
+}
+
 // Validate reports every problem of c under pol.
 func (c DeadlineConfig) Validate(pol policy.Policy) error {
 	var errs []error
-	if err := c.Settings(pol).Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("--rating-due-days, --reminder-lead-days, --establish-lead-days, --overdue-notices, --overdue-every-days, --improvement-plan-days, --improvement-result-days: %w", err))
+	if err := c.ValidateSettings(pol); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ReminderSubject == "" {
 		errs = append(errs, errors.New("--nats-reminder-subject is required"))
@@ -122,4 +139,24 @@ func DeadlineMetrics(s *deadlines.Scheduler, relay *wmbridge.OutboxRelay) []prom
 			Help: "Deadline reminders published to NATS."}, func() float64 { n, _ := relay.State(); return float64(n) }))
 	}
 	return out
+}
+
+// CheckDeadlineSettings runs deadlines.CheckSettings on the process
+// manager's state b before its projection is built with set, and logs a
+// reset (deadlines_reset, reason settings, with the settings recorded and
+// the new ones) or an adoption (deadlines_settings_adopted: a file of an
+// earlier build, which recorded none).
+func CheckDeadlineSettings(ctx context.Context, b deadlines.Backend, set deadlines.Settings, log *slog.Logger) error {
+	did, was, err := deadlines.CheckSettings(ctx, b, set)
+	if err != nil {
+		return fmt.Errorf("deadlines: the settings check: %w", err)
+	}
+	switch did {
+	case deadlines.SettingsReset:
+		log.Warn("deadlines_reset", "reason", "settings", "detail", "the items were built with other deadline settings (flags); they are rebuilt from the log, what fired stays",
+			"was", was, "now", set.Fingerprint())
+	case deadlines.SettingsAdopted:
+		log.Info("deadlines_settings_adopted", "detail", "the process manager's state recorded no settings (new, or of an earlier build); these are recorded", "now", set.Fingerprint())
+	}
+	return nil
 }

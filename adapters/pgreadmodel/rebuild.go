@@ -261,7 +261,10 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+	// The swap's commit is synchronous whatever the role's or the session's
+	// default says: it is what flushes the WAL of the rebuild's
+	// asynchronous commits (Sink.begin) before the new tables go live.
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'; SET LOCAL synchronous_commit = on`); err != nil {
 		return wrap(err)
 	}
 	cp := db.names.t("checkpoints")
@@ -351,6 +354,11 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return wrap(err)
 	}
+	if f := swapBeforeCommit; f != nil {
+		if err := f(ctx, tx); err != nil {
+			return wrap(err)
+		}
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return wrap(err)
 	}
@@ -365,6 +373,10 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	}
 	return nil
 }
+
+// swapBeforeCommit, when set (by tests: export_test.go), runs in Swap's
+// transaction just before it commits.
+var swapBeforeCommit func(ctx context.Context, tx pgx.Tx) error
 
 // Abort drops the rebuild's tables, checkpoint and dead letters. The live
 // projection is untouched.

@@ -2,14 +2,17 @@ package pgreadmodel_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/eventstore"
 	"github.com/kinerja-ledger/kinerja/projections"
+	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/readmodeltest"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
@@ -65,5 +68,51 @@ func TestRebuildCommitsAsynchronouslyOnlyBeforeTheSwap(t *testing.T) {
 	}
 	if seen["off"] != 0 {
 		t.Errorf("the live Sink after the swap: synchronous_commit %v, want on only", seen)
+	}
+}
+
+// TestSwapCommitsSynchronously: Swap's transaction commits with
+// synchronous_commit = on even where the sessions' default is off (the
+// rebuild's asynchronous commits are durable only through the swap's
+// flush). The setting is read inside the swap's transaction, just before
+// its commit.
+func TestSwapCommitsSynchronously(t *testing.T) {
+	ctx := context.Background()
+	store := seededStore(t, 8)
+	evs := readmodeltest.Events(t, store)
+	schema := freshSchema(t, testPool(t))
+	cfg, err := pgxpool.ParseConfig(os.Getenv("KINERJA_TEST_POSTGRES_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 4
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Schema: schema, History: projections.StoreHistory{Store: store}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readmodeltest.ProjectInto(t, db.Sink(audit.Name), evs, 100)
+	var seen []string
+	pgreadmodel.SetSwapBeforeCommit(func(ctx context.Context, tx pgx.Tx) error {
+		var v string
+		err := tx.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v)
+		seen = append(seen, v)
+		return err
+	})
+	defer pgreadmodel.SetSwapBeforeCommit(nil)
+	rb, err := db.StartRebuild(ctx, audit.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rb.Run(ctx, store, 100); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "on" {
+		t.Errorf("synchronous_commit in the swap's transaction %v, want [on]", seen)
 	}
 }

@@ -3,8 +3,10 @@ package pgreadmodel_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,5 +83,132 @@ func TestDropRetired(t *testing.T) {
 	// The live trail is untouched, and still answers.
 	if err := p.QueryRow(ctx, `SELECT count(*) FROM `+tbl("audit_entries")).Scan(&n); err != nil || n != int64(len(evs)) {
 		t.Errorf("the live trail holds %d entries (%v), want %d", n, err, len(evs))
+	}
+}
+
+// TestDropRetiredComparesEveryTable: a retired generation is dropped only
+// when every retired table (but the frontiers) equals the live one on
+// every column. Generation 1's agency log assigns an entry to another
+// agency (its global entries are the live ones); generation 2's entry
+// shows another reason under the same leaf hash; generation 3 lacks its
+// entries table; each is kept. An operator's copy that merely looks
+// retired (audit_entries_backup__retired_g4) is not a retired table and
+// is left alone; generation 4 itself is dropped. DropRetired runs while
+// another transaction holds the audit checkpoint row (as the live Sink's
+// Apply and a Swap do): it does not wait for it.
+func TestDropRetiredComparesEveryTable(t *testing.T) {
+	ctx := context.Background()
+	store := seededStore(t, 8)
+	evs := readmodeltest.Events(t, store)
+	db := openDB(t, projections.StoreHistory{Store: store})
+	readmodeltest.Project(t, backend(db), evs, 50)
+	for range 4 {
+		rb, err := db.StartRebuild(ctx, audit.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rb.Run(ctx, store, 40); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := testPool(t)
+	tbl := func(name string) string { return pgx.Identifier{db.Schema(), name}.Sanitize() }
+	// Changes the append-only triggers forbid (a superuser's bypass).
+	tamper := func(sql string) {
+		t.Helper()
+		tx, err := p.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "SET LOCAL session_replication_role = replica"); err != nil {
+			t.Fatal(err)
+		}
+		tag, err := tx.Exec(ctx, sql)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s: %v rows, %v", sql, tag.RowsAffected(), err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper(`UPDATE ` + tbl("audit_agency_entries__retired_g1") + ` SET agency = agency || '-other'
+		WHERE seq = (SELECT min(seq) FROM ` + tbl("audit_agency_entries__retired_g1") + `)`)
+	tamper(`UPDATE ` + tbl("audit_entries__retired_g2") + ` SET reason = reason || ' (edited)'
+		WHERE seq = (SELECT min(seq) FROM ` + tbl("audit_entries__retired_g2") + `)`)
+	if _, err := p.Exec(ctx, `DROP TABLE `+tbl("audit_entries__retired_g3")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(ctx, `CREATE TABLE `+tbl("audit_entries_backup__retired_g4")+` AS TABLE `+tbl("audit_entries__retired_g4")); err != nil {
+		t.Fatal(err)
+	}
+	// The audit checkpoint row, held FOR UPDATE meanwhile.
+	holder, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM `+tbl("checkpoints")+` WHERE projection = $1 FOR UPDATE`, audit.Name); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	dropped, err := db.DropRetired(ctx)
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("DropRetired took %v beside a holder of the audit checkpoint row", el)
+	}
+	var re *pgreadmodel.RetiredError
+	if !errors.As(err, &re) || re.Generation != 1 || re.Table != "audit_agency_entries__retired_g1" || re.Unmatched != 1 {
+		t.Errorf("DropRetired: err %v, want a RetiredError for generation 1's audit_agency_entries with 1 row", err)
+	}
+	if !slices.Equal(dropped, []int{4}) {
+		t.Errorf("DropRetired dropped %v, want [4]", dropped)
+	}
+	if gens, _ := db.RetiredGenerations(ctx); !slices.Equal(gens, []int{1, 2, 3}) {
+		t.Errorf("retired generations after the drop %v; want [1 2 3]", gens)
+	}
+	count := func(like string) int {
+		var n int
+		if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2`, db.Schema(), like).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for like, want := range map[string]int{"%retired_g1": 9, "%retired_g2": 9, "%retired_g3": 8, "audit_entries_backup__retired_g4": 1, "%\\_\\_retired\\_g4": 1} {
+		if n := count(like); n != want {
+			t.Errorf("%d tables like %s, want %d", n, like, want)
+		}
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// While a rebuild of the trail is in progress, nothing is dropped.
+	if _, err := p.Exec(ctx, `DROP TABLE `+tbl("audit_entries_backup__retired_g4")); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []int{1, 2} {
+		for _, tb := range pgreadmodel.Tables(audit.Name) {
+			if _, err := p.Exec(ctx, `DROP TABLE `+tbl(fmt.Sprintf("%s__retired_g%d", tb, g))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Generation 3 is made whole again: a copy of the live entries.
+	if _, err := p.Exec(ctx, `CREATE TABLE `+tbl("audit_entries__retired_g3")+` AS TABLE `+tbl("audit_entries")); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := db.StartRebuild(ctx, audit.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropped, err := db.DropRetired(ctx); !errors.Is(err, pgreadmodel.ErrAuditRebuilding) || len(dropped) != 0 {
+		t.Errorf("DropRetired during a rebuild: dropped %v, err %v; want ErrAuditRebuilding", dropped, err)
+	}
+	if err := rb.Run(ctx, store, 40); err != nil {
+		t.Fatal(err)
+	}
+	if dropped, err := db.DropRetired(ctx); err != nil || !slices.Equal(dropped, []int{3, 5}) {
+		t.Errorf("DropRetired after the swap: dropped %v, err %v; want [3 5]", dropped, err)
 	}
 }

@@ -41,9 +41,10 @@ func runProjections(ctx context.Context, args []string, getenv env, stdout, stde
 
 // runProjectionsDropRetired drops the PostgreSQL audit trail's retired
 // generations (the <table>__retired_gN tables each rebuild of the trail
-// leaves) that the live trail reproduces, entry for entry
+// leaves) that the live trail reproduces, table for table and row for row
 // (pgreadmodel.DB.DropRetired); one that it does not reproduce is kept and
-// named, and the command then exits non-zero.
+// named, and the command then exits non-zero, as it does while a rebuild
+// of the trail is in progress.
 func runProjectionsDropRetired(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections drop-retired", stderr)
 	var sf storeFlags

@@ -91,8 +91,9 @@ func selfCPU() time.Duration {
 // the root, main's way and the branch's, in alternated rounds; and the
 // plans of their queries.
 func TestReportCountsMeasure(t *testing.T) {
-	if os.Getenv("KINERJA_PGTALLY_MEASURE") != "1" {
-		t.Skip("KINERJA_PGTALLY_MEASURE=1 runs it")
+	mode := os.Getenv("KINERJA_PGTALLY_MEASURE")
+	if mode != "1" && mode != "writes" {
+		t.Skip("KINERJA_PGTALLY_MEASURE=1 runs it (=writes: the write cost only)")
 	}
 	ctx := context.Background()
 	db, _ := internalDB(t)
@@ -134,42 +135,60 @@ func TestReportCountsMeasure(t *testing.T) {
 		return "ESTABLISHED"
 	}
 	preds := []string{"SANGAT_BAIK", "BAIK", "BAIK", "BAIK", "BUTUH_PERBAIKAN", "KURANG"}
-	// write cost: the SKP rows, with the counts (this branch) and without
-	// (main's flush), alternated; the tables emptied between.
+	// write cost: the SKP rows written into emptied tables, then the same
+	// rows again (a revision: no count moves), by main's flush (the upsert
+	// alone), the counts' first form (a "−" and a "+" statement around the
+	// upsert) and the net statement (countsSQL), alternated.
 	for round := range 2 {
-		for _, withCounts := range []bool{false, true} {
+		for _, how := range []string{"main", "two statements", "net"} {
 			if _, err := p.Exec(ctx, `TRUNCATE `+db.names.t("skps")+`, `+db.names.t("skp_counts")); err != nil {
 				t.Fatal(err)
 			}
-			c0, s0, w0 := backendCPU(t, p, app), selfCPU(), time.Now()
-			for lo := 0; lo < nEmps; lo += batch {
-				ss := &skpsStage{n: db.names, rows: map[string]skps.Summary{}}
-				for i := lo; i < lo+batch; i++ {
-					id := fmt.Sprintf("skp-%018d-2025", i)
-					ss.rows[id] = skps.Summary{ID: id, NIP: fmt.Sprintf("%018d", i), UnitID: fmt.Sprintf("U%d", i%nUnits), Year: 2025,
-						Status: status(i), Late: i%10 == 0, DraftedAt: at, UpdatedAt: at, RecordedAt: at}
+			for _, pass := range []string{"new rows", "rewritten"} {
+				c0, s0, w0 := backendCPU(t, p, app), selfCPU(), time.Now()
+				for lo := 0; lo < nEmps; lo += batch {
+					ss := &skpsStage{n: db.names, rows: map[string]skps.Summary{}}
+					for i := lo; i < lo+batch; i++ {
+						id := fmt.Sprintf("skp-%018d-2025", i)
+						ss.rows[id] = skps.Summary{ID: id, NIP: fmt.Sprintf("%018d", i), UnitID: fmt.Sprintf("U%d", i%nUnits), Year: 2025,
+							Status: status(i), Late: i%10 == 0, DraftedAt: at, UpdatedAt: at, RecordedAt: at}
+					}
+					b := &pgx.Batch{}
+					if err := ss.flush(b); err != nil {
+						t.Fatal(err)
+					}
+					upsert := b.QueuedQueries[1]
+					switch how {
+					case "main":
+						b.QueuedQueries = b.QueuedQueries[1:2]
+					case "two statements":
+						ids := upsert.Arguments[0]
+						b.QueuedQueries = nil
+						b.Queue(twoStatementCountsSQL(db.names, "-"), ids)
+						b.QueuedQueries = append(b.QueuedQueries, upsert)
+						b.Queue(twoStatementCountsSQL(db.names, "+"), ids)
+					}
+					tx, err := p.Begin(ctx)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := tx.SendBatch(ctx, b).Close(); err != nil {
+						t.Fatal(err)
+					}
+					if err := tx.Commit(ctx); err != nil {
+						t.Fatal(err)
+					}
 				}
-				b := &pgx.Batch{}
-				if err := ss.flush(b); err != nil {
-					t.Fatal(err)
-				}
-				if !withCounts { // main's flush: the upsert alone
-					b.QueuedQueries = b.QueuedQueries[1:2]
-				}
-				tx, err := p.Begin(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := tx.SendBatch(ctx, b).Close(); err != nil {
-					t.Fatal(err)
-				}
-				if err := tx.Commit(ctx); err != nil {
-					t.Fatal(err)
-				}
+				t.Logf("write round %d, %s, %s: %d SKP rows in %v wall, PostgreSQL CPU %v, test process CPU %v (load %s)", round, how, pass, nEmps,
+					time.Since(w0).Round(time.Millisecond), backendCPU(t, p, app)-c0, (selfCPU() - s0).Round(time.Millisecond), load())
 			}
-			t.Logf("write round %d, counts %v: %d SKP rows in %v wall, PostgreSQL CPU %v, test process CPU %v (load %s)", round, withCounts, nEmps,
-				time.Since(w0).Round(time.Millisecond), backendCPU(t, p, app)-c0, (selfCPU() - s0).Round(time.Millisecond), load())
+			if how != "main" {
+				checkCountsTable(t, p, db.names, how)
+			}
 		}
+	}
+	if mode == "writes" {
+		return
 	}
 	// 400 employees more, without an SKP: the missing.
 	if _, err := p.Exec(ctx, `INSERT INTO `+db.names.t("employees")+` (nip, name, asn_type, unit_id, position_kind, position_title)
@@ -262,4 +281,15 @@ func TestReportCountsMeasure(t *testing.T) {
 func load() string {
 	b, _ := os.ReadFile("/proc/loadavg")
 	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// twoStatementCountsSQL is the counts' first form, for the write cost's
+// comparison: sign "-" before the upsert subtracts the stored rows of the
+// SKPs $1, "+" after it adds the new ones.
+func twoStatementCountsSQL(n names, sign string) string {
+	return `INSERT INTO ` + n.t("skp_counts") + ` AS c (unit_id, year, status, n, late)
+	SELECT s.unit_id, s.year, s.status, ` + sign + `count(*), ` + sign + `count(*) FILTER (WHERE s.late)
+	FROM unnest($1::text[]) AS k(id) JOIN ` + n.t("skps") + ` s ON s.id = k.id
+	GROUP BY s.unit_id, s.year, s.status ORDER BY s.unit_id, s.year, s.status
+	ON CONFLICT (unit_id, year, status) DO UPDATE SET n = c.n + excluded.n, late = c.late + excluded.late`
 }

@@ -216,6 +216,14 @@ func (s *Sink) begin(ctx context.Context) (pgx.Tx, eventstore.Position, error) {
 	if s.n.suffix != "" {
 		b.Queue(`SET LOCAL synchronous_commit = off`)
 	}
+	// The schema version, first, in the transaction that writes: Open
+	// checked it once, but a migration may have run since (a table this
+	// build does not keep, as skp_counts was to a build before 0005, would
+	// drift for good). The migration runner locks schema_migrations, so
+	// this read waits for a migration in progress and sees its version.
+	var version int
+	b.Queue(`SELECT coalesce(max(version), 0) FROM ` + pgx.Identifier{s.db.opts.Schema, "schema_migrations"}.Sanitize()).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&version) })
 	// A splittable projection's writers first read its pinned number of
 	// agency groups (groups.go), in the same round trip.
 	var pinned int64
@@ -228,6 +236,10 @@ func (s *Sink) begin(ctx context.Context) (pgx.Tx, eventstore.Position, error) {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		tx.Rollback(context.WithoutCancel(ctx))
 		return nil, 0, err
+	}
+	if version != SchemaVersion() {
+		tx.Rollback(context.WithoutCancel(ctx))
+		return nil, 0, &VersionError{Schema: s.db.opts.Schema, Have: version, Want: SchemaVersion()}
 	}
 	if s.groups > 0 {
 		if err := s.checkLayout(pinned); err != nil {

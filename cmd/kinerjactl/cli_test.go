@@ -32,7 +32,7 @@ func ctlExit(t *testing.T, env map[string]string, args ...string) (int, string, 
 // test below fails when a command is added without its row here.
 var subcommandsOf = map[string][]string{
 	"bench":       {"store", "lag", "api"},
-	"projections": {"status", "rebuild", "replay"},
+	"projections": {"status", "check", "rebuild", "replay"},
 	"keys":        {"init", "rotate", "list", "export", "trust"},
 }
 

@@ -26,11 +26,12 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/deadlines"
 )
 
-// runProjections dispatches `projections status`, `projections rebuild`,
-// `projections replay` and `projections drop-retired`.
+// runProjections dispatches `projections status`, `projections check`,
+// `projections rebuild`, `projections replay` and `projections drop-retired`.
 func runProjections(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
-	return subcommands("projections", "kinerjactl projections status|rebuild NAME|replay NAME|drop-retired [flags]", args, stderr, map[string]func([]string) error{
+	return subcommands("projections", "kinerjactl projections status|check|rebuild NAME|replay NAME|drop-retired [flags]", args, stderr, map[string]func([]string) error{
 		"status":  func(a []string) error { return runProjectionsStatus(ctx, a, getenv, stdout, stderr) },
+		"check":   func(a []string) error { return runProjectionsCheck(ctx, a, getenv, stdout, stderr) },
 		"rebuild": func(a []string) error { return runProjectionsRebuild(ctx, a, getenv, stdout, stderr) },
 		"replay":  func(a []string) error { return runProjectionsReplay(ctx, a, getenv, stdout, stderr) },
 		"drop-retired": func(a []string) error {
@@ -203,6 +204,57 @@ func runProjectionsStatus(ctx context.Context, args []string, getenv env, stdout
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rows)
+}
+
+// checkReport is what `projections check` prints.
+type checkReport struct {
+	OK bool `json:"ok"`
+	// SKPCounts is each (unit, year, status) whose row of skp_counts
+	// differs from the aggregate of the SKP rows.
+	SKPCounts []pgreadmodel.CountDrift `json:"skp_counts"`
+}
+
+// runProjectionsCheck checks the consistency the PostgreSQL read models
+// keep within themselves: skp_counts against the SKP rows it counts
+// (pgreadmodel.DB.CheckCounts). It prints the report as JSON and exits 3
+// when something differs; the repair is `projections rebuild skps`.
+func runProjectionsCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	fs := newFlagSet("projections check", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if sf.postgresURL == "" {
+		return exitcode.Usagef("projections check: give --postgres-url of the PostgreSQL read models")
+	}
+	p, err := pgxpool.New(ctx, sf.postgresURL)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Policy: policy.Default()})
+	if err != nil {
+		return err
+	}
+	drift, err := db.CheckCounts(ctx)
+	if err != nil {
+		return err
+	}
+	r := checkReport{OK: len(drift) == 0, SKPCounts: drift}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return err
+	}
+	if !r.OK {
+		fmt.Fprintln(stderr, "skp_counts differs from the SKP rows: run kinerjactl projections rebuild skps")
+		return errProblems
+	}
+	return nil
 }
 
 // runProjectionsRebuild rebuilds PostgreSQL read models blue/green: into

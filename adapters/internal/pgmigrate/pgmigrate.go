@@ -147,6 +147,11 @@ func (s Set) Apply(ctx context.Context, db Beginner, schema string, newer func(h
 			name       text        NOT NULL,
 			applied_at timestamptz NOT NULL DEFAULT now()
 		)`,
+		// Writers that check the version in their own transaction (the
+		// read models' Sink) read this table first: they finish before
+		// the migrations run, or wait for them to commit and then read
+		// the new version, never write on a version read before it.
+		`LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE`,
 	} {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return nil, wrap(err)

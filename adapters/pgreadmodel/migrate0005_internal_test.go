@@ -1,0 +1,102 @@
+package pgreadmodel
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kinerja-ledger/kinerja/adapters/internal/pgmigrate"
+)
+
+// migrationsFS is the embedded migrations whose file name keep accepts,
+// plus extra (name: SQL).
+func migrationsFS(t *testing.T, keep func(path string) bool, extra map[string]string) fstest.MapFS {
+	t.Helper()
+	out := fstest.MapFS{}
+	err := fs.WalkDir(migrationFiles, "migrations", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !keep(path) {
+			return err
+		}
+		b, err := fs.ReadFile(migrationFiles, path)
+		out[path] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, sql := range extra {
+		out["migrations/"+name] = &fstest.MapFile{Data: []byte(sql)}
+	}
+	return out
+}
+
+// TestMigration0005CountsTheWritesInFlight: an old build's skps write
+// in flight when migration 0005 starts (committed after it) is counted:
+// the migration waits for it under its lock of skps. Without the lock the
+// backfill's snapshot missed it and the count stayed short for good.
+func TestMigration0005CountsTheWritesInFlight(t *testing.T) {
+	ctx := context.Background()
+	_, p := internalDB(t)
+	schema := fmt.Sprintf("rm_counts_0004_%d", os.Getpid())
+	if _, err := p.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
+	// The schema as a build before 0005 left it.
+	before := migrationsFS(t, func(path string) bool { return !strings.Contains(path, "/0005") }, nil)
+	if v, err := (pgmigrate.Set{Files: before, Owner: "pgreadmodel"}).Apply(ctx, p, schema, nil); err != nil || len(v) != 4 {
+		t.Fatalf("migrating to 0004: %v %v", v, err)
+	}
+	n := names{schema: schema}
+	// One SKP committed before, one written by the old build in flight.
+	old, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Rollback(ctx)
+	for i, tx := range []pgx.Tx{nil, old} {
+		r := skpRow(fmt.Sprintf("s%d", i), "U1", "DRAFT", i == 1)
+		q := insertSQL(n.t("skps"), skpsColumns, "id")
+		args := []any{[]string{r.ID}, []string{r.NIP}, []string{r.Name}, []string{r.UnitID}, []int32{2026}, []int32{1}, []string{r.Status},
+			[]int32{1}, []bool{r.Late}, []string{""}, []string{""}, []bool{false}, []int64{0}, []int64{0},
+			[]time.Time{r.DraftedAt}, []time.Time{r.UpdatedAt}, []time.Time{r.RecordedAt}}
+		if tx == nil {
+			_, err = p.Exec(ctx, q, args...)
+		} else {
+			_, err = tx.Exec(ctx, q, args...)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Migrate(ctx, p, schema); done <- err }()
+	early := false
+	select {
+	case err := <-done:
+		t.Errorf("migration 0005 finished (%v) while an skps write was in flight", err)
+		early = true
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := old.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !early {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("migration 0005 still waiting after the write committed")
+		}
+	}
+	checkCountsTable(t, p, n, "after 0005 with a write in flight")
+}

@@ -80,7 +80,12 @@ import (
 //     claim) Put stores it. With a claim, Keyed first takes the claim over
 //     (takeOver): Complete replaces the claim it read with a claim of its
 //     own, a compare-and-swap on the record's bytes, and the reconstructed
-//     answer then completes that one. Of two repeats at once only one
+//     answer then completes that one, but only a 2xx answer reconstructed
+//     from the request's own events (keyedLog returned an *AppliedError):
+//     any other answer of a lease holder (the client went away while the
+//     answer was read, a refusal before the command met its events) is
+//     not stored, and the lease is left for the next repeat (endClaim),
+//     which reconstructs again. Of two repeats at once only one
 //     takes it: in one process the key's lock orders them and the second
 //     finds the answer; in two processes on one PostgreSQL the second's
 //     swap fails, and it waits for the record's answer and returns it, so
@@ -276,6 +281,16 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		}
 	}
 	ans, keep := run(runCtx)
+	if lease != nil && !(ids.applied.Load() && ans.Status >= 200 && ans.Status < 300) {
+		// A lease is completed only by an answer reconstructed from the
+		// request's own events (keyedLog met them) and successful: anything
+		// else (the client went away while the answer was read, a refusal
+		// returned before the command met its events) would become the
+		// key's answer for the whole retention although the request was
+		// applied. The lease is left for the next repeat, which takes it
+		// at once in this process (endClaim) and reconstructs.
+		keep = false
+	}
 	if !keep {
 		if claimed != nil && claimed() {
 			a.answers.endClaim(sk, claim)
@@ -357,6 +372,9 @@ type keyedIDs struct {
 	entities atomic.Uint64
 	// appended: an append of the request's events committed.
 	appended atomic.Bool
+	// applied: keyedLog met the request's events, appended by an earlier
+	// attempt (it returned an *AppliedError).
+	applied atomic.Bool
 }
 
 // derive returns a version-8 (custom) UUID from the seed, a kind and an
@@ -396,6 +414,7 @@ func (l keyedLog) Load(ctx context.Context, stream string) ([]domain.Stored, uin
 	first := l.ids.eventID(0)
 	for _, e := range evs {
 		if e.ID == first {
+			l.ids.applied.Store(true)
 			return nil, 0, false, &AppliedError{Stream: stream}
 		}
 	}
@@ -410,6 +429,7 @@ func (l keyedLog) Append(ctx context.Context, stream string, expected domain.Exp
 	}
 	rev, err := l.inner.Append(ctx, stream, expected, out)
 	if errors.Is(err, eventstore.ErrIdempotency) {
+		l.ids.applied.Store(true)
 		return 0, &AppliedError{Stream: stream}
 	}
 	if err == nil {

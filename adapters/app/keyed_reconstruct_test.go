@@ -54,9 +54,65 @@ func memRecord(t *testing.T, idem *memClaimer, k Key) keyRecord {
 // reconstructing stands for the edge's answer to a repeat whose events an
 // earlier attempt appended: numbered, so that two reconstructions differ.
 func reconstructing(n *atomic.Int32) func(context.Context) (Answer, bool) {
-	return func(context.Context) (Answer, bool) {
+	return func(ctx context.Context) (Answer, bool) {
+		metOwnEvents(ctx)
 		i := n.Add(1)
 		return Answer{Status: 201, Body: fmt.Appendf(nil, "reconstructed %d", i), Header: map[string]string{"ETag": fmt.Sprint(i)}}, true
+	}
+}
+
+// metOwnEvents stands for keyedLog meeting the request's events, appended
+// by an earlier attempt (an *AppliedError): what the edge's reconstruction
+// starts from.
+func metOwnEvents(ctx context.Context) {
+	ctx.Value(keyedIDsKey{}).(*keyedIDs).applied.Store(true)
+}
+
+// TestKeyedLeaseKeepsOnlyAppliedSuccess: a repeat holding the lease on a
+// claim whose answer was lost completes it only with a successful answer
+// reconstructed from its own events. A 499 (the client went away while the
+// representation was read), a refusal returned before the command met its
+// events, or a 2xx that did not come from them are not stored even when the
+// edge asks to keep them: the next repeat reconstructs, and its answer is
+// the key's.
+func TestKeyedLeaseKeepsOnlyAppliedSuccess(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		status  int
+		applied bool
+	}{{"client gone during reconstruction", 499, true}, {"refused before its events", 422, false}, {"success not from its events", 201, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			idem := &memClaimer{}
+			var clock atomic.Int64
+			clock.Store(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).UnixNano())
+			cfg := Config{Idempotency: idem, IdempotencyExclusive: true, Now: func() time.Time { return time.Unix(0, clock.Load()) }}
+			cfg.setDefaults()
+			a := &App{cfg: cfg}
+			ctx := context.Background()
+			k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/units", "{}")}
+			crashAfterAppend(t, a, idem, k)
+			clock.Add(int64(time.Minute))
+			bad, replayed, err := a.Keyed(ctx, k, func(ctx context.Context) (Answer, bool) {
+				if c.applied {
+					metOwnEvents(ctx)
+				}
+				return Answer{Status: c.status, Body: []byte("failed")}, true
+			})
+			if err != nil || replayed || bad.Status != c.status {
+				t.Fatalf("the failing repeat: %+v, replayed %v, %v", bad, replayed, err)
+			}
+			if rec := memRecord(t, idem, k); rec.Status != claimStatus {
+				t.Fatalf("after the failing repeat the record is %d %q; want the claim still without its answer", rec.Status, rec.Body)
+			}
+			var n atomic.Int32
+			ans, replayed, err := a.Keyed(ctx, k, reconstructing(&n))
+			if err != nil || replayed || string(ans.Body) != "reconstructed 1" {
+				t.Fatalf("the next repeat: %d %q, replayed %v, %v; want it to reconstruct", ans.Status, ans.Body, replayed, err)
+			}
+			if ans, replayed, err := a.Keyed(ctx, k, reconstructing(&n)); err != nil || !replayed || string(ans.Body) != "reconstructed 1" {
+				t.Fatalf("the repeat after: %d %q, replayed %v, %v; want the reconstruction replayed", ans.Status, ans.Body, replayed, err)
+			}
+		})
 	}
 }
 

@@ -80,15 +80,23 @@ import (
 //     claim) Put stores it. With a claim, Keyed first takes the claim over
 //     (takeOver): Complete replaces the claim it read with a claim of its
 //     own, a compare-and-swap on the record's bytes, and the reconstructed
-//     answer then completes that one. Of two repeats at once only one
+//     answer then completes that one, but only a 2xx answer reconstructed
+//     from the request's own events (keyedLog returned an *AppliedError):
+//     any other answer of a lease holder (the client went away while the
+//     answer was read, a refusal before the command met its events) is
+//     not stored, and the lease is left for the next repeat (endClaim),
+//     which reconstructs again. Of two repeats at once only one
 //     takes it: in one process the key's lock orders them and the second
 //     finds the answer; in two processes on one PostgreSQL the second's
 //     swap fails, and it waits for the record's answer and returns it, so
-//     both get the same answer and one is stored. A claim younger than
-//     claimPatience on a shared store may be a first request still
-//     running in another process (its events committed, its answer on its
-//     way): the repeat waits for that answer, and takes the claim over only
-//     when it is older (its holder presumably died). A claim this
+//     both get the same answer and one is stored. A claim on a shared
+//     store may be a first request still running in another process (its
+//     events committed, its answer on its way): the repeat waits for that
+//     answer, and takes the claim over only when it has seen the claim
+//     unchanged for claimPatience (its holder presumably died), or at once
+//     when the claim's stamp is older than claimStale (a minute: the
+//     stamp is the claiming process's clock, taken before its command
+//     ran, so it is trusted only beyond any clock skew and command run). A claim this
 //     process's own request left without its answer is taken at once, but
 //     a lease another process took over from it is not (takeOver).
 
@@ -276,6 +284,16 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		}
 	}
 	ans, keep := run(runCtx)
+	if lease != nil && !(ids.applied.Load() && ans.Status >= 200 && ans.Status < 300) {
+		// A lease is completed only by an answer reconstructed from the
+		// request's own events (keyedLog met them) and successful: anything
+		// else (the client went away while the answer was read, a refusal
+		// returned before the command met its events) would become the
+		// key's answer for the whole retention although the request was
+		// applied. The lease is left for the next repeat, which takes it
+		// at once in this process (endClaim) and reconstructs.
+		keep = false
+	}
 	if !keep {
 		if claimed != nil && claimed() {
 			a.answers.endClaim(sk, claim)
@@ -357,6 +375,9 @@ type keyedIDs struct {
 	entities atomic.Uint64
 	// appended: an append of the request's events committed.
 	appended atomic.Bool
+	// applied: keyedLog met the request's events, appended by an earlier
+	// attempt (it returned an *AppliedError).
+	applied atomic.Bool
 }
 
 // derive returns a version-8 (custom) UUID from the seed, a kind and an
@@ -396,6 +417,7 @@ func (l keyedLog) Load(ctx context.Context, stream string) ([]domain.Stored, uin
 	first := l.ids.eventID(0)
 	for _, e := range evs {
 		if e.ID == first {
+			l.ids.applied.Store(true)
 			return nil, 0, false, &AppliedError{Stream: stream}
 		}
 	}
@@ -410,6 +432,7 @@ func (l keyedLog) Append(ctx context.Context, stream string, expected domain.Exp
 	}
 	rev, err := l.inner.Append(ctx, stream, expected, out)
 	if errors.Is(err, eventstore.ErrIdempotency) {
+		l.ids.applied.Store(true)
 		return 0, &AppliedError{Stream: stream}
 	}
 	if err == nil {
@@ -438,10 +461,22 @@ func (a *App) Services(ctx context.Context) Services {
 	return Services{Units: &u, Employees: &e, SKPs: &k, Distribution: &d}
 }
 
-// claimPatience is how long a claim without an answer may belong to a
-// request still running in another process (its events committed, its
-// answer not yet stored) before a repeat takes it over; see takeOver.
-const claimPatience = storeTimeout
+// claimPatience is how long a repeat waits on a claim without an answer,
+// from the moment it first read those exact bytes (this process's
+// monotonic clock), before it takes the claim over; see takeOver. The claim
+// may belong to a request still running in another process: its events
+// committed (a repeat cannot read the claim before), and its answer is
+// rendered and then stored within storeTimeout; twice that covers the
+// rendering.
+const claimPatience = 2 * storeTimeout
+
+// claimStale is the age by a claim's own stamp (keyRecord.At: the claiming
+// process's wall clock when the claim was made, before its command ran)
+// beyond which a repeat takes the claim at once instead of waiting
+// claimPatience. It must exceed the clock skew between the processes
+// sharing a store plus the longest run of a command: a claim that is
+// younger by a skewed clock, or whose command is slow, is waited on.
+const claimStale = time.Minute
 
 // claimPoll is how often a repeat waiting on another process's claim reads
 // the record again.
@@ -469,9 +504,9 @@ func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
 // (replay), which is then the answer of this request too.
 //
 // A claim that may belong to a request still running elsewhere (the store
-// is shared, Config.IdempotencyExclusive is false, and the claim is
-// younger than claimPatience, by its time or by how long this request has
-// seen it unchanged) is waited on, reading it every claimPoll, until it is
+// is shared, Config.IdempotencyExclusive is false, this request has seen
+// it unchanged for less than claimPatience, and its own stamp is younger
+// than claimStale) is waited on, reading it every claimPoll, until it is
 // completed or old enough. With an exclusive store no other process
 // exists, and a claim the key's lock lets this request read is nobody's:
 // it is taken at once; so is a claim this process's own request left
@@ -491,14 +526,27 @@ func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk strin
 	ownEnded := a.answers.claimEnded(sk, raw)
 	for {
 		now := a.cfg.Now()
-		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= claimPatience || time.Since(seen) >= claimPatience {
+		// The claim's age is judged by this process's monotonic clock
+		// (seen), never by rec.At alone: rec.At is another process's wall
+		// clock, stamped before its command ran. Only a claim older than
+		// claimStale by it, a margin far beyond any skew between kinerjad
+		// hosts and any command's run, is taken at once.
+		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= claimStale || time.Since(seen) >= claimPatience {
 			a.takeOverStep("swap")
 			b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()})
 			if err != nil {
 				return nil, nil, fmt.Errorf("app: idempotency record: %w", err)
 			}
-			took, err := claimer.Complete(ctx, sk, raw, b, now, now.Add(a.cfg.IdempotencyRetention))
+			// Not the request's cancellation: a client that goes away
+			// after the swap committed must not leave a lease nobody
+			// holds (later repeats would wait claimPatience for it).
+			storeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			took, err := claimer.Complete(storeCtx, sk, raw, b, now, now.Add(a.cfg.IdempotencyRetention))
+			cancel()
 			if err != nil {
+				// The swap may have committed: the lease is this
+				// process's, and nobody holds it.
+				a.answers.endClaim(sk, b)
 				return nil, nil, fmt.Errorf("app: idempotency store: %w", err)
 			}
 			if took {

@@ -54,9 +54,65 @@ func memRecord(t *testing.T, idem *memClaimer, k Key) keyRecord {
 // reconstructing stands for the edge's answer to a repeat whose events an
 // earlier attempt appended: numbered, so that two reconstructions differ.
 func reconstructing(n *atomic.Int32) func(context.Context) (Answer, bool) {
-	return func(context.Context) (Answer, bool) {
+	return func(ctx context.Context) (Answer, bool) {
+		metOwnEvents(ctx)
 		i := n.Add(1)
 		return Answer{Status: 201, Body: fmt.Appendf(nil, "reconstructed %d", i), Header: map[string]string{"ETag": fmt.Sprint(i)}}, true
+	}
+}
+
+// metOwnEvents stands for keyedLog meeting the request's events, appended
+// by an earlier attempt (an *AppliedError): what the edge's reconstruction
+// starts from.
+func metOwnEvents(ctx context.Context) {
+	ctx.Value(keyedIDsKey{}).(*keyedIDs).applied.Store(true)
+}
+
+// TestKeyedLeaseKeepsOnlyAppliedSuccess: a repeat holding the lease on a
+// claim whose answer was lost completes it only with a successful answer
+// reconstructed from its own events. A 499 (the client went away while the
+// representation was read), a refusal returned before the command met its
+// events, or a 2xx that did not come from them are not stored even when the
+// edge asks to keep them: the next repeat reconstructs, and its answer is
+// the key's.
+func TestKeyedLeaseKeepsOnlyAppliedSuccess(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		status  int
+		applied bool
+	}{{"client gone during reconstruction", 499, true}, {"refused before its events", 422, false}, {"success not from its events", 201, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			idem := &memClaimer{}
+			var clock atomic.Int64
+			clock.Store(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).UnixNano())
+			cfg := Config{Idempotency: idem, IdempotencyExclusive: true, Now: func() time.Time { return time.Unix(0, clock.Load()) }}
+			cfg.setDefaults()
+			a := &App{cfg: cfg}
+			ctx := context.Background()
+			k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/units", "{}")}
+			crashAfterAppend(t, a, idem, k)
+			clock.Add(int64(time.Minute))
+			bad, replayed, err := a.Keyed(ctx, k, func(ctx context.Context) (Answer, bool) {
+				if c.applied {
+					metOwnEvents(ctx)
+				}
+				return Answer{Status: c.status, Body: []byte("failed")}, true
+			})
+			if err != nil || replayed || bad.Status != c.status {
+				t.Fatalf("the failing repeat: %+v, replayed %v, %v", bad, replayed, err)
+			}
+			if rec := memRecord(t, idem, k); rec.Status != claimStatus {
+				t.Fatalf("after the failing repeat the record is %d %q; want the claim still without its answer", rec.Status, rec.Body)
+			}
+			var n atomic.Int32
+			ans, replayed, err := a.Keyed(ctx, k, reconstructing(&n))
+			if err != nil || replayed || string(ans.Body) != "reconstructed 1" {
+				t.Fatalf("the next repeat: %d %q, replayed %v, %v; want it to reconstruct", ans.Status, ans.Body, replayed, err)
+			}
+			if ans, replayed, err := a.Keyed(ctx, k, reconstructing(&n)); err != nil || !replayed || string(ans.Body) != "reconstructed 1" {
+				t.Fatalf("the repeat after: %d %q, replayed %v, %v; want the reconstruction replayed", ans.Status, ans.Body, replayed, err)
+			}
+		})
 	}
 }
 
@@ -215,7 +271,7 @@ func TestKeyedTakeOverOwnEndedClaimRace(t *testing.T) {
 
 // orderedTakeOverRace runs the steps of TestKeyedTakeOverOwnEndedClaimRace
 // on two Apps sharing a store: crash leaves the claim of apps[0]'s request
-// without its answer, restart moves the clock past claimPatience, record
+// without its answer, restart moves the clock past claimStale, record
 // reads the stored record.
 func orderedTakeOverRace(t *testing.T, apps [2]*App, k Key, crash, restart func(), record func() keyRecord) {
 	t.Helper()
@@ -254,7 +310,7 @@ func orderedTakeOverRace(t *testing.T, apps [2]*App, k Key, crash, restart func(
 	}()
 	<-atSwap
 	// Process 1's repeat takes the claim over (it is older than
-	// claimPatience) and reconstructs, held in its run.
+	// claimStale) and reconstructs, held in its run.
 	inRun, release := make(chan struct{}), make(chan struct{})
 	var releaseOnce sync.Once
 	defer releaseOnce.Do(func() { close(release) })
@@ -406,4 +462,144 @@ func TestKeyedReconstructionOnBolt(t *testing.T) {
 		t.Fatalf("after the restart: %+v; want the claim", rec)
 	}
 	fourRepeatsAtOnce(t, []*App{a}, k, record)
+}
+
+// TestKeyedTakeOverWaitsOnLiveClaim: a first request is still running in
+// process 0 (its events and claim committed, its answer not yet stored)
+// when a repeat arrives in process 1 on the same store. The repeat must
+// wait for that answer, not take the claim over and reconstruct (two
+// answers to one request), both when process 1's clock runs 6 s ahead and
+// when the command took 6 s after the claim's stamp.
+func TestKeyedTakeOverWaitsOnLiveClaim(t *testing.T) {
+	for _, c := range []struct {
+		name          string
+		skew, runTime time.Duration
+	}{{"clock 6s ahead", 6 * time.Second, 0}, {"command ran 6s", 0, 6 * time.Second}} {
+		t.Run(c.name, func(t *testing.T) {
+			idem := &memClaimer{}
+			var clock atomic.Int64
+			clock.Store(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).UnixNano())
+			var apps [2]*App
+			for i := range apps {
+				skew := time.Duration(i) * c.skew
+				cfg := Config{Idempotency: idem, Now: func() time.Time { return time.Unix(0, clock.Load()).Add(skew) }}
+				cfg.setDefaults()
+				apps[i] = &App{cfg: cfg}
+			}
+			ctx := context.Background()
+			k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/units", "{}")}
+			inRun, release := make(chan struct{}), make(chan struct{})
+			var releaseOnce sync.Once
+			defer releaseOnce.Do(func() { close(release) })
+			done0 := make(chan Answer, 1)
+			go func() {
+				ans, _, err := apps[0].Keyed(ctx, k, func(ctx context.Context) (Answer, bool) {
+					idem.appendWith(ctx)
+					clock.Add(int64(c.runTime))
+					close(inRun)
+					<-release
+					return Answer{Status: 201, Body: []byte("original")}, true
+				})
+				if err != nil {
+					t.Error(err)
+				}
+				done0 <- ans
+			}()
+			<-inRun
+			waiting := make(chan struct{}, 1)
+			var swapped atomic.Bool
+			apps[1].takeOverHook = func(step string) {
+				switch step {
+				case "swap":
+					swapped.Store(true)
+				case "wait":
+					select {
+					case waiting <- struct{}{}:
+					default:
+					}
+				}
+			}
+			var n atomic.Int32
+			type result struct {
+				ans      Answer
+				replayed bool
+				err      error
+			}
+			done1 := make(chan result, 1)
+			go func() {
+				ans, replayed, err := apps[1].Keyed(ctx, k, reconstructing(&n))
+				done1 <- result{ans, replayed, err}
+			}()
+			select {
+			case r := <-done1:
+				t.Fatalf("the repeat returned %q (replayed %v, %v, swapped %v) while the original ran; want it to wait", r.ans.Body, r.replayed, r.err, swapped.Load())
+			case <-waiting:
+			}
+			releaseOnce.Do(func() { close(release) })
+			if ans := <-done0; string(ans.Body) != "original" {
+				t.Fatalf("original: %q", ans.Body)
+			}
+			r := <-done1
+			if r.err != nil || !r.replayed || string(r.ans.Body) != "original" || n.Load() != 0 || swapped.Load() {
+				t.Fatalf("the repeat: %q, replayed %v, %v; %d reconstructions, swapped %v; want the original's answer replayed",
+					r.ans.Body, r.replayed, r.err, n.Load(), swapped.Load())
+			}
+			if rec := memRecord(t, idem, k); string(rec.Body) != "original" {
+				t.Fatalf("record = %+v; want the original's answer", rec)
+			}
+		})
+	}
+}
+
+// cancelAfterCommit is a store whose Complete commits and then reports the
+// request's cancellation, as PostgreSQL does for a context cancelled while
+// the commit's acknowledgement is on its way.
+type cancelAfterCommit struct{ *memClaimer }
+
+func (c cancelAfterCommit) Complete(ctx context.Context, key string, claim, rec []byte, now, expires time.Time) (bool, error) {
+	took, err := c.memClaimer.Complete(ctx, key, claim, rec, now, expires)
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return took, err
+}
+
+// TestKeyedTakeOverCancelled: the client of a repeat goes away while its
+// takeover swaps the claim. The lease must not be left without a holder:
+// the next repeat in this process takes it at once and reconstructs,
+// instead of waiting claimPatience for a lease nobody holds.
+func TestKeyedTakeOverCancelled(t *testing.T) {
+	idem := &memClaimer{}
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC).UnixNano())
+	cfg := Config{Idempotency: cancelAfterCommit{idem}, Now: func() time.Time { return time.Unix(0, clock.Load()) }}
+	cfg.setDefaults()
+	a := &App{cfg: cfg}
+	k := Key{Caller: "alice", Key: "k-1", Fingerprint: Fingerprint("POST", "/v1/units", "{}")}
+	crashAfterAppend(t, a, idem, k)
+	clock.Add(int64(time.Minute))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a.takeOverHook = func(step string) {
+		if step == "swap" {
+			cancel()
+		}
+	}
+	var n atomic.Int32
+	gone := func(ctx context.Context) (Answer, bool) {
+		metOwnEvents(ctx)
+		if ctx.Err() != nil {
+			return Answer{Status: 499, Body: []byte("canceled")}, false // as the API answers a client gone
+		}
+		return reconstructing(&n)(ctx)
+	}
+	a.Keyed(ctx, k, gone)
+	a.takeOverHook = nil
+
+	next, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	ans, replayed, err := a.Keyed(next, k, reconstructing(&n))
+	if err != nil || replayed || string(ans.Body) != "reconstructed 1" {
+		t.Fatalf("the next repeat: %q, replayed %v, %v; want it to take the lease at once and reconstruct", ans.Body, replayed, err)
+	}
 }

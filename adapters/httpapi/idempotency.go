@@ -22,14 +22,16 @@ import (
 // another request is 422 idempotency_key_reused. The machinery is the
 // application layer's (app.App.Keyed: the stored first answers, the turns
 // per key, the event IDs derived from the key); the API keeps the first
-// response unless it is a 5xx or the retryable 409 of a command whose
-// every attempt lost a race (the client should repeat those), and answers
+// response unless it is a 5xx, a 499 (the client went away; the request
+// may not have run) or the retryable 409 of a command whose every attempt
+// lost a race (the client should repeat those), and answers
 // a request whose events an earlier attempt appended (its response lost in
 // a crash) with the route's success status and the current representation
 // of the resource the events went to, marked
 // "Idempotency-Replayed: reconstructed", and keeps that answer as the
-// key's: later repeats replay it (app.Keyed stores it, completing the
-// claim the events left).
+// key's when it is a 2xx: later repeats replay it (app.Keyed stores it,
+// completing the claim the events left). A reconstruction that failed is
+// not kept, and the next repeat reconstructs again.
 
 // replayedHeaders are the response headers a replay repeats.
 var replayedHeaders = []string{"Content-Type", "ETag", "Location"}
@@ -69,7 +71,14 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 					ans.Header[h] = v
 				}
 			}
-			keep := rec.status != 0 && rec.status < 500 && !st.retryable.Load()
+			// A 499 (the client went away, perhaps before the append) is
+			// never the key's answer. A reconstruction is kept only when
+			// it succeeded: one that failed (the client went away while
+			// the representation was read, a refusal before the command
+			// met its events) would replay a failure for a request that
+			// was applied.
+			keep := rec.status != 0 && rec.status < 500 && rec.status != statusClientClosed && !st.retryable.Load() &&
+				(!rec.reconstructed || rec.status >= 200 && rec.status < 300)
 			return ans, keep
 		})
 		switch {
@@ -97,7 +106,14 @@ type recorder struct {
 	status int
 	header map[string]string
 	buf    bytes.Buffer
+	// reconstructed: the answer is answerApplied's (a request an earlier
+	// attempt applied).
+	reconstructed bool
 }
+
+// statusClientClosed is the status of a request whose client went away
+// (app's kind of context.Canceled).
+const statusClientClosed = 499
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status != 0 {
@@ -108,6 +124,7 @@ func (r *recorder) WriteHeader(code int) {
 	for _, h := range replayedHeaders {
 		r.header[h] = r.ResponseWriter.Header().Get(h)
 	}
+	r.reconstructed = r.ResponseWriter.Header().Get("Idempotency-Replayed") != ""
 	r.ResponseWriter.WriteHeader(code)
 }
 

@@ -2,12 +2,18 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kinerja-ledger/kinerja/domain"
 )
 
 func TestIdempotencyRepeatAndReuse(t *testing.T) {
@@ -139,5 +145,61 @@ func TestIdempotencyConcurrentRepeats(t *testing.T) {
 	}
 	if h.headLen() != head+1 {
 		t.Errorf("8 concurrent repeats appended %d events, want 1", h.headLen()-head)
+	}
+}
+
+// TestIdempotencyKeepsNoFailedReconstructionNor499 drives the middleware
+// with stand-in handlers: a 499 (the client went away, perhaps before the
+// append) is never the key's answer, and neither is a reconstruction that
+// failed (marked "Idempotency-Replayed: reconstructed" but not a 2xx):
+// the next repeat runs the handler again and its success is then the
+// key's. A reconstruction that succeeded is kept.
+func TestIdempotencyKeepsNoFailedReconstructionNor499(t *testing.T) {
+	h := newHarness(t)
+	var runs int
+	answer := func(status int, reconstructed bool) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			runs++
+			if reconstructed {
+				w.Header().Set("Idempotency-Replayed", "reconstructed")
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"run":%d}`, runs)
+		})
+	}
+	send := func(key string, next http.Handler) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/units", strings.NewReader(`{"id":"X"}`))
+		req = req.WithContext(context.WithValue(req.Context(), principalKey, domain.Principal{ID: "hr-1"}))
+		req.Header.Set("Idempotency-Key", key)
+		rec := httptest.NewRecorder()
+		h.srv.idempotent(next).ServeHTTP(rec, req)
+		return rec
+	}
+	for _, c := range []struct {
+		name          string
+		status        int
+		reconstructed bool
+	}{{"client gone", 499, false}, {"client gone during reconstruction", 499, true},
+		{"reconstruction refused", http.StatusUnprocessableEntity, true}, {"reconstruction not found", http.StatusNotFound, true}} {
+		key := "fail-" + strings.ReplaceAll(c.name, " ", "-")
+		if rec := send(key, answer(c.status, c.reconstructed)); rec.Code != c.status {
+			t.Fatalf("%s: first = %d", c.name, rec.Code)
+		}
+		before := runs
+		rec := send(key, answer(http.StatusCreated, c.reconstructed))
+		if rec.Code != http.StatusCreated || runs != before+1 || rec.Header().Get("Idempotency-Replayed") == "true" {
+			t.Errorf("%s: the repeat = %d %s (replayed %q); want the handler run again, not the %d replayed",
+				c.name, rec.Code, rec.Body, rec.Header().Get("Idempotency-Replayed"), c.status)
+			continue
+		}
+		if again := send(key, answer(http.StatusCreated, false)); again.Header().Get("Idempotency-Replayed") != "true" || again.Body.String() != rec.Body.String() {
+			t.Errorf("%s: the repeat after the success = %d %s %v; want it replayed", c.name, again.Code, again.Body, again.Header())
+		}
+	}
+	// A first answer that is a refusal is kept, as before.
+	send("refused", answer(http.StatusUnprocessableEntity, false))
+	if rec := send("refused", answer(http.StatusCreated, false)); rec.Code != http.StatusUnprocessableEntity || rec.Header().Get("Idempotency-Replayed") != "true" {
+		t.Errorf("repeat of a refusal = %d %v; want the 422 replayed", rec.Code, rec.Header())
 	}
 }

@@ -27,6 +27,8 @@ import (
 type Bulk struct {
 	s           *Store
 	chunkEvents int
+	chunkBytes  int             // a chunk is sent once its buffer holds this many bytes
+	maxRows     int             // rows a chunk may hold: maxPerTransaction (tests lower it)
 	ctx         context.Context // the chunks' transactions
 	cancel      context.CancelFunc
 	copySQL     string
@@ -59,6 +61,11 @@ type bulkHead struct {
 // then wait (at most one chunk copying, maxQueued waiting and one filling
 // are held in memory).
 const maxQueued = 1
+
+// maxChunkBytes is the size of its encoded rows at which a chunk is sent
+// however few events it holds, so that large events do not make a chunk
+// (held up to maxQueued+2 times in memory) grow without bound.
+const maxChunkBytes = 64 << 20
 
 // bulkChunk is the transaction one chunk of rows is copied in. It is
 // opened before the chunk's first row: the events lock first, then the
@@ -105,7 +112,7 @@ func NewBulk(ctx context.Context, s *Store, opts BulkOptions) (*Bulk, error) {
 		cols += `, recorded_at`
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b := &Bulk{s: s, chunkEvents: opts.ChunkEvents, ctx: bctx, cancel: cancel,
+	b := &Bulk{s: s, chunkEvents: opts.ChunkEvents, chunkBytes: maxChunkBytes, maxRows: maxPerTransaction, ctx: bctx, cancel: cancel,
 		copySQL: `COPY ` + ident(s.opts.Schema, "events") + ` (` + cols + `) FROM STDIN (FORMAT binary)`,
 		heads:   map[string]bulkHead{}, done: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
@@ -179,11 +186,22 @@ func (b *Bulk) append(ctx context.Context, stream string, expected eventstore.Ex
 	if b.closed {
 		return eventstore.AppendResult{}, eventstore.ErrClosed
 	}
-	if b.cur != nil && b.cur.n+len(prepared) > b.chunkEvents {
+	if b.cur != nil && (b.cur.n+len(prepared) > b.chunkEvents || len(b.cur.w.buf) >= b.chunkBytes) {
 		b.rotate()
+		// rotate may have waited, b.mu released: if Close ran meanwhile,
+		// the flusher may be gone and a chunk opened now would never be
+		// copied (its connection and the events lock held for ever).
+		if b.closed {
+			return eventstore.AppendResult{}, eventstore.ErrClosed
+		}
 	}
 	if b.err != nil {
 		return eventstore.AppendResult{}, b.err
+	}
+	if n := len(prepared); n > b.maxRows || (b.cur != nil && b.cur.n+n > b.maxRows) {
+		// The rows' positions are base | ordinal: more would spill into
+		// the xid's bits.
+		return eventstore.AppendResult{}, fmt.Errorf("%d events in one append: at most %d fit in one transaction", n, b.maxRows)
 	}
 	if b.cur == nil {
 		c, err := b.open()
@@ -370,14 +388,18 @@ func (b *Bulk) settle(ctx context.Context, stream string) error {
 	return b.waitLocked(ctx, h.chunk)
 }
 
-// Close writes what is left, ends the writer and returns Flush's answer.
-// It does not close the Store.
+// Close writes what is left, ends the writer and returns the error that
+// failed a chunk, if one did, including the chunks appends racing Close
+// filled (appends that find the Bulk closing fail with ErrClosed). It
+// does not close the Store.
 func (b *Bulk) Close() error {
 	err := b.Flush(context.Background())
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
-		if c := b.cur; c != nil { // after a failure: never sent, rolled back
+		// A chunk filled since the Flush (or, after a failure, one never
+		// sent, rolled back): the flusher takes it before it ends.
+		if c := b.cur; c != nil {
 			b.cur = nil
 			b.queue = append(b.queue, c)
 		}
@@ -386,6 +408,13 @@ func (b *Bulk) Close() error {
 	b.mu.Unlock()
 	<-b.done
 	b.cancel()
+	// The flusher has copied (or rolled back) the chunk queued above, filled
+	// by appends made after the Flush: its failure is Close's answer too.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		err = b.err
+	}
 	return err
 }
 

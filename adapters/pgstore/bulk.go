@@ -72,11 +72,12 @@ const maxChunkBytes = 64 << 20
 // transaction's ID, from which the rows' positions are built, so that
 // Append can answer with them.
 type bulkChunk struct {
-	conn *pgxpool.Conn
-	tx   pgx.Tx
-	base int64 // xid << positionShift
-	n    int   // rows
-	w    wireBuf
+	conn    *pgxpool.Conn
+	tx      pgx.Tx
+	base    int64 // xid << positionShift
+	n       int   // rows
+	appends int
+	w       wireBuf
 }
 
 // BulkOptions configure a Bulk.
@@ -92,6 +93,13 @@ var ErrBulkNotEmpty = errors.New("pgstore: bulk writing needs an empty store")
 // NewBulk starts a bulk writer over s, which must hold no event (it
 // returns ErrBulkNotEmpty otherwise). Close it, and check Close's error,
 // before anything relies on what it wrote, and before s is closed.
+//
+// A Bulk that is never closed holds, until the process ends, the
+// transaction of the chunk it is filling, which took the events lock: no
+// reader of the store, in any process, gets past that chunk's position
+// (every subscriber and projection stops), and it keeps up to three of
+// s's pool connections (the chunk filling, one waiting, one copying), so
+// that closing s waits for ever. Always defer Close.
 func NewBulk(ctx context.Context, s *Store, opts BulkOptions) (*Bulk, error) {
 	if opts.ChunkEvents <= 0 {
 		opts.ChunkEvents = 20_000
@@ -212,6 +220,7 @@ func (b *Bulk) append(ctx context.Context, stream string, expected eventstore.Ex
 		b.cur = c
 	}
 	c := b.cur
+	c.appends++
 	for j := range prepared {
 		c.n++
 		c.w.buf = binary.BigEndian.AppendUint16(c.w.buf, uint16(rowColumns+2+btoi(recorded != nil)))
@@ -280,7 +289,11 @@ func (b *Bulk) rotate() {
 // fail records the first error; b.mu is held.
 func (b *Bulk) fail(err error) {
 	if b.err == nil {
-		b.err = fmt.Errorf("pgstore: bulk: %w (nothing of this chunk or any later one was written)", err)
+		if ce := (*bulkCommitError)(nil); errors.As(err, &ce) {
+			b.err = fmt.Errorf("pgstore: bulk: %w (this chunk may or may not have been written; nothing of any later one was)", err)
+		} else {
+			b.err = fmt.Errorf("pgstore: bulk: %w (nothing of this chunk or any later one was written)", err)
+		}
 	}
 	b.cond.Broadcast()
 }
@@ -322,6 +335,11 @@ func (b *Bulk) flusher() {
 		b.cond.Broadcast()
 		b.mu.Unlock()
 		if err == nil && !failed && c.n > 0 {
+			// As the group commit does: the store's counters, its
+			// in-process subscribers, then other processes (NOTIFY).
+			b.s.stats.appends.Add(int64(c.appends))
+			b.s.stats.events.Add(int64(c.n))
+			b.s.bc.Notify()
 			b.s.wake()
 		}
 	}
@@ -342,8 +360,20 @@ func (b *Bulk) copy(c *bulkChunk) error {
 			return err
 		}
 	}
-	return c.tx.Commit(b.ctx)
+	if err := c.tx.Commit(b.ctx); err != nil {
+		// The COMMIT may have been carried out before the connection
+		// dropped: the chunk's outcome is unknown.
+		return &bulkCommitError{err}
+	}
+	return nil
 }
+
+// bulkCommitError is a chunk's failed COMMIT: whether it took effect is
+// unknown.
+type bulkCommitError struct{ err error }
+
+func (e *bulkCommitError) Error() string { return "commit: " + e.err.Error() }
+func (e *bulkCommitError) Unwrap() error { return e.err }
 
 // Flush writes every append made so far and waits until it is committed;
 // it returns the error that failed a chunk, if one did.

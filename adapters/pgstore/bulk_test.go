@@ -433,3 +433,44 @@ func TestBulkRotatesOnBytes(t *testing.T) {
 		t.Fatalf("%d events stored, want 5", n)
 	}
 }
+
+// TestBulkWakesSubscribers: a committed chunk is counted in the store's
+// Stats as the group commit counts its appends (and the same place wakes
+// in-process subscribers and NOTIFYs); a subscriber sees the events.
+func TestBulkWakesSubscribers(t *testing.T) {
+	ctx := tctx(t)
+	s := openTest(t, Options{IdlePoll: time.Hour})
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan eventstore.Event, 3)
+	go func() {
+		for e, err := range s.SubscribeAll(sub, eventstore.SubscribeOptions{}) {
+			if err != nil {
+				return
+			}
+			got <- e
+		}
+	}()
+	b := newBulk(t, s, BulkOptions{})
+	before := s.Stats()
+	if _, err := b.Append(ctx, "a", eventstore.NoStream, ev("1"), ev("2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "b", eventstore.NoStream, ev("3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Appends-before.Appends != 2 || st.Events-before.Events != 3 {
+		t.Fatalf("Stats after the bulk: %d appends, %d events, want 2 and 3", st.Appends-before.Appends, st.Events-before.Events)
+	}
+	for i := range 3 {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("subscriber saw %d of 3 events", i)
+		}
+	}
+}

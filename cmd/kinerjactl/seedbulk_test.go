@@ -149,10 +149,10 @@ func TestSeedBehindAnOpenTransactionOnPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.LockTx(ctx, tx); err == nil {
-		_, err = tx.Exec(ctx, `SELECT pg_current_xact_id()`)
+	if err := s.LockTx(ctx, tx); err != nil {
+		t.Fatal(err)
 	}
-	if err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Append(ctx, "other", eventstore.NoStream, eventstore.EventData{ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "196608011988031001", Role: "APPRAISER"}, Data: []byte("{}")}); err != nil {
@@ -161,10 +161,13 @@ func TestSeedBehindAnOpenTransactionOnPostgres(t *testing.T) {
 	if h, err := s.Head(ctx); err != nil || h != 0 {
 		t.Fatalf("Head behind the open transaction = %v, %v; want 0", h, err)
 	}
+	ended := make(chan struct{})
 	go func() { // the writer ends after the seed read its Head (FinalityWait 5 s)
+		defer close(ended)
 		time.Sleep(7 * time.Second)
 		_ = tx.Rollback(ctx)
 	}()
+	defer func() { <-ended }() // before conn.Close
 	// The seed's checkpoint then refuses the log (the test's event is not
 	// signed by a key it knows); what matters here is that the seed wrote.
 	var out, stderr strings.Builder

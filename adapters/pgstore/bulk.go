@@ -27,6 +27,8 @@ import (
 type Bulk struct {
 	s           *Store
 	chunkEvents int
+	chunkBytes  int             // a chunk is sent once its buffer holds this many bytes
+	maxRows     int             // rows a chunk may hold: maxPerTransaction (tests lower it)
 	ctx         context.Context // the chunks' transactions
 	cancel      context.CancelFunc
 	copySQL     string
@@ -60,16 +62,22 @@ type bulkHead struct {
 // are held in memory).
 const maxQueued = 1
 
+// maxChunkBytes is the size of its encoded rows at which a chunk is sent
+// however few events it holds, so that large events do not make a chunk
+// (held up to maxQueued+2 times in memory) grow without bound.
+const maxChunkBytes = 64 << 20
+
 // bulkChunk is the transaction one chunk of rows is copied in. It is
 // opened before the chunk's first row: the events lock first, then the
 // transaction's ID, from which the rows' positions are built, so that
 // Append can answer with them.
 type bulkChunk struct {
-	conn *pgxpool.Conn
-	tx   pgx.Tx
-	base int64 // xid << positionShift
-	n    int   // rows
-	w    wireBuf
+	conn    *pgxpool.Conn
+	tx      pgx.Tx
+	base    int64 // xid << positionShift
+	n       int   // rows
+	appends int
+	w       wireBuf
 }
 
 // BulkOptions configure a Bulk.
@@ -85,6 +93,13 @@ var ErrBulkNotEmpty = errors.New("pgstore: bulk writing needs an empty store")
 // NewBulk starts a bulk writer over s, which must hold no event (it
 // returns ErrBulkNotEmpty otherwise). Close it, and check Close's error,
 // before anything relies on what it wrote, and before s is closed.
+//
+// A Bulk that is never closed holds, until the process ends, the
+// transaction of the chunk it is filling, which took the events lock: no
+// reader of the store, in any process, gets past that chunk's position
+// (every subscriber and projection stops), and it keeps up to three of
+// s's pool connections (the chunk filling, one waiting, one copying), so
+// that closing s waits for ever. Always defer Close.
 func NewBulk(ctx context.Context, s *Store, opts BulkOptions) (*Bulk, error) {
 	if opts.ChunkEvents <= 0 {
 		opts.ChunkEvents = 20_000
@@ -105,7 +120,7 @@ func NewBulk(ctx context.Context, s *Store, opts BulkOptions) (*Bulk, error) {
 		cols += `, recorded_at`
 	}
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	b := &Bulk{s: s, chunkEvents: opts.ChunkEvents, ctx: bctx, cancel: cancel,
+	b := &Bulk{s: s, chunkEvents: opts.ChunkEvents, chunkBytes: maxChunkBytes, maxRows: maxPerTransaction, ctx: bctx, cancel: cancel,
 		copySQL: `COPY ` + ident(s.opts.Schema, "events") + ` (` + cols + `) FROM STDIN (FORMAT binary)`,
 		heads:   map[string]bulkHead{}, done: make(chan struct{})}
 	b.cond = sync.NewCond(&b.mu)
@@ -179,11 +194,22 @@ func (b *Bulk) append(ctx context.Context, stream string, expected eventstore.Ex
 	if b.closed {
 		return eventstore.AppendResult{}, eventstore.ErrClosed
 	}
-	if b.cur != nil && b.cur.n+len(prepared) > b.chunkEvents {
+	if b.cur != nil && (b.cur.n+len(prepared) > b.chunkEvents || len(b.cur.w.buf) >= b.chunkBytes) {
 		b.rotate()
+		// rotate may have waited, b.mu released: if Close ran meanwhile,
+		// the flusher may be gone and a chunk opened now would never be
+		// copied (its connection and the events lock held for ever).
+		if b.closed {
+			return eventstore.AppendResult{}, eventstore.ErrClosed
+		}
 	}
 	if b.err != nil {
 		return eventstore.AppendResult{}, b.err
+	}
+	if n := len(prepared); n > b.maxRows || (b.cur != nil && b.cur.n+n > b.maxRows) {
+		// The rows' positions are base | ordinal: more would spill into
+		// the xid's bits.
+		return eventstore.AppendResult{}, fmt.Errorf("%d events in one append: at most %d fit in one transaction", n, b.maxRows)
 	}
 	if b.cur == nil {
 		c, err := b.open()
@@ -194,6 +220,7 @@ func (b *Bulk) append(ctx context.Context, stream string, expected eventstore.Ex
 		b.cur = c
 	}
 	c := b.cur
+	c.appends++
 	for j := range prepared {
 		c.n++
 		c.w.buf = binary.BigEndian.AppendUint16(c.w.buf, uint16(rowColumns+2+btoi(recorded != nil)))
@@ -262,7 +289,11 @@ func (b *Bulk) rotate() {
 // fail records the first error; b.mu is held.
 func (b *Bulk) fail(err error) {
 	if b.err == nil {
-		b.err = fmt.Errorf("pgstore: bulk: %w (nothing of this chunk or any later one was written)", err)
+		if ce := (*bulkCommitError)(nil); errors.As(err, &ce) {
+			b.err = fmt.Errorf("pgstore: bulk: %w (this chunk may or may not have been written; nothing of any later one was)", err)
+		} else {
+			b.err = fmt.Errorf("pgstore: bulk: %w (nothing of this chunk or any later one was written)", err)
+		}
 	}
 	b.cond.Broadcast()
 }
@@ -304,6 +335,11 @@ func (b *Bulk) flusher() {
 		b.cond.Broadcast()
 		b.mu.Unlock()
 		if err == nil && !failed && c.n > 0 {
+			// As the group commit does: the store's counters, its
+			// in-process subscribers, then other processes (NOTIFY).
+			b.s.stats.appends.Add(int64(c.appends))
+			b.s.stats.events.Add(int64(c.n))
+			b.s.bc.Notify()
 			b.s.wake()
 		}
 	}
@@ -324,8 +360,20 @@ func (b *Bulk) copy(c *bulkChunk) error {
 			return err
 		}
 	}
-	return c.tx.Commit(b.ctx)
+	if err := c.tx.Commit(b.ctx); err != nil {
+		// The COMMIT may have been carried out before the connection
+		// dropped: the chunk's outcome is unknown.
+		return &bulkCommitError{err}
+	}
+	return nil
 }
+
+// bulkCommitError is a chunk's failed COMMIT: whether it took effect is
+// unknown.
+type bulkCommitError struct{ err error }
+
+func (e *bulkCommitError) Error() string { return "commit: " + e.err.Error() }
+func (e *bulkCommitError) Unwrap() error { return e.err }
 
 // Flush writes every append made so far and waits until it is committed;
 // it returns the error that failed a chunk, if one did.
@@ -370,14 +418,18 @@ func (b *Bulk) settle(ctx context.Context, stream string) error {
 	return b.waitLocked(ctx, h.chunk)
 }
 
-// Close writes what is left, ends the writer and returns Flush's answer.
-// It does not close the Store.
+// Close writes what is left, ends the writer and returns the error that
+// failed a chunk, if one did, including the chunks appends racing Close
+// filled (appends that find the Bulk closing fail with ErrClosed). It
+// does not close the Store.
 func (b *Bulk) Close() error {
 	err := b.Flush(context.Background())
 	b.mu.Lock()
 	if !b.closed {
 		b.closed = true
-		if c := b.cur; c != nil { // after a failure: never sent, rolled back
+		// A chunk filled since the Flush (or, after a failure, one never
+		// sent, rolled back): the flusher takes it before it ends.
+		if c := b.cur; c != nil {
 			b.cur = nil
 			b.queue = append(b.queue, c)
 		}
@@ -386,6 +438,13 @@ func (b *Bulk) Close() error {
 	b.mu.Unlock()
 	<-b.done
 	b.cancel()
+	// The flusher has copied (or rolled back) the chunk queued above, filled
+	// by appends made after the Flush: its failure is Close's answer too.
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil {
+		err = b.err
+	}
 	return err
 }
 

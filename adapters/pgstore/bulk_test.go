@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -341,5 +343,134 @@ func TestBulkContextAndClose(t *testing.T) {
 	}
 	if n := len(readAll(t, s)); n != 0 {
 		t.Fatalf("%d events stored, want 0", n)
+	}
+}
+
+// TestBulkAppendDuringClose: appends racing Close either fail or are
+// stored; none is answered and then lost (an append that waited for the
+// flusher while Close ran used to open a chunk nobody copied, holding a
+// connection and the events lock). Chunks of one event, so that every
+// append after the first waits in rotate.
+func TestBulkAppendDuringClose(t *testing.T) {
+	ctx := tctx(t)
+	for round := range 6 {
+		s := openTest(t, Options{})
+		b := newBulk(t, s, BulkOptions{ChunkEvents: 1})
+		var answered atomic.Int64
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					if _, err := b.Append(ctx, fmt.Sprintf("r%d-g%d-%d", round, g, i), eventstore.NoStream, ev("x")); err != nil {
+						if !errors.Is(err, eventstore.ErrClosed) {
+							t.Errorf("Append = %v, want ErrClosed", err)
+						}
+						return
+					}
+					answered.Add(1)
+				}
+			}()
+		}
+		time.Sleep(time.Duration(20+round*15) * time.Millisecond)
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		if n := int64(len(readAll(t, s))); n != answered.Load() {
+			t.Fatalf("round %d: %d appends answered, %d events stored", round, answered.Load(), n)
+		}
+	}
+}
+
+// TestBulkRefusesAnAppendTooLargeForAChunk: a chunk's positions are
+// base | ordinal, so a chunk holds at most maxPerTransaction rows (lowered
+// here to 3): an append that would pass it is refused, the Bulk goes on.
+func TestBulkRefusesAnAppendTooLargeForAChunk(t *testing.T) {
+	ctx := tctx(t)
+	s := openTest(t, Options{})
+	b := newBulk(t, s, BulkOptions{ChunkEvents: 2})
+	b.maxRows = 3
+	if _, err := b.Append(ctx, "big", eventstore.NoStream, ev("1"), ev("2"), ev("3"), ev("4")); err == nil {
+		t.Fatal("an append of 4 events into chunks of at most 3 rows succeeded")
+	}
+	res, err := b.Append(ctx, "ok", eventstore.NoStream, ev("1"), ev("2"), ev("3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	all := readAll(t, s)
+	if len(all) != 3 || all[2].Position != res.Position {
+		t.Fatalf("stored %+v, want the 3 events of the append that fits, last at %v", all, res.Position)
+	}
+}
+
+// TestBulkRotatesOnBytes: a chunk is sent once its buffer holds
+// chunkBytes (64 MiB; lowered here), however few events it holds.
+func TestBulkRotatesOnBytes(t *testing.T) {
+	ctx := tctx(t)
+	s := openTest(t, Options{})
+	b := newBulk(t, s, BulkOptions{})
+	b.chunkBytes = 1 // every chunk is full after its first append
+	for i := range 5 {
+		if _, err := b.Append(ctx, fmt.Sprintf("s%d", i), eventstore.NoStream, ev("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.mu.Lock()
+	sent := b.sent
+	b.mu.Unlock()
+	if sent != 4 {
+		t.Fatalf("%d chunks sent after 5 appends over the byte limit, want 4", sent)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readAll(t, s)); n != 5 {
+		t.Fatalf("%d events stored, want 5", n)
+	}
+}
+
+// TestBulkWakesSubscribers: a committed chunk is counted in the store's
+// Stats as the group commit counts its appends (and the same place wakes
+// in-process subscribers and NOTIFYs); a subscriber sees the events.
+func TestBulkWakesSubscribers(t *testing.T) {
+	ctx := tctx(t)
+	s := openTest(t, Options{IdlePoll: time.Hour})
+	sub, cancel := context.WithCancel(ctx)
+	defer cancel()
+	got := make(chan eventstore.Event, 3)
+	go func() {
+		for e, err := range s.SubscribeAll(sub, eventstore.SubscribeOptions{}) {
+			if err != nil {
+				return
+			}
+			got <- e
+		}
+	}()
+	b := newBulk(t, s, BulkOptions{})
+	before := s.Stats()
+	if _, err := b.Append(ctx, "a", eventstore.NoStream, ev("1"), ev("2")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "b", eventstore.NoStream, ev("3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Appends-before.Appends != 2 || st.Events-before.Events != 3 {
+		t.Fatalf("Stats after the bulk: %d appends, %d events, want 2 and 3", st.Appends-before.Appends, st.Events-before.Events)
+	}
+	for i := range 3 {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("subscriber saw %d of 3 events", i)
+		}
 	}
 }

@@ -324,7 +324,13 @@
 // returns nil (a crash loses the chunks not yet committed; a seed then
 // starts again on an empty store), a repeated event ID fails the chunk
 // instead of being answered as a repeat, and Bulk does not NOTIFY within
-// its transactions (it wakes subscribers after each commit). Its reads
+// its transactions: after each chunk commits it wakes the store's
+// in-process subscribers, NOTIFYs other processes and counts the chunk in
+// Stats, as the group commit does (TestBulkWakesSubscribers). If a
+// chunk's COMMIT fails (the connection dropped), whether it took effect
+// is unknown and the error says so. A Bulk never closed keeps its open
+// chunk's transaction, and so every reader's horizon, and up to three
+// pool connections: close it. Its reads
 // (ReadStream of a stream with rows still in a chunk, ReadAll, Head,
 // SubscribeAll) commit the chunks first.
 //

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,11 +90,18 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	var bw *pgstore.Bulk
 	write := l.store
 	if pgs, ok := l.store.(*pgstore.Store); ok && *bulk && head0 == 0 {
-		if bw, err = pgstore.NewBulk(ctx, pgs, pgstore.BulkOptions{}); err != nil {
+		// Head is 0 also for a store whose events are all past the horizon
+		// (a writer's transaction still open): NewBulk then refuses it,
+		// and the seed appends as it does to any store that holds events.
+		switch bw, err = pgstore.NewBulk(ctx, pgs, pgstore.BulkOptions{}); {
+		case errors.Is(err, pgstore.ErrBulkNotEmpty):
+			bw = nil
+		case err != nil:
 			return fmt.Errorf("seed: %w", err)
+		default:
+			defer bw.Close() // after a failure; the seed's end closes it and checks
+			write = bw
 		}
-		defer bw.Close() // after a failure; the seed's end closes it and checks
-		write = bw
 	}
 	h := &domain.Handler{Log: eventlog.New(write), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	commits0, countsCommits := storeCommits(l.store)

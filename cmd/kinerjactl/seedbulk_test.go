@@ -4,11 +4,15 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/kinerja-ledger/kinerja/adapters/app/seed"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
@@ -118,5 +122,58 @@ func TestSeedBulkVerifiesOnPostgres(t *testing.T) {
 	var rep audit.Report
 	if err := json.Unmarshal([]byte(mustCtl(t, "verify", "--store", "postgres", "--postgres-url", url, "--data", data)), &rep); err != nil || !rep.OK || rep.Covered == 0 {
 		t.Fatalf("verify after the bulk seed = %+v, %v", rep, err)
+	}
+}
+
+// TestSeedBehindAnOpenTransactionOnPostgres: a store whose only event is
+// past the horizon (a writer's transaction, holding the events lock, is
+// still open) has Head 0 but is not empty: the seed appends as on any
+// store with events instead of failing with pgstore.ErrBulkNotEmpty.
+func TestSeedBehindAnOpenTransactionOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	url, data := postgresURL(t), t.TempDir()
+	if _, err := pgstore.MigrateURL(ctx, url, "kinerja"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := pgstore.Connect(ctx, url, pgstore.Options{FinalityWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LockTx(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "other", eventstore.NoStream, eventstore.EventData{ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "196608011988031001", Role: "APPRAISER"}, Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.Head(ctx); err != nil || h != 0 {
+		t.Fatalf("Head behind the open transaction = %v, %v; want 0", h, err)
+	}
+	ended := make(chan struct{})
+	go func() { // the writer ends after the seed read its Head (FinalityWait 5 s)
+		defer close(ended)
+		time.Sleep(7 * time.Second)
+		_ = tx.Rollback(ctx)
+	}()
+	defer func() { <-ended }() // before conn.Close
+	// The seed's checkpoint then refuses the log (the test's event is not
+	// signed by a key it knows); what matters here is that the seed wrote.
+	var out, stderr strings.Builder
+	err = run(ctx, []string{"seed", "--store", "postgres", "--postgres-url", url, "--data", data, "--employees", "10", "--year", "2025"},
+		func(string) string { return "" }, &stderr, &out)
+	if errors.Is(err, pgstore.ErrBulkNotEmpty) || !strings.Contains(stderr.String()+out.String(), "events written") {
+		t.Fatalf("seed: %v\n%s%s", err, out.String(), stderr.String())
 	}
 }

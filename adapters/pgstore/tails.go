@@ -219,6 +219,10 @@ type tailCoalescer struct {
 	statements, reads uint64
 }
 
+// maxTailBatch is the most stream requests one shared statement carries;
+// a read that finds the open batch this full sends its own statement.
+const maxTailBatch = 256
+
 // tailBatch is the reads that share one statement.
 type tailBatch struct {
 	reqs     []eventstore.TailRequest
@@ -238,18 +242,19 @@ func (c *tailCoalescer) read(ctx context.Context, s *Store, reqs []eventstore.Ta
 	limit := s.opts.TailReaders
 	c.mu.Lock()
 	c.reads++
-	if limit < 0 || c.inflight < limit {
-		// A statement of its own, under its own context, sent now.
+	if limit < 0 || c.inflight < limit || (c.open != nil && len(c.open.reqs) >= maxTailBatch) {
+		// A statement of its own, under its own context, sent now: a slot
+		// is free, or the open batch is full (when the statements in
+		// flight stall, e.g. behind a lock, the reads arriving meanwhile
+		// are not all piled into one statement whose failure would fail
+		// every one of them).
 		if limit >= 0 {
 			c.inflight++
+			defer c.next(s) // even if the statement panics: the slot is not lost
 		}
 		c.statements++
 		c.mu.Unlock()
-		tails, head, err := s.queryTails(ctx, reqs, withHead)
-		if limit >= 0 {
-			c.next(s)
-		}
-		return tails, head, err
+		return s.queryTails(ctx, reqs, withHead)
 	}
 	b := c.open
 	if b == nil {
@@ -304,7 +309,16 @@ func (c *tailCoalescer) next(s *Store) {
 	b.cancel = cancel
 	c.mu.Unlock()
 	go func() {
-		b.tails, b.head, b.err = s.queryTails(ctx, b.reqs, b.withHead)
+		func() {
+			// A panic fails this batch's readers, not the process, and
+			// the slot is handed on below as after any statement.
+			defer func() {
+				if r := recover(); r != nil {
+					b.err = fmt.Errorf("pgstore: read tails: panic: %v", r)
+				}
+			}()
+			b.tails, b.head, b.err = s.queryTails(ctx, b.reqs, b.withHead)
+		}()
 		c.mu.Lock()
 		b.cancel = nil
 		c.mu.Unlock()

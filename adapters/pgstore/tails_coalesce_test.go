@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -150,5 +151,68 @@ func TestCoalescedTailReadsSeeAcknowledgedWrites(t *testing.T) {
 	defer b.tails.mu.Unlock()
 	if b.tails.inflight != 0 || b.tails.open != nil {
 		t.Errorf("after every read ended: %d in flight, open batch %v", b.tails.inflight, b.tails.open)
+	}
+}
+
+// TestCoalescedTailBatchBounded: when the statement in flight stalls (here
+// behind a lock on the events table), the reads arriving meanwhile fill
+// the open batch up to maxTailBatch requests and then send statements of
+// their own, instead of piling every one of them into a single statement
+// whose failure would fail them all; once the lock is gone, every read is
+// answered.
+func TestCoalescedTailBatchBounded(t *testing.T) {
+	url, schema := migrated(t)
+	s := openOn(t, url, schema, Options{TailReaders: 1})
+	ctx := tctx(t)
+	if _, err := s.Append(ctx, "bounded-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "events"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() uint64 { _, r := s.tailStats(); return r }
+	waitFor := func(n uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); reads() < n; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d reads arrived, want %d", reads(), n)
+			}
+		}
+	}
+	const extra = 40
+	total := 1 + maxTailBatch + extra
+	errs := make(chan error, total)
+	read := func() {
+		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "bounded-0"}})
+		if err == nil && (len(tails) != 1 || len(tails[0].Events) != 1) {
+			err = fmt.Errorf("tails %+v, want the one event", tails)
+		}
+		errs <- err
+	}
+	go read() // takes the one slot and stalls behind the lock
+	waitFor(1)
+	for range maxTailBatch + extra {
+		go read()
+	}
+	waitFor(uint64(total))
+	// One own statement, then the full batch (not sent yet: its slot is
+	// held), then one own statement for each read past it.
+	if st, _ := s.tailStats(); st != 1+extra {
+		t.Errorf("%d statements sent while stalled, want %d (1 + %d past a full batch)", st, 1+extra, extra)
+	}
+	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	for range total {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := s.tailStats(); st != 2+extra {
+		t.Errorf("%d statements in all, want %d", st, 2+extra)
 	}
 }

@@ -147,6 +147,10 @@ type storeFlags struct {
 	// headCache, set by a command rather than a flag, bounds the store's
 	// cache of stream heads (0: the store's default; see seedHeadCache).
 	headCache int
+	// cacheSKPs, set by `projections rebuild --cache-skps`, bounds each
+	// SKP projection's cache of aggregates in the PostgreSQL read models
+	// it opens (0: projections.DefaultCacheSize).
+	cacheSKPs int
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {

@@ -432,10 +432,14 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	var keys multiFlag
 	fs.Var(&keys, "key", "audit checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild (its read, its Sinks and its swaps) to this file, for go tool pprof")
+	fs.IntVar(&sf.cacheSKPs, "cache-skps", 0, "SKP aggregates each SKP projection keeps in its cache while it rebuilds; a miss replays the SKP's stream, and a rebuild that visits more SKPs in turn than this replays one stream per event (a province's 100,000 SKPs against the default: docs/benchmarks.md §67). 0: 65,536")
 	var ic wiring.IntegrityConfig
 	ic.RegisterWitnessFlags(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {
 		return nil, nil, nil, rebuildOptions{}, err
+	}
+	if sf.cacheSKPs < 0 {
+		return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("projections %s: --cache-skps %d: want 0 (the default) or more", verb, sf.cacheSKPs)
 	}
 	if sf.postgresURL == "" {
 		return nil, nil, nil, rebuildOptions{}, exitcode.Usagef("projections %s: the PostgreSQL read models need --postgres-url (in embedded mode the read models are rebuilt, dead letters replayed, at every start of kinerjad)", verb)
@@ -565,7 +569,7 @@ func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer
 	// SKPs than a cache keeps) is read and authenticated once for all of
 	// them, not once by each; the bound counts the replays.
 	l.history = &projections.BoundedHistory{History: projections.NewSharedHistory(projections.StoreHistory{Store: l.authed}, 0)}
-	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: l.history, Policy: policy.Default()})
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: l.history, Policy: policy.Default(), CacheSize: sf.cacheSKPs})
 	if err != nil {
 		l.close()
 		return nil, nil, err

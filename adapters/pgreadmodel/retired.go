@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -94,12 +95,7 @@ func (db *DB) RetiredGenerations(ctx context.Context) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	gens := make([]int, 0, len(byGen))
-	for g := range byGen {
-		gens = append(gens, g)
-	}
-	slices.Sort(gens)
-	return gens, nil
+	return slices.Sorted(maps.Keys(byGen)), nil
 }
 
 // retiredTables returns the retired audit tables by generation: the base
@@ -154,13 +150,8 @@ func (db *DB) DropRetired(ctx context.Context) (dropped []int, err error) {
 	if err != nil {
 		return nil, err
 	}
-	gens := make([]int, 0, len(byGen))
-	for g := range byGen {
-		gens = append(gens, g)
-	}
-	slices.Sort(gens)
 	var refused error
-	for _, g := range gens {
+	for _, g := range slices.Sorted(maps.Keys(byGen)) {
 		err := db.dropRetired(ctx, g, byGen[g])
 		if re, ok := err.(*RetiredError); ok {
 			if refused == nil {

@@ -105,19 +105,21 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	h := &domain.Handler{Log: eventlog.New(write), Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}
 	commits0, countsCommits := storeCommits(l.store)
-	// written commits what the bulk writer still holds: the seed's events
-	// are written only when it says so.
-	written := func() error {
-		if bw == nil {
-			return nil
-		}
-		if err := bw.Close(); err != nil {
-			return fmt.Errorf("seed: %w", err)
-		}
-		return nil
-	}
 	last := time.Now()
 	start := time.Now()
+	// written commits what the bulk writer still holds (the seed's events
+	// are written only when it says so), then says how many were written
+	// and in how many group commits.
+	written := func(events, commands int) error {
+		if bw != nil {
+			if err := bw.Close(); err != nil {
+				return fmt.Errorf("seed: %w", err)
+			}
+		}
+		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", events, time.Since(start).Seconds())
+		printCommits(stderr, l.store, commits0, countsCommits, commands)
+		return nil
+	}
 	cfg := seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
 		Progress: func(done, total int) {
 			if time.Since(last) > time.Second || done == total {
@@ -137,11 +139,9 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		if err := written(); err != nil {
+		if err := written(stats.Events, stats.Commands); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", stats.Events, time.Since(start).Seconds())
-		printCommits(stderr, l.store, commits0, countsCommits, stats.Commands)
 		done = fmt.Sprintf("%d employees", stats.Employees)
 		out = stats
 	} else {
@@ -168,11 +168,9 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			commands += stats.Commands
 			all = append(all, stats)
 		}
-		if err := written(); err != nil {
+		if err := written(events, commands); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "seed: %d events written in %.1fs\n", events, time.Since(start).Seconds())
-		printCommits(stderr, l.store, commits0, countsCommits, commands)
 		done = fmt.Sprintf("%d employees in %d agencies", total, *nAgencies)
 		out = all
 	}

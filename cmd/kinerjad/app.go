@@ -228,10 +228,17 @@ func newApp(ctx context.Context, cfg Config, stdout io.Writer) (a *app, err erro
 	if err != nil {
 		return nil, err
 	}
+	// A command on an SKP starts from the state the previous command on
+	// it decided on, advanced by the events since (skp.Carry), instead of
+	// replaying the whole stream: the replay was ≈ 5 % of kinerjad's CPU
+	// per mutation (docs/benchmarks.md, issue 15, branch mutcpu2).
+	carry := skp.NewCarry(0)
+	registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "kinerja", Subsystem: "commands", Name: "carried_skps",
+		Help: "SKP states kept for the next command on them (skp.Carry)."}, func() float64 { return float64(carry.Len()) }))
 	appCfg := application.Config{
 		Units:        &orgunit.Service{Handler: handler, Policy: pol},
 		Employees:    &employee.Service{Handler: handler, Policy: pol},
-		SKPs:         &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs)},
+		SKPs:         &skp.Service{Handler: handler, Policy: pol, Reads: skp.NewReadCache(cacheSKPs), Carry: carry},
 		Distribution: &distribution.Service{Handler: handler, Policy: pol, Pattern: distribution.SE3_2023},
 		Store:        eventstore.NewAuthenticatedStore(a.store, a.keys.Keyring),
 		Verifier:     &wiring.Verifier{Store: a.store, Keys: verifiers, WriterKeys: a.keys.Keyring, Stored: rm.stored, Witness: a.guard.Witness},

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kinerja-ledger/kinerja/cmd/internal/backend"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
@@ -37,8 +39,15 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	read := fs.Bool("read", true, "also measure a full ReadAll after the appends")
 	migrate := fs.Bool("migrate", true, "apply PostgreSQL migrations first")
 	sign := fs.Bool("sign", true, "sign every append with the writer key, as kinerjad does (false measures the store without signatures)")
+	rate := fs.Float64("rate", 0, "open loop: appends per second, each due at a fixed time and timed from it, over --open-conns connections for --duration after --warmup (instead of the --writers runs and the read)")
+	openConns := fs.Int("open-conns", 64, "open loop (--rate): the connections, each writing its own streams")
+	duration := fs.Duration("duration", 10*time.Second, "open loop (--rate): how long the measured appends run")
+	warmup := fs.Duration("warmup", 3*time.Second, "open loop (--rate): how long the appends run unmeasured first")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
+	}
+	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) || *openConns <= 0 || *duration <= 0 || *warmup < 0 || *events <= 0 {
+		return exitcode.Usagef("--rate %v, --open-conns %d, --duration %s, --warmup %s, --events-per-stream %d: want a finite rate ≥ 0, connections, a duration and events > 0", *rate, *openConns, *duration, *warmup, *events)
 	}
 	var counts []int
 	for _, w := range strings.Split(*writers, ",") {
@@ -63,6 +72,14 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	}
 	defer s.Close()
 	enc := json.NewEncoder(stdout)
+	if *rate > 0 {
+		fmt.Fprintf(stderr, "bench: %s, open loop at %v appends/s over %d connections for %s...\n", sf.store, *rate, *openConns, *duration)
+		r, err := openAppends(ctx, s, sf.store, *rate, *warmup, *duration, *openConns, *events, *payload)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(r)
+	}
 	for _, w := range counts {
 		fmt.Fprintf(stderr, "bench: %s, %d writer(s), %d streams × %d events...\n", sf.store, w, w**streamsPer, *events)
 		r, err := storebench.Appends(ctx, s, storebench.Config{Writers: w, Streams: w * *streamsPer, EventsPerStream: *events, PayloadBytes: *payload})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -50,6 +51,11 @@ type apiConfig struct {
 	// one of readerRoles, agency its agency claim ("" for none). Every
 	// token of the run carries the agency claim when it is set.
 	role, agency string
+	// rate, when positive, runs the scenarios open loop: rate requests
+	// per second, due at fixed times, over openConns connections (see
+	// openLoop); 0 is the closed loop of --concurrency clients.
+	rate      float64
+	openConns int
 }
 
 // readerRoles are the roles --role may name: the agency roles that read
@@ -83,6 +89,8 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.Int64Var(&c.seed, "seed", 1, "random seed of the clients' choices")
 	fs.StringVar(&c.role, "role", "HR_ADMIN", "get_skp and as_of: the reading token's role, one of "+strings.Join(readerRoles, ", "))
 	fs.StringVar(&c.agency, "agency", "", "the agency claim (the root unit's ID) of every token of the run, the reading one's included; empty: claimless tokens")
+	fs.Float64Var(&c.rate, "rate", 0, "open loop: requests per second, each due at a fixed time and timed from it (no coordinated omission); 0: the closed loop of --concurrency clients")
+	fs.IntVar(&c.openConns, "open-conns", 64, "open loop (--rate): the connections that send the due requests; when all are busy a due request waits, and the wait counts in its latency")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -175,6 +183,12 @@ func (c apiConfig) validate() error {
 		if u, err := url.Parse(a); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("bench api: --also-url %q: want base URLs of kinerjad", a))
 		}
+	}
+	if c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0) || (c.rate > 0 && c.openConns <= 0) {
+		errs = append(errs, fmt.Errorf("bench api: --rate %v --open-conns %d: want a finite rate ≥ 0 and, with a rate, connections > 0", c.rate, c.openConns))
+	}
+	if c.rate > 0 && (openLoop{rate: c.rate, duration: c.duration}).tickets() == 0 {
+		errs = append(errs, fmt.Errorf("bench api: --rate %v over --duration %s sends no request", c.rate, c.duration))
 	}
 	if c.contentionItems <= 0 {
 		errs = append(errs, errors.New("bench api: --contention-items must be positive"))
@@ -568,6 +582,20 @@ type apiResult struct {
 	Max      float64 `json:"max_ms"`
 	// ErrorSample is one error, to tell what went wrong.
 	ErrorSample string `json:"error_sample,omitempty"`
+	// ClientCPUUS is this process's CPU (user + system, every goroutine
+	// of it: the bench client's own cost on the machine) over the measured
+	// window, in µs per request.
+	ClientCPUUS float64 `json:"client_cpu_us_per_request"`
+	// Open loop (--rate): Mode "open", the rate asked for, the
+	// connections, and the lag of the sends behind their due times (the
+	// client's own delay, included in the latencies above, which run from
+	// the due time). Mode "closed" otherwise.
+	Mode      string  `json:"mode"`
+	RateAsked float64 `json:"rate_asked,omitempty"`
+	OpenConns int     `json:"open_conns,omitempty"`
+	LagP50    float64 `json:"send_lag_p50_ms,omitempty"`
+	LagP99    float64 `json:"send_lag_p99_ms,omitempty"`
+	LagMax    float64 `json:"send_lag_max_ms,omitempty"`
 }
 
 // clients runs fn for each of --concurrency clients at once, each with its
@@ -593,8 +621,74 @@ func (b *apiBench) load(ctx context.Context, sc apiScenario) apiResult {
 	return b.loadFor(ctx, sc, b.cfg.duration)
 }
 
-// loadFor runs sc with --concurrency clients for d.
+// loadFor runs sc with --concurrency clients for d, or open loop at
+// --rate.
 func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
+	cpu0 := processCPU()
+	var r apiResult
+	if b.cfg.rate > 0 {
+		r = b.openLoopFor(ctx, sc, d)
+	} else {
+		r = b.closedLoopFor(ctx, sc, d)
+	}
+	if r.Requests > 0 {
+		r.ClientCPUUS = round3(float64((processCPU() - cpu0).Microseconds()) / float64(r.Requests))
+	}
+	return r
+}
+
+// send sends req and reads its answer; it returns "" when the answer has
+// sc's success status, else what went wrong.
+func (b *apiBench) send(ctx context.Context, sc apiScenario, req *http.Request) string {
+	resp, err := b.client.Do(req.WithContext(ctx))
+	if err != nil {
+		return err.Error()
+	}
+	var body []byte
+	if resp.StatusCode != sc.want {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != sc.want {
+		return fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body))
+	}
+	return ""
+}
+
+// openLoopFor runs sc open loop at --rate for d over --open-conns
+// connections, each with its own random source.
+func (b *apiBench) openLoopFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
+	o := openLoop{rate: b.cfg.rate, duration: d, workers: b.cfg.openConns}
+	rngs := make([]*mrand.Rand, o.workers)
+	for w := range rngs {
+		rngs[w] = mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+3))
+	}
+	t := o.run(ctx, realClock{}, func(w, _ int) string {
+		req, err := sc.next(rngs[w])
+		if err != nil {
+			return err.Error()
+		}
+		return b.send(ctx, sc, req)
+	})
+	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: o.workers,
+		DurationS: round3(t.elapsed.Seconds()), Events: sc.events, Mode: "open", RateAsked: o.rate, OpenConns: o.workers,
+		Requests: len(t.latency), Errors: t.errs, ErrorSample: t.sample}
+	if sc.name == "get_skp" || sc.name == "as_of" {
+		r.Role, r.Agency = b.cfg.role, b.cfg.agency
+	}
+	if t.elapsed > 0 {
+		r.RPS = round3(float64(len(t.latency)) / t.elapsed.Seconds())
+	}
+	l := summarise(t.latency, true)
+	r.P50, r.P90, r.P95, r.P99, r.Max = l.P50, l.P90, l.P95, l.P99, l.Max
+	g := summarise(t.lag, false)
+	r.LagP50, r.LagP99, r.LagMax = g.P50, g.P99, g.Max
+	return r
+}
+
+// closedLoopFor runs sc with --concurrency clients for d.
+func (b *apiBench) closedLoopFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
 	type tally struct {
 		lat    []time.Duration
 		errs   int
@@ -618,27 +712,16 @@ func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration)
 				return
 			}
 			began := time.Now()
-			resp, err := b.client.Do(req.WithContext(ctx))
-			if err != nil {
-				t.lat = append(t.lat, time.Since(began))
-				fail(err.Error())
-				continue
-			}
-			var body []byte
-			if resp.StatusCode != sc.want {
-				body, _ = io.ReadAll(io.LimitReader(resp.Body, 512))
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			msg := b.send(ctx, sc, req)
 			t.lat = append(t.lat, time.Since(began))
-			if resp.StatusCode != sc.want {
-				fail(fmt.Sprintf("%s %s: %s %s", req.Method, req.URL.Path, resp.Status, bytes.TrimSpace(body)))
+			if msg != "" {
+				fail(msg)
 			}
 		}
 	})
 	elapsed := time.Since(start)
 	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: b.cfg.concurrency,
-		DurationS: round3(elapsed.Seconds()), Events: sc.events}
+		DurationS: round3(elapsed.Seconds()), Events: sc.events, Mode: "closed"}
 	if sc.name == "get_skp" || sc.name == "as_of" {
 		r.Role, r.Agency = b.cfg.role, b.cfg.agency
 	}

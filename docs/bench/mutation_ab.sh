@@ -14,6 +14,9 @@
 #        kinerjad under the load into $WORK/prof-LABEL-*; the CPU profile covers PROF_SECONDS (4)
 #        from PROF_DELAY (5) seconds after the start), FSYNC=1 (run: count kinerjad's fsyncs
 #        with strace for 6 s of the measured window into $WORK/fsync-LABEL.txt; divide by 6 × req/s)
+#        RATE (run and append: open loop, RATE requests per second due at fixed times and timed
+#        from them, over CONNS (64) connections, instead of C closed-loop clients; append then
+#        runs for DUR after WARMUP), CLIENT_CPUS (run: the bench client under `taskset -c CLIENT_CPUS`)
 #   `run` also prices a mutation in CPU (cpu_run): kinerjad's user + system CPU (/proc/PID/stat)
 #   and that of the PostgreSQL backends serving $DB, over the bench (warm-up included), divided
 #   by the feedback POSTs kinerjad counted (kinerja_http_requests_total) over the same window.
@@ -97,7 +100,9 @@ run)
   fi
   for _ in $(seq 1 1200); do curl -fsS -o /dev/null "http://$addr/readyz" && break; sleep 0.5; done
   m0=$(mutations) k0=$(proccpu $kp) p0=$(pgcpu)
-  $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup ${WARMUP:-3s} --scenarios mutation --ratio=false > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
+  OPEN=(); if [[ -n ${RATE:-} ]]; then OPEN=(--rate "$RATE" --open-conns ${CONNS:-64}); fi
+  PIN=(); if [[ -n ${CLIENT_CPUS:-} ]]; then PIN=(taskset -c "$CLIENT_CPUS"); fi
+  "${PIN[@]}" $D/kinerjactl bench api --url "http://$addr" --data "$DATA" --concurrency ${C:-16} --duration ${DUR:-10s} --warmup ${WARMUP:-3s} --scenarios mutation --ratio=false "${OPEN[@]}" > $D/out.json 2>$D/err.txt || { cat $D/err.txt; exit 1; }
   m1=$(mutations) k1=$(proccpu $kp) p1=$(pgcpu)
   cpu=$(awk -v n=$((m1 - m0)) -v k=$((k1 - k0)) -v p=$((p1 - p0)) -v t=$ticks \
     'BEGIN { printf "{\"mutations\":%d,\"kinerjad_cpu_us_per_mutation\":%.0f,\"postgres_cpu_us_per_mutation\":%.0f}", n, n ? k * 1e6 / t / n : 0, n ? p * 1e6 / t / n : 0 }')
@@ -108,6 +113,7 @@ append)
   # The store's own append p99 with C writers, in the same conditions.
   LABEL=$2
   if [[ $STORE == bolt ]]; then AFL=(--data $D/appendbench); rm -rf $D/appendbench; else AFL=(--store postgres --postgres-url "$URL"); fi
-  $D/kinerjactl bench store "${AFL[@]}" --writers ${C:-16} --streams-per-writer 20 --read=false > $D/append.json 2>$D/append.err || { cat $D/append.err; exit 1; }
+  OPEN=(); if [[ -n ${RATE:-} ]]; then OPEN=(--rate "$RATE" --open-conns ${CONNS:-64} --duration ${DUR:-10s} --warmup ${WARMUP:-3s}); fi
+  $D/kinerjactl bench store "${AFL[@]}" --writers ${C:-16} --streams-per-writer 20 --read=false "${OPEN[@]}" > $D/append.json 2>$D/append.err || { cat $D/append.err; exit 1; }
   echo "{\"label\":\"append-$LABEL\",\"store\":\"$STORE\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"r\":$(jq -c . $D/append.json | tr '\n' ',' | sed 's/,$//')}" | tee -a $D/results.jsonl ;;
 esac

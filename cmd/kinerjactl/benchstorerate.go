@@ -32,7 +32,7 @@ type openAppendResult struct {
 	LagP99    float64 `json:"send_lag_p99_ms"`
 	// ClientCPUUS is this process's CPU per append (the store runs in it:
 	// for bbolt, the whole cost of an append).
-	CPUUS float64 `json:"cpu_us_per_append"`
+	CPUUS       float64 `json:"cpu_us_per_append"`
 	ErrorSample string  `json:"error_sample,omitempty"`
 }
 

@@ -71,6 +71,15 @@ var readerRoles = []string{"HR_ADMIN", "HR_ANALYST", "AUDITOR"}
 // get_skp's rate by it. Tokens are signed with the key kinerjad keeps in
 // --data. The mutation and as_of_1000 scenarios append feedback: run it on
 // a benchmark agency (kinerjactl seed), never on real data.
+//
+// With --rate the scenarios run open loop instead (openLoop): requests due
+// at fixed times, --rate a second, over --open-conns connections, each
+// timed from its due time, so that a stall of the service counts in the
+// latency of every request due during it (a closed-loop client sends
+// fewer requests while the service is slow, and under-samples its worst
+// moments: coordinated omission). Every line also gives the client's own
+// CPU per request: on a machine the client shares with kinerjad, that is
+// CPU kinerjad did not get.
 func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench api", stderr)
 	var c apiConfig

@@ -30,7 +30,7 @@ type openAppendResult struct {
 	P99       float64 `json:"p99_ms"`
 	Max       float64 `json:"max_ms"`
 	LagP99    float64 `json:"send_lag_p99_ms"`
-	// ClientCPUUS is this process's CPU per append (the store runs in it:
+	// CPUUS is this process's CPU per append (the store runs in it:
 	// for bbolt, the whole cost of an append).
 	CPUUS       float64 `json:"cpu_us_per_append"`
 	ErrorSample string  `json:"error_sample,omitempty"`

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -33,5 +34,62 @@ func TestCommitsMovesBeforeAppendReturns(t *testing.T) {
 	}
 	if got := s.Commits(); got != before+1 {
 		t.Fatalf("Commits() = %d right after Append returned, want %d", got, before+1)
+	}
+}
+
+// TestWrittenSince: a stream is written since a count when a transaction
+// counted after it appended to the stream; once the store forgets (more
+// streams than it keeps), every stream may have been.
+func TestWrittenSince(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	appendTo := func(stream string, exp eventstore.ExpectedRevision) {
+		t.Helper()
+		if _, err := s.Append(ctx, stream, exp, eventstore.EventData{
+			ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1, OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "t"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n0 := s.Commits()
+	if s.WrittenSince("s-a", n0) {
+		t.Fatal("a stream never written is written since the start")
+	}
+	appendTo("s-a", eventstore.NoStream)
+	n1 := s.Commits()
+	appendTo("s-b", eventstore.NoStream)
+	n2 := s.Commits()
+	for _, c := range []struct {
+		stream string
+		since  uint64
+		want   bool
+	}{{"s-a", n0, true}, {"s-a", n1, false}, {"s-a", n2, false}, {"s-b", n1, true}, {"s-b", n2, false}, {"s-c", n0, false}} {
+		if got := s.WrittenSince(c.stream, c.since); got != c.want {
+			t.Errorf("WrittenSince(%s, %d) = %v, want %v", c.stream, c.since, got, c.want)
+		}
+	}
+	// Full: the next commit forgets every stream, and then any count
+	// before it answers true.
+	s.writeMu.Lock()
+	for i := range maxLastWrites {
+		s.lastWrite["filler-"+strconv.Itoa(i)] = n2
+	}
+	s.writeMu.Unlock()
+	appendTo("s-b", eventstore.Exact(0))
+	n3 := s.Commits()
+	if !s.WrittenSince("s-a", n1) || !s.WrittenSince("s-c", n1) {
+		t.Error("after forgetting, a count before the forgotten commits answers false")
+	}
+	if s.WrittenSince("s-c", n2) { // only n3 came after n2, and it is known
+		t.Error("after forgetting, the count of the last forgotten commit answers true for an unwritten stream")
+	}
+	if s.WrittenSince("s-a", n3) || !s.WrittenSince("s-b", n2) {
+		t.Error("after forgetting, the new commit's writes are not known exactly")
+	}
+	if len(s.lastWrite) != 1 {
+		t.Errorf("%d streams kept after forgetting, want 1", len(s.lastWrite))
 	}
 }

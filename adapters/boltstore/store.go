@@ -174,6 +174,13 @@ type Store struct {
 	commits  atomic.Uint64 // committed write transactions that appended, see Commits
 	writeTxs atomic.Uint64 // every committed write transaction (tests count them)
 
+	// lastWrite is, by stream, the Commits count of the last transaction
+	// that appended to it (see WrittenSince); below writtenFloor it is
+	// no longer known. Written by the committer, read by loads.
+	writeMu      sync.Mutex
+	lastWrite    map[string]uint64
+	writtenFloor uint64
+
 	// trusted are stream heads known to be signed appends (written by
 	// this store, or checked against the keyring), by stream. Only the
 	// committer goroutine uses it.
@@ -282,7 +289,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{}), trusted: map[string]eventstore.Hash{}, sealHeads: map[string]eventstore.Head{}}
+	s := &Store{db: db, opts: opts, reqs: make(chan *appendReq, opts.MaxBatch), done: make(chan struct{}), trusted: map[string]eventstore.Hash{}, sealHeads: map[string]eventstore.Head{}, lastWrite: map[string]uint64{}}
 	go s.commitLoop()
 	return s, nil
 }
@@ -543,6 +550,7 @@ func (s *Store) commit(batch []*appendReq) {
 		// transaction that wrote only idempotency records changed no
 		// stream.
 		if appended {
+			s.noteWritten(written)
 			s.commits.Add(1)
 		}
 		s.writeTxs.Add(1)
@@ -567,6 +575,39 @@ func (s *Store) commit(batch []*appendReq) {
 // its copy is complete while the count stays the same (eventlog.Cached uses
 // this to skip re-reading hot streams).
 func (s *Store) Commits() uint64 { return s.commits.Load() }
+
+// maxLastWrites bounds the streams whose last write WrittenSince knows
+// (about 80 bytes each); past it every one is forgotten at once.
+const maxLastWrites = 1 << 18
+
+// noteWritten records that the transaction about to be counted (Commits
+// + 1) appended to the streams of written. Called by the committer before
+// it counts the transaction, so a reader that sees the new count also sees
+// these writes.
+func (s *Store) noteWritten(written map[string]eventstore.Head) {
+	n := s.commits.Load() + 1
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if len(s.lastWrite)+len(written) > maxLastWrites {
+		clear(s.lastWrite)
+		s.writtenFloor = n - 1 // writes up to here are forgotten
+	}
+	for stream := range written {
+		s.lastWrite[stream] = n
+	}
+}
+
+// WrittenSince reports whether a transaction counted after commits (a
+// value of Commits) appended to stream, or may have: the answer is true
+// when the store no longer knows. A reader that read stream whole after
+// seeing Commits() == commits holds it complete while WrittenSince is
+// false, even though other streams were written meanwhile
+// (eventlog.Cached).
+func (s *Store) WrittenSince(stream string, commits uint64) bool {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return commits < s.writtenFloor || s.lastWrite[stream] > commits
+}
 
 // defaultTrustedHeads bounds the remembered trusted heads unless
 // Options.TrustedHeads says otherwise; past it they are forgotten at once

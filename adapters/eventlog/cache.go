@@ -34,6 +34,10 @@ type Cached struct {
 	*Log
 	max     int
 	commits func() uint64 // nil unless the store can count its commits
+	// writtenSince, when the store knows which streams its commits wrote
+	// (StreamWrites), keeps a cached stream complete across other
+	// streams' commits.
+	writtenSince func(stream string, commits uint64) bool
 
 	// signerTrusted: a load authenticated an append this Cached made, so
 	// the store signs with a key the Log trusts and this process's own
@@ -80,6 +84,15 @@ type CommitCounter interface {
 	Commits() uint64
 }
 
+// StreamWrites is implemented by a CommitCounter that also knows, by
+// stream, whether a commit counted after a given count appended to it
+// (boltstore): a cached stream read complete at count n is still complete
+// while WrittenSince(stream, n) is false, whatever other streams were
+// written meanwhile. A true answer only costs a read.
+type StreamWrites interface {
+	WrittenSince(stream string, commits uint64) bool
+}
+
 // DefaultCacheBytes bounds a Cached log when no bound is given.
 const DefaultCacheBytes = 128 << 20
 
@@ -101,6 +114,9 @@ func NewCached(store eventstore.Store, maxBytes int) *Cached {
 	c := &Cached{Log: New(store), max: maxBytes, lru: list.New(), byName: map[string]*list.Element{}}
 	if cc, ok := store.(CommitCounter); ok {
 		c.commits = cc.Commits
+		if sw, ok := store.(StreamWrites); ok {
+			c.writtenSince = sw.WrittenSince
+		}
 	}
 	return c
 }
@@ -238,7 +254,7 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 // get returns the cached events of stream, their EventBytes, the chain
 // hash of the last, and whether they are known to be complete: the store
 // counts commits and none happened since they were read (commits is the
-// count now).
+// count now), or none of those since appended to stream (StreamWrites).
 func (c *Cached) get(stream string, commits uint64) ([]domain.Stored, int, eventstore.Hash, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -248,7 +264,8 @@ func (c *Cached) get(stream string, commits uint64) ([]domain.Stored, int, event
 	}
 	c.lru.MoveToFront(el)
 	e := el.Value.(*cacheEntry)
-	return e.events, e.bytes, e.head, c.commits != nil && e.counted && e.commits == commits
+	complete := c.commits != nil && e.counted && (e.commits == commits || (c.writtenSince != nil && !c.writtenSince(stream, e.commits)))
+	return e.events, e.bytes, e.head, complete
 }
 
 // Held returns the bytes (by EventBytes) of the events the cache holds;

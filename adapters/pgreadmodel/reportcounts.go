@@ -64,34 +64,38 @@ func (r *SKPsReader) EmployeesAndMissing(ctx context.Context, dir directory.Read
 // boardSQL counts the employees of the units $1, and lists those without
 // an SKP of year $2 that is not cancelled, per unit: those without a row
 // of skp_coverage (year, NIP) with n > 0 (migration 0006, kept by the skps
-// projection with the SKP rows). It answers two kinds of rows, in one
-// statement (one snapshot): (unit, employees, {}) for each unit with
-// employees, from a hash aggregate that sorts nothing, and (unit, 0,
-// missing NIPs in order) for each unit with missing employees, from an
-// anti-join on the coverage's key, so that only the missing rows are
-// sorted. The first form (pgtally) found the covered NIPs with a DISTINCT
-// over the SKP rows (a scan of every SKP of every year and a hash of the
-// covered NIPs) and sorted every employee of the subtree by unit for an
-// array_agg(ORDER BY): at 20,000 employees EXPLAIN ANALYZE gave 258 ms
-// for it (the join 157 ms, the sort by unit the rest) against 136 ms for
-// this one, on a machine under a load of 30. (The covered NIPs are not a
-// NOT EXISTS in the aggregate's FILTER: for that one the planner
-// estimated a cost in the millions and compiled it with JIT.)
+// projection with the SKP rows). The subtree's employees are read once
+// (e), and the statement answers two kinds of rows (one snapshot):
+// (unit, employees, {}) for each unit with employees, from a hash
+// aggregate that sorts nothing, and (unit, 0, missing NIPs in order) for
+// each unit with missing employees, from an anti-join on the coverage's
+// key, so that only the missing rows are sorted. The first form (pgtally)
+// found the covered NIPs with a DISTINCT over the SKP rows (a scan of
+// every SKP of every year and a hash of the covered NIPs) and sorted
+// every employee of the subtree by unit for an array_agg(ORDER BY):
+// benchmarks, "The progress board's coverage kept", has both measured.
+// (The covered NIPs are not a NOT EXISTS in the aggregate's FILTER: for
+// that one the planner estimated a cost in the millions and compiled it
+// with JIT.)
 func boardSQL(n names) string {
-	e := n.t("employees")
-	return `SELECT unit_id, count(*), '{}'::text[] FROM ` + e + ` WHERE unit_id = ANY($1) GROUP BY unit_id
+	return `WITH e AS MATERIALIZED (SELECT unit_id, nip FROM ` + n.t("employees") + ` WHERE unit_id = ANY($1))
+		SELECT unit_id, count(*), '{}'::text[] FROM e GROUP BY unit_id
 		UNION ALL
-		SELECT e.unit_id, 0, array_agg(e.nip ORDER BY e.nip) FROM ` + e + ` e
-		WHERE e.unit_id = ANY($1)
-			AND NOT EXISTS (SELECT 1 FROM ` + n.t("skp_coverage") + ` c WHERE c.year = $2 AND c.nip = e.nip AND c.n > 0)
+		SELECT e.unit_id, 0, array_agg(e.nip ORDER BY e.nip) FROM e
+		WHERE NOT EXISTS (SELECT 1 FROM ` + n.t("skp_coverage") + ` c WHERE c.year = $2 AND c.nip = e.nip AND c.n > 0)
 		GROUP BY e.unit_id`
 }
 
 // populationSQL counts the population of period $1 in the units $2 by
-// predikat; $3 is the period's year, $4 CANCELLED.
+// predikat; $3 is the period's year, $4 CANCELLED. The NIPs are sorted
+// for the DISTINCT ON in the "C" collation (bytes): evaluations.nip has
+// the database's, whose comparisons call strcoll and whose sorts get no
+// abbreviated keys (PostgreSQL uses them with libc collations only for
+// "C"). A deterministic collation's equality is the bytes', so the
+// employees kept, one per NIP, are the same.
 func populationSQL(n names) string {
 	return `WITH ev AS (
-			SELECT skp_id, nip, unit_id, predikat, rated_at FROM ` + n.t("evaluations") + `
+			SELECT skp_id, nip COLLATE "C" AS nip, unit_id, predikat, rated_at FROM ` + n.t("evaluations") + `
 			WHERE period = $1 AND unit_id = ANY($2)),
 		cancelled AS (
 			SELECT s.id FROM ` + n.t("skps") + ` s

@@ -39,3 +39,37 @@ func TestCheckCountsFindsDrift(t *testing.T) {
 		t.Fatalf("CheckCounts = %+v, want %+v", got, want)
 	}
 }
+
+// TestCheckCoverageFindsDrift: an skps row cancelled, or moved to another
+// NIP, around skp_coverage is reported by CheckCoverage with the count it
+// should have; consistent coverage reports nothing.
+func TestCheckCoverageFindsDrift(t *testing.T) {
+	ctx := context.Background()
+	db, p := internalDB(t)
+	tx, err := p.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSKPs(t, tx, db.names, skpRow("s1", "U1", "DRAFT", false), skpRow("s2", "U1", "CANCELLED", true))
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := db.CheckCoverage(ctx); err != nil || len(d) != 0 {
+		t.Fatalf("consistent coverage: %v %v", d, err)
+	}
+	var nip string
+	if err := p.QueryRow(ctx, `SELECT nip FROM `+db.names.t("skps")+` WHERE id = 's1'`).Scan(&nip); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(ctx, `UPDATE `+db.names.t("skps")+` SET status = 'CANCELLED' WHERE id = 's1'`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.CheckCoverage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CoverageDrift{{Year: 2026, NIP: nip, Want: 0, Got: 1}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("CheckCoverage = %+v, want %+v", got, want)
+	}
+}

@@ -87,15 +87,19 @@
 // and the late ones, kept by the skps projection in the transaction that
 // writes the SKP rows (one statement per batch nets the old rows of the
 // SKPs it writes against the new ones): the progress board reads them
-// (CountForYear). Its employees and missing NIPs (reports.BoardCounter)
-// and the distribution's predikat counts (reports.PopulationCounter) span
-// two projections each, so they are aggregated in one statement each
-// rather than kept; see reportcounts.go and docs/projections.md. Each
+// (CountForYear). skp_coverage (migration 0006) holds, kept the same way,
+// the SKPs of each (year, NIP) that are not cancelled. The board's
+// employees and missing NIPs (reports.BoardCounter: the subtree's
+// employees anti-joined with skp_coverage) and the distribution's
+// predikat counts (reports.PopulationCounter) span two projections each,
+// so they are aggregated in one statement each rather than kept; see
+// reportcounts.go and docs/projections.md. Each
 // Sink transaction first reads the schema version and refuses to write
 // (ErrSchemaVersion) when a migration moved it past this build, so a
 // build cannot write tables whose companions it does not know;
-// DB.CheckCounts (kinerjactl projections check) finds counts that drifted
-// all the same (an SKP row written by a build before 0005).
+// DB.CheckCounts and DB.CheckCoverage (kinerjactl projections check) find
+// counts that drifted all the same (an SKP row written by a build before
+// 0005 or 0006).
 //
 // # Rebuilds (blue/green)
 //

@@ -62,6 +62,8 @@ func tableSums(t *testing.T, db *pgreadmodel.DB) map[string]string {
 			// (migration 0005): which ones exist depends on the batches.
 			case "skp_counts":
 				from = `(SELECT * FROM ` + pgx.Identifier{db.Schema(), table}.Sanitize() + ` WHERE n <> 0 OR late <> 0) t`
+			case "skp_coverage": // likewise (migration 0006)
+				from = `(SELECT * FROM ` + pgx.Identifier{db.Schema(), table}.Sanitize() + ` WHERE n <> 0) t`
 			case "audit_agency_frontier":
 				from = `(SELECT DISTINCT ON (agency) * FROM ` + pgx.Identifier{db.Schema(), table}.Sanitize() + ` ORDER BY agency, size DESC) t`
 			}

@@ -217,6 +217,42 @@ func checkCountsTable(t *testing.T, p *pgxpool.Pool, n names, what string) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("%s: skp_counts (+) differs from the SKP rows' aggregate (-):\n%s", what, d)
 	}
+	checkCoverageTable(t, p, n, what)
+}
+
+// checkCoverageTable fails unless skp_coverage (its non-zero rows) is the
+// number of SKP rows that are not cancelled per (year, NIP), and no count
+// is negative (migration 0006).
+func checkCoverageTable(t *testing.T, p *pgxpool.Pool, n names, what string) {
+	t.Helper()
+	read := func(q string) map[string]int64 {
+		rows, err := p.Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for rows.Next() {
+			var y int32
+			var nip string
+			var c int64
+			if err := rows.Scan(&y, &nip, &c); err != nil {
+				t.Fatal(err)
+			}
+			if c < 0 {
+				t.Errorf("%s: coverage (%d, %s) = %d", what, y, nip, c)
+			}
+			out[fmt.Sprintf("%d/%s", y, nip)] = c
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := read(`SELECT year, nip, count(*) FROM ` + n.t("skps") + ` WHERE status <> 'CANCELLED' GROUP BY 1, 2`)
+	got := read(`SELECT year, nip, n FROM ` + n.t("skp_coverage") + ` WHERE n <> 0`)
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("%s: skp_coverage (+) differs from the SKP rows not cancelled per (year, NIP) (-):\n%s", what, d)
+	}
 }
 
 func internalDB2(t *testing.T, p *pgxpool.Pool) (*DB, string) {

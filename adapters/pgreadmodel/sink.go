@@ -26,7 +26,7 @@ func Tables(name string) []string {
 	case directory.Name:
 		return []string{"units", "employees", "justifications"}
 	case skps.Name:
-		return []string{"skps", "skp_counts"}
+		return []string{"skps", "skp_counts", "skp_coverage"}
 	case evaluations.Name:
 		return []string{"evaluations"}
 	case scores.Name:

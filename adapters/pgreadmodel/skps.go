@@ -71,6 +71,7 @@ func (s *skpsStage) flush(b *pgx.Batch) error {
 	// nets the old rows of these SKPs against the new ones and writes only
 	// the counts that change, before the rows are replaced (migration 0005).
 	b.Queue(countsSQL(s.n), id, unit, year, status, late)
+	b.Queue(coverageSQL(s.n), id, nip, year, status, string(skp.StatusCancelled))
 	b.Queue(insertSQL(s.n.t("skps"), skpsColumns, "id"), id, nip, name, unit, year, seq, status, version, late, appr, sup, behalf,
 		rev, pos, drafted, updated, recorded)
 	return nil
@@ -104,6 +105,27 @@ func countsSQL(n names) string {
 	GROUP BY unit_id, year, status HAVING sum(n) <> 0 OR sum(late) <> 0
 	ORDER BY unit_id, year, status
 	ON CONFLICT (unit_id, year, status) DO UPDATE SET n = c.n + excluded.n, late = c.late + excluded.late`
+}
+
+// coverageSQL returns the statement that moves skp_coverage from the
+// stored rows of the SKPs $1 to their new (NIP $2, year $3, status $4),
+// $5 being CANCELLED, run before the rows are written as countsSQL is: an
+// SKP that is not cancelled counts 1 for its (year, NIP), and only the
+// (year, NIP) whose net count is not 0 are upserted, in key order
+// (migration 0006).
+func coverageSQL(n names) string {
+	c := n.t("skp_coverage")
+	return `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int4[], $4::text[]) AS k(id, nip, year, status)),
+	d AS (
+		SELECT s.year, s.nip, -1 AS n
+		FROM k JOIN ` + n.t("skps") + ` s ON s.id = k.id WHERE s.status <> $5
+		UNION ALL
+		SELECT year, nip, 1 FROM k WHERE status <> $5)
+	INSERT INTO ` + c + ` AS c (year, nip, n)
+	SELECT year, nip COLLATE "C", sum(n) FROM d
+	GROUP BY year, nip COLLATE "C" HAVING sum(n) <> 0
+	ORDER BY year, nip COLLATE "C"
+	ON CONFLICT (year, nip) DO UPDATE SET n = c.n + excluded.n`
 }
 
 const summaryCols = `id, nip, name, unit_id, year, sequence, status, version, late, appraiser_nip, appraiser_superior_nip,

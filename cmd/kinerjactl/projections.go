@@ -212,11 +212,14 @@ type checkReport struct {
 	// SKPCounts is each (unit, year, status) whose row of skp_counts
 	// differs from the aggregate of the SKP rows.
 	SKPCounts []pgreadmodel.CountDrift `json:"skp_counts"`
+	// SKPCoverage is each (year, NIP) whose row of skp_coverage differs
+	// from the number of its SKP rows that are not cancelled.
+	SKPCoverage []pgreadmodel.CoverageDrift `json:"skp_coverage"`
 }
 
 // runProjectionsCheck checks the consistency the PostgreSQL read models
-// keep within themselves: skp_counts against the SKP rows it counts
-// (pgreadmodel.DB.CheckCounts). It prints the report as JSON and exits 3
+// keep within themselves: skp_counts and skp_coverage against the SKP rows
+// they count (pgreadmodel.DB.CheckCounts, CheckCoverage). It prints the report as JSON and exits 3
 // when something differs; the repair is `projections rebuild skps`.
 func runProjectionsCheck(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	fs := newFlagSet("projections check", stderr)
@@ -244,14 +247,18 @@ func runProjectionsCheck(ctx context.Context, args []string, getenv env, stdout,
 	if err != nil {
 		return err
 	}
-	r := checkReport{OK: len(drift) == 0, SKPCounts: drift}
+	cov, err := db.CheckCoverage(ctx)
+	if err != nil {
+		return err
+	}
+	r := checkReport{OK: len(drift) == 0 && len(cov) == 0, SKPCounts: drift, SKPCoverage: cov}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(r); err != nil {
 		return err
 	}
 	if !r.OK {
-		fmt.Fprintln(stderr, "skp_counts differs from the SKP rows: run kinerjactl projections rebuild skps")
+		fmt.Fprintln(stderr, "skp_counts or skp_coverage differs from the SKP rows: run kinerjactl projections rebuild skps")
 		return errProblems
 	}
 	return nil

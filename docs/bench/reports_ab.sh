@@ -10,11 +10,22 @@
 #
 #   ROUNDS=2 BIN_A=/tmp/x/main BIN_B=/tmp/x/br DATA=/tmp/x/pg PGURL=postgres://… \
 #   UNIT=BRPKP YEAR=2025 PORT=19410 docs/bench/reports_ab.sh
-# (PGDB, the database's name, defaults to PGURL's.)
+# (PGDB, the database whose backends' CPU is read, is PGURL's.)
+#
+# A branch whose read models are at another schema version than main's
+# (a migration: each build refuses the other's schema) is measured over a
+# copy of the database (createdb -T), rebuilt by its own binary: PGURL_A
+# and PGURL_B (DATA_A, DATA_B) then name each side's (both default to
+# PGURL, DATA). The reports kinerjad answers after the first are its
+# report cache's (nothing moves); RC=N also runs, in each round and side,
+# $BIN/reports_compute (docs/bench/reports_compute.go built from that
+# side's checkout), which computes each report N times in process, each
+# one computed (issue 15, branch pgreports).
 set -euo pipefail
-ROUNDS=${ROUNDS:-2} N=${N:-100} C=${C:-16} TOTAL=${TOTAL:-160}
-: "${BIN_A:?main's binaries}" "${BIN_B:?the branch's binaries}" "${DATA:?data dir}" "${PGURL:?PostgreSQL URL}" "${UNIT:?root unit}"
-YEAR=${YEAR:-2025} PORT=${PORT:-19410} PGDB=${PGDB:-${PGURL##*/}} PGDB=${PGDB%%\?*}
+ROUNDS=${ROUNDS:-2} N=${N:-100} C=${C:-16} TOTAL=${TOTAL:-160} RC=${RC:-0}
+: "${BIN_A:?main's binaries}" "${BIN_B:?the branch's binaries}" "${UNIT:?root unit}"
+PGURL_A=${PGURL_A:-${PGURL:?PostgreSQL URL}} PGURL_B=${PGURL_B:-$PGURL} DATA_A=${DATA_A:-${DATA:?data dir}} DATA_B=${DATA_B:-$DATA}
+YEAR=${YEAR:-2025} PORT=${PORT:-19410}
 here=$(cd "$(dirname "$0")" && pwd)
 cpu() { curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^process_cpu_seconds_total /{print $2}'; }
 # pgcpu: the CPU seconds of the PostgreSQL backends serving PGDB (a
@@ -35,7 +46,8 @@ first() { # path: wall ms, CPU ms, bytes of the first request
 }
 for r in $(seq 1 "$ROUNDS"); do
   for side in A B; do
-    bin=BIN_$side; bin=${!bin}
+    bin=BIN_$side; bin=${!bin} PGURL=PGURL_$side; PGURL=${!PGURL} DATA=DATA_$side; DATA=${!DATA}
+    PGDB=${PGURL##*/} PGDB=${PGDB%%\?*}
     echo "## round $r, $side ($bin), load: $(cut -d' ' -f1-3 /proc/loadavg)"
     "$bin/kinerjad" --data "$DATA" --store postgres --postgres-url "$PGURL" --projections off \
       --listen "127.0.0.1:$PORT" >"/tmp/reports_ab_$PORT.log" 2>&1 &
@@ -49,5 +61,6 @@ for r in $(seq 1 "$ROUNDS"); do
     go run "$here/province_probe.go" -url "http://127.0.0.1:$PORT" -token "$T" -n "$N" -c "$C" -total "$TOTAL" "${paths[@]}"
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
     kill "$pid"; wait "$pid" || true
+    if [ "$RC" -gt 0 ]; then "$bin/reports_compute" -pg "$PGURL" -unit "$UNIT" -year "$YEAR" -n "$RC"; fi
   done
 done

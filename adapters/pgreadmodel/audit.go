@@ -22,7 +22,7 @@ type auditProjector struct{}
 func (auditProjector) forget() {}
 
 func (auditProjector) begin(tx pgx.Tx, n names) stager {
-	return &auditStage{tx: tx, n: n, staged: map[[2]uint64]merkle.Hash{}, agencies: newAgencyStage()}
+	return &auditStage{tx: tx, n: n, agencies: newAgencyStage()}
 }
 
 // auditStage holds one Apply's part of the trail: the tree's state when it
@@ -34,7 +34,6 @@ type auditStage struct {
 	frontier    []merkle.Hash
 	entries     []audit.Entry
 	nodes       []merkle.Node
-	staged      map[[2]uint64]merkle.Hash
 	checkpoints []audit.Checkpoint
 	// agencies stages the agency logs (audit_agency.go).
 	agencies *agencyStage
@@ -69,9 +68,15 @@ func (s *auditStage) apply(ctx context.Context, ev projections.Event) error {
 	return audit.Apply(ctx, s, ev)
 }
 
+// Node implements merkle.NodeReader: a node staged by this Apply, else
+// the stored one. audit.Apply does not read nodes (it extends the tree
+// from the frontier), so the staged ones are searched, newest first,
+// rather than indexed by a map written for every node of every event.
 func (s *auditStage) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
-	if h, ok := s.staged[[2]uint64{uint64(level), index}]; ok {
-		return h, nil
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		if n := &s.nodes[i]; n.Level == level && n.Index == index {
+			return n.Hash, nil
+		}
 	}
 	return nodeIn(ctx, s.tx, s.n, level, index)
 }
@@ -80,10 +85,18 @@ func (s *auditStage) size() uint64 { return s.baseSize + uint64(len(s.entries)) 
 
 func (s *auditStage) Size(context.Context) (uint64, error) { return s.size(), nil }
 
+// Frontier implements audit.Store. It returns the staged frontier itself,
+// not a copy: audit.Apply only builds its tree from it, and
+// merkle.NewTreeFromFrontier copies it (a copy here too was two copies of
+// ≈ 20 hashes per event, the rebuild's garbage). Capped at its length, so
+// that an append by the caller cannot write into the stage's array.
 func (s *auditStage) Frontier(context.Context) ([]merkle.Hash, error) {
-	return append([]merkle.Hash(nil), s.frontier...), nil
+	return s.frontier[:len(s.frontier):len(s.frontier)], nil
 }
 
+// Append implements audit.Store. It keeps frontier as it is given, not a
+// copy: audit.Apply passes the tree's merkle.Tree.Frontier, a copy of its
+// own that it does not touch again (Frontier above says why).
 func (s *auditStage) Append(_ context.Context, e audit.Entry, nodes []merkle.Node, frontier []merkle.Hash) error {
 	size := s.size()
 	if e.Seq != size {
@@ -93,11 +106,10 @@ func (s *auditStage) Append(_ context.Context, e audit.Entry, nodes []merkle.Nod
 		if n.Level > merkle.MaxLevel || n.Index+1 != (size+1)>>n.Level {
 			return fmt.Errorf("audit node (%d, %d) does not extend the tree of %d leaves", n.Level, n.Index, size)
 		}
-		s.staged[[2]uint64{uint64(n.Level), n.Index}] = n.Hash
 	}
 	s.entries = append(s.entries, e)
 	s.nodes = append(s.nodes, nodes...)
-	s.frontier = append(s.frontier[:0:0], frontier...)
+	s.frontier = frontier
 	return nil
 }
 

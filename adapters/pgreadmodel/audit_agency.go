@@ -146,16 +146,19 @@ func (s *auditStage) AgencySize(ctx context.Context, agency string) (uint64, err
 	return l.size, nil
 }
 
-// AgencyFrontier implements audit.AgencyStore.
+// AgencyFrontier implements audit.AgencyStore. Like Frontier, it returns
+// the staged frontier itself (capped), which audit's applyAgency copies
+// into its tree.
 func (s *auditStage) AgencyFrontier(ctx context.Context, agency string) ([]merkle.Hash, error) {
 	l, err := s.agencyLog(ctx, agency)
 	if err != nil {
 		return nil, err
 	}
-	return append([]merkle.Hash(nil), l.frontier...), nil
+	return l.frontier[:len(l.frontier):len(l.frontier)], nil
 }
 
-// AppendAgency implements audit.AgencyStore.
+// AppendAgency implements audit.AgencyStore. Like Append, it keeps
+// frontier as given (the tree's own copy).
 func (s *auditStage) AppendAgency(ctx context.Context, e audit.AgencyEntry, nodes []merkle.Node, frontier []merkle.Hash) error {
 	l, err := s.agencyLog(ctx, e.Agency)
 	if err != nil {
@@ -174,7 +177,7 @@ func (s *auditStage) AppendAgency(ctx context.Context, e audit.AgencyEntry, node
 	}
 	s.agencies.entries = append(s.agencies.entries, e)
 	l.size++
-	l.frontier = append(l.frontier[:0:0], frontier...)
+	l.frontier = frontier
 	l.grew = true
 	return nil
 }

@@ -62,10 +62,10 @@ type catchUpMemoryLimit struct {
 	budget int64 // --memory-budget-mb in bytes; 0: none (1.5 × the live heap)
 	// overBudget logs memory_budget_exceeded once.
 	overBudget sync.Once
-	log    *slog.Logger
-	once   sync.Once
-	cancel context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
-	done   chan struct{}
+	log        *slog.Logger
+	once       sync.Once
+	cancel     context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
+	done       chan struct{}
 	// capped is set, and memory_limit_capped logged once, when the live
 	// heap passed the cgroup's cap (checkCap).
 	capped     atomic.Bool

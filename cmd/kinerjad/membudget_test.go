@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,4 +76,22 @@ func TestMemoryBudgetBoundsTheStart(t *testing.T) {
 		t.Errorf("limit without a budget = %d MiB, want 1.25 × the heap, %d MiB", got/mib, want/mib)
 	}
 	n.stop()
+}
+
+// TestMemoryLimitRaisesLoggedInSteps: past the budget the follower raises
+// the limit at every poll the live heap grew (9/8 × it); only the first
+// raise and those 1/16 above the last one logged are logged.
+func TestMemoryLimitRaisesLoggedInSteps(t *testing.T) {
+	const mib = 1 << 20
+	l := &catchUpMemoryLimit{}
+	var logged []int64
+	for limit := int64(1800 * mib); limit <= 2100*mib; limit += 10 * mib {
+		if l.stepLogged(limit) {
+			logged = append(logged, limit/mib)
+		}
+	}
+	// 1800, then ≥ 1912.5 (1920), then ≥ 2040
+	if want := []int64{1800, 1920, 2040}; !slices.Equal(logged, want) {
+		t.Errorf("raises logged %v MiB, want %v", logged, want)
+	}
 }

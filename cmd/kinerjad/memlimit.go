@@ -62,10 +62,12 @@ type catchUpMemoryLimit struct {
 	budget int64 // --memory-budget-mb in bytes; 0: none (1.5 × the live heap)
 	// overBudget logs memory_budget_exceeded once.
 	overBudget sync.Once
-	log        *slog.Logger
-	once       sync.Once
-	cancel     context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
-	done       chan struct{}
+	// logged is the last raise the follower logged (stepLogged).
+	logged atomic.Int64
+	log    *slog.Logger
+	once   sync.Once
+	cancel context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
+	done   chan struct{}
 	// capped is set, and memory_limit_capped logged once, when the live
 	// heap passed the cgroup's cap (checkCap).
 	capped     atomic.Bool
@@ -116,11 +118,30 @@ func startCatchUpMemoryLimit(mb, budgetMB int, getenv func(string) string, log *
 	go func() {
 		defer close(l.done)
 		memlimit.FollowWithin(ctx, l.floor, l.budget, limitPoll, func(next, live int64) {
-			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
 			l.checkBudget(next, live)
+			if l.stepLogged(next) {
+				l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
+			}
 		}, l.checkCap)
 	}()
 	return l
+}
+
+// stepLogged reports whether a raise to limit is to be logged: past the
+// budget the limit follows the live heap at 9/8 and is raised at every
+// poll the heap grew (at 20,000 employees scaled to a province, a WARN
+// every 5 s through the history check), so a raise is logged only when it
+// is the follower's first or 1/16 above the last one logged.
+func (l *catchUpMemoryLimit) stepLogged(limit int64) bool {
+	for {
+		last := l.logged.Load()
+		if last > 0 && limit < last+last/16 {
+			return false
+		}
+		if l.logged.CompareAndSwap(last, limit) {
+			return true
+		}
+	}
 }
 
 // checkBudget logs memory_budget_exceeded (WARN) the first time a raise
@@ -214,9 +235,12 @@ func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
 		poll = servePoll
 	}
 	memlimit.FollowWithin(ctx, l.floor, l.budget, poll, func(next, live int64) {
+		l.checkBudget(next, live)
+		if !l.stepLogged(next) {
+			return
+		}
 		l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20,
 			"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
-		l.checkBudget(next, live)
 	}, l.checkCap)
 }
 

@@ -95,8 +95,19 @@ var LockTimeout = 5 * time.Second
 
 // OpenBolt opens (creating if needed) the store in the bbolt file at path
 // (mode 0600; its directory is created with mode 0700). A file another
-// process holds is ErrInUse after LockTimeout.
-func OpenBolt(path string) (*Bolt, error) {
+// process holds is ErrInUse after LockTimeout. It logs to slog's default
+// logger (OpenBoltLog).
+func OpenBolt(path string) (*Bolt, error) { return OpenBoltLog(path, nil) }
+
+// OpenBoltLog is OpenBolt logging to log (slog's default when nil): the
+// compaction at the open (deadlines_compacting, then deadlines_compacted
+// with its duration and the file's bytes before and after) takes seconds
+// on a province's bloated file, and a start that spends them silently
+// looks stuck.
+func OpenBoltLog(path string, log *slog.Logger) (*Bolt, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("deadlinestore: %w", err)
 	}
@@ -128,7 +139,7 @@ func OpenBolt(path string) (*Bolt, error) {
 		err = index(db)
 	}
 	if err == nil {
-		db, err = compact(path, db)
+		db, err = compactLog(path, db, log)
 	}
 	if err != nil {
 		if db != nil {
@@ -161,10 +172,19 @@ var CompactMinBytes int64 = 32 << 20
 // to use: the compacted file, reopened, or db itself. The caller holds
 // path.lock, so nobody opens path between the rename and the reopen.
 func compact(path string, db *bolt.DB) (*bolt.DB, error) {
-	next, err := compactCopy(path, db)
+	return compactLog(path, db, slog.Default())
+}
+
+// compactLog is compact logging to log: deadlines_compacting (the file's
+// bytes and its free pages' bytes) before the copy, deadlines_compacted
+// (seconds, bytes before and after) once the compacted file is open, and
+// the failures as compact does.
+func compactLog(path string, db *bolt.DB, log *slog.Logger) (*bolt.DB, error) {
+	begin := time.Now()
+	next, before, err := compactCopy(path, db, log)
 	if err != nil {
 		os.Remove(path + ".compact")
-		slog.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
+		log.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
 		return db, nil
 	}
 	if next == "" {
@@ -172,7 +192,7 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 	}
 	if err := os.Rename(next, path); err != nil {
 		os.Remove(next)
-		slog.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
+		log.Warn("deadlinestore: compaction failed; the file is kept as it was", "path", path, "error", err.Error())
 		return db, nil
 	}
 	db.Close()
@@ -182,7 +202,7 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 	// over a store that is intact: at worst a crash brings back the old
 	// file, equally valid (the copy holds the same state).
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		slog.Warn("deadlinestore: compacted, but the directory's fsync failed; a crash may bring back the uncompacted file (the same state)", "path", path, "error", err.Error())
+		log.Warn("deadlinestore: compacted, but the directory's fsync failed; a crash may bring back the uncompacted file (the same state)", "path", path, "error", err.Error())
 	}
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
@@ -191,44 +211,50 @@ func compact(path string, db *bolt.DB) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s after compacting it: %w", path, err)
 	}
+	after := int64(-1)
+	if fi, err := os.Stat(path); err == nil {
+		after = fi.Size()
+	}
+	log.Info("deadlines_compacted", "path", path, "seconds", time.Since(begin).Seconds(), "bytes_before", before, "bytes_after", after)
 	return db, nil
 }
 
 // compactCopy writes the compacted copy of db to path.compact (with the
 // original's mode) and returns its path, or "" if the file is not worth
-// compacting.
-func compactCopy(path string, db *bolt.DB) (string, error) {
+// compacting, and the file's size (its data's, when not compacted).
+func compactCopy(path string, db *bolt.DB, log *slog.Logger) (string, int64, error) {
 	var size int64
 	if err := db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	free := int64(db.Stats().FreePageN) * int64(db.Info().PageSize)
 	if size < CompactMinBytes || 2*free < size {
-		return "", nil
+		return "", size, nil
 	}
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
-		mode = fi.Mode().Perm()
+		mode, size = fi.Mode().Perm(), fi.Size() // the file's bytes, as the disk counts them (bbolt grows it ahead of its data)
 	}
+	log.Info("deadlines_compacting", "path", path, "bytes", size, "free_bytes", free)
 	tmp := path + ".compact"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", err
+		return "", size, err
 	}
 	dst, err := bolt.Open(tmp, mode, nil)
 	if err != nil {
-		return "", fmt.Errorf("compact: %w", err)
+		return "", size, fmt.Errorf("compact: %w", err)
 	}
 	if err := bolt.Compact(dst, db, 64<<20); err != nil {
 		dst.Close()
-		return "", fmt.Errorf("compact: %w", err)
+		return "", size, fmt.Errorf("compact: %w", err)
 	}
 	if err := dst.Close(); err != nil {
-		return "", fmt.Errorf("compact: %w", err)
+		return "", size, fmt.Errorf("compact: %w", err)
 	}
 	if err := os.Chmod(tmp, mode); err != nil {
-		return "", fmt.Errorf("compact: %w", err)
+		return "", size, fmt.Errorf("compact: %w", err)
 	}
-	return tmp, nil
+	return tmp, size, nil
 }
 
 // indexBatch is how many items index writes per transaction.

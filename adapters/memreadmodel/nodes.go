@@ -31,18 +31,26 @@ func newPrunedNodes(leaf func(uint64) (merkle.Hash, bool)) *prunedNodes {
 	return &prunedNodes{upper: merkle.NewMemNodes(), leaf: leaf}
 }
 
-// prunedNodesOf builds the nodes over leaves level by level
-// (merkle.MemNodesOf), keeping none of the pruned levels.
-func prunedNodesOf(leaves []merkle.Hash, workers int, leaf func(uint64) (merkle.Hash, bool)) *prunedNodes {
-	cur := leaves
-	for range prunedLevels {
-		next := make([]merkle.Hash, len(cur)/2)
-		for i := range next {
-			next[i] = merkle.NodeHash(cur[2*i], cur[2*i+1])
+// prunedNodesOf builds the nodes over the n leaves at returns
+// (merkle.MemNodesOf over the first level kept), holding none of the
+// pruned levels, not even while it builds: each node of the first level
+// kept is hashed from its leaves at once. at reads the leaves where they
+// lie (a snapshot load's one slice of the trail's leaves, for the trail
+// and for every agency log), so that no copy of them is made (§67: the
+// load's transient heap took a province's start past 2 GiB).
+func prunedNodesOf(n int, at func(i int) merkle.Hash, workers int, leaf func(uint64) (merkle.Hash, bool)) *prunedNodes {
+	var node func(level, i int) merkle.Hash
+	node = func(level, i int) merkle.Hash {
+		if level == 0 {
+			return at(i)
 		}
-		cur = next
+		return merkle.NodeHash(node(level-1, 2*i), node(level-1, 2*i+1))
 	}
-	return &prunedNodes{upper: merkle.MemNodesOf(cur, workers), leaf: leaf}
+	kept := make([]merkle.Hash, n>>prunedLevels)
+	for i := range kept {
+		kept[i] = node(prunedLevels, i)
+	}
+	return &prunedNodes{upper: merkle.MemNodesOf(kept, workers), leaf: leaf}
 }
 
 // Node implements merkle.NodeReader.

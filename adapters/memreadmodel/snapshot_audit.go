@@ -192,14 +192,12 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 	leaves := make([]merkle.Hash, n)
 	t.leaves(leaves, workers)
 	var wg sync.WaitGroup
-	wg.Go(func() { t.nodes = prunedNodesOf(leaves, workers, t.trailLeaf) })
+	wg.Go(func() { t.nodes = prunedNodesOf(n, func(i int) merkle.Hash { return leaves[i] }, workers, t.trailLeaf) })
 	counts := map[uint32]int{}
 	for seq := range n {
 		counts[t.entries.at(seq).agency]++
 	}
-	agencyLeaves := map[string][]merkle.Hash{}
 	for a, c := range counts {
-		agencyLeaves[strs.str(a)] = make([]merkle.Hash, 0, c+c/8+64)
 		t.agencyLog(strs.str(a)).seqs = make([]uint32, 0, c+c/8+64)
 	}
 	for seq := range n {
@@ -208,15 +206,16 @@ func (t *auditTables) load(dec *gob.Decoder, bodyLen uint64) error {
 		l := t.agencyLog(agency)
 		e.agencyIdx = uint32(len(l.seqs))
 		l.seqs = append(l.seqs, uint32(seq))
-		agencyLeaves[agency] = append(agencyLeaves[agency], leaves[seq])
 		t.byActor[e.actorID] = append(t.byActor[e.actorID], uint32(seq))
 		t.byStream[e.stream] = append(t.byStream[e.stream], uint32(seq))
 		t.byType[e.typ] = append(t.byType[e.typ], uint32(seq))
 	}
-	for a, al := range agencyLeaves {
-		l := t.agencyLogs[a]
-		l.nodes = prunedNodesOf(al, 1, t.agencyLeaf(l))
-		if l.frontier, err = frontierOf(l.nodes, uint64(len(al))); err != nil {
+	// Each agency log's tree over its entries' leaves, read in place (no
+	// copy of them per agency).
+	for a := range counts {
+		l := t.agencyLogs[strs.str(a)]
+		l.nodes = prunedNodesOf(len(l.seqs), func(i int) merkle.Hash { return leaves[l.seqs[i]] }, 1, t.agencyLeaf(l))
+		if l.frontier, err = frontierOf(l.nodes, uint64(len(l.seqs))); err != nil {
 			return err
 		}
 	}

@@ -411,7 +411,7 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 	// memory limit follows the live heap instead of starving the process
 	// (docs/operations.md, "Memory").
 	a.history.SetBound(a.cfg.CatchUpCacheSKPs)
-	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, os.Getenv, a.log)
+	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, a.cfg.MemoryBudgetMB, os.Getenv, a.log)
 	defer limit.stop() // on the error returns; stopping twice is a no-op
 	a.memLimit = limit
 	registry.MustRegister(limit.collector())

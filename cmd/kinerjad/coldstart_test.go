@@ -85,18 +85,18 @@ func TestRaisedMemoryLimit(t *testing.T) {
 			t.Errorf("raisedLimit(%d, %d, %d MiB) = %d MiB, %v; want %d MiB, %v", c.floor/mib, c.current/mib, c.live/mib, got/mib, raised, c.want/mib, c.raised)
 		}
 	}
-	if got := settledLimit(1536*mib, 400*mib); got != 1536*mib {
+	if got := settledLimit(1536*mib, 0, 400*mib); got != 1536*mib {
 		t.Errorf("settledLimit over a small heap = %d MiB, want the configured 1536", got/mib)
 	}
-	if got := settledLimit(1536*mib, 2000*mib); got != 3000*mib {
+	if got := settledLimit(1536*mib, 0, 2000*mib); got != 3000*mib {
 		t.Errorf("settledLimit over a 2000 MiB heap = %d MiB, want 3000", got/mib)
 	}
 	// An operator's GOMEMLIMIT is left alone, and 0 turns the limit off:
 	// nothing follows the heap then.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, l := range []*catchUpMemoryLimit{
-		startCatchUpMemoryLimit(1536, func(k string) string { return map[string]string{"GOMEMLIMIT": "2GiB"}[k] }, log),
-		startCatchUpMemoryLimit(0, func(string) string { return "" }, log),
+		startCatchUpMemoryLimit(1536, 0, func(k string) string { return map[string]string{"GOMEMLIMIT": "2GiB"}[k] }, log),
+		startCatchUpMemoryLimit(0, 0, func(string) string { return "" }, log),
 	} {
 		if l.cancel != nil {
 			t.Error("the limit is followed although kinerjad did not set it")
@@ -154,7 +154,7 @@ func TestMemoryLimitRaisedForSnapshotLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l := startCatchUpMemoryLimit(1536, func(string) string { return "" }, log)
+	l := startCatchUpMemoryLimit(1536, 0, func(string) string { return "" }, log)
 	debug.SetMemoryLimit(1536 * mib)
 	l.expectSnapshot(snap)
 	if got, want := debug.SetMemoryLimit(-1), int64(1000*mib/5*9/4*5); got != want {
@@ -171,7 +171,7 @@ func TestMemoryLimitRaisedForSnapshotLoad(t *testing.T) {
 	}
 	l.stop()
 	debug.SetMemoryLimit(1 * mib)
-	g := startCatchUpMemoryLimit(1536, func(k string) string { return map[string]string{"GOMEMLIMIT": "1MiB"}[k] }, log)
+	g := startCatchUpMemoryLimit(1536, 0, func(k string) string { return map[string]string{"GOMEMLIMIT": "1MiB"}[k] }, log)
 	g.expectSnapshot(snap)
 	if got := debug.SetMemoryLimit(-1); got != 1*mib {
 		t.Errorf("an operator's GOMEMLIMIT was changed to %d MiB", got/mib)

@@ -140,6 +140,10 @@ type Config struct {
 	// in MiB, applied unless GOMEMLIMIT is set in the environment; 0:
 	// none.
 	MemoryLimitMB int
+	// MemoryBudgetMB bounds the raises of that limit over the live heap
+	// (memlimit.go): the headroom shrinks as the live heap nears it; 0:
+	// none (1.5 × the live heap).
+	MemoryBudgetMB int
 	// ServingGCPercent is the garbage collector's target (GOGC) once the
 	// start-up is done, applied only under a soft memory limit and unless
 	// GOGC is set in the environment; 0: the runtime's (100).
@@ -224,6 +228,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
+	fs.IntVar(&c.MemoryBudgetMB, "memory-budget-mb", DefaultMemoryBudgetMB, "Go memory the raises of --memory-limit-mb above it aim to stay within, in MiB: the headroom over the live heap shrinks from 1.5 × to 9/8 × as the live heap nears it; 0: none (1.5 ×)")
 	fs.IntVar(&c.ServingGCPercent, "serving-gc-percent", DefaultServingGCPercent, "garbage collector target (as GOGC, which wins when set) once kinerjad serves, applied only under a soft memory limit, which still bounds the heap; 0: the runtime's (100)")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound (the HTTP drain)")
@@ -330,6 +335,9 @@ func (c Config) Validate() error {
 	if c.MemoryLimitMB < 0 {
 		errs = append(errs, errors.New("--memory-limit-mb must not be negative"))
 	}
+	if c.MemoryBudgetMB < 0 {
+		errs = append(errs, errors.New("--memory-budget-mb must not be negative"))
+	}
 	if c.ServingGCPercent < 0 {
 		errs = append(errs, errors.New("--serving-gc-percent must not be negative"))
 	}
@@ -396,6 +404,11 @@ const DefaultCatchUpCacheSKPs = 0
 // leaving room under the 2 GiB of issue 15 for the runtime's own memory
 // and the pages of the mmapped bbolt files.
 const DefaultMemoryLimitMB = 1536
+
+// DefaultMemoryBudgetMB is --memory-budget-mb: 7/8 of issue 15's 2 GiB,
+// the rest for the mapped pages of the bbolt files and the runtime's
+// overshoot of its limit (memlimit.go).
+const DefaultMemoryBudgetMB = 1792
 
 // DefaultServingGCPercent is --serving-gc-percent. At GOGC 100, with a
 // live heap of 40-90 MB (1,000 employees), the collector marked the whole

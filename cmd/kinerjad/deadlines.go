@@ -53,7 +53,7 @@ func (a *app) openDeadlines(ctx context.Context) error {
 			return err
 		}
 	case a.cfg.Projections == "inprocess":
-		bb, err := deadlinestore.OpenBolt(filepath.Join(a.cfg.DataDir, "deadlines.db"))
+		bb, err := deadlinestore.OpenBoltLog(filepath.Join(a.cfg.DataDir, "deadlines.db"), a.log)
 		if err != nil {
 			return err
 		}

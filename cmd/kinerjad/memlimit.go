@@ -27,6 +27,19 @@ import (
 // the configured limit and headroom × the live heap, logging every raise
 // (memory_limit_raised). The configured limit stays the floor: a process
 // whose read models fit under it keeps it.
+//
+// The memory budget (--memory-budget-mb, default 1,792 MiB, 7/8 of the
+// 2 GiB of issue 15: the rest is for the mapped pages of the bbolt files
+// and the runtime's overshoot) bounds every raise above the floor: the
+// headroom over the live heap shrinks from a half to an eighth as the
+// live heap nears it (memlimit.Within). At a province the live heap
+// reaches ≈ 1.5 GiB, and 1.5 × it took the snapshot load's peak to
+// 2.03 GiB and the history check after ready, under the serving GC
+// target, to 2.76 GB (docs/benchmarks.md §67); under the budget the limit
+// stays at 1,792 MiB through both. A live heap past 8/9 of the budget
+// takes the limit past it, to 9/8 × the heap (memory_budget_exceeded,
+// WARN, once): a narrower headroom would make the collector run nearly
+// back to back.
 const (
 	// limitPoll is how often the catch-up samples the live heap.
 	limitPoll = 250 * time.Millisecond
@@ -38,7 +51,7 @@ const (
 // kinerjactl's seed and rebuild).
 var (
 	raisedLimit  = memlimit.Raised
-	settledLimit = memlimit.Settled
+	settledLimit = memlimit.SettledWithin
 	liveHeap     = memlimit.LiveHeap
 	heapCap      = memlimit.Cap
 )
@@ -46,6 +59,11 @@ var (
 // catchUpMemoryLimit follows the live heap during a catch-up (see above).
 type catchUpMemoryLimit struct {
 	floor  int64 // the configured limit in bytes; 0: the limit is not ours
+	budget int64 // --memory-budget-mb in bytes; 0: none (1.5 × the live heap)
+	// overBudget logs memory_budget_exceeded once.
+	overBudget sync.Once
+	// logged is the last raise the follower logged (stepLogged).
+	logged atomic.Int64
 	log    *slog.Logger
 	once   sync.Once
 	cancel context.CancelFunc // ends the catch-up's following; nil: the limit is not ours
@@ -89,32 +107,68 @@ func (l *catchUpMemoryLimit) collector() prometheus.Collector {
 // startCatchUpMemoryLimit starts following the live heap when kinerjad set
 // the limit (--memory-limit-mb > 0 and no GOMEMLIMIT: an operator's
 // GOMEMLIMIT is left alone, as applyMemoryLimit does).
-func startCatchUpMemoryLimit(mb int, getenv func(string) string, log *slog.Logger) *catchUpMemoryLimit {
+// budgetMB is --memory-budget-mb (0: none).
+func startCatchUpMemoryLimit(mb, budgetMB int, getenv func(string) string, log *slog.Logger) *catchUpMemoryLimit {
 	l := &catchUpMemoryLimit{log: log}
 	if mb <= 0 || getenv("GOMEMLIMIT") != "" {
 		return l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	l.floor, l.cancel, l.done = int64(mb)<<20, cancel, make(chan struct{})
+	l.floor, l.budget, l.cancel, l.done = int64(mb)<<20, int64(max(budgetMB, 0))<<20, cancel, make(chan struct{})
 	go func() {
 		defer close(l.done)
-		memlimit.FollowWatch(ctx, l.floor, limitPoll, func(next, live int64) {
-			l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20)
+		memlimit.FollowWithin(ctx, l.floor, l.budget, limitPoll, func(next, live int64) {
+			l.checkBudget(next, live)
+			if l.stepLogged(next) {
+				l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
+			}
 		}, l.checkCap)
 	}()
 	return l
+}
+
+// stepLogged reports whether a raise to limit is to be logged: past the
+// budget the limit follows the live heap at 9/8 and is raised at every
+// poll the heap grew (at 20,000 employees scaled to a province, a WARN
+// every 5 s through the history check), so a raise is logged only when it
+// is the follower's first or 1/16 above the last one logged.
+func (l *catchUpMemoryLimit) stepLogged(limit int64) bool {
+	for {
+		last := l.logged.Load()
+		if last > 0 && limit < last+last/16 {
+			return false
+		}
+		if l.logged.CompareAndSwap(last, limit) {
+			return true
+		}
+	}
+}
+
+// checkBudget logs memory_budget_exceeded (WARN) the first time a raise
+// takes the limit above the budget (and above the configured floor: an
+// operator's limit above the budget is theirs).
+func (l *catchUpMemoryLimit) checkBudget(limit, live int64) {
+	if l.budget <= 0 || limit <= l.budget || limit <= l.floor {
+		return
+	}
+	l.overBudget.Do(func() {
+		l.log.Warn("memory_budget_exceeded", "limit_mib", limit>>20, "live_heap_mib", live>>20, "budget_mib", l.budget>>20,
+			"reason", "the live heap is above 8/9 of --memory-budget-mb: the limit follows it at 9/8 × (docs/operations.md, \"Memory\")")
+	})
 }
 
 // snapshotHeapNum/Den is the live heap a read-model snapshot's load
 // builds per byte of its file: the read models alone hold 1.69–1.76 × it
 // at 2,000 and 20,000 employees, kinerjad as a whole 1.86–1.97 × at
 // 20,000 (docs/benchmarks.md §55; the read models before that section
-// held 2.4 ×). 1.8, with the headroom below, keeps a province's load
-// (a 916 MB file) under a 2 GiB limit.
+// held 2.4 ×). 1.8 is, at a province (a 916 MB file), 1,573 MiB of heap.
 const snapshotHeapNum, snapshotHeapDen = 9, 5
 
 // snapshotLoadHeadroom is the limit over that heap during the load (1.25:
-// less than the follower's 1.5, the load's garbage is short-lived).
+// less than the follower's 1.5, the load's garbage is short-lived), at
+// most the budget while the heap leaves an eighth under it
+// (memlimit.Within): at a province, 1,792 MiB by default where 1.25 ×
+// was 1,966 MiB.
 const snapshotLoadNum, snapshotLoadDen = 5, 4
 
 // expectSnapshot raises the limit before a snapshot of size bytes loads
@@ -130,10 +184,15 @@ func (l *catchUpMemoryLimit) expectSnapshot(path string) {
 	}
 	size := fi.Size()
 	heap := size / snapshotHeapDen * snapshotHeapNum
-	want := max(l.floor, heap/snapshotLoadDen*snapshotLoadNum)
+	want := heap / snapshotLoadDen * snapshotLoadNum
+	if l.budget > 0 && want > l.budget {
+		want = memlimit.Within(heap, l.budget)
+	}
+	want = max(l.floor, want)
 	if prev, set, ok := memlimit.RaiseTo(want); ok {
 		l.log.Info("memory_limit_raised", "phase", "snapshot-load", "mib", set>>20, "previous_mib", prev>>20,
-			"expected_heap_mib", heap>>20, "wanted_mib", want>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20)
+			"expected_heap_mib", heap>>20, "wanted_mib", want>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
+		l.checkBudget(set, heap)
 	}
 }
 
@@ -148,11 +207,12 @@ func (l *catchUpMemoryLimit) stop() {
 		l.cancel()
 		<-l.done
 		live := liveHeap()
-		next := settledLimit(l.floor, live)
+		next := settledLimit(l.floor, l.budget, live)
 		if prev := debug.SetMemoryLimit(next); prev != next {
 			if next > l.floor {
-				l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
+				l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20,
 					"reason", "the live heap is above the configured limit: under it the garbage collector would run continuously")
+				l.checkBudget(next, live)
 			} else {
 				l.log.Info("memory_limit", "source", "--memory-limit-mb", "mib", next>>20, "live_heap_mib", live>>20)
 			}
@@ -174,8 +234,12 @@ func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = servePoll
 	}
-	memlimit.FollowWatch(ctx, l.floor, poll, func(next, live int64) {
-		l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20,
+	memlimit.FollowWithin(ctx, l.floor, l.budget, poll, func(next, live int64) {
+		l.checkBudget(next, live)
+		if !l.stepLogged(next) {
+			return
+		}
+		l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20,
 			"reason", "the live heap is near the limit: under it the garbage collector would run continuously")
 	}, l.checkCap)
 }

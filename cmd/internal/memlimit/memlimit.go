@@ -9,6 +9,16 @@
 // during its catch-up and while it serves; kinerjactl's seed and rebuild,
 // which set a limit of their own, follow while they run.
 //
+// A budget (bytes; 0: none) bounds the headroom over the live heap
+// (Within): 1.5 × the live heap while that fits the budget, then the
+// budget itself while it leaves the live heap at least an eighth more,
+// then the live heap and an eighth (the budget cannot be kept; a
+// narrower headroom would make the collector run nearly back to back).
+// The headroom thus shrinks from a half to an eighth as the live heap
+// nears the budget: kinerjad's default budget keeps a province's start,
+// whose live heap reaches ≈ 1.5 GiB, under the 2 GiB of issue 15, where
+// 1.5 × would take the heap to ≈ 2.3 GiB (docs/benchmarks.md §67).
+//
 // Every raise stops at 90 % of the hard memory limit of the process's
 // cgroup (v2 or v1, cgroup.go), never under the configured floor.
 package memlimit
@@ -32,7 +42,21 @@ const (
 	headroomNum, headroomDen = 3, 2
 	// near is when a raise is due: the live heap above 4/5 of the limit.
 	nearNum, nearDen = 4, 5
+	// minHeadroom is the least headroom a budget leaves (9/8: the
+	// collector runs when the heap grew by an eighth of the live heap).
+	minHeadroomNum, minHeadroomDen = 9, 8
 )
+
+// Within returns the limit for a live heap of live bytes under a budget
+// (0: none): 1.5 × live while it is at most budget, else the larger of
+// budget and 9/8 × live.
+func Within(live, budget int64) int64 {
+	want := live / headroomDen * headroomNum
+	if budget <= 0 || want <= budget {
+		return want
+	}
+	return max(budget, live/minHeadroomDen*minHeadroomNum)
+}
 
 // Raised returns the soft limit for a live heap of live bytes under a
 // current limit and a configured floor (bytes), and whether it differs
@@ -40,17 +64,29 @@ const (
 // max(floor, 1.5 × live), that at most 90 % of the cgroup's limit (but
 // not under floor).
 func Raised(floor, current, live int64) (int64, bool) {
+	return RaisedWithin(floor, 0, current, live)
+}
+
+// RaisedWithin is Raised under a budget: the raise is to Within(live,
+// budget), not 1.5 × live.
+func RaisedWithin(floor, budget, current, live int64) (int64, bool) {
 	if live <= 0 || live < current/nearDen*nearNum {
 		return current, false
 	}
-	want := capped(live/headroomDen*headroomNum, floor)
+	want := capped(Within(live, budget), floor)
 	return want, want != current
 }
 
 // Settled returns the configured floor unless the live heap needs more:
 // max(floor, 1.5 × live), the latter at most 90 % of the cgroup's limit.
 func Settled(floor, live int64) int64 {
-	return capped(live/headroomDen*headroomNum, floor)
+	return SettledWithin(floor, 0, live)
+}
+
+// SettledWithin is Settled under a budget: max(floor, Within(live,
+// budget)), the latter at most 90 % of the cgroup's limit.
+func SettledWithin(floor, budget, live int64) int64 {
+	return capped(Within(live, budget), floor)
 }
 
 // LiveHeap returns the heap the last collection marked live, in bytes.
@@ -74,6 +110,11 @@ func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(li
 // sample with the limit then in effect and the live heap: a caller can
 // tell when the live heap passed Cap, where no raise follows it.
 func FollowWatch(ctx context.Context, floor int64, poll time.Duration, raised, watch func(limit, live int64)) {
+	FollowWithin(ctx, floor, 0, poll, raised, watch)
+}
+
+// FollowWithin is FollowWatch under a budget (RaisedWithin).
+func FollowWithin(ctx context.Context, floor, budget int64, poll time.Duration, raised, watch func(limit, live int64)) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -84,7 +125,7 @@ func FollowWatch(ctx context.Context, floor int64, poll time.Duration, raised, w
 		}
 		mu.Lock()
 		current, live := debug.SetMemoryLimit(-1), LiveHeap()
-		next, ok := Raised(floor, current, live)
+		next, ok := RaisedWithin(floor, budget, current, live)
 		if ok = ok && next > current; ok {
 			debug.SetMemoryLimit(next)
 		}

@@ -1,0 +1,85 @@
+package memlimit
+
+import (
+	"context"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+const mib = int64(1) << 20
+
+// TestWithinShrinksTheHeadroom: under a budget the limit is 1.5 × the
+// live heap while that fits, then the budget while it leaves an eighth,
+// then 9/8 × the live heap; no budget is 1.5 × always. The raises and
+// the settled limit follow it, under the cgroup's cap and over the floor.
+func TestWithinShrinksTheHeadroom(t *testing.T) {
+	old := hardLimit
+	hardLimit = func() (int64, bool) { return 0, false }
+	defer func() { hardLimit = old }()
+	const budget = 1792 * mib
+	for _, c := range []struct{ live, budget, want int64 }{
+		{800 * mib, budget, 1200 * mib},  // 1.5 × fits
+		{1194 * mib, budget, 1791 * mib}, // 1.5 × just fits
+		{1300 * mib, budget, budget},     // 1.5 × (1950) does not: the budget, a headroom of 492
+		{1500 * mib, budget, budget},     // a province's live heap at ready: 292 MiB of headroom, not 750
+		{1592 * mib, budget, budget},     // 9/8 × 1592 = 1791: the budget still
+		{1700 * mib, budget, 1912 * mib}, // past the budget: 9/8, not back to back
+		{1500 * mib, 0, 2250 * mib},      // no budget: as before
+		{0, budget, 0},
+	} {
+		if got := Within(c.live, c.budget); got/mib != c.want/mib {
+			t.Errorf("Within(%d MiB, %d MiB) = %d MiB, want %d", c.live/mib, c.budget/mib, got/mib, c.want/mib)
+		}
+	}
+	// The follower's raise: not due below 4/5 of the limit; due above, to
+	// Within, and none when Within is the current limit already.
+	if got, ok := RaisedWithin(1536*mib, budget, 1536*mib, 1200*mib); ok || got != 1536*mib {
+		t.Errorf("RaisedWithin below 4/5 = %d MiB, %v", got/mib, ok)
+	}
+	if got, ok := RaisedWithin(1536*mib, budget, 1536*mib, 1300*mib); !ok || got != budget {
+		t.Errorf("RaisedWithin(live 1300) = %d MiB, %v; want the budget (Raised gives %d)", got/mib, ok, func() int64 { l, _ := Raised(1536*mib, 1536*mib, 1300*mib); return l / mib }())
+	}
+	if got, ok := RaisedWithin(1536*mib, budget, budget, 1500*mib); ok || got != budget {
+		t.Errorf("RaisedWithin at the budget = %d MiB, %v; want no raise", got/mib, ok)
+	}
+	if got := SettledWithin(1536*mib, budget, 1500*mib); got != budget {
+		t.Errorf("SettledWithin(live 1500) = %d MiB, want the budget", got/mib)
+	}
+	if got := SettledWithin(1536*mib, budget, 400*mib); got != 1536*mib {
+		t.Errorf("SettledWithin over a small heap = %d MiB, want the floor", got/mib)
+	}
+	if got := SettledWithin(2048*mib, budget, 1500*mib); got != 2048*mib {
+		t.Errorf("SettledWithin under a floor above the budget = %d MiB, want the floor", got/mib)
+	}
+	// A cgroup of 1.5 GiB caps the budget's limit at 90 % of it.
+	hardLimit = func() (int64, bool) { return 1536 * mib, true }
+	if got := SettledWithin(1024*mib, budget, 1300*mib); got != 1536*mib/10*9 {
+		t.Errorf("SettledWithin under a 1536 MiB cgroup = %d MiB, want 1382", got/mib)
+	}
+}
+
+// TestFollowWithinStopsAtTheBudget: the follower, given a budget, raises
+// a limit the live heap nears to the budget, not to 1.5 × the heap.
+func TestFollowWithinStopsAtTheBudget(t *testing.T) {
+	old, oldLimit := hardLimit, debug.SetMemoryLimit(-1)
+	hardLimit = func() (int64, bool) { return 0, false }
+	defer func() { hardLimit = old; debug.SetMemoryLimit(oldLimit) }()
+	live := LiveHeap()
+	if live <= 0 {
+		t.Skip("no collection yet")
+	}
+	// A limit the live heap is above 4/5 of, and a budget below 1.5 × it.
+	debug.SetMemoryLimit(live * 10 / 9)
+	budget := live * 4 / 3
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var got int64
+	FollowWithin(ctx, 0, budget, 10*time.Millisecond, func(limit, _ int64) { got = limit; cancel() }, nil)
+	if got == 0 {
+		t.Fatal("no raise")
+	}
+	if lim := debug.SetMemoryLimit(-1); got > budget+budget/50 || lim != got {
+		t.Errorf("raised to %d MiB (limit %d MiB) over a live heap of %d MiB; want about the budget, %d MiB", got/mib, lim/mib, live/mib, budget/mib)
+	}
+}

@@ -304,6 +304,9 @@ type App struct {
 	// ("swap": about to replace a claim; "wait": about to wait for one),
 	// so that a test can order two takeovers (keyed.go).
 	takeOverHook func(step string)
+	// claimTiming, set by tests only, shortens the durations of claims
+	// (claimrenew.go); zero means the defaults.
+	claimTiming claimTiming
 
 	verifyMu   sync.Mutex
 	lastVerify *Verification

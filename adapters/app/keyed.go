@@ -246,6 +246,7 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	// lease: the claim this request holds on a record whose answer was
 	// lost (the top of this file, point 3).
 	var lease []byte
+	var leaseAt time.Time
 	if ok {
 		rec, err := a.decodeRecord(raw, k)
 		if err != nil {
@@ -260,7 +261,7 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		// it, and only one run's answer ever does.
 		if canClaim {
 			var replay *keyRecord
-			lease, replay, err = a.takeOver(ctx, claimer, sk, k, raw, rec)
+			lease, leaseAt, replay, err = a.takeOver(ctx, claimer, sk, k, raw, rec)
 			if err != nil {
 				return Answer{}, false, err
 			}
@@ -276,14 +277,21 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 	if lease != nil {
 		// The record is this request's lease: Complete replaces it.
 		claim, claimed = lease, func() bool { return true }
+		ids.renewer = a.renewClaim(ctx, claimer, sk, k.Fingerprint, lease, leaseAt, claimed)
 	} else if canClaim {
 		now := a.cfg.Now()
 		if c, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()}); err == nil {
 			claim = c
 			runCtx, claimed = claimer.Claim(runCtx, sk, c, now, now.Add(a.cfg.IdempotencyRetention))
+			ids.renewer = a.renewClaim(ctx, claimer, sk, k.Fingerprint, c, now, claimed)
 		}
 	}
 	ans, keep := run(runCtx)
+	if ids.renewer != nil {
+		// The claim as last renewed (claimrenew.go) is the one the answer
+		// completes.
+		claim = ids.renewer.stop()
+	}
 	if lease != nil && !(ids.applied.Load() && ans.Status >= 200 && ans.Status < 300) {
 		// A lease is completed only by an answer reconstructed from the
 		// request's own events (keyedLog met them) and successful: anything
@@ -378,6 +386,9 @@ type keyedIDs struct {
 	// applied: keyedLog met the request's events, appended by an earlier
 	// attempt (it returned an *AppliedError).
 	applied atomic.Bool
+	// renewer renews the request's claim while it runs (claimrenew.go);
+	// nil without a claim.
+	renewer *claimRenewer
 }
 
 // derive returns a version-8 (custom) UUID from the seed, a kind and an
@@ -437,6 +448,7 @@ func (l keyedLog) Append(ctx context.Context, stream string, expected domain.Exp
 	}
 	if err == nil {
 		l.ids.appended.Store(true)
+		l.ids.renewer.appended()
 	}
 	return rev, err
 }
@@ -465,17 +477,19 @@ func (a *App) Services(ctx context.Context) Services {
 // from the moment it first read those exact bytes (this process's
 // monotonic clock), before it takes the claim over; see takeOver. The claim
 // may belong to a request still running in another process: its events
-// committed (a repeat cannot read the claim before), and its answer is
-// rendered and then stored within storeTimeout; twice that covers the
-// rendering.
+// committed (a repeat cannot read the claim before), and its holder renews
+// it every claimRenew while it runs (claimrenew.go), so bytes unchanged
+// for claimPatience mean a holder that died (or stalled that long). A dead
+// holder's young claim thus costs the first repeat up to claimPatience.
 const claimPatience = 2 * storeTimeout
 
 // claimStale is the age by a claim's own stamp (keyRecord.At: the claiming
-// process's wall clock when the claim was made, before its command ran)
-// beyond which a repeat takes the claim at once instead of waiting
-// claimPatience. It must exceed the clock skew between the processes
-// sharing a store plus the longest run of a command: a claim that is
-// younger by a skewed clock, or whose command is slow, is waited on.
+// process's wall clock when the claim was made, before its command ran, or
+// when its holder last renewed it) beyond which a repeat takes the claim at
+// once instead of waiting claimPatience. It must exceed the clock skew
+// between the processes sharing a store plus claimRenew: a running holder
+// renews its claim every claimRenew (claimrenew.go), so a claim that is
+// younger by a skewed clock is waited on, however long its command runs.
 const claimStale = time.Minute
 
 // claimPoll is how often a repeat waiting on another process's claim reads
@@ -513,8 +527,11 @@ func (a *App) decodeRecord(raw []byte, k Key) (keyRecord, error) {
 // without its answer (answerWriter.endClaim), but only those bytes: when
 // the swap fails because a repeat in another process took that claim over
 // meanwhile, the lease read next is that repeat's, still reconstructing,
-// and is waited on like any other.
-func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, replay *keyRecord, err error) {
+// and is waited on like any other. leaseAt is the lease's stamp. The
+// holder of a claim or lease renews it while it runs (claimrenew.go), so a
+// live holder's claim keeps changing and stays young.
+func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk string, k Key, raw []byte, rec keyRecord) (lease []byte, leaseAt time.Time, replay *keyRecord, err error) {
+	timing := a.timing()
 	seen := time.Now()
 	// ownEnded: raw is the claim this process's own request left without
 	// its answer. It says so of those bytes only: once the record is
@@ -531,11 +548,11 @@ func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk strin
 		// clock, stamped before its command ran. Only a claim older than
 		// claimStale by it, a margin far beyond any skew between kinerjad
 		// hosts and any command's run, is taken at once.
-		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= claimStale || time.Since(seen) >= claimPatience {
+		if a.cfg.IdempotencyExclusive || ownEnded || now.Sub(rec.At) >= timing.stale || time.Since(seen) >= timing.patience {
 			a.takeOverStep("swap")
 			b, err := json.Marshal(keyRecord{Fingerprint: k.Fingerprint, Status: claimStatus, At: now, Nonce: uuid.NewString()})
 			if err != nil {
-				return nil, nil, fmt.Errorf("app: idempotency record: %w", err)
+				return nil, time.Time{}, nil, fmt.Errorf("app: idempotency record: %w", err)
 			}
 			// Not the request's cancellation: a client that goes away
 			// after the swap committed must not leave a lease nobody
@@ -547,35 +564,35 @@ func (a *App) takeOver(ctx context.Context, claimer IdempotencyClaimer, sk strin
 				// The swap may have committed: the lease is this
 				// process's, and nobody holds it.
 				a.answers.endClaim(sk, b)
-				return nil, nil, fmt.Errorf("app: idempotency store: %w", err)
+				return nil, time.Time{}, nil, fmt.Errorf("app: idempotency store: %w", err)
 			}
 			if took {
-				return b, nil, nil
+				return b, now, nil, nil
 			}
 		} else {
 			a.takeOverStep("wait")
-			t := time.NewTimer(claimPoll)
+			t := time.NewTimer(timing.poll)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, nil, ctx.Err()
+				return nil, time.Time{}, nil, ctx.Err()
 			case <-t.C:
 			}
 		}
 		got, ok, err := a.cfg.Idempotency.Get(ctx, sk, a.cfg.Now())
 		if err != nil {
-			return nil, nil, fmt.Errorf("app: idempotency store: %w", err)
+			return nil, time.Time{}, nil, fmt.Errorf("app: idempotency store: %w", err)
 		}
 		if !ok {
 			// Expired meanwhile: the key is free, the request runs as new.
-			return nil, nil, nil
+			return nil, time.Time{}, nil, nil
 		}
 		next, err := a.decodeRecord(got, k)
 		if err != nil {
-			return nil, nil, err
+			return nil, time.Time{}, nil, err
 		}
 		if next.Status != claimStatus {
-			return nil, &next, nil
+			return nil, time.Time{}, &next, nil
 		}
 		if !bytes.Equal(got, raw) {
 			raw, rec, seen, ownEnded = got, next, time.Now(), false

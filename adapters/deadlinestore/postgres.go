@@ -40,8 +40,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) ([]int, err
 // two processes applying the same events take turns and the second skips
 // what the first applied.
 type Postgres struct {
-	pool                             *pgxpool.Pool
-	items, checkpoint, fired, outbox string
+	pool                                       *pgxpool.Pool
+	items, checkpoint, fired, outbox, settings string
 }
 
 var _ deadlines.Backend = (*Postgres)(nil)
@@ -63,7 +63,8 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string) (*Post
 		return nil, fmt.Errorf("deadlinestore: schema %q is at version %d, this build needs %d (run kinerjactl migrate or kinerjad --migrate)", schema, v, want)
 	}
 	t := func(name string) string { return pgx.Identifier{schema, name}.Sanitize() }
-	return &Postgres{pool: pool, items: t("deadline_items"), checkpoint: t("deadline_checkpoint"), fired: t("deadline_fired"), outbox: t("deadline_outbox")}, nil
+	return &Postgres{pool: pool, items: t("deadline_items"), checkpoint: t("deadline_checkpoint"), fired: t("deadline_fired"), outbox: t("deadline_outbox"),
+		settings: t("deadline_settings")}, nil
 }
 
 // Checkpoint implements deadlines.Backend.
@@ -136,6 +137,38 @@ func (p *Postgres) Reset(ctx context.Context) error {
 		return err
 	})
 }
+
+// SettingsFingerprint implements deadlines.SettingsRecorder: the
+// fingerprint of the settings the items were built with, "" when none is
+// recorded (a schema an earlier build filled, or a new one).
+func (p *Postgres) SettingsFingerprint(ctx context.Context) (string, error) {
+	var fp string
+	err := p.pool.QueryRow(ctx, `SELECT fingerprint FROM `+p.settings).Scan(&fp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("deadlinestore: settings: %w", err)
+	}
+	return fp, nil
+}
+
+// SetSettingsFingerprint implements deadlines.SettingsRecorder.
+func (p *Postgres) SetSettingsFingerprint(ctx context.Context, fp string) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO `+p.settings+` (one, fingerprint) VALUES (true, $1)
+		ON CONFLICT (one) DO UPDATE SET fingerprint = EXCLUDED.fingerprint`, fp)
+	if err != nil {
+		return fmt.Errorf("deadlinestore: settings: %w", err)
+	}
+	return nil
+}
+
+// SharedState reports that the state is shared by every kinerjad and
+// projector on the database: a start with other settings must not reset
+// it under the others (wiring.CheckDeadlineSettings refuses instead).
+func (p *Postgres) SharedState() bool { return true }
+
+var _ deadlines.SettingsRecorder = (*Postgres)(nil)
 
 func (p *Postgres) query(ctx context.Context, sql string, args ...any) ([]deadlines.Item, error) {
 	rows, err := p.pool.Query(ctx, sql, args...)

@@ -320,7 +320,9 @@ func (b *Bulk) flusher() {
 		b.mu.Unlock()
 		var err error
 		if failed {
-			_ = c.tx.Rollback(b.ctx)
+			// Not b.ctx: Abort cancels it, and a rollback sent under a
+			// cancelled context closes the connection instead.
+			_ = c.tx.Rollback(context.WithoutCancel(b.ctx))
 		} else {
 			err = b.copy(c)
 		}
@@ -446,6 +448,40 @@ func (b *Bulk) Close() error {
 		err = b.err
 	}
 	return err
+}
+
+// ErrBulkAborted is the error of a Bulk that Abort ended.
+var ErrBulkAborted = errors.New("aborted")
+
+// Abort ends the writer without writing what it holds: the chunk being
+// filled and the chunks waiting for the flusher are rolled back, and the
+// chunk being copied is cancelled (its COPY fails and rolls back; only a
+// COMMIT already sent may still take effect). The chunks committed before
+// stay: the store then holds a prefix of the appends, every append whole
+// (an append never straddles a committed and a rolled-back chunk: a chunk
+// is committed only after the earlier ones). It is for a writer that was
+// stopped (a cancelled seed): Close would commit appends made before the
+// stop that the writer no longer vouches for. It returns the events
+// committed. Close after Abort returns ErrBulkAborted; so do later
+// appends.
+func (b *Bulk) Abort() (committed int64) {
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		// Every chunk the flusher takes from now on is rolled back.
+		b.fail(ErrBulkAborted)
+		if c := b.cur; c != nil {
+			b.cur = nil
+			b.queue = append(b.queue, c)
+		}
+		b.cond.Broadcast()
+	}
+	b.mu.Unlock()
+	b.cancel() // a COPY under way
+	<-b.done
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.events
 }
 
 // Events returns the number of events committed so far.

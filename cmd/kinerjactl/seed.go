@@ -99,7 +99,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		case err != nil:
 			return fmt.Errorf("seed: %w", err)
 		default:
-			defer bw.Close() // after a failure; the seed's end closes it and checks
+			defer bw.Close() // after another failure; the seed's end closes it and checks, a stopped seed aborts it
 			write = bw
 		}
 	}
@@ -120,6 +120,18 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		printCommits(stderr, l.store, commits0, countsCommits, commands)
 		return nil
 	}
+	// stopped ends a seed that failed or was cancelled (ctrl-C): the bulk
+	// writer is aborted, not closed, so that the events it still holds
+	// (appended before the stop, perhaps half of an employee's story) are
+	// not committed after it; the chunks committed before stay, and the
+	// store is then not empty: drop it before seeding again.
+	stopped := func(err error) error {
+		if bw != nil {
+			n := bw.Abort()
+			fmt.Fprintf(stderr, "seed: stopped; the events not yet written were dropped, the %d written before stay (drop the schema before seeding again)\n", n)
+		}
+		return err
+	}
 	cfg := seed.Config{Employees: *n, Seed: *seedV, Year: *year, Workers: *workers, BiasedAppraisers: *biased,
 		Progress: func(done, total int) {
 			if time.Since(last) > time.Second || done == total {
@@ -137,7 +149,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	if *nAgencies == 1 {
 		stats, err := seed.Run(ctx, cfg, seed.NewServices(h, policy.Default()))
 		if err != nil {
-			return err
+			return stopped(err)
 		}
 		if err := written(stats.Events, stats.Commands); err != nil {
 			return err
@@ -161,7 +173,7 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 			c.TakenNIPs = taken
 			stats, err := seed.Run(ctx, c, seed.NewServices(h, policy.Default()))
 			if err != nil {
-				return fmt.Errorf("seed: agency %s: %w", c.AgencyCode, err)
+				return stopped(fmt.Errorf("seed: agency %s: %w", c.AgencyCode, err))
 			}
 			total += stats.Employees
 			events += stats.Events

@@ -11,8 +11,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/pgreadmodel"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/exitcode"
 	"github.com/kinerja-ledger/kinerja/cmd/internal/wiring"
+	"github.com/kinerja-ledger/kinerja/domain/policy"
 	"github.com/kinerja-ledger/kinerja/projections/audit"
 	"github.com/kinerja-ledger/kinerja/projections/audit/merkle"
 )
@@ -35,6 +39,7 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	fs.Var(&keys, "key", "checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
 	ownKey := fs.Bool("bundle-own-key", false, "with --bundle and no trusted key: check the bundle against the key it carries (proves only that it is self-consistent)")
 	agency := fs.String("agency", "", "verify only this agency's log (its root unit ID; - for the national log of events of no agency): its events, tree, agency checkpoints and its root in each national checkpoint, without checking any other agency's events")
+	checkRM := fs.Bool("read-models", true, "with --postgres-url: also check the PostgreSQL read models' own consistency (skp_counts against the SKP rows, as `projections check`); skipped when that database holds no read models")
 	allSigs := fs.Bool("all-signatures", false, "check every writer signature, not only those after the trusted signed checkpoint (slower; for an auditor who does not trust the audit key)")
 	var ic wiring.IntegrityConfig
 	fs.StringVar(&ic.WitnessFile, "witness-file", "", "the witness file to compare with (default DATA/"+wiring.WitnessFile+", if it exists)")
@@ -138,10 +143,7 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 		if err := enc.Encode(r); err != nil {
 			return err
 		}
-		if !r.OK {
-			return errProblems
-		}
-		return nil
+		return verdict(ctx, r.OK, *checkRM, sf, stderr)
 	}
 	witnessed, err := witnessedCheckpoint(ctx, ic.WithDefaults(sf.data), ic.WitnessFile != "")
 	if err != nil {
@@ -158,10 +160,55 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 	if err := enc.Encode(r); err != nil {
 		return err
 	}
-	if !r.OK {
+	return verdict(ctx, r.OK, *checkRM, sf, stderr)
+}
+
+// verdict ends an online verify whose audit report said ok: with a
+// PostgreSQL URL (and readModels), it also runs the read models' count
+// check (checkReadModelCounts), and a drift fails verify as a broken
+// trail does, with the repair named on stderr.
+func verdict(ctx context.Context, ok, readModels bool, sf storeFlags, stderr io.Writer) error {
+	if readModels && sf.postgresURL != "" {
+		drift, err := checkReadModelCounts(ctx, sf.postgresURL, stderr)
+		if err != nil {
+			return err
+		}
+		if len(drift) > 0 {
+			fmt.Fprintf(stderr, "verify: the PostgreSQL read models are inconsistent: skp_counts differs from the SKP rows for %d (unit, year, status), e.g. unit %s year %d %s: counted %d, rows %d. The reports and the dashboard count wrong there; run kinerjactl projections rebuild skps (kinerjactl projections check lists them all)\n",
+				len(drift), drift[0].UnitID, drift[0].Year, drift[0].Status, drift[0].GotN, drift[0].WantN)
+			ok = false
+		}
+	}
+	if !ok {
 		return errProblems
 	}
 	return nil
+}
+
+// checkReadModelCounts runs `projections check` on the read models at url
+// (pgreadmodel.DB.CheckCounts) and returns the drift. A database without
+// read models (kinerjad ran with --read-models memory) is skipped, said on
+// stderr; read models of another schema version are an error.
+func checkReadModelCounts(ctx context.Context, url string, stderr io.Writer) ([]pgreadmodel.CountDrift, error) {
+	p, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Policy: policy.Default()})
+	var ve *pgreadmodel.VersionError
+	if errors.As(err, &ve) && ve.Have == 0 {
+		fmt.Fprintln(stderr, "verify: no PostgreSQL read models at --postgres-url: their count check is skipped")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("verify: the read models' count check: %w", err)
+	}
+	drift, err := db.CheckCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify: the read models' count check: %w", err)
+	}
+	return drift, nil
 }
 
 // witnessedCheckpoint returns the newest witnessed checkpoint, or nil when

@@ -261,10 +261,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	} else if reset {
 		log.Warn("deadlines_reset", "reason", "the store's head is before the process manager's checkpoint (restored from an older copy)", "head", uint64(head))
 	}
+	// The state is shared with every kinerjad and projector on the
+	// database: other deadline settings than those it was built with are
+	// refused (wiring.CheckDeadlineSettings).
+	pmSettings := cfg.Deadlines.Settings(pol)
+	if err := wiring.CheckDeadlineSettings(ctx, pmState, pmSettings, log); err != nil {
+		return err
+	}
 	events := eventlog.New(store)
 	events.RequireSignatures(keys.Keyring)
 	skps := &skp.Service{Handler: &domain.Handler{Log: events, Now: time.Now, NewID: func() uuid.UUID { return uuid.Must(uuid.NewV7()) }}, Policy: pol}
-	pmSink := deadlines.NewSink(pmState, deadlines.NewProjection(projections.StoreHistory{Store: authed}, 0, cfg.Deadlines.Settings(pol)))
+	pmSink := deadlines.NewSink(pmState, deadlines.NewProjection(projections.StoreHistory{Store: authed}, 0, pmSettings))
 	sc := deadlines.SchedulerConfig{Backend: pmState, Finalise: deadlines.Finaliser(skps), Interval: cfg.Deadlines.Interval, Logger: log}
 	var relays []projections.Sink
 	var reminders *wmbridge.OutboxRelay

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -94,14 +95,66 @@ func Listen(dataDir string) (net.Listener, error) {
 	return ln, nil
 }
 
-// Serve serves h on ln until ctx ends.
+// Serve serves h on ln until ctx ends, and returns once every handler it
+// started has returned: kinerjad closes the store after its background
+// goroutines, Serve among them, and a snapshot still copying (a read
+// transaction of the store) must not outlive it. At ctx's end the server
+// is closed (the listener and every connection, so a copy under way fails
+// its next write and returns: the client sees a short copy and fails), and
+// a request that arrives after that is not served.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
+	var g handlers
+	g.idle.L = &g.mu
+	srv := &http.Server{Handler: g.track(h), ReadHeaderTimeout: 10 * time.Second}
+	stop := context.AfterFunc(ctx, func() { srv.Close() })
+	defer stop()
 	srv.Serve(ln)
+	// Serve returned: the server was closed, or the listener failed (then
+	// close the server's connections too).
+	srv.Close()
+	g.wait()
+}
+
+// handlers counts the handlers running, so that Serve waits for them.
+type handlers struct {
+	mu      sync.Mutex
+	idle    sync.Cond
+	running int
+	closed  bool
+}
+
+// track wraps h: each call is counted while it runs; once wait began, a
+// call is refused (503) instead.
+func (g *handlers) track(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		if g.closed {
+			g.mu.Unlock()
+			http.Error(w, "kinerjad is stopping", http.StatusServiceUnavailable)
+			return
+		}
+		g.running++
+		g.mu.Unlock()
+		defer func() {
+			g.mu.Lock()
+			g.running--
+			if g.running == 0 {
+				g.idle.Broadcast()
+			}
+			g.mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait refuses new calls and returns when none runs.
+func (g *handlers) wait() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.running > 0 {
+		g.idle.Wait()
+	}
 }
 
 // Client asks a running kinerjad over dataDir's socket.

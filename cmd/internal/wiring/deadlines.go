@@ -146,7 +146,22 @@ func DeadlineMetrics(s *deadlines.Scheduler, relay *wmbridge.OutboxRelay) []prom
 // reset (deadlines_reset, reason settings, with the settings recorded and
 // the new ones) or an adoption (deadlines_settings_adopted: a file of an
 // earlier build, which recorded none).
+//
+// A state shared by several processes (deadlinestore.Postgres: every
+// kinerjad and projector on the database) is not reset: another process
+// may be applying events to it, from a position in its memory that the
+// reset would not move back (its items before that position would be lost,
+// and the resetting process's replay skipped as already applied), and two
+// processes started with different settings would reset each other at
+// every start. A difference is refused instead (ErrDeadlineSettings), with
+// the remedy: the recorded settings' flags, or every writer stopped and
+// `kinerjactl projections rebuild deadlines` with the new ones (which
+// records them). A schema that records none (filled by an earlier build)
+// adopts set, as deadlines.db does.
 func CheckDeadlineSettings(ctx context.Context, b deadlines.Backend, set deadlines.Settings, log *slog.Logger) error {
+	if sh, ok := b.(interface{ SharedState() bool }); ok && sh.SharedState() {
+		return checkSharedDeadlineSettings(ctx, b, set, log)
+	}
 	did, was, err := deadlines.CheckSettings(ctx, b, set)
 	if err != nil {
 		return fmt.Errorf("deadlines: the settings check: %w", err)
@@ -159,4 +174,33 @@ func CheckDeadlineSettings(ctx context.Context, b deadlines.Backend, set deadlin
 		log.Info("deadlines_settings_adopted", "detail", "the process manager's state recorded no settings (new, or of an earlier build); these are recorded", "now", set.Fingerprint())
 	}
 	return nil
+}
+
+// ErrDeadlineSettings refuses a start whose deadline settings differ from
+// those the shared process manager's state was built with.
+var ErrDeadlineSettings = errors.New("deadlines: the process manager's state in PostgreSQL was built with other deadline settings")
+
+// checkSharedDeadlineSettings is CheckDeadlineSettings for a state shared
+// by several processes: adopt when none is recorded, refuse a difference.
+func checkSharedDeadlineSettings(ctx context.Context, b deadlines.Backend, set deadlines.Settings, log *slog.Logger) error {
+	r, ok := b.(deadlines.SettingsRecorder)
+	if !ok {
+		return nil
+	}
+	was, err := r.SettingsFingerprint(ctx)
+	if err != nil {
+		return fmt.Errorf("deadlines: the settings check: %w", err)
+	}
+	now := set.Fingerprint()
+	switch was {
+	case now:
+		return nil
+	case "":
+		if err := r.SetSettingsFingerprint(ctx, now); err != nil {
+			return fmt.Errorf("deadlines: the settings check: %w", err)
+		}
+		log.Info("deadlines_settings_adopted", "detail", "the process manager's state recorded no settings (new, or of an earlier build); these are recorded", "now", now)
+		return nil
+	}
+	return fmt.Errorf("%w (recorded %q, this process %q): start with the deadline flags it was built with (--zone, --establish-deadline, --rating-due-days, ...; the same on every kinerjad and projector), or stop every kinerjad and projector on the database and run kinerjactl projections rebuild deadlines --read-models postgres with the new flags", ErrDeadlineSettings, was, now)
 }

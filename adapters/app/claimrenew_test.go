@@ -1,0 +1,188 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
+	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
+	"github.com/kinerja-ledger/kinerja/domain"
+	"github.com/kinerja-ledger/kinerja/domain/distribution"
+	"github.com/kinerja-ledger/kinerja/domain/employee"
+	"github.com/kinerja-ledger/kinerja/domain/orgunit"
+	"github.com/kinerja-ledger/kinerja/domain/skp"
+)
+
+// shortClaims are the claim durations of these tests: a command of
+// longRun outlives both the patience and the staleness of a claim.
+var shortClaims = claimTiming{renew: 100 * time.Millisecond, patience: 400 * time.Millisecond, stale: 800 * time.Millisecond, poll: 10 * time.Millisecond}
+
+// countingClaimer counts the Completes of a claimer.
+type countingClaimer struct {
+	IdempotencyClaimer
+	completes atomic.Int64
+}
+
+func (c *countingClaimer) Complete(ctx context.Context, key string, claim, rec []byte, now, expires time.Time) (bool, error) {
+	c.completes.Add(1)
+	return c.IdempotencyClaimer.Complete(ctx, key, claim, rec, now, expires)
+}
+
+// slowKeyed runs a keyed command on a that waits before (before) and after
+// (after) its append, signalling appended, and answers body.
+func slowKeyed(t *testing.T, a *App, k Key, unit string, before, after time.Duration, appended chan<- struct{}, body string) (Answer, bool, error) {
+	return a.Keyed(context.Background(), k, func(ctx context.Context) (Answer, bool) {
+		time.Sleep(before)
+		if _, err := a.Services(ctx).Units.Handler.Log.Append(ctx, "unit-"+unit, domain.NoStream, []domain.NewEvent{{
+			Meta:  domain.Meta{Actor: domain.Actor{ID: "hr", Role: domain.RoleHRAdmin}, OccurredAt: time.Now()},
+			Event: orgunit.Registered{UnitID: unit, Name: "Bappeda"}}}); err != nil {
+			t.Error(err)
+		}
+		close(appended)
+		time.Sleep(after)
+		return Answer{Status: 201, Body: []byte(body)}, true
+	})
+}
+
+// TestKeyedClaimRenewedOnPostgres: two kinerjad (two App instances) on one
+// PostgreSQL. A command runs longer than a claim's staleness before its
+// append and longer than a waiter's patience after it; a repeat of it sent
+// to the other process meanwhile must wait for its answer and replay it,
+// never take the live claim over and run the command again (two answers).
+// Once the command returned, its claim is no longer renewed.
+func TestKeyedClaimRenewedOnPostgres(t *testing.T) {
+	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
+	if url == "" {
+		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
+		}
+		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "app_renew_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		p, err := pgxpool.New(context.Background(), url)
+		if err != nil {
+			return
+		}
+		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+"_ev CASCADE")
+		p.Close()
+	})
+	a0, idem := pgKeyedApp(t, url, schema)
+	a1, _ := pgKeyedApp(t, url, schema)
+	counted := &countingClaimer{IdempotencyClaimer: idem}
+	a0.cfg.Idempotency = counted
+	a0.claimTiming, a1.claimTiming = shortClaims, shortClaims
+
+	k := Key{Caller: "hr", Key: "slow", Fingerprint: Fingerprint("POST", "/v1/units", "S")}
+	appended := make(chan struct{})
+	type result struct {
+		ans      Answer
+		replayed bool
+		err      error
+	}
+	first := make(chan result, 1)
+	go func() {
+		ans, replayed, err := slowKeyed(t, a0, k, "S", 2*shortClaims.stale, 3*shortClaims.patience, appended, "first")
+		first <- result{ans, replayed, err}
+	}()
+	<-appended
+	var ran atomic.Bool
+	ans, replayed, err := a1.Keyed(context.Background(), k, func(ctx context.Context) (Answer, bool) {
+		ran.Store(true)
+		return Answer{Status: 201, Body: []byte("second")}, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran.Load() || !replayed || string(ans.Body) != "first" {
+		t.Fatalf("the repeat ran=%v, replayed=%v, answer %q: it took the live claim over; want the first answer replayed", ran.Load(), replayed, ans.Body)
+	}
+	r := <-first
+	if r.err != nil || r.replayed || string(r.ans.Body) != "first" {
+		t.Fatalf("first: %+v", r)
+	}
+	// The renewals stopped with the command.
+	n := counted.completes.Load()
+	time.Sleep(5 * shortClaims.renew)
+	if m := counted.completes.Load(); m != n {
+		t.Fatalf("%d Completes after the command returned; want none", m-n)
+	}
+}
+
+// TestKeyedClaimRenewedOnBolt: on the embedded store (records in the event
+// store's file, claimed with the events) a long command's claim is renewed
+// while it runs (its bytes change, its stamp stays young), the answer
+// completes the claim as last renewed (not a stale copy, which would leave
+// the claim and lose the answer), and the renewals stop with the command.
+func TestKeyedClaimRenewedOnBolt(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "kinerja.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	counted := &countingClaimer{IdempotencyClaimer: store.Idempotency()}
+	h := &domain.Handler{Log: eventlog.New(store), NewID: uuid.New}
+	cfg := Config{Idempotency: counted, IdempotencyExclusive: true, Units: &orgunit.Service{Handler: h},
+		Employees: &employee.Service{Handler: h}, SKPs: &skp.Service{Handler: h}, Distribution: &distribution.Service{Handler: h}}
+	cfg.setDefaults()
+	a := &App{cfg: cfg, claimTiming: shortClaims}
+	ctx := context.Background()
+	k := Key{Caller: "hr", Key: "slow", Fingerprint: Fingerprint("POST", "/v1/units", "B")}
+	s := sum("kinerja/idempotency/v1", k.Caller, k.Key)
+	sk := hex.EncodeToString(s[:])
+	record := func() ([]byte, keyRecord) {
+		raw, ok, err := counted.Get(ctx, sk, time.Now())
+		if err != nil || !ok {
+			t.Fatalf("record: %v, %v", ok, err)
+		}
+		var rec keyRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		return raw, rec
+	}
+
+	appended := make(chan struct{})
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, _, err := slowKeyed(t, a, k, "B", 2*shortClaims.stale, 3*shortClaims.patience, appended, "first")
+		done <- err
+	}()
+	<-appended
+	first, rec := record()
+	if rec.Status != claimStatus || !rec.At.After(start.Add(shortClaims.stale)) {
+		t.Fatalf("claim after a slow append: %+v (started %v); want a claim renewed at the append", rec, start)
+	}
+	time.Sleep(shortClaims.patience)
+	later, rec := record()
+	if rec.Status != claimStatus || bytes.Equal(first, later) || time.Since(rec.At) > shortClaims.patience/2 {
+		t.Fatalf("claim while the command runs: %+v, changed %v; want it renewed", rec, !bytes.Equal(first, later))
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a.Close() // the answer is written in the background (answers.go)
+	if _, rec := record(); rec.Status != 201 || string(rec.Body) != "first" {
+		t.Fatalf("record after the command: %+v; want its answer", rec)
+	}
+	n := counted.completes.Load()
+	time.Sleep(5 * shortClaims.renew)
+	if m := counted.completes.Load(); m != n {
+		t.Fatalf("%d Completes after the command returned; want none", m-n)
+	}
+}

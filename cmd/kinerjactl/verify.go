@@ -169,13 +169,18 @@ func runVerify(ctx context.Context, args []string, getenv env, stdout, stderr io
 // trail does, with the repair named on stderr.
 func verdict(ctx context.Context, ok, readModels bool, sf storeFlags, stderr io.Writer) error {
 	if readModels && sf.postgresURL != "" {
-		drift, err := checkReadModelCounts(ctx, sf.postgresURL, stderr)
+		drift, cov, err := checkReadModelCounts(ctx, sf.postgresURL, stderr)
 		if err != nil {
 			return err
 		}
 		if len(drift) > 0 {
 			fmt.Fprintf(stderr, "verify: the PostgreSQL read models are inconsistent: skp_counts differs from the SKP rows for %d (unit, year, status), e.g. unit %s year %d %s: counted %d, rows %d. The reports and the dashboard count wrong there; run kinerjactl projections rebuild skps (kinerjactl projections check lists them all)\n",
 				len(drift), drift[0].UnitID, drift[0].Year, drift[0].Status, drift[0].GotN, drift[0].WantN)
+			ok = false
+		}
+		if len(cov) > 0 {
+			fmt.Fprintf(stderr, "verify: the PostgreSQL read models are inconsistent: skp_coverage differs from the SKP rows for %d (year, NIP), e.g. year %d NIP %s: counted %d, rows %d. The progress board's missing employees are wrong there; run kinerjactl projections rebuild skps (kinerjactl projections check lists them all)\n",
+				len(cov), cov[0].Year, cov[0].NIP, cov[0].Got, cov[0].Want)
 			ok = false
 		}
 	}
@@ -186,29 +191,33 @@ func verdict(ctx context.Context, ok, readModels bool, sf storeFlags, stderr io.
 }
 
 // checkReadModelCounts runs `projections check` on the read models at url
-// (pgreadmodel.DB.CheckCounts) and returns the drift. A database without
+// (pgreadmodel.DB.CheckCounts, CheckCoverage) and returns the drift. A database without
 // read models (kinerjad ran with --read-models memory) is skipped, said on
 // stderr; read models of another schema version are an error.
-func checkReadModelCounts(ctx context.Context, url string, stderr io.Writer) ([]pgreadmodel.CountDrift, error) {
+func checkReadModelCounts(ctx context.Context, url string, stderr io.Writer) ([]pgreadmodel.CountDrift, []pgreadmodel.CoverageDrift, error) {
 	p, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer p.Close()
 	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{Policy: policy.Default()})
 	var ve *pgreadmodel.VersionError
 	if errors.As(err, &ve) && ve.Have == 0 {
 		fmt.Fprintln(stderr, "verify: no PostgreSQL read models at --postgres-url: their count check is skipped")
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("verify: the read models' count check: %w", err)
+		return nil, nil, fmt.Errorf("verify: the read models' count check: %w", err)
 	}
 	drift, err := db.CheckCounts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("verify: the read models' count check: %w", err)
+		return nil, nil, fmt.Errorf("verify: the read models' count check: %w", err)
 	}
-	return drift, nil
+	cov, err := db.CheckCoverage(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: the read models' coverage check: %w", err)
+	}
+	return drift, cov, nil
 }
 
 // witnessedCheckpoint returns the newest witnessed checkpoint, or nil when

@@ -52,4 +52,13 @@ func TestVerifyChecksReadModelCounts(t *testing.T) {
 	if code, _, stderr := ctlExit(t, nil, verify...); code != 0 {
 		t.Fatalf("verify after rebuilding skps: exit %d, %s", code, stderr)
 	}
+
+	// skp_coverage (the board's missing employees) is checked too.
+	if _, err := p.Exec(ctx, `UPDATE kinerja_rm.skp_coverage SET n = n + 1 WHERE (year, nip) IN (SELECT year, nip FROM kinerja_rm.skp_coverage LIMIT 1)`); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = ctlExit(t, nil, verify...)
+	if code != 3 || !strings.Contains(stderr, "skp_coverage differs") {
+		t.Fatalf("verify with a coverage one too high: exit %d, stderr %q", code, stderr)
+	}
 }

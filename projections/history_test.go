@@ -195,3 +195,127 @@ func TestCacheBoundedHistory(t *testing.T) {
 		t.Errorf("a negative bound = %d, want 0 (none)", bh.Bound())
 	}
 }
+
+// cyclic makes the events of a cyclic scan: passes rounds over streams
+// streams, each visited once a pass, in the same order (the seed's later
+// phases over every SKP of a province, docs/benchmarks.md §67).
+func cyclic(streams, passes int) (*fakeHistory, []projections.Event) { return ledger(streams, passes) }
+
+// TestCacheGrowsUnderCyclicScan: a cyclic scan over more streams than a
+// cache holds is CLOCK's worst case, a miss (a replay of the stream) at
+// every event. A growing cache notices the misses on streams it evicted
+// and grows: it replays each stream evicted in the first pass once, in
+// the second, and never again; the states stay those of a fold of every
+// event once. A fixed cache of the same size replays at every event.
+func TestCacheGrowsUnderCyclicScan(t *testing.T) {
+	ctx := context.Background()
+	const streams, passes, size = 300, 12, 100
+	run := func(c *projections.Cache[[]uint64], h *fakeHistory, all []projections.Event) {
+		t.Helper()
+		for _, ev := range all {
+			st, err := c.Advance(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFolded(t, st, ev.Revision)
+		}
+	}
+	h, all := cyclic(streams, passes)
+	run(projections.NewCache(h, size, count), h, all)
+	if want := streams * (passes - 1); h.reads != want {
+		t.Errorf("a fixed cache of %d over a cyclic scan of %d streams: %d replays, want %d (one per event past the first pass)", size, streams, h.reads, want)
+	}
+
+	h, all = cyclic(streams, passes)
+	c := projections.NewGrowingCache(h, size, 1000, count)
+	run(c, h, all)
+	if want := streams - size; h.reads != want {
+		t.Errorf("a growing cache over a cyclic scan of %d streams: %d replays, want %d (the first pass's evictions, once)", streams, h.reads, want)
+	}
+	if c.Len() != streams || c.Size() != streams {
+		t.Errorf("grown cache holds %d of a size %d, want %d of %d", c.Len(), c.Size(), streams, streams)
+	}
+	c.Reset()
+	if c.Size() != size {
+		t.Errorf("Reset: size %d, want the size given, %d", c.Size(), size)
+	}
+
+	// At its maximum it grows no more and holds no more; the states stay
+	// right.
+	h, all = cyclic(streams, passes)
+	c = projections.NewGrowingCache(h, size, 200, count)
+	run(c, h, all)
+	if c.Len() > 200 || c.Size() != 200 {
+		t.Errorf("a cache that may grow to 200 holds %d, size %d", c.Len(), c.Size())
+	}
+	if h.reads <= streams-size {
+		t.Errorf("a cache capped under the scan replayed only %d times", h.reads)
+	}
+
+	// Under a BoundedHistory's bound it does not grow past the bound.
+	h, all = cyclic(streams, passes)
+	bh := &projections.BoundedHistory{History: h}
+	bh.SetBound(50)
+	c = projections.NewGrowingCache(bh, size, 1000, count)
+	run(c, h, all)
+	if c.Len() > 50 {
+		t.Errorf("under a bound of 50 a growing cache holds %d", c.Len())
+	}
+	// Lifted: it grows again from its own size.
+	bh.SetBound(0)
+	h2, more := cyclic(streams, passes)
+	bh.History = h2
+	run(c, h2, more)
+	if c.Len() != streams {
+		t.Errorf("bound lifted: the cache holds %d, want %d", c.Len(), streams)
+	}
+
+	// A cache given its own size grows when its BoundedHistory lets it
+	// (kinerjad's --projection-cache-max-skps), and not otherwise.
+	h, all = cyclic(streams, passes)
+	bh = &projections.BoundedHistory{History: h}
+	c = projections.NewCache(bh, size, count)
+	run(c, h, all)
+	if c.Len() != size {
+		t.Errorf("a fixed cache grew to %d without SetGrowTo", c.Len())
+	}
+	h, all = cyclic(streams, passes)
+	bh.History = h
+	bh.SetGrowTo(1000)
+	c.Reset()
+	run(c, h, all)
+	if want := streams - size; h.reads != want || c.Len() != streams {
+		t.Errorf("SetGrowTo(1000): %d replays, %d held; want %d, %d", h.reads, c.Len(), want, streams)
+	}
+}
+
+// TestCacheDefaultSizeGrows: a cache of the default size (size ≤ 0, as
+// every read model and the deadline manager get by default) grows past
+// DefaultCacheSize under a cyclic scan over more SKPs than it, up to
+// MaxCacheSize, so that a province's rebuild does not replay a stream per
+// event; the old fixed default replayed (n − DefaultCacheSize)… n per
+// pass.
+func TestCacheDefaultSizeGrows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("folds 3 × 70,000 events")
+	}
+	ctx := context.Background()
+	streams := projections.DefaultCacheSize + 4000
+	h, all := cyclic(streams, 3)
+	c := projections.NewCache(h, 0, func(n int, _ projections.Event) int { return n + 1 })
+	for _, ev := range all {
+		n, err := c.Advance(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uint64(n) != ev.Revision+1 {
+			t.Fatalf("%s@%d: state %d, want %d", ev.Stream, ev.Revision, n, ev.Revision+1)
+		}
+	}
+	if want := streams - projections.DefaultCacheSize; h.reads != want {
+		t.Errorf("default cache over a cyclic scan of %d streams: %d replays, want %d", streams, h.reads, want)
+	}
+	if c.Len() != streams {
+		t.Errorf("default cache holds %d, want %d", c.Len(), streams)
+	}
+}

@@ -17,6 +17,17 @@
 // them at start-up from one read of the store (Group.CatchUp) and live
 // from the Watermill router of adapters/wmbridge (Runner.Deliver), which
 // only delivers.
+//
+// The SKP projections derive their rows from the domain's replay of each
+// SKP and keep the aggregates in a Cache (history.go); a miss replays the
+// SKP's stream from a History, which one process shares between its
+// projections (SharedHistory: one read per stream for all of them). A
+// Cache of the default size grows when it meets a scan over more SKPs than
+// it holds (a ghost list of the streams it evicted), so that a rebuild of
+// a province does not replay a stream per event; BoundedHistory bounds the
+// caches over it (and lets them grow) per phase of a process, as kinerjad
+// does for its start-up catch-up (docs/projections.md, "Caches that
+// grow").
 package projections
 
 import (

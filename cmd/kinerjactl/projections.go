@@ -439,7 +439,7 @@ func openForRebuild(ctx context.Context, verb string, args []string, getenv env,
 	var keys multiFlag
 	fs.Var(&keys, "key", "audit checkpoint public key file to trust (repeatable; default DATA/"+wiring.AuditPubKeyFile+")")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the rebuild (its read, its Sinks and its swaps) to this file, for go tool pprof")
-	fs.IntVar(&sf.cacheSKPs, "cache-skps", 0, "SKP aggregates each SKP projection keeps in its cache while it rebuilds; a miss replays the SKP's stream, and a rebuild that visits more SKPs in turn than this replays one stream per event (a province's 100,000 SKPs against the default: docs/benchmarks.md §67). 0: 65,536")
+	fs.IntVar(&sf.cacheSKPs, "cache-skps", 0, "SKP aggregates each SKP projection keeps in its cache while it rebuilds; a miss replays the SKP's stream, and a rebuild that visits more SKPs in turn than this replays one stream per event (docs/benchmarks.md §67). 0: 65,536, growing up to 131,072 when the log visits more SKPs in turn (projections.Cache)")
 	var ic wiring.IntegrityConfig
 	ic.RegisterWitnessFlags(fs)
 	if err := parseFlags(fs, args[1:], getenv); err != nil {

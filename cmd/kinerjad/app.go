@@ -407,10 +407,13 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		return a.projector.CatchUp(ctx, projections.CatchUpOptions{Batch: batch, Progress: catchUpProgress(a.log, a.history)})
 	}
 	begin := time.Now()
-	// During the catch-up the aggregate caches stay small, and the soft
-	// memory limit follows the live heap instead of starving the process
-	// (docs/operations.md, "Memory").
+	// During the catch-up the aggregate caches stay small (unless they
+	// meet a scan over more SKPs than they hold: then they grow, up to
+	// --projection-cache-max-skps, rather than replay a stream per event),
+	// and the soft memory limit follows the live heap instead of starving
+	// the process (docs/operations.md, "Memory").
 	a.history.SetBound(a.cfg.CatchUpCacheSKPs)
+	a.history.SetGrowTo(a.cfg.ProjectionCacheMaxSKPs)
 	limit := startCatchUpMemoryLimit(a.cfg.MemoryLimitMB, a.cfg.MemoryBudgetMB, os.Getenv, a.log)
 	defer limit.stop() // on the error returns; stopping twice is a no-op
 	a.memLimit = limit
@@ -467,14 +470,22 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		runtime.GC()
 		debug.FreeOSMemory()
 	}
-	a.history.SetBound(0)
+	// Serving: the caches hold --projection-cache-skps again (one that
+	// grew during the catch-up is emptied at its next miss), unless the
+	// operator keeps what the catch-up cached.
+	a.history.SetGrowTo(0)
+	if a.cfg.KeepProjectionCaches {
+		a.history.SetBound(0)
+	} else {
+		a.history.SetBound(servingCacheSKPs(a.cfg.ProjectionCacheSKPs))
+	}
 	limit.stop()
 	// Serving: the collector's target rises under the limit stop settled
 	// (memlimit.go, applyServingGC).
 	applyServingGC(a.cfg.ServingGCPercent, os.Getenv, a.log)
 	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
 		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize(),
-		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "stream_replays", a.history.Replays())
+		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "cache_max_skps", a.cfg.ProjectionCacheMaxSKPs, "stream_replays", a.history.Replays())
 	a.signer = audit.NewSigner(audit.SignerConfig{
 		Store: a.store, Trail: rm.trail, Key: key, Every: a.cfg.CheckpointEvery, Interval: a.cfg.CheckpointInterval, Logger: a.log,
 		Witness: a.guard.Witness,

@@ -127,8 +127,12 @@ type Config struct {
 	WarmViews bool
 	// ProjectionCacheSKPs bounds the cache of SKP aggregates of each SKP
 	// projection (skps, evaluations, scores, objections, timeline) and of
-	// the deadline manager, in SKPs.
+	// the deadline manager, in SKPs, while kinerjad serves.
 	ProjectionCacheSKPs int
+	// ProjectionCacheMaxSKPs is what those caches may grow to during the
+	// start-up catch-up when they meet a scan over more SKPs than they
+	// hold (projections.Cache); ≤ ProjectionCacheSKPs: they do not grow.
+	ProjectionCacheMaxSKPs int
 	// CatchUpCacheSKPs bounds those caches during the start-up catch-up
 	// (projections.BoundedHistory): a rebuild from the whole log would
 	// otherwise fill each to ProjectionCacheSKPs; 0: no other bound.
@@ -225,6 +229,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.WarmViews, "warm-views", true, "fold the log into the consequence, calibration and development views in the background once ready (else the first request of /konsekuensi or /kalibrasi waits for it)")
 	fs.BoolVar(&c.SnapshotCheckAtLoad, "snapshot-check-at-load", false, "in-memory read models: check the history below a loaded snapshot before /readyz answers 200 (the start-up then reads the whole history); default: after, in the background")
 	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP projection keeps in its cache (a miss replays the SKP's stream)")
+	fs.IntVar(&c.ProjectionCacheMaxSKPs, "projection-cache-max-skps", DefaultProjectionCacheMaxSKPs, "SKP aggregates each SKP projection's cache may grow to during the start-up catch-up when the log visits more SKPs in turn than --projection-cache-skps (each miss would replay an SKP's stream); at most --projection-cache-skps: no growth")
 	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
@@ -329,6 +334,9 @@ func (c Config) Validate() error {
 	if c.CheckpointEvery == 0 {
 		errs = append(errs, errors.New("--checkpoint-every must be at least 1"))
 	}
+	if c.ProjectionCacheMaxSKPs < 0 {
+		errs = append(errs, errors.New("--projection-cache-max-skps must not be negative"))
+	}
 	if c.CatchUpCacheSKPs < 0 {
 		errs = append(errs, errors.New("--catchup-cache-skps must not be negative"))
 	}
@@ -392,6 +400,23 @@ const bytesPerReplayedEvent = 512
 // DefaultProjectionCacheSKPs is --projection-cache-skps: see
 // docs/benchmarks.md §22 for the measurement behind it.
 const DefaultProjectionCacheSKPs = projections.DefaultCacheSize
+
+// DefaultProjectionCacheMaxSKPs is --projection-cache-max-skps:
+// projections.MaxCacheSize, the SKPs of a province of up to 131,072
+// employees. A cache grows only under a scan that revisits more SKPs than
+// it holds (a first start over a province's seed: docs/benchmarks.md,
+// the section of branch skpcache), and the serving caches are bounded by
+// --projection-cache-skps again once the catch-up is done.
+const DefaultProjectionCacheMaxSKPs = projections.MaxCacheSize
+
+// servingCacheSKPs is what each SKP projection's cache holds while
+// kinerjad serves: --projection-cache-skps, or the projections' default.
+func servingCacheSKPs(n int) int {
+	if n <= 0 {
+		return projections.DefaultCacheSize
+	}
+	return n
+}
 
 // DefaultCatchUpCacheSKPs is --catchup-cache-skps: 0, no bound beyond
 // --projection-cache-skps. A bound of 4096 cost more CPU than it saved

@@ -498,10 +498,12 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	// Every queued append gets its answer. A batch waiting on a row lock
-	// that another transaction holds is cancelled after closeGrace.
+	// Every queued append gets its answer, and every shared tail
+	// statement in flight its rows (the coalescer's goroutines, which use
+	// the pool, end before Close returns). A batch waiting on a lock that
+	// another transaction holds is cancelled after closeGrace.
 	drained := make(chan struct{})
-	go func() { s.active.Wait(); close(drained) }()
+	go func() { s.active.Wait(); s.tails.sending.Wait(); close(drained) }()
 	select {
 	case <-drained:
 	case <-time.After(closeGrace):

@@ -17,6 +17,8 @@ import (
 // the route it matched, who the token named, the problem's code. One
 // request's handlers run on one goroutine at a time.
 type accessRecord struct {
+	// id is the request ID (requestID).
+	id                   string
 	route, subject, code string
 	// anonymous leaves the subject out of the line: the request answers a
 	// 360° round, and its caller is the giver, whom only a recorded
@@ -28,6 +30,12 @@ type accessRecord struct {
 const redactedSubject = "REDACTED"
 
 type accessKey struct{}
+
+// accessState is what AccessLog allocates per request.
+type accessState struct {
+	rec accessRecord
+	sw  statusWriter
+}
 
 // record returns r's access record (a throwaway one outside AccessLog).
 func record(r *http.Request) *accessRecord {
@@ -52,10 +60,11 @@ func AccessLog(logger *slog.Logger, route string, next http.Handler) http.Handle
 			id = newID()
 		}
 		w.Header().Set("X-Request-ID", id)
-		rec := &accessRecord{route: route}
-		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), accessKey{}, rec)
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(ctx))
+		// The record (which carries the request ID) and the status writer
+		// in one allocation, under one context value.
+		st := &accessState{rec: accessRecord{id: id, route: route}, sw: statusWriter{ResponseWriter: w}}
+		rec, sw := &st.rec, &st.sw
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), accessKey{}, rec)))
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"container/list"
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -38,11 +38,25 @@ func newRenderCache(maxBytes int) *renderCache {
 	return &renderCache{max: maxBytes, lru: list.New(), byKey: map[string]*list.Element{}}
 }
 
+// renderKey is "c<id>@<revision>" for a current view and
+// "h<id>@<revision>@<at, Unix µs>" for a historical one: the kind tag and
+// the digits-only fields read from the right make every key name one view
+// even if an ID held '@'.
 func renderKey(p skp.Prepared) string {
+	b := make([]byte, 0, 1+len(p.ID)+2+20+20)
 	if p.Historical {
-		return fmt.Sprintf("%s@%d@%d", p.ID, p.Revision, p.At.UnixMicro())
+		b = append(b, 'h')
+	} else {
+		b = append(b, 'c')
 	}
-	return fmt.Sprintf("%s@%d", p.ID, p.Revision)
+	b = append(b, p.ID...)
+	b = append(b, '@')
+	b = strconv.AppendUint(b, p.Revision, 10)
+	if p.Historical {
+		b = append(b, '@')
+		b = strconv.AppendInt(b, p.At.UnixMicro(), 10)
+	}
+	return string(b)
 }
 
 // body returns the JSON of p's view judged at now, rendering it if needed.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -25,7 +26,6 @@ type ctxKey int
 
 const (
 	principalKey ctxKey = iota
-	requestIDKey
 	idemStateKey
 )
 
@@ -41,11 +41,8 @@ func principalOf(ctx context.Context) domain.Principal {
 	return p
 }
 
-// requestID returns r's request ID.
-func requestID(r *http.Request) string {
-	id, _ := r.Context().Value(requestIDKey).(string)
-	return id
-}
+// requestID returns r's request ID ("" outside AccessLog).
+func requestID(r *http.Request) string { return record(r).id }
 
 // validToken reports whether s is 1 to max printable ASCII characters
 // (header values the API keeps: request, correlation and idempotency keys).
@@ -324,14 +321,28 @@ func pathVar(r *http.Request, name string) string { return mux.Vars(r)[name] }
 
 // query reads the query parameters of a read.
 type query struct {
-	r    *http.Request
-	errs []error
+	r      *http.Request
+	errs   []error
+	vals   url.Values // parsed at the first get of a request with a query
+	parsed bool
 }
 
 func newQuery(r *http.Request) *query { return &query{r: r} }
 
+// get is r.URL.Query().Get(name), parsing the query once per request (and
+// not at all when it is empty, as on most reads).
+func (q *query) get(name string) string {
+	if q.r.URL.RawQuery == "" {
+		return ""
+	}
+	if !q.parsed {
+		q.vals, q.parsed = q.r.URL.Query(), true
+	}
+	return q.vals.Get(name)
+}
+
 func (q *query) str(name string, max int) string {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if len(v) > max {
 		q.errs = append(q.errs, badRequest(name, "at most %d characters", max))
 		return ""
@@ -349,7 +360,7 @@ func (q *query) str(name string, max int) string {
 // Unknown enumeration values are 400 (api.md), not a filter that matches
 // nothing.
 func (q *query) enum(name string, values []string) string {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if v == "" || slices.Contains(values, v) {
 		return v
 	}
@@ -358,7 +369,7 @@ func (q *query) enum(name string, values []string) string {
 }
 
 func (q *query) int(name string, def, min, max int) int {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if v == "" {
 		return def
 	}
@@ -371,7 +382,7 @@ func (q *query) int(name string, def, min, max int) int {
 }
 
 func (q *query) uint(name string) (uint64, bool) {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if v == "" {
 		return 0, false
 	}
@@ -391,7 +402,7 @@ func (q *query) time(name string) time.Time {
 // timeOpt is time that also says whether the parameter was given: the zero
 // instant (0001-01-01T00:00:00Z) is a time a client may send.
 func (q *query) timeOpt(name string) (time.Time, bool) {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if v == "" {
 		return time.Time{}, false
 	}
@@ -409,7 +420,7 @@ func (q *query) timeOpt(name string) (time.Time, bool) {
 }
 
 func (q *query) boolPtr(name string) *bool {
-	v := q.r.URL.Query().Get(name)
+	v := q.get(name)
 	if v == "" {
 		return nil
 	}

@@ -217,6 +217,10 @@ type tailCoalescer struct {
 	// statements and reads count what was sent and what it answered
 	// (tests, benchmarks).
 	statements, reads uint64
+	// sending counts the batch statements in flight on the coalescer's
+	// own goroutines; Close waits for them (Add only under Store.mu
+	// while the store is open, so no Add follows Close's Wait).
+	sending sync.WaitGroup
 }
 
 // maxTailBatch is the most stream requests one shared statement carries;
@@ -304,11 +308,31 @@ func (c *tailCoalescer) next(s *Store) {
 		return
 	}
 	// The batch's statement belongs to no one reader: it is cancelled when
-	// the last of them stops waiting, or when the store closes its pool.
-	ctx, cancel := context.WithCancel(context.Background())
+	// the last of them stops waiting, or when Close gives up waiting for
+	// it (closeGrace; the store's background context).
+	ctx, cancel := context.WithCancel(s.bgCtx)
 	b.cancel = cancel
 	c.mu.Unlock()
+	s.mu.Lock()
+	closed := s.closed
+	if !closed {
+		c.sending.Add(1)
+	}
+	s.mu.Unlock()
+	if closed {
+		// Close has begun and may already be waiting: no statement
+		// starts behind its back.
+		c.mu.Lock()
+		b.cancel = nil
+		c.mu.Unlock()
+		cancel()
+		b.err = fmt.Errorf("pgstore: read tails: %w", eventstore.ErrClosed)
+		close(b.done)
+		c.next(s)
+		return
+	}
 	go func() {
+		defer c.sending.Done() // after the slot is handed on: Close waits for the chain
 		func() {
 			// A panic fails this batch's readers, not the process, and
 			// the slot is handed on below as after any statement.

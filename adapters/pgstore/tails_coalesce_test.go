@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -214,5 +215,101 @@ func TestCoalescedTailBatchBounded(t *testing.T) {
 	}
 	if st, _ := s.tailStats(); st != 2+extra {
 		t.Errorf("%d statements in all, want %d", st, 2+extra)
+	}
+}
+
+// TestCloseWaitsForSharedTailStatement: a batch statement runs on the
+// coalescer's own goroutine, on a pool the caller may keep owning; Close
+// must not return while it is in flight (the statement would go on using
+// the pool, and its goroutine outlive the store). The batch is stalled
+// behind a table lock: Close waits, the lock's release lets it answer its
+// reader with the rows, and only then does Close return.
+func TestCloseWaitsForSharedTailStatement(t *testing.T) {
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CancelOnContextDone(cfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := Open(ctx, pool, Options{Schema: schema, TailReaders: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Append(ctx, "closing-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "events"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited 30 s for %s", what)
+			}
+		}
+	}
+	// The first read takes the one slot and stalls; the second joins the
+	// open batch. Cancelling the first hands its slot to the batch, whose
+	// statement then stalls behind the lock on the coalescer's goroutine.
+	firstCtx, cancelFirst := context.WithCancel(ctx)
+	firstDone := make(chan error, 1)
+	go func() {
+		_, err := s.ReadTails(firstCtx, []eventstore.TailRequest{{Stream: "closing-0"}})
+		firstDone <- err
+	}()
+	waitFor("the first read", func() bool { _, r := s.tailStats(); return r == 1 })
+	type answer struct {
+		tails []eventstore.Tail
+		err   error
+	}
+	second := make(chan answer, 1)
+	go func() {
+		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "closing-0"}})
+		second <- answer{tails, err}
+	}()
+	waitFor("the second read", func() bool { _, r := s.tailStats(); return r == 2 })
+	cancelFirst()
+	if err := <-firstDone; err == nil {
+		t.Fatal("the cancelled first read succeeded behind the lock")
+	}
+	waitFor("the batch's statement", func() bool { st, _ := s.tailStats(); return st == 2 })
+
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a shared tail statement was in flight", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	a := <-second
+	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
+		t.Fatalf("the batched read = %+v, %v; want the one event", a.tails, a.err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return after the batch ended")
+	}
+	// After Close no read starts a statement.
+	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "closing-0"}}); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after Close = %v, want ErrClosed", err)
 	}
 }

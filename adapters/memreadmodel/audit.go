@@ -228,13 +228,14 @@ func (tx *auditTx) AgencySize(_ context.Context, agency string) (uint64, error) 
 	return tx.agencySize(agency), nil
 }
 
-// AgencyFrontier implements audit.AgencyStore (not a copy; see Frontier).
+// AgencyFrontier implements audit.AgencyStore (not a copy, capped; see
+// Frontier).
 func (tx *auditTx) AgencyFrontier(_ context.Context, agency string) ([]merkle.Hash, error) {
 	if f, ok := tx.agencyFrontier[agency]; ok {
-		return f, nil
+		return f[:len(f):len(f)], nil
 	}
 	if l := tx.t.agencyLogs[agency]; l != nil {
-		return l.frontier, nil
+		return l.frontier[:len(l.frontier):len(l.frontier)], nil
 	}
 	return nil, nil
 }
@@ -271,12 +272,15 @@ func (tx *auditTx) size() uint64 { return uint64(tx.t.entries.len() + len(tx.ent
 func (tx *auditTx) Size(context.Context) (uint64, error) { return tx.size(), nil }
 
 // Frontier returns the frontier itself, not a copy: audit.Apply only
-// hands it to merkle.NewTreeFromFrontier, which copies it.
+// hands it to merkle.NewTreeFromFrontier, which copies it. It is
+// read-only (audit.Store); the cap at its length only stops a caller's
+// append from writing into the array kept here, not an in-place write.
 func (tx *auditTx) Frontier(context.Context) ([]merkle.Hash, error) {
+	f := tx.t.frontier
 	if tx.frontierSet {
-		return tx.frontier, nil
+		f = tx.frontier
 	}
-	return tx.t.frontier, nil
+	return f[:len(f):len(f)], nil
 }
 
 // Append stages e. It keeps frontier (audit.Apply passes a fresh copy,

@@ -35,6 +35,11 @@ type auditStage struct {
 	entries     []audit.Entry
 	nodes       []merkle.Node
 	checkpoints []audit.Checkpoint
+	// staged indexes nodes[:indexed] by (level, index) for Node, built on
+	// its first call: audit.Apply never calls it, so a rebuild writes no
+	// map for its nodes.
+	staged  map[nodeKey]merkle.Hash
+	indexed int
 	// agencies stages the agency logs (audit_agency.go).
 	agencies *agencyStage
 }
@@ -68,15 +73,26 @@ func (s *auditStage) apply(ctx context.Context, ev projections.Event) error {
 	return audit.Apply(ctx, s, ev)
 }
 
+type nodeKey struct {
+	level uint8
+	index uint64
+}
+
 // Node implements merkle.NodeReader: a node staged by this Apply, else
 // the stored one. audit.Apply does not read nodes (it extends the tree
-// from the frontier), so the staged ones are searched, newest first,
-// rather than indexed by a map written for every node of every event.
+// from the frontier), so the staged ones are indexed only when Node is
+// first called, and the nodes staged since then on each later call,
+// rather than by a map written for every node of every event.
 func (s *auditStage) Node(ctx context.Context, level uint8, index uint64) (merkle.Hash, error) {
-	for i := len(s.nodes) - 1; i >= 0; i-- {
-		if n := &s.nodes[i]; n.Level == level && n.Index == index {
-			return n.Hash, nil
-		}
+	if s.staged == nil {
+		s.staged = make(map[nodeKey]merkle.Hash, len(s.nodes))
+	}
+	for _, n := range s.nodes[s.indexed:] {
+		s.staged[nodeKey{n.Level, n.Index}] = n.Hash
+	}
+	s.indexed = len(s.nodes)
+	if h, ok := s.staged[nodeKey{level, index}]; ok {
+		return h, nil
 	}
 	return nodeIn(ctx, s.tx, s.n, level, index)
 }
@@ -88,8 +104,11 @@ func (s *auditStage) Size(context.Context) (uint64, error) { return s.size(), ni
 // Frontier implements audit.Store. It returns the staged frontier itself,
 // not a copy: audit.Apply only builds its tree from it, and
 // merkle.NewTreeFromFrontier copies it (a copy here too was two copies of
-// ≈ 20 hashes per event, the rebuild's garbage). Capped at its length, so
-// that an append by the caller cannot write into the stage's array.
+// ≈ 20 hashes per event, the rebuild's garbage). The result is read-only
+// (audit.Store says so): the cap at its length only stops appends from
+// writing into the stage's array; an in-place write (f[0] = h), or
+// merkle.Tree.Append's truncate-then-append on a tree that did not copy
+// it, still would.
 func (s *auditStage) Frontier(context.Context) ([]merkle.Hash, error) {
 	return s.frontier[:len(s.frontier):len(s.frontier)], nil
 }

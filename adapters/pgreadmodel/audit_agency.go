@@ -147,8 +147,8 @@ func (s *auditStage) AgencySize(ctx context.Context, agency string) (uint64, err
 }
 
 // AgencyFrontier implements audit.AgencyStore. Like Frontier, it returns
-// the staged frontier itself (capped), which audit's applyAgency copies
-// into its tree.
+// the staged frontier itself, which audit's applyAgency copies into its
+// tree: read-only, the cap at its length only stops appends (Frontier).
 func (s *auditStage) AgencyFrontier(ctx context.Context, agency string) ([]merkle.Hash, error) {
 	l, err := s.agencyLog(ctx, agency)
 	if err != nil {

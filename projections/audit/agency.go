@@ -209,10 +209,14 @@ type AgencyStore interface {
 	AgencyOf(ctx context.Context, k AgencyKey) (string, bool, error)
 	SetAgencyOf(ctx context.Context, k AgencyKey, agency string, pos eventstore.Position) error
 	// AgencySize and AgencyFrontier are an agency log's size and frontier.
+	// As with Store.Frontier, the frontier may be the store's own slice:
+	// the caller must treat it as read-only.
 	AgencySize(ctx context.Context, agency string) (uint64, error)
 	AgencyFrontier(ctx context.Context, agency string) ([]merkle.Hash, error)
 	// AppendAgency stores an agency entry (its Index is the log's current
-	// size), the nodes it completed and the new frontier.
+	// size), the nodes it completed and the new frontier. As with
+	// Store.Append, the store may keep the frontier slice as given: the
+	// caller must not modify it afterwards.
 	AppendAgency(ctx context.Context, e AgencyEntry, nodes []merkle.Node, frontier []merkle.Hash) error
 }
 

@@ -200,11 +200,15 @@ type Checkpoint struct {
 type Store interface {
 	merkle.NodeReader
 	// Size returns the number of entries, and Frontier the tree's frontier
-	// (merkle.Tree.Frontier) at that size.
+	// (merkle.Tree.Frontier) at that size. The frontier may be the store's
+	// own slice, not a copy: the caller must treat it as read-only (Apply
+	// only hands it to merkle.NewTreeFromFrontier, which copies it).
 	Size(ctx context.Context) (uint64, error)
 	Frontier(ctx context.Context) ([]merkle.Hash, error)
 	// Append stores an entry, the tree nodes it completed and the new
-	// frontier. The entry's Seq is the current Size.
+	// frontier. The entry's Seq is the current Size. The store may keep
+	// the frontier slice as given, without copying it: the caller must not
+	// modify it afterwards (Apply passes merkle.Tree.Frontier, a fresh copy).
 	Append(ctx context.Context, e Entry, nodes []merkle.Node, frontier []merkle.Hash) error
 	// AddCheckpoint stores a signed checkpoint read from the ledger, with
 	// the agency checkpoints signed with it (c.AgencyCheckpoints).

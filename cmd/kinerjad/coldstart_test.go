@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kinerja-ledger/kinerja/adapters/httpapi"
+	"github.com/kinerja-ledger/kinerja/cmd/internal/memlimit"
 	"github.com/kinerja-ledger/kinerja/domain/skp"
 )
 
@@ -144,6 +145,7 @@ func TestMemoryLimitFollowedWhileServing(t *testing.T) {
 // stays the floor, and a limit that is not kinerjad's is left alone.
 func TestMemoryLimitRaisedForSnapshotLoad(t *testing.T) {
 	const mib = 1 << 20
+	t.Cleanup(memlimit.StubCgroupLimit(0, false)) // the box's cgroup must not cap the raises
 	old := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(old) })
 	snap := filepath.Join(t.TempDir(), "readmodels.snapshot")

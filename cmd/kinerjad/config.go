@@ -233,7 +233,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")
-	fs.IntVar(&c.MemoryBudgetMB, "memory-budget-mb", DefaultMemoryBudgetMB, "Go memory the raises of --memory-limit-mb above it aim to stay within, in MiB: the headroom over the live heap shrinks from 1.5 × to 9/8 × as the live heap nears it; 0: none (1.5 ×)")
+	fs.IntVar(&c.MemoryBudgetMB, "memory-budget-mb", DefaultMemoryBudgetMB, "Go memory the raises of --memory-limit-mb above it aim to stay within, in MiB: the headroom over the live heap shrinks from 1.5 × to 5/4 × as the live heap nears it; none when --memory-limit-mb is at least it; 0: none (1.5 ×)")
 	fs.IntVar(&c.ServingGCPercent, "serving-gc-percent", DefaultServingGCPercent, "garbage collector target (as GOGC, which wins when set) once kinerjad serves, applied only under a soft memory limit, which still bounds the heap; 0: the runtime's (100)")
 	fs.DurationVar(&c.ReadyMaxLag, "ready-max-lag", 5*time.Second, "largest projection lag /readyz accepts")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "graceful shutdown bound (the HTTP drain)")
@@ -340,11 +340,11 @@ func (c Config) Validate() error {
 	if c.CatchUpCacheSKPs < 0 {
 		errs = append(errs, errors.New("--catchup-cache-skps must not be negative"))
 	}
-	if c.MemoryLimitMB < 0 {
-		errs = append(errs, errors.New("--memory-limit-mb must not be negative"))
+	if c.MemoryLimitMB < 0 || c.MemoryLimitMB > maxMemoryMB {
+		errs = append(errs, fmt.Errorf("--memory-limit-mb must be from 0 to %d", maxMemoryMB))
 	}
-	if c.MemoryBudgetMB < 0 {
-		errs = append(errs, errors.New("--memory-budget-mb must not be negative"))
+	if c.MemoryBudgetMB < 0 || c.MemoryBudgetMB > maxMemoryMB {
+		errs = append(errs, fmt.Errorf("--memory-budget-mb must be from 0 to %d", maxMemoryMB))
 	}
 	if c.ServingGCPercent < 0 {
 		errs = append(errs, errors.New("--serving-gc-percent must not be negative"))
@@ -429,6 +429,11 @@ const DefaultCatchUpCacheSKPs = 0
 // leaving room under the 2 GiB of issue 15 for the runtime's own memory
 // and the pages of the mmapped bbolt files.
 const DefaultMemoryLimitMB = 1536
+
+// maxMemoryMB bounds --memory-limit-mb and --memory-budget-mb (1 PiB):
+// kinerjad shifts them to bytes (<< 20), which above 2^43 MiB wraps an
+// int64 to a negative or tiny limit.
+const maxMemoryMB = 1 << 30
 
 // DefaultMemoryBudgetMB is --memory-budget-mb: 7/8 of issue 15's 2 GiB,
 // the rest for the mapped pages of the bbolt files and the runtime's

@@ -31,15 +31,21 @@ import (
 // The memory budget (--memory-budget-mb, default 1,792 MiB, 7/8 of the
 // 2 GiB of issue 15: the rest is for the mapped pages of the bbolt files
 // and the runtime's overshoot) bounds every raise above the floor: the
-// headroom over the live heap shrinks from a half to an eighth as the
-// live heap nears it (memlimit.Within). At a province the live heap
-// reaches ≈ 1.5 GiB, and 1.5 × it took the snapshot load's peak to
-// 2.03 GiB and the history check after ready, under the serving GC
-// target, to 2.76 GB (docs/benchmarks.md §67); under the budget the limit
-// stays at 1,792 MiB through both. A live heap past 8/9 of the budget
-// takes the limit past it, to 9/8 × the heap (memory_budget_exceeded,
-// WARN, once): a narrower headroom would make the collector run nearly
-// back to back.
+// headroom over the live heap shrinks from a half to a quarter as the
+// live heap nears it (memlimit.Within). A live heap past 4/5 of the
+// budget (or within 128 MiB of it) takes the limit past it, to
+// memlimit.MinHeadroom (5/4 × the heap, memory_budget_exceeded, WARN,
+// once): a narrower headroom keeps the process smaller but makes the
+// collector run nearly back to back (at 9/8 × a standalone program spent
+// 60–70 % of its CPU in it). At a province the live heap reaches
+// ≈ 1.5 GiB, and 1.5 × it took the history check after ready, under the
+// serving GC target, to 2.76 GB (docs/benchmarks.md §67); under the
+// budget the limit is 5/4 × it, ≈ 1.9 GiB. The snapshot load's own
+// headroom is 5/4 already, so the budget no longer lowers it.
+// The budget applies only to a limit kinerjad sets and follows
+// (--memory-limit-mb > 0, no GOMEMLIMIT), and only above that limit: a
+// --memory-limit-mb at or above the budget is the operator's larger
+// choice, and the budget is then none (1.5 ×, no memory_budget_exceeded).
 const (
 	// limitPoll is how often the catch-up samples the live heap.
 	limitPoll = 250 * time.Millisecond
@@ -62,7 +68,8 @@ type catchUpMemoryLimit struct {
 	budget int64 // --memory-budget-mb in bytes; 0: none (1.5 × the live heap)
 	// overBudget logs memory_budget_exceeded once.
 	overBudget sync.Once
-	// logged is the last raise the follower logged (stepLogged).
+	// logged is the last raise the follower logged (stepLogged) in the
+	// phase under way: stop resets it for serve.
 	logged atomic.Int64
 	log    *slog.Logger
 	once   sync.Once
@@ -107,18 +114,30 @@ func (l *catchUpMemoryLimit) collector() prometheus.Collector {
 // startCatchUpMemoryLimit starts following the live heap when kinerjad set
 // the limit (--memory-limit-mb > 0 and no GOMEMLIMIT: an operator's
 // GOMEMLIMIT is left alone, as applyMemoryLimit does).
-// budgetMB is --memory-budget-mb (0: none).
+// budgetMB is --memory-budget-mb (0: none); it is none, and said so
+// once (memory_budget_ignored), when the limit is not kinerjad's or is at
+// least the budget.
 func startCatchUpMemoryLimit(mb, budgetMB int, getenv func(string) string, log *slog.Logger) *catchUpMemoryLimit {
 	l := &catchUpMemoryLimit{log: log}
 	if mb <= 0 || getenv("GOMEMLIMIT") != "" {
+		if budgetMB > 0 {
+			log.Info("memory_budget_ignored", "budget_mib", budgetMB,
+				"reason", "--memory-budget-mb bounds only the raises of a limit kinerjad sets: none with --memory-limit-mb 0 or GOMEMLIMIT set (docs/operations.md, \"Memory\")")
+		}
 		return l
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l.floor, l.budget, l.cancel, l.done = int64(mb)<<20, int64(max(budgetMB, 0))<<20, cancel, make(chan struct{})
+	if l.budget > 0 && l.floor >= l.budget {
+		log.Info("memory_budget_ignored", "budget_mib", budgetMB, "configured_mib", mb,
+			"reason", "--memory-limit-mb is at least --memory-budget-mb: the raises above it are 1.5 × the live heap (docs/operations.md, \"Memory\")")
+		l.budget = 0
+	}
+	heap := liveHeap
 	go func() {
 		defer close(l.done)
-		memlimit.FollowWithin(ctx, l.floor, l.budget, limitPoll, func(next, live int64) {
-			l.checkBudget(next, live)
+		memlimit.FollowWithin(ctx, l.floor, l.budget, limitPoll, heap, func(next, live int64) {
+			l.checkBudget(next, "live_heap_mib", live)
 			if l.stepLogged(next) {
 				l.log.Info("memory_limit_raised", "phase", "catch-up", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
 			}
@@ -128,10 +147,11 @@ func startCatchUpMemoryLimit(mb, budgetMB int, getenv func(string) string, log *
 }
 
 // stepLogged reports whether a raise to limit is to be logged: past the
-// budget the limit follows the live heap at 9/8 and is raised at every
-// poll the heap grew (at 20,000 employees scaled to a province, a WARN
-// every 5 s through the history check), so a raise is logged only when it
-// is the follower's first or 1/16 above the last one logged.
+// budget the limit follows the live heap at its minimum headroom and is
+// raised at every poll the heap grew (at 9/8, at 20,000 employees scaled
+// to a province, a WARN every 5 s through the history check), so a raise
+// is logged only when it is the phase's first or 1/16 above the last one
+// logged.
 func (l *catchUpMemoryLimit) stepLogged(limit int64) bool {
 	for {
 		last := l.logged.Load()
@@ -146,14 +166,16 @@ func (l *catchUpMemoryLimit) stepLogged(limit int64) bool {
 
 // checkBudget logs memory_budget_exceeded (WARN) the first time a raise
 // takes the limit above the budget (and above the configured floor: an
-// operator's limit above the budget is theirs).
-func (l *catchUpMemoryLimit) checkBudget(limit, live int64) {
+// operator's limit above the budget is theirs), with the heap it was
+// raised for under heapKey: live_heap_mib, or expected_heap_mib before a
+// snapshot loads.
+func (l *catchUpMemoryLimit) checkBudget(limit int64, heapKey string, heap int64) {
 	if l.budget <= 0 || limit <= l.budget || limit <= l.floor {
 		return
 	}
 	l.overBudget.Do(func() {
-		l.log.Warn("memory_budget_exceeded", "limit_mib", limit>>20, "live_heap_mib", live>>20, "budget_mib", l.budget>>20,
-			"reason", "the live heap is above 8/9 of --memory-budget-mb: the limit follows it at 9/8 × (docs/operations.md, \"Memory\")")
+		l.log.Warn("memory_budget_exceeded", "limit_mib", limit>>20, heapKey, heap>>20, "budget_mib", l.budget>>20,
+			"reason", "the heap is above 4/5 of --memory-budget-mb (or within 128 MiB of it): the limit follows it at 5/4 × (docs/operations.md, \"Memory\")")
 	})
 }
 
@@ -165,10 +187,9 @@ func (l *catchUpMemoryLimit) checkBudget(limit, live int64) {
 const snapshotHeapNum, snapshotHeapDen = 9, 5
 
 // snapshotLoadHeadroom is the limit over that heap during the load (1.25:
-// less than the follower's 1.5, the load's garbage is short-lived), at
-// most the budget while the heap leaves an eighth under it
-// (memlimit.Within): at a province, 1,792 MiB by default where 1.25 ×
-// was 1,966 MiB.
+// less than the follower's 1.5, the load's garbage is short-lived). It is
+// the budget's minimum headroom (memlimit.MinHeadroom) too, so the budget
+// does not lower it: at a province, 1,966 MiB.
 const snapshotLoadNum, snapshotLoadDen = 5, 4
 
 // expectSnapshot raises the limit before a snapshot of size bytes loads
@@ -192,7 +213,7 @@ func (l *catchUpMemoryLimit) expectSnapshot(path string) {
 	if prev, set, ok := memlimit.RaiseTo(want); ok {
 		l.log.Info("memory_limit_raised", "phase", "snapshot-load", "mib", set>>20, "previous_mib", prev>>20,
 			"expected_heap_mib", heap>>20, "wanted_mib", want>>20, "snapshot_bytes", size, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20)
-		l.checkBudget(set, heap)
+		l.checkBudget(set, "expected_heap_mib", heap)
 	}
 }
 
@@ -206,13 +227,15 @@ func (l *catchUpMemoryLimit) stop() {
 		}
 		l.cancel()
 		<-l.done
+		// serve's first raise is logged, however high the catch-up's were.
+		l.logged.Store(0)
 		live := liveHeap()
 		next := settledLimit(l.floor, l.budget, live)
 		if prev := debug.SetMemoryLimit(next); prev != next {
 			if next > l.floor {
 				l.log.Warn("memory_limit_raised", "phase", "serving", "mib", next>>20, "live_heap_mib", live>>20, "configured_mib", l.floor>>20, "budget_mib", l.budget>>20,
 					"reason", "the live heap is above the configured limit: under it the garbage collector would run continuously")
-				l.checkBudget(next, live)
+				l.checkBudget(next, "live_heap_mib", live)
 			} else {
 				l.log.Info("memory_limit", "source", "--memory-limit-mb", "mib", next>>20, "live_heap_mib", live>>20)
 			}
@@ -234,8 +257,8 @@ func (l *catchUpMemoryLimit) serve(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = servePoll
 	}
-	memlimit.FollowWithin(ctx, l.floor, l.budget, poll, func(next, live int64) {
-		l.checkBudget(next, live)
+	memlimit.FollowWithin(ctx, l.floor, l.budget, poll, liveHeap, func(next, live int64) {
+		l.checkBudget(next, "live_heap_mib", live)
 		if !l.stepLogged(next) {
 			return
 		}

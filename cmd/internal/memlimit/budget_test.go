@@ -10,22 +10,25 @@ import (
 const mib = int64(1) << 20
 
 // TestWithinShrinksTheHeadroom: under a budget the limit is 1.5 × the
-// live heap while that fits, then the budget while it leaves an eighth,
-// then 9/8 × the live heap; no budget is 1.5 × always. The raises and
-// the settled limit follow it, under the cgroup's cap and over the floor.
+// live heap while that fits, then the budget while it leaves the minimum
+// headroom, then the larger of 5/4 × the live heap and the live heap and
+// 128 MiB (never 9/8 ×, where the collector runs nearly back to back);
+// no budget is 1.5 × always. The raises and the settled limit follow
+// it, under the cgroup's cap and over the floor.
 func TestWithinShrinksTheHeadroom(t *testing.T) {
 	old := hardLimit
 	hardLimit = func() (int64, bool) { return 0, false }
 	defer func() { hardLimit = old }()
 	const budget = 1792 * mib
 	for _, c := range []struct{ live, budget, want int64 }{
-		{800 * mib, budget, 1200 * mib},  // 1.5 × fits
-		{1194 * mib, budget, 1791 * mib}, // 1.5 × just fits
-		{1300 * mib, budget, budget},     // 1.5 × (1950) does not: the budget, a headroom of 492
-		{1500 * mib, budget, budget},     // a province's live heap at ready: 292 MiB of headroom, not 750
-		{1592 * mib, budget, budget},     // 9/8 × 1592 = 1791: the budget still
-		{1700 * mib, budget, 1912 * mib}, // past the budget: 9/8, not back to back
-		{1500 * mib, 0, 2250 * mib},      // no budget: as before
+		{800 * mib, budget, 1200 * mib},   // 1.5 × fits
+		{1194 * mib, budget, 1791 * mib},  // 1.5 × just fits
+		{1300 * mib, budget, budget},      // 1.5 × (1950) does not: the budget, a headroom of 492
+		{1433 * mib, budget, budget},      // 5/4 × 1433 = 1791: the budget still
+		{1500 * mib, budget, 1875 * mib},  // a province's live heap at ready: 5/4 ×, past the budget
+		{1700 * mib, budget, 2125 * mib},  // 5/4, not 9/8 (1912)
+		{300 * mib, 400 * mib, 428 * mib}, // a small heap: 128 MiB over it, more than 5/4 × (375)
+		{1500 * mib, 0, 2250 * mib},       // no budget: as before
 		{0, budget, 0},
 	} {
 		if got := Within(c.live, c.budget); got/mib != c.want/mib {
@@ -40,11 +43,11 @@ func TestWithinShrinksTheHeadroom(t *testing.T) {
 	if got, ok := RaisedWithin(1536*mib, budget, 1536*mib, 1300*mib); !ok || got != budget {
 		t.Errorf("RaisedWithin(live 1300) = %d MiB, %v; want the budget (Raised gives %d)", got/mib, ok, func() int64 { l, _ := Raised(1536*mib, 1536*mib, 1300*mib); return l / mib }())
 	}
-	if got, ok := RaisedWithin(1536*mib, budget, budget, 1500*mib); ok || got != budget {
+	if got, ok := RaisedWithin(1536*mib, budget, budget, 1400*mib); ok || got != budget {
 		t.Errorf("RaisedWithin at the budget = %d MiB, %v; want no raise", got/mib, ok)
 	}
-	if got := SettledWithin(1536*mib, budget, 1500*mib); got != budget {
-		t.Errorf("SettledWithin(live 1500) = %d MiB, want the budget", got/mib)
+	if got := SettledWithin(1536*mib, budget, 1400*mib); got != budget {
+		t.Errorf("SettledWithin(live 1400) = %d MiB, want the budget", got/mib)
 	}
 	if got := SettledWithin(1536*mib, budget, 400*mib); got != 1536*mib {
 		t.Errorf("SettledWithin over a small heap = %d MiB, want the floor", got/mib)
@@ -60,26 +63,24 @@ func TestWithinShrinksTheHeadroom(t *testing.T) {
 }
 
 // TestFollowWithinStopsAtTheBudget: the follower, given a budget, raises
-// a limit the live heap nears to the budget, not to 1.5 × the heap.
+// a limit the live heap nears to the budget, not to 1.5 × the heap, and
+// samples the live heap it is given.
 func TestFollowWithinStopsAtTheBudget(t *testing.T) {
 	old, oldLimit := hardLimit, debug.SetMemoryLimit(-1)
 	hardLimit = func() (int64, bool) { return 0, false }
 	defer func() { hardLimit = old; debug.SetMemoryLimit(oldLimit) }()
-	live := LiveHeap()
-	if live <= 0 {
-		t.Skip("no collection yet")
-	}
-	// A limit the live heap is above 4/5 of, and a budget below 1.5 × it.
-	debug.SetMemoryLimit(live * 10 / 9)
-	budget := live * 4 / 3
+	// A live heap above 4/5 of the limit, and a budget below 1.5 × it but
+	// above its minimum headroom (5/4 ×, 1500 MiB).
+	const live, budget = 1200 * mib, 1600 * mib
+	debug.SetMemoryLimit(1350 * mib)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var got int64
-	FollowWithin(ctx, 0, budget, 10*time.Millisecond, func(limit, _ int64) { got = limit; cancel() }, nil)
+	var got, sampled int64
+	FollowWithin(ctx, 0, budget, 10*time.Millisecond, func() int64 { return live }, func(limit, l int64) { got, sampled = limit, l; cancel() }, nil)
 	if got == 0 {
 		t.Fatal("no raise")
 	}
-	if lim := debug.SetMemoryLimit(-1); got > budget+budget/50 || lim != got {
-		t.Errorf("raised to %d MiB (limit %d MiB) over a live heap of %d MiB; want about the budget, %d MiB", got/mib, lim/mib, live/mib, budget/mib)
+	if lim := debug.SetMemoryLimit(-1); got != budget || lim != got || sampled != live {
+		t.Errorf("raised to %d MiB (limit %d MiB) over a live heap of %d MiB; want the budget, %d MiB, over %d MiB", got/mib, lim/mib, sampled/mib, budget/mib, live/mib)
 	}
 }

@@ -30,6 +30,16 @@ var hostCgroups = cgroupFS{procCgroup: "/proc/self/cgroup", root: "/sys/fs/cgrou
 // for the tests).
 var hardLimit = func() (int64, bool) { return hostCgroups.limit() }
 
+// StubCgroupLimit makes every raise see a cgroup memory limit of hard
+// bytes (ok false: none) instead of the host's, until restore is called:
+// for the tests of memlimit's users, whose expectations must not depend
+// on the cgroup of the machine they run on. Not safe while a Follow runs.
+func StubCgroupLimit(hard int64, ok bool) (restore func()) {
+	old := hardLimit
+	hardLimit = func() (int64, bool) { return hard, ok }
+	return func() { hardLimit = old }
+}
+
 // CgroupLimit returns the memory limit of the cgroup this process runs in
 // (the lowest of its cgroup's and its ancestors'), in bytes, and false when
 // none is set: cgroup v2's memory.max ("max": none) or cgroup v1's

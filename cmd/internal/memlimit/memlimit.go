@@ -11,13 +11,17 @@
 //
 // A budget (bytes; 0: none) bounds the headroom over the live heap
 // (Within): 1.5 × the live heap while that fits the budget, then the
-// budget itself while it leaves the live heap at least an eighth more,
-// then the live heap and an eighth (the budget cannot be kept; a
-// narrower headroom would make the collector run nearly back to back).
-// The headroom thus shrinks from a half to an eighth as the live heap
-// nears the budget: kinerjad's default budget keeps a province's start,
-// whose live heap reaches ≈ 1.5 GiB, under the 2 GiB of issue 15, where
-// 1.5 × would take the heap to ≈ 2.3 GiB (docs/benchmarks.md §67).
+// budget itself while it leaves the live heap its minimum headroom, then
+// that minimum: the larger of 5/4 × the live heap and the live heap and
+// 128 MiB (the budget cannot be kept). The minimum is the trade-off: a
+// narrower headroom keeps the process smaller but makes the collector
+// run nearly back to back (at 9/8 × a standalone allocating program spent
+// 60–70 % of its CPU in it), and 5/4 is where the follower's next raise
+// is due (the live heap at 4/5 of the limit). The headroom thus shrinks
+// from a half to a quarter as the live heap nears the budget: kinerjad's
+// default budget (1,792 MiB) holds while the live heap is at most
+// 1,433 MiB; a province's, ≈ 1.5 GiB, gets 5/4 × it (≈ 1.9 GiB) where
+// 1.5 × took the heap to ≈ 2.3 GiB (docs/benchmarks.md §67).
 //
 // Every raise stops at 90 % of the hard memory limit of the process's
 // cgroup (v2 or v1, cgroup.go), never under the configured floor.
@@ -42,20 +46,30 @@ const (
 	headroomNum, headroomDen = 3, 2
 	// near is when a raise is due: the live heap above 4/5 of the limit.
 	nearNum, nearDen = 4, 5
-	// minHeadroom is the least headroom a budget leaves (9/8: the
-	// collector runs when the heap grew by an eighth of the live heap).
-	minHeadroomNum, minHeadroomDen = 9, 8
+	// minHeadroom is the least headroom a budget leaves: 5/4 × the live
+	// heap (the collector runs when the heap grew by a quarter of it; the
+	// inverse of near, so a limit there is where the next raise is due),
+	// and at least minHeadroomBytes over it (a small heap's quarter is
+	// too few bytes to keep the collector from running back to back).
+	minHeadroomNum, minHeadroomDen = 5, 4
+	minHeadroomBytes               = 128 << 20
 )
+
+// MinHeadroom returns the least limit a budget leaves a live heap of
+// live bytes: the larger of 5/4 × live and live + 128 MiB.
+func MinHeadroom(live int64) int64 {
+	return max(live/minHeadroomDen*minHeadroomNum, live+minHeadroomBytes)
+}
 
 // Within returns the limit for a live heap of live bytes under a budget
 // (0: none): 1.5 × live while it is at most budget, else the larger of
-// budget and 9/8 × live.
+// budget and MinHeadroom(live).
 func Within(live, budget int64) int64 {
 	want := live / headroomDen * headroomNum
 	if budget <= 0 || want <= budget {
 		return want
 	}
-	return max(budget, live/minHeadroomDen*minHeadroomNum)
+	return max(budget, MinHeadroom(live))
 }
 
 // Raised returns the soft limit for a live heap of live bytes under a
@@ -110,11 +124,15 @@ func Follow(ctx context.Context, floor int64, poll time.Duration, raised func(li
 // sample with the limit then in effect and the live heap: a caller can
 // tell when the live heap passed Cap, where no raise follows it.
 func FollowWatch(ctx context.Context, floor int64, poll time.Duration, raised, watch func(limit, live int64)) {
-	FollowWithin(ctx, floor, 0, poll, raised, watch)
+	FollowWithin(ctx, floor, 0, poll, nil, raised, watch)
 }
 
-// FollowWithin is FollowWatch under a budget (RaisedWithin).
-func FollowWithin(ctx context.Context, floor, budget int64, poll time.Duration, raised, watch func(limit, live int64)) {
+// FollowWithin is FollowWatch under a budget (RaisedWithin), sampling
+// the live heap with heap (nil: LiveHeap).
+func FollowWithin(ctx context.Context, floor, budget int64, poll time.Duration, heap func() int64, raised, watch func(limit, live int64)) {
+	if heap == nil {
+		heap = LiveHeap
+	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
@@ -124,7 +142,7 @@ func FollowWithin(ctx context.Context, floor, budget int64, poll time.Duration, 
 		case <-t.C:
 		}
 		mu.Lock()
-		current, live := debug.SetMemoryLimit(-1), LiveHeap()
+		current, live := debug.SetMemoryLimit(-1), heap()
 		next, ok := RaisedWithin(floor, budget, current, live)
 		if ok = ok && next > current; ok {
 			debug.SetMemoryLimit(next)

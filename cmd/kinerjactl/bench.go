@@ -42,12 +42,16 @@ func runBenchStore(ctx context.Context, args []string, getenv env, stdout, stder
 	rate := fs.Float64("rate", 0, "open loop: appends per second, each due at a fixed time and timed from it, over --open-conns connections for --duration after --warmup (instead of the --writers runs and the read)")
 	openConns := fs.Int("open-conns", 64, "open loop (--rate): the connections, each writing its own streams")
 	duration := fs.Duration("duration", 10*time.Second, "open loop (--rate): how long the measured appends run")
-	warmup := fs.Duration("warmup", 3*time.Second, "open loop (--rate): how long the appends run unmeasured first")
+	warmup := fs.Duration("warmup", 3*time.Second, "open loop (--rate): how long the appends run unmeasured first, the same schedule's first part (a backlog it builds is still queued when the measured appends come due)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) || *openConns <= 0 || *duration <= 0 || *warmup < 0 || *events <= 0 {
-		return exitcode.Usagef("--rate %v, --open-conns %d, --duration %s, --warmup %s, --events-per-stream %d: want a finite rate ≥ 0, connections, a duration and events > 0", *rate, *openConns, *duration, *warmup, *events)
+	// --open-conns matters only with --rate (as in bench api).
+	if *rate < 0 || math.IsNaN(*rate) || math.IsInf(*rate, 0) || (*rate > 0 && *openConns <= 0) || *duration <= 0 || *warmup < 0 || *events <= 0 {
+		return exitcode.Usagef("--rate %v, --open-conns %d, --duration %s, --warmup %s, --events-per-stream %d: want a finite rate ≥ 0 (with a rate, connections > 0), a duration and events > 0", *rate, *openConns, *duration, *warmup, *events)
+	}
+	if *rate > 0 && (openLoop{rate: *rate, warmup: *warmup, duration: *duration}).measured() == 0 {
+		return exitcode.Usagef("--rate %v over --duration %s after --warmup %s: no append is due in the measured window", *rate, *duration, *warmup)
 	}
 	var counts []int
 	for _, w := range strings.Split(*writers, ",") {

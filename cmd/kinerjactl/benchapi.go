@@ -77,7 +77,9 @@ var readerRoles = []string{"HR_ADMIN", "HR_ANALYST", "AUDITOR"}
 // timed from its due time, so that a stall of the service counts in the
 // latency of every request due during it (a closed-loop client sends
 // fewer requests while the service is slow, and under-samples its worst
-// moments: coordinated omission). Every line also gives the client's own
+// moments: coordinated omission). The warm-up is then the schedule's first
+// part, and only the requests due after it are measured, so a backlog the
+// warm-up built counts in their latency. Every line also gives the client's own
 // CPU per request: on a machine the client shares with kinerjad, that is
 // CPU kinerjad did not get.
 func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
@@ -88,7 +90,7 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent clients per scenario")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long each scenario runs")
 	fs.DurationVar(&c.wait, "wait", time.Minute, "how long to wait for kinerjad's /readyz first")
-	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "how long each scenario runs unmeasured first (a service in use has warm caches)")
+	fs.DurationVar(&c.warmup, "warmup", 5*time.Second, "how long each scenario runs unmeasured first (a service in use has warm caches); with --rate, the same schedule's first part, whose backlog the measured requests still queue behind")
 	scen := fs.String("scenarios", strings.Join(defaultScenarios, ","), "comma-separated scenarios to run, of "+strings.Join(apiScenarios, ", "))
 	also := fs.String("also-url", "", "contention: comma-separated base URLs of more kinerjad processes on the same ledger; the writers take turns among all")
 	fs.IntVar(&c.contentionItems, "contention-items", 20, "contention: the items each of the --concurrency writers posts to one SKP")
@@ -120,10 +122,7 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	if err != nil {
 		return fmt.Errorf("bench api: %w (is --data kinerjad's data directory?)", err)
 	}
-	b := &apiBench{cfg: c, key: key, base: strings.TrimRight(c.url, "/"), stderr: stderr,
-		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-			Proxy: nil, MaxIdleConns: 4 * c.concurrency, MaxIdleConnsPerHost: 2 * c.concurrency, IdleConnTimeout: 90 * time.Second,
-		}}}
+	b := &apiBench{cfg: c, key: key, base: strings.TrimRight(c.url, "/"), stderr: stderr, client: c.httpClient()}
 	defer b.client.CloseIdleConnections()
 	if err := b.waitReady(ctx); err != nil {
 		return err
@@ -180,6 +179,24 @@ func runBenchAPI(ctx context.Context, args []string, getenv env, stdout, stderr 
 	return nil
 }
 
+// httpClient is the run's client. Its idle pool holds every connection the
+// run opens (the closed loop's --concurrency, the open loop's
+// --open-conns, whichever is more): a smaller pool closes the surplus when
+// a burst ends, and the next burst's requests wait for new TCP
+// connections, a cost of the client counted as the service's latency. In
+// the open loop no more than that is opened to one host.
+func (c apiConfig) httpClient() *http.Client {
+	n := max(c.concurrency, c.openConns)
+	t := &http.Transport{Proxy: nil, MaxIdleConns: 4 * n, MaxIdleConnsPerHost: n, IdleConnTimeout: 90 * time.Second}
+	if c.rate > 0 {
+		// The open loop's workers are --open-conns; contention's writers
+		// (closed) are --concurrency: the larger, so neither waits for a
+		// connection.
+		t.MaxConnsPerHost = n
+	}
+	return &http.Client{Timeout: time.Minute, Transport: t}
+}
+
 func (c apiConfig) validate() error {
 	var errs []error
 	if u, err := url.Parse(c.url); c.url == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -196,8 +213,8 @@ func (c apiConfig) validate() error {
 	if c.rate < 0 || math.IsNaN(c.rate) || math.IsInf(c.rate, 0) || (c.rate > 0 && c.openConns <= 0) {
 		errs = append(errs, fmt.Errorf("bench api: --rate %v --open-conns %d: want a finite rate ≥ 0 and, with a rate, connections > 0", c.rate, c.openConns))
 	}
-	if c.rate > 0 && (openLoop{rate: c.rate, duration: c.duration}).tickets() == 0 {
-		errs = append(errs, fmt.Errorf("bench api: --rate %v over --duration %s sends no request", c.rate, c.duration))
+	if c.rate > 0 && (openLoop{rate: c.rate, warmup: c.warmup, duration: c.duration}).measured() == 0 {
+		errs = append(errs, fmt.Errorf("bench api: --rate %v over --duration %s after --warmup %s: no request is due in the measured window", c.rate, c.duration, c.warmup))
 	}
 	if c.contentionItems <= 0 {
 		errs = append(errs, errors.New("bench api: --contention-items must be positive"))
@@ -579,9 +596,13 @@ type apiResult struct {
 	// (Agency "" for a claimless token).
 	Role   string `json:"role,omitempty"`
 	Agency string `json:"agency,omitempty"`
-	// Requests completed (answered, or failed in transport); Errors of
-	// them were not answered with the scenario's success status.
+	// Requests completed (answered, or failed in transport; in the open
+	// loop, those due after the warm-up); OK of them were answered with
+	// the scenario's success status, Errors not. RPS and the latencies
+	// are the successes' only: a failure's time says little of the
+	// service's (a refused connection is quick, a timeout long).
 	Requests int     `json:"requests"`
+	OK       int     `json:"ok"`
 	Errors   int     `json:"errors"`
 	RPS      float64 `json:"rps"`
 	P50      float64 `json:"p50_ms"`
@@ -622,24 +643,17 @@ func (b *apiBench) clients(stream uint64, fn func(w int, rng *mrand.Rand)) {
 }
 
 // load runs sc with --concurrency clients for --warmup unmeasured, then
-// for --duration, measuring every request, body read included.
+// for --duration, measuring every request, body read included; or, with
+// --rate, open loop over one schedule of --warmup and --duration.
 func (b *apiBench) load(ctx context.Context, sc apiScenario) apiResult {
-	if b.cfg.warmup > 0 {
-		b.loadFor(ctx, sc, b.cfg.warmup)
-	}
-	return b.loadFor(ctx, sc, b.cfg.duration)
-}
-
-// loadFor runs sc with --concurrency clients for d, or open loop at
-// --rate.
-func (b *apiBench) loadFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
-	cpu0 := processCPU()
-	var r apiResult
 	if b.cfg.rate > 0 {
-		r = b.openLoopFor(ctx, sc, d)
-	} else {
-		r = b.closedLoopFor(ctx, sc, d)
+		return b.openLoop(ctx, sc)
 	}
+	if b.cfg.warmup > 0 {
+		b.closedLoopFor(ctx, sc, b.cfg.warmup)
+	}
+	cpu0 := processCPU()
+	r := b.closedLoopFor(ctx, sc, b.cfg.duration)
 	if r.Requests > 0 {
 		r.ClientCPUUS = round3(float64((processCPU() - cpu0).Microseconds()) / float64(r.Requests))
 	}
@@ -665,10 +679,14 @@ func (b *apiBench) send(ctx context.Context, sc apiScenario, req *http.Request) 
 	return ""
 }
 
-// openLoopFor runs sc open loop at --rate for d over --open-conns
-// connections, each with its own random source.
-func (b *apiBench) openLoopFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
-	o := openLoop{rate: b.cfg.rate, duration: d, workers: b.cfg.openConns}
+// openLoop runs sc open loop at --rate over --open-conns connections,
+// each with its own random source: one schedule over --warmup and
+// --duration, measuring the requests due after the warm-up (see openLoop)
+// and the client's CPU from the first of them.
+func (b *apiBench) openLoop(ctx context.Context, sc apiScenario) apiResult {
+	cpu0 := processCPU()
+	o := openLoop{rate: b.cfg.rate, warmup: b.cfg.warmup, duration: b.cfg.duration, workers: b.cfg.openConns,
+		measuring: func() { cpu0 = processCPU() }}
 	rngs := make([]*mrand.Rand, o.workers)
 	for w := range rngs {
 		rngs[w] = mrand.New(mrand.NewPCG(uint64(b.cfg.seed), uint64(w)+3))
@@ -680,14 +698,15 @@ func (b *apiBench) openLoopFor(ctx context.Context, sc apiScenario, d time.Durat
 		}
 		return b.send(ctx, sc, req)
 	})
+	cpu := processCPU() - cpu0
 	r := apiResult{Bench: "api", Scenario: sc.name, Target: sc.target, Concurrency: o.workers,
 		DurationS: round3(t.elapsed.Seconds()), Events: sc.events, Mode: "open", RateAsked: o.rate, OpenConns: o.workers,
-		Requests: len(t.latency), Errors: t.errs, ErrorSample: t.sample}
+		Requests: t.sent(), OK: len(t.latency), Errors: t.errs, ErrorSample: t.sample, RPS: round3(t.okRate())}
 	if sc.name == "get_skp" || sc.name == "as_of" {
 		r.Role, r.Agency = b.cfg.role, b.cfg.agency
 	}
-	if t.elapsed > 0 {
-		r.RPS = round3(float64(len(t.latency)) / t.elapsed.Seconds())
+	if r.Requests > 0 {
+		r.ClientCPUUS = round3(float64(cpu.Microseconds()) / float64(r.Requests))
 	}
 	l := summarise(t.latency, true)
 	r.P50, r.P90, r.P95, r.P99, r.Max = l.P50, l.P90, l.P95, l.P99, l.Max
@@ -699,9 +718,9 @@ func (b *apiBench) openLoopFor(ctx context.Context, sc apiScenario, d time.Durat
 // closedLoopFor runs sc with --concurrency clients for d.
 func (b *apiBench) closedLoopFor(ctx context.Context, sc apiScenario, d time.Duration) apiResult {
 	type tally struct {
-		lat    []time.Duration
-		errs   int
-		sample string
+		lat        []time.Duration // the successes'
+		sent, errs int
+		sample     string
 	}
 	tallies := make([]tally, b.cfg.concurrency)
 	start := time.Now()
@@ -722,10 +741,12 @@ func (b *apiBench) closedLoopFor(ctx context.Context, sc apiScenario, d time.Dur
 			}
 			began := time.Now()
 			msg := b.send(ctx, sc, req)
-			t.lat = append(t.lat, time.Since(began))
+			t.sent++
 			if msg != "" {
 				fail(msg)
+				continue
 			}
+			t.lat = append(t.lat, time.Since(began))
 		}
 	})
 	elapsed := time.Since(start)
@@ -737,12 +758,13 @@ func (b *apiBench) closedLoopFor(ctx context.Context, sc apiScenario, d time.Dur
 	var all []time.Duration
 	for _, t := range tallies {
 		all = append(all, t.lat...)
+		r.Requests += t.sent
 		r.Errors += t.errs
 		if r.ErrorSample == "" {
 			r.ErrorSample = t.sample
 		}
 	}
-	r.Requests = len(all)
+	r.OK = len(all)
 	r.RPS = round3(float64(len(all)) / elapsed.Seconds())
 	l := summarise(all, true)
 	r.P50, r.P90, r.P95, r.P99, r.Max = l.P50, l.P90, l.P95, l.P99, l.Max

@@ -2,14 +2,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -181,6 +189,94 @@ func TestBenchAPIRefusesBadFlags(t *testing.T) {
 	} {
 		if _, err := ctl(t, append([]string{"bench", "api"}, args...)...); err == nil {
 			t.Errorf("bench api %v succeeded, want an error", args)
+		}
+	}
+}
+
+// TestBenchAPIOpenLoopKeepsItsConnections: the open loop's connections
+// outnumber --concurrency (8 against 1). The server holds each wave of 8
+// requests until all 8 have come (a stall: every connection busy at once),
+// then answers; the next wave is due 50 ms later. A client whose idle pool
+// is sized by --concurrency closes the surplus after the first wave and
+// dials again for the second, a TCP connect counted in the service's
+// latency; sized by --open-conns, the second wave reuses the first's 8.
+func TestBenchAPIOpenLoopKeepsItsConnections(t *testing.T) {
+	const wave = 8
+	var mu sync.Mutex
+	arrived := 0
+	released := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		k := arrived / wave
+		arrived++
+		if k < len(released) && arrived%wave == 0 {
+			close(released[k])
+		}
+		mu.Unlock()
+		if k < len(released) {
+			select {
+			case <-released[k]:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		w.Write([]byte("ok"))
+	}))
+	var dials atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	// 20/s for 800 ms: 16 requests due 50 ms apart, two waves of 8.
+	c := apiConfig{concurrency: 1, openConns: wave, rate: 20, duration: 800 * time.Millisecond}
+	b := &apiBench{cfg: c, client: c.httpClient(), stderr: io.Discard}
+	defer b.client.CloseIdleConnections()
+	sc := apiScenario{name: "trivial", target: srv.URL, want: http.StatusOK,
+		next: func(*mrand.Rand) (*http.Request, error) { return get(srv.URL, "/", "") }}
+	r := b.load(context.Background(), sc)
+	if r.Requests != 2*wave || r.OK != 2*wave {
+		t.Fatalf("open loop = %+v, want %d requests answered", r, 2*wave)
+	}
+	if n := dials.Load(); n != wave {
+		t.Errorf("%d connections dialled for %d open-loop connections: the idle pool closed some between the waves", n, wave)
+	}
+}
+
+// TestBenchAPIFailuresAreOnlyCounted: against a server that fails every
+// other request, both loops count the failures apart: requests = ok +
+// errors, and the rate is the successes' (ok over the window), not every
+// answer's.
+func TestBenchAPIFailuresAreOnlyCounted(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if n.Add(1)%2 == 0 {
+			http.Error(w, "no", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	sc := apiScenario{name: "trivial", target: srv.URL, want: http.StatusOK,
+		next: func(*mrand.Rand) (*http.Request, error) { return get(srv.URL, "/", "") }}
+	for _, c := range []apiConfig{
+		{concurrency: 2, openConns: 4, rate: 200, warmup: 100 * time.Millisecond, duration: 200 * time.Millisecond},
+		{concurrency: 2, duration: 200 * time.Millisecond},
+	} {
+		b := &apiBench{cfg: c, client: c.httpClient(), stderr: io.Discard}
+		r := b.load(context.Background(), sc)
+		b.client.CloseIdleConnections()
+		if r.OK == 0 || r.Errors == 0 || r.OK+r.Errors != r.Requests || !strings.Contains(r.ErrorSample, "503") {
+			t.Errorf("%s loop: %d requests, %d ok, %d errors (%s): want both, adding up", r.Mode, r.Requests, r.OK, r.Errors, r.ErrorSample)
+		}
+		if c.rate > 0 && r.Requests != 40 { // 200/s over 200 ms, after the warm-up's 20
+			t.Errorf("open loop measured %d requests, want 40", r.Requests)
+		}
+		// rps × duration_s is the successes, to the rounding of both.
+		if got := r.RPS * r.DurationS; math.Abs(got-float64(r.OK)) > 0.02*float64(r.OK)+1 {
+			t.Errorf("%s loop: rps %v × %v s = %.1f, want the %d successes (of %d)", r.Mode, r.RPS, r.DurationS, got, r.OK, r.Requests)
 		}
 	}
 }

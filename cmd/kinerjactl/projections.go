@@ -318,10 +318,13 @@ func runProjectionsRebuild(ctx context.Context, args []string, getenv env, stdou
 // (docs/benchmarks.md §26: GOGC=400 saved 2.5 of 24.5 s of client CPU at
 // 241,000 events, peak RSS 473 MB). A soft memory limit of 2 GiB makes
 // the collector run more often as the heap nears it, and follows the live
-// heap if the rebuild's live data outgrows it (package memlimit). GOGC or GOMEMLIMIT in the
+// heap at 3 × if the rebuild's live data outgrows it (memlimit.TuneBatch:
+// a province's live heap is ≈ 2.5 GB, and following it at 1.5 × cost the
+// client 173 s of CPU where 3 × cost ≈ 74–90 s), at most half of the
+// machine's memory. GOGC or GOMEMLIMIT in the
 // environment leave the runtime's settings as they are. It returns the
 // function that restores them (the tests run commands in one process).
-func rebuildGC(getenv env) (restore func()) { return memlimit.Tune(getenv, 400, 2<<30) }
+func rebuildGC(getenv env) (restore func()) { return memlimit.TuneBatch(getenv, 400, 2<<30, 3, 1) }
 
 // replayReport is what `projections replay` prints.
 type replayReport struct {

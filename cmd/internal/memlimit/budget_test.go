@@ -84,3 +84,28 @@ func TestFollowWithinStopsAtTheBudget(t *testing.T) {
 		t.Errorf("raised to %d MiB (limit %d MiB) over a live heap of %d MiB; want the budget, %d MiB, over %d MiB", got/mib, lim/mib, sampled/mib, budget/mib, live/mib)
 	}
 }
+
+// TestBatchLimit: a batch job's limit follows 3 × its live heap (a
+// province rebuild's 2.5 GB heap gets 7.5 GB on a 24 GiB machine), at
+// most half of the machine's memory but never under 1.5 × the live heap
+// nor the floor.
+func TestBatchLimit(t *testing.T) {
+	const gib = int64(1) << 30
+	for _, c := range []struct{ live, floor, total, want int64 }{
+		{0, 2 * gib, 24 * gib, 2 * gib},                // no collection yet: the floor
+		{gib / 2, 2 * gib, 24 * gib, 2 * gib},          // 3 × 0.5 GiB under the floor
+		{5 * gib / 2, 2 * gib, 24 * gib, 15 * gib / 2}, // a province: 3 ×
+		{5 * gib, 2 * gib, 24 * gib, 12 * gib},         // half of the machine
+		{5 * gib, 2 * gib, 8 * gib, 15 * gib / 2},      // never under 1.5 × the live heap
+		{5 * gib / 2, 2 * gib, 0, 15 * gib / 2},        // memory unknown: 3 ×
+		{gib, 2 * gib, 3 * gib, 2 * gib},               // half a small machine is under the floor
+	} {
+		if got := BatchLimit(c.live, c.floor, c.total, 3, 1); got != c.want {
+			t.Errorf("BatchLimit(live %d MiB, floor %d MiB, total %d MiB) = %d MiB, want %d MiB",
+				c.live>>20, c.floor>>20, c.total>>20, got>>20, c.want>>20)
+		}
+	}
+	if memTotal() <= 0 {
+		t.Log("no /proc/meminfo MemTotal here")
+	}
+}

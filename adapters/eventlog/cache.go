@@ -69,10 +69,12 @@ type cacheEntry struct {
 	// of what follows picks up the chain.
 	head eventstore.Hash
 	// commits is the store's commit count read before the read that made
-	// events complete (valid only with a commit-counting store, and only
-	// when counted: events an append added are not known to be complete,
-	// since another writer may have appended after them before the count
-	// could be read).
+	// events complete, or the count of the commit that wrote the events
+	// an append added, when the store reported it (AppendResult.Commit:
+	// they ended the stream as of it). Valid only with a commit-counting
+	// store, and only when counted: events an append added without a
+	// reported count are not known to be complete, since another writer
+	// may have appended after them before the count could be read.
 	commits uint64
 	counted bool
 }
@@ -410,6 +412,11 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 		return
 	}
 	events := append(prefix[:len(prefix):len(prefix)], fresh...)
+	// The store said which of its commits wrote these events, and that
+	// they end the stream as of it (AppendResult.Commit): the stream is
+	// then complete as of that count, as after a read, and the next load
+	// reads nothing unless a later commit wrote the stream.
+	counted := c.commits != nil && res.Commit != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byName[stream]
@@ -420,10 +427,10 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 			return // a concurrent load or append moved the entry on
 		}
 		c.held += bytes - e.bytes
-		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, res.Hash, 0, false
+		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, res.Hash, res.Commit, counted
 		c.lru.MoveToFront(el)
 	case first == 0:
-		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: res.Hash})
+		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: res.Hash, commits: res.Commit, counted: counted})
 		c.held += bytes
 	default:
 		return // evicted meanwhile

@@ -168,6 +168,13 @@ type AppendResult struct {
 	// same); zero when it does not. A writer that keeps what it appended
 	// (eventlog.Cached) needs it to rebuild the stored events exactly.
 	RecordedAt time.Time
+	// Commit is, on a store that counts its commits (boltstore's Commits),
+	// the count of the transaction that wrote the events, when they were
+	// the last that transaction appended to the stream: as of that count
+	// the stream ends with them. Zero when unknown (a store that does not
+	// count, a repeat that wrote nothing, a later append to the same
+	// stream in the same transaction).
+	Commit uint64
 }
 
 // Direction is the direction of a stream read.

@@ -93,3 +93,50 @@ func TestWrittenSince(t *testing.T) {
 		t.Errorf("%d streams kept after forgetting, want 1", len(s.lastWrite))
 	}
 }
+
+// TestAppendResultCommit: an append learns the count of the commit that
+// wrote it only when its events end the stream in that transaction; one
+// followed in the same group commit by another append to the stream must
+// not, or a cache trusting the count would hold the stream complete
+// without the later events.
+func TestAppendResultCommit(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "k.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ev := func() []eventstore.EventData {
+		p, err := eventstore.Prepare("s-1", []eventstore.EventData{{ID: uuid.New(), Type: "test.happened.v1", SchemaVersion: 1,
+			OccurredAt: time.Now(), Actor: eventstore.Actor{ID: "t"}, Data: []byte(`{}`)}}, s.opts.Limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := &appendReq{ctx: ctx, stream: "s-1", expected: eventstore.NoStream, events: ev(), done: make(chan struct{})}
+	b := &appendReq{ctx: ctx, stream: "s-1", expected: eventstore.Exact(0), events: ev(), done: make(chan struct{})}
+	c := &appendReq{ctx: ctx, stream: "s-2", expected: eventstore.NoStream, events: ev(), done: make(chan struct{})}
+	s.commit([]*appendReq{a, b, c}) // one group commit, as the committer would make it
+	for _, r := range []*appendReq{a, b, c} {
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+	}
+	n := s.Commits()
+	if a.res.Commit != 0 {
+		t.Errorf("an append followed by another to its stream in the same commit reports commit %d, want 0", a.res.Commit)
+	}
+	if b.res.Commit != n || c.res.Commit != n {
+		t.Errorf("the last appends to their streams report commits %d and %d, want %d", b.res.Commit, c.res.Commit, n)
+	}
+	// A repeat (the same events at the same revision) writes nothing and
+	// learns no count.
+	res, err := s.Append(ctx, "s-2", eventstore.NoStream, c.events...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Commit != 0 {
+		t.Errorf("a repeat that wrote nothing reports commit %d, want 0", res.Commit)
+	}
+}

@@ -480,10 +480,11 @@ func (s *Store) commit(batch []*appendReq) {
 	var heads map[string]eventstore.Hash
 	var written map[string]eventstore.Head
 	var claimed []*claim
+	var wrote []*appendReq // the appends that wrote events
 	var appended bool
 	err := s.update(func(tx *bolt.Tx) error {
 		w := s.newWriter(tx)
-		claimed, appended = claimed[:0], false
+		claimed, wrote, appended = claimed[:0], wrote[:0], false
 		for _, r := range batch {
 			r.res, r.err = eventstore.AppendResult{}, nil
 			if r.op != nil {
@@ -507,6 +508,7 @@ func (s *Store) commit(batch []*appendReq) {
 				continue // refused, or a repeat that wrote nothing: no claim
 			}
 			appended = true
+			wrote = append(wrote, r)
 			if s.faultAfterEvents != nil {
 				if err := s.faultAfterEvents(); err != nil {
 					return fmt.Errorf("%w: %v", errStorage, err)
@@ -551,7 +553,15 @@ func (s *Store) commit(batch []*appendReq) {
 		// stream.
 		if appended {
 			s.noteWritten(written)
-			s.commits.Add(1)
+			n := s.commits.Add(1)
+			// An append learns the count only if its events end its
+			// stream in this transaction: another append to the same
+			// stream later in the batch wrote after them.
+			for _, r := range wrote {
+				if h := written[r.stream]; h.Exists && h.Revision == r.res.Revision && h.Hash == r.res.Hash {
+					r.res.Commit = n
+				}
+			}
 		}
 		s.writeTxs.Add(1)
 	}

@@ -69,10 +69,12 @@ type cacheEntry struct {
 	// of what follows picks up the chain.
 	head eventstore.Hash
 	// commits is the store's commit count read before the read that made
-	// events complete (valid only with a commit-counting store, and only
-	// when counted: events an append added are not known to be complete,
-	// since another writer may have appended after them before the count
-	// could be read).
+	// events complete, or the count of the commit that wrote the events
+	// an append added, when the store reported it (AppendResult.Commit:
+	// they ended the stream as of it). Valid only with a commit-counting
+	// store, and only when counted: events an append added without a
+	// reported count are not known to be complete, since another writer
+	// may have appended after them before the count could be read.
 	commits uint64
 	counted bool
 }
@@ -235,19 +237,12 @@ func (c *Cached) Load(ctx context.Context, stream string) ([]domain.Stored, uint
 		}
 		c.observe(stream, raw, payloads)
 	}
-	events := cached
-	if len(fresh) > 0 {
-		events = append(cached[:len(cached):len(cached)], fresh...)
-	}
-	if len(events) > 0 {
-		c.put(stream, events, cachedBytes+freshBytes, head, before)
-	}
-	if len(events) == 0 {
+	if len(cached)+len(fresh) == 0 {
 		return nil, 0, false, nil
 	}
-	// Callers may append to what they get; cap it so they cannot write into
-	// the cache's array.
-	events = events[:len(events):len(events)]
+	// Capped at its length: callers may append to what they get, and
+	// cannot write into the cache's array.
+	events := c.put(stream, cached, fresh, cachedBytes+freshBytes, head, before)
 	return events, uint64(len(events) - 1), true, nil
 }
 
@@ -276,27 +271,60 @@ func (c *Cached) Held() int {
 	return c.held
 }
 
-// put caches events of size bytes, the last with chain hash head, complete
-// as of the commit count read before reading them.
-func (c *Cached) put(stream string, events []domain.Stored, bytes int, head eventstore.Hash, commits uint64) {
+// put caches the events prefix followed by fresh, of size bytes (by
+// EventBytes), the last with chain hash head, complete as of the commit
+// count read before reading them, unless a concurrent load cached at
+// least as much; it returns them, capped at their length.
+//
+// When the cache still holds exactly prefix for stream (the same array,
+// the same length: see owns), fresh goes in place after it, into the
+// array's spare capacity, so extending a long stream costs its new
+// events, not a copy of the stream. No one holds that capacity: every
+// slice the cache hands out is capped at its length, and only the entry
+// that owns an array writes past its length, under c.mu. Otherwise the
+// events are copied into an array of their own.
+func (c *Cached) put(stream string, prefix, fresh []domain.Stored, bytes int, head eventstore.Hash, commits uint64) []domain.Stored {
+	n := len(prefix) + len(fresh)
 	if bytes > c.max {
-		return
+		return append(prefix[:len(prefix):len(prefix)], fresh...)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.byName[stream]; ok {
-		e := el.Value.(*cacheEntry)
-		if len(e.events) > len(events) || (len(e.events) == len(events) && e.counted && e.commits >= commits) {
-			return // a concurrent load cached at least as much
-		}
-		c.held += bytes - e.bytes
-		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, head, commits, true
-		c.lru.MoveToFront(el)
-	} else {
+	el, ok := c.byName[stream]
+	if !ok {
+		events := append(prefix[:len(prefix):len(prefix)], fresh...)
 		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: head, commits: commits, counted: true})
 		c.held += bytes
+		c.evict()
+		return events[:n:n]
 	}
+	e := el.Value.(*cacheEntry)
+	if len(e.events) > n || (len(e.events) == n && e.counted && e.commits >= commits) {
+		// A concurrent load cached at least as much.
+		return append(prefix[:len(prefix):len(prefix)], fresh...)
+	}
+	events := c.grow(e, prefix, fresh)
+	c.held += bytes - e.bytes
+	e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, head, commits, true
+	c.lru.MoveToFront(el)
 	c.evict()
+	return events[:n:n]
+}
+
+// grow returns prefix followed by fresh: e's own array extended in place
+// when e holds exactly prefix, a copy otherwise. Called with c.mu held.
+func (c *Cached) grow(e *cacheEntry, prefix, fresh []domain.Stored) []domain.Stored {
+	if owns(e.events, prefix) {
+		return append(e.events, fresh...)
+	}
+	return append(prefix[:len(prefix):len(prefix)], fresh...)
+}
+
+// owns reports whether held and prefix are the same events: the same
+// length over the same array (the events below an array's length never
+// change).
+func owns(held, prefix []domain.Stored) bool {
+	return len(held) == len(prefix) && (len(held) == 0 || &held[0] == &prefix[0])
 }
 
 // evict drops the least recently used streams until the cache is within
@@ -409,7 +437,11 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 		c.drop(stream)
 		return
 	}
-	events := append(prefix[:len(prefix):len(prefix)], fresh...)
+	// The store said which of its commits wrote these events, and that
+	// they end the stream as of it (AppendResult.Commit): the stream is
+	// then complete as of that count, as after a read, and the next load
+	// reads nothing unless a later commit wrote the stream.
+	counted := c.commits != nil && res.Commit != 0
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.byName[stream]
@@ -420,10 +452,10 @@ func (c *Cached) remember(stream string, expected domain.Expected, data []events
 			return // a concurrent load or append moved the entry on
 		}
 		c.held += bytes - e.bytes
-		e.events, e.bytes, e.head, e.commits, e.counted = events, bytes, res.Hash, 0, false
+		e.events, e.bytes, e.head, e.commits, e.counted = c.grow(e, prefix, fresh), bytes, res.Hash, res.Commit, counted
 		c.lru.MoveToFront(el)
 	case first == 0:
-		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: events, bytes: bytes, head: res.Hash})
+		c.byName[stream] = c.lru.PushFront(&cacheEntry{stream: stream, events: fresh, bytes: bytes, head: res.Hash, commits: res.Commit, counted: counted})
 		c.held += bytes
 	default:
 		return // evicted meanwhile

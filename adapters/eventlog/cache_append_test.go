@@ -71,7 +71,7 @@ var (
 )
 
 // openSigned opens a bbolt store signing with testKey.
-func openSigned(t *testing.T) *boltstore.Store {
+func openSigned(t testing.TB) *boltstore.Store {
 	t.Helper()
 	s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"), boltstore.Options{Signer: testKey, Keyring: testTrusted})
 	if err != nil {
@@ -97,7 +97,7 @@ func unitEvent(name string) domain.NewEvent {
 }
 
 // appendNext appends one event after the head log loads.
-func appendNext(t *testing.T, log domain.EventLog, stream, name string) error {
+func appendNext(t testing.TB, log domain.EventLog, stream, name string) error {
 	t.Helper()
 	_, rev, ok, err := log.Load(context.Background(), stream)
 	if err != nil {

@@ -66,3 +66,48 @@ func TestCachedSkipsStreamsNotWrittenSince(t *testing.T) {
 	sameAsStore(t, s, log, "unit-a", true)
 	var _ domain.EventLog = log
 }
+
+// TestCachedOwnAppendNeedsNoRead: after this process's own append, the
+// store reports the commit that wrote it (AppendResult.Commit), so the
+// extended stream is complete as of that count: the next load reads
+// nothing, even after other streams' commits; another writer's append to
+// the stream is still read.
+func TestCachedOwnAppendNeedsNoRead(t *testing.T) {
+	s := openSigned(t)
+	rc := &readCalls{Store: s}
+	log := newCached(rc)
+	other := newCached(s)
+	ctx := context.Background()
+	// The first append is left to a load to authenticate (the signer is
+	// not yet known trusted); from then on appends join the cache.
+	for _, name := range []string{"first", "second"} {
+		if err := appendNext(t, log, "unit-a", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := log.Load(ctx, "unit-a"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		before := rc.calls.Load()
+		if err := appendNext(t, log, "unit-a", "own"); err != nil { // its load is a cache hit
+			t.Fatal(err)
+		}
+		if err := appendNext(t, other, "unit-b", "elsewhere"); err != nil {
+			t.Fatal(err)
+		}
+		if _, rev, _, err := log.Load(ctx, "unit-a"); err != nil || rev != uint64(i+2) {
+			t.Fatalf("load unit-a = rev %d, %v; want %d", rev, err, i+2)
+		}
+		if n := rc.calls.Load() - before; n != 0 {
+			t.Fatalf("append %d: %d reads of unit-a after this process's own append, want 0", i, n)
+		}
+	}
+	if err := appendNext(t, other, "unit-a", "theirs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, rev, _, err := log.Load(ctx, "unit-a"); err != nil || rev != 5 {
+		t.Fatalf("load unit-a after another writer appended = rev %d, %v; want 5", rev, err)
+	}
+	sameAsStore(t, s, log, "unit-a", true)
+}

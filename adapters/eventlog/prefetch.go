@@ -114,14 +114,15 @@ func (c *Cached) prefetch(ctx context.Context, withHead bool, streams []string) 
 				snap[p.stream] = nil // no such stream
 				continue
 			}
-			events, bytes, head, ok := c.extend(ctx, p.stream, p.cached, p.bytes, p.head, t.Events)
+			fresh, bytes, head, ok := c.extend(ctx, p.stream, p.cached, p.bytes, p.head, t.Events)
 			if !ok {
 				continue
 			}
-			if len(t.Events) > 0 {
-				c.put(p.stream, events, bytes, head, before)
+			events := p.cached[:len(p.cached):len(p.cached)]
+			if len(fresh) > 0 {
+				events = c.put(p.stream, p.cached, fresh, bytes, head, before)
 			}
-			snap[p.stream] = events[:len(events):len(events)]
+			snap[p.stream] = events
 		}
 	}
 	if read {
@@ -164,14 +165,15 @@ func (c *Cached) fromPrefetch(ctx context.Context, stream string) ([]domain.Stor
 
 // extend authenticates (when the Log requires signatures) and decodes the
 // events that follow the cached prefix of stream, whose last chain hash is
-// head, and returns the whole stream. ok is false when they do not follow
-// it or do not authenticate: the cached stream is dropped, and Load reads
-// it whole and reports the problem.
+// head, and returns them (fresh), the EventBytes of the whole stream and
+// its last chain hash. ok is false when they do not follow it or do not
+// authenticate: the cached stream is dropped, and Load reads it whole and
+// reports the problem.
 func (c *Cached) extend(ctx context.Context, stream string, cached []domain.Stored, cachedBytes int, head eventstore.Hash,
-	tail []eventstore.Event) (events []domain.Stored, bytes int, last eventstore.Hash, ok bool) {
+	tail []eventstore.Event) (fresh []domain.Stored, bytes int, last eventstore.Hash, ok bool) {
 	from := uint64(len(cached))
 	if len(tail) == 0 {
-		return cached, cachedBytes, head, true
+		return nil, cachedBytes, head, true
 	}
 	src := iter.Seq2[eventstore.Event, error](func(yield func(eventstore.Event, error) bool) {
 		for _, ev := range tail {
@@ -188,7 +190,7 @@ func (c *Cached) extend(ctx context.Context, stream string, cached []domain.Stor
 		src = eventstore.ReadStreamAnchored(ctx, tailReader{tail: tail, from: from, store: c.store}, c.keys, stream,
 			eventstore.ReadStreamOptions{From: from}, prev, c.anchor(ctx, stream, from))
 	}
-	fresh := make([]domain.Stored, 0, len(tail))
+	fresh = make([]domain.Stored, 0, len(tail))
 	bytes = cachedBytes
 	for ev, err := range src {
 		if err != nil || ev.Revision != from+uint64(len(fresh)) {
@@ -206,7 +208,7 @@ func (c *Cached) extend(ctx context.Context, stream string, cached []domain.Stor
 	if len(fresh) != len(tail) {
 		return nil, 0, eventstore.Hash{}, false
 	}
-	return append(cached[:len(cached):len(cached)], fresh...), bytes, head, true
+	return fresh, bytes, head, true
 }
 
 // tailReader serves a tail read as the stream read an authenticated read

@@ -1,6 +1,7 @@
 package skp
 
 import (
+	"container/list"
 	"sync"
 
 	"github.com/google/uuid"
@@ -33,13 +34,16 @@ import (
 // events (count and last ID), and is only read (employee.Employee has no
 // exported mutator), so it is shared.
 //
-// It holds at most its bound of SKPs (new ones are not kept past it) and
-// of employees (all are dropped past it); Forget drops one SKP, Clear
+// It holds at most its bound of SKPs, the least recently commanded going
+// first past it (a province has far more SKPs than the bound: refusing
+// new ones left most of them replaying), and of employees (all are
+// dropped past it); Forget drops one SKP, Clear
 // every SKP. Safe for concurrent use. A nil *Carry replays every time.
 type Carry struct {
 	mu   sync.Mutex
 	max  int
-	m    map[string]carried
+	m    map[string]*list.Element // of carried, by SKP ID
+	lru  *list.List               // of carried, most recently put first
 	emps map[string]carriedEmployee
 }
 
@@ -54,6 +58,7 @@ type carriedEmployee struct {
 const maxCarriedEmployees = 1 << 18
 
 type carried struct {
+	id   string
 	sk   *SKP
 	n    int       // events folded into sk
 	last uuid.UUID // the ID of the last of them
@@ -68,7 +73,7 @@ func NewCarry(maxSKPs int) *Carry {
 	if maxSKPs <= 0 {
 		maxSKPs = DefaultCarrySKPs
 	}
-	return &Carry{max: maxSKPs, m: map[string]carried{}, emps: map[string]carriedEmployee{}}
+	return &Carry{max: maxSKPs, m: map[string]*list.Element{}, lru: list.New(), emps: map[string]carriedEmployee{}}
 }
 
 // employee returns the employee of events (the whole stream of NIP n as
@@ -101,8 +106,12 @@ func (c *Carry) take(id string, events []domain.Stored) *SKP {
 		return Replay(events)
 	}
 	c.mu.Lock()
-	x, ok := c.m[id]
-	delete(c.m, id)
+	var x carried
+	el, ok := c.m[id]
+	if ok {
+		x = c.lru.Remove(el).(carried)
+		delete(c.m, id)
+	}
 	c.mu.Unlock()
 	if !ok || x.n == 0 || x.n > len(events) || events[x.n-1].ID != x.last || events[x.n-1].Revision != x.sk.revision {
 		return Replay(events)
@@ -113,15 +122,24 @@ func (c *Carry) take(id string, events []domain.Stored) *SKP {
 	return x.sk
 }
 
-// put keeps sk, folded from events, for the next command on id.
+// put keeps sk, folded from events, for the next command on id, dropping
+// the least recently put state past the bound.
 func (c *Carry) put(id string, sk *SKP, events []domain.Stored) {
 	if c == nil || sk == nil || len(events) == 0 {
 		return
 	}
+	x := carried{id: id, sk: sk, n: len(events), last: events[len(events)-1].ID}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[id]; ok || len(c.m) < c.max {
-		c.m[id] = carried{sk: sk, n: len(events), last: events[len(events)-1].ID}
+	if el, ok := c.m[id]; ok {
+		el.Value = x
+		c.lru.MoveToFront(el)
+		return
+	}
+	c.m[id] = c.lru.PushFront(x)
+	for len(c.m) > c.max {
+		old := c.lru.Remove(c.lru.Back()).(carried)
+		delete(c.m, old.id)
 	}
 }
 
@@ -131,7 +149,10 @@ func (c *Carry) Forget(id string) {
 		return
 	}
 	c.mu.Lock()
-	delete(c.m, id)
+	if el, ok := c.m[id]; ok {
+		c.lru.Remove(el)
+		delete(c.m, id)
+	}
 	c.mu.Unlock()
 }
 
@@ -142,6 +163,7 @@ func (c *Carry) Clear() {
 	}
 	c.mu.Lock()
 	clear(c.m)
+	c.lru.Init()
 	c.mu.Unlock()
 }
 

@@ -47,3 +47,34 @@ func TestCarryFoldsAsReplay(t *testing.T) {
 		t.Fatal("no command carried a state: the test compared replays with replays")
 	}
 }
+
+// TestCarryEvictsLeastRecent: past its bound a Carry drops the SKP
+// commanded least recently, not the new one: at a province, with more
+// SKPs than the bound, refusing new states left most SKPs replaying.
+func TestCarryEvictsLeastRecent(t *testing.T) {
+	c := skp.NewCarry(3)
+	for _, id := range []string{"a", "b", "c"} {
+		skp.CarryKeep(c, id)
+	}
+	skp.CarryKeep(c, "a") // commanded again: now the most recent
+	skp.CarryKeep(c, "d") // past the bound: b goes
+	skp.CarryKeep(c, "e") // then c
+	for id, want := range map[string]bool{"a": true, "b": false, "c": false, "d": true, "e": true} {
+		if got := skp.CarryHolds(c, id); got != want {
+			t.Errorf("holds %s = %v, want %v", id, got, want)
+		}
+	}
+	if c.Len() != 3 {
+		t.Errorf("Len = %d, want 3", c.Len())
+	}
+	c.Forget("d")
+	skp.CarryKeep(c, "f")
+	if c.Len() != 3 || !skp.CarryHolds(c, "a") || !skp.CarryHolds(c, "e") || !skp.CarryHolds(c, "f") {
+		t.Errorf("after Forget(d) and f: Len %d, a %v e %v f %v; want 3, all held", c.Len(), skp.CarryHolds(c, "a"), skp.CarryHolds(c, "e"), skp.CarryHolds(c, "f"))
+	}
+	c.Clear()
+	skp.CarryKeep(c, "g")
+	if c.Len() != 1 {
+		t.Errorf("after Clear and one put: Len %d, want 1", c.Len())
+	}
+}

@@ -3,6 +3,8 @@ package skp
 import (
 	"reflect"
 
+	"github.com/google/uuid"
+
 	"github.com/kinerja-ledger/kinerja/domain"
 )
 
@@ -18,4 +20,17 @@ func CarriedAsReplayed(c *Carry, id string, events []domain.Stored) (carried, eq
 	equal = reflect.DeepEqual(sk, Replay(events))
 	c.put(id, sk, events)
 	return carried, equal
+}
+
+// CarryKeep puts a state for id as a command on it would.
+func CarryKeep(c *Carry, id string) {
+	c.put(id, &SKP{}, []domain.Stored{{ID: uuid.New()}})
+}
+
+// CarryHolds reports whether a state is carried for id.
+func CarryHolds(c *Carry, id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[id]
+	return ok
 }

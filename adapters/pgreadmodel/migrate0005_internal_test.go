@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/pgmigrate"
 )
@@ -35,6 +36,35 @@ func migrationsFS(t *testing.T, keep func(path string) bool, extra map[string]st
 		out["migrations/"+name] = &fstest.MapFile{Data: []byte(sql)}
 	}
 	return out
+}
+
+// migrationBlockedOn waits until the migration started with done waits for
+// a lock on table (pg_locks not granted, pg_stat_activity's
+// wait_event_type = 'Lock': the write in flight holds it) and reports
+// true; it reports false, with an error, if the migration finishes first
+// or is not seen waiting within 30 s.
+func migrationBlockedOn(t *testing.T, p *pgxpool.Pool, table string, done chan error, version string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		var n int
+		if err := p.QueryRow(context.Background(), `SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE NOT l.granted AND l.relation = $1::regclass AND a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()`, table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return true
+		}
+		select {
+		case err := <-done:
+			t.Errorf("migration %s finished (%v) while an skps write was in flight", version, err)
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("migration %s not seen waiting for a lock on %s", version, table)
+			return false
+		}
+	}
 }
 
 // TestMigration0005CountsTheWritesInFlight: an old build's skps write
@@ -78,13 +108,7 @@ func TestMigration0005CountsTheWritesInFlight(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := Migrate(ctx, p, schema); done <- err }()
-	early := false
-	select {
-	case err := <-done:
-		t.Errorf("migration 0005 finished (%v) while an skps write was in flight", err)
-		early = true
-	case <-time.After(500 * time.Millisecond):
-	}
+	early := !migrationBlockedOn(t, p, n.t("skps"), done, "0005")
 	if err := old.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +132,7 @@ func TestMigration0005CountsTheWritesInFlight(t *testing.T) {
 func TestMigration0006CoversTheWritesInFlight(t *testing.T) {
 	ctx := context.Background()
 	_, p := internalDB(t)
-	schema := fmt.Sprintf("rm_cover_0005_%d", os.Getpid())
+	schema := fmt.Sprintf("rm_cover_0006_%d", os.Getpid())
 	if _, err := p.Exec(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE`); err != nil {
 		t.Fatal(err)
 	}
@@ -152,13 +176,7 @@ func TestMigration0006CoversTheWritesInFlight(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := Migrate(ctx, p, schema); done <- err }()
-	early := false
-	select {
-	case err := <-done:
-		t.Errorf("migration 0006 finished (%v) while an skps write was in flight", err)
-		early = true
-	case <-time.After(500 * time.Millisecond):
-	}
+	early := !migrationBlockedOn(t, p, n.t("skps"), done, "0006")
 	if err := old.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,9 @@ var ErrRebuildSuperseded = errors.New("pgreadmodel: another rebuild was swapped 
 // ones as soon as the swap commits; the live Sink resumes from the swapped
 // checkpoint (its caches rebuild what they no longer match). A live Sink
 // of an older binary (whose logic the rebuild replaced) should be
-// restarted. Swap waits at most 5 s for its locks (lock_timeout), so that
+// restarted. StartRebuild and Swap refuse (ErrSchemaVersion) unless the
+// schema is at this build's version (checkSchemaVersion): a rebuild by an
+// older build must not swap its tables in after a migration. Swap waits at most 5 s for its locks (lock_timeout), so that
 // a long reader cannot stall the service behind it; retry later.
 type Rebuild struct {
 	db      *DB
@@ -84,6 +86,11 @@ func (db *DB) StartRebuild(ctx context.Context, name string) (_ *Rebuild, err er
 		}
 	}()
 	wrap := func(err error) error { return fmt.Errorf("pgreadmodel: rebuild %s: %w", name, err) }
+	// A build whose tables are not the schema's would copy too few
+	// (checkSchemaVersion).
+	if err := db.checkSchemaVersion(ctx, tx); err != nil {
+		return nil, wrap(err)
+	}
 	cp := db.names.t("checkpoints")
 	if _, err := tx.Exec(ctx, `INSERT INTO `+cp+` (projection, position) VALUES ($1, 0) ON CONFLICT (projection) DO NOTHING`, name); err != nil {
 		return nil, wrap(err)
@@ -241,8 +248,9 @@ func runAll(ctx context.Context, first, rest eventstore.Store, check func() erro
 
 // Swap makes the rebuilt tables the live ones, in one transaction (see
 // Rebuild). It fails with ErrNotCaughtUp while the rebuild's checkpoint is
-// behind the live one, and with ErrRebuildSuperseded when another rebuild
-// was swapped in meanwhile.
+// behind the live one, with ErrRebuildSuperseded when another rebuild
+// was swapped in meanwhile, and with ErrSchemaVersion when the schema is
+// not (or no longer) at this build's version (checkSchemaVersion).
 func (r *Rebuild) Swap(ctx context.Context) (err error) {
 	db := r.db
 	wrap := func(err error) error { return fmt.Errorf("pgreadmodel: swap %s: %w", r.name, err) }
@@ -261,6 +269,13 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	// The schema version first, before lock_timeout (a migration in
+	// progress is waited for, however long) and before any other lock, in
+	// the order of the Sink's transactions (Sink.begin): see
+	// checkSchemaVersion.
+	if err := db.checkSchemaVersion(ctx, tx); err != nil {
+		return wrap(err)
+	}
 	// The swap's commit is synchronous whatever the role's or the session's
 	// default says: it is what flushes the WAL of the rebuild's
 	// asynchronous commits (Sink.begin) before the new tables go live.
@@ -370,6 +385,31 @@ func (r *Rebuild) Swap(ctx context.Context) (err error) {
 		s.mu.Lock()
 		s.proj.forget()
 		s.mu.Unlock()
+	}
+	return nil
+}
+
+// checkSchemaVersion fails with a *VersionError (ErrSchemaVersion) unless
+// the schema's version, read in tx, is this build's. A rebuild writes the
+// tables of its build (Tables) and swaps them in whole: run by a build
+// older than the schema (the rebuild caught up at version 5, migration
+// 0006 committed before its Swap), the tables the migration added and the
+// old build does not know (skp_coverage beside skps and skp_counts) would
+// stay as the migration filled them from the rows the swap replaced, and
+// drift for good. The migration runner locks schema_migrations (ACCESS
+// EXCLUSIVE), so this read waits for a migration in progress and sees its
+// version; and the share lock it leaves on the table until tx ends makes
+// a migration that starts later wait for tx (it then migrates the tables
+// tx swapped in). StartRebuild checks too, so that such a build does not
+// spend a catch-up it cannot swap; the rebuild's Sink checks in each of
+// its transactions (Sink.begin).
+func (db *DB) checkSchemaVersion(ctx context.Context, tx pgx.Tx) error {
+	var version int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+pgx.Identifier{db.opts.Schema, "schema_migrations"}.Sanitize()).Scan(&version); err != nil {
+		return err
+	}
+	if version != SchemaVersion() {
+		return &VersionError{Schema: db.opts.Schema, Have: version, Want: SchemaVersion()}
 	}
 	return nil
 }

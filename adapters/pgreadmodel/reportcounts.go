@@ -32,9 +32,12 @@ import (
 // coverage is the plan (884 ms against 500 ms in EXPLAIN ANALYZE at
 // 100,000 employees with plan_cache_mode = force_generic_plan; measured
 // through pgx, 195–203 ms of PostgreSQL CPU a board against 120–125 ms,
-// benchmarks). The price is one planning a board. The distribution's
-// statement is left prepared: planned each time it cost more (146–153 ms
-// against 130–143 ms, the same runs).
+// benchmarks). The price is one planning a board, every board's: a small
+// unit's, whose generic plan would be as good, is planned each execution
+// too. A server or role with plan_cache_mode = force_generic_plan cancels
+// the effect (the unnamed statement then gets the generic plan as well).
+// The distribution's statement is left prepared: planned each time it
+// cost more (146–153 ms against 130–143 ms, the same runs).
 const oneShot = pgx.QueryExecModeCacheDescribe
 
 var (
@@ -96,7 +99,7 @@ func (r *SKPsReader) EmployeesAndMissing(ctx context.Context, dir directory.Read
 // with JIT.)
 func boardSQL(n names) string {
 	return `WITH e AS MATERIALIZED (SELECT unit_id, nip FROM ` + n.t("employees") + ` WHERE unit_id = ANY($1))
-		SELECT unit_id, count(*), '{}'::text[] FROM e GROUP BY unit_id
+		SELECT unit_id, count(*), '{}'::text[] COLLATE "C" FROM e GROUP BY unit_id
 		UNION ALL
 		SELECT e.unit_id, 0, array_agg(e.nip ORDER BY e.nip) FROM e
 		WHERE NOT EXISTS (SELECT 1 FROM ` + n.t("skp_coverage") + ` c WHERE c.year = $2 AND c.nip = e.nip AND c.n > 0)

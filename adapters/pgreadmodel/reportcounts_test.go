@@ -12,10 +12,11 @@ import (
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
-// TestRebuildKeepsTheSKPCounts: skp_counts is one of the skps
-// projection's tables, so live projection (in small batches, each SKP
+// TestRebuildKeepsTheSKPCounts: skp_counts and skp_coverage are tables of
+// the skps projection, so live projection (in small batches, each SKP
 // written many times), a rebuild swapped in, and a Reset and replay each
-// leave it the aggregate of the SKP rows (the journey has a cancelled SKP,
+// leave them the aggregates of the SKP rows (skp_coverage checked by
+// CheckCoverage) (the journey has a cancelled SKP,
 // a late one and SKPs through every state).
 func TestRebuildKeepsTheSKPCounts(t *testing.T) {
 	ctx := context.Background()
@@ -53,6 +54,13 @@ func TestRebuildKeepsTheSKPCounts(t *testing.T) {
 		if d := cmp.Diff(want, got); d != "" {
 			t.Fatalf("%s: skp_counts (+) differs from the SKP rows' aggregate (-):\n%s", what, d)
 		}
+		drift, err := db.CheckCoverage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(drift) != 0 {
+			t.Fatalf("%s: skp_coverage differs from the SKP rows: %+v", what, drift)
+		}
 	}
 	check("projected live")
 	rb, err := db.StartRebuild(ctx, skps.Name)
@@ -67,8 +75,8 @@ func TestRebuildKeepsTheSKPCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int64
-	if err := p.QueryRow(ctx, `SELECT count(*) FROM `+db.Schema()+`.skp_counts`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("skp_counts after Reset: %d rows, %v", n, err)
+	if err := p.QueryRow(ctx, `SELECT (SELECT count(*) FROM `+db.Schema()+`.skp_counts) + (SELECT count(*) FROM `+db.Schema()+`.skp_coverage)`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("skp_counts and skp_coverage after Reset: %d rows, %v", n, err)
 	}
 	readmodeltest.ProjectInto(t, db.Sink(skps.Name), evs, 50)
 	check("reset and replayed")

@@ -26,12 +26,30 @@ type headTable struct {
 }
 
 type headEntry struct {
-	hash   Hash
-	rev    uint64
-	chunk  uint32 // the name: names[chunk][off:off+len]
-	off    uint32
-	len    uint32
-	exists bool
+	hash Hash
+	rev  uint64
+	// The name is names[chunk&^existsBit][off:off+len], or the whole
+	// chunk when len is longName; existsBit is the Head's Exists.
+	chunk uint32
+	off   uint16
+	len   uint16
+}
+
+const (
+	existsBit = 1 << 31
+	longName  = 1<<16 - 1
+)
+
+func (e *headEntry) set(h Head) {
+	e.rev, e.hash = h.Revision, h.Hash
+	e.chunk &^= existsBit
+	if h.Exists {
+		e.chunk |= existsBit
+	}
+}
+
+func (e *headEntry) head() Head {
+	return Head{Exists: e.chunk&existsBit != 0, Revision: e.rev, Hash: e.hash}
 }
 
 const (
@@ -60,7 +78,13 @@ func (t *headTable) hashBytes(b []byte) uint64 {
 
 func (t *headTable) entry(i uint32) *headEntry { return &t.ents[i/headChunk][i%headChunk] }
 
-func (t *headTable) name(e *headEntry) []byte { return t.names[e.chunk][e.off : e.off+e.len] }
+func (t *headTable) name(e *headEntry) []byte {
+	c := t.names[e.chunk&^existsBit]
+	if e.len == longName {
+		return c
+	}
+	return c[e.off : int(e.off)+int(e.len)]
+}
 
 // find returns the slot of stream: its entry's, or the empty one where it
 // would go.
@@ -88,8 +112,7 @@ func (t *headTable) get(stream string) (Head, bool) {
 	if !ok {
 		return Head{}, false
 	}
-	e := t.entry(t.slots[slot] - 1)
-	return Head{Exists: e.exists, Revision: e.rev, Hash: e.hash}, true
+	return t.entry(t.slots[slot] - 1).head(), true
 }
 
 // put sets stream's head.
@@ -99,35 +122,34 @@ func (t *headTable) put(stream string, h Head) {
 	}
 	slot, ok := t.find(stream)
 	if ok {
-		e := t.entry(t.slots[slot] - 1)
-		e.exists, e.rev, e.hash = h.Exists, h.Revision, h.Hash
+		t.entry(t.slots[slot] - 1).set(h)
 		return
 	}
 	if t.n%headChunk == 0 {
 		t.ents = append(t.ents, make([]headEntry, headChunk))
 	}
 	e := t.entry(uint32(t.n))
-	e.exists, e.rev, e.hash = h.Exists, h.Revision, h.Hash
 	e.chunk, e.off, e.len = t.store(stream)
+	e.set(h)
 	t.n++
 	t.slots[slot] = uint32(t.n)
 }
 
 // store copies name into the name chunks.
-func (t *headTable) store(name string) (chunk, off, n uint32) {
+func (t *headTable) store(name string) (chunk uint32, off, n uint16) {
 	if len(name) > nameChunk/4 {
 		// A name longer than any valid one (a store's record is not
 		// trusted): a chunk of its own.
 		t.names = append(t.names, []byte(name))
-		return uint32(len(t.names) - 1), 0, uint32(len(name))
+		return uint32(len(t.names) - 1), 0, longName
 	}
-	if k := len(t.names) - 1; k >= 0 && len(t.names[k])+len(name) <= cap(t.names[k]) && cap(t.names[k]) == nameChunk {
+	if k := len(t.names) - 1; k >= 0 && len(t.names[k])+len(name) <= nameChunk && cap(t.names[k]) == nameChunk {
 		b := t.names[k]
 		t.names[k] = append(b, name...)
-		return uint32(k), uint32(len(b)), uint32(len(name))
+		return uint32(k), uint16(len(b)), uint16(len(name))
 	}
 	t.names = append(t.names, append(make([]byte, 0, nameChunk), name...))
-	return uint32(len(t.names) - 1), 0, uint32(len(name))
+	return uint32(len(t.names) - 1), 0, uint16(len(name))
 }
 
 // grow doubles the index and places every entry again.
@@ -143,6 +165,3 @@ func (t *headTable) grow() {
 		t.slots[i] = uint32(k + 1)
 	}
 }
-
-// len returns the number of streams with a head.
-func (t *headTable) len() int { return t.n }

@@ -123,7 +123,7 @@ func (l *Links) put(evs []Event) {
 // It is not safe for concurrent use: one Authenticator checks one feed.
 type Authenticator struct {
 	opts    AuthOptions
-	heads   map[string]Head
+	heads   *headTable
 	last    Position
 	pending []Event   // an unsigned run of one stream, consecutive revisions
 	out     []Outcome // Check's answer, reused
@@ -134,16 +134,19 @@ func NewAuthenticator(opts AuthOptions) *Authenticator {
 	if opts.Keys == nil {
 		opts.Keys = NewKeyring()
 	}
-	return &Authenticator{opts: opts, heads: map[string]Head{}, last: opts.After}
+	return &Authenticator{opts: opts, heads: newHeadTable(), last: opts.After}
 }
 
 // Seed tells the Authenticator the authenticated head of a stream, known
 // to the caller (a cached prefix), so that a read from Next() on needs no
 // predecessor read.
-func (a *Authenticator) Seed(stream string, h Head) { a.heads[stream] = h }
+func (a *Authenticator) Seed(stream string, h Head) { a.heads.put(stream, h) }
 
 // Head returns the last head of stream the Authenticator accepted.
-func (a *Authenticator) Head(stream string) Head { return a.heads[stream] }
+func (a *Authenticator) Head(stream string) Head {
+	h, _ := a.heads.get(stream)
+	return h
+}
 
 // Pending returns how many events wait for their append's signature.
 func (a *Authenticator) Pending() int { return len(a.pending) }
@@ -205,7 +208,7 @@ func (a *Authenticator) Check(ctx context.Context, ev Event) ([]Outcome, error) 
 			problem = integrity(ev, fmt.Sprintf("stored hash %s, recomputed %s (the event or its predecessor was altered)", ev.Hash, got))
 		}
 	}
-	a.heads[ev.Stream] = Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash}
+	a.heads.put(ev.Stream, Head{Exists: true, Revision: ev.Revision, Hash: ev.Hash})
 	if problem != nil {
 		// The events of its append before it can no longer be covered.
 		run := append(a.pending, ev)
@@ -347,7 +350,7 @@ func (a *Authenticator) finishAnchored(ctx context.Context, run []Event, anchor 
 // revision ev.Revision-1. ok is false when the store has no such event, or
 // has it where the feed should have delivered it.
 func (a *Authenticator) predecessor(ctx context.Context, ev Event) (Head, bool, error) {
-	if h, ok := a.heads[ev.Stream]; ok {
+	if h, ok := a.heads.get(ev.Stream); ok {
 		return h, true, nil
 	}
 	if ev.Revision == 0 {

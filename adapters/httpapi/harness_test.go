@@ -93,8 +93,11 @@ type harness struct {
 	key    *authkey.Key
 	idem   *boltstore.Idempotency
 	srv    *Server
-	cfg    settings
-	logs   *syncBuffer
+	// reqContext, when set, gives each request its context (a test that
+	// attributes the statements a request sends: skpread_claimless_pg_test).
+	reqContext func(*http.Request) context.Context
+	cfg        settings
+	logs       *syncBuffer
 
 	catchMu sync.Mutex
 	// paused names the projections catchUp leaves behind (a lagging
@@ -386,6 +389,9 @@ func (h *harness) request(who *caller, method, path string, body any, headers ..
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
+	}
+	if h.reqContext != nil {
+		req = req.WithContext(h.reqContext(req))
 	}
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)

@@ -24,12 +24,35 @@ type statements struct {
 	mu  sync.Mutex
 	on  bool
 	sql []string
+	// sent is sql with, for each statement, the request it was sent under
+	// (the context's requestTag; "" for one sent under no request's
+	// context: a shared tail statement) and, for a tail read, how many
+	// stream reads it carries.
+	sent []sentStatement
 }
+
+type sentStatement struct {
+	sql     string
+	request string
+	streams int
+}
+
+// requestTag keys, in a request's context, the name a test gives it.
+type requestTag struct{}
 
 func (s *statements) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
 	s.mu.Lock()
 	if s.on {
-		s.sql = append(s.sql, strings.Join(strings.Fields(d.SQL), " "))
+		q := strings.Join(strings.Fields(d.SQL), " ")
+		s.sql = append(s.sql, q)
+		st := sentStatement{sql: q}
+		st.request, _ = ctx.Value(requestTag{}).(string)
+		if len(d.Args) > 0 {
+			if streams, ok := d.Args[0].([]string); ok {
+				st.streams = len(streams)
+			}
+		}
+		s.sent = append(s.sent, st)
 	}
 	s.mu.Unlock()
 	return ctx
@@ -40,7 +63,7 @@ func (s *statements) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEnd
 // during returns the statements sent while f ran.
 func (s *statements) during(f func()) []string {
 	s.mu.Lock()
-	s.on, s.sql = true, nil
+	s.on, s.sql, s.sent = true, nil, nil
 	s.mu.Unlock()
 	f()
 	s.mu.Lock()

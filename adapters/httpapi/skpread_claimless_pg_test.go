@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -97,18 +100,28 @@ func TestGetSKPClaimlessInOneRoundTrip(t *testing.T) {
 	}
 	get("after it, again", hr, true)
 
-	// Sixteen concurrent GETs right after another write: all see it.
+	// Sixteen concurrent GETs right after another write: all see it, and
+	// each is one round trip: its stream reads are in exactly one tail
+	// statement, its own or one shared with the others (how many
+	// statements that makes depends on how the GETs meet in time: on a
+	// loaded machine they arrive one after another and each sends its
+	// own). Counted per request: the statements sent under its context,
+	// and the stream reads each statement carries.
 	feedback()
 	h.srv = readerSrv
+	h.reqContext = func(r *http.Request) context.Context {
+		return context.WithValue(r.Context(), requestTag{}, r.Header.Get("X-Test-Get"))
+	}
+	defer func() { h.reqContext = nil }()
 	var wg sync.WaitGroup
 	got := make([]response, 16)
-	sql := traced.during(func() {
+	traced.during(func() {
 		for i := range got {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				c := callers[i%len(callers)]
-				got[i] = h.request(&c, "GET", "/v1/skps/"+id, nil)
+				got[i] = h.request(&c, "GET", "/v1/skps/"+id, nil, "X-Test-Get", strconv.Itoa(i))
 			}()
 		}
 		wg.Wait()
@@ -121,10 +134,122 @@ func TestGetSKPClaimlessInOneRoundTrip(t *testing.T) {
 			t.Errorf("concurrent GET %d read revision %d, want %d", i, v.Revision, rev)
 		}
 	}
-	// The claimless HR's first GET after the write also asks the head and
-	// scans for registrations (ManyAgencies): up to three more statements.
-	if len(sql) > len(got)+3 {
-		t.Errorf("16 concurrent GETs sent %d statements:\n%s", len(sql), strings.Join(sql, "\n"))
+	traced.mu.Lock()
+	sent := traced.sent
+	traced.mu.Unlock()
+	isHR := func(req string) bool {
+		i, err := strconv.Atoi(req)
+		return err == nil && callers[i%len(callers)].sub == hr.sub
 	}
-	t.Logf("16 concurrent GETs: %d statements", len(sql))
+	if msg := oneRoundTripEach(sent, len(got), getStreams, isHR); msg != "" {
+		var all []string
+		for _, st := range sent {
+			all = append(all, fmt.Sprintf("GET %q (%d streams): %s", st.request, st.streams, st.sql))
+		}
+		t.Errorf("16 concurrent GETs: %s\n%s", msg, strings.Join(all, "\n"))
+	}
+	t.Logf("16 concurrent GETs: %d statements", len(sent))
+}
+
+// getStreams is how many streams one GET /v1/skps/{id} of the test reads
+// (app.PrefetchSKP: the SKP's and its employee's; none of the callers is
+// another employee).
+const getStreams = 2
+
+// oneRoundTripEach checks that the statements sent while gets concurrent
+// GETs ran gave each of them one round trip, and says why not ("" when
+// they did): every tail statement is one GET's own (sent under its
+// context, at most one each) or shared (under none), and together they
+// carry each GET's perStream stream reads exactly once: a GET that read
+// its streams twice (its own statement and a shared one, two shared ones,
+// or a stream again after its tail read) adds reads, one answered without
+// a read takes some away. Other statements are allowed to one claimless
+// HR GET only (isHR): the tenancy check's scan for registrations after
+// the write (ManyAgencies: the head and the unit registrations after the
+// last scan, each waiting for older writing transactions, polling while
+// other transactions of the cluster hold the horizon back).
+func oneRoundTripEach(sent []sentStatement, gets, perStream int, isHR func(request string) bool) string {
+	own := map[string]int{}
+	reads := 0
+	var scanner string
+	for _, st := range sent {
+		tail := strings.HasPrefix(st.sql, "WITH p AS MATERIALIZED (SELECT $1::text[] AS stream")
+		switch {
+		case tail && st.request != "":
+			if own[st.request]++; own[st.request] > 1 {
+				return fmt.Sprintf("GET %s sent %d tail statements of its own", st.request, own[st.request])
+			}
+			if st.streams != perStream {
+				return fmt.Sprintf("GET %s read %d streams, want %d", st.request, st.streams, perStream)
+			}
+			reads += st.streams
+		case tail:
+			reads += st.streams
+		case st.request == "":
+			return "a statement other than a tail read under no request's context: " + st.sql
+		case !isScan(st.sql):
+			return fmt.Sprintf("GET %s sent a statement other than its tail read and the tenancy scan: %s", st.request, st.sql)
+		case !isHR(st.request):
+			return fmt.Sprintf("GET %s, not the claimless HR's, scanned: %s", st.request, st.sql)
+		case scanner != "" && scanner != st.request:
+			return fmt.Sprintf("GETs %s and %s both scanned for registrations", scanner, st.request)
+		default:
+			scanner = st.request
+		}
+	}
+	if reads != gets*perStream {
+		return fmt.Sprintf("the tail statements carry %d stream reads, want %d (%d GETs × %d streams): a GET read its streams twice or not at all",
+			reads, gets*perStream, gets, perStream)
+	}
+	return ""
+}
+
+// isScan reports whether sql is one of the statements of ManyAgencies'
+// scan (pgstore's Head and ReadAll: the horizon, the learning of which
+// transactions do not write events, the head below the horizon, a page
+// of the log).
+func isScan(sql string) bool {
+	for _, s := range []string{"pg_is_in_recovery()", "FROM pg_locks", "WHERE position < $1", "WHERE position > $1 AND position < $2"} {
+		if strings.Contains(sql, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOneRoundTripEach: the concurrent GETs' check fails a GET that takes
+// two round trips however the statements fall (its own tail statement and
+// a shared one, two shared ones, a stream read again after its tail read,
+// a scan by a caller whose tenancy check asks nothing, two scans) and
+// passes the shapes scheduling makes legitimately.
+func TestOneRoundTripEach(t *testing.T) {
+	const tail = "WITH p AS MATERIALIZED (SELECT $1::text[] AS stream, $2::bigint[] AS from_revision) SELECT t.*"
+	const settle = "SELECT (SELECT CASE WHEN pg_is_in_recovery() THEN w.lo ELSE 1 END)"
+	const page = `SELECT position, stream FROM "s"."events" WHERE position > $1 AND position < $2 ORDER BY position`
+	const stream = `SELECT position, stream FROM "s"."events" WHERE stream = $1 AND revision >= $2`
+	own := func(req string) sentStatement { return sentStatement{sql: tail, request: req, streams: 2} }
+	shared := func(gets int) sentStatement { return sentStatement{sql: tail, streams: 2 * gets} }
+	isHR := func(req string) bool { return req == "0" || req == "3" }
+	for _, c := range []struct {
+		name string
+		sent []sentStatement
+		ok   bool
+	}{
+		{"each its own", []sentStatement{own("0"), own("1"), own("2"), own("3")}, true},
+		{"one shared", []sentStatement{shared(4)}, true},
+		{"own and shared, with the HR's scan", []sentStatement{own("0"), {settle, "0", 0}, shared(3), {settle, "0", 0}, {page, "0", 0}}, true},
+		{"own and shared for one GET", []sentStatement{own("1"), shared(4)}, false},
+		{"two shared for one GET", []sentStatement{shared(3), shared(2)}, false},
+		{"own twice", []sentStatement{own("1"), own("1"), shared(2)}, false},
+		{"one GET read nothing", []sentStatement{shared(3)}, false},
+		{"a stream read again", []sentStatement{shared(4), {stream, "2", 0}}, false},
+		{"a scan by a caller that asks nothing", []sentStatement{shared(4), {settle, "1", 0}}, false},
+		{"two scans", []sentStatement{shared(4), {settle, "0", 0}, {settle, "3", 0}}, false},
+		{"a statement of no request", []sentStatement{shared(4), {settle, "", 0}}, false},
+	} {
+		msg := oneRoundTripEach(c.sent, 4, getStreams, isHR)
+		if (msg == "") != c.ok {
+			t.Errorf("%s: oneRoundTripEach = %q, want ok %v", c.name, msg, c.ok)
+		}
+	}
 }

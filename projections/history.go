@@ -75,11 +75,12 @@ func (e Event) Stored() domain.Stored {
 type Fold[T any] func(state T, ev Event) T
 
 // DefaultCacheSize is the number of aggregates a Cache keeps when its size
-// is not given. An SKP projection's state costs about 24 KB held in the
-// cache (docs/projections.md, "Caches that grow"), so the default, held
-// whole, costs about 1.5 GB for each SKP projection of a process
-// (65,536 × ~24 KB) and holds every SKP of a large agency's year: a
-// rebuild never reads a stream twice.
+// is not given. An SKP's states cost about 24 KB in the caches of the
+// five SKP read models together (docs/projections.md, "Caches that
+// grow"), so the default, held whole, costs about 1.5 GB for those of a
+// process (65,536 × ~24 KB; the deadline manager's on top) and holds
+// every SKP of a large agency's year: a rebuild never reads a stream
+// twice.
 const DefaultCacheSize = 1 << 16
 
 // MaxCacheSize is what a Cache may grow to when growth is enabled and it

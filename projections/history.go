@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"weak"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/eventstore"
@@ -73,15 +75,18 @@ func (e Event) Stored() domain.Stored {
 type Fold[T any] func(state T, ev Event) T
 
 // DefaultCacheSize is the number of aggregates a Cache keeps when its size
-// is not given, before it grows (see MaxCacheSize). An SKP projection's
-// state is a few kilobytes (each keeps only the events it needs), so the
-// default costs a few hundred megabytes for the six SKP projections of a
-// process and holds every SKP of a large agency's year: a rebuild never
-// reads a stream twice.
+// is not given. An SKP's states cost about 24 KB in the caches of the
+// five SKP read models together (docs/projections.md, "Caches that
+// grow"), so the default, held whole, costs about 1.5 GB for those of a
+// process (65,536 × ~24 KB; the deadline manager's on top) and holds
+// every SKP of a large agency's year: a rebuild never reads a stream
+// twice.
 const DefaultCacheSize = 1 << 16
 
-// MaxCacheSize is what a Cache of the default size may grow to when it
-// meets a scan over more aggregates than it holds (see Cache): the SKPs
+// MaxCacheSize is what a Cache may grow to when growth is enabled and it
+// meets a scan over more aggregates than it holds (see Cache and
+// BoundedHistory.SetGrowTo; kinerjad's default --projection-cache-max-skps
+// and `kinerjactl projections rebuild` without --cache-skps): the SKPs
 // of a province of 100,000–130,000 employees, and twice DefaultCacheSize.
 // Held whole in the six SKP projections of a process it costs about as
 // much as `kinerjactl projections rebuild --cache-skps 131072` measured
@@ -104,18 +109,25 @@ const MaxCacheSize = 1 << 17
 // it holds (each victim is the next stream needed): the seed's later
 // phases visit every SKP in turn, so a province's 100,000 SKPs against
 // 65,536 slots replayed one stream per event (docs/benchmarks.md §67). A
-// Cache of the default size therefore grows: it remembers the names of
-// the streams it evicted (a ghost list, a few dozen bytes each, never
-// more names than it may grow to), and a miss on one of them, a sign that
-// it is too small for the scan it meets, gives it one slot more, up to
-// MaxCacheSize. A cyclic scan over n ≤ MaxCacheSize streams then misses
-// n − size times in its second pass and never after; a workload whose
-// streams are not revisited never grows it. A Cache given its own size
-// keeps it (an operator's flag, a test).
+// Cache whose growth is enabled (NewGrowingCache, or its BoundedHistory's
+// SetGrowTo) therefore grows: it remembers the names of the streams it
+// evicted (a ghost list, about 70 bytes each, never more names than it
+// may grow to), and any miss on one of them, a revisit of a stream it
+// evicted, gives it one slot more, up to its maximum. That is not only a
+// cyclic scan: random traffic over more streams than it holds revisits
+// evicted streams too and grows it, which is why growth is off unless
+// enabled (a batch rebuild, kinerjad's start-up catch-up), never by
+// default in a long-lived process. A cyclic scan over n streams, n at
+// most the maximum, then misses n − size times in its second pass and
+// never after. Shrink (BoundedHistory.Shrink) gives a grown cache back
+// its bound, keeping the states it holds most recently used.
 //
-// A Cache is not safe for concurrent use: its projection's Sink applies
-// one batch at a time.
+// A Cache is safe for concurrent use (Shrink may come from another
+// goroutine than its projection's Sink, which applies one batch at a
+// time).
 type Cache[T any] struct {
+	mu      sync.Mutex
+	reg     *shrinker // what its BoundedHistory holds weakly, or nil
 	history History
 	fold    Fold[T]
 	size    int            // the size it was given, or DefaultCacheSize
@@ -143,22 +155,20 @@ type slot[T any] struct {
 	used   bool
 }
 
-// NewCache returns a cache of at most size aggregates that rebuilds
-// missing ones from h with fold. When size ≤ 0 it starts at
-// DefaultCacheSize and grows up to MaxCacheSize under a cyclic scan (see
-// Cache).
+// NewCache returns a cache of at most size aggregates (DefaultCacheSize
+// when size ≤ 0) that rebuilds missing ones from h with fold. It does not
+// grow by itself; it grows when h is a BoundedHistory whose SetGrowTo
+// lets it (see Cache).
 func NewCache[T any](h History, size int, fold Fold[T]) *Cache[T] {
-	max := size
 	if size <= 0 {
-		size, max = DefaultCacheSize, MaxCacheSize
+		size = DefaultCacheSize
 	}
-	return newCache(h, size, max, fold)
+	return newCache(h, size, size, fold)
 }
 
-// NewGrowingCache returns a cache that holds size aggregates (> 0) and
-// grows up to max under a cyclic scan (see Cache); max ≤ size: it does not
-// grow. NewCache(h, 0, fold) is NewGrowingCache(h, DefaultCacheSize,
-// MaxCacheSize, fold).
+// NewGrowingCache returns a cache that holds size aggregates
+// (DefaultCacheSize when size ≤ 0) and grows up to most when it revisits
+// streams it evicted (see Cache); most ≤ size: it does not grow.
 func NewGrowingCache[T any](h History, size, most int, fold Fold[T]) *Cache[T] {
 	if size <= 0 {
 		size = DefaultCacheSize
@@ -173,6 +183,10 @@ func newCache[T any](h History, size, most int, fold Fold[T]) *Cache[T] {
 	}
 	if g, ok := h.(interface{ GrowTo() int }); ok {
 		c.growTo = g.GrowTo
+	}
+	if bh, ok := h.(*BoundedHistory); ok {
+		c.reg = &shrinker{shrink: c.Shrink, len: c.Len}
+		bh.register(c.reg)
 	}
 	return c
 }
@@ -204,13 +218,25 @@ func (c *Cache[T]) bounded() int {
 }
 
 // Size returns the number of aggregates the cache may hold now (its
-// size, what it grew by, under its History's bound).
-func (c *Cache[T]) Size() int { return c.limit() }
+// size, what it grew by, under its History's bound). Len may be above it
+// for a moment after the bound was lowered, until Shrink or the cache's
+// next event.
+func (c *Cache[T]) Size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limit()
+}
 
 // Advance folds ev into the state of its stream and returns the state
 // after ev. The state it returns belongs to the cache: callers read it and
 // must not keep it past the next call.
 func (c *Cache[T]) Advance(ctx context.Context, ev Event) (T, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l := c.limit(); len(c.index) > l {
+		// The bound was lowered under what the cache holds.
+		c.shrink(l)
+	}
 	if i, ok := c.index[ev.Stream]; ok {
 		s := &c.slots[i]
 		if ev.Revision > 0 && s.rev == ev.Revision-1 {
@@ -249,6 +275,8 @@ func (c *Cache[T]) Advance(ctx context.Context, ev Event) (T, error) {
 // Forget drops the state of stream (for example after an event of it
 // could not be applied).
 func (c *Cache[T]) Forget(stream string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if i, ok := c.index[stream]; ok {
 		delete(c.index, stream)
 		c.slots[i] = slot[T]{}
@@ -258,6 +286,12 @@ func (c *Cache[T]) Forget(stream string) {
 // Reset drops every state, and what the cache grew by and remembers of
 // the streams it evicted: it starts over at its size.
 func (c *Cache[T]) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reset()
+}
+
+func (c *Cache[T]) reset() {
 	clear(c.index)
 	c.slots, c.hand = nil, 0
 	c.grown = 0
@@ -265,7 +299,67 @@ func (c *Cache[T]) Reset() {
 }
 
 // Len returns the number of states held.
-func (c *Cache[T]) Len() int { return len(c.index) }
+func (c *Cache[T]) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.index)
+}
+
+// Holds reports whether the cache holds the state of stream.
+func (c *Cache[T]) Holds(stream string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.index[stream]
+	return ok
+}
+
+// Shrink evicts states, by CLOCK as a miss would, until the cache holds at
+// most n (n ≤ 0: its size), keeps the rest (the most recently used, still
+// hits), gives back what it grew by past n, and frees the slots it no
+// longer needs. A cache whose growth is off forgets the streams it
+// evicted. kinerjad shrinks every SKP cache to --projection-cache-skps
+// when the start-up catch-up is done (BoundedHistory.Shrink).
+func (c *Cache[T]) Shrink(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n <= 0 {
+		n = c.size
+	}
+	c.shrink(n)
+}
+
+func (c *Cache[T]) shrink(n int) {
+	c.grown = max(min(c.grown, n-c.size), 0)
+	if c.most() <= c.size+c.grown {
+		c.ghost, c.ghosts, c.ghostNext = nil, nil, 0
+	}
+	if len(c.index) <= n && len(c.slots) <= n {
+		return
+	}
+	for len(c.index) > n {
+		s := &c.slots[c.hand]
+		switch {
+		case s.stream == "":
+		case s.used:
+			s.used = false
+		default:
+			delete(c.index, s.stream)
+			c.evicted(s.stream)
+			*s = slot[T]{}
+		}
+		c.hand = (c.hand + 1) % len(c.slots)
+	}
+	// Compact: the kept states in a slice of their own, in CLOCK order
+	// from the hand, so that the memory of the evicted ones is freed.
+	kept := make([]slot[T], 0, len(c.index))
+	for i := range c.slots {
+		if s := c.slots[(c.hand+i)%len(c.slots)]; s.stream != "" {
+			c.index[s.stream] = len(kept)
+			kept = append(kept, s)
+		}
+	}
+	c.slots, c.hand = kept, 0
+}
 
 func (c *Cache[T]) put(stream string, rev uint64, state T) {
 	if i, ok := c.index[stream]; ok {
@@ -280,9 +374,9 @@ func (c *Cache[T]) put(stream string, rev uint64, state T) {
 	}
 	limit := c.limit()
 	if len(c.slots) > limit {
-		// The bound was lowered below what the cache holds: start over
-		// (a cache only saves replays).
-		c.Reset()
+		// The bound was lowered below what the cache holds: evict down
+		// to it, keeping the rest.
+		c.shrink(limit)
 	}
 	if len(c.slots) < limit {
 		c.index[stream] = len(c.slots)
@@ -306,10 +400,16 @@ func (c *Cache[T]) put(stream string, rev uint64, state T) {
 	}
 }
 
-// evicted adds stream to the ghost list, when the cache may grow.
+// evicted adds stream to the ghost list, when the cache may grow: not
+// when its growth is off or done (the list is dropped), nor while its
+// History's bound caps it.
 func (c *Cache[T]) evicted(stream string) {
 	n := c.most()
-	if n <= c.size {
+	if n <= c.size+c.grown {
+		c.ghost, c.ghosts, c.ghostNext = nil, nil, 0
+		return
+	}
+	if b := c.bounded(); b > 0 && b <= c.size+c.grown {
 		return
 	}
 	if c.ghost == nil {
@@ -357,8 +457,14 @@ func (c *Cache[T]) forgetEvicted(stream string) bool {
 //
 // It also lets those Caches grow (SetGrowTo): under a scan over more
 // SKPs than a cache holds, each grows past its own size up to that many
-// aggregates (see Cache), as a Cache of the default size does by itself.
-// kinerjad sets it from --projection-cache-max-skps.
+// aggregates (see Cache); no Cache grows otherwise. kinerjad sets it from
+// --projection-cache-max-skps for the catch-up only, and `kinerjactl
+// projections rebuild` to MaxCacheSize when --cache-skps is not given.
+//
+// Shrink shrinks every Cache built over it to the bound at once (kinerjad
+// calls it when the catch-up is done), so that no cache, an in-memory read
+// model's, a PostgreSQL one's, the deadline manager's or the consequence
+// relay's, stays grown past the serving bound until its next event.
 //
 // It is safe for concurrent use.
 type BoundedHistory struct {
@@ -367,6 +473,59 @@ type BoundedHistory struct {
 	bound   atomic.Int64
 	growTo  atomic.Int64
 	replays atomic.Uint64
+
+	mu     sync.Mutex
+	caches []weak.Pointer[shrinker] // the Caches built over it, held weakly
+}
+
+// shrinker is what a BoundedHistory holds of a Cache built over it: the
+// cache holds it, and it the cache, so it lives as long as the cache does.
+type shrinker struct {
+	shrink func(int)
+	len    func() int
+}
+
+func (h *BoundedHistory) register(s *shrinker) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	live := h.caches[:0]
+	for _, w := range h.caches {
+		if w.Value() != nil {
+			live = append(live, w)
+		}
+	}
+	h.caches = append(live, weak.Make(s))
+}
+
+// Held returns the number of live Caches built over h and the states
+// they hold in all (their Len), for a log line or a test.
+func (h *BoundedHistory) Held() (caches, states int) {
+	for _, s := range h.live() {
+		caches++
+		states += s.len()
+	}
+	return caches, states
+}
+
+func (h *BoundedHistory) live() []*shrinker {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var live []*shrinker
+	for _, w := range h.caches {
+		if s := w.Value(); s != nil {
+			live = append(live, s)
+		}
+	}
+	return live
+}
+
+// Shrink shrinks each live Cache built over h to n aggregates (see
+// Cache.Shrink; n ≤ 0: each to its own size), keeping the most recently
+// used.
+func (h *BoundedHistory) Shrink(n int) {
+	for _, s := range h.live() {
+		s.shrink(n)
+	}
 }
 
 var _ History = (*BoundedHistory)(nil)
@@ -378,8 +537,8 @@ func (h *BoundedHistory) Stream(ctx context.Context, stream string, upto uint64)
 }
 
 // SetBound sets the number of aggregates each Cache over h may hold; 0 (or
-// less) lifts the bound. A cache holding more than a lowered bound is
-// emptied at its next miss.
+// less) lifts the bound. A cache holding more than a lowered bound evicts
+// down to it at its next event, or at once with Shrink.
 func (h *BoundedHistory) SetBound(n int) { h.bound.Store(int64(max(n, 0))) }
 
 // Bound returns the bound (0: none).

@@ -289,33 +289,137 @@ func TestCacheGrowsUnderCyclicScan(t *testing.T) {
 	}
 }
 
-// TestCacheDefaultSizeGrows: a cache of the default size (size ≤ 0, as
-// every read model and the deadline manager get by default) grows past
-// DefaultCacheSize under a cyclic scan over more SKPs than it, up to
-// MaxCacheSize, so that a province's rebuild does not replay a stream per
-// event; the old fixed default replayed (n − DefaultCacheSize)… n per
-// pass.
-func TestCacheDefaultSizeGrows(t *testing.T) {
+// TestCacheDefaultSizeDoesNotGrow: a cache of the default size (size ≤ 0,
+// as every read model, the deadline manager and the standalone projector
+// get by default) does not grow by itself, even when the traffic revisits
+// streams it evicted (random traffic over more SKPs than it holds would
+// grow it for a process's life); over a BoundedHistory whose SetGrowTo
+// lets it (a catch-up, a batch rebuild) it grows past DefaultCacheSize up
+// to MaxCacheSize, so that a province's rebuild does not replay a stream
+// per event.
+func TestCacheDefaultSizeDoesNotGrow(t *testing.T) {
 	if testing.Short() {
-		t.Skip("folds 3 × 70,000 events")
+		t.Skip("folds 3 × 70,000 events twice")
 	}
 	ctx := context.Background()
 	streams := projections.DefaultCacheSize + 4000
+	run := func(h projections.History, all []projections.Event) *projections.Cache[int] {
+		c := projections.NewCache(h, 0, func(n int, _ projections.Event) int { return n + 1 })
+		for _, ev := range all {
+			n, err := c.Advance(ctx, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uint64(n) != ev.Revision+1 {
+				t.Fatalf("%s@%d: state %d, want %d", ev.Stream, ev.Revision, n, ev.Revision+1)
+			}
+		}
+		return c
+	}
 	h, all := cyclic(streams, 3)
-	c := projections.NewCache(h, 0, func(n int, _ projections.Event) int { return n + 1 })
+	if c := run(h, all); c.Len() != projections.DefaultCacheSize || c.Size() != projections.DefaultCacheSize {
+		t.Errorf("default cache, growth not enabled: holds %d, size %d, want %d", c.Len(), c.Size(), projections.DefaultCacheSize)
+	}
+	h, all = cyclic(streams, 3)
+	bh := &projections.BoundedHistory{History: h}
+	bh.SetGrowTo(projections.MaxCacheSize)
+	c := run(bh, all)
+	if want := streams - projections.DefaultCacheSize; h.reads != want {
+		t.Errorf("default cache, growth enabled, over a cyclic scan of %d streams: %d replays, want %d", streams, h.reads, want)
+	}
+	if c.Len() != streams {
+		t.Errorf("default cache, growth enabled, holds %d, want %d", c.Len(), streams)
+	}
+}
+
+// TestBoundedHistoryShrink: caches that grew during a catch-up are held
+// to the serving bound at the switch to serving: BoundedHistory.Shrink
+// shrinks every cache built over it at once (not only the one whose next
+// event comes), each keeps the states it used last, and those are still
+// hits (no replay). A cache whose bound is lowered without Shrink evicts
+// down to it at its next event, keeping the rest, instead of starting
+// over.
+func TestBoundedHistoryShrink(t *testing.T) {
+	ctx := context.Background()
+	const streams, passes, size, serving = 300, 3, 10, 40
+	h, all := cyclic(streams, passes)
+	bh := &projections.BoundedHistory{History: h}
+	bh.SetGrowTo(1000)
+	a := projections.NewCache(bh, size, count)
+	b := projections.NewCache(bh, 0, count)
+	idle := projections.NewCache(bh, size, count) // sees no event after the switch
 	for _, ev := range all {
-		n, err := c.Advance(ctx, ev)
+		for _, c := range []*projections.Cache[[]uint64]{a, b, idle} {
+			if _, err := c.Advance(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if a.Len() != streams || idle.Len() != streams {
+		t.Fatalf("caches did not grow: %d, %d", a.Len(), idle.Len())
+	}
+	// Serving.
+	bh.SetGrowTo(0)
+	bh.SetBound(serving)
+	bh.Shrink(serving)
+	if n, held := bh.Held(); n != 3 || held != 3*serving {
+		t.Errorf("after Shrink(%d): %d caches hold %d states, want 3 holding %d", serving, n, held, 3*serving)
+	}
+	for _, c := range []*projections.Cache[[]uint64]{a, b, idle} {
+		if c.Len() > serving || c.Size() > serving {
+			t.Errorf("after Shrink(%d): a cache holds %d, size %d", serving, c.Len(), c.Size())
+		}
+	}
+	// The kept ones are still hits.
+	h2, more := cyclic(streams, passes+1)
+	bh.History = h2
+	warm(t, a, h2, more[passes*streams:], serving)
+
+	// Lowered without Shrink: the next event evicts down to the bound,
+	// keeping the rest warm (not 1 state and a replay per stream after).
+	h, all = cyclic(streams, passes)
+	bh = &projections.BoundedHistory{History: h}
+	bh.SetGrowTo(1000)
+	c := projections.NewCache(bh, size, count)
+	for _, ev := range all {
+		if _, err := c.Advance(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bh.SetGrowTo(0)
+	bh.SetBound(serving)
+	h2, more = cyclic(streams, passes+1)
+	bh.History = h2
+	next := more[passes*streams:]
+	if _, err := c.Advance(ctx, next[0]); err != nil {
+		t.Fatal(err)
+	}
+	if c.Len() != serving {
+		t.Errorf("bound lowered to %d: after the next event the cache holds %d, want %d", serving, c.Len(), serving)
+	}
+	warm(t, c, h2, next[1:], serving-1)
+}
+
+// warm advances c through the events of next whose streams it holds and
+// checks there are want of them and that none replays its stream.
+func warm(t *testing.T, c *projections.Cache[[]uint64], h *fakeHistory, next []projections.Event, want int) {
+	t.Helper()
+	reads, held := h.reads, 0
+	for _, ev := range next {
+		if !c.Holds(ev.Stream) {
+			continue
+		}
+		held++
+		st, err := c.Advance(context.Background(), ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if uint64(n) != ev.Revision+1 {
-			t.Fatalf("%s@%d: state %d, want %d", ev.Stream, ev.Revision, n, ev.Revision+1)
-		}
+		wantFolded(t, st, ev.Revision)
 	}
-	if want := streams - projections.DefaultCacheSize; h.reads != want {
-		t.Errorf("default cache over a cyclic scan of %d streams: %d replays, want %d", streams, h.reads, want)
+	if held < want {
+		t.Errorf("the cache kept %d of the streams, want %d", held, want)
 	}
-	if c.Len() != streams {
-		t.Errorf("default cache holds %d, want %d", c.Len(), streams)
+	if h.reads != reads {
+		t.Errorf("the %d states the cache kept replayed %d streams, want none", held, h.reads-reads)
 	}
 }

@@ -22,12 +22,12 @@
 // SKP and keep the aggregates in a Cache (history.go); a miss replays the
 // SKP's stream from a History, which one process shares between its
 // projections (SharedHistory: one read per stream for all of them). A
-// Cache of the default size grows when it meets a scan over more SKPs than
-// it holds (a ghost list of the streams it evicted), so that a rebuild of
-// a province does not replay a stream per event; BoundedHistory bounds the
-// caches over it (and lets them grow) per phase of a process, as kinerjad
-// does for its start-up catch-up (docs/projections.md, "Caches that
-// grow").
+// Cache whose growth a BoundedHistory enables grows when it revisits SKPs
+// it evicted (a ghost list of them), so that a rebuild of a province does
+// not replay a stream per event; no Cache grows otherwise. BoundedHistory
+// bounds the caches over it, lets them grow and shrinks them per phase of
+// a process, as kinerjad does for its start-up catch-up
+// (docs/projections.md, "Caches that grow").
 package projections
 
 import (

@@ -579,6 +579,12 @@ func openPostgresReadModels(ctx context.Context, sf storeFlags, stderr io.Writer
 	// SKPs than a cache keeps) is read and authenticated once for all of
 	// them, not once by each; the bound counts the replays.
 	l.history = &projections.BoundedHistory{History: projections.NewSharedHistory(projections.StoreHistory{Store: l.authed}, 0)}
+	if sf.cacheSKPs <= 0 {
+		// A batch job: without --cache-skps the caches may grow under a
+		// scan over more SKPs than they hold (projections.Cache), rather
+		// than replay a stream per event.
+		l.history.SetGrowTo(projections.MaxCacheSize)
+	}
 	db, err := pgreadmodel.Open(ctx, p, pgreadmodel.Options{History: l.history, Policy: policy.Default(), CacheSize: sf.cacheSKPs})
 	if err != nil {
 		l.close()

@@ -470,22 +470,28 @@ func (a *app) startProjections(ctx context.Context, rm *readModels, registry pro
 		runtime.GC()
 		debug.FreeOSMemory()
 	}
-	// Serving: the caches hold --projection-cache-skps again (one that
-	// grew during the catch-up is emptied at its next miss), unless the
-	// operator keeps what the catch-up cached.
+	// Serving: no cache grows any more, and every SKP cache over the
+	// history (the in-memory or PostgreSQL read models', the deadline
+	// manager's, the consequence relay's) is shrunk at once to
+	// --projection-cache-skps, keeping its most recently used SKPs warm,
+	// unless the operator keeps what the catch-up cached.
 	a.history.SetGrowTo(0)
 	if a.cfg.KeepProjectionCaches {
 		a.history.SetBound(0)
 	} else {
-		a.history.SetBound(servingCacheSKPs(a.cfg.ProjectionCacheSKPs))
+		serving := servingCacheSKPs(a.cfg.ProjectionCacheSKPs)
+		a.history.SetBound(serving)
+		a.history.Shrink(serving)
 	}
+	caches, cached := a.history.Held()
 	limit.stop()
 	// Serving: the collector's target rises under the limit stop settled
 	// (memlimit.go, applyServingGC).
 	applyServingGC(a.cfg.ServingGCPercent, os.Getenv, a.log)
 	a.log.Info("read_models_caught_up", "backend", a.cfg.ReadModels, "events_read", n, "seconds", time.Since(begin).Seconds(),
 		"stalled", a.projector.Stalled(), "covered_by_checkpoint", a.guard.CoveredSize(),
-		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "cache_max_skps", a.cfg.ProjectionCacheMaxSKPs, "stream_replays", a.history.Replays())
+		"catchup_cache_skps", a.cfg.CatchUpCacheSKPs, "cache_max_skps", a.cfg.ProjectionCacheMaxSKPs, "stream_replays", a.history.Replays(),
+		"skp_caches", caches, "cached_skps", cached)
 	a.signer = audit.NewSigner(audit.SignerConfig{
 		Store: a.store, Trail: rm.trail, Key: key, Every: a.cfg.CheckpointEvery, Interval: a.cfg.CheckpointInterval, Logger: a.log,
 		Witness: a.guard.Witness,

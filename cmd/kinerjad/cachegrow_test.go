@@ -30,6 +30,7 @@ func TestCatchUpCachesGrowUnderCyclicScan(t *testing.T) {
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
+	servingBound := 0
 	replays := func(s *server) int {
 		t.Helper()
 		l := logged(s, "read_models_caught_up")
@@ -38,8 +39,21 @@ func TestCatchUpCachesGrowUnderCyclicScan(t *testing.T) {
 			t.Fatalf("read_models_caught_up without stream_replays: %q", l)
 		}
 		n, _ := strconv.Atoi(m[1])
+		// Serving: every SKP cache (the read models', the deadline
+		// manager's, the consequence relay's) shrunk to the serving
+		// bound, --projection-cache-skps 1 in the runs below that grow.
+		c := regexp.MustCompile(`"skp_caches":(\d+),"cached_skps":(\d+)`).FindStringSubmatch(l)
+		if c == nil {
+			t.Fatalf("read_models_caught_up without skp_caches, cached_skps: %q", l)
+		}
+		caches, _ := strconv.Atoi(c[1])
+		cached, _ := strconv.Atoi(c[2])
+		if servingBound > 0 && (caches == 0 || cached > caches*servingBound) {
+			t.Errorf("serving: %d SKP caches hold %d SKPs, want at most %d each", caches, cached, servingBound)
+		}
 		return n
 	}
+
 	run := func(args ...string) (map[string][]byte, int) {
 		t.Helper()
 		s := startServer(t, data, append([]string{"--snapshot-every", "0"}, args...)...)
@@ -55,6 +69,7 @@ func TestCatchUpCachesGrowUnderCyclicScan(t *testing.T) {
 	}
 	want, _ := run("--projection-cache-skps", "100000")
 	_, fixed := run("--projection-cache-skps", "1", "--projection-cache-max-skps", "0")
+	servingBound = 1
 	got, grown := run("--projection-cache-skps", "1", "--projection-cache-max-skps", "64")
 	if grown >= fixed {
 		t.Errorf("caches of one SKP that may grow to 64 replayed %d streams, ones that may not %d: they did not grow", grown, fixed)

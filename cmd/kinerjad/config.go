@@ -126,12 +126,16 @@ type Config struct {
 	// request does not wait for it.
 	WarmViews bool
 	// ProjectionCacheSKPs bounds the cache of SKP aggregates of each SKP
-	// projection (skps, evaluations, scores, objections, timeline) and of
-	// the deadline manager, in SKPs, while kinerjad serves.
+	// projection (skps, evaluations, scores, objections, timeline, in
+	// memory or in PostgreSQL), of the deadline manager and of the
+	// consequence relay, in SKPs, while kinerjad serves. The PostgreSQL
+	// read models' caches are sized by the projections' default
+	// (65,536, the flag's default too) and held to the flag once serving.
 	ProjectionCacheSKPs int
 	// ProjectionCacheMaxSKPs is what those caches may grow to during the
 	// start-up catch-up when they meet a scan over more SKPs than they
-	// hold (projections.Cache); ≤ ProjectionCacheSKPs: they do not grow.
+	// hold (projections.Cache); ≤ ProjectionCacheSKPs (0 too): no cache
+	// grows, nor does any once serving.
 	ProjectionCacheMaxSKPs int
 	// CatchUpCacheSKPs bounds those caches during the start-up catch-up
 	// (projections.BoundedHistory): a rebuild from the whole log would
@@ -228,8 +232,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SnapshotInterval, "snapshot-interval", 10*time.Minute, "in-memory read models: write their snapshot at least this often while events arrive")
 	fs.BoolVar(&c.WarmViews, "warm-views", true, "fold the log into the consequence, calibration and development views in the background once ready (else the first request of /konsekuensi or /kalibrasi waits for it)")
 	fs.BoolVar(&c.SnapshotCheckAtLoad, "snapshot-check-at-load", false, "in-memory read models: check the history below a loaded snapshot before /readyz answers 200 (the start-up then reads the whole history); default: after, in the background")
-	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP projection keeps in its cache (a miss replays the SKP's stream)")
-	fs.IntVar(&c.ProjectionCacheMaxSKPs, "projection-cache-max-skps", DefaultProjectionCacheMaxSKPs, "SKP aggregates each SKP projection's cache may grow to during the start-up catch-up when the log visits more SKPs in turn than --projection-cache-skps (each miss would replay an SKP's stream); at most --projection-cache-skps: no growth")
+	fs.IntVar(&c.ProjectionCacheSKPs, "projection-cache-skps", DefaultProjectionCacheSKPs, "SKP aggregates each SKP cache (the read models', in memory or PostgreSQL, the deadline manager's, the consequence relay's) keeps once serving; a miss replays the SKP's stream")
+	fs.IntVar(&c.ProjectionCacheMaxSKPs, "projection-cache-max-skps", DefaultProjectionCacheMaxSKPs, "SKP aggregates each SKP projection's cache may grow to during the start-up catch-up when the log visits more SKPs in turn than --projection-cache-skps (each miss would replay an SKP's stream); shrunk back to --projection-cache-skps once serving; 0 or at most --projection-cache-skps: no growth")
 	fs.IntVar(&c.CatchUpCacheSKPs, "catchup-cache-skps", DefaultCatchUpCacheSKPs, "SKP aggregates each SKP projection keeps in its cache during the start-up catch-up (an SKP's events lie close together in the log; a miss replays the SKP's stream); 0: --projection-cache-skps")
 	fs.BoolVar(&c.KeepProjectionCaches, "keep-projection-caches", false, "in-memory read models: keep the SKP aggregates the start-up catch-up cached (default: drop them once it is done)")
 	fs.IntVar(&c.MemoryLimitMB, "memory-limit-mb", DefaultMemoryLimitMB, "soft memory limit of the Go runtime in MiB (as GOMEMLIMIT, which wins when set); 0: none")

@@ -96,8 +96,8 @@ type Projection struct {
 }
 
 // NewProjection returns the projection. h rebuilds SKPs the cache does not
-// hold; cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing up to
-// projections.MaxCacheSize under a cyclic scan, see projections.Cache).
+// hold; cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing only when
+// a projections.BoundedHistory enables it, see projections.Cache).
 func NewProjection(h projections.History, cacheSize int, s Settings) *Projection {
 	return &Projection{cache: projections.NewCache(h, cacheSize, fold), settings: s, written: map[string]uint64{}}
 }

@@ -36,8 +36,8 @@ type Projection struct {
 }
 
 // New returns the projection. h rebuilds SKPs the cache does not hold;
-// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing up to
-// projections.MaxCacheSize under a cyclic scan, see projections.Cache);
+// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing only when
+// a projections.BoundedHistory enables it, see projections.Cache);
 // decisionSLADays is the policy's ObjectionDecisionSLADays, from which
 // DecisionDue is computed.
 func New(h projections.History, cacheSize, decisionSLADays int) *Projection {

@@ -47,8 +47,8 @@ type state struct {
 }
 
 // New returns the projection. h rebuilds SKPs the cache does not hold;
-// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing up to
-// projections.MaxCacheSize under a cyclic scan, see projections.Cache).
+// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing only when
+// a projections.BoundedHistory enables it, see projections.Cache).
 func New(h projections.History, cacheSize int) *Projection {
 	return &Projection{cache: projections.NewCache(h, cacheSize, fold)}
 }

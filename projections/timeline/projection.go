@@ -54,8 +54,8 @@ type Projection struct {
 type objectionAppraisers map[string]string
 
 // New returns the projection. h rebuilds what the cache does not hold;
-// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing up to
-// projections.MaxCacheSize under a cyclic scan, see projections.Cache).
+// cacheSize bounds the cache (≤ 0: projections.DefaultCacheSize, growing only when
+// a projections.BoundedHistory enables it, see projections.Cache).
 func New(h projections.History, cacheSize int) *Projection {
 	return &Projection{cache: projections.NewCache(h, cacheSize, fold)}
 }

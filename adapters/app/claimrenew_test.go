@@ -186,3 +186,55 @@ func TestKeyedClaimRenewedOnBolt(t *testing.T) {
 		t.Fatalf("%d Completes after the command returned; want none", m-n)
 	}
 }
+
+// TestKeyedClaimPanicStopsRenewals: a run that appends and then panics
+// (net/http recovers a handler's panic) must stop renewing its claim (a
+// renewed claim keeps its stamp young, and waiters everywhere would wait
+// on it until a restart), and a repeat in this process must proceed.
+func TestKeyedClaimPanicStopsRenewals(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "kinerja.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	counted := &countingClaimer{IdempotencyClaimer: store.Idempotency()}
+	h := &domain.Handler{Log: eventlog.New(store), NewID: uuid.New}
+	// Not exclusive: the store stands for a shared one, whose claims are
+	// renewed.
+	cfg := Config{Idempotency: counted, Units: &orgunit.Service{Handler: h},
+		Employees: &employee.Service{Handler: h}, SKPs: &skp.Service{Handler: h}, Distribution: &distribution.Service{Handler: h}}
+	cfg.setDefaults()
+	a := &App{cfg: cfg, claimTiming: shortClaims}
+	t.Cleanup(func() { a.Close() })
+	k := Key{Caller: "hr", Key: "panics", Fingerprint: Fingerprint("POST", "/v1/units", "P")}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the run's panic did not reach the caller")
+			}
+		}()
+		a.Keyed(context.Background(), k, func(ctx context.Context) (Answer, bool) {
+			if _, err := a.Services(ctx).Units.Handler.Log.Append(ctx, "unit-P", domain.NoStream, []domain.NewEvent{{
+				Meta:  domain.Meta{Actor: domain.Actor{ID: "hr", Role: domain.RoleHRAdmin}, OccurredAt: time.Now()},
+				Event: orgunit.Registered{UnitID: "P", Name: "Bappeda"}}}); err != nil {
+				t.Error(err)
+			}
+			time.Sleep(2 * shortClaims.renew) // renewed while it runs
+			panic("boom")
+		})
+	}()
+	n := counted.completes.Load()
+	time.Sleep(6 * shortClaims.renew)
+	if m := counted.completes.Load(); m != n {
+		t.Fatalf("%d renewals after the run panicked; want none", m-n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*shortClaims.patience)
+	defer cancel()
+	var ran atomic.Bool
+	if _, _, err := a.Keyed(ctx, k, func(ctx context.Context) (Answer, bool) {
+		ran.Store(true)
+		return Answer{Status: 201, Body: []byte("again")}, true
+	}); err != nil || !ran.Load() {
+		t.Fatalf("the repeat after the panic: ran %v, %v; want it to proceed", ran.Load(), err)
+	}
+}

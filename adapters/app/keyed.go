@@ -286,6 +286,22 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 			ids.renewer = a.renewClaim(ctx, claimer, sk, k.Fingerprint, c, now, claimed)
 		}
 	}
+	if ids.renewer != nil {
+		// A run that panics (net/http recovers a handler's panic) must not
+		// leave its claim renewed until a restart: a renewed claim keeps
+		// its stamp young, and waiters in every process would wait on it
+		// for ever. Its claim is ended, so that a repeat in this process
+		// takes it over at once (claimEnded) and reconstructs.
+		defer func() {
+			cur := ids.renewer.stop()
+			if p := recover(); p != nil {
+				if claimed != nil && claimed() {
+					a.answers.endClaim(sk, cur)
+				}
+				panic(p)
+			}
+		}()
+	}
 	ans, keep := run(runCtx)
 	if ids.renewer != nil {
 		// The claim as last renewed (claimrenew.go) is the one the answer

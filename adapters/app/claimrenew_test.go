@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -236,5 +237,69 @@ func TestKeyedClaimPanicStopsRenewals(t *testing.T) {
 		return Answer{Status: 201, Body: []byte("again")}, true
 	}); err != nil || !ran.Load() {
 		t.Fatalf("the repeat after the panic: ran %v, %v; want it to proceed", ran.Load(), err)
+	}
+}
+
+// unknownClaimer commits one renewal but reports an error for it, and
+// fails the read that follows: the renewal's outcome stays unknown.
+type unknownClaimer struct {
+	IdempotencyClaimer
+	failComplete, failGet atomic.Bool
+}
+
+func (c *unknownClaimer) Complete(ctx context.Context, key string, claim, rec []byte, now, expires time.Time) (bool, error) {
+	ok, err := c.IdempotencyClaimer.Complete(ctx, key, claim, rec, now, expires)
+	if err == nil && ok && c.failComplete.CompareAndSwap(true, false) {
+		c.failGet.Store(true)
+		return false, errors.New("connection lost after the commit")
+	}
+	return ok, err
+}
+
+func (c *unknownClaimer) Get(ctx context.Context, key string, now time.Time) ([]byte, bool, error) {
+	if c.failGet.CompareAndSwap(true, false) {
+		return nil, false, errors.New("connection lost")
+	}
+	return c.IdempotencyClaimer.Get(ctx, key, now)
+}
+
+// TestKeyedClaimRenewalUnknown: a renewal that committed although its
+// swap reported an error, and whose read after failed too, leaves the
+// record holding bytes the request cannot be sure of; the answer must
+// still complete the claim (before, it completed the old bytes, found
+// nothing, and the Put did nothing: the claim stayed without an answer).
+func TestKeyedClaimRenewalUnknown(t *testing.T) {
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "kinerja.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	flaky := &unknownClaimer{IdempotencyClaimer: store.Idempotency()}
+	flaky.failComplete.Store(true)
+	h := &domain.Handler{Log: eventlog.New(store), NewID: uuid.New}
+	cfg := Config{Idempotency: flaky, Units: &orgunit.Service{Handler: h},
+		Employees: &employee.Service{Handler: h}, SKPs: &skp.Service{Handler: h}, Distribution: &distribution.Service{Handler: h}}
+	cfg.setDefaults()
+	a := &App{cfg: cfg, claimTiming: shortClaims}
+	t.Cleanup(func() { a.Close() })
+	k := Key{Caller: "hr", Key: "unknown", Fingerprint: Fingerprint("POST", "/v1/units", "U")}
+	// One renewal (at shortClaims.renew), none after.
+	if _, _, err := slowKeyed(t, a, k, "U", 0, shortClaims.renew*3/2, make(chan struct{}), "first"); err != nil {
+		t.Fatal(err)
+	}
+	if flaky.failComplete.Load() {
+		t.Fatal("no renewal happened")
+	}
+	s := sum("kinerja/idempotency/v1", k.Caller, k.Key)
+	raw, ok, err := store.Idempotency().Get(context.Background(), hex.EncodeToString(s[:]), time.Now())
+	if err != nil || !ok {
+		t.Fatalf("record: %v, %v", ok, err)
+	}
+	var rec keyRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != 201 || string(rec.Body) != "first" {
+		t.Fatalf("record after the command: %+v; want its answer", rec)
 	}
 }

@@ -95,7 +95,15 @@ type claimRenewer struct {
 
 // renewClaim starts renewing claim (stamped at) under key, once claimed
 // reports it committed, until stop.
+//
+// A store this process alone uses (Config.IdempotencyExclusive: bbolt) is
+// not renewed: takeOver there takes a claim at once (no other process
+// waits on it), so renewals would protect nothing and cost a write every
+// claimRenew per long command; renewClaim returns nil.
 func (a *App) renewClaim(ctx context.Context, claimer IdempotencyClaimer, key, fingerprint string, claim []byte, at time.Time, claimed func() bool) *claimRenewer {
+	if a.cfg.IdempotencyExclusive {
+		return nil
+	}
 	r := &claimRenewer{a: a, claimer: claimer, ctx: context.WithoutCancel(ctx), key: key, fp: fingerprint,
 		every: a.timing().renew, claimed: claimed, cur: claim, at: at}
 	r.mu.Lock() // a tick waits for r.timer

@@ -81,8 +81,12 @@ type claimRenewer struct {
 	every   time.Duration
 	claimed func() bool // the claim committed (always true for a lease)
 
-	mu      sync.Mutex
-	cur     []byte    // the claim's bytes as this request last wrote them
+	mu  sync.Mutex
+	cur []byte // the claim's bytes as this request last wrote them
+	// maybe holds the bytes of renewals whose outcome is unknown (the swap
+	// and the read after it failed): the record may hold any of them or
+	// cur, and renewals and the answer try each (a few at most).
+	maybe   [][]byte
 	at      time.Time // their stamp
 	stopped bool      // the request ended
 	lost    bool      // the record is no longer this request's claim
@@ -91,7 +95,15 @@ type claimRenewer struct {
 
 // renewClaim starts renewing claim (stamped at) under key, once claimed
 // reports it committed, until stop.
+//
+// A store this process alone uses (Config.IdempotencyExclusive: bbolt) is
+// not renewed: takeOver there takes a claim at once (no other process
+// waits on it), so renewals would protect nothing and cost a write every
+// claimRenew per long command; renewClaim returns nil.
 func (a *App) renewClaim(ctx context.Context, claimer IdempotencyClaimer, key, fingerprint string, claim []byte, at time.Time, claimed func() bool) *claimRenewer {
+	if a.cfg.IdempotencyExclusive {
+		return nil
+	}
 	r := &claimRenewer{a: a, claimer: claimer, ctx: context.WithoutCancel(ctx), key: key, fp: fingerprint,
 		every: a.timing().renew, claimed: claimed, cur: claim, at: at}
 	r.mu.Lock() // a tick waits for r.timer
@@ -139,10 +151,15 @@ func (r *claimRenewer) renewLocked() {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, storeTimeout)
 	defer cancel()
-	ok, err := r.claimer.Complete(ctx, r.key, r.cur, b, now, now.Add(r.a.cfg.IdempotencyRetention))
+	var ok bool
+	for _, c := range r.candidates() {
+		if ok, err = r.claimer.Complete(ctx, r.key, c, b, now, now.Add(r.a.cfg.IdempotencyRetention)); err != nil || ok {
+			break
+		}
+	}
 	switch {
 	case err == nil && ok:
-		r.cur, r.at = b, now
+		r.cur, r.at, r.maybe = b, now, nil
 	case err == nil:
 		// Taken over or replaced: not this request's claim any more.
 		r.lost = true
@@ -152,23 +169,56 @@ func (r *claimRenewer) renewLocked() {
 		got, found, gerr := r.a.cfg.Idempotency.Get(ctx, r.key, now)
 		switch {
 		case gerr == nil && found && bytes.Equal(got, b):
-			r.cur, r.at = b, now
-		case gerr == nil && !(found && bytes.Equal(got, r.cur)):
+			r.cur, r.at, r.maybe = b, now, nil
+		case gerr == nil && found && r.holds(got):
+			r.cur, r.maybe = got, nil
+		case gerr == nil:
 			r.lost = true
+		default:
+			// Unknown still: b is one more candidate.
+			if len(r.maybe) == maxMaybe {
+				r.maybe = r.maybe[1:]
+			}
+			r.maybe = append(r.maybe, b)
 		}
 		r.a.cfg.Logger.LogAttrs(r.ctx, slog.LevelWarn, "idempotency_claim_renewal_failed", slog.String("error", err.Error()))
 	}
 }
 
+// maxMaybe bounds claimRenewer.maybe.
+const maxMaybe = 4
+
+// candidates returns the bytes the record may hold as this request's
+// claim: the newest unknown renewal first, the last known one last.
+func (r *claimRenewer) candidates() [][]byte {
+	out := make([][]byte, 0, len(r.maybe)+1)
+	for i := len(r.maybe) - 1; i >= 0; i-- {
+		out = append(out, r.maybe[i])
+	}
+	return append(out, r.cur)
+}
+
+// holds reports whether raw is one of the candidates.
+func (r *claimRenewer) holds(raw []byte) bool {
+	for _, c := range r.candidates() {
+		if bytes.Equal(c, raw) {
+			return true
+		}
+	}
+	return false
+}
+
 // stop ends the renewals (waiting for one under way) and returns the
-// claim's bytes as last written, which the answer completes.
-func (r *claimRenewer) stop() []byte {
+// claim's bytes as last written, which the answer completes, and those of
+// renewals whose outcome is unknown (the record may hold any of them: the
+// answer tries each).
+func (r *claimRenewer) stop() (cur []byte, maybe [][]byte) {
 	if r == nil {
-		return nil
+		return nil, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stopped = true
 	r.timer.Stop()
-	return r.cur
+	return r.cur, r.maybe
 }

@@ -286,11 +286,28 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 			ids.renewer = a.renewClaim(ctx, claimer, sk, k.Fingerprint, c, now, claimed)
 		}
 	}
+	if ids.renewer != nil {
+		// A run that panics (net/http recovers a handler's panic) must not
+		// leave its claim renewed until a restart: a renewed claim keeps
+		// its stamp young, and waiters in every process would wait on it
+		// for ever. Its claim is ended, so that a repeat in this process
+		// takes it over at once (claimEnded) and reconstructs.
+		defer func() {
+			cur, _ := ids.renewer.stop()
+			if p := recover(); p != nil {
+				if claimed != nil && claimed() {
+					a.answers.endClaim(sk, cur)
+				}
+				panic(p)
+			}
+		}()
+	}
 	ans, keep := run(runCtx)
+	var maybeClaims [][]byte
 	if ids.renewer != nil {
 		// The claim as last renewed (claimrenew.go) is the one the answer
-		// completes.
-		claim = ids.renewer.stop()
+		// completes, or one of the renewals whose outcome is unknown.
+		claim, maybeClaims = ids.renewer.stop()
 	}
 	if lease != nil && !(ids.applied.Load() && ans.Status >= 200 && ans.Status < 300) {
 		// A lease is completed only by an answer reconstructed from the
@@ -329,6 +346,9 @@ func (a *App) Keyed(ctx context.Context, k Key, run func(ctx context.Context) (a
 		// the outcome durable, the answer need not wait for a flush.
 		// Complete replaces only this request's own claim.
 		completed, err = claimer.Complete(storeCtx, sk, claim, b, now, now.Add(a.cfg.IdempotencyRetention))
+		for i := len(maybeClaims) - 1; err == nil && !completed && i >= 0; i-- {
+			completed, err = claimer.Complete(storeCtx, sk, maybeClaims[i], b, now, now.Add(a.cfg.IdempotencyRetention))
+		}
 	}
 	if err == nil && !completed {
 		// No claim of ours to complete (nothing appended, the claim did not

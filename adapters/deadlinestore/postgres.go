@@ -163,12 +163,28 @@ func (p *Postgres) SetSettingsFingerprint(ctx context.Context, fp string) error 
 	return nil
 }
 
+// AdoptSettingsFingerprint implements deadlines.SettingsAdopter: fp is
+// recorded only when none is (INSERT … ON CONFLICT DO NOTHING: of two
+// processes racing, one inserts and the other's insert does nothing), and
+// the fingerprint recorded after is returned. SetSettingsFingerprint,
+// which replaces, is for the rebuild alone (deadlines.RecordSettings).
+func (p *Postgres) AdoptSettingsFingerprint(ctx context.Context, fp string) (string, error) {
+	if _, err := p.pool.Exec(ctx, `INSERT INTO `+p.settings+` (one, fingerprint) VALUES (true, $1)
+		ON CONFLICT (one) DO NOTHING`, fp); err != nil {
+		return "", fmt.Errorf("deadlinestore: settings: %w", err)
+	}
+	return p.SettingsFingerprint(ctx)
+}
+
 // SharedState reports that the state is shared by every kinerjad and
 // projector on the database: a start with other settings must not reset
 // it under the others (wiring.CheckDeadlineSettings refuses instead).
 func (p *Postgres) SharedState() bool { return true }
 
-var _ deadlines.SettingsRecorder = (*Postgres)(nil)
+var (
+	_ deadlines.SettingsRecorder = (*Postgres)(nil)
+	_ deadlines.SettingsAdopter  = (*Postgres)(nil)
+)
 
 func (p *Postgres) query(ctx context.Context, sql string, args ...any) ([]deadlines.Item, error) {
 	rows, err := p.pool.Query(ctx, sql, args...)

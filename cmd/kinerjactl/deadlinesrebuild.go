@@ -136,7 +136,8 @@ func runDeadlinesRebuild(ctx context.Context, args []string, getenv env, stdout,
 		return err
 	}
 	// Recorded before the catch-up: a rebuild that stops half-way leaves
-	// items of these settings (kinerjad with others resets them).
+	// items of these settings (kinerjad or the projector with others
+	// refuses to start on PostgreSQL, naming this rebuild).
 	if err := deadlines.RecordSettings(ctx, b, set); err != nil {
 		return err
 	}

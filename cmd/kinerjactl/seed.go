@@ -124,11 +124,13 @@ func runSeed(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	// writer is aborted, not closed, so that the events it still holds
 	// (appended before the stop, perhaps half of an employee's story) are
 	// not committed after it; the chunks committed before stay, and the
-	// store is then not empty: drop it before seeding again.
+	// store is then not empty: drop it before seeding again. The count is
+	// a floor: a chunk whose COMMIT was in flight when Abort cancelled it
+	// may have committed unseen (at most one chunk, whole appends).
 	stopped := func(err error) error {
 		if bw != nil {
 			n := bw.Abort()
-			fmt.Fprintf(stderr, "seed: stopped; the events not yet written were dropped, the %d written before stay (drop the schema before seeding again)\n", n)
+			fmt.Fprintf(stderr, "seed: stopped; the events not yet written were dropped, at least the %d written before stay (and perhaps one more chunk whose commit was under way; drop the schema before seeding again)\n", n)
 		}
 		return err
 	}

@@ -37,9 +37,9 @@ func (c *cancelOn) String() string {
 }
 
 // TestCancelledBulkSeedWritesNoMore: a bulk seed into PostgreSQL cancelled
-// mid-way (ctrl-C) returns the cancellation and leaves in the store exactly
-// the events its bulk writer had committed when it stopped (it says how
-// many); what the writer still held is dropped, not committed after the
+// mid-way (ctrl-C) returns the cancellation and leaves in the store the
+// events its bulk writer had committed when it stopped (it says how many,
+// a floor: one chunk's COMMIT may have been in flight); what the writer still held is dropped, not committed after the
 // cancellation (Close would commit it).
 func TestCancelledBulkSeedWritesNoMore(t *testing.T) {
 	pg := postgresURL(t)
@@ -54,7 +54,7 @@ func TestCancelledBulkSeedWritesNoMore(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a cancelled seed: %v\n%s", err, stderr)
 	}
-	m := regexp.MustCompile(`the (\d+) written before stay`).FindStringSubmatch(stderr.String())
+	m := regexp.MustCompile(`at least the (\d+) written before stay`).FindStringSubmatch(stderr.String())
 	if m == nil {
 		t.Fatalf("the cancelled seed did not say what it kept:\n%s", stderr)
 	}
@@ -68,8 +68,11 @@ func TestCancelledBulkSeedWritesNoMore(t *testing.T) {
 	if err := p.QueryRow(context.Background(), `SELECT count(*) FROM kinerja.events`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != kept {
-		t.Fatalf("%d events in the store after the cancelled seed; it said %d were written before the stop", n, kept)
+	// A chunk whose COMMIT was in flight at the stop may have committed
+	// unseen: at most one chunk (pgstore.BulkOptions' default, 20,000
+	// events) more than it said.
+	if n < kept || n > kept+20_000 {
+		t.Fatalf("%d events in the store after the cancelled seed; it said at least %d were written before the stop (at most one chunk more)", n, kept)
 	}
 	if strings.Contains(stderr.String(), "events written in") {
 		t.Fatalf("a cancelled seed said its events were written:\n%s", stderr)

@@ -325,6 +325,15 @@ type SettingsRecorder interface {
 	SetSettingsFingerprint(ctx context.Context, fingerprint string) error
 }
 
+// SettingsAdopter is a SettingsRecorder whose state several processes
+// share (deadlinestore.Postgres): AdoptSettingsFingerprint records
+// fingerprint only when none is recorded, atomically, and returns the one
+// recorded after it (another process's, when that one came first), so
+// that of two starts racing with different settings exactly one is taken.
+type SettingsAdopter interface {
+	AdoptSettingsFingerprint(ctx context.Context, fingerprint string) (recorded string, err error)
+}
+
 // SettingsCheck is what CheckSettings did.
 type SettingsCheck int
 

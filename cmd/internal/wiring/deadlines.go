@@ -196,7 +196,20 @@ func checkSharedDeadlineSettings(ctx context.Context, b deadlines.Backend, set d
 	case now:
 		return nil
 	case "":
-		if err := r.SetSettingsFingerprint(ctx, now); err != nil {
+		// Adopted only if none is recorded still: another process starting
+		// with other settings at the same moment may have come first, and
+		// an overwrite would leave one of the two running on items built
+		// with settings not its own.
+		if ad, ok := b.(deadlines.SettingsAdopter); ok {
+			rec, err := ad.AdoptSettingsFingerprint(ctx, now)
+			if err != nil {
+				return fmt.Errorf("deadlines: the settings check: %w", err)
+			}
+			if rec != now {
+				was = rec
+				break
+			}
+		} else if err := r.SetSettingsFingerprint(ctx, now); err != nil {
 			return fmt.Errorf("deadlines: the settings check: %w", err)
 		}
 		log.Info("deadlines_settings_adopted", "detail", "the process manager's state recorded no settings (new, or of an earlier build); these are recorded", "now", now)

@@ -348,7 +348,7 @@
 // # Coalesced tail reads
 //
 // Concurrent tail reads share statements, as appends share batches: at
-// most Options.TailReaders statements (default 1) are in flight; a read
+// most Options.TailReaders statements (default 2) are in flight; a read
 // that finds them all busy joins the one open batch, and the first of them
 // to end sends the batch as one statement (the requests of all its reads
 // unnested together, the head row if any of them asked for it), then hands

@@ -129,13 +129,16 @@ const (
 	DefaultBatchStart = 8
 )
 
-// DefaultTailReaders is Options.TailReaders' default: one tail statement
+// DefaultTailReaders is Options.TailReaders' default: two tail statements
 // in flight; the reads that arrive meanwhile share the next statement.
-// Against two (benchmarks, issue 15, branch getcpu: 16 clients, the same
-// binary and data alternated) one slot halved the statements per GET
-// (0.12–0.14 against 0.24–0.27) and took ≈ 17 % less PostgreSQL CPU and
-// ≈ 7 % less kinerjad CPU per GET; the wait it adds is one statement's.
-const DefaultTailReaders = 1
+// Quiet measurements (benchmarks §64/§67) chose 2 against 4 and -1. One
+// slot halved the statements per GET on a loaded machine (benchmarks,
+// issue 15, branch getcpu) but was kept off the default after review: with
+// one, a single stalled statement (a lock on the events table, a slow plan)
+// holds every tail read behind it with no bound; with two, one other
+// statement still runs. One remains available by Options.TailReaders (and
+// kinerjad's --postgres-tail-readers 1).
+const DefaultTailReaders = 2
 
 func (o *Options) setDefaults() {
 	if o.Schema == "" {

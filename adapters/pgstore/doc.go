@@ -366,5 +366,9 @@
 // waits at most for one statement before its own starts. A batch's
 // statement belongs to no one reader: it is cancelled when every reader of
 // it has stopped waiting, and Close waits for it (cancelling it after
-// closeGrace), so that no statement of a closed Store runs on the pool.
+// closeGrace). A read's own statement, sent from a free slot on the
+// caller's goroutine, counts as an operation in flight: Close waits for it
+// too and cancels it after closeGrace, and a read that finds the store
+// closed starts none. So Close returns with no tail statement of the Store
+// running on the pool.
 package pgstore

@@ -258,7 +258,18 @@ func (c *tailCoalescer) read(ctx context.Context, s *Store, reqs []eventstore.Ta
 		}
 		c.statements++
 		c.mu.Unlock()
-		return s.queryTails(ctx, reqs, withHead)
+		// The statement runs on the caller's goroutine: it counts as an
+		// operation in flight, so Close waits for it, and Close's giving
+		// up (closeGrace; the store's background context) cancels it. A
+		// read that lost the race with Close starts no statement.
+		if !s.enter() {
+			return nil, 0, fmt.Errorf("pgstore: read tails: %w", eventstore.ErrClosed)
+		}
+		defer s.leave()
+		qctx, qcancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(s.bgCtx, qcancel)
+		defer func() { stop(); qcancel() }()
+		return s.queryTails(qctx, reqs, withHead)
 	}
 	b := c.open
 	if b == nil {

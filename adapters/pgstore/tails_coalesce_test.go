@@ -313,3 +313,88 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 		t.Fatalf("read after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestCloseWaitsForDirectTailRead: a read that takes a free slot sends its
+// statement on its own goroutine. Stalled behind a table lock, it is in
+// flight when Close begins: Close must not return while it runs (on a
+// pool the caller owns it would go on using it; on an owned pool
+// pool.Close would wait for it as long as the reader's context lives).
+// The lock's release lets it answer with its row; then Close returns.
+func TestCloseWaitsForDirectTailRead(t *testing.T) {
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CancelOnContextDone(cfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := Open(ctx, pool, Options{Schema: schema, TailReaders: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Append(ctx, "direct-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		tails []eventstore.Tail
+		err   error
+	}
+	read := make(chan answer, 1)
+	go func() {
+		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}})
+		read <- answer{tails, err}
+	}()
+	// The read's statement waits for the lock.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND datname = current_database() AND strpos(query, $1) > 0`, events).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for the read's statement to wait for the lock")
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a read's own tail statement was in flight", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	a := <-read
+	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
+		t.Fatalf("the read = %+v, %v; want the one event", a.tails, a.err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return after the read ended")
+	}
+	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}}); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after Close = %v, want ErrClosed", err)
+	}
+}

@@ -490,8 +490,9 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// Close waits for appends and tail statements in progress, stops the store's goroutines and the
-// listening connection, and closes the pool if the store opened it. Reads
+// Close waits for appends and tail statements in progress, stops the
+// store's goroutines and the listening connection, and closes the pool if
+// the store opened it. Reads
 // and subscriptions still running end with eventstore.ErrClosed. Calls after
 // the first return nil.
 func (s *Store) Close() error {

@@ -361,12 +361,16 @@ func TestCloseWaitsForDirectTailRead(t *testing.T) {
 	// The read's statement waits for the lock.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		var n int
-		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND datname = current_database() AND strpos(query, $1) > 0`, events).Scan(&n); err != nil {
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
 			break
+		}
+		select {
+		case a := <-read:
+			t.Fatalf("the read ended behind the lock: %+v, %v", a.tails, a.err)
+		default:
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("waited 30 s for the read's statement to wait for the lock")

@@ -560,9 +560,17 @@ func (s *Store) Stats() Stats {
 }
 
 // closedErr maps an error of an operation that raced with Close to
-// ErrClosed.
+// ErrClosed: any error once the store is closed but the caller's own
+// context's, and a cancellation once Close gave up waiting and cancelled
+// the store's statements (closeGrace; the background context).
 func (s *Store) closedErr(err error) error {
-	if err != nil && s.isClosed() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) && s.bgCtx != nil && s.bgCtx.Err() != nil {
+		return eventstore.ErrClosed
+	}
+	if s.isClosed() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return eventstore.ErrClosed
 	}
 	return err

@@ -402,3 +402,65 @@ func TestCloseWaitsForDirectTailRead(t *testing.T) {
 		t.Fatalf("read after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestCloseCancelsStalledTailReadAfterGrace: a read's own tail statement
+// that stays stalled behind a lock is cancelled when Close stops waiting
+// (closeGrace): the read ends with ErrClosed, not the bare cancellation
+// of a context it never cancelled, and Close returns on the store's own
+// pool (pool.Close would otherwise wait for the statement as long as the
+// reader's context lives).
+func TestCloseCancelsStalledTailReadAfterGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits closeGrace")
+	}
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	s := openOn(t, url, schema, Options{TailReaders: 1})
+	if _, err := s.Append(ctx, "grace-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Exec(context.Background(), "ROLLBACK") })
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "grace-0"}})
+		read <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for the read's statement to wait for the lock")
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(closeGrace + 30*time.Second):
+		t.Fatal("Close did not return after closeGrace with a tail statement stalled")
+	}
+	select {
+	case err := <-read:
+		if !errors.Is(err, eventstore.ErrClosed) {
+			t.Fatalf("the stalled read = %v, want ErrClosed", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stalled read did not end after Close")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -221,6 +222,9 @@ type tailCoalescer struct {
 	// own goroutines; Close waits for them (Add only under Store.mu
 	// while the store is open, so no Add follows Close's Wait).
 	sending sync.WaitGroup
+	// started counts the batch statements handed to their goroutine (past
+	// the check of Close), for tests that wait for one in flight.
+	started atomic.Uint64
 }
 
 // maxTailBatch is the most stream requests one shared statement carries;
@@ -328,6 +332,7 @@ func (c *tailCoalescer) next(s *Store) {
 	closed := s.closed
 	if !closed {
 		c.sending.Add(1)
+		c.started.Add(1)
 	}
 	s.mu.Unlock()
 	if closed {

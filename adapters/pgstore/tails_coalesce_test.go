@@ -133,7 +133,20 @@ func TestCoalescedTailReadsSeeAcknowledgedWrites(t *testing.T) {
 	}
 
 	// A read that gives up while it waits for a batch: its error is its
-	// context's, and the slot goes on serving.
+	// context's, and the slot goes on serving. First every batch goroutine
+	// has handed its slot on (sending), and no statement is in flight.
+	b.tails.sending.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.tails.mu.Lock()
+		idle := b.tails.inflight == 0 && b.tails.open == nil
+		b.tails.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for B's tail statements to end")
+		}
+	}
 	b.tails.mu.Lock()
 	b.tails.inflight = 1 // as if a statement were in flight
 	b.tails.mu.Unlock()
@@ -284,7 +297,10 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 	if err := <-firstDone; err == nil {
 		t.Fatal("the cancelled first read succeeded behind the lock")
 	}
-	waitFor("the batch's statement", func() bool { st, _ := s.tailStats(); return st == 2 })
+	// The batch's statement is past next's check of Close (counted in
+	// sending) only when started counts it; statements counts it earlier,
+	// and a Close in between would fail the batch with ErrClosed.
+	waitFor("the batch's statement", func() bool { return s.tails.started.Load() == 1 })
 
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()

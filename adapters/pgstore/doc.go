@@ -348,7 +348,7 @@
 // # Coalesced tail reads
 //
 // Concurrent tail reads share statements, as appends share batches: at
-// most Options.TailReaders statements (default 1) are in flight; a read
+// most Options.TailReaders statements (default 2) are in flight; a read
 // that finds them all busy joins the one open batch, and the first of them
 // to end sends the batch as one statement (the requests of all its reads
 // unnested together, the head row if any of them asked for it), then hands
@@ -366,5 +366,9 @@
 // waits at most for one statement before its own starts. A batch's
 // statement belongs to no one reader: it is cancelled when every reader of
 // it has stopped waiting, and Close waits for it (cancelling it after
-// closeGrace), so that no statement of a closed Store runs on the pool.
+// closeGrace). A read's own statement, sent from a free slot on the
+// caller's goroutine, counts as an operation in flight: Close waits for it
+// too and cancels it after closeGrace, and a read that finds the store
+// closed starts none. So Close returns with no tail statement of the Store
+// running on the pool.
 package pgstore

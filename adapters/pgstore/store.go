@@ -129,13 +129,16 @@ const (
 	DefaultBatchStart = 8
 )
 
-// DefaultTailReaders is Options.TailReaders' default: one tail statement
+// DefaultTailReaders is Options.TailReaders' default: two tail statements
 // in flight; the reads that arrive meanwhile share the next statement.
-// Against two (benchmarks, issue 15, branch getcpu: 16 clients, the same
-// binary and data alternated) one slot halved the statements per GET
-// (0.12–0.14 against 0.24–0.27) and took ≈ 17 % less PostgreSQL CPU and
-// ≈ 7 % less kinerjad CPU per GET; the wait it adds is one statement's.
-const DefaultTailReaders = 1
+// Quiet measurements (benchmarks §64/§67) chose 2 against 4 and -1. One
+// slot halved the statements per GET on a loaded machine (benchmarks,
+// issue 15, branch getcpu) but was kept off the default after review: with
+// one, a single stalled statement (a lock on the events table, a slow plan)
+// holds every tail read behind it with no bound; with two, one other
+// statement still runs. One remains available by Options.TailReaders (and
+// kinerjad's --postgres-tail-readers 1).
+const DefaultTailReaders = 2
 
 func (o *Options) setDefaults() {
 	if o.Schema == "" {
@@ -487,8 +490,9 @@ func (s *Store) isClosed() bool {
 	return s.closed
 }
 
-// Close waits for appends in progress, stops the store's goroutines and the
-// listening connection, and closes the pool if the store opened it. Reads
+// Close waits for appends and tail statements in progress, stops the
+// store's goroutines and the listening connection, and closes the pool if
+// the store opened it. Reads
 // and subscriptions still running end with eventstore.ErrClosed. Calls after
 // the first return nil.
 func (s *Store) Close() error {
@@ -556,9 +560,17 @@ func (s *Store) Stats() Stats {
 }
 
 // closedErr maps an error of an operation that raced with Close to
-// ErrClosed.
+// ErrClosed: any error once the store is closed but the caller's own
+// context's, and a cancellation once Close gave up waiting and cancelled
+// the store's statements (closeGrace; the background context).
 func (s *Store) closedErr(err error) error {
-	if err != nil && s.isClosed() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) && s.bgCtx != nil && s.bgCtx.Err() != nil {
+		return eventstore.ErrClosed
+	}
+	if s.isClosed() && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return eventstore.ErrClosed
 	}
 	return err

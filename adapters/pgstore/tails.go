@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/kinerja-ledger/kinerja/eventstore"
 )
@@ -221,6 +222,9 @@ type tailCoalescer struct {
 	// own goroutines; Close waits for them (Add only under Store.mu
 	// while the store is open, so no Add follows Close's Wait).
 	sending sync.WaitGroup
+	// started counts the batch statements handed to their goroutine (past
+	// the check of Close), for tests that wait for one in flight.
+	started atomic.Uint64
 }
 
 // maxTailBatch is the most stream requests one shared statement carries;
@@ -258,7 +262,18 @@ func (c *tailCoalescer) read(ctx context.Context, s *Store, reqs []eventstore.Ta
 		}
 		c.statements++
 		c.mu.Unlock()
-		return s.queryTails(ctx, reqs, withHead)
+		// The statement runs on the caller's goroutine: it counts as an
+		// operation in flight, so Close waits for it, and Close's giving
+		// up (closeGrace; the store's background context) cancels it. A
+		// read that lost the race with Close starts no statement.
+		if !s.enter() {
+			return nil, 0, fmt.Errorf("pgstore: read tails: %w", eventstore.ErrClosed)
+		}
+		defer s.leave()
+		qctx, qcancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(s.bgCtx, qcancel)
+		defer func() { stop(); qcancel() }()
+		return s.queryTails(qctx, reqs, withHead)
 	}
 	b := c.open
 	if b == nil {
@@ -317,6 +332,7 @@ func (c *tailCoalescer) next(s *Store) {
 	closed := s.closed
 	if !closed {
 		c.sending.Add(1)
+		c.started.Add(1)
 	}
 	s.mu.Unlock()
 	if closed {

@@ -133,7 +133,20 @@ func TestCoalescedTailReadsSeeAcknowledgedWrites(t *testing.T) {
 	}
 
 	// A read that gives up while it waits for a batch: its error is its
-	// context's, and the slot goes on serving.
+	// context's, and the slot goes on serving. First every batch goroutine
+	// has handed its slot on (sending), and no statement is in flight.
+	b.tails.sending.Wait()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.tails.mu.Lock()
+		idle := b.tails.inflight == 0 && b.tails.open == nil
+		b.tails.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for B's tail statements to end")
+		}
+	}
 	b.tails.mu.Lock()
 	b.tails.inflight = 1 // as if a statement were in flight
 	b.tails.mu.Unlock()
@@ -284,7 +297,10 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 	if err := <-firstDone; err == nil {
 		t.Fatal("the cancelled first read succeeded behind the lock")
 	}
-	waitFor("the batch's statement", func() bool { st, _ := s.tailStats(); return st == 2 })
+	// The batch's statement is past next's check of Close (counted in
+	// sending) only when started counts it; statements counts it earlier,
+	// and a Close in between would fail the batch with ErrClosed.
+	waitFor("the batch's statement", func() bool { return s.tails.started.Load() == 1 })
 
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
@@ -311,5 +327,156 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 	// After Close no read starts a statement.
 	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "closing-0"}}); !errors.Is(err, eventstore.ErrClosed) {
 		t.Fatalf("read after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestCloseWaitsForDirectTailRead: a read that takes a free slot sends its
+// statement on its own goroutine. Stalled behind a table lock, it is in
+// flight when Close begins: Close must not return while it runs (on a
+// pool the caller owns it would go on using it; on an owned pool
+// pool.Close would wait for it as long as the reader's context lives).
+// The lock's release lets it answer with its row; then Close returns.
+func TestCloseWaitsForDirectTailRead(t *testing.T) {
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CancelOnContextDone(cfg.ConnConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s, err := Open(ctx, pool, Options{Schema: schema, TailReaders: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Append(ctx, "direct-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		tails []eventstore.Tail
+		err   error
+	}
+	read := make(chan answer, 1)
+	go func() {
+		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}})
+		read <- answer{tails, err}
+	}()
+	// The read's statement waits for the lock.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		select {
+		case a := <-read:
+			t.Fatalf("the read ended behind the lock: %+v, %v", a.tails, a.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for the read's statement to wait for the lock")
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a read's own tail statement was in flight", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	a := <-read
+	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
+		t.Fatalf("the read = %+v, %v; want the one event", a.tails, a.err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return after the read ended")
+	}
+	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}}); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestCloseCancelsStalledTailReadAfterGrace: a read's own tail statement
+// that stays stalled behind a lock is cancelled when Close stops waiting
+// (closeGrace): the read ends with ErrClosed, not the bare cancellation
+// of a context it never cancelled, and Close returns on the store's own
+// pool (pool.Close would otherwise wait for the statement as long as the
+// reader's context lives).
+func TestCloseCancelsStalledTailReadAfterGrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits closeGrace")
+	}
+	url, schema := migrated(t)
+	ctx := tctx(t)
+	s := openOn(t, url, schema, Options{TailReaders: 1})
+	if _, err := s.Append(ctx, "grace-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock := rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Exec(context.Background(), "ROLLBACK") })
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan error, 1)
+	go func() {
+		_, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "grace-0"}})
+		read <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for the read's statement to wait for the lock")
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(closeGrace + 30*time.Second):
+		t.Fatal("Close did not return after closeGrace with a tail statement stalled")
+	}
+	select {
+	case err := <-read:
+		if !errors.Is(err, eventstore.ErrClosed) {
+			t.Fatalf("the stalled read = %v, want ErrClosed", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stalled read did not end after Close")
 	}
 }

@@ -201,7 +201,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "listen address; :0 picks a free port")
 	fs.StringVar(&c.Store, "store", backend.Bolt, "event store: bolt, postgres or kurrentdb")
 	fs.StringVar(&c.PostgresURL, "postgres-url", "", "PostgreSQL URL")
-	fs.IntVar(&c.PostgresTailReaders, "postgres-tail-readers", 0, "PostgreSQL store: most stream-tail statements in flight at once; reads arriving while that many run share the next statement (0: the store's default, 1; -1: every read its own statement)")
+	fs.IntVar(&c.PostgresTailReaders, "postgres-tail-readers", 0, "PostgreSQL store: most stream-tail statements in flight at once; reads arriving while that many run share the next statement (0: the store's default, 2; -1: every read its own statement)")
 	fs.StringVar(&c.KurrentDBURL, "kurrentdb-url", "", "KurrentDB URL, e.g. esdb://127.0.0.1:2113?tls=false")
 	fs.StringVar(&c.ReadModels, "read-models", "", "read models: memory or postgres (default: memory with bolt, else postgres)")
 	fs.StringVar(&c.Projections, "projections", "inprocess", "inprocess or off (a separate projector)")

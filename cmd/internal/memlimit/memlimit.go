@@ -204,7 +204,7 @@ func Tune(getenv func(string) string, gcPercent int, limit int64) (restore func(
 // At a province a rebuild's live heap is ≈ 2.5 GB; following it at 1.5 ×
 // made the collector mark that heap every 1.25 GB allocated, and the
 // client's CPU fell from 173 to 90 s (2 ×) and 74 s (3.2 ×) with a larger
-// limit (docs/benchmarks.md, the province after the merge of stop 24).
+// limit (docs/benchmarks.md §76).
 // The limit stays at most half of the machine's memory (MemTotal; not
 // below limit, and never under Headroom × the live heap, the old rule),
 // and under 90 % of the cgroup's limit as every raise.

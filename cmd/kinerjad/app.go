@@ -905,6 +905,13 @@ func (a *app) serve(ctx context.Context) error {
 	var runErr error
 	select {
 	case <-ctx.Done():
+		// A failure recorded as the stop came (the history check's, a
+		// projection's) is still the exit's error: a stop does not hide it.
+		select {
+		case runErr = <-errc:
+			a.log.Error("stopping", "err", runErr)
+		default:
+		}
 	case runErr = <-errc:
 		a.log.Error("stopping", "err", runErr)
 	}

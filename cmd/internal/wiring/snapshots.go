@@ -425,13 +425,17 @@ func (s *Snapshots) CheckHistory(ctx context.Context, progressEvery time.Duratio
 			s.check, s.hstatus, s.hchecked = nil, HistoryFailed, checked
 			s.hmu.Unlock()
 			s.hsecondsG.Set(time.Since(begin).Seconds())
-			s.Log.Error("readmodel_history_check_done", "result", HistoryFailed, "checked", checked, "seconds", time.Since(begin).Seconds(), "err", err)
+			logErr := err
 			if aerr := s.setAside(refused, "stopping: the read models were loaded from it; the restart rebuilds every read model from the log"); aerr != nil {
 				err = fmt.Errorf("%w; %w", err, aerr)
 			}
 			if s.OnHistoryChanged != nil {
 				s.OnHistoryChanged(err)
 			}
+			// Logged once the failure is recorded (kinerjad's guard and its
+			// exit error): whoever reads "failed" and then stops the process
+			// sees it exit with the history error, not a clean stop.
+			s.Log.Error("readmodel_history_check_done", "result", HistoryFailed, "checked", checked, "seconds", time.Since(begin).Seconds(), "err", logErr)
 			return
 		case ctx.Err() != nil:
 			s.hmu.Lock()

@@ -238,33 +238,7 @@ func TestCoalescedTailBatchBounded(t *testing.T) {
 // behind a table lock: Close waits, the lock's release lets it answer its
 // reader with the rows, and only then does Close return.
 func TestCloseWaitsForSharedTailStatement(t *testing.T) {
-	url, schema := migrated(t)
-	ctx := tctx(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	CancelOnContextDone(cfg.ConnConfig)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, err := Open(ctx, pool, Options{Schema: schema, TailReaders: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Append(ctx, "closing-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
-		t.Fatal(err)
-	}
-	lock := rawConn(t, url)
-	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "events"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, lock, _ := stalledTails(t, "closing-0", true)
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
@@ -283,15 +257,7 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 		firstDone <- err
 	}()
 	waitFor("the first read", func() bool { _, r := s.tailStats(); return r == 1 })
-	type answer struct {
-		tails []eventstore.Tail
-		err   error
-	}
-	second := make(chan answer, 1)
-	go func() {
-		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "closing-0"}})
-		second <- answer{tails, err}
-	}()
+	second := readTailAsync(ctx, s, "closing-0")
 	waitFor("the second read", func() bool { _, r := s.tailStats(); return r == 2 })
 	cancelFirst()
 	if err := <-firstDone; err == nil {
@@ -301,33 +267,7 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 	// sending) only when started counts it; statements counts it earlier,
 	// and a Close in between would fail the batch with ErrClosed.
 	waitFor("the batch's statement", func() bool { return s.tails.started.Load() == 1 })
-
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while a shared tail statement was in flight", err)
-	case <-time.After(500 * time.Millisecond):
-	}
-	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	a := <-second
-	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
-		t.Fatalf("the batched read = %+v, %v; want the one event", a.tails, a.err)
-	}
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Close did not return after the batch ended")
-	}
-	// After Close no read starts a statement.
-	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "closing-0"}}); !errors.Is(err, eventstore.ErrClosed) {
-		t.Fatalf("read after Close = %v, want ErrClosed", err)
-	}
+	closeWaitsFor(t, ctx, s, lock, second, "closing-0", "a shared tail statement", "the batched read")
 }
 
 // TestCloseWaitsForDirectTailRead: a read that takes a free slot sends its
@@ -337,86 +277,17 @@ func TestCloseWaitsForSharedTailStatement(t *testing.T) {
 // pool.Close would wait for it as long as the reader's context lives).
 // The lock's release lets it answer with its row; then Close returns.
 func TestCloseWaitsForDirectTailRead(t *testing.T) {
-	url, schema := migrated(t)
-	ctx := tctx(t)
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	CancelOnContextDone(cfg.ConnConfig)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s, err := Open(ctx, pool, Options{Schema: schema, TailReaders: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Append(ctx, "direct-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
-		t.Fatal(err)
-	}
-	lock := rawConn(t, url)
-	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	events := pgx.Identifier{schema, "events"}.Sanitize()
-	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	type answer struct {
-		tails []eventstore.Tail
-		err   error
-	}
-	read := make(chan answer, 1)
-	go func() {
-		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}})
-		read <- answer{tails, err}
-	}()
+	ctx, s, lock, events := stalledTails(t, "direct-0", true)
+	read := readTailAsync(ctx, s, "direct-0")
 	// The read's statement waits for the lock.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var n int
-		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
+	waitLockWaiter(t, ctx, lock, events, func() {
 		select {
 		case a := <-read:
 			t.Fatalf("the read ended behind the lock: %+v, %v", a.tails, a.err)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("waited 30 s for the read's statement to wait for the lock")
-		}
-	}
-	closed := make(chan error, 1)
-	go func() { closed <- s.Close() }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while a read's own tail statement was in flight", err)
-	case <-time.After(500 * time.Millisecond):
-	}
-	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	a := <-read
-	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
-		t.Fatalf("the read = %+v, %v; want the one event", a.tails, a.err)
-	}
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Close did not return after the read ended")
-	}
-	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "direct-0"}}); !errors.Is(err, eventstore.ErrClosed) {
-		t.Fatalf("read after Close = %v, want ErrClosed", err)
-	}
+	})
+	closeWaitsFor(t, ctx, s, lock, read, "direct-0", "a read's own tail statement", "the read")
 }
 
 // TestCloseCancelsStalledTailReadAfterGrace: a read's own tail statement
@@ -429,38 +300,9 @@ func TestCloseCancelsStalledTailReadAfterGrace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits closeGrace")
 	}
-	url, schema := migrated(t)
-	ctx := tctx(t)
-	s := openOn(t, url, schema, Options{TailReaders: 1})
-	if _, err := s.Append(ctx, "grace-0", eventstore.NoStream, coalesceEvent(0)); err != nil {
-		t.Fatal(err)
-	}
-	lock := rawConn(t, url)
-	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lock.Exec(context.Background(), "ROLLBACK") })
-	events := pgx.Identifier{schema, "events"}.Sanitize()
-	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan error, 1)
-	go func() {
-		_, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: "grace-0"}})
-		read <- err
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var n int
-		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("waited 30 s for the read's statement to wait for the lock")
-		}
-	}
+	ctx, s, lock, events := stalledTails(t, "grace-0", false)
+	read := readTailAsync(ctx, s, "grace-0")
+	waitLockWaiter(t, ctx, lock, events, nil)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
 	select {
@@ -472,11 +314,124 @@ func TestCloseCancelsStalledTailReadAfterGrace(t *testing.T) {
 		t.Fatal("Close did not return after closeGrace with a tail statement stalled")
 	}
 	select {
-	case err := <-read:
-		if !errors.Is(err, eventstore.ErrClosed) {
-			t.Fatalf("the stalled read = %v, want ErrClosed", err)
+	case a := <-read:
+		if !errors.Is(a.err, eventstore.ErrClosed) {
+			t.Fatalf("the stalled read = %v, want ErrClosed", a.err)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stalled read did not end after Close")
+	}
+}
+
+// stalledTails opens a store of one tail reader — on a pool the test owns
+// (ownPool; Close then leaves the pool open) or on its own (Connect) —
+// appends one event to stream, and locks the events table in a
+// transaction on lock, so that every tail statement stalls until lock's
+// ROLLBACK. events is the table's quoted name.
+func stalledTails(t *testing.T, stream string, ownPool bool) (ctx context.Context, s *Store, lock *pgx.Conn, events string) {
+	t.Helper()
+	url, schema := migrated(t)
+	ctx = tctx(t)
+	if ownPool {
+		cfg, err := pgxpool.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		CancelOnContextDone(cfg.ConnConfig)
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		if s, err = Open(ctx, pool, Options{Schema: schema, TailReaders: 1}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+	} else {
+		s = openOn(t, url, schema, Options{TailReaders: 1})
+	}
+	if _, err := s.Append(ctx, stream, eventstore.NoStream, coalesceEvent(0)); err != nil {
+		t.Fatal(err)
+	}
+	lock = rawConn(t, url)
+	if _, err := lock.Exec(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lock.Exec(context.Background(), "ROLLBACK") })
+	events = pgx.Identifier{schema, "events"}.Sanitize()
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+events+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, s, lock, events
+}
+
+// tailAnswer is one ReadTails' result.
+type tailAnswer struct {
+	tails []eventstore.Tail
+	err   error
+}
+
+// readTailAsync reads stream's tail on a goroutine of its own.
+func readTailAsync(ctx context.Context, s *Store, stream string) <-chan tailAnswer {
+	c := make(chan tailAnswer, 1)
+	go func() {
+		tails, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: stream}})
+		c <- tailAnswer{tails, err}
+	}()
+	return c
+}
+
+// waitLockWaiter waits until a statement waits for lock's lock on events
+// (found in pg_locks: the stored query text is cut at 1 kB, before the
+// table's name), calling check (when not nil) between polls.
+func waitLockWaiter(t *testing.T, ctx context.Context, lock *pgx.Conn, events string, check func()) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		var n int
+		if err := lock.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE relation = $1::regclass AND NOT granted`, events).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if check != nil {
+			check()
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("waited 30 s for the read's statement to wait for the lock")
+		}
+	}
+}
+
+// closeWaitsFor: with a tail statement stalled behind lock, Close must not
+// return while it is in flight; lock's ROLLBACK lets the read (answer)
+// have its one event, then Close returns, and a read of stream after it
+// gets ErrClosed without starting a statement.
+func closeWaitsFor(t *testing.T, ctx context.Context, s *Store, lock *pgx.Conn, answer <-chan tailAnswer, stream, statement, read string) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while %s was in flight", err, statement)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if _, err := lock.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	a := <-answer
+	if a.err != nil || len(a.tails) != 1 || len(a.tails[0].Events) != 1 {
+		t.Fatalf("%s = %+v, %v; want the one event", read, a.tails, a.err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Close did not return after %s ended", read)
+	}
+	if _, err := s.ReadTails(ctx, []eventstore.TailRequest{{Stream: stream}}); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after Close = %v, want ErrClosed", err)
 	}
 }

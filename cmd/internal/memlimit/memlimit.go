@@ -183,13 +183,19 @@ func RaiseTo(limit int64) (prev, set int64, raised bool) {
 // (the operator's choice wins). The returned function stops the following
 // and restores both settings.
 func Tune(getenv func(string) string, gcPercent int, limit int64) (restore func()) {
+	return tune(getenv, gcPercent, limit, func(ctx context.Context) { Follow(ctx, limit, time.Second, nil) })
+}
+
+// tune sets GOGC and the soft limit unless the environment sets either,
+// runs follow until the returned restore, and then puts both back.
+func tune(getenv func(string) string, gcPercent int, limit int64, follow func(ctx context.Context)) (restore func()) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
 	gc, old := debug.SetGCPercent(gcPercent), debug.SetMemoryLimit(limit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); Follow(ctx, limit, time.Second, nil) }()
+	go func() { defer close(done); follow(ctx) }()
 	return func() {
 		cancel()
 		<-done
@@ -209,15 +215,8 @@ func Tune(getenv func(string) string, gcPercent int, limit int64) (restore func(
 // below limit, and never under Headroom × the live heap, the old rule),
 // and under 90 % of the cgroup's limit as every raise.
 func TuneBatch(getenv func(string) string, gcPercent int, limit, num, den int64) (restore func()) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	gc, old := debug.SetGCPercent(gcPercent), debug.SetMemoryLimit(limit)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	total := memTotal()
-	go func() {
-		defer close(done)
+	return tune(getenv, gcPercent, limit, func(ctx context.Context) {
+		total := memTotal()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
 		for {
@@ -228,13 +227,7 @@ func TuneBatch(getenv func(string) string, gcPercent int, limit, num, den int64)
 			}
 			RaiseTo(BatchLimit(LiveHeap(), limit, total, num, den))
 		}
-	}()
-	return func() {
-		cancel()
-		<-done
-		debug.SetGCPercent(gc)
-		debug.SetMemoryLimit(old)
-	}
+	})
 }
 
 // BatchLimit is the limit TuneBatch raises to over a live heap of live

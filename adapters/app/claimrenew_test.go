@@ -3,18 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/boltstore"
 	"github.com/kinerja-ledger/kinerja/adapters/eventlog"
@@ -63,25 +60,7 @@ func slowKeyed(t *testing.T, a *App, k Key, unit string, before, after time.Dura
 // never take the live claim over and run the command again (two answers).
 // Once the command returned, its claim is no longer renewed.
 func TestKeyedClaimRenewedOnPostgres(t *testing.T) {
-	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
-		}
-		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "app_renew_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		p, err := pgxpool.New(context.Background(), url)
-		if err != nil {
-			return
-		}
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+"_ev CASCADE")
-		p.Close()
-	})
+	url, schema := pgTestSchema(t, "app_renew_")
 	a0, idem := pgKeyedApp(t, url, schema)
 	a1, _ := pgKeyedApp(t, url, schema)
 	counted := &countingClaimer{IdempotencyClaimer: idem}

@@ -183,25 +183,7 @@ func pgKeyedApp(t *testing.T, url, schema string) (*App, *pgidempotency.Store) {
 // context is cancelled once its command ran still stores its answer
 // (finding 6).
 func TestKeyedClaimRaceOnPostgres(t *testing.T) {
-	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
-		}
-		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "app_race_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		p, err := pgxpool.New(context.Background(), url)
-		if err != nil {
-			return
-		}
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+"_ev CASCADE")
-		p.Close()
-	})
+	url, schema := pgTestSchema(t, "app_race_")
 	apps := make([]*App, 2)
 	var idem *pgidempotency.Store
 	apps[0], idem = pgKeyedApp(t, url, schema)
@@ -329,4 +311,32 @@ func TestKeyedClaimRaceOnPostgres(t *testing.T) {
 	if rec, ok := record(k2); !ok || rec.Status != 422 {
 		t.Fatalf("cancelled 4xx record = %+v, %v; want its answer", rec, ok)
 	}
+}
+
+// pgTestSchema returns the test database's URL and a fresh schema name
+// (prefix and 12 random hex digits), dropped with its events' schema
+// (schema_ev) when the test ends. Without the database it skips, or
+// fails under KINERJA_REQUIRE_INTEGRATION=1.
+func pgTestSchema(t *testing.T, prefix string) (url, schema string) {
+	t.Helper()
+	url = os.Getenv("KINERJA_TEST_POSTGRES_URL")
+	if url == "" {
+		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
+			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
+		}
+		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema = prefix + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		p, err := pgxpool.New(context.Background(), url)
+		if err != nil {
+			return
+		}
+		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
+		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+"_ev CASCADE")
+		p.Close()
+	})
+	return url, schema
 }

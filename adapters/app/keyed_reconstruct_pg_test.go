@@ -2,15 +2,11 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/domain"
 	"github.com/kinerja-ledger/kinerja/domain/orgunit"
@@ -48,25 +44,7 @@ func TestKeyedTakeOverOwnEndedClaimRaceOnPostgres(t *testing.T) {
 // claim commit and the answer is never stored; record reads the record.
 func pgLostAnswer(t *testing.T) (apps [2]*App, skew *atomic.Int64, k Key, crash func(), record func() keyRecord) {
 	t.Helper()
-	url := os.Getenv("KINERJA_TEST_POSTGRES_URL")
-	if url == "" {
-		if os.Getenv("KINERJA_REQUIRE_INTEGRATION") == "1" {
-			t.Fatal("KINERJA_TEST_POSTGRES_URL is not set but KINERJA_REQUIRE_INTEGRATION=1")
-		}
-		t.Skip("KINERJA_TEST_POSTGRES_URL not set")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "app_recon_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		p, err := pgxpool.New(context.Background(), url)
-		if err != nil {
-			return
-		}
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
-		p.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+"_ev CASCADE")
-		p.Close()
-	})
+	url, schema := pgTestSchema(t, "app_recon_")
 	apps[0], _ = pgKeyedApp(t, url, schema)
 	apps[1], _ = pgKeyedApp(t, url, schema)
 	skew = new(atomic.Int64)

@@ -3,14 +3,11 @@ package pgreadmodel
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/kinerja-ledger/kinerja/adapters/internal/pgmigrate"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
 )
 
@@ -107,26 +104,7 @@ func TestSwapWaitsForAMigrationInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Longer than the swap's lock_timeout (5 s).
-	next := migrationsFS(t, func(string) bool { return true }, map[string]string{
-		fmt.Sprintf("%04d_slow.sql", SchemaVersion()+1): `SELECT pg_sleep(6) AS slow_migration_of_the_swap_test`,
-	})
-	done := make(chan error, 1)
-	go func() {
-		_, err := (pgmigrate.Set{Files: next, Owner: "pgreadmodel"}).Apply(ctx, p, db.opts.Schema, nil)
-		done <- err
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var n int
-		if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%slow_migration_of_the_swap_test%' AND query NOT LIKE '%pg_stat_activity%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the migration did not start")
-		}
-	}
+	done := startSlowMigration(t, db, p, 6, "slow_migration_of_the_swap_test")
 	if err := rb.Swap(ctx); !errors.Is(err, ErrSchemaVersion) {
 		t.Errorf("Swap during a migration to %d: %v, want ErrSchemaVersion", SchemaVersion()+1, err)
 	}

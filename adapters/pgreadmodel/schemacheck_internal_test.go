@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kinerja-ledger/kinerja/adapters/internal/pgmigrate"
 	"github.com/kinerja-ledger/kinerja/projections/skps"
@@ -38,32 +39,40 @@ func TestSinkRefusesAMigratedSchema(t *testing.T) {
 func TestSinkWaitsForAMigrationInProgress(t *testing.T) {
 	ctx := context.Background()
 	db, p := internalDB(t)
-	next := migrationsFS(t, func(string) bool { return true }, map[string]string{
-		fmt.Sprintf("%04d_slow.sql", SchemaVersion()+1): `SELECT pg_sleep(2) AS slow_migration_of_the_test`,
-	})
-	done := make(chan error, 1)
-	go func() {
-		_, err := (pgmigrate.Set{Files: next, Owner: "pgreadmodel"}).Apply(ctx, p, db.opts.Schema, nil)
-		done <- err
-	}()
-	// Wait until the migration is in its sleep (past the runner's lock).
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var n int
-		if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%slow_migration_of_the_test%' AND query NOT LIKE '%pg_stat_activity%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the migration did not start")
-		}
-	}
+	done := startSlowMigration(t, db, p, 2, "slow_migration_of_the_test")
 	err := db.Sink(skps.Name).Reset(ctx)
 	if !errors.Is(err, ErrSchemaVersion) {
 		t.Errorf("Reset during a migration to %d: %v, want ErrSchemaVersion", SchemaVersion()+1, err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// startSlowMigration applies the next migration, one that sleeps seconds
+// (its statement named by marker), on a goroutine, and returns once it is
+// in its sleep (past the runner's lock); the channel has Apply's error.
+func startSlowMigration(t *testing.T, db *DB, p *pgxpool.Pool, seconds int, marker string) <-chan error {
+	t.Helper()
+	ctx := context.Background()
+	next := migrationsFS(t, func(string) bool { return true }, map[string]string{
+		fmt.Sprintf("%04d_slow.sql", SchemaVersion()+1): fmt.Sprintf(`SELECT pg_sleep(%d) AS %s`, seconds, marker),
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := (pgmigrate.Set{Files: next, Owner: "pgreadmodel"}).Apply(ctx, p, db.opts.Schema, nil)
+		done <- err
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := p.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%'||$1||'%' AND query NOT LIKE '%pg_stat_activity%'`, marker).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return done
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the migration did not start")
+		}
 	}
 }
